@@ -1,0 +1,25 @@
+/*
+ * clock: the one source of time for every timeout in qw.
+ *
+ * QW_TIME_SCALE=N (N >= 1) makes clock_now_ms() run N times faster than
+ * real time, so a 60 s commit timeout fires after 60/N s in tests (what
+ * Quickwit's accelerated-time universe does). clock_scale_wait_ms()
+ * converts a scaled duration back into real milliseconds for poll().
+ * Wall-clock time (for timestamps in metadata) is never scaled.
+ */
+#ifndef QW_CLOCK_H
+#define QW_CLOCK_H
+
+#include <stdint.h>
+
+/* Scaled monotonic milliseconds. */
+int64_t clock_now_ms(void);
+/* Real milliseconds to wait for a scaled duration (at least 1 if ms > 0). */
+int clock_real_wait_ms(int64_t scaled_ms);
+/* The time scale in force (1 unless QW_TIME_SCALE is set and valid). */
+double clock_scale(void);
+/* Unscaled wall clock: seconds and microseconds since the epoch. */
+int64_t clock_wall_s(void);
+int64_t clock_wall_us(void);
+
+#endif

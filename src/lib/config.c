@@ -1,0 +1,2 @@
+/* config: see config.h */
+#include "config.h"

@@ -1,0 +1,193 @@
+/*
+ * config: Quickwit's index config, read from YAML or JSON.
+ *
+ * config_load_file() reads a .yaml/.yml/.json file (content sniffed: JSON
+ * when the first non-blank byte is '{'), config_from_json() validates a
+ * jansson tree (YAML is converted to the same tree first, so there is one
+ * validator). Both fill Quickwit's defaults and reject unknown keys and bad
+ * values with the key path in the message, e.g.
+ *   doc_mapping.field_mappings[3].tokenizer: unknown tokenizer "foo"
+ * and code EX_DATAERR (EX_NOINPUT when the file is missing).
+ *
+ * The returned struct index_config is immutable and owned by the caller:
+ * free with config_free(). It is safe to share between threads read-only.
+ * config_to_json() gives the full config with defaults filled in, which is
+ * what the metastore stores and what config_from_json() accepts back.
+ */
+#ifndef QW_CONFIG_H
+#define QW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+enum field_type {
+	FT_TEXT,
+	FT_I64,
+	FT_U64,
+	FT_F64,
+	FT_BOOL,
+	FT_DATETIME,
+	FT_IP,
+	FT_BYTES,
+	FT_JSON,
+	FT_OBJECT,
+};
+
+enum tokenizer {
+	TOK_DEFAULT,     /* split on non letter/digit, drop >= 255 bytes, lowercase */
+	TOK_RAW,         /* whole value is one term (dropped at >= 255 bytes) */
+	TOK_RAW_LOWERCASE,
+	TOK_LOWERCASE,   /* == raw_lowercase in Quickwit's docs */
+	TOK_WHITESPACE,  /* split on ASCII whitespace, no lowercasing */
+};
+
+enum record_option {
+	RECORD_BASIC,    /* doc ids only */
+	RECORD_FREQ,     /* + term frequencies */
+	RECORD_POSITION, /* + positions (phrase queries) */
+};
+
+enum fast_normalizer {
+	FAST_NORM_RAW,
+	FAST_NORM_LOWERCASE,
+};
+
+enum dt_precision {
+	DT_SECONDS,
+	DT_MILLISECONDS,
+	DT_MICROSECONDS,
+	DT_NANOSECONDS,
+};
+
+enum mapping_mode {
+	MODE_DYNAMIC,
+	MODE_LENIENT,
+	MODE_STRICT,
+};
+
+struct field_mapping {
+	char *name;              /* the name as written in the config */
+	char *path;              /* full dotted path from the document root */
+	enum field_type type;
+	bool is_array;           /* array<type> */
+	char *description;       /* may be NULL */
+	bool stored;             /* default true */
+	bool indexed;            /* default true */
+	bool fast;               /* default false (true for the timestamp field is required) */
+	/* text and json */
+	enum tokenizer tokenizer;        /* default TOK_DEFAULT */
+	enum record_option record;       /* default RECORD_BASIC */
+	bool fieldnorms;                 /* default false */
+	enum fast_normalizer fast_normalizer; /* when fast on text/json */
+	/* i64, u64, f64 */
+	bool coerce;                     /* default true */
+	bool output_format_string;       /* numeric output_format: "number" (false) or "string" */
+	/* datetime */
+	char **input_formats;            /* default {"rfc3339", "unix_timestamp"} */
+	size_t n_input_formats;
+	char *output_format;             /* default "rfc3339" */
+	enum dt_precision fast_precision;/* default DT_SECONDS */
+	/* json */
+	bool expand_dots;                /* default true */
+	/* object: nested mappings; their path is "<this path>.<name>" */
+	struct field_mapping *fields;
+	size_t n_fields;
+};
+
+/* Options of the implicit json field that holds unmapped fields in dynamic mode. */
+struct dynamic_mapping {
+	bool stored;             /* default true */
+	bool indexed;            /* default true */
+	bool fast;               /* default true */
+	enum fast_normalizer fast_normalizer; /* default raw */
+	enum tokenizer tokenizer;/* default TOK_RAW */
+	enum record_option record;/* default RECORD_BASIC */
+	bool fieldnorms;
+	bool expand_dots;        /* default true */
+};
+
+enum merge_policy_type {
+	MERGE_STABLE_LOG,
+	MERGE_LIMIT_MERGE,
+	MERGE_NO_MERGE,
+};
+
+struct merge_policy {
+	enum merge_policy_type type;
+	uint64_t min_level_num_docs;     /* stable_log: 100000 */
+	uint32_t merge_factor;           /* 10 */
+	uint32_t max_merge_factor;       /* 12 */
+	int64_t maturation_period_s;     /* 48h */
+	uint32_t max_merge_ops;          /* limit_merge: 4 */
+};
+
+struct index_config {
+	char *version;                   /* "0.8" etc., as given */
+	char *index_id;
+	char *index_uri;                 /* may be NULL: the data dir decides */
+
+	/* doc_mapping */
+	enum mapping_mode mode;
+	struct field_mapping *fields;    /* top-level field_mappings, in order */
+	size_t n_fields;
+	struct field_mapping **leaves;   /* every non-object mapping, depth-first; points into fields */
+	size_t n_leaves;
+	struct dynamic_mapping dynamic;
+	char *timestamp_field;           /* NULL when none */
+	char **tag_fields;
+	size_t n_tag_fields;
+	char *partition_key;             /* NULL when none; expression as in Quickwit */
+	uint32_t max_num_partitions;     /* 200 */
+	bool store_source;               /* false */
+	bool index_field_presence;       /* false */
+	bool store_document_size;        /* false */
+	char *doc_mapping_uid;           /* NULL when not given */
+
+	/* indexing_settings */
+	int64_t commit_timeout_secs;     /* 60 */
+	uint64_t split_num_docs_target;  /* 10000000 */
+	uint64_t heap_size;              /* bytes, 2 GB */
+	int docstore_compression_level;  /* 8 */
+	uint64_t docstore_blocksize;     /* 1000000 bytes */
+	struct merge_policy merge_policy;
+
+	/* search_settings */
+	char **default_search_fields;
+	size_t n_default_search_fields;
+
+	/* retention: period_s == 0 when no retention */
+	int64_t retention_period_s;
+	char *retention_schedule;        /* "hourly" by default when retention is set */
+};
+
+struct index_config *config_load_file(const char *path, struct qw_err *err);
+struct index_config *config_from_json(json_t *root, struct qw_err *err);
+/* Parse YAML text into a jansson tree (scalars typed as YAML 1.2 core schema). */
+json_t *config_yaml_to_json(const char *text, size_t len, const char *name, struct qw_err *err);
+json_t *config_to_json(const struct index_config *cfg);
+void config_free(struct index_config *cfg);
+
+/* The leaf mapping whose path is exactly path, or NULL. */
+const struct field_mapping *config_find_field(const struct index_config *cfg, const char *path);
+/*
+ * The mapping that governs path: an exact leaf, or the json field that is
+ * a prefix of path ("attributes" for "attributes.color"). NULL when none:
+ * then in dynamic mode the dynamic mapping applies.
+ */
+const struct field_mapping *config_resolve_field(const struct index_config *cfg,
+						 const char *path, const char **subpath);
+
+/* "500MB", "2GB", "1.5GiB", "1000" -> bytes. */
+int config_parse_size(const char *s, uint64_t *out, struct qw_err *err);
+/* "90 days", "48h", "30 secs", "1 hour" -> seconds. */
+int config_parse_duration(const char *s, int64_t *out, struct qw_err *err);
+
+const char *config_tokenizer_name(enum tokenizer t);
+const char *config_field_type_name(enum field_type t);
+
+#endif

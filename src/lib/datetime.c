@@ -1,0 +1,2 @@
+/* datetime: see datetime.h */
+#include "datetime.h"

@@ -1,0 +1,2 @@
+/* docmap: see docmap.h */
+#include "docmap.h"

@@ -1,0 +1,104 @@
+/*
+ * docmap: applies an index's doc mapping to one JSON document.
+ *
+ * docmap_map() validates a parsed document against the config (mode
+ * strict/lenient/dynamic, types, coercion, datetime input formats, the
+ * timestamp field, arrays, objects, json fields) and builds its canonical
+ * form: the JSON that travels on the pipe and that qw-index stores.
+ * Canonical form: the document as given, except
+ *   - datetime values are RFC 3339 strings in UTC ("2020-06-10T02:50:56.537Z",
+ *     sub-second digits only as needed), whatever input format they had;
+ *   - numbers given as strings and coerced are JSON numbers;
+ *   - in lenient mode, unmapped fields are dropped.
+ * A canonical document maps to itself (docmap_map is idempotent).
+ *
+ * docmap_walk() visits every indexable value of a canonical document with
+ * its full dotted path and typed value, so qw-index never re-implements the
+ * mapping rules. Values under a json field or unmapped in dynamic mode are
+ * visited with the type inferred from JSON (string -> text, integer -> i64
+ * or u64, real -> f64, bool -> bool; Quickwit infers the same way).
+ *
+ * A struct docmap is read-only after docmap_new() except for its scratch
+ * buffers: use one per thread.
+ */
+#ifndef QW_DOCMAP_H
+#define QW_DOCMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "err.h"
+
+enum value_kind {
+	VK_TEXT,
+	VK_I64,
+	VK_U64,
+	VK_F64,
+	VK_BOOL,
+	VK_DATETIME,     /* microseconds since the epoch, UTC */
+	VK_IP,           /* 16 bytes, IPv4 mapped into IPv6 */
+	VK_BYTES,        /* base64 decoded */
+};
+
+struct field_value {
+	const char *path;                    /* full dotted path, e.g. "attributes.color" */
+	size_t path_len;
+	/* The mapping that governs the value: its leaf, its json field, or NULL
+	 * for a dynamic field (then the config's dynamic mapping applies). */
+	const struct field_mapping *mapping;
+	enum value_kind kind;
+	union {
+		struct { const char *s; size_t len; } text;
+		int64_t i64;
+		uint64_t u64;
+		double f64;
+		bool b;
+		int64_t dt_us;
+		uint8_t ip[16];
+		struct { const uint8_t *p; size_t len; } bytes;
+	} v;
+	uint32_t array_index;                /* index within an array, 0 otherwise */
+};
+
+/* Why a document was rejected: stable short codes for counters and dead letters. */
+enum docmap_reason {
+	DOC_OK = 0,
+	DOC_NOT_JSON,        /* "not_json" */
+	DOC_NOT_OBJECT,      /* "not_object" */
+	DOC_WRONG_TYPE,      /* "wrong_type" */
+	DOC_UNKNOWN_FIELD,   /* "unknown_field" (strict mode) */
+	DOC_NO_TIMESTAMP,    /* "missing_timestamp" */
+	DOC_BAD_TIMESTAMP,   /* "bad_timestamp" (unparsable datetime anywhere) */
+	DOC_TOO_LONG,        /* "too_long" (set by qw-parse) */
+	DOC_TOO_DEEP,        /* "too_deep" */
+	DOC_REASON_COUNT,
+};
+
+typedef int (*docmap_visit_fn)(void *ctx, const struct field_value *fv);
+
+struct docmap;
+
+struct docmap *docmap_new(const struct index_config *cfg);
+void docmap_free(struct docmap *dm);
+/*
+ * Map one document. On success returns 0 and *out holds the canonical
+ * document (a new reference). On rejection returns -1, *reason says why and
+ * err holds a message naming the field ("field 'status': expected i64, got
+ * string \"abc\"").
+ */
+int docmap_map(struct docmap *dm, json_t *doc, json_t **out, enum docmap_reason *reason,
+	       struct qw_err *err);
+/* Parse a line of JSON and map it (convenience for qw-parse/qw-index). */
+int docmap_map_line(struct docmap *dm, const char *line, size_t len, json_t **out,
+		    enum docmap_reason *reason, struct qw_err *err);
+/* Visit every indexable value of a canonical document. Stops at the first visit returning non-zero. */
+int docmap_walk(struct docmap *dm, json_t *canonical, docmap_visit_fn visit, void *ctx);
+/* The document's timestamp (microseconds) when the config has a timestamp field. */
+bool docmap_timestamp(struct docmap *dm, json_t *canonical, int64_t *us);
+const char *docmap_reason_name(enum docmap_reason r);
+
+#endif

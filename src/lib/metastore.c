@@ -1,0 +1,2 @@
+/* metastore: see metastore.h */
+#include "metastore.h"

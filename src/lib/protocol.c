@@ -1,0 +1,2 @@
+/* protocol: see protocol.h */
+#include "protocol.h"

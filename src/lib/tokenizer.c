@@ -1,0 +1,2 @@
+/* tokenizer: see tokenizer.h */
+#include "tokenizer.h"

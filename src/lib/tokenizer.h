@@ -1,0 +1,42 @@
+/*
+ * tokenizer: text -> terms, the same way at index time and query time.
+ *
+ * default:    split on every code point that is not a Unicode letter or
+ *             digit (so _ - . / split too), lowercase (Unicode simple
+ *             case mapping), drop tokens of 255 bytes or more (a dropped
+ *             token still takes a position).
+ * raw:        the whole value is one term; dropped at 255 bytes or more.
+ * raw_lowercase / lowercase: raw, lowercased.
+ * whitespace: split on ASCII whitespace, no lowercasing, same length rule.
+ *
+ * Invalid UTF-8 bytes are treated as separators by default and kept as
+ * bytes by raw/whitespace. tokenize() calls emit once per kept token with
+ * its position (0-based, counting dropped tokens). The token bytes are only
+ * valid during the callback. Reentrant: all state is in the struct.
+ */
+#ifndef QW_TOKENIZER_H
+#define QW_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+
+#define TOKEN_MAX_BYTES 255  /* tokens of this length or more are dropped */
+
+typedef void (*token_emit_fn)(void *ctx, const char *tok, size_t len, uint32_t pos);
+
+struct tokenizer_state {
+	struct buf scratch;      /* reused lowercase buffer */
+};
+
+void tokenizer_init(struct tokenizer_state *ts);
+void tokenizer_free(struct tokenizer_state *ts);
+/* Tokenize text; returns the number of positions used (kept + dropped tokens). */
+uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text, size_t len,
+		  token_emit_fn emit, void *ctx);
+/* Lowercase UTF-8 text into out (replacing its content). */
+void tokenizer_lowercase(const char *text, size_t len, struct buf *out);
+
+#endif

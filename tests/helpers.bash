@@ -1,0 +1,27 @@
+# Shared by every bats file: load with `load helpers`.
+bats_require_minimum_version 1.5.0
+
+# The programs under test come first in PATH (the harness sets it; this keeps
+# `bats tests/x.bats` from a checkout working too).
+QW_SRCDIR=${QW_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+QW_BUILDDIR=${QW_BUILDDIR:-$QW_SRCDIR}
+PATH="$QW_BUILDDIR/bin:$PATH"
+QW_SHARED_DATA=${QW_SHARED_DATA:-$QW_SRCDIR/../shared/data}
+export QW_SRCDIR QW_BUILDDIR QW_SHARED_DATA PATH
+
+# Tests that need ../shared/data skip when it is absent, except in CI
+# where a missing folder is a failure.
+require_shared_data() {
+	if [ ! -d "$QW_SHARED_DATA" ]; then
+		if [ "${CI:-}" = true ]; then
+			echo "shared data folder missing: $QW_SHARED_DATA" >&2
+			return 1
+		fi
+		skip "shared data not available ($QW_SHARED_DATA)"
+	fi
+}
+
+# A fresh data dir per test.
+setup_datadir() {
+	export QW_DATA_DIR="$BATS_TEST_TMPDIR/qwdata"
+}
