@@ -1,0 +1,2 @@
+/* segment: see segment.h */
+#include "segment.h"
