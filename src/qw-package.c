@@ -1,16 +1,23 @@
 /*
- * qw-package: one line on what this program does.
+ * qw-package: the packager stage. Reads `split` records (man/qw-protocol.7)
+ * on stdin, bundles every serialized split into one .split file with its
+ * metadata and writes `packaged` records on stdout; drops the splits of a
+ * dead generation (stale publish token).
  *
- * The skeleton every qw program starts from (as util-linux's
- * Documentation/boilerplate.c): options with getopt_long, a usage() that
- * matches man/qw-package.1 SYNOPSIS and completions/, then one call into libqw
- * and one exit path that checks stdout.
+ * Thin: options, the index config and metastore, then packager_run()
+ * (src/lib/packager.c) does the work.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "err.h"
+#include "ids.h"
+#include "metastore.h"
+#include "packager.h"
 #include "prog.h"
 
 static const char *prog = "qw-package";
@@ -18,28 +25,63 @@ static const char *prog = "qw-package";
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [OPTION]...\n"
-		"One line on what it does.\n"
+		"Usage: %s [--index ID] [--data-dir DIR] [--index-config FILE] [--scratch-dir DIR]\n"
+		"Bundle the splits of split records from stdin into .split files;\n"
+		"write packaged records on stdout.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help         show this help and exit\n"
-		"  -V, --version      show the version and exit\n",
+		"  -i, --index ID             index whose config and publish tokens are read\n"
+		"                             from the metastore (fencing)\n"
+		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata);\n"
+		"                             giving it turns fencing on\n"
+		"  -c, --index-config FILE    read the index config from FILE\n"
+		"  -s, --scratch-dir DIR      where .split files go (default: beside each\n"
+		"                             serialized split)\n"
+		"  -h, --help                 show this help and exit\n"
+		"  -V, --version              show the version and exit\n",
 		prog);
+}
+
+static void notice(void *ctx, const char *msg)
+{
+	(void)ctx;
+	err_warn(prog, "%s", msg);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "index", required_argument, NULL, 'i' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "index-config", required_argument, NULL, 'c' },
+		{ "scratch-dir", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qw_err err = QW_ERR_INIT;
+	const char *index = NULL, *data_dir_opt = NULL, *config_file = NULL;
+	struct packager_opts po;
+	struct index_config *cfg = NULL;
+	struct metastore *ms = NULL;
 	int code = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	memset(&po, 0, sizeof(po));
+	while ((c = getopt_long(argc, argv, "i:d:c:s:hV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			index = optarg;
+			break;
+		case 'd':
+			data_dir_opt = optarg;
+			break;
+		case 'c':
+			config_file = optarg;
+			break;
+		case 's':
+			po.scratch_dir = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -51,10 +93,37 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	if (optind < argc) {
+		err_warn(prog, "unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
 
-	err_set(&err, EX_UNAVAILABLE, "not implemented yet");
-	code = err.code;
-	if (code)
+	if (index && ids_check_index(index, &err) < 0)
+		goto out;
+	if (index || data_dir_opt) {
+		ms = metastore_open(prog_data_dir(data_dir_opt), &err);
+		if (!ms)
+			goto out;
+	}
+	if (config_file)
+		cfg = config_load_file(config_file, &err);
+	else if (index)
+		cfg = metastore_index_config(ms, index, &err);
+	if ((config_file || index) && !cfg)
+		goto out;
+	po.cfg = cfg;
+	po.ms = ms;
+	po.index_id = index;
+	packager_run(&po, STDIN_FILENO, STDOUT_FILENO, notice, NULL, &err);
+out:
+	if (err.code) {
+		code = err.code;
 		err_print(prog, &err);
+	}
+	if (cfg)
+		config_free(cfg);
+	if (ms)
+		metastore_close(ms);
 	return prog_finish(prog, code);
 }

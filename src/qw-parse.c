@@ -1,45 +1,166 @@
 /*
- * qw-parse: one line on what this program does.
- *
- * The skeleton every qw program starts from (as util-linux's
- * Documentation/boilerplate.c): options with getopt_long, a usage() that
- * matches man/qw-parse.1 SYNOPSIS and completions/, then one call into libqw
- * and one exit path that checks stdout.
+ * qw-parse: read log files (plain or NDJSON, compressed, archives), apply
+ * the index's doc mapping and write documents and checkpoint records for
+ * qw-index (man/qw-parse.1).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "buf.h"
+#include "config.h"
 #include "err.h"
+#include "ids.h"
+#include "metastore.h"
+#include "parse.h"
 #include "prog.h"
 
 static const char *prog = "qw-parse";
 
+static volatile sig_atomic_t commit_flag;
+static volatile sig_atomic_t stop_flag;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	commit_flag = 1;
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [OPTION]...\n"
-		"One line on what it does.\n"
+		"Usage: %s [OPTION]... FILE|GLOB|DIR|-...\n"
+		"Read log files, apply the doc mapping and write documents for qw-index.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help         show this help and exit\n"
-		"  -V, --version      show the version and exit\n",
+		"  -i, --index ID            use the config and checkpoint of index ID\n"
+		"  -c, --index-config FILE   use the index config in FILE (no resume)\n"
+		"  -d, --data-dir DIR        data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"  -s, --source ID           source id for checkpoints (default files)\n"
+		"  -f, --format FORMAT       ndjson, plain or auto (default auto)\n"
+		"  -b, --body-field NAME     field of a plain text line (default body)\n"
+		"  -D, --dead-letter FILE    append rejected lines with the reason to FILE\n"
+		"  -m, --max-line-bytes N    longer lines are invalid (default 10485760)\n"
+		"  -n, --checkpoint-every N  checkpoint record every N lines (default 10000)\n"
+		"  -F, --follow              keep reading files as they grow\n"
+		"  -R, --no-resume           ignore the checkpoint and read from the start\n"
+		"  -h, --help                show this help and exit\n"
+		"  -V, --version             show the version and exit\n",
 		prog);
+}
+
+static void warn_cb(void *ctx, const struct qw_err *e)
+{
+	(void)ctx;
+	err_print(prog, e);
+}
+
+static int install_signals(struct qw_err *err)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_usr1;
+	if (sigaction(SIGUSR1, &sa, NULL) < 0)
+		return err_errno(err, EX_OSERR, "cannot install a SIGUSR1 handler");
+	sa.sa_handler = on_stop;
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return err_errno(err, EX_OSERR, "cannot install a SIGTERM handler");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "index", required_argument, NULL, 'i' },
+		{ "index-config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "source", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "body-field", required_argument, NULL, 'b' },
+		{ "dead-letter", required_argument, NULL, 'D' },
+		{ "max-line-bytes", required_argument, NULL, 'm' },
+		{ "checkpoint-every", required_argument, NULL, 'n' },
+		{ "follow", no_argument, NULL, 'F' },
+		{ "no-resume", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qw_err err = QW_ERR_INIT;
+	struct parse_opts po;
+	struct parse_stats st;
+	struct index_config *cfg = NULL;
+	struct metastore *ms = NULL;
+	const char *index_id = NULL, *config_file = NULL, *data_dir = NULL;
+	bool no_resume = false;
+	uint64_t u;
 	int code = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	memset(&po, 0, sizeof(po));
+	po.format = PARSE_AUTO;
+	po.max_line = 10u << 20;
+	po.checkpoint_every = 10000;
+	po.out_fd = STDOUT_FILENO;
+	while ((c = getopt_long(argc, argv, "i:c:d:s:f:b:D:m:n:FRhV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			index_id = optarg;
+			break;
+		case 'c':
+			config_file = optarg;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 's':
+			po.source_id = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "ndjson") == 0 || strcmp(optarg, "json") == 0)
+				po.format = PARSE_NDJSON;
+			else if (strcmp(optarg, "plain") == 0 || strcmp(optarg, "plain_text") == 0)
+				po.format = PARSE_PLAIN;
+			else if (strcmp(optarg, "auto") == 0)
+				po.format = PARSE_AUTO;
+			else {
+				err_set(&err, EX_USAGE, "unknown format '%s' (ndjson, plain or auto)", optarg);
+				goto out;
+			}
+			break;
+		case 'b':
+			po.body_field = optarg;
+			break;
+		case 'D':
+			po.dead_letter = optarg;
+			break;
+		case 'm':
+			if (prog_parse_u64("--max-line-bytes", optarg, 1, SIZE_MAX / 2, &u, &err))
+				goto out;
+			po.max_line = (size_t)u;
+			break;
+		case 'n':
+			if (prog_parse_u64("--checkpoint-every", optarg, 1, UINT64_MAX, &u, &err))
+				goto out;
+			po.checkpoint_every = u;
+			break;
+		case 'F':
+			po.follow = true;
+			break;
+		case 'R':
+			no_resume = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -51,10 +172,59 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (index_id && config_file) {
+		err_set(&err, EX_USAGE, "--index and --index-config cannot be used together");
+		goto out;
+	}
+	if (index_id) {
+		if (ids_check_index(index_id, &err))
+			goto out;
+		ms = metastore_open(prog_data_dir(data_dir), &err);
+		if (!ms)
+			goto out;
+		cfg = metastore_index_config(ms, index_id, &err);
+		if (!cfg)
+			goto out;
+		if (!no_resume) {
+			po.checkpoint = metastore_checkpoint(ms, index_id,
+							     po.source_id ? po.source_id : "files", &err);
+			if (!po.checkpoint)
+				goto out;
+		}
+	} else if (config_file) {
+		cfg = config_load_file(config_file, &err);
+		if (!cfg)
+			goto out;
+	}
+	if (install_signals(&err))
+		goto out;
+	po.cfg = cfg;
+	po.inputs = (const char *const *)argv + optind;
+	po.n_inputs = (size_t)(argc - optind);
+	po.commit_flag = &commit_flag;
+	po.stop_flag = &stop_flag;
+	po.warn = warn_cb;
+	code = parse_run(&po, &st, &err);
+	{
+		struct buf sum = BUF_INIT;
 
-	err_set(&err, EX_UNAVAILABLE, "not implemented yet");
+		parse_summary(&st, &sum);
+		fprintf(stderr, "%s: %s\n", prog, sum.data);
+		buf_free(&sum);
+	}
+	if (code > 0)
+		goto done;        /* input problems were reported as they happened */
+out:
 	code = err.code;
 	if (code)
 		err_print(prog, &err);
+done:
+	json_decref(po.checkpoint);
+	config_free(cfg);
+	metastore_close(ms);
 	return prog_finish(prog, code);
 }

@@ -1,45 +1,348 @@
 /*
- * qw-pipeline: one line on what this program does.
- *
- * The skeleton every qw program starts from (as util-linux's
- * Documentation/boilerplate.c): options with getopt_long, a usage() that
- * matches man/qw-pipeline.1 SYNOPSIS and completions/, then one call into libqw
- * and one exit path that checks stdout.
+ * qw-pipeline: run qw-parse | qw-index | qw-package | qw-upload |
+ * qw-publish on an index and keep the chain running (supervisor).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
+#include "fsutil.h"
+#include "ids.h"
+#include "metastore.h"
 #include "prog.h"
+#include "supervisor.h"
+#include "xalloc.h"
 
 static const char *prog = "qw-pipeline";
+
+#define DEFAULT_SOURCE "files"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [OPTION]...\n"
-		"One line on what it does.\n"
+		"Usage: %s --index ID [--data-dir DIR] [--source ID] (--once|--follow)\n"
+		"                   [--format FORMAT] [--dead-letter FILE] [--max-restarts N]\n"
+		"                   [--stall-timeout SECS] [--backoff-initial SECS] [--backoff-max SECS]\n"
+		"                   [--progress|--quiet] [--status-file PATH]\n"
+		"                   [--max-concurrent-uploads N] [--checkpoint-every N]\n"
+		"                   FILE|GLOB|DIR|-...\n"
+		"Index files into an index with the five qw stages, supervised: restart on\n"
+		"failure, exactly-once publishing from the checkpoint.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help         show this help and exit\n"
-		"  -V, --version      show the version and exit\n",
+		"  -i, --index ID                  the index (required)\n"
+		"  -d, --data-dir DIR              data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"  -s, --source ID                 source id of the checkpoint (default \"" DEFAULT_SOURCE "\")\n"
+		"      --once                      index to the end of the inputs and exit\n"
+		"      --follow                    keep tailing the inputs\n"
+		"  -f, --format FORMAT             input format for qw-parse (ndjson, plain, auto)\n"
+		"      --dead-letter FILE          where qw-parse writes invalid documents\n"
+		"      --max-restarts N            give up after N failed generations in a row\n"
+		"                                  without progress (default 10)\n"
+		"      --stall-timeout SECS        no activity for SECS while work is pending is a\n"
+		"                                  failure (default 60, 0 = never)\n"
+		"      --backoff-initial SECS      first restart delay (default 1)\n"
+		"      --backoff-max SECS          longest restart delay (default 60)\n"
+		"      --progress                  progress on stderr even when not a terminal\n"
+		"  -q, --quiet                     no progress\n"
+		"      --status-file PATH          JSON status, rewritten atomically every second\n"
+		"  -j, --max-concurrent-uploads N  uploads in flight (default 4)\n"
+		"      --checkpoint-every N        qw-parse's checkpoint period in documents\n"
+		"                                  (splits are cut only at checkpoints)\n"
+		"  -h, --help                      show this help and exit\n"
+		"  -V, --version                   show the version and exit\n",
 		prog);
 }
+
+struct pipeline {
+	struct metastore *ms;
+	const char *data_dir;
+	const char *index_id;
+	const char *source_id;
+	const char *format;
+	const char *dead_letter;
+	const char *checkpoint_every;
+	bool follow;
+	unsigned max_uploads;
+	char **inputs;
+	size_t ninputs;
+	char *exe_dir;          /* directory of this executable */
+	char pipeline_id[ULID_LEN + 1];
+	char *scratch;          /* scratch dir of the running generation */
+};
+
+/* argv builder */
+struct args {
+	char **v;
+	size_t n, cap;
+};
+
+static void arg(struct args *a, const char *s)
+{
+	XGROW(a->v, a->n + 2, a->cap);
+	a->v[a->n++] = xstrdup(s);
+	a->v[a->n] = NULL;
+}
+
+static void common_args(struct args *a, const char *name, const struct pipeline *p)
+{
+	arg(a, name);
+	arg(a, "--data-dir");
+	arg(a, p->data_dir);
+	arg(a, "--index");
+	arg(a, p->index_id);
+	arg(a, "--source");
+	arg(a, p->source_id);
+}
+
+static char *stage_path(const struct pipeline *p, const char *name)
+{
+	if (p->exe_dir) {
+		char *path = fsutil_join(p->exe_dir, name);
+
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	return xstrdup(name); /* execvp searches PATH */
+}
+
+static void add_stage(struct supervisor_gen *g, const struct pipeline *p, const char *name,
+		      struct args *a)
+{
+	struct supervisor_stage *st;
+
+	g->stages = xreallocarray(g->stages, g->n + 1, sizeof(*g->stages));
+	st = &g->stages[g->n++];
+	st->name = xstrdup(name);
+	st->path = stage_path(p, name);
+	st->argv = a->v;
+	memset(a, 0, sizeof(*a));
+}
+
+static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct qw_err *err)
+{
+	struct pipeline *p = ctx;
+	char *token = NULL, *base = NULL;
+	struct args a = { 0 };
+	struct buf b = BUF_INIT;
+	int ret = -1;
+
+	token = metastore_new_publish_token(p->ms, p->index_id, p->source_id, err);
+	if (!token) {
+		err_prefix(err, "cannot take a publish token");
+		goto out;
+	}
+	base = metastore_scratch_dir(p->ms, p->pipeline_id);
+	buf_addf(&b, "%s/g%u", base, gen);
+	free(p->scratch);
+	p->scratch = buf_detach(&b, NULL);
+	if (fsutil_mkdir_p(p->scratch, 0755, err) < 0)
+		goto out;
+
+	common_args(&a, "qw-parse", p);
+	if (p->format) {
+		arg(&a, "--format");
+		arg(&a, p->format);
+	}
+	if (p->dead_letter) {
+		arg(&a, "--dead-letter");
+		arg(&a, p->dead_letter);
+	}
+	if (p->checkpoint_every) {
+		arg(&a, "--checkpoint-every");
+		arg(&a, p->checkpoint_every);
+	}
+	if (p->follow)
+		arg(&a, "--follow");
+	arg(&a, "--");
+	for (size_t i = 0; i < p->ninputs; i++)
+		arg(&a, p->inputs[i]);
+	add_stage(g, p, "qw-parse", &a);
+
+	common_args(&a, "qw-index", p);
+	arg(&a, "--publish-token");
+	arg(&a, token);
+	arg(&a, "--scratch-dir");
+	arg(&a, p->scratch);
+	add_stage(g, p, "qw-index", &a);
+
+	/* qw-package takes its token and source from the split records. */
+	arg(&a, "qw-package");
+	arg(&a, "--data-dir");
+	arg(&a, p->data_dir);
+	arg(&a, "--index");
+	arg(&a, p->index_id);
+	arg(&a, "--scratch-dir");
+	arg(&a, p->scratch);
+	add_stage(g, p, "qw-package", &a);
+
+	common_args(&a, "qw-upload", p);
+	arg(&a, "--publish-token");
+	arg(&a, token);
+	{
+		char n[32];
+
+		snprintf(n, sizeof(n), "%u", p->max_uploads);
+		arg(&a, "--max-concurrent-uploads");
+		arg(&a, n);
+	}
+	add_stage(g, p, "qw-upload", &a);
+
+	common_args(&a, "qw-publish", p);
+	arg(&a, "--publish-token");
+	arg(&a, token);
+	add_stage(g, p, "qw-publish", &a);
+	ret = 0;
+out:
+	free(base);
+	free(token);
+	return ret;
+}
+
+static void end_gen(void *ctx, unsigned gen)
+{
+	struct pipeline *p = ctx;
+	struct qw_err e = QW_ERR_INIT;
+
+	(void)gen;
+	if (p->scratch && fsutil_rm_rf(p->scratch, &e) < 0)
+		err_print(prog, &e);
+}
+
+static char *exe_dir(void)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	return xstrdup(path[0] ? path : "/");
+}
+
+static int parse_secs(const char *opt, const char *s, int64_t *ms, struct qw_err *err)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= 0) || v > 86400.0 * 365)
+		return err_set(err, EX_USAGE, "invalid value for %s: '%s' (expected seconds)", opt, s);
+	*ms = (int64_t)(v * 1000.0);
+	return 0;
+}
+
+enum {
+	OPT_ONCE = 256, OPT_FOLLOW, OPT_DEAD, OPT_MAXR, OPT_STALL, OPT_BINIT, OPT_BMAX,
+	OPT_PROGRESS, OPT_STATUS, OPT_CKPT,
+};
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "index", required_argument, NULL, 'i' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "source", required_argument, NULL, 's' },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "format", required_argument, NULL, 'f' },
+		{ "dead-letter", required_argument, NULL, OPT_DEAD },
+		{ "max-restarts", required_argument, NULL, OPT_MAXR },
+		{ "stall-timeout", required_argument, NULL, OPT_STALL },
+		{ "backoff-initial", required_argument, NULL, OPT_BINIT },
+		{ "backoff-max", required_argument, NULL, OPT_BMAX },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "status-file", required_argument, NULL, OPT_STATUS },
+		{ "max-concurrent-uploads", required_argument, NULL, 'j' },
+		{ "checkpoint-every", required_argument, NULL, OPT_CKPT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct pipeline p = { .source_id = DEFAULT_SOURCE, .max_uploads = 4 };
+	struct supervisor_opts so = {
+		.prog = "qw-pipeline", .max_restarts = 10, .stall_timeout_ms = 60000,
+		.backoff_initial_ms = 1000, .backoff_max_ms = 60000, .input_fd = -1,
+		.output_fd = STDOUT_FILENO, .stop_stage = 0, .commit_stage = 1,
+		.start = start_gen, .end = end_gen,
+	};
 	struct qw_err err = QW_ERR_INIT;
+	const char *data_dir = NULL;
+	int once = 0, follow = 0, progress = -1;
+	uint64_t v;
 	int code = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:d:s:f:qj:hV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			p.index_id = optarg;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 's':
+			p.source_id = optarg;
+			break;
+		case OPT_ONCE:
+			once = 1;
+			break;
+		case OPT_FOLLOW:
+			follow = 1;
+			break;
+		case 'f':
+			p.format = optarg;
+			break;
+		case OPT_DEAD:
+			p.dead_letter = optarg;
+			break;
+		case OPT_MAXR:
+			if (prog_parse_u64("--max-restarts", optarg, 0, 1000000, &v, &err) < 0)
+				goto usage_err;
+			so.max_restarts = (unsigned)v;
+			break;
+		case OPT_STALL:
+			if (parse_secs("--stall-timeout", optarg, &so.stall_timeout_ms, &err) < 0)
+				goto usage_err;
+			break;
+		case OPT_BINIT:
+			if (parse_secs("--backoff-initial", optarg, &so.backoff_initial_ms, &err) < 0)
+				goto usage_err;
+			break;
+		case OPT_BMAX:
+			if (parse_secs("--backoff-max", optarg, &so.backoff_max_ms, &err) < 0)
+				goto usage_err;
+			break;
+		case OPT_PROGRESS:
+			progress = 1;
+			break;
+		case 'q':
+			progress = 0;
+			break;
+		case OPT_STATUS:
+			so.status_file = optarg;
+			break;
+		case 'j':
+			if (prog_parse_u64("--max-concurrent-uploads", optarg, 1, 256, &v, &err) < 0)
+				goto usage_err;
+			p.max_uploads = (unsigned)v;
+			break;
+		case OPT_CKPT:
+			if (prog_parse_u64("--checkpoint-every", optarg, 1, UINT64_MAX, &v, &err) < 0)
+				goto usage_err;
+			p.checkpoint_every = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -51,10 +354,67 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	if (!p.index_id) {
+		err_set(&err, EX_USAGE, "--index is required");
+		goto usage_err;
+	}
+	if (once + follow != 1) {
+		err_set(&err, EX_USAGE, "exactly one of --once and --follow is required");
+		goto usage_err;
+	}
+	if (optind >= argc) {
+		err_set(&err, EX_USAGE, "no input (give FILE, GLOB, DIR or -)");
+		goto usage_err;
+	}
+	if (ids_check_index(p.index_id, &err) < 0 || ids_check_source(p.source_id, &err) < 0)
+		goto usage_err;
+	if (so.backoff_max_ms < so.backoff_initial_ms)
+		so.backoff_max_ms = so.backoff_initial_ms;
+	if (so.backoff_initial_ms <= 0)
+		so.backoff_initial_ms = 1;
+	p.follow = follow;
+	so.once = once;
+	so.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
+	p.inputs = argv + optind;
+	p.ninputs = (size_t)(argc - optind);
+	for (size_t i = 0; i < p.ninputs; i++)
+		if (!strcmp(p.inputs[i], "-"))
+			so.input_fd = STDIN_FILENO;
+	p.data_dir = prog_data_dir(data_dir);
+	p.exe_dir = exe_dir();
+	so.ctx = &p;
 
-	err_set(&err, EX_UNAVAILABLE, "not implemented yet");
-	code = err.code;
-	if (code)
-		err_print(prog, &err);
+	p.ms = metastore_open(p.data_dir, &err);
+	if (!p.ms)
+		goto fail;
+	if (!metastore_index_exists(p.ms, p.index_id)) {
+		err_set(&err, EX_NOINPUT, "index '%s' does not exist", p.index_id);
+		goto fail;
+	}
+	if (ids_ulid_new(p.pipeline_id, &err) < 0)
+		goto fail;
+	code = supervisor_run(&so, &err);
+	if (code < 0)
+		goto fail;
+	goto out;
+usage_err:
+	err_print(prog, &err);
+	usage(stderr);
+	return EX_USAGE;
+fail:
+	code = err.code ? err.code : EX_SOFTWARE;
+	err_print(prog, &err);
+out:
+	if (p.ms) {
+		char *base = metastore_scratch_dir(p.ms, p.pipeline_id);
+		struct qw_err e2 = QW_ERR_INIT;
+
+		if (p.pipeline_id[0] && base)
+			fsutil_rm_rf(base, &e2);
+		free(base);
+		metastore_close(p.ms);
+	}
+	free(p.scratch);
+	free(p.exe_dir);
 	return prog_finish(prog, code);
 }

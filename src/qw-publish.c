@@ -1,45 +1,104 @@
 /*
- * qw-publish: one line on what this program does.
- *
- * The skeleton every qw program starts from (as util-linux's
- * Documentation/boilerplate.c): options with getopt_long, a usage() that
- * matches man/qw-publish.1 SYNOPSIS and completions/, then one call into libqw
- * and one exit path that checks stdout.
+ * qw-publish: publish uploaded splits and their checkpoint delta, one
+ * metastore transaction per `uploaded` record (publisher).
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "err.h"
+#include "metastore.h"
 #include "prog.h"
+#include "publisher.h"
 
 static const char *prog = "qw-publish";
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [OPTION]...\n"
-		"One line on what it does.\n"
+		"Usage: %s [--data-dir DIR] [--index ID] [--source ID] [--publish-token TOKEN]\n"
+		"       %s --new-token --index ID [--data-dir DIR] [--source ID]\n"
+		"Publish the splits of `uploaded` records (stdin) with their checkpoint delta\n"
+		"and write `published` records (stdout).\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help         show this help and exit\n"
-		"  -V, --version      show the version and exit\n",
-		prog);
+		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"  -i, --index ID             index of records that name none\n"
+		"  -s, --source ID            source of records that name none\n"
+		"  -t, --publish-token TOKEN  token of records that carry none\n"
+		"      --new-token            take a new publish token for (index, source),\n"
+		"                             fencing every older one, print it and exit\n"
+		"  -h, --help                 show this help and exit\n"
+		"  -V, --version              show the version and exit\n",
+		prog, prog);
+}
+
+enum { OPT_NEW_TOKEN = 256 };
+
+/* --new-token: what qw-pipeline does at each generation, for use by hand. */
+static int new_token(const struct publisher_opts *o, struct qw_err *err)
+{
+	struct metastore *ms = NULL;
+	char *token = NULL;
+	int ret = -1;
+
+	if (!o->index_id || !o->source_id) {
+		err_set(err, EX_USAGE, "--new-token needs --index and --source");
+		goto out;
+	}
+	ms = metastore_open(o->data_dir, err);
+	if (!ms)
+		goto out;
+	token = metastore_new_publish_token(ms, o->index_id, o->source_id, err);
+	if (!token)
+		goto out;
+	printf("%s\n", token);
+	ret = 0;
+out:
+	free(token);
+	if (ms)
+		metastore_close(ms);
+	return ret;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "index", required_argument, NULL, 'i' },
+		{ "source", required_argument, NULL, 's' },
+		{ "publish-token", required_argument, NULL, 't' },
+		{ "new-token", no_argument, NULL, OPT_NEW_TOKEN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct publisher_opts o = { 0 };
 	struct qw_err err = QW_ERR_INIT;
+	const char *data_dir = NULL;
+	bool want_token = false;
 	int code = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:i:s:t:hV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'i':
+			o.index_id = optarg;
+			break;
+		case 's':
+			o.source_id = optarg;
+			break;
+		case 't':
+			o.publish_token = optarg;
+			break;
+		case OPT_NEW_TOKEN:
+			want_token = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -51,9 +110,17 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-
-	err_set(&err, EX_UNAVAILABLE, "not implemented yet");
-	code = err.code;
+	if (optind < argc) {
+		err_warn(prog, "unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	o.data_dir = prog_data_dir(data_dir);
+	if (want_token) {
+		if (new_token(&o, &err) < 0)
+			code = err.code ? err.code : EX_SOFTWARE;
+	} else if (publisher_run(STDIN_FILENO, STDOUT_FILENO, &o, &err) < 0)
+		code = err.code ? err.code : EX_SOFTWARE;
 	if (code)
 		err_print(prog, &err);
 	return prog_finish(prog, code);

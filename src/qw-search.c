@@ -1,60 +1,265 @@
 /*
- * qw-search: one line on what this program does.
+ * qw-search: search the published splits of one or more indexes.
  *
- * The skeleton every qw program starts from (as util-linux's
- * Documentation/boilerplate.c): options with getopt_long, a usage() that
- * matches man/qw-search.1 SYNOPSIS and completions/, then one call into libqw
- * and one exit path that checks stdout.
+ * Options into a struct search_request, one call to search_run() (search.h),
+ * then the response printed as Quickwit's JSON, as NDJSON hits, or as a
+ * count. One exit path that checks stdout.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <jansson.h>
+
+#include "datetime.h"
 #include "err.h"
 #include "prog.h"
+#include "search.h"
+#include "xalloc.h"
 
 static const char *prog = "qw-search";
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [OPTION]...\n"
-		"One line on what it does.\n"
+		"Usage: %s --index ID [OPTION]... [QUERY]\n"
+		"Search the published splits of one or more indexes (Quickwit's query language).\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help         show this help and exit\n"
-		"  -V, --version      show the version and exit\n",
+		"  -i, --index ID             index to search (repeat or comma-separate for several)\n"
+		"  -q, --query QUERY          query string (default \"*\": every document)\n"
+		"      --start-timestamp T    only docs with timestamp >= T (unix seconds or RFC 3339)\n"
+		"      --end-timestamp T      only docs with timestamp < T (unix seconds or RFC 3339)\n"
+		"  -n, --max-hits N           number of hits to return (default 20)\n"
+		"      --start-offset N       skip the first N hits (default 0)\n"
+		"  -s, --sort-by FIELDS       sort by FIELD (descending) or -FIELD (ascending), up to two\n"
+		"      --search-field FIELD   field(s) for unfielded terms (default: default_search_fields)\n"
+		"  -a, --aggs JSON            aggregations, as Elasticsearch's \"aggs\" object\n"
+		"  -f, --format FORMAT        json (default), ndjson (one hit per line) or count\n"
+		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"  -j, --threads N            splits searched in parallel (default: number of cores)\n"
+		"  -h, --help                 show this help and exit\n"
+		"  -V, --version              show the version and exit\n",
 		prog);
+}
+
+enum {
+	OPT_START = 256,
+	OPT_END,
+	OPT_OFFSET,
+	OPT_SEARCH_FIELD,
+};
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+/* Append the comma-separated items of s. */
+static void strlist_add_csv(struct strlist *l, const char *s)
+{
+	const char *p = s;
+
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+
+		if (len) {
+			l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+			l->v[l->n++] = xstrndup(p, len);
+		}
+		if (!c)
+			break;
+		p = c + 1;
+	}
+}
+
+static void strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err *err)
+{
+	int64_t us;
+
+	if (datetime_parse("rfc3339", s, strlen(s), &us)) {
+		*out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+		return 0;
+	}
+	return prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, err);
+}
+
+static int print_response(json_t *resp, const char *format)
+{
+	size_t i;
+	json_t *h;
+
+	if (strcmp(format, "count") == 0) {
+		printf("%lld\n", (long long)json_integer_value(json_object_get(resp, "num_hits")));
+		return 0;
+	}
+	if (strcmp(format, "ndjson") == 0) {
+		json_array_foreach(json_object_get(resp, "hits"), i, h) {
+			if (json_dumpf(h, stdout, JSON_COMPACT) < 0)
+				return -1;
+			putchar('\n');
+		}
+		return 0;
+	}
+	if (json_dumpf(resp, stdout, JSON_COMPACT) < 0)
+		return -1;
+	putchar('\n');
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "index", required_argument, NULL, 'i' },
+		{ "query", required_argument, NULL, 'q' },
+		{ "start-timestamp", required_argument, NULL, OPT_START },
+		{ "end-timestamp", required_argument, NULL, OPT_END },
+		{ "max-hits", required_argument, NULL, 'n' },
+		{ "start-offset", required_argument, NULL, OPT_OFFSET },
+		{ "sort-by", required_argument, NULL, 's' },
+		{ "search-field", required_argument, NULL, OPT_SEARCH_FIELD },
+		{ "aggs", required_argument, NULL, 'a' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "threads", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qw_err err = QW_ERR_INIT;
+	struct search_request req;
+	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 };
+	const char *format = "json", *data_dir = NULL, *aggs_text = NULL;
+	json_t *aggs = NULL, *resp = NULL;
+	json_error_t jerr;
+	uint64_t u;
+	bool partial = false;
 	int code = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	memset(&req, 0, sizeof(req));
+	req.max_hits = 20;
+	while ((c = getopt_long(argc, argv, "i:q:n:s:a:f:d:j:hV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			strlist_add_csv(&indexes, optarg);
+			break;
+		case 'q':
+			req.query = optarg;
+			break;
+		case OPT_START:
+			if (parse_ts("--start-timestamp", optarg, &req.start_ts, &err) < 0)
+				goto fail;
+			req.has_start = true;
+			break;
+		case OPT_END:
+			if (parse_ts("--end-timestamp", optarg, &req.end_ts, &err) < 0)
+				goto fail;
+			req.has_end = true;
+			break;
+		case 'n':
+			if (prog_parse_u64("--max-hits", optarg, 0, 100000000, &req.max_hits, &err) < 0)
+				goto fail;
+			break;
+		case OPT_OFFSET:
+			if (prog_parse_u64("--start-offset", optarg, 0, 100000000, &req.start_offset, &err) < 0)
+				goto fail;
+			break;
+		case 's':
+			req.sort_by = optarg;
+			break;
+		case OPT_SEARCH_FIELD:
+			strlist_add_csv(&fields, optarg);
+			break;
+		case 'a':
+			aggs_text = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "ndjson") != 0 &&
+			    strcmp(optarg, "count") != 0) {
+				err_set(&err, EX_USAGE, "--format: expected json, ndjson or count, got '%s'",
+					optarg);
+				goto fail;
+			}
+			format = optarg;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'j':
+			if (prog_parse_u64("--threads", optarg, 1, 256, &u, &err) < 0)
+				goto fail;
+			req.threads = (unsigned)u;
+			break;
 		case 'h':
 			usage(stdout);
-			return prog_finish(prog, 0);
+			goto out;
 		case 'V':
 			prog_version(prog);
-			return prog_finish(prog, 0);
+			goto out;
 		default:
 			usage(stderr);
-			return EX_USAGE;
+			code = EX_USAGE;
+			goto out;
 		}
 	}
-
-	err_set(&err, EX_UNAVAILABLE, "not implemented yet");
-	code = err.code;
-	if (code)
-		err_print(prog, &err);
+	if (optind < argc) {
+		if (req.query || optind + 1 < argc) {
+			usage(stderr);
+			code = EX_USAGE;
+			goto out;
+		}
+		req.query = argv[optind];
+	}
+	if (indexes.n == 0) {
+		err_set(&err, EX_USAGE, "no index given: use --index ID");
+		goto fail;
+	}
+	if (aggs_text) {
+		aggs = json_loads(aggs_text, JSON_REJECT_DUPLICATES, &jerr);
+		if (!aggs) {
+			err_set(&err, EX_DATAERR, "--aggs: col %d: %s", jerr.column, jerr.text);
+			goto fail;
+		}
+	}
+	req.indexes = (const char *const *)indexes.v;
+	req.n_indexes = indexes.n;
+	if (fields.n) {
+		req.search_fields = (const char *const *)fields.v;
+		req.n_search_fields = fields.n;
+	}
+	req.aggs = aggs;
+	if (strcmp(format, "count") == 0)
+		req.max_hits = 0; /* no document to load */
+	if (search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err) < 0)
+		goto fail;
+	if (print_response(resp, format) < 0) {
+		err_errno(&err, EX_IOERR, "cannot write the response");
+		goto fail;
+	}
+	if (partial) {
+		err_set(&err, EX_IOERR, "some splits could not be searched, results are partial (see \"errors\")");
+		goto fail;
+	}
+	goto out;
+fail:
+	err_print(prog, &err);
+	code = err.code ? err.code : EX_SOFTWARE;
+out:
+	json_decref(resp);
+	json_decref(aggs);
+	strlist_free(&indexes);
+	strlist_free(&fields);
 	return prog_finish(prog, code);
 }

@@ -1,30 +1,1102 @@
 /*
- * qw: one line on what this program does.
+ * qw: the front end. Index and split administration on the metastore, and
+ * `qw NAME ARGS...` runs qw-NAME (from the directory of this executable
+ * first, then PATH), as git does.
  *
- * The skeleton every qw program starts from (as util-linux's
- * Documentation/boilerplate.c): options with getopt_long, a usage() that
- * matches man/qw.1 SYNOPSIS and completions/, then one call into libqw
- * and one exit path that checks stdout.
+ * Subcommands and their options are declared once in the tables below;
+ * usage(), the per-command --help, man/qw.1 and completions/qw follow them.
+ * Output is a table (default) or JSON with stable keys (--format json).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "buf.h"
+#include "config.h"
 #include "err.h"
+#include "fsutil.h"
+#include "ids.h"
+#include "metastore.h"
 #include "prog.h"
+#include "split_reader.h"
+#include "xalloc.h"
 
 static const char *prog = "qw";
+
+/* ------------------------------------------------------------ options */
+
+enum {
+	OPT_HELP = 'h',
+	OPT_VERSION = 'V',
+	OPT_DATA_DIR = 256,
+	OPT_FORMAT,
+	OPT_INDEX_CONFIG,
+	OPT_OVERWRITE,
+	OPT_YES,
+	OPT_INDEX,
+	OPT_STATE,
+	OPT_VERIFY,
+};
+
+#define A_INDEX_CONFIG (1u << 0)
+#define A_OVERWRITE (1u << 1)
+#define A_YES (1u << 2)
+#define A_INDEX (1u << 3)
+#define A_STATE (1u << 4)
+#define A_VERIFY (1u << 5)
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "index-config", required_argument, NULL, OPT_INDEX_CONFIG },
+	{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+	{ "yes", no_argument, NULL, OPT_YES },
+	{ "index", required_argument, NULL, OPT_INDEX },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Help lines of the options a subcommand may take, by flag. */
+static const struct {
+	unsigned flag;
+	const char *help;
+} opt_help[] = {
+	{ A_INDEX_CONFIG, "      --index-config FILE  the index config (YAML or JSON, see qw-config(5))" },
+	{ A_OVERWRITE, "      --overwrite      replace the index (and drop its splits) if it exists" },
+	{ A_INDEX, "      --index ID       the index" },
+	{ A_STATE, "      --state STATE    only splits in STATE: staged, published or marked\n"
+		   "                       (a comma-separated list)" },
+	{ A_VERIFY, "      --verify         check every checksum of the split file" },
+	{ A_YES, "      --yes            confirm; nothing is deleted without it" },
+};
+
+struct ctx;
+typedef int (*cmd_fn)(struct ctx *c, struct qw_err *err);
+
+struct subcmd {
+	const char *group;     /* "index", "split" or NULL for top-level commands */
+	const char *name;
+	const char *args;      /* synopsis after "qw GROUP NAME" */
+	const char *summary;
+	unsigned allowed;
+	int min_pos, max_pos;
+	cmd_fn run;
+};
+
+struct ctx {
+	const char *data_dir;
+	bool json;
+	struct metastore *ms;
+	const struct subcmd *cmd;
+	const char *index_config;
+	bool overwrite;
+	bool yes;
+	const char *index;
+	const char *state;
+	bool verify;
+	char **pos;
+	int npos;
+	/* Usage to print on stderr after the error message. */
+	enum { USAGE_NONE, USAGE_MAIN, USAGE_GROUP, USAGE_SUBCMD } show_usage;
+	const char *group;
+};
+
+static int cmd_index_create(struct ctx *c, struct qw_err *err);
+static int cmd_index_list(struct ctx *c, struct qw_err *err);
+static int cmd_index_describe(struct ctx *c, struct qw_err *err);
+static int cmd_index_delete(struct ctx *c, struct qw_err *err);
+static int cmd_index_clear(struct ctx *c, struct qw_err *err);
+static int cmd_split_list(struct ctx *c, struct qw_err *err);
+static int cmd_split_describe(struct ctx *c, struct qw_err *err);
+
+static const struct subcmd subcmds[] = {
+	{ "index", "create", "--index-config FILE [--overwrite]",
+	  "Create an index from an index config file.",
+	  A_INDEX_CONFIG | A_OVERWRITE, 0, 0, cmd_index_create },
+	{ "index", "list", "", "List the indexes of the data directory.", 0, 0, 0, cmd_index_list },
+	{ "index", "describe", "ID",
+	  "Show an index: splits by state, documents, bytes, time range, timestamp field and\n"
+	  "source checkpoints.", A_INDEX, 0, 1, cmd_index_describe },
+	{ "index", "delete", "ID --yes", "Delete an index, its metadata and its split files.",
+	  A_INDEX | A_YES, 0, 1, cmd_index_delete },
+	{ "index", "clear", "ID --yes",
+	  "Remove every split (and its file) and every checkpoint of an index; keep its config.",
+	  A_INDEX | A_YES, 0, 1, cmd_index_clear },
+	{ "split", "list", "--index ID [--state STATE]", "List the splits of an index.",
+	  A_INDEX | A_STATE, 0, 0, cmd_split_list },
+	{ "split", "describe", "FILE | --index ID SPLIT_ID",
+	  "Show the metadata, sections and fields of a split file.",
+	  A_INDEX | A_VERIFY, 1, 1, cmd_split_describe },
+};
+
+#define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [OPTION]...\n"
-		"One line on what it does.\n"
+		"Usage: %s [--data-dir DIR] [--format table|json] COMMAND [ARG]...\n"
+		"Manage qw indexes and splits, and run the qw-* programs.\n"
 		"\n"
-		"Options:\n"
-		"  -h, --help         show this help and exit\n"
-		"  -V, --version      show the version and exit\n",
-		prog);
+		"Commands:\n", prog);
+	for (size_t i = 0; i < N_SUBCMDS; i++)
+		fprintf(out, "  %s %s%s%s\n", subcmds[i].group, subcmds[i].name,
+			*subcmds[i].args ? " " : "", subcmds[i].args);
+	fprintf(out,
+		"  help [COMMAND]\n"
+		"  NAME [ARG]...       run qw-NAME: parse, package, upload, publish, pipeline,\n"
+		"                      search (the indexer stage is run as qw-index)\n"
+		"\n"
+		"Options (also accepted after the command):\n"
+		"      --data-dir DIR   data directory (default: $QW_DATA_DIR, else ./qwdata)\n"
+		"      --format FORMAT  output: table (default) or json\n"
+		"  -h, --help           show this help and exit\n"
+		"  -V, --version        show the version and exit\n"
+		"\n"
+		"Run 'qw COMMAND --help' for the options of a command.\n");
+}
+
+static void sub_usage(const struct subcmd *sc, FILE *out)
+{
+	fprintf(out, "Usage: %s %s %s%s%s [OPTION]...\n%s\n\nOptions:\n", prog, sc->group, sc->name,
+		*sc->args ? " " : "", sc->args, sc->summary);
+	for (size_t i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++)
+		if (sc->allowed & opt_help[i].flag)
+			fprintf(out, "%s\n", opt_help[i].help);
+	fprintf(out,
+		"      --data-dir DIR   data directory (default: $QW_DATA_DIR, else ./qwdata)\n"
+		"      --format FORMAT  output: table (default) or json\n"
+		"  -h, --help           show this help and exit\n");
+}
+
+static void group_usage(const char *group, FILE *out)
+{
+	fprintf(out, "Usage: %s %s COMMAND [ARG]...\n\nCommands:\n", prog, group);
+	for (size_t i = 0; i < N_SUBCMDS; i++)
+		if (!strcmp(subcmds[i].group, group))
+			fprintf(out, "  %s %s%s%s\n", group, subcmds[i].name,
+				*subcmds[i].args ? " " : "", subcmds[i].args);
+	fprintf(out, "\nRun '%s %s COMMAND --help' for the options of a command.\n", prog, group);
+}
+
+static int set_format(struct ctx *c, const char *s, struct qw_err *err)
+{
+	if (!strcmp(s, "json"))
+		c->json = true;
+	else if (!strcmp(s, "table"))
+		c->json = false;
+	else
+		return err_set(err, EX_USAGE, "invalid --format '%s' (expected table or json)", s);
+	return 0;
+}
+
+/* ------------------------------------------------------------ output helpers */
+
+struct table {
+	size_t ncols;
+	char **cells;          /* row-major */
+	size_t n, cap;         /* cells */
+};
+
+static void table_add(struct table *t, const char *s)
+{
+	XGROW(t->cells, t->n + 1, t->cap);
+	t->cells[t->n++] = xstrdup(s ? s : "");
+}
+
+static void table_addf(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void table_addf(struct table *t, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	char tmp[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	buf_adds(&b, tmp);
+	XGROW(t->cells, t->n + 1, t->cap);
+	t->cells[t->n++] = buf_detach(&b, NULL);
+}
+
+static void table_print(struct table *t)
+{
+	size_t *w = xcalloc(t->ncols, sizeof(*w));
+
+	for (size_t i = 0; i < t->n; i++) {
+		size_t l = strlen(t->cells[i]);
+
+		if (l > w[i % t->ncols])
+			w[i % t->ncols] = l;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		size_t col = i % t->ncols;
+
+		if (col + 1 == t->ncols)
+			printf("%s\n", t->cells[i]);
+		else
+			printf("%-*s  ", (int)w[col], t->cells[i]);
+	}
+	free(w);
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->cells[i]);
+	free(t->cells);
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+	if (s) {
+		printf("%s\n", s);
+		free(s);
+	}
+}
+
+static void human_size(char *out, size_t n, uint64_t bytes)
+{
+	static const char *const units[] = { "B", "KB", "MB", "GB", "TB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, n, "%" PRIu64 " B", bytes);
+	else
+		snprintf(out, n, "%.1f %s", v, units[u]);
+}
+
+static void fmt_time(char *out, size_t n, json_t *secs)
+{
+	struct tm tm;
+	time_t t;
+
+	if (!json_is_integer(secs)) {
+		snprintf(out, n, "-");
+		return;
+	}
+	t = (time_t)json_integer_value(secs);
+	if (!gmtime_r(&t, &tm) || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, n, "%lld", (long long)json_integer_value(secs));
+}
+
+/* ------------------------------------------------------------ index summaries */
+
+static json_int_t split_size(struct ctx *c, const char *index_id, const char *split_id,
+			     json_t *meta)
+{
+	json_t *sz = json_object_get(meta, "split_size_bytes");
+	struct stat st;
+	char *path;
+	json_int_t n = 0;
+
+	if (json_is_integer(sz))
+		return json_integer_value(sz);
+	if (!ids_is_ulid(split_id))
+		return 0;
+	path = metastore_split_path(c->ms, index_id, split_id);
+	if (stat(path, &st) == 0)
+		n = (json_int_t)st.st_size;
+	free(path);
+	return n;
+}
+
+static char *index_uri(struct ctx *c, const char *index_id, json_t *doc)
+{
+	const char *uri = json_string_value(json_object_get(json_object_get(doc, "index_config"),
+							   "index_uri"));
+	char *dir, *abs;
+	struct buf b = BUF_INIT;
+
+	if (uri)
+		return xstrdup(uri);
+	dir = metastore_index_dir(c->ms, index_id);
+	abs = realpath(dir, NULL);
+	buf_addf(&b, "file://%s", abs ? abs : dir);
+	free(abs);
+	free(dir);
+	return buf_detach(&b, NULL);
+}
+
+/* The summary of one index (stable keys); doc is its metadata. */
+static json_t *index_summary(struct ctx *c, const char *index_id, json_t *doc)
+{
+	json_t *cfg = json_object_get(doc, "index_config");
+	json_t *splits = json_object_get(doc, "splits");
+	json_int_t n_staged = 0, n_pub = 0, n_marked = 0, docs = 0, bytes = 0, ubytes = 0;
+	json_int_t tmin = 0, tmax = 0;
+	bool have_time = false;
+	const char *sid;
+	json_t *rec;
+	json_t *out, *tr = json_null();
+	const char *tsf = json_string_value(json_object_get(json_object_get(cfg, "doc_mapping"),
+							   "timestamp_field"));
+	char *uri = index_uri(c, index_id, doc);
+
+	json_object_foreach(splits, sid, rec) {
+		const char *state = json_string_value(json_object_get(rec, "split_state"));
+		json_t *meta = json_object_get(rec, "metadata");
+		json_t *range = json_object_get(meta, "time_range");
+
+		if (!state)
+			continue;
+		if (!strcmp(state, SPLIT_STAGED)) {
+			n_staged++;
+			continue;
+		}
+		if (!strcmp(state, SPLIT_MARKED)) {
+			n_marked++;
+			continue;
+		}
+		if (strcmp(state, SPLIT_PUBLISHED) != 0)
+			continue;
+		n_pub++;
+		docs += json_integer_value(json_object_get(meta, "num_docs"));
+		ubytes += json_integer_value(json_object_get(meta, "uncompressed_docs_size_in_bytes"));
+		bytes += split_size(c, index_id, sid, meta);
+		if (json_is_integer(json_object_get(range, "start")) &&
+		    json_is_integer(json_object_get(range, "end"))) {
+			json_int_t s = json_integer_value(json_object_get(range, "start"));
+			json_int_t e = json_integer_value(json_object_get(range, "end"));
+
+			if (!have_time || s < tmin)
+				tmin = s;
+			if (!have_time || e > tmax)
+				tmax = e;
+			have_time = true;
+		}
+	}
+	if (have_time)
+		tr = json_pack("{s:I, s:I}", "start", tmin, "end", tmax);
+	out = json_pack("{s:s, s:O, s:s, s:O, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:O}",
+			"index_id", index_id,
+			"index_uid", json_object_get(doc, "index_uid"),
+			"index_uri", uri,
+			"create_timestamp", json_object_get(doc, "create_timestamp") ?
+				json_object_get(doc, "create_timestamp") : json_null(),
+			"timestamp_field", tsf,
+			"num_published_splits", n_pub,
+			"num_staged_splits", n_staged,
+			"num_marked_splits", n_marked,
+			"num_published_docs", docs,
+			"size_published_splits", bytes,
+			"size_published_docs_uncompressed", ubytes,
+			"timestamp_range", tr,
+			"checkpoints", json_object_get(doc, "checkpoints"));
+	if (out && !tsf)
+		json_object_set_new(out, "timestamp_field", json_null());
+	free(uri);
+	return out;
+}
+
+/* ------------------------------------------------------------ commands */
+
+static int cmd_index_create(struct ctx *c, struct qw_err *err)
+{
+	struct index_config *cfg = NULL;
+	json_t *doc = NULL, *out = NULL;
+	char *uri = NULL;
+	int ret = -1;
+
+	if (!c->index_config) {
+		err_set(err, EX_USAGE, "index create: --index-config FILE is required");
+		goto out;
+	}
+	cfg = config_load_file(c->index_config, err);
+	if (!cfg)
+		goto out;
+	if (metastore_create_index(c->ms, cfg, c->overwrite, err) < 0)
+		goto out;
+	doc = metastore_read(c->ms, cfg->index_id, err);
+	if (!doc)
+		goto out;
+	uri = index_uri(c, cfg->index_id, doc);
+	if (c->json) {
+		out = json_pack("{s:s, s:O, s:s}", "index_id", cfg->index_id,
+				"index_uid", json_object_get(doc, "index_uid"), "index_uri", uri);
+		print_json(out);
+	} else {
+		printf("Index '%s' created at %s\n", cfg->index_id, uri);
+	}
+	ret = 0;
+out:
+	json_decref(out);
+	json_decref(doc);
+	free(uri);
+	config_free(cfg);
+	return ret;
+}
+
+static int cmd_index_list(struct ctx *c, struct qw_err *err)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	json_t *arr = json_array();
+	struct table t = { 7, NULL, 0, 0 };
+	int ret = -1;
+
+	if (metastore_list_indexes(c->ms, &ids, &n, err) < 0)
+		goto out;
+	table_add(&t, "INDEX ID");
+	table_add(&t, "SPLITS");
+	table_add(&t, "DOCS");
+	table_add(&t, "SIZE");
+	table_add(&t, "TIMESTAMP FIELD");
+	table_add(&t, "TIME RANGE");
+	table_add(&t, "URI");
+	for (size_t i = 0; i < n; i++) {
+		struct qw_err e = QW_ERR_INIT;
+		json_t *doc = metastore_read(c->ms, ids[i], &e);
+		json_t *s;
+		char size[32], t0[32], t1[32];
+
+		if (!doc) {
+			/* Go on with the others; fail at the end. */
+			err_print(prog, &e);
+			if (!err->code)
+				err_set(err, e.code, "cannot read every index");
+			continue;
+		}
+		s = index_summary(c, ids[i], doc);
+		json_decref(doc);
+		if (!s)
+			continue;
+		json_object_del(s, "checkpoints");
+		human_size(size, sizeof(size),
+			   (uint64_t)json_integer_value(json_object_get(s, "size_published_splits")));
+		fmt_time(t0, sizeof(t0), json_object_get(json_object_get(s, "timestamp_range"), "start"));
+		fmt_time(t1, sizeof(t1), json_object_get(json_object_get(s, "timestamp_range"), "end"));
+		table_add(&t, ids[i]);
+		table_addf(&t, "%lld", (long long)json_integer_value(
+				   json_object_get(s, "num_published_splits")));
+		table_addf(&t, "%lld", (long long)json_integer_value(
+				   json_object_get(s, "num_published_docs")));
+		table_add(&t, size);
+		table_add(&t, json_string_value(json_object_get(s, "timestamp_field")) ?
+			  json_string_value(json_object_get(s, "timestamp_field")) : "-");
+		if (json_is_null(json_object_get(s, "timestamp_range")))
+			table_add(&t, "-");
+		else
+			table_addf(&t, "%s..%s", t0, t1);
+		table_add(&t, json_string_value(json_object_get(s, "index_uri")));
+		json_array_append_new(arr, s);
+	}
+	if (c->json)
+		print_json(arr);
+	else if (n == 0)
+		printf("No index in '%s'\n", metastore_data_dir(c->ms));
+	else
+		table_print(&t);
+	ret = err->code ? -1 : 0;
+out:
+	table_free(&t);
+	json_decref(arr);
+	metastore_free_list(ids, n);
+	return ret;
+}
+
+/* The index id: the positional argument or --index, checked. */
+static const char *the_index(struct ctx *c, struct qw_err *err)
+{
+	const char *id = c->npos > 0 ? c->pos[0] : c->index;
+
+	if (c->npos > 0 && c->index) {
+		err_set(err, EX_USAGE, "%s %s: give the index once (ID or --index ID)", c->cmd->group,
+			c->cmd->name);
+		return NULL;
+	}
+	if (!id) {
+		err_set(err, EX_USAGE, "%s %s: missing index id", c->cmd->group, c->cmd->name);
+		return NULL;
+	}
+	if (ids_check_index(id, err) < 0)
+		return NULL;
+	return id;
+}
+
+static void print_kv(const char *k, const char *v)
+{
+	printf("%-44s %s\n", k, v);
+}
+
+static int cmd_index_describe(struct ctx *c, struct qw_err *err)
+{
+	const char *id = the_index(c, err);
+	json_t *doc = NULL, *s = NULL;
+	char tmp[96], t0[32], t1[32];
+	const char *src;
+	json_t *cp;
+	int ret = -1;
+
+	if (!id)
+		goto out;
+	doc = metastore_read(c->ms, id, err);
+	if (!doc)
+		goto out;
+	s = index_summary(c, id, doc);
+	if (!s) {
+		err_set(err, EX_SOFTWARE, "cannot summarize index '%s'", id);
+		goto out;
+	}
+	if (c->json) {
+		print_json(s);
+		ret = 0;
+		goto out;
+	}
+	print_kv("Index ID:", id);
+	print_kv("Index UID:", json_string_value(json_object_get(s, "index_uid")));
+	print_kv("Index URI:", json_string_value(json_object_get(s, "index_uri")));
+	fmt_time(tmp, sizeof(tmp), json_object_get(s, "create_timestamp"));
+	print_kv("Created:", tmp);
+#define KV_INT(label, key) do { \
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(json_object_get(s, key))); \
+		print_kv(label, tmp); \
+	} while (0)
+	KV_INT("Number of published splits:", "num_published_splits");
+	KV_INT("Number of staged splits:", "num_staged_splits");
+	KV_INT("Number of splits marked for deletion:", "num_marked_splits");
+	KV_INT("Number of published documents:", "num_published_docs");
+#undef KV_INT
+	human_size(tmp, sizeof(tmp),
+		   (uint64_t)json_integer_value(json_object_get(s, "size_published_splits")));
+	print_kv("Size of published splits:", tmp);
+	human_size(tmp, sizeof(tmp), (uint64_t)json_integer_value(
+			   json_object_get(s, "size_published_docs_uncompressed")));
+	print_kv("Size of published documents (uncompressed):", tmp);
+	print_kv("Timestamp field:", json_string_value(json_object_get(s, "timestamp_field")) ?
+		 json_string_value(json_object_get(s, "timestamp_field")) : "-");
+	if (json_is_null(json_object_get(s, "timestamp_range"))) {
+		print_kv("Timestamp range:", "-");
+	} else {
+		fmt_time(t0, sizeof(t0), json_object_get(json_object_get(s, "timestamp_range"), "start"));
+		fmt_time(t1, sizeof(t1), json_object_get(json_object_get(s, "timestamp_range"), "end"));
+		snprintf(tmp, sizeof(tmp), "%s .. %s", t0, t1);
+		print_kv("Timestamp range:", tmp);
+	}
+	if (json_object_size(json_object_get(s, "checkpoints")) == 0)
+		print_kv("Checkpoints:", "-");
+	else
+		printf("Checkpoints:\n");
+	json_object_foreach(json_object_get(s, "checkpoints"), src, cp) {
+		const char *part;
+		json_t *pos;
+
+		json_object_foreach(cp, part, pos)
+			printf("  %s  %s  %lld\n", src, part, (long long)json_integer_value(pos));
+	}
+	ret = 0;
+out:
+	json_decref(s);
+	json_decref(doc);
+	return ret;
+}
+
+static int cmd_index_delete_or_clear(struct ctx *c, bool clear, struct qw_err *err)
+{
+	const char *id = the_index(c, err);
+	json_t *doc = NULL, *out = NULL;
+	size_t nsplits;
+	int ret = -1;
+
+	if (!id)
+		goto out;
+	if (!metastore_index_exists(c->ms, id)) {
+		err_set(err, EX_NOINPUT, "index '%s' does not exist", id);
+		goto out;
+	}
+	if (!c->yes) {
+		err_set(err, EX_USAGE, "refusing to %s index '%s' without confirmation: add --yes",
+			clear ? "clear" : "delete", id);
+		goto out;
+	}
+	/* The count is informative: read before; a corrupt file still lets delete go on. */
+	doc = metastore_read(c->ms, id, clear ? err : NULL);
+	if (!doc && clear)
+		goto out;
+	nsplits = json_object_size(json_object_get(doc, "splits"));
+	if (clear ? metastore_clear_index(c->ms, id, err) : metastore_delete_index(c->ms, id, err))
+		goto out;
+	if (c->json) {
+		out = json_pack("{s:s, s:b, s:I}", "index_id", id, clear ? "cleared" : "deleted", 1,
+				"num_splits_removed", (json_int_t)nsplits);
+		print_json(out);
+	} else {
+		printf("Index '%s' %s (%zu split%s removed)\n", id, clear ? "cleared" : "deleted",
+		       nsplits, nsplits == 1 ? "" : "s");
+	}
+	ret = 0;
+out:
+	json_decref(out);
+	json_decref(doc);
+	return ret;
+}
+
+static int cmd_index_delete(struct ctx *c, struct qw_err *err)
+{
+	return cmd_index_delete_or_clear(c, false, err);
+}
+
+static int cmd_index_clear(struct ctx *c, struct qw_err *err)
+{
+	return cmd_index_delete_or_clear(c, true, err);
+}
+
+/* --state: a comma-separated list into a bit set of states. */
+#define ST_STAGED 1u
+#define ST_PUBLISHED 2u
+#define ST_MARKED 4u
+
+static int parse_states(const char *s, unsigned *out, struct qw_err *err)
+{
+	const char *p = s;
+
+	*out = 0;
+	if (!s)
+		return 0;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		if ((n == 6 && !strncasecmp(p, "staged", n)))
+			*out |= ST_STAGED;
+		else if (n == 9 && !strncasecmp(p, "published", n))
+			*out |= ST_PUBLISHED;
+		else if ((n == 6 && !strncasecmp(p, "marked", n)) ||
+			 (n == 17 && !strncasecmp(p, "MarkedForDeletion", n)) ||
+			 (n == 19 && !strncasecmp(p, "marked_for_deletion", n)))
+			*out |= ST_MARKED;
+		else
+			return err_set(err, EX_USAGE,
+				       "invalid --state '%.*s' (expected staged, published or marked)",
+				       (int)n, p);
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static unsigned state_bit(const char *state)
+{
+	if (!state)
+		return 0;
+	if (!strcmp(state, SPLIT_STAGED))
+		return ST_STAGED;
+	if (!strcmp(state, SPLIT_PUBLISHED))
+		return ST_PUBLISHED;
+	if (!strcmp(state, SPLIT_MARKED))
+		return ST_MARKED;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmd_split_list(struct ctx *c, struct qw_err *err)
+{
+	const char *id = the_index(c, err);
+	json_t *doc = NULL, *arr = json_array();
+	const char **keys = NULL;
+	size_t nkeys = 0;
+	struct table t = { 6, NULL, 0, 0 };
+	unsigned want = 0;
+	const char *sid;
+	json_t *rec;
+	int ret = -1;
+
+	if (!id || parse_states(c->state, &want, err) < 0)
+		goto out;
+	doc = metastore_read(c->ms, id, err);
+	if (!doc)
+		goto out;
+	keys = xcalloc(json_object_size(json_object_get(doc, "splits")) + 1, sizeof(*keys));
+	json_object_foreach(json_object_get(doc, "splits"), sid, rec)
+		keys[nkeys++] = sid;
+	qsort(keys, nkeys, sizeof(*keys), cmp_str);
+	table_add(&t, "SPLIT ID");
+	table_add(&t, "STATE");
+	table_add(&t, "DOCS");
+	table_add(&t, "SIZE");
+	table_add(&t, "TIME RANGE");
+	table_add(&t, "UPDATED");
+	for (size_t i = 0; i < nkeys; i++) {
+		json_t *r = json_object_get(json_object_get(doc, "splits"), keys[i]);
+		json_t *meta = json_object_get(r, "metadata");
+		const char *state = json_string_value(json_object_get(r, "split_state"));
+		json_t *range = json_object_get(meta, "time_range");
+		json_int_t size = split_size(c, id, keys[i], meta);
+		json_t *o;
+		char sz[32], t0[32], t1[32], upd[32];
+
+		if (want && !(state_bit(state) & want))
+			continue;
+		o = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:O, s:O, s:O, s:O}",
+			      "split_id", keys[i],
+			      "split_state", state,
+			      "num_docs", json_integer_value(json_object_get(meta, "num_docs")),
+			      "size_bytes", size,
+			      "uncompressed_docs_size_in_bytes",
+			      json_integer_value(json_object_get(meta, "uncompressed_docs_size_in_bytes")),
+			      "time_range", json_is_object(range) ? range : json_null(),
+			      "create_timestamp", json_object_get(meta, "create_timestamp") ?
+				json_object_get(meta, "create_timestamp") : json_null(),
+			      "update_timestamp", json_object_get(r, "update_timestamp") ?
+				json_object_get(r, "update_timestamp") : json_null(),
+			      "publish_timestamp", json_object_get(r, "publish_timestamp") ?
+				json_object_get(r, "publish_timestamp") : json_null());
+		if (o)
+			json_array_append_new(arr, o);
+		human_size(sz, sizeof(sz), (uint64_t)size);
+		fmt_time(t0, sizeof(t0), json_object_get(range, "start"));
+		fmt_time(t1, sizeof(t1), json_object_get(range, "end"));
+		fmt_time(upd, sizeof(upd), json_object_get(r, "update_timestamp"));
+		table_add(&t, keys[i]);
+		table_add(&t, state ? state : "-");
+		table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(meta, "num_docs")));
+		table_add(&t, sz);
+		if (json_is_object(range))
+			table_addf(&t, "%s..%s", t0, t1);
+		else
+			table_add(&t, "-");
+		table_add(&t, upd);
+	}
+	if (c->json)
+		print_json(arr);
+	else if (json_array_size(arr) == 0)
+		printf("No split in index '%s'\n", id);
+	else
+		table_print(&t);
+	ret = 0;
+out:
+	table_free(&t);
+	free(keys);
+	json_decref(arr);
+	json_decref(doc);
+	return ret;
+}
+
+static void print_meta_value(const char *k, json_t *v)
+{
+	char *s;
+
+	if (json_is_string(v)) {
+		print_kv(k, json_string_value(v));
+		return;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	print_kv(k, s ? s : "?");
+	free(s);
+}
+
+static int cmd_split_describe(struct ctx *c, struct qw_err *err)
+{
+	const char *arg = c->pos[0];
+	char *path = NULL;
+	json_t *d = NULL, *doc = NULL;
+	const char *k;
+	json_t *v;
+	size_t i;
+	int ret = -1;
+
+	if (c->index) {
+		if (ids_check_index(c->index, err) < 0)
+			goto out;
+		if (!ids_is_ulid(arg)) {
+			err_set(err, EX_USAGE, "invalid split id '%.64s': not a ULID", arg);
+			goto out;
+		}
+		doc = metastore_read(c->ms, c->index, err);
+		if (!doc)
+			goto out;
+		if (!json_object_get(json_object_get(doc, "splits"), arg)) {
+			err_set(err, EX_NOINPUT, "split '%s' does not exist in index '%s'", arg,
+				c->index);
+			goto out;
+		}
+		path = metastore_split_path(c->ms, c->index, arg);
+	} else {
+		path = xstrdup(arg);
+	}
+	d = split_reader_describe(path, c->verify, err);
+	if (!d)
+		goto out;
+	if (doc) {
+		json_t *rec = json_object_get(json_object_get(doc, "splits"), arg);
+
+		json_object_set(d, "split_state", json_object_get(rec, "split_state"));
+	}
+	if (c->verify)
+		json_object_set_new(d, "verified", json_true());
+	if (c->json) {
+		print_json(d);
+		ret = 0;
+		goto out;
+	}
+	print_kv("Path:", json_string_value(json_object_get(d, "path")));
+	print_meta_value("File size:", json_object_get(d, "file_size"));
+	if (json_object_get(d, "split_state"))
+		print_meta_value("State:", json_object_get(d, "split_state"));
+	if (c->verify)
+		print_kv("Checksums:", "verified");
+	printf("Metadata:\n");
+	json_object_foreach(json_object_get(d, "metadata"), k, v) {
+		struct buf b = BUF_INIT;
+
+		buf_addf(&b, "  %s:", k);
+		print_meta_value(buf_str(&b), v);
+		buf_free(&b);
+	}
+	printf("Sections:\n");
+	{
+		struct table t = { 3, NULL, 0, 0 };
+
+		table_add(&t, "  NAME");
+		table_add(&t, "OFFSET");
+		table_add(&t, "SIZE");
+		json_array_foreach(json_object_get(d, "sections"), i, v) {
+			table_addf(&t, "  %s", json_string_value(json_object_get(v, "name")));
+			table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(v, "offset")));
+			table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(v, "size")));
+		}
+		table_print(&t);
+		table_free(&t);
+	}
+	if (json_array_size(json_object_get(d, "fields")) > 0) {
+		struct table t = { 5, NULL, 0, 0 };
+
+		printf("Fields:\n");
+		table_add(&t, "  PATH");
+		table_add(&t, "KIND");
+		table_add(&t, "INDEXED");
+		table_add(&t, "FAST");
+		table_add(&t, "STORED");
+		json_array_foreach(json_object_get(d, "fields"), i, v) {
+			table_addf(&t, "  %s", json_string_value(json_object_get(v, "path")));
+			table_add(&t, json_string_value(json_object_get(v, "kind")));
+			table_add(&t, json_is_true(json_object_get(v, "indexed")) ? "yes" : "no");
+			table_add(&t, json_is_true(json_object_get(v, "fast")) ? "yes" : "no");
+			table_add(&t, json_is_true(json_object_get(v, "stored")) ? "yes" : "no");
+		}
+		table_print(&t);
+		table_free(&t);
+	}
+	ret = 0;
+out:
+	json_decref(d);
+	json_decref(doc);
+	free(path);
+	return ret;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static const struct subcmd *find_subcmd(const char *group, const char *name)
+{
+	for (size_t i = 0; i < N_SUBCMDS; i++)
+		if (!strcmp(subcmds[i].group, group) && !strcmp(subcmds[i].name, name))
+			return &subcmds[i];
+	return NULL;
+}
+
+static bool is_group(const char *s)
+{
+	return !strcmp(s, "index") || !strcmp(s, "split");
+}
+
+/* Parse a subcommand's arguments (argv[0] is its name) and run it. *help: --help given. */
+static int run_subcmd(struct ctx *c, const struct subcmd *sc, int argc, char **argv,
+		      struct qw_err *err)
+{
+	int opt;
+
+	c->cmd = sc;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+		unsigned need = 0;
+
+		switch (opt) {
+		case OPT_HELP:
+			sub_usage(sc, stdout);
+			return 0;
+		case OPT_DATA_DIR:
+			c->data_dir = optarg;
+			continue;
+		case OPT_FORMAT:
+			if (set_format(c, optarg, err) < 0)
+				return -1;
+			continue;
+		case OPT_INDEX_CONFIG:
+			need = A_INDEX_CONFIG;
+			c->index_config = optarg;
+			break;
+		case OPT_OVERWRITE:
+			need = A_OVERWRITE;
+			c->overwrite = true;
+			break;
+		case OPT_YES:
+			need = A_YES;
+			c->yes = true;
+			break;
+		case OPT_INDEX:
+			need = A_INDEX;
+			c->index = optarg;
+			break;
+		case OPT_STATE:
+			need = A_STATE;
+			c->state = optarg;
+			break;
+		case OPT_VERIFY:
+			need = A_VERIFY;
+			c->verify = true;
+			break;
+		case ':':
+			c->show_usage = USAGE_SUBCMD;
+			return err_set(err, EX_USAGE, "%s %s: option '%s' needs a value", sc->group,
+				       sc->name, argv[optind - 1]);
+		default:
+			c->show_usage = USAGE_SUBCMD;
+			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sc->group, sc->name,
+				       argv[optind - 1]);
+		}
+		if (!(sc->allowed & need)) {
+			c->show_usage = USAGE_SUBCMD;
+			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sc->group, sc->name,
+				       argv[optind - 1]);
+		}
+	}
+	c->pos = argv + optind;
+	c->npos = argc - optind;
+	if (c->npos < sc->min_pos || c->npos > sc->max_pos) {
+		c->show_usage = USAGE_SUBCMD;
+		return err_set(err, EX_USAGE, "%s %s: %s", sc->group, sc->name,
+			       c->npos < sc->min_pos ? "missing argument" : "too many arguments");
+	}
+	c->ms = metastore_open(c->data_dir, err);
+	if (!c->ms)
+		return -1;
+	return sc->run(c, err);
+}
+
+/* Exec qw-NAME: from the directory of this executable first, then PATH. */
+static int run_external(struct ctx *c, int argc, char **argv, struct qw_err *err)
+{
+	const char *name = argv[0];
+	struct buf cmd = BUF_INIT;
+	char self[PATH_MAX];
+	ssize_t n;
+
+	(void)argc;
+	for (const char *p = name; *p; p++)
+		if (!(((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')))
+			return err_set(err, EX_USAGE, "'%.64s' is not a qw command (see 'qw --help')",
+				       name);
+	if (!*name)
+		return err_set(err, EX_USAGE, "'' is not a qw command (see 'qw --help')");
+	if (c->data_dir && setenv("QW_DATA_DIR", c->data_dir, 1) < 0)
+		return err_errno(err, EX_OSERR, "cannot set QW_DATA_DIR");
+	buf_addf(&cmd, "qw-%s", name);
+	argv[0] = cmd.data;
+	if (fflush(stdout) != 0)
+		return err_errno(err, EX_IOERR, "cannot write to standard output");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			struct buf full = BUF_INIT;
+
+			*slash = '\0';
+			buf_addf(&full, "%s/%s", self, cmd.data);
+			if (access(full.data, X_OK) == 0)
+				execv(full.data, argv);
+			buf_free(&full);
+		}
+	}
+	execvp(cmd.data, argv);
+	if (errno == ENOENT)
+		err_set(err, EX_USAGE, "'%s' is not a qw command (see 'qw --help')", name);
+	else
+		err_errno(err, EX_OSERR, "cannot run '%s'", cmd.data);
+	argv[0] = (char *)name;
+	buf_free(&cmd);
+	return -1;
+}
+
+static int run_help(struct ctx *c, int argc, char **argv, struct qw_err *err)
+{
+	const struct subcmd *sc;
+
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	if (is_group(argv[1])) {
+		if (argc < 3) {
+			group_usage(argv[1], stdout);
+			return 0;
+		}
+		sc = find_subcmd(argv[1], argv[2]);
+		if (!sc)
+			return err_set(err, EX_USAGE, "'%s %.64s' is not a qw command", argv[1], argv[2]);
+		sub_usage(sc, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	{
+		char *args[3] = { argv[1], (char *)"--help", NULL };
+
+		return run_external(c, 2, args, err);
+	}
+}
+
+static int dispatch(struct ctx *c, int argc, char **argv, struct qw_err *err)
+{
+	const char *cmd = argv[0];
+	const struct subcmd *sc;
+
+	if (!strcmp(cmd, "help"))
+		return run_help(c, argc, argv, err);
+	if (!is_group(cmd))
+		return run_external(c, argc, argv, err);
+	c->group = cmd;
+	if (argc < 2) {
+		c->show_usage = USAGE_GROUP;
+		return err_set(err, EX_USAGE, "%s: missing command", cmd);
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		group_usage(cmd, stdout);
+		return 0;
+	}
+	sc = find_subcmd(cmd, argv[1]);
+	if (!sc) {
+		c->show_usage = USAGE_GROUP;
+		return err_set(err, EX_USAGE, "'%s %.64s' is not a qw command", cmd, argv[1]);
+	}
+	return run_subcmd(c, sc, argc - 1, argv + 1, err);
 }
 
 int main(int argc, char **argv)
@@ -32,29 +1104,58 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qw_err err = QW_ERR_INIT;
+	struct ctx c;
 	int code = 0;
-	int c;
+	int opt;
 
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
-		switch (c) {
+	memset(&c, 0, sizeof(c));
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
+		switch (opt) {
 		case 'h':
 			usage(stdout);
-			return prog_finish(prog, 0);
+			goto out;
 		case 'V':
 			prog_version(prog);
-			return prog_finish(prog, 0);
+			goto out;
+		case OPT_DATA_DIR:
+			c.data_dir = optarg;
+			break;
+		case OPT_FORMAT:
+			if (set_format(&c, optarg, &err) < 0)
+				goto out;
+			break;
+		case ':':
+			c.show_usage = USAGE_MAIN;
+			err_set(&err, EX_USAGE, "option '%s' needs a value", argv[optind - 1]);
+			goto out;
 		default:
-			usage(stderr);
-			return EX_USAGE;
+			c.show_usage = USAGE_MAIN;
+			err_set(&err, EX_USAGE, "unknown option '%s'", argv[optind - 1]);
+			goto out;
 		}
 	}
-
-	err_set(&err, EX_UNAVAILABLE, "not implemented yet");
+	if (optind >= argc) {
+		c.show_usage = USAGE_MAIN;
+		err_set(&err, EX_USAGE, "missing command");
+		goto out;
+	}
+	dispatch(&c, argc - optind, argv + optind, &err);
+out:
+	metastore_close(c.ms);
 	code = err.code;
 	if (code)
 		err_print(prog, &err);
+	if (c.show_usage == USAGE_MAIN)
+		usage(stderr);
+	else if (c.show_usage == USAGE_GROUP)
+		group_usage(c.group, stderr);
+	else if (c.show_usage == USAGE_SUBCMD)
+		sub_usage(c.cmd, stderr);
 	return prog_finish(prog, code);
 }

@@ -7,7 +7,8 @@
  * validator). Both fill Quickwit's defaults and reject unknown keys and bad
  * values with the key path in the message, e.g.
  *   doc_mapping.field_mappings[3].tokenizer: unknown tokenizer "foo"
- * and code EX_DATAERR (EX_NOINPUT when the file is missing).
+ * and code EX_DATAERR (EX_NOINPUT when the file is missing). The path "-"
+ * reads the standard input.
  *
  * The returned struct index_config is immutable and owned by the caller:
  * free with config_free(). It is safe to share between threads read-only.
@@ -94,6 +95,9 @@ struct field_mapping {
 	enum dt_precision fast_precision;/* default DT_SECONDS */
 	/* json */
 	bool expand_dots;                /* default true */
+	/* bytes: input_format / output_format "base64" (default) or "hex" */
+	bool bytes_input_hex;
+	bool bytes_output_hex;
 	/* object: nested mappings; their path is "<this path>.<name>" */
 	struct field_mapping *fields;
 	size_t n_fields;
@@ -177,7 +181,9 @@ const struct field_mapping *config_find_field(const struct index_config *cfg, co
 /*
  * The mapping that governs path: an exact leaf, or the json field that is
  * a prefix of path ("attributes" for "attributes.color"). NULL when none:
- * then in dynamic mode the dynamic mapping applies.
+ * then in dynamic mode the dynamic mapping applies. When subpath is not
+ * NULL it gets the rest of path below the mapping ("color"; "" for an
+ * exact match).
  */
 const struct field_mapping *config_resolve_field(const struct index_config *cfg,
 						 const char *path, const char **subpath);

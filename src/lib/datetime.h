@@ -19,8 +19,14 @@
 /* Parse a string with one named format ("rfc3339", "iso8601", "rfc2822",
  * "unix_timestamp" or a strptime pattern). Returns false when it does not match. */
 bool datetime_parse(const char *format, const char *s, size_t len, int64_t *us);
+/* Parse a leading datetime of s (a log line) with one format; returns the
+ * number of bytes it spans, 0 when s does not start with one. unix_timestamp
+ * needs 9 to 19 digits here, not followed by a word character. */
+size_t datetime_parse_prefix(const char *format, const char *s, size_t len, int64_t *us);
 /* A JSON number as unix_timestamp (precision inferred from magnitude). */
 bool datetime_from_number(double v, int64_t *us);
+/* A JSON integer as unix_timestamp, exactly (no double rounding of nanos). */
+bool datetime_from_i64(int64_t v, int64_t *us);
 /* Format as RFC 3339 UTC with as many sub-second digits as needed. */
 void datetime_format_rfc3339(int64_t us, struct buf *out);
 /* Format in an output_format: rfc3339, unix_timestamp_secs/millis/micros/nanos,

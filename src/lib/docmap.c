@@ -1,2 +1,1485 @@
 /* docmap: see docmap.h */
 #include "docmap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "datetime.h"
+#include "xalloc.h"
+
+#define DOCMAP_MAX_DEPTH 100
+
+struct docmap {
+	const struct index_config *cfg;
+	struct buf path;         /* dotted path of the value being mapped or walked */
+	struct buf scratch;      /* formatted datetimes, decoded bytes */
+	const struct field_mapping *ts_field;
+};
+
+static const char *const reason_names[DOC_REASON_COUNT] = {
+	[DOC_OK] = "ok",
+	[DOC_NOT_JSON] = "not_json",
+	[DOC_NOT_OBJECT] = "not_object",
+	[DOC_WRONG_TYPE] = "wrong_type",
+	[DOC_UNKNOWN_FIELD] = "unknown_field",
+	[DOC_NO_TIMESTAMP] = "missing_timestamp",
+	[DOC_BAD_TIMESTAMP] = "bad_timestamp",
+	[DOC_TOO_LONG] = "too_long",
+	[DOC_TOO_DEEP] = "too_deep",
+};
+
+const char *docmap_reason_name(enum docmap_reason r)
+{
+	if ((unsigned)r >= DOC_REASON_COUNT)
+		return "unknown";
+	return reason_names[r];
+}
+
+struct docmap *docmap_new(const struct index_config *cfg)
+{
+	struct docmap *dm = xcalloc(1, sizeof(*dm));
+
+	dm->cfg = cfg;
+	if (cfg && cfg->timestamp_field)
+		dm->ts_field = config_find_field(cfg, cfg->timestamp_field);
+	return dm;
+}
+
+void docmap_free(struct docmap *dm)
+{
+	if (!dm)
+		return;
+	buf_free(&dm->path);
+	buf_free(&dm->scratch);
+	free(dm);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_REAL: return "number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "bool";
+	case JSON_NULL: return "null";
+	}
+	return "value";
+}
+
+static const char *type_label(const struct field_mapping *f)
+{
+	return config_field_type_name(f->type);
+}
+
+/* Short printable rendering of a value for messages. */
+static void describe(const json_t *v, char *out, size_t n)
+{
+	if (json_is_string(v))
+		snprintf(out, n, "string \"%.40s\"", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, n, "integer %lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(out, n, "number %g", json_real_value(v));
+	else
+		snprintf(out, n, "%s", json_kind(v));
+}
+
+static int wrong_type(struct docmap *dm, const struct field_mapping *f, const json_t *v,
+		      enum docmap_reason r, enum docmap_reason *reason, struct qw_err *err)
+{
+	char what[96];
+
+	describe(v, what, sizeof(what));
+	*reason = r;
+	return err_set(err, EX_DATAERR, "field '%s': expected %s%s%s, got %s", buf_str(&dm->path),
+		       f->is_array ? "array<" : "", type_label(f), f->is_array ? ">" : "", what);
+}
+
+static size_t path_push(struct buf *p, const char *key, size_t klen)
+{
+	size_t old = p->len;
+
+	if (old)
+		buf_addc(p, '.');
+	buf_add(p, key, klen);
+	return old;
+}
+
+static const struct field_mapping *find_mapping(const struct field_mapping *fields, size_t n,
+						const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(fields[i].name, key) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+/* Nesting depth check for subtrees kept as they are (json fields, dynamic). */
+static bool too_deep(const json_t *v, int depth)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	if (depth > DOCMAP_MAX_DEPTH)
+		return true;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, child)
+			if ((json_is_object(child) || json_is_array(child)) && too_deep(child, depth + 1))
+				return true;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, child)
+			if ((json_is_object(child) || json_is_array(child)) && too_deep(child, depth + 1))
+				return true;
+	}
+	return false;
+}
+
+static bool has_format(const struct field_mapping *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_input_formats; i++)
+		if (strcmp(f->input_formats[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A datetime value as microseconds: a string in one of the field's input
+ * formats (then RFC 3339, the canonical form, so mapping is idempotent), or a
+ * number when unix_timestamp is allowed.
+ */
+static bool datetime_value(const struct field_mapping *f, const json_t *v, int64_t *us)
+{
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		size_t len = json_string_length(v);
+
+		for (size_t i = 0; i < f->n_input_formats; i++)
+			if (datetime_parse(f->input_formats[i], s, len, us))
+				return true;
+		return datetime_parse("rfc3339", s, len, us);
+	}
+	if (json_is_integer(v)) {
+		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
+			return false;
+		return datetime_from_i64(json_integer_value(v), us);
+	}
+	if (json_is_real(v)) {
+		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
+			return false;
+		return datetime_from_number(json_real_value(v), us);
+	}
+	return false;
+}
+
+/* Parse a whole string as a JSON-style integer or float (coercion). */
+static bool parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!*s || *s == ' ' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || *s == '-' || *s == ' ' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_f64(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!*s || *s == ' ' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_ip(const char *s, uint8_t out[16])
+{
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = 0xff;
+		out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		return true;
+	}
+	return inet_pton(AF_INET6, s, out) == 1;
+}
+
+static int b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+' || c == '-') return 62;
+	if (c == '/' || c == '_') return 63;
+	return -1;
+}
+
+/* Standard base64 (padding optional); decoded bytes into out. */
+static bool b64_decode(const char *s, size_t len, struct buf *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+
+	buf_reset(out);
+	while (len && s[len - 1] == '=')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64_val((unsigned char)s[i]);
+
+		if (v < 0)
+			return false;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_addc(out, (char)((acc >> bits) & 0xff));
+		}
+	}
+	return bits < 6;
+}
+
+/* ---------------------------------------------------------------- mapping */
+
+/*
+ * Map one leaf value (not an array element list). Returns 0 with *nv set to a
+ * replacement (new reference) or NULL when the value stays as it is.
+ */
+static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v, json_t **nv,
+		    enum docmap_reason *reason, struct qw_err *err)
+{
+	*nv = NULL;
+	if (json_is_null(v))
+		return 0;
+	switch (f->type) {
+	case FT_TEXT:
+		if (json_is_string(v))
+			return 0;
+		if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+
+			if (!s)
+				break;
+			*nv = json_string(s);
+			free(s);
+			return 0;
+		}
+		break;
+	case FT_I64:
+		if (json_is_integer(v))
+			return 0;
+		if (json_is_real(v)) {
+			double d = json_real_value(v);
+
+			if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18) {
+				*nv = json_integer((json_int_t)d);
+				return 0;
+			}
+			break;
+		}
+		if (json_is_string(v) && f->coerce) {
+			int64_t i;
+
+			if (parse_i64(json_string_value(v), &i)) {
+				*nv = json_integer(i);
+				return 0;
+			}
+		}
+		break;
+	case FT_U64:
+		if (json_is_integer(v)) {
+			if (json_integer_value(v) >= 0)
+				return 0;
+			break;
+		}
+		if (json_is_real(v)) {
+			double d = json_real_value(v);
+
+			if (d == floor(d) && d >= 0 && d <= 9.2e18) {
+				*nv = json_integer((json_int_t)d);
+				return 0;
+			}
+			break;
+		}
+		if (json_is_string(v) && f->coerce) {
+			uint64_t u;
+
+			if (parse_u64(json_string_value(v), &u) && u <= INT64_MAX) {
+				*nv = json_integer((json_int_t)u);
+				return 0;
+			}
+		}
+		break;
+	case FT_F64:
+		if (json_is_real(v) || json_is_integer(v))
+			return 0;
+		if (json_is_string(v) && f->coerce) {
+			double d;
+
+			if (parse_f64(json_string_value(v), &d)) {
+				*nv = json_real(d);
+				return 0;
+			}
+		}
+		break;
+	case FT_BOOL:
+		if (json_is_boolean(v))
+			return 0;
+		break;
+	case FT_DATETIME: {
+		int64_t us;
+
+		if (!json_is_string(v) && !json_is_number(v))
+			break;
+		if (!datetime_value(f, v, &us)) {
+			char what[96];
+
+			describe(v, what, sizeof(what));
+			*reason = DOC_BAD_TIMESTAMP;
+			return err_set(err, EX_DATAERR, "field '%s': cannot parse datetime from %s",
+				       buf_str(&dm->path), what);
+		}
+		buf_reset(&dm->scratch);
+		datetime_format_rfc3339(us, &dm->scratch);
+		if (json_is_string(v) && strcmp(json_string_value(v), dm->scratch.data) == 0)
+			return 0;
+		*nv = json_stringn(dm->scratch.data, dm->scratch.len);
+		return 0;
+	}
+	case FT_IP: {
+		uint8_t ip[16];
+
+		if (json_is_string(v) && parse_ip(json_string_value(v), ip))
+			return 0;
+		break;
+	}
+	case FT_BYTES:
+		if (json_is_string(v) &&
+		    b64_decode(json_string_value(v), json_string_length(v), &dm->scratch))
+			return 0;
+		break;
+	case FT_JSON:
+		if (json_is_object(v))
+			return 0;
+		break;
+	case FT_OBJECT:
+		break;
+	}
+	return wrong_type(dm, f, v, DOC_WRONG_TYPE, reason, err);
+}
+
+static int map_object(struct docmap *dm, const struct field_mapping *fields, size_t n, json_t *obj,
+		      int depth, enum docmap_reason *reason, struct qw_err *err);
+
+/* Map the value of a mapped field; may replace it in obj[key]. */
+static int map_field(struct docmap *dm, const struct field_mapping *f, json_t *obj,
+		     const char *key, json_t *v, int depth, enum docmap_reason *reason,
+		     struct qw_err *err)
+{
+	json_t *nv = NULL;
+
+	if (f->type == FT_OBJECT) {
+		if (json_is_null(v))
+			return 0;
+		if (!json_is_object(v))
+			return wrong_type(dm, f, v, DOC_WRONG_TYPE, reason, err);
+		return map_object(dm, f->fields, f->n_fields, v, depth + 1, reason, err);
+	}
+	if (f->type == FT_JSON && json_is_object(v) && too_deep(v, depth + 1)) {
+		*reason = DOC_TOO_DEEP;
+		return err_set(err, EX_DATAERR, "field '%s': nested deeper than %d levels",
+			       buf_str(&dm->path), DOCMAP_MAX_DEPTH);
+	}
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *el;
+
+		if (!f->is_array) {
+			*reason = DOC_WRONG_TYPE;
+			return err_set(err, EX_DATAERR,
+				       "field '%s': expected a single %s value, got an array",
+				       buf_str(&dm->path), type_label(f));
+		}
+		if (f->type == FT_JSON && too_deep(v, depth + 1)) {
+			*reason = DOC_TOO_DEEP;
+			return err_set(err, EX_DATAERR, "field '%s': nested deeper than %d levels",
+				       buf_str(&dm->path), DOCMAP_MAX_DEPTH);
+		}
+		json_array_foreach(v, i, el) {
+			if (json_is_array(el))
+				return wrong_type(dm, f, el, DOC_WRONG_TYPE, reason, err);
+			if (map_leaf(dm, f, el, &nv, reason, err))
+				return -1;
+			if (nv && json_array_set_new(v, i, nv))
+				return err_set(err, EX_SOFTWARE, "cannot update array");
+		}
+		return 0;
+	}
+	if (map_leaf(dm, f, v, &nv, reason, err))
+		return -1;
+	if (nv && json_object_set_new(obj, key, nv))
+		return err_set(err, EX_SOFTWARE, "cannot update field '%s'", buf_str(&dm->path));
+	return 0;
+}
+
+static int map_object(struct docmap *dm, const struct field_mapping *fields, size_t n, json_t *obj,
+		      int depth, enum docmap_reason *reason, struct qw_err *err)
+{
+	enum mapping_mode mode = dm->cfg ? dm->cfg->mode : MODE_DYNAMIC;
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	if (depth > DOCMAP_MAX_DEPTH) {
+		*reason = DOC_TOO_DEEP;
+		return err_set(err, EX_DATAERR, "field '%s': nested deeper than %d levels",
+			       buf_str(&dm->path), DOCMAP_MAX_DEPTH);
+	}
+	json_object_foreach_safe(obj, tmp, key, v) {
+		const struct field_mapping *f = find_mapping(fields, n, key);
+		size_t old = path_push(&dm->path, key, strlen(key));
+		int r = 0;
+
+		if (f) {
+			r = map_field(dm, f, obj, key, v, depth, reason, err);
+		} else if (mode == MODE_STRICT) {
+			*reason = DOC_UNKNOWN_FIELD;
+			r = err_set(err, EX_DATAERR, "field '%s': unknown field (strict mode)",
+				    buf_str(&dm->path));
+		} else if (mode == MODE_LENIENT) {
+			if (json_object_del(obj, key))
+				r = err_set(err, EX_SOFTWARE, "cannot drop field '%s'", buf_str(&dm->path));
+		} else if ((json_is_object(v) || json_is_array(v)) && too_deep(v, depth + 1)) {
+			*reason = DOC_TOO_DEEP;
+			r = err_set(err, EX_DATAERR, "field '%s': nested deeper than %d levels",
+				    buf_str(&dm->path), DOCMAP_MAX_DEPTH);
+		}
+		buf_truncate(&dm->path, old);
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+/* Value at a dotted path of mapped objects (NULL when missing). */
+static json_t *lookup_path(json_t *doc, const char *path)
+{
+	json_t *cur = doc;
+	const char *p = path;
+
+	while (cur && json_is_object(cur)) {
+		const char *dot = strchr(p, '.');
+		json_t *direct = json_object_get(cur, p);
+
+		if (direct || !dot)
+			return direct;
+		cur = json_object_getn(cur, p, (size_t)(dot - p));
+		p = dot + 1;
+	}
+	return NULL;
+}
+
+/* Map doc in place (doc is owned by the caller and may be modified). */
+static int map_inplace(struct docmap *dm, json_t *doc, enum docmap_reason *reason,
+		       struct qw_err *err)
+{
+	const struct index_config *cfg = dm->cfg;
+
+	if (!json_is_object(doc)) {
+		*reason = DOC_NOT_OBJECT;
+		return err_set(err, EX_DATAERR, "document is a JSON %s, not an object",
+			       json_kind(doc));
+	}
+	buf_reset(&dm->path);
+	if (map_object(dm, cfg ? cfg->fields : NULL, cfg ? cfg->n_fields : 0, doc, 1, reason, err))
+		return -1;
+	if (cfg && cfg->timestamp_field) {
+		json_t *ts = lookup_path(doc, cfg->timestamp_field);
+
+		if (!ts || json_is_null(ts)) {
+			*reason = DOC_NO_TIMESTAMP;
+			return err_set(err, EX_DATAERR, "timestamp field '%s' is missing",
+				       cfg->timestamp_field);
+		}
+	}
+	return 0;
+}
+
+int docmap_map(struct docmap *dm, json_t *doc, json_t **out, enum docmap_reason *reason,
+	       struct qw_err *err)
+{
+	json_t *copy;
+
+	*out = NULL;
+	*reason = DOC_OK;
+	if (!json_is_object(doc)) {
+		*reason = DOC_NOT_OBJECT;
+		return err_set(err, EX_DATAERR, "document is a JSON %s, not an object",
+			       doc ? json_kind(doc) : "nothing");
+	}
+	copy = json_deep_copy(doc);
+	if (!copy) {
+		*reason = DOC_TOO_DEEP;
+		return err_set(err, EX_DATAERR, "cannot copy document");
+	}
+	if (map_inplace(dm, copy, reason, err)) {
+		json_decref(copy);
+		return -1;
+	}
+	*out = copy;
+	return 0;
+}
+
+int docmap_map_line(struct docmap *dm, const char *line, size_t len, json_t **out,
+		    enum docmap_reason *reason, struct qw_err *err)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	*out = NULL;
+	*reason = DOC_OK;
+	doc = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+	if (!doc) {
+		if (json_error_code(&jerr) == json_error_stack_overflow) {
+			*reason = DOC_TOO_DEEP;
+			return err_set(err, EX_DATAERR, "document nested too deeply");
+		}
+		*reason = DOC_NOT_JSON;
+		return err_set(err, EX_DATAERR, "invalid JSON at column %d: %s", jerr.column,
+			       jerr.text);
+	}
+	if (map_inplace(dm, doc, reason, err)) {
+		json_decref(doc);
+		return -1;
+	}
+	*out = doc;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- walking */
+
+struct walker {
+	struct docmap *dm;
+	docmap_visit_fn visit;
+	void *ctx;
+};
+
+static int visit_inferred(struct walker *w, const struct field_mapping *gov, json_t *v,
+			  uint32_t idx, int depth);
+
+static int emit(struct walker *w, struct field_value *fv)
+{
+	fv->path = w->dm->path.data ? w->dm->path.data : "";
+	fv->path_len = w->dm->path.len;
+	return w->visit(w->ctx, fv);
+}
+
+/* A value under a json field or unmapped (dynamic): type from JSON. */
+static int visit_inferred(struct walker *w, const struct field_mapping *gov, json_t *v,
+			  uint32_t idx, int depth)
+{
+	struct field_value fv;
+	const char *key;
+	json_t *child;
+	size_t i;
+	int r;
+
+	if (depth > DOCMAP_MAX_DEPTH + 1)
+		return 0;
+	memset(&fv, 0, sizeof(fv));
+	fv.mapping = gov;
+	fv.array_index = idx;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		json_object_foreach(v, key, child) {
+			size_t old = path_push(&w->dm->path, key, strlen(key));
+
+			r = visit_inferred(w, gov, child, 0, depth + 1);
+			buf_truncate(&w->dm->path, old);
+			if (r)
+				return r;
+		}
+		return 0;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, child) {
+			r = visit_inferred(w, gov, child, (uint32_t)i, depth + 1);
+			if (r)
+				return r;
+		}
+		return 0;
+	case JSON_STRING:
+		fv.kind = VK_TEXT;
+		fv.v.text.s = json_string_value(v);
+		fv.v.text.len = json_string_length(v);
+		break;
+	case JSON_INTEGER:
+		fv.kind = VK_I64;
+		fv.v.i64 = json_integer_value(v);
+		break;
+	case JSON_REAL:
+		fv.kind = VK_F64;
+		fv.v.f64 = json_real_value(v);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		fv.kind = VK_BOOL;
+		fv.v.b = json_is_true(v);
+		break;
+	case JSON_NULL:
+		return 0;
+	}
+	return emit(w, &fv);
+}
+
+/* One typed leaf value of a mapped field; values that do not convert are skipped. */
+static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v, uint32_t idx,
+		      int depth)
+{
+	struct field_value fv;
+
+	if (json_is_null(v))
+		return 0;
+	if (f->type == FT_JSON)
+		return visit_inferred(w, f, v, idx, depth);
+	memset(&fv, 0, sizeof(fv));
+	fv.mapping = f;
+	fv.array_index = idx;
+	switch (f->type) {
+	case FT_TEXT:
+		if (!json_is_string(v))
+			return 0;
+		fv.kind = VK_TEXT;
+		fv.v.text.s = json_string_value(v);
+		fv.v.text.len = json_string_length(v);
+		break;
+	case FT_I64:
+		if (!json_is_integer(v))
+			return 0;
+		fv.kind = VK_I64;
+		fv.v.i64 = json_integer_value(v);
+		break;
+	case FT_U64:
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return 0;
+		fv.kind = VK_U64;
+		fv.v.u64 = (uint64_t)json_integer_value(v);
+		break;
+	case FT_F64:
+		if (!json_is_number(v))
+			return 0;
+		fv.kind = VK_F64;
+		fv.v.f64 = json_number_value(v);
+		break;
+	case FT_BOOL:
+		if (!json_is_boolean(v))
+			return 0;
+		fv.kind = VK_BOOL;
+		fv.v.b = json_is_true(v);
+		break;
+	case FT_DATETIME:
+		if (!datetime_value(f, v, &fv.v.dt_us))
+			return 0;
+		fv.kind = VK_DATETIME;
+		break;
+	case FT_IP:
+		if (!json_is_string(v) || !parse_ip(json_string_value(v), fv.v.ip))
+			return 0;
+		fv.kind = VK_IP;
+		break;
+	case FT_BYTES:
+		if (!json_is_string(v) ||
+		    !b64_decode(json_string_value(v), json_string_length(v), &w->dm->scratch))
+			return 0;
+		fv.kind = VK_BYTES;
+		fv.v.bytes.p = (const uint8_t *)buf_str(&w->dm->scratch);
+		fv.v.bytes.len = w->dm->scratch.len;
+		break;
+	case FT_JSON:
+	case FT_OBJECT:
+		return 0;
+	}
+	return emit(w, &fv);
+}
+
+static int walk_object(struct walker *w, const struct field_mapping *fields, size_t n, json_t *obj,
+		       int depth)
+{
+	enum mapping_mode mode = w->dm->cfg ? w->dm->cfg->mode : MODE_DYNAMIC;
+	const char *key;
+	json_t *v;
+	int r = 0;
+
+	if (depth > DOCMAP_MAX_DEPTH + 1)
+		return 0;
+	json_object_foreach(obj, key, v) {
+		const struct field_mapping *f = find_mapping(fields, n, key);
+		size_t old = path_push(&w->dm->path, key, strlen(key));
+
+		if (!f) {
+			if (mode == MODE_DYNAMIC)
+				r = visit_inferred(w, NULL, v, 0, depth + 1);
+		} else if (f->type == FT_OBJECT) {
+			if (json_is_object(v))
+				r = walk_object(w, f->fields, f->n_fields, v, depth + 1);
+		} else if (json_is_array(v) && f->type != FT_JSON) {
+			size_t i;
+			json_t *el;
+
+			json_array_foreach(v, i, el) {
+				r = visit_leaf(w, f, el, (uint32_t)i, depth + 1);
+				if (r)
+					break;
+			}
+		} else if (json_is_array(v)) {
+			size_t i;
+			json_t *el;
+
+			json_array_foreach(v, i, el) {
+				r = visit_inferred(w, f, el, (uint32_t)i, depth + 1);
+				if (r)
+					break;
+			}
+		} else {
+			r = visit_leaf(w, f, v, 0, depth);
+		}
+		buf_truncate(&w->dm->path, old);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int docmap_walk(struct docmap *dm, json_t *canonical, docmap_visit_fn visit, void *ctx)
+{
+	struct walker w = { dm, visit, ctx };
+
+	if (!json_is_object(canonical))
+		return 0;
+	buf_reset(&dm->path);
+	return walk_object(&w, dm->cfg ? dm->cfg->fields : NULL, dm->cfg ? dm->cfg->n_fields : 0,
+			   canonical, 1);
+}
+
+bool docmap_timestamp(struct docmap *dm, json_t *canonical, int64_t *us)
+{
+	json_t *v;
+
+	if (!dm->cfg || !dm->cfg->timestamp_field || !dm->ts_field)
+		return false;
+	v = lookup_path(canonical, dm->cfg->timestamp_field);
+	if (!v || json_is_null(v))
+		return false;
+	return datetime_value(dm->ts_field, v, us);
+}
+
+/* ---------------------------------------------------------------- serializing */
+
+static size_t utf8_valid_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+void docmap_json_string(struct buf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	buf_grow(out, len + 2);
+	buf_addc(out, '"');
+	while (i < len) {
+		unsigned char c = p[i];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			run++;
+			continue;
+		}
+		if (run)
+			buf_add(out, s + i - run, run);
+		run = 0;
+		if (c < 0x80) {
+			switch (c) {
+			case '"': buf_add(out, "\\\"", 2); break;
+			case '\\': buf_add(out, "\\\\", 2); break;
+			case '\n': buf_add(out, "\\n", 2); break;
+			case '\r': buf_add(out, "\\r", 2); break;
+			case '\t': buf_add(out, "\\t", 2); break;
+			case '\b': buf_add(out, "\\b", 2); break;
+			case '\f': buf_add(out, "\\f", 2); break;
+			default: buf_addf(out, "\\u%04x", c); break;
+			}
+			i++;
+			continue;
+		}
+		{
+			size_t n = utf8_valid_len(p + i, len - i);
+
+			if (n) {
+				buf_add(out, s + i, n);
+				i += n;
+			} else {
+				buf_add(out, "\\ufffd", 6);
+				i++;
+			}
+		}
+	}
+	if (run)
+		buf_add(out, s + i - run, run);
+	buf_addc(out, '"');
+}
+
+static void add_real(struct buf *out, double d)
+{
+	char tmp[40];
+
+	if (!isfinite(d)) {
+		buf_adds(out, "null");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	buf_adds(out, tmp);
+	if (!strpbrk(tmp, ".eE"))
+		buf_add(out, ".0", 2);
+}
+
+void docmap_serialize(json_t *v, struct buf *out)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+	bool first = true;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		buf_addc(out, '{');
+		json_object_foreach(v, key, child) {
+			if (!first)
+				buf_addc(out, ',');
+			first = false;
+			docmap_json_string(out, key, strlen(key));
+			buf_addc(out, ':');
+			docmap_serialize(child, out);
+		}
+		buf_addc(out, '}');
+		break;
+	case JSON_ARRAY:
+		buf_addc(out, '[');
+		json_array_foreach(v, i, child) {
+			if (i)
+				buf_addc(out, ',');
+			docmap_serialize(child, out);
+		}
+		buf_addc(out, ']');
+		break;
+	case JSON_STRING:
+		docmap_json_string(out, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		buf_addf(out, "%lld", (long long)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		add_real(out, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		buf_add(out, "true", 4);
+		break;
+	case JSON_FALSE:
+		buf_add(out, "false", 5);
+		break;
+	case JSON_NULL:
+		buf_add(out, "null", 4);
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- one-pass mapping */
+
+/*
+ * The fast path of docmap_canonical_line(): a JSON scanner that writes the
+ * canonical form while it reads, for documents where that is easy: strings
+ * already in canonical escaping, integers that fit, reals already in their
+ * shortest form, datetimes and coerced numbers rewritten in place, unknown
+ * fields dropped in lenient mode. Anything else (errors included) makes it
+ * give up, and the tree-based path decides: so it never accepts what that
+ * path would reject, nor writes anything else than what it would write.
+ */
+struct fast {
+	struct docmap *dm;
+	const char *p, *end;
+	struct buf *out;
+	bool ts_seen;
+};
+
+#define FAST_MAX_DEPTH 64
+#define FAST_MAX_KEYS 64
+
+enum fast_ctx { FX_DYN, FX_LEAF, FX_OBJ };
+
+static void fx_ws(struct fast *fx)
+{
+	while (fx->p < fx->end && (*fx->p == ' ' || *fx->p == '\t' || *fx->p == '\n' || *fx->p == '\r'))
+		fx->p++;
+}
+
+/* A string token at fx->p in canonical escaping: its span (quotes included). */
+static bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
+{
+	const unsigned char *p = (const unsigned char *)fx->p + 1;
+	const unsigned char *end = (const unsigned char *)fx->end;
+
+	*plain = true;
+	while (p < end) {
+		unsigned char c = *p;
+
+		if (c == '"') {
+			*s = fx->p;
+			*n = (size_t)((const char *)p + 1 - fx->p);
+			fx->p = (const char *)p + 1;
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c == '\\') {
+			*plain = false;
+			if (p + 1 >= end)
+				return false;
+			switch (p[1]) {
+			case '"': case '\\': case 'n': case 'r': case 't': case 'b': case 'f':
+				p += 2;
+				continue;
+			case 'u': {
+				/* only \u00XX for control characters without a short form, lower-case hex */
+				static const char hex[] = "0123456789abcdef";
+				unsigned v;
+
+				if (end - p < 6 || p[2] != '0' || p[3] != '0' || !strchr("01", p[4]) || !p[5] ||
+				    !memchr(hex, p[5], 16))
+					return false;
+				v = (unsigned)((p[4] - '0') * 16 + (int)((const char *)memchr(hex, p[5], 16) - hex));
+				if (v == 0 || v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t')
+					return false;
+				p += 6;
+				continue;
+			}
+			default:
+				return false;
+			}
+		}
+		if (c >= 0x80) {
+			size_t k = utf8_valid_len(p, (size_t)(end - p));
+
+			if (!k)
+				return false;
+			p += k;
+			continue;
+		}
+		p++;
+	}
+	return false;
+}
+
+/* A number token: its span; *is_int when it has no fraction or exponent and fits in int64. */
+static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
+{
+	const char *p = fx->p, *start = fx->p, *end = fx->end;
+	bool neg = false;
+	int digits = 0;
+
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return false;
+	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+		return false;
+	while (p < end && *p >= '0' && *p <= '9') {
+		p++;
+		digits++;
+	}
+	*is_int = true;
+	if (p < end && *p == '.') {
+		*is_int = false;
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return false;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		*is_int = false;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return false;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	*s = start;
+	*n = (size_t)(p - start);
+	fx->p = p;
+	if (*is_int) {
+		/* must fit in int64 and not be "-0" (which becomes "0") */
+		if (neg && digits == 1 && start[1] == '0')
+			return false;
+		if (digits > 19)
+			return false;
+		if (digits == 19) {
+			const char *d = start + (neg ? 1 : 0);
+
+			if (memcmp(d, neg ? "9223372036854775808" : "9223372036854775807", 19) > 0)
+				return false;
+		}
+		return true;
+	}
+	{
+		/* a real: keep it only when it is already in its shortest form */
+		char tmp[64];
+		struct buf b = BUF_INIT;
+		bool same;
+		double d;
+
+		if (*n >= sizeof(tmp))
+			return false;
+		memcpy(tmp, start, *n);
+		tmp[*n] = '\0';
+		errno = 0;
+		d = strtod(tmp, NULL);
+		if (errno || !isfinite(d))
+			return false;
+		add_real(&b, d);
+		same = b.len == *n && memcmp(b.data, start, *n) == 0;
+		buf_free(&b);
+		return same;
+	}
+}
+
+static bool fx_lit(struct fast *fx, const char *lit, size_t n)
+{
+	if ((size_t)(fx->end - fx->p) < n || memcmp(fx->p, lit, n) != 0)
+		return false;
+	buf_add(fx->out, lit, n);
+	fx->p += n;
+	return true;
+}
+
+static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapping *f,
+		     const struct field_mapping *fields, size_t nf, int depth, bool top);
+
+/* A datetime value at fx->p (string or number) written as an RFC 3339 string. */
+static bool fx_datetime(struct fast *fx, const struct field_mapping *f)
+{
+	int64_t us = 0;
+	bool ok = false;
+
+	if (*fx->p == '"') {
+		const char *s;
+		size_t n;
+		bool plain;
+
+		if (!fx_string(fx, &s, &n, &plain) || !plain || n - 2 > 200)
+			return false;
+		{
+			char tmp[256];
+
+			memcpy(tmp, s + 1, n - 2);
+			tmp[n - 2] = '\0';
+			for (size_t i = 0; i < f->n_input_formats && !ok; i++)
+				ok = datetime_parse(f->input_formats[i], tmp, n - 2, &us);
+			if (!ok)
+				ok = datetime_parse("rfc3339", tmp, n - 2, &us);
+		}
+	} else {
+		const char *s;
+		size_t n;
+		bool is_int;
+		char tmp[64];
+
+		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
+			return false;
+		if (!fx_number(fx, &s, &n, &is_int) || n >= sizeof(tmp))
+			return false;
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		if (is_int) {
+			errno = 0;
+			ok = datetime_from_i64(strtoll(tmp, NULL, 10), &us) && errno == 0;
+		} else {
+			ok = datetime_from_number(strtod(tmp, NULL), &us);
+		}
+	}
+	if (!ok)
+		return false;
+	buf_addc(fx->out, '"');
+	datetime_format_rfc3339(us, fx->out);
+	buf_addc(fx->out, '"');
+	return true;
+}
+
+/* A coerced number given as a string: digits only, rewritten as a JSON integer. */
+static bool fx_coerce_int(struct fast *fx, bool is_unsigned)
+{
+	const char *s;
+	size_t n;
+	bool plain;
+	char tmp[32];
+	size_t i = 0;
+
+	if (!fx_string(fx, &s, &n, &plain) || !plain || n - 2 == 0 || n - 2 >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s + 1, n - 2);
+	tmp[n - 2] = '\0';
+	if (tmp[0] == '-' && !is_unsigned)
+		i = 1;
+	if (!tmp[i])
+		return false;
+	for (size_t k = i; tmp[k]; k++)
+		if (tmp[k] < '0' || tmp[k] > '9')
+			return false;
+	errno = 0;
+	if (is_unsigned) {
+		unsigned long long u = strtoull(tmp, NULL, 10);
+
+		if (errno || u > INT64_MAX)
+			return false;
+		buf_addf(fx->out, "%llu", u);
+	} else {
+		long long v = strtoll(tmp, NULL, 10);
+
+		if (errno)
+			return false;
+		buf_addf(fx->out, "%lld", v);
+	}
+	return true;
+}
+
+static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int depth)
+{
+	const char *s;
+	size_t n;
+	bool b, is_int;
+	char c = *fx->p;
+
+	if (c == 'n')
+		return fx_lit(fx, "null", 4);
+	switch (f->type) {
+	case FT_TEXT:
+		if (c != '"' || !fx_string(fx, &s, &n, &b))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	case FT_I64:
+	case FT_U64:
+		if (c == '"')
+			return f->coerce && fx_coerce_int(fx, f->type == FT_U64);
+		if (!fx_number(fx, &s, &n, &is_int) || !is_int || (f->type == FT_U64 && *s == '-'))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	case FT_F64:
+		if (!fx_number(fx, &s, &n, &is_int))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	case FT_BOOL:
+		return fx_lit(fx, "true", 4) || fx_lit(fx, "false", 5);
+	case FT_DATETIME:
+		return fx_datetime(fx, f);
+	case FT_IP: {
+		char tmp[64];
+		uint8_t ip[16];
+
+		if (c != '"' || !fx_string(fx, &s, &n, &b) || !b || n - 2 >= sizeof(tmp))
+			return false;
+		memcpy(tmp, s + 1, n - 2);
+		tmp[n - 2] = '\0';
+		if (!parse_ip(tmp, ip))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	}
+	case FT_JSON:
+		return c == '{' && fx_value(fx, FX_DYN, NULL, NULL, 0, depth, false);
+	case FT_BYTES:
+	case FT_OBJECT:
+		return false;
+	}
+	return false;
+}
+
+static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapping *f,
+		     const struct field_mapping *fields, size_t nf, int depth, bool top)
+{
+	enum mapping_mode mode = fx->dm->cfg ? fx->dm->cfg->mode : MODE_DYNAMIC;
+	const char *s;
+	size_t n;
+	bool b;
+
+	if (depth > FAST_MAX_DEPTH)
+		return false;
+	fx_ws(fx);
+	if (fx->p >= fx->end)
+		return false;
+	if (ctx == FX_LEAF) {
+		if (*fx->p == '[') {
+			size_t count = 0;
+
+			if (!f->is_array || f->type == FT_JSON)
+				return false;
+			fx->p++;
+			buf_addc(fx->out, '[');
+			fx_ws(fx);
+			if (fx->p < fx->end && *fx->p == ']') {
+				fx->p++;
+				buf_addc(fx->out, ']');
+				return true;
+			}
+			for (;;) {
+				fx_ws(fx);
+				if (fx->p >= fx->end || *fx->p == '[')
+					return false;
+				if (count++)
+					buf_addc(fx->out, ',');
+				if (!fx_leaf_scalar(fx, f, depth + 1))
+					return false;
+				fx_ws(fx);
+				if (fx->p >= fx->end)
+					return false;
+				if (*fx->p == ',') {
+					fx->p++;
+					continue;
+				}
+				if (*fx->p != ']')
+					return false;
+				fx->p++;
+				buf_addc(fx->out, ']');
+				return true;
+			}
+		}
+		return fx_leaf_scalar(fx, f, depth);
+	}
+	switch (*fx->p) {
+	case '{': {
+		const char *keys[FAST_MAX_KEYS];
+		size_t klen[FAST_MAX_KEYS];
+		size_t nk = 0, written = 0;
+
+		fx->p++;
+		buf_addc(fx->out, '{');
+		fx_ws(fx);
+		if (fx->p < fx->end && *fx->p == '}') {
+			fx->p++;
+			buf_addc(fx->out, '}');
+			return true;
+		}
+		for (;;) {
+			const struct field_mapping *m = NULL;
+			size_t mark = fx->out->len;
+			bool ok;
+
+			fx_ws(fx);
+			if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b ||
+			    nk >= FAST_MAX_KEYS)
+				return false;
+			for (size_t i = 0; i < nk; i++)
+				if (klen[i] == n && memcmp(keys[i], s, n) == 0)
+					return false;     /* duplicate key: the tree decides */
+			keys[nk] = s;
+			klen[nk++] = n;
+			fx_ws(fx);
+			if (fx->p >= fx->end || *fx->p != ':')
+				return false;
+			fx->p++;
+			if (written)
+				buf_addc(fx->out, ',');
+			buf_add(fx->out, s, n);
+			buf_addc(fx->out, ':');
+			if (ctx == FX_OBJ) {
+				for (size_t i = 0; i < nf; i++)
+					if (strlen(fields[i].name) == n - 2 &&
+					    memcmp(fields[i].name, s + 1, n - 2) == 0) {
+						m = &fields[i];
+						break;
+					}
+			}
+			if (m && m->type == FT_OBJECT) {
+				fx_ws(fx);
+				if (fx->p < fx->end && *fx->p == 'n')
+					ok = fx_lit(fx, "null", 4);
+				else
+					ok = fx->p < fx->end && *fx->p == '{' &&
+					     fx_value(fx, FX_OBJ, NULL, m->fields, m->n_fields, depth + 1, false);
+			} else if (m) {
+				ok = fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false);
+				if (ok && top && fx->dm->cfg->timestamp_field &&
+				    strcmp(m->name, fx->dm->cfg->timestamp_field) == 0)
+					fx->ts_seen = memcmp(fx->out->data + fx->out->len - 4, "null", 4) != 0;
+			} else if (ctx == FX_OBJ && mode == MODE_STRICT) {
+				return false;
+			} else if (ctx == FX_OBJ && mode == MODE_LENIENT) {
+				ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
+				buf_truncate(fx->out, mark);    /* dropped */
+				written--;
+			} else {
+				ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
+			}
+			if (!ok)
+				return false;
+			written++;
+			fx_ws(fx);
+			if (fx->p >= fx->end)
+				return false;
+			if (*fx->p == ',') {
+				fx->p++;
+				continue;
+			}
+			if (*fx->p != '}')
+				return false;
+			fx->p++;
+			buf_addc(fx->out, '}');
+			return true;
+		}
+	}
+	case '[': {
+		size_t count = 0;
+
+		fx->p++;
+		buf_addc(fx->out, '[');
+		fx_ws(fx);
+		if (fx->p < fx->end && *fx->p == ']') {
+			fx->p++;
+			buf_addc(fx->out, ']');
+			return true;
+		}
+		for (;;) {
+			if (count++)
+				buf_addc(fx->out, ',');
+			if (!fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false))
+				return false;
+			fx_ws(fx);
+			if (fx->p >= fx->end)
+				return false;
+			if (*fx->p == ',') {
+				fx->p++;
+				continue;
+			}
+			if (*fx->p != ']')
+				return false;
+			fx->p++;
+			buf_addc(fx->out, ']');
+			return true;
+		}
+	}
+	case '"':
+		if (!fx_string(fx, &s, &n, &b))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	case 't':
+		return fx_lit(fx, "true", 4);
+	case 'f':
+		return fx_lit(fx, "false", 5);
+	case 'n':
+		return fx_lit(fx, "null", 4);
+	default: {
+		bool is_int;
+
+		if (!fx_number(fx, &s, &n, &is_int))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	}
+	}
+}
+
+int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struct buf *out,
+			  enum docmap_reason *reason, struct qw_err *err)
+{
+	const struct index_config *cfg = dm->cfg;
+	size_t mark = out->len;
+	json_t *doc = NULL;
+
+	*reason = DOC_OK;
+	if (!cfg || !cfg->timestamp_field || !strchr(cfg->timestamp_field, '.')) {
+		struct fast fx = { dm, line, line + len, out, false };
+		bool ok;
+
+		fx_ws(&fx);
+		ok = fx.p < fx.end && *fx.p == '{' &&
+		     fx_value(&fx, cfg ? FX_OBJ : FX_DYN, NULL, cfg ? cfg->fields : NULL,
+			      cfg ? cfg->n_fields : 0, 1, true);
+		if (ok) {
+			fx_ws(&fx);
+			ok = fx.p == fx.end && (!cfg || !cfg->timestamp_field || fx.ts_seen);
+		}
+		if (ok)
+			return 0;
+		buf_truncate(out, mark);
+	}
+	if (docmap_map_line(dm, line, len, &doc, reason, err))
+		return -1;
+	docmap_serialize(doc, out);
+	json_decref(doc);
+	return 0;
+}

@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "config.h"
 #include "err.h"
 
@@ -100,5 +101,18 @@ int docmap_walk(struct docmap *dm, json_t *canonical, docmap_visit_fn visit, voi
 /* The document's timestamp (microseconds) when the config has a timestamp field. */
 bool docmap_timestamp(struct docmap *dm, json_t *canonical, int64_t *us);
 const char *docmap_reason_name(enum docmap_reason r);
+/*
+ * Map one line and append its canonical serialized form to out (what
+ * docmap_map_line() + docmap_serialize() give, byte for byte). Lines that
+ * need no tree (the common case) are transformed in one pass without
+ * building one. On rejection returns -1 with *reason and err set, out unchanged.
+ */
+int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struct buf *out,
+			  enum docmap_reason *reason, struct qw_err *err);
+/* Append the compact canonical JSON of v to out (object keys in document
+ * order, reals in their shortest round-trip form, UTF-8 kept, no '\n'). */
+void docmap_serialize(json_t *v, struct buf *out);
+/* Append bytes as a JSON string; invalid UTF-8 becomes U+FFFD, NUL is escaped. */
+void docmap_json_string(struct buf *out, const char *s, size_t len);
 
 #endif

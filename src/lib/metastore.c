@@ -1,2 +1,858 @@
-/* metastore: see metastore.h */
+/*
+ * metastore: see metastore.h.
+ *
+ * The public functions check ids, then go through a small ops table so that
+ * another backend (PostgreSQL) can come later. The file backend keeps one
+ * JSON document per index in <data_dir>/indexes/<id>/metastore.json and
+ * serializes writers with flock() on a lock file beside it
+ * ("metastore.lock"), so that the rename of the data file never breaks the
+ * lock. Readers do not lock: a rename is atomic, they see the old or the
+ * new file, never half of one.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "ids.h"
 #include "metastore.h"
+#include "prog.h"
+#include "xalloc.h"
+
+#define METASTORE_FILE "metastore.json"
+#define METASTORE_LOCK "metastore.lock"
+#define METASTORE_FORMAT_VERSION 1
+
+struct metastore_ops {
+	/* The index document, checked for shape. */
+	json_t *(*read)(struct metastore *ms, const char *index_id, struct qw_err *err);
+	/* Create (or replace when overwrite) the index with doc. */
+	int (*create)(struct metastore *ms, const char *index_id, json_t *doc, bool overwrite,
+		      struct qw_err *err);
+	int (*remove)(struct metastore *ms, const char *index_id, struct qw_err *err);
+	int (*update)(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
+		      struct qw_err *err);
+	int (*list)(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err);
+	bool (*exists)(struct metastore *ms, const char *index_id);
+};
+
+struct metastore {
+	char *data_dir;
+	const struct metastore_ops *ops;
+};
+
+/* ------------------------------------------------------------ paths */
+
+char *metastore_index_dir(const struct metastore *ms, const char *index_id)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, ms->data_dir);
+	if (b.len && b.data[b.len - 1] != '/')
+		buf_addc(&b, '/');
+	buf_addf(&b, "indexes/%s", index_id);
+	return buf_detach(&b, NULL);
+}
+
+char *metastore_split_path(const struct metastore *ms, const char *index_id, const char *split_id)
+{
+	struct buf b = BUF_INIT;
+	char *dir = metastore_index_dir(ms, index_id);
+
+	buf_addf(&b, "%s/splits/%s.split", dir, split_id);
+	free(dir);
+	return buf_detach(&b, NULL);
+}
+
+char *metastore_scratch_dir(const struct metastore *ms, const char *pipeline_id)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, ms->data_dir);
+	if (b.len && b.data[b.len - 1] != '/')
+		buf_addc(&b, '/');
+	buf_addf(&b, "scratch/%s", pipeline_id);
+	return buf_detach(&b, NULL);
+}
+
+static char *index_file(const struct metastore *ms, const char *index_id, const char *name)
+{
+	char *dir = metastore_index_dir(ms, index_id);
+	char *path = fsutil_join(dir, name);
+
+	free(dir);
+	return path;
+}
+
+/* ------------------------------------------------------------ file backend */
+
+/* Check the shape of an index document; EX_DATAERR naming path. */
+static int check_doc(json_t *doc, const char *path, struct qw_err *err)
+{
+	static const char *const objects[] = { "index_config", "splits", "checkpoints",
+					       "publish_tokens" };
+
+	if (!json_is_object(doc))
+		return err_set(err, EX_DATAERR, "'%s': not a qw metastore file: not a JSON object",
+			       path);
+	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+		if (!json_is_object(json_object_get(doc, objects[i])))
+			return err_set(err, EX_DATAERR,
+				       "'%s': not a qw metastore file: '%s' is missing or not an object",
+				       path, objects[i]);
+	if (!json_is_string(json_object_get(doc, "index_uid")))
+		return err_set(err, EX_DATAERR,
+			       "'%s': not a qw metastore file: 'index_uid' is missing or not a string",
+			       path);
+	return 0;
+}
+
+static json_t *file_load(const char *path, const char *index_id, struct qw_err *err)
+{
+	struct buf b = BUF_INIT;
+	json_error_t jerr;
+	json_t *doc = NULL;
+
+	if (fsutil_read_all(path, &b, err) < 0) {
+		if (err && err->code == EX_NOINPUT)
+			err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+		goto out;
+	}
+	doc = json_loadb(buf_str(&b), b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc) {
+		err_set(err, EX_DATAERR,
+			"'%s': corrupt metastore file (not valid JSON, line %d column %d: %s); "
+			"left unchanged", path, jerr.line, jerr.column, jerr.text);
+		goto out;
+	}
+	if (check_doc(doc, path, err) < 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
+out:
+	buf_free(&b);
+	return doc;
+}
+
+static int file_save(const char *path, json_t *doc, struct qw_err *err)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2));
+	int ret;
+
+	if (!text)
+		return err_set(err, EX_SOFTWARE, "cannot serialize metastore '%s'", path);
+	/* Newline at the end, so that the file is a proper text file. */
+	{
+		size_t n = strlen(text);
+		char *t = xrealloc(text, n + 2);
+
+		t[n] = '\n';
+		t[n + 1] = '\0';
+		text = t;
+		ret = fsutil_write_atomic(path, text, n + 1, err);
+	}
+	free(text);
+	return ret;
+}
+
+/*
+ * Take the index's write lock. create: make the index directory first.
+ * Returns the locked fd, or -1 (EX_NOINPUT when the index directory is
+ * missing and !create).
+ */
+static int file_lock(struct metastore *ms, const char *index_id, bool create, struct qw_err *err)
+{
+	char *dir = metastore_index_dir(ms, index_id);
+	char *path = fsutil_join(dir, METASTORE_LOCK);
+	int fd = -1;
+
+	if (create && fsutil_mkdir_p(dir, 0755, err) < 0)
+		goto out;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+		else
+			err_errno(err, create ? EX_CANTCREAT : EX_IOERR, "cannot open '%s'", path);
+		goto out;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		err_errno(err, EX_IOERR, "cannot lock '%s'", path);
+		close(fd);
+		fd = -1;
+		goto out;
+	}
+out:
+	free(path);
+	free(dir);
+	return fd;
+}
+
+static json_t *file_read(struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	char *path = index_file(ms, index_id, METASTORE_FILE);
+	json_t *doc = file_load(path, index_id, err);
+
+	free(path);
+	return doc;
+}
+
+static bool file_exists(struct metastore *ms, const char *index_id)
+{
+	char *path = index_file(ms, index_id, METASTORE_FILE);
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+
+	free(path);
+	return ok;
+}
+
+static int file_create(struct metastore *ms, const char *index_id, json_t *doc, bool overwrite,
+		       struct qw_err *err)
+{
+	char *path = index_file(ms, index_id, METASTORE_FILE);
+	char *splits = index_file(ms, index_id, "splits");
+	int fd = -1;
+	int ret = -1;
+
+	fd = file_lock(ms, index_id, true, err);
+	if (fd < 0)
+		goto out;
+	if (file_exists(ms, index_id)) {
+		if (!overwrite) {
+			err_set(err, EX_CANTCREAT,
+				"index '%s' already exists (use --overwrite to replace it)", index_id);
+			goto out;
+		}
+		if (fsutil_rm_rf(splits, err) < 0)
+			goto out;
+	}
+	if (fsutil_mkdir_p(splits, 0755, err) < 0)
+		goto out;
+	if (file_save(path, doc, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(splits);
+	free(path);
+	return ret;
+}
+
+static int file_remove(struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	char *dir = metastore_index_dir(ms, index_id);
+	char *path = fsutil_join(dir, METASTORE_FILE);
+	int fd = -1;
+	int ret = -1;
+
+	fd = file_lock(ms, index_id, false, err);
+	if (fd < 0)
+		goto out;
+	if (!file_exists(ms, index_id)) {
+		err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+		goto out;
+	}
+	/* The index is gone once its metadata is; the rest is cleanup. */
+	if (unlink(path) < 0) {
+		err_errno(err, EX_IOERR, "cannot remove '%s'", path);
+		goto out;
+	}
+	if (fsutil_fsync_dir(dir, err) < 0)
+		goto out;
+	if (fsutil_rm_rf(dir, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(dir);
+	return ret;
+}
+
+static int file_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
+		       struct qw_err *err)
+{
+	char *path = index_file(ms, index_id, METASTORE_FILE);
+	json_t *doc = NULL;
+	int fd = -1;
+	int ret = -1;
+
+	fd = file_lock(ms, index_id, false, err);
+	if (fd < 0)
+		goto out;
+	doc = file_load(path, index_id, err);
+	if (!doc)
+		goto out;
+	if (fn(doc, ctx, err) < 0)
+		goto out;
+	if (check_doc(doc, path, err) < 0) {
+		err_prefix(err, "refusing to write a broken metastore");
+		goto out;
+	}
+	if (file_save(path, doc, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(doc);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int file_list(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err)
+{
+	char *dir = fsutil_join(ms->data_dir, "indexes");
+	char **v = NULL;
+	size_t len = 0, cap = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	int ret = -1;
+
+	*ids = NULL;
+	*n = 0;
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT) {
+			ret = 0;
+			goto out;
+		}
+		err_errno(err, EX_IOERR, "cannot open directory '%s'", dir);
+		goto out;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (ids_check_index(de->d_name, NULL) < 0 || !file_exists(ms, de->d_name))
+			continue;
+		XGROW(v, len + 1, cap);
+		v[len++] = xstrdup(de->d_name);
+	}
+	if (errno) {
+		err_errno(err, EX_IOERR, "cannot read directory '%s'", dir);
+		metastore_free_list(v, len);
+		goto out;
+	}
+	if (len)
+		qsort(v, len, sizeof(*v), cmp_str);
+	*ids = v;
+	*n = len;
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	free(dir);
+	return ret;
+}
+
+static const struct metastore_ops file_ops = {
+	.read = file_read,
+	.create = file_create,
+	.remove = file_remove,
+	.update = file_update,
+	.list = file_list,
+	.exists = file_exists,
+};
+
+/* ------------------------------------------------------------ interface */
+
+struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
+{
+	struct metastore *ms;
+	const char *dir = prog_data_dir(data_dir);
+
+	if (!*dir) {
+		err_set(err, EX_USAGE, "empty data directory");
+		return NULL;
+	}
+	ms = xcalloc(1, sizeof(*ms));
+	ms->data_dir = xstrdup(dir);
+	ms->ops = &file_ops;
+	return ms;
+}
+
+void metastore_close(struct metastore *ms)
+{
+	if (!ms)
+		return;
+	free(ms->data_dir);
+	free(ms);
+}
+
+const char *metastore_data_dir(const struct metastore *ms)
+{
+	return ms->data_dir;
+}
+
+static int check_split_id(const char *split_id, struct qw_err *err)
+{
+	if (!ids_is_ulid(split_id))
+		return err_set(err, EX_USAGE, "invalid split id '%.64s': not a ULID",
+			       split_id ? split_id : "");
+	return 0;
+}
+
+int metastore_create_index(struct metastore *ms, const struct index_config *cfg, bool overwrite,
+			   struct qw_err *err)
+{
+	char ulid[ULID_LEN + 1];
+	struct buf uid = BUF_INIT;
+	json_t *doc = NULL;
+	json_t *jcfg = NULL;
+	int ret = -1;
+
+	if (!cfg || ids_check_index(cfg->index_id, err) < 0)
+		goto out;
+	if (ids_ulid_new(ulid, err) < 0)
+		goto out;
+	jcfg = config_to_json(cfg);
+	if (!jcfg) {
+		err_set(err, EX_SOFTWARE, "cannot convert the config of index '%s' to JSON",
+			cfg->index_id);
+		goto out;
+	}
+	buf_addf(&uid, "%s:%s", cfg->index_id, ulid);
+	doc = json_pack("{s:i, s:s, s:I, s:O, s:{}, s:{}, s:{}}",
+			"format_version", METASTORE_FORMAT_VERSION,
+			"index_uid", buf_str(&uid),
+			"create_timestamp", (json_int_t)clock_wall_s(),
+			"index_config", jcfg,
+			"splits", "checkpoints", "publish_tokens");
+	if (!doc) {
+		err_set(err, EX_SOFTWARE, "cannot build the metadata of index '%s'", cfg->index_id);
+		goto out;
+	}
+	ret = ms->ops->create(ms, cfg->index_id, doc, overwrite, err);
+out:
+	json_decref(doc);
+	json_decref(jcfg);
+	buf_free(&uid);
+	return ret;
+}
+
+int metastore_delete_index(struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	if (ids_check_index(index_id, err) < 0)
+		return -1;
+	return ms->ops->remove(ms, index_id, err);
+}
+
+/* Remove the split files of an index (after their records are gone). */
+static int remove_split_files(struct metastore *ms, const char *index_id,
+			      const char *const *split_ids, size_t n, struct qw_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *path = metastore_split_path(ms, index_id, split_ids[i]);
+		int r = unlink(path);
+
+		if (r < 0 && errno != ENOENT) {
+			err_errno(err, EX_IOERR, "cannot remove split file '%s'", path);
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	return 0;
+}
+
+/* Collect the ids of the splits, as owned strings. */
+static char **split_ids_of(json_t *doc, size_t *n)
+{
+	json_t *splits = json_object_get(doc, "splits");
+	const char *key;
+	json_t *val;
+	char **v = xcalloc(json_object_size(splits) + 1, sizeof(*v));
+	size_t i = 0;
+
+	json_object_foreach(splits, key, val) {
+		(void)val;
+		if (ids_is_ulid(key))
+			v[i++] = xstrdup(key);
+	}
+	*n = i;
+	return v;
+}
+
+struct clear_ctx {
+	char **ids;
+	size_t n;
+};
+
+static int clear_tx(json_t *doc, void *vctx, struct qw_err *err)
+{
+	struct clear_ctx *c = vctx;
+
+	c->ids = split_ids_of(doc, &c->n);
+	if (json_object_set_new(doc, "splits", json_object()) < 0 ||
+	    json_object_set_new(doc, "checkpoints", json_object()) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot clear the index metadata");
+	return 0;
+}
+
+int metastore_clear_index(struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	struct clear_ctx c = { NULL, 0 };
+	int ret = -1;
+
+	if (ids_check_index(index_id, err) < 0)
+		goto out;
+	if (ms->ops->update(ms, index_id, clear_tx, &c, err) < 0)
+		goto out;
+	if (remove_split_files(ms, index_id, (const char *const *)c.ids, c.n, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	metastore_free_list(c.ids, c.n);
+	return ret;
+}
+
+int metastore_list_indexes(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err)
+{
+	return ms->ops->list(ms, ids, n, err);
+}
+
+void metastore_free_list(char **ids, size_t n)
+{
+	if (!ids)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+bool metastore_index_exists(struct metastore *ms, const char *index_id)
+{
+	if (ids_check_index(index_id, NULL) < 0)
+		return false;
+	return ms->ops->exists(ms, index_id);
+}
+
+json_t *metastore_read(struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	if (ids_check_index(index_id, err) < 0)
+		return NULL;
+	return ms->ops->read(ms, index_id, err);
+}
+
+struct index_config *metastore_index_config(struct metastore *ms, const char *index_id,
+					    struct qw_err *err)
+{
+	json_t *doc = metastore_read(ms, index_id, err);
+	struct index_config *cfg = NULL;
+
+	if (!doc)
+		return NULL;
+	cfg = config_from_json(json_object_get(doc, "index_config"), err);
+	if (!cfg)
+		err_prefix(err, "index '%s': stored config", index_id);
+	json_decref(doc);
+	return cfg;
+}
+
+int metastore_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
+		     struct qw_err *err)
+{
+	if (ids_check_index(index_id, err) < 0)
+		return -1;
+	return ms->ops->update(ms, index_id, fn, ctx, err);
+}
+
+/* ------------------------------------------------------------ tokens */
+
+struct token_ctx {
+	const char *source_id;
+	const char *token;
+};
+
+static int token_tx(json_t *doc, void *vctx, struct qw_err *err)
+{
+	struct token_ctx *c = vctx;
+
+	if (json_object_set_new(json_object_get(doc, "publish_tokens"), c->source_id,
+				json_string(c->token)) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot store the publish token");
+	return 0;
+}
+
+char *metastore_new_publish_token(struct metastore *ms, const char *index_id,
+				  const char *source_id, struct qw_err *err)
+{
+	char ulid[ULID_LEN + 1];
+	struct token_ctx c;
+
+	if (ids_check_index(index_id, err) < 0 || ids_check_source(source_id, err) < 0)
+		return NULL;
+	if (ids_ulid_new(ulid, err) < 0)
+		return NULL;
+	c.source_id = source_id;
+	c.token = ulid;
+	if (ms->ops->update(ms, index_id, token_tx, &c, err) < 0)
+		return NULL;
+	return xstrdup(ulid);
+}
+
+/* ------------------------------------------------------------ splits */
+
+struct stage_ctx {
+	const char *token;
+	json_t *metas;
+};
+
+static int stage_tx(json_t *doc, void *vctx, struct qw_err *err)
+{
+	struct stage_ctx *c = vctx;
+	json_t *splits = json_object_get(doc, "splits");
+	json_int_t now = (json_int_t)clock_wall_s();
+	size_t i;
+	json_t *meta;
+
+	json_array_foreach(c->metas, i, meta) {
+		const char *id = json_string_value(json_object_get(meta, "split_id"));
+		json_t *old = json_object_get(splits, id ? id : "");
+		const char *state = json_string_value(json_object_get(old, "split_state"));
+		json_t *rec;
+
+		if (old && (!state || strcmp(state, SPLIT_STAGED) != 0))
+			return err_set(err, EX_DATAERR, "cannot stage split '%s': it is already %s",
+				       id, state ? state : "recorded");
+		rec = json_pack("{s:s, s:I, s:n, s:s?, s:O}",
+				"split_state", SPLIT_STAGED,
+				"update_timestamp", now,
+				"publish_timestamp",
+				"publish_token", c->token,
+				"metadata", meta);
+		if (!rec || json_object_set_new(splits, id, rec) < 0)
+			return err_set(err, EX_SOFTWARE, "cannot record split '%s'", id);
+	}
+	return 0;
+}
+
+int metastore_stage_splits(struct metastore *ms, const char *index_id, const char *token,
+			   json_t *split_metas, struct qw_err *err)
+{
+	struct stage_ctx c = { token, split_metas };
+	size_t i;
+	json_t *meta;
+
+	if (ids_check_index(index_id, err) < 0)
+		return -1;
+	if (!json_is_array(split_metas))
+		return err_set(err, EX_DATAERR, "split metadata must be a JSON array");
+	json_array_foreach(split_metas, i, meta) {
+		const char *id = json_string_value(json_object_get(meta, "split_id"));
+
+		if (!json_is_object(meta))
+			return err_set(err, EX_DATAERR, "split metadata [%zu] is not an object", i);
+		if (check_split_id(id, err) < 0)
+			return -1;
+	}
+	return ms->ops->update(ms, index_id, stage_tx, &c, err);
+}
+
+struct publish_ctx {
+	const char *index_id;
+	const char *source_id;
+	const char *token;
+	const char *const *split_ids;
+	size_t n;
+	json_t *delta;
+};
+
+static int publish_tx(json_t *doc, void *vctx, struct qw_err *err)
+{
+	struct publish_ctx *c = vctx;
+	json_t *splits = json_object_get(doc, "splits");
+	json_t *cps = json_object_get(doc, "checkpoints");
+	const char *current = json_string_value(json_object_get(json_object_get(doc, "publish_tokens"),
+							       c->source_id));
+	json_int_t now = (json_int_t)clock_wall_s();
+	json_t *cp;
+	const char *part;
+	json_t *d;
+
+	/* Every check first; the tree is only modified once all pass. */
+	if (!current)
+		return err_set(err, EX_TEMPFAIL,
+			       "publish refused: source '%s' of index '%s' has no publish token",
+			       c->source_id, c->index_id);
+	if (!c->token || strcmp(current, c->token) != 0)
+		return err_set(err, EX_TEMPFAIL,
+			       "publish refused: token '%s' of source '%s' is stale (fenced by a newer pipeline generation)",
+			       c->token ? c->token : "", c->source_id);
+	for (size_t i = 0; i < c->n; i++) {
+		json_t *rec = json_object_get(splits, c->split_ids[i]);
+		const char *state = json_string_value(json_object_get(rec, "split_state"));
+		const char *by = json_string_value(json_object_get(rec, "publish_token"));
+
+		if (!rec)
+			return err_set(err, EX_TEMPFAIL,
+				       "publish refused: split '%s' is not staged in index '%s'",
+				       c->split_ids[i], c->index_id);
+		if (!state || strcmp(state, SPLIT_STAGED) != 0)
+			return err_set(err, EX_TEMPFAIL,
+				       "publish refused: split '%s' is %s, not %s",
+				       c->split_ids[i], state ? state : "in no state", SPLIT_STAGED);
+		if (by && strcmp(by, c->token) != 0)
+			return err_set(err, EX_TEMPFAIL,
+				       "publish refused: split '%s' was staged by another pipeline generation",
+				       c->split_ids[i]);
+	}
+	cp = json_object_get(cps, c->source_id);
+	json_object_foreach(c->delta, part, d) {
+		json_t *jfrom = json_object_get(d, "from");
+		json_t *jto = json_object_get(d, "to");
+		json_int_t stored = json_integer_value(json_object_get(cp, part));
+
+		if (!json_is_integer(jfrom) || !json_is_integer(jto) ||
+		    json_integer_value(jfrom) < 0 || json_integer_value(jto) < json_integer_value(jfrom))
+			return err_set(err, EX_TEMPFAIL,
+				       "publish refused: checkpoint delta of partition '%s' is not "
+				       "{\"from\": N, \"to\": M} with 0 <= N <= M", part);
+		if (json_integer_value(jfrom) != stored)
+			return err_set(err, EX_TEMPFAIL,
+				       "publish refused: checkpoint delta of source '%s' partition '%s' "
+				       "starts at %lld but the published position is %lld",
+				       c->source_id, part, (long long)json_integer_value(jfrom),
+				       (long long)stored);
+	}
+	/* Apply. */
+	for (size_t i = 0; i < c->n; i++) {
+		json_t *rec = json_object_get(splits, c->split_ids[i]);
+
+		if (json_object_set_new(rec, "split_state", json_string(SPLIT_PUBLISHED)) < 0 ||
+		    json_object_set_new(rec, "update_timestamp", json_integer(now)) < 0 ||
+		    json_object_set_new(rec, "publish_timestamp", json_integer(now)) < 0)
+			return err_set(err, EX_SOFTWARE, "cannot update split '%s'", c->split_ids[i]);
+	}
+	if (json_object_size(c->delta) > 0) {
+		if (!cp) {
+			cp = json_object();
+			if (json_object_set_new(cps, c->source_id, cp) < 0)
+				return err_set(err, EX_SOFTWARE, "cannot record the checkpoint");
+		}
+		json_object_foreach(c->delta, part, d) {
+			if (json_object_set(cp, part, json_object_get(d, "to")) < 0)
+				return err_set(err, EX_SOFTWARE, "cannot record the checkpoint");
+		}
+	}
+	return 0;
+}
+
+int metastore_publish_splits(struct metastore *ms, const char *index_id, const char *source_id,
+			     const char *token, const char *const *split_ids, size_t n_splits,
+			     json_t *checkpoint_delta, struct qw_err *err)
+{
+	struct publish_ctx c = { index_id, source_id, token, split_ids, n_splits,
+				 checkpoint_delta };
+
+	if (ids_check_index(index_id, err) < 0 || ids_check_source(source_id, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n_splits; i++)
+		if (check_split_id(split_ids[i], err) < 0)
+			return -1;
+	if (checkpoint_delta && !json_is_object(checkpoint_delta))
+		return err_set(err, EX_TEMPFAIL, "publish refused: the checkpoint delta is not an object");
+	return ms->ops->update(ms, index_id, publish_tx, &c, err);
+}
+
+struct mark_ctx {
+	const char *index_id;
+	const char *const *split_ids;
+	size_t n;
+	bool remove;
+};
+
+static int mark_tx(json_t *doc, void *vctx, struct qw_err *err)
+{
+	struct mark_ctx *c = vctx;
+	json_t *splits = json_object_get(doc, "splits");
+	json_int_t now = (json_int_t)clock_wall_s();
+
+	for (size_t i = 0; i < c->n; i++) {
+		json_t *rec = json_object_get(splits, c->split_ids[i]);
+		const char *state = json_string_value(json_object_get(rec, "split_state"));
+
+		if (!rec)
+			return err_set(err, EX_NOINPUT, "split '%s' does not exist in index '%s'",
+				       c->split_ids[i], c->index_id);
+		if (c->remove && state && strcmp(state, SPLIT_PUBLISHED) == 0)
+			return err_set(err, EX_DATAERR,
+				       "cannot delete split '%s': it is published (mark it for deletion first)",
+				       c->split_ids[i]);
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		json_t *rec = json_object_get(splits, c->split_ids[i]);
+
+		if (c->remove) {
+			if (json_object_del(splits, c->split_ids[i]) < 0 && rec)
+				return err_set(err, EX_SOFTWARE, "cannot remove split '%s'",
+					       c->split_ids[i]);
+			continue;
+		}
+		if (json_object_set_new(rec, "split_state", json_string(SPLIT_MARKED)) < 0 ||
+		    json_object_set_new(rec, "update_timestamp", json_integer(now)) < 0)
+			return err_set(err, EX_SOFTWARE, "cannot update split '%s'", c->split_ids[i]);
+	}
+	return 0;
+}
+
+static int mark_or_delete(struct metastore *ms, const char *index_id, const char *const *split_ids,
+			  size_t n, bool remove, struct qw_err *err)
+{
+	struct mark_ctx c = { index_id, split_ids, n, remove };
+
+	if (ids_check_index(index_id, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (check_split_id(split_ids[i], err) < 0)
+			return -1;
+	if (ms->ops->update(ms, index_id, mark_tx, &c, err) < 0)
+		return -1;
+	if (remove)
+		return remove_split_files(ms, index_id, split_ids, n, err);
+	return 0;
+}
+
+int metastore_mark_splits_for_deletion(struct metastore *ms, const char *index_id,
+				       const char *const *split_ids, size_t n, struct qw_err *err)
+{
+	return mark_or_delete(ms, index_id, split_ids, n, false, err);
+}
+
+int metastore_delete_splits(struct metastore *ms, const char *index_id,
+			    const char *const *split_ids, size_t n, struct qw_err *err)
+{
+	return mark_or_delete(ms, index_id, split_ids, n, true, err);
+}
+
+json_t *metastore_checkpoint(struct metastore *ms, const char *index_id, const char *source_id,
+			     struct qw_err *err)
+{
+	json_t *doc;
+	json_t *cp;
+
+	if (ids_check_source(source_id, err) < 0)
+		return NULL;
+	doc = metastore_read(ms, index_id, err);
+	if (!doc)
+		return NULL;
+	cp = json_object_get(json_object_get(doc, "checkpoints"), source_id);
+	cp = json_is_object(cp) ? json_deep_copy(cp) : json_object();
+	json_decref(doc);
+	return cp;
+}

@@ -1,2 +1,1334 @@
-/* segment: see segment.h */
+/* segment: see segment.h; the bytes it writes are described in qw-split(5). */
 #include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "bitpack.h"
+#include "buf.h"
+#include "checksum.h"
+#include "fsutil.h"
+#include "split_format.h"
+#include "termkey.h"
+#include "tokenizer.h"
+#include "xalloc.h"
+
+#define NO_DOC UINT32_MAX
+#define MAX_TAG_VALUES 1000
+
+/* ------------------------------------------------------------ strtab */
+
+/* A hash set of byte strings, ids 0.. in insertion order, bytes in one arena. */
+struct strent {
+	uint64_t off;
+	uint32_t len;
+	uint32_t hash;
+};
+
+struct strtab {
+	uint32_t *slots;         /* id + 1; 0 = empty */
+	size_t nslots;           /* power of two */
+	struct strent *ents;
+	size_t n, cap;
+	struct buf arena;
+};
+
+static uint32_t hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+
+	while (n >= 8) {
+		uint64_t w;
+
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
+	}
+	if (n) {
+		uint64_t w = 0;
+
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	}
+	h ^= h >> 29;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(h >> 32);
+}
+
+static size_t strtab_mem(const struct strtab *t)
+{
+	return t->nslots * sizeof(uint32_t) + t->cap * sizeof(struct strent) + t->arena.cap;
+}
+
+static void strtab_rehash(struct strtab *t)
+{
+	size_t nn = t->nslots ? t->nslots * 2 : 64;
+	uint32_t *s = xcalloc(nn, sizeof(*s));
+
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = t->ents[i].hash & (nn - 1);
+
+		while (s[j])
+			j = (j + 1) & (nn - 1);
+		s[j] = (uint32_t)i + 1;
+	}
+	free(t->slots);
+	t->slots = s;
+	t->nslots = nn;
+}
+
+static const uint8_t *strtab_get(const struct strtab *t, uint32_t id, size_t *len)
+{
+	*len = t->ents[id].len;
+	return (const uint8_t *)t->arena.data + t->ents[id].off;
+}
+
+/* The id of the string, adding it when new (*is_new). */
+static uint32_t strtab_intern(struct strtab *t, const void *p, size_t len, bool *is_new)
+{
+	uint32_t h = hash_bytes(p, len);
+	size_t j;
+
+	if ((t->n + 1) * 2 > t->nslots)
+		strtab_rehash(t);
+	j = h & (t->nslots - 1);
+	while (t->slots[j]) {
+		const struct strent *e = &t->ents[t->slots[j] - 1];
+
+		if (e->hash == h && e->len == len &&
+		    memcmp(t->arena.data + e->off, p, len) == 0) {
+			*is_new = false;
+			return t->slots[j] - 1;
+		}
+		j = (j + 1) & (t->nslots - 1);
+	}
+	XGROW(t->ents, t->n + 1, t->cap);
+	t->ents[t->n].off = t->arena.len;
+	t->ents[t->n].len = (uint32_t)len;
+	t->ents[t->n].hash = h;
+	buf_add(&t->arena, p, len);
+	t->slots[j] = (uint32_t)t->n + 1;
+	*is_new = true;
+	return (uint32_t)t->n++;
+}
+
+static void strtab_free(struct strtab *t)
+{
+	free(t->slots);
+	free(t->ents);
+	buf_free(&t->arena);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ------------------------------------------------------------ segment */
+
+struct bvec {
+	uint8_t *p;
+	uint32_t len, cap;
+};
+
+struct sterm {
+	uint32_t df, last_doc, cur_tf, last_pos;
+	uint64_t total_tf;
+	struct bvec post;        /* per doc: varint doc delta [, varint tf when freqs] */
+	struct bvec pos;         /* per occurrence: varint position delta within the doc */
+};
+
+struct sfield {
+	char *path;
+	size_t path_len;
+	enum value_kind kind;
+	bool indexed, fast, stored;
+	enum tokenizer tok;
+	enum record_option rec;
+	enum fast_normalizer fnorm;
+	uint32_t last_doc;       /* last doc with a value */
+	uint32_t pos_base;       /* next free position in last_doc */
+	uint64_t docs_with_value;
+	/* inverted index */
+	struct strtab terms;
+	struct sterm *tinfo;
+	size_t tinfo_cap;
+	/* fast column: (doc, value) pairs in doc order */
+	uint32_t *fdocs;
+	uint64_t *fvals;
+	size_t fn, fcap;
+	struct strtab fdict;     /* dictionary columns: value -> insertion id */
+};
+
+struct dsblock {
+	uint32_t first_doc, num_docs;
+	uint64_t raw_len, comp_len;
+	uint32_t crc;
+};
+
+struct segment {
+	const struct index_config *cfg;
+	struct sfield *fields;
+	size_t nfields, fields_cap;
+	uint32_t *fslots;        /* field index + 1 */
+	size_t nfslots;
+	uint32_t num_docs;
+	uint64_t uncompressed;
+	bool has_time;
+	int64_t tmin, tmax;
+	size_t mem;              /* bytes held by postings vectors and columns (incremental) */
+	struct tokenizer_state ts;
+	/* doc store */
+	struct buf ds_raw;       /* current block's docs */
+	uint32_t *ds_lens;
+	size_t ds_nlens, ds_lens_cap;
+	uint32_t ds_first_doc;
+	struct buf ds_comp;      /* compressed blocks */
+	struct dsblock *ds_blocks;
+	size_t ds_nblocks, ds_blocks_cap;
+	struct buf ds_tmp;
+	ZSTD_CCtx *zc;
+	/* fields to remove from stored docs */
+	const char **unstored;
+	size_t n_unstored;
+	/* current add_doc */
+	uint32_t cur_doc;
+	struct sfield *cur_field;
+};
+
+struct segment *segment_new(const struct index_config *cfg)
+{
+	struct segment *seg = xcalloc(1, sizeof(*seg));
+
+	seg->cfg = cfg;
+	tokenizer_init(&seg->ts);
+	seg->zc = ZSTD_createCCtx();
+	if (!seg->zc) {
+		free(seg);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->n_leaves; i++) {
+		if (!cfg->leaves[i]->stored) {
+			seg->unstored = xreallocarray(seg->unstored, seg->n_unstored + 1,
+						      sizeof(*seg->unstored));
+			seg->unstored[seg->n_unstored++] = cfg->leaves[i]->path;
+		}
+	}
+	return seg;
+}
+
+static void sfield_free(struct sfield *f)
+{
+	for (size_t i = 0; i < f->terms.n; i++) {
+		free(f->tinfo[i].post.p);
+		free(f->tinfo[i].pos.p);
+	}
+	free(f->tinfo);
+	strtab_free(&f->terms);
+	free(f->fdocs);
+	free(f->fvals);
+	strtab_free(&f->fdict);
+	free(f->path);
+}
+
+void segment_free(struct segment *seg)
+{
+	if (!seg)
+		return;
+	for (size_t i = 0; i < seg->nfields; i++)
+		sfield_free(&seg->fields[i]);
+	free(seg->fields);
+	free(seg->fslots);
+	tokenizer_free(&seg->ts);
+	buf_free(&seg->ds_raw);
+	free(seg->ds_lens);
+	buf_free(&seg->ds_comp);
+	free(seg->ds_blocks);
+	buf_free(&seg->ds_tmp);
+	ZSTD_freeCCtx(seg->zc);
+	free(seg->unstored);
+	free(seg);
+}
+
+uint32_t segment_num_docs(const struct segment *seg)
+{
+	return seg->num_docs;
+}
+
+size_t segment_mem_bytes(const struct segment *seg)
+{
+	size_t m = seg->mem + sizeof(*seg);
+
+	m += seg->fields_cap * sizeof(struct sfield) + seg->nfslots * sizeof(uint32_t);
+	for (size_t i = 0; i < seg->nfields; i++) {
+		const struct sfield *f = &seg->fields[i];
+
+		m += strtab_mem(&f->terms) + f->tinfo_cap * sizeof(struct sterm);
+		m += strtab_mem(&f->fdict) + f->path_len + 1;
+	}
+	m += seg->ds_raw.cap + seg->ds_comp.cap + seg->ds_tmp.cap;
+	m += seg->ds_lens_cap * sizeof(uint32_t) + seg->ds_blocks_cap * sizeof(struct dsblock);
+	return m;
+}
+
+uint64_t segment_uncompressed_bytes(const struct segment *seg)
+{
+	return seg->uncompressed;
+}
+
+bool segment_time_range(const struct segment *seg, int64_t *min_us, int64_t *max_us)
+{
+	if (!seg->has_time)
+		return false;
+	*min_us = seg->tmin;
+	*max_us = seg->tmax;
+	return true;
+}
+
+static void bvec_varint(struct segment *seg, struct bvec *v, uint64_t x)
+{
+	if (v->len + 10 > v->cap) {
+		uint32_t nc = v->cap ? v->cap * 2 : 8;
+
+		while (nc < v->len + 10)
+			nc *= 2;
+		v->p = xrealloc(v->p, nc);
+		seg->mem += nc - v->cap;
+		v->cap = nc;
+	}
+	while (x >= 0x80) {
+		v->p[v->len++] = (uint8_t)(x | 0x80);
+		x >>= 7;
+	}
+	v->p[v->len++] = (uint8_t)x;
+}
+
+static void field_options(const struct segment *seg, const struct field_mapping *m,
+			  enum value_kind kind, struct sfield *f)
+{
+	if (m) {
+		f->indexed = m->indexed;
+		f->fast = m->fast;
+		f->stored = m->stored;
+		f->tok = m->tokenizer;
+		f->rec = m->record;
+		f->fnorm = m->fast_normalizer;
+	} else {
+		const struct dynamic_mapping *d = &seg->cfg->dynamic;
+
+		f->indexed = d->indexed;
+		f->fast = d->fast;
+		f->stored = d->stored;
+		f->tok = d->tokenizer;
+		f->rec = d->record;
+		f->fnorm = d->fast_normalizer;
+	}
+	if (seg->cfg->timestamp_field && kind == VK_DATETIME &&
+	    strcmp(seg->cfg->timestamp_field, f->path) == 0)
+		f->fast = true;
+	if (kind != VK_TEXT) {
+		f->tok = TOK_RAW;
+		f->rec = RECORD_BASIC;
+	}
+}
+
+static uint32_t field_hash(const char *path, size_t len, enum value_kind kind)
+{
+	return hash_bytes(path, len) ^ ((uint32_t)kind * 0x9e3779b9u);
+}
+
+static void fields_rehash(struct segment *seg)
+{
+	size_t nn = seg->nfslots ? seg->nfslots * 2 : 64;
+	uint32_t *s = xcalloc(nn, sizeof(*s));
+
+	for (size_t i = 0; i < seg->nfields; i++) {
+		struct sfield *f = &seg->fields[i];
+		size_t j = field_hash(f->path, f->path_len, f->kind) & (nn - 1);
+
+		while (s[j])
+			j = (j + 1) & (nn - 1);
+		s[j] = (uint32_t)i + 1;
+	}
+	free(seg->fslots);
+	seg->fslots = s;
+	seg->nfslots = nn;
+}
+
+static struct sfield *field_get(struct segment *seg, const struct field_value *fv)
+{
+	size_t j;
+	struct sfield *f;
+
+	if ((seg->nfields + 1) * 2 > seg->nfslots)
+		fields_rehash(seg);
+	j = field_hash(fv->path, fv->path_len, fv->kind) & (seg->nfslots - 1);
+	while (seg->fslots[j]) {
+		f = &seg->fields[seg->fslots[j] - 1];
+		if (f->kind == fv->kind && f->path_len == fv->path_len &&
+		    memcmp(f->path, fv->path, fv->path_len) == 0)
+			return f;
+		j = (j + 1) & (seg->nfslots - 1);
+	}
+	XGROW(seg->fields, seg->nfields + 1, seg->fields_cap);
+	f = &seg->fields[seg->nfields];
+	memset(f, 0, sizeof(*f));
+	f->path = xstrndup(fv->path, fv->path_len);
+	f->path_len = fv->path_len;
+	f->kind = fv->kind;
+	f->last_doc = NO_DOC;
+	field_options(seg, fv->mapping, fv->kind, f);
+	seg->fslots[j] = (uint32_t)seg->nfields + 1;
+	seg->nfields++;
+	return f;
+}
+
+static void add_term(struct segment *seg, struct sfield *f, const void *term, size_t len,
+		     uint32_t pos)
+{
+	bool is_new;
+	uint32_t id = strtab_intern(&f->terms, term, len, &is_new);
+	uint32_t doc = seg->cur_doc;
+	struct sterm *t;
+
+	if (is_new) {
+		XGROW(f->tinfo, f->terms.n, f->tinfo_cap);
+		memset(&f->tinfo[id], 0, sizeof(f->tinfo[id]));
+	}
+	t = &f->tinfo[id];
+	if (t->df == 0 || t->last_doc != doc) {
+		if (t->df > 0 && f->rec >= RECORD_FREQ)
+			bvec_varint(seg, &t->post, t->cur_tf);
+		bvec_varint(seg, &t->post, t->df == 0 ? doc : doc - t->last_doc);
+		t->df++;
+		t->last_doc = doc;
+		t->cur_tf = 0;
+		t->last_pos = 0;
+	}
+	t->cur_tf++;
+	t->total_tf++;
+	if (f->rec == RECORD_POSITION) {
+		bvec_varint(seg, &t->pos, pos - t->last_pos);
+		t->last_pos = pos;
+	}
+}
+
+static void add_fast(struct segment *seg, struct sfield *f, uint64_t v)
+{
+	if (f->fn + 1 > f->fcap) {
+		size_t old = f->fcap;
+
+		XGROW(f->fdocs, f->fn + 1, f->fcap);
+		f->fvals = xreallocarray(f->fvals, f->fcap, sizeof(*f->fvals));
+		seg->mem += (f->fcap - old) * (sizeof(uint32_t) + sizeof(uint64_t));
+	}
+	f->fdocs[f->fn] = seg->cur_doc;
+	f->fvals[f->fn] = v;
+	f->fn++;
+}
+
+static void emit_token(void *ctx, const char *tok, size_t len, uint32_t pos)
+{
+	struct segment *seg = ctx;
+	struct sfield *f = seg->cur_field;
+
+	add_term(seg, f, tok, len, f->pos_base + pos);
+}
+
+static int visit(void *ctx, const struct field_value *fv)
+{
+	struct segment *seg = ctx;
+	struct sfield *f = field_get(seg, fv);
+	uint8_t key[16];
+	size_t klen = 8;
+	uint64_t k = 0;
+	bool dict = false, is_new;
+
+	if (!f->indexed && !f->fast)
+		return 0;
+	if (f->last_doc != seg->cur_doc) {
+		f->last_doc = seg->cur_doc;
+		f->pos_base = 0;
+		f->docs_with_value++;
+	}
+	switch (fv->kind) {
+	case VK_TEXT:
+		if (f->indexed) {
+			uint32_t npos;
+
+			seg->cur_field = f;
+			npos = tokenize(&seg->ts, f->tok, fv->v.text.s, fv->v.text.len, emit_token, seg);
+			f->pos_base += npos + 1;
+		}
+		if (f->fast) {
+			const void *p = fv->v.text.s;
+			size_t n = fv->v.text.len;
+
+			if (f->fnorm == FAST_NORM_LOWERCASE) {
+				tokenizer_lowercase(fv->v.text.s, fv->v.text.len, &seg->ts.scratch);
+				p = seg->ts.scratch.data ? seg->ts.scratch.data : "";
+				n = seg->ts.scratch.len;
+			}
+			add_fast(seg, f, strtab_intern(&f->fdict, p, n, &is_new));
+		}
+		return 0;
+	case VK_I64: k = termkey_from_i64(fv->v.i64); break;
+	case VK_U64: k = termkey_from_u64(fv->v.u64); break;
+	case VK_F64: k = termkey_from_f64(fv->v.f64); break;
+	case VK_DATETIME: k = termkey_from_i64(fv->v.dt_us); break;
+	case VK_BOOL: k = termkey_from_bool(fv->v.b); break;
+	case VK_IP:
+		memcpy(key, fv->v.ip, 16);
+		klen = 16;
+		dict = true;
+		break;
+	case VK_BYTES:
+		if (f->indexed)
+			add_term(seg, f, fv->v.bytes.p, fv->v.bytes.len, f->pos_base);
+		if (f->fast)
+			add_fast(seg, f, strtab_intern(&f->fdict, fv->v.bytes.p, fv->v.bytes.len, &is_new));
+		f->pos_base++;
+		return 0;
+	}
+	if (!dict) {
+		if (fv->kind == VK_BOOL) {
+			key[0] = (uint8_t)k;
+			klen = 1;
+		} else {
+			termkey_put(k, key);
+		}
+	}
+	if (f->indexed)
+		add_term(seg, f, key, klen, f->pos_base);
+	if (f->fast)
+		add_fast(seg, f, dict ? strtab_intern(&f->fdict, key, klen, &is_new) : k);
+	f->pos_base++;
+	return 0;
+}
+
+static int ds_flush(struct segment *seg, struct qw_err *err)
+{
+	struct dsblock *b;
+	size_t bound, n;
+
+	if (seg->ds_nlens == 0)
+		return 0;
+	buf_reset(&seg->ds_tmp);
+	buf_add_varint(&seg->ds_tmp, seg->ds_nlens);
+	for (size_t i = 0; i < seg->ds_nlens; i++)
+		buf_add_varint(&seg->ds_tmp, seg->ds_lens[i]);
+	buf_add(&seg->ds_tmp, seg->ds_raw.data, seg->ds_raw.len);
+	bound = ZSTD_compressBound(seg->ds_tmp.len);
+	buf_grow(&seg->ds_comp, bound + 1);
+	n = ZSTD_compressCCtx(seg->zc, seg->ds_comp.data + seg->ds_comp.len, bound,
+			      seg->ds_tmp.data, seg->ds_tmp.len, seg->cfg->docstore_compression_level);
+	if (ZSTD_isError(n))
+		return err_set(err, EX_SOFTWARE, "doc store: zstd compression failed: %s",
+			       ZSTD_getErrorName(n));
+	XGROW(seg->ds_blocks, seg->ds_nblocks + 1, seg->ds_blocks_cap);
+	b = &seg->ds_blocks[seg->ds_nblocks++];
+	b->first_doc = seg->ds_first_doc;
+	b->num_docs = (uint32_t)seg->ds_nlens;
+	b->raw_len = seg->ds_tmp.len;
+	b->comp_len = n;
+	b->crc = checksum_crc32c(0, seg->ds_comp.data + seg->ds_comp.len, n);
+	seg->ds_comp.len += n;
+	seg->ds_first_doc += (uint32_t)seg->ds_nlens;
+	seg->ds_nlens = 0;
+	buf_reset(&seg->ds_raw);
+	/* keep the temp buffer from holding a block's worth of memory */
+	if (seg->ds_tmp.cap > (1u << 20) && seg->ds_tmp.cap > 2 * seg->cfg->docstore_blocksize)
+		buf_free(&seg->ds_tmp);
+	return 0;
+}
+
+/* Remove a dotted path from an object (only object nesting). */
+static void remove_path(json_t *obj, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	json_t *child;
+
+	if (!json_is_object(obj))
+		return;
+	if (!dot) {
+		json_object_del(obj, path);
+		return;
+	}
+	{
+		char *head = xstrndup(path, (size_t)(dot - path));
+
+		child = json_object_get(obj, head);
+		free(head);
+	}
+	if (json_is_array(child)) {
+		size_t i;
+		json_t *el;
+
+		json_array_foreach(child, i, el)
+			remove_path(el, dot + 1);
+	} else {
+		remove_path(child, dot + 1);
+	}
+}
+
+int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
+		    const char *line, size_t len, struct qw_err *err)
+{
+	char *stripped = NULL;
+	int64_t ts;
+	int ret = -1;
+
+	if (seg->num_docs == NO_DOC - 1) {
+		err_set(err, EX_SOFTWARE, "segment is full (%u docs)", seg->num_docs);
+		goto out;
+	}
+	seg->cur_doc = seg->num_docs;
+	if (docmap_walk(dm, canonical, visit, seg) != 0) {
+		err_set(err, EX_SOFTWARE, "cannot index document %u", seg->cur_doc);
+		goto out;
+	}
+	if (seg->cfg->timestamp_field && docmap_timestamp(dm, canonical, &ts)) {
+		if (!seg->has_time || ts < seg->tmin)
+			seg->tmin = ts;
+		if (!seg->has_time || ts > seg->tmax)
+			seg->tmax = ts;
+		seg->has_time = true;
+	}
+	if (seg->n_unstored) {
+		json_t *copy = json_deep_copy(canonical);
+
+		if (!copy) {
+			err_set(err, EX_SOFTWARE, "cannot copy document %u", seg->cur_doc);
+			goto out;
+		}
+		for (size_t i = 0; i < seg->n_unstored; i++)
+			remove_path(copy, seg->unstored[i]);
+		stripped = json_dumps(copy, JSON_COMPACT);
+		json_decref(copy);
+		if (!stripped) {
+			err_set(err, EX_SOFTWARE, "cannot serialize document %u", seg->cur_doc);
+			goto out;
+		}
+		line = stripped;
+		len = strlen(stripped);
+	}
+	XGROW(seg->ds_lens, seg->ds_nlens + 1, seg->ds_lens_cap);
+	seg->ds_lens[seg->ds_nlens++] = (uint32_t)len;
+	buf_add(&seg->ds_raw, line, len);
+	seg->uncompressed += len;
+	seg->num_docs++;
+	if (seg->ds_raw.len >= seg->cfg->docstore_blocksize && ds_flush(seg, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(stripped);
+	return ret;
+}
+
+/* ------------------------------------------------------------ tags */
+
+static int cmp_json_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void term_to_string(enum value_kind kind, const uint8_t *t, size_t len, struct buf *out)
+{
+	buf_reset(out);
+	switch (kind) {
+	case VK_TEXT:
+		buf_add(out, t, len);
+		return;
+	case VK_I64:
+	case VK_DATETIME:
+		if (len == 8)
+			buf_addf(out, "%lld", (long long)termkey_to_i64(termkey_get(t)));
+		return;
+	case VK_U64:
+		if (len == 8)
+			buf_addf(out, "%llu", (unsigned long long)termkey_get(t));
+		return;
+	case VK_F64:
+		if (len == 8)
+			buf_addf(out, "%.17g", termkey_to_f64(termkey_get(t)));
+		return;
+	case VK_BOOL:
+		buf_adds(out, len == 1 && t[0] ? "true" : "false");
+		return;
+	default:
+		for (size_t i = 0; i < len; i++)
+			buf_addf(out, "%02x", t[i]);
+		return;
+	}
+}
+
+json_t *segment_tags(const struct segment *seg)
+{
+	json_t *arr = json_array();
+	struct buf s = BUF_INIT, tag = BUF_INIT;
+	char **list = NULL;
+	size_t nlist = 0, cap = 0;
+
+	for (size_t i = 0; i < seg->cfg->n_tag_fields; i++) {
+		const char *name = seg->cfg->tag_fields[i];
+		size_t distinct = 0, start = nlist;
+
+		buf_reset(&tag);
+		buf_addf(&tag, "%s!", name);
+		XGROW(list, nlist + 1, cap);
+		list[nlist++] = xstrdup(buf_str(&tag));
+		for (size_t j = 0; j < seg->nfields; j++) {
+			const struct sfield *f = &seg->fields[j];
+
+			if (strcmp(f->path, name) != 0)
+				continue;
+			for (uint32_t id = 0; id < f->terms.n; id++) {
+				size_t len;
+				const uint8_t *t = strtab_get(&f->terms, id, &len);
+
+				term_to_string(f->kind, t, len, &s);
+				buf_reset(&tag);
+				buf_addf(&tag, "%s:%s", name, buf_str(&s));
+				XGROW(list, nlist + 1, cap);
+				list[nlist++] = xstrdup(buf_str(&tag));
+				distinct++;
+			}
+		}
+		if (distinct > MAX_TAG_VALUES) {
+			for (size_t k = start + 1; k < nlist; k++)
+				free(list[k]);
+			nlist = start + 1;
+		}
+	}
+	if (nlist)
+		qsort(list, nlist, sizeof(*list), cmp_json_str);
+	for (size_t i = 0; i < nlist; i++) {
+		if (i == 0 || strcmp(list[i], list[i - 1]) != 0)
+			json_array_append_new(arr, json_string(list[i]));
+	}
+	for (size_t i = 0; i < nlist; i++)
+		free(list[i]);
+	free(list);
+	buf_free(&s);
+	buf_free(&tag);
+	return arr;
+}
+
+/* ------------------------------------------------------------ serialize */
+
+/* A buffered section file. */
+struct sfile {
+	int fd;
+	const char *name;
+	uint64_t off;            /* bytes written so far (flushed + buffered) */
+	struct buf b;
+};
+
+static int sfile_open(struct sfile *sf, const char *dir, const char *name, struct qw_err *err)
+{
+	char *p = fsutil_join(dir, name);
+
+	memset(sf, 0, sizeof(*sf));
+	sf->name = name;
+	sf->fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (sf->fd < 0) {
+		err_errno(err, EX_CANTCREAT, "cannot create '%s'", p);
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+static int sfile_flush(struct sfile *sf, struct qw_err *err)
+{
+	if (sf->b.len && fsutil_write_full(sf->fd, sf->b.data, sf->b.len) < 0)
+		return err_errno(err, EX_IOERR, "cannot write section '%s'", sf->name);
+	buf_reset(&sf->b);
+	return 0;
+}
+
+static int sfile_add(struct sfile *sf, const void *p, size_t n, struct qw_err *err)
+{
+	buf_add(&sf->b, p, n);
+	sf->off += n;
+	if (sf->b.len >= (1u << 20))
+		return sfile_flush(sf, err);
+	return 0;
+}
+
+static int sfile_close(struct sfile *sf, struct qw_err *err)
+{
+	int ret = 0;
+
+	if (sf->fd >= 0) {
+		if (sfile_flush(sf, err) < 0)
+			ret = -1;
+		if (ret == 0 && fsync(sf->fd) < 0)
+			ret = err_errno(err, EX_IOERR, "cannot fsync section '%s'", sf->name);
+		if (close(sf->fd) < 0 && ret == 0)
+			ret = err_errno(err, EX_IOERR, "cannot close section '%s'", sf->name);
+		sf->fd = -1;
+	}
+	buf_free(&sf->b);
+	return ret;
+}
+
+struct ser {
+	struct sfile sec[SEC_COUNT];
+	struct buf hot;          /* hotcache */
+	struct buf tmp, blk, idx, prev, pk, z;
+	ZSTD_CCtx *zc;
+	uint32_t *docs, *tfs;
+	size_t docs_cap;
+	uint64_t *u64s;
+	size_t u64s_cap;
+};
+
+static int cmp_field(const void *a, const void *b)
+{
+	const struct sfield *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c)
+		return c;
+	return (int)x->kind - (int)y->kind;
+}
+
+static int cmp_term_ids(const void *a, const void *b, void *ctx)
+{
+	const struct strtab *t = ctx;
+	const struct strent *x = &t->ents[*(const uint32_t *)a];
+	const struct strent *y = &t->ents[*(const uint32_t *)b];
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(t->arena.data + x->off, t->arena.data + y->off, n);
+
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : (x->len > y->len);
+}
+
+static uint32_t *sorted_ids(const struct strtab *t)
+{
+	uint32_t *ids = xreallocarray(NULL, t->n ? t->n : 1, sizeof(*ids));
+
+	for (uint32_t i = 0; i < t->n; i++)
+		ids[i] = i;
+	qsort_r(ids, t->n, sizeof(*ids), cmp_term_ids, (void *)t);
+	return ids;
+}
+
+/* Decode a term's in-memory postings into s->docs / s->tfs. */
+static void decode_post(struct ser *s, const struct sfield *f, const struct sterm *t)
+{
+	struct cur c;
+	uint32_t doc = 0;
+
+	if (t->df > s->docs_cap) {
+		s->docs_cap = t->df;
+		s->docs = xreallocarray(s->docs, s->docs_cap, sizeof(*s->docs));
+		s->tfs = xreallocarray(s->tfs, s->docs_cap, sizeof(*s->tfs));
+	}
+	cur_init(&c, t->post.p, t->post.len);
+	for (uint32_t i = 0; i < t->df; i++) {
+		uint32_t d = cur_varint32(&c);
+
+		doc = i == 0 ? d : doc + d;
+		s->docs[i] = doc;
+		if (f->rec >= RECORD_FREQ)
+			s->tfs[i] = i + 1 < t->df ? cur_varint32(&c) : t->cur_tf;
+		else
+			s->tfs[i] = 1;
+	}
+}
+
+/* Postings blob of one term with df > 1 into s->tmp (see qw-split(5)). */
+static void encode_postings(struct ser *s, const struct sfield *f, const struct sterm *t)
+{
+	uint32_t n = t->df, nfull = n / SPLIT_BLOCK;
+	bool freqs = f->rec >= RECORD_FREQ, positions = f->rec == RECORD_POSITION;
+	uint32_t deltas[SPLIT_BLOCK], fr[SPLIT_BLOCK];
+	int64_t prev = -1;
+	struct cur pc;
+
+	buf_reset(&s->tmp);
+	buf_reset(&s->pk);
+	cur_init(&pc, t->pos.p, t->pos.len);
+	for (uint32_t b = 0; b < nfull; b++) {
+		uint32_t maxd = 0, maxf = 0;
+		unsigned wd, wf = 0;
+		int64_t first_prev = prev;
+
+		for (uint32_t i = 0; i < SPLIT_BLOCK; i++) {
+			uint32_t d = s->docs[b * SPLIT_BLOCK + i];
+
+			deltas[i] = (uint32_t)((int64_t)d - prev - 1);
+			prev = d;
+			if (deltas[i] > maxd)
+				maxd = deltas[i];
+			fr[i] = s->tfs[b * SPLIT_BLOCK + i] - 1;
+			if (fr[i] > maxf)
+				maxf = fr[i];
+		}
+		wd = bitpack_width(maxd);
+		/* skip entry: last doc delta, widths, positions bytes of the block */
+		buf_add_varint(&s->tmp, (uint64_t)(prev - first_prev));
+		buf_add_u8(&s->tmp, (uint8_t)wd);
+		if (freqs) {
+			wf = bitpack_width(maxf);
+			buf_add_u8(&s->tmp, (uint8_t)wf);
+		}
+		if (positions) {
+			const uint8_t *start = pc.p;
+			uint64_t np = 0;
+
+			for (uint32_t i = 0; i < SPLIT_BLOCK; i++)
+				np += s->tfs[b * SPLIT_BLOCK + i];
+			for (uint64_t k = 0; k < np; k++)
+				(void)cur_varint(&pc);
+			buf_add_varint(&s->tmp, (uint64_t)(pc.p - start));
+		}
+		bitpack_pack32(&s->pk, deltas, SPLIT_BLOCK, wd);
+		if (freqs)
+			bitpack_pack32(&s->pk, fr, SPLIT_BLOCK, wf);
+	}
+	buf_add(&s->tmp, s->pk.data, s->pk.len);
+	for (uint32_t i = nfull * SPLIT_BLOCK; i < n; i++) {
+		buf_add_varint(&s->tmp, (uint64_t)((int64_t)s->docs[i] - prev - 1));
+		prev = s->docs[i];
+		if (freqs)
+			buf_add_varint(&s->tmp, s->tfs[i] - 1);
+	}
+	buf_add_u32le(&s->tmp, checksum_crc32c(0, s->tmp.data, s->tmp.len));
+}
+
+/*
+ * Compress p[0..n) into s->z when that saves at least a quarter (zstd level
+ * 3); returns the bytes to store and sets *raw_len to n, or to 0 when the
+ * bytes are stored as they are.
+ */
+static const void *maybe_compress(struct ser *s, const void *p, size_t n, size_t *out_len,
+				  uint64_t *raw_len)
+{
+	size_t bound, k;
+
+	*raw_len = 0;
+	*out_len = n;
+	if (n < 128)
+		return p;
+	bound = ZSTD_compressBound(n);
+	buf_reset(&s->z);
+	buf_grow(&s->z, bound + 1);
+	k = ZSTD_compressCCtx(s->zc, s->z.data, bound, p, n, 3);
+	if (ZSTD_isError(k) || k > n - n / 4)
+		return p;
+	s->z.len = k;
+	*raw_len = n;
+	*out_len = k;
+	return s->z.data;
+}
+
+static size_t shared_prefix(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	size_t n = al < bl ? al : bl, i = 0;
+
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+static int write_dict_block(struct ser *s, uint32_t nterms, uint64_t post_off,
+			    uint64_t pos_off, const uint8_t *first, size_t first_len,
+			    struct qw_err *err)
+{
+	struct sfile *tf = &s->sec[SEC_TERMS];
+
+	buf_add_varint(&s->idx, first_len);
+	buf_add(&s->idx, first, first_len);
+	buf_add_varint(&s->idx, s->blk.len);
+	buf_add_u32le(&s->idx, checksum_crc32c(0, s->blk.data, s->blk.len));
+	buf_add_varint(&s->idx, post_off);
+	buf_add_varint(&s->idx, pos_off);
+	buf_add_varint(&s->idx, nterms);
+	if (sfile_add(tf, s->blk.data, s->blk.len, err) < 0)
+		return -1;
+	buf_reset(&s->blk);
+	return 0;
+}
+
+static int serialize_terms(struct segment *seg, struct ser *s, struct sfield *f, struct qw_err *err)
+{
+	struct sfile *tf = &s->sec[SEC_TERMS], *pf = &s->sec[SEC_POSTINGS], *xf = &s->sec[SEC_POSITIONS];
+	uint32_t *ids = sorted_ids(&f->terms);
+	uint64_t dict_off = tf->off, post_base = pf->off, pos_base = xf->off;
+	uint64_t blk_post = 0, blk_pos = 0, nblocks = 0;
+	uint32_t in_blk = 0;
+	struct buf first = BUF_INIT;
+	int ret = -1;
+
+	buf_reset(&s->idx);
+	buf_reset(&s->prev);
+	buf_reset(&s->blk);
+	for (uint64_t k = 0; k < f->terms.n; k++) {
+		struct sterm *t = &f->tinfo[ids[k]];
+		size_t len, sh;
+		const uint8_t *term = strtab_get(&f->terms, ids[k], &len);
+
+		if (in_blk == 0) {
+			blk_post = pf->off - post_base;
+			blk_pos = xf->off - pos_base;
+			buf_reset(&first);
+			buf_add(&first, term, len);
+			buf_reset(&s->prev);
+		}
+		sh = shared_prefix((const uint8_t *)s->prev.data, s->prev.len, term, len);
+		buf_add_varint(&s->blk, sh);
+		buf_add_varint(&s->blk, len - sh);
+		buf_add(&s->blk, term + sh, len - sh);
+		buf_add_varint(&s->blk, t->df);
+		if (f->rec >= RECORD_FREQ)
+			buf_add_varint(&s->blk, t->total_tf - t->df);
+		decode_post(s, f, t);
+		if (t->df == 1) {
+			buf_add_varint(&s->blk, s->docs[0]);
+			if (f->rec >= RECORD_FREQ)
+				buf_add_varint(&s->blk, s->tfs[0] - 1);
+		} else {
+			uint64_t raw;
+			size_t plen;
+			const void *pp;
+
+			encode_postings(s, f, t);
+			pp = maybe_compress(s, s->tmp.data, s->tmp.len, &plen, &raw);
+			buf_add_varint(&s->blk, plen);
+			buf_add_varint(&s->blk, raw);
+			if (sfile_add(pf, pp, plen, err) < 0)
+				goto out;
+		}
+		if (f->rec == RECORD_POSITION) {
+			uint64_t raw;
+			size_t plen;
+			const void *pp = maybe_compress(s, t->pos.p, t->pos.len, &plen, &raw);
+			uint32_t crc = checksum_crc32c(0, pp, plen);
+			uint8_t c4[4] = { (uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+					  (uint8_t)(crc >> 24) };
+
+			buf_add_varint(&s->blk, (uint64_t)plen + 4);
+			buf_add_varint(&s->blk, raw);
+			if (sfile_add(xf, pp, plen, err) < 0 || sfile_add(xf, c4, 4, err) < 0)
+				goto out;
+		}
+		/* the segment is only freed after serialize: release memory early */
+		free(t->post.p);
+		free(t->pos.p);
+		t->post.p = t->pos.p = NULL;
+		t->post.len = t->pos.len = 0;
+		buf_reset(&s->prev);
+		buf_add(&s->prev, term, len);
+		if (++in_blk == SPLIT_DICT_BLOCK_TERMS) {
+			if (write_dict_block(s, in_blk, blk_post, blk_pos, (const uint8_t *)first.data,
+					     first.len, err) < 0)
+				goto out;
+			nblocks++;
+			in_blk = 0;
+		}
+	}
+	if (in_blk) {
+		if (write_dict_block(s, in_blk, blk_post, blk_pos, (const uint8_t *)first.data,
+				     first.len, err) < 0)
+			goto out;
+		nblocks++;
+	}
+	/* hotcache entry: dict blocks, block index, bases */
+	buf_add_varint(&s->hot, dict_off);
+	buf_add_varint(&s->hot, tf->off - dict_off);
+	buf_add_varint(&s->hot, tf->off);
+	buf_add_varint(&s->hot, s->idx.len);
+	buf_add_u32le(&s->hot, checksum_crc32c(0, s->idx.data, s->idx.len));
+	buf_add_varint(&s->hot, nblocks);
+	buf_add_varint(&s->hot, post_base);
+	buf_add_varint(&s->hot, pf->off - post_base);
+	buf_add_varint(&s->hot, pos_base);
+	buf_add_varint(&s->hot, xf->off - pos_base);
+	if (sfile_add(tf, s->idx.data, s->idx.len, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_free(&first);
+	free(ids);
+	return ret;
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+static int serialize_column(struct segment *seg, struct ser *s, struct sfield *f, struct qw_err *err)
+{
+	struct sfile *ff = &s->sec[SEC_FAST];
+	bool dict = f->kind == VK_TEXT || f->kind == VK_IP || f->kind == VK_BYTES;
+	uint32_t nd = seg->num_docs;
+	uint64_t off = ff->off, min = UINT64_MAX, max = 0, g = 0;
+	uint32_t *ids = NULL, *rank = NULL;
+	unsigned bits;
+
+	buf_reset(&s->tmp);
+	if (dict) {
+		/* ordinals: the rank of each value in sorted order */
+		ids = sorted_ids(&f->fdict);
+		rank = xreallocarray(NULL, f->fdict.n ? f->fdict.n : 1, sizeof(*rank));
+		for (uint32_t i = 0; i < f->fdict.n; i++)
+			rank[ids[i]] = i;
+		for (size_t i = 0; i < f->fn; i++)
+			f->fvals[i] = rank[f->fvals[i]];
+	}
+	buf_add_u8(&s->tmp, dict ? COL_DICT : COL_KEYS);
+	buf_add_varint(&s->tmp, nd);
+	buf_add_varint(&s->tmp, f->fn);
+	{
+		/* presence: which docs have values; then where each present doc's values start */
+		uint64_t npres = 0;
+		bool multi = false;
+		unsigned dbits = bitpack_width(nd);
+
+		if (s->u64s_cap < f->fn + 2) {
+			s->u64s_cap = f->fn + 2;
+			s->u64s = xreallocarray(s->u64s, s->u64s_cap, sizeof(*s->u64s));
+		}
+		for (size_t i = 0; i < f->fn; i++) {
+			if (i == 0 || f->fdocs[i] != f->fdocs[i - 1])
+				s->u64s[npres++] = f->fdocs[i];
+			else
+				multi = true;
+		}
+		buf_add_varint(&s->tmp, npres);
+		if (npres == nd) {
+			buf_add_u8(&s->tmp, COL_PRES_FULL);
+		} else if (npres * dbits < nd + nd / 8) {
+			buf_add_u8(&s->tmp, COL_PRES_SPARSE);
+			buf_add_u8(&s->tmp, (uint8_t)dbits);
+			bitpack_write(&s->tmp, s->u64s, npres, dbits);
+		} else {
+			uint64_t nwords = ((uint64_t)nd + 63) / 64, cnt = 0;
+			uint64_t *words = xcalloc(nwords ? nwords : 1, sizeof(*words));
+
+			for (uint64_t i = 0; i < npres; i++)
+				words[s->u64s[i] >> 6] |= 1ULL << (s->u64s[i] & 63);
+			buf_add_u8(&s->tmp, COL_PRES_DENSE);
+			for (uint64_t w = 0; w < nwords; w++)
+				buf_add_u64le(&s->tmp, words[w]);
+			for (uint64_t w = 0; w < nwords; w++) {
+				if (w % 8 == 0)
+					buf_add_u32le(&s->tmp, (uint32_t)cnt);
+				cnt += (uint64_t)__builtin_popcountll(words[w]);
+			}
+			free(words);
+		}
+		buf_add_u8(&s->tmp, multi ? 1 : 0);
+		if (multi) {
+			/* start of each present doc's values, npres + 1 entries */
+			uint64_t k = 0;
+
+			for (size_t i = 0; i < f->fn; i++)
+				if (i == 0 || f->fdocs[i] != f->fdocs[i - 1])
+					s->u64s[k++] = i;
+			s->u64s[k] = f->fn;
+			bits = bitpack_width(f->fn);
+			buf_add_u8(&s->tmp, (uint8_t)bits);
+			bitpack_write(&s->tmp, s->u64s, npres + 1, bits);
+		}
+	}
+	for (size_t i = 0; i < f->fn; i++) {
+		if (f->fvals[i] < min)
+			min = f->fvals[i];
+		if (f->fvals[i] > max)
+			max = f->fvals[i];
+	}
+	if (f->fn == 0)
+		min = max = 0;
+	for (size_t i = 0; i < f->fn && g != 1; i++)
+		g = gcd64(g, f->fvals[i] - min);
+	if (g == 0)
+		g = 1;
+	for (size_t i = 0; i < f->fn; i++)
+		f->fvals[i] = (f->fvals[i] - min) / g;
+	bits = bitpack_width((max - min) / g);
+	buf_add_varint(&s->tmp, min);
+	buf_add_varint(&s->tmp, max);
+	buf_add_varint(&s->tmp, g);
+	buf_add_u8(&s->tmp, (uint8_t)bits);
+	bitpack_write(&s->tmp, f->fvals, f->fn, bits);
+	if (dict) {
+		uint64_t total = 0;
+
+		if (s->u64s_cap < f->fdict.n + 1) {
+			s->u64s_cap = f->fdict.n + 1;
+			s->u64s = xreallocarray(s->u64s, s->u64s_cap, sizeof(*s->u64s));
+		}
+		for (uint32_t i = 0; i < f->fdict.n; i++) {
+			s->u64s[i] = total;
+			total += f->fdict.ents[ids[i]].len;
+		}
+		s->u64s[f->fdict.n] = total;
+		buf_add_varint(&s->tmp, f->fdict.n);
+		bits = bitpack_width(total);
+		buf_add_u8(&s->tmp, (uint8_t)bits);
+		bitpack_write(&s->tmp, s->u64s, f->fdict.n + 1, bits);
+		buf_add_varint(&s->tmp, total);
+		for (uint32_t i = 0; i < f->fdict.n; i++) {
+			size_t len;
+			const uint8_t *t = strtab_get(&f->fdict, ids[i], &len);
+
+			buf_add(&s->tmp, t, len);
+		}
+	}
+	free(ids);
+	free(rank);
+	{
+		uint64_t raw;
+		size_t clen;
+		const void *cp = maybe_compress(s, s->tmp.data, s->tmp.len, &clen, &raw);
+
+		buf_add_varint(&s->hot, off);
+		buf_add_varint(&s->hot, clen);
+		buf_add_varint(&s->hot, raw);
+		buf_add_u32le(&s->hot, checksum_crc32c(0, cp, clen));
+		return sfile_add(ff, cp, clen, err);
+	}
+}
+
+static int write_json_file(const char *dir, const char *name, json_t *j, struct qw_err *err)
+{
+	char *p = fsutil_join(dir, name);
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	int ret = -1;
+
+	if (!text) {
+		err_set(err, EX_SOFTWARE, "cannot serialize '%s'", p);
+		goto out;
+	}
+	ret = fsutil_write_atomic(p, text, strlen(text), err);
+out:
+	free(text);
+	free(p);
+	return ret;
+}
+
+int segment_serialize(struct segment *seg, const char *dir, struct qw_err *err)
+{
+	struct ser s;
+	json_t *meta = NULL;
+	int ret = -1;
+	size_t opened = 0;
+	char *hp = NULL;
+
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < SEC_COUNT; i++)
+		s.sec[i].fd = -1;
+	s.zc = seg->zc;
+	if (ds_flush(seg, err) < 0)
+		goto out;
+	for (int i = 0; i < SEC_COUNT; i++, opened++)
+		if (sfile_open(&s.sec[i], dir, split_section_names[i], err) < 0)
+			goto out;
+	/* tags need the term ids before serialization frees postings; compute now */
+	meta = json_object();
+	json_object_set_new(meta, "tags", segment_tags(seg));
+	qsort(seg->fields, seg->nfields, sizeof(*seg->fields), cmp_field);
+	free(seg->fslots);
+	seg->fslots = NULL;
+	seg->nfslots = 0;
+
+	buf_add_varint(&s.hot, seg->num_docs);
+	buf_add_varint(&s.hot, seg->nfields);
+	for (size_t i = 0; i < seg->nfields; i++) {
+		struct sfield *f = &seg->fields[i];
+		bool indexed = f->indexed && f->terms.n > 0, fast = f->fast && f->fn > 0;
+
+		buf_add_varint(&s.hot, f->path_len);
+		buf_add(&s.hot, f->path, f->path_len);
+		buf_add_u8(&s.hot, (uint8_t)f->kind);
+		buf_add_u8(&s.hot, (uint8_t)((indexed ? SF_INDEXED : 0) | (fast ? SF_FAST : 0) |
+					     (f->stored ? SF_STORED : 0)));
+		buf_add_u8(&s.hot, (uint8_t)f->tok);
+		buf_add_u8(&s.hot, (uint8_t)f->rec);
+		buf_add_u8(&s.hot, (uint8_t)f->fnorm);
+		buf_add_varint(&s.hot, indexed ? f->terms.n : 0);
+		buf_add_varint(&s.hot, f->docs_with_value);
+		if (indexed && serialize_terms(seg, &s, f, err) < 0)
+			goto out;
+		if (fast && serialize_column(seg, &s, f, err) < 0)
+			goto out;
+	}
+	/* doc store: block index in the hotcache, blocks in the section */
+	buf_add_varint(&s.hot, seg->ds_nblocks);
+	for (size_t i = 0; i < seg->ds_nblocks; i++) {
+		buf_add_varint(&s.hot, seg->ds_blocks[i].num_docs);
+		buf_add_varint(&s.hot, seg->ds_blocks[i].raw_len);
+		buf_add_varint(&s.hot, seg->ds_blocks[i].comp_len);
+		buf_add_u32le(&s.hot, seg->ds_blocks[i].crc);
+	}
+	if (sfile_add(&s.sec[SEC_DOCSTORE], seg->ds_comp.data, seg->ds_comp.len, err) < 0)
+		goto out;
+	for (int i = 0; i < SEC_COUNT; i++)
+		if (sfile_close(&s.sec[i], err) < 0)
+			goto out;
+	hp = fsutil_join(dir, "hotcache");
+	if (fsutil_write_atomic(hp, s.hot.data ? s.hot.data : "", s.hot.len, err) < 0)
+		goto out;
+	json_object_set_new(meta, "num_docs", json_integer(seg->num_docs));
+	json_object_set_new(meta, "uncompressed_docs_size_in_bytes",
+			    json_integer((json_int_t)seg->uncompressed));
+	if (seg->has_time) {
+		json_t *tr = json_object();
+
+		json_object_set_new(tr, "start", json_integer(seg->tmin));
+		json_object_set_new(tr, "end", json_integer(seg->tmax));
+		json_object_set_new(meta, "time_range_us", tr);
+		tr = json_object();
+		/* Quickwit's time_range is in seconds */
+		json_object_set_new(tr, "start", json_integer(seg->tmin >= 0 ? seg->tmin / 1000000 :
+							      -((-seg->tmin + 999999) / 1000000)));
+		json_object_set_new(tr, "end", json_integer(seg->tmax >= 0 ? seg->tmax / 1000000 :
+							    -((-seg->tmax + 999999) / 1000000)));
+		json_object_set_new(meta, "time_range", tr);
+	} else {
+		json_object_set_new(meta, "time_range", json_null());
+	}
+	json_object_set_new(meta, "num_fields", json_integer((json_int_t)seg->nfields));
+	if (write_json_file(dir, "segment.json", meta, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	for (size_t i = 0; i < opened && i < SEC_COUNT; i++)
+		if (s.sec[i].fd >= 0) {
+			close(s.sec[i].fd);
+			s.sec[i].fd = -1;
+		}
+	for (int i = 0; i < SEC_COUNT; i++)
+		buf_free(&s.sec[i].b);
+	free(hp);
+	json_decref(meta);
+	buf_free(&s.hot);
+	buf_free(&s.tmp);
+	buf_free(&s.blk);
+	buf_free(&s.pk);
+	buf_free(&s.z);
+	buf_free(&s.idx);
+	buf_free(&s.prev);
+	free(s.docs);
+	free(s.tfs);
+	free(s.u64s);
+	return ret;
+}

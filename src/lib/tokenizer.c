@@ -1,2 +1,299 @@
 /* tokenizer: see tokenizer.h */
 #include "tokenizer.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "unicode_data.h"
+
+/* Byte classes for the ASCII fast path. */
+enum { C_SEP = 0, C_LOWER = 1, C_UPPER = 2, C_HIGH = 3 };
+
+static const uint8_t ascii_class[256] = {
+	['0'] = C_LOWER, ['1'] = C_LOWER, ['2'] = C_LOWER, ['3'] = C_LOWER, ['4'] = C_LOWER,
+	['5'] = C_LOWER, ['6'] = C_LOWER, ['7'] = C_LOWER, ['8'] = C_LOWER, ['9'] = C_LOWER,
+	['a'] = C_LOWER, ['b'] = C_LOWER, ['c'] = C_LOWER, ['d'] = C_LOWER, ['e'] = C_LOWER,
+	['f'] = C_LOWER, ['g'] = C_LOWER, ['h'] = C_LOWER, ['i'] = C_LOWER, ['j'] = C_LOWER,
+	['k'] = C_LOWER, ['l'] = C_LOWER, ['m'] = C_LOWER, ['n'] = C_LOWER, ['o'] = C_LOWER,
+	['p'] = C_LOWER, ['q'] = C_LOWER, ['r'] = C_LOWER, ['s'] = C_LOWER, ['t'] = C_LOWER,
+	['u'] = C_LOWER, ['v'] = C_LOWER, ['w'] = C_LOWER, ['x'] = C_LOWER, ['y'] = C_LOWER,
+	['z'] = C_LOWER,
+	['A'] = C_UPPER, ['B'] = C_UPPER, ['C'] = C_UPPER, ['D'] = C_UPPER, ['E'] = C_UPPER,
+	['F'] = C_UPPER, ['G'] = C_UPPER, ['H'] = C_UPPER, ['I'] = C_UPPER, ['J'] = C_UPPER,
+	['K'] = C_UPPER, ['L'] = C_UPPER, ['M'] = C_UPPER, ['N'] = C_UPPER, ['O'] = C_UPPER,
+	['P'] = C_UPPER, ['Q'] = C_UPPER, ['R'] = C_UPPER, ['S'] = C_UPPER, ['T'] = C_UPPER,
+	['U'] = C_UPPER, ['V'] = C_UPPER, ['W'] = C_UPPER, ['X'] = C_UPPER, ['Y'] = C_UPPER,
+	['Z'] = C_UPPER,
+	[0x80 ... 0xff] = C_HIGH,
+};
+
+/*
+ * Decode one UTF-8 code point at p (n > 0 bytes available). Returns its
+ * length and sets *cp, or returns 0 for an invalid sequence (then the first
+ * byte is to be treated on its own).
+ */
+static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	unsigned char c = p[0];
+	uint32_t v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		if (n < 2 || (p[1] & 0xc0) != 0x80)
+			return 0;
+		*cp = ((uint32_t)(c & 0x1f) << 6) | (p[1] & 0x3f);
+		return 2;
+	}
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		v = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+		if (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))
+			return 0;
+		*cp = v;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		v = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
+		    ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
+		if (v < 0x10000 || v > 0x10ffff)
+			return 0;
+		*cp = v;
+		return 4;
+	}
+	return 0;
+}
+
+static size_t utf8_encode(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+static bool is_word_cp(uint32_t cp)
+{
+	size_t lo = 0, hi = unicode_word_astral_n;
+
+	if (cp < 0x10000)
+		return (unicode_word_bmp[cp >> 5] >> (cp & 31)) & 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < unicode_word_astral[mid][0])
+			hi = mid;
+		else if (cp > unicode_word_astral[mid][1])
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static uint32_t lower_cp(uint32_t cp)
+{
+	size_t lo = 0, hi = unicode_lower_n;
+
+	if (cp < 0x80)
+		return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < unicode_lower[mid][0])
+			hi = mid;
+		else if (cp > unicode_lower[mid][0])
+			lo = mid + 1;
+		else
+			return unicode_lower[mid][1];
+	}
+	return cp;
+}
+
+void tokenizer_lowercase(const char *text, size_t len, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	buf_reset(out);
+	/* at most 4 bytes per input byte? a 2-byte char may lower to 3 bytes */
+	buf_grow(out, len + len / 2 + 4);
+	while (i < len) {
+		unsigned char c = p[i];
+		uint32_t cp;
+		size_t n;
+
+		if (c < 0x80) {
+			buf_addc(out, (char)((c >= 'A' && c <= 'Z') ? c + 32 : c));
+			i++;
+			continue;
+		}
+		n = utf8_decode(p + i, len - i, &cp);
+		if (n == 0) {
+			buf_addc(out, (char)c);
+			i++;
+			continue;
+		}
+		{
+			char enc[4];
+			size_t m = utf8_encode(lower_cp(cp), enc);
+
+			buf_add(out, enc, m);
+		}
+		i += n;
+	}
+}
+
+void tokenizer_init(struct tokenizer_state *ts)
+{
+	memset(ts, 0, sizeof(*ts));
+}
+
+void tokenizer_free(struct tokenizer_state *ts)
+{
+	buf_free(&ts->scratch);
+}
+
+static void emit_token(struct tokenizer_state *ts, const char *tok, size_t len, bool lower,
+		       uint32_t pos, token_emit_fn emit, void *ctx)
+{
+	if (len >= TOKEN_MAX_BYTES || !emit)
+		return;
+	if (lower) {
+		tokenizer_lowercase(tok, len, &ts->scratch);
+		emit(ctx, ts->scratch.data, ts->scratch.len, pos);
+	} else {
+		emit(ctx, tok, len, pos);
+	}
+}
+
+static uint32_t tokenize_default(struct tokenizer_state *ts, const char *text, size_t len,
+				 token_emit_fn emit, void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	uint32_t pos = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start;
+		bool lower = false;
+
+		/* skip separators */
+		for (;;) {
+			uint32_t cp;
+			size_t n;
+			uint8_t cl;
+
+			if (i >= len)
+				return pos;
+			cl = ascii_class[p[i]];
+			if (cl == C_LOWER || cl == C_UPPER)
+				break;
+			if (cl == C_SEP) {
+				i++;
+				continue;
+			}
+			n = utf8_decode(p + i, len - i, &cp);
+			if (n && is_word_cp(cp))
+				break;
+			i += n ? n : 1;
+		}
+		/* a word */
+		start = i;
+		while (i < len) {
+			uint8_t cl = ascii_class[p[i]];
+			uint32_t cp;
+			size_t n;
+
+			if (cl == C_LOWER) {
+				i++;
+				continue;
+			}
+			if (cl == C_UPPER) {
+				lower = true;
+				i++;
+				continue;
+			}
+			if (cl == C_SEP)
+				break;
+			n = utf8_decode(p + i, len - i, &cp);
+			if (!n || !is_word_cp(cp))
+				break;
+			if (lower_cp(cp) != cp)
+				lower = true;
+			i += n;
+		}
+		emit_token(ts, text + start, i - start, lower, pos, emit, ctx);
+		pos++;
+	}
+	return pos;
+}
+
+static bool is_ascii_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static uint32_t tokenize_whitespace(struct tokenizer_state *ts, const char *text, size_t len,
+				    token_emit_fn emit, void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	uint32_t pos = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start;
+
+		while (i < len && is_ascii_space(p[i]))
+			i++;
+		if (i >= len)
+			break;
+		start = i;
+		while (i < len && !is_ascii_space(p[i]))
+			i++;
+		emit_token(ts, text + start, i - start, false, pos, emit, ctx);
+		pos++;
+	}
+	return pos;
+}
+
+uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text, size_t len,
+		  token_emit_fn emit, void *ctx)
+{
+	switch (t) {
+	case TOK_DEFAULT:
+		return tokenize_default(ts, text, len, emit, ctx);
+	case TOK_WHITESPACE:
+		return tokenize_whitespace(ts, text, len, emit, ctx);
+	case TOK_RAW_LOWERCASE:
+	case TOK_LOWERCASE:
+		emit_token(ts, text, len, true, 0, emit, ctx);
+		return 1;
+	case TOK_RAW:
+	default:
+		emit_token(ts, text, len, false, 0, emit, ctx);
+		return 1;
+	}
+}

@@ -33,7 +33,8 @@ struct tokenizer_state {
 
 void tokenizer_init(struct tokenizer_state *ts);
 void tokenizer_free(struct tokenizer_state *ts);
-/* Tokenize text; returns the number of positions used (kept + dropped tokens). */
+/* Tokenize text; returns the number of positions used (kept + dropped tokens).
+ * emit may be NULL to count positions only. */
 uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text, size_t len,
 		  token_emit_fn emit, void *ctx);
 /* Lowercase UTF-8 text into out (replacing its content). */

@@ -1,0 +1,1385 @@
+/*
+ * aggs: aggregation requests, collection, merge and output (aggs.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggs.h"
+#include "buf.h"
+#include "datetime.h"
+#include "xalloc.h"
+
+#define AGG_MAX_VALUES 64      /* values of one doc looked at per field */
+#define AGG_MAX_DEPTH 8
+#define AGG_MAX_BUCKETS 65000  /* histogram gap filling limit, as Quickwit's max_buckets */
+
+enum agg_type {
+	AG_TERMS,
+	AG_HISTOGRAM,
+	AG_DATE_HISTOGRAM,
+	AG_RANGE,
+	AG_MIN,
+	AG_MAX,
+	AG_AVG,
+	AG_SUM,
+	AG_STATS,
+	AG_EXT_STATS,
+	AG_VALUE_COUNT,
+	AG_CARDINALITY,
+	AG_PERCENTILES,
+};
+
+static const char *const agg_type_names[] = {
+	"terms", "histogram", "date_histogram", "range", "min", "max", "avg", "sum",
+	"stats", "extended_stats", "value_count", "cardinality", "percentiles",
+};
+
+struct agg_range {
+	bool has_from, has_to;
+	double from, to;
+	char *key;
+};
+
+struct agg_node {
+	char *name;
+	enum agg_type type;
+	char *field;
+	size_t id;                   /* index in the whole tree, for per-split bindings */
+	/* terms */
+	uint64_t size, split_size, min_doc_count;
+	bool order_by_key, order_asc;
+	/* histogram, date_histogram (date: in milliseconds) */
+	double interval, offset;
+	bool has_ext, has_hard;
+	double ext_min, ext_max, hard_min, hard_max;
+	/* range */
+	struct agg_range *ranges;
+	size_t n_ranges;
+	/* percentiles */
+	double *percents;
+	size_t n_percents;
+	bool keyed;
+	struct agg_req *sub;
+};
+
+struct agg_req {
+	struct agg_node *nodes;
+	size_t n;
+	size_t total_nodes;          /* only meaningful at the root */
+};
+
+/* ------------------------------------------------------------------ parse */
+
+static int parse_level(json_t *obj, const char *path, unsigned depth, size_t *next_id,
+		       struct agg_req **out, struct qw_err *err);
+
+/* "a.b" into out; a path too long for messages is cut, never overflows. */
+static void path_join(char *out, size_t n, const char *a, const char *b)
+{
+	int w = snprintf(out, n, "%s.%s", a, b);
+
+	if (w < 0 || (size_t)w >= n)
+		out[n - 1] = '\0';
+}
+
+static void node_free(struct agg_node *n)
+{
+	size_t i;
+
+	free(n->name);
+	free(n->field);
+	for (i = 0; i < n->n_ranges; i++)
+		free(n->ranges[i].key);
+	free(n->ranges);
+	free(n->percents);
+	aggs_req_free(n->sub);
+}
+
+void aggs_req_free(struct agg_req *req)
+{
+	size_t i;
+
+	if (!req)
+		return;
+	for (i = 0; i < req->n; i++)
+		node_free(&req->nodes[i]);
+	free(req->nodes);
+	free(req);
+}
+
+static bool json_to_double(json_t *v, double *out)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return true;
+	}
+	if (json_is_string(v)) {
+		char *end;
+		const char *s = json_string_value(v);
+
+		*out = strtod(s, &end);
+		return end != s && *end == '\0';
+	}
+	return false;
+}
+
+static int get_u64(json_t *body, const char *key, const char *path, uint64_t *out,
+		   struct qw_err *err)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return err_set(err, EX_DATAERR, "%s.%s: expected a non-negative integer", path, key);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* "30d", "1h", "10m", "15s", "500ms", "2w"? -> milliseconds; leading '-' allowed. */
+static bool parse_interval_ms(const char *s, double *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double unit;
+
+	if (end == s)
+		return false;
+	if (strcmp(end, "ms") == 0)
+		unit = 1;
+	else if (strcmp(end, "s") == 0)
+		unit = 1000;
+	else if (strcmp(end, "m") == 0)
+		unit = 60000;
+	else if (strcmp(end, "h") == 0)
+		unit = 3600000;
+	else if (strcmp(end, "d") == 0)
+		unit = 86400000;
+	else if (strcmp(end, "w") == 0)
+		unit = 7 * 86400000.0;
+	else
+		return false;
+	*ms = v * unit;
+	return true;
+}
+
+static bool json_to_ms(json_t *v, double *ms)
+{
+	int64_t us;
+
+	if (json_is_number(v)) {
+		*ms = json_number_value(v);
+		return true;
+	}
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		if (datetime_parse("rfc3339", s, strlen(s), &us)) {
+			*ms = (double)us / 1000.0;
+			return true;
+		}
+		return json_to_double(v, ms);
+	}
+	return false;
+}
+
+static int parse_bounds(json_t *body, const char *key, const char *path, bool date, bool *has,
+			double *min, double *max, struct qw_err *err)
+{
+	json_t *b = json_object_get(body, key);
+	json_t *lo, *hi;
+
+	if (!b)
+		return 0;
+	lo = json_object_get(b, "min");
+	hi = json_object_get(b, "max");
+	if (!json_is_object(b) || !lo || !hi ||
+	    !(date ? json_to_ms(lo, min) : json_to_double(lo, min)) ||
+	    !(date ? json_to_ms(hi, max) : json_to_double(hi, max)))
+		return err_set(err, EX_DATAERR, "%s.%s: expected {\"min\": number, \"max\": number}",
+			       path, key);
+	*has = true;
+	return 0;
+}
+
+static int parse_node(struct agg_node *n, const char *name, json_t *def, const char *path,
+		      unsigned depth, size_t *next_id, struct qw_err *err)
+{
+	const char *key;
+	json_t *val, *body = NULL, *subs = NULL;
+	char sub_path[512];
+	size_t t;
+	bool found = false;
+
+	n->name = xstrdup(name);
+	n->id = (*next_id)++;
+	if (!json_is_object(def))
+		return err_set(err, EX_DATAERR, "%s: expected an object", path);
+	json_object_foreach(def, key, val) {
+		if (strcmp(key, "aggs") == 0 || strcmp(key, "aggregations") == 0) {
+			subs = val;
+			continue;
+		}
+		if (strcmp(key, "meta") == 0)
+			continue;
+		if (found)
+			return err_set(err, EX_DATAERR, "%s: more than one aggregation type ('%s')",
+				       path, key);
+		for (t = 0; t < sizeof(agg_type_names) / sizeof(agg_type_names[0]); t++)
+			if (strcmp(key, agg_type_names[t]) == 0)
+				break;
+		if (t == sizeof(agg_type_names) / sizeof(agg_type_names[0]))
+			return err_set(err, EX_DATAERR, "%s: unknown aggregation type '%s'", path, key);
+		n->type = (enum agg_type)t;
+		body = val;
+		found = true;
+	}
+	if (!found)
+		return err_set(err, EX_DATAERR, "%s: missing the aggregation type", path);
+	path_join(sub_path, sizeof(sub_path), path, agg_type_names[n->type]);
+	if (!json_is_object(body))
+		return err_set(err, EX_DATAERR, "%s: expected an object", sub_path);
+	val = json_object_get(body, "field");
+	if (!json_is_string(val))
+		return err_set(err, EX_DATAERR, "%s.field: expected a field name", sub_path);
+	n->field = xstrdup(json_string_value(val));
+
+	switch (n->type) {
+	case AG_TERMS: {
+		json_t *order = json_object_get(body, "order");
+		uint64_t shard = 0;
+
+		n->size = 10;
+		n->min_doc_count = 1;
+		if (get_u64(body, "size", sub_path, &n->size, err) < 0 ||
+		    get_u64(body, "min_doc_count", sub_path, &n->min_doc_count, err) < 0 ||
+		    get_u64(body, "shard_size", sub_path, &shard, err) < 0 ||
+		    get_u64(body, "split_size", sub_path, &shard, err) < 0 ||
+		    get_u64(body, "segment_size", sub_path, &shard, err) < 0)
+			return -1;
+		if (n->size == 0)
+			return err_set(err, EX_DATAERR, "%s.size: must be at least 1", sub_path);
+		n->split_size = shard ? shard : n->size + n->size / 2 + 10;
+		if (n->split_size < n->size)
+			n->split_size = n->size;
+		if (order) {
+			const char *ok_, *dir;
+			json_t *ov;
+
+			if (!json_is_object(order) || json_object_size(order) != 1)
+				return err_set(err, EX_DATAERR,
+					       "%s.order: expected {\"_count\"|\"_key\": \"asc\"|\"desc\"}",
+					       sub_path);
+			json_object_foreach(order, ok_, ov) {
+				dir = json_string_value(ov);
+				if ((strcmp(ok_, "_count") != 0 && strcmp(ok_, "_key") != 0) || !dir ||
+				    (strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0))
+					return err_set(err, EX_DATAERR,
+						       "%s.order: expected {\"_count\"|\"_key\": \"asc\"|\"desc\"}",
+						       sub_path);
+				n->order_by_key = strcmp(ok_, "_key") == 0;
+				n->order_asc = strcmp(dir, "asc") == 0;
+			}
+		}
+		break;
+	}
+	case AG_HISTOGRAM:
+	case AG_DATE_HISTOGRAM: {
+		bool date = n->type == AG_DATE_HISTOGRAM;
+		json_t *iv = json_object_get(body, date ? "fixed_interval" : "interval");
+		json_t *off = json_object_get(body, "offset");
+
+		if (date) {
+			if (!json_is_string(iv) || !parse_interval_ms(json_string_value(iv), &n->interval))
+				return err_set(err, EX_DATAERR,
+					       "%s.fixed_interval: expected a duration like \"30d\", \"1h\", \"10m\"",
+					       sub_path);
+			if (off && (!json_is_string(off) ||
+				    !parse_interval_ms(json_string_value(off), &n->offset)))
+				return err_set(err, EX_DATAERR, "%s.offset: expected a duration like \"-4d\"",
+					       sub_path);
+		} else {
+			if (!iv || !json_to_double(iv, &n->interval))
+				return err_set(err, EX_DATAERR, "%s.interval: expected a number", sub_path);
+			if (off && !json_to_double(off, &n->offset))
+				return err_set(err, EX_DATAERR, "%s.offset: expected a number", sub_path);
+		}
+		if (!(n->interval > 0))
+			return err_set(err, EX_DATAERR, "%s: the interval must be positive", sub_path);
+		n->min_doc_count = 0;
+		if (get_u64(body, "min_doc_count", sub_path, &n->min_doc_count, err) < 0 ||
+		    parse_bounds(body, "extended_bounds", sub_path, date, &n->has_ext, &n->ext_min,
+				 &n->ext_max, err) < 0 ||
+		    parse_bounds(body, "hard_bounds", sub_path, date, &n->has_hard, &n->hard_min,
+				 &n->hard_max, err) < 0)
+			return -1;
+		break;
+	}
+	case AG_RANGE: {
+		json_t *ranges = json_object_get(body, "ranges");
+		size_t i;
+
+		if (!json_is_array(ranges))
+			return err_set(err, EX_DATAERR, "%s.ranges: expected an array", sub_path);
+		n->n_ranges = json_array_size(ranges);
+		n->ranges = xcalloc(n->n_ranges ? n->n_ranges : 1, sizeof(*n->ranges));
+		for (i = 0; i < n->n_ranges; i++) {
+			json_t *r = json_array_get(ranges, i), *f, *to, *k;
+			struct agg_range *ar = &n->ranges[i];
+
+			f = json_object_get(r, "from");
+			to = json_object_get(r, "to");
+			k = json_object_get(r, "key");
+			if (!json_is_object(r) || (f && !json_is_null(f) && !json_to_double(f, &ar->from)) ||
+			    (to && !json_is_null(to) && !json_to_double(to, &ar->to)) ||
+			    (k && !json_is_string(k)))
+				return err_set(err, EX_DATAERR,
+					       "%s.ranges[%zu]: expected {\"from\": n, \"to\": n, \"key\": s}",
+					       sub_path, i);
+			ar->has_from = f && !json_is_null(f);
+			ar->has_to = to && !json_is_null(to);
+			if (k) {
+				ar->key = xstrdup(json_string_value(k));
+			} else {
+				struct buf b = BUF_INIT;
+
+				if (ar->has_from)
+					buf_addf(&b, "%.1f", ar->from);
+				else
+					buf_addc(&b, '*');
+				buf_addc(&b, '-');
+				if (ar->has_to)
+					buf_addf(&b, "%.1f", ar->to);
+				else
+					buf_addc(&b, '*');
+				ar->key = buf_detach(&b, NULL);
+			}
+		}
+		break;
+	}
+	case AG_PERCENTILES: {
+		static const double defaults[] = { 1, 5, 25, 50, 75, 95, 99 };
+		json_t *p = json_object_get(body, "percents");
+		json_t *k = json_object_get(body, "keyed");
+		size_t i;
+
+		n->keyed = !k || json_is_true(k);
+		if (k && !json_is_boolean(k))
+			return err_set(err, EX_DATAERR, "%s.keyed: expected a boolean", sub_path);
+		if (p) {
+			if (!json_is_array(p) || json_array_size(p) == 0)
+				return err_set(err, EX_DATAERR, "%s.percents: expected an array of numbers",
+					       sub_path);
+			n->n_percents = json_array_size(p);
+			n->percents = xcalloc(n->n_percents, sizeof(double));
+			for (i = 0; i < n->n_percents; i++) {
+				if (!json_is_number(json_array_get(p, i)) ||
+				    json_number_value(json_array_get(p, i)) < 0 ||
+				    json_number_value(json_array_get(p, i)) > 100)
+					return err_set(err, EX_DATAERR,
+						       "%s.percents[%zu]: expected a number in [0, 100]",
+						       sub_path, i);
+				n->percents[i] = json_number_value(json_array_get(p, i));
+			}
+		} else {
+			n->n_percents = sizeof(defaults) / sizeof(defaults[0]);
+			n->percents = xmemdup(defaults, sizeof(defaults));
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	if (subs) {
+		if (n->type != AG_TERMS && n->type != AG_HISTOGRAM && n->type != AG_DATE_HISTOGRAM &&
+		    n->type != AG_RANGE)
+			return err_set(err, EX_DATAERR,
+				       "%s: a metric aggregation cannot have sub-aggregations", path);
+		path_join(sub_path, sizeof(sub_path), path, "aggs");
+		if (parse_level(subs, sub_path, depth + 1, next_id, &n->sub, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_level(json_t *obj, const char *path, unsigned depth, size_t *next_id,
+		       struct agg_req **out, struct qw_err *err)
+{
+	struct agg_req *req = xcalloc(1, sizeof(*req));
+	const char *name;
+	json_t *def;
+	char node_path[512];
+
+	*out = req;
+	if (depth > AGG_MAX_DEPTH)
+		return err_set(err, EX_DATAERR, "%s: aggregations nested too deeply", path);
+	if (!json_is_object(obj))
+		return err_set(err, EX_DATAERR, "%s: expected an object", path);
+	req->nodes = xcalloc(json_object_size(obj) ? json_object_size(obj) : 1, sizeof(*req->nodes));
+	json_object_foreach(obj, name, def) {
+		path_join(node_path, sizeof(node_path), path, name);
+		req->n++;
+		if (parse_node(&req->nodes[req->n - 1], name, def, node_path, depth, next_id, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct agg_req *aggs_parse(json_t *aggs, struct qw_err *err)
+{
+	struct agg_req *req = NULL;
+	size_t next_id = 0;
+
+	if (parse_level(aggs, "aggs", 0, &next_id, &req, err) < 0) {
+		aggs_req_free(req);
+		return NULL;
+	}
+	req->total_nodes = next_id;
+	return req;
+}
+
+static size_t fields_rec(const struct agg_req *req, const char **out, size_t max, size_t n)
+{
+	size_t i;
+
+	for (i = 0; req && i < req->n; i++) {
+		if (n < max)
+			out[n] = req->nodes[i].field;
+		n++;
+		n = fields_rec(req->nodes[i].sub, out, max, n);
+	}
+	return n;
+}
+
+size_t aggs_fields(const struct agg_req *req, const char **out, size_t max)
+{
+	return fields_rec(req, out, max, 0);
+}
+
+/* ------------------------------------------------------------------ results */
+
+struct akey {
+	enum agg_value_kind kind;     /* AV_STR, AV_I64, AV_U64, AV_F64, AV_DATETIME, AV_BOOL */
+	union {
+		int64_t i;
+		uint64_t u;
+		double f;
+	} v;
+	char *s;
+	size_t len;
+};
+
+struct bucket {
+	struct akey key;
+	uint64_t count;
+	struct agg_result *sub;
+};
+
+/* Per-split binding shared by a result tree during collection. */
+struct binding {
+	const struct agg_source *src;
+	int *handles;                 /* by node id; -2: not bound yet */
+};
+
+struct ordmap {
+	int dict;
+	uint32_t *idx;                /* ordinal -> bucket index + 1 (0: none) */
+	size_t cap;
+};
+
+struct node_state {
+	/* metrics */
+	uint64_t count;
+	double sum, sumsq, min, max;
+	/* cardinality */
+	uint64_t *hs;
+	size_t hs_cap, hs_n;
+	/* percentiles */
+	double *vals;
+	size_t n_vals, cap_vals;
+	/* buckets */
+	struct bucket *b;
+	size_t nb, capb;
+	uint32_t *ht;                 /* bucket index + 1; 0: empty */
+	size_t ht_cap;
+	struct ordmap *om;
+	size_t n_om;
+	uint64_t err_bound, total;
+};
+
+struct agg_result {
+	const struct agg_req *req;
+	struct binding *bind;
+	bool owns_bind;
+	struct node_state *st;
+};
+
+static struct agg_result *result_new(const struct agg_req *req, struct binding *bind)
+{
+	struct agg_result *r = xcalloc(1, sizeof(*r));
+	size_t i;
+
+	r->req = req;
+	r->bind = bind;
+	r->st = xcalloc(req->n ? req->n : 1, sizeof(*r->st));
+	for (i = 0; i < req->n; i++) {
+		r->st[i].min = INFINITY;
+		r->st[i].max = -INFINITY;
+	}
+	return r;
+}
+
+static void state_free_om(struct node_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_om; i++)
+		free(s->om[i].idx);
+	free(s->om);
+	s->om = NULL;
+	s->n_om = 0;
+}
+
+void aggs_result_free(struct agg_result *r)
+{
+	size_t i, j;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->req->n; i++) {
+		struct node_state *s = &r->st[i];
+
+		free(s->hs);
+		free(s->vals);
+		for (j = 0; j < s->nb; j++) {
+			free(s->b[j].key.s);
+			aggs_result_free(s->b[j].sub);
+		}
+		free(s->b);
+		free(s->ht);
+		state_free_om(s);
+	}
+	free(r->st);
+	if (r->owns_bind && r->bind) {
+		free(r->bind->handles);
+		free(r->bind);
+	}
+	free(r);
+}
+
+struct agg_result *aggs_collect_begin(const struct agg_req *req, const struct agg_source *src)
+{
+	struct binding *b = xcalloc(1, sizeof(*b));
+	struct agg_result *r;
+	size_t i;
+
+	b->src = src;
+	b->handles = xcalloc(req->total_nodes ? req->total_nodes : 1, sizeof(int));
+	for (i = 0; i < req->total_nodes; i++)
+		b->handles[i] = -2;
+	r = result_new(req, b);
+	r->owns_bind = true;
+	return r;
+}
+
+static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t key_hash(const struct akey *k)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)k->kind;
+
+	if (k->kind == AV_STR)
+		return hash_bytes(k->s, k->len, h);
+	return mix64(hash_bytes(&k->v, sizeof(k->v), h));
+}
+
+static bool key_eq(const struct akey *a, const struct akey *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == AV_STR)
+		return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+	if (a->kind == AV_F64)
+		return a->v.f == b->v.f;
+	return a->v.u == b->v.u;
+}
+
+static double key_num(const struct akey *k)
+{
+	switch (k->kind) {
+	case AV_I64:
+	case AV_DATETIME:
+		return (double)k->v.i;
+	case AV_U64:
+	case AV_BOOL:
+		return (double)k->v.u;
+	case AV_F64:
+		return k->v.f;
+	default:
+		return 0;
+	}
+}
+
+/* Order of keys: numbers before strings, numbers by value, strings by bytes. */
+static int key_cmp(const struct akey *a, const struct akey *b)
+{
+	if ((a->kind == AV_STR) != (b->kind == AV_STR))
+		return a->kind == AV_STR ? 1 : -1;
+	if (a->kind == AV_STR) {
+		size_t n = a->len < b->len ? a->len : b->len;
+		int c = memcmp(a->s, b->s, n);
+
+		if (c)
+			return c;
+		return a->len < b->len ? -1 : a->len > b->len;
+	}
+	if (a->kind == AV_U64 && b->kind == AV_U64)
+		return a->v.u < b->v.u ? -1 : a->v.u > b->v.u;
+	if ((a->kind == AV_I64 || a->kind == AV_DATETIME) && a->kind == b->kind)
+		return a->v.i < b->v.i ? -1 : a->v.i > b->v.i;
+	return key_num(a) < key_num(b) ? -1 : key_num(a) > key_num(b);
+}
+
+static void ht_rebuild(struct node_state *s)
+{
+	size_t i;
+
+	free(s->ht);
+	s->ht_cap = s->ht_cap ? s->ht_cap * 2 : 64;
+	s->ht = xcalloc(s->ht_cap, sizeof(*s->ht));
+	for (i = 0; i < s->nb; i++) {
+		size_t h = (size_t)key_hash(&s->b[i].key) & (s->ht_cap - 1);
+
+		while (s->ht[h])
+			h = (h + 1) & (s->ht_cap - 1);
+		s->ht[h] = (uint32_t)(i + 1);
+	}
+}
+
+/* The bucket for key (copied when new). */
+static size_t bucket_get(struct agg_result *r, size_t node, const struct akey *key)
+{
+	struct node_state *s = &r->st[node];
+	const struct agg_node *n = &r->req->nodes[node];
+	size_t h;
+
+	if ((s->nb + 1) * 2 > s->ht_cap)
+		ht_rebuild(s);
+	h = (size_t)key_hash(key) & (s->ht_cap - 1);
+	while (s->ht[h]) {
+		if (key_eq(&s->b[s->ht[h] - 1].key, key))
+			return s->ht[h] - 1;
+		h = (h + 1) & (s->ht_cap - 1);
+	}
+	XGROW(s->b, s->nb + 1, s->capb);
+	memset(&s->b[s->nb], 0, sizeof(s->b[s->nb]));
+	s->b[s->nb].key = *key;
+	if (key->kind == AV_STR)
+		s->b[s->nb].key.s = xmemdup(key->s ? key->s : "", key->len + 1);
+	if (n->sub)
+		s->b[s->nb].sub = result_new(n->sub, r->bind);
+	s->ht[h] = (uint32_t)(s->nb + 1);
+	return s->nb++;
+}
+
+static void hs_add(struct node_state *s, uint64_t h)
+{
+	size_t i;
+
+	if ((s->hs_n + 1) * 2 > s->hs_cap) {
+		uint64_t *old = s->hs;
+		size_t oc = s->hs_cap;
+
+		s->hs_cap = oc ? oc * 2 : 64;
+		s->hs = xcalloc(s->hs_cap, sizeof(*s->hs));
+		s->hs_n = 0;
+		for (i = 0; i < oc; i++)
+			if (old[i])
+				hs_add(s, old[i]);
+		free(old);
+	}
+	if (h == 0)
+		h = 1;
+	i = (size_t)h & (s->hs_cap - 1);
+	while (s->hs[i]) {
+		if (s->hs[i] == h)
+			return;
+		i = (i + 1) & (s->hs_cap - 1);
+	}
+	s->hs[i] = h;
+	s->hs_n++;
+}
+
+static bool value_num(const struct agg_value *v, double *d)
+{
+	switch (v->kind) {
+	case AV_I64:
+		*d = (double)v->v.i;
+		return true;
+	case AV_U64:
+	case AV_BOOL:
+		*d = (double)v->v.u;
+		return true;
+	case AV_F64:
+		*d = v->v.f;
+		return true;
+	case AV_DATETIME:
+		*d = (double)v->v.i / 1000.0; /* milliseconds, as Elasticsearch */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void collect_node(struct agg_result *r, size_t node, uint32_t doc);
+
+static void collect_sub(struct agg_result *sub, uint32_t doc)
+{
+	size_t i;
+
+	for (i = 0; i < sub->req->n; i++)
+		collect_node(sub, i, doc);
+}
+
+static size_t term_bucket(struct agg_result *r, size_t node, const struct agg_value *v)
+{
+	struct node_state *s = &r->st[node];
+	const struct agg_source *src = r->bind->src;
+	struct akey key;
+	struct ordmap *om = NULL;
+	size_t i, bi;
+
+	if (v->kind == AV_STR && v->dict >= 0) {
+		for (i = 0; i < s->n_om; i++)
+			if (s->om[i].dict == v->dict)
+				om = &s->om[i];
+		if (!om) {
+			s->om = xreallocarray(s->om, s->n_om + 1, sizeof(*s->om));
+			om = &s->om[s->n_om++];
+			memset(om, 0, sizeof(*om));
+			om->dict = v->dict;
+		}
+		if (v->ord < om->cap && om->idx[v->ord])
+			return om->idx[v->ord] - 1;
+	}
+	memset(&key, 0, sizeof(key));
+	key.kind = v->kind;
+	if (v->kind == AV_STR) {
+		key.s = (char *)v->s;
+		key.len = v->len;
+		if (!key.s && v->dict >= 0 && src->dict_term) {
+			const char *ts = NULL;
+			size_t tl = 0;
+
+			if (src->dict_term(src->ctx, v->dict, v->ord, &ts, &tl) == 0) {
+				key.s = (char *)ts;
+				key.len = tl;
+			}
+		}
+	} else {
+		key.v.u = v->v.u;
+		if (v->kind == AV_F64)
+			key.v.f = v->v.f;
+	}
+	bi = bucket_get(r, node, &key);
+	if (om) {
+		if (v->ord >= om->cap) {
+			size_t nc = om->cap ? om->cap : 64;
+
+			while (nc <= v->ord)
+				nc *= 2;
+			om->idx = xreallocarray(om->idx, nc, sizeof(*om->idx));
+			memset(om->idx + om->cap, 0, (nc - om->cap) * sizeof(*om->idx));
+			om->cap = nc;
+		}
+		om->idx[v->ord] = (uint32_t)(bi + 1);
+	}
+	return bi;
+}
+
+static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
+{
+	const struct agg_node *n = &r->req->nodes[node];
+	struct node_state *s = &r->st[node];
+	const struct agg_source *src = r->bind->src;
+	struct agg_value vals[AGG_MAX_VALUES];
+	int *handle = &r->bind->handles[n->id];
+	size_t nv, i, j;
+	double d;
+
+	if (*handle == -2)
+		*handle = src->bind(src->ctx, n->field);
+	if (*handle < 0 && n->type != AG_RANGE)
+		return;
+	nv = *handle < 0 ? 0 : src->values(src->ctx, *handle, doc, vals, AGG_MAX_VALUES);
+	if (nv > AGG_MAX_VALUES)
+		nv = AGG_MAX_VALUES;
+	switch (n->type) {
+	case AG_TERMS:
+		for (i = 0; i < nv; i++) {
+			size_t bi = term_bucket(r, node, &vals[i]);
+
+			s->b[bi].count++;
+			s->total++;
+			if (s->b[bi].sub)
+				collect_sub(s->b[bi].sub, doc);
+		}
+		break;
+	case AG_HISTOGRAM:
+	case AG_DATE_HISTOGRAM:
+		for (i = 0; i < nv; i++) {
+			struct akey key;
+			size_t bi;
+
+			if (!value_num(&vals[i], &d))
+				continue;
+			if (n->has_hard && (d < n->hard_min || d > n->hard_max))
+				continue;
+			memset(&key, 0, sizeof(key));
+			key.kind = AV_F64;
+			key.v.f = floor((d - n->offset) / n->interval) * n->interval + n->offset;
+			bi = bucket_get(r, node, &key);
+			s->b[bi].count++;
+			if (s->b[bi].sub)
+				collect_sub(s->b[bi].sub, doc);
+		}
+		break;
+	case AG_RANGE:
+		if (s->nb == 0) {
+			for (j = 0; j < n->n_ranges; j++) {
+				struct akey key;
+
+				memset(&key, 0, sizeof(key));
+				key.kind = AV_U64;
+				key.v.u = j;
+				bucket_get(r, node, &key);
+			}
+		}
+		for (i = 0; i < nv; i++) {
+			if (!value_num(&vals[i], &d))
+				continue;
+			for (j = 0; j < n->n_ranges; j++) {
+				const struct agg_range *ar = &n->ranges[j];
+
+				if ((ar->has_from && d < ar->from) || (ar->has_to && d >= ar->to))
+					continue;
+				s->b[j].count++;
+				if (s->b[j].sub)
+					collect_sub(s->b[j].sub, doc);
+			}
+		}
+		break;
+	case AG_CARDINALITY:
+		for (i = 0; i < nv; i++) {
+			uint64_t h = 0xcbf29ce484222325ULL;
+
+			if (vals[i].kind == AV_STR) {
+				const char *ts = vals[i].s;
+				size_t tl = vals[i].len;
+
+				if (!ts && vals[i].dict >= 0 && src->dict_term)
+					if (src->dict_term(src->ctx, vals[i].dict, vals[i].ord, &ts, &tl) < 0)
+						continue;
+				h = hash_bytes(ts, tl, h);
+			} else {
+				h = mix64(hash_bytes(&vals[i].v, sizeof(vals[i].v), h ^ vals[i].kind));
+			}
+			hs_add(s, h);
+		}
+		break;
+	case AG_PERCENTILES:
+		for (i = 0; i < nv; i++) {
+			if (!value_num(&vals[i], &d))
+				continue;
+			XGROW(s->vals, s->n_vals + 1, s->cap_vals);
+			s->vals[s->n_vals++] = d;
+		}
+		break;
+	default:
+		for (i = 0; i < nv; i++) {
+			if (!value_num(&vals[i], &d))
+				continue;
+			s->count++;
+			s->sum += d;
+			s->sumsq += d * d;
+			if (d < s->min)
+				s->min = d;
+			if (d > s->max)
+				s->max = d;
+		}
+		break;
+	}
+}
+
+void aggs_collect_doc(struct agg_result *res, uint32_t doc)
+{
+	collect_sub(res, doc);
+}
+
+static int cmp_count_desc(const void *a, const void *b)
+{
+	const struct bucket *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return key_cmp(&x->key, &y->key);
+}
+
+/* Keep the best keep buckets by count; returns the largest dropped count. */
+static uint64_t cut_buckets(struct node_state *s, size_t keep)
+{
+	uint64_t dropped_max = 0;
+	size_t i;
+
+	if (s->nb <= keep)
+		return 0;
+	qsort(s->b, s->nb, sizeof(*s->b), cmp_count_desc);
+	for (i = keep; i < s->nb; i++) {
+		if (s->b[i].count > dropped_max)
+			dropped_max = s->b[i].count;
+		free(s->b[i].key.s);
+		aggs_result_free(s->b[i].sub);
+	}
+	s->nb = keep;
+	s->ht_cap = 0;
+	ht_rebuild(s);
+	return dropped_max;
+}
+
+static void end_rec(struct agg_result *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->req->n; i++) {
+		struct node_state *s = &r->st[i];
+
+		state_free_om(s);
+		if (r->req->nodes[i].type == AG_TERMS)
+			s->err_bound += cut_buckets(s, r->req->nodes[i].split_size);
+		for (j = 0; j < s->nb; j++)
+			if (s->b[j].sub)
+				end_rec(s->b[j].sub);
+	}
+	r->bind = NULL;
+}
+
+void aggs_collect_end(struct agg_result *res)
+{
+	struct binding *b = res->bind;
+
+	end_rec(res);
+	if (res->owns_bind && b) {
+		free(b->handles);
+		free(b);
+	}
+	res->owns_bind = false;
+}
+
+static void merge_rec(struct agg_result *into, struct agg_result *from)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < into->req->n; i++) {
+		struct node_state *a = &into->st[i], *b = &from->st[i];
+
+		a->count += b->count;
+		a->sum += b->sum;
+		a->sumsq += b->sumsq;
+		if (b->min < a->min)
+			a->min = b->min;
+		if (b->max > a->max)
+			a->max = b->max;
+		a->err_bound += b->err_bound;
+		a->total += b->total;
+		for (k = 0; k < b->hs_cap; k++)
+			if (b->hs[k])
+				hs_add(a, b->hs[k]);
+		for (k = 0; k < b->n_vals; k++) {
+			XGROW(a->vals, a->n_vals + 1, a->cap_vals);
+			a->vals[a->n_vals++] = b->vals[k];
+		}
+		for (j = 0; j < b->nb; j++) {
+			struct bucket *bb = &b->b[j];
+			size_t bi = bucket_get(into, i, &bb->key);
+
+			into->st[i].b[bi].count += bb->count;
+			if (bb->sub) {
+				if (into->st[i].b[bi].sub)
+					merge_rec(into->st[i].b[bi].sub, bb->sub);
+			}
+		}
+	}
+}
+
+void aggs_merge(struct agg_result *into, struct agg_result *from)
+{
+	if (!from)
+		return;
+	merge_rec(into, from);
+	aggs_result_free(from);
+}
+
+/* ------------------------------------------------------------------ output */
+
+static json_t *num_or_null(double v, bool has)
+{
+	return has ? json_real(v) : json_null();
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The value DDSketch (relative accuracy 1%, as tantivy) reports for v. */
+static double ddsketch_value(double v)
+{
+	const double gamma = 1.01 / 0.99;
+	double lg = log(gamma);
+	double a = fabs(v);
+	double key;
+
+	if (a < 1e-9)
+		return 0;
+	key = ceil(log(a) / lg);
+	a = exp(key * lg) * (2.0 / (1.0 + gamma));
+	return v < 0 ? -a : a;
+}
+
+static json_t *key_json(const struct akey *k)
+{
+	switch (k->kind) {
+	case AV_STR:
+		return json_stringn(k->s ? k->s : "", k->len);
+	case AV_I64:
+		return json_integer(k->v.i);
+	case AV_U64:
+		return k->v.u <= (uint64_t)INT64_MAX ? json_integer((json_int_t)k->v.u)
+						     : json_real((double)k->v.u);
+	case AV_BOOL:
+		return json_integer((json_int_t)k->v.u);
+	case AV_DATETIME:
+		return json_integer(k->v.i / 1000);
+	case AV_F64:
+	default:
+		return json_real(k->v.f);
+	}
+}
+
+static json_t *result_json(const struct agg_req *req, struct agg_result *r);
+
+static json_t *bucket_json(const struct agg_node *n, struct bucket *b)
+{
+	json_t *o = json_object();
+	json_t *subs;
+	const char *k;
+	json_t *v;
+
+	json_object_set_new(o, "key", key_json(&b->key));
+	if (n->type == AG_TERMS && b->key.kind == AV_DATETIME) {
+		struct buf s = BUF_INIT;
+
+		datetime_format_rfc3339(b->key.v.i, &s);
+		json_object_set_new(o, "key_as_string", json_string(buf_str(&s)));
+		buf_free(&s);
+	} else if (n->type == AG_TERMS && b->key.kind == AV_BOOL) {
+		json_object_set_new(o, "key_as_string", json_string(b->key.v.u ? "true" : "false"));
+	}
+	if (n->type == AG_DATE_HISTOGRAM) {
+		struct buf s = BUF_INIT;
+
+		datetime_format_rfc3339((int64_t)llround(b->key.v.f * 1000.0), &s);
+		json_object_set_new(o, "key_as_string", json_string(buf_str(&s)));
+		buf_free(&s);
+	}
+	json_object_set_new(o, "doc_count", json_integer((json_int_t)b->count));
+	if (n->sub) {
+		subs = result_json(n->sub, b->sub);
+		json_object_foreach(subs, k, v)
+			json_object_set(o, k, v);
+		json_decref(subs);
+	}
+	return o;
+}
+
+static int cmp_key_asc(const void *a, const void *b)
+{
+	return key_cmp(&((const struct bucket *)a)->key, &((const struct bucket *)b)->key);
+}
+
+static int cmp_key_desc(const void *a, const void *b)
+{
+	return -cmp_key_asc(a, b);
+}
+
+static int cmp_count_asc(const void *a, const void *b)
+{
+	const struct bucket *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? -1 : 1;
+	return key_cmp(&x->key, &y->key);
+}
+
+static json_t *terms_json(const struct agg_node *n, struct agg_result *r, size_t i)
+{
+	struct node_state *s = &r->st[i];
+	json_t *o = json_object(), *arr = json_array();
+	uint64_t err = s->err_bound, returned = 0;
+	size_t j, shown = 0;
+
+	err += cut_buckets(s, n->split_size);
+	if (n->order_by_key)
+		qsort(s->b, s->nb, sizeof(*s->b), n->order_asc ? cmp_key_asc : cmp_key_desc);
+	else
+		qsort(s->b, s->nb, sizeof(*s->b), n->order_asc ? cmp_count_asc : cmp_count_desc);
+	for (j = 0; j < s->nb && shown < n->size; j++) {
+		if (s->b[j].count < n->min_doc_count)
+			continue;
+		json_array_append_new(arr, bucket_json(n, &s->b[j]));
+		returned += s->b[j].count;
+		shown++;
+	}
+	json_object_set_new(o, "doc_count_error_upper_bound", json_integer((json_int_t)err));
+	json_object_set_new(o, "sum_other_doc_count",
+			    json_integer((json_int_t)(s->total > returned ? s->total - returned : 0)));
+	json_object_set_new(o, "buckets", arr);
+	return o;
+}
+
+static json_t *histogram_json(const struct agg_node *n, struct agg_result *r, size_t i)
+{
+	struct node_state *s = &r->st[i];
+	json_t *o = json_object(), *arr = json_array();
+	double lo = INFINITY, hi = -INFINITY, k;
+	size_t j, idx;
+
+	for (j = 0; j < s->nb; j++) {
+		if (s->b[j].key.v.f < lo)
+			lo = s->b[j].key.v.f;
+		if (s->b[j].key.v.f > hi)
+			hi = s->b[j].key.v.f;
+	}
+	if (n->min_doc_count == 0 && n->has_ext) {
+		double elo = floor((n->ext_min - n->offset) / n->interval) * n->interval + n->offset;
+		double ehi = floor((n->ext_max - n->offset) / n->interval) * n->interval + n->offset;
+
+		if (n->has_hard) {
+			if (elo < n->hard_min)
+				elo = floor((n->hard_min - n->offset) / n->interval) * n->interval + n->offset;
+			if (ehi > n->hard_max)
+				ehi = floor((n->hard_max - n->offset) / n->interval) * n->interval + n->offset;
+		}
+		if (elo < lo)
+			lo = elo;
+		if (ehi > hi)
+			hi = ehi;
+	}
+	if (n->min_doc_count == 0 && lo <= hi && (hi - lo) / n->interval < AGG_MAX_BUCKETS) {
+		for (idx = 0;; idx++) {
+			struct akey key;
+
+			k = lo + (double)idx * n->interval;
+			if (k > hi + n->interval / 2)
+				break;
+			memset(&key, 0, sizeof(key));
+			key.kind = AV_F64;
+			key.v.f = k;
+			/* snap to an existing bucket key despite rounding */
+			for (j = 0; j < s->nb; j++)
+				if (fabs(s->b[j].key.v.f - k) < n->interval * 1e-9) {
+					key.v.f = s->b[j].key.v.f;
+					break;
+				}
+			bucket_get(r, i, &key);
+		}
+	}
+	qsort(s->b, s->nb, sizeof(*s->b), cmp_key_asc);
+	s->ht_cap = 0;
+	ht_rebuild(s);
+	for (j = 0; j < s->nb; j++) {
+		if (s->b[j].count < n->min_doc_count)
+			continue;
+		json_array_append_new(arr, bucket_json(n, &s->b[j]));
+	}
+	json_object_set_new(o, "buckets", arr);
+	return o;
+}
+
+static json_t *node_json(const struct agg_node *n, struct agg_result *r, size_t i)
+{
+	struct node_state *s = r ? &r->st[i] : NULL;
+	bool has = s && s->count > 0;
+	json_t *o = json_object();
+	size_t j;
+
+	switch (n->type) {
+	case AG_TERMS:
+		json_decref(o);
+		if (!r) {
+			o = json_object();
+			json_object_set_new(o, "doc_count_error_upper_bound", json_integer(0));
+			json_object_set_new(o, "sum_other_doc_count", json_integer(0));
+			json_object_set_new(o, "buckets", json_array());
+			return o;
+		}
+		return terms_json(n, r, i);
+	case AG_HISTOGRAM:
+	case AG_DATE_HISTOGRAM:
+		if (!r) {
+			json_object_set_new(o, "buckets", json_array());
+			return o;
+		}
+		json_decref(o);
+		return histogram_json(n, r, i);
+	case AG_RANGE: {
+		json_t *arr = json_array();
+
+		for (j = 0; j < n->n_ranges; j++) {
+			const struct agg_range *ar = &n->ranges[j];
+			json_t *b = json_object();
+
+			json_object_set_new(b, "key", json_string(ar->key));
+			if (ar->has_from)
+				json_object_set_new(b, "from", json_real(ar->from));
+			if (ar->has_to)
+				json_object_set_new(b, "to", json_real(ar->to));
+			if (s && j < s->nb) {
+				json_object_set_new(b, "doc_count", json_integer((json_int_t)s->b[j].count));
+				if (n->sub) {
+					json_t *subs = result_json(n->sub, s->b[j].sub);
+					const char *k;
+					json_t *v;
+
+					json_object_foreach(subs, k, v)
+						json_object_set(b, k, v);
+					json_decref(subs);
+				}
+			} else {
+				json_object_set_new(b, "doc_count", json_integer(0));
+				if (n->sub) {
+					json_t *subs = result_json(n->sub, NULL);
+					const char *k;
+					json_t *v;
+
+					json_object_foreach(subs, k, v)
+						json_object_set(b, k, v);
+					json_decref(subs);
+				}
+			}
+			json_array_append_new(arr, b);
+		}
+		json_object_set_new(o, "buckets", arr);
+		return o;
+	}
+	case AG_MIN:
+		json_object_set_new(o, "value", num_or_null(has ? s->min : 0, has));
+		return o;
+	case AG_MAX:
+		json_object_set_new(o, "value", num_or_null(has ? s->max : 0, has));
+		return o;
+	case AG_AVG:
+		json_object_set_new(o, "value", num_or_null(has ? s->sum / (double)s->count : 0, has));
+		return o;
+	case AG_SUM:
+		json_object_set_new(o, "value", json_real(s ? s->sum : 0));
+		return o;
+	case AG_VALUE_COUNT:
+		json_object_set_new(o, "value", json_real(s ? (double)s->count : 0));
+		return o;
+	case AG_CARDINALITY:
+		json_object_set_new(o, "value", json_real(s ? (double)s->hs_n : 0));
+		return o;
+	case AG_STATS:
+	case AG_EXT_STATS:
+		json_object_set_new(o, "count", json_integer(s ? (json_int_t)s->count : 0));
+		json_object_set_new(o, "min", num_or_null(has ? s->min : 0, has));
+		json_object_set_new(o, "max", num_or_null(has ? s->max : 0, has));
+		json_object_set_new(o, "avg", num_or_null(has ? s->sum / (double)s->count : 0, has));
+		json_object_set_new(o, "sum", json_real(s ? s->sum : 0));
+		if (n->type == AG_EXT_STATS) {
+			double mean = has ? s->sum / (double)s->count : 0;
+			double var = has ? s->sumsq / (double)s->count - mean * mean : 0;
+
+			if (var < 0)
+				var = 0;
+			json_object_set_new(o, "sum_of_squares", num_or_null(has ? s->sumsq : 0, has));
+			json_object_set_new(o, "variance", num_or_null(var, has));
+			json_object_set_new(o, "variance_population", num_or_null(var, has));
+			json_object_set_new(o, "std_deviation", num_or_null(sqrt(var), has));
+			json_object_set_new(o, "std_deviation_population", num_or_null(sqrt(var), has));
+		}
+		return o;
+	case AG_PERCENTILES: {
+		json_t *vals = n->keyed ? json_object() : json_array();
+
+		if (s && s->n_vals)
+			qsort(s->vals, s->n_vals, sizeof(double), cmp_double);
+		for (j = 0; j < n->n_percents; j++) {
+			double q = n->percents[j] / 100.0;
+			json_t *v = json_null();
+
+			if (s && s->n_vals) {
+				size_t rank = (size_t)(q * (double)(s->n_vals - 1));
+
+				json_decref(v);
+				v = json_real(ddsketch_value(s->vals[rank]));
+			}
+			if (n->keyed) {
+				char kbuf[64];
+
+				snprintf(kbuf, sizeof(kbuf), "%.1f", n->percents[j]);
+				json_object_set_new(vals, kbuf, v);
+			} else {
+				json_t *e = json_object();
+
+				json_object_set_new(e, "key", json_real(n->percents[j]));
+				json_object_set_new(e, "value", v);
+				json_array_append_new(vals, e);
+			}
+		}
+		json_object_set_new(o, "values", vals);
+		return o;
+	}
+	}
+	return o;
+}
+
+static json_t *result_json(const struct agg_req *req, struct agg_result *r)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < req->n; i++)
+		json_object_set_new(o, req->nodes[i].name, node_json(&req->nodes[i], r, i));
+	return o;
+}
+
+json_t *aggs_to_json(const struct agg_req *req, struct agg_result *res)
+{
+	return result_json(req, res);
+}

@@ -1,0 +1,186 @@
+/*
+ * gc: mark, delete files, delete records (see gc.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "gc.h"
+#include "ids.h"
+#include "storage.h"
+#include "xalloc.h"
+
+struct gc_ctx {
+	const struct gc_opts *o;
+	int64_t now;
+	json_t *found;      /* [{"split_id","reason"}] */
+};
+
+static bool is_current_token(json_t *meta, const char *token)
+{
+	json_t *tokens = json_object_get(meta, "publish_tokens");
+	const char *k;
+	json_t *v;
+
+	if (!token)
+		return false;
+	json_object_foreach(tokens, k, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), token))
+			return true;
+	return false;
+}
+
+static void collect(json_t *meta, struct gc_ctx *c)
+{
+	json_t *splits = json_object_get(meta, "splits");
+	const char *id;
+	json_t *rec;
+
+	json_object_foreach(splits, id, rec) {
+		const char *state = json_string_value(json_object_get(rec, "split_state"));
+		json_int_t ts = json_integer_value(json_object_get(rec, "update_timestamp"));
+		const char *reason = NULL;
+
+		if (!state)
+			continue;
+		if (!strcmp(state, SPLIT_STAGED)) {
+			const char *tok = json_string_value(json_object_get(rec, "publish_token"));
+
+			if (!is_current_token(meta, tok))
+				reason = "dead_generation";
+			else if (c->now - ts >= c->o->staged_grace_s)
+				reason = "staged_expired";
+		} else if (!strcmp(state, SPLIT_MARKED)) {
+			if (c->now - ts >= c->o->marked_grace_s)
+				reason = "marked_expired";
+		}
+		if (reason)
+			json_array_append_new(c->found, json_pack("{s:s, s:s}", "split_id", id,
+								  "reason", reason));
+	}
+}
+
+/* Mark the collected Staged splits MarkedForDeletion (fences late publishes). */
+static int mark_tx(json_t *meta, void *ctx, struct qw_err *err)
+{
+	struct gc_ctx *c = ctx;
+	json_t *splits = json_object_get(meta, "splits");
+	size_t i;
+	json_t *f;
+
+	json_array_clear(c->found);
+	collect(meta, c);
+	json_array_foreach(c->found, i, f) {
+		json_t *rec = json_object_get(splits,
+					      json_string_value(json_object_get(f, "split_id")));
+
+		if (json_object_set_new(rec, "split_state", json_string(SPLIT_MARKED)) < 0)
+			return err_set(err, EX_SOFTWARE, "cannot mark a split");
+	}
+	return 0;
+}
+
+/* Split files that no record names, older than the deletion grace period. */
+static int orphans(struct metastore *ms, const char *index_id, struct storage *st,
+		   struct gc_ctx *c, struct qw_err *err)
+{
+	json_t *meta = metastore_read(ms, index_id, err);
+	json_t *splits;
+	char *root = NULL;
+	DIR *d = NULL;
+	struct dirent *de;
+	int ret = -1;
+
+	if (!meta)
+		return -1;
+	splits = json_object_get(meta, "splits");
+	root = xstrdup(storage_root_uri(st) + strlen("file://"));
+	d = opendir(root);
+	if (!d) {
+		ret = errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", root);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char id[ULID_LEN + 1];
+		struct stat sb;
+		char *path;
+		size_t n = strlen(de->d_name);
+
+		if (n != ULID_LEN + 6 || strcmp(de->d_name + ULID_LEN, ".split"))
+			continue;
+		memcpy(id, de->d_name, ULID_LEN);
+		id[ULID_LEN] = '\0';
+		if (!ids_is_ulid(id) || json_object_get(splits, id))
+			continue;
+		path = fsutil_join(root, de->d_name);
+		if (stat(path, &sb) == 0 && c->now - (int64_t)sb.st_mtime >= c->o->marked_grace_s)
+			json_array_append_new(c->found, json_pack("{s:s, s:s}", "split_id", id,
+								  "reason", "orphan_file"));
+		free(path);
+	}
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	free(root);
+	json_decref(meta);
+	return ret;
+}
+
+int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, json_t **report,
+	   struct qw_err *err)
+{
+	struct gc_ctx c = { o, clock_wall_s(), json_array() };
+	struct storage *st = NULL;
+	const char **ids = NULL;
+	size_t nrec = 0, i;
+	json_t *f;
+	int ret = -1;
+
+	*report = NULL;
+	if (ids_check_index(index_id, err) < 0)
+		goto out;
+	st = storage_open_index(ms, index_id, err);
+	if (!st)
+		goto out;
+	if (o->dry_run) {
+		json_t *meta = metastore_read(ms, index_id, err);
+
+		if (!meta)
+			goto out;
+		collect(meta, &c);
+		json_decref(meta);
+	} else if (metastore_update(ms, index_id, mark_tx, &c, err) < 0) {
+		goto out;
+	}
+	nrec = json_array_size(c.found);
+	if (orphans(ms, index_id, st, &c, err) < 0)
+		goto out;
+	ids = xcalloc(nrec ? nrec : 1, sizeof(*ids));
+	json_array_foreach(c.found, i, f) {
+		const char *id = json_string_value(json_object_get(f, "split_id"));
+		char name[40];
+
+		if (i < nrec)
+			ids[i] = id;
+		if (o->dry_run)
+			continue;
+		storage_split_name(id, name);
+		if (storage_delete(st, name, err) < 0)
+			goto out;
+	}
+	if (!o->dry_run && nrec > 0 && metastore_delete_splits(ms, index_id, ids, nrec, err) < 0)
+		goto out;
+	*report = c.found;
+	c.found = NULL;
+	ret = 0;
+out:
+	free(ids);
+	json_decref(c.found);
+	storage_close(st);
+	return ret;
+}

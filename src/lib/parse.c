@@ -1,0 +1,498 @@
+/* parse: see parse.h */
+#include "parse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "datetime.h"
+#include "fsutil.h"
+#include "protocol.h"
+#include "source.h"
+#include "xalloc.h"
+
+#define POLL_INTERVAL_MS 200
+#define DEAD_LETTER_FLUSH (64 * 1024)
+
+struct run {
+	const struct parse_opts *o;
+	struct parse_stats *st;
+	struct docmap *dm;
+	struct protocol_writer w;
+	struct buf doc;             /* serialized document */
+	struct buf dl;              /* pending dead-letter lines */
+	struct buf fixed;           /* a plain line made valid UTF-8 */
+	int dl_fd;
+	const char *source_id;
+	const char *body_field;
+	const struct field_mapping *ts_field;
+	int worst;                  /* exit code for input problems */
+	struct qw_err last;
+};
+
+static void warn(struct run *r, const struct qw_err *e)
+{
+	if (r->o->warn)
+		r->o->warn(r->o->warn_ctx, e);
+}
+
+static void note_failure(struct run *r, const struct qw_err *e)
+{
+	warn(r, e);
+	if (e->code == EX_IOERR || r->worst == 0)
+		r->worst = e->code ? e->code : EX_IOERR;
+	r->last = *e;
+}
+
+static int flush_dead_letters(struct run *r, struct qw_err *err)
+{
+	if (r->dl_fd < 0 || r->dl.len == 0)
+		return 0;
+	if (fsutil_write_full(r->dl_fd, r->dl.data, r->dl.len) < 0)
+		return err_errno(err, EX_IOERR, "cannot write dead letters to '%s'", r->o->dead_letter);
+	buf_reset(&r->dl);
+	return 0;
+}
+
+static int dead_letter(struct run *r, const struct source_part *p, enum docmap_reason reason,
+		       const char *msg, const char *line, size_t len, struct qw_err *err)
+{
+	struct buf *b = &r->dl;
+
+	if (r->dl_fd < 0)
+		return 0;
+	buf_adds(b, "{\"reason\":");
+	docmap_json_string(b, docmap_reason_name(reason), strlen(docmap_reason_name(reason)));
+	buf_adds(b, ",\"message\":");
+	docmap_json_string(b, msg, strlen(msg));
+	buf_adds(b, ",\"source\":");
+	docmap_json_string(b, r->source_id, strlen(r->source_id));
+	buf_adds(b, ",\"partition\":");
+	docmap_json_string(b, p->id, strlen(p->id));
+	buf_addf(b, ",\"position\":%llu,\"line\":", (unsigned long long)p->line_start);
+	docmap_json_string(b, line, len);
+	buf_adds(b, "}\n");
+	if (b->len >= DEAD_LETTER_FLUSH)
+		return flush_dead_letters(r, err);
+	return 0;
+}
+
+static int emit_checkpoint(struct run *r, const struct source_part *p, uint64_t from, uint64_t to,
+			   struct qw_err *err)
+{
+	json_t *rec = protocol_new(REC_CHECKPOINT);
+	int rc;
+
+	if (!rec || json_object_set_new(rec, "source", json_string(r->source_id)) ||
+	    json_object_set_new(rec, "partition", json_string(p->id)) ||
+	    json_object_set_new(rec, "from", json_integer((json_int_t)from)) ||
+	    json_object_set_new(rec, "to", json_integer((json_int_t)to))) {
+		json_decref(rec);
+		return err_set(err, EX_DATAERR, "cannot build a checkpoint record for '%s'", p->name);
+	}
+	rc = protocol_writer_control(&r->w, rec, err);
+	json_decref(rec);
+	if (rc == 0)
+		rc = flush_dead_letters(r, err);
+	return rc;
+}
+
+static int emit_simple(struct run *r, const char *type, struct qw_err *err)
+{
+	json_t *rec = protocol_new(type);
+	int rc;
+
+	if (!rec)
+		return err_set(err, EX_SOFTWARE, "cannot build a %s record", type);
+	rc = protocol_writer_control(&r->w, rec, err);
+	json_decref(rec);
+	return rc;
+}
+
+static int emit_eof(struct run *r, struct qw_err *err)
+{
+	json_t *rec = protocol_new(REC_EOF), *by = json_object();
+	int rc;
+
+	for (int i = 1; i < DOC_REASON_COUNT; i++)
+		if (r->st->by_reason[i])
+			json_object_set_new(by, docmap_reason_name((enum docmap_reason)i),
+					    json_integer((json_int_t)r->st->by_reason[i]));
+	json_object_set_new(rec, "docs_read", json_integer((json_int_t)r->st->docs_read));
+	json_object_set_new(rec, "docs_valid", json_integer((json_int_t)r->st->docs_valid));
+	json_object_set_new(rec, "docs_invalid", json_integer((json_int_t)r->st->docs_invalid));
+	json_object_set_new(rec, "invalid_by_reason", by);
+	rc = protocol_writer_control(&r->w, rec, err);
+	json_decref(rec);
+	return rc;
+}
+
+/* Copy of s with invalid UTF-8 sequences replaced by U+FFFD. */
+static const char *valid_utf8(struct run *r, const char *s, size_t len, size_t *out_len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	bool clean = true;
+
+	for (i = 0; i < len; i++)
+		if (p[i] >= 0x80) {
+			clean = false;
+			break;
+		}
+	if (clean) {
+		*out_len = len;
+		return s;
+	}
+	buf_reset(&r->fixed);
+	buf_add(&r->fixed, s, i);
+	while (i < len) {
+		unsigned char c = p[i];
+		size_t n = 0;
+
+		if (c < 0x80) {
+			buf_addc(&r->fixed, (char)c);
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (p[i + 1] & 0xc0) == 0x80)
+			n = 2;
+		else if (c >= 0xe0 && c <= 0xef && i + 2 < len && (p[i + 1] & 0xc0) == 0x80 &&
+			 (p[i + 2] & 0xc0) == 0x80 && !(c == 0xe0 && p[i + 1] < 0xa0) &&
+			 !(c == 0xed && p[i + 1] > 0x9f))
+			n = 3;
+		else if (c >= 0xf0 && c <= 0xf4 && i + 3 < len && (p[i + 1] & 0xc0) == 0x80 &&
+			 (p[i + 2] & 0xc0) == 0x80 && (p[i + 3] & 0xc0) == 0x80 &&
+			 !(c == 0xf0 && p[i + 1] < 0x90) && !(c == 0xf4 && p[i + 1] > 0x8f))
+			n = 4;
+		if (n) {
+			buf_add(&r->fixed, s + i, n);
+			i += n;
+		} else {
+			buf_add(&r->fixed, "\xef\xbf\xbd", 3);
+			i++;
+		}
+	}
+	*out_len = r->fixed.len;
+	return r->fixed.data;
+}
+
+/* A plain text line as a document: body, and the leading timestamp when configured. */
+static int map_plain(struct run *r, const char *line, size_t len, json_t **out,
+		     enum docmap_reason *reason, struct qw_err *err)
+{
+	json_t *doc = json_object();
+	size_t n;
+	const char *s = valid_utf8(r, line, len, &n);
+	int rc;
+
+	if (r->ts_field) {
+		for (size_t i = 0; i < r->ts_field->n_input_formats; i++) {
+			int64_t us;
+
+			if (datetime_parse_prefix(r->ts_field->input_formats[i], line, len, &us)) {
+				struct buf ts = BUF_INIT;
+
+				datetime_format_rfc3339(us, &ts);
+				json_object_set_new(doc, r->o->cfg->timestamp_field,
+						    json_stringn(ts.data, ts.len));
+				buf_free(&ts);
+				break;
+			}
+		}
+	}
+	json_object_set_new(doc, r->body_field, json_stringn(s, n));
+	rc = docmap_map(r->dm, doc, out, reason, err);
+	json_decref(doc);
+	return rc;
+}
+
+static bool is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+static int handle_line(struct run *r, const struct source_part *p, bool plain, const char *line,
+		       size_t len, struct qw_err *err)
+{
+	struct qw_err derr = QW_ERR_INIT;
+	enum docmap_reason reason = DOC_OK;
+	json_t *out = NULL;
+	int rc;
+
+	r->st->docs_read++;
+	buf_reset(&r->doc);
+	if (plain) {
+		rc = map_plain(r, line, len, &out, &reason, &derr);
+		if (rc == 0) {
+			docmap_serialize(out, &r->doc);
+			json_decref(out);
+		}
+	} else {
+		rc = docmap_canonical_line(r->dm, line, len, &r->doc, &reason, &derr);
+	}
+	if (rc) {
+		r->st->docs_invalid++;
+		r->st->by_reason[reason]++;
+		return dead_letter(r, p, reason, derr.msg, line, len, err);
+	}
+	r->st->docs_valid++;
+	return protocol_writer_doc(&r->w, r->doc.data, r->doc.len, err);
+}
+
+/* The checkpointed partition for id: id itself or its latest rotation "id#N". */
+static const char *resume_lookup(json_t *cp, const char *id, uint64_t *pos, int *rotation)
+{
+	const char *key, *best = NULL;
+	json_t *v;
+	size_t idlen = strlen(id);
+
+	*rotation = -1;
+	if (!cp)
+		return NULL;
+	json_object_foreach(cp, key, v) {
+		int rot = -1;
+
+		if (!json_is_integer(v))
+			continue;
+		if (strcmp(key, id) == 0) {
+			rot = 0;
+		} else if (strncmp(key, id, idlen) == 0 && key[idlen] == '#' && key[idlen + 1]) {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(key + idlen + 1, &end, 10);
+			if (errno || *end || n < 1 || n > 1000000)
+				continue;
+			rot = (int)n;
+		}
+		if (rot > *rotation) {
+			*rotation = rot;
+			best = key;
+			*pos = (uint64_t)json_integer_value(v);
+		}
+	}
+	return best;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool flag(volatile sig_atomic_t *f)
+{
+	return f && *f;
+}
+
+/* Read one partition to its end (or to what is there, following). */
+static int run_partition(struct run *r, struct source *src, struct source_part *p,
+			 struct qw_err *err)
+{
+	const struct parse_opts *o = r->o;
+	enum parse_format fmt = o->format;
+	uint64_t from = p->pos, since = 0;
+	struct qw_err e = QW_ERR_INIT;
+
+	/* resume from the checkpoint on first open */
+	if (p->pos == 0 && o->checkpoint) {
+		uint64_t pos = 0;
+		int rot;
+		const char *key = resume_lookup(o->checkpoint, p->id, &pos, &rot);
+
+		if (key) {
+			char *keep = xstrdup(key);
+			int sr = source_skip(src, pos, &e);
+
+			if (sr < 0) {
+				free(keep);
+				note_failure(r, &e);
+				return 0;
+			}
+			if (sr == 0) {
+				source_rename_part(src, keep);
+				from = pos;
+			} else {
+				struct buf id = BUF_INIT;
+				struct qw_err notice = QW_ERR_INIT;
+
+				buf_addf(&id, "%s#%d", p->id, rot + 1);
+				err_set(&notice, 0, "'%s' is shorter than its checkpoint (%llu bytes): reading it as a new file '%s'",
+					p->name, (unsigned long long)pos, id.data);
+				warn(r, &notice);
+				source_rename_part(src, id.data);
+				buf_free(&id);
+				from = 0;
+			}
+			free(keep);
+		}
+	}
+	for (;;) {
+		const char *line;
+		size_t len;
+		enum source_line k;
+
+		if (flag(o->commit_flag)) {
+			*o->commit_flag = 0;
+			if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
+				return -1;
+			from = p->pos;
+			since = 0;
+			if (emit_simple(r, REC_COMMIT, err))
+				return -1;
+		}
+		if (flag(o->stop_flag))
+			break;
+		k = source_read_line(src, &line, &len, &e);
+		if (k == SRC_END || k == SRC_AGAIN)
+			break;
+		if (k == SRC_ERROR) {
+			note_failure(r, &e);
+			break;
+		}
+		r->st->bytes += p->line_len + 1;
+		if (k == SRC_TOO_LONG) {
+			char msg[128];
+
+			r->st->docs_read++;
+			r->st->docs_invalid++;
+			r->st->by_reason[DOC_TOO_LONG]++;
+			snprintf(msg, sizeof(msg), "line of %llu bytes is longer than %zu bytes",
+				 (unsigned long long)p->line_len, o->max_line);
+			if (dead_letter(r, p, DOC_TOO_LONG, msg, line, len, err))
+				return -1;
+		} else {
+			if (len && line[len - 1] == '\r')
+				len--;
+			if (is_blank(line, len))
+				continue;
+			if (fmt == PARSE_AUTO) {
+				size_t i = 0;
+
+				while (i < len && (line[i] == ' ' || line[i] == '\t'))
+					i++;
+				fmt = (i < len && line[i] == '{') ? PARSE_NDJSON : PARSE_PLAIN;
+			}
+			if (handle_line(r, p, fmt == PARSE_PLAIN, line, len, err))
+				return -1;
+		}
+		if (++since >= o->checkpoint_every) {
+			if (emit_checkpoint(r, p, from, p->pos, err))
+				return -1;
+			from = p->pos;
+			since = 0;
+		}
+	}
+	if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
+		return -1;
+	return 0;
+}
+
+int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err *err)
+{
+	struct source_opts so = { o->max_line, o->follow };
+	struct run r;
+	struct source *src = NULL;
+	int rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	memset(st, 0, sizeof(*st));
+	r.o = o;
+	r.st = st;
+	r.dl_fd = -1;
+	r.source_id = o->source_id ? o->source_id : "files";
+	r.body_field = o->body_field ? o->body_field : "body";
+	if (o->cfg && o->cfg->timestamp_field)
+		r.ts_field = config_find_field(o->cfg, o->cfg->timestamp_field);
+	protocol_writer_init(&r.w, o->out_fd, "stdout");
+	if (o->dead_letter) {
+		r.dl_fd = open(o->dead_letter, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (r.dl_fd < 0) {
+			err_errno(err, EX_CANTCREAT, "cannot open dead-letter file '%s'", o->dead_letter);
+			goto out;
+		}
+	}
+	r.dm = docmap_new(o->cfg);
+	src = source_new(o->inputs, o->n_inputs, &so);
+	for (;;) {
+		struct source_part *p;
+		struct qw_err e = QW_ERR_INIT;
+		int n;
+
+		if (flag(o->stop_flag))
+			break;
+		n = source_next(src, &p, &e);
+		if (n < 0) {
+			note_failure(&r, &e);
+			continue;
+		}
+		if (n == 0) {
+			if (!o->follow)
+				break;
+			if (protocol_writer_flush(&r.w, err) || flush_dead_letters(&r, err))
+				goto out;
+			while (!flag(o->stop_flag)) {
+				if (flag(o->commit_flag)) {
+					*o->commit_flag = 0;
+					if (emit_simple(&r, REC_COMMIT, err) ||
+					    protocol_writer_flush(&r.w, err))
+						goto out;
+				}
+				if (source_poll(src, &e) > 0)
+					break;
+				sleep_ms(POLL_INTERVAL_MS);
+			}
+			continue;
+		}
+		if (run_partition(&r, src, p, err))
+			goto out;
+	}
+	if (emit_eof(&r, err) || protocol_writer_flush(&r.w, err) || flush_dead_letters(&r, err))
+		goto out;
+	rc = 0;
+	if (r.worst) {
+		*err = r.last;
+		err->code = r.worst;
+		rc = r.worst;
+	}
+out:
+	source_free(src);
+	docmap_free(r.dm);
+	if (r.dl_fd >= 0 && close(r.dl_fd) < 0 && rc == 0)
+		rc = err_errno(err, EX_IOERR, "cannot close '%s'", o->dead_letter);
+	protocol_writer_free(&r.w);
+	buf_free(&r.doc);
+	buf_free(&r.dl);
+	buf_free(&r.fixed);
+	if (rc < 0 && err->code == 0)
+		err->code = EX_SOFTWARE;
+	return rc;
+}
+
+void parse_summary(const struct parse_stats *st, struct buf *out)
+{
+	bool first = true;
+
+	buf_addf(out, "%llu docs read, %llu valid, %llu invalid",
+		 (unsigned long long)st->docs_read, (unsigned long long)st->docs_valid,
+		 (unsigned long long)st->docs_invalid);
+	for (int i = 1; i < DOC_REASON_COUNT; i++) {
+		if (!st->by_reason[i])
+			continue;
+		buf_addf(out, "%s%s: %llu", first ? " (" : ", ", docmap_reason_name((enum docmap_reason)i),
+			 (unsigned long long)st->by_reason[i]);
+		first = false;
+	}
+	if (!first)
+		buf_addc(out, ')');
+}

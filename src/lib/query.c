@@ -1,0 +1,579 @@
+/*
+ * query: recursive-descent parser for Quickwit's query language (query.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+#include "xalloc.h"
+
+#define QUERY_MAX_DEPTH 64
+
+struct parser {
+	const char *s;
+	size_t pos;
+	unsigned depth;
+	struct qw_err *err;
+};
+
+static int fail(struct parser *p, size_t pos, const char *what)
+{
+	return err_set(p->err, EX_DATAERR, "query: col %zu: %s", pos + 1, what);
+}
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void skip_ws(struct parser *p)
+{
+	while (is_ws(p->s[p->pos]))
+		p->pos++;
+}
+
+static struct query_node *node_new(enum query_kind kind, size_t pos)
+{
+	struct query_node *n = xcalloc(1, sizeof(*n));
+
+	n->kind = kind;
+	n->col = (unsigned)pos + 1;
+	return n;
+}
+
+void query_free(struct query_node *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->n_kids; i++)
+		query_free(n->kids[i]);
+	free(n->kids);
+	for (i = 0; i < n->n_values; i++)
+		free(n->values[i]);
+	free(n->values);
+	free(n->field);
+	free(n->text);
+	free(n->lower);
+	free(n->upper);
+	free(n);
+}
+
+static void add_kid(struct query_node *n, struct query_node *kid)
+{
+	n->kids = xreallocarray(n->kids, n->n_kids + 1, sizeof(*n->kids));
+	n->kids[n->n_kids++] = kid;
+}
+
+/* Is the keyword kw at the current position, followed by a delimiter? */
+static bool at_keyword(const struct parser *p, const char *kw)
+{
+	size_t n = strlen(kw);
+	char c;
+
+	if (strncmp(p->s + p->pos, kw, n) != 0)
+		return false;
+	c = p->s[p->pos + n];
+	return c == '\0' || is_ws(c) || c == '(' || c == '"' || c == '-' || c == '+';
+}
+
+/*
+ * Read a word: characters up to whitespace, '(' or ')' or one of stops,
+ * backslash escaping the next one. *star: the word ended with an unescaped
+ * '*' (which is not kept). Returns false when the word is empty.
+ */
+static bool read_word(struct parser *p, const char *stops, struct buf *out, bool *star)
+{
+	const char *s = p->s;
+	bool last_star = false;
+
+	buf_reset(out);
+	for (;;) {
+		char c = s[p->pos];
+
+		if (c == '\0' || is_ws(c) || c == '(' || c == ')' || (stops && strchr(stops, c)))
+			break;
+		if (c == '\\' && s[p->pos + 1] != '\0') {
+			buf_addc(out, s[p->pos + 1]);
+			p->pos += 2;
+			last_star = false;
+			continue;
+		}
+		buf_addc(out, c);
+		last_star = c == '*';
+		p->pos++;
+	}
+	if (star) {
+		*star = last_star;
+		if (last_star)
+			buf_truncate(out, out->len - 1);
+	}
+	return out->len > 0 || last_star;
+}
+
+/* Read a quoted string starting at '"'; unescapes backslashes. */
+static int read_quoted(struct parser *p, struct buf *out)
+{
+	size_t start = p->pos;
+
+	buf_reset(out);
+	p->pos++;
+	for (;;) {
+		char c = p->s[p->pos];
+
+		if (c == '\0')
+			return fail(p, start, "expected '\"' to close the phrase");
+		if (c == '"') {
+			p->pos++;
+			return 0;
+		}
+		if (c == '\\' && p->s[p->pos + 1] != '\0') {
+			buf_addc(out, p->s[p->pos + 1]);
+			p->pos += 2;
+			continue;
+		}
+		buf_addc(out, c);
+		p->pos++;
+	}
+}
+
+/* A range bound: a quoted string or a word; "*" means unbounded (NULL). */
+static int read_bound(struct parser *p, char **bound)
+{
+	struct buf b = BUF_INIT;
+	bool star = false;
+	int rc = -1;
+
+	*bound = NULL;
+	if (p->s[p->pos] == '"') {
+		if (read_quoted(p, &b) < 0)
+			goto out;
+		*bound = buf_detach(&b, NULL);
+		if (!*bound)
+			*bound = xstrdup("");
+		rc = 0;
+		goto out;
+	}
+	if (!read_word(p, "[]{}", &b, &star)) {
+		fail(p, p->pos, "expected a range bound");
+		goto out;
+	}
+	if (!(star && b.len == 0)) {
+		if (star)
+			buf_addc(&b, '*');
+		*bound = xstrdup(buf_str(&b));
+	}
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+static struct query_node *parse_range(struct parser *p, char *field, size_t col)
+{
+	struct query_node *n = node_new(QN_RANGE, col);
+
+	n->field = field;
+	n->lower_incl = p->s[p->pos] == '[';
+	p->pos++;
+	skip_ws(p);
+	if (read_bound(p, &n->lower) < 0)
+		goto fail;
+	skip_ws(p);
+	if (strncmp(p->s + p->pos, "TO", 2) != 0 || !is_ws(p->s[p->pos + 2])) {
+		fail(p, p->pos, "expected 'TO'");
+		goto fail;
+	}
+	p->pos += 2;
+	skip_ws(p);
+	if (read_bound(p, &n->upper) < 0)
+		goto fail;
+	skip_ws(p);
+	if (p->s[p->pos] != ']' && p->s[p->pos] != '}') {
+		fail(p, p->pos, "expected ']' or '}'");
+		goto fail;
+	}
+	n->upper_incl = p->s[p->pos] == ']';
+	p->pos++;
+	return n;
+fail:
+	query_free(n);
+	return NULL;
+}
+
+static struct query_node *parse_compare(struct parser *p, char *field, size_t col)
+{
+	struct query_node *n = node_new(QN_RANGE, col);
+	struct buf b = BUF_INIT;
+	bool greater = p->s[p->pos] == '>';
+	bool incl = false;
+	char *v;
+
+	n->field = field;
+	p->pos++;
+	if (p->s[p->pos] == '=') {
+		incl = true;
+		p->pos++;
+	}
+	if (p->s[p->pos] == '"') {
+		if (read_quoted(p, &b) < 0)
+			goto fail;
+	} else if (!read_word(p, NULL, &b, NULL)) {
+		fail(p, p->pos, "expected a value after the comparison");
+		goto fail;
+	}
+	v = xstrdup(buf_str(&b));
+	if (greater) {
+		n->lower = v;
+		n->lower_incl = incl;
+	} else {
+		n->upper = v;
+		n->upper_incl = incl;
+	}
+	buf_free(&b);
+	return n;
+fail:
+	buf_free(&b);
+	query_free(n);
+	return NULL;
+}
+
+static struct query_node *parse_set(struct parser *p, char *field, size_t col)
+{
+	struct query_node *n = node_new(QN_SET, col);
+	struct buf b = BUF_INIT;
+
+	n->field = field;
+	p->pos++; /* '[' */
+	for (;;) {
+		skip_ws(p);
+		if (p->s[p->pos] == ']') {
+			p->pos++;
+			break;
+		}
+		if (p->s[p->pos] == '\0') {
+			fail(p, p->pos, "expected ']'");
+			goto fail;
+		}
+		if (p->s[p->pos] == '"') {
+			if (read_quoted(p, &b) < 0)
+				goto fail;
+		} else if (!read_word(p, "[]", &b, NULL)) {
+			fail(p, p->pos, "expected a value or ']'");
+			goto fail;
+		}
+		n->values = xreallocarray(n->values, n->n_values + 1, sizeof(*n->values));
+		n->values[n->n_values++] = xstrdup(buf_str(&b));
+	}
+	buf_free(&b);
+	return n;
+fail:
+	buf_free(&b);
+	query_free(n);
+	return NULL;
+}
+
+/* The value of a clause, at p->pos; field (may be NULL) is taken over. */
+static struct query_node *parse_value(struct parser *p, char *field, size_t col)
+{
+	struct query_node *n = NULL;
+	struct buf b = BUF_INIT;
+	const char *s = p->s;
+	char c = s[p->pos];
+	bool star = false;
+
+	if (c == '"') {
+		n = node_new(QN_PHRASE, col);
+		n->field = field;
+		field = NULL;
+		if (read_quoted(p, &b) < 0)
+			goto fail;
+		n->text = xstrdup(buf_str(&b));
+		if (s[p->pos] == '~') {
+			uint64_t slop = 0;
+			size_t start = ++p->pos;
+
+			while (s[p->pos] >= '0' && s[p->pos] <= '9' && slop < 1000000)
+				slop = slop * 10 + (uint64_t)(s[p->pos++] - '0');
+			if (p->pos == start) {
+				fail(p, p->pos, "expected a number after '~'");
+				goto fail;
+			}
+			n->slop = (uint32_t)slop;
+		}
+		goto out;
+	}
+	if (c == '[' || c == '{')
+		return parse_range(p, field, col);
+	if (c == '>' || c == '<')
+		return parse_compare(p, field, col);
+	if (field && strncmp(s + p->pos, "IN", 2) == 0) {
+		size_t save = p->pos;
+
+		p->pos += 2;
+		skip_ws(p);
+		if (s[p->pos] == '[')
+			return parse_set(p, field, col);
+		p->pos = save;
+	}
+	if (!read_word(p, NULL, &b, &star)) {
+		fail(p, p->pos, field ? "expected a value after ':'" : "expected a term");
+		goto fail;
+	}
+	if (star && b.len == 0) {
+		n = node_new(field ? QN_EXISTS : QN_ALL, col);
+	} else {
+		n = node_new(star ? QN_PREFIX : QN_TERM, col);
+		n->text = xstrdup(buf_str(&b));
+	}
+	n->field = field;
+	field = NULL;
+out:
+	buf_free(&b);
+	return n;
+fail:
+	free(field);
+	buf_free(&b);
+	query_free(n);
+	return NULL;
+}
+
+static struct query_node *parse_or(struct parser *p);
+
+static struct query_node *parse_primary(struct parser *p)
+{
+	const char *s = p->s;
+	size_t start = p->pos, i;
+	struct buf name = BUF_INIT;
+	struct query_node *n = NULL;
+
+	if (s[start] == '(') {
+		p->pos++;
+		n = parse_or(p);
+		if (!n)
+			return NULL;
+		skip_ws(p);
+		if (s[p->pos] != ')') {
+			fail(p, p->pos, "expected ')'");
+			query_free(n);
+			return NULL;
+		}
+		p->pos++;
+		return n;
+	}
+	if (s[start] == ')' || s[start] == '\0') {
+		fail(p, start, "expected a term");
+		return NULL;
+	}
+	/* A field name: characters up to an unescaped ':' with no delimiter before. */
+	for (i = start; s[i] != '\0'; i++) {
+		char c = s[i];
+
+		if (c == '\\' && s[i + 1] != '\0') {
+			buf_addc(&name, s[++i]);
+			continue;
+		}
+		if (c == ':' || is_ws(c) || c == '(' || c == ')' || c == '"' || c == '[' ||
+		    c == '{' || c == '<' || c == '>' || c == '*')
+			break;
+		buf_addc(&name, c);
+	}
+	if (s[i] == ':' && name.len > 0) {
+		p->pos = i + 1;
+		if (s[p->pos] == '\0' || is_ws(s[p->pos]) || s[p->pos] == ')') {
+			fail(p, p->pos, "expected a value after ':'");
+			buf_free(&name);
+			return NULL;
+		}
+		return parse_value(p, buf_detach(&name, NULL), start);
+	}
+	buf_free(&name);
+	return parse_value(p, NULL, start);
+}
+
+static struct query_node *parse_unary(struct parser *p)
+{
+	size_t start;
+	struct query_node *kid, *n;
+	char c;
+
+	skip_ws(p);
+	start = p->pos;
+	c = p->s[p->pos];
+	if (++p->depth > QUERY_MAX_DEPTH) {
+		fail(p, start, "query too deeply nested");
+		return NULL;
+	}
+	if (c == '-' || c == '+' || at_keyword(p, "NOT")) {
+		p->pos += c == '-' || c == '+' ? 1 : 3;
+		skip_ws(p);
+		kid = parse_unary(p);
+		if (!kid)
+			return NULL;
+		p->depth--;
+		if (c == '+')
+			return kid;
+		n = node_new(QN_NOT, start);
+		add_kid(n, kid);
+		return n;
+	}
+	n = parse_primary(p);
+	p->depth--;
+	return n;
+}
+
+static bool at_clause_end(struct parser *p)
+{
+	char c = p->s[p->pos];
+
+	return c == '\0' || c == ')' || at_keyword(p, "OR");
+}
+
+static struct query_node *parse_and(struct parser *p)
+{
+	struct query_node *first, *n = NULL, *kid;
+	size_t start;
+
+	skip_ws(p);
+	start = p->pos;
+	first = parse_unary(p);
+	if (!first)
+		return NULL;
+	for (;;) {
+		skip_ws(p);
+		if (at_clause_end(p))
+			break;
+		if (at_keyword(p, "AND")) {
+			p->pos += 3;
+			skip_ws(p);
+		}
+		kid = parse_unary(p);
+		if (!kid)
+			goto fail;
+		if (!n) {
+			n = node_new(QN_AND, start);
+			add_kid(n, first);
+			first = NULL;
+		}
+		add_kid(n, kid);
+	}
+	return n ? n : first;
+fail:
+	query_free(first);
+	query_free(n);
+	return NULL;
+}
+
+static struct query_node *parse_or(struct parser *p)
+{
+	struct query_node *first, *n = NULL, *kid;
+	size_t start;
+
+	if (++p->depth > QUERY_MAX_DEPTH) {
+		fail(p, p->pos, "query too deeply nested");
+		return NULL;
+	}
+	skip_ws(p);
+	start = p->pos;
+	first = parse_and(p);
+	if (!first)
+		return NULL;
+	for (;;) {
+		skip_ws(p);
+		if (!at_keyword(p, "OR"))
+			break;
+		p->pos += 2;
+		kid = parse_and(p);
+		if (!kid)
+			goto fail;
+		if (!n) {
+			n = node_new(QN_OR, start);
+			add_kid(n, first);
+			first = NULL;
+		}
+		add_kid(n, kid);
+	}
+	p->depth--;
+	return n ? n : first;
+fail:
+	query_free(first);
+	query_free(n);
+	return NULL;
+}
+
+struct query_node *query_parse(const char *q, struct qw_err *err)
+{
+	struct parser p = { q, 0, 0, err };
+	struct query_node *n;
+
+	skip_ws(&p);
+	if (q[p.pos] == '\0') {
+		fail(&p, p.pos, "expected a term (the query is empty)");
+		return NULL;
+	}
+	n = parse_or(&p);
+	if (!n)
+		return NULL;
+	skip_ws(&p);
+	if (q[p.pos] != '\0') {
+		fail(&p, p.pos, q[p.pos] == ')' ? "unbalanced ')'" : "expected the end of the query");
+		query_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+static void dump_str(struct buf *out, const char *s)
+{
+	buf_adds(out, s ? s : "*");
+}
+
+void query_dump(const struct query_node *n, struct buf *out)
+{
+	const char *f = n->field ? n->field : "_";
+	size_t i;
+
+	switch (n->kind) {
+	case QN_ALL:
+		buf_adds(out, "ALL");
+		break;
+	case QN_TERM:
+		buf_addf(out, "TERM(%s,%s)", f, n->text);
+		break;
+	case QN_PREFIX:
+		buf_addf(out, "PREFIX(%s,%s)", f, n->text);
+		break;
+	case QN_PHRASE:
+		buf_addf(out, "PHRASE(%s,\"%s\"~%u)", f, n->text, n->slop);
+		break;
+	case QN_RANGE:
+		buf_addf(out, "RANGE(%s,%c", f, n->lower_incl ? '[' : '{');
+		dump_str(out, n->lower);
+		buf_addc(out, ',');
+		dump_str(out, n->upper);
+		buf_addf(out, "%c)", n->upper_incl ? ']' : '}');
+		break;
+	case QN_SET:
+		buf_addf(out, "SET(%s", f);
+		for (i = 0; i < n->n_values; i++)
+			buf_addf(out, "%c%s", i ? '|' : ',', n->values[i]);
+		buf_addc(out, ')');
+		break;
+	case QN_EXISTS:
+		buf_addf(out, "EXISTS(%s)", f);
+		break;
+	case QN_AND:
+	case QN_OR:
+	case QN_NOT:
+		buf_adds(out, n->kind == QN_AND ? "AND(" : n->kind == QN_OR ? "OR(" : "NOT(");
+		for (i = 0; i < n->n_kids; i++) {
+			if (i)
+				buf_adds(out, ", ");
+			query_dump(n->kids[i], out);
+		}
+		buf_addc(out, ')');
+		break;
+	}
+}

@@ -1,0 +1,1900 @@
+/*
+ * search: query execution over splits, top-K, merge, response (search.h).
+ *
+ * Per split, the query tree is evaluated into bitsets of doc ids (one bit
+ * per doc): terms and phrases from postings, ranges by a fast-column scan
+ * or a dictionary walk, exists from columns or postings. AND/OR/NOT are
+ * word-wise operations. Hits are counted with popcount, the top-K is a
+ * bounded heap over sort keys read from fast columns, and aggregations
+ * read the same columns through an agg_source.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aggs.h"
+#include "config.h"
+#include "datetime.h"
+#include "ids.h"
+#include "metastore.h"
+#include "query.h"
+#include "search.h"
+#include "split_reader.h"
+#include "termkey.h"
+#include "tokenizer.h"
+#include "xalloc.h"
+
+#define MAX_KINDS 8            /* fields of one path (one per value kind) */
+#define MAX_SORT 2
+
+/* ------------------------------------------------------------------ bitsets */
+
+struct bitset {
+	uint64_t *w;
+	size_t nw;
+	uint32_t n;
+};
+
+static void bs_init(struct bitset *b, uint32_t n)
+{
+	b->n = n;
+	b->nw = ((size_t)n + 63) / 64;
+	b->w = xcalloc(b->nw ? b->nw : 1, sizeof(uint64_t));
+}
+
+static void bs_free(struct bitset *b)
+{
+	free(b->w);
+	b->w = NULL;
+}
+
+static void bs_fill(struct bitset *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nw; i++)
+		b->w[i] = ~0ULL;
+	if (b->n % 64)
+		b->w[b->nw - 1] = (1ULL << (b->n % 64)) - 1;
+}
+
+static void bs_clear(struct bitset *b)
+{
+	memset(b->w, 0, b->nw * sizeof(uint64_t));
+}
+
+static inline void bs_set(struct bitset *b, uint32_t i)
+{
+	if (i < b->n)
+		b->w[i / 64] |= 1ULL << (i % 64);
+}
+
+static inline bool bs_get(const struct bitset *b, uint32_t i)
+{
+	return (b->w[i / 64] >> (i % 64)) & 1;
+}
+
+static void bs_and(struct bitset *a, const struct bitset *b)
+{
+	size_t i;
+
+	for (i = 0; i < a->nw; i++)
+		a->w[i] &= b->w[i];
+}
+
+static void bs_or(struct bitset *a, const struct bitset *b)
+{
+	size_t i;
+
+	for (i = 0; i < a->nw; i++)
+		a->w[i] |= b->w[i];
+}
+
+static void bs_andnot(struct bitset *a, const struct bitset *b)
+{
+	size_t i;
+
+	for (i = 0; i < a->nw; i++)
+		a->w[i] &= ~b->w[i];
+}
+
+static void bs_not(struct bitset *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nw; i++)
+		a->w[i] = ~a->w[i];
+	if (a->n % 64)
+		a->w[a->nw - 1] &= (1ULL << (a->n % 64)) - 1;
+}
+
+static uint64_t bs_count(const struct bitset *a)
+{
+	uint64_t c = 0;
+	size_t i;
+
+	for (i = 0; i < a->nw; i++)
+		c += (uint64_t)__builtin_popcountll(a->w[i]);
+	return c;
+}
+
+/* Next set bit at or after i, or UINT32_MAX. */
+static uint32_t bs_next(const struct bitset *a, uint32_t i)
+{
+	size_t wi = i / 64;
+	uint64_t w;
+
+	if (i >= a->n)
+		return UINT32_MAX;
+	w = a->w[wi] & (~0ULL << (i % 64));
+	for (;;) {
+		if (w)
+			return (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(w));
+		if (++wi >= a->nw)
+			return UINT32_MAX;
+		w = a->w[wi];
+	}
+}
+
+/* ------------------------------------------------------------------ contexts */
+
+struct sort_spec {
+	char *field;
+	bool desc;
+	bool by_doc;                 /* split then doc order (no field) */
+};
+
+struct index_ctx {
+	char *index_id;
+	struct index_config *cfg;
+	char **search_fields;        /* borrowed from req or cfg */
+	size_t n_search_fields;
+};
+
+struct hit {
+	double k[MAX_SORT];
+	bool has[MAX_SORT];
+	uint32_t task, doc;
+};
+
+struct task {
+	struct index_ctx *ix;
+	char *split_id;
+	char *path;
+	/* results */
+	uint64_t num_hits;
+	struct hit *hits;
+	size_t n_hits, cap_hits;
+	struct agg_result *aggs;
+	bool failed;
+	struct qw_err err;
+};
+
+struct run {
+	const struct search_request *req;
+	struct query_node *q;
+	struct agg_req *aggs;
+	struct sort_spec sort[MAX_SORT];
+	size_t n_sort;
+	size_t k;                    /* start_offset + max_hits */
+	struct task *tasks;
+	size_t n_tasks;
+	size_t next_task;            /* atomically incremented by workers */
+};
+
+/* Per split evaluation state (one thread). */
+struct split_ctx {
+	struct run *run;
+	struct task *t;
+	struct split_reader *r;
+	const struct index_config *cfg;
+	uint32_t num_docs;
+	struct tokenizer_state ts;
+	struct qw_err *err;
+};
+
+/* ------------------------------------------------------------------ query checks */
+
+static bool path_is_object_prefix(const struct index_config *cfg, const char *path)
+{
+	size_t n = strlen(path), i;
+
+	for (i = 0; i < cfg->n_leaves; i++)
+		if (strncmp(cfg->leaves[i]->path, path, n) == 0 && cfg->leaves[i]->path[n] == '.')
+			return true;
+	return false;
+}
+
+static int check_field(const struct index_ctx *ix, const struct query_node *n, const char *path,
+		       struct qw_err *err)
+{
+	const struct field_mapping *m = config_resolve_field(ix->cfg, path, NULL);
+
+	if (!m) {
+		if (ix->cfg->mode == MODE_DYNAMIC || n->kind == QN_EXISTS ||
+		    path_is_object_prefix(ix->cfg, path))
+			return 0;
+		return err_set(err, EX_DATAERR, "query: col %u: unknown field '%s' in index '%s'",
+			       n->col, path, ix->index_id);
+	}
+	if (n->kind == QN_PHRASE && m->type == FT_TEXT && m->record != RECORD_POSITION) {
+		struct tokenizer_state ts;
+		uint32_t npos;
+
+		/* a phrase of one token is a term: fine without positions */
+		tokenizer_init(&ts);
+		npos = tokenize(&ts, m->tokenizer, n->text, strlen(n->text), NULL, NULL);
+		tokenizer_free(&ts);
+		if (npos > 1)
+			return err_set(err, EX_DATAERR,
+				       "query: col %u: phrase query on field '%s' which is not indexed with positions (record: position)",
+				       n->col, path);
+	}
+	if (!m->indexed && !m->fast && n->kind != QN_EXISTS)
+		return err_set(err, EX_DATAERR, "query: col %u: field '%s' is neither indexed nor fast",
+			       n->col, path);
+	return 0;
+}
+
+static int check_query(const struct index_ctx *ix, const struct query_node *n, struct qw_err *err)
+{
+	size_t i;
+
+	if (n->kind == QN_AND || n->kind == QN_OR || n->kind == QN_NOT) {
+		for (i = 0; i < n->n_kids; i++)
+			if (check_query(ix, n->kids[i], err) < 0)
+				return -1;
+		return 0;
+	}
+	if (n->kind == QN_ALL)
+		return 0;
+	if (!n->field) {
+		if (ix->n_search_fields == 0)
+			return err_set(err, EX_DATAERR,
+				       "query: col %u: no field given and index '%s' has no default_search_fields",
+				       n->col, ix->index_id);
+		for (i = 0; i < ix->n_search_fields; i++)
+			if (check_field(ix, n, ix->search_fields[i], err) < 0)
+				return -1;
+		return 0;
+	}
+	return check_field(ix, n, n->field, err);
+}
+
+/* ------------------------------------------------------------------ value encoding */
+
+static bool parse_i64(const char *s, int64_t *v)
+{
+	char *end;
+	long long x;
+
+	if (!*s)
+		return false;
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*v = x;
+	return true;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*v = x;
+	return true;
+}
+
+static bool parse_f64(const char *s, double *v)
+{
+	char *end;
+
+	if (!*s)
+		return false;
+	*v = strtod(s, &end);
+	return !*end && !isnan(*v);
+}
+
+static bool parse_datetime(const struct index_config *cfg, const char *path, const char *s,
+			   int64_t *us)
+{
+	const struct field_mapping *m = config_find_field(cfg, path);
+	size_t len = strlen(s), i;
+	double d;
+
+	if (datetime_parse("rfc3339", s, len, us))
+		return true;
+	if (m)
+		for (i = 0; i < m->n_input_formats; i++)
+			if (datetime_parse(m->input_formats[i], s, len, us))
+				return true;
+	if (parse_f64(s, &d))
+		return datetime_from_number(d, us);
+	return datetime_parse("iso8601", s, len, us);
+}
+
+/*
+ * The 8-byte key of a numeric-like value of kind for a term query: false
+ * when s is not a value of that kind.
+ */
+static bool encode_key(struct split_ctx *sc, const char *path, enum value_kind kind, const char *s,
+		       uint64_t *key)
+{
+	int64_t i;
+	uint64_t u;
+	double d;
+
+	switch (kind) {
+	case VK_I64:
+		if (parse_i64(s, &i)) {
+			*key = termkey_from_i64(i);
+			return true;
+		}
+		if (parse_f64(s, &d) && d == floor(d) && fabs(d) < 9.2e18) {
+			*key = termkey_from_i64((int64_t)d);
+			return true;
+		}
+		return false;
+	case VK_U64:
+		if (parse_u64(s, &u)) {
+			*key = u;
+			return true;
+		}
+		if (parse_f64(s, &d) && d >= 0 && d == floor(d) && d < 1.8e19) {
+			*key = (uint64_t)d;
+			return true;
+		}
+		return false;
+	case VK_F64:
+		if (!parse_f64(s, &d))
+			return false;
+		*key = termkey_from_f64(d);
+		return true;
+	case VK_DATETIME:
+		if (!parse_datetime(sc->cfg, path, s, &i))
+			return false;
+		*key = termkey_from_i64(i);
+		return true;
+	case VK_BOOL:
+		if (strcmp(s, "true") == 0)
+			*key = 1;
+		else if (strcmp(s, "false") == 0)
+			*key = 0;
+		else
+			return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool encode_ip(const char *s, uint8_t out[16])
+{
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		return true;
+	}
+	return inet_pton(AF_INET6, s, out) == 1;
+}
+
+/* ------------------------------------------------------------------ leaves */
+
+/* Set the docs of one term's postings. 0 ok, -1 error. */
+static int add_postings(struct split_ctx *sc, const struct split_term_info *ti, struct bitset *out)
+{
+	struct split_postings *p = split_postings_open(sc->r, ti, false, sc->err);
+	uint32_t doc;
+
+	if (!p)
+		return -1;
+	for (;;) {
+		if (split_postings_next(p, &doc, sc->err) < 0) {
+			split_postings_free(p);
+			return -1;
+		}
+		if (doc == SPLIT_DOC_END)
+			break;
+		bs_set(out, doc);
+	}
+	split_postings_free(p);
+	return 0;
+}
+
+static int add_term(struct split_ctx *sc, int field, const void *term, size_t len,
+		    struct bitset *out)
+{
+	struct split_term_info ti;
+	int rc = split_reader_term_lookup(sc->r, field, term, len, &ti, sc->err);
+
+	if (rc <= 0)
+		return rc;
+	return add_postings(sc, &ti, out);
+}
+
+struct toks {
+	char **t;
+	size_t *tl;
+	uint32_t *pos;
+	size_t n, cap;
+};
+
+static void tok_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
+{
+	struct toks *tk = ctx;
+
+	if (tk->n == tk->cap) {
+		tk->cap = tk->cap ? tk->cap * 2 : 8;
+		tk->t = xreallocarray(tk->t, tk->cap, sizeof(*tk->t));
+		tk->tl = xreallocarray(tk->tl, tk->cap, sizeof(*tk->tl));
+		tk->pos = xreallocarray(tk->pos, tk->cap, sizeof(*tk->pos));
+	}
+	tk->t[tk->n] = xmemdup(tok, len + 1);
+	tk->t[tk->n][len] = '\0';
+	tk->tl[tk->n] = len;
+	tk->pos[tk->n] = pos;
+	tk->n++;
+}
+
+static void toks_free(struct toks *tk)
+{
+	size_t i;
+
+	for (i = 0; i < tk->n; i++)
+		free(tk->t[i]);
+	free(tk->t);
+	free(tk->tl);
+	free(tk->pos);
+	memset(tk, 0, sizeof(*tk));
+}
+
+/* Docs where the tokens appear in order (positions relative, within slop). */
+static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, uint32_t slop,
+			struct bitset *out)
+{
+	struct split_postings **ps = xcalloc(tk->n, sizeof(*ps));
+	const uint32_t **pos = xcalloc(tk->n, sizeof(*pos));
+	uint32_t *npos = xcalloc(tk->n, sizeof(*npos));
+	struct split_term_info ti;
+	uint32_t doc = 0, d;
+	size_t i, j, a, b;
+	int rc = -1, found;
+
+	for (i = 0; i < tk->n; i++) {
+		found = split_reader_term_lookup(sc->r, field, tk->t[i], tk->tl[i], &ti, sc->err);
+		if (found < 0)
+			goto out;
+		if (found == 0) {
+			rc = 0;
+			goto out;
+		}
+		ps[i] = split_postings_open(sc->r, &ti, true, sc->err);
+		if (!ps[i])
+			goto out;
+	}
+	/* leapfrog intersection */
+	for (;;) {
+		bool agree = true;
+
+		for (i = 0; i < tk->n; i++) {
+			if (split_postings_advance(ps[i], doc, &d, sc->err) < 0)
+				goto out;
+			if (d == SPLIT_DOC_END) {
+				rc = 0;
+				goto out;
+			}
+			if (d != doc) {
+				doc = d;
+				agree = false;
+			}
+		}
+		if (!agree)
+			continue;
+		for (i = 0; i < tk->n; i++)
+			if (split_postings_positions(ps[i], &pos[i], &npos[i], sc->err) < 0)
+				goto out;
+		for (a = 0; a < npos[0]; a++) {
+			bool all = true;
+
+			for (j = 1; j < tk->n && all; j++) {
+				int64_t want = (int64_t)pos[0][a] + (int64_t)tk->pos[j] - (int64_t)tk->pos[0];
+				bool hit = false;
+
+				for (b = 0; b < npos[j]; b++) {
+					int64_t delta = (int64_t)pos[j][b] - want;
+
+					if (delta >= -(int64_t)slop && delta <= (int64_t)slop &&
+					    (slop > 0 || delta == 0)) {
+						hit = true;
+						break;
+					}
+				}
+				all = hit;
+			}
+			if (all) {
+				bs_set(out, doc);
+				break;
+			}
+		}
+		doc++;
+		if (doc == 0 || doc >= sc->num_docs) {
+			rc = 0;
+			goto out;
+		}
+	}
+out:
+	for (i = 0; i < tk->n; i++)
+		split_postings_free(ps[i]);
+	free(ps);
+	free(pos);
+	free(npos);
+	return rc;
+}
+
+/* A text value on a text field: tokenized; several tokens make a phrase. */
+static int match_text(struct split_ctx *sc, int field, const char *text, bool phrase,
+		      uint32_t slop, struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	struct toks tk;
+	struct bitset tmp;
+	size_t i;
+	int rc = 0;
+
+	memset(&tk, 0, sizeof(tk));
+	tokenize(&sc->ts, fi->tokenizer, text, strlen(text), tok_emit, &tk);
+	if (tk.n == 1) {
+		rc = add_term(sc, field, tk.t[0], tk.tl[0], out);
+	} else if (tk.n > 1 && fi->record == RECORD_POSITION) {
+		rc = match_phrase(sc, field, &tk, phrase ? slop : 0, out);
+	} else if (tk.n > 1) {
+		/* no positions: every token must be there */
+		bs_init(&tmp, sc->num_docs);
+		struct bitset acc;
+
+		bs_init(&acc, sc->num_docs);
+		bs_fill(&acc);
+		for (i = 0; i < tk.n && rc == 0; i++) {
+			bs_clear(&tmp);
+			rc = add_term(sc, field, tk.t[i], tk.tl[i], &tmp);
+			bs_and(&acc, &tmp);
+		}
+		if (rc == 0)
+			bs_or(out, &acc);
+		bs_free(&acc);
+		bs_free(&tmp);
+	}
+	toks_free(&tk);
+	return rc < 0 ? -1 : 0;
+}
+
+/* A term value on one split field of any kind. */
+static int match_value(struct split_ctx *sc, int field, const char *path, const char *text,
+		       bool phrase, uint32_t slop, struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	uint8_t key[16];
+	uint64_t k;
+
+	if (!fi->indexed)
+		return 0;
+	switch (fi->kind) {
+	case VK_TEXT:
+		return match_text(sc, field, text, phrase, slop, out);
+	case VK_BOOL:
+		if (!encode_key(sc, path, fi->kind, text, &k))
+			return 0;
+		key[0] = (uint8_t)k;
+		return add_term(sc, field, key, 1, out) < 0 ? -1 : 0;
+	case VK_IP:
+		if (!encode_ip(text, key))
+			return 0;
+		return add_term(sc, field, key, 16, out) < 0 ? -1 : 0;
+	case VK_BYTES:
+		return 0;
+	default:
+		if (!encode_key(sc, path, fi->kind, text, &k))
+			return 0;
+		termkey_put(k, key);
+		return add_term(sc, field, key, 8, out) < 0 ? -1 : 0;
+	}
+}
+
+/* Walk a dictionary from lower while keep(term) says so; union postings. */
+static int walk_terms(struct split_ctx *sc, int field, const void *lower, size_t lower_len,
+		      const void *upper, size_t upper_len, bool upper_incl, bool prefix,
+		      struct bitset *out)
+{
+	struct split_terms *it = split_terms_open(sc->r, field, lower, lower_len, sc->err);
+	struct split_term_info ti;
+	const uint8_t *t;
+	size_t len;
+	int rc;
+
+	if (!it)
+		return -1;
+	for (;;) {
+		rc = split_terms_next(it, &t, &len, &ti, sc->err);
+		if (rc <= 0)
+			break;
+		if (prefix) {
+			if (len < lower_len || memcmp(t, lower, lower_len) != 0)
+				break;
+		} else if (upper) {
+			size_t n = len < upper_len ? len : upper_len;
+			int c = memcmp(t, upper, n);
+
+			if (c == 0)
+				c = len < upper_len ? -1 : len > upper_len;
+			if (c > 0 || (c == 0 && !upper_incl))
+				break;
+		}
+		rc = add_postings(sc, &ti, out);
+		if (rc < 0)
+			break;
+	}
+	split_terms_free(it);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Numeric range bounds as inclusive keys [lo, hi]; false when empty. */
+static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind kind,
+		       const struct query_node *n, uint64_t *lo, uint64_t *hi, bool *bad)
+{
+	*lo = 0;
+	*hi = UINT64_MAX;
+	*bad = false;
+	if (n->lower) {
+		double d;
+
+		if (!encode_key(sc, path, kind, n->lower, lo)) {
+			/* a fractional bound on an integer field */
+			if ((kind == VK_I64 || kind == VK_U64) && parse_f64(n->lower, &d)) {
+				d = ceil(d);
+				if (kind == VK_U64 && d < 0)
+					d = 0;
+				*lo = kind == VK_I64 ? termkey_from_i64((int64_t)d) : (uint64_t)d;
+				if (!n->lower_incl && d == ceil(d) && strchr(n->lower, '.') == NULL)
+					(*lo)++;
+			} else {
+				*bad = true;
+				return false;
+			}
+		} else if (!n->lower_incl) {
+			if (*lo == UINT64_MAX)
+				return false;
+			(*lo)++;
+		}
+	}
+	if (n->upper) {
+		double d;
+
+		if (!encode_key(sc, path, kind, n->upper, hi)) {
+			if ((kind == VK_I64 || kind == VK_U64) && parse_f64(n->upper, &d)) {
+				d = floor(d);
+				if (kind == VK_U64 && d < 0)
+					return false;
+				*hi = kind == VK_I64 ? termkey_from_i64((int64_t)d) : (uint64_t)d;
+			} else {
+				*bad = true;
+				return false;
+			}
+		} else if (!n->upper_incl) {
+			if (*hi == 0)
+				return false;
+			(*hi)--;
+		}
+	}
+	return *lo <= *hi;
+}
+
+static int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64_t hi,
+			    struct bitset *out)
+{
+	struct split_column *c = split_column_open(sc->r, field, sc->err);
+	uint64_t s, e, v;
+	uint32_t doc, nd;
+
+	if (!c)
+		return -1;
+	nd = split_column_num_docs(c);
+	for (doc = 0; doc < nd; doc++) {
+		split_column_doc_range(c, doc, &s, &e);
+		for (; s < e; s++) {
+			v = split_column_value(c, s);
+			if (v >= lo && v <= hi) {
+				bs_set(out, doc);
+				break;
+			}
+		}
+	}
+	split_column_free(c);
+	return 0;
+}
+
+static int match_range(struct split_ctx *sc, int field, const char *path,
+		       const struct query_node *n, struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	uint8_t lk[16], hk[16];
+	uint64_t lo, hi;
+	bool bad;
+
+	switch (fi->kind) {
+	case VK_TEXT:
+	case VK_BYTES:
+		if (!fi->indexed)
+			return 0;
+		if (n->lower && !n->lower_incl) {
+			/* first term strictly greater: lower + "\0" */
+			struct buf b = BUF_INIT;
+			int rc;
+
+			buf_add(&b, n->lower, strlen(n->lower) + 1);
+			rc = walk_terms(sc, field, b.data, b.len, n->upper,
+					n->upper ? strlen(n->upper) : 0, n->upper_incl, false, out);
+			buf_free(&b);
+			return rc;
+		}
+		return walk_terms(sc, field, n->lower, n->lower ? strlen(n->lower) : 0, n->upper,
+				  n->upper ? strlen(n->upper) : 0, n->upper_incl, false, out);
+	case VK_IP: {
+		uint8_t l16[16], h16[16];
+
+		memset(l16, 0, 16);
+		memset(h16, 0xff, 16);
+		if ((n->lower && !encode_ip(n->lower, l16)) || (n->upper && !encode_ip(n->upper, h16)))
+			return 0;
+		return walk_terms(sc, field, l16, 16, h16, 16, true, false, out);
+	}
+	default:
+		if (!range_keys(sc, path, fi->kind, n, &lo, &hi, &bad))
+			return 0;
+		if (fi->fast)
+			return scan_column_keys(sc, field, lo, hi, out);
+		if (!fi->indexed)
+			return 0;
+		if (fi->kind == VK_BOOL) {
+			lk[0] = (uint8_t)(lo > 1 ? 1 : lo);
+			hk[0] = (uint8_t)(hi > 1 ? 1 : hi);
+			return walk_terms(sc, field, lk, 1, hk, 1, true, false, out);
+		}
+		termkey_put(lo, lk);
+		termkey_put(hi, hk);
+		return walk_terms(sc, field, lk, 8, hk, 8, true, false, out);
+	}
+}
+
+static int match_prefix(struct split_ctx *sc, int field, const char *text, struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	struct buf low = BUF_INIT;
+	int rc;
+
+	if (fi->kind != VK_TEXT || !fi->indexed)
+		return 0;
+	if (fi->tokenizer == TOK_DEFAULT || fi->tokenizer == TOK_LOWERCASE ||
+	    fi->tokenizer == TOK_RAW_LOWERCASE)
+		tokenizer_lowercase(text, strlen(text), &low);
+	else
+		buf_adds(&low, text);
+	if (low.len == 0) {
+		buf_free(&low);
+		return split_reader_field(sc->r, (size_t)field)->num_docs_with_value
+			? walk_terms(sc, field, NULL, 0, NULL, 0, true, false, out) : 0;
+	}
+	rc = walk_terms(sc, field, low.data, low.len, NULL, 0, true, true, out);
+	buf_free(&low);
+	return rc;
+}
+
+static int match_exists(struct split_ctx *sc, int field, struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	struct split_column *c;
+	uint64_t s, e;
+	uint32_t doc, nd;
+
+	if (fi->num_docs_with_value >= sc->num_docs) {
+		bs_fill(out);
+		return 0;
+	}
+	if (fi->fast) {
+		c = split_column_open(sc->r, field, sc->err);
+		if (!c)
+			return -1;
+		nd = split_column_num_docs(c);
+		for (doc = 0; doc < nd; doc++) {
+			split_column_doc_range(c, doc, &s, &e);
+			if (e > s)
+				bs_set(out, doc);
+		}
+		split_column_free(c);
+		return 0;
+	}
+	if (fi->indexed)
+		return walk_terms(sc, field, NULL, 0, NULL, 0, true, false, out);
+	return 0;
+}
+
+/* Split field ids for a path: exact path, and for exists every path below it. */
+static size_t fields_of(struct split_ctx *sc, const char *path, bool below, int *ids, size_t max)
+{
+	size_t n = split_reader_find_path(sc->r, path, ids, max), i, plen;
+
+	if (n > max)
+		n = max;
+	if (below) {
+		plen = strlen(path);
+		for (i = 0; i < split_reader_num_fields(sc->r) && n < max; i++) {
+			const struct split_field_info *fi = split_reader_field(sc->r, i);
+
+			if (strncmp(fi->path, path, plen) == 0 && fi->path[plen] == '.')
+				ids[n++] = (int)i;
+		}
+	}
+	return n;
+}
+
+static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, const char *path,
+			  struct bitset *out)
+{
+	int ids[64];
+	size_t nf = fields_of(sc, path, n->kind == QN_EXISTS, ids, 64), i, j;
+	int rc = 0;
+
+	for (i = 0; i < nf && rc == 0; i++) {
+		switch (n->kind) {
+		case QN_TERM:
+			rc = match_value(sc, ids[i], path, n->text, false, 0, out);
+			break;
+		case QN_PHRASE:
+			rc = match_value(sc, ids[i], path, n->text, true, n->slop, out);
+			break;
+		case QN_PREFIX:
+			rc = match_prefix(sc, ids[i], n->text, out);
+			break;
+		case QN_RANGE:
+			rc = match_range(sc, ids[i], path, n, out);
+			break;
+		case QN_SET:
+			for (j = 0; j < n->n_values && rc == 0; j++)
+				rc = match_value(sc, ids[i], path, n->values[j], false, 0, out);
+			break;
+		case QN_EXISTS:
+			rc = match_exists(sc, ids[i], out);
+			break;
+		default:
+			break;
+		}
+	}
+	return rc;
+}
+
+static int eval(struct split_ctx *sc, const struct query_node *n, struct bitset *out)
+{
+	struct bitset tmp;
+	size_t i;
+	bool first = true;
+	int rc = 0;
+
+	switch (n->kind) {
+	case QN_ALL:
+		bs_fill(out);
+		return 0;
+	case QN_AND:
+		bs_init(&tmp, sc->num_docs);
+		for (i = 0; i < n->n_kids && rc == 0; i++) {
+			const struct query_node *k = n->kids[i];
+
+			if (k->kind == QN_NOT)
+				continue;
+			if (first) {
+				rc = eval(sc, k, out);
+				first = false;
+			} else {
+				bs_clear(&tmp);
+				rc = eval(sc, k, &tmp);
+				bs_and(out, &tmp);
+			}
+		}
+		if (first)
+			bs_fill(out);
+		for (i = 0; i < n->n_kids && rc == 0; i++) {
+			if (n->kids[i]->kind != QN_NOT)
+				continue;
+			bs_clear(&tmp);
+			rc = eval(sc, n->kids[i]->kids[0], &tmp);
+			bs_andnot(out, &tmp);
+		}
+		bs_free(&tmp);
+		return rc;
+	case QN_OR:
+		bs_init(&tmp, sc->num_docs);
+		for (i = 0; i < n->n_kids && rc == 0; i++) {
+			bs_clear(&tmp);
+			rc = eval(sc, n->kids[i], &tmp);
+			bs_or(out, &tmp);
+		}
+		bs_free(&tmp);
+		return rc;
+	case QN_NOT:
+		rc = eval(sc, n->kids[0], out);
+		bs_not(out);
+		return rc;
+	default:
+		break;
+	}
+	if (n->field)
+		return eval_leaf_path(sc, n, n->field, out);
+	for (i = 0; i < sc->t->ix->n_search_fields && rc == 0; i++)
+		rc = eval_leaf_path(sc, n, sc->t->ix->search_fields[i], out);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ sort keys */
+
+struct sort_col {
+	struct split_column *c[MAX_KINDS];
+	enum value_kind kind[MAX_KINDS];
+	size_t n;
+};
+
+static int sort_col_open(struct split_ctx *sc, const char *path, struct sort_col *sc_out)
+{
+	int ids[MAX_KINDS];
+	size_t n = split_reader_find_path(sc->r, path, ids, MAX_KINDS), i;
+
+	memset(sc_out, 0, sizeof(*sc_out));
+	if (n > MAX_KINDS)
+		n = MAX_KINDS;
+	for (i = 0; i < n; i++) {
+		const struct split_field_info *fi = split_reader_field(sc->r, (size_t)ids[i]);
+
+		if (!fi->fast || fi->kind == VK_TEXT || fi->kind == VK_IP || fi->kind == VK_BYTES)
+			continue;
+		sc_out->c[sc_out->n] = split_column_open(sc->r, ids[i], sc->err);
+		if (!sc_out->c[sc_out->n])
+			return -1;
+		sc_out->kind[sc_out->n++] = fi->kind;
+	}
+	return 0;
+}
+
+static void sort_col_free(struct sort_col *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		split_column_free(s->c[i]);
+	s->n = 0;
+}
+
+static double key_to_double(enum value_kind kind, uint64_t k)
+{
+	switch (kind) {
+	case VK_I64:
+	case VK_DATETIME:
+		return (double)termkey_to_i64(k);
+	case VK_F64:
+		return termkey_to_f64(k);
+	default:
+		return (double)k;
+	}
+}
+
+static bool sort_value(const struct sort_col *s, uint32_t doc, double *v)
+{
+	size_t i;
+	uint64_t k;
+
+	for (i = 0; i < s->n; i++)
+		if (split_column_first(s->c[i], doc, &k)) {
+			*v = key_to_double(s->kind[i], k);
+			return true;
+		}
+	return false;
+}
+
+/* <0 when a ranks before b. */
+static int hit_cmp(const struct run *run, const struct hit *a, const struct hit *b)
+{
+	size_t i;
+
+	for (i = 0; i < run->n_sort; i++) {
+		if (run->sort[i].by_doc)
+			break;
+		if (a->has[i] != b->has[i])
+			return a->has[i] ? -1 : 1;
+		if (a->has[i] && a->k[i] != b->k[i]) {
+			bool less = a->k[i] < b->k[i];
+
+			return run->sort[i].desc ? (less ? 1 : -1) : (less ? -1 : 1);
+		}
+	}
+	if (a->task != b->task)
+		return a->task < b->task ? -1 : 1;
+	return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+/* Bounded max-heap (worst hit at the root) of the k best hits. */
+static void heap_push(const struct run *run, struct task *t, const struct hit *h)
+{
+	size_t i, parent, child;
+	struct hit tmp;
+
+	if (run->k == 0)
+		return;
+	if (t->n_hits == run->k) {
+		if (hit_cmp(run, h, &t->hits[0]) >= 0)
+			return;
+		t->hits[0] = *h;
+		i = 0;
+		for (;;) {
+			size_t worst = i;
+
+			child = 2 * i + 1;
+			if (child < t->n_hits && hit_cmp(run, &t->hits[child], &t->hits[worst]) > 0)
+				worst = child;
+			if (child + 1 < t->n_hits && hit_cmp(run, &t->hits[child + 1], &t->hits[worst]) > 0)
+				worst = child + 1;
+			if (worst == i)
+				break;
+			tmp = t->hits[i];
+			t->hits[i] = t->hits[worst];
+			t->hits[worst] = tmp;
+			i = worst;
+		}
+		return;
+	}
+	XGROW(t->hits, t->n_hits + 1, t->cap_hits);
+	i = t->n_hits++;
+	t->hits[i] = *h;
+	while (i > 0) {
+		parent = (i - 1) / 2;
+		if (hit_cmp(run, &t->hits[i], &t->hits[parent]) <= 0)
+			break;
+		tmp = t->hits[i];
+		t->hits[i] = t->hits[parent];
+		t->hits[parent] = tmp;
+		i = parent;
+	}
+}
+
+/* ------------------------------------------------------------------ agg source */
+
+struct agg_bind {
+	struct split_column *c[MAX_KINDS];
+	enum value_kind kind[MAX_KINDS];
+	int dict[MAX_KINDS];
+	size_t n;
+};
+
+struct agg_src_ctx {
+	struct split_ctx *sc;
+	struct agg_bind *binds;
+	size_t n_binds;
+	struct split_column **dicts;   /* dict id -> column */
+	enum value_kind *dict_kind;
+	size_t n_dicts;
+	char ipbuf[64];
+	bool failed;
+};
+
+static int asrc_bind(void *ctx, const char *path)
+{
+	struct agg_src_ctx *a = ctx;
+	int ids[MAX_KINDS];
+	size_t n = split_reader_find_path(a->sc->r, path, ids, MAX_KINDS), i;
+	struct agg_bind *b;
+
+	if (n > MAX_KINDS)
+		n = MAX_KINDS;
+	a->binds = xreallocarray(a->binds, a->n_binds + 1, sizeof(*a->binds));
+	b = &a->binds[a->n_binds];
+	memset(b, 0, sizeof(*b));
+	for (i = 0; i < n; i++) {
+		const struct split_field_info *fi = split_reader_field(a->sc->r, (size_t)ids[i]);
+		struct split_column *c;
+
+		if (!fi->fast)
+			continue;
+		c = split_column_open(a->sc->r, ids[i], a->sc->err);
+		if (!c) {
+			a->failed = true;
+			continue;
+		}
+		b->c[b->n] = c;
+		b->kind[b->n] = fi->kind;
+		b->dict[b->n] = -1;
+		if (split_column_is_dict(c)) {
+			a->dicts = xreallocarray(a->dicts, a->n_dicts + 1, sizeof(*a->dicts));
+			a->dict_kind = xreallocarray(a->dict_kind, a->n_dicts + 1, sizeof(*a->dict_kind));
+			a->dicts[a->n_dicts] = c;
+			a->dict_kind[a->n_dicts] = fi->kind;
+			b->dict[b->n] = (int)a->n_dicts++;
+		}
+		b->n++;
+	}
+	if (b->n == 0)
+		return -1;
+	return (int)a->n_binds++;
+}
+
+static size_t asrc_values(void *ctx, int handle, uint32_t doc, struct agg_value *out, size_t max)
+{
+	struct agg_src_ctx *a = ctx;
+	struct agg_bind *b = &a->binds[handle];
+	size_t n = 0, i;
+	uint64_t s, e, k;
+
+	for (i = 0; i < b->n; i++) {
+		split_column_doc_range(b->c[i], doc, &s, &e);
+		for (; s < e; s++, n++) {
+			struct agg_value *v;
+
+			if (n >= max)
+				continue;
+			v = &out[n];
+			k = split_column_value(b->c[i], s);
+			v->s = NULL;
+			v->len = 0;
+			v->dict = -1;
+			v->v.u = 0;
+			switch (b->kind[i]) {
+			case VK_TEXT:
+			case VK_IP:
+			case VK_BYTES:
+				v->kind = AV_STR;
+				v->dict = b->dict[i];
+				v->ord = k;
+				break;
+			case VK_I64:
+				v->kind = AV_I64;
+				v->v.i = termkey_to_i64(k);
+				break;
+			case VK_U64:
+				v->kind = AV_U64;
+				v->v.u = k;
+				break;
+			case VK_F64:
+				v->kind = AV_F64;
+				v->v.f = termkey_to_f64(k);
+				break;
+			case VK_DATETIME:
+				v->kind = AV_DATETIME;
+				v->v.i = termkey_to_i64(k);
+				break;
+			case VK_BOOL:
+				v->kind = AV_BOOL;
+				v->v.u = k;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+static int asrc_dict_term(void *ctx, int dict, uint64_t ord, const char **s, size_t *len)
+{
+	struct agg_src_ctx *a = ctx;
+	const uint8_t *t;
+
+	if (dict < 0 || (size_t)dict >= a->n_dicts)
+		return -1;
+	if (split_column_dict_term(a->dicts[dict], ord, &t, len) < 0)
+		return -1;
+	*s = (const char *)t;
+	if (a->dict_kind[dict] == VK_IP && *len == 16) {
+		static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		if (memcmp(t, v4, 12) == 0)
+			inet_ntop(AF_INET, t + 12, a->ipbuf, sizeof(a->ipbuf));
+		else
+			inet_ntop(AF_INET6, t, a->ipbuf, sizeof(a->ipbuf));
+		*s = a->ipbuf;
+		*len = strlen(a->ipbuf);
+	}
+	return 0;
+}
+
+static void asrc_free(struct agg_src_ctx *a)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n_binds; i++)
+		for (j = 0; j < a->binds[i].n; j++)
+			split_column_free(a->binds[i].c[j]);
+	free(a->binds);
+	free(a->dicts);
+	free(a->dict_kind);
+}
+
+/* ------------------------------------------------------------------ one split */
+
+static int time_filter(struct split_ctx *sc, struct bitset *bits)
+{
+	const struct search_request *req = sc->run->req;
+	const char *tsf = sc->cfg->timestamp_field;
+	int64_t lo = req->has_start ? req->start_ts * 1000000 : INT64_MIN;
+	int64_t hi = req->has_end ? req->end_ts * 1000000 - 1 : INT64_MAX;
+	int64_t smin, smax;
+	struct bitset keep;
+	int field, rc;
+
+	if (!tsf || (!req->has_start && !req->has_end))
+		return 0;
+	if (split_reader_time_range(sc->r, &smin, &smax) && smin >= lo && smax <= hi)
+		return 0;
+	field = split_reader_find_field(sc->r, tsf, VK_DATETIME);
+	if (field < 0) {
+		bs_clear(bits);
+		return 0;
+	}
+	bs_init(&keep, sc->num_docs);
+	rc = scan_column_keys(sc, field, termkey_from_i64(lo), termkey_from_i64(hi), &keep);
+	bs_and(bits, &keep);
+	bs_free(&keep);
+	return rc;
+}
+
+static int search_split(struct run *run, struct task *t)
+{
+	struct split_ctx sc;
+	struct bitset bits = { NULL, 0, 0 };
+	struct sort_col cols[MAX_SORT];
+	struct agg_src_ctx actx;
+	struct agg_source asrc;
+	size_t i;
+	uint32_t doc;
+	int rc = -1;
+
+	memset(&sc, 0, sizeof(sc));
+	memset(cols, 0, sizeof(cols));
+	memset(&actx, 0, sizeof(actx));
+	sc.run = run;
+	sc.t = t;
+	sc.cfg = t->ix->cfg;
+	sc.err = &t->err;
+	tokenizer_init(&sc.ts);
+	sc.r = split_reader_open(t->path, &t->err);
+	if (!sc.r)
+		goto out;
+	sc.num_docs = split_reader_num_docs(sc.r);
+	bs_init(&bits, sc.num_docs);
+	if (eval(&sc, run->q, &bits) < 0 || time_filter(&sc, &bits) < 0)
+		goto out;
+	t->num_hits = bs_count(&bits);
+	if (run->k > 0 && t->num_hits > 0) {
+		bool by_doc = run->n_sort == 0 || run->sort[0].by_doc;
+
+		for (i = 0; i < run->n_sort && !by_doc; i++)
+			if (!run->sort[i].by_doc && sort_col_open(&sc, run->sort[i].field, &cols[i]) < 0)
+				goto out;
+		for (doc = bs_next(&bits, 0); doc != UINT32_MAX; doc = bs_next(&bits, doc + 1)) {
+			struct hit h;
+
+			memset(&h, 0, sizeof(h));
+			h.task = (uint32_t)(t - run->tasks);
+			h.doc = doc;
+			for (i = 0; i < run->n_sort && !by_doc; i++)
+				if (!run->sort[i].by_doc)
+					h.has[i] = sort_value(&cols[i], doc, &h.k[i]);
+			heap_push(run, t, &h);
+			if (by_doc && t->n_hits == run->k)
+				break;
+		}
+	}
+	if (run->aggs) {
+		actx.sc = &sc;
+		asrc.ctx = &actx;
+		asrc.bind = asrc_bind;
+		asrc.values = asrc_values;
+		asrc.dict_term = asrc_dict_term;
+		t->aggs = aggs_collect_begin(run->aggs, &asrc);
+		for (doc = bs_next(&bits, 0); doc != UINT32_MAX; doc = bs_next(&bits, doc + 1))
+			aggs_collect_doc(t->aggs, doc);
+		aggs_collect_end(t->aggs);
+		if (actx.failed)
+			goto out;
+	}
+	rc = 0;
+out:
+	asrc_free(&actx);
+	for (i = 0; i < MAX_SORT; i++)
+		sort_col_free(&cols[i]);
+	bs_free(&bits);
+	tokenizer_free(&sc.ts);
+	split_reader_close(sc.r);
+	if (rc < 0) {
+		t->failed = true;
+		t->num_hits = 0;
+		t->n_hits = 0;
+		aggs_result_free(t->aggs);
+		t->aggs = NULL;
+	}
+	return rc;
+}
+
+static void *worker(void *arg)
+{
+	struct run *run = arg;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);
+
+		if (i >= run->n_tasks)
+			break;
+		search_split(run, &run->tasks[i]);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ planning */
+
+static int parse_sort(struct run *run, const char *sort_by, const struct index_ctx *ixs,
+		      size_t n_ix, struct qw_err *err)
+{
+	char *copy, *p, *tok;
+	int rc = -1;
+
+	if (!sort_by || !*sort_by) {
+		const char *ts = n_ix ? ixs[0].cfg->timestamp_field : NULL;
+		size_t i;
+
+		for (i = 1; i < n_ix && ts; i++)
+			if (!ixs[i].cfg->timestamp_field || strcmp(ixs[i].cfg->timestamp_field, ts) != 0)
+				ts = NULL;
+		if (ts) {
+			run->sort[0].field = xstrdup(ts);
+			run->sort[0].desc = true;
+		} else {
+			run->sort[0].by_doc = true;
+		}
+		run->n_sort = 1;
+		return 0;
+	}
+	copy = xstrdup(sort_by);
+	p = copy;
+	while (p) {
+		tok = p;
+		p = strchr(p, ',');
+		if (p)
+			*p++ = '\0';
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		if (run->n_sort == MAX_SORT) {
+			err_set(err, EX_USAGE, "--sort-by: at most %d fields", MAX_SORT);
+			goto out;
+		}
+		if (strcmp(tok, "_score") == 0 || strcmp(tok, "-_score") == 0 ||
+		    strcmp(tok, "_doc") == 0 || strcmp(tok, "-_doc") == 0) {
+			/* no relevance scoring yet: _score ranks in split and doc order */
+			run->sort[run->n_sort++].by_doc = true;
+			continue;
+		}
+		run->sort[run->n_sort].desc = tok[0] != '-';
+		if (tok[0] == '-' || tok[0] == '+')
+			tok++;
+		if (!*tok) {
+			err_set(err, EX_USAGE, "--sort-by: empty field name");
+			goto out;
+		}
+		for (size_t i = 0; i < n_ix; i++) {
+			const struct field_mapping *m = config_find_field(ixs[i].cfg, tok);
+
+			if (m && !m->fast) {
+				err_set(err, EX_DATAERR,
+					"--sort-by: field '%s' of index '%s' is not a fast field", tok,
+					ixs[i].index_id);
+				goto out;
+			}
+			if (m && (m->type == FT_TEXT || m->type == FT_IP || m->type == FT_BYTES ||
+				  m->type == FT_JSON)) {
+				err_set(err, EX_DATAERR,
+					"--sort-by: field '%s' is not numeric, bool or datetime", tok);
+				goto out;
+			}
+			if (!m && ixs[i].cfg->mode != MODE_DYNAMIC &&
+			    !config_resolve_field(ixs[i].cfg, tok, NULL)) {
+				err_set(err, EX_DATAERR, "--sort-by: unknown field '%s' in index '%s'", tok,
+					ixs[i].index_id);
+				goto out;
+			}
+		}
+		run->sort[run->n_sort++].field = xstrdup(tok);
+	}
+	if (run->n_sort == 0)
+		run->sort[run->n_sort++].by_doc = true;
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+/* Aggregations read fast columns: a mapped field that is not fast is an error. */
+static int check_agg_fields(const struct agg_req *aggs, const struct index_ctx *ixs, size_t n_ix,
+			    struct qw_err *err)
+{
+	const char *fields[64];
+	size_t n = aggs_fields(aggs, fields, 64), i, j;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n_ix; j++) {
+			const struct field_mapping *m = config_resolve_field(ixs[j].cfg, fields[i], NULL);
+
+			if (m && !m->fast)
+				return err_set(err, EX_DATAERR,
+					       "aggs: field '%s' of index '%s' is not a fast field", fields[i],
+					       ixs[j].index_id);
+			if (!m && ixs[j].cfg->mode != MODE_DYNAMIC)
+				return err_set(err, EX_DATAERR, "aggs: unknown field '%s' in index '%s'",
+					       fields[i], ixs[j].index_id);
+		}
+	return 0;
+}
+
+/* Tag pruning: a required term on a tag field whose value the split does not have. */
+static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n, json_t *tags)
+{
+	const struct field_mapping *m;
+	struct tokenizer_state ts;
+	struct toks tk;
+	bool has_field = false, found = false;
+	size_t i, j, plen;
+	json_t *v;
+
+	if (n->kind == QN_AND) {
+		for (i = 0; i < n->n_kids; i++)
+			if (tag_excludes(ix, n->kids[i], tags))
+				return true;
+		return false;
+	}
+	if ((n->kind != QN_TERM && n->kind != QN_SET) || !n->field || !json_is_array(tags))
+		return false;
+	for (i = 0; i < ix->cfg->n_tag_fields; i++)
+		if (strcmp(ix->cfg->tag_fields[i], n->field) == 0)
+			break;
+	if (i == ix->cfg->n_tag_fields)
+		return false;
+	m = config_find_field(ix->cfg, n->field);
+	if (!m || (m->type != FT_TEXT && m->type != FT_I64 && m->type != FT_U64))
+		return false;
+	plen = strlen(n->field);
+	json_array_foreach(tags, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s && strncmp(s, n->field, plen) == 0 && s[plen] == ':')
+			has_field = true;
+	}
+	if (!has_field)
+		return false;  /* no values listed: too many distinct values, or none */
+	tokenizer_init(&ts);
+	for (j = 0; j < (n->kind == QN_SET ? n->n_values : 1) && !found; j++) {
+		const char *val = n->kind == QN_SET ? n->values[j] : n->text;
+		struct buf want = BUF_INIT;
+
+		memset(&tk, 0, sizeof(tk));
+		if (m->type == FT_TEXT) {
+			tokenize(&ts, m->tokenizer, val, strlen(val), tok_emit, &tk);
+			if (tk.n != 1) {
+				found = true; /* cannot tell: keep the split */
+				toks_free(&tk);
+				continue;
+			}
+			buf_addf(&want, "%s:%s", n->field, tk.t[0]);
+		} else {
+			int64_t iv;
+			uint64_t uv;
+
+			if (m->type == FT_I64 && parse_i64(val, &iv))
+				buf_addf(&want, "%s:%lld", n->field, (long long)iv);
+			else if (m->type == FT_U64 && parse_u64(val, &uv))
+				buf_addf(&want, "%s:%llu", n->field, (unsigned long long)uv);
+			else
+				found = true;
+		}
+		toks_free(&tk);
+		if (want.len)
+			json_array_foreach(tags, i, v)
+				if (json_is_string(v) && strcmp(json_string_value(v), buf_str(&want)) == 0)
+					found = true;
+		buf_free(&want);
+	}
+	tokenizer_free(&ts);
+	return !found;
+}
+
+/* Add the published splits of one index that survive pruning as tasks. */
+static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *ix,
+		      struct qw_err *err)
+{
+	const struct search_request *req = run->req;
+	json_t *meta = metastore_read(ms, ix->index_id, err), *splits, *s;
+	const char *sid;
+	size_t cap = run->n_tasks;
+
+	if (!meta)
+		return -1;
+	splits = json_object_get(meta, "splits");
+	json_object_foreach(splits, sid, s) {
+		json_t *md = json_object_get(s, "metadata");
+		json_t *tr = json_object_get(md, "time_range");
+		struct task *t;
+
+		if (!json_is_string(json_object_get(s, "split_state")) ||
+		    strcmp(json_string_value(json_object_get(s, "split_state")), SPLIT_PUBLISHED) != 0)
+			continue;
+		if (json_is_object(tr) && ix->cfg->timestamp_field) {
+			json_t *st = json_object_get(tr, "start"), *en = json_object_get(tr, "end");
+
+			if (req->has_end && json_is_integer(st) && json_integer_value(st) >= req->end_ts)
+				continue;
+			if (req->has_start && json_is_integer(en) && json_integer_value(en) < req->start_ts)
+				continue;
+		}
+		if (tag_excludes(ix, run->q, json_object_get(md, "tags")))
+			continue;
+		if (!*sid || strchr(sid, '/') || sid[0] == '.')
+			continue; /* never a path from an unchecked id */
+		cap = run->n_tasks + 1;
+		run->tasks = xreallocarray(run->tasks, cap, sizeof(*run->tasks));
+		t = &run->tasks[run->n_tasks++];
+		memset(t, 0, sizeof(*t));
+		t->ix = ix;
+		t->split_id = xstrdup(sid);
+		t->path = metastore_split_path(ms, ix->index_id, sid);
+	}
+	json_decref(meta);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ output */
+
+static json_t *json_path_get(json_t *doc, const char *path, json_t **parent, const char **last)
+{
+	char *copy = xstrdup(path), *seg = copy, *dot;
+	json_t *cur = doc, *v = NULL;
+	static const char *none = "";
+
+	*parent = NULL;
+	*last = none;
+	for (;;) {
+		dot = strchr(seg, '.');
+		if (dot)
+			*dot = '\0';
+		if (!json_is_object(cur))
+			break;
+		v = json_object_get(cur, seg);
+		if (!dot) {
+			if (v) {
+				*parent = cur;
+				*last = path + (seg - copy);
+			}
+			break;
+		}
+		cur = v;
+		seg = dot + 1;
+	}
+	free(copy);
+	return *parent ? v : NULL;
+}
+
+static json_t *reformat_dt(json_t *v, const char *fmt)
+{
+	int64_t us;
+	struct buf b = BUF_INIT;
+	json_t *out;
+
+	if (!json_is_string(v) ||
+	    !datetime_parse("rfc3339", json_string_value(v), json_string_length(v), &us))
+		return json_incref(v);
+	datetime_format_json(us, fmt, &b);
+	out = json_loadb(b.data ? b.data : "", b.len, JSON_DECODE_ANY, NULL);
+	buf_free(&b);
+	return out ? out : json_incref(v);
+}
+
+/* Datetimes in the field's output_format (stored docs hold RFC 3339). */
+static void apply_output_formats(const struct index_config *cfg, json_t *doc)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_leaves; i++) {
+		const struct field_mapping *m = cfg->leaves[i];
+		json_t *parent, *v, *nv;
+		const char *last;
+
+		if (m->type != FT_DATETIME || !m->output_format || strcmp(m->output_format, "rfc3339") == 0)
+			continue;
+		v = json_path_get(doc, m->path, &parent, &last);
+		if (!v)
+			continue;
+		if (json_is_array(v)) {
+			for (j = 0; j < json_array_size(v); j++) {
+				nv = reformat_dt(json_array_get(v, j), m->output_format);
+				json_array_set_new(v, j, nv);
+			}
+		} else {
+			nv = reformat_dt(v, m->output_format);
+			json_object_set_new(parent, last, nv);
+		}
+	}
+}
+
+struct hit_ref {
+	struct hit h;
+	size_t out_idx;
+};
+
+static int cmp_ref_loc(const void *a, const void *b)
+{
+	const struct hit_ref *x = a, *y = b;
+
+	if (x->h.task != y->h.task)
+		return x->h.task < y->h.task ? -1 : 1;
+	return x->h.doc < y->h.doc ? -1 : x->h.doc > y->h.doc;
+}
+
+static int cmp_hits(const void *a, const void *b, void *run)
+{
+	return hit_cmp(run, a, b);
+}
+
+/* Load the returned docs, split by split, into hits[] in rank order. */
+static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *hits,
+		      json_t *errors, bool *partial)
+{
+	struct hit_ref *refs = xcalloc(n ? n : 1, sizeof(*refs));
+	json_t **docs = xcalloc(n ? n : 1, sizeof(*docs));
+	struct split_reader *r = NULL;
+	uint32_t cur_task = UINT32_MAX;
+	struct qw_err e = QW_ERR_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		refs[i].h = sel[i];
+		refs[i].out_idx = i;
+	}
+	qsort(refs, n, sizeof(*refs), cmp_ref_loc);
+	for (i = 0; i < n; i++) {
+		struct task *t = &run->tasks[refs[i].h.task];
+		const char *json;
+		size_t len;
+
+		if (refs[i].h.task != cur_task) {
+			split_reader_close(r);
+			cur_task = refs[i].h.task;
+			err_clear(&e);
+			r = split_reader_open(t->path, &e);
+			if (!r) {
+				json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
+				*partial = true;
+			}
+		}
+		if (!r)
+			continue;
+		if (split_reader_doc(r, refs[i].h.doc, &json, &len, &e) < 0) {
+			json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
+			*partial = true;
+			continue;
+		}
+		docs[refs[i].out_idx] = json_loadb(json, len, 0, NULL);
+		if (docs[refs[i].out_idx])
+			apply_output_formats(t->ix->cfg, docs[refs[i].out_idx]);
+	}
+	split_reader_close(r);
+	for (i = 0; i < n; i++)
+		if (docs[i])
+			json_array_append_new(hits, docs[i]);
+	free(docs);
+	free(refs);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ entry */
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static long online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? n : 1;
+}
+
+int search_run(const char *data_dir, const struct search_request *req, json_t **response,
+	       bool *partial, struct qw_err *err)
+{
+	struct run run;
+	struct metastore *ms = NULL;
+	struct index_ctx *ixs = NULL;
+	struct hit *all = NULL;
+	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
+	uint64_t num_hits = 0, start_us = mono_us();
+	json_t *out = NULL, *hits = NULL, *errors = NULL;
+	struct agg_result *agg_total = NULL;
+	pthread_t *th = NULL;
+	size_t n_threads = 0;
+	int rc = -1;
+
+	memset(&run, 0, sizeof(run));
+	*response = NULL;
+	*partial = false;
+	run.req = req;
+	if (req->n_indexes == 0) {
+		err_set(err, EX_USAGE, "no index given (--index)");
+		goto out;
+	}
+	run.q = query_parse(req->query && *req->query ? req->query : "*", err);
+	if (!run.q)
+		goto out;
+	if (req->aggs && !json_is_null(req->aggs)) {
+		run.aggs = aggs_parse(req->aggs, err);
+		if (!run.aggs)
+			goto out;
+	}
+	ms = metastore_open(data_dir, err);
+	if (!ms)
+		goto out;
+	ixs = xcalloc(req->n_indexes, sizeof(*ixs));
+	for (i = 0; i < req->n_indexes; i++) {
+		struct index_ctx *ix = &ixs[n_ix];
+
+		for (j = 0; j < n_ix; j++)
+			if (strcmp(ixs[j].index_id, req->indexes[i]) == 0)
+				break;
+		if (j < n_ix)
+			continue;
+		if (ids_check_index(req->indexes[i], err) < 0)
+			goto out;
+		ix->index_id = xstrdup(req->indexes[i]);
+		n_ix++;
+		ix->cfg = metastore_index_config(ms, ix->index_id, err);
+		if (!ix->cfg)
+			goto out;
+		if (req->search_fields) {
+			ix->search_fields = (char **)req->search_fields;
+			ix->n_search_fields = req->n_search_fields;
+		} else {
+			ix->search_fields = ix->cfg->default_search_fields;
+			ix->n_search_fields = ix->cfg->n_default_search_fields;
+		}
+		if (check_query(ix, run.q, err) < 0)
+			goto out;
+	}
+	if (parse_sort(&run, req->sort_by, ixs, n_ix, err) < 0 ||
+	    (run.aggs && check_agg_fields(run.aggs, ixs, n_ix, err) < 0))
+		goto out;
+	if (req->max_hits > 100000000 || req->start_offset > 100000000) {
+		err_set(err, EX_USAGE, "--max-hits and --start-offset must be at most 100000000");
+		goto out;
+	}
+	run.k = (size_t)(req->start_offset + req->max_hits);
+	if (req->max_hits == 0)
+		run.k = 0;
+	for (i = 0; i < n_ix; i++)
+		if (plan_index(&run, ms, &ixs[i], err) < 0)
+			goto out;
+
+	n_threads = req->threads ? req->threads : (size_t)online_cpus();
+	if (n_threads > run.n_tasks)
+		n_threads = run.n_tasks;
+	if (n_threads > 64)
+		n_threads = 64;
+	if (n_threads <= 1) {
+		worker(&run);
+	} else {
+		size_t started = 0;
+
+		th = xcalloc(n_threads, sizeof(*th));
+		for (i = 0; i < n_threads; i++)
+			if (pthread_create(&th[i], NULL, worker, &run) == 0)
+				started++;
+			else
+				break;
+		if (started == 0)
+			worker(&run);
+		for (i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+	}
+
+	errors = json_array();
+	for (i = 0; i < run.n_tasks; i++) {
+		struct task *t = &run.tasks[i];
+
+		if (t->failed) {
+			json_array_append_new(errors, json_sprintf("split %s of index %s: %s", t->split_id,
+								   t->ix->index_id, t->err.msg));
+			*partial = true;
+			continue;
+		}
+		num_hits += t->num_hits;
+		for (j = 0; j < t->n_hits; j++) {
+			XGROW(all, n_all + 1, cap_all);
+			all[n_all++] = t->hits[j];
+		}
+		if (t->aggs) {
+			if (!agg_total)
+				agg_total = t->aggs;
+			else
+				aggs_merge(agg_total, t->aggs);
+			t->aggs = NULL;
+		}
+	}
+	if (n_all > 1)
+		qsort_r(all, n_all, sizeof(*all), cmp_hits, &run);
+	hits = json_array();
+	if (req->start_offset < n_all) {
+		size_t from = (size_t)req->start_offset;
+		size_t cnt = n_all - from;
+
+		if (cnt > req->max_hits)
+			cnt = (size_t)req->max_hits;
+		fetch_docs(&run, all + from, cnt, hits, errors, partial);
+	}
+	out = json_object();
+	json_object_set_new(out, "num_hits", json_integer((json_int_t)num_hits));
+	json_object_set_new(out, "hits", hits);
+	hits = NULL;
+	json_object_set_new(out, "elapsed_time_micros",
+			    json_integer((json_int_t)(mono_us() - start_us)));
+	json_object_set_new(out, "errors", errors);
+	errors = NULL;
+	if (run.aggs)
+		json_object_set_new(out, "aggregations", aggs_to_json(run.aggs, agg_total));
+	*response = out;
+	rc = 0;
+out:
+	json_decref(hits);
+	json_decref(errors);
+	aggs_result_free(agg_total);
+	free(th);
+	free(all);
+	for (i = 0; i < run.n_tasks; i++) {
+		free(run.tasks[i].split_id);
+		free(run.tasks[i].path);
+		free(run.tasks[i].hits);
+		aggs_result_free(run.tasks[i].aggs);
+	}
+	free(run.tasks);
+	for (i = 0; i < run.n_sort; i++)
+		free(run.sort[i].field);
+	for (i = 0; i < n_ix; i++) {
+		free(ixs[i].index_id);
+		config_free(ixs[i].cfg);
+	}
+	free(ixs);
+	metastore_close(ms);
+	aggs_req_free(run.aggs);
+	query_free(run.q);
+	return rc;
+}

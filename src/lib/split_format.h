@@ -1,0 +1,154 @@
+/*
+ * split_format: the constants of the .split layout (man/qw-split.5) and a
+ * bounds-checked cursor to decode it. Shared by segment.c (which writes the
+ * sections), split_writer.c (footer) and split_reader.c. A cursor never
+ * reads outside [p, end): any overrun sets bad and returns zeros, so a
+ * decoder checks cur.bad once after a run of reads. Header-only.
+ */
+#ifndef QW_SPLIT_FORMAT_H
+#define QW_SPLIT_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SPLIT_MAGIC "QWSPLIT1"           /* 8 bytes, last in the file */
+#define SPLIT_VERSION 1
+#define SPLIT_TRAILER_LEN 40
+#define SPLIT_TAIL_READ 65536            /* first read of split_reader_open */
+
+/* Section files of a segment directory, in file order. */
+enum split_section {
+	SEC_TERMS,
+	SEC_POSTINGS,
+	SEC_POSITIONS,
+	SEC_FAST,
+	SEC_DOCSTORE,
+	SEC_COUNT,
+};
+
+static const char *const split_section_names[SEC_COUNT] = {
+	"terms", "postings", "positions", "fast", "docstore",
+};
+
+#define SPLIT_BLOCK 128                  /* docs per bit-packed postings block */
+#define SPLIT_DICT_BLOCK_TERMS 32        /* terms per dictionary block */
+
+/* field flags in the hotcache */
+#define SF_INDEXED 1u
+#define SF_FAST 2u
+#define SF_STORED 4u
+
+/* fast column codecs */
+#define COL_KEYS 0
+#define COL_DICT 1
+/* fast column presence */
+#define COL_PRES_FULL 0     /* every doc has a value */
+#define COL_PRES_DENSE 1    /* bitset + rank every 512 docs */
+#define COL_PRES_SPARSE 2   /* sorted list of docs with values */
+
+struct cur {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static inline void cur_init(struct cur *c, const void *p, size_t len)
+{
+	c->p = p;
+	c->end = c->p + len;
+	c->bad = false;
+}
+
+static inline size_t cur_left(const struct cur *c)
+{
+	return (size_t)(c->end - c->p);
+}
+
+static inline uint64_t cur_varint(struct cur *c)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t b;
+
+		if (c->p >= c->end) {
+			c->bad = true;
+			return 0;
+		}
+		b = *c->p++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	c->bad = true;
+	return 0;
+}
+
+/* A varint that must fit in 32 bits. */
+static inline uint32_t cur_varint32(struct cur *c)
+{
+	uint64_t v = cur_varint(c);
+
+	if (v > UINT32_MAX) {
+		c->bad = true;
+		return 0;
+	}
+	return (uint32_t)v;
+}
+
+static inline uint8_t cur_u8(struct cur *c)
+{
+	if (c->p >= c->end) {
+		c->bad = true;
+		return 0;
+	}
+	return *c->p++;
+}
+
+static inline uint32_t cur_u32le(struct cur *c)
+{
+	uint32_t v = 0;
+
+	if (cur_left(c) < 4) {
+		c->bad = true;
+		c->p = c->end;
+		return 0;
+	}
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | c->p[i];
+	c->p += 4;
+	return v;
+}
+
+static inline uint64_t cur_u64le(struct cur *c)
+{
+	uint64_t v = 0;
+
+	if (cur_left(c) < 8) {
+		c->bad = true;
+		c->p = c->end;
+		return 0;
+	}
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | c->p[i];
+	c->p += 8;
+	return v;
+}
+
+/* n bytes: returns a pointer to them, or NULL (and bad) when short. */
+static inline const uint8_t *cur_bytes(struct cur *c, uint64_t n)
+{
+	const uint8_t *r;
+
+	if (n > cur_left(c)) {
+		c->bad = true;
+		c->p = c->end;
+		return NULL;
+	}
+	r = c->p;
+	c->p += n;
+	return r;
+}
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * storage: file:// backend (see storage.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "ids.h"
+#include "storage.h"
+#include "xalloc.h"
+
+struct storage {
+	char *root;     /* absolute or relative directory of the file backend */
+	char *uri;      /* file://root */
+};
+
+static const char file_scheme[] = "file://";
+
+static int check_name(const char *name, struct qw_err *err)
+{
+	if (!name || !*name || name[0] == '.' || strchr(name, '/'))
+		return err_set(err, EX_DATAERR, "invalid storage object name '%s'",
+			       name ? name : "");
+	return 0;
+}
+
+struct storage *storage_open(const char *uri, struct qw_err *err)
+{
+	struct storage *s;
+	const char *root = uri;
+	size_t n;
+
+	if (!uri || !*uri) {
+		err_set(err, EX_USAGE, "empty storage uri");
+		return NULL;
+	}
+	if (!strncmp(uri, file_scheme, sizeof(file_scheme) - 1)) {
+		root = uri + sizeof(file_scheme) - 1;
+	} else if (strstr(uri, "://")) {
+		err_set(err, EX_UNAVAILABLE, "storage '%s': unsupported scheme (only file:// for now)",
+			uri);
+		return NULL;
+	}
+	if (!*root) {
+		err_set(err, EX_USAGE, "storage '%s': empty path", uri);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	s->root = xstrndup(root, n);
+	{
+		struct buf b = BUF_INIT;
+
+		buf_adds(&b, file_scheme);
+		buf_adds(&b, s->root);
+		s->uri = buf_detach(&b, NULL);
+	}
+	return s;
+}
+
+struct storage *storage_open_index(const struct metastore *ms, const char *index_id,
+				   struct qw_err *err)
+{
+	/* Any valid ULID gives the directory; the name part is dropped. */
+	char *path = metastore_split_path(ms, index_id, "00000000000000000000000000");
+	char *slash;
+	struct storage *s;
+
+	if (!path) {
+		err_set(err, EX_SOFTWARE, "no split path for index '%s'", index_id);
+		return NULL;
+	}
+	slash = strrchr(path, '/');
+	if (slash && slash != path)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+	else {
+		free(path);
+		path = xstrdup(".");
+	}
+	s = storage_open(path, err);
+	free(path);
+	return s;
+}
+
+void storage_close(struct storage *s)
+{
+	if (!s)
+		return;
+	free(s->uri);
+	free(s->root);
+	free(s);
+}
+
+const char *storage_root_uri(const struct storage *s)
+{
+	return s->uri;
+}
+
+char *storage_uri(const struct storage *s, const char *name, struct qw_err *err)
+{
+	struct buf b = BUF_INIT;
+
+	if (check_name(name, err) < 0)
+		return NULL;
+	buf_adds(&b, s->uri);
+	buf_addc(&b, '/');
+	buf_adds(&b, name);
+	return buf_detach(&b, NULL);
+}
+
+void storage_split_name(const char *split_id, char out[40])
+{
+	snprintf(out, 40, "%.26s.split", split_id);
+}
+
+/* fsync a file by path (the producer may not have). */
+static int fsync_path(const char *path, struct qw_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+				 "cannot open '%s'", path);
+	if (fsync(fd) < 0)
+		ret = err_errno(err, EX_IOERR, "cannot fsync '%s'", path);
+	close(fd);
+	return ret;
+}
+
+int storage_put_file(struct storage *s, const char *name, const char *src_path, bool move,
+		     struct qw_err *err)
+{
+	char *dst = NULL;
+	int ret = -1;
+
+	if (check_name(name, err) < 0)
+		goto out;
+	if (fsutil_mkdir_p(s->root, 0755, err) < 0)
+		goto out;
+	dst = fsutil_join(s->root, name);
+	if (move) {
+		if (fsync_path(src_path, err) < 0)
+			goto out;
+		if (rename(src_path, dst) == 0) {
+			if (fsutil_fsync_dir(s->root, err) < 0)
+				goto out;
+			ret = 0;
+			goto out;
+		}
+		if (errno != EXDEV) {
+			err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+				  "cannot move '%s' to '%s'", src_path, dst);
+			goto out;
+		}
+	}
+	if (fsutil_copy_atomic(src_path, dst, err) < 0)
+		goto out;
+	if (move && unlink(src_path) < 0 && errno != ENOENT) {
+		err_errno(err, EX_IOERR, "cannot remove '%s'", src_path);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(dst);
+	return ret;
+}
+
+int storage_get_file(struct storage *s, const char *name, const char *dst_path,
+		     struct qw_err *err)
+{
+	char *src = NULL;
+	int ret = -1;
+
+	if (check_name(name, err) < 0)
+		goto out;
+	src = fsutil_join(s->root, name);
+	ret = fsutil_copy_atomic(src, dst_path, err);
+out:
+	free(src);
+	return ret;
+}
+
+int storage_delete(struct storage *s, const char *name, struct qw_err *err)
+{
+	char *path = NULL;
+	int ret = -1;
+
+	if (check_name(name, err) < 0)
+		goto out;
+	path = fsutil_join(s->root, name);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		err_errno(err, EX_IOERR, "cannot delete '%s'", path);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(path);
+	return ret;
+}
+
+int storage_exists(struct storage *s, const char *name, struct qw_err *err)
+{
+	char *path = NULL;
+	struct stat st;
+	int ret = -1;
+
+	if (check_name(name, err) < 0)
+		goto out;
+	path = fsutil_join(s->root, name);
+	if (stat(path, &st) == 0) {
+		ret = 1;
+	} else if (errno == ENOENT) {
+		ret = 0;
+	} else {
+		err_errno(err, EX_IOERR, "cannot stat '%s'", path);
+	}
+out:
+	free(path);
+	return ret;
+}

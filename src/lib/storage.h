@@ -1,0 +1,51 @@
+/*
+ * storage: where split files live, addressed by URI.
+ *
+ * A storage is opened on a root URI ("file:///abs/dir", or a plain path,
+ * which means file://). Objects are named by one path component
+ * ("<split_id>.split"); a name with '/', a leading '.', or empty is refused
+ * (EX_DATAERR), so nothing derived from input escapes the root. Only the
+ * file:// backend exists; s3:// is refused with EX_UNAVAILABLE until it
+ * lands behind the same calls.
+ *
+ * storage_put_file() stores a local file under a name atomically: readers
+ * see the whole object or none. With move=true the source may be renamed
+ * into place (same filesystem) and is gone afterwards in every case of
+ * success; with move=false it is copied. storage_delete() of a missing
+ * object is not an error. A struct storage is immutable after open and
+ * may be shared by threads.
+ */
+#ifndef QW_STORAGE_H
+#define QW_STORAGE_H
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "metastore.h"
+
+struct storage;
+
+struct storage *storage_open(const char *uri, struct qw_err *err);
+/* The storage of an index's splits: the directory of metastore_split_path(). */
+struct storage *storage_open_index(const struct metastore *ms, const char *index_id,
+				   struct qw_err *err);
+void storage_close(struct storage *s);
+
+/* "file:///root" */
+const char *storage_root_uri(const struct storage *s);
+/* URI of one object (malloc'ed), NULL when the name is invalid. */
+char *storage_uri(const struct storage *s, const char *name, struct qw_err *err);
+
+int storage_put_file(struct storage *s, const char *name, const char *src_path, bool move,
+		     struct qw_err *err);
+/* Copy an object to a local path, atomically. EX_NOINPUT when missing. */
+int storage_get_file(struct storage *s, const char *name, const char *dst_path,
+		     struct qw_err *err);
+int storage_delete(struct storage *s, const char *name, struct qw_err *err);
+/* 1 when present, 0 when absent, -1 on error. */
+int storage_exists(struct storage *s, const char *name, struct qw_err *err);
+
+/* "<split_id>.split" into out (ULID_LEN + 7 bytes). */
+void storage_split_name(const char *split_id, char out[40]);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * supervisor: run a chain of stage processes connected by pipes, and keep
+ * it running (the library side of qw-pipeline).
+ *
+ * One generation = one run of the chain: stage i's stdout is stage i+1's
+ * stdin (pipe2, O_CLOEXEC), all stages in one new process group (the kill
+ * switch), each child with a clean signal mask, default dispositions,
+ * PR_SET_PDEATHSIG(SIGKILL), and no fd besides 0, 1, 2. The last stage's
+ * stdout comes back to the supervisor, which reads the `published` and
+ * `eof` records for its figures and copies every line to output_fd.
+ *
+ * The supervisor is an explicit state machine ([state][event] table, as
+ * s6-supervise): DOWN (waiting for a start deadline), UP, STOPPING
+ * (graceful stop asked), KILLING (group killed, reaping), DONE. A stage
+ * that exits non-zero, dies on a signal, or shows no activity (I/O, CPU
+ * or output) for stall_timeout while work is pending fails the
+ * generation: the group is SIGKILLed, every child reaped, and the next
+ * generation starts after an exponential backoff (deadlines in the event
+ * loop via clock.h, so QW_TIME_SCALE applies). max_restarts failures in
+ * a row without a publish: give up (EX_TEMPFAIL). Work is pending in
+ * --once mode always, otherwise when an inter-stage pipe holds bytes.
+ *
+ * Signals come through a signalfd (never work in a handler).
+ * SIGTERM/SIGINT/SIGHUP: send SIGTERM to the stop stage (qw-parse: stop
+ * reading, emit eof, exit 0) and let the chain drain; if that stage dies
+ * of the SIGTERM instead, the group is killed (nothing half-covered by a
+ * checkpoint is published) and the run still ends with 0. A second
+ * signal kills the group at once (exit 128+signal). SIGUSR1 is forwarded
+ * to the commit stage.
+ *
+ * Not thread-safe; call from a single-threaded program (it forks).
+ */
+#ifndef QW_SUPERVISOR_H
+#define QW_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct supervisor_stage {
+	char *name;     /* for messages: "qw-index" */
+	char *path;     /* what to exec: a path with '/', else looked up in PATH */
+	char **argv;    /* NULL-terminated */
+};
+
+/* Filled by the start callback for each generation; freed by the supervisor
+ * (supervisor_stages_free) after the generation ends. */
+struct supervisor_gen {
+	struct supervisor_stage *stages;
+	size_t n;
+};
+
+/* Prepare generation gen (1, 2, ...): e.g. take a new publish token and
+ * build the stages' argv. An error here is fatal (returned by run). */
+typedef int (*supervisor_start_fn)(void *ctx, unsigned gen, struct supervisor_gen *g,
+				   struct qw_err *err);
+/* Called once every process of generation gen is reaped (clean scratch). */
+typedef void (*supervisor_end_fn)(void *ctx, unsigned gen);
+
+struct supervisor_opts {
+	const char *prog;            /* message prefix */
+	bool once;
+	unsigned max_restarts;       /* failures in a row without progress */
+	int64_t stall_timeout_ms;    /* scaled ms, 0 = never */
+	int64_t backoff_initial_ms;  /* scaled ms */
+	int64_t backoff_max_ms;      /* scaled ms */
+	const char *status_file;     /* NULL: none */
+	bool progress;               /* progress on stderr */
+	int input_fd;                /* first stage's stdin; -1: /dev/null */
+	int output_fd;               /* copy of the last stage's output; -1: none */
+	size_t stop_stage;           /* gets SIGTERM on a graceful stop */
+	size_t commit_stage;         /* gets SIGUSR1 */
+	supervisor_start_fn start;
+	supervisor_end_fn end;
+	void *ctx;
+};
+
+/*
+ * Run until done. Returns the exit code to use: 0 when the chain finished
+ * (--once) or was stopped by a signal and drained, 128+signal after a
+ * second signal; -1 with err set (EX_TEMPFAIL after giving up, the start
+ * callback's error, EX_OSERR) otherwise.
+ */
+int supervisor_run(const struct supervisor_opts *o, struct qw_err *err);
+
+void supervisor_stages_free(struct supervisor_gen *g);
+
+#endif

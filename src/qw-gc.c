@@ -1,0 +1,126 @@
+/*
+ * qw-gc: remove the splits no one will publish or read again
+ * (garbage collection of one index).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "gc.h"
+#include "ids.h"
+#include "metastore.h"
+#include "prog.h"
+
+static const char *prog = "qw-gc";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s --index ID [--data-dir DIR] [--grace-period SECS]\n"
+		"             [--deletion-grace-period SECS] [--dry-run]\n"
+		"Remove staged splits of dead pipeline generations, staged splits older than\n"
+		"the grace period, and splits marked for deletion; print one line per split.\n"
+		"\n"
+		"Options:\n"
+		"  -i, --index ID                    the index (required)\n"
+		"  -d, --data-dir DIR                data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --grace-period SECS           age of a staged split of a live pipeline\n"
+		"                                    before removal (default 3600)\n"
+		"      --deletion-grace-period SECS  age of a split marked for deletion before\n"
+		"                                    removal (default 120)\n"
+		"  -n, --dry-run                     print what would be removed, remove nothing\n"
+		"  -h, --help                        show this help and exit\n"
+		"  -V, --version                     show the version and exit\n",
+		prog);
+}
+
+enum { OPT_GRACE = 256, OPT_DGRACE };
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "index", required_argument, NULL, 'i' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "grace-period", required_argument, NULL, OPT_GRACE },
+		{ "deletion-grace-period", required_argument, NULL, OPT_DGRACE },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gc_opts o = { .staged_grace_s = 3600, .marked_grace_s = 120 };
+	struct qw_err err = QW_ERR_INIT;
+	const char *data_dir = NULL, *index_id = NULL;
+	struct metastore *ms = NULL;
+	json_t *report = NULL, *f;
+	uint64_t v;
+	size_t i;
+	int code = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "i:d:nhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			index_id = optarg;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case OPT_GRACE:
+		case OPT_DGRACE:
+			if (prog_parse_u64(c == OPT_GRACE ? "--grace-period" : "--deletion-grace-period",
+					   optarg, 0, 100ULL * 365 * 86400, &v, &err) < 0) {
+				err_print(prog, &err);
+				usage(stderr);
+				return EX_USAGE;
+			}
+			if (c == OPT_GRACE)
+				o.staged_grace_s = (int64_t)v;
+			else
+				o.marked_grace_s = (int64_t)v;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return prog_finish(prog, 0);
+		case 'V':
+			prog_version(prog);
+			return prog_finish(prog, 0);
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (!index_id || optind < argc) {
+		if (index_id)
+			err_warn(prog, "unexpected argument '%s'", argv[optind]);
+		else
+			err_warn(prog, "--index is required");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (ids_check_index(index_id, &err) < 0)
+		goto fail;
+	ms = metastore_open(prog_data_dir(data_dir), &err);
+	if (!ms)
+		goto fail;
+	if (gc_run(ms, index_id, &o, &report, &err) < 0)
+		goto fail;
+	json_array_foreach(report, i, f)
+		printf("%s %s\n", json_string_value(json_object_get(f, "split_id")),
+		       json_string_value(json_object_get(f, "reason")));
+	goto out;
+fail:
+	code = err.code ? err.code : EX_SOFTWARE;
+	err_print(prog, &err);
+out:
+	json_decref(report);
+	if (ms)
+		metastore_close(ms);
+	return prog_finish(prog, code);
+}

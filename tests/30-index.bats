@@ -1,0 +1,303 @@
+#!/usr/bin/env bats
+# qw-index: commit triggers, partitions, checkpoint delta, bad input.
+load helpers
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	S=$T/scratch
+}
+
+# write_cfg FILE [split_num_docs_target] [commit_timeout_secs] [extra doc_mapping lines] [heap]
+write_cfg() {
+	cat >"$1" <<EOF
+version: 0.8
+index_id: test-idx
+doc_mapping:
+  mode: dynamic
+  field_mappings:
+    - name: ts
+      type: datetime
+      fast: true
+      input_formats: [unix_timestamp]
+    - name: tenant
+      type: text
+      tokenizer: raw
+    - name: msg
+      type: text
+  timestamp_field: ts
+${4:-}
+indexing_settings:
+  commit_timeout_secs: ${3:-60}
+  split_num_docs_target: ${2:-10000000}
+  resources:
+    heap_size: ${5:-100MB}
+EOF
+}
+
+# gen_docs N [number of tenants] [first]: valid documents, one per line
+gen_docs() {
+	awk -v n="$1" -v k="${2:-3}" -v f="${3:-0}" 'BEGIN {
+		for (i = f; i < f + n; i++)
+			printf "{\"ts\":%d,\"tenant\":\"t%d\",\"msg\":\"hello world number %d\"}\n", 1600000000 + i, i % k, i
+	}'
+}
+
+# The control records of a file, without the record separator.
+records() {
+	tr -d '\036' <"$1" | grep '^{'
+}
+
+# split_records FILE: one compact split record per line
+split_records() {
+	records "$1" | jq -c 'select(.type == "split")'
+}
+
+# wait_for FILE JQ_CONDITION: poll (bounded) until a record satisfies it
+wait_for() {
+	local i
+	for i in $(seq 1 400); do
+		if records "$1" 2>/dev/null | jq -s -e "any(.[]; $2)" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "timed out waiting for $2 in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# start_indexer ARGS...: qw-index reading the fifo $T/in, writing $T/out
+start_indexer() {
+	mkfifo "$T/in"
+	qw-index "$@" <"$T/in" >"$T/out" 2>"$T/err" 3>&- &
+	IX_PID=$!
+	exec 4>"$T/in"
+}
+
+stop_indexer() {
+	exec 4>&-
+	wait "$IX_PID"
+}
+
+@test "qw-index --help, --version and a usage error" {
+	run --separate-stderr qw-index --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Usage: qw-index"* ]]
+	run --separate-stderr qw-index --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "qw-index (qw) "* ]]
+	run --separate-stderr qw-index
+	[ "$status" -eq 64 ]
+	[[ "$stderr" == *"--index"* ]]
+	run --separate-stderr qw-index --index-config x --drain-ms nope
+	[ "$status" -eq 64 ]
+}
+
+@test "qw-index fails with 66 on a missing config file and 65 on a bad one" {
+	run --separate-stderr qw-index --index-config "$T/none.yaml"
+	[ "$status" -eq 66 ]
+	[[ "$stderr" == "qw-index: "* ]]
+	printf 'version: 0.8\nindex_id: x1x\ndoc_mapping: {mode: nope}\n' >"$T/bad.yaml"
+	run --separate-stderr qw-index --index-config "$T/bad.yaml"
+	[ "$status" -eq 65 ]
+}
+
+@test "qw-index cuts at end of input with trigger no_more_docs and every valid doc" {
+	write_cfg "$T/cfg.yaml"
+	gen_docs 57 >"$T/docs"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/docs" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	[ "$(wc -l <"$T/splits")" -eq 1 ]
+	[ "$(jq -r .trigger "$T/splits")" = no_more_docs ]
+	[ "$(jq .num_docs "$T/splits")" -eq "$(wc -l <"$T/docs")" ]
+	[ "$(jq '[.splits[].num_docs] | add' "$T/splits")" -eq 57 ]
+	[ "$(jq -r .index "$T/splits")" = test-idx ]
+	# the time range is the min and max of ts, in microseconds
+	[ "$(jq '.splits[0].time_range.start' "$T/splits")" -eq "$(jq -s 'map(.ts) | min * 1000000' "$T/docs")" ]
+	[ "$(jq '.splits[0].time_range.end' "$T/splits")" -eq "$(jq -s 'map(.ts) | max * 1000000' "$T/docs")" ]
+	# the serialized split is in its own directory under the scratch dir
+	dir=$(jq -r '.splits[0].dir' "$T/splits")
+	[[ "$dir" == "$S/seg-"* ]]
+	[ -f "$dir/segment.json" ]
+}
+
+@test "qw-index passes eof through after the last split record, then exits" {
+	write_cfg "$T/cfg.yaml"
+	{ gen_docs 5; printf '\036{"type":"eof","docs_read":5}\n'; gen_docs 3 3 100; } >"$T/docs"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/docs" >"$T/out"
+	records "$T/out" | jq -r .type >"$T/types"
+	[ "$(cat "$T/types" | tr '\n' ' ')" = "split eof " ]
+	# the documents after eof are not read
+	[ "$(split_records "$T/out" | jq .num_docs)" -eq 5 ]
+	[ "$(records "$T/out" | jq -r 'select(.type == "eof") | .docs_read')" -eq 5 ]
+}
+
+@test "qw-index cuts every split_num_docs_target documents (trigger num_docs)" {
+	write_cfg "$T/cfg.yaml" 10
+	gen_docs 35 >"$T/docs"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/docs" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq -r .trigger "$T/splits" | tr '\n' ' ')" = "num_docs num_docs num_docs no_more_docs " ]
+	[ "$(jq .num_docs "$T/splits" | tr '\n' ' ')" = "10 10 10 5 " ]
+	[ "$(jq -s 'map(.num_docs) | add' "$T/splits")" -eq "$(wc -l <"$T/docs")" ]
+}
+
+@test "qw-index cuts when the segments reach heap_size (trigger memory)" {
+	write_cfg "$T/cfg.yaml" 10000000 60 "" 1MB
+	# many distinct terms so that the in-memory index grows
+	awk 'BEGIN { srand(7); for (i = 0; i < 1500; i++) {
+		printf "{\"ts\":%d,\"tenant\":\"t%d\",\"msg\":\"", 1600000000 + i, i
+		for (j = 0; j < 12; j++) printf "w%x ", int(rand() * 1000000000)
+		printf "\"}\n" } }' >"$T/docs"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/docs" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq -r 'select(.trigger == "memory") | .trigger' "$T/splits" | wc -l)" -ge 1 ]
+	[ "$(jq -s 'map(.num_docs) | add' "$T/splits")" -eq 1500 ]
+}
+
+@test "qw-index cuts commit_timeout_secs after the first doc (trigger timeout, scaled clock)" {
+	write_cfg "$T/cfg.yaml" 10000000 30
+	# 30 s at 1000x is 30 ms of real time
+	QW_TIME_SCALE=1000 start_indexer --index-config "$T/cfg.yaml" --scratch-dir "$S" --drain-ms 0
+	gen_docs 4 >&4
+	wait_for "$T/out" '.type == "split" and .trigger == "timeout"'
+	stop_indexer
+	split_records "$T/out" >"$T/splits"
+	[ "$(head -1 "$T/splits" | jq .num_docs)" -eq 4 ]
+	# nothing left for end of input: no second record
+	[ "$(wc -l <"$T/splits")" -eq 1 ]
+}
+
+@test "qw-index cuts on a commit record (trigger force) and drops the record" {
+	write_cfg "$T/cfg.yaml"
+	{ gen_docs 6; printf '\036{"type":"commit"}\n'; gen_docs 4 3 10; } >"$T/docs"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/docs" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq -r .trigger "$T/splits" | tr '\n' ' ')" = "force no_more_docs " ]
+	[ "$(jq .num_docs "$T/splits" | tr '\n' ' ')" = "6 4 " ]
+	[ "$(records "$T/out" | jq -r 'select(.type == "commit")' | wc -l)" -eq 0 ]
+}
+
+@test "qw-index cuts on SIGUSR1 (trigger force)" {
+	write_cfg "$T/cfg.yaml"
+	start_indexer --index-config "$T/cfg.yaml" --scratch-dir "$S" --drain-ms 0
+	gen_docs 7 >&4
+	# an unknown record comes back once the documents before it are indexed
+	printf '\036{"type":"ping"}\n' >&4
+	wait_for "$T/out" '.type == "ping"'
+	kill -USR1 "$IX_PID"
+	wait_for "$T/out" '.type == "split" and .trigger == "force"'
+	stop_indexer
+	[ "$(split_records "$T/out" | jq .num_docs)" -eq 7 ]
+}
+
+@test "qw-index cuts when input is idle with documents waiting (trigger drained)" {
+	write_cfg "$T/cfg.yaml"
+	start_indexer --index-config "$T/cfg.yaml" --scratch-dir "$S" --drain-ms 100
+	gen_docs 9 >&4
+	wait_for "$T/out" '.type == "split" and .trigger == "drained"'
+	gen_docs 2 3 50 >&4
+	stop_indexer
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq .num_docs "$T/splits" | head -1)" -eq 9 ]
+	[ "$(jq -s 'map(.num_docs) | add' "$T/splits")" -eq 11 ]
+}
+
+@test "qw-index routes partitions beyond max_num_partitions to the overflow partition" {
+	write_cfg "$T/cfg.yaml" 10000000 60 '  partition_key: tenant
+  max_num_partitions: 3'
+	gen_docs 100 7 >"$T/docs"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/docs" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq '.splits | length' "$T/splits")" -eq 4 ]
+	# the first 3 tenants seen (t0 t1 t2) have their own split; t3..t6 share the other one
+	other=$(jq '.splits[] | select(.partition_id == 3264326757911759461) | .num_docs' "$T/splits")
+	[ "$other" -eq "$(jq -s 'map(select(.tenant != "t0" and .tenant != "t1" and .tenant != "t2")) | length' "$T/docs")" ]
+	[ "$(jq '[.splits[].partition_id] | unique | length' "$T/splits")" -eq 4 ]
+	[ "$(jq '[.splits[].num_docs] | add' "$T/splits")" -eq 100 ]
+}
+
+@test "qw-index with hash_mod(tenant, 2) makes at most 2 partitions" {
+	write_cfg "$T/cfg.yaml" 10000000 60 '  partition_key: hash_mod(tenant, 2)'
+	gen_docs 60 20 >"$T/docs"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/docs" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq '.splits | length' "$T/splits")" -le 2 ]
+	[ "$(jq '[.splits[].num_docs] | add' "$T/splits")" -eq 60 ]
+}
+
+@test "qw-index carries the checkpoint delta exactly across cuts" {
+	write_cfg "$T/cfg.yaml" 7
+	# two source partitions, positions advance by the line lengths
+	awk 'BEGIN { pa = 0; pb = 0;
+		for (i = 0; i < 40; i++) {
+			line = sprintf("{\"ts\":%d,\"msg\":\"m%d\"}", 1600000000 + i, i)
+			print line
+			if (i % 2) { printf "\036{\"type\":\"checkpoint\",\"source\":\"s1\",\"partition\":\"/a\",\"from\":%d,\"to\":%d}\n", pa, pa + length(line) + 1; pa += length(line) + 1 }
+			else { printf "\036{\"type\":\"checkpoint\",\"source\":\"s1\",\"partition\":\"/b\",\"from\":%d,\"to\":%d}\n", pb, pb + length(line) + 1; pb += length(line) + 1 }
+		} }' >"$T/in"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/in" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	# oracle: the checkpoint records fed
+	records "$T/in" | jq -s 'map(select(.type == "checkpoint")) | group_by(.partition) | map({key: .[0].partition, value: (map(.to - .from) | add)}) | from_entries' >"$T/want"
+	jq -s 'map(.checkpoint_delta | to_entries[]) | group_by(.key) | map({key: .[0].key, value: (map(.value.to - .value.from) | add)}) | from_entries' "$T/splits" >"$T/got"
+	diff "$T/want" "$T/got"
+	# contiguous: each delta of a partition starts where the previous one ended
+	jq -s -e '[.[].checkpoint_delta["/a"] | select(.)] | . as $d | all(range(1; length); $d[.].from == $d[. - 1].to)' "$T/splits"
+	[ "$(jq -r .source "$T/splits" | sort -u)" = s1 ]
+	[ "$(jq -s 'map(.num_docs) | add' "$T/splits")" -eq 40 ]
+}
+
+@test "qw-index refuses a checkpoint that jumps over positions (exit 65)" {
+	write_cfg "$T/cfg.yaml"
+	{ gen_docs 2
+	  printf '\036{"type":"checkpoint","source":"s","partition":"/a","from":0,"to":10}\n'
+	  printf '\036{"type":"checkpoint","source":"s","partition":"/a","from":20,"to":30}\n'; } >"$T/in"
+	run --separate-stderr qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/in"
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == "qw-index: "*"/a"* ]]
+}
+
+@test "qw-index counts invalid lines and goes on" {
+	write_cfg "$T/cfg.yaml"
+	{ gen_docs 5; echo 'not json'; echo '{"msg":"no timestamp"}'; echo '[1,2]'
+	  echo '{"ts":"yesterday"}'; printf '\036{not a record\n'; gen_docs 4 3 10; } >"$T/in"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/in" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	# oracle: lines that jq reads as objects with a number ts
+	valid=$(tr -d '\036' <"$T/in" | jq -R 'fromjson? | select(type == "object" and (.ts | type) == "number")' | jq -s length)
+	[ "$(jq .num_docs "$T/splits")" -eq "$valid" ]
+	[ "$(jq .docs_invalid "$T/splits")" -eq $(($(wc -l <"$T/in") - valid)) ]
+}
+
+@test "qw-index passes unknown control records through in order" {
+	write_cfg "$T/cfg.yaml" 3
+	{ gen_docs 2; printf '\036{"type":"x1"}\n'; gen_docs 2 3 5; printf '\036{"type":"x2","k":[1]}\n'; } >"$T/in"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" <"$T/in" >"$T/out"
+	[ "$(records "$T/out" | jq -r .type | tr '\n' ' ')" = "x1 split x2 split " ]
+	records "$T/out" | grep -qx '{"type":"x2","k":\[1\]}'
+}
+
+@test "qw-index writes source and publish token given as options" {
+	write_cfg "$T/cfg.yaml"
+	gen_docs 3 | qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" --source src-a --publish-token tok-9 >"$T/out"
+	[ "$(split_records "$T/out" | jq -r '.source + " " + .publish_token')" = "src-a tok-9" ]
+}
+
+@test "qw-index with a source holds a cut until a checkpoint covers its documents" {
+	write_cfg "$T/cfg.yaml" 3
+	gen_docs 10 >"$T/docs"
+	b5=$(head -5 "$T/docs" | wc -c)
+	b10=$(wc -c <"$T/docs")
+	{ head -5 "$T/docs"
+	  printf '\036{"type":"checkpoint","source":"s1","partition":"/f","from":0,"to":%d}\n' "$b5"
+	  tail -5 "$T/docs"
+	  printf '\036{"type":"checkpoint","source":"s1","partition":"/f","from":%d,"to":%d}\n' "$b5" "$b10"
+	  printf '\036{"type":"eof"}\n'; } >"$T/in"
+	qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" --source s1 <"$T/in" >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	# the target (3) is reached at docs 3 and 8, the cuts wait for the checkpoints
+	[ "$(jq .num_docs "$T/splits" | tr '\n' ' ')" = "5 5 " ]
+	[ "$(jq -r .trigger "$T/splits" | tr '\n' ' ')" = "num_docs num_docs " ]
+	[ "$(jq -c '.checkpoint_delta["/f"]' "$T/splits" | tr '\n' ' ')" = "{\"from\":0,\"to\":$b5} {\"from\":$b5,\"to\":$b10} " ]
+}

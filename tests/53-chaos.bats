@@ -1,0 +1,12 @@
+#!/usr/bin/env bats
+# Chaos: random SIGKILLs of pipeline stages, exactly-once checked by an
+# oracle (tests/chaos.sh; `make chaos` runs it with 200 kills).
+load helpers
+
+@test "qw-pipeline publishes every document exactly once through 20 random stage kills" {
+	require_shared_data
+	run -0 --separate-stderr "$QW_SRCDIR/tests/chaos.sh" --kills 20 --seed 7 --mb 20 \
+		--dir "$BATS_TEST_TMPDIR/chaos"
+	echo "$stderr" >&2
+	[[ $stderr == *"chaos: ok: "*"through 20 kills"* ]]
+}

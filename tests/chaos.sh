@@ -1,0 +1,136 @@
+#!/bin/bash
+# chaos.sh: index a slice of the otrf Windows event logs with qw-pipeline
+# while killing random stages with SIGKILL, then check exactly-once with
+# an oracle that does not trust qw's counters: the multiset of published
+# documents (dumped by qw-search, sorted) equals the multiset of valid
+# input lines, and the checkpoint equals the file size.
+#
+# usage: chaos.sh [--kills N] [--seed S] [--mb MB] [--split-docs N]
+#                 [--kill-pipeline] [--dir DIR]
+# Needs qw-* in PATH and QW_SHARED_DATA (../shared/data) for the input.
+set -euo pipefail
+
+kills_wanted=20 seed=42 mb=20 split_docs=200 kill_pipeline=0 dir=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kills) kills_wanted=$2; shift 2 ;;
+	--seed) seed=$2; shift 2 ;;
+	--mb) mb=$2; shift 2 ;;
+	--split-docs) split_docs=$2; shift 2 ;;
+	--kill-pipeline) kill_pipeline=1; shift ;;
+	--dir) dir=$2; shift 2 ;;
+	*) echo "usage: chaos.sh [--kills N] [--seed S] [--mb MB] [--split-docs N] [--kill-pipeline] [--dir DIR]" >&2; exit 64 ;;
+	esac
+done
+data=${QW_SHARED_DATA:-$(dirname "$0")/../../shared/data}
+src=$data/otrf/otrf-windows-events.ndjson.zst
+[ -r "$src" ] || { echo "chaos: missing $src" >&2; exit 66; }
+if [ -z "$dir" ]; then
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/qw-chaos.XXXXXX")
+	trap 'rm -rf "$dir"' EXIT
+fi
+mkdir -p "$dir"
+export QW_DATA_DIR=$dir/qwdata
+export QW_TIME_SCALE=${QW_TIME_SCALE:-4}
+RANDOM=$seed
+log() { echo "chaos: $*" >&2; }
+
+# whole lines only
+(set +o pipefail; zstd -dc "$src" 2>/dev/null | head -c $((mb * 1000000)) | sed '$d' >"$dir/in.ndjson")
+cat >"$dir/cfg.yaml" <<EOC
+version: 0.8
+index_id: chaos
+doc_mapping:
+  mode: dynamic
+indexing_settings:
+  commit_timeout_secs: 5
+  split_num_docs_target: $split_docs
+EOC
+qw index create --index-config "$dir/cfg.yaml" >/dev/null
+
+pipe_pid=
+start() {
+	qw-pipeline --index chaos --once --quiet --checkpoint-every "$split_docs" \
+		--max-concurrent-uploads 2 --backoff-initial 0.05 --backoff-max 0.4 \
+		--max-restarts 100000 --stall-timeout 120 --status-file "$dir/status.json" \
+		"$dir/in.ndjson" >/dev/null 2>>"$dir/pipeline.err" 3>&- &
+	pipe_pid=$!
+}
+
+published() {
+	jq '[.splits[] | select(.split_state == "Published")] | length' \
+		"$QW_DATA_DIR/indexes/chaos/metastore.json" 2>/dev/null || echo 0
+}
+
+start
+kills=0 restarts_of_pipeline=0
+while [ "$kills" -lt "$kills_wanted" ]; do
+	# wait for progress (a new published split) so the run always ends
+	base=$(published)
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(published)" -gt "$base" ] && break
+		kill -0 "$pipe_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pipe_pid" 2>/dev/null || break
+	# then a random moment later, a random victim
+	sleep "0.$((RANDOM % 40))"
+	victims=()
+	for c in $(pgrep -P "$pipe_pid" || true); do
+		victims+=("$c")
+	done
+	if [ "$kill_pipeline" = 1 ] && [ $((RANDOM % 10)) = 0 ]; then
+		victims=("$pipe_pid")
+	fi
+	[ ${#victims[@]} -gt 0 ] || continue
+	v=${victims[$((RANDOM % ${#victims[@]}))]}
+	name=$(cat "/proc/$v/comm" 2>/dev/null || echo gone)
+	if kill -KILL "$v" 2>/dev/null; then
+		kills=$((kills + 1))
+		log "kill $kills: $name ($v)"
+	fi
+	if [ "$v" = "$pipe_pid" ]; then
+		wait "$pipe_pid" 2>/dev/null || true
+		# its stages die with it (PR_SET_PDEATHSIG); start a new one
+		restarts_of_pipeline=$((restarts_of_pipeline + 1))
+		start
+	fi
+done
+log "$kills kills ($restarts_of_pipeline of qw-pipeline itself); waiting for the end"
+rc=0
+wait "$pipe_pid" || rc=$?
+if [ "$rc" != 0 ]; then
+	log "qw-pipeline exited with $rc"
+	tail -20 "$dir/pipeline.err" >&2
+	exit 1
+fi
+
+# the oracle
+fail=0
+size=$(stat -c %s "$dir/in.ndjson")
+pos=$(jq --arg p "$dir/in.ndjson" '.checkpoints.files[$p] // 0' "$QW_DATA_DIR/indexes/chaos/metastore.json")
+if [ "$pos" != "$size" ]; then
+	log "checkpoint $pos != file size $size"
+	fail=1
+fi
+jq -R -c 'fromjson? | select(type == "object")' "$dir/in.ndjson" | jq -cS . | sort >"$dir/expected"
+n=$(wc -l <"$dir/expected")
+qw-search --index chaos --format ndjson --max-hits $((n + 1000)) '*' | jq -cS . | sort >"$dir/actual"
+if ! cmp -s "$dir/expected" "$dir/actual"; then
+	log "published documents differ from the input: expected $n, got $(wc -l <"$dir/actual")"
+	log "missing: $(comm -23 "$dir/expected" "$dir/actual" | wc -l), extra: $(comm -13 "$dir/expected" "$dir/actual" | wc -l)"
+	fail=1
+fi
+if [ "$kills" -lt "$kills_wanted" ]; then
+	log "only $kills kills before the end (wanted $kills_wanted)"
+	fail=1
+fi
+# what dead generations staged is garbage
+qw gc --index chaos >/dev/null
+staged=$(jq '[.splits[] | select(.split_state == "Staged")] | length' "$QW_DATA_DIR/indexes/chaos/metastore.json")
+if [ "$staged" != 0 ]; then
+	log "$staged staged splits left after gc"
+	fail=1
+fi
+[ "$fail" = 0 ] && log "ok: $n documents published exactly once through $kills kills"
+exit "$fail"

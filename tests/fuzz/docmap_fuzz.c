@@ -1,0 +1,108 @@
+/*
+ * docmap_fuzz: libFuzzer target for the document mapper. The input is one
+ * line of NDJSON; it is mapped under a strict, a lenient and a dynamic
+ * mapping (and without a config). Whatever it is, docmap must accept it or
+ * reject it with a reason and a message, never crash. An accepted document
+ * must be idempotent: its serialized canonical form parses and maps to the
+ * same JSON, serialized byte for byte the same; docmap_walk must visit it.
+ * docmap_canonical_line() (the one-pass path) must agree with docmap_map_line()
+ * + docmap_serialize() on every input, byte for byte.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "docmap.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *cfg_text =
+	"{\"version\":\"0.8\",\"index_id\":\"fuzz\",\"doc_mapping\":{"
+	"\"mode\":\"strict\",\"timestamp_field\":\"ts\",\"field_mappings\":["
+	"{\"name\":\"ts\",\"type\":\"datetime\",\"fast\":true,"
+	" \"input_formats\":[\"rfc3339\",\"unix_timestamp\",\"%Y-%m-%d %H:%M:%S\",\"rfc2822\",\"iso8601\"]},"
+	"{\"name\":\"i\",\"type\":\"i64\"},{\"name\":\"u\",\"type\":\"u64\"},"
+	"{\"name\":\"f\",\"type\":\"f64\"},{\"name\":\"t\",\"type\":\"text\"},"
+	"{\"name\":\"b\",\"type\":\"bool\"},{\"name\":\"ip\",\"type\":\"ip\"},"
+	"{\"name\":\"by\",\"type\":\"bytes\"},{\"name\":\"a\",\"type\":\"array<i64>\"},"
+	"{\"name\":\"d\",\"type\":\"array<datetime>\"},{\"name\":\"j\",\"type\":\"json\"},"
+	"{\"name\":\"o\",\"type\":\"object\",\"field_mappings\":[{\"name\":\"x\",\"type\":\"u64\"}]}"
+	"]}}";
+
+static int count_visit(void *ctx, const struct field_value *fv)
+{
+	size_t *n = ctx;
+
+	if (fv->path_len != strlen(fv->path))
+		abort();
+	(*n)++;
+	return 0;
+}
+
+static void check(struct docmap *dm, const uint8_t *data, size_t size)
+{
+	struct qw_err e = QW_ERR_INIT;
+	enum docmap_reason reason = DOC_OK;
+	json_t *out = NULL, *again = NULL;
+	struct buf s1 = BUF_INIT, s2 = BUF_INIT;
+	size_t visits = 0;
+
+	struct buf fast = BUF_INIT;
+	enum docmap_reason fast_reason = DOC_OK;
+	struct qw_err fe = QW_ERR_INIT;
+	int fr = docmap_canonical_line(dm, (const char *)data, size, &fast, &fast_reason, &fe);
+
+	if (docmap_map_line(dm, (const char *)data, size, &out, &reason, &e)) {
+		if (reason == DOC_OK || reason >= DOC_REASON_COUNT || e.msg[0] == '\0' || out)
+			abort();
+		if (fr == 0 || fast_reason != reason)
+			abort();         /* the one-pass path must reject the same way */
+		buf_free(&fast);
+		return;
+	}
+	docmap_serialize(out, &s1);
+	if (fr != 0 || fast.len != s1.len || memcmp(fast.data, s1.data, s1.len) != 0)
+		abort();                 /* the one-pass path must write the same bytes */
+	buf_free(&fast);
+	if (memchr(s1.data, '\n', s1.len))
+		abort();
+	if (docmap_map_line(dm, s1.data, s1.len, &again, &reason, &e))
+		abort();                 /* the canonical form must map */
+	docmap_serialize(again, &s2);
+	if (s1.len != s2.len || memcmp(s1.data, s2.data, s1.len) != 0)
+		abort();                 /* idempotent */
+	docmap_walk(dm, again, count_visit, &visits);
+	json_decref(out);
+	json_decref(again);
+	buf_free(&s1);
+	buf_free(&s2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct index_config *cfgs[3];
+	static struct docmap *dms[4];
+	static const char *modes[3] = { "strict", "lenient", "dynamic" };
+
+	if (!dms[0]) {
+		for (int i = 0; i < 3; i++) {
+			struct qw_err e = QW_ERR_INIT;
+			json_t *root = json_loads(cfg_text, 0, NULL);
+
+			json_object_set_new(json_object_get(root, "doc_mapping"), "mode",
+					    json_string(modes[i]));
+			cfgs[i] = config_from_json(root, &e);
+			json_decref(root);
+			if (!cfgs[i])
+				abort();
+			dms[i] = docmap_new(cfgs[i]);
+		}
+		dms[3] = docmap_new(NULL);
+	}
+	for (int i = 0; i < 4; i++)
+		check(dms[i], data, size);
+	return 0;
+}

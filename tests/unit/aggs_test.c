@@ -1,0 +1,306 @@
+/*
+ * aggs_test: aggregation parsing, collection over two "splits", merge and
+ * output, on the documents of Quickwit's aggregations REST scenario, with
+ * the values that scenario expects.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggs.h"
+#include "datetime.h"
+#include "tap.h"
+
+static const char *split1[] = {
+	"{\"name\": \"Albert\", \"response\": 100, \"id\": 1, \"date\": \"2015-01-01T12:10:30Z\", \"host\": \"192.168.0.10\", \"tags\": [\"nice\"]}",
+	"{\"name\": \"Fred\", \"response\": 100, \"id\": 3, \"date\": \"2015-01-01T12:10:30Z\", \"host\": \"192.168.0.1\", \"tags\": [\"nice\"]}",
+	"{\"name\": \"Manfred\", \"response\": 120, \"id\": 13, \"date\": \"2015-01-11T12:10:30Z\", \"host\": \"192.168.0.11\", \"tags\": [\"nice\"]}",
+	"{\"name\": \"Horst\", \"id\": 2, \"date\": \"2015-01-01T11:11:30Z\", \"host\": \"192.168.0.10\", \"tags\": [\"nice\", \"cool\"]}",
+	"{\"name\": \"Fritz\", \"response\": 30, \"id\": 5, \"host\": \"192.168.0.1\", \"tags\": [\"nice\", \"cool\"]}",
+	NULL,
+};
+static const char *split2[] = {
+	"{\"name\": \"Fritz\", \"high_prec_test\": 1769070189829214200, \"response\": 30, \"id\": 0}",
+	"{\"name\": \"Fritz\", \"response\": 30, \"id\": 0}",
+	"{\"name\": \"Holger\", \"response\": 30, \"id\": 4, \"date\": \"2015-02-06T00:00:00Z\", \"host\": \"192.168.0.10\"}",
+	"{\"name\": \"Werner\", \"response\": 20, \"id\": 5, \"date\": \"2015-01-02T00:00:00Z\", \"host\": \"192.168.0.10\"}",
+	"{\"name\": \"Bernhard\", \"response\": 130, \"id\": 14, \"date\": \"2015-02-16T00:00:00Z\"}",
+	NULL,
+};
+
+struct jsrc {
+	json_t *docs;
+	const char *fields[16];
+	size_t n_fields;
+};
+
+static int js_bind(void *ctx, const char *path)
+{
+	struct jsrc *s = ctx;
+	size_t i;
+
+	for (i = 0; i < s->n_fields; i++)
+		if (strcmp(s->fields[i], path) == 0)
+			return (int)i;
+	s->fields[s->n_fields] = path;
+	return (int)s->n_fields++;
+}
+
+static void js_one(const char *path, json_t *v, struct agg_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->dict = -1;
+	if (json_is_string(v)) {
+		int64_t us;
+
+		if (strcmp(path, "date") == 0 &&
+		    datetime_parse("rfc3339", json_string_value(v), json_string_length(v), &us)) {
+			out->kind = AV_DATETIME;
+			out->v.i = us;
+			return;
+		}
+		out->kind = AV_STR;
+		out->s = json_string_value(v);
+		out->len = json_string_length(v);
+	} else if (json_is_integer(v)) {
+		out->kind = json_integer_value(v) >= 0 ? AV_U64 : AV_I64;
+		out->v.i = json_integer_value(v);
+	} else {
+		out->kind = AV_F64;
+		out->v.f = json_number_value(v);
+	}
+}
+
+static size_t js_values(void *ctx, int handle, uint32_t doc, struct agg_value *out, size_t max)
+{
+	struct jsrc *s = ctx;
+	const char *path = s->fields[handle];
+	json_t *v = json_object_get(json_array_get(s->docs, doc), path);
+	size_t i;
+
+	if (!v)
+		return 0;
+	if (!json_is_array(v)) {
+		if (max)
+			js_one(path, v, out);
+		return 1;
+	}
+	for (i = 0; i < json_array_size(v) && i < max; i++)
+		js_one(path, json_array_get(v, i), &out[i]);
+	return json_array_size(v);
+}
+
+static struct agg_result *run_split(const struct agg_req *req, const char **lines)
+{
+	struct jsrc s;
+	struct agg_source src = { &s, js_bind, js_values, NULL };
+	struct agg_result *r;
+	uint32_t i;
+
+	memset(&s, 0, sizeof(s));
+	s.docs = json_array();
+	for (i = 0; lines[i]; i++)
+		json_array_append_new(s.docs, json_loads(lines[i], 0, NULL));
+	r = aggs_collect_begin(req, &src);
+	for (i = 0; lines[i]; i++)
+		aggs_collect_doc(r, i);
+	aggs_collect_end(r);
+	json_decref(s.docs);
+	return r;
+}
+
+/* Run aggs over both splits; returns the "aggregations" object. */
+static json_t *run(const char *aggs_json)
+{
+	json_t *aggs = json_loads(aggs_json, 0, NULL);
+	struct qw_err err = QW_ERR_INIT;
+	struct agg_req *req = aggs_parse(aggs, &err);
+	struct agg_result *r1, *r2;
+	json_t *out;
+
+	json_decref(aggs);
+	if (!req) {
+		tap_diag("parse failed: %s", err.msg);
+		return json_object();
+	}
+	r1 = run_split(req, split1);
+	r2 = run_split(req, split2);
+	aggs_merge(r1, r2);
+	out = aggs_to_json(req, r1);
+	aggs_result_free(r1);
+	aggs_req_free(req);
+	return out;
+}
+
+static bool num_is(json_t *v, double want)
+{
+	return json_is_number(v) && fabs(json_number_value(v) - want) < 1e-6;
+}
+
+static void check_bucket(json_t *buckets, size_t i, const char *key, double num_key, long count)
+{
+	json_t *b = json_array_get(buckets, i);
+	json_t *k = json_object_get(b, "key");
+	bool key_ok = key ? (json_is_string(k) && strcmp(json_string_value(k), key) == 0)
+			  : num_is(k, num_key);
+
+	ok(key_ok && json_integer_value(json_object_get(b, "doc_count")) == count,
+	   "bucket %zu: key %s count %ld", i, key ? key : "(number)", count);
+}
+
+static void check_parse_error(const char *aggs_json, const char *want)
+{
+	json_t *aggs = json_loads(aggs_json, 0, NULL);
+	struct qw_err err = QW_ERR_INIT;
+	struct agg_req *req = aggs_parse(aggs, &err);
+
+	if (!ok(!req && err.code == 65 && strstr(err.msg, want), "parse error for %s", aggs_json))
+		tap_diag("got '%s'", err.msg);
+	aggs_req_free(req);
+	json_decref(aggs);
+}
+
+int main(void)
+{
+	json_t *o, *b;
+	char *dump;
+
+	/* date_histogram with offset, and stats sub-aggregation */
+	o = run("{\"date_histo\": {\"date_histogram\": {\"field\": \"date\", \"fixed_interval\": \"30d\","
+		" \"offset\": \"-4d\"}, \"aggs\": {\"response\": {\"stats\": {\"field\": \"response\"}}}}}");
+	b = json_object_get(json_object_get(o, "date_histo"), "buckets");
+	ok(json_array_size(b) == 2, "date_histogram: 2 buckets");
+	check_bucket(b, 0, NULL, 1420070400000.0, 5);
+	check_bucket(b, 1, NULL, 1422662400000.0, 2);
+	ok(strcmp(json_string_value(json_object_get(json_array_get(b, 0), "key_as_string")),
+		  "2015-01-01T00:00:00Z") == 0, "date_histogram: key_as_string");
+	{
+		json_t *st = json_object_get(json_array_get(b, 0), "response");
+		ok(json_integer_value(json_object_get(st, "count")) == 4 &&
+		   num_is(json_object_get(st, "avg"), 85) && num_is(json_object_get(st, "min"), 20) &&
+		   num_is(json_object_get(st, "max"), 120) && num_is(json_object_get(st, "sum"), 340),
+		   "stats sub-aggregation of bucket 0");
+		st = json_object_get(json_array_get(b, 1), "response");
+		ok(json_integer_value(json_object_get(st, "count")) == 2 &&
+		   num_is(json_object_get(st, "avg"), 80), "stats sub-aggregation of bucket 1");
+	}
+	json_decref(o);
+
+	/* extended bounds add an empty bucket */
+	o = run("{\"h\": {\"date_histogram\": {\"field\": \"date\", \"fixed_interval\": \"30d\","
+		" \"offset\": \"-4d\", \"extended_bounds\": {\"min\": 1420070400000, \"max\": 1425254400000}}}}");
+	b = json_object_get(json_object_get(o, "h"), "buckets");
+	ok(json_array_size(b) == 3, "extended_bounds: 3 buckets");
+	check_bucket(b, 2, NULL, 1425254400000.0, 0);
+	json_decref(o);
+
+	/* range */
+	o = run("{\"r\": {\"range\": {\"field\": \"response\", \"ranges\": [{\"to\": 50, \"key\": \"fast\"},"
+		" {\"from\": 50, \"to\": 80, \"key\": \"medium\"}, {\"from\": 80, \"key\": \"slow\"}]}}}");
+	b = json_object_get(json_object_get(o, "r"), "buckets");
+	check_bucket(b, 0, "fast", 0, 5);
+	check_bucket(b, 1, "medium", 0, 0);
+	check_bucket(b, 2, "slow", 0, 4);
+	ok(!json_object_get(json_array_get(b, 0), "from") &&
+	   num_is(json_object_get(json_array_get(b, 0), "to"), 50), "range: open lower bound has no 'from'");
+	json_decref(o);
+
+	/* terms, multi-valued */
+	o = run("{\"hosts\": {\"terms\": {\"field\": \"host\"}}, \"tags\": {\"terms\": {\"field\": \"tags\"}}}");
+	b = json_object_get(json_object_get(o, "hosts"), "buckets");
+	ok(json_array_size(b) == 3, "terms hosts: 3 buckets");
+	check_bucket(b, 0, "192.168.0.10", 0, 4);
+	check_bucket(b, 1, "192.168.0.1", 0, 2);
+	check_bucket(b, 2, "192.168.0.11", 0, 1);
+	ok(json_integer_value(json_object_get(json_object_get(o, "hosts"), "sum_other_doc_count")) == 0,
+	   "terms hosts: sum_other_doc_count 0");
+	b = json_object_get(json_object_get(o, "tags"), "buckets");
+	check_bucket(b, 0, "nice", 0, 5);
+	check_bucket(b, 1, "cool", 0, 2);
+	json_decref(o);
+
+	/* terms with split_size 1: split-level pruning, as Quickwit */
+	o = run("{\"names\": {\"terms\": {\"field\": \"name\", \"size\": 1, \"split_size\": 1}}}");
+	b = json_object_get(json_object_get(o, "names"), "buckets");
+	check_bucket(b, 0, "Fritz", 0, 2);
+	ok(json_integer_value(json_object_get(json_object_get(o, "names"), "sum_other_doc_count")) == 8,
+	   "split_size 1: sum_other_doc_count 8");
+	ok(json_integer_value(json_object_get(json_object_get(o, "names"), "doc_count_error_upper_bound")) == 3,
+	   "split_size 1: doc_count_error_upper_bound 3");
+	json_decref(o);
+	o = run("{\"names\": {\"terms\": {\"field\": \"name\", \"size\": 1, \"shard_size\": 5}}}");
+	b = json_object_get(json_object_get(o, "names"), "buckets");
+	check_bucket(b, 0, "Fritz", 0, 3);
+	ok(json_integer_value(json_object_get(json_object_get(o, "names"), "sum_other_doc_count")) == 7,
+	   "shard_size 5: sum_other_doc_count 7");
+	ok(json_integer_value(json_object_get(json_object_get(o, "names"), "doc_count_error_upper_bound")) == 1,
+	   "shard_size 5: doc_count_error_upper_bound 1");
+	json_decref(o);
+
+	/* order by key */
+	o = run("{\"n\": {\"terms\": {\"field\": \"name\", \"size\": 2, \"order\": {\"_key\": \"asc\"}}}}");
+	b = json_object_get(json_object_get(o, "n"), "buckets");
+	check_bucket(b, 0, "Albert", 0, 1);
+	check_bucket(b, 1, "Bernhard", 0, 1);
+	json_decref(o);
+
+	/* percentiles (DDSketch values as tantivy) */
+	o = run("{\"m\": {\"date_histogram\": {\"field\": \"date\", \"fixed_interval\": \"30d\", \"offset\": \"-4d\"},"
+		" \"aggs\": {\"response\": {\"percentiles\": {\"field\": \"response\", \"percents\": [85], \"keyed\": false}}}}}");
+	b = json_object_get(json_object_get(o, "m"), "buckets");
+	{
+		json_t *v0 = json_object_get(json_array_get(json_object_get(json_object_get(
+			json_array_get(b, 0), "response"), "values"), 0), "value");
+		json_t *v1 = json_object_get(json_array_get(json_object_get(json_object_get(
+			json_array_get(b, 1), "response"), "values"), 0), "value");
+		ok(json_is_number(v0) && fabs(json_number_value(v0) - 100.49456770856702) < 0.1,
+		   "percentile 85 of bucket 0 is about 100.49");
+		ok(json_is_number(v1) && fabs(json_number_value(v1) - 30.2617) < 0.1,
+		   "percentile 85 of bucket 1 is about 30.26");
+	}
+	json_decref(o);
+
+	/* histogram fills gaps */
+	o = run("{\"m\": {\"histogram\": {\"field\": \"response\", \"interval\": 50}}}");
+	b = json_object_get(json_object_get(o, "m"), "buckets");
+	ok(json_array_size(b) == 3, "histogram: 3 buckets");
+	check_bucket(b, 0, NULL, 0, 5);
+	check_bucket(b, 1, NULL, 50, 0);
+	check_bucket(b, 2, NULL, 100, 4);
+	json_decref(o);
+
+	/* cardinality, extended_stats, value_count, min/max/avg/sum */
+	o = run("{\"n\": {\"cardinality\": {\"field\": \"name\"}}, \"r\": {\"cardinality\": {\"field\": \"response\"}},"
+		" \"d\": {\"cardinality\": {\"field\": \"date\"}}, \"e\": {\"extended_stats\": {\"field\": \"response\"}},"
+		" \"c\": {\"value_count\": {\"field\": \"response\"}}, \"mi\": {\"min\": {\"field\": \"response\"}},"
+		" \"ma\": {\"max\": {\"field\": \"response\"}}, \"a\": {\"avg\": {\"field\": \"response\"}},"
+		" \"s\": {\"sum\": {\"field\": \"response\"}}, \"none\": {\"avg\": {\"field\": \"nope\"}}}");
+	ok(num_is(json_object_get(json_object_get(o, "n"), "value"), 8), "cardinality of name is 8");
+	ok(num_is(json_object_get(json_object_get(o, "r"), "value"), 5), "cardinality of response is 5");
+	ok(num_is(json_object_get(json_object_get(o, "d"), "value"), 6), "cardinality of date is 6");
+	ok(num_is(json_object_get(json_object_get(o, "e"), "sum_of_squares"), 55300), "sum_of_squares 55300");
+	ok(num_is(json_object_get(json_object_get(o, "c"), "value"), 9), "value_count 9");
+	ok(num_is(json_object_get(json_object_get(o, "mi"), "value"), 20), "min 20");
+	ok(num_is(json_object_get(json_object_get(o, "ma"), "value"), 130), "max 130");
+	ok(num_is(json_object_get(json_object_get(o, "a"), "value"), 590.0 / 9), "avg");
+	ok(num_is(json_object_get(json_object_get(o, "s"), "value"), 590), "sum 590");
+	ok(json_is_null(json_object_get(json_object_get(o, "none"), "value")), "avg of a missing field is null");
+	json_decref(o);
+
+	/* big u64 keys keep their precision */
+	o = run("{\"names\": {\"terms\": {\"field\": \"high_prec_test\"}}}");
+	dump = json_dumps(o, JSON_COMPACT);
+	ok(strstr(dump, "\"key\":1769070189829214200") != NULL, "terms key keeps u64 precision: %s", dump);
+	free(dump);
+	json_decref(o);
+
+	check_parse_error("{\"a\": {\"bogus\": {\"field\": \"x\"}}}", "aggs.a: unknown aggregation type 'bogus'");
+	check_parse_error("{\"a\": {\"terms\": {}}}", "aggs.a.terms.field: expected a field name");
+	check_parse_error("{\"a\": {\"terms\": {\"field\": \"x\", \"size\": -1}}}", "aggs.a.terms.size");
+	check_parse_error("{\"a\": {\"date_histogram\": {\"field\": \"x\", \"fixed_interval\": \"3 parsecs\"}}}",
+			  "aggs.a.date_histogram.fixed_interval");
+	check_parse_error("{\"a\": {\"avg\": {\"field\": \"x\"}, \"aggs\": {\"b\": {\"avg\": {\"field\": \"y\"}}}}}",
+			  "cannot have sub-aggregations");
+	check_parse_error("[]", "aggs: expected an object");
+	return tap_done();
+}

@@ -1,0 +1,165 @@
+/* datetime: expected values computed with `date -u -d ... +%s` (GNU date). */
+#include <string.h>
+
+#include "buf.h"
+#include "datetime.h"
+#include "tap.h"
+
+static void parses(const char *fmt, const char *s, int64_t want, const char *what)
+{
+	int64_t us = 0;
+	bool r = datetime_parse(fmt, s, strlen(s), &us);
+
+	if (!ok(r && us == want, "%s: %s '%s'", what, fmt, s))
+		tap_diag("got %d %lld, want %lld", r, (long long)us, (long long)want);
+}
+
+static void rejects(const char *fmt, const char *s, const char *what)
+{
+	int64_t us = 0;
+
+	ok(!datetime_parse(fmt, s, strlen(s), &us), "%s: %s rejects '%s'", what, fmt, s);
+}
+
+static void formats(int64_t us, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	datetime_format_rfc3339(us, &b);
+	if (!ok(strcmp(b.data, want) == 0, "rfc3339 of %lld is %s", (long long)us, want))
+		tap_diag("got %s", b.data);
+	buf_free(&b);
+}
+
+static void formats_json(int64_t us, const char *fmt, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	datetime_format_json(us, fmt, &b);
+	if (!ok(strcmp(b.data, want) == 0, "%s of %lld is %s", fmt, (long long)us, want))
+		tap_diag("got %s", b.data);
+	buf_free(&b);
+}
+
+int main(void)
+{
+	int64_t us;
+	const int64_t S = 1000000;
+
+	parses("rfc3339", "2020-06-10T02:50:56.537Z", 1591757456 * S + 537000, "millis");
+	parses("rfc3339", "2020-06-10T02:50:56Z", 1591757456 * S, "no fraction");
+	parses("rfc3339", "2020-06-10t02:50:56z", 1591757456 * S, "lower case t and z");
+	parses("rfc3339", "2003-07-01T10:52:37+02:00", 1057049557 * S, "positive offset");
+	parses("rfc3339", "2003-07-01T06:52:37.000001-02:00", 1057049557 * S + 1, "negative offset, micros");
+	parses("rfc3339", "2020-06-10T02:50:56.123456789Z", 1591757456 * S + 123456, "nanos truncate to micros");
+	parses("rfc3339", "1969-12-31T23:59:59Z", -1 * S, "before the epoch");
+	parses("rfc3339", "2024-02-29T12:00:00Z", 1709208000 * S, "leap day");
+	parses("rfc3339", "0001-01-01T00:00:00Z", -62135596800 * S, "year 1");
+	parses("rfc3339", "9999-12-31T23:59:59Z", 253402300799 * S, "year 9999");
+	rejects("rfc3339", "2023-02-29T12:00:00Z", "not a leap year");
+	rejects("rfc3339", "2020-06-10T02:50:56", "offset required");
+	rejects("rfc3339", "2020-06-10", "time required");
+	rejects("rfc3339", "2020-13-10T02:50:56Z", "month 13");
+	rejects("rfc3339", "2020-06-10T24:00:00Z", "hour 24");
+	rejects("rfc3339", "2020-06-10T02:50:56Zjunk", "trailing garbage");
+	rejects("rfc3339", "", "empty");
+
+	parses("iso8601", "2020-06-10", 1591747200 * S, "date only");
+	parses("iso8601", "2020-06-10T02:50:56", 1591757456 * S, "no offset is UTC");
+	parses("iso8601", "20200610T025056Z", 1591757456 * S, "basic form");
+	parses("iso8601", "2020-06-10T02:50", 1591757400 * S, "no seconds");
+	parses("iso8601", "2020-06-10T04:50:56,5+0200", 1591757456 * S + 500000, "comma fraction, +HHMM");
+	rejects("iso8601", "2020/06/10", "slashes");
+
+	parses("rfc2822", "Tue, 1 Jul 2003 10:52:37 +0200", 1057049557 * S, "with weekday");
+	parses("rfc2822", "1 Jul 2003 08:52:37 GMT", 1057049557 * S, "GMT, no weekday");
+	parses("rfc2822", "Tue, 01 Jul 2003 04:52:37 EDT", 1057049557 * S, "EDT");
+	rejects("rfc2822", "Tue, 1 Jul 2003 10:52:37", "zone required");
+
+	parses("unix_timestamp", "1591757456", 1591757456 * S, "seconds");
+	parses("unix_timestamp", "1591757456537", 1591757456537000LL, "millis inferred");
+	parses("unix_timestamp", "1591757456537123", 1591757456537123LL, "micros inferred");
+	parses("unix_timestamp", "1591757456537123456", 1591757456537123LL, "nanos inferred");
+	parses("unix_timestamp", "1591757456.5", 1591757456 * S + 500000, "fractional seconds");
+	parses("unix_timestamp", "-1", -1 * S, "negative");
+	rejects("unix_timestamp", "12ab", "not a number");
+	rejects("unix_timestamp", "", "empty");
+	ok(datetime_from_number(1591757456.0, &us) && us == 1591757456 * S, "number: seconds");
+	ok(datetime_from_number(1591757456537.0, &us) && us == 1591757456537000LL, "number: millis");
+	ok(datetime_from_number(1591757456.25, &us) && us == 1591757456250000LL, "number: fractional seconds");
+	ok(!datetime_from_number(1e300, &us), "number: out of range");
+
+	parses("%Y-%m-%d %H:%M:%S", "2015-10-18 18:01:47", 1445191307 * S, "strptime basic");
+	parses("%Y-%m-%d %H:%M:%S,%f", "2015-10-18 18:01:47,978", 1445191307 * S + 978000, "comma millis (Hadoop)");
+	parses("%Y-%m-%d %H:%M:%S.%3f", "2015-10-18 18:01:47.978", 1445191307 * S + 978000, "%3f");
+	rejects("%Y-%m-%d %H:%M:%S.%3f", "2015-10-18 18:01:47.97", "%3f needs 3 digits");
+	parses("%y%m%d %H%M%S", "151018 180147", 1445191307 * S, "YYMMDD HHMMSS (HDFS)");
+	parses("%y/%m/%d %H:%M:%S", "15/10/18 18:01:47", 1445191307 * S, "YY/MM/DD (Spark)");
+	parses("%Y%m%d-%H:%M:%S:%f", "20151018-18:01:47:978", 1445191307 * S + 978000, "HealthApp");
+	parses("[%a %b %d %H:%M:%S %Y]", "[Sun Dec 04 04:47:44 2005]", 1133671664 * S, "Apache");
+	parses("%d/%b/%Y:%H:%M:%S %z", "04/Dec/2005:06:47:44 +0200", 1133671664 * S, "nginx with offset");
+	parses("%Y-%m-%dT%H:%M:%S%z", "2005-12-04T04:47:44Z", 1133671664 * S, "%z accepts Z");
+	parses("%Y-%m-%d %I:%M:%S %p", "2005-12-04 04:47:44 AM", 1133671664 * S, "12-hour clock AM");
+	parses("%Y-%m-%d %I:%M:%S %p", "2005-12-04 04:47:44 PM", (1133671664 + 12 * 3600) * S, "12-hour clock PM");
+	parses("%s", "1133671664", 1133671664 * S, "%s");
+	parses("%F %T", "2005-12-04 04:47:44", 1133671664 * S, "%F %T");
+	parses("%Y %j", "2005 338", 1133654400 * S, "day of year");
+	rejects("%Y-%m-%d", "2005-12-04 extra", "trailing text");
+	rejects("%Y-%m-%d", "2005-12", "missing day");
+	rejects("%Q", "x", "unknown directive");
+
+	{
+		struct { const char *fmt, *line; size_t want_len; int64_t want; } pc[] = {
+			{ "%Y-%m-%d %H:%M:%S,%f", "2015-10-18 18:01:47,978 INFO [main]", 23, 1445191307 * S + 978000 },
+			{ "rfc3339", "2020-06-10T02:50:56Z GET /", 20, 1591757456 * S },
+			{ "iso8601", "2020-06-10 rest", 10, 1591747200 * S },
+			{ "unix_timestamp", "1117838570 2005.06.03 R02", 10, 1117838570 * S },
+			{ "[%a %b %d %H:%M:%S %Y]", "[Sun Dec 04 04:47:44 2005] [notice]", 26, 1133671664 * S },
+		};
+		const char *no[][2] = {
+			{ "unix_timestamp", "081109 203615 148 INFO" },   /* too few digits for an epoch */
+			{ "unix_timestamp", "1117838570abc" },
+			{ "%Y-%m-%d", "Oct 18 2015" },
+			{ "rfc3339", "" },
+		};
+
+		for (size_t i = 0; i < sizeof(pc) / sizeof(pc[0]); i++) {
+			int64_t got = 0;
+			size_t n = datetime_parse_prefix(pc[i].fmt, pc[i].line, strlen(pc[i].line), &got);
+
+			if (!ok(n == pc[i].want_len && got == pc[i].want, "prefix %s of '%s'", pc[i].fmt, pc[i].line))
+				tap_diag("got %zu %lld", n, (long long)got);
+		}
+		for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+			int64_t got;
+
+			ok(datetime_parse_prefix(no[i][0], no[i][1], strlen(no[i][1]), &got) == 0,
+			   "no prefix %s in '%s'", no[i][0], no[i][1]);
+		}
+	}
+	formats(1591757456 * S + 537000, "2020-06-10T02:50:56.537Z");
+	formats(1591757456 * S, "2020-06-10T02:50:56Z");
+	formats(1591757456 * S + 1, "2020-06-10T02:50:56.000001Z");
+	formats(1591757456 * S + 500000, "2020-06-10T02:50:56.5Z");
+	formats(-1, "1969-12-31T23:59:59.999999Z");
+	formats(-62135596800 * S, "0001-01-01T00:00:00Z");
+	{
+		struct buf b = BUF_INIT;
+		int64_t back = 0;
+
+		datetime_format_rfc3339(-1234567891, &b);
+		ok(datetime_parse("rfc3339", b.data, b.len, &back) && back == -1234567891,
+		   "format then parse round-trips before the epoch");
+		buf_free(&b);
+	}
+	formats_json(1591757456 * S + 537000, "rfc3339", "\"2020-06-10T02:50:56.537Z\"");
+	formats_json(1591757456 * S + 537000, "unix_timestamp_secs", "1591757456");
+	formats_json(1591757456 * S + 537000, "unix_timestamp_millis", "1591757456537");
+	formats_json(1591757456 * S + 537000, "unix_timestamp_micros", "1591757456537000");
+	formats_json(1591757456 * S + 537000, "unix_timestamp_nanos", "1591757456537000000");
+	formats_json(1133671664 * S, "%Y-%m-%d %H:%M:%S", "\"2005-12-04 04:47:44\"");
+	formats_json(1133671664 * S, "%a %b %e", "\"Sun Dec  4\"");
+	ok(datetime_days_from_civil(1970, 1, 1) == 0 && datetime_days_from_civil(2000, 3, 1) == 11017,
+	   "days from civil");
+	return tap_done();
+}

@@ -1,0 +1,275 @@
+/* docmap: expected canonical documents are written out by hand (the oracle). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "docmap.h"
+#include "tap.h"
+
+static const char *strict_cfg =
+	"{\"version\":\"0.8\",\"index_id\":\"logs\",\"doc_mapping\":{"
+	"\"mode\":\"strict\",\"timestamp_field\":\"ts\",\"field_mappings\":["
+	"{\"name\":\"ts\",\"type\":\"datetime\",\"fast\":true,"
+	" \"input_formats\":[\"rfc3339\",\"unix_timestamp\",\"%Y-%m-%d %H:%M:%S\"]},"
+	"{\"name\":\"status\",\"type\":\"i64\"},"
+	"{\"name\":\"size\",\"type\":\"u64\"},"
+	"{\"name\":\"ratio\",\"type\":\"f64\"},"
+	"{\"name\":\"strict_num\",\"type\":\"i64\",\"coerce\":false},"
+	"{\"name\":\"msg\",\"type\":\"text\"},"
+	"{\"name\":\"ok\",\"type\":\"bool\"},"
+	"{\"name\":\"ip\",\"type\":\"ip\"},"
+	"{\"name\":\"blob\",\"type\":\"bytes\"},"
+	"{\"name\":\"tags\",\"type\":\"array<text>\",\"tokenizer\":\"raw\"},"
+	"{\"name\":\"seen\",\"type\":\"array<datetime>\"},"
+	"{\"name\":\"attributes\",\"type\":\"json\"},"
+	"{\"name\":\"resource\",\"type\":\"object\",\"field_mappings\":["
+	"  {\"name\":\"service\",\"type\":\"text\"},"
+	"  {\"name\":\"port\",\"type\":\"u64\"}]}"
+	"]}}";
+
+static struct index_config *load_cfg(const char *text, const char *mode)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr);
+	struct qw_err err = QW_ERR_INIT;
+	struct index_config *cfg;
+
+	if (!root) {
+		tap_diag("bad test config: %s", jerr.text);
+		return NULL;
+	}
+	if (mode)
+		json_object_set_new(json_object_get(root, "doc_mapping"), "mode", json_string(mode));
+	cfg = config_from_json(root, &err);
+	if (!cfg)
+		tap_diag("config: %s", err.msg);
+	json_decref(root);
+	return cfg;
+}
+
+/* Map line; want NULL = expect rejection with want_reason. */
+static void check_map(struct docmap *dm, const char *line, const char *want,
+		      enum docmap_reason want_reason, const char *what)
+{
+	struct qw_err err = QW_ERR_INIT;
+	enum docmap_reason reason = DOC_OK;
+	json_t *out = NULL, *expect = NULL, *again = NULL;
+	int r = docmap_map_line(dm, line, strlen(line), &out, &reason, &err);
+	bool good;
+
+	if (want) {
+		expect = json_loads(want, 0, NULL);
+		good = r == 0 && out && expect && json_equal(out, expect);
+		if (good) {
+			/* idempotent on its output */
+			enum docmap_reason r2;
+
+			good = docmap_map(dm, out, &again, &r2, &err) == 0 && json_equal(again, out);
+		}
+		if (!ok(good, "%s", what)) {
+			char *s = out ? json_dumps(out, JSON_COMPACT) : NULL;
+
+			tap_diag("got r=%d reason=%s err='%s' out=%s", r, docmap_reason_name(reason),
+				 err.msg, s ? s : "(null)");
+			free(s);
+		}
+	} else {
+		good = r == -1 && out == NULL && reason == want_reason && err.msg[0];
+		if (!ok(good, "%s (%s)", what, docmap_reason_name(want_reason)))
+			tap_diag("got r=%d reason=%s err='%s'", r, docmap_reason_name(reason), err.msg);
+	}
+	json_decref(out);
+	json_decref(expect);
+	json_decref(again);
+}
+
+static int collect(void *ctx, const struct field_value *fv)
+{
+	struct buf *b = ctx;
+
+	buf_add(b, fv->path, fv->path_len);
+	buf_addc(b, '=');
+	switch (fv->kind) {
+	case VK_TEXT:
+		buf_adds(b, "text:");
+		buf_add(b, fv->v.text.s, fv->v.text.len);
+		break;
+	case VK_I64: buf_addf(b, "i64:%lld", (long long)fv->v.i64); break;
+	case VK_U64: buf_addf(b, "u64:%llu", (unsigned long long)fv->v.u64); break;
+	case VK_F64: buf_addf(b, "f64:%g", fv->v.f64); break;
+	case VK_BOOL: buf_addf(b, "bool:%d", fv->v.b); break;
+	case VK_DATETIME: buf_addf(b, "dt:%lld", (long long)fv->v.dt_us); break;
+	case VK_IP:
+		buf_adds(b, "ip:");
+		for (int i = 0; i < 16; i++)
+			buf_addf(b, "%02x", fv->v.ip[i]);
+		break;
+	case VK_BYTES:
+		buf_adds(b, "bytes:");
+		buf_add(b, fv->v.bytes.p, fv->v.bytes.len);
+		break;
+	}
+	if (fv->array_index)
+		buf_addf(b, "[%u]", fv->array_index);
+	buf_addf(b, "%s ", fv->mapping ? "" : "(dyn)");
+	return 0;
+}
+
+static void check_walk(struct docmap *dm, const char *line, const char *want, const char *what)
+{
+	json_t *doc = json_loads(line, 0, NULL);
+	struct buf b = BUF_INIT;
+
+	docmap_walk(dm, doc, collect, &b);
+	if (!ok(strcmp(buf_str(&b), want) == 0, "%s", what))
+		tap_diag("got  '%s'\nwant '%s'", buf_str(&b), want);
+	buf_free(&b);
+	json_decref(doc);
+}
+
+static char *nested(int depth, const char *leaf_key)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "{\"ts\":1591757456,\"%s\":", leaf_key);
+	for (int i = 0; i < depth; i++)
+		buf_adds(&b, "{\"a\":");
+	buf_adds(&b, "1");
+	for (int i = 0; i < depth; i++)
+		buf_addc(&b, '}');
+	buf_addc(&b, '}');
+	return buf_detach(&b, NULL);
+}
+
+int main(void)
+{
+	struct index_config *strict = load_cfg(strict_cfg, NULL);
+	struct index_config *lenient = load_cfg(strict_cfg, "lenient");
+	struct index_config *dynamic = load_cfg(strict_cfg, "dynamic");
+	struct docmap *dm, *dl, *dd, *dnone;
+	char *deep;
+
+	if (!ok(strict && lenient && dynamic, "test configs load"))
+		return tap_done();
+	dm = docmap_new(strict);
+	dl = docmap_new(lenient);
+	dd = docmap_new(dynamic);
+	dnone = docmap_new(NULL);
+
+	check_map(dm, "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"msg\":\"hello\"}",
+		  "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"msg\":\"hello\"}", 0, "a valid document is kept");
+	check_map(dm, "{\"ts\":1591757456,\"status\":200}",
+		  "{\"ts\":\"2020-06-10T02:50:56Z\",\"status\":200}", 0, "unix seconds become RFC 3339");
+	check_map(dm, "{\"ts\":1591757456537}", "{\"ts\":\"2020-06-10T02:50:56.537Z\"}", 0,
+		  "unix millis are inferred");
+	check_map(dm, "{\"ts\":1591757456537123456}", "{\"ts\":\"2020-06-10T02:50:56.537123Z\"}", 0,
+		  "unix nanos are inferred, truncated to micros");
+	check_map(dm, "{\"ts\":\"2020-06-10 04:50:56\"}", "{\"ts\":\"2020-06-10T04:50:56Z\"}", 0,
+		  "a strptime input format is used");
+	check_map(dm, "{\"ts\":\"2020-06-10T04:50:56+02:00\"}", "{\"ts\":\"2020-06-10T02:50:56Z\"}", 0,
+		  "offsets are converted to UTC");
+	check_map(dm, "{\"ts\":1,\"status\":\"404\",\"size\":\"12\",\"ratio\":\"0.5\"}",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"status\":404,\"size\":12,\"ratio\":0.5}", 0,
+		  "numbers in strings are coerced");
+	check_map(dm, "{\"ts\":1,\"ratio\":3}", "{\"ts\":\"1970-01-01T00:00:01Z\",\"ratio\":3}", 0,
+		  "an integer is a valid f64");
+	check_map(dm, "{\"ts\":1,\"msg\":42}", "{\"ts\":\"1970-01-01T00:00:01Z\",\"msg\":\"42\"}", 0,
+		  "a number in a text field becomes a string");
+	check_map(dm, "{\"ts\":1,\"tags\":\"one\"}", "{\"ts\":\"1970-01-01T00:00:01Z\",\"tags\":\"one\"}", 0,
+		  "a single value is accepted for an array field");
+	check_map(dm, "{\"ts\":1,\"seen\":[1,\"2020-06-10T02:50:56Z\"]}",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"seen\":[\"1970-01-01T00:00:01Z\",\"2020-06-10T02:50:56Z\"]}", 0,
+		  "array<datetime> elements are converted");
+	check_map(dm, "{\"ts\":1,\"resource\":{\"service\":\"api\",\"port\":\"80\"},\"attributes\":{\"x.y\":{\"z\":[1,2]}}}",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"resource\":{\"service\":\"api\",\"port\":80},\"attributes\":{\"x.y\":{\"z\":[1,2]}}}", 0,
+		  "objects and json fields are mapped");
+	check_map(dm, "{\"ts\":1,\"ip\":\"10.0.0.1\",\"ok\":true,\"blob\":\"aGVsbG8=\",\"msg\":null}",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"ip\":\"10.0.0.1\",\"ok\":true,\"blob\":\"aGVsbG8=\",\"msg\":null}", 0,
+		  "ip, bool, bytes and null are kept");
+
+	check_map(dm, "{\"ts\":1,\"status\":\"abc\"}", NULL, DOC_WRONG_TYPE, "a string that is not a number");
+	check_map(dm, "{\"ts\":1,\"strict_num\":\"5\"}", NULL, DOC_WRONG_TYPE, "no coercion when coerce is false");
+	check_map(dm, "{\"ts\":1,\"status\":1.5}", NULL, DOC_WRONG_TYPE, "a fraction in an i64");
+	check_map(dm, "{\"ts\":1,\"size\":-1}", NULL, DOC_WRONG_TYPE, "a negative u64");
+	check_map(dm, "{\"ts\":1,\"ok\":\"yes\"}", NULL, DOC_WRONG_TYPE, "a string in a bool");
+	check_map(dm, "{\"ts\":1,\"ip\":\"999.1.1.1\"}", NULL, DOC_WRONG_TYPE, "a bad ip");
+	check_map(dm, "{\"ts\":1,\"blob\":\"!!\"}", NULL, DOC_WRONG_TYPE, "bad base64");
+	check_map(dm, "{\"ts\":1,\"status\":[1,2]}", NULL, DOC_WRONG_TYPE, "an array in a single-valued field");
+	check_map(dm, "{\"ts\":1,\"msg\":{\"a\":1}}", NULL, DOC_WRONG_TYPE, "an object in a text field");
+	check_map(dm, "{\"ts\":1,\"attributes\":\"x\"}", NULL, DOC_WRONG_TYPE, "a string in a json field");
+	check_map(dm, "{\"ts\":1,\"resource\":\"x\"}", NULL, DOC_WRONG_TYPE, "a string in an object field");
+	check_map(dm, "{\"ts\":1,\"nope\":1}", NULL, DOC_UNKNOWN_FIELD, "strict mode rejects an unknown field");
+	check_map(dm, "{\"ts\":1,\"resource\":{\"nope\":1}}", NULL, DOC_UNKNOWN_FIELD, "strict mode rejects a nested unknown field");
+	check_map(dm, "{\"msg\":\"x\"}", NULL, DOC_NO_TIMESTAMP, "the timestamp is required");
+	check_map(dm, "{\"ts\":null}", NULL, DOC_NO_TIMESTAMP, "a null timestamp is missing");
+	check_map(dm, "{\"ts\":\"yesterday\"}", NULL, DOC_BAD_TIMESTAMP, "an unparsable timestamp");
+	check_map(dm, "{\"ts\":1,\"seen\":[\"bad\"]}", NULL, DOC_BAD_TIMESTAMP, "an unparsable datetime in another field");
+	check_map(dm, "{\"ts\":true}", NULL, DOC_WRONG_TYPE, "a bool timestamp");
+	check_map(dm, "not json", NULL, DOC_NOT_JSON, "not JSON");
+	check_map(dm, "{\"ts\":1", NULL, DOC_NOT_JSON, "truncated JSON");
+	check_map(dm, "{\"ts\":\"\xff\"}", NULL, DOC_NOT_JSON, "invalid UTF-8");
+	check_map(dm, "[1,2]", NULL, DOC_NOT_OBJECT, "an array document");
+	check_map(dm, "42", NULL, DOC_NOT_OBJECT, "a number document");
+	check_map(dm, "", NULL, DOC_NOT_JSON, "an empty line");
+
+	check_map(dl, "{\"ts\":1,\"nope\":1,\"resource\":{\"service\":\"a\",\"extra\":[1]}}",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"resource\":{\"service\":\"a\"}}", 0,
+		  "lenient mode drops unknown fields, nested too");
+	check_map(dd, "{\"ts\":1,\"nope\":{\"deep\":[1,\"x\"]}}",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"nope\":{\"deep\":[1,\"x\"]}}", 0,
+		  "dynamic mode keeps unknown fields");
+	check_map(dnone, "{\"a\":1,\"b\":{\"c\":\"2020\"}}", "{\"a\":1,\"b\":{\"c\":\"2020\"}}", 0,
+		  "without a config every field is dynamic");
+
+	deep = nested(150, "attributes");
+	check_map(dm, deep, NULL, DOC_TOO_DEEP, "150 levels in a json field");
+	free(deep);
+	deep = nested(150, "x");
+	check_map(dd, deep, NULL, DOC_TOO_DEEP, "150 levels in a dynamic field");
+	free(deep);
+	deep = nested(50, "x");
+	{
+		struct qw_err err = QW_ERR_INIT;
+		enum docmap_reason reason;
+		json_t *out = NULL;
+
+		ok(docmap_map_line(dd, deep, strlen(deep), &out, &reason, &err) == 0,
+		   "50 levels are fine");
+		json_decref(out);
+	}
+	free(deep);
+	deep = nested(10000, "x");
+	check_map(dd, deep, NULL, DOC_TOO_DEEP, "10000 levels do not crash");
+	free(deep);
+
+	check_walk(dm, "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"status\":200,\"size\":7,\"ratio\":0.5,"
+		   "\"msg\":\"hi\",\"ok\":false,\"ip\":\"10.0.0.1\",\"blob\":\"aGVsbG8=\",\"tags\":[\"a\",\"b\"],"
+		   "\"resource\":{\"service\":\"api\"},\"attributes\":{\"k\":{\"n\":1.5,\"s\":[\"x\",\"y\"]}},\"msg2\":null}",
+		   "ts=dt:1591757456537000 status=i64:200 size=u64:7 ratio=f64:0.5 msg=text:hi ok=bool:0 "
+		   "ip=ip:00000000000000000000ffff0a000001 blob=bytes:hello tags=text:a tags=text:b[1] "
+		   "resource.service=text:api attributes.k.n=f64:1.5 attributes.k.s=text:x attributes.k.s=text:y[1] ",
+		   "walk visits every typed value with its dotted path");
+	check_walk(dd, "{\"ts\":\"2020-06-10T02:50:56Z\",\"u\":{\"a\":\"x\",\"b\":[true,3]}}",
+		   "ts=dt:1591757456000000 u.a=text:x(dyn) u.b=bool:1(dyn) u.b=i64:3[1](dyn) ",
+		   "walk infers the types of dynamic fields");
+	{
+		json_t *doc = json_loads("{\"ts\":\"2020-06-10T02:50:56.537Z\"}", 0, NULL);
+		int64_t us = 0;
+
+		ok(docmap_timestamp(dm, doc, &us) && us == 1591757456537000LL, "docmap_timestamp");
+		ok(!docmap_timestamp(dnone, doc, &us), "no timestamp without a timestamp field");
+		json_decref(doc);
+	}
+	ok(strcmp(docmap_reason_name(DOC_NO_TIMESTAMP), "missing_timestamp") == 0 &&
+	   strcmp(docmap_reason_name(DOC_TOO_LONG), "too_long") == 0, "reason names");
+
+	docmap_free(dm);
+	docmap_free(dl);
+	docmap_free(dd);
+	docmap_free(dnone);
+	config_free(strict);
+	config_free(lenient);
+	config_free(dynamic);
+	return tap_done();
+}

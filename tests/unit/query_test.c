@@ -1,0 +1,103 @@
+/* query_test: the query-string parser (query.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+#include "tap.h"
+
+static void check(const char *q, const char *want)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct query_node *n = query_parse(q, &err);
+	struct buf b = BUF_INIT;
+
+	if (!n) {
+		ok(0, "parse '%s': %s", q, err.msg);
+		return;
+	}
+	query_dump(n, &b);
+	if (!ok(strcmp(buf_str(&b), want) == 0, "parse '%s'", q))
+		tap_diag("got  %s\n# want %s", buf_str(&b), want);
+	buf_free(&b);
+	query_free(n);
+}
+
+static void check_err(const char *q, const char *want)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct query_node *n = query_parse(q, &err);
+
+	if (!ok(!n && err.code == 65 && strcmp(err.msg, want) == 0, "error for '%s'", q))
+		tap_diag("got '%s' (code %d), want '%s'", err.msg, err.code, want);
+	query_free(n);
+}
+
+int main(void)
+{
+	check("hello", "TERM(_,hello)");
+	check("*", "ALL");
+	check("  title:foo  ", "TERM(title,foo)");
+	check("a b c", "AND(TERM(_,a), TERM(_,b), TERM(_,c))");
+	check("a AND b", "AND(TERM(_,a), TERM(_,b))");
+	check("a OR b", "OR(TERM(_,a), TERM(_,b))");
+	check("a b OR c", "OR(AND(TERM(_,a), TERM(_,b)), TERM(_,c))");
+	check("a OR b AND c", "OR(TERM(_,a), AND(TERM(_,b), TERM(_,c)))");
+	check("a AND (b OR c)", "AND(TERM(_,a), OR(TERM(_,b), TERM(_,c)))");
+	check("NOT a", "NOT(TERM(_,a))");
+	check("-a +b", "AND(NOT(TERM(_,a)), TERM(_,b))");
+	check("-ts:1234567890 AND NOT ts:1234567891",
+	      "AND(NOT(TERM(ts,1234567890)), NOT(TERM(ts,1234567891)))");
+	check("NOTE", "TERM(_,NOTE)");
+	check("ORANGE ANDROID", "AND(TERM(_,ORANGE), TERM(_,ANDROID))");
+	check("title:\"hello world\"", "PHRASE(title,\"hello world\"~0)");
+	check("\"a b\"~2", "PHRASE(_,\"a b\"~2)");
+	check("jour*", "PREFIX(_,jour)");
+	check("f:jour\\*", "TERM(f,jour*)");
+	check("f:*", "EXISTS(f)");
+	check("attributes.color:red", "TERM(attributes.color,red)");
+	check("k8s\\.pod:x", "TERM(k8s.pod,x)");
+	check("f:[1 TO 10]", "RANGE(f,[1,10])");
+	check("f:{1 TO 10]", "RANGE(f,{1,10])");
+	check("f:[* TO 10}", "RANGE(f,[*,10})");
+	check("f:[a TO *]", "RANGE(f,[a,*])");
+	check("f:[\"a b\" TO \"c d\"]", "RANGE(f,[a b,c d])");
+	check("f:[a\\ b TO c]", "RANGE(f,[a b,c])");
+	check("ts:>=2023/05/25", "RANGE(ts,[2023/05/25,*})");
+	check("ts:>1", "RANGE(ts,{1,*})");
+	check("ts:<=2022-12-16T10:00:57.000Z", "RANGE(ts,{*,2022-12-16T10:00:57.000Z])");
+	check("ts:<1", "RANGE(ts,{*,1})");
+	check(">=10791466", "RANGE(_,[10791466,*})");
+	check("severity:IN [error warn]", "SET(severity,error|warn)");
+	check("severity:IN []", "SET(severity)");
+	check("f:IN", "TERM(f,IN)");
+	check("text_raw:indexed-with-raw-tokenizer-dashes", "TERM(text_raw,indexed-with-raw-tokenizer-dashes)");
+	check("url:http://x/y", "TERM(url,http://x/y)");
+	check("(a)", "TERM(_,a)");
+	check("((a OR b) c)", "AND(OR(TERM(_,a), TERM(_,b)), TERM(_,c))");
+	check("NOT(a)", "NOT(TERM(_,a))");
+	check("a -b", "AND(TERM(_,a), NOT(TERM(_,b)))");
+	check("x:a\\ b", "TERM(x,a b)");
+
+	check_err("", "query: col 1: expected a term (the query is empty)");
+	check_err("type:PushEvent OR", "query: col 18: expected a term");
+	check_err("f:[1 TO 10", "query: col 11: expected ']' or '}'");
+	check_err("f:[1 10]", "query: col 6: expected 'TO'");
+	check_err("(a OR b", "query: col 8: expected ')'");
+	check_err("a)", "query: col 2: unbalanced ')'");
+	check_err("f:\"abc", "query: col 3: expected '\"' to close the phrase");
+	check_err("f: x", "query: col 3: expected a value after ':'");
+	check_err("f:IN [a b", "query: col 10: expected ']'");
+	check_err("\"a\"~x", "query: col 5: expected a number after '~'");
+	check_err("a AND", "query: col 6: expected a term");
+	check_err("f:>", "query: col 4: expected a value after the comparison");
+	{
+		char deep[400];
+		memset(deep, '(', sizeof(deep) - 1);
+		deep[sizeof(deep) - 1] = '\0';
+		struct qw_err err = QW_ERR_INIT;
+		struct query_node *n = query_parse(deep, &err);
+		ok(!n && strstr(err.msg, "too deeply nested"), "deep nesting is an error: %s", err.msg);
+		query_free(n);
+	}
+	return tap_done();
+}

@@ -1,0 +1,787 @@
+/*
+ * split: build a segment from generated documents, bundle it, read it back.
+ * The oracle is a model computed here from the generated values (tokens
+ * split on ASCII non-alphanumerics and lowercased, counts, positions), never
+ * the split code itself. Then every truncation and many byte flips of a small
+ * split must give an error or the same reading, never a crash.
+ *
+ * `split_test --digest FILE` prints a digest of everything readable in FILE
+ * (used by tests/20-split.bats) and exits 65 on a read error.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "checksum.h"
+#include "config.h"
+#include "docmap.h"
+#include "fsutil.h"
+#include "segment.h"
+#include "split_reader.h"
+#include "split_writer.h"
+#include "tap.h"
+#include "termkey.h"
+
+#define NDOCS 700
+#define NWORDS 24
+#define MAXTOK 16
+
+static const char *vocab[NWORDS] = {
+	"alpha", "Bravo", "charlie", "delta", "ECHO", "foxtrot", "golf", "hotel",
+	"india", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa",
+	"quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey", "xray",
+};
+static const char *levels[3] = { "ERROR", "INFO", "WARN" };
+static const char *tagv[4] = { "a", "b", "c", "d" };
+
+struct mdoc {
+	int ntok;
+	int tok[MAXTOK];         /* vocab index per position */
+	int level;
+	long long n;
+	double f;
+	long long ts;            /* seconds */
+	int ntags;
+	int tags[3];
+	int has_ip;
+	int ip3;
+	int has_attr;
+	int attr_size_str;       /* attrs.size given as a string */
+	long long attr_size;
+	char *canon;             /* canonical line, as stored */
+};
+
+static struct mdoc docs[NDOCS];
+static uint64_t rng = 0x1234567887654321ULL;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static const char *cfg_text =
+	"{\"version\":\"0.8\",\"index_id\":\"splittest\",\"doc_mapping\":{"
+	"\"mode\":\"lenient\",\"timestamp_field\":\"ts\",\"tag_fields\":[\"level\"],"
+	"\"field_mappings\":["
+	"{\"name\":\"ts\",\"type\":\"datetime\",\"fast\":true},"
+	"{\"name\":\"body\",\"type\":\"text\",\"tokenizer\":\"default\",\"record\":\"position\"},"
+	"{\"name\":\"level\",\"type\":\"text\",\"tokenizer\":\"raw\",\"fast\":true},"
+	"{\"name\":\"n\",\"type\":\"i64\",\"fast\":true},"
+	"{\"name\":\"f\",\"type\":\"f64\",\"fast\":true},"
+	"{\"name\":\"ok\",\"type\":\"bool\",\"fast\":true},"
+	"{\"name\":\"tags\",\"type\":\"array<text>\",\"tokenizer\":\"raw\",\"fast\":true,"
+	"  \"record\":\"freq\"},"
+	"{\"name\":\"ip\",\"type\":\"ip\",\"fast\":true},"
+	"{\"name\":\"secret\",\"type\":\"text\",\"stored\":false},"
+	"{\"name\":\"attrs\",\"type\":\"json\",\"tokenizer\":\"raw\",\"fast\":true}"
+	"]},\"indexing_settings\":{\"docstore_blocksize\":4000,"
+	"\"docstore_compression_level\":3}}";
+
+static struct index_config *load_cfg(void)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(cfg_text, 0, &jerr);
+	struct qw_err err = QW_ERR_INIT;
+	struct index_config *cfg;
+
+	if (!root) {
+		tap_diag("bad test config: %s", jerr.text);
+		return NULL;
+	}
+	cfg = config_from_json(root, &err);
+	if (!cfg)
+		tap_diag("config: %s", err.msg);
+	json_decref(root);
+	return cfg;
+}
+
+static void gen_doc(struct mdoc *d, int i, struct buf *line)
+{
+	static const char *seps[] = { " ", ", ", "-", "/", "_", " (", ") ", "." };
+
+	d->ntok = 1 + (int)rnd(MAXTOK);
+	for (int k = 0; k < d->ntok; k++)
+		d->tok[k] = (int)(rnd(3) ? rnd(8) : rnd(NWORDS));  /* skewed: long postings */
+	d->level = (int)rnd(3);
+	d->n = (long long)rnd(2001) - 1000;
+	d->f = ((double)i - 350.0) * 0.5;
+	d->ts = 1600000000LL + i * 7 + (i % 5 == 0 ? -3000 : 0);
+	d->ntags = (int)rnd(4);
+	for (int k = 0; k < d->ntags; k++)
+		d->tags[k] = (int)rnd(4);
+	d->has_ip = i % 9 == 0;
+	d->ip3 = (int)rnd(256);
+	d->has_attr = i % 4 != 3;
+	d->attr_size_str = i % 8 == 1;
+	d->attr_size = (long long)rnd(50);
+
+	buf_reset(line);
+	buf_addf(line, "{\"ts\":%lld,\"body\":\"", d->ts);
+	for (int k = 0; k < d->ntok; k++)
+		buf_addf(line, "%s%s", k ? seps[rnd(8)] : "", vocab[d->tok[k]]);
+	buf_addf(line, "\",\"level\":\"%s\",\"n\":%lld,\"f\":%.1f,\"ok\":%s,\"tags\":[",
+		 levels[d->level], d->n, d->f, i % 3 == 0 ? "true" : "false");
+	for (int k = 0; k < d->ntags; k++)
+		buf_addf(line, "%s\"%s\"", k ? "," : "", tagv[d->tags[k]]);
+	buf_addf(line, "],\"secret\":\"s%d\"", i);
+	if (d->has_ip)
+		buf_addf(line, ",\"ip\":\"10.0.1.%d\"", d->ip3);
+	if (d->has_attr) {
+		if (d->attr_size_str)
+			buf_addf(line, ",\"attrs\":{\"color\":\"c%d\",\"size\":\"s%lld\"}", i % 3, d->attr_size);
+		else
+			buf_addf(line, ",\"attrs\":{\"color\":\"c%d\",\"size\":%lld}", i % 3, d->attr_size);
+	}
+	buf_addc(line, '}');
+}
+
+static void lower(const char *s, char *out)
+{
+	size_t i = 0;
+
+	for (; s[i]; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[i] = '\0';
+}
+
+/* Build, serialize and bundle the split of docs[0..n). */
+static int build_split(struct index_config *cfg, int n, const char *dir, const char *out,
+		       struct qw_err *err)
+{
+	struct docmap *dm = docmap_new(cfg);
+	struct segment *seg = segment_new(cfg);
+	struct buf line = BUF_INIT;
+	int ret = -1;
+
+	rng = 0x1234567887654321ULL;
+	for (int i = 0; i < n; i++) {
+		json_t *canon = NULL;
+		enum docmap_reason reason;
+		struct mdoc *d = &docs[i];
+
+		gen_doc(d, i, &line);
+		if (docmap_map_line(dm, line.data, line.len, &canon, &reason, err) < 0)
+			goto out;
+		free(d->canon);
+		d->canon = json_dumps(canon, JSON_COMPACT);
+		if (segment_add_doc(seg, dm, canon, d->canon, strlen(d->canon), err) < 0) {
+			json_decref(canon);
+			goto out;
+		}
+		json_decref(canon);
+	}
+	if (fsutil_rm_rf(dir, err) < 0 || fsutil_mkdir_p(dir, 0755, err) < 0)
+		goto out;
+	if (segment_serialize(seg, dir, err) < 0)
+		goto out;
+	if (split_bundle(dir, out, NULL, NULL, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_free(&line);
+	segment_free(seg);
+	docmap_free(dm);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- digest */
+
+/* Everything readable in a split, hashed; -1 on a read error. */
+static int digest(const char *path, uint32_t *out, struct qw_err *err)
+{
+	struct split_reader *r = split_reader_open(path, err);
+	uint32_t h = 0;
+	int ret = -1;
+
+	if (!r)
+		return -1;
+	h = split_reader_num_docs(r);
+	for (size_t i = 0; i < split_reader_num_fields(r); i++) {
+		const struct split_field_info *fi = split_reader_field(r, i);
+
+		h = checksum_crc32c(h, fi->path, strlen(fi->path));
+		if (fi->indexed) {
+			struct split_terms *it = split_terms_open(r, (int)i, NULL, 0, err);
+			const uint8_t *t;
+			size_t tl;
+			struct split_term_info ti;
+			int k;
+
+			if (!it)
+				goto out;
+			while ((k = split_terms_next(it, &t, &tl, &ti, err)) == 1) {
+				struct split_postings *p;
+				uint32_t doc;
+				bool pos = fi->record == RECORD_POSITION;
+
+				h = checksum_crc32c(h, t, tl);
+				p = split_postings_open(r, &ti, pos, err);
+				if (!p)
+					break;
+				while (split_postings_next(p, &doc, err) == 0 && doc != SPLIT_DOC_END) {
+					uint32_t tf = split_postings_freq(p);
+
+					h = checksum_crc32c(h, &doc, 4);
+					h = checksum_crc32c(h, &tf, 4);
+					if (pos) {
+						const uint32_t *pv;
+						uint32_t np;
+
+						if (split_postings_positions(p, &pv, &np, err) < 0) {
+							doc = 0;
+							break;
+						}
+						h = checksum_crc32c(h, pv, np * 4);
+					}
+				}
+				if (err->code) {
+					split_postings_free(p);
+					break;
+				}
+				split_postings_free(p);
+			}
+			split_terms_free(it);
+			if (k != 0 || err->code)
+				goto out;
+		}
+		if (fi->fast) {
+			struct split_column *c = split_column_open(r, (int)i, err);
+
+			if (!c)
+				goto out;
+			for (uint32_t d = 0; d < split_reader_num_docs(r); d++) {
+				uint64_t s, e;
+
+				split_column_doc_range(c, d, &s, &e);
+				for (; s < e; s++) {
+					uint64_t v = split_column_value(c, s);
+					const uint8_t *t;
+					size_t tl;
+
+					h = checksum_crc32c(h, &v, 8);
+					if (split_column_is_dict(c) && split_column_dict_term(c, v, &t, &tl) == 0)
+						h = checksum_crc32c(h, t, tl);
+				}
+			}
+			split_column_free(c);
+		}
+	}
+	for (uint32_t d = 0; d < split_reader_num_docs(r); d++) {
+		const char *j;
+		size_t jl;
+
+		if (split_reader_doc(r, d, &j, &jl, err) < 0)
+			goto out;
+		h = checksum_crc32c(h, j, jl);
+	}
+	*out = h;
+	ret = 0;
+out:
+	split_reader_close(r);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static int find(struct split_reader *r, const char *path, enum value_kind k)
+{
+	return split_reader_find_field(r, path, k);
+}
+
+static void check_body(struct split_reader *r, int n)
+{
+	struct qw_err err = QW_ERR_INIT;
+	int fb = find(r, "body", VK_TEXT);
+	int bad_df = 0, bad_docs = 0, bad_tf = 0, bad_pos = 0, bad_adv = 0, checked = 0;
+
+	ok(fb >= 0, "body is a text field");
+	if (fb < 0)
+		return;
+	ok(split_reader_field(r, (size_t)fb)->record == RECORD_POSITION, "body records positions");
+	for (int w = 0; w < NWORDS; w++) {
+		char term[32];
+		struct split_term_info ti;
+		struct split_postings *p;
+		int df = 0, found;
+		uint32_t doc;
+
+		lower(vocab[w], term);
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < docs[i].ntok; k++)
+				if (docs[i].tok[k] == w) {
+					df++;
+					break;
+				}
+		found = split_reader_term_lookup(r, fb, term, strlen(term), &ti, &err);
+		if (found != (df > 0)) {
+			bad_df++;
+			continue;
+		}
+		if (!found)
+			continue;
+		if ((int)ti.doc_freq != df)
+			bad_df++;
+		p = split_postings_open(r, &ti, true, &err);
+		if (!p) {
+			bad_docs++;
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t tf = 0, want[MAXTOK], nw = 0;
+			const uint32_t *pv;
+			uint32_t np;
+
+			for (int k = 0; k < docs[i].ntok; k++)
+				if (docs[i].tok[k] == w)
+					want[nw++] = (uint32_t)k;
+			tf = nw;
+			if (!tf)
+				continue;
+			if (split_postings_next(p, &doc, &err) < 0 || doc != (uint32_t)i) {
+				bad_docs++;
+				break;
+			}
+			if (split_postings_freq(p) != tf)
+				bad_tf++;
+			if (split_postings_positions(p, &pv, &np, &err) < 0 || np != nw ||
+			    memcmp(pv, want, nw * 4) != 0)
+				bad_pos++;
+			checked++;
+		}
+		if (split_postings_next(p, &doc, &err) < 0 || doc != SPLIT_DOC_END)
+			bad_docs++;
+		split_postings_free(p);
+
+		/* advance to random targets: the first doc >= target in the model */
+		p = split_postings_open(r, &ti, w % 2 == 0, &err);
+		if (!p) {
+			bad_adv++;
+			continue;
+		}
+		{
+			uint32_t target = 0;
+
+			for (;;) {
+				uint32_t want = SPLIT_DOC_END;
+
+				target += rnd(60);
+				for (int i = (int)target; i < n; i++) {
+					int has = 0;
+
+					for (int k = 0; k < docs[i].ntok; k++)
+						has |= docs[i].tok[k] == w;
+					if (has) {
+						want = (uint32_t)i;
+						break;
+					}
+				}
+				if (split_postings_advance(p, target, &doc, &err) < 0 || doc != want) {
+					bad_adv++;
+					break;
+				}
+				if (w % 2 == 0 && doc != SPLIT_DOC_END) {
+					const uint32_t *pv;
+					uint32_t np;
+
+					if (split_postings_positions(p, &pv, &np, &err) < 0 ||
+					    (np > 0 && docs[doc].tok[pv[0]] != w))
+						bad_pos++;
+				}
+				if (doc == SPLIT_DOC_END)
+					break;
+				target = doc + 1;
+			}
+		}
+		split_postings_free(p);
+	}
+	ok(bad_df == 0, "doc freq of every word matches the model (%d bad)", bad_df);
+	ok(bad_docs == 0, "postings of every word list exactly the docs that contain it (%d bad)", bad_docs);
+	ok(bad_tf == 0, "term frequencies match (%d bad)", bad_tf);
+	ok(bad_pos == 0, "positions match (%d bad)", bad_pos);
+	ok(bad_adv == 0, "advance() lands on the first doc >= target (%d bad)", bad_adv);
+	ok(checked > 1000, "checked %d (term, doc) pairs", checked);
+	{
+		struct split_term_info ti;
+
+		ok(split_reader_term_lookup(r, fb, "zulu", 4, &ti, &err) == 0, "an absent term is not found");
+		ok(split_reader_term_lookup(r, fb, "Bravo", 5, &ti, &err) == 0,
+		   "terms are lowercased by the default tokenizer");
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void check_term_iter(struct split_reader *r, int n)
+{
+	struct qw_err err = QW_ERR_INIT;
+	int fb = find(r, "body", VK_TEXT);
+	const char *want[NWORDS];
+	char low[NWORDS][32];
+	int nw = 0, got = 0, bad = 0, k;
+	struct split_terms *it;
+	const uint8_t *t;
+	size_t tl;
+	struct split_term_info ti;
+
+	for (int w = 0; w < NWORDS; w++) {
+		int used = 0;
+
+		for (int i = 0; i < n && !used; i++)
+			for (int j = 0; j < docs[i].ntok; j++)
+				used |= docs[i].tok[j] == w;
+		lower(vocab[w], low[w]);
+		if (used && strcmp(low[w], "echo") >= 0)
+			want[nw++] = low[w];
+	}
+	qsort(want, (size_t)nw, sizeof(*want), cmp_str);
+	it = split_terms_open(r, fb, "echo", 4, &err);
+	while (it && (k = split_terms_next(it, &t, &tl, &ti, &err)) == 1) {
+		if (got >= nw || tl != strlen(want[got]) || memcmp(t, want[got], tl) != 0)
+			bad++;
+		got++;
+	}
+	split_terms_free(it);
+	ok(it && bad == 0 && got == nw, "terms from 'echo' on are the sorted model words (%d of %d)", got, nw);
+	it = split_terms_open(r, fb, "ec", 2, &err);
+	ok(it && split_terms_next(it, &t, &tl, &ti, &err) == 1 && tl == 4 && memcmp(t, "echo", 4) == 0,
+	   "a lower bound between terms starts at the next term");
+	split_terms_free(it);
+}
+
+static void check_numeric(struct split_reader *r, int n)
+{
+	struct qw_err err = QW_ERR_INIT;
+	int fnum = find(r, "n", VK_I64), ff = find(r, "f", VK_F64), fts = find(r, "ts", VK_DATETIME);
+	struct split_terms *it;
+	uint8_t lo[8];
+	uint64_t want = 0, got = 0;
+	const uint8_t *t;
+	size_t tl;
+	struct split_term_info ti;
+	struct split_column *c;
+	int bad = 0;
+
+	ok(fnum >= 0 && ff >= 0 && fts >= 0, "n, f and ts fields exist with their kinds");
+	if (fnum < 0 || ff < 0 || fts < 0)
+		return;
+	for (int i = 0; i < n; i++)
+		want += docs[i].n >= -100 && docs[i].n <= 100;
+	termkey_put(termkey_from_i64(-100), lo);
+	it = split_terms_open(r, fnum, lo, 8, &err);
+	while (it && split_terms_next(it, &t, &tl, &ti, &err) == 1) {
+		if (tl != 8 || termkey_to_i64(termkey_get(t)) > 100)
+			break;
+		got += ti.doc_freq;
+	}
+	split_terms_free(it);
+	ok(got == want, "a range walk of n in [-100, 100] counts %llu docs (model %llu)",
+	   (unsigned long long)got, (unsigned long long)want);
+
+	c = split_column_open(r, fnum, &err);
+	ok(c && split_column_single_valued(c), "n has a single-valued column");
+	for (int i = 0; c && i < n; i++) {
+		uint64_t v;
+
+		if (!split_column_first(c, (uint32_t)i, &v) || termkey_to_i64(v) != docs[i].n)
+			bad++;
+	}
+	ok(c && bad == 0, "the n column holds every doc's value (%d bad)", bad);
+	split_column_free(c);
+
+	bad = 0;
+	c = split_column_open(r, ff, &err);
+	for (int i = 0; c && i < n; i++) {
+		uint64_t v;
+
+		if (!split_column_first(c, (uint32_t)i, &v) || termkey_to_f64(v) != docs[i].f)
+			bad++;
+	}
+	ok(c && bad == 0, "the f column holds every doc's value (%d bad)", bad);
+	split_column_free(c);
+
+	bad = 0;
+	c = split_column_open(r, fts, &err);
+	for (int i = 0; c && i < n; i++) {
+		uint64_t v;
+
+		if (!split_column_first(c, (uint32_t)i, &v) ||
+		    termkey_to_i64(v) != docs[i].ts * 1000000LL)
+			bad++;
+	}
+	ok(c && bad == 0, "the ts column holds microseconds (%d bad)", bad);
+	{
+		uint64_t mn, mx;
+		long long wmin = docs[0].ts, wmax = docs[0].ts;
+		int64_t a, b;
+
+		for (int i = 0; i < n; i++) {
+			if (docs[i].ts < wmin)
+				wmin = docs[i].ts;
+			if (docs[i].ts > wmax)
+				wmax = docs[i].ts;
+		}
+		ok(c && split_column_min_max(c, &mn, &mx) && termkey_to_i64(mn) == wmin * 1000000 &&
+		   termkey_to_i64(mx) == wmax * 1000000, "column min and max are the model's");
+		ok(split_reader_time_range(r, &a, &b) && a == wmin * 1000000 && b == wmax * 1000000,
+		   "the split's time range is the model's");
+	}
+	split_column_free(c);
+}
+
+static void check_dict_columns(struct split_reader *r, int n)
+{
+	struct qw_err err = QW_ERR_INIT;
+	int fl = find(r, "level", VK_TEXT), ft = find(r, "tags", VK_TEXT), fi = find(r, "ip", VK_IP);
+	struct split_column *c;
+	int bad = 0;
+
+	c = fl >= 0 ? split_column_open(r, fl, &err) : NULL;
+	ok(c && split_column_is_dict(c) && split_column_dict_size(c) == 3, "level has a dictionary column of 3 values");
+	for (int i = 0; c && i < n; i++) {
+		uint64_t v;
+		const uint8_t *t;
+		size_t tl;
+
+		if (!split_column_first(c, (uint32_t)i, &v) || split_column_dict_term(c, v, &t, &tl) < 0 ||
+		    tl != strlen(levels[docs[i].level]) || memcmp(t, levels[docs[i].level], tl) != 0)
+			bad++;
+	}
+	ok(c && bad == 0, "level ordinals map back to each doc's level (%d bad)", bad);
+	split_column_free(c);
+
+	bad = 0;
+	c = ft >= 0 ? split_column_open(r, ft, &err) : NULL;
+	ok(c && !split_column_single_valued(c), "tags has a multi-valued column");
+	for (int i = 0; c && i < n; i++) {
+		uint64_t s, e;
+
+		split_column_doc_range(c, (uint32_t)i, &s, &e);
+		if (e - s != (uint64_t)docs[i].ntags) {
+			bad++;
+			continue;
+		}
+		for (int k = 0; k < docs[i].ntags; k++) {
+			const uint8_t *t;
+			size_t tl;
+
+			if (split_column_dict_term(c, split_column_value(c, s + (uint64_t)k), &t, &tl) < 0 ||
+			    tl != 1 || t[0] != tagv[docs[i].tags[k]][0])
+				bad++;
+		}
+	}
+	ok(c && bad == 0, "tags values per doc are the model's, in order (%d bad)", bad);
+	split_column_free(c);
+
+	bad = 0;
+	c = fi >= 0 ? split_column_open(r, fi, &err) : NULL;
+	for (int i = 0; c && i < n; i++) {
+		uint64_t v;
+		const uint8_t *t;
+		size_t tl;
+		bool has = split_column_first(c, (uint32_t)i, &v);
+
+		if (has != (bool)docs[i].has_ip)
+			bad++;
+		else if (has && (split_column_dict_term(c, v, &t, &tl) < 0 || tl != 16 ||
+				 t[15] != docs[i].ip3 || t[12] != 10 || t[10] != 0xff))
+			bad++;
+	}
+	ok(c && bad == 0, "the sparse ip column has exactly the docs with an ip (%d bad)", bad);
+	split_column_free(c);
+	{
+		int idx[4];
+
+		ok(split_reader_find_path(r, "attrs.size", idx, 4) == 2,
+		   "a json path seen as number and string is two fields");
+	}
+	{
+		struct split_term_info ti;
+		int fsec = find(r, "secret", VK_TEXT);
+
+		ok(fsec >= 0 && split_reader_term_lookup(r, fsec, "s7", 2, &ti, &err) == 1 &&
+		   ti.doc_freq == 1 && ti.inline_doc == 7, "a field that is not stored is still indexed");
+	}
+}
+
+static void check_docs(struct split_reader *r, int n)
+{
+	struct qw_err err = QW_ERR_INIT;
+	int bad = 0;
+
+	for (int i = n - 1; i >= 0; i -= (i % 3 == 0 ? 1 : 2)) {
+		const char *j;
+		size_t jl;
+		json_t *got, *want;
+
+		if (split_reader_doc(r, (uint32_t)i, &j, &jl, &err) < 0) {
+			bad++;
+			continue;
+		}
+		got = json_loadb(j, jl, 0, NULL);
+		want = json_loads(docs[i].canon, 0, NULL);
+		json_object_del(want, "secret");
+		if (!got || !json_equal(got, want))
+			bad++;
+		json_decref(got);
+		json_decref(want);
+	}
+	ok(bad == 0, "stored docs are the canonical docs without stored:false fields (%d bad)", bad);
+}
+
+static void check_meta(struct split_reader *r, int n)
+{
+	json_t *m = split_reader_metadata(r), *tags = json_object_get(m, "tags");
+	char *s = json_dumps(tags, JSON_COMPACT);
+
+	ok(json_integer_value(json_object_get(m, "num_docs")) == n, "metadata num_docs is %d", n);
+	ok(s && strcmp(s, "[\"level!\",\"level:ERROR\",\"level:INFO\",\"level:WARN\"]") == 0,
+	   "tags are Quickwit's: field! and field:value (%s)", s ? s : "null");
+	free(s);
+}
+
+/* Write a scratch file quickly (no fsync: it is read back at once). */
+static int put_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	int ret = 0;
+
+	if (!f)
+		return -1;
+	if (n && fwrite(p, 1, n, f) != n)
+		ret = -1;
+	if (fclose(f) != 0)
+		ret = -1;
+	return ret;
+}
+
+static void corruption(const char *path)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct buf orig = BUF_INIT;
+	uint32_t want, got;
+	char *tmp = NULL;
+	int trunc_bad = 0, flip_bad = 0, errors = 0, same = 0, crashes = 0;
+	size_t len;
+
+	if (fsutil_read_all(path, &orig, &err) < 0 || digest(path, &want, &err) < 0) {
+		ok(0, "read the small split: %s", err.msg);
+		buf_free(&orig);
+		return;
+	}
+	len = orig.len;
+	tmp = fsutil_join(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "qw-split-test-corrupt.split");
+	for (size_t cut = 0; cut < len; cut += (cut < 64 || len - cut < 160) ? 1 : 97) {
+		err_clear(&err);
+		if (put_file(tmp, orig.data, cut) < 0) {
+			crashes++;
+			break;
+		}
+		if (digest(tmp, &got, &err) == 0)
+			trunc_bad++;     /* a truncated split must never open */
+		else if (err.code != EX_DATAERR)
+			trunc_bad++;
+	}
+	ok(trunc_bad == 0 && crashes == 0, "every truncation is a data error (%d not)", trunc_bad);
+	for (size_t at = 0; at < len; at += 1 + at % 29) {
+		orig.data[at] ^= (char)(1u << (at % 8));
+		err_clear(&err);
+		if (put_file(tmp, orig.data, len) < 0)
+			crashes++;
+		else if (digest(tmp, &got, &err) < 0)
+			errors += err.code == EX_DATAERR, flip_bad += err.code != EX_DATAERR;
+		else if (got == want)
+			same++;
+		else
+			flip_bad++;
+		orig.data[at] ^= (char)(1u << (at % 8));
+	}
+	ok(flip_bad == 0 && crashes == 0,
+	   "every flipped byte is a data error or reads the same (%d errors, %d same, %d wrong)",
+	   errors, same, flip_bad);
+	unlink(tmp);
+	free(tmp);
+	buf_free(&orig);
+}
+
+int main(int argc, char **argv)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct index_config *cfg;
+	struct split_reader *r;
+	char dir[256], out[256], small[256];
+	const char *tmpd = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	json_t *desc;
+
+	if (argc == 3 && strcmp(argv[1], "--digest") == 0) {
+		uint32_t h;
+
+		if (digest(argv[2], &h, &err) < 0) {
+			fprintf(stderr, "split_test: %s\n", err.msg);
+			return err.code ? err.code : 1;
+		}
+		printf("%08x\n", h);
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "--build") == 0) {
+		/* --build N FILE: the generated split of N docs, for the bats test */
+		int n = (int)strtol(argv[2], NULL, 10);
+
+		cfg = load_cfg();
+		snprintf(dir, sizeof(dir), "%s.seg", argv[3]);
+		if (!cfg || n < 1 || n > NDOCS || build_split(cfg, n, dir, argv[3], &err) < 0) {
+			fprintf(stderr, "split_test: %s\n", err.msg);
+			return 70;
+		}
+		fsutil_rm_rf(dir, &err);
+		config_free(cfg);
+		for (int i = 0; i < NDOCS; i++)
+			free(docs[i].canon);
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/qw-split-test-%ld", tmpd, (long)getpid());
+	snprintf(out, sizeof(out), "%s/qw-split-test-%ld.split", tmpd, (long)getpid());
+	snprintf(small, sizeof(small), "%s/qw-split-test-small-%ld.split", tmpd, (long)getpid());
+
+	cfg = load_cfg();
+	ok(cfg != NULL, "test config loads");
+	if (!cfg)
+		return tap_done();
+	ok(build_split(cfg, NDOCS, dir, out, &err) == 0, "build and bundle %d docs: %s", NDOCS, err.msg);
+	r = split_reader_open(out, &err);
+	ok(r != NULL, "open the split: %s", err.msg);
+	if (r) {
+		ok(split_reader_num_docs(r) == NDOCS, "num_docs");
+		check_meta(r, NDOCS);
+		check_body(r, NDOCS);
+		check_term_iter(r, NDOCS);
+		check_numeric(r, NDOCS);
+		check_dict_columns(r, NDOCS);
+		check_docs(r, NDOCS);
+		split_reader_close(r);
+	}
+	desc = split_reader_describe(out, true, &err);
+	ok(desc && json_is_true(json_object_get(desc, "verified")) &&
+	   json_array_size(json_object_get(desc, "sections")) == 6,
+	   "describe --verify checks every checksum: %s", err.msg);
+	json_decref(desc);
+
+	ok(build_split(cfg, 150, dir, small, &err) == 0, "build a small split: %s", err.msg);
+	corruption(small);
+
+	fsutil_rm_rf(dir, &err);
+	unlink(out);
+	unlink(small);
+	config_free(cfg);
+	for (int i = 0; i < NDOCS; i++)
+		free(docs[i].canon);
+	return tap_done();
+}

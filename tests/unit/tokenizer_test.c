@@ -1,0 +1,151 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "tap.h"
+#include "tokenizer.h"
+
+struct collect {
+	struct buf out;     /* "tok@pos tok@pos " */
+	size_t n;
+};
+
+static void collect_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
+{
+	struct collect *c = ctx;
+
+	buf_add(&c->out, tok, len);
+	buf_addf(&c->out, "@%u ", pos);
+	c->n++;
+}
+
+static int check(enum tokenizer t, const char *in, const char *want, uint32_t want_pos,
+		 const char *what)
+{
+	struct tokenizer_state ts;
+	struct collect c = { BUF_INIT, 0 };
+	uint32_t np;
+	int r;
+
+	tokenizer_init(&ts);
+	np = tokenize(&ts, t, in, strlen(in), collect_emit, &c);
+	r = ok(strcmp(buf_str(&c.out), want) == 0 && np == want_pos, "%s", what);
+	if (!r)
+		tap_diag("got '%s' (%u positions), want '%s' (%u)", buf_str(&c.out), np, want,
+			 want_pos);
+	buf_free(&c.out);
+	tokenizer_free(&ts);
+	return r;
+}
+
+static void count_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
+{
+	size_t *n = ctx;
+
+	(void)tok;
+	(void)len;
+	(void)pos;
+	(*n)++;
+}
+
+int main(void)
+{
+	struct buf b = BUF_INIT;
+	char *longtok;
+
+	check(TOK_DEFAULT, "Hello, World!", "hello@0 world@1 ", 2, "default splits on punctuation and lowercases");
+	check(TOK_DEFAULT, "a_b-c.d/e f", "a@0 b@1 c@2 d@3 e@4 f@5 ", 6, "default splits on _ - . / and space");
+	check(TOK_DEFAULT, "", "", 0, "empty text has no tokens");
+	check(TOK_DEFAULT, "  ...  ", "", 0, "only separators give no tokens");
+	check(TOK_DEFAULT, "ERROR 404 x2", "error@0 404@1 x2@2 ", 3, "digits are word characters");
+	check(TOK_DEFAULT, "Ærøskøbing ÉTÉ", "ærøskøbing@0 été@1 ", 2, "non-ASCII letters are kept and lowercased");
+	check(TOK_DEFAULT, "ΑΒΓ δ", "αβγ@0 δ@1 ", 2, "Greek lowercases");
+	check(TOK_DEFAULT, "Привет Мир", "привет@0 мир@1 ", 2, "Cyrillic lowercases");
+	check(TOK_DEFAULT, "東京 タワー", "東京@0 タワー@1 ", 2, "CJK letters are word characters");
+	check(TOK_DEFAULT, "٣٤ ۵", "٣٤@0 ۵@1 ", 2, "Arabic-Indic digits are word characters");
+	check(TOK_DEFAULT, "a\xe2\x80\x94" "b", "a@0 b@1 ", 2, "em dash separates");
+	check(TOK_DEFAULT, "a\xc2\xa0" "b", "a@0 b@1 ", 2, "no-break space separates");
+	check(TOK_DEFAULT, "ab\xff" "cd\xc3", "ab@0 cd@1 ", 2, "invalid UTF-8 bytes separate");
+	check(TOK_DEFAULT, "x\xf0\x9d\x90\x80y", "x\xf0\x9d\x90\x80y@0 ", 1, "astral letters (math bold A) are word characters");
+	check(TOK_DEFAULT, "a\xf0\x9f\x98\x80" "b", "a@0 b@1 ", 2, "emoji separate");
+	check(TOK_DEFAULT, "\xc4\xb0stanbul", "istanbul@0 ", 1, "dotted capital I lowercases to i");
+	check(TOK_DEFAULT, "e\xcc\x81t\xc3\xa9", "e\xcc\x81t\xc3\xa9@0 ", 1, "combining marks stay inside a word");
+
+	/* 255-byte rule */
+	longtok = malloc(300);
+	memset(longtok, 'a', 254);
+	longtok[254] = '\0';
+	buf_adds(&b, "x ");
+	buf_adds(&b, longtok);
+	buf_adds(&b, " y");
+	{
+		struct buf want = BUF_INIT;
+
+		buf_adds(&want, "x@0 ");
+		buf_adds(&want, longtok);
+		buf_adds(&want, "@1 y@2 ");
+		check(TOK_DEFAULT, b.data, want.data, 3, "a 254-byte token is kept");
+		buf_free(&want);
+	}
+	buf_reset(&b);
+	memset(longtok, 'A', 255);
+	longtok[255] = '\0';
+	buf_adds(&b, "x ");
+	buf_adds(&b, longtok);
+	buf_adds(&b, " y");
+	check(TOK_DEFAULT, b.data, "x@0 y@2 ", 3, "a 255-byte token is dropped but keeps its position");
+	check(TOK_RAW, longtok, "", 1, "raw drops a 255-byte value");
+	longtok[254] = '\0';
+	{
+		struct buf want = BUF_INIT;
+
+		buf_adds(&want, longtok);
+		buf_adds(&want, "@0 ");
+		check(TOK_RAW, longtok, want.data, 1, "raw keeps a 254-byte value as is");
+		buf_free(&want);
+	}
+
+	check(TOK_RAW, "Hello World-1", "Hello World-1@0 ", 1, "raw keeps the whole value");
+	check(TOK_RAW_LOWERCASE, "Hello ÉTÉ", "hello été@0 ", 1, "raw_lowercase lowercases the whole value");
+	check(TOK_LOWERCASE, "ABC", "abc@0 ", 1, "lowercase is raw_lowercase");
+	check(TOK_WHITESPACE, " Foo-Bar\tbaz\n\nQ ", "Foo-Bar@0 baz@1 Q@2 ", 3, "whitespace splits on ASCII whitespace only and keeps case");
+
+	{
+		struct tokenizer_state ts;
+
+		tokenizer_init(&ts);
+		ok(tokenize(&ts, TOK_DEFAULT, "a b-c", 5, NULL, NULL) == 3, "a NULL emit counts positions only");
+		tokenizer_free(&ts);
+	}
+	buf_reset(&b);
+	tokenizer_lowercase("MiXeD ÀÉÎ Ω \xff", strlen("MiXeD ÀÉÎ Ω \xff"), &b);
+	ok(strcmp(b.data, "mixed àéî ω \xff") == 0, "tokenizer_lowercase lowercases and keeps invalid bytes");
+
+	/* speed: ASCII log text */
+	{
+		struct tokenizer_state ts;
+		const char *line = "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application appattempt_1445144423722_0020_000001 ";
+		struct buf big = BUF_INIT;
+		size_t n = 0;
+		struct timespec t0, t1;
+		double secs, mbs;
+
+		while (big.len < 16u << 20)
+			buf_adds(&big, line);
+		tokenizer_init(&ts);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		tokenize(&ts, TOK_DEFAULT, big.data, big.len, count_emit, &n);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		mbs = (double)big.len / 1e6 / secs;
+		tap_diag("default tokenizer: %.0f MB/s (sanitizers slow this down)", mbs);
+		ok(n > 0, "tokenizes 16 MB of log text (%zu tokens)", n);
+		tokenizer_free(&ts);
+		buf_free(&big);
+	}
+
+	free(longtok);
+	buf_free(&b);
+	return tap_done();
+}
