@@ -6,30 +6,22 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 PATH="$top/bin:$PATH"
 export QW_DATA_DIR="${QW_DATA_DIR:-$top/qwdata}"
-ex="$top/examples"
+cd "$top"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
-run() { step "$@"; "$@"; }
+# Print a command as typed, then run it.
+run() { printf '\n\033[1m$ %s\033[0m\n' "$1"; eval "$1"; }
 
 for name in gharchive apache windows-events; do
 	qw index delete "$name" --yes >/dev/null 2>&1 || true
-	run qw index create --index-config "$ex/$name.yaml"
+	run "qw index create --index-config examples/$name.yaml"
 done
 
-run qw-pipeline --index gharchive --once --quiet "$ex/gharchive.ndjson"
-run qw-pipeline --index apache --once --quiet --format plain "$ex/apache-access.log"
-run qw-pipeline --index windows-events --once --quiet \
-	--dead-letter "$QW_DATA_DIR/windows-events.rejected.ndjson" "$ex/windows-events.ndjson.zst"
-run qw index list
+run 'qw-pipeline --index gharchive --once --quiet examples/gharchive.ndjson'
+run 'qw-pipeline --index apache --once --quiet --format plain examples/apache-access.log'
+run 'qw-pipeline --index windows-events --once --quiet --dead-letter "$QW_DATA_DIR/rejected.ndjson" examples/windows-events.ndjson.zst'
+run 'qw index list'
 
-step qw-search --index gharchive --query 'type:PushEvent' --max-hits 3 "| jq -c '.num_hits, .hits[].repo.name'"
-qw-search --index gharchive --query 'type:PushEvent' --max-hits 3 | jq -c '.num_hits, .hits[].repo.name'
-
-step qw-search --index apache --query '"GET /favicon.ico"' --format count
-qw-search --index apache --query '"GET /favicon.ico"' --format count
-
-step qw-search --index windows-events --query 'Message:lsass AND EventID:10' --max-hits 2 --format ndjson "| jq -c '{ts: .\"@timestamp\", host: .Hostname}'"
-qw-search --index windows-events --query 'Message:lsass AND EventID:10' --max-hits 2 --format ndjson | jq -c '{ts: ."@timestamp", host: .Hostname}'
-
-step qw-search --index windows-events --query '*' --max-hits 0 --aggs '{"hosts":{"terms":{"field":"Hostname","size":5}}}' "| jq -c '.aggregations.hosts.buckets[]'"
-qw-search --index windows-events --query '*' --max-hits 0 --aggs '{"hosts":{"terms":{"field":"Hostname","size":5}}}' | jq -c '.aggregations.hosts.buckets[]'
+run "qw-search --index gharchive --query 'type:PushEvent' --max-hits 3 | jq -c '.num_hits, .hits[].repo.name'"
+run "qw-search --index apache --query '\"GET /favicon.ico\"' --format count"
+run "qw-search --index windows-events --query 'Message:lsass AND EventID:10' --max-hits 2 --format ndjson | jq -c '{ts: .\"@timestamp\", host: .Hostname}'"
+run "qw-search --index windows-events --query '*' --max-hits 0 --aggs '{\"hosts\": {\"terms\": {\"field\": \"Hostname\", \"size\": 5}}}' | jq -c '.aggregations.hosts.buckets[]'"

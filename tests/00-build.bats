@@ -54,8 +54,9 @@ programs() {
 	for p in $(programs); do
 		man=$(ls "$QW_SRCDIR"/man/"$p".[1-8])
 		comp="$QW_SRCDIR/completions/$p"
-		# man sources escape '-' as '\-'
-		mantext=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$man")
+		# Read the man source as rendered text would show the options:
+		# comments dropped, '\-' is '-', mdoc's "Fl -x" is "--x".
+		mantext=$(sed '/^\.\\"/d; s/\\-/-/g; s/\\f[BIRP]//g; s/Fl -/--/g' "$man")
 		for opt in $("$p" --help | grep -o -E -- '--[a-z][a-z0-9-]+' | sort -u); do
 			grep -q -F -- "$opt" <<<"$mantext" || missing+=" $p:$opt(man)"
 			grep -q -F -- "$opt" "$comp" || missing+=" $p:$opt(completion)"
