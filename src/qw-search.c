@@ -249,6 +249,11 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	if (partial) {
+		size_t i;
+		json_t *e;
+
+		json_array_foreach(json_object_get(resp, "errors"), i, e)
+			err_warn(prog, "%s", json_string_value(e) ? json_string_value(e) : "?");
 		err_set(&err, EX_IOERR, "some splits could not be searched, results are partial (see \"errors\")");
 		goto fail;
 	}

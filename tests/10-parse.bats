@@ -99,6 +99,12 @@ $T/$a!sub/two.ndjson $(stat -c %s "$T/d/sub/two.ndjson")" ]
 	  "$T/d/a/y.log $T/d/b/z.log $T/d/c.log - " ]
 }
 
+@test "qw-parse keeps plain lines with invalid UTF-8 and NUL bytes, as U+FFFD" {
+	printf 'a\377b\000c\r\nok\n' >"$T/bad.log"
+	qw-parse --format plain "$T/bad.log" >"$T/out"
+	[ "$(docs "$T/out" | jq -r .body)" = "$(printf 'a\357\277\275b\357\277\275c\nok')" ]
+}
+
 @test "qw-parse expands globs and reports a missing input with exit 66 while reading the others" {
 	printf '{"a":1}\n' >"$T/1.ndjson"
 	printf '{"a":2}\n' >"$T/2.ndjson"
@@ -142,6 +148,20 @@ $T/$a!sub/two.ndjson $(stat -c %s "$T/d/sub/two.ndjson")" ]
 	[[ "$stderr" == *"8 docs read, 2 valid, 6 invalid"* ]]
 }
 
+@test "qw-parse drops a line far over --max-line-bytes with bounded memory and the right position" {
+	{
+		printf '{"a":1}\n'
+		head -c 3000000 /dev/zero | tr '\0' 'y'
+		printf '\n{"a":2}\n'
+		head -c 700000 /dev/zero | tr '\0' 'z'
+	} >"$T/big.ndjson"
+	run --separate-stderr qw-parse --max-line-bytes 1000 --dead-letter "$T/dl" "$T/big.ndjson"
+	[ "$status" -eq 0 ]
+	[ "$(grep -v "^$RS" <<<"$output" | jq -c .a | tr '\n' ' ')" = "1 2 " ]
+	[ "$(jq -r '"\(.reason) \(.position) \(.line | length)"' "$T/dl" | tr '\n' ' ')" = "too_long 8 1024 too_long 3000017 1024 " ]
+	[ "$(grep "^$RS" <<<"$output" | cut -c2- | jq -r 'select(.type == "checkpoint") | .to')" -eq "$(stat -c %s "$T/big.ndjson")" ]
+}
+
 @test "qw-parse keeps what it read before the end of a truncated gzip file and exits 74" {
 	require_shared_data
 	gzip -c "$LOGHUB/Zookeeper_2k.log" >"$T/full.gz"
@@ -156,6 +176,18 @@ $T/$a!sub/two.ndjson $(stat -c %s "$T/d/sub/two.ndjson")" ]
 	# the checkpoint covers exactly the whole lines that were read
 	to=$(controls "$T/out" | jq -r 'select(.type == "checkpoint") | .to')
 	[ "$to" -eq "$(head -n "$n" "$LOGHUB/Zookeeper_2k.log" | wc -c)" ]
+	# the same for zstd (read without libarchive) and xz
+	for c in "zstd -q -c" "xz -c"; do
+		$c "$LOGHUB/Zookeeper_2k.log" >"$T/full.c"
+		head -c "$(( $(stat -c %s "$T/full.c") / 2 ))" "$T/full.c" >"$T/cut.c"
+		run --separate-stderr qw-parse --format plain "$T/cut.c"
+		[ "$status" -eq 74 ]
+		[[ "$stderr" == *"'$T/cut.c'"*"offset"* ]]
+		printf '%s\n' "$output" >"$T/out"
+		n=$(docs "$T/out" | wc -l)
+		[ "$n" -lt 2000 ]
+		diff <(docs "$T/out" | jq -r .body) <(lines "$LOGHUB/Zookeeper_2k.log" | head -n "$n")
+	done
 }
 
 @test "qw-parse emits contiguous checkpoints at least every N lines" {

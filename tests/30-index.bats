@@ -301,3 +301,21 @@ stop_indexer() {
 	[ "$(jq -r .trigger "$T/splits" | tr '\n' ' ')" = "num_docs num_docs " ]
 	[ "$(jq -c '.checkpoint_delta["/f"]' "$T/splits" | tr '\n' ' ')" = "{\"from\":0,\"to\":$b5} {\"from\":$b5,\"to\":$b10} " ]
 }
+
+@test "qw-index and qw-package: --help, man page and bash completion list the same options" {
+	for p in qw-index qw-package; do
+		qw_help=$("$p" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+		man_opts=$(grep -o 'Fl \\-[a-z][a-z-]*' "$QW_SRCDIR/man/$p.1" | sed 's/Fl \\-/--/' | sort -u)
+		comp=$(grep -o -- '--[a-z][a-z-]*' "$QW_SRCDIR/completions/$p" | sort -u)
+		[ -n "$qw_help" ]
+		[ "$qw_help" = "$man_opts" ]
+		[ "$qw_help" = "$comp" ]
+	done
+}
+
+@test "qw-index refuses a partition_key it cannot parse (exit 65)" {
+	write_cfg "$T/cfg.yaml" 10 60 '  partition_key: hash_mod(tenant)'
+	run --separate-stderr qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" </dev/null
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == "qw-index: "*"partition_key"* ]]
+}

@@ -210,3 +210,15 @@ CFG
 	for p in $(jq -r '.splits[].path' "$T/pk"); do [ -s "$p" ]; done
 	[ "$(records "$T/out" | tail -1 | jq -r .type)" = eof ]
 }
+
+@test "qw-package with only --data-dir reads the index config of each record from the metastore" {
+	make_index_with_token
+	gen_docs 50 >"$T/docs"
+	qw-index --index pkg-idx --source s1 --publish-token tok-new --scratch-dir "$S" <"$T/docs" |
+		qw-package --data-dir "$QW_DATA_DIR" >"$T/out"
+	packaged "$T/out" >"$T/pk"
+	# split_num_docs_target is 40: a split of 40 docs or more is mature, a smaller one is not
+	jq -s -e 'map(.splits[].metadata) | length >= 2 and
+		all(if .num_docs >= 40 then .maturity.type == "mature"
+		    else .maturity.type == "immature" and .maturity.maturation_period_millis == 172800000 end)' "$T/pk"
+}

@@ -95,13 +95,18 @@ start_pipeline() {
 	QW_TEST_UPLOAD_DELAY_MS=150 start_pipeline "$T/out" "$T/err" --index kill9 --once \
 		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --backoff-initial 0.1 --status-file "$T/status.json" "$T/in.ndjson"
 	wait_until 120 status_at_least "$T/status.json" splits_published 1
-	pid=$(stage_pid "$PIPE_PID" qw-index)
+	# qw-index when it still runs (it holds documents), else the slow qw-upload
+	victim=qw-index
+	pid=$(stage_pid "$PIPE_PID" qw-index) || { victim=qw-upload; pid=$(stage_pid "$PIPE_PID" qw-upload); }
 	kill -KILL "$pid"
 	wait "$PIPE_PID"
 	cat "$T/err" >&2
 	status_at_least "$T/status.json" restarts 1
-	grep -q "qw-index killed by signal 9" "$T/err"
+	grep -q "$victim killed by signal 9" "$T/err"
 	[ "$(published_docs kill9)" = 800 ]
+	# the multiset of published documents is the multiset of input lines
+	diff <(qw-search --index kill9 --format ndjson --max-hits 2000 '*' | jq -cS . | sort) \
+		<(jq -cS . "$T/in.ndjson" | sort)
 	[ "$(checkpoint kill9 files "$T/in.ndjson")" = "$(stat -c %s "$T/in.ndjson")" ]
 }
 
@@ -212,4 +217,45 @@ start_pipeline() {
 	qw-gc --index fence >/dev/null
 	[ "$(count_state fence Staged)" = 0 ]
 	[ "$(published_docs fence)" = 700 ]
+}
+
+@test "qw-pipeline --follow publishes appended lines, then stops on SIGTERM with 0" {
+	require_shared_data
+	make_index follow
+	otrf_slice 150 "$T/all.ndjson"
+	head -n 100 "$T/all.ndjson" >"$T/in.ndjson"
+	start_pipeline "$T/out" "$T/err" --index follow --follow --quiet \
+		--status-file "$T/status.json" "$T/in.ndjson"
+	wait_until 120 docs_are follow 100
+	tail -n 50 "$T/all.ndjson" >>"$T/in.ndjson"
+	wait_until 120 docs_are follow 150
+	kill -TERM "$PIPE_PID"
+	rc=0
+	wait "$PIPE_PID" || rc=$?
+	[ "$rc" = 0 ]
+	[ "$(jq -r .state "$T/status.json")" = done ]
+	[ "$(checkpoint follow files "$T/in.ndjson")" = "$(stat -c %s "$T/in.ndjson")" ]
+	[ "$(published_docs follow)" = 150 ]
+}
+
+@test "a second SIGTERM kills the group at once and exits 143" {
+	require_shared_data
+	make_index twice
+	otrf_slice 100 "$T/in.ndjson"
+	start_pipeline "$T/out" "$T/err" --index twice --follow --quiet \
+		--status-file "$T/status.json" "$T/in.ndjson"
+	wait_until 120 docs_are twice 100
+	stages=$(pgrep -P "$PIPE_PID")
+	# a stuck last stage: the first signal cannot finish the run
+	kill -STOP "$(stage_pid "$PIPE_PID" qw-publish)"
+	kill -TERM "$PIPE_PID"
+	wait_until 60 status_is "$T/status.json" stopping
+	kill -TERM "$PIPE_PID"
+	rc=0
+	wait "$PIPE_PID" || rc=$?
+	[ "$rc" = 143 ]
+	# no stage survives
+	for p in $stages; do
+		! kill -0 "$p" 2>/dev/null
+	done
 }

@@ -5,7 +5,7 @@ load helpers
 
 @test "qw-pipeline publishes every document exactly once through 20 random stage kills" {
 	require_shared_data
-	run -0 --separate-stderr "$QW_SRCDIR/tests/chaos.sh" --kills 20 --seed 7 --mb 20 \
+	run -0 --separate-stderr "$QW_SRCDIR/tests/chaos.sh" --kills 20 --seed 7 --mb 12 --split-docs 50 \
 		--dir "$BATS_TEST_TMPDIR/chaos"
 	echo "$stderr" >&2
 	[[ $stderr == *"chaos: ok: "*"through 20 kills"* ]]

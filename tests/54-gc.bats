@@ -60,3 +60,13 @@ setup() {
 @test "qw-gc needs --index" {
 	run -64 qw-gc
 }
+
+@test "usage, man page and completion of qw-upload, qw-publish, qw-pipeline and qw-gc name the same options" {
+	for p in qw-upload qw-publish qw-pipeline qw-gc; do
+		usage=$("$p" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+		man=$(grep -o -- 'Fl \\-[a-z][a-z-]*' "$QW_SRCDIR/man/$p.1" | sed 's/Fl \\-/--/' | sort -u)
+		comp=$(grep -o -- '--[a-z][a-z-]*' "$QW_SRCDIR/completions/$p" | sort -u)
+		diff <(echo "$usage") <(echo "$man")
+		diff <(echo "$usage") <(echo "$comp")
+	done
+}

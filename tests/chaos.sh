@@ -50,8 +50,8 @@ qw index create --index-config "$dir/cfg.yaml" >/dev/null
 
 pipe_pid=
 start() {
-	qw-pipeline --index chaos --once --quiet --checkpoint-every "$split_docs" \
-		--max-concurrent-uploads 2 --backoff-initial 0.05 --backoff-max 0.4 \
+	QW_TEST_UPLOAD_DELAY_MS=${QW_TEST_UPLOAD_DELAY_MS:-30} qw-pipeline --index chaos --once --quiet --checkpoint-every "$split_docs" \
+		--max-concurrent-uploads 1 --backoff-initial 0.05 --backoff-max 0.4 \
 		--max-restarts 100000 --stall-timeout 120 --status-file "$dir/status.json" \
 		"$dir/in.ndjson" >/dev/null 2>>"$dir/pipeline.err" 3>&- &
 	pipe_pid=$!
@@ -63,18 +63,27 @@ published() {
 }
 
 start
-kills=0 restarts_of_pipeline=0
+kills=0 restarts_of_pipeline=0 idle_kills=0 last_published=0
 while [ "$kills" -lt "$kills_wanted" ]; do
-	# wait for progress (a new published split) so the run always ends
-	base=$(published)
-	for ((i = 0; i < 3000; i++)); do
-		[ "$(published)" -gt "$base" ] && break
-		kill -0 "$pipe_pid" 2>/dev/null || break
-		sleep 0.05
-	done
+	# at most two kills in a row without progress (a new published
+	# split), so the run always ends
+	if [ "$(published)" -le "$last_published" ]; then
+		idle_kills=$((idle_kills + 1))
+	else
+		idle_kills=0
+	fi
+	if [ "$idle_kills" -ge 2 ]; then
+		for ((i = 0; i < 3000; i++)); do
+			[ "$(published)" -gt "$last_published" ] && break
+			kill -0 "$pipe_pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		idle_kills=0
+	fi
 	kill -0 "$pipe_pid" 2>/dev/null || break
 	# then a random moment later, a random victim
-	sleep "0.$((RANDOM % 40))"
+	sleep "$(printf '0.%02d' $((RANDOM % 50)))"
+	last_published=$(published)
 	victims=()
 	for c in $(pgrep -P "$pipe_pid" || true); do
 		victims+=("$c")

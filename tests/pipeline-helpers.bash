@@ -115,3 +115,13 @@ status_at_least() {
 otrf_slice() {
 	zstd -dc "$QW_SHARED_DATA/otrf/otrf-windows-events.ndjson.zst" | head -n "$1" >"$2"
 }
+
+# docs_are INDEX N: the published documents number N (for wait_until)
+docs_are() {
+	[ "$(published_docs "$1")" = "$2" ]
+}
+
+# status_is FILE STATE
+status_is() {
+	[ "$(jq -r .state "$1" 2>/dev/null)" = "$2" ]
+}

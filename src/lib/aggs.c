@@ -507,6 +507,10 @@ struct node_state {
 	struct ordmap *om;
 	size_t n_om;
 	uint64_t err_bound, total;
+	/* histograms: the last bucket hit (consecutive docs are often in it) */
+	bool has_last;
+	double last_key;
+	size_t last_bi;
 };
 
 struct agg_result {
@@ -612,7 +616,7 @@ static uint64_t key_hash(const struct akey *k)
 
 	if (k->kind == AV_STR)
 		return hash_bytes(k->s, k->len, h);
-	return mix64(hash_bytes(&k->v, sizeof(k->v), h));
+	return mix64(k->v.u ^ (h * 0x9e3779b97f4a7c15ULL));
 }
 
 static bool key_eq(const struct akey *a, const struct akey *b)
@@ -860,7 +864,14 @@ static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 			memset(&key, 0, sizeof(key));
 			key.kind = AV_F64;
 			key.v.f = floor((d - n->offset) / n->interval) * n->interval + n->offset;
-			bi = bucket_get(r, node, &key);
+			if (s->has_last && s->last_key == key.v.f) {
+				bi = s->last_bi;
+			} else {
+				bi = bucket_get(r, node, &key);
+				s->has_last = true;
+				s->last_key = key.v.f;
+				s->last_bi = bi;
+			}
 			s->b[bi].count++;
 			if (s->b[bi].sub)
 				collect_sub(s->b[bi].sub, doc);
@@ -964,6 +975,7 @@ static uint64_t cut_buckets(struct node_state *s, size_t keep)
 	}
 	s->nb = keep;
 	s->ht_cap = 0;
+	s->has_last = false;
 	ht_rebuild(s);
 	return dropped_max;
 }
@@ -1220,6 +1232,7 @@ static json_t *histogram_json(const struct agg_node *n, struct agg_result *r, si
 	}
 	qsort(s->b, s->nb, sizeof(*s->b), cmp_key_asc);
 	s->ht_cap = 0;
+	s->has_last = false;
 	ht_rebuild(s);
 	for (j = 0; j < s->nb; j++) {
 		if (s->b[j].count < n->min_doc_count)

@@ -154,21 +154,35 @@ static bool has_format(const struct field_mapping *f, const char *name)
 }
 
 /*
- * A datetime value as microseconds: a string in one of the field's input
- * formats (then RFC 3339, the canonical form, so mapping is idempotent), or a
- * number when unix_timestamp is allowed.
+ * A datetime string as microseconds: the canonical form first (an RFC 3339
+ * UTC string exactly as datetime_format_rfc3339() writes it, so that mapping
+ * is idempotent whatever the input formats), then the field's input formats
+ * in order, then any RFC 3339 string.
  */
+static bool datetime_text(const struct field_mapping *f, const char *s, size_t len, int64_t *us)
+{
+	if (len >= 20 && len < 40 && s[len - 1] == 'Z' && datetime_parse("rfc3339", s, len, us)) {
+		struct buf out = BUF_INIT;
+		bool same;
+
+		datetime_format_rfc3339(*us, &out);
+		same = out.len == len && memcmp(out.data, s, len) == 0;
+		buf_free(&out);
+		if (same)
+			return true;
+	}
+	for (size_t i = 0; i < f->n_input_formats; i++)
+		if (datetime_parse(f->input_formats[i], s, len, us))
+			return true;
+	return datetime_parse("rfc3339", s, len, us);
+}
+
+/* A datetime value as microseconds: a string (datetime_text), or a number
+ * when unix_timestamp is allowed. */
 static bool datetime_value(const struct field_mapping *f, const json_t *v, int64_t *us)
 {
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		size_t len = json_string_length(v);
-
-		for (size_t i = 0; i < f->n_input_formats; i++)
-			if (datetime_parse(f->input_formats[i], s, len, us))
-				return true;
-		return datetime_parse("rfc3339", s, len, us);
-	}
+	if (json_is_string(v))
+		return datetime_text(f, json_string_value(v), json_string_length(v), us);
 	if (json_is_integer(v)) {
 		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
 			return false;
@@ -1145,10 +1159,7 @@ static bool fx_datetime(struct fast *fx, const struct field_mapping *f)
 
 			memcpy(tmp, s + 1, n - 2);
 			tmp[n - 2] = '\0';
-			for (size_t i = 0; i < f->n_input_formats && !ok; i++)
-				ok = datetime_parse(f->input_formats[i], tmp, n - 2, &us);
-			if (!ok)
-				ok = datetime_parse("rfc3339", tmp, n - 2, &us);
+			ok = datetime_text(f, tmp, n - 2, &us);
 		}
 	} else {
 		const char *s;

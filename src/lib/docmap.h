@@ -9,7 +9,10 @@
  *   - datetime values are RFC 3339 strings in UTC ("2020-06-10T02:50:56.537Z",
  *     sub-second digits only as needed), whatever input format they had;
  *   - numbers given as strings and coerced are JSON numbers;
- *   - in lenient mode, unmapped fields are dropped.
+ *   - in lenient mode, unmapped fields are dropped;
+ *   - numbers and bools given for a text field are strings (nulls are kept).
+ * A datetime string already in that canonical form is read as RFC 3339
+ * before the field's input formats are tried, so that mapping is idempotent.
  * A canonical document maps to itself (docmap_map is idempotent).
  *
  * docmap_walk() visits every indexable value of a canonical document with

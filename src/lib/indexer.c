@@ -73,7 +73,11 @@ struct indexer *indexer_new(const struct indexer_opts *o, struct qw_err *err)
 	struct partition_expr *pexpr = NULL;
 	const char *index_id = o->index_id ? o->index_id : o->cfg->index_id;
 
-	if (!index_id || ids_check_index(index_id, err) < 0)
+	if (!index_id) {
+		err_set(err, EX_DATAERR, "indexer: no index id");
+		goto fail;
+	}
+	if (ids_check_index(index_id, err) < 0)
 		goto fail;
 	if (o->source_id && ids_check_source(o->source_id, err) < 0)
 		goto fail;
@@ -87,30 +91,30 @@ struct indexer *indexer_new(const struct indexer_opts *o, struct qw_err *err)
 	if (fsutil_mkdir_p(o->scratch_dir, 0755, err) < 0)
 		goto fail;
 	ix = xcalloc(1, sizeof(*ix));
+	ix->pexpr = pexpr;
+	pexpr = NULL;
 	ix->cfg = o->cfg;
 	ix->index_id = xstrdup(index_id);
 	ix->source_id = o->source_id ? xstrdup(o->source_id) : NULL;
 	ix->publish_token = o->publish_token ? xstrdup(o->publish_token) : NULL;
+	ix->drain_ms = o->drain_ms;
+	ix->max_line = o->max_line;
+	ix->first_ms = -1;
+	ix->delta = json_object();
 	/* absolute, so that the records mean the same in any working directory */
 	ix->scratch_dir = realpath(o->scratch_dir, NULL);
 	if (!ix->scratch_dir) {
 		err_errno(err, EX_CANTCREAT, "cannot resolve '%s'", o->scratch_dir);
-		indexer_free(ix);
-		return NULL;
+		goto fail;
 	}
-	ix->drain_ms = o->drain_ms;
-	ix->max_line = o->max_line;
-	ix->pexpr = pexpr;
 	ix->dm = docmap_new(o->cfg);
 	if (!ix->dm) {
 		err_set(err, EX_SOFTWARE, "cannot build the doc mapping");
-		indexer_free(ix);
-		return NULL;
+		goto fail;
 	}
-	ix->delta = json_object();
-	ix->first_ms = -1;
 	return ix;
 fail:
+	indexer_free(ix);
 	partition_expr_free(pexpr);
 	return NULL;
 }

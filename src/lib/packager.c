@@ -77,9 +77,9 @@ static void remove_segments(json_t *splits)
 	}
 }
 
-static int package_one(const struct packager_opts *o, json_t *rec, json_t *entry,
-		       const char *index_uid, json_t *out_splits, struct buf *written,
-		       struct qw_err *err)
+static int package_one(const struct packager_opts *o, const struct index_config *cfg,
+		       json_t *rec, json_t *entry, const char *index_uid, json_t *out_splits,
+		       struct buf *written, struct qw_err *err)
 {
 	const char *dir = json_string_value(json_object_get(entry, "dir"));
 	json_t *pid = json_object_get(entry, "partition_id");
@@ -107,7 +107,7 @@ static int package_one(const struct packager_opts *o, json_t *rec, json_t *entry
 			  "partition_id", json_integer_value(pid),
 			  "num_docs", nd,
 			  "create_timestamp", (json_int_t)clock_wall_s(),
-			  "maturity", maturity(o->cfg, json_integer_value(nd)),
+			  "maturity", maturity(cfg, json_integer_value(nd)),
 			  "num_merge_ops", (json_int_t)0,
 			  "delete_opstamp", (json_int_t)0);
 	if (!extra) {
@@ -125,8 +125,8 @@ static int package_one(const struct packager_opts *o, json_t *rec, json_t *entry
 			json_object_set_new(extra, "node_id", json_string(host));
 		}
 	}
-	if (o->cfg && o->cfg->doc_mapping_uid)
-		json_object_set_new(extra, "doc_mapping_uid", json_string(o->cfg->doc_mapping_uid));
+	if (cfg && cfg->doc_mapping_uid)
+		json_object_set_new(extra, "doc_mapping_uid", json_string(cfg->doc_mapping_uid));
 	if (split_bundle(dir, path, extra, &meta, err) < 0) {
 		err_prefix(err, "cannot bundle '%s'", dir);
 		goto out;
@@ -183,6 +183,8 @@ int packager_package(const struct packager_opts *o, json_t *rec, json_t **packag
 	json_t *delta = json_object_get(rec, "checkpoint_delta");
 	json_t *meta = NULL, *out_splits = NULL, *out = NULL;
 	struct buf written = BUF_INIT;
+	const struct index_config *cfg = o->cfg;
+	struct index_config *own_cfg = NULL;
 	const char *index_uid;
 	bool dead;
 	size_t i;
@@ -220,9 +222,16 @@ int packager_package(const struct packager_opts *o, json_t *rec, json_t **packag
 		ret = 0;
 		goto out;
 	}
+	/* no config given: the metastore's, when there is one */
+	if (!cfg && o->ms && json_array_size(splits) > 0) {
+		own_cfg = metastore_index_config(o->ms, index, err);
+		if (!own_cfg)
+			goto out;
+		cfg = own_cfg;
+	}
 	out_splits = json_array();
 	json_array_foreach(splits, i, entry) {
-		if (package_one(o, rec, entry, index_uid, out_splits, &written, err) < 0) {
+		if (package_one(o, cfg, rec, entry, index_uid, out_splits, &written, err) < 0) {
 			unlink_written(&written);
 			goto out;
 		}
@@ -245,6 +254,8 @@ int packager_package(const struct packager_opts *o, json_t *rec, json_t **packag
 	*packaged = out;
 	ret = 0;
 out:
+	if (own_cfg)
+		config_free(own_cfg);
 	buf_free(&written);
 	json_decref(out_splits);
 	json_decref(meta);

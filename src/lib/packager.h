@@ -31,7 +31,8 @@
 #include "metastore.h"
 
 struct packager_opts {
-	const struct index_config *cfg; /* may be NULL: no doc_mapping_uid, maturity "mature" */
+	const struct index_config *cfg; /* may be NULL: the metastore's, else no doc_mapping_uid
+	                                 * and maturity "mature" */
 	struct metastore *ms;           /* may be NULL: no fencing, index_uid = index id */
 	const char *index_id;           /* may be NULL: else records of another index are refused */
 	const char *scratch_dir;        /* may be NULL: beside each segment directory */

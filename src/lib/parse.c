@@ -26,7 +26,8 @@ struct run {
 	struct protocol_writer w;
 	struct buf doc;             /* serialized document */
 	struct buf dl;              /* pending dead-letter lines */
-	struct buf fixed;           /* a plain line made valid UTF-8 */
+	struct buf fixed;           /* a plain line as JSON text */
+	struct buf nul;             /* a plain line without NUL bytes */
 	int dl_fd;
 	const char *source_id;
 	const char *body_field;
@@ -117,98 +118,76 @@ static int emit_simple(struct run *r, const char *type, struct qw_err *err)
 static int emit_eof(struct run *r, struct qw_err *err)
 {
 	json_t *rec = protocol_new(REC_EOF), *by = json_object();
-	int rc;
+	int rc = -1;
 
+	if (!rec || !by)
+		goto fail;
 	for (int i = 1; i < DOC_REASON_COUNT; i++)
-		if (r->st->by_reason[i])
-			json_object_set_new(by, docmap_reason_name((enum docmap_reason)i),
-					    json_integer((json_int_t)r->st->by_reason[i]));
-	json_object_set_new(rec, "docs_read", json_integer((json_int_t)r->st->docs_read));
-	json_object_set_new(rec, "docs_valid", json_integer((json_int_t)r->st->docs_valid));
-	json_object_set_new(rec, "docs_invalid", json_integer((json_int_t)r->st->docs_invalid));
-	json_object_set_new(rec, "invalid_by_reason", by);
+		if (r->st->by_reason[i] &&
+		    json_object_set_new(by, docmap_reason_name((enum docmap_reason)i),
+					json_integer((json_int_t)r->st->by_reason[i])))
+			goto fail;
+	if (json_object_set_new(rec, "docs_read", json_integer((json_int_t)r->st->docs_read)) ||
+	    json_object_set_new(rec, "docs_valid", json_integer((json_int_t)r->st->docs_valid)) ||
+	    json_object_set_new(rec, "docs_invalid", json_integer((json_int_t)r->st->docs_invalid)))
+		goto fail;
+	rc = json_object_set_new(rec, "invalid_by_reason", by);
+	by = NULL;              /* json_object_set_new took it, even on failure */
+	if (rc)
+		goto fail;
 	rc = protocol_writer_control(&r->w, rec, err);
 	json_decref(rec);
 	return rc;
+fail:
+	json_decref(by);
+	json_decref(rec);
+	return err_set(err, EX_SOFTWARE, "cannot build the eof record");
 }
 
-/* Copy of s with invalid UTF-8 sequences replaced by U+FFFD. */
-static const char *valid_utf8(struct run *r, const char *s, size_t len, size_t *out_len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	bool clean = true;
-
-	for (i = 0; i < len; i++)
-		if (p[i] >= 0x80) {
-			clean = false;
-			break;
-		}
-	if (clean) {
-		*out_len = len;
-		return s;
-	}
-	buf_reset(&r->fixed);
-	buf_add(&r->fixed, s, i);
-	while (i < len) {
-		unsigned char c = p[i];
-		size_t n = 0;
-
-		if (c < 0x80) {
-			buf_addc(&r->fixed, (char)c);
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (p[i + 1] & 0xc0) == 0x80)
-			n = 2;
-		else if (c >= 0xe0 && c <= 0xef && i + 2 < len && (p[i + 1] & 0xc0) == 0x80 &&
-			 (p[i + 2] & 0xc0) == 0x80 && !(c == 0xe0 && p[i + 1] < 0xa0) &&
-			 !(c == 0xed && p[i + 1] > 0x9f))
-			n = 3;
-		else if (c >= 0xf0 && c <= 0xf4 && i + 3 < len && (p[i + 1] & 0xc0) == 0x80 &&
-			 (p[i + 2] & 0xc0) == 0x80 && (p[i + 3] & 0xc0) == 0x80 &&
-			 !(c == 0xf0 && p[i + 1] < 0x90) && !(c == 0xf4 && p[i + 1] > 0x8f))
-			n = 4;
-		if (n) {
-			buf_add(&r->fixed, s + i, n);
-			i += n;
-		} else {
-			buf_add(&r->fixed, "\xef\xbf\xbd", 3);
-			i++;
-		}
-	}
-	*out_len = r->fixed.len;
-	return r->fixed.data;
-}
-
-/* A plain text line as a document: body, and the leading timestamp when configured. */
-static int map_plain(struct run *r, const char *line, size_t len, json_t **out,
+/*
+ * A plain text line as a document: {"<ts>": leading timestamp, "<body>": line}
+ * written as JSON text (invalid UTF-8 becomes U+FFFD), then mapped like any line.
+ */
+static int map_plain(struct run *r, const char *line, size_t len, struct buf *out,
 		     enum docmap_reason *reason, struct qw_err *err)
 {
-	json_t *doc = json_object();
-	size_t n;
-	const char *s = valid_utf8(r, line, len, &n);
-	int rc;
+	struct buf *j = &r->fixed;
 
+	buf_reset(j);
+	buf_addc(j, '{');
 	if (r->ts_field) {
 		for (size_t i = 0; i < r->ts_field->n_input_formats; i++) {
 			int64_t us;
 
 			if (datetime_parse_prefix(r->ts_field->input_formats[i], line, len, &us)) {
-				struct buf ts = BUF_INIT;
-
-				datetime_format_rfc3339(us, &ts);
-				json_object_set_new(doc, r->o->cfg->timestamp_field,
-						    json_stringn(ts.data, ts.len));
-				buf_free(&ts);
+				docmap_json_string(j, r->o->cfg->timestamp_field,
+						   strlen(r->o->cfg->timestamp_field));
+				buf_add(j, ":\"", 2);
+				datetime_format_rfc3339(us, j);
+				buf_add(j, "\",", 2);
 				break;
 			}
 		}
 	}
-	json_object_set_new(doc, r->body_field, json_stringn(s, n));
-	rc = docmap_map(r->dm, doc, out, reason, err);
-	json_decref(doc);
-	return rc;
+	docmap_json_string(j, r->body_field, strlen(r->body_field));
+	buf_addc(j, ':');
+	if (memchr(line, '\0', len)) {
+		/* NUL bytes in text become U+FFFD too (JSON documents cannot hold them) */
+		struct buf *c = &r->nul;
+
+		buf_reset(c);
+		for (size_t i = 0; i < len; i++) {
+			if (line[i])
+				buf_addc(c, line[i]);
+			else
+				buf_add(c, "\xef\xbf\xbd", 3);
+		}
+		docmap_json_string(j, c->data, c->len);
+	} else {
+		docmap_json_string(j, line, len);
+	}
+	buf_addc(j, '}');
+	return docmap_canonical_line(r->dm, j->data, j->len, out, reason, err);
 }
 
 static bool is_blank(const char *s, size_t n)
@@ -224,17 +203,12 @@ static int handle_line(struct run *r, const struct source_part *p, bool plain, c
 {
 	struct qw_err derr = QW_ERR_INIT;
 	enum docmap_reason reason = DOC_OK;
-	json_t *out = NULL;
 	int rc;
 
 	r->st->docs_read++;
 	buf_reset(&r->doc);
 	if (plain) {
-		rc = map_plain(r, line, len, &out, &reason, &derr);
-		if (rc == 0) {
-			docmap_serialize(out, &r->doc);
-			json_decref(out);
-		}
+		rc = map_plain(r, line, len, &r->doc, &reason, &derr);
 	} else {
 		rc = docmap_canonical_line(r->dm, line, len, &r->doc, &reason, &derr);
 	}
@@ -474,6 +448,7 @@ out:
 	buf_free(&r.doc);
 	buf_free(&r.dl);
 	buf_free(&r.fixed);
+	buf_free(&r.nul);
 	if (rc < 0 && err->code == 0)
 		err->code = EX_SOFTWARE;
 	return rc;

@@ -144,20 +144,21 @@ static int read_bound(struct parser *p, char **bound)
 {
 	struct buf b = BUF_INIT;
 	bool star = false;
+	size_t start = p->pos;
 	int rc = -1;
 
 	*bound = NULL;
 	if (p->s[p->pos] == '"') {
-		if (read_quoted(p, &b) < 0)
-			goto out;
-		*bound = buf_detach(&b, NULL);
-		if (!*bound)
-			*bound = xstrdup("");
-		rc = 0;
+		/* as Quickwit: range bounds are words, never phrases */
+		fail(p, p->pos, "expected a range bound (a word: quoted bounds are not supported)");
 		goto out;
 	}
 	if (!read_word(p, "[]{}", &b, &star)) {
 		fail(p, p->pos, "expected a range bound");
+		goto out;
+	}
+	if (strpbrk(buf_str(&b), " \t")) {
+		fail(p, start, "a range bound cannot contain whitespace");
 		goto out;
 	}
 	if (!(star && b.len == 0)) {
@@ -318,9 +319,30 @@ static struct query_node *parse_value(struct parser *p, char *field, size_t col)
 			return parse_set(p, field, col);
 		p->pos = save;
 	}
-	if (!read_word(p, NULL, &b, &star)) {
-		fail(p, p->pos, field ? "expected a value after ':'" : "expected a term");
-		goto fail;
+	{
+		size_t wstart = p->pos, i;
+		bool wild = false;
+
+		if (!read_word(p, NULL, &b, &star)) {
+			fail(p, p->pos, field ? "expected a value after ':'" : "expected a term");
+			goto fail;
+		}
+		/* an unescaped '?', or '*' before the end: a wildcard pattern */
+		for (i = wstart; i < p->pos; i++) {
+			if (s[i] == '\\') {
+				i++;
+				continue;
+			}
+			if (s[i] == '?' || (s[i] == '*' && i + 1 < p->pos))
+				wild = true;
+		}
+		if (wild) {
+			n = node_new(QN_WILDCARD, col);
+			n->text = xstrndup(s + wstart, p->pos - wstart);
+			n->field = field;
+			field = NULL;
+			goto out;
+		}
 	}
 	if (star && b.len == 0) {
 		n = node_new(field ? QN_EXISTS : QN_ALL, col);
@@ -544,6 +566,9 @@ void query_dump(const struct query_node *n, struct buf *out)
 		break;
 	case QN_PREFIX:
 		buf_addf(out, "PREFIX(%s,%s)", f, n->text);
+		break;
+	case QN_WILDCARD:
+		buf_addf(out, "WILDCARD(%s,%s)", f, n->text);
 		break;
 	case QN_PHRASE:
 		buf_addf(out, "PHRASE(%s,\"%s\"~%u)", f, n->text, n->slop);

@@ -13,6 +13,7 @@
  *   unary   := ( "NOT" | "-" | "+" ) unary | primary
  *   primary := "(" query ")" | "*" | [ field ":" ] value
  *   value   := word | word"*" | "\"phrase\"" [ "~" N ] | "*"   (exists)
+ *            | word with "*" or "?" inside                    (wildcard)
  *            | ( "[" | "{" ) bound "TO" bound ( "]" | "}" )
  *            | ( ">=" | ">" | "<=" | "<" ) word
  *            | "IN" "[" word* "]"
@@ -43,6 +44,7 @@ enum query_kind {
 	QN_AND,      /* every child */
 	QN_OR,       /* any child */
 	QN_NOT,      /* one child: every document but its matches */
+	QN_WILDCARD, /* field:jo*r?al: text keeps the backslash escapes of the word */
 };
 
 struct query_node {

@@ -152,6 +152,7 @@ struct sort_spec {
 
 struct index_ctx {
 	char *index_id;
+	json_t *meta;                /* the metastore snapshot: config and splits */
 	struct index_config *cfg;
 	char **search_fields;        /* borrowed from req or cfg */
 	size_t n_search_fields;
@@ -217,6 +218,17 @@ static int check_field(const struct index_ctx *ix, const struct query_node *n, c
 	const struct field_mapping *m = config_resolve_field(ix->cfg, path, NULL);
 
 	if (!m) {
+		size_t i, len;
+
+		/* a path below a mapped leaf that is not json is no field, even in dynamic mode */
+		for (i = 0; i < ix->cfg->n_leaves; i++) {
+			len = strlen(ix->cfg->leaves[i]->path);
+			if (strncmp(ix->cfg->leaves[i]->path, path, len) == 0 && path[len] == '.')
+				return err_set(err, EX_DATAERR,
+					       "query: col %u: unknown field '%s' in index '%s' ('%s' is a %s field)",
+					       n->col, path, ix->index_id, ix->cfg->leaves[i]->path,
+					       config_field_type_name(ix->cfg->leaves[i]->type));
+		}
 		if (ix->cfg->mode == MODE_DYNAMIC || n->kind == QN_EXISTS ||
 		    path_is_object_prefix(ix->cfg, path))
 			return 0;
@@ -324,7 +336,11 @@ static bool parse_datetime(const struct index_config *cfg, const char *path, con
 				return true;
 	if (parse_f64(s, &d))
 		return datetime_from_number(d, us);
-	return datetime_parse("iso8601", s, len, us);
+	/* the forms Quickwit's query parser accepts besides the field's formats */
+	return datetime_parse("iso8601", s, len, us) || datetime_parse("rfc2822", s, len, us) ||
+	       datetime_parse("%Y-%m-%d %H:%M:%S", s, len, us) ||
+	       datetime_parse("%Y/%m/%d %H:%M:%S", s, len, us) ||
+	       datetime_parse("%Y-%m-%d", s, len, us) || datetime_parse("%Y/%m/%d", s, len, us);
 }
 
 /*
@@ -585,6 +601,81 @@ static int match_text(struct split_ctx *sc, int field, const char *text, bool ph
 	return rc < 0 ? -1 : 0;
 }
 
+static int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64_t hi,
+			    struct bitset *out);
+
+static int bytes_cmp(const uint8_t *a, size_t al, const void *b, size_t bl)
+{
+	size_t n = al < bl ? al : bl;
+	int c = n ? memcmp(a, b, n) : 0;
+
+	if (c)
+		return c;
+	return al < bl ? -1 : al > bl;
+}
+
+/* First ordinal of a dictionary column whose term is >= (or > when strict) t. */
+static uint64_t dict_lower_bound(struct split_column *c, const void *t, size_t len, bool strict)
+{
+	uint64_t lo = 0, hi = split_column_dict_size(c);
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		const uint8_t *mt;
+		size_t ml;
+		int cmp;
+
+		if (split_column_dict_term(c, mid, &mt, &ml) < 0)
+			return hi;
+		cmp = bytes_cmp(mt, ml, t, len);
+		if (cmp < 0 || (strict && cmp == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * A text range (or a single value when lower == upper, both inclusive) on a
+ * fast field without a term dictionary: ordinals of the column's dictionary,
+ * then a column scan.
+ */
+static int fast_text_range(struct split_ctx *sc, int field, const char *lower, bool lower_incl,
+			   const char *upper, bool upper_incl, struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	struct split_column *c = split_column_open(sc->r, field, sc->err);
+	struct buf lo = BUF_INIT, hi = BUF_INIT;
+	uint64_t olo, ohi;
+	int rc = -1;
+
+	if (!c)
+		return -1;
+	if (fi->fast_normalizer == FAST_NORM_LOWERCASE) {
+		if (lower)
+			tokenizer_lowercase(lower, strlen(lower), &lo);
+		if (upper)
+			tokenizer_lowercase(upper, strlen(upper), &hi);
+	} else {
+		if (lower)
+			buf_adds(&lo, lower);
+		if (upper)
+			buf_adds(&hi, upper);
+	}
+	olo = lower ? dict_lower_bound(c, buf_str(&lo), lo.len, !lower_incl) : 0;
+	ohi = upper ? dict_lower_bound(c, buf_str(&hi), hi.len, upper_incl)
+		    : split_column_dict_size(c);
+	split_column_free(c);
+	c = NULL;
+	rc = 0;
+	if (olo < ohi)
+		rc = scan_column_keys(sc, field, olo, ohi - 1, out);
+	buf_free(&lo);
+	buf_free(&hi);
+	return rc;
+}
+
 /* A term value on one split field of any kind. */
 static int match_value(struct split_ctx *sc, int field, const char *path, const char *text,
 		       bool phrase, uint32_t slop, struct bitset *out)
@@ -593,8 +684,17 @@ static int match_value(struct split_ctx *sc, int field, const char *path, const 
 	uint8_t key[16];
 	uint64_t k;
 
-	if (!fi->indexed)
-		return 0;
+	if (!fi->indexed) {
+		/* a fast field without a term dictionary: its exact values */
+		if (!fi->fast)
+			return 0;
+		if (fi->kind == VK_TEXT)
+			return fast_text_range(sc, field, text, true, text, true, out);
+		if (fi->kind == VK_IP || fi->kind == VK_BYTES ||
+		    !encode_key(sc, path, fi->kind, text, &k))
+			return 0;
+		return scan_column_keys(sc, field, k, k, out);
+	}
 	switch (fi->kind) {
 	case VK_TEXT:
 		return match_text(sc, field, text, phrase, slop, out);
@@ -740,8 +840,12 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 	switch (fi->kind) {
 	case VK_TEXT:
 	case VK_BYTES:
-		if (!fi->indexed)
-			return 0;
+		/* as Quickwit: a text range reads the fast column (normalized values) */
+		if (!fi->indexed || (fi->fast && fi->kind == VK_TEXT))
+			return fi->fast && fi->kind == VK_TEXT
+				? fast_text_range(sc, field, n->lower, n->lower_incl, n->upper,
+						  n->upper_incl, out)
+				: 0;
 		if (n->lower && !n->lower_incl) {
 			/* first term strictly greater: lower + "\0" */
 			struct buf b = BUF_INIT;
@@ -767,6 +871,23 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 	default:
 		if (!range_keys(sc, path, fi->kind, n, &lo, &hi, &bad))
 			return 0;
+		if (fi->fast && fi->kind == VK_DATETIME) {
+			/* columns hold datetimes truncated to fast_precision: so do the bounds */
+			const struct field_mapping *m = config_find_field(sc->cfg, path);
+			int64_t unit = !m ? 1 : m->fast_precision == DT_SECONDS ? 1000000 :
+				m->fast_precision == DT_MILLISECONDS ? 1000 : 1;
+			int64_t l = termkey_to_i64(lo), h = termkey_to_i64(hi);
+
+			if (unit > 1) {
+				/* floor to the unit; unbounded ends stay unbounded */
+				if (l > INT64_MIN + unit)
+					l = (l >= 0 ? l / unit : -((-l + unit - 1) / unit)) * unit;
+				if (h > INT64_MIN + unit && h < INT64_MAX)
+					h = (h >= 0 ? h / unit : -((-h + unit - 1) / unit)) * unit;
+				lo = termkey_from_i64(l);
+				hi = termkey_from_i64(h);
+			}
+		}
 		if (fi->fast)
 			return scan_column_keys(sc, field, lo, hi, out);
 		if (!fi->indexed)
@@ -805,7 +926,100 @@ static int match_prefix(struct split_ctx *sc, int field, const char *text, struc
 	return rc;
 }
 
-static int match_exists(struct split_ctx *sc, int field, struct bitset *out)
+/* Glob match of a term against a pattern with '*', '?' and backslash escapes. */
+static bool glob_match(const char *pat, const uint8_t *t, size_t len)
+{
+	size_t ti = 0, star_p = (size_t)-1, star_t = 0, pi = 0;
+	size_t plen = strlen(pat);
+
+	while (ti < len) {
+		if (pi < plen && pat[pi] == '*') {
+			star_p = ++pi;
+			star_t = ti;
+			continue;
+		}
+		if (pi < plen && pat[pi] == '?') {
+			pi++;
+			ti++;
+			while (ti < len && (t[ti] & 0xc0) == 0x80)
+				ti++; /* one code point */
+			continue;
+		}
+		if (pi < plen) {
+			char c = pat[pi];
+			size_t adv = 1;
+
+			if (c == '\\' && pi + 1 < plen) {
+				c = pat[pi + 1];
+				adv = 2;
+			}
+			if ((uint8_t)c == t[ti]) {
+				pi += adv;
+				ti++;
+				continue;
+			}
+		}
+		if (star_p == (size_t)-1)
+			return false;
+		pi = star_p;
+		ti = ++star_t;
+	}
+	while (pi < plen && pat[pi] == '*')
+		pi++;
+	return pi == plen;
+}
+
+static int match_wildcard(struct split_ctx *sc, int field, const char *text, struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	struct buf pat = BUF_INIT, pre = BUF_INIT;
+	struct split_terms *it;
+	struct split_term_info ti;
+	const uint8_t *t;
+	size_t len, i;
+	int rc = 0;
+
+	if (fi->kind != VK_TEXT || !fi->indexed)
+		return 0;
+	if (fi->tokenizer == TOK_DEFAULT || fi->tokenizer == TOK_LOWERCASE ||
+	    fi->tokenizer == TOK_RAW_LOWERCASE)
+		tokenizer_lowercase(text, strlen(text), &pat);
+	else
+		buf_adds(&pat, text);
+	/* the literal prefix before the first wildcard */
+	for (i = 0; i < pat.len; i++) {
+		char c = pat.data[i];
+
+		if (c == '*' || c == '?')
+			break;
+		if (c == '\\' && i + 1 < pat.len)
+			c = pat.data[++i];
+		buf_addc(&pre, c);
+	}
+	it = split_terms_open(sc->r, field, pre.data, pre.len, sc->err);
+	if (!it) {
+		rc = -1;
+		goto out;
+	}
+	for (;;) {
+		rc = split_terms_next(it, &t, &len, &ti, sc->err);
+		if (rc <= 0)
+			break;
+		if (len < pre.len || memcmp(t, pre.data ? pre.data : "", pre.len) != 0)
+			break;
+		if (glob_match(buf_str(&pat), t, len) && add_postings(sc, &ti, out) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	split_terms_free(it);
+out:
+	buf_free(&pat);
+	buf_free(&pre);
+	return rc < 0 ? -1 : 0;
+}
+
+static int match_exists(struct split_ctx *sc, int field, bool exact, struct bitset *out)
 {
 	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
 	struct split_column *c;
@@ -816,6 +1030,9 @@ static int match_exists(struct split_ctx *sc, int field, struct bitset *out)
 		bs_fill(out);
 		return 0;
 	}
+	/* text: present when it has a token (as Quickwit's field presence: "" is absent) */
+	if (exact && fi->kind == VK_TEXT && fi->indexed)
+		return walk_terms(sc, field, NULL, 0, NULL, 0, true, false, out);
 	if (fi->fast) {
 		c = split_column_open(sc->r, field, sc->err);
 		if (!c)
@@ -871,6 +1088,9 @@ static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, cons
 		case QN_PREFIX:
 			rc = match_prefix(sc, ids[i], n->text, out);
 			break;
+		case QN_WILDCARD:
+			rc = match_wildcard(sc, ids[i], n->text, out);
+			break;
 		case QN_RANGE:
 			rc = match_range(sc, ids[i], path, n, out);
 			break;
@@ -879,7 +1099,9 @@ static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, cons
 				rc = match_value(sc, ids[i], path, n->values[j], false, 0, out);
 			break;
 		case QN_EXISTS:
-			rc = match_exists(sc, ids[i], out);
+			rc = match_exists(sc, ids[i],
+					  strcmp(split_reader_field(sc->r, (size_t)ids[i])->path, path) == 0,
+					  out);
 			break;
 		default:
 			break;
@@ -1531,13 +1753,11 @@ static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *i
 		      struct qw_err *err)
 {
 	const struct search_request *req = run->req;
-	json_t *meta = metastore_read(ms, ix->index_id, err), *splits, *s;
+	json_t *splits, *s;
 	const char *sid;
 	size_t cap = run->n_tasks;
 
-	if (!meta)
-		return -1;
-	splits = json_object_get(meta, "splits");
+	splits = json_object_get(ix->meta, "splits");
 	json_object_foreach(splits, sid, s) {
 		json_t *md = json_object_get(s, "metadata");
 		json_t *tr = json_object_get(md, "time_range");
@@ -1566,39 +1786,34 @@ static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *i
 		t->split_id = xstrdup(sid);
 		t->path = metastore_split_path(ms, ix->index_id, sid);
 	}
-	json_decref(meta);
 	return 0;
 }
 
 /* ------------------------------------------------------------------ output */
 
+/* The value at a dotted path of doc, with its parent object and last key. */
 static json_t *json_path_get(json_t *doc, const char *path, json_t **parent, const char **last)
 {
-	char *copy = xstrdup(path), *seg = copy, *dot;
-	json_t *cur = doc, *v = NULL;
-	static const char *none = "";
+	const char *seg = path, *dot;
+	json_t *cur = doc, *v;
 
 	*parent = NULL;
-	*last = none;
+	*last = "";
 	for (;;) {
-		dot = strchr(seg, '.');
-		if (dot)
-			*dot = '\0';
 		if (!json_is_object(cur))
-			break;
-		v = json_object_get(cur, seg);
+			return NULL;
+		dot = strchr(seg, '.');
 		if (!dot) {
+			v = json_object_get(cur, seg);
 			if (v) {
 				*parent = cur;
-				*last = path + (seg - copy);
+				*last = seg;
 			}
-			break;
+			return v;
 		}
-		cur = v;
+		cur = json_object_getn(cur, seg, (size_t)(dot - seg));
 		seg = dot + 1;
 	}
-	free(copy);
-	return *parent ? v : NULL;
 }
 
 static json_t *reformat_dt(json_t *v, const char *fmt)
@@ -1778,9 +1993,14 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 			goto out;
 		ix->index_id = xstrdup(req->indexes[i]);
 		n_ix++;
-		ix->cfg = metastore_index_config(ms, ix->index_id, err);
-		if (!ix->cfg)
+		ix->meta = metastore_read(ms, ix->index_id, err);
+		if (!ix->meta)
 			goto out;
+		ix->cfg = config_from_json(json_object_get(ix->meta, "index_config"), err);
+		if (!ix->cfg) {
+			err_prefix(err, "index '%s': stored config", ix->index_id);
+			goto out;
+		}
 		if (req->search_fields) {
 			ix->search_fields = (char **)req->search_fields;
 			ix->n_search_fields = req->n_search_fields;
@@ -1891,6 +2111,7 @@ out:
 	for (i = 0; i < n_ix; i++) {
 		free(ixs[i].index_id);
 		config_free(ixs[i].cfg);
+		json_decref(ixs[i].meta);
 	}
 	free(ixs);
 	metastore_close(ms);

@@ -200,6 +200,18 @@ struct segment {
 	struct sfield *cur_field;
 };
 
+/* strtab_intern() keeping the segment's memory count (seg->mem) up to date. */
+static uint32_t seg_intern(struct segment *seg, struct strtab *t, const void *p, size_t len,
+			   bool *is_new)
+{
+	size_t before = strtab_mem(t);
+	uint32_t id = strtab_intern(t, p, len, is_new);
+
+	if (*is_new)
+		seg->mem += strtab_mem(t) - before;
+	return id;
+}
+
 struct segment *segment_new(const struct index_config *cfg)
 {
 	struct segment *seg = xcalloc(1, sizeof(*seg));
@@ -261,15 +273,9 @@ uint32_t segment_num_docs(const struct segment *seg)
 
 size_t segment_mem_bytes(const struct segment *seg)
 {
-	size_t m = seg->mem + sizeof(*seg);
+	/* seg->mem counts the fields, dictionaries, postings and columns as they grow */
+	size_t m = seg->mem + sizeof(*seg) + ZSTD_sizeof_CCtx(seg->zc);
 
-	m += seg->fields_cap * sizeof(struct sfield) + seg->nfslots * sizeof(uint32_t);
-	for (size_t i = 0; i < seg->nfields; i++) {
-		const struct sfield *f = &seg->fields[i];
-
-		m += strtab_mem(&f->terms) + f->tinfo_cap * sizeof(struct sterm);
-		m += strtab_mem(&f->fdict) + f->path_len + 1;
-	}
 	m += seg->ds_raw.cap + seg->ds_comp.cap + seg->ds_tmp.cap;
 	m += seg->ds_lens_cap * sizeof(uint32_t) + seg->ds_blocks_cap * sizeof(struct dsblock);
 	return m;
@@ -297,7 +303,7 @@ static void bvec_varint(struct segment *seg, struct bvec *v, uint64_t x)
 		while (nc < v->len + 10)
 			nc *= 2;
 		v->p = xrealloc(v->p, nc);
-		seg->mem += nc - v->cap;
+		seg->mem += nc - v->cap + (v->cap ? 0 : 16);  /* + malloc's own header */
 		v->cap = nc;
 	}
 	while (x >= 0x80) {
@@ -364,8 +370,11 @@ static struct sfield *field_get(struct segment *seg, const struct field_value *f
 	size_t j;
 	struct sfield *f;
 
-	if ((seg->nfields + 1) * 2 > seg->nfslots)
+	if ((seg->nfields + 1) * 2 > seg->nfslots) {
+		seg->mem -= seg->nfslots * sizeof(uint32_t);
 		fields_rehash(seg);
+		seg->mem += seg->nfslots * sizeof(uint32_t);
+	}
 	j = field_hash(fv->path, fv->path_len, fv->kind) & (seg->nfslots - 1);
 	while (seg->fslots[j]) {
 		f = &seg->fields[seg->fslots[j] - 1];
@@ -374,7 +383,9 @@ static struct sfield *field_get(struct segment *seg, const struct field_value *f
 			return f;
 		j = (j + 1) & (seg->nfslots - 1);
 	}
+	seg->mem -= seg->fields_cap * sizeof(struct sfield);
 	XGROW(seg->fields, seg->nfields + 1, seg->fields_cap);
+	seg->mem += seg->fields_cap * sizeof(struct sfield) + fv->path_len + 1;
 	f = &seg->fields[seg->nfields];
 	memset(f, 0, sizeof(*f));
 	f->path = xstrndup(fv->path, fv->path_len);
@@ -391,12 +402,14 @@ static void add_term(struct segment *seg, struct sfield *f, const void *term, si
 		     uint32_t pos)
 {
 	bool is_new;
-	uint32_t id = strtab_intern(&f->terms, term, len, &is_new);
+	uint32_t id = seg_intern(seg, &f->terms, term, len, &is_new);
 	uint32_t doc = seg->cur_doc;
 	struct sterm *t;
 
 	if (is_new) {
+		seg->mem -= f->tinfo_cap * sizeof(struct sterm);
 		XGROW(f->tinfo, f->terms.n, f->tinfo_cap);
+		seg->mem += f->tinfo_cap * sizeof(struct sterm);
 		memset(&f->tinfo[id], 0, sizeof(f->tinfo[id]));
 	}
 	t = &f->tinfo[id];
@@ -473,7 +486,7 @@ static int visit(void *ctx, const struct field_value *fv)
 				p = seg->ts.scratch.data ? seg->ts.scratch.data : "";
 				n = seg->ts.scratch.len;
 			}
-			add_fast(seg, f, strtab_intern(&f->fdict, p, n, &is_new));
+			add_fast(seg, f, seg_intern(seg, &f->fdict, p, n, &is_new));
 		}
 		return 0;
 	case VK_I64: k = termkey_from_i64(fv->v.i64); break;
@@ -490,7 +503,7 @@ static int visit(void *ctx, const struct field_value *fv)
 		if (f->indexed)
 			add_term(seg, f, fv->v.bytes.p, fv->v.bytes.len, f->pos_base);
 		if (f->fast)
-			add_fast(seg, f, strtab_intern(&f->fdict, fv->v.bytes.p, fv->v.bytes.len, &is_new));
+			add_fast(seg, f, seg_intern(seg, &f->fdict, fv->v.bytes.p, fv->v.bytes.len, &is_new));
 		f->pos_base++;
 		return 0;
 	}
@@ -505,7 +518,7 @@ static int visit(void *ctx, const struct field_value *fv)
 	if (f->indexed)
 		add_term(seg, f, key, klen, f->pos_base);
 	if (f->fast)
-		add_fast(seg, f, dict ? strtab_intern(&f->fdict, key, klen, &is_new) : k);
+		add_fast(seg, f, dict ? seg_intern(seg, &f->fdict, key, klen, &is_new) : k);
 	f->pos_base++;
 	return 0;
 }
@@ -513,36 +526,59 @@ static int visit(void *ctx, const struct field_value *fv)
 static int ds_flush(struct segment *seg, struct qw_err *err)
 {
 	struct dsblock *b;
-	size_t bound, n;
+	size_t bound, total, rem;
+	ZSTD_inBuffer in;
+	ZSTD_outBuffer out;
 
 	if (seg->ds_nlens == 0)
 		return 0;
+	/* block = header (count, lengths) + the docs, compressed as one frame
+	 * without copying the docs next to their header */
 	buf_reset(&seg->ds_tmp);
 	buf_add_varint(&seg->ds_tmp, seg->ds_nlens);
 	for (size_t i = 0; i < seg->ds_nlens; i++)
 		buf_add_varint(&seg->ds_tmp, seg->ds_lens[i]);
-	buf_add(&seg->ds_tmp, seg->ds_raw.data, seg->ds_raw.len);
-	bound = ZSTD_compressBound(seg->ds_tmp.len);
+	total = seg->ds_tmp.len + seg->ds_raw.len;
+	bound = ZSTD_compressBound(total);
 	buf_grow(&seg->ds_comp, bound + 1);
-	n = ZSTD_compressCCtx(seg->zc, seg->ds_comp.data + seg->ds_comp.len, bound,
-			      seg->ds_tmp.data, seg->ds_tmp.len, seg->cfg->docstore_compression_level);
-	if (ZSTD_isError(n))
+	out.dst = seg->ds_comp.data + seg->ds_comp.len;
+	out.size = bound;
+	out.pos = 0;
+	rem = ZSTD_CCtx_reset(seg->zc, ZSTD_reset_session_only);
+	if (!ZSTD_isError(rem))
+		rem = ZSTD_CCtx_setParameter(seg->zc, ZSTD_c_compressionLevel,
+					     seg->cfg->docstore_compression_level);
+	if (!ZSTD_isError(rem))
+		rem = ZSTD_CCtx_setPledgedSrcSize(seg->zc, total);
+	in.src = seg->ds_tmp.data;
+	in.size = seg->ds_tmp.len;
+	in.pos = 0;
+	while (!ZSTD_isError(rem) && in.pos < in.size && out.pos < out.size)
+		rem = ZSTD_compressStream2(seg->zc, &out, &in, ZSTD_e_continue);
+	in.src = seg->ds_raw.data ? seg->ds_raw.data : "";
+	in.size = seg->ds_raw.len;
+	in.pos = 0;
+	if (!ZSTD_isError(rem)) {
+		do
+			rem = ZSTD_compressStream2(seg->zc, &out, &in, ZSTD_e_end);
+		while (!ZSTD_isError(rem) && rem != 0 && out.pos < out.size);
+	}
+	if (ZSTD_isError(rem))
 		return err_set(err, EX_SOFTWARE, "doc store: zstd compression failed: %s",
-			       ZSTD_getErrorName(n));
+			       ZSTD_getErrorName(rem));
+	if (rem != 0)
+		return err_set(err, EX_SOFTWARE, "doc store: zstd output overflow");
 	XGROW(seg->ds_blocks, seg->ds_nblocks + 1, seg->ds_blocks_cap);
 	b = &seg->ds_blocks[seg->ds_nblocks++];
 	b->first_doc = seg->ds_first_doc;
 	b->num_docs = (uint32_t)seg->ds_nlens;
-	b->raw_len = seg->ds_tmp.len;
-	b->comp_len = n;
-	b->crc = checksum_crc32c(0, seg->ds_comp.data + seg->ds_comp.len, n);
-	seg->ds_comp.len += n;
+	b->raw_len = total;
+	b->comp_len = out.pos;
+	b->crc = checksum_crc32c(0, seg->ds_comp.data + seg->ds_comp.len, out.pos);
+	seg->ds_comp.len += out.pos;
 	seg->ds_first_doc += (uint32_t)seg->ds_nlens;
 	seg->ds_nlens = 0;
 	buf_reset(&seg->ds_raw);
-	/* keep the temp buffer from holding a block's worth of memory */
-	if (seg->ds_tmp.cap > (1u << 20) && seg->ds_tmp.cap > 2 * seg->cfg->docstore_blocksize)
-		buf_free(&seg->ds_tmp);
 	return 0;
 }
 
@@ -598,6 +634,7 @@ int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
 			seg->tmax = ts;
 		seg->has_time = true;
 	}
+	seg->uncompressed += len;
 	if (seg->n_unstored) {
 		json_t *copy = json_deep_copy(canonical);
 
@@ -619,7 +656,6 @@ int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
 	XGROW(seg->ds_lens, seg->ds_nlens + 1, seg->ds_lens_cap);
 	seg->ds_lens[seg->ds_nlens++] = (uint32_t)len;
 	buf_add(&seg->ds_raw, line, len);
-	seg->uncompressed += len;
 	seg->num_docs++;
 	if (seg->ds_raw.len >= seg->cfg->docstore_blocksize && ds_flush(seg, err) < 0)
 		goto out;
@@ -766,10 +802,10 @@ static int sfile_close(struct sfile *sf, struct qw_err *err)
 	int ret = 0;
 
 	if (sf->fd >= 0) {
+		/* no fsync: scratch files are made durable by split_bundle's fsync of the
+		 * .split file; after a crash the pipeline re-indexes from the checkpoint */
 		if (sfile_flush(sf, err) < 0)
 			ret = -1;
-		if (ret == 0 && fsync(sf->fd) < 0)
-			ret = err_errno(err, EX_IOERR, "cannot fsync section '%s'", sf->name);
 		if (close(sf->fd) < 0 && ret == 0)
 			ret = err_errno(err, EX_IOERR, "cannot close section '%s'", sf->name);
 		sf->fd = -1;
@@ -907,7 +943,7 @@ static void encode_postings(struct ser *s, const struct sfield *f, const struct 
 }
 
 /*
- * Compress p[0..n) into s->z when that saves at least a quarter (zstd level
+ * Compress p[0..n) into s->z when that saves at least a tenth (zstd level
  * 3); returns the bytes to store and sets *raw_len to n, or to 0 when the
  * bytes are stored as they are.
  */
@@ -924,7 +960,7 @@ static const void *maybe_compress(struct ser *s, const void *p, size_t n, size_t
 	buf_reset(&s->z);
 	buf_grow(&s->z, bound + 1);
 	k = ZSTD_compressCCtx(s->zc, s->z.data, bound, p, n, 3);
-	if (ZSTD_isError(k) || k > n - n / 4)
+	if (ZSTD_isError(k) || k > n - n / 10)
 		return p;
 	s->z.len = k;
 	*raw_len = n;
@@ -946,15 +982,19 @@ static int write_dict_block(struct ser *s, uint32_t nterms, uint64_t post_off,
 			    struct qw_err *err)
 {
 	struct sfile *tf = &s->sec[SEC_TERMS];
+	uint64_t raw;
+	size_t blen;
+	const void *bp = maybe_compress(s, s->blk.data, s->blk.len, &blen, &raw);
 
 	buf_add_varint(&s->idx, first_len);
 	buf_add(&s->idx, first, first_len);
-	buf_add_varint(&s->idx, s->blk.len);
-	buf_add_u32le(&s->idx, checksum_crc32c(0, s->blk.data, s->blk.len));
+	buf_add_varint(&s->idx, blen);
+	buf_add_varint(&s->idx, raw);
+	buf_add_u32le(&s->idx, checksum_crc32c(0, bp, blen));
 	buf_add_varint(&s->idx, post_off);
 	buf_add_varint(&s->idx, pos_off);
 	buf_add_varint(&s->idx, nterms);
-	if (sfile_add(tf, s->blk.data, s->blk.len, err) < 0)
+	if (sfile_add(tf, bp, blen, err) < 0)
 		return -1;
 	buf_reset(&s->blk);
 	return 0;
@@ -1198,7 +1238,15 @@ static int serialize_column(struct segment *seg, struct ser *s, struct sfield *f
 	{
 		uint64_t raw;
 		size_t clen;
-		const void *cp = maybe_compress(s, s->tmp.data, s->tmp.len, &clen, &raw);
+		/* numeric columns stay raw: search reads them whole, decompressing costs more
+		 * than it saves; dictionary columns (ordinals) often compress well */
+		const void *cp = dict ? maybe_compress(s, s->tmp.data, s->tmp.len, &clen, &raw)
+				      : s->tmp.data;
+
+		if (!dict) {
+			clen = s->tmp.len;
+			raw = 0;
+		}
 
 		buf_add_varint(&s->hot, off);
 		buf_add_varint(&s->hot, clen);

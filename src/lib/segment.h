@@ -45,8 +45,9 @@ uint64_t segment_uncompressed_bytes(const struct segment *seg);
 bool segment_time_range(const struct segment *seg, int64_t *min_us, int64_t *max_us);
 /*
  * Tags as Quickwit computes them for the config's tag_fields: for each tag
- * field, "field:value" for every distinct value, unless the field has more
- * than 1000 distinct values (then only "field!" is... see qw-split(5)).
+ * field always "field!" (the field is a tag field), plus "field:value" for
+ * every distinct indexed term of the field when there are at most 1000 of
+ * them (none when there are more). See qw-split(5).
  * Returns a new sorted JSON array of strings.
  */
 json_t *segment_tags(const struct segment *seg);

@@ -14,11 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "buf.h"
 #include "xalloc.h"
 
 #define READ_CHUNK (256 * 1024)
 #define SNIFF_BYTES 512
+#define ZSTD_SNIFF_BYTES (256 * 1024 + 512)   /* more than a whole zstd block */
 
 /* One open input file (plain, compressed, or an archive with entries). */
 struct file {
@@ -30,9 +33,13 @@ struct file {
 	bool raw_format;            /* libarchive raw format: the whole file is one partition */
 	bool entry_open;            /* an archive entry is being read */
 	/* bytes read while sniffing, given back first */
-	char sniff[SNIFF_BYTES];
-	size_t sniff_len, sniff_off;
-	char *chunk;                /* libarchive read callback buffer */
+	char *sniff;
+	size_t sniff_len, sniff_off, sniff_cap;
+	char *chunk;                /* libarchive read callback buffer, compressed input for zstd */
+	ZSTD_DStream *zstd;         /* a zstd file (not a tar inside): decompressed directly */
+	ZSTD_inBuffer zin;
+	bool zstd_eof;
+	bool zstd_frame_done;       /* the last frame ended: EOF here is not a truncation */
 	dev_t dev;
 	ino_t ino;
 };
@@ -192,7 +199,7 @@ static int expand_input(const char *in, struct strv *out, struct qw_err *err)
 			return err_set(err, EX_IOERR, "cannot expand '%s'", in);
 		for (size_t i = 0; i < g.gl_pathc; i++) {
 			if (stat(g.gl_pathv[i], &st) == 0 && S_ISDIR(st.st_mode))
-				walk_dir(g.gl_pathv[i], out, 0, NULL);
+				(void)walk_dir(g.gl_pathv[i], out, 0, NULL);   /* unreadable dirs are skipped */
 			else
 				strv_add(out, xstrdup(g.gl_pathv[i]));
 		}
@@ -259,9 +266,12 @@ static void file_close(struct file *f)
 		return;
 	if (f->ar)
 		archive_read_free(f->ar);
+	if (f->zstd)
+		ZSTD_freeDStream(f->zstd);
 	if (f->fd >= 0 && !f->is_stdin)
 		close(f->fd);
 	free(f->chunk);
+	free(f->sniff);
 	free(f->path);
 	free(f->abs);
 	free(f);
@@ -284,6 +294,36 @@ static bool is_compressed_or_archive(const unsigned char *p, size_t n)
 	if (n >= 262 && memcmp(p + 257, "ustar", 5) == 0)
 		return true;                                    /* tar */
 	return false;
+}
+
+/* A zstd file whose first decompressed bytes are not a tar header. */
+static bool zstd_plain(struct file *f)
+{
+	const unsigned char *p = (const unsigned char *)f->sniff;
+	ZSTD_DStream *z;
+	char head[512];
+	ZSTD_inBuffer in = { f->sniff, f->sniff_len, 0 };
+	ZSTD_outBuffer out = { head, sizeof(head), 0 };
+	bool plain = false;
+
+	if (f->sniff_len < 4 || p[0] != 0x28 || p[1] != 0xb5 || p[2] != 0x2f || p[3] != 0xfd)
+		return false;
+	z = ZSTD_createDStream();
+	if (!z)
+		return false;
+	if (!ZSTD_isError(ZSTD_initDStream(z))) {
+		while (in.pos < in.size && out.pos < out.size) {
+			size_t r = ZSTD_decompressStream(z, &out, &in);
+
+			if (ZSTD_isError(r) || r == 0)
+				break;
+		}
+		/* enough to tell: a tar has "ustar" at 257 */
+		plain = (out.pos >= 262 && memcmp(head + 257, "ustar", 5) != 0) ||
+			(out.pos < 262 && in.pos == in.size && f->sniff_len < f->sniff_cap);
+	}
+	ZSTD_freeDStream(z);
+	return plain;
 }
 
 static int file_open(const char *path, struct file **out, struct qw_err *err)
@@ -314,9 +354,11 @@ static int file_open(const char *path, struct file **out, struct qw_err *err)
 			f->ino = st.st_ino;
 		}
 	}
-	/* sniff the first bytes */
-	while (f->sniff_len < SNIFF_BYTES) {
-		r = read(f->fd, f->sniff + f->sniff_len, SNIFF_BYTES - f->sniff_len);
+	/* sniff the first bytes (for zstd, a whole first block: to look inside) */
+	f->sniff_cap = SNIFF_BYTES;
+	f->sniff = xmalloc(f->sniff_cap);
+	while (f->sniff_len < f->sniff_cap) {
+		r = read(f->fd, f->sniff + f->sniff_len, f->sniff_cap - f->sniff_len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -326,8 +368,25 @@ static int file_open(const char *path, struct file **out, struct qw_err *err)
 		if (r == 0)
 			break;
 		f->sniff_len += (size_t)r;
+		if (f->sniff_cap == SNIFF_BYTES && f->sniff_len >= 4 &&
+		    memcmp(f->sniff, "\x28\xb5\x2f\xfd", 4) == 0) {
+			f->sniff_cap = ZSTD_SNIFF_BYTES;
+			f->sniff = xrealloc(f->sniff, f->sniff_cap);
+		}
 	}
-	if (is_compressed_or_archive((const unsigned char *)f->sniff, f->sniff_len)) {
+	if (zstd_plain(f)) {
+		/* a zstd file that is not a tar: decompressed by libzstd, without libarchive */
+		f->chunk = xmalloc(READ_CHUNK);
+		f->zstd = ZSTD_createDStream();
+		if (!f->zstd || ZSTD_isError(ZSTD_initDStream(f->zstd))) {
+			err_set(err, EX_SOFTWARE, "cannot set up zstd");
+			goto fail;
+		}
+		f->zin.src = f->sniff;
+		f->zin.size = f->sniff_len;
+		f->zin.pos = 0;
+		f->sniff_off = f->sniff_len;
+	} else if (is_compressed_or_archive((const unsigned char *)f->sniff, f->sniff_len)) {
 		f->chunk = xmalloc(READ_CHUNK);
 		f->ar = archive_read_new();
 		if (!f->ar) {
@@ -374,7 +433,7 @@ static void set_part(struct source *s, const char *id, const char *name, uint64_
 	s->part.name = s->part_name;
 	s->part.pos = pos;
 	s->part.line_start = pos;
-	s->part.compressed = s->file && s->file->ar;
+	s->part.compressed = s->file && (s->file->ar || s->file->zstd);
 	s->part_open = true;
 	part_reset_buffer(s);
 }
@@ -405,7 +464,46 @@ static ssize_t fill(struct source *s, struct qw_err *err)
 		s->start = 0;
 	}
 	buf_grow(&s->in, READ_CHUNK);
-	if (f && f->ar) {
+	if (f && f->zstd) {
+		ZSTD_outBuffer zo = { s->in.data + s->in.len, READ_CHUNK, 0 };
+
+		while (zo.pos == 0 && !f->zstd_eof) {
+			size_t zr;
+
+			if (f->zin.pos == f->zin.size) {
+				do
+					r = read(f->fd, f->chunk, READ_CHUNK);
+				while (r < 0 && errno == EINTR);
+				if (r < 0) {
+					err_errno(err, EX_IOERR, "cannot read '%s' at offset %llu", s->part.name,
+						  (unsigned long long)(s->part.pos + (s->in.len - s->start)));
+					return -1;
+				}
+				if (r == 0) {
+					f->zstd_eof = true;
+					if (!f->zstd_frame_done) {
+						err_set(err, EX_IOERR, "cannot read '%s' at offset %llu: truncated zstd input",
+							s->part.name,
+							(unsigned long long)(s->part.pos + (s->in.len - s->start)));
+						return -1;
+					}
+					break;
+				}
+				f->zin.src = f->chunk;
+				f->zin.size = (size_t)r;
+				f->zin.pos = 0;
+			}
+			zr = ZSTD_decompressStream(f->zstd, &zo, &f->zin);
+			if (ZSTD_isError(zr)) {
+				err_set(err, EX_IOERR, "cannot read '%s' at offset %llu: %s", s->part.name,
+					(unsigned long long)(s->part.pos + (s->in.len - s->start)),
+					ZSTD_getErrorName(zr));
+				return -1;
+			}
+			f->zstd_frame_done = zr == 0;
+		}
+		r = (ssize_t)zo.pos;
+	} else if (f && f->ar) {
 		r = archive_read_data(f->ar, s->in.data + s->in.len, READ_CHUNK);
 		if (r < 0) {
 			err_set(err, EX_IOERR, "cannot read '%s' at offset %llu: %s", s->part.name,
@@ -458,7 +556,7 @@ static void watch_file(struct source *s)
 	struct watch *w;
 	struct file *f = s->file;
 
-	if (!s->opts.follow || !f || f->ar || f->is_stdin)
+	if (!s->opts.follow || !f || f->ar || f->zstd || f->is_stdin)
 		return;
 	w = xcalloc(1, sizeof(*w));
 	w->path = xstrdup(f->path);
@@ -598,7 +696,8 @@ int source_skip(struct source *s, uint64_t pos, struct qw_err *err)
 
 	if (pos == 0 || !s->part_open)
 		return 0;
-	if (f && !f->ar && !f->is_stdin && fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (f && !f->ar && !f->zstd && !f->is_stdin && fstat(f->fd, &st) == 0 &&
+	    S_ISREG(st.st_mode)) {
 		if ((uint64_t)st.st_size < pos)
 			return 1;
 		if (lseek(f->fd, (off_t)pos, SEEK_SET) < 0)
@@ -649,7 +748,7 @@ enum source_line source_read_line(struct source *s, const char **line, size_t *l
 			size_t end = (size_t)(nl - s->in.data);
 			size_t n = end - s->start;
 
-			s->part.line_start = s->part.pos;
+			s->part.line_start = s->part.pos - (s->skipping ? s->skip_len : 0);
 			if (s->skipping) {
 				s->part.line_len = s->skip_len + n;
 				s->part.pos += n + 1;
@@ -702,7 +801,7 @@ enum source_line source_read_line(struct source *s, const char **line, size_t *l
 			continue;
 		}
 		/* end of input */
-		if (s->opts.follow && s->file && !s->file->ar && !s->file->is_stdin)
+		if (s->opts.follow && s->file && !s->file->ar && !s->file->zstd && !s->file->is_stdin)
 			return SRC_AGAIN;
 		if (s->cur_watch)
 			return SRC_AGAIN;

@@ -33,7 +33,7 @@ static const char *const split_section_names[SEC_COUNT] = {
 };
 
 #define SPLIT_BLOCK 128                  /* docs per bit-packed postings block */
-#define SPLIT_DICT_BLOCK_TERMS 32        /* terms per dictionary block */
+#define SPLIT_DICT_BLOCK_TERMS 64        /* terms per dictionary block */
 
 /* field flags in the hotcache */
 #define SF_INDEXED 1u

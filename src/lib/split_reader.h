@@ -16,16 +16,17 @@
  * several value kinds (e.g. "status" as text and as i64). Field indexes
  * are 0..split_reader_num_fields()-1, sorted by path then kind.
  *
- * Terms: text terms are the tokenizer's output bytes; numeric, bool and
+ * Terms: text terms are the tokenizer's output bytes; numeric and
  * datetime terms are 8-byte big-endian keys (termkey.h: termkey_put of
- * termkey_from_*); ip terms are 16 bytes. Dictionaries are sorted by
- * memcmp.
+ * termkey_from_*); bool terms are 1 byte (0 or 1); ip terms are 16 bytes.
+ * Dictionaries are sorted by memcmp.
  *
  * Ownership and threads: a split_reader owns its fd and footer; postings,
- * term iterators and columns are independent objects that borrow the
- * reader (free them before split_reader_close). The doc store caches the
- * last decompressed block in the reader, so split_reader_doc() is not
- * thread-safe; use one reader per thread (opening is cheap).
+ * term iterators and columns are objects that borrow the reader (free them
+ * before split_reader_close). The reader caches per-field dictionary
+ * indexes, a zstd context and the last decompressed doc store block, so a
+ * reader and everything opened from it must be used by one thread at a
+ * time; use one reader per thread (opening is cheap).
  */
 #ifndef QW_SPLIT_READER_H
 #define QW_SPLIT_READER_H

@@ -516,10 +516,14 @@ static action_fn *const table[S_N][E_N] = {
 
 static void dispatch(struct sup *s, enum event ev)
 {
+	enum state before = s->state;
+
 	table[s->state][ev](s);
 	/* A state reached with nothing left to reap moves on at once. */
 	if (s->state == S_KILLING && s->running == 0)
 		table[S_KILLING][E_ALL_DOWN](s);
+	if (s->state != before)
+		write_status(s);
 }
 
 /* ------------------------------------------------------------- events */

@@ -79,6 +79,21 @@ static void check_map(struct docmap *dm, const char *line, const char *want,
 		if (!ok(good, "%s (%s)", what, docmap_reason_name(want_reason)))
 			tap_diag("got r=%d reason=%s err='%s'", r, docmap_reason_name(reason), err.msg);
 	}
+	{
+		/* the one-pass path agrees, byte for byte */
+		struct buf fast = BUF_INIT, slow = BUF_INIT;
+		enum docmap_reason fr = DOC_OK;
+		int f = docmap_canonical_line(dm, line, strlen(line), &fast, &fr, &err);
+
+		if (out)
+			docmap_serialize(out, &slow);
+		if (!ok(want ? (f == 0 && fast.len == slow.len && memcmp(fast.data, slow.data, slow.len) == 0)
+			     : (f == -1 && fr == want_reason && fast.len == 0),
+			"%s: docmap_canonical_line agrees", what))
+			tap_diag("fast r=%d reason=%s out=%s", f, docmap_reason_name(fr), buf_str(&fast));
+		buf_free(&fast);
+		buf_free(&slow);
+	}
 	json_decref(out);
 	json_decref(expect);
 	json_decref(again);
@@ -212,7 +227,32 @@ int main(void)
 	check_map(dm, "[1,2]", NULL, DOC_NOT_OBJECT, "an array document");
 	check_map(dm, "42", NULL, DOC_NOT_OBJECT, "a number document");
 	check_map(dm, "", NULL, DOC_NOT_JSON, "an empty line");
+	check_map(dm, " { \"ts\" : 1 , \"msg\" : \"a\\u0001\\n\\\"\u00e9\" , \"ratio\" : -0.0 } ",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"msg\":\"a\\u0001\\n\\\"\u00e9\",\"ratio\":-0.0}", 0,
+		  "whitespace is dropped and escapes kept");
+	check_map(dm, "{\"ts\":1,\"msg\":\"a\\/b\\u00e9\",\"ratio\":1e2}",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"msg\":\"a/b\u00e9\",\"ratio\":100.0}", 0,
+		  "escapes and reals are written in canonical form");
+	check_map(dnone, "{\"a\":1,\"a\":2}", "{\"a\":2}", 0, "a duplicate key keeps the last value");
+	check_map(dnone, "{\"a\":-0,\"b\":9223372036854775807,\"c\":0.1}",
+		  "{\"a\":0,\"b\":9223372036854775807,\"c\":0.1}", 0, "integers and reals");
+	check_map(dnone, "{\"a\":9223372036854775808}", NULL, DOC_NOT_JSON, "an integer over int64");
 
+	{
+		/* a day-first pattern must not re-read a canonical datetime */
+		const char *txt = "{\"version\":\"0.8\",\"index_id\":\"dayfirst\",\"doc_mapping\":{"
+			"\"timestamp_field\":\"ts\",\"field_mappings\":[{\"name\":\"ts\",\"type\":\"datetime\","
+			"\"fast\":true,\"input_formats\":[\"%Y-%d-%mT%H:%M:%S%z\"]}]}}";
+		struct index_config *c = load_cfg(txt, NULL);
+		struct docmap *d = c ? docmap_new(c) : NULL;
+
+		if (ok(d != NULL, "day-first config loads")) {
+			check_map(d, "{\"ts\":\"2020-10-06T01:02:03+00:00\"}", "{\"ts\":\"2020-06-10T01:02:03Z\"}", 0,
+				  "a custom input format is applied and its canonical output maps to itself");
+			docmap_free(d);
+		}
+		config_free(c);
+	}
 	check_map(dl, "{\"ts\":1,\"nope\":1,\"resource\":{\"service\":\"a\",\"extra\":[1]}}",
 		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"resource\":{\"service\":\"a\"}}", 0,
 		  "lenient mode drops unknown fields, nested too");

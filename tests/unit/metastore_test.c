@@ -214,6 +214,17 @@ static void test_publish(struct metastore *ms, const char *id)
 	   "the checkpoint moved to 100");
 	json_decref(cp);
 
+	/* Staging again: a Staged split is updated, a Published one refused. */
+	metas = json_pack("[o]", split_meta(b));
+	err_clear(&err);
+	ok(metastore_stage_splits(ms, id, t2, metas, &err) < 0 && err.code == EX_DATAERR,
+	   "staging a published split again is refused (%s)", err.msg);
+	json_decref(metas);
+	metas = json_pack("[o]", split_meta(a));
+	err_clear(&err);
+	ok(metastore_stage_splits(ms, id, t1, metas, &err) == 0, "re-staging a staged split is allowed");
+	json_decref(metas);
+
 	/* Same delta again: from 0 no longer matches 100. */
 	buf_reset(&before);
 	fsutil_read_all(path, &before, NULL);
@@ -358,6 +369,17 @@ int main(void)
 		ok(0, "mkdtemp");
 		return tap_done();
 	}
+	setenv("QW_DATA_DIR", "/nonexistent/from-env", 1);
+	ms = metastore_open(NULL, &err);
+	ok(ms && !strcmp(metastore_data_dir(ms), "/nonexistent/from-env"),
+	   "without a data dir, QW_DATA_DIR is used");
+	ok(ms && metastore_list_indexes(ms, &ids, &n, &err) == 0 && n == 0,
+	   "a data dir that does not exist has no indexes and is not created");
+	metastore_close(ms);
+	unsetenv("QW_DATA_DIR");
+	ms = metastore_open(NULL, &err);
+	ok(ms && !strcmp(metastore_data_dir(ms), "./qwdata"), "the default is ./qwdata");
+	metastore_close(ms);
 	ms = metastore_open(root, &err);
 	ok(ms != NULL, "metastore_open");
 	ok(!strcmp(metastore_data_dir(ms), root), "the data dir is the one given");

@@ -149,5 +149,61 @@ int main(void)
 	   "nested values are told apart");
 	partition_expr_free(e);
 
+	/* random expressions: never a crash; whatever parses formats to a text
+	 * that parses back to the same text and the same ids */
+	{
+		static const char *const atoms[] = { "a", "b_1", "x.y", "hash_mod(", "(", ")",
+						     ",", " ", "3", "0", "hash_mod", "99999999999999999999" };
+		unsigned seed = 12345, parsed = 0, roundtrip = 0;
+		json_t *d = doc("{\"a\":\"v\",\"b_1\":7,\"x\":{\"y\":[1,2]}}");
+
+		for (int i = 0; i < 20000; i++) {
+			char src[128] = "";
+			size_t n = 0;
+			int k = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 10;
+
+			for (int j = 0; j < k; j++) {
+				const char *at = atoms[((seed = seed * 1103515245u + 12345u) >> 16) %
+						       (sizeof(atoms) / sizeof(atoms[0]))];
+				size_t al = strlen(at);
+
+				if (n + al + 1 >= sizeof(src))
+					break;
+				memcpy(src + n, at, al + 1);
+				n += al;
+			}
+			e = partition_expr_parse(src, &err);
+			err_clear(&err);
+			if (e) {
+				struct buf b1 = BUF_INIT;
+				struct partition_expr *e2;
+
+				parsed++;
+				partition_expr_format(e, &b1);
+				e2 = partition_expr_parse(buf_str(&b1), &err);
+				if (e2) {
+					struct buf b2 = BUF_INIT;
+
+					partition_expr_format(e2, &b2);
+					if (strcmp(buf_str(&b1), buf_str(&b2)) == 0 &&
+					    partition_expr_eval(e, d) == partition_expr_eval(e2, d))
+						roundtrip++;
+					else
+						tap_diag("'%s' -> '%s' -> '%s'", src, buf_str(&b1), buf_str(&b2));
+					buf_free(&b2);
+					partition_expr_free(e2);
+				} else {
+					tap_diag("'%s' formats as '%s' which does not parse", src, buf_str(&b1));
+				}
+				buf_free(&b1);
+				partition_expr_free(e);
+			}
+		}
+		json_decref(d);
+		ok(parsed > 100, "random expressions: %u of 20000 parse", parsed);
+		ok(roundtrip == parsed, "every parsed one formats and parses back the same (%u/%u)",
+		   roundtrip, parsed);
+	}
+
 	return tap_done();
 }

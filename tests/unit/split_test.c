@@ -176,6 +176,29 @@ static int build_split(struct index_config *cfg, int n, const char *dir, const c
 		}
 		json_decref(canon);
 	}
+	{
+		uint64_t want = 0;
+		int64_t a, b;
+		json_t *tags = segment_tags(seg);
+		char *ts = json_dumps(tags, JSON_COMPACT);
+
+		for (int i = 0; i < n; i++)
+			want += strlen(docs[i].canon);
+		if (n == NDOCS) {
+			ok(segment_num_docs(seg) == (uint32_t)n, "the segment counts %d docs", n);
+			ok(segment_uncompressed_bytes(seg) == want,
+			   "uncompressed bytes are the sum of the document lengths (%llu)",
+			   (unsigned long long)want);
+			ok(segment_time_range(seg, &a, &b) && a == 1599997000LL * 1000000 &&
+			   b == (1600000000LL + (n - 1) * 7) * 1000000, "the segment's time range");
+			ok(ts && strcmp(ts, "[\"level!\",\"level:ERROR\",\"level:INFO\",\"level:WARN\"]") == 0,
+			   "segment_tags before serialization");
+			ok(segment_mem_bytes(seg) > want / 2, "memory held is accounted (%zu bytes)",
+			   segment_mem_bytes(seg));
+		}
+		free(ts);
+		json_decref(tags);
+	}
 	if (fsutil_rm_rf(dir, err) < 0 || fsutil_mkdir_p(dir, 0755, err) < 0)
 		goto out;
 	if (segment_serialize(seg, dir, err) < 0)
@@ -774,6 +797,36 @@ int main(int argc, char **argv)
 	   "describe --verify checks every checksum: %s", err.msg);
 	json_decref(desc);
 
+	/* a split of one document: every list is inline, every column has one value */
+	ok(build_split(cfg, 1, dir, small, &err) == 0, "build a one-doc split: %s", err.msg);
+	r = split_reader_open(small, &err);
+	ok(r && split_reader_num_docs(r) == 1, "open the one-doc split: %s", err.msg);
+	if (r) {
+		struct split_term_info ti;
+		struct split_postings *p;
+		char term[32];
+		uint32_t doc = 0;
+		const uint32_t *pv;
+		uint32_t np = 0;
+		const char *j;
+		size_t jl;
+		int fb = find(r, "body", VK_TEXT);
+
+		lower(vocab[docs[0].tok[0]], term);
+		p = split_reader_term_lookup(r, fb, term, strlen(term), &ti, &err) == 1 ?
+			split_postings_open(r, &ti, true, &err) : NULL;
+		ok(p && split_postings_next(p, &doc, &err) == 0 && doc == 0 &&
+		   split_postings_positions(p, &pv, &np, &err) == 0 && np >= 1 && pv[0] == 0 &&
+		   split_postings_next(p, &doc, &err) == 0 && doc == SPLIT_DOC_END,
+		   "the first word of the only doc is at position 0, then the list ends");
+		split_postings_free(p);
+		ok(split_reader_doc(r, 0, &j, &jl, &err) == 0 && jl > 0 && j[0] == '{',
+		   "the only doc is stored");
+		ok(split_reader_doc(r, 1, &j, &jl, &err) < 0, "doc 1 does not exist");
+		split_reader_close(r);
+	}
+
+	err_clear(&err);
 	ok(build_split(cfg, 150, dir, small, &err) == 0, "build a small split: %s", err.msg);
 	corruption(small);
 

@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# qw-search on a small hand-made index: field types (json, object, ip,
+# bool, output_format), usage and query errors, partial results.
+load helpers
+
+DATA=$BATS_TEST_DIRNAME/data/search
+
+setup_file() {
+	export QW_DATA_DIR="$BATS_FILE_TMPDIR/qwdata"
+	qw index create --index-config "$DATA/small.yaml" >/dev/null
+	for i in a b; do
+		t=$(qw-publish --new-token --index small --source "$i")
+		qw-index --index small --source "$i" --publish-token "$t" <"$DATA/small-$i.ndjson" |
+			qw-package | qw-upload | qw-publish >/dev/null
+	done
+}
+
+# count QUERY: num_hits of QUERY over index small.
+count() {
+	qw-search --index small --format count --query "$1"
+}
+
+# oracle FILTER: documents of both inputs for which the jq FILTER is true.
+oracle() {
+	cat "$DATA"/small-*.ndjson | jq -n "[inputs | select($1)] | length"
+}
+
+@test "qw-search --help, --version, and usage errors exit 64" {
+	run -0 --separate-stderr qw-search --help
+	[[ $output == "Usage: qw-search"* ]]
+	run -0 --separate-stderr qw-search --version
+	[[ $output == "qw-search (qw) "* ]]
+	run -64 --separate-stderr qw-search --bogus
+	[[ $stderr == *"Usage: qw-search"* ]]
+	[ -z "$output" ]
+	run -64 --separate-stderr qw-search --query x
+	[[ $stderr == "qw-search: no index given"* ]]
+	run -64 --separate-stderr qw-search --index small --format yaml
+	[[ $stderr == "qw-search: --format: "* ]]
+	run -64 --separate-stderr qw-search --index small --max-hits many
+	[[ $stderr == "qw-search: "* ]]
+}
+
+@test "qw-search: an unknown index exits 66" {
+	run -66 --separate-stderr qw-search --index nosuchindex
+	[[ $stderr == "qw-search: "*"nosuchindex"* ]]
+}
+
+@test "qw-search: a malformed query exits 65 with the column and what was expected" {
+	run -65 --separate-stderr qw-search --index small --query 'status:[200 TO 300'
+	[ "$stderr" = "qw-search: query: col 19: expected ']' or '}'" ]
+	[ -z "$output" ]
+	run -65 --separate-stderr qw-search --index small --query 'title:hello OR'
+	[ "$stderr" = "qw-search: query: col 15: expected a term" ]
+	run -65 --separate-stderr qw-search --index small --query '(title:a'
+	[ "$stderr" = "qw-search: query: col 9: expected ')'" ]
+	run -65 --separate-stderr qw-search --index small --query 'title:"open'
+	[ "$stderr" = "qw-search: query: col 7: expected '\"' to close the phrase" ]
+}
+
+@test "qw-search: unknown field, phrase without positions, no default field: exit 65" {
+	run -65 --separate-stderr qw-search --index small --query 'nope:x'
+	[ "$stderr" = "qw-search: query: col 1: unknown field 'nope' in index 'small'" ]
+	run -65 --separate-stderr qw-search --index small --query 'title:x AND body:"brown dog"'
+	[[ $stderr == "qw-search: query: col 13: phrase query on field 'body'"* ]]
+	run -65 --separate-stderr qw-search --index small --query 'hello'
+	[[ $stderr == "qw-search: query: col 1: no field given and index 'small' has no default_search_fields" ]]
+	run -65 --separate-stderr qw-search --index small --aggs '{"b": {"terms": {"field": "body"}}}'
+	[[ $stderr == "qw-search: aggs: field 'body' of index 'small' is not a fast field" ]]
+	run -65 --separate-stderr qw-search --index small --aggs '{"b": '
+	[[ $stderr == "qw-search: --aggs: "* ]]
+}
+
+@test "qw-search --search-field gives unfielded terms their fields" {
+	run -0 qw-search --index small --format count --search-field title,body --query 'brown OR hello'
+	[ "$output" = "$(oracle '(.title + " " + .body) | ascii_downcase | test("\\b(brown|hello)\\b")')" ]
+}
+
+@test "qw-search: json sub-fields, object fields, ip, bool and i64 values" {
+	[ "$(count 'attrs.color:red')" = "$(oracle '.attrs.color == "red"')" ]
+	[ "$(count 'attrs.size:3')" = "$(oracle '.attrs.size == 3')" ]
+	[ "$(count 'attrs:*')" = "$(oracle '.attrs != null')" ]
+	[ "$(count 'obj.name:Alpha')" = "$(oracle '.obj.name == "Alpha"')" ]
+	[ "$(count 'obj.name:alpha')" = "$(oracle '.obj.name == "alpha"')" ]
+	[ "$(count 'obj:*')" = "$(oracle '.obj != null')" ]
+	[ "$(count 'ip:10.0.0.1')" = "$(oracle '.ip == "10.0.0.1"')" ]
+	[ "$(count 'ip:[10.0.0.0 TO 10.255.255.255]')" = "$(oracle '.ip | startswith("10.")')" ]
+	[ "$(count 'ok:true')" = "$(oracle '.ok == true')" ]
+	[ "$(count 'ok:false AND status:200')" = "$(oracle '.ok == false and .status == 200')" ]
+	[ "$(count 'status:>200')" = "$(oracle '.status > 200')" ]
+	[ "$(count 'title:"hello world"')" = 1 ]
+	[ "$(count 'title:"world hello"')" = 0 ]
+}
+
+@test "qw-search prints datetimes in the field's output_format" {
+	run -0 qw-search --index small --query 'title:"hello world"'
+	[ "$(echo "$output" | jq -c '.hits[0] | [.seen, .ts]')" = '[1704067200500,"2024-01-01T00:00:00Z"]' ]
+}
+
+@test "qw-search reports an unreadable split in errors, searches the others and exits 74" {
+	cp -r "$QW_DATA_DIR" "$BATS_TEST_TMPDIR/copy"
+	export QW_DATA_DIR="$BATS_TEST_TMPDIR/copy"
+	bad=$(jq -r '.splits | to_entries[] | select(.value.metadata.tags | index("status:500")) | .key' "$QW_DATA_DIR/indexes/small/metastore.json")
+	f="$QW_DATA_DIR/indexes/small/splits/$bad.split"
+	head -c 100 "$f" >"$f.tmp" && mv "$f.tmp" "$f"
+	run -74 --separate-stderr qw-search --index small
+	[ "$(echo "$output" | jq .num_hits)" = "$(oracle '.status != 500')" ]
+	[ "$(echo "$output" | jq '.errors | length')" = 1 ]
+	[[ $(echo "$output" | jq -r '.errors[0]') == *"$bad"* ]]
+	[[ $stderr == *"results are partial"* ]]
+	# a query on the tag field skips the broken split without opening it
+	run -0 qw-search --index small --query status:200 --format count
+	[ "$output" = "$(oracle '.status == 200')" ]
+}
+
+@test "qw-search searches several indexes at once" {
+	cp -r "$QW_DATA_DIR" "$BATS_TEST_TMPDIR/copy"
+	export QW_DATA_DIR="$BATS_TEST_TMPDIR/copy"
+	sed 's/index_id: small/index_id: small2/' "$DATA/small.yaml" >"$BATS_TEST_TMPDIR/small2.yaml"
+	qw index create --index-config "$BATS_TEST_TMPDIR/small2.yaml" >/dev/null
+	t=$(qw-publish --new-token --index small2 --source a)
+	qw-index --index small2 --source a --publish-token "$t" <"$DATA/small-a.ndjson" |
+		qw-package | qw-upload | qw-publish >/dev/null
+	run -0 qw-search --index small,small2 --format count --query 'attrs.color:red'
+	[ "$output" = "$(( $(oracle '.attrs.color == "red"') + $(jq -n '[inputs | select(.attrs.color == "red")] | length' "$DATA/small-a.ndjson") ))" ]
+	run -0 qw-search --index small --index small2 --sort-by -ts --max-hits 5
+	[ "$(echo "$output" | jq -c '[.hits[].ts]')" = '["2024-01-01T00:00:00Z","2024-01-01T00:00:00Z","2024-01-02T00:00:00Z","2024-01-02T00:00:00Z","2024-02-01T00:00:00Z"]' ]
+}
