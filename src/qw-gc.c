@@ -22,7 +22,8 @@ static void usage(FILE *out)
 		"Usage: %s --index ID [--data-dir DIR] [--grace-period SECS]\n"
 		"             [--deletion-grace-period SECS] [--dry-run]\n"
 		"Remove staged splits of dead pipeline generations, staged splits older than\n"
-		"the grace period, and splits marked for deletion; print one line per split.\n"
+		"the grace period, splits marked for deletion, and the scratch dirs of dead\n"
+		"pipelines; print one line per split or dir.\n"
 		"\n"
 		"Options:\n"
 		"  -i, --index ID                    the index (required)\n"
@@ -111,9 +112,13 @@ int main(int argc, char **argv)
 		goto fail;
 	if (gc_run(ms, index_id, &o, &report, &err) < 0)
 		goto fail;
-	json_array_foreach(report, i, f)
-		printf("%s %s\n", json_string_value(json_object_get(f, "split_id")),
-		       json_string_value(json_object_get(f, "reason")));
+	json_array_foreach(report, i, f) {
+		const char *id = json_string_value(json_object_get(f, "split_id"));
+
+		if (!id)
+			id = json_string_value(json_object_get(f, "scratch_dir"));
+		printf("%s %s\n", id ? id : "?", json_string_value(json_object_get(f, "reason")));
+	}
 	goto out;
 fail:
 	code = err.code ? err.code : EX_SOFTWARE;

@@ -194,6 +194,10 @@ int main(int argc, char **argv)
 							     po.source_id ? po.source_id : "files", &err);
 			if (!po.checkpoint)
 				goto out;
+			po.checkpoint_heads = metastore_checkpoint_heads(ms, index_id,
+									 po.source_id ? po.source_id : "files", &err);
+			if (!po.checkpoint_heads)
+				goto out;
 		}
 	} else if (config_file) {
 		cfg = config_load_file(config_file, &err);
@@ -224,6 +228,7 @@ out:
 		err_print(prog, &err);
 done:
 	json_decref(po.checkpoint);
+	json_decref(po.checkpoint_heads);
 	config_free(cfg);
 	metastore_close(ms);
 	return prog_finish(prog, code);

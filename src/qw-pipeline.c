@@ -2,11 +2,14 @@
  * qw-pipeline: run qw-parse | qw-index | qw-package | qw-upload |
  * qw-publish on an index and keep the chain running (supervisor).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -29,7 +32,7 @@ static void usage(FILE *out)
 		"                   [--format FORMAT] [--dead-letter FILE] [--max-restarts N]\n"
 		"                   [--stall-timeout SECS] [--backoff-initial SECS] [--backoff-max SECS]\n"
 		"                   [--progress|--quiet] [--status-file PATH]\n"
-		"                   [--max-concurrent-uploads N] [--checkpoint-every N]\n"
+		"                   [--max-concurrent-uploads N] [--checkpoint-every N] [--drain-ms N]\n"
 		"                   FILE|GLOB|DIR|-...\n"
 		"Index files into an index with the five qw stages, supervised: restart on\n"
 		"failure, exactly-once publishing from the checkpoint.\n"
@@ -54,6 +57,8 @@ static void usage(FILE *out)
 		"  -j, --max-concurrent-uploads N  uploads in flight (default 4)\n"
 		"      --checkpoint-every N        qw-parse's checkpoint period in documents\n"
 		"                                  (splits are cut only at checkpoints)\n"
+		"      --drain-ms N                qw-index cuts a split when its input is idle\n"
+		"                                  for N ms (default 1000, 0 = never)\n"
 		"  -h, --help                      show this help and exit\n"
 		"  -V, --version                   show the version and exit\n",
 		prog);
@@ -67,6 +72,7 @@ struct pipeline {
 	const char *format;
 	const char *dead_letter;
 	const char *checkpoint_every;
+	const char *drain_ms;
 	bool follow;
 	unsigned max_uploads;
 	char **inputs;
@@ -170,6 +176,10 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	arg(&a, token);
 	arg(&a, "--scratch-dir");
 	arg(&a, p->scratch);
+	if (p->drain_ms) {
+		arg(&a, "--drain-ms");
+		arg(&a, p->drain_ms);
+	}
 	add_stage(g, p, "qw-index", &a);
 
 	/* qw-package takes its token and source from the split records. */
@@ -215,6 +225,36 @@ static void end_gen(void *ctx, unsigned gen)
 		err_print(prog, &e);
 }
 
+/*
+ * The scratch dir of this pipeline, with its lock held for as long as the
+ * pipeline lives: qw-gc removes the scratch dirs whose lock it can take
+ * (their pipeline died, e.g. of kill -9). Returns the lock's fd.
+ */
+static int lock_scratch(struct pipeline *p, struct qw_err *err)
+{
+	char *base = metastore_scratch_dir(p->ms, p->pipeline_id);
+	char *path = NULL;
+	int fd = -1;
+
+	if (fsutil_mkdir_p(base, 0755, err) < 0)
+		goto out;
+	path = fsutil_join(base, "lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err_errno(err, EX_CANTCREAT, "cannot create '%s'", path);
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err_errno(err, EX_TEMPFAIL, "cannot lock '%s'", path);
+		close(fd);
+		fd = -1;
+	}
+out:
+	free(path);
+	free(base);
+	return fd;
+}
+
 static char *exe_dir(void)
 {
 	char path[PATH_MAX];
@@ -244,7 +284,7 @@ static int parse_secs(const char *opt, const char *s, int64_t *ms, struct qw_err
 
 enum {
 	OPT_ONCE = 256, OPT_FOLLOW, OPT_DEAD, OPT_MAXR, OPT_STALL, OPT_BINIT, OPT_BMAX,
-	OPT_PROGRESS, OPT_STATUS, OPT_CKPT,
+	OPT_PROGRESS, OPT_STATUS, OPT_CKPT, OPT_DRAIN,
 };
 
 int main(int argc, char **argv)
@@ -266,6 +306,7 @@ int main(int argc, char **argv)
 		{ "status-file", required_argument, NULL, OPT_STATUS },
 		{ "max-concurrent-uploads", required_argument, NULL, 'j' },
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT },
+		{ "drain-ms", required_argument, NULL, OPT_DRAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -279,6 +320,7 @@ int main(int argc, char **argv)
 	};
 	struct qw_err err = QW_ERR_INIT;
 	const char *data_dir = NULL;
+	int lock_fd = -1;
 	int once = 0, follow = 0, progress = -1;
 	uint64_t v;
 	int code = 0;
@@ -343,6 +385,11 @@ int main(int argc, char **argv)
 				goto usage_err;
 			p.checkpoint_every = optarg;
 			break;
+		case OPT_DRAIN:
+			if (prog_parse_u64("--drain-ms", optarg, 0, UINT64_C(1) << 40, &v, &err) < 0)
+				goto usage_err;
+			p.drain_ms = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -393,6 +440,9 @@ int main(int argc, char **argv)
 	}
 	if (ids_ulid_new(p.pipeline_id, &err) < 0)
 		goto fail;
+	lock_fd = lock_scratch(&p, &err);
+	if (lock_fd < 0)
+		goto fail;
 	code = supervisor_run(&so, &err);
 	if (code < 0)
 		goto fail;
@@ -409,11 +459,13 @@ out:
 		char *base = metastore_scratch_dir(p.ms, p.pipeline_id);
 		struct qw_err e2 = QW_ERR_INIT;
 
-		if (p.pipeline_id[0] && base)
+		if (p.pipeline_id[0] && base && lock_fd >= 0)
 			fsutil_rm_rf(base, &e2);
 		free(base);
 		metastore_close(p.ms);
 	}
+	if (lock_fd >= 0)
+		close(lock_fd); /* after the removal: gc never races it */
 	free(p.scratch);
 	free(p.exe_dir);
 	return prog_finish(prog, code);

@@ -154,7 +154,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"  help [COMMAND]\n"
 		"  NAME [ARG]...       run qw-NAME: parse, package, upload, publish, pipeline,\n"
-		"                      search (the indexer stage is run as qw-index)\n"
+		"                      search, gc (the indexer stage is run as qw-index)\n"
 		"\n"
 		"Options (also accepted after the command):\n"
 		"      --data-dir DIR   data directory (default: $QW_DATA_DIR, else ./qwdata)\n"

@@ -65,3 +65,91 @@ programs() {
 	echo "missing:$missing"
 	[ -z "$missing" ]
 }
+
+@test "every man page formats without a groff warning" {
+	if ! command -v groff >/dev/null; then
+		[ "${CI:-}" != true ] || { echo "groff is required in CI" >&2; return 1; }
+		skip "groff not installed"
+	fi
+	for m in "$QW_SRCDIR"/man/*.[1-8]; do
+		run --separate-stderr env LC_ALL=C groff -mandoc -ww -z -Tutf8 "$m"
+		[ "$status" -eq 0 ] || { echo "$m: exit $status"; false; }
+		[ -z "$stderr" ] || { echo "$m: $stderr"; false; }
+	done
+	# and each one has the sections a reader looks for
+	for m in "$QW_SRCDIR"/man/*.[1-8]; do
+		for s in NAME DESCRIPTION; do
+			grep -q "^\.Sh $s" "$m" || grep -q "^\.SH $s" "$m" || { echo "$m: no $s"; false; }
+		done
+	done
+}
+
+# A copy of configure with what it needs to start (it stops at the first
+# missing dependency, before it reads Makefile.in).
+configure_copy() {
+	C=$BATS_TEST_TMPDIR/conf
+	mkdir -p "$C/src/src" "$C/build"
+	cp "$QW_SRCDIR/configure" "$C/src/"
+	cp -R "$QW_SRCDIR/build-aux" "$C/src/"
+	cp "$QW_SRCDIR/src/qw.c" "$C/src/src/"
+	# a pkg-config that does not know the module named in $QW_NO_PKG
+	cat >"$C/pkg-config" <<'EOS'
+#!/bin/sh
+for a; do
+	case $a in "$QW_NO_PKG" | "$QW_NO_PKG "*) exit 1 ;; esac
+done
+exec pkg-config "$@"
+EOS
+	chmod +x "$C/pkg-config"
+}
+
+@test "configure stops at a missing dependency and names the Debian package to install" {
+	command -v pkg-config >/dev/null
+	configure_copy
+	for dep in jansson:libjansson-dev libzstd:libzstd-dev libarchive:libarchive-dev yaml-0.1:libyaml-dev; do
+		run --separate-stderr env -C "$C/build" QW_NO_PKG="${dep%%:*}" PKG_CONFIG="$C/pkg-config" \
+			"$C/src/configure"
+		[ "$status" -ne 0 ] || { echo "configure passed without ${dep%%:*}"; false; }
+		echo "$stderr"
+		[[ "$stderr" == *"configure: error: ${dep%%:*} "*"not found: install the Debian package ${dep#*:} "* ]]
+	done
+	# without pkg-config itself, the package to install is pkg-config
+	run --separate-stderr env -C "$C/build" PKG_CONFIG=/nonexistent/pkg-config "$C/src/configure"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"configure: error: pkg-config not found: install the Debian package pkg-config "* ]]
+}
+
+@test "make install puts programs, man pages and completions in place; the installed qw runs qw-NAME" {
+	D=$BATS_TEST_TMPDIR/dest
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$QW_BUILDDIR" install DESTDIR="$D"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	bindir=$(dirname "$(find "$D" -path '*/bin/qw' -type f)")
+	prefix=${bindir%/bin}
+	for p in $(programs); do
+		[ -x "$bindir/$p" ] || { echo "not installed: $p"; false; }
+		[ -f "$prefix/share/bash-completion/completions/$p" ] || { echo "no completion: $p"; false; }
+	done
+	for m in "$QW_SRCDIR"/man/*.[1-8]; do
+		m=${m##*/}
+		[ -f "$prefix/share/man/man${m##*.}/$m" ] || { echo "man page not installed: $m"; false; }
+	done
+	# the installed qw runs qw-NAME from its own directory, with nothing of
+	# qw on PATH (PATH must not reach the build tree)
+	run --separate-stderr env PATH=/usr/bin:/bin "$bindir/qw" parse --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "qw-parse (qw) "* ]]
+	run --separate-stderr env PATH=/usr/bin:/bin QW_DATA_DIR="$BATS_TEST_TMPDIR/qwdata" \
+		"$bindir/qw" search --index nope --query '*'
+	[ "$status" -eq 66 ]
+	[[ "$stderr" == "qw-search: "* ]]
+	# called by name through a symlink on PATH, it still finds its programs
+	mkdir "$BATS_TEST_TMPDIR/links"
+	ln -s "$bindir/qw" "$BATS_TEST_TMPDIR/links/qw"
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/links:/usr/bin:/bin" qw package --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "qw-package (qw) "* ]]
+	# and make uninstall removes every file it installed
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$QW_BUILDDIR" uninstall DESTDIR="$D"
+	[ "$status" -eq 0 ]
+	[ -z "$(find "$D" -type f)" ]
+}

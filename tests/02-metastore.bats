@@ -89,9 +89,15 @@ check_refused() {
 }
 
 @test "concurrent qw writers on one index all succeed and the file stays valid" {
+	# wait for each writer by pid: a bare `wait` would also wait for bats's
+	# own BATS_TEST_TIMEOUT watchdog
+	pids=()
 	for i in 1 2 3 4; do
 		qw index clear idx-b --yes >/dev/null 3>&- &
+		pids+=($!)
 	done
-	wait
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
 	jq -e '.index_config.index_id == "idx-b"' "$QW_DATA_DIR/indexes/idx-b/metastore.json"
 }

@@ -17,6 +17,19 @@ setup() {
 	LOGHUB=$QW_SHARED_DATA/loghub
 }
 
+# head_of FILE N: the "head" of a checkpoint at position N of FILE (its
+# uncompressed bytes): "<n>:<FNV-1a 64 of the first n bytes>", n = min(1024, N).
+# An independent implementation, in Python.
+head_of() {
+	python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()[:min(1024, int(sys.argv[2]))]
+h = 0xcbf29ce484222325
+for b in d:
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+print("%d:%016x" % (len(d), h))' "$1" "$2"
+}
+
 @test "qw-parse turns each line of a plain log into a body document (CRLF, no final newline)" {
 	require_shared_data
 	for f in Apache_2k.log HDFS_2k.log Proxifier_2k.log; do
@@ -34,7 +47,7 @@ setup() {
 	size=$(stat -c %s "$LOGHUB/Apache_2k.log")
 	run controls "$T/out"
 	[ "${#lines[@]}" -eq 2 ]
-	[ "$(jq -c . <<<"${lines[0]}")" = "{\"type\":\"checkpoint\",\"source\":\"files\",\"partition\":\"$LOGHUB/Apache_2k.log\",\"from\":0,\"to\":$size}" ]
+	[ "$(jq -c . <<<"${lines[0]}")" = "{\"type\":\"checkpoint\",\"source\":\"files\",\"partition\":\"$LOGHUB/Apache_2k.log\",\"from\":0,\"to\":$size,\"head\":\"$(head_of "$LOGHUB/Apache_2k.log" "$size")\"}" ]
 	[ "$(jq -c '[.type, .docs_read, .docs_valid, .docs_invalid]' <<<"${lines[1]}")" = '["eof",2000,2000,0]' ]
 	grep -q 'qw-parse: 2000 docs read, 2000 valid, 0 invalid' "$T/err"
 }
@@ -318,7 +331,8 @@ $T/app2.log#1 0 3" ]
 	[ "$(controls out | tail -n 1 | jq -c '[.type, .docs_read]')" = '["eof",9]' ]
 }
 
-# A metastore with index "res" whose checkpoint for source "files" is $1 (JSON object).
+# A metastore with index "res" whose checkpoint for source "files" is $1 (JSON
+# object), with the heads $2 (JSON object, optional).
 make_index_with_checkpoint() {
 	cat >"$T/res.yaml" <<-'YAML'
 	version: 0.8
@@ -328,7 +342,8 @@ make_index_with_checkpoint() {
 	YAML
 	qw index create --index-config "$T/res.yaml" >/dev/null
 	m=$QW_DATA_DIR/indexes/res/metastore.json
-	jq --argjson cp "$1" '.checkpoints.files = $cp' "$m" >"$m.new"
+	jq --argjson cp "$1" --argjson h "${2:-null}" \
+		'.checkpoints.files = $cp | if $h then .checkpoint_heads.files = $h else . end' "$m" >"$m.new"
 	mv "$m.new" "$m"
 }
 
@@ -362,4 +377,339 @@ $T/c.log.gz $at_c $(gzip -dc "$T/c.log.gz" | wc -c)" ]
 	qw-parse --index res "$T/r.log" >"$T/out"
 	[ "$(docs "$T/out" | jq -r .body | tr '\n' ' ')" = "r2 r3 " ]
 	[ "$(controls "$T/out" | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to)"')" = "$T/r.log#2 3 9" ]
+}
+
+@test "qw-parse --index reads a file whose first bytes changed (copy-truncate, as long or longer) as new" {
+	require_shared_data
+	setup_datadir
+	cd "$T"
+	printf 'old1\nold2\nold3\n' >a.log                  # 15 bytes, checkpointed at its end
+	printf 'x1\nx2\n' >b.log                            # checkpointed at 6, then only grows
+	cp "$LOGHUB/Linux_2k.log" big.log                   # checkpointed after 1000 lines
+	gzip -c "$LOGHUB/HDFS_2k.log" >c.gz                 # checkpointed after 700 lines
+	at_big=$(head -n 1000 big.log | wc -c)
+	at_c=$(head -n 700 "$LOGHUB/HDFS_2k.log" | wc -c)
+	make_index_with_checkpoint \
+		"{\"$T/a.log\": 15, \"$T/b.log\": 6, \"$T/big.log\": $at_big, \"$T/c.gz\": $at_c}" \
+		"{\"$T/a.log\": \"$(head_of a.log 15)\", \"$T/b.log\": \"$(head_of b.log 6)\",
+		  \"$T/big.log\": \"$(head_of big.log "$at_big")\", \"$T/c.gz\": \"$(head_of "$LOGHUB/HDFS_2k.log" "$at_c")\"}"
+	printf 'new1\nnew2\nnew3\nnew4\n' >a.log            # rewritten, longer than its checkpoint
+	printf 'x3\n' >>b.log
+	printf 'X' | dd of=big.log bs=1 seek=500 conv=notrunc status=none   # one byte changed, same size
+	gzip -c "$LOGHUB/Zookeeper_2k.log" >c.gz           # another file, longer than the checkpoint
+	run --separate-stderr qw-parse --index res --format plain a.log b.log big.log c.gz
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >out
+	diff <(docs out | jq -r .body) <(printf 'new1\nnew2\nnew3\nnew4\nx3\n'; lines big.log; lines "$LOGHUB/Zookeeper_2k.log")
+	for f in a.log big.log c.gz; do
+		[[ "$stderr" == *"qw-parse: the first bytes of '$f' changed since its checkpoint: reading it as a new file '$T/$f#1'"* ]]
+	done
+	[[ "$stderr" != *"'b.log'"* ]]
+	controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to) \(.head)"' >cp
+	zk=$(stat -c %s "$LOGHUB/Zookeeper_2k.log")
+	[ "$(cat cp)" = "$T/a.log#1 0 20 $(head_of a.log 20)
+$T/b.log 6 9 $(head_of b.log 9)
+$T/big.log#1 0 $(stat -c %s big.log) $(head_of big.log 9999)
+$T/c.gz#1 0 $zk $(head_of "$LOGHUB/Zookeeper_2k.log" "$zk")" ]
+}
+
+@test "qw-parse --index reads a compressed file shorter than its checkpoint from 0 again" {
+	require_shared_data
+	setup_datadir
+	cd "$T"
+	head -n 100 "$LOGHUB/HDFS_2k.log" >short.log
+	xz -c short.log >s.xz
+	zstd -q -c short.log >s.zst
+	big=$(stat -c %s "$LOGHUB/HDFS_2k.log")
+	make_index_with_checkpoint "{\"$T/s.xz\": $big, \"$T/s.zst\": $big}" \
+		"{\"$T/s.xz\": \"$(head_of short.log 1024)\", \"$T/s.zst\": \"$(head_of short.log 1024)\"}"
+	run --separate-stderr qw-parse --index res --format plain s.xz s.zst
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >out
+	diff <(docs out | jq -r .body) <(lines short.log short.log)
+	[[ "$stderr" == *"'s.xz' is shorter than its checkpoint ($big bytes): reading it as a new file '$T/s.xz#1'"* ]]
+	[[ "$stderr" == *"'s.zst' is shorter than its checkpoint ($big bytes): reading it as a new file '$T/s.zst#1'"* ]]
+	[ "$(controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to)"' | tr '\n' ' ')" = \
+	  "$T/s.xz#1 0 $(stat -c %s short.log) $T/s.zst#1 0 $(stat -c %s short.log) " ]
+}
+
+@test "the head of a checkpoint is published with its position; a rotated file is then a new partition" {
+	require_shared_data
+	setup_datadir
+	cd "$T"
+	cat >cfg.yaml <<-'YAML'
+	version: 0.8
+	index_id: rot
+	doc_mapping:
+	  mode: dynamic
+	YAML
+	qw index create --index-config cfg.yaml >/dev/null
+	m=$QW_DATA_DIR/indexes/rot/metastore.json
+	cp "$LOGHUB/Linux_2k.log" f.log
+	run -0 qw-pipeline --index rot --once --quiet --format plain f.log
+	size=$(stat -c %s f.log)
+	[ "$(jq -c --arg p "$T/f.log" '[.checkpoints.files[$p], .checkpoint_heads.files[$p]]' "$m")" = \
+	  "[$size,\"$(head_of f.log "$size")\"]" ]
+	# copy-truncate rotation: the new content is longer than the old one
+	cp "$LOGHUB/Mac_2k.log" f.log
+	[ "$(stat -c %s f.log)" -gt "$size" ]
+	run -0 --separate-stderr qw-pipeline --index rot --once --quiet --format plain f.log
+	[[ "$stderr" == *"the first bytes of 'f.log' changed since its checkpoint"* ]]
+	[ "$(jq -c --arg p "$T/f.log" '.checkpoints.files | [.[$p], .[$p + "#1"]]' "$m")" = \
+	  "[$size,$(stat -c %s f.log)]" ]
+	[ "$(jq '[.splits[] | select(.split_state == "Published") | .metadata.num_docs] | add' "$m")" -eq 4000 ]
+	# the same file again: nothing new
+	run -0 --separate-stderr qw-pipeline --index rot --once --quiet --format plain f.log
+	[[ "$stderr" != *"changed"* ]]
+	[ "$(jq '[.splits[] | select(.split_state == "Published") | .metadata.num_docs] | add' "$m")" -eq 4000 ]
+}
+
+# wait_long COND: poll a condition for up to 30 s (the end of a rotated file
+# takes ~5 s of idleness to be read).
+wait_long() {
+	local i
+	for i in $(seq 600); do
+		eval "$1" && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for: $1" >&2
+	return 1
+}
+
+@test "qw-parse --follow reads what is written to a rotated file after the new one appeared, once" {
+	cd "$T"
+	printf 'a1\n' >app.log
+	# the glob also matches the rotated name: it must not be read a second time
+	qw-parse --format plain --follow 'app.log*' >out 2>err 3>&- &
+	PARSE_PID=$!
+	wait_for '[ "$(ndocs out)" -eq 1 ]'
+	mv app.log app.log.1
+	printf 'b1\n' >app.log                 # the new file
+	wait_for '[ "$(ndocs out)" -eq 2 ]'
+	printf 'a2\n' >>app.log.1              # the writer still had the old file open
+	wait_for '[ "$(ndocs out)" -eq 3 ]'
+	printf 'a3 without newline' >>app.log.1
+	printf 'b2\n' >>app.log
+	wait_for '[ "$(ndocs out)" -eq 4 ]'
+	# once the rotated file is idle, its unterminated last line is read too
+	wait_long '[ "$(ndocs out)" -eq 5 ]'
+	printf 'a4\n' >>app.log.1              # too late: the rotated file is closed
+	printf 'b3\n' >>app.log
+	wait_for '[ "$(ndocs out)" -eq 6 ]'
+	# the next rotation: every file moves one name up, the closed one is not read again
+	mv app.log.1 app.log.2
+	mv app.log app.log.1
+	printf 'c1\n' >app.log
+	wait_for '[ "$(ndocs out)" -eq 7 ]'
+	printf 'b4\n' >>app.log.1
+	wait_for '[ "$(ndocs out)" -eq 8 ]'
+	kill -TERM "$PARSE_PID"
+	wait "$PARSE_PID"
+	PARSE_PID=
+	[ "$(docs out | jq -r .body | tr '\n' ' ')" = "a1 b1 a2 b2 a3 without newline b3 c1 b4 " ]
+	controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to)"' >cp
+	[ "$(cat cp)" = "$T/app.log 0 3
+$T/app.log#1 0 3
+$T/app.log 3 6
+$T/app.log#1 3 6
+$T/app.log 6 24
+$T/app.log#1 6 9
+$T/app.log#2 0 3
+$T/app.log#1 9 12" ]
+}
+
+@test "qw-parse --follow notices a file rewritten in place (copy-truncate without a visible truncation)" {
+	cd "$T"
+	printf 'c1\nc2\n' >ct.log
+	qw-parse --format plain --follow ct.log >out 2>err 3>&- &
+	PARSE_PID=$!
+	wait_for '[ "$(ndocs out)" -eq 2 ]'
+	# new first bytes over the old ones, then more: the size never goes down
+	printf 'D1\nD2\n' | dd of=ct.log conv=notrunc status=none
+	printf 'D3\n' >>ct.log
+	wait_for '[ "$(ndocs out)" -eq 5 ]'
+	kill -TERM "$PARSE_PID"
+	wait "$PARSE_PID"
+	PARSE_PID=
+	[ "$(docs out | jq -r .body | tr '\n' ' ')" = "c1 c2 D1 D2 D3 " ]
+	controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to) \(.head)"' >cp
+	printf 'c1\nc2\n' >old
+	[ "$(head -n 1 cp)" = "$T/ct.log 0 6 $(head_of old 6)" ]
+	[ "$(grep -c "^$T/ct.log " cp)" -eq 1 ]
+	[ "$(grep "^$T/ct.log#1 " cp | head -n 1 | cut -d' ' -f2)" -eq 0 ]
+	[ "$(tail -n 1 cp | cut -d' ' -f1,3,4)" = "$T/ct.log#1 9 $(head_of ct.log 9)" ]
+}
+
+@test "qw-parse flushes before waiting on a pipe, commits on SIGUSR1 and stops on SIGTERM while stdin is idle" {
+	cd "$T"
+	mkfifo in
+	qw-parse --format plain - <in >out 2>err 3>&- 4>&- &
+	PARSE_PID=$!
+	exec 4>in
+	printf 'l1\nl2\n' >&4
+	wait_for '[ "$(ndocs out)" -eq 2 ]'    # no more input yet: the documents are out
+	kill -USR1 "$PARSE_PID"
+	wait_for 'controls out | grep -q commit'
+	printf 'l3\n' >&4
+	wait_for '[ "$(ndocs out)" -eq 3 ]'
+	kill -TERM "$PARSE_PID"
+	wait "$PARSE_PID"
+	PARSE_PID=
+	exec 4>&-
+	[ "$(docs out | jq -r .body | tr '\n' ' ')" = "l1 l2 l3 " ]
+	[ "$(controls out | jq -c '[.type, .from, .to]' | tr '\n' ' ')" = \
+	  '["checkpoint",0,6] ["commit",null,null] ["checkpoint",6,9] ["eof",null,null] ' ]
+}
+
+@test "qw-parse reads a 100 MB line with bounded memory (default --max-line-bytes)" {
+	[ -x /usr/bin/time ] || skip "no /usr/bin/time"
+	{
+		printf '{"a":1}\n'
+		head -c 100000000 /dev/zero | tr '\0' 'y'
+		printf '\n{"a":2}\n'
+	} >"$T/huge.ndjson"
+	/usr/bin/time -f %M -o "$T/rss" qw-parse --dead-letter "$T/dl" "$T/huge.ndjson" >"$T/out" 2>"$T/err"
+	[ "$(docs "$T/out" | jq -c .a | tr '\n' ' ')" = "1 2 " ]
+	[ "$(jq -r '"\(.reason) \(.position)"' "$T/dl")" = "too_long 8" ]
+	[ "$(controls "$T/out" | jq -r 'select(.type == "checkpoint") | .to')" -eq "$(stat -c %s "$T/huge.ndjson")" ]
+	# peak memory well under the line's size (the limit is 10 MB)
+	[ "$(tail -n 1 "$T/rss")" -lt 80000 ]
+	rm -f "$T/huge.ndjson"
+}
+
+@test "qw-parse reports an unreadable file and a vanished one, and reads the others" {
+	cd "$T"
+	printf '{"a":1}\n' >1.ndjson
+	ln -s "$T/gone/x" 2.ndjson               # expanded by the glob, gone when opened
+	printf '{"a":3}\n' >3.ndjson
+	run --separate-stderr qw-parse /proc/self/mem "$T/*.ndjson"
+	[ "$status" -eq 74 ]
+	[[ "$stderr" == *"qw-parse: cannot read '/proc/self/mem': Input/output error"* ]]
+	[[ "$stderr" == *"qw-parse: cannot open '$T/2.ndjson': No such file or directory"* ]]
+	[ "$(grep -v "^$RS" <<<"$output" | jq -c .a | tr '\n' ' ')" = "1 3 " ]
+	[ "$(grep "^$RS" <<<"$output" | cut -c2- | jq -r 'select(.type == "eof") | .docs_valid')" -eq 2 ]
+}
+
+@test "qw-parse resumed after a kill at a random point gives exactly the missing documents" {
+	require_shared_data
+	setup_datadir
+	cd "$T"
+	cp "$LOGHUB/OpenStack_2k.log" in.log
+	gzip -c in.log >in.gz
+	make_index_with_checkpoint '{}'
+	m=$QW_DATA_DIR/indexes/res/metastore.json
+	lines in.log >want
+	for f in in.log in.gz in.log in.gz; do
+		# the whole output, to pick a random point in it
+		full=$(qw-parse --format plain --checkpoint-every 37 "$f" | wc -c)
+		cut=$(( (RANDOM * 32768 + RANDOM) % full + 1 ))
+		jq --argjson cp '{}' '.checkpoints.files = $cp | .checkpoint_heads.files = $cp' "$m" >m.new && mv m.new "$m"
+		# the reader goes away after $cut bytes: qw-parse dies of SIGPIPE there
+		{ qw-parse --index res --format plain --checkpoint-every 37 "$f" 2>/dev/null || true; } | head -c "$cut" >part
+		# what would have been published: the documents before the last whole checkpoint record
+		last=$(grep -n "^$RS" part | grep '"checkpoint"' | tail -n 1 | cut -d: -f1)
+		to=0
+		if [ -n "$last" ]; then
+			to=$(sed -n "${last}p" part | cut -c2- | jq -r .to)
+			head -n "$last" part >covered
+		else
+			: >covered
+		fi
+		if [ "$to" -gt 0 ]; then
+			jq --arg p "$T/$f" --argjson to "$to" --arg h "$(head_of in.log "$to")" \
+				'.checkpoints.files[$p] = $to | .checkpoint_heads.files[$p] = $h' "$m" >m.new && mv m.new "$m"
+		fi
+		qw-parse --index res --format plain --checkpoint-every 37 "$f" >rest 2>err
+		# the covered documents, then the resumed ones: every line once, in order
+		diff <(docs covered | jq -r .body; docs rest | jq -r .body) want
+		if [ "$to" -gt 0 ]; then
+			[ "$(controls rest | jq -r 'select(.type == "checkpoint") | .from' | head -n 1)" -eq "$to" ]
+		fi
+		[[ "$(cat err)" != *"new file"* ]]
+	done
+}
+
+@test "qw-parse --source names the source of checkpoints and dead letters, and resumes from it" {
+	setup_datadir
+	cd "$T"
+	printf 'x\n{"a":1}\n{"a":2}\n' >s.ndjson
+	make_index_with_checkpoint "{\"$T/s.ndjson\": 2}"     # the checkpoint of source "files"
+	qw-parse --source other --dead-letter dl --format ndjson s.ndjson >out 2>/dev/null
+	[ "$(controls out | jq -r 'select(.type == "checkpoint") | .source')" = other ]
+	[ "$(jq -r .source dl)" = other ]
+	m=$QW_DATA_DIR/indexes/res/metastore.json
+	jq --arg p "$T/s.ndjson" '.checkpoints.other = {($p): 10}' "$m" >m.new && mv m.new "$m"
+	qw-parse --index res --source other --format ndjson s.ndjson >out2 2>/dev/null
+	[ "$(docs out2)" = '{"a":2}' ]
+	qw-parse --index res --format ndjson s.ndjson >out3 2>/dev/null
+	[ "$(docs out3 | jq -c .a | tr '\n' ' ')" = "1 2 " ]
+}
+
+@test "qw-parse --follow reads a compressed file that appears in a followed directory once, to its end" {
+	cd "$T"
+	mkdir d
+	printf 'p1\n' >d/a.log
+	qw-parse --format plain --follow d >out 2>err 3>&- &
+	PARSE_PID=$!
+	wait_for '[ "$(ndocs out)" -eq 1 ]'
+	printf 'z1\nz2\nz3 no newline' | gzip -c >tmp.gz
+	mv tmp.gz d/b.gz                      # appears whole, under its final name
+	wait_for '[ "$(ndocs out)" -eq 4 ]'
+	printf 'p2\n' >>d/a.log
+	wait_for '[ "$(ndocs out)" -eq 5 ]'
+	kill -TERM "$PARSE_PID"
+	wait "$PARSE_PID"
+	PARSE_PID=
+	[ "$(docs out | jq -r .body | tr '\n' ' ')" = "p1 z1 z2 z3 no newline p2 " ]
+	[ "$(controls out | jq -r 'select(.type == "checkpoint" and .partition == "'"$T"'/d/b.gz") | "\(.from) \(.to)"')" = "0 $(printf 'z1\nz2\nz3 no newline' | wc -c)" ]
+}
+
+@test "qw-parse --index resumes a file renamed since its checkpoint as its old partition, not a copy of a file still there" {
+	require_shared_data
+	setup_datadir
+	cd "$T"
+	cp "$LOGHUB/Linux_2k.log" app.log
+	cp "$LOGHUB/Mac_2k.log" big.log
+	at=$(head -n 1500 app.log | wc -c)
+	at_big=$(head -n 1000 big.log | wc -c)
+	make_index_with_checkpoint "{\"$T/app.log\": $at, \"$T/big.log\": $at_big}" \
+		"{\"$T/app.log\": \"$(head_of app.log "$at")\", \"$T/big.log\": \"$(head_of big.log "$at_big")\"}"
+	mv app.log app.log.1                  # rotated by rename while qw-parse was not running
+	printf 'new1\nnew2\n' >app.log         # ... and a new file at the path
+	cp big.log a-copy.log                 # a copy of a file that is still there
+	run --separate-stderr qw-parse --index res --format plain "$T/a-copy.log" "$T/app.log*" "$T/big.log"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >out
+	diff <(docs out | jq -r .body) <(lines a-copy.log; printf 'new1\nnew2\n'; lines app.log.1 | tail -n +1501; lines big.log | tail -n +1001)
+	[[ "$stderr" == *"qw-parse: '$T/app.log.1' starts as '$T/app.log' did (renamed): resuming it at $at"* ]]
+	controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to)"' >cp
+	[ "$(cat cp)" = "$T/a-copy.log 0 $(stat -c %s a-copy.log)
+$T/app.log#1 0 10
+$T/app.log $at $(stat -c %s app.log.1)
+$T/big.log $at_big $(stat -c %s big.log)" ]
+}
+
+# The process $1 runs qw-parse, has its SIGTERM handler installed and sleeps.
+term_caught_and_asleep() {
+	local c s
+	[ "$(basename "$(readlink "/proc/$1/exe")")" = qw-parse ] || return 1
+	c=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	s=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$c" ] && (( 0x$c & 0x4000 )) && [ "$s" = S ]
+}
+
+@test "qw-parse stops on SIGTERM while it waits for the first bytes of stdin" {
+	cd "$T"
+	mkfifo in
+	qw-parse - <in >out 2>err 3>&- 4>&- &
+	PARSE_PID=$!
+	exec 4>in                              # a writer that never writes
+	wait_for 'term_caught_and_asleep "$PARSE_PID"'
+	kill -TERM "$PARSE_PID"
+	st=0
+	wait "$PARSE_PID" || st=$?
+	PARSE_PID=
+	exec 4>&-
+	[ "$st" -eq 0 ]
+	[ "$(controls out | jq -c '[.type, .docs_read]')" = '["eof",0]' ]
 }

@@ -145,6 +145,23 @@ Q
 	[ "$got" = "$want" ]
 }
 
+@test "qw-search date_histogram with hundreds of buckets matches the oracle" {
+	local day=86400000 minute=60000
+	# more buckets than the first hash table holds: the output step once hung
+	run -0 timeout 120 qw-search --index otrf --max-hits 0 --aggs '{"d": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1d"}}, "m": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1}}}'
+	for agg in d:$day m:$minute; do
+		got=$(echo "$output" | jq -c "[.aggregations.${agg%%:*}.buckets[] | select(.doc_count > 0) | [.key, .doc_count]]")
+		want=$(jq -sc "$JQ_PRELUDE"' [.[] | ((secs * 1000 + ((."@timestamp" | capture("\\.(?<ms>[0-9]{3})").ms // "0") | tonumber)) / '"${agg#*:}"' | floor) * '"${agg#*:}"'] | group_by(.) | map([.[0], length])' "$SAMPLE")
+		[ "$got" = "$want" ]
+	done
+	[ "$(echo "$want" | jq length)" -gt 64 ]
+	# 1d: every day from the first to the last, empty ones included
+	got=$(echo "$output" | jq '.aggregations.d.buckets | length')
+	want=$(echo "$output" | jq "[.aggregations.d.buckets[] | select(.doc_count > 0) | .key] | (.[-1] - .[0]) / $day + 1")
+	[ "$got" = "$want" ]
+	[ "$got" -gt 64 ]
+}
+
 @test "qw-search --format ndjson prints one stored document per line" {
 	run -0 qw-search --index otrf --query 'EventID:4624' --max-hits 3 --format ndjson
 	[ "$(echo "$output" | wc -l)" = 3 ]

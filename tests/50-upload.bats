@@ -52,6 +52,18 @@ setup() {
 	diff <(echo "$stderr" | awk '/uploaded/ {print $3}') "$BATS_TEST_TMPDIR/ids"
 }
 
+@test "qw-upload runs at most --max-concurrent-uploads uploads at once" {
+	make_packaged up-idx s1 "$TOKEN" 4 "$BATS_TEST_TMPDIR/in"
+	# two slow uploads, then two fast ones: with two slots, the fast ones
+	# start only once a slow one is done, so a slow one finishes first
+	QW_TEST_UPLOAD_DELAY_MS=600,600,1,1 run -0 --separate-stderr \
+		qw-upload --verbose --max-concurrent-uploads 2 <"$BATS_TEST_TMPDIR/in"
+	first=$(echo "$stderr" | awk '/uploaded/ {print $3; exit}')
+	sed -n '1,2p' "$BATS_TEST_TMPDIR/ids" | grep -qx "$first"
+	[ "$(echo "$stderr" | grep -c uploaded)" = 4 ]
+	diff <(echo "$output" | tr -d '\036' | jq -r '.splits[].split_id') "$BATS_TEST_TMPDIR/ids"
+}
+
 @test "qw-upload passes other control records through in their place" {
 	make_packaged up-idx s1 "$TOKEN" 2 "$BATS_TEST_TMPDIR/p"
 	{

@@ -92,13 +92,18 @@ start_pipeline() {
 	require_shared_data
 	make_index kill9 100
 	otrf_slice 800 "$T/in.ndjson"
-	QW_TEST_UPLOAD_DELAY_MS=150 start_pipeline "$T/out" "$T/err" --index kill9 --once \
+	# every upload after the first waits for the hold file: the chain is busy
+	touch "$T/hold"
+	QW_TEST_UPLOAD_HOLD="$T/hold" start_pipeline "$T/out" "$T/err" --index kill9 --once \
 		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --backoff-initial 0.1 --status-file "$T/status.json" "$T/in.ndjson"
-	wait_until 120 status_at_least "$T/status.json" splits_published 1
-	# qw-index when it still runs (it holds documents), else the slow qw-upload
-	victim=qw-index
-	pid=$(stage_pid "$PIPE_PID" qw-index) || { victim=qw-upload; pid=$(stage_pid "$PIPE_PID" qw-upload); }
+	wait_until 120 docs_at_least kill9 1
+	# qw-upload, held in the middle of an upload (a split staged, not stored)
+	wait_until 120 staged_at_least kill9 1
+	victim=qw-upload
+	pid=$(wait_until 60 stage_pid "$PIPE_PID" qw-upload)
 	kill -KILL "$pid"
+	wait_until 120 status_at_least "$T/status.json" restarts 1
+	rm "$T/hold"
 	wait "$PIPE_PID"
 	cat "$T/err" >&2
 	status_at_least "$T/status.json" restarts 1
@@ -108,33 +113,71 @@ start_pipeline() {
 	diff <(qw-search --index kill9 --format ndjson --max-hits 2000 '*' | jq -cS . | sort) \
 		<(jq -cS . "$T/in.ndjson" | sort)
 	[ "$(checkpoint kill9 files "$T/in.ndjson")" = "$(stat -c %s "$T/in.ndjson")" ]
+	# the killed generation's staged split is garbage
+	[ "$(count_state kill9 Staged)" -ge 1 ]
+	qw-gc --index kill9 | grep -q ' dead_generation$'
+	[ "$(count_state kill9 Staged)" = 0 ]
+	[ "$(published_docs kill9)" = 800 ]
 }
 
 @test "qw-pipeline kills a stalled generation and restarts it" {
 	require_shared_data
 	make_index stall 100
-	otrf_slice 500 "$T/in.ndjson"
-	QW_TEST_UPLOAD_DELAY_MS=150 start_pipeline "$T/out" "$T/err" --index stall --once \
-		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --stall-timeout 1 --backoff-initial 0.1 --status-file "$T/status.json" "$T/in.ndjson"
-	wait_until 120 status_at_least "$T/status.json" splits_published 1
-	kill -STOP "$(stage_pid "$PIPE_PID" qw-upload)"
+	otrf_slice 500 "$T/all.ndjson"
+	head -n 200 "$T/all.ndjson" >"$T/in.ndjson"
+	# --follow: the chain never ends by itself, its stages stay to be looked at
+	start_pipeline "$T/out" "$T/err" --index stall --follow --quiet --checkpoint-every 50 \
+		--stall-timeout 1 --backoff-initial 0.1 --status-file "$T/status.json" "$T/in.ndjson"
+	wait_until 120 docs_are stall 200
+	up=$(wait_until 60 stage_pid "$PIPE_PID" qw-upload)
+	kill -STOP "$up"
+	# work for the stopped stage: splits of the new lines wait at its input
+	tail -n 300 "$T/all.ndjson" >>"$T/in.ndjson"
+	wait_until 120 status_at_least "$T/status.json" restarts 1
+	wait_until 120 docs_are stall 500
+	# the killed generation is reaped: no zombie among the children
+	wait_until 30 no_zombies "$PIPE_PID"
+	[ "$(pgrep -P "$PIPE_PID" | wc -l)" = 5 ]
+	kill -TERM "$PIPE_PID"
+	rc=0
+	wait "$PIPE_PID" || rc=$?
+	cat "$T/err" >&2
+	[ "$rc" = 0 ]
+	grep -q "generation 1 failed: qw-upload made no progress for .* s with work pending (stalled)" "$T/err"
+	run ! kill -0 "$up"
+	[ "$(checkpoint stall files "$T/in.ndjson")" = "$(stat -c %s "$T/in.ndjson")" ]
+	diff <(qw-search --index stall --format ndjson --max-hits 2000 '*' | jq -cS . | sort) \
+		<(jq -cS . "$T/in.ndjson" | sort)
+}
+
+@test "a stage idle with no work pending is not a stall" {
+	require_shared_data
+	make_index idle
+	otrf_slice 100 "$T/in.ndjson"
+	start_pipeline "$T/out" "$T/err" --index idle --follow --quiet --stall-timeout 1 \
+		--status-file "$T/status.json" "$T/in.ndjson"
+	wait_until 120 docs_are idle 100
+	# idle for several stall timeouts (bounded by the status file's clock)
+	t0=$(jq .updated_at "$T/status.json")
+	wait_until 60 eval '[ $(jq .updated_at "$T/status.json") -ge $((t0 + 4)) ]'
+	status_is "$T/status.json" running
+	[ "$(jq .restarts "$T/status.json")" = 0 ]
+	kill -TERM "$PIPE_PID"
 	wait "$PIPE_PID"
-	grep -q "stalled" "$T/err"
-	status_at_least "$T/status.json" restarts 1
-	[ "$(published_docs stall)" = 500 ]
+	run ! grep -q stalled "$T/err"
 }
 
 @test "qw-pipeline gives its stages no inherited descriptor but their pipes" {
 	require_shared_data
 	make_index fds 50
 	otrf_slice 400 "$T/in.ndjson"
-	QW_TEST_UPLOAD_DELAY_MS=300 start_pipeline "$T/out" "$T/err" --index fds --once \
+	# hold the chain still while we look at it: uploads after the first wait
+	touch "$T/hold"
+	QW_TEST_UPLOAD_HOLD="$T/hold" start_pipeline "$T/out" "$T/err" --index fds --once \
 		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --status-file "$T/status.json" "$T/in.ndjson"
-	wait_until 120 status_at_least "$T/status.json" splits_published 1
-	# hold the chain still while we look at it
-	up=$(stage_pid "$PIPE_PID" qw-upload)
-	pub=$(stage_pid "$PIPE_PID" qw-publish)
-	kill -STOP "$up"
+	wait_until 120 docs_at_least fds 1
+	up=$(wait_until 60 stage_pid "$PIPE_PID" qw-upload)
+	pub=$(wait_until 60 stage_pid "$PIPE_PID" qw-publish)
 	# pipe inodes held at fd >= 3 by each process of the tree
 	procs="$PIPE_PID $(pgrep -P "$PIPE_PID")"
 	for p in $procs; do
@@ -144,7 +187,7 @@ start_pipeline() {
 			case $l in pipe:*) echo "$p $n $l" ;; esac
 		done
 	done >"$T/pipes"
-	kill -CONT "$up"
+	rm "$T/hold"
 	cat "$T/pipes" >&2
 	# a stage's pipe at fd >= 3 that another process also holds is a leak
 	leaks=$(awk -v pp="$PIPE_PID" '
@@ -163,6 +206,7 @@ start_pipeline() {
 		grep -q "^$p 1 pipe:" "$T/pipes"
 	done
 	wait "$PIPE_PID"
+	[ "$(published_docs fds)" = 400 ]
 }
 
 @test "qw-pipeline gives up after --max-restarts failed generations and exits 75" {
@@ -171,10 +215,15 @@ start_pipeline() {
 	# the split directory is a file: every upload fails
 	rm -rf "$QW_DATA_DIR/indexes/giveup/splits"
 	echo x >"$QW_DATA_DIR/indexes/giveup/splits"
-	run -75 --separate-stderr qw-pipeline --index giveup --once --quiet --max-restarts 2 \
-		--backoff-initial 0.05 "$T/in.ndjson"
-	[[ $stderr == *"qw-pipeline: giving up after 3 failed generations"*"qw-upload exited with status"* ]]
-	[ "$(echo "$stderr" | grep -c "generation . failed")" = 3 ]
+	# 1 s doubling up to 3 s, a hundred times faster
+	QW_TIME_SCALE=100 run -75 --separate-stderr qw-pipeline --index giveup --once --quiet \
+		--max-restarts 3 --backoff-initial 1 --backoff-max 3 "$T/in.ndjson"
+	# the last failure, with the stage's own error message
+	giveup=$(echo "$stderr" | grep '^qw-pipeline: giving up')
+	[[ $giveup == "qw-pipeline: giving up after 4 failed generations without progress: qw-upload exited with status "*" (qw-upload: "*"splits"*")" ]]
+	[ "$(echo "$stderr" | grep -c "generation . failed")" = 4 ]
+	[ "$(echo "$stderr" | grep -o 'restarting in [0-9.]* s' | paste -sd,)" = \
+	  "restarting in 1.0 s,restarting in 2.0 s,restarting in 3.0 s" ]
 	[ "$(published_docs giveup)" = 0 ]
 }
 
@@ -182,10 +231,13 @@ start_pipeline() {
 	require_shared_data
 	make_index term 100
 	otrf_slice 600 "$T/in.ndjson"
-	QW_TEST_UPLOAD_DELAY_MS=200 start_pipeline "$T/out" "$T/err" --index term --once \
+	touch "$T/hold"
+	QW_TEST_UPLOAD_HOLD="$T/hold" start_pipeline "$T/out" "$T/err" --index term --once \
 		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --status-file "$T/status.json" "$T/in.ndjson"
-	wait_until 120 status_at_least "$T/status.json" splits_published 1
+	wait_until 120 docs_at_least term 1
 	kill -TERM "$PIPE_PID"
+	wait_until 60 status_is "$T/status.json" stopping
+	rm "$T/hold"
 	rc=0
 	wait "$PIPE_PID" || rc=$?
 	[ "$rc" = 0 ]
@@ -201,11 +253,13 @@ start_pipeline() {
 	require_shared_data
 	make_index fence 100
 	otrf_slice 700 "$T/in.ndjson"
-	QW_TEST_UPLOAD_DELAY_MS=300 start_pipeline "$T/out" "$T/err" --index fence --once \
+	touch "$T/hold"
+	QW_TEST_UPLOAD_HOLD="$T/hold" start_pipeline "$T/out" "$T/err" --index fence --once \
 		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --max-restarts 0 --status-file "$T/status.json" "$T/in.ndjson"
-	wait_until 120 status_at_least "$T/status.json" splits_published 1
+	wait_until 120 docs_at_least fence 1
 	# the newer pipeline takes a new token and indexes the rest
 	run -0 qw-pipeline --index fence --once --quiet "$T/in.ndjson"
+	rm "$T/hold"
 	# the older one is refused at its next publish and gives up
 	rc=0
 	wait "$PIPE_PID" || rc=$?
@@ -213,7 +267,10 @@ start_pipeline() {
 	grep -q "stale" "$T/err"
 	[ "$(published_docs fence)" = 700 ]
 	[ "$(checkpoint fence files "$T/in.ndjson")" = "$(stat -c %s "$T/in.ndjson")" ]
-	# what the fenced generation staged is garbage: gc removes it
+	# what the fenced generation staged is garbage: listed, then gc removes it
+	staged=$(count_state fence Staged)
+	[ "$staged" -ge 1 ]
+	[ "$(qw split list --index fence --state staged --format json | jq length)" = "$staged" ]
 	qw-gc --index fence >/dev/null
 	[ "$(count_state fence Staged)" = 0 ]
 	[ "$(published_docs fence)" = 700 ]
@@ -256,6 +313,109 @@ start_pipeline() {
 	[ "$rc" = 143 ]
 	# no stage survives
 	for p in $stages; do
-		! kill -0 "$p" 2>/dev/null
+		run ! kill -0 "$p"
 	done
+}
+
+@test "qw-pipeline stops on SIGINT like on SIGTERM" {
+	require_shared_data
+	make_index int
+	otrf_slice 100 "$T/in.ndjson"
+	# (a shell starts background jobs with SIGINT ignored: qw-pipeline still stops)
+	start_pipeline "$T/out" "$T/err" --index int --follow --quiet \
+		--status-file "$T/status.json" "$T/in.ndjson"
+	wait_until 120 docs_are int 100
+	kill -INT "$PIPE_PID"
+	# bounded: an ignored SIGINT would leave it running
+	wait_until 60 status_is "$T/status.json" done
+	rc=0
+	wait "$PIPE_PID" || rc=$?
+	[ "$rc" = 0 ]
+	[ "$(jq -r .state "$T/status.json")" = done ]
+}
+
+@test "SIGUSR1 makes qw-pipeline commit what it holds" {
+	require_shared_data
+	# no trigger of its own: 10M docs per split, commit after an hour, never drained
+	make_index usr1 10000000 3600
+	otrf_slice 100 "$T/in.ndjson"
+	start_pipeline "$T/out" "$T/err" --index usr1 --follow --quiet --drain-ms 0 \
+		--status-file "$T/status.json" "$T/in.ndjson"
+	wait_until 60 status_is "$T/status.json" running
+	# a signal before qw-index holds the documents commits nothing: repeat
+	usr1_commits() {
+		kill -USR1 "$PIPE_PID"
+		wait_until 1 docs_are usr1 100
+	}
+	wait_until 120 usr1_commits
+	kill -TERM "$PIPE_PID"
+	wait "$PIPE_PID"
+	[ "$(published_docs usr1)" = 100 ]
+	[ "$(records "$T/out" | jq -r 'select(.type == "published") | .trigger' | sort -u)" = force ]
+	[ "$(jq .restarts "$T/status.json")" = 0 ]
+}
+
+@test "qw-pipeline --progress prints progress on stderr, --quiet and a non-terminal do not" {
+	require_shared_data
+	make_index prog
+	otrf_slice 300 "$T/in.ndjson"
+	run -0 --separate-stderr qw-pipeline --index prog --once --progress "$T/in.ndjson"
+	line=$(echo "$stderr" | grep '^qw-pipeline: ' | tail -1)
+	[[ $line == "qw-pipeline: 300 docs ("*" docs/s), "*" MB ("*" MB/s), 1 splits published, 0 invalid, 0 restarts" ]]
+	run -0 --separate-stderr qw-pipeline --index prog --once --quiet "$T/in.ndjson"
+	[ "$(echo "$stderr" | grep -c '^qw-pipeline: .* docs')" = 0 ]
+	# stderr is not a terminal: no progress by default
+	run -0 --separate-stderr qw-pipeline --index prog --once "$T/in.ndjson"
+	[ "$(echo "$stderr" | grep -c '^qw-pipeline: .* docs')" = 0 ]
+}
+
+@test "qw-pipeline shows its progress when stderr is a terminal" {
+	require_shared_data
+	command -v script >/dev/null || skip "script(1) not available"
+	make_index tty
+	otrf_slice 300 "$T/in.ndjson"
+	# script(1) gives the command a terminal
+	script -qec "qw-pipeline --index tty --once '$T/in.ndjson' >/dev/null" /dev/null >"$T/tty"
+	[ "$(published_docs tty)" = 300 ]
+	# the final figures, on a line of their own
+	tr '\r' '\n' <"$T/tty" | grep -qx 'qw-pipeline: 300 docs (.* docs/s), .* MB (.* MB/s), 1 splits published, 0 invalid, 0 restarts'
+}
+
+@test "the status file is always whole JSON and rewritten every second" {
+	require_shared_data
+	make_index stat
+	otrf_slice 100 "$T/in.ndjson"
+	start_pipeline "$T/out" "$T/err" --index stat --follow --quiet \
+		--status-file "$T/status.json" "$T/in.ndjson"
+	wait_until 120 status_at_least "$T/status.json" docs 100
+	t0=$(jq -e .updated_at "$T/status.json")
+	for i in $(seq 200); do
+		jq -e '.state == "running" and .docs == 100' "$T/status.json" >/dev/null
+	done
+	wait_until 30 eval '[ "$(jq .updated_at "$T/status.json")" -ge $((t0 + 2)) ]'
+	kill -TERM "$PIPE_PID"
+	wait "$PIPE_PID"
+	# no temporary file left beside it
+	[ "$(ls "$T" | grep -c status)" = 1 ]
+}
+
+@test "qw-index does not cut documents that no checkpoint covers when its input ends without eof" {
+	# (its qw-parse died: the next generation re-reads them from the checkpoint,
+	# a split of them would publish them twice)
+	make_index eof
+	printf '{"a":1}\n{"a":2}\n{"a":3}\n' >"$T/in.ndjson"
+	qw-parse --index eof --checkpoint-every 2 "$T/in.ndjson" >"$T/parsed"
+	# the first checkpoint covers 2 documents; cut after the third document
+	grep -n checkpoint "$T/parsed" | head -1 | grep -q '^3:'
+	head -n 4 "$T/parsed" >"$T/cut"
+	run -65 --separate-stderr qw-index --index eof --source files --scratch-dir "$T/s" \
+		--publish-token t <"$T/cut"
+	[ -z "$output" ]
+	[[ $stderr == "qw-index: "*"without an eof record"* ]]
+	# input cut right after a checkpoint record: a split of exactly what it covers
+	head -n 3 "$T/parsed" >"$T/cut"
+	run -0 --separate-stderr qw-index --index eof --source files --scratch-dir "$T/s" \
+		--publish-token t <"$T/cut"
+	[ "$(echo "$output" | tr -d '\036' | jq -c '[.num_docs, (.checkpoint_delta | to_entries[0].value | [.from, .to])]')" = \
+	  "[2,[0,$(head -n 2 "$T/in.ndjson" | wc -c)]]" ]
 }

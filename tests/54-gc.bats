@@ -44,6 +44,23 @@ setup() {
 	[ "$(split_states gc-idx | wc -l)" = 1 ]
 }
 
+@test "qw-gc removes splits marked for deletion once the deletion grace period is over" {
+	old=$(sed -n 2p "$BATS_TEST_TMPDIR/ids")
+	new=$(sed -n 3p "$BATS_TEST_TMPDIR/ids")
+	now=$(date +%s)
+	# (a fixture: mark two splits by hand, one an hour ago, one now)
+	jq --arg o "$old" --arg n "$new" --argjson now "$now" '
+		.splits[$o].split_state = "MarkedForDeletion" | .splits[$o].update_timestamp = ($now - 3600) |
+		.splits[$n].split_state = "MarkedForDeletion" | .splits[$n].update_timestamp = $now' \
+		"$(meta gc-idx)" >"$BATS_TEST_TMPDIR/m" && mv "$BATS_TEST_TMPDIR/m" "$(meta gc-idx)"
+	run -0 qw-gc --index gc-idx --deletion-grace-period 600
+	[ "$output" = "$old marked_expired" ]
+	[ ! -e "$SPLITS/$old.split" ]
+	[ -e "$SPLITS/$new.split" ]
+	diff <(split_states gc-idx) <({ sed -n 1p "$BATS_TEST_TMPDIR/ids" | sed 's/$/ Published/'
+		echo "$new MarkedForDeletion"; } | sort)
+}
+
 @test "qw-gc removes an orphan split file after the deletion grace period" {
 	id=01JGC0000000000000000000XZ
 	echo junk >"$SPLITS/$id.split"
@@ -51,6 +68,49 @@ setup() {
 	[ "$output" = "$id orphan_file" ]
 	[ ! -e "$SPLITS/$id.split" ]
 	[ "$(ls "$SPLITS" | wc -l)" = 3 ]
+}
+
+teardown() {
+	if [ -n "${LIVE:-}" ] && kill -0 "$LIVE" 2>/dev/null; then
+		kill -KILL "$LIVE" 2>/dev/null || true
+	fi
+}
+
+@test "qw-gc removes the scratch dir of a killed pipeline, not the one of a live pipeline" {
+	make_index gc-dead
+	make_index gc-live
+	printf '{"a":1}\n' >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index gc-dead --follow --quiet --status-file "$BATS_TEST_TMPDIR/dead.json" \
+		"$BATS_TEST_TMPDIR/in.ndjson" >/dev/null 2>&1 3>&- &
+	dead=$!
+	wait_until 60 status_is "$BATS_TEST_TMPDIR/dead.json" running
+	kill -KILL "$dead"
+	wait "$dead" || true
+	qw-pipeline --index gc-live --follow --quiet --status-file "$BATS_TEST_TMPDIR/live.json" \
+		"$BATS_TEST_TMPDIR/in.ndjson" >/dev/null 2>&1 3>&- &
+	LIVE=$!
+	wait_until 60 status_is "$BATS_TEST_TMPDIR/live.json" running
+	ls "$QW_DATA_DIR/scratch" >"$BATS_TEST_TMPDIR/before"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/before")" = 2 ]
+	# a dir without a lock file (not a pipeline's, or from before locks): by age
+	mkdir "$QW_DATA_DIR/scratch/01JGC0000000000000000000SC"
+	touch -d '1 hour ago' "$QW_DATA_DIR/scratch/01JGC0000000000000000000SC"
+	run -0 qw-gc --index gc-dead --dry-run
+	[ "$(echo "$output" | grep -c ' dead_pipeline$')" = 2 ]
+	[ "$(ls "$QW_DATA_DIR/scratch" | wc -l)" = 3 ]
+	run -0 qw-gc --index gc-dead
+	gone=$(echo "$output" | awk '$2 == "dead_pipeline" {print $1}' | sort)
+	[ "$(echo "$gone" | wc -l)" = 2 ]
+	echo "$gone" | grep -qx 01JGC0000000000000000000SC
+	# what is left is the live pipeline's dir, and it still runs
+	left=$(ls "$QW_DATA_DIR/scratch")
+	[ "$(echo "$left" | wc -l)" = 1 ]
+	[ -e "$QW_DATA_DIR/scratch/$left/lock" ]
+	kill -0 "$LIVE"
+	kill -TERM "$LIVE"
+	wait "$LIVE"
+	# a pipeline that exits removes its own
+	[ -z "$(ls -A "$QW_DATA_DIR/scratch")" ]
 }
 
 @test "qw-gc fails with 66 on an unknown index" {

@@ -34,9 +34,12 @@ export QW_DATA_DIR=$dir/qwdata
 export QW_TIME_SCALE=${QW_TIME_SCALE:-4}
 RANDOM=$seed
 log() { echo "chaos: $*" >&2; }
+# a command that makes the script fail says so (set -e alone is silent)
+trap 'st_=$?; log "line $LINENO: \"$BASH_COMMAND\" failed with status $st_"' ERR
 
 # whole lines only
-(set +o pipefail; zstd -dc "$src" 2>/dev/null | head -c $((mb * 1000000)) | sed '$d' >"$dir/in.ndjson")
+(set +o pipefail; zstd -dc "$src" 2>/dev/null | head -c $((mb * 1000000)) | sed '$d' >"$dir/slice.ndjson")
+cp "$dir/slice.ndjson" "$dir/in.ndjson"
 cat >"$dir/cfg.yaml" <<EOC
 version: 0.8
 index_id: chaos
@@ -62,9 +65,30 @@ published() {
 		"$QW_DATA_DIR/indexes/chaos/metastore.json" 2>/dev/null || echo 0
 }
 
+# wait for the pipeline to end; it must end well
+finish() {
+	local rc=0
+	wait "$pipe_pid" || rc=$?
+	if [ "$rc" != 0 ]; then
+		log "qw-pipeline exited with $rc"
+		tail -20 "$dir/pipeline.err" >&2
+		exit 1
+	fi
+}
+
 start
-kills=0 restarts_of_pipeline=0 idle_kills=0 last_published=0
+kills=0 restarts_of_pipeline=0 idle_kills=0 last_published=0 rounds=1
 while [ "$kills" -lt "$kills_wanted" ]; do
+	# The pipeline finished before all the kills: append the slice again
+	# (the multiset oracle counts every copy) and index what was appended,
+	# as a cron job does.
+	if ! kill -0 "$pipe_pid" 2>/dev/null; then
+		finish
+		rounds=$((rounds + 1))
+		log "the pipeline ended after $kills kills: appending the slice again (round $rounds)"
+		cat "$dir/slice.ndjson" >>"$dir/in.ndjson"
+		start
+	fi
 	# at most two kills in a row without progress (a new published
 	# split), so the run always ends
 	if [ "$(published)" -le "$last_published" ]; then
@@ -80,7 +104,7 @@ while [ "$kills" -lt "$kills_wanted" ]; do
 		done
 		idle_kills=0
 	fi
-	kill -0 "$pipe_pid" 2>/dev/null || break
+	kill -0 "$pipe_pid" 2>/dev/null || continue
 	# then a random moment later, a random victim
 	sleep "$(printf '0.%02d' $((RANDOM % 50)))"
 	last_published=$(published)
@@ -105,14 +129,8 @@ while [ "$kills" -lt "$kills_wanted" ]; do
 		start
 	fi
 done
-log "$kills kills ($restarts_of_pipeline of qw-pipeline itself); waiting for the end"
-rc=0
-wait "$pipe_pid" || rc=$?
-if [ "$rc" != 0 ]; then
-	log "qw-pipeline exited with $rc"
-	tail -20 "$dir/pipeline.err" >&2
-	exit 1
-fi
+log "$kills kills ($restarts_of_pipeline of qw-pipeline itself, $rounds rounds); waiting for the end"
+finish
 
 # the oracle
 fail=0
@@ -141,5 +159,11 @@ if [ "$staged" != 0 ]; then
 	log "$staged staged splits left after gc"
 	fail=1
 fi
-[ "$fail" = 0 ] && log "ok: $n documents published exactly once through $kills kills"
+# and so are the scratch dirs of killed pipelines (the last one removed its own)
+scratch=$(find "$QW_DATA_DIR/scratch" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+if [ "$scratch" != 0 ]; then
+	log "$scratch scratch dirs left after gc"
+	fail=1
+fi
+[ "$fail" = 0 ] && log "ok: $n documents published exactly once through $kills kills ($rounds rounds)"
 exit "$fail"

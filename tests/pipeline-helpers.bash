@@ -125,3 +125,18 @@ docs_are() {
 status_is() {
 	[ "$(jq -r .state "$1" 2>/dev/null)" = "$2" ]
 }
+
+# docs_at_least INDEX N: at least N published documents (for wait_until)
+docs_at_least() {
+	[ "$(published_docs "$1")" -ge "$2" ]
+}
+
+# no_zombies PID: no child of PID is a zombie (for wait_until)
+no_zombies() {
+	! ps -o stat= --ppid "$1" | grep -q Z
+}
+
+# staged_at_least INDEX N: at least N Staged splits (for wait_until)
+staged_at_least() {
+	[ "$(count_state "$1" Staged)" -ge "$2" ]
+}

@@ -672,6 +672,9 @@ static void ht_rebuild(struct node_state *s)
 
 	free(s->ht);
 	s->ht_cap = s->ht_cap ? s->ht_cap * 2 : 64;
+	/* after a reset (ht_cap 0) with many buckets: at most half full, never full */
+	while (s->ht_cap < (s->nb + 1) * 2)
+		s->ht_cap *= 2;
 	s->ht = xcalloc(s->ht_cap, sizeof(*s->ht));
 	for (i = 0; i < s->nb; i++) {
 		size_t h = (size_t)key_hash(&s->b[i].key) & (s->ht_cap - 1);

@@ -1494,3 +1494,679 @@ int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struc
 	json_decref(doc);
 	return 0;
 }
+
+/* ---------------------------------------------------------------- one-pass walking */
+
+/*
+ * docmap_scan_line(): a JSON scanner that checks, value by value, that the
+ * mapping would leave the document as it is (map_object/map_field/map_leaf)
+ * and collects what docmap_walk() would visit on the tree (walk_object,
+ * visit_leaf, visit_inferred), without building the tree. What jansson
+ * would reject, what the mapping would reject or rewrite, and whatever is
+ * unusual makes it give up (false): the tree path then decides, so both
+ * paths always index the same values.
+ */
+struct scan {
+	struct docmap *dm;
+	const char *p, *end;
+	struct docmap_values *dv;
+	bool ts_seen;
+};
+
+#define SCAN_MAX_DEPTH 32
+
+void docmap_values_free(struct docmap_values *dv)
+{
+	free(dv->v);
+	free(dv->fix);
+	free(dv->keys);
+	buf_free(&dv->paths);
+	buf_free(&dv->text);
+	memset(dv, 0, sizeof(*dv));
+}
+
+static inline void sc_ws(struct scan *sc)
+{
+	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+		sc->p++;
+}
+
+static int sc_hex4(const unsigned char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int c = p[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+static void sc_utf8(struct buf *b, unsigned cp)
+{
+	char t[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		t[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		t[0] = (char)(0xc0 | (cp >> 6));
+		t[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		t[0] = (char)(0xe0 | (cp >> 12));
+		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		t[0] = (char)(0xf0 | (cp >> 18));
+		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_add(b, t, n);
+}
+
+/*
+ * A string at sc->p (on its '"'), decoded as jansson decodes it. Plain
+ * strings: (*s, *n) is the span between the quotes and *off is SIZE_MAX;
+ * strings with escapes are decoded at the end of dv->text, *off is their
+ * offset there (and *s meaningless until the buffer stops moving).
+ * Gives up on what jansson rejects (control characters, invalid UTF-8,
+ * \u0000, lone surrogates, bad escapes).
+ */
+static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
+{
+	const unsigned char *p = (const unsigned char *)sc->p + 1;
+	const unsigned char *end = (const unsigned char *)sc->end;
+	const unsigned char *start = p;
+	struct buf *t = &sc->dv->text;
+
+	*off = SIZE_MAX;
+	for (;;) {
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p >= end)
+			return false;
+		if (*p == '"') {
+			if (*off == SIZE_MAX) {
+				*s = (const char *)start;
+				*n = (size_t)(p - start);
+			} else {
+				buf_add(t, start, (size_t)(p - start));
+				*s = NULL;
+				*n = t->len - *off;
+			}
+			sc->p = (const char *)p + 1;
+			return true;
+		}
+		if (*p < 0x20)
+			return false;
+		if (*p >= 0x80) {
+			size_t k = utf8_valid_len(p, (size_t)(end - p));
+
+			if (!k)
+				return false;
+			p += k;
+			continue;
+		}
+		/* a backslash: from here on, decode into dv->text */
+		if (*off == SIZE_MAX)
+			*off = t->len;
+		buf_add(t, start, (size_t)(p - start));
+		if (end - p < 2)
+			return false;
+		switch (p[1]) {
+		case '"': buf_addc(t, '"'); break;
+		case '\\': buf_addc(t, '\\'); break;
+		case '/': buf_addc(t, '/'); break;
+		case 'b': buf_addc(t, '\b'); break;
+		case 'f': buf_addc(t, '\f'); break;
+		case 'n': buf_addc(t, '\n'); break;
+		case 'r': buf_addc(t, '\r'); break;
+		case 't': buf_addc(t, '\t'); break;
+		case 'u': {
+			int cp, lo;
+
+			if (end - p < 6 || (cp = sc_hex4(p + 2)) <= 0)
+				return false;
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return false;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+				    (lo = sc_hex4(p + 8)) < 0xdc00 || lo > 0xdfff)
+					return false;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			}
+			sc_utf8(t, (unsigned)cp);
+			p += 4;
+			break;
+		}
+		default:
+			return false;
+		}
+		p += 2;
+		start = p;
+	}
+}
+
+/* An object key at sc->p: plain (no escape), with its hash. */
+static bool sc_key(struct scan *sc, const char **s, size_t *n, uint32_t *h)
+{
+	const unsigned char *p = (const unsigned char *)sc->p + 1;
+	const unsigned char *end = (const unsigned char *)sc->end;
+	const unsigned char *start = p;
+	uint32_t x = 2166136261u;
+
+	while (p < end) {
+		unsigned char c = *p;
+
+		if (c == '"') {
+			*s = (const char *)start;
+			*n = (size_t)(p - start);
+			*h = x;
+			sc->p = (const char *)p + 1;
+			return true;
+		}
+		if (c < 0x20 || c == '\\')
+			return false;
+		if (c >= 0x80) {
+			size_t k = utf8_valid_len(p, (size_t)(end - p));
+
+			if (!k)
+				return false;
+			for (size_t i = 0; i < k; i++)
+				x = (x ^ p[i]) * 16777619u;
+			p += k;
+			continue;
+		}
+		x = (x ^ c) * 16777619u;
+		p++;
+	}
+	return false;
+}
+
+/* A number token, as jansson reads it: an integer (json_int_t) or a real. */
+static bool sc_number(struct scan *sc, bool *is_int, int64_t *i, double *d)
+{
+	const char *p = sc->p, *start = sc->p, *end = sc->end;
+	bool neg = false;
+	uint64_t acc = 0;
+	int digits = 0;
+
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return false;
+	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+		return false;
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (++digits > 19)
+			return false;
+		acc = acc * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	*is_int = true;
+	if (p < end && *p == '.') {
+		*is_int = false;
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return false;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		*is_int = false;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return false;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	sc->p = p;
+	if (*is_int) {
+		if (neg) {
+			if (acc > (uint64_t)INT64_MAX + 1)
+				return false;
+			*i = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+		} else {
+			if (acc > (uint64_t)INT64_MAX)
+				return false;
+			*i = (int64_t)acc;
+		}
+		return true;
+	}
+	{
+		char tmp[64];
+		size_t n = (size_t)(p - start);
+
+		if (n >= sizeof(tmp))
+			return false;
+		memcpy(tmp, start, n);
+		tmp[n] = '\0';
+		*d = strtod(tmp, NULL);
+		return isfinite(*d);
+	}
+}
+
+static bool sc_lit(struct scan *sc, const char *lit, size_t n)
+{
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0)
+		return false;
+	sc->p += n;
+	return true;
+}
+
+/* Append a value with the current path; text_off: its string in dv->text, or SIZE_MAX. */
+static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
+{
+	struct docmap_values *dv = sc->dv;
+	struct buf *path = &sc->dm->path;
+
+	if (dv->n + 1 > dv->cap) {
+		XGROW(dv->v, dv->n + 1, dv->cap);
+		dv->fix = xreallocarray(dv->fix, dv->cap, sizeof(*dv->fix));
+	}
+	fv->path_len = path->len;
+	dv->fix[dv->n].path_off = dv->paths.len;
+	dv->fix[dv->n].text_off = text_off;
+	buf_add(&dv->paths, path->data ? path->data : "", path->len);
+	dv->v[dv->n++] = *fv;
+}
+
+/* One scalar string/number/bool/null value under a json field or unmapped (visit_inferred). */
+static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth);
+
+/* Keys of one object: gives up on a duplicate (jansson keeps the last value in the first place). */
+static bool sc_key_new(struct scan *sc, size_t base, uint64_t mask[4], const char *s, size_t n,
+		       uint32_t h)
+{
+	struct docmap_values *dv = sc->dv;
+	uint32_t bit = h >> 24;
+
+	if (mask[bit >> 6] & (UINT64_C(1) << (bit & 63))) {
+		for (size_t i = base; i < dv->nkeys; i++)
+			if (dv->keys[i].h == h && dv->keys[i].n == n && memcmp(dv->keys[i].s, s, n) == 0)
+				return false;
+	}
+	mask[bit >> 6] |= UINT64_C(1) << (bit & 63);
+	XGROW(dv->keys, dv->nkeys + 1, dv->keys_cap);
+	dv->keys[dv->nkeys].s = s;
+	dv->keys[dv->nkeys].n = n;
+	dv->keys[dv->nkeys].h = h;
+	dv->nkeys++;
+	return true;
+}
+
+static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth)
+{
+	struct field_value fv;
+	const char *s;
+	size_t n, off;
+
+	if (depth > SCAN_MAX_DEPTH)
+		return false;
+	sc_ws(sc);
+	if (sc->p >= sc->end)
+		return false;
+	memset(&fv, 0, sizeof(fv));
+	fv.mapping = gov;
+	fv.array_index = idx;
+	switch (*sc->p) {
+	case '{': {
+		size_t base = sc->dv->nkeys;
+		uint64_t mask[4] = { 0, 0, 0, 0 };
+		uint32_t h;
+
+		sc->p++;
+		sc_ws(sc);
+		if (sc->p < sc->end && *sc->p == '}') {
+			sc->p++;
+			return true;
+		}
+		for (;;) {
+			size_t old;
+			bool ok;
+
+			sc_ws(sc);
+			if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n, &h) ||
+			    !sc_key_new(sc, base, mask, s, n, h))
+				return false;
+			sc_ws(sc);
+			if (sc->p >= sc->end || *sc->p != ':')
+				return false;
+			sc->p++;
+			old = path_push(&sc->dm->path, s, n);
+			ok = sc_inferred(sc, gov, 0, depth + 1);
+			buf_truncate(&sc->dm->path, old);
+			if (!ok)
+				return false;
+			sc_ws(sc);
+			if (sc->p < sc->end && *sc->p == ',') {
+				sc->p++;
+				continue;
+			}
+			if (sc->p >= sc->end || *sc->p != '}')
+				return false;
+			sc->p++;
+			sc->dv->nkeys = base;
+			return true;
+		}
+	}
+	case '[': {
+		uint32_t i = 0;
+
+		sc->p++;
+		sc_ws(sc);
+		if (sc->p < sc->end && *sc->p == ']') {
+			sc->p++;
+			return true;
+		}
+		for (;; i++) {
+			if (!sc_inferred(sc, gov, i, depth + 1))
+				return false;
+			sc_ws(sc);
+			if (sc->p < sc->end && *sc->p == ',') {
+				sc->p++;
+				continue;
+			}
+			if (sc->p >= sc->end || *sc->p != ']')
+				return false;
+			sc->p++;
+			return true;
+		}
+	}
+	case '"':
+		if (!sc_string(sc, &s, &n, &off))
+			return false;
+		fv.kind = VK_TEXT;
+		fv.v.text.s = s;
+		fv.v.text.len = n;
+		sc_push(sc, &fv, off);
+		return true;
+	case 't':
+	case 'f':
+		fv.kind = VK_BOOL;
+		fv.v.b = *sc->p == 't';
+		if (!(fv.v.b ? sc_lit(sc, "true", 4) : sc_lit(sc, "false", 5)))
+			return false;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	case 'n':
+		return sc_lit(sc, "null", 4);
+	default: {
+		bool is_int;
+
+		if (!sc_number(sc, &is_int, &fv.v.i64, &fv.v.f64))
+			return false;
+		fv.kind = is_int ? VK_I64 : VK_F64;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	}
+	}
+}
+
+/* One leaf value of a mapped field (not an array), mapped unchanged (map_leaf) and visited (visit_leaf). */
+static bool sc_leaf(struct scan *sc, const struct field_mapping *f, uint32_t idx, int depth,
+		    int64_t *dt)
+{
+	struct field_value fv;
+	const char *s;
+	size_t n, off;
+	bool is_int;
+	double d;
+
+	sc_ws(sc);
+	if (sc->p >= sc->end)
+		return false;
+	if (*sc->p == 'n')
+		return sc_lit(sc, "null", 4);
+	memset(&fv, 0, sizeof(fv));
+	fv.mapping = f;
+	fv.array_index = idx;
+	switch (f->type) {
+	case FT_TEXT:
+		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off))
+			return false;
+		fv.kind = VK_TEXT;
+		fv.v.text.s = s;
+		fv.v.text.len = n;
+		sc_push(sc, &fv, off);
+		return true;
+	case FT_I64:
+	case FT_U64:
+		if (*sc->p == '"' || !sc_number(sc, &is_int, &fv.v.i64, &d) || !is_int)
+			return false;
+		if (f->type == FT_U64) {
+			if (fv.v.i64 < 0)
+				return false;
+			fv.kind = VK_U64;
+			fv.v.u64 = (uint64_t)fv.v.i64;
+		} else {
+			fv.kind = VK_I64;
+		}
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	case FT_F64: {
+		int64_t i;
+
+		if (*sc->p == '"' || !sc_number(sc, &is_int, &i, &d))
+			return false;
+		fv.kind = VK_F64;
+		fv.v.f64 = is_int ? (double)i : d;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	}
+	case FT_BOOL:
+		fv.kind = VK_BOOL;
+		fv.v.b = *sc->p == 't';
+		if (!(fv.v.b ? sc_lit(sc, "true", 4) : sc_lit(sc, "false", 5)))
+			return false;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	case FT_DATETIME: {
+		struct buf *b = &sc->dm->scratch;
+
+		/* only the canonical form (map_leaf would rewrite any other) */
+		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off) || off != SIZE_MAX)
+			return false;
+		if (n < 20 || n >= 40 || s[n - 1] != 'Z' || !datetime_parse("rfc3339", s, n, &fv.v.dt_us))
+			return false;
+		buf_reset(b);
+		datetime_format_rfc3339(fv.v.dt_us, b);
+		if (b->len != n || memcmp(b->data, s, n) != 0)
+			return false;
+		fv.kind = VK_DATETIME;
+		if (dt)
+			*dt = fv.v.dt_us;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	}
+	case FT_IP: {
+		char tmp[64];
+
+		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off) || off != SIZE_MAX ||
+		    n >= sizeof(tmp))
+			return false;
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		if (!parse_ip(tmp, fv.v.ip))
+			return false;
+		fv.kind = VK_IP;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	}
+	case FT_JSON:
+		return *sc->p == '{' && sc_inferred(sc, f, idx, depth);
+	case FT_BYTES:
+	case FT_OBJECT:
+		return false;
+	}
+	return false;
+}
+
+static const struct field_mapping *sc_find(const struct field_mapping *fields, size_t nf,
+					   const char *key, size_t n)
+{
+	for (size_t i = 0; i < nf; i++) {
+		const char *name = fields[i].name;
+
+		/* keys never hold a NUL here (sc_key) */
+		if (name[0] == (n ? key[0] : '\0') && strncmp(name, key, n) == 0 && name[n] == '\0')
+			return &fields[i];
+	}
+	return NULL;
+}
+
+/* An object of mapped fields (map_object + walk_object). */
+static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_t nf, int depth,
+		      bool top)
+{
+	const struct index_config *cfg = sc->dm->cfg;
+	const char *tsf = top ? cfg->timestamp_field : NULL;
+	size_t base = sc->dv->nkeys;
+	uint64_t mask[4] = { 0, 0, 0, 0 };
+	const char *s;
+	size_t n;
+	uint32_t h;
+
+	if (depth > SCAN_MAX_DEPTH)
+		return false;
+	sc->p++; /* { */
+	sc_ws(sc);
+	if (sc->p < sc->end && *sc->p == '}') {
+		sc->p++;
+		return true;
+	}
+	for (;;) {
+		const struct field_mapping *m;
+		bool ok, is_ts = false;
+		int64_t dt = 0;
+		size_t old, before;
+
+		sc_ws(sc);
+		if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n, &h) ||
+		    !sc_key_new(sc, base, mask, s, n, h))
+			return false;
+		sc_ws(sc);
+		if (sc->p >= sc->end || *sc->p != ':')
+			return false;
+		sc->p++;
+		sc_ws(sc);
+		if (sc->p >= sc->end)
+			return false;
+		m = sc_find(fields, nf, s, n);
+		old = path_push(&sc->dm->path, s, n);
+		if (tsf && strlen(tsf) == n && memcmp(tsf, s, n) == 0)
+			is_ts = true;
+		before = sc->dv->n;
+		if (!m) {
+			ok = cfg->mode == MODE_DYNAMIC && sc_inferred(sc, NULL, 0, depth + 1);
+		} else if (m->type == FT_OBJECT) {
+			if (*sc->p == 'n')
+				ok = sc_lit(sc, "null", 4);
+			else
+				ok = *sc->p == '{' && sc_object(sc, m->fields, m->n_fields, depth + 1, false);
+		} else if (*sc->p == '[') {
+			uint32_t i = 0;
+
+			ok = m->is_array && !is_ts;
+			sc->p++;
+			sc_ws(sc);
+			if (ok && sc->p < sc->end && *sc->p == ']') {
+				sc->p++;
+			} else {
+				for (; ok; i++) {
+					sc_ws(sc);
+					if (sc->p >= sc->end || *sc->p == '[') {
+						ok = false;
+						break;
+					}
+					if (m->type == FT_JSON)
+						ok = *sc->p == 'n' ? sc_lit(sc, "null", 4)
+							: *sc->p == '{' && sc_inferred(sc, m, i, depth + 1);
+					else
+						ok = sc_leaf(sc, m, i, depth + 1, NULL);
+					if (!ok)
+						break;
+					sc_ws(sc);
+					if (sc->p < sc->end && *sc->p == ',') {
+						sc->p++;
+						continue;
+					}
+					ok = sc->p < sc->end && *sc->p == ']';
+					if (ok)
+						sc->p++;
+					break;
+				}
+			}
+		} else {
+			ok = sc_leaf(sc, m, 0, depth, &dt);
+		}
+		buf_truncate(&sc->dm->path, old);
+		if (!ok)
+			return false;
+		if (is_ts) {
+			/* map_inplace: present and not null; docmap_timestamp: its value */
+			if (sc->dv->n == before || m != sc->dm->ts_field || m->type != FT_DATETIME)
+				return false;
+			sc->ts_seen = true;
+			sc->dv->has_ts = true;
+			sc->dv->ts_us = dt;
+		}
+		sc_ws(sc);
+		if (sc->p < sc->end && *sc->p == ',') {
+			sc->p++;
+			continue;
+		}
+		if (sc->p >= sc->end || *sc->p != '}')
+			return false;
+		sc->p++;
+		sc->dv->nkeys = base;
+		return true;
+	}
+}
+
+bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct docmap_values *dv)
+{
+	const struct index_config *cfg = dm->cfg;
+	struct scan sc = { dm, line, line + len, dv, false };
+
+	dv->n = 0;
+	dv->nkeys = 0;
+	dv->has_ts = false;
+	dv->ts_us = 0;
+	buf_reset(&dv->paths);
+	buf_reset(&dv->text);
+	if (!cfg || (cfg->timestamp_field && (strchr(cfg->timestamp_field, '.') || !dm->ts_field)))
+		return false;
+	buf_reset(&dm->path);
+	sc_ws(&sc);
+	if (sc.p >= sc.end || *sc.p != '{' || !sc_object(&sc, cfg->fields, cfg->n_fields, 1, true))
+		return false;
+	sc_ws(&sc);
+	if (sc.p != sc.end || (cfg->timestamp_field && !sc.ts_seen))
+		return false;
+	for (size_t i = 0; i < dv->n; i++) {
+		dv->v[i].path = dv->paths.data ? dv->paths.data + dv->fix[i].path_off : "";
+		if (dv->fix[i].text_off != SIZE_MAX)
+			dv->v[i].v.text.s = dv->text.data + dv->fix[i].text_off;
+	}
+	return true;
+}

@@ -112,6 +112,39 @@ const char *docmap_reason_name(enum docmap_reason r);
  */
 int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struct buf *out,
 			  enum docmap_reason *reason, struct qw_err *err);
+/*
+ * The values of one document collected by docmap_scan_line(), in the order
+ * docmap_walk() visits them. Zero-initialize; reuse across calls (the
+ * values point into the scanned line and into this struct, valid until the
+ * next call); docmap_values_free() at the end.
+ */
+struct docmap_values {
+	struct field_value *v;
+	size_t n, cap;
+	bool has_ts;                 /* what docmap_timestamp() would return */
+	int64_t ts_us;
+	/* internal */
+	struct docmap_fix { size_t path_off; size_t text_off; } *fix;
+	size_t fix_cap;
+	struct buf paths;            /* the paths of the values, one after another */
+	struct buf text;             /* unescaped strings */
+	struct docmap_key { const char *s; size_t n; uint32_t h; } *keys;
+	size_t nkeys, keys_cap;
+};
+void docmap_values_free(struct docmap_values *dv);
+/*
+ * The fast path of docmap_map_line() + docmap_walk() + docmap_timestamp(),
+ * for lines the mapping leaves as they are (qw-parse's canonical lines):
+ * one pass over the JSON text, no tree. Returns true when the line is a
+ * document the mapping accepts unchanged, with dv holding exactly the
+ * values docmap_walk() would visit on docmap_map_line()'s result (same
+ * order, paths, mappings, kinds, values, array indexes) and its timestamp.
+ * Returns false (dv unusable) whenever the line needs the tree path: not
+ * JSON, rejected or rewritten by the mapping, or merely unusual (escaped
+ * or duplicate keys, deep nesting, bytes fields, dotted timestamp field);
+ * the caller then uses docmap_map_line(), which decides.
+ */
+bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct docmap_values *dv);
 /* Append the compact canonical JSON of v to out (object keys in document
  * order, reals in their shortest round-trip form, UTF-8 kept, no '\n'). */
 void docmap_serialize(json_t *v, struct buf *out);

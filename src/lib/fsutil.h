@@ -22,7 +22,7 @@ int fsutil_read_all(const char *path, struct buf *out, struct qw_err *err);
 int fsutil_read_fd(int fd, const char *name, struct buf *out, struct qw_err *err);
 /* mkdir -p with the given mode; EX_CANTCREAT on failure. */
 int fsutil_mkdir_p(const char *path, mode_t mode, struct qw_err *err);
-/* fsync the directory that holds path (or path itself when it is a dir). */
+/* fsync the directory dir itself (callers pass the parent of what they renamed). */
 int fsutil_fsync_dir(const char *dir, struct qw_err *err);
 /* Remove a directory tree (like rm -rf); missing is not an error. */
 int fsutil_rm_rf(const char *path, struct qw_err *err);

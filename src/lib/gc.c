@@ -3,9 +3,12 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "fsutil.h"
@@ -131,6 +134,67 @@ out:
 	return ret;
 }
 
+/*
+ * Scratch dirs of dead pipelines: a live qw-pipeline holds an flock on
+ * scratch/<pipeline-id>/lock; a dir whose lock we can take (or without a
+ * lock file, older than the deletion grace period) is removed, with the
+ * lock held so that no pipeline can adopt it meanwhile.
+ */
+static int scratch_dirs(struct metastore *ms, struct gc_ctx *c, struct qw_err *err)
+{
+	char *root = metastore_scratch_dir(ms, "");
+	DIR *d = opendir(root);
+	struct dirent *de;
+	int ret = -1;
+
+	if (!d) {
+		ret = errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", root);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *dir, *lock;
+		struct stat sb;
+		bool dead = false;
+		int fd;
+
+		if (!ids_is_ulid(de->d_name))
+			continue;
+		dir = fsutil_join(root, de->d_name);
+		lock = fsutil_join(dir, "lock");
+		fd = open(lock, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
+		} else if (errno == ENOENT && lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			dead = c->now - (int64_t)sb.st_mtime >= c->o->marked_grace_s;
+		}
+		if (dead) {
+			struct qw_err e = QW_ERR_INIT;
+
+			if (!c->o->dry_run && fsutil_rm_rf(dir, &e) < 0) {
+				*err = e;
+				if (fd >= 0)
+					close(fd);
+				free(lock);
+				free(dir);
+				goto out;
+			}
+			json_array_append_new(c->found, json_pack("{s:s, s:s}", "scratch_dir",
+								  de->d_name, "reason",
+								  "dead_pipeline"));
+		}
+		if (fd >= 0)
+			close(fd);
+		free(lock);
+		free(dir);
+	}
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	free(root);
+	return ret;
+}
+
 int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, json_t **report,
 	   struct qw_err *err)
 {
@@ -174,6 +238,8 @@ int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, 
 			goto out;
 	}
 	if (!o->dry_run && nrec > 0 && metastore_delete_splits(ms, index_id, ids, nrec, err) < 0)
+		goto out;
+	if (scratch_dirs(ms, &c, err) < 0)
 		goto out;
 	*report = c.found;
 	c.found = NULL;

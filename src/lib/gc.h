@@ -11,11 +11,16 @@
  *   - split files in the index's storage that no split record names and
  *     that are older than marked_grace_s (left by a crash between the two
  *     steps below);
+ *   - scratch dirs of dead pipelines (any index: the scratch dir belongs to
+ *     the data dir): scratch/<pipeline-id>/ whose lock file no live
+ *     qw-pipeline holds (flock), or without a lock file and older than
+ *     marked_grace_s;
  * and, unless dry_run, first marks the Staged ones MarkedForDeletion in one
  * transaction (so a late publish of them is refused), then deletes their
- * files, then their records. report receives a new JSON array of
- * {"split_id", "reason"} (reason: dead_generation, staged_expired,
- * marked_expired, orphan_file), owned by the caller.
+ * files, then their records, then the dead scratch dirs. report receives a
+ * new JSON array of {"split_id", "reason"} (reason: dead_generation,
+ * staged_expired, marked_expired, orphan_file) and {"scratch_dir",
+ * "reason": "dead_pipeline"}, owned by the caller.
  */
 #ifndef QW_GC_H
 #define QW_GC_H

@@ -50,6 +50,8 @@ struct indexer {
 	uint64_t invalid_since_cut;
 	int64_t first_ms;               /* first doc or checkpoint of the workbench; -1 */
 	struct buf dump;
+	struct docmap_values dv;        /* docmap_scan_line()'s values */
+	bool scan_ok;                   /* one partition: the one-pass path may apply */
 	struct indexer_stats st;
 };
 
@@ -112,6 +114,7 @@ struct indexer *indexer_new(const struct indexer_opts *o, struct qw_err *err)
 		err_set(err, EX_SOFTWARE, "cannot build the doc mapping");
 		goto fail;
 	}
+	ix->scan_ok = partition_expr_is_empty(ix->pexpr);
 	return ix;
 fail:
 	indexer_free(ix);
@@ -137,6 +140,7 @@ void indexer_free(struct indexer *ix)
 	drop_segments(ix);
 	free(ix->slots);
 	buf_free(&ix->dump);
+	docmap_values_free(&ix->dv);
 	json_decref(ix->delta);
 	if (ix->dm)
 		docmap_free(ix->dm);
@@ -168,32 +172,21 @@ static struct slot *find_slot(struct indexer *ix, uint64_t pid)
 	memset(s, 0, sizeof(*s));
 	s->partition_id = pid;
 	s->seg = segment_new(ix->cfg);
+	/* one partition: its doc store is compressed by a second thread
+	 * (with many, one thread each would be too many) */
+	if (s->seg && partition_expr_is_empty(ix->pexpr))
+		segment_compress_in_background(s->seg);
 	if (pid != PARTITION_OTHER_ID)
 		ix->n_regular++;
 	ix->last_slot = ix->n_slots++;
 	return s;
 }
 
-/* Compact JSON of the canonical document into ix->dump. */
-static int dump_doc(struct indexer *ix, json_t *doc, struct qw_err *err)
+/* The canonical JSON of the document into ix->dump (what docmap_canonical_line() gives). */
+static void dump_doc(struct indexer *ix, json_t *doc)
 {
-	size_t need;
-
-	for (int tries = 0; tries < 2; tries++) {
-		size_t room = ix->dump.cap ? ix->dump.cap - 1 : 0;
-
-		need = json_dumpb(doc, ix->dump.data, room, JSON_COMPACT);
-		if (need == 0)
-			return err_set(err, EX_SOFTWARE, "cannot serialize a document");
-		if (need <= room) {
-			ix->dump.len = need;
-			ix->dump.data[need] = '\0';
-			return 0;
-		}
-		buf_reset(&ix->dump);
-		buf_grow(&ix->dump, need + 1);
-	}
-	return err_set(err, EX_SOFTWARE, "cannot serialize a document");
+	buf_reset(&ix->dump);
+	docmap_serialize(doc, &ix->dump);
 }
 
 static bool blank(const char *line, size_t len)
@@ -204,39 +197,11 @@ static bool blank(const char *line, size_t len)
 	return true;
 }
 
-int indexer_add_line(struct indexer *ix, const char *line, size_t len,
-		     enum indexer_trigger *fired, struct qw_err *err)
+/* A document is in s->seg: account for it and look at the limits. */
+static void added(struct indexer *ix, struct slot *s, enum indexer_trigger *fired)
 {
-	struct qw_err derr = QW_ERR_INIT;
-	enum docmap_reason reason = DOC_OK;
-	json_t *canon = NULL;
-	struct slot *s;
-	const char *text;
-	size_t text_len, before;
-	int ret = -1;
+	size_t before = s->mem;
 
-	*fired = TRIGGER_NONE;
-	if (blank(line, len))
-		return 0;
-	if (docmap_map_line(ix->dm, line, len, &canon, &reason, &derr) < 0) {
-		indexer_count_invalid(ix);
-		return 0;
-	}
-	s = find_slot(ix, partition_expr_eval(ix->pexpr, canon));
-	/* Checkpointed input comes from qw-parse, whose lines are canonical by
-	 * contract: store them as they are. Anything else is re-serialized. */
-	if (ix->source_id) {
-		text = line;
-		text_len = len;
-	} else {
-		if (dump_doc(ix, canon, err) < 0)
-			goto out;
-		text = ix->dump.data;
-		text_len = ix->dump.len;
-	}
-	before = s->mem;
-	if (segment_add_doc(s->seg, ix->dm, canon, text, text_len, err) < 0)
-		goto out;
 	s->mem = segment_mem_bytes(s->seg);
 	ix->mem_total = ix->mem_total - before + s->mem;
 	ix->num_docs++;
@@ -248,6 +213,65 @@ int indexer_add_line(struct indexer *ix, const char *line, size_t len,
 		*fired = TRIGGER_NUM_DOCS;
 	else if (ix->mem_total >= ix->cfg->heap_size)
 		*fired = TRIGGER_MEMORY;
+}
+
+int indexer_add_line(struct indexer *ix, const char *line, size_t len,
+		     enum indexer_trigger *fired, struct qw_err *err)
+{
+	struct qw_err derr = QW_ERR_INIT;
+	enum docmap_reason reason = DOC_OK;
+	json_t *canon = NULL;
+	struct slot *s;
+	const char *text;
+	size_t text_len;
+	bool dumped = false;
+	int ret = -1;
+
+	*fired = TRIGGER_NONE;
+	if (blank(line, len))
+		return 0;
+	/* Checkpointed input comes from qw-parse, whose lines are canonical by
+	 * contract: store them as they are. Anything else is stored in its
+	 * canonical form. */
+	text = line;
+	text_len = len;
+	if (ix->scan_ok) {
+		/* the one-pass path: no tree, same values (docmap_scan_line) */
+		if (!ix->source_id) {
+			buf_reset(&ix->dump);
+			if (docmap_canonical_line(ix->dm, line, len, &ix->dump, &reason, &derr) < 0) {
+				indexer_count_invalid(ix);
+				return 0;
+			}
+			text = ix->dump.data;
+			text_len = ix->dump.len;
+			dumped = true;
+		}
+		if (docmap_scan_line(ix->dm, text, text_len, &ix->dv)) {
+			s = find_slot(ix, 0);
+			if (segment_stores_lines(s->seg)) {
+				if (segment_add_values(s->seg, &ix->dv, text, text_len, err) < 0)
+					goto out;
+				added(ix, s, fired);
+				ret = 0;
+				goto out;
+			}
+			ix->scan_ok = false;    /* fields with stored: false need the tree */
+		}
+	}
+	if (docmap_map_line(ix->dm, line, len, &canon, &reason, &derr) < 0) {
+		indexer_count_invalid(ix);
+		return 0;
+	}
+	s = find_slot(ix, partition_expr_eval(ix->pexpr, canon));
+	if (!ix->source_id && !dumped) {
+		dump_doc(ix, canon);
+		text = ix->dump.data;
+		text_len = ix->dump.len;
+	}
+	if (segment_add_doc(s->seg, ix->dm, canon, text, text_len, err) < 0)
+		goto out;
+	added(ix, s, fired);
 	ret = 0;
 out:
 	json_decref(canon);
@@ -306,8 +330,12 @@ int indexer_checkpoint(struct indexer *ix, json_t *rec, struct qw_err *err)
 				       part, (long long)from, (long long)prev_to);
 		json_object_set_new(cur, "to", json_integer(to));
 	} else {
-		json_object_set_new(ix->delta, part, json_pack("{s:I,s:I}", "from", from, "to", to));
+		cur = json_pack("{s:I,s:I}", "from", from, "to", to);
+		json_object_set_new(ix->delta, part, cur);
 	}
+	/* the fingerprint of the partition's first bytes travels with its position */
+	if (json_is_string(json_object_get(rec, "head")))
+		json_object_set(cur, "head", json_object_get(rec, "head"));
 	ix->uncovered = 0;
 	if (ix->first_ms < 0)
 		ix->first_ms = clock_now_ms();
@@ -625,6 +653,17 @@ int indexer_run(struct indexer *ix, int in_fd, int out_fd, volatile sig_atomic_t
 			indexer_count_invalid(ix);
 			break;
 		case LINE_EOF:
+			/* No `eof` record: the stage before us died. Documents
+			 * after its last checkpoint record are in no delta; a
+			 * split of them would be published again by the next
+			 * run, which resumes from the checkpoint. */
+			if (!indexer_cut_ready(ix)) {
+				err_set(err, EX_DATAERR,
+					"input ended without an eof record, %llu documents"
+					" after the last checkpoint record",
+					(unsigned long long)ix->uncovered);
+				goto out;
+			}
 			if (emit_cut(&l, TRIGGER_NO_MORE_DOCS, err) < 0)
 				goto out;
 			ret = 0;

@@ -501,6 +501,7 @@ static int clear_tx(json_t *doc, void *vctx, struct qw_err *err)
 	if (json_object_set_new(doc, "splits", json_object()) < 0 ||
 	    json_object_set_new(doc, "checkpoints", json_object()) < 0)
 		return err_set(err, EX_SOFTWARE, "cannot clear the index metadata");
+	json_object_del(doc, "checkpoint_heads");       /* optional: absent is fine */
 	return 0;
 }
 
@@ -673,6 +674,25 @@ struct publish_ctx {
 	json_t *delta;
 };
 
+/* doc["checkpoint_heads"][source][part] = head (objects made as needed). */
+static int set_head(json_t *doc, const char *source, const char *part, json_t *head)
+{
+	json_t *all = json_object_get(doc, "checkpoint_heads"), *src;
+
+	if (!json_is_object(all)) {
+		all = json_object();
+		if (json_object_set_new(doc, "checkpoint_heads", all) < 0)
+			return -1;
+	}
+	src = json_object_get(all, source);
+	if (!json_is_object(src)) {
+		src = json_object();
+		if (json_object_set_new(all, source, src) < 0)
+			return -1;
+	}
+	return json_object_set(src, part, head);
+}
+
 static int publish_tx(json_t *doc, void *vctx, struct qw_err *err)
 {
 	struct publish_ctx *c = vctx;
@@ -746,8 +766,12 @@ static int publish_tx(json_t *doc, void *vctx, struct qw_err *err)
 				return err_set(err, EX_SOFTWARE, "cannot record the checkpoint");
 		}
 		json_object_foreach(c->delta, part, d) {
+			json_t *head = json_object_get(d, "head");
+
 			if (json_object_set(cp, part, json_object_get(d, "to")) < 0)
 				return err_set(err, EX_SOFTWARE, "cannot record the checkpoint");
+			if (json_is_string(head) && set_head(doc, c->source_id, part, head) < 0)
+				return err_set(err, EX_SOFTWARE, "cannot record the checkpoint head");
 		}
 	}
 	return 0;
@@ -855,4 +879,21 @@ json_t *metastore_checkpoint(struct metastore *ms, const char *index_id, const c
 	cp = json_is_object(cp) ? json_deep_copy(cp) : json_object();
 	json_decref(doc);
 	return cp;
+}
+
+json_t *metastore_checkpoint_heads(struct metastore *ms, const char *index_id,
+				   const char *source_id, struct qw_err *err)
+{
+	json_t *doc;
+	json_t *h;
+
+	if (ids_check_source(source_id, err) < 0)
+		return NULL;
+	doc = metastore_read(ms, index_id, err);
+	if (!doc)
+		return NULL;
+	h = json_object_get(json_object_get(doc, "checkpoint_heads"), source_id);
+	h = json_is_object(h) ? json_deep_copy(h) : json_object();
+	json_decref(doc);
+	return h;
 }

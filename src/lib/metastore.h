@@ -21,6 +21,9 @@
  *        "publish_token": "<token that staged it>",
  *        "metadata": { split metadata, see qw-split(5) } } },
  *   "checkpoints": { "<source_id>": { "<partition_id>": <position u64> } },
+ *   "checkpoint_heads": { "<source_id>": { "<partition_id>": "<head>" } },
+ *        (optional: the "head" fingerprint of the last published checkpoint
+ *        delta of the partition, see qw-protocol(7); opaque here)
  *   "publish_tokens": { "<source_id>": "<current token>" }
  * }
  * Returned json_t trees are new references owned by the caller.
@@ -85,6 +88,7 @@ int metastore_stage_splits(struct metastore *ms, const char *index_id, const cha
  * splits from Staged to Published and apply the checkpoint delta
  * {"<partition>": {"from": N, "to": M}, ...} only if every "from" equals the
  * stored position (0 when absent). Anything wrong: EX_TEMPFAIL, no change.
+ * A delta entry with a "head" string also records it in "checkpoint_heads".
  */
 int metastore_publish_splits(struct metastore *ms, const char *index_id, const char *source_id,
 			     const char *token, const char *const *split_ids, size_t n_splits,
@@ -97,6 +101,9 @@ int metastore_delete_splits(struct metastore *ms, const char *index_id,
 /* Checkpoint of one source: {"<partition>": position}; an empty object when none. */
 json_t *metastore_checkpoint(struct metastore *ms, const char *index_id, const char *source_id,
 			     struct qw_err *err);
+/* Heads of one source: {"<partition>": "<head>"}; an empty object when none. */
+json_t *metastore_checkpoint_heads(struct metastore *ms, const char *index_id,
+				   const char *source_id, struct qw_err *err);
 
 /* Paths (malloc'ed); index_id must have passed ids_check_index(). */
 char *metastore_index_dir(const struct metastore *ms, const char *index_id);

@@ -34,7 +34,39 @@ struct run {
 	const struct field_mapping *ts_field;
 	int worst;                  /* exit code for input problems */
 	struct qw_err last;
+	struct source *src;
+	json_t *claimed;            /* {"partition": true}: the ids read in this run */
+	bool wait_failed;           /* flushing before a blocking read failed: */
+	struct qw_err wait_err;     /* ... why */
 };
+
+/*
+ * The "head" of a checkpoint: "<n>:<FNV-1a 64 of the first n bytes, 16 hex
+ * digits>" with n = min(SOURCE_HEAD_MAX, position) (man/qw-protocol.7).
+ */
+static void head_fingerprint(const char *p, size_t n, struct buf *out)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	buf_addf(out, "%zu:%016llx", n, (unsigned long long)h);
+}
+
+/* The head of the current partition over want bytes; false when it cannot be had. */
+static bool current_head(struct run *r, size_t want, struct buf *out)
+{
+	struct qw_err e = QW_ERR_INIT;
+	const char *h;
+	size_t n;
+
+	if (source_head(r->src, want, &h, &n, &e) < 0 || n < want)
+		return false;
+	head_fingerprint(h, n, out);
+	return true;
+}
 
 static void warn(struct run *r, const struct qw_err *e)
 {
@@ -83,19 +115,35 @@ static int dead_letter(struct run *r, const struct source_part *p, enum docmap_r
 	return 0;
 }
 
+/* Before blocking on a pipe: what was written so far goes out (protocol.h). */
+static void before_wait(void *ctx)
+{
+	struct run *r = ctx;
+
+	if (r->wait_failed)
+		return;
+	if (protocol_writer_flush(&r->w, &r->wait_err) < 0 || flush_dead_letters(r, &r->wait_err) < 0)
+		r->wait_failed = true;
+}
+
 static int emit_checkpoint(struct run *r, const struct source_part *p, uint64_t from, uint64_t to,
 			   struct qw_err *err)
 {
 	json_t *rec = protocol_new(REC_CHECKPOINT);
+	struct buf head = BUF_INIT;
 	int rc;
 
 	if (!rec || json_object_set_new(rec, "source", json_string(r->source_id)) ||
 	    json_object_set_new(rec, "partition", json_string(p->id)) ||
 	    json_object_set_new(rec, "from", json_integer((json_int_t)from)) ||
-	    json_object_set_new(rec, "to", json_integer((json_int_t)to))) {
+	    json_object_set_new(rec, "to", json_integer((json_int_t)to)) ||
+	    (current_head(r, to < SOURCE_HEAD_MAX ? (size_t)to : SOURCE_HEAD_MAX, &head) &&
+	     json_object_set_new(rec, "head", json_string(head.data)))) {
 		json_decref(rec);
+		buf_free(&head);
 		return err_set(err, EX_DATAERR, "cannot build a checkpoint record for '%s'", p->name);
 	}
+	buf_free(&head);
 	rc = protocol_writer_control(&r->w, rec, err);
 	json_decref(rec);
 	if (rc == 0)
@@ -257,6 +305,90 @@ static const char *resume_lookup(json_t *cp, const char *id, uint64_t *pos, int 
 	return best;
 }
 
+/*
+ * Resume: does the current partition still start as it did when its
+ * checkpoint `key` was taken? 0: yes (or nothing to compare with), 2: no,
+ * 1: it is shorter than those first bytes, -1 on a read error (e set).
+ */
+static int head_changed(struct run *r, const char *key, struct qw_err *e)
+{
+	const char *stored = json_string_value(json_object_get(r->o->checkpoint_heads, key));
+	struct buf now = BUF_INIT;
+	const char *h;
+	char *end;
+	unsigned long long n;
+	size_t got;
+	int ret = 0;
+
+	if (!stored)
+		return 0;       /* published by an older qw-parse: only the size is checked */
+	errno = 0;
+	n = strtoull(stored, &end, 10);
+	if (errno || *end != ':' || n == 0 || n > SOURCE_HEAD_MAX)
+		return 0;
+	if (source_head(r->src, (size_t)n, &h, &got, e) < 0)
+		return -1;
+	if (got < n)
+		return 1;       /* shorter than the bytes it started with */
+	head_fingerprint(h, got, &now);
+	if (strcmp(now.data, stored) != 0)
+		ret = 2;
+	buf_free(&now);
+	return ret;
+}
+
+/*
+ * A file with no checkpoint of its own may be a file that was read before
+ * under another name (rotated by rename, or moved): a checkpointed partition
+ * whose head covers SOURCE_HEAD_MAX bytes and equals this file's, that no
+ * other file of this run reads, and whose own path no longer holds those
+ * bytes. Returns that partition id with its position, or NULL.
+ */
+static const char *renamed_lookup(struct run *r, const struct source_part *p, uint64_t *pos)
+{
+	json_t *heads = r->o->checkpoint_heads, *v;
+	struct buf fp = BUF_INIT, other = BUF_INIT, ofp = BUF_INIT;
+	struct qw_err e = QW_ERR_INIT;
+	const char *key, *h, *found = NULL;
+	size_t n;
+
+	if (json_object_size(heads) == 0 || p->pipe)
+		return NULL;
+	if (source_head(r->src, SOURCE_HEAD_MAX, &h, &n, &e) < 0 || n < SOURCE_HEAD_MAX)
+		return NULL;
+	head_fingerprint(h, n, &fp);
+	json_object_foreach(heads, key, v) {
+		json_t *cp = json_object_get(r->o->checkpoint, key);
+		char *path, *hash;
+		int rc;
+
+		if (!json_is_string(v) || strcmp(json_string_value(v), fp.data) != 0 ||
+		    !json_is_integer(cp) || json_integer_value(cp) < SOURCE_HEAD_MAX ||
+		    json_object_get(r->claimed, key) || strchr(key, '!') || key[0] != '/')
+			continue;
+		/* the path the partition was read from: the id without its "#N" */
+		path = xstrdup(key);
+		hash = strrchr(path, '#');
+		if (hash && hash[1] && strspn(hash + 1, "0123456789") == strlen(hash + 1))
+			*hash = '\0';
+		err_clear(&e);
+		rc = source_path_head(path, &other, &e);
+		buf_reset(&ofp);
+		if (rc == 0)
+			head_fingerprint(other.data ? other.data : "", other.len, &ofp);
+		free(path);
+		if ((rc < 0 && e.code == EX_NOINPUT) || (rc == 0 && strcmp(ofp.data, fp.data) != 0)) {
+			found = key;
+			*pos = (uint64_t)json_integer_value(cp);
+			break;
+		}
+	}
+	buf_free(&fp);
+	buf_free(&other);
+	buf_free(&ofp);
+	return found;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -286,8 +418,11 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 
 		if (key) {
 			char *keep = xstrdup(key);
-			int sr = source_skip(src, pos, &e);
+			/* read by another file of this run (it was renamed): this is a new file */
+			int sr = json_object_get(r->claimed, key) ? 3 : head_changed(r, key, &e);
 
+			if (sr == 0)
+				sr = source_skip(src, pos, &e);
 			if (sr < 0) {
 				free(keep);
 				note_failure(r, &e);
@@ -301,16 +436,44 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 				struct qw_err notice = QW_ERR_INIT;
 
 				buf_addf(&id, "%s#%d", p->id, rot + 1);
-				err_set(&notice, 0, "'%s' is shorter than its checkpoint (%llu bytes): reading it as a new file '%s'",
-					p->name, (unsigned long long)pos, id.data);
+				if (sr == 3)
+					err_set(&notice, 0, "'%s' is read under another name in this run: reading '%s' as a new file '%s'",
+						keep, p->name, id.data);
+				else if (sr == 2)
+					err_set(&notice, 0, "the first bytes of '%s' changed since its checkpoint: reading it as a new file '%s'",
+						p->name, id.data);
+				else
+					err_set(&notice, 0, "'%s' is shorter than its checkpoint (%llu bytes): reading it as a new file '%s'",
+						p->name, (unsigned long long)pos, id.data);
 				warn(r, &notice);
 				source_rename_part(src, id.data);
 				buf_free(&id);
 				from = 0;
 			}
 			free(keep);
+		} else if ((key = renamed_lookup(r, p, &pos))) {
+			char *keep = xstrdup(key);
+			int sr = source_skip(src, pos, &e);
+
+			if (sr < 0) {
+				free(keep);
+				note_failure(r, &e);
+				return 0;
+			}
+			if (sr == 0) {
+				struct qw_err notice = QW_ERR_INIT;
+
+				err_set(&notice, 0, "'%s' starts as '%s' did (renamed): resuming it at %llu",
+					p->name, keep, (unsigned long long)pos);
+				warn(r, &notice);
+				source_rename_part(src, keep);
+				from = pos;
+			}
+			free(keep);
 		}
 	}
+	if (json_object_set_new(r->claimed, p->id, json_true()) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot record partition '%s'", p->name);
 	for (;;) {
 		const char *line;
 		size_t len;
@@ -328,6 +491,12 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 		if (flag(o->stop_flag))
 			break;
 		k = source_read_line(src, &line, &len, &e);
+		if (r->wait_failed) {
+			*err = r->wait_err;
+			return -1;
+		}
+		if (k == SRC_INTR)
+			continue;       /* a signal: look at the flags */
 		if (k == SRC_END || k == SRC_AGAIN)
 			break;
 		if (k == SRC_ERROR) {
@@ -374,7 +543,7 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 
 int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err *err)
 {
-	struct source_opts so = { o->max_line, o->follow };
+	struct source_opts so = { o->max_line, o->follow, before_wait, NULL, o->stop_flag };
 	struct run r;
 	struct source *src = NULL;
 	int rc = -1;
@@ -384,6 +553,7 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 	r.o = o;
 	r.st = st;
 	r.dl_fd = -1;
+	so.wait_ctx = &r;
 	r.source_id = o->source_id ? o->source_id : "files";
 	r.body_field = o->body_field ? o->body_field : "body";
 	if (o->cfg && o->cfg->timestamp_field)
@@ -397,7 +567,9 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 		}
 	}
 	r.dm = docmap_new(o->cfg);
+	r.claimed = json_object();
 	src = source_new(o->inputs, o->n_inputs, &so);
+	r.src = src;
 	for (;;) {
 		struct source_part *p;
 		struct qw_err e = QW_ERR_INIT;
@@ -442,6 +614,7 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 out:
 	source_free(src);
 	docmap_free(r.dm);
+	json_decref(r.claimed);
 	if (r.dl_fd >= 0 && close(r.dl_fd) < 0 && rc == 0)
 		rc = err_errno(err, EX_IOERR, "cannot close '%s'", o->dead_letter);
 	protocol_writer_free(&r.w);

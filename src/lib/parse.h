@@ -11,6 +11,14 @@
  * input (missing, unreadable, truncated) are passed to opts->warn and the
  * other inputs go on; the return value is then the worst exit code
  * (EX_IOERR over EX_NOINPUT), 0 when every input was read.
+ *
+ * Checkpoint records carry the "head" of their partition (a fingerprint of
+ * its first bytes, man/qw-protocol.7). On resume, a partition whose head no
+ * longer matches, or that is shorter than its position, is read from 0 as
+ * "id#N"; a file without a checkpoint of its own whose full head matches a
+ * checkpointed partition whose path no longer holds it (renamed) resumes as
+ * that partition. Before a read that would block on a pipe, the output and
+ * the dead letters are flushed.
  */
 #ifndef QW_PARSE_H
 #define QW_PARSE_H
@@ -42,6 +50,7 @@ struct parse_opts {
 	const struct index_config *cfg;     /* NULL: dynamic, no timestamp */
 	const char *source_id;              /* default "files" */
 	json_t *checkpoint;                 /* {"partition": position} to resume from, or NULL */
+	json_t *checkpoint_heads;           /* {"partition": "head"} of those positions, or NULL */
 	enum parse_format format;
 	const char *body_field;             /* default "body" */
 	const char *dead_letter;            /* NULL: none */

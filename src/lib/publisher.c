@@ -88,6 +88,8 @@ static int publish_one(struct metastore *ms, const struct publisher_opts *o, jso
 	json_object_set_new(out, "num_docs", json_integer(num_docs));
 	if (json_is_integer(json_object_get(rec, "docs_invalid")))
 		json_object_set(out, "docs_invalid", json_object_get(rec, "docs_invalid"));
+	if (json_is_string(json_object_get(rec, "trigger")))
+		json_object_set(out, "trigger", json_object_get(rec, "trigger"));
 	ret = protocol_writer_control(w, out, err);
 	if (ret == 0)
 		ret = protocol_writer_flush(w, err);

@@ -9,7 +9,8 @@
  * EX_TEMPFAIL and changes nothing. For each publish it writes
  *   {"type":"published","index":I,"source":S,"split_ids":[..],
  *    "checkpoint_delta":{..},"num_docs":N}
- * (num_docs: sum of the splits' metadata "num_docs") to out_fd, flushed at
+ * (num_docs: sum of the splits' metadata "num_docs"; the uploaded record's
+ * "trigger" and "docs_invalid" when present) to out_fd, flushed at
  * once so a supervisor sees progress. Other control records pass through;
  * a document line is a data error.
  */

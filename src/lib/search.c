@@ -25,6 +25,7 @@
 #include "metastore.h"
 #include "query.h"
 #include "search.h"
+#include "split_format.h"
 #include "split_reader.h"
 #include "termkey.h"
 #include "tokenizer.h"
@@ -142,12 +143,34 @@ static uint32_t bs_next(const struct bitset *a, uint32_t i)
 	}
 }
 
+/* Last set bit at or before i, or UINT32_MAX. */
+static uint32_t bs_prev(const struct bitset *a, uint32_t i)
+{
+	size_t wi;
+	uint64_t w;
+
+	if (a->n == 0)
+		return UINT32_MAX;
+	if (i >= a->n)
+		i = a->n - 1;
+	wi = i / 64;
+	w = a->w[wi] & (~0ULL >> (63 - i % 64));
+	for (;;) {
+		if (w)
+			return (uint32_t)(wi * 64 + 63 - (size_t)__builtin_clzll(w));
+		if (wi-- == 0)
+			return UINT32_MAX;
+		w = a->w[wi];
+	}
+}
+
 /* ------------------------------------------------------------------ contexts */
 
 struct sort_spec {
 	char *field;
 	bool desc;
 	bool by_doc;                 /* split then doc order (no field) */
+	bool by_score;               /* BM25 relevance (_score) */
 };
 
 struct index_ctx {
@@ -168,6 +191,7 @@ struct task {
 	struct index_ctx *ix;
 	char *split_id;
 	char *path;
+	struct split_reader *r;      /* kept open for fetch_docs when it has hits */
 	/* results */
 	uint64_t num_hits;
 	struct hit *hits;
@@ -187,6 +211,7 @@ struct run {
 	struct task *tasks;
 	size_t n_tasks;
 	size_t next_task;            /* atomically incremented by workers */
+	bool keep_readers;           /* tasks with hits keep their reader for fetch_docs */
 };
 
 /* Per split evaluation state (one thread). */
@@ -1171,6 +1196,187 @@ static int eval(struct split_ctx *sc, const struct query_node *n, struct bitset 
 	return rc;
 }
 
+/* ------------------------------------------------------------------ scoring */
+
+/*
+ * _score as tantivy computes it (per split, as Quickwit's leaf search does):
+ * a term on a text field scores BM25 with k1 = 1.2, b = 0.75,
+ * idf = ln(1 + (N - n + 0.5) / (n + 0.5)) (N docs of the split, n of them
+ * with the term), weight = idf * (1 + k1),
+ * score = weight * tf / (tf + k1 * (1 - b + b * dl / avgdl)), dl the doc's
+ * field norm (1 when the split keeps none for the field), avgdl the field's
+ * tokens / N; in single precision. Several tokens (a phrase) score like one
+ * term with the sum of their idf and tf 1. AND and OR add their clauses'
+ * scores, NOT adds nothing; any other clause (range, prefix, set, exists,
+ * a term on a non-text field, *) adds 1 to the docs it matches.
+ */
+#define BM25_K1 1.2f
+#define BM25_B 0.75f
+
+struct bm25 {
+	float weight;
+	float cache[256];
+	const uint8_t *norms;
+};
+
+static int bm25_init(struct split_ctx *sc, int field, float idf, struct bm25 *w)
+{
+	uint64_t total;
+	float avg;
+
+	if (split_reader_field_norms(sc->r, field, &w->norms, &total, sc->err) < 0)
+		return -1;
+	avg = sc->num_docs ? (float)total / (float)sc->num_docs : 0.0f;
+	w->weight = idf * (1.0f + BM25_K1);
+	for (int id = 0; id < 256; id++)
+		w->cache[id] = BM25_K1 * (1.0f - BM25_B +
+					  BM25_B * (float)fieldnorm_decode((uint8_t)id) / avg);
+	return 0;
+}
+
+static float bm25_idf(uint64_t n, uint64_t N)
+{
+	float x = ((float)(N - (n < N ? n : N)) + 0.5f) / ((float)n + 0.5f);
+
+	return logf(1.0f + x);
+}
+
+static float bm25_doc(const struct bm25 *w, uint32_t doc, uint32_t tf)
+{
+	uint8_t id = w->norms ? w->norms[doc] : 1;
+
+	return w->weight * (float)tf / ((float)tf + w->cache[id]);
+}
+
+/* Add 1 to the docs a clause matches. */
+static int score_const(struct split_ctx *sc, const struct query_node *n, float *scores)
+{
+	struct bitset tmp;
+	uint32_t doc;
+	int rc;
+
+	bs_init(&tmp, sc->num_docs);
+	rc = eval(sc, n, &tmp);
+	for (doc = bs_next(&tmp, 0); rc == 0 && doc != UINT32_MAX; doc = bs_next(&tmp, doc + 1))
+		scores[doc] += 1.0f;
+	bs_free(&tmp);
+	return rc;
+}
+
+/* A term or phrase on one indexed text field of the split. */
+static int score_text(struct split_ctx *sc, int field, const struct query_node *n, float *scores)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	struct toks tk;
+	struct split_term_info ti;
+	struct bm25 w;
+	struct bitset tmp;
+	float idf = 0.0f;
+	uint32_t doc;
+	size_t i;
+	int rc = 0, found;
+
+	memset(&tk, 0, sizeof(tk));
+	tokenize(&sc->ts, fi->tokenizer, n->text, strlen(n->text), tok_emit, &tk);
+	if (tk.n == 1) {
+		struct split_postings *p;
+
+		found = split_reader_term_lookup(sc->r, field, tk.t[0], tk.tl[0], &ti, sc->err);
+		if (found <= 0) {
+			rc = found;
+			goto out;
+		}
+		if (bm25_init(sc, field, bm25_idf(ti.doc_freq, sc->num_docs), &w) < 0) {
+			rc = -1;
+			goto out;
+		}
+		p = split_postings_open(sc->r, &ti, false, sc->err);
+		if (!p) {
+			rc = -1;
+			goto out;
+		}
+		while ((rc = split_postings_next(p, &doc, sc->err)) == 0 && doc != SPLIT_DOC_END)
+			scores[doc] += bm25_doc(&w, doc, split_postings_freq(p));
+		split_postings_free(p);
+		goto out;
+	}
+	for (i = 0; i < tk.n; i++) {
+		found = split_reader_term_lookup(sc->r, field, tk.t[i], tk.tl[i], &ti, sc->err);
+		if (found <= 0) {
+			rc = found;
+			goto out;
+		}
+		idf += bm25_idf(ti.doc_freq, sc->num_docs);
+	}
+	if (tk.n == 0 || bm25_init(sc, field, idf, &w) < 0) {
+		rc = tk.n == 0 ? 0 : -1;
+		goto out;
+	}
+	bs_init(&tmp, sc->num_docs);
+	rc = match_text(sc, field, n->text, n->kind == QN_PHRASE, n->slop, &tmp);
+	for (doc = bs_next(&tmp, 0); rc == 0 && doc != UINT32_MAX; doc = bs_next(&tmp, doc + 1))
+		scores[doc] += bm25_doc(&w, doc, 1);
+	bs_free(&tmp);
+out:
+	toks_free(&tk);
+	return rc < 0 ? -1 : 0;
+}
+
+static int score_path(struct split_ctx *sc, const struct query_node *n, const char *path,
+		      float *scores)
+{
+	int ids[64];
+	size_t nf = fields_of(sc, path, false, ids, 64), i;
+
+	for (i = 0; i < nf; i++) {
+		const struct split_field_info *fi = split_reader_field(sc->r, (size_t)ids[i]);
+		struct bitset a;
+		uint32_t doc;
+		int rc;
+
+		if (fi->kind == VK_TEXT && fi->indexed) {
+			if (score_text(sc, ids[i], n, scores) < 0)
+				return -1;
+			continue;
+		}
+		/* the other kinds of the path (numbers, fast-only text...): constant */
+		bs_init(&a, sc->num_docs);
+		rc = match_value(sc, ids[i], path, n->text, n->kind == QN_PHRASE, n->slop, &a);
+		for (doc = bs_next(&a, 0); rc == 0 && doc != UINT32_MAX; doc = bs_next(&a, doc + 1))
+			scores[doc] += 1.0f;
+		bs_free(&a);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int score_node(struct split_ctx *sc, const struct query_node *n, float *scores)
+{
+	size_t i;
+
+	switch (n->kind) {
+	case QN_AND:
+	case QN_OR:
+		for (i = 0; i < n->n_kids; i++)
+			if (n->kids[i]->kind != QN_NOT && score_node(sc, n->kids[i], scores) < 0)
+				return -1;
+		return 0;
+	case QN_NOT:
+		return 0;
+	case QN_TERM:
+	case QN_PHRASE:
+		if (n->field)
+			return score_path(sc, n, n->field, scores);
+		for (i = 0; i < sc->t->ix->n_search_fields; i++)
+			if (score_path(sc, n, sc->t->ix->search_fields[i], scores) < 0)
+				return -1;
+		return 0;
+	default:
+		return score_const(sc, n, scores);
+	}
+}
+
 /* ------------------------------------------------------------------ sort keys */
 
 struct sort_col {
@@ -1254,6 +1460,22 @@ static int hit_cmp(const struct run *run, const struct hit *a, const struct hit 
 	if (a->task != b->task)
 		return a->task < b->task ? -1 : 1;
 	return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+/*
+ * True when a ranks strictly after b on the first sort key alone (then it
+ * ranks after b whatever the other keys): the top-K loop skips such docs
+ * without reading their other keys or touching the heap.
+ */
+static inline bool worse_first_key(const struct run *run, const struct hit *a, const struct hit *b)
+{
+	if (run->n_sort == 0 || run->sort[0].by_doc)
+		return false;
+	if (a->has[0] != b->has[0])
+		return b->has[0];
+	if (!a->has[0] || a->k[0] == b->k[0])
+		return false;
+	return run->sort[0].desc ? a->k[0] < b->k[0] : a->k[0] > b->k[0];
 }
 
 /* Bounded max-heap (worst hit at the root) of the k best hits. */
@@ -1487,6 +1709,7 @@ static int search_split(struct run *run, struct task *t)
 	size_t i;
 	uint32_t doc;
 	int rc = -1;
+	float *scores = NULL;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(cols, 0, sizeof(cols));
@@ -1507,18 +1730,46 @@ static int search_split(struct run *run, struct task *t)
 	if (run->k > 0 && t->num_hits > 0) {
 		bool by_doc = run->n_sort == 0 || run->sort[0].by_doc;
 
-		for (i = 0; i < run->n_sort && !by_doc; i++)
-			if (!run->sort[i].by_doc && sort_col_open(&sc, run->sort[i].field, &cols[i]) < 0)
+		for (i = 0; i < run->n_sort && !by_doc; i++) {
+			if (run->sort[i].by_score && !scores) {
+				scores = xcalloc(sc.num_docs ? sc.num_docs : 1, sizeof(*scores));
+				if (score_node(&sc, run->q, scores) < 0)
+					goto out;
+			}
+			if (!run->sort[i].by_doc && !run->sort[i].by_score &&
+			    sort_col_open(&sc, run->sort[i].field, &cols[i]) < 0)
 				goto out;
-		for (doc = bs_next(&bits, 0); doc != UINT32_MAX; doc = bs_next(&bits, doc + 1)) {
+		}
+		/*
+		 * Any order gives the same top-K (hit_cmp is a total order), but
+		 * docs are mostly in time order: when sorting largest first, from
+		 * the last doc the heap fills with the best early and most docs
+		 * are skipped on their first key.
+		 */
+		bool rev = !by_doc && run->sort[0].desc;
+
+		for (doc = rev ? bs_prev(&bits, UINT32_MAX) : bs_next(&bits, 0); doc != UINT32_MAX;
+		     doc = rev ? (doc ? bs_prev(&bits, doc - 1) : UINT32_MAX) : bs_next(&bits, doc + 1)) {
 			struct hit h;
 
 			memset(&h, 0, sizeof(h));
 			h.task = (uint32_t)(t - run->tasks);
 			h.doc = doc;
-			for (i = 0; i < run->n_sort && !by_doc; i++)
-				if (!run->sort[i].by_doc)
+			for (i = 0; i < run->n_sort && !by_doc; i++) {
+				if (run->sort[i].by_doc)
+					continue;
+				if (run->sort[i].by_score) {
+					h.k[i] = scores[doc];
+					h.has[i] = true;
+				} else {
 					h.has[i] = sort_value(&cols[i], doc, &h.k[i]);
+				}
+				/* the heap is full and this doc ranks after its worst: skip it */
+				if (i == 0 && t->n_hits == run->k && worse_first_key(run, &h, &t->hits[0]))
+					break;
+			}
+			if (i < run->n_sort && !by_doc)
+				continue;
 			heap_push(run, t, &h);
 			if (by_doc && t->n_hits == run->k)
 				break;
@@ -1539,12 +1790,16 @@ static int search_split(struct run *run, struct task *t)
 	}
 	rc = 0;
 out:
+	free(scores);
 	asrc_free(&actx);
 	for (i = 0; i < MAX_SORT; i++)
 		sort_col_free(&cols[i]);
 	bs_free(&bits);
 	tokenizer_free(&sc.ts);
-	split_reader_close(sc.r);
+	if (rc == 0 && run->keep_readers && t->n_hits > 0)
+		t->r = sc.r;                 /* fetch_docs reads the returned docs from it */
+	else
+		split_reader_close(sc.r);
 	if (rc < 0) {
 		t->failed = true;
 		t->num_hits = 0;
@@ -1608,9 +1863,13 @@ static int parse_sort(struct run *run, const char *sort_by, const struct index_c
 			err_set(err, EX_USAGE, "--sort-by: at most %d fields", MAX_SORT);
 			goto out;
 		}
-		if (strcmp(tok, "_score") == 0 || strcmp(tok, "-_score") == 0 ||
-		    strcmp(tok, "_doc") == 0 || strcmp(tok, "-_doc") == 0) {
-			/* no relevance scoring yet: _score ranks in split and doc order */
+		if (strcmp(tok, "_score") == 0 || strcmp(tok, "-_score") == 0) {
+			/* relevance: best first ("_score"), ties in split and doc order */
+			run->sort[run->n_sort].by_score = true;
+			run->sort[run->n_sort++].desc = tok[0] != '-';
+			continue;
+		}
+		if (strcmp(tok, "_doc") == 0 || strcmp(tok, "-_doc") == 0) {
 			run->sort[run->n_sort++].by_doc = true;
 			continue;
 		}
@@ -1899,10 +2158,11 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 		size_t len;
 
 		if (refs[i].h.task != cur_task) {
-			split_reader_close(r);
+			if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
+				split_reader_close(r);
 			cur_task = refs[i].h.task;
 			err_clear(&e);
-			r = split_reader_open(t->path, &e);
+			r = t->r ? t->r : split_reader_open(t->path, &e);
 			if (!r) {
 				json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
 				*partial = true;
@@ -1919,7 +2179,8 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 		if (docs[refs[i].out_idx])
 			apply_output_formats(t->ix->cfg, docs[refs[i].out_idx]);
 	}
-	split_reader_close(r);
+	if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
+		split_reader_close(r);
 	for (i = 0; i < n; i++)
 		if (docs[i])
 			json_array_append_new(hits, docs[i]);
@@ -2025,24 +2286,33 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 		if (plan_index(&run, ms, &ixs[i], err) < 0)
 			goto out;
 
-	n_threads = req->threads ? req->threads : (size_t)online_cpus();
+	/* few enough readers stay open (file descriptors) between search and fetch */
+	run.keep_readers = run.k > 0 && run.n_tasks <= 256;
+	n_threads = req->threads ? req->threads : run.n_tasks > 1 ? (size_t)online_cpus() : 1;
 	if (n_threads > run.n_tasks)
 		n_threads = run.n_tasks;
 	if (n_threads > 64)
 		n_threads = 64;
+	/*
+	 * A thread costs about as much as opening a split and looking a term
+	 * up: unless asked for, one or two splits with nothing but counting to
+	 * do get one thread, which answers sooner.
+	 */
+	if (!req->threads && run.n_tasks <= 2 && run.k == 0 && !run.aggs)
+		n_threads = 1;
 	if (n_threads <= 1) {
 		worker(&run);
 	} else {
 		size_t started = 0;
 
-		th = xcalloc(n_threads, sizeof(*th));
-		for (i = 0; i < n_threads; i++)
+		/* this thread is one of the workers */
+		th = xcalloc(n_threads - 1, sizeof(*th));
+		for (i = 0; i + 1 < n_threads; i++)
 			if (pthread_create(&th[i], NULL, worker, &run) == 0)
 				started++;
 			else
 				break;
-		if (started == 0)
-			worker(&run);
+		worker(&run);
 		for (i = 0; i < started; i++)
 			pthread_join(th[i], NULL);
 	}
@@ -2100,6 +2370,7 @@ out:
 	free(th);
 	free(all);
 	for (i = 0; i < run.n_tasks; i++) {
+		split_reader_close(run.tasks[i].r);
 		free(run.tasks[i].split_id);
 		free(run.tasks[i].path);
 		free(run.tasks[i].hits);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,12 +163,41 @@ struct sfield {
 	uint64_t *fvals;
 	size_t fn, fcap;
 	struct strtab fdict;     /* dictionary columns: value -> insertion id */
+	/* field norms (text): tokens of the current value, of all values; per doc counts */
+	bool norms;
+	uint32_t ntok;
+	uint64_t total_tokens;
+	uint32_t *norm_docs, *norm_cnt;
+	size_t norm_n, norm_cap;
 };
 
 struct dsblock {
 	uint32_t first_doc, num_docs;
 	uint64_t raw_len, comp_len;
 	uint32_t crc;
+};
+
+/*
+ * The doc store's background compression (segment_compress_in_background):
+ * one worker thread and one block in flight. While has_job, the worker owns
+ * the job's fields and seg->ds_comp/ds_blocks/ds_nblocks; the caller's
+ * thread touches them only after ds_wait().
+ */
+struct dsworker {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool running, has_job, stop;
+	struct qw_err err;       /* the first compression error */
+	ZSTD_CCtx *zc;
+	/* the job */
+	struct buf raw;
+	uint32_t *lens;
+	size_t nlens, lens_cap;
+	uint32_t first_doc;
+	struct buf tmp;
+	/* the caller's thread only: memory seen at the last ds_wait(), and the job's bound */
+	size_t mem_seen, inflight;
 };
 
 struct segment {
@@ -192,6 +222,7 @@ struct segment {
 	size_t ds_nblocks, ds_blocks_cap;
 	struct buf ds_tmp;
 	ZSTD_CCtx *zc;
+	struct dsworker *bg;     /* NULL: blocks are compressed inline */
 	/* fields to remove from stored docs */
 	const char **unstored;
 	size_t n_unstored;
@@ -199,6 +230,8 @@ struct segment {
 	uint32_t cur_doc;
 	struct sfield *cur_field;
 };
+
+static void ds_worker_free(struct segment *seg);
 
 /* strtab_intern() keeping the segment's memory count (seg->mem) up to date. */
 static uint32_t seg_intern(struct segment *seg, struct strtab *t, const void *p, size_t len,
@@ -243,6 +276,8 @@ static void sfield_free(struct sfield *f)
 	strtab_free(&f->terms);
 	free(f->fdocs);
 	free(f->fvals);
+	free(f->norm_docs);
+	free(f->norm_cnt);
 	strtab_free(&f->fdict);
 	free(f->path);
 }
@@ -256,6 +291,7 @@ void segment_free(struct segment *seg)
 	free(seg->fields);
 	free(seg->fslots);
 	tokenizer_free(&seg->ts);
+	ds_worker_free(seg);
 	buf_free(&seg->ds_raw);
 	free(seg->ds_lens);
 	buf_free(&seg->ds_comp);
@@ -276,8 +312,11 @@ size_t segment_mem_bytes(const struct segment *seg)
 	/* seg->mem counts the fields, dictionaries, postings and columns as they grow */
 	size_t m = seg->mem + sizeof(*seg) + ZSTD_sizeof_CCtx(seg->zc);
 
-	m += seg->ds_raw.cap + seg->ds_comp.cap + seg->ds_tmp.cap;
-	m += seg->ds_lens_cap * sizeof(uint32_t) + seg->ds_blocks_cap * sizeof(struct dsblock);
+	m += seg->ds_raw.cap + seg->ds_tmp.cap + seg->ds_lens_cap * sizeof(uint32_t);
+	if (seg->bg)
+		m += sizeof(*seg->bg) + seg->bg->mem_seen + seg->bg->inflight;
+	else
+		m += seg->ds_comp.cap + seg->ds_blocks_cap * sizeof(struct dsblock);
 	return m;
 }
 
@@ -323,6 +362,7 @@ static void field_options(const struct segment *seg, const struct field_mapping 
 		f->tok = m->tokenizer;
 		f->rec = m->record;
 		f->fnorm = m->fast_normalizer;
+		f->norms = m->fieldnorms;
 	} else {
 		const struct dynamic_mapping *d = &seg->cfg->dynamic;
 
@@ -332,6 +372,7 @@ static void field_options(const struct segment *seg, const struct field_mapping 
 		f->tok = d->tokenizer;
 		f->rec = d->record;
 		f->fnorm = d->fast_normalizer;
+		f->norms = d->fieldnorms;
 	}
 	if (seg->cfg->timestamp_field && kind == VK_DATETIME &&
 	    strcmp(seg->cfg->timestamp_field, f->path) == 0)
@@ -340,6 +381,8 @@ static void field_options(const struct segment *seg, const struct field_mapping 
 		f->tok = TOK_RAW;
 		f->rec = RECORD_BASIC;
 	}
+	/* BM25 needs each doc's token count: kept for fields that record freqs */
+	f->norms = kind == VK_TEXT && f->indexed && (f->norms || f->rec >= RECORD_FREQ);
 }
 
 static uint32_t field_hash(const char *path, size_t len, enum value_kind kind)
@@ -449,7 +492,25 @@ static void emit_token(void *ctx, const char *tok, size_t len, uint32_t pos)
 	struct segment *seg = ctx;
 	struct sfield *f = seg->cur_field;
 
+	f->ntok++;
 	add_term(seg, f, tok, len, f->pos_base + pos);
+}
+
+/* Count ntok more tokens of the field in the current doc (field norms). */
+static void add_norm(struct segment *seg, struct sfield *f, uint32_t ntok)
+{
+	if (f->norm_n == 0 || f->norm_docs[f->norm_n - 1] != seg->cur_doc) {
+		if (f->norm_n + 1 > f->norm_cap) {
+			size_t old = f->norm_cap;
+
+			XGROW(f->norm_docs, f->norm_n + 1, f->norm_cap);
+			f->norm_cnt = xreallocarray(f->norm_cnt, f->norm_cap, sizeof(*f->norm_cnt));
+			seg->mem += (f->norm_cap - old) * 2 * sizeof(uint32_t);
+		}
+		f->norm_docs[f->norm_n] = seg->cur_doc;
+		f->norm_cnt[f->norm_n++] = 0;
+	}
+	f->norm_cnt[f->norm_n - 1] += ntok;
 }
 
 static int visit(void *ctx, const struct field_value *fv)
@@ -474,8 +535,12 @@ static int visit(void *ctx, const struct field_value *fv)
 			uint32_t npos;
 
 			seg->cur_field = f;
+			f->ntok = 0;
 			npos = tokenize(&seg->ts, f->tok, fv->v.text.s, fv->v.text.len, emit_token, seg);
 			f->pos_base += npos + 1;
+			f->total_tokens += f->ntok;
+			if (f->norms)
+				add_norm(seg, f, f->ntok);
 		}
 		if (f->fast) {
 			const void *p = fv->v.text.s;
@@ -523,44 +588,48 @@ static int visit(void *ctx, const struct field_value *fv)
 	return 0;
 }
 
-static int ds_flush(struct segment *seg, struct qw_err *err)
+/*
+ * Compress one block (the docs in raw, their lengths) and append it to the
+ * doc store (seg->ds_comp, seg->ds_blocks). Runs in the worker thread when
+ * the compression is in the background: it touches nothing else of seg.
+ */
+static int ds_compress(struct segment *seg, ZSTD_CCtx *zc, struct buf *tmp, const struct buf *raw,
+		       const uint32_t *lens, size_t nlens, uint32_t first_doc, struct qw_err *err)
 {
 	struct dsblock *b;
 	size_t bound, total, rem;
 	ZSTD_inBuffer in;
 	ZSTD_outBuffer out;
 
-	if (seg->ds_nlens == 0)
-		return 0;
 	/* block = header (count, lengths) + the docs, compressed as one frame
 	 * without copying the docs next to their header */
-	buf_reset(&seg->ds_tmp);
-	buf_add_varint(&seg->ds_tmp, seg->ds_nlens);
-	for (size_t i = 0; i < seg->ds_nlens; i++)
-		buf_add_varint(&seg->ds_tmp, seg->ds_lens[i]);
-	total = seg->ds_tmp.len + seg->ds_raw.len;
+	buf_reset(tmp);
+	buf_add_varint(tmp, nlens);
+	for (size_t i = 0; i < nlens; i++)
+		buf_add_varint(tmp, lens[i]);
+	total = tmp->len + raw->len;
 	bound = ZSTD_compressBound(total);
 	buf_grow(&seg->ds_comp, bound + 1);
 	out.dst = seg->ds_comp.data + seg->ds_comp.len;
 	out.size = bound;
 	out.pos = 0;
-	rem = ZSTD_CCtx_reset(seg->zc, ZSTD_reset_session_only);
+	rem = ZSTD_CCtx_reset(zc, ZSTD_reset_session_only);
 	if (!ZSTD_isError(rem))
-		rem = ZSTD_CCtx_setParameter(seg->zc, ZSTD_c_compressionLevel,
+		rem = ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel,
 					     seg->cfg->docstore_compression_level);
 	if (!ZSTD_isError(rem))
-		rem = ZSTD_CCtx_setPledgedSrcSize(seg->zc, total);
-	in.src = seg->ds_tmp.data;
-	in.size = seg->ds_tmp.len;
+		rem = ZSTD_CCtx_setPledgedSrcSize(zc, total);
+	in.src = tmp->data;
+	in.size = tmp->len;
 	in.pos = 0;
 	while (!ZSTD_isError(rem) && in.pos < in.size && out.pos < out.size)
-		rem = ZSTD_compressStream2(seg->zc, &out, &in, ZSTD_e_continue);
-	in.src = seg->ds_raw.data ? seg->ds_raw.data : "";
-	in.size = seg->ds_raw.len;
+		rem = ZSTD_compressStream2(zc, &out, &in, ZSTD_e_continue);
+	in.src = raw->data ? raw->data : "";
+	in.size = raw->len;
 	in.pos = 0;
 	if (!ZSTD_isError(rem)) {
 		do
-			rem = ZSTD_compressStream2(seg->zc, &out, &in, ZSTD_e_end);
+			rem = ZSTD_compressStream2(zc, &out, &in, ZSTD_e_end);
 		while (!ZSTD_isError(rem) && rem != 0 && out.pos < out.size);
 	}
 	if (ZSTD_isError(rem))
@@ -570,15 +639,166 @@ static int ds_flush(struct segment *seg, struct qw_err *err)
 		return err_set(err, EX_SOFTWARE, "doc store: zstd output overflow");
 	XGROW(seg->ds_blocks, seg->ds_nblocks + 1, seg->ds_blocks_cap);
 	b = &seg->ds_blocks[seg->ds_nblocks++];
-	b->first_doc = seg->ds_first_doc;
-	b->num_docs = (uint32_t)seg->ds_nlens;
+	b->first_doc = first_doc;
+	b->num_docs = (uint32_t)nlens;
 	b->raw_len = total;
 	b->comp_len = out.pos;
 	b->crc = checksum_crc32c(0, seg->ds_comp.data + seg->ds_comp.len, out.pos);
 	seg->ds_comp.len += out.pos;
+	return 0;
+}
+
+static void *ds_main(void *arg)
+{
+	struct segment *seg = arg;
+	struct dsworker *w = seg->bg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct qw_err e = QW_ERR_INIT;
+		int r = 0;
+
+		while (!w->has_job && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->has_job)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		if (!w->err.code)
+			r = ds_compress(seg, w->zc, &w->tmp, &w->raw, w->lens, w->nlens, w->first_doc, &e);
+		pthread_mutex_lock(&w->mu);
+		if (r < 0 && !w->err.code)
+			w->err = e;
+		w->has_job = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Wait for the block in flight; the worker's error, if any, is ours. */
+static int ds_wait(struct segment *seg, struct qw_err *err)
+{
+	struct dsworker *w = seg->bg;
+	struct qw_err e;
+
+	if (!w || !w->running)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	while (w->has_job)
+		pthread_cond_wait(&w->cv, &w->mu);
+	e = w->err;
+	w->mem_seen = seg->ds_comp.cap + seg->ds_blocks_cap * sizeof(struct dsblock) +
+		      w->raw.cap + w->lens_cap * sizeof(uint32_t) + w->tmp.cap + ZSTD_sizeof_CCtx(w->zc);
+	w->inflight = 0;
+	pthread_mutex_unlock(&w->mu);
+	if (e.code) {
+		*err = e;
+		return -1;
+	}
+	return 0;
+}
+
+static void ds_worker_free(struct segment *seg)
+{
+	struct dsworker *w = seg->bg;
+
+	if (!w)
+		return;
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+	}
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	ZSTD_freeCCtx(w->zc);
+	buf_free(&w->raw);
+	free(w->lens);
+	buf_free(&w->tmp);
+	free(w);
+	seg->bg = NULL;
+}
+
+void segment_compress_in_background(struct segment *seg)
+{
+	struct dsworker *w;
+
+	if (seg->bg || seg->num_docs)
+		return;
+	w = xcalloc(1, sizeof(*w));
+	w->zc = ZSTD_createCCtx();
+	if (!w->zc || pthread_mutex_init(&w->mu, NULL) != 0) {
+		ZSTD_freeCCtx(w->zc);
+		free(w);
+		return;
+	}
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		ZSTD_freeCCtx(w->zc);
+		free(w);
+		return;
+	}
+	seg->bg = w;
+}
+
+/* Compress the current block now, after the one in flight. */
+static int ds_flush(struct segment *seg, struct qw_err *err)
+{
+	if (ds_wait(seg, err) < 0)
+		return -1;
+	if (seg->ds_nlens == 0)
+		return 0;
+	if (ds_compress(seg, seg->zc, &seg->ds_tmp, &seg->ds_raw, seg->ds_lens, seg->ds_nlens,
+			seg->ds_first_doc, err) < 0)
+		return -1;
 	seg->ds_first_doc += (uint32_t)seg->ds_nlens;
 	seg->ds_nlens = 0;
 	buf_reset(&seg->ds_raw);
+	return 0;
+}
+
+/* The current block is full: hand it to the worker (started on the first block), or compress it now. */
+static int ds_block_full(struct segment *seg, struct qw_err *err)
+{
+	struct dsworker *w = seg->bg;
+	struct buf tb;
+	uint32_t *tl;
+	size_t tc;
+
+	if (!w)
+		return ds_flush(seg, err);
+	if (ds_wait(seg, err) < 0)
+		return -1;
+	if (!w->running) {
+		if (pthread_create(&w->th, NULL, ds_main, seg) != 0) {
+			ds_worker_free(seg);
+			return ds_flush(seg, err);
+		}
+		w->running = true;
+	}
+	/* swap the buffers: the worker's (already compressed) become the next block's */
+	tb = w->raw;
+	w->raw = seg->ds_raw;
+	seg->ds_raw = tb;
+	buf_reset(&seg->ds_raw);
+	tl = w->lens;
+	tc = w->lens_cap;
+	w->lens = seg->ds_lens;
+	w->lens_cap = seg->ds_lens_cap;
+	seg->ds_lens = tl;
+	seg->ds_lens_cap = tc;
+	w->nlens = seg->ds_nlens;
+	w->first_doc = seg->ds_first_doc;
+	seg->ds_first_doc += (uint32_t)seg->ds_nlens;
+	seg->ds_nlens = 0;
+	/* what the job may add: its compressed block */
+	w->inflight = ZSTD_compressBound(w->raw.len + 10 * (w->nlens + 1)) + 64;
+	pthread_mutex_lock(&w->mu);
+	w->has_job = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
 
@@ -611,10 +831,35 @@ static void remove_path(json_t *obj, const char *path)
 	}
 }
 
+static void note_time(struct segment *seg, int64_t ts)
+{
+	if (!seg->has_time || ts < seg->tmin)
+		seg->tmin = ts;
+	if (!seg->has_time || ts > seg->tmax)
+		seg->tmax = ts;
+	seg->has_time = true;
+}
+
+/* Append the stored text of the current document to the doc store;
+ * doc_len: the length of its canonical text (the split's uncompressed size). */
+static int store_doc(struct segment *seg, const char *line, size_t len, size_t doc_len,
+		     struct qw_err *err)
+{
+	seg->uncompressed += doc_len;
+	XGROW(seg->ds_lens, seg->ds_nlens + 1, seg->ds_lens_cap);
+	seg->ds_lens[seg->ds_nlens++] = (uint32_t)len;
+	buf_add(&seg->ds_raw, line, len);
+	seg->num_docs++;
+	if (seg->ds_raw.len >= seg->cfg->docstore_blocksize && ds_block_full(seg, err) < 0)
+		return -1;
+	return 0;
+}
+
 int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
 		    const char *line, size_t len, struct qw_err *err)
 {
 	char *stripped = NULL;
+	size_t doc_len = len;
 	int64_t ts;
 	int ret = -1;
 
@@ -627,14 +872,8 @@ int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
 		err_set(err, EX_SOFTWARE, "cannot index document %u", seg->cur_doc);
 		goto out;
 	}
-	if (seg->cfg->timestamp_field && docmap_timestamp(dm, canonical, &ts)) {
-		if (!seg->has_time || ts < seg->tmin)
-			seg->tmin = ts;
-		if (!seg->has_time || ts > seg->tmax)
-			seg->tmax = ts;
-		seg->has_time = true;
-	}
-	seg->uncompressed += len;
+	if (seg->cfg->timestamp_field && docmap_timestamp(dm, canonical, &ts))
+		note_time(seg, ts);
 	if (seg->n_unstored) {
 		json_t *copy = json_deep_copy(canonical);
 
@@ -653,16 +892,32 @@ int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
 		line = stripped;
 		len = strlen(stripped);
 	}
-	XGROW(seg->ds_lens, seg->ds_nlens + 1, seg->ds_lens_cap);
-	seg->ds_lens[seg->ds_nlens++] = (uint32_t)len;
-	buf_add(&seg->ds_raw, line, len);
-	seg->num_docs++;
-	if (seg->ds_raw.len >= seg->cfg->docstore_blocksize && ds_flush(seg, err) < 0)
+	if (store_doc(seg, line, len, doc_len, err) < 0)
 		goto out;
 	ret = 0;
 out:
 	free(stripped);
 	return ret;
+}
+
+bool segment_stores_lines(const struct segment *seg)
+{
+	return seg->n_unstored == 0;
+}
+
+int segment_add_values(struct segment *seg, const struct docmap_values *dv, const char *line,
+		       size_t len, struct qw_err *err)
+{
+	if (seg->num_docs == NO_DOC - 1)
+		return err_set(err, EX_SOFTWARE, "segment is full (%u docs)", seg->num_docs);
+	if (seg->n_unstored)
+		return err_set(err, EX_SOFTWARE, "segment_add_values: fields are not stored");
+	seg->cur_doc = seg->num_docs;
+	for (size_t i = 0; i < dv->n; i++)
+		visit(seg, &dv->v[i]);
+	if (seg->cfg->timestamp_field && dv->has_ts)
+		note_time(seg, dv->ts_us);
+	return store_doc(seg, line, len, len, err);
 }
 
 /* ------------------------------------------------------------ tags */
@@ -1000,16 +1255,101 @@ static int write_dict_block(struct ser *s, uint32_t nterms, uint64_t post_off,
 	return 0;
 }
 
+/* The stored postings lists of a field so far, to store identical ones once. */
+struct plist {
+	uint64_t off, len, raw, arena_off;
+	uint32_t hash;
+};
+
+struct plists {
+	struct plist *v;
+	size_t n, cap;
+	uint32_t *slots;         /* index + 1, open addressing */
+	size_t nslots;
+	struct buf arena;        /* the stored bytes, to compare */
+};
+
+static uint32_t plist_hash(const void *p, size_t len, uint64_t raw)
+{
+	return hash_bytes(p, len) ^ (uint32_t)(raw * 0x9e3779b97f4a7c15ULL >> 32);
+}
+
+/* Index of an earlier list with these stored bytes and raw length, or -1. */
+static int64_t plist_find(const struct plists *pl, const void *p, size_t len, uint64_t raw)
+{
+	uint32_t h;
+
+	if (!pl->nslots)
+		return -1;
+	h = plist_hash(p, len, raw);
+	for (size_t j = h & (pl->nslots - 1); pl->slots[j]; j = (j + 1) & (pl->nslots - 1)) {
+		const struct plist *e = &pl->v[pl->slots[j] - 1];
+
+		if (e->hash == h && e->len == len && e->raw == raw &&
+		    memcmp(pl->arena.data + e->arena_off, p, len) == 0)
+			return (int64_t)(pl->slots[j] - 1);
+	}
+	return -1;
+}
+
+static void plist_add(struct plists *pl, const void *p, size_t len, uint64_t raw, uint64_t off)
+{
+	struct plist *e;
+
+	if ((pl->n + 1) * 2 > pl->nslots) {
+		size_t nn = pl->nslots ? pl->nslots * 2 : 64;
+		uint32_t *ns = xcalloc(nn, sizeof(*ns));
+
+		for (size_t i = 0; i < pl->n; i++) {
+			size_t j = pl->v[i].hash & (nn - 1);
+
+			while (ns[j])
+				j = (j + 1) & (nn - 1);
+			ns[j] = (uint32_t)i + 1;
+		}
+		free(pl->slots);
+		pl->slots = ns;
+		pl->nslots = nn;
+	}
+	XGROW(pl->v, pl->n + 1, pl->cap);
+	e = &pl->v[pl->n];
+	e->off = off;
+	e->len = len;
+	e->raw = raw;
+	e->arena_off = pl->arena.len;
+	e->hash = plist_hash(p, len, raw);
+	buf_add(&pl->arena, p, len);
+	{
+		size_t j = e->hash & (pl->nslots - 1);
+
+		while (pl->slots[j])
+			j = (j + 1) & (pl->nslots - 1);
+		pl->slots[j] = (uint32_t)pl->n + 1;
+	}
+	pl->n++;
+}
+
+static void plists_free(struct plists *pl)
+{
+	free(pl->v);
+	free(pl->slots);
+	buf_free(&pl->arena);
+}
+
 static int serialize_terms(struct segment *seg, struct ser *s, struct sfield *f, struct qw_err *err)
 {
 	struct sfile *tf = &s->sec[SEC_TERMS], *pf = &s->sec[SEC_POSTINGS], *xf = &s->sec[SEC_POSITIONS];
 	uint32_t *ids = sorted_ids(&f->terms);
 	uint64_t dict_off = tf->off, post_base = pf->off, pos_base = xf->off;
-	uint64_t blk_post = 0, blk_pos = 0, nblocks = 0;
-	uint32_t in_blk = 0;
+	uint64_t blk_post = 0, blk_pos = 0, nblocks = 0, prev_key = 0;
+	uint32_t in_blk = 0, prev_first = 0;
+	bool numkey = f->kind == VK_I64 || f->kind == VK_U64 || f->kind == VK_F64 ||
+		      f->kind == VK_DATETIME;
 	struct buf first = BUF_INIT;
+	struct plists pl;
 	int ret = -1;
 
+	memset(&pl, 0, sizeof(pl));
 	buf_reset(&s->idx);
 	buf_reset(&s->prev);
 	buf_reset(&s->blk);
@@ -1024,32 +1364,71 @@ static int serialize_terms(struct segment *seg, struct ser *s, struct sfield *f,
 			buf_reset(&first);
 			buf_add(&first, term, len);
 			buf_reset(&s->prev);
+			prev_key = 0;
+			prev_first = 0;
 		}
-		sh = shared_prefix((const uint8_t *)s->prev.data, s->prev.len, term, len);
-		buf_add_varint(&s->blk, sh);
-		buf_add_varint(&s->blk, len - sh);
-		buf_add(&s->blk, term + sh, len - sh);
+		if (numkey) {
+			/* 8-byte keys: the difference from the previous key of the block */
+			uint64_t key = termkey_get(term);
+
+			buf_add_varint(&s->blk, key - prev_key);
+			prev_key = key;
+		} else {
+			sh = shared_prefix((const uint8_t *)s->prev.data, s->prev.len, term, len);
+			buf_add_varint(&s->blk, sh);
+			buf_add_varint(&s->blk, len - sh);
+			buf_add(&s->blk, term + sh, len - sh);
+		}
 		buf_add_varint(&s->blk, t->df);
 		if (f->rec >= RECORD_FREQ)
 			buf_add_varint(&s->blk, t->total_tf - t->df);
 		decode_post(s, f, t);
-		if (t->df == 1) {
-			buf_add_varint(&s->blk, s->docs[0]);
-			if (f->rec >= RECORD_FREQ)
-				buf_add_varint(&s->blk, s->tfs[0] - 1);
+		if (t->df < SPLIT_BLOCK) {
+			/* few docs: postings (and positions) inline, in the block's frame */
+			int64_t prev = -1, d0 = (int64_t)s->docs[0] - (int64_t)prev_first;
+
+			buf_reset(&s->tmp);
+			/* the first doc from the previous inline term's first doc, zigzag */
+			buf_add_varint(&s->tmp, d0 >= 0 ? (uint64_t)d0 << 1 : ((uint64_t)-d0 << 1) - 1);
+			prev_first = s->docs[0];
+			for (uint32_t i = 0; i < t->df; i++) {
+				if (i > 0)
+					buf_add_varint(&s->tmp, (uint64_t)((int64_t)s->docs[i] - prev - 1));
+				prev = s->docs[i];
+				if (f->rec >= RECORD_FREQ)
+					buf_add_varint(&s->tmp, s->tfs[i] - 1);
+			}
+			buf_add_varint(&s->blk, s->tmp.len);
+			buf_add(&s->blk, s->tmp.data, s->tmp.len);
+			if (f->rec == RECORD_POSITION) {
+				buf_add_varint(&s->blk, t->pos.len);
+				buf_add(&s->blk, t->pos.p ? (const char *)t->pos.p : "", t->pos.len);
+			}
 		} else {
 			uint64_t raw;
 			size_t plen;
 			const void *pp;
 
+			int64_t same;
+
 			encode_postings(s, f, t);
 			pp = maybe_compress(s, s->tmp.data, s->tmp.len, &plen, &raw);
-			buf_add_varint(&s->blk, plen);
-			buf_add_varint(&s->blk, raw);
-			if (sfile_add(pf, pp, plen, err) < 0)
-				goto out;
+			same = plist_find(&pl, pp, plen, raw);
+			if (same >= 0) {
+				/* the same list as an earlier term of the field: refer to it */
+				buf_add_varint(&s->blk, 0);
+				buf_add_varint(&s->blk, pl.v[same].off);
+				buf_add_varint(&s->blk, plen);
+				buf_add_varint(&s->blk, raw);
+			} else {
+				plist_add(&pl, pp, plen, raw, pf->off - post_base);
+				buf_add_varint(&s->blk, plen);
+				buf_add_varint(&s->blk, raw);
+				if (sfile_add(pf, pp, plen, err) < 0)
+					goto out;
+			}
 		}
-		if (f->rec == RECORD_POSITION) {
+		if (f->rec == RECORD_POSITION && t->df >= SPLIT_BLOCK) {
 			uint64_t raw;
 			size_t plen;
 			const void *pp = maybe_compress(s, t->pos.p, t->pos.len, &plen, &raw);
@@ -1069,7 +1448,7 @@ static int serialize_terms(struct segment *seg, struct ser *s, struct sfield *f,
 		t->post.len = t->pos.len = 0;
 		buf_reset(&s->prev);
 		buf_add(&s->prev, term, len);
-		if (++in_blk == SPLIT_DICT_BLOCK_TERMS) {
+		if (++in_blk == SPLIT_DICT_BLOCK_TERMS || s->blk.len >= SPLIT_DICT_BLOCK_BYTES) {
 			if (write_dict_block(s, in_blk, blk_post, blk_pos, (const uint8_t *)first.data,
 					     first.len, err) < 0)
 				goto out;
@@ -1098,9 +1477,192 @@ static int serialize_terms(struct segment *seg, struct ser *s, struct sfield *f,
 		goto out;
 	ret = 0;
 out:
+	plists_free(&pl);
 	buf_free(&first);
 	free(ids);
 	return ret;
+}
+
+static unsigned varint_len(uint64_t v)
+{
+	unsigned n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The sorted distinct values of v[0..n) into a new array (*nt of them), or
+ * NULL when there are too many for a table to pay (indexes would not be at
+ * least 2 bits narrower than the values): one pass with a hash set.
+ */
+static uint64_t *distinct_values(const uint64_t *v, size_t n, unsigned bits, uint64_t *nt)
+{
+	size_t limit = (size_t)1 << (bits - 2 < 20 ? bits - 2 : 20), nslots = 64, cnt = 0;
+	uint64_t *slots, *out = NULL;
+	bool *used;
+
+	if (limit > n)
+		limit = n;
+	while (nslots < 2 * limit)
+		nslots *= 2;
+	slots = xcalloc(nslots, sizeof(*slots));
+	used = xcalloc(nslots, sizeof(*used));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = (size_t)((v[i] * 0x9e3779b97f4a7c15ULL) >> 32) & (nslots - 1);
+
+		while (used[j] && slots[j] != v[i])
+			j = (j + 1) & (nslots - 1);
+		if (used[j])
+			continue;
+		if (++cnt > limit)
+			goto out;
+		used[j] = true;
+		slots[j] = v[i];
+	}
+	out = xreallocarray(NULL, cnt ? cnt : 1, sizeof(*out));
+	cnt = 0;
+	for (size_t j = 0; j < nslots; j++)
+		if (used[j])
+			out[cnt++] = slots[j];
+	qsort(out, cnt, sizeof(*out), cmp_u64);
+	*nt = cnt;
+out:
+	free(slots);
+	free(used);
+	return out;
+}
+
+/*
+ * The values of a column, already (value - min) / gcd, all <= vmax, with
+ * the smallest of three codecs (qw-split(5)): one bit width for all,
+ * a table of the distinct values plus bit-packed indexes, or blocks of
+ * COL_VAL_BLOCK values each with its own base and width.
+ */
+static void write_values(struct ser *s, uint64_t *v, size_t n, uint64_t vmax)
+{
+	unsigned bits = bitpack_width(vmax);
+	uint64_t packed_sz = bitpack_bytes(n, bits), blocks_sz = varint_len(n / COL_VAL_BLOCK + 1);
+	uint64_t table_sz = UINT64_MAX, nt = 0;
+	uint64_t *tab = NULL;
+
+	for (size_t b = 0; b < n; b += COL_VAL_BLOCK) {
+		size_t e = n - b < COL_VAL_BLOCK ? n : b + COL_VAL_BLOCK;
+		uint64_t lo = UINT64_MAX, hi = 0;
+
+		for (size_t i = b; i < e; i++) {
+			if (v[i] < lo)
+				lo = v[i];
+			if (v[i] > hi)
+				hi = v[i];
+		}
+		blocks_sz += varint_len(lo) + 1 + bitpack_bytes(e - b, bitpack_width(hi - lo));
+	}
+	if (n > 0 && bits > 1)
+		tab = distinct_values(v, n, bits, &nt);
+	if (tab)
+		table_sz = varint_len(nt) + 1 + bitpack_bytes(nt, bits) + BITPACK_PAD +
+			   bitpack_bytes(n, bitpack_width(nt - 1));
+	if (table_sz < packed_sz && table_sz < blocks_sz) {
+		unsigned ib = bitpack_width(nt - 1);
+
+		buf_add_u8(&s->tmp, COL_VALS_TABLE);
+		buf_add_varint(&s->tmp, nt);
+		buf_add_u8(&s->tmp, (uint8_t)bits);
+		bitpack_write(&s->tmp, tab, nt, bits);
+		for (size_t i = 0; i < n; i++) {
+			size_t lo = 0, hi = nt;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (tab[mid] < v[i])
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			v[i] = lo;
+		}
+		buf_add_u8(&s->tmp, (uint8_t)ib);
+		bitpack_write(&s->tmp, v, n, ib);
+	} else if (blocks_sz < packed_sz) {
+		struct buf *d = &s->pk;
+
+		buf_reset(d);
+		buf_add_u8(&s->tmp, COL_VALS_BLOCKS);
+		buf_add_varint(&s->tmp, (n + COL_VAL_BLOCK - 1) / COL_VAL_BLOCK);
+		for (size_t b = 0; b < n; b += COL_VAL_BLOCK) {
+			size_t e = n - b < COL_VAL_BLOCK ? n : b + COL_VAL_BLOCK;
+			uint64_t lo = UINT64_MAX, hi = 0;
+			unsigned w;
+
+			for (size_t i = b; i < e; i++) {
+				if (v[i] < lo)
+					lo = v[i];
+				if (v[i] > hi)
+					hi = v[i];
+			}
+			w = bitpack_width(hi - lo);
+			buf_add_varint(&s->tmp, lo);
+			buf_add_u8(&s->tmp, (uint8_t)w);
+			for (size_t i = b; i < e; i++)
+				v[i] -= lo;
+			/* bitpack_write pads: drop the padding between blocks */
+			bitpack_write(d, v + b, e - b, w);
+			d->len -= BITPACK_PAD;
+		}
+		buf_add(&s->tmp, d->data ? d->data : "", d->len);
+		for (int i = 0; i < BITPACK_PAD; i++)
+			buf_add_u8(&s->tmp, 0);
+	} else {
+		buf_add_u8(&s->tmp, COL_VALS_PACKED);
+		buf_add_u8(&s->tmp, (uint8_t)bits);
+		bitpack_write(&s->tmp, v, n, bits);
+	}
+	free(tab);
+}
+
+/* Whether the string is in the table (no insertion). */
+static bool strtab_has(const struct strtab *t, const void *p, size_t len)
+{
+	uint32_t h = hash_bytes(p, len);
+	size_t j;
+
+	if (!t->nslots)
+		return false;
+	for (j = h & (t->nslots - 1); t->slots[j]; j = (j + 1) & (t->nslots - 1)) {
+		const struct strent *e = &t->ents[t->slots[j] - 1];
+
+		if (e->hash == h && e->len == len && memcmp(t->arena.data + e->off, p, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Whether a dictionary column's values are exactly the field's indexed terms
+ * (raw tokenizer, no normalizer): then ordinals are term dictionary ordinals. */
+static bool same_dict(const struct sfield *f)
+{
+	if (!f->indexed || f->terms.n == 0 || f->terms.n != f->fdict.n)
+		return false;
+	for (uint32_t i = 0; i < f->fdict.n; i++) {
+		size_t len;
+		const uint8_t *t = strtab_get(&f->fdict, i, &len);
+
+		if (!strtab_has(&f->terms, t, len))
+			return false;
+	}
+	return true;
 }
 
 static uint64_t gcd64(uint64_t a, uint64_t b)
@@ -1203,15 +1765,18 @@ static int serialize_column(struct segment *seg, struct ser *s, struct sfield *f
 		g = 1;
 	for (size_t i = 0; i < f->fn; i++)
 		f->fvals[i] = (f->fvals[i] - min) / g;
-	bits = bitpack_width((max - min) / g);
 	buf_add_varint(&s->tmp, min);
 	buf_add_varint(&s->tmp, max);
 	buf_add_varint(&s->tmp, g);
-	buf_add_u8(&s->tmp, (uint8_t)bits);
-	bitpack_write(&s->tmp, f->fvals, f->fn, bits);
-	if (dict) {
+	write_values(s, f->fvals, f->fn, (max - min) / g);
+	if (dict && same_dict(f)) {
+		/* the ordinals are those of the field's term dictionary: no copy */
+		buf_add_u8(&s->tmp, COL_DICT_TERMS);
+		buf_add_varint(&s->tmp, f->fdict.n);
+	} else if (dict) {
 		uint64_t total = 0;
 
+		buf_add_u8(&s->tmp, COL_DICT_OWN);
 		if (s->u64s_cap < f->fdict.n + 1) {
 			s->u64s_cap = f->fdict.n + 1;
 			s->u64s = xreallocarray(s->u64s, s->u64s_cap, sizeof(*s->u64s));
@@ -1238,12 +1803,14 @@ static int serialize_column(struct segment *seg, struct ser *s, struct sfield *f
 	{
 		uint64_t raw;
 		size_t clen;
-		/* numeric columns stay raw: search reads them whole, decompressing costs more
-		 * than it saves; dictionary columns (ordinals) often compress well */
-		const void *cp = dict ? maybe_compress(s, s->tmp.data, s->tmp.len, &clen, &raw)
-				      : s->tmp.data;
+		/* the timestamp column stays raw: sorting by it reads it on most searches,
+		 * decompressing would cost more than it saves; others compress when it pays */
+		bool ts = seg->cfg->timestamp_field && f->kind == VK_DATETIME &&
+			  strcmp(seg->cfg->timestamp_field, f->path) == 0;
+		const void *cp = !ts ? maybe_compress(s, s->tmp.data, s->tmp.len, &clen, &raw)
+				     : s->tmp.data;
 
-		if (!dict) {
+		if (ts) {
 			clen = s->tmp.len;
 			raw = 0;
 		}
@@ -1254,6 +1821,34 @@ static int serialize_column(struct segment *seg, struct ser *s, struct sfield *f
 		buf_add_u32le(&s->hot, checksum_crc32c(0, cp, clen));
 		return sfile_add(ff, cp, clen, err);
 	}
+}
+
+/* Hotcache: total tokens, then the field norms unit when kept (qw-split(5)). */
+static int serialize_norms(struct segment *seg, struct ser *s, struct sfield *f,
+			   struct qw_err *err)
+{
+	struct sfile *nf = &s->sec[SEC_FIELDNORMS];
+	uint64_t off = nf->off, raw;
+	size_t clen;
+	const void *cp;
+
+	buf_add_varint(&s->hot, f->total_tokens);
+	buf_add_u8(&s->hot, f->norms ? 1 : 0);
+	if (!f->norms)
+		return 0;
+	buf_reset(&s->tmp);
+	buf_grow(&s->tmp, (size_t)seg->num_docs + 1);
+	memset(s->tmp.data, 0, (size_t)seg->num_docs);
+	s->tmp.len = seg->num_docs;
+	for (size_t i = 0; i < f->norm_n; i++)
+		if (f->norm_docs[i] < seg->num_docs)
+			s->tmp.data[f->norm_docs[i]] = (char)fieldnorm_encode(f->norm_cnt[i]);
+	cp = maybe_compress(s, s->tmp.data, s->tmp.len, &clen, &raw);
+	buf_add_varint(&s->hot, off);
+	buf_add_varint(&s->hot, clen);
+	buf_add_varint(&s->hot, raw);
+	buf_add_u32le(&s->hot, checksum_crc32c(0, cp, clen));
+	return sfile_add(nf, cp, clen, err);
 }
 
 static int write_json_file(const char *dir, const char *name, json_t *j, struct qw_err *err)
@@ -1315,6 +1910,8 @@ int segment_serialize(struct segment *seg, const char *dir, struct qw_err *err)
 		buf_add_varint(&s.hot, indexed ? f->terms.n : 0);
 		buf_add_varint(&s.hot, f->docs_with_value);
 		if (indexed && serialize_terms(seg, &s, f, err) < 0)
+			goto out;
+		if (indexed && f->kind == VK_TEXT && serialize_norms(seg, &s, f, err) < 0)
 			goto out;
 		if (fast && serialize_column(seg, &s, f, err) < 0)
 			goto out;

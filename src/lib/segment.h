@@ -37,6 +37,22 @@ void segment_free(struct segment *seg);
 /* line/len: the canonical document's compact JSON text (what gets stored). */
 int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
 		    const char *line, size_t len, struct qw_err *err);
+/*
+ * The same as segment_add_doc() with the values docmap_scan_line() collected
+ * from line (the canonical document, stored as it is): only when
+ * segment_stores_lines() (no field has stored: false).
+ */
+int segment_add_values(struct segment *seg, const struct docmap_values *dv, const char *line,
+		       size_t len, struct qw_err *err);
+bool segment_stores_lines(const struct segment *seg);
+/*
+ * Compress the doc store's blocks in a worker thread of the segment (started
+ * at the first full block, one block in flight, the same bytes as inline
+ * compression), so that indexing goes on meanwhile. Call before the first
+ * document; the segment's functions are still called from one thread.
+ * Silently stays inline when the thread cannot be set up.
+ */
+void segment_compress_in_background(struct segment *seg);
 uint32_t segment_num_docs(const struct segment *seg);
 size_t segment_mem_bytes(const struct segment *seg);
 /* Sum of the lengths of the documents added (the split's uncompressed size). */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #define READ_CHUNK (256 * 1024)
 #define SNIFF_BYTES 512
 #define ZSTD_SNIFF_BYTES (256 * 1024 + 512)   /* more than a whole zstd block */
+#define ROTATED_IDLE_POLLS 25   /* a rotated file unchanged for this many polls is done */
 
 /* One open input file (plain, compressed, or an archive with entries). */
 struct file {
@@ -29,6 +31,7 @@ struct file {
 	char *abs;                  /* absolute path, "-" for stdin */
 	int fd;
 	bool is_stdin;
+	bool regular;               /* a regular file (can be read with pread, followed) */
 	struct archive *ar;         /* NULL: plain, read with read() */
 	bool raw_format;            /* libarchive raw format: the whole file is one partition */
 	bool entry_open;            /* an archive entry is being read */
@@ -42,6 +45,7 @@ struct file {
 	bool zstd_frame_done;       /* the last frame ended: EOF here is not a truncation */
 	dev_t dev;
 	ino_t ino;
+	const struct source_opts *opts;     /* wait_cb: before a read that would block */
 };
 
 /* A followed plain file whose end was reached. */
@@ -55,9 +59,21 @@ struct watch {
 	char *id;
 	uint64_t pos;               /* offset of the next unread byte in fd */
 	struct buf partial;         /* an unterminated last line */
+	struct buf head;            /* the file's first bytes read so far (SOURCE_HEAD_MAX at most) */
 	bool ready;                 /* poll found something to read */
-	bool dead;                  /* replaced by a newer file; drop once drained */
+	bool rotated;               /* renamed away and replaced: read while it grows, then drop */
+	bool final;                 /* rotated and idle: read the unterminated last line too */
+	int idle_polls;             /* rotated: polls without growth */
 };
+
+struct done_file {
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	struct buf head;            /* its first bytes (to tell a reused inode) */
+};
+
+#define DONE_FILES_MAX 256
 
 struct source {
 	struct source_opts opts;
@@ -78,6 +94,10 @@ struct source {
 
 	struct watch **watches;
 	size_t n_watches, cap_watches;
+	/* rotated files read to their end and closed, so that a later rename of
+	 * one to a name the inputs match is not read again */
+	struct done_file *done;
+	size_t n_done, cap_done;
 
 	/* line buffer of the current partition */
 	struct buf in;
@@ -86,6 +106,7 @@ struct source {
 	bool skipping;
 	uint64_t skip_len;
 	struct buf keep;
+	struct buf head;            /* first bytes of the current partition (SOURCE_HEAD_MAX at most) */
 };
 
 /* ---------------------------------------------------------------- inputs */
@@ -237,6 +258,18 @@ struct source *source_new(const char *const *inputs, size_t n, const struct sour
 
 /* ---------------------------------------------------------------- files */
 
+/* read() from an input; a pipe with nothing to read yet calls wait_cb first. */
+static ssize_t read_input(struct file *f, int fd, void *buf, size_t n)
+{
+	if (f && !f->regular && f->opts && f->opts->wait_cb) {
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		if (poll(&p, 1, 0) == 0)
+			f->opts->wait_cb(f->opts->wait_ctx);
+	}
+	return read(fd, buf, n);
+}
+
 static la_ssize_t file_read_cb(struct archive *a, void *ctx, const void **out)
 {
 	struct file *f = ctx;
@@ -250,7 +283,7 @@ static la_ssize_t file_read_cb(struct archive *a, void *ctx, const void **out)
 		return r;
 	}
 	do
-		r = read(f->fd, f->chunk, READ_CHUNK);
+		r = read_input(f, f->fd, f->chunk, READ_CHUNK);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		archive_set_error(a, errno, "read error: %s", strerror(errno));
@@ -326,7 +359,8 @@ static bool zstd_plain(struct file *f)
 	return plain;
 }
 
-static int file_open(const char *path, struct file **out, struct qw_err *err)
+static int file_open(const char *path, const struct source_opts *opts, struct file **out,
+		     struct qw_err *err)
 {
 	struct file *f = xcalloc(1, sizeof(*f));
 	struct stat st;
@@ -334,10 +368,12 @@ static int file_open(const char *path, struct file **out, struct qw_err *err)
 
 	f->fd = -1;
 	f->path = xstrdup(path);
+	f->opts = opts;
 	if (strcmp(path, "-") == 0) {
 		f->is_stdin = true;
 		f->fd = 0;
 		f->abs = xstrdup("-");
+		f->regular = fstat(0, &st) == 0 && S_ISREG(st.st_mode);
 	} else {
 		f->abs = abs_path(path);
 		f->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -352,15 +388,28 @@ static int file_open(const char *path, struct file **out, struct qw_err *err)
 			}
 			f->dev = st.st_dev;
 			f->ino = st.st_ino;
+			f->regular = S_ISREG(st.st_mode);
 		}
 	}
-	/* sniff the first bytes (for zstd, a whole first block: to look inside) */
+	/* sniff the first bytes (for zstd, a whole first block: to look inside);
+	 * a pipe is not waited for once it gave something */
 	f->sniff_cap = SNIFF_BYTES;
 	f->sniff = xmalloc(f->sniff_cap);
 	while (f->sniff_len < f->sniff_cap) {
-		r = read(f->fd, f->sniff + f->sniff_len, f->sniff_cap - f->sniff_len);
-		if (r < 0 && errno == EINTR)
+		if (opts && opts->stop_flag && *opts->stop_flag)
+			break;                  /* asked to stop: do not wait for more */
+		if (f->sniff_len > 0 && !f->regular) {
+			struct pollfd p = { f->fd, POLLIN, 0 };
+
+			if (poll(&p, 1, 0) == 0)
+				break;
+		}
+		r = read_input(f, f->fd, f->sniff + f->sniff_len, f->sniff_cap - f->sniff_len);
+		if (r < 0 && errno == EINTR) {
+			if (opts && opts->stop_flag && *opts->stop_flag)
+				break;          /* asked to stop while waiting: the caller sees it */
 			continue;
+		}
 		if (r < 0) {
 			err_errno(err, EX_IOERR, "cannot read '%s'", path);
 			goto fail;
@@ -434,8 +483,10 @@ static void set_part(struct source *s, const char *id, const char *name, uint64_
 	s->part.pos = pos;
 	s->part.line_start = pos;
 	s->part.compressed = s->file && (s->file->ar || s->file->zstd);
+	s->part.pipe = s->file && !s->file->regular;
 	s->part_open = true;
 	part_reset_buffer(s);
+	buf_reset(&s->head);
 }
 
 void source_rename_part(struct source *s, const char *id)
@@ -449,10 +500,12 @@ void source_rename_part(struct source *s, const char *id)
 	}
 }
 
-/* Read more bytes of the current partition into s->in. Returns bytes read, 0 at EOF, -1 on error. */
+/* Read more bytes of the current partition into s->in. Returns bytes read, 0 at
+ * EOF, -1 on error, -2 when a read of a plain input was interrupted by a signal. */
 static ssize_t fill(struct source *s, struct qw_err *err)
 {
 	struct file *f = s->file;
+	uint64_t off;
 	ssize_t r;
 	int fd;
 
@@ -464,6 +517,7 @@ static ssize_t fill(struct source *s, struct qw_err *err)
 		s->start = 0;
 	}
 	buf_grow(&s->in, READ_CHUNK);
+	off = s->part.pos + (s->in.len - s->start);
 	if (f && f->zstd) {
 		ZSTD_outBuffer zo = { s->in.data + s->in.len, READ_CHUNK, 0 };
 
@@ -472,7 +526,7 @@ static ssize_t fill(struct source *s, struct qw_err *err)
 
 			if (f->zin.pos == f->zin.size) {
 				do
-					r = read(f->fd, f->chunk, READ_CHUNK);
+					r = read_input(f, f->fd, f->chunk, READ_CHUNK);
 				while (r < 0 && errno == EINTR);
 				if (r < 0) {
 					err_errno(err, EX_IOERR, "cannot read '%s' at offset %llu", s->part.name,
@@ -513,27 +567,38 @@ static ssize_t fill(struct source *s, struct qw_err *err)
 		}
 	} else {
 		if (f && f->sniff_off < f->sniff_len) {
-			size_t n = f->sniff_len - f->sniff_off;
-
-			memcpy(s->in.data + s->in.len, f->sniff + f->sniff_off, n);
+			r = (ssize_t)(f->sniff_len - f->sniff_off);
+			memcpy(s->in.data + s->in.len, f->sniff + f->sniff_off, (size_t)r);
 			f->sniff_off = f->sniff_len;
-			s->in.len += n;
-			s->in.data[s->in.len] = '\0';
-			return (ssize_t)n;
+		} else {
+			fd = s->cur_watch ? s->cur_watch->fd : f->fd;
+			r = read_input(s->cur_watch ? NULL : f, fd, s->in.data + s->in.len, READ_CHUNK);
+			if (r < 0 && errno == EINTR)
+				return -2;      /* a signal: let the caller look at its flags */
+			if (r < 0) {
+				err_errno(err, EX_IOERR, "cannot read '%s' at offset %llu", s->part.name,
+					  (unsigned long long)(s->part.pos + (s->in.len - s->start)));
+				return -1;
+			}
 		}
-		fd = s->cur_watch ? s->cur_watch->fd : f->fd;
-		do
-			r = read(fd, s->in.data + s->in.len, READ_CHUNK);
-		while (r < 0 && errno == EINTR);
-		if (r < 0) {
-			err_errno(err, EX_IOERR, "cannot read '%s' at offset %llu", s->part.name,
-				  (unsigned long long)(s->part.pos + (s->in.len - s->start)));
-			return -1;
-		}
+	}
+	/* keep the partition's first bytes while they go by */
+	if (off == s->head.len && off < SOURCE_HEAD_MAX && r > 0) {
+		size_t n = SOURCE_HEAD_MAX - (size_t)off;
+
+		buf_add(&s->head, s->in.data + s->in.len, (size_t)r < n ? (size_t)r : n);
 	}
 	s->in.len += (size_t)r;
 	s->in.data[s->in.len] = '\0';
 	return r;
+}
+
+static void watch_set_head(struct watch *w, const struct buf *head)
+{
+	if (head->len > w->head.len) {
+		buf_reset(&w->head);
+		buf_add(&w->head, head->data, head->len);
+	}
 }
 
 static void close_part(struct source *s)
@@ -546,8 +611,23 @@ static void close_part(struct source *s)
 		w->pos = s->part.pos + (s->in.len - s->start);
 		buf_reset(&w->partial);
 		buf_add(&w->partial, s->in.data + s->start, s->in.len - s->start);
+		watch_set_head(w, &s->head);
 		s->cur_watch = NULL;
 	}
+}
+
+/* The rotation number of a partition id: 0 for base itself, N for "base#N". */
+static int rotation_of(const char *id, const char *base)
+{
+	size_t n = strlen(base);
+	char *end;
+	long r;
+
+	if (strncmp(id, base, n) != 0 || id[n] != '#')
+		return 0;
+	errno = 0;
+	r = strtol(id + n + 1, &end, 10);
+	return errno || *end || r < 1 || r > 1000000 ? 0 : (int)r;
 }
 
 /* In follow mode, keep a plain file open to watch it once its end is reached. */
@@ -556,20 +636,97 @@ static void watch_file(struct source *s)
 	struct watch *w;
 	struct file *f = s->file;
 
-	if (!s->opts.follow || !f || f->ar || f->zstd || f->is_stdin)
+	if (!s->opts.follow || !f || f->ar || f->zstd || f->is_stdin || !f->regular)
 		return;
 	w = xcalloc(1, sizeof(*w));
 	w->path = xstrdup(f->path);
 	w->base_id = xstrdup(f->abs);
 	w->id = xstrdup(s->part_id);
+	w->rotation = rotation_of(w->id, w->base_id);
 	w->fd = f->fd;
 	f->fd = -1;
 	w->dev = f->dev;
 	w->ino = f->ino;
 	w->pos = s->part.pos + (s->in.len - s->start);
 	buf_add(&w->partial, s->in.data + s->start, s->in.len - s->start);
+	watch_set_head(w, &s->head);
 	XGROW(s->watches, s->n_watches + 1, s->cap_watches);
 	s->watches[s->n_watches++] = w;
+}
+
+static void watch_free(struct watch *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->path);
+	free(w->base_id);
+	free(w->id);
+	buf_free(&w->partial);
+	buf_free(&w->head);
+	free(w);
+}
+
+static int pread_head(int fd, struct buf *head, const char *name, struct qw_err *err);
+
+/* Remember a finished rotated file (the oldest is forgotten past DONE_FILES_MAX). */
+static void done_add(struct source *s, struct watch *w)
+{
+	struct stat st;
+	struct done_file *d;
+
+	if (fstat(w->fd, &st) != 0)
+		return;
+	if (s->n_done == DONE_FILES_MAX) {
+		buf_free(&s->done[0].head);
+		memmove(s->done, s->done + 1, (s->n_done - 1) * sizeof(*s->done));
+		s->n_done--;
+	}
+	XGROW(s->done, s->n_done + 1, s->cap_done);
+	d = &s->done[s->n_done++];
+	memset(d, 0, sizeof(*d));
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
+	d->size = (uint64_t)st.st_size;
+	buf_add(&d->head, w->head.data ? w->head.data : "", w->head.len);
+}
+
+/* Is the file at path (stat st) a rotated file that was read to its end? */
+static bool done_has(struct source *s, const char *path, const struct stat *st)
+{
+	for (size_t i = 0; i < s->n_done; i++) {
+		struct done_file *d = &s->done[i];
+		struct buf now = BUF_INIT;
+		bool same;
+		int fd;
+
+		if (d->dev != st->st_dev || d->ino != st->st_ino || (uint64_t)st->st_size < d->size)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		same = pread_head(fd, &now, path, NULL) == 0 && now.len >= d->head.len &&
+		       memcmp(now.data ? now.data : "", d->head.data ? d->head.data : "", d->head.len) == 0;
+		close(fd);
+		buf_free(&now);
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/* Drop the watches marked gone (a finished rotated file). */
+static void watch_remove(struct source *s, struct watch *gone)
+{
+	size_t k = 0;
+
+	done_add(s, gone);
+	for (size_t i = 0; i < s->n_watches; i++) {
+		if (s->watches[i] == gone)
+			watch_free(gone);
+		else
+			s->watches[k++] = s->watches[i];
+	}
+	s->n_watches = k;
 }
 
 static void end_file(struct source *s)
@@ -583,7 +740,11 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 	struct file *f;
 
 	if (s->part_open) {
+		struct watch *w = s->cur_watch;
+
 		close_part(s);
+		if (w && w->final)
+			watch_remove(s, w);       /* a rotated file read to its very end */
 		if (s->file && !(s->file->ar && !s->file->raw_format)) {
 			watch_file(s);
 			end_file(s);
@@ -599,6 +760,7 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 			w->ready = false;
 			set_part(s, w->id, w->path, w->pos - w->partial.len);
 			s->cur_watch = w;
+			buf_add(&s->head, w->head.data, w->head.len);
 			buf_add(&s->in, w->partial.data, w->partial.len);
 			buf_reset(&w->partial);
 			*part = &s->part;
@@ -657,7 +819,7 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 			}
 			seen_add(s, abs);
 			free(abs);
-			if (file_open(path, &f, err))
+			if (file_open(path, &s->opts, &f, err))
 				return -1;
 			s->file = f;
 			if (!f->ar) {
@@ -689,43 +851,180 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 	}
 }
 
+/* A plain regular file (not compressed, not stdin): read with pread/lseek. */
+static int seekable_fd(struct source *s)
+{
+	if (s->cur_watch)
+		return s->cur_watch->fd;
+	if (s->file && !s->file->ar && !s->file->zstd && !s->file->is_stdin && s->file->regular)
+		return s->file->fd;
+	return -1;
+}
+
+/* Read up to SOURCE_HEAD_MAX first bytes of fd into head. */
+static int pread_head(int fd, struct buf *head, const char *name, struct qw_err *err)
+{
+	char tmp[SOURCE_HEAD_MAX];
+	size_t got = 0;
+
+	while (got < sizeof(tmp)) {
+		ssize_t r = pread(fd, tmp + got, sizeof(tmp) - got, (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return err_errno(err, EX_IOERR, "cannot read '%s' at offset %zu", name, got);
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	buf_reset(head);
+	buf_add(head, tmp, got);
+	return 0;
+}
+
+int source_head(struct source *s, size_t n, const char **head, size_t *len, struct qw_err *err)
+{
+	int fd;
+
+	if (n > SOURCE_HEAD_MAX)
+		n = SOURCE_HEAD_MAX;
+	if (s->part_open && s->head.len < n) {
+		fd = seekable_fd(s);
+		if (fd >= 0) {
+			if (pread_head(fd, &s->head, s->part.name, err) < 0)
+				return -1;
+		} else {
+			/* a stream: read on (nothing is consumed) while the head is contiguous */
+			while (s->head.len < n && !s->eof &&
+			       s->part.pos + (s->in.len - s->start) == s->head.len) {
+				ssize_t r = fill(s, err);
+
+				if (r == -2)
+					continue;
+				if (r < 0) {
+					s->part_open = false;
+					return -1;
+				}
+				if (r == 0)
+					s->eof = true;
+			}
+		}
+	}
+	*head = s->head.data ? s->head.data : "";
+	*len = s->head.len < n ? s->head.len : n;
+	return 0;
+}
+
+int source_path_head(const char *path, struct buf *out, struct qw_err *err)
+{
+	struct source_opts so = { 0, false, NULL, NULL, NULL };
+	struct source *s;
+	struct source_part *p;
+	struct stat st;
+	const char *h;
+	size_t n;
+	int ret = 1;
+
+	if (strcmp(path, "-") == 0)
+		return 1;
+	if (stat(path, &st) < 0)
+		return err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return 1;
+	s = source_new(&path, 1, &so);
+	n = (size_t)source_next(s, &p, err);
+	if (n != 1) {
+		ret = n == 0 ? 1 : -1;  /* 0: an archive without entries */
+		goto out;
+	}
+	if (s->file && s->file->ar && !s->file->raw_format)
+		goto out;               /* an archive: its entries are other partitions */
+	if (source_head(s, SOURCE_HEAD_MAX, &h, &n, err) < 0) {
+		ret = -1;
+		goto out;
+	}
+	buf_reset(out);
+	buf_add(out, h, n);
+	ret = 0;
+out:
+	source_free(s);
+	return ret;
+}
+
+/* A compressed regular file shorter than its checkpoint: open it again to read it from 0. */
+static int reopen_part(struct source *s, uint64_t pos, struct qw_err *err)
+{
+	struct file *f = s->file, *nf;
+	struct archive_entry *e;
+
+	if (!f || f->is_stdin || (f->ar && !f->raw_format))
+		return err_set(err, EX_DATAERR,
+			       "'%s' is shorter than its checkpoint (%llu bytes) and cannot be reread",
+			       s->part.name, (unsigned long long)pos);
+	if (file_open(f->path, &s->opts, &nf, err) < 0)
+		return -1;
+	if (nf->ar) {
+		if (archive_read_next_header(nf->ar, &e) < ARCHIVE_WARN ||
+		    archive_format(nf->ar) != ARCHIVE_FORMAT_RAW) {
+			file_close(nf);
+			return err_set(err, EX_IOERR, "'%s' changed while it was read", s->part.name);
+		}
+		nf->raw_format = true;
+	}
+	file_close(f);
+	s->file = nf;
+	part_reset_buffer(s);
+	buf_reset(&s->head);
+	s->part.pos = s->part.line_start = 0;
+	s->part.compressed = nf->ar || nf->zstd;
+	return 1;
+}
+
 int source_skip(struct source *s, uint64_t pos, struct qw_err *err)
 {
 	struct file *f = s->file;
 	struct stat st;
+	int fd;
 
 	if (pos == 0 || !s->part_open)
 		return 0;
-	if (f && !f->ar && !f->zstd && !f->is_stdin && fstat(f->fd, &st) == 0 &&
-	    S_ISREG(st.st_mode)) {
+	fd = seekable_fd(s);
+	if (fd >= 0 && !s->cur_watch && fstat(fd, &st) == 0) {
 		if ((uint64_t)st.st_size < pos)
 			return 1;
-		if (lseek(f->fd, (off_t)pos, SEEK_SET) < 0)
+		if (lseek(fd, (off_t)pos, SEEK_SET) < 0)
 			return err_errno(err, EX_IOERR, "cannot seek '%s'", s->part.name);
 		f->sniff_off = f->sniff_len;
 		part_reset_buffer(s);
 		s->part.pos = s->part.line_start = pos;
 		return 0;
 	}
-	/* compressed, archive entry or pipe: read and drop */
-	while (s->part.pos + (s->in.len - s->start) < pos) {
-		ssize_t r = fill(s, err);
+	/* compressed, archive entry or pipe: read and drop (what is buffered first) */
+	for (;;) {
+		uint64_t end = s->part.pos + (s->in.len - s->start);
+		ssize_t r = 0;
 
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return err_set(err, EX_DATAERR,
-				       "'%s' is shorter than its checkpoint (%llu bytes) and cannot be reread",
-				       s->part.name, (unsigned long long)pos);
-		if (s->part.pos + (s->in.len - s->start) <= pos) {
-			s->part.pos += s->in.len - s->start;
-			s->start = s->scan = s->in.len;
-		} else {
-			size_t drop = (size_t)(pos - s->part.pos);
-
-			s->start += drop;
+		if (end >= pos) {
+			s->start += (size_t)(pos - s->part.pos);
 			s->scan = s->start;
 			s->part.pos = pos;
+			break;
+		}
+		s->part.pos = end;
+		s->start = s->scan = s->in.len;
+		if (!s->eof) {
+			r = fill(s, err);
+			if (r == -2)
+				continue;
+			if (r < 0) {
+				s->part_open = false;
+				return -1;
+			}
+		}
+		if (r == 0) {
+			s->eof = true;
+			return reopen_part(s, pos, err);
 		}
 	}
 	s->part.line_start = s->part.pos;
@@ -792,6 +1091,8 @@ enum source_line source_read_line(struct source *s, const char **line, size_t *l
 		if (!s->eof) {
 			ssize_t r = fill(s, err);
 
+			if (r == -2)
+				return SRC_INTR;
 			if (r < 0) {
 				s->part_open = false;
 				return SRC_ERROR;
@@ -801,9 +1102,10 @@ enum source_line source_read_line(struct source *s, const char **line, size_t *l
 			continue;
 		}
 		/* end of input */
-		if (s->opts.follow && s->file && !s->file->ar && !s->file->zstd && !s->file->is_stdin)
+		if (s->opts.follow && s->file && !s->file->ar && !s->file->zstd && !s->file->is_stdin &&
+		    s->file->regular)
 			return SRC_AGAIN;
-		if (s->cur_watch)
+		if (s->cur_watch && !s->cur_watch->final)
 			return SRC_AGAIN;
 		if (s->start < s->in.len || s->skipping) {
 			size_t n = s->in.len - s->start;
@@ -837,6 +1139,61 @@ enum source_line source_read_line(struct source *s, const char **line, size_t *l
 
 /* ---------------------------------------------------------------- follow */
 
+/* Do the first bytes of the watched file still read as they did? */
+static bool watch_head_same(struct watch *w)
+{
+	char tmp[SOURCE_HEAD_MAX];
+	size_t got = 0;
+
+	while (got < w->head.len) {
+		ssize_t r = pread(w->fd, tmp + got, w->head.len - got, (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0;           /* a read error is not a proof of change */
+		got += (size_t)r;
+	}
+	return memcmp(tmp, w->head.data, w->head.len) == 0;
+}
+
+/* The file at w->path, opened as a new partition of the same base id. */
+static struct watch *watch_new_at_path(struct source *s, struct watch *w)
+{
+	struct watch *nw;
+	struct buf id = BUF_INIT;
+	struct stat st;
+	int fd = open(w->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	nw = xcalloc(1, sizeof(*nw));
+	nw->path = xstrdup(w->path);
+	nw->base_id = xstrdup(w->base_id);
+	nw->rotation = w->rotation + 1;
+	buf_addf(&id, "%s#%d", w->base_id, nw->rotation);
+	nw->id = buf_detach(&id, NULL);
+	nw->fd = fd;
+	nw->dev = st.st_dev;
+	nw->ino = st.st_ino;
+	nw->ready = true;
+	XGROW(s->watches, s->n_watches + 1, s->cap_watches);
+	s->watches[s->n_watches++] = nw;
+	return nw;
+}
+
+static bool watched_inode(struct source *s, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < s->n_watches; i++)
+		if (s->watches[i]->dev == dev && s->watches[i]->ino == ino)
+			return true;
+	return false;
+}
+
 int source_poll(struct source *s, struct qw_err *err)
 {
 	int found = 0;
@@ -847,47 +1204,62 @@ int source_poll(struct source *s, struct qw_err *err)
 		struct watch *w = s->watches[i];
 		struct stat st, pst;
 
-		if (w->dead || fstat(w->fd, &st) != 0)
+		if (fstat(w->fd, &st) != 0)
 			continue;
-		if ((uint64_t)st.st_size > w->pos) {
+		if ((uint64_t)st.st_size < w->pos || !watch_head_same(w)) {
+			/* truncated or rewritten in place (copy-truncate): a new partition from 0 */
+			struct buf id = BUF_INIT;
+
+			if (w->rotated) {
+				/* its unterminated line is gone: end it, then drop it */
+				buf_reset(&w->partial);
+				w->pos = (uint64_t)st.st_size;
+				w->final = w->ready = true;
+				found = 1;
+				continue;
+			}
+			if (lseek(w->fd, 0, SEEK_SET) < 0)
+				continue;
+			w->rotation++;
+			buf_addf(&id, "%s#%d", w->base_id, w->rotation);
+			free(w->id);
+			w->id = buf_detach(&id, NULL);
+			w->pos = 0;
+			buf_reset(&w->partial);
+			buf_reset(&w->head);
 			w->ready = true;
 			found = 1;
 			continue;
 		}
-		if (stat(w->path, &pst) != 0)
-			continue;
-		if (pst.st_dev != w->dev || pst.st_ino != w->ino ||
-		    (uint64_t)pst.st_size < w->pos) {
-			/* rotated (a new file at the path) or truncated: a new partition */
-			struct watch *nw = xcalloc(1, sizeof(*nw));
-			struct buf id = BUF_INIT;
-			int fd = open(w->path, O_RDONLY | O_CLOEXEC);
-
-			if (fd < 0) {
-				free(nw);
-				continue;
-			}
-			if (fstat(fd, &pst) != 0) {
-				close(fd);
-				free(nw);
-				continue;
-			}
-			nw->path = xstrdup(w->path);
-			nw->base_id = xstrdup(w->base_id);
-			nw->rotation = w->rotation + 1;
-			buf_addf(&id, "%s#%d", w->base_id, nw->rotation);
-			nw->id = buf_detach(&id, NULL);
-			nw->fd = fd;
-			nw->dev = pst.st_dev;
-			nw->ino = pst.st_ino;
-			nw->ready = true;
-			w->dead = true;
-			XGROW(s->watches, s->n_watches + 1, s->cap_watches);
-			s->watches[s->n_watches++] = nw;
+		if ((uint64_t)st.st_size > w->pos) {
+			w->ready = true;
+			w->idle_polls = 0;
 			found = 1;
+			continue;
+		}
+		if (w->rotated) {
+			/* renamed away: its writer may still add a few lines, then it is done */
+			if (!w->final && ++w->idle_polls >= ROTATED_IDLE_POLLS) {
+				w->final = true;
+				w->ready = true;        /* read its unterminated last line, then drop it */
+				found = 1;
+			}
+			continue;
+		}
+		if (stat(w->path, &pst) != 0)
+			continue;               /* moved away, no new file yet: keep following it */
+		if (pst.st_dev != w->dev || pst.st_ino != w->ino) {
+			/* rotated: a new file at the path is a new partition; the old one is
+			 * still read while it grows */
+			if (watched_inode(s, pst.st_dev, pst.st_ino))
+				continue;
+			if (watch_new_at_path(s, w)) {
+				w->rotated = true;
+				found = 1;
+			}
 		}
 	}
-	/* new files matching the inputs */
+	/* new files matching the inputs (not a followed file under a new name) */
 	for (size_t i = 0; i < s->n_inputs; i++) {
 		struct strv sv = { NULL, 0, 0 };
 
@@ -896,12 +1268,18 @@ int source_poll(struct source *s, struct qw_err *err)
 		expand_input(s->inputs[i], &sv, NULL);
 		for (size_t k = 0; k < sv.n; k++) {
 			char *abs = abs_path(sv.v[k]);
+			struct stat st;
 
 			if (!seen_has(s, abs) && s->next_input >= s->n_inputs) {
-				/* queue as a file of a pseudo input */
-				XGROW(s->files, s->n_files + 1, s->cap_files);
-				s->files[s->n_files++] = xstrdup(sv.v[k]);
-				found = 1;
+				if (stat(sv.v[k], &st) == 0 && (watched_inode(s, st.st_dev, st.st_ino) ||
+								 done_has(s, sv.v[k], &st))) {
+					seen_add(s, abs);
+				} else {
+					/* queue as a file of a pseudo input */
+					XGROW(s->files, s->n_files + 1, s->cap_files);
+					s->files[s->n_files++] = xstrdup(sv.v[k]);
+					found = 1;
+				}
 			}
 			free(abs);
 			free(sv.v[k]);
@@ -925,21 +1303,16 @@ void source_free(struct source *s)
 	for (size_t i = 0; i < s->n_seen; i++)
 		free(s->seen[i]);
 	free(s->seen);
-	for (size_t i = 0; i < s->n_watches; i++) {
-		struct watch *w = s->watches[i];
-
-		if (w->fd >= 0)
-			close(w->fd);
-		free(w->path);
-		free(w->base_id);
-		free(w->id);
-		buf_free(&w->partial);
-		free(w);
-	}
+	for (size_t i = 0; i < s->n_watches; i++)
+		watch_free(s->watches[i]);
+	for (size_t i = 0; i < s->n_done; i++)
+		buf_free(&s->done[i].head);
+	free(s->done);
 	free(s->watches);
 	free(s->part_id);
 	free(s->part_name);
 	buf_free(&s->in);
 	buf_free(&s->keep);
+	buf_free(&s->head);
 	free(s);
 }

@@ -17,21 +17,40 @@
  * bytes (bounded memory). An input that cannot be opened or read is reported
  * once by source_next()/source_read_line() with err set, and the source goes
  * on with the next input. Not thread-safe: one owner.
+ *
+ * Follow mode (opts.follow): plain regular files are kept open once their end
+ * is reached and source_poll() looks for growth, new files matching the
+ * inputs, truncation or a rewrite of the first bytes (copy-truncate: the
+ * file is read again from 0 as partition "id#N") and rotation (a new file
+ * at the path becomes "id#N"; the renamed old file is still read while it
+ * grows, and once it has been idle for a while its unterminated last line is
+ * returned too and it is closed). A followed file that reappears under
+ * another name matching the inputs is not read twice. Compressed files,
+ * archives and stdin are read once, to their end.
  */
 #ifndef QW_SOURCE_H
 #define QW_SOURCE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 
 #define SOURCE_TOO_LONG_KEEP 1024   /* bytes of a too-long line kept for messages */
+#define SOURCE_HEAD_MAX 1024        /* first bytes of a partition kept for its fingerprint */
 
 struct source_opts {
 	size_t max_line;            /* 0 = unlimited */
 	bool follow;                /* tail regular files, wait for newlines, pick up new files */
+	/* called before a read of a pipe (stdin, FIFO) that has nothing to read
+	 * yet, i.e. before blocking: the place to flush output; may be NULL */
+	void (*wait_cb)(void *ctx);
+	void *wait_ctx;
+	/* set by a signal handler: stop waiting for the first bytes of an input */
+	volatile sig_atomic_t *stop_flag;
 };
 
 enum source_line {
@@ -40,6 +59,7 @@ enum source_line {
 	SRC_END,        /* end of this partition */
 	SRC_AGAIN,      /* follow mode: no complete line yet */
 	SRC_ERROR,      /* read error (err set); the partition is closed */
+	SRC_INTR,       /* a signal interrupted a blocking read: call again */
 };
 
 struct source_part {
@@ -49,6 +69,7 @@ struct source_part {
 	uint64_t line_start;        /* offset where the last returned line starts */
 	uint64_t line_len;          /* full length of the last line (also when too long) */
 	bool compressed;            /* read through libarchive */
+	bool pipe;                  /* stdin or a FIFO: a read may block */
 };
 
 struct source;
@@ -64,9 +85,25 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 /*
  * Skip the current partition to pos (resume). Returns 0 when positioned at
  * pos, 1 when the partition is shorter than pos (then it is read from 0: a
- * new file), -1 on error.
+ * new file; a compressed file is opened again for that), -1 on error (an
+ * archive entry or stdin shorter than pos cannot be read again).
  */
 int source_skip(struct source *s, uint64_t pos, struct qw_err *err);
+/*
+ * The first min(n, SOURCE_HEAD_MAX) bytes of the current partition, or fewer
+ * when it is shorter (*len tells). Consumes nothing: a plain file is read
+ * with pread(), a stream is read ahead into the line buffer (then only while
+ * nothing past its first bytes was consumed; later calls give what was kept).
+ * -1 with err set on a read error (the partition is then closed).
+ */
+int source_head(struct source *s, size_t n, const char **head, size_t *len, struct qw_err *err);
+/*
+ * The first SOURCE_HEAD_MAX bytes of the file at path as qw-parse reads it
+ * (decompressed) into out, fewer when it is shorter. Returns 0; 1 when it
+ * cannot be told (an archive, stdin, not a regular file); -1 with err set
+ * when it cannot be opened or read (EX_NOINPUT: it does not exist).
+ */
+int source_path_head(const char *path, struct buf *out, struct qw_err *err);
 /* Give the current partition another id (a rotated or truncated file: "path#N"). */
 void source_rename_part(struct source *s, const char *id);
 enum source_line source_read_line(struct source *s, const char **line, size_t *len,

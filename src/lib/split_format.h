@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define SPLIT_MAGIC "QWSPLIT1"           /* 8 bytes, last in the file */
-#define SPLIT_VERSION 1
+#define SPLIT_VERSION 2
 #define SPLIT_TRAILER_LEN 40
 #define SPLIT_TAIL_READ 65536            /* first read of split_reader_open */
 
@@ -23,17 +23,19 @@ enum split_section {
 	SEC_TERMS,
 	SEC_POSTINGS,
 	SEC_POSITIONS,
+	SEC_FIELDNORMS,
 	SEC_FAST,
 	SEC_DOCSTORE,
 	SEC_COUNT,
 };
 
 static const char *const split_section_names[SEC_COUNT] = {
-	"terms", "postings", "positions", "fast", "docstore",
+	"terms", "postings", "positions", "fieldnorms", "fast", "docstore",
 };
 
 #define SPLIT_BLOCK 128                  /* docs per bit-packed postings block */
-#define SPLIT_DICT_BLOCK_TERMS 64        /* terms per dictionary block */
+#define SPLIT_DICT_BLOCK_TERMS 4096      /* at most, terms per dictionary block */
+#define SPLIT_DICT_BLOCK_BYTES 16384     /* a block is cut when its raw bytes reach this */
 
 /* field flags in the hotcache */
 #define SF_INDEXED 1u
@@ -47,6 +49,45 @@ static const char *const split_section_names[SEC_COUNT] = {
 #define COL_PRES_FULL 0     /* every doc has a value */
 #define COL_PRES_DENSE 1    /* bitset + rank every 512 docs */
 #define COL_PRES_SPARSE 2   /* sorted list of docs with values */
+/* fast column value codecs */
+#define COL_VALS_PACKED 0   /* one bit width for every value */
+#define COL_VALS_TABLE 1    /* sorted table of distinct values + packed indexes */
+#define COL_VALS_BLOCKS 2   /* blocks of COL_VAL_BLOCK values: base + own width */
+#define COL_VAL_BLOCK 128
+/* where a dictionary column's terms are */
+#define COL_DICT_OWN 0      /* in the column */
+#define COL_DICT_TERMS 1    /* the field's term dictionary (same terms, same ordinals) */
+
+/*
+ * Field norms: a doc's number of tokens in a field on one byte, the scale
+ * of tantivy and Lucene (exact up to 23, then 8 steps per power of two).
+ */
+static inline uint32_t fieldnorm_decode(uint8_t id)
+{
+	unsigned b, shift;
+
+	if (id < 24)
+		return id;
+	b = (unsigned)(id - 24) & 7;
+	shift = (unsigned)(id - 24) >> 3;
+	return 24 + (shift == 0 ? b : (b | 8u) << (shift - 1));
+}
+
+/* The largest id whose value is <= n. */
+static inline uint8_t fieldnorm_encode(uint32_t n)
+{
+	unsigned lo = 0, hi = 256;
+
+	while (hi - lo > 1) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (fieldnorm_decode((uint8_t)mid) <= n)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (uint8_t)lo;
+}
 
 struct cur {
 	const uint8_t *p, *end;

@@ -15,6 +15,7 @@
 #include "checksum.h"
 #include "fsutil.h"
 #include "split_format.h"
+#include "termkey.h"
 #include "xalloc.h"
 
 #define MAX_UNIT (1ULL << 30)    /* no single unit (block, list, column) is larger */
@@ -48,6 +49,11 @@ struct rfield {
 	uint64_t post_base, post_len, pos_base, pos_len;
 	uint64_t col_off, col_len, col_raw;
 	uint32_t col_crc;
+	uint64_t total_tokens;   /* indexed text: tokens over all docs */
+	bool has_norms;
+	uint64_t norm_off, norm_len, norm_raw;
+	uint32_t norm_crc;
+	uint8_t *norms;          /* loaded field norms (lazily), num_docs bytes */
 	uint8_t *idx_buf;        /* loaded block index (lazily) */
 	struct dblk *blocks;
 };
@@ -71,14 +77,20 @@ struct split_reader {
 	uint32_t num_docs;
 	struct rfield *fields;
 	size_t nfields;
-	struct dsb *ds;
+	char *paths;             /* every field path, NUL-terminated, one allocation */
+	struct dsb *ds;          /* doc store block index: parsed on first doc read */
 	size_t nds;
+	size_t ds_at;            /* where it starts in the hotcache; SIZE_MAX once parsed */
 	/* doc store cache */
 	int64_t ds_cached;
 	uint8_t *ds_raw;
 	uint64_t ds_raw_cap;
 	uint64_t *ds_offs;       /* num_docs + 1 offsets into ds_raw */
 	ZSTD_DCtx *zd;
+	/* last dictionary block read for inline postings */
+	const struct rfield *dc_field;
+	uint64_t dc_bi, dc_len;
+	uint8_t *dc_data;
 };
 
 static int corrupt(const struct split_reader *r, struct qw_err *err, int sec, uint64_t off,
@@ -153,10 +165,16 @@ static int inflate_unit(struct split_reader *r, int sec, uint64_t off, uint8_t *
 	return 0;
 }
 
+/*
+ * The field table of the hotcache; the doc store block index after it is
+ * only located (load_ds_index parses it when a document is first read: a
+ * query that returns no document never pays for it).
+ */
 static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, struct qw_err *err)
 {
 	struct cur c;
-	uint64_t n, ds_off = 0, doc = 0;
+	uint64_t n;
+	char *pp;
 
 	cur_init(&c, p, len);
 	r->num_docs = cur_varint32(&c);
@@ -165,6 +183,9 @@ static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, 
 		goto bad;
 	r->fields = xcalloc(n ? n : 1, sizeof(*r->fields));
 	r->nfields = n;
+	/* the paths are shorter than the hotcache that holds them */
+	r->paths = xmalloc(len + 1);
+	pp = r->paths;
 	for (size_t i = 0; i < n; i++) {
 		struct rfield *f = &r->fields[i];
 		uint64_t plen = cur_varint(&c);
@@ -179,7 +200,10 @@ static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, 
 		if (c.bad || kind > VK_BYTES || tok > TOK_WHITESPACE || rec > RECORD_POSITION ||
 		    fnorm > FAST_NORM_LOWERCASE || memchr(path, 0, plen))
 			goto bad;
-		f->info.path = xstrndup((const char *)path, plen);
+		memcpy(pp, path, plen);
+		pp[plen] = '\0';
+		f->info.path = pp;
+		pp += plen + 1;
 		f->info.kind = kind;
 		f->info.indexed = flags & SF_INDEXED;
 		f->info.fast = flags & SF_FAST;
@@ -210,6 +234,25 @@ static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, 
 			    f->pos_len > r->sec_len[SEC_POSITIONS] - f->pos_base ||
 			    f->nblocks > f->idx_len || f->nblocks == 0)
 				goto bad;
+			if (kind == VK_TEXT) {
+				uint8_t hn;
+
+				f->total_tokens = cur_varint(&c);
+				hn = cur_u8(&c);
+				if (hn > 1)
+					goto bad;
+				f->has_norms = hn;
+				if (hn) {
+					f->norm_off = cur_varint(&c);
+					f->norm_len = cur_varint(&c);
+					f->norm_raw = cur_varint(&c);
+					f->norm_crc = cur_u32le(&c);
+					if (f->norm_off > r->sec_len[SEC_FIELDNORMS] ||
+					    f->norm_len > r->sec_len[SEC_FIELDNORMS] - f->norm_off ||
+					    (f->norm_raw ? f->norm_raw : f->norm_len) != r->num_docs)
+						goto bad;
+				}
+			}
 		}
 		if (f->info.fast) {
 			f->col_off = cur_varint(&c);
@@ -229,8 +272,25 @@ static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, 
 				goto bad;
 		}
 	}
+	if (c.bad || cur_left(&c) == 0)
+		goto bad;
+	r->ds_at = (size_t)(c.p - p);
+	return 0;
+bad:
+	return corrupt(r, err, -1, r->hot_off + (uint64_t)(c.p - p), "bad hotcache");
+}
+
+/* The doc store block index, the end of the hotcache (r->footer). */
+static int load_ds_index(struct split_reader *r, struct qw_err *err)
+{
+	struct cur c;
+	uint64_t n, ds_off = 0, doc = 0;
+
+	if (r->ds_at == SIZE_MAX)
+		return 0;
+	cur_init(&c, r->footer + r->ds_at, r->hot_len - r->ds_at);
 	n = cur_varint(&c);
-	if (c.bad || n > len)
+	if (c.bad || n > r->hot_len)
 		goto bad;
 	r->ds = xcalloc(n ? n : 1, sizeof(*r->ds));
 	r->nds = n;
@@ -251,9 +311,14 @@ static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, 
 	}
 	if (doc != r->num_docs || cur_left(&c) != 0)
 		goto bad;
+	r->ds_at = SIZE_MAX;
 	return 0;
 bad:
-	return corrupt(r, err, -1, r->hot_off + (uint64_t)(c.p - p), "bad hotcache");
+	free(r->ds);
+	r->ds = NULL;
+	r->nds = 0;
+	return corrupt(r, err, -1, r->hot_off + r->ds_at + (uint64_t)(c.p - (r->footer + r->ds_at)),
+		       "bad hotcache");
 }
 
 void split_reader_close(struct split_reader *r)
@@ -263,14 +328,16 @@ void split_reader_close(struct split_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	for (size_t i = 0; i < r->nfields; i++) {
-		free((char *)r->fields[i].info.path);
 		free(r->fields[i].idx_buf);
 		free(r->fields[i].blocks);
+		free(r->fields[i].norms);
 	}
 	free(r->fields);
+	free(r->paths);
 	free(r->ds);
 	free(r->ds_raw);
 	free(r->ds_offs);
+	free(r->dc_data);
 	ZSTD_freeDCtx(r->zd);
 	json_decref(r->meta);
 	free(r->footer);
@@ -528,10 +595,13 @@ struct blkdec {
 	uint32_t field;
 	uint8_t *data;
 	struct cur c;
-	uint64_t blk_off;
+	uint64_t blk_off, bi;
 	uint32_t left;
 	struct buf term;
 	uint64_t post_off, pos_off;
+	bool numkey;             /* 8-byte keys coded as differences */
+	uint64_t prev_key;
+	uint32_t prev_first;     /* first doc of the previous inline postings */
 };
 
 static int blkdec_load(struct blkdec *d, uint64_t bi, struct qw_err *err)
@@ -550,7 +620,12 @@ static int blkdec_load(struct blkdec *d, uint64_t bi, struct qw_err *err)
 	}
 	cur_init(&d->c, d->data, b->raw_len ? b->raw_len : b->len);
 	d->blk_off = d->f->dict_off + b->off;
+	d->bi = bi;
 	d->left = b->nterms;
+	d->numkey = d->f->info.kind == VK_I64 || d->f->info.kind == VK_U64 ||
+		    d->f->info.kind == VK_F64 || d->f->info.kind == VK_DATETIME;
+	d->prev_key = 0;
+	d->prev_first = 0;
 	buf_reset(&d->term);
 	d->post_off = b->post_off;
 	d->pos_off = b->pos_off;
@@ -567,15 +642,27 @@ static int blkdec_next(struct blkdec *d, struct split_term_info *ti, struct qw_e
 
 	if (d->left == 0)
 		return 0;
-	sh = cur_varint(c);
-	sl = cur_varint(c);
-	if (c->bad || sh > d->term.len)
-		goto bad;
-	suf = cur_bytes(c, sl);
-	if (c->bad)
-		goto bad;
-	buf_truncate(&d->term, sh);
-	buf_add(&d->term, suf, sl);
+	if (d->numkey) {
+		uint64_t dk = cur_varint(c);
+		uint8_t kb[8];
+
+		if (c->bad || dk > UINT64_MAX - d->prev_key)
+			goto bad;
+		d->prev_key += dk;
+		termkey_put(d->prev_key, kb);
+		buf_reset(&d->term);
+		buf_add(&d->term, kb, 8);
+	} else {
+		sh = cur_varint(c);
+		sl = cur_varint(c);
+		if (c->bad || sh > d->term.len)
+			goto bad;
+		suf = cur_bytes(c, sl);
+		if (c->bad)
+			goto bad;
+		buf_truncate(&d->term, sh);
+		buf_add(&d->term, suf, sl);
+	}
 	memset(ti, 0, sizeof(*ti));
 	ti->field = d->field;
 	ti->doc_freq = cur_varint32(c);
@@ -584,26 +671,57 @@ static int blkdec_next(struct blkdec *d, struct split_term_info *ti, struct qw_e
 		ti->total_freq += cur_varint(c);
 	if (ti->doc_freq == 0 || ti->doc_freq > d->r->num_docs)
 		goto bad;
-	if (ti->doc_freq == 1) {
-		ti->inline_doc = cur_varint32(c);
-		ti->inline_tf = 1;
-		if (f->info.record >= RECORD_FREQ)
-			ti->inline_tf += cur_varint32(c);
-		if (ti->inline_doc >= d->r->num_docs || ti->inline_tf == 0)
+	if (ti->doc_freq < SPLIT_BLOCK) {
+		/* postings (and positions) inline: where they are in the raw block */
+		uint64_t n = cur_varint(c), z;
+		const uint8_t *q = cur_bytes(c, n);
+		struct cur ic;
+		int64_t first;
+
+		if (c->bad || n == 0)
 			goto bad;
+		/* the first doc: zigzag difference from the previous inline first doc */
+		cur_init(&ic, q, n);
+		z = cur_varint(&ic);
+		first = (int64_t)d->prev_first + ((z & 1) ? -(int64_t)((z + 1) >> 1) : (int64_t)(z >> 1));
+		if (ic.bad || z > 2ULL * UINT32_MAX || first < 0 || first >= (int64_t)d->r->num_docs)
+			goto bad;
+		d->prev_first = (uint32_t)first;
+		ti->inline_first = (uint32_t)first;
+		ti->inline_blk = d->bi;
+		ti->inline_off = (uint64_t)(ic.p - d->data);
+		ti->inline_len = cur_left(&ic);
+		if (f->info.record == RECORD_POSITION) {
+			n = cur_varint(c);
+			q = cur_bytes(c, n);
+			if (c->bad)
+				goto bad;
+			ti->inline_pos_off = (uint64_t)(q - d->data);
+			ti->inline_pos_len = n;
+		}
 	} else {
 		uint64_t pl = cur_varint(c);
 
-		if (pl > f->post_len - d->post_off || pl < 4)
-			goto bad;
-		ti->postings_off = f->post_base + d->post_off;
+		if (pl == 0) {
+			/* the same list as an earlier term of the field */
+			uint64_t ro = cur_varint(c);
+
+			pl = cur_varint(c);
+			if (c->bad || ro > d->post_off || pl > d->post_off - ro || pl < 4)
+				goto bad;
+			ti->postings_off = f->post_base + ro;
+		} else {
+			if (pl > f->post_len - d->post_off || pl < 4)
+				goto bad;
+			ti->postings_off = f->post_base + d->post_off;
+			d->post_off += pl;
+		}
 		ti->postings_len = pl;
 		ti->postings_raw = cur_varint(c);
 		if (ti->postings_raw > MAX_UNIT || (ti->postings_raw && ti->postings_raw < 4))
 			goto bad;
-		d->post_off += pl;
 	}
-	if (f->info.record == RECORD_POSITION) {
+	if (f->info.record == RECORD_POSITION && ti->doc_freq >= SPLIT_BLOCK) {
 		uint64_t pl = cur_varint(c);
 
 		if (pl > f->pos_len - d->pos_off || pl < 4)
@@ -693,6 +811,15 @@ int split_reader_term_lookup(struct split_reader *r, int field, const void *term
 	}
 	if (k < 0)
 		ret = -1;
+	if (ret == 1 && ti->doc_freq < SPLIT_BLOCK && d.data) {
+		/* the postings are in this block: keep it for split_postings_open */
+		free(r->dc_data);
+		r->dc_data = d.data;
+		r->dc_len = (uint64_t)(d.c.end - d.data);
+		r->dc_field = f;
+		r->dc_bi = (uint64_t)bi;
+		d.data = NULL;
+	}
 out:
 	blkdec_free(&d);
 	return ret;
@@ -735,7 +862,8 @@ struct split_terms *split_terms_open(struct split_reader *r, int field, const vo
 		/* position before the first term >= lower: decode into a scratch copy */
 		for (;;) {
 			struct cur save = it->d.c;
-			uint32_t left = it->d.left;
+			uint32_t left = it->d.left, pf = it->d.prev_first;
+			uint64_t pk = it->d.prev_key;
 			uint64_t po = it->d.post_off, xo = it->d.pos_off;
 			size_t tl = it->d.term.len;
 			struct split_term_info ti;
@@ -758,6 +886,8 @@ struct split_terms *split_terms_open(struct split_reader *r, int field, const vo
 				/* rewind this one term; term bytes before it are a prefix we keep */
 				it->d.c = save;
 				it->d.left = left;
+				it->d.prev_first = pf;
+				it->d.prev_key = pk;
 				it->d.post_off = po;
 				it->d.pos_off = xo;
 				buf_truncate(&it->d.term, tl);
@@ -856,6 +986,43 @@ static int pcorrupt(struct split_postings *p, struct qw_err *err, const char *wh
 	return corrupt(p->r, err, SEC_POSTINGS, p->list_off, what);
 }
 
+/*
+ * The raw bytes of dictionary block bi of field f, through a one-block cache
+ * of the reader (postings of rare terms live in their dictionary block).
+ * Valid until the next call.
+ */
+static int dict_block_raw(struct split_reader *r, const struct rfield *f, uint64_t bi,
+			  const uint8_t **data, uint64_t *len, struct qw_err *err)
+{
+	const struct dblk *b;
+	uint8_t *p;
+
+	if (!f->blocks || bi >= f->nblocks)
+		return corrupt(r, err, SEC_TERMS, f->dict_off, "bad term info");
+	b = &f->blocks[bi];
+	if (r->dc_data && r->dc_field == f && r->dc_bi == bi) {
+		*data = r->dc_data;
+		*len = r->dc_len;
+		return 0;
+	}
+	p = rd_crc(r, SEC_TERMS, f->dict_off + b->off, b->len, b->crc, err);
+	if (!p)
+		return -1;
+	if (b->raw_len && inflate_unit(r, SEC_TERMS, f->dict_off + b->off, &p, b->len, b->raw_len,
+				       err) < 0) {
+		free(p);
+		return -1;
+	}
+	free(r->dc_data);
+	r->dc_data = p;
+	r->dc_len = b->raw_len ? b->raw_len : b->len;
+	r->dc_field = f;
+	r->dc_bi = bi;
+	*data = p;
+	*len = r->dc_len;
+	return 0;
+}
+
 struct split_postings *split_postings_open(struct split_reader *r, const struct split_term_info *ti,
 					   bool want_positions, struct qw_err *err)
 {
@@ -887,7 +1054,39 @@ struct split_postings *split_postings_open(struct split_reader *r, const struct 
 		pcorrupt(p, err, "bad doc frequency");
 		goto fail;
 	}
-	if (p->df > 1) {
+	if (p->df < SPLIT_BLOCK) {
+		/* inline in a dictionary block: a tail only */
+		const uint8_t *blk = NULL;
+		uint64_t blen = 0;
+
+		if (dict_block_raw(r, f, ti->inline_blk, &blk, &blen, err) < 0)
+			goto fail;
+		if (ti->inline_off > blen || ti->inline_len > blen - ti->inline_off ||
+		    (want_positions && (ti->inline_pos_off > blen ||
+					ti->inline_pos_len > blen - ti->inline_pos_off))) {
+			pcorrupt(p, err, "bad inline postings");
+			goto fail;
+		}
+		/* a tail list: the first doc (from -1), then the stored rest */
+		p->buf = xmalloc(ti->inline_len + 10 + BITPACK_PAD + 1);
+		{
+			uint32_t v = ti->inline_first;
+			uint64_t k = 0;
+
+			while (v >= 0x80) {
+				p->buf[k++] = (uint8_t)(v | 0x80);
+				v >>= 7;
+			}
+			p->buf[k++] = (uint8_t)v;
+			memcpy(p->buf + k, blk + ti->inline_off, ti->inline_len);
+			p->len = k + ti->inline_len;
+		}
+		if (want_positions) {
+			p->pbuf = xmalloc(ti->inline_pos_len + BITPACK_PAD + 1);
+			memcpy(p->pbuf, blk + ti->inline_pos_off, ti->inline_pos_len);
+			p->plen = ti->inline_pos_len;
+		}
+	} else {
 		if (ti->postings_len < 4) {
 			pcorrupt(p, err, "postings list too short");
 			goto fail;
@@ -946,7 +1145,7 @@ struct split_postings *split_postings_open(struct split_reader *r, const struct 
 		p->tail_off = (uint64_t)(c.p - p->buf) + data;
 		p->tail_pos_off = pos;
 	}
-	if (want_positions) {
+	if (want_positions && p->df >= SPLIT_BLOCK) {
 		p->pbuf = rd(r, SEC_POSITIONS, ti->positions_off, ti->positions_len, err);
 		if (!p->pbuf)
 			goto fail;
@@ -970,10 +1169,6 @@ struct split_postings *split_postings_open(struct split_reader *r, const struct 
 			corrupt(r, err, SEC_POSITIONS, ti->positions_off, "bad positions length");
 			goto fail;
 		}
-	}
-	if (p->df == 1) {
-		p->docs[0] = ti->inline_doc;
-		p->tfs[0] = ti->inline_tf;
 	}
 	return p;
 fail:
@@ -1016,10 +1211,6 @@ static int load_block(struct split_postings *p, int64_t b, struct qw_err *err)
 				return corrupt(p->r, err, SEC_POSITIONS, 0, "bad positions offset");
 			cur_init(&p->pc, p->pbuf + k->pos_off, p->plen - k->pos_off);
 		}
-	} else if (p->df == 1) {
-		p->n_in_buf = 1;
-		if (p->want_pos)
-			cur_init(&p->pc, p->pbuf, p->plen);
 	} else {
 		struct cur c;
 		uint32_t n = p->df - p->nfull * SPLIT_BLOCK;
@@ -1047,8 +1238,7 @@ static int load_block(struct split_postings *p, int64_t b, struct qw_err *err)
 
 static int next_block(struct split_postings *p, int64_t b, uint32_t *doc, struct qw_err *err)
 {
-	if (b > p->nfull || (b == p->nfull && p->df % SPLIT_BLOCK == 0 && p->df != 1) ||
-	    (p->df == 1 && b > 0)) {
+	if (b > p->nfull || (b == p->nfull && p->df % SPLIT_BLOCK == 0)) {
 		p->cur_block = p->nfull + 1;
 		p->n_in_buf = 0;
 		p->doc = SPLIT_DOC_END;
@@ -1189,11 +1379,65 @@ struct split_column {
 	uint8_t pres;
 	uint32_t nd;
 	uint64_t nv, npres, nwords;
-	unsigned row_bits, bits, off_bits, doc_bits;
-	const uint8_t *rows, *vals, *offs, *blob, *words, *ranks, *pdocs;
+	unsigned row_bits, bits, off_bits, doc_bits, tab_bits;
+	const uint8_t *rows, *vals, *offs, *blob, *words, *ranks, *pdocs, *tab;
 	uint64_t min, max, gcd;
 	uint64_t nterms, blob_len;
+	uint8_t vcodec;          /* COL_VALS_* */
+	uint64_t ntab;           /* table codec: distinct values */
+	uint64_t nblk;           /* blocks codec: per block base, width, data offset */
+	uint64_t *blk_base, *blk_off;
+	uint8_t *blk_w;
+	/* COL_DICT_TERMS: the terms, read from the term dictionary on first use */
+	struct split_reader *r;
+	int field;
+	bool terms_dict, terms_loaded, terms_failed;
+	uint8_t *tblob;
+	uint64_t *toffs;
 };
+
+static const uint8_t *packed(struct cur *c, uint64_t n, unsigned *bits);
+
+/* The values part of a column (qw-split(5)); false when malformed. */
+static bool column_values(struct cur *c, struct split_column *col)
+{
+	uint64_t data = 0;
+
+	col->vcodec = cur_u8(c);
+	switch (col->vcodec) {
+	case COL_VALS_PACKED:
+		col->vals = packed(c, col->nv, &col->bits);
+		return !c->bad;
+	case COL_VALS_TABLE:
+		col->ntab = cur_varint(c);
+		if (c->bad || col->ntab == 0 || col->ntab > col->nv)
+			return false;
+		col->tab = packed(c, col->ntab, &col->tab_bits);
+		col->vals = packed(c, col->nv, &col->bits);
+		return !c->bad;
+	case COL_VALS_BLOCKS:
+		col->nblk = cur_varint(c);
+		if (c->bad || col->nblk != (col->nv + COL_VAL_BLOCK - 1) / COL_VAL_BLOCK)
+			return false;
+		col->blk_base = xcalloc(col->nblk ? col->nblk : 1, sizeof(*col->blk_base));
+		col->blk_off = xcalloc(col->nblk ? col->nblk : 1, sizeof(*col->blk_off));
+		col->blk_w = xcalloc(col->nblk ? col->nblk : 1, 1);
+		for (uint64_t b = 0; b < col->nblk; b++) {
+			uint64_t cnt = b + 1 < col->nblk ? COL_VAL_BLOCK : col->nv - b * COL_VAL_BLOCK;
+
+			col->blk_base[b] = cur_varint(c);
+			col->blk_w[b] = cur_u8(c);
+			if (c->bad || col->blk_w[b] > 64)
+				return false;
+			col->blk_off[b] = data;
+			data += bitpack_bytes(cnt, col->blk_w[b]);
+		}
+		col->vals = cur_bytes(c, data + BITPACK_PAD);
+		return !c->bad;
+	default:
+		return false;
+	}
+}
 
 /* Check a bit-packed region of n values and skip it. */
 static const uint8_t *packed(struct cur *c, uint64_t n, unsigned *bits)
@@ -1259,14 +1503,25 @@ struct split_column *split_column_open(struct split_reader *r, int field, struct
 	col->min = cur_varint(&c);
 	col->max = cur_varint(&c);
 	col->gcd = cur_varint(&c);
-	col->vals = packed(&c, col->nv, &col->bits);
-	if (c.bad || col->gcd == 0 || col->min > col->max)
+	if (c.bad || !column_values(&c, col) || col->gcd == 0 || col->min > col->max)
 		goto bad;
 	if (col->dict) {
+		uint8_t src = cur_u8(&c);
+
 		col->nterms = cur_varint(&c);
-		col->offs = packed(&c, col->nterms + 1, &col->off_bits);
-		col->blob_len = cur_varint(&c);
-		col->blob = cur_bytes(&c, col->blob_len);
+		if (src == COL_DICT_TERMS) {
+			if (!f->info.indexed || col->nterms != f->info.num_terms)
+				goto bad;
+			col->terms_dict = true;
+			col->r = r;
+			col->field = field;
+		} else if (src == COL_DICT_OWN) {
+			col->offs = packed(&c, col->nterms + 1, &col->off_bits);
+			col->blob_len = cur_varint(&c);
+			col->blob = cur_bytes(&c, col->blob_len);
+		} else {
+			goto bad;
+		}
 		if (c.bad || (col->nv && col->max >= col->nterms))
 			goto bad;
 	}
@@ -1285,6 +1540,11 @@ void split_column_free(struct split_column *c)
 	if (!c)
 		return;
 	free(c->buf);
+	free(c->blk_base);
+	free(c->blk_off);
+	free(c->blk_w);
+	free(c->tblob);
+	free(c->toffs);
 	free(c);
 }
 
@@ -1386,7 +1646,22 @@ uint64_t split_column_value(const struct split_column *c, uint64_t idx)
 
 	if (idx >= c->nv)
 		return c->min;
-	v = c->min + c->gcd * bitpack_get(c->vals, c->bits, idx);
+	switch (c->vcodec) {
+	case COL_VALS_TABLE:
+		v = bitpack_get(c->vals, c->bits, idx);
+		v = bitpack_get(c->tab, c->tab_bits, v < c->ntab ? v : c->ntab - 1);
+		break;
+	case COL_VALS_BLOCKS: {
+		uint64_t b = idx / COL_VAL_BLOCK;
+
+		v = c->blk_base[b] + bitpack_get(c->vals + c->blk_off[b], c->blk_w[b], idx % COL_VAL_BLOCK);
+		break;
+	}
+	default:
+		v = bitpack_get(c->vals, c->bits, idx);
+		break;
+	}
+	v = c->min + c->gcd * v;
 	if (v > c->max || v < c->min)
 		v = c->max;
 	return v;
@@ -1417,6 +1692,41 @@ uint64_t split_column_dict_size(const struct split_column *c)
 	return c->nterms;
 }
 
+/* A column whose terms are the field's term dictionary: read them all once. */
+static int column_load_terms(struct split_column *c)
+{
+	struct qw_err err = { 0 };
+	struct split_terms *it;
+	struct buf blob = BUF_INIT;
+	uint64_t n = 0;
+	const uint8_t *t;
+	size_t tl;
+	struct split_term_info ti;
+	int k = -1;
+
+	c->terms_failed = true;
+	c->toffs = xreallocarray(NULL, c->nterms + 1, sizeof(*c->toffs));
+	it = split_terms_open(c->r, c->field, NULL, 0, &err);
+	if (it) {
+		while ((k = split_terms_next(it, &t, &tl, &ti, &err)) == 1 && n < c->nterms) {
+			c->toffs[n++] = blob.len;
+			buf_add(&blob, t, tl);
+		}
+		split_terms_free(it);
+	}
+	if (k != 0 || n != c->nterms) {
+		buf_free(&blob);
+		return -1;
+	}
+	c->toffs[n] = blob.len;
+	c->blob_len = blob.len;
+	c->tblob = (uint8_t *)(blob.data ? blob.data : xcalloc(1, 1));
+	c->blob = c->tblob;
+	c->terms_loaded = true;
+	c->terms_failed = false;
+	return 0;
+}
+
 int split_column_dict_term(const struct split_column *c, uint64_t ord, const uint8_t **term,
 			   size_t *len)
 {
@@ -1426,12 +1736,52 @@ int split_column_dict_term(const struct split_column *c, uint64_t ord, const uin
 	*len = 0;
 	if (!c->dict || ord >= c->nterms)
 		return -1;
+	if (c->terms_dict) {
+		/* lazily filled cache: a column is used by one thread (split_reader.h) */
+		struct split_column *mc = (struct split_column *)c;
+
+		if (!c->terms_loaded && (c->terms_failed || column_load_terms(mc) < 0))
+			return -1;
+		*term = c->tblob + c->toffs[ord];
+		*len = c->toffs[ord + 1] - c->toffs[ord];
+		return 0;
+	}
 	s = bitpack_get(c->offs, c->off_bits, ord);
 	e = bitpack_get(c->offs, c->off_bits, ord + 1);
 	if (s > e || e > c->blob_len)
 		return -1;
 	*term = c->blob + s;
 	*len = e - s;
+	return 0;
+}
+
+/* ------------------------------------------------------------ field norms */
+
+int split_reader_field_norms(struct split_reader *r, int field, const uint8_t **ids,
+			     uint64_t *total_tokens, struct qw_err *err)
+{
+	struct rfield *f = indexed_field(r, field, err);
+	uint8_t *p;
+
+	*ids = NULL;
+	*total_tokens = 0;
+	if (!f)
+		return -1;
+	*total_tokens = f->total_tokens;
+	if (!f->has_norms)
+		return 0;
+	if (!f->norms) {
+		p = rd_crc(r, SEC_FIELDNORMS, f->norm_off, f->norm_len, f->norm_crc, err);
+		if (!p)
+			return -1;
+		if (f->norm_raw && inflate_unit(r, SEC_FIELDNORMS, f->norm_off, &p, f->norm_len,
+						f->norm_raw, err) < 0) {
+			free(p);
+			return -1;
+		}
+		f->norms = p;
+	}
+	*ids = f->norms;
 	return 0;
 }
 
@@ -1485,11 +1835,14 @@ static int load_ds_block(struct split_reader *r, size_t bi, struct qw_err *err)
 int split_reader_doc(struct split_reader *r, uint32_t doc, const char **json, size_t *len,
 		     struct qw_err *err)
 {
-	size_t lo = 0, hi = r->nds;
+	size_t lo = 0, hi;
 	const struct dsb *b;
 
 	if (doc >= r->num_docs)
 		return err_set(err, EX_SOFTWARE, "split '%s': no doc %u", r->path, doc);
+	if (load_ds_index(r, err) < 0)
+		return -1;
+	hi = r->nds;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 

@@ -64,7 +64,9 @@ struct split_term_info {
 	uint64_t total_freq;         /* sum of term freqs (== doc_freq when not recorded) */
 	/* private to the reader */
 	uint32_t field;
-	uint32_t inline_doc, inline_tf;
+	uint64_t inline_blk;         /* doc_freq < 128: postings inside dictionary block */
+	uint32_t inline_first;       /* their first doc */
+	uint64_t inline_off, inline_len, inline_pos_off, inline_pos_len;
 	uint64_t postings_off, postings_len, postings_raw;
 	uint64_t positions_off, positions_len, positions_raw;
 };
@@ -151,6 +153,20 @@ bool split_column_min_max(const struct split_column *c, uint64_t *min, uint64_t 
 uint64_t split_column_dict_size(const struct split_column *c);
 int split_column_dict_term(const struct split_column *c, uint64_t ord, const uint8_t **term,
 			   size_t *len);
+
+/* ---- field norms (BM25) */
+
+/*
+ * Indexed text fields: *total_tokens = the field's tokens over all docs
+ * (tantivy's total_num_tokens); *ids = num_docs bytes, the fieldnorm id of
+ * each doc (fieldnorm_decode() in split_format.h gives its token count, 0
+ * when the doc has no value), or NULL when the split keeps no norms for the
+ * field (fields recording only doc ids, without `fieldnorms: true`): scoring
+ * then takes a norm of 1 for every doc, as tantivy does. *ids is owned by
+ * the reader. 0 ok, -1 error (corrupted split).
+ */
+int split_reader_field_norms(struct split_reader *r, int field, const uint8_t **ids,
+			     uint64_t *total_tokens, struct qw_err *err);
 
 /* ---- doc store */
 

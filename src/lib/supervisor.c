@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,12 @@ static const char *const state_names[S_N] = {
 struct child {
 	pid_t pid;          /* 0 once reaped */
 	int status;
+	uint64_t activity;  /* I/O and CPU figures at the last tick */
+	int64_t idle_since; /* scaled ms: last activity, or work not pending */
+	int err_fd;         /* read end of the stage's stderr, -1 at its EOF */
+	char line[1024];    /* partial stderr line */
+	size_t line_len;
+	char last[256];     /* last stderr line: the stage's error */
 };
 
 struct sup {
@@ -61,19 +68,20 @@ struct sup {
 	struct qw_err *err;        /* run's error (set when DONE with -1) */
 	char last_failure[512];
 	int64_t next_start;        /* scaled ms deadline in DOWN */
-	int64_t last_activity;     /* scaled ms */
-	uint64_t activity_sig;
 	int64_t next_tick;
 	unsigned ticks;
 	/* figures */
 	int64_t t0;
 	uint64_t docs, bytes, splits, invalid;
 	/* the failing event's detail */
-	char detail[256];
+	char detail[512];
 	int detail_signal;
 };
 
 typedef void action_fn(struct sup *s);
+
+/* stderr pipes polled at once (more stages share the tick's reads) */
+#define MAX_STAGES 16
 
 /* ------------------------------------------------------------- helpers */
 
@@ -238,9 +246,80 @@ static void read_output(struct sup *s, bool at_end)
 	}
 }
 
+/* Copy a stage's stderr line to ours (over the progress line on a
+ * terminal), remember it as the stage's last word. */
+static void err_line(struct child *k, bool add_nl, bool clear)
+{
+	static const char clr[] = "\r\033[K";
+	size_t n = k->line_len;
+
+	if (n == 0)
+		return;
+	if (add_nl && n < sizeof(k->line))
+		k->line[n++] = '\n';
+	if ((clear && write(STDERR_FILENO, clr, sizeof(clr) - 1) < 0) ||
+	    write(STDERR_FILENO, k->line, n) < 0) {
+		/* nowhere to say it */
+	}
+	n = k->line_len;
+	while (n > 0 && (k->line[n - 1] == '\n' || k->line[n - 1] == '\r'))
+		n--;
+	if (n > 0) {
+		if (n >= sizeof(k->last))
+			n = sizeof(k->last) - 1;
+		memcpy(k->last, k->line, n);
+		k->last[n] = '\0';
+	}
+	k->line_len = 0;
+}
+
+/* Relay what stage k wrote on stderr, line by line (never half a line of
+ * two stages mixed); at EOF, close the pipe. */
+static void read_stderr(const struct sup *s, struct child *k)
+{
+	bool clear = s->o->progress && isatty(STDERR_FILENO);
+
+	while (k->err_fd >= 0) {
+		char chunk[4096];
+		ssize_t n = read(k->err_fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			err_line(k, true, clear);
+			close_fd(&k->err_fd);
+			return;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			k->line[k->line_len++] = chunk[i];
+			if (chunk[i] == '\n')
+				err_line(k, false, clear);
+			else if (k->line_len == sizeof(k->line))
+				err_line(k, true, clear);
+		}
+	}
+}
+
+/* The stage's stderr to its end: every writer is gone once it was reaped. */
+static void drain_stderr(const struct sup *s, struct child *k)
+{
+	int fl;
+
+	if (k->err_fd < 0)
+		return;
+	fl = fcntl(k->err_fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(k->err_fd, F_SETFL, fl & ~O_NONBLOCK);
+	read_stderr(s, k);
+}
+
 static void end_generation(struct sup *s)
 {
 	read_output(s, true);
+	for (size_t i = 0; s->kids && i < s->gen.n; i++)
+		drain_stderr(s, &s->kids[i]);
 	if (s->out_r_live || s->out_fd >= 0) {
 		protocol_reader_free(&s->out_r);
 		s->out_r_live = false;
@@ -261,8 +340,8 @@ static void end_generation(struct sup *s)
 
 /* ------------------------------------------------------------- spawning */
 
-static void child_exec(const struct supervisor_stage *st, int in, int out, pid_t pgid,
-		       pid_t parent)
+static void child_exec(const struct supervisor_stage *st, int in, int out, int errfd,
+		       pid_t pgid, pid_t parent)
 {
 	sigset_t none;
 	static const char m1[] = ": cannot execute '";
@@ -270,6 +349,9 @@ static void child_exec(const struct supervisor_stage *st, int in, int out, pid_t
 
 	setpgid(0, pgid);
 	signal(SIGPIPE, SIG_DFL);
+	/* A SIGUSR1 forwarded before the stage installs its handler is lost
+	 * rather than fatal (exec keeps SIG_IGN; a handler replaces it). */
+	signal(SIGUSR1, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -278,6 +360,8 @@ static void child_exec(const struct supervisor_stage *st, int in, int out, pid_t
 	if (in != STDIN_FILENO && dup2(in, STDIN_FILENO) < 0)
 		_exit(127);
 	if (out != STDOUT_FILENO && dup2(out, STDOUT_FILENO) < 0)
+		_exit(127);
+	if (errfd >= 0 && errfd != STDERR_FILENO && dup2(errfd, STDERR_FILENO) < 0)
 		_exit(127);
 	close_range(3, ~0U, 0);
 	if (strchr(st->path, '/'))
@@ -302,8 +386,10 @@ static int start_chain(struct sup *s, struct qw_err *err)
 
 	s->kids = xcalloc(n, sizeof(*s->kids));
 	s->peek_fds = xcalloc(n, sizeof(*s->peek_fds));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		s->peek_fds[i] = -1;
+		s->kids[i].err_fd = -1;
+	}
 	if (s->o->input_fd >= 0) {
 		prev_read = s->o->input_fd;
 	} else {
@@ -315,11 +401,17 @@ static int start_chain(struct sup *s, struct qw_err *err)
 		prev_read = null_fd;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int p[2];
+		int p[2], e[2];
 		pid_t pid;
 
 		if (pipe2(p, O_CLOEXEC) < 0) {
 			err_errno(err, EX_OSERR, "cannot create a pipe");
+			goto out;
+		}
+		if (pipe2(e, O_CLOEXEC) < 0) {
+			err_errno(err, EX_OSERR, "cannot create a pipe");
+			close(p[0]);
+			close(p[1]);
 			goto out;
 		}
 		pid = fork();
@@ -327,14 +419,25 @@ static int start_chain(struct sup *s, struct qw_err *err)
 			err_errno(err, EX_OSERR, "cannot fork");
 			close(p[0]);
 			close(p[1]);
+			close(e[0]);
+			close(e[1]);
 			goto out;
 		}
 		if (pid == 0)
-			child_exec(&s->gen.stages[i], prev_read, p[1], s->pgid, getppid());
+			child_exec(&s->gen.stages[i], prev_read, p[1], e[1], s->pgid, getppid());
+		close(e[1]);
+		s->kids[i].err_fd = e[0];
+		{
+			int fl = fcntl(e[0], F_GETFL);
+
+			if (fl >= 0)
+				fcntl(e[0], F_SETFL, fl | O_NONBLOCK);
+		}
 		if (s->pgid == 0)
 			s->pgid = pid;
 		setpgid(pid, s->pgid); /* both sides, no race */
 		s->kids[i].pid = pid;
+		s->kids[i].idle_since = clock_now_ms();
 		s->running++;
 		close(p[1]);
 		if (prev_read != s->o->input_fd && prev_read != null_fd) {
@@ -384,8 +487,6 @@ static void a_start(struct sup *s)
 		s->state = S_DONE;
 		return;
 	}
-	s->last_activity = clock_now_ms();
-	s->activity_sig = 0;
 	if (start_chain(s, &e) < 0) {
 		snprintf(s->last_failure, sizeof(s->last_failure), "%.400s", e.msg);
 		kill_group(s);
@@ -547,6 +648,7 @@ static void reap(struct sup *s)
 		s->kids[i].pid = 0;
 		s->kids[i].status = st;
 		s->running--;
+		drain_stderr(s, &s->kids[i]);
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 			dispatch(s, E_EXIT_OK);
 			continue;
@@ -556,6 +658,9 @@ static void reap(struct sup *s)
 			s->detail_signal = WTERMSIG(st);
 			snprintf(s->detail, sizeof(s->detail), "%s killed by signal %d",
 				 s->gen.stages[i].name, WTERMSIG(st));
+		} else if (s->kids[i].last[0]) {
+			snprintf(s->detail, sizeof(s->detail), "%s exited with status %d (%s)",
+				 s->gen.stages[i].name, WEXITSTATUS(st), s->kids[i].last);
 		} else {
 			snprintf(s->detail, sizeof(s->detail), "%s exited with status %d",
 				 s->gen.stages[i].name, WEXITSTATUS(st));
@@ -616,38 +721,73 @@ static uint64_t proc_field_sum(pid_t pid)
 	return sum;
 }
 
-static bool work_pending(struct sup *s)
+static size_t pipe_bytes(int fd)
 {
-	if (s->o->once)
-		return true;
-	for (size_t i = 0; i < s->npeek; i++) {
-		int avail = 0;
+	int avail = 0;
 
-		if (s->peek_fds[i] >= 0 && ioctl(s->peek_fds[i], FIONREAD, &avail) == 0 && avail > 0)
-			return true;
-	}
-	return false;
+	if (fd < 0 || ioctl(fd, FIONREAD, &avail) < 0 || avail < 0)
+		return 0;
+	return (size_t)avail;
 }
 
+/* Stage i has input waiting: bytes in the pipe feeding it, or for the first
+ * stage, bytes on the supervisor's input, or files to read in --once mode. */
+static bool stage_has_work(const struct sup *s, size_t i)
+{
+	if (i > 0)
+		return i - 1 < s->npeek && pipe_bytes(s->peek_fds[i - 1]) > 0;
+	if (s->o->input_fd >= 0)
+		return pipe_bytes(s->o->input_fd) > 0;
+	return s->o->once;
+}
+
+/* Stage i cannot write: the pipe to the next stage is (nearly) full, so the
+ * next stage is the one to watch. */
+static bool stage_blocked_on_output(const struct sup *s, size_t i)
+{
+	int fd = i < s->npeek ? s->peek_fds[i] : -1;
+	int cap;
+
+	if (fd < 0)
+		return false; /* the last stage: the supervisor always reads */
+	cap = fcntl(fd, F_GETPIPE_SZ);
+	if (cap <= 0)
+		return false;
+	/* a blocked writer of n <= PIPE_BUF bytes leaves at most n free; pages
+	 * partly read or written can hide one more PIPE_BUF */
+	return pipe_bytes(fd) + 2 * PIPE_BUF >= (size_t)cap;
+}
+
+/*
+ * A stage stalls when it has work waiting, is not held back by the next
+ * stage, and shows no activity (read or written bytes, CPU time) for
+ * stall_timeout. Judging each stage on its own keeps a busy neighbour, or an
+ * idle one polling its input, from hiding a stuck stage.
+ */
 static void check_stall(struct sup *s, int64_t now)
 {
-	uint64_t sig = s->docs + s->splits * 7919;
-
 	if (s->state != S_UP && s->state != S_STOPPING)
 		return;
-	for (size_t i = 0; i < s->gen.n; i++)
-		if (s->kids[i].pid > 0)
-			sig = sig * 31 + proc_field_sum(s->kids[i].pid);
-	if (sig != s->activity_sig || !work_pending(s)) {
-		s->activity_sig = sig;
-		s->last_activity = now;
-		return;
-	}
-	if (s->o->stall_timeout_ms > 0 && now - s->last_activity >= s->o->stall_timeout_ms) {
-		s->detail_signal = 0;
-		snprintf(s->detail, sizeof(s->detail), "no progress for %.1f s (stalled)",
-			 (double)s->o->stall_timeout_ms / 1000.0);
-		dispatch(s, E_STALL);
+	for (size_t i = 0; i < s->gen.n; i++) {
+		struct child *k = &s->kids[i];
+		uint64_t act;
+
+		if (k->pid <= 0)
+			continue;
+		act = proc_field_sum(k->pid);
+		if (act != k->activity || !stage_has_work(s, i) || stage_blocked_on_output(s, i)) {
+			k->activity = act;
+			k->idle_since = now;
+			continue;
+		}
+		if (s->o->stall_timeout_ms > 0 && now - k->idle_since >= s->o->stall_timeout_ms) {
+			s->detail_signal = 0;
+			snprintf(s->detail, sizeof(s->detail),
+				 "%s made no progress for %.1f s with work pending (stalled)",
+				 s->gen.stages[i].name, (double)(now - k->idle_since) / 1000.0);
+			dispatch(s, E_STALL);
+			return;
+		}
 	}
 }
 
@@ -669,6 +809,11 @@ static int setup_signals(struct sup *s, sigset_t *old, struct qw_err *err)
 		return err_errno(err, EX_OSERR, "cannot create a signalfd");
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* A shell starts background jobs with SIGINT ignored, and an ignored
+	 * signal never reaches the signalfd: SIGINT and SIGTERM always stop us
+	 * gracefully. (An ignored SIGHUP stays ignored, for nohup.) */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	return 0;
 }
 
@@ -723,8 +868,9 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 	while (s.state != S_DONE) {
 		int64_t now = clock_now_ms();
 		int64_t wait;
-		struct pollfd pfd[2];
-		nfds_t nfd = 0;
+		struct pollfd pfd[2 + MAX_STAGES];
+		size_t err_kid[MAX_STAGES];
+		nfds_t nfd = 0, nerr = 0;
 
 		if (s.state == S_DOWN && now >= s.next_start) {
 			dispatch(&s, E_TIMER);
@@ -747,6 +893,13 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 			pfd[nfd].fd = s.out_fd;
 			pfd[nfd++].events = POLLIN;
 		}
+		for (size_t i = 0; s.kids && i < s.gen.n && nerr < MAX_STAGES; i++) {
+			if (s.kids[i].err_fd < 0)
+				continue;
+			err_kid[nerr++] = i;
+			pfd[nfd].fd = s.kids[i].err_fd;
+			pfd[nfd++].events = POLLIN;
+		}
 		if (poll(pfd, nfd, clock_real_wait_ms(wait)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -755,7 +908,10 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 			kill_group(&s);
 			break;
 		}
-		if (nfd > 1 && pfd[1].revents)
+		for (nfds_t j = 0; j < nerr; j++)
+			if (pfd[nfd - nerr + j].revents)
+				read_stderr(&s, &s.kids[err_kid[j]]);
+		if (s.out_r_live && pfd[1].revents)
 			read_output(&s, false);
 		if (pfd[0].revents)
 			handle_signals(&s);

@@ -5,24 +5,32 @@
  * One generation = one run of the chain: stage i's stdout is stage i+1's
  * stdin (pipe2, O_CLOEXEC), all stages in one new process group (the kill
  * switch), each child with a clean signal mask, default dispositions,
- * PR_SET_PDEATHSIG(SIGKILL), and no fd besides 0, 1, 2. The last stage's
- * stdout comes back to the supervisor, which reads the `published` and
- * `eof` records for its figures and copies every line to output_fd.
+ * PR_SET_PDEATHSIG(SIGKILL), SIGUSR1 ignored until the stage handles it,
+ * and no fd besides 0, 1, 2. The last stage's stdout comes back to the
+ * supervisor, which reads the `published` and `eof` records for its
+ * figures and copies every line to output_fd. Each stage's stderr is a pipe
+ * too: the supervisor copies it to its own stderr line by line and keeps
+ * the last line, the stage's error, for its failure message.
  *
  * The supervisor is an explicit state machine ([state][event] table, as
  * s6-supervise): DOWN (waiting for a start deadline), UP, STOPPING
  * (graceful stop asked), KILLING (group killed, reaping), DONE. A stage
- * that exits non-zero, dies on a signal, or shows no activity (I/O, CPU
- * or output) for stall_timeout while work is pending fails the
- * generation: the group is SIGKILLed, every child reaped, and the next
+ * that exits non-zero, dies on a signal, or stalls fails the generation:
+ * a stage stalls when work is pending for it (the pipe feeding it holds
+ * bytes; for the first stage, its input holds bytes, or always in --once
+ * mode with files), the pipe it writes to is not full, and its I/O
+ * (rchar, wchar) and CPU time stay the same for stall_timeout. Then the
+ * group is SIGKILLed, every child reaped, and the next
  * generation starts after an exponential backoff (deadlines in the event
  * loop via clock.h, so QW_TIME_SCALE applies). max_restarts failures in
- * a row without a publish: give up (EX_TEMPFAIL). Work is pending in
- * --once mode always, otherwise when an inter-stage pipe holds bytes.
+ * a row without a publish: give up (EX_TEMPFAIL).
  *
- * Signals come through a signalfd (never work in a handler).
- * SIGTERM/SIGINT/SIGHUP: send SIGTERM to the stop stage (qw-parse: stop
- * reading, emit eof, exit 0) and let the chain drain; if that stage dies
+ * Signals come through a signalfd (never work in a handler); SIGINT and
+ * SIGTERM are reset to their default first (a shell starts background
+ * jobs with SIGINT ignored, and an ignored signal is discarded), an
+ * ignored SIGHUP stays ignored (nohup). SIGTERM/SIGINT/SIGHUP: send
+ * SIGTERM to the stop stage (qw-parse: stop reading, emit eof, exit 0)
+ * and let the chain drain; if that stage dies
  * of the SIGTERM instead, the group is killed (nothing half-covered by a
  * checkpoint is published) and the run still ends with 0. A second
  * signal kills the group at once (exit 128+signal). SIGUSR1 is forwarded

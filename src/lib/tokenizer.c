@@ -146,8 +146,20 @@ void tokenizer_lowercase(const char *text, size_t len, struct buf *out)
 		size_t n;
 
 		if (c < 0x80) {
-			buf_addc(out, (char)((c >= 'A' && c <= 'Z') ? c + 32 : c));
-			i++;
+			/* an ASCII run, straight into the buffer (1 byte each) */
+			char *o;
+			size_t k = 0;
+
+			if (out->cap - out->len < len - i + 1)
+				buf_grow(out, len - i);
+			o = out->data + out->len;
+
+			do {
+				o[k++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+				i++;
+			} while (i < len && (c = p[i]) < 0x80);
+			out->len += k;
+			out->data[out->len] = '\0';
 			continue;
 		}
 		n = utf8_decode(p + i, len - i, &cp);

@@ -37,6 +37,7 @@ struct job {
 	char name[40];
 	char split_id[ULID_LEN + 1];
 	long delay_ms;
+	const char *hold;       /* test knob: wait while this path exists */
 	pthread_t thread;
 	bool running;
 	int done_fd;
@@ -99,6 +100,11 @@ static void *job_main(void *arg)
 
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
+	}
+	while (j->hold && access(j->hold, F_OK) == 0) {
+		struct timespec ts = { 0, 10 * 1000000L };
+
+		nanosleep(&ts, NULL);
 	}
 	j->ret = storage_put_file(j->st, j->name, j->src, true, &j->err);
 	do {
@@ -286,6 +292,11 @@ static int start_jobs(struct up *u, struct qw_err *err)
 		int rc;
 
 		j->delay_ms = delay_for(u->started);
+		if (u->started > 0) {
+			const char *h = getenv("QW_TEST_UPLOAD_HOLD");
+
+			j->hold = h && *h ? h : NULL;
+		}
 		rc = pthread_create(&j->thread, NULL, job_main, j);
 		if (rc != 0) {
 			errno = rc;

@@ -16,6 +16,9 @@
  * Test knob: QW_TEST_UPLOAD_DELAY_MS="a,b,c" delays the 1st, 2nd, 3rd...
  * upload (in the order they start) by that many real milliseconds; a
  * single value delays every upload.
+ * Test knob: QW_TEST_UPLOAD_HOLD=PATH holds every upload but the first
+ * (in start order) while PATH exists, so that a test can keep a chain busy
+ * for as long as it needs, then release it by removing PATH.
  * With verbose, each finished upload is logged on stderr as
  * "PROG: uploaded SPLIT_ID" in completion order.
  *

@@ -48,6 +48,8 @@ static struct index_config *load_cfg(const char *text, const char *mode)
 	return cfg;
 }
 
+static bool check_scan(struct docmap *dm, const char *line, size_t len, const char *what);
+
 /* Map line; want NULL = expect rejection with want_reason. */
 static void check_map(struct docmap *dm, const char *line, const char *want,
 		      enum docmap_reason want_reason, const char *what)
@@ -91,6 +93,10 @@ static void check_map(struct docmap *dm, const char *line, const char *want,
 			     : (f == -1 && fr == want_reason && fast.len == 0),
 			"%s: docmap_canonical_line agrees", what))
 			tap_diag("fast r=%d reason=%s out=%s", f, docmap_reason_name(fr), buf_str(&fast));
+		/* the no-tree walk agrees on the line and on its canonical form */
+		check_scan(dm, line, strlen(line), what);
+		if (out)
+			check_scan(dm, slow.data, slow.len, what);
 		buf_free(&fast);
 		buf_free(&slow);
 	}
@@ -141,6 +147,73 @@ static void check_walk(struct docmap *dm, const char *line, const char *want, co
 		tap_diag("got  '%s'\nwant '%s'", buf_str(&b), want);
 	buf_free(&b);
 	json_decref(doc);
+}
+
+/* collect() plus the exact bits of reals and the governing mapping */
+static int collect_exact(void *ctx, const struct field_value *fv)
+{
+	struct buf *b = ctx;
+
+	collect(ctx, fv);
+	if (fv->kind == VK_F64)
+		buf_addf(b, "<%a>", fv->v.f64);
+	buf_addf(b, "<%p> ", (const void *)fv->mapping);
+	return 0;
+}
+
+/*
+ * docmap_scan_line() against the tree (docmap_map_line + docmap_walk +
+ * docmap_timestamp): when it accepts a line, the tree must accept it
+ * unchanged with the same values. Returns whether it accepted.
+ */
+static bool check_scan(struct docmap *dm, const char *line, size_t len, const char *what)
+{
+	struct docmap_values dv;
+	struct buf a = BUF_INIT, b = BUF_INIT, canon = BUF_INIT;
+	struct qw_err err = QW_ERR_INIT;
+	enum docmap_reason reason;
+	json_t *doc = NULL;
+	bool acc, good = true;
+	int64_t ts = 0;
+	bool has_ts = false;
+
+	memset(&dv, 0, sizeof(dv));
+	acc = docmap_scan_line(dm, line, len, &dv);
+	if (acc) {
+		for (size_t i = 0; i < dv.n; i++)
+			collect_exact(&a, &dv.v[i]);
+		good = docmap_map_line(dm, line, len, &doc, &reason, &err) == 0;
+		if (good) {
+			docmap_walk(dm, doc, collect_exact, &b);
+			has_ts = docmap_timestamp(dm, doc, &ts);
+			/* accepted lines are left as they are by the mapping */
+			docmap_serialize(doc, &canon);
+			{
+				json_t *orig = json_loadb(line, len, 0, NULL);
+
+				good = orig && json_equal(orig, doc);
+				json_decref(orig);
+			}
+			good = good && strcmp(buf_str(&a), buf_str(&b)) == 0 && has_ts == dv.has_ts &&
+			       (!has_ts || ts == dv.ts_us);
+		}
+	}
+	if (!ok(good, "%s: docmap_scan_line %s", what, acc ? "agrees with the tree" : "gives up"))
+		tap_diag("scan '%s' ts=%d/%lld\ntree '%s' ts=%d/%lld err='%s'", buf_str(&a), dv.has_ts,
+			 (long long)dv.ts_us, buf_str(&b), has_ts, (long long)ts, err.msg);
+	json_decref(doc);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&canon);
+	docmap_values_free(&dv);
+	return acc;
+}
+
+static void check_scan_accepts(struct docmap *dm, const char *line, bool want, const char *what)
+{
+	bool acc = check_scan(dm, line, strlen(line), what);
+
+	ok(acc == want, "%s: docmap_scan_line %s", what, want ? "takes it" : "leaves it to the tree");
 }
 
 static char *nested(int depth, const char *leaf_key)
@@ -283,6 +356,25 @@ int main(void)
 	check_map(dd, deep, NULL, DOC_TOO_DEEP, "10000 levels do not crash");
 	free(deep);
 
+	check_scan_accepts(dd, " { \"ts\" : \"2020-06-10T02:50:56.537Z\", \"msg\":\"a\\u00e9\\ud83d\\ude00\\n\\\"\\/\","
+			   "\"tags\":[\"x\",null,\"y\"],\"seen\":[\"2020-06-10T02:50:56Z\",null],\"resource\":{\"service\":\"s\",\"port\":8},"
+			   "\"attributes\":{\"k\":[1,{\"z\":0.5}],\"e\":{}},\"u\":{\"a\":[[1,-2e3],{\"b\":null}]},\"ratio\":3,"
+			   "\"ip\":\"::1\",\"ok\":true,\"status\":-9223372036854775808,\"size\":0,\"\":{\"\":1},\"\u00e9\":\"\"} ",
+			   true, "a canonical document with escapes, arrays, json and dynamic values");
+	check_scan_accepts(dm, "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"msg\":\"a\",\"msg\":\"b\"}", false,
+			   "a duplicate key");
+	check_scan_accepts(dm, "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"m\\u0073g\":\"a\"}", false,
+			   "an escaped key");
+	check_scan_accepts(dm, "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"blob\":\"aGVsbG8=\"}", false,
+			   "a bytes field");
+	check_scan_accepts(dm, "{\"ts\":\"2020-06-10T02:50:56.5370Z\"}", false,
+			   "a datetime not in canonical form");
+	check_scan_accepts(dd, "{\"ts\":\"2020-06-10T02:50:56Z\",\"x\":\"\\u0000\"}", false, "an escaped NUL");
+	check_scan_accepts(dd, "{\"ts\":\"2020-06-10T02:50:56Z\",\"x\":\"\\ud83d\"}", false, "a lone surrogate");
+	check_scan_accepts(dd, "{\"ts\":\"2020-06-10T02:50:56Z\",\"x\":1e999}", false, "a real overflow");
+	check_scan_accepts(dd, "{\"ts\":\"2020-06-10T02:50:56Z\",\"x\":01}", false, "a leading zero");
+	check_scan_accepts(dd, "{\"ts\":\"2020-06-10T02:50:56Z\"} x", false, "trailing bytes");
+	check_scan_accepts(dl, "{\"ts\":\"2020-06-10T02:50:56Z\",\"nope\":1}", false, "an unknown field in lenient mode");
 	check_walk(dm, "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"status\":200,\"size\":7,\"ratio\":0.5,"
 		   "\"msg\":\"hi\",\"ok\":false,\"ip\":\"10.0.0.1\",\"blob\":\"aGVsbG8=\",\"tags\":[\"a\",\"b\"],"
 		   "\"resource\":{\"service\":\"api\"},\"attributes\":{\"k\":{\"n\":1.5,\"s\":[\"x\",\"y\"]}},\"msg2\":null}",

@@ -168,6 +168,15 @@ int main(void)
 		err_clear(&err);
 		json_decref(bad);
 	}
+	{
+		/* the head of the last record of a partition goes into its delta entry */
+		json_t *h = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "type", "checkpoint", "source",
+				      "src1", "partition", "/f1", "from", (json_int_t)250, "to",
+				      (json_int_t)250, "head", "250:0123456789abcdef");
+
+		ok(indexer_checkpoint(ix, h, &err) == 0, "a checkpoint with a head");
+		json_decref(h);
+	}
 	rec = cut(ix, TRIGGER_FORCE);
 	ok(rec != NULL, "force cut gives a record");
 	ok(strcmp(json_string_value(json_object_get(rec, "trigger")), "force") == 0,
@@ -186,6 +195,11 @@ int main(void)
 	   geti(json_object_get(delta, "/f2"), "from") == 10 &&
 	   geti(json_object_get(delta, "/f2"), "to") == 20,
 	   "checkpoint delta merged: /f1 0..250, /f2 10..20");
+	ok(json_is_string(json_object_get(json_object_get(delta, "/f1"), "head")) &&
+	   strcmp(json_string_value(json_object_get(json_object_get(delta, "/f1"), "head")),
+		  "250:0123456789abcdef") == 0 &&
+	   !json_object_get(json_object_get(delta, "/f2"), "head"),
+	   "the delta carries the head of the last checkpoint of /f1, none for /f2");
 	sp = json_array_get(json_object_get(rec, "splits"), 0);
 	ok(json_array_size(json_object_get(rec, "splits")) == 1 && dir_has_segment(sp),
 	   "one split, serialized to its directory");

@@ -146,6 +146,11 @@ static const char *state_of(json_t *doc, const char *split)
 		json_object_get(json_object_get(doc, "splits"), split), "split_state"));
 }
 
+static const char *str_or_empty(json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
 static void test_publish(struct metastore *ms, const char *id)
 {
 	struct qw_err err = QW_ERR_INIT;
@@ -261,6 +266,37 @@ static void test_publish(struct metastore *ms, const char *id)
 	json_decref(cp);
 	cp = metastore_checkpoint(ms, id, "other", NULL);
 	ok(json_is_object(cp) && json_object_size(cp) == 0, "an unknown source has an empty checkpoint");
+	json_decref(cp);
+
+	/* The head of a delta entry is stored with the position; none keeps the last one. */
+	cp = metastore_checkpoint_heads(ms, id, "src", NULL);
+	ok(json_is_object(cp) && json_object_size(cp) == 0, "no head published yet");
+	json_decref(cp);
+	delta = json_pack("{s:{s:i, s:i, s:s}}", "part-1", "from", 150, "to", 160, "head", "160:0123");
+	err_clear(&err);
+	r = metastore_publish_splits(ms, id, "src", t2, NULL, 0, delta, &err);
+	json_decref(delta);
+	delta = json_pack("{s:{s:i, s:i}, s:{s:i, s:i, s:s}}", "part-1", "from", 160, "to", 170,
+			  "part-2", "from", 7, "to", 8, "head", "8:89ab");
+	r = r || metastore_publish_splits(ms, id, "src", t2, NULL, 0, delta, &err);
+	json_decref(delta);
+	ok(r == 0, "deltas with heads are applied (%s)", err.msg);
+	cp = metastore_checkpoint_heads(ms, id, "src", NULL);
+	ok(cp && json_object_size(cp) == 2 &&
+	   strcmp(str_or_empty(json_object_get(cp, "part-1")), "160:0123") == 0 &&
+	   strcmp(str_or_empty(json_object_get(cp, "part-2")), "8:89ab") == 0,
+	   "the heads are stored per partition, a delta without one keeps it");
+	json_decref(cp);
+	cp = metastore_checkpoint(ms, id, "src", NULL);
+	ok(json_integer_value(json_object_get(cp, "part-1")) == 170, "positions still move with heads");
+	json_decref(cp);
+	delta = json_pack("{s:{s:i, s:i, s:s}}", "part-1", "from", 100, "to", 180, "head", "1:ff");
+	err_clear(&err);
+	r = metastore_publish_splits(ms, id, "src", t2, NULL, 0, delta, &err);
+	json_decref(delta);
+	cp = metastore_checkpoint_heads(ms, id, "src", NULL);
+	ok(r < 0 && strcmp(str_or_empty(json_object_get(cp, "part-1")), "160:0123") == 0,
+	   "a refused publish stores no head");
 	json_decref(cp);
 
 	/* A source without a token. */
@@ -494,8 +530,9 @@ int main(void)
 		ok(metastore_clear_index(ms, "logs-b", &err) == 0, "clear succeeds (%s)", err.msg);
 		doc = metastore_read(ms, "logs-b", &err);
 		ok(doc && json_object_size(json_object_get(doc, "splits")) == 0 &&
-		   json_object_size(json_object_get(doc, "checkpoints")) == 0,
-		   "clear removes splits and checkpoints");
+		   json_object_size(json_object_get(doc, "checkpoints")) == 0 &&
+		   !json_object_get(doc, "checkpoint_heads"),
+		   "clear removes splits, checkpoints and their heads");
 		ok(doc && json_object_get(json_object_get(doc, "index_config"), "doc_mapping"),
 		   "clear keeps the config");
 		ok(!file_exists(split_file), "clear removes split files");

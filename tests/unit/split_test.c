@@ -20,6 +20,7 @@
 #include "docmap.h"
 #include "fsutil.h"
 #include "segment.h"
+#include "split_format.h"
 #include "split_reader.h"
 #include "split_writer.h"
 #include "tap.h"
@@ -229,6 +230,16 @@ static int digest(const char *path, uint32_t *out, struct qw_err *err)
 		const struct split_field_info *fi = split_reader_field(r, i);
 
 		h = checksum_crc32c(h, fi->path, strlen(fi->path));
+		if (fi->indexed && fi->kind == VK_TEXT) {
+			const uint8_t *norms;
+			uint64_t total;
+
+			if (split_reader_field_norms(r, (int)i, &norms, &total, err) < 0)
+				goto out;
+			h = checksum_crc32c(h, &total, 8);
+			if (norms)
+				h = checksum_crc32c(h, norms, split_reader_num_docs(r));
+		}
 		if (fi->indexed) {
 			struct split_terms *it = split_terms_open(r, (int)i, NULL, 0, err);
 			const uint8_t *t;
@@ -315,6 +326,32 @@ out:
 static int find(struct split_reader *r, const char *path, enum value_kind k)
 {
 	return split_reader_find_field(r, path, k);
+}
+
+/* Field norms of body: each doc's token count (exact below 24), and the total. */
+static void check_norms(struct split_reader *r, int n)
+{
+	struct qw_err err = QW_ERR_INIT;
+	int fb = find(r, "body", VK_TEXT), fl = find(r, "level", VK_TEXT), bad = 0;
+	const uint8_t *norms = NULL, *lnorms = (const uint8_t *)"x";
+	uint64_t total = 0, want = 0, ltotal = 0;
+
+	if (fb >= 0)
+		split_reader_field_norms(r, fb, &norms, &total, &err);
+	for (int i = 0; i < n; i++) {
+		want += (uint64_t)docs[i].ntok;
+		if (!norms || norms[i] != docs[i].ntok || fieldnorm_decode(norms[i]) != (uint32_t)docs[i].ntok)
+			bad++;
+	}
+	ok(norms && bad == 0 && total == want,
+	   "body field norms are each doc's token count, total %llu (%d bad)",
+	   (unsigned long long)total, bad);
+	/* a raw keyword recording only docs: no norms, its tokens are its values */
+	ok(fl >= 0 && split_reader_field_norms(r, fl, &lnorms, &ltotal, &err) == 0 && !lnorms &&
+	   ltotal == (uint64_t)n, "level keeps no norms and counts one token per value");
+	ok(fieldnorm_encode(40) == 40 && fieldnorm_encode(41) == 40 && fieldnorm_encode(42) == 41 &&
+	   fieldnorm_decode(255) == 2013265944u && fieldnorm_encode(UINT32_MAX) == 255,
+	   "field norm ids are tantivy's");
 }
 
 static void check_body(struct split_reader *r, int n)
@@ -628,10 +665,16 @@ static void check_dict_columns(struct split_reader *r, int n)
 	}
 	{
 		struct split_term_info ti;
+		struct split_postings *p = NULL;
 		int fsec = find(r, "secret", VK_TEXT);
+		uint32_t d = SPLIT_DOC_END;
 
-		ok(fsec >= 0 && split_reader_term_lookup(r, fsec, "s7", 2, &ti, &err) == 1 &&
-		   ti.doc_freq == 1 && ti.inline_doc == 7, "a field that is not stored is still indexed");
+		if (fsec >= 0 && split_reader_term_lookup(r, fsec, "s7", 2, &ti, &err) == 1 &&
+		    ti.doc_freq == 1)
+			p = split_postings_open(r, &ti, false, &err);
+		ok(p && split_postings_next(p, &d, &err) == 0 && d == 7,
+		   "a field that is not stored is still indexed");
+		split_postings_free(p);
 	}
 }
 
@@ -686,6 +729,15 @@ static int put_file(const char *path, const void *p, size_t n)
 	return ret;
 }
 
+/* A scratch file name of this process (tests of several builds run at once). */
+static char *tmp_path(const char *what)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "qw-split-test-%s-%ld.split", what, (long)getpid());
+	return fsutil_join(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", name);
+}
+
 static void corruption(const char *path)
 {
 	struct qw_err err = QW_ERR_INIT;
@@ -701,7 +753,7 @@ static void corruption(const char *path)
 		return;
 	}
 	len = orig.len;
-	tmp = fsutil_join(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "qw-split-test-corrupt.split");
+	tmp = tmp_path("corrupt");
 	for (size_t cut = 0; cut < len; cut += (cut < 64 || len - cut < 160) ? 1 : 97) {
 		err_clear(&err);
 		if (put_file(tmp, orig.data, cut) < 0) {
@@ -733,6 +785,33 @@ static void corruption(const char *path)
 	unlink(tmp);
 	free(tmp);
 	buf_free(&orig);
+}
+
+/* A split of another format version is refused as a data error. */
+static void other_version(const char *path)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct buf b = BUF_INIT;
+	struct split_reader *r = NULL;
+	char *tmp = tmp_path("version");
+
+	if (fsutil_read_all(path, &b, &err) == 0 && b.len >= SPLIT_TRAILER_LEN) {
+		uint8_t *tr = (uint8_t *)b.data + b.len - SPLIT_TRAILER_LEN;
+		uint32_t crc;
+
+		tr[24] = SPLIT_VERSION - 1;  /* the version, then a valid trailer crc */
+		crc = checksum_crc32c(0, tr, 28);
+		for (int i = 0; i < 4; i++)
+			tr[28 + i] = (uint8_t)(crc >> (8 * i));
+		if (put_file(tmp, b.data, b.len) == 0)
+			r = split_reader_open(tmp, &err);
+	}
+	ok(!r && err.code == EX_DATAERR && strstr(err.msg, "unsupported format version"),
+	   "a split of format version %d is refused: %s", SPLIT_VERSION - 1, err.msg);
+	split_reader_close(r);
+	unlink(tmp);
+	free(tmp);
+	buf_free(&b);
 }
 
 int main(int argc, char **argv)
@@ -785,6 +864,7 @@ int main(int argc, char **argv)
 		ok(split_reader_num_docs(r) == NDOCS, "num_docs");
 		check_meta(r, NDOCS);
 		check_body(r, NDOCS);
+		check_norms(r, NDOCS);
 		check_term_iter(r, NDOCS);
 		check_numeric(r, NDOCS);
 		check_dict_columns(r, NDOCS);
@@ -793,7 +873,7 @@ int main(int argc, char **argv)
 	}
 	desc = split_reader_describe(out, true, &err);
 	ok(desc && json_is_true(json_object_get(desc, "verified")) &&
-	   json_array_size(json_object_get(desc, "sections")) == 6,
+	   json_array_size(json_object_get(desc, "sections")) == SEC_COUNT + 1,
 	   "describe --verify checks every checksum: %s", err.msg);
 	json_decref(desc);
 
@@ -829,6 +909,7 @@ int main(int argc, char **argv)
 	err_clear(&err);
 	ok(build_split(cfg, 150, dir, small, &err) == 0, "build a small split: %s", err.msg);
 	corruption(small);
+	other_version(small);
 
 	fsutil_rm_rf(dir, &err);
 	unlink(out);
