@@ -92,6 +92,34 @@ oracle() {
 	[ "$(count 'title:"world hello"')" = 0 ]
 }
 
+@test "qw-search: exists on an object with many sub-paths, empty objects, nulls and arrays" {
+	export QW_DATA_DIR="$BATS_TEST_TMPDIR/wide"
+	in=$BATS_TEST_TMPDIR/wide.ndjson
+	# doc 1 gives 'wide' 100 sub-paths; the later docs' values sort after them
+	jq -nc '{id: 1, wide: ([range(100)] | map({key: "k\(1000 + .)", value: "v"}) | from_entries)}' >"$in"
+	cat >>"$in" <<-'EOF'
+		{"id":2,"wide":{"zz":"late","a":null}}
+		{"id":3,"wide":{}}
+		{"id":4,"wide":{"k1000":null}}
+		{"id":5,"wide":{"zarr":[]}}
+		{"id":6,"wide":{"zdeep":{"x":false}}}
+		{"id":7}
+		{"id":8,"wide":{"zlist":[null,3]}}
+		{"id":9,"wide":{"zobjs":[{"q":null}]}}
+		{"id":10,"wide":{"zobjs":[{"q":"r"}]}}
+	EOF
+	printf 'version: 0.8\nindex_id: wide\ndoc_mapping:\n  mode: dynamic\n' >"$BATS_TEST_TMPDIR/wide.yaml"
+	qw index create --index-config "$BATS_TEST_TMPDIR/wide.yaml" >/dev/null
+	t=$(qw-publish --new-token --index wide --source w)
+	qw-index --index wide --source w --publish-token "$t" <"$in" | qw-package | qw-upload | qw-publish >/dev/null
+	# a path exists in a doc when a non-null leaf is at or below it
+	run -0 qw-search --index wide --format ndjson --max-hits 100 --query 'wide:*'
+	[ "$(echo "$output" | jq -s -c 'map(.id) | sort')" = \
+	  "$(jq -s -c 'map(select([.wide | .. | scalars | select(. != null)] | length > 0) | .id)' "$in")" ]
+	run -0 qw-search --index wide --format count --query 'wide.zobjs:*'
+	[ "$output" = "$(jq -s '[.[] | select(.wide.zobjs[0].q? != null)] | length' "$in")" ]
+}
+
 @test "qw-search prints datetimes in the field's output_format" {
 	run -0 qw-search --index small --query 'title:"hello world"'
 	[ "$(echo "$output" | jq -c '.hits[0] | [.seen, .ts]')" = '[1704067200500,"2024-01-01T00:00:00Z"]' ]

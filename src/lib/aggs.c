@@ -1215,6 +1215,13 @@ static json_t *histogram_json(const struct agg_node *n, struct agg_result *r, si
 			hi = ehi;
 	}
 	if (n->min_doc_count == 0 && lo <= hi && (hi - lo) / n->interval < AGG_MAX_BUCKETS) {
+		/* the keys collected, sorted: one pass snaps each filled key to them */
+		size_t nold = s->nb, p = 0;
+		double *old = xcalloc(nold ? nold : 1, sizeof(*old)), eps = n->interval * 1e-9;
+
+		for (j = 0; j < nold; j++)
+			old[j] = s->b[j].key.v.f;
+		qsort(old, nold, sizeof(*old), cmp_double);
 		for (idx = 0;; idx++) {
 			struct akey key;
 
@@ -1225,13 +1232,13 @@ static json_t *histogram_json(const struct agg_node *n, struct agg_result *r, si
 			key.kind = AV_F64;
 			key.v.f = k;
 			/* snap to an existing bucket key despite rounding */
-			for (j = 0; j < s->nb; j++)
-				if (fabs(s->b[j].key.v.f - k) < n->interval * 1e-9) {
-					key.v.f = s->b[j].key.v.f;
-					break;
-				}
+			while (p < nold && old[p] <= k - eps)
+				p++;
+			if (p < nold && fabs(old[p] - k) < eps)
+				key.v.f = old[p];
 			bucket_get(r, i, &key);
 		}
+		free(old);
 	}
 	qsort(s->b, s->nb, sizeof(*s->b), cmp_key_asc);
 	s->ht_cap = 0;

@@ -1076,31 +1076,42 @@ static int match_exists(struct split_ctx *sc, int field, bool exact, struct bits
 	return 0;
 }
 
-/* Split field ids for a path: exact path, and for exists every path below it. */
-static size_t fields_of(struct split_ctx *sc, const char *path, bool below, int *ids, size_t max)
+/*
+ * exists: a doc has the path when it has a value at the path or at any path
+ * below it (an object exists when one of its leaves does, so `{}` and an
+ * object of nulls do not). Every field is looked at: an object may have
+ * hundreds of sub-paths.
+ */
+static int match_exists_path(struct split_ctx *sc, const char *path, struct bitset *out)
 {
-	size_t n = split_reader_find_path(sc->r, path, ids, max), i, plen;
+	size_t plen = strlen(path), i;
+	int rc = 0;
 
-	if (n > max)
-		n = max;
-	if (below) {
-		plen = strlen(path);
-		for (i = 0; i < split_reader_num_fields(sc->r) && n < max; i++) {
-			const struct split_field_info *fi = split_reader_field(sc->r, i);
+	for (i = 0; i < split_reader_num_fields(sc->r) && rc == 0; i++) {
+		const struct split_field_info *fi = split_reader_field(sc->r, i);
+		bool exact = strcmp(fi->path, path) == 0;
 
-			if (strncmp(fi->path, path, plen) == 0 && fi->path[plen] == '.')
-				ids[n++] = (int)i;
-		}
+		if (!exact && (strncmp(fi->path, path, plen) != 0 || fi->path[plen] != '.'))
+			continue;
+		if (fi->num_docs_with_value == 0)
+			continue;
+		rc = match_exists(sc, (int)i, exact, out);
 	}
-	return n;
+	return rc;
 }
 
 static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, const char *path,
 			  struct bitset *out)
 {
 	int ids[64];
-	size_t nf = fields_of(sc, path, n->kind == QN_EXISTS, ids, 64), i, j;
+	size_t nf, i, j;
 	int rc = 0;
+
+	if (n->kind == QN_EXISTS)
+		return match_exists_path(sc, path, out);
+	nf = split_reader_find_path(sc->r, path, ids, 64);
+	if (nf > 64)
+		nf = 64;
 
 	for (i = 0; i < nf && rc == 0; i++) {
 		switch (n->kind) {
@@ -1122,11 +1133,6 @@ static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, cons
 		case QN_SET:
 			for (j = 0; j < n->n_values && rc == 0; j++)
 				rc = match_value(sc, ids[i], path, n->values[j], false, 0, out);
-			break;
-		case QN_EXISTS:
-			rc = match_exists(sc, ids[i],
-					  strcmp(split_reader_field(sc->r, (size_t)ids[i])->path, path) == 0,
-					  out);
 			break;
 		default:
 			break;
@@ -1326,7 +1332,10 @@ static int score_path(struct split_ctx *sc, const struct query_node *n, const ch
 		      float *scores)
 {
 	int ids[64];
-	size_t nf = fields_of(sc, path, false, ids, 64), i;
+	size_t nf = split_reader_find_path(sc->r, path, ids, 64), i;
+
+	if (nf > 64)
+		nf = 64;
 
 	for (i = 0; i < nf; i++) {
 		const struct split_field_info *fi = split_reader_field(sc->r, (size_t)ids[i]);
@@ -2286,8 +2295,8 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 		if (plan_index(&run, ms, &ixs[i], err) < 0)
 			goto out;
 
-	/* few enough readers stay open (file descriptors) between search and fetch */
-	run.keep_readers = run.k > 0 && run.n_tasks <= 256;
+	/* few enough readers (a file descriptor and ~100 KB each) stay open for fetch_docs */
+	run.keep_readers = run.k > 0 && run.n_tasks <= 64;
 	n_threads = req->threads ? req->threads : run.n_tasks > 1 ? (size_t)online_cpus() : 1;
 	if (n_threads > run.n_tasks)
 		n_threads = run.n_tasks;

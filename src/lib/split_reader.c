@@ -1381,6 +1381,7 @@ struct split_column {
 	uint64_t nv, npres, nwords;
 	unsigned row_bits, bits, off_bits, doc_bits, tab_bits;
 	const uint8_t *rows, *vals, *offs, *blob, *words, *ranks, *pdocs, *tab;
+	uint32_t *wrank;         /* dense presence: docs present before each word */
 	uint64_t min, max, gcd;
 	uint64_t nterms, blob_len;
 	uint8_t vcodec;          /* COL_VALS_* */
@@ -1397,6 +1398,47 @@ struct split_column {
 };
 
 static const uint8_t *packed(struct cur *c, uint64_t n, unsigned *bits);
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/*
+ * Dense presence: the rank of the first doc of each 64-doc word, so that a
+ * doc's rank is one popcount (the file's ranks every 512 docs would need up
+ * to 8). False when the bitset does not hold npres docs below nd or
+ * disagrees with the file's ranks.
+ */
+static bool column_word_ranks(struct split_column *col)
+{
+	uint64_t cnt = 0, last;
+
+	col->wrank = xreallocarray(NULL, col->nwords ? col->nwords : 1, sizeof(*col->wrank));
+	for (uint64_t w = 0; w < col->nwords; w++) {
+		if (w % 8 == 0) {
+			const uint8_t *rp = col->ranks + (w / 8) * 4;
+
+			if (((uint64_t)rp[0] | (uint64_t)rp[1] << 8 | (uint64_t)rp[2] << 16 |
+			     (uint64_t)rp[3] << 24) != cnt)
+				return false;
+		}
+		col->wrank[w] = (uint32_t)cnt;
+		cnt += (uint64_t)__builtin_popcountll(le64(col->words + w * 8));
+	}
+	if (col->nwords && col->nd % 64) {
+		last = le64(col->words + (col->nwords - 1) * 8);
+		if (last >> (col->nd % 64))
+			return false;
+	}
+	return cnt == col->npres;
+}
 
 /* The values part of a column (qw-split(5)); false when malformed. */
 static bool column_values(struct cur *c, struct split_column *col)
@@ -1491,6 +1533,8 @@ struct split_column *split_column_open(struct split_reader *r, int field, struct
 		col->nwords = ((uint64_t)col->nd + 63) / 64;
 		col->words = cur_bytes(&c, col->nwords * 8);
 		col->ranks = cur_bytes(&c, (col->nwords + 7) / 8 * 4);
+		if (c.bad || !column_word_ranks(col))
+			goto bad;
 		break;
 	default:
 		goto bad;
@@ -1545,6 +1589,7 @@ void split_column_free(struct split_column *c)
 	free(c->blk_w);
 	free(c->tblob);
 	free(c->toffs);
+	free(c->wrank);
 	free(c);
 }
 
@@ -1566,15 +1611,6 @@ uint64_t split_column_num_values(const struct split_column *c)
 bool split_column_single_valued(const struct split_column *c)
 {
 	return c->pres == COL_PRES_FULL && !c->multi;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
 }
 
 /* Rank of doc among the docs with values; false when doc has none. */
@@ -1602,17 +1638,11 @@ static bool column_rank(const struct split_column *c, uint32_t doc, uint64_t *ra
 		return false;
 	}
 	default: {
-		uint64_t w = doc >> 6, word = le64(c->words + w * 8), r;
-		const uint8_t *rp = c->ranks + (w / 8) * 4;
+		uint64_t w = doc >> 6, word = le64(c->words + w * 8);
 
 		if (!(word & (1ULL << (doc & 63))))
 			return false;
-		r = (uint64_t)rp[0] | (uint64_t)rp[1] << 8 | (uint64_t)rp[2] << 16 |
-		    (uint64_t)rp[3] << 24;
-		for (uint64_t k = w & ~7ULL; k < w; k++)
-			r += (uint64_t)__builtin_popcountll(le64(c->words + k * 8));
-		r += (uint64_t)__builtin_popcountll(word & ((1ULL << (doc & 63)) - 1));
-		*rank = r;
+		*rank = c->wrank[w] + (uint64_t)__builtin_popcountll(word & ((1ULL << (doc & 63)) - 1));
 		return true;
 	}
 	}
