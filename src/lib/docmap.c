@@ -1520,6 +1520,7 @@ void docmap_values_free(struct docmap_values *dv)
 	free(dv->v);
 	free(dv->fix);
 	free(dv->keys);
+	free(dv->captured);
 	buf_free(&dv->paths);
 	buf_free(&dv->text);
 	memset(dv, 0, sizeof(*dv));
@@ -2056,6 +2057,7 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 	}
 	for (;;) {
 		const struct field_mapping *m;
+		const char *vstart;
 		bool ok, is_ts = false;
 		int64_t dt = 0;
 		size_t old, before;
@@ -2075,6 +2077,7 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		old = path_push(&sc->dm->path, s, n);
 		if (tsf && strlen(tsf) == n && memcmp(tsf, s, n) == 0)
 			is_ts = true;
+		vstart = sc->p;
 		before = sc->dv->n;
 		if (!m) {
 			ok = cfg->mode == MODE_DYNAMIC && sc_inferred(sc, NULL, 0, depth + 1);
@@ -2122,6 +2125,12 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		buf_truncate(&sc->dm->path, old);
 		if (!ok)
 			return false;
+		for (size_t i = 0; top && i < sc->dv->n_cap; i++) {
+			if (strlen(sc->dv->cap_keys[i]) == n && memcmp(sc->dv->cap_keys[i], s, n) == 0) {
+				sc->dv->captured[i].s = vstart;
+				sc->dv->captured[i].n = (size_t)(sc->p - vstart);
+			}
+		}
 		if (is_ts) {
 			/* map_inplace: present and not null; docmap_timestamp: its value */
 			if (sc->dv->n == before || m != sc->dm->ts_field || m->type != FT_DATETIME)
@@ -2150,6 +2159,10 @@ bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct do
 
 	dv->n = 0;
 	dv->nkeys = 0;
+	if (dv->n_cap) {
+		dv->captured = xreallocarray(dv->captured, dv->n_cap, sizeof(*dv->captured));
+		memset(dv->captured, 0, dv->n_cap * sizeof(*dv->captured));
+	}
 	dv->has_ts = false;
 	dv->ts_us = 0;
 	buf_reset(&dv->paths);

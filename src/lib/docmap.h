@@ -123,6 +123,11 @@ struct docmap_values {
 	size_t n, cap;
 	bool has_ts;                 /* what docmap_timestamp() would return */
 	int64_t ts_us;
+	/* set by the caller: top-level keys whose JSON text to capture */
+	char **cap_keys;
+	size_t n_cap;
+	/* out: the JSON text of each captured key's value (s NULL: absent) */
+	struct docmap_span { const char *s; size_t n; } *captured;
 	/* internal */
 	struct docmap_fix { size_t path_off; size_t text_off; } *fix;
 	size_t fix_cap;
@@ -142,7 +147,9 @@ void docmap_values_free(struct docmap_values *dv);
  * Returns false (dv unusable) whenever the line needs the tree path: not
  * JSON, rejected or rewritten by the mapping, or merely unusual (escaped
  * or duplicate keys, deep nesting, bytes fields, dotted timestamp field);
- * the caller then uses docmap_map_line(), which decides.
+ * the caller then uses docmap_map_line(), which decides. The JSON text of
+ * the values of the top-level keys dv->cap_keys[0..n_cap) (set by the
+ * caller) is captured in dv->captured (for partition_expr_eval()).
  */
 bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct docmap_values *dv);
 /* Append the compact canonical JSON of v to out (object keys in document

@@ -50,8 +50,9 @@ struct indexer {
 	uint64_t invalid_since_cut;
 	int64_t first_ms;               /* first doc or checkpoint of the workbench; -1 */
 	struct buf dump;
-	struct docmap_values dv;        /* docmap_scan_line()'s values */
-	bool scan_ok;                   /* one partition: the one-pass path may apply */
+	struct docmap_values dv;        /* docmap_scan_line()'s values and partition keys */
+	size_t cap_keys_cap;
+	bool scan_ok;                   /* the one-pass path may apply */
 	struct indexer_stats st;
 };
 
@@ -114,7 +115,8 @@ struct indexer *indexer_new(const struct indexer_opts *o, struct qw_err *err)
 		err_set(err, EX_SOFTWARE, "cannot build the doc mapping");
 		goto fail;
 	}
-	ix->scan_ok = partition_expr_is_empty(ix->pexpr);
+	ix->scan_ok = true;
+	partition_expr_top_keys(ix->pexpr, &ix->dv.cap_keys, &ix->dv.n_cap, &ix->cap_keys_cap);
 	return ix;
 fail:
 	indexer_free(ix);
@@ -140,6 +142,9 @@ void indexer_free(struct indexer *ix)
 	drop_segments(ix);
 	free(ix->slots);
 	buf_free(&ix->dump);
+	for (size_t i = 0; i < ix->dv.n_cap; i++)
+		free(ix->dv.cap_keys[i]);
+	free(ix->dv.cap_keys);
 	docmap_values_free(&ix->dv);
 	json_decref(ix->delta);
 	if (ix->dm)
@@ -197,6 +202,36 @@ static bool blank(const char *line, size_t len)
 	return true;
 }
 
+/*
+ * The partition of the document docmap_scan_line() just read: the
+ * expression evaluated on an object of its captured top-level keys, which
+ * gives what it gives on the whole document (partition_expr_top_keys).
+ */
+static int scanned_partition(struct indexer *ix, uint64_t *pid)
+{
+	json_t *obj;
+
+	*pid = 0;
+	if (partition_expr_is_empty(ix->pexpr))
+		return 0;
+	obj = json_object();
+	for (size_t i = 0; i < ix->dv.n_cap; i++) {
+		const struct docmap_span *c = &ix->dv.captured[i];
+		json_t *v;
+
+		if (!c->s || json_object_get(obj, ix->dv.cap_keys[i]))
+			continue;
+		v = json_loadb(c->s, c->n, JSON_DECODE_ANY, NULL);
+		if (!v || json_object_set_new(obj, ix->dv.cap_keys[i], v) < 0) {
+			json_decref(obj);
+			return -1;
+		}
+	}
+	*pid = partition_expr_eval(ix->pexpr, obj);
+	json_decref(obj);
+	return 0;
+}
+
 /* A document is in s->seg: account for it and look at the limits. */
 static void added(struct indexer *ix, struct slot *s, enum indexer_trigger *fired)
 {
@@ -224,6 +259,7 @@ int indexer_add_line(struct indexer *ix, const char *line, size_t len,
 	struct slot *s;
 	const char *text;
 	size_t text_len;
+	uint64_t pid;
 	bool dumped = false;
 	int ret = -1;
 
@@ -247,8 +283,9 @@ int indexer_add_line(struct indexer *ix, const char *line, size_t len,
 			text_len = ix->dump.len;
 			dumped = true;
 		}
-		if (docmap_scan_line(ix->dm, text, text_len, &ix->dv)) {
-			s = find_slot(ix, 0);
+		if (docmap_scan_line(ix->dm, text, text_len, &ix->dv) &&
+		    scanned_partition(ix, &pid) == 0) {
+			s = find_slot(ix, pid);
 			if (segment_stores_lines(s->seg)) {
 				if (segment_add_values(s->seg, &ix->dv, text, text_len, err) < 0)
 					goto out;
@@ -653,17 +690,6 @@ int indexer_run(struct indexer *ix, int in_fd, int out_fd, volatile sig_atomic_t
 			indexer_count_invalid(ix);
 			break;
 		case LINE_EOF:
-			/* No `eof` record: the stage before us died. Documents
-			 * after its last checkpoint record are in no delta; a
-			 * split of them would be published again by the next
-			 * run, which resumes from the checkpoint. */
-			if (!indexer_cut_ready(ix)) {
-				err_set(err, EX_DATAERR,
-					"input ended without an eof record, %llu documents"
-					" after the last checkpoint record",
-					(unsigned long long)ix->uncovered);
-				goto out;
-			}
 			if (emit_cut(&l, TRIGGER_NO_MORE_DOCS, err) < 0)
 				goto out;
 			ret = 0;

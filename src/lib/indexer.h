@@ -80,10 +80,11 @@ void indexer_free(struct indexer *ix);
  * Map one document line (docmap_map_line) and add it to its partition's
  * segment. The stored text is the line itself when the input is
  * checkpointed (qw-parse writes canonical lines), else the mapped document
- * in canonical form (docmap_serialize). Without a partition_key, lines the
- * mapping leaves unchanged take the one-pass path (docmap_scan_line, no
- * JSON tree; the same values are indexed) and the segment's doc store is
- * compressed by a second thread (segment_compress_in_background).
+ * in canonical form (docmap_serialize). Lines the mapping leaves unchanged
+ * take the one-pass path (docmap_scan_line, no JSON tree; the same values
+ * are indexed, in the same partition). Without a partition_key, the
+ * segment's doc store is compressed by a second thread
+ * (segment_compress_in_background).
  * A document the mapping rejects is counted, never an error.
  * *fired is set to TRIGGER_NUM_DOCS or TRIGGER_MEMORY when the workbench
  * reached a limit (the caller then cuts), TRIGGER_NONE otherwise.

@@ -402,6 +402,31 @@ uint64_t partition_expr_eval(const struct partition_expr *e, json_t *doc)
 	return h == PARTITION_OTHER_ID ? h + 1 : h;
 }
 
+static void top_keys(const struct node *n, char ***out, size_t *num, size_t *cap)
+{
+	if (n->kind == NODE_FIELD) {
+		const char *dot = strchr(n->name, '.');
+
+		XGROW(*out, *num + 2, *cap);
+		(*out)[(*num)++] = xstrdup(n->name);
+		if (dot)
+			(*out)[(*num)++] = xstrndup(n->name, (size_t)(dot - n->name));
+		return;
+	}
+	for (size_t i = 0; i < n->n_kids; i++)
+		top_keys(n->kids[i], out, num, cap);
+}
+
+size_t partition_expr_top_keys(const struct partition_expr *e, char ***out, size_t *n,
+			       size_t *cap)
+{
+	size_t before = *n;
+
+	if (e->root)
+		top_keys(e->root, out, n, cap);
+	return *n - before;
+}
+
 static void format_node(const struct node *n, struct buf *out)
 {
 	switch (n->kind) {

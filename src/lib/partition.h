@@ -43,6 +43,15 @@ void partition_expr_free(struct partition_expr *e);
 int partition_expr_is_empty(const struct partition_expr *e);
 /* Partition id of a document (a JSON object). */
 uint64_t partition_expr_eval(const struct partition_expr *e, json_t *doc);
+/*
+ * The top-level keys of a document that evaluation may look at: for every
+ * field path, the path itself and its first dotted segment (lookup tries
+ * the literal key, then nested objects). partition_expr_eval() on an object
+ * holding just these keys of a document (with their values) gives the
+ * document's partition id. Appended to out (may repeat); returns the count.
+ */
+size_t partition_expr_top_keys(const struct partition_expr *e, char ***out, size_t *n,
+			       size_t *cap);
 /* Canonical text of the expression (Quickwit's Display form) into out. */
 void partition_expr_format(const struct partition_expr *e, struct buf *out);
 
