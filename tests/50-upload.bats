@@ -64,6 +64,23 @@ setup() {
 	diff <(echo "$output" | tr -d '\036' | jq -r '.splits[].split_id') "$BATS_TEST_TMPDIR/ids"
 }
 
+@test "qw-upload handles every record it has read without waiting for more input" {
+	make_packaged up-idx s1 "$TOKEN" 2 "$BATS_TEST_TMPDIR/in"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	qw-upload <"$BATS_TEST_TMPDIR/fifo" >"$BATS_TEST_TMPDIR/out" 3>&- &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/fifo"
+	# both records in one write; the input stays open (a live pipeline)
+	cat "$BATS_TEST_TMPDIR/in" >&7
+	count_records() { [ "$(records "$BATS_TEST_TMPDIR/out" | wc -l)" = 2 ]; }
+	rc=0
+	wait_until 30 count_records || rc=$?
+	exec 7>&-
+	wait "$pid"
+	[ "$rc" = 0 ]
+	diff <(records "$BATS_TEST_TMPDIR/out" | jq -r '.splits[].split_id') "$BATS_TEST_TMPDIR/ids"
+}
+
 @test "qw-upload passes other control records through in their place" {
 	make_packaged up-idx s1 "$TOKEN" 2 "$BATS_TEST_TMPDIR/p"
 	{

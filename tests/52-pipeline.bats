@@ -13,6 +13,11 @@ teardown() {
 	if [ -n "${PIPE_PID:-}" ] && kill -0 "$PIPE_PID" 2>/dev/null; then
 		kill -KILL "$PIPE_PID" 2>/dev/null || true
 	fi
+	# what a background pipeline said (shown when the test fails)
+	if [ -s "$T/err" ]; then
+		echo "--- qw-pipeline's stderr:" >&2
+		cat "$T/err" >&2
+	fi
 }
 
 # start_pipeline OUT ERR ARGS...: in the background, PIPE_PID set
@@ -317,21 +322,28 @@ start_pipeline() {
 	done
 }
 
-@test "qw-pipeline stops on SIGINT like on SIGTERM" {
+@test "qw-pipeline stops on SIGINT like on SIGTERM, committing what it holds" {
 	require_shared_data
-	make_index int
+	# no trigger of its own: 10M docs per split, commit after an hour, never drained
+	make_index int 10000000 3600
 	otrf_slice 100 "$T/in.ndjson"
 	# (a shell starts background jobs with SIGINT ignored: qw-pipeline still stops)
-	start_pipeline "$T/out" "$T/err" --index int --follow --quiet \
+	start_pipeline "$T/out" "$T/err" --index int --follow --quiet --drain-ms 0 \
 		--status-file "$T/status.json" "$T/in.ndjson"
-	wait_until 120 docs_are int 100
+	# qw-parse has read the whole file; nothing can be published yet
+	wait_until 60 read_to_end "$PIPE_PID" qw-parse "$T/in.ndjson"
+	[ "$(published_docs int)" = 0 ]
 	kill -INT "$PIPE_PID"
 	# bounded: an ignored SIGINT would leave it running
 	wait_until 60 status_is "$T/status.json" done
 	rc=0
 	wait "$PIPE_PID" || rc=$?
 	[ "$rc" = 0 ]
-	[ "$(jq -r .state "$T/status.json")" = done ]
+	# what was read is committed (end of input) and published, and only that
+	pos=$(checkpoint int files "$T/in.ndjson")
+	[ "$(published_docs int)" -gt 0 ]
+	[ "$(published_docs int)" = "$(head -c "$pos" "$T/in.ndjson" | jq -c . | wc -l)" ]
+	[ "$(records "$T/out" | jq -r 'select(.type == "published") | .trigger' | sort -u)" = no_more_docs ]
 }
 
 @test "SIGUSR1 makes qw-pipeline commit what it holds" {
@@ -399,23 +411,33 @@ start_pipeline() {
 	[ "$(ls "$T" | grep -c status)" = 1 ]
 }
 
-@test "qw-index does not cut documents that no checkpoint covers when its input ends without eof" {
-	# (its qw-parse died: the next generation re-reads them from the checkpoint,
-	# a split of them would publish them twice)
-	make_index eof
-	printf '{"a":1}\n{"a":2}\n{"a":3}\n' >"$T/in.ndjson"
-	qw-parse --index eof --checkpoint-every 2 "$T/in.ndjson" >"$T/parsed"
-	# the first checkpoint covers 2 documents; cut after the third document
-	grep -n checkpoint "$T/parsed" | head -1 | grep -q '^3:'
-	head -n 4 "$T/parsed" >"$T/cut"
-	run -65 --separate-stderr qw-index --index eof --source files --scratch-dir "$T/s" \
-		--publish-token t <"$T/cut"
-	[ -z "$output" ]
-	[[ $stderr == "qw-index: "*"without an eof record"* ]]
-	# input cut right after a checkpoint record: a split of exactly what it covers
-	head -n 3 "$T/parsed" >"$T/cut"
-	run -0 --separate-stderr qw-index --index eof --source files --scratch-dir "$T/s" \
-		--publish-token t <"$T/cut"
-	[ "$(echo "$output" | tr -d '\036' | jq -c '[.num_docs, (.checkpoint_delta | to_entries[0].value | [.from, .to])]')" = \
-	  "[2,[0,$(head -n 2 "$T/in.ndjson" | wc -c)]]" ]
+@test "a stage that dies is not taken for one that finished: the next one sees no end of input" {
+	make_index died 10000000 3600
+	mkfifo "$T/fifo"
+	# documents on stdin, no checkpoint record before the end of the input
+	qw-pipeline --index died --once --quiet --checkpoint-every 100000 --drain-ms 0 \
+		--max-restarts 0 --status-file "$T/status.json" - <"$T/fifo" >"$T/out" 2>"$T/err" 3>&- &
+	PIPE_PID=$!
+	exec 7>"$T/fifo"
+	seq 100 | sed 's/.*/{"n":&}/' >&7
+	parse=$(wait_until 60 stage_pid "$PIPE_PID" qw-parse)
+	index=$(wait_until 60 stage_pid "$PIPE_PID" qw-index)
+	# qw-parse dies while the supervisor cannot react
+	kill -STOP "$PIPE_PID"
+	kill -KILL "$parse"
+	# qw-index must not see the end of its input: it would cut the documents
+	# it holds, that no checkpoint covers, and the chain would publish them
+	ended_or_published() {
+		[ "$(published_docs died)" -gt 0 ] || [ -z "$(ps -o stat= -p "$index" | grep -v Z)" ]
+	}
+	run ! wait_until 5 ended_or_published
+	kill -CONT "$PIPE_PID"
+	exec 7>&-
+	rc=0
+	wait "$PIPE_PID" || rc=$?
+	cat "$T/err" >&2
+	[ "$rc" = 75 ]
+	grep -q "generation 1 failed: qw-parse killed by signal 9" "$T/err"
+	[ "$(published_docs died)" = 0 ]
+	[ "$(count_state died Staged)" = 0 ]
 }

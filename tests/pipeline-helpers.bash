@@ -140,3 +140,16 @@ no_zombies() {
 staged_at_least() {
 	[ "$(count_state "$1" Staged)" -ge "$2" ]
 }
+
+# read_to_end PIPELINE_PID STAGE FILE: the stage's file position on FILE is
+# its size (from /proc/PID/fdinfo; for wait_until)
+read_to_end() {
+	local pid fd
+	pid=$(stage_pid "$1" "$2") || return 1
+	for fd in /proc/"$pid"/fd/*; do
+		[ "$(readlink "$fd")" = "$3" ] || continue
+		[ "$(awk '/^pos:/ {print $2}' "/proc/$pid/fdinfo/${fd##*/}")" = "$(stat -c %s "$3")" ] &&
+			return 0
+	done
+	return 1
+}

@@ -39,6 +39,7 @@ struct child {
 	uint64_t activity;  /* I/O and CPU figures at the last tick */
 	int64_t idle_since; /* scaled ms: last activity, or work not pending */
 	int err_fd;         /* read end of the stage's stderr, -1 at its EOF */
+	int out_hold;       /* a write end of the stage's stdout pipe, -1 */
 	char line[1024];    /* partial stderr line */
 	size_t line_len;
 	char last[256];     /* last stderr line: the stage's error */
@@ -302,21 +303,23 @@ static void read_stderr(const struct sup *s, struct child *k)
 	}
 }
 
-/* The stage's stderr to its end: every writer is gone once it was reaped. */
+/* The stage's stderr to its end once it was reaped: what it wrote is all in
+ * the pipe (never block: a helper it started might still hold the pipe). */
 static void drain_stderr(const struct sup *s, struct child *k)
 {
-	int fl;
-
 	if (k->err_fd < 0)
 		return;
-	fl = fcntl(k->err_fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(k->err_fd, F_SETFL, fl & ~O_NONBLOCK);
 	read_stderr(s, k);
+	if (k->err_fd >= 0) {
+		err_line(k, true, s->o->progress && isatty(STDERR_FILENO));
+		close_fd(&k->err_fd);
+	}
 }
 
 static void end_generation(struct sup *s)
 {
+	for (size_t i = 0; s->kids && i < s->gen.n; i++)
+		close_fd(&s->kids[i].out_hold);
 	read_output(s, true);
 	for (size_t i = 0; s->kids && i < s->gen.n; i++)
 		drain_stderr(s, &s->kids[i]);
@@ -389,6 +392,7 @@ static int start_chain(struct sup *s, struct qw_err *err)
 	for (size_t i = 0; i < n; i++) {
 		s->peek_fds[i] = -1;
 		s->kids[i].err_fd = -1;
+		s->kids[i].out_hold = -1;
 	}
 	if (s->o->input_fd >= 0) {
 		prev_read = s->o->input_fd;
@@ -439,7 +443,12 @@ static int start_chain(struct sup *s, struct qw_err *err)
 		s->kids[i].pid = pid;
 		s->kids[i].idle_since = clock_now_ms();
 		s->running++;
-		close(p[1]);
+		/* Keep a write end of the stage's stdout until it is reaped:
+		 * the next stage sees the end of its input only after we know
+		 * how the stage ended, so a stage that died is never taken for
+		 * one that finished (its reader would cut and publish documents
+		 * no checkpoint covers before the group is killed). */
+		s->kids[i].out_hold = p[1];
 		if (prev_read != s->o->input_fd && prev_read != null_fd) {
 			/* keep a reader of the inter-stage pipe for FIONREAD */
 			s->peek_fds[s->npeek++] = prev_read;
@@ -650,9 +659,13 @@ static void reap(struct sup *s)
 		s->running--;
 		drain_stderr(s, &s->kids[i]);
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			/* a clean end: now the next stage may see it */
+			close_fd(&s->kids[i].out_hold);
 			dispatch(s, E_EXIT_OK);
 			continue;
 		}
+		/* A failure keeps the hold: the group is killed before the next
+		 * stage could see an end of input (end_generation closes it). */
 		s->detail_signal = 0;
 		if (WIFSIGNALED(st)) {
 			s->detail_signal = WTERMSIG(st);
@@ -809,9 +822,10 @@ static int setup_signals(struct sup *s, sigset_t *old, struct qw_err *err)
 		return err_errno(err, EX_OSERR, "cannot create a signalfd");
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* A shell starts background jobs with SIGINT ignored, and an ignored
-	 * signal never reaches the signalfd: SIGINT and SIGTERM always stop us
-	 * gracefully. (An ignored SIGHUP stays ignored, for nohup.) */
+	/* A shell starts background jobs with SIGINT ignored. Linux keeps a
+	 * blocked signal pending even when ignored, POSIX does not promise it:
+	 * with the default action (blocked, so never taken) SIGINT and SIGTERM
+	 * surely reach the signalfd. An ignored SIGHUP stays ignored (nohup). */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	return 0;

@@ -26,9 +26,9 @@
  * a row without a publish: give up (EX_TEMPFAIL).
  *
  * Signals come through a signalfd (never work in a handler); SIGINT and
- * SIGTERM are reset to their default first (a shell starts background
- * jobs with SIGINT ignored, and an ignored signal is discarded), an
- * ignored SIGHUP stays ignored (nohup). SIGTERM/SIGINT/SIGHUP: send
+ * SIGTERM are reset to their default (while blocked) first, since a shell
+ * starts background jobs with SIGINT ignored; an ignored SIGHUP stays
+ * ignored (nohup). SIGTERM/SIGINT/SIGHUP: send
  * SIGTERM to the stop stage (qw-parse: stop reading, emit eof, exit 0)
  * and let the chain drain; if that stage dies
  * of the SIGTERM instead, the group is killed (nothing half-covered by a

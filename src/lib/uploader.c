@@ -412,6 +412,7 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 		struct pollfd pfd[2];
 		nfds_t nfd = 0;
 		int in_slot = -1, done_slot = -1;
+		bool in_ready;
 
 		if (start_jobs(&u, err) < 0)
 			goto drain;
@@ -419,8 +420,11 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 			goto drain;
 		if (in_eof && u.qlen == 0 && u.inflight == 0 && u.whead == u.nwait)
 			break;
-		/* Backpressure: read more only when every upload could start. */
-		if (!in_eof && u.whead == u.nwait) {
+		/* Backpressure: read more only when every upload could start. A
+		 * whole line already in the reader's buffer is handled first: the
+		 * pipe may hold nothing more, and poll would wait for ever. */
+		in_ready = !in_eof && u.whead == u.nwait && has_buffered_line(&r);
+		if (!in_eof && u.whead == u.nwait && !in_ready) {
 			pfd[nfd].fd = in_fd;
 			pfd[nfd].events = POLLIN;
 			in_slot = (int)nfd++;
@@ -430,11 +434,11 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 			pfd[nfd].events = POLLIN;
 			done_slot = (int)nfd++;
 		}
-		if (nfd == 0) {
+		if (nfd == 0 && !in_ready) {
 			err_set(err, EX_SOFTWARE, "uploader: nothing to wait for");
 			goto drain;
 		}
-		if (poll(pfd, nfd, -1) < 0) {
+		if (poll(pfd, nfd, in_ready ? 0 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err_errno(err, EX_OSERR, "poll");
@@ -444,7 +448,7 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 			if (reap_jobs(&u, err) < 0)
 				goto drain;
 		}
-		if (in_slot >= 0 && (pfd[in_slot].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (in_ready || (in_slot >= 0 && (pfd[in_slot].revents & (POLLIN | POLLHUP | POLLERR)))) {
 			do {
 				const char *line;
 				size_t len;
