@@ -232,6 +232,17 @@ start_pipeline() {
 	[ "$(published_docs giveup)" = 0 ]
 }
 
+@test "qw-pipeline does not restart a generation that failed for a missing input (66)" {
+	make_index missing
+	# a generous backoff: a restart would show up as a "restarting in" line
+	run -66 --separate-stderr qw-pipeline --index missing --once --quiet \
+		--max-restarts 5 "$T/no-such-file.ndjson"
+	echo "$stderr"
+	[[ $stderr == *"no-such-file.ndjson"* ]]
+	[ "$(echo "$stderr" | grep -c 'restarting in')" = 0 ]
+	[ "$(published_docs missing)" = 0 ]
+}
+
 @test "qw-pipeline stops on SIGTERM, publishes what it read and exits 0" {
 	require_shared_data
 	make_index term 100

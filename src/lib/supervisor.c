@@ -77,6 +77,7 @@ struct sup {
 	/* the failing event's detail */
 	char detail[512];
 	int detail_signal;
+	int permanent_code; /* sysexits code of a failure a restart would repeat */
 };
 
 typedef void action_fn(struct sup *s);
@@ -515,6 +516,17 @@ static void a_check_done(struct sup *s)
 	s->state = S_DONE;
 }
 
+/*
+ * A usage, data, missing-input, permission or configuration error (a bad
+ * option, a broken index config, a file that is not there) fails the same
+ * way in every generation: restarting would only delay the message.
+ */
+static bool is_permanent(int code)
+{
+	return code == EX_USAGE || code == EX_DATAERR || code == EX_NOINPUT ||
+	       code == EX_NOPERM || code == EX_CONFIG;
+}
+
 static void a_fail(struct sup *s)
 {
 	snprintf(s->last_failure, sizeof(s->last_failure), "%s", s->detail);
@@ -594,6 +606,11 @@ static void a_all_down(struct sup *s)
 		s->state = S_DONE;
 		return;
 	}
+	if (s->permanent_code) {
+		fail_now(s, s->permanent_code, s->last_failure);
+		s->state = S_DONE;
+		return;
+	}
 	if (s->gen_progress)
 		s->fails_in_row = 0;
 	s->fails_in_row++;
@@ -667,6 +684,8 @@ static void reap(struct sup *s)
 		/* A failure keeps the hold: the group is killed before the next
 		 * stage could see an end of input (end_generation closes it). */
 		s->detail_signal = 0;
+		if (s->state == S_UP && WIFEXITED(st) && is_permanent(WEXITSTATUS(st)))
+			s->permanent_code = WEXITSTATUS(st);
 		if (WIFSIGNALED(st)) {
 			s->detail_signal = WTERMSIG(st);
 			snprintf(s->detail, sizeof(s->detail), "%s killed by signal %d",
