@@ -233,23 +233,34 @@ static void end_gen(void *ctx, unsigned gen)
 static int lock_scratch(struct pipeline *p, struct qw_err *err)
 {
 	char *base = metastore_scratch_dir(p->ms, p->pipeline_id);
-	char *path = NULL;
+	char *path = NULL, *tmp = NULL;
 	int fd = -1;
 
 	if (fsutil_mkdir_p(base, 0755, err) < 0)
 		goto out;
+	/* Locked before it takes its name, so that qw-gc never finds an
+	 * unlocked "lock" of a live pipeline between open and flock. */
 	path = fsutil_join(base, "lock");
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	tmp = fsutil_join(base, "lock.new");
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot create '%s'", path);
+		err_errno(err, EX_CANTCREAT, "cannot create '%s'", tmp);
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		err_errno(err, EX_TEMPFAIL, "cannot lock '%s'", path);
-		close(fd);
-		fd = -1;
+		err_errno(err, EX_TEMPFAIL, "cannot lock '%s'", tmp);
+		goto fail;
 	}
+	if (rename(tmp, path) < 0) {
+		err_errno(err, EX_CANTCREAT, "cannot rename '%s' to '%s'", tmp, path);
+		goto fail;
+	}
+	goto out;
+fail:
+	close(fd);
+	fd = -1;
 out:
+	free(tmp);
 	free(path);
 	free(base);
 	return fd;
