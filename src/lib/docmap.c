@@ -1052,15 +1052,26 @@ static bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
 	return false;
 }
 
-/* A number token: its span; *is_int when it has no fraction or exponent and fits in int64. */
-static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
-{
-	const char *p = fx->p, *start = fx->p, *end = fx->end;
-	bool neg = false;
-	int digits = 0;
+/*
+ * The JSON number token at [p, end), shared by the canonical fast path and
+ * the one-pass scan: false when it is not a valid JSON number. mag holds the
+ * integer part's value when it has at most 19 digits (which fit in uint64).
+ */
+struct json_num {
+	const char *end;
+	bool is_int;
+	bool neg;
+	int digits;
+	uint64_t mag;
+};
 
+static bool lex_number(const char *p, const char *end, struct json_num *num)
+{
+	num->neg = false;
+	num->digits = 0;
+	num->mag = 0;
 	if (p < end && *p == '-') {
-		neg = true;
+		num->neg = true;
 		p++;
 	}
 	if (p >= end || *p < '0' || *p > '9')
@@ -1068,12 +1079,13 @@ static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
 	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
 		return false;
 	while (p < end && *p >= '0' && *p <= '9') {
+		if (++num->digits <= 19)
+			num->mag = num->mag * 10 + (uint64_t)(*p - '0');
 		p++;
-		digits++;
 	}
-	*is_int = true;
+	num->is_int = true;
 	if (p < end && *p == '.') {
-		*is_int = false;
+		num->is_int = false;
 		p++;
 		if (p >= end || *p < '0' || *p > '9')
 			return false;
@@ -1081,7 +1093,7 @@ static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
 			p++;
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
-		*is_int = false;
+		num->is_int = false;
 		p++;
 		if (p < end && (*p == '+' || *p == '-'))
 			p++;
@@ -1090,23 +1102,31 @@ static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
 		while (p < end && *p >= '0' && *p <= '9')
 			p++;
 	}
-	*s = start;
-	*n = (size_t)(p - start);
-	fx->p = p;
-	if (*is_int) {
-		/* must fit in int64 and not be "-0" (which becomes "0") */
-		if (neg && digits == 1 && start[1] == '0')
-			return false;
-		if (digits > 19)
-			return false;
-		if (digits == 19) {
-			const char *d = start + (neg ? 1 : 0);
+	num->end = p;
+	return true;
+}
 
-			if (memcmp(d, neg ? "9223372036854775808" : "9223372036854775807", 19) > 0)
-				return false;
-		}
-		return true;
-	}
+/* Whether an integer token fits in int64 (json_int_t, as jansson reads it). */
+static bool json_num_fits_i64(const struct json_num *num)
+{
+	return num->digits <= 19 && num->mag <= (uint64_t)INT64_MAX + (num->neg ? 1 : 0);
+}
+
+/* A number token: its span; *is_int when it has no fraction or exponent and fits in int64. */
+static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
+{
+	const char *start = fx->p;
+	struct json_num num;
+
+	if (!lex_number(fx->p, fx->end, &num))
+		return false;
+	*is_int = num.is_int;
+	*s = start;
+	*n = (size_t)(num.end - start);
+	fx->p = num.end;
+	if (*is_int)
+		/* must fit in int64 and not be "-0" (which becomes "0") */
+		return !(num.neg && num.digits == 1 && num.mag == 0) && json_num_fits_i64(&num);
 	{
 		/* a real: keep it only when it is already in its shortest form */
 		char tmp[64];
@@ -1702,55 +1722,19 @@ static bool sc_key(struct scan *sc, const char **s, size_t *n, uint32_t *h)
 /* A number token, as jansson reads it: an integer (json_int_t) or a real. */
 static bool sc_number(struct scan *sc, bool *is_int, int64_t *i, double *d)
 {
-	const char *p = sc->p, *start = sc->p, *end = sc->end;
-	bool neg = false;
-	uint64_t acc = 0;
-	int digits = 0;
+	const char *start = sc->p, *p;
+	struct json_num num;
 
-	if (p < end && *p == '-') {
-		neg = true;
-		p++;
-	}
-	if (p >= end || *p < '0' || *p > '9')
+	/* more than 19 digits before the point: left to the tree path */
+	if (!lex_number(sc->p, sc->end, &num) || num.digits > 19)
 		return false;
-	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
-		return false;
-	while (p < end && *p >= '0' && *p <= '9') {
-		if (++digits > 19)
-			return false;
-		acc = acc * 10 + (uint64_t)(*p - '0');
-		p++;
-	}
-	*is_int = true;
-	if (p < end && *p == '.') {
-		*is_int = false;
-		p++;
-		if (p >= end || *p < '0' || *p > '9')
-			return false;
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-	}
-	if (p < end && (*p == 'e' || *p == 'E')) {
-		*is_int = false;
-		p++;
-		if (p < end && (*p == '+' || *p == '-'))
-			p++;
-		if (p >= end || *p < '0' || *p > '9')
-			return false;
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-	}
-	sc->p = p;
+	p = sc->p = num.end;
+	*is_int = num.is_int;
 	if (*is_int) {
-		if (neg) {
-			if (acc > (uint64_t)INT64_MAX + 1)
-				return false;
-			*i = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
-		} else {
-			if (acc > (uint64_t)INT64_MAX)
-				return false;
-			*i = (int64_t)acc;
-		}
+		if (!json_num_fits_i64(&num))
+			return false;
+		*i = !num.neg ? (int64_t)num.mag
+		     : num.mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)num.mag;
 		return true;
 	}
 	{
