@@ -190,13 +190,10 @@ int main(int argc, char **argv)
 		if (!cfg)
 			goto out;
 		if (!no_resume) {
-			po.checkpoint = metastore_checkpoint(ms, index_id,
-							     po.source_id ? po.source_id : "files", &err);
+			po.checkpoint = metastore_checkpoint_with_heads(ms, index_id,
+									po.source_id ? po.source_id : "files",
+									&po.checkpoint_heads, &err);
 			if (!po.checkpoint)
-				goto out;
-			po.checkpoint_heads = metastore_checkpoint_heads(ms, index_id,
-									 po.source_id ? po.source_id : "files", &err);
-			if (!po.checkpoint_heads)
 				goto out;
 		}
 	} else if (config_file) {

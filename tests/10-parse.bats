@@ -30,6 +30,12 @@ for b in d:
 print("%d:%016x" % (len(d), h))' "$1" "$2"
 }
 
+# head_ino FILE N [PART]: the head qw-parse writes for a regular file PART
+# (default FILE) whose first bytes are FILE's: the head, then ":<inode>".
+head_ino() {
+	echo "$(head_of "$1" "$2"):$(stat -c %i "${3:-$1}")"
+}
+
 @test "qw-parse turns each line of a plain log into a body document (CRLF, no final newline)" {
 	require_shared_data
 	for f in Apache_2k.log HDFS_2k.log Proxifier_2k.log; do
@@ -47,7 +53,7 @@ print("%d:%016x" % (len(d), h))' "$1" "$2"
 	size=$(stat -c %s "$LOGHUB/Apache_2k.log")
 	run controls "$T/out"
 	[ "${#lines[@]}" -eq 2 ]
-	[ "$(jq -c . <<<"${lines[0]}")" = "{\"type\":\"checkpoint\",\"source\":\"files\",\"partition\":\"$LOGHUB/Apache_2k.log\",\"from\":0,\"to\":$size,\"head\":\"$(head_of "$LOGHUB/Apache_2k.log" "$size")\"}" ]
+	[ "$(jq -c . <<<"${lines[0]}")" = "{\"type\":\"checkpoint\",\"source\":\"files\",\"partition\":\"$LOGHUB/Apache_2k.log\",\"from\":0,\"to\":$size,\"head\":\"$(head_ino "$LOGHUB/Apache_2k.log" "$size")\"}" ]
 	[ "$(jq -c '[.type, .docs_read, .docs_valid, .docs_invalid]' <<<"${lines[1]}")" = '["eof",2000,2000,0]' ]
 	grep -q 'qw-parse: 2000 docs read, 2000 valid, 0 invalid' "$T/err"
 }
@@ -263,6 +269,35 @@ $T/$a!sub/two.ndjson $(stat -c %s "$T/d/sub/two.ndjson")" ]
 	[[ "$(sed -n 1p "$T/dl" | jq -r .message)" == *"'other'"* ]]
 }
 
+@test "qw-parse rejects a timestamp outside the years 0000-9999, so that every document it writes maps again" {
+	cat >"$T/cfg.json" <<-'JSON'
+	{"version": "0.8", "index_id": "app", "doc_mapping": {"mode": "dynamic", "timestamp_field": "ts",
+	 "field_mappings": [{"name": "ts", "type": "datetime", "fast": true,
+	                     "input_formats": ["rfc3339", "unix_timestamp"]}]}}
+	JSON
+	cat >"$T/in.ndjson" <<-'EOF'
+	{"ts":544444444444444444440.0,"b":false}
+	{"ts":253402300800000000000.0}
+	{"ts":253402300799000000000.0}
+	{"ts":"9999-12-31T23:00:00-05:00"}
+	{"ts":"0000-01-01T00:00:00Z"}
+	{"ts":1591757456}
+	EOF
+	run --separate-stderr qw-parse --index-config "$T/cfg.json" --dead-letter "$T/dl" "$T/in.ndjson"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$T/out"
+	[ "$(jq -r .reason "$T/dl" | tr '\n' ' ')" = "bad_timestamp bad_timestamp bad_timestamp " ]
+	[ "$(jq -r .position "$T/dl" | tr '\n' ' ')" = \
+	  "$(awk 'NR == 1 || NR == 2 || NR == 4 { printf "%d ", o } { o += length($0) + 1 }' "$T/in.ndjson")" ]
+	[ "$(docs "$T/out" | jq -r .ts | cut -c1-4 | tr '\n' ' ')" = "9999 0000 2020 " ]
+	# what qw-parse wrote is valid for the same mapping (qw-index maps it again)
+	docs "$T/out" >"$T/again.ndjson"
+	run --separate-stderr qw-parse --index-config "$T/cfg.json" "$T/again.ndjson"
+	[ "$status" -eq 0 ]
+	[ "$(docs <(printf '%s\n' "$output") | wc -l)" -eq 3 ]
+	[[ "$stderr" == *"3 docs read, 3 valid, 0 invalid"* ]]
+}
+
 @test "qw-parse rejects bad options and a missing config" {
 	run --separate-stderr qw-parse --format xml x
 	[ "$status" -eq 64 ]
@@ -407,10 +442,10 @@ $T/c.log.gz $at_c $(gzip -dc "$T/c.log.gz" | wc -c)" ]
 	[[ "$stderr" != *"'b.log'"* ]]
 	controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to) \(.head)"' >cp
 	zk=$(stat -c %s "$LOGHUB/Zookeeper_2k.log")
-	[ "$(cat cp)" = "$T/a.log#1 0 20 $(head_of a.log 20)
-$T/b.log 6 9 $(head_of b.log 9)
-$T/big.log#1 0 $(stat -c %s big.log) $(head_of big.log 9999)
-$T/c.gz#1 0 $zk $(head_of "$LOGHUB/Zookeeper_2k.log" "$zk")" ]
+	[ "$(cat cp)" = "$T/a.log#1 0 20 $(head_ino a.log 20)
+$T/b.log 6 9 $(head_ino b.log 9)
+$T/big.log#1 0 $(stat -c %s big.log) $(head_ino big.log 9999)
+$T/c.gz#1 0 $zk $(head_ino "$LOGHUB/Zookeeper_2k.log" "$zk" c.gz)" ]
 }
 
 @test "qw-parse --index reads a compressed file shorter than its checkpoint from 0 again" {
@@ -449,7 +484,7 @@ $T/c.gz#1 0 $zk $(head_of "$LOGHUB/Zookeeper_2k.log" "$zk")" ]
 	run -0 qw-pipeline --index rot --once --quiet --format plain f.log
 	size=$(stat -c %s f.log)
 	[ "$(jq -c --arg p "$T/f.log" '[.checkpoints.files[$p], .checkpoint_heads.files[$p]]' "$m")" = \
-	  "[$size,\"$(head_of f.log "$size")\"]" ]
+	  "[$size,\"$(head_ino f.log "$size")\"]" ]
 	# copy-truncate rotation: the new content is longer than the old one
 	cp "$LOGHUB/Mac_2k.log" f.log
 	[ "$(stat -c %s f.log)" -gt "$size" ]
@@ -534,10 +569,43 @@ $T/app.log#1 9 12" ]
 	[ "$(docs out | jq -r .body | tr '\n' ' ')" = "c1 c2 D1 D2 D3 " ]
 	controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to) \(.head)"' >cp
 	printf 'c1\nc2\n' >old
-	[ "$(head -n 1 cp)" = "$T/ct.log 0 6 $(head_of old 6)" ]
+	[ "$(head -n 1 cp)" = "$T/ct.log 0 6 $(head_ino old 6 ct.log)" ]
 	[ "$(grep -c "^$T/ct.log " cp)" -eq 1 ]
 	[ "$(grep "^$T/ct.log#1 " cp | head -n 1 | cut -d' ' -f2)" -eq 0 ]
-	[ "$(tail -n 1 cp | cut -d' ' -f1,3,4)" = "$T/ct.log#1 9 $(head_of ct.log 9)" ]
+	[ "$(tail -n 1 cp | cut -d' ' -f1,3,4)" = "$T/ct.log#1 9 $(head_ino ct.log 9)" ]
+}
+
+# open_and_asleep PID FILE: process PID has FILE open and is sleeping.
+open_and_asleep() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = "$2" ] || continue
+		[ "$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = S ]
+		return
+	done
+	return 1
+}
+
+@test "qw-parse --follow keeps the head a resumed file had when opened: a later rewrite in place is a new file" {
+	setup_datadir
+	cd "$T"
+	seq -f 'first version, line %g' 1 20 >rw.log
+	size=$(stat -c %s rw.log)
+	make_index_with_checkpoint "{\"$T/rw.log\": $size}"      # no head: published by an older qw-parse
+	qw-parse --index res --format plain --follow rw.log >out 2>err 3>&- &
+	PARSE_PID=$!
+	# it has the file open and sleeps between polls: the file was resumed
+	wait_for 'open_and_asleep "$PARSE_PID" "$T/rw.log"'
+	# rewritten in place (same inode, never shorter), then more lines
+	seq -f 'second version, line %g' 1 20 | dd of=rw.log conv=notrunc status=none
+	echo 'appended' >>rw.log
+	wait_for '[ "$(ndocs out)" -ge 21 ]'
+	kill -TERM "$PARSE_PID"
+	wait "$PARSE_PID"
+	PARSE_PID=
+	diff <(docs out | jq -r .body) <(cat rw.log)
+	controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to) \(.head)"' >cp
+	[ "$(cat cp)" = "$T/rw.log#1 0 $(stat -c %s rw.log) $(head_ino rw.log 1024)" ]
 }
 
 @test "qw-parse flushes before waiting on a pipe, commits on SIGUSR1 and stops on SIGTERM while stdin is idle" {
@@ -687,6 +755,84 @@ $T/app.log#1 9 12" ]
 $T/app.log#1 0 10
 $T/app.log $at $(stat -c %s app.log.1)
 $T/big.log $at_big $(stat -c %s big.log)" ]
+}
+
+@test "qw-parse --index resumes numbered rotations (app.log -> app.log.1 -> app.log.2) instead of reading them again" {
+	setup_datadir
+	cd "$T"
+	seq -f 'older rotation, line %g' 1 150 >app.log.1
+	seq -f 'current file, line %g' 1 150 >app.log
+	s1=$(stat -c %s app.log.1)
+	s0=$(stat -c %s app.log)
+	make_index_with_checkpoint "{\"$T/app.log\": $s0, \"$T/app.log.1\": $s1}" \
+		"{\"$T/app.log\": \"$(head_of app.log "$s0")\", \"$T/app.log.1\": \"$(head_of app.log.1 "$s1")\"}"
+	echo 'written before the rotation' >>app.log
+	mv app.log.1 app.log.2                # logrotate: every file moves one number up
+	mv app.log app.log.1
+	printf 'new1\nnew2\n' >app.log
+	run --separate-stderr qw-parse --index res --format plain "$T/app.log*"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >out
+	diff <(docs out | jq -r .body) <(printf 'new1\nnew2\nwritten before the rotation\n')
+	[[ "$stderr" == *"qw-parse: '$T/app.log.1' starts as '$T/app.log' did (renamed): resuming it at $s0"* ]]
+	[[ "$stderr" == *"qw-parse: '$T/app.log.2' starts as '$T/app.log.1' did (renamed): resuming it at $s1"* ]]
+	controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to)"' >cp
+	[ "$(cat cp)" = "$T/app.log#1 0 10
+$T/app.log $s0 $(stat -c %s app.log.1)" ]
+}
+
+# store_checkpoints OUT: make the index "res" with the last checkpoint of each
+# partition in the qw-parse output OUT (positions and heads as qw-parse wrote them).
+store_checkpoints() {
+	local c
+	c=$(controls "$1" | jq -s 'map(select(.type == "checkpoint")) | map({(.partition): .})| add')
+	make_index_with_checkpoint "$(jq -c 'map_values(.to)' <<<"$c")" "$(jq -c 'map_values(.head)' <<<"$c")"
+}
+
+# fixed_header: 1440 bytes that start every file of a log (more than a head).
+fixed_header() {
+	seq -f 'FIXED HEADER LINE %04g' 1 60
+}
+
+@test "qw-parse --index does not resume a new file that only starts as a deleted checkpointed one did" {
+	setup_datadir
+	cd "$T"
+	{ fixed_header; seq -f 'run one, line %g' 1 50; } >run-1.log
+	qw-parse --format plain run-1.log >first
+	store_checkpoints first
+	{ fixed_header; seq -f 'run two, line %g' 1 100; } >run-2.log    # longer than run-1.log
+	rm run-1.log
+	run --separate-stderr qw-parse --index res --format plain "$T/run-*.log"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >out
+	diff <(docs out | jq -r .body) run-2.log
+	[[ "$stderr" != *"renamed"* ]]
+	[ "$(controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to)"')" = \
+	  "$T/run-2.log 0 $(stat -c %s run-2.log)" ]
+}
+
+@test "qw-parse --index follows numbered rotations of files that all start with the same header (by inode)" {
+	setup_datadir
+	cd "$T"
+	{ fixed_header; seq -f 'older rotation, line %g' 1 50; } >app.log.1
+	{ fixed_header; seq -f 'current file, line %g' 1 150; } >app.log
+	qw-parse --format plain "$T/app.log*" >first
+	store_checkpoints first
+	s0=$(stat -c %s app.log)
+	s1=$(stat -c %s app.log.1)
+	echo 'written before the rotation' >>app.log
+	mv app.log.1 app.log.2
+	mv app.log app.log.1
+	{ fixed_header; printf 'new1\nnew2\n'; } >app.log
+	run --separate-stderr qw-parse --index res --format plain "$T/app.log*"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >out
+	diff <(docs out | jq -r .body) <(cat app.log; echo 'written before the rotation')
+	[[ "$stderr" == *"qw-parse: '$T/app.log.1' starts as '$T/app.log' did (renamed): resuming it at $s0"* ]]
+	[[ "$stderr" == *"qw-parse: '$T/app.log.2' starts as '$T/app.log.1' did (renamed): resuming it at $s1"* ]]
+	[ "$(controls out | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to)"')" = \
+	  "$T/app.log#1 0 $(stat -c %s app.log)
+$T/app.log $s0 $(stat -c %s app.log.1)" ]
 }
 
 # The process $1 runs qw-parse, has its SIGTERM handler installed and sleeps.

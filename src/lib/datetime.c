@@ -11,6 +11,16 @@
  * below the year 2500, then millis, micros, nanos. */
 #define TS_MAX_SECONDS 16725225600LL
 
+/* Datetimes are within the years 0000 to 9999 (UTC): what RFC 3339 can
+ * write with four digits, so that every canonical value parses again. */
+#define DT_MIN_US (-62167219200LL * 1000000)        /* 0000-01-01T00:00:00Z */
+#define DT_MAX_US (253402300800LL * 1000000 - 1)    /* 9999-12-31T23:59:59.999999Z */
+
+static bool in_range(int64_t us)
+{
+	return us >= DT_MIN_US && us <= DT_MAX_US;
+}
+
 struct dt_parts {
 	int64_t year;
 	bool has_year;
@@ -447,7 +457,7 @@ bool datetime_from_i64(int64_t v, int64_t *us)
 		*us = v;
 	else
 		*us = v / 1000;
-	return true;
+	return in_range(*us);
 }
 
 bool datetime_from_number(double v, int64_t *us)
@@ -468,7 +478,7 @@ bool datetime_from_number(double v, int64_t *us)
 	if (r >= 9.2e18 || r <= -9.2e18)
 		return false;
 	*us = (int64_t)llround(r);
-	return true;
+	return in_range(*us);
 }
 
 /* A string unix timestamp: [-]digits[.digits]. */
@@ -708,8 +718,8 @@ static bool parse_strptime(const char *fmt, const char *s, size_t len, int64_t *
 	return parts_to_us(&p, us);
 }
 
-static bool parse_any(const char *format, const char *s, size_t len, int64_t *us,
-		      size_t *consumed)
+static bool parse_format(const char *format, const char *s, size_t len, int64_t *us,
+			 size_t *consumed)
 {
 	if (strcmp(format, "rfc3339") == 0)
 		return parse_rfc3339(s, len, us, consumed);
@@ -720,6 +730,12 @@ static bool parse_any(const char *format, const char *s, size_t len, int64_t *us
 	if (strcmp(format, "unix_timestamp") == 0)
 		return parse_unix(s, len, us, consumed);
 	return parse_strptime(format, s, len, us, consumed);
+}
+
+static bool parse_any(const char *format, const char *s, size_t len, int64_t *us,
+		      size_t *consumed)
+{
+	return parse_format(format, s, len, us, consumed) && in_range(*us);
 }
 
 size_t datetime_parse_prefix(const char *format, const char *s, size_t len, int64_t *us)

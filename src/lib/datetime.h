@@ -4,7 +4,9 @@
  * inferred from the number of digits, as Quickwit does: seconds up to
  * 10^10, then millis, micros, nanos), and strptime-style patterns
  * ("%Y-%m-%d %H:%M:%S", with %f/%z/%Z extensions as in Quickwit's docs).
- * All values are microseconds since the epoch, UTC. Pure functions,
+ * All values are microseconds since the epoch, UTC, within the years 0000
+ * to 9999 (a value outside does not parse: RFC 3339 could not write it
+ * back). Pure functions,
  * thread-safe, never touch the process time zone.
  */
 #ifndef QW_DATETIME_H

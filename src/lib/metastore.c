@@ -864,36 +864,53 @@ int metastore_delete_splits(struct metastore *ms, const char *index_id,
 	return mark_or_delete(ms, index_id, split_ids, n, true, err);
 }
 
-json_t *metastore_checkpoint(struct metastore *ms, const char *index_id, const char *source_id,
+/* doc[key][source_id] copied, an empty object when absent. */
+static json_t *source_object(json_t *doc, const char *key, const char *source_id,
 			     struct qw_err *err)
 {
-	json_t *doc;
-	json_t *cp;
+	json_t *o = json_object_get(json_object_get(doc, key), source_id);
+
+	o = json_is_object(o) ? json_deep_copy(o) : json_object();
+	if (!o)
+		err_set(err, EX_SOFTWARE, "cannot copy the %s of source '%s'", key, source_id);
+	return o;
+}
+
+json_t *metastore_checkpoint_with_heads(struct metastore *ms, const char *index_id,
+					const char *source_id, json_t **heads, struct qw_err *err)
+{
+	json_t *doc, *cp = NULL, *h = NULL;
 
 	if (ids_check_source(source_id, err) < 0)
 		return NULL;
-	doc = metastore_read(ms, index_id, err);
+	doc = metastore_read(ms, index_id, err);      /* one snapshot for both */
 	if (!doc)
 		return NULL;
-	cp = json_object_get(json_object_get(doc, "checkpoints"), source_id);
-	cp = json_is_object(cp) ? json_deep_copy(cp) : json_object();
+	cp = source_object(doc, "checkpoints", source_id, err);
+	if (cp && heads) {
+		h = source_object(doc, "checkpoint_heads", source_id, err);
+		if (!h) {
+			json_decref(cp);
+			cp = NULL;
+		}
+	}
 	json_decref(doc);
+	if (heads)
+		*heads = h;
 	return cp;
+}
+
+json_t *metastore_checkpoint(struct metastore *ms, const char *index_id, const char *source_id,
+			     struct qw_err *err)
+{
+	return metastore_checkpoint_with_heads(ms, index_id, source_id, NULL, err);
 }
 
 json_t *metastore_checkpoint_heads(struct metastore *ms, const char *index_id,
 				   const char *source_id, struct qw_err *err)
 {
-	json_t *doc;
-	json_t *h;
+	json_t *h = NULL, *cp = metastore_checkpoint_with_heads(ms, index_id, source_id, &h, err);
 
-	if (ids_check_source(source_id, err) < 0)
-		return NULL;
-	doc = metastore_read(ms, index_id, err);
-	if (!doc)
-		return NULL;
-	h = json_object_get(json_object_get(doc, "checkpoint_heads"), source_id);
-	h = json_is_object(h) ? json_deep_copy(h) : json_object();
-	json_decref(doc);
+	json_decref(cp);
 	return h;
 }

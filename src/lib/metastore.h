@@ -105,6 +105,11 @@ json_t *metastore_checkpoint(struct metastore *ms, const char *index_id, const c
 json_t *metastore_checkpoint_heads(struct metastore *ms, const char *index_id,
 				   const char *source_id, struct qw_err *err);
 
+/* Both of the above from one read of the metadata (a consistent pair, never
+ * from either side of a publish): returns the positions and sets *heads. */
+json_t *metastore_checkpoint_with_heads(struct metastore *ms, const char *index_id,
+					const char *source_id, json_t **heads, struct qw_err *err);
+
 /* Paths (malloc'ed); index_id must have passed ids_check_index(). */
 char *metastore_index_dir(const struct metastore *ms, const char *index_id);
 char *metastore_split_path(const struct metastore *ms, const char *index_id, const char *split_id);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,8 +56,41 @@ static void head_fingerprint(const char *p, size_t n, struct buf *out)
 	buf_addf(out, "%zu:%016llx", n, (unsigned long long)h);
 }
 
-/* The head of the current partition over want bytes; false when it cannot be had. */
-static bool current_head(struct run *r, size_t want, struct buf *out)
+/*
+ * A stored head: "<n>:<hash>" then ":<inode>" when the partition was a
+ * regular file. *fp_len: the length of "<n>:<hash>", *ino 0 when absent.
+ */
+static bool parse_head(const char *s, size_t *n, size_t *fp_len, uint64_t *ino)
+{
+	const char *c;
+	char *end;
+	unsigned long long v;
+
+	*ino = 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end != ':' || v == 0 || v > SOURCE_HEAD_MAX)
+		return false;
+	*n = (size_t)v;
+	c = strchr(end + 1, ':');
+	if (!c) {
+		*fp_len = strlen(s);
+		return true;
+	}
+	*fp_len = (size_t)(c - s);
+	errno = 0;
+	v = strtoull(c + 1, &end, 10);
+	if (errno || end == c + 1 || *end)
+		return false;
+	*ino = v;
+	return true;
+}
+
+/* The head of the current partition over want bytes; false when it cannot be
+ * had. The bytes come from what source.h kept of the partition (the bytes
+ * read, or its first bytes as they were when it was opened or skipped), not
+ * from the file as it is now: a file rewritten since gives no new head. */
+static bool current_head(struct run *r, size_t want, uint64_t ino, struct buf *out)
 {
 	struct qw_err e = QW_ERR_INIT;
 	const char *h;
@@ -65,6 +99,8 @@ static bool current_head(struct run *r, size_t want, struct buf *out)
 	if (source_head(r->src, want, &h, &n, &e) < 0 || n < want)
 		return false;
 	head_fingerprint(h, n, out);
+	if (ino)
+		buf_addf(out, ":%llu", (unsigned long long)ino);
 	return true;
 }
 
@@ -137,7 +173,7 @@ static int emit_checkpoint(struct run *r, const struct source_part *p, uint64_t 
 	    json_object_set_new(rec, "partition", json_string(p->id)) ||
 	    json_object_set_new(rec, "from", json_integer((json_int_t)from)) ||
 	    json_object_set_new(rec, "to", json_integer((json_int_t)to)) ||
-	    (current_head(r, to < SOURCE_HEAD_MAX ? (size_t)to : SOURCE_HEAD_MAX, &head) &&
+	    (current_head(r, to < SOURCE_HEAD_MAX ? (size_t)to : SOURCE_HEAD_MAX, p->ino, &head) &&
 	     json_object_set_new(rec, "head", json_string(head.data)))) {
 		json_decref(rec);
 		buf_free(&head);
@@ -309,42 +345,56 @@ static const char *resume_lookup(json_t *cp, const char *id, uint64_t *pos, int 
  * Resume: does the current partition still start as it did when its
  * checkpoint `key` was taken? 0: yes (or nothing to compare with), 2: no,
  * 1: it is shorter than those first bytes, -1 on a read error (e set).
+ * *ino: the inode stored with the head, 0 when none.
  */
-static int head_changed(struct run *r, const char *key, struct qw_err *e)
+static int head_changed(struct run *r, const char *key, uint64_t *ino, struct qw_err *e)
 {
 	const char *stored = json_string_value(json_object_get(r->o->checkpoint_heads, key));
 	struct buf now = BUF_INIT;
 	const char *h;
-	char *end;
-	unsigned long long n;
-	size_t got;
+	size_t n, fp_len, got;
 	int ret = 0;
 
-	if (!stored)
+	*ino = 0;
+	if (!stored || !parse_head(stored, &n, &fp_len, ino))
 		return 0;       /* published by an older qw-parse: only the size is checked */
-	errno = 0;
-	n = strtoull(stored, &end, 10);
-	if (errno || *end != ':' || n == 0 || n > SOURCE_HEAD_MAX)
-		return 0;
-	if (source_head(r->src, (size_t)n, &h, &got, e) < 0)
+	if (source_head(r->src, n, &h, &got, e) < 0)
 		return -1;
 	if (got < n)
 		return 1;       /* shorter than the bytes it started with */
 	head_fingerprint(h, got, &now);
-	if (strcmp(now.data, stored) != 0)
+	if (now.len != fp_len || memcmp(now.data, stored, fp_len) != 0)
 		ret = 2;
 	buf_free(&now);
 	return ret;
 }
 
+/* The path a partition was read from: its id without a "#N". */
+static char *partition_path(const char *key)
+{
+	char *path = xstrdup(key), *hash = strrchr(path, '#');
+
+	if (hash && hash[1] && strspn(hash + 1, "0123456789") == strlen(hash + 1))
+		*hash = '\0';
+	return path;
+}
+
 /*
- * A file with no checkpoint of its own may be a file that was read before
- * under another name (rotated by rename, or moved): a checkpointed partition
+ * Was the current partition read before under another name (rotated by
+ * rename, moved, or copied before a truncation)? A checkpointed partition
  * whose head covers SOURCE_HEAD_MAX bytes and equals this file's, that no
- * other file of this run reads, and whose own path no longer holds those
- * bytes. Returns that partition id with its position, or NULL.
+ * other file of this run reads, and whose own path is no longer that file:
+ * - same inode as stored with the head: its path is gone or is another
+ *   inode (renamed); preferred over any other match;
+ * - otherwise (ino_only false): its path no longer holds those bytes, and
+ *   when the path is gone the stored inode (if any) must be this file's (a
+ *   renamed file keeps its inode; a new file that merely starts with the
+ *   same bytes, a long fixed header, is not that file).
+ * Returns that partition id with its position, or NULL. The caller's skip
+ * then checks that the file is at least as long as that position.
  */
-static const char *renamed_lookup(struct run *r, const struct source_part *p, uint64_t *pos)
+static const char *renamed_lookup(struct run *r, const struct source_part *p, bool ino_only,
+				  uint64_t *pos)
 {
 	json_t *heads = r->o->checkpoint_heads, *v;
 	struct buf fp = BUF_INIT, other = BUF_INIT, ofp = BUF_INIT;
@@ -359,29 +409,42 @@ static const char *renamed_lookup(struct run *r, const struct source_part *p, ui
 	head_fingerprint(h, n, &fp);
 	json_object_foreach(heads, key, v) {
 		json_t *cp = json_object_get(r->o->checkpoint, key);
-		char *path, *hash;
+		const char *stored = json_string_value(v);
+		size_t sn, fp_len;
+		uint64_t sino;
+		bool same_ino, ok;
+		struct stat st;
+		char *path;
 		int rc;
 
-		if (!json_is_string(v) || strcmp(json_string_value(v), fp.data) != 0 ||
+		if (!stored || !parse_head(stored, &sn, &fp_len, &sino) || fp_len != fp.len ||
+		    memcmp(stored, fp.data, fp_len) != 0 ||
 		    !json_is_integer(cp) || json_integer_value(cp) < SOURCE_HEAD_MAX ||
-		    json_object_get(r->claimed, key) || strchr(key, '!') || key[0] != '/')
+		    json_object_get(r->claimed, key) || strchr(key, '!') || key[0] != '/' ||
+		    strcmp(key, p->id) == 0)
 			continue;
-		/* the path the partition was read from: the id without its "#N" */
-		path = xstrdup(key);
-		hash = strrchr(path, '#');
-		if (hash && hash[1] && strspn(hash + 1, "0123456789") == strlen(hash + 1))
-			*hash = '\0';
-		err_clear(&e);
-		rc = source_path_head(path, &other, &e);
-		buf_reset(&ofp);
-		if (rc == 0)
-			head_fingerprint(other.data ? other.data : "", other.len, &ofp);
-		free(path);
-		if ((rc < 0 && e.code == EX_NOINPUT) || (rc == 0 && strcmp(ofp.data, fp.data) != 0)) {
-			found = key;
-			*pos = (uint64_t)json_integer_value(cp);
-			break;
+		same_ino = p->ino && sino == p->ino;
+		if ((ino_only || found) && !same_ino)
+			continue;
+		path = partition_path(key);
+		if (same_ino) {
+			ok = stat(path, &st) < 0 ? errno == ENOENT : (uint64_t)st.st_ino != p->ino;
+		} else {
+			err_clear(&e);
+			rc = source_path_head(path, &other, &e);
+			buf_reset(&ofp);
+			if (rc == 0)
+				head_fingerprint(other.data ? other.data : "", other.len, &ofp);
+			ok = (rc < 0 && e.code == EX_NOINPUT && !sino) ||
+			     (rc == 0 && strcmp(ofp.data, fp.data) != 0);
 		}
+		free(path);
+		if (!ok)
+			continue;
+		found = key;
+		*pos = (uint64_t)json_integer_value(cp);
+		if (same_ino)
+			break;
 	}
 	buf_free(&fp);
 	buf_free(&other);
@@ -418,9 +481,17 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 
 		if (key) {
 			char *keep = xstrdup(key);
+			const char *rkey = NULL;
+			uint64_t rpos = 0, ino = 0;
+			int rr = 1;
 			/* read by another file of this run (it was renamed): this is a new file */
-			int sr = json_object_get(r->claimed, key) ? 3 : head_changed(r, key, &e);
+			int sr = json_object_get(r->claimed, key) ? 3 : head_changed(r, key, &ino, &e);
 
+			/* same first bytes (a fixed header) but another inode: the file
+			 * renamed here from another checkpointed name, when there is one */
+			if (sr == 0 && ino && p->ino && ino != p->ino &&
+			    (rkey = renamed_lookup(r, p, true, &rpos)))
+				sr = 4;
 			if (sr == 0)
 				sr = source_skip(src, pos, &e);
 			if (sr < 0) {
@@ -431,6 +502,20 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			if (sr == 0) {
 				source_rename_part(src, keep);
 				from = pos;
+			} else if ((rkey || (rkey = renamed_lookup(r, p, false, &rpos))) &&
+				   (rr = source_skip(src, rpos, &e)) == 0) {
+				/* numbered rotation: this path now holds a file read under another name */
+				struct qw_err notice = QW_ERR_INIT;
+
+				err_set(&notice, 0, "'%s' starts as '%s' did (renamed): resuming it at %llu",
+					p->name, rkey, (unsigned long long)rpos);
+				warn(r, &notice);
+				source_rename_part(src, rkey);
+				from = rpos;
+			} else if (rr < 0) {
+				free(keep);
+				note_failure(r, &e);
+				return 0;
 			} else {
 				struct buf id = BUF_INIT;
 				struct qw_err notice = QW_ERR_INIT;
@@ -442,6 +527,9 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 				else if (sr == 2)
 					err_set(&notice, 0, "the first bytes of '%s' changed since its checkpoint: reading it as a new file '%s'",
 						p->name, id.data);
+				else if (sr == 4)
+					err_set(&notice, 0, "'%s' is another file (inode) than at its checkpoint: reading it as a new file '%s'",
+						p->name, id.data);
 				else
 					err_set(&notice, 0, "'%s' is shorter than its checkpoint (%llu bytes): reading it as a new file '%s'",
 						p->name, (unsigned long long)pos, id.data);
@@ -451,7 +539,7 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 				from = 0;
 			}
 			free(keep);
-		} else if ((key = renamed_lookup(r, p, &pos))) {
+		} else if ((key = renamed_lookup(r, p, false, &pos))) {
 			char *keep = xstrdup(key);
 			int sr = source_skip(src, pos, &e);
 

@@ -13,12 +13,15 @@
  * (EX_IOERR over EX_NOINPUT), 0 when every input was read.
  *
  * Checkpoint records carry the "head" of their partition (a fingerprint of
- * its first bytes, man/qw-protocol.7). On resume, a partition whose head no
- * longer matches, or that is shorter than its position, is read from 0 as
- * "id#N"; a file without a checkpoint of its own whose full head matches a
- * checkpointed partition whose path no longer holds it (renamed) resumes as
- * that partition. Before a read that would block on a pipe, the output and
- * the dead letters are flushed.
+ * its first bytes as they were read, and the inode of a regular file,
+ * man/qw-protocol.7). On resume, a file without a checkpoint of its own, or
+ * whose own checkpoint does not fit (head changed, shorter, another inode
+ * with a partition of that inode checkpointed), resumes as the checkpointed
+ * partition it was renamed from: same inode and its path is another file
+ * now, or else same full head and its path no longer holds it (and, when
+ * that path is gone, same inode if one was stored). Otherwise a file whose
+ * own checkpoint does not fit is read from 0 as "id#N". Before a read that
+ * would block on a pipe, the output and the dead letters are flushed.
  */
 #ifndef QW_PARSE_H
 #define QW_PARSE_H

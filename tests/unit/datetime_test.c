@@ -88,6 +88,16 @@ int main(void)
 	ok(datetime_from_number(1591757456537.0, &us) && us == 1591757456537000LL, "number: millis");
 	ok(datetime_from_number(1591757456.25, &us) && us == 1591757456250000LL, "number: fractional seconds");
 	ok(!datetime_from_number(1e300, &us), "number: out of range");
+	/* years 0000 to 9999 only: a canonical (RFC 3339) value must parse again */
+	ok(!datetime_from_number(544444444444444444440.0, &us), "number: year 19222 is out of range");
+	ok(datetime_from_number(253402300799.0 * 1e9, &us) && us / S == 253402300799LL,
+	   "number: 9999-12-31T23:59:59 in nanos is in range");
+	ok(!datetime_from_number(253402300800.0 * 1e9, &us), "number: 10000-01-01 in nanos is out of range");
+	ok(!datetime_from_number(-62167219201.0 * 1e9, &us), "number: before 0000-01-01 is out of range");
+	parses("rfc3339", "0000-01-01T00:00:00Z", -62167219200LL * S, "rfc3339 year 0");
+	rejects("rfc3339", "9999-12-31T23:00:00-05:00", "rfc3339 that is year 10000 in UTC");
+	rejects("unix_timestamp", "544444444444444444440.0", "unix_timestamp of year 19222");
+	rejects("%Y-%m-%d", "-0001-01-01", "strptime before year 0");
 
 	parses("%Y-%m-%d %H:%M:%S", "2015-10-18 18:01:47", 1445191307 * S, "strptime basic");
 	parses("%Y-%m-%d %H:%M:%S,%f", "2015-10-18 18:01:47,978", 1445191307 * S + 978000, "comma millis (Hadoop)");

@@ -290,6 +290,23 @@ static void test_publish(struct metastore *ms, const char *id)
 	cp = metastore_checkpoint(ms, id, "src", NULL);
 	ok(json_integer_value(json_object_get(cp, "part-1")) == 170, "positions still move with heads");
 	json_decref(cp);
+	{
+		json_t *h = NULL;
+
+		cp = metastore_checkpoint_with_heads(ms, id, "src", &h, NULL);
+		ok(cp && h && json_integer_value(json_object_get(cp, "part-1")) == 170 &&
+		   json_integer_value(json_object_get(cp, "part-2")) == 8 &&
+		   strcmp(str_or_empty(json_object_get(h, "part-1")), "160:0123") == 0 &&
+		   strcmp(str_or_empty(json_object_get(h, "part-2")), "8:89ab") == 0,
+		   "positions and heads come together from one read");
+		json_decref(cp);
+		json_decref(h);
+		cp = metastore_checkpoint_with_heads(ms, id, "other", &h, NULL);
+		ok(cp && h && json_object_size(cp) == 0 && json_object_size(h) == 0,
+		   "an unknown source has neither");
+		json_decref(cp);
+		json_decref(h);
+	}
 	delta = json_pack("{s:{s:i, s:i, s:s}}", "part-1", "from", 100, "to", 180, "head", "1:ff");
 	err_clear(&err);
 	r = metastore_publish_splits(ms, id, "src", t2, NULL, 0, delta, &err);
