@@ -23,6 +23,7 @@
 #define READ_CHUNK (256 * 1024)
 #define SNIFF_BYTES 512
 #define ZSTD_SNIFF_BYTES (256 * 1024 + 512)   /* more than a whole zstd block */
+#define ZSTD_OUT_CHUNK (256 * 1024)   /* zstd output per fill (larger measured no faster) */
 #define ROTATED_IDLE_POLLS 25   /* a rotated file unchanged for this many polls is done */
 
 /* One open input file (plain, compressed, or an archive with entries). */
@@ -43,6 +44,9 @@ struct file {
 	ZSTD_inBuffer zin;
 	bool zstd_eof;
 	bool zstd_frame_done;       /* the last frame ended: EOF here is not a truncation */
+	bool zstd_more;             /* the output was full: zstd may still hold bytes */
+	const char *zstd_why;       /* an error to report at the next fill (after the bytes before it) */
+	int zstd_errno;             /* its errno (a read error), 0 for a zstd one */
 	dev_t dev;
 	ino_t ino;
 	const struct source_opts *opts;     /* wait_cb: before a read that would block */
@@ -310,11 +314,18 @@ static void file_close(struct file *f)
 	free(f);
 }
 
+/* A zstd frame or a skippable frame (magic 0x184D2A50..5F) starts at p. */
+static bool zstd_magic(const unsigned char *p, size_t n)
+{
+	return n >= 4 && ((p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) ||
+			  ((p[0] & 0xf0) == 0x50 && p[1] == 0x2a && p[2] == 0x4d && p[3] == 0x18));
+}
+
 static bool is_compressed_or_archive(const unsigned char *p, size_t n)
 {
 	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
 		return true;                                    /* gzip */
-	if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
+	if (zstd_magic(p, n))
 		return true;                                    /* zstd */
 	if (n >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
 		return true;                                    /* xz */
@@ -329,31 +340,59 @@ static bool is_compressed_or_archive(const unsigned char *p, size_t n)
 	return false;
 }
 
+/* A tar header starts at h (n bytes): "ustar" magic at 257, or a valid
+ * header checksum (an old V7 header), as libarchive's tar detection. */
+static bool tar_header(const char *h, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)h;
+	unsigned long sum = 0, want = 0;
+	long ssum = 0;
+	size_t i;
+
+	if (n >= 262 && memcmp(h + 257, "ustar", 5) == 0)
+		return true;
+	if (n < 512)
+		return false;
+	for (i = 0; i < 512; i++) {
+		unsigned char c = i >= 148 && i < 156 ? ' ' : u[i];
+
+		sum += c;
+		ssum += (signed char)c;
+	}
+	for (i = 148; i < 156 && h[i] == ' '; i++)
+		;
+	if (i == 156 || h[i] < '0' || h[i] > '7')
+		return false;
+	for (; i < 156 && h[i] >= '0' && h[i] <= '7'; i++)
+		want = want * 8 + (unsigned long)(h[i] - '0');
+	return want == sum || (long)want == ssum;
+}
+
 /* A zstd file whose first decompressed bytes are not a tar header. */
 static bool zstd_plain(struct file *f)
 {
-	const unsigned char *p = (const unsigned char *)f->sniff;
 	ZSTD_DStream *z;
 	char head[512];
 	ZSTD_inBuffer in = { f->sniff, f->sniff_len, 0 };
 	ZSTD_outBuffer out = { head, sizeof(head), 0 };
 	bool plain = false;
 
-	if (f->sniff_len < 4 || p[0] != 0x28 || p[1] != 0xb5 || p[2] != 0x2f || p[3] != 0xfd)
+	if (!zstd_magic((const unsigned char *)f->sniff, f->sniff_len))
 		return false;
 	z = ZSTD_createDStream();
 	if (!z)
 		return false;
 	if (!ZSTD_isError(ZSTD_initDStream(z))) {
+		/* through skippable and small frames, up to 512 bytes */
 		while (in.pos < in.size && out.pos < out.size) {
 			size_t r = ZSTD_decompressStream(z, &out, &in);
 
-			if (ZSTD_isError(r) || r == 0)
+			if (ZSTD_isError(r))
 				break;
 		}
-		/* enough to tell: a tar has "ustar" at 257 */
-		plain = (out.pos >= 262 && memcmp(head + 257, "ustar", 5) != 0) ||
-			(out.pos < 262 && in.pos == in.size && f->sniff_len < f->sniff_cap);
+		/* enough to tell: a tar header, or a whole file too short for one */
+		plain = !tar_header(head, out.pos) &&
+			(out.pos >= 262 || (in.pos == in.size && f->sniff_len < f->sniff_cap));
 	}
 	ZSTD_freeDStream(z);
 	return plain;
@@ -417,8 +456,8 @@ static int file_open(const char *path, const struct source_opts *opts, struct fi
 		if (r == 0)
 			break;
 		f->sniff_len += (size_t)r;
-		if (f->sniff_cap == SNIFF_BYTES && f->sniff_len >= 4 &&
-		    memcmp(f->sniff, "\x28\xb5\x2f\xfd", 4) == 0) {
+		if (f->sniff_cap == SNIFF_BYTES &&
+		    zstd_magic((const unsigned char *)f->sniff, f->sniff_len)) {
 			f->sniff_cap = ZSTD_SNIFF_BYTES;
 			f->sniff = xrealloc(f->sniff, f->sniff_cap);
 		}
@@ -484,6 +523,7 @@ static void set_part(struct source *s, const char *id, const char *name, uint64_
 	s->part.line_start = pos;
 	s->part.compressed = s->file && (s->file->ar || s->file->zstd);
 	s->part.pipe = s->file && !s->file->regular;
+	s->part.ino = s->file && s->file->regular && !s->file->is_stdin ? (uint64_t)s->file->ino : 0;
 	s->part_open = true;
 	part_reset_buffer(s);
 	buf_reset(&s->head);
@@ -498,6 +538,21 @@ void source_rename_part(struct source *s, const char *id)
 		free(s->cur_watch->id);
 		s->cur_watch->id = xstrdup(id);
 	}
+}
+
+/* Report the error a zstd file met at uncompressed offset off. */
+static ssize_t zstd_fail(struct source *s, uint64_t off, struct qw_err *err)
+{
+	struct file *f = s->file;
+
+	errno = f->zstd_errno;
+	if (f->zstd_errno)
+		err_errno(err, EX_IOERR, "cannot read '%s' at offset %llu", s->part.name,
+			  (unsigned long long)off);
+	else
+		err_set(err, EX_IOERR, "cannot read '%s' at offset %llu: %s", s->part.name,
+			(unsigned long long)off, f->zstd_why);
+	return -1;
 }
 
 /* Read more bytes of the current partition into s->in. Returns bytes read, 0 at
@@ -519,28 +574,33 @@ static ssize_t fill(struct source *s, struct qw_err *err)
 	buf_grow(&s->in, READ_CHUNK);
 	off = s->part.pos + (s->in.len - s->start);
 	if (f && f->zstd) {
-		ZSTD_outBuffer zo = { s->in.data + s->in.len, READ_CHUNK, 0 };
+		ZSTD_outBuffer zo = { NULL, ZSTD_OUT_CHUNK, 0 };
 
-		while (zo.pos == 0 && !f->zstd_eof) {
+		if (f->zstd_why)        /* met after the bytes the last fill returned */
+			return zstd_fail(s, off, err);
+		/* fill the whole room (fewer, larger fills); a pipe is not waited
+		 * for once something was decompressed */
+		buf_grow(&s->in, ZSTD_OUT_CHUNK);
+		zo.dst = s->in.data + s->in.len;
+		while (zo.pos < zo.size && !f->zstd_eof) {
 			size_t zr;
 
-			if (f->zin.pos == f->zin.size) {
+			if (f->zin.pos == f->zin.size && !f->zstd_more) {
+				if (zo.pos > 0 && !f->regular)
+					break;
 				do
 					r = read_input(f, f->fd, f->chunk, READ_CHUNK);
 				while (r < 0 && errno == EINTR);
 				if (r < 0) {
-					err_errno(err, EX_IOERR, "cannot read '%s' at offset %llu", s->part.name,
-						  (unsigned long long)(s->part.pos + (s->in.len - s->start)));
-					return -1;
+					f->zstd_errno = errno;
+					f->zstd_why = "read error";
+					break;
 				}
 				if (r == 0) {
-					f->zstd_eof = true;
-					if (!f->zstd_frame_done) {
-						err_set(err, EX_IOERR, "cannot read '%s' at offset %llu: truncated zstd input",
-							s->part.name,
-							(unsigned long long)(s->part.pos + (s->in.len - s->start)));
-						return -1;
-					}
+					if (f->zstd_frame_done)
+						f->zstd_eof = true;
+					else
+						f->zstd_why = "truncated zstd input";
 					break;
 				}
 				f->zin.src = f->chunk;
@@ -549,13 +609,15 @@ static ssize_t fill(struct source *s, struct qw_err *err)
 			}
 			zr = ZSTD_decompressStream(f->zstd, &zo, &f->zin);
 			if (ZSTD_isError(zr)) {
-				err_set(err, EX_IOERR, "cannot read '%s' at offset %llu: %s", s->part.name,
-					(unsigned long long)(s->part.pos + (s->in.len - s->start)),
-					ZSTD_getErrorName(zr));
-				return -1;
+				f->zstd_why = ZSTD_getErrorName(zr);
+				break;
 			}
 			f->zstd_frame_done = zr == 0;
+			/* a full output may leave decompressed bytes inside zstd */
+			f->zstd_more = zr != 0 && zo.pos == zo.size;
 		}
+		if (f->zstd_why && zo.pos == 0)
+			return zstd_fail(s, off, err);  /* nothing before it: now */
 		r = (ssize_t)zo.pos;
 	} else if (f && f->ar) {
 		r = archive_read_data(f->ar, s->in.data + s->in.len, READ_CHUNK);
@@ -582,11 +644,14 @@ static ssize_t fill(struct source *s, struct qw_err *err)
 			}
 		}
 	}
-	/* keep the partition's first bytes while they go by */
-	if (off == s->head.len && off < SOURCE_HEAD_MAX && r > 0) {
-		size_t n = SOURCE_HEAD_MAX - (size_t)off;
+	/* keep the partition's first bytes while they go by (those not kept yet) */
+	if (r > 0 && s->head.len < SOURCE_HEAD_MAX && off <= s->head.len &&
+	    off + (uint64_t)r > s->head.len) {
+		size_t skip = s->head.len - (size_t)off, n = SOURCE_HEAD_MAX - s->head.len;
 
-		buf_add(&s->head, s->in.data + s->in.len, (size_t)r < n ? (size_t)r : n);
+		if ((size_t)r - skip < n)
+			n = (size_t)r - skip;
+		buf_add(&s->head, s->in.data + s->in.len + skip, n);
 	}
 	s->in.len += (size_t)r;
 	s->in.data[s->in.len] = '\0';
@@ -759,6 +824,7 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 				continue;
 			w->ready = false;
 			set_part(s, w->id, w->path, w->pos - w->partial.len);
+			s->part.ino = (uint64_t)w->ino;
 			s->cur_watch = w;
 			buf_add(&s->head, w->head.data, w->head.len);
 			buf_add(&s->in, w->partial.data, w->partial.len);
@@ -798,6 +864,7 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 				buf_addf(&id, "%s!%s", f->abs, archive_entry_pathname(e));
 				buf_addf(&name, "%s!%s", f->path, archive_entry_pathname(e));
 				set_part(s, id.data, name.data, 0);
+				s->part.ino = 0;        /* an entry: the inode is the archive's */
 				buf_free(&id);
 				buf_free(&name);
 			}
@@ -861,11 +928,13 @@ static int seekable_fd(struct source *s)
 	return -1;
 }
 
-/* Read up to SOURCE_HEAD_MAX first bytes of fd into head. */
+/* Read up to SOURCE_HEAD_MAX first bytes of fd into head; the bytes head
+ * already holds are kept as they are (read once: a later rewrite of the file
+ * does not change them), only the ones after them are added. */
 static int pread_head(int fd, struct buf *head, const char *name, struct qw_err *err)
 {
 	char tmp[SOURCE_HEAD_MAX];
-	size_t got = 0;
+	size_t got = head->len;
 
 	while (got < sizeof(tmp)) {
 		ssize_t r = pread(fd, tmp + got, sizeof(tmp) - got, (off_t)got);
@@ -878,8 +947,8 @@ static int pread_head(int fd, struct buf *head, const char *name, struct qw_err 
 			break;
 		got += (size_t)r;
 	}
-	buf_reset(head);
-	buf_add(head, tmp, got);
+	if (got > head->len)
+		buf_add(head, tmp + head->len, got - head->len);
 	return 0;
 }
 
@@ -978,6 +1047,7 @@ static int reopen_part(struct source *s, uint64_t pos, struct qw_err *err)
 	buf_reset(&s->head);
 	s->part.pos = s->part.line_start = 0;
 	s->part.compressed = nf->ar || nf->zstd;
+	s->part.ino = nf->regular ? (uint64_t)nf->ino : 0;
 	return 1;
 }
 
@@ -993,6 +1063,10 @@ int source_skip(struct source *s, uint64_t pos, struct qw_err *err)
 	if (fd >= 0 && !s->cur_watch && fstat(fd, &st) == 0) {
 		if ((uint64_t)st.st_size < pos)
 			return 1;
+		/* the bytes skipped are not read: keep the head as it is now, once */
+		if (s->head.len < SOURCE_HEAD_MAX && s->head.len < pos &&
+		    pread_head(fd, &s->head, s->part.name, err) < 0)
+			return -1;
 		if (lseek(fd, (off_t)pos, SEEK_SET) < 0)
 			return err_errno(err, EX_IOERR, "cannot seek '%s'", s->part.name);
 		f->sniff_off = f->sniff_len;
@@ -1145,6 +1219,8 @@ static bool watch_head_same(struct watch *w)
 	char tmp[SOURCE_HEAD_MAX];
 	size_t got = 0;
 
+	if (w->head.len == 0)
+		return true;            /* nothing kept to compare with (an empty file) */
 	while (got < w->head.len) {
 		ssize_t r = pread(w->fd, tmp + got, w->head.len - got, (off_t)got);
 

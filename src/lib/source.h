@@ -70,6 +70,7 @@ struct source_part {
 	uint64_t line_len;          /* full length of the last line (also when too long) */
 	bool compressed;            /* read through libarchive */
 	bool pipe;                  /* stdin or a FIFO: a read may block */
+	uint64_t ino;               /* inode of a regular file, 0 for stdin, pipes and archive entries */
 };
 
 struct source;
@@ -94,6 +95,10 @@ int source_skip(struct source *s, uint64_t pos, struct qw_err *err);
  * when it is shorter (*len tells). Consumes nothing: a plain file is read
  * with pread(), a stream is read ahead into the line buffer (then only while
  * nothing past its first bytes was consumed; later calls give what was kept).
+ * Each first byte is taken once (as it is read, when source_skip() passes
+ * over it, or by a pread() here) and kept for the partition: a file
+ * rewritten later does not change what this returns, a longer head only
+ * adds the bytes after those kept.
  * -1 with err set on a read error (the partition is then closed).
  */
 int source_head(struct source *s, size_t n, const char **head, size_t *len, struct qw_err *err);
