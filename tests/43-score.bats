@@ -1,32 +1,40 @@
 #!/usr/bin/env bats
 # qw-search --sort-by _score: BM25 as tantivy computes it (k1 1.2, b 0.75,
-# per split statistics, field norms), checked against an awk oracle.
+# per split statistics), checked against an awk oracle. Index "scores" maps
+# body with fieldnorms: true (each doc's length counts); "scores-nonorms"
+# leaves it out, Quickwit's default: tantivy then takes a length of 1 for
+# every doc, the average length still being total tokens / docs.
 load helpers
 
 DATA=$BATS_TEST_DIRNAME/data/score
 
 setup_file() {
 	export QW_DATA_DIR="$BATS_FILE_TMPDIR/qwdata"
-	qw index create --index-config "$DATA/score.yaml" >/dev/null
-	t=$(qw-publish --new-token --index scores --source s1)
-	{ cat "$DATA/docs.ndjson"; printf '\036{"type":"eof"}\n'; } |
-		qw-index --index scores --source s1 --publish-token "$t" |
-		qw-package | qw-upload | qw-publish >/dev/null
+	for idx in scores scores-nonorms; do
+		cfg=$DATA/score.yaml
+		[ "$idx" = scores ] || cfg=$DATA/score-nonorms.yaml
+		qw index create --index-config "$cfg" >/dev/null
+		t=$(qw-publish --new-token --index "$idx" --source s1)
+		{ cat "$DATA/docs.ndjson"; printf '\036{"type":"eof"}\n'; } |
+			qw-index --index "$idx" --source s1 --publish-token "$t" |
+			qw-package | qw-upload | qw-publish >/dev/null
+	done
 }
 
 # oracle MODE TERM...: ids of the docs ranked by BM25 over body (MODE or:
 # docs with any term, and: docs with every term), best first, ties by id;
-# with ORDER=asc, worst first (ties still by id).
+# with ORDER=asc, worst first (ties still by id); with NORMS=no, every doc's
+# length is 1 (the average stays total tokens / docs).
 # Tokens: lowercased runs of letters and digits, as the default tokenizer.
 oracle() {
 	local mode=$1 keys=-k1,1gr
 	shift
 	[ "${ORDER:-}" = asc ] && keys=-k1,1g
 	jq -r '[.id, .body] | @tsv' "$DATA/docs.ndjson" |
-		awk -F'\t' -v mode="$mode" -v q="$*" '
+		awk -F'\t' -v mode="$mode" -v q="$*" -v norms="${NORMS:-yes}" '
 		{
 			id[NR] = $1; s = tolower($2); gsub(/[^a-z0-9]+/, " ", s)
-			n = split(s, w, " "); len[NR] = n; total += n
+			n = split(s, w, " "); len[NR] = norms == "no" ? 1 : n; total += n
 			for (i = 1; i <= n; i++) { tf[NR, w[i]]++; if (tf[NR, w[i]] == 1) df[w[i]]++ }
 		}
 		END {
@@ -47,7 +55,7 @@ oracle() {
 }
 
 ranked() {
-	qw-search --index scores --query "$1" --sort-by "${2:-_score}" --format ndjson |
+	qw-search --index "${INDEX:-scores}" --query "$1" --sort-by "${2:-_score}" --format ndjson |
 		jq -r .id | paste -sd' '
 }
 
@@ -69,4 +77,17 @@ ranked() {
 @test "qw-search --sort-by -_score ranks the other way" {
 	[ "$(ranked 'fox OR dog' -_score)" = "$(ORDER=asc oracle or fox dog)" ]
 	[ "$(ranked fox -_score)" = "$(ORDER=asc oracle or fox)" ]
+}
+
+@test "qw-search --sort-by _score without fieldnorms takes every doc's length as 1" {
+	export INDEX=scores-nonorms NORMS=no
+	want=$(oracle or fox)
+	[ "$want" = "1 0 2 6 7 8" ]     # the oracle itself: only tf matters
+	[ "$want" != "$(NORMS=yes oracle or fox)" ]
+	[ "$(ranked fox)" = "$want" ]
+	[ "$(ranked body:dog)" = "$(oracle or dog)" ]
+	[ "$(ranked 'fox OR dog')" = "$(oracle or fox dog)" ]
+	[ "$(ranked 'fox AND dog')" = "$(oracle and fox dog)" ]
+	[ "$(ranked 'brown OR dog OR fox')" = "$(oracle or brown dog fox)" ]
+	[ "$(ranked 'fox OR dog' -_score)" = "$(ORDER=asc oracle or fox dog)" ]
 }

@@ -381,8 +381,11 @@ static void field_options(const struct segment *seg, const struct field_mapping 
 		f->tok = TOK_RAW;
 		f->rec = RECORD_BASIC;
 	}
-	/* BM25 needs each doc's token count: kept for fields that record freqs */
-	f->norms = kind == VK_TEXT && f->indexed && (f->norms || f->rec >= RECORD_FREQ);
+	/*
+	 * Each doc's token count, only with `fieldnorms: true` (Quickwit's
+	 * default is false: tantivy then scores BM25 with a norm of 1).
+	 */
+	f->norms = kind == VK_TEXT && f->indexed && f->norms;
 }
 
 static uint32_t field_hash(const char *path, size_t len, enum value_kind kind)

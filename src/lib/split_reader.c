@@ -683,8 +683,11 @@ static int blkdec_next(struct blkdec *d, struct split_term_info *ti, struct qw_e
 		/* the first doc: zigzag difference from the previous inline first doc */
 		cur_init(&ic, q, n);
 		z = cur_varint(&ic);
+		/* bound z before the arithmetic: |delta| <= UINT32_MAX cannot overflow */
+		if (ic.bad || z > 2ULL * UINT32_MAX)
+			goto bad;
 		first = (int64_t)d->prev_first + ((z & 1) ? -(int64_t)((z + 1) >> 1) : (int64_t)(z >> 1));
-		if (ic.bad || z > 2ULL * UINT32_MAX || first < 0 || first >= (int64_t)d->r->num_docs)
+		if (first < 0 || first >= (int64_t)d->r->num_docs)
 			goto bad;
 		d->prev_first = (uint32_t)first;
 		ti->inline_first = (uint32_t)first;
@@ -1342,12 +1345,15 @@ int split_postings_positions(struct split_postings *p, const uint32_t **pos, uin
 		*n = p->posv_n;
 		return 0;
 	}
-	while (p->pc_idx < p->idx) {
-		for (uint32_t k = 0; k < p->tfs[p->pc_idx]; k++)
+	while (p->pc_idx < p->idx && !p->pc.bad) {
+		for (uint32_t k = 0; k < p->tfs[p->pc_idx] && !p->pc.bad; k++)
 			(void)cur_varint(&p->pc);
 		p->pc_idx++;
 	}
 	tf = p->tfs[p->idx];
+	/* each position takes at least one byte: a corrupt tf cannot size the buffer */
+	if (p->pc.bad || tf > cur_left(&p->pc))
+		return corrupt(p->r, err, SEC_POSITIONS, 0, "bad positions list");
 	if (tf > p->posv_cap) {
 		p->posv_cap = tf;
 		p->posv = xreallocarray(p->posv, tf, sizeof(*p->posv));
@@ -1459,7 +1465,15 @@ static bool column_values(struct cur *c, struct split_column *col)
 		return !c->bad;
 	case COL_VALS_BLOCKS:
 		col->nblk = cur_varint(c);
-		if (c->bad || col->nblk != (col->nv + COL_VAL_BLOCK - 1) / COL_VAL_BLOCK)
+		/*
+		 * nv is bounded as packed() bounds it, nblk computed without the
+		 * wrap of nv + 127, and each block takes at least two bytes (a
+		 * base varint and a width), so a corrupt count cannot make us
+		 * allocate more than the column's size.
+		 */
+		if (c->bad || col->nv > (1ULL << 40) ||
+		    col->nblk != col->nv / COL_VAL_BLOCK + (col->nv % COL_VAL_BLOCK != 0) ||
+		    col->nblk > cur_left(c) / 2)
 			return false;
 		col->blk_base = xcalloc(col->nblk ? col->nblk : 1, sizeof(*col->blk_base));
 		col->blk_off = xcalloc(col->nblk ? col->nblk : 1, sizeof(*col->blk_off));
@@ -1936,10 +1950,18 @@ json_t *split_reader_describe(const char *path, bool verify, struct qw_err *err)
 		for (int i = 0; i < SEC_COUNT; i++)
 			if (verify_section(r, i, err) < 0)
 				goto out;
+		/* what readers parse lazily: the doc store block index, the norms */
+		if (load_ds_index(r, err) < 0)
+			goto out;
 		for (size_t i = 0; i < r->nfields; i++) {
 			struct rfield *f = &r->fields[i];
+			const uint8_t *ids;
+			uint64_t tokens;
 
 			if (f->info.indexed && load_index(r, f, err) < 0)
+				goto out;
+			if (f->info.indexed &&
+			    split_reader_field_norms(r, (int)i, &ids, &tokens, err) < 0)
 				goto out;
 			if (f->info.fast) {
 				struct split_column *c = split_column_open(r, (int)i, err);

@@ -161,8 +161,10 @@ int split_column_dict_term(const struct split_column *c, uint64_t ord, const uin
  * (tantivy's total_num_tokens); *ids = num_docs bytes, the fieldnorm id of
  * each doc (fieldnorm_decode() in split_format.h gives its token count, 0
  * when the doc has no value), or NULL when the split keeps no norms for the
- * field (fields recording only doc ids, without `fieldnorms: true`): scoring
- * then takes a norm of 1 for every doc, as tantivy does. *ids is owned by
+ * field (its mapping does not say `fieldnorms: true`, Quickwit's default):
+ * scoring then takes a norm of 1 for every doc, as tantivy does
+ * (FieldNormReader::constant), with the average length still
+ * total_tokens / num_docs. *ids is owned by
  * the reader. 0 ok, -1 error (corrupted split).
  */
 int split_reader_field_norms(struct split_reader *r, int field, const uint8_t **ids,

@@ -71,7 +71,8 @@ static const char *cfg_text =
 	"\"mode\":\"lenient\",\"timestamp_field\":\"ts\",\"tag_fields\":[\"level\"],"
 	"\"field_mappings\":["
 	"{\"name\":\"ts\",\"type\":\"datetime\",\"fast\":true},"
-	"{\"name\":\"body\",\"type\":\"text\",\"tokenizer\":\"default\",\"record\":\"position\"},"
+	"{\"name\":\"body\",\"type\":\"text\",\"tokenizer\":\"default\",\"record\":\"position\","
+	"  \"fieldnorms\":true},"
 	"{\"name\":\"level\",\"type\":\"text\",\"tokenizer\":\"raw\",\"fast\":true},"
 	"{\"name\":\"n\",\"type\":\"i64\",\"fast\":true},"
 	"{\"name\":\"f\",\"type\":\"f64\",\"fast\":true},"
@@ -349,6 +350,11 @@ static void check_norms(struct split_reader *r, int n)
 	/* a raw keyword recording only docs: no norms, its tokens are its values */
 	ok(fl >= 0 && split_reader_field_norms(r, fl, &lnorms, &ltotal, &err) == 0 && !lnorms &&
 	   ltotal == (uint64_t)n, "level keeps no norms and counts one token per value");
+	/* recording freqs without `fieldnorms: true` (Quickwit's default): no norms either */
+	lnorms = (const uint8_t *)"x";
+	ok(find(r, "tags", VK_TEXT) >= 0 &&
+	   split_reader_field_norms(r, find(r, "tags", VK_TEXT), &lnorms, &ltotal, &err) == 0 &&
+	   !lnorms, "tags records freqs but keeps no norms without fieldnorms: true");
 	ok(fieldnorm_encode(40) == 40 && fieldnorm_encode(41) == 40 && fieldnorm_encode(42) == 41 &&
 	   fieldnorm_decode(255) == 2013265944u && fieldnorm_encode(UINT32_MAX) == 255,
 	   "field norm ids are tantivy's");
@@ -787,6 +793,109 @@ static void corruption(const char *path)
 	buf_free(&orig);
 }
 
+static void put_u32le(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Recompute the footer and trailer checksums of a split held in b[0..len). */
+static void refresh_footer(uint8_t *b, size_t len)
+{
+	uint8_t *tr = b + len - SPLIT_TRAILER_LEN;
+	uint64_t footer_len = 0;
+
+	for (int i = 0; i < 8; i++)
+		footer_len |= (uint64_t)tr[i] << (8 * i);
+	put_u32le(tr + 20, checksum_crc32c(0, b + len - footer_len, footer_len - SPLIT_TRAILER_LEN));
+	put_u32le(tr + 28, checksum_crc32c(0, tr, 28));
+}
+
+/*
+ * describe --verify also checks what readers parse lazily: a split whose
+ * section checksums all hold but whose doc store block index, or a field
+ * norms unit, is corrupt still opens, and verify must refuse it.
+ */
+static void verify_lazy(const char *path)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct buf b = BUF_INIT;
+	char *tmp = tmp_path("lazy");
+	json_t *d;
+
+	for (int what = 0; what < 2; what++) {
+		uint8_t *u, *tr;
+		uint64_t footer_len = 0, start;
+		uint32_t hot_len, meta_len;
+		bool made = false;
+
+		buf_reset(&b);
+		err_clear(&err);
+		if (fsutil_read_all(path, &b, &err) < 0 || b.len < SPLIT_TRAILER_LEN)
+			goto check;
+		u = (uint8_t *)b.data;
+		tr = u + b.len - SPLIT_TRAILER_LEN;
+		for (int i = 0; i < 8; i++)
+			footer_len |= (uint64_t)tr[i] << (8 * i);
+		hot_len = get_u32le(tr + 8);
+		meta_len = get_u32le(tr + 12);
+		start = b.len - footer_len;
+		if (what == 0) {
+			/*
+			 * The hotcache ends with the last doc store block: varint
+			 * docs, raw length, stored length, u32 crc. One more stored
+			 * byte runs past the doc store section.
+			 */
+			uint8_t *last = u + start + hot_len - 5;
+
+			if (*last < 0x7f) {
+				(*last)++;
+				made = true;
+			}
+		} else {
+			/* a flipped byte in the first norms unit, under a fixed section crc */
+			uint8_t *t = u + start + hot_len + meta_len + 4;
+
+			for (int i = 0; i < SEC_COUNT; i++) {
+				uint8_t nl = *t;
+				uint64_t off = 0, slen = 0;
+
+				for (int k = 0; k < 8; k++) {
+					off |= (uint64_t)t[1 + nl + k] << (8 * k);
+					slen |= (uint64_t)t[1 + nl + 8 + k] << (8 * k);
+				}
+				if (i == SEC_FIELDNORMS && slen > 0) {
+					u[off] ^= 0x5a;
+					put_u32le(t + 1 + nl + 16, checksum_crc32c(0, u + off, slen));
+					made = true;
+				}
+				t += 1 + nl + 20;
+			}
+		}
+		refresh_footer(u, b.len);
+		if (made && put_file(tmp, b.data, b.len) < 0)
+			made = false;
+	check:
+		d = made ? split_reader_describe(tmp, false, &err) : NULL;
+		ok(d != NULL, "%s: the split still opens: %s",
+		   what ? "bad norms" : "bad doc store index", err.msg);
+		json_decref(d);
+		err_clear(&err);
+		d = made ? split_reader_describe(tmp, true, &err) : NULL;
+		ok(made && !d && err.code == EX_DATAERR, "%s: describe --verify refuses it: %s",
+		   what ? "bad norms" : "bad doc store index", err.msg);
+		json_decref(d);
+	}
+	unlink(tmp);
+	free(tmp);
+	buf_free(&b);
+}
+
 /* A split of another format version is refused as a data error. */
 static void other_version(const char *path)
 {
@@ -910,6 +1019,7 @@ int main(int argc, char **argv)
 	ok(build_split(cfg, 150, dir, small, &err) == 0, "build a small split: %s", err.msg);
 	corruption(small);
 	other_version(small);
+	verify_lazy(small);
 
 	fsutil_rm_rf(dir, &err);
 	unlink(out);
