@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "datetime.h"
+#include "docmap.h"
 #include "err.h"
 #include "prog.h"
 #include "search.h"
@@ -107,13 +108,13 @@ static int print_response(json_t *resp, const char *format)
 	}
 	if (strcmp(format, "ndjson") == 0) {
 		json_array_foreach(json_object_get(resp, "hits"), i, h) {
-			if (json_dumpf(h, stdout, JSON_COMPACT) < 0)
+			if (docmap_dumpf(h, stdout) < 0)
 				return -1;
 			putchar('\n');
 		}
 		return 0;
 	}
-	if (json_dumpf(resp, stdout, JSON_COMPACT) < 0)
+	if (docmap_dumpf(resp, stdout) < 0)
 		return -1;
 	putchar('\n');
 	return 0;

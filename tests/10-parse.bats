@@ -312,6 +312,11 @@ $T/$a!sub/two.ndjson $(stat -c %s "$T/d/sub/two.ndjson")" ]
 	[ "$(hits 'dyn:9223372036854775900')" -eq "$(grep -c '"dyn": 9223372036854775900}' valid.ndjson)" ]
 	[ "$(hits 'dyn:[9223372036854776000 TO *]')" -eq "$(last5 dyn | awk '$1 >= 76000' | wc -l)" ]
 	[ "$(hits 'dyn:[9223372036854776000 TO *]')" -gt 0 ]
+	# the hits print the stored digits exactly, in both output formats
+	diff <(qw-search --index big --query '*' --max-hits 1000 --sort-by=-n --format ndjson |
+		grep -o '"id":[0-9]*,"n":[0-9]*,"dyn":[0-9]*') <(sed 's/ //g; s/[{}]//g' valid.ndjson)
+	[ "$(qw-search --index big --query 'id:18446744073709551615' | grep -o '"hits":\[[^]]*\]')" = \
+	  '"hits":[{"id":18446744073709551615,"n":0,"dyn":9223372036854775808}]' ]
 }
 
 @test "qw-parse rejects a timestamp outside the years 0000-9999, so that every document it writes maps again" {

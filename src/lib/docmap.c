@@ -81,10 +81,52 @@ static const char *type_label(const struct field_mapping *f)
 	return config_field_type_name(f->type);
 }
 
+/*
+ * Integers above INT64_MAX (json_int_t) that fit in uint64 are held in the
+ * tree as a string of a NUL then their decimal digits (see big_rewrite()):
+ * lines are parsed without JSON_ALLOW_NUL, so no other string holds one.
+ */
+#define BIG_U64_MAX "18446744073709551615"
+
+static bool big_u64(const json_t *v, uint64_t *u)
+{
+	const char *s;
+	size_t n;
+	uint64_t x = 0;
+
+	if (!json_is_string(v))
+		return false;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n < 2 || n > 21 || s[0] != '\0')
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (x > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return false;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	*u = x;
+	return true;
+}
+
+static json_t *big_u64_new(uint64_t u)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%c%llu", 0, (unsigned long long)u);
+
+	return json_stringn(tmp, (size_t)n);
+}
+
 /* Short printable rendering of a value for messages. */
 static void describe(const json_t *v, char *out, size_t n)
 {
-	if (json_is_string(v))
+	uint64_t u;
+
+	if (big_u64(v, &u))
+		snprintf(out, n, "integer %llu", (unsigned long long)u);
+	else if (json_is_string(v))
 		snprintf(out, n, "string \"%.40s\"", json_string_value(v));
 	else if (json_is_integer(v))
 		snprintf(out, n, "integer %lld", (long long)json_integer_value(v));
@@ -299,9 +341,34 @@ static bool b64_decode(const char *s, size_t len, struct buf *out)
 static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v, json_t **nv,
 		    enum docmap_reason *reason, struct qw_err *err)
 {
+	uint64_t big;
+
 	*nv = NULL;
 	if (json_is_null(v))
 		return 0;
+	if (big_u64(v, &big)) {
+		char tmp[24];
+
+		switch (f->type) {
+		case FT_U64:
+			return 0;
+		case FT_F64:
+			*nv = json_real((double)big);
+			return 0;
+		case FT_TEXT:
+			snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)big);
+			*nv = json_string(tmp);
+			return 0;
+		case FT_DATETIME:         /* as datetime_value() on an integer out of range */
+			*reason = DOC_BAD_TIMESTAMP;
+			return err_set(err, EX_DATAERR,
+				       "field '%s': cannot parse datetime from integer %llu",
+				       buf_str(&dm->path), (unsigned long long)big);
+		default:
+			break;
+		}
+		return wrong_type(dm, f, v, DOC_WRONG_TYPE, reason, err);
+	}
 	switch (f->type) {
 	case FT_TEXT:
 		if (json_is_string(v))
@@ -355,8 +422,8 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 		if (json_is_string(v) && f->coerce) {
 			uint64_t u;
 
-			if (parse_u64(json_string_value(v), &u) && u <= INT64_MAX) {
-				*nv = json_integer((json_int_t)u);
+			if (parse_u64(json_string_value(v), &u)) {
+				*nv = u <= INT64_MAX ? json_integer((json_int_t)u) : big_u64_new(u);
 				return 0;
 			}
 		}
@@ -581,6 +648,60 @@ int docmap_map(struct docmap *dm, json_t *doc, json_t **out, enum docmap_reason 
 	return 0;
 }
 
+static bool big_rewrite(const char *line, size_t len, struct buf *out);
+
+json_t *docmap_load(const char *text, size_t len, size_t flags, json_error_t *jerr)
+{
+	json_error_t local;
+	json_t *doc;
+
+	if (!jerr)
+		jerr = &local;
+	doc = json_loadb(text, len, flags, jerr);
+	if (!doc && json_error_code(jerr) == json_error_numeric_overflow) {
+		/* integers beyond int64: parse a copy with them rewritten (big_rewrite) */
+		struct buf copy = BUF_INIT;
+
+		if (big_rewrite(text, len, &copy))
+			doc = json_loadb(copy.data, copy.len, flags | JSON_ALLOW_NUL, jerr);
+		buf_free(&copy);
+	}
+	return doc;
+}
+
+int docmap_dumpf(const json_t *v, FILE *f)
+{
+	static const char mark[] = "\"\\u0000";
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	const char *p, *q;
+	int ret = -1;
+
+	if (!text)
+		return -1;
+	/* Only big_rewrite() makes strings with a NUL (lines are parsed
+	 * without JSON_ALLOW_NUL), and those are whole: "\u0000DIGITS". */
+	for (p = text; (q = strstr(p, mark)) != NULL; p = q) {
+		const char *d = q + sizeof(mark) - 1, *e = d;
+
+		while (*e >= '0' && *e <= '9')
+			e++;
+		if (e == d || *e != '"') {
+			q = d;
+			continue;
+		}
+		if (fwrite(p, 1, (size_t)(q - p), f) != (size_t)(q - p) ||
+		    fwrite(d, 1, (size_t)(e - d), f) != (size_t)(e - d))
+			goto out;
+		q = e + 1;
+	}
+	if (fputs(p, f) == EOF)
+		goto out;
+	ret = 0;
+out:
+	free(text);
+	return ret;
+}
+
 int docmap_map_line(struct docmap *dm, const char *line, size_t len, json_t **out,
 		    enum docmap_reason *reason, struct qw_err *err)
 {
@@ -589,7 +710,7 @@ int docmap_map_line(struct docmap *dm, const char *line, size_t len, json_t **ou
 
 	*out = NULL;
 	*reason = DOC_OK;
-	doc = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+	doc = docmap_load(line, len, JSON_DECODE_ANY, &jerr);
 	if (!doc) {
 		if (json_error_code(&jerr) == json_error_stack_overflow) {
 			*reason = DOC_TOO_DEEP;
@@ -659,6 +780,10 @@ static int visit_inferred(struct walker *w, const struct field_mapping *gov, jso
 		}
 		return 0;
 	case JSON_STRING:
+		if (big_u64(v, &fv.v.u64)) {
+			fv.kind = VK_U64;
+			break;
+		}
 		fv.kind = VK_TEXT;
 		fv.v.text.s = json_string_value(v);
 		fv.v.text.len = json_string_length(v);
@@ -697,7 +822,7 @@ static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v
 	fv.array_index = idx;
 	switch (f->type) {
 	case FT_TEXT:
-		if (!json_is_string(v))
+		if (!json_is_string(v) || big_u64(v, &fv.v.u64))
 			return 0;
 		fv.kind = VK_TEXT;
 		fv.v.text.s = json_string_value(v);
@@ -710,12 +835,21 @@ static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v
 		fv.v.i64 = json_integer_value(v);
 		break;
 	case FT_U64:
+		if (big_u64(v, &fv.v.u64)) {
+			fv.kind = VK_U64;
+			break;
+		}
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return 0;
 		fv.kind = VK_U64;
 		fv.v.u64 = (uint64_t)json_integer_value(v);
 		break;
 	case FT_F64:
+		if (big_u64(v, &fv.v.u64)) {
+			fv.kind = VK_F64;
+			fv.v.f64 = (double)fv.v.u64;
+			break;
+		}
 		if (!json_is_number(v))
 			return 0;
 		fv.kind = VK_F64;
@@ -922,6 +1056,7 @@ void docmap_serialize(json_t *v, struct buf *out)
 	json_t *child;
 	size_t i;
 	bool first = true;
+	uint64_t big;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -946,7 +1081,10 @@ void docmap_serialize(json_t *v, struct buf *out)
 		buf_addc(out, ']');
 		break;
 	case JSON_STRING:
-		docmap_json_string(out, json_string_value(v), json_string_length(v));
+		if (json_string_length(v) && json_string_value(v)[0] == '\0' && big_u64(v, &big))
+			buf_addf(out, "%llu", (unsigned long long)big);
+		else
+			docmap_json_string(out, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		buf_addf(out, "%lld", (long long)json_integer_value(v));
@@ -1110,6 +1248,57 @@ static bool lex_number(const char *p, const char *end, struct json_num *num)
 static bool json_num_fits_i64(const struct json_num *num)
 {
 	return num->digits <= 19 && num->mag <= (uint64_t)INT64_MAX + (num->neg ? 1 : 0);
+}
+
+/*
+ * A copy of a line jansson rejected for an integer beyond int64, for
+ * docmap_map_line() to parse with JSON_ALLOW_NUL: each such integer that
+ * fits in uint64 becomes the string big_u64() reads, each other one (below
+ * INT64_MIN or above UINT64_MAX) a real, as Quickwit's JSON parser reads
+ * them. False (the line stays rejected) when the line holds a "\u0000"
+ * escape, which the copy would then accept, or a token that is not a number.
+ */
+static bool big_rewrite(const char *line, size_t len, struct buf *out)
+{
+	const char *p = line, *end = line + len, *run = line;
+
+	if (memmem(line, len, "\\u0000", 6))
+		return false;
+	buf_reset(out);
+	while (p < end) {
+		struct json_num num;
+
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\' && p + 1 < end)
+					p++;
+			if (p < end)
+				p++;
+			continue;
+		}
+		if (*p != '-' && (*p < '0' || *p > '9')) {
+			p++;
+			continue;
+		}
+		if (!lex_number(p, end, &num))
+			return false;
+		if (num.is_int && !json_num_fits_i64(&num)) {
+			buf_add(out, run, (size_t)(p - run));
+			if (!num.neg && (num.digits < 20 ||
+					 (num.digits == 20 && memcmp(p, BIG_U64_MAX, 20) <= 0))) {
+				buf_add(out, "\"\\u0000", 7);
+				buf_add(out, p, (size_t)(num.end - p));
+				buf_addc(out, '"');
+			} else {
+				buf_add(out, p, (size_t)(num.end - p));
+				buf_add(out, ".0", 2);
+			}
+			run = num.end;
+		}
+		p = num.end;
+	}
+	buf_add(out, run, (size_t)(end - run));
+	return true;
 }
 
 /* A number token: its span; *is_int when it has no fraction or exponent and fits in int64. */

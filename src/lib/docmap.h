@@ -10,7 +10,13 @@
  *     sub-second digits only as needed), whatever input format they had;
  *   - numbers given as strings and coerced are JSON numbers;
  *   - in lenient mode, unmapped fields are dropped;
- *   - numbers and bools given for a text field are strings (nulls are kept).
+ *   - numbers and bools given for a text field are strings (nulls are kept);
+ *   - integers beyond int64 (which jansson cannot hold) are accepted as
+ *     Quickwit's JSON parser reads them: up to 2^64-1 they are u64 values
+ *     written back digit for digit (in the tree, a string of a NUL and the
+ *     digits: serialize it with docmap_serialize(), never json_dumps());
+ *     beyond uint64 or below int64 they are reals. A u64 field takes them,
+ *     an f64 field as reals, a text field as strings, an i64 field not.
  * A datetime string already in that canonical form is read as RFC 3339
  * before the field's input formats are tried, so that mapping is idempotent.
  * A canonical document maps to itself (docmap_map is idempotent).
@@ -30,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -152,6 +159,12 @@ void docmap_values_free(struct docmap_values *dv);
  * caller) is captured in dv->captured (for partition_expr_eval()).
  */
 bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct docmap_values *dv);
+/* json_loadb() that also takes integers above INT64_MAX (held as in
+ * docmap_map_line()'s trees): for stored documents read back. */
+json_t *docmap_load(const char *text, size_t len, size_t flags, json_error_t *jerr);
+/* json_dumpf(v, f, JSON_COMPACT), with big integers from docmap_load()
+ * printed as their digits. 0, or -1 on a write error. */
+int docmap_dumpf(const json_t *v, FILE *f);
 /* Append the compact canonical JSON of v to out (object keys in document
  * order, reals in their shortest round-trip form, UTF-8 kept, no '\n'). */
 void docmap_serialize(json_t *v, struct buf *out);

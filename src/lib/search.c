@@ -21,6 +21,7 @@
 #include "aggs.h"
 #include "config.h"
 #include "datetime.h"
+#include "docmap.h"
 #include "ids.h"
 #include "metastore.h"
 #include "query.h"
@@ -2184,7 +2185,7 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 			*partial = true;
 			continue;
 		}
-		docs[refs[i].out_idx] = json_loadb(json, len, 0, NULL);
+		docs[refs[i].out_idx] = docmap_load(json, len, 0, NULL);
 		if (docs[refs[i].out_idx])
 			apply_output_formats(t->ix->cfg, docs[refs[i].out_idx]);
 	}

@@ -861,7 +861,7 @@ static int store_doc(struct segment *seg, const char *line, size_t len, size_t d
 int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
 		    const char *line, size_t len, struct qw_err *err)
 {
-	char *stripped = NULL;
+	struct buf stripped = BUF_INIT;
 	size_t doc_len = len;
 	int64_t ts;
 	int ret = -1;
@@ -886,20 +886,17 @@ int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
 		}
 		for (size_t i = 0; i < seg->n_unstored; i++)
 			remove_path(copy, seg->unstored[i]);
-		stripped = json_dumps(copy, JSON_COMPACT);
+		/* docmap_serialize: integers over int64 are held as docmap_map_line() reads them */
+		docmap_serialize(copy, &stripped);
 		json_decref(copy);
-		if (!stripped) {
-			err_set(err, EX_SOFTWARE, "cannot serialize document %u", seg->cur_doc);
-			goto out;
-		}
-		line = stripped;
-		len = strlen(stripped);
+		line = buf_str(&stripped);
+		len = stripped.len;
 	}
 	if (store_doc(seg, line, len, doc_len, err) < 0)
 		goto out;
 	ret = 0;
 out:
-	free(stripped);
+	buf_free(&stripped);
 	return ret;
 }
 

@@ -216,6 +216,45 @@ static void check_scan_accepts(struct docmap *dm, const char *line, bool want, c
 	ok(acc == want, "%s: docmap_scan_line %s", what, want ? "takes it" : "leaves it to the tree");
 }
 
+/*
+ * A line with integers beyond int64 (jansson cannot read the expected
+ * canonical text, so it is compared as text): its canonical form, what
+ * docmap_canonical_line() gives, that form mapped again, and its values.
+ */
+static void check_big(struct docmap *dm, const char *line, const char *want, const char *want_walk,
+		      const char *what)
+{
+	struct qw_err err = QW_ERR_INIT;
+	enum docmap_reason reason = DOC_OK;
+	json_t *out = NULL, *again = NULL;
+	struct buf a = BUF_INIT, b = BUF_INIT, c = BUF_INIT, w = BUF_INIT;
+	int r = docmap_map_line(dm, line, strlen(line), &out, &reason, &err);
+
+	if (r == 0)
+		docmap_serialize(out, &a);
+	if (!ok(r == 0 && strcmp(buf_str(&a), want) == 0, "%s", what))
+		tap_diag("got r=%d reason=%s err='%s' out=%s", r, docmap_reason_name(reason), err.msg,
+			 buf_str(&a));
+	ok(docmap_canonical_line(dm, line, strlen(line), &b, &reason, &err) == 0 &&
+	   strcmp(buf_str(&b), want) == 0, "%s: docmap_canonical_line agrees", what);
+	if (ok(docmap_map_line(dm, want, strlen(want), &again, &reason, &err) == 0,
+	       "%s: the canonical form maps", what))
+		docmap_serialize(again, &c);
+	ok(strcmp(buf_str(&c), want) == 0, "%s: the canonical form maps to itself", what);
+	if (again)
+		docmap_walk(dm, again, collect, &w);
+	if (!ok(strcmp(buf_str(&w), want_walk) == 0, "%s: walk", what))
+		tap_diag("got  '%s'\nwant '%s'", buf_str(&w), want_walk);
+	check_scan(dm, line, strlen(line), what);
+	check_scan(dm, want, strlen(want), what);
+	json_decref(out);
+	json_decref(again);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&c);
+	buf_free(&w);
+}
+
 static char *nested(int depth, const char *leaf_key)
 {
 	struct buf b = BUF_INIT;
@@ -309,7 +348,42 @@ int main(void)
 	check_map(dnone, "{\"a\":1,\"a\":2}", "{\"a\":2}", 0, "a duplicate key keeps the last value");
 	check_map(dnone, "{\"a\":-0,\"b\":9223372036854775807,\"c\":0.1}",
 		  "{\"a\":0,\"b\":9223372036854775807,\"c\":0.1}", 0, "integers and reals");
-	check_map(dnone, "{\"a\":9223372036854775808}", NULL, DOC_NOT_JSON, "an integer over int64");
+	check_big(dnone, "{\"a\":9223372036854775808}", "{\"a\":9223372036854775808}",
+		  "a=u64:9223372036854775808(dyn) ", "an integer over int64 is a dynamic u64");
+	check_big(dnone, " {\"a\" : [ 18446744073709551615 ,1],\"s\":\"x\\\" 18446744073709551615\","
+		  "\"b\":{\"c\":12345678901234567890}} ",
+		  "{\"a\":[18446744073709551615,1],\"s\":\"x\\\" 18446744073709551615\",\"b\":{\"c\":12345678901234567890}}",
+		  "a=u64:18446744073709551615(dyn) a=i64:1[1](dyn) s=text:x\" 18446744073709551615(dyn) "
+		  "b.c=u64:12345678901234567890(dyn) ", "u64 values in arrays and objects, not in strings");
+	check_big(dnone, "{\"a\":18446744073709551616,\"b\":-9223372036854775809}",
+		  "{\"a\":1.8446744073709552e+19,\"b\":-9.223372036854776e+18}",
+		  "a=f64:1.84467e+19(dyn) b=f64:-9.22337e+18(dyn) ",
+		  "integers beyond uint64 or below int64 are reals, as in Quickwit");
+	check_big(dm, "{\"ts\":1,\"size\":18446744073709551615,\"ratio\":9223372036854775808,"
+		  "\"msg\":10000000000000000000,\"resource\":{\"port\":\"18446744073709551614\"},"
+		  "\"attributes\":{\"k\":[9223372036854775808]}}",
+		  "{\"ts\":\"1970-01-01T00:00:01Z\",\"size\":18446744073709551615,\"ratio\":9.223372036854776e+18,"
+		  "\"msg\":\"10000000000000000000\",\"resource\":{\"port\":18446744073709551614},"
+		  "\"attributes\":{\"k\":[9223372036854775808]}}",
+		  "ts=dt:1000000 size=u64:18446744073709551615 ratio=f64:9.22337e+18 msg=text:10000000000000000000 "
+		  "resource.port=u64:18446744073709551614 attributes.k=u64:9223372036854775808 ",
+		  "u64 fields, f64, text, coerced strings and json fields take integers over int64");
+	check_map(dm, "{\"ts\":1,\"status\":9223372036854775808}", NULL, DOC_WRONG_TYPE,
+		  "an integer over int64 in an i64");
+	check_map(dm, "{\"ts\":1,\"size\":18446744073709551616}", NULL, DOC_WRONG_TYPE,
+		  "an integer over uint64 in a u64");
+	check_map(dm, "{\"ts\":1,\"size\":\"18446744073709551616\"}", NULL, DOC_WRONG_TYPE,
+		  "a string over uint64 in a u64");
+	check_map(dm, "{\"ts\":1,\"ip\":9223372036854775808}", NULL, DOC_WRONG_TYPE,
+		  "an integer over int64 in an ip");
+	check_map(dm, "{\"ts\":9223372036854775808}", NULL, DOC_BAD_TIMESTAMP,
+		  "an integer over int64 as a timestamp");
+	check_map(dm, "{\"ts\":1,\"x\":\"\\u0000\",\"size\":9223372036854775808}", NULL, DOC_NOT_JSON,
+		  "a NUL escape stays invalid next to an integer over int64");
+	check_map(dm, "{\"ts\":1,\"size\":9223372036854775808,}", NULL, DOC_NOT_JSON,
+		  "invalid JSON after an integer over int64");
+	check_map(dnone, "{\"a\":9223372036854775808", NULL, DOC_NOT_JSON,
+		  "truncated JSON after an integer over int64");
 
 	{
 		/* a day-first pattern must not re-read a canonical datetime */
