@@ -1104,6 +1104,165 @@ void docmap_serialize(json_t *v, struct buf *out)
 	}
 }
 
+/* ---------------------------------------------------------------- JSON lexing */
+
+/*
+ * Token helpers shared by the canonical fast path (fx_*) and the one-pass
+ * scan (sc_*), as lex_number() is: each reads [p, end) and never past end.
+ */
+
+static inline const char *json_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Whether the literal lit (n bytes: true, false, null) starts at p. */
+static inline bool json_lit(const char *p, const char *end, const char *lit, size_t n)
+{
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/*
+ * The unescaped run of a string body from p: printable ASCII other than '"'
+ * and '\\', and well-formed UTF-8 sequences. Returns where it stops: end, a
+ * '"', a '\\', or a byte no JSON string holds raw (a control character or a
+ * byte of invalid UTF-8). With h, folds the run's bytes into the FNV-1a hash
+ * *h (inlined, so the test is resolved at compile time).
+ */
+static inline __attribute__((always_inline)) const unsigned char *
+json_str_run(const unsigned char *p, const unsigned char *end, uint32_t *h)
+{
+	uint32_t x = h ? *h : 0;
+
+	for (;;) {
+		size_t k;
+
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+			if (h)
+				x = (x ^ *p) * 16777619u;
+			p++;
+		}
+		if (p >= end || *p < 0x80)
+			break;
+		k = utf8_valid_len(p, (size_t)(end - p));
+		if (!k)
+			break;
+		if (h)
+			for (size_t i = 0; i < k; i++)
+				x = (x ^ p[i]) * 16777619u;
+		p += k;
+	}
+	if (h)
+		*h = x;
+	return p;
+}
+
+static int json_hex4(const unsigned char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int c = p[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+static void json_utf8_put(struct buf *b, unsigned cp)
+{
+	char t[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		t[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		t[0] = (char)(0xc0 | (cp >> 6));
+		t[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		t[0] = (char)(0xe0 | (cp >> 12));
+		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		t[0] = (char)(0xf0 | (cp >> 18));
+		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_add(b, t, n);
+}
+
+/*
+ * The escape sequence at p (on its backslash), decoded as jansson decodes it:
+ * its length (2, 6, or 12 for a surrogate pair) with its code point in *cp,
+ * or 0 for what jansson rejects (unknown escape, bad hex digits, \u0000, lone
+ * surrogates).
+ */
+static inline __attribute__((always_inline)) size_t
+json_escape(const unsigned char *p, const unsigned char *end, unsigned *cp)
+{
+	int v, lo;
+
+	if (end - p < 2)
+		return 0;
+	switch (p[1]) {
+	case '"': *cp = '"'; return 2;
+	case '\\': *cp = '\\'; return 2;
+	case '/': *cp = '/'; return 2;
+	case 'b': *cp = '\b'; return 2;
+	case 'f': *cp = '\f'; return 2;
+	case 'n': *cp = '\n'; return 2;
+	case 'r': *cp = '\r'; return 2;
+	case 't': *cp = '\t'; return 2;
+	case 'u':
+		if (end - p < 6 || (v = json_hex4(p + 2)) <= 0)
+			return 0;
+		if (v >= 0xdc00 && v <= 0xdfff)
+			return 0;
+		if (v >= 0xd800 && v <= 0xdbff) {
+			if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+			    (lo = json_hex4(p + 8)) < 0xdc00 || lo > 0xdfff)
+				return 0;
+			*cp = 0x10000 + ((unsigned)(v - 0xd800) << 10) + (unsigned)(lo - 0xdc00);
+			return 12;
+		}
+		*cp = (unsigned)v;
+		return 6;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Whether the escape [p, p + k) of code point cp is the one
+ * docmap_json_string() writes: the short form for '"', '\\', \b \f \n \r \t,
+ * \u00xx in lower-case hex for the other control characters, and no escape
+ * at all for anything else.
+ */
+static inline bool json_escape_canonical(const unsigned char *p, size_t k, unsigned cp)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (k == 2)
+		return p[1] != '/';
+	return k == 6 && cp < 0x20 && cp != '\b' && cp != '\f' && cp != '\n' && cp != '\r' &&
+	       cp != '\t' && p[2] == '0' && p[3] == '0' && p[4] == hex[cp >> 4] && p[5] == hex[cp & 15];
+}
+
 /* ---------------------------------------------------------------- one-pass mapping */
 
 /*
@@ -1127,10 +1286,9 @@ struct fast {
 
 enum fast_ctx { FX_DYN, FX_LEAF, FX_OBJ };
 
-static void fx_ws(struct fast *fx)
+static inline void fx_ws(struct fast *fx)
 {
-	while (fx->p < fx->end && (*fx->p == ' ' || *fx->p == '\t' || *fx->p == '\n' || *fx->p == '\r'))
-		fx->p++;
+	fx->p = json_ws(fx->p, fx->end);
 }
 
 /* A string token at fx->p in canonical escaping: its span (quotes included). */
@@ -1140,54 +1298,25 @@ static bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
 	const unsigned char *end = (const unsigned char *)fx->end;
 
 	*plain = true;
-	while (p < end) {
-		unsigned char c = *p;
+	for (;;) {
+		unsigned cp;
+		size_t k;
 
-		if (c == '"') {
-			*s = fx->p;
-			*n = (size_t)((const char *)p + 1 - fx->p);
-			fx->p = (const char *)p + 1;
-			return true;
-		}
-		if (c < 0x20)
+		p = json_str_run(p, end, NULL);
+		if (p >= end || *p != '\\')
+			break;
+		*plain = false;
+		k = json_escape(p, end, &cp);
+		if (!k || !json_escape_canonical(p, k, cp))
 			return false;
-		if (c == '\\') {
-			*plain = false;
-			if (p + 1 >= end)
-				return false;
-			switch (p[1]) {
-			case '"': case '\\': case 'n': case 'r': case 't': case 'b': case 'f':
-				p += 2;
-				continue;
-			case 'u': {
-				/* only \u00XX for control characters without a short form, lower-case hex */
-				static const char hex[] = "0123456789abcdef";
-				unsigned v;
-
-				if (end - p < 6 || p[2] != '0' || p[3] != '0' || !strchr("01", p[4]) || !p[5] ||
-				    !memchr(hex, p[5], 16))
-					return false;
-				v = (unsigned)((p[4] - '0') * 16 + (int)((const char *)memchr(hex, p[5], 16) - hex));
-				if (v == 0 || v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t')
-					return false;
-				p += 6;
-				continue;
-			}
-			default:
-				return false;
-			}
-		}
-		if (c >= 0x80) {
-			size_t k = utf8_valid_len(p, (size_t)(end - p));
-
-			if (!k)
-				return false;
-			p += k;
-			continue;
-		}
-		p++;
+		p += k;
 	}
-	return false;
+	if (p >= end || *p != '"')
+		return false;
+	*s = fx->p;
+	*n = (size_t)((const char *)p + 1 - fx->p);
+	fx->p = (const char *)p + 1;
+	return true;
 }
 
 /*
@@ -1340,7 +1469,7 @@ static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
 
 static bool fx_lit(struct fast *fx, const char *lit, size_t n)
 {
-	if ((size_t)(fx->end - fx->p) < n || memcmp(fx->p, lit, n) != 0)
+	if (!json_lit(fx->p, fx->end, lit, n))
 		return false;
 	buf_add(fx->out, lit, n);
 	fx->p += n;
@@ -1737,55 +1866,7 @@ void docmap_values_free(struct docmap_values *dv)
 
 static inline void sc_ws(struct scan *sc)
 {
-	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
-		sc->p++;
-}
-
-static int sc_hex4(const unsigned char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		int c = p[i], d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
-static void sc_utf8(struct buf *b, unsigned cp)
-{
-	char t[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xc0 | (cp >> 6));
-		t[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		t[0] = (char)(0xe0 | (cp >> 12));
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		t[0] = (char)(0xf0 | (cp >> 18));
-		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_add(b, t, n);
+	sc->p = json_ws(sc->p, sc->end);
 }
 
 /*
@@ -1805,8 +1886,10 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 
 	*off = SIZE_MAX;
 	for (;;) {
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-			p++;
+		unsigned cp;
+		size_t k;
+
+		p = json_str_run(p, end, NULL);
 		if (p >= end)
 			return false;
 		if (*p == '"') {
@@ -1821,53 +1904,17 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 			sc->p = (const char *)p + 1;
 			return true;
 		}
-		if (*p < 0x20)
+		if (*p != '\\')
 			return false;
-		if (*p >= 0x80) {
-			size_t k = utf8_valid_len(p, (size_t)(end - p));
-
-			if (!k)
-				return false;
-			p += k;
-			continue;
-		}
 		/* a backslash: from here on, decode into dv->text */
 		if (*off == SIZE_MAX)
 			*off = t->len;
 		buf_add(t, start, (size_t)(p - start));
-		if (end - p < 2)
+		k = json_escape(p, end, &cp);
+		if (!k)
 			return false;
-		switch (p[1]) {
-		case '"': buf_addc(t, '"'); break;
-		case '\\': buf_addc(t, '\\'); break;
-		case '/': buf_addc(t, '/'); break;
-		case 'b': buf_addc(t, '\b'); break;
-		case 'f': buf_addc(t, '\f'); break;
-		case 'n': buf_addc(t, '\n'); break;
-		case 'r': buf_addc(t, '\r'); break;
-		case 't': buf_addc(t, '\t'); break;
-		case 'u': {
-			int cp, lo;
-
-			if (end - p < 6 || (cp = sc_hex4(p + 2)) <= 0)
-				return false;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return false;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
-				    (lo = sc_hex4(p + 8)) < 0xdc00 || lo > 0xdfff)
-					return false;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				p += 6;
-			}
-			sc_utf8(t, (unsigned)cp);
-			p += 4;
-			break;
-		}
-		default:
-			return false;
-		}
-		p += 2;
+		json_utf8_put(t, cp);
+		p += k;
 		start = p;
 	}
 }
@@ -1875,37 +1922,18 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 /* An object key at sc->p: plain (no escape), with its hash. */
 static bool sc_key(struct scan *sc, const char **s, size_t *n, uint32_t *h)
 {
-	const unsigned char *p = (const unsigned char *)sc->p + 1;
+	const unsigned char *start = (const unsigned char *)sc->p + 1;
 	const unsigned char *end = (const unsigned char *)sc->end;
-	const unsigned char *start = p;
-	uint32_t x = 2166136261u;
+	const unsigned char *p;
 
-	while (p < end) {
-		unsigned char c = *p;
-
-		if (c == '"') {
-			*s = (const char *)start;
-			*n = (size_t)(p - start);
-			*h = x;
-			sc->p = (const char *)p + 1;
-			return true;
-		}
-		if (c < 0x20 || c == '\\')
-			return false;
-		if (c >= 0x80) {
-			size_t k = utf8_valid_len(p, (size_t)(end - p));
-
-			if (!k)
-				return false;
-			for (size_t i = 0; i < k; i++)
-				x = (x ^ p[i]) * 16777619u;
-			p += k;
-			continue;
-		}
-		x = (x ^ c) * 16777619u;
-		p++;
-	}
-	return false;
+	*h = 2166136261u;
+	p = json_str_run(start, end, h);
+	if (p >= end || *p != '"')
+		return false;
+	*s = (const char *)start;
+	*n = (size_t)(p - start);
+	sc->p = (const char *)p + 1;
+	return true;
 }
 
 /* A number token, as jansson reads it: an integer (json_int_t) or a real. */
@@ -1941,7 +1969,7 @@ static bool sc_number(struct scan *sc, bool *is_int, int64_t *i, double *d)
 
 static bool sc_lit(struct scan *sc, const char *lit, size_t n)
 {
-	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0)
+	if (!json_lit(sc->p, sc->end, lit, n))
 		return false;
 	sc->p += n;
 	return true;
