@@ -445,10 +445,11 @@ static bool parse_rfc2822(const char *s, size_t len, int64_t *us, size_t *consum
 
 bool datetime_from_i64(int64_t v, int64_t *us)
 {
-	int64_t a = v < 0 ? -v : v;
+	int64_t a;
 
 	if (v == INT64_MIN)
 		return false;
+	a = v < 0 ? -v : v;
 	if (a < TS_MAX_SECONDS)
 		*us = v * 1000000;
 	else if (a < TS_MAX_SECONDS * 1000)

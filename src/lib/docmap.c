@@ -1391,16 +1391,19 @@ static bool big_rewrite(const char *line, size_t len, struct buf *out)
 {
 	const char *p = line, *end = line + len, *run = line;
 
-	if (memmem(line, len, "\\u0000", 6))
-		return false;
 	buf_reset(out);
 	while (p < end) {
 		struct json_num num;
 
 		if (*p == '"') {
-			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\' && p + 1 < end)
-					p++;
+			for (p++; p < end && *p != '"'; p++) {
+				if (*p != '\\' || p + 1 >= end)
+					continue;
+				/* a NUL of the line's own: our marker would be ambiguous */
+				if (end - p >= 6 && memcmp(p, "\\u0000", 6) == 0)
+					return false;
+				p++;
+			}
 			if (p < end)
 				p++;
 			continue;
