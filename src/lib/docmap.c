@@ -1999,6 +1999,24 @@ static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
 static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth);
 
 /* Keys of one object: gives up on a duplicate (jansson keeps the last value in the first place). */
+/*
+ * After an object member: 1 when a ',' says another follows, 0 when the
+ * object ends with '}' (its keys leave the duplicate check), -1 otherwise.
+ */
+static int sc_member_end(struct scan *sc, size_t base)
+{
+	sc_ws(sc);
+	if (sc->p < sc->end && *sc->p == ',') {
+		sc->p++;
+		return 1;
+	}
+	if (sc->p >= sc->end || *sc->p != '}')
+		return -1;
+	sc->p++;
+	sc->dv->nkeys = base;
+	return 0;
+}
+
 static bool sc_key_new(struct scan *sc, size_t base, uint64_t mask[4], const char *s, size_t n,
 		       uint32_t h)
 {
@@ -2038,6 +2056,7 @@ static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32
 		size_t base = sc->dv->nkeys;
 		uint64_t mask[4] = { 0, 0, 0, 0 };
 		uint32_t h;
+		int more;
 
 		sc->p++;
 		sc_ws(sc);
@@ -2062,16 +2081,8 @@ static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32
 			buf_truncate(&sc->dm->path, old);
 			if (!ok)
 				return false;
-			sc_ws(sc);
-			if (sc->p < sc->end && *sc->p == ',') {
-				sc->p++;
-				continue;
-			}
-			if (sc->p >= sc->end || *sc->p != '}')
-				return false;
-			sc->p++;
-			sc->dv->nkeys = base;
-			return true;
+			if ((more = sc_member_end(sc, base)) <= 0)
+				return more == 0;
 		}
 	}
 	case '[': {
@@ -2250,6 +2261,7 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 	const char *s;
 	size_t n;
 	uint32_t h;
+	int more;
 
 	if (depth > SCAN_MAX_DEPTH)
 		return false;
@@ -2343,16 +2355,8 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 			sc->dv->has_ts = true;
 			sc->dv->ts_us = dt;
 		}
-		sc_ws(sc);
-		if (sc->p < sc->end && *sc->p == ',') {
-			sc->p++;
-			continue;
-		}
-		if (sc->p >= sc->end || *sc->p != '}')
-			return false;
-		sc->p++;
-		sc->dv->nkeys = base;
-		return true;
+		if ((more = sc_member_end(sc, base)) <= 0)
+			return more == 0;
 	}
 }
 

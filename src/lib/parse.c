@@ -465,6 +465,19 @@ static bool flag(volatile sig_atomic_t *f)
 }
 
 /* Read one partition to its end (or to what is there, following). */
+/* p holds the file read before as partition key (renamed or rotated), now at pos: resume it. */
+static uint64_t resume_renamed(struct run *r, struct source *src, const struct source_part *p,
+			       const char *key, uint64_t pos)
+{
+	struct qw_err notice = QW_ERR_INIT;
+
+	err_set(&notice, 0, "'%s' starts as '%s' did (renamed): resuming it at %llu", p->name, key,
+		(unsigned long long)pos);
+	warn(r, &notice);
+	source_rename_part(src, key);
+	return pos;
+}
+
 static int run_partition(struct run *r, struct source *src, struct source_part *p,
 			 struct qw_err *err)
 {
@@ -505,13 +518,7 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			} else if ((rkey || (rkey = renamed_lookup(r, p, false, &rpos))) &&
 				   (rr = source_skip(src, rpos, &e)) == 0) {
 				/* numbered rotation: this path now holds a file read under another name */
-				struct qw_err notice = QW_ERR_INIT;
-
-				err_set(&notice, 0, "'%s' starts as '%s' did (renamed): resuming it at %llu",
-					p->name, rkey, (unsigned long long)rpos);
-				warn(r, &notice);
-				source_rename_part(src, rkey);
-				from = rpos;
+				from = resume_renamed(r, src, p, rkey, rpos);
 			} else if (rr < 0) {
 				free(keep);
 				note_failure(r, &e);
@@ -548,15 +555,8 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 				note_failure(r, &e);
 				return 0;
 			}
-			if (sr == 0) {
-				struct qw_err notice = QW_ERR_INIT;
-
-				err_set(&notice, 0, "'%s' starts as '%s' did (renamed): resuming it at %llu",
-					p->name, keep, (unsigned long long)pos);
-				warn(r, &notice);
-				source_rename_part(src, keep);
-				from = pos;
-			}
+			if (sr == 0)
+				from = resume_renamed(r, src, p, keep, pos);
 			free(keep);
 		}
 	}
