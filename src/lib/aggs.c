@@ -29,11 +29,66 @@ enum agg_type {
 	AG_VALUE_COUNT,
 	AG_CARDINALITY,
 	AG_PERCENTILES,
+	AG_MULTI_TERMS,
+	AG_COMPOSITE,
 };
 
 static const char *const agg_type_names[] = {
 	"terms", "histogram", "date_histogram", "range", "min", "max", "avg", "sum",
-	"stats", "extended_stats", "value_count", "cardinality", "percentiles",
+	"stats", "extended_stats", "value_count", "cardinality", "percentiles", "multi_terms",
+	"composite",
+};
+
+/* The options each type takes ("field" for those that read one); anything else is an error. */
+static const char *const agg_type_keys[][12] = {
+	[AG_TERMS] = { "field", "size", "min_doc_count", "shard_size", "split_size",
+		       "segment_size", "order", "missing", NULL },
+	[AG_HISTOGRAM] = { "field", "interval", "offset", "min_doc_count", "extended_bounds",
+			   "hard_bounds", "keyed", NULL },
+	[AG_DATE_HISTOGRAM] = { "field", "fixed_interval", "offset", "min_doc_count",
+				"extended_bounds", "hard_bounds", "keyed", NULL },
+	[AG_RANGE] = { "field", "ranges", "keyed", NULL },
+	[AG_MIN] = { "field", "missing", NULL },
+	[AG_MAX] = { "field", "missing", NULL },
+	[AG_AVG] = { "field", "missing", NULL },
+	[AG_SUM] = { "field", "missing", NULL },
+	[AG_STATS] = { "field", "missing", NULL },
+	[AG_EXT_STATS] = { "field", "missing", "sigma", NULL },
+	[AG_VALUE_COUNT] = { "field", "missing", NULL },
+	[AG_CARDINALITY] = { "field", "missing", NULL },
+	[AG_PERCENTILES] = { "field", "percents", "keyed", "missing", NULL },
+	[AG_MULTI_TERMS] = { "terms", "size", "min_doc_count", "shard_size", "split_size",
+			     "segment_size", "order", NULL },
+	[AG_COMPOSITE] = { "sources", "size", "after", NULL },
+};
+
+/*
+ * A bucket key: one value, or (AK_TUPLE, for multi_terms and composite)
+ * the values of several fields encoded in s: per value a tag byte (0
+ * null, else 1 + enum agg_value_kind) and for strings a 4-byte length and
+ * the bytes, for the others 8 bytes.
+ */
+#define AK_TUPLE 100
+
+struct akey {
+	int kind;                     /* enum agg_value_kind or AK_TUPLE */
+	union {
+		int64_t i;
+		uint64_t u;
+		double f;
+	} v;
+	char *s;
+	size_t len;
+};
+
+/* One source of a composite aggregation, or one field of multi_terms. */
+struct agg_src_def {
+	char *name;
+	char *field;
+	enum agg_type type;          /* AG_TERMS, AG_HISTOGRAM or AG_DATE_HISTOGRAM */
+	double interval;             /* date: milliseconds */
+	bool missing_bucket, desc;
+	size_t id;                   /* binding slot */
 };
 
 struct agg_range {
@@ -61,6 +116,21 @@ struct agg_node {
 	double *percents;
 	size_t n_percents;
 	bool keyed;
+	/* missing: the value of a doc without one (s in missing_s) */
+	bool has_missing;
+	struct agg_value missing;
+	char *missing_s;
+	/* terms order by a metric sub-aggregation: its index and metric (NULL: "value") */
+	bool order_by_sub;
+	size_t order_sub;
+	char *order_metric;
+	/* extended_stats */
+	double sigma;
+	/* multi_terms, composite */
+	struct agg_src_def *srcs;
+	size_t n_srcs;
+	bool has_after;
+	struct akey after;           /* AK_TUPLE */
 	struct agg_req *sub;
 };
 
@@ -94,6 +164,14 @@ static void node_free(struct agg_node *n)
 		free(n->ranges[i].key);
 	free(n->ranges);
 	free(n->percents);
+	free(n->missing_s);
+	free(n->order_metric);
+	for (i = 0; i < n->n_srcs; i++) {
+		free(n->srcs[i].name);
+		free(n->srcs[i].field);
+	}
+	free(n->srcs);
+	free(n->after.s);
 	aggs_req_free(n->sub);
 }
 
@@ -204,6 +282,386 @@ static int parse_bounds(json_t *body, const char *key, const char *path, bool da
 	return 0;
 }
 
+/* Append one value (NULL: null) of a tuple key. */
+static void tuple_add(struct buf *b, const struct akey *k)
+{
+	unsigned char tag = k ? (unsigned char)(1 + k->kind) : 0;
+
+	buf_add(b, &tag, 1);
+	if (!k)
+		return;
+	if (k->kind == AV_STR) {
+		uint32_t len = (uint32_t)k->len;
+
+		buf_add(b, &len, sizeof(len));
+		buf_add(b, k->s, k->len);
+	} else {
+		buf_add(b, &k->v, sizeof(k->v));
+	}
+}
+
+/* The value of t at *off into out (false: null), *off moved past it. */
+static bool tuple_next(const struct akey *t, size_t *off, struct akey *out)
+{
+	unsigned char tag = (unsigned char)t->s[*off];
+	uint32_t len;
+
+	(*off)++;
+	memset(out, 0, sizeof(*out));
+	if (tag == 0)
+		return false;
+	out->kind = tag - 1;
+	if (out->kind == AV_STR) {
+		memcpy(&len, t->s + *off, sizeof(len));
+		*off += sizeof(len);
+		out->s = t->s + *off;
+		out->len = len;
+		*off += len;
+	} else {
+		memcpy(&out->v, t->s + *off, sizeof(out->v));
+		*off += sizeof(out->v);
+	}
+	return true;
+}
+
+static bool is_key(const char *k, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(k, *list) == 0)
+			return true;
+	return false;
+}
+
+static int check_keys(json_t *body, const char *path, const char *const *ok, struct qw_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(body, k, v)
+		if (!is_key(k, ok))
+			return err_set(err, EX_DATAERR, "%s: unsupported option '%s'", path, k);
+	return 0;
+}
+
+static int parse_missing(struct agg_node *n, json_t *body, const char *path, struct qw_err *err)
+{
+	json_t *m = json_object_get(body, "missing");
+	struct agg_value *v = &n->missing;
+	double d;
+
+	if (!m)
+		return 0;
+	memset(v, 0, sizeof(*v));
+	v->dict = -1;
+	if (n->type == AG_TERMS && json_is_string(m)) {
+		n->missing_s = xstrdup(json_string_value(m));
+		v->kind = AV_STR;
+		v->s = n->missing_s;
+		v->len = json_string_length(m);
+	} else if (n->type == AG_TERMS && json_is_boolean(m)) {
+		v->kind = AV_BOOL;
+		v->v.u = json_is_true(m);
+	} else if (json_is_integer(m)) {
+		v->kind = json_integer_value(m) < 0 ? AV_I64 : AV_U64;
+		v->v.i = json_integer_value(m);
+	} else if (n->type != AG_TERMS && json_to_double(m, &d)) {
+		v->kind = AV_F64;
+		v->v.f = d;
+	} else if (json_is_real(m)) {
+		v->kind = AV_F64;
+		v->v.f = json_real_value(m);
+	} else {
+		return err_set(err, EX_DATAERR, "%s.missing: expected %s", path,
+			       n->type == AG_TERMS ? "a string, a number or a boolean" : "a number");
+	}
+	n->has_missing = true;
+	return 0;
+}
+
+/* "order": {"_count"|"_key"|"sub"|"sub.metric": "asc"|"desc"}; a sub name is checked later. */
+static int parse_order(struct agg_node *n, json_t *body, const char *path, struct qw_err *err)
+{
+	json_t *order = json_object_get(body, "order"), *ov;
+	const char *ok_, *dir;
+
+	n->order_asc = false;
+	if (!order)
+		return 0;
+	if (json_is_array(order) && json_array_size(order) == 1)
+		order = json_array_get(order, 0);
+	if (!json_is_object(order) || json_object_size(order) != 1)
+		return err_set(err, EX_DATAERR,
+			       "%s.order: expected {\"_count\"|\"_key\"|\"<sub-aggregation>\": \"asc\"|\"desc\"}",
+			       path);
+	json_object_foreach(order, ok_, ov) {
+		dir = json_string_value(ov);
+		if (!dir || (strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0))
+			return err_set(err, EX_DATAERR, "%s.order.%s: expected \"asc\" or \"desc\"", path,
+				       ok_);
+		n->order_asc = strcmp(dir, "asc") == 0;
+		if (strcmp(ok_, "_key") == 0 || strcmp(ok_, "_term") == 0) {
+			n->order_by_key = true;
+		} else if (strcmp(ok_, "_count") != 0) {
+			n->order_by_sub = true;
+			n->order_metric = xstrdup(ok_);   /* "sub" or "sub.metric", resolved later */
+		}
+	}
+	return 0;
+}
+
+static const char *const stats_metrics[] = {
+	"count", "min", "max", "avg", "sum", NULL,
+};
+static const char *const ext_metrics[] = {
+	"count", "min", "max", "avg", "sum", "sum_of_squares", "variance", "variance_population",
+	"variance_sampling", "std_deviation", "std_deviation_population", "std_deviation_sampling",
+	NULL,
+};
+
+/* Bind "sub.metric" of the order to a metric sub-aggregation. */
+static int resolve_order(struct agg_node *n, const char *path, struct qw_err *err)
+{
+	char *name = n->order_metric, *dot = strchr(name, '.');
+	const char *metric = dot ? dot + 1 : NULL;
+	const struct agg_node *m = NULL;
+	size_t i;
+
+	if (dot)
+		*dot = '\0';
+	for (i = 0; n->sub && i < n->sub->n; i++)
+		if (strcmp(n->sub->nodes[i].name, name) == 0)
+			m = &n->sub->nodes[i];
+	if (!m)
+		return err_set(err, EX_DATAERR, "%s.order: no sub-aggregation named '%s'", path, name);
+	n->order_sub = (size_t)(m - n->sub->nodes);
+	switch (m->type) {
+	case AG_MIN:
+	case AG_MAX:
+	case AG_AVG:
+	case AG_SUM:
+	case AG_VALUE_COUNT:
+	case AG_CARDINALITY:
+		if (metric && strcmp(metric, "value") != 0)
+			return err_set(err, EX_DATAERR, "%s.order: '%s' has no metric '%s'", path, name,
+				       metric);
+		break;
+	case AG_STATS:
+	case AG_EXT_STATS:
+		if (!metric || !is_key(metric, m->type == AG_STATS ? stats_metrics : ext_metrics))
+			return err_set(err, EX_DATAERR, "%s.order: '%s' needs a metric ('%s.avg')",
+				       path, name, name);
+		break;
+	default:
+		return err_set(err, EX_DATAERR,
+			       "%s.order: '%s' is not a single-value or stats metric aggregation",
+			       path, name);
+	}
+	memmove(n->order_metric, metric ? metric : "value", strlen(metric ? metric : "value") + 1);
+	return 0;
+}
+
+static int parse_sizes(struct agg_node *n, json_t *body, const char *path, struct qw_err *err)
+{
+	uint64_t shard = 0;
+
+	n->size = 10;
+	n->min_doc_count = 1;
+	if (get_u64(body, "size", path, &n->size, err) < 0 ||
+	    get_u64(body, "min_doc_count", path, &n->min_doc_count, err) < 0 ||
+	    get_u64(body, "shard_size", path, &shard, err) < 0 ||
+	    get_u64(body, "split_size", path, &shard, err) < 0 ||
+	    get_u64(body, "segment_size", path, &shard, err) < 0)
+		return -1;
+	if (n->size == 0)
+		return err_set(err, EX_DATAERR, "%s.size: must be at least 1", path);
+	n->split_size = shard ? shard : n->size + n->size / 2 + 10;
+	if (n->split_size < n->size)
+		n->split_size = n->size;
+	return parse_order(n, body, path, err);
+}
+
+static int parse_multi_terms(struct agg_node *n, json_t *body, const char *path, size_t *next_id,
+			     struct qw_err *err)
+{
+	static const char *const keys[] = { "field", NULL };
+	json_t *terms = json_object_get(body, "terms"), *t, *f;
+	char p[600];
+	size_t i;
+
+	if (!json_is_array(terms) || json_array_size(terms) < 2)
+		return err_set(err, EX_DATAERR, "%s.terms: expected an array of at least 2 {\"field\": name}",
+			       path);
+	n->srcs = xcalloc(json_array_size(terms), sizeof(*n->srcs));
+	json_array_foreach(terms, i, t) {
+		snprintf(p, sizeof(p), "%s.terms[%zu]", path, i);
+		if (!json_is_object(t))
+			return err_set(err, EX_DATAERR, "%s: expected {\"field\": name}", p);
+		if (check_keys(t, p, keys, err) < 0)
+			return -1;
+		f = json_object_get(t, "field");
+		if (!json_is_string(f))
+			return err_set(err, EX_DATAERR, "%s.field: expected a field name", p);
+		n->srcs[i].field = xstrdup(json_string_value(f));
+		n->srcs[i].type = AG_TERMS;
+		n->srcs[i].id = (*next_id)++;
+		n->n_srcs++;
+	}
+	return parse_sizes(n, body, path, err);
+}
+
+/* An "after" value of a composite source: Quickwit's "str:", "f64:"... forms or plain JSON. */
+static bool after_value(json_t *v, struct akey *k, bool *null)
+{
+	const char *s;
+
+	memset(k, 0, sizeof(*k));
+	*null = json_is_null(v);
+	if (*null)
+		return true;
+	if (json_is_integer(v)) {
+		k->kind = json_integer_value(v) < 0 ? AV_I64 : AV_U64;
+		k->v.i = json_integer_value(v);
+		return true;
+	}
+	if (json_is_real(v)) {
+		k->kind = AV_F64;
+		k->v.f = json_real_value(v);
+		return true;
+	}
+	if (json_is_boolean(v)) {
+		k->kind = AV_BOOL;
+		k->v.u = json_is_true(v);
+		return true;
+	}
+	if (!json_is_string(v))
+		return false;
+	s = json_string_value(v);
+	if (strncmp(s, "i64:", 4) == 0 || strncmp(s, "u64:", 4) == 0 || strncmp(s, "f64:", 4) == 0) {
+		char *end;
+
+		k->kind = AV_F64;
+		k->v.f = strtod(s + 4, &end);
+		return end != s + 4 && *end == '\0';
+	}
+	if (strncmp(s, "str:", 4) == 0)
+		s += 4;
+	k->kind = AV_STR;
+	k->s = (char *)s;
+	k->len = strlen(s);
+	return true;
+}
+
+static int parse_composite(struct agg_node *n, json_t *body, const char *path, size_t *next_id,
+			   struct qw_err *err)
+{
+	static const char *const terms_keys[] = { "field", "missing_bucket", "order", NULL };
+	static const char *const hist_keys[] = { "field", "interval", "missing_bucket", "order", NULL };
+	static const char *const date_keys[] = { "field", "fixed_interval", "missing_bucket", "order",
+						 NULL };
+	json_t *sources = json_object_get(body, "sources"), *after = json_object_get(body, "after");
+	json_t *src, *def, *v;
+	const char *name, *tname;
+	char p[600];
+	size_t i;
+
+	n->size = 10;
+	if (get_u64(body, "size", path, &n->size, err) < 0)
+		return -1;
+	if (n->size == 0)
+		return err_set(err, EX_DATAERR, "%s.size: must be at least 1", path);
+	if (!json_is_array(sources) || json_array_size(sources) == 0)
+		return err_set(err, EX_DATAERR, "%s.sources: expected a non-empty array", path);
+	n->srcs = xcalloc(json_array_size(sources), sizeof(*n->srcs));
+	json_array_foreach(sources, i, src) {
+		struct agg_src_def *d = &n->srcs[i];
+
+		snprintf(p, sizeof(p), "%s.sources[%zu]", path, i);
+		if (!json_is_object(src) || json_object_size(src) != 1)
+			return err_set(err, EX_DATAERR, "%s: expected {\"name\": {\"terms\": {...}}}", p);
+		json_object_foreach(src, name, def) {
+			d->name = xstrdup(name);
+			d->id = (*next_id)++;
+			n->n_srcs++;
+			snprintf(p, sizeof(p), "%s.sources[%zu].%s", path, i, name);
+			if (!json_is_object(def) || json_object_size(def) != 1)
+				return err_set(err, EX_DATAERR,
+					       "%s: expected {\"terms\"|\"histogram\"|\"date_histogram\": {...}}", p);
+			json_object_foreach(def, tname, v) {
+				const char *const *keys;
+
+				if (strcmp(tname, "terms") == 0) {
+					d->type = AG_TERMS;
+					keys = terms_keys;
+				} else if (strcmp(tname, "histogram") == 0) {
+					d->type = AG_HISTOGRAM;
+					keys = hist_keys;
+				} else if (strcmp(tname, "date_histogram") == 0) {
+					d->type = AG_DATE_HISTOGRAM;
+					keys = date_keys;
+				} else {
+					return err_set(err, EX_DATAERR, "%s: unsupported source type '%s'", p,
+						       tname);
+				}
+				snprintf(p, sizeof(p), "%s.sources[%zu].%s.%s", path, i, name, tname);
+				if (!json_is_object(v))
+					return err_set(err, EX_DATAERR, "%s: expected an object", p);
+				if (check_keys(v, p, keys, err) < 0)
+					return -1;
+				if (!json_is_string(json_object_get(v, "field")))
+					return err_set(err, EX_DATAERR, "%s.field: expected a field name", p);
+				d->field = xstrdup(json_string_value(json_object_get(v, "field")));
+				if (json_object_get(v, "missing_bucket") &&
+				    !json_is_boolean(json_object_get(v, "missing_bucket")))
+					return err_set(err, EX_DATAERR, "%s.missing_bucket: expected a boolean", p);
+				d->missing_bucket = json_is_true(json_object_get(v, "missing_bucket"));
+				if (json_object_get(v, "order")) {
+					const char *o = json_string_value(json_object_get(v, "order"));
+
+					if (!o || (strcmp(o, "asc") != 0 && strcmp(o, "desc") != 0))
+						return err_set(err, EX_DATAERR, "%s.order: expected \"asc\" or \"desc\"",
+							       p);
+					d->desc = strcmp(o, "desc") == 0;
+				}
+				if (d->type == AG_HISTOGRAM &&
+				    (!json_to_double(json_object_get(v, "interval"), &d->interval) ||
+				     !(d->interval > 0)))
+					return err_set(err, EX_DATAERR, "%s.interval: expected a positive number", p);
+				if (d->type == AG_DATE_HISTOGRAM &&
+				    (!json_is_string(json_object_get(v, "fixed_interval")) ||
+				     !parse_interval_ms(json_string_value(json_object_get(v, "fixed_interval")),
+							&d->interval) ||
+				     !(d->interval > 0)))
+					return err_set(err, EX_DATAERR,
+						       "%s.fixed_interval: expected a duration like \"1h\"", p);
+			}
+		}
+	}
+	if (after) {
+		struct buf b = BUF_INIT;
+
+		if (!json_is_object(after) || json_object_size(after) != n->n_srcs) {
+			buf_free(&b);
+			return err_set(err, EX_DATAERR, "%s.after: expected a value for each source", path);
+		}
+		for (i = 0; i < n->n_srcs; i++) {
+			struct akey k;
+			bool null;
+
+			if (!json_object_get(after, n->srcs[i].name) ||
+			    !after_value(json_object_get(after, n->srcs[i].name), &k, &null)) {
+				buf_free(&b);
+				return err_set(err, EX_DATAERR, "%s.after.%s: expected a key of source '%s'",
+					       path, n->srcs[i].name, n->srcs[i].name);
+			}
+			tuple_add(&b, null ? NULL : &k);
+		}
+		n->has_after = true;
+		n->after.kind = AK_TUPLE;
+		n->after.s = buf_detach(&b, &n->after.len);
+	}
+	return 0;
+}
+
 static int parse_node(struct agg_node *n, const char *name, json_t *def, const char *path,
 		      unsigned depth, size_t *next_id, struct qw_err *err)
 {
@@ -241,50 +699,43 @@ static int parse_node(struct agg_node *n, const char *name, json_t *def, const c
 	path_join(sub_path, sizeof(sub_path), path, agg_type_names[n->type]);
 	if (!json_is_object(body))
 		return err_set(err, EX_DATAERR, "%s: expected an object", sub_path);
+	if (check_keys(body, sub_path, agg_type_keys[n->type], err) < 0)
+		return -1;
+	if (n->type == AG_MULTI_TERMS) {
+		if (parse_multi_terms(n, body, sub_path, next_id, err) < 0)
+			return -1;
+		goto subs;
+	}
+	if (n->type == AG_COMPOSITE) {
+		if (parse_composite(n, body, sub_path, next_id, err) < 0)
+			return -1;
+		goto subs;
+	}
 	val = json_object_get(body, "field");
 	if (!json_is_string(val))
 		return err_set(err, EX_DATAERR, "%s.field: expected a field name", sub_path);
 	n->field = xstrdup(json_string_value(val));
+	if (parse_missing(n, body, sub_path, err) < 0)
+		return -1;
+	val = json_object_get(body, "keyed");
+	if (val && n->type != AG_PERCENTILES) {
+		if (!json_is_boolean(val))
+			return err_set(err, EX_DATAERR, "%s.keyed: expected a boolean", sub_path);
+		n->keyed = json_is_true(val);
+	}
 
 	switch (n->type) {
-	case AG_TERMS: {
-		json_t *order = json_object_get(body, "order");
-		uint64_t shard = 0;
-
-		n->size = 10;
-		n->min_doc_count = 1;
-		if (get_u64(body, "size", sub_path, &n->size, err) < 0 ||
-		    get_u64(body, "min_doc_count", sub_path, &n->min_doc_count, err) < 0 ||
-		    get_u64(body, "shard_size", sub_path, &shard, err) < 0 ||
-		    get_u64(body, "split_size", sub_path, &shard, err) < 0 ||
-		    get_u64(body, "segment_size", sub_path, &shard, err) < 0)
+	case AG_TERMS:
+		if (parse_sizes(n, body, sub_path, err) < 0)
 			return -1;
-		if (n->size == 0)
-			return err_set(err, EX_DATAERR, "%s.size: must be at least 1", sub_path);
-		n->split_size = shard ? shard : n->size + n->size / 2 + 10;
-		if (n->split_size < n->size)
-			n->split_size = n->size;
-		if (order) {
-			const char *ok_, *dir;
-			json_t *ov;
-
-			if (!json_is_object(order) || json_object_size(order) != 1)
-				return err_set(err, EX_DATAERR,
-					       "%s.order: expected {\"_count\"|\"_key\": \"asc\"|\"desc\"}",
-					       sub_path);
-			json_object_foreach(order, ok_, ov) {
-				dir = json_string_value(ov);
-				if ((strcmp(ok_, "_count") != 0 && strcmp(ok_, "_key") != 0) || !dir ||
-				    (strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0))
-					return err_set(err, EX_DATAERR,
-						       "%s.order: expected {\"_count\"|\"_key\": \"asc\"|\"desc\"}",
-						       sub_path);
-				n->order_by_key = strcmp(ok_, "_key") == 0;
-				n->order_asc = strcmp(dir, "asc") == 0;
-			}
-		}
 		break;
-	}
+	case AG_EXT_STATS:
+		n->sigma = 2;
+		val = json_object_get(body, "sigma");
+		if (val && (!json_to_double(val, &n->sigma) || n->sigma < 0))
+			return err_set(err, EX_DATAERR, "%s.sigma: expected a non-negative number",
+				       sub_path);
+		break;
 	case AG_HISTOGRAM:
 	case AG_DATE_HISTOGRAM: {
 		bool date = n->type == AG_DATE_HISTOGRAM;
@@ -392,13 +843,19 @@ static int parse_node(struct agg_node *n, const char *name, json_t *def, const c
 	default:
 		break;
 	}
+subs:
 	if (subs) {
 		if (n->type != AG_TERMS && n->type != AG_HISTOGRAM && n->type != AG_DATE_HISTOGRAM &&
-		    n->type != AG_RANGE)
+		    n->type != AG_RANGE && n->type != AG_MULTI_TERMS && n->type != AG_COMPOSITE)
 			return err_set(err, EX_DATAERR,
 				       "%s: a metric aggregation cannot have sub-aggregations", path);
 		path_join(sub_path, sizeof(sub_path), path, "aggs");
 		if (parse_level(subs, sub_path, depth + 1, next_id, &n->sub, err) < 0)
+			return -1;
+	}
+	if (n->order_by_sub) {
+		path_join(sub_path, sizeof(sub_path), path, agg_type_names[n->type]);
+		if (resolve_order(n, sub_path, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -445,9 +902,19 @@ static size_t fields_rec(const struct agg_req *req, const char **out, size_t max
 	size_t i;
 
 	for (i = 0; req && i < req->n; i++) {
-		if (n < max)
-			out[n] = req->nodes[i].field;
-		n++;
+		const struct agg_node *nd = &req->nodes[i];
+		size_t j;
+
+		if (nd->field) {
+			if (n < max)
+				out[n] = nd->field;
+			n++;
+		}
+		for (j = 0; j < nd->n_srcs; j++) {
+			if (n < max)
+				out[n] = nd->srcs[j].field;
+			n++;
+		}
 		n = fields_rec(req->nodes[i].sub, out, max, n);
 	}
 	return n;
@@ -459,17 +926,6 @@ size_t aggs_fields(const struct agg_req *req, const char **out, size_t max)
 }
 
 /* ------------------------------------------------------------------ results */
-
-struct akey {
-	enum agg_value_kind kind;     /* AV_STR, AV_I64, AV_U64, AV_F64, AV_DATETIME, AV_BOOL */
-	union {
-		int64_t i;
-		uint64_t u;
-		double f;
-	} v;
-	char *s;
-	size_t len;
-};
 
 struct bucket {
 	struct akey key;
@@ -610,24 +1066,26 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
+static bool kind_numeric(int kind)
+{
+	return kind == AV_I64 || kind == AV_U64 || kind == AV_F64;
+}
+
+/* i64, u64 and f64 keys of one value are one key (a "missing" number and a column's value). */
 static uint64_t key_hash(const struct akey *k)
 {
 	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)k->kind;
 
-	if (k->kind == AV_STR)
+	if (k->kind == AV_STR || k->kind == AK_TUPLE)
 		return hash_bytes(k->s, k->len, h);
+	if (kind_numeric(k->kind)) {
+		h = 0xcbf29ce484222325ULL;
+		if (k->kind == AV_F64 && k->v.f == trunc(k->v.f) && fabs(k->v.f) < 9.2e18)
+			return mix64((uint64_t)(int64_t)k->v.f ^ (h * 0x9e3779b97f4a7c15ULL));
+		if (k->kind == AV_F64)
+			return mix64(k->v.u ^ 0x5bd1e995ULL ^ (h * 0x9e3779b97f4a7c15ULL));
+	}
 	return mix64(k->v.u ^ (h * 0x9e3779b97f4a7c15ULL));
-}
-
-static bool key_eq(const struct akey *a, const struct akey *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == AV_STR)
-		return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
-	if (a->kind == AV_F64)
-		return a->v.f == b->v.f;
-	return a->v.u == b->v.u;
 }
 
 static double key_num(const struct akey *k)
@@ -646,9 +1104,13 @@ static double key_num(const struct akey *k)
 	}
 }
 
+static int tuple_cmp(const struct akey *a, const struct akey *b, const struct agg_src_def *srcs);
+
 /* Order of keys: numbers before strings, numbers by value, strings by bytes. */
 static int key_cmp(const struct akey *a, const struct akey *b)
 {
+	if (a->kind == AK_TUPLE && b->kind == AK_TUPLE)
+		return tuple_cmp(a, b, NULL);
 	if ((a->kind == AV_STR) != (b->kind == AV_STR))
 		return a->kind == AV_STR ? 1 : -1;
 	if (a->kind == AV_STR) {
@@ -663,7 +1125,44 @@ static int key_cmp(const struct akey *a, const struct akey *b)
 		return a->v.u < b->v.u ? -1 : a->v.u > b->v.u;
 	if ((a->kind == AV_I64 || a->kind == AV_DATETIME) && a->kind == b->kind)
 		return a->v.i < b->v.i ? -1 : a->v.i > b->v.i;
+	if (a->kind == AV_I64 && b->kind == AV_U64)
+		return a->v.i < 0 || (uint64_t)a->v.i < b->v.u ? -1 : (uint64_t)a->v.i > b->v.u;
+	if (a->kind == AV_U64 && b->kind == AV_I64)
+		return -key_cmp(b, a);
 	return key_num(a) < key_num(b) ? -1 : key_num(a) > key_num(b);
+}
+
+/* Tuples value by value, null first; srcs (may be NULL) gives each value's direction. */
+static int tuple_cmp(const struct akey *a, const struct akey *b, const struct agg_src_def *srcs)
+{
+	size_t oa = 0, ob = 0, i;
+	int c;
+
+	for (i = 0; oa < a->len && ob < b->len; i++) {
+		struct akey x, y;
+		bool hx = tuple_next(a, &oa, &x), hy = tuple_next(b, &ob, &y);
+
+		if (hx != hy)
+			c = hx ? 1 : -1;
+		else
+			c = hx ? key_cmp(&x, &y) : 0;
+		if (c)
+			return srcs && srcs[i].desc ? -c : c;
+	}
+	return 0;
+}
+
+static bool key_eq(const struct akey *a, const struct akey *b)
+{
+	if (kind_numeric(a->kind) && kind_numeric(b->kind))
+		return key_cmp(a, b) == 0;
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == AV_STR || a->kind == AK_TUPLE)
+		return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+	if (a->kind == AV_F64)
+		return a->v.f == b->v.f;
+	return a->v.u == b->v.u;
 }
 
 static void ht_rebuild(struct node_state *s)
@@ -703,7 +1202,7 @@ static size_t bucket_get(struct agg_result *r, size_t node, const struct akey *k
 	XGROW(s->b, s->nb + 1, s->capb);
 	memset(&s->b[s->nb], 0, sizeof(s->b[s->nb]));
 	s->b[s->nb].key = *key;
-	if (key->kind == AV_STR)
+	if (key->kind == AV_STR || key->kind == AK_TUPLE)
 		s->b[s->nb].key.s = xmemdup(key->s ? key->s : "", key->len + 1);
 	if (n->sub)
 		s->b[s->nb].sub = result_new(n->sub, r->bind);
@@ -826,6 +1325,120 @@ static size_t term_bucket(struct agg_result *r, size_t node, const struct agg_va
 	return bi;
 }
 
+#define AGG_MAX_TUPLES 4096     /* value combinations of one doc looked at by multi_terms */
+
+/* The key value of v for a source: the term, or its histogram bucket. */
+static bool source_key(const struct agg_src_def *d, const struct agg_source *src,
+		       const struct agg_value *v, struct akey *k)
+{
+	double x;
+
+	memset(k, 0, sizeof(*k));
+	if (d->type != AG_TERMS) {
+		if (!value_num(v, &x))
+			return false;
+		k->kind = AV_F64;
+		k->v.f = floor(x / d->interval) * d->interval;
+		return true;
+	}
+	k->kind = v->kind;
+	if (v->kind != AV_STR) {
+		k->v.u = v->v.u;
+		if (v->kind == AV_F64)
+			k->v.f = v->v.f;
+		return true;
+	}
+	k->s = (char *)v->s;
+	k->len = v->len;
+	if (!k->s && v->dict >= 0 && src->dict_term) {
+		const char *ts = NULL;
+		size_t tl = 0;
+
+		if (src->dict_term(src->ctx, v->dict, v->ord, &ts, &tl) < 0)
+			return false;
+		k->s = (char *)ts;
+		k->len = tl;
+	}
+	return k->s != NULL || k->len == 0;
+}
+
+/* multi_terms, composite: one bucket per combination of the values of the doc's fields. */
+static void collect_tuple(struct agg_result *r, size_t node, uint32_t doc)
+{
+	const struct agg_node *n = &r->req->nodes[node];
+	struct node_state *s = &r->st[node];
+	const struct agg_source *src = r->bind->src;
+	struct agg_value vals[AGG_MAX_VALUES];
+	struct buf enc = BUF_INIT, key = BUF_INIT;
+	size_t *off = xcalloc(n->n_srcs * (AGG_MAX_VALUES + 1), sizeof(*off));
+	size_t *cnt = xcalloc(n->n_srcs, sizeof(*cnt)), *pos = xcalloc(n->n_srcs, sizeof(*pos));
+	size_t i, j, nv, combos = 0;
+
+	for (j = 0; j < n->n_srcs; j++) {
+		int *handle = &r->bind->handles[n->srcs[j].id];
+		size_t *o = off + j * (AGG_MAX_VALUES + 1);
+
+		if (*handle == -2)
+			*handle = src->bind(src->ctx, n->srcs[j].field);
+		nv = *handle < 0 ? 0 : src->values(src->ctx, *handle, doc, vals, AGG_MAX_VALUES);
+		if (nv > AGG_MAX_VALUES)
+			nv = AGG_MAX_VALUES;
+		for (i = 0; i < nv; i++) {
+			struct akey k;
+
+			if (!source_key(&n->srcs[j], src, &vals[i], &k))
+				continue;
+			o[cnt[j]++] = enc.len;
+			tuple_add(&enc, &k);
+		}
+		if (cnt[j] == 0 && n->srcs[j].missing_bucket) {
+			o[cnt[j]++] = enc.len;
+			tuple_add(&enc, NULL);
+		}
+		if (cnt[j] == 0)
+			goto out;
+		o[cnt[j]] = enc.len;
+	}
+	/* every combination, first source slowest */
+	for (;;) {
+		struct akey k;
+		size_t bi;
+
+		buf_reset(&key);
+		for (j = 0; j < n->n_srcs; j++) {
+			size_t *o = off + j * (AGG_MAX_VALUES + 1);
+
+			buf_add(&key, enc.data + o[pos[j]], o[pos[j] + 1] - o[pos[j]]);
+		}
+		memset(&k, 0, sizeof(k));
+		k.kind = AK_TUPLE;
+		k.s = key.data;
+		k.len = key.len;
+		if (!n->has_after || tuple_cmp(&k, &n->after, n->srcs) > 0) {
+			bi = bucket_get(r, node, &k);
+			s->b[bi].count++;
+			s->total++;
+			if (s->b[bi].sub)
+				collect_sub(s->b[bi].sub, doc);
+		}
+		if (++combos >= AGG_MAX_TUPLES)
+			break;
+		for (j = n->n_srcs; j-- > 0;) {
+			if (++pos[j] < cnt[j])
+				break;
+			pos[j] = 0;
+		}
+		if (j == (size_t)-1)
+			break;
+	}
+out:
+	buf_free(&key);
+	buf_free(&enc);
+	free(pos);
+	free(cnt);
+	free(off);
+}
+
 static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 {
 	const struct agg_node *n = &r->req->nodes[node];
@@ -836,13 +1449,21 @@ static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 	size_t nv, i, j;
 	double d;
 
+	if (n->type == AG_MULTI_TERMS || n->type == AG_COMPOSITE) {
+		collect_tuple(r, node, doc);
+		return;
+	}
 	if (*handle == -2)
 		*handle = src->bind(src->ctx, n->field);
-	if (*handle < 0 && n->type != AG_RANGE)
+	if (*handle < 0 && n->type != AG_RANGE && !n->has_missing)
 		return;
 	nv = *handle < 0 ? 0 : src->values(src->ctx, *handle, doc, vals, AGG_MAX_VALUES);
 	if (nv > AGG_MAX_VALUES)
 		nv = AGG_MAX_VALUES;
+	if (nv == 0 && n->has_missing) {
+		vals[0] = n->missing;
+		nv = 1;
+	}
 	switch (n->type) {
 	case AG_TERMS:
 		for (i = 0; i < nv; i++) {
@@ -983,6 +1604,38 @@ static uint64_t cut_buckets(struct node_state *s, size_t keep)
 	return dropped_max;
 }
 
+/* Terms-like nodes ordered by count, largest first, keep split_size buckets per split (as Quickwit). */
+static bool by_count_desc(const struct agg_node *n)
+{
+	return (n->type == AG_TERMS || n->type == AG_MULTI_TERMS) && !n->order_by_key &&
+	       !n->order_by_sub && !n->order_asc;
+}
+
+static int cmp_composite(const void *a, const void *b, void *ctx)
+{
+	const struct agg_node *n = ctx;
+
+	return tuple_cmp(&((const struct bucket *)a)->key, &((const struct bucket *)b)->key, n->srcs);
+}
+
+/* Keep the size first composite buckets: exactly the ones that can be among the size first overall. */
+static void cut_composite(struct node_state *s, const struct agg_node *n)
+{
+	size_t i;
+
+	if (s->nb > 1)
+		qsort_r(s->b, s->nb, sizeof(*s->b), cmp_composite, (void *)n);
+	if (s->nb <= n->size)
+		return;
+	for (i = n->size; i < s->nb; i++) {
+		free(s->b[i].key.s);
+		aggs_result_free(s->b[i].sub);
+	}
+	s->nb = n->size;
+	s->ht_cap = 0;
+	ht_rebuild(s);
+}
+
 static void end_rec(struct agg_result *r)
 {
 	size_t i, j;
@@ -991,8 +1644,10 @@ static void end_rec(struct agg_result *r)
 		struct node_state *s = &r->st[i];
 
 		state_free_om(s);
-		if (r->req->nodes[i].type == AG_TERMS)
+		if (by_count_desc(&r->req->nodes[i]))
 			s->err_bound += cut_buckets(s, r->req->nodes[i].split_size);
+		else if (r->req->nodes[i].type == AG_COMPOSITE)
+			cut_composite(s, &r->req->nodes[i]);
 		for (j = 0; j < s->nb; j++)
 			if (s->b[j].sub)
 				end_rec(s->b[j].sub);
@@ -1114,7 +1769,41 @@ static json_t *bucket_json(const struct agg_node *n, struct bucket *b)
 	const char *k;
 	json_t *v;
 
-	json_object_set_new(o, "key", key_json(&b->key));
+	if (b->key.kind == AK_TUPLE) {
+		json_t *key = n->type == AG_COMPOSITE ? json_object() : json_array();
+		struct buf str = BUF_INIT;
+		size_t off = 0, j;
+		struct akey c;
+
+		for (j = 0; j < n->n_srcs && off < b->key.len; j++) {
+			json_t *cv;
+
+			if (!tuple_next(&b->key, &off, &c))
+				cv = json_null();
+			else if (n->srcs[j].type == AG_DATE_HISTOGRAM)
+				cv = json_integer((json_int_t)llround(c.v.f));
+			else
+				cv = key_json(&c);
+			if (j)
+				buf_addc(&str, '|');
+			if (json_is_string(cv))
+				buf_add(&str, json_string_value(cv), json_string_length(cv));
+			else if (json_is_integer(cv))
+				buf_addf(&str, "%" JSON_INTEGER_FORMAT, json_integer_value(cv));
+			else if (json_is_real(cv))
+				buf_addf(&str, "%.17g", json_real_value(cv));
+			if (n->type == AG_COMPOSITE)
+				json_object_set_new(key, n->srcs[j].name, cv);
+			else
+				json_array_append_new(key, cv);
+		}
+		json_object_set_new(o, "key", key);
+		if (n->type == AG_MULTI_TERMS)
+			json_object_set_new(o, "key_as_string", json_string(buf_str(&str)));
+		buf_free(&str);
+	} else {
+		json_object_set_new(o, "key", key_json(&b->key));
+	}
 	if (n->type == AG_TERMS && b->key.kind == AV_DATETIME) {
 		struct buf s = BUF_INIT;
 
@@ -1146,18 +1835,128 @@ static int cmp_key_asc(const void *a, const void *b)
 	return key_cmp(&((const struct bucket *)a)->key, &((const struct bucket *)b)->key);
 }
 
-static int cmp_key_desc(const void *a, const void *b)
+/* Variance of the values seen, population and sample (ES's "variance" is the population one). */
+struct ext_stats {
+	bool has, has_sampling;
+	double avg, var_pop, var_samp;
+};
+
+static struct ext_stats ext_of(const struct node_state *s)
 {
-	return -cmp_key_asc(a, b);
+	struct ext_stats e = { false, false, 0, 0, 0 };
+	double n;
+
+	if (!s || s->count == 0)
+		return e;
+	n = (double)s->count;
+	e.has = true;
+	e.avg = s->sum / n;
+	e.var_pop = s->sumsq / n - e.avg * e.avg;
+	if (e.var_pop < 0)
+		e.var_pop = 0;
+	if (s->count > 1) {
+		e.has_sampling = true;
+		e.var_samp = e.var_pop * n / (n - 1);
+	}
+	return e;
 }
 
-static int cmp_count_asc(const void *a, const void *b)
+/* The value of metric of the metric aggregation m (false: none, as an empty bucket's min). */
+static bool metric_value(const struct agg_node *m, const struct node_state *s, const char *metric,
+			 double *out)
 {
-	const struct bucket *x = a, *y = b;
+	struct ext_stats e = ext_of(s);
+	bool has = s && s->count > 0;
 
+	switch (m->type) {
+	case AG_VALUE_COUNT:
+		*out = s ? (double)s->count : 0;
+		return true;
+	case AG_CARDINALITY:
+		*out = s ? (double)s->hs_n : 0;
+		return true;
+	case AG_SUM:
+		*out = s ? s->sum : 0;
+		return true;
+	case AG_MIN:
+		*out = has ? s->min : 0;
+		return has;
+	case AG_MAX:
+		*out = has ? s->max : 0;
+		return has;
+	case AG_AVG:
+		*out = e.avg;
+		return has;
+	default:
+		break;
+	}
+	if (strcmp(metric, "count") == 0 || strcmp(metric, "sum") == 0) {
+		*out = !s ? 0 : metric[1] == 'o' ? (double)s->count : s->sum;
+		return true;
+	}
+	if (strcmp(metric, "min") == 0)
+		*out = has ? s->min : 0;
+	else if (strcmp(metric, "max") == 0)
+		*out = has ? s->max : 0;
+	else if (strcmp(metric, "avg") == 0)
+		*out = e.avg;
+	else if (strcmp(metric, "sum_of_squares") == 0)
+		*out = has ? s->sumsq : 0;
+	else if (strcmp(metric, "variance") == 0 || strcmp(metric, "variance_population") == 0)
+		*out = e.var_pop;
+	else if (strcmp(metric, "std_deviation") == 0 ||
+		 strcmp(metric, "std_deviation_population") == 0)
+		*out = sqrt(e.var_pop);
+	else if (strcmp(metric, "variance_sampling") == 0)
+		*out = e.var_samp;
+	else if (strcmp(metric, "std_deviation_sampling") == 0)
+		*out = sqrt(e.var_samp);
+	if (strstr(metric, "sampling"))
+		return e.has_sampling;
+	return has;
+}
+
+static bool bucket_metric(const struct agg_node *n, const struct bucket *b, double *v)
+{
+	const struct node_state *s = b->sub ? &b->sub->st[n->order_sub] : NULL;
+
+	return metric_value(&n->sub->nodes[n->order_sub], s, n->order_metric, v);
+}
+
+/* The order the request asks for; ties by count, largest first, then key. */
+static int cmp_bucket_order(const void *a, const void *b, void *ctx)
+{
+	const struct agg_node *n = ctx;
+	const struct bucket *x = a, *y = b;
+	int c;
+
+	if (n->type == AG_COMPOSITE)
+		return tuple_cmp(&x->key, &y->key, n->srcs);
+	if (n->order_by_key) {
+		c = key_cmp(&x->key, &y->key);
+		return n->order_asc ? c : -c;
+	}
+	if (n->order_by_sub) {
+		double vx, vy;
+		bool hx = bucket_metric(n, x, &vx), hy = bucket_metric(n, y, &vy);
+
+		if (hx != hy)
+			return hx ? -1 : 1;     /* buckets without the metric last */
+		if (hx && vx != vy)
+			return (vx < vy) == n->order_asc ? -1 : 1;
+		if (x->count != y->count)
+			return x->count > y->count ? -1 : 1;
+		return key_cmp(&x->key, &y->key);
+	}
 	if (x->count != y->count)
-		return x->count < y->count ? -1 : 1;
+		return (x->count < y->count) == n->order_asc ? -1 : 1;
 	return key_cmp(&x->key, &y->key);
+}
+
+static void sort_buckets(struct node_state *s, const struct agg_node *n)
+{
+	if (s->nb > 1)
+		qsort_r(s->b, s->nb, sizeof(*s->b), cmp_bucket_order, (void *)n);
 }
 
 static json_t *terms_json(const struct agg_node *n, struct agg_result *r, size_t i)
@@ -1167,11 +1966,9 @@ static json_t *terms_json(const struct agg_node *n, struct agg_result *r, size_t
 	uint64_t err = s->err_bound, returned = 0;
 	size_t j, shown = 0;
 
-	err += cut_buckets(s, n->split_size);
-	if (n->order_by_key)
-		qsort(s->b, s->nb, sizeof(*s->b), n->order_asc ? cmp_key_asc : cmp_key_desc);
-	else
-		qsort(s->b, s->nb, sizeof(*s->b), n->order_asc ? cmp_count_asc : cmp_count_desc);
+	if (by_count_desc(n))
+		err += cut_buckets(s, n->split_size);
+	sort_buckets(s, n);
 	for (j = 0; j < s->nb && shown < n->size; j++) {
 		if (s->b[j].count < n->min_doc_count)
 			continue;
@@ -1186,10 +1983,67 @@ static json_t *terms_json(const struct agg_node *n, struct agg_result *r, size_t
 	return o;
 }
 
+static json_t *composite_json(const struct agg_node *n, struct agg_result *r, size_t i)
+{
+	struct node_state *s = r ? &r->st[i] : NULL;
+	json_t *o = json_object(), *arr = json_array();
+	size_t j, nb = s ? s->nb : 0;
+
+	if (s)
+		sort_buckets(s, n);
+	if (nb > n->size)
+		nb = n->size;
+	for (j = 0; j < nb; j++)
+		json_array_append_new(arr, bucket_json(n, &s->b[j]));
+	if (nb > 0)
+		json_object_set_new(o, "after_key", json_object_get(json_array_get(arr, nb - 1), "key") ?
+				    json_deep_copy(json_object_get(json_array_get(arr, nb - 1), "key")) :
+				    json_null());
+	json_object_set_new(o, "buckets", arr);
+	return o;
+}
+
+/* Rust's shortest form of a number, as Quickwit's keyed histogram keys ("100", "2.5"). */
+static void num_key(double v, char *out, size_t n)
+{
+	int prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(out, n, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	if (strchr(out, 'e') && fabs(v) < 1e300 && v == trunc(v))
+		snprintf(out, n, "%.0f", v);
+}
+
+/* Buckets as an array, or (keyed) an object by key string. */
+static void add_bucket(json_t *arr, bool keyed, json_t *b)
+{
+	json_t *k = json_object_get(b, "key_as_string");
+	char kb[64];
+
+	if (!keyed) {
+		json_array_append_new(arr, b);
+		return;
+	}
+	if (k) {
+		json_object_set_new(arr, json_string_value(k), b);
+		return;
+	}
+	k = json_object_get(b, "key");
+	if (json_is_string(k)) {
+		json_object_set_new(arr, json_string_value(k), b);
+		return;
+	}
+	num_key(json_number_value(k), kb, sizeof(kb));
+	json_object_set_new(arr, kb, b);
+}
+
 static json_t *histogram_json(const struct agg_node *n, struct agg_result *r, size_t i)
 {
 	struct node_state *s = &r->st[i];
-	json_t *o = json_object(), *arr = json_array();
+	json_t *o = json_object(), *arr = n->keyed ? json_object() : json_array();
 	double lo = INFINITY, hi = -INFINITY, k;
 	size_t j, idx;
 
@@ -1240,14 +2094,15 @@ static json_t *histogram_json(const struct agg_node *n, struct agg_result *r, si
 		}
 		free(old);
 	}
-	qsort(s->b, s->nb, sizeof(*s->b), cmp_key_asc);
+	if (s->nb > 1)
+		qsort(s->b, s->nb, sizeof(*s->b), cmp_key_asc);
 	s->ht_cap = 0;
 	s->has_last = false;
 	ht_rebuild(s);
 	for (j = 0; j < s->nb; j++) {
 		if (s->b[j].count < n->min_doc_count)
 			continue;
-		json_array_append_new(arr, bucket_json(n, &s->b[j]));
+		add_bucket(arr, n->keyed, bucket_json(n, &s->b[j]));
 	}
 	json_object_set_new(o, "buckets", arr);
 	return o;
@@ -1261,6 +2116,10 @@ static json_t *node_json(const struct agg_node *n, struct agg_result *r, size_t 
 	size_t j;
 
 	switch (n->type) {
+	case AG_COMPOSITE:
+		json_decref(o);
+		return composite_json(n, r, i);
+	case AG_MULTI_TERMS:
 	case AG_TERMS:
 		json_decref(o);
 		if (!r) {
@@ -1274,13 +2133,13 @@ static json_t *node_json(const struct agg_node *n, struct agg_result *r, size_t 
 	case AG_HISTOGRAM:
 	case AG_DATE_HISTOGRAM:
 		if (!r) {
-			json_object_set_new(o, "buckets", json_array());
+			json_object_set_new(o, "buckets", n->keyed ? json_object() : json_array());
 			return o;
 		}
 		json_decref(o);
 		return histogram_json(n, r, i);
 	case AG_RANGE: {
-		json_t *arr = json_array();
+		json_t *arr = n->keyed ? json_object() : json_array();
 
 		for (j = 0; j < n->n_ranges; j++) {
 			const struct agg_range *ar = &n->ranges[j];
@@ -1314,7 +2173,7 @@ static json_t *node_json(const struct agg_node *n, struct agg_result *r, size_t 
 					json_decref(subs);
 				}
 			}
-			json_array_append_new(arr, b);
+			add_bucket(arr, n->keyed, b);
 		}
 		json_object_set_new(o, "buckets", arr);
 		return o;
@@ -1345,16 +2204,28 @@ static json_t *node_json(const struct agg_node *n, struct agg_result *r, size_t 
 		json_object_set_new(o, "avg", num_or_null(has ? s->sum / (double)s->count : 0, has));
 		json_object_set_new(o, "sum", json_real(s ? s->sum : 0));
 		if (n->type == AG_EXT_STATS) {
-			double mean = has ? s->sum / (double)s->count : 0;
-			double var = has ? s->sumsq / (double)s->count - mean * mean : 0;
+			struct ext_stats e = ext_of(s);
+			double sd = sqrt(e.var_pop), ss = sqrt(e.var_samp);
+			json_t *bounds = json_object();
 
-			if (var < 0)
-				var = 0;
 			json_object_set_new(o, "sum_of_squares", num_or_null(has ? s->sumsq : 0, has));
-			json_object_set_new(o, "variance", num_or_null(var, has));
-			json_object_set_new(o, "variance_population", num_or_null(var, has));
-			json_object_set_new(o, "std_deviation", num_or_null(sqrt(var), has));
-			json_object_set_new(o, "std_deviation_population", num_or_null(sqrt(var), has));
+			json_object_set_new(o, "variance", num_or_null(e.var_pop, has));
+			json_object_set_new(o, "variance_population", num_or_null(e.var_pop, has));
+			json_object_set_new(o, "variance_sampling", num_or_null(e.var_samp, e.has_sampling));
+			json_object_set_new(o, "std_deviation", num_or_null(sd, has));
+			json_object_set_new(o, "std_deviation_population", num_or_null(sd, has));
+			json_object_set_new(o, "std_deviation_sampling", num_or_null(ss, e.has_sampling));
+			json_object_set_new(bounds, "upper", num_or_null(e.avg + n->sigma * sd, has));
+			json_object_set_new(bounds, "lower", num_or_null(e.avg - n->sigma * sd, has));
+			json_object_set_new(bounds, "upper_population",
+					    num_or_null(e.avg + n->sigma * sd, has));
+			json_object_set_new(bounds, "lower_population",
+					    num_or_null(e.avg - n->sigma * sd, has));
+			json_object_set_new(bounds, "upper_sampling",
+					    num_or_null(e.avg + n->sigma * ss, e.has_sampling));
+			json_object_set_new(bounds, "lower_sampling",
+					    num_or_null(e.avg - n->sigma * ss, e.has_sampling));
+			json_object_set_new(o, "std_deviation_bounds", bounds);
 		}
 		return o;
 	case AG_PERCENTILES: {

@@ -294,6 +294,150 @@ int main(void)
 	free(dump);
 	json_decref(o);
 
+	/* extended_stats: population and sample variance, bounds at sigma (values from python's statistics) */
+	o = run("{\"e\": {\"extended_stats\": {\"field\": \"response\", \"sigma\": 3}}}");
+	b = json_object_get(o, "e");
+	ok(num_is(json_object_get(b, "variance"), 1846.9135802469136) &&
+	   num_is(json_object_get(b, "variance_population"), 1846.9135802469136) &&
+	   num_is(json_object_get(b, "variance_sampling"), 2077.777777777778) &&
+	   num_is(json_object_get(b, "std_deviation"), 42.97573245736381) &&
+	   num_is(json_object_get(b, "std_deviation_sampling"), 45.582647770591144),
+	   "extended_stats: variances as statistics.pvariance and variance");
+	ok(num_is(json_object_get(json_object_get(b, "std_deviation_bounds"), "upper"), 194.48275292764697) &&
+	   num_is(json_object_get(json_object_get(b, "std_deviation_bounds"), "lower"), -63.37164181653587) &&
+	   num_is(json_object_get(json_object_get(b, "std_deviation_bounds"), "upper_sampling"), 202.30349886732898),
+	   "extended_stats: std_deviation_bounds at sigma 3");
+	json_decref(o);
+	o = run("{\"e\": {\"extended_stats\": {\"field\": \"nope\"}}}");
+	b = json_object_get(o, "e");
+	ok(json_integer_value(json_object_get(b, "count")) == 0 && json_is_null(json_object_get(b, "variance")) &&
+	   json_is_null(json_object_get(json_object_get(b, "std_deviation_bounds"), "upper")),
+	   "extended_stats of a missing field: nulls");
+	json_decref(o);
+
+	/* terms over a field no doc has, and terms ordered by a sub-aggregation */
+	o = run("{\"t\": {\"terms\": {\"field\": \"nope\"}}}");
+	b = json_object_get(json_object_get(o, "t"), "buckets");
+	ok(json_is_array(b) && json_array_size(b) == 0, "terms over an absent field: no bucket");
+	json_decref(o);
+	o = run("{\"n\": {\"terms\": {\"field\": \"name\", \"size\": 3, \"order\": {\"r.value\": \"desc\"}},"
+		" \"aggs\": {\"r\": {\"max\": {\"field\": \"response\"}}}}}");
+	b = json_object_get(json_object_get(o, "n"), "buckets");
+	check_bucket(b, 0, "Bernhard", 0, 1);
+	check_bucket(b, 1, "Manfred", 0, 1);
+	check_bucket(b, 2, "Albert", 0, 1);
+	json_decref(o);
+	o = run("{\"n\": {\"terms\": {\"field\": \"name\", \"size\": 2, \"order\": {\"r.avg\": \"asc\"}},"
+		" \"aggs\": {\"r\": {\"stats\": {\"field\": \"response\"}}}}}");
+	b = json_object_get(json_object_get(o, "n"), "buckets");
+	check_bucket(b, 0, "Werner", 0, 1);
+	check_bucket(b, 1, "Fritz", 0, 3);
+	json_decref(o);
+	o = run("{\"n\": {\"terms\": {\"field\": \"name\", \"size\": 2, \"order\": {\"_count\": \"asc\"}}}}");
+	b = json_object_get(json_object_get(o, "n"), "buckets");
+	check_bucket(b, 0, "Albert", 0, 1);
+	check_bucket(b, 1, "Bernhard", 0, 1);
+	json_decref(o);
+
+	/* missing: counted into the given key, and as a value of metrics */
+	o = run("{\"h\": {\"terms\": {\"field\": \"host\", \"missing\": \"none\"}},"
+		" \"r\": {\"terms\": {\"field\": \"response\", \"missing\": 30}},"
+		" \"s\": {\"sum\": {\"field\": \"response\", \"missing\": 1000}},"
+		" \"c\": {\"value_count\": {\"field\": \"date\", \"missing\": 0}}}");
+	b = json_object_get(json_object_get(o, "h"), "buckets");
+	check_bucket(b, 0, "192.168.0.10", 0, 4);
+	check_bucket(b, 1, "none", 0, 3);
+	b = json_object_get(json_object_get(o, "r"), "buckets");
+	check_bucket(b, 0, NULL, 30, 5);
+	ok(num_is(json_object_get(json_object_get(o, "s"), "value"), 1590), "sum with missing 1000");
+	ok(num_is(json_object_get(json_object_get(o, "c"), "value"), 10), "value_count with missing");
+	json_decref(o);
+
+	/* keyed range and histogram */
+	o = run("{\"r\": {\"range\": {\"field\": \"response\", \"keyed\": true, \"ranges\": [{\"to\": 50}, {\"from\": 50}]}},"
+		" \"h\": {\"histogram\": {\"field\": \"response\", \"interval\": 50, \"keyed\": true}}}");
+	b = json_object_get(json_object_get(o, "r"), "buckets");
+	ok(json_is_object(b) && json_integer_value(json_object_get(json_object_get(b, "*-50.0"), "doc_count")) == 5 &&
+	   json_integer_value(json_object_get(json_object_get(b, "50.0-*"), "doc_count")) == 4, "keyed range");
+	b = json_object_get(json_object_get(o, "h"), "buckets");
+	ok(json_is_object(b) && json_integer_value(json_object_get(json_object_get(b, "0"), "doc_count")) == 5 &&
+	   json_integer_value(json_object_get(json_object_get(b, "50"), "doc_count")) == 0 &&
+	   json_integer_value(json_object_get(json_object_get(b, "100"), "doc_count")) == 4, "keyed histogram");
+	json_decref(o);
+
+	/* multi_terms: Quickwit's scenario aggregations/0003-multi-terms */
+	o = run("{\"hr\": {\"multi_terms\": {\"terms\": [{\"field\": \"host\"}, {\"field\": \"response\"}],"
+		" \"order\": {\"_key\": \"asc\"}}}}");
+	dump = json_dumps(json_object_get(json_object_get(o, "hr"), "buckets"), JSON_COMPACT);
+	ok(strcmp(dump, "[{\"key\":[\"192.168.0.1\",30],\"key_as_string\":\"192.168.0.1|30\",\"doc_count\":1},"
+		  "{\"key\":[\"192.168.0.1\",100],\"key_as_string\":\"192.168.0.1|100\",\"doc_count\":1},"
+		  "{\"key\":[\"192.168.0.10\",20],\"key_as_string\":\"192.168.0.10|20\",\"doc_count\":1},"
+		  "{\"key\":[\"192.168.0.10\",30],\"key_as_string\":\"192.168.0.10|30\",\"doc_count\":1},"
+		  "{\"key\":[\"192.168.0.10\",100],\"key_as_string\":\"192.168.0.10|100\",\"doc_count\":1},"
+		  "{\"key\":[\"192.168.0.11\",120],\"key_as_string\":\"192.168.0.11|120\",\"doc_count\":1}]") == 0,
+	   "multi_terms host, response: %s", dump);
+	free(dump);
+	json_decref(o);
+	o = run("{\"tr\": {\"multi_terms\": {\"terms\": [{\"field\": \"tags\"}, {\"field\": \"response\"}],"
+		" \"order\": {\"_key\": \"asc\"}}, \"aggs\": {\"a\": {\"avg\": {\"field\": \"response\"}}}}}");
+	b = json_object_get(json_object_get(o, "tr"), "buckets");
+	dump = json_dumps(b, JSON_COMPACT);
+	ok(json_array_size(b) == 4 &&
+	   strcmp(json_string_value(json_object_get(json_array_get(b, 2), "key_as_string")), "nice|100") == 0 &&
+	   json_integer_value(json_object_get(json_array_get(b, 2), "doc_count")) == 2 &&
+	   num_is(json_object_get(json_object_get(json_array_get(b, 2), "a"), "value"), 100) &&
+	   strcmp(json_string_value(json_object_get(json_array_get(b, 0), "key_as_string")), "cool|30") == 0,
+	   "multi_terms over a multi-valued field with a sub-aggregation: %s", dump);
+	free(dump);
+	json_decref(o);
+
+	/* composite: Quickwit's scenario aggregations/0001 (first page, then after its after_key) */
+	o = run("{\"c\": {\"composite\": {\"size\": 5, \"sources\": [{\"host\": {\"terms\": {\"field\": \"host\","
+		" \"missing_bucket\": true}}}, {\"name\": {\"terms\": {\"field\": \"name\"}}},"
+		" {\"response\": {\"histogram\": {\"field\": \"response\", \"interval\": 50}}}]}}}");
+	dump = json_dumps(json_object_get(o, "c"), JSON_COMPACT);
+	ok(strcmp(dump, "{\"after_key\":{\"host\":\"192.168.0.10\",\"name\":\"Albert\",\"response\":100.0},"
+		  "\"buckets\":[{\"key\":{\"host\":null,\"name\":\"Bernhard\",\"response\":100.0},\"doc_count\":1},"
+		  "{\"key\":{\"host\":null,\"name\":\"Fritz\",\"response\":0.0},\"doc_count\":2},"
+		  "{\"key\":{\"host\":\"192.168.0.1\",\"name\":\"Fred\",\"response\":100.0},\"doc_count\":1},"
+		  "{\"key\":{\"host\":\"192.168.0.1\",\"name\":\"Fritz\",\"response\":0.0},\"doc_count\":1},"
+		  "{\"key\":{\"host\":\"192.168.0.10\",\"name\":\"Albert\",\"response\":100.0},\"doc_count\":1}]}") == 0,
+	   "composite first page: %s", dump);
+	free(dump);
+	json_decref(o);
+	o = run("{\"c\": {\"composite\": {\"size\": 5, \"sources\": [{\"host\": {\"terms\": {\"field\": \"host\","
+		" \"missing_bucket\": true}}}, {\"name\": {\"terms\": {\"field\": \"name\"}}},"
+		" {\"response\": {\"histogram\": {\"field\": \"response\", \"interval\": 50}}}],"
+		" \"after\": {\"host\": \"str:192.168.0.10\", \"name\": \"str:Albert\", \"response\": \"f64:100\"}}}}");
+	b = json_object_get(json_object_get(o, "c"), "buckets");
+	dump = json_dumps(b, JSON_COMPACT);
+	ok(strcmp(dump, "[{\"key\":{\"host\":\"192.168.0.10\",\"name\":\"Holger\",\"response\":0.0},\"doc_count\":1},"
+		  "{\"key\":{\"host\":\"192.168.0.10\",\"name\":\"Werner\",\"response\":0.0},\"doc_count\":1},"
+		  "{\"key\":{\"host\":\"192.168.0.11\",\"name\":\"Manfred\",\"response\":100.0},\"doc_count\":1}]") == 0,
+	   "composite second page: %s", dump);
+	free(dump);
+	json_decref(o);
+
+	check_parse_error("{\"a\": {\"terms\": {\"field\": \"x\", \"include\": \"a.*\"}}}",
+			  "aggs.a.terms: unsupported option 'include'");
+	check_parse_error("{\"a\": {\"histogram\": {\"field\": \"x\", \"interval\": 1, \"format\": \"x\"}}}",
+			  "aggs.a.histogram: unsupported option 'format'");
+	check_parse_error("{\"a\": {\"avg\": {\"field\": \"x\", \"script\": \"1\"}}}",
+			  "aggs.a.avg: unsupported option 'script'");
+	check_parse_error("{\"a\": {\"terms\": {\"field\": \"x\", \"order\": {\"nope\": \"asc\"}}}}",
+			  "aggs.a.terms.order: no sub-aggregation named 'nope'");
+	check_parse_error("{\"a\": {\"terms\": {\"field\": \"x\", \"order\": {\"s\": \"asc\"}},"
+			  " \"aggs\": {\"s\": {\"stats\": {\"field\": \"y\"}}}}}", "needs a metric");
+	check_parse_error("{\"a\": {\"composite\": {\"sources\": [{\"x\": {\"range\": {\"field\": \"y\"}}}]}}}",
+			  "unsupported source type 'range'");
+	check_parse_error("{\"a\": {\"composite\": {\"sources\": [{\"x\": {\"terms\": {\"field\": \"y\"}}}],"
+			  " \"after\": {\"z\": 1}}}}", "aggs.a.composite.after.x");
+	check_parse_error("{\"a\": {\"multi_terms\": {\"terms\": [{\"field\": \"y\"}]}}}", "at least 2");
+	check_parse_error("{\"a\": {\"sum\": {\"field\": \"x\", \"missing\": \"abc\"}}}",
+			  "aggs.a.sum.missing: expected a number");
+	check_parse_error("{\"a\": {\"range\": {\"field\": \"x\", \"ranges\": [], \"keyed\": 1}}}",
+			  "aggs.a.range.keyed: expected a boolean");
+
 	check_parse_error("{\"a\": {\"bogus\": {\"field\": \"x\"}}}", "aggs.a: unknown aggregation type 'bogus'");
 	check_parse_error("{\"a\": {\"terms\": {}}}", "aggs.a.terms.field: expected a field name");
 	check_parse_error("{\"a\": {\"terms\": {\"field\": \"x\", \"size\": -1}}}", "aggs.a.terms.size");
