@@ -1625,13 +1625,13 @@ static void cut_composite(struct node_state *s, const struct agg_node *n)
 
 	if (s->nb > 1)
 		qsort_r(s->b, s->nb, sizeof(*s->b), cmp_composite, (void *)n);
-	if (s->nb <= n->size)
-		return;
 	for (i = n->size; i < s->nb; i++) {
 		free(s->b[i].key.s);
 		aggs_result_free(s->b[i].sub);
 	}
-	s->nb = n->size;
+	if (s->nb > n->size)
+		s->nb = n->size;
+	/* the buckets moved: the hash table is rebuilt for the merge */
 	s->ht_cap = 0;
 	ht_rebuild(s);
 }
@@ -1955,8 +1955,12 @@ static int cmp_bucket_order(const void *a, const void *b, void *ctx)
 
 static void sort_buckets(struct node_state *s, const struct agg_node *n)
 {
-	if (s->nb > 1)
+	if (s->nb > 1) {
 		qsort_r(s->b, s->nb, sizeof(*s->b), cmp_bucket_order, (void *)n);
+		s->ht_cap = 0;
+		s->has_last = false;
+		ht_rebuild(s);
+	}
 }
 
 static json_t *terms_json(const struct agg_node *n, struct agg_result *r, size_t i)
