@@ -152,3 +152,45 @@ assert close(b["upper_sampling"], m + 1.5 * math.sqrt(sv)) and close(b["lower_sa
 	run -65 --separate-stderr qw-search --index otrf --max-hits 0 --aggs '{"c": {"multi_terms": {"terms": [{"field": "Channel"}, {"field": "Message"}]}}}'
 	[ "$stderr" = "qw-search: aggs: field 'Message' of index 'otrf' is not a fast field" ]
 }
+
+# ms since the epoch of an RFC 3339 timestamp, in python (for the top_hits oracle)
+TS_PY='
+import calendar, json, re, sys
+def ms(t):
+	m = re.match(r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)(?:\.(\d+))?Z$", t)
+	secs = calendar.timegm(tuple(int(x) for x in m.groups()[:6]))
+	return secs * 1000 + int(((m.group(7) or "") + "000000")[:6]) / 1000
+docs = [json.loads(l) for l in open(sys.argv[1])]
+out = json.load(sys.stdin)["aggregations"]
+'
+
+@test "top_hits in terms buckets: the newest documents of each bucket, as a python sort, with their docvalue_fields" {
+	run -0 qw-search --index otrf --max-hits 0 --aggs '{"c": {"terms": {"field": "Channel", "size": 3}, "aggs": {"t": {"top_hits": {"size": 4, "sort": [{"@timestamp": {"order": "desc"}}], "docvalue_fields": ["@timestamp", "EventID", "Hostname"]}}}}}'
+	echo "$output" | python3 -c "$TS_PY"'
+buckets = out["c"]["buckets"]
+assert len(buckets) == 3
+for b in buckets:
+	mine = [d for d in docs if d.get("Channel") == b["key"]]
+	want = sorted((ms(d["@timestamp"]) for d in mine), reverse=True)[:4]
+	got = [h["sort"][0] for h in b["t"]["hits"]]
+	assert len(got) == len(want) and all(abs(g - w) < 1e-3 for g, w in zip(got, want)), (b["key"], got, want)
+	for h in b["t"]["hits"]:
+		dv = h["docvalue_fields"]
+		assert any(abs(ms(d["@timestamp"]) - h["sort"][0]) < 1e-3 and d.get("EventID") == dv["EventID"]
+			and d.get("Hostname") == dv["Hostname"] and abs(ms(dv["@timestamp"]) - h["sort"][0]) < 1e-3
+			for d in mine), (b["key"], h)
+' "$SAMPLE"
+}
+
+@test "top_hits with two sort fields, ascending, and from skips the first hits" {
+	run -0 qw-search --index otrf --max-hits 0 --query 'EventID:*' --aggs '{"x": {"top_hits": {"size": 5, "from": 3, "sort": [{"EventID": "asc"}, {"@timestamp": "desc"}]}}}'
+	echo "$output" | python3 -c "$TS_PY"'
+want = sorted(([d["EventID"], ms(d["@timestamp"])] for d in docs if "EventID" in d), key=lambda k: (k[0], -k[1]))[3:8]
+got = [h["sort"] for h in out["x"]["hits"]]
+assert len(got) == 5 and all(g[0] == w[0] and abs(g[1] - w[1]) < 1e-3 for g, w in zip(got, want)), (got, want)
+' "$SAMPLE"
+	run -65 --separate-stderr qw-search --index otrf --max-hits 0 --aggs '{"x": {"top_hits": {"_source": ["Channel"]}}}'
+	[ "$stderr" = "qw-search: aggs.x.top_hits: unsupported option '_source'" ]
+	run -65 --separate-stderr qw-search --index otrf --max-hits 0 --aggs '{"x": {"top_hits": {"docvalue_fields": ["Message"]}}}'
+	[ "$stderr" = "qw-search: aggs: field 'Message' of index 'otrf' is not a fast field" ]
+}

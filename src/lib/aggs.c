@@ -31,12 +31,13 @@ enum agg_type {
 	AG_PERCENTILES,
 	AG_MULTI_TERMS,
 	AG_COMPOSITE,
+	AG_TOP_HITS,
 };
 
 static const char *const agg_type_names[] = {
 	"terms", "histogram", "date_histogram", "range", "min", "max", "avg", "sum",
 	"stats", "extended_stats", "value_count", "cardinality", "percentiles", "multi_terms",
-	"composite",
+	"composite", "top_hits",
 };
 
 /* The options each type takes ("field" for those that read one); anything else is an error. */
@@ -60,7 +61,10 @@ static const char *const agg_type_keys[][12] = {
 	[AG_MULTI_TERMS] = { "terms", "size", "min_doc_count", "shard_size", "split_size",
 			     "segment_size", "order", NULL },
 	[AG_COMPOSITE] = { "sources", "size", "after", NULL },
+	[AG_TOP_HITS] = { "size", "from", "sort", "docvalue_fields", NULL },
 };
+
+#define AGG_MAX_SORT 4               /* sort fields of top_hits */
 
 /*
  * A bucket key: one value, or (AK_TUPLE, for multi_terms and composite)
@@ -131,6 +135,10 @@ struct agg_node {
 	size_t n_srcs;
 	bool has_after;
 	struct akey after;           /* AK_TUPLE */
+	/* top_hits: srcs are the sort fields; dvs the docvalue_fields */
+	uint64_t from;
+	struct agg_src_def *dvs;
+	size_t n_dvs;
 	struct agg_req *sub;
 };
 
@@ -171,6 +179,9 @@ static void node_free(struct agg_node *n)
 		free(n->srcs[i].field);
 	}
 	free(n->srcs);
+	for (i = 0; i < n->n_dvs; i++)
+		free(n->dvs[i].field);
+	free(n->dvs);
 	free(n->after.s);
 	aggs_req_free(n->sub);
 }
@@ -662,6 +673,75 @@ static int parse_composite(struct agg_node *n, json_t *body, const char *path, s
 	return 0;
 }
 
+/* top_hits: size, from, sort [{"f": {"order": "desc"}} | {"f": "asc"} | "f"], docvalue_fields [names]. */
+static int parse_top_hits(struct agg_node *n, json_t *body, const char *path, size_t *next_id,
+			  struct qw_err *err)
+{
+	json_t *sort = json_object_get(body, "sort"), *dv = json_object_get(body, "docvalue_fields");
+	json_t *e, *v;
+	const char *f;
+	size_t i;
+
+	n->size = 3;
+	if (get_u64(body, "size", path, &n->size, err) < 0 ||
+	    get_u64(body, "from", path, &n->from, err) < 0)
+		return -1;
+	if (n->size == 0 || n->size + n->from > 10000)
+		return err_set(err, EX_DATAERR, "%s.size: expected 1 to 10000 hits (from + size)", path);
+	if (sort && (!json_is_array(sort) || json_array_size(sort) > AGG_MAX_SORT))
+		return err_set(err, EX_DATAERR, "%s.sort: expected an array of at most %d fields", path,
+			       AGG_MAX_SORT);
+	n->srcs = xcalloc(AGG_MAX_SORT, sizeof(*n->srcs));
+	json_array_foreach(sort, i, e) {
+		struct agg_src_def *d = &n->srcs[n->n_srcs];
+		const char *dir = "desc";
+
+		if (json_is_string(e)) {
+			f = json_string_value(e);
+		} else if (json_is_object(e) && json_object_size(e) == 1) {
+			f = json_object_iter_key(json_object_iter(e));
+			v = json_object_iter_value(json_object_iter(e));
+			if (json_is_object(v)) {
+				const char *k;
+				json_t *o;
+
+				json_object_foreach(v, k, o)
+					if (strcmp(k, "order") != 0)
+						return err_set(err, EX_DATAERR,
+							       "%s.sort[%zu].%s: unsupported option '%s'", path, i, f, k);
+				v = json_object_get(v, "order");
+			}
+			dir = v ? json_string_value(v) : "desc";
+			if (!dir || (strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0))
+				return err_set(err, EX_DATAERR, "%s.sort[%zu].%s: expected \"asc\" or \"desc\"",
+					       path, i, f);
+		} else {
+			return err_set(err, EX_DATAERR, "%s.sort[%zu]: expected {\"field\": {\"order\": \"desc\"}}",
+				       path, i);
+		}
+		if (f[0] == '_')
+			return err_set(err, EX_DATAERR, "%s.sort[%zu]: cannot sort on '%s'", path, i, f);
+		d->field = xstrdup(f);
+		d->desc = strcmp(dir, "desc") == 0;
+		d->id = (*next_id)++;
+		n->n_srcs++;
+	}
+	if (dv && !json_is_array(dv))
+		return err_set(err, EX_DATAERR, "%s.docvalue_fields: expected an array of field names", path);
+	n->dvs = xcalloc(json_array_size(dv) ? json_array_size(dv) : 1, sizeof(*n->dvs));
+	json_array_foreach(dv, i, e) {
+		if (json_is_object(e) && json_is_string(json_object_get(e, "field")) && json_object_size(e) == 1)
+			e = json_object_get(e, "field");
+		if (!json_is_string(e))
+			return err_set(err, EX_DATAERR, "%s.docvalue_fields[%zu]: expected a field name",
+				       path, i);
+		n->dvs[n->n_dvs].field = xstrdup(json_string_value(e));
+		n->dvs[n->n_dvs].id = (*next_id)++;
+		n->n_dvs++;
+	}
+	return 0;
+}
+
 static int parse_node(struct agg_node *n, const char *name, json_t *def, const char *path,
 		      unsigned depth, size_t *next_id, struct qw_err *err)
 {
@@ -708,6 +788,11 @@ static int parse_node(struct agg_node *n, const char *name, json_t *def, const c
 	}
 	if (n->type == AG_COMPOSITE) {
 		if (parse_composite(n, body, sub_path, next_id, err) < 0)
+			return -1;
+		goto subs;
+	}
+	if (n->type == AG_TOP_HITS) {
+		if (parse_top_hits(n, body, sub_path, next_id, err) < 0)
 			return -1;
 		goto subs;
 	}
@@ -915,6 +1000,11 @@ static size_t fields_rec(const struct agg_req *req, const char **out, size_t max
 				out[n] = nd->srcs[j].field;
 			n++;
 		}
+		for (j = 0; j < nd->n_dvs; j++) {
+			if (n < max)
+				out[n] = nd->dvs[j].field;
+			n++;
+		}
 		n = fields_rec(req->nodes[i].sub, out, max, n);
 	}
 	return n;
@@ -945,7 +1035,17 @@ struct ordmap {
 	size_t cap;
 };
 
+/* One hit of top_hits: its sort values and docvalue_fields (read when it enters the top). */
+struct top_entry {
+	double k[AGG_MAX_SORT];
+	bool has[AGG_MAX_SORT];
+	json_t *dv;
+};
+
 struct node_state {
+	/* top_hits, best first */
+	struct top_entry *top;
+	size_t n_top;
 	/* metrics */
 	uint64_t count;
 	double sum, sumsq, min, max;
@@ -1011,6 +1111,9 @@ void aggs_result_free(struct agg_result *r)
 	for (i = 0; i < r->req->n; i++) {
 		struct node_state *s = &r->st[i];
 
+		for (j = 0; j < s->n_top; j++)
+			json_decref(s->top[j].dv);
+		free(s->top);
 		free(s->hs);
 		free(s->vals);
 		for (j = 0; j < s->nb; j++) {
@@ -1439,6 +1542,139 @@ out:
 	free(off);
 }
 
+/* a ranks before b (< 0): by each sort field, docs without a value last. */
+static int top_cmp(const struct agg_node *n, const struct top_entry *a, const struct top_entry *b)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_srcs; i++) {
+		if (a->has[i] != b->has[i])
+			return a->has[i] ? -1 : 1;
+		if (a->has[i] && a->k[i] != b->k[i])
+			return (a->k[i] < b->k[i]) != n->srcs[i].desc ? -1 : 1;
+	}
+	return 0;
+}
+
+/* Whether e would be kept, and where (after the entries that rank with it). */
+static bool top_pos(const struct node_state *s, const struct agg_node *n, const struct top_entry *e,
+		    size_t *pos)
+{
+	size_t keep = n->size + n->from, i = s->n_top;
+
+	while (i > 0 && top_cmp(n, e, &s->top[i - 1]) < 0)
+		i--;
+	*pos = i;
+	return i < keep;
+}
+
+/* Insert e (its dv is taken) at pos, dropping the last entry when full. */
+static void top_insert(struct node_state *s, const struct agg_node *n, struct top_entry *e, size_t pos)
+{
+	size_t keep = n->size + n->from;
+
+	if (!s->top)
+		s->top = xcalloc(keep, sizeof(*s->top));
+	if (s->n_top == keep) {
+		json_decref(s->top[keep - 1].dv);
+		s->n_top--;
+	}
+	memmove(s->top + pos + 1, s->top + pos, (s->n_top - pos) * sizeof(*s->top));
+	s->top[pos] = *e;
+	s->n_top++;
+}
+
+static json_t *value_json(const struct agg_source *src, const struct agg_value *v)
+{
+	struct buf b = BUF_INIT;
+	json_t *j;
+
+	switch (v->kind) {
+	case AV_STR: {
+		const char *ts = v->s;
+		size_t tl = v->len;
+
+		if (!ts && (v->dict < 0 || !src->dict_term ||
+			    src->dict_term(src->ctx, v->dict, v->ord, &ts, &tl) < 0))
+			return json_null();
+		return json_stringn(ts ? ts : "", tl);
+	}
+	case AV_I64:
+		return json_integer(v->v.i);
+	case AV_U64:
+		return v->v.u <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v->v.u)
+						     : json_real((double)v->v.u);
+	case AV_F64:
+		return json_real(v->v.f);
+	case AV_BOOL:
+		return json_boolean(v->v.u);
+	case AV_DATETIME:
+		datetime_format_rfc3339(v->v.i, &b);
+		j = json_string(buf_str(&b));
+		buf_free(&b);
+		return j;
+	}
+	return json_null();
+}
+
+static int bind_src(struct agg_result *r, const struct agg_src_def *d)
+{
+	int *handle = &r->bind->handles[d->id];
+
+	if (*handle == -2)
+		*handle = r->bind->src->bind(r->bind->src->ctx, d->field);
+	return *handle;
+}
+
+static void collect_top(struct agg_result *r, size_t node, uint32_t doc)
+{
+	const struct agg_node *n = &r->req->nodes[node];
+	struct node_state *s = &r->st[node];
+	const struct agg_source *src = r->bind->src;
+	struct agg_value vals[AGG_MAX_VALUES];
+	struct top_entry e;
+	size_t i, j, nv, pos;
+	int h;
+
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < n->n_srcs; i++) {
+		h = bind_src(r, &n->srcs[i]);
+		nv = h < 0 ? 0 : src->values(src->ctx, h, doc, vals, AGG_MAX_VALUES);
+		if (nv > AGG_MAX_VALUES)
+			nv = AGG_MAX_VALUES;
+		/* a multi-valued field sorts by its smallest value ascending, its largest descending */
+		for (j = 0; j < nv; j++) {
+			double d;
+
+			if (!value_num(&vals[j], &d))
+				continue;
+			if (!e.has[i] || (n->srcs[i].desc ? d > e.k[i] : d < e.k[i]))
+				e.k[i] = d;
+			e.has[i] = true;
+		}
+	}
+	if (!top_pos(s, n, &e, &pos))
+		return;
+	e.dv = json_object();
+	for (i = 0; i < n->n_dvs; i++) {
+		json_t *arr;
+
+		h = bind_src(r, &n->dvs[i]);
+		nv = h < 0 ? 0 : src->values(src->ctx, h, doc, vals, AGG_MAX_VALUES);
+		if (nv > AGG_MAX_VALUES)
+			nv = AGG_MAX_VALUES;
+		if (nv == 1) {
+			json_object_set_new(e.dv, n->dvs[i].field, value_json(src, &vals[0]));
+		} else if (nv > 1) {
+			arr = json_array();
+			for (j = 0; j < nv; j++)
+				json_array_append_new(arr, value_json(src, &vals[j]));
+			json_object_set_new(e.dv, n->dvs[i].field, arr);
+		}
+	}
+	top_insert(s, n, &e, pos);
+}
+
 static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 {
 	const struct agg_node *n = &r->req->nodes[node];
@@ -1451,6 +1687,10 @@ static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 
 	if (n->type == AG_MULTI_TERMS || n->type == AG_COMPOSITE) {
 		collect_tuple(r, node, doc);
+		return;
+	}
+	if (n->type == AG_TOP_HITS) {
+		collect_top(r, node, doc);
 		return;
 	}
 	if (*handle == -2)
@@ -1683,6 +1923,15 @@ static void merge_rec(struct agg_result *into, struct agg_result *from)
 			a->max = b->max;
 		a->err_bound += b->err_bound;
 		a->total += b->total;
+		for (k = 0; k < b->n_top; k++) {
+			size_t pos;
+
+			if (top_pos(a, &into->req->nodes[i], &b->top[k], &pos))
+				top_insert(a, &into->req->nodes[i], &b->top[k], pos);
+			else
+				json_decref(b->top[k].dv);
+		}
+		b->n_top = 0;
 		for (k = 0; k < b->hs_cap; k++)
 			if (b->hs[k])
 				hs_add(a, b->hs[k]);
@@ -2232,6 +2481,30 @@ static json_t *node_json(const struct agg_node *n, struct agg_result *r, size_t 
 			json_object_set_new(o, "std_deviation_bounds", bounds);
 		}
 		return o;
+	case AG_TOP_HITS: {
+		json_t *hits = json_array();
+
+		for (j = n->from; s && j < s->n_top; j++) {
+			json_t *h = json_object(), *sv = json_array();
+			size_t k;
+
+			for (k = 0; k < n->n_srcs; k++) {
+				double d = s->top[j].k[k];
+
+				if (!s->top[j].has[k])
+					json_array_append_new(sv, json_null());
+				else if (d == trunc(d) && fabs(d) < 9e15)
+					json_array_append_new(sv, json_integer((json_int_t)d));
+				else
+					json_array_append_new(sv, json_real(d));
+			}
+			json_object_set_new(h, "sort", sv);
+			json_object_set(h, "docvalue_fields", s->top[j].dv);
+			json_array_append_new(hits, h);
+		}
+		json_object_set_new(o, "hits", hits);
+		return o;
+	}
 	case AG_PERCENTILES: {
 		json_t *vals = n->keyed ? json_object() : json_array();
 
