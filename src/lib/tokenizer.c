@@ -193,6 +193,8 @@ static void emit_token(struct tokenizer_state *ts, const char *tok, size_t len, 
 {
 	if (len >= TOKEN_MAX_BYTES || !emit)
 		return;
+	ts->tok_from = (size_t)(tok - ts->text);
+	ts->tok_to = ts->tok_from + len;
 	if (lower) {
 		tokenizer_lowercase(tok, len, &ts->scratch);
 		emit(ctx, ts->scratch.data, ts->scratch.len, pos);
@@ -294,6 +296,7 @@ static uint32_t tokenize_whitespace(struct tokenizer_state *ts, const char *text
 uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text, size_t len,
 		  token_emit_fn emit, void *ctx)
 {
+	ts->text = text;
 	switch (t) {
 	case TOK_DEFAULT:
 		return tokenize_default(ts, text, len, emit, ctx);

@@ -29,6 +29,9 @@ typedef void (*token_emit_fn)(void *ctx, const char *tok, size_t len, uint32_t p
 
 struct tokenizer_state {
 	struct buf scratch;      /* reused lowercase buffer */
+	/* during emit: the token's byte range [tok_from, tok_to) in the text (for snippets) */
+	const char *text;
+	size_t tok_from, tok_to;
 };
 
 void tokenizer_init(struct tokenizer_state *ts);
