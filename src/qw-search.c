@@ -37,6 +37,7 @@ static void usage(FILE *out)
 		"      --start-offset N       skip the first N hits (default 0)\n"
 		"  -s, --sort-by FIELDS       sort by FIELD (descending) or -FIELD (ascending), up to two\n"
 		"      --search-field FIELD   field(s) for unfielded terms (default: default_search_fields)\n"
+		"      --snippet-fields FIELDS  text fields to highlight in \"snippets\" (comma-separated)\n"
 		"  -a, --aggs JSON            aggregations, as Elasticsearch's \"aggs\" object\n"
 		"  -f, --format FORMAT        json (default), ndjson (one hit per line) or count\n"
 		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata)\n"
@@ -51,6 +52,7 @@ enum {
 	OPT_END,
 	OPT_OFFSET,
 	OPT_SEARCH_FIELD,
+	OPT_SNIPPET_FIELDS,
 };
 
 struct strlist {
@@ -131,6 +133,7 @@ int main(int argc, char **argv)
 		{ "start-offset", required_argument, NULL, OPT_OFFSET },
 		{ "sort-by", required_argument, NULL, 's' },
 		{ "search-field", required_argument, NULL, OPT_SEARCH_FIELD },
+		{ "snippet-fields", required_argument, NULL, OPT_SNIPPET_FIELDS },
 		{ "aggs", required_argument, NULL, 'a' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "data-dir", required_argument, NULL, 'd' },
@@ -141,7 +144,7 @@ int main(int argc, char **argv)
 	};
 	struct qw_err err = QW_ERR_INIT;
 	struct search_request req;
-	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 };
+	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 }, snippet = { NULL, 0 };
 	const char *format = "json", *data_dir = NULL, *aggs_text = NULL;
 	json_t *aggs = NULL, *resp = NULL;
 	json_error_t jerr;
@@ -189,6 +192,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			req.sort_by = optarg;
+			break;
+		case OPT_SNIPPET_FIELDS:
+			strlist_add_csv(&snippet, optarg);
 			break;
 		case OPT_SEARCH_FIELD:
 			strlist_add_csv(&fields, optarg);
@@ -246,6 +252,8 @@ int main(int argc, char **argv)
 	}
 	req.indexes = (const char *const *)indexes.v;
 	req.n_indexes = indexes.n;
+	req.snippet_fields = (const char *const *)snippet.v;
+	req.n_snippet_fields = snippet.n;
 	if (fields.n) {
 		req.search_fields = (const char *const *)fields.v;
 		req.n_search_fields = fields.n;
@@ -277,5 +285,6 @@ out:
 	json_decref(aggs);
 	strlist_free(&indexes);
 	strlist_free(&fields);
+	strlist_free(&snippet);
 	return prog_finish(prog, code);
 }

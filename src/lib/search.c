@@ -26,6 +26,7 @@
 #include "metastore.h"
 #include "query.h"
 #include "search.h"
+#include "snippet.h"
 #include "split_format.h"
 #include "split_reader.h"
 #include "termkey.h"
@@ -1946,6 +1947,28 @@ static int check_agg_fields(const struct agg_req *aggs, const struct index_ctx *
 	return 0;
 }
 
+/* snippet_fields: stored text fields of the index config. */
+static int check_snippet_fields(const struct search_request *req, const struct index_ctx *ix,
+				struct qw_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < req->n_snippet_fields; i++) {
+		const struct field_mapping *m =
+			config_resolve_field(ix->cfg, req->snippet_fields[i], NULL);
+
+		if (!m || m->type != FT_TEXT)
+			return err_set(err, EX_DATAERR,
+				       "snippet_fields: field '%s' of index '%s' is not a text field",
+				       req->snippet_fields[i], ix->index_id);
+		if (!m->stored || !m->indexed)
+			return err_set(err, EX_DATAERR,
+				       "snippet_fields: field '%s' of index '%s' is not stored and indexed",
+				       req->snippet_fields[i], ix->index_id);
+	}
+	return 0;
+}
+
 /* Tag pruning: a required term on a tag field whose value the split does not have. */
 static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n, json_t *tags)
 {
@@ -2146,12 +2169,87 @@ static int cmp_hits(const void *a, const void *b, void *run)
 	return hit_cmp(run, a, b);
 }
 
-/* Load the returned docs, split by split, into hits[] in rank order. */
+/* The tokens of the query's term and phrase clauses on path (as tantivy's query_terms). */
+static void snippet_query_terms(const struct query_node *n, const struct index_ctx *ix,
+				const char *path, enum tokenizer tok, struct tokenizer_state *ts,
+				struct toks *out)
+{
+	size_t i;
+	bool on = false;
+
+	if ((n->kind == QN_TERM || n->kind == QN_PHRASE) && n->text) {
+		if (n->field)
+			on = strcmp(n->field, path) == 0;
+		for (i = 0; !n->field && i < ix->n_search_fields; i++)
+			on = on || strcmp(ix->search_fields[i], path) == 0;
+		if (on)
+			tokenize(ts, tok, n->text, strlen(n->text), tok_emit, out);
+	}
+	for (i = 0; i < n->n_kids; i++)
+		snippet_query_terms(n->kids[i], ix, path, tok, ts, out);
+}
+
+/* {field: [snippet of each value where a query term occurs]} of one doc of split r. */
+static json_t *doc_snippets(struct run *run, const struct task *t, struct split_reader *r,
+			    json_t *doc)
+{
+	const struct search_request *req = run->req;
+	struct tokenizer_state ts;
+	struct buf html = BUF_INIT;
+	json_t *o = json_object();
+	size_t i, j, k;
+
+	tokenizer_init(&ts);
+	for (i = 0; i < req->n_snippet_fields; i++) {
+		const char *path = req->snippet_fields[i], *last;
+		const struct field_mapping *m = config_resolve_field(t->ix->cfg, path, NULL);
+		int field = split_reader_find_field(r, path, VK_TEXT);
+		struct snippet_term *st;
+		struct toks tk;
+		size_t nst = 0;
+		json_t *arr = json_array(), *v, *parent;
+
+		memset(&tk, 0, sizeof(tk));
+		if (m)
+			snippet_query_terms(run->q, t->ix, path, m->tokenizer, &ts, &tk);
+		st = xcalloc(tk.n ? tk.n : 1, sizeof(*st));
+		for (j = 0; j < tk.n && field >= 0; j++) {
+			struct split_term_info ti;
+			struct qw_err e = QW_ERR_INIT;
+
+			/* tantivy's weight: 1 / (1 + doc_freq in the split); absent terms are left out */
+			if (split_reader_term_lookup(r, field, tk.t[j], tk.tl[j], &ti, &e) > 0) {
+				st[nst].term = tk.t[j];
+				st[nst].len = tk.tl[j];
+				st[nst].score = 1.0 / (1.0 + (double)ti.doc_freq);
+				nst++;
+			}
+		}
+		v = json_path_get(doc, path, &parent, &last);
+		for (k = 0; m && nst > 0 && v && k < (json_is_array(v) ? json_array_size(v) : 1); k++) {
+			json_t *s = json_is_array(v) ? json_array_get(v, k) : v;
+
+			if (json_is_string(s) &&
+			    snippet_html(&ts, m->tokenizer, json_string_value(s), json_string_length(s), st,
+					 nst, SNIPPET_MAX_CHARS, &html))
+				json_array_append_new(arr, json_stringn(html.data, html.len));
+		}
+		json_object_set_new(o, path, arr);
+		free(st);
+		toks_free(&tk);
+	}
+	buf_free(&html);
+	tokenizer_free(&ts);
+	return o;
+}
+
+/* Load the returned docs, split by split, into hits[] in rank order (and their snippets). */
 static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *hits,
-		      json_t *errors, bool *partial)
+		      json_t *snippets, json_t *errors, bool *partial)
 {
 	struct hit_ref *refs = xcalloc(n ? n : 1, sizeof(*refs));
 	json_t **docs = xcalloc(n ? n : 1, sizeof(*docs));
+	json_t **snips = xcalloc(n ? n : 1, sizeof(*snips));
 	struct split_reader *r = NULL;
 	uint32_t cur_task = UINT32_MAX;
 	struct qw_err e = QW_ERR_INIT;
@@ -2186,14 +2284,21 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 			continue;
 		}
 		docs[refs[i].out_idx] = docmap_load(json, len, 0, NULL);
-		if (docs[refs[i].out_idx])
+		if (docs[refs[i].out_idx]) {
+			if (snippets)
+				snips[refs[i].out_idx] = doc_snippets(run, t, r, docs[refs[i].out_idx]);
 			apply_output_formats(t->ix->cfg, docs[refs[i].out_idx]);
+		}
 	}
 	if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
 		split_reader_close(r);
 	for (i = 0; i < n; i++)
-		if (docs[i])
+		if (docs[i]) {
 			json_array_append_new(hits, docs[i]);
+			if (snippets)
+				json_array_append_new(snippets, snips[i]);
+		}
+	free(snips);
 	free(docs);
 	free(refs);
 	return 0;
@@ -2226,7 +2331,7 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	struct hit *all = NULL;
 	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
 	uint64_t num_hits = 0, start_us = mono_us();
-	json_t *out = NULL, *hits = NULL, *errors = NULL;
+	json_t *out = NULL, *hits = NULL, *errors = NULL, *snippets = NULL;
 	struct agg_result *agg_total = NULL;
 	pthread_t *th = NULL;
 	size_t n_threads = 0;
@@ -2279,7 +2384,7 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 			ix->search_fields = ix->cfg->default_search_fields;
 			ix->n_search_fields = ix->cfg->n_default_search_fields;
 		}
-		if (check_query(ix, run.q, err) < 0)
+		if (check_query(ix, run.q, err) < 0 || check_snippet_fields(req, ix, err) < 0)
 			goto out;
 	}
 	if (parse_sort(&run, req->sort_by, ixs, n_ix, err) < 0 ||
@@ -2353,18 +2458,23 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	if (n_all > 1)
 		qsort_r(all, n_all, sizeof(*all), cmp_hits, &run);
 	hits = json_array();
+	if (req->n_snippet_fields > 0)
+		snippets = json_array();
 	if (req->start_offset < n_all) {
 		size_t from = (size_t)req->start_offset;
 		size_t cnt = n_all - from;
 
 		if (cnt > req->max_hits)
 			cnt = (size_t)req->max_hits;
-		fetch_docs(&run, all + from, cnt, hits, errors, partial);
+		fetch_docs(&run, all + from, cnt, hits, snippets, errors, partial);
 	}
 	out = json_object();
 	json_object_set_new(out, "num_hits", json_integer((json_int_t)num_hits));
 	json_object_set_new(out, "hits", hits);
 	hits = NULL;
+	if (snippets)
+		json_object_set_new(out, "snippets", snippets);
+	snippets = NULL;
 	json_object_set_new(out, "elapsed_time_micros",
 			    json_integer((json_int_t)(mono_us() - start_us)));
 	json_object_set_new(out, "errors", errors);
@@ -2375,6 +2485,7 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	rc = 0;
 out:
 	json_decref(hits);
+	json_decref(snippets);
 	json_decref(errors);
 	aggs_result_free(agg_total);
 	free(th);

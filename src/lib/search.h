@@ -11,8 +11,10 @@
  * only then loads the stored documents it returns. Aggregations are
  * collected per split over fast columns and merged (aggs.h).
  *
- * The response is Quickwit's: {"num_hits", "hits", "elapsed_time_micros",
- * "errors", "aggregations" (only when asked)}. A split that cannot be read
+ * The response is Quickwit's: {"num_hits", "hits", "snippets" (only when
+ * snippet_fields are asked: one {field: [html fragments]} per hit, in the
+ * order of hits; snippet.h), "elapsed_time_micros", "errors",
+ * "aggregations" (only when asked)}. A split that cannot be read
  * is named in "errors" and the others are still searched; *partial is then
  * true. Sort: "field" is descending (newest/largest first), "-field"
  * ascending, two fields at most, comma-separated; without sort_by, the
@@ -42,6 +44,8 @@ struct search_request {
 	const char *const *search_fields;   /* NULL: the config's default_search_fields */
 	size_t n_search_fields;
 	json_t *aggs;                       /* borrowed; NULL: no aggregations */
+	const char *const *snippet_fields;  /* text fields to highlight ("snippets"); NULL: none */
+	size_t n_snippet_fields;
 	unsigned threads;                   /* 0: the number of online cores */
 };
 
