@@ -194,3 +194,11 @@ assert len(got) == 5 and all(g[0] == w[0] and abs(g[1] - w[1]) < 1e-3 for g, w i
 	run -65 --separate-stderr qw-search --index otrf --max-hits 0 --aggs '{"x": {"top_hits": {"docvalue_fields": ["Message"]}}}'
 	[ "$stderr" = "qw-search: aggs: field 'Message' of index 'otrf' is not a fast field" ]
 }
+
+@test "an unknown field is an error even after 64 aggregated fields" {
+	export QW_DATA_DIR=$BATS_TEST_TMPDIR/small
+	qw index create --index-config "$QW_SRCDIR/tests/data/search/small.yaml" >/dev/null
+	aggs=$(python3 -c 'import json; a = {f"s{i}": {"value_count": {"field": "status"}} for i in range(70)}; a["z"] = {"sum": {"field": "nope"}}; print(json.dumps(a))')
+	run -65 --separate-stderr qw-search --index small --max-hits 0 --aggs "$aggs"
+	[ "$stderr" = "qw-search: aggs: unknown field 'nope' in index 'small'" ]
+}

@@ -1927,24 +1927,30 @@ out:
 static int check_agg_fields(const struct agg_req *aggs, const struct index_ctx *ixs, size_t n_ix,
 			    struct qw_err *err)
 {
-	const char *fields[64];
-	size_t n = aggs_fields(aggs, fields, 64), i, j;
+	size_t n = aggs_fields(aggs, NULL, 0), i, j;
+	const char **fields = xcalloc(n ? n : 1, sizeof(*fields));
+	int rc = -1;
 
-	if (n > 64)
-		n = 64;
+	aggs_fields(aggs, fields, n);
 	for (i = 0; i < n; i++)
 		for (j = 0; j < n_ix; j++) {
 			const struct field_mapping *m = config_resolve_field(ixs[j].cfg, fields[i], NULL);
 
-			if (m && !m->fast)
-				return err_set(err, EX_DATAERR,
-					       "aggs: field '%s' of index '%s' is not a fast field", fields[i],
-					       ixs[j].index_id);
-			if (!m && ixs[j].cfg->mode != MODE_DYNAMIC)
-				return err_set(err, EX_DATAERR, "aggs: unknown field '%s' in index '%s'",
-					       fields[i], ixs[j].index_id);
+			if (m && !m->fast) {
+				err_set(err, EX_DATAERR, "aggs: field '%s' of index '%s' is not a fast field",
+					fields[i], ixs[j].index_id);
+				goto out;
+			}
+			if (!m && ixs[j].cfg->mode != MODE_DYNAMIC) {
+				err_set(err, EX_DATAERR, "aggs: unknown field '%s' in index '%s'", fields[i],
+					ixs[j].index_id);
+				goto out;
+			}
 		}
-	return 0;
+	rc = 0;
+out:
+	free(fields);
+	return rc;
 }
 
 /* snippet_fields: stored text fields of the index config. */
