@@ -1230,6 +1230,13 @@ static int key_cmp(const struct akey *a, const struct akey *b)
 		return a->v.i < b->v.i ? -1 : a->v.i > b->v.i;
 	if (a->kind == AV_I64 && b->kind == AV_U64)
 		return a->v.i < 0 || (uint64_t)a->v.i < b->v.u ? -1 : (uint64_t)a->v.i > b->v.u;
+	/* a datetime against a plain number (a composite "after" value): in milliseconds, as its key */
+	if ((a->kind == AV_DATETIME) != (b->kind == AV_DATETIME)) {
+		double x = a->kind == AV_DATETIME ? (double)a->v.i / 1000.0 : key_num(a);
+		double y = b->kind == AV_DATETIME ? (double)b->v.i / 1000.0 : key_num(b);
+
+		return x < y ? -1 : x > y;
+	}
 	if (a->kind == AV_U64 && b->kind == AV_I64)
 		return -key_cmp(b, a);
 	return key_num(a) < key_num(b) ? -1 : key_num(a) > key_num(b);

@@ -418,6 +418,44 @@ int main(void)
 	free(dump);
 	json_decref(o);
 
+	/* composite paging over a datetime terms source: after_key (milliseconds) resumes after it */
+	{
+		char req[512], after[128] = "";
+		long total = 0, nb = 0, pages = 0;
+		json_int_t last = -1;
+		bool ordered = true;
+
+		for (;;) {
+			json_t *c, *ak;
+			size_t k;
+
+			snprintf(req, sizeof(req), "{\"c\": {\"composite\": {\"size\": 2, \"sources\":"
+				 " [{\"d\": {\"terms\": {\"field\": \"date\"}}}]%s}}}", after);
+			o = run(req);
+			c = json_object_get(o, "c");
+			b = json_object_get(c, "buckets");
+			if (json_array_size(b) == 0 || pages++ > 10) {
+				json_decref(o);
+				break;
+			}
+			for (k = 0; k < json_array_size(b); k++) {
+				json_int_t key = json_integer_value(json_object_get(json_object_get(json_array_get(b, k), "key"), "d"));
+
+				ordered = ordered && key > last;
+				last = key;
+				total += (long)json_integer_value(json_object_get(json_array_get(b, k), "doc_count"));
+				nb++;
+			}
+			ak = json_object_get(json_object_get(c, "after_key"), "d");
+			snprintf(after, sizeof(after), ", \"after\": {\"d\": %" JSON_INTEGER_FORMAT "}",
+				 json_integer_value(ak));
+			json_decref(o);
+		}
+		/* the scenario's documents: 7 with a date, 6 distinct dates */
+		ok(nb == 6 && total == 7 && ordered && pages == 3,
+		   "composite paging over dates: %ld buckets, %ld docs, %ld pages", nb, total, pages);
+	}
+
 	check_parse_error("{\"a\": {\"terms\": {\"field\": \"x\", \"include\": \"a.*\"}}}",
 			  "aggs.a.terms: unsupported option 'include'");
 	check_parse_error("{\"a\": {\"histogram\": {\"field\": \"x\", \"interval\": 1, \"format\": \"x\"}}}",
