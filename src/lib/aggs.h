@@ -3,11 +3,13 @@
  * per split, merging across splits, and the response in Elasticsearch's
  * shape.
  *
- * aggs_parse() validates the "aggs" JSON object (terms, date_histogram,
- * histogram, range, min, max, avg, sum, stats, extended_stats,
- * value_count, cardinality, percentiles; nested "aggs"/"aggregations"
- * under bucket aggregations). Errors are EX_DATAERR with the path of the
- * offending key ("aggs.hosts.terms.size: expected a positive integer").
+ * aggs_parse() validates the "aggs" JSON object (terms, multi_terms,
+ * composite, date_histogram, histogram, range, min, max, avg, sum, stats,
+ * extended_stats, value_count, cardinality, percentiles, top_hits; nested
+ * "aggs"/"aggregations" under bucket aggregations). Errors are EX_DATAERR
+ * with the path of the offending key ("aggs.hosts.terms.size: expected a
+ * positive integer"); an option a type does not take is an error too
+ * ("aggs.h.terms: unsupported option 'include'"), never ignored.
  *
  * Collection does not know about splits: the caller hands an agg_source
  * that binds field paths and returns the values of a doc (search.c does it
@@ -15,7 +17,10 @@
  * split (aggs_collect_*), merged into one (aggs_merge), then rendered once
  * (aggs_to_json). Terms buckets are cut to split_size/shard_size per split
  * and after the merge, counting doc_count_error_upper_bound as Quickwit
- * does. At most 64 values of one field are looked at per document.
+ * does, when they are ordered by count, largest first (other orders keep
+ * every bucket: exact). Composite keeps its size first keys per split
+ * (exact); top_hits its from + size best docs, with their docvalue_fields
+ * read at collection. At most 64 values of one field are looked at per document.
  * Percentiles are exact ranks reported as DDSketch (1% relative accuracy)
  * bin values, as tantivy's. Requests are read-only after parsing (share
  * them between threads); results belong to one thread until merged.

@@ -353,6 +353,11 @@ int main(void)
 	ok(num_is(json_object_get(json_object_get(o, "c"), "value"), 10), "value_count with missing");
 	json_decref(o);
 
+	o = run("{\"t\": {\"terms\": {\"field\": \"nope\", \"missing\": \"x\"}}}");
+	b = json_object_get(json_object_get(o, "t"), "buckets");
+	check_bucket(b, 0, "x", 0, 10);
+	json_decref(o);
+
 	/* keyed range and histogram */
 	o = run("{\"r\": {\"range\": {\"field\": \"response\", \"keyed\": true, \"ranges\": [{\"to\": 50}, {\"from\": 50}]}},"
 		" \"h\": {\"histogram\": {\"field\": \"response\", \"interval\": 50, \"keyed\": true}}}");
