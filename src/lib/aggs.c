@@ -2017,6 +2017,7 @@ static json_t *key_json(const struct akey *k)
 }
 
 static json_t *result_json(const struct agg_req *req, struct agg_result *r);
+static void num_key(double v, char *out, size_t n);
 
 static json_t *bucket_json(const struct agg_node *n, struct bucket *b)
 {
@@ -2046,8 +2047,12 @@ static json_t *bucket_json(const struct agg_node *n, struct bucket *b)
 				buf_add(&str, json_string_value(cv), json_string_length(cv));
 			else if (json_is_integer(cv))
 				buf_addf(&str, "%" JSON_INTEGER_FORMAT, json_integer_value(cv));
-			else if (json_is_real(cv))
-				buf_addf(&str, "%.17g", json_real_value(cv));
+			else if (json_is_real(cv)) {
+				char kb[64];
+
+				num_key(json_real_value(cv), kb, sizeof(kb));
+				buf_adds(&str, kb);
+			}
 			if (n->type == AG_COMPOSITE)
 				json_object_set_new(key, n->srcs[j].name, cv);
 			else
