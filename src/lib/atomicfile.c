@@ -53,7 +53,11 @@ int atomicfile_open(struct atomicfile *af, const char *path, mode_t mode, struct
 		if (af->fd >= 0)
 			break;
 		if (errno != EEXIST && errno != ELOOP) {
-			err_errno(err, EX_CANTCREAT, "cannot create '%s'", tmp.data);
+			/* A full disk or a failing one is an I/O error, not a bad name. */
+			int code = errno == ENOSPC || errno == EDQUOT || errno == EIO ?
+				   EX_IOERR : EX_CANTCREAT;
+
+			err_errno(err, code, "cannot create '%s'", tmp.data);
 			goto out;
 		}
 	}

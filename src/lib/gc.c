@@ -211,14 +211,19 @@ int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, 
 	st = storage_open_index(ms, index_id, err);
 	if (!st)
 		goto out;
-	if (o->dry_run) {
+	/* Read first: the metastore is written only when there is something to
+	 * mark, so that gc runs on a full disk when it has nothing to do. */
+	{
 		json_t *meta = metastore_read(ms, index_id, err);
 
 		if (!meta)
 			goto out;
 		collect(meta, &c);
 		json_decref(meta);
-	} else if (metastore_update(ms, index_id, mark_tx, &c, err) < 0) {
+	}
+	if (!o->dry_run && json_array_size(c.found) > 0 &&
+	    metastore_update(ms, index_id, mark_tx, &c, err) < 0) {
+		err_prefix(err, "cannot mark the splits to remove (nothing removed)");
 		goto out;
 	}
 	nrec = json_array_size(c.found);
