@@ -2053,7 +2053,7 @@ static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *i
 		memset(t, 0, sizeof(*t));
 		t->ix = ix;
 		t->split_id = xstrdup(sid);
-		t->path = metastore_split_path(ms, ix->index_id, sid);
+		t->path = metastore_split_path_doc(ms, ix->index_id, ix->meta, sid);
 	}
 	return 0;
 }
