@@ -9,7 +9,9 @@
  * read the same columns through an agg_source.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -238,11 +240,33 @@ static bool path_is_object_prefix(const struct index_config *cfg, const char *pa
 	return false;
 }
 
-static int check_field(const struct index_ctx *ix, const struct query_node *n, const char *path,
-		       struct qw_err *err)
+/* The field exists in index ix (mapped, an object prefix, or any path of a dynamic index). */
+static bool field_known(const struct index_ctx *ix, const char *path)
+{
+	return config_resolve_field(ix->cfg, path, NULL) || ix->cfg->mode == MODE_DYNAMIC ||
+	       path_is_object_prefix(ix->cfg, path);
+}
+
+/*
+ * Searching several indexes, a field that exists in some of them only is no
+ * error (as Quickwit): it matches nothing, sorts last and aggregates nothing
+ * in the others. Unknown in all of them, it is.
+ */
+static bool field_known_in_some(const struct index_ctx *all, size_t n_all, const char *path)
+{
+	for (size_t i = 0; i < n_all; i++)
+		if (field_known(&all[i], path))
+			return true;
+	return false;
+}
+
+static int check_field(const struct index_ctx *ix, const struct index_ctx *all, size_t n_all,
+		       const struct query_node *n, const char *path, struct qw_err *err)
 {
 	const struct field_mapping *m = config_resolve_field(ix->cfg, path, NULL);
 
+	if (!m && n_all > 1 && !field_known(ix, path) && field_known_in_some(all, n_all, path))
+		return 0;
 	if (!m) {
 		size_t i, len;
 
@@ -280,13 +304,14 @@ static int check_field(const struct index_ctx *ix, const struct query_node *n, c
 	return 0;
 }
 
-static int check_query(const struct index_ctx *ix, const struct query_node *n, struct qw_err *err)
+static int check_query(const struct index_ctx *ix, const struct index_ctx *all, size_t n_all,
+		       const struct query_node *n, struct qw_err *err)
 {
 	size_t i;
 
 	if (n->kind == QN_AND || n->kind == QN_OR || n->kind == QN_NOT) {
 		for (i = 0; i < n->n_kids; i++)
-			if (check_query(ix, n->kids[i], err) < 0)
+			if (check_query(ix, all, n_all, n->kids[i], err) < 0)
 				return -1;
 		return 0;
 	}
@@ -298,11 +323,11 @@ static int check_query(const struct index_ctx *ix, const struct query_node *n, s
 				       "query: col %u: no field given and index '%s' has no default_search_fields",
 				       n->col, ix->index_id);
 		for (i = 0; i < ix->n_search_fields; i++)
-			if (check_field(ix, n, ix->search_fields[i], err) < 0)
+			if (check_field(ix, all, n_all, n, ix->search_fields[i], err) < 0)
 				return -1;
 		return 0;
 	}
-	return check_field(ix, n, n->field, err);
+	return check_field(ix, all, n_all, n, n->field, err);
 }
 
 /* ------------------------------------------------------------------ value encoding */
@@ -1906,7 +1931,8 @@ static int parse_sort(struct run *run, const char *sort_by, const struct index_c
 				goto out;
 			}
 			if (!m && ixs[i].cfg->mode != MODE_DYNAMIC &&
-			    !config_resolve_field(ixs[i].cfg, tok, NULL)) {
+			    !config_resolve_field(ixs[i].cfg, tok, NULL) &&
+			    !(n_ix > 1 && field_known_in_some(ixs, n_ix, tok))) {
 				err_set(err, EX_DATAERR, "--sort-by: unknown field '%s' in index '%s'", tok,
 					ixs[i].index_id);
 				goto out;
@@ -1939,7 +1965,8 @@ static int check_agg_fields(const struct agg_req *aggs, const struct index_ctx *
 				return err_set(err, EX_DATAERR,
 					       "aggs: field '%s' of index '%s' is not a fast field", fields[i],
 					       ixs[j].index_id);
-			if (!m && ixs[j].cfg->mode != MODE_DYNAMIC)
+			if (!m && ixs[j].cfg->mode != MODE_DYNAMIC &&
+			    !(n_ix > 1 && field_known_in_some(ixs, n_ix, fields[i])))
 				return err_set(err, EX_DATAERR, "aggs: unknown field '%s' in index '%s'",
 					       fields[i], ixs[j].index_id);
 		}
@@ -2015,6 +2042,119 @@ static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
 	}
 	tokenizer_free(&ts);
 	return !found;
+}
+
+/* ------------------------------------------------------------------ indexes */
+
+/* A pattern: an index id with '*' wildcards (one at a time), or an exclusion "-PATTERN". */
+static bool is_pattern(const char *s)
+{
+	return s[0] == '-' || strchr(s, '*');
+}
+
+/* Quickwit's rule: ^-?[a-zA-Z*][a-zA-Z0-9-_.*]{0,254}$, and no "**". */
+static int check_pattern(const char *s, struct qw_err *err)
+{
+	const char *p = s[0] == '-' ? s + 1 : s;
+	size_t n = strlen(p);
+
+	if (n == 0 || n > 255 || !(isalpha((unsigned char)p[0]) || p[0] == '*'))
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)p[i]) && !strchr("-_.*", p[i]))
+			goto bad;
+	if (strstr(p, "**"))
+		return err_set(err, EX_USAGE, "invalid index pattern '%.64s': '**' is not allowed", s);
+	return 0;
+bad:
+	return err_set(err, EX_USAGE,
+		       "invalid index pattern '%.64s': must match ^-?[a-zA-Z*][a-zA-Z0-9-_.*]{0,254}$",
+		       s);
+}
+
+static bool in_list(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/*
+ * The indexes of the request, as Quickwit resolves index_id_patterns: an id
+ * must exist (EX_NOINPUT when searched); a pattern ('*' matches any run of
+ * characters) that matches nothing is no error; "-PATTERN" removes what it
+ * matches. Ids come first in the order given, then the matches, sorted.
+ * *ids is a metastore_free_list() list.
+ */
+static int resolve_indexes(struct metastore *ms, const struct search_request *req, char ***ids,
+			   size_t *n_ids, struct qw_err *err)
+{
+	char **v = xcalloc(req->n_indexes + 1, sizeof(*v)), **names = NULL;
+	size_t n = 0, cap = req->n_indexes + 1, n_names = 0, i, j;
+	bool patterns = false, positive = false;
+	int ret = -1;
+
+	for (i = 0; i < req->n_indexes; i++) {
+		const char *s = req->indexes[i];
+
+		if (is_pattern(s)) {
+			if (check_pattern(s, err) < 0)
+				goto out;
+			patterns = true;
+			positive = positive || s[0] != '-';
+			continue;
+		}
+		if (ids_check_index(s, err) < 0)
+			goto out;
+		positive = true;
+		if (!in_list(v, n, s))
+			v[n++] = xstrdup(s);
+	}
+	if (!positive) {
+		err_set(err, EX_USAGE, "index patterns: only exclusions ('-PATTERN') given");
+		goto out;
+	}
+	if (patterns && metastore_list_indexes(ms, &names, &n_names, err) < 0)
+		goto out;
+	for (i = 0; i < n_names; i++) {
+		bool take = false;
+
+		for (j = 0; j < req->n_indexes && !take; j++) {
+			const char *s = req->indexes[j];
+
+			take = s[0] != '-' && strchr(s, '*') && fnmatch(s, names[i], 0) == 0;
+		}
+		if (take && !in_list(v, n, names[i])) {
+			XGROW(v, n + 2, cap);
+			v[n++] = xstrdup(names[i]);
+		}
+	}
+	for (j = 0; j < req->n_indexes; j++) {
+		const char *s = req->indexes[j];
+
+		if (s[0] != '-')
+			continue;
+		for (i = 0; i < n; ) {
+			if (fnmatch(s + 1, v[i], 0) == 0) {
+				free(v[i]);
+				memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
+				n--;
+			} else {
+				i++;
+			}
+		}
+	}
+	v[n] = NULL;
+	*ids = v;
+	*n_ids = n;
+	v = NULL;
+	ret = 0;
+out:
+	metastore_free_list(names, n_names);
+	if (v)
+		metastore_free_list(v, n);
+	return ret;
 }
 
 /* Add the published splits of one index that survive pruning as tasks. */
@@ -2223,6 +2363,8 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	struct run run;
 	struct metastore *ms = NULL;
 	struct index_ctx *ixs = NULL;
+	char **ids = NULL;
+	size_t n_ids = 0;
 	struct hit *all = NULL;
 	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
 	uint64_t num_hits = 0, start_us = mono_us();
@@ -2251,18 +2393,13 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	ms = metastore_open(data_dir, err);
 	if (!ms)
 		goto out;
-	ixs = xcalloc(req->n_indexes, sizeof(*ixs));
-	for (i = 0; i < req->n_indexes; i++) {
+	if (resolve_indexes(ms, req, &ids, &n_ids, err) < 0)
+		goto out;
+	ixs = xcalloc(n_ids ? n_ids : 1, sizeof(*ixs));
+	for (i = 0; i < n_ids; i++) {
 		struct index_ctx *ix = &ixs[n_ix];
 
-		for (j = 0; j < n_ix; j++)
-			if (strcmp(ixs[j].index_id, req->indexes[i]) == 0)
-				break;
-		if (j < n_ix)
-			continue;
-		if (ids_check_index(req->indexes[i], err) < 0)
-			goto out;
-		ix->index_id = xstrdup(req->indexes[i]);
+		ix->index_id = xstrdup(ids[i]);
 		n_ix++;
 		ix->meta = metastore_read(ms, ix->index_id, err);
 		if (!ix->meta)
@@ -2279,9 +2416,10 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 			ix->search_fields = ix->cfg->default_search_fields;
 			ix->n_search_fields = ix->cfg->n_default_search_fields;
 		}
-		if (check_query(ix, run.q, err) < 0)
-			goto out;
 	}
+	for (i = 0; i < n_ix; i++)
+		if (check_query(&ixs[i], ixs, n_ix, run.q, err) < 0)
+			goto out;
 	if (parse_sort(&run, req->sort_by, ixs, n_ix, err) < 0 ||
 	    (run.aggs && check_agg_fields(run.aggs, ixs, n_ix, err) < 0))
 		goto out;
@@ -2395,6 +2533,7 @@ out:
 		json_decref(ixs[i].meta);
 	}
 	free(ixs);
+	metastore_free_list(ids, n_ids);
 	metastore_close(ms);
 	aggs_req_free(run.aggs);
 	query_free(run.q);
