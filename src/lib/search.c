@@ -215,6 +215,10 @@ struct run {
 	size_t n_tasks;
 	size_t next_task;            /* atomically incremented by workers */
 	bool keep_readers;           /* tasks with hits keep their reader for fetch_docs */
+	bool has_after;              /* search_after: only hits ranking after this one */
+	struct hit after;            /* its sort values (task and doc unused) */
+	char *after_split;           /* its tie breaker, NULL: ties are not after */
+	uint32_t after_doc;
 };
 
 /* Per split evaluation state (one thread). */
@@ -1492,9 +1496,46 @@ static int hit_cmp(const struct run *run, const struct hit *a, const struct hit 
 			return run->sort[i].desc ? (less ? 1 : -1) : (less ? -1 : 1);
 		}
 	}
-	if (a->task != b->task)
+	if (a->task != b->task) {
+		int c = strcmp(run->tasks[a->task].split_id, run->tasks[b->task].split_id);
+
+		if (c)
+			return c < 0 ? -1 : 1;
 		return a->task < b->task ? -1 : 1;
+	}
 	return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+/* The sort keys of a against those of b alone: <0, 0, >0 as hit_cmp. */
+static int keys_cmp(const struct run *run, const struct hit *a, const struct hit *b)
+{
+	for (size_t i = 0; i < run->n_sort; i++) {
+		if (run->sort[i].by_doc)
+			break;
+		if (a->has[i] != b->has[i])
+			return a->has[i] ? -1 : 1;
+		if (a->has[i] && a->k[i] != b->k[i]) {
+			bool less = a->k[i] < b->k[i];
+
+			return run->sort[i].desc ? (less ? 1 : -1) : (less ? -1 : 1);
+		}
+	}
+	return 0;
+}
+
+/* search_after: h ranks strictly after the request's hit. */
+static bool after_point(const struct run *run, const struct hit *h)
+{
+	int c = keys_cmp(run, h, &run->after);
+
+	if (c)
+		return c > 0;
+	if (!run->after_split)
+		return false;
+	c = strcmp(run->tasks[h->task].split_id, run->after_split);
+	if (c)
+		return c > 0;
+	return h->doc > run->after_doc;
 }
 
 /*
@@ -1805,6 +1846,8 @@ static int search_split(struct run *run, struct task *t)
 			}
 			if (i < run->n_sort && !by_doc)
 				continue;
+			if (run->has_after && !after_point(run, &h))
+				continue;
 			heap_push(run, t, &h);
 			if (by_doc && t->n_hits == run->k)
 				break;
@@ -2042,6 +2085,78 @@ static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
 	}
 	tokenizer_free(&ts);
 	return !found;
+}
+
+/* ------------------------------------------------------------------ search_after */
+
+/* A sort value as JSON: an integer when it is one, null when absent. */
+static json_t *sort_value_json(bool has, double k)
+{
+	if (!has)
+		return json_null();
+	if (k == floor(k) && fabs(k) < 9007199254740992.0)
+		return json_integer((json_int_t)k);
+	return json_real(k);
+}
+
+/* The search_after array of hit h (see search.h). */
+static json_t *after_json(const struct run *run, const struct hit *h)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < run->n_sort; i++)
+		if (!run->sort[i].by_doc)
+			json_array_append_new(a, sort_value_json(h->has[i], h->k[i]));
+	json_array_append_new(a, json_sprintf("%s:%u", run->tasks[h->task].split_id, h->doc));
+	return a;
+}
+
+static int parse_after(struct run *run, json_t *sa, struct qw_err *err)
+{
+	size_t n_keys = 0, i, k = 0, n;
+	json_t *v;
+
+	for (i = 0; i < run->n_sort; i++)
+		n_keys += !run->sort[i].by_doc;
+	if (!json_is_array(sa))
+		return err_set(err, EX_USAGE, "search_after: expected an array of sort values");
+	n = json_array_size(sa);
+	if (n != n_keys && n != n_keys + 1)
+		return err_set(err, EX_USAGE,
+			       "search_after: expected %zu sort value(s) and an optional \"SPLIT_ID:DOC\", got %zu element(s)",
+			       n_keys, n);
+	memset(&run->after, 0, sizeof(run->after));
+	for (i = 0; i < run->n_sort; i++) {
+		if (run->sort[i].by_doc)
+			continue;
+		v = json_array_get(sa, k);
+		if (json_is_number(v)) {
+			run->after.k[i] = json_number_value(v);
+			run->after.has[i] = true;
+		} else if (!json_is_null(v)) {
+			return err_set(err, EX_USAGE,
+				       "search_after: element %zu: expected a number or null (the sort value of '%s')",
+				       k, run->sort[i].field ? run->sort[i].field : "_score");
+		}
+		k++;
+	}
+	if (n == n_keys + 1) {
+		const char *t = json_string_value(json_array_get(sa, n_keys));
+		const char *colon = t ? strchr(t, ':') : NULL;
+		uint64_t doc;
+
+		if (!colon || (size_t)(colon - t) != ULID_LEN || !parse_u64(colon + 1, &doc) ||
+		    doc > UINT32_MAX)
+			return err_set(err, EX_USAGE,
+				       "search_after: element %zu: expected \"SPLIT_ID:DOC\" as a response gives it",
+				       n_keys);
+		run->after_split = xstrndup(t, ULID_LEN);
+		if (!ids_is_ulid(run->after_split))
+			return err_set(err, EX_USAGE, "search_after: '%.64s': not a split id", t);
+		run->after_doc = (uint32_t)doc;
+	}
+	run->has_after = true;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ indexes */
@@ -2368,7 +2483,7 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	struct hit *all = NULL;
 	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
 	uint64_t num_hits = 0, start_us = mono_us();
-	json_t *out = NULL, *hits = NULL, *errors = NULL;
+	json_t *out = NULL, *hits = NULL, *errors = NULL, *last_json = NULL;
 	struct agg_result *agg_total = NULL;
 	pthread_t *th = NULL;
 	size_t n_threads = 0;
@@ -2422,6 +2537,9 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 			goto out;
 	if (parse_sort(&run, req->sort_by, ixs, n_ix, err) < 0 ||
 	    (run.aggs && check_agg_fields(run.aggs, ixs, n_ix, err) < 0))
+		goto out;
+	if (req->search_after && !json_is_null(req->search_after) &&
+	    parse_after(&run, req->search_after, err) < 0)
 		goto out;
 	if (req->max_hits > 100000000 || req->start_offset > 100000000) {
 		err_set(err, EX_USAGE, "--max-hits and --start-offset must be at most 100000000");
@@ -2498,6 +2616,8 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 		if (cnt > req->max_hits)
 			cnt = (size_t)req->max_hits;
 		fetch_docs(&run, all + from, cnt, hits, errors, partial);
+		if (cnt > 0)
+			last_json = after_json(&run, &all[from + cnt - 1]);
 	}
 	out = json_object();
 	json_object_set_new(out, "num_hits", json_integer((json_int_t)num_hits));
@@ -2509,9 +2629,15 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	errors = NULL;
 	if (run.aggs)
 		json_object_set_new(out, "aggregations", aggs_to_json(run.aggs, agg_total));
+	if (last_json) {
+		json_object_set_new(out, "search_after", last_json);
+		last_json = NULL;
+	}
 	*response = out;
 	rc = 0;
 out:
+	json_decref(last_json);
+	free(run.after_split);
 	json_decref(hits);
 	json_decref(errors);
 	aggs_result_free(agg_total);
