@@ -70,6 +70,34 @@ setup() {
 	[ "$(ls "$SPLITS" | wc -l)" = 3 ]
 }
 
+@test "qw-gc removes the temp files of atomic writes that died, and nothing that only looks like one" {
+	id=$(sed -n 1p "$BATS_TEST_TMPDIR/ids")
+	ix=$QW_DATA_DIR/indexes/gc-idx
+	for f in "$SPLITS/$id.split.tmp-AbC123xyZ0" "$ix/metastore.json.tmp-0123456789"; do
+		echo partial >"$f"
+		touch -d '1 hour ago' "$f"
+	done
+	# a fresh temp (a writer may be running), and names that are not temps of ours
+	echo partial >"$SPLITS/$id.split.tmp-fresh00000"
+	for f in "$SPLITS/$id.split.tmp-short" "$SPLITS/notulid.split.tmp-AbC123xyZ0" "$ix/other.tmp-0123456789"; do
+		echo user >"$f"
+		touch -d '1 hour ago' "$f"
+	done
+	run -0 qw-gc --index gc-idx --deletion-grace-period 600 --dry-run
+	[ "$(echo "$output" | grep -c ' stale_temp$')" = 2 ]
+	[ -e "$SPLITS/$id.split.tmp-AbC123xyZ0" ]
+	run -0 qw-gc --index gc-idx --deletion-grace-period 600
+	diff <(echo "$output" | grep ' stale_temp$' | sort) \
+	     <(printf '%s stale_temp\n' "$SPLITS/$id.split.tmp-AbC123xyZ0" "$ix/metastore.json.tmp-0123456789" | sort)
+	[ ! -e "$SPLITS/$id.split.tmp-AbC123xyZ0" ]
+	[ ! -e "$ix/metastore.json.tmp-0123456789" ]
+	[ -e "$SPLITS/$id.split.tmp-fresh00000" ]
+	[ -e "$SPLITS/$id.split.tmp-short" ]
+	[ -e "$SPLITS/notulid.split.tmp-AbC123xyZ0" ]
+	[ -e "$ix/other.tmp-0123456789" ]
+	[ -e "$SPLITS/$id.split" ]
+}
+
 teardown() {
 	if [ -n "${LIVE:-}" ] && kill -0 "$LIVE" 2>/dev/null; then
 		kill -KILL "$LIVE" 2>/dev/null || true
