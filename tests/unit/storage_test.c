@@ -227,6 +227,41 @@ int main(void)
 
 	test_planted_symlinks(dir);
 
+	{
+		static const struct { const char *in, *norm; int code; } cases[] = {
+			{ "file:///data/x", "file:///data/x", 0 },
+			{ "file:///data/x//", "file:///data/x", 0 },
+			{ "/data/x/", "file:///data/x", 0 },
+			{ "/", "file:///", 0 },
+			{ "s3://bkt/x", NULL, EX_DATAERR },
+			{ "azure://c/x", NULL, EX_DATAERR },
+			{ "file://relative", NULL, EX_DATAERR },
+			{ "relative", NULL, EX_DATAERR },
+			{ "/a/../b", NULL, EX_DATAERR },
+			{ "/a/..", NULL, EX_DATAERR },
+			{ "/a/..b", "file:///a/..b", 0 },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char *norm = NULL;
+			int r;
+
+			err_clear(&err);
+			r = storage_check_index_uri(cases[i].in, &norm, &err);
+			if (cases[i].norm)
+				ok(r == 0 && norm && !strcmp(norm, cases[i].norm),
+				   "index_uri '%s' is '%s'", cases[i].in, norm ? norm : err.msg);
+			else
+				ok(r < 0 && !norm && err.code == cases[i].code,
+				   "index_uri '%s' refused: %s", cases[i].in, err.msg);
+			free(norm);
+		}
+		err_clear(&err);
+		storage_check_index_uri("s3://bkt/x", &(char *){ NULL }, &err);
+		ok(!strcmp(err.msg, "scheme 's3' is not supported yet"), "the message names the scheme: %s",
+		   err.msg);
+	}
+
 	fsutil_rm_rf(dir, NULL);
 	buf_free(&root);
 	buf_free(&src);
