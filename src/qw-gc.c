@@ -117,6 +117,8 @@ int main(int argc, char **argv)
 
 		if (!id)
 			id = json_string_value(json_object_get(f, "scratch_dir"));
+		if (!id)
+			id = json_string_value(json_object_get(f, "temp_file"));
 		printf("%s %s\n", id ? id : "?", json_string_value(json_object_get(f, "reason")));
 	}
 	goto out;

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 #include "err.h"
 #include "fsutil.h"
@@ -233,7 +234,8 @@ static void end_gen(void *ctx, unsigned gen)
 static int lock_scratch(struct pipeline *p, struct qw_err *err)
 {
 	char *base = metastore_scratch_dir(p->ms, p->pipeline_id);
-	char *path = NULL, *tmp = NULL;
+	struct atomicfile af = ATOMICFILE_INIT;
+	char *path = NULL;
 	int fd = -1;
 
 	if (fsutil_mkdir_p(base, 0755, err) < 0)
@@ -241,26 +243,15 @@ static int lock_scratch(struct pipeline *p, struct qw_err *err)
 	/* Locked before it takes its name, so that qw-gc never finds an
 	 * unlocked "lock" of a live pipeline between open and flock. */
 	path = fsutil_join(base, "lock");
-	tmp = fsutil_join(base, "lock.new");
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot create '%s'", tmp);
+	if (atomicfile_open(&af, path, 0644, err) < 0)
+		goto out;
+	if (flock(af.fd, LOCK_EX | LOCK_NB) < 0) {
+		err_errno(err, EX_TEMPFAIL, "cannot lock '%s'", af.tmp);
 		goto out;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		err_errno(err, EX_TEMPFAIL, "cannot lock '%s'", tmp);
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot rename '%s' to '%s'", tmp, path);
-		goto fail;
-	}
-	goto out;
-fail:
-	close(fd);
-	fd = -1;
+	fd = atomicfile_commit_keep(&af, err);
 out:
-	free(tmp);
+	atomicfile_rollback(&af);
 	free(path);
 	free(base);
 	return fd;

@@ -29,12 +29,15 @@ static void usage(FILE *out)
 		"Search the published splits of one or more indexes (Quickwit's query language).\n"
 		"\n"
 		"Options:\n"
-		"  -i, --index ID             index to search (repeat or comma-separate for several)\n"
+		"  -i, --index ID             index to search (repeat or comma-separate for several;\n"
+		"                             '*' patterns and '-PATTERN' exclusions as Quickwit)\n"
 		"  -q, --query QUERY          query string (default \"*\": every document)\n"
 		"      --start-timestamp T    only docs with timestamp >= T (unix seconds or RFC 3339)\n"
 		"      --end-timestamp T      only docs with timestamp < T (unix seconds or RFC 3339)\n"
 		"  -n, --max-hits N           number of hits to return (default 20)\n"
 		"      --start-offset N       skip the first N hits (default 0)\n"
+		"      --search-after JSON    only hits after these sort values (the response's\n"
+		"                             \"search_after\" of the previous page)\n"
 		"  -s, --sort-by FIELDS       sort by FIELD (descending) or -FIELD (ascending), up to two\n"
 		"      --search-field FIELD   field(s) for unfielded terms (default: default_search_fields)\n"
 		"      --snippet-fields FIELDS  text fields to highlight in \"snippets\" (comma-separated)\n"
@@ -51,6 +54,7 @@ enum {
 	OPT_START = 256,
 	OPT_END,
 	OPT_OFFSET,
+	OPT_AFTER,
 	OPT_SEARCH_FIELD,
 	OPT_SNIPPET_FIELDS,
 };
@@ -131,6 +135,7 @@ int main(int argc, char **argv)
 		{ "end-timestamp", required_argument, NULL, OPT_END },
 		{ "max-hits", required_argument, NULL, 'n' },
 		{ "start-offset", required_argument, NULL, OPT_OFFSET },
+		{ "search-after", required_argument, NULL, OPT_AFTER },
 		{ "sort-by", required_argument, NULL, 's' },
 		{ "search-field", required_argument, NULL, OPT_SEARCH_FIELD },
 		{ "snippet-fields", required_argument, NULL, OPT_SNIPPET_FIELDS },
@@ -145,8 +150,8 @@ int main(int argc, char **argv)
 	struct qw_err err = QW_ERR_INIT;
 	struct search_request req;
 	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 }, snippet = { NULL, 0 };
-	const char *format = "json", *data_dir = NULL, *aggs_text = NULL;
-	json_t *aggs = NULL, *resp = NULL;
+	const char *format = "json", *data_dir = NULL, *aggs_text = NULL, *after_text = NULL;
+	json_t *aggs = NULL, *after = NULL, *resp = NULL;
 	json_error_t jerr;
 	uint64_t u;
 	bool partial = false;
@@ -189,6 +194,9 @@ int main(int argc, char **argv)
 		case OPT_OFFSET:
 			if (prog_parse_u64("--start-offset", optarg, 0, 100000000, &req.start_offset, &err) < 0)
 				goto fail;
+			break;
+		case OPT_AFTER:
+			after_text = optarg;
 			break;
 		case 's':
 			req.sort_by = optarg;
@@ -250,6 +258,14 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
+	if (after_text) {
+		after = json_loads(after_text, JSON_DECODE_ANY, &jerr);
+		if (!after) {
+			err_set(&err, EX_USAGE, "--search-after: col %d: %s", jerr.column, jerr.text);
+			goto fail;
+		}
+		req.search_after = after;
+	}
 	req.indexes = (const char *const *)indexes.v;
 	req.n_indexes = indexes.n;
 	req.snippet_fields = (const char *const *)snippet.v;
@@ -282,6 +298,7 @@ fail:
 	code = err.code ? err.code : EX_SOFTWARE;
 out:
 	json_decref(resp);
+	json_decref(after);
 	json_decref(aggs);
 	strlist_free(&indexes);
 	strlist_free(&fields);

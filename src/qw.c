@@ -27,6 +27,7 @@
 #include "metastore.h"
 #include "prog.h"
 #include "split_reader.h"
+#include "storage.h"
 #include "xalloc.h"
 
 static const char *prog = "qw";
@@ -44,6 +45,7 @@ enum {
 	OPT_INDEX,
 	OPT_STATE,
 	OPT_VERIFY,
+	OPT_DEFAULT_ROOT,
 };
 
 #define A_INDEX_CONFIG (1u << 0)
@@ -52,6 +54,7 @@ enum {
 #define A_INDEX (1u << 3)
 #define A_STATE (1u << 4)
 #define A_VERIFY (1u << 5)
+#define A_DEFAULT_ROOT (1u << 6)
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -63,6 +66,7 @@ static const struct option long_opts[] = {
 	{ "index", required_argument, NULL, OPT_INDEX },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "default-index-root-uri", required_argument, NULL, OPT_DEFAULT_ROOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -78,6 +82,9 @@ static const struct {
 		   "                       (a comma-separated list)" },
 	{ A_VERIFY, "      --verify         check every checksum of the split file" },
 	{ A_YES, "      --yes            confirm; nothing is deleted without it" },
+	{ A_DEFAULT_ROOT, "      --default-index-root-uri URI  where an index without index_uri keeps\n"
+			  "                       its splits: URI/INDEX_ID (default:\n"
+			  "                       $QW_DEFAULT_INDEX_ROOT_URI, else the data dir)" },
 };
 
 struct ctx;
@@ -95,6 +102,7 @@ struct subcmd {
 
 struct ctx {
 	const char *data_dir;
+	const char *default_root;   /* --default-index-root-uri */
 	bool json;
 	struct metastore *ms;
 	const struct subcmd *cmd;
@@ -120,9 +128,9 @@ static int cmd_split_list(struct ctx *c, struct qw_err *err);
 static int cmd_split_describe(struct ctx *c, struct qw_err *err);
 
 static const struct subcmd subcmds[] = {
-	{ "index", "create", "--index-config FILE [--overwrite]",
+	{ "index", "create", "--index-config FILE [--overwrite] [--default-index-root-uri URI]",
 	  "Create an index from an index config file.",
-	  A_INDEX_CONFIG | A_OVERWRITE, 0, 0, cmd_index_create },
+	  A_INDEX_CONFIG | A_OVERWRITE | A_DEFAULT_ROOT, 0, 0, cmd_index_create },
 	{ "index", "list", "", "List the indexes of the data directory.", 0, 0, 0, cmd_index_list },
 	{ "index", "describe", "ID",
 	  "Show an index: splits by state, documents, bytes, time range, timestamp field and\n"
@@ -298,8 +306,8 @@ static void fmt_time(char *out, size_t n, json_t *secs)
 
 /* ------------------------------------------------------------ index summaries */
 
-static json_int_t split_size(struct ctx *c, const char *index_id, const char *split_id,
-			     json_t *meta)
+static json_int_t split_size(struct ctx *c, const char *index_id, json_t *doc,
+			     const char *split_id, json_t *meta)
 {
 	json_t *sz = json_object_get(meta, "split_size_bytes");
 	struct stat st;
@@ -310,7 +318,7 @@ static json_int_t split_size(struct ctx *c, const char *index_id, const char *sp
 		return json_integer_value(sz);
 	if (!ids_is_ulid(split_id))
 		return 0;
-	path = metastore_split_path(c->ms, index_id, split_id);
+	path = metastore_split_path_doc(c->ms, index_id, doc, split_id);
 	if (stat(path, &st) == 0)
 		n = (json_int_t)st.st_size;
 	free(path);
@@ -369,7 +377,7 @@ static json_t *index_summary(struct ctx *c, const char *index_id, json_t *doc)
 		n_pub++;
 		docs += json_integer_value(json_object_get(meta, "num_docs"));
 		ubytes += json_integer_value(json_object_get(meta, "uncompressed_docs_size_in_bytes"));
-		bytes += split_size(c, index_id, sid, meta);
+		bytes += split_size(c, index_id, doc, sid, meta);
 		if (json_is_integer(json_object_get(range, "start")) &&
 		    json_is_integer(json_object_get(range, "end"))) {
 			json_int_t s = json_integer_value(json_object_get(range, "start"));
@@ -407,6 +415,50 @@ static json_t *index_summary(struct ctx *c, const char *index_id, json_t *doc)
 
 /* ------------------------------------------------------------ commands */
 
+/*
+ * The index_uri to store: the config's, else the default root's
+ * (--default-index-root-uri, $QW_DEFAULT_INDEX_ROOT_URI) + "/" + index id,
+ * else none (the data dir). Refused unless storage can honour it.
+ */
+static int resolve_index_uri(struct ctx *c, struct index_config *cfg, struct qw_err *err)
+{
+	const char *root = c->default_root ? c->default_root : getenv("QW_DEFAULT_INDEX_ROOT_URI");
+	const char *what = "index_uri";
+	struct buf b = BUF_INIT;
+	char *norm = NULL;
+	int ret = -1;
+
+	if (cfg->index_uri) {
+		buf_adds(&b, cfg->index_uri);
+	} else if (root && *root) {
+		size_t n = strlen(root);
+
+		while (n > 0 && root[n - 1] == '/')
+			n--;
+		buf_add(&b, root, n);
+		buf_addf(&b, "/%s", cfg->index_id);
+		what = c->default_root ? "--default-index-root-uri" : "QW_DEFAULT_INDEX_ROOT_URI";
+	} else {
+		ret = 0;
+		goto out;
+	}
+	if (storage_check_index_uri(buf_str(&b), &norm, err) < 0) {
+		if (cfg->index_uri)
+			err_prefix(err, "'%s': %s", c->index_config, what);
+		else
+			err_prefix(err, "%s", what);
+		goto out;
+	}
+	free(cfg->index_uri);
+	cfg->index_uri = norm;
+	norm = NULL;
+	ret = 0;
+out:
+	free(norm);
+	buf_free(&b);
+	return ret;
+}
+
 static int cmd_index_create(struct ctx *c, struct qw_err *err)
 {
 	struct index_config *cfg = NULL;
@@ -420,6 +472,8 @@ static int cmd_index_create(struct ctx *c, struct qw_err *err)
 	}
 	cfg = config_load_file(c->index_config, err);
 	if (!cfg)
+		goto out;
+	if (resolve_index_uri(c, cfg, err) < 0)
 		goto out;
 	if (metastore_create_index(c->ms, cfg, c->overwrite, err) < 0)
 		goto out;
@@ -742,7 +796,7 @@ static int cmd_split_list(struct ctx *c, struct qw_err *err)
 		json_t *meta = json_object_get(r, "metadata");
 		const char *state = json_string_value(json_object_get(r, "split_state"));
 		json_t *range = json_object_get(meta, "time_range");
-		json_int_t size = split_size(c, id, keys[i], meta);
+		json_int_t size = split_size(c, id, doc, keys[i], meta);
 		json_t *o;
 		char sz[32], t0[32], t1[32], upd[32];
 
@@ -831,7 +885,7 @@ static int cmd_split_describe(struct ctx *c, struct qw_err *err)
 				c->index);
 			goto out;
 		}
-		path = metastore_split_path(c->ms, c->index, arg);
+		path = metastore_split_path_doc(c->ms, c->index, doc, arg);
 	} else {
 		path = xstrdup(arg);
 	}
@@ -951,6 +1005,10 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sc, int argc, char **a
 		case OPT_OVERWRITE:
 			need = A_OVERWRITE;
 			c->overwrite = true;
+			break;
+		case OPT_DEFAULT_ROOT:
+			need = A_DEFAULT_ROOT;
+			c->default_root = optarg;
 			break;
 		case OPT_YES:
 			need = A_YES;

@@ -70,6 +70,34 @@ setup() {
 	[ "$(ls "$SPLITS" | wc -l)" = 3 ]
 }
 
+@test "qw-gc removes the temp files of atomic writes that died, and nothing that only looks like one" {
+	id=$(sed -n 1p "$BATS_TEST_TMPDIR/ids")
+	ix=$QW_DATA_DIR/indexes/gc-idx
+	for f in "$SPLITS/$id.split.tmp-AbC123xyZ0" "$ix/metastore.json.tmp-0123456789"; do
+		echo partial >"$f"
+		touch -d '1 hour ago' "$f"
+	done
+	# a fresh temp (a writer may be running), and names that are not temps of ours
+	echo partial >"$SPLITS/$id.split.tmp-fresh00000"
+	for f in "$SPLITS/$id.split.tmp-short" "$SPLITS/notulid.split.tmp-AbC123xyZ0" "$ix/other.tmp-0123456789"; do
+		echo user >"$f"
+		touch -d '1 hour ago' "$f"
+	done
+	run -0 qw-gc --index gc-idx --deletion-grace-period 600 --dry-run
+	[ "$(echo "$output" | grep -c ' stale_temp$')" = 2 ]
+	[ -e "$SPLITS/$id.split.tmp-AbC123xyZ0" ]
+	run -0 qw-gc --index gc-idx --deletion-grace-period 600
+	diff <(echo "$output" | grep ' stale_temp$' | sort) \
+	     <(printf '%s stale_temp\n' "$SPLITS/$id.split.tmp-AbC123xyZ0" "$ix/metastore.json.tmp-0123456789" | sort)
+	[ ! -e "$SPLITS/$id.split.tmp-AbC123xyZ0" ]
+	[ ! -e "$ix/metastore.json.tmp-0123456789" ]
+	[ -e "$SPLITS/$id.split.tmp-fresh00000" ]
+	[ -e "$SPLITS/$id.split.tmp-short" ]
+	[ -e "$SPLITS/notulid.split.tmp-AbC123xyZ0" ]
+	[ -e "$ix/other.tmp-0123456789" ]
+	[ -e "$SPLITS/$id.split" ]
+}
+
 teardown() {
 	if [ -n "${LIVE:-}" ] && kill -0 "$LIVE" 2>/dev/null; then
 		kill -KILL "$LIVE" 2>/dev/null || true
@@ -111,6 +139,52 @@ teardown() {
 	wait "$LIVE"
 	# a pipeline that exits removes its own
 	[ -z "$(ls -A "$QW_DATA_DIR/scratch")" ]
+}
+
+# Run qw-gc on a copy of the data dir inside a tiny tmpfs filled to the
+# last block (a private mount namespace: needs root and unshare). Leaves
+# before.json/after.json (the metastore), before.ls/after.ls (the splits),
+# after-index.ls (the index dir),
+# out and err in $BATS_TEST_TMPDIR; returns qw-gc's status.
+gc_on_full_disk() {
+	if ! unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs "$1"' _ "$BATS_TEST_TMPDIR" 2>/dev/null; then
+		skip "cannot mount a tmpfs in a private mount namespace (needs root and unshare)"
+	fi
+	mkdir "$BATS_TEST_TMPDIR/full"
+	unshare -m bash -c '
+		set -e
+		mnt=$1 t=$2; shift 2
+		mount -t tmpfs -o size=4m tmpfs "$mnt"
+		cp -a "$QW_DATA_DIR"/. "$mnt"/
+		dd if=/dev/zero of="$mnt/fill" bs=4k 2>/dev/null || true
+		! echo x 2>/dev/null >"$mnt/probe"
+		[ ! -s "$mnt/probe" ]
+		cp "$mnt/indexes/gc-idx/metastore.json" "$t/before.json"
+		ls "$mnt/indexes/gc-idx/splits" >"$t/before.ls"
+		rc=0
+		qw-gc --data-dir "$mnt" "$@" >"$t/out" 2>"$t/err" || rc=$?
+		cp "$mnt/indexes/gc-idx/metastore.json" "$t/after.json"
+		ls -A "$mnt/indexes/gc-idx/splits" >"$t/after.ls"
+		ls -A "$mnt/indexes/gc-idx" >"$t/after-index.ls"
+		exit $rc' _ "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR" "$@"
+}
+
+@test "qw-gc with nothing to remove runs on a full disk and writes nothing" {
+	run -0 gc_on_full_disk --index gc-idx
+	[ ! -s "$BATS_TEST_TMPDIR/out" ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	cmp "$BATS_TEST_TMPDIR/before.json" "$BATS_TEST_TMPDIR/after.json"
+}
+
+@test "qw-gc that must write on a full disk says so, exits 74 and loses nothing" {
+	qw-publish --new-token --index gc-idx --source s1 >/dev/null
+	run -74 gc_on_full_disk --index gc-idx
+	grep -q "^qw-gc: .*No space left on device" "$BATS_TEST_TMPDIR/err"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" = 1 ]
+	cmp "$BATS_TEST_TMPDIR/before.json" "$BATS_TEST_TMPDIR/after.json"
+	# every split file is still there, and no temp file is left behind
+	diff "$BATS_TEST_TMPDIR/after.ls" "$BATS_TEST_TMPDIR/before.ls"
+	! grep -q 'tmp' "$BATS_TEST_TMPDIR/after-index.ls"
 }
 
 @test "qw-gc fails with 66 on an unknown index" {

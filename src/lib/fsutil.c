@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "fsutil.h"
 #include "xalloc.h"
 
@@ -64,17 +65,6 @@ char *fsutil_join(const char *dir, const char *name)
 	return buf_detach(&b, NULL);
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 int fsutil_fsync_dir(const char *dir, struct qw_err *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -91,47 +81,20 @@ int fsutil_fsync_dir(const char *dir, struct qw_err *err)
 int fsutil_write_atomic(const char *path, const void *data, size_t len,
 			struct qw_err *err)
 {
-	struct buf tmp = BUF_INIT;
-	char *dir = NULL;
-	int fd = -1;
+	struct atomicfile af = ATOMICFILE_INIT;
 	int ret = -1;
 
-	buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot create '%s'", tmp.data);
+	if (atomicfile_open(&af, path, 0644, err) < 0)
+		goto out;
+	if (fsutil_write_full(af.fd, data, len) < 0) {
+		err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
 		goto out;
 	}
-	if (fsutil_write_full(fd, data, len) < 0) {
-		err_errno(err, EX_IOERR, "cannot write '%s'", tmp.data);
-		goto out_unlink;
-	}
-	if (fsync(fd) < 0) {
-		err_errno(err, EX_IOERR, "cannot fsync '%s'", tmp.data);
-		goto out_unlink;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		err_errno(err, EX_IOERR, "cannot close '%s'", tmp.data);
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp.data, path) < 0) {
-		err_errno(err, EX_IOERR, "cannot rename '%s' to '%s'", tmp.data, path);
-		goto out_unlink;
-	}
-	dir = dir_of(path);
-	if (fsutil_fsync_dir(dir, err) < 0)
+	if (atomicfile_commit(&af, err) < 0)
 		goto out;
 	ret = 0;
-	goto out;
-out_unlink:
-	unlink(tmp.data);
 out:
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	buf_free(&tmp);
+	atomicfile_rollback(&af);
 	return ret;
 }
 
@@ -233,23 +196,18 @@ int fsutil_rm_rf(const char *path, struct qw_err *err)
 
 int fsutil_copy_atomic(const char *src, const char *dst, struct qw_err *err)
 {
-	struct buf tmp = BUF_INIT;
-	char *dir = NULL;
+	struct atomicfile af = ATOMICFILE_INIT;
 	char block[1 << 16];
-	int in = -1, out = -1;
+	int in = -1;
 	int ret = -1;
 
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
 		err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s'", src);
-		goto done;
+		goto out;
 	}
-	buf_addf(&tmp, "%s.tmp.%ld", dst, (long)getpid());
-	out = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot create '%s'", tmp.data);
-		goto done;
-	}
+	if (atomicfile_open(&af, dst, 0644, err) < 0)
+		goto out;
 	for (;;) {
 		ssize_t n = read(in, block, sizeof(block));
 
@@ -257,40 +215,21 @@ int fsutil_copy_atomic(const char *src, const char *dst, struct qw_err *err)
 			if (errno == EINTR)
 				continue;
 			err_errno(err, EX_IOERR, "cannot read '%s'", src);
-			goto unlink_tmp;
+			goto out;
 		}
 		if (n == 0)
 			break;
-		if (fsutil_write_full(out, block, (size_t)n) < 0) {
-			err_errno(err, EX_IOERR, "cannot write '%s'", tmp.data);
-			goto unlink_tmp;
+		if (fsutil_write_full(af.fd, block, (size_t)n) < 0) {
+			err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
+			goto out;
 		}
 	}
-	if (fsync(out) < 0) {
-		err_errno(err, EX_IOERR, "cannot fsync '%s'", tmp.data);
-		goto unlink_tmp;
-	}
-	if (close(out) < 0) {
-		out = -1;
-		err_errno(err, EX_IOERR, "cannot close '%s'", tmp.data);
-		goto unlink_tmp;
-	}
-	out = -1;
-	if (rename(tmp.data, dst) < 0) {
-		err_errno(err, EX_IOERR, "cannot rename '%s' to '%s'", tmp.data, dst);
-		goto unlink_tmp;
-	}
-	dir = dir_of(dst);
-	ret = fsutil_fsync_dir(dir, err);
-	goto done;
-unlink_tmp:
-	unlink(tmp.data);
-done:
-	if (out >= 0)
-		close(out);
+	if (atomicfile_commit(&af, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	atomicfile_rollback(&af);
 	if (in >= 0)
 		close(in);
-	free(dir);
-	buf_free(&tmp);
 	return ret;
 }

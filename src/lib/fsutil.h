@@ -1,9 +1,10 @@
 /*
  * fsutil: file operations that never leave a half-written file.
  *
- * fsutil_write_atomic() writes to "<path>.tmp.<pid>", fsyncs, renames over
- * path and fsyncs the directory; on failure the temp file is removed and
- * path is untouched. fsutil_read_all() reads a whole file into a buf.
+ * fsutil_write_atomic() and fsutil_copy_atomic() go through atomicfile.h
+ * (a unique temp name, fsync, rename, fsync of the directory); on failure
+ * the temp file is removed and path is untouched. fsutil_read_all() reads a
+ * whole file into a buf.
  */
 #ifndef QW_FSUTIL_H
 #define QW_FSUTIL_H
@@ -26,7 +27,7 @@ int fsutil_mkdir_p(const char *path, mode_t mode, struct qw_err *err);
 int fsutil_fsync_dir(const char *dir, struct qw_err *err);
 /* Remove a directory tree (like rm -rf); missing is not an error. */
 int fsutil_rm_rf(const char *path, struct qw_err *err);
-/* Copy src to dst atomically (temp, fsync, rename). */
+/* Copy src to dst atomically (atomicfile.h). */
 int fsutil_copy_atomic(const char *src, const char *dst, struct qw_err *err);
 /* write() all of it, retrying on EINTR and short writes; -1 with errno set. */
 int fsutil_write_full(int fd, const void *data, size_t len);

@@ -1,6 +1,7 @@
 /*
  * gc: mark, delete files, delete records (see gc.h).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "gc.h"
@@ -134,6 +136,73 @@ out:
 	return ret;
 }
 
+/* name is "<target>" ATOMICFILE_INFIX and 10 letters or digits (atomicfile.h). */
+static bool is_temp_of(const char *name, const char *target)
+{
+	size_t n = strlen(target), k = strlen(ATOMICFILE_INFIX);
+
+	if (strncmp(name, target, n) != 0 || strncmp(name + n, ATOMICFILE_INFIX, k) != 0)
+		return false;
+	name += n + k;
+	for (n = 0; name[n]; n++)
+		if (!isalnum((unsigned char)name[n]))
+			return false;
+	return n == 10;
+}
+
+/*
+ * Temp files of atomic writes whose writer died (kill -9 between create and
+ * rename), older than the deletion grace period: "<split>.split.tmp-*" in
+ * the split storage and "metastore.json.tmp-*" in the index dir. Only such
+ * names are touched, even in an index_uri directory shared with other files.
+ */
+static int stale_temps(const char *dir, bool splits, struct gc_ctx *c, struct qw_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = -1;
+
+	if (!d)
+		return errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", dir);
+	while ((de = readdir(d)) != NULL) {
+		char target[ULID_LEN + 7];
+		struct stat sb;
+		char *path;
+		bool take;
+
+		if (splits) {
+			take = strlen(de->d_name) > ULID_LEN;
+			if (take) {
+				memcpy(target, de->d_name, ULID_LEN);
+				target[ULID_LEN] = '\0';
+				take = ids_is_ulid(target);
+				memcpy(target + ULID_LEN, ".split", 7);
+				take = take && is_temp_of(de->d_name, target);
+			}
+		} else {
+			take = is_temp_of(de->d_name, "metastore.json");
+		}
+		if (!take)
+			continue;
+		path = fsutil_join(dir, de->d_name);
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    c->now - (int64_t)sb.st_mtime >= c->o->marked_grace_s) {
+			if (!c->o->dry_run && unlink(path) < 0 && errno != ENOENT) {
+				err_errno(err, EX_IOERR, "cannot remove '%s'", path);
+				free(path);
+				goto out;
+			}
+			json_array_append_new(c->found, json_pack("{s:s, s:s}", "temp_file", path,
+								  "reason", "stale_temp"));
+		}
+		free(path);
+	}
+	ret = 0;
+out:
+	closedir(d);
+	return ret;
+}
+
 /*
  * Scratch dirs of dead pipelines: a live qw-pipeline holds an flock on
  * scratch/<pipeline-id>/lock; a dir whose lock we can take (or without a
@@ -211,14 +280,19 @@ int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, 
 	st = storage_open_index(ms, index_id, err);
 	if (!st)
 		goto out;
-	if (o->dry_run) {
+	/* Read first: the metastore is written only when there is something to
+	 * mark, so that gc runs on a full disk when it has nothing to do. */
+	{
 		json_t *meta = metastore_read(ms, index_id, err);
 
 		if (!meta)
 			goto out;
 		collect(meta, &c);
 		json_decref(meta);
-	} else if (metastore_update(ms, index_id, mark_tx, &c, err) < 0) {
+	}
+	if (!o->dry_run && json_array_size(c.found) > 0 &&
+	    metastore_update(ms, index_id, mark_tx, &c, err) < 0) {
+		err_prefix(err, "cannot mark the splits to remove (nothing removed)");
 		goto out;
 	}
 	nrec = json_array_size(c.found);
@@ -239,6 +313,18 @@ int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, 
 	}
 	if (!o->dry_run && nrec > 0 && metastore_delete_splits(ms, index_id, ids, nrec, err) < 0)
 		goto out;
+	{
+		char *root = xstrdup(storage_root_uri(st) + strlen("file://"));
+		char *ixdir = metastore_index_dir(ms, index_id);
+		int r = stale_temps(root, true, &c, err);
+
+		if (r == 0)
+			r = stale_temps(ixdir, false, &c, err);
+		free(ixdir);
+		free(root);
+		if (r < 0)
+			goto out;
+	}
 	if (scratch_dirs(ms, &c, err) < 0)
 		goto out;
 	*report = c.found;

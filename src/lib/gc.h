@@ -11,6 +11,9 @@
  *   - split files in the index's storage that no split record names and
  *     that are older than marked_grace_s (left by a crash between the two
  *     steps below);
+ *   - temp files of atomic writes whose writer died ("<split>.split.tmp-*"
+ *     in the split storage, "metastore.json.tmp-*" in the index dir), older
+ *     than marked_grace_s;
  *   - scratch dirs of dead pipelines (any index: the scratch dir belongs to
  *     the data dir): scratch/<pipeline-id>/ whose lock file no live
  *     qw-pipeline holds (flock), or without a lock file and older than
@@ -20,7 +23,7 @@
  * files, then their records, then the dead scratch dirs. report receives a
  * new JSON array of {"split_id", "reason"} (reason: dead_generation,
  * staged_expired, marked_expired, orphan_file) and {"scratch_dir",
- * "reason": "dead_pipeline"}, owned by the caller.
+ * "reason": "dead_pipeline"} and {"temp_file": path, "reason": "stale_temp"}, owned by the caller.
  */
 #ifndef QW_GC_H
 #define QW_GC_H

@@ -61,14 +61,41 @@ char *metastore_index_dir(const struct metastore *ms, const char *index_id)
 	return buf_detach(&b, NULL);
 }
 
-char *metastore_split_path(const struct metastore *ms, const char *index_id, const char *split_id)
+char *metastore_splits_dir(const struct metastore *ms, const char *index_id, json_t *doc)
 {
+	const char *uri = json_string_value(json_object_get(json_object_get(doc, "index_config"),
+							   "index_uri"));
 	struct buf b = BUF_INIT;
-	char *dir = metastore_index_dir(ms, index_id);
+	char *dir;
 
-	buf_addf(&b, "%s/splits/%s.split", dir, split_id);
+	/* index create let through only file:// URIs of absolute paths */
+	if (uri && !strncmp(uri, "file://", 7) && uri[7] == '/')
+		return xstrdup(uri + 7);
+	dir = metastore_index_dir(ms, index_id);
+	buf_addf(&b, "%s/splits", dir);
 	free(dir);
 	return buf_detach(&b, NULL);
+}
+
+char *metastore_split_path_doc(const struct metastore *ms, const char *index_id, json_t *doc,
+			       const char *split_id)
+{
+	char *dir = metastore_splits_dir(ms, index_id, doc);
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s/%s.split", dir, split_id);
+	free(dir);
+	return buf_detach(&b, NULL);
+}
+
+char *metastore_split_path(struct metastore *ms, const char *index_id, const char *split_id)
+{
+	/* An unreadable index gives the default path: opening it fails. */
+	json_t *doc = ms->ops->read(ms, index_id, NULL);
+	char *path = metastore_split_path_doc(ms, index_id, doc, split_id);
+
+	json_decref(doc);
+	return path;
 }
 
 char *metastore_scratch_dir(const struct metastore *ms, const char *pipeline_id)
@@ -92,6 +119,65 @@ static char *index_file(const struct metastore *ms, const char *index_id, const 
 }
 
 /* ------------------------------------------------------------ file backend */
+
+/* Collect the ids of the splits, as owned strings. */
+static char **split_ids_of(json_t *doc, size_t *n)
+{
+	json_t *splits = json_object_get(doc, "splits");
+	const char *key;
+	json_t *val;
+	char **v = xcalloc(json_object_size(splits) + 1, sizeof(*v));
+	size_t i = 0;
+
+	json_object_foreach(splits, key, val) {
+		(void)val;
+		if (ids_is_ulid(key))
+			v[i++] = xstrdup(key);
+	}
+	*n = i;
+	return v;
+}
+
+/* Remove split files by id from dir (after their records are gone). */
+static int remove_split_files(const char *dir, const char *const *split_ids, size_t n,
+			      struct qw_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct buf b = BUF_INIT;
+
+		buf_addf(&b, "%s/%s.split", dir, split_ids[i]);
+		if (unlink(b.data) < 0 && errno != ENOENT) {
+			err_errno(err, EX_IOERR, "cannot remove split file '%s'", b.data);
+			buf_free(&b);
+			return -1;
+		}
+		buf_free(&b);
+	}
+	return 0;
+}
+
+/* Remove the split files that doc's records name, where doc's index_uri
+ * says; for an index_uri outside the index dir (the default one goes with
+ * the dir). */
+static int remove_external_splits(const struct metastore *ms, const char *index_id, json_t *doc,
+				  struct qw_err *err)
+{
+	char *dir = metastore_splits_dir(ms, index_id, doc);
+	char *def = metastore_splits_dir(ms, index_id, NULL);
+	size_t n = 0;
+	char **ids = NULL;
+	int ret = 0;
+
+	if (strcmp(dir, def) != 0) {
+		ids = split_ids_of(doc, &n);
+		ret = remove_split_files(dir, (const char *const *)ids, n, err);
+		metastore_free_list(ids, n);
+	}
+	free(def);
+	free(dir);
+	return ret;
+}
+
 
 /* Check the shape of an index document; EX_DATAERR naming path. */
 static int check_doc(json_t *doc, const char *path, struct qw_err *err)
@@ -228,14 +314,28 @@ static int file_create(struct metastore *ms, const char *index_id, json_t *doc, 
 	if (fd < 0)
 		goto out;
 	if (file_exists(ms, index_id)) {
+		json_t *old;
+
 		if (!overwrite) {
 			err_set(err, EX_CANTCREAT,
 				"index '%s' already exists (use --overwrite to replace it)", index_id);
 			goto out;
 		}
-		if (fsutil_rm_rf(splits, err) < 0)
+		old = file_load(path, index_id, err);
+		if (!old)
 			goto out;
+		ret = remove_external_splits(ms, index_id, old, err);
+		json_decref(old);
+		if (ret < 0 || fsutil_rm_rf(splits, err) < 0) {
+			ret = -1;
+			goto out;
+		}
+		ret = -1;
 	}
+	if (fsutil_mkdir_p(splits, 0755, err) < 0)
+		goto out;
+	free(splits);
+	splits = metastore_splits_dir(ms, index_id, doc);
 	if (fsutil_mkdir_p(splits, 0755, err) < 0)
 		goto out;
 	if (file_save(path, doc, err) < 0)
@@ -253,6 +353,7 @@ static int file_remove(struct metastore *ms, const char *index_id, struct qw_err
 {
 	char *dir = metastore_index_dir(ms, index_id);
 	char *path = fsutil_join(dir, METASTORE_FILE);
+	json_t *doc = NULL;
 	int fd = -1;
 	int ret = -1;
 
@@ -263,6 +364,9 @@ static int file_remove(struct metastore *ms, const char *index_id, struct qw_err
 		err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
 		goto out;
 	}
+	/* A broken metadata file does not keep the index: its split files
+	 * outside the index dir (index_uri) are then left where they are. */
+	doc = file_load(path, index_id, NULL);
 	/* The index is gone once its metadata is; the rest is cleanup. */
 	if (unlink(path) < 0) {
 		err_errno(err, EX_IOERR, "cannot remove '%s'", path);
@@ -270,10 +374,13 @@ static int file_remove(struct metastore *ms, const char *index_id, struct qw_err
 	}
 	if (fsutil_fsync_dir(dir, err) < 0)
 		goto out;
+	if (doc && remove_external_splits(ms, index_id, doc, err) < 0)
+		goto out;
 	if (fsutil_rm_rf(dir, err) < 0)
 		goto out;
 	ret = 0;
 out:
+	json_decref(doc);
 	if (fd >= 0)
 		close(fd);
 	free(path);
@@ -452,45 +559,12 @@ int metastore_delete_index(struct metastore *ms, const char *index_id, struct qw
 	return ms->ops->remove(ms, index_id, err);
 }
 
-/* Remove the split files of an index (after their records are gone). */
-static int remove_split_files(struct metastore *ms, const char *index_id,
-			      const char *const *split_ids, size_t n, struct qw_err *err)
-{
-	for (size_t i = 0; i < n; i++) {
-		char *path = metastore_split_path(ms, index_id, split_ids[i]);
-		int r = unlink(path);
-
-		if (r < 0 && errno != ENOENT) {
-			err_errno(err, EX_IOERR, "cannot remove split file '%s'", path);
-			free(path);
-			return -1;
-		}
-		free(path);
-	}
-	return 0;
-}
-
-/* Collect the ids of the splits, as owned strings. */
-static char **split_ids_of(json_t *doc, size_t *n)
-{
-	json_t *splits = json_object_get(doc, "splits");
-	const char *key;
-	json_t *val;
-	char **v = xcalloc(json_object_size(splits) + 1, sizeof(*v));
-	size_t i = 0;
-
-	json_object_foreach(splits, key, val) {
-		(void)val;
-		if (ids_is_ulid(key))
-			v[i++] = xstrdup(key);
-	}
-	*n = i;
-	return v;
-}
-
 struct clear_ctx {
+	const struct metastore *ms;
+	const char *index_id;
 	char **ids;
 	size_t n;
+	char *dir;
 };
 
 static int clear_tx(json_t *doc, void *vctx, struct qw_err *err)
@@ -498,6 +572,7 @@ static int clear_tx(json_t *doc, void *vctx, struct qw_err *err)
 	struct clear_ctx *c = vctx;
 
 	c->ids = split_ids_of(doc, &c->n);
+	c->dir = metastore_splits_dir(c->ms, c->index_id, doc);
 	if (json_object_set_new(doc, "splits", json_object()) < 0 ||
 	    json_object_set_new(doc, "checkpoints", json_object()) < 0)
 		return err_set(err, EX_SOFTWARE, "cannot clear the index metadata");
@@ -507,17 +582,18 @@ static int clear_tx(json_t *doc, void *vctx, struct qw_err *err)
 
 int metastore_clear_index(struct metastore *ms, const char *index_id, struct qw_err *err)
 {
-	struct clear_ctx c = { NULL, 0 };
+	struct clear_ctx c = { ms, index_id, NULL, 0, NULL };
 	int ret = -1;
 
 	if (ids_check_index(index_id, err) < 0)
 		goto out;
 	if (ms->ops->update(ms, index_id, clear_tx, &c, err) < 0)
 		goto out;
-	if (remove_split_files(ms, index_id, (const char *const *)c.ids, c.n, err) < 0)
+	if (remove_split_files(c.dir, (const char *const *)c.ids, c.n, err) < 0)
 		goto out;
 	ret = 0;
 out:
+	free(c.dir);
 	metastore_free_list(c.ids, c.n);
 	return ret;
 }
@@ -795,10 +871,12 @@ int metastore_publish_splits(struct metastore *ms, const char *index_id, const c
 }
 
 struct mark_ctx {
+	const struct metastore *ms;
 	const char *index_id;
 	const char *const *split_ids;
 	size_t n;
 	bool remove;
+	char *dir;           /* where the split files are, from the transaction's doc */
 };
 
 static int mark_tx(json_t *doc, void *vctx, struct qw_err *err)
@@ -806,6 +884,9 @@ static int mark_tx(json_t *doc, void *vctx, struct qw_err *err)
 	struct mark_ctx *c = vctx;
 	json_t *splits = json_object_get(doc, "splits");
 	json_int_t now = (json_int_t)clock_wall_s();
+
+	free(c->dir);
+	c->dir = metastore_splits_dir(c->ms, c->index_id, doc);
 
 	for (size_t i = 0; i < c->n; i++) {
 		json_t *rec = json_object_get(splits, c->split_ids[i]);
@@ -838,18 +919,22 @@ static int mark_tx(json_t *doc, void *vctx, struct qw_err *err)
 static int mark_or_delete(struct metastore *ms, const char *index_id, const char *const *split_ids,
 			  size_t n, bool remove, struct qw_err *err)
 {
-	struct mark_ctx c = { index_id, split_ids, n, remove };
+	struct mark_ctx c = { ms, index_id, split_ids, n, remove, NULL };
+	int ret = -1;
 
 	if (ids_check_index(index_id, err) < 0)
-		return -1;
+		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (check_split_id(split_ids[i], err) < 0)
-			return -1;
+			goto out;
 	if (ms->ops->update(ms, index_id, mark_tx, &c, err) < 0)
-		return -1;
-	if (remove)
-		return remove_split_files(ms, index_id, split_ids, n, err);
-	return 0;
+		goto out;
+	if (remove && remove_split_files(c.dir, split_ids, n, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(c.dir);
+	return ret;
 }
 
 int metastore_mark_splits_for_deletion(struct metastore *ms, const char *index_id,

@@ -112,7 +112,14 @@ json_t *metastore_checkpoint_with_heads(struct metastore *ms, const char *index_
 
 /* Paths (malloc'ed); index_id must have passed ids_check_index(). */
 char *metastore_index_dir(const struct metastore *ms, const char *index_id);
-char *metastore_split_path(const struct metastore *ms, const char *index_id, const char *split_id);
+/* Where an index's split files live: the path of its index_uri (a
+ * file:// URI, checked at index create) or <index dir>/splits. doc is the
+ * index's metadata (metastore_read()); NULL means the default. */
+char *metastore_splits_dir(const struct metastore *ms, const char *index_id, json_t *doc);
+char *metastore_split_path_doc(const struct metastore *ms, const char *index_id, json_t *doc,
+			       const char *split_id);
+/* The same, reading the metadata (use the _doc form when it is at hand). */
+char *metastore_split_path(struct metastore *ms, const char *index_id, const char *split_id);
 char *metastore_scratch_dir(const struct metastore *ms, const char *pipeline_id);
 
 #endif

@@ -9,7 +9,9 @@
  * read the same columns through an agg_source.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -214,6 +216,10 @@ struct run {
 	size_t n_tasks;
 	size_t next_task;            /* atomically incremented by workers */
 	bool keep_readers;           /* tasks with hits keep their reader for fetch_docs */
+	bool has_after;              /* search_after: only hits ranking after this one */
+	struct hit after;            /* its sort values (task and doc unused) */
+	char *after_split;           /* its tie breaker, NULL: ties are not after */
+	uint32_t after_doc;
 };
 
 /* Per split evaluation state (one thread). */
@@ -239,11 +245,33 @@ static bool path_is_object_prefix(const struct index_config *cfg, const char *pa
 	return false;
 }
 
-static int check_field(const struct index_ctx *ix, const struct query_node *n, const char *path,
-		       struct qw_err *err)
+/* The field exists in index ix (mapped, an object prefix, or any path of a dynamic index). */
+static bool field_known(const struct index_ctx *ix, const char *path)
+{
+	return config_resolve_field(ix->cfg, path, NULL) || ix->cfg->mode == MODE_DYNAMIC ||
+	       path_is_object_prefix(ix->cfg, path);
+}
+
+/*
+ * Searching several indexes, a field that exists in some of them only is no
+ * error (as Quickwit): it matches nothing, sorts last and aggregates nothing
+ * in the others. Unknown in all of them, it is.
+ */
+static bool field_known_in_some(const struct index_ctx *all, size_t n_all, const char *path)
+{
+	for (size_t i = 0; i < n_all; i++)
+		if (field_known(&all[i], path))
+			return true;
+	return false;
+}
+
+static int check_field(const struct index_ctx *ix, const struct index_ctx *all, size_t n_all,
+		       const struct query_node *n, const char *path, struct qw_err *err)
 {
 	const struct field_mapping *m = config_resolve_field(ix->cfg, path, NULL);
 
+	if (!m && n_all > 1 && !field_known(ix, path) && field_known_in_some(all, n_all, path))
+		return 0;
 	if (!m) {
 		size_t i, len;
 
@@ -281,13 +309,14 @@ static int check_field(const struct index_ctx *ix, const struct query_node *n, c
 	return 0;
 }
 
-static int check_query(const struct index_ctx *ix, const struct query_node *n, struct qw_err *err)
+static int check_query(const struct index_ctx *ix, const struct index_ctx *all, size_t n_all,
+		       const struct query_node *n, struct qw_err *err)
 {
 	size_t i;
 
 	if (n->kind == QN_AND || n->kind == QN_OR || n->kind == QN_NOT) {
 		for (i = 0; i < n->n_kids; i++)
-			if (check_query(ix, n->kids[i], err) < 0)
+			if (check_query(ix, all, n_all, n->kids[i], err) < 0)
 				return -1;
 		return 0;
 	}
@@ -299,11 +328,11 @@ static int check_query(const struct index_ctx *ix, const struct query_node *n, s
 				       "query: col %u: no field given and index '%s' has no default_search_fields",
 				       n->col, ix->index_id);
 		for (i = 0; i < ix->n_search_fields; i++)
-			if (check_field(ix, n, ix->search_fields[i], err) < 0)
+			if (check_field(ix, all, n_all, n, ix->search_fields[i], err) < 0)
 				return -1;
 		return 0;
 	}
-	return check_field(ix, n, n->field, err);
+	return check_field(ix, all, n_all, n, n->field, err);
 }
 
 /* ------------------------------------------------------------------ value encoding */
@@ -1468,9 +1497,46 @@ static int hit_cmp(const struct run *run, const struct hit *a, const struct hit 
 			return run->sort[i].desc ? (less ? 1 : -1) : (less ? -1 : 1);
 		}
 	}
-	if (a->task != b->task)
+	if (a->task != b->task) {
+		int c = strcmp(run->tasks[a->task].split_id, run->tasks[b->task].split_id);
+
+		if (c)
+			return c < 0 ? -1 : 1;
 		return a->task < b->task ? -1 : 1;
+	}
 	return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+/* The sort keys of a against those of b alone: <0, 0, >0 as hit_cmp. */
+static int keys_cmp(const struct run *run, const struct hit *a, const struct hit *b)
+{
+	for (size_t i = 0; i < run->n_sort; i++) {
+		if (run->sort[i].by_doc)
+			break;
+		if (a->has[i] != b->has[i])
+			return a->has[i] ? -1 : 1;
+		if (a->has[i] && a->k[i] != b->k[i]) {
+			bool less = a->k[i] < b->k[i];
+
+			return run->sort[i].desc ? (less ? 1 : -1) : (less ? -1 : 1);
+		}
+	}
+	return 0;
+}
+
+/* search_after: h ranks strictly after the request's hit. */
+static bool after_point(const struct run *run, const struct hit *h)
+{
+	int c = keys_cmp(run, h, &run->after);
+
+	if (c)
+		return c > 0;
+	if (!run->after_split)
+		return false;
+	c = strcmp(run->tasks[h->task].split_id, run->after_split);
+	if (c)
+		return c > 0;
+	return h->doc > run->after_doc;
 }
 
 /*
@@ -1781,6 +1847,8 @@ static int search_split(struct run *run, struct task *t)
 			}
 			if (i < run->n_sort && !by_doc)
 				continue;
+			if (run->has_after && !after_point(run, &h))
+				continue;
 			heap_push(run, t, &h);
 			if (by_doc && t->n_hits == run->k)
 				break;
@@ -1907,7 +1975,8 @@ static int parse_sort(struct run *run, const char *sort_by, const struct index_c
 				goto out;
 			}
 			if (!m && ixs[i].cfg->mode != MODE_DYNAMIC &&
-			    !config_resolve_field(ixs[i].cfg, tok, NULL)) {
+			    !config_resolve_field(ixs[i].cfg, tok, NULL) &&
+			    !(n_ix > 1 && field_known_in_some(ixs, n_ix, tok))) {
 				err_set(err, EX_DATAERR, "--sort-by: unknown field '%s' in index '%s'", tok,
 					ixs[i].index_id);
 				goto out;
@@ -1941,7 +2010,8 @@ static int check_agg_fields(const struct agg_req *aggs, const struct index_ctx *
 					fields[i], ixs[j].index_id);
 				goto out;
 			}
-			if (!m && ixs[j].cfg->mode != MODE_DYNAMIC) {
+			if (!m && ixs[j].cfg->mode != MODE_DYNAMIC &&
+			    !(n_ix > 1 && field_known_in_some(ixs, n_ix, fields[i]))) {
 				err_set(err, EX_DATAERR, "aggs: unknown field '%s' in index '%s'", fields[i],
 					ixs[j].index_id);
 				goto out;
@@ -2046,6 +2116,191 @@ static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
 	return !found;
 }
 
+/* ------------------------------------------------------------------ search_after */
+
+/* A sort value as JSON: an integer when it is one, null when absent. */
+static json_t *sort_value_json(bool has, double k)
+{
+	if (!has)
+		return json_null();
+	if (k == floor(k) && fabs(k) < 9007199254740992.0)
+		return json_integer((json_int_t)k);
+	return json_real(k);
+}
+
+/* The search_after array of hit h (see search.h). */
+static json_t *after_json(const struct run *run, const struct hit *h)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < run->n_sort; i++)
+		if (!run->sort[i].by_doc)
+			json_array_append_new(a, sort_value_json(h->has[i], h->k[i]));
+	json_array_append_new(a, json_sprintf("%s:%u", run->tasks[h->task].split_id, h->doc));
+	return a;
+}
+
+static int parse_after(struct run *run, json_t *sa, struct qw_err *err)
+{
+	size_t n_keys = 0, i, k = 0, n;
+	json_t *v;
+
+	for (i = 0; i < run->n_sort; i++)
+		n_keys += !run->sort[i].by_doc;
+	if (!json_is_array(sa))
+		return err_set(err, EX_USAGE, "search_after: expected an array of sort values");
+	n = json_array_size(sa);
+	if (n != n_keys && n != n_keys + 1)
+		return err_set(err, EX_USAGE,
+			       "search_after: expected %zu sort value(s) and an optional \"SPLIT_ID:DOC\", got %zu element(s)",
+			       n_keys, n);
+	memset(&run->after, 0, sizeof(run->after));
+	for (i = 0; i < run->n_sort; i++) {
+		if (run->sort[i].by_doc)
+			continue;
+		v = json_array_get(sa, k);
+		if (json_is_number(v)) {
+			run->after.k[i] = json_number_value(v);
+			run->after.has[i] = true;
+		} else if (!json_is_null(v)) {
+			return err_set(err, EX_USAGE,
+				       "search_after: element %zu: expected a number or null (the sort value of '%s')",
+				       k, run->sort[i].field ? run->sort[i].field : "_score");
+		}
+		k++;
+	}
+	if (n == n_keys + 1) {
+		const char *t = json_string_value(json_array_get(sa, n_keys));
+		const char *colon = t ? strchr(t, ':') : NULL;
+		uint64_t doc;
+
+		if (!colon || (size_t)(colon - t) != ULID_LEN || !parse_u64(colon + 1, &doc) ||
+		    doc > UINT32_MAX)
+			return err_set(err, EX_USAGE,
+				       "search_after: element %zu: expected \"SPLIT_ID:DOC\" as a response gives it",
+				       n_keys);
+		run->after_split = xstrndup(t, ULID_LEN);
+		if (!ids_is_ulid(run->after_split))
+			return err_set(err, EX_USAGE, "search_after: '%.64s': not a split id", t);
+		run->after_doc = (uint32_t)doc;
+	}
+	run->has_after = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ indexes */
+
+/* A pattern: an index id with '*' wildcards (one at a time), or an exclusion "-PATTERN". */
+static bool is_pattern(const char *s)
+{
+	return s[0] == '-' || strchr(s, '*');
+}
+
+/* Quickwit's rule: ^-?[a-zA-Z*][a-zA-Z0-9-_.*]{0,254}$, and no "**". */
+static int check_pattern(const char *s, struct qw_err *err)
+{
+	const char *p = s[0] == '-' ? s + 1 : s;
+	size_t n = strlen(p);
+
+	if (n == 0 || n > 255 || !(isalpha((unsigned char)p[0]) || p[0] == '*'))
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)p[i]) && !strchr("-_.*", p[i]))
+			goto bad;
+	if (strstr(p, "**"))
+		return err_set(err, EX_USAGE, "invalid index pattern '%.64s': '**' is not allowed", s);
+	return 0;
+bad:
+	return err_set(err, EX_USAGE,
+		       "invalid index pattern '%.64s': must match ^-?[a-zA-Z*][a-zA-Z0-9-_.*]{0,254}$",
+		       s);
+}
+
+static bool in_list(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/*
+ * The indexes of the request, as Quickwit resolves index_id_patterns: an id
+ * must exist (EX_NOINPUT when searched); a pattern ('*' matches any run of
+ * characters) that matches nothing is no error; "-PATTERN" removes what it
+ * matches. Ids come first in the order given, then the matches, sorted.
+ * *ids is a metastore_free_list() list.
+ */
+static int resolve_indexes(struct metastore *ms, const struct search_request *req, char ***ids,
+			   size_t *n_ids, struct qw_err *err)
+{
+	char **v = xcalloc(req->n_indexes + 1, sizeof(*v)), **names = NULL;
+	size_t n = 0, cap = req->n_indexes + 1, n_names = 0, i, j;
+	bool patterns = false, positive = false;
+	int ret = -1;
+
+	for (i = 0; i < req->n_indexes; i++) {
+		const char *s = req->indexes[i];
+
+		if (is_pattern(s)) {
+			if (check_pattern(s, err) < 0)
+				goto out;
+			patterns = true;
+			positive = positive || s[0] != '-';
+			continue;
+		}
+		if (ids_check_index(s, err) < 0)
+			goto out;
+		positive = true;
+		if (!in_list(v, n, s))
+			v[n++] = xstrdup(s);
+	}
+	if (!positive) {
+		err_set(err, EX_USAGE, "index patterns: only exclusions ('-PATTERN') given");
+		goto out;
+	}
+	if (patterns && metastore_list_indexes(ms, &names, &n_names, err) < 0)
+		goto out;
+	for (i = 0; i < n_names; i++) {
+		bool take = false;
+
+		for (j = 0; j < req->n_indexes && !take; j++) {
+			const char *s = req->indexes[j];
+
+			take = s[0] != '-' && strchr(s, '*') && fnmatch(s, names[i], 0) == 0;
+		}
+		if (take && !in_list(v, n, names[i])) {
+			XGROW(v, n + 2, cap);
+			v[n++] = xstrdup(names[i]);
+		}
+	}
+	for (j = 0; j < req->n_indexes; j++) {
+		const char *s = req->indexes[j];
+
+		if (s[0] != '-')
+			continue;
+		for (i = 0; i < n; ) {
+			if (fnmatch(s + 1, v[i], 0) == 0) {
+				free(v[i]);
+				memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
+				n--;
+			} else {
+				i++;
+			}
+		}
+	}
+	v[n] = NULL;
+	*ids = v;
+	*n_ids = n;
+	v = NULL;
+	ret = 0;
+out:
+	metastore_free_list(names, n_names);
+	if (v)
+		metastore_free_list(v, n);
+	return ret;
+}
+
 /* Add the published splits of one index that survive pruning as tasks. */
 static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *ix,
 		      struct qw_err *err)
@@ -2082,7 +2337,7 @@ static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *i
 		memset(t, 0, sizeof(*t));
 		t->ix = ix;
 		t->split_id = xstrdup(sid);
-		t->path = metastore_split_path(ms, ix->index_id, sid);
+		t->path = metastore_split_path_doc(ms, ix->index_id, ix->meta, sid);
 	}
 	return 0;
 }
@@ -2334,10 +2589,12 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	struct run run;
 	struct metastore *ms = NULL;
 	struct index_ctx *ixs = NULL;
+	char **ids = NULL;
+	size_t n_ids = 0;
 	struct hit *all = NULL;
 	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
 	uint64_t num_hits = 0, start_us = mono_us();
-	json_t *out = NULL, *hits = NULL, *errors = NULL, *snippets = NULL;
+	json_t *out = NULL, *hits = NULL, *errors = NULL, *snippets = NULL, *last_json = NULL;
 	struct agg_result *agg_total = NULL;
 	pthread_t *th = NULL;
 	size_t n_threads = 0;
@@ -2362,18 +2619,13 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	ms = metastore_open(data_dir, err);
 	if (!ms)
 		goto out;
-	ixs = xcalloc(req->n_indexes, sizeof(*ixs));
-	for (i = 0; i < req->n_indexes; i++) {
+	if (resolve_indexes(ms, req, &ids, &n_ids, err) < 0)
+		goto out;
+	ixs = xcalloc(n_ids ? n_ids : 1, sizeof(*ixs));
+	for (i = 0; i < n_ids; i++) {
 		struct index_ctx *ix = &ixs[n_ix];
 
-		for (j = 0; j < n_ix; j++)
-			if (strcmp(ixs[j].index_id, req->indexes[i]) == 0)
-				break;
-		if (j < n_ix)
-			continue;
-		if (ids_check_index(req->indexes[i], err) < 0)
-			goto out;
-		ix->index_id = xstrdup(req->indexes[i]);
+		ix->index_id = xstrdup(ids[i]);
 		n_ix++;
 		ix->meta = metastore_read(ms, ix->index_id, err);
 		if (!ix->meta)
@@ -2390,11 +2642,17 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 			ix->search_fields = ix->cfg->default_search_fields;
 			ix->n_search_fields = ix->cfg->n_default_search_fields;
 		}
-		if (check_query(ix, run.q, err) < 0 || check_snippet_fields(req, ix, err) < 0)
+		if (check_snippet_fields(req, ix, err) < 0)
 			goto out;
 	}
+	for (i = 0; i < n_ix; i++)
+		if (check_query(&ixs[i], ixs, n_ix, run.q, err) < 0)
+			goto out;
 	if (parse_sort(&run, req->sort_by, ixs, n_ix, err) < 0 ||
 	    (run.aggs && check_agg_fields(run.aggs, ixs, n_ix, err) < 0))
+		goto out;
+	if (req->search_after && !json_is_null(req->search_after) &&
+	    parse_after(&run, req->search_after, err) < 0)
 		goto out;
 	if (req->max_hits > 100000000 || req->start_offset > 100000000) {
 		err_set(err, EX_USAGE, "--max-hits and --start-offset must be at most 100000000");
@@ -2473,6 +2731,8 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 		if (cnt > req->max_hits)
 			cnt = (size_t)req->max_hits;
 		fetch_docs(&run, all + from, cnt, hits, snippets, errors, partial);
+		if (cnt > 0)
+			last_json = after_json(&run, &all[from + cnt - 1]);
 	}
 	out = json_object();
 	json_object_set_new(out, "num_hits", json_integer((json_int_t)num_hits));
@@ -2487,9 +2747,15 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 	errors = NULL;
 	if (run.aggs)
 		json_object_set_new(out, "aggregations", aggs_to_json(run.aggs, agg_total));
+	if (last_json) {
+		json_object_set_new(out, "search_after", last_json);
+		last_json = NULL;
+	}
 	*response = out;
 	rc = 0;
 out:
+	json_decref(last_json);
+	free(run.after_split);
 	json_decref(hits);
 	json_decref(snippets);
 	json_decref(errors);
@@ -2512,6 +2778,7 @@ out:
 		json_decref(ixs[i].meta);
 	}
 	free(ixs);
+	metastore_free_list(ids, n_ids);
 	metastore_close(ms);
 	aggs_req_free(run.aggs);
 	query_free(run.q);

@@ -19,7 +19,13 @@
  * true. Sort: "field" is descending (newest/largest first), "-field"
  * ascending, two fields at most, comma-separated; without sort_by, the
  * index's timestamp field descending, else split then doc order. Docs
- * without a sort value come last.
+ * without a sort value come last; ties go by split id, then doc.
+ *
+ * Paging: a response with hits has "search_after", the sort values of its
+ * last hit (one per sort key, null for a doc without a value) and a last
+ * element "SPLIT_ID:DOC" that breaks ties. A request with search_after (that
+ * array, or only its sort values, as Quickwit's) returns the hits that rank
+ * strictly after it; num_hits still counts every match.
  */
 #ifndef QW_SEARCH_H
 #define QW_SEARCH_H
@@ -46,6 +52,7 @@ struct search_request {
 	json_t *aggs;                       /* borrowed; NULL: no aggregations */
 	const char *const *snippet_fields;  /* text fields to highlight ("snippets"); NULL: none */
 	size_t n_snippet_fields;
+	json_t *search_after;               /* borrowed; NULL: from the first hit */
 	unsigned threads;                   /* 0: the number of online cores */
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 #include "checksum.h"
 #include "fsutil.h"
@@ -67,8 +68,9 @@ int split_bundle(const char *segment_dir, const char *out_path, json_t *extra,
 	struct buf segjson = BUF_INIT, hot = BUF_INIT, footer = BUF_INIT, trailer = BUF_INIT;
 	json_t *meta = NULL;
 	json_error_t jerr;
-	char *chunk = NULL, *tmp = NULL, *sj = NULL, *hp = NULL, *mtext = NULL;
-	int fd = -1, ret = -1;
+	struct atomicfile af = ATOMICFILE_INIT;
+	char *chunk = NULL, *sj = NULL, *hp = NULL, *mtext = NULL;
+	int fd, ret = -1;
 	uint64_t off[SEC_COUNT], len[SEC_COUNT], pos = 0, footer_len;
 	uint32_t crc[SEC_COUNT];
 	size_t mlen, tstart;
@@ -92,20 +94,9 @@ int split_bundle(const char *segment_dir, const char *out_path, json_t *extra,
 	if (fsutil_read_all(hp, &hot, err) < 0)
 		goto out;
 
-	{
-		size_t n = strlen(out_path) + 32;
-
-		tmp = xmalloc(n);
-		if (snprintf(tmp, n, "%s.tmp.%ld", out_path, (long)getpid()) >= (int)n) {
-			err_set(err, EX_SOFTWARE, "path too long: '%s'", out_path);
-			goto out;
-		}
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot create '%s'", tmp);
+	if (atomicfile_open(&af, out_path, 0644, err) < 0)
 		goto out;
-	}
+	fd = af.fd;
 	chunk = xmalloc(COPY_CHUNK);
 	for (int i = 0; i < SEC_COUNT; i++) {
 		off[i] = pos;
@@ -150,38 +141,11 @@ int split_bundle(const char *segment_dir, const char *out_path, json_t *extra,
 	buf_add(&trailer, SPLIT_MAGIC, 8);
 	buf_add(&footer, trailer.data, trailer.len);
 	if (fsutil_write_full(fd, footer.data, footer.len) < 0) {
-		err_errno(err, EX_IOERR, "cannot write '%s'", tmp);
+		err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
 		goto out;
 	}
-	if (fsync(fd) < 0) {
-		err_errno(err, EX_IOERR, "cannot fsync '%s'", tmp);
+	if (atomicfile_commit(&af, err) < 0)
 		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		err_errno(err, EX_IOERR, "cannot close '%s'", tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, out_path) < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot rename '%s' to '%s'", tmp, out_path);
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	{
-		char *dir = xstrdup(out_path), *slash = strrchr(dir, '/');
-		int k;
-
-		if (slash == dir)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		k = fsutil_fsync_dir(slash ? dir : ".", err);
-		free(dir);
-		if (k < 0)
-			goto out;
-	}
 	if (meta_out) {
 		json_t *fo = json_object();
 
@@ -193,12 +157,7 @@ int split_bundle(const char *segment_dir, const char *out_path, json_t *extra,
 	}
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
+	atomicfile_rollback(&af);
 	free(mtext);
 	free(chunk);
 	free(hp);

@@ -30,6 +30,34 @@ static int check_name(const char *name, struct qw_err *err)
 	return 0;
 }
 
+int storage_check_index_uri(const char *uri, char **norm, struct qw_err *err)
+{
+	const char *sep = strstr(uri, "://");
+	const char *path = uri;
+	struct buf b = BUF_INIT;
+	size_t n;
+
+	*norm = NULL;
+	if (sep && strncmp(uri, file_scheme, sizeof(file_scheme) - 1) != 0)
+		return err_set(err, EX_DATAERR, "scheme '%.*s' is not supported yet",
+			       (int)(sep - uri > 32 ? 32 : sep - uri), uri);
+	if (sep)
+		path = uri + sizeof(file_scheme) - 1;
+	if (path[0] != '/')
+		return err_set(err, EX_DATAERR, "'%s' is not an absolute path", uri);
+	for (const char *p = path; *p; p++)
+		if (p[0] == '/' && p[1] == '.' && p[2] == '.' && (p[3] == '/' || !p[3]))
+			return err_set(err, EX_DATAERR, "'%s': a '..' component is not allowed",
+				       uri);
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	buf_adds(&b, file_scheme);
+	buf_add(&b, path, n);
+	*norm = buf_detach(&b, NULL);
+	return 0;
+}
+
 struct storage *storage_open(const char *uri, struct qw_err *err)
 {
 	struct storage *s;
@@ -66,29 +94,19 @@ struct storage *storage_open(const char *uri, struct qw_err *err)
 	return s;
 }
 
-struct storage *storage_open_index(const struct metastore *ms, const char *index_id,
+struct storage *storage_open_index(struct metastore *ms, const char *index_id,
 				   struct qw_err *err)
 {
-	/* Any valid ULID gives the directory; the name part is dropped. */
-	char *path = metastore_split_path(ms, index_id, "00000000000000000000000000");
-	char *slash;
+	json_t *doc = metastore_read(ms, index_id, err);
+	char *dir;
 	struct storage *s;
 
-	if (!path) {
-		err_set(err, EX_SOFTWARE, "no split path for index '%s'", index_id);
+	if (!doc)
 		return NULL;
-	}
-	slash = strrchr(path, '/');
-	if (slash && slash != path)
-		*slash = '\0';
-	else if (slash)
-		slash[1] = '\0';
-	else {
-		free(path);
-		path = xstrdup(".");
-	}
-	s = storage_open(path, err);
-	free(path);
+	dir = metastore_splits_dir(ms, index_id, doc);
+	s = storage_open(dir, err);
+	free(dir);
+	json_decref(doc);
 	return s;
 }
 

@@ -26,9 +26,17 @@
 struct storage;
 
 struct storage *storage_open(const char *uri, struct qw_err *err);
-/* The storage of an index's splits: the directory of metastore_split_path(). */
-struct storage *storage_open_index(const struct metastore *ms, const char *index_id,
+/* The storage of an index's splits: metastore_splits_dir() of its metadata
+ * (its index_uri, or the default directory). */
+struct storage *storage_open_index(struct metastore *ms, const char *index_id,
 				   struct qw_err *err);
+/*
+ * Check an index_uri for a new index: a file:// URI or a plain path, of an
+ * absolute path without '..' (a scheme not implemented yet is EX_DATAERR:
+ * "scheme 's3' is not supported yet"). norm receives the URI to store
+ * ("file:///abs", no trailing slash), malloc'ed.
+ */
+int storage_check_index_uri(const char *uri, char **norm, struct qw_err *err);
 void storage_close(struct storage *s);
 
 /* "file:///root" */

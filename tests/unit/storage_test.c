@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 #include "fsutil.h"
 #include "storage.h"
@@ -23,6 +25,125 @@ static int file_is(const char *path, const char *s)
 
 	buf_free(&b);
 	return same;
+}
+
+/* Entries of dir whose name starts with prefix. */
+static int count_prefixed(const char *dir, const char *prefix)
+{
+	struct buf cmd = BUF_INIT;
+	int n = -1;
+	FILE *f;
+
+	buf_addf(&cmd, "ls -A '%s' | grep -c '^%s' || true", dir, prefix);
+	f = popen(buf_str(&cmd), "r");
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		pclose(f);
+	}
+	buf_free(&cmd);
+	return n;
+}
+
+/*
+ * A symlink planted at any name a writer could pick (the old PATH.tmp.PID,
+ * PIDs near ours, .tmp, .new, .lock, ~) must never be followed: the victim
+ * keeps its content, the target gets the new one, the symlinks stay.
+ */
+static void test_planted_symlinks(const char *dir)
+{
+	struct buf victim = BUF_INIT, target = BUF_INIT, src = BUF_INIT, name = BUF_INIT;
+	static const char *const suffixes[] = { ".tmp", ".new", ".lock", "~", ".tmp-",
+		".tmp-AAAAAAAAAA" };
+	struct qw_err err = QW_ERR_INIT;
+	int planted = 0, intact = 0;
+
+	buf_addf(&victim, "%s/victim", dir);
+	buf_addf(&target, "%s/sym/target.json", dir);
+	buf_addf(&src, "%s/sym-src", dir);
+	{
+		struct buf d = BUF_INIT;
+
+		buf_addf(&d, "%s/sym", dir);
+		fsutil_mkdir_p(buf_str(&d), 0755, NULL);
+		buf_free(&d);
+	}
+	write_file(buf_str(&victim), "precious");
+	write_file(buf_str(&src), "copied");
+	for (long pid = (long)getpid() - 5; pid <= (long)getpid() + 64; pid++) {
+		buf_reset(&name);
+		buf_addf(&name, "%s.tmp.%ld", buf_str(&target), pid);
+		planted += symlink(buf_str(&victim), buf_str(&name)) == 0;
+	}
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		buf_reset(&name);
+		buf_addf(&name, "%s%s", buf_str(&target), suffixes[i]);
+		planted += symlink(buf_str(&victim), buf_str(&name)) == 0;
+	}
+	ok(planted == 70 + 6, "planted %d symlinks to the victim", planted);
+
+	ok(fsutil_write_atomic(buf_str(&target), "new", 3, &err) == 0,
+	   "write_atomic beside planted symlinks: %s", err.msg);
+	ok(file_is(buf_str(&target), "new"), "write_atomic: the target has the new content");
+	ok(file_is(buf_str(&victim), "precious"), "write_atomic: the victim is untouched");
+	ok(fsutil_copy_atomic(buf_str(&src), buf_str(&target), &err) == 0 &&
+	   file_is(buf_str(&target), "copied"), "copy_atomic beside planted symlinks");
+	ok(file_is(buf_str(&victim), "precious"), "copy_atomic: the victim is untouched");
+
+	for (long pid = (long)getpid() - 5; pid <= (long)getpid() + 64; pid++) {
+		struct stat st;
+
+		buf_reset(&name);
+		buf_addf(&name, "%s.tmp.%ld", buf_str(&target), pid);
+		intact += lstat(buf_str(&name), &st) == 0 && S_ISLNK(st.st_mode);
+	}
+	ok(intact == 70, "the planted symlinks are still symlinks (%d)", intact);
+
+	{
+		struct atomicfile a = ATOMICFILE_INIT, b = ATOMICFILE_INIT;
+		struct stat st;
+		struct buf d = BUF_INIT;
+
+		buf_addf(&d, "%s/sym", dir);
+		ok(atomicfile_open(&a, buf_str(&target), 0600, &err) == 0 &&
+		   atomicfile_open(&b, buf_str(&target), 0600, &err) == 0 &&
+		   strcmp(a.tmp, b.tmp) != 0, "two opens get two temp names");
+		ok(a.tmp && lstat(a.tmp, &st) == 0 && S_ISREG(st.st_mode) &&
+		   (st.st_mode & 0777) == 0600, "the temp is a new regular file with the mode asked");
+		ok(a.tmp && !strncmp(a.tmp, buf_str(&target), target.len) &&
+		   !strncmp(a.tmp + target.len, ATOMICFILE_INFIX, strlen(ATOMICFILE_INFIX)),
+		   "the temp is named next to the target: %s", a.tmp ? a.tmp : "(null)");
+		{
+			char *ta = a.tmp ? strdup(a.tmp) : NULL, *tb = b.tmp ? strdup(b.tmp) : NULL;
+
+			atomicfile_rollback(&a);
+			atomicfile_rollback(&a);
+			atomicfile_rollback(&b);
+			ok(ta && tb && lstat(ta, &st) < 0 && lstat(tb, &st) < 0 && !a.tmp && !a.path,
+			   "rollback removes the temps (twice is harmless)");
+			free(ta);
+			free(tb);
+		}
+		ok(file_is(buf_str(&target), "copied"), "rollback leaves the target alone");
+
+		/* A commit that cannot rename (the target is a directory). */
+		buf_reset(&name);
+		buf_addf(&name, "%s/sym/adir", dir);
+		fsutil_mkdir_p(buf_str(&name), 0755, NULL);
+		buf_adds(&name, "/x");
+		fsutil_write_atomic(buf_str(&name), "x", 1, NULL);
+		name.len -= 2;
+		name.data[name.len] = '\0';
+		err_clear(&err);
+		ok(fsutil_write_atomic(buf_str(&name), "y", 1, &err) < 0 && err.code == EX_IOERR,
+		   "a failed rename is EX_IOERR: %s", err.msg);
+		ok(count_prefixed(buf_str(&d), "adir.tmp-") == 0, "and leaves no temp behind");
+		buf_free(&d);
+	}
+	buf_free(&name);
+	buf_free(&src);
+	buf_free(&target);
+	buf_free(&victim);
 }
 
 int main(void)
@@ -103,6 +224,43 @@ int main(void)
 	st = storage_open(dir, &err);
 	ok(st && !strncmp(storage_root_uri(st), "file://", 7), "a plain path means file://");
 	storage_close(st);
+
+	test_planted_symlinks(dir);
+
+	{
+		static const struct { const char *in, *norm; int code; } cases[] = {
+			{ "file:///data/x", "file:///data/x", 0 },
+			{ "file:///data/x//", "file:///data/x", 0 },
+			{ "/data/x/", "file:///data/x", 0 },
+			{ "/", "file:///", 0 },
+			{ "s3://bkt/x", NULL, EX_DATAERR },
+			{ "azure://c/x", NULL, EX_DATAERR },
+			{ "file://relative", NULL, EX_DATAERR },
+			{ "relative", NULL, EX_DATAERR },
+			{ "/a/../b", NULL, EX_DATAERR },
+			{ "/a/..", NULL, EX_DATAERR },
+			{ "/a/..b", "file:///a/..b", 0 },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char *norm = NULL;
+			int r;
+
+			err_clear(&err);
+			r = storage_check_index_uri(cases[i].in, &norm, &err);
+			if (cases[i].norm)
+				ok(r == 0 && norm && !strcmp(norm, cases[i].norm),
+				   "index_uri '%s' is '%s'", cases[i].in, norm ? norm : err.msg);
+			else
+				ok(r < 0 && !norm && err.code == cases[i].code,
+				   "index_uri '%s' refused: %s", cases[i].in, err.msg);
+			free(norm);
+		}
+		err_clear(&err);
+		storage_check_index_uri("s3://bkt/x", &(char *){ NULL }, &err);
+		ok(!strcmp(err.msg, "scheme 's3' is not supported yet"), "the message names the scheme: %s",
+		   err.msg);
+	}
 
 	fsutil_rm_rf(dir, NULL);
 	buf_free(&root);
