@@ -319,3 +319,54 @@ stop_indexer() {
 	[ "$status" -eq 65 ]
 	[[ "$stderr" == "qw-index: "*"partition_key"* ]]
 }
+
+# Linear-cost regressions (issue 11). These bound CPU time with `ulimit -t`,
+# never wall time: the limits sit far above the linear cost (a few CPU
+# seconds under the sanitizers) and far below the quadratic cost the old
+# code paid (a per-key rescan of the object's keys or of the field
+# mappings: about 75 CPU s for 200k fields, 50 s for 50k mappings), so a
+# loaded machine cannot make them fail and a quadratic regression cannot
+# pass.
+@test "qw-index indexes one document of 200k dynamic fields in linear time (ulimit -t 20)" {
+	printf 'version: 0.8\nindex_id: wide-idx\ndoc_mapping:\n  mode: dynamic\n' >"$T/cfg.yaml"
+	python3 -c 'import json; print(json.dumps({"f%d" % i: "v%d" % i for i in range(200000)}))' >"$T/doc"
+	run --separate-stderr bash -c 'ulimit -t 20; exec qw-index --index-config "$1" --scratch-dir "$2" <"$3" >"$4"' \
+		_ "$T/cfg.yaml" "$S" "$T/doc" "$T/out"
+	[ "$status" -eq 0 ]
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq .num_docs "$T/splits")" -eq 1 ]
+	dir=$(jq -r '.splits[0].dir' "$T/splits")
+	[ "$(jq .num_fields "$dir/segment.json")" -eq "$(jq 'keys | length' "$T/doc")" ]
+}
+
+@test "qw-index reads a config of 50k field mappings and maps a document of them in linear time (ulimit -t 10)" {
+	python3 -c '
+import json
+print(json.dumps({"version": "0.8", "index_id": "wide-cfg", "doc_mapping": {"mode": "strict",
+    "field_mappings": [{"name": "f%d" % i, "type": "text", "tokenizer": "raw"} for i in range(50000)]}}))' >"$T/cfg.json"
+	python3 -c '
+print("version: 0.8\nindex_id: wide-cfg\ndoc_mapping:\n  mode: strict\n  field_mappings:")
+for i in range(50000):
+    print("    - name: f%d\n      type: text\n      tokenizer: raw" % i)' >"$T/cfg.yaml"
+	python3 -c 'import json; print(json.dumps({"f%d" % i: "v%d" % i for i in range(0, 50000, 1)}))' >"$T/doc"
+	for c in "$T/cfg.json" "$T/cfg.yaml"; do
+		rm -rf "$S"
+		run --separate-stderr bash -c 'ulimit -t 10; exec qw-index --index-config "$1" --scratch-dir "$2" <"$3" >"$4"' \
+			_ "$c" "$S" "$T/doc" "$T/out"
+		[ "$status" -eq 0 ]
+		split_records "$T/out" >"$T/splits"
+		[ "$(jq .num_docs "$T/splits")" -eq 1 ]
+		[ "$(jq .docs_invalid "$T/splits")" -eq 0 ]
+		dir=$(jq -r '.splits[0].dir' "$T/splits")
+		[ "$(jq .num_fields "$dir/segment.json")" -eq "$(jq 'keys | length' "$T/doc")" ]
+	done
+	# a duplicate name among them is still found, with its index
+	python3 -c '
+import json
+f = [{"name": "f%d" % i, "type": "text"} for i in range(50000)]
+f[40000]["name"] = "f123"
+print(json.dumps({"version": "0.8", "index_id": "wide-cfg", "doc_mapping": {"field_mappings": f}}))' >"$T/dup.json"
+	run --separate-stderr bash -c 'ulimit -t 10; exec qw-index --index-config "$1" </dev/null' _ "$T/dup.json"
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *'field_mappings[40000].name: duplicate field name "f123"'* ]]
+}

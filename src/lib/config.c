@@ -850,6 +850,163 @@ unknown_type:
 		    type);
 }
 
+/* ------------------------------------------------------- name hashes */
+
+/*
+ * Field lookups are hashed so that a config of n mappings is read in
+ * O(n) and a document of k keys is mapped in O(k), whatever n is: a
+ * linear scan per name made both quadratic (issue 11). Small sibling
+ * arrays are scanned: cheaper than hashing.
+ */
+#define CHILD_LINEAR 8
+
+static uint64_t name_hash(const char *s, size_t n, uint64_t seed)
+{
+	uint64_t h = 14695981039346656037ULL ^ seed;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static uint64_t sibling_seed(const struct field_mapping *fields)
+{
+	return (uint64_t)(uintptr_t)fields * 0x9e3779b97f4a7c15ULL;
+}
+
+static size_t hash_cap(size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < n * 2)
+		cap *= 2;
+	return cap;
+}
+
+/* Insert m into the path hash; the mapping already there on a duplicate. */
+static const struct field_mapping *path_insert(struct index_config *cfg,
+					       const struct field_mapping *m)
+{
+	size_t mask = cfg->by_path_cap - 1, n = strlen(m->path);
+	size_t j = (size_t)name_hash(m->path, n, 0) & mask;
+
+	for (; cfg->by_path[j]; j = (j + 1) & mask)
+		if (!strcmp(cfg->by_path[j]->path, m->path))
+			return cfg->by_path[j];
+	cfg->by_path[j] = m;
+	return NULL;
+}
+
+/* Insert every mapping of fields[0..n) (and below) into the sibling hash. */
+static void name_insert_all(struct index_config *cfg, const struct field_mapping *fields, size_t n)
+{
+	size_t mask = cfg->by_name_cap - 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct field_mapping *m = &fields[i];
+		size_t j = (size_t)name_hash(m->name, strlen(m->name), sibling_seed(fields)) & mask;
+
+		while (cfg->by_name[j])
+			j = (j + 1) & mask;
+		cfg->by_name[j] = m;
+		if (m->type == FT_OBJECT)
+			name_insert_all(cfg, m->fields, m->n_fields);
+	}
+}
+
+static size_t count_mappings(const struct field_mapping *fields, size_t n)
+{
+	size_t c = n;
+
+	for (size_t i = 0; i < n; i++)
+		if (fields[i].type == FT_OBJECT)
+			c += count_mappings(fields[i].fields, fields[i].n_fields);
+	return c;
+}
+
+const struct field_mapping *config_child(const struct index_config *cfg,
+					 const struct field_mapping *fields, size_t nf,
+					 const char *name, size_t n)
+{
+	size_t mask, j;
+
+	if (nf <= CHILD_LINEAR || !cfg || !cfg->by_name_cap) {
+		for (size_t i = 0; i < nf; i++)
+			if (!strncmp(fields[i].name, name, n) && fields[i].name[n] == '\0')
+				return &fields[i];
+		return NULL;
+	}
+	mask = cfg->by_name_cap - 1;
+	j = (size_t)name_hash(name, n, sibling_seed(fields)) & mask;
+	for (; cfg->by_name[j]; j = (j + 1) & mask) {
+		const struct field_mapping *m = cfg->by_name[j];
+
+		if (m >= fields && m < fields + nf && !strncmp(m->name, name, n) &&
+		    m->name[n] == '\0')
+			return m;
+	}
+	return NULL;
+}
+
+static const struct field_mapping *find_leaf(const struct index_config *cfg, const char *path,
+					     size_t n)
+{
+	size_t mask, j;
+
+	if (!cfg->by_path_cap)
+		return NULL;
+	mask = cfg->by_path_cap - 1;
+	j = (size_t)name_hash(path, n, 0) & mask;
+	for (; cfg->by_path[j]; j = (j + 1) & mask) {
+		const struct field_mapping *m = cfg->by_path[j];
+
+		if (!strncmp(m->path, path, n) && m->path[n] == '\0')
+			return m;
+	}
+	return NULL;
+}
+
+struct name_pos {
+	const char *name;
+	size_t i;
+};
+
+static int name_pos_cmp(const void *a, const void *b)
+{
+	const struct name_pos *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * The first i whose name an earlier one has, or n (sorting: O(n log n));
+ * names[i] is the name at i (a string array or a mapping's name field:
+ * stride is the distance between two of them in bytes).
+ */
+static size_t first_duplicate(const void *names, size_t stride, size_t n)
+{
+	struct name_pos *v;
+	size_t dup = n;
+
+	if (n < 2)
+		return n;
+	v = xreallocarray(NULL, n, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i].name = *(const char *const *)(const void *)((const char *)names + i * stride);
+		v[i].i = i;
+	}
+	qsort(v, n, sizeof(*v), name_pos_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(v[i - 1].name, v[i].name) && v[i].i < dup &&
+		    (i < 2 || strcmp(v[i - 2].name, v[i].name)))
+			dup = v[i].i;
+	free(v);
+	return dup;
+}
+
 static int parse_fields(json_t *arr, const char *path, const char *parent_path, int depth,
 			struct field_mapping **out, size_t *n_out, struct qw_err *err)
 {
@@ -868,12 +1025,13 @@ static int parse_fields(json_t *arr, const char *path, const char *parent_path, 
 		pathf(sub, sizeof(sub), "%s[%zu]", path, i);
 		if (parse_field(json_array_get(arr, i), sub, parent_path, depth, &fields[i], err))
 			goto out;
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(fields[j].name, fields[i].name)) {
-				fail(err, sub, "name", "duplicate field name \"%s\"", fields[i].name);
-				goto out;
-			}
-		}
+	}
+	if ((i = first_duplicate(n ? &fields[0].name : NULL, sizeof(*fields), n)) < n) {
+		char sub[PATH_MAX_LEN];
+
+		pathf(sub, sizeof(sub), "%s[%zu]", path, i);
+		fail(err, sub, "name", "duplicate field name \"%s\"", fields[i].name);
+		goto out;
 	}
 	rc = 0;
 out:
@@ -901,14 +1059,21 @@ static void collect_leaves(struct index_config *cfg, struct field_mapping *field
 	}
 }
 
-/* Two mappings with the same full path (e.g. "a.b" and a.{b}) collide. */
-static int check_leaf_paths(const struct index_config *cfg, struct qw_err *err)
+/*
+ * Build the lookup hashes. Two mappings with the same full path (e.g. "a.b"
+ * and a.{b}) collide.
+ */
+static int index_fields(struct index_config *cfg, struct qw_err *err)
 {
+	cfg->by_path_cap = hash_cap(cfg->n_leaves);
+	cfg->by_path = xcalloc(cfg->by_path_cap, sizeof(*cfg->by_path));
 	for (size_t i = 0; i < cfg->n_leaves; i++)
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(cfg->leaves[i]->path, cfg->leaves[j]->path))
-				return fail(err, "doc_mapping", "field_mappings",
-					    "duplicate field path \"%s\"", cfg->leaves[i]->path);
+		if (path_insert(cfg, cfg->leaves[i]))
+			return fail(err, "doc_mapping", "field_mappings",
+				    "duplicate field path \"%s\"", cfg->leaves[i]->path);
+	cfg->by_name_cap = hash_cap(count_mappings(cfg->fields, cfg->n_fields));
+	cfg->by_name = xcalloc(cfg->by_name_cap, sizeof(*cfg->by_name));
+	name_insert_all(cfg, cfg->fields, cfg->n_fields);
 	return 0;
 }
 
@@ -918,39 +1083,46 @@ const struct field_mapping *config_find_field(const struct index_config *cfg, co
 {
 	if (!cfg || !path)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_leaves; i++)
-		if (!strcmp(cfg->leaves[i]->path, path))
-			return cfg->leaves[i];
+	return find_leaf(cfg, path, strlen(path));
+}
+
+/* The longest json leaf whose path is a dotted prefix of path[0..n). */
+static const struct field_mapping *json_prefix(const struct index_config *cfg, const char *path,
+					       size_t n, size_t *len)
+{
+	for (size_t k = n; k-- > 0;) {
+		const struct field_mapping *f;
+
+		if (path[k] != '.')
+			continue;
+		f = find_leaf(cfg, path, k);
+		if (f && f->type == FT_JSON) {
+			*len = k;
+			return f;
+		}
+	}
 	return NULL;
 }
 
 const struct field_mapping *config_resolve_field(const struct index_config *cfg,
 						 const char *path, const char **subpath)
 {
-	const struct field_mapping *best = NULL;
-	size_t best_len = 0, plen;
+	const struct field_mapping *f;
+	size_t plen, len = 0;
 
 	if (!cfg || !path)
 		return NULL;
 	plen = strlen(path);
-	for (size_t i = 0; i < cfg->n_leaves; i++) {
-		const struct field_mapping *f = cfg->leaves[i];
-		size_t n = strlen(f->path);
-
-		if (n == plen && !memcmp(f->path, path, n)) {
-			if (subpath)
-				*subpath = path + plen;
-			return f;
-		}
-		if (f->type == FT_JSON && n < plen && path[n] == '.' && !memcmp(f->path, path, n) &&
-		    n > best_len) {
-			best = f;
-			best_len = n;
-		}
+	f = find_leaf(cfg, path, plen);
+	if (f) {
+		if (subpath)
+			*subpath = path + plen;
+		return f;
 	}
-	if (best && subpath)
-		*subpath = path + best_len + 1;
-	return best;
+	f = json_prefix(cfg, path, plen, &len);
+	if (f && subpath)
+		*subpath = path + len + 1;
+	return f;
 }
 
 /* ------------------------------------------------------------ sections */
@@ -1060,27 +1232,26 @@ static int check_tag_fields(struct index_config *cfg, struct qw_err *err)
 
 static int check_default_search_fields(const struct index_config *cfg, struct qw_err *err)
 {
+	size_t dup = first_duplicate(cfg->default_search_fields, sizeof(char *),
+				     cfg->n_default_search_fields);
+
 	for (size_t i = 0; i < cfg->n_default_search_fields; i++) {
 		const char *name = cfg->default_search_fields[i];
 		const struct field_mapping *f;
 		char key[64];
 
 		pathf(key, sizeof(key), "default_search_fields[%zu]", i);
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(cfg->default_search_fields[j], name))
-				return fail(err, "search_settings", key,
-					    "duplicate default search field \"%s\"", name);
+		if (i == dup)
+			return fail(err, "search_settings", key,
+				    "duplicate default search field \"%s\"", name);
 		f = config_resolve_field(cfg, name, NULL);
 		if (!f) {
 			bool under_leaf = false;
 
 			/* a path below a mapped non-json leaf or an object is not a field */
-			for (size_t j = 0; j < cfg->n_leaves; j++) {
-				size_t n = strlen(cfg->leaves[j]->path);
-
-				if (!strncmp(cfg->leaves[j]->path, name, n) && name[n] == '.')
+			for (size_t k = 0; name[k]; k++)
+				if (name[k] == '.' && find_leaf(cfg, name, k))
 					under_leaf = true;
-			}
 			if (cfg->mode == MODE_DYNAMIC && cfg->dynamic.indexed && !under_leaf &&
 			    *name)
 				continue;
@@ -1287,7 +1458,7 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 			      err))
 		return -1;
 	collect_leaves(cfg, cfg->fields, cfg->n_fields, &cap);
-	if (check_leaf_paths(cfg, err))
+	if (index_fields(cfg, err))
 		return -1;
 	if (opt_str(o, path, "timestamp_field", &s, err))
 		return -1;
@@ -1536,6 +1707,8 @@ void config_free(struct index_config *cfg)
 		field_free(&cfg->fields[i]);
 	free(cfg->fields);
 	free(cfg->leaves);
+	free(cfg->by_path);
+	free(cfg->by_name);
 	free(cfg->timestamp_field);
 	free_strv(cfg->tag_fields, cfg->n_tag_fields);
 	free(cfg->partition_key);

@@ -141,6 +141,11 @@ struct index_config {
 	size_t n_fields;
 	struct field_mapping **leaves;   /* every non-object mapping, depth-first; points into fields */
 	size_t n_leaves;
+	/* internal: open-addressing hashes (slot = mapping, NULL = empty) */
+	const struct field_mapping **by_path;   /* leaves by full path */
+	size_t by_path_cap;
+	const struct field_mapping **by_name;   /* every mapping by (its sibling array, name) */
+	size_t by_name_cap;
 	struct dynamic_mapping dynamic;
 	char *timestamp_field;           /* NULL when none */
 	char **tag_fields;
@@ -176,6 +181,14 @@ json_t *config_yaml_to_json(const char *text, size_t len, const char *name, stru
 json_t *config_to_json(const struct index_config *cfg);
 void config_free(struct index_config *cfg);
 
+/*
+ * The mapping named name (n bytes, no NUL needed) among fields[0..nf), a
+ * sibling array of cfg (cfg->fields or some object's fields), or NULL.
+ * O(1) for wide mappings.
+ */
+const struct field_mapping *config_child(const struct index_config *cfg,
+					 const struct field_mapping *fields, size_t nf,
+					 const char *name, size_t n);
 /* The leaf mapping whose path is exactly path, or NULL. */
 const struct field_mapping *config_find_field(const struct index_config *cfg, const char *path);
 /*

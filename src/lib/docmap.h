@@ -142,6 +142,10 @@ struct docmap_values {
 	struct buf text;             /* unescaped strings */
 	struct docmap_key { const char *s; size_t n; uint32_t h; } *keys;
 	size_t nkeys, keys_cap;
+	/* hash of keys[] indexes for wide objects (slots of an older gen are empty) */
+	struct docmap_kslot { uint32_t idx, gen; } *kslots;
+	size_t kslots_cap, kslots_used;
+	uint32_t kgen;
 };
 void docmap_values_free(struct docmap_values *dv);
 /*
