@@ -370,3 +370,34 @@ print(json.dumps({"version": "0.8", "index_id": "wide-cfg", "doc_mapping": {"fie
 	[ "$status" -eq 65 ]
 	[[ "$stderr" == *'field_mappings[40000].name: duplicate field name "f123"'* ]]
 }
+
+# expected_sizes N T: the split sizes "T T ... rest " of N documents cut every T
+expected_sizes() {
+	awk -v n="$1" -v t="$2" 'BEGIN { while (n > 0) { printf "%d ", (n < t ? n : t); n -= t } }'
+}
+
+@test "qw-parse | qw-index cut at split_num_docs_target below --checkpoint-every, over files and invalid lines" {
+	write_cfg "$T/cfg.yaml" 300
+	# two files of valid documents with invalid lines among them
+	gen_docs 1234 3 0 | awk '{ print } NR % 97 == 0 { print "not json" }' >"$T/a.ndjson"
+	gen_docs 1266 3 5000 | awk '{ print } NR % 101 == 0 { print "{\"ts\": \"nope\"}" }' >"$T/b.ndjson"
+	valid=$(cat "$T/a.ndjson" "$T/b.ndjson" | jq -R 'fromjson? | select(.ts | type == "number")' | jq -s length)
+	[ "$valid" -eq 2500 ]
+	qw-parse --index-config "$T/cfg.yaml" "$T/a.ndjson" "$T/b.ndjson" 2>/dev/null |
+		qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" --source files --drain-ms 0 >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq -r '.splits[].num_docs' "$T/splits" | tr '\n' ' ')" = "$(expected_sizes "$valid" 300)" ]
+	[ "$(jq -r .trigger "$T/splits" | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" = "no_more_docs:1 num_docs:8 " ]
+}
+
+@test "qw-pipeline with split_num_docs_target 70 publishes ceil(N/70) splits of 70 documents" {
+	export QW_DATA_DIR=$T/qwdata
+	write_cfg "$T/cfg.yaml" 70
+	qw index create --index-config "$T/cfg.yaml" >/dev/null
+	gen_docs 1000 >"$T/in.ndjson"
+	n=$(jq -s length "$T/in.ndjson")
+	run -0 --separate-stderr qw-pipeline --index test-idx --once --quiet --drain-ms 0 "$T/in.ndjson"
+	m=$QW_DATA_DIR/indexes/test-idx/metastore.json
+	[ "$(jq '[.splits[] | select(.split_state == "Published")] | length' "$m")" -eq $(( (n + 69) / 70 )) ]
+	[ "$(jq -r '[.splits[] | .metadata.num_docs] | sort | reverse | .[]' "$m" | tr '\n' ' ')" = "$(expected_sizes "$n" 70)" ]
+}
