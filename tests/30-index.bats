@@ -401,3 +401,106 @@ expected_sizes() {
 	[ "$(jq '[.splits[] | select(.split_state == "Published")] | length' "$m")" -eq $(( (n + 69) / 70 )) ]
 	[ "$(jq -r '[.splits[] | .metadata.num_docs] | sort | reverse | .[]' "$m" | tr '\n' ' ')" = "$(expected_sizes "$n" 70)" ]
 }
+
+# An index of bytes fields (base64 and hex input), numbers with
+# output_format: string and store_document_size, from documents written
+# by python3; the oracles are python3 and jq over the same documents.
+bytes_index() {
+	export QW_DATA_DIR=$T/qwdata
+	cat >"$T/bytes.yaml" <<'EOF2'
+version: 0.8
+index_id: bytes-idx
+doc_mapping:
+  mode: strict
+  store_document_size: true
+  field_mappings:
+    - name: id
+      type: u64
+      output_format: string
+    - name: b64
+      type: bytes
+      output_format: hex
+    - name: hx
+      type: bytes
+      input_format: hex
+    - name: plain
+      type: bytes
+    - name: r
+      type: f64
+      output_format: string
+    - name: pad
+      type: text
+EOF2
+	qw index create --index-config "$T/bytes.yaml" >/dev/null
+	python3 -c '
+import base64, json
+for i in range(40):
+    b = bytes([i % 25, (i * 7) % 256, 255 - i % 25])
+    print(json.dumps({"id": i, "b64": base64.b64encode(b).decode(), "hx": b.hex().upper() if i % 2 else b.hex(),
+                      "plain": base64.b64encode(b"x" * (i % 5)).decode(), "r": i + 0.25,
+                      "pad": "y" * (i * 3)}, separators=(",", ":")))' >"$T/bytes.ndjson"
+	qw-pipeline --index bytes-idx --once --quiet "$T/bytes.ndjson" >/dev/null 2>&1
+}
+
+@test "bytes fields are found by value in their input_format, base64 or hex" {
+	bytes_index
+	for i in 3 17 30; do
+		v=$(jq -r --argjson i $i 'select(.id == $i) | .b64' "$T/bytes.ndjson")
+		want=$(jq -r --arg v "$v" 'select(.b64 == $v) | .id' "$T/bytes.ndjson" | sort -n | tr '\n' ' ')
+		[ -n "$want" ]
+		got=$(qw-search --index bytes-idx -q "b64:$v" --max-hits 100 | jq -r '.hits[].id' | sort -n | tr '\n' ' ')
+		[ "$got" = "$want" ]
+		# hex in either case names the same bytes
+		h=$(python3 -c "import base64, sys; print(base64.b64decode(sys.argv[1]).hex())" "$v")
+		got=$(qw-search --index bytes-idx -q "hx:$h" --max-hits 100 | jq -r '.hits[].id' | sort -n | tr '\n' ' ')
+		[ "$got" = "$want" ]
+		got=$(qw-search --index bytes-idx -q "hx:${h^^}" --max-hits 100 | jq -r '.hits[].id' | sort -n | tr '\n' ' ')
+		[ "$got" = "$want" ]
+	done
+	# the empty value and padding-free base64
+	want=$(jq -r 'select(.plain == "eHh4") | .id' "$T/bytes.ndjson" | wc -l)
+	[ "$want" -gt 0 ]
+	[ "$(qw-search --index bytes-idx -q 'plain:eHh4' | jq .num_hits)" -eq "$want" ]
+	want=$(jq -r 'select(.plain == "eA==") | .id' "$T/bytes.ndjson" | wc -l)
+	[ "$(qw-search --index bytes-idx -q 'plain:eA' | jq .num_hits)" -eq "$want" ]
+	# a value that does not decode is an error naming the field and the format
+	run --separate-stderr qw-search --index bytes-idx -q 'hx:abc'
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *"cannot parse 'abc' as bytes for field 'hx' (hex)"* ]]
+	run --separate-stderr qw-search --index bytes-idx -q 'b64:a.b'
+	[ "$status" -eq 65 ]
+}
+
+@test "hits show bytes in their output_format and numbers with output_format: string as strings" {
+	bytes_index
+	qw-search --index bytes-idx -q '*' --max-hits 100 | jq -c '.hits[]' | sort >"$T/got"
+	python3 -c '
+import base64, json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    d["id"] = str(d["id"])
+    d["r"] = repr(d["r"])
+    d["b64"] = base64.b64decode(d["b64"]).hex()
+    d["hx"] = base64.b64encode(bytes.fromhex(d["hx"])).decode()
+    print(json.dumps(d, separators=(",", ":")))' "$T/bytes.ndjson" | jq -c . | sort >"$T/want"
+	diff "$T/want" "$T/got"
+}
+
+@test "store_document_size gives every document its _doc_length for aggregations, ranges and sorts" {
+	bytes_index
+	sum=$(LC_ALL=C awk '{ s += length($0) } END { print s }' "$T/bytes.ndjson")
+	max=$(LC_ALL=C awk '{ if (length($0) > m) m = length($0) } END { print m }' "$T/bytes.ndjson")
+	out=$(qw-search --index bytes-idx -q '*' --aggs '{"s":{"sum":{"field":"_doc_length"}},"m":{"max":{"field":"_doc_length"}}}')
+	[ "$(echo "$out" | jq .aggregations.s.value)" -eq "$sum" ]
+	[ "$(echo "$out" | jq .aggregations.m.value)" -eq "$max" ]
+	want=$(LC_ALL=C awk 'length($0) >= 100' "$T/bytes.ndjson" | wc -l)
+	[ "$want" -gt 0 ]
+	[ "$(qw-search --index bytes-idx -q '_doc_length:>=100' | jq .num_hits)" -eq "$want" ]
+	longest=$(LC_ALL=C awk -v m="$max" 'length($0) == m' "$T/bytes.ndjson" | jq -r .id)
+	[ "$(qw-search --index bytes-idx -q '*' --sort-by _doc_length --max-hits 1 | jq -r '.hits[0].id')" = "$longest" ]
+	# without store_document_size, the field does not exist
+	sed -i '/store_document_size/d; s/bytes-idx/bytes-two/' "$T/bytes.yaml"
+	qw index create --index-config "$T/bytes.yaml" >/dev/null
+	run --separate-stderr qw-search --index bytes-two -q '*' --aggs '{"s":{"sum":{"field":"_doc_length"}}}'
+	[ "$status" -eq 65 ]
+}

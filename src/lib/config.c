@@ -1079,10 +1079,25 @@ static int index_fields(struct index_config *cfg, struct qw_err *err)
 
 /* ------------------------------------------------------------ lookups */
 
+static const struct field_mapping doc_length_field = {
+	.name = (char *)"_doc_length",
+	.path = (char *)"_doc_length",
+	.type = FT_U64,
+	.fast = true,
+	.coerce = true,
+};
+
+const struct field_mapping *config_doc_length_field(const struct index_config *cfg)
+{
+	return cfg && cfg->store_document_size ? &doc_length_field : NULL;
+}
+
 const struct field_mapping *config_find_field(const struct index_config *cfg, const char *path)
 {
 	if (!cfg || !path)
 		return NULL;
+	if (cfg->store_document_size && !strcmp(path, doc_length_field.path))
+		return &doc_length_field;
 	return find_leaf(cfg, path, strlen(path));
 }
 
@@ -1113,7 +1128,7 @@ const struct field_mapping *config_resolve_field(const struct index_config *cfg,
 	if (!cfg || !path)
 		return NULL;
 	plen = strlen(path);
-	f = find_leaf(cfg, path, plen);
+	f = config_find_field(cfg, path);
 	if (f) {
 		if (subpath)
 			*subpath = path + plen;

@@ -189,6 +189,12 @@ void config_free(struct index_config *cfg);
 const struct field_mapping *config_child(const struct index_config *cfg,
 					 const struct field_mapping *fields, size_t nf,
 					 const char *name, size_t n);
+/*
+ * With store_document_size: Quickwit's `_doc_length` field (u64, fast, not
+ * indexed, not stored: the length of each document's JSON), which
+ * config_find_field() and config_resolve_field() also give; NULL without.
+ */
+const struct field_mapping *config_doc_length_field(const struct index_config *cfg);
 /* The leaf mapping whose path is exactly path, or NULL. */
 const struct field_mapping *config_find_field(const struct index_config *cfg, const char *path);
 /*

@@ -306,6 +306,29 @@ static int b64_val(unsigned char c)
 	return -1;
 }
 
+static int hex_val(unsigned char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+static bool hex_decode(const char *s, size_t len, struct buf *out)
+{
+	buf_reset(out);
+	if (len % 2)
+		return false;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hex_val((unsigned char)s[i]), lo = hex_val((unsigned char)s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		buf_addc(out, (char)(hi << 4 | lo));
+	}
+	return true;
+}
+
 /* Standard base64 (padding optional); decoded bytes into out. */
 static bool b64_decode(const char *s, size_t len, struct buf *out)
 {
@@ -328,6 +351,41 @@ static bool b64_decode(const char *s, size_t len, struct buf *out)
 		}
 	}
 	return bits < 6;
+}
+
+bool docmap_bytes_decode(const struct field_mapping *f, const char *s, size_t len,
+			 struct buf *out)
+{
+	return f && f->bytes_input_hex ? hex_decode(s, len, out) : b64_decode(s, len, out);
+}
+
+void docmap_bytes_encode(bool hex, const uint8_t *p, size_t len, struct buf *out)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	if (hex) {
+		for (i = 0; i < len; i++)
+			buf_addf(out, "%02x", p[i]);
+		return;
+	}
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+		buf_addc(out, b64[v >> 18]);
+		buf_addc(out, b64[(v >> 12) & 63]);
+		buf_addc(out, b64[(v >> 6) & 63]);
+		buf_addc(out, b64[v & 63]);
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
+
+		buf_addc(out, b64[v >> 18]);
+		buf_addc(out, b64[(v >> 12) & 63]);
+		buf_addc(out, i + 1 < len ? b64[(v >> 6) & 63] : '=');
+		buf_addc(out, '=');
+	}
 }
 
 /* ---------------------------------------------------------------- mapping */
@@ -471,7 +529,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 	}
 	case FT_BYTES:
 		if (json_is_string(v) &&
-		    b64_decode(json_string_value(v), json_string_length(v), &dm->scratch))
+		    docmap_bytes_decode(f, json_string_value(v), json_string_length(v), &dm->scratch))
 			return 0;
 		break;
 	case FT_JSON:
@@ -871,7 +929,7 @@ static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v
 		break;
 	case FT_BYTES:
 		if (!json_is_string(v) ||
-		    !b64_decode(json_string_value(v), json_string_length(v), &w->dm->scratch))
+		    !docmap_bytes_decode(f, json_string_value(v), json_string_length(v), &w->dm->scratch))
 			return 0;
 		fv.kind = VK_BYTES;
 		fv.v.bytes.p = (const uint8_t *)buf_str(&w->dm->scratch);

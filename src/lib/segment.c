@@ -845,9 +845,23 @@ static void note_time(struct segment *seg, int64_t ts)
 
 /* Append the stored text of the current document to the doc store;
  * doc_len: the length of its canonical text (the split's uncompressed size). */
+/* store_document_size: `_doc_length` gets the length of the canonical line. */
 static int store_doc(struct segment *seg, const char *line, size_t len, size_t doc_len,
 		     struct qw_err *err)
 {
+	const struct field_mapping *dl = config_doc_length_field(seg->cfg);
+
+	if (dl) {
+		struct field_value fv;
+
+		memset(&fv, 0, sizeof(fv));
+		fv.path = dl->path;
+		fv.path_len = strlen(fv.path);
+		fv.mapping = dl;
+		fv.kind = VK_U64;
+		fv.v.u64 = doc_len;
+		visit(seg, &fv);
+	}
 	seg->uncompressed += doc_len;
 	XGROW(seg->ds_lens, seg->ds_nlens + 1, seg->ds_lens_cap);
 	seg->ds_lens[seg->ds_nlens++] = (uint32_t)len;
