@@ -504,3 +504,96 @@ for line in open(sys.argv[1]):
 	run --separate-stderr qw-search --index bytes-two -q '*' --aggs '{"s":{"sum":{"field":"_doc_length"}}}'
 	[ "$status" -eq 65 ]
 }
+
+# Words and their Porter2 stems from the Snowball English sample vocabulary
+# (the oracle; qw stems with libstemmer).
+@test "en_stem: a query word finds every document with a word of the same stem" {
+	export QW_DATA_DIR=$T/qwdata
+	printf 'version: 0.8\nindex_id: stem-idx\ndoc_mapping:\n  field_mappings:\n    - name: msg\n      type: text\n      tokenizer: en_stem\n      record: position\nsearch_settings:\n  default_search_fields: [msg]\n' >"$T/stem.yaml"
+	qw index create --index-config "$T/stem.yaml" >/dev/null
+	python3 -c '
+import json, random
+random.seed(7)
+words = ["consolation", "consolations", "Console", "consoled", "consoles", "consoling",
+         "consolingly", "consols", "consign", "consigned", "consigning", "consignment",
+         "conspiracy", "conspirator", "conspirators", "conspire", "conspired", "constable",
+         "happy", "the", "a"]
+for i in range(300):
+    print(json.dumps({"msg": " ".join(random.choice(words) for _ in range(4))}))' >"$T/stem.ndjson"
+	qw-pipeline --index stem-idx --once --quiet "$T/stem.ndjson" >/dev/null 2>&1
+	# stem group -> its words, lowercased
+	count() {
+		python3 -c '
+import json, re, sys
+group = set(sys.argv[2].split())
+n = 0
+for line in open(sys.argv[1]):
+    toks = re.findall(r"\w+", json.loads(line)["msg"].lower())
+    n += any(t in group for t in toks)
+print(n)' "$T/stem.ndjson" "$1"
+	}
+	consol="consolation consolations console consoled consoles consoling consolingly consols"
+	consign="consign consigned consigning consignment"
+	conspir="conspirator conspirators conspire conspired"
+	for q in consoled CONSOLATIONS consols; do
+		[ "$(qw-search --index stem-idx -q "msg:$q" | jq .num_hits)" -eq "$(count "$consol")" ]
+	done
+	[ "$(qw-search --index stem-idx -q "consignment" | jq .num_hits)" -eq "$(count "$consign")" ]
+	[ "$(qw-search --index stem-idx -q "msg:conspiring" | jq .num_hits)" -eq "$(count "$conspir")" ]
+	# conspiracy stems to conspiraci, apart from conspir
+	[ "$(qw-search --index stem-idx -q "msg:conspiracy" | jq .num_hits)" -eq "$(count conspiracy)" ]
+	# a phrase of stems
+	want=$(python3 -c '
+import json, re, sys
+c = {"consolation", "consolations", "console", "consoled", "consoles", "consoling", "consolingly", "consols"}
+g = {"consign", "consigned", "consigning", "consignment"}
+n = 0
+for line in open(sys.argv[1]):
+    t = re.findall(r"\w+", json.loads(line)["msg"].lower())
+    n += any(t[i] in c and t[i + 1] in g for i in range(len(t) - 1))
+print(n)' "$T/stem.ndjson")
+	[ "$want" -gt 0 ]
+	[ "$(qw-search --index stem-idx -q 'msg:"consoling consigned"' | jq .num_hits)" -eq "$want" ]
+}
+
+@test "chinese_compatible: every CJK ideograph is a term, other runs of letters and digits too" {
+	export QW_DATA_DIR=$T/qwdata
+	printf 'version: 0.8\nindex_id: zh-idx\ndoc_mapping:\n  field_mappings:\n    - name: msg\n      type: text\n      tokenizer: chinese_compatible\n      record: position\n' >"$T/zh.yaml"
+	qw index create --index-config "$T/zh.yaml" >/dev/null
+	python3 -c '
+import json, random
+random.seed(11)
+parts = ["你好", "世界", "日志", "搜索引擎", "Hello", "world42", "ÉTÉ", "-", " ", "错误ERROR", "数据"]
+for i in range(300):
+    print(json.dumps({"msg": "".join(random.choice(parts) for _ in range(5))}, ensure_ascii=False))' >"$T/zh.ndjson"
+	qw-pipeline --index zh-idx --once --quiet "$T/zh.ndjson" >/dev/null 2>&1
+	# Quickwit's ChineseTokenizer, in python: CJK ideographs alone, runs of other alphanumerics
+	cat >"$T/zh.py" <<'PY'
+import json, sys
+def cjk(c):
+    o = ord(c)
+    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or
+            0x20000 <= o <= 0x2A6DF or 0x2A700 <= o <= 0x2CEAF or 0x2F800 <= o <= 0x2FA1F)
+def tokens(s):
+    out, cur = [], ""
+    for c in s:
+        if cjk(c) or not c.isalnum():
+            if cur: out.append(cur.lower()); cur = ""
+            if cjk(c): out.append(c)
+        else:
+            cur += c
+    if cur: out.append(cur.lower())
+    return out
+q = tokens(sys.argv[2])
+n = 0
+for line in open(sys.argv[1]):
+    t = tokens(json.loads(line)["msg"])
+    n += any(t[i:i + len(q)] == q for i in range(len(t)))
+print(n)
+PY
+	for q in 你 界 world42 été error 搜索 错误error; do
+		want=$(python3 "$T/zh.py" "$T/zh.ndjson" "$q")
+		got=$(qw-search --index zh-idx -q "msg:\"$q\"" | jq .num_hits)
+		[ "$got" -eq "$want" ] || { echo "$q: got $got, want $want" >&2; false; }
+	done
+}

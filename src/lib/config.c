@@ -25,12 +25,14 @@ static const char *const tokenizer_names[] = {
 	[TOK_RAW_LOWERCASE] = "raw_lowercase",
 	[TOK_LOWERCASE] = "lowercase",
 	[TOK_WHITESPACE] = "whitespace",
+	[TOK_EN_STEM] = "en_stem",
+	[TOK_CHINESE_COMPATIBLE] = "chinese_compatible",
 	NULL,
 };
 
 /* Quickwit tokenizers qw does not implement (yet). */
 static const char *const unsupported_tokenizers[] = {
-	"en_stem", "chinese_compatible", "source_code_default", "multilang",
+	"source_code_default", "multilang",
 	"multilang_default", "lowercase_whitespace", NULL,
 };
 
@@ -97,7 +99,7 @@ static const char *const reserved_field_names[] = {
 
 const char *config_tokenizer_name(enum tokenizer t)
 {
-	if ((unsigned)t > TOK_WHITESPACE)
+	if ((unsigned)t > TOK_LAST)
 		return "?";
 	return tokenizer_names[t];
 }
@@ -536,7 +538,7 @@ static int parse_tokenizer(json_t *obj, const char *path, enum tokenizer *out, s
 	}
 	if (find_name(unsupported_tokenizers, s) >= 0)
 		return fail(err, path, "tokenizer",
-			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace)",
+			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace, en_stem, chinese_compatible)",
 			    s);
 	return fail(err, path, "tokenizer", "unknown tokenizer \"%.100s\"", s);
 }

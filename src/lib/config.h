@@ -45,6 +45,9 @@ enum tokenizer {
 	TOK_RAW_LOWERCASE,
 	TOK_LOWERCASE,   /* == raw_lowercase in Quickwit's docs */
 	TOK_WHITESPACE,  /* split on ASCII whitespace, no lowercasing */
+	TOK_EN_STEM,     /* default + Snowball English stemmer */
+	TOK_CHINESE_COMPATIBLE, /* default, but each CJK character is a token */
+	TOK_LAST = TOK_CHINESE_COMPATIBLE,
 };
 
 enum record_option {

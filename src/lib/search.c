@@ -961,8 +961,7 @@ static int match_prefix(struct split_ctx *sc, int field, const char *text, struc
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	if (fi->tokenizer == TOK_DEFAULT || fi->tokenizer == TOK_LOWERCASE ||
-	    fi->tokenizer == TOK_RAW_LOWERCASE)
+	if (tokenizer_lowercases(fi->tokenizer))
 		tokenizer_lowercase(text, strlen(text), &low);
 	else
 		buf_adds(&low, text);
@@ -1031,8 +1030,7 @@ static int match_wildcard(struct split_ctx *sc, int field, const char *text, str
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	if (fi->tokenizer == TOK_DEFAULT || fi->tokenizer == TOK_LOWERCASE ||
-	    fi->tokenizer == TOK_RAW_LOWERCASE)
+	if (tokenizer_lowercases(fi->tokenizer))
 		tokenizer_lowercase(text, strlen(text), &pat);
 	else
 		buf_adds(&pat, text);
