@@ -769,9 +769,14 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 	case FT_TEXT:
 		return parse_text_opts(o, path, f, err);
 	case FT_JSON:
-		if (parse_text_opts(o, path, f, err))
+		if (parse_text_opts(o, path, f, err) ||
+		    opt_bool(o, path, "expand_dots", &f->expand_dots, err))
 			return -1;
-		return opt_bool(o, path, "expand_dots", &f->expand_dots, err);
+		/* dotted keys are always paths in qw: accepted, it would be ignored */
+		if (!f->expand_dots)
+			return fail(err, path, "expand_dots",
+				    "expand_dots: false is not supported (keys with dots are always expanded)");
+		return 0;
 	case FT_I64:
 	case FT_U64:
 	case FT_F64: {
@@ -1167,6 +1172,9 @@ static int parse_dynamic(json_t *o, struct dynamic_mapping *d, struct qw_err *er
 	    parse_fast(o, path, true, &d->fast, &d->fast_normalizer, err) ||
 	    opt_bool(o, path, "expand_dots", &d->expand_dots, err))
 		return -1;
+	if (!d->expand_dots)
+		return fail(err, path, "expand_dots",
+			    "expand_dots: false is not supported (keys with dots are always expanded)");
 	d->record = (enum record_option)rec;
 	return 0;
 }
@@ -1655,6 +1663,11 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 		    opt_int(v, "ingest_settings", "min_shards", 1, INT64_MAX, &shards, err) ||
 		    opt_bool(v, "ingest_settings", "validate_docs", &validate, err))
 			goto out;
+		if (!validate) {
+			fail(err, "ingest_settings", "validate_docs",
+			     "validate_docs: false is not supported (qw-parse always applies the doc mapping)");
+			goto out;
+		}
 	}
 	v = json_object_get(root, "retention");
 	if (v && !json_is_null(v)) {
