@@ -597,3 +597,92 @@ PY
 		[ "$got" -eq "$want" ] || { echo "$q: got $got, want $want" >&2; false; }
 	done
 }
+
+@test "concatenate fields index the values of their fields (and of unmapped ones) with their own tokenizer" {
+	export QW_DATA_DIR=$T/qwdata
+	cat >"$T/concat.yaml" <<'EOF2'
+version: 0.8
+index_id: concat-idx
+doc_mapping:
+  mode: dynamic
+  field_mappings:
+    - name: t
+      type: text
+      tokenizer: raw
+    - name: n
+      type: i64
+    - name: b
+      type: bool
+    - name: j
+      type: json
+    - name: o
+      type: object
+      field_mappings:
+        - name: x
+          type: text
+    - name: other
+      type: text
+    - name: c_raw
+      type: concatenate
+      concatenate_fields: [t, n, b, j, o]
+      tokenizer: raw
+      include_dynamic_fields: true
+    - name: c_def
+      type: concatenate
+      concatenate_fields: [t, n, o.x]
+      tokenizer: default
+EOF2
+	qw index create --index-config "$T/concat.yaml" >/dev/null
+	python3 -c '
+import json, random
+random.seed(5)
+words = ["Alpha-Beta", "gamma", "42", "true", "Delta epsilon"]
+for i in range(200):
+    d = {}
+    if random.random() < .5: d["t"] = random.choice(words)
+    if random.random() < .5: d["n"] = random.choice([42, -7, 1000])
+    if random.random() < .3: d["b"] = random.choice([True, False])
+    if random.random() < .3: d["j"] = {"k": random.choice(["gamma", "zeta"]), "v": random.choice([42, 2.5, False])}
+    if random.random() < .3: d["o"] = {"x": random.choice(words)}
+    if random.random() < .3: d["other"] = "gamma"
+    if random.random() < .3: d["dyn"] = random.choice(["gamma", 42, "omega"])
+    print(json.dumps(d))' >"$T/concat.ndjson"
+	qw-pipeline --index concat-idx --once --quiet "$T/concat.ndjson" >/dev/null 2>&1
+	cat >"$T/concat.py" <<'PY'
+import json, re, sys
+def text(v):
+    if isinstance(v, bool): return ["true" if v else "false"]
+    if isinstance(v, dict): return [t for x in v.values() for t in text(x)]
+    if isinstance(v, list): return [t for x in v for t in text(x)]
+    return [str(v) if not isinstance(v, float) else repr(v)]
+field, q = sys.argv[2], sys.argv[3]
+n = 0
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if field == "c_raw":
+        vals = [t for k in ("t", "n", "b", "j", "o", "dyn") if k in d for t in text(d[k])]
+        n += q in vals
+    else:
+        vals = [t for k in ("t", "n") if k in d for t in text(d[k])] + (text(d["o"]["x"]) if "o" in d else [])
+        toks = [w.lower() for v in vals for w in re.findall(r"[^\W_]+", v)]
+        n += q.lower() in toks
+print(n)
+PY
+	for q in Alpha-Beta gamma 42 true false -7 2.5 zeta omega Delta; do
+		want=$(python3 "$T/concat.py" "$T/concat.ndjson" c_raw "$q")
+		got=$(qw-search --index concat-idx -q "c_raw:\"$q\"" | jq .num_hits)
+		[ "$got" -eq "$want" ] || { echo "c_raw:$q: got $got, want $want" >&2; false; }
+	done
+	for q in alpha beta gamma 42 epsilon 1000 zeta omega; do
+		want=$(python3 "$T/concat.py" "$T/concat.ndjson" c_def "$q")
+		got=$(qw-search --index concat-idx -q "c_def:$q" | jq .num_hits)
+		[ "$got" -eq "$want" ] || { echo "c_def:$q: got $got, want $want" >&2; false; }
+	done
+	# hits hold the documents as given: no concatenate field in them
+	[ "$(qw-search --index concat-idx -q '*' --max-hits 1000 | jq '[.hits[] | select(has("c_raw") or has("c_def"))] | length')" -eq 0 ]
+	# a name that is no field is refused with its key path
+	sed 's/concatenate_fields: \[t, n, o.x\]/concatenate_fields: [t, nope]/; s/concat-idx/concat-two/' "$T/concat.yaml" >"$T/bad.yaml"
+	run --separate-stderr qw index create --index-config "$T/bad.yaml"
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *'concatenate_fields[1]: unknown field "nope"'* ]]
+}

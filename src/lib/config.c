@@ -491,6 +491,8 @@ static void field_free(struct field_mapping *f)
 	for (size_t i = 0; i < f->n_fields; i++)
 		field_free(&f->fields[i]);
 	free(f->fields);
+	free_strv(f->concat_names, f->n_concat_names);
+	free(f->concat_of);
 }
 
 static int check_field_name(const char *name, const char *path, struct qw_err *err)
@@ -633,6 +635,37 @@ static int parse_text_opts(json_t *o, const char *path, struct field_mapping *f,
 static int parse_fields(json_t *arr, const char *path, const char *parent_path, int depth,
 			struct field_mapping **out, size_t *n_out, struct qw_err *err);
 
+/* Quickwit's concatenate field (resolved later by split_concats()). */
+static int parse_concat(json_t *o, const char *path, int depth, struct field_mapping *f,
+			struct qw_err *err)
+{
+	static const char *const keys[] = { "name", "type", "description", "concatenate_fields",
+		"include_dynamic_fields", "tokenizer", "record", "fieldnorms", NULL };
+	const char *desc = NULL;
+	int rec = RECORD_BASIC;
+
+	if (check_keys(o, path, keys, err))
+		return -1;
+	if (depth > 0)
+		return fail(err, path, "type",
+			    "a concatenate field must be a top-level field mapping");
+	f->type = FT_TEXT;
+	f->is_concat = true;
+	f->stored = false;
+	if (opt_str(o, path, "description", &desc, err))
+		return -1;
+	if (desc)
+		f->description = xstrdup(desc);
+	if (parse_tokenizer(o, path, &f->tokenizer, err) ||
+	    opt_enum(o, path, "record", record_names, &rec, err) ||
+	    opt_bool(o, path, "fieldnorms", &f->fieldnorms, err) ||
+	    opt_bool(o, path, "include_dynamic_fields", &f->concat_dynamic, err) ||
+	    opt_strv(o, path, "concatenate_fields", &f->concat_names, &f->n_concat_names, err))
+		return -1;
+	f->record = (enum record_option)rec;
+	return 0;
+}
+
 static int parse_field(json_t *o, const char *path, const char *parent_path, int depth,
 		       struct field_mapping *f, struct qw_err *err)
 {
@@ -687,6 +720,8 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 		return -1;
 	if (!type)
 		return fail(err, path, "type", "missing field type");
+	if (!strcmp(type, "concatenate"))
+		return parse_concat(o, path, depth, f, err);
 	base = type;
 	tlen = strlen(type);
 	if (!strncmp(type, "array<", 6) && tlen > 7 && type[tlen - 1] == '>') {
@@ -851,7 +886,7 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 	return 0;
 unknown_type:
 	if (!strcmp(base, "concatenate"))
-		return fail(err, path, "type", "unsupported field type \"concatenate\"");
+		return fail(err, path, "type", "array<concatenate> is not a field type");
 	return fail(err, path, "type",
 		    "unknown field type \"%.64s\" (expected text, i64, u64, f64, bool, datetime, ip, bytes, json, object or array<...>)",
 		    type);
@@ -1072,15 +1107,78 @@ static void collect_leaves(struct index_config *cfg, struct field_mapping *field
  */
 static int index_fields(struct index_config *cfg, struct qw_err *err)
 {
-	cfg->by_path_cap = hash_cap(cfg->n_leaves);
+	cfg->by_path_cap = hash_cap(cfg->n_leaves + cfg->n_concats);
 	cfg->by_path = xcalloc(cfg->by_path_cap, sizeof(*cfg->by_path));
 	for (size_t i = 0; i < cfg->n_leaves; i++)
 		if (path_insert(cfg, cfg->leaves[i]))
 			return fail(err, "doc_mapping", "field_mappings",
 				    "duplicate field path \"%s\"", cfg->leaves[i]->path);
+	for (size_t i = 0; i < cfg->n_concats; i++)
+		if (path_insert(cfg, &cfg->concats[i]))
+			return fail(err, "doc_mapping", "field_mappings",
+				    "duplicate field path \"%s\"", cfg->concats[i].path);
 	cfg->by_name_cap = hash_cap(count_mappings(cfg->fields, cfg->n_fields));
 	cfg->by_name = xcalloc(cfg->by_name_cap, sizeof(*cfg->by_name));
 	name_insert_all(cfg, cfg->fields, cfg->n_fields);
+	return 0;
+}
+
+/* Move the concatenate fields out of cfg->fields into cfg->concats. */
+static void split_concats(struct index_config *cfg)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < cfg->n_fields; i++)
+		n += cfg->fields[i].is_concat;
+	if (!n)
+		return;
+	cfg->concats = xcalloc(n, sizeof(*cfg->concats));
+	for (size_t i = 0; i < cfg->n_fields; i++) {
+		if (cfg->fields[i].is_concat)
+			cfg->concats[cfg->n_concats++] = cfg->fields[i];
+		else
+			cfg->fields[k++] = cfg->fields[i];
+	}
+	cfg->n_fields = k;
+}
+
+/* The leaves each concatenate field names: a leaf, or every leaf of an object. */
+static int resolve_concats(struct index_config *cfg, struct qw_err *err)
+{
+	for (size_t i = 0; i < cfg->n_concats; i++) {
+		struct field_mapping *c = &cfg->concats[i];
+		size_t cap = 0;
+		char path[PATH_MAX_LEN];
+
+		pathf(path, sizeof(path), "doc_mapping.field_mappings[\"%s\"]", c->name);
+		for (size_t j = 0; j < c->n_concat_names; j++) {
+			const char *name = c->concat_names[j];
+			const struct field_mapping *m = find_leaf(cfg, name, strlen(name));
+			size_t n = strlen(name), before = c->n_concat_of;
+			char key[64];
+
+			pathf(key, sizeof(key), "concatenate_fields[%zu]", j);
+			if (m && m->is_concat)
+				return fail(err, path, key,
+					    "\"%s\" is a concatenate field: it cannot be concatenated",
+					    name);
+			if (m) {
+				XGROW(c->concat_of, c->n_concat_of + 1, cap);
+				c->concat_of[c->n_concat_of++] = m;
+				continue;
+			}
+			for (size_t l = 0; l < cfg->n_leaves; l++) {
+				const struct field_mapping *f = cfg->leaves[l];
+
+				if (!strncmp(f->path, name, n) && f->path[n] == '.') {
+					XGROW(c->concat_of, c->n_concat_of + 1, cap);
+					c->concat_of[c->n_concat_of++] = f;
+				}
+			}
+			if (c->n_concat_of == before)
+				return fail(err, path, key, "unknown field \"%s\"", name);
+		}
+	}
 	return 0;
 }
 
@@ -1482,8 +1580,9 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 	if (v && parse_fields(v, "doc_mapping.field_mappings", "", 0, &cfg->fields, &cfg->n_fields,
 			      err))
 		return -1;
+	split_concats(cfg);
 	collect_leaves(cfg, cfg->fields, cfg->n_fields, &cap);
-	if (index_fields(cfg, err))
+	if (index_fields(cfg, err) || resolve_concats(cfg, err))
 		return -1;
 	if (opt_str(o, path, "timestamp_field", &s, err))
 		return -1;
@@ -1736,6 +1835,9 @@ void config_free(struct index_config *cfg)
 	for (size_t i = 0; i < cfg->n_fields; i++)
 		field_free(&cfg->fields[i]);
 	free(cfg->fields);
+	for (size_t i = 0; i < cfg->n_concats; i++)
+		field_free(&cfg->concats[i]);
+	free(cfg->concats);
 	free(cfg->leaves);
 	free(cfg->by_path);
 	free(cfg->by_name);
@@ -1772,6 +1874,18 @@ static json_t *field_json(const struct field_mapping *f)
 	char type[32];
 
 	json_object_set_new(o, "name", json_string(f->name));
+	if (f->is_concat) {
+		json_object_set_new(o, "type", json_string("concatenate"));
+		if (f->description)
+			json_object_set_new(o, "description", json_string(f->description));
+		json_object_set_new(o, "concatenate_fields",
+				    strv_json(f->concat_names, f->n_concat_names));
+		json_object_set_new(o, "include_dynamic_fields", json_boolean(f->concat_dynamic));
+		json_object_set_new(o, "tokenizer", json_string(tokenizer_names[f->tokenizer]));
+		json_object_set_new(o, "record", json_string(record_names[f->record]));
+		json_object_set_new(o, "fieldnorms", json_boolean(f->fieldnorms));
+		return o;
+	}
 	snprintf(type, sizeof(type), f->is_array ? "array<%s>" : "%s",
 		 config_field_type_name(f->type));
 	json_object_set_new(o, "type", json_string(type));
@@ -1872,6 +1986,8 @@ json_t *config_to_json(const struct index_config *cfg)
 
 	for (size_t i = 0; i < cfg->n_fields; i++)
 		json_array_append_new(fm, field_json(&cfg->fields[i]));
+	for (size_t i = 0; i < cfg->n_concats; i++)
+		json_array_append_new(fm, field_json(&cfg->concats[i]));
 	json_object_set_new(dm, "field_mappings", fm);
 	json_object_set_new(dm, "mode", json_string(mode_names[cfg->mode]));
 	if (cfg->mode == MODE_DYNAMIC) {

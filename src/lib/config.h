@@ -104,6 +104,18 @@ struct field_mapping {
 	/* object: nested mappings; their path is "<this path>.<name>" */
 	struct field_mapping *fields;
 	size_t n_fields;
+	/*
+	 * concatenate: a text field (type FT_TEXT, never stored nor fast) in
+	 * cfg->concats, not in fields or leaves, that indexes the values of
+	 * the leaves concat_of (and of unmapped fields when concat_dynamic)
+	 * as text with its own tokenizer.
+	 */
+	bool is_concat;
+	bool concat_dynamic;             /* include_dynamic_fields, default false */
+	char **concat_names;             /* concatenate_fields as written */
+	size_t n_concat_names;
+	const struct field_mapping **concat_of; /* the leaves they name */
+	size_t n_concat_of;
 };
 
 /* Options of the implicit json field that holds unmapped fields in dynamic mode. */
@@ -144,6 +156,8 @@ struct index_config {
 	size_t n_fields;
 	struct field_mapping **leaves;   /* every non-object mapping, depth-first; points into fields */
 	size_t n_leaves;
+	struct field_mapping *concats;   /* the concatenate fields (top level), in order */
+	size_t n_concats;
 	/* internal: open-addressing hashes (slot = mapping, NULL = empty) */
 	const struct field_mapping **by_path;   /* leaves by full path */
 	size_t by_path_cap;

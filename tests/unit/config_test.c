@@ -645,8 +645,34 @@ static void test_fields(void)
 		"fast: expected a boolean", "a normalizer on an i64");
 	rejects(cfg_text("  field_mappings: {a: 1}\n", NULL),
 		"doc_mapping.field_mappings: expected a sequence", "field_mappings as a mapping");
-	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: concatenate\n", NULL),
-		"unsupported field type \"concatenate\"", "a concatenate field");
+	rejects(cfg_text("  field_mappings:\n    - name: o\n      type: object\n      field_mappings:\n"
+			 "        - name: a\n          type: concatenate\n", NULL),
+		"doc_mapping.field_mappings[0].field_mappings[0].type: a concatenate field must be a top-level field mapping",
+		"a concatenate field in an object");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: concatenate\n      fast: true\n", NULL),
+		"doc_mapping.field_mappings[0].fast: unknown key", "a fast concatenate field");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: concatenate\n      concatenate_fields: [b]\n"
+			 "    - name: b\n      type: concatenate\n", NULL),
+		"concatenate_fields[0]: \"b\" is a concatenate field", "a concatenate field of a concatenate field");
+	{
+		struct index_config *c = from_yaml(cfg_text(
+			"  field_mappings:\n    - name: a\n      type: text\n"
+			"    - name: all\n      type: concatenate\n      concatenate_fields: [a]\n"
+			"      tokenizer: raw\n      include_dynamic_fields: true\n", NULL), &e);
+
+		if (ok(c && c->n_fields == 1 && c->n_concats == 1 && c->n_leaves == 1,
+		       "a concatenate field is kept apart from the fields and leaves")) {
+			const struct field_mapping *m = config_find_field(c, "all");
+
+			ok(m && m->is_concat && m->type == FT_TEXT && m->tokenizer == TOK_RAW &&
+			   m->concat_dynamic && m->n_concat_of == 1 && m->concat_of[0] == c->leaves[0],
+			   "a concatenate field is found by name with its resolved fields");
+			test_round_trip(c, "concatenate");
+		} else {
+			tap_diag("%s", e.msg);
+		}
+		config_free(c);
+	}
 	{
 		struct index_config *c = from_yaml(cfg_text(
 			"  field_mappings:\n    - name: b\n      type: bytes\n      input_format: hex\n"
