@@ -1323,6 +1323,10 @@ static int check_tag_fields(struct index_config *cfg, struct qw_err *err)
 		f = config_find_field(cfg, name);
 		if (!f)
 			return fail(err, "doc_mapping", key, "unknown tag field \"%s\"", name);
+		if (f->is_concat || f == config_doc_length_field(cfg))
+			return fail(err, "doc_mapping", key,
+				    "tag field \"%s\": tags are not allowed on %s", name,
+				    f->is_concat ? "concatenate fields" : "_doc_length");
 		switch (f->type) {
 		case FT_TEXT:
 			if (!f->indexed || f->tokenizer != TOK_RAW)

@@ -654,6 +654,11 @@ static void test_fields(void)
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: concatenate\n      concatenate_fields: [b]\n"
 			 "    - name: b\n      type: concatenate\n", NULL),
 		"concatenate_fields[0]: \"b\" is a concatenate field", "a concatenate field of a concatenate field");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: raw\n"
+			 "    - name: all\n      type: concatenate\n      concatenate_fields: [a]\n      tokenizer: raw\n"
+			 "  tag_fields: [all]\n", NULL),
+		"doc_mapping.tag_fields[0]: tag field \"all\": tags are not allowed on concatenate fields",
+		"a concatenate tag field");
 	{
 		struct index_config *c = from_yaml(cfg_text(
 			"  field_mappings:\n    - name: a\n      type: text\n"
