@@ -319,3 +319,370 @@ stop_indexer() {
 	[ "$status" -eq 65 ]
 	[[ "$stderr" == "qw-index: "*"partition_key"* ]]
 }
+
+# Linear-cost regressions (issue 11). These bound CPU time with `ulimit -t`,
+# never wall time: the limits sit far above the linear cost (a few CPU
+# seconds under the sanitizers) and far below the quadratic cost the old
+# code paid (a per-key rescan of the object's keys or of the field
+# mappings: about 75 CPU s for 200k fields, 50 s for 50k mappings), so a
+# loaded machine cannot make them fail and a quadratic regression cannot
+# pass.
+@test "qw-index indexes one document of 200k dynamic fields in linear time (ulimit -t 20)" {
+	printf 'version: 0.8\nindex_id: wide-idx\ndoc_mapping:\n  mode: dynamic\n' >"$T/cfg.yaml"
+	python3 -c 'import json; print(json.dumps({"f%d" % i: "v%d" % i for i in range(200000)}))' >"$T/doc"
+	run --separate-stderr bash -c 'ulimit -t 20; exec qw-index --index-config "$1" --scratch-dir "$2" <"$3" >"$4"' \
+		_ "$T/cfg.yaml" "$S" "$T/doc" "$T/out"
+	[ "$status" -eq 0 ]
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq .num_docs "$T/splits")" -eq 1 ]
+	dir=$(jq -r '.splits[0].dir' "$T/splits")
+	[ "$(jq .num_fields "$dir/segment.json")" -eq "$(jq 'keys | length' "$T/doc")" ]
+}
+
+@test "qw-index reads a config of 50k field mappings and maps a document of them in linear time (ulimit -t 10)" {
+	python3 -c '
+import json
+print(json.dumps({"version": "0.8", "index_id": "wide-cfg", "doc_mapping": {"mode": "strict",
+    "field_mappings": [{"name": "f%d" % i, "type": "text", "tokenizer": "raw"} for i in range(50000)]}}))' >"$T/cfg.json"
+	python3 -c '
+print("version: 0.8\nindex_id: wide-cfg\ndoc_mapping:\n  mode: strict\n  field_mappings:")
+for i in range(50000):
+    print("    - name: f%d\n      type: text\n      tokenizer: raw" % i)' >"$T/cfg.yaml"
+	python3 -c 'import json; print(json.dumps({"f%d" % i: "v%d" % i for i in range(0, 50000, 1)}))' >"$T/doc"
+	for c in "$T/cfg.json" "$T/cfg.yaml"; do
+		rm -rf "$S"
+		run --separate-stderr bash -c 'ulimit -t 10; exec qw-index --index-config "$1" --scratch-dir "$2" <"$3" >"$4"' \
+			_ "$c" "$S" "$T/doc" "$T/out"
+		[ "$status" -eq 0 ]
+		split_records "$T/out" >"$T/splits"
+		[ "$(jq .num_docs "$T/splits")" -eq 1 ]
+		[ "$(jq .docs_invalid "$T/splits")" -eq 0 ]
+		dir=$(jq -r '.splits[0].dir' "$T/splits")
+		[ "$(jq .num_fields "$dir/segment.json")" -eq "$(jq 'keys | length' "$T/doc")" ]
+	done
+	# a duplicate name among them is still found, with its index
+	python3 -c '
+import json
+f = [{"name": "f%d" % i, "type": "text"} for i in range(50000)]
+f[40000]["name"] = "f123"
+print(json.dumps({"version": "0.8", "index_id": "wide-cfg", "doc_mapping": {"field_mappings": f}}))' >"$T/dup.json"
+	run --separate-stderr bash -c 'ulimit -t 10; exec qw-index --index-config "$1" </dev/null' _ "$T/dup.json"
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *'field_mappings[40000].name: duplicate field name "f123"'* ]]
+}
+
+# expected_sizes N T: the split sizes "T T ... rest " of N documents cut every T
+expected_sizes() {
+	awk -v n="$1" -v t="$2" 'BEGIN { while (n > 0) { printf "%d ", (n < t ? n : t); n -= t } }'
+}
+
+@test "qw-parse | qw-index cut at split_num_docs_target below --checkpoint-every, over files and invalid lines" {
+	write_cfg "$T/cfg.yaml" 300
+	# two files of valid documents with invalid lines among them
+	gen_docs 1234 3 0 | awk '{ print } NR % 97 == 0 { print "not json" }' >"$T/a.ndjson"
+	gen_docs 1266 3 5000 | awk '{ print } NR % 101 == 0 { print "{\"ts\": \"nope\"}" }' >"$T/b.ndjson"
+	valid=$(cat "$T/a.ndjson" "$T/b.ndjson" | jq -R 'fromjson? | select(.ts | type == "number")' | jq -s length)
+	[ "$valid" -eq 2500 ]
+	qw-parse --index-config "$T/cfg.yaml" "$T/a.ndjson" "$T/b.ndjson" 2>/dev/null |
+		qw-index --index-config "$T/cfg.yaml" --scratch-dir "$S" --source files --drain-ms 0 >"$T/out"
+	split_records "$T/out" >"$T/splits"
+	[ "$(jq -r '.splits[].num_docs' "$T/splits" | tr '\n' ' ')" = "$(expected_sizes "$valid" 300)" ]
+	[ "$(jq -r .trigger "$T/splits" | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" = "no_more_docs:1 num_docs:8 " ]
+}
+
+@test "qw-pipeline with split_num_docs_target 70 publishes ceil(N/70) splits of 70 documents" {
+	export QW_DATA_DIR=$T/qwdata
+	write_cfg "$T/cfg.yaml" 70
+	qw index create --index-config "$T/cfg.yaml" >/dev/null
+	gen_docs 1000 >"$T/in.ndjson"
+	n=$(jq -s length "$T/in.ndjson")
+	run -0 --separate-stderr qw-pipeline --index test-idx --once --quiet --drain-ms 0 "$T/in.ndjson"
+	m=$QW_DATA_DIR/indexes/test-idx/metastore.json
+	[ "$(jq '[.splits[] | select(.split_state == "Published")] | length' "$m")" -eq $(( (n + 69) / 70 )) ]
+	[ "$(jq -r '[.splits[] | .metadata.num_docs] | sort | reverse | .[]' "$m" | tr '\n' ' ')" = "$(expected_sizes "$n" 70)" ]
+}
+
+# An index of bytes fields (base64 and hex input), numbers with
+# output_format: string and store_document_size, from documents written
+# by python3; the oracles are python3 and jq over the same documents.
+bytes_index() {
+	export QW_DATA_DIR=$T/qwdata
+	cat >"$T/bytes.yaml" <<'EOF2'
+version: 0.8
+index_id: bytes-idx
+doc_mapping:
+  mode: strict
+  store_document_size: true
+  field_mappings:
+    - name: id
+      type: u64
+      output_format: string
+    - name: b64
+      type: bytes
+      output_format: hex
+    - name: hx
+      type: bytes
+      input_format: hex
+    - name: plain
+      type: bytes
+    - name: r
+      type: f64
+      output_format: string
+    - name: pad
+      type: text
+EOF2
+	qw index create --index-config "$T/bytes.yaml" >/dev/null
+	python3 -c '
+import base64, json
+for i in range(40):
+    b = bytes([i % 25, (i * 7) % 256, 255 - i % 25])
+    print(json.dumps({"id": i, "b64": base64.b64encode(b).decode(), "hx": b.hex().upper() if i % 2 else b.hex(),
+                      "plain": base64.b64encode(b"x" * (i % 5)).decode(), "r": i + 0.25,
+                      "pad": "y" * (i * 3)}, separators=(",", ":")))' >"$T/bytes.ndjson"
+	qw-pipeline --index bytes-idx --once --quiet "$T/bytes.ndjson" >/dev/null 2>&1
+}
+
+@test "bytes fields are found by value in their input_format, base64 or hex" {
+	bytes_index
+	for i in 3 17 30; do
+		v=$(jq -r --argjson i $i 'select(.id == $i) | .b64' "$T/bytes.ndjson")
+		want=$(jq -r --arg v "$v" 'select(.b64 == $v) | .id' "$T/bytes.ndjson" | sort -n | tr '\n' ' ')
+		[ -n "$want" ]
+		got=$(qw-search --index bytes-idx -q "b64:$v" --max-hits 100 | jq -r '.hits[].id' | sort -n | tr '\n' ' ')
+		[ "$got" = "$want" ]
+		# hex in either case names the same bytes
+		h=$(python3 -c "import base64, sys; print(base64.b64decode(sys.argv[1]).hex())" "$v")
+		got=$(qw-search --index bytes-idx -q "hx:$h" --max-hits 100 | jq -r '.hits[].id' | sort -n | tr '\n' ' ')
+		[ "$got" = "$want" ]
+		got=$(qw-search --index bytes-idx -q "hx:${h^^}" --max-hits 100 | jq -r '.hits[].id' | sort -n | tr '\n' ' ')
+		[ "$got" = "$want" ]
+	done
+	# the empty value and padding-free base64
+	want=$(jq -r 'select(.plain == "eHh4") | .id' "$T/bytes.ndjson" | wc -l)
+	[ "$want" -gt 0 ]
+	[ "$(qw-search --index bytes-idx -q 'plain:eHh4' | jq .num_hits)" -eq "$want" ]
+	want=$(jq -r 'select(.plain == "eA==") | .id' "$T/bytes.ndjson" | wc -l)
+	[ "$(qw-search --index bytes-idx -q 'plain:eA' | jq .num_hits)" -eq "$want" ]
+	# a value that does not decode is an error naming the field and the format
+	run --separate-stderr qw-search --index bytes-idx -q 'hx:abc'
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *"cannot parse 'abc' as bytes for field 'hx' (hex)"* ]]
+	run --separate-stderr qw-search --index bytes-idx -q 'b64:a.b'
+	[ "$status" -eq 65 ]
+}
+
+@test "hits show bytes in their output_format and numbers with output_format: string as strings" {
+	bytes_index
+	qw-search --index bytes-idx -q '*' --max-hits 100 | jq -c '.hits[]' | sort >"$T/got"
+	python3 -c '
+import base64, json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    d["id"] = str(d["id"])
+    d["r"] = repr(d["r"])
+    d["b64"] = base64.b64decode(d["b64"]).hex()
+    d["hx"] = base64.b64encode(bytes.fromhex(d["hx"])).decode()
+    print(json.dumps(d, separators=(",", ":")))' "$T/bytes.ndjson" | jq -c . | sort >"$T/want"
+	diff "$T/want" "$T/got"
+}
+
+@test "store_document_size gives every document its _doc_length for aggregations, ranges and sorts" {
+	bytes_index
+	sum=$(LC_ALL=C awk '{ s += length($0) } END { print s }' "$T/bytes.ndjson")
+	max=$(LC_ALL=C awk '{ if (length($0) > m) m = length($0) } END { print m }' "$T/bytes.ndjson")
+	out=$(qw-search --index bytes-idx -q '*' --aggs '{"s":{"sum":{"field":"_doc_length"}},"m":{"max":{"field":"_doc_length"}}}')
+	[ "$(echo "$out" | jq .aggregations.s.value)" -eq "$sum" ]
+	[ "$(echo "$out" | jq .aggregations.m.value)" -eq "$max" ]
+	want=$(LC_ALL=C awk 'length($0) >= 100' "$T/bytes.ndjson" | wc -l)
+	[ "$want" -gt 0 ]
+	[ "$(qw-search --index bytes-idx -q '_doc_length:>=100' | jq .num_hits)" -eq "$want" ]
+	longest=$(LC_ALL=C awk -v m="$max" 'length($0) == m' "$T/bytes.ndjson" | jq -r .id)
+	[ "$(qw-search --index bytes-idx -q '*' --sort-by _doc_length --max-hits 1 | jq -r '.hits[0].id')" = "$longest" ]
+	# without store_document_size, the field does not exist
+	sed -i '/store_document_size/d; s/bytes-idx/bytes-two/' "$T/bytes.yaml"
+	qw index create --index-config "$T/bytes.yaml" >/dev/null
+	run --separate-stderr qw-search --index bytes-two -q '*' --aggs '{"s":{"sum":{"field":"_doc_length"}}}'
+	[ "$status" -eq 65 ]
+}
+
+# Words and their Porter2 stems from the Snowball English sample vocabulary
+# (the oracle; qw stems with libstemmer).
+@test "en_stem: a query word finds every document with a word of the same stem" {
+	export QW_DATA_DIR=$T/qwdata
+	printf 'version: 0.8\nindex_id: stem-idx\ndoc_mapping:\n  field_mappings:\n    - name: msg\n      type: text\n      tokenizer: en_stem\n      record: position\nsearch_settings:\n  default_search_fields: [msg]\n' >"$T/stem.yaml"
+	qw index create --index-config "$T/stem.yaml" >/dev/null
+	python3 -c '
+import json, random
+random.seed(7)
+words = ["consolation", "consolations", "Console", "consoled", "consoles", "consoling",
+         "consolingly", "consols", "consign", "consigned", "consigning", "consignment",
+         "conspiracy", "conspirator", "conspirators", "conspire", "conspired", "constable",
+         "happy", "the", "a"]
+for i in range(300):
+    print(json.dumps({"msg": " ".join(random.choice(words) for _ in range(4))}))' >"$T/stem.ndjson"
+	qw-pipeline --index stem-idx --once --quiet "$T/stem.ndjson" >/dev/null 2>&1
+	# stem group -> its words, lowercased
+	count() {
+		python3 -c '
+import json, re, sys
+group = set(sys.argv[2].split())
+n = 0
+for line in open(sys.argv[1]):
+    toks = re.findall(r"\w+", json.loads(line)["msg"].lower())
+    n += any(t in group for t in toks)
+print(n)' "$T/stem.ndjson" "$1"
+	}
+	consol="consolation consolations console consoled consoles consoling consolingly consols"
+	consign="consign consigned consigning consignment"
+	conspir="conspirator conspirators conspire conspired"
+	for q in consoled CONSOLATIONS consols; do
+		[ "$(qw-search --index stem-idx -q "msg:$q" | jq .num_hits)" -eq "$(count "$consol")" ]
+	done
+	[ "$(qw-search --index stem-idx -q "consignment" | jq .num_hits)" -eq "$(count "$consign")" ]
+	[ "$(qw-search --index stem-idx -q "msg:conspiring" | jq .num_hits)" -eq "$(count "$conspir")" ]
+	# conspiracy stems to conspiraci, apart from conspir
+	[ "$(qw-search --index stem-idx -q "msg:conspiracy" | jq .num_hits)" -eq "$(count conspiracy)" ]
+	# a phrase of stems
+	want=$(python3 -c '
+import json, re, sys
+c = {"consolation", "consolations", "console", "consoled", "consoles", "consoling", "consolingly", "consols"}
+g = {"consign", "consigned", "consigning", "consignment"}
+n = 0
+for line in open(sys.argv[1]):
+    t = re.findall(r"\w+", json.loads(line)["msg"].lower())
+    n += any(t[i] in c and t[i + 1] in g for i in range(len(t) - 1))
+print(n)' "$T/stem.ndjson")
+	[ "$want" -gt 0 ]
+	[ "$(qw-search --index stem-idx -q 'msg:"consoling consigned"' | jq .num_hits)" -eq "$want" ]
+}
+
+@test "chinese_compatible: every CJK ideograph is a term, other runs of letters and digits too" {
+	export QW_DATA_DIR=$T/qwdata
+	printf 'version: 0.8\nindex_id: zh-idx\ndoc_mapping:\n  field_mappings:\n    - name: msg\n      type: text\n      tokenizer: chinese_compatible\n      record: position\n' >"$T/zh.yaml"
+	qw index create --index-config "$T/zh.yaml" >/dev/null
+	python3 -c '
+import json, random
+random.seed(11)
+parts = ["你好", "世界", "日志", "搜索引擎", "Hello", "world42", "ÉTÉ", "-", " ", "错误ERROR", "数据"]
+for i in range(300):
+    print(json.dumps({"msg": "".join(random.choice(parts) for _ in range(5))}, ensure_ascii=False))' >"$T/zh.ndjson"
+	qw-pipeline --index zh-idx --once --quiet "$T/zh.ndjson" >/dev/null 2>&1
+	# Quickwit's ChineseTokenizer, in python: CJK ideographs alone, runs of other alphanumerics
+	cat >"$T/zh.py" <<'PY'
+import json, sys
+def cjk(c):
+    o = ord(c)
+    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or
+            0x20000 <= o <= 0x2A6DF or 0x2A700 <= o <= 0x2CEAF or 0x2F800 <= o <= 0x2FA1F)
+def tokens(s):
+    out, cur = [], ""
+    for c in s:
+        if cjk(c) or not c.isalnum():
+            if cur: out.append(cur.lower()); cur = ""
+            if cjk(c): out.append(c)
+        else:
+            cur += c
+    if cur: out.append(cur.lower())
+    return out
+q = tokens(sys.argv[2])
+n = 0
+for line in open(sys.argv[1]):
+    t = tokens(json.loads(line)["msg"])
+    n += any(t[i:i + len(q)] == q for i in range(len(t)))
+print(n)
+PY
+	for q in 你 界 world42 été error 搜索 错误error; do
+		want=$(python3 "$T/zh.py" "$T/zh.ndjson" "$q")
+		got=$(qw-search --index zh-idx -q "msg:\"$q\"" | jq .num_hits)
+		[ "$got" -eq "$want" ] || { echo "$q: got $got, want $want" >&2; false; }
+	done
+}
+
+@test "concatenate fields index the values of their fields (and of unmapped ones) with their own tokenizer" {
+	export QW_DATA_DIR=$T/qwdata
+	cat >"$T/concat.yaml" <<'EOF2'
+version: 0.8
+index_id: concat-idx
+doc_mapping:
+  mode: dynamic
+  field_mappings:
+    - name: t
+      type: text
+      tokenizer: raw
+    - name: n
+      type: i64
+    - name: b
+      type: bool
+    - name: j
+      type: json
+    - name: o
+      type: object
+      field_mappings:
+        - name: x
+          type: text
+    - name: other
+      type: text
+    - name: c_raw
+      type: concatenate
+      concatenate_fields: [t, n, b, j, o]
+      tokenizer: raw
+      include_dynamic_fields: true
+    - name: c_def
+      type: concatenate
+      concatenate_fields: [t, n, o.x]
+      tokenizer: default
+EOF2
+	qw index create --index-config "$T/concat.yaml" >/dev/null
+	python3 -c '
+import json, random
+random.seed(5)
+words = ["Alpha-Beta", "gamma", "42", "true", "Delta epsilon"]
+for i in range(200):
+    d = {}
+    if random.random() < .5: d["t"] = random.choice(words)
+    if random.random() < .5: d["n"] = random.choice([42, -7, 1000])
+    if random.random() < .3: d["b"] = random.choice([True, False])
+    if random.random() < .3: d["j"] = {"k": random.choice(["gamma", "zeta"]), "v": random.choice([42, 2.5, False])}
+    if random.random() < .3: d["o"] = {"x": random.choice(words)}
+    if random.random() < .3: d["other"] = "gamma"
+    if random.random() < .3: d["dyn"] = random.choice(["gamma", 42, "omega"])
+    print(json.dumps(d))' >"$T/concat.ndjson"
+	qw-pipeline --index concat-idx --once --quiet "$T/concat.ndjson" >/dev/null 2>&1
+	cat >"$T/concat.py" <<'PY'
+import json, re, sys
+def text(v):
+    if isinstance(v, bool): return ["true" if v else "false"]
+    if isinstance(v, dict): return [t for x in v.values() for t in text(x)]
+    if isinstance(v, list): return [t for x in v for t in text(x)]
+    return [str(v) if not isinstance(v, float) else repr(v)]
+field, q = sys.argv[2], sys.argv[3]
+n = 0
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if field == "c_raw":
+        vals = [t for k in ("t", "n", "b", "j", "o", "dyn") if k in d for t in text(d[k])]
+        n += q in vals
+    else:
+        vals = [t for k in ("t", "n") if k in d for t in text(d[k])] + (text(d["o"]["x"]) if "o" in d else [])
+        toks = [w.lower() for v in vals for w in re.findall(r"[^\W_]+", v)]
+        n += q.lower() in toks
+print(n)
+PY
+	for q in Alpha-Beta gamma 42 true false -7 2.5 zeta omega Delta; do
+		want=$(python3 "$T/concat.py" "$T/concat.ndjson" c_raw "$q")
+		got=$(qw-search --index concat-idx -q "c_raw:\"$q\"" | jq .num_hits)
+		[ "$got" -eq "$want" ] || { echo "c_raw:$q: got $got, want $want" >&2; false; }
+	done
+	for q in alpha beta gamma 42 epsilon 1000 zeta omega; do
+		want=$(python3 "$T/concat.py" "$T/concat.ndjson" c_def "$q")
+		got=$(qw-search --index concat-idx -q "c_def:$q" | jq .num_hits)
+		[ "$got" -eq "$want" ] || { echo "c_def:$q: got $got, want $want" >&2; false; }
+	done
+	# hits hold the documents as given: no concatenate field in them
+	[ "$(qw-search --index concat-idx -q '*' --max-hits 1000 | jq '[.hits[] | select(has("c_raw") or has("c_def"))] | length')" -eq 0 ]
+	# a name that is no field is refused with its key path
+	sed 's/concatenate_fields: \[t, n, o.x\]/concatenate_fields: [t, nope]/; s/concat-idx/concat-two/' "$T/concat.yaml" >"$T/bad.yaml"
+	run --separate-stderr qw index create --index-config "$T/bad.yaml"
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *'concatenate_fields[1]: unknown field "nope"'* ]]
+}

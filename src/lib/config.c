@@ -25,12 +25,14 @@ static const char *const tokenizer_names[] = {
 	[TOK_RAW_LOWERCASE] = "raw_lowercase",
 	[TOK_LOWERCASE] = "lowercase",
 	[TOK_WHITESPACE] = "whitespace",
+	[TOK_EN_STEM] = "en_stem",
+	[TOK_CHINESE_COMPATIBLE] = "chinese_compatible",
 	NULL,
 };
 
 /* Quickwit tokenizers qw does not implement (yet). */
 static const char *const unsupported_tokenizers[] = {
-	"en_stem", "chinese_compatible", "source_code_default", "multilang",
+	"source_code_default", "multilang",
 	"multilang_default", "lowercase_whitespace", NULL,
 };
 
@@ -97,7 +99,7 @@ static const char *const reserved_field_names[] = {
 
 const char *config_tokenizer_name(enum tokenizer t)
 {
-	if ((unsigned)t > TOK_WHITESPACE)
+	if ((unsigned)t > TOK_LAST)
 		return "?";
 	return tokenizer_names[t];
 }
@@ -489,6 +491,8 @@ static void field_free(struct field_mapping *f)
 	for (size_t i = 0; i < f->n_fields; i++)
 		field_free(&f->fields[i]);
 	free(f->fields);
+	free_strv(f->concat_names, f->n_concat_names);
+	free(f->concat_of);
 }
 
 static int check_field_name(const char *name, const char *path, struct qw_err *err)
@@ -536,7 +540,7 @@ static int parse_tokenizer(json_t *obj, const char *path, enum tokenizer *out, s
 	}
 	if (find_name(unsupported_tokenizers, s) >= 0)
 		return fail(err, path, "tokenizer",
-			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace)",
+			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace, en_stem, chinese_compatible)",
 			    s);
 	return fail(err, path, "tokenizer", "unknown tokenizer \"%.100s\"", s);
 }
@@ -631,6 +635,37 @@ static int parse_text_opts(json_t *o, const char *path, struct field_mapping *f,
 static int parse_fields(json_t *arr, const char *path, const char *parent_path, int depth,
 			struct field_mapping **out, size_t *n_out, struct qw_err *err);
 
+/* Quickwit's concatenate field (resolved later by split_concats()). */
+static int parse_concat(json_t *o, const char *path, int depth, struct field_mapping *f,
+			struct qw_err *err)
+{
+	static const char *const keys[] = { "name", "type", "description", "concatenate_fields",
+		"include_dynamic_fields", "tokenizer", "record", "fieldnorms", NULL };
+	const char *desc = NULL;
+	int rec = RECORD_BASIC;
+
+	if (check_keys(o, path, keys, err))
+		return -1;
+	if (depth > 0)
+		return fail(err, path, "type",
+			    "a concatenate field must be a top-level field mapping");
+	f->type = FT_TEXT;
+	f->is_concat = true;
+	f->stored = false;
+	if (opt_str(o, path, "description", &desc, err))
+		return -1;
+	if (desc)
+		f->description = xstrdup(desc);
+	if (parse_tokenizer(o, path, &f->tokenizer, err) ||
+	    opt_enum(o, path, "record", record_names, &rec, err) ||
+	    opt_bool(o, path, "fieldnorms", &f->fieldnorms, err) ||
+	    opt_bool(o, path, "include_dynamic_fields", &f->concat_dynamic, err) ||
+	    opt_strv(o, path, "concatenate_fields", &f->concat_names, &f->n_concat_names, err))
+		return -1;
+	f->record = (enum record_option)rec;
+	return 0;
+}
+
 static int parse_field(json_t *o, const char *path, const char *parent_path, int depth,
 		       struct field_mapping *f, struct qw_err *err)
 {
@@ -685,6 +720,8 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 		return -1;
 	if (!type)
 		return fail(err, path, "type", "missing field type");
+	if (!strcmp(type, "concatenate"))
+		return parse_concat(o, path, depth, f, err);
 	base = type;
 	tlen = strlen(type);
 	if (!strncmp(type, "array<", 6) && tlen > 7 && type[tlen - 1] == '>') {
@@ -767,9 +804,14 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 	case FT_TEXT:
 		return parse_text_opts(o, path, f, err);
 	case FT_JSON:
-		if (parse_text_opts(o, path, f, err))
+		if (parse_text_opts(o, path, f, err) ||
+		    opt_bool(o, path, "expand_dots", &f->expand_dots, err))
 			return -1;
-		return opt_bool(o, path, "expand_dots", &f->expand_dots, err);
+		/* dotted keys are always paths in qw: accepted, it would be ignored */
+		if (!f->expand_dots)
+			return fail(err, path, "expand_dots",
+				    "expand_dots: false is not supported (keys with dots are always expanded)");
+		return 0;
 	case FT_I64:
 	case FT_U64:
 	case FT_F64: {
@@ -844,10 +886,167 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 	return 0;
 unknown_type:
 	if (!strcmp(base, "concatenate"))
-		return fail(err, path, "type", "unsupported field type \"concatenate\"");
+		return fail(err, path, "type", "array<concatenate> is not a field type");
 	return fail(err, path, "type",
 		    "unknown field type \"%.64s\" (expected text, i64, u64, f64, bool, datetime, ip, bytes, json, object or array<...>)",
 		    type);
+}
+
+/* ------------------------------------------------------- name hashes */
+
+/*
+ * Field lookups are hashed so that a config of n mappings is read in
+ * O(n) and a document of k keys is mapped in O(k), whatever n is: a
+ * linear scan per name made both quadratic (issue 11). Small sibling
+ * arrays are scanned: cheaper than hashing.
+ */
+#define CHILD_LINEAR 8
+
+static uint64_t name_hash(const char *s, size_t n, uint64_t seed)
+{
+	uint64_t h = 14695981039346656037ULL ^ seed;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static uint64_t sibling_seed(const struct field_mapping *fields)
+{
+	return (uint64_t)(uintptr_t)fields * 0x9e3779b97f4a7c15ULL;
+}
+
+static size_t hash_cap(size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < n * 2)
+		cap *= 2;
+	return cap;
+}
+
+/* Insert m into the path hash; the mapping already there on a duplicate. */
+static const struct field_mapping *path_insert(struct index_config *cfg,
+					       const struct field_mapping *m)
+{
+	size_t mask = cfg->by_path_cap - 1, n = strlen(m->path);
+	size_t j = (size_t)name_hash(m->path, n, 0) & mask;
+
+	for (; cfg->by_path[j]; j = (j + 1) & mask)
+		if (!strcmp(cfg->by_path[j]->path, m->path))
+			return cfg->by_path[j];
+	cfg->by_path[j] = m;
+	return NULL;
+}
+
+/* Insert every mapping of fields[0..n) (and below) into the sibling hash. */
+static void name_insert_all(struct index_config *cfg, const struct field_mapping *fields, size_t n)
+{
+	size_t mask = cfg->by_name_cap - 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct field_mapping *m = &fields[i];
+		size_t j = (size_t)name_hash(m->name, strlen(m->name), sibling_seed(fields)) & mask;
+
+		while (cfg->by_name[j])
+			j = (j + 1) & mask;
+		cfg->by_name[j] = m;
+		if (m->type == FT_OBJECT)
+			name_insert_all(cfg, m->fields, m->n_fields);
+	}
+}
+
+static size_t count_mappings(const struct field_mapping *fields, size_t n)
+{
+	size_t c = n;
+
+	for (size_t i = 0; i < n; i++)
+		if (fields[i].type == FT_OBJECT)
+			c += count_mappings(fields[i].fields, fields[i].n_fields);
+	return c;
+}
+
+const struct field_mapping *config_child(const struct index_config *cfg,
+					 const struct field_mapping *fields, size_t nf,
+					 const char *name, size_t n)
+{
+	size_t mask, j;
+
+	if (nf <= CHILD_LINEAR || !cfg || !cfg->by_name_cap) {
+		for (size_t i = 0; i < nf; i++)
+			if (!strncmp(fields[i].name, name, n) && fields[i].name[n] == '\0')
+				return &fields[i];
+		return NULL;
+	}
+	mask = cfg->by_name_cap - 1;
+	j = (size_t)name_hash(name, n, sibling_seed(fields)) & mask;
+	for (; cfg->by_name[j]; j = (j + 1) & mask) {
+		const struct field_mapping *m = cfg->by_name[j];
+
+		if (m >= fields && m < fields + nf && !strncmp(m->name, name, n) &&
+		    m->name[n] == '\0')
+			return m;
+	}
+	return NULL;
+}
+
+static const struct field_mapping *find_leaf(const struct index_config *cfg, const char *path,
+					     size_t n)
+{
+	size_t mask, j;
+
+	if (!cfg->by_path_cap)
+		return NULL;
+	mask = cfg->by_path_cap - 1;
+	j = (size_t)name_hash(path, n, 0) & mask;
+	for (; cfg->by_path[j]; j = (j + 1) & mask) {
+		const struct field_mapping *m = cfg->by_path[j];
+
+		if (!strncmp(m->path, path, n) && m->path[n] == '\0')
+			return m;
+	}
+	return NULL;
+}
+
+struct name_pos {
+	const char *name;
+	size_t i;
+};
+
+static int name_pos_cmp(const void *a, const void *b)
+{
+	const struct name_pos *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * The first i whose name an earlier one has, or n (sorting: O(n log n));
+ * names[i] is the name at i (a string array or a mapping's name field:
+ * stride is the distance between two of them in bytes).
+ */
+static size_t first_duplicate(const void *names, size_t stride, size_t n)
+{
+	struct name_pos *v;
+	size_t dup = n;
+
+	if (n < 2)
+		return n;
+	v = xreallocarray(NULL, n, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i].name = *(const char *const *)(const void *)((const char *)names + i * stride);
+		v[i].i = i;
+	}
+	qsort(v, n, sizeof(*v), name_pos_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(v[i - 1].name, v[i].name) && v[i].i < dup &&
+		    (i < 2 || strcmp(v[i - 2].name, v[i].name)))
+			dup = v[i].i;
+	free(v);
+	return dup;
 }
 
 static int parse_fields(json_t *arr, const char *path, const char *parent_path, int depth,
@@ -868,12 +1067,13 @@ static int parse_fields(json_t *arr, const char *path, const char *parent_path, 
 		pathf(sub, sizeof(sub), "%s[%zu]", path, i);
 		if (parse_field(json_array_get(arr, i), sub, parent_path, depth, &fields[i], err))
 			goto out;
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(fields[j].name, fields[i].name)) {
-				fail(err, sub, "name", "duplicate field name \"%s\"", fields[i].name);
-				goto out;
-			}
-		}
+	}
+	if ((i = first_duplicate(n ? &fields[0].name : NULL, sizeof(*fields), n)) < n) {
+		char sub[PATH_MAX_LEN];
+
+		pathf(sub, sizeof(sub), "%s[%zu]", path, i);
+		fail(err, sub, "name", "duplicate field name \"%s\"", fields[i].name);
+		goto out;
 	}
 	rc = 0;
 out:
@@ -901,56 +1101,148 @@ static void collect_leaves(struct index_config *cfg, struct field_mapping *field
 	}
 }
 
-/* Two mappings with the same full path (e.g. "a.b" and a.{b}) collide. */
-static int check_leaf_paths(const struct index_config *cfg, struct qw_err *err)
+/*
+ * Build the lookup hashes. Two mappings with the same full path (e.g. "a.b"
+ * and a.{b}) collide.
+ */
+static int index_fields(struct index_config *cfg, struct qw_err *err)
 {
+	cfg->by_path_cap = hash_cap(cfg->n_leaves + cfg->n_concats);
+	cfg->by_path = xcalloc(cfg->by_path_cap, sizeof(*cfg->by_path));
 	for (size_t i = 0; i < cfg->n_leaves; i++)
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(cfg->leaves[i]->path, cfg->leaves[j]->path))
-				return fail(err, "doc_mapping", "field_mappings",
-					    "duplicate field path \"%s\"", cfg->leaves[i]->path);
+		if (path_insert(cfg, cfg->leaves[i]))
+			return fail(err, "doc_mapping", "field_mappings",
+				    "duplicate field path \"%s\"", cfg->leaves[i]->path);
+	for (size_t i = 0; i < cfg->n_concats; i++)
+		if (path_insert(cfg, &cfg->concats[i]))
+			return fail(err, "doc_mapping", "field_mappings",
+				    "duplicate field path \"%s\"", cfg->concats[i].path);
+	cfg->by_name_cap = hash_cap(count_mappings(cfg->fields, cfg->n_fields));
+	cfg->by_name = xcalloc(cfg->by_name_cap, sizeof(*cfg->by_name));
+	name_insert_all(cfg, cfg->fields, cfg->n_fields);
+	return 0;
+}
+
+/* Move the concatenate fields out of cfg->fields into cfg->concats. */
+static void split_concats(struct index_config *cfg)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < cfg->n_fields; i++)
+		n += cfg->fields[i].is_concat;
+	if (!n)
+		return;
+	cfg->concats = xcalloc(n, sizeof(*cfg->concats));
+	for (size_t i = 0; i < cfg->n_fields; i++) {
+		if (cfg->fields[i].is_concat)
+			cfg->concats[cfg->n_concats++] = cfg->fields[i];
+		else
+			cfg->fields[k++] = cfg->fields[i];
+	}
+	cfg->n_fields = k;
+}
+
+/* The leaves each concatenate field names: a leaf, or every leaf of an object. */
+static int resolve_concats(struct index_config *cfg, struct qw_err *err)
+{
+	for (size_t i = 0; i < cfg->n_concats; i++) {
+		struct field_mapping *c = &cfg->concats[i];
+		size_t cap = 0;
+		char path[PATH_MAX_LEN];
+
+		pathf(path, sizeof(path), "doc_mapping.field_mappings[\"%s\"]", c->name);
+		for (size_t j = 0; j < c->n_concat_names; j++) {
+			const char *name = c->concat_names[j];
+			const struct field_mapping *m = find_leaf(cfg, name, strlen(name));
+			size_t n = strlen(name), before = c->n_concat_of;
+			char key[64];
+
+			pathf(key, sizeof(key), "concatenate_fields[%zu]", j);
+			if (m && m->is_concat)
+				return fail(err, path, key,
+					    "\"%s\" is a concatenate field: it cannot be concatenated",
+					    name);
+			if (m) {
+				XGROW(c->concat_of, c->n_concat_of + 1, cap);
+				c->concat_of[c->n_concat_of++] = m;
+				continue;
+			}
+			for (size_t l = 0; l < cfg->n_leaves; l++) {
+				const struct field_mapping *f = cfg->leaves[l];
+
+				if (!strncmp(f->path, name, n) && f->path[n] == '.') {
+					XGROW(c->concat_of, c->n_concat_of + 1, cap);
+					c->concat_of[c->n_concat_of++] = f;
+				}
+			}
+			if (c->n_concat_of == before)
+				return fail(err, path, key, "unknown field \"%s\"", name);
+		}
+	}
 	return 0;
 }
 
 /* ------------------------------------------------------------ lookups */
 
+static const struct field_mapping doc_length_field = {
+	.name = (char *)"_doc_length",
+	.path = (char *)"_doc_length",
+	.type = FT_U64,
+	.fast = true,
+	.coerce = true,
+};
+
+const struct field_mapping *config_doc_length_field(const struct index_config *cfg)
+{
+	return cfg && cfg->store_document_size ? &doc_length_field : NULL;
+}
+
 const struct field_mapping *config_find_field(const struct index_config *cfg, const char *path)
 {
 	if (!cfg || !path)
 		return NULL;
-	for (size_t i = 0; i < cfg->n_leaves; i++)
-		if (!strcmp(cfg->leaves[i]->path, path))
-			return cfg->leaves[i];
+	if (cfg->store_document_size && !strcmp(path, doc_length_field.path))
+		return &doc_length_field;
+	return find_leaf(cfg, path, strlen(path));
+}
+
+/* The longest json leaf whose path is a dotted prefix of path[0..n). */
+static const struct field_mapping *json_prefix(const struct index_config *cfg, const char *path,
+					       size_t n, size_t *len)
+{
+	for (size_t k = n; k-- > 0;) {
+		const struct field_mapping *f;
+
+		if (path[k] != '.')
+			continue;
+		f = find_leaf(cfg, path, k);
+		if (f && f->type == FT_JSON) {
+			*len = k;
+			return f;
+		}
+	}
 	return NULL;
 }
 
 const struct field_mapping *config_resolve_field(const struct index_config *cfg,
 						 const char *path, const char **subpath)
 {
-	const struct field_mapping *best = NULL;
-	size_t best_len = 0, plen;
+	const struct field_mapping *f;
+	size_t plen, len = 0;
 
 	if (!cfg || !path)
 		return NULL;
 	plen = strlen(path);
-	for (size_t i = 0; i < cfg->n_leaves; i++) {
-		const struct field_mapping *f = cfg->leaves[i];
-		size_t n = strlen(f->path);
-
-		if (n == plen && !memcmp(f->path, path, n)) {
-			if (subpath)
-				*subpath = path + plen;
-			return f;
-		}
-		if (f->type == FT_JSON && n < plen && path[n] == '.' && !memcmp(f->path, path, n) &&
-		    n > best_len) {
-			best = f;
-			best_len = n;
-		}
+	f = config_find_field(cfg, path);
+	if (f) {
+		if (subpath)
+			*subpath = path + plen;
+		return f;
 	}
-	if (best && subpath)
-		*subpath = path + best_len + 1;
-	return best;
+	f = json_prefix(cfg, path, plen, &len);
+	if (f && subpath)
+		*subpath = path + len + 1;
+	return f;
 }
 
 /* ------------------------------------------------------------ sections */
@@ -978,6 +1270,9 @@ static int parse_dynamic(json_t *o, struct dynamic_mapping *d, struct qw_err *er
 	    parse_fast(o, path, true, &d->fast, &d->fast_normalizer, err) ||
 	    opt_bool(o, path, "expand_dots", &d->expand_dots, err))
 		return -1;
+	if (!d->expand_dots)
+		return fail(err, path, "expand_dots",
+			    "expand_dots: false is not supported (keys with dots are always expanded)");
 	d->record = (enum record_option)rec;
 	return 0;
 }
@@ -1028,6 +1323,10 @@ static int check_tag_fields(struct index_config *cfg, struct qw_err *err)
 		f = config_find_field(cfg, name);
 		if (!f)
 			return fail(err, "doc_mapping", key, "unknown tag field \"%s\"", name);
+		if (f->is_concat || f == config_doc_length_field(cfg))
+			return fail(err, "doc_mapping", key,
+				    "tag field \"%s\": tags are not allowed on %s", name,
+				    f->is_concat ? "concatenate fields" : "_doc_length");
 		switch (f->type) {
 		case FT_TEXT:
 			if (!f->indexed || f->tokenizer != TOK_RAW)
@@ -1060,27 +1359,26 @@ static int check_tag_fields(struct index_config *cfg, struct qw_err *err)
 
 static int check_default_search_fields(const struct index_config *cfg, struct qw_err *err)
 {
+	size_t dup = first_duplicate(cfg->default_search_fields, sizeof(char *),
+				     cfg->n_default_search_fields);
+
 	for (size_t i = 0; i < cfg->n_default_search_fields; i++) {
 		const char *name = cfg->default_search_fields[i];
 		const struct field_mapping *f;
 		char key[64];
 
 		pathf(key, sizeof(key), "default_search_fields[%zu]", i);
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(cfg->default_search_fields[j], name))
-				return fail(err, "search_settings", key,
-					    "duplicate default search field \"%s\"", name);
+		if (i == dup)
+			return fail(err, "search_settings", key,
+				    "duplicate default search field \"%s\"", name);
 		f = config_resolve_field(cfg, name, NULL);
 		if (!f) {
 			bool under_leaf = false;
 
 			/* a path below a mapped non-json leaf or an object is not a field */
-			for (size_t j = 0; j < cfg->n_leaves; j++) {
-				size_t n = strlen(cfg->leaves[j]->path);
-
-				if (!strncmp(cfg->leaves[j]->path, name, n) && name[n] == '.')
+			for (size_t k = 0; name[k]; k++)
+				if (name[k] == '.' && find_leaf(cfg, name, k))
 					under_leaf = true;
-			}
 			if (cfg->mode == MODE_DYNAMIC && cfg->dynamic.indexed && !under_leaf &&
 			    *name)
 				continue;
@@ -1286,8 +1584,9 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 	if (v && parse_fields(v, "doc_mapping.field_mappings", "", 0, &cfg->fields, &cfg->n_fields,
 			      err))
 		return -1;
+	split_concats(cfg);
 	collect_leaves(cfg, cfg->fields, cfg->n_fields, &cap);
-	if (check_leaf_paths(cfg, err))
+	if (index_fields(cfg, err) || resolve_concats(cfg, err))
 		return -1;
 	if (opt_str(o, path, "timestamp_field", &s, err))
 		return -1;
@@ -1467,6 +1766,11 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 		    opt_int(v, "ingest_settings", "min_shards", 1, INT64_MAX, &shards, err) ||
 		    opt_bool(v, "ingest_settings", "validate_docs", &validate, err))
 			goto out;
+		if (!validate) {
+			fail(err, "ingest_settings", "validate_docs",
+			     "validate_docs: false is not supported (qw-parse always applies the doc mapping)");
+			goto out;
+		}
 	}
 	v = json_object_get(root, "retention");
 	if (v && !json_is_null(v)) {
@@ -1535,7 +1839,12 @@ void config_free(struct index_config *cfg)
 	for (size_t i = 0; i < cfg->n_fields; i++)
 		field_free(&cfg->fields[i]);
 	free(cfg->fields);
+	for (size_t i = 0; i < cfg->n_concats; i++)
+		field_free(&cfg->concats[i]);
+	free(cfg->concats);
 	free(cfg->leaves);
+	free(cfg->by_path);
+	free(cfg->by_name);
 	free(cfg->timestamp_field);
 	free_strv(cfg->tag_fields, cfg->n_tag_fields);
 	free(cfg->partition_key);
@@ -1569,6 +1878,18 @@ static json_t *field_json(const struct field_mapping *f)
 	char type[32];
 
 	json_object_set_new(o, "name", json_string(f->name));
+	if (f->is_concat) {
+		json_object_set_new(o, "type", json_string("concatenate"));
+		if (f->description)
+			json_object_set_new(o, "description", json_string(f->description));
+		json_object_set_new(o, "concatenate_fields",
+				    strv_json(f->concat_names, f->n_concat_names));
+		json_object_set_new(o, "include_dynamic_fields", json_boolean(f->concat_dynamic));
+		json_object_set_new(o, "tokenizer", json_string(tokenizer_names[f->tokenizer]));
+		json_object_set_new(o, "record", json_string(record_names[f->record]));
+		json_object_set_new(o, "fieldnorms", json_boolean(f->fieldnorms));
+		return o;
+	}
 	snprintf(type, sizeof(type), f->is_array ? "array<%s>" : "%s",
 		 config_field_type_name(f->type));
 	json_object_set_new(o, "type", json_string(type));
@@ -1669,6 +1990,8 @@ json_t *config_to_json(const struct index_config *cfg)
 
 	for (size_t i = 0; i < cfg->n_fields; i++)
 		json_array_append_new(fm, field_json(&cfg->fields[i]));
+	for (size_t i = 0; i < cfg->n_concats; i++)
+		json_array_append_new(fm, field_json(&cfg->concats[i]));
 	json_object_set_new(dm, "field_mappings", fm);
 	json_object_set_new(dm, "mode", json_string(mode_names[cfg->mode]));
 	if (cfg->mode == MODE_DYNAMIC) {

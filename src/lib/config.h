@@ -45,6 +45,9 @@ enum tokenizer {
 	TOK_RAW_LOWERCASE,
 	TOK_LOWERCASE,   /* == raw_lowercase in Quickwit's docs */
 	TOK_WHITESPACE,  /* split on ASCII whitespace, no lowercasing */
+	TOK_EN_STEM,     /* default + Snowball English stemmer */
+	TOK_CHINESE_COMPATIBLE, /* default, but each CJK character is a token */
+	TOK_LAST = TOK_CHINESE_COMPATIBLE,
 };
 
 enum record_option {
@@ -101,6 +104,18 @@ struct field_mapping {
 	/* object: nested mappings; their path is "<this path>.<name>" */
 	struct field_mapping *fields;
 	size_t n_fields;
+	/*
+	 * concatenate: a text field (type FT_TEXT, never stored nor fast) in
+	 * cfg->concats, not in fields or leaves, that indexes the values of
+	 * the leaves concat_of (and of unmapped fields when concat_dynamic)
+	 * as text with its own tokenizer.
+	 */
+	bool is_concat;
+	bool concat_dynamic;             /* include_dynamic_fields, default false */
+	char **concat_names;             /* concatenate_fields as written */
+	size_t n_concat_names;
+	const struct field_mapping **concat_of; /* the leaves they name */
+	size_t n_concat_of;
 };
 
 /* Options of the implicit json field that holds unmapped fields in dynamic mode. */
@@ -141,6 +156,13 @@ struct index_config {
 	size_t n_fields;
 	struct field_mapping **leaves;   /* every non-object mapping, depth-first; points into fields */
 	size_t n_leaves;
+	struct field_mapping *concats;   /* the concatenate fields (top level), in order */
+	size_t n_concats;
+	/* internal: open-addressing hashes (slot = mapping, NULL = empty) */
+	const struct field_mapping **by_path;   /* leaves by full path */
+	size_t by_path_cap;
+	const struct field_mapping **by_name;   /* every mapping by (its sibling array, name) */
+	size_t by_name_cap;
 	struct dynamic_mapping dynamic;
 	char *timestamp_field;           /* NULL when none */
 	char **tag_fields;
@@ -176,6 +198,20 @@ json_t *config_yaml_to_json(const char *text, size_t len, const char *name, stru
 json_t *config_to_json(const struct index_config *cfg);
 void config_free(struct index_config *cfg);
 
+/*
+ * The mapping named name (n bytes, no NUL needed) among fields[0..nf), a
+ * sibling array of cfg (cfg->fields or some object's fields), or NULL.
+ * O(1) for wide mappings.
+ */
+const struct field_mapping *config_child(const struct index_config *cfg,
+					 const struct field_mapping *fields, size_t nf,
+					 const char *name, size_t n);
+/*
+ * With store_document_size: Quickwit's `_doc_length` field (u64, fast, not
+ * indexed, not stored: the length of each document's JSON), which
+ * config_find_field() and config_resolve_field() also give; NULL without.
+ */
+const struct field_mapping *config_doc_length_field(const struct index_config *cfg);
 /* The leaf mapping whose path is exactly path, or NULL. */
 const struct field_mapping *config_find_field(const struct index_config *cfg, const char *path);
 /*

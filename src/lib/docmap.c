@@ -157,13 +157,11 @@ static size_t path_push(struct buf *p, const char *key, size_t klen)
 	return old;
 }
 
-static const struct field_mapping *find_mapping(const struct field_mapping *fields, size_t n,
+static const struct field_mapping *find_mapping(const struct docmap *dm,
+						const struct field_mapping *fields, size_t n,
 						const char *key)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(fields[i].name, key) == 0)
-			return &fields[i];
-	return NULL;
+	return config_child(dm->cfg, fields, n, key, strlen(key));
 }
 
 /* Nesting depth check for subtrees kept as they are (json fields, dynamic). */
@@ -308,6 +306,29 @@ static int b64_val(unsigned char c)
 	return -1;
 }
 
+static int hex_val(unsigned char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+static bool hex_decode(const char *s, size_t len, struct buf *out)
+{
+	buf_reset(out);
+	if (len % 2)
+		return false;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hex_val((unsigned char)s[i]), lo = hex_val((unsigned char)s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		buf_addc(out, (char)(hi << 4 | lo));
+	}
+	return true;
+}
+
 /* Standard base64 (padding optional); decoded bytes into out. */
 static bool b64_decode(const char *s, size_t len, struct buf *out)
 {
@@ -330,6 +351,41 @@ static bool b64_decode(const char *s, size_t len, struct buf *out)
 		}
 	}
 	return bits < 6;
+}
+
+bool docmap_bytes_decode(const struct field_mapping *f, const char *s, size_t len,
+			 struct buf *out)
+{
+	return f && f->bytes_input_hex ? hex_decode(s, len, out) : b64_decode(s, len, out);
+}
+
+void docmap_bytes_encode(bool hex, const uint8_t *p, size_t len, struct buf *out)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	if (hex) {
+		for (i = 0; i < len; i++)
+			buf_addf(out, "%02x", p[i]);
+		return;
+	}
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+		buf_addc(out, b64[v >> 18]);
+		buf_addc(out, b64[(v >> 12) & 63]);
+		buf_addc(out, b64[(v >> 6) & 63]);
+		buf_addc(out, b64[v & 63]);
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
+
+		buf_addc(out, b64[v >> 18]);
+		buf_addc(out, b64[(v >> 12) & 63]);
+		buf_addc(out, i + 1 < len ? b64[(v >> 6) & 63] : '=');
+		buf_addc(out, '=');
+	}
 }
 
 /* ---------------------------------------------------------------- mapping */
@@ -473,7 +529,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 	}
 	case FT_BYTES:
 		if (json_is_string(v) &&
-		    b64_decode(json_string_value(v), json_string_length(v), &dm->scratch))
+		    docmap_bytes_decode(f, json_string_value(v), json_string_length(v), &dm->scratch))
 			return 0;
 		break;
 	case FT_JSON:
@@ -554,7 +610,7 @@ static int map_object(struct docmap *dm, const struct field_mapping *fields, siz
 			       buf_str(&dm->path), DOCMAP_MAX_DEPTH);
 	}
 	json_object_foreach_safe(obj, tmp, key, v) {
-		const struct field_mapping *f = find_mapping(fields, n, key);
+		const struct field_mapping *f = find_mapping(dm, fields, n, key);
 		size_t old = path_push(&dm->path, key, strlen(key));
 		int r = 0;
 
@@ -873,7 +929,7 @@ static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v
 		break;
 	case FT_BYTES:
 		if (!json_is_string(v) ||
-		    !b64_decode(json_string_value(v), json_string_length(v), &w->dm->scratch))
+		    !docmap_bytes_decode(f, json_string_value(v), json_string_length(v), &w->dm->scratch))
 			return 0;
 		fv.kind = VK_BYTES;
 		fv.v.bytes.p = (const uint8_t *)buf_str(&w->dm->scratch);
@@ -897,7 +953,7 @@ static int walk_object(struct walker *w, const struct field_mapping *fields, siz
 	if (depth > DOCMAP_MAX_DEPTH + 1)
 		return 0;
 	json_object_foreach(obj, key, v) {
-		const struct field_mapping *f = find_mapping(fields, n, key);
+		const struct field_mapping *f = find_mapping(w->dm, fields, n, key);
 		size_t old = path_push(&w->dm->path, key, strlen(key));
 
 		if (!f) {
@@ -1707,14 +1763,8 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 				buf_addc(fx->out, ',');
 			buf_add(fx->out, s, n);
 			buf_addc(fx->out, ':');
-			if (ctx == FX_OBJ) {
-				for (size_t i = 0; i < nf; i++)
-					if (strlen(fields[i].name) == n - 2 &&
-					    memcmp(fields[i].name, s + 1, n - 2) == 0) {
-						m = &fields[i];
-						break;
-					}
-			}
+			if (ctx == FX_OBJ)
+				m = config_child(fx->dm->cfg, fields, nf, s + 1, n - 2);
 			if (m && m->type == FT_OBJECT) {
 				fx_ws(fx);
 				if (fx->p < fx->end && *fx->p == 'n')
@@ -1861,6 +1911,7 @@ void docmap_values_free(struct docmap_values *dv)
 	free(dv->v);
 	free(dv->fix);
 	free(dv->keys);
+	free(dv->kslots);
 	free(dv->captured);
 	buf_free(&dv->paths);
 	buf_free(&dv->text);
@@ -2017,23 +2068,92 @@ static int sc_member_end(struct scan *sc, size_t base)
 	return 0;
 }
 
+/*
+ * Objects of up to KEYS_LINEAR keys look for a duplicate by a linear scan
+ * behind a 256-bit filter; wider ones through dv->kslots, an open-addressing
+ * hash of indexes into dv->keys, so that a document of n keys costs O(n),
+ * not O(n^2). A slot's entry counts for an object only when its index lies
+ * in the object's keys[base, nkeys) and names the same key: entries left by
+ * closed objects (sc_member_end truncates keys) need no removal.
+ */
+#define KEYS_LINEAR 32
+
+static void kslot_put(struct docmap_values *dv, size_t i)
+{
+	size_t mask = dv->kslots_cap - 1, j = dv->keys[i].h & mask;
+
+	while (dv->kslots[j].gen == dv->kgen)
+		j = (j + 1) & mask;
+	dv->kslots[j].idx = (uint32_t)i;
+	dv->kslots[j].gen = dv->kgen;
+	dv->kslots_used++;
+}
+
+/* Add keys[i] to the hash, growing it (with keys[0, i) again) at half load. */
+static void kslot_add(struct docmap_values *dv, size_t i)
+{
+	if ((dv->kslots_used + 1) * 2 > dv->kslots_cap) {
+		size_t cap = dv->kslots_cap ? dv->kslots_cap : 64;
+
+		while ((i + 1) * 2 > cap)
+			cap *= 2;
+		free(dv->kslots);
+		dv->kslots = xcalloc(cap, sizeof(*dv->kslots));
+		dv->kslots_cap = cap;
+		dv->kslots_used = 0;
+		dv->kgen = 1;
+		for (size_t k = 0; k < i; k++)
+			kslot_put(dv, k);
+	}
+	kslot_put(dv, i);
+}
+
+static bool kslot_has(const struct docmap_values *dv, size_t base, const char *s, size_t n,
+		      uint32_t h)
+{
+	size_t mask = dv->kslots_cap - 1, j = h & mask;
+
+	for (; dv->kslots[j].gen == dv->kgen; j = (j + 1) & mask) {
+		const struct docmap_key *k = &dv->keys[dv->kslots[j].idx];
+
+		if (dv->kslots[j].idx >= base && dv->kslots[j].idx < dv->nkeys && k->h == h &&
+		    k->n == n && memcmp(k->s, s, n) == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool sc_key_new(struct scan *sc, size_t base, uint64_t mask[4], const char *s, size_t n,
 		       uint32_t h)
 {
 	struct docmap_values *dv = sc->dv;
+	size_t count = dv->nkeys - base;
 	uint32_t bit = h >> 24;
 
-	if (mask[bit >> 6] & (UINT64_C(1) << (bit & 63))) {
-		for (size_t i = base; i < dv->nkeys; i++)
-			if (dv->keys[i].h == h && dv->keys[i].n == n && memcmp(dv->keys[i].s, s, n) == 0)
-				return false;
+	if (count < KEYS_LINEAR) {
+		if (mask[bit >> 6] & (UINT64_C(1) << (bit & 63))) {
+			for (size_t i = base; i < dv->nkeys; i++)
+				if (dv->keys[i].h == h && dv->keys[i].n == n &&
+				    memcmp(dv->keys[i].s, s, n) == 0)
+					return false;
+		}
+		mask[bit >> 6] |= UINT64_C(1) << (bit & 63);
+	} else {
+		if (count == KEYS_LINEAR)
+			for (size_t i = base; i < dv->nkeys; i++)
+				kslot_add(dv, i);
+		if (kslot_has(dv, base, s, n, h))
+			return false;
 	}
-	mask[bit >> 6] |= UINT64_C(1) << (bit & 63);
+	if (dv->nkeys >= UINT32_MAX)
+		return false;
 	XGROW(dv->keys, dv->nkeys + 1, dv->keys_cap);
 	dv->keys[dv->nkeys].s = s;
 	dv->keys[dv->nkeys].n = n;
 	dv->keys[dv->nkeys].h = h;
 	dv->nkeys++;
+	if (count >= KEYS_LINEAR)
+		kslot_add(dv, dv->nkeys - 1);
 	return true;
 }
 
@@ -2237,18 +2357,6 @@ static bool sc_leaf(struct scan *sc, const struct field_mapping *f, uint32_t idx
 	return false;
 }
 
-static const struct field_mapping *sc_find(const struct field_mapping *fields, size_t nf,
-					   const char *key, size_t n)
-{
-	for (size_t i = 0; i < nf; i++) {
-		const char *name = fields[i].name;
-
-		/* keys never hold a NUL here (sc_key) */
-		if (name[0] == (n ? key[0] : '\0') && strncmp(name, key, n) == 0 && name[n] == '\0')
-			return &fields[i];
-	}
-	return NULL;
-}
 
 /* An object of mapped fields (map_object + walk_object). */
 static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_t nf, int depth,
@@ -2289,7 +2397,7 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		sc_ws(sc);
 		if (sc->p >= sc->end)
 			return false;
-		m = sc_find(fields, nf, s, n);
+		m = config_child(cfg, fields, nf, s, n); /* keys hold no NUL (sc_key) */
 		old = path_push(&sc->dm->path, s, n);
 		if (tsf && strlen(tsf) == n && memcmp(tsf, s, n) == 0)
 			is_ts = true;
@@ -2367,6 +2475,12 @@ bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct do
 
 	dv->n = 0;
 	dv->nkeys = 0;
+	dv->kslots_used = 0;
+	if (++dv->kgen == 0) {
+		if (dv->kslots)
+			memset(dv->kslots, 0, dv->kslots_cap * sizeof(*dv->kslots));
+		dv->kgen = 1;
+	}
 	if (dv->n_cap) {
 		dv->captured = xreallocarray(dv->captured, dv->n_cap, sizeof(*dv->captured));
 		memset(dv->captured, 0, dv->n_cap * sizeof(*dv->captured));

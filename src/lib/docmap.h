@@ -142,6 +142,10 @@ struct docmap_values {
 	struct buf text;             /* unescaped strings */
 	struct docmap_key { const char *s; size_t n; uint32_t h; } *keys;
 	size_t nkeys, keys_cap;
+	/* hash of keys[] indexes for wide objects (slots of an older gen are empty) */
+	struct docmap_kslot { uint32_t idx, gen; } *kslots;
+	size_t kslots_cap, kslots_used;
+	uint32_t kgen;
 };
 void docmap_values_free(struct docmap_values *dv);
 /*
@@ -168,6 +172,15 @@ int docmap_dumpf(const json_t *v, FILE *f);
 /* Append the compact canonical JSON of v to out (object keys in document
  * order, reals in their shortest round-trip form, UTF-8 kept, no '\n'). */
 void docmap_serialize(json_t *v, struct buf *out);
+/*
+ * A bytes field's value: decode s in the mapping's input_format (base64,
+ * padding optional, or hex) into out; false when it does not decode. The
+ * indexer and the query parser both read values through it.
+ */
+bool docmap_bytes_decode(const struct field_mapping *f, const char *s, size_t len,
+			 struct buf *out);
+/* Append p as lowercase hex or as standard padded base64 (an output_format). */
+void docmap_bytes_encode(bool hex, const uint8_t *p, size_t len, struct buf *out);
 /* Append bytes as a JSON string; invalid UTF-8 becomes U+FFFD, NUL is escaped. */
 void docmap_json_string(struct buf *out, const char *s, size_t len);
 

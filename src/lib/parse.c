@@ -483,7 +483,7 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 {
 	const struct parse_opts *o = r->o;
 	enum parse_format fmt = o->format;
-	uint64_t from = p->pos, since = 0;
+	uint64_t from = p->pos, since = 0, valid_before;
 	struct qw_err e = QW_ERR_INIT;
 
 	/* resume from the checkpoint on first open */
@@ -592,6 +592,7 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			break;
 		}
 		r->st->bytes += p->line_len + 1;
+		valid_before = r->st->docs_valid;
 		if (k == SRC_TOO_LONG) {
 			char msg[128];
 
@@ -616,6 +617,13 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			}
 			if (handle_line(r, p, fmt == PARSE_PLAIN, line, len, err))
 				return -1;
+			/* a checkpoint record after every split_num_docs_target-th
+			 * valid document (counted over the whole run): qw-index cuts
+			 * a num_docs split there, not at the next --checkpoint-every */
+			if (r->st->docs_valid != valid_before && o->cfg &&
+			    o->cfg->split_num_docs_target &&
+			    r->st->docs_valid % o->cfg->split_num_docs_target == 0)
+				since = o->checkpoint_every - 1;
 		}
 		if (++since >= o->checkpoint_every) {
 			if (emit_checkpoint(r, p, from, p->pos, err))

@@ -306,6 +306,16 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 	if (!m->indexed && !m->fast && n->kind != QN_EXISTS)
 		return err_set(err, EX_DATAERR, "query: col %u: field '%s' is neither indexed nor fast",
 			       n->col, path);
+	if (m->type == FT_BYTES && (n->kind == QN_TERM || n->kind == QN_PHRASE)) {
+		struct buf b = BUF_INIT;
+		bool good = docmap_bytes_decode(m, n->text, strlen(n->text), &b);
+
+		buf_free(&b);
+		if (!good)
+			return err_set(err, EX_DATAERR,
+				       "query: col %u: cannot parse '%s' as bytes for field '%s' (%s)",
+				       n->col, n->text, path, m->bytes_input_hex ? "hex" : "base64");
+	}
 	return 0;
 }
 
@@ -763,8 +773,22 @@ static int match_value(struct split_ctx *sc, int field, const char *path, const 
 		if (!encode_ip(text, key))
 			return 0;
 		return add_term(sc, field, key, 16, out) < 0 ? -1 : 0;
-	case VK_BYTES:
-		return 0;
+	case VK_BYTES: {
+		/* the value in the field's input_format, as the indexer read it */
+		const struct field_mapping *m = config_find_field(sc->cfg, path);
+		struct buf b = BUF_INIT;
+		int rc;
+
+		if (!docmap_bytes_decode(m, text, strlen(text), &b)) {
+			buf_free(&b);
+			return err_set(sc->err, EX_DATAERR,
+				       "field '%s': cannot parse '%s' as bytes (%s)", path, text,
+				       m && m->bytes_input_hex ? "hex" : "base64");
+		}
+		rc = add_term(sc, field, b.data ? b.data : "", b.len, out) < 0 ? -1 : 0;
+		buf_free(&b);
+		return rc;
+	}
 	default:
 		if (!encode_key(sc, path, fi->kind, text, &k))
 			return 0;
@@ -967,8 +991,7 @@ static int match_prefix(struct split_ctx *sc, int field, const char *text, struc
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	if (fi->tokenizer == TOK_DEFAULT || fi->tokenizer == TOK_LOWERCASE ||
-	    fi->tokenizer == TOK_RAW_LOWERCASE)
+	if (tokenizer_lowercases(fi->tokenizer))
 		tokenizer_lowercase(text, strlen(text), &low);
 	else
 		buf_adds(&low, text);
@@ -1037,8 +1060,7 @@ static int match_wildcard(struct split_ctx *sc, int field, const char *text, str
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	if (fi->tokenizer == TOK_DEFAULT || fi->tokenizer == TOK_LOWERCASE ||
-	    fi->tokenizer == TOK_RAW_LOWERCASE)
+	if (tokenizer_lowercases(fi->tokenizer))
 		tokenizer_lowercase(text, strlen(text), &pat);
 	else
 		buf_adds(&pat, text);
@@ -2384,7 +2406,53 @@ static json_t *reformat_dt(json_t *v, const char *fmt)
 	return out ? out : json_incref(v);
 }
 
-/* Datetimes in the field's output_format (stored docs hold RFC 3339). */
+/* A bytes value from its input_format to its output_format. */
+static json_t *reformat_bytes(json_t *v, const struct field_mapping *m)
+{
+	struct buf raw = BUF_INIT, b = BUF_INIT;
+	json_t *out = NULL;
+
+	if (json_is_string(v) &&
+	    docmap_bytes_decode(m, json_string_value(v), json_string_length(v), &raw)) {
+		docmap_bytes_encode(m->bytes_output_hex, (const uint8_t *)raw.data, raw.len, &b);
+		out = json_stringn(b.data ? b.data : "", b.len);
+	}
+	buf_free(&raw);
+	buf_free(&b);
+	return out ? out : json_incref(v);
+}
+
+/* A number of a field with output_format: string, as its JSON digits. */
+static json_t *reformat_number(json_t *v)
+{
+	struct buf b = BUF_INIT;
+	json_t *out;
+
+	/* integers over INT64_MAX are held as "\u0000DIGITS" (docmap_load) */
+	if (json_is_string(v) && json_string_length(v) > 1 && json_string_value(v)[0] == '\0')
+		return json_stringn(json_string_value(v) + 1, json_string_length(v) - 1);
+	if (!json_is_number(v))
+		return json_incref(v);
+	docmap_serialize(v, &b);
+	out = json_stringn(b.data ? b.data : "", b.len);
+	buf_free(&b);
+	return out ? out : json_incref(v);
+}
+
+static json_t *reformat(json_t *v, const struct field_mapping *m)
+{
+	if (m->type == FT_DATETIME)
+		return reformat_dt(v, m->output_format);
+	if (m->type == FT_BYTES)
+		return reformat_bytes(v, m);
+	return reformat_number(v);
+}
+
+/*
+ * Stored values in their field's output_format: datetimes (stored as RFC
+ * 3339), bytes (stored in their input_format) and numbers with
+ * output_format: string.
+ */
 static void apply_output_formats(const struct index_config *cfg, json_t *doc)
 {
 	size_t i, j;
@@ -2394,18 +2462,26 @@ static void apply_output_formats(const struct index_config *cfg, json_t *doc)
 		json_t *parent, *v, *nv;
 		const char *last;
 
-		if (m->type != FT_DATETIME || !m->output_format || strcmp(m->output_format, "rfc3339") == 0)
+		if (m->type == FT_DATETIME) {
+			if (!m->output_format || strcmp(m->output_format, "rfc3339") == 0)
+				continue;
+		} else if (m->type == FT_BYTES) {
+			if (m->bytes_input_hex == m->bytes_output_hex)
+				continue;
+		} else if (!((m->type == FT_I64 || m->type == FT_U64 || m->type == FT_F64) &&
+			     m->output_format_string)) {
 			continue;
+		}
 		v = json_path_get(doc, m->path, &parent, &last);
 		if (!v)
 			continue;
 		if (json_is_array(v)) {
 			for (j = 0; j < json_array_size(v); j++) {
-				nv = reformat_dt(json_array_get(v, j), m->output_format);
+				nv = reformat(json_array_get(v, j), m);
 				json_array_set_new(v, j, nv);
 			}
 		} else {
-			nv = reformat_dt(v, m->output_format);
+			nv = reformat(v, m);
 			json_object_set_new(parent, last, nv);
 		}
 	}

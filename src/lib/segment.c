@@ -1,6 +1,7 @@
 /* segment: see segment.h; the bytes it writes are described in qw-split(5). */
 #include "segment.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include "bitpack.h"
 #include "buf.h"
 #include "checksum.h"
+#include "datetime.h"
 #include "fsutil.h"
 #include "split_format.h"
 #include "termkey.h"
@@ -212,6 +214,7 @@ struct segment {
 	int64_t tmin, tmax;
 	size_t mem;              /* bytes held by postings vectors and columns (incremental) */
 	struct tokenizer_state ts;
+	struct buf concat_text;  /* a value as the text of a concatenate field */
 	/* doc store */
 	struct buf ds_raw;       /* current block's docs */
 	uint32_t *ds_lens;
@@ -297,6 +300,7 @@ void segment_free(struct segment *seg)
 	buf_free(&seg->ds_comp);
 	free(seg->ds_blocks);
 	buf_free(&seg->ds_tmp);
+	buf_free(&seg->concat_text);
 	ZSTD_freeCCtx(seg->zc);
 	free(seg->unstored);
 	free(seg);
@@ -516,9 +520,8 @@ static void add_norm(struct segment *seg, struct sfield *f, uint32_t ntok)
 	f->norm_cnt[f->norm_n - 1] += ntok;
 }
 
-static int visit(void *ctx, const struct field_value *fv)
+static int index_value(struct segment *seg, const struct field_value *fv)
 {
-	struct segment *seg = ctx;
 	struct sfield *f = field_get(seg, fv);
 	uint8_t key[16];
 	size_t klen = 8;
@@ -589,6 +592,85 @@ static int visit(void *ctx, const struct field_value *fv)
 		add_fast(seg, f, dict ? seg_intern(seg, &f->fdict, key, klen, &is_new) : k);
 	f->pos_base++;
 	return 0;
+}
+
+/* A value as concatenate fields index it; false for bytes (no text). */
+static bool value_text(const struct field_value *fv, struct buf *out)
+{
+	char ip[INET6_ADDRSTRLEN];
+	json_t *real;
+
+	buf_reset(out);
+	switch (fv->kind) {
+	case VK_TEXT:
+		buf_add(out, fv->v.text.s, fv->v.text.len);
+		return true;
+	case VK_I64:
+		buf_addf(out, "%lld", (long long)fv->v.i64);
+		return true;
+	case VK_U64:
+		buf_addf(out, "%llu", (unsigned long long)fv->v.u64);
+		return true;
+	case VK_F64:
+		/* the shortest round-trip form, as the stored document has it */
+		real = json_real(fv->v.f64);
+		if (!real)
+			xalloc_die();
+		docmap_serialize(real, out);
+		json_decref(real);
+		return true;
+	case VK_BOOL:
+		buf_adds(out, fv->v.b ? "true" : "false");
+		return true;
+	case VK_DATETIME:
+		datetime_format_rfc3339(fv->v.dt_us, out);
+		return true;
+	case VK_IP: {
+		static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		bool is4 = memcmp(fv->v.ip, v4, 12) == 0;
+
+		if (!inet_ntop(is4 ? AF_INET : AF_INET6, is4 ? fv->v.ip + 12 : fv->v.ip, ip,
+			       sizeof(ip)))
+			return false;
+		buf_adds(out, ip);
+		return true;
+	}
+	case VK_BYTES:
+		return false;
+	}
+	return false;
+}
+
+/*
+ * Index fv, and its text into every concatenate field that takes it: its
+ * leaf (or json field) is named in concatenate_fields, or it is an unmapped
+ * value and the field has include_dynamic_fields.
+ */
+static int visit(void *ctx, const struct field_value *fv)
+{
+	struct segment *seg = ctx;
+	const struct index_config *cfg = seg->cfg;
+
+	for (size_t i = 0; i < cfg->n_concats; i++) {
+		const struct field_mapping *c = &cfg->concats[i];
+		struct field_value cv;
+		bool in = !fv->mapping && c->concat_dynamic;
+
+		for (size_t j = 0; !in && fv->mapping && j < c->n_concat_of; j++)
+			in = c->concat_of[j] == fv->mapping;
+		if (!in || !value_text(fv, &seg->concat_text))
+			continue;
+		memset(&cv, 0, sizeof(cv));
+		cv.path = c->path;
+		cv.path_len = strlen(c->path);
+		cv.mapping = c;
+		cv.kind = VK_TEXT;
+		cv.v.text.s = seg->concat_text.data ? seg->concat_text.data : "";
+		cv.v.text.len = seg->concat_text.len;
+		cv.array_index = fv->array_index;
+		index_value(seg, &cv);
+	}
+	return index_value(seg, fv);
 }
 
 /*
@@ -845,9 +927,23 @@ static void note_time(struct segment *seg, int64_t ts)
 
 /* Append the stored text of the current document to the doc store;
  * doc_len: the length of its canonical text (the split's uncompressed size). */
+/* store_document_size: `_doc_length` gets the length of the canonical line. */
 static int store_doc(struct segment *seg, const char *line, size_t len, size_t doc_len,
 		     struct qw_err *err)
 {
+	const struct field_mapping *dl = config_doc_length_field(seg->cfg);
+
+	if (dl) {
+		struct field_value fv;
+
+		memset(&fv, 0, sizeof(fv));
+		fv.path = dl->path;
+		fv.path_len = strlen(fv.path);
+		fv.mapping = dl;
+		fv.kind = VK_U64;
+		fv.v.u64 = doc_len;
+		visit(seg, &fv);
+	}
 	seg->uncompressed += doc_len;
 	XGROW(seg->ds_lens, seg->ds_nlens + 1, seg->ds_lens_cap);
 	seg->ds_lens[seg->ds_nlens++] = (uint32_t)len;

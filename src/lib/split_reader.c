@@ -197,7 +197,7 @@ static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, 
 		tok = cur_u8(&c);
 		rec = cur_u8(&c);
 		fnorm = cur_u8(&c);
-		if (c.bad || kind > VK_BYTES || tok > TOK_WHITESPACE || rec > RECORD_POSITION ||
+		if (c.bad || kind > VK_BYTES || tok > TOK_LAST || rec > RECORD_POSITION ||
 		    fnorm > FAST_NORM_LOWERCASE || memchr(path, 0, plen))
 			goto bad;
 		memcpy(pp, path, plen);

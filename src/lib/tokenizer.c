@@ -4,7 +4,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <libstemmer.h>
+
 #include "unicode_data.h"
+#include "xalloc.h"
 
 /* Byte classes for the ASCII fast path. */
 enum { C_SEP = 0, C_LOWER = 1, C_UPPER = 2, C_HIGH = 3 };
@@ -185,7 +188,15 @@ void tokenizer_init(struct tokenizer_state *ts)
 
 void tokenizer_free(struct tokenizer_state *ts)
 {
+	if (ts->stemmer)
+		sb_stemmer_delete(ts->stemmer);
 	buf_free(&ts->scratch);
+}
+
+bool tokenizer_lowercases(enum tokenizer t)
+{
+	return t == TOK_DEFAULT || t == TOK_LOWERCASE || t == TOK_RAW_LOWERCASE ||
+	       t == TOK_EN_STEM || t == TOK_CHINESE_COMPATIBLE;
 }
 
 static void emit_token(struct tokenizer_state *ts, const char *tok, size_t len, bool lower,
@@ -265,6 +276,70 @@ static uint32_t tokenize_default(struct tokenizer_state *ts, const char *text, s
 	return pos;
 }
 
+/* en_stem: each kept (lowercased) token of the default tokenizer, stemmed. */
+static void stem_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
+{
+	struct tokenizer_state *ts = ctx;
+	const sb_symbol *s = sb_stemmer_stem(ts->stemmer, (const sb_symbol *)tok, (int)len);
+
+	/* NULL only when out of memory: as xalloc does */
+	if (!s)
+		xalloc_die();
+	ts->next(ts->next_ctx, (const char *)s, (size_t)sb_stemmer_length(ts->stemmer), pos);
+}
+
+static uint32_t tokenize_en_stem(struct tokenizer_state *ts, const char *text, size_t len,
+				 token_emit_fn emit, void *ctx)
+{
+	if (!emit)
+		return tokenize_default(ts, text, len, NULL, NULL);
+	if (!ts->stemmer) {
+		ts->stemmer = sb_stemmer_new("english", "UTF_8");
+		if (!ts->stemmer)
+			xalloc_die();
+	}
+	ts->next = emit;
+	ts->next_ctx = ctx;
+	return tokenize_default(ts, text, len, stem_emit, ts);
+}
+
+static bool is_cjk(uint32_t cp)
+{
+	return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+	       (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x20000 && cp <= 0x2a6df) ||
+	       (cp >= 0x2a700 && cp <= 0x2ceaf) || (cp >= 0x2f800 && cp <= 0x2fa1f);
+}
+
+static uint32_t tokenize_chinese(struct tokenizer_state *ts, const char *text, size_t len,
+				 token_emit_fn emit, void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	uint32_t pos = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp = 0;
+		size_t n = utf8_decode(p + i, len - i, &cp), start = i;
+
+		if (n == 0 || !is_word_cp(cp)) {
+			i += n ? n : 1;
+			continue;
+		}
+		i += n;
+		if (!is_cjk(cp)) {
+			while (i < len) {
+				n = utf8_decode(p + i, len - i, &cp);
+				if (!n || !is_word_cp(cp) || is_cjk(cp))
+					break;
+				i += n;
+			}
+		}
+		emit_token(ts, text + start, i - start, true, pos, emit, ctx);
+		pos++;
+	}
+	return pos;
+}
+
 static bool is_ascii_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -302,6 +377,10 @@ uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text
 		return tokenize_default(ts, text, len, emit, ctx);
 	case TOK_WHITESPACE:
 		return tokenize_whitespace(ts, text, len, emit, ctx);
+	case TOK_EN_STEM:
+		return tokenize_en_stem(ts, text, len, emit, ctx);
+	case TOK_CHINESE_COMPATIBLE:
+		return tokenize_chinese(ts, text, len, emit, ctx);
 	case TOK_RAW_LOWERCASE:
 	case TOK_LOWERCASE:
 		emit_token(ts, text, len, true, 0, emit, ctx);

@@ -8,6 +8,12 @@
  * raw:        the whole value is one term; dropped at 255 bytes or more.
  * raw_lowercase / lowercase: raw, lowercased.
  * whitespace: split on ASCII whitespace, no lowercasing, same length rule.
+ * en_stem:    default, then each token stemmed by Snowball's English
+ *             (Porter2) stemmer (libstemmer), as tantivy's Stemmer.
+ * chinese_compatible: as Quickwit's: every CJK ideograph (U+4E00-9FFF,
+ *             3400-4DBF, F900-FAFF, 20000-2A6DF, 2A700-2CEAF, 2F800-2FA1F)
+ *             is a token of its own, runs of other letters and digits are
+ *             tokens; then the length rule and lowercasing.
  *
  * Invalid UTF-8 bytes are treated as separators by default and kept as
  * bytes by raw/whitespace. tokenize() calls emit once per kept token with
@@ -17,6 +23,7 @@
 #ifndef QW_TOKENIZER_H
 #define QW_TOKENIZER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +32,8 @@
 
 #define TOKEN_MAX_BYTES 255  /* tokens of this length or more are dropped */
 
+struct sb_stemmer;
+
 typedef void (*token_emit_fn)(void *ctx, const char *tok, size_t len, uint32_t pos);
 
 struct tokenizer_state {
@@ -32,6 +41,9 @@ struct tokenizer_state {
 	/* during emit: the token's byte range [tok_from, tok_to) in the text (for snippets) */
 	const char *text;
 	size_t tok_from, tok_to;
+	struct sb_stemmer *stemmer; /* en_stem's, made at its first use */
+	token_emit_fn next;      /* en_stem: the caller's emit and ctx */
+	void *next_ctx;
 };
 
 void tokenizer_init(struct tokenizer_state *ts);
@@ -40,6 +52,8 @@ void tokenizer_free(struct tokenizer_state *ts);
  * emit may be NULL to count positions only. */
 uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text, size_t len,
 		  token_emit_fn emit, void *ctx);
+/* True when the tokenizer lowercases its terms (prefix and wildcard patterns are lowercased too). */
+bool tokenizer_lowercases(enum tokenizer t);
 /* Lowercase UTF-8 text into out (replacing its content). */
 void tokenizer_lowercase(const char *text, size_t len, struct buf *out);
 

@@ -7,7 +7,7 @@
 
 #include "xalloc.h"
 
-static void die_oom(void)
+_Noreturn void xalloc_die(void)
 {
 	static const char msg[] = "qw: out of memory\n";
 
@@ -22,7 +22,7 @@ void *xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		die_oom();
+		xalloc_die();
 	return p;
 }
 
@@ -31,7 +31,7 @@ void *xcalloc(size_t nmemb, size_t size)
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 
 	if (!p)
-		die_oom();
+		xalloc_die();
 	return p;
 }
 
@@ -40,14 +40,14 @@ void *xrealloc(void *p, size_t n)
 	void *q = realloc(p, n ? n : 1);
 
 	if (!q)
-		die_oom();
+		xalloc_die();
 	return q;
 }
 
 void *xreallocarray(void *p, size_t nmemb, size_t size)
 {
 	if (size && nmemb > SIZE_MAX / size)
-		die_oom();
+		xalloc_die();
 	return xrealloc(p, nmemb * size);
 }
 

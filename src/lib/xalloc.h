@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+/* Print "qw: out of memory" and exit 71 (for allocators of other libraries). */
+_Noreturn void xalloc_die(void);
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);

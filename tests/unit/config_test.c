@@ -567,8 +567,8 @@ static void test_fields(void)
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n    - name: b\n      type: text\n"
 			 "    - name: c\n      type: text\n    - name: d\n      type: text\n      tokenizer: foo\n", NULL),
 		"doc_mapping.field_mappings[3].tokenizer: unknown tokenizer \"foo\"", "an unknown tokenizer");
-	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: en_stem\n", NULL),
-		"unsupported tokenizer \"en_stem\"", "an unsupported tokenizer");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: source_code_default\n", NULL),
+		"unsupported tokenizer \"source_code_default\"", "an unsupported tokenizer");
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: i64\n      tokenizer: raw\n", NULL),
 		"doc_mapping.field_mappings[0].tokenizer: unknown key", "a tokenizer on an i64 field");
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      stored: yes\n", NULL),
@@ -645,20 +645,51 @@ static void test_fields(void)
 		"fast: expected a boolean", "a normalizer on an i64");
 	rejects(cfg_text("  field_mappings: {a: 1}\n", NULL),
 		"doc_mapping.field_mappings: expected a sequence", "field_mappings as a mapping");
-	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: concatenate\n", NULL),
-		"unsupported field type \"concatenate\"", "a concatenate field");
+	rejects(cfg_text("  field_mappings:\n    - name: o\n      type: object\n      field_mappings:\n"
+			 "        - name: a\n          type: concatenate\n", NULL),
+		"doc_mapping.field_mappings[0].field_mappings[0].type: a concatenate field must be a top-level field mapping",
+		"a concatenate field in an object");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: concatenate\n      fast: true\n", NULL),
+		"doc_mapping.field_mappings[0].fast: unknown key", "a fast concatenate field");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: concatenate\n      concatenate_fields: [b]\n"
+			 "    - name: b\n      type: concatenate\n", NULL),
+		"concatenate_fields[0]: \"b\" is a concatenate field", "a concatenate field of a concatenate field");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: raw\n"
+			 "    - name: all\n      type: concatenate\n      concatenate_fields: [a]\n      tokenizer: raw\n"
+			 "  tag_fields: [all]\n", NULL),
+		"doc_mapping.tag_fields[0]: tag field \"all\": tags are not allowed on concatenate fields",
+		"a concatenate tag field");
+	{
+		struct index_config *c = from_yaml(cfg_text(
+			"  field_mappings:\n    - name: a\n      type: text\n"
+			"    - name: all\n      type: concatenate\n      concatenate_fields: [a]\n"
+			"      tokenizer: raw\n      include_dynamic_fields: true\n", NULL), &e);
+
+		if (ok(c && c->n_fields == 1 && c->n_concats == 1 && c->n_leaves == 1,
+		       "a concatenate field is kept apart from the fields and leaves")) {
+			const struct field_mapping *m = config_find_field(c, "all");
+
+			ok(m && m->is_concat && m->type == FT_TEXT && m->tokenizer == TOK_RAW &&
+			   m->concat_dynamic && m->n_concat_of == 1 && m->concat_of[0] == c->leaves[0],
+			   "a concatenate field is found by name with its resolved fields");
+			test_round_trip(c, "concatenate");
+		} else {
+			tap_diag("%s", e.msg);
+		}
+		config_free(c);
+	}
 	{
 		struct index_config *c = from_yaml(cfg_text(
 			"  field_mappings:\n    - name: b\n      type: bytes\n      input_format: hex\n"
 			"    - name: ip\n      type: ip\n      fast: true\n"
-			"    - name: j\n      type: json\n      expand_dots: false\n      fast: {normalizer: lowercase}\n"
+			"    - name: j\n      type: json\n      expand_dots: true\n      fast: {normalizer: lowercase}\n"
 			"    - name: n\n      type: i64\n      coerce: false\n      output_format: string\n"
 			"    - name: t\n      type: text\n      indexed: false\n      stored: false\n", NULL), &e);
 
 		if (ok(c != NULL, "bytes, ip, json, numeric and non-indexed text options load")) {
 			ok(c->fields[0].bytes_input_hex && !c->fields[0].bytes_output_hex, "bytes input hex");
 			ok(c->fields[1].type == FT_IP && c->fields[1].fast, "ip fast");
-			ok(!c->fields[2].expand_dots && c->fields[2].fast &&
+			ok(c->fields[2].expand_dots && c->fields[2].fast &&
 			   c->fields[2].fast_normalizer == FAST_NORM_LOWERCASE, "json expand_dots, fast lowercase");
 			ok(!c->fields[3].coerce && c->fields[3].output_format_string, "i64 coerce, output_format");
 			ok(!c->fields[4].indexed && !c->fields[4].stored, "text not indexed, not stored");
@@ -767,10 +798,10 @@ static void test_doc_mapping_rules(void)
 	rejects(cfg_text("  dynamic_mapping:\n    tokenizer: foo\n", NULL),
 		"doc_mapping.dynamic_mapping.tokenizer: unknown tokenizer \"foo\"", "a bad dynamic tokenizer");
 	cfg = from_yaml(cfg_text("  dynamic_mapping:\n    tokenizer: default\n    fast: false\n"
-				 "    record: position\n    expand_dots: false\n    stored: false\n", NULL), &e);
+				 "    record: position\n    expand_dots: true\n    stored: false\n", NULL), &e);
 	ok(cfg && cfg->dynamic.tokenizer == TOK_DEFAULT && !cfg->dynamic.fast &&
 	   cfg->dynamic.indexed &&
-	   cfg->dynamic.record == RECORD_POSITION && !cfg->dynamic.expand_dots && !cfg->dynamic.stored,
+	   cfg->dynamic.record == RECORD_POSITION && cfg->dynamic.expand_dots && !cfg->dynamic.stored,
 	   "dynamic_mapping options are read");
 	if (cfg)
 		test_round_trip(cfg, "dynamic mapping");
@@ -859,8 +890,17 @@ static void test_indexing_settings(void)
 	rejects(cfg_text(FIELDS_BASIC, "indexing_settings:\n  sort_fields: [ts]\n"),
 		"indexing_settings.sort_fields: sorting documents inside splits is not supported",
 		"indexing_settings.sort_fields");
-	accepts(cfg_text(FIELDS_BASIC, "ingest_settings:\n  min_shards: 12\n  validate_docs: false\n"),
+	accepts(cfg_text(FIELDS_BASIC, "ingest_settings:\n  min_shards: 12\n  validate_docs: true\n"),
 		"ingest_settings (Quickwit's ingest API settings)");
+	/* accepted by Quickwit, not implemented by qw: refused, never ignored */
+	rejects(cfg_text(FIELDS_BASIC, "ingest_settings:\n  validate_docs: false\n"),
+		"ingest_settings.validate_docs: validate_docs: false is not supported", "validate_docs: false");
+	rejects(cfg_text("  field_mappings:\n    - name: j\n      type: json\n      expand_dots: false\n", NULL),
+		"doc_mapping.field_mappings[0].expand_dots: expand_dots: false is not supported",
+		"a json field with expand_dots: false");
+	rejects(cfg_text("  dynamic_mapping:\n    expand_dots: false\n", NULL),
+		"doc_mapping.dynamic_mapping.expand_dots: expand_dots: false is not supported",
+		"dynamic_mapping with expand_dots: false");
 	rejects(cfg_text(FIELDS_BASIC, "ingest_settings:\n  min_shards: 0\n"),
 		"ingest_settings.min_shards: 0 is out of range", "zero min_shards");
 	rejects(cfg_text(FIELDS_BASIC, "ingest_settings:\n  shards: 3\n"),

@@ -449,6 +449,43 @@ int main(void)
 	check_scan_accepts(dd, "{\"ts\":\"2020-06-10T02:50:56Z\",\"x\":01}", false, "a leading zero");
 	check_scan_accepts(dd, "{\"ts\":\"2020-06-10T02:50:56Z\"} x", false, "trailing bytes");
 	check_scan_accepts(dl, "{\"ts\":\"2020-06-10T02:50:56Z\",\"nope\":1}", false, "an unknown field in lenient mode");
+	{
+		/* wide objects: past 32 keys the duplicate check is hashed */
+		struct buf w = BUF_INIT;
+		size_t base;
+
+		buf_adds(&w, "{\"ts\":\"2020-06-10T02:50:56Z\"");
+		for (int i = 0; i < 300; i++)
+			buf_addf(&w, ",\"k%d\":%d", i, i);
+		base = w.len;
+		buf_adds(&w, "}");
+		check_scan_accepts(dd, buf_str(&w), true, "300 distinct keys");
+		buf_truncate(&w, base);
+		buf_adds(&w, ",\"k37\":1}");
+		check_scan_accepts(dd, buf_str(&w), false, "a duplicate key after 300 keys");
+		buf_truncate(&w, base);
+		buf_adds(&w, ",\"ts\":\"2020-06-10T02:50:57Z\"}");
+		check_scan_accepts(dd, buf_str(&w), false, "a duplicate of the first key after 300 keys");
+		buf_truncate(&w, base);
+		buf_adds(&w, ",\"o\":{");
+		for (int i = 0; i < 100; i++)
+			buf_addf(&w, "%s\"k%d\":%d", i ? "," : "", i, i);
+		buf_adds(&w, "},\"k300\":1,\"o2\":{\"k5\":1,\"k5b\":2}}");
+		check_scan_accepts(dd, buf_str(&w), true, "inner wide objects repeat outer keys");
+		buf_truncate(&w, base);
+		buf_adds(&w, ",\"o\":{");
+		for (int i = 0; i < 100; i++)
+			buf_addf(&w, "%s\"k%d\":%d", i ? "," : "", i, i);
+		buf_adds(&w, "},\"o\":1}");
+		check_scan_accepts(dd, buf_str(&w), false, "a duplicate key after a closed wide object");
+		buf_truncate(&w, base);
+		buf_adds(&w, ",\"o\":{");
+		for (int i = 0; i < 100; i++)
+			buf_addf(&w, "%s\"k%d\":%d", i ? "," : "", i, i);
+		buf_adds(&w, ",\"k99\":1}}");
+		check_scan_accepts(dd, buf_str(&w), false, "a duplicate key in an inner wide object");
+		buf_free(&w);
+	}
 	check_walk(dm, "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"status\":200,\"size\":7,\"ratio\":0.5,"
 		   "\"msg\":\"hi\",\"ok\":false,\"ip\":\"10.0.0.1\",\"blob\":\"aGVsbG8=\",\"tags\":[\"a\",\"b\"],"
 		   "\"resource\":{\"service\":\"api\"},\"attributes\":{\"k\":{\"n\":1.5,\"s\":[\"x\",\"y\"]}},\"msg2\":null}",

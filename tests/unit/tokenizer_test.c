@@ -111,11 +111,42 @@ int main(void)
 	check(TOK_LOWERCASE, "ABC", "abc@0 ", 1, "lowercase is raw_lowercase");
 	check(TOK_WHITESPACE, " Foo-Bar\tbaz\n\nQ ", "Foo-Bar@0 baz@1 Q@2 ", 3, "whitespace splits on ASCII whitespace only and keeps case");
 
+	/* en_stem: stems from the Snowball English (Porter2) sample vocabulary */
+	check(TOK_EN_STEM, "consign consigned consigning consignment consist consisted consistency",
+	      "consign@0 consign@1 consign@2 consign@3 consist@4 consist@5 consist@6 ", 7,
+	      "en_stem stems the Snowball sample's consign/consist words");
+	check(TOK_EN_STEM, "Consolation consolatory CONSOLED consolingly conspiracy conspirators constable",
+	      "consol@0 consolatori@1 consol@2 consol@3 conspiraci@4 conspir@5 constabl@6 ", 7,
+	      "en_stem lowercases before stemming");
+	check(TOK_EN_STEM, "running_fast, generously-happiness 42",
+	      "run@0 fast@1 generous@2 happi@3 42@4 ", 5, "en_stem splits as default does");
+	{
+		struct buf in = BUF_INIT, want = BUF_INIT;
+
+		for (int i = 0; i < 255; i++)
+			buf_addc(&in, 'a');
+		buf_adds(&in, " cats");
+		buf_adds(&want, "cat@1 ");
+		check(TOK_EN_STEM, in.data, want.data, 2, "en_stem drops a 255-byte token before stemming");
+		buf_free(&in);
+		buf_free(&want);
+	}
+	/* chinese_compatible, as Quickwit's ChineseTokenizer */
+	check(TOK_CHINESE_COMPATIBLE, "你好World 世界hello123,ÉTÉ",
+	      "你@0 好@1 world@2 世@3 界@4 hello123@5 été@6 ", 7,
+	      "chinese_compatible: one token per CJK ideograph, runs of other letters and digits");
+	check(TOK_CHINESE_COMPATIBLE, "\xe3\x90\x80\xf0\xa0\x80\x80x-y\xff\xef\xa4\x80",
+	      "\xe3\x90\x80@0 \xf0\xa0\x80\x80@1 x@2 y@3 \xef\xa4\x80@4 ", 5,
+	      "chinese_compatible: extension A, B and compatibility ideographs; invalid bytes separate");
+	ok(tokenizer_lowercases(TOK_EN_STEM) && tokenizer_lowercases(TOK_CHINESE_COMPATIBLE) &&
+	   !tokenizer_lowercases(TOK_RAW) && !tokenizer_lowercases(TOK_WHITESPACE),
+	   "tokenizer_lowercases");
 	{
 		struct tokenizer_state ts;
 
 		tokenizer_init(&ts);
 		ok(tokenize(&ts, TOK_DEFAULT, "a b-c", 5, NULL, NULL) == 3, "a NULL emit counts positions only");
+		ok(tokenize(&ts, TOK_EN_STEM, "a b-c", 5, NULL, NULL) == 3, "en_stem counts positions without emit");
 		tokenizer_free(&ts);
 	}
 	buf_reset(&b);
