@@ -523,6 +523,7 @@ static void set_part(struct source *s, const char *id, const char *name, uint64_
 	s->part.line_start = pos;
 	s->part.compressed = s->file && (s->file->ar || s->file->zstd);
 	s->part.pipe = s->file && !s->file->regular;
+	s->part.stream = s->file && (s->file->is_stdin || !s->file->regular);
 	s->part.ino = s->file && s->file->regular && !s->file->is_stdin ? (uint64_t)s->file->ino : 0;
 	s->part_open = true;
 	part_reset_buffer(s);

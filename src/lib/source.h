@@ -70,6 +70,8 @@ struct source_part {
 	uint64_t line_len;          /* full length of the last line (also when too long) */
 	bool compressed;            /* read through libarchive */
 	bool pipe;                  /* stdin or a FIFO: a read may block */
+	bool stream;                /* stdin, a FIFO or a device: its bytes cannot be read
+				     * again, so it has no position to resume from */
 	uint64_t ino;               /* inode of a regular file, 0 for stdin, pipes and archive entries */
 };
 

@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# qw-parse and qw-pipeline: what is read again and what is not (stdin, FIFOs,
+# --no-resume), stopping in long loops, directory walks, BOMs.
+# Oracles: wc/awk/jq over the raw inputs, never the programs' own output.
+load helpers
+
+RS=$'\x1e'
+
+docs() { grep -v "^$RS" "$1" || true; }
+ndocs() { grep -vc "^$RS" "$1" || true; }
+controls() { { grep "^$RS" "$1" || true; } | cut -c2-; }
+# checkpoint records of a qw-parse output as "partition from to"
+ckpts() { controls "$1" | jq -r 'select(.type == "checkpoint") | "\(.partition) \(.from) \(.to)"'; }
+# documents published in index $1
+published() { jq '[.splits[] | select(.split_state == "Published") | .metadata.num_docs] | add // 0' \
+	"$QW_DATA_DIR/indexes/$1/metastore.json"; }
+# stored checkpoint of source "files" in index $1
+stored() { jq -c '.checkpoints.files // {}' "$QW_DATA_DIR/indexes/$1/metastore.json"; }
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	AUTH=$QW_SHARED_DATA/elastic-examples/auth.log
+	LOGHUB=$QW_SHARED_DATA/loghub
+	setup_datadir
+}
+
+teardown() {
+	if [ -n "${PID:-}" ]; then
+		kill -KILL "$PID" 2>/dev/null || true
+		wait "$PID" 2>/dev/null || true
+	fi
+}
+
+# index $1, dynamic mode
+make_index() {
+	printf 'version: 0.8\nindex_id: %s\ndoc_mapping:\n  mode: dynamic\n' "$1" >"$T/$1.yaml"
+	qw index create --index-config "$T/$1.yaml" >/dev/null
+}
+
+# set the checkpoint of source "files" of index $1 to $2 (JSON object)
+set_checkpoint() {
+	local m=$QW_DATA_DIR/indexes/$1/metastore.json
+	jq --argjson cp "$2" '.checkpoints.files = $cp' "$m" >"$m.new"
+	mv "$m.new" "$m"
+}
+
+@test "qw-pipeline indexes every line of each stdin stream, whatever an earlier stream left in the checkpoint" {
+	require_shared_data
+	make_index sin
+	head -n 100 "$AUTH" >"$T/s1"
+	{ head -n 20 "$AUTH"; sed -n 500,700p "$AUTH"; } >"$T/s2"
+	head -n 5 "$AUTH" >"$T/s3"
+	qw-pipeline --index sin --once --quiet --format plain - <"$T/s1" >/dev/null
+	[ "$(published sin)" -eq "$(wc -l <"$T/s1")" ]
+	# a longer second stream (it used to skip the first stream's bytes and start mid-line)
+	cat "$T/s2" | qw-pipeline --index sin --once --quiet --format plain - >/dev/null
+	[ "$(published sin)" -eq "$(cat "$T/s1" "$T/s2" | wc -l)" ]
+	# a shorter one (it used to fail: "cannot be reread")
+	run -0 --separate-stderr sh -c 'cat "$1" | qw-pipeline --index sin --once --quiet --format plain -' sh "$T/s3"
+	[ "$(published sin)" -eq "$(cat "$T/s1" "$T/s2" "$T/s3" | wc -l)" ]
+	# every line is searchable, as many times as it was sent
+	diff <(qw-search --index sin --format ndjson --max-hits 10000 '*' | jq -r .body | sort) \
+	     <(cat "$T/s1" "$T/s2" "$T/s3" | sort)
+	# the stored position counts the bytes of all the streams
+	[ "$(stored sin)" = "{\"-\":$(cat "$T/s1" "$T/s2" "$T/s3" | wc -c)}" ]
+}
+
+@test "qw-parse reads all of stdin and of a FIFO and counts their bytes on from the stored position" {
+	make_index sin
+	mkfifo "$T/fifo"
+	set_checkpoint sin "{\"-\": 500, \"$T/fifo\": 7}"
+	printf 'a\nbb\nccc\n' | qw-parse --index sin --format plain - >"$T/out"
+	[ "$(docs "$T/out" | jq -r .body | tr '\n' ' ')" = "a bb ccc " ]
+	[ "$(ckpts "$T/out")" = "- 500 $((500 + $(printf 'a\nbb\nccc\n' | wc -c)))" ]
+	# a stream's checkpoint carries no head (it is never resumed)
+	[ "$(controls "$T/out" | jq -c 'select(.type == "checkpoint") | has("head")')" = false ]
+	# stdin redirected from a file is stdin too
+	printf 'x\ny\n' >"$T/f"
+	qw-parse --index sin --format plain - <"$T/f" >"$T/out"
+	[ "$(ndocs "$T/out")" -eq 2 ]
+	[ "$(ckpts "$T/out")" = "- 500 504" ]
+	# a FIFO given by its path
+	printf 'f1\nf2\n' >"$T/fifo" &
+	qw-parse --index sin --format plain "$T/fifo" >"$T/out"
+	wait
+	[ "$(docs "$T/out" | jq -r .body | tr '\n' ' ')" = "f1 f2 " ]
+	[ "$(ckpts "$T/out")" = "$T/fifo 7 13" ]
+	# stdin twice in one run: the second goes on where the first ended
+	printf 'z\n' | qw-parse --index sin --format plain - - >"$T/out"
+	[ "$(ckpts "$T/out")" = "- 500 502" ]
+}
+
+@test "qw-parse --no-resume reads files from the start as new partitions past the stored ones" {
+	make_index res
+	printf 'r1\nr2\nr3\n' >"$T/r.log"
+	printf 'q1\n' >"$T/q.log"
+	set_checkpoint res "{\"$T/r.log\": 9, \"$T/r.log#2\": 3}"
+	run -0 --separate-stderr qw-parse --index res --no-resume --format plain "$T/r.log" "$T/q.log"
+	printf '%s\n' "$output" >"$T/out"
+	diff <(docs "$T/out" | jq -r .body) <(cat "$T/r.log" "$T/q.log")
+	[ "$(ckpts "$T/out")" = "$T/r.log#3 0 9
+$T/q.log 0 3" ]
+	[[ "$stderr" == *"not resuming '$T/r.log' at 3 (--no-resume): reading it from the start as '$T/r.log#3'"* ]]
+}
+
+@test "qw-parse --no-resume-from ignores only the positions in its file (a restarted generation resumes its own)" {
+	make_index res
+	printf 'r1\nr2\nr3\n' >"$T/r.log"
+	# the run started with r.log at 9; its first generation published r.log#1 up to 3
+	printf '{"%s": 9}' "$T/r.log" >"$T/start.json"
+	set_checkpoint res "{\"$T/r.log\": 9, \"$T/r.log#1\": 3}"
+	qw-parse --index res --no-resume-from "$T/start.json" --format plain "$T/r.log" >"$T/out"
+	[ "$(docs "$T/out" | jq -r .body | tr '\n' ' ')" = "r2 r3 " ]
+	[ "$(ckpts "$T/out")" = "$T/r.log#1 3 9" ]
+	# a checkpoint file that is not one
+	printf '[1]' >"$T/bad.json"
+	run -65 --separate-stderr qw-parse --index res --no-resume-from "$T/bad.json" "$T/r.log"
+	[[ "$stderr" == *"qw-parse: cannot read checkpoint '$T/bad.json': not a JSON object"* ]]
+	run -66 --separate-stderr qw-parse --index res --no-resume-from "$T/none.json" "$T/r.log"
+	[[ "$stderr" == *"'$T/none.json'"* ]]
+}
+
+@test "qw-pipeline --no-resume indexes the files again, and a later run resumes after that" {
+	require_shared_data
+	make_index nor
+	cp "$LOGHUB/Linux_2k.log" "$T/f.log"
+	n=$(awk 'END { print NR }' "$T/f.log")
+	size=$(stat -c %s "$T/f.log")
+	qw-pipeline --index nor --once --quiet --format plain "$T/f.log" >/dev/null
+	[ "$(published nor)" -eq "$n" ]
+	run -0 --separate-stderr qw-pipeline --index nor --once --quiet --no-resume --format plain "$T/f.log"
+	[ "$(published nor)" -eq $((2 * n)) ]
+	[ "$(stored nor)" = "{\"$T/f.log\":$size,\"$T/f.log#1\":$size}" ]
+	# no --no-resume: nothing new
+	qw-pipeline --index nor --once --quiet --format plain "$T/f.log" >/dev/null
+	[ "$(published nor)" -eq $((2 * n)) ]
+	# its snapshot of the checkpoint went with its scratch directory
+	[ -z "$(find "$QW_DATA_DIR" -name 'no-resume-checkpoint.json')" ]
+}
