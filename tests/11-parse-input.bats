@@ -137,3 +137,105 @@ $T/q.log 0 3" ]
 	# its snapshot of the checkpoint went with its scratch directory
 	[ -z "$(find "$QW_DATA_DIR" -name 'no-resume-checkpoint.json')" ]
 }
+
+# bytes read so far by process $1
+rchar() { awk '/^rchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null || echo 0; }
+
+# wait up to 10 s (polling) for process $1 to exit; 1 if it is still there
+gone_within_10s() {
+	local i
+	for i in $(seq 200); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "qw-parse stops promptly on SIGTERM while it skips an endless line (/dev/zero)" {
+	qw-parse --format plain /dev/zero >"$T/out" 2>"$T/err" 3>&- &
+	PID=$!
+	# well into the line: past the 10 MB limit, skipping
+	for i in $(seq 200); do [ "$(rchar "$PID")" -gt 50000000 ] && break; sleep 0.05; done
+	[ "$(rchar "$PID")" -gt 50000000 ]
+	kill -TERM "$PID"
+	gone_within_10s "$PID"
+	st=0
+	wait "$PID" || st=$?
+	PID=
+	[ "$st" -eq 0 ]
+	# nothing was read as a line, and no checkpoint covers a part of the line
+	[ "$(ndocs "$T/out")" -eq 0 ]
+	[ -z "$(ckpts "$T/out")" ]
+	[ "$(controls "$T/out" | jq -c '[.type, .docs_read]')" = '["eof",0]' ]
+}
+
+@test "qw-parse stopped in a long line of a file checkpoints the start of that line" {
+	# a sparse file: one line, then 20 GB of NUL bytes without a newline
+	printf 'first\n' >"$T/long.log"
+	truncate -s 20G "$T/long.log"
+	qw-parse --format plain "$T/long.log" >"$T/out" 2>"$T/err" 3>&- &
+	PID=$!
+	for i in $(seq 200); do [ "$(rchar "$PID")" -gt 50000000 ] && break; sleep 0.05; done
+	[ "$(rchar "$PID")" -gt 50000000 ]
+	kill -TERM "$PID"
+	gone_within_10s "$PID"
+	st=0
+	wait "$PID" || st=$?
+	PID=
+	[ "$st" -eq 0 ]
+	[ "$(docs "$T/out" | jq -r .body)" = first ]
+	[ "$(ckpts "$T/out")" = "$T/long.log 0 6" ]
+}
+
+@test "qw-pipeline --once /dev/zero stops promptly on SIGTERM" {
+	make_index zero
+	qw-pipeline --index zero --once --quiet --format plain /dev/zero >"$T/out" 2>"$T/err" 3>&- &
+	PID=$!
+	for i in $(seq 200); do
+		p=$(pgrep -P "$PID" -x qw-parse || true)
+		[ -n "$p" ] && [ "$(rchar "$p")" -gt 50000000 ] && break
+		sleep 0.05
+	done
+	[ -n "$p" ] && [ "$(rchar "$p")" -gt 50000000 ]
+	kill -TERM "$PID"
+	gone_within_10s "$PID"
+	st=0
+	wait "$PID" || st=$?
+	PID=
+	[ "$st" -eq 0 ]
+	[ "$(published zero)" -eq 0 ]
+}
+
+@test "qw-parse walks a directory with a symlink loop once, and reads a file under two names once" {
+	mkdir -p "$T/t/a/b"
+	printf 'x1\nx2\n' >"$T/t/a/x.log"
+	printf 'y1\n' >"$T/t/y.log"
+	printf 'z1\n' >"$T/t/a/b/z.log"
+	ln -s .. "$T/t/a/up"
+	ln -s ../.. "$T/t/a/b/up2"
+	ln -s ../y.log "$T/t/a/link.log"
+	ln "$T/t/a/x.log" "$T/t/hard.log"
+	run -0 --separate-stderr timeout 20 qw-parse --format plain "$T/t"
+	printf '%s\n' "$output" >"$T/out"
+	# each distinct file once: the oracle lists the regular files without following links
+	diff <(docs "$T/out" | jq -r .body | sort) \
+	     <({ find "$T/t" -type f -links 1 -exec cat {} +; cat "$T/t/a/x.log"; } | sort)
+	[ "$(ckpts "$T/out" | wc -l)" -eq 3 ]
+}
+
+@test "qw-parse drops a UTF-8 byte order mark at the start of a file, before telling NDJSON from text" {
+	printf '\357\273\277{"a":1}\n{"a":2}\n' >"$T/bom.ndjson"
+	printf '\357\273\277hello\nworld\n' >"$T/bom.log"
+	printf '{"a":3}\n\357\273\277{"a":4}\n' >"$T/mid.ndjson"
+	qw-parse "$T/bom.ndjson" >"$T/out"
+	[ "$(docs "$T/out" | jq -c .)" = "$(printf '{"a":1}\n{"a":2}')" ]
+	[ "$(ckpts "$T/out")" = "$T/bom.ndjson 0 $(stat -c %s "$T/bom.ndjson")" ]
+	qw-parse --format plain "$T/bom.log" >"$T/out"
+	[ "$(docs "$T/out" | jq -r .body | tr '\n' ' ')" = "hello world " ]
+	printf '\357\273\277{"a":5}\n' | qw-parse --format ndjson - >"$T/out"
+	[ "$(docs "$T/out" | jq -c .a)" = 5 ]
+	# only at the start of a file: elsewhere it is a bad line
+	run --separate-stderr qw-parse --format ndjson "$T/mid.ndjson"
+	[ "$(grep -v "^$RS" <<<"$output" | jq -c .a)" = 3 ]
+	[[ "$stderr" == *"2 docs read, 1 valid, 1 invalid (not_json: 1)"* ]]
+}

@@ -630,6 +630,11 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 		} else {
 			if (len && line[len - 1] == '\r')
 				len--;
+			/* a UTF-8 byte order mark at the start of a file is not text */
+			if (p->line_start == 0 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+				line += 3;
+				len -= 3;
+			}
 			if (is_blank(line, len))
 				continue;
 			if (fmt == PARSE_AUTO) {

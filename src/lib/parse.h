@@ -4,7 +4,8 @@
  *
  * parse_run() reads every input through source.h, turns each line into a
  * document (NDJSON, or plain text lines as {"<body_field>": line} with a
- * leading timestamp), applies the doc mapping (docmap.h) and writes the
+ * leading timestamp; a UTF-8 byte order mark at the start of a partition is
+ * dropped first), applies the doc mapping (docmap.h) and writes the
  * canonical documents and the control records (checkpoint, commit, eof) to
  * out_fd through a protocol_writer. Rejected lines are counted by reason and
  * appended to the dead-letter file when one is given. Problems with one
