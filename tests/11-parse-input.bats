@@ -239,3 +239,43 @@ gone_within_10s() {
 	[ "$(grep -v "^$RS" <<<"$output" | jq -c .a)" = 3 ]
 	[[ "$stderr" == *"2 docs read, 1 valid, 1 invalid (not_json: 1)"* ]]
 }
+
+@test "a \\u0000 escape in a JSON string is a valid document, stored and searched with its NUL" {
+	cat >"$T/nul.yaml" <<-'YAML'
+	version: 0.8
+	index_id: nul
+	doc_mapping:
+	  mode: dynamic
+	  field_mappings:
+	    - name: msg
+	      type: text
+	      tokenizer: default
+	    - name: n
+	      type: i64
+	    - name: at
+	      type: datetime
+	      input_formats: [rfc3339]
+	YAML
+	qw index create --index-config "$T/nul.yaml" >/dev/null
+	{
+		printf '{"msg":"left\\u0000right","tag":"a\\u0000b","n":1}\n'
+		printf '{"msg":"plain","deep":{"x":["\\u0000", 2]},"n":2}\n'
+		printf '{"msg":"quote","tag":"\\"\\u00001","b":"\\\\\\u00002","n":3}\n'  # after an escaped quote
+	} >"$T/good.ndjson"
+	{
+		printf '{"msg":"x","n":"4\\u00002"}\n'                   # not a number once the NUL is seen
+		printf '{"msg":"x","at":"2020-06-10T02:50:56Z\\u0000junk"}\n'  # not a date
+		printf '{"msg":"\\u0000123"}\n'                            # the shape of a big integer
+	} >"$T/bad.ndjson"
+	run -0 --separate-stderr qw-parse --index nul --dead-letter "$T/dl" "$T/good.ndjson" "$T/bad.ndjson"
+	printf '%s\n' "$output" >"$T/out"
+	# the documents as jq reads the input
+	diff <(docs "$T/out" | jq -cS .) <(jq -cS . "$T/good.ndjson")
+	[ "$(jq -r .reason "$T/dl" | tr '\n' ' ')" = "wrong_type bad_timestamp not_json " ]
+	qw-pipeline --index nul --once --quiet "$T/good.ndjson" >/dev/null
+	diff <(qw-search --index nul --format ndjson --max-hits 10 '*' | jq -cS . | sort) \
+	     <(jq -cS . "$T/good.ndjson" | sort)
+	# the NUL splits words for the default tokenizer
+	[ "$(qw-search --index nul 'msg:right' | jq .num_hits)" -eq 1 ]
+	[ "$(qw-search --index nul 'msg:left' | jq -c '.hits[0].tag')" = '"a\u0000b"' ]
+}
