@@ -13,12 +13,15 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "fsutil.h"
 #include "ids.h"
 #include "metastore.h"
 #include "parse.h"
 #include "prog.h"
 
 static const char *prog = "qw-parse";
+
+enum { OPT_NO_RESUME_FROM = 256 };
 
 static volatile sig_atomic_t commit_flag;
 static volatile sig_atomic_t stop_flag;
@@ -52,7 +55,10 @@ static void usage(FILE *out)
 		"  -m, --max-line-bytes N    longer lines are invalid (default 10485760)\n"
 		"  -n, --checkpoint-every N  checkpoint record every N lines (default 10000)\n"
 		"  -F, --follow              keep reading files as they grow\n"
-		"  -R, --no-resume           ignore the checkpoint and read from the start\n"
+		"  -R, --no-resume           read files from the start, ignoring their stored\n"
+		"                            positions (may index documents again)\n"
+		"      --no-resume-from FILE as --no-resume, ignoring the positions in FILE\n"
+		"                            (a checkpoint as JSON) instead of the stored ones\n"
 		"  -h, --help                show this help and exit\n"
 		"  -V, --version             show the version and exit\n",
 		prog);
@@ -62,6 +68,30 @@ static void warn_cb(void *ctx, const struct qw_err *e)
 {
 	(void)ctx;
 	err_print(prog, e);
+}
+
+/* A checkpoint saved as JSON ({"partition": position}) for --no-resume-from. */
+static json_t *load_checkpoint(const char *path, struct qw_err *err)
+{
+	struct buf b = BUF_INIT;
+	json_error_t je;
+	json_t *cp = NULL;
+
+	if (fsutil_read_all(path, &b, err) < 0)
+		goto out;
+	cp = json_loadb(b.data ? b.data : "", b.len, 0, &je);
+	if (!cp) {
+		err_set(err, EX_DATAERR, "cannot read checkpoint '%s': %s", path, je.text);
+		goto out;
+	}
+	if (!json_is_object(cp)) {
+		err_set(err, EX_DATAERR, "cannot read checkpoint '%s': not a JSON object", path);
+		json_decref(cp);
+		cp = NULL;
+	}
+out:
+	buf_free(&b);
+	return cp;
 }
 
 static int install_signals(struct qw_err *err)
@@ -93,6 +123,7 @@ int main(int argc, char **argv)
 		{ "checkpoint-every", required_argument, NULL, 'n' },
 		{ "follow", no_argument, NULL, 'F' },
 		{ "no-resume", no_argument, NULL, 'R' },
+		{ "no-resume-from", required_argument, NULL, OPT_NO_RESUME_FROM },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -102,7 +133,7 @@ int main(int argc, char **argv)
 	struct parse_stats st;
 	struct index_config *cfg = NULL;
 	struct metastore *ms = NULL;
-	const char *index_id = NULL, *config_file = NULL, *data_dir = NULL;
+	const char *index_id = NULL, *config_file = NULL, *data_dir = NULL, *no_resume_from = NULL;
 	bool no_resume = false;
 	uint64_t u;
 	int code = 0;
@@ -161,6 +192,9 @@ int main(int argc, char **argv)
 		case 'R':
 			no_resume = true;
 			break;
+		case OPT_NO_RESUME_FROM:
+			no_resume_from = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -189,12 +223,18 @@ int main(int argc, char **argv)
 		cfg = metastore_index_config(ms, index_id, &err);
 		if (!cfg)
 			goto out;
-		if (!no_resume) {
-			po.checkpoint = metastore_checkpoint_with_heads(ms, index_id,
-									po.source_id ? po.source_id : "files",
-									&po.checkpoint_heads, &err);
-			if (!po.checkpoint)
+		/* also with --no-resume: a stream's offsets go on from its stored position */
+		po.checkpoint = metastore_checkpoint_with_heads(ms, index_id,
+								po.source_id ? po.source_id : "files",
+								&po.checkpoint_heads, &err);
+		if (!po.checkpoint)
+			goto out;
+		if (no_resume_from) {
+			po.no_resume = load_checkpoint(no_resume_from, &err);
+			if (!po.no_resume)
 				goto out;
+		} else if (no_resume) {
+			po.no_resume = json_incref(po.checkpoint);
 		}
 	} else if (config_file) {
 		cfg = config_load_file(config_file, &err);
@@ -226,6 +266,7 @@ out:
 done:
 	json_decref(po.checkpoint);
 	json_decref(po.checkpoint_heads);
+	json_decref(po.no_resume);
 	config_free(cfg);
 	metastore_close(ms);
 	return prog_finish(prog, code);

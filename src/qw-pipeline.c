@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"                   [--stall-timeout SECS] [--backoff-initial SECS] [--backoff-max SECS]\n"
 		"                   [--progress|--quiet] [--status-file PATH]\n"
 		"                   [--max-concurrent-uploads N] [--checkpoint-every N] [--drain-ms N]\n"
+		"                   [--no-resume]\n"
 		"                   FILE|GLOB|DIR|-...\n"
 		"Index files into an index with the five qw stages, supervised: restart on\n"
 		"failure, exactly-once publishing from the checkpoint.\n"
@@ -60,6 +61,8 @@ static void usage(FILE *out)
 		"                                  (splits are cut only at checkpoints)\n"
 		"      --drain-ms N                qw-index cuts a split when its input is idle\n"
 		"                                  for N ms (default 1000, 0 = never)\n"
+		"      --no-resume                 read files from the start, ignoring the positions\n"
+		"                                  stored before this run (may index documents again)\n"
 		"  -h, --help                      show this help and exit\n"
 		"  -V, --version                   show the version and exit\n",
 		prog);
@@ -81,6 +84,7 @@ struct pipeline {
 	char *exe_dir;          /* directory of this executable */
 	char pipeline_id[ULID_LEN + 1];
 	char *scratch;          /* scratch dir of the running generation */
+	char *no_resume_from;   /* --no-resume: the checkpoint this run started with */
 };
 
 /* argv builder */
@@ -167,6 +171,12 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	}
 	if (p->follow)
 		arg(&a, "--follow");
+	if (p->no_resume_from) {
+		/* every generation ignores the same positions: a restarted one
+		 * resumes what this run published, not what was there before it */
+		arg(&a, "--no-resume-from");
+		arg(&a, p->no_resume_from);
+	}
 	arg(&a, "--");
 	for (size_t i = 0; i < p->ninputs; i++)
 		arg(&a, p->inputs[i]);
@@ -286,8 +296,32 @@ static int parse_secs(const char *opt, const char *s, int64_t *ms, struct qw_err
 
 enum {
 	OPT_ONCE = 256, OPT_FOLLOW, OPT_DEAD, OPT_MAXR, OPT_STALL, OPT_BINIT, OPT_BMAX,
-	OPT_PROGRESS, OPT_STATUS, OPT_CKPT, OPT_DRAIN,
+	OPT_PROGRESS, OPT_STATUS, OPT_CKPT, OPT_DRAIN, OPT_NO_RESUME,
 };
+
+/* --no-resume: save the checkpoint as it is before the first generation. */
+static int save_no_resume(struct pipeline *p, struct qw_err *err)
+{
+	char *base = metastore_scratch_dir(p->ms, p->pipeline_id);
+	json_t *cp = metastore_checkpoint(p->ms, p->index_id, p->source_id, err);
+	char *text = NULL;
+	int ret = -1;
+
+	if (!cp)
+		goto out;
+	text = json_dumps(cp, JSON_COMPACT);
+	if (!text) {
+		err_set(err, EX_SOFTWARE, "cannot serialize the checkpoint");
+		goto out;
+	}
+	p->no_resume_from = fsutil_join(base, "no-resume-checkpoint.json");
+	ret = fsutil_write_atomic(p->no_resume_from, text, strlen(text), err);
+out:
+	free(text);
+	json_decref(cp);
+	free(base);
+	return ret;
+}
 
 int main(int argc, char **argv)
 {
@@ -309,6 +343,7 @@ int main(int argc, char **argv)
 		{ "max-concurrent-uploads", required_argument, NULL, 'j' },
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT },
 		{ "drain-ms", required_argument, NULL, OPT_DRAIN },
+		{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -323,7 +358,7 @@ int main(int argc, char **argv)
 	struct qw_err err = QW_ERR_INIT;
 	const char *data_dir = NULL;
 	int lock_fd = -1;
-	int once = 0, follow = 0, progress = -1;
+	int once = 0, follow = 0, progress = -1, no_resume = 0;
 	uint64_t v;
 	int code = 0;
 	int c;
@@ -392,6 +427,9 @@ int main(int argc, char **argv)
 				goto usage_err;
 			p.drain_ms = optarg;
 			break;
+		case OPT_NO_RESUME:
+			no_resume = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -445,6 +483,8 @@ int main(int argc, char **argv)
 	lock_fd = lock_scratch(&p, &err);
 	if (lock_fd < 0)
 		goto fail;
+	if (no_resume && save_no_resume(&p, &err) < 0)
+		goto fail;
 	code = supervisor_run(&so, &err);
 	if (code < 0)
 		goto fail;
@@ -469,6 +509,7 @@ out:
 	if (lock_fd >= 0)
 		close(lock_fd); /* after the removal: gc never races it */
 	free(p.scratch);
+	free(p.no_resume_from);
 	free(p.exe_dir);
 	return prog_finish(prog, code);
 }

@@ -83,8 +83,9 @@ static const char *type_label(const struct field_mapping *f)
 
 /*
  * Integers above INT64_MAX (json_int_t) that fit in uint64 are held in the
- * tree as a string of a NUL then their decimal digits (see big_rewrite()):
- * lines are parsed without JSON_ALLOW_NUL, so no other string holds one.
+ * tree as a string of a NUL then their decimal digits (see big_rewrite()).
+ * A document's own strings may hold a NUL (a "\u0000" escape, see
+ * docmap_load()), but never that shape: docmap_load() refuses it.
  */
 #define BIG_U64_MAX "18446744073709551615"
 
@@ -217,12 +218,22 @@ static bool datetime_text(const struct field_mapping *f, const char *s, size_t l
 	return datetime_parse("rfc3339", s, len, us);
 }
 
+/* A string value as a C string, NULL when it holds a NUL (a "\u0000"):
+ * then it is no number, address or date. */
+static const char *cstr(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
 /* A datetime value as microseconds: a string (datetime_text), or a number
  * when unix_timestamp is allowed. */
 static bool datetime_value(const struct field_mapping *f, const json_t *v, int64_t *us)
 {
 	if (json_is_string(v))
-		return datetime_text(f, json_string_value(v), json_string_length(v), us);
+		return !memchr(json_string_value(v), '\0', json_string_length(v)) &&
+		       datetime_text(f, json_string_value(v), json_string_length(v), us);
 	if (json_is_integer(v)) {
 		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
 			return false;
@@ -242,7 +253,7 @@ static bool parse_i64(const char *s, int64_t *out)
 	char *end;
 	long long v;
 
-	if (!*s || *s == ' ' || *s == '+')
+	if (!s || !*s || *s == ' ' || *s == '+')
 		return false;
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -257,7 +268,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 	char *end;
 	unsigned long long v;
 
-	if (!*s || *s == '-' || *s == ' ' || *s == '+')
+	if (!s || !*s || *s == '-' || *s == ' ' || *s == '+')
 		return false;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -272,7 +283,7 @@ static bool parse_f64(const char *s, double *out)
 	char *end;
 	double v;
 
-	if (!*s || *s == ' ' || *s == '+')
+	if (!s || !*s || *s == ' ' || *s == '+')
 		return false;
 	errno = 0;
 	v = strtod(s, &end);
@@ -454,7 +465,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 		if (json_is_string(v) && f->coerce) {
 			int64_t i;
 
-			if (parse_i64(json_string_value(v), &i)) {
+			if (parse_i64(cstr(v), &i)) {
 				*nv = json_integer(i);
 				return 0;
 			}
@@ -478,7 +489,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 		if (json_is_string(v) && f->coerce) {
 			uint64_t u;
 
-			if (parse_u64(json_string_value(v), &u)) {
+			if (parse_u64(cstr(v), &u)) {
 				*nv = u <= INT64_MAX ? json_integer((json_int_t)u) : big_u64_new(u);
 				return 0;
 			}
@@ -490,7 +501,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 		if (json_is_string(v) && f->coerce) {
 			double d;
 
-			if (parse_f64(json_string_value(v), &d)) {
+			if (parse_f64(cstr(v), &d)) {
 				*nv = json_real(d);
 				return 0;
 			}
@@ -523,7 +534,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 	case FT_IP: {
 		uint8_t ip[16];
 
-		if (json_is_string(v) && parse_ip(json_string_value(v), ip))
+		if (json_is_string(v) && cstr(v) && parse_ip(cstr(v), ip))
 			return 0;
 		break;
 	}
@@ -706,6 +717,26 @@ int docmap_map(struct docmap *dm, json_t *doc, json_t **out, enum docmap_reason 
 
 static bool big_rewrite(const char *line, size_t len, struct buf *out);
 
+/* A string of the document that reads as big_u64()'s marker, somewhere in v. */
+static bool has_big_marker(const json_t *v)
+{
+	const char *key;
+	json_t *m;
+	size_t i;
+	uint64_t u;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, m)
+			if (has_big_marker(m))
+				return true;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			if (has_big_marker(m))
+				return true;
+	}
+	return big_u64(v, &u);
+}
+
 json_t *docmap_load(const char *text, size_t len, size_t flags, json_error_t *jerr)
 {
 	json_error_t local;
@@ -714,6 +745,23 @@ json_t *docmap_load(const char *text, size_t len, size_t flags, json_error_t *je
 	if (!jerr)
 		jerr = &local;
 	doc = json_loadb(text, len, flags, jerr);
+	if (!doc && json_error_code(jerr) == json_error_null_character &&
+	    !(flags & JSON_ALLOW_NUL)) {
+		/* a "\u0000" escape in a string is valid JSON: the string holds a
+		 * NUL (its length says where it ends); one that is a NUL and
+		 * digits only would read as a big integer: refused */
+		doc = json_loadb(text, len, flags | JSON_ALLOW_NUL, jerr);
+		if (doc && has_big_marker(doc)) {
+			json_decref(doc);
+			doc = NULL;
+			jerr->line = jerr->column = -1;
+			jerr->position = 0;
+			snprintf(jerr->text, sizeof(jerr->text), "%s",
+				 "a string of \\u0000 then only digits is not supported");
+		}
+		/* numeric_overflow then: big integers and \u0000 escapes in one
+		 * document are not supported (big_rewrite()) */
+	}
 	if (!doc && json_error_code(jerr) == json_error_numeric_overflow) {
 		/* integers beyond int64: parse a copy with them rewritten (big_rewrite) */
 		struct buf copy = BUF_INIT;
@@ -729,26 +777,29 @@ int docmap_dumpf(const json_t *v, FILE *f)
 {
 	static const char mark[] = "\"\\u0000";
 	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	const char *p, *q;
+	const char *p, *q, *scan;
 	int ret = -1;
 
 	if (!text)
 		return -1;
-	/* Only big_rewrite() makes strings with a NUL (lines are parsed
-	 * without JSON_ALLOW_NUL), and those are whole: "\u0000DIGITS". */
-	for (p = text; (q = strstr(p, mark)) != NULL; p = q) {
-		const char *d = q + sizeof(mark) - 1, *e = d;
+	/* The big integers of big_rewrite() are whole strings "\u0000DIGITS";
+	 * a document's own strings never have that shape (docmap_load()), but
+	 * may hold a \u0000 elsewhere, also after an escaped quote. */
+	for (p = scan = text; (q = strstr(scan, mark)) != NULL;) {
+		const char *d = q + sizeof(mark) - 1, *e = d, *b = q;
 
 		while (*e >= '0' && *e <= '9')
 			e++;
-		if (e == d || *e != '"') {
-			q = d;
+		while (b > text && b[-1] == '\\')
+			b--;
+		if (e == d || *e != '"' || (q - b) % 2) {
+			scan = d;       /* not a marker: written as it is */
 			continue;
 		}
 		if (fwrite(p, 1, (size_t)(q - p), f) != (size_t)(q - p) ||
 		    fwrite(d, 1, (size_t)(e - d), f) != (size_t)(e - d))
 			goto out;
-		q = e + 1;
+		p = scan = e + 1;
 	}
 	if (fputs(p, f) == EOF)
 		goto out;
@@ -773,6 +824,8 @@ int docmap_map_line(struct docmap *dm, const char *line, size_t len, json_t **ou
 			return err_set(err, EX_DATAERR, "document nested too deeply");
 		}
 		*reason = DOC_NOT_JSON;
+		if (jerr.column < 0)
+			return err_set(err, EX_DATAERR, "cannot read the document: %s", jerr.text);
 		return err_set(err, EX_DATAERR, "invalid JSON at column %d: %s", jerr.column,
 			       jerr.text);
 	}
@@ -923,7 +976,7 @@ static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v
 		fv.kind = VK_DATETIME;
 		break;
 	case FT_IP:
-		if (!json_is_string(v) || !parse_ip(json_string_value(v), fv.v.ip))
+		if (!json_is_string(v) || !cstr(v) || !parse_ip(cstr(v), fv.v.ip))
 			return 0;
 		fv.kind = VK_IP;
 		break;

@@ -17,6 +17,11 @@
  *     digits: serialize it with docmap_serialize(), never json_dumps());
  *     beyond uint64 or below int64 they are reals. A u64 field takes them,
  *     an f64 field as reals, a text field as strings, an i64 field not.
+ * Strings may hold a NUL (a "\u0000" escape; the tree's lengths say where
+ * they end), except in keys and in the shape of a big integer (a NUL then
+ * digits only): those documents are not_json, as are the rare ones with
+ * both a big integer and a "\u0000". A string with a NUL is no number, ip
+ * or datetime. The one-pass paths leave every "\u0000" to the tree path.
  * A datetime string already in that canonical form is read as RFC 3339
  * before the field's input formats are tried, so that mapping is idempotent.
  * A canonical document maps to itself (docmap_map is idempotent).

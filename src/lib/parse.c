@@ -37,6 +37,9 @@ struct run {
 	struct qw_err last;
 	struct source *src;
 	json_t *claimed;            /* {"partition": true}: the ids read in this run */
+	json_t *cp, *heads;         /* the checkpoint resumed from (without opts->no_resume) */
+	json_t *stream_pos;         /* {"partition": position}: streams read in this run */
+	uint64_t base;              /* a stream: its stored position, added to its offsets */
 	bool wait_failed;           /* flushing before a blocking read failed: */
 	struct qw_err wait_err;     /* ... why */
 };
@@ -143,7 +146,7 @@ static int dead_letter(struct run *r, const struct source_part *p, enum docmap_r
 	docmap_json_string(b, r->source_id, strlen(r->source_id));
 	buf_adds(b, ",\"partition\":");
 	docmap_json_string(b, p->id, strlen(p->id));
-	buf_addf(b, ",\"position\":%llu,\"line\":", (unsigned long long)p->line_start);
+	buf_addf(b, ",\"position\":%llu,\"line\":", (unsigned long long)(r->base + p->line_start));
 	docmap_json_string(b, line, len);
 	buf_adds(b, "}\n");
 	if (b->len >= DEAD_LETTER_FLUSH)
@@ -169,11 +172,13 @@ static int emit_checkpoint(struct run *r, const struct source_part *p, uint64_t 
 	struct buf head = BUF_INIT;
 	int rc;
 
+	/* a stream has no head to check on resume: it is never resumed */
 	if (!rec || json_object_set_new(rec, "source", json_string(r->source_id)) ||
 	    json_object_set_new(rec, "partition", json_string(p->id)) ||
-	    json_object_set_new(rec, "from", json_integer((json_int_t)from)) ||
-	    json_object_set_new(rec, "to", json_integer((json_int_t)to)) ||
-	    (current_head(r, to < SOURCE_HEAD_MAX ? (size_t)to : SOURCE_HEAD_MAX, p->ino, &head) &&
+	    json_object_set_new(rec, "from", json_integer((json_int_t)(r->base + from))) ||
+	    json_object_set_new(rec, "to", json_integer((json_int_t)(r->base + to))) ||
+	    (!p->stream &&
+	     current_head(r, to < SOURCE_HEAD_MAX ? (size_t)to : SOURCE_HEAD_MAX, p->ino, &head) &&
 	     json_object_set_new(rec, "head", json_string(head.data)))) {
 		json_decref(rec);
 		buf_free(&head);
@@ -349,7 +354,7 @@ static const char *resume_lookup(json_t *cp, const char *id, uint64_t *pos, int 
  */
 static int head_changed(struct run *r, const char *key, uint64_t *ino, struct qw_err *e)
 {
-	const char *stored = json_string_value(json_object_get(r->o->checkpoint_heads, key));
+	const char *stored = json_string_value(json_object_get(r->heads, key));
 	struct buf now = BUF_INIT;
 	const char *h;
 	size_t n, fp_len, got;
@@ -396,7 +401,7 @@ static char *partition_path(const char *key)
 static const char *renamed_lookup(struct run *r, const struct source_part *p, bool ino_only,
 				  uint64_t *pos)
 {
-	json_t *heads = r->o->checkpoint_heads, *v;
+	json_t *heads = r->heads, *v;
 	struct buf fp = BUF_INIT, other = BUF_INIT, ofp = BUF_INIT;
 	struct qw_err e = QW_ERR_INIT;
 	const char *key, *h, *found = NULL;
@@ -408,7 +413,7 @@ static const char *renamed_lookup(struct run *r, const struct source_part *p, bo
 		return NULL;
 	head_fingerprint(h, n, &fp);
 	json_object_foreach(heads, key, v) {
-		json_t *cp = json_object_get(r->o->checkpoint, key);
+		json_t *cp = json_object_get(r->cp, key);
 		const char *stored = json_string_value(v);
 		size_t sn, fp_len;
 		uint64_t sino;
@@ -486,11 +491,20 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 	uint64_t from = p->pos, since = 0, valid_before;
 	struct qw_err e = QW_ERR_INIT;
 
-	/* resume from the checkpoint on first open */
-	if (p->pos == 0 && o->checkpoint) {
+	r->base = 0;
+	if (p->stream) {
+		/* read all of it; its offsets go on from where the stored ones end */
+		json_t *v = json_object_get(r->stream_pos, p->id);
+
+		if (!v)
+			v = json_object_get(o->checkpoint, p->id);
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			r->base = (uint64_t)json_integer_value(v);
+	} else if (p->pos == 0 && r->cp) {
+		/* resume from the checkpoint on first open */
 		uint64_t pos = 0;
 		int rot;
-		const char *key = resume_lookup(o->checkpoint, p->id, &pos, &rot);
+		const char *key = resume_lookup(r->cp, p->id, &pos, &rot);
 
 		if (key) {
 			char *keep = xstrdup(key);
@@ -558,6 +572,17 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			if (sr == 0)
 				from = resume_renamed(r, src, p, keep, pos);
 			free(keep);
+		} else if (resume_lookup(o->no_resume, p->id, &pos, &rot)) {
+			/* --no-resume: from 0, as a partition past the ignored ones */
+			struct buf id = BUF_INIT;
+			struct qw_err notice = QW_ERR_INIT;
+
+			buf_addf(&id, "%s#%d", p->id, rot + 1);
+			err_set(&notice, 0, "not resuming '%s' at %llu (--no-resume): reading it from the start as '%s'",
+				p->name, (unsigned long long)pos, id.data);
+			warn(r, &notice);
+			source_rename_part(src, id.data);
+			buf_free(&id);
 		}
 	}
 	if (json_object_set_new(r->claimed, p->id, json_true()) < 0)
@@ -606,6 +631,11 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 		} else {
 			if (len && line[len - 1] == '\r')
 				len--;
+			/* a UTF-8 byte order mark at the start of a file is not text */
+			if (p->line_start == 0 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+				line += 3;
+				len -= 3;
+			}
 			if (is_blank(line, len))
 				continue;
 			if (fmt == PARSE_AUTO) {
@@ -634,6 +664,34 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 	}
 	if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
 		return -1;
+	if (p->stream &&
+	    json_object_set_new(r->stream_pos, p->id, json_integer((json_int_t)(r->base + p->pos))) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot record partition '%s'", p->name);
+	return 0;
+}
+
+/* *out: a new reference to obj without the keys of drop (obj itself when
+ * drop is NULL, NULL when obj is). -1 when out of memory. */
+static int without_keys(json_t *obj, json_t *drop, json_t **out)
+{
+	json_t *v;
+	const char *key;
+
+	*out = NULL;
+	if (!obj || !drop) {
+		*out = json_incref(obj);
+		return 0;
+	}
+	*out = json_object();
+	if (!*out)
+		return -1;
+	json_object_foreach(obj, key, v) {
+		if (!json_object_get(drop, key) && json_object_set(*out, key, v) < 0) {
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -664,6 +722,12 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 	}
 	r.dm = docmap_new(o->cfg);
 	r.claimed = json_object();
+	r.stream_pos = json_object();
+	if (!r.claimed || !r.stream_pos || without_keys(o->checkpoint, o->no_resume, &r.cp) < 0 ||
+	    without_keys(o->checkpoint_heads, o->no_resume, &r.heads) < 0) {
+		err_set(err, EX_SOFTWARE, "cannot set up the checkpoint to resume from");
+		goto out;
+	}
 	src = source_new(o->inputs, o->n_inputs, &so);
 	r.src = src;
 	for (;;) {
@@ -711,6 +775,9 @@ out:
 	source_free(src);
 	docmap_free(r.dm);
 	json_decref(r.claimed);
+	json_decref(r.stream_pos);
+	json_decref(r.cp);
+	json_decref(r.heads);
 	if (r.dl_fd >= 0 && close(r.dl_fd) < 0 && rc == 0)
 		rc = err_errno(err, EX_IOERR, "cannot close '%s'", o->dead_letter);
 	protocol_writer_free(&r.w);

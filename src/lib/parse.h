@@ -4,7 +4,8 @@
  *
  * parse_run() reads every input through source.h, turns each line into a
  * document (NDJSON, or plain text lines as {"<body_field>": line} with a
- * leading timestamp), applies the doc mapping (docmap.h) and writes the
+ * leading timestamp; a UTF-8 byte order mark at the start of a partition is
+ * dropped first), applies the doc mapping (docmap.h) and writes the
  * canonical documents and the control records (checkpoint, commit, eof) to
  * out_fd through a protocol_writer. Rejected lines are counted by reason and
  * appended to the dead-letter file when one is given. Problems with one
@@ -22,6 +23,12 @@
  * that path is gone, same inode if one was stored). Otherwise a file whose
  * own checkpoint does not fit is read from 0 as "id#N". Before a read that
  * would block on a pipe, the output and the dead letters are flushed.
+ *
+ * Stdin, a FIFO or a device (source_part.stream) cannot be read again, so it
+ * is never resumed: each run reads all of it. Its checkpoint records count
+ * its bytes on from the position stored for it (all runs together), so that
+ * the publisher's check of "from" against the stored position holds (also
+ * for a restarted generation of the same run), and carry no head.
  */
 #ifndef QW_PARSE_H
 #define QW_PARSE_H
@@ -54,6 +61,11 @@ struct parse_opts {
 	const char *source_id;              /* default "files" */
 	json_t *checkpoint;                 /* {"partition": position} to resume from, or NULL */
 	json_t *checkpoint_heads;           /* {"partition": "head"} of those positions, or NULL */
+	/* --no-resume: {"partition": position} whose stored positions are ignored;
+	 * a file with one is read from 0 as a new partition "id#N" past them, or
+	 * NULL. A partition of checkpoint that is not in it (one this run's own
+	 * earlier generation published) is resumed as usual. */
+	json_t *no_resume;
 	enum parse_format format;
 	const char *body_field;             /* default "body" */
 	const char *dead_letter;            /* NULL: none */

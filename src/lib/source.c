@@ -147,21 +147,54 @@ static void strv_add(struct strv *sv, char *s)
 	sv->v[sv->n++] = s;
 }
 
-/* Regular files under dir, recursively. */
-static int walk_dir(const char *dir, struct strv *out, int depth, struct qw_err *err)
+/* (device, inode) pairs. */
+struct devino {
+	struct devino_pair { dev_t dev; ino_t ino; } *v;
+	size_t n, cap;
+};
+
+static bool devino_has(const struct devino *d, const struct stat *st)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].dev == st->st_dev && d->v[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+static void devino_add(struct devino *d, const struct stat *st)
+{
+	XGROW(d->v, d->n + 1, d->cap);
+	d->v[d->n].dev = st->st_dev;
+	d->v[d->n].ino = st->st_ino;
+	d->n++;
+}
+
+/* One directory walk: the directories on the current path (a symlink back to
+ * one of them is a loop), the files found (one file under two names is read
+ * once), and the stop flag. */
+struct walk {
+	struct devino path, files;
+	volatile sig_atomic_t *stop;
+};
+
+/* Regular files under dir (stat st), recursively, sorted by name. */
+static int walk_dir(struct walk *w, const char *dir, const struct stat *dst, struct strv *out,
+		    struct qw_err *err)
 {
 	DIR *d;
 	struct dirent *de;
 	struct strv names = { NULL, 0, 0 };
 	int rc = 0;
 
-	if (depth > 64)
-		return 0;
+	if (devino_has(&w->path, dst))
+		return 0;               /* a link back to a directory being walked */
 	d = opendir(dir);
 	if (!d)
 		return err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
 				 "cannot open directory '%s'", dir);
 	while ((de = readdir(d))) {
+		if (w->stop && *w->stop)
+			break;
 		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
 					     (de->d_name[1] == '.' && de->d_name[2] == '\0')))
 			continue;
@@ -170,7 +203,8 @@ static int walk_dir(const char *dir, struct strv *out, int depth, struct qw_err 
 	closedir(d);
 	if (names.n)
 		qsort(names.v, names.n, sizeof(char *), cmp_str);
-	for (size_t i = 0; i < names.n; i++) {
+	devino_add(&w->path, dst);
+	for (size_t i = 0; i < names.n && !(w->stop && *w->stop); i++) {
 		struct buf p = BUF_INIT;
 		struct stat st;
 
@@ -179,18 +213,31 @@ static int walk_dir(const char *dir, struct strv *out, int depth, struct qw_err 
 			buf_addc(&p, '/');
 		buf_adds(&p, names.v[i]);
 		if (stat(p.data, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (walk_dir(p.data, out, depth + 1, err))
+			if (walk_dir(w, p.data, &st, out, err))
 				rc = -1;
 			buf_free(&p);
-		} else if (stat(p.data, &st) == 0 && S_ISREG(st.st_mode)) {
+		} else if (stat(p.data, &st) == 0 && S_ISREG(st.st_mode) && !devino_has(&w->files, &st)) {
+			devino_add(&w->files, &st);
 			strv_add(out, buf_detach(&p, NULL));
 		} else {
 			buf_free(&p);
 		}
 	}
+	w->path.n--;
 	for (size_t i = 0; i < names.n; i++)
 		free(names.v[i]);
 	free(names.v);
+	return rc;
+}
+
+static int walk_top(const char *dir, const struct stat *st, volatile sig_atomic_t *stop,
+		    struct strv *out, struct qw_err *err)
+{
+	struct walk w = { { NULL, 0, 0 }, { NULL, 0, 0 }, stop };
+	int rc = walk_dir(&w, dir, st, out, err);
+
+	free(w.path.v);
+	free(w.files.v);
 	return rc;
 }
 
@@ -200,7 +247,8 @@ static bool has_glob(const char *s)
 }
 
 /* Expand one input into files (sorted for globs and directories). */
-static int expand_input(const char *in, struct strv *out, struct qw_err *err)
+static int expand_input(const char *in, volatile sig_atomic_t *stop, struct strv *out,
+			struct qw_err *err)
 {
 	struct stat st;
 
@@ -210,7 +258,7 @@ static int expand_input(const char *in, struct strv *out, struct qw_err *err)
 	}
 	if (stat(in, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
-			return walk_dir(in, out, 0, err);
+			return walk_top(in, &st, stop, out, err);
 		strv_add(out, xstrdup(in));
 		return 0;
 	}
@@ -224,7 +272,7 @@ static int expand_input(const char *in, struct strv *out, struct qw_err *err)
 			return err_set(err, EX_IOERR, "cannot expand '%s'", in);
 		for (size_t i = 0; i < g.gl_pathc; i++) {
 			if (stat(g.gl_pathv[i], &st) == 0 && S_ISDIR(st.st_mode))
-				(void)walk_dir(g.gl_pathv[i], out, 0, NULL);   /* unreadable dirs are skipped */
+				(void)walk_top(g.gl_pathv[i], &st, stop, out, NULL);   /* unreadable dirs are skipped */
 			else
 				strv_add(out, xstrdup(g.gl_pathv[i]));
 		}
@@ -523,6 +571,7 @@ static void set_part(struct source *s, const char *id, const char *name, uint64_
 	s->part.line_start = pos;
 	s->part.compressed = s->file && (s->file->ar || s->file->zstd);
 	s->part.pipe = s->file && !s->file->regular;
+	s->part.stream = s->file && (s->file->is_stdin || !s->file->regular);
 	s->part.ino = s->file && s->file->regular && !s->file->is_stdin ? (uint64_t)s->file->ino : 0;
 	s->part_open = true;
 	part_reset_buffer(s);
@@ -907,7 +956,7 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 		{
 			struct strv sv = { NULL, 0, 0 };
 			const char *in = s->inputs[s->next_input++];
-			int r = expand_input(in, &sv, err);
+			int r = expand_input(in, s->opts.stop_flag, &sv, err);
 
 			s->files = sv.v;
 			s->n_files = sv.n;
@@ -1161,6 +1210,15 @@ enum source_line source_read_line(struct source *s, const char **line, size_t *l
 			s->skip_len += n;
 			s->part.pos += n;
 			s->start = s->scan = s->in.len;
+			if (s->opts.stop_flag && *s->opts.stop_flag) {
+				/* asked to stop in the middle of a long line (/dev/zero
+				 * has no end): the position goes back to its start */
+				s->part.pos -= s->skip_len;
+				s->skipping = false;
+				s->skip_len = 0;
+				s->part_open = false;
+				return SRC_INTR;
+			}
 		}
 		if (!s->eof) {
 			ssize_t r = fill(s, err);
@@ -1341,7 +1399,7 @@ int source_poll(struct source *s, struct qw_err *err)
 
 		if (strcmp(s->inputs[i], "-") == 0)
 			continue;
-		expand_input(s->inputs[i], &sv, NULL);
+		expand_input(s->inputs[i], s->opts.stop_flag, &sv, NULL);
 		for (size_t k = 0; k < sv.n; k++) {
 			char *abs = abs_path(sv.v[k]);
 			struct stat st;

@@ -14,7 +14,9 @@
  * a final line without '\n' is returned at end of input (and counts in the
  * position) unless the source follows files, where it waits for its newline.
  * Lines longer than max_line are reported as SRC_TOO_LONG with their first
- * bytes (bounded memory). An input that cannot be opened or read is reported
+ * bytes (bounded memory). Directories are walked without following a
+ * symlink back to a directory on the current path (a loop), and a file
+ * found under two names in one walk is read once. An input that cannot be opened or read is reported
  * once by source_next()/source_read_line() with err set, and the source goes
  * on with the next input. Not thread-safe: one owner.
  *
@@ -49,7 +51,9 @@ struct source_opts {
 	 * yet, i.e. before blocking: the place to flush output; may be NULL */
 	void (*wait_cb)(void *ctx);
 	void *wait_ctx;
-	/* set by a signal handler: stop waiting for the first bytes of an input */
+	/* set by a signal handler: stop waiting for the first bytes of an input,
+	 * skipping a line over max_line (then the partition is closed at the
+	 * start of that line: SRC_INTR, then SRC_END) or walking a directory */
 	volatile sig_atomic_t *stop_flag;
 };
 
@@ -70,6 +74,8 @@ struct source_part {
 	uint64_t line_len;          /* full length of the last line (also when too long) */
 	bool compressed;            /* read through libarchive */
 	bool pipe;                  /* stdin or a FIFO: a read may block */
+	bool stream;                /* stdin, a FIFO or a device: its bytes cannot be read
+				     * again, so it has no position to resume from */
 	uint64_t ino;               /* inode of a regular file, 0 for stdin, pipes and archive entries */
 };
 
