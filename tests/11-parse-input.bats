@@ -80,9 +80,10 @@ set_checkpoint() {
 	[ "$(ndocs "$T/out")" -eq 2 ]
 	[ "$(ckpts "$T/out")" = "- 500 504" ]
 	# a FIFO given by its path
-	printf 'f1\nf2\n' >"$T/fifo" &
+	printf 'f1\nf2\n' >"$T/fifo" 3>&- &
+	writer=$!
 	qw-parse --index sin --format plain "$T/fifo" >"$T/out"
-	wait
+	wait "$writer"
 	[ "$(docs "$T/out" | jq -r .body | tr '\n' ' ')" = "f1 f2 " ]
 	[ "$(ckpts "$T/out")" = "$T/fifo 7 13" ]
 	# stdin twice in one run: the second goes on where the first ended
