@@ -408,6 +408,17 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 	u.ms = metastore_open(o->data_dir, err);
 	if (!u.ms)
 		goto out;
+	/* checked before any input: an empty one must not hide a wrong --index */
+	if (o->index_id) {
+		if (ids_check_index(o->index_id, err) < 0) {
+			err->code = EX_USAGE;
+			goto out;
+		}
+		if (!metastore_index_exists(u.ms, o->index_id)) {
+			err_set(err, EX_NOINPUT, "index '%s' does not exist", o->index_id);
+			goto out;
+		}
+	}
 	for (;;) {
 		struct pollfd pfd[2];
 		nfds_t nfd = 0;
