@@ -62,7 +62,11 @@ struct up {
 
 static long delay_for(size_t i)
 {
+#ifdef QW_TEST_KNOBS
 	const char *s = getenv("QW_TEST_UPLOAD_DELAY_MS");
+#else
+	const char *s = NULL; /* a release build has no test knobs */
+#endif
 	size_t k = 0;
 
 	if (!s || !*s)
@@ -293,7 +297,11 @@ static int start_jobs(struct up *u, struct qw_err *err)
 
 		j->delay_ms = delay_for(u->started);
 		if (u->started > 0) {
+#ifdef QW_TEST_KNOBS
 			const char *h = getenv("QW_TEST_UPLOAD_HOLD");
+#else
+			const char *h = NULL;
+#endif
 
 			j->hold = h && *h ? h : NULL;
 		}
