@@ -14,6 +14,7 @@
 
 #include "atomicfile.h"
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "fsutil.h"
 #include "ids.h"
@@ -25,6 +26,10 @@
 static const char *prog = "qw-pipeline";
 
 #define DEFAULT_SOURCE "files"
+/* The owner record's lease (wall seconds), renewed every third of it; the
+ * fencing check runs at most every FENCE_CHECK_US of real time. */
+#define LEASE_S 30
+#define FENCE_CHECK_US 500000
 
 static void usage(FILE *out)
 {
@@ -34,7 +39,7 @@ static void usage(FILE *out)
 		"                   [--stall-timeout SECS] [--backoff-initial SECS] [--backoff-max SECS]\n"
 		"                   [--progress|--quiet] [--status-file PATH]\n"
 		"                   [--max-concurrent-uploads N] [--checkpoint-every N] [--drain-ms N]\n"
-		"                   [--no-resume]\n"
+		"                   [--no-resume] [--takeover]\n"
 		"                   FILE|GLOB|DIR|-...\n"
 		"Index files into an index with the five qw stages, supervised: restart on\n"
 		"failure, exactly-once publishing from the checkpoint.\n"
@@ -63,6 +68,8 @@ static void usage(FILE *out)
 		"                                  for N ms (default 1000, 0 = never)\n"
 		"      --no-resume                 read files from the start, ignoring the positions\n"
 		"                                  stored before this run (may index documents again)\n"
+		"      --takeover                  fence the pipeline that owns the source and\n"
+		"                                  take it over (else refused while it lives)\n"
 		"  -h, --help                      show this help and exit\n"
 		"  -V, --version                   show the version and exit\n",
 		prog);
@@ -85,6 +92,12 @@ struct pipeline {
 	char pipeline_id[ULID_LEN + 1];
 	char *scratch;          /* scratch dir of the running generation */
 	char *no_resume_from;   /* --no-resume: the checkpoint this run started with */
+	bool takeover;
+	char host[256];
+	int64_t start_s;        /* wall */
+	char *token;            /* the publish token of the last generation */
+	int64_t next_renew_s;   /* wall */
+	int64_t next_check_us;  /* wall */
 };
 
 /* argv builder */
@@ -144,10 +157,36 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	struct buf b = BUF_INIT;
 	int ret = -1;
 
-	token = metastore_new_publish_token(p->ms, p->index_id, p->source_id, err);
-	if (!token) {
-		err_prefix(err, "cannot take a publish token");
-		goto out;
+	{
+		/* The first generation takes the source (refused while another
+		 * pipeline owns it, unless --takeover); a restarted one only
+		 * while the token of the last one is still current. */
+		struct metastore_owner me = {
+			p->pipeline_id, (long)getpid(), p->host, p->start_s, clock_wall_s() + LEASE_S,
+		};
+		enum metastore_take how = p->token ? TAKE_NEXT : p->takeover ? TAKE_OVER : TAKE_FIRST;
+		char *fenced = NULL;
+
+		token = metastore_take_publish_token(p->ms, p->index_id, p->source_id, &me, how,
+						     p->token, &fenced, err);
+		if (!token) {
+			if (how == TAKE_FIRST && err->code == EX_TEMPFAIL) {
+				char msg[QW_ERR_MSG_MAX];
+
+				snprintf(msg, sizeof(msg), "%s", err->msg);
+				err_set(err, EX_TEMPFAIL, "%.900s (--takeover fences it)", msg);
+			}
+			else if (err->code != EX_TEMPFAIL)
+				err_prefix(err, "cannot take a publish token");
+			goto out;
+		}
+		if (fenced)
+			err_warn(prog, "took source '%s' of index '%s' over from %s", p->source_id,
+				 p->index_id, fenced);
+		free(fenced);
+		free(p->token);
+		p->token = xstrdup(token);
+		p->next_renew_s = me.lease_until - LEASE_S + LEASE_S / 3;
 	}
 	base = metastore_scratch_dir(p->ms, p->pipeline_id);
 	buf_addf(&b, "%s/g%u", base, gen);
@@ -226,6 +265,38 @@ out:
 	return ret;
 }
 
+/*
+ * Every tick: is the token still ours? (Another pipeline took the source
+ * over, or a token was taken by hand: fenced, the run ends with 75 naming
+ * who.) Renew the lease every third of it. A metastore that cannot be read
+ * for a moment is not a fence: said, and tried again at the next tick.
+ */
+static int tick(void *ctx, struct qw_err *err)
+{
+	struct pipeline *p = ctx;
+	int64_t now_us = clock_wall_us();
+	int64_t now = clock_wall_s();
+	int rc;
+
+	if (!p->token || now_us < p->next_check_us)
+		return 0;
+	p->next_check_us = now_us + FENCE_CHECK_US;
+	if (now >= p->next_renew_s) {
+		rc = metastore_renew_owner(p->ms, p->index_id, p->source_id, p->token,
+					   now + LEASE_S, err);
+		if (rc == 0)
+			p->next_renew_s = now + LEASE_S / 3;
+	} else {
+		rc = metastore_check_publish_token(p->ms, p->index_id, p->source_id, p->token, err);
+	}
+	if (rc < 0 && err->code != EX_TEMPFAIL) {
+		err_print(prog, err);
+		err_clear(err);
+		return 0;
+	}
+	return rc;
+}
+
 static void end_gen(void *ctx, unsigned gen)
 {
 	struct pipeline *p = ctx;
@@ -297,6 +368,7 @@ static int parse_secs(const char *opt, const char *s, int64_t *ms, struct qw_err
 enum {
 	OPT_ONCE = 256, OPT_FOLLOW, OPT_DEAD, OPT_MAXR, OPT_STALL, OPT_BINIT, OPT_BMAX,
 	OPT_PROGRESS, OPT_STATUS, OPT_CKPT, OPT_DRAIN, OPT_NO_RESUME,
+	OPT_TAKEOVER,
 };
 
 /* --no-resume: save the checkpoint as it is before the first generation. */
@@ -344,6 +416,7 @@ int main(int argc, char **argv)
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT },
 		{ "drain-ms", required_argument, NULL, OPT_DRAIN },
 		{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
+		{ "takeover", no_argument, NULL, OPT_TAKEOVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -353,7 +426,7 @@ int main(int argc, char **argv)
 		.prog = "qw-pipeline", .max_restarts = 10, .stall_timeout_ms = 60000,
 		.backoff_initial_ms = 1000, .backoff_max_ms = 60000, .input_fd = -1,
 		.output_fd = STDOUT_FILENO, .stop_stage = 0, .commit_stage = 1,
-		.start = start_gen, .end = end_gen,
+		.start = start_gen, .end = end_gen, .tick = tick,
 	};
 	struct qw_err err = QW_ERR_INIT;
 	const char *data_dir = NULL;
@@ -430,6 +503,9 @@ int main(int argc, char **argv)
 		case OPT_NO_RESUME:
 			no_resume = 1;
 			break;
+		case OPT_TAKEOVER:
+			p.takeover = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -480,13 +556,30 @@ int main(int argc, char **argv)
 	}
 	if (ids_ulid_new(p.pipeline_id, &err) < 0)
 		goto fail;
+	if (gethostname(p.host, sizeof(p.host) - 1) < 0) {
+		err_errno(&err, EX_OSERR, "cannot get the host name");
+		goto fail;
+	}
+	p.start_s = clock_wall_s();
 	lock_fd = lock_scratch(&p, &err);
 	if (lock_fd < 0)
 		goto fail;
 	if (no_resume && save_no_resume(&p, &err) < 0)
 		goto fail;
 	code = supervisor_run(&so, &err);
+	if (code < 0 && err.code == EX_TEMPFAIL && p.token) {
+		/* a refused publish, and then giving up: fenced says more */
+		struct qw_err fe = QW_ERR_INIT;
+
+		if (metastore_check_publish_token(p.ms, p.index_id, p.source_id, p.token, &fe) < 0 &&
+		    fe.code == EX_TEMPFAIL)
+			err = fe;
+	}
 	if (code < 0)
+		goto fail;
+	/* Fenced at the very end (--once) is fenced too: what it did after
+	 * was dropped. Otherwise the lease ends: the source is free. */
+	if (p.token && metastore_renew_owner(p.ms, p.index_id, p.source_id, p.token, 0, &err) < 0)
 		goto fail;
 	goto out;
 usage_err:
@@ -496,6 +589,13 @@ usage_err:
 fail:
 	code = err.code ? err.code : EX_SOFTWARE;
 	err_print(prog, &err);
+	if (p.token) {
+		/* a failed run does not own the source any more (refused
+		 * without a change when it was fenced) */
+		struct qw_err e2 = QW_ERR_INIT;
+
+		metastore_renew_owner(p.ms, p.index_id, p.source_id, p.token, 0, &e2);
+	}
 out:
 	if (p.ms) {
 		char *base = metastore_scratch_dir(p.ms, p.pipeline_id);
@@ -510,6 +610,7 @@ out:
 		close(lock_fd); /* after the removal: gc never races it */
 	free(p.scratch);
 	free(p.no_resume_from);
+	free(p.token);
 	free(p.exe_dir);
 	return prog_finish(prog, code);
 }

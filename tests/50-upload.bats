@@ -108,3 +108,11 @@ setup() {
 	[ -z "$output" ]
 	[ "$(split_states up-idx)" = "$(cat "$BATS_TEST_TMPDIR/ids") Staged" ]
 }
+
+@test "qw-upload refuses an unknown or invalid --index even when its input is empty" {
+	run -66 --separate-stderr qw-upload --index nosuch-idx </dev/null
+	[ "$stderr" = "qw-upload: index 'nosuch-idx' does not exist" ]
+	run -64 --separate-stderr qw-upload --index x </dev/null
+	[[ "$stderr" == "qw-upload: invalid index id 'x'"* ]]
+	[ -z "$output" ]
+}

@@ -70,3 +70,11 @@ setup() {
 	run -0 qw-publish <"$BATS_TEST_TMPDIR/in"
 	[ "$(echo "$output" | tr -d '\036' | jq -r .type | tail -1)" = eof ]
 }
+
+@test "qw-publish refuses an unknown or invalid --index even when its input is empty" {
+	run -66 --separate-stderr qw-publish --index nosuch-idx </dev/null
+	[ "$stderr" = "qw-publish: index 'nosuch-idx' does not exist" ]
+	run -64 --separate-stderr qw-publish --index x </dev/null
+	[[ "$stderr" == "qw-publish: invalid index id 'x'"* ]]
+	[ -z "$output" ]
+}

@@ -265,7 +265,7 @@ start_pipeline() {
 	[ "$(published_docs term)" = 600 ]
 }
 
-@test "a newer pipeline fences an older one: its publishes are refused, no document twice" {
+@test "a second --once pipeline is refused; --takeover fences the first, which exits 75; no document twice" {
 	require_shared_data
 	make_index fence 100
 	otrf_slice 700 "$T/in.ndjson"
@@ -273,14 +273,17 @@ start_pipeline() {
 	QW_TEST_UPLOAD_HOLD="$T/hold" start_pipeline "$T/out" "$T/err" --index fence --once \
 		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --max-restarts 0 --status-file "$T/status.json" "$T/in.ndjson"
 	wait_until 120 docs_at_least fence 1
-	# the newer pipeline takes a new token and indexes the rest
-	run -0 qw-pipeline --index fence --once --quiet "$T/in.ndjson"
+	# a second pipeline is refused while the first lives
+	run -75 --separate-stderr qw-pipeline --index fence --once --quiet "$T/in.ndjson"
+	[[ "$stderr" == *"is owned by pipeline "*"(pid $PIPE_PID on host "*"(--takeover fences it)" ]]
+	# --takeover takes a new token and indexes the rest
+	run -0 qw-pipeline --index fence --once --quiet --takeover "$T/in.ndjson"
 	rm "$T/hold"
-	# the older one is refused at its next publish and gives up
+	# the older one (--once) sees it was fenced and exits 75, naming who
 	rc=0
 	wait "$PIPE_PID" || rc=$?
 	[ "$rc" = 75 ]
-	grep -q "stale" "$T/err"
+	grep -q "^qw-pipeline: fenced by pipeline .*: the publish token of source 'files' of index 'fence' is not ours any more" "$T/err"
 	[ "$(published_docs fence)" = 700 ]
 	[ "$(checkpoint fence files "$T/in.ndjson")" = "$(stat -c %s "$T/in.ndjson")" ]
 	# what the fenced generation staged is garbage: listed, then gc removes it

@@ -6,11 +6,15 @@
 # input lines, and the checkpoint equals the file size.
 #
 # usage: chaos.sh [--kills N] [--seed S] [--mb MB] [--split-docs N]
-#                 [--kill-pipeline] [--dir DIR]
+#                 [--kill-pipeline] [--two] [--dir DIR]
+# --kill-pipeline also kills qw-pipeline itself (and checks it did);
+# --two starts two pipelines on the source at each start (the loser must
+# exit 75) and now and then a third with --takeover (the fenced one must
+# exit 75).
 # Needs qw-* in PATH and QW_SHARED_DATA (../shared/data) for the input.
 set -euo pipefail
 
-kills_wanted=20 seed=42 mb=20 split_docs=200 kill_pipeline=0 dir=
+kills_wanted=20 seed=42 mb=20 split_docs=200 kill_pipeline=0 two=0 dir=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kills) kills_wanted=$2; shift 2 ;;
@@ -18,8 +22,9 @@ while [ $# -gt 0 ]; do
 	--mb) mb=$2; shift 2 ;;
 	--split-docs) split_docs=$2; shift 2 ;;
 	--kill-pipeline) kill_pipeline=1; shift ;;
+	--two) two=1; shift ;;
 	--dir) dir=$2; shift 2 ;;
-	*) echo "usage: chaos.sh [--kills N] [--seed S] [--mb MB] [--split-docs N] [--kill-pipeline] [--dir DIR]" >&2; exit 64 ;;
+	*) echo "usage: chaos.sh [--kills N] [--seed S] [--mb MB] [--split-docs N] [--kill-pipeline] [--two] [--dir DIR]" >&2; exit 64 ;;
 	esac
 done
 data=${QW_SHARED_DATA:-$(dirname "$0")/../../shared/data}
@@ -52,12 +57,47 @@ EOC
 qw index create --index-config "$dir/cfg.yaml" >/dev/null
 
 pipe_pid=
-start() {
+start1() {
 	QW_TEST_UPLOAD_DELAY_MS=${QW_TEST_UPLOAD_DELAY_MS:-30} qw-pipeline --index chaos --once --quiet --checkpoint-every "$split_docs" \
 		--max-concurrent-uploads 1 --backoff-initial 0.05 --backoff-max 0.4 \
 		--max-restarts 100000 --stall-timeout 120 --status-file "$dir/status.json" \
-		"$dir/in.ndjson" >/dev/null 2>>"$dir/pipeline.err" 3>&- &
+		"$@" "$dir/in.ndjson" >/dev/null 2>>"$dir/pipeline.err" 3>&- &
 	pipe_pid=$!
+}
+
+# A pipeline that lost the source (refused, or fenced) must end with 75,
+# or 0 when it was done before it could see it.
+lost() {
+	local rc=0
+	wait "$1" || rc=$?
+	if [ "$rc" != 75 ] && [ "$rc" != 0 ]; then
+		log "a pipeline that lost the source exited with $rc, not 75"
+		tail -20 "$dir/pipeline.err" >&2
+		exit 1
+	fi
+}
+
+refused=0 takeovers=0
+start() {
+	local a b i
+	start1
+	[ "$two" = 1 ] || return 0
+	# a rival on the same source at once: one of the two is refused
+	a=$pipe_pid
+	start1
+	b=$pipe_pid
+	for ((i = 0; i < 6000; i++)); do
+		kill -0 "$a" 2>/dev/null && kill -0 "$b" 2>/dev/null || break
+		sleep 0.01
+	done
+	if ! kill -0 "$a" 2>/dev/null; then
+		lost "$a"
+		pipe_pid=$b
+	else
+		lost "$b"
+		pipe_pid=$a
+	fi
+	refused=$((refused + 1))
 }
 
 published() {
@@ -112,8 +152,20 @@ while [ "$kills" -lt "$kills_wanted" ]; do
 	for c in $(pgrep -P "$pipe_pid" || true); do
 		victims+=("$c")
 	done
-	if [ "$kill_pipeline" = 1 ] && [ $((RANDOM % 10)) = 0 ]; then
+	# (one of them surely by half of the kills, one takeover by a third)
+	if [ "$kill_pipeline" = 1 ] && { [ $((RANDOM % 10)) = 0 ] ||
+		{ [ "$restarts_of_pipeline" = 0 ] && [ "$kills" -ge $((kills_wanted / 2)) ]; }; }; then
 		victims=("$pipe_pid")
+	fi
+	if [ "$two" = 1 ] && { [ $((RANDOM % 5)) = 1 ] ||
+		{ [ "$takeovers" = 0 ] && [ "$kills" -ge $((kills_wanted / 3)) ]; }; }; then
+		# another pipeline takes the source over: the old one exits 75
+		old=$pipe_pid
+		start1 --takeover
+		lost "$old"
+		takeovers=$((takeovers + 1))
+		log "takeover $takeovers: $pipe_pid fenced $old"
+		continue
 	fi
 	[ ${#victims[@]} -gt 0 ] || continue
 	v=${victims[$((RANDOM % ${#victims[@]}))]}
@@ -129,7 +181,7 @@ while [ "$kills" -lt "$kills_wanted" ]; do
 		start
 	fi
 done
-log "$kills kills ($restarts_of_pipeline of qw-pipeline itself, $rounds rounds); waiting for the end"
+log "$kills kills ($restarts_of_pipeline of qw-pipeline itself, $rounds rounds, $refused rivals refused, $takeovers takeovers); waiting for the end"
 finish
 
 # the oracle
@@ -146,6 +198,14 @@ qw-search --index chaos --format ndjson --max-hits $((n + 1000)) '*' | jq -cS . 
 if ! cmp -s "$dir/expected" "$dir/actual"; then
 	log "published documents differ from the input: expected $n, got $(wc -l <"$dir/actual")"
 	log "missing: $(comm -23 "$dir/expected" "$dir/actual" | wc -l), extra: $(comm -13 "$dir/expected" "$dir/actual" | wc -l)"
+	fail=1
+fi
+if [ "$kill_pipeline" = 1 ] && [ "$restarts_of_pipeline" = 0 ]; then
+	log "--kill-pipeline but qw-pipeline itself was never killed"
+	fail=1
+fi
+if [ "$two" = 1 ] && { [ "$refused" = 0 ] || [ "$takeovers" = 0 ]; }; then
+	log "--two but $refused rivals refused and $takeovers takeovers"
 	fail=1
 fi
 if [ "$kills" -lt "$kills_wanted" ]; then

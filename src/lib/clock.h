@@ -6,11 +6,16 @@
  * Quickwit's accelerated-time universe does). clock_scale_wait_ms()
  * converts a scaled duration back into real milliseconds for poll().
  * Wall-clock time (for timestamps in metadata) is never scaled.
+ * QW_TIME_SCALE is a test knob: read only by a build configured with
+ * --enable-test-knobs (implied by --enable-sanitizers), and at most
+ * CLOCK_SCALE_MAX; a release build runs in real time.
  */
 #ifndef QW_CLOCK_H
 #define QW_CLOCK_H
 
 #include <stdint.h>
+
+#define CLOCK_SCALE_MAX 1000.0
 
 /* Scaled monotonic milliseconds. */
 int64_t clock_now_ms(void);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -193,6 +194,10 @@ static int check_doc(json_t *doc, const char *path, struct qw_err *err)
 			return err_set(err, EX_DATAERR,
 				       "'%s': not a qw metastore file: '%s' is missing or not an object",
 				       path, objects[i]);
+	if (json_object_get(doc, "publish_owners") &&
+	    !json_is_object(json_object_get(doc, "publish_owners")))
+		return err_set(err, EX_DATAERR,
+			       "'%s': not a qw metastore file: 'publish_owners' is not an object", path);
 	if (!json_is_string(json_object_get(doc, "index_uid")))
 		return err_set(err, EX_DATAERR,
 			       "'%s': not a qw metastore file: 'index_uid' is missing or not a string",
@@ -651,36 +656,249 @@ int metastore_update(struct metastore *ms, const char *index_id, metastore_tx_fn
 
 /* ------------------------------------------------------------ tokens */
 
-struct token_ctx {
+/* The owner record of the current token of a source, NULL when none. */
+static json_t *current_owner(json_t *doc, const char *source_id)
+{
+	const char *cur = json_string_value(json_object_get(json_object_get(doc, "publish_tokens"),
+							   source_id));
+	json_t *o = json_object_get(json_object_get(doc, "publish_owners"), source_id);
+	const char *t = json_string_value(json_object_get(o, "token"));
+
+	if (!cur || !t || strcmp(cur, t) != 0)
+		return NULL;
+	return o;
+}
+
+void metastore_describe_owner(json_t *index_meta, const char *source_id, struct buf *b)
+{
+	json_t *o = current_owner(index_meta, source_id);
+	const char *id = json_string_value(json_object_get(o, "pipeline_id"));
+	const char *host = json_string_value(json_object_get(o, "host"));
+	time_t t = (time_t)json_integer_value(json_object_get(o, "start_timestamp"));
+	char when[32] = "?";
+	struct tm tm;
+
+	if (!o) {
+		buf_adds(b, "a publish token taken by no pipeline (qw-publish --new-token)");
+		return;
+	}
+	if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		when[0] = '\0';
+	buf_addf(b, "pipeline %s (pid %lld on host '%s', started %s)", id ? id : "?",
+		 (long long)json_integer_value(json_object_get(o, "pid")), host ? host : "?", when);
+}
+
+/* Does the lock of pipeline_id's scratch dir have a holder (a live pipeline
+ * of this host)? A missing lock file has none. */
+static bool scratch_lock_held(const struct metastore *ms, const char *pipeline_id)
+{
+	char *dir = metastore_scratch_dir(ms, pipeline_id);
+	char *path = fsutil_join(dir, "lock");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool held = false;
+
+	if (fd >= 0) {
+		while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+			if (errno != EINTR) {
+				held = errno == EWOULDBLOCK;
+				break;
+			}
+		}
+		close(fd); /* drops a lock we got */
+	}
+	free(path);
+	free(dir);
+	return held;
+}
+
+/* Is owner record o alive, seen from my_host? On the same host its scratch
+ * lock decides at once; on another host (or when unsure) its lease. */
+static bool owner_alive(const struct metastore *ms, json_t *o, const char *my_host)
+{
+	const char *host = json_string_value(json_object_get(o, "host"));
+	const char *id = json_string_value(json_object_get(o, "pipeline_id"));
+
+	if (json_integer_value(json_object_get(o, "lease_until")) == 0)
+		return false; /* it exited */
+	if (host && my_host && !strcmp(host, my_host) && id && ids_is_ulid(id))
+		return scratch_lock_held(ms, id);
+	return json_integer_value(json_object_get(o, "lease_until")) > clock_wall_s();
+}
+
+static int fenced_err(json_t *doc, const char *index_id, const char *source_id,
+		      struct qw_err *err)
+{
+	struct buf b = BUF_INIT;
+
+	metastore_describe_owner(doc, source_id, &b);
+	err_set(err, EX_TEMPFAIL,
+		"fenced by %s: the publish token of source '%s' of index '%s' is not ours any more",
+		buf_str(&b), source_id, index_id);
+	buf_free(&b);
+	return -1;
+}
+
+/* doc[key] as an object, made when missing. */
+static json_t *object_member(json_t *doc, const char *key)
+{
+	json_t *o = json_object_get(doc, key);
+
+	if (json_is_object(o))
+		return o;
+	o = json_object();
+	if (!o || json_object_set_new(doc, key, o) < 0)
+		return NULL;
+	return o;
+}
+
+struct take_ctx {
+	const struct metastore *ms;
+	const char *index_id;
 	const char *source_id;
+	const struct metastore_owner *me;
+	enum metastore_take how;
+	const char *prev;
 	const char *token;
+	char *fenced;
 };
 
-static int token_tx(json_t *doc, void *vctx, struct qw_err *err)
+static int take_tx(json_t *doc, void *vctx, struct qw_err *err)
 {
-	struct token_ctx *c = vctx;
+	struct take_ctx *c = vctx;
+	const char *cur = json_string_value(json_object_get(json_object_get(doc, "publish_tokens"),
+							   c->source_id));
+	json_t *owner = current_owner(doc, c->source_id);
+	bool alive = owner && owner_alive(c->ms, owner, c->me ? c->me->host : NULL);
+	json_t *owners, *rec;
 
+	if (c->how == TAKE_FIRST && alive) {
+		struct buf b = BUF_INIT;
+
+		metastore_describe_owner(doc, c->source_id, &b);
+		err_set(err, EX_TEMPFAIL, "source '%s' of index '%s' is owned by %s", c->source_id,
+			c->index_id, buf_str(&b));
+		buf_free(&b);
+		return -1;
+	}
+	if (c->how == TAKE_NEXT && (!cur || !c->prev || strcmp(cur, c->prev) != 0))
+		return fenced_err(doc, c->index_id, c->source_id, err);
+	if (c->how == TAKE_OVER && alive) {
+		struct buf b = BUF_INIT;
+
+		metastore_describe_owner(doc, c->source_id, &b);
+		free(c->fenced);
+		c->fenced = buf_detach(&b, NULL);
+	}
 	if (json_object_set_new(json_object_get(doc, "publish_tokens"), c->source_id,
 				json_string(c->token)) < 0)
 		return err_set(err, EX_SOFTWARE, "cannot store the publish token");
+	owners = object_member(doc, "publish_owners");
+	if (!owners)
+		return err_set(err, EX_SOFTWARE, "cannot store the owner of the publish token");
+	if (!c->me) {
+		json_object_del(owners, c->source_id);
+		return 0;
+	}
+	rec = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}", "token", c->token,
+			"pipeline_id", c->me->pipeline_id, "pid", (json_int_t)c->me->pid,
+			"host", c->me->host, "start_timestamp", (json_int_t)c->me->start_timestamp,
+			"lease_until", (json_int_t)c->me->lease_until);
+	if (!rec || json_object_set_new(owners, c->source_id, rec) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot store the owner of the publish token");
 	return 0;
+}
+
+char *metastore_take_publish_token(struct metastore *ms, const char *index_id,
+				   const char *source_id, const struct metastore_owner *me,
+				   enum metastore_take how, const char *prev_token,
+				   char **fenced, struct qw_err *err)
+{
+	char ulid[ULID_LEN + 1];
+	struct take_ctx c = { ms, index_id, source_id, me, how, prev_token, ulid, NULL };
+
+	if (fenced)
+		*fenced = NULL;
+	if (ids_check_index(index_id, err) < 0 || ids_check_source(source_id, err) < 0)
+		return NULL;
+	if (me && (!me->pipeline_id || !ids_is_ulid(me->pipeline_id) || !me->host)) {
+		err_set(err, EX_SOFTWARE, "an owner of a publish token needs a pipeline id and a host");
+		return NULL;
+	}
+	if (ids_ulid_new(ulid, err) < 0)
+		return NULL;
+	if (ms->ops->update(ms, index_id, take_tx, &c, err) < 0) {
+		free(c.fenced);
+		return NULL;
+	}
+	if (fenced)
+		*fenced = c.fenced;
+	else
+		free(c.fenced);
+	return xstrdup(ulid);
 }
 
 char *metastore_new_publish_token(struct metastore *ms, const char *index_id,
 				  const char *source_id, struct qw_err *err)
 {
-	char ulid[ULID_LEN + 1];
-	struct token_ctx c;
+	return metastore_take_publish_token(ms, index_id, source_id, NULL, TAKE_OVER, NULL, NULL,
+					    err);
+}
+
+static bool token_current(json_t *doc, const char *source_id, const char *token)
+{
+	const char *cur = json_string_value(json_object_get(json_object_get(doc, "publish_tokens"),
+							   source_id));
+
+	return cur && token && !strcmp(cur, token);
+}
+
+int metastore_check_publish_token(struct metastore *ms, const char *index_id,
+				  const char *source_id, const char *token, struct qw_err *err)
+{
+	json_t *doc;
+	int ret = 0;
+
+	if (ids_check_source(source_id, err) < 0)
+		return -1;
+	doc = metastore_read(ms, index_id, err);
+	if (!doc)
+		return -1;
+	if (!token_current(doc, source_id, token))
+		ret = fenced_err(doc, index_id, source_id, err);
+	json_decref(doc);
+	return ret;
+}
+
+struct renew_ctx {
+	const char *index_id;
+	const char *source_id;
+	const char *token;
+	int64_t lease_until;
+};
+
+static int renew_tx(json_t *doc, void *vctx, struct qw_err *err)
+{
+	struct renew_ctx *c = vctx;
+	json_t *owner;
+
+	if (!token_current(doc, c->source_id, c->token))
+		return fenced_err(doc, c->index_id, c->source_id, err);
+	owner = current_owner(doc, c->source_id);
+	if (!owner)
+		return 0;
+	if (json_object_set_new(owner, "lease_until", json_integer((json_int_t)c->lease_until)) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot renew the lease of the publish token");
+	return 0;
+}
+
+int metastore_renew_owner(struct metastore *ms, const char *index_id, const char *source_id,
+			  const char *token, int64_t lease_until, struct qw_err *err)
+{
+	struct renew_ctx c = { index_id, source_id, token, lease_until };
 
 	if (ids_check_index(index_id, err) < 0 || ids_check_source(source_id, err) < 0)
-		return NULL;
-	if (ids_ulid_new(ulid, err) < 0)
-		return NULL;
-	c.source_id = source_id;
-	c.token = ulid;
-	if (ms->ops->update(ms, index_id, token_tx, &c, err) < 0)
-		return NULL;
-	return xstrdup(ulid);
+		return -1;
+	return ms->ops->update(ms, index_id, renew_tx, &c, err);
 }
 
 /* ------------------------------------------------------------ splits */
@@ -786,10 +1004,16 @@ static int publish_tx(json_t *doc, void *vctx, struct qw_err *err)
 		return err_set(err, EX_TEMPFAIL,
 			       "publish refused: source '%s' of index '%s' has no publish token",
 			       c->source_id, c->index_id);
-	if (!c->token || strcmp(current, c->token) != 0)
-		return err_set(err, EX_TEMPFAIL,
-			       "publish refused: token '%s' of source '%s' is stale (fenced by a newer pipeline generation)",
-			       c->token ? c->token : "", c->source_id);
+	if (!c->token || strcmp(current, c->token) != 0) {
+		struct buf b = BUF_INIT;
+
+		metastore_describe_owner(doc, c->source_id, &b);
+		err_set(err, EX_TEMPFAIL,
+			"publish refused: token '%s' of source '%s' is stale (fenced by %s)",
+			c->token ? c->token : "", c->source_id, buf_str(&b));
+		buf_free(&b);
+		return -1;
+	}
 	for (size_t i = 0; i < c->n; i++) {
 		json_t *rec = json_object_get(splits, c->split_ids[i]);
 		const char *state = json_string_value(json_object_get(rec, "split_state"));

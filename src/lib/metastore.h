@@ -24,8 +24,18 @@
  *   "checkpoint_heads": { "<source_id>": { "<partition_id>": "<head>" } },
  *        (optional: the "head" fingerprint of the last published checkpoint
  *        delta of the partition, see qw-protocol(7); opaque here)
- *   "publish_tokens": { "<source_id>": "<current token>" }
+ *   "publish_tokens": { "<source_id>": "<current token>" },
+ *   "publish_owners": { "<source_id>": {      (optional; see below)
+ *        "token": "<the token it took>", "pipeline_id": "<ULID>",
+ *        "pid": <pid>, "host": "<hostname>", "start_timestamp": <s>,
+ *        "lease_until": <s> } }
  * }
+ * The owner record says which qw-pipeline holds a source's token. It is
+ * the current owner only while its "token" is the current token. A live
+ * owner on this host holds the flock of <data_dir>/scratch/<pipeline_id>/lock
+ * for as long as it runs, so its death is seen at once; an owner on another
+ * host lives while its lease runs (it renews "lease_until", and sets it to 0
+ * when it exits).
  * Returned json_t trees are new references owned by the caller.
  * Errors: EX_NOINPUT unknown index, EX_DATAERR corrupt file, EX_IOERR and
  * EX_CANTCREAT on I/O, EX_TEMPFAIL when a publish is refused (stale token,
@@ -36,9 +46,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "config.h"
 #include "err.h"
 
@@ -77,9 +89,51 @@ struct index_config *metastore_index_config(struct metastore *ms, const char *in
 int metastore_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
 		     struct qw_err *err);
 
-/* Take a new publish token for (index, source): every older token is fenced. */
+/* Take a new publish token for (index, source): every older token is fenced
+ * (by hand, qw-publish --new-token: the token has no owner record). */
 char *metastore_new_publish_token(struct metastore *ms, const char *index_id,
 				  const char *source_id, struct qw_err *err);
+
+/* Who takes a token (the owner record, see above). */
+struct metastore_owner {
+	const char *pipeline_id;   /* a ULID */
+	long pid;
+	const char *host;
+	int64_t start_timestamp;   /* wall s */
+	int64_t lease_until;       /* wall s */
+};
+
+enum metastore_take {
+	TAKE_FIRST,  /* refused while another owner lives */
+	TAKE_NEXT,   /* a restarted generation: only while prev_token is current */
+	TAKE_OVER,   /* always: the current owner is fenced on purpose */
+};
+
+/*
+ * Take a new publish token for (index, source) as owner me, in one
+ * transaction with the check of how. Refused (EX_TEMPFAIL, the owner named:
+ * "source 'S' of index 'I' is owned by pipeline ...") for TAKE_FIRST while
+ * another owner lives, for TAKE_NEXT when prev_token is not the current
+ * token any more ("fenced: ..."). *fenced (may be NULL) gets a description
+ * of the live owner fenced by TAKE_OVER, NULL when none (free it).
+ */
+char *metastore_take_publish_token(struct metastore *ms, const char *index_id,
+				   const char *source_id, const struct metastore_owner *me,
+				   enum metastore_take how, const char *prev_token,
+				   char **fenced, struct qw_err *err);
+/* Read only: 0 while token is the current token of the source, else -1 with
+ * EX_TEMPFAIL "fenced: ..." naming who holds the current one. */
+int metastore_check_publish_token(struct metastore *ms, const char *index_id,
+				  const char *source_id, const char *token, struct qw_err *err);
+/* Renew the lease of the owner of token (lease_until; 0 when it exits: the
+ * record stays, to name who fenced a late publish, but is dead); refused
+ * as metastore_check_publish_token when token is not current. */
+int metastore_renew_owner(struct metastore *ms, const char *index_id, const char *source_id,
+			  const char *token, int64_t lease_until, struct qw_err *err);
+/* "pipeline ULID (pid N on host 'H', started T)" for the owner record of
+ * source in an index document, or "no pipeline (a token taken by hand)"
+ * when the current token has no owner record; appended to b. */
+void metastore_describe_owner(json_t *index_meta, const char *source_id, struct buf *b);
 /* Record splits as Staged (metadata objects with "split_id"), with token. */
 int metastore_stage_splits(struct metastore *ms, const char *index_id, const char *token,
 			   json_t *split_metas, struct qw_err *err);

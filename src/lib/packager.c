@@ -217,8 +217,10 @@ int packager_package(const struct packager_opts *o, json_t *rec, json_t **packag
 	if (dead) {
 		remove_segments(splits);
 		buf_addf(notice, "dropped %zu split(s) of index '%s' source '%s': publish token '%s' "
-			 "is not the current one (dead generation)",
+			 "is not the current one (dead generation, fenced by ",
 			 json_array_size(splits), index, source, token);
+		metastore_describe_owner(meta, source, notice);
+		buf_addc(notice, ')');
 		ret = 0;
 		goto out;
 	}

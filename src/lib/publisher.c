@@ -113,6 +113,17 @@ int publisher_run(int in_fd, int out_fd, const struct publisher_opts *o, struct 
 	ms = metastore_open(o->data_dir, err);
 	if (!ms)
 		goto out;
+	/* checked before any input: an empty one must not hide a wrong --index */
+	if (o->index_id) {
+		if (ids_check_index(o->index_id, err) < 0) {
+			err->code = EX_USAGE;
+			goto out;
+		}
+		if (!metastore_index_exists(ms, o->index_id)) {
+			err_set(err, EX_NOINPUT, "index '%s' does not exist", o->index_id);
+			goto out;
+		}
+	}
 	for (;;) {
 		const char *line;
 		size_t len;

@@ -42,7 +42,7 @@ struct child {
 	int out_hold;       /* a write end of the stage's stdout pipe, -1 */
 	char line[1024];    /* partial stderr line */
 	size_t line_len;
-	char last[256];     /* last stderr line: the stage's error */
+	char first[256];    /* first stderr line: the stage's first error */
 };
 
 struct sup {
@@ -249,7 +249,7 @@ static void read_output(struct sup *s, bool at_end)
 }
 
 /* Copy a stage's stderr line to ours (over the progress line on a
- * terminal), remember it as the stage's last word. */
+ * terminal), remember the first one: the cause when the stage fails. */
 static void err_line(struct child *k, bool add_nl, bool clear)
 {
 	static const char clr[] = "\r\033[K";
@@ -266,11 +266,11 @@ static void err_line(struct child *k, bool add_nl, bool clear)
 	n = k->line_len;
 	while (n > 0 && (k->line[n - 1] == '\n' || k->line[n - 1] == '\r'))
 		n--;
-	if (n > 0) {
-		if (n >= sizeof(k->last))
-			n = sizeof(k->last) - 1;
-		memcpy(k->last, k->line, n);
-		k->last[n] = '\0';
+	if (n > 0 && !k->first[0]) {
+		if (n >= sizeof(k->first))
+			n = sizeof(k->first) - 1;
+		memcpy(k->first, k->line, n);
+		k->first[n] = '\0';
 	}
 	k->line_len = 0;
 }
@@ -653,6 +653,24 @@ static void dispatch(struct sup *s, enum event ev)
 		write_status(s);
 }
 
+/* The tick callback's error ends the run: kill the group, reap, done. */
+static void fatal(struct sup *s, const struct qw_err *e)
+{
+	if (!s->have_error) {
+		*s->err = *e;
+		s->have_error = true;
+	}
+	s->stop_requested = true;
+	if (s->state == S_DOWN || s->state == S_DONE) {
+		s->state = S_DONE;
+		return;
+	}
+	kill_group(s);
+	s->state = S_KILLING;
+	if (s->running == 0)
+		table[S_KILLING][E_ALL_DOWN](s);
+}
+
 /* ------------------------------------------------------------- events */
 
 static void reap(struct sup *s)
@@ -690,9 +708,9 @@ static void reap(struct sup *s)
 			s->detail_signal = WTERMSIG(st);
 			snprintf(s->detail, sizeof(s->detail), "%s killed by signal %d",
 				 s->gen.stages[i].name, WTERMSIG(st));
-		} else if (s->kids[i].last[0]) {
+		} else if (s->kids[i].first[0]) {
 			snprintf(s->detail, sizeof(s->detail), "%s exited with status %d (%s)",
-				 s->gen.stages[i].name, WEXITSTATUS(st), s->kids[i].last);
+				 s->gen.stages[i].name, WEXITSTATUS(st), s->kids[i].first);
 		} else {
 			snprintf(s->detail, sizeof(s->detail), "%s exited with status %d",
 				 s->gen.stages[i].name, WEXITSTATUS(st));
@@ -910,6 +928,14 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 			continue;
 		}
 		if (now >= s.next_tick) {
+			struct qw_err te = QW_ERR_INIT;
+
+			if (o->tick && o->tick(o->ctx, &te) < 0) {
+				fatal(&s, &te);
+				write_status(&s);
+				if (s.state == S_DONE)
+					break;
+			}
 			check_stall(&s, now);
 			write_status(&s);
 			print_progress(&s, false);

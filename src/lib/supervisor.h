@@ -10,7 +10,8 @@
  * supervisor, which reads the `published` and `eof` records for its
  * figures and copies every line to output_fd. Each stage's stderr is a pipe
  * too: the supervisor copies it to its own stderr line by line and keeps
- * the last line, the stage's error, for its failure message.
+ * the first line, the stage's first error (its cause; the last one is often
+ * a summary), for its failure message.
  *
  * The supervisor is an explicit state machine ([state][event] table, as
  * s6-supervise): DOWN (waiting for a start deadline), UP, STOPPING
@@ -66,6 +67,10 @@ typedef int (*supervisor_start_fn)(void *ctx, unsigned gen, struct supervisor_ge
 				   struct qw_err *err);
 /* Called once every process of generation gen is reaped (clean scratch). */
 typedef void (*supervisor_end_fn)(void *ctx, unsigned gen);
+/* Called every tick (1 s, scaled) until the run is done, between
+ * generations too: e.g. check that the pipeline still holds its publish
+ * token. -1 (err set): the run ends with that error, the group killed. */
+typedef int (*supervisor_tick_fn)(void *ctx, struct qw_err *err);
 
 struct supervisor_opts {
 	const char *prog;            /* message prefix */
@@ -82,6 +87,7 @@ struct supervisor_opts {
 	size_t commit_stage;         /* gets SIGUSR1 */
 	supervisor_start_fn start;
 	supervisor_end_fn end;
+	supervisor_tick_fn tick;     /* NULL: none */
 	void *ctx;
 };
 

@@ -62,7 +62,11 @@ struct up {
 
 static long delay_for(size_t i)
 {
+#ifdef QW_TEST_KNOBS
 	const char *s = getenv("QW_TEST_UPLOAD_DELAY_MS");
+#else
+	const char *s = NULL; /* a release build has no test knobs */
+#endif
 	size_t k = 0;
 
 	if (!s || !*s)
@@ -293,7 +297,11 @@ static int start_jobs(struct up *u, struct qw_err *err)
 
 		j->delay_ms = delay_for(u->started);
 		if (u->started > 0) {
+#ifdef QW_TEST_KNOBS
 			const char *h = getenv("QW_TEST_UPLOAD_HOLD");
+#else
+			const char *h = NULL;
+#endif
 
 			j->hold = h && *h ? h : NULL;
 		}
@@ -408,6 +416,17 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 	u.ms = metastore_open(o->data_dir, err);
 	if (!u.ms)
 		goto out;
+	/* checked before any input: an empty one must not hide a wrong --index */
+	if (o->index_id) {
+		if (ids_check_index(o->index_id, err) < 0) {
+			err->code = EX_USAGE;
+			goto out;
+		}
+		if (!metastore_index_exists(u.ms, o->index_id)) {
+			err_set(err, EX_NOINPUT, "index '%s' does not exist", o->index_id);
+			goto out;
+		}
+	}
 	for (;;) {
 		struct pollfd pfd[2];
 		nfds_t nfd = 0;

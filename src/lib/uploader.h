@@ -13,7 +13,9 @@
  * each split's "path" replaced by its storage "uri". Other control records
  * pass through in order; a document line is a data error.
  *
- * Test knob: QW_TEST_UPLOAD_DELAY_MS="a,b,c" delays the 1st, 2nd, 3rd...
+ * Test knobs (read only by a build configured with --enable-test-knobs,
+ * implied by --enable-sanitizers; a release build ignores them):
+ * QW_TEST_UPLOAD_DELAY_MS="a,b,c" delays the 1st, 2nd, 3rd...
  * upload (in the order they start) by that many real milliseconds; a
  * single value delays every upload.
  * Test knob: QW_TEST_UPLOAD_HOLD=PATH holds every upload but the first
