@@ -780,29 +780,80 @@ static int walk_terms(struct split_ctx *sc, int field, const void *lower, size_t
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * The inclusive key of a numeric bound d that encode_key refused (a
+ * fraction, or past the kind's limits) on an i64, u64 or datetime field:
+ * rounded inward, clamped to the kind's range; false when no value of the
+ * kind can satisfy it.
+ */
+static bool clamp_bound(enum value_kind kind, double d, bool lower, bool incl, uint64_t *key)
+{
+	double r = lower ? ceil(d) : floor(d);
+	bool step = !incl && r == d; /* an exclusive integral bound moves by one */
+
+	if (kind == VK_DATETIME) {
+		/* only bounds past every representable datetime get here */
+		*key = lower ? 0 : UINT64_MAX;
+		return lower ? d < 0 : d > 0;
+	}
+	if (kind == VK_I64) {
+		int64_t v;
+
+		if (r < -9223372036854775808.0) {
+			*key = termkey_from_i64(INT64_MIN);
+			return lower;
+		}
+		if (r >= 9223372036854775808.0) {
+			*key = termkey_from_i64(INT64_MAX);
+			return !lower;
+		}
+		v = (int64_t)r;
+		if (step) {
+			if (lower ? v == INT64_MAX : v == INT64_MIN)
+				return false;
+			v += lower ? 1 : -1;
+		}
+		*key = termkey_from_i64(v);
+		return true;
+	}
+	/* VK_U64 */
+	if (r < 0) {
+		*key = 0;
+		return lower;
+	}
+	if (r >= 18446744073709551616.0) {
+		*key = UINT64_MAX;
+		return !lower;
+	}
+	*key = (uint64_t)r;
+	if (step) {
+		if (lower ? *key == UINT64_MAX : *key == 0)
+			return false;
+		*key += lower ? 1 : (uint64_t)-1;
+	}
+	return true;
+}
+
 /* Numeric range bounds as inclusive keys [lo, hi]; false when empty. */
 static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind kind,
 		       const struct query_node *n, uint64_t *lo, uint64_t *hi, bool *bad)
 {
+	int64_t us;
+	double d;
+
 	*lo = 0;
 	*hi = UINT64_MAX;
 	*bad = false;
 	if (n->lower) {
-		double d;
-
 		if (!encode_key(sc, path, kind, n->lower, lo)) {
-			/* a fractional bound on an integer field */
-			if ((kind == VK_I64 || kind == VK_U64) && parse_f64(n->lower, &d)) {
-				d = ceil(d);
-				if (kind == VK_U64 && d < 0)
-					d = 0;
-				*lo = kind == VK_I64 ? termkey_from_i64((int64_t)d) : (uint64_t)d;
-				if (!n->lower_incl && d == ceil(d) && strchr(n->lower, '.') == NULL)
-					(*lo)++;
-			} else {
+			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
+			    !parse_f64(n->lower, &d) ||
+			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
 				*bad = true;
 				return false;
 			}
+			if (!clamp_bound(kind, d, true, n->lower_incl, lo))
+				return false;
 		} else if (!n->lower_incl) {
 			if (*lo == UINT64_MAX)
 				return false;
@@ -810,18 +861,15 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 		}
 	}
 	if (n->upper) {
-		double d;
-
 		if (!encode_key(sc, path, kind, n->upper, hi)) {
-			if ((kind == VK_I64 || kind == VK_U64) && parse_f64(n->upper, &d)) {
-				d = floor(d);
-				if (kind == VK_U64 && d < 0)
-					return false;
-				*hi = kind == VK_I64 ? termkey_from_i64((int64_t)d) : (uint64_t)d;
-			} else {
+			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
+			    !parse_f64(n->upper, &d) ||
+			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
 				*bad = true;
 				return false;
 			}
+			if (!clamp_bound(kind, d, false, n->upper_incl, hi))
+				return false;
 		} else if (!n->upper_incl) {
 			if (*hi == 0)
 				return false;
