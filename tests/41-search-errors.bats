@@ -47,27 +47,36 @@ oracle() {
 }
 
 @test "qw-search: a malformed query exits 65 with the column and what was expected" {
-	run -65 --separate-stderr qw-search --index small --query 'status:[200 TO 300'
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --query 'status:[200 TO 300'
 	[ "$stderr" = "qw-search: query: col 19: expected ']' or '}'" ]
 	[ -z "$output" ]
-	run -65 --separate-stderr qw-search --index small --query 'title:hello OR'
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --query 'title:hello OR'
 	[ "$stderr" = "qw-search: query: col 15: expected a term" ]
-	run -65 --separate-stderr qw-search --index small --query '(title:a'
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --query '(title:a'
 	[ "$stderr" = "qw-search: query: col 9: expected ')'" ]
-	run -65 --separate-stderr qw-search --index small --query 'title:"open'
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --query 'title:"open'
 	[ "$stderr" = "qw-search: query: col 7: expected '\"' to close the phrase" ]
 }
 
 @test "qw-search: unknown field, phrase without positions, no default field: exit 65" {
-	run -65 --separate-stderr qw-search --index small --query 'nope:x'
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --query 'nope:x'
 	[ "$stderr" = "qw-search: query: col 1: unknown field 'nope' in index 'small'" ]
-	run -65 --separate-stderr qw-search --index small --query 'title:x AND body:"brown dog"'
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --query 'title:x AND body:"brown dog"'
 	[[ $stderr == "qw-search: query: col 13: phrase query on field 'body'"* ]]
-	run -65 --separate-stderr qw-search --index small --query 'hello'
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --query 'hello'
 	[[ $stderr == "qw-search: query: col 1: no field given and index 'small' has no default_search_fields" ]]
-	run -65 --separate-stderr qw-search --index small --aggs '{"b": {"terms": {"field": "body"}}}'
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --aggs '{"b": {"terms": {"field": "body"}}}'
 	[[ $stderr == "qw-search: aggs: field 'body' of index 'small' is not a fast field" ]]
-	run -65 --separate-stderr qw-search --index small --aggs '{"b": '
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small --aggs '{"b": '
 	[[ $stderr == "qw-search: --aggs: "* ]]
 }
 
@@ -153,4 +162,20 @@ oracle() {
 	[ "$output" = "$(( $(oracle '.attrs.color == "red"') + $(jq -n '[inputs | select(.attrs.color == "red")] | length' "$DATA/small-a.ndjson") ))" ]
 	run -0 qw-search --index small --index small2 --sort-by -ts --max-hits 5
 	[ "$(echo "$output" | jq -c '[.hits[].ts]')" = '["2024-01-01T00:00:00Z","2024-01-01T00:00:00Z","2024-01-02T00:00:00Z","2024-01-02T00:00:00Z","2024-02-01T00:00:00Z"]' ]
+}
+
+@test "a split file replaced by another valid split is refused by qw-search and qw split describe --verify (both ids)" {
+	cp -r "$QW_DATA_DIR" "$BATS_TEST_TMPDIR/copy"
+	export QW_DATA_DIR="$BATS_TEST_TMPDIR/copy"
+	mapfile -t ids < <(jq -r '.splits | keys[]' "$QW_DATA_DIR/indexes/small/metastore.json")
+	[ "${#ids[@]}" -ge 2 ]
+	d="$QW_DATA_DIR/indexes/small/splits"
+	cp "$d/${ids[0]}.split" "$d/${ids[1]}.split"
+	run -65 --separate-stderr qw split describe --index small "${ids[1]}" --verify
+	[[ $stderr == *"${ids[0]}"* && $stderr == *"${ids[1]}"* ]]
+	run -0 qw split describe --index small "${ids[0]}" --verify
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small
+	echo "$stderr"
+	[[ $(echo "$output" | jq -r '.errors[0]') == *"${ids[0]}"*"${ids[1]}"* || $(echo "$output" | jq -r '.errors[0]') == *"${ids[1]}"*"${ids[0]}"* ]]
 }

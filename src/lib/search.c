@@ -1778,7 +1778,7 @@ static int search_split(struct run *run, struct task *t)
 	sc.err = &t->err;
 	tokenizer_init(&sc.ts);
 	sc.r = split_reader_open(t->path, &t->err);
-	if (!sc.r)
+	if (!sc.r || split_reader_check_id(sc.r, t->split_id, &t->err) < 0)
 		goto out;
 	sc.num_docs = split_reader_num_docs(sc.r);
 	bs_init(&bits, sc.num_docs);

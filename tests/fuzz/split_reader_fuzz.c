@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		read_all(r, size % 2 == 0);
 		split_reader_close(r);
 	}
-	d = split_reader_describe(path, true, &err);
+	d = split_reader_describe(path, true, NULL, &err);
 	json_decref(d);
 	close(fd);
 	return 0;
