@@ -12,12 +12,17 @@ setup_file() {
 import json, sys
 ivals = [-2**63, -2**63 + 1, -10**18, -5, -1, 0, 1, 2, 3, 4, 5, 10**18, 2**63 - 2, 2**63 - 1]
 uvals = [0, 1, 2, 3, 5, 10**18, 10**19, 2**63, 2**64 - 2, 2**64 - 1]
+ips = ["0.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.1.0", "255.255.255.255",
+       "::", "::1", "::2", "2001:db8::1", "2001:db8::ffff", "2001:db8::1:0",
+       "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]
 with open(sys.argv[1], "w") as out:
     for k in range(max(len(ivals), len(uvals))):
         d = {"ts": "2024-01-01T00:00:%02dZ" % k}
         if k < len(ivals):
             d["i"] = d["ii"] = ivals[k]
             d["f"] = float(ivals[k]) / 3
+        if k < len(ips):
+            d["ip"] = d["ipi"] = ips[k]
         if k < len(uvals):
             d["u"] = d["ui"] = uvals[k]
         out.write(json.dumps(d) + "\n")
@@ -107,4 +112,60 @@ PY
 	[ "$(qw-search --index ranges --format count --query 'ts:>-1e30')" = "$n" ]
 	[ "$(qw-search --index ranges --format count --query 'ts:>1e30')" = 0 ]
 	[ "$(qw-search --index ranges --format count --query 'ts:<-1e30')" = 0 ]
+}
+
+# ipcount LOWER LOWER_INCL UPPER UPPER_INCL: documents whose ip is in the
+# range, by python3's ipaddress (IPv4 as IPv4-mapped IPv6, as stored).
+ipcount() {
+	python3 - "$DOCS" "$@" <<'PY'
+import ipaddress, json, sys
+path, lo, li, hi, hinc = sys.argv[1:]
+def v6(s):
+    a = ipaddress.ip_address(s)
+    return int(ipaddress.IPv6Address("::ffff:" + s)) if a.version == 4 else int(a)
+n = 0
+for line in open(path):
+    d = json.loads(line)
+    if "ip" not in d:
+        continue
+    v = v6(d["ip"])
+    if lo != "*" and (v < v6(lo) or (li == "0" and v == v6(lo))):
+        continue
+    if hi != "*" and (v > v6(hi) or (hinc == "0" and v == v6(hi))):
+        continue
+    n += 1
+print(n)
+PY
+}
+
+@test "qw-search: ip ranges respect exclusive bounds (IPv4, IPv6, first and last address)" {
+	local fld lo li hi hinc lb rb q want got
+	while read -r lo li hi hinc; do
+		lb=$([ "$li" = 1 ] && echo '[' || echo '{')
+		rb=$([ "$hinc" = 1 ] && echo ']' || echo '}')
+		want=$(ipcount "$lo" "$li" "$hi" "$hinc")
+		for fld in ip ipi; do
+			q="$fld:$lb$lo TO $hi$rb"
+			got=$(qw-search --index ranges --format count --query "$q")
+			[ "$got" = "$want" ] || { echo "MISMATCH: '$q': qw $got, oracle $want"; return 1; }
+		done
+	done <<'R'
+10.0.0.1 0 10.0.0.2 0
+10.0.0.1 0 10.0.0.3 0
+10.0.0.1 1 10.0.0.3 0
+10.0.0.1 0 10.0.0.3 1
+0.0.0.0 0 255.255.255.255 0
+:: 0 ::2 1
+:: 1 ::2 0
+2001:db8::1 0 2001:db8::1:0 0
+2001:db8::ffff 0 * 1
+* 1 ::1 0
+ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 0 * 1
+* 1 :: 0
+R
+	for fld in ip ipi; do
+		[ "$(qw-search --index ranges --format count --query "$fld:<10.0.0.2")" = "$(ipcount '*' 1 10.0.0.2 0)" ]
+		[ "$(qw-search --index ranges --format count --query "$fld:>10.0.0.2")" = "$(ipcount 10.0.0.2 0 '*' 1)" ]
+		[ "$(qw-search --index ranges --format count --query "$fld:>=10.0.0.2")" = "$(ipcount 10.0.0.2 1 '*' 1)" ]
+	done
 }

@@ -437,6 +437,25 @@ static bool encode_ip(const char *s, uint8_t out[16])
 	return inet_pton(AF_INET6, s, out) == 1;
 }
 
+/*
+ * The 16-byte address a plus dir (1 or -1), big-endian; false when it
+ * would wrap past the last or first address.
+ */
+static bool ip_step(uint8_t a[16], int dir)
+{
+	uint8_t edge = dir > 0 ? 0xff : 0x00;
+	int i;
+
+	for (i = 15; i >= 0 && a[i] == edge; i--)
+		;
+	if (i < 0)
+		return false;
+	a[i] = (uint8_t)(a[i] + dir);
+	for (i++; i < 16; i++)
+		a[i] = (uint8_t)(0xff - edge);
+	return true;
+}
+
 /* ------------------------------------------------------------------ leaves */
 
 /* Set the docs of one term's postings. 0 ok, -1 error. */
@@ -939,6 +958,13 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 		memset(l16, 0, 16);
 		memset(h16, 0xff, 16);
 		if ((n->lower && !encode_ip(n->lower, l16)) || (n->upper && !encode_ip(n->upper, h16)))
+			return 0;
+		/* exclusive bounds: the next address up, the previous one down */
+		if (n->lower && !n->lower_incl && !ip_step(l16, 1))
+			return 0;
+		if (n->upper && !n->upper_incl && !ip_step(h16, -1))
+			return 0;
+		if (memcmp(l16, h16, 16) > 0)
 			return 0;
 		return walk_terms(sc, field, l16, 16, h16, 16, true, false, out);
 	}
