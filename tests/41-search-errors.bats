@@ -47,36 +47,27 @@ oracle() {
 }
 
 @test "qw-search: a malformed query exits 65 with the column and what was expected" {
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --query 'status:[200 TO 300'
+	run -65 --separate-stderr qw-search --index small --query 'status:[200 TO 300'
 	[ "$stderr" = "qw-search: query: col 19: expected ']' or '}'" ]
 	[ -z "$output" ]
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --query 'title:hello OR'
+	run -65 --separate-stderr qw-search --index small --query 'title:hello OR'
 	[ "$stderr" = "qw-search: query: col 15: expected a term" ]
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --query '(title:a'
+	run -65 --separate-stderr qw-search --index small --query '(title:a'
 	[ "$stderr" = "qw-search: query: col 9: expected ')'" ]
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --query 'title:"open'
+	run -65 --separate-stderr qw-search --index small --query 'title:"open'
 	[ "$stderr" = "qw-search: query: col 7: expected '\"' to close the phrase" ]
 }
 
 @test "qw-search: unknown field, phrase without positions, no default field: exit 65" {
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --query 'nope:x'
+	run -65 --separate-stderr qw-search --index small --query 'nope:x'
 	[ "$stderr" = "qw-search: query: col 1: unknown field 'nope' in index 'small'" ]
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --query 'title:x AND body:"brown dog"'
+	run -65 --separate-stderr qw-search --index small --query 'title:x AND body:"brown dog"'
 	[[ $stderr == "qw-search: query: col 13: phrase query on field 'body'"* ]]
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --query 'hello'
+	run -65 --separate-stderr qw-search --index small --query 'hello'
 	[[ $stderr == "qw-search: query: col 1: no field given and index 'small' has no default_search_fields" ]]
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --aggs '{"b": {"terms": {"field": "body"}}}'
+	run -65 --separate-stderr qw-search --index small --aggs '{"b": {"terms": {"field": "body"}}}'
 	[[ $stderr == "qw-search: aggs: field 'body' of index 'small' is not a fast field" ]]
-	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
-	run -74 --separate-stderr qw-search --index small --aggs '{"b": '
+	run -65 --separate-stderr qw-search --index small --aggs '{"b": '
 	[[ $stderr == "qw-search: --aggs: "* ]]
 }
 
