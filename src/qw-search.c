@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	json_t *aggs = NULL, *after = NULL, *resp = NULL;
 	json_error_t jerr;
 	uint64_t u;
-	bool partial = false;
+	bool partial = false, write_failed = false;
 	int code = 0;
 	int c;
 
@@ -279,8 +279,10 @@ int main(int argc, char **argv)
 		req.max_hits = 0; /* no document to load */
 	if (search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err) < 0)
 		goto fail;
-	if (print_response(resp, format) < 0) {
+	if (print_response(resp, format) < 0 || fflush(stdout) != 0) {
+		/* reported here once: prog_finish would only repeat it */
 		err_errno(&err, EX_IOERR, "cannot write the response");
+		write_failed = true;
 		goto fail;
 	}
 	if (partial) {
@@ -303,5 +305,5 @@ out:
 	strlist_free(&indexes);
 	strlist_free(&fields);
 	strlist_free(&snippet);
-	return prog_finish(prog, code);
+	return write_failed ? code : prog_finish(prog, code);
 }

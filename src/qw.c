@@ -889,7 +889,7 @@ static int cmd_split_describe(struct ctx *c, struct qw_err *err)
 	} else {
 		path = xstrdup(arg);
 	}
-	d = split_reader_describe(path, c->verify, err);
+	d = split_reader_describe(path, c->verify, c->index ? arg : NULL, err);
 	if (!d)
 		goto out;
 	if (doc) {

@@ -167,3 +167,17 @@ Q
 	[ "$(echo "$output" | wc -l)" = 3 ]
 	echo "$output" | jq -se 'all(.EventID == 4624)' >/dev/null
 }
+
+@test "qw-search: a closed stdout ends it quietly by SIGPIPE (141) or, SIGPIPE ignored, is reported once (74)" {
+	n=$(wc -l <"$SAMPLE")
+	# more than a pipe buffer of hits, so the writes after head exits fail
+	[ "$(wc -c <"$SAMPLE")" -gt 1000000 ]
+	bash -c 'qw-search --index otrf --max-hits "$1" --format ndjson 2>"$2" | head -1 >/dev/null; echo "${PIPESTATUS[0]}" >"$3"' _ "$n" "$BATS_TEST_TMPDIR/err" "$BATS_TEST_TMPDIR/st"
+	[ "$(cat "$BATS_TEST_TMPDIR/st")" = 141 ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	bash -c 'trap "" PIPE; qw-search --index otrf --max-hits "$1" --format ndjson 2>"$2" | head -1 >/dev/null; echo "${PIPESTATUS[0]}" >"$3"' _ "$n" "$BATS_TEST_TMPDIR/err" "$BATS_TEST_TMPDIR/st"
+	[ "$(cat "$BATS_TEST_TMPDIR/st")" = 74 ]
+	cat "$BATS_TEST_TMPDIR/err"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" = 1 ]
+	grep -q "^qw-search: cannot write the response: Broken pipe$" "$BATS_TEST_TMPDIR/err"
+}

@@ -154,3 +154,19 @@ oracle() {
 	run -0 qw-search --index small --index small2 --sort-by -ts --max-hits 5
 	[ "$(echo "$output" | jq -c '[.hits[].ts]')" = '["2024-01-01T00:00:00Z","2024-01-01T00:00:00Z","2024-01-02T00:00:00Z","2024-01-02T00:00:00Z","2024-02-01T00:00:00Z"]' ]
 }
+
+@test "a split file replaced by another valid split is refused by qw-search and qw split describe --verify (both ids)" {
+	cp -r "$QW_DATA_DIR" "$BATS_TEST_TMPDIR/copy"
+	export QW_DATA_DIR="$BATS_TEST_TMPDIR/copy"
+	mapfile -t ids < <(jq -r '.splits | keys[]' "$QW_DATA_DIR/indexes/small/metastore.json")
+	[ "${#ids[@]}" -ge 2 ]
+	d="$QW_DATA_DIR/indexes/small/splits"
+	cp "$d/${ids[0]}.split" "$d/${ids[1]}.split"
+	run -65 --separate-stderr qw split describe --index small "${ids[1]}" --verify
+	[[ $stderr == *"${ids[0]}"* && $stderr == *"${ids[1]}"* ]]
+	run -0 qw split describe --index small "${ids[0]}" --verify
+	# qw-search serves the other splits: partial results, exit 74 as for any unreadable split
+	run -74 --separate-stderr qw-search --index small
+	echo "$stderr"
+	[[ $(echo "$output" | jq -r '.errors[0]') == *"${ids[0]}"*"${ids[1]}"* || $(echo "$output" | jq -r '.errors[0]') == *"${ids[1]}"*"${ids[0]}"* ]]
+}

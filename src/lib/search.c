@@ -477,6 +477,25 @@ static bool encode_ip(const char *s, uint8_t out[16])
 	return inet_pton(AF_INET6, s, out) == 1;
 }
 
+/*
+ * The 16-byte address a plus dir (1 or -1), big-endian; false when it
+ * would wrap past the last or first address.
+ */
+static bool ip_step(uint8_t a[16], int dir)
+{
+	uint8_t edge = dir > 0 ? 0xff : 0x00;
+	int i;
+
+	for (i = 15; i >= 0 && a[i] == edge; i--)
+		;
+	if (i < 0)
+		return false;
+	a[i] = (uint8_t)(a[i] + dir);
+	for (i++; i < 16; i++)
+		a[i] = (uint8_t)(0xff - edge);
+	return true;
+}
+
 /* ------------------------------------------------------------------ leaves */
 
 /* Set the docs of one term's postings. 0 ok, -1 error. */
@@ -834,29 +853,80 @@ static int walk_terms(struct split_ctx *sc, int field, const void *lower, size_t
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * The inclusive key of a numeric bound d that encode_key refused (a
+ * fraction, or past the kind's limits) on an i64, u64 or datetime field:
+ * rounded inward, clamped to the kind's range; false when no value of the
+ * kind can satisfy it.
+ */
+static bool clamp_bound(enum value_kind kind, double d, bool lower, bool incl, uint64_t *key)
+{
+	double r = lower ? ceil(d) : floor(d);
+	bool step = !incl && r == d; /* an exclusive integral bound moves by one */
+
+	if (kind == VK_DATETIME) {
+		/* only bounds past every representable datetime get here */
+		*key = lower ? 0 : UINT64_MAX;
+		return lower ? d < 0 : d > 0;
+	}
+	if (kind == VK_I64) {
+		int64_t v;
+
+		if (r < -9223372036854775808.0) {
+			*key = termkey_from_i64(INT64_MIN);
+			return lower;
+		}
+		if (r >= 9223372036854775808.0) {
+			*key = termkey_from_i64(INT64_MAX);
+			return !lower;
+		}
+		v = (int64_t)r;
+		if (step) {
+			if (lower ? v == INT64_MAX : v == INT64_MIN)
+				return false;
+			v += lower ? 1 : -1;
+		}
+		*key = termkey_from_i64(v);
+		return true;
+	}
+	/* VK_U64 */
+	if (r < 0) {
+		*key = 0;
+		return lower;
+	}
+	if (r >= 18446744073709551616.0) {
+		*key = UINT64_MAX;
+		return !lower;
+	}
+	*key = (uint64_t)r;
+	if (step) {
+		if (lower ? *key == UINT64_MAX : *key == 0)
+			return false;
+		*key += lower ? 1 : (uint64_t)-1;
+	}
+	return true;
+}
+
 /* Numeric range bounds as inclusive keys [lo, hi]; false when empty. */
 static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind kind,
 		       const struct query_node *n, uint64_t *lo, uint64_t *hi, bool *bad)
 {
+	int64_t us;
+	double d;
+
 	*lo = 0;
 	*hi = UINT64_MAX;
 	*bad = false;
 	if (n->lower) {
-		double d;
-
 		if (!encode_key(sc, path, kind, n->lower, lo)) {
-			/* a fractional bound on an integer field */
-			if ((kind == VK_I64 || kind == VK_U64) && parse_f64(n->lower, &d)) {
-				d = ceil(d);
-				if (kind == VK_U64 && d < 0)
-					d = 0;
-				*lo = kind == VK_I64 ? termkey_from_i64((int64_t)d) : (uint64_t)d;
-				if (!n->lower_incl && d == ceil(d) && strchr(n->lower, '.') == NULL)
-					(*lo)++;
-			} else {
+			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
+			    !parse_f64(n->lower, &d) ||
+			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
 				*bad = true;
 				return false;
 			}
+			if (!clamp_bound(kind, d, true, n->lower_incl, lo))
+				return false;
 		} else if (!n->lower_incl) {
 			if (*lo == UINT64_MAX)
 				return false;
@@ -864,18 +934,15 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 		}
 	}
 	if (n->upper) {
-		double d;
-
 		if (!encode_key(sc, path, kind, n->upper, hi)) {
-			if ((kind == VK_I64 || kind == VK_U64) && parse_f64(n->upper, &d)) {
-				d = floor(d);
-				if (kind == VK_U64 && d < 0)
-					return false;
-				*hi = kind == VK_I64 ? termkey_from_i64((int64_t)d) : (uint64_t)d;
-			} else {
+			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
+			    !parse_f64(n->upper, &d) ||
+			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
 				*bad = true;
 				return false;
 			}
+			if (!clamp_bound(kind, d, false, n->upper_incl, hi))
+				return false;
 		} else if (!n->upper_incl) {
 			if (*hi == 0)
 				return false;
@@ -945,6 +1012,13 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 		memset(l16, 0, 16);
 		memset(h16, 0xff, 16);
 		if ((n->lower && !encode_ip(n->lower, l16)) || (n->upper && !encode_ip(n->upper, h16)))
+			return 0;
+		/* exclusive bounds: the next address up, the previous one down */
+		if (n->lower && !n->lower_incl && !ip_step(l16, 1))
+			return 0;
+		if (n->upper && !n->upper_incl && !ip_step(h16, -1))
+			return 0;
+		if (memcmp(l16, h16, 16) > 0)
 			return 0;
 		return walk_terms(sc, field, l16, 16, h16, 16, true, false, out);
 	}
@@ -1819,7 +1893,7 @@ static int search_split(struct run *run, struct task *t)
 	sc.err = &t->err;
 	tokenizer_init(&sc.ts);
 	sc.r = split_reader_open(t->path, &t->err);
-	if (!sc.r)
+	if (!sc.r || split_reader_check_id(sc.r, t->split_id, &t->err) < 0)
 		goto out;
 	sc.num_docs = split_reader_num_docs(sc.r);
 	bs_init(&bits, sc.num_docs);

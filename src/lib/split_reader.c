@@ -459,6 +459,16 @@ const char *split_reader_path(const struct split_reader *r)
 	return r->path;
 }
 
+int split_reader_check_id(const struct split_reader *r, const char *id, struct qw_err *err)
+{
+	const char *got = json_string_value(json_object_get(r->meta, "split_id"));
+
+	if (got && strcmp(got, id) == 0)
+		return 0;
+	return err_set(err, EX_DATAERR, "split '%s': file holds split '%.64s', not '%s'", r->path,
+		       got ? got : "(none)", id);
+}
+
 json_t *split_reader_metadata(const struct split_reader *r)
 {
 	return r->meta;
@@ -1939,13 +1949,15 @@ out:
 	return ret;
 }
 
-json_t *split_reader_describe(const char *path, bool verify, struct qw_err *err)
+json_t *split_reader_describe(const char *path, bool verify, const char *id, struct qw_err *err)
 {
 	struct split_reader *r = split_reader_open(path, err);
 	json_t *out = NULL, *secs, *fields;
 
 	if (!r)
 		return NULL;
+	if (id && split_reader_check_id(r, id, err) < 0)
+		goto out;
 	if (verify) {
 		for (int i = 0; i < SEC_COUNT; i++)
 			if (verify_section(r, i, err) < 0)

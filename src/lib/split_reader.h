@@ -75,6 +75,11 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err);
 void split_reader_close(struct split_reader *r);
 
 const char *split_reader_path(const struct split_reader *r);
+/*
+ * Whether the footer's split_id is id (the metastore's name for this
+ * file): 0, or -1 with an EX_DATAERR naming both ids.
+ */
+int split_reader_check_id(const struct split_reader *r, const char *id, struct qw_err *err);
 /* The footer metadata (num_docs, time_range, tags, split_id, ...); borrowed. */
 json_t *split_reader_metadata(const struct split_reader *r);
 uint32_t split_reader_num_docs(const struct split_reader *r);
@@ -179,7 +184,8 @@ int split_reader_doc(struct split_reader *r, uint32_t doc, const char **json, si
 /* ---- describe (qw split describe) */
 
 /* {"path", "file_size", "metadata": {...}, "sections": [{"name","offset","size"}...],
- *  "fields": [...], "verified": bool}. verify: check every checksum in the file. */
-json_t *split_reader_describe(const char *path, bool verify, struct qw_err *err);
+ *  "fields": [...], "verified": bool}. verify: check every checksum in the file.
+ * id: the split_id the footer must carry, or NULL. */
+json_t *split_reader_describe(const char *path, bool verify, const char *id, struct qw_err *err);
 
 #endif

@@ -881,12 +881,12 @@ static void verify_lazy(const char *path)
 		if (made && put_file(tmp, b.data, b.len) < 0)
 			made = false;
 	check:
-		d = made ? split_reader_describe(tmp, false, &err) : NULL;
+		d = made ? split_reader_describe(tmp, false, NULL, &err) : NULL;
 		ok(d != NULL, "%s: the split still opens: %s",
 		   what ? "bad norms" : "bad doc store index", err.msg);
 		json_decref(d);
 		err_clear(&err);
-		d = made ? split_reader_describe(tmp, true, &err) : NULL;
+		d = made ? split_reader_describe(tmp, true, NULL, &err) : NULL;
 		ok(made && !d && err.code == EX_DATAERR, "%s: describe --verify refuses it: %s",
 		   what ? "bad norms" : "bad doc store index", err.msg);
 		json_decref(d);
@@ -980,7 +980,7 @@ int main(int argc, char **argv)
 		check_docs(r, NDOCS);
 		split_reader_close(r);
 	}
-	desc = split_reader_describe(out, true, &err);
+	desc = split_reader_describe(out, true, NULL, &err);
 	ok(desc && json_is_true(json_object_get(desc, "verified")) &&
 	   json_array_size(json_object_get(desc, "sections")) == SEC_COUNT + 1,
 	   "describe --verify checks every checksum: %s", err.msg);
