@@ -103,23 +103,29 @@ static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err 
 	return prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, err);
 }
 
+/*
+ * --format ndjson: each hit is written and flushed as the search fetches it,
+ * so `| head -1` has its line at once and a closed pipe stops the fetch.
+ */
+static int print_hit_line(void *ctx, json_t *hit)
+{
+	bool *write_failed = ctx;
+
+	if (docmap_dumpf(hit, stdout) < 0 || putchar('\n') == EOF || fflush(stdout) != 0) {
+		*write_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
 static int print_response(json_t *resp, const char *format)
 {
-	size_t i;
-	json_t *h;
-
 	if (strcmp(format, "count") == 0) {
 		printf("%lld\n", (long long)json_integer_value(json_object_get(resp, "num_hits")));
 		return 0;
 	}
-	if (strcmp(format, "ndjson") == 0) {
-		json_array_foreach(json_object_get(resp, "hits"), i, h) {
-			if (docmap_dumpf(h, stdout) < 0)
-				return -1;
-			putchar('\n');
-		}
-		return 0;
-	}
+	if (strcmp(format, "ndjson") == 0)
+		return 0; /* the hits went out as they were fetched */
 	if (docmap_dumpf(resp, stdout) < 0)
 		return -1;
 	putchar('\n');
@@ -277,9 +283,13 @@ int main(int argc, char **argv)
 	req.aggs = aggs;
 	if (strcmp(format, "count") == 0)
 		req.max_hits = 0; /* no document to load */
+	if (strcmp(format, "ndjson") == 0) {
+		req.on_hit = print_hit_line;
+		req.on_hit_ctx = &write_failed;
+	}
 	if (search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err) < 0)
 		goto fail;
-	if (print_response(resp, format) < 0 || fflush(stdout) != 0) {
+	if (write_failed || print_response(resp, format) < 0 || fflush(stdout) != 0) {
 		/* reported here once: prog_finish would only repeat it */
 		err_errno(&err, EX_IOERR, "cannot write the response");
 		write_failed = true;

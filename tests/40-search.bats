@@ -181,3 +181,21 @@ Q
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" = 1 ]
 	grep -q "^qw-search: cannot write the response: Broken pipe$" "$BATS_TEST_TMPDIR/err"
 }
+
+@test "qw-search --format ndjson writes each hit as it is fetched, before the last document is read" {
+	command -v strace >/dev/null || { [ "${CI:-}" != true ] || false; skip "strace not installed"; }
+	strace -o /dev/null true 2>/dev/null || skip "ptrace not permitted here"
+	n=$(wc -l <"$SAMPLE")
+	# the order of system calls: the first write to stdout must come before
+	# the last read of a split file (all reads came first when the hits were
+	# printed only once every document was loaded)
+	# (LeakSanitizer cannot run under ptrace)
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		strace -f -e trace=pread64,write -o "$BATS_TEST_TMPDIR/trace" \
+		qw-search --index otrf --max-hits "$n" --format ndjson >"$BATS_TEST_TMPDIR/out"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq "$n" ]
+	first_write=$(grep -n 'write(1, ' "$BATS_TEST_TMPDIR/trace" | head -1 | cut -d: -f1)
+	last_read=$(grep -n 'pread64(' "$BATS_TEST_TMPDIR/trace" | tail -1 | cut -d: -f1)
+	[ -n "$first_write" ] && [ -n "$last_read" ]
+	[ "$first_write" -lt "$last_read" ]
+}

@@ -2655,6 +2655,73 @@ static json_t *doc_snippets(struct run *run, const struct task *t, struct split_
 }
 
 /* Load the returned docs, split by split, into hits[] in rank order (and their snippets). */
+/* A reader for the fetch phase of a split whose search did not keep one. */
+static struct split_reader *fetch_reader(const struct task *t, struct qw_err *err)
+{
+	struct split_reader *r = split_reader_open(t->path, err);
+
+	if (r && split_reader_check_id(r, t->split_id, err) < 0) {
+		split_reader_close(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/*
+ * The fetch phase for req->on_hit: hits go out one at a time in rank order,
+ * so that a reader of the first lines (`| head -1`) has them before the last
+ * document is read. Readers the search did not keep are opened once each and
+ * closed at the end. Stops when on_hit says the output is gone.
+ */
+static void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t *errors,
+			bool *partial)
+{
+	size_t n_tasks = run->n_tasks ? run->n_tasks : 1, i;
+	struct split_reader **opened = xcalloc(n_tasks, sizeof(*opened));
+	bool *failed = xcalloc(n_tasks, sizeof(*failed));
+	struct qw_err e = QW_ERR_INIT;
+
+	for (i = 0; i < n; i++) {
+		uint32_t ti = sel[i].task;
+		struct task *t = &run->tasks[ti];
+		struct split_reader *r = t->r ? t->r : opened[ti];
+		const char *json;
+		size_t len;
+		json_t *doc;
+		int rc;
+
+		if (!r && !failed[ti]) {
+			err_clear(&e);
+			r = opened[ti] = fetch_reader(t, &e);
+			if (!r) {
+				json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
+				*partial = failed[ti] = true;
+			}
+		}
+		if (!r)
+			continue;
+		err_clear(&e);
+		if (split_reader_doc(r, sel[i].doc, &json, &len, &e) < 0) {
+			json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
+			*partial = true;
+			continue;
+		}
+		doc = docmap_load(json, len, 0, NULL);
+		if (!doc)
+			continue;
+		apply_output_formats(t->ix->cfg, doc);
+		rc = run->req->on_hit(run->req->on_hit_ctx, doc);
+		json_decref(doc);
+		if (rc < 0)
+			break;
+	}
+	for (i = 0; i < n_tasks; i++)
+		if (opened[i])
+			split_reader_close(opened[i]);
+	free(failed);
+	free(opened);
+}
+
 static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *hits,
 		      json_t *snippets, json_t *errors, bool *partial)
 {
@@ -2681,7 +2748,7 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 				split_reader_close(r);
 			cur_task = refs[i].h.task;
 			err_clear(&e);
-			r = t->r ? t->r : split_reader_open(t->path, &e);
+			r = t->r ? t->r : fetch_reader(t, &e);
 			if (!r) {
 				json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
 				*partial = true;
@@ -2880,7 +2947,10 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 
 		if (cnt > req->max_hits)
 			cnt = (size_t)req->max_hits;
-		fetch_docs(&run, all + from, cnt, hits, snippets, errors, partial);
+		if (req->on_hit)
+			stream_docs(&run, all + from, cnt, errors, partial);
+		else
+			fetch_docs(&run, all + from, cnt, hits, snippets, errors, partial);
 		if (cnt > 0)
 			last_json = after_json(&run, &all[from + cnt - 1]);
 	}

@@ -54,6 +54,14 @@ struct search_request {
 	size_t n_snippet_fields;
 	json_t *search_after;               /* borrowed; NULL: from the first hit */
 	unsigned threads;                   /* 0: the number of online cores */
+	/*
+	 * NULL: the hits are the response's "hits". Else each hit is handed to
+	 * on_hit in rank order as soon as it is fetched (borrowed for the call)
+	 * and "hits" stays empty; on_hit returns 0 to go on, -1 to stop fetching
+	 * (its output is gone). Snippets are not streamed.
+	 */
+	int (*on_hit)(void *ctx, json_t *hit);
+	void *on_hit_ctx;
 };
 
 /*
