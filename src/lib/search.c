@@ -1453,6 +1453,19 @@ static int score_node(struct split_ctx *sc, const struct query_node *n, float *s
 {
 	size_t i;
 
+	if (n->boost != 1) {
+		/* clause^N: its own scores, scaled, added to the others' */
+		float *own = xcalloc(sc->num_docs ? sc->num_docs : 1, sizeof(*own));
+		struct query_node plain = *n;
+		int rc;
+
+		plain.boost = 1;
+		rc = score_node(sc, &plain, own);
+		for (i = 0; rc == 0 && i < sc->num_docs; i++)
+			scores[i] += n->boost * own[i];
+		free(own);
+		return rc;
+	}
 	switch (n->kind) {
 	case QN_AND:
 	case QN_OR:
