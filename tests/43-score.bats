@@ -25,6 +25,7 @@ setup_file() {
 # docs with any term, and: docs with every term), best first, ties by id;
 # with ORDER=asc, worst first (ties still by id); with NORMS=no, every doc's
 # length is 1 (the average stays total tokens / docs).
+# A TERM^W weighs that term's score by W (a boost).
 # Tokens: lowercased runs of letters and digits, as the default tokenizer.
 oracle() {
 	local mode=$1 keys=-k1,1gr
@@ -42,11 +43,13 @@ oracle() {
 			for (d = 1; d <= N; d++) {
 				sc = 0; hits = 0
 				for (k = 1; k <= nq; k++) {
-					t = qt[k]; f = tf[d, t]
+					t = qt[k]; wt = 1
+					if (index(t, "^")) { split(t, tw, "^"); t = tw[1]; wt = tw[2] }
+					f = tf[d, t]
 					if (!f) continue
 					hits++
 					idf = log(1 + (N - df[t] + 0.5) / (df[t] + 0.5))
-					sc += idf * 2.2 * f / (f + 1.2 * (0.25 + 0.75 * len[d] / avg))
+					sc += wt * idf * 2.2 * f / (f + 1.2 * (0.25 + 0.75 * len[d] / avg))
 				}
 				if ((mode == "or" && hits > 0) || (mode == "and" && hits == nq))
 					printf "%.6f %d\n", sc, id[d]
@@ -90,4 +93,18 @@ ranked() {
 	[ "$(ranked 'fox AND dog')" = "$(oracle and fox dog)" ]
 	[ "$(ranked 'brown OR dog OR fox')" = "$(oracle or brown dog fox)" ]
 	[ "$(ranked 'fox OR dog' -_score)" = "$(ORDER=asc oracle or fox dog)" ]
+}
+
+@test "qw-search: a boost scales its clause's score and never changes the hits" {
+	[ "$(ranked 'fox^3 OR dog')" = "$(oracle or fox^3 dog)" ]
+	[ "$(oracle or fox^3 dog)" != "$(oracle or fox dog)" ]   # the oracle itself: the boost matters
+	[ "$(ranked 'fox OR dog^0.5')" = "$(oracle or fox dog^0.5)" ]
+	[ "$(ranked 'body:fox^2')" = "$(oracle or fox)" ]
+	[ "$(ranked '(fox)^2 AND dog^1.5')" = "$(oracle and fox^2 dog^1.5)" ]
+	[ "$(qw-search --index scores --format count --query 'body:fox^2')" = \
+	  "$(jq -s '[.[] | select(.body | ascii_downcase | test("\\bfox\\b"))] | length' "$DATA/docs.ndjson")" ]
+	[ "$(qw-search --index scores --format count --query '(quick OR lazy)^2 -dog^3')" = \
+	  "$(jq -s '[.[] | .body | ascii_downcase | select(test("\\b(quick|lazy)\\b") and (test("\\bdog\\b") | not))] | length' "$DATA/docs.ndjson")" ]
+	run -65 --separate-stderr qw-search --index scores --query 'fox^1.2.3'
+	[[ $stderr == *"col 5"*"expected a number after '^'"* ]]
 }

@@ -169,3 +169,47 @@ R
 		[ "$(qw-search --index ranges --format count --query "$fld:>=10.0.0.2")" = "$(ipcount 10.0.0.2 1 '*' 1)" ]
 	done
 }
+
+# dtcount LOWER LOWER_INCL UPPER UPPER_INCL: documents whose ts, truncated
+# to the fast column's precision (seconds) as are the bounds, is in the range.
+dtcount() {
+	python3 - "$DOCS" "$@" <<'PY'
+import json, sys
+from datetime import datetime
+path, lo, li, hi, hinc = sys.argv[1:]
+def secs(s):
+    return int(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() // 1)
+n = 0
+for line in open(path):
+    v = secs(json.loads(line)["ts"])
+    if lo != "*" and (v < secs(lo) or (li == "0" and v == secs(lo))):
+        continue
+    if hi != "*" and (v > secs(hi) or (hinc == "0" and v == secs(hi))):
+        continue
+    n += 1
+print(n)
+PY
+}
+
+@test "qw-search: datetime exclusive bounds exclude the bound's second on a seconds fast column" {
+	local lo li hi hinc lb rb q want got
+	while read -r lo li hi hinc; do
+		lb=$([ "$li" = 1 ] && echo '[' || echo '{')
+		rb=$([ "$hinc" = 1 ] && echo ']' || echo '}')
+		q="ts:$lb$lo TO $hi$rb"
+		want=$(dtcount "$lo" "$li" "$hi" "$hinc")
+		got=$(qw-search --index ranges --format count --query "$q")
+		[ "$got" = "$want" ] || { echo "MISMATCH: '$q': qw $got, oracle $want"; return 1; }
+	done <<'R'
+2024-01-01T00:00:00Z 0 * 1
+2024-01-01T00:00:05Z 0 * 1
+2024-01-01T00:00:05Z 1 * 1
+2024-01-01T00:00:05Z 0 2024-01-01T00:00:08Z 0
+2024-01-01T00:00:05Z 1 2024-01-01T00:00:08Z 1
+2024-01-01T00:00:05.000001Z 0 2024-01-01T00:00:08.999999Z 0
+2024-01-01T00:00:05.5Z 1 2024-01-01T00:00:08.5Z 1
+* 1 2024-01-01T00:00:03Z 0
+R
+	[ "$(qw-search --index ranges --format count --query 'ts:>2024-01-01T00:00:05Z')" = "$(dtcount 2024-01-01T00:00:05Z 0 '*' 1)" ]
+	[ "$(qw-search --index ranges --format count --query 'ts:<2024-01-01T00:00:05Z')" = "$(dtcount '*' 1 2024-01-01T00:00:05Z 0)" ]
+}

@@ -1,6 +1,7 @@
 /*
  * query: recursive-descent parser for Quickwit's query language (query.h).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ static struct query_node *node_new(enum query_kind kind, size_t pos)
 
 	n->kind = kind;
 	n->col = (unsigned)pos + 1;
+	n->boost = 1;
 	return n;
 }
 
@@ -94,6 +96,9 @@ static bool read_word(struct parser *p, const char *stops, struct buf *out, bool
 		char c = s[p->pos];
 
 		if (c == '\0' || is_ws(c) || c == '(' || c == ')' || (stops && strchr(stops, c)))
+			break;
+		/* "^" and a digit: the clause's boost */
+		if (c == '^' && s[p->pos + 1] >= '0' && s[p->pos + 1] <= '9')
 			break;
 		if (c == '\\' && s[p->pos + 1] != '\0') {
 			buf_addc(out, s[p->pos + 1]);
@@ -415,6 +420,28 @@ static struct query_node *parse_primary(struct parser *p)
 	return parse_value(p, NULL, start);
 }
 
+/* "^" N after a clause: N a non-negative decimal number. */
+static int parse_boost(struct parser *p, struct query_node *n)
+{
+	const char *s = p->s;
+	size_t start = ++p->pos;
+	char num[32];
+	char *end;
+	double v;
+
+	while ((s[p->pos] >= '0' && s[p->pos] <= '9') || s[p->pos] == '.')
+		p->pos++;
+	if (p->pos == start || p->pos - start >= sizeof(num))
+		return fail(p, start, "expected a number after '^'");
+	memcpy(num, s + start, p->pos - start);
+	num[p->pos - start] = '\0';
+	v = strtod(num, &end);
+	if (*end || !isfinite(v) || v > 1e30)
+		return fail(p, start, "expected a number after '^'");
+	n->boost *= (float)v;
+	return 0;
+}
+
 static struct query_node *parse_unary(struct parser *p)
 {
 	size_t start;
@@ -443,6 +470,10 @@ static struct query_node *parse_unary(struct parser *p)
 	}
 	n = parse_primary(p);
 	p->depth--;
+	if (n && p->s[p->pos] == '^' && parse_boost(p, n) < 0) {
+		query_free(n);
+		return NULL;
+	}
 	return n;
 }
 
@@ -557,6 +588,11 @@ void query_dump(const struct query_node *n, struct buf *out)
 	const char *f = n->field ? n->field : "_";
 	size_t i;
 
+	if (n->boost != 1) {
+		buf_adds(out, "BOOST(");
+		buf_addf(out, "%g,", (double)n->boost);
+	}
+
 	switch (n->kind) {
 	case QN_ALL:
 		buf_adds(out, "ALL");
@@ -601,4 +637,6 @@ void query_dump(const struct query_node *n, struct buf *out)
 		buf_addc(out, ')');
 		break;
 	}
+	if (n->boost != 1)
+		buf_addc(out, ')');
 }

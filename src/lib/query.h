@@ -17,6 +17,7 @@
  *            | ( "[" | "{" ) bound "TO" bound ( "]" | "}" )
  *            | ( ">=" | ">" | "<=" | "<" ) word
  *            | "IN" "[" word* "]"
+ *   primary and unary clauses take an optional boost: clause "^" N (N >= 0)
  *
  * A backslash escapes the next character in words and field names.
  * Errors: EX_DATAERR and "query: col N: expected X" (N is 1-based, in
@@ -61,6 +62,7 @@ struct query_node {
 	size_t n_values;
 	struct query_node **kids;
 	size_t n_kids;
+	float boost;             /* clause^N: scales its score (1 when none); never the hits */
 };
 
 struct query_node *query_parse(const char *q, struct qw_err *err);

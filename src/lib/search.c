@@ -1033,11 +1033,25 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 			int64_t l = termkey_to_i64(lo), h = termkey_to_i64(hi);
 
 			if (unit > 1) {
-				/* floor to the unit; unbounded ends stay unbounded */
-				if (l > INT64_MIN + unit)
+				/*
+				 * as tantivy: truncate the bounds to the unit, then apply
+				 * exclusivity (range_keys stepped by 1us: undo it first);
+				 * unbounded ends stay unbounded
+				 */
+				bool lx = n->lower && !n->lower_incl, hx = n->upper && !n->upper_incl;
+
+				if (l > INT64_MIN + unit) {
+					l -= lx;
 					l = (l >= 0 ? l / unit : -((-l + unit - 1) / unit)) * unit;
-				if (h > INT64_MIN + unit && h < INT64_MAX)
+					if (lx && l > INT64_MAX - unit)
+						return 0;
+					l += lx ? unit : 0;
+				}
+				if (h > INT64_MIN + unit && h < INT64_MAX) {
+					h += hx;
 					h = (h >= 0 ? h / unit : -((-h + unit - 1) / unit)) * unit;
+					h -= hx ? unit : 0;
+				}
 				lo = termkey_from_i64(l);
 				hi = termkey_from_i64(h);
 			}
@@ -1491,6 +1505,19 @@ static int score_node(struct split_ctx *sc, const struct query_node *n, float *s
 {
 	size_t i;
 
+	if (n->boost != 1) {
+		/* clause^N: its own scores, scaled, added to the others' */
+		float *own = xcalloc(sc->num_docs ? sc->num_docs : 1, sizeof(*own));
+		struct query_node plain = *n;
+		int rc;
+
+		plain.boost = 1;
+		rc = score_node(sc, &plain, own);
+		for (i = 0; rc == 0 && i < sc->num_docs; i++)
+			scores[i] += n->boost * own[i];
+		free(own);
+		return rc;
+	}
 	switch (n->kind) {
 	case QN_AND:
 	case QN_OR:

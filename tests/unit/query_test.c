@@ -52,6 +52,13 @@ int main(void)
 	check("title:\"hello world\"", "PHRASE(title,\"hello world\"~0)");
 	check("\"a b\"~2", "PHRASE(_,\"a b\"~2)");
 	check("jour*", "PREFIX(_,jour)");
+	/* boosts: clause^N scales the score */
+	check("msg:hello^2", "BOOST(2,TERM(msg,hello))");
+	check("\"a b\"~1^1.5 c", "AND(BOOST(1.5,PHRASE(_,\"a b\"~1)), TERM(_,c))");
+	check("(a OR b)^0.5", "BOOST(0.5,OR(TERM(_,a), TERM(_,b)))");
+	check("-a^3", "NOT(BOOST(3,TERM(_,a)))");
+	check("a^b", "TERM(_,a^b)");
+	check_err("a^1.2.3", "query: col 3: expected a number after '^'");
 	check("f:jour\\*", "TERM(f,jour*)");
 	check("Jou*al AND unix", "AND(WILDCARD(_,Jou*al), TERM(_,unix))");
 	check("f:Jour?al", "WILDCARD(f,Jour?al)");
