@@ -273,6 +273,8 @@ start_pipeline() {
 	QW_TEST_UPLOAD_HOLD="$T/hold" start_pipeline "$T/out" "$T/err" --index fence --once \
 		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --max-restarts 0 --status-file "$T/status.json" "$T/in.ndjson"
 	wait_until 120 docs_at_least fence 1
+	# the next split is staged and held in its upload: the takeover must fence it
+	wait_until 120 staged_at_least fence 1
 	# a second pipeline is refused while the first lives
 	run -75 --separate-stderr qw-pipeline --index fence --once --quiet "$T/in.ndjson"
 	[[ "$stderr" == *"is owned by pipeline "*"(pid $PIPE_PID on host "*"(--takeover fences it)" ]]
