@@ -239,6 +239,8 @@ start_pipeline() {
 		--max-restarts 5 "$T/no-such-file.ndjson"
 	echo "$stderr"
 	[[ $stderr == *"no-such-file.ndjson"* ]]
+	# the failure is reported by its cause, the first error line of the stage
+	grep -q "^qw-pipeline: .*failed: qw-parse exited with status 66 (qw-parse: .*no-such-file.ndjson.*)$" <<<"$stderr"
 	[ "$(echo "$stderr" | grep -c 'restarting in')" = 0 ]
 	[ "$(published_docs missing)" = 0 ]
 }
