@@ -239,6 +239,8 @@ start_pipeline() {
 		--max-restarts 5 "$T/no-such-file.ndjson"
 	echo "$stderr"
 	[[ $stderr == *"no-such-file.ndjson"* ]]
+	# the failure is reported by its cause, the first error line of the stage
+	grep -q "^qw-pipeline: .*failed: qw-parse exited with status 66 (qw-parse: .*no-such-file.ndjson.*)$" <<<"$stderr"
 	[ "$(echo "$stderr" | grep -c 'restarting in')" = 0 ]
 	[ "$(published_docs missing)" = 0 ]
 }
@@ -273,6 +275,8 @@ start_pipeline() {
 	QW_TEST_UPLOAD_HOLD="$T/hold" start_pipeline "$T/out" "$T/err" --index fence --once \
 		--quiet --checkpoint-every 50 --max-concurrent-uploads 1 --max-restarts 0 --status-file "$T/status.json" "$T/in.ndjson"
 	wait_until 120 docs_at_least fence 1
+	# the next split is staged and held in its upload: the takeover must fence it
+	wait_until 120 staged_at_least fence 1
 	# a second pipeline is refused while the first lives
 	run -75 --separate-stderr qw-pipeline --index fence --once --quiet "$T/in.ndjson"
 	[[ "$stderr" == *"is owned by pipeline "*"(pid $PIPE_PID on host "*"(--takeover fences it)" ]]

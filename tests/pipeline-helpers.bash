@@ -131,6 +131,11 @@ docs_at_least() {
 	[ "$(published_docs "$1")" -ge "$2" ]
 }
 
+# staged_at_least INDEX N: at least N splits of INDEX are Staged (for wait_until)
+staged_at_least() {
+	[ "$(count_state "$1" Staged)" -ge "$2" ]
+}
+
 # no_zombies PID: no child of PID is a zombie (for wait_until)
 no_zombies() {
 	! ps -o stat= --ppid "$1" | grep -q Z
