@@ -1604,25 +1604,17 @@ static bool sort_value(const struct sort_col *s, uint32_t doc, double *v)
 	return false;
 }
 
-/* <0 when a ranks before b. */
+static int keys_cmp(const struct run *run, const struct hit *a, const struct hit *b);
+
+/* <0 when a ranks before b: by the sort keys, then split id, then doc. */
 static int hit_cmp(const struct run *run, const struct hit *a, const struct hit *b)
 {
-	size_t i;
+	int c = keys_cmp(run, a, b);
 
-	for (i = 0; i < run->n_sort; i++) {
-		if (run->sort[i].by_doc)
-			break;
-		if (a->has[i] != b->has[i])
-			return a->has[i] ? -1 : 1;
-		if (a->has[i] && a->k[i] != b->k[i]) {
-			bool less = a->k[i] < b->k[i];
-
-			return run->sort[i].desc ? (less ? 1 : -1) : (less ? -1 : 1);
-		}
-	}
+	if (c)
+		return c;
 	if (a->task != b->task) {
-		int c = strcmp(run->tasks[a->task].split_id, run->tasks[b->task].split_id);
-
+		c = strcmp(run->tasks[a->task].split_id, run->tasks[b->task].split_id);
 		if (c)
 			return c < 0 ? -1 : 1;
 		return a->task < b->task ? -1 : 1;
@@ -2682,6 +2674,25 @@ static json_t *doc_snippets(struct run *run, const struct task *t, struct split_
 }
 
 /* Load the returned docs, split by split, into hits[] in rank order (and their snippets). */
+/*
+ * Document doc of t's split as JSON (new reference); NULL when it cannot be
+ * read (named in errors, *partial set) or does not load.
+ */
+static json_t *load_doc(const struct task *t, struct split_reader *r, uint32_t doc, json_t *errors,
+			bool *partial)
+{
+	struct qw_err e = QW_ERR_INIT;
+	const char *json;
+	size_t len;
+
+	if (split_reader_doc(r, doc, &json, &len, &e) < 0) {
+		json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
+		*partial = true;
+		return NULL;
+	}
+	return docmap_load(json, len, 0, NULL);
+}
+
 /* A reader for the fetch phase of a split whose search did not keep one. */
 static struct split_reader *fetch_reader(const struct task *t, struct qw_err *err)
 {
@@ -2712,8 +2723,6 @@ static void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t
 		uint32_t ti = sel[i].task;
 		struct task *t = &run->tasks[ti];
 		struct split_reader *r = t->r ? t->r : opened[ti];
-		const char *json;
-		size_t len;
 		json_t *doc;
 		int rc;
 
@@ -2727,13 +2736,7 @@ static void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t
 		}
 		if (!r)
 			continue;
-		err_clear(&e);
-		if (split_reader_doc(r, sel[i].doc, &json, &len, &e) < 0) {
-			json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
-			*partial = true;
-			continue;
-		}
-		doc = docmap_load(json, len, 0, NULL);
+		doc = load_doc(t, r, sel[i].doc, errors, partial);
 		if (!doc)
 			continue;
 		apply_output_formats(t->ix->cfg, doc);
@@ -2767,8 +2770,6 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 	qsort(refs, n, sizeof(*refs), cmp_ref_loc);
 	for (i = 0; i < n; i++) {
 		struct task *t = &run->tasks[refs[i].h.task];
-		const char *json;
-		size_t len;
 
 		if (refs[i].h.task != cur_task) {
 			if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
@@ -2783,12 +2784,7 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 		}
 		if (!r)
 			continue;
-		if (split_reader_doc(r, refs[i].h.doc, &json, &len, &e) < 0) {
-			json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
-			*partial = true;
-			continue;
-		}
-		docs[refs[i].out_idx] = docmap_load(json, len, 0, NULL);
+		docs[refs[i].out_idx] = load_doc(t, r, refs[i].h.doc, errors, partial);
 		if (docs[refs[i].out_idx]) {
 			if (snippets)
 				snips[refs[i].out_idx] = doc_snippets(run, t, r, docs[refs[i].out_idx]);
