@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -98,6 +99,8 @@ struct pipeline {
 	char *token;            /* the publish token of the last generation */
 	int64_t next_renew_s;   /* wall */
 	int64_t next_check_us;  /* wall */
+	bool stdin_base_known;
+	uint64_t stdin_base;    /* stdin's checkpoint when this run took the source */
 };
 
 /* argv builder */
@@ -297,6 +300,51 @@ static int tick(void *ctx, struct qw_err *err)
 	return rc;
 }
 
+/*
+ * The spool offset of stdin that is published: its checkpoint counts the
+ * bytes of every run (a stream is never resumed), so this run's bytes are
+ * those past the checkpoint it found when it took the source.
+ */
+static int stdin_published(void *ctx, uint64_t *offset, struct qw_err *err)
+{
+	struct pipeline *p = ctx;
+	json_t *cp, *v;
+	uint64_t pos = 0;
+
+	*offset = 0;
+	if (!p->token)
+		return 0; /* the source is not ours yet: nothing of this run is published */
+	cp = metastore_checkpoint(p->ms, p->index_id, p->source_id, err);
+	if (!cp)
+		return -1;
+	v = json_object_get(cp, "-");
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		pos = (uint64_t)json_integer_value(v);
+	json_decref(cp);
+	if (!p->stdin_base_known) {
+		p->stdin_base = pos;
+		p->stdin_base_known = true;
+	}
+	if (pos < p->stdin_base)
+		return err_set(err, EX_SOFTWARE, "the checkpoint of stdin went back from %llu to %llu",
+			       (unsigned long long)p->stdin_base, (unsigned long long)pos);
+	*offset = pos - p->stdin_base;
+	return 0;
+}
+
+/* A FIFO among the inputs is read by qw-parse itself: what a failed
+ * generation read from it is gone. Given as stdin it is spooled. */
+static void warn_fifos(const struct pipeline *p)
+{
+	for (size_t i = 0; i < p->ninputs; i++) {
+		struct stat st;
+
+		if (strcmp(p->inputs[i], "-") && stat(p->inputs[i], &st) == 0 && S_ISFIFO(st.st_mode))
+			err_warn(prog, "'%s' is a FIFO: lines a failed generation read from it are lost; "
+				 "give it as stdin ('- < %s') to have it spooled", p->inputs[i], p->inputs[i]);
+	}
+}
+
 static void end_gen(void *ctx, unsigned gen)
 {
 	struct pipeline *p = ctx;
@@ -432,6 +480,7 @@ int main(int argc, char **argv)
 	const char *data_dir = NULL;
 	int lock_fd = -1;
 	int once = 0, follow = 0, progress = -1, no_resume = 0;
+	char *spool_path = NULL;
 	uint64_t v;
 	int code = 0;
 	int c;
@@ -566,6 +615,15 @@ int main(int argc, char **argv)
 		goto fail;
 	if (no_resume && save_no_resume(&p, &err) < 0)
 		goto fail;
+	if (so.input_fd >= 0) {
+		char *base = metastore_scratch_dir(p.ms, p.pipeline_id);
+
+		spool_path = fsutil_join(base, "stdin.spool");
+		free(base);
+		so.spool_path = spool_path;
+		so.input_published = stdin_published;
+	}
+	warn_fifos(&p);
 	code = supervisor_run(&so, &err);
 	if (code < 0 && err.code == EX_TEMPFAIL && p.token) {
 		/* a refused publish, and then giving up: fenced says more */
@@ -610,6 +668,7 @@ out:
 		close(lock_fd); /* after the removal: gc never races it */
 	free(p.scratch);
 	free(p.no_resume_from);
+	free(spool_path);
 	free(p.token);
 	free(p.exe_dir);
 	return prog_finish(prog, code);

@@ -65,6 +65,16 @@ set_checkpoint() {
 	[ "$(stored sin)" = "{\"-\":$(cat "$T/s1" "$T/s2" "$T/s3" | wc -c)}" ]
 }
 
+@test "qw-pipeline warns that a FIFO given by name is not spooled, and reads it whole" {
+	make_index sin
+	mkfifo "$T/fifo"
+	printf 'a\nbb\n' >"$T/fifo" &
+	run -0 --separate-stderr qw-pipeline --index sin --once --quiet --format plain "$T/fifo"
+	wait
+	[[ "$stderr" == *"'$T/fifo' is a FIFO: lines a failed generation read from it are lost; give it as stdin"* ]]
+	[ "$(published sin)" = 2 ]
+}
+
 @test "qw-parse reads all of stdin and of a FIFO and counts their bytes on from the stored position" {
 	make_index sin
 	mkfifo "$T/fifo"

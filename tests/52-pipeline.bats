@@ -429,6 +429,41 @@ start_pipeline() {
 	[ "$(ls "$T" | grep -c status)" = 1 ]
 }
 
+@test "a generation killed while reading stdin: the next one is fed again what was not published" {
+	make_index spool 100
+	# an earlier run on stdin: this run's bytes count on from its checkpoint
+	seq 1 5 | sed 's/.*/{"n":&}/' >"$T/in.ndjson"
+	qw-pipeline --index spool --once --quiet - <"$T/in.ndjson" >/dev/null
+	mkfifo "$T/fifo"
+	exec 7<>"$T/fifo" # opened both ways: neither open below blocks
+	touch "$T/hold"
+	# started here, not by start_pipeline: a background job's stdin is
+	# /dev/null unless the job itself redirects it
+	QW_TEST_UPLOAD_HOLD="$T/hold" qw-pipeline --index spool --once --quiet \
+		--checkpoint-every 50 --max-concurrent-uploads 1 --backoff-initial 0.1 \
+		--status-file "$T/status.json" - <"$T/fifo" >"$T/out" 2>"$T/err" 3>&- 7>&- &
+	PIPE_PID=$!
+	seq 6 400 | sed 's/.*/{"n":&}/' | tee -a "$T/in.ndjson" >&7
+	# one split published, the next held in qw-upload: qw-parse read past
+	# what is published
+	wait_until 120 docs_at_least spool 105
+	wait_until 120 staged_at_least spool 1
+	kill -KILL "$(wait_until 60 stage_pid "$PIPE_PID" qw-parse)"
+	wait_until 120 status_at_least "$T/status.json" restarts 1
+	rm "$T/hold"
+	seq 401 600 | sed 's/.*/{"n":&}/' | tee -a "$T/in.ndjson" >&7
+	exec 7>&-
+	wait "$PIPE_PID"
+	grep -q "qw-parse killed by signal 9" "$T/err"
+	[ "$(published_docs spool)" = 600 ]
+	# every line once: the multiset of published documents is the input's
+	diff <(qw-search --index spool --format ndjson --max-hits 1000 '*' | jq -c .n | sort -n) \
+		<(jq -c .n "$T/in.ndjson" | sort -n)
+	[ "$(checkpoint spool files -)" = "$(stat -c %s "$T/in.ndjson")" ]
+	# the spool went with the run
+	[ -z "$(find "$QW_DATA_DIR" -name stdin.spool)" ]
+}
+
 @test "a stage that dies is not taken for one that finished: the next one sees no end of input" {
 	make_index died 10000000 3600
 	mkfifo "$T/fifo"

@@ -141,11 +141,6 @@ no_zombies() {
 	! ps -o stat= --ppid "$1" | grep -q Z
 }
 
-# staged_at_least INDEX N: at least N Staged splits (for wait_until)
-staged_at_least() {
-	[ "$(count_state "$1" Staged)" -ge "$2" ]
-}
-
 # read_to_end PIPELINE_PID STAGE FILE: the stage's file position on FILE is
 # its size (from /proc/PID/fdinfo; for wait_until)
 read_to_end() {

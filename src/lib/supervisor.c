@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "protocol.h"
+#include "spool.h"
 #include "supervisor.h"
 #include "xalloc.h"
 
@@ -56,6 +57,9 @@ struct sup {
 	int out_fd;                /* read end of the last stage's stdout, -1 */
 	int *peek_fds;             /* read ends of inter-stage pipes (FIONREAD) */
 	size_t npeek;
+	struct spool *spool;       /* the spooled input, NULL */
+	int feed_peek;             /* read end of the first stage's stdin from the spool, -1 */
+	int64_t next_release;      /* scaled ms: when to release published spool bytes */
 	struct protocol_reader out_r;
 	bool out_r_live;
 	unsigned generation;
@@ -331,6 +335,9 @@ static void end_generation(struct sup *s)
 	close_fd(&s->out_fd);
 	for (size_t i = 0; i < s->npeek; i++)
 		close_fd(&s->peek_fds[i]);
+	if (s->spool)
+		spool_unfeed(s->spool);
+	close_fd(&s->feed_peek);
 	free(s->peek_fds);
 	s->peek_fds = NULL;
 	s->npeek = 0;
@@ -395,7 +402,20 @@ static int start_chain(struct sup *s, struct qw_err *err)
 		s->kids[i].err_fd = -1;
 		s->kids[i].out_hold = -1;
 	}
-	if (s->o->input_fd >= 0) {
+	if (s->spool) {
+		int fp[2];
+		uint64_t from = 0;
+
+		if (s->o->input_published(s->o->ctx, &from, err) < 0)
+			goto out;
+		if (pipe2(fp, O_CLOEXEC) < 0) {
+			err_errno(err, EX_OSERR, "cannot create a pipe");
+			goto out;
+		}
+		prev_read = fp[0];
+		if (spool_feed(s->spool, from, fp[1], err) < 0)
+			goto out;
+	} else if (s->o->input_fd >= 0) {
 		prev_read = s->o->input_fd;
 	} else {
 		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -450,7 +470,11 @@ static int start_chain(struct sup *s, struct qw_err *err)
 		 * one that finished (its reader would cut and publish documents
 		 * no checkpoint covers before the group is killed). */
 		s->kids[i].out_hold = p[1];
-		if (prev_read != s->o->input_fd && prev_read != null_fd) {
+		if (i == 0 && s->spool) {
+			/* keep a reader of the feed for FIONREAD (and no EPIPE
+			 * while the stage lives) */
+			s->feed_peek = prev_read;
+		} else if (prev_read != s->o->input_fd && prev_read != null_fd) {
 			/* keep a reader of the inter-stage pipe for FIONREAD */
 			s->peek_fds[s->npeek++] = prev_read;
 		}
@@ -786,6 +810,8 @@ static bool stage_has_work(const struct sup *s, size_t i)
 {
 	if (i > 0)
 		return i - 1 < s->npeek && pipe_bytes(s->peek_fds[i - 1]) > 0;
+	if (s->spool)
+		return spool_unfed(s->spool) > 0 || pipe_bytes(s->feed_peek) > 0;
 	if (s->o->input_fd >= 0)
 		return pipe_bytes(s->o->input_fd) > 0;
 	return s->o->once;
@@ -839,6 +865,22 @@ static void check_stall(struct sup *s, int64_t now)
 			return;
 		}
 	}
+}
+
+/* Every few seconds: free the spooled bytes that are published already. A
+ * metastore that cannot be read now is tried again later. */
+static void release_spool(struct sup *s, int64_t now)
+{
+	struct qw_err e = QW_ERR_INIT;
+	uint64_t published = 0;
+
+	if (!s->spool || now < s->next_release)
+		return;
+	s->next_release = now + 10000;
+	if (spool_size(s->spool) < (1u << 20))
+		return;
+	if (s->o->input_published(s->o->ctx, &published, &e) == 0)
+		spool_release(s->spool, published);
 }
 
 static int setup_signals(struct sup *s, sigset_t *old, struct qw_err *err)
@@ -910,18 +952,26 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 	s.err = err ? err : &local;
 	s.sigfd = -1;
 	s.out_fd = -1;
+	s.feed_peek = -1;
 	s.state = S_DOWN;
-	if (setup_signals(&s, &old, s.err) < 0)
+	if (o->input_fd >= 0 && o->spool_path) {
+		s.spool = spool_open(o->spool_path, o->input_fd, s.err);
+		if (!s.spool)
+			return -1;
+	}
+	if (setup_signals(&s, &old, s.err) < 0) {
+		spool_close(s.spool);
 		return -1;
+	}
 	s.t0 = clock_now_ms();
 	s.next_start = s.t0;
 	s.next_tick = s.t0;
 	while (s.state != S_DONE) {
 		int64_t now = clock_now_ms();
 		int64_t wait;
-		struct pollfd pfd[2 + MAX_STAGES];
+		struct pollfd pfd[4 + MAX_STAGES];
 		size_t err_kid[MAX_STAGES];
-		nfds_t nfd = 0, nerr = 0;
+		nfds_t nfd = 0, nerr = 0, out_i = 0, in_i = 0, feed_i = 0;
 
 		if (s.state == S_DOWN && now >= s.next_start) {
 			dispatch(&s, E_TIMER);
@@ -936,6 +986,7 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 				if (s.state == S_DONE)
 					break;
 			}
+			release_spool(&s, now);
 			check_stall(&s, now);
 			write_status(&s);
 			print_progress(&s, false);
@@ -949,8 +1000,19 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 		pfd[nfd].fd = s.sigfd;
 		pfd[nfd++].events = POLLIN;
 		if (s.out_r_live) {
+			out_i = nfd;
 			pfd[nfd].fd = s.out_fd;
 			pfd[nfd++].events = POLLIN;
+		}
+		if (s.spool && spool_wants_input(s.spool)) {
+			in_i = nfd;
+			pfd[nfd].fd = spool_input_fd(s.spool);
+			pfd[nfd++].events = POLLIN;
+		}
+		if (s.spool && spool_wants_output(s.spool)) {
+			feed_i = nfd;
+			pfd[nfd].fd = spool_feed_fd(s.spool);
+			pfd[nfd++].events = POLLOUT;
 		}
 		for (size_t i = 0; s.kids && i < s.gen.n && nerr < MAX_STAGES; i++) {
 			if (s.kids[i].err_fd < 0)
@@ -970,7 +1032,20 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 		for (nfds_t j = 0; j < nerr; j++)
 			if (pfd[nfd - nerr + j].revents)
 				read_stderr(&s, &s.kids[err_kid[j]]);
-		if (s.out_r_live && pfd[1].revents)
+		if (in_i && pfd[in_i].revents && spool_read_input(s.spool, s.err) < 0) {
+			s.have_error = true;
+			kill_group(&s);
+			break;
+		}
+		/* also right after a read: the new bytes go on at once */
+		if ((feed_i && pfd[feed_i].revents) || (in_i && spool_wants_output(s.spool))) {
+			if (spool_write_output(s.spool, s.err) < 0) {
+				s.have_error = true;
+				kill_group(&s);
+				break;
+			}
+		}
+		if (out_i && pfd[out_i].revents)
 			read_output(&s, false);
 		if (pfd[0].revents)
 			handle_signals(&s);
@@ -991,6 +1066,7 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 	write_status(&s);
 	print_progress(&s, true);
 	close_fd(&s.sigfd);
+	spool_close(s.spool);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	ret = s.have_error ? -1 : s.exit_code;
 	return ret;

@@ -26,6 +26,11 @@
  * loop via clock.h, so QW_TIME_SCALE applies). max_restarts failures in
  * a row without a publish: give up (EX_TEMPFAIL).
  *
+ * A stream input (stdin) can be spooled (spool_path): the supervisor reads
+ * it, keeps it in a file and feeds the first stage through a pipe of its
+ * own, from the published offset in each generation (input_published());
+ * the published bytes are released as checkpoints advance.
+ *
  * Signals come through a signalfd (never work in a handler); SIGINT and
  * SIGTERM are reset to their default (while blocked) first, since a shell
  * starts background jobs with SIGINT ignored; an ignored SIGHUP stays
@@ -72,6 +77,10 @@ typedef void (*supervisor_end_fn)(void *ctx, unsigned gen);
  * token. -1 (err set): the run ends with that error, the group killed. */
 typedef int (*supervisor_tick_fn)(void *ctx, struct qw_err *err);
 
+/* With a spool: the offset of the input (bytes since the run started)
+ * that is published, where the next generation starts reading. */
+typedef int (*supervisor_published_fn)(void *ctx, uint64_t *offset, struct qw_err *err);
+
 struct supervisor_opts {
 	const char *prog;            /* message prefix */
 	bool once;
@@ -82,6 +91,12 @@ struct supervisor_opts {
 	const char *status_file;     /* NULL: none */
 	bool progress;               /* progress on stderr */
 	int input_fd;                /* first stage's stdin; -1: /dev/null */
+	/* With input_fd: spool the input to this file (see spool.h) and feed
+	 * each generation from the offset input_published() gives, so that a
+	 * restarted chain reads again what the failed one had not published.
+	 * NULL: input_fd is the first stage's stdin itself. */
+	const char *spool_path;
+	supervisor_published_fn input_published;
 	int output_fd;               /* copy of the last stage's output; -1: none */
 	size_t stop_stage;           /* gets SIGTERM on a graceful stop */
 	size_t commit_stage;         /* gets SIGUSR1 */
