@@ -59,14 +59,19 @@ static void usage(FILE *out)
 		"                            positions (may index documents again)\n"
 		"      --no-resume-from FILE as --no-resume, ignoring the positions in FILE\n"
 		"                            (a checkpoint as JSON) instead of the stored ones\n"
+		"  -q, --quiet               no summary and no notices: errors only\n"
 		"  -h, --help                show this help and exit\n"
 		"  -V, --version             show the version and exit\n",
 		prog);
 }
 
+/* ctx: --quiet (a bool): notices (code 0) are not shown, errors are. */
 static void warn_cb(void *ctx, const struct qw_err *e)
 {
-	(void)ctx;
+	const bool *quiet = ctx;
+
+	if (*quiet && e->code == 0)
+		return;
 	err_print(prog, e);
 }
 
@@ -124,6 +129,7 @@ int main(int argc, char **argv)
 		{ "follow", no_argument, NULL, 'F' },
 		{ "no-resume", no_argument, NULL, 'R' },
 		{ "no-resume-from", required_argument, NULL, OPT_NO_RESUME_FROM },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -134,7 +140,7 @@ int main(int argc, char **argv)
 	struct index_config *cfg = NULL;
 	struct metastore *ms = NULL;
 	const char *index_id = NULL, *config_file = NULL, *data_dir = NULL, *no_resume_from = NULL;
-	bool no_resume = false;
+	bool no_resume = false, quiet = false;
 	uint64_t u;
 	int code = 0;
 	int c;
@@ -144,7 +150,7 @@ int main(int argc, char **argv)
 	po.max_line = 10u << 20;
 	po.checkpoint_every = 10000;
 	po.out_fd = STDOUT_FILENO;
-	while ((c = getopt_long(argc, argv, "i:c:d:s:f:b:D:m:n:FRhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:c:d:s:f:b:D:m:n:FRqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			index_id = optarg;
@@ -194,6 +200,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_RESUME_FROM:
 			no_resume_from = optarg;
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -249,12 +258,14 @@ int main(int argc, char **argv)
 	po.commit_flag = &commit_flag;
 	po.stop_flag = &stop_flag;
 	po.warn = warn_cb;
+	po.warn_ctx = &quiet;
 	code = parse_run(&po, &st, &err);
 	{
 		struct buf sum = BUF_INIT;
 
 		parse_summary(&st, &sum);
-		fprintf(stderr, "%s: %s\n", prog, sum.data);
+		if (!quiet)
+			fprintf(stderr, "%s: %s\n", prog, sum.data);
 		buf_free(&sum);
 	}
 	if (code > 0)

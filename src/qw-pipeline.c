@@ -60,7 +60,8 @@ static void usage(FILE *out)
 		"      --backoff-initial SECS      first restart delay (default 1)\n"
 		"      --backoff-max SECS          longest restart delay (default 60)\n"
 		"      --progress                  progress on stderr even when not a terminal\n"
-		"  -q, --quiet                     no progress\n"
+		"  -q, --quiet                     errors only: no progress, no records on\n"
+		"                                  stdout, no summaries (for cron)\n"
 		"      --status-file PATH          JSON status, rewritten atomically every second\n"
 		"  -j, --max-concurrent-uploads N  uploads in flight (default 4)\n"
 		"      --checkpoint-every N        qw-parse's checkpoint period in documents\n"
@@ -94,6 +95,7 @@ struct pipeline {
 	char *scratch;          /* scratch dir of the running generation */
 	char *no_resume_from;   /* --no-resume: the checkpoint this run started with */
 	bool takeover;
+	bool quiet;             /* errors only */
 	char host[256];
 	int64_t start_s;        /* wall */
 	char *token;            /* the publish token of the last generation */
@@ -213,6 +215,8 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	}
 	if (p->follow)
 		arg(&a, "--follow");
+	if (p->quiet)
+		arg(&a, "--quiet");
 	if (p->no_resume_from) {
 		/* every generation ignores the same positions: a restarted one
 		 * resumes what this run published, not what was there before it */
@@ -530,6 +534,8 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			progress = 0;
+			p.quiet = true;
+			so.output_fd = -1; /* for cron: nothing on success */
 			break;
 		case OPT_STATUS:
 			so.status_file = optarg;

@@ -538,7 +538,7 @@ $T/c.gz#1 0 $zk $(head_ino "$LOGHUB/Zookeeper_2k.log" "$zk" c.gz)" ]
 	# copy-truncate rotation: the new content is longer than the old one
 	cp "$LOGHUB/Mac_2k.log" f.log
 	[ "$(stat -c %s f.log)" -gt "$size" ]
-	run -0 --separate-stderr qw-pipeline --index rot --once --quiet --format plain f.log
+	run -0 --separate-stderr qw-pipeline --index rot --once --format plain f.log
 	[[ "$stderr" == *"the first bytes of 'f.log' changed since its checkpoint"* ]]
 	[ "$(jq -c --arg p "$T/f.log" '.checkpoints.files | [.[$p], .[$p + "#1"]]' "$m")" = \
 	  "[$size,$(stat -c %s f.log)]" ]

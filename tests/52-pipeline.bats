@@ -52,7 +52,7 @@ start_pipeline() {
 	make_index logs
 	hdfs=$QW_SHARED_DATA/loghub/HDFS_2k.log
 	apache=$QW_SHARED_DATA/loghub/Apache_2k.log
-	run -0 --separate-stderr qw-pipeline --index logs --once --quiet "$hdfs" "$apache"
+	run -0 --separate-stderr qw-pipeline --index logs --once "$hdfs" "$apache"
 	records=$(( $(awk 'END {print NR}' "$hdfs") + $(awk 'END {print NR}' "$apache") ))
 	[ "$(published_docs logs)" = "$records" ]
 	[ "$(checkpoint logs files "$hdfs")" = "$(stat -c %s "$hdfs")" ]
@@ -80,6 +80,23 @@ start_pipeline() {
 	[ "$(published_docs again)" = "$(valid_lines "$T/in.ndjson")" ]
 	[ "$(valid_lines "$T/in.ndjson")" = 650 ]
 	[ "$(checkpoint again files "$T/in.ndjson")" = "$(stat -c %s "$T/in.ndjson")" ]
+}
+
+@test "qw-pipeline --quiet says nothing on success, and only the error on a failure (for cron)" {
+	make_index cron
+	printf '{"n":1}\n{"n":2}\n' >"$T/in.ndjson"
+	run -0 --separate-stderr qw-pipeline --index cron --once --quiet "$T/in.ndjson"
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	[ "$(published_docs cron)" = 2 ]
+	run -66 --separate-stderr qw-pipeline --index cron --once --quiet "$T/nosuch.log"
+	[ -z "$output" ]
+	[[ "$stderr" == *"cannot open '$T/nosuch.log'"* ]]
+	# without --quiet: the records on stdout and the summaries on stderr
+	printf '{"n":3}\n' >>"$T/in.ndjson"
+	run -0 --separate-stderr qw-pipeline --index cron --once "$T/in.ndjson"
+	[ "$(echo "$output" | tr -d '\036' | jq -s '[.[] | select(.type == "published") | .num_docs] | add')" = 1 ]
+	[[ "$stderr" == *"qw-parse: 1 docs read"* ]]
 }
 
 @test "qw-pipeline counts invalid lines and writes the status file" {
@@ -346,7 +363,7 @@ start_pipeline() {
 	make_index int 10000000 3600
 	otrf_slice 100 "$T/in.ndjson"
 	# (a shell starts background jobs with SIGINT ignored: qw-pipeline still stops)
-	start_pipeline "$T/out" "$T/err" --index int --follow --quiet --drain-ms 0 \
+	start_pipeline "$T/out" "$T/err" --index int --follow --drain-ms 0 \
 		--status-file "$T/status.json" "$T/in.ndjson"
 	# qw-parse has read the whole file; nothing can be published yet
 	wait_until 60 read_to_end "$PIPE_PID" qw-parse "$T/in.ndjson"
@@ -369,7 +386,7 @@ start_pipeline() {
 	# no trigger of its own: 10M docs per split, commit after an hour, never drained
 	make_index usr1 10000000 3600
 	otrf_slice 100 "$T/in.ndjson"
-	start_pipeline "$T/out" "$T/err" --index usr1 --follow --quiet --drain-ms 0 \
+	start_pipeline "$T/out" "$T/err" --index usr1 --follow --drain-ms 0 \
 		--status-file "$T/status.json" "$T/in.ndjson"
 	wait_until 60 status_is "$T/status.json" running
 	# a signal before qw-index holds the documents commits nothing: repeat

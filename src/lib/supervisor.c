@@ -242,6 +242,13 @@ static void read_output(struct sup *s, bool at_end)
 		}
 		if (k == LINE_TOO_LONG)
 			continue;
+		if (s->o->output_fd >= 0 && s->o->progress && isatty(STDERR_FILENO) &&
+		    isatty(s->o->output_fd)) {
+			/* one terminal: the line goes where the progress was,
+			 * which the next tick draws again below it */
+			fputs("\r\033[K", stderr);
+			fflush(stderr);
+		}
 		if (s->o->output_fd >= 0 &&
 		    protocol_write_line(s->o->output_fd, line, len, k == LINE_CONTROL, &e) < 0) {
 			err_warn(s->o->prog, "%s", e.msg);
