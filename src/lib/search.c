@@ -33,6 +33,7 @@
 #include "split_reader.h"
 #include "termkey.h"
 #include "tokenizer.h"
+#include "value.h"
 #include "xalloc.h"
 
 #define MAX_KINDS 8            /* fields of one path (one per value kind) */
@@ -347,46 +348,6 @@ static int check_query(const struct index_ctx *ix, const struct index_ctx *all, 
 
 /* ------------------------------------------------------------------ value encoding */
 
-static bool parse_i64(const char *s, int64_t *v)
-{
-	char *end;
-	long long x;
-
-	if (!*s)
-		return false;
-	errno = 0;
-	x = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*v = x;
-	return true;
-}
-
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long x;
-
-	if (!*s || *s == '-')
-		return false;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*v = x;
-	return true;
-}
-
-static bool parse_f64(const char *s, double *v)
-{
-	char *end;
-
-	if (!*s)
-		return false;
-	*v = strtod(s, &end);
-	return !*end && !isnan(*v);
-}
-
 static bool parse_datetime(const struct index_config *cfg, const char *path, const char *s,
 			   int64_t *us)
 {
@@ -400,7 +361,7 @@ static bool parse_datetime(const struct index_config *cfg, const char *path, con
 		for (i = 0; i < m->n_input_formats; i++)
 			if (datetime_parse(m->input_formats[i], s, len, us))
 				return true;
-	if (parse_f64(s, &d))
+	if (value_parse_f64_saturating(s, &d))
 		return datetime_from_number(d, us);
 	/* the forms Quickwit's query parser accepts besides the field's formats */
 	return datetime_parse("iso8601", s, len, us) || datetime_parse("rfc2822", s, len, us) ||
@@ -422,27 +383,27 @@ static bool encode_key(struct split_ctx *sc, const char *path, enum value_kind k
 
 	switch (kind) {
 	case VK_I64:
-		if (parse_i64(s, &i)) {
+		if (value_parse_i64(s, &i)) {
 			*key = termkey_from_i64(i);
 			return true;
 		}
-		if (parse_f64(s, &d) && d == floor(d) && fabs(d) < 9.2e18) {
+		if (value_parse_f64_saturating(s, &d) && d == floor(d) && fabs(d) < 9.2e18) {
 			*key = termkey_from_i64((int64_t)d);
 			return true;
 		}
 		return false;
 	case VK_U64:
-		if (parse_u64(s, &u)) {
+		if (value_parse_u64(s, &u)) {
 			*key = u;
 			return true;
 		}
-		if (parse_f64(s, &d) && d >= 0 && d == floor(d) && d < 1.8e19) {
+		if (value_parse_f64_saturating(s, &d) && d >= 0 && d == floor(d) && d < 1.8e19) {
 			*key = (uint64_t)d;
 			return true;
 		}
 		return false;
 	case VK_F64:
-		if (!parse_f64(s, &d))
+		if (!value_parse_f64_saturating(s, &d))
 			return false;
 		*key = termkey_from_f64(d);
 		return true;
@@ -451,30 +412,17 @@ static bool encode_key(struct split_ctx *sc, const char *path, enum value_kind k
 			return false;
 		*key = termkey_from_i64(i);
 		return true;
-	case VK_BOOL:
-		if (strcmp(s, "true") == 0)
-			*key = 1;
-		else if (strcmp(s, "false") == 0)
-			*key = 0;
-		else
+	case VK_BOOL: {
+		bool b;
+
+		if (!value_parse_bool(s, &b))
 			return false;
+		*key = b;
 		return true;
+	}
 	default:
 		return false;
 	}
-}
-
-static bool encode_ip(const char *s, uint8_t out[16])
-{
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &a4, 4);
-		return true;
-	}
-	return inet_pton(AF_INET6, s, out) == 1;
 }
 
 /*
@@ -789,7 +737,7 @@ static int match_value(struct split_ctx *sc, int field, const char *path, const 
 		key[0] = (uint8_t)k;
 		return add_term(sc, field, key, 1, out) < 0 ? -1 : 0;
 	case VK_IP:
-		if (!encode_ip(text, key))
+		if (!value_parse_ip(text, key))
 			return 0;
 		return add_term(sc, field, key, 16, out) < 0 ? -1 : 0;
 	case VK_BYTES: {
@@ -920,7 +868,7 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 	if (n->lower) {
 		if (!encode_key(sc, path, kind, n->lower, lo)) {
 			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
-			    !parse_f64(n->lower, &d) ||
+			    !value_parse_f64_saturating(n->lower, &d) ||
 			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
 				*bad = true;
 				return false;
@@ -936,7 +884,7 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 	if (n->upper) {
 		if (!encode_key(sc, path, kind, n->upper, hi)) {
 			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
-			    !parse_f64(n->upper, &d) ||
+			    !value_parse_f64_saturating(n->upper, &d) ||
 			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
 				*bad = true;
 				return false;
@@ -1011,7 +959,7 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 
 		memset(l16, 0, 16);
 		memset(h16, 0xff, 16);
-		if ((n->lower && !encode_ip(n->lower, l16)) || (n->upper && !encode_ip(n->upper, h16)))
+		if ((n->lower && !value_parse_ip(n->lower, l16)) || (n->upper && !value_parse_ip(n->upper, h16)))
 			return 0;
 		/* exclusive bounds: the next address up, the previous one down */
 		if (n->lower && !n->lower_incl && !ip_step(l16, 1))
@@ -2213,9 +2161,9 @@ static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
 			int64_t iv;
 			uint64_t uv;
 
-			if (m->type == FT_I64 && parse_i64(val, &iv))
+			if (m->type == FT_I64 && value_parse_i64(val, &iv))
 				buf_addf(&want, "%s:%lld", n->field, (long long)iv);
-			else if (m->type == FT_U64 && parse_u64(val, &uv))
+			else if (m->type == FT_U64 && value_parse_u64(val, &uv))
 				buf_addf(&want, "%s:%llu", n->field, (unsigned long long)uv);
 			else
 				found = true;
@@ -2289,7 +2237,7 @@ static int parse_after(struct run *run, json_t *sa, struct qw_err *err)
 		const char *colon = t ? strchr(t, ':') : NULL;
 		uint64_t doc;
 
-		if (!colon || (size_t)(colon - t) != ULID_LEN || !parse_u64(colon + 1, &doc) ||
+		if (!colon || (size_t)(colon - t) != ULID_LEN || !value_parse_u64(colon + 1, &doc) ||
 		    doc > UINT32_MAX)
 			return err_set(err, EX_USAGE,
 				       "search_after: element %zu: expected \"SPLIT_ID:DOC\" as a response gives it",
