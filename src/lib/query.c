@@ -120,10 +120,11 @@ static bool read_word(struct parser *p, const char *stops, struct buf *out, bool
 	return out->len > 0 || last_star;
 }
 
-/* Read a quoted string starting at '"'; unescapes backslashes. */
+/* Read a quoted string starting at '"' (or '\'', as tantivy); unescapes backslashes. */
 static int read_quoted(struct parser *p, struct buf *out)
 {
 	size_t start = p->pos;
+	char quote = p->s[p->pos];
 
 	buf_reset(out);
 	p->pos++;
@@ -131,8 +132,9 @@ static int read_quoted(struct parser *p, struct buf *out)
 		char c = p->s[p->pos];
 
 		if (c == '\0')
-			return fail(p, start, "expected '\"' to close the phrase");
-		if (c == '"') {
+			return fail(p, start, quote == '"' ? "expected '\"' to close the phrase"
+							   : "expected \"'\" to close the phrase");
+		if (c == quote) {
 			p->pos++;
 			return 0;
 		}
@@ -319,9 +321,8 @@ static struct query_node *parse_regex(struct parser *p, char *field, size_t col)
 	}
 	n = node_new(QN_REGEX, col);
 	n->field = field;
-	n->text = buf_detach(&re, NULL);
-	if (!n->text)
-		n->text = xstrdup("");
+	n->text = xstrdup(buf_str(&re)); /* "//" too: an empty regex */
+	buf_free(&re);
 	n->text_col = (unsigned)p->pos + 2;
 	p->pos = i + 1;
 	return n;
@@ -337,7 +338,8 @@ static struct query_node *parse_value(struct parser *p, char *field, size_t col)
 	bool star = false;
 	unsigned vcol = 0;
 
-	if (c == '"') {
+	/* 'a b' is a phrase too, as in tantivy's grammar (a word may hold a ' inside: don't) */
+	if (c == '"' || (c == '\'' && strchr(s + p->pos + 1, '\''))) {
 		n = node_new(QN_PHRASE, col);
 		n->field = field;
 		field = NULL;

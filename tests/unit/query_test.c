@@ -91,6 +91,12 @@ int main(void)
 	check("", "ALL");
 	check("   ", "ALL");
 	check(" \t\n", "ALL");
+	/* single quotes make a phrase too, as in tantivy's grammar */
+	check("f:'a b'", "PHRASE(f,\"a b\"~0)");
+	check("f:'a \\' b'", "PHRASE(f,\"a ' b\"~0)");
+	check("f:it's", "TERM(f,it's)");
+	check("f:'abc", "TERM(f,'abc)");
+	check("'x y'* z", "AND(PHRASE_PREFIX(_,\"x y\"), TERM(_,z))");
 	/* phrase prefix */
 	check("msg:\"thanks for your contrib\"*", "PHRASE_PREFIX(msg,\"thanks for your contrib\")");
 	check("\"a b\"* c", "AND(PHRASE_PREFIX(_,\"a b\"), TERM(_,c))");
@@ -100,6 +106,8 @@ int main(void)
 	check("msg:/a\\.b/", "REGEX(msg,/a\\.b/)");
 	check("msg:/hel.*/^2", "BOOST(2,REGEX(msg,/hel.*/))");
 	check("(msg:/x+/)", "REGEX(msg,/x+/)");
+	check("msg://", "REGEX(msg,//)");
+	check("g:(//)", "REGEX(g,//)");
 	check("path:/var/log", "TERM(path,/var/log)");
 	check("path:/var/log/x", "TERM(path,/var/log/x)");
 	check("/abc/", "TERM(_,/abc/)");
