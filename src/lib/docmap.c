@@ -193,28 +193,10 @@ static bool has_format(const struct field_mapping *f, const char *name)
 	return false;
 }
 
-/*
- * A datetime string as microseconds: the canonical form first (an RFC 3339
- * UTC string exactly as datetime_format_rfc3339() writes it, so that mapping
- * is idempotent whatever the input formats), then the field's input formats
- * in order, then any RFC 3339 string.
- */
+/* A datetime string as microseconds: the one rule of value.h */
 static bool datetime_text(const struct field_mapping *f, const char *s, size_t len, int64_t *us)
 {
-	if (len >= 20 && len < 40 && s[len - 1] == 'Z' && datetime_parse("rfc3339", s, len, us)) {
-		struct buf out = BUF_INIT;
-		bool same;
-
-		datetime_format_rfc3339(*us, &out);
-		same = out.len == len && memcmp(out.data, s, len) == 0;
-		buf_free(&out);
-		if (same)
-			return true;
-	}
-	for (size_t i = 0; i < f->n_input_formats; i++)
-		if (datetime_parse(f->input_formats[i], s, len, us))
-			return true;
-	return datetime_parse("rfc3339", s, len, us);
+	return value_parse_datetime(f->input_formats, f->n_input_formats, s, len, us);
 }
 
 /* A string value as a C string, NULL when it holds a NUL (a "\u0000"):

@@ -458,26 +458,14 @@ static int check_query(const struct index_ctx *ix, const struct index_ctx *all, 
 
 /* ------------------------------------------------------------------ value encoding */
 
+/* A datetime literal of the query for the field at path (value.h's rule, its input formats). */
 static bool parse_datetime(const struct index_config *cfg, const char *path, const char *s,
 			   int64_t *us)
 {
 	const struct field_mapping *m = config_find_field(cfg, path);
-	size_t len = strlen(s), i;
-	double d;
 
-	if (datetime_parse("rfc3339", s, len, us))
-		return true;
-	if (m)
-		for (i = 0; i < m->n_input_formats; i++)
-			if (datetime_parse(m->input_formats[i], s, len, us))
-				return true;
-	if (value_parse_f64_saturating(s, &d))
-		return datetime_from_number(d, us);
-	/* the forms Quickwit's query parser accepts besides the field's formats */
-	return datetime_parse("iso8601", s, len, us) || datetime_parse("rfc2822", s, len, us) ||
-	       datetime_parse("%Y-%m-%d %H:%M:%S", s, len, us) ||
-	       datetime_parse("%Y/%m/%d %H:%M:%S", s, len, us) ||
-	       datetime_parse("%Y-%m-%d", s, len, us) || datetime_parse("%Y/%m/%d", s, len, us);
+	return m ? value_parse_datetime_literal(m->input_formats, m->n_input_formats, s, us)
+		 : value_parse_datetime_literal(NULL, 0, s, us);
 }
 
 /*

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "datetime.h"
 #include "value.h"
 
 const char *value_kind_name(enum value_kind kind)
@@ -131,4 +133,39 @@ bool value_parse_ip(const char *s, uint8_t out[16])
 		return false;
 	memcpy(out, a6, 16);
 	return true;
+}
+
+bool value_parse_datetime(char *const *formats, size_t n_formats, const char *s, size_t len,
+			  int64_t *us)
+{
+	if (len >= 20 && len < 40 && s[len - 1] == 'Z' && datetime_parse("rfc3339", s, len, us)) {
+		struct buf out = BUF_INIT;
+		bool same;
+
+		datetime_format_rfc3339(*us, &out);
+		same = out.len == len && memcmp(out.data, s, len) == 0;
+		buf_free(&out);
+		if (same)
+			return true;
+	}
+	for (size_t i = 0; i < n_formats; i++)
+		if (datetime_parse(formats[i], s, len, us))
+			return true;
+	return datetime_parse("rfc3339", s, len, us);
+}
+
+bool value_parse_datetime_literal(char *const *formats, size_t n_formats, const char *s,
+				  int64_t *us)
+{
+	size_t len = strlen(s);
+	double d;
+
+	if (value_parse_datetime(formats, n_formats, s, len, us))
+		return true;
+	if (value_parse_f64(s, &d))
+		return datetime_from_number(d, us);
+	return datetime_parse("iso8601", s, len, us) || datetime_parse("rfc2822", s, len, us) ||
+	       datetime_parse("%Y-%m-%d %H:%M:%S", s, len, us) ||
+	       datetime_parse("%Y/%m/%d %H:%M:%S", s, len, us) ||
+	       datetime_parse("%Y-%m-%d", s, len, us) || datetime_parse("%Y/%m/%d", s, len, us);
 }

@@ -41,4 +41,22 @@ bool value_parse_f64_saturating(const char *s, double *out);
 bool value_parse_bool(const char *s, bool *out);
 bool value_parse_ip(const char *s, uint8_t out[16]);
 
+/*
+ * A datetime string of len bytes (it need not be NUL-terminated) as
+ * microseconds, as a document's value is read: the canonical form first
+ * (an RFC 3339 UTC string exactly as datetime_format_rfc3339() writes it,
+ * so that mapping is idempotent whatever the input formats), then the
+ * field's input formats in order, then any RFC 3339 string.
+ */
+bool value_parse_datetime(char *const *formats, size_t n_formats, const char *s, size_t len,
+			  int64_t *us);
+/*
+ * A datetime literal of a query (NUL-terminated): value_parse_datetime,
+ * then a unix timestamp (seconds, millis, micros or nanos, as inferred for
+ * documents), then the forms Quickwit's query parser accepts besides the
+ * field's formats (ISO 8601, RFC 2822, "YYYY-MM-DD[ HH:MM:SS]" with '-' or '/').
+ */
+bool value_parse_datetime_literal(char *const *formats, size_t n_formats, const char *s,
+				  int64_t *us);
+
 #endif
