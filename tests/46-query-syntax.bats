@@ -89,7 +89,8 @@ PY
 }
 
 @test "qw-search: a regex matches whole dictionary terms (anchored at both ends)" {
-	for re in 'hel.*' 'el.*' 'hel' 'h(e|a)l+[op]' 'contrib0[0-4][0-9]' 'contrib.+' '.*o.*' 'alph'; do
+	for re in 'hel.*' 'el.*' 'hel' 'h(e|a)l+[op]' 'contrib0[0-4][0-9]' 'contrib.+' '.*o.*' 'alph' \
+		'hel?p' 'helm*' 'he{1}l.*' 'hel|alp.*' 'x?hel.*' 'hel+o' 'contrib07\d' 'worl\w'; do
 		want=$(oracle "any(re.fullmatch(r'$re', t) for t in toks)")
 		got=$(count "msg:/$re/")
 		[ "$got" = "$want" ] || { echo "regex /$re/: $got, oracle $want"; false; }

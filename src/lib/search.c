@@ -1231,6 +1231,25 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * The literal start every match of the regex re has: its characters up to
+ * the first metacharacter, less the last one when a quantifier follows it
+ * (`ab?`); none when re has an alternation anywhere (`ab|cd`). The terms of
+ * a match lie in the dictionary range that starts with it.
+ */
+static size_t regex_literal_prefix(const char *re)
+{
+	size_t n = 0;
+
+	if (strchr(re, '|'))
+		return 0;
+	while (re[n] && !strchr("\\^$.|?*+()[]{}", re[n]))
+		n++;
+	if (n > 0 && re[n] && strchr("?*{", re[n]))
+		n--;
+	return n;
+}
+
 /* field:/re/: the docs of every dictionary term the regex matches whole. */
 static int match_regex(struct split_ctx *sc, int field, const char *text, struct bitset *out)
 {
@@ -1241,7 +1260,7 @@ static int match_regex(struct split_ctx *sc, int field, const char *text, struct
 	struct split_term_info ti;
 	const uint8_t *t;
 	PCRE2_SIZE off;
-	size_t len;
+	size_t len, plen;
 	int code, rc = 0;
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
@@ -1252,14 +1271,15 @@ static int match_regex(struct split_ctx *sc, int field, const char *text, struct
 		goto out;
 	}
 	md = pcre2_match_data_create_from_pattern(re, NULL);
-	it = split_terms_open(sc->r, field, NULL, 0, sc->err);
+	plen = regex_literal_prefix(text);
+	it = split_terms_open(sc->r, field, text, plen, sc->err);
 	if (!md || !it) {
 		rc = md ? -1 : err_set(sc->err, EX_SOFTWARE, "query: out of memory for a regex");
 		goto out;
 	}
 	for (;;) {
 		rc = split_terms_next(it, &t, &len, &ti, sc->err);
-		if (rc <= 0)
+		if (rc <= 0 || len < plen || memcmp(t, text, plen) != 0)
 			break;
 		if (pcre2_match(re, (PCRE2_SPTR)t, len, 0, 0, md, NULL) >= 0 &&
 		    add_postings(sc, &ti, out) < 0) {
