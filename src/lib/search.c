@@ -277,10 +277,10 @@ static bool parse_datetime(const struct index_config *cfg, const char *path, con
 			   int64_t *us);
 
 /*
- * Is s a literal of the field's type? bound: a range bound, where any
- * number is fine on numeric and datetime fields (it is clamped: `u:>-1`,
- * `i:<2.5`, `ts:<1e30`). A term that is a number but no value of the type
- * (`u:1.5`) matches nothing and is no error: that answer is exact.
+ * Could s be a literal of the field's type? Any number is fine on numeric
+ * and datetime fields: a range bound is clamped (`u:>-1`, `i:<2.5`,
+ * `ts:<1e30`) and a term that is no value of the type (`u:1.5`) matches
+ * nothing, an exact answer. Words that are no number are errors.
  */
 static bool literal_fits(const struct index_config *cfg, const char *path,
 			 enum field_type type, const char *s)
