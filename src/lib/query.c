@@ -469,8 +469,9 @@ static struct query_node *parse_primary(struct parser *p)
 		fail(p, start, "expected a term");
 		return NULL;
 	}
-	/* A field name: characters up to an unescaped ':' with no delimiter before. */
-	for (i = start; s[i] != '\0'; i++) {
+	/* A field name: characters up to an unescaped ':' with no delimiter before
+	 * (none in a phrase: 'a:b' is one, as "a:b") */
+	for (i = start; s[i] != '\0' && s[start] != '\''; i++) {
 		char c = s[i];
 
 		if (c == '\\' && s[i + 1] != '\0') {

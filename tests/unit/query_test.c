@@ -95,6 +95,7 @@ int main(void)
 	check("f:'a b'", "PHRASE(f,\"a b\"~0)");
 	check("f:'a \\' b'", "PHRASE(f,\"a ' b\"~0)");
 	check("f:it's", "TERM(f,it's)");
+	check("'a:b c'", "PHRASE(_,\"a:b c\"~0)");
 	check("f:'abc", "TERM(f,'abc)");
 	check("'x y'* z", "AND(PHRASE_PREFIX(_,\"x y\"), TERM(_,z))");
 	/* phrase prefix */
