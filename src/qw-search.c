@@ -118,6 +118,50 @@ static int print_hit_line(void *ctx, json_t *hit)
 	return 0;
 }
 
+/* Does the long option named by the prefix name (getopt_long takes prefixes) take an argument? */
+static bool long_takes_arg(const struct option *opts, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; opts->name; opts++)
+		if (strncmp(opts->name, name, n) == 0 && opts->has_arg == required_argument)
+			return true;
+	return false;
+}
+
+/*
+ * A query operand starting with '-' (`qw-search -i x -status:200`) is read
+ * by getopt as options: -s with "tatus:200", a silently wrong search. The
+ * first operand-like word `-word:...` that is no option's argument and
+ * comes before "--"; NULL when there is none. -q, -a and -d take values
+ * with a ':' in them (`-qstatus:200`, JSON, paths): those are options.
+ */
+static const char *dash_query_operand(int argc, char **argv, const struct option *opts,
+				      const char *optstring)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *o;
+
+		if (strcmp(a, "--") == 0)
+			return NULL;
+		if (a[0] != '-' || a[1] == '\0')
+			continue;
+		if (a[1] == '-') {
+			if (!strchr(a, '=') && long_takes_arg(opts, a + 2))
+				i++;
+			continue;
+		}
+		o = strchr(optstring, a[1]);
+		if (o && o[1] == ':' && a[2] == '\0') {
+			i++;
+			continue;
+		}
+		if (strchr(a, ':') && a[1] != 'q' && a[1] != 'a' && a[1] != 'd')
+			return a;
+	}
+	return NULL;
+}
+
 static int print_response(json_t *resp, const char *format)
 {
 	if (strcmp(format, "count") == 0) {
@@ -157,6 +201,7 @@ int main(int argc, char **argv)
 	struct search_request req;
 	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 }, snippet = { NULL, 0 };
 	const char *format = "json", *data_dir = NULL, *aggs_text = NULL, *after_text = NULL;
+	const char *optstring = "i:q:n:s:a:f:d:j:hV", *dash_query;
 	json_t *aggs = NULL, *after = NULL, *resp = NULL;
 	json_error_t jerr;
 	uint64_t u;
@@ -175,7 +220,14 @@ int main(int argc, char **argv)
 	(void)mallopt(M_TOP_PAD, 1 << 20);
 	memset(&req, 0, sizeof(req));
 	req.max_hits = 20;
-	while ((c = getopt_long(argc, argv, "i:q:n:s:a:f:d:j:hV", opts, NULL)) != -1) {
+	dash_query = dash_query_operand(argc, argv, opts, optstring);
+	if (dash_query) {
+		err_set(&err, EX_USAGE,
+			"'%s' would be read as options: give a query starting with '-' as --query '%s' or after '--'",
+			dash_query, dash_query);
+		goto fail;
+	}
+	while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			strlist_add_csv(&indexes, optarg);

@@ -44,11 +44,16 @@ import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.SortedDocValues;
 import org.apache.lucene.index.Term;
+import org.apache.lucene.index.Terms;
+import org.apache.lucene.index.TermsEnum;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.MatchNoDocsQuery;
+import org.apache.lucene.search.MultiPhraseQuery;
 import org.apache.lucene.search.PhraseQuery;
 import org.apache.lucene.search.Query;
+import org.apache.lucene.search.RegexpQuery;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.Sort;
 import org.apache.lucene.search.SortField;
@@ -188,6 +193,29 @@ public final class QwBench {
 		return b.build();
 	}
 
+	// the phrase with its last word expanded to the first 50 terms with that
+	// prefix (one segment after forceMerge), as Quickwit's max_expansions
+	static Query phrasePrefix(IndexSearcher s, String[] w) throws IOException {
+		String last = w[w.length - 1];
+		List<Term> exp = new ArrayList<>();
+		for (LeafReaderContext lc : s.getIndexReader().leaves()) {
+			Terms terms = lc.reader().terms("message");
+			if (terms == null) continue;
+			TermsEnum te = terms.iterator();
+			if (te.seekCeil(new BytesRef(last)) == TermsEnum.SeekStatus.END) continue;
+			do {
+				String t = te.term().utf8ToString();
+				if (!t.startsWith(last) || exp.size() == 50) break;
+				exp.add(new Term("message", t));
+			} while (te.next() != null);
+		}
+		if (exp.isEmpty()) return new MatchNoDocsQuery();
+		MultiPhraseQuery.Builder b = new MultiPhraseQuery.Builder();
+		for (int i = 0; i + 1 < w.length; i++) b.add(new Term("message", w[i]));
+		b.add(exp.toArray(new Term[0]));
+		return b.build();
+	}
+
 	static String run(IndexSearcher s, String kind, String[] q) throws IOException {
 		switch (kind) {
 		case "term":
@@ -195,6 +223,11 @@ public final class QwBench {
 			return Long.toString(s.count(textQuery(q[2])));
 		case "phrase":
 			return Long.toString(s.count(new PhraseQuery("message", q[2].split(" "))));
+		case "pprefix":
+			return Long.toString(s.count(phrasePrefix(s, q[2].split(" "))));
+		case "regex":
+			// Lucene's RegexpQuery, like tantivy's, matches whole terms
+			return Long.toString(s.count(new RegexpQuery(new Term("message", q[2]))));
 		case "range":
 			return Long.toString(s.count(LongPoint.newRangeQuery("ts",
 				Long.parseLong(q[2]), Long.parseLong(q[3]) - 1)));

@@ -1,7 +1,6 @@
 /* docmap: see docmap.h */
 #include "docmap.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -194,28 +193,10 @@ static bool has_format(const struct field_mapping *f, const char *name)
 	return false;
 }
 
-/*
- * A datetime string as microseconds: the canonical form first (an RFC 3339
- * UTC string exactly as datetime_format_rfc3339() writes it, so that mapping
- * is idempotent whatever the input formats), then the field's input formats
- * in order, then any RFC 3339 string.
- */
+/* A datetime string as microseconds: the one rule of value.h */
 static bool datetime_text(const struct field_mapping *f, const char *s, size_t len, int64_t *us)
 {
-	if (len >= 20 && len < 40 && s[len - 1] == 'Z' && datetime_parse("rfc3339", s, len, us)) {
-		struct buf out = BUF_INIT;
-		bool same;
-
-		datetime_format_rfc3339(*us, &out);
-		same = out.len == len && memcmp(out.data, s, len) == 0;
-		buf_free(&out);
-		if (same)
-			return true;
-	}
-	for (size_t i = 0; i < f->n_input_formats; i++)
-		if (datetime_parse(f->input_formats[i], s, len, us))
-			return true;
-	return datetime_parse("rfc3339", s, len, us);
+	return value_parse_datetime(f->input_formats, f->n_input_formats, s, len, us);
 }
 
 /* A string value as a C string, NULL when it holds a NUL (a "\u0000"):
@@ -245,66 +226,6 @@ static bool datetime_value(const struct field_mapping *f, const json_t *v, int64
 		return datetime_from_number(json_real_value(v), us);
 	}
 	return false;
-}
-
-/* Parse a whole string as a JSON-style integer or float (coercion). */
-static bool parse_i64(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (!s || !*s || *s == ' ' || *s == '+')
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-' || *s == ' ' || *s == '+')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_f64(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s || *s == ' ' || *s == '+')
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_ip(const char *s, uint8_t out[16])
-{
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		memset(out, 0, 10);
-		out[10] = 0xff;
-		out[11] = 0xff;
-		memcpy(out + 12, &a4, 4);
-		return true;
-	}
-	return inet_pton(AF_INET6, s, out) == 1;
 }
 
 static int b64_val(unsigned char c)
@@ -465,7 +386,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 		if (json_is_string(v) && f->coerce) {
 			int64_t i;
 
-			if (parse_i64(cstr(v), &i)) {
+			if (value_parse_i64(cstr(v), &i)) {
 				*nv = json_integer(i);
 				return 0;
 			}
@@ -489,7 +410,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 		if (json_is_string(v) && f->coerce) {
 			uint64_t u;
 
-			if (parse_u64(cstr(v), &u)) {
+			if (value_parse_u64(cstr(v), &u)) {
 				*nv = u <= INT64_MAX ? json_integer((json_int_t)u) : big_u64_new(u);
 				return 0;
 			}
@@ -501,7 +422,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 		if (json_is_string(v) && f->coerce) {
 			double d;
 
-			if (parse_f64(cstr(v), &d)) {
+			if (value_parse_f64(cstr(v), &d)) {
 				*nv = json_real(d);
 				return 0;
 			}
@@ -534,7 +455,7 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 	case FT_IP: {
 		uint8_t ip[16];
 
-		if (json_is_string(v) && cstr(v) && parse_ip(cstr(v), ip))
+		if (json_is_string(v) && cstr(v) && value_parse_ip(cstr(v), ip))
 			return 0;
 		break;
 	}
@@ -976,7 +897,7 @@ static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v
 		fv.kind = VK_DATETIME;
 		break;
 	case FT_IP:
-		if (!json_is_string(v) || !cstr(v) || !parse_ip(cstr(v), fv.v.ip))
+		if (!json_is_string(v) || !cstr(v) || !value_parse_ip(cstr(v), fv.v.ip))
 			return 0;
 		fv.kind = VK_IP;
 		break;
@@ -1715,7 +1636,7 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 			return false;
 		memcpy(tmp, s + 1, n - 2);
 		tmp[n - 2] = '\0';
-		if (!parse_ip(tmp, ip))
+		if (!value_parse_ip(tmp, ip))
 			return false;
 		buf_add(fx->out, s, n);
 		return true;
@@ -2395,7 +2316,7 @@ static bool sc_leaf(struct scan *sc, const struct field_mapping *f, uint32_t idx
 			return false;
 		memcpy(tmp, s, n);
 		tmp[n] = '\0';
-		if (!parse_ip(tmp, fv.v.ip))
+		if (!value_parse_ip(tmp, fv.v.ip))
 			return false;
 		fv.kind = VK_IP;
 		sc_push(sc, &fv, SIZE_MAX);

@@ -48,17 +48,7 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
-
-enum value_kind {
-	VK_TEXT,
-	VK_I64,
-	VK_U64,
-	VK_F64,
-	VK_BOOL,
-	VK_DATETIME,     /* microseconds since the epoch, UTC */
-	VK_IP,           /* 16 bytes, IPv4 mapped into IPv6 */
-	VK_BYTES,        /* base64 decoded */
-};
+#include "value.h"
 
 struct field_value {
 	const char *path;                    /* full dotted path, e.g. "attributes.color" */

@@ -15,6 +15,7 @@ struct parser {
 	const char *s;
 	size_t pos;
 	unsigned depth;
+	const char *group_field; /* inside field:( ... ): the field of clauses without one */
 	struct qw_err *err;
 };
 
@@ -56,6 +57,7 @@ void query_free(struct query_node *n)
 	for (i = 0; i < n->n_values; i++)
 		free(n->values[i]);
 	free(n->values);
+	free(n->value_cols);
 	free(n->field);
 	free(n->text);
 	free(n->lower);
@@ -118,10 +120,11 @@ static bool read_word(struct parser *p, const char *stops, struct buf *out, bool
 	return out->len > 0 || last_star;
 }
 
-/* Read a quoted string starting at '"'; unescapes backslashes. */
+/* Read a quoted string starting at '"' (or '\'', as tantivy); unescapes backslashes. */
 static int read_quoted(struct parser *p, struct buf *out)
 {
 	size_t start = p->pos;
+	char quote = p->s[p->pos];
 
 	buf_reset(out);
 	p->pos++;
@@ -129,8 +132,9 @@ static int read_quoted(struct parser *p, struct buf *out)
 		char c = p->s[p->pos];
 
 		if (c == '\0')
-			return fail(p, start, "expected '\"' to close the phrase");
-		if (c == '"') {
+			return fail(p, start, quote == '"' ? "expected '\"' to close the phrase"
+							   : "expected \"'\" to close the phrase");
+		if (c == quote) {
 			p->pos++;
 			return 0;
 		}
@@ -185,6 +189,7 @@ static struct query_node *parse_range(struct parser *p, char *field, size_t col)
 	n->lower_incl = p->s[p->pos] == '[';
 	p->pos++;
 	skip_ws(p);
+	n->lower_col = (unsigned)p->pos + 1;
 	if (read_bound(p, &n->lower) < 0)
 		goto fail;
 	skip_ws(p);
@@ -194,6 +199,7 @@ static struct query_node *parse_range(struct parser *p, char *field, size_t col)
 	}
 	p->pos += 2;
 	skip_ws(p);
+	n->upper_col = (unsigned)p->pos + 1;
 	if (read_bound(p, &n->upper) < 0)
 		goto fail;
 	skip_ws(p);
@@ -223,6 +229,7 @@ static struct query_node *parse_compare(struct parser *p, char *field, size_t co
 		incl = true;
 		p->pos++;
 	}
+	n->lower_col = n->upper_col = (unsigned)p->pos + 1;
 	if (p->s[p->pos] == '"') {
 		if (read_quoted(p, &b) < 0)
 			goto fail;
@@ -263,6 +270,8 @@ static struct query_node *parse_set(struct parser *p, char *field, size_t col)
 			fail(p, p->pos, "expected ']'");
 			goto fail;
 		}
+		n->value_cols = xreallocarray(n->value_cols, n->n_values + 1, sizeof(*n->value_cols));
+		n->value_cols[n->n_values] = (unsigned)p->pos + 1;
 		if (p->s[p->pos] == '"') {
 			if (read_quoted(p, &b) < 0)
 				goto fail;
@@ -281,6 +290,44 @@ fail:
 	return NULL;
 }
 
+/*
+ * field:/re/ at p->pos ('/'): the regex up to the next unescaped '/', which
+ * must end the word. NULL with no error when there is no such '/' (then
+ * `path:/var/log` stays a term, as in tantivy's grammar); field is taken
+ * over only when a node is returned.
+ */
+static struct query_node *parse_regex(struct parser *p, char *field, size_t col)
+{
+	const char *s = p->s;
+	size_t i = p->pos + 1;
+	struct query_node *n;
+	struct buf re = BUF_INIT;
+	char after;
+
+	for (; s[i] != '\0' && s[i] != '/'; i++) {
+		if (s[i] == '\\' && s[i + 1] == '/') {
+			buf_addc(&re, '/');
+			i++;
+			continue;
+		}
+		if (s[i] == '\\' && s[i + 1] != '\0')
+			buf_addc(&re, s[i++]);
+		buf_addc(&re, s[i]);
+	}
+	after = s[i] == '/' ? s[i + 1] : '\0';
+	if (s[i] != '/' || !(after == '\0' || is_ws(after) || after == ')' || after == '^')) {
+		buf_free(&re);
+		return NULL;
+	}
+	n = node_new(QN_REGEX, col);
+	n->field = field;
+	n->text = xstrdup(buf_str(&re)); /* "//" too: an empty regex */
+	buf_free(&re);
+	n->text_col = (unsigned)p->pos + 2;
+	p->pos = i + 1;
+	return n;
+}
+
 /* The value of a clause, at p->pos; field (may be NULL) is taken over. */
 static struct query_node *parse_value(struct parser *p, char *field, size_t col)
 {
@@ -289,14 +336,23 @@ static struct query_node *parse_value(struct parser *p, char *field, size_t col)
 	const char *s = p->s;
 	char c = s[p->pos];
 	bool star = false;
+	unsigned vcol = 0;
 
-	if (c == '"') {
+	/* 'a b' is a phrase too, as in tantivy's grammar (a word may hold a ' inside: don't) */
+	if (c == '"' || (c == '\'' && strchr(s + p->pos + 1, '\''))) {
 		n = node_new(QN_PHRASE, col);
 		n->field = field;
 		field = NULL;
 		if (read_quoted(p, &b) < 0)
 			goto fail;
 		n->text = xstrdup(buf_str(&b));
+		n->text_col = (unsigned)col;
+		if (s[p->pos] == '*') {
+			/* "a b c"*: a phrase whose last term is a prefix */
+			n->kind = QN_PHRASE_PREFIX;
+			p->pos++;
+			goto out;
+		}
 		if (s[p->pos] == '~') {
 			uint64_t slop = 0;
 			size_t start = ++p->pos;
@@ -311,6 +367,11 @@ static struct query_node *parse_value(struct parser *p, char *field, size_t col)
 		}
 		goto out;
 	}
+	if (c == '/' && field) {
+		n = parse_regex(p, field, col);
+		if (n)
+			return n;
+	}
 	if (c == '[' || c == '{')
 		return parse_range(p, field, col);
 	if (c == '>' || c == '<')
@@ -324,10 +385,22 @@ static struct query_node *parse_value(struct parser *p, char *field, size_t col)
 			return parse_set(p, field, col);
 		p->pos = save;
 	}
+	if (!field && strncmp(s + p->pos, "IN", 2) == 0) {
+		size_t save = p->pos;
+
+		p->pos += 2;
+		skip_ws(p);
+		if (s[p->pos] == '[') {
+			fail(p, save, "a set 'IN [...]' needs a field: write field:IN [a b]");
+			goto fail;
+		}
+		p->pos = save;
+	}
 	{
 		size_t wstart = p->pos, i;
 		bool wild = false;
 
+		vcol = (unsigned)wstart + 1;
 		if (!read_word(p, NULL, &b, &star)) {
 			fail(p, p->pos, field ? "expected a value after ':'" : "expected a term");
 			goto fail;
@@ -344,6 +417,7 @@ static struct query_node *parse_value(struct parser *p, char *field, size_t col)
 		if (wild) {
 			n = node_new(QN_WILDCARD, col);
 			n->text = xstrndup(s + wstart, p->pos - wstart);
+			n->text_col = vcol;
 			n->field = field;
 			field = NULL;
 			goto out;
@@ -354,6 +428,7 @@ static struct query_node *parse_value(struct parser *p, char *field, size_t col)
 	} else {
 		n = node_new(star ? QN_PREFIX : QN_TERM, col);
 		n->text = xstrdup(buf_str(&b));
+		n->text_col = vcol;
 	}
 	n->field = field;
 	field = NULL;
@@ -394,8 +469,9 @@ static struct query_node *parse_primary(struct parser *p)
 		fail(p, start, "expected a term");
 		return NULL;
 	}
-	/* A field name: characters up to an unescaped ':' with no delimiter before. */
-	for (i = start; s[i] != '\0'; i++) {
+	/* A field name: characters up to an unescaped ':' with no delimiter before
+	 * (none in a phrase: 'a:b' is one, as "a:b") */
+	for (i = start; s[i] != '\0' && s[start] != '\''; i++) {
 		char c = s[i];
 
 		if (c == '\\' && s[i + 1] != '\0') {
@@ -407,6 +483,28 @@ static struct query_node *parse_primary(struct parser *p)
 			break;
 		buf_addc(&name, c);
 	}
+	if (s[i] == ':' && name.len > 0 && s[i + 1] == '(') {
+		/* field:( query ): field grouping */
+		const char *outer = p->group_field;
+		char *field = buf_detach(&name, NULL);
+
+		p->group_field = field;
+		p->pos = i + 2;
+		n = parse_or(p);
+		p->group_field = outer;
+		if (n) {
+			skip_ws(p);
+			if (s[p->pos] != ')') {
+				fail(p, p->pos, "expected ')' to close the field group");
+				query_free(n);
+				n = NULL;
+			} else {
+				p->pos++;
+			}
+		}
+		free(field);
+		return n;
+	}
 	if (s[i] == ':' && name.len > 0) {
 		p->pos = i + 1;
 		if (s[p->pos] == '\0' || is_ws(s[p->pos]) || s[p->pos] == ')') {
@@ -417,7 +515,7 @@ static struct query_node *parse_primary(struct parser *p)
 		return parse_value(p, buf_detach(&name, NULL), start);
 	}
 	buf_free(&name);
-	return parse_value(p, NULL, start);
+	return parse_value(p, p->group_field ? xstrdup(p->group_field) : NULL, start);
 }
 
 /* "^" N after a clause: N a non-negative decimal number. */
@@ -558,14 +656,13 @@ fail:
 
 struct query_node *query_parse(const char *q, struct qw_err *err)
 {
-	struct parser p = { q, 0, 0, err };
+	struct parser p = { q, 0, 0, NULL, err };
 	struct query_node *n;
 
 	skip_ws(&p);
-	if (q[p.pos] == '\0') {
-		fail(&p, p.pos, "expected a term (the query is empty)");
-		return NULL;
-	}
+	/* as "*": Quickwit's REST API takes an absent query as every document */
+	if (q[p.pos] == '\0')
+		return node_new(QN_ALL, p.pos);
 	n = parse_or(&p);
 	if (!n)
 		return NULL;
@@ -608,6 +705,12 @@ void query_dump(const struct query_node *n, struct buf *out)
 		break;
 	case QN_PHRASE:
 		buf_addf(out, "PHRASE(%s,\"%s\"~%u)", f, n->text, n->slop);
+		break;
+	case QN_PHRASE_PREFIX:
+		buf_addf(out, "PHRASE_PREFIX(%s,\"%s\")", f, n->text);
+		break;
+	case QN_REGEX:
+		buf_addf(out, "REGEX(%s,/%s/)", f, n->text);
 		break;
 	case QN_RANGE:
 		buf_addf(out, "RANGE(%s,%c", f, n->lower_incl ? '[' : '{');

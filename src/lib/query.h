@@ -11,13 +11,18 @@
  *   or      := and ( "OR" and )*
  *   and     := unary ( "AND"? unary )*
  *   unary   := ( "NOT" | "-" | "+" ) unary | primary
- *   primary := "(" query ")" | "*" | [ field ":" ] value
- *   value   := word | word"*" | "\"phrase\"" [ "~" N ] | "*"   (exists)
+ *   primary := "(" query ")" | "*" | field ":" "(" query ")" | [ field ":" ] value
+ *   value   := word | word"*" | "\"phrase\"" [ "~" N ] | "\"phrase\"*" | "*"   (exists)
  *            | word with "*" or "?" inside                    (wildcard)
+ *            | "/" regex "/"                                  (regex, "\/" for '/')
  *            | ( "[" | "{" ) bound "TO" bound ( "]" | "}" )
  *            | ( ">=" | ">" | "<=" | "<" ) word
  *            | "IN" "[" word* "]"
  *   primary and unary clauses take an optional boost: clause "^" N (N >= 0)
+ *
+ * field:(query) groups: every clause of query without a field of its own
+ * takes field (Quickwit's field grouping, `f:(a OR b)`, `f:(a -b)`). An
+ * empty or all-blank query is "*" (every document).
  *
  * A backslash escapes the next character in words and field names.
  * Errors: EX_DATAERR and "query: col N: expected X" (N is 1-based, in
@@ -46,6 +51,8 @@ enum query_kind {
 	QN_OR,       /* any child */
 	QN_NOT,      /* one child: every document but its matches */
 	QN_WILDCARD, /* field:jo*r?al: text keeps the backslash escapes of the word */
+	QN_PHRASE_PREFIX, /* field:"a b c"*: the last term is a prefix */
+	QN_REGEX,    /* field:/re/: text is the regex, "\/" unescaped to "/" */
 };
 
 struct query_node {
@@ -62,6 +69,9 @@ struct query_node {
 	size_t n_values;
 	struct query_node **kids;
 	size_t n_kids;
+	unsigned text_col;       /* 1-based column of text (TERM ... REGEX), for messages */
+	unsigned lower_col, upper_col;
+	unsigned *value_cols;    /* SET: the column of each value */
 	float boost;             /* clause^N: scales its score (1 when none); never the hits */
 };
 

@@ -20,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "aggs.h"
 #include "config.h"
 #include "datetime.h"
@@ -33,10 +36,15 @@
 #include "split_reader.h"
 #include "termkey.h"
 #include "tokenizer.h"
+#include "value.h"
 #include "xalloc.h"
 
 #define MAX_KINDS 8            /* fields of one path (one per value kind) */
 #define MAX_SORT 2
+/* as tantivy's regex query: the regex matches a whole term, never a part */
+#define REGEX_OPTIONS (PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF)
+/* as Quickwit's phrase prefix query: the first 50 terms of the prefix, in dictionary order */
+#define PHRASE_PREFIX_MAX_EXPANSIONS 50
 
 /* ------------------------------------------------------------------ bitsets */
 
@@ -265,6 +273,100 @@ static bool field_known_in_some(const struct index_ctx *all, size_t n_all, const
 	return false;
 }
 
+static bool parse_datetime(const struct index_config *cfg, const char *path, const char *s,
+			   int64_t *us);
+
+/*
+ * Could s be a literal of the field's type? Any number is fine on numeric
+ * and datetime fields: a range bound is clamped (`u:>-1`, `i:<2.5`,
+ * `ts:<1e30`) and a term that is no value of the type (`u:1.5`) matches
+ * nothing, an exact answer. Words that are no number are errors.
+ */
+static bool literal_fits(const struct index_config *cfg, const char *path,
+			 enum field_type type, const char *s)
+{
+	double d;
+	int64_t us;
+	uint8_t ip[16];
+	bool b;
+
+	switch (type) {
+	case FT_I64:
+	case FT_U64:
+	case FT_F64:
+		return value_parse_f64_saturating(s, &d);
+	case FT_DATETIME:
+		return parse_datetime(cfg, path, s, &us) || value_parse_f64_saturating(s, &d);
+	case FT_BOOL:
+		return value_parse_bool(s, &b);
+	case FT_IP:
+		return value_parse_ip(s, ip);
+	default:
+		return true;
+	}
+}
+
+/* Values of a term, range or set that cannot be of a typed field's type: an error (Quickwit: 400). */
+static int check_literals(const struct index_ctx *ix, const struct query_node *n,
+			  const struct field_mapping *m, const char *path, struct qw_err *err)
+{
+	const char *bad = NULL;
+	unsigned col = n->col;
+	size_t i;
+
+	switch (n->kind) {
+	case QN_TERM:
+	case QN_PHRASE:
+		if (!literal_fits(ix->cfg, path, m->type, n->text)) {
+			bad = n->text;
+			col = n->text_col;
+		}
+		break;
+	case QN_RANGE:
+		if (n->lower && !literal_fits(ix->cfg, path, m->type, n->lower)) {
+			bad = n->lower;
+			col = n->lower_col;
+		} else if (n->upper && !literal_fits(ix->cfg, path, m->type, n->upper)) {
+			bad = n->upper;
+			col = n->upper_col;
+		}
+		break;
+	case QN_SET:
+		for (i = 0; i < n->n_values && !bad; i++)
+			if (!literal_fits(ix->cfg, path, m->type, n->values[i])) {
+				bad = n->values[i];
+				col = n->value_cols[i];
+			}
+		break;
+	default:
+		break;
+	}
+	if (!bad)
+		return 0;
+	return err_set(err, EX_DATAERR, "query: col %u: '%s' is not a valid %s for field '%s'",
+		       col ? col : n->col, bad, config_field_type_name(m->type), path);
+}
+
+/* A regex that PCRE2 cannot compile is an error, with its position in the query. */
+static int check_regex(const struct query_node *n, struct qw_err *err)
+{
+	PCRE2_UCHAR msg[256];
+	PCRE2_SIZE off;
+	int code;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)n->text, strlen(n->text), REGEX_OPTIONS,
+				       &code, &off, NULL);
+
+	if (re) {
+		pcre2_code_free(re);
+		return 0;
+	}
+	if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
+		snprintf((char *)msg, sizeof(msg), "error %d", code);
+	/* off counts bytes of the unescaped regex: near enough for a "\/" or two */
+	return err_set(err, EX_DATAERR, "query: col %zu: invalid regex '%s': %s",
+		       (size_t)n->text_col + off, n->text, (const char *)msg);
+}
+
 static int check_field(const struct index_ctx *ix, const struct index_ctx *all, size_t n_all,
 		       const struct query_node *n, const char *path, struct qw_err *err)
 {
@@ -290,7 +392,14 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 		return err_set(err, EX_DATAERR, "query: col %u: unknown field '%s' in index '%s'",
 			       n->col, path, ix->index_id);
 	}
-	if (n->kind == QN_PHRASE && m->type == FT_TEXT && m->record != RECORD_POSITION) {
+	if (check_literals(ix, n, m, path, err) < 0)
+		return -1;
+	if (n->kind == QN_REGEX && m->type != FT_TEXT && m->type != FT_JSON)
+		return err_set(err, EX_DATAERR,
+			       "query: col %u: regex on field '%s' which is a %s field (regexes match text terms)",
+			       n->col, path, config_field_type_name(m->type));
+	if ((n->kind == QN_PHRASE || n->kind == QN_PHRASE_PREFIX) && m->type == FT_TEXT &&
+	    m->record != RECORD_POSITION) {
 		struct tokenizer_state ts;
 		uint32_t npos;
 
@@ -332,6 +441,8 @@ static int check_query(const struct index_ctx *ix, const struct index_ctx *all, 
 	}
 	if (n->kind == QN_ALL)
 		return 0;
+	if (n->kind == QN_REGEX && check_regex(n, err) < 0)
+		return -1;
 	if (!n->field) {
 		if (ix->n_search_fields == 0)
 			return err_set(err, EX_DATAERR,
@@ -347,66 +458,14 @@ static int check_query(const struct index_ctx *ix, const struct index_ctx *all, 
 
 /* ------------------------------------------------------------------ value encoding */
 
-static bool parse_i64(const char *s, int64_t *v)
-{
-	char *end;
-	long long x;
-
-	if (!*s)
-		return false;
-	errno = 0;
-	x = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*v = x;
-	return true;
-}
-
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long x;
-
-	if (!*s || *s == '-')
-		return false;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*v = x;
-	return true;
-}
-
-static bool parse_f64(const char *s, double *v)
-{
-	char *end;
-
-	if (!*s)
-		return false;
-	*v = strtod(s, &end);
-	return !*end && !isnan(*v);
-}
-
+/* A datetime literal of the query for the field at path (value.h's rule, its input formats). */
 static bool parse_datetime(const struct index_config *cfg, const char *path, const char *s,
 			   int64_t *us)
 {
 	const struct field_mapping *m = config_find_field(cfg, path);
-	size_t len = strlen(s), i;
-	double d;
 
-	if (datetime_parse("rfc3339", s, len, us))
-		return true;
-	if (m)
-		for (i = 0; i < m->n_input_formats; i++)
-			if (datetime_parse(m->input_formats[i], s, len, us))
-				return true;
-	if (parse_f64(s, &d))
-		return datetime_from_number(d, us);
-	/* the forms Quickwit's query parser accepts besides the field's formats */
-	return datetime_parse("iso8601", s, len, us) || datetime_parse("rfc2822", s, len, us) ||
-	       datetime_parse("%Y-%m-%d %H:%M:%S", s, len, us) ||
-	       datetime_parse("%Y/%m/%d %H:%M:%S", s, len, us) ||
-	       datetime_parse("%Y-%m-%d", s, len, us) || datetime_parse("%Y/%m/%d", s, len, us);
+	return m ? value_parse_datetime_literal(m->input_formats, m->n_input_formats, s, us)
+		 : value_parse_datetime_literal(NULL, 0, s, us);
 }
 
 /*
@@ -422,27 +481,27 @@ static bool encode_key(struct split_ctx *sc, const char *path, enum value_kind k
 
 	switch (kind) {
 	case VK_I64:
-		if (parse_i64(s, &i)) {
+		if (value_parse_i64(s, &i)) {
 			*key = termkey_from_i64(i);
 			return true;
 		}
-		if (parse_f64(s, &d) && d == floor(d) && fabs(d) < 9.2e18) {
+		if (value_parse_f64_saturating(s, &d) && d == floor(d) && fabs(d) < 9.2e18) {
 			*key = termkey_from_i64((int64_t)d);
 			return true;
 		}
 		return false;
 	case VK_U64:
-		if (parse_u64(s, &u)) {
+		if (value_parse_u64(s, &u)) {
 			*key = u;
 			return true;
 		}
-		if (parse_f64(s, &d) && d >= 0 && d == floor(d) && d < 1.8e19) {
+		if (value_parse_f64_saturating(s, &d) && d >= 0 && d == floor(d) && d < 1.8e19) {
 			*key = (uint64_t)d;
 			return true;
 		}
 		return false;
 	case VK_F64:
-		if (!parse_f64(s, &d))
+		if (!value_parse_f64_saturating(s, &d))
 			return false;
 		*key = termkey_from_f64(d);
 		return true;
@@ -451,30 +510,17 @@ static bool encode_key(struct split_ctx *sc, const char *path, enum value_kind k
 			return false;
 		*key = termkey_from_i64(i);
 		return true;
-	case VK_BOOL:
-		if (strcmp(s, "true") == 0)
-			*key = 1;
-		else if (strcmp(s, "false") == 0)
-			*key = 0;
-		else
+	case VK_BOOL: {
+		bool b;
+
+		if (!value_parse_bool(s, &b))
 			return false;
+		*key = b;
 		return true;
+	}
 	default:
 		return false;
 	}
-}
-
-static bool encode_ip(const char *s, uint8_t out[16])
-{
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &a4, 4);
-		return true;
-	}
-	return inet_pton(AF_INET6, s, out) == 1;
 }
 
 /*
@@ -789,7 +835,7 @@ static int match_value(struct split_ctx *sc, int field, const char *path, const 
 		key[0] = (uint8_t)k;
 		return add_term(sc, field, key, 1, out) < 0 ? -1 : 0;
 	case VK_IP:
-		if (!encode_ip(text, key))
+		if (!value_parse_ip(text, key))
 			return 0;
 		return add_term(sc, field, key, 16, out) < 0 ? -1 : 0;
 	case VK_BYTES: {
@@ -920,7 +966,7 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 	if (n->lower) {
 		if (!encode_key(sc, path, kind, n->lower, lo)) {
 			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
-			    !parse_f64(n->lower, &d) ||
+			    !value_parse_f64_saturating(n->lower, &d) ||
 			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
 				*bad = true;
 				return false;
@@ -936,7 +982,7 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 	if (n->upper) {
 		if (!encode_key(sc, path, kind, n->upper, hi)) {
 			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
-			    !parse_f64(n->upper, &d) ||
+			    !value_parse_f64_saturating(n->upper, &d) ||
 			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
 				*bad = true;
 				return false;
@@ -1011,7 +1057,7 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 
 		memset(l16, 0, 16);
 		memset(h16, 0xff, 16);
-		if ((n->lower && !encode_ip(n->lower, l16)) || (n->upper && !encode_ip(n->upper, h16)))
+		if ((n->lower && !value_parse_ip(n->lower, l16)) || (n->upper && !value_parse_ip(n->upper, h16)))
 			return 0;
 		/* exclusive bounds: the next address up, the previous one down */
 		if (n->lower && !n->lower_incl && !ip_step(l16, 1))
@@ -1185,6 +1231,131 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * The literal start every match of the regex re has: its characters up to
+ * the first metacharacter, less the last one when a quantifier follows it
+ * (`ab?`); none when re has an alternation anywhere (`ab|cd`). The terms of
+ * a match lie in the dictionary range that starts with it.
+ */
+static size_t regex_literal_prefix(const char *re)
+{
+	size_t n = 0;
+
+	if (strchr(re, '|'))
+		return 0;
+	while (re[n] && !strchr("\\^$.|?*+()[]{}", re[n]))
+		n++;
+	if (n > 0 && re[n] && strchr("?*{", re[n]))
+		n--;
+	return n;
+}
+
+/* field:/re/: the docs of every dictionary term the regex matches whole. */
+static int match_regex(struct split_ctx *sc, int field, const char *text, struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	pcre2_code *re = NULL;
+	pcre2_match_data *md = NULL;
+	struct split_terms *it = NULL;
+	struct split_term_info ti;
+	const uint8_t *t;
+	PCRE2_SIZE off;
+	size_t len, plen;
+	int code, rc = 0;
+
+	if (fi->kind != VK_TEXT || !fi->indexed)
+		return 0;
+	re = pcre2_compile((PCRE2_SPTR)text, strlen(text), REGEX_OPTIONS, &code, &off, NULL);
+	if (!re) {
+		rc = err_set(sc->err, EX_DATAERR, "query: invalid regex '%s'", text);
+		goto out;
+	}
+	md = pcre2_match_data_create_from_pattern(re, NULL);
+	plen = regex_literal_prefix(text);
+	it = split_terms_open(sc->r, field, text, plen, sc->err);
+	if (!md || !it) {
+		rc = md ? -1 : err_set(sc->err, EX_SOFTWARE, "query: out of memory for a regex");
+		goto out;
+	}
+	for (;;) {
+		rc = split_terms_next(it, &t, &len, &ti, sc->err);
+		if (rc <= 0 || len < plen || memcmp(t, text, plen) != 0)
+			break;
+		if (pcre2_match(re, (PCRE2_SPTR)t, len, 0, 0, md, NULL) >= 0 &&
+		    add_postings(sc, &ti, out) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+out:
+	split_terms_free(it);
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * field:"a b c"*: the phrase "a b c'" for c' each of the first 50 terms
+ * (dictionary order) that start with c, as tantivy's PhrasePrefixQuery.
+ * One token only: every term with the prefix (tantivy: a prefix range).
+ */
+static int match_phrase_prefix(struct split_ctx *sc, int field, const char *text,
+			       struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	struct split_terms *it = NULL;
+	struct split_term_info ti;
+	struct toks tk;
+	char *prefix = NULL, *exp[PHRASE_PREFIX_MAX_EXPANSIONS];
+	size_t exp_len[PHRASE_PREFIX_MAX_EXPANSIONS], n_exp = 0, plen, i, len;
+	const uint8_t *t;
+	int rc = 0;
+
+	memset(&tk, 0, sizeof(tk));
+	if (fi->kind != VK_TEXT || !fi->indexed)
+		return 0;
+	tokenize(&sc->ts, fi->tokenizer, text, strlen(text), tok_emit, &tk);
+	if (tk.n == 0)
+		goto out;
+	if (tk.n == 1) {
+		rc = walk_terms(sc, field, tk.t[0], tk.tl[0], NULL, 0, true, true, out);
+		goto out;
+	}
+	if (fi->record != RECORD_POSITION)
+		goto out; /* refused by check_field: no positions, no phrase */
+	prefix = tk.t[tk.n - 1];
+	plen = tk.tl[tk.n - 1];
+	it = split_terms_open(sc->r, field, prefix, plen, sc->err);
+	if (!it) {
+		rc = -1;
+		goto out;
+	}
+	while (n_exp < PHRASE_PREFIX_MAX_EXPANSIONS) {
+		rc = split_terms_next(it, &t, &len, &ti, sc->err);
+		if (rc <= 0 || len < plen || memcmp(t, prefix, plen) != 0)
+			break;
+		exp[n_exp] = xmemdup(t, len + 1);
+		exp[n_exp][len] = '\0';
+		exp_len[n_exp++] = len;
+	}
+	if (rc < 0)
+		goto out;
+	rc = 0;
+	for (i = 0; i < n_exp && rc == 0; i++) {
+		tk.t[tk.n - 1] = exp[i];
+		tk.tl[tk.n - 1] = exp_len[i];
+		rc = match_phrase(sc, field, &tk, 0, out);
+	}
+	tk.t[tk.n - 1] = prefix;
+	tk.tl[tk.n - 1] = plen;
+out:
+	for (i = 0; i < n_exp; i++)
+		free(exp[i]);
+	split_terms_free(it);
+	toks_free(&tk);
+	return rc < 0 ? -1 : 0;
+}
+
 static int match_exists(struct split_ctx *sc, int field, bool exact, struct bitset *out)
 {
 	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
@@ -1241,6 +1412,21 @@ static int match_exists_path(struct split_ctx *sc, const char *path, struct bits
 	return rc;
 }
 
+/*
+ * A value of field:IN [...]: on an indexed text field the term exactly as
+ * given, never tokenized nor lowercased (Quickwit's term set query:
+ * `IN [HELLO]` does not match "hello"); any other kind as a term query.
+ */
+static int match_set_value(struct split_ctx *sc, int field, const char *path, const char *value,
+			   struct bitset *out)
+{
+	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+
+	if (fi->kind == VK_TEXT && fi->indexed)
+		return add_term(sc, field, value, strlen(value), out) < 0 ? -1 : 0;
+	return match_value(sc, field, path, value, false, 0, out);
+}
+
 static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, const char *path,
 			  struct bitset *out)
 {
@@ -1268,12 +1454,18 @@ static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, cons
 		case QN_WILDCARD:
 			rc = match_wildcard(sc, ids[i], n->text, out);
 			break;
+		case QN_REGEX:
+			rc = match_regex(sc, ids[i], n->text, out);
+			break;
+		case QN_PHRASE_PREFIX:
+			rc = match_phrase_prefix(sc, ids[i], n->text, out);
+			break;
 		case QN_RANGE:
 			rc = match_range(sc, ids[i], path, n, out);
 			break;
 		case QN_SET:
 			for (j = 0; j < n->n_values && rc == 0; j++)
-				rc = match_value(sc, ids[i], path, n->values[j], false, 0, out);
+				rc = match_set_value(sc, ids[i], path, n->values[j], out);
 			break;
 		default:
 			break;
@@ -2213,9 +2405,9 @@ static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
 			int64_t iv;
 			uint64_t uv;
 
-			if (m->type == FT_I64 && parse_i64(val, &iv))
+			if (m->type == FT_I64 && value_parse_i64(val, &iv))
 				buf_addf(&want, "%s:%lld", n->field, (long long)iv);
-			else if (m->type == FT_U64 && parse_u64(val, &uv))
+			else if (m->type == FT_U64 && value_parse_u64(val, &uv))
 				buf_addf(&want, "%s:%llu", n->field, (unsigned long long)uv);
 			else
 				found = true;
@@ -2289,7 +2481,7 @@ static int parse_after(struct run *run, json_t *sa, struct qw_err *err)
 		const char *colon = t ? strchr(t, ':') : NULL;
 		uint64_t doc;
 
-		if (!colon || (size_t)(colon - t) != ULID_LEN || !parse_u64(colon + 1, &doc) ||
+		if (!colon || (size_t)(colon - t) != ULID_LEN || !value_parse_u64(colon + 1, &doc) ||
 		    doc > UINT32_MAX)
 			return err_set(err, EX_USAGE,
 				       "search_after: element %zu: expected \"SPLIT_ID:DOC\" as a response gives it",

@@ -87,7 +87,46 @@ int main(void)
 	check("a -b", "AND(TERM(_,a), NOT(TERM(_,b)))");
 	check("x:a\\ b", "TERM(x,a b)");
 
-	check_err("", "query: col 1: expected a term (the query is empty)");
+	/* as Quickwit's REST API: no query (empty or blank) is every document */
+	check("", "ALL");
+	check("   ", "ALL");
+	check(" \t\n", "ALL");
+	/* single quotes make a phrase too, as in tantivy's grammar */
+	check("f:'a b'", "PHRASE(f,\"a b\"~0)");
+	check("f:'a \\' b'", "PHRASE(f,\"a ' b\"~0)");
+	check("f:it's", "TERM(f,it's)");
+	check("'a:b c'", "PHRASE(_,\"a:b c\"~0)");
+	check("f:'abc", "TERM(f,'abc)");
+	check("'x y'* z", "AND(PHRASE_PREFIX(_,\"x y\"), TERM(_,z))");
+	/* phrase prefix */
+	check("msg:\"thanks for your contrib\"*", "PHRASE_PREFIX(msg,\"thanks for your contrib\")");
+	check("\"a b\"* c", "AND(PHRASE_PREFIX(_,\"a b\"), TERM(_,c))");
+	/* regex */
+	check("msg:/hel.*/", "REGEX(msg,/hel.*/)");
+	check("msg:/a\\/b/", "REGEX(msg,/a/b/)");
+	check("msg:/a\\.b/", "REGEX(msg,/a\\.b/)");
+	check("msg:/hel.*/^2", "BOOST(2,REGEX(msg,/hel.*/))");
+	check("(msg:/x+/)", "REGEX(msg,/x+/)");
+	check("msg://", "REGEX(msg,//)");
+	check("g:(//)", "REGEX(g,//)");
+	check("path:/var/log", "TERM(path,/var/log)");
+	check("path:/var/log/x", "TERM(path,/var/log/x)");
+	check("/abc/", "TERM(_,/abc/)");
+	/* field grouping */
+	check("f:(a OR b)", "OR(TERM(f,a), TERM(f,b))");
+	check("f:(a b)", "AND(TERM(f,a), TERM(f,b))");
+	check("f:(a -b)", "AND(TERM(f,a), NOT(TERM(f,b)))");
+	check("f:(a g:b)", "AND(TERM(f,a), TERM(g,b))");
+	check("f:(a OR b)^2 c", "AND(BOOST(2,OR(TERM(f,a), TERM(f,b))), TERM(_,c))");
+	check("f:(a^3 OR \"b c\")", "OR(BOOST(3,TERM(f,a)), PHRASE(f,\"b c\"~0))");
+	check("f:(g:(a) b)", "AND(TERM(g,a), TERM(f,b))");
+	check("f:([1 TO 2] OR >5)", "OR(RANGE(f,[1,2]), RANGE(f,{5,*}))");
+	check("f:(*)", "EXISTS(f)");
+	check("NOT f:(a OR b)", "NOT(OR(TERM(f,a), TERM(f,b)))");
+	check_err("f:(a OR b", "query: col 10: expected ')' to close the field group");
+	check_err("f:()", "query: col 4: expected a term");
+	check_err("IN [a b]", "query: col 1: a set 'IN [...]' needs a field: write field:IN [a b]");
+	check_err("x AND IN [a]", "query: col 7: a set 'IN [...]' needs a field: write field:IN [a b]");
 	check_err("type:PushEvent OR", "query: col 18: expected a term");
 	check_err("f:[1 TO 10", "query: col 11: expected ']' or '}'");
 	check_err("f:[1 10]", "query: col 6: expected 'TO'");
