@@ -25,3 +25,110 @@ teardown() {
 	[ "$(s3rver_keys t/)" = "$(printf 't/big\nt/two')" ]
 	cmp <(head -c 0 /dev/null) "$S3RVER_DIR/$S3_BUCKET/t/two._S3rver_object"
 }
+
+# s3_index ID: a dynamic index whose splits go to s3://$S3_BUCKET/idx/ID.
+s3_index() {
+	printf 'version: 0.8\nindex_id: %s\nindex_uri: s3://%s/idx/%s/\ndoc_mapping:\n  mode: dynamic\n' \
+		"$1" "$S3_BUCKET" "$1" >"$BATS_TEST_TMPDIR/$1.yaml"
+	qw index create --index-config "$BATS_TEST_TMPDIR/$1.yaml"
+}
+
+# ndjson N: N documents {"n": i, "w": "word<i>"}, independent of qw.
+ndjson() {
+	awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"n\":%d,\"w\":\"word%d\"}\n", i, i }'
+}
+
+# The bucket's split objects of index $1, as "<split_id>" lines, sorted.
+bucket_splits() {
+	s3rver_keys "idx/$1/" | sed -e "s|^idx/$1/||" -e 's|\.split$||'
+}
+
+published() {
+	qw split list --index "$1" --format json |
+		jq -r '.[] | select(.split_state == "Published") | .split_id' | LC_ALL=C sort
+}
+
+@test "an s3:// index_uri is accepted, normalised and refused when its bucket name is invalid" {
+	setup_datadir
+	run -0 s3_index s3a
+	[ "$output" = "Index 's3a' created at s3://$S3_BUCKET/idx/s3a" ]
+	[ "$(qw index describe s3a --format json | jq -r .index_uri)" = "s3://$S3_BUCKET/idx/s3a" ]
+	printf 'version: 0.8\nindex_id: s3b\nindex_uri: s3://Bad_Bucket/x\ndoc_mapping:\n  mode: dynamic\n' \
+		>"$BATS_TEST_TMPDIR/b.yaml"
+	run --separate-stderr -65 qw index create --index-config "$BATS_TEST_TMPDIR/b.yaml"
+	[[ "$stderr" == *"index_uri: "*"invalid bucket name 'Bad_Bucket'"* ]]
+}
+
+@test "splits of an s3:// index go to the bucket, search reads them there, delete removes them" {
+	setup_datadir
+	s3_index s3i
+	ndjson 300 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3i --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3i --once --quiet "$BATS_TEST_TMPDIR/in.ndjson" 2>/dev/null || true
+	# no split file on local disk; the bucket holds exactly the published splits
+	[ -z "$(find "$QW_DATA_DIR" -name '*.split')" ]
+	[ -n "$(bucket_splits s3i)" ]
+	diff <(bucket_splits s3i) <(published s3i)
+	# search answers like awk over the input (each document once)
+	[ "$(qw-search --index s3i --format count)" = "$(wc -l <"$BATS_TEST_TMPDIR/in.ndjson")" ]
+	[ "$(qw-search --index s3i --format count 'n:>250')" = \
+	  "$(awk -F'[:,]' '$2 > 250' "$BATS_TEST_TMPDIR/in.ndjson" | wc -l)" ]
+	[ "$(qw-search --index s3i --format count 'w:word7')" = 1 ]
+	run -0 qw index delete s3i --yes
+	[ -z "$(bucket_splits s3i)" ]
+}
+
+@test "QW_SPLIT_CACHE_DIR keeps a copy of each s3:// split searched, bounded in bytes" {
+	setup_datadir
+	s3_index s3c
+	ndjson 100 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3c --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	export QW_SPLIT_CACHE_DIR=$BATS_TEST_TMPDIR/cache
+	[ "$(qw-search --index s3c --format count)" = 100 ]
+	id=$(published s3c)
+	copy=$(ls "$QW_SPLIT_CACHE_DIR" | grep -- "-$id.split$")
+	cmp "$QW_SPLIT_CACHE_DIR/$copy" "$S3RVER_DIR/$S3_BUCKET/idx/s3c/$id.split._S3rver_object"
+	# a second search uses the copy: with the server gone it still answers
+	stop_s3rver
+	[ "$(qw-search --index s3c --format count 'w:word5')" = 1 ]
+	# without the cache it cannot, and says so
+	run env -u QW_SPLIT_CACHE_DIR QW_S3_MAX_ATTEMPTS=2 qw-search --index s3c --format count
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"s3://$S3_BUCKET/idx/s3c/$id.split"* ]]
+}
+
+@test "the split cache evicts least recently used copies past QW_SPLIT_CACHE_MAX_BYTES" {
+	setup_datadir
+	s3_index s3e
+	ndjson 100 >"$BATS_TEST_TMPDIR/a.ndjson"
+	ndjson 200 >"$BATS_TEST_TMPDIR/b.ndjson"
+	qw-pipeline --index s3e --once --quiet "$BATS_TEST_TMPDIR/a.ndjson"
+	qw-pipeline --index s3e --once --quiet "$BATS_TEST_TMPDIR/b.ndjson"
+	[ "$(published s3e | wc -l)" = 2 ]
+	# room for one copy only: each search keeps the split it fetched last
+	export QW_SPLIT_CACHE_DIR=$BATS_TEST_TMPDIR/cache QW_SPLIT_CACHE_MAX_BYTES=1
+	[ "$(qw-search --index s3e --format count)" = 300 ]
+	# (two splits fetched at once may evict each other: at most one stays)
+	[ "$(ls "$QW_SPLIT_CACHE_DIR" | wc -l)" -le 1 ]
+	unset QW_SPLIT_CACHE_MAX_BYTES
+	[ "$(qw-search --index s3e --format count)" = 300 ]
+	[ "$(ls "$QW_SPLIT_CACHE_DIR" | wc -l)" = 2 ]
+}
+
+@test "qw-gc deletes the objects of removed splits from the bucket" {
+	setup_datadir
+	s3_index s3g
+	ndjson 50 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3g --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	old=$(published s3g)
+	[ -n "$old" ]
+	# mark the split for deletion an hour ago (a fixture, as tests/54-gc.bats)
+	meta=$QW_DATA_DIR/indexes/s3g/metastore.json
+	jq --arg o "$old" --argjson now "$(date +%s)" '
+		.splits[$o].split_state = "MarkedForDeletion" | .splits[$o].update_timestamp = ($now - 3600)' \
+		"$meta" >"$BATS_TEST_TMPDIR/m" && mv "$BATS_TEST_TMPDIR/m" "$meta"
+	run -0 qw-gc --index s3g --deletion-grace-period 600
+	[ "$output" = "$old marked_expired" ]
+	[ -z "$(bucket_splits s3g)" ]
+}

@@ -955,6 +955,19 @@ out:
 	return ret;
 }
 
+int s3_get_fd(struct s3_client *c, const char *bucket, const char *key, int fd,
+	      struct qw_err *err)
+{
+	struct req r;
+	int ret;
+
+	req_init(&r, "GET", bucket, key);
+	r.out_fd = fd;
+	ret = perform(c, &r, err);
+	req_free(&r);
+	return ret;
+}
+
 int s3_head(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
 	    struct qw_err *err)
 {

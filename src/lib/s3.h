@@ -75,6 +75,9 @@ int s3_get(struct s3_client *c, const char *bucket, const char *key, uint64_t of
 /* Download an object to a local path, atomically (atomicfile.h). */
 int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
 		struct qw_err *err);
+/* Write an object into fd (from its offset 0: a retry truncates it). */
+int s3_get_fd(struct s3_client *c, const char *bucket, const char *key, int fd,
+	      struct qw_err *err);
 /* 1 present (size in *size when not NULL), 0 absent, -1 error. */
 int s3_head(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
 	    struct qw_err *err);

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "checksum.h"
 #include "fsutil.h"
+#include "split_cache.h"
 #include "split_format.h"
 #include "termkey.h"
 #include "xalloc.h"
@@ -357,7 +358,14 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err)
 
 	r->path = xstrdup(path);
 	r->ds_cached = -1;
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (split_cache_is_remote(path)) {
+		/* an s3:// split: read from a local copy (split_cache.h) */
+		r->fd = split_cache_open(path, err);
+		if (r->fd < 0)
+			goto fail;
+	} else {
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (r->fd < 0) {
 		err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open split '%s'", path);
 		goto fail;
