@@ -9,6 +9,7 @@ setup() {
 }
 
 teardown() {
+	stop_fault_proxy
 	stop_s3rver
 }
 
@@ -131,4 +132,41 @@ published() {
 	run -0 qw-gc --index s3g --deletion-grace-period 600
 	[ "$output" = "$old marked_expired" ]
 	[ -z "$(bucket_splits s3g)" ]
+}
+
+@test "indexing and searching through 503 SlowDown, 500, resets and lost answers gives every document exactly once" {
+	setup_datadir
+	s3_index s3f
+	start_fault_proxy 7 0.3
+	export QW_S3_MAX_RETRY_MS=5000
+	for f in a b c d e; do
+		awk -v f=$f 'BEGIN { for (i = 1; i <= 150; i++) printf "{\"n\":%d,\"f\":\"%s\",\"w\":\"w%s%d\"}\n", i, f, f, i }' \
+			>"$BATS_TEST_TMPDIR/$f.ndjson"
+		qw-pipeline --index s3f --once --quiet "$BATS_TEST_TMPDIR/$f.ndjson"
+	done
+	# faults were injected
+	cat "$FAULT_STATS"
+	jq -e '.slowdown + .internal + .reset + .lost >= 3' "$FAULT_STATS"
+	# every document once: counts against awk over the inputs, searched through the faults
+	cat "$BATS_TEST_TMPDIR"/[a-e].ndjson >"$BATS_TEST_TMPDIR/all"
+	[ "$(qw-search --index s3f --format count)" = "$(wc -l <"$BATS_TEST_TMPDIR/all")" ]
+	[ "$(qw-search --index s3f --format count 'f:b')" = "$(grep -c '"f":"b"' "$BATS_TEST_TMPDIR/all")" ]
+	[ "$(qw-search --index s3f --format count 'w:wb77')" = 1 ]
+	[ "$(qw-search --index s3f --format count 'n:>100')" = \
+	  "$(awk -F'[:,]' '$2 > 100' "$BATS_TEST_TMPDIR/all" | wc -l)" ]
+	# the bucket holds exactly the published splits (listed by s3rver's files)
+	diff <(bucket_splits s3f) <(published s3f)
+}
+
+@test "past the retry bounds the error names the bucket, key and the fault, and the search fails rather than answer short" {
+	setup_datadir
+	s3_index s3x
+	ndjson 20 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3x --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	id=$(published s3x)
+	start_fault_proxy 3 1.0
+	run --separate-stderr env QW_S3_MAX_ATTEMPTS=3 qw-search --index s3x --format count
+	echo "$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"s3 GET s3://$S3_BUCKET/idx/s3x/$id.split: "*"(3 attempts)"* ]]
 }

@@ -76,3 +76,32 @@ s3rver_keys() {
 	(cd "$S3RVER_DIR/$S3_BUCKET" 2>/dev/null && find . -name '*._S3rver_object' |
 		sed -e 's|^\./||' -e 's|\._S3rver_object$||' | grep "^$prefix" | LC_ALL=C sort) || true
 }
+
+# Put the fault-injecting proxy (tests/s3-fault-proxy.py) between qw and
+# s3rver: start_fault_proxy SEED RATE. Its counts go to $FAULT_STATS.
+start_fault_proxy() {
+	local i
+	FAULT_STATS="$BATS_TEST_TMPDIR/faults.json"
+	rm -f "$BATS_TEST_TMPDIR/proxy.port"
+	python3 "$QW_SRCDIR/tests/s3-fault-proxy.py" --upstream "$S3RVER_PORT" \
+		--port-file "$BATS_TEST_TMPDIR/proxy.port" --seed "$1" --rate "$2" \
+		--stats "$FAULT_STATS" >"$BATS_TEST_TMPDIR/proxy.log" 2>&1 3>&- &
+	PROXY_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$BATS_TEST_TMPDIR/proxy.port" ] && break
+		kill -0 "$PROXY_PID" 2>/dev/null || { cat "$BATS_TEST_TMPDIR/proxy.log" >&2; return 1; }
+		sleep 0.1
+	done
+	[ -s "$BATS_TEST_TMPDIR/proxy.port" ] || { echo "the fault proxy did not start" >&2; return 1; }
+	export QW_S3_ENDPOINT="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/proxy.port")"
+	export FAULT_STATS
+}
+
+stop_fault_proxy() {
+	if [ -n "${PROXY_PID:-}" ]; then
+		kill "$PROXY_PID" 2>/dev/null || true
+		wait "$PROXY_PID" 2>/dev/null || true
+		PROXY_PID=
+		export QW_S3_ENDPOINT="http://127.0.0.1:$S3RVER_PORT"
+	fi
+}

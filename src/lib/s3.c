@@ -402,6 +402,18 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud)
 	return want;
 }
 
+/* curl rewinds a body to resend it on a fresh connection (a reused one
+ * found dead); without this it fails with CURLE_SEND_FAIL_REWIND. */
+static int seek_cb(void *ud, curl_off_t offset, int origin)
+{
+	struct req *r = ud;
+
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->body_len)
+		return CURL_SEEKFUNC_FAIL;
+	r->body_pos = (uint64_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 static size_t write_cb(char *src, size_t size, size_t nmemb, void *ud)
 {
 	struct req *r = ud;
@@ -500,6 +512,7 @@ static bool curl_retryable(CURLcode rc)
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
+	case CURLE_SEND_FAIL_REWIND:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 		return true;
@@ -543,11 +556,15 @@ static CURLcode attempt(struct s3_client *c, CURL *h, struct req *r, const char 
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(h, CURLOPT_READDATA, r);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (!strcmp(r->method, "POST")) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(h, CURLOPT_READDATA, r);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (strcmp(r->method, "GET")) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
