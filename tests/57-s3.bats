@@ -170,3 +170,28 @@ published() {
 	[ "$status" -ne 0 ]
 	[[ "$stderr" == *"s3 GET s3://$S3_BUCKET/idx/s3x/$id.split: "*"(3 attempts)"* ]]
 }
+
+# s3_put_raw KEY: an object put with curl's own SigV4 signing (not qw's client).
+s3_put_raw() {
+	echo junk | curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:S3RVER" \
+		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T - \
+		"http://127.0.0.1:$S3RVER_PORT/$S3_BUCKET/$1"
+}
+
+@test "qw-gc finds orphan split objects in the bucket, and only those under the index prefix" {
+	setup_datadir
+	s3_index s3o
+	ndjson 30 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3o --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	orphan=01JGC0000000000000000000XZ
+	s3_put_raw "idx/s3o/$orphan.split"
+	s3_put_raw "idx/s3o/notes.txt"
+	s3_put_raw "idx/s3o/deeper/$orphan.split"
+	[ "$(s3rver_keys idx/s3o/ | wc -l)" = 4 ]
+	# within the grace period it stays
+	run -0 qw-gc --index s3o --deletion-grace-period 3600
+	[ -z "$output" ]
+	run -0 qw-gc --index s3o --deletion-grace-period 0
+	[ "$output" = "$orphan orphan_file" ]
+	diff <(bucket_splits s3o) <(printf '%s\n' "$(published s3o)" "deeper/$orphan" "notes.txt" | LC_ALL=C sort)
+}

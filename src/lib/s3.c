@@ -1057,7 +1057,7 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix, s3_list
 		free(token);
 		token = next;
 		for (size_t i = 0; i < n; i++) {
-			rc = fn(ctx, objs[i].key, objs[i].size);
+			rc = fn(ctx, objs[i].key, objs[i].size, objs[i].mtime);
 			if (rc) {
 				s3_xml_objects_free(objs, n);
 				ret = rc;

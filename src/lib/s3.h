@@ -84,8 +84,9 @@ int s3_head(struct s3_client *c, const char *bucket, const char *key, uint64_t *
 /* Deleting a missing object is not an error (S3 answers 204 either way). */
 int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct qw_err *err);
 
-/* Called for each key under a prefix, in S3's (byte) order; non-zero stops. */
-typedef int (*s3_list_fn)(void *ctx, const char *key, uint64_t size);
+/* Called for each key under a prefix, in S3's (byte) order, with its size
+ * and LastModified (epoch seconds); non-zero stops. */
+typedef int (*s3_list_fn)(void *ctx, const char *key, uint64_t size, int64_t mtime);
 /* Every object whose key starts with prefix (all pages). 0, the callback's
  * non-zero value, or -1 with err. */
 int s3_list(struct s3_client *c, const char *bucket, const char *prefix, s3_list_fn fn,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "s3_xml.h"
@@ -158,6 +159,27 @@ void s3_xml_objects_free(struct s3_xml_object *objs, size_t n)
 	free(objs);
 }
 
+/* "2026-12-02T02:03:18.000Z" (S3 writes UTC with a Z) to epoch seconds. */
+static int parse_time(const char *t, int64_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return -1;
+	if (*end == '.') {
+		end++;
+		while (*end >= '0' && *end <= '9')
+			end++;
+	}
+	if (strcmp(end, "Z"))
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
 int s3_xml_list(const char *xml, size_t len, struct s3_xml_object **objs, size_t *n,
 		char **next_token, struct qw_err *err)
 {
@@ -175,6 +197,7 @@ int s3_xml_list(const char *xml, size_t len, struct s3_xml_object **objs, size_t
 		size_t cpos = 0, clen = (size_t)(cend - cstart);
 		char *key = NULL, *end;
 		unsigned long long sz = 0;
+		int64_t mtime;
 
 		if (s3_xml_text(contents, clen, &cpos, "Key", &key, err) < 0)
 			goto out;
@@ -196,12 +219,28 @@ int s3_xml_list(const char *xml, size_t len, struct s3_xml_object **objs, size_t
 				goto out;
 			}
 		}
+		free(size);
+		size = NULL;
+		cpos = 0;
+		if (s3_xml_text(contents, clen, &cpos, "LastModified", &size, err) < 0) {
+			free(key);
+			goto out;
+		}
+		mtime = 0;
+		if (size && parse_time(size, &mtime) < 0) {
+			err_set(err, EX_DATAERR, "s3 list response: bad <LastModified> '%.40s'", size);
+			free(key);
+			goto out;
+		}
+		free(size);
+		size = NULL;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
 			v = xreallocarray(v, cap, sizeof(*v));
 		}
 		v[cnt].key = key;
 		v[cnt].size = sz;
+		v[cnt].mtime = mtime;
 		cnt++;
 		free(size);
 		size = NULL;

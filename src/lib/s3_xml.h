@@ -34,6 +34,7 @@ int s3_xml_error(const char *xml, size_t len, char **code, char **message,
 struct s3_xml_object {
 	char *key;
 	uint64_t size;
+	int64_t mtime;   /* LastModified, seconds since the epoch; 0 when absent */
 };
 
 /*

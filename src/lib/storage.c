@@ -1,6 +1,7 @@
 /*
  * storage: file:// backend (see storage.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -282,5 +283,31 @@ int storage_exists(struct storage *s, const char *name, struct qw_err *err)
 	}
 out:
 	free(path);
+	return ret;
+}
+
+int storage_list(struct storage *s, storage_list_fn fn, void *ctx, struct qw_err *err)
+{
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (s->s3)
+		return storage_s3_list(s->s3, fn, ctx, err);
+	d = opendir(s->root);
+	if (!d)
+		return errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", s->root);
+	while (ret == 0 && (de = readdir(d)) != NULL) {
+		struct stat st;
+		char *path;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = fsutil_join(s->root, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+			ret = fn(ctx, de->d_name, (int64_t)st.st_mtime);
+		free(path);
+	}
+	closedir(d);
 	return ret;
 }

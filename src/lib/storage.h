@@ -20,6 +20,7 @@
 #define QW_STORAGE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "metastore.h"
@@ -54,6 +55,14 @@ int storage_get_file(struct storage *s, const char *name, const char *dst_path,
 int storage_delete(struct storage *s, const char *name, struct qw_err *err);
 /* 1 when present, 0 when absent, -1 on error. */
 int storage_exists(struct storage *s, const char *name, struct qw_err *err);
+
+/*
+ * Each object directly under the root: its name and modification time
+ * (epoch seconds), in no particular order; fn returning non-zero stops
+ * (and is returned). A missing root lists nothing.
+ */
+typedef int (*storage_list_fn)(void *ctx, const char *name, int64_t mtime_s);
+int storage_list(struct storage *s, storage_list_fn fn, void *ctx, struct qw_err *err);
 
 /* "<split_id>.split" into out (ULID_LEN + 7 bytes). */
 void storage_split_name(const char *split_id, char out[40]);

@@ -114,3 +114,31 @@ int storage_s3_exists(struct storage_s3 *s, const char *name, struct qw_err *err
 	free(key);
 	return ret;
 }
+
+struct list_ctx {
+	size_t skip;     /* bytes of "<prefix>/" */
+	int (*fn)(void *ctx, const char *name, int64_t mtime);
+	void *ctx;
+};
+
+static int list_one(void *vctx, const char *key, uint64_t size, int64_t mtime)
+{
+	struct list_ctx *c = vctx;
+	const char *name = key + c->skip;
+
+	(void)size;
+	if (strlen(key) <= c->skip || strchr(name, '/'))
+		return 0; /* deeper: another index's prefix, not ours */
+	return c->fn(c->ctx, name, mtime);
+}
+
+int storage_s3_list(struct storage_s3 *s, int (*fn)(void *ctx, const char *name, int64_t mtime),
+		    void *ctx, struct qw_err *err)
+{
+	char *prefix = key_of(s, "");
+	struct list_ctx c = { strlen(prefix), fn, ctx };
+	int ret = s3_list(s->client, s->bucket, prefix, list_one, &c, err);
+
+	free(prefix);
+	return ret;
+}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -43,7 +44,8 @@ static void test_xml(void)
 {
 	static const char list[] =
 		"<?xml version=\"1.0\"?><ListBucketResult><IsTruncated>true</IsTruncated>"
-		"<Contents><Key>a&amp;amp;b</Key><Size>12</Size></Contents>"
+		"<Contents><Key>a&amp;amp;b</Key><Size>12</Size>"
+		"<LastModified>2026-12-02T02:03:18.000Z</LastModified></Contents>"
 		"<Contents><Key>c&#233;&#x41;</Key><Size>0</Size></Contents>"
 		"<NextContinuationToken>tok/+=</NextContinuationToken></ListBucketResult>";
 	static const char err_doc[] =
@@ -57,6 +59,9 @@ static void test_xml(void)
 	   "a list page has its 2 objects");
 	ok(n == 2 && !strcmp(o[0].key, "a&amp;b") && o[0].size == 12,
 	   "a key is unescaped once (&amp;amp; is &amp;)");
+	/* date -u -d 2026-12-02T02:03:18Z +%s */
+	ok(n == 2 && o[0].mtime == 1796176998 && o[1].mtime == 0,
+	   "LastModified in epoch seconds, 0 when absent");
 	ok(n == 2 && !strcmp(o[1].key, "c\xc3\xa9" "A") && o[1].size == 0,
 	   "numeric entities become UTF-8");
 	ok(tok && !strcmp(tok, "tok/+="), "a truncated page gives its continuation token");
@@ -70,6 +75,8 @@ static void test_xml(void)
 	   "an unknown entity is an error");
 	ok(s3_xml_list("<Contents><Key>x</Key><Size>-1</Size></Contents>", 48, &o, &n, &tok,
 		       &err) < 0, "a negative size is an error");
+	ok(s3_xml_list("<Contents><Key>x</Key><LastModified>yesterday</LastModified></Contents>",
+		       71, &o, &n, &tok, &err) < 0, "a bad LastModified is an error");
 	ok(s3_xml_error(err_doc, sizeof(err_doc) - 1, &code, &msg, &err) == 0 &&
 	   !strcmp(code, "SlowDown") && !strcmp(msg, "Please <slow>"),
 	   "an error document gives its code and message");
@@ -85,10 +92,14 @@ static void fill(char *p, size_t n, unsigned seed)
 	}
 }
 
-static int collect(void *ctx, const char *key, uint64_t size)
+static int collect(void *ctx, const char *key, uint64_t size, int64_t mtime)
 {
 	struct buf *b = ctx;
+	int64_t now = (int64_t)time(NULL);
 
+	/* s3rver stamps objects with its clock: the same machine's */
+	if (mtime < now - 600 || mtime > now + 600)
+		buf_addf(b, "(bad mtime %lld) ", (long long)mtime);
 	buf_addf(b, "%s=%llu\n", key, (unsigned long long)size);
 	return 0;
 }
