@@ -14,7 +14,8 @@ requests), a request instead gets one of:
             so the client never learns the answer and must retry
 Faults apply only to object requests (a key after the bucket), so that the
 tests' own oracle listings are not disturbed. The counts of requests and of
-each fault are written to --stats (JSON) after each request.
+each fault, and the object GETs answered and their body bytes
+(gets, get_bytes), are written to --stats (JSON) after each request.
 """
 import argparse
 import http.client
@@ -39,7 +40,7 @@ def main():
     args = ap.parse_args()
     rng = random.Random(args.seed)
     lock = threading.Lock()
-    stats = {"requests": 0, **{f: 0 for f in FAULTS}}
+    stats = {"requests": 0, "get_bytes": 0, "gets": 0, **{f: 0 for f in FAULTS}}
 
     def draw(path):
         with lock:
@@ -125,6 +126,10 @@ def main():
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
+                if self.command == "GET" and "?" not in self.path:
+                    with lock:
+                        stats["gets"] += 1
+                        stats["get_bytes"] += len(data)
             finally:
                 save_stats()
 

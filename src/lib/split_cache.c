@@ -191,3 +191,75 @@ out:
 	free(name);
 	return fd;
 }
+
+int split_cache_enabled(void)
+{
+	const char *dir = getenv("QW_SPLIT_CACHE_DIR");
+
+	return dir && *dir;
+}
+
+struct split_remote {
+	struct s3_client *client;
+	char *bucket, *key;
+	struct buf chunk;
+};
+
+struct split_remote *split_remote_open(const char *uri, uint64_t *size, struct qw_err *err)
+{
+	struct split_remote *s = xcalloc(1, sizeof(*s));
+	int r;
+
+	s->chunk = (struct buf)BUF_INIT;
+	if (s3_parse_uri(uri, &s->bucket, &s->key, err) < 0)
+		goto fail;
+	s->client = s3_client_new(err);
+	if (!s->client)
+		goto fail;
+	r = s3_head(s->client, s->bucket, s->key, size, err);
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		err_set(err, EX_NOINPUT, "split '%s' does not exist", uri);
+		goto fail;
+	}
+	return s;
+fail:
+	split_remote_close(s);
+	return NULL;
+}
+
+int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t off,
+		       struct qw_err *err)
+{
+	if (len == 0)
+		return 0;
+	buf_reset(&s->chunk);
+	if (s3_get(s->client, s->bucket, s->key, off, len, &s->chunk, err) < 0)
+		return -1;
+	memcpy(buf, s->chunk.data, len);   /* s3_get checked the length */
+	/* a big unit must not pin its memory for the reader's life */
+	if (s->chunk.cap > (4u << 20))
+		buf_free(&s->chunk);
+	return 0;
+}
+
+void split_remote_io(const struct split_remote *s, uint64_t *requests, uint64_t *bytes)
+{
+	struct s3_stats st;
+
+	s3_client_stats(s->client, &st);
+	*requests = st.requests;
+	*bytes = st.bytes_in;
+}
+
+void split_remote_close(struct split_remote *s)
+{
+	if (!s)
+		return;
+	buf_free(&s->chunk);
+	s3_client_free(s->client);
+	free(s->key);
+	free(s->bucket);
+	free(s);
+}
