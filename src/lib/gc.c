@@ -89,6 +89,30 @@ static int mark_tx(json_t *meta, void *ctx, struct qw_err *err)
 	return 0;
 }
 
+struct orphan_ctx {
+	struct gc_ctx *c;
+	json_t *splits;
+};
+
+/* One object of an s3:// root: an orphan when no record names it and it
+ * is older than the deletion grace period (as for files below). */
+static int orphan_object(void *vctx, const char *name, int64_t mtime)
+{
+	struct orphan_ctx *oc = vctx;
+	char id[ULID_LEN + 1];
+
+	if (strlen(name) != ULID_LEN + 6 || strcmp(name + ULID_LEN, ".split"))
+		return 0;
+	memcpy(id, name, ULID_LEN);
+	id[ULID_LEN] = '\0';
+	if (!ids_is_ulid(id) || json_object_get(oc->splits, id))
+		return 0;
+	if (oc->c->now - mtime >= oc->c->o->marked_grace_s)
+		json_array_append_new(oc->c->found, json_pack("{s:s, s:s}", "split_id", id,
+							      "reason", "orphan_file"));
+	return 0;
+}
+
 /* Split files that no record names, older than the deletion grace period. */
 static int orphans(struct metastore *ms, const char *index_id, struct storage *st,
 		   struct gc_ctx *c, struct qw_err *err)
@@ -103,6 +127,13 @@ static int orphans(struct metastore *ms, const char *index_id, struct storage *s
 	if (!meta)
 		return -1;
 	splits = json_object_get(meta, "splits");
+	if (strncmp(storage_root_uri(st), "file://", 7)) {
+		/* object storage: list the objects instead of the directory */
+		struct orphan_ctx oc = { c, splits };
+
+		ret = storage_list(st, orphan_object, &oc, err) < 0 ? -1 : 0;
+		goto out;
+	}
 	root = xstrdup(storage_root_uri(st) + strlen("file://"));
 	d = opendir(root);
 	if (!d) {
@@ -314,9 +345,11 @@ int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, 
 	if (!o->dry_run && nrec > 0 && metastore_delete_splits(ms, index_id, ids, nrec, err) < 0)
 		goto out;
 	{
-		char *root = xstrdup(storage_root_uri(st) + strlen("file://"));
+		/* an s3:// root has no temps: objects appear whole */
+		bool local = !strncmp(storage_root_uri(st), "file://", 7);
+		char *root = local ? xstrdup(storage_root_uri(st) + strlen("file://")) : NULL;
 		char *ixdir = metastore_index_dir(ms, index_id);
-		int r = stale_temps(root, true, &c, err);
+		int r = local ? stale_temps(root, true, &c, err) : 0;
 
 		if (r == 0)
 			r = stale_temps(ixdir, false, &c, err);

@@ -25,6 +25,7 @@
 #include "ids.h"
 #include "metastore.h"
 #include "prog.h"
+#include "storage.h"
 #include "xalloc.h"
 
 #define METASTORE_FILE "metastore.json"
@@ -72,6 +73,9 @@ char *metastore_splits_dir(const struct metastore *ms, const char *index_id, jso
 	/* index create let through only file:// URIs of absolute paths */
 	if (uri && !strncmp(uri, "file://", 7) && uri[7] == '/')
 		return xstrdup(uri + 7);
+	/* and s3:// ones, which storage_open() takes as they are */
+	if (uri && !strncmp(uri, "s3://", 5))
+		return xstrdup(uri);
 	dir = metastore_index_dir(ms, index_id);
 	buf_addf(&b, "%s/splits", dir);
 	free(dir);
@@ -139,22 +143,29 @@ static char **split_ids_of(json_t *doc, size_t *n)
 	return v;
 }
 
-/* Remove split files by id from dir (after their records are gone). */
+/* Remove split files by id from dir, a path or an s3:// URI (after their
+ * records are gone). */
 static int remove_split_files(const char *dir, const char *const *split_ids, size_t n,
 			      struct qw_err *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct buf b = BUF_INIT;
+	struct storage *st = n ? storage_open(dir, err) : NULL;
+	int ret = -1;
 
-		buf_addf(&b, "%s/%s.split", dir, split_ids[i]);
-		if (unlink(b.data) < 0 && errno != ENOENT) {
-			err_errno(err, EX_IOERR, "cannot remove split file '%s'", b.data);
-			buf_free(&b);
-			return -1;
+	if (n && !st)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char name[40];
+
+		storage_split_name(split_ids[i], name);
+		if (storage_delete(st, name, err) < 0) {
+			err_prefix(err, "cannot remove split file");
+			goto out;
 		}
-		buf_free(&b);
 	}
-	return 0;
+	ret = 0;
+out:
+	storage_close(st);
+	return ret;
 }
 
 /* Remove the split files that doc's records name, where doc's index_uri
@@ -341,7 +352,8 @@ static int file_create(struct metastore *ms, const char *index_id, json_t *doc, 
 		goto out;
 	free(splits);
 	splits = metastore_splits_dir(ms, index_id, doc);
-	if (fsutil_mkdir_p(splits, 0755, err) < 0)
+	/* an s3:// root is not a directory: objects need no parent */
+	if (strncmp(splits, "s3://", 5) && fsutil_mkdir_p(splits, 0755, err) < 0)
 		goto out;
 	if (file_save(path, doc, err) < 0)
 		goto out;

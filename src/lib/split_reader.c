@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "checksum.h"
 #include "fsutil.h"
+#include "split_cache.h"
 #include "split_format.h"
 #include "termkey.h"
 #include "xalloc.h"
@@ -67,6 +68,7 @@ struct dsb {
 struct split_reader {
 	char *path;
 	int fd;
+	struct split_remote *remote;  /* an s3:// split read by ranges, or NULL */
 	uint64_t size;
 	uint8_t *footer;
 	size_t footer_len;
@@ -101,6 +103,18 @@ static int corrupt(const struct split_reader *r, struct qw_err *err, int sec, ui
 		       (unsigned long long)off, what);
 }
 
+/* len bytes at the absolute offset off: from the fd or by a range GET. */
+static int rread(const struct split_reader *r, void *buf, size_t len, uint64_t off,
+		 struct qw_err *err)
+{
+	if (r->remote)
+		return split_remote_pread(r->remote, buf, len, off, err);
+	if (fsutil_pread_full(r->fd, buf, len, (off_t)off) < 0)
+		return err_errno(err, EX_IOERR, "cannot read split '%s' at offset %llu", r->path,
+				 (unsigned long long)off);
+	return 0;
+}
+
 /* Read len bytes at off (relative to section sec) into a new buffer. */
 static uint8_t *rd(const struct split_reader *r, int sec, uint64_t off, uint64_t len,
 		   struct qw_err *err)
@@ -113,9 +127,7 @@ static uint8_t *rd(const struct split_reader *r, int sec, uint64_t off, uint64_t
 	}
 	p = xmalloc(len + BITPACK_PAD + 1);
 	memset(p + len, 0, BITPACK_PAD + 1);
-	if (len && fsutil_pread_full(r->fd, p, len, (off_t)(r->sec_off[sec] + off)) < 0) {
-		err_errno(err, EX_IOERR, "cannot read split '%s' at offset %llu", r->path,
-			  (unsigned long long)(r->sec_off[sec] + off));
+	if (len && rread(r, p, len, r->sec_off[sec] + off, err) < 0) {
 		free(p);
 		return NULL;
 	}
@@ -327,6 +339,7 @@ void split_reader_close(struct split_reader *r)
 		return;
 	if (r->fd >= 0)
 		close(r->fd);
+	split_remote_close(r->remote);
 	for (size_t i = 0; i < r->nfields; i++) {
 		free(r->fields[i].idx_buf);
 		free(r->fields[i].blocks);
@@ -345,6 +358,14 @@ void split_reader_close(struct split_reader *r)
 	free(r);
 }
 
+void split_reader_io(const struct split_reader *r, uint64_t *requests, uint64_t *bytes)
+{
+	*requests = 0;
+	*bytes = 0;
+	if (r->remote)
+		split_remote_io(r->remote, requests, bytes);
+}
+
 struct split_reader *split_reader_open(const char *path, struct qw_err *err)
 {
 	struct split_reader *r = xcalloc(1, sizeof(*r));
@@ -357,26 +378,40 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err)
 
 	r->path = xstrdup(path);
 	r->ds_cached = -1;
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
-		err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open split '%s'", path);
-		goto fail;
+	r->fd = -1;
+	if (split_cache_is_remote(path) && !split_cache_enabled()) {
+		/* an s3:// split read by range GETs (split_cache.h) */
+		r->remote = split_remote_open(path, &r->size, err);
+		if (!r->remote)
+			goto fail;
+	} else {
+		if (split_cache_is_remote(path)) {
+			/* an s3:// split: read from a whole local copy */
+			r->fd = split_cache_open(path, err);
+			if (r->fd < 0)
+				goto fail;
+		} else {
+			r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		if (r->fd < 0) {
+			err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+				  "cannot open split '%s'", path);
+			goto fail;
+		}
+		if (fstat(r->fd, &st) < 0) {
+			err_errno(err, EX_IOERR, "cannot stat split '%s'", path);
+			goto fail;
+		}
+		r->size = (uint64_t)st.st_size;
 	}
-	if (fstat(r->fd, &st) < 0) {
-		err_errno(err, EX_IOERR, "cannot stat split '%s'", path);
-		goto fail;
-	}
-	r->size = (uint64_t)st.st_size;
 	if (r->size < SPLIT_TRAILER_LEN) {
 		corrupt(r, err, -1, 0, "file too short for a split");
 		goto fail;
 	}
 	tail = r->size < SPLIT_TAIL_READ ? r->size : SPLIT_TAIL_READ;
 	r->footer = xmalloc(tail);
-	if (fsutil_pread_full(r->fd, r->footer, tail, (off_t)(r->size - tail)) < 0) {
-		err_errno(err, EX_IOERR, "cannot read split '%s'", path);
+	if (rread(r, r->footer, tail, r->size - tail, err) < 0)
 		goto fail;
-	}
 	tr = r->footer + tail - SPLIT_TRAILER_LEN;
 	if (memcmp(tr + 32, SPLIT_MAGIC, 8) != 0) {
 		corrupt(r, err, -1, r->size - 8, "bad magic (not a split file)");
@@ -407,10 +442,8 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err)
 	if (footer_len > tail) {
 		free(r->footer);
 		r->footer = xmalloc(footer_len);
-		if (fsutil_pread_full(r->fd, r->footer, footer_len, (off_t)start) < 0) {
-			err_errno(err, EX_IOERR, "cannot read split '%s'", path);
+		if (rread(r, r->footer, footer_len, start, err) < 0)
 			goto fail;
-		}
 	} else {
 		memmove(r->footer, r->footer + (tail - footer_len), footer_len);
 	}
@@ -1932,10 +1965,8 @@ static int verify_section(struct split_reader *r, int sec, struct qw_err *err)
 	while (done < len) {
 		size_t n = len - done < (1u << 20) ? (size_t)(len - done) : (1u << 20);
 
-		if (fsutil_pread_full(r->fd, chunk, n, (off_t)(r->sec_off[sec] + done)) < 0) {
-			err_errno(err, EX_IOERR, "cannot read split '%s'", r->path);
+		if (rread(r, chunk, n, r->sec_off[sec] + done, err) < 0)
 			goto out;
-		}
 		crc = checksum_crc32c(crc, chunk, n);
 		done += n;
 	}

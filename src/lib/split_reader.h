@@ -75,6 +75,9 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err);
 void split_reader_close(struct split_reader *r);
 
 const char *split_reader_path(const struct split_reader *r);
+/* An s3:// split read by ranges (split_cache.h): the requests sent and
+ * bytes received for it so far; 0 and 0 for a local file or copy. */
+void split_reader_io(const struct split_reader *r, uint64_t *requests, uint64_t *bytes);
 /*
  * Whether the footer's split_id is id (the metastore's name for this
  * file): 0, or -1 with an EX_DATAERR naming both ids.

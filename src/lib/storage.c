@@ -1,6 +1,7 @@
 /*
  * storage: file:// backend (see storage.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,12 +14,16 @@
 #include "fsutil.h"
 #include "ids.h"
 #include "storage.h"
+#include "storage_s3.h"
 #include "xalloc.h"
 
 struct storage {
 	char *root;     /* absolute or relative directory of the file backend */
-	char *uri;      /* file://root */
+	char *uri;      /* file://root, or the s3:// root */
+	struct storage_s3 *s3;  /* the s3:// backend, NULL for file:// */
 };
+
+static const char s3_scheme[] = "s3://";
 
 static const char file_scheme[] = "file://";
 
@@ -38,6 +43,8 @@ int storage_check_index_uri(const char *uri, char **norm, struct qw_err *err)
 	size_t n;
 
 	*norm = NULL;
+	if (!strncmp(uri, s3_scheme, sizeof(s3_scheme) - 1))
+		return storage_s3_check_uri(uri, norm, err);
 	if (sep && strncmp(uri, file_scheme, sizeof(file_scheme) - 1) != 0)
 		return err_set(err, EX_DATAERR, "scheme '%.*s' is not supported yet",
 			       (int)(sep - uri > 32 ? 32 : sep - uri), uri);
@@ -67,6 +74,20 @@ struct storage *storage_open(const char *uri, struct qw_err *err)
 	if (!uri || !*uri) {
 		err_set(err, EX_USAGE, "empty storage uri");
 		return NULL;
+	}
+	if (!strncmp(uri, s3_scheme, sizeof(s3_scheme) - 1)) {
+		char *norm = NULL;
+
+		if (storage_s3_check_uri(uri, &norm, err) < 0)
+			return NULL;
+		s = xcalloc(1, sizeof(*s));
+		s->uri = norm;
+		s->s3 = storage_s3_open(uri, err);
+		if (!s->s3) {
+			storage_close(s);
+			return NULL;
+		}
+		return s;
 	}
 	if (!strncmp(uri, file_scheme, sizeof(file_scheme) - 1)) {
 		root = uri + sizeof(file_scheme) - 1;
@@ -114,6 +135,7 @@ void storage_close(struct storage *s)
 {
 	if (!s)
 		return;
+	storage_s3_close(s->s3);
 	free(s->uri);
 	free(s->root);
 	free(s);
@@ -164,6 +186,10 @@ int storage_put_file(struct storage *s, const char *name, const char *src_path, 
 
 	if (check_name(name, err) < 0)
 		goto out;
+	if (s->s3) {
+		ret = storage_s3_put_file(s->s3, name, src_path, move, err);
+		goto out;
+	}
 	if (fsutil_mkdir_p(s->root, 0755, err) < 0)
 		goto out;
 	dst = fsutil_join(s->root, name);
@@ -202,6 +228,10 @@ int storage_get_file(struct storage *s, const char *name, const char *dst_path,
 
 	if (check_name(name, err) < 0)
 		goto out;
+	if (s->s3) {
+		ret = storage_s3_get_file(s->s3, name, dst_path, err);
+		goto out;
+	}
 	src = fsutil_join(s->root, name);
 	ret = fsutil_copy_atomic(src, dst_path, err);
 out:
@@ -216,6 +246,10 @@ int storage_delete(struct storage *s, const char *name, struct qw_err *err)
 
 	if (check_name(name, err) < 0)
 		goto out;
+	if (s->s3) {
+		ret = storage_s3_delete(s->s3, name, err);
+		goto out;
+	}
 	path = fsutil_join(s->root, name);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		err_errno(err, EX_IOERR, "cannot delete '%s'", path);
@@ -235,6 +269,10 @@ int storage_exists(struct storage *s, const char *name, struct qw_err *err)
 
 	if (check_name(name, err) < 0)
 		goto out;
+	if (s->s3) {
+		ret = storage_s3_exists(s->s3, name, err);
+		goto out;
+	}
 	path = fsutil_join(s->root, name);
 	if (stat(path, &st) == 0) {
 		ret = 1;
@@ -245,5 +283,31 @@ int storage_exists(struct storage *s, const char *name, struct qw_err *err)
 	}
 out:
 	free(path);
+	return ret;
+}
+
+int storage_list(struct storage *s, storage_list_fn fn, void *ctx, struct qw_err *err)
+{
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (s->s3)
+		return storage_s3_list(s->s3, fn, ctx, err);
+	d = opendir(s->root);
+	if (!d)
+		return errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", s->root);
+	while (ret == 0 && (de = readdir(d)) != NULL) {
+		struct stat st;
+		char *path;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = fsutil_join(s->root, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+			ret = fn(ctx, de->d_name, (int64_t)st.st_mtime);
+		free(path);
+	}
+	closedir(d);
 	return ret;
 }

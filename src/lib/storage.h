@@ -4,9 +4,10 @@
  * A storage is opened on a root URI ("file:///abs/dir", or a plain path,
  * which means file://). Objects are named by one path component
  * ("<split_id>.split"); a name with '/', a leading '.', or empty is refused
- * (EX_DATAERR), so nothing derived from input escapes the root. Only the
- * file:// backend exists; s3:// is refused with EX_UNAVAILABLE until it
- * lands behind the same calls.
+ * (EX_DATAERR), so nothing derived from input escapes the root. Roots
+ * "s3://bucket/prefix" go to the S3 backend (storage_s3.h, configured from
+ * the environment as s3.h says); storage_root_uri() is then the s3:// URI
+ * and the root is not a local directory.
  *
  * storage_put_file() stores a local file under a name atomically: readers
  * see the whole object or none. With move=true the source may be renamed
@@ -19,6 +20,7 @@
 #define QW_STORAGE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "metastore.h"
@@ -32,9 +34,10 @@ struct storage *storage_open_index(struct metastore *ms, const char *index_id,
 				   struct qw_err *err);
 /*
  * Check an index_uri for a new index: a file:// URI or a plain path, of an
- * absolute path without '..' (a scheme not implemented yet is EX_DATAERR:
- * "scheme 's3' is not supported yet"). norm receives the URI to store
- * ("file:///abs", no trailing slash), malloc'ed.
+ * absolute path without '..', or an s3://bucket/prefix URI (any other
+ * scheme is EX_DATAERR: "scheme 'x' is not supported yet"). norm receives
+ * the URI to store ("file:///abs" or "s3://bucket/prefix", no trailing
+ * slash), malloc'ed.
  */
 int storage_check_index_uri(const char *uri, char **norm, struct qw_err *err);
 void storage_close(struct storage *s);
@@ -52,6 +55,14 @@ int storage_get_file(struct storage *s, const char *name, const char *dst_path,
 int storage_delete(struct storage *s, const char *name, struct qw_err *err);
 /* 1 when present, 0 when absent, -1 on error. */
 int storage_exists(struct storage *s, const char *name, struct qw_err *err);
+
+/*
+ * Each object directly under the root: its name and modification time
+ * (epoch seconds), in no particular order; fn returning non-zero stops
+ * (and is returned). A missing root lists nothing.
+ */
+typedef int (*storage_list_fn)(void *ctx, const char *name, int64_t mtime_s);
+int storage_list(struct storage *s, storage_list_fn fn, void *ctx, struct qw_err *err);
 
 /* "<split_id>.split" into out (ULID_LEN + 7 bytes). */
 void storage_split_name(const char *split_id, char out[40]);

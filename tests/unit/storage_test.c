@@ -217,8 +217,8 @@ int main(void)
 	storage_close(st);
 
 	err_clear(&err);
-	ok(storage_open("s3://bucket/x", &err) == NULL && err.code == EX_UNAVAILABLE,
-	   "s3:// is not there yet: EX_UNAVAILABLE");
+	ok(storage_open("s3://Bad_Bucket/x", &err) == NULL && err.code == EX_DATAERR,
+	   "an s3:// root with an invalid bucket name is EX_DATAERR");
 	err_clear(&err);
 	ok(storage_open("", &err) == NULL && err.code == EX_USAGE, "empty uri refused");
 	st = storage_open(dir, &err);
@@ -233,7 +233,10 @@ int main(void)
 			{ "file:///data/x//", "file:///data/x", 0 },
 			{ "/data/x/", "file:///data/x", 0 },
 			{ "/", "file:///", 0 },
-			{ "s3://bkt/x", NULL, EX_DATAERR },
+			{ "s3://bkt/x/", "s3://bkt/x", 0 },
+			{ "s3://bkt", "s3://bkt", 0 },
+			{ "s3://Bkt/x", NULL, EX_DATAERR },
+			{ "s3://bkt/a/../x", NULL, EX_DATAERR },
 			{ "azure://c/x", NULL, EX_DATAERR },
 			{ "file://relative", NULL, EX_DATAERR },
 			{ "relative", NULL, EX_DATAERR },
@@ -257,8 +260,8 @@ int main(void)
 			free(norm);
 		}
 		err_clear(&err);
-		storage_check_index_uri("s3://bkt/x", &(char *){ NULL }, &err);
-		ok(!strcmp(err.msg, "scheme 's3' is not supported yet"), "the message names the scheme: %s",
+		storage_check_index_uri("gs://bkt/x", &(char *){ NULL }, &err);
+		ok(!strcmp(err.msg, "scheme 'gs' is not supported yet"), "the message names the scheme: %s",
 		   err.msg);
 	}
 

@@ -1,0 +1,229 @@
+#!/usr/bin/env bats
+# s3:// storage against s3rver on a loopback port (tests/s3-helpers.bash).
+
+load helpers
+load s3-helpers
+
+setup() {
+	start_s3rver
+}
+
+teardown() {
+	stop_fault_proxy
+	stop_s3rver
+}
+
+@test "the S3 client puts, gets ranges, lists, deletes and uploads multipart against s3rver" {
+	export S3_TEST_TMPDIR=$BATS_TEST_TMPDIR
+	# 5 MiB parts so that an 11 MiB file is a 3-part upload
+	export QW_S3_MULTIPART_THRESHOLD=1 QW_S3_PART_SIZE=5242880
+	run "$QW_BUILDDIR/tests/unit/s3_test"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$(grep '^not ok' <<<"$output")" ]
+	[ -z "$(grep 'live tests not run' <<<"$output")" ]
+	# the server's own files agree with what the client wrote
+	[ "$(s3rver_keys t/)" = "$(printf 't/big\nt/two')" ]
+	cmp <(head -c 0 /dev/null) "$S3RVER_DIR/$S3_BUCKET/t/two._S3rver_object"
+}
+
+# s3_index ID: a dynamic index whose splits go to s3://$S3_BUCKET/idx/ID.
+s3_index() {
+	printf 'version: 0.8\nindex_id: %s\nindex_uri: s3://%s/idx/%s/\ndoc_mapping:\n  mode: dynamic\n' \
+		"$1" "$S3_BUCKET" "$1" >"$BATS_TEST_TMPDIR/$1.yaml"
+	qw index create --index-config "$BATS_TEST_TMPDIR/$1.yaml"
+}
+
+# ndjson N: N documents {"n": i, "w": "word<i>"}, independent of qw.
+ndjson() {
+	awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"n\":%d,\"w\":\"word%d\"}\n", i, i }'
+}
+
+# The bucket's split objects of index $1, as "<split_id>" lines, sorted.
+bucket_splits() {
+	s3rver_keys "idx/$1/" | sed -e "s|^idx/$1/||" -e 's|\.split$||'
+}
+
+published() {
+	qw split list --index "$1" --format json |
+		jq -r '.[] | select(.split_state == "Published") | .split_id' | LC_ALL=C sort
+}
+
+@test "an s3:// index_uri is accepted, normalised and refused when its bucket name is invalid" {
+	setup_datadir
+	run -0 s3_index s3a
+	[ "$output" = "Index 's3a' created at s3://$S3_BUCKET/idx/s3a" ]
+	[ "$(qw index describe s3a --format json | jq -r .index_uri)" = "s3://$S3_BUCKET/idx/s3a" ]
+	printf 'version: 0.8\nindex_id: s3b\nindex_uri: s3://Bad_Bucket/x\ndoc_mapping:\n  mode: dynamic\n' \
+		>"$BATS_TEST_TMPDIR/b.yaml"
+	run --separate-stderr -65 qw index create --index-config "$BATS_TEST_TMPDIR/b.yaml"
+	[[ "$stderr" == *"index_uri: "*"invalid bucket name 'Bad_Bucket'"* ]]
+}
+
+@test "splits of an s3:// index go to the bucket, search reads them there, delete removes them" {
+	setup_datadir
+	s3_index s3i
+	ndjson 300 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3i --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3i --once --quiet "$BATS_TEST_TMPDIR/in.ndjson" 2>/dev/null || true
+	# no split file on local disk; the bucket holds exactly the published splits
+	[ -z "$(find "$QW_DATA_DIR" -name '*.split')" ]
+	[ -n "$(bucket_splits s3i)" ]
+	diff <(bucket_splits s3i) <(published s3i)
+	# search answers like awk over the input (each document once)
+	[ "$(qw-search --index s3i --format count)" = "$(wc -l <"$BATS_TEST_TMPDIR/in.ndjson")" ]
+	[ "$(qw-search --index s3i --format count 'n:>250')" = \
+	  "$(awk -F'[:,]' '$2 > 250' "$BATS_TEST_TMPDIR/in.ndjson" | wc -l)" ]
+	[ "$(qw-search --index s3i --format count 'w:word7')" = 1 ]
+	run -0 qw index delete s3i --yes
+	[ -z "$(bucket_splits s3i)" ]
+}
+
+@test "QW_SPLIT_CACHE_DIR keeps a copy of each s3:// split searched, bounded in bytes" {
+	setup_datadir
+	s3_index s3c
+	ndjson 100 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3c --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	export QW_SPLIT_CACHE_DIR=$BATS_TEST_TMPDIR/cache
+	[ "$(qw-search --index s3c --format count)" = 100 ]
+	id=$(published s3c)
+	copy=$(ls "$QW_SPLIT_CACHE_DIR" | grep -- "-$id.split$")
+	cmp "$QW_SPLIT_CACHE_DIR/$copy" "$S3RVER_DIR/$S3_BUCKET/idx/s3c/$id.split._S3rver_object"
+	# a second search uses the copy: with the server gone it still answers
+	stop_s3rver
+	[ "$(qw-search --index s3c --format count 'w:word5')" = 1 ]
+	# without the cache it cannot, and says so
+	run env -u QW_SPLIT_CACHE_DIR QW_S3_MAX_ATTEMPTS=2 qw-search --index s3c --format count
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"s3://$S3_BUCKET/idx/s3c/$id.split"* ]]
+}
+
+@test "the split cache evicts least recently used copies past QW_SPLIT_CACHE_MAX_BYTES" {
+	setup_datadir
+	s3_index s3e
+	ndjson 100 >"$BATS_TEST_TMPDIR/a.ndjson"
+	ndjson 200 >"$BATS_TEST_TMPDIR/b.ndjson"
+	qw-pipeline --index s3e --once --quiet "$BATS_TEST_TMPDIR/a.ndjson"
+	qw-pipeline --index s3e --once --quiet "$BATS_TEST_TMPDIR/b.ndjson"
+	[ "$(published s3e | wc -l)" = 2 ]
+	# room for one copy only: each search keeps the split it fetched last
+	export QW_SPLIT_CACHE_DIR=$BATS_TEST_TMPDIR/cache QW_SPLIT_CACHE_MAX_BYTES=1
+	[ "$(qw-search --index s3e --format count)" = 300 ]
+	# (two splits fetched at once may evict each other: at most one stays)
+	[ "$(ls "$QW_SPLIT_CACHE_DIR" | wc -l)" -le 1 ]
+	unset QW_SPLIT_CACHE_MAX_BYTES
+	[ "$(qw-search --index s3e --format count)" = 300 ]
+	[ "$(ls "$QW_SPLIT_CACHE_DIR" | wc -l)" = 2 ]
+}
+
+@test "qw-gc deletes the objects of removed splits from the bucket" {
+	setup_datadir
+	s3_index s3g
+	ndjson 50 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3g --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	old=$(published s3g)
+	[ -n "$old" ]
+	# mark the split for deletion an hour ago (a fixture, as tests/54-gc.bats)
+	meta=$QW_DATA_DIR/indexes/s3g/metastore.json
+	jq --arg o "$old" --argjson now "$(date +%s)" '
+		.splits[$o].split_state = "MarkedForDeletion" | .splits[$o].update_timestamp = ($now - 3600)' \
+		"$meta" >"$BATS_TEST_TMPDIR/m" && mv "$BATS_TEST_TMPDIR/m" "$meta"
+	run -0 qw-gc --index s3g --deletion-grace-period 600
+	[ "$output" = "$old marked_expired" ]
+	[ -z "$(bucket_splits s3g)" ]
+}
+
+@test "indexing and searching through 503 SlowDown, 500, resets and lost answers gives every document exactly once" {
+	setup_datadir
+	s3_index s3f
+	start_fault_proxy 7 0.3
+	export QW_S3_MAX_RETRY_MS=5000
+	for f in a b c d e; do
+		awk -v f=$f 'BEGIN { for (i = 1; i <= 150; i++) printf "{\"n\":%d,\"f\":\"%s\",\"w\":\"w%s%d\"}\n", i, f, f, i }' \
+			>"$BATS_TEST_TMPDIR/$f.ndjson"
+		qw-pipeline --index s3f --once --quiet "$BATS_TEST_TMPDIR/$f.ndjson"
+	done
+	# faults were injected
+	cat "$FAULT_STATS"
+	jq -e '.slowdown + .internal + .reset + .lost >= 3' "$FAULT_STATS"
+	# every document once: counts against awk over the inputs, searched through the faults
+	cat "$BATS_TEST_TMPDIR"/[a-e].ndjson >"$BATS_TEST_TMPDIR/all"
+	[ "$(qw-search --index s3f --format count)" = "$(wc -l <"$BATS_TEST_TMPDIR/all")" ]
+	[ "$(qw-search --index s3f --format count 'f:b')" = "$(grep -c '"f":"b"' "$BATS_TEST_TMPDIR/all")" ]
+	[ "$(qw-search --index s3f --format count 'w:wb77')" = 1 ]
+	[ "$(qw-search --index s3f --format count 'n:>100')" = \
+	  "$(awk -F'[:,]' '$2 > 100' "$BATS_TEST_TMPDIR/all" | wc -l)" ]
+	# the bucket holds exactly the published splits (listed by s3rver's files)
+	diff <(bucket_splits s3f) <(published s3f)
+}
+
+@test "past the retry bounds the error names the bucket, key and the fault, and the search fails rather than answer short" {
+	setup_datadir
+	s3_index s3x
+	ndjson 20 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3x --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	id=$(published s3x)
+	start_fault_proxy 3 1.0
+	run --separate-stderr env QW_S3_MAX_ATTEMPTS=3 qw-search --index s3x --format count
+	echo "$stderr"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"s3 "[A-Z]*" s3://$S3_BUCKET/idx/s3x/$id.split: "*"(3 attempts)"* ]]
+}
+
+# s3_put_raw KEY: an object put with curl's own SigV4 signing (not qw's client).
+s3_put_raw() {
+	echo junk | curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:S3RVER" \
+		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T - \
+		"http://127.0.0.1:$S3RVER_PORT/$S3_BUCKET/$1"
+}
+
+@test "qw-gc finds orphan split objects in the bucket, and only those under the index prefix" {
+	setup_datadir
+	s3_index s3o
+	ndjson 30 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3o --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	orphan=01JGC0000000000000000000XZ
+	s3_put_raw "idx/s3o/$orphan.split"
+	s3_put_raw "idx/s3o/notes.txt"
+	s3_put_raw "idx/s3o/deeper/$orphan.split"
+	[ "$(s3rver_keys idx/s3o/ | wc -l)" = 4 ]
+	# within the grace period it stays
+	run -0 qw-gc --index s3o --deletion-grace-period 3600
+	[ -z "$output" ]
+	run -0 qw-gc --index s3o --deletion-grace-period 0
+	[ "$output" = "$orphan orphan_file" ]
+	diff <(bucket_splits s3o) <(printf '%s\n' "$(published s3o)" "deeper/$orphan" "notes.txt" | LC_ALL=C sort)
+}
+
+# wait_stats KEY MIN: until the proxy's count KEY reaches MIN (bounded, 10 s):
+# it writes its counts just after answering.
+wait_stats() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(jq ".$1" "$FAULT_STATS" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "a selective query on an s3:// split reads a small part of it by range GETs" {
+	setup_datadir
+	s3_index s3r
+	awk 'BEGIN { srand(5); for (i = 1; i <= 30000; i++)
+		printf "{\"n\":%d,\"w\":\"word%d\",\"t\":\"%x %x %x\"}\n", i, i, rand() * 2^31, rand() * 2^31, rand() * 2^31 }' \
+		>"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3r --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	id=$(published s3r)
+	size=$(stat -c %s "$S3RVER_DIR/$S3_BUCKET/idx/s3r/$id.split._S3rver_object")
+	start_fault_proxy 1 0
+	[ "$(qw-search --index s3r --format count 'w:word12345')" = 1 ]
+	wait_stats gets 2
+	echo "split: $size bytes; proxy: $(cat "$FAULT_STATS")" >>"${S3_FIGURES:-/dev/null}"
+	# far less than the split, in a few requests (measured by the proxy)
+	[ "$(jq .get_bytes "$FAULT_STATS")" -lt $((size / 4)) ]
+	[ "$(jq .requests "$FAULT_STATS")" -le 8 ]
+	# the hit's document comes back whole, by ranges too
+	qw-search --index s3r --query 'w:word777' --format ndjson >"$BATS_TEST_TMPDIR/hit"
+	diff <(jq -c . "$BATS_TEST_TMPDIR/hit") <(sed -n 777p "$BATS_TEST_TMPDIR/in.ndjson" | jq -c .)
+}
