@@ -45,8 +45,10 @@ struct ref {
 
 static int cmp_group(const struct merge_split *a, const struct merge_split *b)
 {
-	int c;
+	int c = strcmp_null(a->source_id, b->source_id);
 
+	if (c)
+		return c;
 	if (a->partition_id != b->partition_id)
 		return a->partition_id < b->partition_id ? -1 : 1;
 	c = strcmp_null(a->doc_mapping_uid, b->doc_mapping_uid);

@@ -9,8 +9,8 @@
  * (now - create_timestamp) reaches maturation_period. no_merge makes every
  * split mature.
  *
- * merge_policy_plan() groups the immature splits by (partition_id,
- * doc_mapping_uid): only splits of one group are ever merged together.
+ * merge_policy_plan() groups the immature splits by (source_id,
+ * partition_id, doc_mapping_uid): only splits of one group are ever merged together.
  * Within a group:
  *   stable_log: splits sorted by time range end, newest first (no time
  *     range last), then num_docs, then split_id; cut into levels (a level
@@ -41,6 +41,7 @@
 
 struct merge_split {
 	const char *split_id;
+	const char *source_id;         /* NULL: none */
 	int64_t partition_id;
 	const char *doc_mapping_uid;   /* NULL: none */
 	uint64_t num_docs;
