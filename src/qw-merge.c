@@ -25,7 +25,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s --index ID [--data-dir DIR] [--once] [--interval SECS]\n"
-		"                [--dry-run] [--verbose]\n"
+		"                [--scratch-dir DIR] [--dry-run] [--verbose]\n"
 		"Merge the published splits of an index as its merge policy says; print one\n"
 		"line per merge: the new split id, its number of documents and its sources.\n"
 		"\n"
@@ -34,6 +34,8 @@ static void usage(FILE *out)
 		"  -d, --data-dir DIR    data directory (default $QW_DATA_DIR or ./qwdata)\n"
 		"  -1, --once            merge until the policy has nothing to merge, then exit\n"
 		"      --interval SECS   without --once, seconds between two plans (default 10)\n"
+		"      --scratch-dir DIR where merged splits are built (default: a new locked\n"
+		"                        dir under DIR/scratch, removed at exit)\n"
 		"  -n, --dry-run         print the planned merges, merge nothing\n"
 		"  -v, --verbose         one line per merge and a summary on stderr\n"
 		"  -h, --help            show this help and exit\n"
@@ -41,7 +43,7 @@ static void usage(FILE *out)
 		prog);
 }
 
-enum { OPT_INTERVAL = 256 };
+enum { OPT_INTERVAL = 256, OPT_SCRATCH };
 
 static void print_report(json_t *report)
 {
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "once", no_argument, NULL, '1' },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "scratch-dir", required_argument, NULL, OPT_SCRATCH },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -123,6 +126,9 @@ int main(int argc, char **argv)
 				json_decref(report);
 				return EX_USAGE;
 			}
+			break;
+		case OPT_SCRATCH:
+			o.scratch_dir = optarg;
 			break;
 		case 'n':
 			o.dry_run = true;
@@ -169,10 +175,12 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	o.ms = ms;
-	lock_fd = merger_scratch_open(ms, &scratch, &err);
-	if (lock_fd < 0)
-		goto fail;
-	o.scratch_dir = scratch;
+	if (!o.scratch_dir) {
+		lock_fd = merger_scratch_open(ms, &scratch, &err);
+		if (lock_fd < 0)
+			goto fail;
+		o.scratch_dir = scratch;
+	}
 	for (;;) {
 		int r = merger_run_until_done(&o, &st, report, &err);
 

@@ -384,14 +384,19 @@ static pid_t start_merge(struct pipeline *p, bool once, struct qw_err *err)
 {
 	struct args a = { 0 };
 	char *path = stage_path(p, "qw-merge");
+	char *base = metastore_scratch_dir(p->ms, p->pipeline_id);
+	char *scratch = fsutil_join(base, "merge");
 	pid_t pid = -1;
 	int rc;
 
+	/* in the pipeline's own scratch dir, under its lock */
 	arg(&a, "qw-merge");
 	arg(&a, "--data-dir");
 	arg(&a, p->data_dir);
 	arg(&a, "--index");
 	arg(&a, p->index_id);
+	arg(&a, "--scratch-dir");
+	arg(&a, scratch);
 	if (once)
 		arg(&a, "--once");
 	if (!once)
@@ -405,6 +410,8 @@ static pid_t start_merge(struct pipeline *p, bool once, struct qw_err *err)
 	for (size_t i = 0; i < a.n; i++)
 		free(a.v[i]);
 	free(a.v);
+	free(scratch);
+	free(base);
 	free(path);
 	return pid;
 }
