@@ -301,3 +301,47 @@ dump_docs() {
 	done
 	wait
 }
+
+@test "qw gc applies retention: splits older than the period are marked, then removed; recent ones stay" {
+	cat >"$T/ret.yaml" <<EOF2
+version: 0.8
+index_id: ret
+doc_mapping:
+  mode: dynamic
+  field_mappings:
+    - name: ts
+      type: datetime
+      fast: true
+  timestamp_field: ts
+retention:
+  period: 30 days
+  schedule: daily
+EOF2
+	qw index create --index-config "$T/ret.yaml" >/dev/null
+	now=$(date +%s)
+	# old batches (60 and 40 days ago), one at the edge (29 days), recent ones
+	for age in 5184000 3456000 2505600 3600 60; do
+		awk -v t=$((now - age)) 'BEGIN { for (j = 0; j < 10; j++)
+			printf("{\"ts\":%d,\"age\":%d}\n", t + j, '"$age"') }' >>"$T/in.ndjson"
+		qw-pipeline --index ret --once --no-merge --quiet "$T/in.ndjson" >/dev/null 2>&1
+	done
+	cutoff=$((now - 30 * 86400))
+	want_marked=$(jq -r --argjson c "$cutoff" '.splits | to_entries[] |
+		select(.value.metadata.time_range.end < $c) | .key' "$(meta ret)" | sort)
+	[ "$(echo "$want_marked" | wc -l)" -eq 2 ]
+	run -0 qw gc --index ret --dry-run
+	diff <(echo "$output" | awk '$2 == "retention" {print $1}' | sort) <(echo "$want_marked")
+	[ "$(published_count ret)" -eq 5 ]
+	run -0 qw gc --index ret
+	diff <(echo "$output" | awk '$2 == "retention" {print $1}' | sort) <(echo "$want_marked")
+	diff <(jq -r '.splits | to_entries[] | select(.value.split_state == "MarkedForDeletion") | .key' \
+		"$(meta ret)" | sort) <(echo "$want_marked")
+	want=$(jq -c --argjson c "$cutoff" 'select(.ts >= $c)' "$T/in.ndjson" | wc -l)
+	[ "$(qw-search --index ret -f count '*')" -eq "$want" ]
+	run -0 qw gc --index ret --deletion-grace-period 0
+	for id in $want_marked; do
+		[ ! -e "$QW_DATA_DIR/indexes/ret/splits/$id.split" ]
+		[[ $output == *"$id marked_expired"* ]]
+	done
+	[ "$(qw-search --index ret -f count '*')" -eq "$want" ]
+}
