@@ -345,3 +345,48 @@ EOF2
 	done
 	[ "$(qw-search --index ret -f count '*')" -eq "$want" ]
 }
+
+@test "qw split mark-for-deletion: marked splits are not searched nor merged; a merge whose source was marked meanwhile is refused" {
+	make_index marks
+	cron_runs marks "$T/in.ndjson" 4 10
+	ids=($(jq -r '.splits | keys[]' "$(meta marks)" | sort))
+	run -64 qw split mark-for-deletion --index marks not-a-ulid
+	run -66 qw split mark-for-deletion --index marks 01ARZ3NDEKTSV4RRFFQ69G5FAV
+	[ "$(published_count marks)" -eq 4 ]
+	# hold the merge of the four between its write and its publish
+	touch "$T/hold"
+	QW_TEST_MERGE_HOLD="$T/hold" qw-merge --index marks --once >"$T/merge.out" 2>"$T/merge.err" &
+	pid=$!
+	for _ in $(seq 1000); do [ -e "$T/hold.waiting" ] && break; sleep 0.01; done
+	[ -e "$T/hold.waiting" ]
+	run -0 qw split mark-for-deletion --index marks "${ids[0]}"
+	[ "$output" = "${ids[0]} MarkedForDeletion" ]
+	rm "$T/hold"
+	wait "$pid"
+	grep -q "merge publish refused: split '${ids[0]}' is MarkedForDeletion" "$T/merge.err" || \
+		{ cat "$T/merge.err"; false; }
+	# the replanned merge took the three others, the marked one stays out
+	[ "$(published_count marks)" -eq 1 ]
+	[ "$(jq -r '.splits[] | select(.split_state == "Published") | .metadata.merged_from | join(" ")' \
+		"$(meta marks)")" = "${ids[1]} ${ids[2]} ${ids[3]}" ]
+	# no file but the records' (the refused merge's file is gone)
+	diff <(ls "$QW_DATA_DIR/indexes/marks/splits" | sed 's/\.split$//' | sort) \
+		<(jq -r '.splits | keys[]' "$(meta marks)" | sort)
+	# searches no longer read the marked split: its 10 documents (batch 1) are gone
+	diff <(dump_docs marks) <(jq -cS 'select(.msg | test("^batch1 ") | not)' "$T/in.ndjson" | sort)
+}
+
+@test "qw index describe shows the merge state (counts from the metastore file)" {
+	make_index desc
+	cron_runs desc "$T/in.ndjson" 4 5
+	qw-merge --index desc --once >/dev/null
+	cron_runs desc "$T/in.ndjson" 1 5
+	run -0 qw --format json index describe desc
+	want=$(jq -c '[.splits[] | select(.split_state == "Published") | .metadata.num_merge_ops | tostring]
+		| group_by(.) | map({(.[0]): length}) | add' -S "$(meta desc)")
+	[ "$(echo "$output" | jq -cS .merge.splits_by_merge_ops)" = "$want" ]
+	[ "$(echo "$output" | jq -r .merge.policy)" = stable_log ]
+	[ "$(echo "$output" | jq '.merge.mature_splits + .merge.immature_splits')" -eq "$(published_count desc)" ]
+	run -0 qw index describe desc
+	[[ $output == *"Merge policy:"*"stable_log"* ]]
+}

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -176,6 +177,35 @@ out:
 	return ret;
 }
 
+/*
+ * Test knob (test builds only): QW_TEST_MERGE_HOLD=PATH holds every merge
+ * between writing its split and publishing it while PATH exists, after
+ * creating PATH.waiting (so that a test knows it is there).
+ */
+static void test_hold_before_publish(void)
+{
+#ifdef QW_TEST_KNOBS
+	const char *hold = getenv("QW_TEST_MERGE_HOLD");
+	char *waiting;
+	FILE *f;
+
+	if (!hold || !*hold || access(hold, F_OK) != 0)
+		return;
+	waiting = xmalloc(strlen(hold) + 9);
+	memcpy(waiting, hold, strlen(hold));
+	memcpy(waiting + strlen(hold), ".waiting", 9);
+	f = fopen(waiting, "w");
+	if (f)
+		fclose(f);
+	while (access(hold, F_OK) == 0) {
+		struct timespec ts = { 0, 10 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	free(waiting);
+#endif
+}
+
 static int execute(const struct merger_opts *o, json_t *doc, const struct index_config *cfg,
 		   const struct merge_split *splits, const struct merge_op *op,
 		   struct merger_stats *st, json_t *report, struct qw_err *err)
@@ -286,15 +316,17 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		goto out;
 	}
 	written = true;
+	test_hold_before_publish();
 	{
 		struct publish_merge_ctx c = { o->index_id, new_id, meta, ids, op->n };
 
 		if (metastore_update(o->ms, o->index_id, publish_merge_tx, &c, err) < 0) {
 			if (err->code != EX_TEMPFAIL)
 				goto out;
-			/* another merge (or qw split mark-for-deletion) took a source */
-			if (o->verbose)
-				err_print(o->prog, err);
+			/* another merge (or qw split mark-for-deletion) took a
+			 * source: said, counted, and the next pass plans again */
+			err_print(o->prog ? o->prog : "qw-merge", err);
+			err_clear(err);
 			st->refused++;
 			ret = 0;
 			goto out;
@@ -432,4 +464,43 @@ out:
 	else
 		free(base);
 	return fd;
+}
+
+json_t *merger_describe(json_t *doc, int64_t now_s, struct qw_err *err)
+{
+	struct index_config *cfg = config_from_json(json_object_get(doc, "index_config"), err);
+	struct merge_split *splits = NULL;
+	json_t *by_ops = NULL, *out = NULL;
+	size_t n = 0, mature = 0;
+
+	if (!cfg)
+		return NULL;
+	/* every Published split, the overflow partition's too */
+	{
+		char *saved = cfg->partition_key;
+
+		cfg->partition_key = NULL;
+		splits = candidates(doc, cfg, &n);
+		cfg->partition_key = saved;
+	}
+	by_ops = json_object();
+	for (size_t i = 0; i < n; i++) {
+		char key[16];
+		json_t *v;
+
+		if (merge_policy_is_mature(&cfg->merge_policy, cfg->split_num_docs_target, &splits[i],
+					   now_s))
+			mature++;
+		snprintf(key, sizeof(key), "%u", splits[i].num_merge_ops);
+		v = json_object_get(by_ops, key);
+		json_object_set_new(by_ops, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+	}
+	out = json_pack("{s:s,s:I,s:I,s:o}", "policy", merge_policy_name(&cfg->merge_policy),
+			"mature_splits", (json_int_t)mature, "immature_splits",
+			(json_int_t)(n - mature), "splits_by_merge_ops", by_ops);
+	if (!out)
+		err_set(err, EX_SOFTWARE, "cannot describe the merge state");
+	free(splits);
+	config_free(cfg);
+	return out;
 }

@@ -79,6 +79,14 @@ int merger_scratch_open(struct metastore *ms, char **dir, struct qw_err *err);
  */
 int merger_pass(const struct merger_opts *o, struct merger_stats *st, json_t *report,
 		struct qw_err *err);
+/*
+ * The merge state of an index document (qw index describe): {"policy",
+ * "mature_splits", "immature_splits", "splits_by_merge_ops": {"0": n, ...}}
+ * over its Published splits, maturity as merge_policy.h says at now_s.
+ * A new reference; NULL when the config cannot be read (err set).
+ */
+json_t *merger_describe(json_t *doc, int64_t now_s, struct qw_err *err);
+
 /* merger_pass() until a pass has nothing to merge (qw-merge --once). */
 int merger_run_until_done(const struct merger_opts *o, struct merger_stats *st, json_t *report,
 			  struct qw_err *err);
