@@ -186,13 +186,15 @@ int main(int argc, char **argv)
 
 		print_report(report);
 		if (r < 0) {
-			/* long-running: a failed plan or merge is reported and
-			 * retried at the next interval, except bad data */
-			if (once || err.code != EX_TEMPFAIL)
+			/* long-running: a failed plan or merge is said and tried
+			 * again at the next interval (the restart of a merge
+			 * pipeline), unless it can never work: bad data, an index
+			 * gone */
+			if (once || err.code == EX_DATAERR || err.code == EX_NOINPUT ||
+			    err.code == EX_USAGE || err.code == EX_SOFTWARE)
 				goto fail;
 			err_print(prog, &err);
-			err.code = 0;
-			err.msg[0] = '\0';
+			err_clear(&err);
 		}
 		if (once || wait_stop(&stop, interval))
 			break;

@@ -321,8 +321,13 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		struct publish_merge_ctx c = { o->index_id, new_id, meta, ids, op->n };
 
 		if (metastore_update(o->ms, o->index_id, publish_merge_tx, &c, err) < 0) {
-			if (err->code != EX_TEMPFAIL)
+			if (err->code != EX_TEMPFAIL) {
+				/* the transaction may have happened (an error after
+				 * the rename): keep the file; if no record names it,
+				 * qw gc removes it as an orphan */
+				written = false;
 				goto out;
+			}
 			/* another merge (or qw split mark-for-deletion) took a
 			 * source: said, counted, and the next pass plans again */
 			err_print(o->prog ? o->prog : "qw-merge", err);
