@@ -293,6 +293,7 @@ dump_docs() {
 		qw gc --index busy --deletion-grace-period 0 >/dev/null 2>&1
 		touch "$T/done"
 	) &
+	bg=$!
 	n=0
 	while [ ! -f "$T/done" ] || [ "$n" -lt 3 ]; do
 		got=$(qw-search --index busy -f count '*')
@@ -300,7 +301,7 @@ dump_docs() {
 		n=$((n + 1))
 		[ "$n" -lt 2000 ]
 	done
-	wait
+	wait "$bg"
 }
 
 @test "qw gc applies retention: splits older than the period are marked, then removed; recent ones stay" {
