@@ -8,11 +8,13 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "err.h"
 #include "gc.h"
 #include "ids.h"
 #include "metastore.h"
 #include "prog.h"
+#include "retention.h"
 
 static const char *prog = "qw-gc";
 
@@ -21,7 +23,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: %s --index ID [--data-dir DIR] [--grace-period SECS]\n"
 		"             [--deletion-grace-period SECS] [--dry-run]\n"
-		"Remove staged splits of dead pipeline generations, staged splits older than\n"
+		"Apply the index's retention period (mark expired splits for deletion), remove\n"
+		"staged splits of dead pipeline generations, staged splits older than\n"
 		"the grace period, splits marked for deletion, and the scratch dirs of dead\n"
 		"pipelines; print one line per split or dir.\n"
 		"\n"
@@ -56,7 +59,7 @@ int main(int argc, char **argv)
 	struct qw_err err = QW_ERR_INIT;
 	const char *data_dir = NULL, *index_id = NULL;
 	struct metastore *ms = NULL;
-	json_t *report = NULL, *f;
+	json_t *report = NULL, *expired = NULL, *f;
 	uint64_t v;
 	size_t i;
 	int code = 0;
@@ -110,6 +113,12 @@ int main(int argc, char **argv)
 	ms = metastore_open(prog_data_dir(data_dir), &err);
 	if (!ms)
 		goto fail;
+	/* retention first: what it marks is removed after the grace period */
+	expired = json_array();
+	if (retention_apply(ms, index_id, clock_wall_s(), o.dry_run, expired, &err) < 0)
+		goto fail;
+	json_array_foreach(expired, i, f)
+		printf("%s retention\n", json_string_value(json_object_get(f, "split_id")));
 	if (gc_run(ms, index_id, &o, &report, &err) < 0)
 		goto fail;
 	json_array_foreach(report, i, f) {
@@ -126,6 +135,7 @@ fail:
 	code = err.code ? err.code : EX_SOFTWARE;
 	err_print(prog, &err);
 out:
+	json_decref(expired);
 	json_decref(report);
 	if (ms)
 		metastore_close(ms);

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "ids.h"
+#include "merge_sibling.h"
 #include "metastore.h"
 #include "prog.h"
 #include "supervisor.h"
@@ -40,7 +41,7 @@ static void usage(FILE *out)
 		"                   [--stall-timeout SECS] [--backoff-initial SECS] [--backoff-max SECS]\n"
 		"                   [--progress|--quiet] [--status-file PATH]\n"
 		"                   [--max-concurrent-uploads N] [--checkpoint-every N] [--drain-ms N]\n"
-		"                   [--no-resume] [--takeover]\n"
+		"                   [--no-resume] [--takeover] [--no-merge]\n"
 		"                   FILE|GLOB|DIR|-...\n"
 		"Index files into an index with the five qw stages, supervised: restart on\n"
 		"failure, exactly-once publishing from the checkpoint.\n"
@@ -72,6 +73,7 @@ static void usage(FILE *out)
 		"                                  stored before this run (may index documents again)\n"
 		"      --takeover                  fence the pipeline that owns the source and\n"
 		"                                  take it over (else refused while it lives)\n"
+		"      --no-merge                  do not run qw-merge (after --once, beside --follow)\n"
 		"  -h, --help                      show this help and exit\n"
 		"  -V, --version                   show the version and exit\n",
 		prog);
@@ -96,6 +98,7 @@ struct pipeline {
 	char *no_resume_from;   /* --no-resume: the checkpoint this run started with */
 	bool takeover;
 	bool quiet;             /* errors only */
+	bool no_merge;
 	char host[256];
 	int64_t start_s;        /* wall */
 	char *token;            /* the publish token of the last generation */
@@ -420,8 +423,50 @@ static int parse_secs(const char *opt, const char *s, int64_t *ms, struct qw_err
 enum {
 	OPT_ONCE = 256, OPT_FOLLOW, OPT_DEAD, OPT_MAXR, OPT_STALL, OPT_BINIT, OPT_BMAX,
 	OPT_PROGRESS, OPT_STATUS, OPT_CKPT, OPT_DRAIN, OPT_NO_RESUME,
-	OPT_TAKEOVER,
+	OPT_TAKEOVER, OPT_NO_MERGE,
 };
+
+/*
+ * The merge pipeline beside the indexing one (unless --no-merge): qw-merge
+ * --once after a --once run, a long-running qw-merge during --follow. A
+ * merge that cannot run is said, never a failure of the indexing: the
+ * documents are published either way. Returns the long-running pid.
+ */
+static pid_t start_merge(struct pipeline *p, bool once, struct qw_err *err)
+{
+	struct args a = { 0 };
+	char *path = stage_path(p, "qw-merge");
+	char *base = metastore_scratch_dir(p->ms, p->pipeline_id);
+	char *scratch = fsutil_join(base, "merge");
+	pid_t pid = -1;
+	int rc;
+
+	/* in the pipeline's own scratch dir, under its lock */
+	arg(&a, "qw-merge");
+	arg(&a, "--data-dir");
+	arg(&a, p->data_dir);
+	arg(&a, "--index");
+	arg(&a, p->index_id);
+	arg(&a, "--scratch-dir");
+	arg(&a, scratch);
+	if (once)
+		arg(&a, "--once");
+	if (!once)
+		pid = merge_sibling_start(path, a.v, err);
+	else if ((rc = merge_sibling_run(path, a.v, err)) != 0 && rc != -1)
+		err_warn(prog, "qw-merge exited with %d: splits were published, not merged", rc);
+	if (pid < 0 && err->code) {
+		err_print(prog, err);
+		err_clear(err);
+	}
+	for (size_t i = 0; i < a.n; i++)
+		free(a.v[i]);
+	free(a.v);
+	free(scratch);
+	free(base);
+	free(path);
+	return pid;
+}
 
 /* --no-resume: save the checkpoint as it is before the first generation. */
 static int save_no_resume(struct pipeline *p, struct qw_err *err)
@@ -469,6 +514,7 @@ int main(int argc, char **argv)
 		{ "drain-ms", required_argument, NULL, OPT_DRAIN },
 		{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
 		{ "takeover", no_argument, NULL, OPT_TAKEOVER },
+		{ "no-merge", no_argument, NULL, OPT_NO_MERGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -483,6 +529,7 @@ int main(int argc, char **argv)
 	struct qw_err err = QW_ERR_INIT;
 	const char *data_dir = NULL;
 	int lock_fd = -1;
+	pid_t merge_pid = -1;
 	int once = 0, follow = 0, progress = -1, no_resume = 0;
 	char *spool_path = NULL;
 	uint64_t v;
@@ -561,6 +608,9 @@ int main(int argc, char **argv)
 		case OPT_TAKEOVER:
 			p.takeover = true;
 			break;
+		case OPT_NO_MERGE:
+			p.no_merge = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return prog_finish(prog, 0);
@@ -630,7 +680,12 @@ int main(int argc, char **argv)
 		so.input_published = stdin_published;
 	}
 	warn_fifos(&p);
+	if (follow && !p.no_merge)
+		merge_pid = start_merge(&p, false, &err);
 	code = supervisor_run(&so, &err);
+	merge_sibling_stop(merge_pid);
+	if (code == 0 && once && !p.no_merge)
+		start_merge(&p, true, &err);
 	if (code < 0 && err.code == EX_TEMPFAIL && p.token) {
 		/* a refused publish, and then giving up: fenced says more */
 		struct qw_err fe = QW_ERR_INIT;

@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "fsutil.h"
 #include "ids.h"
+#include "merger.h"
 #include "metastore.h"
 #include "prog.h"
 #include "split_reader.h"
@@ -126,6 +128,7 @@ static int cmd_index_delete(struct ctx *c, struct qw_err *err);
 static int cmd_index_clear(struct ctx *c, struct qw_err *err);
 static int cmd_split_list(struct ctx *c, struct qw_err *err);
 static int cmd_split_describe(struct ctx *c, struct qw_err *err);
+static int cmd_split_mark(struct ctx *c, struct qw_err *err);
 
 static const struct subcmd subcmds[] = {
 	{ "index", "create", "--index-config FILE [--overwrite] [--default-index-root-uri URI]",
@@ -145,6 +148,9 @@ static const struct subcmd subcmds[] = {
 	{ "split", "describe", "FILE | --index ID SPLIT_ID",
 	  "Show the metadata, sections and fields of a split file.",
 	  A_INDEX | A_VERIFY, 1, 1, cmd_split_describe },
+	{ "split", "mark-for-deletion", "--index ID SPLIT_ID...",
+	  "Mark splits for deletion: searches stop reading them, qw gc removes them after\n"
+	  "the deletion grace period.", A_INDEX, 1, 1 << 20, cmd_split_mark },
 };
 
 #define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
@@ -162,7 +168,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"  help [COMMAND]\n"
 		"  NAME [ARG]...       run qw-NAME: parse, package, upload, publish, pipeline,\n"
-		"                      search, gc (the indexer stage is run as qw-index)\n"
+		"                      search, gc, merge (the indexer stage is run as qw-index)\n"
 		"\n"
 		"Options (also accepted after the command):\n"
 		"      --data-dir DIR   data directory (default: $QW_DATA_DIR, else ./qwdata)\n"
@@ -592,7 +598,7 @@ static void print_kv(const char *k, const char *v)
 static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 {
 	const char *id = the_index(c, err);
-	json_t *doc = NULL, *s = NULL;
+	json_t *doc = NULL, *s = NULL, *merge = NULL;
 	char tmp[96], t0[32], t1[32];
 	const char *src;
 	json_t *cp;
@@ -608,6 +614,10 @@ static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 		err_set(err, EX_SOFTWARE, "cannot summarize index '%s'", id);
 		goto out;
 	}
+	merge = merger_describe(doc, clock_wall_s(), err);
+	if (!merge)
+		goto out;
+	json_object_set(s, "merge", merge);
 	if (c->json) {
 		print_json(s);
 		ret = 0;
@@ -654,8 +664,18 @@ static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 		json_object_foreach(cp, part, pos)
 			printf("  %s  %s  %lld\n", src, part, (long long)json_integer_value(pos));
 	}
+	print_kv("Merge policy:", json_string_value(json_object_get(merge, "policy")));
+	snprintf(tmp, sizeof(tmp), "%lld mature, %lld immature",
+		 (long long)json_integer_value(json_object_get(merge, "mature_splits")),
+		 (long long)json_integer_value(json_object_get(merge, "immature_splits")));
+	print_kv("Published splits by maturity:", tmp);
+	printf("%-44s", "Published splits by merge ops:");
+	json_object_foreach(json_object_get(merge, "splits_by_merge_ops"), src, cp)
+		printf(" %s:%lld", src, (long long)json_integer_value(cp));
+	printf("%s\n", json_object_size(json_object_get(merge, "splits_by_merge_ops")) ? "" : " -");
 	ret = 0;
 out:
+	json_decref(merge);
 	json_decref(s);
 	json_decref(doc);
 	return ret;
@@ -961,6 +981,23 @@ out:
 }
 
 /* ------------------------------------------------------------ dispatch */
+
+static int cmd_split_mark(struct ctx *c, struct qw_err *err)
+{
+	if (!c->index)
+		return err_set(err, EX_USAGE, "split mark-for-deletion: --index is required");
+	if (ids_check_index(c->index, err) < 0)
+		return -1;
+	for (int i = 0; i < c->npos; i++)
+		if (!ids_is_ulid(c->pos[i]))
+			return err_set(err, EX_USAGE, "invalid split id '%.64s': not a ULID", c->pos[i]);
+	if (metastore_mark_splits_for_deletion(c->ms, c->index, (const char *const *)c->pos,
+					       (size_t)c->npos, err) < 0)
+		return -1;
+	for (int i = 0; i < c->npos; i++)
+		printf("%s %s\n", c->pos[i], SPLIT_MARKED);
+	return 0;
+}
 
 static const struct subcmd *find_subcmd(const char *group, const char *name)
 {

@@ -374,7 +374,7 @@ inject_splits() {
 
 @test "the options of every command's --help are in the man page and the completion" {
 	for c in "" "index create" "index list" "index describe" "index delete" "index clear" \
-		"split list" "split describe"; do
+		"split list" "split describe" "split mark-for-deletion"; do
 		for o in $(qw $c --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 			grep -q -- "Fl -${o#--}" "$QW_SRCDIR/man/qw.1" || { echo "man: $c $o"; false; }
 			grep -q -- "$o" "$QW_SRCDIR/completions/qw" || { echo "completion: $c $o"; false; }
@@ -389,11 +389,11 @@ inject_splits() {
 @test "--format json keys are the documented ones, in a stable order" {
 	qw index create --index-config "$T/logs.yaml"
 	inject_splits app-logs
-	describe='index_id,index_uid,index_uri,create_timestamp,timestamp_field,num_published_splits,num_staged_splits,num_marked_splits,num_published_docs,size_published_splits,size_published_docs_uncompressed,timestamp_range,checkpoints'
+	describe='index_id,index_uid,index_uri,create_timestamp,timestamp_field,num_published_splits,num_staged_splits,num_marked_splits,num_published_docs,size_published_splits,size_published_docs_uncompressed,timestamp_range,checkpoints,merge'
 	split='split_id,split_state,num_docs,size_bytes,uncompressed_docs_size_in_bytes,time_range,create_timestamp,update_timestamp,publish_timestamp'
 	[ "$(qw --format json index describe app-logs | jq -r 'keys_unsorted | join(",")')" = "$describe" ]
 	# index list: the same objects without the checkpoints
-	[ "$(qw --format json index list | jq -r '.[0] | keys_unsorted | join(",")')" = "${describe%,checkpoints}" ]
+	[ "$(qw --format json index list | jq -r '.[0] | keys_unsorted | join(",")')" = "${describe%,checkpoints,merge}" ]
 	[ "$(qw --format json split list --index app-logs | jq -r 'map(keys_unsorted | join(",")) | unique | .[]')" = "$split" ]
 	[ "$(qw --format json index describe app-logs | jq -c '.timestamp_range | keys_unsorted')" = '["start","end"]' ]
 	# every key is named in qw(1)

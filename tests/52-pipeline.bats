@@ -159,7 +159,9 @@ start_pipeline() {
 	wait_until 120 docs_are stall 500
 	# the killed generation is reaped: no zombie among the children
 	wait_until 30 no_zombies "$PIPE_PID"
-	[ "$(pgrep -P "$PIPE_PID" | wc -l)" = 5 ]
+	# five stages, and the merge pipeline beside them
+	[ "$(pgrep -P "$PIPE_PID" | wc -l)" = 6 ]
+	[ "$(pgrep -P "$PIPE_PID" -x qw-merge | wc -l)" = 1 ]
 	kill -TERM "$PIPE_PID"
 	rc=0
 	wait "$PIPE_PID" || rc=$?

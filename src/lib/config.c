@@ -1412,6 +1412,9 @@ static int parse_merge_policy(json_t *o, struct merge_policy *mp, struct qw_err 
 	if (json_is_string(json_object_get(o, "type")) &&
 	    !strcmp(json_string_value(json_object_get(o, "type")), "default"))
 		t = MERGE_STABLE_LOG; /* Quickwit's alias of stable_log */
+	else if (json_is_string(json_object_get(o, "type")) &&
+		 !strcmp(json_string_value(json_object_get(o, "type")), "const_write_amplification"))
+		t = MERGE_LIMIT_MERGE; /* Quickwit's newer name of limit_merge */
 	else if (opt_enum(o, path, "type", merge_policy_names, &t, err))
 		return -1;
 	mp->type = (enum merge_policy_type)t;

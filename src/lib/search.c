@@ -3015,8 +3015,10 @@ static long online_cpus(void)
 	return n > 0 ? n : 1;
 }
 
-int search_run(const char *data_dir, const struct search_request *req, json_t **response,
-	       bool *partial, struct qw_err *err)
+/* One search on one snapshot of the metastore; *gone: a split file of the
+ * snapshot was missing (a merge published and gc removed it meanwhile). */
+static int search_run_once(const char *data_dir, const struct search_request *req,
+			   json_t **response, bool *partial, bool *gone, struct qw_err *err)
 {
 	struct run run;
 	struct metastore *ms = NULL;
@@ -3136,6 +3138,8 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 			json_array_append_new(errors, json_sprintf("split %s of index %s: %s", t->split_id,
 								   t->ix->index_id, t->err.msg));
 			*partial = true;
+			if (t->err.code == EX_NOINPUT)
+				*gone = true;
 			continue;
 		}
 		num_hits += t->num_hits;
@@ -3218,4 +3222,25 @@ out:
 	aggs_req_free(run.aggs);
 	query_free(run.q);
 	return rc;
+}
+
+/*
+ * A split file that is gone was removed by qw gc after a merge or a
+ * retention marked it: the split is not Published any more, and a new
+ * snapshot of the metastore names the splits that hold its documents now.
+ * So search again (a few times, each on a fresh snapshot) rather than
+ * answer without them.
+ */
+int search_run(const char *data_dir, const struct search_request *req, json_t **response,
+	       bool *partial, struct qw_err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		bool gone = false;
+		int rc = search_run_once(data_dir, req, response, partial, &gone, err);
+
+		if (rc < 0 || !gone || attempt == 4)
+			return rc;
+		json_decref(*response);
+		*response = NULL;
+	}
 }
