@@ -1,6 +1,10 @@
 /*
- * storage: file:// backend (see storage.h).
+ * storage: the public calls check names, then go through the ops table of
+ * the backend the URI names (see storage.h). The file:// backend is here;
+ * another backend is one more ops table and one more branch in
+ * storage_open().
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,10 +19,24 @@
 #include "storage.h"
 #include "xalloc.h"
 
-struct storage {
-	char *root;     /* absolute or relative directory of the file backend */
-	char *uri;      /* file://root */
+struct storage_ops {
+	int (*put_file)(struct storage *s, const char *name, const char *src_path, bool move,
+			struct qw_err *err);
+	int (*get_file)(struct storage *s, const char *name, const char *dst_path,
+			struct qw_err *err);
+	int (*delete)(struct storage *s, const char *name, struct qw_err *err);
+	int (*exists)(struct storage *s, const char *name, struct qw_err *err);
+	int (*list)(struct storage *s, const char *prefix, struct storage_entry **entries,
+		    size_t *n, struct qw_err *err);
 };
+
+struct storage {
+	const struct storage_ops *ops;
+	char *root;     /* file backend: absolute or relative directory */
+	char *uri;      /* the root URI, "file://root" */
+};
+
+static const struct storage_ops file_ops;
 
 static const char file_scheme[] = "file://";
 
@@ -80,6 +98,7 @@ struct storage *storage_open(const char *uri, struct qw_err *err)
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->ops = &file_ops;
 	n = strlen(root);
 	while (n > 1 && root[n - 1] == '/')
 		n--;
@@ -156,14 +175,24 @@ static int fsync_path(const char *path, struct qw_err *err)
 	return ret;
 }
 
-int storage_put_file(struct storage *s, const char *name, const char *src_path, bool move,
-		     struct qw_err *err)
+char *storage_location(const struct storage *s, const char *name)
+{
+	struct buf b = BUF_INIT;
+
+	if (s->ops == &file_ops)
+		return fsutil_join(s->root, name);
+	buf_adds(&b, s->uri);
+	buf_addc(&b, '/');
+	buf_adds(&b, name);
+	return buf_detach(&b, NULL);
+}
+
+static int file_put_file(struct storage *s, const char *name, const char *src_path, bool move,
+			 struct qw_err *err)
 {
 	char *dst = NULL;
 	int ret = -1;
 
-	if (check_name(name, err) < 0)
-		goto out;
 	if (fsutil_mkdir_p(s->root, 0755, err) < 0)
 		goto out;
 	dst = fsutil_join(s->root, name);
@@ -194,29 +223,21 @@ out:
 	return ret;
 }
 
-int storage_get_file(struct storage *s, const char *name, const char *dst_path,
-		     struct qw_err *err)
+static int file_get_file(struct storage *s, const char *name, const char *dst_path,
+			 struct qw_err *err)
 {
-	char *src = NULL;
-	int ret = -1;
+	char *src = fsutil_join(s->root, name);
+	int ret = fsutil_copy_atomic(src, dst_path, err);
 
-	if (check_name(name, err) < 0)
-		goto out;
-	src = fsutil_join(s->root, name);
-	ret = fsutil_copy_atomic(src, dst_path, err);
-out:
 	free(src);
 	return ret;
 }
 
-int storage_delete(struct storage *s, const char *name, struct qw_err *err)
+static int file_delete(struct storage *s, const char *name, struct qw_err *err)
 {
-	char *path = NULL;
+	char *path = fsutil_join(s->root, name);
 	int ret = -1;
 
-	if (check_name(name, err) < 0)
-		goto out;
-	path = fsutil_join(s->root, name);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		err_errno(err, EX_IOERR, "cannot delete '%s'", path);
 		goto out;
@@ -227,15 +248,12 @@ out:
 	return ret;
 }
 
-int storage_exists(struct storage *s, const char *name, struct qw_err *err)
+static int file_exists(struct storage *s, const char *name, struct qw_err *err)
 {
-	char *path = NULL;
+	char *path = fsutil_join(s->root, name);
 	struct stat st;
 	int ret = -1;
 
-	if (check_name(name, err) < 0)
-		goto out;
-	path = fsutil_join(s->root, name);
 	if (stat(path, &st) == 0) {
 		ret = 1;
 	} else if (errno == ENOENT) {
@@ -243,7 +261,113 @@ int storage_exists(struct storage *s, const char *name, struct qw_err *err)
 	} else {
 		err_errno(err, EX_IOERR, "cannot stat '%s'", path);
 	}
-out:
 	free(path);
 	return ret;
+}
+
+/* Regular files only (lstat): a directory or a link is not an object. */
+static int file_list(struct storage *s, const char *prefix, struct storage_entry **entries,
+		     size_t *n, struct qw_err *err)
+{
+	DIR *d = opendir(s->root);
+	struct storage_entry *v = NULL;
+	size_t count = 0, cap = 0, plen = strlen(prefix);
+	struct dirent *de;
+	int ret = -1;
+
+	if (!d) {
+		ret = errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", s->root);
+		goto out;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		struct stat sb;
+		char *path;
+		int r;
+
+		if (de->d_name[0] == '.' || strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		path = fsutil_join(s->root, de->d_name);
+		r = lstat(path, &sb);
+		free(path);
+		if (r < 0 || !S_ISREG(sb.st_mode))
+			continue; /* gone meanwhile, or not an object */
+		if (count == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[count].name = xstrdup(de->d_name);
+		v[count].size = (int64_t)sb.st_size;
+		v[count].mtime_s = (int64_t)sb.st_mtime;
+		count++;
+	}
+	if (errno != 0) {
+		err_errno(err, EX_IOERR, "cannot read '%s'", s->root);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	if (ret < 0) {
+		storage_free_entries(v, count);
+	} else {
+		*entries = v;
+		*n = count;
+	}
+	return ret;
+}
+
+static const struct storage_ops file_ops = {
+	.put_file = file_put_file,
+	.get_file = file_get_file,
+	.delete = file_delete,
+	.exists = file_exists,
+	.list = file_list,
+};
+
+/* ------------------------------------------------------------ the interface */
+
+int storage_put_file(struct storage *s, const char *name, const char *src_path, bool move,
+		     struct qw_err *err)
+{
+	if (check_name(name, err) < 0)
+		return -1;
+	return s->ops->put_file(s, name, src_path, move, err);
+}
+
+int storage_get_file(struct storage *s, const char *name, const char *dst_path,
+		     struct qw_err *err)
+{
+	if (check_name(name, err) < 0)
+		return -1;
+	return s->ops->get_file(s, name, dst_path, err);
+}
+
+int storage_delete(struct storage *s, const char *name, struct qw_err *err)
+{
+	if (check_name(name, err) < 0)
+		return -1;
+	return s->ops->delete(s, name, err);
+}
+
+int storage_exists(struct storage *s, const char *name, struct qw_err *err)
+{
+	if (check_name(name, err) < 0)
+		return -1;
+	return s->ops->exists(s, name, err);
+}
+
+int storage_list(struct storage *s, const char *prefix, struct storage_entry **entries,
+		 size_t *n, struct qw_err *err)
+{
+	*entries = NULL;
+	*n = 0;
+	return s->ops->list(s, prefix ? prefix : "", entries, n, err);
+}
+
+void storage_free_entries(struct storage_entry *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(entries[i].name);
+	free(entries);
 }

@@ -12,13 +12,20 @@
  * see the whole object or none. With move=true the source may be renamed
  * into place (same filesystem) and is gone afterwards in every case of
  * success; with move=false it is copied. storage_delete() of a missing
- * object is not an error. A struct storage is immutable after open and
- * may be shared by threads.
+ * object is not an error. storage_list() lists the objects whose name
+ * starts with a prefix, in no particular order (a root that does not exist
+ * yet holds no object). A struct storage is immutable after open and may
+ * be shared by threads.
+ *
+ * Each backend implements the same contract, checked by one test suite
+ * (tests/unit/storage_contract_test.c) run against each backend's URI.
  */
 #ifndef QW_STORAGE_H
 #define QW_STORAGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "metastore.h"
@@ -44,6 +51,10 @@ const char *storage_root_uri(const struct storage *s);
 /* URI of one object (malloc'ed), NULL when the name is invalid. */
 char *storage_uri(const struct storage *s, const char *name, struct qw_err *err);
 
+/* Where an object is, for messages: the path a user can ls for the file
+ * backend, the URI for another (malloc'ed; name is not checked). */
+char *storage_location(const struct storage *s, const char *name);
+
 int storage_put_file(struct storage *s, const char *name, const char *src_path, bool move,
 		     struct qw_err *err);
 /* Copy an object to a local path, atomically. EX_NOINPUT when missing. */
@@ -52,6 +63,18 @@ int storage_get_file(struct storage *s, const char *name, const char *dst_path,
 int storage_delete(struct storage *s, const char *name, struct qw_err *err);
 /* 1 when present, 0 when absent, -1 on error. */
 int storage_exists(struct storage *s, const char *name, struct qw_err *err);
+
+/* One stored object. */
+struct storage_entry {
+	char *name;
+	int64_t size;       /* bytes */
+	int64_t mtime_s;    /* last modification, wall s */
+};
+/* The objects whose name starts with prefix ("" or NULL: all); *entries is
+ * malloc'ed (NULL when *n is 0), freed with storage_free_entries(). */
+int storage_list(struct storage *s, const char *prefix, struct storage_entry **entries,
+		 size_t *n, struct qw_err *err);
+void storage_free_entries(struct storage_entry *entries, size_t n);
 
 /* "<split_id>.split" into out (ULID_LEN + 7 bytes). */
 void storage_split_name(const char *split_id, char out[40]);
