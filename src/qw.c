@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "buf.h"
 #include "config.h"
 #include "err.h"
@@ -306,113 +307,6 @@ static void fmt_time(char *out, size_t n, json_t *secs)
 
 /* ------------------------------------------------------------ index summaries */
 
-static json_int_t split_size(struct ctx *c, const char *index_id, json_t *doc,
-			     const char *split_id, json_t *meta)
-{
-	json_t *sz = json_object_get(meta, "split_size_bytes");
-	struct stat st;
-	char *path;
-	json_int_t n = 0;
-
-	if (json_is_integer(sz))
-		return json_integer_value(sz);
-	if (!ids_is_ulid(split_id))
-		return 0;
-	path = metastore_split_path_doc(c->ms, index_id, doc, split_id);
-	if (stat(path, &st) == 0)
-		n = (json_int_t)st.st_size;
-	free(path);
-	return n;
-}
-
-static char *index_uri(struct ctx *c, const char *index_id, json_t *doc)
-{
-	const char *uri = json_string_value(json_object_get(json_object_get(doc, "index_config"),
-							   "index_uri"));
-	char *dir, *abs;
-	struct buf b = BUF_INIT;
-
-	if (uri)
-		return xstrdup(uri);
-	dir = metastore_index_dir(c->ms, index_id);
-	abs = realpath(dir, NULL);
-	buf_addf(&b, "file://%s", abs ? abs : dir);
-	free(abs);
-	free(dir);
-	return buf_detach(&b, NULL);
-}
-
-/* The summary of one index (stable keys); doc is its metadata. */
-static json_t *index_summary(struct ctx *c, const char *index_id, json_t *doc)
-{
-	json_t *cfg = json_object_get(doc, "index_config");
-	json_t *splits = json_object_get(doc, "splits");
-	json_int_t n_staged = 0, n_pub = 0, n_marked = 0, docs = 0, bytes = 0, ubytes = 0;
-	json_int_t tmin = 0, tmax = 0;
-	bool have_time = false;
-	const char *sid;
-	json_t *rec;
-	json_t *out, *tr = json_null();
-	const char *tsf = json_string_value(json_object_get(json_object_get(cfg, "doc_mapping"),
-							   "timestamp_field"));
-	char *uri = index_uri(c, index_id, doc);
-
-	json_object_foreach(splits, sid, rec) {
-		const char *state = json_string_value(json_object_get(rec, "split_state"));
-		json_t *meta = json_object_get(rec, "metadata");
-		json_t *range = json_object_get(meta, "time_range");
-
-		if (!state)
-			continue;
-		if (!strcmp(state, SPLIT_STAGED)) {
-			n_staged++;
-			continue;
-		}
-		if (!strcmp(state, SPLIT_MARKED)) {
-			n_marked++;
-			continue;
-		}
-		if (strcmp(state, SPLIT_PUBLISHED) != 0)
-			continue;
-		n_pub++;
-		docs += json_integer_value(json_object_get(meta, "num_docs"));
-		ubytes += json_integer_value(json_object_get(meta, "uncompressed_docs_size_in_bytes"));
-		bytes += split_size(c, index_id, doc, sid, meta);
-		if (json_is_integer(json_object_get(range, "start")) &&
-		    json_is_integer(json_object_get(range, "end"))) {
-			json_int_t s = json_integer_value(json_object_get(range, "start"));
-			json_int_t e = json_integer_value(json_object_get(range, "end"));
-
-			if (!have_time || s < tmin)
-				tmin = s;
-			if (!have_time || e > tmax)
-				tmax = e;
-			have_time = true;
-		}
-	}
-	if (have_time)
-		tr = json_pack("{s:I, s:I}", "start", tmin, "end", tmax);
-	out = json_pack("{s:s, s:O, s:s, s:O, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:O}",
-			"index_id", index_id,
-			"index_uid", json_object_get(doc, "index_uid"),
-			"index_uri", uri,
-			"create_timestamp", json_object_get(doc, "create_timestamp") ?
-				json_object_get(doc, "create_timestamp") : json_null(),
-			"timestamp_field", tsf,
-			"num_published_splits", n_pub,
-			"num_staged_splits", n_staged,
-			"num_marked_splits", n_marked,
-			"num_published_docs", docs,
-			"size_published_splits", bytes,
-			"size_published_docs_uncompressed", ubytes,
-			"timestamp_range", tr,
-			"checkpoints", json_object_get(doc, "checkpoints"));
-	if (out && !tsf)
-		json_object_set_new(out, "timestamp_field", json_null());
-	free(uri);
-	return out;
-}
-
 /* ------------------------------------------------------------ commands */
 
 /*
@@ -462,8 +356,8 @@ out:
 static int cmd_index_create(struct ctx *c, struct qw_err *err)
 {
 	struct index_config *cfg = NULL;
-	json_t *doc = NULL, *out = NULL;
-	char *uri = NULL;
+	json_t *summary = NULL, *out = NULL;
+	const char *uri;
 	int ret = -1;
 
 	if (!c->index_config) {
@@ -477,13 +371,14 @@ static int cmd_index_create(struct ctx *c, struct qw_err *err)
 		goto out;
 	if (metastore_create_index(c->ms, cfg, c->overwrite, err) < 0)
 		goto out;
-	doc = metastore_read(c->ms, cfg->index_id, err);
-	if (!doc)
+	/* the summary names the index's uid and its uri (the default one too) */
+	summary = admin_index_summary(c->ms, cfg->index_id, err);
+	if (!summary)
 		goto out;
-	uri = index_uri(c, cfg->index_id, doc);
+	uri = json_string_value(json_object_get(summary, "index_uri"));
 	if (c->json) {
 		out = json_pack("{s:s, s:O, s:s}", "index_id", cfg->index_id,
-				"index_uid", json_object_get(doc, "index_uid"), "index_uri", uri);
+				"index_uid", json_object_get(summary, "index_uid"), "index_uri", uri);
 		print_json(out);
 	} else {
 		printf("Index '%s' created at %s\n", cfg->index_id, uri);
@@ -491,8 +386,7 @@ static int cmd_index_create(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	json_decref(out);
-	json_decref(doc);
-	free(uri);
+	json_decref(summary);
 	config_free(cfg);
 	return ret;
 }
@@ -516,21 +410,16 @@ static int cmd_index_list(struct ctx *c, struct qw_err *err)
 	table_add(&t, "URI");
 	for (size_t i = 0; i < n; i++) {
 		struct qw_err e = QW_ERR_INIT;
-		json_t *doc = metastore_read(c->ms, ids[i], &e);
-		json_t *s;
+		json_t *s = admin_index_summary(c->ms, ids[i], &e);
 		char size[32], t0[32], t1[32];
 
-		if (!doc) {
+		if (!s) {
 			/* Go on with the others; fail at the end. */
 			err_print(prog, &e);
 			if (!err->code)
 				err_set(err, e.code, "cannot read every index");
 			continue;
 		}
-		s = index_summary(c, ids[i], doc);
-		json_decref(doc);
-		if (!s)
-			continue;
 		json_object_del(s, "checkpoints");
 		human_size(size, sizeof(size),
 			   (uint64_t)json_integer_value(json_object_get(s, "size_published_splits")));
@@ -592,7 +481,7 @@ static void print_kv(const char *k, const char *v)
 static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 {
 	const char *id = the_index(c, err);
-	json_t *doc = NULL, *s = NULL;
+	json_t *s = NULL;
 	char tmp[96], t0[32], t1[32];
 	const char *src;
 	json_t *cp;
@@ -600,14 +489,9 @@ static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 
 	if (!id)
 		goto out;
-	doc = metastore_read(c->ms, id, err);
-	if (!doc)
+	s = admin_index_summary(c->ms, id, err);
+	if (!s)
 		goto out;
-	s = index_summary(c, id, doc);
-	if (!s) {
-		err_set(err, EX_SOFTWARE, "cannot summarize index '%s'", id);
-		goto out;
-	}
 	if (c->json) {
 		print_json(s);
 		ret = 0;
@@ -657,7 +541,6 @@ static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	json_decref(s);
-	json_decref(doc);
 	return ret;
 }
 
@@ -712,119 +595,38 @@ static int cmd_index_clear(struct ctx *c, struct qw_err *err)
 }
 
 /* --state: a comma-separated list into a bit set of states. */
-#define ST_STAGED 1u
-#define ST_PUBLISHED 2u
-#define ST_MARKED 4u
-
-static int parse_states(const char *s, unsigned *out, struct qw_err *err)
-{
-	const char *p = s;
-
-	*out = 0;
-	if (!s)
-		return 0;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-
-		if ((n == 6 && !strncasecmp(p, "staged", n)))
-			*out |= ST_STAGED;
-		else if (n == 9 && !strncasecmp(p, "published", n))
-			*out |= ST_PUBLISHED;
-		else if ((n == 6 && !strncasecmp(p, "marked", n)) ||
-			 (n == 17 && !strncasecmp(p, "MarkedForDeletion", n)) ||
-			 (n == 19 && !strncasecmp(p, "marked_for_deletion", n)))
-			*out |= ST_MARKED;
-		else
-			return err_set(err, EX_USAGE,
-				       "invalid --state '%.*s' (expected staged, published or marked)",
-				       (int)n, p);
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	return 0;
-}
-
-static unsigned state_bit(const char *state)
-{
-	if (!state)
-		return 0;
-	if (!strcmp(state, SPLIT_STAGED))
-		return ST_STAGED;
-	if (!strcmp(state, SPLIT_PUBLISHED))
-		return ST_PUBLISHED;
-	if (!strcmp(state, SPLIT_MARKED))
-		return ST_MARKED;
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmd_split_list(struct ctx *c, struct qw_err *err)
 {
 	const char *id = the_index(c, err);
-	json_t *doc = NULL, *arr = json_array();
-	const char **keys = NULL;
-	size_t nkeys = 0;
+	json_t *arr = NULL, *o;
 	struct table t = { 6, NULL, 0, 0 };
 	unsigned want = 0;
-	const char *sid;
-	json_t *rec;
+	size_t i;
 	int ret = -1;
 
-	if (!id || parse_states(c->state, &want, err) < 0)
+	if (!id || admin_parse_states(c->state, &want, err) < 0)
 		goto out;
-	doc = metastore_read(c->ms, id, err);
-	if (!doc)
+	arr = admin_split_list(c->ms, id, want, err);
+	if (!arr)
 		goto out;
-	keys = xcalloc(json_object_size(json_object_get(doc, "splits")) + 1, sizeof(*keys));
-	json_object_foreach(json_object_get(doc, "splits"), sid, rec)
-		keys[nkeys++] = sid;
-	qsort(keys, nkeys, sizeof(*keys), cmp_str);
 	table_add(&t, "SPLIT ID");
 	table_add(&t, "STATE");
 	table_add(&t, "DOCS");
 	table_add(&t, "SIZE");
 	table_add(&t, "TIME RANGE");
 	table_add(&t, "UPDATED");
-	for (size_t i = 0; i < nkeys; i++) {
-		json_t *r = json_object_get(json_object_get(doc, "splits"), keys[i]);
-		json_t *meta = json_object_get(r, "metadata");
-		const char *state = json_string_value(json_object_get(r, "split_state"));
-		json_t *range = json_object_get(meta, "time_range");
-		json_int_t size = split_size(c, id, doc, keys[i], meta);
-		json_t *o;
+	json_array_foreach(arr, i, o) {
+		json_t *range = json_object_get(o, "time_range");
+		const char *state = json_string_value(json_object_get(o, "split_state"));
 		char sz[32], t0[32], t1[32], upd[32];
 
-		if (want && !(state_bit(state) & want))
-			continue;
-		o = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:O, s:O, s:O, s:O}",
-			      "split_id", keys[i],
-			      "split_state", state,
-			      "num_docs", json_integer_value(json_object_get(meta, "num_docs")),
-			      "size_bytes", size,
-			      "uncompressed_docs_size_in_bytes",
-			      json_integer_value(json_object_get(meta, "uncompressed_docs_size_in_bytes")),
-			      "time_range", json_is_object(range) ? range : json_null(),
-			      "create_timestamp", json_object_get(meta, "create_timestamp") ?
-				json_object_get(meta, "create_timestamp") : json_null(),
-			      "update_timestamp", json_object_get(r, "update_timestamp") ?
-				json_object_get(r, "update_timestamp") : json_null(),
-			      "publish_timestamp", json_object_get(r, "publish_timestamp") ?
-				json_object_get(r, "publish_timestamp") : json_null());
-		if (o)
-			json_array_append_new(arr, o);
-		human_size(sz, sizeof(sz), (uint64_t)size);
+		human_size(sz, sizeof(sz), (uint64_t)json_integer_value(json_object_get(o, "size_bytes")));
 		fmt_time(t0, sizeof(t0), json_object_get(range, "start"));
 		fmt_time(t1, sizeof(t1), json_object_get(range, "end"));
-		fmt_time(upd, sizeof(upd), json_object_get(r, "update_timestamp"));
-		table_add(&t, keys[i]);
+		fmt_time(upd, sizeof(upd), json_object_get(o, "update_timestamp"));
+		table_add(&t, json_string_value(json_object_get(o, "split_id")));
 		table_add(&t, state ? state : "-");
-		table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(meta, "num_docs")));
+		table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(o, "num_docs")));
 		table_add(&t, sz);
 		if (json_is_object(range))
 			table_addf(&t, "%s..%s", t0, t1);
@@ -841,9 +643,7 @@ static int cmd_split_list(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	table_free(&t);
-	free(keys);
 	json_decref(arr);
-	json_decref(doc);
 	return ret;
 }
 
@@ -863,42 +663,15 @@ static void print_meta_value(const char *k, json_t *v)
 static int cmd_split_describe(struct ctx *c, struct qw_err *err)
 {
 	const char *arg = c->pos[0];
-	char *path = NULL;
-	json_t *d = NULL, *doc = NULL;
+	json_t *d = NULL;
 	const char *k;
 	json_t *v;
 	size_t i;
 	int ret = -1;
 
-	if (c->index) {
-		if (ids_check_index(c->index, err) < 0)
-			goto out;
-		if (!ids_is_ulid(arg)) {
-			err_set(err, EX_USAGE, "invalid split id '%.64s': not a ULID", arg);
-			goto out;
-		}
-		doc = metastore_read(c->ms, c->index, err);
-		if (!doc)
-			goto out;
-		if (!json_object_get(json_object_get(doc, "splits"), arg)) {
-			err_set(err, EX_NOINPUT, "split '%s' does not exist in index '%s'", arg,
-				c->index);
-			goto out;
-		}
-		path = metastore_split_path_doc(c->ms, c->index, doc, arg);
-	} else {
-		path = xstrdup(arg);
-	}
-	d = split_reader_describe(path, c->verify, c->index ? arg : NULL, err);
+	d = admin_split_describe(c->ms, c->index, arg, c->verify, err);
 	if (!d)
 		goto out;
-	if (doc) {
-		json_t *rec = json_object_get(json_object_get(doc, "splits"), arg);
-
-		json_object_set(d, "split_state", json_object_get(rec, "split_state"));
-	}
-	if (c->verify)
-		json_object_set_new(d, "verified", json_true());
 	if (c->json) {
 		print_json(d);
 		ret = 0;
@@ -955,8 +728,6 @@ static int cmd_split_describe(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	json_decref(d);
-	json_decref(doc);
-	free(path);
 	return ret;
 }
 
