@@ -498,6 +498,29 @@ struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
 	return ms;
 }
 
+struct metastore *metastore_open_uri(const char *uri, struct qw_err *err)
+{
+	static const char file_scheme[] = "file://";
+	struct metastore *ms;
+	const char *dir = uri;
+
+	if (uri && !strncmp(uri, file_scheme, sizeof(file_scheme) - 1)) {
+		dir = uri + sizeof(file_scheme) - 1;
+	} else if (uri && strstr(uri, "://")) {
+		err_set(err, EX_UNAVAILABLE, "metastore '%s': unsupported scheme (only file:// for now)",
+			uri);
+		return NULL;
+	}
+	if (!dir || !*dir) {
+		err_set(err, EX_USAGE, "empty metastore uri");
+		return NULL;
+	}
+	ms = xcalloc(1, sizeof(*ms));
+	ms->data_dir = xstrdup(dir);
+	ms->ops = &file_ops;
+	return ms;
+}
+
 void metastore_close(struct metastore *ms)
 {
 	if (!ms)

@@ -67,6 +67,11 @@ typedef int (*metastore_tx_fn)(json_t *index_meta, void *ctx, struct qw_err *err
 /* Open the metastore of a data dir (default "./qwdata", or $QW_DATA_DIR when
  * data_dir is NULL). Does not create anything until a write. */
 struct metastore *metastore_open(const char *data_dir, struct qw_err *err);
+/* Open the metastore a URI names: "file:///abs/dir" or a plain path (the
+ * data dir of the file backend; never defaulted). Another scheme is
+ * EX_UNAVAILABLE until its backend lands behind the same calls. Each
+ * backend passes tests/unit/metastore_contract_test.c. */
+struct metastore *metastore_open_uri(const char *uri, struct qw_err *err);
 void metastore_close(struct metastore *ms);
 const char *metastore_data_dir(const struct metastore *ms);
 
