@@ -65,13 +65,6 @@ void buf_add_u8(struct buf *b, uint8_t v)
 	buf_add(b, &v, 1);
 }
 
-void buf_add_u16le(struct buf *b, uint16_t v)
-{
-	uint8_t p[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-
-	buf_add(b, p, 2);
-}
-
 void buf_add_u32le(struct buf *b, uint32_t v)
 {
 	uint8_t p[4];

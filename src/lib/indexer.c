@@ -406,11 +406,6 @@ int64_t indexer_timeout_deadline(const struct indexer *ix)
 	return ix->first_ms + ix->cfg->commit_timeout_secs * 1000;
 }
 
-void indexer_get_stats(const struct indexer *ix, struct indexer_stats *st)
-{
-	*st = ix->st;
-}
-
 static json_t *split_entry(struct slot *s, const char *dir)
 {
 	int64_t lo, hi;

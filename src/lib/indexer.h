@@ -119,7 +119,6 @@ int64_t indexer_timeout_deadline(const struct indexer *ix);
 int indexer_cut(struct indexer *ix, enum indexer_trigger trigger, json_t **rec,
 		struct qw_err *err);
 const char *indexer_trigger_name(enum indexer_trigger t);
-void indexer_get_stats(const struct indexer *ix, struct indexer_stats *st);
 
 /*
  * The qw-index loop: read the pipe protocol from in_fd (made non-blocking
