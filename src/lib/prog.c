@@ -65,3 +65,18 @@ const char *prog_data_dir(const char *opt)
 		return env;
 	return "./qwdata";
 }
+
+int prog_getopt_tail(const char *prog, int opt, void (*usage)(FILE *out))
+{
+	switch (opt) {
+	case 'h':
+		usage(stdout);
+		return prog_finish(prog, 0);
+	case 'V':
+		prog_version(prog);
+		return prog_finish(prog, 0);
+	default:
+		usage(stderr);
+		return EX_USAGE;
+	}
+}
