@@ -24,7 +24,6 @@
 #include "fsutil.h"
 #include "ids.h"
 #include "metastore.h"
-#include "prog.h"
 #include "xalloc.h"
 
 #define METASTORE_FILE "metastore.json"
@@ -483,10 +482,22 @@ static const struct metastore_ops file_ops = {
 
 /* ------------------------------------------------------------ interface */
 
+const char *metastore_resolve_data_dir(const char *data_dir)
+{
+	const char *env;
+
+	if (data_dir && *data_dir)
+		return data_dir;
+	env = getenv("QW_DATA_DIR");
+	if (env && *env)
+		return env;
+	return "./qwdata";
+}
+
 struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
 {
 	struct metastore *ms;
-	const char *dir = prog_data_dir(data_dir);
+	const char *dir = metastore_resolve_data_dir(data_dir);
 
 	if (!*dir) {
 		err_set(err, EX_USAGE, "empty data directory");

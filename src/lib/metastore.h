@@ -67,6 +67,9 @@ typedef int (*metastore_tx_fn)(json_t *index_meta, void *ctx, struct qw_err *err
 /* Open the metastore of a data dir (default "./qwdata", or $QW_DATA_DIR when
  * data_dir is NULL). Does not create anything until a write. */
 struct metastore *metastore_open(const char *data_dir, struct qw_err *err);
+/* The data dir: data_dir when given (non-empty), else $QW_DATA_DIR, else
+ * "./qwdata" (the rule of prog_data_dir(), which calls this). */
+const char *metastore_resolve_data_dir(const char *data_dir);
 /* Open the metastore a URI names: "file:///abs/dir" or a plain path (the
  * data dir of the file backend; never defaulted). Another scheme is
  * EX_UNAVAILABLE until its backend lands behind the same calls. Each

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metastore.h"
 #include "prog.h"
 
 void prog_version(const char *prog)
@@ -56,14 +57,7 @@ int prog_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int
 
 const char *prog_data_dir(const char *opt)
 {
-	const char *env;
-
-	if (opt && *opt)
-		return opt;
-	env = getenv("QW_DATA_DIR");
-	if (env && *env)
-		return env;
-	return "./qwdata";
+	return metastore_resolve_data_dir(opt);
 }
 
 int prog_getopt_tail(const char *prog, int opt, void (*usage)(FILE *out))
