@@ -494,13 +494,13 @@ const char *metastore_resolve_data_dir(const char *data_dir)
 	return "./qwdata";
 }
 
-struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
+/* The file backend on a data dir (or NULL with err set: what names it). */
+static struct metastore *file_open(const char *dir, const char *what, struct qw_err *err)
 {
 	struct metastore *ms;
-	const char *dir = metastore_resolve_data_dir(data_dir);
 
-	if (!*dir) {
-		err_set(err, EX_USAGE, "empty data directory");
+	if (!dir || !*dir) {
+		err_set(err, EX_USAGE, "empty %s", what);
 		return NULL;
 	}
 	ms = xcalloc(1, sizeof(*ms));
@@ -509,10 +509,14 @@ struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
 	return ms;
 }
 
+struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
+{
+	return file_open(metastore_resolve_data_dir(data_dir), "data directory", err);
+}
+
 struct metastore *metastore_open_uri(const char *uri, struct qw_err *err)
 {
 	static const char file_scheme[] = "file://";
-	struct metastore *ms;
 	const char *dir = uri;
 
 	if (uri && !strncmp(uri, file_scheme, sizeof(file_scheme) - 1)) {
@@ -522,14 +526,7 @@ struct metastore *metastore_open_uri(const char *uri, struct qw_err *err)
 			uri);
 		return NULL;
 	}
-	if (!dir || !*dir) {
-		err_set(err, EX_USAGE, "empty metastore uri");
-		return NULL;
-	}
-	ms = xcalloc(1, sizeof(*ms));
-	ms->data_dir = xstrdup(dir);
-	ms->ops = &file_ops;
-	return ms;
+	return file_open(dir, "metastore uri", err);
 }
 
 void metastore_close(struct metastore *ms)
