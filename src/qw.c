@@ -174,12 +174,12 @@ static void usage(FILE *out)
 		"Run 'qw COMMAND --help' for the options of a command.\n");
 }
 
-static void sub_usage(const struct subcmd *sc, FILE *out)
+static void sub_usage(const struct subcmd *sub, FILE *out)
 {
-	fprintf(out, "Usage: %s %s %s%s%s [OPTION]...\n%s\n\nOptions:\n", prog, sc->group, sc->name,
-		*sc->args ? " " : "", sc->args, sc->summary);
+	fprintf(out, "Usage: %s %s %s%s%s [OPTION]...\n%s\n\nOptions:\n", prog, sub->group, sub->name,
+		*sub->args ? " " : "", sub->args, sub->summary);
 	for (size_t i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++)
-		if (sc->allowed & opt_help[i].flag)
+		if (sub->allowed & opt_help[i].flag)
 			fprintf(out, "%s\n", opt_help[i].help);
 	fprintf(out,
 		"      --data-dir DIR   data directory (default: $QW_DATA_DIR, else ./qwdata)\n"
@@ -747,12 +747,12 @@ static bool is_group(const char *s)
 }
 
 /* Parse a subcommand's arguments (argv[0] is its name) and run it. *help: --help given. */
-static int run_subcmd(struct ctx *c, const struct subcmd *sc, int argc, char **argv,
+static int run_subcmd(struct ctx *c, const struct subcmd *sub, int argc, char **argv,
 		      struct qw_err *err)
 {
 	int opt;
 
-	c->cmd = sc;
+	c->cmd = sub;
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
@@ -760,7 +760,7 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sc, int argc, char **a
 
 		switch (opt) {
 		case OPT_HELP:
-			sub_usage(sc, stdout);
+			sub_usage(sub, stdout);
 			return 0;
 		case OPT_DATA_DIR:
 			c->data_dir = optarg;
@@ -799,30 +799,30 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sc, int argc, char **a
 			break;
 		case ':':
 			c->show_usage = USAGE_SUBCMD;
-			return err_set(err, EX_USAGE, "%s %s: option '%s' needs a value", sc->group,
-				       sc->name, argv[optind - 1]);
+			return err_set(err, EX_USAGE, "%s %s: option '%s' needs a value", sub->group,
+				       sub->name, argv[optind - 1]);
 		default:
 			c->show_usage = USAGE_SUBCMD;
-			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sc->group, sc->name,
+			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sub->group, sub->name,
 				       argv[optind - 1]);
 		}
-		if (!(sc->allowed & need)) {
+		if (!(sub->allowed & need)) {
 			c->show_usage = USAGE_SUBCMD;
-			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sc->group, sc->name,
+			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sub->group, sub->name,
 				       argv[optind - 1]);
 		}
 	}
 	c->pos = argv + optind;
 	c->npos = argc - optind;
-	if (c->npos < sc->min_pos || c->npos > sc->max_pos) {
+	if (c->npos < sub->min_pos || c->npos > sub->max_pos) {
 		c->show_usage = USAGE_SUBCMD;
-		return err_set(err, EX_USAGE, "%s %s: %s", sc->group, sc->name,
-			       c->npos < sc->min_pos ? "missing argument" : "too many arguments");
+		return err_set(err, EX_USAGE, "%s %s: %s", sub->group, sub->name,
+			       c->npos < sub->min_pos ? "missing argument" : "too many arguments");
 	}
 	c->ms = metastore_open(c->data_dir, err);
 	if (!c->ms)
 		return -1;
-	return sc->run(c, err);
+	return sub->run(c, err);
 }
 
 /* Exec qw-NAME: from the directory of this executable first, then PATH. */
@@ -874,7 +874,7 @@ static int run_external(struct ctx *c, int argc, char **argv, struct qw_err *err
 
 static int run_help(struct ctx *c, int argc, char **argv, struct qw_err *err)
 {
-	const struct subcmd *sc;
+	const struct subcmd *sub;
 
 	if (argc < 2) {
 		usage(stdout);
@@ -885,10 +885,10 @@ static int run_help(struct ctx *c, int argc, char **argv, struct qw_err *err)
 			group_usage(argv[1], stdout);
 			return 0;
 		}
-		sc = find_subcmd(argv[1], argv[2]);
-		if (!sc)
+		sub = find_subcmd(argv[1], argv[2]);
+		if (!sub)
 			return err_set(err, EX_USAGE, "'%s %.64s' is not a qw command", argv[1], argv[2]);
-		sub_usage(sc, stdout);
+		sub_usage(sub, stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "help")) {
@@ -905,7 +905,7 @@ static int run_help(struct ctx *c, int argc, char **argv, struct qw_err *err)
 static int dispatch(struct ctx *c, int argc, char **argv, struct qw_err *err)
 {
 	const char *cmd = argv[0];
-	const struct subcmd *sc;
+	const struct subcmd *sub;
 
 	if (!strcmp(cmd, "help"))
 		return run_help(c, argc, argv, err);
@@ -920,12 +920,12 @@ static int dispatch(struct ctx *c, int argc, char **argv, struct qw_err *err)
 		group_usage(cmd, stdout);
 		return 0;
 	}
-	sc = find_subcmd(cmd, argv[1]);
-	if (!sc) {
+	sub = find_subcmd(cmd, argv[1]);
+	if (!sub) {
 		c->show_usage = USAGE_GROUP;
 		return err_set(err, EX_USAGE, "'%s %.64s' is not a qw command", cmd, argv[1]);
 	}
-	return run_subcmd(c, sc, argc - 1, argv + 1, err);
+	return run_subcmd(c, sub, argc - 1, argv + 1, err);
 }
 
 int main(int argc, char **argv)
