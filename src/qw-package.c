@@ -82,15 +82,8 @@ int main(int argc, char **argv)
 		case 's':
 			po.scratch_dir = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return prog_finish(prog, 0);
-		case 'V':
-			prog_version(prog);
-			return prog_finish(prog, 0);
-		default:
-			usage(stderr);
-			return EX_USAGE;
+		default: /* -h, -V or a usage error */
+			return prog_getopt_tail(prog, c, usage);
 		}
 	}
 	if (optind < argc) {

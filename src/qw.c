@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
@@ -179,12 +180,12 @@ static void usage(FILE *out)
 		"Run 'qw COMMAND --help' for the options of a command.\n");
 }
 
-static void sub_usage(const struct subcmd *sc, FILE *out)
+static void sub_usage(const struct subcmd *sub, FILE *out)
 {
-	fprintf(out, "Usage: %s %s %s%s%s [OPTION]...\n%s\n\nOptions:\n", prog, sc->group, sc->name,
-		*sc->args ? " " : "", sc->args, sc->summary);
+	fprintf(out, "Usage: %s %s %s%s%s [OPTION]...\n%s\n\nOptions:\n", prog, sub->group, sub->name,
+		*sub->args ? " " : "", sub->args, sub->summary);
 	for (size_t i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++)
-		if (sc->allowed & opt_help[i].flag)
+		if (sub->allowed & opt_help[i].flag)
 			fprintf(out, "%s\n", opt_help[i].help);
 	fprintf(out,
 		"      --data-dir DIR   data directory (default: $QW_DATA_DIR, else ./qwdata)\n"
@@ -312,113 +313,6 @@ static void fmt_time(char *out, size_t n, json_t *secs)
 
 /* ------------------------------------------------------------ index summaries */
 
-static json_int_t split_size(struct ctx *c, const char *index_id, json_t *doc,
-			     const char *split_id, json_t *meta)
-{
-	json_t *sz = json_object_get(meta, "split_size_bytes");
-	struct stat st;
-	char *path;
-	json_int_t n = 0;
-
-	if (json_is_integer(sz))
-		return json_integer_value(sz);
-	if (!ids_is_ulid(split_id))
-		return 0;
-	path = metastore_split_path_doc(c->ms, index_id, doc, split_id);
-	if (stat(path, &st) == 0)
-		n = (json_int_t)st.st_size;
-	free(path);
-	return n;
-}
-
-static char *index_uri(struct ctx *c, const char *index_id, json_t *doc)
-{
-	const char *uri = json_string_value(json_object_get(json_object_get(doc, "index_config"),
-							   "index_uri"));
-	char *dir, *abs;
-	struct buf b = BUF_INIT;
-
-	if (uri)
-		return xstrdup(uri);
-	dir = metastore_index_dir(c->ms, index_id);
-	abs = realpath(dir, NULL);
-	buf_addf(&b, "file://%s", abs ? abs : dir);
-	free(abs);
-	free(dir);
-	return buf_detach(&b, NULL);
-}
-
-/* The summary of one index (stable keys); doc is its metadata. */
-static json_t *index_summary(struct ctx *c, const char *index_id, json_t *doc)
-{
-	json_t *cfg = json_object_get(doc, "index_config");
-	json_t *splits = json_object_get(doc, "splits");
-	json_int_t n_staged = 0, n_pub = 0, n_marked = 0, docs = 0, bytes = 0, ubytes = 0;
-	json_int_t tmin = 0, tmax = 0;
-	bool have_time = false;
-	const char *sid;
-	json_t *rec;
-	json_t *out, *tr = json_null();
-	const char *tsf = json_string_value(json_object_get(json_object_get(cfg, "doc_mapping"),
-							   "timestamp_field"));
-	char *uri = index_uri(c, index_id, doc);
-
-	json_object_foreach(splits, sid, rec) {
-		const char *state = json_string_value(json_object_get(rec, "split_state"));
-		json_t *meta = json_object_get(rec, "metadata");
-		json_t *range = json_object_get(meta, "time_range");
-
-		if (!state)
-			continue;
-		if (!strcmp(state, SPLIT_STAGED)) {
-			n_staged++;
-			continue;
-		}
-		if (!strcmp(state, SPLIT_MARKED)) {
-			n_marked++;
-			continue;
-		}
-		if (strcmp(state, SPLIT_PUBLISHED) != 0)
-			continue;
-		n_pub++;
-		docs += json_integer_value(json_object_get(meta, "num_docs"));
-		ubytes += json_integer_value(json_object_get(meta, "uncompressed_docs_size_in_bytes"));
-		bytes += split_size(c, index_id, doc, sid, meta);
-		if (json_is_integer(json_object_get(range, "start")) &&
-		    json_is_integer(json_object_get(range, "end"))) {
-			json_int_t s = json_integer_value(json_object_get(range, "start"));
-			json_int_t e = json_integer_value(json_object_get(range, "end"));
-
-			if (!have_time || s < tmin)
-				tmin = s;
-			if (!have_time || e > tmax)
-				tmax = e;
-			have_time = true;
-		}
-	}
-	if (have_time)
-		tr = json_pack("{s:I, s:I}", "start", tmin, "end", tmax);
-	out = json_pack("{s:s, s:O, s:s, s:O, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:O}",
-			"index_id", index_id,
-			"index_uid", json_object_get(doc, "index_uid"),
-			"index_uri", uri,
-			"create_timestamp", json_object_get(doc, "create_timestamp") ?
-				json_object_get(doc, "create_timestamp") : json_null(),
-			"timestamp_field", tsf,
-			"num_published_splits", n_pub,
-			"num_staged_splits", n_staged,
-			"num_marked_splits", n_marked,
-			"num_published_docs", docs,
-			"size_published_splits", bytes,
-			"size_published_docs_uncompressed", ubytes,
-			"timestamp_range", tr,
-			"checkpoints", json_object_get(doc, "checkpoints"));
-	if (out && !tsf)
-		json_object_set_new(out, "timestamp_field", json_null());
-	free(uri);
-	return out;
-}
-
 /* ------------------------------------------------------------ commands */
 
 /*
@@ -468,8 +362,8 @@ out:
 static int cmd_index_create(struct ctx *c, struct qw_err *err)
 {
 	struct index_config *cfg = NULL;
-	json_t *doc = NULL, *out = NULL;
-	char *uri = NULL;
+	json_t *summary = NULL, *out = NULL;
+	const char *uri;
 	int ret = -1;
 
 	if (!c->index_config) {
@@ -483,13 +377,14 @@ static int cmd_index_create(struct ctx *c, struct qw_err *err)
 		goto out;
 	if (metastore_create_index(c->ms, cfg, c->overwrite, err) < 0)
 		goto out;
-	doc = metastore_read(c->ms, cfg->index_id, err);
-	if (!doc)
+	/* the summary names the index's uid and its uri (the default one too) */
+	summary = admin_index_summary(c->ms, cfg->index_id, err);
+	if (!summary)
 		goto out;
-	uri = index_uri(c, cfg->index_id, doc);
+	uri = json_string_value(json_object_get(summary, "index_uri"));
 	if (c->json) {
 		out = json_pack("{s:s, s:O, s:s}", "index_id", cfg->index_id,
-				"index_uid", json_object_get(doc, "index_uid"), "index_uri", uri);
+				"index_uid", json_object_get(summary, "index_uid"), "index_uri", uri);
 		print_json(out);
 	} else {
 		printf("Index '%s' created at %s\n", cfg->index_id, uri);
@@ -497,8 +392,7 @@ static int cmd_index_create(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	json_decref(out);
-	json_decref(doc);
-	free(uri);
+	json_decref(summary);
 	config_free(cfg);
 	return ret;
 }
@@ -522,21 +416,16 @@ static int cmd_index_list(struct ctx *c, struct qw_err *err)
 	table_add(&t, "URI");
 	for (size_t i = 0; i < n; i++) {
 		struct qw_err e = QW_ERR_INIT;
-		json_t *doc = metastore_read(c->ms, ids[i], &e);
-		json_t *s;
+		json_t *s = admin_index_summary(c->ms, ids[i], &e);
 		char size[32], t0[32], t1[32];
 
-		if (!doc) {
+		if (!s) {
 			/* Go on with the others; fail at the end. */
 			err_print(prog, &e);
 			if (!err->code)
 				err_set(err, e.code, "cannot read every index");
 			continue;
 		}
-		s = index_summary(c, ids[i], doc);
-		json_decref(doc);
-		if (!s)
-			continue;
 		json_object_del(s, "checkpoints");
 		human_size(size, sizeof(size),
 			   (uint64_t)json_integer_value(json_object_get(s, "size_published_splits")));
@@ -606,14 +495,12 @@ static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 
 	if (!id)
 		goto out;
+	s = admin_index_summary(c->ms, id, err);
+	if (!s)
+		goto out;
 	doc = metastore_read(c->ms, id, err);
 	if (!doc)
 		goto out;
-	s = index_summary(c, id, doc);
-	if (!s) {
-		err_set(err, EX_SOFTWARE, "cannot summarize index '%s'", id);
-		goto out;
-	}
 	merge = merger_describe(doc, clock_wall_s(), err);
 	if (!merge)
 		goto out;
@@ -676,8 +563,8 @@ static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	json_decref(merge);
-	json_decref(s);
 	json_decref(doc);
+	json_decref(s);
 	return ret;
 }
 
@@ -732,119 +619,38 @@ static int cmd_index_clear(struct ctx *c, struct qw_err *err)
 }
 
 /* --state: a comma-separated list into a bit set of states. */
-#define ST_STAGED 1u
-#define ST_PUBLISHED 2u
-#define ST_MARKED 4u
-
-static int parse_states(const char *s, unsigned *out, struct qw_err *err)
-{
-	const char *p = s;
-
-	*out = 0;
-	if (!s)
-		return 0;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-
-		if ((n == 6 && !strncasecmp(p, "staged", n)))
-			*out |= ST_STAGED;
-		else if (n == 9 && !strncasecmp(p, "published", n))
-			*out |= ST_PUBLISHED;
-		else if ((n == 6 && !strncasecmp(p, "marked", n)) ||
-			 (n == 17 && !strncasecmp(p, "MarkedForDeletion", n)) ||
-			 (n == 19 && !strncasecmp(p, "marked_for_deletion", n)))
-			*out |= ST_MARKED;
-		else
-			return err_set(err, EX_USAGE,
-				       "invalid --state '%.*s' (expected staged, published or marked)",
-				       (int)n, p);
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	return 0;
-}
-
-static unsigned state_bit(const char *state)
-{
-	if (!state)
-		return 0;
-	if (!strcmp(state, SPLIT_STAGED))
-		return ST_STAGED;
-	if (!strcmp(state, SPLIT_PUBLISHED))
-		return ST_PUBLISHED;
-	if (!strcmp(state, SPLIT_MARKED))
-		return ST_MARKED;
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmd_split_list(struct ctx *c, struct qw_err *err)
 {
 	const char *id = the_index(c, err);
-	json_t *doc = NULL, *arr = json_array();
-	const char **keys = NULL;
-	size_t nkeys = 0;
+	json_t *arr = NULL, *o;
 	struct table t = { 6, NULL, 0, 0 };
 	unsigned want = 0;
-	const char *sid;
-	json_t *rec;
+	size_t i;
 	int ret = -1;
 
-	if (!id || parse_states(c->state, &want, err) < 0)
+	if (!id || admin_parse_states(c->state, &want, err) < 0)
 		goto out;
-	doc = metastore_read(c->ms, id, err);
-	if (!doc)
+	arr = admin_split_list(c->ms, id, want, err);
+	if (!arr)
 		goto out;
-	keys = xcalloc(json_object_size(json_object_get(doc, "splits")) + 1, sizeof(*keys));
-	json_object_foreach(json_object_get(doc, "splits"), sid, rec)
-		keys[nkeys++] = sid;
-	qsort(keys, nkeys, sizeof(*keys), cmp_str);
 	table_add(&t, "SPLIT ID");
 	table_add(&t, "STATE");
 	table_add(&t, "DOCS");
 	table_add(&t, "SIZE");
 	table_add(&t, "TIME RANGE");
 	table_add(&t, "UPDATED");
-	for (size_t i = 0; i < nkeys; i++) {
-		json_t *r = json_object_get(json_object_get(doc, "splits"), keys[i]);
-		json_t *meta = json_object_get(r, "metadata");
-		const char *state = json_string_value(json_object_get(r, "split_state"));
-		json_t *range = json_object_get(meta, "time_range");
-		json_int_t size = split_size(c, id, doc, keys[i], meta);
-		json_t *o;
+	json_array_foreach(arr, i, o) {
+		json_t *range = json_object_get(o, "time_range");
+		const char *state = json_string_value(json_object_get(o, "split_state"));
 		char sz[32], t0[32], t1[32], upd[32];
 
-		if (want && !(state_bit(state) & want))
-			continue;
-		o = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:O, s:O, s:O, s:O}",
-			      "split_id", keys[i],
-			      "split_state", state,
-			      "num_docs", json_integer_value(json_object_get(meta, "num_docs")),
-			      "size_bytes", size,
-			      "uncompressed_docs_size_in_bytes",
-			      json_integer_value(json_object_get(meta, "uncompressed_docs_size_in_bytes")),
-			      "time_range", json_is_object(range) ? range : json_null(),
-			      "create_timestamp", json_object_get(meta, "create_timestamp") ?
-				json_object_get(meta, "create_timestamp") : json_null(),
-			      "update_timestamp", json_object_get(r, "update_timestamp") ?
-				json_object_get(r, "update_timestamp") : json_null(),
-			      "publish_timestamp", json_object_get(r, "publish_timestamp") ?
-				json_object_get(r, "publish_timestamp") : json_null());
-		if (o)
-			json_array_append_new(arr, o);
-		human_size(sz, sizeof(sz), (uint64_t)size);
+		human_size(sz, sizeof(sz), (uint64_t)json_integer_value(json_object_get(o, "size_bytes")));
 		fmt_time(t0, sizeof(t0), json_object_get(range, "start"));
 		fmt_time(t1, sizeof(t1), json_object_get(range, "end"));
-		fmt_time(upd, sizeof(upd), json_object_get(r, "update_timestamp"));
-		table_add(&t, keys[i]);
+		fmt_time(upd, sizeof(upd), json_object_get(o, "update_timestamp"));
+		table_add(&t, json_string_value(json_object_get(o, "split_id")));
 		table_add(&t, state ? state : "-");
-		table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(meta, "num_docs")));
+		table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(o, "num_docs")));
 		table_add(&t, sz);
 		if (json_is_object(range))
 			table_addf(&t, "%s..%s", t0, t1);
@@ -861,9 +667,7 @@ static int cmd_split_list(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	table_free(&t);
-	free(keys);
 	json_decref(arr);
-	json_decref(doc);
 	return ret;
 }
 
@@ -883,42 +687,15 @@ static void print_meta_value(const char *k, json_t *v)
 static int cmd_split_describe(struct ctx *c, struct qw_err *err)
 {
 	const char *arg = c->pos[0];
-	char *path = NULL;
-	json_t *d = NULL, *doc = NULL;
+	json_t *d = NULL;
 	const char *k;
 	json_t *v;
 	size_t i;
 	int ret = -1;
 
-	if (c->index) {
-		if (ids_check_index(c->index, err) < 0)
-			goto out;
-		if (!ids_is_ulid(arg)) {
-			err_set(err, EX_USAGE, "invalid split id '%.64s': not a ULID", arg);
-			goto out;
-		}
-		doc = metastore_read(c->ms, c->index, err);
-		if (!doc)
-			goto out;
-		if (!json_object_get(json_object_get(doc, "splits"), arg)) {
-			err_set(err, EX_NOINPUT, "split '%s' does not exist in index '%s'", arg,
-				c->index);
-			goto out;
-		}
-		path = metastore_split_path_doc(c->ms, c->index, doc, arg);
-	} else {
-		path = xstrdup(arg);
-	}
-	d = split_reader_describe(path, c->verify, c->index ? arg : NULL, err);
+	d = admin_split_describe(c->ms, c->index, arg, c->verify, err);
 	if (!d)
 		goto out;
-	if (doc) {
-		json_t *rec = json_object_get(json_object_get(doc, "splits"), arg);
-
-		json_object_set(d, "split_state", json_object_get(rec, "split_state"));
-	}
-	if (c->verify)
-		json_object_set_new(d, "verified", json_true());
 	if (c->json) {
 		print_json(d);
 		ret = 0;
@@ -975,8 +752,6 @@ static int cmd_split_describe(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	json_decref(d);
-	json_decref(doc);
-	free(path);
 	return ret;
 }
 
@@ -1013,12 +788,12 @@ static bool is_group(const char *s)
 }
 
 /* Parse a subcommand's arguments (argv[0] is its name) and run it. *help: --help given. */
-static int run_subcmd(struct ctx *c, const struct subcmd *sc, int argc, char **argv,
+static int run_subcmd(struct ctx *c, const struct subcmd *sub, int argc, char **argv,
 		      struct qw_err *err)
 {
 	int opt;
 
-	c->cmd = sc;
+	c->cmd = sub;
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
@@ -1026,7 +801,7 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sc, int argc, char **a
 
 		switch (opt) {
 		case OPT_HELP:
-			sub_usage(sc, stdout);
+			sub_usage(sub, stdout);
 			return 0;
 		case OPT_DATA_DIR:
 			c->data_dir = optarg;
@@ -1065,30 +840,30 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sc, int argc, char **a
 			break;
 		case ':':
 			c->show_usage = USAGE_SUBCMD;
-			return err_set(err, EX_USAGE, "%s %s: option '%s' needs a value", sc->group,
-				       sc->name, argv[optind - 1]);
+			return err_set(err, EX_USAGE, "%s %s: option '%s' needs a value", sub->group,
+				       sub->name, argv[optind - 1]);
 		default:
 			c->show_usage = USAGE_SUBCMD;
-			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sc->group, sc->name,
+			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sub->group, sub->name,
 				       argv[optind - 1]);
 		}
-		if (!(sc->allowed & need)) {
+		if (!(sub->allowed & need)) {
 			c->show_usage = USAGE_SUBCMD;
-			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sc->group, sc->name,
+			return err_set(err, EX_USAGE, "%s %s: unknown option '%s'", sub->group, sub->name,
 				       argv[optind - 1]);
 		}
 	}
 	c->pos = argv + optind;
 	c->npos = argc - optind;
-	if (c->npos < sc->min_pos || c->npos > sc->max_pos) {
+	if (c->npos < sub->min_pos || c->npos > sub->max_pos) {
 		c->show_usage = USAGE_SUBCMD;
-		return err_set(err, EX_USAGE, "%s %s: %s", sc->group, sc->name,
-			       c->npos < sc->min_pos ? "missing argument" : "too many arguments");
+		return err_set(err, EX_USAGE, "%s %s: %s", sub->group, sub->name,
+			       c->npos < sub->min_pos ? "missing argument" : "too many arguments");
 	}
 	c->ms = metastore_open(c->data_dir, err);
 	if (!c->ms)
 		return -1;
-	return sc->run(c, err);
+	return sub->run(c, err);
 }
 
 /* Exec qw-NAME: from the directory of this executable first, then PATH. */
@@ -1140,7 +915,7 @@ static int run_external(struct ctx *c, int argc, char **argv, struct qw_err *err
 
 static int run_help(struct ctx *c, int argc, char **argv, struct qw_err *err)
 {
-	const struct subcmd *sc;
+	const struct subcmd *sub;
 
 	if (argc < 2) {
 		usage(stdout);
@@ -1151,10 +926,10 @@ static int run_help(struct ctx *c, int argc, char **argv, struct qw_err *err)
 			group_usage(argv[1], stdout);
 			return 0;
 		}
-		sc = find_subcmd(argv[1], argv[2]);
-		if (!sc)
+		sub = find_subcmd(argv[1], argv[2]);
+		if (!sub)
 			return err_set(err, EX_USAGE, "'%s %.64s' is not a qw command", argv[1], argv[2]);
-		sub_usage(sc, stdout);
+		sub_usage(sub, stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "help")) {
@@ -1171,7 +946,7 @@ static int run_help(struct ctx *c, int argc, char **argv, struct qw_err *err)
 static int dispatch(struct ctx *c, int argc, char **argv, struct qw_err *err)
 {
 	const char *cmd = argv[0];
-	const struct subcmd *sc;
+	const struct subcmd *sub;
 
 	if (!strcmp(cmd, "help"))
 		return run_help(c, argc, argv, err);
@@ -1186,12 +961,12 @@ static int dispatch(struct ctx *c, int argc, char **argv, struct qw_err *err)
 		group_usage(cmd, stdout);
 		return 0;
 	}
-	sc = find_subcmd(cmd, argv[1]);
-	if (!sc) {
+	sub = find_subcmd(cmd, argv[1]);
+	if (!sub) {
 		c->show_usage = USAGE_GROUP;
 		return err_set(err, EX_USAGE, "'%s %.64s' is not a qw command", cmd, argv[1]);
 	}
-	return run_subcmd(c, sc, argc - 1, argv + 1, err);
+	return run_subcmd(c, sub, argc - 1, argv + 1, err);
 }
 
 int main(int argc, char **argv)

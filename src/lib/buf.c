@@ -65,13 +65,6 @@ void buf_add_u8(struct buf *b, uint8_t v)
 	buf_add(b, &v, 1);
 }
 
-void buf_add_u16le(struct buf *b, uint16_t v)
-{
-	uint8_t p[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-
-	buf_add(b, p, 2);
-}
-
 void buf_add_u32le(struct buf *b, uint32_t v)
 {
 	uint8_t p[4];
@@ -128,8 +121,10 @@ char *buf_detach(struct buf *b, size_t *len)
 {
 	char *p;
 
-	if (!b->data)
+	if (!b->data) {
 		buf_grow(b, 0);
+		b->data[0] = '\0'; /* an empty buffer detaches as "" */
+	}
 	p = b->data;
 	if (len)
 		*len = b->len;

@@ -27,7 +27,6 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Little-endian fixed-width and LEB128 variable-length integers. */
 void buf_add_u8(struct buf *b, uint8_t v);
-void buf_add_u16le(struct buf *b, uint16_t v);
 void buf_add_u32le(struct buf *b, uint32_t v);
 void buf_add_u64le(struct buf *b, uint64_t v);
 void buf_add_varint(struct buf *b, uint64_t v);

@@ -22,26 +22,47 @@ double clock_scale(void)
 #endif
 }
 
-int64_t clock_now_ms(void)
+void clock_init(struct clock *c)
+{
+	c->scale = clock_scale();
+}
+
+int64_t clock_ms(const struct clock *c)
 {
 	struct timespec ts;
 	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-	return (int64_t)(ms * clock_scale());
+	return (int64_t)(ms * c->scale);
 }
 
-int clock_real_wait_ms(int64_t scaled_ms)
+int clock_wait_ms(const struct clock *c, int64_t scaled_ms)
 {
 	double real;
 
 	if (scaled_ms <= 0)
 		return 0;
-	real = (double)scaled_ms / clock_scale();
+	real = (double)scaled_ms / c->scale;
 	if (real > 2147483647.0)
 		return 2147483647;
 	return real < 1.0 ? 1 : (int)real;
+}
+
+int64_t clock_now_ms(void)
+{
+	struct clock c;
+
+	clock_init(&c);
+	return clock_ms(&c);
+}
+
+int clock_real_wait_ms(int64_t scaled_ms)
+{
+	struct clock c;
+
+	clock_init(&c);
+	return clock_wait_ms(&c, scaled_ms);
 }
 
 int64_t clock_wall_s(void)

@@ -17,6 +17,22 @@
 
 #define CLOCK_SCALE_MAX 1000.0
 
+/*
+ * The clock of a long-lived loop: the time scale read once, when the loop's
+ * owner is made (clock_init()), and carried in its state, so that reading
+ * the time does not read the environment. clock_now_ms() and
+ * clock_real_wait_ms() below are the same for a caller without one (they
+ * read the scale on every call).
+ */
+struct clock {
+	double scale;
+};
+void clock_init(struct clock *c);
+/* Scaled monotonic milliseconds. */
+int64_t clock_ms(const struct clock *c);
+/* Real milliseconds to wait for a scaled duration (at least 1 if ms > 0). */
+int clock_wait_ms(const struct clock *c, int64_t scaled_ms);
+
 /* Scaled monotonic milliseconds. */
 int64_t clock_now_ms(void);
 /* Real milliseconds to wait for a scaled duration (at least 1 if ms > 0). */

@@ -25,145 +25,121 @@ struct gc_ctx {
 	json_t *found;      /* [{"split_id","reason"}] */
 };
 
-static bool is_current_token(json_t *meta, const char *token)
+/* Why the split is to be removed, NULL when it stays. */
+static const char *removal_reason(const struct split_record *r, const struct gc_ctx *c)
 {
-	json_t *tokens = json_object_get(meta, "publish_tokens");
-	const char *k;
-	json_t *v;
+	int64_t ts = r->has_update_timestamp ? r->update_timestamp : 0;
 
-	if (!token)
-		return false;
-	json_object_foreach(tokens, k, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), token))
-			return true;
-	return false;
+	if (r->state == SPLIT_STATE_STAGED) {
+		if (!r->token_is_current)
+			return "dead_generation";
+		if (c->now - ts >= c->o->staged_grace_s)
+			return "staged_expired";
+	} else if (r->state == SPLIT_STATE_MARKED) {
+		if (c->now - ts >= c->o->marked_grace_s)
+			return "marked_expired";
+	}
+	return NULL;
 }
 
-static void collect(json_t *meta, struct gc_ctx *c)
+static int collect(struct metastore *ms, const char *index_id, struct gc_ctx *c,
+		   struct qw_err *err)
 {
-	json_t *splits = json_object_get(meta, "splits");
-	const char *id;
-	json_t *rec;
+	struct split_record *recs;
+	size_t n;
 
-	json_object_foreach(splits, id, rec) {
-		const char *state = json_string_value(json_object_get(rec, "split_state"));
-		json_int_t ts = json_integer_value(json_object_get(rec, "update_timestamp"));
-		const char *reason = NULL;
+	if (metastore_list_splits(ms, index_id, SPLIT_STATE_STAGED | SPLIT_STATE_MARKED, &recs,
+				  &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *reason = removal_reason(&recs[i], c);
 
-		if (!state)
-			continue;
-		if (!strcmp(state, SPLIT_STAGED)) {
-			const char *tok = json_string_value(json_object_get(rec, "publish_token"));
-
-			if (!is_current_token(meta, tok))
-				reason = "dead_generation";
-			else if (c->now - ts >= c->o->staged_grace_s)
-				reason = "staged_expired";
-		} else if (!strcmp(state, SPLIT_MARKED)) {
-			if (c->now - ts >= c->o->marked_grace_s)
-				reason = "marked_expired";
-		}
 		if (reason)
-			json_array_append_new(c->found, json_pack("{s:s, s:s}", "split_id", id,
-								  "reason", reason));
+			json_array_append_new(c->found, json_pack("{s:s, s:s}", "split_id",
+								  recs[i].split_id, "reason",
+								  reason));
 	}
-}
-
-/* Mark the collected Staged splits MarkedForDeletion (fences late publishes). */
-static int mark_tx(json_t *meta, void *ctx, struct qw_err *err)
-{
-	struct gc_ctx *c = ctx;
-	json_t *splits = json_object_get(meta, "splits");
-	size_t i;
-	json_t *f;
-
-	json_array_clear(c->found);
-	collect(meta, c);
-	json_array_foreach(c->found, i, f) {
-		json_t *rec = json_object_get(splits,
-					      json_string_value(json_object_get(f, "split_id")));
-
-		if (json_object_set_new(rec, "split_state", json_string(SPLIT_MARKED)) < 0)
-			return err_set(err, EX_SOFTWARE, "cannot mark a split");
-	}
+	metastore_free_splits(recs, n);
 	return 0;
 }
 
-struct orphan_ctx {
-	struct gc_ctx *c;
-	json_t *splits;
-};
-
-/* One object of an s3:// root: an orphan when no record names it and it
- * is older than the deletion grace period (as for files below). */
-static int orphan_object(void *vctx, const char *name, int64_t mtime)
+/*
+ * Mark the collected splits MarkedForDeletion (fences late publishes) and
+ * keep in c->found only those that are marked now: a split published since
+ * the snapshot (or removed by another gc) is not ours to delete.
+ */
+static int mark_found(struct metastore *ms, const char *index_id, struct gc_ctx *c,
+		      struct qw_err *err)
 {
-	struct orphan_ctx *oc = vctx;
-	char id[ULID_LEN + 1];
+	size_t n = json_array_size(c->found), i;
+	const char **ids = xcalloc(n ? n : 1, sizeof(*ids));
+	bool *marked = xcalloc(n ? n : 1, sizeof(*marked));
+	json_t *kept = NULL;
+	int ret = -1;
 
-	if (strlen(name) != ULID_LEN + 6 || strcmp(name + ULID_LEN, ".split"))
-		return 0;
+	for (i = 0; i < n; i++)
+		ids[i] = json_string_value(json_object_get(json_array_get(c->found, i), "split_id"));
+	if (metastore_mark_unpublished_for_deletion(ms, index_id, ids, n, marked, err) < 0)
+		goto out;
+	kept = json_array();
+	for (i = 0; i < n; i++)
+		if (marked[i])
+			json_array_append(kept, json_array_get(c->found, i));
+	json_decref(c->found);
+	c->found = kept;
+	ret = 0;
+out:
+	free(marked);
+	free(ids);
+	return ret;
+}
+
+/* "<ULID>.split": the split id into id, else false. */
+static bool split_file_id(const char *name, char id[ULID_LEN + 1])
+{
+	if (strlen(name) != ULID_LEN + 6 || strcmp(name + ULID_LEN, ".split") != 0)
+		return false;
 	memcpy(id, name, ULID_LEN);
 	id[ULID_LEN] = '\0';
-	if (!ids_is_ulid(id) || json_object_get(oc->splits, id))
-		return 0;
-	if (oc->c->now - mtime >= oc->c->o->marked_grace_s)
-		json_array_append_new(oc->c->found, json_pack("{s:s, s:s}", "split_id", id,
-							      "reason", "orphan_file"));
-	return 0;
+	return ids_is_ulid(id);
+}
+
+static int cmp_record_id(const void *a, const void *b)
+{
+	return strcmp(((const struct split_record *)a)->split_id,
+		      ((const struct split_record *)b)->split_id);
 }
 
 /* Split files that no record names, older than the deletion grace period. */
 static int orphans(struct metastore *ms, const char *index_id, struct storage *st,
 		   struct gc_ctx *c, struct qw_err *err)
 {
-	json_t *meta = metastore_read(ms, index_id, err);
-	json_t *splits;
-	char *root = NULL;
-	DIR *d = NULL;
-	struct dirent *de;
+	struct split_record *recs = NULL;
+	struct storage_entry *objs = NULL;
+	size_t n_recs = 0, n_objs = 0;
 	int ret = -1;
 
-	if (!meta)
-		return -1;
-	splits = json_object_get(meta, "splits");
-	if (strncmp(storage_root_uri(st), "file://", 7)) {
-		/* object storage: list the objects instead of the directory */
-		struct orphan_ctx oc = { c, splits };
-
-		ret = storage_list(st, orphan_object, &oc, err) < 0 ? -1 : 0;
+	if (metastore_list_splits(ms, index_id, SPLIT_STATES_ALL, &recs, &n_recs, err) < 0)
 		goto out;
-	}
-	root = xstrdup(storage_root_uri(st) + strlen("file://"));
-	d = opendir(root);
-	if (!d) {
-		ret = errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", root);
+	if (storage_list(st, "", &objs, &n_objs, err) < 0)
 		goto out;
-	}
-	while ((de = readdir(d)) != NULL) {
+	for (size_t i = 0; i < n_objs; i++) {
 		char id[ULID_LEN + 1];
-		struct stat sb;
-		char *path;
-		size_t n = strlen(de->d_name);
+		struct split_record key = { .split_id = id };
 
-		if (n != ULID_LEN + 6 || strcmp(de->d_name + ULID_LEN, ".split"))
+		if (!split_file_id(objs[i].name, id))
 			continue;
-		memcpy(id, de->d_name, ULID_LEN);
-		id[ULID_LEN] = '\0';
-		if (!ids_is_ulid(id) || json_object_get(splits, id))
+		/* recs is sorted by id; a record in another state still names its file */
+		if (n_recs && bsearch(&key, recs, n_recs, sizeof(*recs), cmp_record_id))
 			continue;
-		path = fsutil_join(root, de->d_name);
-		if (stat(path, &sb) == 0 && c->now - (int64_t)sb.st_mtime >= c->o->marked_grace_s)
+		if (c->now - objs[i].mtime_s >= c->o->marked_grace_s)
 			json_array_append_new(c->found, json_pack("{s:s, s:s}", "split_id", id,
 								  "reason", "orphan_file"));
-		free(path);
 	}
 	ret = 0;
 out:
-	if (d)
-		closedir(d);
-	free(root);
-	json_decref(meta);
+	storage_free_entries(objs, n_objs);
+	metastore_free_splits(recs, n_recs);
 	return ret;
 }
 
@@ -181,13 +157,55 @@ static bool is_temp_of(const char *name, const char *target)
 	return n == 10;
 }
 
+/* "<ULID>.split" ATOMICFILE_INFIX "..." (a split file being written). */
+static bool is_split_temp(const char *name)
+{
+	char target[ULID_LEN + 7];
+
+	if (strlen(name) <= ULID_LEN)
+		return false;
+	memcpy(target, name, ULID_LEN);
+	target[ULID_LEN] = '\0';
+	if (!ids_is_ulid(target))
+		return false;
+	memcpy(target + ULID_LEN, ".split", 7);
+	return is_temp_of(name, target);
+}
+
 /*
  * Temp files of atomic writes whose writer died (kill -9 between create and
  * rename), older than the deletion grace period: "<split>.split.tmp-*" in
  * the split storage and "metastore.json.tmp-*" in the index dir. Only such
  * names are touched, even in an index_uri directory shared with other files.
  */
-static int stale_temps(const char *dir, bool splits, struct gc_ctx *c, struct qw_err *err)
+static int stale_split_temps(struct storage *st, struct gc_ctx *c, struct qw_err *err)
+{
+	struct storage_entry *objs = NULL;
+	size_t n = 0;
+	int ret = -1;
+
+	if (storage_list(st, "", &objs, &n, err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		char *where;
+
+		if (!is_split_temp(objs[i].name) || c->now - objs[i].mtime_s < c->o->marked_grace_s)
+			continue;
+		if (!c->o->dry_run && storage_delete(st, objs[i].name, err) < 0)
+			goto out;
+		where = storage_location(st, objs[i].name);
+		json_array_append_new(c->found, json_pack("{s:s, s:s}", "temp_file", where,
+							  "reason", "stale_temp"));
+		free(where);
+	}
+	ret = 0;
+out:
+	storage_free_entries(objs, n);
+	return ret;
+}
+
+/* The index dir is the file metastore's own local directory. */
+static int stale_index_temps(const char *dir, struct gc_ctx *c, struct qw_err *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -196,24 +214,10 @@ static int stale_temps(const char *dir, bool splits, struct gc_ctx *c, struct qw
 	if (!d)
 		return errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", dir);
 	while ((de = readdir(d)) != NULL) {
-		char target[ULID_LEN + 7];
 		struct stat sb;
 		char *path;
-		bool take;
 
-		if (splits) {
-			take = strlen(de->d_name) > ULID_LEN;
-			if (take) {
-				memcpy(target, de->d_name, ULID_LEN);
-				target[ULID_LEN] = '\0';
-				take = ids_is_ulid(target);
-				memcpy(target + ULID_LEN, ".split", 7);
-				take = take && is_temp_of(de->d_name, target);
-			}
-		} else {
-			take = is_temp_of(de->d_name, "metastore.json");
-		}
-		if (!take)
+		if (!is_temp_of(de->d_name, "metastore.json"))
 			continue;
 		path = fsutil_join(dir, de->d_name);
 		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
@@ -301,6 +305,7 @@ int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, 
 	struct gc_ctx c = { o, clock_wall_s(), json_array() };
 	struct storage *st = NULL;
 	const char **ids = NULL;
+	char *ixdir = NULL;
 	size_t nrec = 0, i;
 	json_t *f;
 	int ret = -1;
@@ -313,16 +318,10 @@ int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, 
 		goto out;
 	/* Read first: the metastore is written only when there is something to
 	 * mark, so that gc runs on a full disk when it has nothing to do. */
-	{
-		json_t *meta = metastore_read(ms, index_id, err);
-
-		if (!meta)
-			goto out;
-		collect(meta, &c);
-		json_decref(meta);
-	}
+	if (collect(ms, index_id, &c, err) < 0)
+		goto out;
 	if (!o->dry_run && json_array_size(c.found) > 0 &&
-	    metastore_update(ms, index_id, mark_tx, &c, err) < 0) {
+	    mark_found(ms, index_id, &c, err) < 0) {
 		err_prefix(err, "cannot mark the splits to remove (nothing removed)");
 		goto out;
 	}
@@ -344,26 +343,16 @@ int gc_run(struct metastore *ms, const char *index_id, const struct gc_opts *o, 
 	}
 	if (!o->dry_run && nrec > 0 && metastore_delete_splits(ms, index_id, ids, nrec, err) < 0)
 		goto out;
-	{
-		/* an s3:// root has no temps: objects appear whole */
-		bool local = !strncmp(storage_root_uri(st), "file://", 7);
-		char *root = local ? xstrdup(storage_root_uri(st) + strlen("file://")) : NULL;
-		char *ixdir = metastore_index_dir(ms, index_id);
-		int r = local ? stale_temps(root, true, &c, err) : 0;
-
-		if (r == 0)
-			r = stale_temps(ixdir, false, &c, err);
-		free(ixdir);
-		free(root);
-		if (r < 0)
-			goto out;
-	}
+	ixdir = metastore_index_dir(ms, index_id);
+	if (stale_split_temps(st, &c, err) < 0 || stale_index_temps(ixdir, &c, err) < 0)
+		goto out;
 	if (scratch_dirs(ms, &c, err) < 0)
 		goto out;
 	*report = c.found;
 	c.found = NULL;
 	ret = 0;
 out:
+	free(ixdir);
 	free(ids);
 	json_decref(c.found);
 	storage_close(st);

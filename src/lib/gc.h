@@ -19,8 +19,10 @@
  *     qw-pipeline holds (flock), or without a lock file and older than
  *     marked_grace_s;
  * and, unless dry_run, first marks the Staged ones MarkedForDeletion in one
- * transaction (so a late publish of them is refused), then deletes their
- * files, then their records, then the dead scratch dirs. report receives a
+ * transaction (so a late publish of them is refused; one published since
+ * they were read is left alone: metastore_mark_unpublished_for_deletion()),
+ * then deletes their files, then their records, then the dead scratch
+ * dirs. Split files are listed and deleted through storage.h. report receives a
  * new JSON array of {"split_id", "reason"} (reason: dead_generation,
  * staged_expired, marked_expired, orphan_file) and {"scratch_dir",
  * "reason": "dead_pipeline"} and {"temp_file": path, "reason": "stale_temp"}, owned by the caller.

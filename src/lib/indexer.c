@@ -36,6 +36,7 @@ struct indexer {
 	char *publish_token;
 	char *scratch_dir;
 	int64_t drain_ms;
+	struct clock clock;             /* the time scale, read at indexer_new() */
 	size_t max_line;
 	struct docmap *dm;
 	struct partition_expr *pexpr;
@@ -101,6 +102,7 @@ struct indexer *indexer_new(const struct indexer_opts *o, struct qw_err *err)
 	ix->source_id = o->source_id ? xstrdup(o->source_id) : NULL;
 	ix->publish_token = o->publish_token ? xstrdup(o->publish_token) : NULL;
 	ix->drain_ms = o->drain_ms;
+	clock_init(&ix->clock);
 	ix->max_line = o->max_line;
 	ix->first_ms = -1;
 	ix->delta = json_object();
@@ -243,7 +245,7 @@ static void added(struct indexer *ix, struct slot *s, enum indexer_trigger *fire
 	ix->uncovered++;
 	ix->st.docs_valid++;
 	if (ix->first_ms < 0)
-		ix->first_ms = clock_now_ms();
+		ix->first_ms = clock_ms(&ix->clock);
 	if (ix->num_docs >= ix->cfg->split_num_docs_target)
 		*fired = TRIGGER_NUM_DOCS;
 	else if (ix->mem_total >= ix->cfg->heap_size)
@@ -375,7 +377,7 @@ int indexer_checkpoint(struct indexer *ix, json_t *rec, struct qw_err *err)
 		json_object_set(cur, "head", json_object_get(rec, "head"));
 	ix->uncovered = 0;
 	if (ix->first_ms < 0)
-		ix->first_ms = clock_now_ms();
+		ix->first_ms = clock_ms(&ix->clock);
 	return 0;
 }
 
@@ -561,7 +563,7 @@ static int check_timeout(struct loop *l, struct qw_err *err)
 {
 	int64_t dl = indexer_timeout_deadline(l->ix);
 
-	if (!l->pending && dl >= 0 && clock_now_ms() >= dl)
+	if (!l->pending && dl >= 0 && clock_ms(&l->ix->clock) >= dl)
 		return emit_cut(l, TRIGGER_TIMEOUT, err);
 	return 0;
 }
@@ -601,7 +603,7 @@ static int on_control(struct loop *l, const char *line, size_t len, struct qw_er
 static int wait_input(struct loop *l, int fd, int64_t idle_since, struct qw_err *err)
 {
 	struct indexer *ix = l->ix;
-	int64_t now = clock_now_ms();
+	int64_t now = clock_ms(&ix->clock);
 	/* with a cut pending, only a checkpoint record (input) can move on */
 	int64_t dl = l->pending ? -1 : indexer_timeout_deadline(ix);
 	int64_t drain_dl = (!l->pending && ix->num_docs > 0 && ix->drain_ms > 0)
@@ -620,7 +622,7 @@ static int wait_input(struct loop *l, int fd, int64_t idle_since, struct qw_err 
 	if (drain_dl >= 0 && (next < 0 || drain_dl < next))
 		next = drain_dl;
 	if (next >= 0) {
-		int ms = clock_real_wait_ms(next - now);
+		int ms = clock_wait_ms(&ix->clock, next - now);
 
 		ts.tv_sec = ms / 1000;
 		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
@@ -699,7 +701,7 @@ int indexer_run(struct indexer *ix, int in_fd, int out_fd, volatile sig_atomic_t
 			if (check_force(&l, err) < 0)
 				goto out;
 			if (idle_since < 0)
-				idle_since = clock_now_ms();
+				idle_since = clock_ms(&ix->clock);
 			rc = wait_input(&l, in_fd, idle_since, err);
 			break;
 		case LINE_ERROR:

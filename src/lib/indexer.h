@@ -119,6 +119,7 @@ int64_t indexer_timeout_deadline(const struct indexer *ix);
 int indexer_cut(struct indexer *ix, enum indexer_trigger trigger, json_t **rec,
 		struct qw_err *err);
 const char *indexer_trigger_name(enum indexer_trigger t);
+/* Documents taken and refused so far (qw-merge checks none was lost). */
 void indexer_get_stats(const struct indexer *ix, struct indexer_stats *st);
 
 /*

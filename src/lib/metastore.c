@@ -24,7 +24,6 @@
 #include "fsutil.h"
 #include "ids.h"
 #include "metastore.h"
-#include "prog.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -495,19 +494,51 @@ static const struct metastore_ops file_ops = {
 
 /* ------------------------------------------------------------ interface */
 
-struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
+const char *metastore_resolve_data_dir(const char *data_dir)
+{
+	const char *env;
+
+	if (data_dir && *data_dir)
+		return data_dir;
+	env = getenv("QW_DATA_DIR");
+	if (env && *env)
+		return env;
+	return "./qwdata";
+}
+
+/* The file backend on a data dir (or NULL with err set: what names it). */
+static struct metastore *file_open(const char *dir, const char *what, struct qw_err *err)
 {
 	struct metastore *ms;
-	const char *dir = prog_data_dir(data_dir);
 
-	if (!*dir) {
-		err_set(err, EX_USAGE, "empty data directory");
+	if (!dir || !*dir) {
+		err_set(err, EX_USAGE, "empty %s", what);
 		return NULL;
 	}
 	ms = xcalloc(1, sizeof(*ms));
 	ms->data_dir = xstrdup(dir);
 	ms->ops = &file_ops;
 	return ms;
+}
+
+struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
+{
+	return file_open(metastore_resolve_data_dir(data_dir), "data directory", err);
+}
+
+struct metastore *metastore_open_uri(const char *uri, struct qw_err *err)
+{
+	static const char file_scheme[] = "file://";
+	const char *dir = uri;
+
+	if (uri && !strncmp(uri, file_scheme, sizeof(file_scheme) - 1)) {
+		dir = uri + sizeof(file_scheme) - 1;
+	} else if (uri && strstr(uri, "://")) {
+		err_set(err, EX_UNAVAILABLE, "metastore '%s': unsupported scheme (only file:// for now)",
+			uri);
+		return NULL;
+	}
+	return file_open(dir, "metastore uri", err);
 }
 
 void metastore_close(struct metastore *ms)

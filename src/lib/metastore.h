@@ -67,6 +67,14 @@ typedef int (*metastore_tx_fn)(json_t *index_meta, void *ctx, struct qw_err *err
 /* Open the metastore of a data dir (default "./qwdata", or $QW_DATA_DIR when
  * data_dir is NULL). Does not create anything until a write. */
 struct metastore *metastore_open(const char *data_dir, struct qw_err *err);
+/* The data dir: data_dir when given (non-empty), else $QW_DATA_DIR, else
+ * "./qwdata" (the rule of prog_data_dir(), which calls this). */
+const char *metastore_resolve_data_dir(const char *data_dir);
+/* Open the metastore a URI names: "file:///abs/dir" or a plain path (the
+ * data dir of the file backend; never defaulted). Another scheme is
+ * EX_UNAVAILABLE until its backend lands behind the same calls. Each
+ * backend passes tests/unit/metastore_contract_test.c. */
+struct metastore *metastore_open_uri(const char *uri, struct qw_err *err);
 void metastore_close(struct metastore *ms);
 const char *metastore_data_dir(const struct metastore *ms);
 
@@ -149,9 +157,74 @@ int metastore_publish_splits(struct metastore *ms, const char *index_id, const c
 			     json_t *checkpoint_delta, struct qw_err *err);
 int metastore_mark_splits_for_deletion(struct metastore *ms, const char *index_id,
 				       const char *const *split_ids, size_t n, struct qw_err *err);
+/*
+ * Mark those of the splits that are not Published for deletion, in one
+ * transaction: a Staged split becomes MarkedForDeletion (update_timestamp
+ * now), a split already marked stays as it is. A split that was published
+ * meanwhile, or that is gone, is left alone. marked[i] (n entries) says
+ * whether split_ids[i] is marked when the call returns: only those may have
+ * their files deleted. For a collector that decided from an older snapshot.
+ */
+int metastore_mark_unpublished_for_deletion(struct metastore *ms, const char *index_id,
+					    const char *const *split_ids, size_t n, bool *marked,
+					    struct qw_err *err);
 /* Remove split records (and their files) entirely. */
 int metastore_delete_splits(struct metastore *ms, const char *index_id,
 			    const char *const *split_ids, size_t n, struct qw_err *err);
+/* ------------------------------------------------------------ split records */
+
+/* A split's state, as a bit so that a set of states is a mask. */
+enum split_state {
+	SPLIT_STATE_STAGED = 1u << 0,
+	SPLIT_STATE_PUBLISHED = 1u << 1,
+	SPLIT_STATE_MARKED = 1u << 2,
+	/* A state this version does not know (a newer writer's, or damage):
+	 * listed when asked for, so that its file is never taken for an orphan. */
+	SPLIT_STATE_OTHER = 1u << 3,
+};
+#define SPLIT_STATES_ALL (SPLIT_STATE_STAGED | SPLIT_STATE_PUBLISHED | SPLIT_STATE_MARKED | \
+			  SPLIT_STATE_OTHER)
+
+/* SPLIT_STAGED... for a state, NULL for anything else. */
+const char *split_state_name(enum split_state state);
+/* The state named (exactly), SPLIT_STATE_OTHER for any other name or NULL. */
+enum split_state split_state_parse(const char *name);
+
+/*
+ * One split as the metastore records it. Optional values come with a has_
+ * flag (a record staged by an older version may lack them). Strings and
+ * tags are owned by the record (metastore_free_splits()).
+ */
+struct split_record {
+	char *split_id;
+	enum split_state state;
+	char *publish_token;            /* the token that staged it, NULL if none */
+	bool token_is_current;          /* publish_token is a source's current token */
+	int64_t num_docs;
+	int64_t uncompressed_docs_size_in_bytes;
+	bool has_size;                  /* split_size_bytes was recorded */
+	int64_t size_bytes;
+	bool has_time_range;            /* [time_start, time_end], seconds */
+	int64_t time_start, time_end;
+	char **tags;                    /* "field:value" strings, see qw-split(5) */
+	size_t n_tags;
+	bool has_create_timestamp, has_update_timestamp, has_publish_timestamp;
+	int64_t create_timestamp, update_timestamp, publish_timestamp;   /* wall s */
+};
+
+/*
+ * The splits of an index whose state is in the mask states, sorted by
+ * split id, in one consistent snapshot. *recs is malloc'ed (may be NULL
+ * when *n is 0).
+ */
+int metastore_list_splits(struct metastore *ms, const char *index_id, unsigned states,
+			  struct split_record **recs, size_t *n, struct qw_err *err);
+/* The same from a snapshot already read (metastore_read()), so that the
+ * caller's config and splits come from one read. */
+void metastore_split_records(json_t *index_meta, unsigned states, struct split_record **recs,
+			     size_t *n);
+void metastore_free_splits(struct split_record *recs, size_t n);
+
 /* Checkpoint of one source: {"<partition>": position}; an empty object when none. */
 json_t *metastore_checkpoint(struct metastore *ms, const char *index_id, const char *source_id,
 			     struct qw_err *err);

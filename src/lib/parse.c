@@ -14,6 +14,7 @@
 #include "datetime.h"
 #include "fsutil.h"
 #include "protocol.h"
+#include "resume.h"
 #include "source.h"
 #include "xalloc.h"
 
@@ -44,51 +45,6 @@ struct run {
 	struct qw_err wait_err;     /* ... why */
 };
 
-/*
- * The "head" of a checkpoint: "<n>:<FNV-1a 64 of the first n bytes, 16 hex
- * digits>" with n = min(SOURCE_HEAD_MAX, position) (man/qw-protocol.7).
- */
-static void head_fingerprint(const char *p, size_t n, struct buf *out)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	buf_addf(out, "%zu:%016llx", n, (unsigned long long)h);
-}
-
-/*
- * A stored head: "<n>:<hash>" then ":<inode>" when the partition was a
- * regular file. *fp_len: the length of "<n>:<hash>", *ino 0 when absent.
- */
-static bool parse_head(const char *s, size_t *n, size_t *fp_len, uint64_t *ino)
-{
-	const char *c;
-	char *end;
-	unsigned long long v;
-
-	*ino = 0;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end != ':' || v == 0 || v > SOURCE_HEAD_MAX)
-		return false;
-	*n = (size_t)v;
-	c = strchr(end + 1, ':');
-	if (!c) {
-		*fp_len = strlen(s);
-		return true;
-	}
-	*fp_len = (size_t)(c - s);
-	errno = 0;
-	v = strtoull(c + 1, &end, 10);
-	if (errno || end == c + 1 || *end)
-		return false;
-	*ino = v;
-	return true;
-}
-
 /* The head of the current partition over want bytes; false when it cannot be
  * had. The bytes come from what source.h kept of the partition (the bytes
  * read, or its first bytes as they were when it was opened or skipped), not
@@ -101,7 +57,7 @@ static bool current_head(struct run *r, size_t want, uint64_t ino, struct buf *o
 
 	if (source_head(r->src, want, &h, &n, &e) < 0 || n < want)
 		return false;
-	head_fingerprint(h, n, out);
+	resume_head_fingerprint(h, n, out);
 	if (ino)
 		buf_addf(out, ":%llu", (unsigned long long)ino);
 	return true;
@@ -310,153 +266,6 @@ static int handle_line(struct run *r, const struct source_part *p, bool plain, c
 	return protocol_writer_doc(&r->w, r->doc.data, r->doc.len, err);
 }
 
-/* The checkpointed partition for id: id itself or its latest rotation "id#N". */
-static const char *resume_lookup(json_t *cp, const char *id, uint64_t *pos, int *rotation)
-{
-	const char *key, *best = NULL;
-	json_t *v;
-	size_t idlen = strlen(id);
-
-	*rotation = -1;
-	if (!cp)
-		return NULL;
-	json_object_foreach(cp, key, v) {
-		int rot = -1;
-
-		if (!json_is_integer(v))
-			continue;
-		if (strcmp(key, id) == 0) {
-			rot = 0;
-		} else if (strncmp(key, id, idlen) == 0 && key[idlen] == '#' && key[idlen + 1]) {
-			char *end;
-			long n;
-
-			errno = 0;
-			n = strtol(key + idlen + 1, &end, 10);
-			if (errno || *end || n < 1 || n > 1000000)
-				continue;
-			rot = (int)n;
-		}
-		if (rot > *rotation) {
-			*rotation = rot;
-			best = key;
-			*pos = (uint64_t)json_integer_value(v);
-		}
-	}
-	return best;
-}
-
-/*
- * Resume: does the current partition still start as it did when its
- * checkpoint `key` was taken? 0: yes (or nothing to compare with), 2: no,
- * 1: it is shorter than those first bytes, -1 on a read error (e set).
- * *ino: the inode stored with the head, 0 when none.
- */
-static int head_changed(struct run *r, const char *key, uint64_t *ino, struct qw_err *e)
-{
-	const char *stored = json_string_value(json_object_get(r->heads, key));
-	struct buf now = BUF_INIT;
-	const char *h;
-	size_t n, fp_len, got;
-	int ret = 0;
-
-	*ino = 0;
-	if (!stored || !parse_head(stored, &n, &fp_len, ino))
-		return 0;       /* published by an older qw-parse: only the size is checked */
-	if (source_head(r->src, n, &h, &got, e) < 0)
-		return -1;
-	if (got < n)
-		return 1;       /* shorter than the bytes it started with */
-	head_fingerprint(h, got, &now);
-	if (now.len != fp_len || memcmp(now.data, stored, fp_len) != 0)
-		ret = 2;
-	buf_free(&now);
-	return ret;
-}
-
-/* The path a partition was read from: its id without a "#N". */
-static char *partition_path(const char *key)
-{
-	char *path = xstrdup(key), *hash = strrchr(path, '#');
-
-	if (hash && hash[1] && strspn(hash + 1, "0123456789") == strlen(hash + 1))
-		*hash = '\0';
-	return path;
-}
-
-/*
- * Was the current partition read before under another name (rotated by
- * rename, moved, or copied before a truncation)? A checkpointed partition
- * whose head covers SOURCE_HEAD_MAX bytes and equals this file's, that no
- * other file of this run reads, and whose own path is no longer that file:
- * - same inode as stored with the head: its path is gone or is another
- *   inode (renamed); preferred over any other match;
- * - otherwise (ino_only false): its path no longer holds those bytes, and
- *   when the path is gone the stored inode (if any) must be this file's (a
- *   renamed file keeps its inode; a new file that merely starts with the
- *   same bytes, a long fixed header, is not that file).
- * Returns that partition id with its position, or NULL. The caller's skip
- * then checks that the file is at least as long as that position.
- */
-static const char *renamed_lookup(struct run *r, const struct source_part *p, bool ino_only,
-				  uint64_t *pos)
-{
-	json_t *heads = r->heads, *v;
-	struct buf fp = BUF_INIT, other = BUF_INIT, ofp = BUF_INIT;
-	struct qw_err e = QW_ERR_INIT;
-	const char *key, *h, *found = NULL;
-	size_t n;
-
-	if (json_object_size(heads) == 0 || p->pipe)
-		return NULL;
-	if (source_head(r->src, SOURCE_HEAD_MAX, &h, &n, &e) < 0 || n < SOURCE_HEAD_MAX)
-		return NULL;
-	head_fingerprint(h, n, &fp);
-	json_object_foreach(heads, key, v) {
-		json_t *cp = json_object_get(r->cp, key);
-		const char *stored = json_string_value(v);
-		size_t sn, fp_len;
-		uint64_t sino;
-		bool same_ino, ok;
-		struct stat st;
-		char *path;
-		int rc;
-
-		if (!stored || !parse_head(stored, &sn, &fp_len, &sino) || fp_len != fp.len ||
-		    memcmp(stored, fp.data, fp_len) != 0 ||
-		    !json_is_integer(cp) || json_integer_value(cp) < SOURCE_HEAD_MAX ||
-		    json_object_get(r->claimed, key) || strchr(key, '!') || key[0] != '/' ||
-		    strcmp(key, p->id) == 0)
-			continue;
-		same_ino = p->ino && sino == p->ino;
-		if ((ino_only || found) && !same_ino)
-			continue;
-		path = partition_path(key);
-		if (same_ino) {
-			ok = stat(path, &st) < 0 ? errno == ENOENT : (uint64_t)st.st_ino != p->ino;
-		} else {
-			err_clear(&e);
-			rc = source_path_head(path, &other, &e);
-			buf_reset(&ofp);
-			if (rc == 0)
-				head_fingerprint(other.data ? other.data : "", other.len, &ofp);
-			ok = (rc < 0 && e.code == EX_NOINPUT && !sino) ||
-			     (rc == 0 && strcmp(ofp.data, fp.data) != 0);
-		}
-		free(path);
-		if (!ok)
-			continue;
-		found = key;
-		*pos = (uint64_t)json_integer_value(cp);
-		if (same_ino)
-			break;
-	}
-	buf_free(&fp);
-	buf_free(&other);
-	buf_free(&ofp);
-	return found;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -470,19 +279,6 @@ static bool flag(volatile sig_atomic_t *f)
 }
 
 /* Read one partition to its end (or to what is there, following). */
-/* p holds the file read before as partition key (renamed or rotated), now at pos: resume it. */
-static uint64_t resume_renamed(struct run *r, struct source *src, const struct source_part *p,
-			       const char *key, uint64_t pos)
-{
-	struct qw_err notice = QW_ERR_INIT;
-
-	err_set(&notice, 0, "'%s' starts as '%s' did (renamed): resuming it at %llu", p->name, key,
-		(unsigned long long)pos);
-	warn(r, &notice);
-	source_rename_part(src, key);
-	return pos;
-}
-
 static int run_partition(struct run *r, struct source *src, struct source_part *p,
 			 struct qw_err *err)
 {
@@ -502,88 +298,19 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			r->base = (uint64_t)json_integer_value(v);
 	} else if (p->pos == 0 && r->cp) {
 		/* resume from the checkpoint on first open */
-		uint64_t pos = 0;
-		int rot;
-		const char *key = resume_lookup(r->cp, p->id, &pos, &rot);
+		struct resume_ctx rc = { src, r->cp, r->heads, r->claimed, o->no_resume };
+		struct resume_plan plan;
+		struct qw_err notice = QW_ERR_INIT;
 
-		if (key) {
-			char *keep = xstrdup(key);
-			const char *rkey = NULL;
-			uint64_t rpos = 0, ino = 0;
-			int rr = 1;
-			/* read by another file of this run (it was renamed): this is a new file */
-			int sr = json_object_get(r->claimed, key) ? 3 : head_changed(r, key, &ino, &e);
-
-			/* same first bytes (a fixed header) but another inode: the file
-			 * renamed here from another checkpointed name, when there is one */
-			if (sr == 0 && ino && p->ino && ino != p->ino &&
-			    (rkey = renamed_lookup(r, p, true, &rpos)))
-				sr = 4;
-			if (sr == 0)
-				sr = source_skip(src, pos, &e);
-			if (sr < 0) {
-				free(keep);
-				note_failure(r, &e);
-				return 0;
-			}
-			if (sr == 0) {
-				source_rename_part(src, keep);
-				from = pos;
-			} else if ((rkey || (rkey = renamed_lookup(r, p, false, &rpos))) &&
-				   (rr = source_skip(src, rpos, &e)) == 0) {
-				/* numbered rotation: this path now holds a file read under another name */
-				from = resume_renamed(r, src, p, rkey, rpos);
-			} else if (rr < 0) {
-				free(keep);
-				note_failure(r, &e);
-				return 0;
-			} else {
-				struct buf id = BUF_INIT;
-				struct qw_err notice = QW_ERR_INIT;
-
-				buf_addf(&id, "%s#%d", p->id, rot + 1);
-				if (sr == 3)
-					err_set(&notice, 0, "'%s' is read under another name in this run: reading '%s' as a new file '%s'",
-						keep, p->name, id.data);
-				else if (sr == 2)
-					err_set(&notice, 0, "the first bytes of '%s' changed since its checkpoint: reading it as a new file '%s'",
-						p->name, id.data);
-				else if (sr == 4)
-					err_set(&notice, 0, "'%s' is another file (inode) than at its checkpoint: reading it as a new file '%s'",
-						p->name, id.data);
-				else
-					err_set(&notice, 0, "'%s' is shorter than its checkpoint (%llu bytes): reading it as a new file '%s'",
-						p->name, (unsigned long long)pos, id.data);
-				warn(r, &notice);
-				source_rename_part(src, id.data);
-				buf_free(&id);
-				from = 0;
-			}
-			free(keep);
-		} else if ((key = renamed_lookup(r, p, false, &pos))) {
-			char *keep = xstrdup(key);
-			int sr = source_skip(src, pos, &e);
-
-			if (sr < 0) {
-				free(keep);
-				note_failure(r, &e);
-				return 0;
-			}
-			if (sr == 0)
-				from = resume_renamed(r, src, p, keep, pos);
-			free(keep);
-		} else if (resume_lookup(o->no_resume, p->id, &pos, &rot)) {
-			/* --no-resume: from 0, as a partition past the ignored ones */
-			struct buf id = BUF_INIT;
-			struct qw_err notice = QW_ERR_INIT;
-
-			buf_addf(&id, "%s#%d", p->id, rot + 1);
-			err_set(&notice, 0, "not resuming '%s' at %llu (--no-resume): reading it from the start as '%s'",
-				p->name, (unsigned long long)pos, id.data);
-			warn(r, &notice);
-			source_rename_part(src, id.data);
-			buf_free(&id);
+		if (resume_partition(&rc, p, &plan, &e) == RESUME_FAILED) {
+			resume_plan_free(&plan);
+			note_failure(r, &e);
+			return 0;
 		}
+		if (resume_notice(&plan, p, &notice))
+			warn(r, &notice);
+		from = plan.pos;
+		resume_plan_free(&plan);
 	}
 	if (json_object_set_new(r->claimed, p->id, json_true()) < 0)
 		return err_set(err, EX_SOFTWARE, "cannot record partition '%s'", p->name);

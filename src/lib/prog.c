@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metastore.h"
 #include "prog.h"
 
 void prog_version(const char *prog)
@@ -56,12 +57,20 @@ int prog_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int
 
 const char *prog_data_dir(const char *opt)
 {
-	const char *env;
+	return metastore_resolve_data_dir(opt);
+}
 
-	if (opt && *opt)
-		return opt;
-	env = getenv("QW_DATA_DIR");
-	if (env && *env)
-		return env;
-	return "./qwdata";
+int prog_getopt_tail(const char *prog, int opt, void (*usage)(FILE *out))
+{
+	switch (opt) {
+	case 'h':
+		usage(stdout);
+		return prog_finish(prog, 0);
+	case 'V':
+		prog_version(prog);
+		return prog_finish(prog, 0);
+	default:
+		usage(stderr);
+		return EX_USAGE;
+	}
 }

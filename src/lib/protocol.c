@@ -162,17 +162,6 @@ static int dump_control(json_t *rec, struct buf *out, struct qw_err *err)
 	return 0;
 }
 
-int protocol_write_control(int fd, json_t *rec, struct qw_err *err)
-{
-	struct buf b = BUF_INIT;
-	int ret = dump_control(rec, &b, err);
-
-	if (ret == 0 && fsutil_write_full(fd, b.data, b.len) < 0)
-		ret = err_errno(err, EX_IOERR, "cannot write control record");
-	buf_free(&b);
-	return ret;
-}
-
 int protocol_write_line(int fd, const char *line, size_t len, bool control, struct qw_err *err)
 {
 	struct buf b = BUF_INIT;

@@ -70,8 +70,6 @@ json_t *protocol_parse_control(const char *line, size_t len, struct qw_err *err)
 /* The "type" of a parsed control record ("" when missing). */
 const char *protocol_type(json_t *rec);
 
-/* Write one control record: RS + compact JSON + '\n'. */
-int protocol_write_control(int fd, json_t *rec, struct qw_err *err);
 /* Write one raw line (a document or a control line passed through) + '\n'. */
 int protocol_write_line(int fd, const char *line, size_t len, bool control, struct qw_err *err);
 /* Build a control record {"type": type} to fill in. */

@@ -2353,22 +2353,22 @@ static int check_snippet_fields(const struct search_request *req, const struct i
 }
 
 /* Tag pruning: a required term on a tag field whose value the split does not have. */
-static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n, json_t *tags)
+static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
+			 const char *const *tags, size_t n_tags)
 {
 	const struct field_mapping *m;
 	struct tokenizer_state ts;
 	struct toks tk;
 	bool has_field = false, found = false;
 	size_t i, j, plen;
-	json_t *v;
 
 	if (n->kind == QN_AND) {
 		for (i = 0; i < n->n_kids; i++)
-			if (tag_excludes(ix, n->kids[i], tags))
+			if (tag_excludes(ix, n->kids[i], tags, n_tags))
 				return true;
 		return false;
 	}
-	if ((n->kind != QN_TERM && n->kind != QN_SET) || !n->field || !json_is_array(tags))
+	if ((n->kind != QN_TERM && n->kind != QN_SET) || !n->field || !tags)
 		return false;
 	for (i = 0; i < ix->cfg->n_tag_fields; i++)
 		if (strcmp(ix->cfg->tag_fields[i], n->field) == 0)
@@ -2379,12 +2379,9 @@ static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
 	if (!m || (m->type != FT_TEXT && m->type != FT_I64 && m->type != FT_U64))
 		return false;
 	plen = strlen(n->field);
-	json_array_foreach(tags, i, v) {
-		const char *s = json_string_value(v);
-
-		if (s && strncmp(s, n->field, plen) == 0 && s[plen] == ':')
+	for (i = 0; i < n_tags; i++)
+		if (strncmp(tags[i], n->field, plen) == 0 && tags[i][plen] == ':')
 			has_field = true;
-	}
 	if (!has_field)
 		return false;  /* no values listed: too many distinct values, or none */
 	tokenizer_init(&ts);
@@ -2414,8 +2411,8 @@ static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
 		}
 		toks_free(&tk);
 		if (want.len)
-			json_array_foreach(tags, i, v)
-				if (json_is_string(v) && strcmp(json_string_value(v), buf_str(&want)) == 0)
+			for (i = 0; i < n_tags; i++)
+				if (strcmp(tags[i], buf_str(&want)) == 0)
 					found = true;
 		buf_free(&want);
 	}
@@ -2613,28 +2610,23 @@ static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *i
 		      struct qw_err *err)
 {
 	const struct search_request *req = run->req;
-	json_t *splits, *s;
-	const char *sid;
-	size_t cap = run->n_tasks;
+	struct split_record *recs;
+	size_t n_recs, cap = run->n_tasks;
 
-	splits = json_object_get(ix->meta, "splits");
-	json_object_foreach(splits, sid, s) {
-		json_t *md = json_object_get(s, "metadata");
-		json_t *tr = json_object_get(md, "time_range");
+	(void)err;
+	metastore_split_records(ix->meta, SPLIT_STATE_PUBLISHED, &recs, &n_recs);
+	for (size_t i = 0; i < n_recs; i++) {
+		const struct split_record *r = &recs[i];
+		const char *sid = r->split_id;
 		struct task *t;
 
-		if (!json_is_string(json_object_get(s, "split_state")) ||
-		    strcmp(json_string_value(json_object_get(s, "split_state")), SPLIT_PUBLISHED) != 0)
-			continue;
-		if (json_is_object(tr) && ix->cfg->timestamp_field) {
-			json_t *st = json_object_get(tr, "start"), *en = json_object_get(tr, "end");
-
-			if (req->has_end && json_is_integer(st) && json_integer_value(st) >= req->end_ts)
+		if (r->has_time_range && ix->cfg->timestamp_field) {
+			if (req->has_end && r->time_start >= req->end_ts)
 				continue;
-			if (req->has_start && json_is_integer(en) && json_integer_value(en) < req->start_ts)
+			if (req->has_start && r->time_end < req->start_ts)
 				continue;
 		}
-		if (tag_excludes(ix, run->q, json_object_get(md, "tags")))
+		if (r->tags && tag_excludes(ix, run->q, (const char *const *)r->tags, r->n_tags))
 			continue;
 		if (!*sid || strchr(sid, '/') || sid[0] == '.')
 			continue; /* never a path from an unchecked id */
@@ -2646,6 +2638,7 @@ static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *i
 		t->split_id = xstrdup(sid);
 		t->path = metastore_split_path_doc(ms, ix->index_id, ix->meta, sid);
 	}
+	metastore_free_splits(recs, n_recs);
 	return 0;
 }
 

@@ -487,11 +487,6 @@ fail:
 	return NULL;
 }
 
-const char *split_reader_path(const struct split_reader *r)
-{
-	return r->path;
-}
-
 int split_reader_check_id(const struct split_reader *r, const char *id, struct qw_err *err)
 {
 	const char *got = json_string_value(json_object_get(r->meta, "split_id"));
@@ -1365,11 +1360,6 @@ uint32_t split_postings_freq(const struct split_postings *p)
 	return p->tfs[p->idx];
 }
 
-uint32_t split_postings_doc_freq(const struct split_postings *p)
-{
-	return p->df;
-}
-
 int split_postings_positions(struct split_postings *p, const uint32_t **pos, uint32_t *n,
 			     struct qw_err *err)
 {
@@ -1658,11 +1648,6 @@ bool split_column_is_dict(const struct split_column *c)
 uint32_t split_column_num_docs(const struct split_column *c)
 {
 	return c->nd;
-}
-
-uint64_t split_column_num_values(const struct split_column *c)
-{
-	return c->nv;
 }
 
 bool split_column_single_valued(const struct split_column *c)

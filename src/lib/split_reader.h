@@ -74,7 +74,6 @@ struct split_term_info {
 struct split_reader *split_reader_open(const char *path, struct qw_err *err);
 void split_reader_close(struct split_reader *r);
 
-const char *split_reader_path(const struct split_reader *r);
 /* An s3:// split read by ranges (split_cache.h): the requests sent and
  * bytes received for it so far; 0 and 0 for a local file or copy. */
 void split_reader_io(const struct split_reader *r, uint64_t *requests, uint64_t *bytes);
@@ -130,7 +129,6 @@ uint32_t split_postings_freq(const struct split_postings *p);
 /* Positions of the term in the current doc (ascending); *pos valid until the next move. */
 int split_postings_positions(struct split_postings *p, const uint32_t **pos, uint32_t *n,
 			     struct qw_err *err);
-uint32_t split_postings_doc_freq(const struct split_postings *p);
 void split_postings_free(struct split_postings *p);
 
 /* ---- fast fields */
@@ -147,7 +145,6 @@ struct split_column *split_column_open(struct split_reader *r, int field, struct
 void split_column_free(struct split_column *c);
 bool split_column_is_dict(const struct split_column *c);      /* ordinals, not keys */
 uint32_t split_column_num_docs(const struct split_column *c);
-uint64_t split_column_num_values(const struct split_column *c);
 bool split_column_single_valued(const struct split_column *c); /* exactly one value per doc */
 /* Values of doc are the value indexes [*start, *end). */
 void split_column_doc_range(const struct split_column *c, uint32_t doc, uint64_t *start,

@@ -1,5 +1,8 @@
 /*
- * storage: file:// backend (see storage.h).
+ * storage: the public calls check names, then go through the ops table of
+ * the backend the URI names (see storage.h). The file:// backend is here;
+ * the s3:// one is storage_s3.c behind s3_ops; another backend is one more
+ * ops table and one more branch in storage_open().
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,12 +20,25 @@
 #include "storage_s3.h"
 #include "xalloc.h"
 
-struct storage {
-	char *root;     /* absolute or relative directory of the file backend */
-	char *uri;      /* file://root, or the s3:// root */
-	struct storage_s3 *s3;  /* the s3:// backend, NULL for file:// */
+struct storage_ops {
+	int (*put_file)(struct storage *s, const char *name, const char *src_path, bool move,
+			struct qw_err *err);
+	int (*get_file)(struct storage *s, const char *name, const char *dst_path,
+			struct qw_err *err);
+	int (*delete)(struct storage *s, const char *name, struct qw_err *err);
+	int (*exists)(struct storage *s, const char *name, struct qw_err *err);
+	int (*list)(struct storage *s, const char *prefix, struct storage_entry **entries,
+		    size_t *n, struct qw_err *err);
 };
 
+struct storage {
+	const struct storage_ops *ops;
+	char *root;     /* file backend: absolute or relative directory */
+	char *uri;      /* the root URI, "file://root" or "s3://bucket/prefix" */
+	struct storage_s3 *s3;  /* the s3:// backend's state, NULL for file:// */
+};
+
+static const struct storage_ops file_ops, s3_ops;
 static const char s3_scheme[] = "s3://";
 
 static const char file_scheme[] = "file://";
@@ -81,6 +97,7 @@ struct storage *storage_open(const char *uri, struct qw_err *err)
 		if (storage_s3_check_uri(uri, &norm, err) < 0)
 			return NULL;
 		s = xcalloc(1, sizeof(*s));
+		s->ops = &s3_ops;
 		s->uri = norm;
 		s->s3 = storage_s3_open(uri, err);
 		if (!s->s3) {
@@ -92,7 +109,7 @@ struct storage *storage_open(const char *uri, struct qw_err *err)
 	if (!strncmp(uri, file_scheme, sizeof(file_scheme) - 1)) {
 		root = uri + sizeof(file_scheme) - 1;
 	} else if (strstr(uri, "://")) {
-		err_set(err, EX_UNAVAILABLE, "storage '%s': unsupported scheme (only file:// for now)",
+		err_set(err, EX_UNAVAILABLE, "storage '%s': unsupported scheme (file:// and s3:// only)",
 			uri);
 		return NULL;
 	}
@@ -101,6 +118,7 @@ struct storage *storage_open(const char *uri, struct qw_err *err)
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->ops = &file_ops;
 	n = strlen(root);
 	while (n > 1 && root[n - 1] == '/')
 		n--;
@@ -178,18 +196,24 @@ static int fsync_path(const char *path, struct qw_err *err)
 	return ret;
 }
 
-int storage_put_file(struct storage *s, const char *name, const char *src_path, bool move,
-		     struct qw_err *err)
+char *storage_location(const struct storage *s, const char *name)
+{
+	struct buf b = BUF_INIT;
+
+	if (s->ops == &file_ops)
+		return fsutil_join(s->root, name);
+	buf_adds(&b, s->uri);
+	buf_addc(&b, '/');
+	buf_adds(&b, name);
+	return buf_detach(&b, NULL);
+}
+
+static int file_put_file(struct storage *s, const char *name, const char *src_path, bool move,
+			 struct qw_err *err)
 {
 	char *dst = NULL;
 	int ret = -1;
 
-	if (check_name(name, err) < 0)
-		goto out;
-	if (s->s3) {
-		ret = storage_s3_put_file(s->s3, name, src_path, move, err);
-		goto out;
-	}
 	if (fsutil_mkdir_p(s->root, 0755, err) < 0)
 		goto out;
 	dst = fsutil_join(s->root, name);
@@ -220,37 +244,21 @@ out:
 	return ret;
 }
 
-int storage_get_file(struct storage *s, const char *name, const char *dst_path,
-		     struct qw_err *err)
+static int file_get_file(struct storage *s, const char *name, const char *dst_path,
+			 struct qw_err *err)
 {
-	char *src = NULL;
-	int ret = -1;
+	char *src = fsutil_join(s->root, name);
+	int ret = fsutil_copy_atomic(src, dst_path, err);
 
-	if (check_name(name, err) < 0)
-		goto out;
-	if (s->s3) {
-		ret = storage_s3_get_file(s->s3, name, dst_path, err);
-		goto out;
-	}
-	src = fsutil_join(s->root, name);
-	ret = fsutil_copy_atomic(src, dst_path, err);
-out:
 	free(src);
 	return ret;
 }
 
-int storage_delete(struct storage *s, const char *name, struct qw_err *err)
+static int file_delete(struct storage *s, const char *name, struct qw_err *err)
 {
-	char *path = NULL;
+	char *path = fsutil_join(s->root, name);
 	int ret = -1;
 
-	if (check_name(name, err) < 0)
-		goto out;
-	if (s->s3) {
-		ret = storage_s3_delete(s->s3, name, err);
-		goto out;
-	}
-	path = fsutil_join(s->root, name);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		err_errno(err, EX_IOERR, "cannot delete '%s'", path);
 		goto out;
@@ -261,19 +269,12 @@ out:
 	return ret;
 }
 
-int storage_exists(struct storage *s, const char *name, struct qw_err *err)
+static int file_exists(struct storage *s, const char *name, struct qw_err *err)
 {
-	char *path = NULL;
+	char *path = fsutil_join(s->root, name);
 	struct stat st;
 	int ret = -1;
 
-	if (check_name(name, err) < 0)
-		goto out;
-	if (s->s3) {
-		ret = storage_s3_exists(s->s3, name, err);
-		goto out;
-	}
-	path = fsutil_join(s->root, name);
 	if (stat(path, &st) == 0) {
 		ret = 1;
 	} else if (errno == ENOENT) {
@@ -281,33 +282,180 @@ int storage_exists(struct storage *s, const char *name, struct qw_err *err)
 	} else {
 		err_errno(err, EX_IOERR, "cannot stat '%s'", path);
 	}
-out:
 	free(path);
 	return ret;
 }
 
-int storage_list(struct storage *s, storage_list_fn fn, void *ctx, struct qw_err *err)
+/* Regular files only (lstat): a directory or a link is not an object. */
+static int file_list(struct storage *s, const char *prefix, struct storage_entry **entries,
+		     size_t *n, struct qw_err *err)
 {
+	DIR *d = opendir(s->root);
+	struct storage_entry *v = NULL;
+	size_t count = 0, cap = 0, plen = strlen(prefix);
 	struct dirent *de;
-	DIR *d;
-	int ret = 0;
+	int ret = -1;
 
-	if (s->s3)
-		return storage_s3_list(s->s3, fn, ctx, err);
-	d = opendir(s->root);
-	if (!d)
-		return errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", s->root);
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		struct stat st;
+	if (!d) {
+		ret = errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot open '%s'", s->root);
+		goto out;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		struct stat sb;
 		char *path;
+		int r;
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || strncmp(de->d_name, prefix, plen) != 0)
 			continue;
 		path = fsutil_join(s->root, de->d_name);
-		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
-			ret = fn(ctx, de->d_name, (int64_t)st.st_mtime);
+		r = lstat(path, &sb);
 		free(path);
+		if (r < 0 || !S_ISREG(sb.st_mode))
+			continue; /* gone meanwhile, or not an object */
+		if (count == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[count].name = xstrdup(de->d_name);
+		v[count].size = (int64_t)sb.st_size;
+		v[count].mtime_s = (int64_t)sb.st_mtime;
+		count++;
 	}
-	closedir(d);
+	if (errno != 0) {
+		err_errno(err, EX_IOERR, "cannot read '%s'", s->root);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	if (ret < 0) {
+		storage_free_entries(v, count);
+	} else {
+		*entries = v;
+		*n = count;
+	}
 	return ret;
+}
+
+static const struct storage_ops file_ops = {
+	.put_file = file_put_file,
+	.get_file = file_get_file,
+	.delete = file_delete,
+	.exists = file_exists,
+	.list = file_list,
+};
+
+/* ------------------------------------------------------------ s3:// */
+
+static int s3_put_file(struct storage *s, const char *name, const char *src_path, bool move,
+		       struct qw_err *err)
+{
+	return storage_s3_put_file(s->s3, name, src_path, move, err);
+}
+
+static int s3_get_file(struct storage *s, const char *name, const char *dst_path,
+		       struct qw_err *err)
+{
+	return storage_s3_get_file(s->s3, name, dst_path, err);
+}
+
+static int s3_delete(struct storage *s, const char *name, struct qw_err *err)
+{
+	return storage_s3_delete(s->s3, name, err);
+}
+
+static int s3_exists(struct storage *s, const char *name, struct qw_err *err)
+{
+	return storage_s3_exists(s->s3, name, err);
+}
+
+struct s3_list_ctx {
+	const char *prefix;
+	size_t plen;
+	struct storage_entry *v;
+	size_t n, cap;
+};
+
+static int s3_list_one(void *ctx, const char *name, int64_t size, int64_t mtime_s)
+{
+	struct s3_list_ctx *c = ctx;
+
+	if (strncmp(name, c->prefix, c->plen) != 0)
+		return 0;
+	XGROW(c->v, c->n + 1, c->cap);
+	c->v[c->n].name = xstrdup(name);
+	c->v[c->n].size = size;
+	c->v[c->n].mtime_s = mtime_s;
+	c->n++;
+	return 0;
+}
+
+static int s3_list(struct storage *s, const char *prefix, struct storage_entry **entries,
+		   size_t *n, struct qw_err *err)
+{
+	struct s3_list_ctx c = { prefix, strlen(prefix), NULL, 0, 0 };
+
+	if (storage_s3_list(s->s3, s3_list_one, &c, err) != 0) {
+		storage_free_entries(c.v, c.n);
+		return -1;
+	}
+	*entries = c.v;
+	*n = c.n;
+	return 0;
+}
+
+static const struct storage_ops s3_ops = {
+	.put_file = s3_put_file,
+	.get_file = s3_get_file,
+	.delete = s3_delete,
+	.exists = s3_exists,
+	.list = s3_list,
+};
+
+/* ------------------------------------------------------------ the interface */
+
+int storage_put_file(struct storage *s, const char *name, const char *src_path, bool move,
+		     struct qw_err *err)
+{
+	if (check_name(name, err) < 0)
+		return -1;
+	return s->ops->put_file(s, name, src_path, move, err);
+}
+
+int storage_get_file(struct storage *s, const char *name, const char *dst_path,
+		     struct qw_err *err)
+{
+	if (check_name(name, err) < 0)
+		return -1;
+	return s->ops->get_file(s, name, dst_path, err);
+}
+
+int storage_delete(struct storage *s, const char *name, struct qw_err *err)
+{
+	if (check_name(name, err) < 0)
+		return -1;
+	return s->ops->delete(s, name, err);
+}
+
+int storage_exists(struct storage *s, const char *name, struct qw_err *err)
+{
+	if (check_name(name, err) < 0)
+		return -1;
+	return s->ops->exists(s, name, err);
+}
+
+int storage_list(struct storage *s, const char *prefix, struct storage_entry **entries,
+		 size_t *n, struct qw_err *err)
+{
+	*entries = NULL;
+	*n = 0;
+	return s->ops->list(s, prefix ? prefix : "", entries, n, err);
+}
+
+void storage_free_entries(struct storage_entry *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(entries[i].name);
+	free(entries);
 }

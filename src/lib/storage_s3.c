@@ -117,7 +117,7 @@ int storage_s3_exists(struct storage_s3 *s, const char *name, struct qw_err *err
 
 struct list_ctx {
 	size_t skip;     /* bytes of "<prefix>/" */
-	int (*fn)(void *ctx, const char *name, int64_t mtime);
+	int (*fn)(void *ctx, const char *name, int64_t size, int64_t mtime_s);
 	void *ctx;
 };
 
@@ -126,13 +126,12 @@ static int list_one(void *vctx, const char *key, uint64_t size, int64_t mtime)
 	struct list_ctx *c = vctx;
 	const char *name = key + c->skip;
 
-	(void)size;
 	if (strlen(key) <= c->skip || strchr(name, '/'))
 		return 0; /* deeper: another index's prefix, not ours */
-	return c->fn(c->ctx, name, mtime);
+	return c->fn(c->ctx, name, size > INT64_MAX ? INT64_MAX : (int64_t)size, mtime);
 }
 
-int storage_s3_list(struct storage_s3 *s, int (*fn)(void *ctx, const char *name, int64_t mtime),
+int storage_s3_list(struct storage_s3 *s, int (*fn)(void *ctx, const char *name, int64_t size, int64_t mtime_s),
 		    void *ctx, struct qw_err *err)
 {
 	char *prefix = key_of(s, "");

@@ -29,8 +29,9 @@ int storage_s3_put_file(struct storage_s3 *s, const char *name, const char *src_
 int storage_s3_get_file(struct storage_s3 *s, const char *name, const char *dst_path,
 			struct qw_err *err);
 int storage_s3_delete(struct storage_s3 *s, const char *name, struct qw_err *err);
-/* Objects directly under the prefix (storage_list). */
-int storage_s3_list(struct storage_s3 *s, int (*fn)(void *ctx, const char *name, int64_t mtime),
+/* Objects directly under the prefix, with size and modification time
+ * (storage_list); fn returning non-zero stops and is returned. */
+int storage_s3_list(struct storage_s3 *s, int (*fn)(void *ctx, const char *name, int64_t size, int64_t mtime_s),
 		    void *ctx, struct qw_err *err);
 int storage_s3_exists(struct storage_s3 *s, const char *name, struct qw_err *err);
 

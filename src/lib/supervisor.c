@@ -48,6 +48,7 @@ struct child {
 
 struct sup {
 	const struct supervisor_opts *o;
+	struct clock clock;        /* the time scale, read once at the start */
 	enum state state;
 	struct supervisor_gen gen;
 	struct child *kids;
@@ -166,7 +167,7 @@ static void write_status(struct sup *s)
 
 static void print_progress(struct sup *s, bool final)
 {
-	double secs = (double)(clock_now_ms() - s->t0) / 1000.0 / clock_scale();
+	double secs = (double)(clock_ms(&s->clock) - s->t0) / 1000.0 / s->clock.scale;
 	bool tty = isatty(STDERR_FILENO);
 
 	if (!s->o->progress)
@@ -469,7 +470,7 @@ static int start_chain(struct sup *s, struct qw_err *err)
 			s->pgid = pid;
 		setpgid(pid, s->pgid); /* both sides, no race */
 		s->kids[i].pid = pid;
-		s->kids[i].idle_since = clock_now_ms();
+		s->kids[i].idle_since = clock_ms(&s->clock);
 		s->running++;
 		/* Keep a write end of the stage's stdout until it is reaped:
 		 * the next stage sees the end of its input only after we know
@@ -658,7 +659,7 @@ static void a_all_down(struct sup *s)
 	s->restarts++;
 	err_warn(s->o->prog, "restarting in %.1f s (restart %u)", (double)delay / 1000.0,
 		 s->restarts);
-	s->next_start = clock_now_ms() + delay;
+	s->next_start = clock_ms(&s->clock) + delay;
 	s->state = S_DOWN;
 }
 
@@ -970,11 +971,12 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 		spool_close(s.spool);
 		return -1;
 	}
-	s.t0 = clock_now_ms();
+	clock_init(&s.clock);
+	s.t0 = clock_ms(&s.clock);
 	s.next_start = s.t0;
 	s.next_tick = s.t0;
 	while (s.state != S_DONE) {
-		int64_t now = clock_now_ms();
+		int64_t now = clock_ms(&s.clock);
 		int64_t wait;
 		struct pollfd pfd[4 + MAX_STAGES];
 		size_t err_kid[MAX_STAGES];
@@ -1028,7 +1030,7 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 			pfd[nfd].fd = s.kids[i].err_fd;
 			pfd[nfd++].events = POLLIN;
 		}
-		if (poll(pfd, nfd, clock_real_wait_ms(wait)) < 0) {
+		if (poll(pfd, nfd, clock_wait_ms(&s.clock, wait)) < 0) {
 			if (errno == EINTR)
 				continue;
 			err_errno(s.err, EX_OSERR, "poll");
