@@ -217,3 +217,17 @@ create_gharchive() {
 	[ "$status_code" = 200 ]
 	jq -e '.status == "green"' "$T/body"
 }
+
+@test "Quickwit's own REST API scenarii pass against qw-serve, but for the files listed as skipped" {
+	scenarii=${QW_SCENARII:-$QW_SRCDIR/../shared/quickwit-scenarii}
+	if [ ! -d "$scenarii" ]; then
+		[ "${CI:-}" != true ] || { echo "scenarii folder missing: $scenarii" >&2; return 1; }
+		skip "quickwit scenarii not available ($scenarii)"
+	fi
+	run "$QW_SRCDIR/tests/quickwit-scenarii-serve" --scenarii "$scenarii"
+	echo "$output" | grep -v '^skip' | sed 's/^/# /' >&3 || true
+	[ "$status" -eq 0 ]
+	[[ "${lines[-1]}" =~ ^([0-9]+)\ passed,\ 0\ failed ]]
+	# the suite ran for real: at least the Quickwit search API folder
+	[ "${BASH_REMATCH[1]}" -ge 100 ]
+}
