@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, add_param, &req.params);
 	req.content_type = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
+	req.content_encoding = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+							   MHD_HTTP_HEADER_CONTENT_ENCODING);
 	req.body = rc->body.len ? rc->body.data : NULL;
 	req.body_len = rc->body.len;
 	http_router_handle(srv->router, &req, &hr);
@@ -308,7 +311,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qw_err err = QW_ERR_INIT;
-	struct http_router_config rcfg = { NULL, NULL, 0 };
+	struct http_router_config rcfg = { NULL, NULL, 0, 0 };
 	struct server srv = { NULL, 10u << 20, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 	struct sockaddr_storage addr;
 	const char *listen_on = "127.0.0.1:7280", *port_file = NULL;
@@ -377,6 +380,8 @@ int main(int argc, char **argv)
 		goto fail;
 	pipeline = find_pipeline();
 	rcfg.pipeline_prog = pipeline;
+	/* a gzip body may inflate to ten times the limit of what is sent */
+	rcfg.max_body = srv.max_body > SIZE_MAX / 10 ? SIZE_MAX : (size_t)srv.max_body * 10;
 	srv.router = http_router_new(&rcfg, &err);
 	if (!srv.router)
 		goto fail;

@@ -681,14 +681,40 @@ static size_t count_docs(const char *body, size_t len)
 	return n;
 }
 
+int api_ingest_body(struct http_router *r, const char *index_id, const char *body, size_t len,
+		    struct qw_err *err)
+{
+	pthread_mutex_t *lock = index_lock(r, index_id);
+	char *path = wal_path(r, index_id);
+	int ret = -1;
+
+	pthread_mutex_lock(lock);
+	if (count_docs(body ? body : "", len) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (wal_append(path, body, len, err) < 0)
+		goto out;
+	/*
+	 * Every commit mode indexes before it answers (auto waits as
+	 * wait_for does): the response then never promises what a search
+	 * would not show.
+	 */
+	if (run_pipeline(r, index_id, path, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	pthread_mutex_unlock(lock);
+	free(path);
+	return ret;
+}
+
 void api_ingest(struct http_router *r, const struct http_request *req, const char *index_id,
 		struct http_response *resp)
 {
 	struct qw_err err = QW_ERR_INIT;
 	const char *commit = http_params_get(&req->params, "commit");
 	struct metastore *ms = NULL;
-	pthread_mutex_t *lock;
-	char *path = NULL;
 	size_t ndocs;
 
 	if (ids_check_index(index_id, &err) < 0) {
@@ -710,29 +736,18 @@ void api_ingest(struct http_router *r, const struct http_request *req, const cha
 		goto out;
 	}
 	ndocs = count_docs(req->body ? req->body : "", req->body_len);
-	path = wal_path(r, index_id);
-	lock = index_lock(r, index_id);
-	pthread_mutex_lock(lock);
-	if (ndocs && wal_append(path, req->body, req->body_len, &err) < 0) {
-		pthread_mutex_unlock(lock);
-		api_error_from(resp, &err);
+	if (api_ingest_body(r, index_id, req->body, req->body_len, &err) < 0) {
+		api_error(resp, api_ingest_status(&err), "%s", err.msg);
 		goto out;
 	}
-	/*
-	 * Every commit mode indexes before it answers (auto waits as
-	 * wait_for does): the response then never promises what a search
-	 * would not show.
-	 */
-	if (ndocs && run_pipeline(r, index_id, path, &err) < 0) {
-		pthread_mutex_unlock(lock);
-		api_error(resp, err.code == EX_SOFTWARE ? 500 : 503, "%s", err.msg);
-		goto out;
-	}
-	pthread_mutex_unlock(lock);
 	api_json(resp, 200, json_pack("{s:I}", "num_docs_for_processing", (json_int_t)ndocs));
 out:
-	free(path);
 	metastore_close(ms);
+}
+
+int api_ingest_status(const struct qw_err *err)
+{
+	return err->code == EX_SOFTWARE ? 500 : 503;
 }
 
 int api_ingest_forget(struct http_router *r, const char *index_id, struct qw_err *err)

@@ -21,6 +21,7 @@ struct http_router {
 	char *data_dir;      /* NULL: prog_data_dir default */
 	char *pipeline_prog;
 	unsigned search_threads;
+	size_t max_body;
 	pthread_mutex_t ingest_locks[API_INGEST_LOCKS];
 };
 
@@ -47,6 +48,14 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 /* /api/v1/<index>/ingest */
 void api_ingest(struct http_router *r, const struct http_request *req, const char *index_id,
 		struct http_response *resp);
+/*
+ * Append an NDJSON body to the index's write-ahead file (fsync) and index
+ * it (qw-pipeline --once); the caller checked that the index exists.
+ */
+int api_ingest_body(struct http_router *r, const char *index_id, const char *body, size_t len,
+		    struct qw_err *err);
+/* The HTTP status of an api_ingest_body() failure. */
+int api_ingest_status(const struct qw_err *err);
 /* Remove the ingest write-ahead file of an index (delete, clear). */
 int api_ingest_forget(struct http_router *r, const char *index_id, struct qw_err *err);
 /* /api/v1/_elastic[/...] : seg after "_elastic". */

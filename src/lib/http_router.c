@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <archive.h>
 
 #include "api_internal.h"
 #include "config.h"
@@ -24,6 +27,7 @@ struct http_router *http_router_new(const struct http_router_config *cfg, struct
 	r->data_dir = cfg->data_dir ? xstrdup(cfg->data_dir) : NULL;
 	r->pipeline_prog = xstrdup(cfg->pipeline_prog ? cfg->pipeline_prog : "qw-pipeline");
 	r->search_threads = cfg->search_threads;
+	r->max_body = cfg->max_body ? cfg->max_body : (size_t)100 << 20;
 	for (i = 0; i < API_INGEST_LOCKS; i++) {
 		if (pthread_mutex_init(&r->ingest_locks[i], NULL) != 0) {
 			while (i-- > 0)
@@ -310,17 +314,74 @@ bad_method:
 	api_error(resp, 405, "method not allowed: %s %s", req->method, req->path);
 }
 
+/* Inflate a gzip body into out, at most max bytes. */
+static int gunzip(const char *data, size_t len, size_t max, struct buf *out, struct qw_err *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char chunk[65536];
+	la_ssize_t n;
+	int ret = -1;
+
+	if (!a)
+		return err_set(err, EX_OSERR, "cannot inflate the body: out of memory");
+	if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_read_support_format_raw(a) != ARCHIVE_OK ||
+	    archive_read_open_memory(a, data, len) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		err_set(err, EX_DATAERR, "cannot inflate the gzip body: %s",
+			archive_error_string(a) ? archive_error_string(a) : "not gzip");
+		goto out;
+	}
+	if (archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
+		err_set(err, EX_DATAERR, "the body is not gzip although Content-Encoding says so");
+		goto out;
+	}
+	while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0) {
+		if (out->len + (size_t)n > max) {
+			err_set(err, EX_DATAERR, "the inflated body is larger than %zu bytes", max);
+			goto out;
+		}
+		buf_add(out, chunk, (size_t)n);
+	}
+	if (n < 0) {
+		err_set(err, EX_DATAERR, "cannot inflate the gzip body: %s", archive_error_string(a));
+		goto out;
+	}
+	ret = 0;
+out:
+	archive_read_free(a);
+	return ret;
+}
+
 void http_router_handle(struct http_router *r, const struct http_request *req,
 			struct http_response *resp)
 {
 	char *path = xstrdup(req->path ? req->path : "/");
+	struct buf inflated = BUF_INIT;
+	struct qw_err err = QW_ERR_INIT;
 	char *seg[MAX_SEGMENTS];
 	size_t nseg;
 
 	buf_reset(&resp->body);
-	if (!req->method || split_path(path, seg, &nseg) < 0)
+	if (!req->method || split_path(path, seg, &nseg) < 0) {
 		api_error(resp, 404, "route not found");
-	else
+	} else if (req->content_encoding && strcasecmp(req->content_encoding, "identity") != 0) {
+		struct http_request plain = *req;
+
+		if (strcasecmp(req->content_encoding, "gzip") != 0)
+			api_error(resp, 415, "unsupported Content-Encoding `%s`", req->content_encoding);
+		else if (req->body_len && gunzip(req->body, req->body_len, r->max_body, &inflated, &err) < 0)
+			api_error(resp, 400, "%s", err.msg);
+		else {
+			plain.content_encoding = NULL;
+			plain.body = inflated.len ? inflated.data : NULL;
+			plain.body_len = inflated.len;
+			route(r, &plain, seg, nseg, resp);
+		}
+	} else {
 		route(r, req, seg, nseg, resp);
+	}
+	buf_free(&inflated);
 	free(path);
 }

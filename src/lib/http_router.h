@@ -41,6 +41,7 @@ struct http_request {
 	const char *path;         /* decoded path, no query string: "/api/v1/indexes" */
 	struct http_params params;
 	const char *content_type; /* NULL when absent */
+	const char *content_encoding; /* "gzip": the router inflates the body; NULL: identity */
 	const char *body;         /* NULL when empty; need not be NUL-terminated */
 	size_t body_len;
 };
@@ -55,6 +56,7 @@ struct http_router_config {
 	const char *data_dir;      /* NULL: $QW_DATA_DIR or ./qwdata */
 	const char *pipeline_prog; /* the qw-pipeline to run for ingests */
 	unsigned search_threads;   /* splits searched in parallel per request; 0: cores */
+	size_t max_body;           /* largest inflated body of a gzip request; 0: 100 MB */
 };
 
 struct http_router;
