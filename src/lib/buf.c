@@ -128,8 +128,10 @@ char *buf_detach(struct buf *b, size_t *len)
 {
 	char *p;
 
-	if (!b->data)
+	if (!b->data) {
 		buf_grow(b, 0);
+		b->data[0] = '\0'; /* an empty buffer detaches as "", not as garbage */
+	}
 	p = b->data;
 	if (len)
 		*len = b->len;
