@@ -231,3 +231,78 @@ create_gharchive() {
 	# the suite ran for real: at least the Quickwit search API folder
 	[ "${BASH_REMATCH[1]}" -ge 100 ]
 }
+
+# es_count DSL JQ_FILTER : _search with the DSL gives jq's count over the raw docs.
+es_count() {
+	req POST /api/v1/_elastic/gharchive/_search -H 'Content-Type: application/json' \
+		-d "{\"size\": 0, \"track_total_hits\": true, \"query\": $1}"
+	[ "$status_code" = 200 ] || { echo "$1: $status_code $(cat "$T/body")"; return 1; }
+	got=$(jq .hits.total.value "$T/body")
+	want=$(jq -s "[.[] | select($2)] | length" "$GH")
+	[ "$got" = "$want" ] || { echo "$1: got $got, jq says $want"; return 1; }
+}
+
+@test "elastic: _search with the query DSL counts what jq counts over the raw documents" {
+	start_server
+	create_gharchive
+	req POST '/api/v1/gharchive/ingest?commit=force' --data-binary @"$GH"
+	[ "$status_code" = 200 ]
+	es_count '{"match_all": {}}' 'true'
+	es_count '{"match_none": {}}' 'false'
+	es_count '{"term": {"type": "PushEvent"}}' '.type == "PushEvent"'
+	es_count '{"terms": {"type": ["PushEvent", "ForkEvent"]}}' '.type == "PushEvent" or .type == "ForkEvent"'
+	es_count '{"match": {"type": {"query": "IssuesEvent"}}}' '.type == "IssuesEvent"'
+	es_count '{"exists": {"field": "payload.forkee"}}' '.payload.forkee != null'
+	es_count '{"prefix": {"actor.login": "d"}}' '.actor.login | startswith("d")'
+	es_count '{"wildcard": {"repo.name": {"value": "*android*"}}}' '.repo.name | test("android")'
+	es_count '{"range": {"actor.id": {"gte": 1000000, "lt": 5000000}}}' '.actor.id >= 1000000 and .actor.id < 5000000'
+	es_count '{"bool": {"must": {"term": {"type": "PushEvent"}}, "must_not": [{"range": {"actor.id": {"gt": 3000000}}}]}}' \
+		'.type == "PushEvent" and (.actor.id > 3000000 | not)'
+	es_count '{"bool": {"should": [{"term": {"type": "WatchEvent"}}, {"term": {"type": "CreateEvent"}}]}}' \
+		'.type == "WatchEvent" or .type == "CreateEvent"'
+	es_count '{"bool": {"filter": [{"term": {"public": true}}], "must_not": {"term": {"type": "PushEvent"}}}}' \
+		'.public == true and .type != "PushEvent"'
+	es_count '{"query_string": {"query": "type:PushEvent AND actor.login:d*"}}' \
+		'.type == "PushEvent" and (.actor.login | startswith("d"))'
+	# what has no exact translation is refused, not approximated
+	req POST /api/v1/_elastic/gharchive/_search -d '{"query": {"regexp": {"type": "Pu.*"}}}'
+	[ "$status_code" = 400 ]
+	jq -e '.error.reason | test("regexp")' "$T/body"
+	jq -e '.status == 400' "$T/body"
+}
+
+@test "elastic: size/from/sort/_source page as jq sorts, _count and _msearch agree, _bulk indexes" {
+	start_server
+	create_gharchive
+	req POST '/api/v1/gharchive/ingest?commit=force' --data-binary @"$GH"
+	req POST /api/v1/_elastic/gharchive/_search -d \
+		'{"size": 4, "from": 2, "sort": [{"actor.id": {"order": "asc"}}], "_source": ["id", "actor.id"], "query": {"term": {"type": "PushEvent"}}}'
+	[ "$status_code" = 200 ]
+	[ "$(jq -c '[.hits.hits[]._source]' "$T/body")" = \
+		"$(jq -sc '[.[] | select(.type == "PushEvent")] | sort_by(.actor.id) | [.[2:6][] | {id, actor: {id: .actor.id}}]' "$GH")" ]
+	# the last hit's sort value pages on with search_after
+	after=$(jq -c '.hits.hits[-1].sort' "$T/body")
+	req POST /api/v1/_elastic/gharchive/_search -d \
+		"{\"size\": 3, \"sort\": [{\"actor.id\": \"asc\"}], \"search_after\": $after, \"query\": {\"term\": {\"type\": \"PushEvent\"}}}"
+	[ "$(jq -c '[.hits.hits[]._source.id]' "$T/body")" = \
+		"$(jq -sc '[.[] | select(.type == "PushEvent")] | sort_by(.actor.id) | [.[6:9][].id]' "$GH")" ]
+	req GET '/api/v1/_elastic/gharchive/_count' -d '{"query": {"term": {"type": "ForkEvent"}}}'
+	[ "$(jq .count "$T/body")" = "$(jq -s '[.[] | select(.type == "ForkEvent")] | length' "$GH")" ]
+	printf '{"index": "gharchive"}\n{"size": 0, "track_total_hits": true, "query": {"term": {"type": "WatchEvent"}}}\n{"index": "nope"}\n{"query": {"match_all": {}}}\n' >"$T/ms"
+	req POST /api/v1/_elastic/_msearch --data-binary @"$T/ms"
+	[ "$(jq '.responses[0].hits.total.value' "$T/body")" = "$(jq -s '[.[] | select(.type == "WatchEvent")] | length' "$GH")" ]
+	[ "$(jq '.responses[1].status' "$T/body")" = 404 ]
+	# _bulk: create and index actions, an unknown index fails its items only
+	{
+		printf '{"index": {"_index": "gharchive"}}\n{"id": "b1", "type": "BulkEvent", "created_at": "2015-01-01T00:00:00Z"}\n'
+		printf '{"create": {"_index": "nope"}}\n{"id": "b2"}\n'
+		printf '{"create": {"_index": "gharchive"}}\n{"id": "b3", "type": "BulkEvent", "created_at": "2015-01-01T00:00:01Z"}\n'
+	} | gzip >"$T/bulk.gz"
+	req POST '/api/v1/_elastic/_bulk?refresh=true' -H 'Content-Encoding: gzip' --data-binary @"$T/bulk.gz"
+	[ "$status_code" = 200 ]
+	jq -e '.errors == true and [.items[] | to_entries[0].value.status] == [201, 404, 201]' "$T/body"
+	req GET '/api/v1/gharchive/search?query=type:BulkEvent&max_hits=0'
+	[ "$(jq .num_hits "$T/body")" -eq 2 ]
+	req POST /api/v1/_elastic/_bulk -d $'{"delete": {"_index": "gharchive"}}\n'
+	[ "$status_code" = 400 ]
+}
