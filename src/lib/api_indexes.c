@@ -13,8 +13,10 @@
  * The pipeline's checkpoint (a byte position in the file, published with
  * the split) gives exactly-once: a crash after the fsync leaves documents
  * that the next ingest (or any qw-pipeline run over the file) indexes, a
- * crash after the publish leaves nothing to redo. Ingests of one index are
- * serialized (router lock), so the file only grows by whole bodies.
+ * crash after the publish leaves nothing to redo. Appends of one index are
+ * serialized, so the file only grows by whole bodies; one pipeline run at
+ * a time covers every body appended before it (group commit, see
+ * struct api_ingest_slot).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -561,18 +563,22 @@ static char *wal_path(struct http_router *r, const char *index_id)
 	return buf_detach(&b, NULL);
 }
 
-static pthread_mutex_t *index_lock(struct http_router *r, const char *index_id)
+static struct api_ingest_slot *ingest_slot(struct http_router *r, const char *index_id)
 {
 	uint32_t h = 2166136261u;
 	const char *p;
 
 	for (p = index_id; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	return &r->ingest_locks[h % API_INGEST_LOCKS];
+	return &r->ingest[h % API_INGEST_SLOTS];
 }
 
-/* Append body (plus a final newline when missing) to path and fsync. */
-static int wal_append(const char *path, const char *body, size_t len, struct qw_err *err)
+/*
+ * Append body (plus a final newline when missing) to path and fsync; *st
+ * gets the file (its size: the end of this body).
+ */
+static int wal_append(const char *path, const char *body, size_t len, struct stat *st,
+		      struct qw_err *err)
 {
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	int fd = -1, ret = -1;
@@ -593,7 +599,8 @@ static int wal_append(const char *path, const char *body, size_t len, struct qw_
 		goto out;
 	}
 	if (fsutil_write_full(fd, body, len) < 0 ||
-	    (len && body[len - 1] != '\n' && fsutil_write_full(fd, "\n", 1) < 0) || fsync(fd) < 0) {
+	    (len && body[len - 1] != '\n' && fsutil_write_full(fd, "\n", 1) < 0) || fsync(fd) < 0 ||
+	    fstat(fd, st) < 0) {
 		err_errno(err, EX_IOERR, "cannot write '%s'", path);
 		goto out;
 	}
@@ -684,27 +691,48 @@ static size_t count_docs(const char *body, size_t len)
 int api_ingest_body(struct http_router *r, const char *index_id, const char *body, size_t len,
 		    struct qw_err *err)
 {
-	pthread_mutex_t *lock = index_lock(r, index_id);
+	struct api_ingest_slot *slot = ingest_slot(r, index_id);
 	char *path = wal_path(r, index_id);
+	struct stat mine, before;
 	int ret = -1;
 
-	pthread_mutex_lock(lock);
 	if (count_docs(body ? body : "", len) == 0) {
 		ret = 0;
 		goto out;
 	}
-	if (wal_append(path, body, len, err) < 0)
+	pthread_mutex_lock(&slot->append_lock);
+	ret = wal_append(path, body, len, &mine, err);
+	pthread_mutex_unlock(&slot->append_lock);
+	if (ret < 0)
 		goto out;
+	ret = -1;
 	/*
 	 * Every commit mode indexes before it answers (auto waits as
 	 * wait_for does): the response then never promises what a search
 	 * would not show.
 	 */
+	pthread_mutex_lock(&slot->run_lock);
+	if (strcmp(slot->index_id, index_id) == 0 && slot->dev == mine.st_dev &&
+	    slot->ino == mine.st_ino && slot->covered >= mine.st_size) {
+		ret = 0; /* a run that started after our append published it */
+		goto unlock;
+	}
+	/* what the run covers: at least every byte appended so far */
+	if (stat(path, &before) < 0 || before.st_ino != mine.st_ino || before.st_dev != mine.st_dev) {
+		err_set(err, EX_TEMPFAIL, "index '%s' was cleared or deleted during the ingest",
+			index_id);
+		goto unlock;
+	}
 	if (run_pipeline(r, index_id, path, err) < 0)
-		goto out;
+		goto unlock;
+	snprintf(slot->index_id, sizeof(slot->index_id), "%s", index_id);
+	slot->dev = before.st_dev;
+	slot->ino = before.st_ino;
+	slot->covered = before.st_size;
 	ret = 0;
+unlock:
+	pthread_mutex_unlock(&slot->run_lock);
 out:
-	pthread_mutex_unlock(lock);
 	free(path);
 	return ret;
 }
@@ -752,14 +780,17 @@ int api_ingest_status(const struct qw_err *err)
 
 int api_ingest_forget(struct http_router *r, const char *index_id, struct qw_err *err)
 {
+	struct api_ingest_slot *slot = ingest_slot(r, index_id);
 	char *path = wal_path(r, index_id);
-	pthread_mutex_t *lock = index_lock(r, index_id);
 	int ret = 0;
 
-	pthread_mutex_lock(lock);
+	pthread_mutex_lock(&slot->run_lock);
+	pthread_mutex_lock(&slot->append_lock);
 	if (unlink(path) < 0 && errno != ENOENT)
 		ret = err_errno(err, EX_IOERR, "cannot remove '%s'", path);
-	pthread_mutex_unlock(lock);
+	slot->index_id[0] = '\0';
+	pthread_mutex_unlock(&slot->append_lock);
+	pthread_mutex_unlock(&slot->run_lock);
 	free(path);
 	return ret;
 }

@@ -9,20 +9,37 @@
 #define QW_API_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
 #include "http_router.h"
 
-/* Ingests of one index are serialized by one of these locks (hash of id). */
-#define API_INGEST_LOCKS 64
+/*
+ * The ingest state of the indexes whose id hashes to one slot. Bodies are
+ * appended under append_lock; qw-pipeline runs under run_lock, and a run
+ * covers every body appended before it started: an ingest whose bytes a
+ * run already covered (same file, covered >= its end) answers without a
+ * run of its own (group commit). The covered fields are read and written
+ * under run_lock; covered may lag behind the checkpoint, never pass it.
+ */
+#define API_INGEST_SLOTS 64
+
+struct api_ingest_slot {
+	pthread_mutex_t append_lock;
+	pthread_mutex_t run_lock;
+	char index_id[256];      /* "" when nothing is covered */
+	dev_t dev;
+	ino_t ino;
+	off_t covered;
+};
 
 struct http_router {
 	char *data_dir;      /* NULL: prog_data_dir default */
 	char *pipeline_prog;
 	unsigned search_threads;
 	size_t max_body;
-	pthread_mutex_t ingest_locks[API_INGEST_LOCKS];
+	struct api_ingest_slot ingest[API_INGEST_SLOTS];
 };
 
 /* The data dir to open: the configured one or the default. */

@@ -28,10 +28,14 @@ struct http_router *http_router_new(const struct http_router_config *cfg, struct
 	r->pipeline_prog = xstrdup(cfg->pipeline_prog ? cfg->pipeline_prog : "qw-pipeline");
 	r->search_threads = cfg->search_threads;
 	r->max_body = cfg->max_body ? cfg->max_body : (size_t)100 << 20;
-	for (i = 0; i < API_INGEST_LOCKS; i++) {
-		if (pthread_mutex_init(&r->ingest_locks[i], NULL) != 0) {
-			while (i-- > 0)
-				pthread_mutex_destroy(&r->ingest_locks[i]);
+	for (i = 0; i < API_INGEST_SLOTS; i++) {
+		if (pthread_mutex_init(&r->ingest[i].append_lock, NULL) != 0 ||
+		    pthread_mutex_init(&r->ingest[i].run_lock, NULL) != 0) {
+			/* a half-initialized slot: only glibc-style static mutexes left to skip */
+			while (i-- > 0) {
+				pthread_mutex_destroy(&r->ingest[i].run_lock);
+				pthread_mutex_destroy(&r->ingest[i].append_lock);
+			}
 			free(r->pipeline_prog);
 			free(r->data_dir);
 			free(r);
@@ -48,8 +52,10 @@ void http_router_free(struct http_router *r)
 
 	if (!r)
 		return;
-	for (i = 0; i < API_INGEST_LOCKS; i++)
-		pthread_mutex_destroy(&r->ingest_locks[i]);
+	for (i = 0; i < API_INGEST_SLOTS; i++) {
+		pthread_mutex_destroy(&r->ingest[i].run_lock);
+		pthread_mutex_destroy(&r->ingest[i].append_lock);
+	}
 	free(r->pipeline_prog);
 	free(r->data_dir);
 	free(r);
