@@ -168,8 +168,9 @@ create_gharchive() {
 	[ "$status_code" = 200 ]
 	[ ! -e "$QW_DATA_DIR/ingest/seq.ndjson" ]
 	req POST '/api/v1/seq/ingest?commit=force' --data-binary @"$T/one"
+	[ "$status_code" = 200 ] || { cat "$T/body" "$T/serve.log"; false; }
 	req GET '/api/v1/seq/search?query=*&max_hits=0'
-	[ "$(jq .num_hits "$T/body")" -eq 1 ]
+	[ "$(jq .num_hits "$T/body")" -eq 1 ] || { cat "$T/body" "$T/serve.log"; false; }
 }
 
 @test "ingest refuses an unknown index (404), a bad commit mode (400), a body over the limit (413)" {

@@ -289,10 +289,52 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 		if (!strchr(id, '*') && ids_check_index(id, err) < 0)
 			goto out;
 	}
+	if (params && http_params_get(params, "ignore_unavailable") &&
+	    strcmp(http_params_get(params, "ignore_unavailable"), "true") == 0) {
+		/* names that do not exist are dropped, as Elasticsearch does */
+		struct metastore *ms = metastore_open(api_data_dir(r), err);
+		size_t kept = 0;
+
+		if (!ms)
+			goto out;
+		for (i = 0; i < nidx; i++) {
+			if (idx[i][0] == '-' || strchr(idx[i], '*') || metastore_index_exists(ms, idx[i]))
+				idx[kept++] = idx[i];
+			else
+				free(idx[i]);
+		}
+		nidx = kept;
+		metastore_close(ms);
+		if (nidx == 0) {
+			*out = count_only ? json_pack("{s:i, s:o}", "count", 0, "_shards", shards())
+				: json_pack("{s:i, s:b, s:o, s:{s:n, s:[], s:{s:i, s:s}}}", "took", 0,
+					    "timed_out", 0, "_shards", shards(), "hits", "max_score",
+					    "hits", "total", "value", 0, "relation", "eq");
+			ret = 0;
+			goto out;
+		}
+	}
 	if (qparam)
 		buf_adds(&q, qparam);
 	else if (es_dsl_to_query(json_object_get(body, "query"), &q, &fields, err) < 0)
 		goto out;
+	if (params && http_params_get(params, "extra_filters")) {
+		/* Quickwit's extra_filters: comma-separated query strings, each ANDed */
+		char *copy = xstrdup(http_params_get(params, "extra_filters")), *c, *next;
+		struct buf all = BUF_INIT;
+
+		buf_addf(&all, "(%s)", buf_str(&q));
+		for (c = copy; c; c = next) {
+			next = strchr(c, ',');
+			if (next)
+				*next++ = '\0';
+			if (*c)
+				buf_addf(&all, " AND (%s)", c);
+		}
+		free(copy);
+		buf_free(&q);
+		q = all;
+	}
 	if (u64_of(json_object_get(body, "from"), params ? http_params_get(params, "from") : NULL,
 		   "from", &from, err) < 0 ||
 	    u64_of(json_object_get(body, "size"), params ? http_params_get(params, "size") : NULL,
@@ -303,6 +345,30 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 		goto out;
 	if (source_spec(json_object_get(body, "_source"), &inc, &exc, &no_source, err) < 0)
 		goto out;
+	for (i = 0; params && i < params->n; i++) {
+		/* URL parameters: repeated or comma-separated lists */
+		const char *name = params->names[i];
+		json_t *dst = strcmp(name, "_source_includes") == 0 || strcmp(name, "_source") == 0 ? inc
+			: strcmp(name, "_source_excludes") == 0 ? exc : NULL;
+		char *copy, *c, *next;
+
+		if (!dst)
+			continue;
+		if (strcmp(name, "_source") == 0 && (strcmp(params->values[i], "true") == 0 ||
+						     strcmp(params->values[i], "false") == 0)) {
+			no_source = strcmp(params->values[i], "false") == 0;
+			continue;
+		}
+		copy = xstrdup(params->values[i]);
+		for (c = copy; c; c = next) {
+			next = strchr(c, ',');
+			if (next)
+				*next++ = '\0';
+			if (*c)
+				json_array_append_new(dst, json_string(c));
+		}
+		free(copy);
+	}
 	if (fields && json_array_size(fields)) {
 		const char **v2 = xcalloc(json_array_size(fields), sizeof(*v2));
 
@@ -596,6 +662,187 @@ out:
 	metastore_close(ms);
 }
 
+/* The ids of the indexes matching a comma-separated list of patterns. */
+static int matching_indexes(struct metastore *ms, const char *expr, json_t *out, bool *missing,
+			    struct qw_err *err)
+{
+	char **ids = NULL, *copy = xstrdup(expr), *p, *next;
+	size_t n = 0, i;
+	int ret = -1;
+
+	*missing = false;
+	if (metastore_list_indexes(ms, &ids, &n, err) < 0)
+		goto out;
+	for (p = copy; p; p = next) {
+		bool any = false;
+
+		next = strchr(p, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*p)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (fnmatch(p, ids[i], 0) == 0) {
+				any = true;
+				if (!json_array_size(out) || strcmp(json_string_value(json_array_get(
+						out, json_array_size(out) - 1)), ids[i]) != 0)
+					json_array_append_new(out, json_string(ids[i]));
+			}
+		}
+		/* a name without a wildcard must exist; a pattern may match nothing */
+		if (!any && !strpbrk(p, "*?["))
+			*missing = true;
+	}
+	ret = 0;
+out:
+	metastore_free_list(ids, n);
+	free(copy);
+	return ret;
+}
+
+static void es_resolve(struct http_router *r, const char *expr, struct http_response *resp)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct metastore *ms = metastore_open(api_data_dir(r), &err);
+	json_t *ids = json_array(), *indices = json_array(), *id;
+	bool missing;
+	size_t i;
+
+	if (!ms || matching_indexes(ms, expr, ids, &missing, &err) < 0) {
+		api_json(resp, es_status_of(err.code), es_error_json(&err));
+		goto out;
+	}
+	json_array_foreach(ids, i, id)
+		json_array_append_new(indices, json_pack("{s:O, s:[s]}", "name", id, "attributes", "open"));
+	api_json(resp, 200, json_pack("{s:O, s:[], s:[]}", "indices", indices, "aliases",
+				      "data_streams"));
+out:
+	json_decref(indices);
+	json_decref(ids);
+	metastore_close(ms);
+}
+
+/* DELETE /_elastic/INDEXES: every name must exist unless ignore_unavailable. */
+static void es_delete_indexes(struct http_router *r, const struct http_request *req,
+			      const char *expr, struct http_response *resp)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct metastore *ms = metastore_open(api_data_dir(r), &err);
+	const char *ignore = http_params_get(&req->params, "ignore_unavailable");
+	json_t *ids = json_array(), *id;
+	bool missing;
+	size_t i;
+
+	if (!ms || matching_indexes(ms, expr, ids, &missing, &err) < 0)
+		goto fail;
+	if (missing && !(ignore && strcmp(ignore, "true") == 0)) {
+		err_set(&err, EX_NOINPUT, "no such index [%s]", expr);
+		goto fail;
+	}
+	json_array_foreach(ids, i, id) {
+		if (api_ingest_forget(r, json_string_value(id), &err) < 0 ||
+		    metastore_delete_index(ms, json_string_value(id), &err) < 0)
+			goto fail;
+	}
+	api_json(resp, 200, json_pack("{s:b}", "acknowledged", 1));
+	goto out;
+fail:
+	api_json(resp, es_status_of(err.code), es_error_json(&err));
+out:
+	json_decref(ids);
+	metastore_close(ms);
+}
+
+/* Elasticsearch's human sizes: "222.8kb". */
+static void human_bytes(char *out, size_t n, double bytes)
+{
+	static const char *const units[] = { "b", "kb", "mb", "gb", "tb" };
+	size_t u = 0;
+
+	while (bytes >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, n, "%.0f%s", bytes, units[u]);
+	else
+		snprintf(out, n, "%.1f%s", bytes, units[u]);
+}
+
+static void es_cat_indices(struct http_router *r, const struct http_request *req, const char *expr,
+			   struct http_response *resp)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct metastore *ms = metastore_open(api_data_dir(r), &err);
+	const char *h = http_params_get(&req->params, "h"), *health = http_params_get(&req->params, "health");
+	json_t *ids = json_array(), *rows = json_array(), *id;
+	bool missing;
+	size_t i;
+
+	if (!ms || matching_indexes(ms, expr ? expr : "*", ids, &missing, &err) < 0)
+		goto fail;
+	if (missing) {
+		err_set(&err, EX_NOINPUT, "no such index [%s]", expr);
+		goto fail;
+	}
+	if (health && strcmp(health, "green") != 0)
+		json_array_clear(ids); /* every qw index is green */
+	json_array_foreach(ids, i, id) {
+		json_t *doc = metastore_read(ms, json_string_value(id), &err), *sp, *row;
+		json_int_t docs = 0, bytes = 0, store = 0;
+		char n1[32], n2[32], n3[32];
+		const char *sid;
+
+		if (!doc)
+			goto fail;
+		json_object_foreach(json_object_get(doc, "splits"), sid, sp) {
+			json_t *meta = json_object_get(sp, "metadata");
+
+			if (strcmp(json_string_value(json_object_get(sp, "split_state")) ?: "",
+				   SPLIT_PUBLISHED) != 0)
+				continue;
+			docs += json_integer_value(json_object_get(meta, "num_docs"));
+			bytes += json_integer_value(json_object_get(meta, "uncompressed_docs_size_in_bytes"));
+			store += json_integer_value(json_object_get(meta, "split_size_bytes"));
+		}
+		snprintf(n1, sizeof(n1), "%lld", (long long)docs);
+		human_bytes(n2, sizeof(n2), (double)bytes);
+		human_bytes(n3, sizeof(n3), (double)store);
+		row = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "health",
+				"green", "status", "open", "index", id, "uuid",
+				json_object_get(doc, "index_uid"), "pri", "1", "rep", "1", "docs.count",
+				n1, "docs.deleted", "0", "store.size", n3, "pri.store.size", n3,
+				"dataset.size", n2);
+		json_decref(doc);
+		if (h) {
+			/* only the columns asked for, as Elasticsearch's h= */
+			json_t *kept = json_object();
+			char *cols = xstrdup(h), *c, *next;
+
+			for (c = cols; c; c = next) {
+				next = strchr(c, ',');
+				if (next)
+					*next++ = '\0';
+				if (json_object_get(row, c))
+					json_object_set(kept, c, json_object_get(row, c));
+			}
+			free(cols);
+			json_decref(row);
+			row = kept;
+		}
+		json_array_append_new(rows, row);
+	}
+	api_json(resp, 200, rows);
+	rows = NULL;
+	goto out;
+fail:
+	api_json(resp, es_status_of(err.code), es_error_json(&err));
+out:
+	json_decref(rows);
+	json_decref(ids);
+	metastore_close(ms);
+}
+
 void api_es(struct http_router *r, const struct http_request *req, char **seg, size_t nseg,
 	    struct http_response *resp)
 {
@@ -605,11 +852,27 @@ void api_es(struct http_router *r, const struct http_request *req, char **seg, s
 
 	if (nseg == 0 && (get || strcmp(req->method, "HEAD") == 0)) {
 		api_json(resp, 200,
-			 json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s}", "name", "qw",
-				   "cluster_name", "qw-cluster", "cluster_uuid", "qw",
+			 json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}, s:s}",
+				   "name", "qw", "cluster_name", "qw-cluster", "cluster_uuid", "qw",
 				   "version", "distribution", "quickwit", "number", "7.17.0",
-				   "build_hash", "unknown", "lucene_version", "none", "tagline",
+				   "build_flavor", "default", "build_hash", "unknown", "build_date",
+				   "unknown", "build_snapshot", 0, "lucene_version", "none",
+				   "minimum_wire_compatibility_version", "7.17.0",
+				   "minimum_index_compatibility_version", "7.17.0", "tagline",
 				   "You Know, for Search"));
+		return;
+	}
+	if (nseg == 3 && strcmp(seg[0], "_resolve") == 0 && strcmp(seg[1], "index") == 0 && get) {
+		es_resolve(r, seg[2], resp);
+		return;
+	}
+	if (nseg >= 2 && nseg <= 3 && strcmp(seg[0], "_cat") == 0 && strcmp(seg[1], "indices") == 0 &&
+	    get) {
+		es_cat_indices(r, req, nseg == 3 ? seg[2] : NULL, resp);
+		return;
+	}
+	if (nseg == 1 && seg[0][0] != '_' && strcmp(req->method, "DELETE") == 0) {
+		es_delete_indexes(r, req, seg[0], resp);
 		return;
 	}
 	if (nseg == 2 && strcmp(seg[0], "_cluster") == 0 && strcmp(seg[1], "health") == 0) {

@@ -209,7 +209,7 @@ static json_t *split_files(json_t *doc)
 		snprintf(name, sizeof(name), "%s.split", sid);
 		json_array_append_new(arr, json_pack("{s:s, s:I}", "file_name", name, "file_size_bytes",
 						     json_integer_value(json_object_get(
-							     meta, "footer_end") ?: json_object_get(meta, "split_size_bytes"))));
+							     meta, "split_size_bytes"))));
 	}
 	return arr;
 }
