@@ -560,6 +560,7 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 	json_t *items = json_array();
 	const char *line;
 	bool errors = false;
+	size_t line_no = 1; /* of the action line being read, 1-based */
 
 	ms = metastore_open(api_data_dir(r), &err);
 	if (!ms) {
@@ -583,9 +584,11 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 		if (!op || !json_is_object(meta) ||
 		    (strcmp(op, "index") != 0 && strcmp(op, "create") != 0)) {
 			json_decref(action);
+			/* Elasticsearch's wording, which clients match on */
 			es_error(resp, 400, "illegal_argument_exception",
-				 "_bulk: malformed action line (only index and create are supported): %.*s",
-				 (int)(n > 200 ? 200 : n), line);
+				 "Malformed action/metadata line [%zu], expected an index or create "
+				 "action (qw-serve serves no other): %.*s",
+				 line_no, (int)(n > 200 ? 200 : n), line);
 			goto out;
 		}
 		if (!next_line(req->body, req->body_len, &pos, &dl, &dn)) {
@@ -594,19 +597,27 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 				 "_bulk: the action line has no document line after it");
 			goto out;
 		}
+		line_no += 2;
 		ix = json_string_value(json_object_get(meta, "_index"));
 		if (!ix)
 			ix = def_index;
+		if (!ix) {
+			json_decref(action);
+			api_json(resp, 400, json_pack("{s:{s:s, s:s}, s:i}", "error", "type",
+				"action_request_validation_exception", "reason",
+				"Validation Failed: 1: index is missing;", "status", 400));
+			goto out;
+		}
 		item = json_object();
 		json_object_set_new(item, "_index", json_string(ix ? ix : ""));
 		if (json_object_get(meta, "_id"))
 			json_object_set(item, "_id", json_object_get(meta, "_id"));
 		json_array_append_new(items, json_pack("{s:o}", op, item));
-		if (!ix || ids_check_index(ix, &err) < 0) {
+		if (ids_check_index(ix, &err) < 0) {
 			json_object_set_new(item, "status", json_integer(400));
 			json_object_set_new(item, "error", json_pack("{s:s, s:s}", "type",
 				"invalid_index_name_exception", "reason",
-				ix ? err.msg : "no index given"));
+				err.msg));
 			errors = true;
 			err_clear(&err);
 			json_decref(action);
