@@ -1,0 +1,134 @@
+/*
+ * es_dsl_test: the Elasticsearch query DSL translation (es_dsl.h) and the
+ * query-string codec of http_router.h. Oracle for the DSL: the syntax tree
+ * of the translation equals the tree of the Quickwit query a person would
+ * write for it (both through query_parse/query_dump), so the test does not
+ * depend on how es_dsl spells its output.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "es_dsl.h"
+#include "http_router.h"
+#include "query.h"
+#include "tap.h"
+
+static char *dump_of(const char *q)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct query_node *n = query_parse(q, &err);
+	struct buf b = BUF_INIT;
+
+	if (!n)
+		return NULL;
+	query_dump(n, &b);
+	query_free(n);
+	return buf_detach(&b, NULL);
+}
+
+static void same(const char *dsl, const char *quickwit)
+{
+	struct qw_err err = QW_ERR_INIT;
+	json_t *q = json_loads(dsl, 0, NULL), *fields = NULL;
+	struct buf out = BUF_INIT;
+	char *got = NULL, *want = dump_of(quickwit);
+
+	if (!q || es_dsl_to_query(q, &out, &fields, &err) < 0) {
+		ok(0, "%s: %s", dsl, q ? err.msg : "bad test JSON");
+		goto out;
+	}
+	got = dump_of(buf_str(&out));
+	if (!ok(got && want && strcmp(got, want) == 0, "%s means %s", dsl, quickwit))
+		tap_diag("translated to %s\n# got  %s\n# want %s", buf_str(&out), got ? got : "(no parse)",
+			 want ? want : "(no parse)");
+out:
+	free(got);
+	free(want);
+	buf_free(&out);
+	json_decref(fields);
+	json_decref(q);
+}
+
+static void refused(const char *dsl, const char *word)
+{
+	struct qw_err err = QW_ERR_INIT;
+	json_t *q = json_loads(dsl, 0, NULL), *fields = NULL;
+	struct buf out = BUF_INIT;
+
+	ok(q && es_dsl_to_query(q, &out, &fields, &err) < 0 && err.code == 64 &&
+		   strstr(err.msg, word) != NULL,
+	   "%s is refused naming '%s' (%s)", dsl, word, err.msg);
+	buf_free(&out);
+	json_decref(fields);
+	json_decref(q);
+}
+
+static void params(const char *raw, const char *name, const char *want)
+{
+	struct http_params p = { NULL, NULL, 0 };
+	struct qw_err err = QW_ERR_INIT;
+	const char *got;
+
+	if (http_params_parse(&p, raw, strlen(raw), &err) < 0) {
+		ok(want == NULL, "'%s' is refused (%s)", raw, err.msg);
+	} else {
+		got = http_params_get(&p, name);
+		ok(want && got && strcmp(got, want) == 0, "'%s': %s = '%s'", raw, name, want ? want : "-");
+	}
+	http_params_free(&p);
+}
+
+int main(void)
+{
+	same("{\"match_all\": {}}", "*");
+	same("{\"match_none\": {}}", "NOT *");
+	same("{\"term\": {\"type\": \"PushEvent\"}}", "type:PushEvent");
+	same("{\"term\": {\"type\": {\"value\": \"a:b (c)\"}}}", "type:a\\:b\\ \\(c\\)");
+	same("{\"terms\": {\"n\": [1, 2, 3]}}", "n:IN [1 2 3]");
+	same("{\"match\": {\"msg\": \"hello world\"}}", "msg:hello OR msg:world");
+	same("{\"match\": {\"msg\": {\"query\": \"hello world\", \"operator\": \"AND\"}}}",
+	     "msg:hello AND msg:world");
+	same("{\"match\": {\"msg\": \", \"}}", "NOT *");
+	same("{\"match\": {\"msg\": {\"query\": \",\", \"zero_terms_query\": \"all\"}}}", "*");
+	same("{\"match_phrase\": {\"msg\": {\"query\": \"a \\\"b\\\" c\", \"slop\": 2}}}",
+	     "msg:\"a \\\"b\\\" c\"~2");
+	same("{\"match_bool_prefix\": {\"msg\": \"quick bro\"}}", "msg:quick OR msg:bro*");
+	same("{\"match_phrase_prefix\": {\"msg\": \"bro\"}}", "msg:bro*");
+	same("{\"multi_match\": {\"query\": \"x\", \"fields\": [\"a\", \"b\"]}}", "a:x OR b:x");
+	same("{\"range\": {\"n\": {\"gte\": 5, \"lt\": 10}}}", "n:[5 TO 10}");
+	same("{\"range\": {\"ts\": {\"gt\": \"2015-01-01T00:00:00Z\"}}}",
+	     "ts:{2015-01-01T00\\:00\\:00Z TO *]");
+	same("{\"exists\": {\"field\": \"a.b\"}}", "a.b:*");
+	same("{\"prefix\": {\"login\": \"d\"}}", "login:d*");
+	same("{\"wildcard\": {\"name\": {\"value\": \"*and?oid*\"}}}", "name:*and?oid*");
+	same("{\"bool\": {\"must\": [{\"term\": {\"a\": 1}}], \"filter\": {\"term\": {\"b\": 2}}, "
+	     "\"must_not\": {\"term\": {\"c\": 3}}}}",
+	     "a:1 AND b:2 AND NOT c:3");
+	same("{\"bool\": {\"should\": [{\"term\": {\"a\": 1}}, {\"term\": {\"b\": 2}}]}}", "a:1 OR b:2");
+	/* with a must, should only scores: it does not filter */
+	same("{\"bool\": {\"must\": {\"term\": {\"a\": 1}}, \"should\": {\"term\": {\"b\": 2}}}}", "a:1");
+	same("{\"bool\": {\"must\": {\"term\": {\"a\": 1}}, \"should\": {\"term\": {\"b\": 2}}, "
+	     "\"minimum_should_match\": 1}}",
+	     "a:1 AND b:2");
+	same("{\"bool\": {\"must_not\": {\"term\": {\"a\": 1}}}}", "* AND NOT a:1");
+	same("{\"bool\": {}}", "*");
+	same("{\"query_string\": {\"query\": \"a:1 OR b:2\"}}", "a:1 OR b:2");
+	refused("{\"regexp\": {\"a\": \"x.*\"}}", "regexp");
+	refused("{\"match\": {\"a\": {\"query\": \"x\", \"fuzziness\": 1}}}", "fuzziness");
+	refused("{\"match_phrase_prefix\": {\"a\": \"two words\"}}", "one word");
+	refused("{\"bool\": {\"must\": {\"nope\": {}}}}", "nope");
+	refused("{\"bool\": {\"should\": [], \"minimum_should_match\": 2}}", "minimum_should_match");
+	refused("{\"query_string\": {\"query\": \"a b\", \"default_operator\": \"OR\"}}", "default_operator");
+	refused("{\"term\": {\"a\": 1, \"b\": 2}}", "one field");
+
+	params("query=a%20b+c&max_hits=3", "query", "a b c");
+	params("a=1&a=2", "a", "2");
+	params("flag&x=", "flag", "");
+	params("x=%7B%22k%22%3A1%7D", "x", "{\"k\":1}");
+	params("x=%zz", "x", NULL);
+	params("x=%4", "x", NULL);
+	params("x=%00", "x", NULL);
+	return tap_done();
+}
