@@ -68,9 +68,10 @@ set_checkpoint() {
 @test "qw-pipeline warns that a FIFO given by name is not spooled, and reads it whole" {
 	make_index sin
 	mkfifo "$T/fifo"
-	printf 'a\nbb\n' >"$T/fifo" &
+	printf 'a\nbb\n' >"$T/fifo" 3>&- &
+	writer=$!
 	run -0 --separate-stderr qw-pipeline --index sin --once --quiet --format plain "$T/fifo"
-	wait
+	wait "$writer" # not a bare wait: bats's own timeout watcher is a job too
 	[[ "$stderr" == *"'$T/fifo' is a FIFO: lines a failed generation read from it are lost; give it as stdin"* ]]
 	[ "$(published sin)" = 2 ]
 }
