@@ -27,12 +27,13 @@ static const char *const tokenizer_names[] = {
 	[TOK_WHITESPACE] = "whitespace",
 	[TOK_EN_STEM] = "en_stem",
 	[TOK_CHINESE_COMPATIBLE] = "chinese_compatible",
+	[TOK_SOURCE_CODE_DEFAULT] = "source_code_default",
 	NULL,
 };
 
 /* Quickwit tokenizers qw does not implement (yet). */
 static const char *const unsupported_tokenizers[] = {
-	"source_code_default", "multilang",
+	"source_code_with_hex", "multilang",
 	"multilang_default", "lowercase_whitespace", NULL,
 };
 
@@ -540,7 +541,7 @@ static int parse_tokenizer(json_t *obj, const char *path, enum tokenizer *out, s
 	}
 	if (find_name(unsupported_tokenizers, s) >= 0)
 		return fail(err, path, "tokenizer",
-			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace, en_stem, chinese_compatible)",
+			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace, en_stem, chinese_compatible, source_code_default)",
 			    s);
 	return fail(err, path, "tokenizer", "unknown tokenizer \"%.100s\"", s);
 }

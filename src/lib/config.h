@@ -47,7 +47,8 @@ enum tokenizer {
 	TOK_WHITESPACE,  /* split on ASCII whitespace, no lowercasing */
 	TOK_EN_STEM,     /* default + Snowball English stemmer */
 	TOK_CHINESE_COMPATIBLE, /* default, but each CJK character is a token */
-	TOK_LAST = TOK_CHINESE_COMPATIBLE,
+	TOK_SOURCE_CODE_DEFAULT, /* camelCase/snake_case/digit splits, lowercase, ASCII folding */
+	TOK_LAST = TOK_SOURCE_CODE_DEFAULT,
 };
 
 enum record_option {

@@ -6,6 +6,7 @@
 
 #include <libstemmer.h>
 
+#include "unicode_code.h"
 #include "unicode_data.h"
 #include "xalloc.h"
 
@@ -190,13 +191,14 @@ void tokenizer_free(struct tokenizer_state *ts)
 {
 	if (ts->stemmer)
 		sb_stemmer_delete(ts->stemmer);
+	buf_free(&ts->scratch2);
 	buf_free(&ts->scratch);
 }
 
 bool tokenizer_lowercases(enum tokenizer t)
 {
 	return t == TOK_DEFAULT || t == TOK_LOWERCASE || t == TOK_RAW_LOWERCASE ||
-	       t == TOK_EN_STEM || t == TOK_CHINESE_COMPATIBLE;
+	       t == TOK_EN_STEM || t == TOK_CHINESE_COMPATIBLE || t == TOK_SOURCE_CODE_DEFAULT;
 }
 
 static void emit_token(struct tokenizer_state *ts, const char *tok, size_t len, bool lower,
@@ -340,6 +342,159 @@ static uint32_t tokenize_chinese(struct tokenizer_state *ts, const char *text, s
 	return pos;
 }
 
+/* ---------------------------------------------------- source_code_default */
+
+static int code_class(uint32_t cp)
+{
+	size_t lo = 0, hi = unicode_code_class_n;
+
+	if (cp < 0x80) {
+		if (cp >= 'A' && cp <= 'Z')
+			return UCODE_UPPER;
+		if (cp >= 'a' && cp <= 'z')
+			return UCODE_LOWER;
+		if (cp >= '0' && cp <= '9')
+			return UCODE_NUMERIC;
+		return UCODE_DELIM;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < unicode_code_class[mid][0])
+			hi = mid;
+		else if (cp > unicode_code_class[mid][1])
+			lo = mid + 1;
+		else
+			return (int)unicode_code_class[mid][2];
+	}
+	return UCODE_DELIM;
+}
+
+static const char *ascii_fold_cp(uint32_t cp)
+{
+	size_t lo = 0, hi = unicode_ascii_fold_n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < unicode_ascii_fold[mid].cp)
+			hi = mid;
+		else if (cp > unicode_ascii_fold[mid].cp)
+			lo = mid + 1;
+		else
+			return unicode_ascii_fold[mid].ascii;
+	}
+	return NULL;
+}
+
+void tokenizer_ascii_fold(const char *text, size_t len, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	buf_reset(out);
+	buf_grow(out, len + 4);
+	while (i < len) {
+		uint32_t cp;
+		size_t n;
+		const char *f;
+
+		if (p[i] < 0x80) {
+			buf_addc(out, (char)p[i]);
+			i++;
+			continue;
+		}
+		n = utf8_decode(p + i, len - i, &cp);
+		if (n == 0) {
+			buf_addc(out, (char)p[i]);
+			i++;
+			continue;
+		}
+		f = ascii_fold_cp(cp);
+		if (f)
+			buf_add(out, f, strlen(f));
+		else
+			buf_add(out, text + i, n);
+		i += n;
+	}
+}
+
+/* remove_long (on the token as cut), then lowercase, then ASCII folding. */
+static void emit_code_token(struct tokenizer_state *ts, const char *tok, size_t len, uint32_t pos,
+			    token_emit_fn emit, void *ctx)
+{
+	if (len >= TOKEN_MAX_BYTES || !emit)
+		return;
+	ts->tok_from = (size_t)(tok - ts->text);
+	ts->tok_to = ts->tok_from + len;
+	tokenizer_lowercase(tok, len, &ts->scratch);
+	tokenizer_ascii_fold(ts->scratch.data, ts->scratch.len, &ts->scratch2);
+	emit(ctx, ts->scratch2.data, ts->scratch2.len, pos);
+}
+
+/*
+ * Quickwit's CodeTokenizer: a token is a run of characters of one class
+ * (uppercase, lowercase, numeric); one uppercase letter followed by
+ * lowercase ones stays one token ("Pig"), and a run of uppercase letters
+ * followed by a lowercase one gives its last letter to the next token
+ * ("ABCa" -> "AB", "Ca"). Delimiters end a token and are not part of any.
+ */
+static uint32_t tokenize_source_code(struct tokenizer_state *ts, const char *text, size_t len,
+				     token_emit_fn emit, void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	uint32_t pos = 0;
+	size_t i = 0, start = 0, cur_off = 0, cur_len = 0;
+	int cur_type = UCODE_DELIM;
+	bool in_token = false, first = false;
+
+	while (i < len) {
+		uint32_t cp = 0;
+		size_t n = utf8_decode(p + i, len - i, &cp);
+		int t = n ? code_class(cp) : UCODE_DELIM;
+		size_t off = i;
+
+		if (n == 0)
+			n = 1;
+		i += n;
+		if (!in_token) {
+			if (t == UCODE_DELIM)
+				continue;
+			in_token = true;
+			first = true;
+			start = cur_off = off;
+			cur_len = n;
+			cur_type = t;
+			continue;
+		}
+		if (t == UCODE_DELIM) {
+			emit_code_token(ts, text + start, cur_off + cur_len - start, pos++, emit, ctx);
+			in_token = false;
+			continue;
+		}
+		if (cur_type == UCODE_UPPER && t == UCODE_LOWER) {
+			if (!first) {
+				/* "ABCa": "AB" ends before the last uppercase letter */
+				emit_code_token(ts, text + start, cur_off - start, pos++, emit, ctx);
+				start = cur_off;
+			}
+			first = false;
+		} else if (cur_type == t) {
+			first = false;
+		} else {
+			emit_code_token(ts, text + start, cur_off + cur_len - start, pos++, emit, ctx);
+			start = off;
+			first = true;
+		}
+		cur_off = off;
+		cur_len = n;
+		cur_type = t;
+	}
+	if (in_token)
+		emit_code_token(ts, text + start, cur_off + cur_len - start, pos++, emit, ctx);
+	return pos;
+}
+
 static bool is_ascii_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -381,6 +536,8 @@ uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text
 		return tokenize_en_stem(ts, text, len, emit, ctx);
 	case TOK_CHINESE_COMPATIBLE:
 		return tokenize_chinese(ts, text, len, emit, ctx);
+	case TOK_SOURCE_CODE_DEFAULT:
+		return tokenize_source_code(ts, text, len, emit, ctx);
 	case TOK_RAW_LOWERCASE:
 	case TOK_LOWERCASE:
 		emit_token(ts, text, len, true, 0, emit, ctx);

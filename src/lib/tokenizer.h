@@ -14,6 +14,16 @@
  *             3400-4DBF, F900-FAFF, 20000-2A6DF, 2A700-2CEAF, 2F800-2FA1F)
  *             is a token of its own, runs of other letters and digits are
  *             tokens; then the length rule and lowercasing.
+ * source_code_default: as Quickwit's CodeTokenizer: split on every
+ *             character that is not a letter or a number, and where the
+ *             class changes between uppercase letter, other letter and
+ *             number, keeping one leading capital with the lowercase run
+ *             after it ("PigCafeFactory2" -> pig cafe factory 2,
+ *             "HTTPServer" -> http server, "snake_case" -> snake case);
+ *             then the length rule (on the token as cut), lowercasing and
+ *             ASCII folding ("Café" -> cafe). Letter, uppercase and number
+ *             come from Unicode general categories L*, isupper and N*
+ *             (gen_source_code.py), folding from its table.
  *
  * Invalid UTF-8 bytes are treated as separators by default and kept as
  * bytes by raw/whitespace. tokenize() calls emit once per kept token with
@@ -38,6 +48,7 @@ typedef void (*token_emit_fn)(void *ctx, const char *tok, size_t len, uint32_t p
 
 struct tokenizer_state {
 	struct buf scratch;      /* reused lowercase buffer */
+	struct buf scratch2;     /* reused ASCII folding buffer */
 	/* during emit: the token's byte range [tok_from, tok_to) in the text (for snippets) */
 	const char *text;
 	size_t tok_from, tok_to;
@@ -56,5 +67,8 @@ uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text
 bool tokenizer_lowercases(enum tokenizer t);
 /* Lowercase UTF-8 text into out (replacing its content). */
 void tokenizer_lowercase(const char *text, size_t len, struct buf *out);
+/* Replace the code points that fold to ASCII (é -> e, ß -> ss, ﬁ -> fi) in
+ * out (replacing its content); others, and invalid bytes, are kept. */
+void tokenizer_ascii_fold(const char *text, size_t len, struct buf *out);
 
 #endif

@@ -567,8 +567,10 @@ static void test_fields(void)
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n    - name: b\n      type: text\n"
 			 "    - name: c\n      type: text\n    - name: d\n      type: text\n      tokenizer: foo\n", NULL),
 		"doc_mapping.field_mappings[3].tokenizer: unknown tokenizer \"foo\"", "an unknown tokenizer");
-	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: source_code_default\n", NULL),
-		"unsupported tokenizer \"source_code_default\"", "an unsupported tokenizer");
+	accepts(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: source_code_default\n      record: position\n", NULL),
+		"the source_code_default tokenizer");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: source_code_with_hex\n", NULL),
+		"unsupported tokenizer \"source_code_with_hex\"", "an unsupported tokenizer");
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: i64\n      tokenizer: raw\n", NULL),
 		"doc_mapping.field_mappings[0].tokenizer: unknown key", "a tokenizer on an i64 field");
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      stored: yes\n", NULL),

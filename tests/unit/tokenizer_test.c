@@ -138,6 +138,41 @@ int main(void)
 	check(TOK_CHINESE_COMPATIBLE, "\xe3\x90\x80\xf0\xa0\x80\x80x-y\xff\xef\xa4\x80",
 	      "\xe3\x90\x80@0 \xf0\xa0\x80\x80@1 x@2 y@3 \xef\xa4\x80@4 ", 5,
 	      "chinese_compatible: extension A, B and compatibility ideographs; invalid bytes separate");
+	/* source_code_default: the cases of Quickwit's CodeTokenizer tests */
+	check(TOK_SOURCE_CODE_DEFAULT, "PigCaféFactory2", "pig@0 cafe@1 factory@2 2@3 ", 4,
+	      "source_code_default: camelCase and digit boundaries, lowercased and ASCII-folded");
+	check(TOK_SOURCE_CODE_DEFAULT, "PIG_CAFE_FACTORY", "pig@0 cafe@1 factory@2 ", 3,
+	      "source_code_default: snake_case in capitals");
+	check(TOK_SOURCE_CODE_DEFAULT, "TPigCafeFactory", "t@0 pig@1 cafe@2 factory@3 ", 4,
+	      "source_code_default: a leading capital run gives its last letter to the next word");
+	check(TOK_SOURCE_CODE_DEFAULT, "PIG# Cafe@FACTORY", "pig@0 cafe@1 factory@2 ", 3,
+	      "source_code_default: punctuation and spaces split");
+	check(TOK_SOURCE_CODE_DEFAULT, "HTTPServer snake_case_name x86_64 Ac ABCa", 
+	      "http@0 server@1 snake@2 case@3 name@4 x@5 86@6 64@7 ac@8 ab@9 ca@10 ", 11,
+	      "source_code_default: acronyms, snake_case, letters then digits");
+	check(TOK_SOURCE_CODE_DEFAULT, "", "", 0, "source_code_default: empty text");
+	check(TOK_SOURCE_CODE_DEFAULT, "__..--", "", 0, "source_code_default: only delimiters");
+	check(TOK_SOURCE_CODE_DEFAULT, "Straße\xffÆsir", "strasse@0 aesir@1 ", 2,
+	      "source_code_default: ß and Æ fold, an invalid byte is a delimiter");
+	check(TOK_SOURCE_CODE_DEFAULT, "ÉTÉ été", "ete@0 ete@1 ", 2,
+	      "source_code_default: non-ASCII capitals are uppercase letters");
+	{
+		struct buf in = BUF_INIT, want = BUF_INIT;
+
+		for (int i = 0; i < 255; i++)
+			buf_addc(&in, 'a');
+		buf_adds(&in, " Ok");
+		buf_adds(&want, "ok@1 ");
+		check(TOK_SOURCE_CODE_DEFAULT, in.data, want.data, 2,
+		      "source_code_default drops a 255-byte token, which keeps its position");
+		buf_free(&in);
+		buf_free(&want);
+	}
+	buf_reset(&b);
+	tokenizer_ascii_fold("Crème brûlée ﬁn Ωx \xff", strlen("Crème brûlée ﬁn Ωx \xff"), &b);
+	ok(strcmp(b.data, "Creme brulee fin Ωx \xff") == 0,
+	   "tokenizer_ascii_fold folds Latin accents and ligatures, keeps Greek and invalid bytes");
+	ok(tokenizer_lowercases(TOK_SOURCE_CODE_DEFAULT), "source_code_default lowercases");
 	ok(tokenizer_lowercases(TOK_EN_STEM) && tokenizer_lowercases(TOK_CHINESE_COMPATIBLE) &&
 	   !tokenizer_lowercases(TOK_RAW) && !tokenizer_lowercases(TOK_WHITESPACE),
 	   "tokenizer_lowercases");
