@@ -2601,7 +2601,7 @@ static int cmp_hits(const void *a, const void *b, void *run)
 
 /* The tokens of the query's term and phrase clauses on path (as tantivy's query_terms). */
 static void snippet_query_terms(const struct query_node *n, const struct index_ctx *ix,
-				const char *path, enum tokenizer tok, struct tokenizer_state *ts,
+				const char *path, struct tokenizer_ref tok, struct tokenizer_state *ts,
 				struct toks *out)
 {
 	size_t i;

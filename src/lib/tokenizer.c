@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <libstemmer.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "unicode_code.h"
 #include "unicode_data.h"
@@ -191,12 +193,23 @@ void tokenizer_free(struct tokenizer_state *ts)
 {
 	if (ts->stemmer)
 		sb_stemmer_delete(ts->stemmer);
+	pcre2_match_data_free(ts->re_match);
+	pcre2_code_free(ts->re);
+	buf_free(&ts->filtered);
 	buf_free(&ts->scratch2);
 	buf_free(&ts->scratch);
 }
 
-bool tokenizer_lowercases(enum tokenizer t)
+bool tokenizer_lowercases(struct tokenizer_ref ref)
 {
+	enum tokenizer t = ref.kind;
+
+	if (t == TOK_CUSTOM) {
+		for (size_t i = 0; ref.custom && i < ref.custom->n_filters; i++)
+			if (ref.custom->filters[i] == TF_LOWER_CASER)
+				return true;
+		return false;
+	}
 	return t == TOK_DEFAULT || t == TOK_LOWERCASE || t == TOK_RAW_LOWERCASE ||
 	       t == TOK_EN_STEM || t == TOK_CHINESE_COMPATIBLE || t == TOK_SOURCE_CODE_DEFAULT;
 }
@@ -204,6 +217,13 @@ bool tokenizer_lowercases(enum tokenizer t)
 static void emit_token(struct tokenizer_state *ts, const char *tok, size_t len, bool lower,
 		       uint32_t pos, token_emit_fn emit, void *ctx)
 {
+	if (ts->raw_spans && emit) {
+		/* a custom tokenizer's base: its filters decide */
+		ts->tok_from = (size_t)(tok - ts->text);
+		ts->tok_to = ts->tok_from + len;
+		emit(ctx, tok, len, pos);
+		return;
+	}
 	if (len >= TOKEN_MAX_BYTES || !emit)
 		return;
 	ts->tok_from = (size_t)(tok - ts->text);
@@ -423,6 +443,10 @@ void tokenizer_ascii_fold(const char *text, size_t len, struct buf *out)
 static void emit_code_token(struct tokenizer_state *ts, const char *tok, size_t len, uint32_t pos,
 			    token_emit_fn emit, void *ctx)
 {
+	if (ts->raw_spans) {
+		emit_token(ts, tok, len, false, pos, emit, ctx);
+		return;
+	}
 	if (len >= TOKEN_MAX_BYTES || !emit)
 		return;
 	ts->tok_from = (size_t)(tok - ts->text);
@@ -495,6 +519,149 @@ static uint32_t tokenize_source_code(struct tokenizer_state *ts, const char *tex
 	return pos;
 }
 
+/* ------------------------------------------------------ custom tokenizers */
+
+/* The filters of the custom tokenizer in ts->custom, in order, then the caller's emit. */
+static void custom_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
+{
+	struct tokenizer_state *ts = ctx;
+	const struct custom_tokenizer *c = ts->custom;
+
+	for (size_t i = 0; i < c->n_filters; i++) {
+		switch (c->filters[i]) {
+		case TF_REMOVE_LONG:
+			if (len >= TOKEN_MAX_BYTES)
+				return;
+			break;
+		case TF_LOWER_CASER:
+			tokenizer_lowercase(tok, len, &ts->scratch);
+			buf_reset(&ts->filtered);
+			buf_add(&ts->filtered, ts->scratch.data, ts->scratch.len);
+			tok = ts->filtered.data;
+			len = ts->filtered.len;
+			break;
+		case TF_ASCII_FOLDING:
+			tokenizer_ascii_fold(tok, len, &ts->scratch2);
+			buf_reset(&ts->filtered);
+			buf_add(&ts->filtered, ts->scratch2.data, ts->scratch2.len);
+			tok = ts->filtered.data;
+			len = ts->filtered.len;
+			break;
+		}
+	}
+	ts->next(ts->next_ctx, tok, len, pos);
+}
+
+/* A span [from, to) of the text as a token of the custom tokenizer. */
+static void custom_span(struct tokenizer_state *ts, size_t from, size_t to, uint32_t pos)
+{
+	ts->tok_from = from;
+	ts->tok_to = to;
+	custom_emit(ts, ts->text + from, to - from, pos);
+}
+
+/*
+ * As tantivy's RegexTokenizer: each match searched in the rest of the text
+ * after the previous one (so ^ anchors there), until none or an empty one.
+ */
+static uint32_t tokenize_regex(struct tokenizer_state *ts, const char *text, size_t len,
+			       bool emitting)
+{
+	size_t cursor = 0;
+	uint32_t pos = 0;
+
+	if (!ts->re || ts->re_for != ts->custom) {
+		PCRE2_SIZE erroff;
+		int errcode;
+
+		pcre2_match_data_free(ts->re_match);
+		pcre2_code_free(ts->re);
+		ts->re = pcre2_compile((PCRE2_SPTR)ts->custom->pattern, PCRE2_ZERO_TERMINATED,
+				       PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &errcode,
+				       &erroff, NULL);
+		/* the config checked the pattern: only memory can fail here */
+		if (!ts->re)
+			xalloc_die();
+		ts->re_match = pcre2_match_data_create_from_pattern(ts->re, NULL);
+		if (!ts->re_match)
+			xalloc_die();
+		ts->re_for = ts->custom;
+	}
+	while (cursor <= len) {
+		PCRE2_SIZE *ov;
+		int rc = pcre2_match(ts->re, (PCRE2_SPTR)(text + cursor), len - cursor, 0, 0,
+				     ts->re_match, NULL);
+
+		if (rc < 0)
+			break;
+		ov = pcre2_get_ovector_pointer(ts->re_match);
+		if (ov[1] <= ov[0])
+			break;
+		if (emitting)
+			custom_span(ts, cursor + ov[0], cursor + ov[1], pos);
+		pos++;
+		cursor += ov[1];
+	}
+	return pos;
+}
+
+/* As tantivy's NgramTokenizer: by start (code point), then by length. */
+static uint32_t tokenize_ngram(struct tokenizer_state *ts, const char *text, size_t len,
+			       bool emitting)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	const struct custom_tokenizer *c = ts->custom;
+	uint32_t pos = 0;
+
+	for (size_t start = 0; start < len;) {
+		size_t end = start, n;
+		uint32_t cp, chars = 0;
+
+		while (end < len && chars < c->max_gram) {
+			n = utf8_decode(p + end, len - end, &cp);
+			end += n ? n : 1;
+			chars++;
+			if (chars >= c->min_gram) {
+				if (emitting)
+					custom_span(ts, start, end, pos);
+				pos++;
+			}
+		}
+		if (c->prefix_only)
+			break;
+		n = utf8_decode(p + start, len - start, &cp);
+		start += n ? n : 1;
+	}
+	return pos;
+}
+
+static uint32_t tokenize_custom(struct tokenizer_state *ts, const struct custom_tokenizer *c,
+				const char *text, size_t len, token_emit_fn emit, void *ctx)
+{
+	uint32_t npos;
+
+	ts->custom = c;
+	ts->next = emit;
+	ts->next_ctx = ctx;
+	switch (c->type) {
+	case CTOK_REGEX:
+		return tokenize_regex(ts, text, len, emit != NULL);
+	case CTOK_NGRAM:
+		return tokenize_ngram(ts, text, len, emit != NULL);
+	case CTOK_SOURCE_CODE:
+		ts->raw_spans = true;
+		npos = tokenize_source_code(ts, text, len, emit ? custom_emit : NULL, ts);
+		break;
+	case CTOK_SIMPLE:
+	default:
+		ts->raw_spans = true;
+		npos = tokenize_default(ts, text, len, emit ? custom_emit : NULL, ts);
+		break;
+	}
+	ts->raw_spans = false;
+	return npos;
+}
+
 static bool is_ascii_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -523,11 +690,14 @@ static uint32_t tokenize_whitespace(struct tokenizer_state *ts, const char *text
 	return pos;
 }
 
-uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text, size_t len,
-		  token_emit_fn emit, void *ctx)
+uint32_t tokenize(struct tokenizer_state *ts, struct tokenizer_ref ref, const char *text,
+		  size_t len, token_emit_fn emit, void *ctx)
 {
 	ts->text = text;
-	switch (t) {
+	switch (ref.kind) {
+	case TOK_CUSTOM:
+		/* a custom reference always has its definition (config, split reader) */
+		return tokenize_custom(ts, ref.custom, text, len, emit, ctx);
 	case TOK_DEFAULT:
 		return tokenize_default(ts, text, len, emit, ctx);
 	case TOK_WHITESPACE:

@@ -25,6 +25,19 @@
  *             come from Unicode general categories L*, isupper and N*
  *             (gen_source_code.py), folding from its table.
  *
+ * custom (TOK_CUSTOM, doc_mapping.tokenizers): a base tokenizer, then the
+ *             filters in the order given (remove_long drops tokens of 255
+ *             bytes or more as they are at that point; lower_caser;
+ *             ascii_folding). Bases: simple (default's split, no filter),
+ *             source_code (source_code_default's split, no filter), regex
+ *             (as tantivy's RegexTokenizer: each successive match of the
+ *             PCRE2 pattern, UTF and Unicode properties on, searched in the
+ *             text after the previous match, until no match or an empty
+ *             one), ngram (as tantivy's NgramTokenizer: every run of
+ *             min_gram..max_gram code points, by start then length; only
+ *             those at the start with prefix_only). Every regex match and
+ *             every gram takes the next position.
+ *
  * Invalid UTF-8 bytes are treated as separators by default and kept as
  * bytes by raw/whitespace. tokenize() calls emit once per kept token with
  * its position (0-based, counting dropped tokens). The token bytes are only
@@ -53,18 +66,24 @@ struct tokenizer_state {
 	const char *text;
 	size_t tok_from, tok_to;
 	struct sb_stemmer *stemmer; /* en_stem's, made at its first use */
-	token_emit_fn next;      /* en_stem: the caller's emit and ctx */
+	token_emit_fn next;      /* en_stem, custom: the caller's emit and ctx */
 	void *next_ctx;
+	/* custom tokenizers */
+	const struct custom_tokenizer *custom; /* the one being run */
+	bool raw_spans;          /* base tokenizers emit spans as cut, unfiltered */
+	struct buf filtered;     /* the token after the filters so far */
+	void *re, *re_match;     /* pcre2 code and match data of re_for's pattern */
+	const struct custom_tokenizer *re_for;
 };
 
 void tokenizer_init(struct tokenizer_state *ts);
 void tokenizer_free(struct tokenizer_state *ts);
 /* Tokenize text; returns the number of positions used (kept + dropped tokens).
  * emit may be NULL to count positions only. */
-uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text, size_t len,
-		  token_emit_fn emit, void *ctx);
+uint32_t tokenize(struct tokenizer_state *ts, struct tokenizer_ref t, const char *text,
+		  size_t len, token_emit_fn emit, void *ctx);
 /* True when the tokenizer lowercases its terms (prefix and wildcard patterns are lowercased too). */
-bool tokenizer_lowercases(enum tokenizer t);
+bool tokenizer_lowercases(struct tokenizer_ref t);
 /* Lowercase UTF-8 text into out (replacing its content). */
 void tokenizer_lowercase(const char *text, size_t len, struct buf *out);
 /* Replace the code points that fold to ASCII (é -> e, ß -> ss, ﬁ -> fi) in
