@@ -163,7 +163,12 @@ def count(path, field, kind, arg, filters, query):
     n = 0
     for line in open(path, encoding="utf-8"):
         t = tokens(kind, arg, filters, json.loads(line)[field])
-        n += bool(q) and any(t[i:i + len(q)] == q for i in range(len(t) - len(q) + 1))
+        if kind == "ngram":
+            # tantivy puts every gram at position 0: a query's grams must
+            # all be there, in any order
+            n += bool(q) and set(q) <= set(t)
+        else:
+            n += bool(q) and any(t[i:i + len(q)] == q for i in range(len(t) - len(q) + 1))
     return n
 PY
 }
@@ -215,7 +220,7 @@ EOF2
 	[ "$checked" -ge 15 ]
 }
 
-@test "custom ngram tokenizer: every gram of a value finds it, as tantivy's NgramTokenizer cuts" {
+@test "custom ngram tokenizer: counts match tantivy's NgramTokenizer (grams at position 0)" {
 	write_custom_oracle
 	python3 -c '
 import json, random
@@ -242,13 +247,14 @@ doc_mapping:
     - name: g
       type: text
       tokenizer: tri
+      record: position
     - name: p
       type: text
       tokenizer: prefix
 EOF2
 	qw index create --index-config "$T/ng.yaml" >/dev/null
 	qw-pipeline --index ng-idx --once --quiet "$T/ng.ndjson" >/dev/null 2>&1
-	for q in ll ell llo ow owl ÉL él wb; do
+	for q in ll ell llo ow owl ÉL él wb lowhello owlow; do
 		want=$(python3 -c "import sys; sys.path.insert(0, '$T'); import custom; print(custom.count('$T/ng.ndjson', 'g', 'ngram', (2, 3, False), ['lower_caser'], sys.argv[1]))" "$q")
 		got=$(qw-search --index ng-idx -q "g:$q" | jq .num_hits)
 		[ "$got" -eq "$want" ] || { echo "g:$q: got $got, want $want" >&2; false; }

@@ -605,13 +605,17 @@ static uint32_t tokenize_regex(struct tokenizer_state *ts, const char *text, siz
 	return pos;
 }
 
-/* As tantivy's NgramTokenizer: by start (code point), then by length. */
+/*
+ * As tantivy's NgramTokenizer: by start (code point), then by length, and
+ * every gram at position 0 (so a query's grams must all be in a value, in
+ * any order, as in Quickwit). Returns 1 position when there is a gram.
+ */
 static uint32_t tokenize_ngram(struct tokenizer_state *ts, const char *text, size_t len,
 			       bool emitting)
 {
 	const unsigned char *p = (const unsigned char *)text;
 	const struct custom_tokenizer *c = ts->custom;
-	uint32_t pos = 0;
+	uint32_t grams = 0;
 
 	for (size_t start = 0; start < len;) {
 		size_t end = start, n;
@@ -623,8 +627,8 @@ static uint32_t tokenize_ngram(struct tokenizer_state *ts, const char *text, siz
 			chars++;
 			if (chars >= c->min_gram) {
 				if (emitting)
-					custom_span(ts, start, end, pos);
-				pos++;
+					custom_span(ts, start, end, 0);
+				grams++;
 			}
 		}
 		if (c->prefix_only)
@@ -632,7 +636,7 @@ static uint32_t tokenize_ngram(struct tokenizer_state *ts, const char *text, siz
 		n = utf8_decode(p + start, len - start, &cp);
 		start += n ? n : 1;
 	}
-	return pos;
+	return grams ? 1 : 0;
 }
 
 static uint32_t tokenize_custom(struct tokenizer_state *ts, const struct custom_tokenizer *c,

@@ -35,8 +35,9 @@
  *             text after the previous match, until no match or an empty
  *             one), ngram (as tantivy's NgramTokenizer: every run of
  *             min_gram..max_gram code points, by start then length; only
- *             those at the start with prefix_only). Every regex match and
- *             every gram takes the next position.
+ *             those at the start with prefix_only), every gram at
+ *             position 0 as tantivy puts them. Every regex match takes the
+ *             next position.
  *
  * Invalid UTF-8 bytes are treated as separators by default and kept as
  * bytes by raw/whitespace. tokenize() calls emit once per kept token with
