@@ -196,6 +196,7 @@ void tokenizer_free(struct tokenizer_state *ts)
 	pcre2_match_data_free(ts->re_match);
 	pcre2_code_free(ts->re);
 	buf_free(&ts->filtered);
+	buf_free(&ts->re_pattern);
 	buf_free(&ts->scratch2);
 	buf_free(&ts->scratch);
 }
@@ -570,7 +571,8 @@ static uint32_t tokenize_regex(struct tokenizer_state *ts, const char *text, siz
 	size_t cursor = 0;
 	uint32_t pos = 0;
 
-	if (!ts->re || ts->re_for != ts->custom) {
+	/* keyed by the pattern text: a definition's address may be reused by the next split's */
+	if (!ts->re || strcmp(buf_str(&ts->re_pattern), ts->custom->pattern) != 0) {
 		PCRE2_SIZE erroff;
 		int errcode;
 
@@ -585,13 +587,16 @@ static uint32_t tokenize_regex(struct tokenizer_state *ts, const char *text, siz
 		ts->re_match = pcre2_match_data_create_from_pattern(ts->re, NULL);
 		if (!ts->re_match)
 			xalloc_die();
-		ts->re_for = ts->custom;
+		buf_reset(&ts->re_pattern);
+		buf_adds(&ts->re_pattern, ts->custom->pattern);
 	}
 	while (cursor <= len) {
 		PCRE2_SIZE *ov;
 		int rc = pcre2_match(ts->re, (PCRE2_SPTR)(text + cursor), len - cursor, 0, 0,
 				     ts->re_match, NULL);
 
+		/* no match, or PCRE2's match limit (10 million backtracking steps):
+		 * the tokens end there */
 		if (rc < 0)
 			break;
 		ov = pcre2_get_ovector_pointer(ts->re_match);

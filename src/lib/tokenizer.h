@@ -33,7 +33,7 @@
  *             (as tantivy's RegexTokenizer: each successive match of the
  *             PCRE2 pattern, UTF and Unicode properties on, searched in the
  *             text after the previous match, until no match or an empty
- *             one), ngram (as tantivy's NgramTokenizer: every run of
+ *             one, or one that hits PCRE2's backtracking limit), ngram (as tantivy's NgramTokenizer: every run of
  *             min_gram..max_gram code points, by start then length; only
  *             those at the start with prefix_only), every gram at
  *             position 0 as tantivy puts them. Every regex match takes the
@@ -73,8 +73,8 @@ struct tokenizer_state {
 	const struct custom_tokenizer *custom; /* the one being run */
 	bool raw_spans;          /* base tokenizers emit spans as cut, unfiltered */
 	struct buf filtered;     /* the token after the filters so far */
-	void *re, *re_match;     /* pcre2 code and match data of re_for's pattern */
-	const struct custom_tokenizer *re_for;
+	void *re, *re_match;     /* pcre2 code and match data of re_pattern */
+	struct buf re_pattern;
 };
 
 void tokenizer_init(struct tokenizer_state *ts);

@@ -240,6 +240,21 @@ int main(void)
 		check_custom(&simple, in.data, want.data, 2, "without remove_long a long token is kept");
 		buf_free(&in);
 		buf_free(&want);
+		{
+			/* one state, two regex tokenizers in turn: each runs its own pattern */
+			struct custom_tokenizer digits = { .name = "d", .type = CTOK_REGEX, .pattern = "\\d+" };
+			struct tokenizer_state ts;
+			struct collect c = { BUF_INIT, 0 };
+
+			tokenizer_init(&ts);
+			tokenize(&ts, (struct tokenizer_ref){ TOK_CUSTOM, &re }, "Ab 12", 5, collect_emit, &c);
+			tokenize(&ts, (struct tokenizer_ref){ TOK_CUSTOM, &digits }, "Ab 12", 5, collect_emit, &c);
+			tokenize(&ts, (struct tokenizer_ref){ TOK_CUSTOM, &re }, "Cd 3", 4, collect_emit, &c);
+			ok(strcmp(buf_str(&c.out), "ab@0 12@1 12@0 cd@0 3@1 ") == 0,
+			   "a tokenizer state switches between regex tokenizers");
+			buf_free(&c.out);
+			tokenizer_free(&ts);
+		}
 		ok(tokenizer_lowercases(ref) && !tokenizer_lowercases((struct tokenizer_ref){ TOK_CUSTOM, &simple }),
 		   "a custom tokenizer lowercases when it has lower_caser");
 	}
