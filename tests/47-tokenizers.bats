@@ -298,6 +298,37 @@ EOF2
 	[ "$(jq .num_hits <<<"$output")" -eq 1 ]
 }
 
+@test "custom tokenizer on the dynamic mapping: unmapped fields are tokenized by it" {
+	write_custom_oracle
+	python3 -c '
+import json, random
+random.seed(3)
+words = ["Foo", "bar", "BAZ", "qux-Foo", "Bär", "x_y"]
+for i in range(200):
+    print(json.dumps({"free": " ".join(random.choice(words) for _ in range(3))}, ensure_ascii=False))' >"$T/dyn.ndjson"
+	cat >"$T/dyn.yaml" <<'EOF2'
+version: 0.8
+index_id: dyn-idx
+doc_mapping:
+  mode: dynamic
+  dynamic_mapping:
+    tokenizer: folded
+    record: position
+  tokenizers:
+    - name: folded
+      type: simple
+      filters: [lower_caser, ascii_folding]
+EOF2
+	qw index create --index-config "$T/dyn.yaml" >/dev/null
+	qw-pipeline --index dyn-idx --once --quiet "$T/dyn.ndjson" >/dev/null 2>&1
+	for q in foo FOO bar baz qux bär x y '"foo bar"' '"qux foo"'; do
+		want=$(python3 -c "import sys; sys.path.insert(0, '$T'); import custom; print(custom.count('$T/dyn.ndjson', 'free', 'simple', None, ['lower_caser', 'ascii_folding'], sys.argv[1]))" "${q//\"/}")
+		got=$(qw-search --index dyn-idx -q "free:$q" | jq .num_hits)
+		[ "$got" -eq "$want" ] || { echo "free:$q: got $got, want $want" >&2; false; }
+		[ "$want" -gt 0 ] || { echo "free:$q: the oracle finds nothing" >&2; false; }
+	done
+}
+
 @test "qw index create refuses tokenizers it does not implement, with the key path" {
 	create_bad() {
 		printf 'version: 0.8\nindex_id: bad\ndoc_mapping:\n%s\n' "$1" >"$T/bad.yaml"
