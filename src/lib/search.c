@@ -1079,10 +1079,7 @@ static int match_prefix(struct split_ctx *sc, int field, const char *text, struc
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	if (tokenizer_lowercases(fi->tokenizer))
-		tokenizer_lowercase(text, strlen(text), &low);
-	else
-		buf_adds(&low, text);
+	tokenizer_normalize_pattern(fi->tokenizer, text, strlen(text), &low);
 	if (low.len == 0) {
 		buf_free(&low);
 		return split_reader_field(sc->r, (size_t)field)->num_docs_with_value
@@ -1148,10 +1145,7 @@ static int match_wildcard(struct split_ctx *sc, int field, const char *text, str
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	if (tokenizer_lowercases(fi->tokenizer))
-		tokenizer_lowercase(text, strlen(text), &pat);
-	else
-		buf_adds(&pat, text);
+	tokenizer_normalize_pattern(fi->tokenizer, text, strlen(text), &pat);
 	/* the literal prefix before the first wildcard */
 	for (i = 0; i < pat.len; i++) {
 		char c = pat.data[i];

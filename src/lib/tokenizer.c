@@ -520,6 +520,35 @@ static uint32_t tokenize_source_code(struct tokenizer_state *ts, const char *tex
 	return pos;
 }
 
+void tokenizer_normalize_pattern(struct tokenizer_ref ref, const char *text, size_t len,
+				 struct buf *out)
+{
+	struct buf tmp = BUF_INIT;
+
+	buf_reset(out);
+	buf_add(out, text, len);
+	if (ref.kind == TOK_CUSTOM) {
+		for (size_t i = 0; ref.custom && i < ref.custom->n_filters; i++) {
+			if (ref.custom->filters[i] == TF_LOWER_CASER)
+				tokenizer_lowercase(out->data, out->len, &tmp);
+			else if (ref.custom->filters[i] == TF_ASCII_FOLDING)
+				tokenizer_ascii_fold(out->data, out->len, &tmp);
+			else
+				continue;
+			buf_reset(out);
+			buf_add(out, tmp.data, tmp.len);
+		}
+	} else if (tokenizer_lowercases(ref)) {
+		tokenizer_lowercase(text, len, out);
+		if (ref.kind == TOK_SOURCE_CODE_DEFAULT) {
+			tokenizer_ascii_fold(out->data, out->len, &tmp);
+			buf_reset(out);
+			buf_add(out, tmp.data, tmp.len);
+		}
+	}
+	buf_free(&tmp);
+}
+
 /* ------------------------------------------------------ custom tokenizers */
 
 /* The filters of the custom tokenizer in ts->custom, in order, then the caller's emit. */

@@ -85,6 +85,13 @@ uint32_t tokenize(struct tokenizer_state *ts, struct tokenizer_ref t, const char
 		  size_t len, token_emit_fn emit, void *ctx);
 /* True when the tokenizer lowercases its terms (prefix and wildcard patterns are lowercased too). */
 bool tokenizer_lowercases(struct tokenizer_ref t);
+/*
+ * A prefix or wildcard pattern as the tokenizer's filters normalize a
+ * token (lowercasing, ASCII folding, in a custom tokenizer's order), into
+ * out (replacing its content). The pattern is not split.
+ */
+void tokenizer_normalize_pattern(struct tokenizer_ref t, const char *text, size_t len,
+				 struct buf *out);
 /* Lowercase UTF-8 text into out (replacing its content). */
 void tokenizer_lowercase(const char *text, size_t len, struct buf *out);
 /* Replace the code points that fold to ASCII (é -> e, ß -> ss, ﬁ -> fi) in

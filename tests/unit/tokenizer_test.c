@@ -258,6 +258,21 @@ int main(void)
 		ok(tokenizer_lowercases(ref) && !tokenizer_lowercases((struct tokenizer_ref){ TOK_CUSTOM, &simple }),
 		   "a custom tokenizer lowercases when it has lower_caser");
 	}
+	{
+		struct custom_tokenizer fold_only = { .name = "f", .type = CTOK_SIMPLE,
+			.filters = { TF_ASCII_FOLDING }, .n_filters = 1 };
+
+		tokenizer_normalize_pattern(TOKENIZER(TOK_SOURCE_CODE_DEFAULT), "CAFÉ*", strlen("CAFÉ*"), &b);
+		ok(strcmp(b.data, "cafe*") == 0, "a source_code_default pattern is lowercased and folded");
+		tokenizer_normalize_pattern(TOKENIZER(TOK_DEFAULT), "CAFÉ*", strlen("CAFÉ*"), &b);
+		ok(strcmp(b.data, "café*") == 0, "a default pattern is lowercased only");
+		tokenizer_normalize_pattern(TOKENIZER(TOK_RAW), "CAFÉ*", strlen("CAFÉ*"), &b);
+		ok(strcmp(b.data, "CAFÉ*") == 0, "a raw pattern is kept");
+		tokenizer_normalize_pattern((struct tokenizer_ref){ TOK_CUSTOM, &fold_only }, "CAFÉ?", strlen("CAFÉ?"), &b);
+		ok(strcmp(b.data, "CAFE?") == 0, "a custom pattern goes through its filters only");
+		tokenizer_normalize_pattern(TOKENIZER(TOK_SOURCE_CODE_DEFAULT), "", 0, &b);
+		ok(b.len == 0, "an empty pattern stays empty");
+	}
 	ok(tokenizer_lowercases(TOKENIZER(TOK_SOURCE_CODE_DEFAULT)), "source_code_default lowercases");
 	ok(tokenizer_lowercases(TOKENIZER(TOK_EN_STEM)) && tokenizer_lowercases(TOKENIZER(TOK_CHINESE_COMPATIBLE)) &&
 	   !tokenizer_lowercases(TOKENIZER(TOK_RAW)) && !tokenizer_lowercases(TOKENIZER(TOK_WHITESPACE)),
