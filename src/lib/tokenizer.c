@@ -195,6 +195,7 @@ void tokenizer_free(struct tokenizer_state *ts)
 		sb_stemmer_delete(ts->stemmer);
 	pcre2_match_data_free(ts->re_match);
 	pcre2_code_free(ts->re);
+	pcre2_code_free(ts->re_invalid);
 	buf_free(&ts->filtered);
 	buf_free(&ts->re_pattern);
 	buf_free(&ts->scratch2);
@@ -590,38 +591,81 @@ static void custom_span(struct tokenizer_state *ts, size_t from, size_t to, uint
 	custom_emit(ts, ts->text + from, to - from, pos);
 }
 
+static bool utf8_valid(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t n;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = utf8_decode(p + i, len - i, &cp);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 /*
  * As tantivy's RegexTokenizer: each match searched in the rest of the text
  * after the previous one (so ^ anchors there), until none or an empty one.
  */
+static void *compile_pattern(const char *pattern, uint32_t opts)
+{
+	PCRE2_SIZE erroff;
+	int errcode;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+				       PCRE2_UTF | PCRE2_UCP | opts, &errcode, &erroff, NULL);
+
+	/* the config checked the pattern: only memory can fail here */
+	if (!re)
+		xalloc_die();
+	return re;
+}
+
 static uint32_t tokenize_regex(struct tokenizer_state *ts, const char *text, size_t len,
 			       bool emitting)
 {
 	size_t cursor = 0;
-	uint32_t pos = 0;
+	uint32_t pos = 0, match_opts = 0;
+	void *re;
 
 	/* keyed by the pattern text: a definition's address may be reused by the next split's */
 	if (!ts->re || strcmp(buf_str(&ts->re_pattern), ts->custom->pattern) != 0) {
-		PCRE2_SIZE erroff;
-		int errcode;
-
 		pcre2_match_data_free(ts->re_match);
 		pcre2_code_free(ts->re);
-		ts->re = pcre2_compile((PCRE2_SPTR)ts->custom->pattern, PCRE2_ZERO_TERMINATED,
-				       PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &errcode,
-				       &erroff, NULL);
-		/* the config checked the pattern: only memory can fail here */
-		if (!ts->re)
-			xalloc_die();
+		pcre2_code_free(ts->re_invalid);
+		ts->re_invalid = NULL;
+		ts->re = compile_pattern(ts->custom->pattern, 0);
 		ts->re_match = pcre2_match_data_create_from_pattern(ts->re, NULL);
 		if (!ts->re_match)
 			xalloc_die();
 		buf_reset(&ts->re_pattern);
 		buf_adds(&ts->re_pattern, ts->custom->pattern);
 	}
+	/*
+	 * PCRE2 checks the whole rest of the subject at each match unless told
+	 * it is valid UTF-8 (each match would be O(length)): valid text is
+	 * checked once here; text with invalid bytes takes the pattern compiled
+	 * to never match them (and pays the per-match check).
+	 */
+	if (utf8_valid(text, len)) {
+		re = ts->re;
+		match_opts = PCRE2_NO_UTF_CHECK;
+	} else {
+		if (!ts->re_invalid)
+			ts->re_invalid = compile_pattern(ts->custom->pattern, PCRE2_MATCH_INVALID_UTF);
+		re = ts->re_invalid;
+	}
 	while (cursor <= len) {
 		PCRE2_SIZE *ov;
-		int rc = pcre2_match(ts->re, (PCRE2_SPTR)(text + cursor), len - cursor, 0, 0,
+		int rc = pcre2_match(re, (PCRE2_SPTR)(text + cursor), len - cursor, 0, match_opts,
 				     ts->re_match, NULL);
 
 		/* no match, or PCRE2's match limit (10 million backtracking steps):

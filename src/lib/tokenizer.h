@@ -74,6 +74,7 @@ struct tokenizer_state {
 	bool raw_spans;          /* base tokenizers emit spans as cut, unfiltered */
 	struct buf filtered;     /* the token after the filters so far */
 	void *re, *re_match;     /* pcre2 code and match data of re_pattern */
+	void *re_invalid;        /* re_pattern compiled for text with invalid UTF-8 */
 	struct buf re_pattern;
 };
 

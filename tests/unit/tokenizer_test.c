@@ -224,6 +224,8 @@ int main(void)
 		check_custom(&re_anchor, "abc", "a@0 b@1 c@2 ", 3,
 			     "custom regex: ^ anchors after the previous match, as tantivy slices the text");
 		check_custom(&re_empty, "aab", "aa@0 ", 1, "custom regex: an empty match ends the tokens");
+		check_custom(&re, "Ab\xff" "12Cd", "ab@0 12@1 cd@2 ", 3,
+			     "custom regex: an invalid UTF-8 byte is never matched");
 		check_custom(&ng, "abcd", "ab@0 abc@0 bc@0 bcd@0 cd@0 ", 1,
 			     "custom ngram 2..3: by start then length, all at position 0 as tantivy");
 		check_custom(&ng, "éa", "éa@0 ", 1, "custom ngram counts code points, not bytes");
@@ -308,6 +310,25 @@ int main(void)
 		mbs = (double)big.len / 1e6 / secs;
 		tap_diag("default tokenizer: %.0f MB/s (sanitizers slow this down)", mbs);
 		ok(n > 0, "tokenizes 16 MB of log text (%zu tokens)", n);
+		{
+			/* the other splitting tokenizers, on the same text */
+			struct custom_tokenizer words = { .name = "w", .type = CTOK_REGEX,
+				.pattern = "[A-Za-z]+|[0-9]+", .filters = { TF_LOWER_CASER }, .n_filters = 1 };
+			struct tokenizer_ref others[] = { TOKENIZER(TOK_SOURCE_CODE_DEFAULT),
+				{ TOK_CUSTOM, &words } };
+			const char *names[] = { "source_code_default", "regex [A-Za-z]+|[0-9]+ + lower_caser" };
+
+			for (size_t k = 0; k < 2; k++) {
+				size_t m = 0;
+
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				tokenize(&ts, others[k], big.data, big.len, count_emit, &m);
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+				tap_diag("%s tokenizer: %.0f MB/s", names[k], (double)big.len / 1e6 / secs);
+				ok(m > n, "%s cuts more tokens than default here (%zu)", names[k], m);
+			}
+		}
 		tokenizer_free(&ts);
 		buf_free(&big);
 	}
