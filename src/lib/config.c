@@ -27,12 +27,13 @@ static const char *const tokenizer_names[] = {
 	[TOK_WHITESPACE] = "whitespace",
 	[TOK_EN_STEM] = "en_stem",
 	[TOK_CHINESE_COMPATIBLE] = "chinese_compatible",
-	NULL,
+	[TOK_SOURCE_CODE_DEFAULT] = "source_code_default",
+	[TOK_CUSTOM] = NULL, /* named by its definition; also ends the list */
 };
 
 /* Quickwit tokenizers qw does not implement (yet). */
 static const char *const unsupported_tokenizers[] = {
-	"source_code_default", "multilang",
+	"source_code_with_hex", "multilang",
 	"multilang_default", "lowercase_whitespace", NULL,
 };
 
@@ -99,7 +100,7 @@ static const char *const reserved_field_names[] = {
 
 const char *config_tokenizer_name(enum tokenizer t)
 {
-	if ((unsigned)t > TOK_LAST)
+	if ((unsigned)t >= TOK_CUSTOM)
 		return "?";
 	return tokenizer_names[t];
 }
@@ -524,7 +525,8 @@ static int check_field_name(const char *name, const char *path, struct qw_err *e
 	return 0;
 }
 
-static int parse_tokenizer(json_t *obj, const char *path, enum tokenizer *out, struct qw_err *err)
+static int parse_tokenizer(const struct index_config *cfg, json_t *obj, const char *path,
+			   struct tokenizer_ref *out, struct qw_err *err)
 {
 	const char *s = NULL;
 	int i;
@@ -535,12 +537,18 @@ static int parse_tokenizer(json_t *obj, const char *path, enum tokenizer *out, s
 		return 0;
 	i = find_name(tokenizer_names, s);
 	if (i >= 0) {
-		*out = (enum tokenizer)i;
+		*out = TOKENIZER((enum tokenizer)i);
 		return 0;
 	}
+	for (size_t k = 0; k < cfg->n_tokenizers; k++)
+		if (!strcmp(cfg->tokenizers[k].name, s)) {
+			out->kind = TOK_CUSTOM;
+			out->custom = &cfg->tokenizers[k];
+			return 0;
+		}
 	if (find_name(unsupported_tokenizers, s) >= 0)
 		return fail(err, path, "tokenizer",
-			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace, en_stem, chinese_compatible)",
+			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace, en_stem, chinese_compatible, source_code_default)",
 			    s);
 	return fail(err, path, "tokenizer", "unknown tokenizer \"%.100s\"", s);
 }
@@ -608,14 +616,14 @@ static bool valid_date_format(const char *s, bool output)
 }
 
 /* tokenizer, record, fieldnorms (text only) and fast of a text or json field. */
-static int parse_text_opts(json_t *o, const char *path, struct field_mapping *f,
-			   struct qw_err *err)
+static int parse_text_opts(const struct index_config *cfg, json_t *o, const char *path,
+			   struct field_mapping *f, struct qw_err *err)
 {
 	int rec = RECORD_BASIC;
 
 	if (f->type == FT_JSON)
-		f->tokenizer = TOK_RAW; /* Quickwit's default for json fields */
-	if (parse_tokenizer(o, path, &f->tokenizer, err) ||
+		f->tokenizer = TOKENIZER(TOK_RAW); /* Quickwit's default for json fields */
+	if (parse_tokenizer(cfg, o, path, &f->tokenizer, err) ||
 	    opt_enum(o, path, "record", record_names, &rec, err) ||
 	    opt_bool(o, path, "fieldnorms", &f->fieldnorms, err) ||
 	    parse_fast(o, path, true, &f->fast, &f->fast_normalizer, err))
@@ -632,12 +640,13 @@ static int parse_text_opts(json_t *o, const char *path, struct field_mapping *f,
 /* Objects nest at most this deep (the parser recurses). */
 #define MAX_OBJECT_DEPTH 32
 
-static int parse_fields(json_t *arr, const char *path, const char *parent_path, int depth,
-			struct field_mapping **out, size_t *n_out, struct qw_err *err);
+static int parse_fields(const struct index_config *cfg, json_t *arr, const char *path,
+			const char *parent_path, int depth, struct field_mapping **out, size_t *n_out,
+			struct qw_err *err);
 
 /* Quickwit's concatenate field (resolved later by split_concats()). */
-static int parse_concat(json_t *o, const char *path, int depth, struct field_mapping *f,
-			struct qw_err *err)
+static int parse_concat(const struct index_config *cfg, json_t *o, const char *path, int depth,
+			struct field_mapping *f, struct qw_err *err)
 {
 	static const char *const keys[] = { "name", "type", "description", "concatenate_fields",
 		"include_dynamic_fields", "tokenizer", "record", "fieldnorms", NULL };
@@ -656,7 +665,7 @@ static int parse_concat(json_t *o, const char *path, int depth, struct field_map
 		return -1;
 	if (desc)
 		f->description = xstrdup(desc);
-	if (parse_tokenizer(o, path, &f->tokenizer, err) ||
+	if (parse_tokenizer(cfg, o, path, &f->tokenizer, err) ||
 	    opt_enum(o, path, "record", record_names, &rec, err) ||
 	    opt_bool(o, path, "fieldnorms", &f->fieldnorms, err) ||
 	    opt_bool(o, path, "include_dynamic_fields", &f->concat_dynamic, err) ||
@@ -666,8 +675,8 @@ static int parse_concat(json_t *o, const char *path, int depth, struct field_map
 	return 0;
 }
 
-static int parse_field(json_t *o, const char *path, const char *parent_path, int depth,
-		       struct field_mapping *f, struct qw_err *err)
+static int parse_field(const struct index_config *cfg, json_t *o, const char *path,
+		       const char *parent_path, int depth, struct field_mapping *f, struct qw_err *err)
 {
 	static const char *const k_text[] = { "name", "type", "description", "stored", "indexed",
 		"fast", "tokenizer", "record", "fieldnorms", NULL };
@@ -709,7 +718,7 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 	f->stored = true;
 	f->indexed = true;
 	f->fast = false;
-	f->tokenizer = TOK_DEFAULT;
+	f->tokenizer = TOKENIZER(TOK_DEFAULT);
 	f->record = RECORD_BASIC;
 	f->fast_normalizer = FAST_NORM_RAW;
 	f->coerce = true;
@@ -721,7 +730,7 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 	if (!type)
 		return fail(err, path, "type", "missing field type");
 	if (!strcmp(type, "concatenate"))
-		return parse_concat(o, path, depth, f, err);
+		return parse_concat(cfg, o, path, depth, f, err);
 	base = type;
 	tlen = strlen(type);
 	if (!strncmp(type, "array<", 6) && tlen > 7 && type[tlen - 1] == '>') {
@@ -761,7 +770,7 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 		if (depth >= MAX_OBJECT_DEPTH)
 			return fail(err, path, "field_mappings", "objects nested more than %d deep",
 				    MAX_OBJECT_DEPTH);
-		if (parse_fields(sub, subpath, f->path, depth + 1, &f->fields, &f->n_fields, err))
+		if (parse_fields(cfg, sub, subpath, f->path, depth + 1, &f->fields, &f->n_fields, err))
 			return -1;
 		if (f->n_fields == 0)
 			return fail(err, path, "field_mappings",
@@ -802,9 +811,9 @@ static int parse_field(json_t *o, const char *path, const char *parent_path, int
 
 	switch (f->type) {
 	case FT_TEXT:
-		return parse_text_opts(o, path, f, err);
+		return parse_text_opts(cfg, o, path, f, err);
 	case FT_JSON:
-		if (parse_text_opts(o, path, f, err) ||
+		if (parse_text_opts(cfg, o, path, f, err) ||
 		    opt_bool(o, path, "expand_dots", &f->expand_dots, err))
 			return -1;
 		/* dotted keys are always paths in qw: accepted, it would be ignored */
@@ -1049,8 +1058,9 @@ static size_t first_duplicate(const void *names, size_t stride, size_t n)
 	return dup;
 }
 
-static int parse_fields(json_t *arr, const char *path, const char *parent_path, int depth,
-			struct field_mapping **out, size_t *n_out, struct qw_err *err)
+static int parse_fields(const struct index_config *cfg, json_t *arr, const char *path,
+			const char *parent_path, int depth, struct field_mapping **out, size_t *n_out,
+			struct qw_err *err)
 {
 	struct field_mapping *fields;
 	size_t n, i;
@@ -1065,7 +1075,7 @@ static int parse_fields(json_t *arr, const char *path, const char *parent_path, 
 		char sub[PATH_MAX_LEN];
 
 		pathf(sub, sizeof(sub), "%s[%zu]", path, i);
-		if (parse_field(json_array_get(arr, i), sub, parent_path, depth, &fields[i], err))
+		if (parse_field(cfg, json_array_get(arr, i), sub, parent_path, depth, &fields[i], err))
 			goto out;
 	}
 	if ((i = first_duplicate(n ? &fields[0].name : NULL, sizeof(*fields), n)) < n) {
@@ -1247,7 +1257,8 @@ const struct field_mapping *config_resolve_field(const struct index_config *cfg,
 
 /* ------------------------------------------------------------ sections */
 
-static int parse_dynamic(json_t *o, struct dynamic_mapping *d, struct qw_err *err)
+static int parse_dynamic(const struct index_config *cfg, json_t *o, struct dynamic_mapping *d,
+			 struct qw_err *err)
 {
 	static const char *const keys[] = { "description", "stored", "indexed", "fast",
 		"tokenizer", "record", "expand_dots", NULL };
@@ -1265,7 +1276,7 @@ static int parse_dynamic(json_t *o, struct dynamic_mapping *d, struct qw_err *er
 	if (!d->indexed && (json_object_get(o, "tokenizer") || json_object_get(o, "record")))
 		return fail(err, path, NULL,
 			    "`record` and `tokenizer` are only allowed when indexed is true");
-	if (parse_tokenizer(o, path, &d->tokenizer, err) ||
+	if (parse_tokenizer(cfg, o, path, &d->tokenizer, err) ||
 	    opt_enum(o, path, "record", record_names, &rec, err) ||
 	    parse_fast(o, path, true, &d->fast, &d->fast_normalizer, err) ||
 	    opt_bool(o, path, "expand_dots", &d->expand_dots, err))
@@ -1329,7 +1340,7 @@ static int check_tag_fields(struct index_config *cfg, struct qw_err *err)
 				    f->is_concat ? "concatenate fields" : "_doc_length");
 		switch (f->type) {
 		case FT_TEXT:
-			if (!f->indexed || f->tokenizer != TOK_RAW)
+			if (!f->indexed || f->tokenizer.kind != TOK_RAW)
 				return fail(err, "doc_mapping", key,
 					    "tag field \"%s\": tags are only allowed on text fields with the raw tokenizer",
 					    name);
@@ -1553,6 +1564,34 @@ static int parse_retention(json_t *o, struct index_config *cfg, struct qw_err *e
 	return 0;
 }
 
+static int parse_custom_tokenizers(json_t *a, struct index_config *cfg, struct qw_err *err)
+{
+	const char *path = "doc_mapping.tokenizers";
+	size_t n;
+
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return fail(err, "doc_mapping", "tokenizers", "expected a sequence, got %s",
+			    json_type_name(a));
+	n = json_array_size(a);
+	cfg->tokenizers = xcalloc(n ? n : 1, sizeof(*cfg->tokenizers));
+	for (size_t i = 0; i < n; i++) {
+		char sub[PATH_MAX_LEN];
+
+		pathf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if (config_parse_custom_tokenizer(json_array_get(a, i), sub, &cfg->tokenizers[i],
+						  err))
+			return -1;
+		cfg->n_tokenizers = i + 1;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->tokenizers[j].name, cfg->tokenizers[i].name))
+				return fail(err, sub, "name", "duplicate tokenizer name \"%s\"",
+					    cfg->tokenizers[i].name);
+	}
+	return 0;
+}
+
 static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search_settings,
 			     struct qw_err *err)
 {
@@ -1569,9 +1608,9 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 	(void)search_settings;
 	if (want_object(o, path, NULL, err) || check_keys(o, path, keys, err))
 		return -1;
-	v = json_object_get(o, "tokenizers");
-	if (v && !(json_is_array(v) && json_array_size(v) == 0))
-		return fail(err, path, "tokenizers", "custom tokenizers are not supported");
+	/* before the field mappings, whose tokenizer may name one of them */
+	if (parse_custom_tokenizers(json_object_get(o, "tokenizers"), cfg, err))
+		return -1;
 	if (opt_enum(o, path, "mode", mode_names, &mode, err))
 		return -1;
 	cfg->mode = (enum mapping_mode)mode;
@@ -1580,11 +1619,11 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 		if (cfg->mode != MODE_DYNAMIC)
 			return fail(err, path, "dynamic_mapping",
 				    "dynamic_mapping is only allowed with mode: dynamic");
-		if (parse_dynamic(v, &cfg->dynamic, err))
+		if (parse_dynamic(cfg, v, &cfg->dynamic, err))
 			return -1;
 	}
 	v = json_object_get(o, "field_mappings");
-	if (v && parse_fields(v, "doc_mapping.field_mappings", "", 0, &cfg->fields, &cfg->n_fields,
+	if (v && parse_fields(cfg, v, "doc_mapping.field_mappings", "", 0, &cfg->fields, &cfg->n_fields,
 			      err))
 		return -1;
 	split_concats(cfg);
@@ -1639,7 +1678,7 @@ static void set_defaults(struct index_config *cfg)
 	cfg->dynamic.indexed = true;
 	cfg->dynamic.fast = true;
 	cfg->dynamic.fast_normalizer = FAST_NORM_RAW;
-	cfg->dynamic.tokenizer = TOK_RAW;
+	cfg->dynamic.tokenizer = TOKENIZER(TOK_RAW);
 	cfg->dynamic.record = RECORD_BASIC;
 	cfg->dynamic.fieldnorms = false;
 	cfg->dynamic.expand_dots = true;
@@ -1841,6 +1880,9 @@ void config_free(struct index_config *cfg)
 	free(cfg->index_uri);
 	for (size_t i = 0; i < cfg->n_fields; i++)
 		field_free(&cfg->fields[i]);
+	for (size_t i = 0; i < cfg->n_tokenizers; i++)
+		config_custom_tokenizer_free(&cfg->tokenizers[i]);
+	free(cfg->tokenizers);
 	free(cfg->fields);
 	for (size_t i = 0; i < cfg->n_concats; i++)
 		field_free(&cfg->concats[i]);
@@ -1888,7 +1930,7 @@ static json_t *field_json(const struct field_mapping *f)
 		json_object_set_new(o, "concatenate_fields",
 				    strv_json(f->concat_names, f->n_concat_names));
 		json_object_set_new(o, "include_dynamic_fields", json_boolean(f->concat_dynamic));
-		json_object_set_new(o, "tokenizer", json_string(tokenizer_names[f->tokenizer]));
+		json_object_set_new(o, "tokenizer", json_string(config_tokenizer_ref_name(f->tokenizer)));
 		json_object_set_new(o, "record", json_string(record_names[f->record]));
 		json_object_set_new(o, "fieldnorms", json_boolean(f->fieldnorms));
 		return o;
@@ -1912,7 +1954,7 @@ static json_t *field_json(const struct field_mapping *f)
 	case FT_TEXT:
 	case FT_JSON:
 		if (f->indexed) {
-			json_object_set_new(o, "tokenizer", json_string(tokenizer_names[f->tokenizer]));
+			json_object_set_new(o, "tokenizer", json_string(config_tokenizer_ref_name(f->tokenizer)));
 			json_object_set_new(o, "record", json_string(record_names[f->record]));
 			if (f->type == FT_TEXT)
 				json_object_set_new(o, "fieldnorms", json_boolean(f->fieldnorms));
@@ -2004,7 +2046,7 @@ json_t *config_to_json(const struct index_config *cfg)
 		json_object_set_new(dyn, "stored", json_boolean(d->stored));
 		json_object_set_new(dyn, "indexed", json_boolean(d->indexed));
 		if (d->indexed) {
-			json_object_set_new(dyn, "tokenizer", json_string(tokenizer_names[d->tokenizer]));
+			json_object_set_new(dyn, "tokenizer", json_string(config_tokenizer_ref_name(d->tokenizer)));
 			json_object_set_new(dyn, "record", json_string(record_names[d->record]));
 		}
 		json_object_set_new(dyn, "fast", fast_json(d->fast, d->fast_normalizer));
@@ -2020,6 +2062,13 @@ json_t *config_to_json(const struct index_config *cfg)
 	json_object_set_new(dm, "store_source", json_boolean(cfg->store_source));
 	json_object_set_new(dm, "index_field_presence", json_boolean(cfg->index_field_presence));
 	json_object_set_new(dm, "store_document_size", json_boolean(cfg->store_document_size));
+	if (cfg->n_tokenizers) {
+		json_t *tz = json_array();
+
+		for (size_t i = 0; i < cfg->n_tokenizers; i++)
+			json_array_append_new(tz, config_custom_tokenizer_json(&cfg->tokenizers[i]));
+		json_object_set_new(dm, "tokenizers", tz);
+	}
 	if (cfg->doc_mapping_uid)
 		json_object_set_new(dm, "doc_mapping_uid", json_string(cfg->doc_mapping_uid));
 	json_object_set_new(root, "doc_mapping", dm);

@@ -47,8 +47,51 @@ enum tokenizer {
 	TOK_WHITESPACE,  /* split on ASCII whitespace, no lowercasing */
 	TOK_EN_STEM,     /* default + Snowball English stemmer */
 	TOK_CHINESE_COMPATIBLE, /* default, but each CJK character is a token */
-	TOK_LAST = TOK_CHINESE_COMPATIBLE,
+	TOK_SOURCE_CODE_DEFAULT, /* camelCase/snake_case/digit splits, lowercase, ASCII folding */
+	TOK_CUSTOM,      /* one of doc_mapping.tokenizers: see struct tokenizer_ref */
+	TOK_LAST = TOK_CUSTOM,
 };
+
+/*
+ * A custom tokenizer of doc_mapping.tokenizers, as Quickwit's
+ * TokenizerConfig: a base tokenizer then filters in the order given.
+ */
+enum custom_tokenizer_type {
+	CTOK_SIMPLE,      /* split on non letter/digit (default without its filters) */
+	CTOK_REGEX,       /* each successive match of pattern is a token */
+	CTOK_NGRAM,       /* character n-grams of min_gram..max_gram code points */
+	CTOK_SOURCE_CODE, /* source_code_default without its filters */
+};
+
+enum token_filter {
+	TF_REMOVE_LONG,   /* drop tokens of 255 bytes or more */
+	TF_LOWER_CASER,
+	TF_ASCII_FOLDING,
+};
+
+#define CUSTOM_TOKENIZER_MAX_FILTERS 16
+
+struct custom_tokenizer {
+	char *name;
+	enum custom_tokenizer_type type;
+	char *pattern;               /* regex: PCRE2 pattern (checked at parse) */
+	uint32_t min_gram, max_gram; /* ngram: 1 <= min_gram <= max_gram */
+	bool prefix_only;            /* ngram: only the grams that start the text */
+	enum token_filter filters[CUSTOM_TOKENIZER_MAX_FILTERS];
+	size_t n_filters;
+};
+
+/*
+ * How a text field is tokenized: a built-in tokenizer, or TOK_CUSTOM with
+ * the definition (owned by the index config, or by the split reader for a
+ * split's record of it). Zero-initialized, it is the default tokenizer.
+ */
+struct tokenizer_ref {
+	enum tokenizer kind;
+	const struct custom_tokenizer *custom; /* TOK_CUSTOM only */
+};
+
+#define TOKENIZER(k) ((struct tokenizer_ref){ .kind = (k), .custom = NULL })
 
 enum record_option {
 	RECORD_BASIC,    /* doc ids only */
@@ -84,7 +127,7 @@ struct field_mapping {
 	bool indexed;            /* default true */
 	bool fast;               /* default false (true for the timestamp field is required) */
 	/* text and json */
-	enum tokenizer tokenizer;        /* default TOK_DEFAULT */
+	struct tokenizer_ref tokenizer;  /* default TOK_DEFAULT */
 	enum record_option record;       /* default RECORD_BASIC */
 	bool fieldnorms;                 /* default false */
 	enum fast_normalizer fast_normalizer; /* when fast on text/json */
@@ -124,7 +167,7 @@ struct dynamic_mapping {
 	bool indexed;            /* default true */
 	bool fast;               /* default true */
 	enum fast_normalizer fast_normalizer; /* default raw */
-	enum tokenizer tokenizer;/* default TOK_RAW */
+	struct tokenizer_ref tokenizer;/* default TOK_RAW */
 	enum record_option record;/* default RECORD_BASIC */
 	bool fieldnorms;
 	bool expand_dots;        /* default true */
@@ -164,6 +207,8 @@ struct index_config {
 	const struct field_mapping **by_name;   /* every mapping by (its sibling array, name) */
 	size_t by_name_cap;
 	struct dynamic_mapping dynamic;
+	struct custom_tokenizer *tokenizers; /* doc_mapping.tokenizers, in order */
+	size_t n_tokenizers;
 	char *timestamp_field;           /* NULL when none */
 	char **tag_fields;
 	size_t n_tag_fields;
@@ -230,6 +275,18 @@ int config_parse_size(const char *s, uint64_t *out, struct qw_err *err);
 int config_parse_duration(const char *s, int64_t *out, struct qw_err *err);
 
 const char *config_tokenizer_name(enum tokenizer t);
+/* The name a field's tokenizer has in the config (a custom one's own). */
+const char *config_tokenizer_ref_name(struct tokenizer_ref t);
+/*
+ * One entry of doc_mapping.tokenizers (path names it in errors): name,
+ * type and its options, filters. Anything qw does not implement is an
+ * error. On success out owns its strings (config_custom_tokenizer_free).
+ */
+int config_parse_custom_tokenizer(json_t *o, const char *path, struct custom_tokenizer *out,
+				  struct qw_err *err);
+/* The entry as Quickwit writes it (what config_parse_custom_tokenizer reads). */
+json_t *config_custom_tokenizer_json(const struct custom_tokenizer *t);
+void config_custom_tokenizer_free(struct custom_tokenizer *t);
 const char *config_field_type_name(enum field_type t);
 
 #endif

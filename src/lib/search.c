@@ -1125,10 +1125,7 @@ static int match_prefix(struct split_ctx *sc, int field, const char *text, struc
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	if (tokenizer_lowercases(fi->tokenizer))
-		tokenizer_lowercase(text, strlen(text), &low);
-	else
-		buf_adds(&low, text);
+	tokenizer_normalize_pattern(fi->tokenizer, text, strlen(text), &low);
 	if (low.len == 0) {
 		buf_free(&low);
 		return split_reader_field(sc->r, (size_t)field)->num_docs_with_value
@@ -1194,10 +1191,7 @@ static int match_wildcard(struct split_ctx *sc, int field, const char *text, str
 
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	if (tokenizer_lowercases(fi->tokenizer))
-		tokenizer_lowercase(text, strlen(text), &pat);
-	else
-		buf_adds(&pat, text);
+	tokenizer_normalize_pattern(fi->tokenizer, text, strlen(text), &pat);
 	/* the literal prefix before the first wildcard */
 	for (i = 0; i < pat.len; i++) {
 		char c = pat.data[i];
@@ -2786,7 +2780,7 @@ static int cmp_hits(const void *a, const void *b, void *run)
 
 /* The tokens of the query's term and phrase clauses on path (as tantivy's query_terms). */
 static void snippet_query_terms(const struct query_node *n, const struct index_ctx *ix,
-				const char *path, enum tokenizer tok, struct tokenizer_state *ts,
+				const char *path, struct tokenizer_ref tok, struct tokenizer_state *ts,
 				struct toks *out)
 {
 	size_t i;

@@ -150,7 +150,7 @@ struct sfield {
 	size_t path_len;
 	enum value_kind kind;
 	bool indexed, fast, stored;
-	enum tokenizer tok;
+	struct tokenizer_ref tok;
 	enum record_option rec;
 	enum fast_normalizer fnorm;
 	uint32_t last_doc;       /* last doc with a value */
@@ -382,7 +382,7 @@ static void field_options(const struct segment *seg, const struct field_mapping 
 	    strcmp(seg->cfg->timestamp_field, f->path) == 0)
 		f->fast = true;
 	if (kind != VK_TEXT) {
-		f->tok = TOK_RAW;
+		f->tok = TOKENIZER(TOK_RAW);
 		f->rec = RECORD_BASIC;
 	}
 	/*
@@ -2000,9 +2000,21 @@ int segment_serialize(struct segment *seg, const char *dir, struct qw_err *err)
 		buf_add_u8(&s.hot, (uint8_t)f->kind);
 		buf_add_u8(&s.hot, (uint8_t)((indexed ? SF_INDEXED : 0) | (fast ? SF_FAST : 0) |
 					     (f->stored ? SF_STORED : 0)));
-		buf_add_u8(&s.hot, (uint8_t)f->tok);
+		buf_add_u8(&s.hot, (uint8_t)f->tok.kind);
 		buf_add_u8(&s.hot, (uint8_t)f->rec);
 		buf_add_u8(&s.hot, (uint8_t)f->fnorm);
+		if (f->tok.kind == TOK_CUSTOM) {
+			/* the definition itself: the searcher tokenizes queries with it */
+			json_t *def = config_custom_tokenizer_json(f->tok.custom);
+			char *js = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
+
+			json_decref(def);
+			if (!js)
+				xalloc_die();
+			buf_add_varint(&s.hot, strlen(js));
+			buf_adds(&s.hot, js);
+			free(js);
+		}
 		buf_add_varint(&s.hot, indexed ? f->terms.n : 0);
 		buf_add_varint(&s.hot, f->docs_with_value);
 		if (indexed && serialize_terms(seg, &s, f, err) < 0)

@@ -90,7 +90,7 @@ static void add_escaped(struct buf *out, const char *s, size_t n)
 	}
 }
 
-bool snippet_html(struct tokenizer_state *ts, enum tokenizer tok, const char *text, size_t len,
+bool snippet_html(struct tokenizer_state *ts, struct tokenizer_ref tok, const char *text, size_t len,
 		  const struct snippet_term *terms, size_t n_terms, size_t max_chars, struct buf *out)
 {
 	struct gen g;

@@ -28,7 +28,7 @@ struct snippet_term {
 };
 
 /* Replace out with the snippet of text; false (out empty) when no term occurs in it. */
-bool snippet_html(struct tokenizer_state *ts, enum tokenizer tok, const char *text, size_t len,
+bool snippet_html(struct tokenizer_state *ts, struct tokenizer_ref tok, const char *text, size_t len,
 		  const struct snippet_term *terms, size_t n_terms, size_t max_chars, struct buf *out);
 
 #endif

@@ -56,6 +56,7 @@ struct rfield {
 	uint32_t norm_crc;
 	uint8_t *norms;          /* loaded field norms (lazily), num_docs bytes */
 	uint8_t *idx_buf;        /* loaded block index (lazily) */
+	struct custom_tokenizer *custom; /* TOK_CUSTOM: the definition the split records */
 	struct dblk *blocks;
 };
 
@@ -182,6 +183,31 @@ static int inflate_unit(struct split_reader *r, int sec, uint64_t off, uint8_t *
  * only located (load_ds_index parses it when a document is first read: a
  * query that returns no document never pays for it).
  */
+/* A custom tokenizer's definition (JSON, as config_custom_tokenizer_json writes it). */
+static int read_custom_tokenizer(struct cur *c, struct rfield *f)
+{
+	uint64_t n = cur_varint(c);
+	const uint8_t *def;
+	json_t *o;
+	struct qw_err e = { 0 };
+	int rc = -1;
+
+	def = cur_bytes(c, n);
+	if (c->bad || !def)
+		return -1;
+	o = json_loadb((const char *)def, n, JSON_REJECT_DUPLICATES, NULL);
+	if (!o)
+		return -1;
+	f->custom = xcalloc(1, sizeof(*f->custom));
+	if (config_parse_custom_tokenizer(o, "split tokenizer", f->custom, &e))
+		goto out;
+	f->info.tokenizer.custom = f->custom;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
 static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, struct qw_err *err)
 {
 	struct cur c;
@@ -220,9 +246,11 @@ static int parse_hotcache(struct split_reader *r, const uint8_t *p, size_t len, 
 		f->info.indexed = flags & SF_INDEXED;
 		f->info.fast = flags & SF_FAST;
 		f->info.stored = flags & SF_STORED;
-		f->info.tokenizer = tok;
+		f->info.tokenizer = TOKENIZER((enum tokenizer)tok);
 		f->info.record = rec;
 		f->info.fast_normalizer = fnorm;
+		if (tok == TOK_CUSTOM && read_custom_tokenizer(&c, f) < 0)
+			goto bad;
 		f->info.num_terms = cur_varint(&c);
 		f->info.num_docs_with_value = cur_varint(&c);
 		if (f->info.indexed) {
@@ -344,6 +372,9 @@ void split_reader_close(struct split_reader *r)
 		free(r->fields[i].idx_buf);
 		free(r->fields[i].blocks);
 		free(r->fields[i].norms);
+		if (r->fields[i].custom)
+			config_custom_tokenizer_free(r->fields[i].custom);
+		free(r->fields[i].custom);
 	}
 	free(r->fields);
 	free(r->paths);
@@ -2034,7 +2065,7 @@ json_t *split_reader_describe(const char *path, bool verify, const char *id, str
 		json_object_set_new(f, "fast", json_boolean(fi->fast));
 		json_object_set_new(f, "stored", json_boolean(fi->stored));
 		if (fi->kind == VK_TEXT) {
-			json_object_set_new(f, "tokenizer", json_string(config_tokenizer_name(fi->tokenizer)));
+			json_object_set_new(f, "tokenizer", json_string(config_tokenizer_ref_name(fi->tokenizer)));
 			json_object_set_new(f, "record", json_string(record_names[fi->record]));
 		}
 		json_object_set_new(f, "num_terms", json_integer((json_int_t)fi->num_terms));

@@ -51,7 +51,8 @@ struct split_field_info {
 	bool indexed;                /* has a term dictionary and postings */
 	bool fast;                   /* has a fast column */
 	bool stored;
-	enum tokenizer tokenizer;    /* text: how values were tokenized */
+	struct tokenizer_ref tokenizer; /* text: how values were tokenized (a custom
+				      * one's definition is owned by the reader) */
 	enum record_option record;   /* basic: no freqs, freq: freqs, position: + positions */
 	enum fast_normalizer fast_normalizer;
 	uint64_t num_terms;          /* distinct terms in the dictionary */

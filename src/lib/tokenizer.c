@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include <libstemmer.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
+#include "unicode_code.h"
 #include "unicode_data.h"
 #include "xalloc.h"
 
@@ -190,18 +193,39 @@ void tokenizer_free(struct tokenizer_state *ts)
 {
 	if (ts->stemmer)
 		sb_stemmer_delete(ts->stemmer);
+	pcre2_match_data_free(ts->re_match);
+	pcre2_code_free(ts->re);
+	pcre2_code_free(ts->re_invalid);
+	buf_free(&ts->filtered);
+	buf_free(&ts->re_pattern);
+	buf_free(&ts->scratch2);
 	buf_free(&ts->scratch);
 }
 
-bool tokenizer_lowercases(enum tokenizer t)
+bool tokenizer_lowercases(struct tokenizer_ref ref)
 {
+	enum tokenizer t = ref.kind;
+
+	if (t == TOK_CUSTOM) {
+		for (size_t i = 0; ref.custom && i < ref.custom->n_filters; i++)
+			if (ref.custom->filters[i] == TF_LOWER_CASER)
+				return true;
+		return false;
+	}
 	return t == TOK_DEFAULT || t == TOK_LOWERCASE || t == TOK_RAW_LOWERCASE ||
-	       t == TOK_EN_STEM || t == TOK_CHINESE_COMPATIBLE;
+	       t == TOK_EN_STEM || t == TOK_CHINESE_COMPATIBLE || t == TOK_SOURCE_CODE_DEFAULT;
 }
 
 static void emit_token(struct tokenizer_state *ts, const char *tok, size_t len, bool lower,
 		       uint32_t pos, token_emit_fn emit, void *ctx)
 {
+	if (ts->raw_spans && emit) {
+		/* a custom tokenizer's base: its filters decide */
+		ts->tok_from = (size_t)(tok - ts->text);
+		ts->tok_to = ts->tok_from + len;
+		emit(ctx, tok, len, pos);
+		return;
+	}
 	if (len >= TOKEN_MAX_BYTES || !emit)
 		return;
 	ts->tok_from = (size_t)(tok - ts->text);
@@ -340,6 +364,386 @@ static uint32_t tokenize_chinese(struct tokenizer_state *ts, const char *text, s
 	return pos;
 }
 
+/* ---------------------------------------------------- source_code_default */
+
+static int code_class(uint32_t cp)
+{
+	size_t lo = 0, hi = unicode_code_class_n;
+
+	if (cp < 0x80) {
+		if (cp >= 'A' && cp <= 'Z')
+			return UCODE_UPPER;
+		if (cp >= 'a' && cp <= 'z')
+			return UCODE_LOWER;
+		if (cp >= '0' && cp <= '9')
+			return UCODE_NUMERIC;
+		return UCODE_DELIM;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < unicode_code_class[mid][0])
+			hi = mid;
+		else if (cp > unicode_code_class[mid][1])
+			lo = mid + 1;
+		else
+			return (int)unicode_code_class[mid][2];
+	}
+	return UCODE_DELIM;
+}
+
+static const char *ascii_fold_cp(uint32_t cp)
+{
+	size_t lo = 0, hi = unicode_ascii_fold_n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < unicode_ascii_fold[mid].cp)
+			hi = mid;
+		else if (cp > unicode_ascii_fold[mid].cp)
+			lo = mid + 1;
+		else
+			return unicode_ascii_fold[mid].ascii;
+	}
+	return NULL;
+}
+
+void tokenizer_ascii_fold(const char *text, size_t len, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	buf_reset(out);
+	buf_grow(out, len + 4);
+	while (i < len) {
+		uint32_t cp;
+		size_t n;
+		const char *f;
+
+		if (p[i] < 0x80) {
+			buf_addc(out, (char)p[i]);
+			i++;
+			continue;
+		}
+		n = utf8_decode(p + i, len - i, &cp);
+		if (n == 0) {
+			buf_addc(out, (char)p[i]);
+			i++;
+			continue;
+		}
+		f = ascii_fold_cp(cp);
+		if (f)
+			buf_add(out, f, strlen(f));
+		else
+			buf_add(out, text + i, n);
+		i += n;
+	}
+}
+
+/* remove_long (on the token as cut), then lowercase, then ASCII folding. */
+static void emit_code_token(struct tokenizer_state *ts, const char *tok, size_t len, uint32_t pos,
+			    token_emit_fn emit, void *ctx)
+{
+	if (ts->raw_spans) {
+		emit_token(ts, tok, len, false, pos, emit, ctx);
+		return;
+	}
+	if (len >= TOKEN_MAX_BYTES || !emit)
+		return;
+	ts->tok_from = (size_t)(tok - ts->text);
+	ts->tok_to = ts->tok_from + len;
+	tokenizer_lowercase(tok, len, &ts->scratch);
+	tokenizer_ascii_fold(ts->scratch.data, ts->scratch.len, &ts->scratch2);
+	emit(ctx, ts->scratch2.data, ts->scratch2.len, pos);
+}
+
+/*
+ * Quickwit's CodeTokenizer: a token is a run of characters of one class
+ * (uppercase, lowercase, numeric); one uppercase letter followed by
+ * lowercase ones stays one token ("Pig"), and a run of uppercase letters
+ * followed by a lowercase one gives its last letter to the next token
+ * ("ABCa" -> "AB", "Ca"). Delimiters end a token and are not part of any.
+ */
+static uint32_t tokenize_source_code(struct tokenizer_state *ts, const char *text, size_t len,
+				     token_emit_fn emit, void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	uint32_t pos = 0;
+	size_t i = 0, start = 0, cur_off = 0, cur_len = 0;
+	int cur_type = UCODE_DELIM;
+	bool in_token = false, first = false;
+
+	while (i < len) {
+		uint32_t cp = 0;
+		size_t n = utf8_decode(p + i, len - i, &cp);
+		int t = n ? code_class(cp) : UCODE_DELIM;
+		size_t off = i;
+
+		if (n == 0)
+			n = 1;
+		i += n;
+		if (!in_token) {
+			if (t == UCODE_DELIM)
+				continue;
+			in_token = true;
+			first = true;
+			start = cur_off = off;
+			cur_len = n;
+			cur_type = t;
+			continue;
+		}
+		if (t == UCODE_DELIM) {
+			emit_code_token(ts, text + start, cur_off + cur_len - start, pos++, emit, ctx);
+			in_token = false;
+			continue;
+		}
+		if (cur_type == UCODE_UPPER && t == UCODE_LOWER) {
+			if (!first) {
+				/* "ABCa": "AB" ends before the last uppercase letter */
+				emit_code_token(ts, text + start, cur_off - start, pos++, emit, ctx);
+				start = cur_off;
+			}
+			first = false;
+		} else if (cur_type == t) {
+			first = false;
+		} else {
+			emit_code_token(ts, text + start, cur_off + cur_len - start, pos++, emit, ctx);
+			start = off;
+			first = true;
+		}
+		cur_off = off;
+		cur_len = n;
+		cur_type = t;
+	}
+	if (in_token)
+		emit_code_token(ts, text + start, cur_off + cur_len - start, pos++, emit, ctx);
+	return pos;
+}
+
+void tokenizer_normalize_pattern(struct tokenizer_ref ref, const char *text, size_t len,
+				 struct buf *out)
+{
+	struct buf tmp = BUF_INIT;
+
+	buf_reset(out);
+	buf_add(out, text, len);
+	if (ref.kind == TOK_CUSTOM) {
+		for (size_t i = 0; ref.custom && i < ref.custom->n_filters; i++) {
+			if (ref.custom->filters[i] == TF_LOWER_CASER)
+				tokenizer_lowercase(out->data, out->len, &tmp);
+			else if (ref.custom->filters[i] == TF_ASCII_FOLDING)
+				tokenizer_ascii_fold(out->data, out->len, &tmp);
+			else
+				continue;
+			buf_reset(out);
+			buf_add(out, tmp.data, tmp.len);
+		}
+	} else if (tokenizer_lowercases(ref)) {
+		tokenizer_lowercase(text, len, out);
+		if (ref.kind == TOK_SOURCE_CODE_DEFAULT) {
+			tokenizer_ascii_fold(out->data, out->len, &tmp);
+			buf_reset(out);
+			buf_add(out, tmp.data, tmp.len);
+		}
+	}
+	buf_free(&tmp);
+}
+
+/* ------------------------------------------------------ custom tokenizers */
+
+/* The filters of the custom tokenizer in ts->custom, in order, then the caller's emit. */
+static void custom_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
+{
+	struct tokenizer_state *ts = ctx;
+	const struct custom_tokenizer *c = ts->custom;
+
+	for (size_t i = 0; i < c->n_filters; i++) {
+		switch (c->filters[i]) {
+		case TF_REMOVE_LONG:
+			if (len >= TOKEN_MAX_BYTES)
+				return;
+			break;
+		case TF_LOWER_CASER:
+			tokenizer_lowercase(tok, len, &ts->scratch);
+			buf_reset(&ts->filtered);
+			buf_add(&ts->filtered, ts->scratch.data, ts->scratch.len);
+			tok = ts->filtered.data;
+			len = ts->filtered.len;
+			break;
+		case TF_ASCII_FOLDING:
+			tokenizer_ascii_fold(tok, len, &ts->scratch2);
+			buf_reset(&ts->filtered);
+			buf_add(&ts->filtered, ts->scratch2.data, ts->scratch2.len);
+			tok = ts->filtered.data;
+			len = ts->filtered.len;
+			break;
+		}
+	}
+	ts->next(ts->next_ctx, tok, len, pos);
+}
+
+/* A span [from, to) of the text as a token of the custom tokenizer. */
+static void custom_span(struct tokenizer_state *ts, size_t from, size_t to, uint32_t pos)
+{
+	ts->tok_from = from;
+	ts->tok_to = to;
+	custom_emit(ts, ts->text + from, to - from, pos);
+}
+
+static bool utf8_valid(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t n;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = utf8_decode(p + i, len - i, &cp);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/*
+ * As tantivy's RegexTokenizer: each match searched in the rest of the text
+ * after the previous one (so ^ anchors there), until none or an empty one.
+ */
+static void *compile_pattern(const char *pattern, uint32_t opts)
+{
+	PCRE2_SIZE erroff;
+	int errcode;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+				       PCRE2_UTF | PCRE2_UCP | opts, &errcode, &erroff, NULL);
+
+	/* the config checked the pattern: only memory can fail here */
+	if (!re)
+		xalloc_die();
+	return re;
+}
+
+static uint32_t tokenize_regex(struct tokenizer_state *ts, const char *text, size_t len,
+			       bool emitting)
+{
+	size_t cursor = 0;
+	uint32_t pos = 0, match_opts = 0;
+	void *re;
+
+	/* keyed by the pattern text: a definition's address may be reused by the next split's */
+	if (!ts->re || strcmp(buf_str(&ts->re_pattern), ts->custom->pattern) != 0) {
+		pcre2_match_data_free(ts->re_match);
+		pcre2_code_free(ts->re);
+		pcre2_code_free(ts->re_invalid);
+		ts->re_invalid = NULL;
+		ts->re = compile_pattern(ts->custom->pattern, 0);
+		ts->re_match = pcre2_match_data_create_from_pattern(ts->re, NULL);
+		if (!ts->re_match)
+			xalloc_die();
+		buf_reset(&ts->re_pattern);
+		buf_adds(&ts->re_pattern, ts->custom->pattern);
+	}
+	/*
+	 * PCRE2 checks the whole rest of the subject at each match unless told
+	 * it is valid UTF-8 (each match would be O(length)): valid text is
+	 * checked once here; text with invalid bytes takes the pattern compiled
+	 * to never match them (and pays the per-match check).
+	 */
+	if (utf8_valid(text, len)) {
+		re = ts->re;
+		match_opts = PCRE2_NO_UTF_CHECK;
+	} else {
+		if (!ts->re_invalid)
+			ts->re_invalid = compile_pattern(ts->custom->pattern, PCRE2_MATCH_INVALID_UTF);
+		re = ts->re_invalid;
+	}
+	while (cursor <= len) {
+		PCRE2_SIZE *ov;
+		int rc = pcre2_match(re, (PCRE2_SPTR)(text + cursor), len - cursor, 0, match_opts,
+				     ts->re_match, NULL);
+
+		/* no match, or PCRE2's match limit (10 million backtracking steps):
+		 * the tokens end there */
+		if (rc < 0)
+			break;
+		ov = pcre2_get_ovector_pointer(ts->re_match);
+		if (ov[1] <= ov[0])
+			break;
+		if (emitting)
+			custom_span(ts, cursor + ov[0], cursor + ov[1], pos);
+		pos++;
+		cursor += ov[1];
+	}
+	return pos;
+}
+
+/*
+ * As tantivy's NgramTokenizer: by start (code point), then by length, and
+ * every gram at position 0 (so a query's grams must all be in a value, in
+ * any order, as in Quickwit). Returns 1 position when there is a gram.
+ */
+static uint32_t tokenize_ngram(struct tokenizer_state *ts, const char *text, size_t len,
+			       bool emitting)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	const struct custom_tokenizer *c = ts->custom;
+	uint32_t grams = 0;
+
+	for (size_t start = 0; start < len;) {
+		size_t end = start, n;
+		uint32_t cp, chars = 0;
+
+		while (end < len && chars < c->max_gram) {
+			n = utf8_decode(p + end, len - end, &cp);
+			end += n ? n : 1;
+			chars++;
+			if (chars >= c->min_gram) {
+				if (emitting)
+					custom_span(ts, start, end, 0);
+				grams++;
+			}
+		}
+		if (c->prefix_only)
+			break;
+		n = utf8_decode(p + start, len - start, &cp);
+		start += n ? n : 1;
+	}
+	return grams ? 1 : 0;
+}
+
+static uint32_t tokenize_custom(struct tokenizer_state *ts, const struct custom_tokenizer *c,
+				const char *text, size_t len, token_emit_fn emit, void *ctx)
+{
+	uint32_t npos;
+
+	ts->custom = c;
+	ts->next = emit;
+	ts->next_ctx = ctx;
+	switch (c->type) {
+	case CTOK_REGEX:
+		return tokenize_regex(ts, text, len, emit != NULL);
+	case CTOK_NGRAM:
+		return tokenize_ngram(ts, text, len, emit != NULL);
+	case CTOK_SOURCE_CODE:
+		ts->raw_spans = true;
+		npos = tokenize_source_code(ts, text, len, emit ? custom_emit : NULL, ts);
+		break;
+	case CTOK_SIMPLE:
+	default:
+		ts->raw_spans = true;
+		npos = tokenize_default(ts, text, len, emit ? custom_emit : NULL, ts);
+		break;
+	}
+	ts->raw_spans = false;
+	return npos;
+}
+
 static bool is_ascii_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -368,11 +772,14 @@ static uint32_t tokenize_whitespace(struct tokenizer_state *ts, const char *text
 	return pos;
 }
 
-uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text, size_t len,
-		  token_emit_fn emit, void *ctx)
+uint32_t tokenize(struct tokenizer_state *ts, struct tokenizer_ref ref, const char *text,
+		  size_t len, token_emit_fn emit, void *ctx)
 {
 	ts->text = text;
-	switch (t) {
+	switch (ref.kind) {
+	case TOK_CUSTOM:
+		/* a custom reference always has its definition (config, split reader) */
+		return tokenize_custom(ts, ref.custom, text, len, emit, ctx);
 	case TOK_DEFAULT:
 		return tokenize_default(ts, text, len, emit, ctx);
 	case TOK_WHITESPACE:
@@ -381,6 +788,8 @@ uint32_t tokenize(struct tokenizer_state *ts, enum tokenizer t, const char *text
 		return tokenize_en_stem(ts, text, len, emit, ctx);
 	case TOK_CHINESE_COMPATIBLE:
 		return tokenize_chinese(ts, text, len, emit, ctx);
+	case TOK_SOURCE_CODE_DEFAULT:
+		return tokenize_source_code(ts, text, len, emit, ctx);
 	case TOK_RAW_LOWERCASE:
 	case TOK_LOWERCASE:
 		emit_token(ts, text, len, true, 0, emit, ctx);

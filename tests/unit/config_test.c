@@ -153,13 +153,13 @@ static void test_hdfs_logs(void)
 	ok(f && f->type == FT_U64 && !f->fast && f->coerce && !f->output_format_string,
 	   "hdfs-logs: tenant_id is u64 with defaults");
 	f = config_find_field(cfg, "severity_text");
-	ok(f && f->type == FT_TEXT && f->tokenizer == TOK_RAW && f->record == RECORD_BASIC &&
+	ok(f && f->type == FT_TEXT && f->tokenizer.kind == TOK_RAW && f->record == RECORD_BASIC &&
 	   !f->fieldnorms && !f->fast, "hdfs-logs: severity_text is raw text");
 	f = config_find_field(cfg, "body");
-	ok(f && f->tokenizer == TOK_DEFAULT && f->record == RECORD_POSITION,
+	ok(f && f->tokenizer.kind == TOK_DEFAULT && f->record == RECORD_POSITION,
 	   "hdfs-logs: body records positions");
 	f = config_find_field(cfg, "resource");
-	ok(f && f->type == FT_JSON && f->tokenizer == TOK_RAW && f->expand_dots && !f->fast,
+	ok(f && f->type == FT_JSON && f->tokenizer.kind == TOK_RAW && f->expand_dots && !f->fast,
 	   "hdfs-logs: resource is a raw json field");
 	f = config_find_field(cfg, "resource");
 	ok(cfg->timestamp_field && !strcmp(cfg->timestamp_field, "timestamp"),
@@ -170,7 +170,7 @@ static void test_hdfs_logs(void)
 	/* Quickwit's defaults */
 	ok(cfg->mode == MODE_DYNAMIC, "default mode is dynamic");
 	ok(cfg->dynamic.stored && cfg->dynamic.indexed && cfg->dynamic.fast &&
-	   cfg->dynamic.tokenizer == TOK_RAW && cfg->dynamic.record == RECORD_BASIC &&
+	   cfg->dynamic.tokenizer.kind == TOK_RAW && cfg->dynamic.record == RECORD_BASIC &&
 	   cfg->dynamic.expand_dots && cfg->dynamic.fast_normalizer == FAST_NORM_RAW,
 	   "default dynamic mapping: stored, indexed, fast, raw, basic, expand_dots");
 	ok(cfg->commit_timeout_secs == 60, "default commit_timeout_secs is 60");
@@ -239,7 +239,7 @@ static void test_docs_example(void)
 	ok(cfg->mode == MODE_LENIENT, "docs: lenient mode");
 	ok(cfg->n_fields == 4 && cfg->n_leaves == 4, "docs: 4 top-level mappings, 4 leaves");
 	f = config_find_field(cfg, "resource.service");
-	ok(f && f->type == FT_TEXT && !strcmp(f->name, "service") && f->tokenizer == TOK_RAW,
+	ok(f && f->type == FT_TEXT && !strcmp(f->name, "service") && f->tokenizer.kind == TOK_RAW,
 	   "docs: nested resource.service leaf with its full path");
 	ok(config_find_field(cfg, "resource") == NULL, "docs: an object is not a leaf");
 	ok(cfg->leaves[3] == f, "docs: leaves are depth-first in config order");
@@ -289,7 +289,7 @@ static void test_other_tutorials(void)
 		if (i == 3) {
 			const struct field_mapping *f = config_find_field(cfg, "tags");
 
-			ok(f && f->is_array && f->type == FT_TEXT && f->fast && f->tokenizer == TOK_RAW &&
+			ok(f && f->is_array && f->type == FT_TEXT && f->fast && f->tokenizer.kind == TOK_RAW &&
 			   cfg->n_leaves == 9, "stackoverflow: fast array<text> tags, 9 fields");
 		}
 		if (i == 4)
@@ -547,11 +547,11 @@ static void test_fields(void)
 		f = config_find_field(cfg, "obj.inner");
 		ok(f && f->type == FT_U64 && !strcmp(f->path, "obj.inner"), "obj.inner is a u64 leaf");
 		f = config_find_field(cfg, "attrs");
-		ok(f && f->type == FT_JSON && f->tokenizer == TOK_RAW && f->record == RECORD_BASIC &&
+		ok(f && f->type == FT_JSON && f->tokenizer.kind == TOK_RAW && f->record == RECORD_BASIC &&
 		   f->indexed && f->stored && !f->fast && f->expand_dots,
 		   "a json field defaults to the raw tokenizer (as Quickwit)");
 		f = config_find_field(cfg, "msg");
-		ok(f && f->tokenizer == TOK_DEFAULT && !f->fast && f->stored && f->indexed,
+		ok(f && f->tokenizer.kind == TOK_DEFAULT && !f->fast && f->stored && f->indexed,
 		   "a text field defaults to the default tokenizer");
 		f = config_find_field(cfg, "tags");
 		ok(f && f->is_array && f->type == FT_TEXT, "array<text> is an array of text");
@@ -567,8 +567,10 @@ static void test_fields(void)
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n    - name: b\n      type: text\n"
 			 "    - name: c\n      type: text\n    - name: d\n      type: text\n      tokenizer: foo\n", NULL),
 		"doc_mapping.field_mappings[3].tokenizer: unknown tokenizer \"foo\"", "an unknown tokenizer");
-	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: source_code_default\n", NULL),
-		"unsupported tokenizer \"source_code_default\"", "an unsupported tokenizer");
+	accepts(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: source_code_default\n      record: position\n", NULL),
+		"the source_code_default tokenizer");
+	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      tokenizer: source_code_with_hex\n", NULL),
+		"unsupported tokenizer \"source_code_with_hex\"", "an unsupported tokenizer");
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: i64\n      tokenizer: raw\n", NULL),
 		"doc_mapping.field_mappings[0].tokenizer: unknown key", "a tokenizer on an i64 field");
 	rejects(cfg_text("  field_mappings:\n    - name: a\n      type: text\n      stored: yes\n", NULL),
@@ -669,7 +671,7 @@ static void test_fields(void)
 		       "a concatenate field is kept apart from the fields and leaves")) {
 			const struct field_mapping *m = config_find_field(c, "all");
 
-			ok(m && m->is_concat && m->type == FT_TEXT && m->tokenizer == TOK_RAW &&
+			ok(m && m->is_concat && m->type == FT_TEXT && m->tokenizer.kind == TOK_RAW &&
 			   m->concat_dynamic && m->n_concat_of == 1 && m->concat_of[0] == c->leaves[0],
 			   "a concatenate field is found by name with its resolved fields");
 			test_round_trip(c, "concatenate");
@@ -799,7 +801,7 @@ static void test_doc_mapping_rules(void)
 		"doc_mapping.dynamic_mapping.tokenizer: unknown tokenizer \"foo\"", "a bad dynamic tokenizer");
 	cfg = from_yaml(cfg_text("  dynamic_mapping:\n    tokenizer: default\n    fast: false\n"
 				 "    record: position\n    expand_dots: true\n    stored: false\n", NULL), &e);
-	ok(cfg && cfg->dynamic.tokenizer == TOK_DEFAULT && !cfg->dynamic.fast &&
+	ok(cfg && cfg->dynamic.tokenizer.kind == TOK_DEFAULT && !cfg->dynamic.fast &&
 	   cfg->dynamic.indexed &&
 	   cfg->dynamic.record == RECORD_POSITION && cfg->dynamic.expand_dots && !cfg->dynamic.stored,
 	   "dynamic_mapping options are read");
@@ -807,7 +809,7 @@ static void test_doc_mapping_rules(void)
 		test_round_trip(cfg, "dynamic mapping");
 	config_free(cfg);
 	cfg = from_yaml(cfg_text("  dynamic_mapping:\n    stored: false\n", NULL), &e);
-	ok(cfg && !cfg->dynamic.fast && cfg->dynamic.tokenizer == TOK_RAW && cfg->dynamic.indexed,
+	ok(cfg && !cfg->dynamic.fast && cfg->dynamic.tokenizer.kind == TOK_RAW && cfg->dynamic.indexed,
 	   "a given dynamic_mapping has fast false unless it says so (Quickwit's json defaults)");
 	config_free(cfg);
 	/* other doc_mapping keys */
@@ -832,8 +834,102 @@ static void test_doc_mapping_rules(void)
 	cfg = from_yaml(cfg_text("  partition_key: \"  \"\n", NULL), &e);
 	ok(cfg && cfg->partition_key == NULL, "a blank partition key means no partitioning");
 	config_free(cfg);
-	rejects(cfg_text("  tokenizers:\n    - name: x\n", NULL), "custom tokenizers are not supported",
-		"custom tokenizers");
+}
+
+#define TOKENIZERS \
+	"  tokenizers:\n" \
+	"    - name: my_regex\n" \
+	"      type: regex\n" \
+	"      pattern: \"[a-z]+\"\n" \
+	"      filters: [remove_long, lower_caser]\n" \
+	"    - name: grams\n" \
+	"      type: ngram\n" \
+	"      min_gram: 2\n" \
+	"      max_gram: 4\n" \
+	"      prefix_only: true\n" \
+	"    - name: plain\n" \
+	"      type: simple\n" \
+	"      filters: [ascii_folding]\n" \
+	"    - name: code\n" \
+	"      type: source_code\n"
+
+/* doc_mapping.tokenizers: Quickwit's custom tokenizers, and what qw refuses in them. */
+static void test_custom_tokenizers(void)
+{
+	struct qw_err e = QW_ERR_INIT;
+	struct index_config *cfg, *back = NULL;
+	const struct field_mapping *f;
+	json_t *j;
+
+	cfg = from_yaml(cfg_text(TOKENIZERS "  field_mappings:\n    - name: a\n      type: text\n"
+				 "      tokenizer: grams\n    - name: b\n      type: text\n"
+				 "      tokenizer: my_regex\n      record: position\n", NULL), &e);
+	if (!ok(cfg && cfg->n_tokenizers == 4, "four custom tokenizers"))
+		tap_diag("%s", e.msg);
+	f = cfg ? config_find_field(cfg, "a") : NULL;
+	ok(f && f->tokenizer.kind == TOK_CUSTOM && f->tokenizer.custom == &cfg->tokenizers[1] &&
+	   f->tokenizer.custom->type == CTOK_NGRAM && f->tokenizer.custom->min_gram == 2 &&
+	   f->tokenizer.custom->max_gram == 4 && f->tokenizer.custom->prefix_only,
+	   "a text field's tokenizer names a custom ngram tokenizer");
+	f = cfg ? config_find_field(cfg, "b") : NULL;
+	ok(f && f->tokenizer.kind == TOK_CUSTOM && !strcmp(f->tokenizer.custom->pattern, "[a-z]+") &&
+	   f->tokenizer.custom->n_filters == 2 && f->tokenizer.custom->filters[0] == TF_REMOVE_LONG &&
+	   f->tokenizer.custom->filters[1] == TF_LOWER_CASER,
+	   "regex pattern and filters in order");
+	ok(cfg && cfg->tokenizers[3].type == CTOK_SOURCE_CODE && cfg->tokenizers[2].type == CTOK_SIMPLE &&
+	   cfg->tokenizers[2].filters[0] == TF_ASCII_FOLDING, "simple and source_code types");
+	j = cfg ? config_to_json(cfg) : NULL;
+	back = j ? config_from_json(j, &e) : NULL;
+	f = back ? config_find_field(back, "b") : NULL;
+	ok(back && back->n_tokenizers == 4 && f && f->tokenizer.kind == TOK_CUSTOM &&
+	   !strcmp(f->tokenizer.custom->name, "my_regex") && back->tokenizers[1].prefix_only &&
+	   !strcmp(config_tokenizer_ref_name(f->tokenizer), "my_regex"),
+	   "custom tokenizers survive config_to_json and back");
+	json_decref(j);
+	config_free(back);
+	config_free(cfg);
+	accepts(cfg_text("  tokenizers: []\n  field_mappings:\n    - name: a\n      type: text\n", NULL),
+		"an empty tokenizers list");
+	accepts(cfg_text(TOKENIZERS "  mode: dynamic\n  dynamic_mapping:\n    tokenizer: plain\n", NULL),
+		"a custom tokenizer for the dynamic mapping");
+
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: multilang\n", NULL),
+		"doc_mapping.tokenizers[0].type: unsupported tokenizer type \"multilang\"", "multilang");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: whitespace\n", NULL),
+		"doc_mapping.tokenizers[0].type: unknown tokenizer type \"whitespace\"", "an unknown type");
+	rejects(cfg_text("  tokenizers:\n    - type: simple\n", NULL),
+		"doc_mapping.tokenizers[0].name: missing", "a tokenizer without a name");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n", NULL),
+		"doc_mapping.tokenizers[0].type: missing", "a tokenizer without a type");
+	rejects(cfg_text("  tokenizers:\n    - name: raw\n      type: simple\n", NULL),
+		"doc_mapping.tokenizers[0].name: \"raw\" is the name of a built-in tokenizer",
+		"a custom tokenizer named as a built-in one");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n    - name: x\n      type: simple\n", NULL),
+		"doc_mapping.tokenizers[1].name: duplicate tokenizer name \"x\"", "two tokenizers of one name");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      filters: [stemmer]\n", NULL),
+		"doc_mapping.tokenizers[0].filters[0]: unknown filter \"stemmer\"", "an unknown filter");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      filters: [{remove_long: 10}]\n", NULL),
+		"doc_mapping.tokenizers[0].filters[0]: expected a filter name", "a filter with options");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      pattern: a\n", NULL),
+		"doc_mapping.tokenizers[0].pattern: unknown key for a simple tokenizer", "pattern on simple");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: regex\n", NULL),
+		"doc_mapping.tokenizers[0].pattern: missing", "a regex without a pattern");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: regex\n      pattern: \"a(b\"\n", NULL),
+		"doc_mapping.tokenizers[0].pattern: invalid regex at offset 3", "a regex that does not compile");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: ngram\n      min_gram: 3\n      max_gram: 2\n", NULL),
+		"doc_mapping.tokenizers[0].max_gram: max_gram 2 is less than min_gram 3", "max_gram < min_gram");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: ngram\n      min_gram: 0\n      max_gram: 2\n", NULL),
+		"doc_mapping.tokenizers[0].min_gram: 0 is out of range [1, 254]", "min_gram 0");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: ngram\n      max_gram: 2\n", NULL),
+		"doc_mapping.tokenizers[0].min_gram: missing", "ngram without min_gram");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: ngram\n      min_gram: 1\n      max_gram: 2\n      prefix_only: 1\n", NULL),
+		"doc_mapping.tokenizers[0].prefix_only: expected a boolean", "a non-boolean prefix_only");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: ngram\n      min_gram: 1\n      max_gram: 2\n      token_chars: [letter]\n", NULL),
+		"doc_mapping.tokenizers[0].token_chars: unknown key for a ngram tokenizer", "an option Quickwit does not have");
+	rejects(cfg_text("  tokenizers: {name: x}\n", NULL),
+		"doc_mapping.tokenizers: expected a sequence", "tokenizers as a mapping");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n  field_mappings:\n    - name: a\n      type: text\n      tokenizer: y\n", NULL),
+		"doc_mapping.field_mappings[0].tokenizer: unknown tokenizer \"y\"", "a tokenizer name that is not defined");
 }
 
 static void test_indexing_settings(void)
@@ -931,6 +1027,7 @@ int main(void)
 	test_doc_mapping_rules();
 	test_deep_objects();
 	test_indexing_settings();
+	test_custom_tokenizers();
 	ok(!strcmp(config_tokenizer_name(TOK_RAW_LOWERCASE), "raw_lowercase") &&
 	   !strcmp(config_field_type_name(FT_DATETIME), "datetime"), "name helpers");
 	return tap_done();

@@ -31,7 +31,7 @@ static void check(const char *text, const struct snippet_term *t, size_t n, size
 	bool found;
 
 	tokenizer_init(&ts);
-	found = snippet_html(&ts, TOK_DEFAULT, text, strlen(text), t, n, max, &out);
+	found = snippet_html(&ts, TOKENIZER(TOK_DEFAULT), text, strlen(text), t, n, max, &out);
 	if (!ok(found == want_found && strcmp(buf_str(&out), want) == 0, "%s", name))
 		tap_diag("got '%s'", buf_str(&out));
 	buf_free(&out);
