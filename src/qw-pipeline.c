@@ -9,11 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
 #include "buf.h"
 #include "clock.h"
 #include "err.h"
@@ -369,28 +367,7 @@ static void end_gen(void *ctx, unsigned gen)
  */
 static int lock_scratch(struct pipeline *p, struct qw_err *err)
 {
-	char *base = metastore_scratch_dir(p->ms, p->pipeline_id);
-	struct atomicfile af = ATOMICFILE_INIT;
-	char *path = NULL;
-	int fd = -1;
-
-	if (fsutil_mkdir_p(base, 0755, err) < 0)
-		goto out;
-	/* Locked before it takes its name, so that qw-gc never finds an
-	 * unlocked "lock" of a live pipeline between open and flock. */
-	path = fsutil_join(base, "lock");
-	if (atomicfile_open(&af, path, 0644, err) < 0)
-		goto out;
-	if (flock(af.fd, LOCK_EX | LOCK_NB) < 0) {
-		err_errno(err, EX_TEMPFAIL, "cannot lock '%s'", af.tmp);
-		goto out;
-	}
-	fd = atomicfile_commit_keep(&af, err);
-out:
-	atomicfile_rollback(&af);
-	free(path);
-	free(base);
-	return fd;
+	return metastore_lock_scratch(p->ms, p->pipeline_id, NULL, err);
 }
 
 static char *exe_dir(void)

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "prog.h"
 #include "search.h"
+#include "strlist.h"
 #include "xalloc.h"
 
 static const char *prog = "qw-search";
@@ -58,39 +59,6 @@ enum {
 	OPT_SEARCH_FIELD,
 	OPT_SNIPPET_FIELDS,
 };
-
-struct strlist {
-	char **v;
-	size_t n;
-};
-
-/* Append the comma-separated items of s. */
-static void strlist_add_csv(struct strlist *l, const char *s)
-{
-	const char *p = s;
-
-	while (*p) {
-		const char *c = strchr(p, ',');
-		size_t len = c ? (size_t)(c - p) : strlen(p);
-
-		if (len) {
-			l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-			l->v[l->n++] = xstrndup(p, len);
-		}
-		if (!c)
-			break;
-		p = c + 1;
-	}
-}
-
-static void strlist_free(struct strlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
 
 static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err *err)
 {

@@ -36,6 +36,7 @@
 #include "ids.h"
 #include "metastore.h"
 #include "search.h"
+#include "strlist.h"
 #include "xalloc.h"
 
 extern char **environ;
@@ -284,29 +285,6 @@ void api_indexes(struct http_router *r, const struct http_request *req, char **s
 
 /* ---------------------------------------------------------------- search */
 
-struct strlist {
-	char **v;
-	size_t n;
-};
-
-static void strlist_add_csv(struct strlist *l, const char *s)
-{
-	const char *p = s;
-
-	while (*p) {
-		const char *c = strchr(p, ',');
-		size_t len = c ? (size_t)(c - p) : strlen(p);
-
-		if (len) {
-			l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-			l->v[l->n++] = xstrndup(p, len);
-		}
-		if (!c)
-			break;
-		p = c + 1;
-	}
-}
-
 /* A string, or an array of strings, into l. */
 static int strlist_add_json(struct strlist *l, json_t *v)
 {
@@ -325,15 +303,6 @@ static int strlist_add_json(struct strlist *l, json_t *v)
 		strlist_add_csv(l, json_string_value(e));
 	}
 	return 0;
-}
-
-static void strlist_free(struct strlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
 }
 
 /* The search parameters as strings or JSON values, from GET params or a POST body. */

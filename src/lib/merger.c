@@ -1,12 +1,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
 #include "clock.h"
 #include "config.h"
 #include "fsutil.h"
@@ -440,35 +438,12 @@ int merger_run_until_done(const struct merger_opts *o, struct merger_stats *st, 
 
 int merger_scratch_open(struct metastore *ms, char **dir, struct qw_err *err)
 {
-	struct atomicfile af = ATOMICFILE_INIT;
 	char id[ULID_LEN + 1];
-	char *base = NULL, *path = NULL;
-	int fd = -1;
 
 	*dir = NULL;
 	if (ids_ulid_new(id, err) < 0)
-		goto out;
-	base = metastore_scratch_dir(ms, id);
-	if (fsutil_mkdir_p(base, 0755, err) < 0)
-		goto out;
-	/* locked before it takes its name, so that qw gc never finds the
-	 * unlocked lock of a live process (as qw-pipeline does) */
-	path = fsutil_join(base, "lock");
-	if (atomicfile_open(&af, path, 0644, err) < 0)
-		goto out;
-	if (flock(af.fd, LOCK_EX | LOCK_NB) < 0) {
-		err_errno(err, EX_TEMPFAIL, "cannot lock '%s'", af.tmp);
-		goto out;
-	}
-	fd = atomicfile_commit_keep(&af, err);
-out:
-	atomicfile_rollback(&af);
-	free(path);
-	if (fd >= 0)
-		*dir = base;
-	else
-		free(base);
-	return fd;
+		return -1;
+	return metastore_lock_scratch(ms, id, dir, err);
 }
 
 json_t *merger_describe(json_t *doc, int64_t now_s, struct qw_err *err)

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "ids.h"
@@ -1265,4 +1266,34 @@ json_t *metastore_checkpoint_heads(struct metastore *ms, const char *index_id,
 
 	json_decref(cp);
 	return h;
+}
+
+int metastore_lock_scratch(struct metastore *ms, const char *owner_id, char **dir,
+			   struct qw_err *err)
+{
+	char *base = metastore_scratch_dir(ms, owner_id);
+	struct atomicfile af = ATOMICFILE_INIT;
+	char *path = NULL;
+	int fd = -1;
+
+	if (dir)
+		*dir = NULL;
+	if (fsutil_mkdir_p(base, 0755, err) < 0)
+		goto out;
+	path = fsutil_join(base, "lock");
+	if (atomicfile_open(&af, path, 0644, err) < 0)
+		goto out;
+	if (flock(af.fd, LOCK_EX | LOCK_NB) < 0) {
+		err_errno(err, EX_TEMPFAIL, "cannot lock '%s'", af.tmp);
+		goto out;
+	}
+	fd = atomicfile_commit_keep(&af, err);
+out:
+	atomicfile_rollback(&af);
+	free(path);
+	if (fd >= 0 && dir)
+		*dir = base;
+	else
+		free(base);
+	return fd;
 }

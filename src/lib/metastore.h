@@ -248,5 +248,15 @@ char *metastore_split_path_doc(const struct metastore *ms, const char *index_id,
 /* The same, reading the metadata (use the _doc form when it is at hand). */
 char *metastore_split_path(struct metastore *ms, const char *index_id, const char *split_id);
 char *metastore_scratch_dir(const struct metastore *ms, const char *pipeline_id);
+/*
+ * Create the scratch dir of owner_id (a pipeline or a merger) with its
+ * "lock" file locked (flock, held for as long as the returned fd is open):
+ * qw gc removes the scratch dirs whose lock it can take. The lock is taken
+ * before the file gets its name, so gc never finds the unlocked lock of a
+ * live owner. Returns the fd (and *dir, malloc'ed, when dir is not NULL);
+ * -1 with err set.
+ */
+int metastore_lock_scratch(struct metastore *ms, const char *owner_id, char **dir,
+			   struct qw_err *err);
 
 #endif
