@@ -1,7 +1,6 @@
 /*
  * s3: S3 client over libcurl (see s3.h).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +15,7 @@
 
 #include "atomicfile.h"
 #include "clock.h"
+#include "curl_api.h"
 #include "fsutil.h"
 #include "s3.h"
 #include "s3_xml.h"
@@ -35,6 +35,7 @@ struct s3_client {
 	int64_t max_retry_ms;
 	uint64_t multipart_threshold, part_size;
 
+	struct curl_api curl;    /* libcurl, loaded by s3_client_new() */
 	pthread_mutex_t lock;    /* guards pool and rng */
 	CURL *pool[S3_POOL_MAX];
 	int npool;
@@ -164,10 +165,8 @@ struct s3_client *s3_client_new(struct qw_err *err)
 	size_t n;
 
 	pthread_mutex_init(&c->lock, NULL);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		err_set(err, EX_SOFTWARE, "s3: cannot initialise libcurl");
+	if (curl_api_load(&c->curl, err) < 0)
 		goto fail;
-	}
 	if (!region)
 		region = "us-east-1";
 	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) {
@@ -222,8 +221,9 @@ void s3_client_free(struct s3_client *c)
 	if (!c)
 		return;
 	for (int i = 0; i < c->npool; i++)
-		curl_easy_cleanup(c->pool[i]);
+		c->curl.easy_cleanup(c->pool[i]);
 	pthread_mutex_destroy(&c->lock);
+	curl_api_close(&c->curl);
 	free(c->session_token);
 	free(c->secret_key);
 	free(c->access_key);
@@ -372,6 +372,7 @@ struct req {
 	bool want_etag;
 	uint64_t content_length;
 	CURL *handle;                /* of the running attempt */
+	const struct curl_api *curl; /* for the callbacks */
 	bool io_failed;              /* a local read/write failed */
 	int io_errno;
 };
@@ -420,7 +421,7 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 	long status = 0;
 
-	curl_easy_getinfo(r->handle, CURLINFO_RESPONSE_CODE, &status);
+	r->curl->easy_getinfo(r->handle, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 300) {
 		/* error documents are small; keep the first 64 KiB */
 		if (r->errbody.len < 65536)
@@ -468,9 +469,9 @@ static CURL *handle_get(struct s3_client *c)
 		h = c->pool[--c->npool];
 	pthread_mutex_unlock(&c->lock);
 	if (!h)
-		h = curl_easy_init();
+		h = c->curl.easy_init();
 	else
-		curl_easy_reset(h);
+		c->curl.easy_reset(h);
 	return h;
 }
 
@@ -486,7 +487,7 @@ static void handle_put(struct s3_client *c, CURL *h)
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (h)
-		curl_easy_cleanup(h);
+		c->curl.easy_cleanup(h);
 }
 
 static uint64_t rng_next(struct s3_client *c)
@@ -535,47 +536,48 @@ static CURLcode attempt(struct s3_client *c, CURL *h, struct req *r, const char 
 	CURLcode rc;
 
 	r->handle = h;
+	r->curl = &c->curl;
 
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);
-	curl_easy_setopt(h, CURLOPT_USERNAME, c->access_key);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, c->secret_key);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	c->curl.easy_setopt(h, CURLOPT_URL, url);
+	c->curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	c->curl.easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);
+	c->curl.easy_setopt(h, CURLOPT_USERNAME, c->access_key);
+	c->curl.easy_setopt(h, CURLOPT_PASSWORD, c->secret_key);
+	c->curl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	c->curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	/* a stalled transfer (no byte for 30 s) is a timeout, retried */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	c->curl.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	c->curl.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+	c->curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	c->curl.easy_setopt(h, CURLOPT_WRITEDATA, r);
+	c->curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	c->curl.easy_setopt(h, CURLOPT_HEADERDATA, r);
 	if (!strcmp(r->method, "HEAD")) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		c->curl.easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(r->method, "PUT")) {
-		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-		curl_easy_setopt(h, CURLOPT_READDATA, r);
-		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
-		curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
-		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+		c->curl.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		c->curl.easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		c->curl.easy_setopt(h, CURLOPT_READDATA, r);
+		c->curl.easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		c->curl.easy_setopt(h, CURLOPT_SEEKDATA, r);
+		c->curl.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (!strcmp(r->method, "POST")) {
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-		curl_easy_setopt(h, CURLOPT_READDATA, r);
-		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
-		curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		c->curl.easy_setopt(h, CURLOPT_POST, 1L);
+		c->curl.easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		c->curl.easy_setopt(h, CURLOPT_READDATA, r);
+		c->curl.easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		c->curl.easy_setopt(h, CURLOPT_SEEKDATA, r);
+		c->curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (strcmp(r->method, "GET")) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+		c->curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	}
-	rc = curl_easy_perform(h);
+	rc = c->curl.easy_perform(h);
 	r->status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	c->curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
 	{
 		curl_off_t cl = -1;
 
-		if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+		if (c->curl.easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
 		    cl >= 0)
 			r->content_length = (uint64_t)cl;
 	}
@@ -625,9 +627,9 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 	int attempts = 0, ret = -1;
 	bool retryable = false;
 
-	headers = curl_slist_append(headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+	headers = c->curl.slist_append(headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
 	/* no "Expect: 100-continue" round trip before a PUT body */
-	if (headers && (tmp = curl_slist_append(headers, "Expect:")))
+	if (headers && (tmp = c->curl.slist_append(headers, "Expect:")))
 		headers = tmp;
 	if (r->ranged) {
 		if (r->range_len)
@@ -635,14 +637,14 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 				 r->range_off, r->range_off + r->range_len - 1);
 		else
 			snprintf(rangeh, sizeof(rangeh), "Range: bytes=%" PRIu64 "-", r->range_off);
-		if (headers && (tmp = curl_slist_append(headers, rangeh)))
+		if (headers && (tmp = c->curl.slist_append(headers, rangeh)))
 			headers = tmp;
 	}
 	if (c->session_token && headers) {
 		struct buf b = BUF_INIT;
 
 		buf_addf(&b, "x-amz-security-token: %s", c->session_token);
-		if ((tmp = curl_slist_append(headers, buf_str(&b))))
+		if ((tmp = c->curl.slist_append(headers, buf_str(&b))))
 			headers = tmp;
 		buf_free(&b);
 	}
@@ -657,7 +659,7 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 	}
 	for (;;) {
 		curl_msg[0] = 0;
-		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, (char *)curl_msg);
+		c->curl.easy_setopt(h, CURLOPT_ERRORBUFFER, (char *)curl_msg);
 		rc = attempt(c, h, r, url, headers);
 		attempts++;
 		free(code);
@@ -705,7 +707,7 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 
 		if (rc != CURLE_OK)
 			err_set(err, ex, "s3 %s s3://%s/%s: %s%s%s (%d attempt%s)", r->method,
-				r->bucket, r->key ? r->key : "", curl_easy_strerror(rc),
+				r->bucket, r->key ? r->key : "", c->curl.easy_strerror(rc),
 				curl_msg[0] ? ": " : "", curl_msg, attempts, attempts > 1 ? "s" : "");
 		else
 			err_set(err, ex, "s3 %s s3://%s/%s: HTTP %ld%s%s%s%s (%d attempt%s)",
@@ -717,7 +719,7 @@ out:
 	free(message);
 	free(code);
 	handle_put(c, h);
-	curl_slist_free_all(headers);
+	c->curl.slist_free_all(headers);
 	free(url);
 	return ret;
 }
