@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "config_int.h"
 #include "fsutil.h"
 #include "ids.h"
 #include "partition.h"
@@ -114,7 +115,7 @@ const char *config_field_type_name(enum field_type t)
 
 /* ------------------------------------------------------------- helpers */
 
-static const char *json_type_name(const json_t *v)
+const char *config_json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "a mapping";
@@ -129,9 +130,7 @@ static const char *json_type_name(const json_t *v)
 	return "?";
 }
 
-/* err_set with "path.key: " in front (key may be NULL, path may be ""). */
-__attribute__((format(printf, 4, 5)))
-static int fail(struct qw_err *err, const char *path, const char *key, const char *fmt, ...)
+int config_fail(struct qw_err *err, const char *path, const char *key, const char *fmt, ...)
 {
 	char msg[QW_ERR_MSG_MAX];
 	va_list ap;
@@ -154,7 +153,7 @@ static void pathf(char *out, size_t n, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int find_name(const char *const *names, const char *s)
+int config_find_name(const char *const *names, const char *s)
 {
 	for (int i = 0; names[i]; i++)
 		if (!strcmp(names[i], s))
@@ -183,11 +182,11 @@ static int check_keys(json_t *obj, const char *path, const char *const *allowed,
 	json_t *v;
 
 	json_object_foreach(obj, key, v) {
-		if (find_name(allowed, key) < 0) {
+		if (config_find_name(allowed, key) < 0) {
 			char list[512];
 
 			join_names(list, sizeof(list), allowed);
-			return fail(err, path, key, "unknown key (expected one of: %s)", list);
+			return config_fail(err, path, key, "unknown key (expected one of: %s)", list);
 		}
 	}
 	return 0;
@@ -196,7 +195,7 @@ static int check_keys(json_t *obj, const char *path, const char *const *allowed,
 static int want_object(json_t *v, const char *path, const char *key, struct qw_err *err)
 {
 	if (!json_is_object(v))
-		return fail(err, path, key, "expected a mapping, got %s", json_type_name(v));
+		return config_fail(err, path, key, "expected a mapping, got %s", config_json_type_name(v));
 	return 0;
 }
 
@@ -208,7 +207,7 @@ static int opt_bool(json_t *obj, const char *path, const char *key, bool *out,
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v))
-		return fail(err, path, key, "expected a boolean, got %s", json_type_name(v));
+		return config_fail(err, path, key, "expected a boolean, got %s", config_json_type_name(v));
 	*out = json_is_true(v);
 	return 0;
 }
@@ -222,9 +221,9 @@ static int opt_str(json_t *obj, const char *path, const char *key, const char **
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return fail(err, path, key, "expected a string, got %s", json_type_name(v));
+		return config_fail(err, path, key, "expected a string, got %s", config_json_type_name(v));
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail(err, path, key, "string contains a NUL byte");
+		return config_fail(err, path, key, "string contains a NUL byte");
 	*out = json_string_value(v);
 	return 0;
 }
@@ -238,10 +237,10 @@ static int opt_int(json_t *obj, const char *path, const char *key, int64_t min, 
 	if (!v)
 		return 0;
 	if (!json_is_integer(v))
-		return fail(err, path, key, "expected an integer, got %s", json_type_name(v));
+		return config_fail(err, path, key, "expected an integer, got %s", config_json_type_name(v));
 	n = json_integer_value(v);
 	if (n < min || n > max)
-		return fail(err, path, key, "%" PRId64 " is out of range [%" PRId64 ", %" PRId64 "]",
+		return config_fail(err, path, key, "%" PRId64 " is out of range [%" PRId64 ", %" PRId64 "]",
 			    n, min, max);
 	*out = n;
 	return 0;
@@ -258,10 +257,10 @@ static int opt_enum(json_t *obj, const char *path, const char *key, const char *
 		return -1;
 	if (!s)
 		return 0;
-	i = find_name(names, s);
+	i = config_find_name(names, s);
 	if (i < 0) {
 		join_names(list, sizeof(list), names);
-		return fail(err, path, key, "invalid value \"%.100s\" (expected one of: %s)", s, list);
+		return config_fail(err, path, key, "invalid value \"%.100s\" (expected one of: %s)", s, list);
 	}
 	*out = i;
 	return 0;
@@ -285,7 +284,7 @@ static int opt_strv(json_t *obj, const char *path, const char *key, char ***out,
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return fail(err, path, key, "expected a sequence of strings, got %s", json_type_name(v));
+		return config_fail(err, path, key, "expected a sequence of strings, got %s", config_json_type_name(v));
 	len = json_array_size(v);
 	a = xcalloc(len ? len : 1, sizeof(*a));
 	json_array_foreach(v, i, e) {
@@ -294,7 +293,7 @@ static int opt_strv(json_t *obj, const char *path, const char *key, char ***out,
 
 			pathf(k, sizeof(k), "%s[%zu]", key, i);
 			free_strv(a, i);
-			return fail(err, path, k, "expected a string, got %s", json_type_name(e));
+			return config_fail(err, path, k, "expected a string, got %s", config_json_type_name(e));
 		}
 		a[i] = xstrdup(json_string_value(e));
 	}
@@ -453,14 +452,14 @@ static int opt_size(json_t *obj, const char *path, const char *key, uint64_t *ou
 		return 0;
 	if (json_is_integer(v)) {
 		if (json_integer_value(v) < 0)
-			return fail(err, path, key, "size must not be negative");
+			return config_fail(err, path, key, "size must not be negative");
 		*out = (uint64_t)json_integer_value(v);
 		return 0;
 	}
 	if (!json_is_string(v))
-		return fail(err, path, key, "expected a size like \"2GB\", got %s", json_type_name(v));
+		return config_fail(err, path, key, "expected a size like \"2GB\", got %s", config_json_type_name(v));
 	if (config_parse_size(json_string_value(v), out, &e))
-		return fail(err, path, key, "%s", e.msg);
+		return config_fail(err, path, key, "%s", e.msg);
 	return 0;
 }
 
@@ -473,10 +472,10 @@ static int opt_duration(json_t *obj, const char *path, const char *key, int64_t 
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return fail(err, path, key, "expected a duration like \"48h\", got %s",
-			    json_type_name(v));
+		return config_fail(err, path, key, "expected a duration like \"48h\", got %s",
+			    config_json_type_name(v));
 	if (config_parse_duration(json_string_value(v), out, &e))
-		return fail(err, path, key, "%s", e.msg);
+		return config_fail(err, path, key, "%s", e.msg);
 	return 0;
 }
 
@@ -501,24 +500,24 @@ static int check_field_name(const char *name, const char *path, struct qw_err *e
 	size_t n = strlen(name);
 	unsigned char c0 = (unsigned char)name[0];
 
-	if (find_name(reserved_field_names, name) >= 0)
-		return fail(err, path, "name", "field name \"%s\" is reserved for internal use", name);
+	if (config_find_name(reserved_field_names, name) >= 0)
+		return config_fail(err, path, "name", "field name \"%s\" is reserved for internal use", name);
 	if (n == 0)
-		return fail(err, path, "name", "field name is empty");
+		return config_fail(err, path, "name", "field name is empty");
 	if (n > 255)
-		return fail(err, path, "name", "field name \"%.64s...\" is longer than 255 characters",
+		return config_fail(err, path, "name", "field name \"%.64s...\" is longer than 255 characters",
 			    name);
 	if (c0 == '.')
-		return fail(err, path, "name", "field name \"%s\" must not start with a dot", name);
+		return config_fail(err, path, "name", "field name \"%s\" must not start with a dot", name);
 	if (!(isalpha(c0) || c0 == '@' || c0 == '$' || c0 == '_' || c0 == '-'))
-		return fail(err, path, "name",
+		return config_fail(err, path, "name",
 			    "field name \"%.64s\" must start with a letter, '_', '-', '@' or '$'", name);
 	for (size_t i = 1; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
 		if (!(isalnum(c) || c == '@' || c == '$' || c == '_' || c == '-' || c == '/' ||
 		      c == '.'))
-			return fail(err, path, "name",
+			return config_fail(err, path, "name",
 				    "field name \"%.64s\" contains illegal characters (allowed: letters, digits, '_', '-', '.', '/', '@', '$')",
 				    name);
 	}
@@ -535,7 +534,7 @@ static int parse_tokenizer(const struct index_config *cfg, json_t *obj, const ch
 		return -1;
 	if (!s)
 		return 0;
-	i = find_name(tokenizer_names, s);
+	i = config_find_name(tokenizer_names, s);
 	if (i >= 0) {
 		*out = TOKENIZER((enum tokenizer)i);
 		return 0;
@@ -546,11 +545,11 @@ static int parse_tokenizer(const struct index_config *cfg, json_t *obj, const ch
 			out->custom = &cfg->tokenizers[k];
 			return 0;
 		}
-	if (find_name(unsupported_tokenizers, s) >= 0)
-		return fail(err, path, "tokenizer",
+	if (config_find_name(unsupported_tokenizers, s) >= 0)
+		return config_fail(err, path, "tokenizer",
 			    "unsupported tokenizer \"%s\" (qw supports: default, raw, raw_lowercase, lowercase, whitespace, en_stem, chinese_compatible, source_code_default)",
 			    s);
-	return fail(err, path, "tokenizer", "unknown tokenizer \"%.100s\"", s);
+	return config_fail(err, path, "tokenizer", "unknown tokenizer \"%.100s\"", s);
 }
 
 /* fast: a boolean, or {normalizer: raw|lowercase} on text and json. */
@@ -578,7 +577,7 @@ static int parse_fast(json_t *obj, const char *path, bool allow_normalizer, bool
 		if (check_keys(e, sub, seq_keys, err))
 			return -1;
 		if (json_object_size(e) != 1)
-			return fail(err, sub, NULL, "expected {normalizer: raw|lowercase}");
+			return config_fail(err, sub, NULL, "expected {normalizer: raw|lowercase}");
 		if (opt_enum(e, sub, json_object_get(e, "normalizer") ? "normalizer" : "tokenizer",
 			     normalizer_names, &n, err))
 			return -1;
@@ -587,9 +586,9 @@ static int parse_fast(json_t *obj, const char *path, bool allow_normalizer, bool
 		return 0;
 	}
 	if (!allow_normalizer || !json_is_object(v))
-		return fail(err, path, "fast", "expected a boolean%s, got %s",
+		return config_fail(err, path, "fast", "expected a boolean%s, got %s",
 			    allow_normalizer ? " or {normalizer: raw|lowercase}" : "",
-			    json_type_name(v));
+			    config_json_type_name(v));
 	pathf(sub, sizeof(sub), "%s.fast", path);
 	if (check_keys(v, sub, fast_keys, err) ||
 	    opt_enum(v, sub, "normalizer", normalizer_names, &n, err))
@@ -609,7 +608,7 @@ static bool valid_date_format(const char *s, bool output)
 		"unix_timestamp_micros", "unix_timestamp_nanos", NULL,
 	};
 
-	if (find_name(output ? out_formats : in_formats, s) >= 0)
+	if (config_find_name(output ? out_formats : in_formats, s) >= 0)
 		return true;
 	/* a strptime pattern: must have at least one % directive */
 	return strchr(s, '%') != NULL;
@@ -630,7 +629,7 @@ static int parse_text_opts(const struct index_config *cfg, json_t *o, const char
 		return -1;
 	if (!f->indexed && (json_object_get(o, "tokenizer") || json_object_get(o, "record") ||
 			    f->fieldnorms))
-		return fail(err, path, NULL, f->type == FT_JSON ?
+		return config_fail(err, path, NULL, f->type == FT_JSON ?
 			    "`record` and `tokenizer` are only allowed when indexed is true" :
 			    "`record`, `tokenizer` and `fieldnorms` are only allowed when indexed is true");
 	f->record = (enum record_option)rec;
@@ -656,7 +655,7 @@ static int parse_concat(const struct index_config *cfg, json_t *o, const char *p
 	if (check_keys(o, path, keys, err))
 		return -1;
 	if (depth > 0)
-		return fail(err, path, "type",
+		return config_fail(err, path, "type",
 			    "a concatenate field must be a top-level field mapping");
 	f->type = FT_TEXT;
 	f->is_concat = true;
@@ -702,7 +701,7 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 	if (opt_str(o, path, "name", &name, err))
 		return -1;
 	if (!name)
-		return fail(err, path, "name", "missing field name");
+		return config_fail(err, path, "name", "missing field name");
 	if (check_field_name(name, path, err))
 		return -1;
 	f->name = xstrdup(name);
@@ -728,7 +727,7 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 	if (opt_str(o, path, "type", &type, err))
 		return -1;
 	if (!type)
-		return fail(err, path, "type", "missing field type");
+		return config_fail(err, path, "type", "missing field type");
 	if (!strcmp(type, "concatenate"))
 		return parse_concat(cfg, o, path, depth, f, err);
 	base = type;
@@ -736,18 +735,18 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 	if (!strncmp(type, "array<", 6) && tlen > 7 && type[tlen - 1] == '>') {
 
 		if (tlen - 7 >= sizeof(inner))
-			return fail(err, path, "type", "unknown field type \"%.64s\"", type);
+			return config_fail(err, path, "type", "unknown field type \"%.64s\"", type);
 		memcpy(inner, type + 6, tlen - 7);
 		inner[tlen - 7] = '\0';
-		t = find_name(field_type_names, inner);
+		t = config_find_name(field_type_names, inner);
 		if (t == FT_OBJECT)
-			return fail(err, path, "type", "array<object> is not supported");
+			return config_fail(err, path, "type", "array<object> is not supported");
 		f->is_array = true;
 		base = inner;
 		if (t < 0)
 			goto unknown_type;
 	} else {
-		t = find_name(field_type_names, type);
+		t = config_find_name(field_type_names, type);
 		if (t < 0)
 			goto unknown_type;
 	}
@@ -766,14 +765,14 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 			return -1;
 		pathf(subpath, sizeof(subpath), "%s.field_mappings", path);
 		if (!sub)
-			return fail(err, path, "field_mappings", "an object field needs field_mappings");
+			return config_fail(err, path, "field_mappings", "an object field needs field_mappings");
 		if (depth >= MAX_OBJECT_DEPTH)
-			return fail(err, path, "field_mappings", "objects nested more than %d deep",
+			return config_fail(err, path, "field_mappings", "objects nested more than %d deep",
 				    MAX_OBJECT_DEPTH);
 		if (parse_fields(cfg, sub, subpath, f->path, depth + 1, &f->fields, &f->n_fields, err))
 			return -1;
 		if (f->n_fields == 0)
-			return fail(err, path, "field_mappings",
+			return config_fail(err, path, "field_mappings",
 				    "an object field needs at least one field mapping");
 		return 0;
 	}
@@ -818,7 +817,7 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 			return -1;
 		/* dotted keys are always paths in qw: accepted, it would be ignored */
 		if (!f->expand_dots)
-			return fail(err, path, "expand_dots",
+			return config_fail(err, path, "expand_dots",
 				    "expand_dots: false is not supported (keys with dots are always expanded)");
 		return 0;
 	case FT_I64:
@@ -846,7 +845,7 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 		f->bytes_input_hex = inf == 1;
 		f->bytes_output_hex = outf == 1;
 		if (f->fast && f->is_array)
-			return fail(err, path, "fast", "fast is not allowed on array<bytes>");
+			return config_fail(err, path, "fast", "fast is not allowed on array<bytes>");
 		return 0;
 	}
 	case FT_DATETIME: {
@@ -854,7 +853,7 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 		int prec = DT_SECONDS;
 
 		if (json_object_get(o, "fast_precision") && json_object_get(o, "precision"))
-			return fail(err, path, "precision",
+			return config_fail(err, path, "precision",
 				    "give fast_precision or its old name precision, not both");
 		if (opt_bool(o, path, "fast", &f->fast, err) ||
 		    opt_strv(o, path, "input_formats", &f->input_formats, &f->n_input_formats, err) ||
@@ -865,13 +864,13 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 		f->fast_precision = (enum dt_precision)prec;
 		if (f->input_formats) {
 			if (f->n_input_formats == 0)
-				return fail(err, path, "input_formats", "must not be empty");
+				return config_fail(err, path, "input_formats", "must not be empty");
 			for (size_t i = 0; i < f->n_input_formats; i++) {
 				if (!valid_date_format(f->input_formats[i], false)) {
 					char k[64];
 
 					pathf(k, sizeof(k), "input_formats[%zu]", i);
-					return fail(err, path, k,
+					return config_fail(err, path, k,
 						    "unknown date format \"%.64s\" (expected rfc3339, rfc2822, iso8601, unix_timestamp or a strptime pattern)",
 						    f->input_formats[i]);
 				}
@@ -883,7 +882,7 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 			f->n_input_formats = 2;
 		}
 		if (of && !valid_date_format(of, true))
-			return fail(err, path, "output_format",
+			return config_fail(err, path, "output_format",
 				    "unknown date format \"%.64s\" (expected rfc3339, rfc2822, iso8601, unix_timestamp_secs, unix_timestamp_millis, unix_timestamp_micros, unix_timestamp_nanos or a strptime pattern)",
 				    of);
 		f->output_format = xstrdup(of ? of : "rfc3339");
@@ -895,8 +894,8 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 	return 0;
 unknown_type:
 	if (!strcmp(base, "concatenate"))
-		return fail(err, path, "type", "array<concatenate> is not a field type");
-	return fail(err, path, "type",
+		return config_fail(err, path, "type", "array<concatenate> is not a field type");
+	return config_fail(err, path, "type",
 		    "unknown field type \"%.64s\" (expected text, i64, u64, f64, bool, datetime, ip, bytes, json, object or array<...>)",
 		    type);
 }
@@ -1067,8 +1066,8 @@ static int parse_fields(const struct index_config *cfg, json_t *arr, const char 
 	int rc = -1;
 
 	if (!json_is_array(arr))
-		return fail(err, path, NULL, "expected a sequence of field mappings, got %s",
-			    json_type_name(arr));
+		return config_fail(err, path, NULL, "expected a sequence of field mappings, got %s",
+			    config_json_type_name(arr));
 	n = json_array_size(arr);
 	fields = xcalloc(n ? n : 1, sizeof(*fields));
 	for (i = 0; i < n; i++) {
@@ -1082,7 +1081,7 @@ static int parse_fields(const struct index_config *cfg, json_t *arr, const char 
 		char sub[PATH_MAX_LEN];
 
 		pathf(sub, sizeof(sub), "%s[%zu]", path, i);
-		fail(err, sub, "name", "duplicate field name \"%s\"", fields[i].name);
+		config_fail(err, sub, "name", "duplicate field name \"%s\"", fields[i].name);
 		goto out;
 	}
 	rc = 0;
@@ -1121,11 +1120,11 @@ static int index_fields(struct index_config *cfg, struct qw_err *err)
 	cfg->by_path = xcalloc(cfg->by_path_cap, sizeof(*cfg->by_path));
 	for (size_t i = 0; i < cfg->n_leaves; i++)
 		if (path_insert(cfg, cfg->leaves[i]))
-			return fail(err, "doc_mapping", "field_mappings",
+			return config_fail(err, "doc_mapping", "field_mappings",
 				    "duplicate field path \"%s\"", cfg->leaves[i]->path);
 	for (size_t i = 0; i < cfg->n_concats; i++)
 		if (path_insert(cfg, &cfg->concats[i]))
-			return fail(err, "doc_mapping", "field_mappings",
+			return config_fail(err, "doc_mapping", "field_mappings",
 				    "duplicate field path \"%s\"", cfg->concats[i].path);
 	cfg->by_name_cap = hash_cap(count_mappings(cfg->fields, cfg->n_fields));
 	cfg->by_name = xcalloc(cfg->by_name_cap, sizeof(*cfg->by_name));
@@ -1169,7 +1168,7 @@ static int resolve_concats(struct index_config *cfg, struct qw_err *err)
 
 			pathf(key, sizeof(key), "concatenate_fields[%zu]", j);
 			if (m && m->is_concat)
-				return fail(err, path, key,
+				return config_fail(err, path, key,
 					    "\"%s\" is a concatenate field: it cannot be concatenated",
 					    name);
 			if (m) {
@@ -1186,7 +1185,7 @@ static int resolve_concats(struct index_config *cfg, struct qw_err *err)
 				}
 			}
 			if (c->n_concat_of == before)
-				return fail(err, path, key, "unknown field \"%s\"", name);
+				return config_fail(err, path, key, "unknown field \"%s\"", name);
 		}
 	}
 	return 0;
@@ -1274,7 +1273,7 @@ static int parse_dynamic(const struct index_config *cfg, json_t *o, struct dynam
 	    opt_bool(o, path, "indexed", &d->indexed, err))
 		return -1;
 	if (!d->indexed && (json_object_get(o, "tokenizer") || json_object_get(o, "record")))
-		return fail(err, path, NULL,
+		return config_fail(err, path, NULL,
 			    "`record` and `tokenizer` are only allowed when indexed is true");
 	if (parse_tokenizer(cfg, o, path, &d->tokenizer, err) ||
 	    opt_enum(o, path, "record", record_names, &rec, err) ||
@@ -1282,7 +1281,7 @@ static int parse_dynamic(const struct index_config *cfg, json_t *o, struct dynam
 	    opt_bool(o, path, "expand_dots", &d->expand_dots, err))
 		return -1;
 	if (!d->expand_dots)
-		return fail(err, path, "expand_dots",
+		return config_fail(err, path, "expand_dots",
 			    "expand_dots: false is not supported (keys with dots are always expanded)");
 	d->record = (enum record_option)rec;
 	return 0;
@@ -1296,19 +1295,19 @@ static int check_timestamp_field(const struct index_config *cfg, struct qw_err *
 		return 0;
 	f = config_find_field(cfg, cfg->timestamp_field);
 	if (!f)
-		return fail(err, "doc_mapping", "timestamp_field", "unknown timestamp field \"%s\"",
+		return config_fail(err, "doc_mapping", "timestamp_field", "unknown timestamp field \"%s\"",
 			    cfg->timestamp_field);
 	if (f->type != FT_DATETIME)
-		return fail(err, "doc_mapping", "timestamp_field",
+		return config_fail(err, "doc_mapping", "timestamp_field",
 			    "timestamp field \"%s\" must be of type datetime, not %s%s%s",
 			    cfg->timestamp_field, f->is_array ? "array<" : "",
 			    config_field_type_name(f->type), f->is_array ? ">" : "");
 	if (f->is_array)
-		return fail(err, "doc_mapping", "timestamp_field",
+		return config_fail(err, "doc_mapping", "timestamp_field",
 			    "timestamp field \"%s\" must be single-valued, not array<datetime>",
 			    cfg->timestamp_field);
 	if (!f->fast)
-		return fail(err, "doc_mapping", "timestamp_field",
+		return config_fail(err, "doc_mapping", "timestamp_field",
 			    "timestamp field \"%s\" must be a fast field (fast: true)",
 			    cfg->timestamp_field);
 	return 0;
@@ -1329,30 +1328,30 @@ static int check_tag_fields(struct index_config *cfg, struct qw_err *err)
 
 		pathf(key, sizeof(key), "tag_fields[%zu]", i);
 		if (name[0] == '.' || (n > 0 && name[n - 1] == '.'))
-			return fail(err, "doc_mapping", key,
+			return config_fail(err, "doc_mapping", key,
 				    "tag field \"%s\" must not start or end with a dot", name);
 		f = config_find_field(cfg, name);
 		if (!f)
-			return fail(err, "doc_mapping", key, "unknown tag field \"%s\"", name);
+			return config_fail(err, "doc_mapping", key, "unknown tag field \"%s\"", name);
 		if (f->is_concat || f == config_doc_length_field(cfg))
-			return fail(err, "doc_mapping", key,
+			return config_fail(err, "doc_mapping", key,
 				    "tag field \"%s\": tags are not allowed on %s", name,
 				    f->is_concat ? "concatenate fields" : "_doc_length");
 		switch (f->type) {
 		case FT_TEXT:
 			if (!f->indexed || f->tokenizer.kind != TOK_RAW)
-				return fail(err, "doc_mapping", key,
+				return config_fail(err, "doc_mapping", key,
 					    "tag field \"%s\": tags are only allowed on text fields with the raw tokenizer",
 					    name);
 			break;
 		case FT_I64:
 		case FT_U64:
 			if (!f->indexed)
-				return fail(err, "doc_mapping", key,
+				return config_fail(err, "doc_mapping", key,
 					    "tag field \"%s\" must be indexed", name);
 			break;
 		default:
-			return fail(err, "doc_mapping", key,
+			return config_fail(err, "doc_mapping", key,
 				    "tag field \"%s\": tags are not allowed on %s fields", name,
 				    config_field_type_name(f->type));
 		}
@@ -1380,7 +1379,7 @@ static int check_default_search_fields(const struct index_config *cfg, struct qw
 
 		pathf(key, sizeof(key), "default_search_fields[%zu]", i);
 		if (i == dup)
-			return fail(err, "search_settings", key,
+			return config_fail(err, "search_settings", key,
 				    "duplicate default search field \"%s\"", name);
 		f = config_resolve_field(cfg, name, NULL);
 		if (!f) {
@@ -1393,11 +1392,11 @@ static int check_default_search_fields(const struct index_config *cfg, struct qw
 			if (cfg->mode == MODE_DYNAMIC && cfg->dynamic.indexed && !under_leaf &&
 			    *name)
 				continue;
-			return fail(err, "search_settings", key, "unknown default search field \"%s\"",
+			return config_fail(err, "search_settings", key, "unknown default search field \"%s\"",
 				    name);
 		}
 		if (!f->indexed)
-			return fail(err, "search_settings", key,
+			return config_fail(err, "search_settings", key,
 				    "default search field \"%s\" is not indexed", name);
 	}
 	return 0;
@@ -1419,7 +1418,7 @@ static int parse_merge_policy(json_t *o, struct merge_policy *mp, struct qw_err 
 	if (want_object(o, path, NULL, err))
 		return -1;
 	if (!json_object_get(o, "type"))
-		return fail(err, path, "type", "missing merge policy type (stable_log, limit_merge or no_merge)");
+		return config_fail(err, path, "type", "missing merge policy type (stable_log, limit_merge or no_merge)");
 	if (json_is_string(json_object_get(o, "type")) &&
 	    !strcmp(json_string_value(json_object_get(o, "type")), "default"))
 		t = MERGE_STABLE_LOG; /* Quickwit's alias of stable_log */
@@ -1447,7 +1446,7 @@ static int parse_merge_policy(json_t *o, struct merge_policy *mp, struct qw_err 
 		return -1;
 	mp->max_merge_factor = (uint32_t)v;
 	if (mp->max_merge_factor < mp->merge_factor)
-		return fail(err, path, "max_merge_factor",
+		return config_fail(err, path, "max_merge_factor",
 			    "max_merge_factor (%u) must be greater than or equal to merge_factor (%u)",
 			    mp->max_merge_factor, mp->merge_factor);
 	if (opt_duration(o, path, "maturation_period", &mp->maturation_period_s, err))
@@ -1477,7 +1476,7 @@ static int parse_indexing_settings(json_t *o, struct index_config *cfg, struct q
 		return -1;
 	v = json_object_get(o, "sort_fields");
 	if (v && !(json_is_array(v) && json_array_size(v) == 0))
-		return fail(err, path, "sort_fields", "sorting documents inside splits is not supported");
+		return config_fail(err, path, "sort_fields", "sorting documents inside splits is not supported");
 	if (opt_int(o, path, "commit_timeout_secs", 1, INT32_MAX, &cfg->commit_timeout_secs, err))
 		return -1;
 	n = (int64_t)cfg->split_num_docs_target;
@@ -1491,7 +1490,7 @@ static int parse_indexing_settings(json_t *o, struct index_config *cfg, struct q
 	if (opt_size(o, path, "docstore_blocksize", &cfg->docstore_blocksize, err))
 		return -1;
 	if (cfg->docstore_blocksize == 0)
-		return fail(err, path, "docstore_blocksize", "must be greater than 0");
+		return config_fail(err, path, "docstore_blocksize", "must be greater than 0");
 	v = json_object_get(o, "merge_policy");
 	if (v && parse_merge_policy(v, &cfg->merge_policy, err))
 		return -1;
@@ -1506,7 +1505,7 @@ static int parse_indexing_settings(json_t *o, struct index_config *cfg, struct q
 			     err))
 			return -1;
 		if (cfg->heap_size == 0)
-			return fail(err, "indexing_settings.resources", "heap_size",
+			return config_fail(err, "indexing_settings.resources", "heap_size",
 				    "must be greater than 0");
 	}
 	return 0;
@@ -1523,11 +1522,11 @@ static int parse_retention(json_t *o, struct index_config *cfg, struct qw_err *e
 	if (want_object(o, path, NULL, err) || check_keys(o, path, keys, err))
 		return -1;
 	if (!json_object_get(o, "period"))
-		return fail(err, path, "period", "missing retention period");
+		return config_fail(err, path, "period", "missing retention period");
 	if (opt_duration(o, path, "period", &cfg->retention_period_s, err))
 		return -1;
 	if (cfg->retention_period_s <= 0)
-		return fail(err, path, "period", "retention period must be at least one second");
+		return config_fail(err, path, "period", "retention period must be at least one second");
 	{
 		int64_t jitter = 0; /* accepted for compatibility, not used */
 
@@ -1538,7 +1537,7 @@ static int parse_retention(json_t *o, struct index_config *cfg, struct qw_err *e
 		return -1;
 	if (!sched)
 		sched = "hourly";
-	if (find_name(schedules, sched[0] == '@' ? sched + 1 : sched) < 0) {
+	if (config_find_name(schedules, sched[0] == '@' ? sched + 1 : sched) < 0) {
 		/* a cron expression as Quickwit's cron crate reads it: 6 or 7
 		 * space-separated fields (seconds first, optional year) */
 		int fields = 0;
@@ -1550,13 +1549,13 @@ static int parse_retention(json_t *o, struct index_config *cfg, struct qw_err *e
 				continue;
 			}
 			if (!isalnum((unsigned char)*p) && !strchr("*,/-?#", *p))
-				return fail(err, path, "schedule", "invalid schedule \"%.64s\"", sched);
+				return config_fail(err, path, "schedule", "invalid schedule \"%.64s\"", sched);
 			if (!in)
 				fields++;
 			in = true;
 		}
 		if (fields < 6 || fields > 7)
-			return fail(err, path, "schedule",
+			return config_fail(err, path, "schedule",
 				    "invalid schedule \"%.64s\" (expected hourly, daily, weekly, monthly, yearly or a cron expression)",
 				    sched);
 	}
@@ -1572,8 +1571,8 @@ static int parse_custom_tokenizers(json_t *a, struct index_config *cfg, struct q
 	if (!a || json_is_null(a))
 		return 0;
 	if (!json_is_array(a))
-		return fail(err, "doc_mapping", "tokenizers", "expected a sequence, got %s",
-			    json_type_name(a));
+		return config_fail(err, "doc_mapping", "tokenizers", "expected a sequence, got %s",
+			    config_json_type_name(a));
 	n = json_array_size(a);
 	cfg->tokenizers = xcalloc(n ? n : 1, sizeof(*cfg->tokenizers));
 	for (size_t i = 0; i < n; i++) {
@@ -1586,7 +1585,7 @@ static int parse_custom_tokenizers(json_t *a, struct index_config *cfg, struct q
 		cfg->n_tokenizers = i + 1;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->tokenizers[j].name, cfg->tokenizers[i].name))
-				return fail(err, sub, "name", "duplicate tokenizer name \"%s\"",
+				return config_fail(err, sub, "name", "duplicate tokenizer name \"%s\"",
 					    cfg->tokenizers[i].name);
 	}
 	return 0;
@@ -1617,7 +1616,7 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 	v = json_object_get(o, "dynamic_mapping");
 	if (v && !json_is_null(v)) {
 		if (cfg->mode != MODE_DYNAMIC)
-			return fail(err, path, "dynamic_mapping",
+			return config_fail(err, path, "dynamic_mapping",
 				    "dynamic_mapping is only allowed with mode: dynamic");
 		if (parse_dynamic(cfg, v, &cfg->dynamic, err))
 			return -1;
@@ -1647,7 +1646,7 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 		struct partition_expr *expr = partition_expr_parse(s, &pe);
 
 		if (!expr)
-			return fail(err, path, "partition_key", "%s", pe.msg);
+			return config_fail(err, path, "partition_key", "%s", pe.msg);
 		if (!partition_expr_is_empty(expr))
 			cfg->partition_key = xstrdup(s);
 		partition_expr_free(expr);
@@ -1665,7 +1664,7 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 		return -1;
 	if (s) {
 		if (!ids_is_ulid(s))
-			return fail(err, path, "doc_mapping_uid", "invalid doc mapping uid \"%.64s\" (expected a ULID)", s);
+			return config_fail(err, path, "doc_mapping_uid", "invalid doc mapping uid \"%.64s\" (expected a ULID)", s);
 		cfg->doc_mapping_uid = xstrdup(s);
 	}
 	return 0;
@@ -1703,7 +1702,7 @@ static int parse_version(json_t *root, struct index_config *cfg, struct qw_err *
 	const char *s;
 
 	if (!v)
-		return fail(err, "", "version", "missing config format version (e.g. version: 0.8)");
+		return config_fail(err, "", "version", "missing config format version (e.g. version: 0.8)");
 	if (json_is_string(v)) {
 		s = json_string_value(v);
 	} else if (json_is_real(v)) {
@@ -1713,11 +1712,11 @@ static int parse_version(json_t *root, struct index_config *cfg, struct qw_err *
 		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		s = buf;
 	} else {
-		return fail(err, "", "version", "expected a version like \"0.8\", got %s",
-			    json_type_name(v));
+		return config_fail(err, "", "version", "expected a version like \"0.8\", got %s",
+			    config_json_type_name(v));
 	}
-	if (find_name(supported_versions, s) < 0)
-		return fail(err, "", "version",
+	if (config_find_name(supported_versions, s) < 0)
+		return config_fail(err, "", "version",
 			    "unsupported config format version \"%.32s\" (supported: 0.4 to 0.9)", s);
 	cfg->version = xstrdup(s);
 	return 0;
@@ -1738,7 +1737,7 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 	set_defaults(cfg);
 	if (!json_is_object(root)) {
 		err_set(err, EX_DATAERR, "index config: expected a mapping at the top level, got %s",
-			root ? json_type_name(root) : "nothing");
+			root ? config_json_type_name(root) : "nothing");
 		goto out;
 	}
 	if (check_keys(root, "", keys, err) || parse_version(root, cfg, err))
@@ -1746,11 +1745,11 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 	if (opt_str(root, "", "index_id", &s, err))
 		goto out;
 	if (!s) {
-		fail(err, "", "index_id", "missing index id");
+		config_fail(err, "", "index_id", "missing index id");
 		goto out;
 	}
 	if (ids_check_index(s, &idErr)) {
-		fail(err, "", "index_id", "%s", idErr.msg);
+		config_fail(err, "", "index_id", "%s", idErr.msg);
 		goto out;
 	}
 	cfg->index_id = xstrdup(s);
@@ -1761,7 +1760,7 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 		const char *colon = strstr(s, "://");
 
 		if (!*s) {
-			fail(err, "", "index_uri", "must not be empty");
+			config_fail(err, "", "index_uri", "must not be empty");
 			goto out;
 		}
 		if (colon) {
@@ -1771,8 +1770,8 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 			size_t n = (size_t)(colon - s);
 
 			if (n >= sizeof(scheme) || (memcpy(scheme, s, n), scheme[n] = '\0',
-						    find_name(schemes, scheme) < 0)) {
-				fail(err, "", "index_uri", "unsupported URI scheme in \"%.100s\"", s);
+						    config_find_name(schemes, scheme) < 0)) {
+				config_fail(err, "", "index_uri", "unsupported URI scheme in \"%.100s\"", s);
 				goto out;
 			}
 		}
@@ -1781,7 +1780,7 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 	search = json_object_get(root, "search_settings");
 	v = json_object_get(root, "doc_mapping");
 	if (!v) {
-		fail(err, "", "doc_mapping", "missing doc mapping");
+		config_fail(err, "", "doc_mapping", "missing doc mapping");
 		goto out;
 	}
 	if (parse_doc_mapping(v, cfg, search, err))
@@ -1809,7 +1808,7 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 		    opt_bool(v, "ingest_settings", "validate_docs", &validate, err))
 			goto out;
 		if (!validate) {
-			fail(err, "ingest_settings", "validate_docs",
+			config_fail(err, "ingest_settings", "validate_docs",
 			     "validate_docs: false is not supported (qw-parse always applies the doc mapping)");
 			goto out;
 		}
@@ -1819,7 +1818,7 @@ struct index_config *config_from_json(json_t *root, struct qw_err *err)
 		if (parse_retention(v, cfg, err))
 			goto out;
 		if (!cfg->timestamp_field) {
-			fail(err, "", "retention",
+			config_fail(err, "", "retention",
 			     "a retention policy needs a timestamp field (doc_mapping.timestamp_field)");
 			goto out;
 		}

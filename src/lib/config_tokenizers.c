@@ -13,6 +13,7 @@
 #include <pcre2.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "xalloc.h"
 
 static const char *const type_names[] = {
@@ -37,53 +38,17 @@ static const char *const builtin_names[] = {
 	"multilang_default", "lowercase_whitespace", "unicode_segmenter", "datadog", NULL,
 };
 
-/* As config.c words a JSON value's type in its messages. */
-static const char *json_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "a mapping";
-	case JSON_ARRAY: return "a sequence";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a float";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "?";
-}
-
-static int find(const char *const *names, const char *s)
-{
-	for (int i = 0; names[i]; i++)
-		if (!strcmp(names[i], s))
-			return i;
-	return -1;
-}
-
-__attribute__((format(printf, 4, 5)))
-static int fail(struct qw_err *err, const char *path, const char *key, const char *fmt, ...)
-{
-	char msg[QW_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return err_set(err, EX_DATAERR, "%s%s%s: %s", path, key ? "." : "", key ? key : "", msg);
-}
-
 static int want_string(json_t *o, const char *path, const char *key, const char **out,
 		       struct qw_err *err)
 {
 	json_t *v = json_object_get(o, key);
 
 	if (!v)
-		return fail(err, path, key, "missing");
+		return config_fail(err, path, key, "missing");
 	if (!json_is_string(v))
-		return fail(err, path, key, "expected a string, got %s", json_type_name(v));
+		return config_fail(err, path, key, "expected a string, got %s", config_json_type_name(v));
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail(err, path, key, "string contains a NUL byte");
+		return config_fail(err, path, key, "string contains a NUL byte");
 	*out = json_string_value(v);
 	return 0;
 }
@@ -94,12 +59,12 @@ static int want_gram(json_t *o, const char *path, const char *key, uint32_t *out
 	json_t *v = json_object_get(o, key);
 
 	if (!v)
-		return fail(err, path, key, "missing");
+		return config_fail(err, path, key, "missing");
 	if (!json_is_integer(v))
-		return fail(err, path, key, "expected an integer, got %s", json_type_name(v));
+		return config_fail(err, path, key, "expected an integer, got %s", config_json_type_name(v));
 	/* a gram longer than the longest kept token could never be a term */
 	if (json_integer_value(v) < 1 || json_integer_value(v) > 254)
-		return fail(err, path, key, "%lld is out of range [1, 254]",
+		return config_fail(err, path, key, "%lld is out of range [1, 254]",
 			    (long long)json_integer_value(v));
 	*out = (uint32_t)json_integer_value(v);
 	return 0;
@@ -114,14 +79,14 @@ static int check_keys(json_t *o, const char *path, enum custom_tokenizer_type ty
 	json_t *v;
 
 	json_object_foreach(o, key, v) {
-		if (find(common, key) >= 0)
+		if (config_find_name(common, key) >= 0)
 			continue;
 		if (type == CTOK_REGEX && !strcmp(key, "pattern"))
 			continue;
 		if (type == CTOK_NGRAM && (!strcmp(key, "min_gram") || !strcmp(key, "max_gram") ||
 					   !strcmp(key, "prefix_only")))
 			continue;
-		return fail(err, path, key, "unknown key for a %s tokenizer", type_names[type]);
+		return config_fail(err, path, key, "unknown key for a %s tokenizer", type_names[type]);
 	}
 	return 0;
 }
@@ -141,7 +106,7 @@ static int check_pattern(const char *pattern, const char *path, struct qw_err *e
 	}
 	if (pcre2_get_error_message(errcode, msg, sizeof(msg)) < 0)
 		snprintf((char *)msg, sizeof(msg), "error %d", errcode);
-	return fail(err, path, "pattern", "invalid regex at offset %zu: %s", (size_t)erroff,
+	return config_fail(err, path, "pattern", "invalid regex at offset %zu: %s", (size_t)erroff,
 		    (const char *)msg);
 }
 
@@ -154,21 +119,21 @@ static int parse_filters(json_t *o, const char *path, struct custom_tokenizer *t
 	if (!a || json_is_null(a))
 		return 0;
 	if (!json_is_array(a))
-		return fail(err, path, "filters", "expected a sequence, got %s", json_type_name(a));
+		return config_fail(err, path, "filters", "expected a sequence, got %s", config_json_type_name(a));
 	if (json_array_size(a) > CUSTOM_TOKENIZER_MAX_FILTERS)
-		return fail(err, path, "filters", "at most %d filters", CUSTOM_TOKENIZER_MAX_FILTERS);
+		return config_fail(err, path, "filters", "at most %d filters", CUSTOM_TOKENIZER_MAX_FILTERS);
 	json_array_foreach(a, i, v) {
 		char sub[64];
 		int k;
 
 		snprintf(sub, sizeof(sub), "filters[%zu]", i);
 		if (!json_is_string(v))
-			return fail(err, path, sub,
+			return config_fail(err, path, sub,
 				    "expected a filter name (remove_long, lower_caser, ascii_folding), got %s",
-				    json_type_name(v));
-		k = find(filter_names, json_string_value(v));
+				    config_json_type_name(v));
+		k = config_find_name(filter_names, json_string_value(v));
 		if (k < 0)
-			return fail(err, path, sub,
+			return config_fail(err, path, sub,
 				    "unknown filter \"%.64s\" (Quickwit's are remove_long, lower_caser, ascii_folding)",
 				    json_string_value(v));
 		t->filters[t->n_filters++] = (enum token_filter)k;
@@ -196,20 +161,20 @@ int config_parse_custom_tokenizer(json_t *o, const char *path, struct custom_tok
 	int k;
 
 	if (!json_is_object(o))
-		return fail(err, path, NULL, "expected a mapping, got %s", json_type_name(o));
+		return config_fail(err, path, NULL, "expected a mapping, got %s", config_json_type_name(o));
 	if (want_string(o, path, "name", &name, err) || want_string(o, path, "type", &type, err))
 		return -1;
 	if (!valid_name(name) || strlen(name) > 255)
-		return fail(err, path, "name",
+		return config_fail(err, path, "name",
 			    "tokenizer name \"%.64s\" must be 1 to 255 letters, digits, '_' or '-'",
 			    name);
-	if (find(builtin_names, name) >= 0)
-		return fail(err, path, "name", "\"%s\" is the name of a built-in tokenizer", name);
-	k = find(type_names, type);
+	if (config_find_name(builtin_names, name) >= 0)
+		return config_fail(err, path, "name", "\"%s\" is the name of a built-in tokenizer", name);
+	k = config_find_name(type_names, type);
 	if (k < 0) {
 		if (!strcmp(type, "multilang"))
-			return fail(err, path, "type", "unsupported tokenizer type \"multilang\"");
-		return fail(err, path, "type",
+			return config_fail(err, path, "type", "unsupported tokenizer type \"multilang\"");
+		return config_fail(err, path, "type",
 			    "unknown tokenizer type \"%.64s\" (qw supports: simple, regex, ngram, source_code)",
 			    type);
 	}
@@ -226,12 +191,12 @@ int config_parse_custom_tokenizer(json_t *o, const char *path, struct custom_tok
 		    want_gram(o, path, "max_gram", &t.max_gram, err))
 			return -1;
 		if (t.min_gram > t.max_gram)
-			return fail(err, path, "max_gram", "max_gram %u is less than min_gram %u",
+			return config_fail(err, path, "max_gram", "max_gram %u is less than min_gram %u",
 				    t.max_gram, t.min_gram);
 		v = json_object_get(o, "prefix_only");
 		if (v && !json_is_boolean(v))
-			return fail(err, path, "prefix_only", "expected a boolean, got %s",
-				    json_type_name(v));
+			return config_fail(err, path, "prefix_only", "expected a boolean, got %s",
+				    config_json_type_name(v));
 		t.prefix_only = v && json_is_true(v);
 	}
 	if (parse_filters(o, path, &t, err))
