@@ -136,18 +136,9 @@ int main(int argc, char **argv)
 		case 'v':
 			o.verbose = true;
 			break;
-		case 'h':
-			usage(stdout);
+		default: /* -h, -V or a usage error */
 			json_decref(report);
-			return prog_finish(prog, 0);
-		case 'V':
-			prog_version(prog);
-			json_decref(report);
-			return prog_finish(prog, 0);
-		default:
-			usage(stderr);
-			json_decref(report);
-			return EX_USAGE;
+			return prog_getopt_tail(prog, c, usage);
 		}
 	}
 	if (!o.index_id || optind < argc) {

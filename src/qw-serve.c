@@ -359,16 +359,8 @@ int main(int argc, char **argv)
 		case OPT_PORT_FILE:
 			port_file = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			goto out;
-		case 'V':
-			prog_version(prog);
-			goto out;
-		default:
-			usage(stderr);
-			code = EX_USAGE;
-			goto out;
+		default: /* -h, -V or a usage error: nothing to free yet */
+			return prog_getopt_tail(prog, c, usage);
 		}
 	}
 	if (optind < argc) {
