@@ -49,22 +49,6 @@ int clock_wait_ms(const struct clock *c, int64_t scaled_ms)
 	return real < 1.0 ? 1 : (int)real;
 }
 
-int64_t clock_now_ms(void)
-{
-	struct clock c;
-
-	clock_init(&c);
-	return clock_ms(&c);
-}
-
-int clock_real_wait_ms(int64_t scaled_ms)
-{
-	struct clock c;
-
-	clock_init(&c);
-	return clock_wait_ms(&c, scaled_ms);
-}
-
 int64_t clock_wall_s(void)
 {
 	return (int64_t)time(NULL);

@@ -1,10 +1,10 @@
 /*
  * clock: the one source of time for every timeout in qw.
  *
- * QW_TIME_SCALE=N (N >= 1) makes clock_now_ms() run N times faster than
+ * QW_TIME_SCALE=N (N >= 1) makes clock_ms() run N times faster than
  * real time, so a 60 s commit timeout fires after 60/N s in tests (what
- * Quickwit's accelerated-time universe does). clock_scale_wait_ms()
- * converts a scaled duration back into real milliseconds for poll().
+ * Quickwit's accelerated-time universe does). clock_wait_ms() converts a
+ * scaled duration back into real milliseconds for poll().
  * Wall-clock time (for timestamps in metadata) is never scaled.
  * QW_TIME_SCALE is a test knob: read only by a build configured with
  * --enable-test-knobs (implied by --enable-sanitizers), and at most
@@ -20,9 +20,7 @@
 /*
  * The clock of a long-lived loop: the time scale read once, when the loop's
  * owner is made (clock_init()), and carried in its state, so that reading
- * the time does not read the environment. clock_now_ms() and
- * clock_real_wait_ms() below are the same for a caller without one (they
- * read the scale on every call).
+ * the time does not read the environment.
  */
 struct clock {
 	double scale;
@@ -33,10 +31,6 @@ int64_t clock_ms(const struct clock *c);
 /* Real milliseconds to wait for a scaled duration (at least 1 if ms > 0). */
 int clock_wait_ms(const struct clock *c, int64_t scaled_ms);
 
-/* Scaled monotonic milliseconds. */
-int64_t clock_now_ms(void);
-/* Real milliseconds to wait for a scaled duration (at least 1 if ms > 0). */
-int clock_real_wait_ms(int64_t scaled_ms);
 /* The time scale in force (1 unless QW_TIME_SCALE is set and valid). */
 double clock_scale(void);
 /* Unscaled wall clock: seconds and microseconds since the epoch. */

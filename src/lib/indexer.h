@@ -109,7 +109,7 @@ size_t indexer_num_partitions(const struct indexer *ix);
 bool indexer_cut_ready(const struct indexer *ix);
 /* True when a cut would emit something (documents or a checkpoint delta). */
 bool indexer_pending(const struct indexer *ix);
-/* Scaled clock_now_ms() deadline of the timeout trigger; -1 when none. */
+/* Scaled clock_ms() deadline of the timeout trigger; -1 when none. */
 int64_t indexer_timeout_deadline(const struct indexer *ix);
 /*
  * Cut the workbench: serialize every non-empty segment and return the
