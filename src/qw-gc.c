@@ -8,13 +8,13 @@
 
 #include <jansson.h>
 
-#include "clock.h"
-#include "err.h"
-#include "gc.h"
-#include "ids.h"
-#include "metastore.h"
-#include "prog.h"
-#include "retention.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "lifecycle/gc.h"
+#include "base/ids.h"
+#include "store/metastore.h"
+#include "app/prog.h"
+#include "lifecycle/retention.h"
 
 static const char *prog = "qw-gc";
 

@@ -4,7 +4,7 @@
  * cuts them on the commit triggers and writes `split` records on stdout.
  *
  * Thin: options, the index config (metastore or file), the SIGUSR1 flag,
- * then indexer_run() (src/lib/indexer.c) does the work.
+ * then indexer_run() (src/lib/pipeline/indexer.c) does the work.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -13,14 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "indexer.h"
-#include "metastore.h"
-#include "prog.h"
-#include "xalloc.h"
+#include "mapping/config.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "pipeline/indexer.h"
+#include "store/metastore.h"
+#include "app/prog.h"
+#include "base/xalloc.h"
 
 static const char *prog = "qw-index";
 

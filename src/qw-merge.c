@@ -12,12 +12,12 @@
 
 #include <jansson.h>
 
-#include "err.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "merger.h"
-#include "metastore.h"
-#include "prog.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "lifecycle/merger.h"
+#include "store/metastore.h"
+#include "app/prog.h"
 
 static const char *prog = "qw-merge";
 

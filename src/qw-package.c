@@ -5,7 +5,7 @@
  * dead generation (stale publish token).
  *
  * Thin: options, the index config and metastore, then packager_run()
- * (src/lib/packager.c) does the work.
+ * (src/lib/pipeline/packager.c) does the work.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "ids.h"
-#include "metastore.h"
-#include "packager.h"
-#include "prog.h"
+#include "mapping/config.h"
+#include "base/err.h"
+#include "base/ids.h"
+#include "store/metastore.h"
+#include "pipeline/packager.h"
+#include "app/prog.h"
 
 static const char *prog = "qw-package";
 

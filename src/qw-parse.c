@@ -10,14 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "metastore.h"
-#include "parse.h"
-#include "prog.h"
+#include "base/buf.h"
+#include "mapping/config.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "store/metastore.h"
+#include "pipeline/parse.h"
+#include "app/prog.h"
 
 static const char *prog = "qw-parse";
 

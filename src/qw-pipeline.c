@@ -12,16 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "clock.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "merge_sibling.h"
-#include "metastore.h"
-#include "prog.h"
-#include "supervisor.h"
-#include "xalloc.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "lifecycle/merge_sibling.h"
+#include "store/metastore.h"
+#include "app/prog.h"
+#include "pipeline/supervisor.h"
+#include "base/xalloc.h"
 
 static const char *prog = "qw-pipeline";
 

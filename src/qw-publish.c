@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "metastore.h"
-#include "prog.h"
-#include "publisher.h"
+#include "base/err.h"
+#include "store/metastore.h"
+#include "app/prog.h"
+#include "pipeline/publisher.h"
 
 static const char *prog = "qw-publish";
 

@@ -13,13 +13,13 @@
 
 #include <jansson.h>
 
-#include "datetime.h"
-#include "docmap.h"
-#include "err.h"
-#include "prog.h"
-#include "search.h"
-#include "strlist.h"
-#include "xalloc.h"
+#include "mapping/datetime.h"
+#include "mapping/docmap.h"
+#include "base/err.h"
+#include "app/prog.h"
+#include "search/search.h"
+#include "base/strlist.h"
+#include "base/xalloc.h"
 
 static const char *prog = "qw-search";
 

@@ -25,13 +25,13 @@
 
 #include <microhttpd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "err.h"
-#include "fsutil.h"
-#include "http_router.h"
-#include "prog.h"
-#include "xalloc.h"
+#include "base/buf.h"
+#include "mapping/config.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "serve/http_router.h"
+#include "app/prog.h"
+#include "base/xalloc.h"
 
 static const char *prog = "qw-serve";
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "prog.h"
-#include "uploader.h"
+#include "base/err.h"
+#include "app/prog.h"
+#include "pipeline/uploader.h"
 
 static const char *prog = "qw-upload";
 

@@ -19,19 +19,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "buf.h"
-#include "clock.h"
-#include "config.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "merger.h"
-#include "metastore.h"
-#include "prog.h"
-#include "split_reader.h"
-#include "storage.h"
-#include "xalloc.h"
+#include "app/admin.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "mapping/config.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "lifecycle/merger.h"
+#include "store/metastore.h"
+#include "app/prog.h"
+#include "split/split_reader.h"
+#include "store/storage.h"
+#include "base/xalloc.h"
 
 static const char *prog = "qw";
 

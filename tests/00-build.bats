@@ -153,3 +153,39 @@ EOS
 	[ "$status" -eq 0 ]
 	[ -z "$(find "$D" -type f)" ]
 }
+
+# awk over the sources, against src/lib/LAYERS: every library file sits in a
+# listed folder, and includes only its own folder's headers and those of the
+# folders listed before it, always by their folder path.
+layer_violations() {
+	awk '
+		FNR == NR { if ($0 !~ /^#/ && NF) rank[$1] = ++n; next }
+		FNR == 1 {
+			split(FILENAME, part, "/"); self = part[length(part) - 1]
+			if (!(self in rank)) print FILENAME ": not in a folder of src/lib/LAYERS"
+		}
+		/^#include "/ {
+			inc = $2; gsub(/"/, "", inc)
+			if (split(inc, p, "/") != 2 || !(p[1] in rank))
+				print FILENAME ": includes " inc " without its layer folder"
+			else if (rank[p[1]] > rank[self])
+				print FILENAME ": includes " inc ", of a higher layer"
+		}
+	' "$1/LAYERS" "$1"/*/*.[ch]
+}
+
+@test "src/lib: every file is in a layer folder and never includes a higher layer" {
+	run layer_violations "$QW_SRCDIR/src/lib"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] || { echo "$output"; false; }
+	# the check itself can fail: a base file that includes a search header
+	local fake="$BATS_TEST_TMPDIR/lib"
+	mkdir -p "$fake/base" "$fake/search"
+	cp "$QW_SRCDIR/src/lib/LAYERS" "$fake/"
+	printf '#include "search/query.h"\n' >"$fake/base/x.c"
+	printf '#include "base/buf.h"\n#include "buf.h"\n' >"$fake/search/y.c"
+	run layer_violations "$fake"
+	[[ "$output" == *"base/x.c: includes search/query.h, of a higher layer"* ]]
+	[[ "$output" == *"search/y.c: includes buf.h without its layer folder"* ]]
+	[[ "$output" != *"base/buf.h"* ]]
+}

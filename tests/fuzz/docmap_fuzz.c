@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "docmap.h"
+#include "base/buf.h"
+#include "mapping/config.h"
+#include "mapping/docmap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

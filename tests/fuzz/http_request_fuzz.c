@@ -16,10 +16,10 @@
 
 #include <jansson.h>
 
-#include "es_dsl.h"
-#include "http_router.h"
-#include "query.h"
-#include "xalloc.h"
+#include "serve/es_dsl.h"
+#include "serve/http_router.h"
+#include "search/query.h"
+#include "base/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

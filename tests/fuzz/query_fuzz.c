@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
-#include "xalloc.h"
+#include "search/query.h"
+#include "base/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

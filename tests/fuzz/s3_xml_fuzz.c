@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3_xml.h"
+#include "store/s3_xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

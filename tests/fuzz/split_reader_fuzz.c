@@ -10,8 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "split_format.h"
-#include "split_reader.h"
+#include "split/split_format.h"
+#include "split/split_reader.h"
 
 static void read_all(struct split_reader *r, bool from_start)
 {

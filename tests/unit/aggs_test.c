@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aggs.h"
-#include "datetime.h"
+#include "search/aggs.h"
+#include "mapping/datetime.h"
 #include "tap.h"
 
 static const char *split1[] = {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
+#include "base/buf.h"
+#include "mapping/config.h"
 #include "tap.h"
 
 static char datadir[4096];

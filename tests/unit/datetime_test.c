@@ -1,8 +1,8 @@
 /* datetime: expected values computed with `date -u -d ... +%s` (GNU date). */
 #include <string.h>
 
-#include "buf.h"
-#include "datetime.h"
+#include "base/buf.h"
+#include "mapping/datetime.h"
 #include "tap.h"
 
 static void parses(const char *fmt, const char *s, int64_t want, const char *what)

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "docmap.h"
+#include "base/buf.h"
+#include "mapping/config.h"
+#include "mapping/docmap.h"
 #include "tap.h"
 
 static const char *strict_cfg =

@@ -10,9 +10,9 @@
 
 #include <jansson.h>
 
-#include "es_dsl.h"
-#include "http_router.h"
-#include "query.h"
+#include "serve/es_dsl.h"
+#include "serve/http_router.h"
+#include "search/query.h"
 #include "tap.h"
 
 static char *dump_of(const char *q)

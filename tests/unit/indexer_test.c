@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "fsutil.h"
-#include "indexer.h"
-#include "partition.h"
+#include "mapping/config.h"
+#include "base/fsutil.h"
+#include "pipeline/indexer.h"
+#include "mapping/partition.h"
 #include "tap.h"
 
 static struct index_config *make_config(const char *extra_doc_mapping, const char *settings)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/lib/merge_policy.h"
+#include "lifecycle/merge_policy.h"
 #include "tap.h"
 
 #define NOW 2000000000

@@ -12,13 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "metastore.h"
+#include "base/buf.h"
+#include "mapping/config.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "store/metastore.h"
 #include "tap.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 #define N_SPLITS 4
 

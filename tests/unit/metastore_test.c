@@ -11,11 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "ids.h"
-#include "metastore.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "store/metastore.h"
 #include "tap.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 #define N_PROCS 8
 #define N_UPDATES 200

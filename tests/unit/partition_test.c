@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "partition.h"
+#include "mapping/partition.h"
 #include "tap.h"
 
 static json_t *doc(const char *text)

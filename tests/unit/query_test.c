@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
+#include "search/query.h"
 #include "tap.h"
 
 static void check(const char *q, const char *want)

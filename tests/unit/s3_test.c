@@ -11,12 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "fsutil.h"
-#include "s3.h"
-#include "s3_xml.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "store/s3.h"
+#include "store/s3_xml.h"
 #include "tap.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 static void test_uri(void)
 {

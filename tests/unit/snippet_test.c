@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "snippet.h"
+#include "search/snippet.h"
 #include "tap.h"
 
 static const char *test_text =

@@ -1,5 +1,5 @@
 /*
- * source_test: the input partitions of qw-parse (src/lib/source.h): lines
+ * source_test: the input partitions of qw-parse (src/lib/pipeline/source.h): lines
  * and positions of a plain file, CRLF and a last line without '\n', sorted
  * directory walks, a missing input reported once, over-long lines, resume
  * by skip, heads, renamed partitions and a gzip file. The oracle is the
@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "fsutil.h"
-#include "source.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "pipeline/source.h"
 #include "tap.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 static void write_file(const char *path, const char *s, size_t n)
 {

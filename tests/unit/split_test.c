@@ -14,17 +14,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "checksum.h"
-#include "config.h"
-#include "docmap.h"
-#include "fsutil.h"
-#include "segment.h"
-#include "split_format.h"
-#include "split_reader.h"
-#include "split_writer.h"
+#include "base/buf.h"
+#include "base/checksum.h"
+#include "mapping/config.h"
+#include "mapping/docmap.h"
+#include "base/fsutil.h"
+#include "split/segment.h"
+#include "split/split_format.h"
+#include "split/split_reader.h"
+#include "split/split_writer.h"
 #include "tap.h"
-#include "termkey.h"
+#include "split/termkey.h"
 
 #define NDOCS 700
 #define NWORDS 24

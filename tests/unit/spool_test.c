@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "pipeline/spool.h"
 #include "tap.h"
 
 /* Feed until the spool closes the feed or the pipe would block; returns

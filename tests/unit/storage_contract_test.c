@@ -11,12 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "storage.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "store/storage.h"
 #include "tap.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 static int write_file(const char *path, const char *s)
 {

@@ -1,5 +1,5 @@
 /*
- * storage_test: the file:// backend of src/lib/storage.h.
+ * storage_test: the file:// backend of src/lib/store/storage.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
-#include "buf.h"
-#include "fsutil.h"
-#include "storage.h"
+#include "base/atomicfile.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "store/storage.h"
 #include "tap.h"
 
 static int write_file(const char *path, const char *s)

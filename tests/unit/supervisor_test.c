@@ -1,5 +1,5 @@
 /*
- * supervisor_test: the chain runner of qw-pipeline (src/lib/supervisor.h)
+ * supervisor_test: the chain runner of qw-pipeline (src/lib/pipeline/supervisor.h)
  * with /bin/sh stages: a --once chain copies the last stage's output and
  * ends with 0 after one generation; a failing stage is retried
  * max_restarts times with its first stderr line in the final error; an
@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "fsutil.h"
-#include "supervisor.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "pipeline/supervisor.h"
 #include "tap.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 struct chain {
 	const char *const *scripts;  /* one sh -c script per stage */

@@ -2,9 +2,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "tap.h"
-#include "tokenizer.h"
+#include "mapping/tokenizer.h"
 
 struct collect {
 	struct buf out;     /* "tok@pos tok@pos " */

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "value.h"
+#include "mapping/value.h"
 
 static void i64(const char *s, bool good, int64_t want)
 {

@@ -1,0 +1,51 @@
+/*
+ * admin: what the `qw` front end reports about indexes and splits, as JSON
+ * with stable keys (see qw(1)); qw.c only parses options and prints.
+ *
+ * Built on the metastore's records (metastore_split_records()) and on
+ * split_reader_describe(); returned trees are new references owned by the
+ * caller. Errors as metastore.h.
+ */
+#ifndef QW_ADMIN_H
+#define QW_ADMIN_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "store/metastore.h"
+
+/*
+ * The summary of one index: index_id, index_uid, index_uri (the default
+ * one when the config has none), create_timestamp, timestamp_field,
+ * num_{published,staged,marked}_splits, num_published_docs,
+ * size_published_splits, size_published_docs_uncompressed,
+ * timestamp_range ({start, end} over the published splits, or null) and
+ * checkpoints.
+ */
+json_t *admin_index_summary(struct metastore *ms, const char *index_id, struct qw_err *err);
+
+/* A --state list ("staged,published,marked", any case; also
+ * MarkedForDeletion or marked_for_deletion) as a mask of enum split_state;
+ * NULL gives 0 (no filter). */
+int admin_parse_states(const char *list, unsigned *states, struct qw_err *err);
+
+/*
+ * The splits of an index whose state is in states (0: every split), sorted
+ * by id: [{split_id, split_state, num_docs, size_bytes,
+ * uncompressed_docs_size_in_bytes, time_range, create_timestamp,
+ * update_timestamp, publish_timestamp}].
+ */
+json_t *admin_split_list(struct metastore *ms, const char *index_id, unsigned states,
+			 struct qw_err *err);
+
+/*
+ * split_reader_describe() of a split: of split_id in index_id (checked,
+ * EX_NOINPUT when the index has no such split; split_state added), or of
+ * the file at path arg when index_id is NULL. verified is set when verify.
+ */
+json_t *admin_split_describe(struct metastore *ms, const char *index_id, const char *arg,
+			     bool verify, struct qw_err *err);
+
+#endif

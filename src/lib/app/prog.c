@@ -1,0 +1,76 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/metastore.h"
+#include "app/prog.h"
+
+void prog_version(const char *prog)
+{
+	printf("%s (qw) %s\n", prog, PACKAGE_VERSION);
+}
+
+int prog_finish(const char *prog, int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: cannot write to standard output: %s\n", prog, strerror(errno));
+		return code ? code : EX_IOERR;
+	}
+	return code;
+}
+
+int prog_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+		   struct qw_err *err)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return err_set(err, EX_USAGE, "invalid value for %s: '%s'", opt, s ? s : "");
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return err_set(err, EX_USAGE, "invalid value for %s: '%s' (expected %" PRIu64
+			       " to %" PRIu64 ")", opt, s, min, max);
+	*out = v;
+	return 0;
+}
+
+int prog_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out,
+		   struct qw_err *err)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	if (!s || !*s)
+		return err_set(err, EX_USAGE, "invalid value for %s: ''", opt);
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return err_set(err, EX_USAGE, "invalid value for %s: '%s' (expected %" PRId64
+			       " to %" PRId64 ")", opt, s, min, max);
+	*out = v;
+	return 0;
+}
+
+const char *prog_data_dir(const char *opt)
+{
+	return metastore_resolve_data_dir(opt);
+}
+
+int prog_getopt_tail(const char *prog, int opt, void (*usage)(FILE *out))
+{
+	switch (opt) {
+	case 'h':
+		usage(stdout);
+		return prog_finish(prog, 0);
+	case 'V':
+		prog_version(prog);
+		return prog_finish(prog, 0);
+	default:
+		usage(stderr);
+		return EX_USAGE;
+	}
+}

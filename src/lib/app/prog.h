@@ -1,0 +1,33 @@
+/*
+ * prog: what every qw program's main() shares.
+ *
+ * prog_version() prints "NAME (qw) VERSION". prog_finish() flushes stdout
+ * and checks it (ENOSPC or EPIPE on stdout is an error, as in jq and
+ * zstd) and returns the exit code to use. prog_parse_u64()/prog_parse_i64()
+ * are strtoull/strtoll with range and trailing-garbage checks, for options.
+ */
+#ifndef QW_PROG_H
+#define QW_PROG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/err.h"
+
+void prog_version(const char *prog);
+int prog_finish(const char *prog, int code);
+/*
+ * The end of every main's getopt switch: for 'h' prints usage to stdout,
+ * for 'V' the version, and returns prog_finish(prog, 0); for anything else
+ * prints usage to stderr and returns EX_USAGE. The caller returns it.
+ */
+int prog_getopt_tail(const char *prog, int opt, void (*usage)(FILE *out));
+int prog_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+		   struct qw_err *err);
+int prog_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out,
+		   struct qw_err *err);
+/* The data dir: the option when given, else $QW_DATA_DIR, else "./qwdata". */
+const char *prog_data_dir(const char *opt);
+
+#endif

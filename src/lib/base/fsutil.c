@@ -1,0 +1,235 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/atomicfile.h"
+#include "base/fsutil.h"
+#include "base/xalloc.h"
+
+int fsutil_write_full(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fsutil_pread_full(int fd, void *data, size_t len, off_t off)
+{
+	char *p = data;
+
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+char *fsutil_join(const char *dir, const char *name)
+{
+	struct buf b = BUF_INIT;
+	size_t n = strlen(dir);
+
+	buf_adds(&b, dir);
+	if (n && dir[n - 1] != '/')
+		buf_addc(&b, '/');
+	buf_adds(&b, name);
+	return buf_detach(&b, NULL);
+}
+
+int fsutil_fsync_dir(const char *dir, struct qw_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return err_errno(err, EX_IOERR, "cannot open directory '%s'", dir);
+	if (fsync(fd) < 0 && errno != EINVAL)
+		ret = err_errno(err, EX_IOERR, "cannot fsync directory '%s'", dir);
+	close(fd);
+	return ret;
+}
+
+int fsutil_write_atomic(const char *path, const void *data, size_t len,
+			struct qw_err *err)
+{
+	struct atomicfile af = ATOMICFILE_INIT;
+	int ret = -1;
+
+	if (atomicfile_open(&af, path, 0644, err) < 0)
+		goto out;
+	if (fsutil_write_full(af.fd, data, len) < 0) {
+		err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
+		goto out;
+	}
+	if (atomicfile_commit(&af, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	atomicfile_rollback(&af);
+	return ret;
+}
+
+int fsutil_read_fd(int fd, const char *name, struct buf *out, struct qw_err *err)
+{
+	for (;;) {
+		ssize_t n;
+
+		buf_grow(out, 65536);
+		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_errno(err, EX_IOERR, "cannot read '%s'", name);
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+	}
+	return 0;
+}
+
+int fsutil_read_all(const char *path, struct buf *out, struct qw_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+				 "cannot open '%s'", path);
+	ret = fsutil_read_fd(fd, path, out, err);
+	close(fd);
+	return ret;
+}
+
+int fsutil_mkdir_p(const char *path, mode_t mode, struct qw_err *err)
+{
+	char *p = xstrdup(path);
+	int ret = 0;
+
+	for (char *s = p + 1; ; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			ret = err_errno(err, EX_CANTCREAT, "cannot create directory '%s'", p);
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	if (ret == 0) {
+		struct stat st;
+
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			ret = err_set(err, EX_CANTCREAT, "cannot create directory '%s': not a directory", path);
+	}
+	free(p);
+	return ret;
+}
+
+int fsutil_rm_rf(const char *path, struct qw_err *err)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int ret = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : err_errno(err, EX_IOERR, "cannot stat '%s'", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return err_errno(err, EX_IOERR, "cannot remove '%s'", path);
+		return 0;
+	}
+	d = opendir(path);
+	if (!d)
+		return err_errno(err, EX_IOERR, "cannot open directory '%s'", path);
+	while ((de = readdir(d)) != NULL) {
+		char *child;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		child = fsutil_join(path, de->d_name);
+		ret = fsutil_rm_rf(child, err);
+		free(child);
+		if (ret < 0)
+			break;
+	}
+	closedir(d);
+	if (ret == 0 && rmdir(path) < 0 && errno != ENOENT)
+		ret = err_errno(err, EX_IOERR, "cannot remove directory '%s'", path);
+	return ret;
+}
+
+int fsutil_copy_atomic(const char *src, const char *dst, struct qw_err *err)
+{
+	struct atomicfile af = ATOMICFILE_INIT;
+	char block[1 << 16];
+	int in = -1;
+	int ret = -1;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s'", src);
+		goto out;
+	}
+	if (atomicfile_open(&af, dst, 0644, err) < 0)
+		goto out;
+	for (;;) {
+		ssize_t n = read(in, block, sizeof(block));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err_errno(err, EX_IOERR, "cannot read '%s'", src);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (fsutil_write_full(af.fd, block, (size_t)n) < 0) {
+			err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
+			goto out;
+		}
+	}
+	if (atomicfile_commit(&af, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	atomicfile_rollback(&af);
+	if (in >= 0)
+		close(in);
+	return ret;
+}

@@ -1,0 +1,486 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "mapping/config.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "pipeline/indexer.h"
+#include "lifecycle/merge_policy.h"
+#include "lifecycle/merger.h"
+#include "mapping/partition.h"
+#include "split/split_reader.h"
+#include "split/split_writer.h"
+#include "base/xalloc.h"
+
+/* Can the doc store give every document back whole? */
+static bool stores_everything(const struct index_config *cfg)
+{
+	if (cfg->mode == MODE_DYNAMIC && !cfg->dynamic.stored)
+		return false;
+	for (size_t i = 0; i < cfg->n_leaves; i++)
+		if (!cfg->leaves[i]->stored)
+			return false;
+	return true;
+}
+
+static int64_t json_int_or(json_t *o, const char *key, int64_t dflt)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+/*
+ * The Published splits of doc as merge candidates (strings borrowed from
+ * doc). The overflow partition is left out: its documents belong to many
+ * partitions, and an empty workbench would spread them again.
+ */
+static struct merge_split *candidates(json_t *doc, const struct index_config *cfg, size_t *n)
+{
+	json_t *splits = json_object_get(doc, "splits");
+	struct merge_split *arr = NULL;
+	size_t cap = 0;
+	const char *id;
+	json_t *rec;
+
+	*n = 0;
+	json_object_foreach(splits, id, rec) {
+		json_t *meta = json_object_get(rec, "metadata");
+		json_t *tr = json_object_get(meta, "time_range");
+		struct merge_split *s;
+		const char *state = json_string_value(json_object_get(rec, "split_state"));
+
+		if (!state || strcmp(state, SPLIT_PUBLISHED) != 0)
+			continue;
+		if (cfg->partition_key &&
+		    (uint64_t)json_int_or(meta, "partition_id", 0) == PARTITION_OTHER_ID)
+			continue;
+		XGROW(arr, *n + 1, cap);
+		s = &arr[(*n)++];
+		memset(s, 0, sizeof(*s));
+		s->split_id = id;
+		s->source_id = json_string_value(json_object_get(meta, "source_id"));
+		s->partition_id = json_int_or(meta, "partition_id", 0);
+		s->doc_mapping_uid = json_string_value(json_object_get(meta, "doc_mapping_uid"));
+		s->num_docs = (uint64_t)json_int_or(meta, "num_docs", 0);
+		s->num_merge_ops = (uint32_t)json_int_or(meta, "num_merge_ops", 0);
+		s->create_timestamp = json_int_or(meta, "create_timestamp", 0);
+		if (json_is_object(tr) && json_is_integer(json_object_get(tr, "end"))) {
+			s->has_time_range = true;
+			s->time_end = json_int_or(tr, "end", 0);
+		}
+	}
+	return arr;
+}
+
+struct publish_merge_ctx {
+	const char *index_id;
+	const char *new_id;
+	json_t *meta;
+	const char *const *sources;
+	size_t n;
+};
+
+/* The merge publish transaction: all or nothing. */
+static int publish_merge_tx(json_t *doc, void *vctx, struct qw_err *err)
+{
+	struct publish_merge_ctx *c = vctx;
+	json_t *splits = json_object_get(doc, "splits");
+	json_int_t now = (json_int_t)clock_wall_s();
+	json_t *rec;
+
+	if (!json_is_object(splits))
+		return err_set(err, EX_DATAERR, "index '%s' has no split table", c->index_id);
+	for (size_t i = 0; i < c->n; i++) {
+		const char *state;
+
+		rec = json_object_get(splits, c->sources[i]);
+		state = json_string_value(json_object_get(rec, "split_state"));
+		if (!state || strcmp(state, SPLIT_PUBLISHED) != 0)
+			return err_set(err, EX_TEMPFAIL,
+				       "merge publish refused: split '%s' is %s, not %s",
+				       c->sources[i], state ? state : "gone", SPLIT_PUBLISHED);
+	}
+	if (json_object_get(splits, c->new_id))
+		return err_set(err, EX_SOFTWARE, "split '%s' already exists", c->new_id);
+	for (size_t i = 0; i < c->n; i++) {
+		rec = json_object_get(splits, c->sources[i]);
+		if (json_object_set_new(rec, "split_state", json_string(SPLIT_MARKED)) < 0 ||
+		    json_object_set_new(rec, "update_timestamp", json_integer(now)) < 0)
+			return err_set(err, EX_SOFTWARE, "cannot update split '%s'", c->sources[i]);
+	}
+	rec = json_pack("{s:s,s:I,s:I,s:n,s:O}", "split_state", SPLIT_PUBLISHED,
+			"update_timestamp", now, "publish_timestamp", now, "publish_token",
+			"metadata", c->meta);
+	if (!rec || json_object_set_new(splits, c->new_id, rec) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot record split '%s'", c->new_id);
+	return 0;
+}
+
+static json_t *maturity_of(const struct index_config *cfg, const struct merge_split *s,
+			   int64_t now)
+{
+	const struct merge_policy *mp = &cfg->merge_policy;
+
+	if (merge_policy_is_mature(mp, cfg->split_num_docs_target, s, now))
+		return json_pack("{s:s}", "type", "mature");
+	return json_pack("{s:s,s:I}", "type", "immature", "maturation_period_millis",
+			 (json_int_t)mp->maturation_period_s * 1000);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Feed every document of one source split to the indexer. */
+static int feed_split(struct indexer *ix, const char *path, const char *split_id,
+		      uint64_t *docs, uint64_t *bytes, struct qw_err *err)
+{
+	struct split_reader *r = split_reader_open(path, err);
+	struct stat stt;
+	uint32_t n;
+	int ret = -1;
+
+	if (!r)
+		return -1;
+	if (split_reader_check_id(r, split_id, err) < 0)
+		goto out;
+	if (stat(path, &stt) == 0)
+		*bytes += (uint64_t)stt.st_size;
+	n = split_reader_num_docs(r);
+	for (uint32_t d = 0; d < n; d++) {
+		enum indexer_trigger fired;
+		const char *json;
+		size_t len;
+
+		if (split_reader_doc(r, d, &json, &len, err) < 0)
+			goto out;
+		/* the num_docs and memory triggers are advisory here: a merge
+		 * makes one split whatever its size */
+		if (indexer_add_line(ix, json, len, &fired, err) < 0)
+			goto out;
+	}
+	*docs += n;
+	ret = 0;
+out:
+	if (ret < 0)
+		err_prefix(err, "cannot read split '%s'", split_id);
+	split_reader_close(r);
+	return ret;
+}
+
+/*
+ * Test knob (test builds only): QW_TEST_MERGE_HOLD=PATH holds every merge
+ * between writing its split and publishing it while PATH exists, after
+ * creating PATH.waiting (so that a test knows it is there).
+ */
+static void test_hold_before_publish(void)
+{
+#ifdef QW_TEST_KNOBS
+	const char *hold = getenv("QW_TEST_MERGE_HOLD");
+	char *waiting;
+	FILE *f;
+
+	if (!hold || !*hold || access(hold, F_OK) != 0)
+		return;
+	waiting = xmalloc(strlen(hold) + 9);
+	memcpy(waiting, hold, strlen(hold));
+	memcpy(waiting + strlen(hold), ".waiting", 9);
+	f = fopen(waiting, "w");
+	if (f)
+		fclose(f);
+	while (access(hold, F_OK) == 0) {
+		struct timespec ts = { 0, 10 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	free(waiting);
+#endif
+}
+
+static int execute(const struct merger_opts *o, json_t *doc, const struct index_config *cfg,
+		   const struct merge_split *splits, const struct merge_op *op,
+		   struct merger_stats *st, json_t *report, struct qw_err *err)
+{
+	struct indexer_opts io = { .cfg = cfg, .index_id = o->index_id,
+				   .scratch_dir = o->scratch_dir };
+	struct indexer_stats is;
+	struct indexer *ix = NULL;
+	const char **ids = xcalloc(op->n, sizeof(*ids));
+	char new_id[ULID_LEN + 1];
+	char *dst = NULL, *sdir = NULL, *seg_dir = NULL;
+	json_t *rec = NULL, *extra = NULL, *meta = NULL, *from = json_array(), *entry;
+	struct merge_split merged = splits[op->splits[0]];
+	uint64_t docs = 0, bytes = 0, max_ops = 0, max_opstamp = 0;
+	int64_t now = clock_wall_s();
+	bool written = false;
+	int ret = -1;
+
+	for (size_t k = 0; k < op->n; k++) {
+		const struct merge_split *s = &splits[op->splits[k]];
+		json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
+							    s->split_id), "metadata");
+
+		ids[k] = s->split_id;
+		if (s->num_merge_ops > max_ops)
+			max_ops = s->num_merge_ops;
+		if ((uint64_t)json_int_or(m, "delete_opstamp", 0) > max_opstamp)
+			max_opstamp = (uint64_t)json_int_or(m, "delete_opstamp", 0);
+	}
+	qsort(ids, op->n, sizeof(*ids), cmp_strp);
+	for (size_t k = 0; k < op->n; k++)
+		json_array_append_new(from, json_string(ids[k]));
+	if (o->dry_run) {
+		if (report)
+			json_array_append_new(report, json_pack("{s:n,s:O,s:I}", "split_id",
+								"merged_from", from, "num_docs",
+								(json_int_t)op->num_docs));
+		ret = 0;
+		goto out;
+	}
+	if (ids_ulid_new(new_id, err) < 0)
+		goto out;
+	ix = indexer_new(&io, err);
+	if (!ix)
+		goto out;
+	for (size_t k = 0; k < op->n; k++) {
+		const struct merge_split *s = &splits[op->splits[k]];
+		char *path = metastore_split_path_doc(o->ms, o->index_id, doc, s->split_id);
+		int r = feed_split(ix, path, s->split_id, &docs, &bytes, err);
+
+		free(path);
+		if (r < 0)
+			goto out;
+	}
+	indexer_get_stats(ix, &is);
+	if (is.docs_valid != docs || is.docs_invalid != 0 || docs != op->num_docs) {
+		err_set(err, EX_DATAERR,
+			"merge refused: %llu documents in the sources (%llu recorded), %llu "
+			"indexed again and %llu rejected: it would lose data",
+			(unsigned long long)docs, (unsigned long long)op->num_docs,
+			(unsigned long long)is.docs_valid, (unsigned long long)is.docs_invalid);
+		goto out;
+	}
+	if (indexer_cut(ix, TRIGGER_FORCE, &rec, err) < 0)
+		goto out;
+	if (!rec || json_array_size(json_object_get(rec, "splits")) != 1) {
+		err_set(err, EX_SOFTWARE, "merge refused: the documents of one partition made %zu splits",
+			rec ? json_array_size(json_object_get(rec, "splits")) : 0);
+		goto out;
+	}
+	entry = json_array_get(json_object_get(rec, "splits"), 0);
+	seg_dir = xstrdup(json_string_value(json_object_get(entry, "dir")));
+	if ((uint64_t)json_int_or(entry, "num_docs", -1) != docs) {
+		err_set(err, EX_SOFTWARE, "merge refused: merged segment has %lld documents, not %llu",
+			(long long)json_int_or(entry, "num_docs", -1), (unsigned long long)docs);
+		goto out;
+	}
+	merged.num_docs = docs;
+	merged.num_merge_ops = (uint32_t)max_ops + 1;
+	merged.create_timestamp = now;
+	extra = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:I,s:o,s:I,s:I,s:O}",
+			  "split_id", new_id,
+			  "index_uid", json_string_value(json_object_get(doc, "index_uid")),
+			  "index_id", o->index_id,
+			  "source_id", merged.source_id,
+			  "partition_id", (json_int_t)merged.partition_id,
+			  "num_docs", (json_int_t)docs,
+			  "create_timestamp", (json_int_t)now,
+			  "maturity", maturity_of(cfg, &merged, now),
+			  "num_merge_ops", (json_int_t)merged.num_merge_ops,
+			  "delete_opstamp", (json_int_t)max_opstamp,
+			  "merged_from", from);
+	if (!extra) {
+		err_set(err, EX_SOFTWARE, "cannot build the merged split's metadata");
+		goto out;
+	}
+	if (json_is_integer(json_object_get(entry, "uncompressed_bytes")))
+		json_object_set(extra, "uncompressed_docs_size_in_bytes",
+				json_object_get(entry, "uncompressed_bytes"));
+	if (merged.doc_mapping_uid)
+		json_object_set_new(extra, "doc_mapping_uid", json_string(merged.doc_mapping_uid));
+	sdir = metastore_splits_dir(o->ms, o->index_id, doc);
+	if (fsutil_mkdir_p(sdir, 0755, err) < 0)
+		goto out;
+	dst = metastore_split_path_doc(o->ms, o->index_id, doc, new_id);
+	if (split_bundle(seg_dir, dst, extra, &meta, err) < 0) {
+		err_prefix(err, "cannot write merged split '%s'", new_id);
+		goto out;
+	}
+	written = true;
+	test_hold_before_publish();
+	{
+		struct publish_merge_ctx c = { o->index_id, new_id, meta, ids, op->n };
+
+		if (metastore_update(o->ms, o->index_id, publish_merge_tx, &c, err) < 0) {
+			if (err->code != EX_TEMPFAIL) {
+				/* the transaction may have happened (an error after
+				 * the rename): keep the file; if no record names it,
+				 * qw gc removes it as an orphan */
+				written = false;
+				goto out;
+			}
+			/* another merge (or qw split mark-for-deletion) took a
+			 * source: said, counted, and the next pass plans again */
+			err_print(o->prog ? o->prog : "qw-merge", err);
+			err_clear(err);
+			st->refused++;
+			ret = 0;
+			goto out;
+		}
+	}
+	written = false;
+	st->merges++;
+	st->splits_in += op->n;
+	st->docs += docs;
+	st->bytes_in += bytes;
+	if (report)
+		json_array_append_new(report, json_pack("{s:s,s:O,s:I}", "split_id", new_id,
+							"merged_from", from, "num_docs",
+							(json_int_t)docs));
+	if (o->verbose)
+		fprintf(stderr, "%s: merged %zu splits (%llu documents) into %s\n",
+			o->prog ? o->prog : "qw-merge", op->n, (unsigned long long)docs, new_id);
+	ret = 0;
+out:
+	if (written)
+		unlink(dst);
+	if (seg_dir)
+		fsutil_rm_rf(seg_dir, NULL);
+	json_decref(meta);
+	json_decref(extra);
+	json_decref(rec);
+	json_decref(from);
+	indexer_free(ix);
+	free(dst);
+	free(sdir);
+	free(seg_dir);
+	free(ids);
+	return ret;
+}
+
+static int pass(const struct merger_opts *o, struct merger_stats *st, json_t *report,
+		size_t *n_ops, struct qw_err *err)
+{
+	json_t *doc = NULL;
+	struct index_config *cfg = NULL;
+	struct merge_split *splits = NULL;
+	struct merge_plan plan = { NULL, 0 };
+	size_t n = 0;
+	int ret = -1;
+
+	*n_ops = 0;
+	doc = metastore_read(o->ms, o->index_id, err);
+	if (!doc)
+		goto out;
+	cfg = config_from_json(json_object_get(doc, "index_config"), err);
+	if (!cfg) {
+		err_prefix(err, "index '%s': config", o->index_id);
+		goto out;
+	}
+	splits = candidates(doc, cfg, &n);
+	merge_policy_plan(&cfg->merge_policy, cfg->split_num_docs_target, splits, n, clock_wall_s(),
+			  &plan);
+	if (plan.n > 0 && !stores_everything(cfg)) {
+		err_set(err, EX_DATAERR,
+			"cannot merge index '%s': a field is not stored (stored: false), and qw-merge "
+			"rebuilds merged splits from the doc store", o->index_id);
+		goto out;
+	}
+	if (plan.n > 0 && fsutil_mkdir_p(o->scratch_dir, 0755, err) < 0)
+		goto out;
+	for (size_t i = 0; i < plan.n; i++)
+		if (execute(o, doc, cfg, splits, &plan.ops[i], st, report, err) < 0)
+			goto out;
+	*n_ops = plan.n;
+	ret = 0;
+out:
+	merge_plan_free(&plan);
+	free(splits);
+	config_free(cfg);
+	json_decref(doc);
+	return ret;
+}
+
+int merger_pass(const struct merger_opts *o, struct merger_stats *st, json_t *report,
+		struct qw_err *err)
+{
+	size_t n_ops;
+
+	return pass(o, st, report, &n_ops, err);
+}
+
+int merger_run_until_done(const struct merger_opts *o, struct merger_stats *st, json_t *report,
+			  struct qw_err *err)
+{
+	int retries = 0;
+
+	for (;;) {
+		uint64_t merges = st->merges, refused = st->refused;
+		size_t n_ops;
+
+		if (pass(o, st, report, &n_ops, err) < 0)
+			return -1;
+		if (o->dry_run || n_ops == 0)
+			return 0;
+		/* a pass whose publishes were all refused plans again on the new
+		 * state, a few times */
+		if (st->merges == merges && (st->refused == refused || ++retries >= 3))
+			return 0;
+	}
+}
+
+int merger_scratch_open(struct metastore *ms, char **dir, struct qw_err *err)
+{
+	char id[ULID_LEN + 1];
+
+	*dir = NULL;
+	if (ids_ulid_new(id, err) < 0)
+		return -1;
+	return metastore_lock_scratch(ms, id, dir, err);
+}
+
+json_t *merger_describe(json_t *doc, int64_t now_s, struct qw_err *err)
+{
+	struct index_config *cfg = config_from_json(json_object_get(doc, "index_config"), err);
+	struct merge_split *splits = NULL;
+	json_t *by_ops = NULL, *out = NULL;
+	size_t n = 0, mature = 0;
+
+	if (!cfg)
+		return NULL;
+	/* every Published split, the overflow partition's too */
+	{
+		char *saved = cfg->partition_key;
+
+		cfg->partition_key = NULL;
+		splits = candidates(doc, cfg, &n);
+		cfg->partition_key = saved;
+	}
+	by_ops = json_object();
+	for (size_t i = 0; i < n; i++) {
+		char key[16];
+		json_t *v;
+
+		if (merge_policy_is_mature(&cfg->merge_policy, cfg->split_num_docs_target, &splits[i],
+					   now_s))
+			mature++;
+		snprintf(key, sizeof(key), "%u", splits[i].num_merge_ops);
+		v = json_object_get(by_ops, key);
+		json_object_set_new(by_ops, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+	}
+	out = json_pack("{s:s,s:I,s:I,s:o}", "policy", merge_policy_name(&cfg->merge_policy),
+			"mature_splits", (json_int_t)mature, "immature_splits",
+			(json_int_t)(n - mature), "splits_by_merge_ops", by_ops);
+	if (!out)
+		err_set(err, EX_SOFTWARE, "cannot describe the merge state");
+	free(splits);
+	config_free(cfg);
+	return out;
+}

@@ -1,0 +1,40 @@
+/*
+ * datetime: parsing and formatting of the datetime formats of Quickwit's
+ * doc mapping: rfc3339, iso8601, rfc2822, unix_timestamp (precision
+ * inferred from the number of digits, as Quickwit does: seconds up to
+ * 10^10, then millis, micros, nanos), and strptime-style patterns
+ * ("%Y-%m-%d %H:%M:%S", with %f/%z/%Z extensions as in Quickwit's docs).
+ * All values are microseconds since the epoch, UTC, within the years 0000
+ * to 9999 (a value outside does not parse: RFC 3339 could not write it
+ * back). Pure functions,
+ * thread-safe, never touch the process time zone.
+ */
+#ifndef QW_DATETIME_H
+#define QW_DATETIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+/* Parse a string with one named format ("rfc3339", "iso8601", "rfc2822",
+ * "unix_timestamp" or a strptime pattern). Returns false when it does not match. */
+bool datetime_parse(const char *format, const char *s, size_t len, int64_t *us);
+/* Parse a leading datetime of s (a log line) with one format; returns the
+ * number of bytes it spans, 0 when s does not start with one. unix_timestamp
+ * needs 9 to 19 digits here, not followed by a word character. */
+size_t datetime_parse_prefix(const char *format, const char *s, size_t len, int64_t *us);
+/* A JSON number as unix_timestamp (precision inferred from magnitude). */
+bool datetime_from_number(double v, int64_t *us);
+/* A JSON integer as unix_timestamp, exactly (no double rounding of nanos). */
+bool datetime_from_i64(int64_t v, int64_t *us);
+/* Format as RFC 3339 UTC with as many sub-second digits as needed. */
+void datetime_format_rfc3339(int64_t us, struct buf *out);
+/* Format in an output_format: rfc3339, unix_timestamp_secs/millis/micros/nanos,
+ * or a strptime pattern. Appends a JSON value (a string or a number) to out. */
+void datetime_format_json(int64_t us, const char *output_format, struct buf *out);
+/* Days since the epoch for a civil date, and back (proleptic Gregorian). */
+int64_t datetime_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+#endif

@@ -1,0 +1,2481 @@
+/* docmap: see docmap.h */
+#include "mapping/docmap.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "mapping/datetime.h"
+#include "base/xalloc.h"
+
+#define DOCMAP_MAX_DEPTH 100
+
+struct docmap {
+	const struct index_config *cfg;
+	struct buf path;         /* dotted path of the value being mapped or walked */
+	struct buf scratch;      /* formatted datetimes, decoded bytes */
+	const struct field_mapping *ts_field;
+};
+
+static const char *const reason_names[DOC_REASON_COUNT] = {
+	[DOC_OK] = "ok",
+	[DOC_NOT_JSON] = "not_json",
+	[DOC_NOT_OBJECT] = "not_object",
+	[DOC_WRONG_TYPE] = "wrong_type",
+	[DOC_UNKNOWN_FIELD] = "unknown_field",
+	[DOC_NO_TIMESTAMP] = "missing_timestamp",
+	[DOC_BAD_TIMESTAMP] = "bad_timestamp",
+	[DOC_TOO_LONG] = "too_long",
+	[DOC_TOO_DEEP] = "too_deep",
+};
+
+const char *docmap_reason_name(enum docmap_reason r)
+{
+	if ((unsigned)r >= DOC_REASON_COUNT)
+		return "unknown";
+	return reason_names[r];
+}
+
+struct docmap *docmap_new(const struct index_config *cfg)
+{
+	struct docmap *dm = xcalloc(1, sizeof(*dm));
+
+	dm->cfg = cfg;
+	if (cfg && cfg->timestamp_field)
+		dm->ts_field = config_find_field(cfg, cfg->timestamp_field);
+	return dm;
+}
+
+void docmap_free(struct docmap *dm)
+{
+	if (!dm)
+		return;
+	buf_free(&dm->path);
+	buf_free(&dm->scratch);
+	free(dm);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_REAL: return "number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "bool";
+	case JSON_NULL: return "null";
+	}
+	return "value";
+}
+
+static const char *type_label(const struct field_mapping *f)
+{
+	return config_field_type_name(f->type);
+}
+
+/*
+ * Integers above INT64_MAX (json_int_t) that fit in uint64 are held in the
+ * tree as a string of a NUL then their decimal digits (see big_rewrite()).
+ * A document's own strings may hold a NUL (a "\u0000" escape, see
+ * docmap_load()), but never that shape: docmap_load() refuses it.
+ */
+#define BIG_U64_MAX "18446744073709551615"
+
+static bool big_u64(const json_t *v, uint64_t *u)
+{
+	const char *s;
+	size_t n;
+	uint64_t x = 0;
+
+	if (!json_is_string(v))
+		return false;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n < 2 || n > 21 || s[0] != '\0')
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (x > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return false;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	*u = x;
+	return true;
+}
+
+static json_t *big_u64_new(uint64_t u)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%c%llu", 0, (unsigned long long)u);
+
+	return json_stringn(tmp, (size_t)n);
+}
+
+/* Short printable rendering of a value for messages. */
+static void describe(const json_t *v, char *out, size_t n)
+{
+	uint64_t u;
+
+	if (big_u64(v, &u))
+		snprintf(out, n, "integer %llu", (unsigned long long)u);
+	else if (json_is_string(v))
+		snprintf(out, n, "string \"%.40s\"", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, n, "integer %lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(out, n, "number %g", json_real_value(v));
+	else
+		snprintf(out, n, "%s", json_kind(v));
+}
+
+static int wrong_type(struct docmap *dm, const struct field_mapping *f, const json_t *v,
+		      enum docmap_reason r, enum docmap_reason *reason, struct qw_err *err)
+{
+	char what[96];
+
+	describe(v, what, sizeof(what));
+	*reason = r;
+	return err_set(err, EX_DATAERR, "field '%s': expected %s%s%s, got %s", buf_str(&dm->path),
+		       f->is_array ? "array<" : "", type_label(f), f->is_array ? ">" : "", what);
+}
+
+static size_t path_push(struct buf *p, const char *key, size_t klen)
+{
+	size_t old = p->len;
+
+	if (old)
+		buf_addc(p, '.');
+	buf_add(p, key, klen);
+	return old;
+}
+
+static const struct field_mapping *find_mapping(const struct docmap *dm,
+						const struct field_mapping *fields, size_t n,
+						const char *key)
+{
+	return config_child(dm->cfg, fields, n, key, strlen(key));
+}
+
+/* Nesting depth check for subtrees kept as they are (json fields, dynamic). */
+static bool too_deep(const json_t *v, int depth)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	if (depth > DOCMAP_MAX_DEPTH)
+		return true;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, child)
+			if ((json_is_object(child) || json_is_array(child)) && too_deep(child, depth + 1))
+				return true;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, child)
+			if ((json_is_object(child) || json_is_array(child)) && too_deep(child, depth + 1))
+				return true;
+	}
+	return false;
+}
+
+static bool has_format(const struct field_mapping *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_input_formats; i++)
+		if (strcmp(f->input_formats[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A datetime string as microseconds: the one rule of value.h */
+static bool datetime_text(const struct field_mapping *f, const char *s, size_t len, int64_t *us)
+{
+	return value_parse_datetime(f->input_formats, f->n_input_formats, s, len, us);
+}
+
+/* A string value as a C string, NULL when it holds a NUL (a "\u0000"):
+ * then it is no number, address or date. */
+static const char *cstr(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+/* A datetime value as microseconds: a string (datetime_text), or a number
+ * when unix_timestamp is allowed. */
+static bool datetime_value(const struct field_mapping *f, const json_t *v, int64_t *us)
+{
+	if (json_is_string(v))
+		return !memchr(json_string_value(v), '\0', json_string_length(v)) &&
+		       datetime_text(f, json_string_value(v), json_string_length(v), us);
+	if (json_is_integer(v)) {
+		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
+			return false;
+		return datetime_from_i64(json_integer_value(v), us);
+	}
+	if (json_is_real(v)) {
+		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
+			return false;
+		return datetime_from_number(json_real_value(v), us);
+	}
+	return false;
+}
+
+static int b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+' || c == '-') return 62;
+	if (c == '/' || c == '_') return 63;
+	return -1;
+}
+
+static int hex_val(unsigned char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+static bool hex_decode(const char *s, size_t len, struct buf *out)
+{
+	buf_reset(out);
+	if (len % 2)
+		return false;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hex_val((unsigned char)s[i]), lo = hex_val((unsigned char)s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		buf_addc(out, (char)(hi << 4 | lo));
+	}
+	return true;
+}
+
+/* Standard base64 (padding optional); decoded bytes into out. */
+static bool b64_decode(const char *s, size_t len, struct buf *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+
+	buf_reset(out);
+	while (len && s[len - 1] == '=')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64_val((unsigned char)s[i]);
+
+		if (v < 0)
+			return false;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_addc(out, (char)((acc >> bits) & 0xff));
+		}
+	}
+	return bits < 6;
+}
+
+bool docmap_bytes_decode(const struct field_mapping *f, const char *s, size_t len,
+			 struct buf *out)
+{
+	return f && f->bytes_input_hex ? hex_decode(s, len, out) : b64_decode(s, len, out);
+}
+
+void docmap_bytes_encode(bool hex, const uint8_t *p, size_t len, struct buf *out)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	if (hex) {
+		for (i = 0; i < len; i++)
+			buf_addf(out, "%02x", p[i]);
+		return;
+	}
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+		buf_addc(out, b64[v >> 18]);
+		buf_addc(out, b64[(v >> 12) & 63]);
+		buf_addc(out, b64[(v >> 6) & 63]);
+		buf_addc(out, b64[v & 63]);
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
+
+		buf_addc(out, b64[v >> 18]);
+		buf_addc(out, b64[(v >> 12) & 63]);
+		buf_addc(out, i + 1 < len ? b64[(v >> 6) & 63] : '=');
+		buf_addc(out, '=');
+	}
+}
+
+/* ---------------------------------------------------------------- mapping */
+
+/*
+ * Map one leaf value (not an array element list). Returns 0 with *nv set to a
+ * replacement (new reference) or NULL when the value stays as it is.
+ */
+static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v, json_t **nv,
+		    enum docmap_reason *reason, struct qw_err *err)
+{
+	uint64_t big;
+
+	*nv = NULL;
+	if (json_is_null(v))
+		return 0;
+	if (big_u64(v, &big)) {
+		char tmp[24];
+
+		switch (f->type) {
+		case FT_U64:
+			return 0;
+		case FT_F64:
+			*nv = json_real((double)big);
+			return 0;
+		case FT_TEXT:
+			snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)big);
+			*nv = json_string(tmp);
+			return 0;
+		case FT_DATETIME:         /* as datetime_value() on an integer out of range */
+			*reason = DOC_BAD_TIMESTAMP;
+			return err_set(err, EX_DATAERR,
+				       "field '%s': cannot parse datetime from integer %llu",
+				       buf_str(&dm->path), (unsigned long long)big);
+		default:
+			break;
+		}
+		return wrong_type(dm, f, v, DOC_WRONG_TYPE, reason, err);
+	}
+	switch (f->type) {
+	case FT_TEXT:
+		if (json_is_string(v))
+			return 0;
+		if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+
+			if (!s)
+				break;
+			*nv = json_string(s);
+			free(s);
+			return 0;
+		}
+		break;
+	case FT_I64:
+		if (json_is_integer(v))
+			return 0;
+		if (json_is_real(v)) {
+			double d = json_real_value(v);
+
+			if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18) {
+				*nv = json_integer((json_int_t)d);
+				return 0;
+			}
+			break;
+		}
+		if (json_is_string(v) && f->coerce) {
+			int64_t i;
+
+			if (value_parse_i64(cstr(v), &i)) {
+				*nv = json_integer(i);
+				return 0;
+			}
+		}
+		break;
+	case FT_U64:
+		if (json_is_integer(v)) {
+			if (json_integer_value(v) >= 0)
+				return 0;
+			break;
+		}
+		if (json_is_real(v)) {
+			double d = json_real_value(v);
+
+			if (d == floor(d) && d >= 0 && d <= 9.2e18) {
+				*nv = json_integer((json_int_t)d);
+				return 0;
+			}
+			break;
+		}
+		if (json_is_string(v) && f->coerce) {
+			uint64_t u;
+
+			if (value_parse_u64(cstr(v), &u)) {
+				*nv = u <= INT64_MAX ? json_integer((json_int_t)u) : big_u64_new(u);
+				return 0;
+			}
+		}
+		break;
+	case FT_F64:
+		if (json_is_real(v) || json_is_integer(v))
+			return 0;
+		if (json_is_string(v) && f->coerce) {
+			double d;
+
+			if (value_parse_f64(cstr(v), &d)) {
+				*nv = json_real(d);
+				return 0;
+			}
+		}
+		break;
+	case FT_BOOL:
+		if (json_is_boolean(v))
+			return 0;
+		break;
+	case FT_DATETIME: {
+		int64_t us;
+
+		if (!json_is_string(v) && !json_is_number(v))
+			break;
+		if (!datetime_value(f, v, &us)) {
+			char what[96];
+
+			describe(v, what, sizeof(what));
+			*reason = DOC_BAD_TIMESTAMP;
+			return err_set(err, EX_DATAERR, "field '%s': cannot parse datetime from %s",
+				       buf_str(&dm->path), what);
+		}
+		buf_reset(&dm->scratch);
+		datetime_format_rfc3339(us, &dm->scratch);
+		if (json_is_string(v) && strcmp(json_string_value(v), dm->scratch.data) == 0)
+			return 0;
+		*nv = json_stringn(dm->scratch.data, dm->scratch.len);
+		return 0;
+	}
+	case FT_IP: {
+		uint8_t ip[16];
+
+		if (json_is_string(v) && cstr(v) && value_parse_ip(cstr(v), ip))
+			return 0;
+		break;
+	}
+	case FT_BYTES:
+		if (json_is_string(v) &&
+		    docmap_bytes_decode(f, json_string_value(v), json_string_length(v), &dm->scratch))
+			return 0;
+		break;
+	case FT_JSON:
+		if (json_is_object(v))
+			return 0;
+		break;
+	case FT_OBJECT:
+		break;
+	}
+	return wrong_type(dm, f, v, DOC_WRONG_TYPE, reason, err);
+}
+
+static int map_object(struct docmap *dm, const struct field_mapping *fields, size_t n, json_t *obj,
+		      int depth, enum docmap_reason *reason, struct qw_err *err);
+
+/* Map the value of a mapped field; may replace it in obj[key]. */
+static int map_field(struct docmap *dm, const struct field_mapping *f, json_t *obj,
+		     const char *key, json_t *v, int depth, enum docmap_reason *reason,
+		     struct qw_err *err)
+{
+	json_t *nv = NULL;
+
+	if (f->type == FT_OBJECT) {
+		if (json_is_null(v))
+			return 0;
+		if (!json_is_object(v))
+			return wrong_type(dm, f, v, DOC_WRONG_TYPE, reason, err);
+		return map_object(dm, f->fields, f->n_fields, v, depth + 1, reason, err);
+	}
+	if (f->type == FT_JSON && json_is_object(v) && too_deep(v, depth + 1)) {
+		*reason = DOC_TOO_DEEP;
+		return err_set(err, EX_DATAERR, "field '%s': nested deeper than %d levels",
+			       buf_str(&dm->path), DOCMAP_MAX_DEPTH);
+	}
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *el;
+
+		if (!f->is_array) {
+			*reason = DOC_WRONG_TYPE;
+			return err_set(err, EX_DATAERR,
+				       "field '%s': expected a single %s value, got an array",
+				       buf_str(&dm->path), type_label(f));
+		}
+		if (f->type == FT_JSON && too_deep(v, depth + 1)) {
+			*reason = DOC_TOO_DEEP;
+			return err_set(err, EX_DATAERR, "field '%s': nested deeper than %d levels",
+				       buf_str(&dm->path), DOCMAP_MAX_DEPTH);
+		}
+		json_array_foreach(v, i, el) {
+			if (json_is_array(el))
+				return wrong_type(dm, f, el, DOC_WRONG_TYPE, reason, err);
+			if (map_leaf(dm, f, el, &nv, reason, err))
+				return -1;
+			if (nv && json_array_set_new(v, i, nv))
+				return err_set(err, EX_SOFTWARE, "cannot update array");
+		}
+		return 0;
+	}
+	if (map_leaf(dm, f, v, &nv, reason, err))
+		return -1;
+	if (nv && json_object_set_new(obj, key, nv))
+		return err_set(err, EX_SOFTWARE, "cannot update field '%s'", buf_str(&dm->path));
+	return 0;
+}
+
+static int map_object(struct docmap *dm, const struct field_mapping *fields, size_t n, json_t *obj,
+		      int depth, enum docmap_reason *reason, struct qw_err *err)
+{
+	enum mapping_mode mode = dm->cfg ? dm->cfg->mode : MODE_DYNAMIC;
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	if (depth > DOCMAP_MAX_DEPTH) {
+		*reason = DOC_TOO_DEEP;
+		return err_set(err, EX_DATAERR, "field '%s': nested deeper than %d levels",
+			       buf_str(&dm->path), DOCMAP_MAX_DEPTH);
+	}
+	json_object_foreach_safe(obj, tmp, key, v) {
+		const struct field_mapping *f = find_mapping(dm, fields, n, key);
+		size_t old = path_push(&dm->path, key, strlen(key));
+		int r = 0;
+
+		if (f) {
+			r = map_field(dm, f, obj, key, v, depth, reason, err);
+		} else if (mode == MODE_STRICT) {
+			*reason = DOC_UNKNOWN_FIELD;
+			r = err_set(err, EX_DATAERR, "field '%s': unknown field (strict mode)",
+				    buf_str(&dm->path));
+		} else if (mode == MODE_LENIENT) {
+			if (json_object_del(obj, key))
+				r = err_set(err, EX_SOFTWARE, "cannot drop field '%s'", buf_str(&dm->path));
+		} else if ((json_is_object(v) || json_is_array(v)) && too_deep(v, depth + 1)) {
+			*reason = DOC_TOO_DEEP;
+			r = err_set(err, EX_DATAERR, "field '%s': nested deeper than %d levels",
+				    buf_str(&dm->path), DOCMAP_MAX_DEPTH);
+		}
+		buf_truncate(&dm->path, old);
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+/* Value at a dotted path of mapped objects (NULL when missing). */
+static json_t *lookup_path(json_t *doc, const char *path)
+{
+	json_t *cur = doc;
+	const char *p = path;
+
+	while (cur && json_is_object(cur)) {
+		const char *dot = strchr(p, '.');
+		json_t *direct = json_object_get(cur, p);
+
+		if (direct || !dot)
+			return direct;
+		cur = json_object_getn(cur, p, (size_t)(dot - p));
+		p = dot + 1;
+	}
+	return NULL;
+}
+
+/* Map doc in place (doc is owned by the caller and may be modified). */
+static int map_inplace(struct docmap *dm, json_t *doc, enum docmap_reason *reason,
+		       struct qw_err *err)
+{
+	const struct index_config *cfg = dm->cfg;
+
+	if (!json_is_object(doc)) {
+		*reason = DOC_NOT_OBJECT;
+		return err_set(err, EX_DATAERR, "document is a JSON %s, not an object",
+			       json_kind(doc));
+	}
+	buf_reset(&dm->path);
+	if (map_object(dm, cfg ? cfg->fields : NULL, cfg ? cfg->n_fields : 0, doc, 1, reason, err))
+		return -1;
+	if (cfg && cfg->timestamp_field) {
+		json_t *ts = lookup_path(doc, cfg->timestamp_field);
+
+		if (!ts || json_is_null(ts)) {
+			*reason = DOC_NO_TIMESTAMP;
+			return err_set(err, EX_DATAERR, "timestamp field '%s' is missing",
+				       cfg->timestamp_field);
+		}
+	}
+	return 0;
+}
+
+int docmap_map(struct docmap *dm, json_t *doc, json_t **out, enum docmap_reason *reason,
+	       struct qw_err *err)
+{
+	json_t *copy;
+
+	*out = NULL;
+	*reason = DOC_OK;
+	if (!json_is_object(doc)) {
+		*reason = DOC_NOT_OBJECT;
+		return err_set(err, EX_DATAERR, "document is a JSON %s, not an object",
+			       doc ? json_kind(doc) : "nothing");
+	}
+	copy = json_deep_copy(doc);
+	if (!copy) {
+		*reason = DOC_TOO_DEEP;
+		return err_set(err, EX_DATAERR, "cannot copy document");
+	}
+	if (map_inplace(dm, copy, reason, err)) {
+		json_decref(copy);
+		return -1;
+	}
+	*out = copy;
+	return 0;
+}
+
+static bool big_rewrite(const char *line, size_t len, struct buf *out);
+
+/* A string of the document that reads as big_u64()'s marker, somewhere in v. */
+static bool has_big_marker(const json_t *v)
+{
+	const char *key;
+	json_t *m;
+	size_t i;
+	uint64_t u;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, m)
+			if (has_big_marker(m))
+				return true;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			if (has_big_marker(m))
+				return true;
+	}
+	return big_u64(v, &u);
+}
+
+json_t *docmap_load(const char *text, size_t len, size_t flags, json_error_t *jerr)
+{
+	json_error_t local;
+	json_t *doc;
+
+	if (!jerr)
+		jerr = &local;
+	doc = json_loadb(text, len, flags, jerr);
+	if (!doc && json_error_code(jerr) == json_error_null_character &&
+	    !(flags & JSON_ALLOW_NUL)) {
+		/* a "\u0000" escape in a string is valid JSON: the string holds a
+		 * NUL (its length says where it ends); one that is a NUL and
+		 * digits only would read as a big integer: refused */
+		doc = json_loadb(text, len, flags | JSON_ALLOW_NUL, jerr);
+		if (doc && has_big_marker(doc)) {
+			json_decref(doc);
+			doc = NULL;
+			jerr->line = jerr->column = -1;
+			jerr->position = 0;
+			snprintf(jerr->text, sizeof(jerr->text), "%s",
+				 "a string of \\u0000 then only digits is not supported");
+		}
+		/* numeric_overflow then: big integers and \u0000 escapes in one
+		 * document are not supported (big_rewrite()) */
+	}
+	if (!doc && json_error_code(jerr) == json_error_numeric_overflow) {
+		/* integers beyond int64: parse a copy with them rewritten (big_rewrite) */
+		struct buf copy = BUF_INIT;
+
+		if (big_rewrite(text, len, &copy))
+			doc = json_loadb(copy.data, copy.len, flags | JSON_ALLOW_NUL, jerr);
+		buf_free(&copy);
+	}
+	return doc;
+}
+
+int docmap_dumpf(const json_t *v, FILE *f)
+{
+	static const char mark[] = "\"\\u0000";
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	const char *p, *q, *scan;
+	int ret = -1;
+
+	if (!text)
+		return -1;
+	/* The big integers of big_rewrite() are whole strings "\u0000DIGITS";
+	 * a document's own strings never have that shape (docmap_load()), but
+	 * may hold a \u0000 elsewhere, also after an escaped quote. */
+	for (p = scan = text; (q = strstr(scan, mark)) != NULL;) {
+		const char *d = q + sizeof(mark) - 1, *e = d, *b = q;
+
+		while (*e >= '0' && *e <= '9')
+			e++;
+		while (b > text && b[-1] == '\\')
+			b--;
+		if (e == d || *e != '"' || (q - b) % 2) {
+			scan = d;       /* not a marker: written as it is */
+			continue;
+		}
+		if (fwrite(p, 1, (size_t)(q - p), f) != (size_t)(q - p) ||
+		    fwrite(d, 1, (size_t)(e - d), f) != (size_t)(e - d))
+			goto out;
+		p = scan = e + 1;
+	}
+	if (fputs(p, f) == EOF)
+		goto out;
+	ret = 0;
+out:
+	free(text);
+	return ret;
+}
+
+int docmap_map_line(struct docmap *dm, const char *line, size_t len, json_t **out,
+		    enum docmap_reason *reason, struct qw_err *err)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	*out = NULL;
+	*reason = DOC_OK;
+	doc = docmap_load(line, len, JSON_DECODE_ANY, &jerr);
+	if (!doc) {
+		if (json_error_code(&jerr) == json_error_stack_overflow) {
+			*reason = DOC_TOO_DEEP;
+			return err_set(err, EX_DATAERR, "document nested too deeply");
+		}
+		*reason = DOC_NOT_JSON;
+		if (jerr.column < 0)
+			return err_set(err, EX_DATAERR, "cannot read the document: %s", jerr.text);
+		return err_set(err, EX_DATAERR, "invalid JSON at column %d: %s", jerr.column,
+			       jerr.text);
+	}
+	if (map_inplace(dm, doc, reason, err)) {
+		json_decref(doc);
+		return -1;
+	}
+	*out = doc;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- walking */
+
+struct walker {
+	struct docmap *dm;
+	docmap_visit_fn visit;
+	void *ctx;
+};
+
+static int visit_inferred(struct walker *w, const struct field_mapping *gov, json_t *v,
+			  uint32_t idx, int depth);
+
+static int emit(struct walker *w, struct field_value *fv)
+{
+	fv->path = w->dm->path.data ? w->dm->path.data : "";
+	fv->path_len = w->dm->path.len;
+	return w->visit(w->ctx, fv);
+}
+
+/* A value under a json field or unmapped (dynamic): type from JSON. */
+static int visit_inferred(struct walker *w, const struct field_mapping *gov, json_t *v,
+			  uint32_t idx, int depth)
+{
+	struct field_value fv;
+	const char *key;
+	json_t *child;
+	size_t i;
+	int r;
+
+	if (depth > DOCMAP_MAX_DEPTH + 1)
+		return 0;
+	memset(&fv, 0, sizeof(fv));
+	fv.mapping = gov;
+	fv.array_index = idx;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		json_object_foreach(v, key, child) {
+			size_t old = path_push(&w->dm->path, key, strlen(key));
+
+			r = visit_inferred(w, gov, child, 0, depth + 1);
+			buf_truncate(&w->dm->path, old);
+			if (r)
+				return r;
+		}
+		return 0;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, child) {
+			r = visit_inferred(w, gov, child, (uint32_t)i, depth + 1);
+			if (r)
+				return r;
+		}
+		return 0;
+	case JSON_STRING:
+		if (big_u64(v, &fv.v.u64)) {
+			fv.kind = VK_U64;
+			break;
+		}
+		fv.kind = VK_TEXT;
+		fv.v.text.s = json_string_value(v);
+		fv.v.text.len = json_string_length(v);
+		break;
+	case JSON_INTEGER:
+		fv.kind = VK_I64;
+		fv.v.i64 = json_integer_value(v);
+		break;
+	case JSON_REAL:
+		fv.kind = VK_F64;
+		fv.v.f64 = json_real_value(v);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		fv.kind = VK_BOOL;
+		fv.v.b = json_is_true(v);
+		break;
+	case JSON_NULL:
+		return 0;
+	}
+	return emit(w, &fv);
+}
+
+/* One typed leaf value of a mapped field; values that do not convert are skipped. */
+static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v, uint32_t idx,
+		      int depth)
+{
+	struct field_value fv;
+
+	if (json_is_null(v))
+		return 0;
+	if (f->type == FT_JSON)
+		return visit_inferred(w, f, v, idx, depth);
+	memset(&fv, 0, sizeof(fv));
+	fv.mapping = f;
+	fv.array_index = idx;
+	switch (f->type) {
+	case FT_TEXT:
+		if (!json_is_string(v) || big_u64(v, &fv.v.u64))
+			return 0;
+		fv.kind = VK_TEXT;
+		fv.v.text.s = json_string_value(v);
+		fv.v.text.len = json_string_length(v);
+		break;
+	case FT_I64:
+		if (!json_is_integer(v))
+			return 0;
+		fv.kind = VK_I64;
+		fv.v.i64 = json_integer_value(v);
+		break;
+	case FT_U64:
+		if (big_u64(v, &fv.v.u64)) {
+			fv.kind = VK_U64;
+			break;
+		}
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return 0;
+		fv.kind = VK_U64;
+		fv.v.u64 = (uint64_t)json_integer_value(v);
+		break;
+	case FT_F64:
+		if (big_u64(v, &fv.v.u64)) {
+			fv.kind = VK_F64;
+			fv.v.f64 = (double)fv.v.u64;
+			break;
+		}
+		if (!json_is_number(v))
+			return 0;
+		fv.kind = VK_F64;
+		fv.v.f64 = json_number_value(v);
+		break;
+	case FT_BOOL:
+		if (!json_is_boolean(v))
+			return 0;
+		fv.kind = VK_BOOL;
+		fv.v.b = json_is_true(v);
+		break;
+	case FT_DATETIME:
+		if (!datetime_value(f, v, &fv.v.dt_us))
+			return 0;
+		fv.kind = VK_DATETIME;
+		break;
+	case FT_IP:
+		if (!json_is_string(v) || !cstr(v) || !value_parse_ip(cstr(v), fv.v.ip))
+			return 0;
+		fv.kind = VK_IP;
+		break;
+	case FT_BYTES:
+		if (!json_is_string(v) ||
+		    !docmap_bytes_decode(f, json_string_value(v), json_string_length(v), &w->dm->scratch))
+			return 0;
+		fv.kind = VK_BYTES;
+		fv.v.bytes.p = (const uint8_t *)buf_str(&w->dm->scratch);
+		fv.v.bytes.len = w->dm->scratch.len;
+		break;
+	case FT_JSON:
+	case FT_OBJECT:
+		return 0;
+	}
+	return emit(w, &fv);
+}
+
+static int walk_object(struct walker *w, const struct field_mapping *fields, size_t n, json_t *obj,
+		       int depth)
+{
+	enum mapping_mode mode = w->dm->cfg ? w->dm->cfg->mode : MODE_DYNAMIC;
+	const char *key;
+	json_t *v;
+	int r = 0;
+
+	if (depth > DOCMAP_MAX_DEPTH + 1)
+		return 0;
+	json_object_foreach(obj, key, v) {
+		const struct field_mapping *f = find_mapping(w->dm, fields, n, key);
+		size_t old = path_push(&w->dm->path, key, strlen(key));
+
+		if (!f) {
+			if (mode == MODE_DYNAMIC)
+				r = visit_inferred(w, NULL, v, 0, depth + 1);
+		} else if (f->type == FT_OBJECT) {
+			if (json_is_object(v))
+				r = walk_object(w, f->fields, f->n_fields, v, depth + 1);
+		} else if (json_is_array(v) && f->type != FT_JSON) {
+			size_t i;
+			json_t *el;
+
+			json_array_foreach(v, i, el) {
+				r = visit_leaf(w, f, el, (uint32_t)i, depth + 1);
+				if (r)
+					break;
+			}
+		} else if (json_is_array(v)) {
+			size_t i;
+			json_t *el;
+
+			json_array_foreach(v, i, el) {
+				r = visit_inferred(w, f, el, (uint32_t)i, depth + 1);
+				if (r)
+					break;
+			}
+		} else {
+			r = visit_leaf(w, f, v, 0, depth);
+		}
+		buf_truncate(&w->dm->path, old);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int docmap_walk(struct docmap *dm, json_t *canonical, docmap_visit_fn visit, void *ctx)
+{
+	struct walker w = { dm, visit, ctx };
+
+	if (!json_is_object(canonical))
+		return 0;
+	buf_reset(&dm->path);
+	return walk_object(&w, dm->cfg ? dm->cfg->fields : NULL, dm->cfg ? dm->cfg->n_fields : 0,
+			   canonical, 1);
+}
+
+bool docmap_timestamp(struct docmap *dm, json_t *canonical, int64_t *us)
+{
+	json_t *v;
+
+	if (!dm->cfg || !dm->cfg->timestamp_field || !dm->ts_field)
+		return false;
+	v = lookup_path(canonical, dm->cfg->timestamp_field);
+	if (!v || json_is_null(v))
+		return false;
+	return datetime_value(dm->ts_field, v, us);
+}
+
+/* ---------------------------------------------------------------- serializing */
+
+static size_t utf8_valid_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+void docmap_json_string(struct buf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	buf_grow(out, len + 2);
+	buf_addc(out, '"');
+	while (i < len) {
+		unsigned char c = p[i];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			run++;
+			continue;
+		}
+		if (run)
+			buf_add(out, s + i - run, run);
+		run = 0;
+		if (c < 0x80) {
+			switch (c) {
+			case '"': buf_add(out, "\\\"", 2); break;
+			case '\\': buf_add(out, "\\\\", 2); break;
+			case '\n': buf_add(out, "\\n", 2); break;
+			case '\r': buf_add(out, "\\r", 2); break;
+			case '\t': buf_add(out, "\\t", 2); break;
+			case '\b': buf_add(out, "\\b", 2); break;
+			case '\f': buf_add(out, "\\f", 2); break;
+			default: buf_addf(out, "\\u%04x", c); break;
+			}
+			i++;
+			continue;
+		}
+		{
+			size_t n = utf8_valid_len(p + i, len - i);
+
+			if (n) {
+				buf_add(out, s + i, n);
+				i += n;
+			} else {
+				buf_add(out, "\\ufffd", 6);
+				i++;
+			}
+		}
+	}
+	if (run)
+		buf_add(out, s + i - run, run);
+	buf_addc(out, '"');
+}
+
+static void add_real(struct buf *out, double d)
+{
+	char tmp[40];
+
+	if (!isfinite(d)) {
+		buf_adds(out, "null");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	buf_adds(out, tmp);
+	if (!strpbrk(tmp, ".eE"))
+		buf_add(out, ".0", 2);
+}
+
+void docmap_serialize(json_t *v, struct buf *out)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+	bool first = true;
+	uint64_t big;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		buf_addc(out, '{');
+		json_object_foreach(v, key, child) {
+			if (!first)
+				buf_addc(out, ',');
+			first = false;
+			docmap_json_string(out, key, strlen(key));
+			buf_addc(out, ':');
+			docmap_serialize(child, out);
+		}
+		buf_addc(out, '}');
+		break;
+	case JSON_ARRAY:
+		buf_addc(out, '[');
+		json_array_foreach(v, i, child) {
+			if (i)
+				buf_addc(out, ',');
+			docmap_serialize(child, out);
+		}
+		buf_addc(out, ']');
+		break;
+	case JSON_STRING:
+		if (json_string_length(v) && json_string_value(v)[0] == '\0' && big_u64(v, &big))
+			buf_addf(out, "%llu", (unsigned long long)big);
+		else
+			docmap_json_string(out, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		buf_addf(out, "%lld", (long long)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		add_real(out, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		buf_add(out, "true", 4);
+		break;
+	case JSON_FALSE:
+		buf_add(out, "false", 5);
+		break;
+	case JSON_NULL:
+		buf_add(out, "null", 4);
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- JSON lexing */
+
+/*
+ * Token helpers shared by the canonical fast path (fx_*) and the one-pass
+ * scan (sc_*), as lex_number() is: each reads [p, end) and never past end.
+ */
+
+static inline const char *json_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Whether the literal lit (n bytes: true, false, null) starts at p. */
+static inline bool json_lit(const char *p, const char *end, const char *lit, size_t n)
+{
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/*
+ * The unescaped run of a string body from p: printable ASCII other than '"'
+ * and '\\', and well-formed UTF-8 sequences. Returns where it stops: end, a
+ * '"', a '\\', or a byte no JSON string holds raw (a control character or a
+ * byte of invalid UTF-8). With h, folds the run's bytes into the FNV-1a hash
+ * *h (inlined, so the test is resolved at compile time).
+ */
+static inline __attribute__((always_inline)) const unsigned char *
+json_str_run(const unsigned char *p, const unsigned char *end, uint32_t *h)
+{
+	uint32_t x = h ? *h : 0;
+
+	for (;;) {
+		size_t k;
+
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+			if (h)
+				x = (x ^ *p) * 16777619u;
+			p++;
+		}
+		if (p >= end || *p < 0x80)
+			break;
+		k = utf8_valid_len(p, (size_t)(end - p));
+		if (!k)
+			break;
+		if (h)
+			for (size_t i = 0; i < k; i++)
+				x = (x ^ p[i]) * 16777619u;
+		p += k;
+	}
+	if (h)
+		*h = x;
+	return p;
+}
+
+static int json_hex4(const unsigned char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int c = p[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+static void json_utf8_put(struct buf *b, unsigned cp)
+{
+	char t[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		t[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		t[0] = (char)(0xc0 | (cp >> 6));
+		t[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		t[0] = (char)(0xe0 | (cp >> 12));
+		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		t[0] = (char)(0xf0 | (cp >> 18));
+		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		t[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_add(b, t, n);
+}
+
+/*
+ * The escape sequence at p (on its backslash), decoded as jansson decodes it:
+ * its length (2, 6, or 12 for a surrogate pair) with its code point in *cp,
+ * or 0 for what jansson rejects (unknown escape, bad hex digits, \u0000, lone
+ * surrogates).
+ */
+static inline __attribute__((always_inline)) size_t
+json_escape(const unsigned char *p, const unsigned char *end, unsigned *cp)
+{
+	int v, lo;
+
+	if (end - p < 2)
+		return 0;
+	switch (p[1]) {
+	case '"': *cp = '"'; return 2;
+	case '\\': *cp = '\\'; return 2;
+	case '/': *cp = '/'; return 2;
+	case 'b': *cp = '\b'; return 2;
+	case 'f': *cp = '\f'; return 2;
+	case 'n': *cp = '\n'; return 2;
+	case 'r': *cp = '\r'; return 2;
+	case 't': *cp = '\t'; return 2;
+	case 'u':
+		if (end - p < 6 || (v = json_hex4(p + 2)) <= 0)
+			return 0;
+		if (v >= 0xdc00 && v <= 0xdfff)
+			return 0;
+		if (v >= 0xd800 && v <= 0xdbff) {
+			if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+			    (lo = json_hex4(p + 8)) < 0xdc00 || lo > 0xdfff)
+				return 0;
+			*cp = 0x10000 + ((unsigned)(v - 0xd800) << 10) + (unsigned)(lo - 0xdc00);
+			return 12;
+		}
+		*cp = (unsigned)v;
+		return 6;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Whether the escape [p, p + k) of code point cp is the one
+ * docmap_json_string() writes: the short form for '"', '\\', \b \f \n \r \t,
+ * \u00xx in lower-case hex for the other control characters, and no escape
+ * at all for anything else.
+ */
+static inline bool json_escape_canonical(const unsigned char *p, size_t k, unsigned cp)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (k == 2)
+		return p[1] != '/';
+	return k == 6 && cp < 0x20 && cp != '\b' && cp != '\f' && cp != '\n' && cp != '\r' &&
+	       cp != '\t' && p[2] == '0' && p[3] == '0' && p[4] == hex[cp >> 4] && p[5] == hex[cp & 15];
+}
+
+/* ---------------------------------------------------------------- one-pass mapping */
+
+/*
+ * The fast path of docmap_canonical_line(): a JSON scanner that writes the
+ * canonical form while it reads, for documents where that is easy: strings
+ * already in canonical escaping, integers that fit, reals already in their
+ * shortest form, datetimes and coerced numbers rewritten in place, unknown
+ * fields dropped in lenient mode. Anything else (errors included) makes it
+ * give up, and the tree-based path decides: so it never accepts what that
+ * path would reject, nor writes anything else than what it would write.
+ */
+struct fast {
+	struct docmap *dm;
+	const char *p, *end;
+	struct buf *out;
+	bool ts_seen;
+};
+
+#define FAST_MAX_DEPTH 64
+#define FAST_MAX_KEYS 64
+
+enum fast_ctx { FX_DYN, FX_LEAF, FX_OBJ };
+
+static inline void fx_ws(struct fast *fx)
+{
+	fx->p = json_ws(fx->p, fx->end);
+}
+
+/* A string token at fx->p in canonical escaping: its span (quotes included). */
+static bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
+{
+	const unsigned char *p = (const unsigned char *)fx->p + 1;
+	const unsigned char *end = (const unsigned char *)fx->end;
+
+	*plain = true;
+	for (;;) {
+		unsigned cp;
+		size_t k;
+
+		p = json_str_run(p, end, NULL);
+		if (p >= end || *p != '\\')
+			break;
+		*plain = false;
+		k = json_escape(p, end, &cp);
+		if (!k || !json_escape_canonical(p, k, cp))
+			return false;
+		p += k;
+	}
+	if (p >= end || *p != '"')
+		return false;
+	*s = fx->p;
+	*n = (size_t)((const char *)p + 1 - fx->p);
+	fx->p = (const char *)p + 1;
+	return true;
+}
+
+/*
+ * The JSON number token at [p, end), shared by the canonical fast path and
+ * the one-pass scan: false when it is not a valid JSON number. mag holds the
+ * integer part's value when it has at most 19 digits (which fit in uint64).
+ */
+struct json_num {
+	const char *end;
+	bool is_int;
+	bool neg;
+	int digits;
+	uint64_t mag;
+};
+
+static bool lex_number(const char *p, const char *end, struct json_num *num)
+{
+	num->neg = false;
+	num->digits = 0;
+	num->mag = 0;
+	if (p < end && *p == '-') {
+		num->neg = true;
+		p++;
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return false;
+	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+		return false;
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (++num->digits <= 19)
+			num->mag = num->mag * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	num->is_int = true;
+	if (p < end && *p == '.') {
+		num->is_int = false;
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return false;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		num->is_int = false;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return false;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	num->end = p;
+	return true;
+}
+
+/* Whether an integer token fits in int64 (json_int_t, as jansson reads it). */
+static bool json_num_fits_i64(const struct json_num *num)
+{
+	return num->digits <= 19 && num->mag <= (uint64_t)INT64_MAX + (num->neg ? 1 : 0);
+}
+
+/*
+ * A copy of a line jansson rejected for an integer beyond int64, for
+ * docmap_map_line() to parse with JSON_ALLOW_NUL: each such integer that
+ * fits in uint64 becomes the string big_u64() reads, each other one (below
+ * INT64_MIN or above UINT64_MAX) a real, as Quickwit's JSON parser reads
+ * them. False (the line stays rejected) when the line holds a "\u0000"
+ * escape, which the copy would then accept, or a token that is not a number.
+ */
+static bool big_rewrite(const char *line, size_t len, struct buf *out)
+{
+	const char *p = line, *end = line + len, *run = line;
+
+	buf_reset(out);
+	while (p < end) {
+		struct json_num num;
+
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++) {
+				if (*p != '\\' || p + 1 >= end)
+					continue;
+				/* a NUL of the line's own: our marker would be ambiguous */
+				if (end - p >= 6 && memcmp(p, "\\u0000", 6) == 0)
+					return false;
+				p++;
+			}
+			if (p < end)
+				p++;
+			continue;
+		}
+		if (*p != '-' && (*p < '0' || *p > '9')) {
+			p++;
+			continue;
+		}
+		if (!lex_number(p, end, &num))
+			return false;
+		if (num.is_int && !json_num_fits_i64(&num)) {
+			buf_add(out, run, (size_t)(p - run));
+			if (!num.neg && (num.digits < 20 ||
+					 (num.digits == 20 && memcmp(p, BIG_U64_MAX, 20) <= 0))) {
+				buf_add(out, "\"\\u0000", 7);
+				buf_add(out, p, (size_t)(num.end - p));
+				buf_addc(out, '"');
+			} else {
+				buf_add(out, p, (size_t)(num.end - p));
+				buf_add(out, ".0", 2);
+			}
+			run = num.end;
+		}
+		p = num.end;
+	}
+	buf_add(out, run, (size_t)(end - run));
+	return true;
+}
+
+/* A number token: its span; *is_int when it has no fraction or exponent and fits in int64. */
+static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
+{
+	const char *start = fx->p;
+	struct json_num num;
+
+	if (!lex_number(fx->p, fx->end, &num))
+		return false;
+	*is_int = num.is_int;
+	*s = start;
+	*n = (size_t)(num.end - start);
+	fx->p = num.end;
+	if (*is_int)
+		/* must fit in int64 and not be "-0" (which becomes "0") */
+		return !(num.neg && num.digits == 1 && num.mag == 0) && json_num_fits_i64(&num);
+	{
+		/* a real: keep it only when it is already in its shortest form */
+		char tmp[64];
+		struct buf b = BUF_INIT;
+		bool same;
+		double d;
+
+		if (*n >= sizeof(tmp))
+			return false;
+		memcpy(tmp, start, *n);
+		tmp[*n] = '\0';
+		errno = 0;
+		d = strtod(tmp, NULL);
+		if (errno || !isfinite(d))
+			return false;
+		add_real(&b, d);
+		same = b.len == *n && memcmp(b.data, start, *n) == 0;
+		buf_free(&b);
+		return same;
+	}
+}
+
+static bool fx_lit(struct fast *fx, const char *lit, size_t n)
+{
+	if (!json_lit(fx->p, fx->end, lit, n))
+		return false;
+	buf_add(fx->out, lit, n);
+	fx->p += n;
+	return true;
+}
+
+static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapping *f,
+		     const struct field_mapping *fields, size_t nf, int depth, bool top);
+
+/* A datetime value at fx->p (string or number) written as an RFC 3339 string. */
+static bool fx_datetime(struct fast *fx, const struct field_mapping *f)
+{
+	int64_t us = 0;
+	bool ok = false;
+
+	if (*fx->p == '"') {
+		const char *s;
+		size_t n;
+		bool plain;
+
+		if (!fx_string(fx, &s, &n, &plain) || !plain || n - 2 > 200)
+			return false;
+		{
+			char tmp[256];
+
+			memcpy(tmp, s + 1, n - 2);
+			tmp[n - 2] = '\0';
+			ok = datetime_text(f, tmp, n - 2, &us);
+		}
+	} else {
+		const char *s;
+		size_t n;
+		bool is_int;
+		char tmp[64];
+
+		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
+			return false;
+		if (!fx_number(fx, &s, &n, &is_int) || n >= sizeof(tmp))
+			return false;
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		if (is_int) {
+			errno = 0;
+			ok = datetime_from_i64(strtoll(tmp, NULL, 10), &us) && errno == 0;
+		} else {
+			ok = datetime_from_number(strtod(tmp, NULL), &us);
+		}
+	}
+	if (!ok)
+		return false;
+	buf_addc(fx->out, '"');
+	datetime_format_rfc3339(us, fx->out);
+	buf_addc(fx->out, '"');
+	return true;
+}
+
+/* A coerced number given as a string: digits only, rewritten as a JSON integer. */
+static bool fx_coerce_int(struct fast *fx, bool is_unsigned)
+{
+	const char *s;
+	size_t n;
+	bool plain;
+	char tmp[32];
+	size_t i = 0;
+
+	if (!fx_string(fx, &s, &n, &plain) || !plain || n - 2 == 0 || n - 2 >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s + 1, n - 2);
+	tmp[n - 2] = '\0';
+	if (tmp[0] == '-' && !is_unsigned)
+		i = 1;
+	if (!tmp[i])
+		return false;
+	for (size_t k = i; tmp[k]; k++)
+		if (tmp[k] < '0' || tmp[k] > '9')
+			return false;
+	errno = 0;
+	if (is_unsigned) {
+		unsigned long long u = strtoull(tmp, NULL, 10);
+
+		if (errno || u > INT64_MAX)
+			return false;
+		buf_addf(fx->out, "%llu", u);
+	} else {
+		long long v = strtoll(tmp, NULL, 10);
+
+		if (errno)
+			return false;
+		buf_addf(fx->out, "%lld", v);
+	}
+	return true;
+}
+
+static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int depth)
+{
+	const char *s;
+	size_t n;
+	bool b, is_int;
+	char c = *fx->p;
+
+	if (c == 'n')
+		return fx_lit(fx, "null", 4);
+	switch (f->type) {
+	case FT_TEXT:
+		if (c != '"' || !fx_string(fx, &s, &n, &b))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	case FT_I64:
+	case FT_U64:
+		if (c == '"')
+			return f->coerce && fx_coerce_int(fx, f->type == FT_U64);
+		if (!fx_number(fx, &s, &n, &is_int) || !is_int || (f->type == FT_U64 && *s == '-'))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	case FT_F64:
+		if (!fx_number(fx, &s, &n, &is_int))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	case FT_BOOL:
+		return fx_lit(fx, "true", 4) || fx_lit(fx, "false", 5);
+	case FT_DATETIME:
+		return fx_datetime(fx, f);
+	case FT_IP: {
+		char tmp[64];
+		uint8_t ip[16];
+
+		if (c != '"' || !fx_string(fx, &s, &n, &b) || !b || n - 2 >= sizeof(tmp))
+			return false;
+		memcpy(tmp, s + 1, n - 2);
+		tmp[n - 2] = '\0';
+		if (!value_parse_ip(tmp, ip))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	}
+	case FT_JSON:
+		return c == '{' && fx_value(fx, FX_DYN, NULL, NULL, 0, depth, false);
+	case FT_BYTES:
+	case FT_OBJECT:
+		return false;
+	}
+	return false;
+}
+
+static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapping *f,
+		     const struct field_mapping *fields, size_t nf, int depth, bool top)
+{
+	enum mapping_mode mode = fx->dm->cfg ? fx->dm->cfg->mode : MODE_DYNAMIC;
+	const char *s;
+	size_t n;
+	bool b;
+
+	if (depth > FAST_MAX_DEPTH)
+		return false;
+	fx_ws(fx);
+	if (fx->p >= fx->end)
+		return false;
+	if (ctx == FX_LEAF) {
+		if (*fx->p == '[') {
+			size_t count = 0;
+
+			if (!f->is_array || f->type == FT_JSON)
+				return false;
+			fx->p++;
+			buf_addc(fx->out, '[');
+			fx_ws(fx);
+			if (fx->p < fx->end && *fx->p == ']') {
+				fx->p++;
+				buf_addc(fx->out, ']');
+				return true;
+			}
+			for (;;) {
+				fx_ws(fx);
+				if (fx->p >= fx->end || *fx->p == '[')
+					return false;
+				if (count++)
+					buf_addc(fx->out, ',');
+				if (!fx_leaf_scalar(fx, f, depth + 1))
+					return false;
+				fx_ws(fx);
+				if (fx->p >= fx->end)
+					return false;
+				if (*fx->p == ',') {
+					fx->p++;
+					continue;
+				}
+				if (*fx->p != ']')
+					return false;
+				fx->p++;
+				buf_addc(fx->out, ']');
+				return true;
+			}
+		}
+		return fx_leaf_scalar(fx, f, depth);
+	}
+	switch (*fx->p) {
+	case '{': {
+		const char *keys[FAST_MAX_KEYS];
+		size_t klen[FAST_MAX_KEYS];
+		size_t nk = 0, written = 0;
+
+		fx->p++;
+		buf_addc(fx->out, '{');
+		fx_ws(fx);
+		if (fx->p < fx->end && *fx->p == '}') {
+			fx->p++;
+			buf_addc(fx->out, '}');
+			return true;
+		}
+		for (;;) {
+			const struct field_mapping *m = NULL;
+			size_t mark = fx->out->len;
+			bool ok;
+
+			fx_ws(fx);
+			if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b ||
+			    nk >= FAST_MAX_KEYS)
+				return false;
+			for (size_t i = 0; i < nk; i++)
+				if (klen[i] == n && memcmp(keys[i], s, n) == 0)
+					return false;     /* duplicate key: the tree decides */
+			keys[nk] = s;
+			klen[nk++] = n;
+			fx_ws(fx);
+			if (fx->p >= fx->end || *fx->p != ':')
+				return false;
+			fx->p++;
+			if (written)
+				buf_addc(fx->out, ',');
+			buf_add(fx->out, s, n);
+			buf_addc(fx->out, ':');
+			if (ctx == FX_OBJ)
+				m = config_child(fx->dm->cfg, fields, nf, s + 1, n - 2);
+			if (m && m->type == FT_OBJECT) {
+				fx_ws(fx);
+				if (fx->p < fx->end && *fx->p == 'n')
+					ok = fx_lit(fx, "null", 4);
+				else
+					ok = fx->p < fx->end && *fx->p == '{' &&
+					     fx_value(fx, FX_OBJ, NULL, m->fields, m->n_fields, depth + 1, false);
+			} else if (m) {
+				ok = fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false);
+				if (ok && top && fx->dm->cfg->timestamp_field &&
+				    strcmp(m->name, fx->dm->cfg->timestamp_field) == 0)
+					fx->ts_seen = memcmp(fx->out->data + fx->out->len - 4, "null", 4) != 0;
+			} else if (ctx == FX_OBJ && mode == MODE_STRICT) {
+				return false;
+			} else if (ctx == FX_OBJ && mode == MODE_LENIENT) {
+				ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
+				buf_truncate(fx->out, mark);    /* dropped */
+				written--;
+			} else {
+				ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
+			}
+			if (!ok)
+				return false;
+			written++;
+			fx_ws(fx);
+			if (fx->p >= fx->end)
+				return false;
+			if (*fx->p == ',') {
+				fx->p++;
+				continue;
+			}
+			if (*fx->p != '}')
+				return false;
+			fx->p++;
+			buf_addc(fx->out, '}');
+			return true;
+		}
+	}
+	case '[': {
+		size_t count = 0;
+
+		fx->p++;
+		buf_addc(fx->out, '[');
+		fx_ws(fx);
+		if (fx->p < fx->end && *fx->p == ']') {
+			fx->p++;
+			buf_addc(fx->out, ']');
+			return true;
+		}
+		for (;;) {
+			if (count++)
+				buf_addc(fx->out, ',');
+			if (!fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false))
+				return false;
+			fx_ws(fx);
+			if (fx->p >= fx->end)
+				return false;
+			if (*fx->p == ',') {
+				fx->p++;
+				continue;
+			}
+			if (*fx->p != ']')
+				return false;
+			fx->p++;
+			buf_addc(fx->out, ']');
+			return true;
+		}
+	}
+	case '"':
+		if (!fx_string(fx, &s, &n, &b))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	case 't':
+		return fx_lit(fx, "true", 4);
+	case 'f':
+		return fx_lit(fx, "false", 5);
+	case 'n':
+		return fx_lit(fx, "null", 4);
+	default: {
+		bool is_int;
+
+		if (!fx_number(fx, &s, &n, &is_int))
+			return false;
+		buf_add(fx->out, s, n);
+		return true;
+	}
+	}
+}
+
+int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struct buf *out,
+			  enum docmap_reason *reason, struct qw_err *err)
+{
+	const struct index_config *cfg = dm->cfg;
+	size_t mark = out->len;
+	json_t *doc = NULL;
+
+	*reason = DOC_OK;
+	if (!cfg || !cfg->timestamp_field || !strchr(cfg->timestamp_field, '.')) {
+		struct fast fx = { dm, line, line + len, out, false };
+		bool ok;
+
+		fx_ws(&fx);
+		ok = fx.p < fx.end && *fx.p == '{' &&
+		     fx_value(&fx, cfg ? FX_OBJ : FX_DYN, NULL, cfg ? cfg->fields : NULL,
+			      cfg ? cfg->n_fields : 0, 1, true);
+		if (ok) {
+			fx_ws(&fx);
+			ok = fx.p == fx.end && (!cfg || !cfg->timestamp_field || fx.ts_seen);
+		}
+		if (ok)
+			return 0;
+		buf_truncate(out, mark);
+	}
+	if (docmap_map_line(dm, line, len, &doc, reason, err))
+		return -1;
+	docmap_serialize(doc, out);
+	json_decref(doc);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- one-pass walking */
+
+/*
+ * docmap_scan_line(): a JSON scanner that checks, value by value, that the
+ * mapping would leave the document as it is (map_object/map_field/map_leaf)
+ * and collects what docmap_walk() would visit on the tree (walk_object,
+ * visit_leaf, visit_inferred), without building the tree. What jansson
+ * would reject, what the mapping would reject or rewrite, and whatever is
+ * unusual makes it give up (false): the tree path then decides, so both
+ * paths always index the same values.
+ */
+struct scan {
+	struct docmap *dm;
+	const char *p, *end;
+	struct docmap_values *dv;
+	bool ts_seen;
+};
+
+#define SCAN_MAX_DEPTH 32
+
+void docmap_values_free(struct docmap_values *dv)
+{
+	free(dv->v);
+	free(dv->fix);
+	free(dv->keys);
+	free(dv->kslots);
+	free(dv->captured);
+	buf_free(&dv->paths);
+	buf_free(&dv->text);
+	memset(dv, 0, sizeof(*dv));
+}
+
+static inline void sc_ws(struct scan *sc)
+{
+	sc->p = json_ws(sc->p, sc->end);
+}
+
+/*
+ * A string at sc->p (on its '"'), decoded as jansson decodes it. Plain
+ * strings: (*s, *n) is the span between the quotes and *off is SIZE_MAX;
+ * strings with escapes are decoded at the end of dv->text, *off is their
+ * offset there (and *s meaningless until the buffer stops moving).
+ * Gives up on what jansson rejects (control characters, invalid UTF-8,
+ * \u0000, lone surrogates, bad escapes).
+ */
+static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
+{
+	const unsigned char *p = (const unsigned char *)sc->p + 1;
+	const unsigned char *end = (const unsigned char *)sc->end;
+	const unsigned char *start = p;
+	struct buf *t = &sc->dv->text;
+
+	*off = SIZE_MAX;
+	for (;;) {
+		unsigned cp;
+		size_t k;
+
+		p = json_str_run(p, end, NULL);
+		if (p >= end)
+			return false;
+		if (*p == '"') {
+			if (*off == SIZE_MAX) {
+				*s = (const char *)start;
+				*n = (size_t)(p - start);
+			} else {
+				buf_add(t, start, (size_t)(p - start));
+				*s = NULL;
+				*n = t->len - *off;
+			}
+			sc->p = (const char *)p + 1;
+			return true;
+		}
+		if (*p != '\\')
+			return false;
+		/* a backslash: from here on, decode into dv->text */
+		if (*off == SIZE_MAX)
+			*off = t->len;
+		buf_add(t, start, (size_t)(p - start));
+		k = json_escape(p, end, &cp);
+		if (!k)
+			return false;
+		json_utf8_put(t, cp);
+		p += k;
+		start = p;
+	}
+}
+
+/* An object key at sc->p: plain (no escape), with its hash. */
+static bool sc_key(struct scan *sc, const char **s, size_t *n, uint32_t *h)
+{
+	const unsigned char *start = (const unsigned char *)sc->p + 1;
+	const unsigned char *end = (const unsigned char *)sc->end;
+	const unsigned char *p;
+
+	*h = 2166136261u;
+	p = json_str_run(start, end, h);
+	if (p >= end || *p != '"')
+		return false;
+	*s = (const char *)start;
+	*n = (size_t)(p - start);
+	sc->p = (const char *)p + 1;
+	return true;
+}
+
+/* A number token, as jansson reads it: an integer (json_int_t) or a real. */
+static bool sc_number(struct scan *sc, bool *is_int, int64_t *i, double *d)
+{
+	const char *start = sc->p, *p;
+	struct json_num num;
+
+	/* more than 19 digits before the point: left to the tree path */
+	if (!lex_number(sc->p, sc->end, &num) || num.digits > 19)
+		return false;
+	p = sc->p = num.end;
+	*is_int = num.is_int;
+	if (*is_int) {
+		if (!json_num_fits_i64(&num))
+			return false;
+		*i = !num.neg ? (int64_t)num.mag
+		     : num.mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)num.mag;
+		return true;
+	}
+	{
+		char tmp[64];
+		size_t n = (size_t)(p - start);
+
+		if (n >= sizeof(tmp))
+			return false;
+		memcpy(tmp, start, n);
+		tmp[n] = '\0';
+		*d = strtod(tmp, NULL);
+		return isfinite(*d);
+	}
+}
+
+static bool sc_lit(struct scan *sc, const char *lit, size_t n)
+{
+	if (!json_lit(sc->p, sc->end, lit, n))
+		return false;
+	sc->p += n;
+	return true;
+}
+
+/* Append a value with the current path; text_off: its string in dv->text, or SIZE_MAX. */
+static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
+{
+	struct docmap_values *dv = sc->dv;
+	struct buf *path = &sc->dm->path;
+
+	if (dv->n + 1 > dv->cap) {
+		XGROW(dv->v, dv->n + 1, dv->cap);
+		dv->fix = xreallocarray(dv->fix, dv->cap, sizeof(*dv->fix));
+	}
+	fv->path_len = path->len;
+	dv->fix[dv->n].path_off = dv->paths.len;
+	dv->fix[dv->n].text_off = text_off;
+	buf_add(&dv->paths, path->data ? path->data : "", path->len);
+	dv->v[dv->n++] = *fv;
+}
+
+/* One scalar string/number/bool/null value under a json field or unmapped (visit_inferred). */
+static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth);
+
+/* Keys of one object: gives up on a duplicate (jansson keeps the last value in the first place). */
+/*
+ * After an object member: 1 when a ',' says another follows, 0 when the
+ * object ends with '}' (its keys leave the duplicate check), -1 otherwise.
+ */
+static int sc_member_end(struct scan *sc, size_t base)
+{
+	sc_ws(sc);
+	if (sc->p < sc->end && *sc->p == ',') {
+		sc->p++;
+		return 1;
+	}
+	if (sc->p >= sc->end || *sc->p != '}')
+		return -1;
+	sc->p++;
+	sc->dv->nkeys = base;
+	return 0;
+}
+
+/*
+ * Objects of up to KEYS_LINEAR keys look for a duplicate by a linear scan
+ * behind a 256-bit filter; wider ones through dv->kslots, an open-addressing
+ * hash of indexes into dv->keys, so that a document of n keys costs O(n),
+ * not O(n^2). A slot's entry counts for an object only when its index lies
+ * in the object's keys[base, nkeys) and names the same key: entries left by
+ * closed objects (sc_member_end truncates keys) need no removal.
+ */
+#define KEYS_LINEAR 32
+
+static void kslot_put(struct docmap_values *dv, size_t i)
+{
+	size_t mask = dv->kslots_cap - 1, j = dv->keys[i].h & mask;
+
+	while (dv->kslots[j].gen == dv->kgen)
+		j = (j + 1) & mask;
+	dv->kslots[j].idx = (uint32_t)i;
+	dv->kslots[j].gen = dv->kgen;
+	dv->kslots_used++;
+}
+
+/* Add keys[i] to the hash, growing it (with keys[0, i) again) at half load. */
+static void kslot_add(struct docmap_values *dv, size_t i)
+{
+	if ((dv->kslots_used + 1) * 2 > dv->kslots_cap) {
+		size_t cap = dv->kslots_cap ? dv->kslots_cap : 64;
+
+		while ((i + 1) * 2 > cap)
+			cap *= 2;
+		free(dv->kslots);
+		dv->kslots = xcalloc(cap, sizeof(*dv->kslots));
+		dv->kslots_cap = cap;
+		dv->kslots_used = 0;
+		dv->kgen = 1;
+		for (size_t k = 0; k < i; k++)
+			kslot_put(dv, k);
+	}
+	kslot_put(dv, i);
+}
+
+static bool kslot_has(const struct docmap_values *dv, size_t base, const char *s, size_t n,
+		      uint32_t h)
+{
+	size_t mask = dv->kslots_cap - 1, j = h & mask;
+
+	for (; dv->kslots[j].gen == dv->kgen; j = (j + 1) & mask) {
+		const struct docmap_key *k = &dv->keys[dv->kslots[j].idx];
+
+		if (dv->kslots[j].idx >= base && dv->kslots[j].idx < dv->nkeys && k->h == h &&
+		    k->n == n && memcmp(k->s, s, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool sc_key_new(struct scan *sc, size_t base, uint64_t mask[4], const char *s, size_t n,
+		       uint32_t h)
+{
+	struct docmap_values *dv = sc->dv;
+	size_t count = dv->nkeys - base;
+	uint32_t bit = h >> 24;
+
+	if (count < KEYS_LINEAR) {
+		if (mask[bit >> 6] & (UINT64_C(1) << (bit & 63))) {
+			for (size_t i = base; i < dv->nkeys; i++)
+				if (dv->keys[i].h == h && dv->keys[i].n == n &&
+				    memcmp(dv->keys[i].s, s, n) == 0)
+					return false;
+		}
+		mask[bit >> 6] |= UINT64_C(1) << (bit & 63);
+	} else {
+		if (count == KEYS_LINEAR)
+			for (size_t i = base; i < dv->nkeys; i++)
+				kslot_add(dv, i);
+		if (kslot_has(dv, base, s, n, h))
+			return false;
+	}
+	if (dv->nkeys >= UINT32_MAX)
+		return false;
+	XGROW(dv->keys, dv->nkeys + 1, dv->keys_cap);
+	dv->keys[dv->nkeys].s = s;
+	dv->keys[dv->nkeys].n = n;
+	dv->keys[dv->nkeys].h = h;
+	dv->nkeys++;
+	if (count >= KEYS_LINEAR)
+		kslot_add(dv, dv->nkeys - 1);
+	return true;
+}
+
+static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth)
+{
+	struct field_value fv;
+	const char *s;
+	size_t n, off;
+
+	if (depth > SCAN_MAX_DEPTH)
+		return false;
+	sc_ws(sc);
+	if (sc->p >= sc->end)
+		return false;
+	memset(&fv, 0, sizeof(fv));
+	fv.mapping = gov;
+	fv.array_index = idx;
+	switch (*sc->p) {
+	case '{': {
+		size_t base = sc->dv->nkeys;
+		uint64_t mask[4] = { 0, 0, 0, 0 };
+		uint32_t h;
+		int more;
+
+		sc->p++;
+		sc_ws(sc);
+		if (sc->p < sc->end && *sc->p == '}') {
+			sc->p++;
+			return true;
+		}
+		for (;;) {
+			size_t old;
+			bool ok;
+
+			sc_ws(sc);
+			if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n, &h) ||
+			    !sc_key_new(sc, base, mask, s, n, h))
+				return false;
+			sc_ws(sc);
+			if (sc->p >= sc->end || *sc->p != ':')
+				return false;
+			sc->p++;
+			old = path_push(&sc->dm->path, s, n);
+			ok = sc_inferred(sc, gov, 0, depth + 1);
+			buf_truncate(&sc->dm->path, old);
+			if (!ok)
+				return false;
+			if ((more = sc_member_end(sc, base)) <= 0)
+				return more == 0;
+		}
+	}
+	case '[': {
+		uint32_t i = 0;
+
+		sc->p++;
+		sc_ws(sc);
+		if (sc->p < sc->end && *sc->p == ']') {
+			sc->p++;
+			return true;
+		}
+		for (;; i++) {
+			if (!sc_inferred(sc, gov, i, depth + 1))
+				return false;
+			sc_ws(sc);
+			if (sc->p < sc->end && *sc->p == ',') {
+				sc->p++;
+				continue;
+			}
+			if (sc->p >= sc->end || *sc->p != ']')
+				return false;
+			sc->p++;
+			return true;
+		}
+	}
+	case '"':
+		if (!sc_string(sc, &s, &n, &off))
+			return false;
+		fv.kind = VK_TEXT;
+		fv.v.text.s = s;
+		fv.v.text.len = n;
+		sc_push(sc, &fv, off);
+		return true;
+	case 't':
+	case 'f':
+		fv.kind = VK_BOOL;
+		fv.v.b = *sc->p == 't';
+		if (!(fv.v.b ? sc_lit(sc, "true", 4) : sc_lit(sc, "false", 5)))
+			return false;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	case 'n':
+		return sc_lit(sc, "null", 4);
+	default: {
+		bool is_int;
+
+		if (!sc_number(sc, &is_int, &fv.v.i64, &fv.v.f64))
+			return false;
+		fv.kind = is_int ? VK_I64 : VK_F64;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	}
+	}
+}
+
+/* One leaf value of a mapped field (not an array), mapped unchanged (map_leaf) and visited (visit_leaf). */
+static bool sc_leaf(struct scan *sc, const struct field_mapping *f, uint32_t idx, int depth,
+		    int64_t *dt)
+{
+	struct field_value fv;
+	const char *s;
+	size_t n, off;
+	bool is_int;
+	double d;
+
+	sc_ws(sc);
+	if (sc->p >= sc->end)
+		return false;
+	if (*sc->p == 'n')
+		return sc_lit(sc, "null", 4);
+	memset(&fv, 0, sizeof(fv));
+	fv.mapping = f;
+	fv.array_index = idx;
+	switch (f->type) {
+	case FT_TEXT:
+		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off))
+			return false;
+		fv.kind = VK_TEXT;
+		fv.v.text.s = s;
+		fv.v.text.len = n;
+		sc_push(sc, &fv, off);
+		return true;
+	case FT_I64:
+	case FT_U64:
+		if (*sc->p == '"' || !sc_number(sc, &is_int, &fv.v.i64, &d) || !is_int)
+			return false;
+		if (f->type == FT_U64) {
+			if (fv.v.i64 < 0)
+				return false;
+			fv.kind = VK_U64;
+			fv.v.u64 = (uint64_t)fv.v.i64;
+		} else {
+			fv.kind = VK_I64;
+		}
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	case FT_F64: {
+		int64_t i;
+
+		if (*sc->p == '"' || !sc_number(sc, &is_int, &i, &d))
+			return false;
+		fv.kind = VK_F64;
+		fv.v.f64 = is_int ? (double)i : d;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	}
+	case FT_BOOL:
+		fv.kind = VK_BOOL;
+		fv.v.b = *sc->p == 't';
+		if (!(fv.v.b ? sc_lit(sc, "true", 4) : sc_lit(sc, "false", 5)))
+			return false;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	case FT_DATETIME: {
+		struct buf *b = &sc->dm->scratch;
+
+		/* only the canonical form (map_leaf would rewrite any other) */
+		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off) || off != SIZE_MAX)
+			return false;
+		if (n < 20 || n >= 40 || s[n - 1] != 'Z' || !datetime_parse("rfc3339", s, n, &fv.v.dt_us))
+			return false;
+		buf_reset(b);
+		datetime_format_rfc3339(fv.v.dt_us, b);
+		if (b->len != n || memcmp(b->data, s, n) != 0)
+			return false;
+		fv.kind = VK_DATETIME;
+		if (dt)
+			*dt = fv.v.dt_us;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	}
+	case FT_IP: {
+		char tmp[64];
+
+		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off) || off != SIZE_MAX ||
+		    n >= sizeof(tmp))
+			return false;
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		if (!value_parse_ip(tmp, fv.v.ip))
+			return false;
+		fv.kind = VK_IP;
+		sc_push(sc, &fv, SIZE_MAX);
+		return true;
+	}
+	case FT_JSON:
+		return *sc->p == '{' && sc_inferred(sc, f, idx, depth);
+	case FT_BYTES:
+	case FT_OBJECT:
+		return false;
+	}
+	return false;
+}
+
+
+/* An object of mapped fields (map_object + walk_object). */
+static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_t nf, int depth,
+		      bool top)
+{
+	const struct index_config *cfg = sc->dm->cfg;
+	const char *tsf = top ? cfg->timestamp_field : NULL;
+	size_t base = sc->dv->nkeys;
+	uint64_t mask[4] = { 0, 0, 0, 0 };
+	const char *s;
+	size_t n;
+	uint32_t h;
+	int more;
+
+	if (depth > SCAN_MAX_DEPTH)
+		return false;
+	sc->p++; /* { */
+	sc_ws(sc);
+	if (sc->p < sc->end && *sc->p == '}') {
+		sc->p++;
+		return true;
+	}
+	for (;;) {
+		const struct field_mapping *m;
+		const char *vstart;
+		bool ok, is_ts = false;
+		int64_t dt = 0;
+		size_t old, before;
+
+		sc_ws(sc);
+		if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n, &h) ||
+		    !sc_key_new(sc, base, mask, s, n, h))
+			return false;
+		sc_ws(sc);
+		if (sc->p >= sc->end || *sc->p != ':')
+			return false;
+		sc->p++;
+		sc_ws(sc);
+		if (sc->p >= sc->end)
+			return false;
+		m = config_child(cfg, fields, nf, s, n); /* keys hold no NUL (sc_key) */
+		old = path_push(&sc->dm->path, s, n);
+		if (tsf && strlen(tsf) == n && memcmp(tsf, s, n) == 0)
+			is_ts = true;
+		vstart = sc->p;
+		before = sc->dv->n;
+		if (!m) {
+			ok = cfg->mode == MODE_DYNAMIC && sc_inferred(sc, NULL, 0, depth + 1);
+		} else if (m->type == FT_OBJECT) {
+			if (*sc->p == 'n')
+				ok = sc_lit(sc, "null", 4);
+			else
+				ok = *sc->p == '{' && sc_object(sc, m->fields, m->n_fields, depth + 1, false);
+		} else if (*sc->p == '[') {
+			uint32_t i = 0;
+
+			ok = m->is_array && !is_ts;
+			sc->p++;
+			sc_ws(sc);
+			if (ok && sc->p < sc->end && *sc->p == ']') {
+				sc->p++;
+			} else {
+				for (; ok; i++) {
+					sc_ws(sc);
+					if (sc->p >= sc->end || *sc->p == '[') {
+						ok = false;
+						break;
+					}
+					if (m->type == FT_JSON)
+						ok = *sc->p == 'n' ? sc_lit(sc, "null", 4)
+							: *sc->p == '{' && sc_inferred(sc, m, i, depth + 1);
+					else
+						ok = sc_leaf(sc, m, i, depth + 1, NULL);
+					if (!ok)
+						break;
+					sc_ws(sc);
+					if (sc->p < sc->end && *sc->p == ',') {
+						sc->p++;
+						continue;
+					}
+					ok = sc->p < sc->end && *sc->p == ']';
+					if (ok)
+						sc->p++;
+					break;
+				}
+			}
+		} else {
+			ok = sc_leaf(sc, m, 0, depth, &dt);
+		}
+		buf_truncate(&sc->dm->path, old);
+		if (!ok)
+			return false;
+		for (size_t i = 0; top && i < sc->dv->n_cap; i++) {
+			if (strlen(sc->dv->cap_keys[i]) == n && memcmp(sc->dv->cap_keys[i], s, n) == 0) {
+				sc->dv->captured[i].s = vstart;
+				sc->dv->captured[i].n = (size_t)(sc->p - vstart);
+			}
+		}
+		if (is_ts) {
+			/* map_inplace: present and not null; docmap_timestamp: its value */
+			if (sc->dv->n == before || m != sc->dm->ts_field || m->type != FT_DATETIME)
+				return false;
+			sc->ts_seen = true;
+			sc->dv->has_ts = true;
+			sc->dv->ts_us = dt;
+		}
+		if ((more = sc_member_end(sc, base)) <= 0)
+			return more == 0;
+	}
+}
+
+bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct docmap_values *dv)
+{
+	const struct index_config *cfg = dm->cfg;
+	struct scan sc = { dm, line, line + len, dv, false };
+
+	dv->n = 0;
+	dv->nkeys = 0;
+	dv->kslots_used = 0;
+	if (++dv->kgen == 0) {
+		if (dv->kslots)
+			memset(dv->kslots, 0, dv->kslots_cap * sizeof(*dv->kslots));
+		dv->kgen = 1;
+	}
+	if (dv->n_cap) {
+		dv->captured = xreallocarray(dv->captured, dv->n_cap, sizeof(*dv->captured));
+		memset(dv->captured, 0, dv->n_cap * sizeof(*dv->captured));
+	}
+	dv->has_ts = false;
+	dv->ts_us = 0;
+	buf_reset(&dv->paths);
+	buf_reset(&dv->text);
+	if (!cfg || (cfg->timestamp_field && (strchr(cfg->timestamp_field, '.') || !dm->ts_field)))
+		return false;
+	buf_reset(&dm->path);
+	sc_ws(&sc);
+	if (sc.p >= sc.end || *sc.p != '{' || !sc_object(&sc, cfg->fields, cfg->n_fields, 1, true))
+		return false;
+	sc_ws(&sc);
+	if (sc.p != sc.end || (cfg->timestamp_field && !sc.ts_seen))
+		return false;
+	for (size_t i = 0; i < dv->n; i++) {
+		dv->v[i].path = dv->paths.data ? dv->paths.data + dv->fix[i].path_off : "";
+		if (dv->fix[i].text_off != SIZE_MAX)
+			dv->v[i].v.text.s = dv->text.data + dv->fix[i].text_off;
+	}
+	return true;
+}

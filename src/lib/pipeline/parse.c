@@ -1,0 +1,536 @@
+/* parse: see parse.h */
+#include "pipeline/parse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "mapping/datetime.h"
+#include "base/fsutil.h"
+#include "pipeline/protocol.h"
+#include "pipeline/resume.h"
+#include "pipeline/source.h"
+#include "base/xalloc.h"
+
+#define POLL_INTERVAL_MS 200
+#define DEAD_LETTER_FLUSH (64 * 1024)
+
+struct run {
+	const struct parse_opts *o;
+	struct parse_stats *st;
+	struct docmap *dm;
+	struct protocol_writer w;
+	struct buf doc;             /* serialized document */
+	struct buf dl;              /* pending dead-letter lines */
+	struct buf fixed;           /* a plain line as JSON text */
+	struct buf nul;             /* a plain line without NUL bytes */
+	int dl_fd;
+	const char *source_id;
+	const char *body_field;
+	const struct field_mapping *ts_field;
+	int worst;                  /* exit code for input problems */
+	struct qw_err last;
+	struct source *src;
+	json_t *claimed;            /* {"partition": true}: the ids read in this run */
+	json_t *cp, *heads;         /* the checkpoint resumed from (without opts->no_resume) */
+	json_t *stream_pos;         /* {"partition": position}: streams read in this run */
+	uint64_t base;              /* a stream: its stored position, added to its offsets */
+	bool wait_failed;           /* flushing before a blocking read failed: */
+	struct qw_err wait_err;     /* ... why */
+};
+
+/* The head of the current partition over want bytes; false when it cannot be
+ * had. The bytes come from what source.h kept of the partition (the bytes
+ * read, or its first bytes as they were when it was opened or skipped), not
+ * from the file as it is now: a file rewritten since gives no new head. */
+static bool current_head(struct run *r, size_t want, uint64_t ino, struct buf *out)
+{
+	struct qw_err e = QW_ERR_INIT;
+	const char *h;
+	size_t n;
+
+	if (source_head(r->src, want, &h, &n, &e) < 0 || n < want)
+		return false;
+	resume_head_fingerprint(h, n, out);
+	if (ino)
+		buf_addf(out, ":%llu", (unsigned long long)ino);
+	return true;
+}
+
+static void warn(struct run *r, const struct qw_err *e)
+{
+	if (r->o->warn)
+		r->o->warn(r->o->warn_ctx, e);
+}
+
+static void note_failure(struct run *r, const struct qw_err *e)
+{
+	warn(r, e);
+	if (e->code == EX_IOERR || r->worst == 0)
+		r->worst = e->code ? e->code : EX_IOERR;
+	r->last = *e;
+}
+
+static int flush_dead_letters(struct run *r, struct qw_err *err)
+{
+	if (r->dl_fd < 0 || r->dl.len == 0)
+		return 0;
+	if (fsutil_write_full(r->dl_fd, r->dl.data, r->dl.len) < 0)
+		return err_errno(err, EX_IOERR, "cannot write dead letters to '%s'", r->o->dead_letter);
+	buf_reset(&r->dl);
+	return 0;
+}
+
+static int dead_letter(struct run *r, const struct source_part *p, enum docmap_reason reason,
+		       const char *msg, const char *line, size_t len, struct qw_err *err)
+{
+	struct buf *b = &r->dl;
+
+	if (r->dl_fd < 0)
+		return 0;
+	buf_adds(b, "{\"reason\":");
+	docmap_json_string(b, docmap_reason_name(reason), strlen(docmap_reason_name(reason)));
+	buf_adds(b, ",\"message\":");
+	docmap_json_string(b, msg, strlen(msg));
+	buf_adds(b, ",\"source\":");
+	docmap_json_string(b, r->source_id, strlen(r->source_id));
+	buf_adds(b, ",\"partition\":");
+	docmap_json_string(b, p->id, strlen(p->id));
+	buf_addf(b, ",\"position\":%llu,\"line\":", (unsigned long long)(r->base + p->line_start));
+	docmap_json_string(b, line, len);
+	buf_adds(b, "}\n");
+	if (b->len >= DEAD_LETTER_FLUSH)
+		return flush_dead_letters(r, err);
+	return 0;
+}
+
+/* Before blocking on a pipe: what was written so far goes out (protocol.h). */
+static void before_wait(void *ctx)
+{
+	struct run *r = ctx;
+
+	if (r->wait_failed)
+		return;
+	if (protocol_writer_flush(&r->w, &r->wait_err) < 0 || flush_dead_letters(r, &r->wait_err) < 0)
+		r->wait_failed = true;
+}
+
+static int emit_checkpoint(struct run *r, const struct source_part *p, uint64_t from, uint64_t to,
+			   struct qw_err *err)
+{
+	json_t *rec = protocol_new(REC_CHECKPOINT);
+	struct buf head = BUF_INIT;
+	int rc;
+
+	/* a stream has no head to check on resume: it is never resumed */
+	if (!rec || json_object_set_new(rec, "source", json_string(r->source_id)) ||
+	    json_object_set_new(rec, "partition", json_string(p->id)) ||
+	    json_object_set_new(rec, "from", json_integer((json_int_t)(r->base + from))) ||
+	    json_object_set_new(rec, "to", json_integer((json_int_t)(r->base + to))) ||
+	    (!p->stream &&
+	     current_head(r, to < SOURCE_HEAD_MAX ? (size_t)to : SOURCE_HEAD_MAX, p->ino, &head) &&
+	     json_object_set_new(rec, "head", json_string(head.data)))) {
+		json_decref(rec);
+		buf_free(&head);
+		return err_set(err, EX_DATAERR, "cannot build a checkpoint record for '%s'", p->name);
+	}
+	buf_free(&head);
+	rc = protocol_writer_control(&r->w, rec, err);
+	json_decref(rec);
+	if (rc == 0)
+		rc = flush_dead_letters(r, err);
+	return rc;
+}
+
+static int emit_simple(struct run *r, const char *type, struct qw_err *err)
+{
+	json_t *rec = protocol_new(type);
+	int rc;
+
+	if (!rec)
+		return err_set(err, EX_SOFTWARE, "cannot build a %s record", type);
+	rc = protocol_writer_control(&r->w, rec, err);
+	json_decref(rec);
+	return rc;
+}
+
+static int emit_eof(struct run *r, struct qw_err *err)
+{
+	json_t *rec = protocol_new(REC_EOF), *by = json_object();
+	int rc = -1;
+
+	if (!rec || !by)
+		goto fail;
+	for (int i = 1; i < DOC_REASON_COUNT; i++)
+		if (r->st->by_reason[i] &&
+		    json_object_set_new(by, docmap_reason_name((enum docmap_reason)i),
+					json_integer((json_int_t)r->st->by_reason[i])))
+			goto fail;
+	if (json_object_set_new(rec, "docs_read", json_integer((json_int_t)r->st->docs_read)) ||
+	    json_object_set_new(rec, "docs_valid", json_integer((json_int_t)r->st->docs_valid)) ||
+	    json_object_set_new(rec, "docs_invalid", json_integer((json_int_t)r->st->docs_invalid)))
+		goto fail;
+	rc = json_object_set_new(rec, "invalid_by_reason", by);
+	by = NULL;              /* json_object_set_new took it, even on failure */
+	if (rc)
+		goto fail;
+	rc = protocol_writer_control(&r->w, rec, err);
+	json_decref(rec);
+	return rc;
+fail:
+	json_decref(by);
+	json_decref(rec);
+	return err_set(err, EX_SOFTWARE, "cannot build the eof record");
+}
+
+/*
+ * A plain text line as a document: {"<ts>": leading timestamp, "<body>": line}
+ * written as JSON text (invalid UTF-8 becomes U+FFFD), then mapped like any line.
+ */
+static int map_plain(struct run *r, const char *line, size_t len, struct buf *out,
+		     enum docmap_reason *reason, struct qw_err *err)
+{
+	struct buf *j = &r->fixed;
+
+	buf_reset(j);
+	buf_addc(j, '{');
+	if (r->ts_field) {
+		for (size_t i = 0; i < r->ts_field->n_input_formats; i++) {
+			int64_t us;
+
+			if (datetime_parse_prefix(r->ts_field->input_formats[i], line, len, &us)) {
+				docmap_json_string(j, r->o->cfg->timestamp_field,
+						   strlen(r->o->cfg->timestamp_field));
+				buf_add(j, ":\"", 2);
+				datetime_format_rfc3339(us, j);
+				buf_add(j, "\",", 2);
+				break;
+			}
+		}
+	}
+	docmap_json_string(j, r->body_field, strlen(r->body_field));
+	buf_addc(j, ':');
+	if (memchr(line, '\0', len)) {
+		/* NUL bytes in text become U+FFFD too (JSON documents cannot hold them) */
+		struct buf *c = &r->nul;
+
+		buf_reset(c);
+		for (size_t i = 0; i < len; i++) {
+			if (line[i])
+				buf_addc(c, line[i]);
+			else
+				buf_add(c, "\xef\xbf\xbd", 3);
+		}
+		docmap_json_string(j, c->data, c->len);
+	} else {
+		docmap_json_string(j, line, len);
+	}
+	buf_addc(j, '}');
+	return docmap_canonical_line(r->dm, j->data, j->len, out, reason, err);
+}
+
+static bool is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+static int handle_line(struct run *r, const struct source_part *p, bool plain, const char *line,
+		       size_t len, struct qw_err *err)
+{
+	struct qw_err derr = QW_ERR_INIT;
+	enum docmap_reason reason = DOC_OK;
+	int rc;
+
+	r->st->docs_read++;
+	buf_reset(&r->doc);
+	if (plain) {
+		rc = map_plain(r, line, len, &r->doc, &reason, &derr);
+	} else {
+		rc = docmap_canonical_line(r->dm, line, len, &r->doc, &reason, &derr);
+	}
+	if (rc) {
+		r->st->docs_invalid++;
+		r->st->by_reason[reason]++;
+		return dead_letter(r, p, reason, derr.msg, line, len, err);
+	}
+	r->st->docs_valid++;
+	return protocol_writer_doc(&r->w, r->doc.data, r->doc.len, err);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool flag(volatile sig_atomic_t *f)
+{
+	return f && *f;
+}
+
+/* Read one partition to its end (or to what is there, following). */
+static int run_partition(struct run *r, struct source *src, struct source_part *p,
+			 struct qw_err *err)
+{
+	const struct parse_opts *o = r->o;
+	enum parse_format fmt = o->format;
+	uint64_t from = p->pos, since = 0, valid_before;
+	struct qw_err e = QW_ERR_INIT;
+
+	r->base = 0;
+	if (p->stream) {
+		/* read all of it; its offsets go on from where the stored ones end */
+		json_t *v = json_object_get(r->stream_pos, p->id);
+
+		if (!v)
+			v = json_object_get(o->checkpoint, p->id);
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			r->base = (uint64_t)json_integer_value(v);
+	} else if (p->pos == 0 && r->cp) {
+		/* resume from the checkpoint on first open */
+		struct resume_ctx rc = { src, r->cp, r->heads, r->claimed, o->no_resume };
+		struct resume_plan plan;
+		struct qw_err notice = QW_ERR_INIT;
+
+		if (resume_partition(&rc, p, &plan, &e) == RESUME_FAILED) {
+			resume_plan_free(&plan);
+			note_failure(r, &e);
+			return 0;
+		}
+		if (resume_notice(&plan, p, &notice))
+			warn(r, &notice);
+		from = plan.pos;
+		resume_plan_free(&plan);
+	}
+	if (json_object_set_new(r->claimed, p->id, json_true()) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot record partition '%s'", p->name);
+	for (;;) {
+		const char *line;
+		size_t len;
+		enum source_line k;
+
+		if (flag(o->commit_flag)) {
+			*o->commit_flag = 0;
+			if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
+				return -1;
+			from = p->pos;
+			since = 0;
+			if (emit_simple(r, REC_COMMIT, err))
+				return -1;
+		}
+		if (flag(o->stop_flag))
+			break;
+		k = source_read_line(src, &line, &len, &e);
+		if (r->wait_failed) {
+			*err = r->wait_err;
+			return -1;
+		}
+		if (k == SRC_INTR)
+			continue;       /* a signal: look at the flags */
+		if (k == SRC_END || k == SRC_AGAIN)
+			break;
+		if (k == SRC_ERROR) {
+			note_failure(r, &e);
+			break;
+		}
+		r->st->bytes += p->line_len + 1;
+		valid_before = r->st->docs_valid;
+		if (k == SRC_TOO_LONG) {
+			char msg[128];
+
+			r->st->docs_read++;
+			r->st->docs_invalid++;
+			r->st->by_reason[DOC_TOO_LONG]++;
+			snprintf(msg, sizeof(msg), "line of %llu bytes is longer than %zu bytes",
+				 (unsigned long long)p->line_len, o->max_line);
+			if (dead_letter(r, p, DOC_TOO_LONG, msg, line, len, err))
+				return -1;
+		} else {
+			if (len && line[len - 1] == '\r')
+				len--;
+			/* a UTF-8 byte order mark at the start of a file is not text */
+			if (p->line_start == 0 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+				line += 3;
+				len -= 3;
+			}
+			if (is_blank(line, len))
+				continue;
+			if (fmt == PARSE_AUTO) {
+				size_t i = 0;
+
+				while (i < len && (line[i] == ' ' || line[i] == '\t'))
+					i++;
+				fmt = (i < len && line[i] == '{') ? PARSE_NDJSON : PARSE_PLAIN;
+			}
+			if (handle_line(r, p, fmt == PARSE_PLAIN, line, len, err))
+				return -1;
+			/* a checkpoint record after every split_num_docs_target-th
+			 * valid document (counted over the whole run): qw-index cuts
+			 * a num_docs split there, not at the next --checkpoint-every */
+			if (r->st->docs_valid != valid_before && o->cfg &&
+			    o->cfg->split_num_docs_target &&
+			    r->st->docs_valid % o->cfg->split_num_docs_target == 0)
+				since = o->checkpoint_every - 1;
+		}
+		if (++since >= o->checkpoint_every) {
+			if (emit_checkpoint(r, p, from, p->pos, err))
+				return -1;
+			from = p->pos;
+			since = 0;
+		}
+	}
+	if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
+		return -1;
+	if (p->stream &&
+	    json_object_set_new(r->stream_pos, p->id, json_integer((json_int_t)(r->base + p->pos))) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot record partition '%s'", p->name);
+	return 0;
+}
+
+/* *out: a new reference to obj without the keys of drop (obj itself when
+ * drop is NULL, NULL when obj is). -1 when out of memory. */
+static int without_keys(json_t *obj, json_t *drop, json_t **out)
+{
+	json_t *v;
+	const char *key;
+
+	*out = NULL;
+	if (!obj || !drop) {
+		*out = json_incref(obj);
+		return 0;
+	}
+	*out = json_object();
+	if (!*out)
+		return -1;
+	json_object_foreach(obj, key, v) {
+		if (!json_object_get(drop, key) && json_object_set(*out, key, v) < 0) {
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err *err)
+{
+	struct source_opts so = { o->max_line, o->follow, before_wait, NULL, o->stop_flag };
+	struct run r;
+	struct source *src = NULL;
+	int rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	memset(st, 0, sizeof(*st));
+	r.o = o;
+	r.st = st;
+	r.dl_fd = -1;
+	so.wait_ctx = &r;
+	r.source_id = o->source_id ? o->source_id : "files";
+	r.body_field = o->body_field ? o->body_field : "body";
+	if (o->cfg && o->cfg->timestamp_field)
+		r.ts_field = config_find_field(o->cfg, o->cfg->timestamp_field);
+	protocol_writer_init(&r.w, o->out_fd, "stdout");
+	if (o->dead_letter) {
+		r.dl_fd = open(o->dead_letter, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (r.dl_fd < 0) {
+			err_errno(err, EX_CANTCREAT, "cannot open dead-letter file '%s'", o->dead_letter);
+			goto out;
+		}
+	}
+	r.dm = docmap_new(o->cfg);
+	r.claimed = json_object();
+	r.stream_pos = json_object();
+	if (!r.claimed || !r.stream_pos || without_keys(o->checkpoint, o->no_resume, &r.cp) < 0 ||
+	    without_keys(o->checkpoint_heads, o->no_resume, &r.heads) < 0) {
+		err_set(err, EX_SOFTWARE, "cannot set up the checkpoint to resume from");
+		goto out;
+	}
+	src = source_new(o->inputs, o->n_inputs, &so);
+	r.src = src;
+	for (;;) {
+		struct source_part *p;
+		struct qw_err e = QW_ERR_INIT;
+		int n;
+
+		if (flag(o->stop_flag))
+			break;
+		n = source_next(src, &p, &e);
+		if (n < 0) {
+			note_failure(&r, &e);
+			continue;
+		}
+		if (n == 0) {
+			if (!o->follow)
+				break;
+			if (protocol_writer_flush(&r.w, err) || flush_dead_letters(&r, err))
+				goto out;
+			while (!flag(o->stop_flag)) {
+				if (flag(o->commit_flag)) {
+					*o->commit_flag = 0;
+					if (emit_simple(&r, REC_COMMIT, err) ||
+					    protocol_writer_flush(&r.w, err))
+						goto out;
+				}
+				if (source_poll(src, &e) > 0)
+					break;
+				sleep_ms(POLL_INTERVAL_MS);
+			}
+			continue;
+		}
+		if (run_partition(&r, src, p, err))
+			goto out;
+	}
+	if (emit_eof(&r, err) || protocol_writer_flush(&r.w, err) || flush_dead_letters(&r, err))
+		goto out;
+	rc = 0;
+	if (r.worst) {
+		*err = r.last;
+		err->code = r.worst;
+		rc = r.worst;
+	}
+out:
+	source_free(src);
+	docmap_free(r.dm);
+	json_decref(r.claimed);
+	json_decref(r.stream_pos);
+	json_decref(r.cp);
+	json_decref(r.heads);
+	if (r.dl_fd >= 0 && close(r.dl_fd) < 0 && rc == 0)
+		rc = err_errno(err, EX_IOERR, "cannot close '%s'", o->dead_letter);
+	protocol_writer_free(&r.w);
+	buf_free(&r.doc);
+	buf_free(&r.dl);
+	buf_free(&r.fixed);
+	buf_free(&r.nul);
+	if (rc < 0 && err->code == 0)
+		err->code = EX_SOFTWARE;
+	return rc;
+}
+
+void parse_summary(const struct parse_stats *st, struct buf *out)
+{
+	bool first = true;
+
+	buf_addf(out, "%llu docs read, %llu valid, %llu invalid",
+		 (unsigned long long)st->docs_read, (unsigned long long)st->docs_valid,
+		 (unsigned long long)st->docs_invalid);
+	for (int i = 1; i < DOC_REASON_COUNT; i++) {
+		if (!st->by_reason[i])
+			continue;
+		buf_addf(out, "%s%s: %llu", first ? " (" : ", ", docmap_reason_name((enum docmap_reason)i),
+			 (unsigned long long)st->by_reason[i]);
+		first = false;
+	}
+	if (!first)
+		buf_addc(out, ')');
+}

@@ -1,0 +1,31 @@
+/*
+ * publisher: the library side of qw-publish.
+ *
+ * publisher_run() reads `uploaded` records from in_fd and, for each, makes
+ * one metastore transaction (metastore_publish_splits): the record's
+ * publish token must be the source's current token, its splits move from
+ * Staged to Published, and its checkpoint delta is applied only when every
+ * "from" equals the stored position. A refused publish stops the run with
+ * EX_TEMPFAIL and changes nothing. For each publish it writes
+ *   {"type":"published","index":I,"source":S,"split_ids":[..],
+ *    "checkpoint_delta":{..},"num_docs":N}
+ * (num_docs: sum of the splits' metadata "num_docs"; the uploaded record's
+ * "trigger" and "docs_invalid" when present) to out_fd, flushed at
+ * once so a supervisor sees progress. Other control records pass through;
+ * a document line is a data error.
+ */
+#ifndef QW_PUBLISHER_H
+#define QW_PUBLISHER_H
+
+#include "base/err.h"
+
+struct publisher_opts {
+	const char *data_dir;       /* NULL: $QW_DATA_DIR or ./qwdata */
+	const char *index_id;       /* used when a record carries no "index" */
+	const char *source_id;      /* used when a record carries no "source" */
+	const char *publish_token;  /* used when a record carries no "publish_token" */
+};
+
+int publisher_run(int in_fd, int out_fd, const struct publisher_opts *o, struct qw_err *err);
+
+#endif

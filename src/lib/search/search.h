@@ -1,0 +1,76 @@
+/*
+ * search: run a query over the published splits of one or more indexes.
+ *
+ * search_run() reads the metastore, checks the query against each index's
+ * config (unknown fields, unfielded terms without default search fields,
+ * phrases on fields without positions: EX_DATAERR naming the column),
+ * prunes splits by time range and tag values before opening them, searches
+ * the remaining splits in parallel (req->threads worker threads, one
+ * split_reader per split), counts every hit exactly, keeps the top
+ * start_offset + max_hits by the sort fields (read from fast columns) and
+ * only then loads the stored documents it returns. Aggregations are
+ * collected per split over fast columns and merged (aggs.h).
+ *
+ * The response is Quickwit's: {"num_hits", "hits", "snippets" (only when
+ * snippet_fields are asked: one {field: [html fragments]} per hit, in the
+ * order of hits; snippet.h), "elapsed_time_micros", "errors",
+ * "aggregations" (only when asked)}. A split that cannot be read
+ * is named in "errors" and the others are still searched; *partial is then
+ * true. Sort: "field" is descending (newest/largest first), "-field"
+ * ascending, two fields at most, comma-separated; without sort_by, the
+ * index's timestamp field descending, else split then doc order. Docs
+ * without a sort value come last; ties go by split id, then doc.
+ *
+ * Paging: a response with hits has "search_after", the sort values of its
+ * last hit (one per sort key, null for a doc without a value) and a last
+ * element "SPLIT_ID:DOC" that breaks ties. A request with search_after (that
+ * array, or only its sort values, as Quickwit's) returns the hits that rank
+ * strictly after it; num_hits still counts every match.
+ */
+#ifndef QW_SEARCH_H
+#define QW_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+
+struct search_request {
+	const char *const *indexes;         /* index ids */
+	size_t n_indexes;
+	const char *query;                  /* Quickwit query string; NULL means "*" */
+	bool has_start, has_end;
+	int64_t start_ts, end_ts;           /* seconds, start inclusive, end exclusive */
+	uint64_t max_hits;
+	uint64_t start_offset;
+	const char *sort_by;                /* NULL: default order */
+	const char *const *search_fields;   /* NULL: the config's default_search_fields */
+	size_t n_search_fields;
+	json_t *aggs;                       /* borrowed; NULL: no aggregations */
+	const char *const *snippet_fields;  /* text fields to highlight ("snippets"); NULL: none */
+	size_t n_snippet_fields;
+	json_t *search_after;               /* borrowed; NULL: from the first hit */
+	unsigned threads;                   /* 0: the number of online cores */
+	/*
+	 * NULL: the hits are the response's "hits". Else each hit is handed to
+	 * on_hit in rank order as soon as it is fetched (borrowed for the call)
+	 * and "hits" stays empty; on_hit returns 0 to go on, -1 to stop fetching
+	 * (its output is gone). Snippets are not streamed.
+	 */
+	int (*on_hit)(void *ctx, json_t *hit);
+	void *on_hit_ctx;
+};
+
+/*
+ * Run req on the metastore of data_dir (NULL: default). On success returns
+ * 0 and *response (new reference); *partial says some split failed.
+ * Errors: EX_USAGE bad request, EX_DATAERR bad query/aggs, EX_NOINPUT
+ * unknown index, EX_IOERR/EX_DATAERR unreadable metastore.
+ */
+int search_run(const char *data_dir, const struct search_request *req, json_t **response,
+	       bool *partial, struct qw_err *err);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * es_dsl: Elasticsearch's query DSL (the "query" object of _search) into a
+ * Quickwit query string (query.h's grammar), which search_run() parses and
+ * checks against the index config as any other query.
+ *
+ * Served: match_all, match_none, query_string (query; fields and
+ * default_field become search fields), term, terms, match (operator and/or),
+ * match_phrase (slop), match_phrase_prefix and match_bool_prefix (the last
+ * word as a prefix), multi_match (over its fields), range (gt/gte/lt/lte),
+ * exists, prefix, wildcard, and bool (must/filter AND, should OR, must_not
+ * NOT; should only filters when there is no must/filter or with
+ * minimum_should_match >= 1). Values are escaped so that a value is one
+ * word of the grammar. What has no exact translation (regexp, fuzziness,
+ * a multi-word match_phrase_prefix, an unknown query type) is refused with
+ * EX_USAGE and a message that names it: never a query that silently means
+ * something else.
+ *
+ * The output buffer is the caller's; pure and reentrant.
+ */
+#ifndef QW_ES_DSL_H
+#define QW_ES_DSL_H
+
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+/*
+ * Append the query string for query (a DSL object; NULL means match_all) to
+ * out. Fields of query_string's "fields"/"default_field" are appended to
+ * *search_fields (a JSON array the caller owns, created when NULL).
+ * 0, or -1 with EX_USAGE.
+ */
+int es_dsl_to_query(json_t *query, struct buf *out, json_t **search_fields, struct qw_err *err);
+
+#endif

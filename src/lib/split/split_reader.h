@@ -1,0 +1,192 @@
+/*
+ * split_reader: read one .split file (format: man/qw-split.5).
+ *
+ * split_reader_open() reads only the end of the file (trailer, footer:
+ * metadata JSON, section table, hotcache with the field table and the
+ * doc store block index) with one pread, checks its checksum, and keeps
+ * the fd open. Everything else is read on demand by offset with pread
+ * into buffers owned by the object that asked (a postings iterator, a
+ * term iterator, a column), and every unit read is bounds-checked and
+ * checksummed (term dictionary blocks and index, postings and positions
+ * lists, columns, doc store blocks). A truncated or corrupted split gives
+ * an error (EX_DATAERR) naming the file, the section and the offset; the
+ * reader never reads out of bounds.
+ *
+ * Fields are (path, kind) pairs: a json or dynamic path can appear with
+ * several value kinds (e.g. "status" as text and as i64). Field indexes
+ * are 0..split_reader_num_fields()-1, sorted by path then kind.
+ *
+ * Terms: text terms are the tokenizer's output bytes; numeric and
+ * datetime terms are 8-byte big-endian keys (termkey.h: termkey_put of
+ * termkey_from_*); bool terms are 1 byte (0 or 1); ip terms are 16 bytes.
+ * Dictionaries are sorted by memcmp.
+ *
+ * Ownership and threads: a split_reader owns its fd and footer; postings,
+ * term iterators and columns are objects that borrow the reader (free them
+ * before split_reader_close). The reader caches per-field dictionary
+ * indexes, a zstd context and the last decompressed doc store block, so a
+ * reader and everything opened from it must be used by one thread at a
+ * time; use one reader per thread (opening is cheap).
+ */
+#ifndef QW_SPLIT_READER_H
+#define QW_SPLIT_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "mapping/config.h"
+#include "mapping/docmap.h"
+#include "base/err.h"
+
+#define SPLIT_DOC_END UINT32_MAX
+
+struct split_reader;
+
+struct split_field_info {
+	const char *path;            /* full dotted path, owned by the reader */
+	enum value_kind kind;
+	bool indexed;                /* has a term dictionary and postings */
+	bool fast;                   /* has a fast column */
+	bool stored;
+	struct tokenizer_ref tokenizer; /* text: how values were tokenized (a custom
+				      * one's definition is owned by the reader) */
+	enum record_option record;   /* basic: no freqs, freq: freqs, position: + positions */
+	enum fast_normalizer fast_normalizer;
+	uint64_t num_terms;          /* distinct terms in the dictionary */
+	uint64_t num_docs_with_value;/* docs in which the field has a value */
+};
+
+/* Where a term's postings are; filled by lookup and term iteration. */
+struct split_term_info {
+	uint32_t doc_freq;           /* number of docs containing the term */
+	uint64_t total_freq;         /* sum of term freqs (== doc_freq when not recorded) */
+	/* private to the reader */
+	uint32_t field;
+	uint64_t inline_blk;         /* doc_freq < 128: postings inside dictionary block */
+	uint32_t inline_first;       /* their first doc */
+	uint64_t inline_off, inline_len, inline_pos_off, inline_pos_len;
+	uint64_t postings_off, postings_len, postings_raw;
+	uint64_t positions_off, positions_len, positions_raw;
+};
+
+struct split_reader *split_reader_open(const char *path, struct qw_err *err);
+void split_reader_close(struct split_reader *r);
+
+/* An s3:// split read by ranges (split_cache.h): the requests sent and
+ * bytes received for it so far; 0 and 0 for a local file or copy. */
+void split_reader_io(const struct split_reader *r, uint64_t *requests, uint64_t *bytes);
+/*
+ * Whether the footer's split_id is id (the metastore's name for this
+ * file): 0, or -1 with an EX_DATAERR naming both ids.
+ */
+int split_reader_check_id(const struct split_reader *r, const char *id, struct qw_err *err);
+/* The footer metadata (num_docs, time_range, tags, split_id, ...); borrowed. */
+json_t *split_reader_metadata(const struct split_reader *r);
+uint32_t split_reader_num_docs(const struct split_reader *r);
+/* Timestamp field range (microseconds); false when none. */
+bool split_reader_time_range(const struct split_reader *r, int64_t *min_us, int64_t *max_us);
+
+size_t split_reader_num_fields(const struct split_reader *r);
+const struct split_field_info *split_reader_field(const struct split_reader *r, size_t i);
+/* Index of field (path, kind), or -1. */
+int split_reader_find_field(const struct split_reader *r, const char *path, enum value_kind kind);
+/* Indexes of every field with this path (any kind) into out[max]; returns how many exist. */
+size_t split_reader_find_path(const struct split_reader *r, const char *path, int *out, size_t max);
+
+/* ---- terms */
+
+/* 1 found (ti filled), 0 not found, -1 error. */
+int split_reader_term_lookup(struct split_reader *r, int field, const void *term, size_t len,
+			     struct split_term_info *ti, struct qw_err *err);
+
+/* Iterate a field's dictionary in order from the first term >= lower
+ * (lower NULL or lower_len 0: from the start). */
+struct split_terms;
+struct split_terms *split_terms_open(struct split_reader *r, int field, const void *lower,
+				     size_t lower_len, struct qw_err *err);
+/* 1: term and len (valid until the next call) and ti filled; 0: end; -1: error. */
+int split_terms_next(struct split_terms *it, const uint8_t **term, size_t *len,
+		     struct split_term_info *ti, struct qw_err *err);
+void split_terms_free(struct split_terms *it);
+
+/* ---- postings */
+
+struct split_postings;
+/* want_positions: only for fields recorded with positions (else error). */
+struct split_postings *split_postings_open(struct split_reader *r, const struct split_term_info *ti,
+					   bool want_positions, struct qw_err *err);
+/* Move to the next doc: *doc = its id, or SPLIT_DOC_END. 0 ok, -1 error. */
+int split_postings_next(struct split_postings *p, uint32_t *doc, struct qw_err *err);
+/* Move to the first doc >= target (never backwards). 0 ok, -1 error. */
+int split_postings_advance(struct split_postings *p, uint32_t target, uint32_t *doc,
+			   struct qw_err *err);
+/* Current doc (SPLIT_DOC_END before the first next() and at the end). */
+uint32_t split_postings_doc(const struct split_postings *p);
+/* Term frequency in the current doc (1 when freqs are not recorded). */
+uint32_t split_postings_freq(const struct split_postings *p);
+/* Positions of the term in the current doc (ascending); *pos valid until the next move. */
+int split_postings_positions(struct split_postings *p, const uint32_t **pos, uint32_t *n,
+			     struct qw_err *err);
+void split_postings_free(struct split_postings *p);
+
+/* ---- fast fields */
+
+/*
+ * A column has, for each doc, a (possibly empty) run of values. Numeric,
+ * bool and datetime columns hold termkey keys (decode with termkey_to_*);
+ * text, ip and bytes columns hold ordinals into the column's own sorted
+ * dictionary of distinct values (fast_normalizer applied for text).
+ * Values of one doc are in insertion order.
+ */
+struct split_column;
+struct split_column *split_column_open(struct split_reader *r, int field, struct qw_err *err);
+void split_column_free(struct split_column *c);
+bool split_column_is_dict(const struct split_column *c);      /* ordinals, not keys */
+uint32_t split_column_num_docs(const struct split_column *c);
+bool split_column_single_valued(const struct split_column *c); /* exactly one value per doc */
+/* Values of doc are the value indexes [*start, *end). */
+void split_column_doc_range(const struct split_column *c, uint32_t doc, uint64_t *start,
+			    uint64_t *end);
+uint64_t split_column_value(const struct split_column *c, uint64_t idx);
+/* First value of doc; false when the doc has none. */
+bool split_column_first(const struct split_column *c, uint32_t doc, uint64_t *v);
+/* Min and max key/ordinal over all values; false when the column is empty. */
+bool split_column_min_max(const struct split_column *c, uint64_t *min, uint64_t *max);
+/* Dictionary columns: number of distinct values and ordinal -> bytes (owned by the column). */
+uint64_t split_column_dict_size(const struct split_column *c);
+int split_column_dict_term(const struct split_column *c, uint64_t ord, const uint8_t **term,
+			   size_t *len);
+
+/* ---- field norms (BM25) */
+
+/*
+ * Indexed text fields: *total_tokens = the field's tokens over all docs
+ * (tantivy's total_num_tokens); *ids = num_docs bytes, the fieldnorm id of
+ * each doc (fieldnorm_decode() in split_format.h gives its token count, 0
+ * when the doc has no value), or NULL when the split keeps no norms for the
+ * field (its mapping does not say `fieldnorms: true`, Quickwit's default):
+ * scoring then takes a norm of 1 for every doc, as tantivy does
+ * (FieldNormReader::constant), with the average length still
+ * total_tokens / num_docs. *ids is owned by
+ * the reader. 0 ok, -1 error (corrupted split).
+ */
+int split_reader_field_norms(struct split_reader *r, int field, const uint8_t **ids,
+			     uint64_t *total_tokens, struct qw_err *err);
+
+/* ---- doc store */
+
+/* The stored JSON text of doc (no newline); *json valid until the next call on r. */
+int split_reader_doc(struct split_reader *r, uint32_t doc, const char **json, size_t *len,
+		     struct qw_err *err);
+
+/* ---- describe (qw split describe) */
+
+/* {"path", "file_size", "metadata": {...}, "sections": [{"name","offset","size"}...],
+ *  "fields": [...], "verified": bool}. verify: check every checksum in the file.
+ * id: the split_id the footer must carry, or NULL. */
+json_t *split_reader_describe(const char *path, bool verify, const char *id, struct qw_err *err);
+
+#endif
