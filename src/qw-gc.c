@@ -31,6 +31,7 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -i, --index ID                    the index (required)\n"
 		"  -d, --data-dir DIR                data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --metastore-uri URI           metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"      --grace-period SECS           age of a staged split of a live pipeline\n"
 		"                                    before removal (default 3600)\n"
 		"      --deletion-grace-period SECS  age of a split marked for deletion before\n"
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, 'i' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "grace-period", required_argument, NULL, OPT_GRACE },
 		{ "deletion-grace-period", required_argument, NULL, OPT_DGRACE },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -72,6 +74,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			data_dir = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case OPT_GRACE:
 		case OPT_DGRACE:

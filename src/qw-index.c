@@ -42,6 +42,7 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -i, --index ID             index whose config is read from the metastore\n"
 		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --metastore-uri URI    metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -c, --index-config FILE    read the index config from FILE instead\n"
 		"  -s, --scratch-dir DIR      where serialized splits go\n"
 		"                             (default DATA-DIR/scratch/INDEX-PID)\n"
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, 'i' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "index-config", required_argument, NULL, 'c' },
 		{ "scratch-dir", required_argument, NULL, 's' },
 		{ "source", required_argument, NULL, OPT_SOURCE },
@@ -101,6 +103,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			data_dir_opt = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case 'c':
 			config_file = optarg;

@@ -32,6 +32,8 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -i, --index ID        the index (required)\n"
 		"  -d, --data-dir DIR    data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --metastore-uri URI\n"
+		"                        metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -1, --once            merge until the policy has nothing to merge, then exit\n"
 		"      --interval SECS   without --once, seconds between two plans (default 10)\n"
 		"      --scratch-dir DIR where merged splits are built (default: a new locked\n"
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, 'i' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "once", no_argument, NULL, '1' },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "scratch-dir", required_argument, NULL, OPT_SCRATCH },
@@ -115,6 +118,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			data_dir = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case '1':
 			once = true;

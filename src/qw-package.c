@@ -33,6 +33,7 @@ static void usage(FILE *out)
 		"  -i, --index ID             index whose config and publish tokens are read\n"
 		"                             from the metastore (fencing)\n"
 		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata);\n"
+		"      --metastore-uri URI    metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"                             giving it turns fencing on\n"
 		"  -c, --index-config FILE    read the index config from FILE\n"
 		"  -s, --scratch-dir DIR      where .split files go (default: beside each\n"
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, 'i' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "index-config", required_argument, NULL, 'c' },
 		{ "scratch-dir", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -75,6 +77,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			data_dir_opt = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case 'c':
 			config_file = optarg;

@@ -48,6 +48,7 @@ static void usage(FILE *out)
 		"  -i, --index ID            use the config and checkpoint of index ID\n"
 		"  -c, --index-config FILE   use the index config in FILE (no resume)\n"
 		"  -d, --data-dir DIR        data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --metastore-uri URI   metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -s, --source ID           source id for checkpoints (default files)\n"
 		"  -f, --format FORMAT       ndjson, plain or auto (default auto)\n"
 		"  -b, --body-field NAME     field of a plain text line (default body)\n"
@@ -120,6 +121,7 @@ int main(int argc, char **argv)
 		{ "index", required_argument, NULL, 'i' },
 		{ "index-config", required_argument, NULL, 'c' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "source", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "body-field", required_argument, NULL, 'b' },
@@ -160,6 +162,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			data_dir = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case 's':
 			po.source_id = optarg;

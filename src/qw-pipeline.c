@@ -47,6 +47,7 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -i, --index ID                  the index (required)\n"
 		"  -d, --data-dir DIR              data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --metastore-uri URI         metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -s, --source ID                 source id of the checkpoint (default \"" DEFAULT_SOURCE "\")\n"
 		"      --once                      index to the end of the inputs and exit\n"
 		"      --follow                    keep tailing the inputs\n"
@@ -474,6 +475,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, 'i' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "source", required_argument, NULL, 's' },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
@@ -520,6 +522,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			data_dir = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case 's':
 			p.source_id = optarg;

@@ -45,6 +45,7 @@ static void usage(FILE *out)
 		"  -a, --aggs JSON            aggregations, as Elasticsearch's \"aggs\" object\n"
 		"  -f, --format FORMAT        json (default), ndjson (one hit per line) or count\n"
 		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --metastore-uri URI    metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -j, --threads N            splits searched in parallel (default: number of cores)\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n",
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 		{ "aggs", required_argument, NULL, 'a' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "threads", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -247,6 +249,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			data_dir = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case 'j':
 			if (prog_parse_u64("--threads", optarg, 1, 256, &u, &err) < 0)

@@ -45,6 +45,7 @@ static void usage(FILE *out)
 		"  -l, --listen ADDR:PORT       address to listen on (default 127.0.0.1:7280;\n"
 		"                               port 0 picks a free port)\n"
 		"  -d, --data-dir DIR           data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --metastore-uri URI      metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -t, --threads N              request threads (default 8)\n"
 		"  -j, --search-threads N       splits searched in parallel per request\n"
 		"                               (default: number of cores)\n"
@@ -300,6 +301,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "threads", required_argument, NULL, 't' },
 		{ "search-threads", required_argument, NULL, 'j' },
 		{ "max-body-size", required_argument, NULL, OPT_MAX_BODY },
@@ -329,6 +331,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			rcfg.data_dir = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case 't':
 			if (prog_parse_u64("--threads", optarg, 1, 1024, &threads, &err) < 0)

@@ -23,6 +23,7 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -d, --data-dir DIR              data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"      --metastore-uri URI         metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -i, --index ID                  index of records that name none\n"
 		"  -s, --source ID                 source of records that name none\n"
 		"  -t, --publish-token TOKEN       token of records that carry none\n"
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "data-dir", required_argument, NULL, 'd' },
+		PROG_METASTORE_URI_OPTION,
 		{ "index", required_argument, NULL, 'i' },
 		{ "source", required_argument, NULL, 's' },
 		{ "publish-token", required_argument, NULL, 't' },
@@ -57,6 +59,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd':
 			data_dir = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return EX_OSERR;
 			break;
 		case 'i':
 			o.index_id = optarg;

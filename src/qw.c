@@ -62,6 +62,7 @@ enum {
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+	PROG_METASTORE_URI_OPTION,
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "index-config", required_argument, NULL, OPT_INDEX_CONFIG },
 	{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
@@ -159,7 +160,8 @@ static const struct subcmd subcmds[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [--data-dir DIR] [--format table|json] COMMAND [ARG]...\n"
+		"Usage: %s [--data-dir DIR] [--metastore-uri URI] [--format table|json]\n"
+		"          COMMAND [ARG]...\n"
 		"Manage qw indexes and splits, and run the qw-* programs.\n"
 		"\n"
 		"Commands:\n", prog);
@@ -173,6 +175,8 @@ static void usage(FILE *out)
 		"\n"
 		"Options (also accepted after the command):\n"
 		"      --data-dir DIR   data directory (default: $QW_DATA_DIR, else ./qwdata)\n"
+		"      --metastore-uri URI\n"
+		"                       metastore (default: $QW_METASTORE_URI, else the data dir's)\n"
 		"      --format FORMAT  output: table (default) or json\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
@@ -189,6 +193,8 @@ static void sub_usage(const struct subcmd *sub, FILE *out)
 			fprintf(out, "%s\n", opt_help[i].help);
 	fprintf(out,
 		"      --data-dir DIR   data directory (default: $QW_DATA_DIR, else ./qwdata)\n"
+		"      --metastore-uri URI\n"
+		"                       metastore (default: $QW_METASTORE_URI, else the data dir's)\n"
 		"      --format FORMAT  output: table (default) or json\n"
 		"  -h, --help           show this help and exit\n");
 }
@@ -806,6 +812,10 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sub, int argc, char **
 		case OPT_DATA_DIR:
 			c->data_dir = optarg;
 			continue;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0)
+				return err_set(err, EX_OSERR, "cannot set QW_METASTORE_URI");
+			continue;
 		case OPT_FORMAT:
 			if (set_format(c, optarg, err) < 0)
 				return -1;
@@ -975,6 +985,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+		PROG_METASTORE_URI_OPTION,
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -995,6 +1006,12 @@ int main(int argc, char **argv)
 			goto out;
 		case OPT_DATA_DIR:
 			c.data_dir = optarg;
+			break;
+		case PROG_OPT_METASTORE_URI:
+			if (prog_metastore_uri(prog, optarg) < 0) {
+				err_set(&err, EX_OSERR, "cannot set QW_METASTORE_URI");
+				goto out;
+			}
 			break;
 		case OPT_FORMAT:
 			if (set_format(&c, optarg, &err) < 0)

@@ -71,7 +71,7 @@ complete_line() {
 	  "$(sed -n 's/^\.It Cm index \([a-z]*\).*/\1/p' "$QW_SRCDIR/man/qw.1" | sort -u | paste -sd' ')" ]
 	[ "$(complete_line qw split "" | paste -sd' ')" = \
 	  "$(sed -n 's/^\.It Cm split \([a-z-]*\).*/\1/p' "$QW_SRCDIR/man/qw.1" | sort -u | paste -sd' ')" ]
-	[ "$(complete_line qw index create --)" = "$(printf '%s\n' --data-dir --default-index-root-uri --format --help --index-config --overwrite)" ]
+	[ "$(complete_line qw index create --)" = "$(printf '%s\n' --data-dir --default-index-root-uri --format --help --index-config --metastore-uri --overwrite)" ]
 	[ "$(complete_line qw index delete --y)" = --yes ]
 	[ "$(complete_line qw split list --index app-logs --state "")" = "$(printf '%s\n' marked published staged)" ]
 	[ "$(complete_line qw --format "")" = "$(printf '%s\n' json table)" ]

@@ -60,6 +60,15 @@ const char *prog_data_dir(const char *opt)
 	return metastore_resolve_data_dir(opt);
 }
 
+int prog_metastore_uri(const char *prog, const char *uri)
+{
+	if (setenv("QW_METASTORE_URI", uri, 1) < 0) {
+		err_warn(prog, "cannot set QW_METASTORE_URI: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int prog_getopt_tail(const char *prog, int opt, void (*usage)(FILE *out))
 {
 	switch (opt) {

@@ -30,4 +30,15 @@ int prog_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int
 /* The data dir: the option when given, else $QW_DATA_DIR, else "./qwdata". */
 const char *prog_data_dir(const char *opt);
 
+/*
+ * --metastore-uri URI, the same in every program that opens a metastore:
+ * its getopt value, its struct option and its --help line. The option
+ * sets $QW_METASTORE_URI (Quickwit's variable), which metastore_open()
+ * reads, so that the programs this one runs use the same metastore.
+ */
+#define PROG_OPT_METASTORE_URI 0x4d55
+#define PROG_METASTORE_URI_OPTION { "metastore-uri", required_argument, NULL, PROG_OPT_METASTORE_URI }
+/* -1 (message printed) when the environment cannot be set. */
+int prog_metastore_uri(const char *prog, const char *uri);
+
 #endif

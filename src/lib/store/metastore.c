@@ -1,8 +1,10 @@
 /*
  * metastore: see metastore.h.
  *
- * The public functions check ids, then go through a small ops table so that
- * another backend (PostgreSQL) can come later. The file backend keeps one
+ * The public functions check ids, then go through the ops table of the
+ * backend the metastore URI names (store/metastore_backend.h): the data
+ * dir's files here, PostgreSQL in metastore_pg.c, s3:// objects in
+ * metastore_s3.c. The file backend keeps one
  * JSON document per index in <data_dir>/indexes/<id>/metastore.json and
  * serializes writers with flock() on a lock file beside it
  * ("metastore.lock"), so that the rename of the data file never breaks the
@@ -25,30 +27,13 @@
 #include "base/fsutil.h"
 #include "base/ids.h"
 #include "store/metastore.h"
+#include "store/metastore_backend.h"
 #include "store/storage.h"
 #include "base/xalloc.h"
 
 #define METASTORE_FILE "metastore.json"
 #define METASTORE_LOCK "metastore.lock"
 #define METASTORE_FORMAT_VERSION 1
-
-struct metastore_ops {
-	/* The index document, checked for shape. */
-	json_t *(*read)(struct metastore *ms, const char *index_id, struct qw_err *err);
-	/* Create (or replace when overwrite) the index with doc. */
-	int (*create)(struct metastore *ms, const char *index_id, json_t *doc, bool overwrite,
-		      struct qw_err *err);
-	int (*remove)(struct metastore *ms, const char *index_id, struct qw_err *err);
-	int (*update)(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
-		      struct qw_err *err);
-	int (*list)(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err);
-	bool (*exists)(struct metastore *ms, const char *index_id);
-};
-
-struct metastore {
-	char *data_dir;
-	const struct metastore_ops *ops;
-};
 
 /* ------------------------------------------------------------ paths */
 
@@ -168,11 +153,8 @@ out:
 	return ret;
 }
 
-/* Remove the split files that doc's records name, where doc's index_uri
- * says; for an index_uri outside the index dir (the default one goes with
- * the dir). */
-static int remove_external_splits(const struct metastore *ms, const char *index_id, json_t *doc,
-				  struct qw_err *err)
+int metastore_remove_external_splits(const struct metastore *ms, const char *index_id,
+				     json_t *doc, struct qw_err *err)
 {
 	char *dir = metastore_splits_dir(ms, index_id, doc);
 	char *def = metastore_splits_dir(ms, index_id, NULL);
@@ -191,8 +173,37 @@ static int remove_external_splits(const struct metastore *ms, const char *index_
 }
 
 
+int metastore_make_split_dirs(const struct metastore *ms, const char *index_id, json_t *doc,
+			      struct qw_err *err)
+{
+	char *def = metastore_splits_dir(ms, index_id, NULL);
+	char *dir = metastore_splits_dir(ms, index_id, doc);
+	int ret = -1;
+
+	if (fsutil_mkdir_p(def, 0755, err) < 0)
+		goto out;
+	/* an s3:// root is not a directory: objects need no parent */
+	if (strncmp(dir, "s3://", 5) && fsutil_mkdir_p(dir, 0755, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(dir);
+	free(def);
+	return ret;
+}
+
+int metastore_remove_local_dir(const struct metastore *ms, const char *index_id,
+			       struct qw_err *err)
+{
+	char *dir = metastore_index_dir(ms, index_id);
+	int ret = fsutil_rm_rf(dir, err);
+
+	free(dir);
+	return ret;
+}
+
 /* Check the shape of an index document; EX_DATAERR naming path. */
-static int check_doc(json_t *doc, const char *path, struct qw_err *err)
+int metastore_check_doc(json_t *doc, const char *path, struct qw_err *err)
 {
 	static const char *const objects[] = { "index_config", "splits", "checkpoints",
 					       "publish_tokens" };
@@ -234,7 +245,7 @@ static json_t *file_load(const char *path, const char *index_id, struct qw_err *
 			"left unchanged", path, jerr.line, jerr.column, jerr.text);
 		goto out;
 	}
-	if (check_doc(doc, path, err) < 0) {
+	if (metastore_check_doc(doc, path, err) < 0) {
 		json_decref(doc);
 		doc = NULL;
 	}
@@ -340,7 +351,7 @@ static int file_create(struct metastore *ms, const char *index_id, json_t *doc, 
 		old = file_load(path, index_id, err);
 		if (!old)
 			goto out;
-		ret = remove_external_splits(ms, index_id, old, err);
+		ret = metastore_remove_external_splits(ms, index_id, old, err);
 		json_decref(old);
 		if (ret < 0 || fsutil_rm_rf(splits, err) < 0) {
 			ret = -1;
@@ -391,7 +402,7 @@ static int file_remove(struct metastore *ms, const char *index_id, struct qw_err
 	}
 	if (fsutil_fsync_dir(dir, err) < 0)
 		goto out;
-	if (doc && remove_external_splits(ms, index_id, doc, err) < 0)
+	if (doc && metastore_remove_external_splits(ms, index_id, doc, err) < 0)
 		goto out;
 	if (fsutil_rm_rf(dir, err) < 0)
 		goto out;
@@ -421,7 +432,7 @@ static int file_update(struct metastore *ms, const char *index_id, metastore_tx_
 		goto out;
 	if (fn(doc, ctx, err) < 0)
 		goto out;
-	if (check_doc(doc, path, err) < 0) {
+	if (metastore_check_doc(doc, path, err) < 0) {
 		err_prefix(err, "refusing to write a broken metastore");
 		goto out;
 	}
@@ -491,6 +502,7 @@ static const struct metastore_ops file_ops = {
 	.update = file_update,
 	.list = file_list,
 	.exists = file_exists,
+	.close = NULL,
 };
 
 /* ------------------------------------------------------------ interface */
@@ -518,34 +530,76 @@ static struct metastore *file_open(const char *dir, const char *what, struct qw_
 	}
 	ms = xcalloc(1, sizeof(*ms));
 	ms->data_dir = xstrdup(dir);
+	ms->uri = xstrdup(dir);
 	ms->ops = &file_ops;
+	return ms;
+}
+
+static bool has_scheme(const char *uri, const char *scheme)
+{
+	return !strncmp(uri, scheme, strlen(scheme));
+}
+
+/* The metastore uri names, with data_dir for what stays local (scratch
+ * dirs, default split dirs). */
+static struct metastore *open_at(const char *uri, const char *data_dir, struct qw_err *err)
+{
+	struct metastore *ms;
+	int ret;
+
+	if (!uri || !*uri) {
+		err_set(err, EX_USAGE, "empty metastore uri");
+		return NULL;
+	}
+	if (has_scheme(uri, "file://"))
+		return file_open(uri + 7, "metastore uri", err);
+	if (!strstr(uri, "://"))
+		return file_open(uri, "metastore uri", err);
+	if (!has_scheme(uri, "postgresql://") && !has_scheme(uri, "postgres://") &&
+	    !has_scheme(uri, "s3://")) {
+		err_set(err, EX_USAGE,
+			"metastore uri '%s': unsupported scheme (file://, s3:// or postgresql://)",
+			uri);
+		return NULL;
+	}
+	ms = file_open(data_dir, "data directory", err);
+	if (!ms)
+		return NULL;
+	free(ms->uri);
+	ms->uri = xstrdup(uri);
+	ms->ops = NULL;
+	ret = has_scheme(uri, "s3://") ? metastore_s3_open(ms, uri, err)
+				       : metastore_pg_open(ms, uri, err);
+	if (ret < 0) {
+		ms->ops = NULL;
+		metastore_close(ms);
+		return NULL;
+	}
 	return ms;
 }
 
 struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
 {
-	return file_open(metastore_resolve_data_dir(data_dir), "data directory", err);
+	const char *dir = metastore_resolve_data_dir(data_dir);
+	const char *uri = getenv("QW_METASTORE_URI");
+
+	if (uri && *uri)
+		return open_at(uri, dir, err);
+	return file_open(dir, "data directory", err);
 }
 
 struct metastore *metastore_open_uri(const char *uri, struct qw_err *err)
 {
-	static const char file_scheme[] = "file://";
-	const char *dir = uri;
-
-	if (uri && !strncmp(uri, file_scheme, sizeof(file_scheme) - 1)) {
-		dir = uri + sizeof(file_scheme) - 1;
-	} else if (uri && strstr(uri, "://")) {
-		err_set(err, EX_UNAVAILABLE, "metastore '%s': unsupported scheme (only file:// for now)",
-			uri);
-		return NULL;
-	}
-	return file_open(dir, "metastore uri", err);
+	return open_at(uri, metastore_resolve_data_dir(NULL), err);
 }
 
 void metastore_close(struct metastore *ms)
 {
 	if (!ms)
 		return;
+	if (ms->ops && ms->ops->close)
+		ms->ops->close(ms);
+	free(ms->uri);
 	free(ms->data_dir);
 	free(ms);
 }
@@ -553,6 +607,11 @@ void metastore_close(struct metastore *ms)
 const char *metastore_data_dir(const struct metastore *ms)
 {
 	return ms->data_dir;
+}
+
+const char *metastore_uri(const struct metastore *ms)
+{
+	return ms->uri;
 }
 
 static int check_split_id(const char *split_id, struct qw_err *err)
@@ -620,6 +679,8 @@ static int clear_tx(json_t *doc, void *vctx, struct qw_err *err)
 {
 	struct clear_ctx *c = vctx;
 
+	metastore_free_list(c->ids, c->n);     /* a backend may run this again */
+	free(c->dir);
 	c->ids = split_ids_of(doc, &c->n);
 	c->dir = metastore_splits_dir(c->ms, c->index_id, doc);
 	if (json_object_set_new(doc, "splits", json_object()) < 0 ||
@@ -814,6 +875,9 @@ static int take_tx(json_t *doc, void *vctx, struct qw_err *err)
 	json_t *owner = current_owner(doc, c->source_id);
 	bool alive = owner && owner_alive(c->ms, owner, c->me ? c->me->host : NULL);
 	json_t *owners, *rec;
+
+	free(c->fenced);        /* a backend may run this again */
+	c->fenced = NULL;
 
 	if (c->how == TAKE_FIRST && alive) {
 		struct buf b = BUF_INIT;

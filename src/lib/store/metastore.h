@@ -1,8 +1,10 @@
 /*
  * metastore: the record of indexes, their splits and source checkpoints.
  *
- * An interface (struct metastore_ops) with one backend for now: one JSON
- * file per index, qwdata/indexes/<index-id>/metastore.json. Every change is
+ * An interface (store/metastore_backend.h) with backends chosen by URI
+ * (metastore_open_uri()). Each stores the per-index document below. The
+ * file backend: one JSON file per index,
+ * qwdata/indexes/<index-id>/metastore.json. Every change is
  * one transaction: flock the file, read it, modify the tree, write a temp
  * file, fsync, rename, fsync the directory, unlock. Readers never see a
  * half-written file and concurrent writers never lose an update. A file
@@ -64,19 +66,34 @@ struct metastore;
  * place and return 0 to commit, -1 (with err set) to abort with no change. */
 typedef int (*metastore_tx_fn)(json_t *index_meta, void *ctx, struct qw_err *err);
 
-/* Open the metastore of a data dir (default "./qwdata", or $QW_DATA_DIR when
- * data_dir is NULL). Does not create anything until a write. */
+/*
+ * Open the metastore: the one $QW_METASTORE_URI names when it is set
+ * (prog_metastore_uri() sets it from --metastore-uri, so that the
+ * programs a program runs see it too), else the file metastore of the data
+ * dir. data_dir (default "./qwdata", or $QW_DATA_DIR when NULL) is where
+ * what stays on this machine goes whatever the backend: scratch dirs, and
+ * the split files of an index without an index_uri. Does not create
+ * anything until a write.
+ */
 struct metastore *metastore_open(const char *data_dir, struct qw_err *err);
 /* The data dir: data_dir when given (non-empty), else $QW_DATA_DIR, else
  * "./qwdata" (the rule of prog_data_dir(), which calls this). */
 const char *metastore_resolve_data_dir(const char *data_dir);
-/* Open the metastore a URI names: "file:///abs/dir" or a plain path (the
- * data dir of the file backend; never defaulted). Another scheme is
- * EX_UNAVAILABLE until its backend lands behind the same calls. Each
- * backend passes tests/unit/metastore_contract_test.c. */
+/*
+ * Open the metastore a URI names (Quickwit's metastore URIs):
+ *   file:///abs/dir or a plain path  the file metastore of that data dir;
+ *   postgresql://... or postgres://  PostgreSQL (a libpq connection URI);
+ *   s3://bucket/prefix               one metastore.json per index under
+ *                                    the prefix (one writer per index).
+ * Another scheme is EX_USAGE. Each backend passes
+ * tests/unit/metastore_contract_test.c; the database or bucket down is
+ * retried a bounded time, then EX_TEMPFAIL with the server's message.
+ */
 struct metastore *metastore_open_uri(const char *uri, struct qw_err *err);
 void metastore_close(struct metastore *ms);
 const char *metastore_data_dir(const struct metastore *ms);
+/* The URI (or data dir) the metastore was opened on, for messages. */
+const char *metastore_uri(const struct metastore *ms);
 
 int metastore_create_index(struct metastore *ms, const struct index_config *cfg, bool overwrite,
 			   struct qw_err *err);
