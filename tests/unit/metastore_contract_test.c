@@ -266,6 +266,14 @@ int main(int argc, char **argv)
 		local = buf_detach(&bu, NULL);
 		uri = local;
 	}
+	{
+		/* what stays local (split dirs) goes to the temp dir whatever the backend */
+		struct buf dd = BUF_INIT;
+
+		buf_addf(&dd, "%s/qwdata", tmp);
+		setenv("QW_DATA_DIR", buf_str(&dd), 1);
+		buf_free(&dd);
+	}
 	tap_diag("backend %s", uri);
 	ids_ulid_new(run, NULL);
 	for (char *p = run; *p; p++)

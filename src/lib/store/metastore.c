@@ -571,8 +571,7 @@ static struct metastore *open_at(const char *uri, const char *data_dir, struct q
 	ret = has_scheme(uri, "s3://") ? metastore_s3_open(ms, uri, err)
 				       : metastore_pg_open(ms, uri, err);
 	if (ret < 0) {
-		ms->ops = NULL;
-		metastore_close(ms);
+		metastore_close(ms);      /* the backend's close, when it got that far */
 		return NULL;
 	}
 	return ms;
