@@ -157,8 +157,12 @@ search_loop() {
 		sleep 0.05
 	done
 	[ -n "$killed" ]
-	echo "killed $killed of pipeline $victim" >&3
 	restart_pg
+	alive=0
+	for k in 1 2 3; do
+		kill -0 "$(eval echo "\$pid$k")" 2>/dev/null && alive=$((alive + 1))
+	done
+	echo "# killed $killed of pipeline $victim; $alive pipelines still running after the restart" >&3
 	for k in 1 2 3; do
 		p=$(eval echo "\$pid$k")
 		st=0
@@ -174,5 +178,6 @@ search_loop() {
 	[ "$(psql_q "SELECT sum(num_docs) FROM qw_splits WHERE index_id = 'shared' AND split_state = 'Published'")" = $total ]
 	# the searcher never saw a count go down or past the truth
 	[ -s "$T/counts" ]
+	echo "# $(wc -l <"$T/counts") searches, $(sort -un "$T/counts" | wc -l) distinct counts" >&3
 	awk -v t=$total '$1 > t || $1 < prev { print "count " $1 " after " prev; bad = 1 } { prev = $1 } END { exit bad }' "$T/counts"
 }

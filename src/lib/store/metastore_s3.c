@@ -1,8 +1,364 @@
-/* metastore_s3: not implemented yet (see metastore_backend.h). */
+/*
+ * metastore_s3: the file metastore on object storage (s3://bucket/prefix,
+ * Quickwit's file-backed metastore): one object per index,
+ * <prefix>/<index_id>/metastore.json, holding the same document as the
+ * data dir's metastore.json (metastore.h), so that a searcher with only
+ * the bucket sees every index. See metastore_backend.h for the contract.
+ *
+ * Every change replaces the object with one PUT, which S3 applies whole:
+ * readers see the old document or the new one, never a part. There is no
+ * lock across machines: ONE WRITER PER INDEX at a time (one pipeline, or
+ * qw-merge, qw gc and qw index commands run when nothing else writes);
+ * two writers at once may lose an update. Several writers need the
+ * PostgreSQL metastore (metastore_pg.c). Within one machine, writers that
+ * share a data dir are serialized by a flock on
+ * <data_dir>/indexes/<index_id>/metastore.lock, as with the file backend.
+ * Faults (5xx, SlowDown, resets) are retried by the S3 client (s3.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "base/ids.h"
+#include "base/xalloc.h"
 #include "store/metastore_backend.h"
+#include "store/s3.h"
+
+#define OBJECT_NAME "metastore.json"
+
+struct ms3 {
+	struct s3_client *client;
+	char *bucket;
+	char *prefix;       /* without leading or trailing '/', maybe "" */
+};
+
+static struct ms3 *ms3_of(struct metastore *ms)
+{
+	return ms->be;
+}
+
+static char *object_key(const struct ms3 *m, const char *index_id)
+{
+	struct buf b = BUF_INIT;
+
+	if (*m->prefix)
+		buf_addf(&b, "%s/", m->prefix);
+	buf_addf(&b, "%s/" OBJECT_NAME, index_id);
+	return buf_detach(&b, NULL);
+}
+
+static char *where(const struct ms3 *m, const char *key)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "s3://%s/%s", m->bucket, key);
+	return buf_detach(&b, NULL);
+}
+
+static json_t *s3_load(struct ms3 *m, const char *index_id, struct qw_err *err)
+{
+	char *key = object_key(m, index_id);
+	char *loc = where(m, key);
+	struct buf b = BUF_INIT;
+	json_error_t jerr;
+	json_t *doc = NULL;
+
+	if (s3_get(m->client, m->bucket, key, 0, 0, &b, err) < 0) {
+		if (err && err->code == EX_NOINPUT)
+			err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+		goto out;
+	}
+	doc = json_loadb(buf_str(&b), b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc) {
+		err_set(err, EX_DATAERR,
+			"'%s': corrupt metastore file (not valid JSON, line %d column %d: %s); "
+			"left unchanged", loc, jerr.line, jerr.column, jerr.text);
+		goto out;
+	}
+	if (metastore_check_doc(doc, loc, err) < 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
+out:
+	buf_free(&b);
+	free(loc);
+	free(key);
+	return doc;
+}
+
+static int s3_save(struct ms3 *m, const char *index_id, json_t *doc, struct qw_err *err)
+{
+	char *key = object_key(m, index_id);
+	char *text = json_dumps(doc, JSON_INDENT(2));
+	int ret;
+
+	if (!text) {
+		free(key);
+		return err_set(err, EX_SOFTWARE, "cannot serialize the metastore of index '%s'",
+			       index_id);
+	}
+	ret = s3_put(m->client, m->bucket, key, text, strlen(text), err);
+	free(text);
+	free(key);
+	return ret;
+}
+
+/* The local lock of the index (see above); the fd, or -1 with err. */
+static int local_lock(struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	char *dir = metastore_index_dir(ms, index_id);
+	char *path = fsutil_join(dir, "metastore.lock");
+	int fd = -1;
+
+	if (fsutil_mkdir_p(dir, 0755, err) < 0)
+		goto out;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err_errno(err, EX_CANTCREAT, "cannot open '%s'", path);
+		goto out;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		err_errno(err, EX_IOERR, "cannot lock '%s'", path);
+		close(fd);
+		fd = -1;
+		break;
+	}
+out:
+	free(path);
+	free(dir);
+	return fd;
+}
+
+static json_t *ms3_read(struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	return s3_load(ms3_of(ms), index_id, err);
+}
+
+static bool ms3_exists(struct metastore *ms, const char *index_id)
+{
+	struct ms3 *m = ms3_of(ms);
+	char *key = object_key(m, index_id);
+	int r = s3_head(m->client, m->bucket, key, NULL, NULL);
+
+	free(key);
+	return r == 1;
+}
+
+static int ms3_create(struct metastore *ms, const char *index_id, json_t *doc, bool overwrite,
+		      struct qw_err *err)
+{
+	struct ms3 *m = ms3_of(ms);
+	char *key = object_key(m, index_id);
+	json_t *old = NULL;
+	int fd, present, ret = -1;
+
+	fd = local_lock(ms, index_id, err);
+	if (fd < 0)
+		goto out;
+	present = s3_head(m->client, m->bucket, key, NULL, err);
+	if (present < 0)
+		goto out;
+	if (present) {
+		if (!overwrite) {
+			err_set(err, EX_CANTCREAT,
+				"index '%s' already exists (use --overwrite to replace it)", index_id);
+			goto out;
+		}
+		old = s3_load(m, index_id, err);
+		if (!old)
+			goto out;
+	}
+	if (s3_save(m, index_id, doc, err) < 0)
+		goto out;
+	/* the old records are gone: their files are orphans now */
+	if (old && metastore_remove_external_splits(ms, index_id, old, err) < 0)
+		goto out;
+	if (metastore_make_split_dirs(ms, index_id, doc, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(old);
+	if (fd >= 0)
+		close(fd);
+	free(key);
+	return ret;
+}
+
+static int ms3_remove(struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	struct ms3 *m = ms3_of(ms);
+	char *key = object_key(m, index_id);
+	json_t *doc = NULL;
+	int fd, present, ret = -1;
+
+	fd = local_lock(ms, index_id, err);
+	if (fd < 0)
+		goto out;
+	present = s3_head(m->client, m->bucket, key, NULL, err);
+	if (present <= 0) {
+		if (present == 0)
+			err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+		goto out;
+	}
+	doc = s3_load(m, index_id, NULL);     /* a broken one does not keep the index */
+	if (s3_delete(m->client, m->bucket, key, err) < 0)
+		goto out;
+	if (doc && metastore_remove_external_splits(ms, index_id, doc, err) < 0)
+		goto out;
+	close(fd);
+	fd = -1;
+	if (metastore_remove_local_dir(ms, index_id, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(doc);
+	if (fd >= 0)
+		close(fd);
+	free(key);
+	return ret;
+}
+
+static int ms3_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
+		      struct qw_err *err)
+{
+	struct ms3 *m = ms3_of(ms);
+	json_t *doc = NULL;
+	char *key = object_key(m, index_id);
+	char *loc = where(m, key);
+	int fd = -1, ret = -1;
+
+	/* an unknown index must not leave a lock dir behind */
+	if (!ms3_exists(ms, index_id)) {
+		doc = s3_load(m, index_id, err);     /* says why: missing or unreachable */
+		if (doc)
+			json_decref(doc);
+		doc = NULL;
+		goto out;
+	}
+	fd = local_lock(ms, index_id, err);
+	if (fd < 0)
+		goto out;
+	doc = s3_load(m, index_id, err);
+	if (!doc)
+		goto out;
+	if (fn(doc, ctx, err) < 0)
+		goto out;
+	if (metastore_check_doc(doc, loc, err) < 0) {
+		err_prefix(err, "refusing to write a broken metastore");
+		goto out;
+	}
+	if (s3_save(m, index_id, doc, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(doc);
+	if (fd >= 0)
+		close(fd);
+	free(loc);
+	free(key);
+	return ret;
+}
+
+struct list_ctx {
+	size_t skip;        /* length of "<prefix>/" */
+	char **ids;
+	size_t n, cap;
+};
+
+static int list_one(void *vctx, const char *key, uint64_t size, int64_t mtime)
+{
+	struct list_ctx *c = vctx;
+	const char *rest = key + c->skip;
+	const char *slash = strchr(rest, '/');
+	char id[256];
+
+	(void)size, (void)mtime;
+	if (!slash || strcmp(slash + 1, OBJECT_NAME) != 0 || (size_t)(slash - rest) >= sizeof(id))
+		return 0;
+	memcpy(id, rest, (size_t)(slash - rest));
+	id[slash - rest] = '\0';
+	if (ids_check_index(id, NULL) < 0)
+		return 0;
+	XGROW(c->ids, c->n + 1, c->cap);
+	c->ids[c->n++] = xstrdup(id);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ms3_list(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err)
+{
+	struct ms3 *m = ms3_of(ms);
+	struct buf p = BUF_INIT;
+	struct list_ctx c = { 0, NULL, 0, 0 };
+	int ret;
+
+	*ids = NULL;
+	*n = 0;
+	if (*m->prefix)
+		buf_addf(&p, "%s/", m->prefix);
+	c.skip = p.len;
+	ret = s3_list(m->client, m->bucket, buf_str(&p), list_one, &c, err);
+	buf_free(&p);
+	if (ret < 0) {
+		metastore_free_list(c.ids, c.n);
+		return -1;
+	}
+	if (c.n > 1)
+		qsort(c.ids, c.n, sizeof(*c.ids), cmp_str);
+	*ids = c.ids;
+	*n = c.n;
+	return 0;
+}
+
+static void ms3_close(struct metastore *ms)
+{
+	struct ms3 *m = ms3_of(ms);
+
+	if (!m)
+		return;
+	s3_client_free(m->client);
+	free(m->prefix);
+	free(m->bucket);
+	free(m);
+	ms->be = NULL;
+}
+
+static const struct metastore_ops s3_ops = {
+	.read = ms3_read,
+	.create = ms3_create,
+	.remove = ms3_remove,
+	.update = ms3_update,
+	.list = ms3_list,
+	.exists = ms3_exists,
+	.close = ms3_close,
+};
 
 int metastore_s3_open(struct metastore *ms, const char *uri, struct qw_err *err)
 {
-	(void)ms;
-	return err_set(err, EX_UNAVAILABLE, "metastore '%s': backend not implemented yet", uri);
+	struct ms3 *m = xcalloc(1, sizeof(*m));
+
+	if (s3_parse_uri(uri, &m->bucket, &m->prefix, err) < 0)
+		goto fail;
+	m->client = s3_client_new(err);
+	if (!m->client)
+		goto fail;
+	ms->be = m;
+	ms->ops = &s3_ops;
+	return 0;
+fail:
+	free(m->prefix);
+	free(m->bucket);
+	free(m);
+	return -1;
 }
