@@ -150,7 +150,9 @@ static bool retryable_state(const char *st)
 	return !strncmp(st, "08", 2) ||        /* connection exception */
 	       !strcmp(st, "40001") || !strcmp(st, "40P01") ||   /* serialization, deadlock */
 	       !strncmp(st, "53", 2) ||        /* insufficient resources */
-	       !strncmp(st, "57P", 3);         /* shutdown, crash, cannot connect now */
+	       !strncmp(st, "57P", 3) ||       /* shutdown, crash, cannot connect now */
+	       !strcmp(st, "23505");   /* a row inserted meanwhile (two creates): the
+					* rerun sees it and answers as it should */
 }
 
 /* The first line of a libpq message (they end with a newline). */
