@@ -88,6 +88,19 @@ static inline void bs_set(struct bitset *b, uint32_t i)
 		b->w[i / 64] |= 1ULL << (i % 64);
 }
 
+/* Sets [from, to) (clipped to the set's size). */
+static void bs_set_range(struct bitset *b, uint64_t from, uint64_t to)
+{
+	if (to > b->n)
+		to = b->n;
+	for (; from < to && from % 64; from++)
+		bs_set(b, (uint32_t)from);
+	for (; from + 64 <= to; from += 64)
+		b->w[from / 64] = ~0ULL;
+	for (; from < to; from++)
+		bs_set(b, (uint32_t)from);
+}
+
 static inline bool bs_get(const struct bitset *b, uint32_t i)
 {
 	return (b->w[i / 64] >> (i % 64)) & 1;
@@ -1008,6 +1021,28 @@ static int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64
 	if (!c)
 		return -1;
 	nd = split_column_num_docs(c);
+	if (split_column_single_valued(c)) {
+		/* value i is doc i: whole blocks in or out of the range by their
+		 * bounds (logs arrive nearly in time order, so a timestamp range
+		 * decodes only the blocks at its edges) */
+		uint64_t nb = split_column_num_blocks(c), b, vmin, vmax, vals[COL_VAL_BLOCK];
+
+		for (b = 0; b < nb; b++) {
+			split_column_block(c, b, &s, &e, &vmin, &vmax);
+			if (vmax < lo || vmin > hi)
+				continue;
+			if (vmin >= lo && vmax <= hi) {
+				bs_set_range(out, s, e);
+				continue;
+			}
+			split_column_values(c, s, (size_t)(e - s), vals);
+			for (v = 0; v < e - s; v++)
+				if (vals[v] >= lo && vals[v] <= hi)
+					bs_set(out, (uint32_t)(s + v));
+		}
+		split_column_free(c);
+		return 0;
+	}
 	for (doc = 0; doc < nd; doc++) {
 		split_column_doc_range(c, doc, &s, &e);
 		for (; s < e; s++) {

@@ -1743,7 +1743,7 @@ void split_column_doc_range(const struct split_column *c, uint32_t doc, uint64_t
 		*start = *end;
 }
 
-uint64_t split_column_value(const struct split_column *c, uint64_t idx)
+static inline uint64_t column_value(const struct split_column *c, uint64_t idx)
 {
 	uint64_t v;
 
@@ -1768,6 +1768,42 @@ uint64_t split_column_value(const struct split_column *c, uint64_t idx)
 	if (v > c->max || v < c->min)
 		v = c->max;
 	return v;
+}
+
+uint64_t split_column_value(const struct split_column *c, uint64_t idx)
+{
+	return column_value(c, idx);
+}
+
+uint64_t split_column_num_blocks(const struct split_column *c)
+{
+	return (c->nv + COL_VAL_BLOCK - 1) / COL_VAL_BLOCK;
+}
+
+void split_column_block(const struct split_column *c, uint64_t b, uint64_t *first, uint64_t *end,
+			uint64_t *vmin, uint64_t *vmax)
+{
+	*first = b * COL_VAL_BLOCK;
+	*end = *first + COL_VAL_BLOCK < c->nv ? *first + COL_VAL_BLOCK : c->nv;
+	*vmin = c->min;
+	*vmax = c->max;
+	if (c->vcodec == COL_VALS_BLOCKS && b < c->nblk && c->gcd) {
+		/* values are min + gcd * (base + x), x < 2^width; out-of-range
+		 * ones read as max (column_value), so max stays a bound */
+		uint64_t span = c->blk_w[b] >= 64 ? UINT64_MAX : (1ULL << c->blk_w[b]) - 1;
+		uint64_t lo = c->blk_base[b], hi = lo + span < lo ? UINT64_MAX : lo + span;
+		uint64_t steps = (c->max - c->min) / c->gcd;
+
+		*vmin = lo <= steps ? c->min + c->gcd * lo : c->max;
+		if (hi <= steps)
+			*vmax = c->min + c->gcd * hi;
+	}
+}
+
+void split_column_values(const struct split_column *c, uint64_t start, size_t n, uint64_t *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = column_value(c, start + i);
 }
 
 bool split_column_first(const struct split_column *c, uint32_t doc, uint64_t *v)

@@ -151,6 +151,18 @@ bool split_column_single_valued(const struct split_column *c); /* exactly one va
 void split_column_doc_range(const struct split_column *c, uint32_t doc, uint64_t *start,
 			    uint64_t *end);
 uint64_t split_column_value(const struct split_column *c, uint64_t idx);
+/*
+ * Scans that can skip: the values are in split_column_num_blocks() blocks of
+ * COL_VAL_BLOCK values; block b covers the value indexes [*first, *end), and
+ * every value in it lies in [*vmin, *vmax] (a bound from the block's base and
+ * bit width; the whole column's min and max when its codec has no blocks).
+ * split_column_values() decodes n values from start into out, each equal to
+ * split_column_value() of its index.
+ */
+uint64_t split_column_num_blocks(const struct split_column *c);
+void split_column_block(const struct split_column *c, uint64_t b, uint64_t *first, uint64_t *end,
+			uint64_t *vmin, uint64_t *vmax);
+void split_column_values(const struct split_column *c, uint64_t start, size_t n, uint64_t *out);
 /* First value of doc; false when the doc has none. */
 bool split_column_first(const struct split_column *c, uint32_t doc, uint64_t *v);
 /* Min and max key/ordinal over all values; false when the column is empty. */
