@@ -1995,58 +1995,80 @@ static int asrc_bind(void *ctx, const char *path)
 	return (int)a->n_binds++;
 }
 
+/* A column key of a field kind as an aggregation value. */
+static void agg_value_of(struct agg_value *v, enum value_kind kind, int dict, uint64_t k)
+{
+	v->s = NULL;
+	v->len = 0;
+	v->dict = -1;
+	v->v.u = 0;
+	switch (kind) {
+	case VK_TEXT:
+	case VK_IP:
+	case VK_BYTES:
+		v->kind = AV_STR;
+		v->dict = dict;
+		v->ord = k;
+		break;
+	case VK_I64:
+		v->kind = AV_I64;
+		v->v.i = termkey_to_i64(k);
+		break;
+	case VK_U64:
+		v->kind = AV_U64;
+		v->v.u = k;
+		break;
+	case VK_F64:
+		v->kind = AV_F64;
+		v->v.f = termkey_to_f64(k);
+		break;
+	case VK_DATETIME:
+		v->kind = AV_DATETIME;
+		v->v.i = termkey_to_i64(k);
+		break;
+	case VK_BOOL:
+		v->kind = AV_BOOL;
+		v->v.u = k;
+		break;
+	}
+}
+
 static size_t asrc_values(void *ctx, int handle, uint32_t doc, struct agg_value *out, size_t max)
 {
 	struct agg_src_ctx *a = ctx;
 	struct agg_bind *b = &a->binds[handle];
 	size_t n = 0, i;
-	uint64_t s, e, k;
+	uint64_t s, e;
 
 	for (i = 0; i < b->n; i++) {
 		split_column_doc_range(b->c[i], doc, &s, &e);
-		for (; s < e; s++, n++) {
-			struct agg_value *v;
-
-			if (n >= max)
-				continue;
-			v = &out[n];
-			k = split_column_value(b->c[i], s);
-			v->s = NULL;
-			v->len = 0;
-			v->dict = -1;
-			v->v.u = 0;
-			switch (b->kind[i]) {
-			case VK_TEXT:
-			case VK_IP:
-			case VK_BYTES:
-				v->kind = AV_STR;
-				v->dict = b->dict[i];
-				v->ord = k;
-				break;
-			case VK_I64:
-				v->kind = AV_I64;
-				v->v.i = termkey_to_i64(k);
-				break;
-			case VK_U64:
-				v->kind = AV_U64;
-				v->v.u = k;
-				break;
-			case VK_F64:
-				v->kind = AV_F64;
-				v->v.f = termkey_to_f64(k);
-				break;
-			case VK_DATETIME:
-				v->kind = AV_DATETIME;
-				v->v.i = termkey_to_i64(k);
-				break;
-			case VK_BOOL:
-				v->kind = AV_BOOL;
-				v->v.u = k;
-				break;
-			}
-		}
+		for (; s < e; s++, n++)
+			if (n < max)
+				agg_value_of(&out[n], b->kind[i], b->dict[i], split_column_value(b->c[i], s));
 	}
 	return n;
+}
+
+/* One column with one value per doc: value i is doc i's, read in bulk. */
+static bool asrc_values_one(void *ctx, int handle, const uint32_t *docs, size_t n,
+			    struct agg_value *out)
+{
+	struct agg_src_ctx *a = ctx;
+	struct agg_bind *b = &a->binds[handle];
+	uint64_t keys[AGGS_BATCH];
+	size_t i;
+
+	if (b->n != 1 || !split_column_single_valued(b->c[0]) || n == 0 || n > AGGS_BATCH)
+		return false;
+	if (docs[n - 1] - docs[0] == n - 1) {
+		split_column_values(b->c[0], docs[0], n, keys);
+	} else {
+		for (i = 0; i < n; i++)
+			keys[i] = split_column_value(b->c[0], docs[i]);
+	}
+	for (i = 0; i < n; i++)
+		agg_value_of(&out[i], b->kind[0], b->dict[0], keys[i]);
+	return true;
 }
 
 static int asrc_dict_term(void *ctx, int dict, uint64_t ord, const char **s, size_t *len)
@@ -2195,10 +2217,23 @@ static int search_split(struct run *run, struct task *t)
 		asrc.ctx = &actx;
 		asrc.bind = asrc_bind;
 		asrc.values = asrc_values;
+		asrc.values_one = asrc_values_one;
 		asrc.dict_term = asrc_dict_term;
 		t->aggs = aggs_collect_begin(run->aggs, &asrc);
-		for (doc = bs_next(&bits, 0); doc != UINT32_MAX; doc = bs_next(&bits, doc + 1))
-			aggs_collect_doc(t->aggs, doc);
+		{
+			uint32_t batch[AGGS_BATCH];
+			size_t nb = 0;
+
+			for (doc = bs_next(&bits, 0); doc != UINT32_MAX; doc = bs_next(&bits, doc + 1)) {
+				batch[nb++] = doc;
+				if (nb == AGGS_BATCH) {
+					aggs_collect_docs(t->aggs, batch, nb);
+					nb = 0;
+				}
+			}
+			if (nb)
+				aggs_collect_docs(t->aggs, batch, nb);
+		}
 		aggs_collect_end(t->aggs);
 		if (actx.failed)
 			goto out;
