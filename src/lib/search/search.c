@@ -650,8 +650,10 @@ static void slot_sift(struct phrase_slot *s)
  * only the lists behind target move, so 50 expansions cost no more per
  * doc than the few that are there.
  */
-static int slot_advance(struct phrase_slot *s, uint32_t target, struct qw_err *err)
+static inline int slot_advance(struct phrase_slot *s, uint32_t target, struct qw_err *err)
 {
+	if (s->n == 1)
+		return split_postings_advance(s->ps[0], target, &s->cur[0], err);
 	while (s->cur[0] < target) {
 		if (split_postings_advance(s->ps[0], target, &s->cur[0], err) < 0)
 			return -1;
@@ -661,11 +663,9 @@ static int slot_advance(struct phrase_slot *s, uint32_t target, struct qw_err *e
 }
 
 /* The positions of the slot's terms in its current doc, ascending. */
-static int slot_positions(struct phrase_slot *s, const uint32_t **pos, uint32_t *npos,
-			  struct qw_err *err)
+static int slot_merge_positions(struct phrase_slot *s, const uint32_t **pos, uint32_t *npos,
+				struct qw_err *err)
 {
-	if (s->n == 1)
-		return split_postings_positions(s->ps[0], pos, npos, err);
 	s->npos = 0;
 	for (size_t i = 0; i < s->n && s->cur[i] == s->cur[0]; i++) {
 		const uint32_t *p;
@@ -693,14 +693,40 @@ static int slot_positions(struct phrase_slot *s, const uint32_t **pos, uint32_t 
 	return 0;
 }
 
+/* The slot's positions: a term's own, or the merge of the union's (per doc: inline). */
+static inline __attribute__((always_inline)) int
+slot_positions(struct phrase_slot *s, const uint32_t **pos, uint32_t *npos, struct qw_err *err)
+{
+	if (s->n == 1)
+		return split_postings_positions(s->ps[0], pos, npos, err);
+	return slot_merge_positions(s, pos, npos, err);
+}
+
 /*
  * Whether the tokens are at their relative positions from one position of
  * the first (slop 0): every list ascending, so one merge pass (at: a
  * cursor per token) instead of a scan of each list for each position.
  */
-static bool exact_phrase_at(const struct toks *tk, const uint32_t *const *pos,
-			    const uint32_t *npos, size_t *at)
+static inline __attribute__((always_inline)) bool exact_phrase_at(const struct toks *tk, const uint32_t *const *pos,
+				   const uint32_t *npos, size_t *at)
 {
+	if (tk->n == 2) {
+		/* the common case, as one merge of two lists */
+		uint64_t off = tk->pos[1] - tk->pos[0];
+		uint32_t i = 0, j = 0;
+
+		while (i < npos[0] && j < npos[1]) {
+			uint64_t want = (uint64_t)pos[0][i] + off;
+
+			if (pos[1][j] < want)
+				j++;
+			else if (pos[1][j] == want)
+				return true;
+			else
+				i++;
+		}
+		return false;
+	}
 	for (size_t j = 1; j < tk->n; j++)
 		at[j] = 0;
 	for (uint32_t a = 0; a < npos[0]; a++) {
