@@ -625,51 +625,298 @@ static void toks_free(struct toks *tk)
 	memset(tk, 0, sizeof(*tk));
 }
 
-/* Docs where the tokens appear in order (positions relative, within slop). */
-static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, uint32_t slop,
-			struct bitset *out)
+/*
+ * One token of a phrase: the postings of its term, or the union of those
+ * of several terms (the expansions of a phrase prefix's last token, read
+ * in one pass instead of one phrase each).
+ */
+struct phrase_slot {
+	struct split_postings **ps; /* by current doc, ascending (an ordered union) */
+	uint32_t *cur;     /* the current doc of each of ps */
+	uint32_t *rank;    /* of each of ps: its rank by doc freq, most frequent 0 */
+	uint32_t *df_of;   /* the doc freq of each list as opened (ranks are made of them) */
+	size_t n;
+	uint64_t df;       /* sum of doc freqs: the rarest slot leads the intersection */
+	uint32_t *pos;     /* the positions of the terms in the slot's doc, when n > 1 */
+	uint32_t npos, cap;
+};
+
+/* Put ps[0] back in its place after its doc moved forward. */
+static void slot_sift(struct phrase_slot *s)
 {
-	struct split_postings **ps = xcalloc(tk->n, sizeof(*ps));
+	struct split_postings *p = s->ps[0];
+	uint32_t d = s->cur[0], r = s->rank[0];
+	size_t i;
+
+	for (i = 1; i < s->n && s->cur[i] < d; i++) {
+		s->ps[i - 1] = s->ps[i];
+		s->cur[i - 1] = s->cur[i];
+		s->rank[i - 1] = s->rank[i];
+	}
+	s->ps[i - 1] = p;
+	s->cur[i - 1] = d;
+	s->rank[i - 1] = r;
+}
+
+/*
+ * Move the slot to its first doc >= target (its least doc, in s->cur[0]):
+ * only the lists behind target move, so 50 expansions cost no more per
+ * doc than the few that are there.
+ */
+static inline int slot_advance(struct phrase_slot *s, uint32_t target, struct qw_err *err)
+{
+	if (s->n == 1)
+		return split_postings_advance(s->ps[0], target, &s->cur[0], err);
+	while (s->cur[0] < target) {
+		if (split_postings_advance(s->ps[0], target, &s->cur[0], err) < 0)
+			return -1;
+		slot_sift(s);
+	}
+	return 0;
+}
+
+/* The positions of the slot's terms in its current doc, ascending. */
+static int slot_merge_positions(struct phrase_slot *s, const uint32_t **pos, uint32_t *npos,
+				struct qw_err *err)
+{
+	s->npos = 0;
+	for (size_t i = 0; i < s->n && s->cur[i] == s->cur[0]; i++) {
+		const uint32_t *p;
+		uint32_t n;
+
+		if (split_postings_positions(s->ps[i], &p, &n, err) < 0)
+			return -1;
+		if (s->npos + n > s->cap) {
+			s->cap = (s->npos + n) * 2;
+			s->pos = xreallocarray(s->pos, s->cap, sizeof(*s->pos));
+		}
+		memcpy(s->pos + s->npos, p, n * sizeof(*p));
+		s->npos += n;
+	}
+	/* ascending, as one term's are (a few, mostly from one term: insertion) */
+	for (uint32_t i = 1; i < s->npos; i++) {
+		uint32_t v = s->pos[i], j = i;
+
+		for (; j > 0 && s->pos[j - 1] > v; j--)
+			s->pos[j] = s->pos[j - 1];
+		s->pos[j] = v;
+	}
+	*pos = s->pos;
+	*npos = s->npos;
+	return 0;
+}
+
+/* The slot's positions: a term's own, or the merge of the union's (per doc: inline). */
+static inline __attribute__((always_inline)) int
+slot_positions(struct phrase_slot *s, const uint32_t **pos, uint32_t *npos, struct qw_err *err)
+{
+	if (s->n == 1)
+		return split_postings_positions(s->ps[0], pos, npos, err);
+	return slot_merge_positions(s, pos, npos, err);
+}
+
+/*
+ * Whether the tokens are at their relative positions from one position of
+ * the first (slop 0): every list ascending, so one merge pass (at: a
+ * cursor per token) instead of a scan of each list for each position.
+ */
+static inline __attribute__((always_inline)) bool exact_phrase_at(const struct toks *tk, const uint32_t *const *pos,
+				   const uint32_t *npos, size_t *at)
+{
+	if (tk->n == 2) {
+		/* the common case, as one merge of two lists */
+		uint64_t off = tk->pos[1] - tk->pos[0];
+		uint32_t i = 0, j = 0;
+
+		while (i < npos[0] && j < npos[1]) {
+			uint64_t want = (uint64_t)pos[0][i] + off;
+
+			if (pos[1][j] < want)
+				j++;
+			else if (pos[1][j] == want)
+				return true;
+			else
+				i++;
+		}
+		return false;
+	}
+	for (size_t j = 1; j < tk->n; j++)
+		at[j] = 0;
+	for (uint32_t a = 0; a < npos[0]; a++) {
+		bool all = true;
+
+		for (size_t j = 1; j < tk->n && all; j++) {
+			uint64_t want = (uint64_t)pos[0][a] + tk->pos[j] - tk->pos[0];
+
+			while (at[j] < npos[j] && pos[j][at[j]] < want)
+				at[j]++;
+			if (at[j] == npos[j])
+				return false; /* no later first position can match either */
+			all = pos[j][at[j]] == want;
+		}
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Slop 0, the last slot a union: whether one of its terms in the slot's
+ * doc ends the phrase of the others (pos, npos of the other slots filled).
+ * The terms go most frequent first and only until one does, so the
+ * positions of the others are mostly never decoded.
+ */
+static int slot_any_exact(struct phrase_slot *s, const struct toks *tk, const uint32_t **pos,
+			  uint32_t *npos, size_t *at, struct qw_err *err)
+{
+	size_t last = tk->n - 1, m = 1, i, j;
+
+	while (m < s->n && s->cur[m] == s->cur[0])
+		m++;
+	/* the lists at the doc by rank (they share their doc: the order by doc holds) */
+	for (i = 1; i < m; i++) {
+		struct split_postings *p = s->ps[i];
+		uint32_t r = s->rank[i];
+
+		for (j = i; j > 0 && s->rank[j - 1] > r; j--) {
+			s->ps[j] = s->ps[j - 1];
+			s->rank[j] = s->rank[j - 1];
+		}
+		s->ps[j] = p;
+		s->rank[j] = r;
+	}
+	for (i = 0; i < m; i++) {
+		if (split_postings_positions(s->ps[i], &pos[last], &npos[last], err) < 0)
+			return -1;
+		if (exact_phrase_at(tk, pos, npos, at))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Docs where the tokens appear in order (positions relative, within slop).
+ * With n_alts > 0 the last token is any of the terms alts (a phrase
+ * prefix's expansions): the union of the phrases, each doc tested once.
+ */
+static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks *tk,
+			     uint32_t slop, char *const *alts, const size_t *alt_len,
+			     size_t n_alts, struct bitset *out)
+{
+	struct phrase_slot *sl = xcalloc(tk->n, sizeof(*sl));
+	size_t *order = xcalloc(tk->n, sizeof(*order));
 	const uint32_t **pos = xcalloc(tk->n, sizeof(*pos));
 	uint32_t *npos = xcalloc(tk->n, sizeof(*npos));
+	size_t *at = xcalloc(tk->n, sizeof(*at));
 	struct split_term_info ti;
-	uint32_t doc = 0, d;
-	size_t i, j, a, b;
+	uint32_t doc = 0;
+	size_t i, j, k, a, b;
 	int rc = -1, found;
 
 	for (i = 0; i < tk->n; i++) {
-		found = split_reader_term_lookup(sc->r, field, tk->t[i], tk->tl[i], &ti, sc->err);
-		if (found < 0)
-			goto out;
-		if (found == 0) {
+		bool multi = n_alts > 0 && i == tk->n - 1;
+		size_t n = multi ? n_alts : 1;
+
+		sl[i].ps = xcalloc(n, sizeof(*sl[i].ps));
+		sl[i].cur = xcalloc(n, sizeof(*sl[i].cur));
+		sl[i].rank = xcalloc(n, sizeof(*sl[i].rank));
+		sl[i].df_of = xcalloc(n, sizeof(*sl[i].df_of));
+		for (k = 0; k < n; k++) {
+			const char *t = multi ? alts[k] : tk->t[i];
+			size_t tl = multi ? alt_len[k] : tk->tl[i];
+
+			found = split_reader_term_lookup(sc->r, field, t, tl, &ti, sc->err);
+			if (found < 0)
+				goto out;
+			if (found == 0)
+				continue;
+			sl[i].ps[sl[i].n] = split_postings_open(sc->r, &ti, true, sc->err);
+			if (!sl[i].ps[sl[i].n])
+				goto out;
+			/* on its first doc, which is where the slot's order starts */
+			if (split_postings_next(sl[i].ps[sl[i].n], &sl[i].cur[sl[i].n], sc->err) < 0) {
+				sl[i].n++;
+				goto out;
+			}
+			/* rank by doc freq: the lists before it that are rarer move down */
+			sl[i].rank[sl[i].n] = 0;
+			for (j = 0; j < sl[i].n; j++) {
+				if (sl[i].df_of[j] >= ti.doc_freq)
+					sl[i].rank[sl[i].n]++;
+				else
+					sl[i].rank[j]++;
+			}
+			sl[i].df_of[sl[i].n] = ti.doc_freq;
+			sl[i].n++;
+			sl[i].df += ti.doc_freq;
+		}
+		/* insertion sort by first doc */
+		for (k = 1; k < sl[i].n; k++) {
+			struct split_postings *p = sl[i].ps[k];
+			uint32_t d = sl[i].cur[k], r = sl[i].rank[k];
+
+			for (j = k; j > 0 && sl[i].cur[j - 1] > d; j--) {
+				sl[i].ps[j] = sl[i].ps[j - 1];
+				sl[i].cur[j] = sl[i].cur[j - 1];
+				sl[i].rank[j] = sl[i].rank[j - 1];
+			}
+			sl[i].ps[j] = p;
+			sl[i].cur[j] = d;
+			sl[i].rank[j] = r;
+		}
+		if (sl[i].n == 0) {
 			rc = 0;
 			goto out;
 		}
-		ps[i] = split_postings_open(sc->r, &ti, true, sc->err);
-		if (!ps[i])
-			goto out;
+		/* insertion by doc freq */
+		for (j = i; j > 0 && sl[order[j - 1]].df > sl[i].df; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
 	}
-	/* leapfrog intersection */
+	/* leapfrog intersection, led by the rarest slot */
 	for (;;) {
 		bool agree = true;
 
-		for (i = 0; i < tk->n; i++) {
-			if (split_postings_advance(ps[i], doc, &d, sc->err) < 0)
+		for (k = 0; k < tk->n; k++) {
+			struct phrase_slot *s = &sl[order[k]];
+
+			if (slot_advance(s, doc, sc->err) < 0)
 				goto out;
-			if (d == SPLIT_DOC_END) {
+			if (s->cur[0] == SPLIT_DOC_END) {
 				rc = 0;
 				goto out;
 			}
-			if (d != doc) {
-				doc = d;
+			if (s->cur[0] != doc) {
+				doc = s->cur[0];
 				agree = false;
+				break;
 			}
 		}
 		if (!agree)
 			continue;
-		for (i = 0; i < tk->n; i++)
-			if (split_postings_positions(ps[i], &pos[i], &npos[i], sc->err) < 0)
+		if (slop == 0 && n_alts > 0) {
+			/* each term of the last slot in turn, most frequent first, until one makes the phrase */
+			struct phrase_slot *s = &sl[tk->n - 1];
+			int hit;
+
+			for (i = 0; i + 1 < tk->n; i++)
+				if (slot_positions(&sl[i], &pos[i], &npos[i], sc->err) < 0)
+					goto out;
+			hit = slot_any_exact(s, tk, pos, npos, at, sc->err);
+			if (hit < 0)
 				goto out;
+			if (hit)
+				bs_set(out, doc);
+			goto next;
+		}
+		for (i = 0; i < tk->n; i++)
+			if (slot_positions(&sl[i], &pos[i], &npos[i], sc->err) < 0)
+				goto out;
+		if (slop == 0) {
+			if (exact_phrase_at(tk, pos, npos, at))
+				bs_set(out, doc);
+			goto next;
+		}
 		for (a = 0; a < npos[0]; a++) {
 			bool all = true;
 
@@ -693,6 +940,7 @@ static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, 
 				break;
 			}
 		}
+next:
 		doc++;
 		if (doc == 0 || doc >= sc->num_docs) {
 			rc = 0;
@@ -700,12 +948,27 @@ static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, 
 		}
 	}
 out:
-	for (i = 0; i < tk->n; i++)
-		split_postings_free(ps[i]);
-	free(ps);
-	free(pos);
+	for (i = tk->n; i-- > 0;) {
+		for (k = 0; k < sl[i].n; k++)
+			split_postings_free(sl[i].ps[k]);
+		free(sl[i].ps);
+		free(sl[i].cur);
+		free(sl[i].rank);
+		free(sl[i].df_of);
+		free(sl[i].pos);
+	}
+	free(at);
 	free(npos);
+	free(pos);
+	free(order);
+	free(sl);
 	return rc;
+}
+
+static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, uint32_t slop,
+			struct bitset *out)
+{
+	return match_phrase_alts(sc, field, tk, slop, NULL, NULL, 0, out);
 }
 
 /* A text value on a text field: tokenized; several tokens make a phrase. */
@@ -1370,13 +1633,8 @@ static int match_phrase_prefix(struct split_ctx *sc, int field, const char *text
 	if (rc < 0)
 		goto out;
 	rc = 0;
-	for (i = 0; i < n_exp && rc == 0; i++) {
-		tk.t[tk.n - 1] = exp[i];
-		tk.tl[tk.n - 1] = exp_len[i];
-		rc = match_phrase(sc, field, &tk, 0, out);
-	}
-	tk.t[tk.n - 1] = prefix;
-	tk.tl[tk.n - 1] = plen;
+	if (n_exp > 0)
+		rc = match_phrase_alts(sc, field, &tk, 0, exp, exp_len, n_exp, out);
 out:
 	for (i = 0; i < n_exp; i++)
 		free(exp[i]);
