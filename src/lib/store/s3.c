@@ -375,6 +375,7 @@ struct req {
 	const struct curl_api *curl; /* for the callbacks */
 	bool io_failed;              /* a local read/write failed */
 	int io_errno;
+	struct s3_stats *acc;        /* the caller's counters of this call, or NULL */
 };
 
 static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud)
@@ -584,6 +585,11 @@ static CURLcode attempt(struct s3_client *c, CURL *h, struct req *r, const char 
 	stat_add(&c->stats.requests, 1);
 	stat_add(&c->stats.bytes_out, r->body_pos);
 	stat_add(&c->stats.bytes_in, r->out_written + r->errbody.len);
+	if (r->acc) {
+		r->acc->requests++;
+		r->acc->bytes_out += r->body_pos;
+		r->acc->bytes_in += r->out_written + r->errbody.len;
+	}
 	return rc;
 }
 
@@ -697,6 +703,8 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 			waited += delay;
 		}
 		stat_add(&c->stats.retries, 1);
+		if (r->acc)
+			r->acc->retries++;
 		if (rewind_req(r, err) < 0)
 			goto out;
 	}
@@ -915,10 +923,17 @@ out:
 int s3_get(struct s3_client *c, const char *bucket, const char *key, uint64_t off,
 	   uint64_t len, struct buf *out, struct qw_err *err)
 {
+	return s3_get_acc(c, bucket, key, off, len, out, NULL, err);
+}
+
+int s3_get_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t off,
+	       uint64_t len, struct buf *out, struct s3_stats *acc, struct qw_err *err)
+{
 	struct req r;
 	int ret;
 
 	req_init(&r, "GET", bucket, key);
+	r.acc = acc;
 	r.out = out;
 	r.out_base = out->len;
 	r.ranged = off > 0 || len > 0;
@@ -990,10 +1005,17 @@ int s3_get_fd(struct s3_client *c, const char *bucket, const char *key, int fd,
 int s3_head(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
 	    struct qw_err *err)
 {
+	return s3_head_acc(c, bucket, key, size, NULL, err);
+}
+
+int s3_head_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
+		struct s3_stats *acc, struct qw_err *err)
+{
 	struct req r;
 	int ret;
 
 	req_init(&r, "HEAD", bucket, key);
+	r.acc = acc;
 	ret = perform(c, &r, err);
 	if (ret == 0) {
 		if (size)

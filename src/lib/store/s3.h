@@ -72,6 +72,13 @@ int s3_put_file(struct s3_client *c, const char *bucket, const char *key, const 
  */
 int s3_get(struct s3_client *c, const char *bucket, const char *key, uint64_t off,
 	   uint64_t len, struct buf *out, struct qw_err *err);
+/* s3_get and s3_head that also add this call's requests (retries
+ * included) and bytes to *acc: counters of one caller (one thread), so
+ * that users of a shared client can tell their own costs apart. */
+int s3_get_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t off,
+	       uint64_t len, struct buf *out, struct s3_stats *acc, struct qw_err *err);
+int s3_head_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
+		struct s3_stats *acc, struct qw_err *err);
 /* Download an object to a local path, atomically (atomicfile.h). */
 int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
 		struct qw_err *err);
