@@ -282,6 +282,29 @@ footer_len() {
 	diff <(bucket_splits s3f) <(published s3f)
 }
 
+@test "multipart uploads through faults: every document once, each object whole" {
+	setup_datadir
+	s3_index s3m
+	start_fault_proxy 5 0.3
+	# every split is a multipart upload (initiate, part, complete: each may fail)
+	export QW_S3_MAX_RETRY_MS=5000 QW_S3_MULTIPART_THRESHOLD=1
+	for f in a b c d e; do
+		awk -v f=$f 'BEGIN { for (i = 1; i <= 150; i++) printf "{\"n\":%d,\"f\":\"%s\"}\n", i, f }' \
+			>"$BATS_TEST_TMPDIR/$f.ndjson"
+		qw-pipeline --index s3m --once --quiet "$BATS_TEST_TMPDIR/$f.ndjson"
+	done
+	cat "$FAULT_STATS"
+	jq -e '.slowdown + .internal + .reset + .lost >= 3' "$FAULT_STATS"
+	[ "$(qw-search --index s3m --format count)" = 750 ]
+	[ "$(qw-search --index s3m --format count 'f:c')" = 150 ]
+	diff <(bucket_splits s3m) <(published s3m)
+	# each object has the size its record says (s3rver's file, not qw's client)
+	qw split list --index s3m --format json | jq -r '.[] | "\(.split_id) \(.size_bytes)"' |
+		while read -r id size; do
+			[ "$(stat -c %s "$S3RVER_DIR/$S3_BUCKET/idx/s3m/$id.split._S3rver_object")" = "$size" ] || exit 1
+		done
+}
+
 @test "past the retry bounds the error names the bucket, key and the fault, and the search fails rather than answer short" {
 	setup_datadir
 	s3_index s3x

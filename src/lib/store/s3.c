@@ -809,6 +809,22 @@ static int post_xml(struct s3_client *c, const char *bucket, const char *key,
 	return ret;
 }
 
+/*
+ * A CompleteMultipartUpload whose answer was lost did complete: its retry
+ * then finds no such upload (or a server's error for it) until the
+ * attempts run out. The object being there with the size uploaded says
+ * it did; the callers' keys name immutable content (a split file), so an
+ * object of that key and size holds these bytes.
+ */
+static bool completed_anyway(struct s3_client *c, const char *bucket, const char *key,
+			     uint64_t size)
+{
+	struct qw_err ignore = QW_ERR_INIT;
+	uint64_t got = 0;
+
+	return s3_head(c, bucket, key, &got, &ignore) == 1 && got == size;
+}
+
 static int multipart(struct s3_client *c, const char *bucket, const char *key, int fd,
 		     uint64_t size, struct qw_err *err)
 {
@@ -860,8 +876,14 @@ static int multipart(struct s3_client *c, const char *bucket, const char *key, i
 	buf_adds(&q, "uploadId=");
 	add_encoded(&q, upload_id, false);
 	buf_reset(&ans);
-	if (post_xml(c, bucket, key, buf_str(&q), buf_str(&done), &ans, err) < 0)
+	if (post_xml(c, bucket, key, buf_str(&q), buf_str(&done), &ans, err) < 0) {
+		if (completed_anyway(c, bucket, key, size)) {
+			err_clear(err);
+			ret = 0;
+			goto out;
+		}
 		goto abort;
+	}
 	/* CompleteMultipartUpload may fail inside a 200 answer */
 	if (ans.len && memmem(ans.data, ans.len, "<Error>", 7)) {
 		char *code = NULL, *message = NULL;

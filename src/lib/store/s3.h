@@ -24,6 +24,9 @@
  * 64 MiB) use multipart upload with parts of QW_S3_PART_SIZE (default
  * 16 MiB, at least 5 MiB); a failed multipart upload is aborted, so S3
  * never shows a half object: an object is visible whole or not at all.
+ * When the completion's answer is lost, its retry finds the upload gone:
+ * the object is then looked up (HEAD) and, there with the size uploaded,
+ * taken as done (keys are meant to name immutable content: split files).
  *
  * Threads: a client may be shared by threads; it keeps a pool of curl
  * handles (guarded by a mutex) so that connections are reused. Counters
