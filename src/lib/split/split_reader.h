@@ -3,8 +3,10 @@
  *
  * split_reader_open() reads only the end of the file (trailer, footer:
  * metadata JSON, section table, hotcache with the field table and the
- * doc store block index) with one pread, checks its checksum, and keeps
- * the fd open. Everything else is read on demand by offset with pread
+ * doc store block index) with one pread (two when the footer is longer
+ * than SPLIT_TAIL_READ), checks its checksum, and keeps the fd open. An
+ * s3:// split is read the same way by range GETs (store/split_cache.h),
+ * its footer from QW_SPLIT_CACHE_DIR when cached there. Everything else is read on demand by offset with pread
  * into buffers owned by the object that asked (a postings iterator, a
  * term iterator, a column), and every unit read is bounds-checked and
  * checksummed (term dictionary blocks and index, postings and positions
