@@ -94,10 +94,13 @@ static void evict(const char *dir, const char *keep, uint64_t max)
 	if (!d)
 		return;
 	while ((de = readdir(d)) != NULL) {
+		size_t nl = strlen(de->d_name);
 		struct stat st;
 		char *p;
 
-		if (de->d_name[0] == '.' || strstr(de->d_name, ATOMICFILE_INFIX))
+		/* only our copies: a directory given by mistake keeps its files */
+		if (de->d_name[0] == '.' || strstr(de->d_name, ATOMICFILE_INFIX) || nl < 7 ||
+		    strcmp(de->d_name + nl - 7, ".footer") != 0)
 			continue;
 		p = fsutil_join(dir, de->d_name);
 		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -15,8 +15,9 @@
  * without a request. Splits are immutable, so id and size name a footer
  * for good; the reader still checks its checksum, and a bad copy is
  * removed and read again. After each store, the least recently used
- * copies (each hit refreshes its mtime) are removed until the directory
- * holds at most QW_SPLIT_CACHE_MAX_BYTES (default 1 GiB). Copies are
+ * copies (each hit refreshes its mtime) are removed until the copies
+ * total at most QW_SPLIT_CACHE_MAX_BYTES (default 1 GiB); other files in
+ * the directory are left alone. Copies are
  * written atomically (atomicfile.h) and eviction only unlinks, so
  * processes sharing the directory see whole copies or none. Without
  * QW_SPLIT_CACHE_DIR nothing is cached (Quickwit's default). Thread-safe
