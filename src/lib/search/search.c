@@ -29,6 +29,8 @@
 #include "mapping/docmap.h"
 #include "base/ids.h"
 #include "store/metastore.h"
+#include "store/s3.h"
+#include "store/split_cache.h"
 #include "search/query.h"
 #include "search/search.h"
 #include "search/snippet.h"
@@ -41,6 +43,7 @@
 
 #define MAX_KINDS 8            /* fields of one path (one per value kind) */
 #define MAX_SORT 2
+#define SEARCH_S3_PARALLEL 8    /* s3:// splits read at once by default */
 /* as tantivy's regex query: the regex matches a whole term, never a part */
 #define REGEX_OPTIONS (PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF)
 /* as Quickwit's phrase prefix query: the first 50 terms of the prefix, in dictionary order */
@@ -216,7 +219,9 @@ struct task {
 	struct index_ctx *ix;
 	char *split_id;
 	char *path;
+	uint64_t size;               /* the split's bytes from its record, 0: unknown */
 	struct split_reader *r;      /* kept open for fetch_docs when it has hits */
+	struct split_io io;          /* what the readers closed so far have read */
 	/* results */
 	uint64_t num_hits;
 	struct hit *hits;
@@ -235,6 +240,7 @@ struct run {
 	size_t k;                    /* start_offset + max_hits */
 	struct task *tasks;
 	size_t n_tasks;
+	struct s3_client *s3;        /* shared by the readers of s3:// splits, or NULL */
 	size_t next_task;            /* atomically incremented by workers */
 	bool keep_readers;           /* tasks with hits keep their reader for fetch_docs */
 	bool has_after;              /* search_after: only hits ranking after this one */
@@ -2392,6 +2398,29 @@ static int time_filter(struct split_ctx *sc, struct bitset *bits)
 	return rc;
 }
 
+/* A reader of t's split, sharing the run's S3 client (its connections). */
+static struct split_reader *task_open(const struct run *run, const struct task *t,
+				      struct qw_err *err)
+{
+	struct split_open_opts o = { run->s3, t->size };
+
+	return split_reader_open_opts(t->path, &o, err);
+}
+
+/* Add what reader r of t has read to t's count (once per reader). */
+static void task_io_add(struct task *t, const struct split_reader *r)
+{
+	struct split_io io;
+
+	if (!r)
+		return;
+	split_reader_io(r, &io);
+	t->io.remote |= io.remote;
+	t->io.footer_cached |= io.footer_cached;
+	t->io.requests += io.requests;
+	t->io.bytes += io.bytes;
+}
+
 static int search_split(struct run *run, struct task *t)
 {
 	struct split_ctx sc;
@@ -2412,7 +2441,7 @@ static int search_split(struct run *run, struct task *t)
 	sc.cfg = t->ix->cfg;
 	sc.err = &t->err;
 	tokenizer_init(&sc.ts);
-	sc.r = split_reader_open(t->path, &t->err);
+	sc.r = task_open(run, t, &t->err);
 	if (!sc.r || split_reader_check_id(sc.r, t->split_id, &t->err) < 0)
 		goto out;
 	sc.num_docs = split_reader_num_docs(sc.r);
@@ -2506,8 +2535,10 @@ out:
 	tokenizer_free(&sc.ts);
 	if (rc == 0 && run->keep_readers && t->n_hits > 0)
 		t->r = sc.r;                 /* fetch_docs reads the returned docs from it */
-	else
+	else {
+		task_io_add(t, sc.r);
 		split_reader_close(sc.r);
+	}
 	if (rc < 0) {
 		t->failed = true;
 		t->num_hits = 0;
@@ -2959,6 +2990,7 @@ static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *i
 		t->ix = ix;
 		t->split_id = xstrdup(sid);
 		t->path = metastore_split_path_doc(ms, ix->index_id, ix->meta, sid);
+		t->size = r->has_size && r->size_bytes > 0 ? (uint64_t)r->size_bytes : 0;
 	}
 	metastore_free_splits(recs, n_recs);
 	return 0;
@@ -3201,11 +3233,13 @@ static json_t *load_doc(const struct task *t, struct split_reader *r, uint32_t d
 }
 
 /* A reader for the fetch phase of a split whose search did not keep one. */
-static struct split_reader *fetch_reader(const struct task *t, struct qw_err *err)
+static struct split_reader *fetch_reader(const struct run *run, struct task *t,
+					 struct qw_err *err)
 {
-	struct split_reader *r = split_reader_open(t->path, err);
+	struct split_reader *r = task_open(run, t, err);
 
 	if (r && split_reader_check_id(r, t->split_id, err) < 0) {
+		task_io_add(t, r);
 		split_reader_close(r);
 		r = NULL;
 	}
@@ -3235,7 +3269,7 @@ static void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t
 
 		if (!r && !failed[ti]) {
 			err_clear(&e);
-			r = opened[ti] = fetch_reader(t, &e);
+			r = opened[ti] = fetch_reader(run, t, &e);
 			if (!r) {
 				json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
 				*partial = failed[ti] = true;
@@ -3253,8 +3287,10 @@ static void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t
 			break;
 	}
 	for (i = 0; i < n_tasks; i++)
-		if (opened[i])
+		if (opened[i]) {
+			task_io_add(&run->tasks[i], opened[i]);
 			split_reader_close(opened[i]);
+		}
 	free(failed);
 	free(opened);
 }
@@ -3279,11 +3315,13 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 		struct task *t = &run->tasks[refs[i].h.task];
 
 		if (refs[i].h.task != cur_task) {
-			if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
+			if (cur_task != UINT32_MAX && !run->tasks[cur_task].r) {
+				task_io_add(&run->tasks[cur_task], r);
 				split_reader_close(r);
+			}
 			cur_task = refs[i].h.task;
 			err_clear(&e);
-			r = t->r ? t->r : fetch_reader(t, &e);
+			r = t->r ? t->r : fetch_reader(run, t, &e);
 			if (!r) {
 				json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
 				*partial = true;
@@ -3298,8 +3336,10 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 			apply_output_formats(t->ix->cfg, docs[refs[i].out_idx]);
 		}
 	}
-	if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
+	if (cur_task != UINT32_MAX && !run->tasks[cur_task].r) {
+		task_io_add(&run->tasks[cur_task], r);
 		split_reader_close(r);
+	}
 	for (i = 0; i < n; i++)
 		if (docs[i]) {
 			json_array_append_new(hits, docs[i]);
@@ -3313,6 +3353,49 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 }
 
 /* ------------------------------------------------------------------ entry */
+
+static void io_json_add(json_t *o, const struct split_io *io)
+{
+	json_t *s = json_object_get(o, "splits");
+
+	json_object_set_new(o, "splits", json_integer(json_integer_value(s) + 1));
+	json_object_set_new(o, "requests", json_integer(json_integer_value(
+		json_object_get(o, "requests")) + (json_int_t)io->requests));
+	json_object_set_new(o, "bytes", json_integer(json_integer_value(
+		json_object_get(o, "bytes")) + (json_int_t)io->bytes));
+}
+
+/* The response's "stats" (search.h): what each split searched has cost. */
+static json_t *stats_json(const struct run *run)
+{
+	json_t *st = json_object(), *per = json_array(), *local = json_object(),
+	       *s3 = json_object(), *total = json_object();
+
+	json_object_set_new(total, "splits", json_integer(0));
+	json_object_set_new(total, "requests", json_integer(0));
+	json_object_set_new(total, "bytes", json_integer(0));
+	json_object_update(local, total);
+	json_object_update(s3, total);
+	for (size_t i = 0; i < run->n_tasks; i++) {
+		const struct task *t = &run->tasks[i];
+
+		io_json_add(total, &t->io);
+		io_json_add(t->io.remote ? s3 : local, &t->io);
+		json_array_append_new(per, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}",
+						     "split_id", t->split_id,
+						     "index_id", t->ix->index_id,
+						     "storage", t->io.remote ? "s3" : "local",
+						     "requests", (json_int_t)t->io.requests,
+						     "bytes", (json_int_t)t->io.bytes,
+						     "footer_cached", t->io.footer_cached));
+	}
+	json_object_update(st, total);
+	json_decref(total);
+	json_object_set_new(st, "local", local);
+	json_object_set_new(st, "s3", s3);
+	json_object_set_new(st, "per_split", per);
+	return st;
+}
 
 static uint64_t mono_us(void)
 {
@@ -3347,6 +3430,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	struct agg_result *agg_total = NULL;
 	pthread_t *th = NULL;
 	size_t n_threads = 0;
+	bool remote = false;
 	int rc = -1;
 
 	memset(&run, 0, sizeof(run));
@@ -3414,9 +3498,25 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		if (plan_index(&run, ms, &ixs[i], err) < 0)
 			goto out;
 
+	for (i = 0; i < run.n_tasks && !remote; i++)
+		remote = split_cache_is_remote(run.tasks[i].path);
+	if (remote) {
+		if (split_cache_check_config(err) < 0)
+			goto out;
+		run.s3 = s3_client_new(err);
+		if (!run.s3)
+			goto out;
+	}
+
 	/* few enough readers (a file descriptor and ~100 KB each) stay open for fetch_docs */
 	run.keep_readers = run.k > 0 && run.n_tasks <= 64;
 	n_threads = req->threads ? req->threads : run.n_tasks > 1 ? (size_t)online_cpus() : 1;
+	/*
+	 * s3:// splits wait on the network, not on a core: more of them are
+	 * read at once (each thread takes a pooled connection, s3.h).
+	 */
+	if (remote && !req->threads && n_threads < SEARCH_S3_PARALLEL)
+		n_threads = SEARCH_S3_PARALLEL;
 	if (n_threads > run.n_tasks)
 		n_threads = run.n_tasks;
 	if (n_threads > 64)
@@ -3426,7 +3526,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	 * up: unless asked for, one or two splits with nothing but counting to
 	 * do get one thread, which answers sooner.
 	 */
-	if (!req->threads && run.n_tasks <= 2 && run.k == 0 && !run.aggs)
+	if (!req->threads && run.n_tasks <= 2 && run.k == 0 && !run.aggs && !remote)
 		n_threads = 1;
 	if (n_threads <= 1) {
 		worker(&run);
@@ -3505,6 +3605,15 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		json_object_set_new(out, "search_after", last_json);
 		last_json = NULL;
 	}
+	if (req->stats) {
+		for (i = 0; i < run.n_tasks; i++) {
+			/* kept readers are closed below: count them now, once */
+			task_io_add(&run.tasks[i], run.tasks[i].r);
+			split_reader_close(run.tasks[i].r);
+			run.tasks[i].r = NULL;
+		}
+		json_object_set_new(out, "stats", stats_json(&run));
+	}
 	*response = out;
 	rc = 0;
 out:
@@ -3524,6 +3633,7 @@ out:
 		aggs_result_free(run.tasks[i].aggs);
 	}
 	free(run.tasks);
+	s3_client_free(run.s3);
 	for (i = 0; i < run.n_sort; i++)
 		free(run.sort[i].field);
 	for (i = 0; i < n_ix; i++) {
