@@ -52,7 +52,9 @@ int curl_api_load(struct curl_api *api, struct qw_err *err)
 
 	memset(api, 0, sizeof(*api));
 	for (size_t i = 0; i < sizeof(curl_sonames) / sizeof(curl_sonames[0]) && !api->lib; i++) {
-		api->lib = dlopen(curl_sonames[i], RTLD_NOW | RTLD_LOCAL);
+		/* NODELETE: unloaded, OpenSSL's thread-locals left LeakSanitizer a
+		 * dangling dynamic TLS range to scan (a crash at exit, qw-lambda) */
+		api->lib = dlopen(curl_sonames[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 		if (!api->lib && i == 0)
 			why = dlerror();
 	}
