@@ -228,3 +228,54 @@ PY
 	# what was fetched stays in the cache for the next (warm) invocations
 	[ -n "$(ls "$QW_SPLIT_CACHE_DIR")" ]
 }
+
+@test "the SAM template parses with CloudFormation's tags and names the documented resources" {
+	tpl=$QW_SRCDIR/deploy/qw-lambda.yaml
+	# YAML with the short-form intrinsics (!Ref, !Sub, !GetAtt) as tags
+	python3 - "$tpl" <<'PY'
+import sys, yaml
+class L(yaml.SafeLoader): pass
+L.add_multi_constructor("!", lambda loader, suffix, node: {suffix: loader.construct_scalar(node)
+    if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node)
+    if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node)})
+t = yaml.load(open(sys.argv[1]), Loader=L)
+assert t["Transform"] == "AWS::Serverless-2016-10-31"
+r = t["Resources"]
+f = r["QwLambdaFunction"]["Properties"]
+assert r["QwLambdaFunction"]["Type"] == "AWS::Serverless::Function"
+assert r["QwLambdaRole"]["Type"] == "AWS::IAM::Role"
+assert (f["Runtime"], f["Handler"], f["Architectures"]) == ("provided.al2023", "bootstrap", ["x86_64"])
+assert f["FunctionUrlConfig"]["AuthType"] in ("NONE", "AWS_IAM")
+assert f["Events"]["Search"]["Type"] == "HttpApi"
+actions = sorted(s["Action"] for p in r["QwLambdaRole"]["Properties"]["Policies"]
+                 for s in p["PolicyDocument"]["Statement"])
+assert actions == ["s3:GetObject", "s3:ListBucket"], actions
+PY
+	# cfn-lint checks every resource type and property against
+	# CloudFormation's and SAM's specifications, when it is installed
+	if ! command -v cfn-lint >/dev/null; then
+		skip "cfn-lint not installed: the template was only parsed"
+	fi
+	run cfn-lint "$tpl"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# and it would see a misspelt property
+	sed 's/MemorySize: !Ref MemorySize/MemorySise: !Ref MemorySize/' "$tpl" >"$T/bad.yaml"
+	run cfn-lint "$T/bad.yaml"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *MemorySise* ]]
+}
+
+@test "make lambda's zip holds one static bootstrap at its root" {
+	zip=$QW_BUILDDIR/qw-lambda.zip
+	[ -f "$zip" ] || skip "qw-lambda.zip not built (make lambda)"
+	[ "$(unzip -Z1 "$zip")" = bootstrap ]
+	unzip -q -d "$T/z" "$zip"
+	[ -x "$T/z/bootstrap" ]
+	readelf -h "$T/z/bootstrap" | grep -q 'Machine: *Advanced Micro Devices X86-64'
+	# no interpreter, no needed library: nothing for Amazon Linux's glibc to resolve
+	! readelf -d "$T/z/bootstrap" 2>/dev/null | grep -q NEEDED
+	! readelf -l "$T/z/bootstrap" | grep -q INTERP
+	run "$T/z/bootstrap" --version
+	[[ "$output" == "qw-lambda (qw) "* ]]
+}
