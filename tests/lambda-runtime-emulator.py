@@ -11,7 +11,10 @@ function posts is written to OUT_DIR:
   <id>.response                  .../invocation/<id>/response
   <id>.error, <id>.error-type    .../invocation/<id>/error (body, header)
   init.error, init.error-type    .../runtime/init/error
-  log                            one line per request: "<monotonic ns> METHOD PATH"
+  log                            one line per request: "<monotonic ns> METHOD PATH",
+                                 and per connection accepted: "<monotonic ns> ACCEPT"
+                                 (logged before the request is read: what a
+                                 client's start time is measured against)
 An unknown request id, a second answer to one invocation or an answer
 while none is in flight is refused with 400 (and logged as such), as
 Lambda refuses them. With no event left, .../next answers 410 Gone so the
@@ -43,6 +46,9 @@ class State:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out as two writes: without TCP_NODELAY the body
+    # waits for the client's delayed ACK (40 ms), which bench/lambda would count
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
@@ -109,14 +115,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         os.rename(os.path.join(out, name + ".tmp"), os.path.join(out, name))
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def process_request(self, request, client_address):
+        self.state.log("ACCEPT")
+        super().process_request(request, client_address)
+
+
 def main():
     if len(sys.argv) != 4:
         sys.stderr.write(__doc__)
         return 64
     events_dir, out_dir, port_file = sys.argv[1:]
     os.makedirs(out_dir, exist_ok=True)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", 0), Handler)
     srv.state = State(events_dir, out_dir)
     with open(port_file + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])
