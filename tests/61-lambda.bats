@@ -160,14 +160,21 @@ PY
 	event 08 '{"index_id":"nosuch","query":"w:word1"}'
 	event 09 '{"httpMethod":"DELETE","path":"/health/livez"}'
 	event 10 '{"index_id":"lam","query":"w:word2"}'
+	event 11 '{"version":"2.0","rawPath":"/prod","requestContext":{"stage":"prod","http":{"method":"GET"}}}'
+	event 12 '{"version":"2.0","rawPath":"/api/v1/%6Cam/search","rawQueryString":"query=w:word4",
+		"requestContext":{"http":{"method":"GET"}}}'
+	event 13 '{"version":"2.0","rawPath":"/api/%zz","requestContext":{"http":{"method":"GET"}}}'
 	start_emulator
-	run --separate-stderr "$LAMBDA" --max-invocations 10
+	run --separate-stderr "$LAMBDA" --max-invocations 13
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	jq -e '.statusCode == 404 and (.body | fromjson | .message | test("nosuch"))' "$T/out/req-01.response"
 	jq -e '.statusCode == 400 and (.body | fromjson | .message | type == "string")' "$T/out/req-03.response"
 	jq -e '.statusCode == 405' "$T/out/req-09.response"
-	for i in 02 04 05 06 07; do
+	# the stage alone is the root; a path is percent-decoded as a URL's
+	jq -e '.statusCode == 404' "$T/out/req-11.response"
+	[ "$(body 12 | jq -c '[.hits[].n]')" = "[4]" ]
+	for i in 02 04 05 06 07 13; do
 		[ "$(cat "$T/out/req-$i.error-type")" = InvalidEvent ]
 		jq -e '.errorType == "InvalidEvent" and (.errorMessage | startswith("event: "))' "$T/out/req-$i.error"
 		[[ "$stderr" == *"qw-lambda: invocation req-$i: event: "* ]]
@@ -178,7 +185,7 @@ PY
 	jq -e '.errorType == "SearchError.404" and (.errorMessage | test("nosuch"))' "$T/out/req-08.error"
 	# and the last one is still served, by the same process
 	[ "$(jq -c '[.hits[].n]' "$T/out/req-10.response")" = "[2]" ]
-	[ "$(grep -c 'GET .*/invocation/next' "$T/out/log")" = 10 ]
+	[ "$(grep -c 'GET .*/invocation/next' "$T/out/log")" = 13 ]
 }
 
 @test "an unusable configuration is posted to init/error and no invocation is taken" {

@@ -168,8 +168,8 @@ static int parse_proxy(struct lambda_event *ev, const json_t *headers, struct qw
 			return err_prefix(err, "event: rawQueryString");
 		}
 	}
-	if (path[0] != '/')
-		return err_set(err, EX_DATAERR, "event: the path '%s' does not start with '/'", path);
+	if (ev->path[0] != '/')
+		return err_set(err, EX_DATAERR, "event: the path '%s' does not start with '/'", ev->path);
 	ev->req.method = method;
 	ev->req.content_type = header(headers, "content-type");
 	ev->req.content_encoding = header(headers, "content-encoding");
