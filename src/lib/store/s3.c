@@ -31,6 +31,7 @@ struct s3_client {
 	bool path_style;
 	char *sigv4;             /* "aws:amz:<region>:s3" */
 	char *access_key, *secret_key, *session_token;
+	char *ca_bundle;         /* $CURL_CA_BUNDLE, or NULL: libcurl's built-in path */
 	int max_attempts;
 	int64_t max_retry_ms;
 	uint64_t multipart_threshold, part_size;
@@ -197,6 +198,9 @@ struct s3_client *s3_client_new(struct qw_err *err)
 		c->endpoint = buf_detach(&b, NULL);
 	}
 	c->path_style = env_true("QW_S3_FORCE_PATH_STYLE_ACCESS");
+	/* libcurl's built-in CA path is Debian's; a static qw-lambda runs elsewhere */
+	if (env("CURL_CA_BUNDLE"))
+		c->ca_bundle = xstrdup(env("CURL_CA_BUNDLE"));
 	buf_addf(&b, "aws:amz:%s:s3", region);
 	c->sigv4 = buf_detach(&b, NULL);
 	if (env_u64("QW_S3_MAX_ATTEMPTS", 6, 1, &attempts, err) < 0 ||
@@ -225,6 +229,7 @@ void s3_client_free(struct s3_client *c)
 	pthread_mutex_destroy(&c->lock);
 	curl_api_close(&c->curl);
 	free(c->session_token);
+	free(c->ca_bundle);
 	free(c->secret_key);
 	free(c->access_key);
 	free(c->sigv4);
@@ -540,7 +545,11 @@ static CURLcode attempt(struct s3_client *c, CURL *h, struct req *r, const char 
 	r->curl = &c->curl;
 
 	c->curl.easy_setopt(h, CURLOPT_URL, url);
+	/* S3 is HTTP(S) only; qw-lambda's static libcurl has no other protocol */
+	c->curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	c->curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (c->ca_bundle)
+		c->curl.easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
 	c->curl.easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);
 	c->curl.easy_setopt(h, CURLOPT_USERNAME, c->access_key);
 	c->curl.easy_setopt(h, CURLOPT_PASSWORD, c->secret_key);

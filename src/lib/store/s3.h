@@ -7,7 +7,9 @@
  * CREDENTIALS_FILE, section AWS_PROFILE or "default"), AWS_REGION or
  * AWS_DEFAULT_REGION (default us-east-1), QW_S3_ENDPOINT (default
  * https://s3.<region>.amazonaws.com) and QW_S3_FORCE_PATH_STYLE_ACCESS
- * (true: http://endpoint/bucket/key; otherwise bucket.endpoint/key).
+ * (true: http://endpoint/bucket/key; otherwise bucket.endpoint/key);
+ * CURL_CA_BUNDLE, when set, is the CA certificates file for https (as for
+ * the curl tool; qw-lambda's static libcurl would look for Debian's).
  * Requests are signed by curl (CURLOPT_AWS_SIGV4) with an
  * x-amz-content-sha256 header (UNSIGNED-PAYLOAD).
  *
