@@ -84,8 +84,19 @@ int main(void)
 {
 	same("{\"match_all\": {}}", "*");
 	same("{\"match_none\": {}}", "NOT *");
-	same("{\"term\": {\"type\": \"PushEvent\"}}", "type:PushEvent");
-	same("{\"term\": {\"type\": {\"value\": \"a:b (c)\"}}}", "type:a\\:b\\ \\(c\\)");
+	/* term is a raw term (not analyzed): the grammar's term set */
+	same("{\"term\": {\"type\": \"PushEvent\"}}", "type:IN [PushEvent]");
+	same("{\"term\": {\"type\": {\"value\": \"Push\", \"case_insensitive\": true}}}",
+	     "type:/(?i)Push/");
+	same("{\"term\": {\"p\": {\"value\": \"a/b.c\", \"case_insensitive\": true}}}",
+	     "p:/(?i)a\\/b\\.c/");
+	same("{\"prefix\": {\"p\": {\"value\": \"RU\", \"case_insensitive\": true}}}",
+	     "p:/(?i)RU.*/");
+	same("{\"regexp\": {\"a\": \"x.*\"}}", "a:/x.*/");
+	same("{\"regexp\": {\"a\": {\"value\": \"x/y\", \"case_insensitive\": true}}}", "a:/(?i)x\\/y/");
+	same("{\"match_phrase_prefix\": {\"msg\": \"zone of ex\"}}", "msg:\"zone of ex\"*");
+	same("{\"multi_match\": {\"query\": \"x\", \"fields\": \"a\"}}", "a:x");
+	same("{\"term\": {\"type\": {\"value\": \"a:b (c)\"}}}", "type:IN [a\\:b\\ \\(c\\)]");
 	same("{\"terms\": {\"n\": [1, 2, 3]}}", "n:IN [1 2 3]");
 	same("{\"match\": {\"msg\": \"hello world\"}}", "msg:hello OR msg:world");
 	same("{\"match\": {\"msg\": {\"query\": \"hello world\", \"operator\": \"AND\"}}}",
@@ -105,19 +116,19 @@ int main(void)
 	same("{\"wildcard\": {\"name\": {\"value\": \"*and?oid*\"}}}", "name:*and?oid*");
 	same("{\"bool\": {\"must\": [{\"term\": {\"a\": 1}}], \"filter\": {\"term\": {\"b\": 2}}, "
 	     "\"must_not\": {\"term\": {\"c\": 3}}}}",
-	     "a:1 AND b:2 AND NOT c:3");
-	same("{\"bool\": {\"should\": [{\"term\": {\"a\": 1}}, {\"term\": {\"b\": 2}}]}}", "a:1 OR b:2");
+	     "a:IN [1] AND b:IN [2] AND NOT c:IN [3]");
+	same("{\"bool\": {\"should\": [{\"term\": {\"a\": 1}}, {\"term\": {\"b\": 2}}]}}", "a:IN [1] OR b:IN [2]");
 	/* with a must, should only scores: it does not filter */
-	same("{\"bool\": {\"must\": {\"term\": {\"a\": 1}}, \"should\": {\"term\": {\"b\": 2}}}}", "a:1");
+	same("{\"bool\": {\"must\": {\"term\": {\"a\": 1}}, \"should\": {\"term\": {\"b\": 2}}}}", "a:IN [1]");
 	same("{\"bool\": {\"must\": {\"term\": {\"a\": 1}}, \"should\": {\"term\": {\"b\": 2}}, "
 	     "\"minimum_should_match\": 1}}",
-	     "a:1 AND b:2");
-	same("{\"bool\": {\"must_not\": {\"term\": {\"a\": 1}}}}", "* AND NOT a:1");
+	     "a:IN [1] AND b:IN [2]");
+	same("{\"bool\": {\"must_not\": {\"term\": {\"a\": 1}}}}", "* AND NOT a:IN [1]");
 	same("{\"bool\": {}}", "*");
 	same("{\"query_string\": {\"query\": \"a:1 OR b:2\"}}", "a:1 OR b:2");
-	refused("{\"regexp\": {\"a\": \"x.*\"}}", "regexp");
 	refused("{\"match\": {\"a\": {\"query\": \"x\", \"fuzziness\": 1}}}", "fuzziness");
-	refused("{\"match_phrase_prefix\": {\"a\": \"two words\"}}", "one word");
+	refused("{\"query_string\": {\"query\": \"a\", \"default_field\": \"b\", \"fields\": [\"c\"]}}",
+		"mutually exclusive");
 	refused("{\"bool\": {\"must\": {\"nope\": {}}}}", "nope");
 	refused("{\"bool\": {\"should\": [], \"minimum_should_match\": 2}}", "minimum_should_match");
 	refused("{\"query_string\": {\"query\": \"a b\", \"default_operator\": \"OR\"}}", "default_operator");

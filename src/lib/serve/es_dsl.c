@@ -34,16 +34,72 @@ static void add_word(struct buf *out, const char *s, bool keep_wild)
 	}
 }
 
+/* "field:"; nothing for NULL (the default search fields). */
 static void add_field(struct buf *out, const char *field)
 {
 	const char *s;
 
+	if (!field)
+		return;
 	for (s = field; *s; s++) {
 		if (is_special((unsigned char)*s) && *s != '.' && *s != '-' && *s != '@')
 			buf_addc(out, '\\');
 		buf_addc(out, *s);
 	}
 	buf_addc(out, ':');
+}
+
+/*
+ * A term as Elasticsearch's term query means it: the value exactly as
+ * given, never tokenized nor lowercased. The grammar's term set
+ * (field:IN [v]) is that raw term (search.c's match_set_value).
+ */
+static void add_raw_term(struct buf *out, const char *field, const char *value)
+{
+	add_field(out, field);
+	buf_adds(out, "IN [");
+	add_word(out, value, false);
+	buf_addc(out, ']');
+}
+
+/*
+ * case_insensitive on term/prefix, as Quickwit: a regex `(?i)value` (with
+ * ".*" for a prefix) over the terms of the field, the value's regex
+ * metacharacters escaped. '/' is escaped for the grammar's /re/.
+ */
+static void add_ci_regex(struct buf *out, const char *field, const char *value, bool prefix)
+{
+	add_field(out, field);
+	buf_adds(out, "/(?i)");
+	for (; *value; value++) {
+		if (strchr("\\^$.|?*+()[]{}/", *value))
+			buf_addc(out, '\\');
+		buf_addc(out, *value);
+	}
+	if (prefix)
+		buf_adds(out, ".*");
+	buf_addc(out, '/');
+}
+
+/* An Elasticsearch regexp value as the grammar's /re/ ('/' escaped). */
+static void add_regex(struct buf *out, const char *field, const char *re, bool ci)
+{
+	add_field(out, field);
+	buf_addc(out, '/');
+	if (ci)
+		buf_adds(out, "(?i)");
+	for (; *re; re++) {
+		if (*re == '/')
+			buf_addc(out, '\\');
+		buf_addc(out, *re);
+	}
+	buf_addc(out, '/');
+}
+
+/* The boolean "case_insensitive" of term/prefix/regexp params. */
+static bool case_insensitive(json_t *params)
+{
+	return json_is_object(params) && json_is_true(json_object_get(params, "case_insensitive"));
 }
 
 /* A scalar (string, number, bool) as text; -1 for anything else. */
@@ -216,15 +272,16 @@ static int match_kind(const char *kind, const char *field, json_t *params, struc
 		add_phrase(out, field, text, slop ? json_integer_value(slop) : 0);
 		return 0;
 	}
-	/* match_phrase_prefix: exact only for one word */
+	/* match_phrase_prefix: a phrase whose last word is a prefix ("a b"*) */
 	{
 		const char *starts[2];
 		size_t lens[2];
 
-		if (split_words(text, starts, lens, 1) > 1)
-			return err_set(err, EX_USAGE,
-				       "match_phrase_prefix query: only one word is supported");
-		return match_words(out, field, text, "OR", true, zero_all, err);
+		if (split_words(text, starts, lens, 1) <= 1)
+			return match_words(out, field, text, "OR", true, zero_all, err);
+		add_phrase(out, field, text, 0);
+		buf_addc(out, '*');
+		return 0;
 	}
 }
 
@@ -369,7 +426,11 @@ static int query_string(json_t *body, struct buf *out, json_t **fields, struct q
 		add_search_fields(fields, df);
 	if (fs)
 		add_search_fields(fields, fs);
-	buf_addf(out, "(%s)", json_string_value(q));
+	if (df && fs && json_array_size(fs))
+		return err_set(err, EX_USAGE,
+			       "query_string query: default_field and fields are mutually exclusive");
+	/* the space: "a OR" ends with an operator, an error, not the word OR */
+	buf_addf(out, "(%s )", json_string_value(q));
 	return 0;
 }
 
@@ -381,8 +442,17 @@ static int multi_match(json_t *body, struct buf *out, struct qw_err *err)
 	json_t *params;
 	int ret = 0;
 
-	if (!json_is_array(fs) || json_array_size(fs) == 0)
+	json_t *one_fs = NULL;
+
+	/* as Elasticsearch, one field may be given as a string */
+	if (json_is_string(fs)) {
+		one_fs = json_pack("[O]", fs);
+		fs = one_fs;
+	}
+	if (!json_is_array(fs) || json_array_size(fs) == 0) {
+		json_decref(one_fs);
 		return err_set(err, EX_USAGE, "multi_match query: expected a list of fields");
+	}
 	if (type && json_is_string(type)) {
 		const char *t = json_string_value(type);
 
@@ -392,13 +462,16 @@ static int multi_match(json_t *body, struct buf *out, struct qw_err *err)
 			kind = "match_phrase_prefix";
 		else if (strcmp(t, "bool_prefix") == 0)
 			kind = "match_bool_prefix";
-		else if (strcmp(t, "best_fields") != 0 && strcmp(t, "most_fields") != 0)
+		else if (strcmp(t, "best_fields") != 0 && strcmp(t, "most_fields") != 0) {
+			json_decref(one_fs);
 			return err_set(err, EX_USAGE, "multi_match query: type `%s` is not supported", t);
+		}
 	}
 	params = json_deep_copy(body);
 	json_object_del(params, "fields");
 	json_object_del(params, "type");
 	json_object_del(params, "tie_breaker");
+	json_object_del(params, "lenient");
 	buf_addc(out, '(');
 	json_array_foreach(fs, i, f) {
 		if (!json_is_string(f)) {
@@ -414,6 +487,7 @@ static int multi_match(json_t *body, struct buf *out, struct qw_err *err)
 	}
 	buf_addc(out, ')');
 	json_decref(params);
+	json_decref(one_fs);
 	return ret;
 }
 
@@ -454,10 +528,21 @@ static int to_query(json_t *q, struct buf *out, json_t **fields, int depth, stru
 		if (one_field(body, kind, &field, &params, err) < 0 ||
 		    value_of(params, kind, "value", tmp, sizeof(tmp), &value, err) < 0)
 			return -1;
-		add_field(out, field);
-		add_word(out, value, strcmp(kind, "wildcard") == 0);
-		if (strcmp(kind, "prefix") == 0)
-			buf_addc(out, '*');
+		if (strcmp(kind, "wildcard") != 0 && case_insensitive(params)) {
+			add_ci_regex(out, field, value, strcmp(kind, "prefix") == 0);
+		} else if (strcmp(kind, "term") == 0) {
+			add_raw_term(out, field, value);
+		} else {
+			add_field(out, field);
+			add_word(out, value, strcmp(kind, "wildcard") == 0);
+			if (strcmp(kind, "prefix") == 0)
+				buf_addc(out, '*');
+		}
+	} else if (strcmp(kind, "regexp") == 0) {
+		if (one_field(body, kind, &field, &params, err) < 0 ||
+		    value_of(params, kind, "value", tmp, sizeof(tmp), &value, err) < 0)
+			return -1;
+		add_regex(out, field, value, case_insensitive(params));
 	} else if (strcmp(kind, "terms") == 0) {
 		json_t *vals = NULL;
 		const char *k;
@@ -487,7 +572,7 @@ static int to_query(json_t *q, struct buf *out, json_t **fields, int depth, stru
 		if (one_field(body, kind, &field, &params, err) < 0)
 			return -1;
 		return match_kind(kind, field, params, out, err);
-	} else if (strcmp(kind, "regexp") == 0 || strcmp(kind, "fuzzy") == 0) {
+	} else if (strcmp(kind, "fuzzy") == 0) {
 		return err_set(err, EX_USAGE, "%s queries are not supported", kind);
 	} else {
 		return err_set(err, EX_USAGE, "unknown query type `%s`", kind);

@@ -4,14 +4,17 @@
  * checks against the index config as any other query.
  *
  * Served: match_all, match_none, query_string (query; fields and
- * default_field become search fields), term, terms, match (operator and/or),
- * match_phrase (slop), match_phrase_prefix and match_bool_prefix (the last
- * word as a prefix), multi_match (over its fields), range (gt/gte/lt/lte),
- * exists, prefix, wildcard, and bool (must/filter AND, should OR, must_not
- * NOT; should only filters when there is no must/filter or with
- * minimum_should_match >= 1). Values are escaped so that a value is one
- * word of the grammar. What has no exact translation (regexp, fuzziness,
- * a multi-word match_phrase_prefix, an unknown query type) is refused with
+ * default_field become search fields, not both), term and terms (raw
+ * terms, not analyzed, as Elasticsearch: the grammar's field:IN [...];
+ * case_insensitive as Quickwit, a (?i) regex), match (operator and/or),
+ * match_phrase (slop), match_phrase_prefix (a phrase whose last word is a
+ * prefix), match_bool_prefix (the last word as a prefix), multi_match (over
+ * its fields, a list or one string), range (gt/gte/lt/lte), exists, prefix
+ * (case_insensitive a regex), wildcard, regexp (the grammar's /re/), and
+ * bool (must/filter AND, should OR, must_not NOT; should only filters when
+ * there is no must/filter or with minimum_should_match >= 1). Values are
+ * escaped so that a value is one word of the grammar. What has no exact
+ * translation (fuzzy, fuzziness, an unknown query type) is refused with
  * EX_USAGE and a message that names it: never a query that silently means
  * something else.
  *
