@@ -23,6 +23,7 @@
 
 #include "serve/api_internal.h"
 #include "serve/es_dsl.h"
+#include "serve/es_scroll.h"
 #include "base/ids.h"
 #include "store/metastore.h"
 #include "search/search.h"
@@ -235,9 +236,11 @@ static int u64_of(json_t *v, const char *param, const char *name, uint64_t *out,
  * One Elasticsearch search over index_expr ("a,b", patterns; NULL: every
  * index): *out is the ES response. count_only: {"count": N}.
  */
+static json_t *params_json(const struct http_params *p);
+
 static int es_search(struct http_router *r, const char *index_expr, json_t *body,
 		     const struct http_params *params, bool count_only, json_t **out,
-		     struct qw_err *err)
+		     uint64_t *next_from, struct qw_err *err)
 {
 	static const char *const known[] = {
 		"query", "from", "size", "sort", "search_after", "_source", "track_total_hits",
@@ -254,9 +257,22 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	bool partial = false, no_source;
 	uint64_t from = 0, size = 10;
 	json_int_t total;
+	const char *scroll = params && !count_only ? http_params_get(params, "scroll") : NULL;
+	unsigned ttl = 0;
 	int ret = -1;
 
 	memset(&sreq, 0, sizeof(sreq));
+	if (scroll) {
+		const char *aps = http_params_get(params, "allow_partial_search_results");
+
+		if (aps && strcmp(aps, "false") == 0) {
+			err_set(err, EX_USAGE, "Invalid argument: Quickwit only supports scroll API "
+				"with allow_partial_search_results set to true");
+			goto out;
+		}
+		if (es_scroll_ttl(scroll, &ttl, err) < 0)
+			goto out;
+	}
 	json_object_foreach(body, k, v) {
 		size_t j;
 
@@ -434,6 +450,31 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	}
 	if (json_object_get(resp, "aggregations"))
 		json_object_set(*out, "aggregations", json_object_get(resp, "aggregations"));
+	if (next_from)
+		*next_from = from + size;
+	if (scroll) {
+		/* the search to resume: the next pages are the same request from further on */
+		json_t *again = json_deep_copy(body), *state;
+		char id[ES_SCROLL_ID_LEN + 1];
+
+		json_object_del(again, "from");
+		json_object_del(again, "aggs");
+		json_object_del(again, "aggregations");
+		state = json_pack("{s:o?, s:o, s:o, s:I, s:I}", "index",
+				  index_expr ? json_string(index_expr) : NULL, "body", again, "params",
+				  params_json(params), "from", (json_int_t)(from + size), "ttl",
+				  (json_int_t)ttl);
+		if (!state || es_scroll_put(r->scrolls, state, ttl, id, err) < 0) {
+			if (!state)
+				err_set(err, EX_SOFTWARE, "out of memory for a scroll");
+			json_decref(state);
+			json_decref(*out);
+			*out = NULL;
+			goto out;
+		}
+		json_decref(state);
+		json_object_set_new(*out, "_scroll_id", json_string(id));
+	}
 	ret = 0;
 out:
 	free((void *)sf);
@@ -446,6 +487,69 @@ out:
 	for (i = 0; i < nidx; i++)
 		free(idx[i]);
 	free(idx);
+	return ret;
+}
+
+/* The URL parameters of a scroll's later pages: all but from and scroll. */
+static json_t *params_json(const struct http_params *p)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; p && i < p->n; i++)
+		if (strcmp(p->names[i], "from") != 0 && strcmp(p->names[i], "scroll") != 0)
+			json_array_append_new(a, json_pack("[s, s]", p->names[i], p->values[i]));
+	return a;
+}
+
+/*
+ * _search/scroll: the next page of the scroll named by scroll_id (body or
+ * URL), the stored search run again from the stored offset.
+ */
+static int es_scroll_next(struct http_router *r, const struct http_request *req, json_t *body,
+			  json_t **out, struct qw_err *err)
+{
+	json_t *state = NULL, *sbody, *v, *idv = json_object_get(body, "scroll_id");
+	const char *id = json_is_string(idv) ? json_string_value(idv)
+		: http_params_get(&req->params, "scroll_id");
+	const char *keep = json_is_string(json_object_get(body, "scroll"))
+		? json_string_value(json_object_get(body, "scroll"))
+		: http_params_get(&req->params, "scroll");
+	struct http_params params = { NULL, NULL, 0 };
+	uint64_t next = 0;
+	unsigned ttl;
+	size_t i;
+	int ret = -1;
+
+	if (!id) {
+		err_set(err, EX_USAGE, "Invalid argument: a scroll request needs a scroll_id");
+		goto out;
+	}
+	if (es_scroll_get(r->scrolls, id, &state, err) < 0)
+		goto out;
+	ttl = (unsigned)json_integer_value(json_object_get(state, "ttl"));
+	if (keep && es_scroll_ttl(keep, &ttl, err) < 0)
+		goto out;
+	json_array_foreach(json_object_get(state, "params"), i, v)
+		http_params_add(&params, json_string_value(json_array_get(v, 0)),
+				json_string_value(json_array_get(v, 1)));
+	sbody = json_object_get(state, "body");
+	json_object_set(sbody, "from", json_object_get(state, "from"));
+	if (es_search(r, json_string_value(json_object_get(state, "index")), sbody, &params, false,
+		      out, &next, err) < 0)
+		goto out;
+	json_object_set_new(state, "from", json_integer((json_int_t)next));
+	json_object_set_new(state, "ttl", json_integer((json_int_t)ttl));
+	if (es_scroll_update(r->scrolls, id, state, ttl, err) < 0) {
+		json_decref(*out);
+		*out = NULL;
+		goto out;
+	}
+	json_object_set_new(*out, "_scroll_id", json_string(id));
+	ret = 0;
+out:
+	http_params_free(&params);
+	json_decref(state);
 	return ret;
 }
 
@@ -531,7 +635,7 @@ static void es_msearch(struct http_router *r, const struct http_request *req, co
 		ix = json_string_value(json_object_get(head, "index"));
 		if (!ix && json_is_array(json_object_get(head, "index")))
 			ix = json_string_value(json_array_get(json_object_get(head, "index"), 0));
-		if (es_search(r, ix ? ix : index, body, NULL, false, &out, &err) < 0)
+		if (es_search(r, ix ? ix : index, body, NULL, false, &out, NULL, &err) < 0)
 			out = es_error_json(&err);
 		else
 			json_object_set_new(out, "status", json_integer(200));
@@ -896,8 +1000,20 @@ void api_es(struct http_router *r, const struct http_request *req, char **seg, s
 		struct qw_err err = QW_ERR_INIT;
 		json_t *body = body_or_empty(req, &err), *out = NULL;
 
-		if (!body || es_search(r, index, body, &req->params, strcmp(last, "_count") == 0, &out,
+		if (!body || es_search(r, index, body, &req->params, strcmp(last, "_count") == 0, &out, NULL,
 				       &err) < 0)
+			api_json(resp, es_status_of(err.code), es_error_json(&err));
+		else
+			api_json(resp, 200, out);
+		json_decref(body);
+		return;
+	}
+	if (nseg == 2 && strcmp(seg[0], "_search") == 0 && strcmp(seg[1], "scroll") == 0 &&
+	    (get || post)) {
+		struct qw_err err = QW_ERR_INIT;
+		json_t *body = body_or_empty(req, &err), *out = NULL;
+
+		if (!body || es_scroll_next(r, req, body, &out, &err) < 0)
 			api_json(resp, es_status_of(err.code), es_error_json(&err));
 		else
 			api_json(resp, 200, out);

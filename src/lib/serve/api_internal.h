@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "serve/es_scroll.h"
 #include "serve/http_router.h"
 
 /*
@@ -40,6 +41,7 @@ struct http_router {
 	unsigned search_threads;
 	size_t max_body;
 	struct api_ingest_slot ingest[API_INGEST_SLOTS];
+	struct es_scroll *scrolls; /* the live Elasticsearch scrolls (api_es.c) */
 };
 
 /* The data dir to open: the configured one or the default. */

@@ -43,6 +43,11 @@ struct http_router *http_router_new(const struct http_router_config *cfg, struct
 			return NULL;
 		}
 	}
+	r->scrolls = es_scroll_new(ES_SCROLL_CAPACITY, err);
+	if (!r->scrolls) {
+		http_router_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -52,6 +57,7 @@ void http_router_free(struct http_router *r)
 
 	if (!r)
 		return;
+	es_scroll_free(r->scrolls);
 	for (i = 0; i < API_INGEST_SLOTS; i++) {
 		pthread_mutex_destroy(&r->ingest[i].run_lock);
 		pthread_mutex_destroy(&r->ingest[i].append_lock);
