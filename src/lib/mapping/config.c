@@ -689,8 +689,10 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 		"fast", "input_format", "output_format", NULL };
 	static const char *const k_json[] = { "name", "type", "description", "stored", "indexed",
 		"fast", "tokenizer", "record", "expand_dots", NULL };
+	/* "fast" on an object: Quickwit takes the key (its object options have no
+	 * such setting) and so does qw; each field keeps its own fast setting */
 	static const char *const k_object[] = { "name", "type", "description", "field_mappings",
-		NULL };
+		"fast", NULL };
 	const char *name = NULL, *type = NULL, *desc = NULL, *base;
 	char inner[32];
 	size_t tlen;

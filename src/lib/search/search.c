@@ -3016,6 +3016,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
 	uint64_t num_hits = 0, start_us = mono_us();
 	json_t *out = NULL, *hits = NULL, *errors = NULL, *snippets = NULL, *last_json = NULL;
+	json_t *hit_ix = NULL;
 	struct agg_result *agg_total = NULL;
 	pthread_t *th = NULL;
 	size_t n_threads = 0;
@@ -3159,8 +3160,17 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 			fetch_docs(&run, all + from, cnt, hits, snippets, errors, partial);
 		if (cnt > 0)
 			last_json = after_json(&run, &all[from + cnt - 1]);
+		if (req->hit_indexes && !req->on_hit && !*partial) {
+			hit_ix = json_array();
+			for (j = 0; j < cnt; j++)
+				json_array_append_new(
+					hit_ix, json_string(run.tasks[all[from + j].task].ix->index_id));
+		}
 	}
 	out = json_object();
+	if (hit_ix)
+		json_object_set_new(out, "hit_indexes", hit_ix);
+	hit_ix = NULL;
 	json_object_set_new(out, "num_hits", json_integer((json_int_t)num_hits));
 	json_object_set_new(out, "hits", hits);
 	hits = NULL;
@@ -3180,6 +3190,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	*response = out;
 	rc = 0;
 out:
+	json_decref(hit_ix);
 	json_decref(last_json);
 	free(run.after_split);
 	json_decref(hits);

@@ -62,6 +62,9 @@ struct search_request {
 	 */
 	int (*on_hit)(void *ctx, json_t *hit);
 	void *on_hit_ctx;
+	/* the response also has "hit_indexes": the index id of each hit, in the
+	 * order of hits (not with on_hit; not when *partial) */
+	bool hit_indexes;
 };
 
 /*

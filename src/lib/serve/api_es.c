@@ -403,6 +403,7 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	sreq.aggs = count_only ? NULL : (json_object_get(body, "aggs") ?: json_object_get(body, "aggregations"));
 	sreq.search_after = json_object_get(body, "search_after");
 	sreq.threads = r->search_threads;
+	sreq.hit_indexes = true;
 	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)
 		goto out;
 	if (partial) {
@@ -420,8 +421,8 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	json_array_foreach(json_object_get(resp, "hits"), i, h) {
 		json_t *hit = json_object();
 
-		if (nidx == 1 && !strchr(idx[0], '*'))
-			json_object_set_new(hit, "_index", json_string(idx[0]));
+		if (json_array_get(json_object_get(resp, "hit_indexes"), i))
+			json_object_set(hit, "_index", json_array_get(json_object_get(resp, "hit_indexes"), i));
 		json_object_set_new(hit, "_score", json_null());
 		if (!no_source)
 			json_object_set_new(hit, "_source",
