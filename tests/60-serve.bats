@@ -318,3 +318,43 @@ es_count() {
 	req POST /api/v1/_elastic/_bulk -d $'{"delete": {"_index": "gharchive"}}\n'
 	[ "$status_code" = 400 ]
 }
+
+@test "elastic: a scroll returns every document once, its pages those of from/size; bad scrolls are refused" {
+	start_server
+	create_gharchive
+	req POST '/api/v1/gharchive/ingest?commit=force' --data-binary @"$GH"
+	q='{"size": 7, "sort": [{"actor.id": {"order": "desc"}}], "query": {"match_all": {}}}'
+	req POST '/api/v1/_elastic/gharchive/_search?scroll=1m' -H 'Content-Type: application/json' -d "$q"
+	[ "$status_code" = 200 ]
+	sid=$(jq -r ._scroll_id "$T/body")
+	[ ${#sid} -gt 4 ]
+	jq -c '[.hits.hits[]._source.id]' "$T/body" >"$T/scrolled"
+	n=$(jq -s length "$GH")
+	local page=1
+	for ((page = 1; page * 7 < n + 7; page++)); do
+		# the same page by from/size
+		req POST /api/v1/_elastic/gharchive/_search -d \
+			"{\"from\": $((page * 7 - 7)), \"size\": 7, \"sort\": [{\"actor.id\": {\"order\": \"desc\"}}]}"
+		[ "$(jq -c '[.hits.hits[]._source.id]' "$T/body")" = "$(sed -n "${page}p" "$T/scrolled")" ]
+		if ((page % 2)); then
+			req POST /api/v1/_elastic/_search/scroll -d "{\"scroll\": \"1m\", \"scroll_id\": \"$sid\"}"
+		else
+			req GET "/api/v1/_elastic/_search/scroll?scroll=1m&scroll_id=$sid"
+		fi
+		[ "$status_code" = 200 ]
+		[ "$(jq -r ._scroll_id "$T/body")" = "$sid" ]
+		jq -c '[.hits.hits[]._source.id]' "$T/body" >>"$T/scrolled"
+	done
+	# past the end: empty pages; together: every document exactly once
+	[ "$(tail -1 "$T/scrolled")" = "[]" ]
+	[ "$(jq -sc 'add | sort' "$T/scrolled")" = "$(jq -sc '[.[].id] | sort' "$GH")" ]
+	req POST '/api/v1/_elastic/gharchive/_search?scroll=31m' -d "$q"
+	[ "$status_code" = 400 ]
+	jq -e '.error.reason | test("1800")' "$T/body"
+	req POST '/api/v1/_elastic/gharchive/_search?scroll=1m&allow_partial_search_results=false' -d "$q"
+	[ "$status_code" = 400 ]
+	req POST /api/v1/_elastic/_search/scroll -d '{"scroll_id": "00000000000000000000000000000000"}'
+	[ "$status_code" = 404 ]
+	req POST /api/v1/_elastic/_search/scroll -d '{}'
+	[ "$status_code" = 400 ]
+}

@@ -5,14 +5,14 @@
  *
  * What is served: "/" (cluster info), _cluster/health, [INDEXES/]_search
  * (query DSL through es_dsl.h, from/size, sort, search_after, _source
- * filtering, track_total_hits, aggs), [INDEXES/]_count, [INDEX/]_msearch
+ * filtering, track_total_hits, aggs, scroll=KEEPALIVE), _search/scroll
+ * (the next page of a scroll, es_scroll.h), [INDEXES/]_count, [INDEX/]_msearch
  * and [INDEX/]_bulk (index and create actions, through the same
  * write-ahead ingest as /api/v1/<index>/ingest). A route that is not served
  * answers 501 with a message that says so, never an empty success.
  *
- * Hits carry "_index" only when one index was searched and no "_id" (qw
- * has no document ids); the last hit's "sort" is the search_after value
- * of the next page.
+ * Hits carry their "_index" and no "_id" (qw has no document ids); the
+ * last hit's "sort" is the search_after value of the next page.
  */
 #include <fnmatch.h>
 #include <stdarg.h>
