@@ -64,8 +64,9 @@ static int add_sort(struct buf *b, const char *field, const char *order, struct 
 		desc = false;
 	else
 		return err_set(err, EX_USAGE, "sort: order must be asc or desc, got `%s`", order);
-	if (strcmp(field, "_score") == 0 || strcmp(field, "_doc") == 0)
-		return err_set(err, EX_USAGE, "sort: `%s` is not supported", field);
+	/* _doc: split then doc order, which qw keeps ascending only */
+	if (strcmp(field, "_doc") == 0 && desc)
+		return err_set(err, EX_USAGE, "sort: `_doc` in descending order is not supported");
 	buf_addf(b, "%s%s%s", b->len ? "," : "", desc ? "" : "-", field);
 	return 0;
 }
