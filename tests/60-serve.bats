@@ -276,6 +276,12 @@ es_count() {
 	es_count '{"regexp": {"type": "Pu.*"}}' '.type | test("^Pu.*$")'
 	es_count '{"match_phrase_prefix": {"payload.description": "a fo"}}' \
 		'(.payload.description // "") | ascii_downcase | test("(^|[^a-z0-9])a fo")'
+	# lenient: a field below a bool field is no field, it matches nothing
+	es_count '{"query_string": {"query": "PushEvent", "fields": ["type", "public.nope"], "lenient": true}}' \
+		'.type == "PushEvent"'
+	req POST /api/v1/_elastic/gharchive/_search -d \
+		'{"query": {"query_string": {"query": "PushEvent", "fields": ["type", "public.nope"]}}}'
+	[ "$status_code" = 400 ]
 	# what has no exact translation is refused, not approximated
 	req POST /api/v1/_elastic/gharchive/_search -d '{"query": {"fuzzy": {"type": "Pu"}}}'
 	[ "$status_code" = 400 ]

@@ -134,6 +134,17 @@ int main(void)
 	refused("{\"query_string\": {\"query\": \"a b\", \"default_operator\": \"OR\"}}", "default_operator");
 	refused("{\"term\": {\"a\": 1, \"b\": 2}}", "one field");
 
+	{
+		json_t *l = json_loads("{\"bool\": {\"must\": [{\"query_string\": {\"query\": \"x\", "
+				       "\"lenient\": true}}]}}", 0, NULL);
+		json_t *n = json_loads("{\"query_string\": {\"query\": \"x\", \"lenient\": false}}", 0,
+				       NULL);
+
+		ok(l && es_dsl_lenient(l), "a lenient clause makes the search lenient");
+		ok(n && !es_dsl_lenient(n), "lenient: false does not");
+		json_decref(l);
+		json_decref(n);
+	}
 	params("query=a%20b+c&max_hits=3", "query", "a b c");
 	params("a=1&a=2", "a", "2");
 	params("flag&x=", "flag", "");

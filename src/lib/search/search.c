@@ -191,6 +191,7 @@ struct index_ctx {
 	struct index_config *cfg;
 	char **search_fields;        /* borrowed from req or cfg */
 	size_t n_search_fields;
+	bool lenient;                /* req->lenient */
 };
 
 struct hit {
@@ -374,6 +375,9 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 
 	if (!m && n_all > 1 && !field_known(ix, path) && field_known_in_some(all, n_all, path))
 		return 0;
+	/* lenient: a field the index does not have matches nothing (no split has it) */
+	if (!m && ix->lenient)
+		return 0;
 	if (!m) {
 		size_t i, len;
 
@@ -392,7 +396,7 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 		return err_set(err, EX_DATAERR, "query: col %u: unknown field '%s' in index '%s'",
 			       n->col, path, ix->index_id);
 	}
-	if (check_literals(ix, n, m, path, err) < 0)
+	if (!ix->lenient && check_literals(ix, n, m, path, err) < 0)
 		return -1;
 	if (n->kind == QN_REGEX && m->type != FT_TEXT && m->type != FT_JSON)
 		return err_set(err, EX_DATAERR,
@@ -3064,6 +3068,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 			ix->search_fields = ix->cfg->default_search_fields;
 			ix->n_search_fields = ix->cfg->n_default_search_fields;
 		}
+		ix->lenient = req->lenient;
 		if (check_snippet_fields(req, ix, err) < 0)
 			goto out;
 	}

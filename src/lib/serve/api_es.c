@@ -405,6 +405,7 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	sreq.search_after = json_object_get(body, "search_after");
 	sreq.threads = r->search_threads;
 	sreq.hit_indexes = true;
+	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
 	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)
 		goto out;
 	if (partial) {

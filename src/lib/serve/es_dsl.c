@@ -588,3 +588,22 @@ int es_dsl_to_query(json_t *query, struct buf *out, json_t **search_fields, stru
 	}
 	return to_query(query, out, search_fields, 0, err);
 }
+
+bool es_dsl_lenient(json_t *query)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_array(query)) {
+		json_array_foreach(query, i, v)
+			if (es_dsl_lenient(v))
+				return true;
+		return false;
+	}
+	json_object_foreach(query, k, v) {
+		if (strcmp(k, "lenient") == 0 ? json_is_true(v) : es_dsl_lenient(v))
+			return true;
+	}
+	return false;
+}

@@ -23,6 +23,8 @@
 #ifndef QW_ES_DSL_H
 #define QW_ES_DSL_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "base/buf.h"
@@ -35,5 +37,11 @@
  * 0, or -1 with EX_USAGE.
  */
 int es_dsl_to_query(json_t *query, struct buf *out, json_t **search_fields, struct qw_err *err);
+/*
+ * Does a clause of query say "lenient": true? Then the whole search is
+ * lenient (search_request.lenient: unknown fields and values of the wrong
+ * type match nothing): qw's query string has no per-clause leniency.
+ */
+bool es_dsl_lenient(json_t *query);
 
 #endif
