@@ -111,6 +111,18 @@ int main(void)
 	same("{\"range\": {\"n\": {\"gte\": 5, \"lt\": 10}}}", "n:[5 TO 10}");
 	same("{\"range\": {\"ts\": {\"gt\": \"2015-01-01T00:00:00Z\"}}}",
 	     "ts:{2015-01-01T00\\:00\\:00Z TO *]");
+	/* a range with a date format: the bounds as RFC 3339 */
+	same("{\"range\": {\"ts\": {\"gte\": \"2015|02|01 T00:00:00.001999Z\", "
+	     "\"format\": \"yyyy|MM|dd 'T'HH:mm:ss.SSSSSS'Z'\"}}}",
+	     "ts:[2015-02-01T00\\:00\\:00.001999Z TO *]");
+	same("{\"range\": {\"ts\": {\"lt\": \"1422748800000\", \"format\": \"yyyy||epoch_millis\"}}}",
+	     "ts:[* TO 2015-02-01T00\\:00\\:00Z}");
+	same("{\"range\": {\"ts\": {\"lt\": \"2015\", \"format\": \"yyyy||epoch_millis\"}}}",
+	     "ts:[* TO 2015-01-01T00\\:00\\:00Z}");
+	refused("{\"range\": {\"ts\": {\"gte\": \"01/02/2015\", \"format\": \"dd/MM/yyyy G\"}}}",
+		"not supported");
+	refused("{\"range\": {\"ts\": {\"gte\": \"2015-02\", \"format\": \"yyyy/MM\"}}}",
+		"does not match");
 	same("{\"exists\": {\"field\": \"a.b\"}}", "a.b:*");
 	same("{\"prefix\": {\"login\": \"d\"}}", "login:d*");
 	same("{\"wildcard\": {\"name\": {\"value\": \"*and?oid*\"}}}", "name:*and?oid*");

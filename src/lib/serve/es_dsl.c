@@ -4,10 +4,13 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "serve/es_dsl.h"
+#include "mapping/datetime.h"
+#include "base/xalloc.h"
 
 /* Nesting deeper than this is refused (a bool in a bool in a bool...). */
 #define MAX_DEPTH 64
@@ -285,10 +288,109 @@ static int match_kind(const char *kind, const char *field, json_t *params, struc
 	}
 }
 
+/*
+ * An Elasticsearch (Java DateTimeFormatter) date pattern as a strptime one
+ * (datetime.h), as Quickwit translates them: yyyy/uuuu, yy, MM, dd, HH,
+ * mm, ss, S... (a fraction), 'quoted text', other punctuation as is.
+ * -1 on a letter it does not know: a date it cannot read exactly.
+ */
+static int java_to_strptime(const char *j, struct buf *out)
+{
+	static const struct {
+		const char *java, *c;
+	} tok[] = { { "yyyy", "%Y" }, { "uuuu", "%Y" }, { "yy", "%y" }, { "MM", "%m" },
+		    { "dd", "%d" },   { "HH", "%H" },   { "mm", "%M" }, { "ss", "%S" } };
+	size_t i, n;
+
+	while (*j) {
+		if (*j == '\'') {
+			for (j++; *j && *j != '\''; j++)
+				buf_adds(out, *j == '%' ? "%%" : (char[]){ *j, 0 });
+			if (!*j)
+				return -1;
+			j++;
+			continue;
+		}
+		if (*j == 'S') {
+			while (*j == 'S')
+				j++;
+			buf_adds(out, "%f");
+			continue;
+		}
+		for (i = 0; i < sizeof(tok) / sizeof(tok[0]); i++) {
+			n = strlen(tok[i].java);
+			if (strncmp(j, tok[i].java, n) == 0 && j[n] != j[0])
+				break;
+		}
+		if (i < sizeof(tok) / sizeof(tok[0])) {
+			buf_adds(out, tok[i].c);
+			j += strlen(tok[i].java);
+			continue;
+		}
+		if (isalpha((unsigned char)*j))
+			return -1;
+		buf_adds(out, *j == '%' ? "%%" : (char[]){ *j, 0 });
+		j++;
+	}
+	return 0;
+}
+
+/*
+ * A range bound with the query's "format" ("f1||f2": the first that
+ * reads it): as RFC 3339, which qw's grammar reads for any datetime field.
+ * epoch_millis and epoch_second are numbers; named formats other than
+ * those and strict_date_optional_time (RFC 3339 already) are refused.
+ */
+static int format_bound(const char *v, const char *format, struct buf *out, struct qw_err *err)
+{
+	char *copy = xstrdup(format), *f, *next;
+	int64_t us;
+	bool done = false;
+	int ret = 0;
+
+	for (f = copy; f && !done && ret == 0; f = next) {
+		struct buf pat = BUF_INIT;
+		char *end;
+
+		next = strstr(f, "||");
+		if (next) {
+			*next = '\0';
+			next += 2;
+		}
+		if (strcmp(f, "epoch_millis") == 0 || strcmp(f, "epoch_second") == 0) {
+			bool ms = strcmp(f, "epoch_millis") == 0;
+			long long x = strtoll(v, &end, 10), lim = ms ? 253402300800000LL : 253402300800LL;
+
+			/* within the years datetime.h writes back */
+			if (*v && !*end && x > -lim && x < lim) {
+				us = ms ? x * 1000 : x * 1000000;
+				done = true;
+			}
+		} else if (strcmp(f, "strict_date_optional_time") == 0 ||
+			   strcmp(f, "date_optional_time") == 0) {
+			done = datetime_parse("rfc3339", v, strlen(v), &us);
+		} else if (java_to_strptime(f, &pat) < 0) {
+			ret = err_set(err, EX_USAGE, "range query: date format `%s` is not supported", f);
+		} else {
+			done = datetime_parse(buf_str(&pat), v, strlen(v), &us);
+		}
+		buf_free(&pat);
+	}
+	free(copy);
+	if (ret < 0)
+		return -1;
+	if (!done)
+		return err_set(err, EX_USAGE, "range query: `%s` does not match the format `%s`", v,
+			       format);
+	datetime_format_rfc3339(us, out);
+	return 0;
+}
+
 static int range_query(json_t *body, struct buf *out, struct qw_err *err)
 {
 	const char *field, *lo = "*", *hi = "*";
 	char tlo[64], thi[64];
+	struct buf flo = BUF_INIT, fhi = BUF_INIT;
 	bool lo_incl = true, hi_incl = true;
 	json_t *params, *v;
 
@@ -306,6 +408,16 @@ static int range_query(json_t *body, struct buf *out, struct qw_err *err)
 		if (scalar_text(v, thi, sizeof(thi), &hi) < 0)
 			return err_set(err, EX_USAGE, "range query: bad upper bound");
 	}
+	if ((v = json_object_get(params, "format")) && !json_is_string(v))
+		return err_set(err, EX_USAGE, "range query: format must be a string");
+	if (v && strcmp(lo, "*") != 0 && format_bound(lo, json_string_value(v), &flo, err) < 0)
+		goto fail;
+	if (v && strcmp(hi, "*") != 0 && format_bound(hi, json_string_value(v), &fhi, err) < 0)
+		goto fail;
+	if (flo.len)
+		lo = buf_str(&flo);
+	if (fhi.len)
+		hi = buf_str(&fhi);
 	add_field(out, field);
 	buf_addc(out, lo_incl ? '[' : '{');
 	if (strcmp(lo, "*") == 0)
@@ -318,7 +430,13 @@ static int range_query(json_t *body, struct buf *out, struct qw_err *err)
 	else
 		add_word(out, hi, false);
 	buf_addc(out, hi_incl ? ']' : '}');
+	buf_free(&flo);
+	buf_free(&fhi);
 	return 0;
+fail:
+	buf_free(&flo);
+	buf_free(&fhi);
+	return -1;
 }
 
 /* The clauses of a bool occurrence: one object or an array of them. */

@@ -9,7 +9,9 @@
  * case_insensitive as Quickwit, a (?i) regex), match (operator and/or),
  * match_phrase (slop), match_phrase_prefix (a phrase whose last word is a
  * prefix), match_bool_prefix (the last word as a prefix), multi_match (over
- * its fields, a list or one string), range (gt/gte/lt/lte), exists, prefix
+ * its fields, a list or one string), range (gt/gte/lt/lte; a date "format"
+ * of Java pattern letters, epoch_millis or epoch_second turns the bounds
+ * into RFC 3339), exists, prefix
  * (case_insensitive a regex), wildcard, regexp (the grammar's /re/), and
  * bool (must/filter AND, should OR, must_not NOT; should only filters when
  * there is no must/filter or with minimum_should_match >= 1). Values are
