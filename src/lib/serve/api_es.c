@@ -894,9 +894,23 @@ static void es_cat_indices(struct http_router *r, const struct http_request *req
 	struct metastore *ms = metastore_open(api_data_dir(r), &err);
 	const char *h = http_params_get(&req->params, "h"), *health = http_params_get(&req->params, "health");
 	json_t *ids = json_array(), *rows = json_array(), *id;
+	const char *format = http_params_get(&req->params, "format");
 	bool missing;
 	size_t i;
 
+	/* as Quickwit: JSON output only, and the parameters it knows */
+	if (!format || strcmp(format, "json") != 0) {
+		err_set(&err, EX_USAGE, "Quickwit only supports format=json for _cat/indices");
+		goto fail;
+	}
+	for (i = 0; i < req->params.n; i++) {
+		const char *n = req->params.names[i];
+
+		if (strcmp(n, "format") && strcmp(n, "h") && strcmp(n, "health")) {
+			err_set(&err, EX_USAGE, "_cat/indices: the parameter `%s` is not supported", n);
+			goto fail;
+		}
+	}
 	if (!ms || matching_indexes(ms, expr ? expr : "*", ids, &missing, &err) < 0)
 		goto fail;
 	if (missing) {
