@@ -364,3 +364,47 @@ es_count() {
 	req POST /api/v1/_elastic/_search/scroll -d '{}'
 	[ "$status_code" = 400 ]
 }
+
+@test "templates: create, list, get, update, delete; _bulk creates a missing index from the matching template and refuses bad documents one by one" {
+	start_server
+	tpl='{"version": "0.8", "template_id": "logs", "index_id_patterns": ["logs-*", "-logs-x*"], "priority": 2,
+	      "doc_mapping": {"mode": "dynamic", "field_mappings": [{"name": "ts", "type": "datetime", "fast": true}], "timestamp_field": "ts"}}'
+	req POST /api/v1/templates -H 'Content-Type: application/json' -d "$tpl"
+	[ "$status_code" = 200 ] || { cat "$T/body"; false; }
+	req POST /api/v1/templates -H 'Content-Type: application/json' -d "$tpl"
+	[ "$status_code" = 400 ]
+	req POST /api/v1/templates -d '{"version": "0.8", "template_id": "bad", "index_id_patterns": ["b-*"], "doc_mapping": {"field_mappings": [{"name": "x", "type": "nope"}]}}'
+	[ "$status_code" = 400 ]
+	req POST /api/v1/templates -d '{"version": "0.8", "template_id": "bad", "index_id_patterns": []}'
+	[ "$status_code" = 400 ]
+	req GET /api/v1/templates
+	jq -e '[.[].template_id] == ["logs"]' "$T/body"
+	req PUT /api/v1/templates/logs -d "$(jq -c '.priority = 3' <<<"$tpl")"
+	[ "$status_code" = 200 ]
+	req GET /api/v1/templates/logs
+	jq -e '.priority == 3 and .index_id_patterns == ["logs-*", "-logs-x*"]' "$T/body"
+	req PUT /api/v1/templates/other -d "$tpl"
+	[ "$status_code" = 400 ]
+	{
+		printf '{"index": {"_index": "logs-a"}}\n{"ts": "2015-01-01T00:00:00Z", "m": "one"}\n'
+		printf '{"index": {"_index": "logs-a"}}\n{"ts": "not a date", "m": "two"}\n'
+		printf '{"create": {"_index": "logs-a"}}\n{"ts": "2015-01-01T00:00:02Z", "m": "three"}\n'
+		printf '{"index": {"_index": "logs-x1"}}\n{"ts": "2015-01-01T00:00:03Z"}\n'
+	} >"$T/bulk"
+	req POST '/api/v1/_elastic/_bulk?refresh=true' --data-binary @"$T/bulk"
+	[ "$status_code" = 200 ]
+	jq -e '.errors == true and [.items[] | to_entries[0].value.status] == [201, 400, 201, 404]' "$T/body"
+	jq -e '.items[1].index.error.type == "document_parsing_exception" and (.items[1].index.error.reason | test("ts"))' "$T/body"
+	req GET /api/v1/indexes/logs-a/describe
+	[ "$status_code" = 200 ]
+	req GET '/api/v1/logs-a/search?query=*&max_hits=10'
+	jq -e '.num_hits == 2 and ([.hits[].m] | sort) == ["one", "three"]' "$T/body"
+	req DELETE /api/v1/templates/logs
+	[ "$status_code" = 200 ]
+	req GET /api/v1/templates/logs
+	[ "$status_code" = 404 ]
+	req DELETE /api/v1/templates/logs
+	[ "$status_code" = 404 ]
+	req GET /api/v1/templates/a%20b
+	[ "$status_code" = 400 ]
+}

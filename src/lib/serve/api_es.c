@@ -25,6 +25,8 @@
 #include "serve/es_dsl.h"
 #include "serve/es_scroll.h"
 #include "base/ids.h"
+#include "mapping/config.h"
+#include "mapping/docmap.h"
 #include "store/metastore.h"
 #include "search/search.h"
 #include "base/xalloc.h"
@@ -657,6 +659,48 @@ struct bulk_index {
 	int status;    /* 0 until known: 201, or an error status */
 };
 
+/*
+ * The documents of one index of a bulk checked against its doc mapping,
+ * as Quickwit does before it acknowledges them: a document the index
+ * would reject gets its own 400 document_parsing_exception (bad[k] for
+ * the k-th item), the others go to good. -1 when the config cannot be read.
+ */
+static int bulk_check_docs(struct metastore *ms, struct bulk_index *b, bool *bad, struct buf *good,
+			   bool *errors, struct qw_err *err)
+{
+	struct index_config *cfg = metastore_index_config(ms, b->id, err);
+	struct docmap *dm;
+	size_t pos = 0, n, k = 0;
+	const char *line;
+
+	if (!cfg)
+		return -1;
+	dm = docmap_new(cfg);
+	while (next_line(b->docs.data, b->docs.len, &pos, &line, &n)) {
+		struct qw_err e = QW_ERR_INIT;
+		enum docmap_reason why;
+		json_t *doc = NULL;
+
+		if (docmap_map_line(dm, line, n, &doc, &why, &e) < 0) {
+			json_t *item = json_array_get(b->items, k);
+
+			bad[k] = true;
+			*errors = true;
+			json_object_set_new(item, "status", json_integer(400));
+			json_object_set_new(item, "error", json_pack("{s:s, s:s}", "type",
+				"document_parsing_exception", "reason", e.msg));
+		} else {
+			buf_add(good, line, n);
+			buf_addc(good, '\n');
+		}
+		json_decref(doc);
+		k++;
+	}
+	docmap_free(dm);
+	config_free(cfg);
+	return 0;
+}
+
 static void es_bulk(struct http_router *r, const struct http_request *req, const char *def_index,
 		    struct http_response *resp)
 {
@@ -749,17 +793,29 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 		size_t j;
 		int status = 201;
 		const char *type = NULL;
+		struct buf good = BUF_INIT;
+		bool *bad = xcalloc(json_array_size(bi[i].items) + 1, sizeof(*bad));
 
 		err_clear(&err);
-		if (!metastore_index_exists(ms, bi[i].id)) {
+		if (!metastore_index_exists(ms, bi[i].id) &&
+		    api_template_create_index(r, ms, bi[i].id, &err) < 0) {
+			status = api_status_of(err.code);
+			type = "internal_error";
+		} else if (!metastore_index_exists(ms, bi[i].id)) {
 			status = 404;
 			type = "index_not_found_exception";
 			err_set(&err, EX_NOINPUT, "no such index [%s]", bi[i].id);
-		} else if (api_ingest_body(r, bi[i].id, bi[i].docs.data, bi[i].docs.len, &err) < 0) {
+		} else if (bulk_check_docs(ms, &bi[i], bad, &good, &errors, &err) < 0) {
+			status = api_status_of(err.code);
+			type = "internal_error";
+		} else if (good.len &&
+			   api_ingest_body(r, bi[i].id, good.data, good.len, &err) < 0) {
 			status = api_ingest_status(&err);
 			type = "internal_error";
 		}
 		json_array_foreach(bi[i].items, j, item) {
+			if (bad[j])
+				continue; /* its own error, set by bulk_check_docs */
 			json_object_set_new(item, "status", json_integer(status));
 			if (type) {
 				json_object_set_new(item, "error", json_pack("{s:s, s:s, s:s}", "type", type,
@@ -767,6 +823,8 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 				errors = true;
 			}
 		}
+		free(bad);
+		buf_free(&good);
 	}
 	api_json(resp, 200, json_pack("{s:i, s:b, s:O}", "took", 0, "errors", errors, "items", items));
 out:

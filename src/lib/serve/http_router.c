@@ -303,6 +303,10 @@ static void route(struct http_router *r, const struct http_request *req, char **
 		api_indexes(r, req, seg + 1, nseg - 1, resp);
 		return;
 	}
+	if (nseg >= 1 && strcmp(seg[0], "templates") == 0) {
+		api_templates(r, req, seg + 1, nseg - 1, resp);
+		return;
+	}
 	if (nseg >= 1 && strcmp(seg[0], "_elastic") == 0) {
 		api_es(r, req, seg + 1, nseg - 1, resp);
 		return;
