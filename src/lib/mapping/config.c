@@ -1394,12 +1394,16 @@ static int check_default_search_fields(const struct index_config *cfg, struct qw
 			if (cfg->mode == MODE_DYNAMIC && cfg->dynamic.indexed && !under_leaf &&
 			    *name)
 				continue;
-			return config_fail(err, "search_settings", key, "unknown default search field \"%s\"",
+			/* Quickwit's wording (clients and its tests match on it) */
+			if (cfg->mode == MODE_DYNAMIC && !under_leaf && *name)
+				return config_fail(err, "search_settings", key,
+						   "default search field `%s` is not indexed", name);
+			return config_fail(err, "search_settings", key, "unknown default search field `%s`",
 				    name);
 		}
 		if (!f->indexed)
 			return config_fail(err, "search_settings", key,
-				    "default search field \"%s\" is not indexed", name);
+				    "default search field `%s` is not indexed", name);
 	}
 	return 0;
 }
