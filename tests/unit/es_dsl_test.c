@@ -154,6 +154,9 @@ int main(void)
 
 		ok(l && es_dsl_lenient(l), "a lenient clause makes the search lenient");
 		ok(n && !es_dsl_lenient(n), "lenient: false does not");
+		json_decref(n);
+		n = json_loads("{\"term\": {\"lenient\": true}}", 0, NULL);
+		ok(n && !es_dsl_lenient(n), "nor a term on a field named lenient");
 		json_decref(l);
 		json_decref(n);
 	}

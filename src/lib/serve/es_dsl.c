@@ -719,8 +719,11 @@ bool es_dsl_lenient(json_t *query)
 				return true;
 		return false;
 	}
+	/* the params of query_string, multi_match, match...: beside a "query" */
+	if (json_is_true(json_object_get(query, "lenient")) && json_object_get(query, "query"))
+		return true;
 	json_object_foreach(query, k, v) {
-		if (strcmp(k, "lenient") == 0 ? json_is_true(v) : es_dsl_lenient(v))
+		if (es_dsl_lenient(v))
 			return true;
 	}
 	return false;
