@@ -363,6 +363,13 @@ es_count() {
 	[ "$status_code" = 404 ]
 	req POST /api/v1/_elastic/_search/scroll -d '{}'
 	[ "$status_code" = 400 ]
+	# over no index (ignore_unavailable): a scroll of empty pages
+	req POST '/api/v1/_elastic/nope/_search?scroll=1m&ignore_unavailable=true' -d '{"size": 2}'
+	[ "$status_code" = 200 ]
+	sid=$(jq -r ._scroll_id "$T/body")
+	req POST /api/v1/_elastic/_search/scroll -d "{\"scroll_id\": \"$sid\"}"
+	[ "$status_code" = 200 ]
+	jq -e '.hits.hits == [] and .hits.total.value == 0' "$T/body"
 }
 
 @test "templates: create, list, get, update, delete; _bulk creates a missing index from the matching template and refuses bad documents one by one" {

@@ -329,8 +329,11 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 				: json_pack("{s:i, s:b, s:o, s:{s:n, s:[], s:{s:i, s:s}}}", "took", 0,
 					    "timed_out", 0, "_shards", shards(), "hits", "max_score",
 					    "hits", "total", "value", 0, "relation", "eq");
-			ret = 0;
-			goto out;
+			if (count_only) {
+				ret = 0;
+				goto out;
+			}
+			goto done; /* a scroll over nothing is still a scroll */
 		}
 	}
 	if (qparam)
@@ -455,6 +458,7 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	}
 	if (json_object_get(resp, "aggregations"))
 		json_object_set(*out, "aggregations", json_object_get(resp, "aggregations"));
+done:
 	if (next_from)
 		*next_from = from + size;
 	if (scroll) {
