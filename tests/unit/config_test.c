@@ -778,18 +778,18 @@ static void test_doc_mapping_rules(void)
 	accepts(cfg_text(FIELDS_BASIC, "search_settings:\n  default_search_fields: [msg, level, attrs.color, obj.inner]\n"),
 		"default search fields: text, json subpath, nested leaf");
 	rejects(cfg_text(FIELDS_BASIC, "search_settings:\n  default_search_fields: [msg, nope]\n"),
-		"search_settings.default_search_fields[1]: unknown default search field \"nope\"",
+		"search_settings.default_search_fields[1]: unknown default search field `nope`",
 		"an unknown default search field in lenient mode");
 	rejects(cfg_text(FIELDS_BASIC, "search_settings:\n  default_search_fields: [msg, level, msg]\n"),
 		"search_settings.default_search_fields[2]: duplicate default search field \"msg\"",
 		"a repeated default search field");
 	rejects(cfg_text(FIELDS_BASIC, "search_settings:\n  default_search_fields: [hidden]\n"),
-		"default search field \"hidden\" is not indexed", "a non-indexed default search field");
+		"default search field `hidden` is not indexed", "a non-indexed default search field");
 	accepts(cfg_text("  mode: dynamic\n", "search_settings:\n  default_search_fields: [anything.goes]\n"),
 		"an unmapped default search field in dynamic mode");
 	rejects(cfg_text("  mode: dynamic\n  dynamic_mapping:\n    indexed: false\n",
 			 "search_settings:\n  default_search_fields: [x]\n"),
-		"unknown default search field \"x\"", "an unmapped default search field when dynamic is not indexed");
+		"default search field `x` is not indexed", "an unmapped default search field when dynamic is not indexed");
 	rejects(cfg_text(FIELDS_BASIC, "search_settings:\n  default_fields: [msg]\n"),
 		"search_settings.default_fields: unknown key", "an unknown search_settings key");
 	/* mode and dynamic mapping */

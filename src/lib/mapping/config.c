@@ -689,8 +689,10 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 		"fast", "input_format", "output_format", NULL };
 	static const char *const k_json[] = { "name", "type", "description", "stored", "indexed",
 		"fast", "tokenizer", "record", "expand_dots", NULL };
+	/* "fast" on an object: Quickwit takes the key (its object options have no
+	 * such setting) and so does qw; each field keeps its own fast setting */
 	static const char *const k_object[] = { "name", "type", "description", "field_mappings",
-		NULL };
+		"fast", NULL };
 	const char *name = NULL, *type = NULL, *desc = NULL, *base;
 	char inner[32];
 	size_t tlen;
@@ -1392,12 +1394,16 @@ static int check_default_search_fields(const struct index_config *cfg, struct qw
 			if (cfg->mode == MODE_DYNAMIC && cfg->dynamic.indexed && !under_leaf &&
 			    *name)
 				continue;
-			return config_fail(err, "search_settings", key, "unknown default search field \"%s\"",
+			/* Quickwit's wording (clients and its tests match on it) */
+			if (cfg->mode == MODE_DYNAMIC && !under_leaf && *name)
+				return config_fail(err, "search_settings", key,
+						   "default search field `%s` is not indexed", name);
+			return config_fail(err, "search_settings", key, "unknown default search field `%s`",
 				    name);
 		}
 		if (!f->indexed)
 			return config_fail(err, "search_settings", key,
-				    "default search field \"%s\" is not indexed", name);
+				    "default search field `%s` is not indexed", name);
 	}
 	return 0;
 }

@@ -207,6 +207,7 @@ struct index_ctx {
 	struct index_config *cfg;
 	char **search_fields;        /* borrowed from req or cfg */
 	size_t n_search_fields;
+	bool lenient;                /* req->lenient */
 };
 
 struct hit {
@@ -393,6 +394,9 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 
 	if (!m && n_all > 1 && !field_known(ix, path) && field_known_in_some(all, n_all, path))
 		return 0;
+	/* lenient: a field the index does not have matches nothing (no split has it) */
+	if (!m && ix->lenient)
+		return 0;
 	if (!m) {
 		size_t i, len;
 
@@ -411,7 +415,7 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 		return err_set(err, EX_DATAERR, "query: col %u: unknown field '%s' in index '%s'",
 			       n->col, path, ix->index_id);
 	}
-	if (check_literals(ix, n, m, path, err) < 0)
+	if (!ix->lenient && check_literals(ix, n, m, path, err) < 0)
 		return -1;
 	if (n->kind == QN_REGEX && m->type != FT_TEXT && m->type != FT_JSON)
 		return err_set(err, EX_DATAERR,
@@ -3427,6 +3431,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
 	uint64_t num_hits = 0, start_us = mono_us();
 	json_t *out = NULL, *hits = NULL, *errors = NULL, *snippets = NULL, *last_json = NULL;
+	json_t *hit_ix = NULL;
 	struct agg_result *agg_total = NULL;
 	pthread_t *th = NULL;
 	size_t n_threads = 0;
@@ -3475,6 +3480,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 			ix->search_fields = ix->cfg->default_search_fields;
 			ix->n_search_fields = ix->cfg->n_default_search_fields;
 		}
+		ix->lenient = req->lenient;
 		if (check_snippet_fields(req, ix, err) < 0)
 			goto out;
 	}
@@ -3587,8 +3593,17 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 			fetch_docs(&run, all + from, cnt, hits, snippets, errors, partial);
 		if (cnt > 0)
 			last_json = after_json(&run, &all[from + cnt - 1]);
+		if (req->hit_indexes && !req->on_hit && !*partial) {
+			hit_ix = json_array();
+			for (j = 0; j < cnt; j++)
+				json_array_append_new(
+					hit_ix, json_string(run.tasks[all[from + j].task].ix->index_id));
+		}
 	}
 	out = json_object();
+	if (hit_ix)
+		json_object_set_new(out, "hit_indexes", hit_ix);
+	hit_ix = NULL;
 	json_object_set_new(out, "num_hits", json_integer((json_int_t)num_hits));
 	json_object_set_new(out, "hits", hits);
 	hits = NULL;
@@ -3617,6 +3632,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	*response = out;
 	rc = 0;
 out:
+	json_decref(hit_ix);
 	json_decref(last_json);
 	free(run.after_split);
 	json_decref(hits);

@@ -74,6 +74,15 @@ struct search_request {
 	 */
 	int (*on_hit)(void *ctx, json_t *hit);
 	void *on_hit_ctx;
+	/* the response also has "hit_indexes": the index id of each hit, in the
+	 * order of hits (not with on_hit; not when *partial) */
+	bool hit_indexes;
+	/*
+	 * Elasticsearch's lenient: a field the query names that an index does
+	 * not have, or a value that cannot be of its field's type, matches
+	 * nothing instead of being an error.
+	 */
+	bool lenient;
 };
 
 /*
