@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "mapping/config.h"
 #include "mapping/config_int.h"
+#include "mapping/extract.h"
 #include "base/fsutil.h"
 #include "base/ids.h"
 #include "mapping/partition.h"
@@ -1462,11 +1463,54 @@ static int parse_merge_policy(json_t *o, struct merge_policy *mp, struct qw_err 
 	return 0;
 }
 
+/* One regex of indexing_settings.plain_text: it must compile as qw-parse
+ * will use it (extract.h for the pattern). */
+static int plain_regex(json_t *o, const char *key, bool fields, char **out, struct qw_err *err)
+{
+	const char *path = "indexing_settings.plain_text";
+	json_t *v = json_object_get(o, key);
+	struct qw_err e = QW_ERR_INIT;
+	struct extract *x;
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return config_fail(err, path, key, "must be a non-empty string");
+	if (fields) {
+		x = extract_new(json_string_value(v), &e);
+		if (!x)
+			return config_fail(err, path, key, "%s", e.msg);
+		extract_free(x);
+	} else {
+		x = extract_new_plain(json_string_value(v), &e);
+		if (!x)
+			return config_fail(err, path, key, "%s", e.msg);
+		extract_free(x);
+	}
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+/* qw's own: how qw-parse reads plain text lines for this index, so that a
+ * cron line needs no --pattern (man/qw-parse.1). */
+static int parse_plain_text(json_t *o, struct index_config *cfg, struct qw_err *err)
+{
+	static const char *const keys[] = { "pattern", "multiline_start", NULL };
+	const char *path = "indexing_settings";
+
+	if (want_object(o, path, "plain_text", err) ||
+	    check_keys(o, "indexing_settings.plain_text", keys, err) ||
+	    plain_regex(o, "pattern", true, &cfg->plain_pattern, err) ||
+	    plain_regex(o, "multiline_start", false, &cfg->multiline_start, err))
+		return -1;
+	return 0;
+}
+
 static int parse_indexing_settings(json_t *o, struct index_config *cfg, struct qw_err *err)
 {
 	static const char *const keys[] = { "commit_timeout_secs", "split_num_docs_target",
 		"docstore_compression_level", "docstore_blocksize", "merge_policy", "resources",
-		"sort_fields", NULL };
+		"sort_fields", "plain_text", NULL };
 	static const char *const res_keys[] = { "heap_size", "max_merge_write_throughput", NULL };
 	const char *path = "indexing_settings";
 	json_t *v;
@@ -1508,6 +1552,9 @@ static int parse_indexing_settings(json_t *o, struct index_config *cfg, struct q
 			return config_fail(err, "indexing_settings.resources", "heap_size",
 				    "must be greater than 0");
 	}
+	v = json_object_get(o, "plain_text");
+	if (v && parse_plain_text(v, cfg, err))
+		return -1;
 	return 0;
 }
 
@@ -1895,6 +1942,8 @@ void config_free(struct index_config *cfg)
 	free(cfg->doc_mapping_uid);
 	free_strv(cfg->default_search_fields, cfg->n_default_search_fields);
 	free(cfg->retention_schedule);
+	free(cfg->plain_pattern);
+	free(cfg->multiline_start);
 	free(cfg);
 }
 
@@ -2098,6 +2147,15 @@ json_t *config_to_json(const struct index_config *cfg)
 	json_object_set_new(is, "merge_policy", mp);
 	json_object_set_new(is, "resources",
 			    json_pack("{s:s}", "heap_size", size_str(cfg->heap_size, tmp, sizeof(tmp))));
+	if (cfg->plain_pattern || cfg->multiline_start) {
+		json_t *pt = json_object();
+
+		if (cfg->plain_pattern)
+			json_object_set_new(pt, "pattern", json_string(cfg->plain_pattern));
+		if (cfg->multiline_start)
+			json_object_set_new(pt, "multiline_start", json_string(cfg->multiline_start));
+		json_object_set_new(is, "plain_text", pt);
+	}
 	json_object_set_new(root, "indexing_settings", is);
 
 	json_object_set_new(root, "search_settings",
