@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "mapping/config.h"
 #include "mapping/config_int.h"
+#include "mapping/datetime.h"
 #include "mapping/extract.h"
 #include "base/fsutil.h"
 #include "base/ids.h"
@@ -615,6 +616,25 @@ static bool valid_date_format(const char *s, bool output)
 	return strchr(s, '%') != NULL;
 }
 
+/* An input strptime pattern whose directives the parser does not all read
+ * would reject every document: refused here, with the directive named. */
+static int check_input_directives(const char *fmt, const char *path, const char *key,
+				  struct qw_err *err)
+{
+	char bad = 0;
+
+	if (config_find_name((const char *const[]){ "rfc3339", "rfc2822", "iso8601",
+						    "unix_timestamp", NULL }, fmt) >= 0 ||
+	    datetime_check_strptime(fmt, &bad))
+		return 0;
+	if (!bad)
+		return config_fail(err, path, key, "date format \"%.64s\" ends with a lone %%", fmt);
+	return config_fail(err, path, key,
+		    "date format \"%.64s\": unknown directive %%%c (known: %%Y %%y %%C %%m %%d %%e %%j "
+		    "%%H %%I %%k %%l %%M %%S %%f %%p %%b %%B %%h %%a %%A %%z %%Z %%s %%T %%R %%F %%D %%n %%t %%%%)",
+		    fmt, bad);
+}
+
 /* tokenizer, record, fieldnorms (text only) and fast of a text or json field. */
 static int parse_text_opts(const struct index_config *cfg, json_t *o, const char *path,
 			   struct field_mapping *f, struct qw_err *err)
@@ -874,6 +894,13 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 					return config_fail(err, path, k,
 						    "unknown date format \"%.64s\" (expected rfc3339, rfc2822, iso8601, unix_timestamp or a strptime pattern)",
 						    f->input_formats[i]);
+				}
+				{
+					char k[64];
+
+					pathf(k, sizeof(k), "input_formats[%zu]", i);
+					if (check_input_directives(f->input_formats[i], path, k, err))
+						return -1;
 				}
 			}
 		} else {
