@@ -33,8 +33,10 @@ static void usage(FILE *out)
 		"  -i, --index ID             index to search (repeat or comma-separate for several;\n"
 		"                             '*' patterns and '-PATTERN' exclusions as Quickwit)\n"
 		"  -q, --query QUERY          query string (default \"*\": every document)\n"
-		"      --start-timestamp T    only docs with timestamp >= T (unix seconds or RFC 3339)\n"
-		"      --end-timestamp T      only docs with timestamp < T (unix seconds or RFC 3339)\n"
+		"      --start-timestamp T    only docs with timestamp >= T (unix seconds,\n"
+		"                             a date or RFC 3339)\n"
+		"      --end-timestamp T      only docs with timestamp < T (unix seconds,\n"
+		"                             a date or RFC 3339)\n"
 		"  -n, --max-hits N           number of hits to return (default 20)\n"
 		"      --start-offset N       skip the first N hits (default 0)\n"
 		"      --search-after JSON    only hits after these sort values (the response's\n"
@@ -64,11 +66,17 @@ static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err 
 {
 	int64_t us;
 
-	if (datetime_parse("rfc3339", s, strlen(s), &us)) {
+	struct qw_err e = QW_ERR_INIT;
+
+	/* RFC 3339, or ISO 8601 for a date alone (2026-03-27: its midnight UTC) */
+	if (datetime_parse("rfc3339", s, strlen(s), &us) || datetime_parse("iso8601", s, strlen(s), &us)) {
 		*out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 		return 0;
 	}
-	return prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, err);
+	if (prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, &e) == 0)
+		return 0;
+	return err_set(err, EX_USAGE, "%s '%s': expected unix seconds, a date (2026-03-27) or an "
+		       "RFC 3339 datetime (2026-03-27T13:00:00Z)", opt, s);
 }
 
 /*
@@ -267,9 +275,14 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		if (req.query || optind + 1 < argc) {
-			usage(stderr);
-			code = EX_USAGE;
-			goto out;
+			/* words of a query the shell split: say so, with the fix */
+			if (req.query)
+				err_set(&err, EX_USAGE, "a query given twice (--query and '%s')",
+					argv[optind]);
+			else
+				err_set(&err, EX_USAGE, "the query is one argument: quote its words, "
+					"as in '%s %s'", argv[optind], argv[optind + 1]);
+			goto fail;
 		}
 		req.query = argv[optind];
 	}

@@ -170,3 +170,17 @@ oracle() {
 	echo "$stderr"
 	[[ $(echo "$output" | jq -r '.errors[0]') == *"${ids[0]}"*"${ids[1]}"* || $(echo "$output" | jq -r '.errors[0]') == *"${ids[1]}"*"${ids[0]}"* ]]
 }
+
+@test "messages say what was wrong and what to do: unquoted words, a date, an unknown index" {
+	run -64 --separate-stderr qw-search --index small failed password
+	[ "$stderr" = "qw-search: the query is one argument: quote its words, as in 'failed password'" ]
+	run -64 --separate-stderr qw-search --index small --query x y
+	[ "$stderr" = "qw-search: a query given twice (--query and 'y')" ]
+	run -64 --separate-stderr qw-search --index small --start-timestamp 2024-01 x
+	[ "$stderr" = "qw-search: --start-timestamp '2024-01': expected unix seconds, a date (2026-03-27) or an RFC 3339 datetime (2026-03-27T13:00:00Z)" ]
+	# a date alone is its midnight UTC: the count is jq's over the inputs
+	run -0 qw-search --index small --format count --start-timestamp 2024-01-02 --query '*'
+	[ "$output" = "$(oracle '.ts >= "2024-01-02"')" ]
+	run -66 --separate-stderr qw-search --index nosuch-idx x
+	[ "$stderr" = "qw-search: index 'nosuch-idx' does not exist in data dir '$QW_DATA_DIR' (qw index list shows its indexes; --data-dir or QW_DATA_DIR chooses another)" ]
+}
