@@ -79,18 +79,25 @@ static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err 
 		       "RFC 3339 datetime (2026-03-27T13:00:00Z)", opt, s);
 }
 
+/* What --format ndjson wrote: how many hits, whether stdout failed. */
+struct hit_out {
+	bool write_failed;
+	uint64_t n;
+};
+
 /*
  * --format ndjson: each hit is written and flushed as the search fetches it,
  * so `| head -1` has its line at once and a closed pipe stops the fetch.
  */
 static int print_hit_line(void *ctx, json_t *hit)
 {
-	bool *write_failed = ctx;
+	struct hit_out *h = ctx;
 
 	if (docmap_dumpf(hit, stdout) < 0 || putchar('\n') == EOF || fflush(stdout) != 0) {
-		*write_failed = true;
+		h->write_failed = true;
 		return -1;
 	}
+	h->n++;
 	return 0;
 }
 
@@ -182,6 +189,7 @@ int main(int argc, char **argv)
 	json_error_t jerr;
 	uint64_t u;
 	bool partial = false, write_failed = false;
+	struct hit_out hits = { false, 0 };
 	int code = 0;
 	int c;
 
@@ -318,10 +326,13 @@ int main(int argc, char **argv)
 		req.max_hits = 0; /* no document to load */
 	if (strcmp(format, "ndjson") == 0) {
 		req.on_hit = print_hit_line;
-		req.on_hit_ctx = &write_failed;
+		req.on_hit_ctx = &hits;
 	}
-	if (search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err) < 0)
+	if (search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err) < 0) {
+		write_failed = hits.write_failed;
 		goto fail;
+	}
+	write_failed = hits.write_failed;
 	if (write_failed || print_response(resp, format) < 0 || fflush(stdout) != 0) {
 		/* reported here once: prog_finish would only repeat it */
 		err_errno(&err, EX_IOERR, "cannot write the response");
@@ -336,6 +347,20 @@ int main(int argc, char **argv)
 			err_warn(prog, "%s", json_string_value(e) ? json_string_value(e) : "?");
 		err_set(&err, EX_IOERR, "some splits could not be searched, results are partial (see \"errors\")");
 		goto fail;
+	}
+	{
+		json_int_t total = json_integer_value(json_object_get(resp, "num_hits"));
+
+		/* ndjson has no num_hits to read: it says when hits were left out */
+		if (strcmp(format, "ndjson") == 0 && total > 0 &&
+		    (uint64_t)total > req.start_offset + hits.n)
+			fprintf(stderr, "%s: %llu of %lld hits written (from offset %llu): "
+				"--max-hits and --start-offset give others\n", prog,
+				(unsigned long long)hits.n, (long long)total,
+				(unsigned long long)req.start_offset);
+		/* as grep: nothing found is exit 1 (json keeps Quickwit's 0) */
+		if (total == 0 && strcmp(format, "json") != 0)
+			code = 1;
 	}
 	goto out;
 fail:

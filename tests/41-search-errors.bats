@@ -184,3 +184,19 @@ oracle() {
 	run -66 --separate-stderr qw-search --index nosuch-idx x
 	[ "$stderr" = "qw-search: index 'nosuch-idx' does not exist in data dir '$QW_DATA_DIR' (qw index list shows its indexes; --data-dir or QW_DATA_DIR chooses another)" ]
 }
+
+@test "zero hits exit 1 for count and ndjson, as grep (json keeps Quickwit's 0); ndjson says when it left hits out" {
+	run -1 --separate-stderr qw-search --index small --format count --query 'title:zzznothere'
+	[ "$output" = 0 ] && [ -z "$stderr" ]
+	run -1 --separate-stderr qw-search --index small --format ndjson --query 'title:zzznothere'
+	[ -z "$output" ] && [ -z "$stderr" ]
+	run -0 --separate-stderr qw-search --index small --query 'title:zzznothere'
+	[ "$(jq .num_hits <<<"$output")" = 0 ]
+	total=$(oracle true)
+	[ "$total" -gt 2 ]
+	run -0 --separate-stderr qw-search --index small --format ndjson --max-hits 2 --query '*'
+	[ "$(wc -l <<<"$output")" = 2 ]
+	[ "$stderr" = "qw-search: 2 of $total hits written (from offset 0): --max-hits and --start-offset give others" ]
+	run -0 --separate-stderr qw-search --index small --format ndjson --max-hits 1000 --query '*'
+	[ "$(wc -l <<<"$output")" = "$total" ] && [ -z "$stderr" ]
+}
