@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	if (!ms)
 		goto fail;
 	if (!metastore_index_exists(ms, o.index_id)) {
-		err_set(&err, EX_NOINPUT, "index '%s' does not exist", o.index_id);
+		metastore_no_index(ms, o.index_id, &err);
 		goto fail;
 	}
 	o.ms = ms;

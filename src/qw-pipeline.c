@@ -626,7 +626,7 @@ int main(int argc, char **argv)
 	if (!p.ms)
 		goto fail;
 	if (!metastore_index_exists(p.ms, p.index_id)) {
-		err_set(&err, EX_NOINPUT, "index '%s' does not exist", p.index_id);
+		metastore_no_index(p.ms, p.index_id, &err);
 		goto fail;
 	}
 	if (ids_ulid_new(p.pipeline_id, &err) < 0)

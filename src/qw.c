@@ -146,7 +146,7 @@ static const struct subcmd subcmds[] = {
 	  A_INDEX | A_YES, 0, 1, cmd_index_clear },
 	{ "split", "list", "--index ID [--state STATE]", "List the splits of an index.",
 	  A_INDEX | A_STATE, 0, 0, cmd_split_list },
-	{ "split", "describe", "FILE | --index ID SPLIT_ID",
+	{ "split", "describe", "FILE | --index ID SPLIT_ID [--verify]",
 	  "Show the metadata, sections and fields of a split file.",
 	  A_INDEX | A_VERIFY, 1, 1, cmd_split_describe },
 	{ "split", "mark-for-deletion", "--index ID SPLIT_ID...",
@@ -578,7 +578,7 @@ static int cmd_index_delete_or_clear(struct ctx *c, bool clear, struct qw_err *e
 	if (!id)
 		goto out;
 	if (!metastore_index_exists(c->ms, id)) {
-		err_set(err, EX_NOINPUT, "index '%s' does not exist", id);
+		metastore_no_index(c->ms, id, err);
 		goto out;
 	}
 	if (!c->yes) {

@@ -41,7 +41,8 @@ PY
 }
 
 count() {
-	qw-search --index qsyntax --format count --query "$1"
+	# exit 1 is no hit (as grep): the count, 0, is still printed
+	qw-search --index qsyntax --format count --query "$1" || [ $? -eq 1 ]
 }
 
 # oracle EXPR: documents d (with toks = the words of d["msg"]) for which the

@@ -241,6 +241,11 @@ struct index_config {
 	int docstore_compression_level;  /* 8 */
 	uint64_t docstore_blocksize;     /* 1000000 bytes */
 	struct merge_policy merge_policy;
+	/* plain_text (qw's own): a regex or built-in name for qw-parse's
+	 * field extraction (extract.h), the regex that starts a multi-line
+	 * event; NULL when not given */
+	char *plain_pattern;
+	char *multiline_start;
 
 	/* search_settings */
 	char **default_search_fields;

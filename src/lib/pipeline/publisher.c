@@ -120,7 +120,7 @@ int publisher_run(const struct publisher_opts *o, int in_fd, int out_fd, struct 
 			goto out;
 		}
 		if (!metastore_index_exists(ms, o->index_id)) {
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", o->index_id);
+			metastore_no_index(ms, o->index_id, err);
 			goto out;
 		}
 	}

@@ -406,7 +406,7 @@ int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw
 			goto out;
 		}
 		if (!metastore_index_exists(u.ms, o->index_id)) {
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", o->index_id);
+			metastore_no_index(u.ms, o->index_id, err);
 			goto out;
 		}
 	}

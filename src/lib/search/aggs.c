@@ -348,9 +348,17 @@ static int check_keys(json_t *body, const char *path, const char *const *ok, str
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(body, k, v)
-		if (!is_key(k, ok))
-			return err_set(err, EX_DATAERR, "%s: unsupported option '%s'", path, k);
+	json_object_foreach(body, k, v) {
+		if (is_key(k, ok))
+			continue;
+		/* Elasticsearch's calendar intervals (months of 28 to 31 days)
+		 * are not Quickwit's: say which key to use instead */
+		if (strcmp(k, "calendar_interval") == 0 && is_key("fixed_interval", ok))
+			return err_set(err, EX_DATAERR,
+				       "%s.calendar_interval: calendar intervals are not supported; use "
+				       "fixed_interval with a duration (\"1d\", \"7d\", \"1h\")", path);
+		return err_set(err, EX_DATAERR, "%s: unsupported option '%s'", path, k);
+	}
 	return 0;
 }
 

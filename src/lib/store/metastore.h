@@ -88,6 +88,9 @@ int metastore_clear_index(struct metastore *ms, const char *index_id, struct qw_
 int metastore_list_indexes(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err);
 void metastore_free_list(char **ids, size_t n);
 bool metastore_index_exists(struct metastore *ms, const char *index_id);
+/* Sets err to EX_NOINPUT "index 'ID' does not exist in data dir 'DIR' (...)",
+ * the one wording for a missing index; returns -1. */
+int metastore_no_index(const struct metastore *ms, const char *index_id, struct qw_err *err);
 
 /* A consistent snapshot of the index metadata. */
 json_t *metastore_read(struct metastore *ms, const char *index_id, struct qw_err *err);
