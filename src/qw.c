@@ -27,7 +27,7 @@
 #include "base/fsutil.h"
 #include "base/ids.h"
 #include "lifecycle/merger.h"
-#include "search/search.h"
+#include "lifecycle/delete_task.h"
 #include "store/metastore.h"
 #include "app/prog.h"
 #include "split/split_reader.h"
@@ -813,51 +813,20 @@ static int cmd_split_mark(struct ctx *c, struct qw_err *err)
 
 static int cmd_delete_task_create(struct ctx *c, struct qw_err *err)
 {
-	struct delete_query q = { 0 };
-	struct index_config *cfg = NULL;
-	json_t *doc = NULL, *task = NULL;
-	int ret = -1;
+	struct delete_task_request rq = { c->query, NULL, 0, c->has_start, c->has_end,
+					  c->start_ts, c->end_ts };
+	json_t *task = NULL;
 
 	if (!c->index || !c->query) {
 		c->show_usage = USAGE_SUBCMD;
 		return err_set(err, EX_USAGE, "delete-task create: --index and --query are required");
 	}
-	if (ids_check_index(c->index, err) < 0)
-		goto out;
-	if (c->has_start && c->has_end && c->start_ts >= c->end_ts) {
-		err_set(err, EX_USAGE, "delete-task create: --start-timestamp must be before "
-			"--end-timestamp");
-		goto out;
-	}
-	doc = metastore_read(c->ms, c->index, err);
-	if (!doc)
-		goto out;
-	cfg = config_from_json(json_object_get(doc, "index_config"), err);
-	if (!cfg)
-		goto out;
-	if ((c->has_start || c->has_end) && !cfg->timestamp_field) {
-		err_set(err, EX_USAGE, "delete-task create: index '%s' has no timestamp field: "
-			"--start-timestamp and --end-timestamp cannot apply", c->index);
-		goto out;
-	}
-	q.query = c->query;
-	q.search_fields = (const char *const *)cfg->default_search_fields;
-	q.n_search_fields = cfg->n_default_search_fields;
-	q.has_start = c->has_start;
-	q.start_timestamp = c->start_ts;
-	q.has_end = c->has_end;
-	q.end_timestamp = c->end_ts;
-	if (search_check_delete_query(doc, c->index, q.query, q.search_fields, q.n_search_fields,
-				      err) < 0 ||
-	    metastore_create_delete_task(c->ms, c->index, &q, &task, err) < 0)
-		goto out;
+	if (ids_check_index(c->index, err) < 0 ||
+	    delete_task_create(c->ms, c->index, &rq, &task, err) < 0)
+		return -1;
 	print_json(task);
-	ret = 0;
-out:
 	json_decref(task);
-	config_free(cfg);
-	json_decref(doc);
-	return ret;
+	return 0;
 }
 
 static int cmd_delete_task_list(struct ctx *c, struct qw_err *err)

@@ -230,3 +230,32 @@ DEL_W3_BATCH2='((.msg | test(" w3$")) and .ts >= 1700002000 and .ts < 1700003000
 	jq -e '[.splits[] | select(.split_state == "Published") | .metadata.delete_opstamp] == [1, 1]' \
 		"$(meta dt5)"
 }
+
+@test "qw-serve: POST and GET /api/v1/ID/delete-tasks; its search hides the documents" {
+	make_index dtrest
+	for k in 1 2; do index_batch dtrest "$k" 30; done
+	qw-serve --listen 127.0.0.1:0 --port-file "$T/port" 2>"$T/serve.log" 3>&- &
+	spid=$!
+	for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
+	[ -s "$T/port" ] || { kill "$spid"; cat "$T/serve.log"; false; }
+	url="http://127.0.0.1:$(cat "$T/port")/api/v1/dtrest"
+	code=$(curl -s -o "$T/r1" -w '%{http_code}' -XPOST "$url/delete-tasks" \
+		-H 'Content-Type: application/json' \
+		-d '{"query": "w3", "search_field": ["msg"], "start_timestamp": 1700002000}')
+	code2=$(curl -s -o "$T/r2" -w '%{http_code}' -XPOST "$url/delete-tasks" \
+		-H 'Content-Type: application/json' -d '{"query": "nosuchfield:(("}')
+	code3=$(curl -s -o "$T/r3" -w '%{http_code}' -XPOST "$url/delete-tasks" \
+		-H 'Content-Type: application/json' -d '{"search_field": "msg"}')
+	curl -s "$url/delete-tasks" >"$T/list"
+	curl -s "$url/search?query=*&max_hits=0" >"$T/search"
+	kill -TERM "$spid"
+	wait "$spid" || true
+	[ "$code" = 200 ] || { cat "$T/r1"; false; }
+	jq -e '.opstamp == 1 and .delete_query.start_timestamp == 1700002000 and
+	       .delete_query.end_timestamp == null and .delete_query.search_fields == ["msg"]' "$T/r1"
+	[ "$code2" = 400 ] && [ "$code3" = 400 ]
+	jq -e 'length == 1 and .[0].opstamp == 1' "$T/list"
+	want=$(jq -c 'select((.msg | test(" w3$")) and .ts >= 1700002000 | not)' "$T/all" | wc -l)
+	[ "$want" -lt 60 ]
+	jq -e --argjson n "$want" '.num_hits == $n' "$T/search"
+}
