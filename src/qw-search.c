@@ -46,6 +46,8 @@ static void usage(FILE *out)
 		"  -f, --format FORMAT        json (default), ndjson (one hit per line) or count\n"
 		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata)\n"
 		"  -j, --threads N            splits searched in parallel (default: number of cores)\n"
+		"      --stats                add \"stats\": requests and bytes read, per split and\n"
+		"                             total, local and s3 (to stderr with ndjson or count)\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n",
 		prog);
@@ -58,6 +60,7 @@ enum {
 	OPT_AFTER,
 	OPT_SEARCH_FIELD,
 	OPT_SNIPPET_FIELDS,
+	OPT_STATS,
 };
 
 static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err *err)
@@ -132,6 +135,13 @@ static const char *dash_query_operand(int argc, char **argv, const struct option
 
 static int print_response(json_t *resp, const char *format)
 {
+	json_t *stats = json_object_get(resp, "stats");
+
+	/* stdout keeps the format a pipe expects: the stats go beside it */
+	if (stats && strcmp(format, "json") != 0) {
+		if (docmap_dumpf(stats, stderr) < 0 || fputc('\n', stderr) == EOF)
+			return -1;
+	}
 	if (strcmp(format, "count") == 0) {
 		printf("%lld\n", (long long)json_integer_value(json_object_get(resp, "num_hits")));
 		return 0;
@@ -161,6 +171,7 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, 'j' },
+		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -252,6 +263,9 @@ int main(int argc, char **argv)
 			if (prog_parse_u64("--threads", optarg, 1, 256, &u, &err) < 0)
 				goto fail;
 			req.threads = (unsigned)u;
+			break;
+		case OPT_STATS:
+			req.stats = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -132,6 +132,16 @@ create_gharchive() {
 	[ "$status_code" = 400 ]
 	req GET '/api/v1/nosuchindex/search?query=*'
 	[ "$status_code" = 404 ]
+	# stats=true: what the query read, the split files as the bound
+	req GET '/api/v1/gharchive/search?query=type:PushEvent&max_hits=1&stats=true'
+	[ "$status_code" = 200 ]
+	[ "$(jq .stats.local.splits "$T/body")" = "$(find "$QW_DATA_DIR" -name '*.split' | wc -l)" ]
+	[ "$(jq .stats.bytes "$T/body")" -gt 0 ]
+	[ "$(jq .stats.bytes "$T/body")" -le "$(find "$QW_DATA_DIR" -name '*.split' -printf '%s\n' | awk '{ s += $1 } END { print s }')" ]
+	req POST /api/v1/gharchive/search -H 'Content-Type: application/json' -d '{"query": "*", "stats": false}'
+	[ "$(jq 'has("stats")' "$T/body")" = false ]
+	req GET '/api/v1/gharchive/search?stats=maybe'
+	[ "$status_code" = 400 ]
 }
 
 @test "ingest: every acknowledged document is indexed exactly once, also under concurrent ingests" {

@@ -498,7 +498,7 @@ static int start_chain(struct sup *s, struct qw_err *err)
 			goto out;
 		}
 	}
-	protocol_reader_init(&s->out_r, s->out_fd, "the chain's output", 1 << 20);
+	protocol_reader_init(&s->out_r, s->out_fd, "the chain's output", PROTOCOL_MAX_CONTROL);
 	s->out_r_live = true;
 	ret = 0;
 out:

@@ -14,12 +14,22 @@
  * The response is Quickwit's: {"num_hits", "hits", "snippets" (only when
  * snippet_fields are asked: one {field: [html fragments]} per hit, in the
  * order of hits; snippet.h), "elapsed_time_micros", "errors",
- * "aggregations" (only when asked)}. A split that cannot be read
+ * "aggregations" (only when asked), "stats" (only when asked)}. A split that cannot be read
  * is named in "errors" and the others are still searched; *partial is then
  * true. Sort: "field" is descending (newest/largest first), "-field"
  * ascending, two fields at most, comma-separated; without sort_by, the
  * index's timestamp field descending, else split then doc order. Docs
  * without a sort value come last; ties go by split id, then doc.
+ *
+ * Stats (req->stats): what the query read from storage, counted by the
+ * split readers themselves (split_reader_io): {"splits", "requests",
+ * "bytes" (totals), "local": {...}, "s3": {...} (the same three for each
+ * kind of storage), "per_split": [{"split_id", "index_id", "storage"
+ * ("local" or "s3"), "requests", "bytes", "footer_cached"}]}. For s3://
+ * splits requests are HTTP requests (HEAD and retries included) and bytes
+ * the response bytes; for local files, reads and bytes read (the page
+ * cache may have served them). Splits pruned before opening cost nothing
+ * and are not listed.
  *
  * Paging: a response with hits has "search_after", the sort values of its
  * last hit (one per sort key, null for a doc without a value) and a last
@@ -53,7 +63,9 @@ struct search_request {
 	const char *const *snippet_fields;  /* text fields to highlight ("snippets"); NULL: none */
 	size_t n_snippet_fields;
 	json_t *search_after;               /* borrowed; NULL: from the first hit */
-	unsigned threads;                   /* 0: the number of online cores */
+	unsigned threads;                   /* 0: the number of online cores (at least
+					     * 8 for s3:// splits, which wait on the network) */
+	bool stats;                         /* add "stats" to the response */
 	/*
 	 * NULL: the hits are the response's "hits". Else each hit is handed to
 	 * on_hit in rank order as soon as it is fetched (borrowed for the call)

@@ -402,7 +402,7 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 	static const char *const known[] = {
 		"query", "max_hits", "start_offset", "sort_by", "sort_by_field", "start_timestamp",
 		"end_timestamp", "search_field", "snippet_fields", "aggs", "search_after", "format",
-		"count_all", NULL,
+		"count_all", "stats", NULL,
 	};
 	struct qw_err err = QW_ERR_INIT;
 	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 }, snippet = { NULL, 0 },
@@ -494,6 +494,19 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 				    strcmp(json_string_value(v), "pretty_json") != 0))) {
 		err_set(&err, EX_USAGE, "format: expected json or pretty_json");
 		goto fail;
+	}
+	if ((v = json_object_get(body, "stats"))) {
+		/* true in a POST body, "true" as a GET parameter (qw-search --stats) */
+		const char *sv = json_string_value(v);
+
+		if (json_is_boolean(v))
+			sreq.stats = json_is_true(v);
+		else if (sv && (!strcmp(sv, "true") || !strcmp(sv, "false")))
+			sreq.stats = !strcmp(sv, "true");
+		else {
+			err_set(&err, EX_USAGE, "stats: expected true or false");
+			goto fail;
+		}
 	}
 	sreq.aggs = json_object_get(body, "aggs");
 	sreq.search_after = json_object_get(body, "search_after");
