@@ -196,10 +196,12 @@ fail:
 	err_print(prog, &err);
 out:
 	if (o.verbose)
-		fprintf(stderr, "%s: %llu merges, %llu splits in, %llu documents, %llu bytes read, "
-			"%llu refused\n", prog, (unsigned long long)st.merges,
+		fprintf(stderr, "%s: %llu merges, %llu delete rewrites, %llu splits in, %llu "
+			"documents, %llu deleted, %llu bytes read, %llu refused\n", prog,
+			(unsigned long long)st.merges, (unsigned long long)st.delete_rewrites,
 			(unsigned long long)st.splits_in, (unsigned long long)st.docs,
-			(unsigned long long)st.bytes_in, (unsigned long long)st.refused);
+			(unsigned long long)st.docs_deleted, (unsigned long long)st.bytes_in,
+			(unsigned long long)st.refused);
 	if (scratch)
 		fsutil_rm_rf(scratch, NULL);
 	if (lock_fd >= 0)

@@ -94,4 +94,28 @@ struct search_request {
 int search_run(const char *data_dir, const struct search_request *req, json_t **response,
 	       bool *partial, struct qw_err *err);
 
+/*
+ * Delete tasks (metastore.h, "delete tasks"): a search hides the docs a
+ * task's query matches within its time range in every split whose
+ * delete_opstamp is below the task's opstamp (exact counts, aggregations
+ * and hits alike).
+ */
+struct index_config;
+struct split_reader;
+
+/* Check a delete task's query against an index, as a search checks its
+ * query (EX_DATAERR naming the column). */
+int search_check_delete_query(json_t *index_meta, const char *index_id, const char *query,
+			      const char *const *search_fields, size_t n_search_fields,
+			      struct qw_err *err);
+/*
+ * The docs of split r that the delete tasks of index_meta above
+ * after_opstamp hide: *deleted (malloc'ed, one byte per doc, 1 = hidden)
+ * and *n_deleted; *deleted is NULL when none is. cfg is index_meta's.
+ */
+int search_deleted_docs(json_t *index_meta, const char *index_id,
+			const struct index_config *cfg, struct split_reader *r,
+			uint64_t after_opstamp, uint8_t **deleted, uint64_t *n_deleted,
+			struct qw_err *err);
+
 #endif

@@ -64,6 +64,9 @@ void api_indexes(struct http_router *r, const struct http_request *req, char **s
 /* /api/v1/<index>/search */
 void api_search(struct http_router *r, const struct http_request *req, const char *index_expr,
 		struct http_response *resp);
+/* /api/v1/<index>/delete-tasks: POST creates one (lifecycle/delete_task.h), GET lists them */
+void api_delete_tasks(struct http_router *r, const struct http_request *req, const char *index_id,
+		      struct http_response *resp);
 /* /api/v1/<index>/ingest */
 void api_ingest(struct http_router *r, const struct http_request *req, const char *index_id,
 		struct http_response *resp);

@@ -317,6 +317,12 @@ static void route(struct http_router *r, const struct http_request *req, char **
 		api_search(r, req, seg[0], resp);
 		return;
 	}
+	if (nseg == 2 && strcmp(seg[1], "delete-tasks") == 0) {
+		if (!is_method(req, "GET") && !is_method(req, "POST"))
+			goto bad_method;
+		api_delete_tasks(r, req, seg[0], resp);
+		return;
+	}
 	if (nseg == 2 && strcmp(seg[1], "ingest") == 0) {
 		if (!is_method(req, "POST"))
 			goto bad_method;

@@ -1107,7 +1107,13 @@ static int publish_tx(json_t *doc, void *vctx, struct qw_err *err)
 	/* Apply. */
 	for (size_t i = 0; i < c->n; i++) {
 		json_t *rec = json_object_get(splits, c->split_ids[i]);
+		json_t *meta = json_object_get(rec, "metadata");
 
+		/* the delete tasks before this publish do not concern its documents */
+		if (json_is_object(meta) &&
+		    json_object_set_new(meta, "delete_opstamp",
+					json_integer((json_int_t)metastore_last_delete_opstamp(doc))) < 0)
+			return err_set(err, EX_SOFTWARE, "cannot update split '%s'", c->split_ids[i]);
 		if (json_object_set_new(rec, "split_state", json_string(SPLIT_PUBLISHED)) < 0 ||
 		    json_object_set_new(rec, "update_timestamp", json_integer(now)) < 0 ||
 		    json_object_set_new(rec, "publish_timestamp", json_integer(now)) < 0)
