@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 	if (!ms)
 		goto fail;
 	if (!metastore_index_exists(ms, o.index_id)) {
-		err_set(&err, EX_NOINPUT, "index '%s' does not exist", o.index_id);
+		metastore_no_index(ms, o.index_id, &err);
 		goto fail;
 	}
 	o.ms = ms;
@@ -203,10 +203,12 @@ fail:
 	err_print(prog, &err);
 out:
 	if (o.verbose)
-		fprintf(stderr, "%s: %llu merges, %llu splits in, %llu documents, %llu bytes read, "
-			"%llu refused\n", prog, (unsigned long long)st.merges,
+		fprintf(stderr, "%s: %llu merges, %llu delete rewrites, %llu splits in, %llu "
+			"documents, %llu deleted, %llu bytes read, %llu refused\n", prog,
+			(unsigned long long)st.merges, (unsigned long long)st.delete_rewrites,
 			(unsigned long long)st.splits_in, (unsigned long long)st.docs,
-			(unsigned long long)st.bytes_in, (unsigned long long)st.refused);
+			(unsigned long long)st.docs_deleted, (unsigned long long)st.bytes_in,
+			(unsigned long long)st.refused);
 	if (scratch)
 		fsutil_rm_rf(scratch, NULL);
 	if (lock_fd >= 0)

@@ -21,7 +21,7 @@
 
 static const char *prog = "qw-parse";
 
-enum { OPT_NO_RESUME_FROM = 256 };
+enum { OPT_NO_RESUME_FROM = 256, OPT_MULTILINE_START };
 
 static volatile sig_atomic_t commit_flag;
 static volatile sig_atomic_t stop_flag;
@@ -50,7 +50,12 @@ static void usage(FILE *out)
 		"  -d, --data-dir DIR        data directory (default $QW_DATA_DIR or ./qwdata)\n"
 		"      --metastore-uri URI   metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -s, --source ID           source id for checkpoints (default files)\n"
-		"  -f, --format FORMAT       ndjson, plain or auto (default auto)\n"
+		"  -f, --format FORMAT       ndjson, plain, regex or auto (default auto)\n"
+		"  -p, --pattern RE          fields of a plain line: the named groups of RE\n"
+		"                            (PCRE2), or apache_combined, nginx_combined,\n"
+		"                            syslog_rfc3164, syslog_rfc5424\n"
+		"      --multiline-start RE  a plain line RE does not match joins the event\n"
+		"                            before it (a stack trace)\n"
 		"  -b, --body-field NAME     field of a plain text line (default body)\n"
 		"  -D, --dead-letter FILE    append rejected lines with the reason to FILE\n"
 		"  -m, --max-line-bytes N    longer lines are invalid (default 10485760)\n"
@@ -124,6 +129,8 @@ int main(int argc, char **argv)
 		PROG_METASTORE_URI_OPTION,
 		{ "source", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "pattern", required_argument, NULL, 'p' },
+		{ "multiline-start", required_argument, NULL, OPT_MULTILINE_START },
 		{ "body-field", required_argument, NULL, 'b' },
 		{ "dead-letter", required_argument, NULL, 'D' },
 		{ "max-line-bytes", required_argument, NULL, 'm' },
@@ -152,7 +159,7 @@ int main(int argc, char **argv)
 	po.max_line = 10u << 20;
 	po.checkpoint_every = 10000;
 	po.out_fd = STDOUT_FILENO;
-	while ((c = getopt_long(argc, argv, "i:c:d:s:f:b:D:m:n:FRqhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:c:d:s:f:p:b:D:m:n:FRqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			index_id = optarg;
@@ -175,12 +182,21 @@ int main(int argc, char **argv)
 				po.format = PARSE_NDJSON;
 			else if (strcmp(optarg, "plain") == 0 || strcmp(optarg, "plain_text") == 0)
 				po.format = PARSE_PLAIN;
+			else if (strcmp(optarg, "regex") == 0)
+				po.format = PARSE_REGEX;
 			else if (strcmp(optarg, "auto") == 0)
 				po.format = PARSE_AUTO;
 			else {
-				err_set(&err, EX_USAGE, "unknown format '%s' (ndjson, plain or auto)", optarg);
+				err_set(&err, EX_USAGE, "unknown format '%s' (ndjson, plain, regex or auto)",
+					optarg);
 				goto out;
 			}
+			break;
+		case 'p':
+			po.pattern = optarg;
+			break;
+		case OPT_MULTILINE_START:
+			po.multiline_start = optarg;
 			break;
 		case 'b':
 			po.body_field = optarg;
@@ -263,7 +279,8 @@ int main(int argc, char **argv)
 		struct buf sum = BUF_INIT;
 
 		parse_summary(&st, &sum);
-		if (!quiet)
+		/* a run that could not start (a bad --pattern) has nothing to sum up */
+		if (!quiet && (code >= 0 || st.docs_read))
 			fprintf(stderr, "%s: %s\n", prog, sum.data);
 		buf_free(&sum);
 	}

@@ -78,6 +78,12 @@ static void usage(FILE *out)
 		prog);
 }
 
+/* argv builder */
+struct args {
+	char **v;
+	size_t n, cap;
+};
+
 struct pipeline {
 	struct metastore *ms;
 	const char *data_dir;
@@ -98,6 +104,9 @@ struct pipeline {
 	bool takeover;
 	bool quiet;             /* errors only */
 	bool no_merge;
+	struct merge_sibling merge;   /* the long-running qw-merge of --follow */
+	struct args merge_args;
+	char *merge_path;
 	char host[256];
 	int64_t start_s;        /* wall */
 	char *token;            /* the publish token of the last generation */
@@ -107,11 +116,6 @@ struct pipeline {
 	uint64_t stdin_base;    /* stdin's checkpoint when this run took the source */
 };
 
-/* argv builder */
-struct args {
-	char **v;
-	size_t n, cap;
-};
 
 static void arg(struct args *a, const char *s)
 {
@@ -287,6 +291,7 @@ static int tick(void *ctx, struct qw_err *err)
 	int64_t now = clock_wall_s();
 	int rc;
 
+	merge_sibling_tick(&p->merge);
 	if (!p->token || now_us < p->next_check_us)
 		return 0;
 	p->next_check_us = now_us + FENCE_CHECK_US;
@@ -404,19 +409,27 @@ enum {
 	OPT_TAKEOVER, OPT_NO_MERGE,
 };
 
+static void merge_exited(void *ctx, pid_t pid, int status)
+{
+	struct pipeline *p = ctx;
+
+	merge_sibling_exited(&p->merge, pid, status);
+}
+
 /*
  * The merge pipeline beside the indexing one (unless --no-merge): qw-merge
- * --once after a --once run, a long-running qw-merge during --follow. A
- * merge that cannot run is said, never a failure of the indexing: the
- * documents are published either way. Returns the long-running pid.
+ * --once after a --once run, a long-running qw-merge during --follow,
+ * supervised by p->merge (merge_sibling.h: restarts with backoff, the
+ * kill switch). A merge that cannot run is said, never a failure of the
+ * indexing: the documents are published either way.
  */
-static pid_t start_merge(struct pipeline *p, bool once, struct qw_err *err)
+static void start_merge(struct pipeline *p, const struct supervisor_opts *so, bool once,
+			struct qw_err *err)
 {
 	struct args a = { 0 };
 	char *path = stage_path(p, "qw-merge");
 	char *base = metastore_scratch_dir(p->ms, p->pipeline_id);
 	char *scratch = fsutil_join(base, "merge");
-	pid_t pid = -1;
 	int rc;
 
 	/* in the pipeline's own scratch dir, under its lock */
@@ -429,11 +442,23 @@ static pid_t start_merge(struct pipeline *p, bool once, struct qw_err *err)
 	arg(&a, scratch);
 	if (once)
 		arg(&a, "--once");
-	if (!once)
-		pid = merge_sibling_start(path, a.v, err);
-	else if ((rc = merge_sibling_run(path, a.v, err)) != 0 && rc != -1)
+	if (!once) {
+		/* kept for the run (restarts); freed by stop_merge() */
+		p->merge_args = a;
+		p->merge_path = path;
+		a = (struct args){ 0 };
+		path = NULL;
+		p->merge.prog = prog;
+		p->merge.path = p->merge_path;
+		p->merge.argv = p->merge_args.v;
+		p->merge.backoff_initial_ms = so->backoff_initial_ms;
+		p->merge.backoff_max_ms = so->backoff_max_ms;
+		p->merge.max_restarts = so->max_restarts;
+		merge_sibling_begin(&p->merge);
+	} else if ((rc = merge_sibling_run(path, a.v, err)) != 0 && rc != -1) {
 		err_warn(prog, "qw-merge exited with %d: splits were published, not merged", rc);
-	if (pid < 0 && err->code) {
+	}
+	if (err->code) {
 		err_print(prog, err);
 		err_clear(err);
 	}
@@ -443,7 +468,17 @@ static pid_t start_merge(struct pipeline *p, bool once, struct qw_err *err)
 	free(scratch);
 	free(base);
 	free(path);
-	return pid;
+}
+
+static void stop_merge(struct pipeline *p)
+{
+	merge_sibling_end(&p->merge);
+	for (size_t i = 0; i < p->merge_args.n; i++)
+		free(p->merge_args.v[i]);
+	free(p->merge_args.v);
+	p->merge_args = (struct args){ 0 };
+	free(p->merge_path);
+	p->merge_path = NULL;
 }
 
 /* --no-resume: save the checkpoint as it is before the first generation. */
@@ -503,12 +538,11 @@ int main(int argc, char **argv)
 		.prog = "qw-pipeline", .max_restarts = 10, .stall_timeout_ms = 60000,
 		.backoff_initial_ms = 1000, .backoff_max_ms = 60000, .input_fd = -1,
 		.output_fd = STDOUT_FILENO, .stop_stage = 0, .commit_stage = 1,
-		.start = start_gen, .end = end_gen, .tick = tick,
+		.start = start_gen, .end = end_gen, .tick = tick, .other_exit = merge_exited,
 	};
 	struct qw_err err = QW_ERR_INIT;
 	const char *data_dir = NULL;
 	int lock_fd = -1;
-	pid_t merge_pid = -1;
 	int once = 0, follow = 0, progress = -1, no_resume = 0;
 	char *spool_path = NULL;
 	uint64_t v;
@@ -632,7 +666,7 @@ int main(int argc, char **argv)
 	if (!p.ms)
 		goto fail;
 	if (!metastore_index_exists(p.ms, p.index_id)) {
-		err_set(&err, EX_NOINPUT, "index '%s' does not exist", p.index_id);
+		metastore_no_index(p.ms, p.index_id, &err);
 		goto fail;
 	}
 	if (ids_ulid_new(p.pipeline_id, &err) < 0)
@@ -657,11 +691,11 @@ int main(int argc, char **argv)
 	}
 	warn_fifos(&p);
 	if (follow && !p.no_merge)
-		merge_pid = start_merge(&p, false, &err);
+		start_merge(&p, &so, false, &err);
 	code = supervisor_run(&so, &err);
-	merge_sibling_stop(merge_pid);
+	stop_merge(&p);
 	if (code == 0 && once && !p.no_merge)
-		start_merge(&p, true, &err);
+		start_merge(&p, &so, true, &err);
 	if (code < 0 && err.code == EX_TEMPFAIL && p.token) {
 		/* a refused publish, and then giving up: fenced says more */
 		struct qw_err fe = QW_ERR_INIT;

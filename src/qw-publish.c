@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 	if (want_token) {
 		if (new_token(&o, &err) < 0)
 			code = err.code ? err.code : EX_SOFTWARE;
-	} else if (publisher_run(STDIN_FILENO, STDOUT_FILENO, &o, &err) < 0)
+	} else if (publisher_run(&o, STDIN_FILENO, STDOUT_FILENO, &err) < 0)
 		code = err.code ? err.code : EX_SOFTWARE;
 	if (code)
 		err_print(prog, &err);

@@ -2,14 +2,15 @@
  * qw-search: search the published splits of one or more indexes.
  *
  * Options into a struct search_request, one call to search_run() (search.h),
- * then the response printed as Quickwit's JSON, as NDJSON hits, or as a
- * count. One exit path that checks stdout.
+ * then the response printed as Quickwit's JSON, as NDJSON hits, as lines
+ * for people (hit_text.h) or as a count. One exit path that checks stdout.
  */
 #include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -17,7 +18,10 @@
 #include "mapping/docmap.h"
 #include "base/err.h"
 #include "app/prog.h"
+#include "search/aggs_text.h"
+#include "search/hit_text.h"
 #include "search/search.h"
+#include "store/metastore.h"
 #include "base/strlist.h"
 #include "base/xalloc.h"
 
@@ -33,8 +37,10 @@ static void usage(FILE *out)
 		"  -i, --index ID             index to search (repeat or comma-separate for several;\n"
 		"                             '*' patterns and '-PATTERN' exclusions as Quickwit)\n"
 		"  -q, --query QUERY          query string (default \"*\": every document)\n"
-		"      --start-timestamp T    only docs with timestamp >= T (unix seconds or RFC 3339)\n"
-		"      --end-timestamp T      only docs with timestamp < T (unix seconds or RFC 3339)\n"
+		"      --start-timestamp T    only docs with timestamp >= T (unix seconds,\n"
+		"                             a date or RFC 3339)\n"
+		"      --end-timestamp T      only docs with timestamp < T (unix seconds,\n"
+		"                             a date or RFC 3339)\n"
 		"  -n, --max-hits N           number of hits to return (default 20)\n"
 		"      --start-offset N       skip the first N hits (default 0)\n"
 		"      --search-after JSON    only hits after these sort values (the response's\n"
@@ -43,10 +49,14 @@ static void usage(FILE *out)
 		"      --search-field FIELD   field(s) for unfielded terms (default: default_search_fields)\n"
 		"      --snippet-fields FIELDS  text fields to highlight in \"snippets\" (comma-separated)\n"
 		"  -a, --aggs JSON            aggregations, as Elasticsearch's \"aggs\" object\n"
-		"  -f, --format FORMAT        json (default), ndjson (one hit per line) or count\n"
+		"  -f, --format FORMAT        json (default), ndjson (one hit per line), text (a\n"
+		"                             line per hit: timestamp, then fields or body) or count\n"
+		"      --fields FIELDS        --format text: the fields to show (comma-separated)\n"
 		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata)\n"
 		"      --metastore-uri URI    metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -j, --threads N            splits searched in parallel (default: number of cores)\n"
+		"      --stats                add \"stats\": requests and bytes read, per split and\n"
+		"                             total, local and s3 (to stderr with ndjson or count)\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n",
 		prog);
@@ -59,18 +69,35 @@ enum {
 	OPT_AFTER,
 	OPT_SEARCH_FIELD,
 	OPT_SNIPPET_FIELDS,
+	OPT_STATS,
+	OPT_FIELDS,
 };
 
 static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err *err)
 {
 	int64_t us;
 
-	if (datetime_parse("rfc3339", s, strlen(s), &us)) {
+	struct qw_err e = QW_ERR_INIT;
+
+	/* RFC 3339, or ISO 8601 for a date alone (2026-03-27: its midnight UTC) */
+	if (datetime_parse("rfc3339", s, strlen(s), &us) || datetime_parse("iso8601", s, strlen(s), &us)) {
 		*out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 		return 0;
 	}
-	return prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, err);
+	if (prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, &e) == 0)
+		return 0;
+	return err_set(err, EX_USAGE, "%s '%s': expected unix seconds, a date (2026-03-27) or an "
+		       "RFC 3339 datetime (2026-03-27T13:00:00Z)", opt, s);
 }
+
+/* What --format ndjson or text wrote: how many hits, whether stdout
+ * failed; text: how to write a hit. */
+struct hit_out {
+	bool write_failed;
+	uint64_t n;
+	const struct hit_text *text;
+	struct buf line;
+};
 
 /*
  * --format ndjson: each hit is written and flushed as the search fetches it,
@@ -78,13 +105,51 @@ static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err 
  */
 static int print_hit_line(void *ctx, json_t *hit)
 {
-	bool *write_failed = ctx;
+	struct hit_out *h = ctx;
 
 	if (docmap_dumpf(hit, stdout) < 0 || putchar('\n') == EOF || fflush(stdout) != 0) {
-		*write_failed = true;
+		h->write_failed = true;
 		return -1;
 	}
+	h->n++;
 	return 0;
+}
+
+/* --format text: as ndjson, one line for people per hit (hit_text.h). */
+static int print_hit_text(void *ctx, json_t *hit)
+{
+	struct hit_out *h = ctx;
+
+	buf_reset(&h->line);
+	hit_text_line(h->text, hit, &h->line);
+	buf_addc(&h->line, '\n');
+	if (fwrite(h->line.data, 1, h->line.len, stdout) != h->line.len || fflush(stdout) != 0) {
+		h->write_failed = true;
+		return -1;
+	}
+	h->n++;
+	return 0;
+}
+
+/* The timestamp field of the index searched, for --format text; NULL when
+ * several indexes or a pattern are searched, or it has none. */
+static char *timestamp_field(const char *data_dir, const struct strlist *indexes)
+{
+	struct qw_err e = QW_ERR_INIT;
+	struct metastore *ms;
+	struct index_config *cfg = NULL;
+	char *ts = NULL;
+
+	if (indexes->n != 1 || strpbrk(indexes->v[0], "*-"))
+		return NULL;
+	ms = metastore_open(data_dir, &e);
+	if (ms)
+		cfg = metastore_index_config(ms, indexes->v[0], &e);
+	if (cfg && cfg->timestamp_field)
+		ts = xstrdup(cfg->timestamp_field);
+	config_free(cfg);
+	metastore_close(ms);
+	return ts;
 }
 
 /* Does the long option named by the prefix name (getopt_long takes prefixes) take an argument? */
@@ -131,8 +196,31 @@ static const char *dash_query_operand(int argc, char **argv, const struct option
 	return NULL;
 }
 
-static int print_response(json_t *resp, const char *format)
+static int print_response(json_t *resp, const char *format, json_t *aggs, uint64_t n_hits)
 {
+	json_t *stats = json_object_get(resp, "stats");
+
+	/* stdout keeps the format a pipe expects: the stats go beside it */
+	if (stats && strcmp(format, "json") != 0) {
+		if (docmap_dumpf(stats, stderr) < 0 || fputc('\n', stderr) == EOF)
+			return -1;
+	}
+	if (strcmp(format, "text") == 0) {
+		/* the hits went out as they were fetched; then the tables */
+		json_t *a = json_object_get(resp, "aggregations");
+		struct buf b = BUF_INIT;
+		int rc = 0;
+
+		if (a) {
+			if (n_hits > 0)
+				buf_addc(&b, '\n');
+			aggs_text(a, aggs, isatty(STDOUT_FILENO), &b);
+			if (b.len && fwrite(b.data, 1, b.len, stdout) != b.len)
+				rc = -1;
+		}
+		buf_free(&b);
+		return rc;
+	}
 	if (strcmp(format, "count") == 0) {
 		printf("%lld\n", (long long)json_integer_value(json_object_get(resp, "num_hits")));
 		return 0;
@@ -158,11 +246,13 @@ int main(int argc, char **argv)
 		{ "sort-by", required_argument, NULL, 's' },
 		{ "search-field", required_argument, NULL, OPT_SEARCH_FIELD },
 		{ "snippet-fields", required_argument, NULL, OPT_SNIPPET_FIELDS },
+		{ "fields", required_argument, NULL, OPT_FIELDS },
 		{ "aggs", required_argument, NULL, 'a' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		PROG_METASTORE_URI_OPTION,
 		{ "threads", required_argument, NULL, 'j' },
+		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -170,12 +260,16 @@ int main(int argc, char **argv)
 	struct qw_err err = QW_ERR_INIT;
 	struct search_request req;
 	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 }, snippet = { NULL, 0 };
+	struct strlist show = { NULL, 0 };
+	struct hit_text text = { NULL, NULL, NULL, 0 };
+	char *ts_field = NULL;
 	const char *format = "json", *data_dir = NULL, *aggs_text = NULL, *after_text = NULL;
 	const char *optstring = "i:q:n:s:a:f:d:j:hV", *dash_query;
 	json_t *aggs = NULL, *after = NULL, *resp = NULL;
 	json_error_t jerr;
 	uint64_t u;
 	bool partial = false, write_failed = false;
+	struct hit_out hits = { false, 0, &text, BUF_INIT };
 	int code = 0;
 	int c;
 
@@ -232,6 +326,9 @@ int main(int argc, char **argv)
 		case OPT_SNIPPET_FIELDS:
 			strlist_add_csv(&snippet, optarg);
 			break;
+		case OPT_FIELDS:
+			strlist_add_csv(&show, optarg);
+			break;
 		case OPT_SEARCH_FIELD:
 			strlist_add_csv(&fields, optarg);
 			break;
@@ -240,9 +337,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "ndjson") != 0 &&
-			    strcmp(optarg, "count") != 0) {
-				err_set(&err, EX_USAGE, "--format: expected json, ndjson or count, got '%s'",
-					optarg);
+			    strcmp(optarg, "text") != 0 && strcmp(optarg, "count") != 0) {
+				err_set(&err, EX_USAGE,
+					"--format: expected json, ndjson, text or count, got '%s'", optarg);
 				goto fail;
 			}
 			format = optarg;
@@ -259,6 +356,9 @@ int main(int argc, char **argv)
 				goto fail;
 			req.threads = (unsigned)u;
 			break;
+		case OPT_STATS:
+			req.stats = true;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -273,9 +373,14 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		if (req.query || optind + 1 < argc) {
-			usage(stderr);
-			code = EX_USAGE;
-			goto out;
+			/* words of a query the shell split: say so, with the fix */
+			if (req.query)
+				err_set(&err, EX_USAGE, "a query given twice (--query and '%s')",
+					argv[optind]);
+			else
+				err_set(&err, EX_USAGE, "the query is one argument: quote its words, "
+					"as in '%s %s'", argv[optind], argv[optind + 1]);
+			goto fail;
 		}
 		req.query = argv[optind];
 	}
@@ -311,11 +416,26 @@ int main(int argc, char **argv)
 		req.max_hits = 0; /* no document to load */
 	if (strcmp(format, "ndjson") == 0) {
 		req.on_hit = print_hit_line;
-		req.on_hit_ctx = &write_failed;
+		req.on_hit_ctx = &hits;
 	}
-	if (search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err) < 0)
+	if (show.n && strcmp(format, "text") != 0) {
+		err_set(&err, EX_USAGE, "--fields is for --format text");
 		goto fail;
-	if (write_failed || print_response(resp, format) < 0 || fflush(stdout) != 0) {
+	}
+	if (strcmp(format, "text") == 0) {
+		ts_field = timestamp_field(prog_data_dir(data_dir), &indexes);
+		text.ts_field = ts_field;
+		text.fields = (const char *const *)show.v;
+		text.n_fields = show.n;
+		req.on_hit = print_hit_text;
+		req.on_hit_ctx = &hits;
+	}
+	if (search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err) < 0) {
+		write_failed = hits.write_failed;
+		goto fail;
+	}
+	write_failed = hits.write_failed;
+	if (write_failed || print_response(resp, format, aggs, hits.n) < 0 || fflush(stdout) != 0) {
 		/* reported here once: prog_finish would only repeat it */
 		err_errno(&err, EX_IOERR, "cannot write the response");
 		write_failed = true;
@@ -330,6 +450,20 @@ int main(int argc, char **argv)
 		err_set(&err, EX_IOERR, "some splits could not be searched, results are partial (see \"errors\")");
 		goto fail;
 	}
+	{
+		json_int_t total = json_integer_value(json_object_get(resp, "num_hits"));
+
+		/* ndjson has no num_hits to read: it says when hits were left out */
+		if ((strcmp(format, "ndjson") == 0 || strcmp(format, "text") == 0) && total > 0 &&
+		    (uint64_t)total > req.start_offset + hits.n)
+			fprintf(stderr, "%s: %llu of %lld hits written (from offset %llu): "
+				"--max-hits and --start-offset give others\n", prog,
+				(unsigned long long)hits.n, (long long)total,
+				(unsigned long long)req.start_offset);
+		/* as grep: nothing found is exit 1 (json keeps Quickwit's 0) */
+		if (total == 0 && strcmp(format, "json") != 0)
+			code = 1;
+	}
 	goto out;
 fail:
 	err_print(prog, &err);
@@ -341,5 +475,8 @@ out:
 	strlist_free(&indexes);
 	strlist_free(&fields);
 	strlist_free(&snippet);
+	strlist_free(&show);
+	buf_free(&hits.line);
+	free(ts_field);
 	return write_failed ? code : prog_finish(prog, code);
 }

@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	o.data_dir = prog_data_dir(data_dir);
-	if (uploader_run(STDIN_FILENO, STDOUT_FILENO, &o, &err) < 0)
+	if (uploader_run(&o, STDIN_FILENO, STDOUT_FILENO, &err) < 0)
 		code = err.code ? err.code : EX_SOFTWARE;
 	if (code)
 		err_print(prog, &err);

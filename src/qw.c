@@ -27,6 +27,7 @@
 #include "base/fsutil.h"
 #include "base/ids.h"
 #include "lifecycle/merger.h"
+#include "lifecycle/delete_task.h"
 #include "store/metastore.h"
 #include "app/prog.h"
 #include "split/split_reader.h"
@@ -49,6 +50,9 @@ enum {
 	OPT_STATE,
 	OPT_VERIFY,
 	OPT_DEFAULT_ROOT,
+	OPT_QUERY,
+	OPT_START_TS,
+	OPT_END_TS,
 };
 
 #define A_INDEX_CONFIG (1u << 0)
@@ -58,6 +62,8 @@ enum {
 #define A_STATE (1u << 4)
 #define A_VERIFY (1u << 5)
 #define A_DEFAULT_ROOT (1u << 6)
+#define A_QUERY (1u << 7)
+#define A_TIME_RANGE (1u << 8)
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -71,6 +77,9 @@ static const struct option long_opts[] = {
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "default-index-root-uri", required_argument, NULL, OPT_DEFAULT_ROOT },
+	{ "query", required_argument, NULL, OPT_QUERY },
+	{ "start-timestamp", required_argument, NULL, OPT_START_TS },
+	{ "end-timestamp", required_argument, NULL, OPT_END_TS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -89,13 +98,17 @@ static const struct {
 	{ A_DEFAULT_ROOT, "      --default-index-root-uri URI  where an index without index_uri keeps\n"
 			  "                       its splits: URI/INDEX_ID (default:\n"
 			  "                       $QW_DEFAULT_INDEX_ROOT_URI, else the data dir)" },
+	{ A_QUERY, "      --query Q        the documents to delete (qw-search(1)'s query language;\n"
+		   "                       unfielded terms on the default search fields)" },
+	{ A_TIME_RANGE, "      --start-timestamp S  only documents at or after S (unix seconds)\n"
+			"      --end-timestamp E    only documents before E (unix seconds)" },
 };
 
 struct ctx;
 typedef int (*cmd_fn)(struct ctx *c, struct qw_err *err);
 
 struct subcmd {
-	const char *group;     /* "index", "split" or NULL for top-level commands */
+	const char *group;     /* "index", "split", "delete-task" or NULL for top-level commands */
 	const char *name;
 	const char *args;      /* synopsis after "qw GROUP NAME" */
 	const char *summary;
@@ -116,6 +129,9 @@ struct ctx {
 	const char *index;
 	const char *state;
 	bool verify;
+	const char *query;
+	bool has_start, has_end;
+	int64_t start_ts, end_ts;
 	char **pos;
 	int npos;
 	/* Usage to print on stderr after the error message. */
@@ -131,6 +147,8 @@ static int cmd_index_clear(struct ctx *c, struct qw_err *err);
 static int cmd_split_list(struct ctx *c, struct qw_err *err);
 static int cmd_split_describe(struct ctx *c, struct qw_err *err);
 static int cmd_split_mark(struct ctx *c, struct qw_err *err);
+static int cmd_delete_task_create(struct ctx *c, struct qw_err *err);
+static int cmd_delete_task_list(struct ctx *c, struct qw_err *err);
 
 static const struct subcmd subcmds[] = {
 	{ "index", "create", "--index-config FILE [--overwrite] [--default-index-root-uri URI]",
@@ -147,12 +165,19 @@ static const struct subcmd subcmds[] = {
 	  A_INDEX | A_YES, 0, 1, cmd_index_clear },
 	{ "split", "list", "--index ID [--state STATE]", "List the splits of an index.",
 	  A_INDEX | A_STATE, 0, 0, cmd_split_list },
-	{ "split", "describe", "FILE | --index ID SPLIT_ID",
+	{ "split", "describe", "FILE | --index ID SPLIT_ID [--verify]",
 	  "Show the metadata, sections and fields of a split file.",
 	  A_INDEX | A_VERIFY, 1, 1, cmd_split_describe },
 	{ "split", "mark-for-deletion", "--index ID SPLIT_ID...",
 	  "Mark splits for deletion: searches stop reading them, qw gc removes them after\n"
 	  "the deletion grace period.", A_INDEX, 1, 1 << 20, cmd_split_mark },
+	{ "delete-task", "create",
+	  "--index ID --query Q [--start-timestamp S] [--end-timestamp E]",
+	  "Create a delete task: searches hide the matching documents published before it at\n"
+	  "once; qw-merge drops them from the splits.", A_INDEX | A_QUERY | A_TIME_RANGE, 0, 0,
+	  cmd_delete_task_create },
+	{ "delete-task", "list", "--index ID", "List the delete tasks of an index.", A_INDEX, 0, 0,
+	  cmd_delete_task_list },
 };
 
 #define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
@@ -566,6 +591,16 @@ static int cmd_index_describe(struct ctx *c, struct qw_err *err)
 	json_object_foreach(json_object_get(merge, "splits_by_merge_ops"), src, cp)
 		printf(" %s:%lld", src, (long long)json_integer_value(cp));
 	printf("%s\n", json_object_size(json_object_get(merge, "splits_by_merge_ops")) ? "" : " -");
+	{
+		json_t *dt = json_object_get(merge, "delete_tasks");
+
+		snprintf(tmp, sizeof(tmp), "%lld (last opstamp %lld), pending on %lld splits",
+			 (long long)json_integer_value(json_object_get(dt, "num_delete_tasks")),
+			 (long long)json_integer_value(json_object_get(dt, "last_delete_opstamp")),
+			 (long long)json_integer_value(json_object_get(dt,
+								       "splits_with_pending_deletes")));
+		print_kv("Delete tasks:", tmp);
+	}
 	ret = 0;
 out:
 	json_decref(merge);
@@ -584,7 +619,7 @@ static int cmd_index_delete_or_clear(struct ctx *c, bool clear, struct qw_err *e
 	if (!id)
 		goto out;
 	if (!metastore_index_exists(c->ms, id)) {
-		err_set(err, EX_NOINPUT, "index '%s' does not exist", id);
+		metastore_no_index(c->ms, id, err);
 		goto out;
 	}
 	if (!c->yes) {
@@ -780,6 +815,77 @@ static int cmd_split_mark(struct ctx *c, struct qw_err *err)
 	return 0;
 }
 
+/* ------------------------------------------------------------ delete tasks */
+
+static int cmd_delete_task_create(struct ctx *c, struct qw_err *err)
+{
+	struct delete_task_request rq = { c->query, NULL, 0, c->has_start, c->has_end,
+					  c->start_ts, c->end_ts };
+	json_t *task = NULL;
+
+	if (!c->index || !c->query) {
+		c->show_usage = USAGE_SUBCMD;
+		return err_set(err, EX_USAGE, "delete-task create: --index and --query are required");
+	}
+	if (ids_check_index(c->index, err) < 0 ||
+	    delete_task_create(c->ms, c->index, &rq, &task, err) < 0)
+		return -1;
+	print_json(task);
+	json_decref(task);
+	return 0;
+}
+
+static int cmd_delete_task_list(struct ctx *c, struct qw_err *err)
+{
+	struct table t = { 6, NULL, 0, 0 };
+	json_t *tasks, *task;
+	size_t i;
+
+	if (!c->index) {
+		c->show_usage = USAGE_SUBCMD;
+		return err_set(err, EX_USAGE, "delete-task list: --index is required");
+	}
+	if (ids_check_index(c->index, err) < 0)
+		return -1;
+	tasks = metastore_list_delete_tasks(c->ms, c->index, err);
+	if (!tasks)
+		return -1;
+	if (c->json) {
+		print_json(tasks);
+		json_decref(tasks);
+		return 0;
+	}
+	table_add(&t, "OPSTAMP");
+	table_add(&t, "CREATED");
+	table_add(&t, "START");
+	table_add(&t, "END");
+	table_add(&t, "QUERY");
+	table_add(&t, "SEARCH FIELDS");
+	json_array_foreach(tasks, i, task) {
+		json_t *dq = json_object_get(task, "delete_query"), *f;
+		char tmp[32];
+		struct buf b = BUF_INIT;
+		size_t j;
+
+		table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(task, "opstamp")));
+		fmt_time(tmp, sizeof(tmp), json_object_get(task, "create_timestamp"));
+		table_add(&t, tmp);
+		fmt_time(tmp, sizeof(tmp), json_object_get(dq, "start_timestamp"));
+		table_add(&t, tmp);
+		fmt_time(tmp, sizeof(tmp), json_object_get(dq, "end_timestamp"));
+		table_add(&t, tmp);
+		table_add(&t, json_string_value(json_object_get(dq, "query")));
+		json_array_foreach(json_object_get(dq, "search_fields"), j, f)
+			buf_addf(&b, "%s%s", j ? "," : "", json_string_value(f) ? json_string_value(f) : "");
+		table_add(&t, b.len ? b.data : "-");
+		buf_free(&b);
+	}
+	table_print(&t);
+	table_free(&t);
+	json_decref(tasks);
+	return 0;
+}
+
 static const struct subcmd *find_subcmd(const char *group, const char *name)
 {
 	for (size_t i = 0; i < N_SUBCMDS; i++)
@@ -790,7 +896,7 @@ static const struct subcmd *find_subcmd(const char *group, const char *name)
 
 static bool is_group(const char *s)
 {
-	return !strcmp(s, "index") || !strcmp(s, "split");
+	return !strcmp(s, "index") || !strcmp(s, "split") || !strcmp(s, "delete-task");
 }
 
 /* Parse a subcommand's arguments (argv[0] is its name) and run it. *help: --help given. */
@@ -847,6 +953,21 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sub, int argc, char **
 		case OPT_VERIFY:
 			need = A_VERIFY;
 			c->verify = true;
+			break;
+		case OPT_QUERY:
+			need = A_QUERY;
+			c->query = optarg;
+			break;
+		case OPT_START_TS:
+		case OPT_END_TS:
+			need = A_TIME_RANGE;
+			if (prog_parse_i64(opt == OPT_START_TS ? "--start-timestamp" : "--end-timestamp",
+					   optarg, INT64_MIN / 1000000, INT64_MAX / 1000000,
+					   opt == OPT_START_TS ? &c->start_ts : &c->end_ts, err) < 0) {
+				c->show_usage = USAGE_SUBCMD;
+				return -1;
+			}
+			*(opt == OPT_START_TS ? &c->has_start : &c->has_end) = true;
 			break;
 		case ':':
 			c->show_usage = USAGE_SUBCMD;

@@ -59,8 +59,9 @@ complete_line() {
 }
 
 @test "completion: commands, subcommands and their options" {
-	# every qw-NAME program of the build is a command, beside index, split and help
-	expected=$( (echo index; echo split; echo help
+	# every qw-NAME program of the build is a command, beside index, split,
+	# delete-task and help
+	expected=$( (echo index; echo split; echo delete-task; echo help
 		cd "$QW_BUILDDIR/bin" && ls qw-* | sed 's/^qw-//') | sort -u)
 	[ "$(complete_line qw "")" = "$expected" ]
 	[ "$(complete_line qw --data-dir /x "")" = "$expected" ]
@@ -71,6 +72,9 @@ complete_line() {
 	  "$(sed -n 's/^\.It Cm index \([a-z]*\).*/\1/p' "$QW_SRCDIR/man/qw.1" | sort -u | paste -sd' ')" ]
 	[ "$(complete_line qw split "" | paste -sd' ')" = \
 	  "$(sed -n 's/^\.It Cm split \([a-z-]*\).*/\1/p' "$QW_SRCDIR/man/qw.1" | sort -u | paste -sd' ')" ]
+	[ "$(complete_line qw delete-task "" | paste -sd' ')" = \
+	  "$(sed -n 's/^\.It Cm delete-task \([a-z-]*\).*/\1/p' "$QW_SRCDIR/man/qw.1" | sort -u | paste -sd' ')" ]
+	[ "$(complete_line qw delete-task create --q)" = --query ]
 	[ "$(complete_line qw index create --)" = "$(printf '%s\n' --data-dir --default-index-root-uri --format --help --index-config --metastore-uri --overwrite)" ]
 	[ "$(complete_line qw index delete --y)" = --yes ]
 	[ "$(complete_line qw split list --index app-logs --state "")" = "$(printf '%s\n' marked published staged)" ]

@@ -115,10 +115,25 @@ packaged() {
 	[ "$(jq -r .source "$T/pk" | sort -u)" = s1 ]
 }
 
-@test "qw-package passes other records and documents through in order" {
-	printf '\036{"type":"x1"}\n{"a":1}\n\036{"type":"eof","n":2}\n' >"$T/in"
+@test "qw-package passes other records through in order" {
+	printf '\036{"type":"x1"}\n\n\036{"type":"eof","n":2}\n' >"$T/in"
 	qw-package <"$T/in" >"$T/out"
-	cmp "$T/in" "$T/out"
+	grep -v '^$' "$T/in" | cmp - "$T/out"
+}
+
+@test "qw-package, qw-upload and qw-publish refuse a document line, naming it, as qw-protocol(7) says" {
+	printf '\036{"type":"x1"}\n\n{"a":1}\n' >"$T/in"
+	for p in qw-package qw-upload qw-publish; do
+		run --separate-stderr "$p" <"$T/in"
+		[ "$status" -eq 65 ]
+		[[ "$stderr" == "$p: line 3: a document where a control record was expected"* ]]
+	done
+	printf '\036[1]\n' >"$T/in"
+	for p in qw-package qw-upload qw-publish; do
+		run --separate-stderr "$p" <"$T/in"
+		[ "$status" -eq 65 ]
+		[[ "$stderr" == "$p: line 1: bad control record"* ]]
+	done
 }
 
 @test "qw-package refuses a split record whose dir is not a qw-index segment, and leaves it alone" {

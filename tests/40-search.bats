@@ -113,7 +113,7 @@ Q
 
 @test "qw-search --sort-by -EventID,@timestamp pages through the hits in order" {
 	want=$(jq -sc "$JQ_TSN"' [.[] | select(.Channel == "Security")] | sort_by([.EventID, (."@timestamp" | tsn | explode | map(-.))]) | [.[5:12][] | [.EventID, (."@timestamp" | tsn)]]' "$SAMPLE")
-	run -0 qw-search --index otrf --query Channel:Security --sort-by=-EventID,@timestamp --start-offset 5 --max-hits 7 --format ndjson
+	run -0 --separate-stderr qw-search --index otrf --query Channel:Security --sort-by=-EventID,@timestamp --start-offset 5 --max-hits 7 --format ndjson
 	got=$(echo "$output" | jq -sc "$JQ_TSN"' [.[] | [.EventID, (."@timestamp" | tsn)]]')
 	[ "$got" = "$want" ]
 }
@@ -163,7 +163,7 @@ Q
 }
 
 @test "qw-search --format ndjson prints one stored document per line" {
-	run -0 qw-search --index otrf --query 'EventID:4624' --max-hits 3 --format ndjson
+	run -0 --separate-stderr qw-search --index otrf --query 'EventID:4624' --max-hits 3 --format ndjson
 	[ "$(echo "$output" | wc -l)" = 3 ]
 	echo "$output" | jq -se 'all(.EventID == 4624)' >/dev/null
 }

@@ -17,7 +17,8 @@ setup_file() {
 
 # count QUERY: num_hits of QUERY over index small.
 count() {
-	qw-search --index small --format count --query "$1"
+	# exit 1 is no hit (as grep): the count, 0, is still printed
+	qw-search --index small --format count --query "$1" || [ $? -eq 1 ]
 }
 
 # oracle FILTER: documents of both inputs for which the jq FILTER is true.
@@ -169,4 +170,34 @@ oracle() {
 	run -74 --separate-stderr qw-search --index small
 	echo "$stderr"
 	[[ $(echo "$output" | jq -r '.errors[0]') == *"${ids[0]}"*"${ids[1]}"* || $(echo "$output" | jq -r '.errors[0]') == *"${ids[1]}"*"${ids[0]}"* ]]
+}
+
+@test "messages say what was wrong and what to do: unquoted words, a date, an unknown index" {
+	run -64 --separate-stderr qw-search --index small failed password
+	[ "$stderr" = "qw-search: the query is one argument: quote its words, as in 'failed password'" ]
+	run -64 --separate-stderr qw-search --index small --query x y
+	[ "$stderr" = "qw-search: a query given twice (--query and 'y')" ]
+	run -64 --separate-stderr qw-search --index small --start-timestamp 2024-01 x
+	[ "$stderr" = "qw-search: --start-timestamp '2024-01': expected unix seconds, a date (2026-03-27) or an RFC 3339 datetime (2026-03-27T13:00:00Z)" ]
+	# a date alone is its midnight UTC: the count is jq's over the inputs
+	run -0 qw-search --index small --format count --start-timestamp 2024-01-02 --query '*'
+	[ "$output" = "$(oracle '.ts >= "2024-01-02"')" ]
+	run -66 --separate-stderr qw-search --index nosuch-idx x
+	[ "$stderr" = "qw-search: index 'nosuch-idx' does not exist in data dir '$QW_DATA_DIR' (qw index list shows its indexes; --data-dir or QW_DATA_DIR chooses another)" ]
+}
+
+@test "zero hits exit 1 for count and ndjson, as grep (json keeps Quickwit's 0); ndjson says when it left hits out" {
+	run -1 --separate-stderr qw-search --index small --format count --query 'title:zzznothere'
+	[ "$output" = 0 ] && [ -z "$stderr" ]
+	run -1 --separate-stderr qw-search --index small --format ndjson --query 'title:zzznothere'
+	[ -z "$output" ] && [ -z "$stderr" ]
+	run -0 --separate-stderr qw-search --index small --query 'title:zzznothere'
+	[ "$(jq .num_hits <<<"$output")" = 0 ]
+	total=$(oracle true)
+	[ "$total" -gt 2 ]
+	run -0 --separate-stderr qw-search --index small --format ndjson --max-hits 2 --query '*'
+	[ "$(wc -l <<<"$output")" = 2 ]
+	[ "$stderr" = "qw-search: 2 of $total hits written (from offset 0): --max-hits and --start-offset give others" ]
+	run -0 --separate-stderr qw-search --index small --format ndjson --max-hits 1000 --query '*'
+	[ "$(wc -l <<<"$output")" = "$total" ] && [ -z "$stderr" ]
 }

@@ -142,7 +142,7 @@ assert close(b["upper_sampling"], m + 1.5 * math.sqrt(sv)) and close(b["lower_sa
 	run -65 --separate-stderr qw-search --index otrf --max-hits 0 --aggs '{"c": {"terms": {"field": "Channel", "include": "Sec.*"}}}'
 	[ "$stderr" = "qw-search: aggs.c.terms: unsupported option 'include'" ]
 	run -65 --separate-stderr qw-search --index otrf --max-hits 0 --aggs '{"c": {"date_histogram": {"field": "@timestamp", "calendar_interval": "month"}}}'
-	[ "$stderr" = "qw-search: aggs.c.date_histogram: unsupported option 'calendar_interval'" ]
+	[ "$stderr" = 'qw-search: aggs.c.date_histogram.calendar_interval: calendar intervals are not supported; use fixed_interval with a duration ("1d", "7d", "1h")' ]
 	run -65 --separate-stderr qw-search --index otrf --max-hits 0 --aggs '{"c": {"geohash_grid": {"field": "x"}}}'
 	[ "$stderr" = "qw-search: aggs.c: unknown aggregation type 'geohash_grid'" ]
 	run -65 --separate-stderr qw-search --index otrf --max-hits 0 --aggs '{"c": {"terms": {"field": "Channel", "order": {"m": "desc"}}, "aggs": {"m": {"terms": {"field": "Hostname"}}}}}'

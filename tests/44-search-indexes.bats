@@ -78,7 +78,7 @@ oracle() {
 }
 
 @test "a pattern that matches nothing is no error, an unknown id is" {
-	run -0 qw-search --index 'nomatch-*' --format count
+	run -1 qw-search --index 'nomatch-*' --format count
 	[ "$output" = 0 ]
 	[ "$(qw-search --index 'nomatch-*,logs-b' --format count)" = "$(oracle true "$T/b.ndjson")" ]
 	run -0 qw-search --index 'nomatch-*'

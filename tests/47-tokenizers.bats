@@ -338,6 +338,52 @@ EOF2
 	done
 }
 
+@test "custom stemmer filter: each language stems as Snowball's own examples, at index and query time" {
+	# (word, stem) pairs from the Snowball pages of each language: a document
+	# holds the word, the query is the other word of the same stem, and a
+	# word of another stem must not match.
+	cat >"$T/st.ndjson" <<'EOF2'
+{"en":"The consignment was shipped","fr":"il parle continuellement","de":"die aufeinanderfolgenden Tage"}
+{"en":"Knightly manners","fr":"une continuation","de":"kategorisch"}
+{"en":"nothing here","fr":"rien","de":"nichts"}
+EOF2
+	cat >"$T/st.yaml" <<'EOF2'
+version: 0.8
+index_id: st-idx
+doc_mapping:
+  tokenizers:
+    - name: en
+      type: simple
+      filters: [lower_caser, stemmer]
+    - name: fr
+      type: simple
+      filters: [lower_caser, {type: stemmer, language: french}]
+    - name: de
+      type: simple
+      filters: [lower_caser, {type: stemmer, language: German}]
+  field_mappings:
+    - {name: en, type: text, tokenizer: en, record: position}
+    - {name: fr, type: text, tokenizer: fr, record: position}
+    - {name: de, type: text, tokenizer: de, record: position}
+EOF2
+	qw index create --index-config "$T/st.yaml" >/dev/null
+	qw-pipeline --index st-idx --once --quiet "$T/st.ndjson" >/dev/null 2>&1
+	hits() { qw-search --index st-idx -q "$1" | jq .num_hits; }
+	# english: consignment, consigned -> consign; knightly, knight -> knight
+	[ "$(hits 'en:consigned')" -eq 1 ]
+	[ "$(hits 'en:knight')" -eq 1 ]
+	[ "$(hits 'en:"consigned was shipping"')" -eq 1 ]
+	# french: continuellement -> continuel, continuation -> continu (two stems)
+	[ "$(hits 'fr:continuel')" -eq 1 ]
+	[ "$(hits 'fr:continue')" -eq 1 ]
+	[ "$(hits 'fr:continuation')" -eq 1 ]
+	# german: aufeinanderfolgenden, aufeinanderfolge -> aufeinanderfolg
+	[ "$(hits 'de:aufeinanderfolge')" -eq 1 ]
+	[ "$(hits 'de:kategorische')" -eq 1 ]
+	[ "$(hits 'de:nicht')" -eq 1 ]
+	[ "$(hits 'de:folgen')" -eq 0 ]
+}
+
 @test "qw index create refuses tokenizers it does not implement, with the key path" {
 	create_bad() {
 		printf 'version: 0.8\nindex_id: bad\ndoc_mapping:\n%s\n' "$1" >"$T/bad.yaml"
@@ -362,7 +408,11 @@ EOF2
 	create_bad '  tokenizers:
     - name: t
       type: simple
-      filters: [stemmer]' 'doc_mapping.tokenizers[0].filters[0]: unknown filter "stemmer"'
+      filters: [snowball]' 'doc_mapping.tokenizers[0].filters[0]: unknown filter "snowball"'
+	create_bad '  tokenizers:
+    - name: t
+      type: simple
+      filters: [{type: stemmer, language: latin}]' 'doc_mapping.tokenizers[0].filters[0].language: unsupported stemmer language "latin"'
 	create_bad '  tokenizers:
     - name: t
       type: regex

@@ -111,7 +111,7 @@ setup() {
 
 @test "qw-upload refuses an unknown or invalid --index even when its input is empty" {
 	run -66 --separate-stderr qw-upload --index nosuch-idx </dev/null
-	[ "$stderr" = "qw-upload: index 'nosuch-idx' does not exist" ]
+	[[ "$stderr" == "qw-upload: index 'nosuch-idx' does not exist in data dir '"*"(qw index list shows its indexes; --data-dir or QW_DATA_DIR chooses another)" ]]
 	run -64 --separate-stderr qw-upload --index x </dev/null
 	[[ "$stderr" == "qw-upload: invalid index id 'x'"* ]]
 	[ -z "$output" ]

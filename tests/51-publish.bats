@@ -73,7 +73,7 @@ setup() {
 
 @test "qw-publish refuses an unknown or invalid --index even when its input is empty" {
 	run -66 --separate-stderr qw-publish --index nosuch-idx </dev/null
-	[ "$stderr" = "qw-publish: index 'nosuch-idx' does not exist" ]
+	[[ "$stderr" == "qw-publish: index 'nosuch-idx' does not exist in data dir '"*"(qw index list shows its indexes; --data-dir or QW_DATA_DIR chooses another)" ]]
 	run -64 --separate-stderr qw-publish --index x </dev/null
 	[[ "$stderr" == "qw-publish: invalid index id 'x'"* ]]
 	[ -z "$output" ]

@@ -296,7 +296,7 @@ dump_docs() {
 	bg=$!
 	n=0
 	while [ ! -f "$T/done" ] || [ "$n" -lt 3 ]; do
-		got=$(qw-search --index busy -f count '*')
+		got=$(qw-search --index busy -f count '*') || [ $? -eq 1 ]
 		[ "$got" -eq "$total" ] || { echo "search $n: $got != $total"; false; }
 		n=$((n + 1))
 		[ "$n" -lt 2000 ]

@@ -79,27 +79,48 @@ published() {
 	[ -z "$(bucket_splits s3i)" ]
 }
 
-@test "QW_SPLIT_CACHE_DIR keeps a copy of each s3:// split searched, bounded in bytes" {
-	setup_datadir
-	s3_index s3c
-	ndjson 100 >"$BATS_TEST_TMPDIR/in.ndjson"
-	qw-pipeline --index s3c --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
-	export QW_SPLIT_CACHE_DIR=$BATS_TEST_TMPDIR/cache
-	[ "$(qw-search --index s3c --format count)" = 100 ]
-	id=$(published s3c)
-	copy=$(ls "$QW_SPLIT_CACHE_DIR" | grep -- "-$id.split$")
-	cmp "$QW_SPLIT_CACHE_DIR/$copy" "$S3RVER_DIR/$S3_BUCKET/idx/s3c/$id.split._S3rver_object"
-	# a second search uses the copy: with the server gone it still answers
-	stop_s3rver
-	[ "$(qw-search --index s3c --format count 'w:word5')" = 1 ]
-	# without the cache it cannot, and says so
-	run env -u QW_SPLIT_CACHE_DIR QW_S3_MAX_ATTEMPTS=2 qw-search --index s3c --format count
-	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"s3://$S3_BUCKET/idx/s3c/$id.split"* ]]
+# footer_len OBJECT: the footer length a split file's trailer says (its
+# last 40 bytes: footer_len u64 LE first), read with od, not with qw.
+footer_len() {
+	tail -c 40 "$1" | od -An -t u8 -N 8 | tr -d ' '
 }
 
-@test "the split cache evicts least recently used copies past QW_SPLIT_CACHE_MAX_BYTES" {
+@test "QW_SPLIT_CACHE_DIR keeps the footer of each s3:// split searched; the next process opens it without a request" {
+	setup_datadir
+	s3_index s3c
+	ndjson 3000 >"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index s3c --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	id=$(published s3c)
+	obj="$S3RVER_DIR/$S3_BUCKET/idx/s3c/$id.split._S3rver_object"
+	size=$(stat -c %s "$obj")
+	export QW_SPLIT_CACHE_DIR=$BATS_TEST_TMPDIR/cache
+	start_fault_proxy 1 0
+	[ "$(qw-search --index s3c --format count 'w:word5')" = 1 ]
+	cold=$(jq .requests "$FAULT_STATS")
+	# the copy is named by split id and size and holds the object's footer
+	[ "$(ls "$QW_SPLIT_CACHE_DIR")" = "$id-$size.footer" ]
+	cmp "$QW_SPLIT_CACHE_DIR/$id-$size.footer" <(tail -c "$(footer_len "$obj")" "$obj")
+	# the next process asks the server for the postings only
+	[ "$(qw-search --index s3c --format count 'w:word6')" = 1 ]
+	warm=$(($(jq .requests "$FAULT_STATS") - cold))
+	echo "cold $cold warm $warm" >>"${S3_FIGURES:-/dev/null}"
+	[ "$warm" -lt "$cold" ]
+	[ "$warm" -le 2 ]
+	# a count of everything needs nothing but the footer: no request at all
+	before=$(jq .requests "$FAULT_STATS")
+	[ "$(qw-search --index s3c --format count)" = 3000 ]
+	[ "$(jq .requests "$FAULT_STATS")" = "$before" ]
+	# a damaged copy is not trusted: read again, right answer, copy repaired
+	printf 'garbage' >"$QW_SPLIT_CACHE_DIR/$id-$size.footer"
+	[ "$(qw-search --index s3c --format count 'w:word7')" = 1 ]
+	cmp "$QW_SPLIT_CACHE_DIR/$id-$size.footer" <(tail -c "$(footer_len "$obj")" "$obj")
+	# without the cache directory nothing is kept
+	rm -r "$QW_SPLIT_CACHE_DIR"
+	run -0 env -u QW_SPLIT_CACHE_DIR qw-search --index s3c --format count 'w:word8'
+	[ ! -e "$QW_SPLIT_CACHE_DIR" ]
+}
+
+@test "the footer cache evicts least recently used copies past QW_SPLIT_CACHE_MAX_BYTES and is shared by concurrent processes" {
 	setup_datadir
 	s3_index s3e
 	ndjson 100 >"$BATS_TEST_TMPDIR/a.ndjson"
@@ -107,14 +128,120 @@ published() {
 	qw-pipeline --index s3e --once --quiet "$BATS_TEST_TMPDIR/a.ndjson"
 	qw-pipeline --index s3e --once --quiet "$BATS_TEST_TMPDIR/b.ndjson"
 	[ "$(published s3e | wc -l)" = 2 ]
-	# room for one copy only: each search keeps the split it fetched last
+	# room for one copy only; a file that is no copy of ours stays
 	export QW_SPLIT_CACHE_DIR=$BATS_TEST_TMPDIR/cache QW_SPLIT_CACHE_MAX_BYTES=1
+	mkdir -p "$QW_SPLIT_CACHE_DIR"
+	echo mine >"$QW_SPLIT_CACHE_DIR/notes.txt"
 	[ "$(qw-search --index s3e --format count)" = 300 ]
-	# (two splits fetched at once may evict each other: at most one stays)
-	[ "$(ls "$QW_SPLIT_CACHE_DIR" | wc -l)" -le 1 ]
+	[ "$(ls "$QW_SPLIT_CACHE_DIR" | grep -c '\.footer$')" -le 1 ]
+	[ "$(cat "$QW_SPLIT_CACHE_DIR/notes.txt")" = mine ]
+	QW_SPLIT_CACHE_MAX_BYTES=lots run -64 qw-search --index s3e --format count
+	[[ "$output" == *"QW_SPLIT_CACHE_MAX_BYTES: 'lots' is not a byte count"* ]]
 	unset QW_SPLIT_CACHE_MAX_BYTES
-	[ "$(qw-search --index s3e --format count)" = 300 ]
+	rm -r "$QW_SPLIT_CACHE_DIR"
+	# four processes at once on an empty cache: each answers right, and the
+	# copies left are whole (the objects' footers), no temp file stays
+	for i in 1 2 3 4; do
+		qw-search --index s3e --format count 'w:word50' >"$BATS_TEST_TMPDIR/out.$i" 3>&- &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	for i in 1 2 3 4; do [ "$(cat "$BATS_TEST_TMPDIR/out.$i")" = 2 ]; done
 	[ "$(ls "$QW_SPLIT_CACHE_DIR" | wc -l)" = 2 ]
+	for id in $(published s3e); do
+		obj="$S3RVER_DIR/$S3_BUCKET/idx/s3e/$id.split._S3rver_object"
+		cmp "$QW_SPLIT_CACHE_DIR/$id-$(stat -c %s "$obj").footer" \
+			<(tail -c "$(footer_len "$obj")" "$obj")
+	done
+}
+
+@test "qw-search --stats: the requests and bytes it reports are those the server answered, per split and in total" {
+	setup_datadir
+	s3_index s3s
+	for i in 1 2 3; do
+		ndjson $((i * 500)) >"$BATS_TEST_TMPDIR/$i.ndjson"
+		qw-pipeline --index s3s --once --quiet "$BATS_TEST_TMPDIR/$i.ndjson"
+	done
+	[ "$(published s3s | wc -l)" = 3 ]
+	start_fault_proxy 1 0
+	qw-search --index s3s --stats --max-hits 5 'w:word77' >"$BATS_TEST_TMPDIR/r.json"
+	# the proxy writes its counts just after answering: wait until it has
+	# seen as many requests as qw says (more would be a failure below)
+	wait_stats requests "$(jq .stats.requests "$BATS_TEST_TMPDIR/r.json")"
+	jq -c .stats "$BATS_TEST_TMPDIR/r.json" >>"${S3_FIGURES:-/dev/null}"
+	[ "$(jq .num_hits "$BATS_TEST_TMPDIR/r.json")" = 3 ]
+	# the proxy's counts are the oracle: every request and answered byte
+	[ "$(jq .stats.s3.requests "$BATS_TEST_TMPDIR/r.json")" = "$(jq .requests "$FAULT_STATS")" ]
+	[ "$(jq .stats.s3.bytes "$BATS_TEST_TMPDIR/r.json")" = "$(jq .get_bytes "$FAULT_STATS")" ]
+	[ "$(jq .stats.requests "$BATS_TEST_TMPDIR/r.json")" = "$(jq .requests "$FAULT_STATS")" ]
+	[ "$(jq '.stats.s3.splits' "$BATS_TEST_TMPDIR/r.json")" = 3 ]
+	[ "$(jq '.stats.local.splits' "$BATS_TEST_TMPDIR/r.json")" = 0 ]
+	# per split: the three published splits, summing to the totals
+	diff <(jq -r '.stats.per_split[].split_id' "$BATS_TEST_TMPDIR/r.json" | LC_ALL=C sort) <(published s3s)
+	[ "$(jq '[.stats.per_split[].bytes] | add' "$BATS_TEST_TMPDIR/r.json")" = \
+	  "$(jq .stats.bytes "$BATS_TEST_TMPDIR/r.json")" ]
+	# with faults, retries are counted too; only curl's own resend of a
+	# request whose kept-alive connection was reset before any answer is
+	# not seen by qw, so the proxy may count up to one more per reset or lost answer
+	stop_fault_proxy
+	start_fault_proxy 11 0.3
+	qw-search --index s3s --stats --format count 'w:word77' 2>"$BATS_TEST_TMPDIR/stats.json" >"$BATS_TEST_TMPDIR/n"
+	[ "$(cat "$BATS_TEST_TMPDIR/n")" = 3 ]
+	wait_stats requests "$(jq .requests "$BATS_TEST_TMPDIR/stats.json")"
+	cat "$FAULT_STATS" "$BATS_TEST_TMPDIR/stats.json"
+	faults=$(jq '.slowdown + .internal + .reset + .lost' "$FAULT_STATS")
+	echo "faults $faults, $(cat "$BATS_TEST_TMPDIR/stats.json")" >>"${S3_FIGURES:-/dev/null}"
+	[ "$faults" -gt 0 ]
+	got=$(jq .requests "$BATS_TEST_TMPDIR/stats.json")
+	[ "$got" -gt "$(jq '.requests - .slowdown - .internal - .reset - .lost' "$FAULT_STATS")" ]
+	[ "$got" -le "$(jq .requests "$FAULT_STATS")" ]
+	[ "$got" -ge "$(jq '.requests - .reset - .lost' "$FAULT_STATS")" ]
+	# error answers' bodies count as bytes read too
+	[ "$(jq .bytes "$BATS_TEST_TMPDIR/stats.json")" -ge "$(jq .get_bytes "$FAULT_STATS")" ]
+}
+
+@test "qw-search --stats on a local index: reads and bytes bounded by the split files" {
+	setup_datadir
+	qw index create --index-config <(printf 'version: 0.8\nindex_id: loc\ndoc_mapping:\n  mode: dynamic\n')
+	awk 'BEGIN { srand(5); for (i = 1; i <= 30000; i++)
+		printf "{\"n\":%d,\"w\":\"word%d\",\"t\":\"%x %x %x\"}\n", i, i, rand() * 2^31, rand() * 2^31, rand() * 2^31 }' \
+		>"$BATS_TEST_TMPDIR/in.ndjson"
+	qw-pipeline --index loc --once --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	size=$(find "$QW_DATA_DIR" -name '*.split' -printf '%s\n' | awk '{ s += $1 } END { print s }')
+	qw-search --index loc --stats --format count 'w:word5' 2>"$BATS_TEST_TMPDIR/st" >/dev/null
+	[ "$(jq .local.splits "$BATS_TEST_TMPDIR/st")" = 1 ]
+	[ "$(jq .s3.splits "$BATS_TEST_TMPDIR/st")" = 0 ]
+	[ "$(jq .local.requests "$BATS_TEST_TMPDIR/st")" -ge 2 ]
+	[ "$(jq .local.bytes "$BATS_TEST_TMPDIR/st")" -gt 0 ]
+	[ "$(jq .local.bytes "$BATS_TEST_TMPDIR/st")" -lt $((size / 2)) ]
+	# without --stats the response has none
+	[ "$(qw-search --index loc 'w:word5' | jq 'has("stats")')" = false ]
+}
+
+@test "splits on s3:// are read in parallel over reused connections" {
+	setup_datadir
+	s3_index s3p
+	for i in 1 2 3 4 5 6; do
+		ndjson 200 >"$BATS_TEST_TMPDIR/$i.ndjson"
+		qw-pipeline --index s3p --once --quiet "$BATS_TEST_TMPDIR/$i.ndjson"
+	done
+	[ "$(published s3p | wc -l)" = 6 ]
+	# one thread: every split's requests go over one kept-alive connection
+	start_fault_proxy 1 0
+	[ "$(qw-search --index s3p --threads 1 --format count 'w:word9')" = 6 ]
+	wait_stats requests 12
+	jq -c . "$FAULT_STATS" >>"${S3_FIGURES:-/dev/null}"
+	[ "$(jq .connections "$FAULT_STATS")" = 1 ]
+	stop_fault_proxy
+	# by default several splits at once: with each answer held 300 ms, the
+	# proxy sees requests overlap, and connections stay fewer than requests
+	start_fault_proxy 1 0 300
+	[ "$(qw-search --index s3p --format count 'w:word9')" = 6 ]
+	wait_stats requests 12
+	jq -c . "$FAULT_STATS" >>"${S3_FIGURES:-/dev/null}"
+	[ "$(jq .max_inflight "$FAULT_STATS")" -ge 2 ]
+	[ "$(jq .connections "$FAULT_STATS")" -le 8 ]
+	[ "$(jq .connections "$FAULT_STATS")" -lt "$(jq .requests "$FAULT_STATS")" ]
 }
 
 @test "qw-gc deletes the objects of removed splits from the bucket" {
@@ -156,6 +283,29 @@ published() {
 	  "$(awk -F'[:,]' '$2 > 100' "$BATS_TEST_TMPDIR/all" | wc -l)" ]
 	# the bucket holds exactly the published splits (listed by s3rver's files)
 	diff <(bucket_splits s3f) <(published s3f)
+}
+
+@test "multipart uploads through faults: every document once, each object whole" {
+	setup_datadir
+	s3_index s3m
+	start_fault_proxy 5 0.3
+	# every split is a multipart upload (initiate, part, complete: each may fail)
+	export QW_S3_MAX_RETRY_MS=5000 QW_S3_MULTIPART_THRESHOLD=1
+	for f in a b c d e; do
+		awk -v f=$f 'BEGIN { for (i = 1; i <= 150; i++) printf "{\"n\":%d,\"f\":\"%s\"}\n", i, f }' \
+			>"$BATS_TEST_TMPDIR/$f.ndjson"
+		qw-pipeline --index s3m --once --quiet "$BATS_TEST_TMPDIR/$f.ndjson"
+	done
+	cat "$FAULT_STATS"
+	jq -e '.slowdown + .internal + .reset + .lost >= 3' "$FAULT_STATS"
+	[ "$(qw-search --index s3m --format count)" = 750 ]
+	[ "$(qw-search --index s3m --format count 'f:c')" = 150 ]
+	diff <(bucket_splits s3m) <(published s3m)
+	# each object has the size its record says (s3rver's file, not qw's client)
+	qw split list --index s3m --format json | jq -r '.[] | "\(.split_id) \(.size_bytes)"' |
+		while read -r id size; do
+			[ "$(stat -c %s "$S3RVER_DIR/$S3_BUCKET/idx/s3m/$id.split._S3rver_object")" = "$size" ] || exit 1
+		done
 }
 
 @test "past the retry bounds the error names the bucket, key and the fault, and the search fails rather than answer short" {

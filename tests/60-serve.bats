@@ -132,6 +132,16 @@ create_gharchive() {
 	[ "$status_code" = 400 ]
 	req GET '/api/v1/nosuchindex/search?query=*'
 	[ "$status_code" = 404 ]
+	# stats=true: what the query read, the split files as the bound
+	req GET '/api/v1/gharchive/search?query=type:PushEvent&max_hits=1&stats=true'
+	[ "$status_code" = 200 ]
+	[ "$(jq .stats.local.splits "$T/body")" = "$(find "$QW_DATA_DIR" -name '*.split' | wc -l)" ]
+	[ "$(jq .stats.bytes "$T/body")" -gt 0 ]
+	[ "$(jq .stats.bytes "$T/body")" -le "$(find "$QW_DATA_DIR" -name '*.split' -printf '%s\n' | awk '{ s += $1 } END { print s }')" ]
+	req POST /api/v1/gharchive/search -H 'Content-Type: application/json' -d '{"query": "*", "stats": false}'
+	[ "$(jq 'has("stats")' "$T/body")" = false ]
+	req GET '/api/v1/gharchive/search?stats=maybe'
+	[ "$status_code" = 400 ]
 }
 
 @test "ingest: every acknowledged document is indexed exactly once, also under concurrent ingests" {
@@ -265,10 +275,27 @@ es_count() {
 		'.public == true and .type != "PushEvent"'
 	es_count '{"query_string": {"query": "type:PushEvent AND actor.login:d*"}}' \
 		'.type == "PushEvent" and (.actor.login | startswith("d"))'
-	# what has no exact translation is refused, not approximated
-	req POST /api/v1/_elastic/gharchive/_search -d '{"query": {"regexp": {"type": "Pu.*"}}}'
+	# term/terms are raw terms, not analyzed: on a default-tokenized field
+	# the original case of a word matches nothing, its lowercase does
+	es_count '{"term": {"payload.description": "Journal"}}' 'false'
+	es_count '{"term": {"payload.description": "journal"}}' \
+		'(.payload.description // "") | ascii_downcase | [scan("[a-z0-9]+")] | index("journal") != null'
+	es_count '{"term": {"type": {"value": "pushEVENT", "case_insensitive": true}}}' '.type == "PushEvent"'
+	es_count '{"prefix": {"type": {"value": "push", "case_insensitive": true}}}' '.type | ascii_downcase | startswith("push")'
+	es_count '{"prefix": {"type": {"value": "push"}}}' '.type | startswith("push")'
+	es_count '{"regexp": {"type": "Pu.*"}}' '.type | test("^Pu.*$")'
+	es_count '{"match_phrase_prefix": {"payload.description": "a fo"}}' \
+		'(.payload.description // "") | ascii_downcase | test("(^|[^a-z0-9])a fo")'
+	# lenient: a field below a bool field is no field, it matches nothing
+	es_count '{"query_string": {"query": "PushEvent", "fields": ["type", "public.nope"], "lenient": true}}' \
+		'.type == "PushEvent"'
+	req POST /api/v1/_elastic/gharchive/_search -d \
+		'{"query": {"query_string": {"query": "PushEvent", "fields": ["type", "public.nope"]}}}'
 	[ "$status_code" = 400 ]
-	jq -e '.error.reason | test("regexp")' "$T/body"
+	# what has no exact translation is refused, not approximated
+	req POST /api/v1/_elastic/gharchive/_search -d '{"query": {"fuzzy": {"type": "Pu"}}}'
+	[ "$status_code" = 400 ]
+	jq -e '.error.reason | test("fuzzy")' "$T/body"
 	jq -e '.status == 400' "$T/body"
 }
 
@@ -305,5 +332,96 @@ es_count() {
 	req GET '/api/v1/gharchive/search?query=type:BulkEvent&max_hits=0'
 	[ "$(jq .num_hits "$T/body")" -eq 2 ]
 	req POST /api/v1/_elastic/_bulk -d $'{"delete": {"_index": "gharchive"}}\n'
+	[ "$status_code" = 400 ]
+}
+
+@test "elastic: a scroll returns every document once, its pages those of from/size; bad scrolls are refused" {
+	start_server
+	create_gharchive
+	req POST '/api/v1/gharchive/ingest?commit=force' --data-binary @"$GH"
+	q='{"size": 7, "sort": [{"actor.id": {"order": "desc"}}], "query": {"match_all": {}}}'
+	req POST '/api/v1/_elastic/gharchive/_search?scroll=1m' -H 'Content-Type: application/json' -d "$q"
+	[ "$status_code" = 200 ]
+	sid=$(jq -r ._scroll_id "$T/body")
+	[ ${#sid} -gt 4 ]
+	jq -c '[.hits.hits[]._source.id]' "$T/body" >"$T/scrolled"
+	n=$(jq -s length "$GH")
+	local page=1
+	for ((page = 1; page * 7 < n + 7; page++)); do
+		# the same page by from/size
+		req POST /api/v1/_elastic/gharchive/_search -d \
+			"{\"from\": $((page * 7 - 7)), \"size\": 7, \"sort\": [{\"actor.id\": {\"order\": \"desc\"}}]}"
+		[ "$(jq -c '[.hits.hits[]._source.id]' "$T/body")" = "$(sed -n "${page}p" "$T/scrolled")" ]
+		if ((page % 2)); then
+			req POST /api/v1/_elastic/_search/scroll -d "{\"scroll\": \"1m\", \"scroll_id\": \"$sid\"}"
+		else
+			req GET "/api/v1/_elastic/_search/scroll?scroll=1m&scroll_id=$sid"
+		fi
+		[ "$status_code" = 200 ]
+		[ "$(jq -r ._scroll_id "$T/body")" = "$sid" ]
+		jq -c '[.hits.hits[]._source.id]' "$T/body" >>"$T/scrolled"
+	done
+	# past the end: empty pages; together: every document exactly once
+	[ "$(tail -1 "$T/scrolled")" = "[]" ]
+	[ "$(jq -sc 'add | sort' "$T/scrolled")" = "$(jq -sc '[.[].id] | sort' "$GH")" ]
+	req POST '/api/v1/_elastic/gharchive/_search?scroll=31m' -d "$q"
+	[ "$status_code" = 400 ]
+	jq -e '.error.reason | test("1800")' "$T/body"
+	req POST '/api/v1/_elastic/gharchive/_search?scroll=1m&allow_partial_search_results=false' -d "$q"
+	[ "$status_code" = 400 ]
+	req POST /api/v1/_elastic/_search/scroll -d '{"scroll_id": "00000000000000000000000000000000"}'
+	[ "$status_code" = 404 ]
+	req POST /api/v1/_elastic/_search/scroll -d '{}'
+	[ "$status_code" = 400 ]
+	# over no index (ignore_unavailable): a scroll of empty pages
+	req POST '/api/v1/_elastic/nope/_search?scroll=1m&ignore_unavailable=true' -d '{"size": 2}'
+	[ "$status_code" = 200 ]
+	sid=$(jq -r ._scroll_id "$T/body")
+	req POST /api/v1/_elastic/_search/scroll -d "{\"scroll_id\": \"$sid\"}"
+	[ "$status_code" = 200 ]
+	jq -e '.hits.hits == [] and .hits.total.value == 0' "$T/body"
+}
+
+@test "templates: create, list, get, update, delete; _bulk creates a missing index from the matching template and refuses bad documents one by one" {
+	start_server
+	tpl='{"version": "0.8", "template_id": "logs", "index_id_patterns": ["logs-*", "-logs-x*"], "priority": 2,
+	      "doc_mapping": {"mode": "dynamic", "field_mappings": [{"name": "ts", "type": "datetime", "fast": true}], "timestamp_field": "ts"}}'
+	req POST /api/v1/templates -H 'Content-Type: application/json' -d "$tpl"
+	[ "$status_code" = 200 ] || { cat "$T/body"; false; }
+	req POST /api/v1/templates -H 'Content-Type: application/json' -d "$tpl"
+	[ "$status_code" = 400 ]
+	req POST /api/v1/templates -d '{"version": "0.8", "template_id": "bad", "index_id_patterns": ["b-*"], "doc_mapping": {"field_mappings": [{"name": "x", "type": "nope"}]}}'
+	[ "$status_code" = 400 ]
+	req POST /api/v1/templates -d '{"version": "0.8", "template_id": "bad", "index_id_patterns": []}'
+	[ "$status_code" = 400 ]
+	req GET /api/v1/templates
+	jq -e '[.[].template_id] == ["logs"]' "$T/body"
+	req PUT /api/v1/templates/logs -d "$(jq -c '.priority = 3' <<<"$tpl")"
+	[ "$status_code" = 200 ]
+	req GET /api/v1/templates/logs
+	jq -e '.priority == 3 and .index_id_patterns == ["logs-*", "-logs-x*"]' "$T/body"
+	req PUT /api/v1/templates/other -d "$tpl"
+	[ "$status_code" = 400 ]
+	{
+		printf '{"index": {"_index": "logs-a"}}\n{"ts": "2015-01-01T00:00:00Z", "m": "one"}\n'
+		printf '{"index": {"_index": "logs-a"}}\n{"ts": "not a date", "m": "two"}\n'
+		printf '{"create": {"_index": "logs-a"}}\n{"ts": "2015-01-01T00:00:02Z", "m": "three"}\n'
+		printf '{"index": {"_index": "logs-x1"}}\n{"ts": "2015-01-01T00:00:03Z"}\n'
+	} >"$T/bulk"
+	req POST '/api/v1/_elastic/_bulk?refresh=true' --data-binary @"$T/bulk"
+	[ "$status_code" = 200 ]
+	jq -e '.errors == true and [.items[] | to_entries[0].value.status] == [201, 400, 201, 404]' "$T/body"
+	jq -e '.items[1].index.error.type == "document_parsing_exception" and (.items[1].index.error.reason | test("ts"))' "$T/body"
+	req GET /api/v1/indexes/logs-a/describe
+	[ "$status_code" = 200 ]
+	req GET '/api/v1/logs-a/search?query=*&max_hits=10'
+	jq -e '.num_hits == 2 and ([.hits[].m] | sort) == ["one", "three"]' "$T/body"
+	req DELETE /api/v1/templates/logs
+	[ "$status_code" = 200 ]
+	req GET /api/v1/templates/logs
+	[ "$status_code" = 404 ]
+	req DELETE /api/v1/templates/logs
+	[ "$status_code" = 404 ]
+	req GET /api/v1/templates/a%20b
 	[ "$status_code" = 400 ]
 }

@@ -2,6 +2,7 @@
 """A fault-injecting HTTP proxy for the s3:// tests, loopback only.
 
     s3-fault-proxy.py --upstream PORT --port-file F --seed N --rate R [--stats F]
+                      [--delay-ms MS]
 
 Forwards each request to 127.0.0.1:UPSTREAM unchanged (the Host header too,
 so SigV4 signatures still verify). With probability RATE, drawn from a
@@ -15,7 +16,10 @@ requests), a request instead gets one of:
 Faults apply only to object requests (a key after the bucket), so that the
 tests' own oracle listings are not disturbed. The counts of requests and of
 each fault, and the object GETs answered and their body bytes
-(gets, get_bytes), are written to --stats (JSON) after each request.
+(gets, get_bytes), the connections accepted (connections) and the most
+requests in flight at once (max_inflight) are written to --stats (JSON)
+after each request. --delay-ms holds each answer that long (to see
+requests overlap).
 """
 import argparse
 import http.client
@@ -26,6 +30,7 @@ import random
 import socket
 import struct
 import threading
+import time
 
 FAULTS = ("slowdown", "internal", "reset", "lost")
 
@@ -37,10 +42,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rate", type=float, default=0.2)
     ap.add_argument("--stats")
+    ap.add_argument("--delay-ms", type=int, default=0)
     args = ap.parse_args()
     rng = random.Random(args.seed)
     lock = threading.Lock()
-    stats = {"requests": 0, "get_bytes": 0, "gets": 0, **{f: 0 for f in FAULTS}}
+    stats = {"requests": 0, "get_bytes": 0, "gets": 0, "connections": 0,
+             "max_inflight": 0, **{f: 0 for f in FAULTS}}
+    inflight = [0]
 
     def draw(path):
         with lock:
@@ -68,6 +76,11 @@ def main():
         def log_message(self, *a):
             pass
 
+        def setup(self):
+            super().setup()
+            with lock:
+                stats["connections"] += 1
+
         def reset(self):
             # RST instead of FIN: SO_LINGER with a zero timeout
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -89,7 +102,12 @@ def main():
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             fault = draw(self.path)
+            with lock:
+                inflight[0] += 1
+                stats["max_inflight"] = max(stats["max_inflight"], inflight[0])
             try:
+                if args.delay_ms:
+                    time.sleep(args.delay_ms / 1000)
                 if fault == "slowdown":
                     self.error(503, "SlowDown")
                     return
@@ -131,6 +149,8 @@ def main():
                         stats["gets"] += 1
                         stats["get_bytes"] += len(data)
             finally:
+                with lock:
+                    inflight[0] -= 1
                 save_stats()
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any

@@ -78,13 +78,13 @@ s3rver_keys() {
 }
 
 # Put the fault-injecting proxy (tests/s3-fault-proxy.py) between qw and
-# s3rver: start_fault_proxy SEED RATE. Its counts go to $FAULT_STATS.
+# s3rver: start_fault_proxy SEED RATE [DELAY_MS]. Its counts go to $FAULT_STATS.
 start_fault_proxy() {
 	local i
 	FAULT_STATS="$BATS_TEST_TMPDIR/faults.json"
 	rm -f "$BATS_TEST_TMPDIR/proxy.port"
 	python3 "$QW_SRCDIR/tests/s3-fault-proxy.py" --upstream "$S3RVER_PORT" \
-		--port-file "$BATS_TEST_TMPDIR/proxy.port" --seed "$1" --rate "$2" \
+		--port-file "$BATS_TEST_TMPDIR/proxy.port" --seed "$1" --rate "$2" --delay-ms "${3:-0}" \
 		--stats "$FAULT_STATS" >"$BATS_TEST_TMPDIR/proxy.log" 2>&1 3>&- &
 	PROXY_PID=$!
 	for ((i = 0; i < 100; i++)); do

@@ -6,7 +6,9 @@
  * must be idempotent: its serialized canonical form parses and maps to the
  * same JSON, serialized byte for byte the same; docmap_walk must visit it.
  * docmap_canonical_line() (the one-pass path) must agree with docmap_map_line()
- * + docmap_serialize() on every input, byte for byte.
+ * + docmap_serialize() on every input, byte for byte. docmap_scan_line() (the
+ * one-pass value scan qw-index uses) either falls back or gives exactly the
+ * values docmap_walk() visits on the mapped tree, in order, and its timestamp.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +44,95 @@ static int count_visit(void *ctx, const struct field_value *fv)
 	return 0;
 }
 
+/* The walk's values, kept for comparison (paths and texts copied). */
+struct walked {
+	struct field_value *v;
+	size_t n, cap;
+	struct buf store;
+	size_t *text_off, *path_off;
+};
+
+static int keep_visit(void *ctx, const struct field_value *fv)
+{
+	struct walked *w = ctx;
+
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 16;
+		w->v = realloc(w->v, w->cap * sizeof(*w->v));
+		w->text_off = realloc(w->text_off, w->cap * sizeof(size_t));
+		w->path_off = realloc(w->path_off, w->cap * sizeof(size_t));
+		if (!w->v || !w->text_off || !w->path_off)
+			abort();
+	}
+	w->v[w->n] = *fv;
+	w->path_off[w->n] = w->store.len;
+	buf_add(&w->store, fv->path, fv->path_len);
+	w->text_off[w->n] = w->store.len;
+	if (fv->kind == VK_TEXT)
+		buf_add(&w->store, fv->v.text.s, fv->v.text.len);
+	else if (fv->kind == VK_BYTES)
+		buf_add(&w->store, fv->v.bytes.p, fv->v.bytes.len);
+	w->n++;
+	return 0;
+}
+
+static bool same_value(const struct walked *w, size_t i, const struct field_value *b)
+{
+	const struct field_value *a = &w->v[i];
+
+	if (a->path_len != b->path_len || memcmp(w->store.data + w->path_off[i], b->path, b->path_len) ||
+	    a->mapping != b->mapping || a->kind != b->kind || a->array_index != b->array_index)
+		return false;
+	switch (a->kind) {
+	case VK_TEXT:
+		return a->v.text.len == b->v.text.len &&
+		       !memcmp(w->store.data + w->text_off[i], b->v.text.s, b->v.text.len);
+	case VK_BYTES:
+		return a->v.bytes.len == b->v.bytes.len &&
+		       !memcmp(w->store.data + w->text_off[i], b->v.bytes.p, b->v.bytes.len);
+	case VK_I64:
+	case VK_DATETIME:
+		return a->v.i64 == b->v.i64;
+	case VK_U64:
+		return a->v.u64 == b->v.u64;
+	case VK_F64:
+		return !memcmp(&a->v.f64, &b->v.f64, sizeof(double));
+	case VK_BOOL:
+		return a->v.b == b->v.b;
+	case VK_IP:
+		return !memcmp(a->v.ip, b->v.ip, 16);
+	}
+	return false;
+}
+
+/* docmap_scan_line() on an accepted line: fall back, or agree with the walk. */
+static void check_scan(struct docmap *dm, const uint8_t *data, size_t size, json_t *mapped)
+{
+	struct docmap_values dv;
+	struct walked w;
+	int64_t ts = 0;
+	bool has_ts;
+
+	memset(&dv, 0, sizeof(dv));
+	memset(&w, 0, sizeof(w));
+	if (docmap_scan_line(dm, (const char *)data, size, &dv)) {
+		docmap_walk(dm, mapped, keep_visit, &w);
+		if (dv.n != w.n)
+			abort();
+		for (size_t i = 0; i < w.n; i++)
+			if (!same_value(&w, i, &dv.v[i]))
+				abort();
+		has_ts = docmap_timestamp(dm, mapped, &ts);
+		if (dv.has_ts != has_ts || (has_ts && dv.ts_us != ts))
+			abort();
+	}
+	docmap_values_free(&dv);
+	free(w.v);
+	free(w.text_off);
+	free(w.path_off);
+	buf_free(&w.store);
+}
+
 static void check(struct docmap *dm, const uint8_t *data, size_t size)
 {
 	struct qw_err e = QW_ERR_INIT;
@@ -63,6 +154,7 @@ static void check(struct docmap *dm, const uint8_t *data, size_t size)
 		buf_free(&fast);
 		return;
 	}
+	check_scan(dm, data, size, out);
 	docmap_serialize(out, &s1);
 	if (fr != 0 || fast.len != s1.len || memcmp(fast.data, s1.data, s1.len) != 0)
 		abort();                 /* the one-pass path must write the same bytes */

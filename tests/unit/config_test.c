@@ -778,18 +778,18 @@ static void test_doc_mapping_rules(void)
 	accepts(cfg_text(FIELDS_BASIC, "search_settings:\n  default_search_fields: [msg, level, attrs.color, obj.inner]\n"),
 		"default search fields: text, json subpath, nested leaf");
 	rejects(cfg_text(FIELDS_BASIC, "search_settings:\n  default_search_fields: [msg, nope]\n"),
-		"search_settings.default_search_fields[1]: unknown default search field \"nope\"",
+		"search_settings.default_search_fields[1]: unknown default search field `nope`",
 		"an unknown default search field in lenient mode");
 	rejects(cfg_text(FIELDS_BASIC, "search_settings:\n  default_search_fields: [msg, level, msg]\n"),
 		"search_settings.default_search_fields[2]: duplicate default search field \"msg\"",
 		"a repeated default search field");
 	rejects(cfg_text(FIELDS_BASIC, "search_settings:\n  default_search_fields: [hidden]\n"),
-		"default search field \"hidden\" is not indexed", "a non-indexed default search field");
+		"default search field `hidden` is not indexed", "a non-indexed default search field");
 	accepts(cfg_text("  mode: dynamic\n", "search_settings:\n  default_search_fields: [anything.goes]\n"),
 		"an unmapped default search field in dynamic mode");
 	rejects(cfg_text("  mode: dynamic\n  dynamic_mapping:\n    indexed: false\n",
 			 "search_settings:\n  default_search_fields: [x]\n"),
-		"unknown default search field \"x\"", "an unmapped default search field when dynamic is not indexed");
+		"default search field `x` is not indexed", "an unmapped default search field when dynamic is not indexed");
 	rejects(cfg_text(FIELDS_BASIC, "search_settings:\n  default_fields: [msg]\n"),
 		"search_settings.default_fields: unknown key", "an unknown search_settings key");
 	/* mode and dynamic mapping */
@@ -906,10 +906,16 @@ static void test_custom_tokenizers(void)
 		"a custom tokenizer named as a built-in one");
 	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n    - name: x\n      type: simple\n", NULL),
 		"doc_mapping.tokenizers[1].name: duplicate tokenizer name \"x\"", "two tokenizers of one name");
-	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      filters: [stemmer]\n", NULL),
-		"doc_mapping.tokenizers[0].filters[0]: unknown filter \"stemmer\"", "an unknown filter");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      filters: [snowball]\n", NULL),
+		"doc_mapping.tokenizers[0].filters[0]: unknown filter \"snowball\"", "an unknown filter");
 	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      filters: [{remove_long: 10}]\n", NULL),
-		"doc_mapping.tokenizers[0].filters[0]: expected a filter name", "a filter with options");
+		"doc_mapping.tokenizers[0].filters[0]: a filter mapping needs a string type", "a filter mapping without type");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      filters: [{type: remove_long, length_limit: 10}]\n", NULL),
+		"doc_mapping.tokenizers[0].filters[0].length_limit: unknown option of the remove_long filter", "a filter option qw lacks");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      filters: [{type: stemmer, language: klingon}]\n", NULL),
+		"doc_mapping.tokenizers[0].filters[0].language: unsupported stemmer language \"klingon\"", "a stemmer language qw lacks");
+	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      filters: [{type: stemmer, language: 3}]\n", NULL),
+		"doc_mapping.tokenizers[0].filters[0].language: expected a string, got an integer", "a stemmer language not a string");
 	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: simple\n      pattern: a\n", NULL),
 		"doc_mapping.tokenizers[0].pattern: unknown key for a simple tokenizer", "pattern on simple");
 	rejects(cfg_text("  tokenizers:\n    - name: x\n      type: regex\n", NULL),

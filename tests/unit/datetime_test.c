@@ -1,5 +1,6 @@
 /* datetime: expected values computed with `date -u -d ... +%s` (GNU date). */
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "mapping/datetime.h"
@@ -117,6 +118,46 @@ int main(void)
 	rejects("%Y-%m-%d", "2005-12-04 extra", "trailing text");
 	rejects("%Y-%m-%d", "2005-12", "missing day");
 	rejects("%Q", "x", "unknown directive");
+	parses("%Y-%m-%d %H:%M:%S %Z", "2005-12-04 05:47:44 CET", 1133671664 * S, "%Z named zone CET");
+	parses("%Y-%m-%d %H:%M:%S %Z", "2005-12-03 23:47:44 EST", 1133671664 * S, "%Z named zone EST");
+	parses("%Y-%m-%d %H:%M:%S %Z", "2005-12-04 13:47:44 JST", 1133671664 * S, "%Z named zone JST");
+	parses("%Y-%m-%d %H:%M:%S %Z", "2005-12-04 06:47:44 +02:00", 1133671664 * S, "%Z offset");
+	rejects("%Y-%m-%d %H:%M:%S %Z", "2005-12-04 05:47:44 CETX", "%Z: a zone name is a whole word");
+	parses("iso8601", "2015-10-18 18:01:47,978", 1445191307 * S + 978000, "iso8601 space and comma");
+	{
+		char bad = 'x';
+
+		ok(datetime_check_strptime("%Y-%m-%d %H:%M:%S,%3f %z %%", &bad), "known directives pass");
+		ok(!datetime_check_strptime("%Y-%m-%d %Q", &bad) && bad == 'Q', "%%Q is refused");
+		ok(!datetime_check_strptime("%Y %", &bad) && bad == '\0', "a lone %% is refused");
+	}
+	{
+		/* year-less: this year unless more than a day ahead, then last year */
+		time_t now = time(NULL);
+		struct tm tm, ahead, behind;
+		time_t t_ahead = now + 10 * 86400, t_behind = now - 10 * 86400;
+		char a[32], b[32];
+		int64_t got = 0;
+
+		gmtime_r(&now, &tm);
+		gmtime_r(&t_ahead, &ahead);
+		gmtime_r(&t_behind, &behind);
+		strftime(a, sizeof(a), "%m-%d %H:%M:%S", &ahead);
+		strftime(b, sizeof(b), "%m-%d %H:%M:%S", &behind);
+		/* 10 days ahead: last year (this year when that crosses New Year) */
+		{
+			int64_t y = tm.tm_year + 1900 - (ahead.tm_year == tm.tm_year ? 1 : 0);
+			int64_t want = (datetime_days_from_civil(y, (unsigned)ahead.tm_mon + 1,
+								 (unsigned)ahead.tm_mday) * 86400 +
+					ahead.tm_hour * 3600 + ahead.tm_min * 60 + ahead.tm_sec) * S;
+
+			ok(datetime_parse("%m-%d %H:%M:%S", a, strlen(a), &got) && got == want,
+			   "10 days ahead without a year is last year");
+		}
+		/* 10 days ago: that very date (last year's when it crosses New Year) */
+		ok(datetime_parse("%m-%d %H:%M:%S", b, strlen(b), &got) && got == (int64_t)t_behind * S,
+		   "10 days ago without a year is that date");
+	}
 
 	{
 		struct { const char *fmt, *line; size_t want_len; int64_t want; } pc[] = {

@@ -84,8 +84,19 @@ int main(void)
 {
 	same("{\"match_all\": {}}", "*");
 	same("{\"match_none\": {}}", "NOT *");
-	same("{\"term\": {\"type\": \"PushEvent\"}}", "type:PushEvent");
-	same("{\"term\": {\"type\": {\"value\": \"a:b (c)\"}}}", "type:a\\:b\\ \\(c\\)");
+	/* term is a raw term (not analyzed): the grammar's term set */
+	same("{\"term\": {\"type\": \"PushEvent\"}}", "type:IN [PushEvent]");
+	same("{\"term\": {\"type\": {\"value\": \"Push\", \"case_insensitive\": true}}}",
+	     "type:/(?i)Push/");
+	same("{\"term\": {\"p\": {\"value\": \"a/b.c\", \"case_insensitive\": true}}}",
+	     "p:/(?i)a\\/b\\.c/");
+	same("{\"prefix\": {\"p\": {\"value\": \"RU\", \"case_insensitive\": true}}}",
+	     "p:/(?i)RU.*/");
+	same("{\"regexp\": {\"a\": \"x.*\"}}", "a:/x.*/");
+	same("{\"regexp\": {\"a\": {\"value\": \"x/y\", \"case_insensitive\": true}}}", "a:/(?i)x\\/y/");
+	same("{\"match_phrase_prefix\": {\"msg\": \"zone of ex\"}}", "msg:\"zone of ex\"*");
+	same("{\"multi_match\": {\"query\": \"x\", \"fields\": \"a\"}}", "a:x");
+	same("{\"term\": {\"type\": {\"value\": \"a:b (c)\"}}}", "type:IN [a\\:b\\ \\(c\\)]");
 	same("{\"terms\": {\"n\": [1, 2, 3]}}", "n:IN [1 2 3]");
 	same("{\"match\": {\"msg\": \"hello world\"}}", "msg:hello OR msg:world");
 	same("{\"match\": {\"msg\": {\"query\": \"hello world\", \"operator\": \"AND\"}}}",
@@ -100,29 +111,55 @@ int main(void)
 	same("{\"range\": {\"n\": {\"gte\": 5, \"lt\": 10}}}", "n:[5 TO 10}");
 	same("{\"range\": {\"ts\": {\"gt\": \"2015-01-01T00:00:00Z\"}}}",
 	     "ts:{2015-01-01T00\\:00\\:00Z TO *]");
+	/* a range with a date format: the bounds as RFC 3339 */
+	same("{\"range\": {\"ts\": {\"gte\": \"2015|02|01 T00:00:00.001999Z\", "
+	     "\"format\": \"yyyy|MM|dd 'T'HH:mm:ss.SSSSSS'Z'\"}}}",
+	     "ts:[2015-02-01T00\\:00\\:00.001999Z TO *]");
+	same("{\"range\": {\"ts\": {\"lt\": \"1422748800000\", \"format\": \"yyyy||epoch_millis\"}}}",
+	     "ts:[* TO 2015-02-01T00\\:00\\:00Z}");
+	same("{\"range\": {\"ts\": {\"lt\": \"2015\", \"format\": \"yyyy||epoch_millis\"}}}",
+	     "ts:[* TO 2015-01-01T00\\:00\\:00Z}");
+	refused("{\"range\": {\"ts\": {\"gte\": \"01/02/2015\", \"format\": \"dd/MM/yyyy G\"}}}",
+		"not supported");
+	refused("{\"range\": {\"ts\": {\"gte\": \"2015-02\", \"format\": \"yyyy/MM\"}}}",
+		"does not match");
 	same("{\"exists\": {\"field\": \"a.b\"}}", "a.b:*");
 	same("{\"prefix\": {\"login\": \"d\"}}", "login:d*");
 	same("{\"wildcard\": {\"name\": {\"value\": \"*and?oid*\"}}}", "name:*and?oid*");
 	same("{\"bool\": {\"must\": [{\"term\": {\"a\": 1}}], \"filter\": {\"term\": {\"b\": 2}}, "
 	     "\"must_not\": {\"term\": {\"c\": 3}}}}",
-	     "a:1 AND b:2 AND NOT c:3");
-	same("{\"bool\": {\"should\": [{\"term\": {\"a\": 1}}, {\"term\": {\"b\": 2}}]}}", "a:1 OR b:2");
+	     "a:IN [1] AND b:IN [2] AND NOT c:IN [3]");
+	same("{\"bool\": {\"should\": [{\"term\": {\"a\": 1}}, {\"term\": {\"b\": 2}}]}}", "a:IN [1] OR b:IN [2]");
 	/* with a must, should only scores: it does not filter */
-	same("{\"bool\": {\"must\": {\"term\": {\"a\": 1}}, \"should\": {\"term\": {\"b\": 2}}}}", "a:1");
+	same("{\"bool\": {\"must\": {\"term\": {\"a\": 1}}, \"should\": {\"term\": {\"b\": 2}}}}", "a:IN [1]");
 	same("{\"bool\": {\"must\": {\"term\": {\"a\": 1}}, \"should\": {\"term\": {\"b\": 2}}, "
 	     "\"minimum_should_match\": 1}}",
-	     "a:1 AND b:2");
-	same("{\"bool\": {\"must_not\": {\"term\": {\"a\": 1}}}}", "* AND NOT a:1");
+	     "a:IN [1] AND b:IN [2]");
+	same("{\"bool\": {\"must_not\": {\"term\": {\"a\": 1}}}}", "* AND NOT a:IN [1]");
 	same("{\"bool\": {}}", "*");
 	same("{\"query_string\": {\"query\": \"a:1 OR b:2\"}}", "a:1 OR b:2");
-	refused("{\"regexp\": {\"a\": \"x.*\"}}", "regexp");
 	refused("{\"match\": {\"a\": {\"query\": \"x\", \"fuzziness\": 1}}}", "fuzziness");
-	refused("{\"match_phrase_prefix\": {\"a\": \"two words\"}}", "one word");
+	refused("{\"query_string\": {\"query\": \"a\", \"default_field\": \"b\", \"fields\": [\"c\"]}}",
+		"mutually exclusive");
 	refused("{\"bool\": {\"must\": {\"nope\": {}}}}", "nope");
 	refused("{\"bool\": {\"should\": [], \"minimum_should_match\": 2}}", "minimum_should_match");
 	refused("{\"query_string\": {\"query\": \"a b\", \"default_operator\": \"OR\"}}", "default_operator");
 	refused("{\"term\": {\"a\": 1, \"b\": 2}}", "one field");
 
+	{
+		json_t *l = json_loads("{\"bool\": {\"must\": [{\"query_string\": {\"query\": \"x\", "
+				       "\"lenient\": true}}]}}", 0, NULL);
+		json_t *n = json_loads("{\"query_string\": {\"query\": \"x\", \"lenient\": false}}", 0,
+				       NULL);
+
+		ok(l && es_dsl_lenient(l), "a lenient clause makes the search lenient");
+		ok(n && !es_dsl_lenient(n), "lenient: false does not");
+		json_decref(n);
+		n = json_loads("{\"term\": {\"lenient\": true}}", 0, NULL);
+		ok(n && !es_dsl_lenient(n), "nor a term on a field named lenient");
+		json_decref(l);
+		json_decref(n);
+	}
 	params("query=a%20b+c&max_hits=3", "query", "a b c");
 	params("a=1&a=2", "a", "2");
 	params("flag&x=", "flag", "");

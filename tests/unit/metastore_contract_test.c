@@ -247,6 +247,88 @@ static void test_splits(struct metastore *ms, const char *index_id)
 	json_decref(metas);
 }
 
+/* Delete tasks: opstamps, their records, and the delete_opstamp a publish
+ * gives its splits (the tasks before it do not concern them). */
+static void test_delete_tasks(struct metastore *ms, const char *index_id)
+{
+	struct qw_err err = QW_ERR_INIT;
+	const char *fields[] = { "body" };
+	struct delete_query q = { "body:secret", fields, 1, false, true, 0, 200 };
+	char ids[2][ULID_LEN + 1];
+	const char *idp[2];
+	json_t *task = NULL, *tasks, *metas = json_array(), *doc;
+	struct split_record *recs = NULL;
+	size_t n = 0;
+	char *tok;
+
+	tasks = metastore_list_delete_tasks(ms, index_id, &err);
+	ok(tasks && json_array_size(tasks) == 0, "a new index has no delete task: %s", err.msg);
+	json_decref(tasks);
+	ids_ulid_new(ids[0], NULL);
+	usleep(2000);
+	ids_ulid_new(ids[1], NULL);
+	qsort(ids, 2, sizeof(ids[0]), cmp_id);
+	idp[0] = ids[0];
+	idp[1] = ids[1];
+	tok = metastore_new_publish_token(ms, index_id, "dsrc", &err);
+	json_array_append_new(metas, split_meta(ids[0], 5, 0, 10));
+	json_array_append_new(metas, split_meta(ids[1], 5, 20, 30));
+	ok(tok && metastore_stage_splits(ms, index_id, tok, metas, &err) == 0,
+	   "stage 2 splits: %s", err.msg);
+	ok(metastore_publish_splits(ms, index_id, "dsrc", tok, idp, 1, NULL, &err) == 0,
+	   "publish the first before any task: %s", err.msg);
+	ok(metastore_create_delete_task(ms, index_id, &q, &task, &err) == 0,
+	   "create a delete task: %s", err.msg);
+	ok(json_integer_value(json_object_get(task, "opstamp")) == 1 &&
+	   json_is_integer(json_object_get(task, "create_timestamp")),
+	   "the first task has opstamp 1 and a create time");
+	{
+		json_t *dq = json_object_get(task, "delete_query");
+		const char *qs = json_string_value(json_object_get(dq, "query"));
+
+		ok(qs && !strcmp(qs, "body:secret") &&
+		   json_is_null(json_object_get(dq, "start_timestamp")) &&
+		   json_integer_value(json_object_get(dq, "end_timestamp")) == 200 &&
+		   json_array_size(json_object_get(dq, "search_fields")) == 1,
+		   "the task records its query, fields and time range");
+	}
+	json_decref(task);
+	q.query = "body:other";
+	q.has_end = false;
+	ok(metastore_create_delete_task(ms, index_id, &q, NULL, &err) == 0, "a second task: %s",
+	   err.msg);
+	tasks = metastore_list_delete_tasks(ms, index_id, &err);
+	ok(tasks && json_array_size(tasks) == 2 &&
+	   json_integer_value(json_object_get(json_array_get(tasks, 1), "opstamp")) == 2,
+	   "tasks are listed in opstamp order");
+	json_decref(tasks);
+	ok(metastore_publish_splits(ms, index_id, "dsrc", tok, idp + 1, 1, NULL, &err) == 0,
+	   "publish the second after the tasks: %s", err.msg);
+	ok(metastore_list_splits(ms, index_id, SPLIT_STATE_PUBLISHED, &recs, &n, &err) == 0 &&
+	   n == 2 && recs[0].delete_opstamp == 0 && recs[1].delete_opstamp == 2,
+	   "a publish stamps its splits with the last opstamp");
+	metastore_free_splits(recs, n);
+	doc = metastore_read(ms, index_id, &err);
+	ok(doc && metastore_last_delete_opstamp(doc) == 2 && metastore_delete_tasks_doc(doc),
+	   "a snapshot has the tasks and the last opstamp");
+	json_decref(doc);
+	ok(metastore_raise_delete_opstamp(ms, index_id, ids[0], 2, &err) == 0 &&
+	   metastore_raise_delete_opstamp(ms, index_id, ids[0], 1, &err) == 0,
+	   "raise a split's delete_opstamp (never lowered): %s", err.msg);
+	ok(metastore_list_splits(ms, index_id, SPLIT_STATE_PUBLISHED, &recs, &n, &err) == 0 &&
+	   n == 2 && recs[0].delete_opstamp == 2, "the raised opstamp is recorded");
+	metastore_free_splits(recs, n);
+	ok(metastore_mark_splits_for_deletion(ms, index_id, idp, 1, &err) == 0 &&
+	   metastore_raise_delete_opstamp(ms, index_id, ids[0], 3, &err) < 0 &&
+	   err.code == EX_TEMPFAIL, "raising the opstamp of a split not Published is EX_TEMPFAIL");
+	err_clear(&err);
+	ok(metastore_create_delete_task(ms, "no-such-index", &q, NULL, &err) < 0 &&
+	   err.code == EX_NOINPUT, "a task on an unknown index is EX_NOINPUT");
+	err_clear(&err);
+	free(tok);
+	json_decref(metas);
+}
+
 int main(int argc, char **argv)
 {
 	struct qw_err err = QW_ERR_INIT;
@@ -285,6 +367,7 @@ int main(int argc, char **argv)
 		return tap_done();
 	test_indexes(ms, a, b);
 	test_splits(ms, a);
+	test_delete_tasks(ms, b);
 	ok(metastore_delete_index(ms, a, &err) == 0 && metastore_delete_index(ms, b, &err) == 0,
 	   "delete the indexes: %s", err.msg);
 	ok(!metastore_index_exists(ms, a), "a deleted index does not exist");

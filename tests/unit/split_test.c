@@ -523,6 +523,39 @@ static void check_term_iter(struct split_reader *r, int n)
 	split_terms_free(it);
 }
 
+/*
+ * The block bounds that range scans skip by: blocks tile the values in
+ * order, every value lies in its block's bounds, and split_column_values()
+ * decodes what split_column_value() does. Returns the number of blocks
+ * whose bounds are narrower than the column's.
+ */
+static int check_blocks(struct split_column *c, const char *name)
+{
+	uint64_t nb = split_column_num_blocks(c), next = 0, mn = 0, mx = 0, narrow = 0;
+	int bad = 0;
+
+	split_column_min_max(c, &mn, &mx);
+	for (uint64_t b = 0; b < nb; b++) {
+		uint64_t first, end, vmin, vmax, vals[COL_VAL_BLOCK];
+
+		split_column_block(c, b, &first, &end, &vmin, &vmax);
+		if (first != next || end <= first || end - first > COL_VAL_BLOCK) {
+			bad++;
+			break;
+		}
+		next = end;
+		split_column_values(c, first, (size_t)(end - first), vals);
+		for (uint64_t i = first; i < end; i++)
+			if (vals[i - first] != split_column_value(c, i) || vals[i - first] < vmin ||
+			    vals[i - first] > vmax)
+				bad++;
+		narrow += vmin > mn || vmax < mx;
+	}
+	ok(bad == 0 && nb > 0, "%s: %llu blocks tile the values, each within its bounds (%d bad)", name,
+	   (unsigned long long)nb, bad);
+	return (int)narrow;
+}
+
 static void check_numeric(struct split_reader *r, int n)
 {
 	struct qw_err err = QW_ERR_INIT;
@@ -561,6 +594,8 @@ static void check_numeric(struct split_reader *r, int n)
 			bad++;
 	}
 	ok(c && bad == 0, "the n column holds every doc's value (%d bad)", bad);
+	if (c)
+		check_blocks(c, "n");
 	split_column_free(c);
 
 	bad = 0;
@@ -584,6 +619,9 @@ static void check_numeric(struct split_reader *r, int n)
 			bad++;
 	}
 	ok(c && bad == 0, "the ts column holds microseconds (%d bad)", bad);
+	/* nearly sorted times: most blocks are narrower than the column */
+	ok(c && check_blocks(c, "ts") > (int)split_column_num_blocks(c) / 2,
+	   "ts: most blocks bound fewer values than the whole column");
 	{
 		uint64_t mn, mx;
 		long long wmin = docs[0].ts, wmax = docs[0].ts;

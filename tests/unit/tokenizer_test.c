@@ -240,6 +240,45 @@ int main(void)
 		buf_add(&want, in.data, 255);
 		buf_adds(&want, "@0 B@1 ");
 		check_custom(&simple, in.data, want.data, 2, "without remove_long a long token is kept");
+		{
+			/* stem pairs from the Snowball pages of each language (snowballstem.org) */
+			struct custom_tokenizer st = { .name = "st", .type = CTOK_SIMPLE,
+				.filters = { TF_LOWER_CASER, TF_STEMMER }, .n_filters = 2 };
+			static const struct { enum stem_language l; const char *in, *want; uint32_t n; } pairs[] = {
+				{ STEM_ENGLISH, "Consignment knightly generously", "consign@0 knight@1 generous@2 ", 3 },
+				{ STEM_FRENCH, "continuellement continuation", "continuel@0 continu@1 ", 2 },
+				{ STEM_GERMAN, "aufeinanderfolgenden Kategorisch", "aufeinanderfolg@0 kategor@1 ", 2 },
+				{ STEM_SPANISH, "chiquillo chicharrón", "chiquill@0 chicharron@1 ", 2 },
+				{ STEM_RUSSIAN, "вавилонский", "вавилонск@0 ", 1 },
+				{ STEM_DUTCH, "lichamelijk", "licham@0 ", 1 },
+			};
+
+			for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+				char what[96];
+
+				st.filter_lang[1] = pairs[i].l;
+				snprintf(what, sizeof(what), "custom stemmer filter (%s)",
+					 config_stem_language_name(pairs[i].l));
+				check_custom(&st, pairs[i].in, pairs[i].want, pairs[i].n, what);
+			}
+			{
+				/* one state, two languages in turn: each its own stemmer */
+				struct custom_tokenizer fr = st, en = st;
+				struct tokenizer_state ts;
+				struct collect c = { BUF_INIT, 0 };
+
+				fr.filter_lang[1] = STEM_FRENCH;
+				en.filter_lang[1] = STEM_ENGLISH;
+				tokenizer_init(&ts);
+				tokenize(&ts, (struct tokenizer_ref){ TOK_CUSTOM, &fr }, "continuation", 12, collect_emit, &c);
+				tokenize(&ts, (struct tokenizer_ref){ TOK_CUSTOM, &en }, "continuation", 12, collect_emit, &c);
+				if (!ok(strcmp(buf_str(&c.out), "continu@0 continu@0 ") == 0,
+					"a tokenizer state keeps one stemmer per language"))
+					tap_diag("got '%s'", buf_str(&c.out));
+				buf_free(&c.out);
+				tokenizer_free(&ts);
+			}
+		}
 		buf_free(&in);
 		buf_free(&want);
 		{

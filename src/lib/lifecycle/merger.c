@@ -10,6 +10,7 @@
 #include "base/fsutil.h"
 #include "base/ids.h"
 #include "pipeline/indexer.h"
+#include "search/search.h"
 #include "lifecycle/merge_policy.h"
 #include "lifecycle/merger.h"
 #include "mapping/partition.h"
@@ -106,7 +107,7 @@ static int publish_merge_tx(json_t *doc, void *vctx, struct qw_err *err)
 				       "merge publish refused: split '%s' is %s, not %s",
 				       c->sources[i], state ? state : "gone", SPLIT_PUBLISHED);
 	}
-	if (json_object_get(splits, c->new_id))
+	if (c->new_id && json_object_get(splits, c->new_id))
 		return err_set(err, EX_SOFTWARE, "split '%s' already exists", c->new_id);
 	for (size_t i = 0; i < c->n; i++) {
 		rec = json_object_get(splits, c->sources[i]);
@@ -114,6 +115,8 @@ static int publish_merge_tx(json_t *doc, void *vctx, struct qw_err *err)
 		    json_object_set_new(rec, "update_timestamp", json_integer(now)) < 0)
 			return err_set(err, EX_SOFTWARE, "cannot update split '%s'", c->sources[i]);
 	}
+	if (!c->new_id)
+		return 0;        /* a delete pass left no document: the sources go, nothing comes */
 	rec = json_pack("{s:s,s:I,s:I,s:n,s:O}", "split_state", SPLIT_PUBLISHED,
 			"update_timestamp", now, "publish_timestamp", now, "publish_token",
 			"metadata", c->meta);
@@ -138,12 +141,25 @@ static int cmp_strp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Feed every document of one source split to the indexer. */
-static int feed_split(struct indexer *ix, const char *path, const char *split_id,
-		      uint64_t *docs, uint64_t *bytes, struct qw_err *err)
+/* The source being fed: where it is, and the delete tasks it has seen. */
+struct feed_src {
+	json_t *doc;                 /* the index snapshot the plan was made on */
+	const char *index_id;
+	const struct index_config *cfg;
+	const char *path, *split_id;
+	uint64_t delete_opstamp;     /* tasks above it drop documents */
+};
+
+/* Feed every document of one source split that no delete task drops to
+ * the indexer; *in counts the split's documents, *dropped those left out. */
+static int feed_split(struct indexer *ix, const struct feed_src *fs, uint64_t *docs,
+		      uint64_t *in, uint64_t *dropped, uint64_t *bytes, struct qw_err *err)
 {
-	struct split_reader *r = split_reader_open(path, err);
+	const char *split_id = fs->split_id;
+	struct split_reader *r = split_reader_open(fs->path, err);
 	struct stat stt;
+	uint8_t *deleted = NULL;
+	uint64_t n_deleted = 0;
 	uint32_t n;
 	int ret = -1;
 
@@ -151,7 +167,10 @@ static int feed_split(struct indexer *ix, const char *path, const char *split_id
 		return -1;
 	if (split_reader_check_id(r, split_id, err) < 0)
 		goto out;
-	if (stat(path, &stt) == 0)
+	if (search_deleted_docs(fs->doc, fs->index_id, fs->cfg, r, fs->delete_opstamp, &deleted,
+				&n_deleted, err) < 0)
+		goto out;
+	if (stat(fs->path, &stt) == 0)
 		*bytes += (uint64_t)stt.st_size;
 	n = split_reader_num_docs(r);
 	for (uint32_t d = 0; d < n; d++) {
@@ -159,6 +178,8 @@ static int feed_split(struct indexer *ix, const char *path, const char *split_id
 		const char *json;
 		size_t len;
 
+		if (deleted && deleted[d])
+			continue;
 		if (split_reader_doc(r, d, &json, &len, err) < 0)
 			goto out;
 		/* the num_docs and memory triggers are advisory here: a merge
@@ -166,11 +187,14 @@ static int feed_split(struct indexer *ix, const char *path, const char *split_id
 		if (indexer_add_line(ix, json, len, &fired, err) < 0)
 			goto out;
 	}
-	*docs += n;
+	*docs += n - n_deleted;
+	*in += n;
+	*dropped += n_deleted;
 	ret = 0;
 out:
 	if (ret < 0)
 		err_prefix(err, "cannot read split '%s'", split_id);
+	free(deleted);
 	split_reader_close(r);
 	return ret;
 }
@@ -204,8 +228,13 @@ static void test_hold_before_publish(void)
 #endif
 }
 
+/*
+ * Run one operation: a merge of op's sources, or (delete_pass, one source)
+ * the rewrite of a split without the documents delete tasks drop, which
+ * keeps its num_merge_ops and create_timestamp (its maturity).
+ */
 static int execute(const struct merger_opts *o, json_t *doc, const struct index_config *cfg,
-		   const struct merge_split *splits, const struct merge_op *op,
+		   const struct merge_split *splits, const struct merge_op *op, bool delete_pass,
 		   struct merger_stats *st, json_t *report, struct qw_err *err)
 {
 	struct indexer_opts io = { .cfg = cfg, .index_id = o->index_id,
@@ -217,7 +246,8 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 	char *dst = NULL, *sdir = NULL, *seg_dir = NULL;
 	json_t *rec = NULL, *extra = NULL, *meta = NULL, *from = json_array(), *entry;
 	struct merge_split merged = splits[op->splits[0]];
-	uint64_t docs = 0, bytes = 0, max_ops = 0, max_opstamp = 0;
+	uint64_t docs = 0, in = 0, dropped = 0, bytes = 0, max_ops = 0;
+	uint64_t last_opstamp = metastore_last_delete_opstamp(doc);
 	int64_t now = clock_wall_s();
 	bool written = false;
 	int ret = -1;
@@ -227,11 +257,10 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
 							    s->split_id), "metadata");
 
+		(void)m;
 		ids[k] = s->split_id;
 		if (s->num_merge_ops > max_ops)
 			max_ops = s->num_merge_ops;
-		if ((uint64_t)json_int_or(m, "delete_opstamp", 0) > max_opstamp)
-			max_opstamp = (uint64_t)json_int_or(m, "delete_opstamp", 0);
 	}
 	qsort(ids, op->n, sizeof(*ids), cmp_strp);
 	for (size_t k = 0; k < op->n; k++)
@@ -251,21 +280,42 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		goto out;
 	for (size_t k = 0; k < op->n; k++) {
 		const struct merge_split *s = &splits[op->splits[k]];
+		json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
+							    s->split_id), "metadata");
 		char *path = metastore_split_path_doc(o->ms, o->index_id, doc, s->split_id);
-		int r = feed_split(ix, path, s->split_id, &docs, &bytes, err);
+		struct feed_src fs = { doc, o->index_id, cfg, path, s->split_id,
+				       metastore_split_delete_opstamp(m) };
+		int r = feed_split(ix, &fs, &docs, &in, &dropped, &bytes, err);
 
 		free(path);
 		if (r < 0)
 			goto out;
 	}
 	indexer_get_stats(ix, &is);
-	if (is.docs_valid != docs || is.docs_invalid != 0 || docs != op->num_docs) {
+	if (is.docs_valid != docs || is.docs_invalid != 0 || in != op->num_docs) {
 		err_set(err, EX_DATAERR,
-			"merge refused: %llu documents in the sources (%llu recorded), %llu "
-			"indexed again and %llu rejected: it would lose data",
-			(unsigned long long)docs, (unsigned long long)op->num_docs,
-			(unsigned long long)is.docs_valid, (unsigned long long)is.docs_invalid);
+			"merge refused: %llu documents in the sources (%llu recorded, %llu of them "
+			"deleted), %llu indexed again and %llu rejected: it would lose data",
+			(unsigned long long)in, (unsigned long long)op->num_docs,
+			(unsigned long long)dropped, (unsigned long long)is.docs_valid,
+			(unsigned long long)is.docs_invalid);
 		goto out;
+	}
+	if (docs == 0) {
+		/* every document was deleted: the sources go, no split comes */
+		struct publish_merge_ctx c = { o->index_id, NULL, NULL, ids, op->n };
+
+		if (metastore_update(o->ms, o->index_id, publish_merge_tx, &c, err) < 0) {
+			if (err->code != EX_TEMPFAIL)
+				goto out;
+			err_print(o->prog ? o->prog : "qw-merge", err);
+			err_clear(err);
+			st->refused++;
+			ret = 0;
+			goto out;
+		}
+		new_id[0] = '\0';
+		goto published;
 	}
 	if (indexer_cut(ix, TRIGGER_FORCE, &rec, err) < 0)
 		goto out;
@@ -282,8 +332,9 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		goto out;
 	}
 	merged.num_docs = docs;
-	merged.num_merge_ops = (uint32_t)max_ops + 1;
-	merged.create_timestamp = now;
+	merged.num_merge_ops = (uint32_t)max_ops + (delete_pass ? 0 : 1);
+	if (!delete_pass)
+		merged.create_timestamp = now;
 	extra = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:I,s:o,s:I,s:I,s:O}",
 			  "split_id", new_id,
 			  "index_uid", json_string_value(json_object_get(doc, "index_uid")),
@@ -291,10 +342,11 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 			  "source_id", merged.source_id,
 			  "partition_id", (json_int_t)merged.partition_id,
 			  "num_docs", (json_int_t)docs,
-			  "create_timestamp", (json_int_t)now,
+			  "create_timestamp", (json_int_t)merged.create_timestamp,
 			  "maturity", maturity_of(cfg, &merged, now),
 			  "num_merge_ops", (json_int_t)merged.num_merge_ops,
-			  "delete_opstamp", (json_int_t)max_opstamp,
+			  /* every task of the snapshot is applied: later ones are not */
+			  "delete_opstamp", (json_int_t)last_opstamp,
 			  "merged_from", from);
 	if (!extra) {
 		err_set(err, EX_SOFTWARE, "cannot build the merged split's metadata");
@@ -336,17 +388,27 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		}
 	}
 	written = false;
-	st->merges++;
+published:
+	if (delete_pass)
+		st->delete_rewrites++;
+	else
+		st->merges++;
 	st->splits_in += op->n;
 	st->docs += docs;
+	st->docs_deleted += dropped;
 	st->bytes_in += bytes;
 	if (report)
-		json_array_append_new(report, json_pack("{s:s,s:O,s:I}", "split_id", new_id,
+		json_array_append_new(report, json_pack("{s:s?,s:O,s:I,s:I,s:b}", "split_id",
+							new_id[0] ? new_id : NULL,
 							"merged_from", from, "num_docs",
-							(json_int_t)docs));
+							(json_int_t)docs, "deleted_docs",
+							(json_int_t)dropped, "delete_pass",
+							delete_pass));
 	if (o->verbose)
-		fprintf(stderr, "%s: merged %zu splits (%llu documents) into %s\n",
-			o->prog ? o->prog : "qw-merge", op->n, (unsigned long long)docs, new_id);
+		fprintf(stderr, "%s: %s %zu split%s (%llu documents, %llu deleted) into %s\n",
+			o->prog ? o->prog : "qw-merge", delete_pass ? "rewrote" : "merged", op->n,
+			op->n == 1 ? "" : "s", (unsigned long long)docs,
+			(unsigned long long)dropped, new_id[0] ? new_id : "nothing");
 	ret = 0;
 out:
 	if (written)
@@ -362,6 +424,96 @@ out:
 	free(sdir);
 	free(seg_dir);
 	free(ids);
+	return ret;
+}
+
+/*
+ * The delete pass: every mature candidate (no merge will touch it) that
+ * is in no operation of plan and has delete tasks above its
+ * delete_opstamp is rewritten without the documents they drop, or, when
+ * they drop none, gets its delete_opstamp raised. Immature splits wait
+ * for their merge, which drops the documents (search hides them meanwhile).
+ */
+static int delete_pass(const struct merger_opts *o, json_t *doc, const struct index_config *cfg,
+		       const struct merge_split *splits, size_t n, const struct merge_plan *plan,
+		       struct merger_stats *st, json_t *report, size_t *n_ops, struct qw_err *err)
+{
+	uint64_t last = metastore_last_delete_opstamp(doc);
+	int64_t now = clock_wall_s();
+	bool *planned;
+	int ret = -1;
+
+	if (last == 0)
+		return 0;
+	planned = xcalloc(n ? n : 1, sizeof(*planned));
+	for (size_t i = 0; i < plan->n; i++)
+		for (size_t k = 0; k < plan->ops[i].n; k++)
+			planned[plan->ops[i].splits[k]] = true;
+	for (size_t i = 0; i < n; i++) {
+		const struct merge_split *s = &splits[i];
+		json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
+							    s->split_id), "metadata");
+		uint64_t opstamp = metastore_split_delete_opstamp(m);
+		char *path;
+		struct split_reader *r;
+		uint8_t *deleted = NULL;
+		uint64_t n_deleted = 0;
+		int rc;
+
+		if (planned[i] || opstamp >= last ||
+		    !merge_policy_is_mature(&cfg->merge_policy, cfg->split_num_docs_target, s, now))
+			continue;
+		path = metastore_split_path_doc(o->ms, o->index_id, doc, s->split_id);
+		r = split_reader_open(path, err);
+		free(path);
+		rc = r && split_reader_check_id(r, s->split_id, err) == 0 ? 0 : -1;
+		if (rc == 0)
+			rc = search_deleted_docs(doc, o->index_id, cfg, r, opstamp, &deleted,
+						 &n_deleted, err);
+		split_reader_close(r);
+		free(deleted);
+		if (rc < 0) {
+			err_prefix(err, "delete pass: split '%s'", s->split_id);
+			goto out;
+		}
+		if (o->dry_run) {
+			if (report && n_deleted > 0)
+				json_array_append_new(report, json_pack(
+					"{s:n,s:[s],s:I,s:I,s:b}", "split_id", "merged_from",
+					s->split_id, "num_docs", (json_int_t)(s->num_docs - n_deleted),
+					"deleted_docs", (json_int_t)n_deleted, "delete_pass", 1));
+			continue;
+		}
+		if (n_deleted == 0) {
+			if (metastore_raise_delete_opstamp(o->ms, o->index_id, s->split_id, last,
+							   err) < 0) {
+				if (err->code != EX_TEMPFAIL)
+					goto out;
+				err_clear(err);   /* merged or marked meanwhile */
+			}
+			continue;
+		}
+		{
+			size_t one = i;
+			struct merge_op op = { &one, 1, s->num_docs };
+
+			if (!stores_everything(cfg)) {
+				err_set(err, EX_DATAERR,
+					"cannot apply delete tasks to split '%s' of index '%s': a "
+					"field is not stored (stored: false), and qw-merge rebuilds "
+					"splits from the doc store (searches still hide the "
+					"documents)", s->split_id, o->index_id);
+				goto out;
+			}
+			if (fsutil_mkdir_p(o->scratch_dir, 0755, err) < 0 ||
+			    execute(o, doc, cfg, splits, &op, true, st, report, err) < 0)
+				goto out;
+			(*n_ops)++;
+		}
+	}
+	ret = 0;
+out:
+	free(planned);
 	return ret;
 }
 
@@ -396,9 +548,11 @@ static int pass(const struct merger_opts *o, struct merger_stats *st, json_t *re
 	if (plan.n > 0 && fsutil_mkdir_p(o->scratch_dir, 0755, err) < 0)
 		goto out;
 	for (size_t i = 0; i < plan.n; i++)
-		if (execute(o, doc, cfg, splits, &plan.ops[i], st, report, err) < 0)
+		if (execute(o, doc, cfg, splits, &plan.ops[i], false, st, report, err) < 0)
 			goto out;
 	*n_ops = plan.n;
+	if (delete_pass(o, doc, cfg, splits, n, &plan, st, report, n_ops, err) < 0)
+		goto out;
 	ret = 0;
 out:
 	merge_plan_free(&plan);
@@ -422,7 +576,7 @@ int merger_run_until_done(const struct merger_opts *o, struct merger_stats *st, 
 	int retries = 0;
 
 	for (;;) {
-		uint64_t merges = st->merges, refused = st->refused;
+		uint64_t merges = st->merges + st->delete_rewrites, refused = st->refused;
 		size_t n_ops;
 
 		if (pass(o, st, report, &n_ops, err) < 0)
@@ -431,7 +585,7 @@ int merger_run_until_done(const struct merger_opts *o, struct merger_stats *st, 
 			return 0;
 		/* a pass whose publishes were all refused plans again on the new
 		 * state, a few times */
-		if (st->merges == merges && (st->refused == refused || ++retries >= 3))
+		if (st->merges + st->delete_rewrites == merges && (st->refused == refused || ++retries >= 3))
 			return 0;
 	}
 }
@@ -475,9 +629,26 @@ json_t *merger_describe(json_t *doc, int64_t now_s, struct qw_err *err)
 		v = json_object_get(by_ops, key);
 		json_object_set_new(by_ops, key, json_integer(v ? json_integer_value(v) + 1 : 1));
 	}
-	out = json_pack("{s:s,s:I,s:I,s:o}", "policy", merge_policy_name(&cfg->merge_policy),
-			"mature_splits", (json_int_t)mature, "immature_splits",
-			(json_int_t)(n - mature), "splits_by_merge_ops", by_ops);
+	{
+		uint64_t last = metastore_last_delete_opstamp(doc);
+		json_t *tasks = metastore_delete_tasks_doc(doc);
+		size_t pending = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
+								    splits[i].split_id), "metadata");
+
+			if (metastore_split_delete_opstamp(m) < last)
+				pending++;
+		}
+		out = json_pack("{s:s,s:I,s:I,s:o,s:{s:I,s:I,s:I}}", "policy",
+				merge_policy_name(&cfg->merge_policy), "mature_splits",
+				(json_int_t)mature, "immature_splits", (json_int_t)(n - mature),
+				"splits_by_merge_ops", by_ops, "delete_tasks",
+				"num_delete_tasks", (json_int_t)(tasks ? json_array_size(tasks) : 0),
+				"last_delete_opstamp", (json_int_t)last,
+				"splits_with_pending_deletes", (json_int_t)pending);
+	}
 	if (!out)
 		err_set(err, EX_SOFTWARE, "cannot describe the merge state");
 	free(splits);

@@ -29,8 +29,19 @@
  * losing indexed data. The merged split's num_docs is checked against the
  * sum of its sources before anything is published.
  *
+ * Delete tasks (metastore.h): each source's documents that the tasks above
+ * its delete_opstamp drop (search_deleted_docs()) are left out, and the
+ * merged split gets the snapshot's last_delete_opstamp. After the plan, a
+ * delete pass rewrites every mature Published split that no operation
+ * took and that tasks concern (one source, num_merge_ops and
+ * create_timestamp kept), or raises its delete_opstamp when they drop
+ * none of its documents; a rewrite or merge that leaves no document
+ * publishes no split and marks its sources. Splits of the overflow
+ * partition are no merge candidates and get no delete pass either (search
+ * hides their deleted documents).
+ *
  * Merged split metadata: num_merge_ops = 1 + the max of the sources',
- * delete_opstamp the max, time range and tags of the merged documents
+ * delete_opstamp as above, time range and tags of the merged documents
  * (their union, tags recomputed exactly), create_timestamp now, maturity
  * from the policy, "merged_from" the sorted source split ids.
  *
@@ -62,6 +73,8 @@ struct merger_stats {
 	uint64_t docs;             /* documents written into merged splits */
 	uint64_t bytes_in;         /* sum of the sources' split file sizes */
 	uint64_t refused;          /* publishes refused (a source was taken meanwhile) */
+	uint64_t delete_rewrites;  /* splits rewritten by the delete pass */
+	uint64_t docs_deleted;     /* documents dropped by delete tasks */
 };
 
 /*
@@ -74,14 +87,17 @@ int merger_scratch_open(struct metastore *ms, char **dir, struct qw_err *err);
 
 /*
  * One plan and its execution. report (may be NULL) receives a JSON array
- * of {"split_id", "merged_from": [...], "num_docs"} (planned ones under
- * dry_run). A refused publish is counted, not an error.
+ * of {"split_id" (null when no document is left), "merged_from": [...],
+ * "num_docs", "deleted_docs", "delete_pass"} (planned ones under dry_run). A refused publish is counted, not an error.
  */
 int merger_pass(const struct merger_opts *o, struct merger_stats *st, json_t *report,
 		struct qw_err *err);
 /*
  * The merge state of an index document (qw index describe): {"policy",
- * "mature_splits", "immature_splits", "splits_by_merge_ops": {"0": n, ...}}
+ * "mature_splits", "immature_splits", "splits_by_merge_ops": {"0": n, ...},
+ * "delete_tasks": {"num_delete_tasks", "last_delete_opstamp",
+ * "splits_with_pending_deletes" (Published splits whose delete_opstamp is
+ * below the last: their deleted documents are hidden, not yet dropped)}}
  * over its Published splits, maturity as merge_policy.h says at now_s.
  * A new reference; NULL when the config cannot be read (err set).
  */

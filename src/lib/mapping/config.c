@@ -11,6 +11,8 @@
 #include "base/buf.h"
 #include "mapping/config.h"
 #include "mapping/config_int.h"
+#include "mapping/datetime.h"
+#include "mapping/extract.h"
 #include "base/fsutil.h"
 #include "base/ids.h"
 #include "mapping/partition.h"
@@ -614,6 +616,25 @@ static bool valid_date_format(const char *s, bool output)
 	return strchr(s, '%') != NULL;
 }
 
+/* An input strptime pattern whose directives the parser does not all read
+ * would reject every document: refused here, with the directive named. */
+static int check_input_directives(const char *fmt, const char *path, const char *key,
+				  struct qw_err *err)
+{
+	char bad = 0;
+
+	if (config_find_name((const char *const[]){ "rfc3339", "rfc2822", "iso8601",
+						    "unix_timestamp", NULL }, fmt) >= 0 ||
+	    datetime_check_strptime(fmt, &bad))
+		return 0;
+	if (!bad)
+		return config_fail(err, path, key, "date format \"%.64s\" ends with a lone %%", fmt);
+	return config_fail(err, path, key,
+		    "date format \"%.64s\": unknown directive %%%c (known: %%Y %%y %%C %%m %%d %%e %%j "
+		    "%%H %%I %%k %%l %%M %%S %%f %%p %%b %%B %%h %%a %%A %%z %%Z %%s %%T %%R %%F %%D %%n %%t %%%%)",
+		    fmt, bad);
+}
+
 /* tokenizer, record, fieldnorms (text only) and fast of a text or json field. */
 static int parse_text_opts(const struct index_config *cfg, json_t *o, const char *path,
 			   struct field_mapping *f, struct qw_err *err)
@@ -689,8 +710,10 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 		"fast", "input_format", "output_format", NULL };
 	static const char *const k_json[] = { "name", "type", "description", "stored", "indexed",
 		"fast", "tokenizer", "record", "expand_dots", NULL };
+	/* "fast" on an object: Quickwit takes the key (its object options have no
+	 * such setting) and so does qw; each field keeps its own fast setting */
 	static const char *const k_object[] = { "name", "type", "description", "field_mappings",
-		NULL };
+		"fast", NULL };
 	const char *name = NULL, *type = NULL, *desc = NULL, *base;
 	char inner[32];
 	size_t tlen;
@@ -873,6 +896,13 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 					return config_fail(err, path, k,
 						    "unknown date format \"%.64s\" (expected rfc3339, rfc2822, iso8601, unix_timestamp or a strptime pattern)",
 						    f->input_formats[i]);
+				}
+				{
+					char k[64];
+
+					pathf(k, sizeof(k), "input_formats[%zu]", i);
+					if (check_input_directives(f->input_formats[i], path, k, err))
+						return -1;
 				}
 			}
 		} else {
@@ -1392,12 +1422,16 @@ static int check_default_search_fields(const struct index_config *cfg, struct qw
 			if (cfg->mode == MODE_DYNAMIC && cfg->dynamic.indexed && !under_leaf &&
 			    *name)
 				continue;
-			return config_fail(err, "search_settings", key, "unknown default search field \"%s\"",
+			/* Quickwit's wording (clients and its tests match on it) */
+			if (cfg->mode == MODE_DYNAMIC && !under_leaf && *name)
+				return config_fail(err, "search_settings", key,
+						   "default search field `%s` is not indexed", name);
+			return config_fail(err, "search_settings", key, "unknown default search field `%s`",
 				    name);
 		}
 		if (!f->indexed)
 			return config_fail(err, "search_settings", key,
-				    "default search field \"%s\" is not indexed", name);
+				    "default search field `%s` is not indexed", name);
 	}
 	return 0;
 }
@@ -1462,11 +1496,54 @@ static int parse_merge_policy(json_t *o, struct merge_policy *mp, struct qw_err 
 	return 0;
 }
 
+/* One regex of indexing_settings.plain_text: it must compile as qw-parse
+ * will use it (extract.h for the pattern). */
+static int plain_regex(json_t *o, const char *key, bool fields, char **out, struct qw_err *err)
+{
+	const char *path = "indexing_settings.plain_text";
+	json_t *v = json_object_get(o, key);
+	struct qw_err e = QW_ERR_INIT;
+	struct extract *x;
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return config_fail(err, path, key, "must be a non-empty string");
+	if (fields) {
+		x = extract_new(json_string_value(v), &e);
+		if (!x)
+			return config_fail(err, path, key, "%s", e.msg);
+		extract_free(x);
+	} else {
+		x = extract_new_plain(json_string_value(v), &e);
+		if (!x)
+			return config_fail(err, path, key, "%s", e.msg);
+		extract_free(x);
+	}
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+/* qw's own: how qw-parse reads plain text lines for this index, so that a
+ * cron line needs no --pattern (man/qw-parse.1). */
+static int parse_plain_text(json_t *o, struct index_config *cfg, struct qw_err *err)
+{
+	static const char *const keys[] = { "pattern", "multiline_start", NULL };
+	const char *path = "indexing_settings";
+
+	if (want_object(o, path, "plain_text", err) ||
+	    check_keys(o, "indexing_settings.plain_text", keys, err) ||
+	    plain_regex(o, "pattern", true, &cfg->plain_pattern, err) ||
+	    plain_regex(o, "multiline_start", false, &cfg->multiline_start, err))
+		return -1;
+	return 0;
+}
+
 static int parse_indexing_settings(json_t *o, struct index_config *cfg, struct qw_err *err)
 {
 	static const char *const keys[] = { "commit_timeout_secs", "split_num_docs_target",
 		"docstore_compression_level", "docstore_blocksize", "merge_policy", "resources",
-		"sort_fields", NULL };
+		"sort_fields", "plain_text", NULL };
 	static const char *const res_keys[] = { "heap_size", "max_merge_write_throughput", NULL };
 	const char *path = "indexing_settings";
 	json_t *v;
@@ -1508,6 +1585,9 @@ static int parse_indexing_settings(json_t *o, struct index_config *cfg, struct q
 			return config_fail(err, "indexing_settings.resources", "heap_size",
 				    "must be greater than 0");
 	}
+	v = json_object_get(o, "plain_text");
+	if (v && parse_plain_text(v, cfg, err))
+		return -1;
 	return 0;
 }
 
@@ -1895,6 +1975,8 @@ void config_free(struct index_config *cfg)
 	free(cfg->doc_mapping_uid);
 	free_strv(cfg->default_search_fields, cfg->n_default_search_fields);
 	free(cfg->retention_schedule);
+	free(cfg->plain_pattern);
+	free(cfg->multiline_start);
 	free(cfg);
 }
 
@@ -2098,6 +2180,15 @@ json_t *config_to_json(const struct index_config *cfg)
 	json_object_set_new(is, "merge_policy", mp);
 	json_object_set_new(is, "resources",
 			    json_pack("{s:s}", "heap_size", size_str(cfg->heap_size, tmp, sizeof(tmp))));
+	if (cfg->plain_pattern || cfg->multiline_start) {
+		json_t *pt = json_object();
+
+		if (cfg->plain_pattern)
+			json_object_set_new(pt, "pattern", json_string(cfg->plain_pattern));
+		if (cfg->multiline_start)
+			json_object_set_new(pt, "multiline_start", json_string(cfg->multiline_start));
+		json_object_set_new(is, "plain_text", pt);
+	}
 	json_object_set_new(root, "indexing_settings", is);
 
 	json_object_set_new(root, "search_settings",

@@ -67,6 +67,20 @@ enum token_filter {
 	TF_REMOVE_LONG,   /* drop tokens of 255 bytes or more */
 	TF_LOWER_CASER,
 	TF_ASCII_FOLDING,
+	TF_STEMMER,       /* Snowball stemmer of filter_lang (libstemmer) */
+};
+
+/*
+ * The stemmer languages, as tantivy's Language (rust-stemmers) that
+ * Quickwit's stemmer filter takes; each is a libstemmer algorithm of that
+ * name. STEM_ENGLISH is en_stem's.
+ */
+enum stem_language {
+	STEM_ARABIC, STEM_DANISH, STEM_DUTCH, STEM_ENGLISH, STEM_FINNISH, STEM_FRENCH,
+	STEM_GERMAN, STEM_GREEK, STEM_HUNGARIAN, STEM_ITALIAN, STEM_NORWEGIAN,
+	STEM_PORTUGUESE, STEM_ROMANIAN, STEM_RUSSIAN, STEM_SPANISH, STEM_SWEDISH,
+	STEM_TAMIL, STEM_TURKISH,
+	STEM_N_LANGUAGES,
 };
 
 #define CUSTOM_TOKENIZER_MAX_FILTERS 16
@@ -78,6 +92,7 @@ struct custom_tokenizer {
 	uint32_t min_gram, max_gram; /* ngram: 1 <= min_gram <= max_gram */
 	bool prefix_only;            /* ngram: only the grams that start the text */
 	enum token_filter filters[CUSTOM_TOKENIZER_MAX_FILTERS];
+	enum stem_language filter_lang[CUSTOM_TOKENIZER_MAX_FILTERS]; /* TF_STEMMER's */
 	size_t n_filters;
 };
 
@@ -226,6 +241,11 @@ struct index_config {
 	int docstore_compression_level;  /* 8 */
 	uint64_t docstore_blocksize;     /* 1000000 bytes */
 	struct merge_policy merge_policy;
+	/* plain_text (qw's own): a regex or built-in name for qw-parse's
+	 * field extraction (extract.h), the regex that starts a multi-line
+	 * event; NULL when not given */
+	char *plain_pattern;
+	char *multiline_start;
 
 	/* search_settings */
 	char **default_search_fields;
@@ -287,6 +307,8 @@ int config_parse_custom_tokenizer(json_t *o, const char *path, struct custom_tok
 /* The entry as Quickwit writes it (what config_parse_custom_tokenizer reads). */
 json_t *config_custom_tokenizer_json(const struct custom_tokenizer *t);
 void config_custom_tokenizer_free(struct custom_tokenizer *t);
+/* The libstemmer algorithm name of a stemmer language ("english"). */
+const char *config_stem_language_name(enum stem_language l);
 const char *config_field_type_name(enum field_type t);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -28,8 +29,33 @@ static const char *const filter_names[] = {
 	[TF_REMOVE_LONG] = "remove_long",
 	[TF_LOWER_CASER] = "lower_caser",
 	[TF_ASCII_FOLDING] = "ascii_folding",
+	[TF_STEMMER] = "stemmer",
 	NULL,
 };
+
+static const char *const stem_names[] = {
+	[STEM_ARABIC] = "arabic", [STEM_DANISH] = "danish", [STEM_DUTCH] = "dutch",
+	[STEM_ENGLISH] = "english", [STEM_FINNISH] = "finnish", [STEM_FRENCH] = "french",
+	[STEM_GERMAN] = "german", [STEM_GREEK] = "greek", [STEM_HUNGARIAN] = "hungarian",
+	[STEM_ITALIAN] = "italian", [STEM_NORWEGIAN] = "norwegian",
+	[STEM_PORTUGUESE] = "portuguese", [STEM_ROMANIAN] = "romanian",
+	[STEM_RUSSIAN] = "russian", [STEM_SPANISH] = "spanish", [STEM_SWEDISH] = "swedish",
+	[STEM_TAMIL] = "tamil", [STEM_TURKISH] = "turkish", NULL,
+};
+
+const char *config_stem_language_name(enum stem_language l)
+{
+	return stem_names[l];
+}
+
+/* tantivy writes its Language capitalized ("English"): any case is taken. */
+static int find_stem_language(const char *s)
+{
+	for (int i = 0; stem_names[i]; i++)
+		if (!strcasecmp(stem_names[i], s))
+			return i;
+	return -1;
+}
 
 /* Built-in names a custom tokenizer may not take (Quickwit's, implemented or not). */
 static const char *const builtin_names[] = {
@@ -110,6 +136,57 @@ static int check_pattern(const char *pattern, const char *path, struct qw_err *e
 		    (const char *)msg);
 }
 
+/*
+ * One filter: its name, or a mapping {type: NAME} where only stemmer has
+ * an option, language (default english, as tantivy's Stemmer::default).
+ */
+static int parse_filter(json_t *v, const char *path, const char *sub,
+			struct custom_tokenizer *t, struct qw_err *err)
+{
+	const char *name, *key;
+	json_t *x;
+	int k, lang = STEM_ENGLISH;
+	char sub2[96];
+
+	if (json_is_object(v)) {
+		x = json_object_get(v, "type");
+		if (!x || !json_is_string(x))
+			return config_fail(err, path, sub, "a filter mapping needs a string type");
+		name = json_string_value(x);
+	} else if (json_is_string(v)) {
+		name = json_string_value(v);
+	} else {
+		return config_fail(err, path, sub,
+			    "expected a filter name (remove_long, lower_caser, ascii_folding, stemmer), got %s",
+			    config_json_type_name(v));
+	}
+	k = config_find_name(filter_names, name);
+	if (k < 0)
+		return config_fail(err, path, sub,
+			    "unknown filter \"%.64s\" (qw supports remove_long, lower_caser, ascii_folding, stemmer)",
+			    name);
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, x) {
+			if (!strcmp(key, "type"))
+				continue;
+			snprintf(sub2, sizeof(sub2), "%s.%s", sub, key);
+			if (k != TF_STEMMER || strcmp(key, "language"))
+				return config_fail(err, path, sub2, "unknown option of the %s filter", name);
+			if (!json_is_string(x))
+				return config_fail(err, path, sub2, "expected a string, got %s",
+					    config_json_type_name(x));
+			lang = find_stem_language(json_string_value(x));
+			if (lang < 0)
+				return config_fail(err, path, sub2,
+					    "unsupported stemmer language \"%.64s\" (arabic, danish, dutch, english, finnish, french, german, greek, hungarian, italian, norwegian, portuguese, romanian, russian, spanish, swedish, tamil, turkish)",
+					    json_string_value(x));
+		}
+	}
+	t->filter_lang[t->n_filters] = (enum stem_language)lang;
+	t->filters[t->n_filters++] = (enum token_filter)k;
+	return 0;
+}
+
 static int parse_filters(json_t *o, const char *path, struct custom_tokenizer *t,
 			 struct qw_err *err)
 {
@@ -124,19 +201,10 @@ static int parse_filters(json_t *o, const char *path, struct custom_tokenizer *t
 		return config_fail(err, path, "filters", "at most %d filters", CUSTOM_TOKENIZER_MAX_FILTERS);
 	json_array_foreach(a, i, v) {
 		char sub[64];
-		int k;
 
 		snprintf(sub, sizeof(sub), "filters[%zu]", i);
-		if (!json_is_string(v))
-			return config_fail(err, path, sub,
-				    "expected a filter name (remove_long, lower_caser, ascii_folding), got %s",
-				    config_json_type_name(v));
-		k = config_find_name(filter_names, json_string_value(v));
-		if (k < 0)
-			return config_fail(err, path, sub,
-				    "unknown filter \"%.64s\" (Quickwit's are remove_long, lower_caser, ascii_folding)",
-				    json_string_value(v));
-		t->filters[t->n_filters++] = (enum token_filter)k;
+		if (parse_filter(v, path, sub, t, err))
+			return -1;
 	}
 	return 0;
 }
@@ -220,8 +288,19 @@ json_t *config_custom_tokenizer_json(const struct custom_tokenizer *t)
 		json_object_set_new(o, "max_gram", json_integer(t->max_gram));
 		json_object_set_new(o, "prefix_only", json_boolean(t->prefix_only));
 	}
-	for (size_t i = 0; i < t->n_filters; i++)
-		json_array_append_new(f, json_string(filter_names[t->filters[i]]));
+	for (size_t i = 0; i < t->n_filters; i++) {
+		json_t *x = json_string(filter_names[t->filters[i]]);
+
+		if (t->filters[i] == TF_STEMMER) {
+			json_t *m = json_object();
+
+			json_object_set_new(m, "type", x);
+			json_object_set_new(m, "language",
+					    json_string(stem_names[t->filter_lang[i]]));
+			x = m;
+		}
+		json_array_append_new(f, x);
+	}
 	json_object_set_new(o, "filters", f);
 	return o;
 }

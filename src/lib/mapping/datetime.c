@@ -94,7 +94,39 @@ static int64_t current_year(void)
 	return (int64_t)tm.tm_year + 1900;
 }
 
+static bool parts_to_us_year(struct dt_parts *p, int64_t *us);
+
+/*
+ * A date without a year (syslog's "Dec 10 06:55:46") is in the current UTC
+ * year unless that puts it more than a day in the future (a day: zones and
+ * clocks that are a little off): then it is last year's. On 1 December,
+ * "Dec 10" is 10 December of last year; on 2 January, "Dec 31" too.
+ */
+#define YEARLESS_FUTURE_SLACK_US (86400LL * 1000000)
+
 static bool parts_to_us(struct dt_parts *p, int64_t *us)
+{
+	struct dt_parts again;
+	int64_t now_us;
+
+	if (p->has_year || p->has_epoch)
+		return parts_to_us_year(p, us);
+	again = *p;
+	p->year = current_year();
+	p->has_year = true;
+	if (parts_to_us_year(p, us)) {
+		now_us = (int64_t)time(NULL) * 1000000;
+		if (*us <= now_us + YEARLESS_FUTURE_SLACK_US)
+			return true;
+	}
+	/* in the future, or not a date this year (29 February) */
+	again.year = current_year() - 1;
+	again.has_year = true;
+	*p = again;
+	return parts_to_us_year(p, us);
+}
+
+static bool parts_to_us_year(struct dt_parts *p, int64_t *us)
 {
 	int64_t days, secs;
 
@@ -104,8 +136,6 @@ static bool parts_to_us(struct dt_parts *p, int64_t *us)
 		*us = p->epoch_s * 1000000 + p->nanos / 1000;
 		return true;
 	}
-	if (!p->has_year)
-		p->year = current_year();
 	if (p->year < -9999 || p->year > 9999)
 		return false;
 	if (p->pm >= 0) {
@@ -303,6 +333,39 @@ static bool sc_offset(struct scan *sc, bool allow_z, int64_t *off)
 	return true;
 }
 
+/*
+ * A named zone: RFC 2822's (UT, GMT, the US ones) and the few more that
+ * logs write, with a fixed offset (a name says nothing about summer time
+ * beyond its own: CEST is +02:00 whatever the date). Not followed by a letter.
+ */
+static bool sc_zone_name(struct scan *sc, int64_t *off)
+{
+	static const struct { const char *name; int minutes; } zones[] = {
+		{ "GMT", 0 }, { "UTC", 0 }, { "UT", 0 }, { "Z", 0 },
+		{ "EST", -300 }, { "EDT", -240 }, { "CST", -360 }, { "CDT", -300 },
+		{ "MST", -420 }, { "MDT", -360 }, { "PST", -480 }, { "PDT", -420 },
+		{ "WET", 0 }, { "WEST", 60 }, { "BST", 60 }, { "CET", 60 }, { "CEST", 120 },
+		{ "EET", 120 }, { "EEST", 180 }, { "MSK", 180 }, { "IST", 330 },
+		{ "JST", 540 }, { "KST", 540 }, { "AEST", 600 }, { "AEDT", 660 },
+		{ "NZST", 720 }, { "NZDT", 780 },
+	};
+
+	for (size_t k = 0; k < sizeof(zones) / sizeof(zones[0]); k++) {
+		size_t save = sc->i;
+		int c;
+
+		if (sc_word(sc, zones[k].name)) {
+			c = sc_peek(sc);
+			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+				*off = (int64_t)zones[k].minutes * 60;
+				return true;
+			}
+		}
+		sc->i = save;
+	}
+	return false;
+}
+
 /* ---------------------------------------------------------------- formats */
 
 /* YYYY-MM-DD[Tt ]HH:MM:SS[.frac](Z|+HH:MM) */
@@ -352,7 +415,11 @@ static bool parse_iso8601(const char *s, size_t len, int64_t *us, size_t *consum
 	if (!sc_int(&sc, 2, 2, &p.day))
 		return false;
 	c = sc_peek(&sc);
-	if (sc_end(&sc) || (consumed && c != 'T' && c != 't'))
+	/* at the start of a line, a space is the separator only before a time
+	 * ("2015-10-18 18:01:47,978 INFO"), else the date ends there */
+	if (sc_end(&sc) || (consumed && c != 'T' && c != 't' &&
+			    !(c == ' ' && sc.i + 3 <= len && is_digit(s[sc.i + 1]) &&
+			      is_digit(s[sc.i + 2]) && (basic || (sc.i + 3 < len && s[sc.i + 3] == ':')))))
 		return sc_done(&sc, consumed) && parts_to_us(&p, us);
 	if (c != 'T' && c != 't' && c != ' ')
 		return false;
@@ -386,11 +453,6 @@ static bool parse_iso8601(const char *s, size_t len, int64_t *us, size_t *consum
 /* [Day, ]DD Mon YYYY HH:MM[:SS] (+HHMM|GMT|UT|Z|EST...) */
 static bool parse_rfc2822(const char *s, size_t len, int64_t *us, size_t *consumed)
 {
-	static const struct { const char *name; int hours; } zones[] = {
-		{ "GMT", 0 }, { "UT", 0 }, { "UTC", 0 }, { "Z", 0 },
-		{ "EST", -5 }, { "EDT", -4 }, { "CST", -6 }, { "CDT", -5 },
-		{ "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
-	};
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
 	int idx;
@@ -419,21 +481,8 @@ static bool parse_rfc2822(const char *s, size_t len, int64_t *us, size_t *consum
 	if (sc_char(&sc, ':') && !sc_int(&sc, 2, 2, &p.second))
 		return false;
 	sc_spaces(&sc);
-	if (sc_offset(&sc, false, &p.offset_s)) {
+	if (sc_offset(&sc, false, &p.offset_s) || sc_zone_name(&sc, &p.offset_s))
 		zone = true;
-	} else {
-		for (size_t k = 0; k < sizeof(zones) / sizeof(zones[0]); k++) {
-			size_t save = sc.i;
-
-			if (sc_word(&sc, zones[k].name) && !((sc_peek(&sc) >= 'A' && sc_peek(&sc) <= 'Z') ||
-							     (sc_peek(&sc) >= 'a' && sc_peek(&sc) <= 'z'))) {
-				p.offset_s = zones[k].hours * 3600;
-				zone = true;
-				break;
-			}
-			sc.i = save;
-		}
-	}
 	if (!zone)
 		return false;
 	if (!consumed)
@@ -533,6 +582,27 @@ static bool parse_unix(const char *s, size_t len, int64_t *us, size_t *consumed)
 		return datetime_from_number(d, us);
 	}
 	return false;
+}
+
+/* The directives parse_strptime() reads (its switch below, kept in step). */
+static const char strptime_directives[] = "YyCmdejHIklMSfpPbBhaAzZsTRFDnt%";
+
+bool datetime_check_strptime(const char *fmt, char *bad)
+{
+	for (const char *f = fmt; *f; f++) {
+		if (*f != '%')
+			continue;
+		f++;
+		while (*f >= '0' && *f <= '9')
+			f++;
+		if (*f == '-' || *f == '_')
+			f++;
+		if (!*f || !strchr(strptime_directives, *f)) {
+			*bad = *f;
+			return false;
+		}
+	}
+	return true;
 }
 
 /* strptime-style patterns, as in Quickwit's docs. */
@@ -659,9 +729,7 @@ static bool parse_strptime(const char *fmt, const char *s, size_t len, int64_t *
 				return false;
 			break;
 		case 'Z':
-			if (sc_word(&sc, "UTC") || sc_word(&sc, "GMT") || sc_word(&sc, "Z"))
-				p.offset_s = 0;
-			else if (!sc_offset(&sc, true, &p.offset_s))
+			if (!sc_zone_name(&sc, &p.offset_s) && !sc_offset(&sc, true, &p.offset_s))
 				return false;
 			break;
 		case 's': {

@@ -6,8 +6,16 @@
  * ("%Y-%m-%d %H:%M:%S", with %f/%z/%Z extensions as in Quickwit's docs).
  * All values are microseconds since the epoch, UTC, within the years 0000
  * to 9999 (a value outside does not parse: RFC 3339 could not write it
- * back). Pure functions,
- * thread-safe, never touch the process time zone.
+ * back).
+ *
+ * Rules users see (man/qw-config.5): a value without a zone or offset is
+ * UTC (the default zone); %z reads +HH:MM, +HHMM, +HH or Z, %Z also a zone
+ * name with a fixed offset (UTC, GMT, EST, CET, CEST, JST, ...); ISO 8601
+ * takes a space or T between date and time and a fraction after "." or
+ * ","; a format without a year (%b %e %H:%M:%S) gives the current UTC year,
+ * or last year when that is more than a day in the future. Pure functions
+ * but for the clock read for year-less dates, thread-safe, never touch the
+ * process time zone.
  */
 #ifndef QW_DATETIME_H
 #define QW_DATETIME_H
@@ -25,6 +33,10 @@ bool datetime_parse(const char *format, const char *s, size_t len, int64_t *us);
  * number of bytes it spans, 0 when s does not start with one. unix_timestamp
  * needs 9 to 19 digits here, not followed by a word character. */
 size_t datetime_parse_prefix(const char *format, const char *s, size_t len, int64_t *us);
+/* Whether every % directive of a strptime pattern is one the parser reads;
+ * when not, *bad is the first unknown directive's letter ('\0': a '%' ends
+ * the pattern). */
+bool datetime_check_strptime(const char *fmt, char *bad);
 /* A JSON number as unix_timestamp (precision inferred from magnitude). */
 bool datetime_from_number(double v, int64_t *us);
 /* A JSON integer as unix_timestamp, exactly (no double rounding of nanos). */

@@ -30,6 +30,7 @@ static const char *const reason_names[DOC_REASON_COUNT] = {
 	[DOC_BAD_TIMESTAMP] = "bad_timestamp",
 	[DOC_TOO_LONG] = "too_long",
 	[DOC_TOO_DEEP] = "too_deep",
+	[DOC_NO_MATCH] = "no_match",
 };
 
 const char *docmap_reason_name(enum docmap_reason r)

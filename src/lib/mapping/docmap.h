@@ -81,6 +81,7 @@ enum docmap_reason {
 	DOC_BAD_TIMESTAMP,   /* "bad_timestamp" (unparsable datetime anywhere) */
 	DOC_TOO_LONG,        /* "too_long" (set by qw-parse) */
 	DOC_TOO_DEEP,        /* "too_deep" */
+	DOC_NO_MATCH,        /* "no_match" (set by qw-parse: a plain line its --pattern does not match) */
 	DOC_REASON_COUNT,
 };
 

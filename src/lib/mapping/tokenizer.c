@@ -191,8 +191,9 @@ void tokenizer_init(struct tokenizer_state *ts)
 
 void tokenizer_free(struct tokenizer_state *ts)
 {
-	if (ts->stemmer)
-		sb_stemmer_delete(ts->stemmer);
+	for (size_t i = 0; i < STEM_N_LANGUAGES; i++)
+		if (ts->stemmers[i])
+			sb_stemmer_delete(ts->stemmers[i]);
 	pcre2_match_data_free(ts->re_match);
 	pcre2_code_free(ts->re);
 	pcre2_code_free(ts->re_invalid);
@@ -300,16 +301,37 @@ static uint32_t tokenize_default(struct tokenizer_state *ts, const char *text, s
 	return pos;
 }
 
+/* The stemmer of a language, made at its first use. */
+static struct sb_stemmer *stemmer_of(struct tokenizer_state *ts, enum stem_language l)
+{
+	if (!ts->stemmers[l]) {
+		/* every language of the table is a libstemmer algorithm: NULL is out of memory */
+		ts->stemmers[l] = sb_stemmer_new(config_stem_language_name(l), "UTF_8");
+		if (!ts->stemmers[l])
+			xalloc_die();
+	}
+	return ts->stemmers[l];
+}
+
+/* The stem of tok, valid until the stemmer's next call. */
+static const char *stem(struct sb_stemmer *s, const char *tok, size_t *len)
+{
+	const sb_symbol *r = sb_stemmer_stem(s, (const sb_symbol *)tok, (int)*len);
+
+	/* NULL only when out of memory: as xalloc does */
+	if (!r)
+		xalloc_die();
+	*len = (size_t)sb_stemmer_length(s);
+	return (const char *)r;
+}
+
 /* en_stem: each kept (lowercased) token of the default tokenizer, stemmed. */
 static void stem_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
 {
 	struct tokenizer_state *ts = ctx;
-	const sb_symbol *s = sb_stemmer_stem(ts->stemmer, (const sb_symbol *)tok, (int)len);
+	const char *s = stem(ts->stemmers[STEM_ENGLISH], tok, &len);
 
-	/* NULL only when out of memory: as xalloc does */
-	if (!s)
-		xalloc_die();
-	ts->next(ts->next_ctx, (const char *)s, (size_t)sb_stemmer_length(ts->stemmer), pos);
+	ts->next(ts->next_ctx, s, len, pos);
 }
 
 static uint32_t tokenize_en_stem(struct tokenizer_state *ts, const char *text, size_t len,
@@ -317,11 +339,7 @@ static uint32_t tokenize_en_stem(struct tokenizer_state *ts, const char *text, s
 {
 	if (!emit)
 		return tokenize_default(ts, text, len, NULL, NULL);
-	if (!ts->stemmer) {
-		ts->stemmer = sb_stemmer_new("english", "UTF_8");
-		if (!ts->stemmer)
-			xalloc_die();
-	}
+	stemmer_of(ts, STEM_ENGLISH);
 	ts->next = emit;
 	ts->next_ctx = ctx;
 	return tokenize_default(ts, text, len, stem_emit, ts);
@@ -578,6 +596,16 @@ static void custom_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
 			tok = ts->filtered.data;
 			len = ts->filtered.len;
 			break;
+		case TF_STEMMER: {
+			const char *s = stem(stemmer_of(ts, c->filter_lang[i]), tok, &len);
+
+			/* the stem is in the stemmer's memory (it copies its input) */
+			buf_reset(&ts->filtered);
+			buf_add(&ts->filtered, s, len);
+			tok = ts->filtered.data;
+			len = ts->filtered.len;
+			break;
+		}
 		}
 	}
 	ts->next(ts->next_ctx, tok, len, pos);

@@ -28,7 +28,9 @@
  * custom (TOK_CUSTOM, doc_mapping.tokenizers): a base tokenizer, then the
  *             filters in the order given (remove_long drops tokens of 255
  *             bytes or more as they are at that point; lower_caser;
- *             ascii_folding). Bases: simple (default's split, no filter),
+ *             ascii_folding; stemmer: Snowball's stemmer of its language,
+ *             libstemmer, as tantivy's Stemmer: the token as it is at that
+ *             point, so without lower_caser before it case is kept). Bases: simple (default's split, no filter),
  *             source_code (source_code_default's split, no filter), regex
  *             (as tantivy's RegexTokenizer: each successive match of the
  *             PCRE2 pattern, UTF and Unicode properties on, searched in the
@@ -66,7 +68,7 @@ struct tokenizer_state {
 	/* during emit: the token's byte range [tok_from, tok_to) in the text (for snippets) */
 	const char *text;
 	size_t tok_from, tok_to;
-	struct sb_stemmer *stemmer; /* en_stem's, made at its first use */
+	struct sb_stemmer *stemmers[STEM_N_LANGUAGES]; /* each made at its first use */
 	token_emit_fn next;      /* en_stem, custom: the caller's emit and ctx */
 	void *next_ctx;
 	/* custom tokenizers */

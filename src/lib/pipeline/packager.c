@@ -270,41 +270,35 @@ int packager_run(const struct packager_opts *o, int in_fd, int out_fd, packager_
 	struct protocol_reader r;
 	struct protocol_writer w;
 	struct buf msg = BUF_INIT;
+	uint64_t lineno = 0;
 	int ret = -1;
 
 	if (o->scratch_dir && fsutil_mkdir_p(o->scratch_dir, 0755, err) < 0)
 		return -1;
-	protocol_reader_init(&r, in_fd, "standard input", 0);
+	protocol_reader_init(&r, in_fd, "standard input", PROTOCOL_MAX_CONTROL);
 	protocol_writer_init(&w, out_fd, "standard output");
 	for (;;) {
 		const char *line;
 		size_t len;
-		enum line_kind kind = protocol_read_line(&r, &line, &len, err);
-		json_t *rec = NULL, *out = NULL;
-		int rc = 0;
+		json_t *rec, *out = NULL;
+		enum line_kind kind = protocol_read_control(&r, &lineno, &line, &len, &rec, err);
+		int rc;
 
 		if (kind == LINE_EOF)
 			break;
-		if (kind == LINE_ERROR)
+		if (kind == LINE_AGAIN)
+			err_set(err, EX_SOFTWARE, "standard input is non-blocking");
+		if (kind != LINE_CONTROL)
 			goto out;
-		if (kind == LINE_DOC) {
-			rc = protocol_writer_doc(&w, line, len, err);
-		} else if (kind == LINE_CONTROL) {
-			struct qw_err perr = QW_ERR_INIT;
-
-			rec = protocol_parse_control(line, len, &perr);
-			if (rec && strcmp(protocol_type(rec), REC_SPLIT) == 0) {
-				buf_reset(&msg);
-				rc = packager_package(o, rec, &out, &msg, err);
-				if (rc == 0 && out)
-					rc = protocol_writer_control(&w, out, err);
-				if (rc == 0 && msg.len && notice)
-					notice(ctx, msg.data);
-			} else {
-				rc = protocol_writer_control_line(&w, line, len, err);
-			}
-		} else if (kind == LINE_TOO_LONG || kind == LINE_AGAIN) {
-			rc = 0;
+		if (strcmp(protocol_type(rec), REC_SPLIT) == 0) {
+			buf_reset(&msg);
+			rc = packager_package(o, rec, &out, &msg, err);
+			if (rc == 0 && out)
+				rc = protocol_writer_control(&w, out, err);
+			if (rc == 0 && msg.len && notice)
+				notice(ctx, msg.data);
+		} else {
+			rc = protocol_writer_control_line(&w, line, len, err);
 		}
 		json_decref(out);
 		json_decref(rec);

@@ -12,6 +12,7 @@
 
 #include "base/buf.h"
 #include "mapping/datetime.h"
+#include "mapping/extract.h"
 #include "base/fsutil.h"
 #include "pipeline/protocol.h"
 #include "pipeline/resume.h"
@@ -34,6 +35,14 @@ struct run {
 	const char *source_id;
 	const char *body_field;
 	const struct field_mapping *ts_field;
+	struct extract *fields;     /* the pattern, or NULL */
+	struct extract *ml_start;   /* the multi-line start, or NULL */
+	bool pattern_ts;            /* the pattern captures the timestamp field */
+	bool pattern_body;          /* ... the body field */
+	struct buf ev;              /* the pending multi-line event */
+	bool ev_pending;
+	uint64_t ev_start;          /* its position (partition offset) */
+	uint64_t line_pos;          /* position of the line or event being mapped */
 	int worst;                  /* exit code for input problems */
 	struct qw_err last;
 	struct source *src;
@@ -102,7 +111,7 @@ static int dead_letter(struct run *r, const struct source_part *p, enum docmap_r
 	docmap_json_string(b, r->source_id, strlen(r->source_id));
 	buf_adds(b, ",\"partition\":");
 	docmap_json_string(b, p->id, strlen(p->id));
-	buf_addf(b, ",\"position\":%llu,\"line\":", (unsigned long long)(r->base + p->line_start));
+	buf_addf(b, ",\"position\":%llu,\"line\":", (unsigned long long)(r->base + r->line_pos));
 	docmap_json_string(b, line, len);
 	buf_adds(b, "}\n");
 	if (b->len >= DEAD_LETTER_FLUSH)
@@ -198,9 +207,33 @@ static int map_plain(struct run *r, const char *line, size_t len, struct buf *ou
 {
 	struct buf *j = &r->fixed;
 
+	if (memchr(line, '\0', len)) {
+		/* NUL bytes in text become U+FFFD too (JSON documents cannot hold them) */
+		struct buf *c = &r->nul;
+
+		buf_reset(c);
+		for (size_t i = 0; i < len; i++) {
+			if (line[i])
+				buf_addc(c, line[i]);
+			else
+				buf_add(c, "\xef\xbf\xbd", 3);
+		}
+		line = c->data;
+		len = c->len;
+	}
 	buf_reset(j);
 	buf_addc(j, '{');
-	if (r->ts_field) {
+	if (r->fields) {
+		int m = extract_line(r->fields, line, len, j, err);
+
+		if (m <= 0) {
+			*reason = DOC_NO_MATCH;
+			if (m == 0)
+				err_set(err, EX_DATAERR, "the line does not match the pattern");
+			return -1;
+		}
+	}
+	if (r->ts_field && !r->pattern_ts) {
 		for (size_t i = 0; i < r->ts_field->n_input_formats; i++) {
 			int64_t us;
 
@@ -214,22 +247,12 @@ static int map_plain(struct run *r, const char *line, size_t len, struct buf *ou
 			}
 		}
 	}
-	docmap_json_string(j, r->body_field, strlen(r->body_field));
-	buf_addc(j, ':');
-	if (memchr(line, '\0', len)) {
-		/* NUL bytes in text become U+FFFD too (JSON documents cannot hold them) */
-		struct buf *c = &r->nul;
-
-		buf_reset(c);
-		for (size_t i = 0; i < len; i++) {
-			if (line[i])
-				buf_addc(c, line[i]);
-			else
-				buf_add(c, "\xef\xbf\xbd", 3);
-		}
-		docmap_json_string(j, c->data, c->len);
-	} else {
+	if (!r->pattern_body) {
+		docmap_json_string(j, r->body_field, strlen(r->body_field));
+		buf_addc(j, ':');
 		docmap_json_string(j, line, len);
+	} else if (j->data[j->len - 1] == ',') {
+		j->len--;       /* the captures end with a comma */
 	}
 	buf_addc(j, '}');
 	return docmap_canonical_line(r->dm, j->data, j->len, out, reason, err);
@@ -278,6 +301,60 @@ static bool flag(volatile sig_atomic_t *f)
 	return f && *f;
 }
 
+/* The pending multi-line event as one document. */
+static int flush_event(struct run *r, const struct source_part *p, struct qw_err *err)
+{
+	int rc;
+
+	if (!r->ev_pending)
+		return 0;
+	r->ev_pending = false;
+	r->line_pos = r->ev_start;
+	if (r->ev.len > r->o->max_line) {
+		char msg[128];
+
+		r->st->docs_read++;
+		r->st->docs_invalid++;
+		r->st->by_reason[DOC_TOO_LONG]++;
+		snprintf(msg, sizeof(msg), "event of %zu bytes is longer than %zu bytes", r->ev.len,
+			 r->o->max_line);
+		rc = dead_letter(r, p, DOC_TOO_LONG, msg, r->ev.data, r->ev.len, err);
+	} else {
+		rc = handle_line(r, p, true, r->ev.data, r->ev.len, err);
+	}
+	buf_reset(&r->ev);
+	return rc;
+}
+
+/* A plain line with --multiline-start: 1 when it went into the pending
+ * event (the caller maps nothing now), 0 when the caller maps it alone. */
+static int multiline(struct run *r, const struct source_part *p, const char *line, size_t len,
+		     struct qw_err *err)
+{
+	struct qw_err e = QW_ERR_INIT;
+	int m = extract_matches(r->ml_start, line, len, &e);
+
+	if (m < 0)
+		m = 1;          /* a regex that cannot say: the line starts an event */
+	if (m == 0 && r->ev_pending) {
+		buf_addc(&r->ev, '\n');
+		buf_add(&r->ev, line, len);
+		return 1;
+	}
+	if (flush_event(r, p, err))
+		return -1;
+	r->ev_pending = true;
+	r->ev_start = p->line_start;
+	buf_add(&r->ev, line, len);
+	return 1;
+}
+
+/* Where a checkpoint record may end now: never inside a pending event. */
+static uint64_t checkpoint_to(const struct run *r, const struct source_part *p)
+{
+	return r->ev_pending ? r->ev_start : p->pos;
+}
+
 /* Read one partition to its end (or to what is there, following). */
 static int run_partition(struct run *r, struct source *src, struct source_part *p,
 			 struct qw_err *err)
@@ -320,10 +397,12 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 		enum source_line k;
 
 		if (flag(o->commit_flag)) {
+			uint64_t to = checkpoint_to(r, p);
+
 			*o->commit_flag = 0;
-			if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
+			if (to > from && emit_checkpoint(r, p, from, to, err))
 				return -1;
-			from = p->pos;
+			from = to;
 			since = 0;
 			if (emit_simple(r, REC_COMMIT, err))
 				return -1;
@@ -351,6 +430,7 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			r->st->docs_read++;
 			r->st->docs_invalid++;
 			r->st->by_reason[DOC_TOO_LONG]++;
+			r->line_pos = p->line_start;
 			snprintf(msg, sizeof(msg), "line of %llu bytes is longer than %zu bytes",
 				 (unsigned long long)p->line_len, o->max_line);
 			if (dead_letter(r, p, DOC_TOO_LONG, msg, line, len, err))
@@ -372,8 +452,13 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 					i++;
 				fmt = (i < len && line[i] == '{') ? PARSE_NDJSON : PARSE_PLAIN;
 			}
-			if (handle_line(r, p, fmt == PARSE_PLAIN, line, len, err))
+			r->line_pos = p->line_start;
+			if (fmt != PARSE_NDJSON && r->ml_start) {
+				if (multiline(r, p, line, len, err) < 0)
+					return -1;
+			} else if (handle_line(r, p, fmt != PARSE_NDJSON, line, len, err)) {
 				return -1;
+			}
 			/* a checkpoint record after every split_num_docs_target-th
 			 * valid document (counted over the whole run): qw-index cuts
 			 * a num_docs split there, not at the next --checkpoint-every */
@@ -382,13 +467,18 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			    r->st->docs_valid % o->cfg->split_num_docs_target == 0)
 				since = o->checkpoint_every - 1;
 		}
-		if (++since >= o->checkpoint_every) {
-			if (emit_checkpoint(r, p, from, p->pos, err))
+		if (++since >= o->checkpoint_every && checkpoint_to(r, p) > from) {
+			uint64_t to = checkpoint_to(r, p);
+
+			if (emit_checkpoint(r, p, from, to, err))
 				return -1;
-			from = p->pos;
+			from = to;
 			since = 0;
 		}
 	}
+	/* the end of what the partition holds ends its last event */
+	if (flush_event(r, p, err))
+		return -1;
 	if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
 		return -1;
 	if (p->stream &&
@@ -440,6 +530,39 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 	if (o->cfg && o->cfg->timestamp_field)
 		r.ts_field = config_find_field(o->cfg, o->cfg->timestamp_field);
 	protocol_writer_init(&r.w, o->out_fd, "stdout");
+	{
+		const char *pat = o->pattern ? o->pattern : o->cfg ? o->cfg->plain_pattern : NULL;
+		const char *ml = o->multiline_start ? o->multiline_start :
+				 o->cfg ? o->cfg->multiline_start : NULL;
+		struct qw_err e = QW_ERR_INIT;
+
+		if (o->format == PARSE_REGEX && !pat) {
+			err_set(err, EX_USAGE, "--format regex needs --pattern (or the index config's "
+				"indexing_settings.plain_text.pattern)");
+			goto out;
+		}
+		if (pat && o->format != PARSE_NDJSON) {
+			r.fields = extract_new(pat, &e);
+			if (!r.fields) {
+				err_set(err, o->pattern ? EX_USAGE : EX_DATAERR, "%s '%s': %s",
+					o->pattern ? "--pattern" : "indexing_settings.plain_text.pattern",
+					pat, e.msg);
+				goto out;
+			}
+			r.pattern_ts = o->cfg && o->cfg->timestamp_field &&
+				       extract_has_field(r.fields, o->cfg->timestamp_field);
+			r.pattern_body = extract_has_field(r.fields, r.body_field);
+		}
+		if (ml && o->format != PARSE_NDJSON) {
+			r.ml_start = extract_new_plain(ml, &e);
+			if (!r.ml_start) {
+				err_set(err, o->multiline_start ? EX_USAGE : EX_DATAERR, "%s '%s': %s",
+					o->multiline_start ? "--multiline-start" :
+					"indexing_settings.plain_text.multiline_start", ml, e.msg);
+				goto out;
+			}
+		}
+	}
 	if (o->dead_letter) {
 		r.dl_fd = open(o->dead_letter, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (r.dl_fd < 0) {
@@ -500,6 +623,9 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 	}
 out:
 	source_free(src);
+	extract_free(r.ml_start);
+	extract_free(r.fields);
+	buf_free(&r.ev);
 	docmap_free(r.dm);
 	json_decref(r.claimed);
 	json_decref(r.stream_pos);

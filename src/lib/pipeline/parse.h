@@ -4,7 +4,8 @@
  *
  * parse_run() reads every input through source.h, turns each line into a
  * document (NDJSON, or plain text lines as {"<body_field>": line} with a
- * leading timestamp; a UTF-8 byte order mark at the start of a partition is
+ * leading timestamp, or with the fields a pattern captures, a multi-line
+ * event's lines joined by "\n"; a UTF-8 byte order mark at the start of a partition is
  * dropped first), applies the doc mapping (docmap.h) and writes the
  * canonical documents and the control records (checkpoint, commit, eof) to
  * out_fd through a protocol_writer. Rejected lines are counted by reason and
@@ -23,6 +24,11 @@
  * that path is gone, same inode if one was stored). Otherwise a file whose
  * own checkpoint does not fit is read from 0 as "id#N". Before a read that
  * would block on a pipe, the output and the dead letters are flushed.
+ *
+ * A multi-line event is never cut by a checkpoint record: one written while
+ * an event is pending ends where the event starts. At the end of what a
+ * partition holds (and while following, when no more is there yet) the
+ * pending event is complete.
  *
  * Stdin, a FIFO or a device (source_part.stream) cannot be read again, so it
  * is never resumed: each run reads all of it. Its checkpoint records count
@@ -48,6 +54,7 @@ enum parse_format {
 	PARSE_AUTO,     /* per partition: NDJSON when the first line starts with '{' */
 	PARSE_NDJSON,
 	PARSE_PLAIN,
+	PARSE_REGEX,    /* plain text with fields by a pattern (required then) */
 };
 
 struct parse_stats {
@@ -68,6 +75,13 @@ struct parse_opts {
 	json_t *no_resume;
 	enum parse_format format;
 	const char *body_field;             /* default "body" */
+	/* plain lines: a regex or built-in name whose named groups are fields
+	 * (extract.h), default cfg->plain_pattern; a line it does not match is
+	 * rejected as "no_match". NULL: the body and a leading timestamp only. */
+	const char *pattern;
+	/* plain lines: a line this regex does not match joins the event before
+	 * it (with a "\n"), default cfg->multiline_start; NULL: one line, one event */
+	const char *multiline_start;
 	const char *dead_letter;            /* NULL: none */
 	size_t max_line;                    /* default 10 MB */
 	uint64_t checkpoint_every;          /* default 10000 */

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,38 @@ json_t *protocol_parse_control(const char *line, size_t len, struct qw_err *err)
 		return NULL;
 	}
 	return rec;
+}
+
+enum line_kind protocol_read_control(struct protocol_reader *r, uint64_t *lineno, const char **line,
+				     size_t *len, json_t **rec, struct qw_err *err)
+{
+	*rec = NULL;
+	for (;;) {
+		enum line_kind k = protocol_read_line(r, line, len, err);
+
+		if (k == LINE_EOF || k == LINE_AGAIN || k == LINE_ERROR)
+			return k;
+		++*lineno;
+		if (k == LINE_TOO_LONG) {
+			err_set(err, EX_DATAERR, "line %" PRIu64 ": record too long (over %zu bytes)",
+				*lineno, r->max_line);
+			return LINE_ERROR;
+		}
+		if (k == LINE_DOC) {
+			if (*len == 0)
+				continue;
+			err_set(err, EX_DATAERR,
+				"line %" PRIu64 ": a document where a control record was expected",
+				*lineno);
+			return LINE_ERROR;
+		}
+		*rec = protocol_parse_control(*line, *len, err);
+		if (!*rec) {
+			err_prefix(err, "line %" PRIu64, *lineno);
+			return LINE_ERROR;
+		}
+		return LINE_CONTROL;
+	}
 }
 
 const char *protocol_type(json_t *rec)

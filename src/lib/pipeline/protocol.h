@@ -65,6 +65,25 @@ void protocol_reader_free(struct protocol_reader *r);
  */
 enum line_kind protocol_read_line(struct protocol_reader *r, const char **line, size_t *len,
 				  struct qw_err *err);
+/*
+ * The longest control record a stage accepts (a `packaged` record of
+ * max_num_partitions splits with their metadata is far smaller).
+ */
+#define PROTOCOL_MAX_CONTROL ((size_t)16 << 20)
+
+/*
+ * The one input rule of the stages after qw-index (qw-package, qw-upload,
+ * qw-publish), which read control records only: the next control record,
+ * parsed into *rec (a new reference), its line (without RS) in line/len,
+ * and *lineno counting every line read. Blank lines are skipped; a
+ * document, a line longer than the reader's max_line and an invalid control
+ * record are data errors naming the line (EX_DATAERR): after qw-index no
+ * document flows, so one here means a broken chain, and dropping it would
+ * lose it silently. Returns LINE_CONTROL, LINE_EOF, LINE_AGAIN (a
+ * non-blocking fd with no whole line yet) or LINE_ERROR with err set.
+ */
+enum line_kind protocol_read_control(struct protocol_reader *r, uint64_t *lineno, const char **line,
+				     size_t *len, json_t **rec, struct qw_err *err);
 /* Parse a control line (without RS); returns NULL and sets err when invalid. */
 json_t *protocol_parse_control(const char *line, size_t len, struct qw_err *err);
 /* The "type" of a parsed control record ("" when missing). */

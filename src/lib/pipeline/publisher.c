@@ -99,7 +99,7 @@ out:
 	return ret;
 }
 
-int publisher_run(int in_fd, int out_fd, const struct publisher_opts *o, struct qw_err *err)
+int publisher_run(const struct publisher_opts *o, int in_fd, int out_fd, struct qw_err *err)
 {
 	struct protocol_reader r;
 	struct protocol_writer w;
@@ -108,7 +108,7 @@ int publisher_run(int in_fd, int out_fd, const struct publisher_opts *o, struct 
 	json_t *rec = NULL;
 	int ret = -1;
 
-	protocol_reader_init(&r, in_fd, "standard input", 1 << 20);
+	protocol_reader_init(&r, in_fd, "standard input", PROTOCOL_MAX_CONTROL);
 	protocol_writer_init(&w, out_fd, "standard output");
 	ms = metastore_open(o->data_dir, err);
 	if (!ms)
@@ -120,40 +120,21 @@ int publisher_run(int in_fd, int out_fd, const struct publisher_opts *o, struct 
 			goto out;
 		}
 		if (!metastore_index_exists(ms, o->index_id)) {
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", o->index_id);
+			metastore_no_index(ms, o->index_id, err);
 			goto out;
 		}
 	}
 	for (;;) {
 		const char *line;
 		size_t len;
-		enum line_kind k = protocol_read_line(&r, &line, &len, err);
+		enum line_kind k = protocol_read_control(&r, &lineno, &line, &len, &rec, err);
 
 		if (k == LINE_EOF)
 			break;
-		if (k == LINE_ERROR || k == LINE_AGAIN) {
-			if (k == LINE_AGAIN)
-				err_set(err, EX_SOFTWARE, "standard input is non-blocking");
+		if (k == LINE_AGAIN)
+			err_set(err, EX_SOFTWARE, "standard input is non-blocking");
+		if (k != LINE_CONTROL)
 			goto out;
-		}
-		lineno++;
-		if (k == LINE_TOO_LONG) {
-			err_set(err, EX_DATAERR, "line %" PRIu64 ": record too long", lineno);
-			goto out;
-		}
-		if (k == LINE_DOC) {
-			if (len == 0)
-				continue;
-			err_set(err, EX_DATAERR,
-				"line %" PRIu64 ": a document where a control record was expected",
-				lineno);
-			goto out;
-		}
-		rec = protocol_parse_control(line, len, err);
-		if (!rec) {
-			err_prefix(err, "line %" PRIu64, lineno);
-			goto out;
-		}
 		if (!strcmp(protocol_type(rec), REC_UPLOADED)) {
 			if (publish_one(ms, o, rec, &w, err) < 0) {
 				err_prefix(err, "line %" PRIu64, lineno);

@@ -26,6 +26,6 @@ struct publisher_opts {
 	const char *publish_token;  /* used when a record carries no "publish_token" */
 };
 
-int publisher_run(int in_fd, int out_fd, const struct publisher_opts *o, struct qw_err *err);
+int publisher_run(const struct publisher_opts *o, int in_fd, int out_fd, struct qw_err *err);
 
 #endif

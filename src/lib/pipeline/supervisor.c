@@ -498,7 +498,7 @@ static int start_chain(struct sup *s, struct qw_err *err)
 			goto out;
 		}
 	}
-	protocol_reader_init(&s->out_r, s->out_fd, "the chain's output", 1 << 20);
+	protocol_reader_init(&s->out_r, s->out_fd, "the chain's output", PROTOCOL_MAX_CONTROL);
 	s->out_r_live = true;
 	ret = 0;
 out:
@@ -719,8 +719,12 @@ static void reap(struct sup *s)
 		for (i = 0; i < s->gen.n && s->kids; i++)
 			if (s->kids[i].pid == pid)
 				break;
-		if (!s->kids || i == s->gen.n)
-			continue; /* not ours (any more) */
+		if (!s->kids || i == s->gen.n) {
+			/* not a stage (any more): a sibling's end goes to its owner */
+			if (s->o->other_exit)
+				s->o->other_exit(s->o->ctx, pid, st);
+			continue;
+		}
 		s->kids[i].pid = 0;
 		s->kids[i].status = st;
 		s->running--;

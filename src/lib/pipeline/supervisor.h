@@ -50,6 +50,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/err.h"
 
@@ -77,6 +78,10 @@ typedef void (*supervisor_end_fn)(void *ctx, unsigned gen);
  * token. -1 (err set): the run ends with that error, the group killed. */
 typedef int (*supervisor_tick_fn)(void *ctx, struct qw_err *err);
 
+/* A child that is no stage of the chain (a sibling the caller started,
+ * qw-merge) was reaped with wait status status. */
+typedef void (*supervisor_other_exit_fn)(void *ctx, pid_t pid, int status);
+
 /* With a spool: the offset of the input (bytes since the run started)
  * that is published, where the next generation starts reading. */
 typedef int (*supervisor_published_fn)(void *ctx, uint64_t *offset, struct qw_err *err);
@@ -103,6 +108,7 @@ struct supervisor_opts {
 	supervisor_start_fn start;
 	supervisor_end_fn end;
 	supervisor_tick_fn tick;     /* NULL: none */
+	supervisor_other_exit_fn other_exit;   /* NULL: such children are only reaped */
 	void *ctx;
 };
 

@@ -256,37 +256,20 @@ out:
 	return ret;
 }
 
-static int handle_line(struct up *u, enum line_kind k, const char *line, size_t len,
-		       uint64_t lineno, struct qw_err *err)
+/* One control record (protocol_read_control() has checked the line). */
+static int handle_record(struct up *u, json_t *rec, const char *line, size_t len, uint64_t lineno,
+			 struct qw_err *err)
 {
-	json_t *rec;
-	int ret;
-
-	if (k == LINE_TOO_LONG)
-		return err_set(err, EX_DATAERR, "line %" PRIu64 ": record too long", lineno);
-	if (k == LINE_DOC) {
-		if (len == 0)
-			return 0;
-		return err_set(err, EX_DATAERR,
-			       "line %" PRIu64 ": a document where a control record was expected",
-			       lineno);
-	}
-	rec = protocol_parse_control(line, len, err);
-	if (!rec)
-		return err_prefix(err, "line %" PRIu64, lineno);
 	if (!strcmp(protocol_type(rec), REC_PACKAGED)) {
-		ret = handle_packaged(u, rec, err);
-		if (ret < 0)
-			err_prefix(err, "line %" PRIu64, lineno);
+		if (handle_packaged(u, rec, err) < 0)
+			return err_prefix(err, "line %" PRIu64, lineno);
 	} else {
 		struct entry *e = push_entry(u);
 
 		e->line = xmemdup(line, len);
 		e->line_len = len;
-		ret = 0;
 	}
-	json_decref(rec);
-	return ret;
+	return 0;
 }
 
 static int start_jobs(struct up *u, struct qw_err *err)
@@ -392,7 +375,7 @@ static bool has_buffered_line(const struct protocol_reader *r)
 	return avail > 0 && memchr(r->in.data + r->start, '\n', avail) != NULL;
 }
 
-int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw_err *err)
+int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw_err *err)
 {
 	struct up u;
 	struct protocol_reader r;
@@ -403,7 +386,7 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 	memset(&u, 0, sizeof(u));
 	u.o = o;
 	u.done_pipe[0] = u.done_pipe[1] = -1;
-	protocol_reader_init(&r, in_fd, "standard input", 1 << 20);
+	protocol_reader_init(&r, in_fd, "standard input", PROTOCOL_MAX_CONTROL);
 	protocol_writer_init(&u.w, out_fd, "standard output");
 	if (o->max_concurrent < 1) {
 		err_set(err, EX_USAGE, "max concurrent uploads must be at least 1");
@@ -423,7 +406,7 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 			goto out;
 		}
 		if (!metastore_index_exists(u.ms, o->index_id)) {
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", o->index_id);
+			metastore_no_index(u.ms, o->index_id, err);
 			goto out;
 		}
 	}
@@ -471,7 +454,9 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 			do {
 				const char *line;
 				size_t len;
-				enum line_kind k = protocol_read_line(&r, &line, &len, err);
+				json_t *rec;
+				enum line_kind k = protocol_read_control(&r, &lineno, &line, &len, &rec, err);
+				int rc;
 
 				if (k == LINE_EOF) {
 					in_eof = true;
@@ -481,8 +466,9 @@ int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw
 					goto drain;
 				if (k == LINE_AGAIN)
 					break;
-				lineno++;
-				if (handle_line(&u, k, line, len, lineno, err) < 0)
+				rc = handle_record(&u, rec, line, len, lineno, err);
+				json_decref(rec);
+				if (rc < 0)
 					goto drain;
 			} while (has_buffered_line(&r) && u.whead == u.nwait);
 		}

@@ -44,6 +44,6 @@ struct uploader_opts {
 	const char *prog;           /* prefix of verbose lines */
 };
 
-int uploader_run(int in_fd, int out_fd, const struct uploader_opts *o, struct qw_err *err);
+int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw_err *err);
 
 #endif

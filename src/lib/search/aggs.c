@@ -348,9 +348,17 @@ static int check_keys(json_t *body, const char *path, const char *const *ok, str
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(body, k, v)
-		if (!is_key(k, ok))
-			return err_set(err, EX_DATAERR, "%s: unsupported option '%s'", path, k);
+	json_object_foreach(body, k, v) {
+		if (is_key(k, ok))
+			continue;
+		/* Elasticsearch's calendar intervals (months of 28 to 31 days)
+		 * are not Quickwit's: say which key to use instead */
+		if (strcmp(k, "calendar_interval") == 0 && is_key("fixed_interval", ok))
+			return err_set(err, EX_DATAERR,
+				       "%s.calendar_interval: calendar intervals are not supported; use "
+				       "fixed_interval with a duration (\"1d\", \"7d\", \"1h\")", path);
+		return err_set(err, EX_DATAERR, "%s: unsupported option '%s'", path, k);
+	}
 	return 0;
 }
 
@@ -1370,6 +1378,8 @@ static bool value_num(const struct agg_value *v, double *d)
 }
 
 static void collect_node(struct agg_result *r, size_t node, uint32_t doc);
+static void add_values(struct agg_result *r, size_t node, uint32_t doc, const struct agg_value *vals,
+		       size_t nv);
 
 static void collect_sub(struct agg_result *sub, uint32_t doc)
 {
@@ -1685,12 +1695,10 @@ static void collect_top(struct agg_result *r, size_t node, uint32_t doc)
 static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 {
 	const struct agg_node *n = &r->req->nodes[node];
-	struct node_state *s = &r->st[node];
 	const struct agg_source *src = r->bind->src;
 	struct agg_value vals[AGG_MAX_VALUES];
 	int *handle = &r->bind->handles[n->id];
-	size_t nv, i, j;
-	double d;
+	size_t nv;
 
 	if (n->type == AG_MULTI_TERMS || n->type == AG_COMPOSITE) {
 		collect_tuple(r, node, doc);
@@ -1711,6 +1719,20 @@ static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 		vals[0] = n->missing;
 		nv = 1;
 	}
+	add_values(r, node, doc, vals, nv);
+}
+
+/* Counts the nv values of doc into node (collect_node's and
+ * aggs_collect_docs()'s one rule, whichever way the values were read). */
+static void add_values(struct agg_result *r, size_t node, uint32_t doc, const struct agg_value *vals,
+		       size_t nv)
+{
+	const struct agg_node *n = &r->req->nodes[node];
+	struct node_state *s = &r->st[node];
+	const struct agg_source *src = r->bind->src;
+	size_t i, j;
+	double d;
+
 	switch (n->type) {
 	case AG_TERMS:
 		for (i = 0; i < nv; i++) {
@@ -1818,6 +1840,38 @@ static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 void aggs_collect_doc(struct agg_result *res, uint32_t doc)
 {
 	collect_sub(res, doc);
+}
+
+void aggs_collect_docs(struct agg_result *res, const uint32_t *docs, size_t n)
+{
+	const struct agg_source *src = res->bind->src;
+	struct agg_value vals[AGGS_BATCH];
+	size_t i, j;
+
+	if (n > AGGS_BATCH) {
+		for (j = 0; j < n; j += AGGS_BATCH)
+			aggs_collect_docs(res, docs + j, n - j < AGGS_BATCH ? n - j : AGGS_BATCH);
+		return;
+	}
+	for (i = 0; i < res->req->n; i++) {
+		const struct agg_node *nd = &res->req->nodes[i];
+		int *handle = &res->bind->handles[nd->id];
+		bool batch = false;
+
+		/* one value per doc, read for the whole batch at once */
+		if (src->values_one && nd->type != AG_MULTI_TERMS && nd->type != AG_COMPOSITE &&
+		    nd->type != AG_TOP_HITS) {
+			if (*handle == -2)
+				*handle = src->bind(src->ctx, nd->field);
+			batch = *handle >= 0 && src->values_one(src->ctx, *handle, docs, n, vals);
+		}
+		for (j = 0; j < n; j++) {
+			if (batch)
+				add_values(res, i, docs[j], &vals[j], 1);
+			else
+				collect_node(res, i, docs[j]);
+		}
+	}
 }
 
 static int cmp_count_desc(const void *a, const void *b)

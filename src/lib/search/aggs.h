@@ -65,6 +65,13 @@ struct agg_source {
 	int (*bind)(void *ctx, const char *path);
 	/* Up to max values of doc for handle; returns how many the doc has (may exceed max). */
 	size_t (*values)(void *ctx, int handle, uint32_t doc, struct agg_value *out, size_t max);
+	/*
+	 * Optional (NULL: not offered): the one value of each of docs[0..n)
+	 * (n <= AGGS_BATCH, ascending) for handle into out[0..n); false, with
+	 * out undefined, when some doc has not exactly one value (the
+	 * collector then asks values() doc by doc).
+	 */
+	bool (*values_one)(void *ctx, int handle, const uint32_t *docs, size_t n, struct agg_value *out);
 	/* String of dictionary entry (for AV_STR values with dict >= 0). */
 	int (*dict_term)(void *ctx, int dict, uint64_t ord, const char **s, size_t *len);
 };
@@ -80,6 +87,10 @@ size_t aggs_fields(const struct agg_req *req, const char **out, size_t max);
 /* A fresh result for one split; bind fields through src. */
 struct agg_result *aggs_collect_begin(const struct agg_req *req, const struct agg_source *src);
 void aggs_collect_doc(struct agg_result *res, uint32_t doc);
+/* The same for docs[0..n) (ascending): one batch read per field when the
+ * source offers values_one, the same counts as aggs_collect_doc() of each. */
+#define AGGS_BATCH 128
+void aggs_collect_docs(struct agg_result *res, const uint32_t *docs, size_t n);
 /* Cut per-split term buckets; after this, the result no longer uses src. */
 void aggs_collect_end(struct agg_result *res);
 /* Merge from into into (from is freed). */

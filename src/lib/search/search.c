@@ -29,6 +29,8 @@
 #include "mapping/docmap.h"
 #include "base/ids.h"
 #include "store/metastore.h"
+#include "store/s3.h"
+#include "store/split_cache.h"
 #include "search/query.h"
 #include "search/search.h"
 #include "search/snippet.h"
@@ -41,6 +43,7 @@
 
 #define MAX_KINDS 8            /* fields of one path (one per value kind) */
 #define MAX_SORT 2
+#define SEARCH_S3_PARALLEL 8    /* s3:// splits read at once by default */
 /* as tantivy's regex query: the regex matches a whole term, never a part */
 #define REGEX_OPTIONS (PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF)
 /* as Quickwit's phrase prefix query: the first 50 terms of the prefix, in dictionary order */
@@ -86,6 +89,19 @@ static inline void bs_set(struct bitset *b, uint32_t i)
 {
 	if (i < b->n)
 		b->w[i / 64] |= 1ULL << (i % 64);
+}
+
+/* Sets [from, to) (clipped to the set's size). */
+static void bs_set_range(struct bitset *b, uint64_t from, uint64_t to)
+{
+	if (to > b->n)
+		to = b->n;
+	for (; from < to && from % 64; from++)
+		bs_set(b, (uint32_t)from);
+	for (; from + 64 <= to; from += 64)
+		b->w[from / 64] = ~0ULL;
+	for (; from < to; from++)
+		bs_set(b, (uint32_t)from);
 }
 
 static inline bool bs_get(const struct bitset *b, uint32_t i)
@@ -191,6 +207,7 @@ struct index_ctx {
 	struct index_config *cfg;
 	char **search_fields;        /* borrowed from req or cfg */
 	size_t n_search_fields;
+	bool lenient;                /* req->lenient */
 };
 
 struct hit {
@@ -203,7 +220,10 @@ struct task {
 	struct index_ctx *ix;
 	char *split_id;
 	char *path;
+	uint64_t delete_opstamp;     /* the split's: delete tasks above it hide docs */
+	uint64_t size;               /* the split's bytes from its record, 0: unknown */
 	struct split_reader *r;      /* kept open for fetch_docs when it has hits */
+	struct split_io io;          /* what the readers closed so far have read */
 	/* results */
 	uint64_t num_hits;
 	struct hit *hits;
@@ -222,6 +242,7 @@ struct run {
 	size_t k;                    /* start_offset + max_hits */
 	struct task *tasks;
 	size_t n_tasks;
+	struct s3_client *s3;        /* shared by the readers of s3:// splits, or NULL */
 	size_t next_task;            /* atomically incremented by workers */
 	bool keep_readers;           /* tasks with hits keep their reader for fetch_docs */
 	bool has_after;              /* search_after: only hits ranking after this one */
@@ -374,6 +395,9 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 
 	if (!m && n_all > 1 && !field_known(ix, path) && field_known_in_some(all, n_all, path))
 		return 0;
+	/* lenient: a field the index does not have matches nothing (no split has it) */
+	if (!m && ix->lenient)
+		return 0;
 	if (!m) {
 		size_t i, len;
 
@@ -392,7 +416,7 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 		return err_set(err, EX_DATAERR, "query: col %u: unknown field '%s' in index '%s'",
 			       n->col, path, ix->index_id);
 	}
-	if (check_literals(ix, n, m, path, err) < 0)
+	if (!ix->lenient && check_literals(ix, n, m, path, err) < 0)
 		return -1;
 	if (n->kind == QN_REGEX && m->type != FT_TEXT && m->type != FT_JSON)
 		return err_set(err, EX_DATAERR,
@@ -612,51 +636,298 @@ static void toks_free(struct toks *tk)
 	memset(tk, 0, sizeof(*tk));
 }
 
-/* Docs where the tokens appear in order (positions relative, within slop). */
-static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, uint32_t slop,
-			struct bitset *out)
+/*
+ * One token of a phrase: the postings of its term, or the union of those
+ * of several terms (the expansions of a phrase prefix's last token, read
+ * in one pass instead of one phrase each).
+ */
+struct phrase_slot {
+	struct split_postings **ps; /* by current doc, ascending (an ordered union) */
+	uint32_t *cur;     /* the current doc of each of ps */
+	uint32_t *rank;    /* of each of ps: its rank by doc freq, most frequent 0 */
+	uint32_t *df_of;   /* the doc freq of each list as opened (ranks are made of them) */
+	size_t n;
+	uint64_t df;       /* sum of doc freqs: the rarest slot leads the intersection */
+	uint32_t *pos;     /* the positions of the terms in the slot's doc, when n > 1 */
+	uint32_t npos, cap;
+};
+
+/* Put ps[0] back in its place after its doc moved forward. */
+static void slot_sift(struct phrase_slot *s)
 {
-	struct split_postings **ps = xcalloc(tk->n, sizeof(*ps));
+	struct split_postings *p = s->ps[0];
+	uint32_t d = s->cur[0], r = s->rank[0];
+	size_t i;
+
+	for (i = 1; i < s->n && s->cur[i] < d; i++) {
+		s->ps[i - 1] = s->ps[i];
+		s->cur[i - 1] = s->cur[i];
+		s->rank[i - 1] = s->rank[i];
+	}
+	s->ps[i - 1] = p;
+	s->cur[i - 1] = d;
+	s->rank[i - 1] = r;
+}
+
+/*
+ * Move the slot to its first doc >= target (its least doc, in s->cur[0]):
+ * only the lists behind target move, so 50 expansions cost no more per
+ * doc than the few that are there.
+ */
+static inline int slot_advance(struct phrase_slot *s, uint32_t target, struct qw_err *err)
+{
+	if (s->n == 1)
+		return split_postings_advance(s->ps[0], target, &s->cur[0], err);
+	while (s->cur[0] < target) {
+		if (split_postings_advance(s->ps[0], target, &s->cur[0], err) < 0)
+			return -1;
+		slot_sift(s);
+	}
+	return 0;
+}
+
+/* The positions of the slot's terms in its current doc, ascending. */
+static int slot_merge_positions(struct phrase_slot *s, const uint32_t **pos, uint32_t *npos,
+				struct qw_err *err)
+{
+	s->npos = 0;
+	for (size_t i = 0; i < s->n && s->cur[i] == s->cur[0]; i++) {
+		const uint32_t *p;
+		uint32_t n;
+
+		if (split_postings_positions(s->ps[i], &p, &n, err) < 0)
+			return -1;
+		if (s->npos + n > s->cap) {
+			s->cap = (s->npos + n) * 2;
+			s->pos = xreallocarray(s->pos, s->cap, sizeof(*s->pos));
+		}
+		memcpy(s->pos + s->npos, p, n * sizeof(*p));
+		s->npos += n;
+	}
+	/* ascending, as one term's are (a few, mostly from one term: insertion) */
+	for (uint32_t i = 1; i < s->npos; i++) {
+		uint32_t v = s->pos[i], j = i;
+
+		for (; j > 0 && s->pos[j - 1] > v; j--)
+			s->pos[j] = s->pos[j - 1];
+		s->pos[j] = v;
+	}
+	*pos = s->pos;
+	*npos = s->npos;
+	return 0;
+}
+
+/* The slot's positions: a term's own, or the merge of the union's (per doc: inline). */
+static inline __attribute__((always_inline)) int
+slot_positions(struct phrase_slot *s, const uint32_t **pos, uint32_t *npos, struct qw_err *err)
+{
+	if (s->n == 1)
+		return split_postings_positions(s->ps[0], pos, npos, err);
+	return slot_merge_positions(s, pos, npos, err);
+}
+
+/*
+ * Whether the tokens are at their relative positions from one position of
+ * the first (slop 0): every list ascending, so one merge pass (at: a
+ * cursor per token) instead of a scan of each list for each position.
+ */
+static inline __attribute__((always_inline)) bool exact_phrase_at(const struct toks *tk, const uint32_t *const *pos,
+				   const uint32_t *npos, size_t *at)
+{
+	if (tk->n == 2) {
+		/* the common case, as one merge of two lists */
+		uint64_t off = tk->pos[1] - tk->pos[0];
+		uint32_t i = 0, j = 0;
+
+		while (i < npos[0] && j < npos[1]) {
+			uint64_t want = (uint64_t)pos[0][i] + off;
+
+			if (pos[1][j] < want)
+				j++;
+			else if (pos[1][j] == want)
+				return true;
+			else
+				i++;
+		}
+		return false;
+	}
+	for (size_t j = 1; j < tk->n; j++)
+		at[j] = 0;
+	for (uint32_t a = 0; a < npos[0]; a++) {
+		bool all = true;
+
+		for (size_t j = 1; j < tk->n && all; j++) {
+			uint64_t want = (uint64_t)pos[0][a] + tk->pos[j] - tk->pos[0];
+
+			while (at[j] < npos[j] && pos[j][at[j]] < want)
+				at[j]++;
+			if (at[j] == npos[j])
+				return false; /* no later first position can match either */
+			all = pos[j][at[j]] == want;
+		}
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Slop 0, the last slot a union: whether one of its terms in the slot's
+ * doc ends the phrase of the others (pos, npos of the other slots filled).
+ * The terms go most frequent first and only until one does, so the
+ * positions of the others are mostly never decoded.
+ */
+static int slot_any_exact(struct phrase_slot *s, const struct toks *tk, const uint32_t **pos,
+			  uint32_t *npos, size_t *at, struct qw_err *err)
+{
+	size_t last = tk->n - 1, m = 1, i, j;
+
+	while (m < s->n && s->cur[m] == s->cur[0])
+		m++;
+	/* the lists at the doc by rank (they share their doc: the order by doc holds) */
+	for (i = 1; i < m; i++) {
+		struct split_postings *p = s->ps[i];
+		uint32_t r = s->rank[i];
+
+		for (j = i; j > 0 && s->rank[j - 1] > r; j--) {
+			s->ps[j] = s->ps[j - 1];
+			s->rank[j] = s->rank[j - 1];
+		}
+		s->ps[j] = p;
+		s->rank[j] = r;
+	}
+	for (i = 0; i < m; i++) {
+		if (split_postings_positions(s->ps[i], &pos[last], &npos[last], err) < 0)
+			return -1;
+		if (exact_phrase_at(tk, pos, npos, at))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Docs where the tokens appear in order (positions relative, within slop).
+ * With n_alts > 0 the last token is any of the terms alts (a phrase
+ * prefix's expansions): the union of the phrases, each doc tested once.
+ */
+static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks *tk,
+			     uint32_t slop, char *const *alts, const size_t *alt_len,
+			     size_t n_alts, struct bitset *out)
+{
+	struct phrase_slot *sl = xcalloc(tk->n, sizeof(*sl));
+	size_t *order = xcalloc(tk->n, sizeof(*order));
 	const uint32_t **pos = xcalloc(tk->n, sizeof(*pos));
 	uint32_t *npos = xcalloc(tk->n, sizeof(*npos));
+	size_t *at = xcalloc(tk->n, sizeof(*at));
 	struct split_term_info ti;
-	uint32_t doc = 0, d;
-	size_t i, j, a, b;
+	uint32_t doc = 0;
+	size_t i, j, k, a, b;
 	int rc = -1, found;
 
 	for (i = 0; i < tk->n; i++) {
-		found = split_reader_term_lookup(sc->r, field, tk->t[i], tk->tl[i], &ti, sc->err);
-		if (found < 0)
-			goto out;
-		if (found == 0) {
+		bool multi = n_alts > 0 && i == tk->n - 1;
+		size_t n = multi ? n_alts : 1;
+
+		sl[i].ps = xcalloc(n, sizeof(*sl[i].ps));
+		sl[i].cur = xcalloc(n, sizeof(*sl[i].cur));
+		sl[i].rank = xcalloc(n, sizeof(*sl[i].rank));
+		sl[i].df_of = xcalloc(n, sizeof(*sl[i].df_of));
+		for (k = 0; k < n; k++) {
+			const char *t = multi ? alts[k] : tk->t[i];
+			size_t tl = multi ? alt_len[k] : tk->tl[i];
+
+			found = split_reader_term_lookup(sc->r, field, t, tl, &ti, sc->err);
+			if (found < 0)
+				goto out;
+			if (found == 0)
+				continue;
+			sl[i].ps[sl[i].n] = split_postings_open(sc->r, &ti, true, sc->err);
+			if (!sl[i].ps[sl[i].n])
+				goto out;
+			/* on its first doc, which is where the slot's order starts */
+			if (split_postings_next(sl[i].ps[sl[i].n], &sl[i].cur[sl[i].n], sc->err) < 0) {
+				sl[i].n++;
+				goto out;
+			}
+			/* rank by doc freq: the lists before it that are rarer move down */
+			sl[i].rank[sl[i].n] = 0;
+			for (j = 0; j < sl[i].n; j++) {
+				if (sl[i].df_of[j] >= ti.doc_freq)
+					sl[i].rank[sl[i].n]++;
+				else
+					sl[i].rank[j]++;
+			}
+			sl[i].df_of[sl[i].n] = ti.doc_freq;
+			sl[i].n++;
+			sl[i].df += ti.doc_freq;
+		}
+		/* insertion sort by first doc */
+		for (k = 1; k < sl[i].n; k++) {
+			struct split_postings *p = sl[i].ps[k];
+			uint32_t d = sl[i].cur[k], r = sl[i].rank[k];
+
+			for (j = k; j > 0 && sl[i].cur[j - 1] > d; j--) {
+				sl[i].ps[j] = sl[i].ps[j - 1];
+				sl[i].cur[j] = sl[i].cur[j - 1];
+				sl[i].rank[j] = sl[i].rank[j - 1];
+			}
+			sl[i].ps[j] = p;
+			sl[i].cur[j] = d;
+			sl[i].rank[j] = r;
+		}
+		if (sl[i].n == 0) {
 			rc = 0;
 			goto out;
 		}
-		ps[i] = split_postings_open(sc->r, &ti, true, sc->err);
-		if (!ps[i])
-			goto out;
+		/* insertion by doc freq */
+		for (j = i; j > 0 && sl[order[j - 1]].df > sl[i].df; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
 	}
-	/* leapfrog intersection */
+	/* leapfrog intersection, led by the rarest slot */
 	for (;;) {
 		bool agree = true;
 
-		for (i = 0; i < tk->n; i++) {
-			if (split_postings_advance(ps[i], doc, &d, sc->err) < 0)
+		for (k = 0; k < tk->n; k++) {
+			struct phrase_slot *s = &sl[order[k]];
+
+			if (slot_advance(s, doc, sc->err) < 0)
 				goto out;
-			if (d == SPLIT_DOC_END) {
+			if (s->cur[0] == SPLIT_DOC_END) {
 				rc = 0;
 				goto out;
 			}
-			if (d != doc) {
-				doc = d;
+			if (s->cur[0] != doc) {
+				doc = s->cur[0];
 				agree = false;
+				break;
 			}
 		}
 		if (!agree)
 			continue;
-		for (i = 0; i < tk->n; i++)
-			if (split_postings_positions(ps[i], &pos[i], &npos[i], sc->err) < 0)
+		if (slop == 0 && n_alts > 0) {
+			/* each term of the last slot in turn, most frequent first, until one makes the phrase */
+			struct phrase_slot *s = &sl[tk->n - 1];
+			int hit;
+
+			for (i = 0; i + 1 < tk->n; i++)
+				if (slot_positions(&sl[i], &pos[i], &npos[i], sc->err) < 0)
+					goto out;
+			hit = slot_any_exact(s, tk, pos, npos, at, sc->err);
+			if (hit < 0)
 				goto out;
+			if (hit)
+				bs_set(out, doc);
+			goto next;
+		}
+		for (i = 0; i < tk->n; i++)
+			if (slot_positions(&sl[i], &pos[i], &npos[i], sc->err) < 0)
+				goto out;
+		if (slop == 0) {
+			if (exact_phrase_at(tk, pos, npos, at))
+				bs_set(out, doc);
+			goto next;
+		}
 		for (a = 0; a < npos[0]; a++) {
 			bool all = true;
 
@@ -680,6 +951,7 @@ static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, 
 				break;
 			}
 		}
+next:
 		doc++;
 		if (doc == 0 || doc >= sc->num_docs) {
 			rc = 0;
@@ -687,12 +959,27 @@ static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, 
 		}
 	}
 out:
-	for (i = 0; i < tk->n; i++)
-		split_postings_free(ps[i]);
-	free(ps);
-	free(pos);
+	for (i = tk->n; i-- > 0;) {
+		for (k = 0; k < sl[i].n; k++)
+			split_postings_free(sl[i].ps[k]);
+		free(sl[i].ps);
+		free(sl[i].cur);
+		free(sl[i].rank);
+		free(sl[i].df_of);
+		free(sl[i].pos);
+	}
+	free(at);
 	free(npos);
+	free(pos);
+	free(order);
+	free(sl);
 	return rc;
+}
+
+static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, uint32_t slop,
+			struct bitset *out)
+{
+	return match_phrase_alts(sc, field, tk, slop, NULL, NULL, 0, out);
 }
 
 /* A text value on a text field: tokenized; several tokens make a phrase. */
@@ -1008,6 +1295,28 @@ static int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64
 	if (!c)
 		return -1;
 	nd = split_column_num_docs(c);
+	if (split_column_single_valued(c)) {
+		/* value i is doc i: whole blocks in or out of the range by their
+		 * bounds (logs arrive nearly in time order, so a timestamp range
+		 * decodes only the blocks at its edges) */
+		uint64_t nb = split_column_num_blocks(c), b, vmin, vmax, vals[COL_VAL_BLOCK];
+
+		for (b = 0; b < nb; b++) {
+			split_column_block(c, b, &s, &e, &vmin, &vmax);
+			if (vmax < lo || vmin > hi)
+				continue;
+			if (vmin >= lo && vmax <= hi) {
+				bs_set_range(out, s, e);
+				continue;
+			}
+			split_column_values(c, s, (size_t)(e - s), vals);
+			for (v = 0; v < e - s; v++)
+				if (vals[v] >= lo && vals[v] <= hi)
+					bs_set(out, (uint32_t)(s + v));
+		}
+		split_column_free(c);
+		return 0;
+	}
 	for (doc = 0; doc < nd; doc++) {
 		split_column_doc_range(c, doc, &s, &e);
 		for (; s < e; s++) {
@@ -1335,13 +1644,8 @@ static int match_phrase_prefix(struct split_ctx *sc, int field, const char *text
 	if (rc < 0)
 		goto out;
 	rc = 0;
-	for (i = 0; i < n_exp && rc == 0; i++) {
-		tk.t[tk.n - 1] = exp[i];
-		tk.tl[tk.n - 1] = exp_len[i];
-		rc = match_phrase(sc, field, &tk, 0, out);
-	}
-	tk.t[tk.n - 1] = prefix;
-	tk.tl[tk.n - 1] = plen;
+	if (n_exp > 0)
+		rc = match_phrase_alts(sc, field, &tk, 0, exp, exp_len, n_exp, out);
 out:
 	for (i = 0; i < n_exp; i++)
 		free(exp[i]);
@@ -1960,58 +2264,80 @@ static int asrc_bind(void *ctx, const char *path)
 	return (int)a->n_binds++;
 }
 
+/* A column key of a field kind as an aggregation value. */
+static void agg_value_of(struct agg_value *v, enum value_kind kind, int dict, uint64_t k)
+{
+	v->s = NULL;
+	v->len = 0;
+	v->dict = -1;
+	v->v.u = 0;
+	switch (kind) {
+	case VK_TEXT:
+	case VK_IP:
+	case VK_BYTES:
+		v->kind = AV_STR;
+		v->dict = dict;
+		v->ord = k;
+		break;
+	case VK_I64:
+		v->kind = AV_I64;
+		v->v.i = termkey_to_i64(k);
+		break;
+	case VK_U64:
+		v->kind = AV_U64;
+		v->v.u = k;
+		break;
+	case VK_F64:
+		v->kind = AV_F64;
+		v->v.f = termkey_to_f64(k);
+		break;
+	case VK_DATETIME:
+		v->kind = AV_DATETIME;
+		v->v.i = termkey_to_i64(k);
+		break;
+	case VK_BOOL:
+		v->kind = AV_BOOL;
+		v->v.u = k;
+		break;
+	}
+}
+
 static size_t asrc_values(void *ctx, int handle, uint32_t doc, struct agg_value *out, size_t max)
 {
 	struct agg_src_ctx *a = ctx;
 	struct agg_bind *b = &a->binds[handle];
 	size_t n = 0, i;
-	uint64_t s, e, k;
+	uint64_t s, e;
 
 	for (i = 0; i < b->n; i++) {
 		split_column_doc_range(b->c[i], doc, &s, &e);
-		for (; s < e; s++, n++) {
-			struct agg_value *v;
-
-			if (n >= max)
-				continue;
-			v = &out[n];
-			k = split_column_value(b->c[i], s);
-			v->s = NULL;
-			v->len = 0;
-			v->dict = -1;
-			v->v.u = 0;
-			switch (b->kind[i]) {
-			case VK_TEXT:
-			case VK_IP:
-			case VK_BYTES:
-				v->kind = AV_STR;
-				v->dict = b->dict[i];
-				v->ord = k;
-				break;
-			case VK_I64:
-				v->kind = AV_I64;
-				v->v.i = termkey_to_i64(k);
-				break;
-			case VK_U64:
-				v->kind = AV_U64;
-				v->v.u = k;
-				break;
-			case VK_F64:
-				v->kind = AV_F64;
-				v->v.f = termkey_to_f64(k);
-				break;
-			case VK_DATETIME:
-				v->kind = AV_DATETIME;
-				v->v.i = termkey_to_i64(k);
-				break;
-			case VK_BOOL:
-				v->kind = AV_BOOL;
-				v->v.u = k;
-				break;
-			}
-		}
+		for (; s < e; s++, n++)
+			if (n < max)
+				agg_value_of(&out[n], b->kind[i], b->dict[i], split_column_value(b->c[i], s));
 	}
 	return n;
+}
+
+/* One column with one value per doc: value i is doc i's, read in bulk. */
+static bool asrc_values_one(void *ctx, int handle, const uint32_t *docs, size_t n,
+			    struct agg_value *out)
+{
+	struct agg_src_ctx *a = ctx;
+	struct agg_bind *b = &a->binds[handle];
+	uint64_t keys[AGGS_BATCH];
+	size_t i;
+
+	if (b->n != 1 || !split_column_single_valued(b->c[0]) || n == 0 || n > AGGS_BATCH)
+		return false;
+	if (docs[n - 1] - docs[0] == n - 1) {
+		split_column_values(b->c[0], docs[0], n, keys);
+	} else {
+		for (i = 0; i < n; i++)
+			keys[i] = split_column_value(b->c[0], docs[i]);
+	}
+	for (i = 0; i < n; i++)
+		agg_value_of(&out[i], b->kind[0], b->dict[0], keys[i]);
+	return true;
 }
 
 static int asrc_dict_term(void *ctx, int dict, uint64_t ord, const char **s, size_t *len)
@@ -2051,17 +2377,18 @@ static void asrc_free(struct agg_src_ctx *a)
 
 /* ------------------------------------------------------------------ one split */
 
-static int time_filter(struct split_ctx *sc, struct bitset *bits)
+/* Keep in bits the docs in [start, end) seconds (either side optional). */
+static int time_range_filter(struct split_ctx *sc, bool has_start, int64_t start, bool has_end,
+			     int64_t end, struct bitset *bits)
 {
-	const struct search_request *req = sc->run->req;
 	const char *tsf = sc->cfg->timestamp_field;
-	int64_t lo = req->has_start ? req->start_ts * 1000000 : INT64_MIN;
-	int64_t hi = req->has_end ? req->end_ts * 1000000 - 1 : INT64_MAX;
+	int64_t lo = has_start ? start * 1000000 : INT64_MIN;
+	int64_t hi = has_end ? end * 1000000 - 1 : INT64_MAX;
 	int64_t smin, smax;
 	struct bitset keep;
 	int field, rc;
 
-	if (!tsf || (!req->has_start && !req->has_end))
+	if (!tsf || (!has_start && !has_end))
 		return 0;
 	if (split_reader_time_range(sc->r, &smin, &smax) && smin >= lo && smax <= hi)
 		return 0;
@@ -2075,6 +2402,133 @@ static int time_filter(struct split_ctx *sc, struct bitset *bits)
 	bs_and(bits, &keep);
 	bs_free(&keep);
 	return rc;
+}
+
+static int time_filter(struct split_ctx *sc, struct bitset *bits)
+{
+	const struct search_request *req = sc->run->req;
+
+	return time_range_filter(sc, req->has_start, req->start_ts, req->has_end, req->end_ts, bits);
+}
+
+static bool task_ts(json_t *dq, const char *key, int64_t *v)
+{
+	json_t *j = json_object_get(dq, key);
+
+	if (!json_is_integer(j))
+		return false;
+	*v = (int64_t)json_integer_value(j);
+	return true;
+}
+
+/*
+ * OR into del the docs of the split that the delete tasks of tasks with an
+ * opstamp above after hide (metastore.h, "delete tasks"): each task's
+ * query, with its own search fields, within its time range. The one
+ * place where deletes meet search: search_split() and search_deleted_docs().
+ */
+static int deleted_docs(struct split_ctx *sc, const char *index_id, json_t *tasks,
+			uint64_t after, struct bitset *del)
+{
+	struct task *saved = sc->t;
+	struct bitset one;
+	size_t i;
+	json_t *t;
+	int rc = 0;
+
+	bs_init(&one, sc->num_docs);
+	json_array_foreach(tasks, i, t) {
+		json_t *dq = json_object_get(t, "delete_query"), *jf = json_object_get(dq, "search_fields");
+		json_int_t opstamp = json_integer_value(json_object_get(t, "opstamp"));
+		const char *qs = json_string_value(json_object_get(dq, "query"));
+		struct index_ctx dix;
+		struct task dt;
+		struct query_node *q;
+		int64_t start = 0, end = 0;
+		bool has_start = task_ts(dq, "start_timestamp", &start);
+		bool has_end = task_ts(dq, "end_timestamp", &end);
+		size_t j;
+
+		if (opstamp <= 0 || (uint64_t)opstamp <= after)
+			continue;
+		if (!qs) {
+			rc = err_set(sc->err, EX_DATAERR, "delete task %lld has no query",
+				     (long long)opstamp);
+			break;
+		}
+		q = query_parse(qs, sc->err);
+		if (!q) {
+			err_prefix(sc->err, "delete task %lld", (long long)opstamp);
+			rc = -1;
+			break;
+		}
+		memset(&dix, 0, sizeof(dix));
+		memset(&dt, 0, sizeof(dt));
+		dix.index_id = (char *)index_id;
+		dix.cfg = (struct index_config *)sc->cfg;
+		dix.search_fields = xcalloc(json_array_size(jf) + 1, sizeof(*dix.search_fields));
+		for (j = 0; j < json_array_size(jf); j++)
+			if (json_is_string(json_array_get(jf, j)))
+				dix.search_fields[dix.n_search_fields++] =
+					(char *)json_string_value(json_array_get(jf, j));
+		dt.ix = &dix;
+		sc->t = &dt;
+		bs_clear(&one);
+		rc = check_query(&dix, &dix, 1, q, sc->err);
+		if (rc == 0)
+			rc = eval(sc, q, &one);
+		if (rc == 0)
+			rc = time_range_filter(sc, has_start, start, has_end, end, &one);
+		sc->t = saved;
+		free(dix.search_fields);
+		query_free(q);
+		if (rc < 0) {
+			err_prefix(sc->err, "delete task %lld", (long long)opstamp);
+			break;
+		}
+		bs_or(del, &one);
+	}
+	bs_free(&one);
+	return rc;
+}
+
+/* Take from bits the docs hidden by delete tasks not yet applied to the split. */
+static int delete_filter(struct split_ctx *sc, struct bitset *bits)
+{
+	json_t *tasks = metastore_delete_tasks_doc(sc->t->ix->meta);
+	struct bitset del;
+	int rc;
+
+	if (!tasks || sc->t->delete_opstamp >= metastore_last_delete_opstamp(sc->t->ix->meta))
+		return 0;
+	bs_init(&del, sc->num_docs);
+	rc = deleted_docs(sc, sc->t->ix->index_id, tasks, sc->t->delete_opstamp, &del);
+	bs_andnot(bits, &del);
+	bs_free(&del);
+	return rc;
+}
+
+/* A reader of t's split, sharing the run's S3 client (its connections). */
+static struct split_reader *task_open(const struct run *run, const struct task *t,
+				      struct qw_err *err)
+{
+	struct split_open_opts o = { run->s3, t->size };
+
+	return split_reader_open_opts(t->path, &o, err);
+}
+
+/* Add what reader r of t has read to t's count (once per reader). */
+static void task_io_add(struct task *t, const struct split_reader *r)
+{
+	struct split_io io;
+
+	if (!r)
+		return;
+	split_reader_io(r, &io);
+	t->io.remote |= io.remote;
+	t->io.footer_cached |= io.footer_cached;
+	t->io.requests += io.requests;
+	t->io.bytes += io.bytes;
 }
 
 static int search_split(struct run *run, struct task *t)
@@ -2097,12 +2551,13 @@ static int search_split(struct run *run, struct task *t)
 	sc.cfg = t->ix->cfg;
 	sc.err = &t->err;
 	tokenizer_init(&sc.ts);
-	sc.r = split_reader_open(t->path, &t->err);
+	sc.r = task_open(run, t, &t->err);
 	if (!sc.r || split_reader_check_id(sc.r, t->split_id, &t->err) < 0)
 		goto out;
 	sc.num_docs = split_reader_num_docs(sc.r);
 	bs_init(&bits, sc.num_docs);
-	if (eval(&sc, run->q, &bits) < 0 || time_filter(&sc, &bits) < 0)
+	if (eval(&sc, run->q, &bits) < 0 || time_filter(&sc, &bits) < 0 ||
+	    delete_filter(&sc, &bits) < 0)
 		goto out;
 	t->num_hits = bs_count(&bits);
 	if (run->k > 0 && t->num_hits > 0) {
@@ -2160,10 +2615,23 @@ static int search_split(struct run *run, struct task *t)
 		asrc.ctx = &actx;
 		asrc.bind = asrc_bind;
 		asrc.values = asrc_values;
+		asrc.values_one = asrc_values_one;
 		asrc.dict_term = asrc_dict_term;
 		t->aggs = aggs_collect_begin(run->aggs, &asrc);
-		for (doc = bs_next(&bits, 0); doc != UINT32_MAX; doc = bs_next(&bits, doc + 1))
-			aggs_collect_doc(t->aggs, doc);
+		{
+			uint32_t batch[AGGS_BATCH];
+			size_t nb = 0;
+
+			for (doc = bs_next(&bits, 0); doc != UINT32_MAX; doc = bs_next(&bits, doc + 1)) {
+				batch[nb++] = doc;
+				if (nb == AGGS_BATCH) {
+					aggs_collect_docs(t->aggs, batch, nb);
+					nb = 0;
+				}
+			}
+			if (nb)
+				aggs_collect_docs(t->aggs, batch, nb);
+		}
 		aggs_collect_end(t->aggs);
 		if (actx.failed)
 			goto out;
@@ -2178,8 +2646,10 @@ out:
 	tokenizer_free(&sc.ts);
 	if (rc == 0 && run->keep_readers && t->n_hits > 0)
 		t->r = sc.r;                 /* fetch_docs reads the returned docs from it */
-	else
+	else {
+		task_io_add(t, sc.r);
 		split_reader_close(sc.r);
+	}
 	if (rc < 0) {
 		t->failed = true;
 		t->num_hits = 0;
@@ -2630,7 +3100,9 @@ static int plan_index(struct run *run, struct metastore *ms, struct index_ctx *i
 		memset(t, 0, sizeof(*t));
 		t->ix = ix;
 		t->split_id = xstrdup(sid);
+		t->delete_opstamp = r->delete_opstamp;
 		t->path = metastore_split_path_doc(ms, ix->index_id, ix->meta, sid);
+		t->size = r->has_size && r->size_bytes > 0 ? (uint64_t)r->size_bytes : 0;
 	}
 	metastore_free_splits(recs, n_recs);
 	return 0;
@@ -2873,11 +3345,13 @@ static json_t *load_doc(const struct task *t, struct split_reader *r, uint32_t d
 }
 
 /* A reader for the fetch phase of a split whose search did not keep one. */
-static struct split_reader *fetch_reader(const struct task *t, struct qw_err *err)
+static struct split_reader *fetch_reader(const struct run *run, struct task *t,
+					 struct qw_err *err)
 {
-	struct split_reader *r = split_reader_open(t->path, err);
+	struct split_reader *r = task_open(run, t, err);
 
 	if (r && split_reader_check_id(r, t->split_id, err) < 0) {
+		task_io_add(t, r);
 		split_reader_close(r);
 		r = NULL;
 	}
@@ -2907,7 +3381,7 @@ static void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t
 
 		if (!r && !failed[ti]) {
 			err_clear(&e);
-			r = opened[ti] = fetch_reader(t, &e);
+			r = opened[ti] = fetch_reader(run, t, &e);
 			if (!r) {
 				json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
 				*partial = failed[ti] = true;
@@ -2925,8 +3399,10 @@ static void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t
 			break;
 	}
 	for (i = 0; i < n_tasks; i++)
-		if (opened[i])
+		if (opened[i]) {
+			task_io_add(&run->tasks[i], opened[i]);
 			split_reader_close(opened[i]);
+		}
 	free(failed);
 	free(opened);
 }
@@ -2951,11 +3427,13 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 		struct task *t = &run->tasks[refs[i].h.task];
 
 		if (refs[i].h.task != cur_task) {
-			if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
+			if (cur_task != UINT32_MAX && !run->tasks[cur_task].r) {
+				task_io_add(&run->tasks[cur_task], r);
 				split_reader_close(r);
+			}
 			cur_task = refs[i].h.task;
 			err_clear(&e);
-			r = t->r ? t->r : fetch_reader(t, &e);
+			r = t->r ? t->r : fetch_reader(run, t, &e);
 			if (!r) {
 				json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
 				*partial = true;
@@ -2970,8 +3448,10 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 			apply_output_formats(t->ix->cfg, docs[refs[i].out_idx]);
 		}
 	}
-	if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
+	if (cur_task != UINT32_MAX && !run->tasks[cur_task].r) {
+		task_io_add(&run->tasks[cur_task], r);
 		split_reader_close(r);
+	}
 	for (i = 0; i < n; i++)
 		if (docs[i]) {
 			json_array_append_new(hits, docs[i]);
@@ -2985,6 +3465,49 @@ static int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *
 }
 
 /* ------------------------------------------------------------------ entry */
+
+static void io_json_add(json_t *o, const struct split_io *io)
+{
+	json_t *s = json_object_get(o, "splits");
+
+	json_object_set_new(o, "splits", json_integer(json_integer_value(s) + 1));
+	json_object_set_new(o, "requests", json_integer(json_integer_value(
+		json_object_get(o, "requests")) + (json_int_t)io->requests));
+	json_object_set_new(o, "bytes", json_integer(json_integer_value(
+		json_object_get(o, "bytes")) + (json_int_t)io->bytes));
+}
+
+/* The response's "stats" (search.h): what each split searched has cost. */
+static json_t *stats_json(const struct run *run)
+{
+	json_t *st = json_object(), *per = json_array(), *local = json_object(),
+	       *s3 = json_object(), *total = json_object();
+
+	json_object_set_new(total, "splits", json_integer(0));
+	json_object_set_new(total, "requests", json_integer(0));
+	json_object_set_new(total, "bytes", json_integer(0));
+	json_object_update(local, total);
+	json_object_update(s3, total);
+	for (size_t i = 0; i < run->n_tasks; i++) {
+		const struct task *t = &run->tasks[i];
+
+		io_json_add(total, &t->io);
+		io_json_add(t->io.remote ? s3 : local, &t->io);
+		json_array_append_new(per, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}",
+						     "split_id", t->split_id,
+						     "index_id", t->ix->index_id,
+						     "storage", t->io.remote ? "s3" : "local",
+						     "requests", (json_int_t)t->io.requests,
+						     "bytes", (json_int_t)t->io.bytes,
+						     "footer_cached", t->io.footer_cached));
+	}
+	json_object_update(st, total);
+	json_decref(total);
+	json_object_set_new(st, "local", local);
+	json_object_set_new(st, "s3", s3);
+	json_object_set_new(st, "per_split", per);
+	return st;
+}
 
 static uint64_t mono_us(void)
 {
@@ -3016,9 +3539,11 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
 	uint64_t num_hits = 0, start_us = mono_us();
 	json_t *out = NULL, *hits = NULL, *errors = NULL, *snippets = NULL, *last_json = NULL;
+	json_t *hit_ix = NULL;
 	struct agg_result *agg_total = NULL;
 	pthread_t *th = NULL;
 	size_t n_threads = 0;
+	bool remote = false;
 	int rc = -1;
 
 	memset(&run, 0, sizeof(run));
@@ -3063,6 +3588,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 			ix->search_fields = ix->cfg->default_search_fields;
 			ix->n_search_fields = ix->cfg->n_default_search_fields;
 		}
+		ix->lenient = req->lenient;
 		if (check_snippet_fields(req, ix, err) < 0)
 			goto out;
 	}
@@ -3086,9 +3612,25 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		if (plan_index(&run, ms, &ixs[i], err) < 0)
 			goto out;
 
+	for (i = 0; i < run.n_tasks && !remote; i++)
+		remote = split_cache_is_remote(run.tasks[i].path);
+	if (remote) {
+		if (split_cache_check_config(err) < 0)
+			goto out;
+		run.s3 = s3_client_new(err);
+		if (!run.s3)
+			goto out;
+	}
+
 	/* few enough readers (a file descriptor and ~100 KB each) stay open for fetch_docs */
 	run.keep_readers = run.k > 0 && run.n_tasks <= 64;
 	n_threads = req->threads ? req->threads : run.n_tasks > 1 ? (size_t)online_cpus() : 1;
+	/*
+	 * s3:// splits wait on the network, not on a core: more of them are
+	 * read at once (each thread takes a pooled connection, s3.h).
+	 */
+	if (remote && !req->threads && n_threads < SEARCH_S3_PARALLEL)
+		n_threads = SEARCH_S3_PARALLEL;
 	if (n_threads > run.n_tasks)
 		n_threads = run.n_tasks;
 	if (n_threads > 64)
@@ -3098,7 +3640,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	 * up: unless asked for, one or two splits with nothing but counting to
 	 * do get one thread, which answers sooner.
 	 */
-	if (!req->threads && run.n_tasks <= 2 && run.k == 0 && !run.aggs)
+	if (!req->threads && run.n_tasks <= 2 && run.k == 0 && !run.aggs && !remote)
 		n_threads = 1;
 	if (n_threads <= 1) {
 		worker(&run);
@@ -3159,8 +3701,17 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 			fetch_docs(&run, all + from, cnt, hits, snippets, errors, partial);
 		if (cnt > 0)
 			last_json = after_json(&run, &all[from + cnt - 1]);
+		if (req->hit_indexes && !req->on_hit && !*partial) {
+			hit_ix = json_array();
+			for (j = 0; j < cnt; j++)
+				json_array_append_new(
+					hit_ix, json_string(run.tasks[all[from + j].task].ix->index_id));
+		}
 	}
 	out = json_object();
+	if (hit_ix)
+		json_object_set_new(out, "hit_indexes", hit_ix);
+	hit_ix = NULL;
 	json_object_set_new(out, "num_hits", json_integer((json_int_t)num_hits));
 	json_object_set_new(out, "hits", hits);
 	hits = NULL;
@@ -3177,9 +3728,19 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		json_object_set_new(out, "search_after", last_json);
 		last_json = NULL;
 	}
+	if (req->stats) {
+		for (i = 0; i < run.n_tasks; i++) {
+			/* kept readers are closed below: count them now, once */
+			task_io_add(&run.tasks[i], run.tasks[i].r);
+			split_reader_close(run.tasks[i].r);
+			run.tasks[i].r = NULL;
+		}
+		json_object_set_new(out, "stats", stats_json(&run));
+	}
 	*response = out;
 	rc = 0;
 out:
+	json_decref(hit_ix);
 	json_decref(last_json);
 	free(run.after_split);
 	json_decref(hits);
@@ -3196,6 +3757,7 @@ out:
 		aggs_result_free(run.tasks[i].aggs);
 	}
 	free(run.tasks);
+	s3_client_free(run.s3);
 	for (i = 0; i < run.n_sort; i++)
 		free(run.sort[i].field);
 	for (i = 0; i < n_ix; i++) {
@@ -3230,4 +3792,66 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 		json_decref(*response);
 		*response = NULL;
 	}
+}
+
+int search_check_delete_query(json_t *index_meta, const char *index_id, const char *query,
+			      const char *const *search_fields, size_t n_search_fields,
+			      struct qw_err *err)
+{
+	struct index_ctx ix;
+	struct query_node *q = NULL;
+	int rc = -1;
+
+	memset(&ix, 0, sizeof(ix));
+	ix.index_id = (char *)index_id;
+	ix.meta = index_meta;
+	ix.cfg = config_from_json(json_object_get(index_meta, "index_config"), err);
+	if (!ix.cfg) {
+		err_prefix(err, "index '%s': stored config", index_id);
+		goto out;
+	}
+	ix.search_fields = (char **)search_fields;
+	ix.n_search_fields = n_search_fields;
+	q = query_parse(query && *query ? query : "*", err);
+	if (!q)
+		goto out;
+	rc = check_query(&ix, &ix, 1, q, err);
+out:
+	query_free(q);
+	config_free(ix.cfg);
+	return rc;
+}
+
+int search_deleted_docs(json_t *index_meta, const char *index_id,
+			const struct index_config *cfg, struct split_reader *r,
+			uint64_t after_opstamp, uint8_t **deleted, uint64_t *n_deleted,
+			struct qw_err *err)
+{
+	struct split_ctx sc;
+	struct bitset del;
+	json_t *tasks = metastore_delete_tasks_doc(index_meta);
+	uint32_t doc;
+	int rc = 0;
+
+	*deleted = NULL;
+	*n_deleted = 0;
+	if (!tasks || after_opstamp >= metastore_last_delete_opstamp(index_meta))
+		return 0;
+	memset(&sc, 0, sizeof(sc));
+	sc.r = r;
+	sc.cfg = cfg;
+	sc.err = err;
+	sc.num_docs = split_reader_num_docs(r);
+	tokenizer_init(&sc.ts);
+	bs_init(&del, sc.num_docs);
+	rc = deleted_docs(&sc, index_id, tasks, after_opstamp, &del);
+	if (rc == 0 && bs_count(&del) > 0) {
+		*deleted = xcalloc(sc.num_docs, 1);
+		for (doc = bs_next(&del, 0); doc != UINT32_MAX; doc = bs_next(&del, doc + 1))
+			(*deleted)[doc] = 1;
+		*n_deleted = bs_count(&del);
+	}
+	bs_free(&del);
+	tokenizer_free(&sc.ts);
+	return rc;
 }

@@ -14,12 +14,22 @@
  * The response is Quickwit's: {"num_hits", "hits", "snippets" (only when
  * snippet_fields are asked: one {field: [html fragments]} per hit, in the
  * order of hits; snippet.h), "elapsed_time_micros", "errors",
- * "aggregations" (only when asked)}. A split that cannot be read
+ * "aggregations" (only when asked), "stats" (only when asked)}. A split that cannot be read
  * is named in "errors" and the others are still searched; *partial is then
  * true. Sort: "field" is descending (newest/largest first), "-field"
  * ascending, two fields at most, comma-separated; without sort_by, the
  * index's timestamp field descending, else split then doc order. Docs
  * without a sort value come last; ties go by split id, then doc.
+ *
+ * Stats (req->stats): what the query read from storage, counted by the
+ * split readers themselves (split_reader_io): {"splits", "requests",
+ * "bytes" (totals), "local": {...}, "s3": {...} (the same three for each
+ * kind of storage), "per_split": [{"split_id", "index_id", "storage"
+ * ("local" or "s3"), "requests", "bytes", "footer_cached"}]}. For s3://
+ * splits requests are HTTP requests (HEAD and retries included) and bytes
+ * the response bytes; for local files, reads and bytes read (the page
+ * cache may have served them). Splits pruned before opening cost nothing
+ * and are not listed.
  *
  * Paging: a response with hits has "search_after", the sort values of its
  * last hit (one per sort key, null for a doc without a value) and a last
@@ -53,7 +63,9 @@ struct search_request {
 	const char *const *snippet_fields;  /* text fields to highlight ("snippets"); NULL: none */
 	size_t n_snippet_fields;
 	json_t *search_after;               /* borrowed; NULL: from the first hit */
-	unsigned threads;                   /* 0: the number of online cores */
+	unsigned threads;                   /* 0: the number of online cores (at least
+					     * 8 for s3:// splits, which wait on the network) */
+	bool stats;                         /* add "stats" to the response */
 	/*
 	 * NULL: the hits are the response's "hits". Else each hit is handed to
 	 * on_hit in rank order as soon as it is fetched (borrowed for the call)
@@ -62,6 +74,15 @@ struct search_request {
 	 */
 	int (*on_hit)(void *ctx, json_t *hit);
 	void *on_hit_ctx;
+	/* the response also has "hit_indexes": the index id of each hit, in the
+	 * order of hits (not with on_hit; not when *partial) */
+	bool hit_indexes;
+	/*
+	 * Elasticsearch's lenient: a field the query names that an index does
+	 * not have, or a value that cannot be of its field's type, matches
+	 * nothing instead of being an error.
+	 */
+	bool lenient;
 };
 
 /*
@@ -72,5 +93,29 @@ struct search_request {
  */
 int search_run(const char *data_dir, const struct search_request *req, json_t **response,
 	       bool *partial, struct qw_err *err);
+
+/*
+ * Delete tasks (metastore.h, "delete tasks"): a search hides the docs a
+ * task's query matches within its time range in every split whose
+ * delete_opstamp is below the task's opstamp (exact counts, aggregations
+ * and hits alike).
+ */
+struct index_config;
+struct split_reader;
+
+/* Check a delete task's query against an index, as a search checks its
+ * query (EX_DATAERR naming the column). */
+int search_check_delete_query(json_t *index_meta, const char *index_id, const char *query,
+			      const char *const *search_fields, size_t n_search_fields,
+			      struct qw_err *err);
+/*
+ * The docs of split r that the delete tasks of index_meta above
+ * after_opstamp hide: *deleted (malloc'ed, one byte per doc, 1 = hidden)
+ * and *n_deleted; *deleted is NULL when none is. cfg is index_meta's.
+ */
+int search_deleted_docs(json_t *index_meta, const char *index_id,
+			const struct index_config *cfg, struct split_reader *r,
+			uint64_t after_opstamp, uint8_t **deleted, uint64_t *n_deleted,
+			struct qw_err *err);
 
 #endif

@@ -5,14 +5,14 @@
  *
  * What is served: "/" (cluster info), _cluster/health, [INDEXES/]_search
  * (query DSL through es_dsl.h, from/size, sort, search_after, _source
- * filtering, track_total_hits, aggs), [INDEXES/]_count, [INDEX/]_msearch
+ * filtering, track_total_hits, aggs, scroll=KEEPALIVE), _search/scroll
+ * (the next page of a scroll, es_scroll.h), [INDEXES/]_count, [INDEX/]_msearch
  * and [INDEX/]_bulk (index and create actions, through the same
  * write-ahead ingest as /api/v1/<index>/ingest). A route that is not served
  * answers 501 with a message that says so, never an empty success.
  *
- * Hits carry "_index" only when one index was searched and no "_id" (qw
- * has no document ids); the last hit's "sort" is the search_after value
- * of the next page.
+ * Hits carry their "_index" and no "_id" (qw has no document ids); the
+ * last hit's "sort" is the search_after value of the next page.
  */
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -23,7 +23,10 @@
 
 #include "serve/api_internal.h"
 #include "serve/es_dsl.h"
+#include "serve/es_scroll.h"
 #include "base/ids.h"
+#include "mapping/config.h"
+#include "mapping/docmap.h"
 #include "store/metastore.h"
 #include "search/search.h"
 #include "base/xalloc.h"
@@ -63,8 +66,9 @@ static int add_sort(struct buf *b, const char *field, const char *order, struct 
 		desc = false;
 	else
 		return err_set(err, EX_USAGE, "sort: order must be asc or desc, got `%s`", order);
-	if (strcmp(field, "_score") == 0 || strcmp(field, "_doc") == 0)
-		return err_set(err, EX_USAGE, "sort: `%s` is not supported", field);
+	/* _doc: split then doc order, which qw keeps ascending only */
+	if (strcmp(field, "_doc") == 0 && desc)
+		return err_set(err, EX_USAGE, "sort: `_doc` in descending order is not supported");
 	buf_addf(b, "%s%s%s", b->len ? "," : "", desc ? "" : "-", field);
 	return 0;
 }
@@ -235,9 +239,11 @@ static int u64_of(json_t *v, const char *param, const char *name, uint64_t *out,
  * One Elasticsearch search over index_expr ("a,b", patterns; NULL: every
  * index): *out is the ES response. count_only: {"count": N}.
  */
+static json_t *params_json(const struct http_params *p);
+
 static int es_search(struct http_router *r, const char *index_expr, json_t *body,
 		     const struct http_params *params, bool count_only, json_t **out,
-		     struct qw_err *err)
+		     uint64_t *next_from, struct qw_err *err)
 {
 	static const char *const known[] = {
 		"query", "from", "size", "sort", "search_after", "_source", "track_total_hits",
@@ -254,9 +260,22 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	bool partial = false, no_source;
 	uint64_t from = 0, size = 10;
 	json_int_t total;
+	const char *scroll = params && !count_only ? http_params_get(params, "scroll") : NULL;
+	unsigned ttl = 0;
 	int ret = -1;
 
 	memset(&sreq, 0, sizeof(sreq));
+	if (scroll) {
+		const char *aps = http_params_get(params, "allow_partial_search_results");
+
+		if (aps && strcmp(aps, "false") == 0) {
+			err_set(err, EX_USAGE, "Invalid argument: Quickwit only supports scroll API "
+				"with allow_partial_search_results set to true");
+			goto out;
+		}
+		if (es_scroll_ttl(scroll, &ttl, err) < 0)
+			goto out;
+	}
 	json_object_foreach(body, k, v) {
 		size_t j;
 
@@ -310,8 +329,11 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 				: json_pack("{s:i, s:b, s:o, s:{s:n, s:[], s:{s:i, s:s}}}", "took", 0,
 					    "timed_out", 0, "_shards", shards(), "hits", "max_score",
 					    "hits", "total", "value", 0, "relation", "eq");
-			ret = 0;
-			goto out;
+			if (count_only) {
+				ret = 0;
+				goto out;
+			}
+			goto done; /* a scroll over nothing is still a scroll */
 		}
 	}
 	if (qparam)
@@ -387,6 +409,8 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	sreq.aggs = count_only ? NULL : (json_object_get(body, "aggs") ?: json_object_get(body, "aggregations"));
 	sreq.search_after = json_object_get(body, "search_after");
 	sreq.threads = r->search_threads;
+	sreq.hit_indexes = true;
+	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
 	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)
 		goto out;
 	if (partial) {
@@ -404,8 +428,8 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	json_array_foreach(json_object_get(resp, "hits"), i, h) {
 		json_t *hit = json_object();
 
-		if (nidx == 1 && !strchr(idx[0], '*'))
-			json_object_set_new(hit, "_index", json_string(idx[0]));
+		if (json_array_get(json_object_get(resp, "hit_indexes"), i))
+			json_object_set(hit, "_index", json_array_get(json_object_get(resp, "hit_indexes"), i));
 		json_object_set_new(hit, "_score", json_null());
 		if (!no_source)
 			json_object_set_new(hit, "_source",
@@ -434,6 +458,32 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	}
 	if (json_object_get(resp, "aggregations"))
 		json_object_set(*out, "aggregations", json_object_get(resp, "aggregations"));
+done:
+	if (next_from)
+		*next_from = from + size;
+	if (scroll) {
+		/* the search to resume: the next pages are the same request from further on */
+		json_t *again = json_deep_copy(body), *state;
+		char id[ES_SCROLL_ID_LEN + 1];
+
+		json_object_del(again, "from");
+		json_object_del(again, "aggs");
+		json_object_del(again, "aggregations");
+		state = json_pack("{s:o?, s:o, s:o, s:I, s:I}", "index",
+				  index_expr ? json_string(index_expr) : NULL, "body", again, "params",
+				  params_json(params), "from", (json_int_t)(from + size), "ttl",
+				  (json_int_t)ttl);
+		if (!state || es_scroll_put(r->scrolls, state, ttl, id, err) < 0) {
+			if (!state)
+				err_set(err, EX_SOFTWARE, "out of memory for a scroll");
+			json_decref(state);
+			json_decref(*out);
+			*out = NULL;
+			goto out;
+		}
+		json_decref(state);
+		json_object_set_new(*out, "_scroll_id", json_string(id));
+	}
 	ret = 0;
 out:
 	free((void *)sf);
@@ -446,6 +496,69 @@ out:
 	for (i = 0; i < nidx; i++)
 		free(idx[i]);
 	free(idx);
+	return ret;
+}
+
+/* The URL parameters of a scroll's later pages: all but from and scroll. */
+static json_t *params_json(const struct http_params *p)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; p && i < p->n; i++)
+		if (strcmp(p->names[i], "from") != 0 && strcmp(p->names[i], "scroll") != 0)
+			json_array_append_new(a, json_pack("[s, s]", p->names[i], p->values[i]));
+	return a;
+}
+
+/*
+ * _search/scroll: the next page of the scroll named by scroll_id (body or
+ * URL), the stored search run again from the stored offset.
+ */
+static int es_scroll_next(struct http_router *r, const struct http_request *req, json_t *body,
+			  json_t **out, struct qw_err *err)
+{
+	json_t *state = NULL, *sbody, *v, *idv = json_object_get(body, "scroll_id");
+	const char *id = json_is_string(idv) ? json_string_value(idv)
+		: http_params_get(&req->params, "scroll_id");
+	const char *keep = json_is_string(json_object_get(body, "scroll"))
+		? json_string_value(json_object_get(body, "scroll"))
+		: http_params_get(&req->params, "scroll");
+	struct http_params params = { NULL, NULL, 0 };
+	uint64_t next = 0;
+	unsigned ttl;
+	size_t i;
+	int ret = -1;
+
+	if (!id) {
+		err_set(err, EX_USAGE, "Invalid argument: a scroll request needs a scroll_id");
+		goto out;
+	}
+	if (es_scroll_get(r->scrolls, id, &state, err) < 0)
+		goto out;
+	ttl = (unsigned)json_integer_value(json_object_get(state, "ttl"));
+	if (keep && es_scroll_ttl(keep, &ttl, err) < 0)
+		goto out;
+	json_array_foreach(json_object_get(state, "params"), i, v)
+		http_params_add(&params, json_string_value(json_array_get(v, 0)),
+				json_string_value(json_array_get(v, 1)));
+	sbody = json_object_get(state, "body");
+	json_object_set(sbody, "from", json_object_get(state, "from"));
+	if (es_search(r, json_string_value(json_object_get(state, "index")), sbody, &params, false,
+		      out, &next, err) < 0)
+		goto out;
+	json_object_set_new(state, "from", json_integer((json_int_t)next));
+	json_object_set_new(state, "ttl", json_integer((json_int_t)ttl));
+	if (es_scroll_update(r->scrolls, id, state, ttl, err) < 0) {
+		json_decref(*out);
+		*out = NULL;
+		goto out;
+	}
+	json_object_set_new(*out, "_scroll_id", json_string(id));
+	ret = 0;
+out:
+	http_params_free(&params);
+	json_decref(state);
 	return ret;
 }
 
@@ -531,7 +644,7 @@ static void es_msearch(struct http_router *r, const struct http_request *req, co
 		ix = json_string_value(json_object_get(head, "index"));
 		if (!ix && json_is_array(json_object_get(head, "index")))
 			ix = json_string_value(json_array_get(json_object_get(head, "index"), 0));
-		if (es_search(r, ix ? ix : index, body, NULL, false, &out, &err) < 0)
+		if (es_search(r, ix ? ix : index, body, NULL, false, &out, NULL, &err) < 0)
 			out = es_error_json(&err);
 		else
 			json_object_set_new(out, "status", json_integer(200));
@@ -549,6 +662,48 @@ struct bulk_index {
 	json_t *items; /* borrowed items of this index, to fail together */
 	int status;    /* 0 until known: 201, or an error status */
 };
+
+/*
+ * The documents of one index of a bulk checked against its doc mapping,
+ * as Quickwit does before it acknowledges them: a document the index
+ * would reject gets its own 400 document_parsing_exception (bad[k] for
+ * the k-th item), the others go to good. -1 when the config cannot be read.
+ */
+static int bulk_check_docs(struct metastore *ms, struct bulk_index *b, bool *bad, struct buf *good,
+			   bool *errors, struct qw_err *err)
+{
+	struct index_config *cfg = metastore_index_config(ms, b->id, err);
+	struct docmap *dm;
+	size_t pos = 0, n, k = 0;
+	const char *line;
+
+	if (!cfg)
+		return -1;
+	dm = docmap_new(cfg);
+	while (next_line(b->docs.data, b->docs.len, &pos, &line, &n)) {
+		struct qw_err e = QW_ERR_INIT;
+		enum docmap_reason why;
+		json_t *doc = NULL;
+
+		if (docmap_map_line(dm, line, n, &doc, &why, &e) < 0) {
+			json_t *item = json_array_get(b->items, k);
+
+			bad[k] = true;
+			*errors = true;
+			json_object_set_new(item, "status", json_integer(400));
+			json_object_set_new(item, "error", json_pack("{s:s, s:s}", "type",
+				"document_parsing_exception", "reason", e.msg));
+		} else {
+			buf_add(good, line, n);
+			buf_addc(good, '\n');
+		}
+		json_decref(doc);
+		k++;
+	}
+	docmap_free(dm);
+	config_free(cfg);
+	return 0;
+}
 
 static void es_bulk(struct http_router *r, const struct http_request *req, const char *def_index,
 		    struct http_response *resp)
@@ -642,17 +797,29 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 		size_t j;
 		int status = 201;
 		const char *type = NULL;
+		struct buf good = BUF_INIT;
+		bool *bad = xcalloc(json_array_size(bi[i].items) + 1, sizeof(*bad));
 
 		err_clear(&err);
-		if (!metastore_index_exists(ms, bi[i].id)) {
+		if (!metastore_index_exists(ms, bi[i].id) &&
+		    api_template_create_index(r, ms, bi[i].id, &err) < 0) {
+			status = api_status_of(err.code);
+			type = "internal_error";
+		} else if (!metastore_index_exists(ms, bi[i].id)) {
 			status = 404;
 			type = "index_not_found_exception";
 			err_set(&err, EX_NOINPUT, "no such index [%s]", bi[i].id);
-		} else if (api_ingest_body(r, bi[i].id, bi[i].docs.data, bi[i].docs.len, &err) < 0) {
+		} else if (bulk_check_docs(ms, &bi[i], bad, &good, &errors, &err) < 0) {
+			status = api_status_of(err.code);
+			type = "internal_error";
+		} else if (good.len &&
+			   api_ingest_body(r, bi[i].id, good.data, good.len, &err) < 0) {
 			status = api_ingest_status(&err);
 			type = "internal_error";
 		}
 		json_array_foreach(bi[i].items, j, item) {
+			if (bad[j])
+				continue; /* its own error, set by bulk_check_docs */
 			json_object_set_new(item, "status", json_integer(status));
 			if (type) {
 				json_object_set_new(item, "error", json_pack("{s:s, s:s, s:s}", "type", type,
@@ -660,6 +827,8 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 				errors = true;
 			}
 		}
+		free(bad);
+		buf_free(&good);
 	}
 	api_json(resp, 200, json_pack("{s:i, s:b, s:O}", "took", 0, "errors", errors, "items", items));
 out:
@@ -787,9 +956,23 @@ static void es_cat_indices(struct http_router *r, const struct http_request *req
 	struct metastore *ms = metastore_open(api_data_dir(r), &err);
 	const char *h = http_params_get(&req->params, "h"), *health = http_params_get(&req->params, "health");
 	json_t *ids = json_array(), *rows = json_array(), *id;
+	const char *format = http_params_get(&req->params, "format");
 	bool missing;
 	size_t i;
 
+	/* as Quickwit: JSON output only, and the parameters it knows */
+	if (!format || strcmp(format, "json") != 0) {
+		err_set(&err, EX_USAGE, "Quickwit only supports format=json for _cat/indices");
+		goto fail;
+	}
+	for (i = 0; i < req->params.n; i++) {
+		const char *n = req->params.names[i];
+
+		if (strcmp(n, "format") && strcmp(n, "h") && strcmp(n, "health")) {
+			err_set(&err, EX_USAGE, "_cat/indices: the parameter `%s` is not supported", n);
+			goto fail;
+		}
+	}
 	if (!ms || matching_indexes(ms, expr ? expr : "*", ids, &missing, &err) < 0)
 		goto fail;
 	if (missing) {
@@ -896,8 +1079,20 @@ void api_es(struct http_router *r, const struct http_request *req, char **seg, s
 		struct qw_err err = QW_ERR_INIT;
 		json_t *body = body_or_empty(req, &err), *out = NULL;
 
-		if (!body || es_search(r, index, body, &req->params, strcmp(last, "_count") == 0, &out,
+		if (!body || es_search(r, index, body, &req->params, strcmp(last, "_count") == 0, &out, NULL,
 				       &err) < 0)
+			api_json(resp, es_status_of(err.code), es_error_json(&err));
+		else
+			api_json(resp, 200, out);
+		json_decref(body);
+		return;
+	}
+	if (nseg == 2 && strcmp(seg[0], "_search") == 0 && strcmp(seg[1], "scroll") == 0 &&
+	    (get || post)) {
+		struct qw_err err = QW_ERR_INIT;
+		json_t *body = body_or_empty(req, &err), *out = NULL;
+
+		if (!body || es_scroll_next(r, req, body, &out, &err) < 0)
 			api_json(resp, es_status_of(err.code), es_error_json(&err));
 		else
 			api_json(resp, 200, out);

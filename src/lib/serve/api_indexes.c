@@ -1,6 +1,7 @@
 /*
- * api_indexes: Quickwit's /api/v1/indexes, /api/v1/<index>/search and
- * /api/v1/<index>/ingest routes (see http_router.h).
+ * api_indexes: Quickwit's /api/v1/indexes, /api/v1/<index>/search,
+ * /api/v1/<index>/ingest and /api/v1/<index>/delete-tasks routes (see
+ * http_router.h).
  *
  * Every request opens the metastore afresh: the file backend's
  * transactions (flock) keep concurrent requests and other qw programs
@@ -36,6 +37,7 @@
 #include "base/ids.h"
 #include "store/metastore.h"
 #include "search/search.h"
+#include "lifecycle/delete_task.h"
 #include "base/strlist.h"
 #include "base/xalloc.h"
 
@@ -400,7 +402,7 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 	static const char *const known[] = {
 		"query", "max_hits", "start_offset", "sort_by", "sort_by_field", "start_timestamp",
 		"end_timestamp", "search_field", "snippet_fields", "aggs", "search_after", "format",
-		"count_all", NULL,
+		"count_all", "stats", NULL,
 	};
 	struct qw_err err = QW_ERR_INIT;
 	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 }, snippet = { NULL, 0 },
@@ -492,6 +494,19 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 				    strcmp(json_string_value(v), "pretty_json") != 0))) {
 		err_set(&err, EX_USAGE, "format: expected json or pretty_json");
 		goto fail;
+	}
+	if ((v = json_object_get(body, "stats"))) {
+		/* true in a POST body, "true" as a GET parameter (qw-search --stats) */
+		const char *sv = json_string_value(v);
+
+		if (json_is_boolean(v))
+			sreq.stats = json_is_true(v);
+		else if (sv && (!strcmp(sv, "true") || !strcmp(sv, "false")))
+			sreq.stats = !strcmp(sv, "true");
+		else {
+			err_set(&err, EX_USAGE, "stats: expected true or false");
+			goto fail;
+		}
 	}
 	sreq.aggs = json_object_get(body, "aggs");
 	sreq.search_after = json_object_get(body, "search_after");
@@ -762,4 +777,90 @@ int api_ingest_forget(struct http_router *r, const char *index_id, struct qw_err
 	pthread_mutex_unlock(&slot->run_lock);
 	free(path);
 	return ret;
+}
+
+/* ---------------------------------------------------------------- delete tasks */
+
+/* POST: {"query", "search_field" (string or list), "start_timestamp",
+ * "end_timestamp"} as Quickwit's DeleteQuery; GET: the tasks. */
+void api_delete_tasks(struct http_router *r, const struct http_request *req, const char *index_id,
+		      struct http_response *resp)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct metastore *ms = NULL;
+	struct strlist fields = STRLIST_INIT;
+	struct delete_task_request rq = { 0 };
+	json_t *body = NULL, *task = NULL, *v;
+	const char *k;
+
+	if (ids_check_index(index_id, &err) < 0) {
+		api_error(resp, 400, "%s", err.msg);
+		goto out;
+	}
+	ms = metastore_open(api_data_dir(r), &err);
+	if (!ms) {
+		api_error_from(resp, &err);
+		goto out;
+	}
+	if (strcmp(req->method, "GET") == 0) {
+		task = metastore_list_delete_tasks(ms, index_id, &err);
+		if (!task) {
+			if (err.code == EX_NOINPUT)
+				api_error(resp, 404, "index `%s` not found", index_id);
+			else
+				api_error_from(resp, &err);
+			goto out;
+		}
+		api_json(resp, 200, task);
+		task = NULL;
+		goto out;
+	}
+	body = api_body_json(req, resp);
+	if (!body)
+		goto out;
+	json_object_foreach(body, k, v) {
+		if (strcmp(k, "query") == 0 && json_is_string(v)) {
+			rq.query = json_string_value(v);
+		} else if (strcmp(k, "search_field") == 0 && strlist_add_json(&fields, v) == 0) {
+			rq.search_fields = (const char *const *)fields.v;
+			rq.n_search_fields = fields.n;
+		} else if (strcmp(k, "start_timestamp") == 0 && !json_is_null(v)) {
+			if (parse_ts_value(v, k, &rq.start_timestamp, &err) < 0)
+				break;
+			rq.has_start = true;
+		} else if (strcmp(k, "end_timestamp") == 0 && !json_is_null(v)) {
+			if (parse_ts_value(v, k, &rq.end_timestamp, &err) < 0)
+				break;
+			rq.has_end = true;
+		} else if (!json_is_null(v) || (strcmp(k, "start_timestamp") != 0 &&
+						strcmp(k, "end_timestamp") != 0)) {
+			err_set(&err, EX_USAGE, "delete query: unknown or invalid field `%s`", k);
+			break;
+		}
+	}
+	if (err.code) {
+		api_error(resp, 400, "%s", err.msg);
+		goto out;
+	}
+	if (!rq.query) {
+		api_error(resp, 400, "delete query: missing field `query`");
+		goto out;
+	}
+	if (delete_task_create(ms, index_id, &rq, &task, &err) < 0) {
+		if (err.code == EX_NOINPUT)
+			api_error(resp, 404, "index `%s` not found", index_id);
+		else if (err.code == EX_USAGE || err.code == EX_DATAERR)
+			api_error(resp, 400, "%s", err.msg);
+		else
+			api_error_from(resp, &err);
+		goto out;
+	}
+	api_json(resp, 200, task);
+	task = NULL;
+out:
+	json_decref(task);
+	json_decref(body);
+	strlist_free(&fields);
+	if (ms)
+		metastore_close(ms);
 }

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "serve/es_scroll.h"
 #include "serve/http_router.h"
 
 /*
@@ -40,6 +41,7 @@ struct http_router {
 	unsigned search_threads;
 	size_t max_body;
 	struct api_ingest_slot ingest[API_INGEST_SLOTS];
+	struct es_scroll *scrolls; /* the live Elasticsearch scrolls (api_es.c) */
 };
 
 /* The data dir to open: the configured one or the default. */
@@ -62,6 +64,9 @@ void api_indexes(struct http_router *r, const struct http_request *req, char **s
 /* /api/v1/<index>/search */
 void api_search(struct http_router *r, const struct http_request *req, const char *index_expr,
 		struct http_response *resp);
+/* /api/v1/<index>/delete-tasks: POST creates one (lifecycle/delete_task.h), GET lists them */
+void api_delete_tasks(struct http_router *r, const struct http_request *req, const char *index_id,
+		      struct http_response *resp);
 /* /api/v1/<index>/ingest */
 void api_ingest(struct http_router *r, const struct http_request *req, const char *index_id,
 		struct http_response *resp);
@@ -75,6 +80,17 @@ int api_ingest_body(struct http_router *r, const char *index_id, const char *bod
 int api_ingest_status(const struct qw_err *err);
 /* Remove the ingest write-ahead file of an index (delete, clear). */
 int api_ingest_forget(struct http_router *r, const char *index_id, struct qw_err *err);
+/* /api/v1/templates[/ID] (api_templates.c). */
+void api_templates(struct http_router *r, const struct http_request *req, char **seg, size_t nseg,
+		   struct http_response *resp);
+struct metastore;
+/*
+ * Create index_id from the stored template that matches it (highest
+ * priority): 1 created (or created meanwhile by another request), 0 no
+ * template matches, -1 with err.
+ */
+int api_template_create_index(struct http_router *r, struct metastore *ms, const char *index_id,
+			      struct qw_err *err);
 /* /api/v1/_elastic[/...] : seg after "_elastic". */
 void api_es(struct http_router *r, const struct http_request *req, char **seg, size_t nseg,
 	    struct http_response *resp);

@@ -4,10 +4,13 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "serve/es_dsl.h"
+#include "mapping/datetime.h"
+#include "base/xalloc.h"
 
 /* Nesting deeper than this is refused (a bool in a bool in a bool...). */
 #define MAX_DEPTH 64
@@ -34,16 +37,72 @@ static void add_word(struct buf *out, const char *s, bool keep_wild)
 	}
 }
 
+/* "field:"; nothing for NULL (the default search fields). */
 static void add_field(struct buf *out, const char *field)
 {
 	const char *s;
 
+	if (!field)
+		return;
 	for (s = field; *s; s++) {
 		if (is_special((unsigned char)*s) && *s != '.' && *s != '-' && *s != '@')
 			buf_addc(out, '\\');
 		buf_addc(out, *s);
 	}
 	buf_addc(out, ':');
+}
+
+/*
+ * A term as Elasticsearch's term query means it: the value exactly as
+ * given, never tokenized nor lowercased. The grammar's term set
+ * (field:IN [v]) is that raw term (search.c's match_set_value).
+ */
+static void add_raw_term(struct buf *out, const char *field, const char *value)
+{
+	add_field(out, field);
+	buf_adds(out, "IN [");
+	add_word(out, value, false);
+	buf_addc(out, ']');
+}
+
+/*
+ * case_insensitive on term/prefix, as Quickwit: a regex `(?i)value` (with
+ * ".*" for a prefix) over the terms of the field, the value's regex
+ * metacharacters escaped. '/' is escaped for the grammar's /re/.
+ */
+static void add_ci_regex(struct buf *out, const char *field, const char *value, bool prefix)
+{
+	add_field(out, field);
+	buf_adds(out, "/(?i)");
+	for (; *value; value++) {
+		if (strchr("\\^$.|?*+()[]{}/", *value))
+			buf_addc(out, '\\');
+		buf_addc(out, *value);
+	}
+	if (prefix)
+		buf_adds(out, ".*");
+	buf_addc(out, '/');
+}
+
+/* An Elasticsearch regexp value as the grammar's /re/ ('/' escaped). */
+static void add_regex(struct buf *out, const char *field, const char *re, bool ci)
+{
+	add_field(out, field);
+	buf_addc(out, '/');
+	if (ci)
+		buf_adds(out, "(?i)");
+	for (; *re; re++) {
+		if (*re == '/')
+			buf_addc(out, '\\');
+		buf_addc(out, *re);
+	}
+	buf_addc(out, '/');
+}
+
+/* The boolean "case_insensitive" of term/prefix/regexp params. */
+static bool case_insensitive(json_t *params)
+{
+	return json_is_object(params) && json_is_true(json_object_get(params, "case_insensitive"));
 }
 
 /* A scalar (string, number, bool) as text; -1 for anything else. */
@@ -216,22 +275,122 @@ static int match_kind(const char *kind, const char *field, json_t *params, struc
 		add_phrase(out, field, text, slop ? json_integer_value(slop) : 0);
 		return 0;
 	}
-	/* match_phrase_prefix: exact only for one word */
+	/* match_phrase_prefix: a phrase whose last word is a prefix ("a b"*) */
 	{
 		const char *starts[2];
 		size_t lens[2];
 
-		if (split_words(text, starts, lens, 1) > 1)
-			return err_set(err, EX_USAGE,
-				       "match_phrase_prefix query: only one word is supported");
-		return match_words(out, field, text, "OR", true, zero_all, err);
+		if (split_words(text, starts, lens, 1) <= 1)
+			return match_words(out, field, text, "OR", true, zero_all, err);
+		add_phrase(out, field, text, 0);
+		buf_addc(out, '*');
+		return 0;
 	}
+}
+
+/*
+ * An Elasticsearch (Java DateTimeFormatter) date pattern as a strptime one
+ * (datetime.h), as Quickwit translates them: yyyy/uuuu, yy, MM, dd, HH,
+ * mm, ss, S... (a fraction), 'quoted text', other punctuation as is.
+ * -1 on a letter it does not know: a date it cannot read exactly.
+ */
+static int java_to_strptime(const char *j, struct buf *out)
+{
+	static const struct {
+		const char *java, *c;
+	} tok[] = { { "yyyy", "%Y" }, { "uuuu", "%Y" }, { "yy", "%y" }, { "MM", "%m" },
+		    { "dd", "%d" },   { "HH", "%H" },   { "mm", "%M" }, { "ss", "%S" } };
+	size_t i, n;
+
+	while (*j) {
+		if (*j == '\'') {
+			for (j++; *j && *j != '\''; j++)
+				buf_adds(out, *j == '%' ? "%%" : (char[]){ *j, 0 });
+			if (!*j)
+				return -1;
+			j++;
+			continue;
+		}
+		if (*j == 'S') {
+			while (*j == 'S')
+				j++;
+			buf_adds(out, "%f");
+			continue;
+		}
+		for (i = 0; i < sizeof(tok) / sizeof(tok[0]); i++) {
+			n = strlen(tok[i].java);
+			if (strncmp(j, tok[i].java, n) == 0 && j[n] != j[0])
+				break;
+		}
+		if (i < sizeof(tok) / sizeof(tok[0])) {
+			buf_adds(out, tok[i].c);
+			j += strlen(tok[i].java);
+			continue;
+		}
+		if (isalpha((unsigned char)*j))
+			return -1;
+		buf_adds(out, *j == '%' ? "%%" : (char[]){ *j, 0 });
+		j++;
+	}
+	return 0;
+}
+
+/*
+ * A range bound with the query's "format" ("f1||f2": the first that
+ * reads it): as RFC 3339, which qw's grammar reads for any datetime field.
+ * epoch_millis and epoch_second are numbers; named formats other than
+ * those and strict_date_optional_time (RFC 3339 already) are refused.
+ */
+static int format_bound(const char *v, const char *format, struct buf *out, struct qw_err *err)
+{
+	char *copy = xstrdup(format), *f, *next;
+	int64_t us;
+	bool done = false;
+	int ret = 0;
+
+	for (f = copy; f && !done && ret == 0; f = next) {
+		struct buf pat = BUF_INIT;
+		char *end;
+
+		next = strstr(f, "||");
+		if (next) {
+			*next = '\0';
+			next += 2;
+		}
+		if (strcmp(f, "epoch_millis") == 0 || strcmp(f, "epoch_second") == 0) {
+			bool ms = strcmp(f, "epoch_millis") == 0;
+			long long x = strtoll(v, &end, 10), lim = ms ? 253402300800000LL : 253402300800LL;
+
+			/* within the years datetime.h writes back */
+			if (*v && !*end && x > -lim && x < lim) {
+				us = ms ? x * 1000 : x * 1000000;
+				done = true;
+			}
+		} else if (strcmp(f, "strict_date_optional_time") == 0 ||
+			   strcmp(f, "date_optional_time") == 0) {
+			done = datetime_parse("rfc3339", v, strlen(v), &us);
+		} else if (java_to_strptime(f, &pat) < 0) {
+			ret = err_set(err, EX_USAGE, "range query: date format `%s` is not supported", f);
+		} else {
+			done = datetime_parse(buf_str(&pat), v, strlen(v), &us);
+		}
+		buf_free(&pat);
+	}
+	free(copy);
+	if (ret < 0)
+		return -1;
+	if (!done)
+		return err_set(err, EX_USAGE, "range query: `%s` does not match the format `%s`", v,
+			       format);
+	datetime_format_rfc3339(us, out);
+	return 0;
 }
 
 static int range_query(json_t *body, struct buf *out, struct qw_err *err)
 {
 	const char *field, *lo = "*", *hi = "*";
 	char tlo[64], thi[64];
+	struct buf flo = BUF_INIT, fhi = BUF_INIT;
 	bool lo_incl = true, hi_incl = true;
 	json_t *params, *v;
 
@@ -249,6 +408,16 @@ static int range_query(json_t *body, struct buf *out, struct qw_err *err)
 		if (scalar_text(v, thi, sizeof(thi), &hi) < 0)
 			return err_set(err, EX_USAGE, "range query: bad upper bound");
 	}
+	if ((v = json_object_get(params, "format")) && !json_is_string(v))
+		return err_set(err, EX_USAGE, "range query: format must be a string");
+	if (v && strcmp(lo, "*") != 0 && format_bound(lo, json_string_value(v), &flo, err) < 0)
+		goto fail;
+	if (v && strcmp(hi, "*") != 0 && format_bound(hi, json_string_value(v), &fhi, err) < 0)
+		goto fail;
+	if (flo.len)
+		lo = buf_str(&flo);
+	if (fhi.len)
+		hi = buf_str(&fhi);
 	add_field(out, field);
 	buf_addc(out, lo_incl ? '[' : '{');
 	if (strcmp(lo, "*") == 0)
@@ -261,7 +430,13 @@ static int range_query(json_t *body, struct buf *out, struct qw_err *err)
 	else
 		add_word(out, hi, false);
 	buf_addc(out, hi_incl ? ']' : '}');
+	buf_free(&flo);
+	buf_free(&fhi);
 	return 0;
+fail:
+	buf_free(&flo);
+	buf_free(&fhi);
+	return -1;
 }
 
 /* The clauses of a bool occurrence: one object or an array of them. */
@@ -369,7 +544,11 @@ static int query_string(json_t *body, struct buf *out, json_t **fields, struct q
 		add_search_fields(fields, df);
 	if (fs)
 		add_search_fields(fields, fs);
-	buf_addf(out, "(%s)", json_string_value(q));
+	if (df && fs && json_array_size(fs))
+		return err_set(err, EX_USAGE,
+			       "query_string query: default_field and fields are mutually exclusive");
+	/* the space: "a OR" ends with an operator, an error, not the word OR */
+	buf_addf(out, "(%s )", json_string_value(q));
 	return 0;
 }
 
@@ -381,8 +560,17 @@ static int multi_match(json_t *body, struct buf *out, struct qw_err *err)
 	json_t *params;
 	int ret = 0;
 
-	if (!json_is_array(fs) || json_array_size(fs) == 0)
+	json_t *one_fs = NULL;
+
+	/* as Elasticsearch, one field may be given as a string */
+	if (json_is_string(fs)) {
+		one_fs = json_pack("[O]", fs);
+		fs = one_fs;
+	}
+	if (!json_is_array(fs) || json_array_size(fs) == 0) {
+		json_decref(one_fs);
 		return err_set(err, EX_USAGE, "multi_match query: expected a list of fields");
+	}
 	if (type && json_is_string(type)) {
 		const char *t = json_string_value(type);
 
@@ -392,13 +580,16 @@ static int multi_match(json_t *body, struct buf *out, struct qw_err *err)
 			kind = "match_phrase_prefix";
 		else if (strcmp(t, "bool_prefix") == 0)
 			kind = "match_bool_prefix";
-		else if (strcmp(t, "best_fields") != 0 && strcmp(t, "most_fields") != 0)
+		else if (strcmp(t, "best_fields") != 0 && strcmp(t, "most_fields") != 0) {
+			json_decref(one_fs);
 			return err_set(err, EX_USAGE, "multi_match query: type `%s` is not supported", t);
+		}
 	}
 	params = json_deep_copy(body);
 	json_object_del(params, "fields");
 	json_object_del(params, "type");
 	json_object_del(params, "tie_breaker");
+	json_object_del(params, "lenient");
 	buf_addc(out, '(');
 	json_array_foreach(fs, i, f) {
 		if (!json_is_string(f)) {
@@ -414,6 +605,7 @@ static int multi_match(json_t *body, struct buf *out, struct qw_err *err)
 	}
 	buf_addc(out, ')');
 	json_decref(params);
+	json_decref(one_fs);
 	return ret;
 }
 
@@ -454,10 +646,21 @@ static int to_query(json_t *q, struct buf *out, json_t **fields, int depth, stru
 		if (one_field(body, kind, &field, &params, err) < 0 ||
 		    value_of(params, kind, "value", tmp, sizeof(tmp), &value, err) < 0)
 			return -1;
-		add_field(out, field);
-		add_word(out, value, strcmp(kind, "wildcard") == 0);
-		if (strcmp(kind, "prefix") == 0)
-			buf_addc(out, '*');
+		if (strcmp(kind, "wildcard") != 0 && case_insensitive(params)) {
+			add_ci_regex(out, field, value, strcmp(kind, "prefix") == 0);
+		} else if (strcmp(kind, "term") == 0) {
+			add_raw_term(out, field, value);
+		} else {
+			add_field(out, field);
+			add_word(out, value, strcmp(kind, "wildcard") == 0);
+			if (strcmp(kind, "prefix") == 0)
+				buf_addc(out, '*');
+		}
+	} else if (strcmp(kind, "regexp") == 0) {
+		if (one_field(body, kind, &field, &params, err) < 0 ||
+		    value_of(params, kind, "value", tmp, sizeof(tmp), &value, err) < 0)
+			return -1;
+		add_regex(out, field, value, case_insensitive(params));
 	} else if (strcmp(kind, "terms") == 0) {
 		json_t *vals = NULL;
 		const char *k;
@@ -487,7 +690,7 @@ static int to_query(json_t *q, struct buf *out, json_t **fields, int depth, stru
 		if (one_field(body, kind, &field, &params, err) < 0)
 			return -1;
 		return match_kind(kind, field, params, out, err);
-	} else if (strcmp(kind, "regexp") == 0 || strcmp(kind, "fuzzy") == 0) {
+	} else if (strcmp(kind, "fuzzy") == 0) {
 		return err_set(err, EX_USAGE, "%s queries are not supported", kind);
 	} else {
 		return err_set(err, EX_USAGE, "unknown query type `%s`", kind);
@@ -502,4 +705,26 @@ int es_dsl_to_query(json_t *query, struct buf *out, json_t **search_fields, stru
 		return 0;
 	}
 	return to_query(query, out, search_fields, 0, err);
+}
+
+bool es_dsl_lenient(json_t *query)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_array(query)) {
+		json_array_foreach(query, i, v)
+			if (es_dsl_lenient(v))
+				return true;
+		return false;
+	}
+	/* the params of query_string, multi_match, match...: beside a "query" */
+	if (json_is_true(json_object_get(query, "lenient")) && json_object_get(query, "query"))
+		return true;
+	json_object_foreach(query, k, v) {
+		if (es_dsl_lenient(v))
+			return true;
+	}
+	return false;
 }

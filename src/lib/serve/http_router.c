@@ -43,6 +43,11 @@ struct http_router *http_router_new(const struct http_router_config *cfg, struct
 			return NULL;
 		}
 	}
+	r->scrolls = es_scroll_new(ES_SCROLL_CAPACITY, err);
+	if (!r->scrolls) {
+		http_router_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -52,6 +57,7 @@ void http_router_free(struct http_router *r)
 
 	if (!r)
 		return;
+	es_scroll_free(r->scrolls);
 	for (i = 0; i < API_INGEST_SLOTS; i++) {
 		pthread_mutex_destroy(&r->ingest[i].run_lock);
 		pthread_mutex_destroy(&r->ingest[i].append_lock);
@@ -297,6 +303,10 @@ static void route(struct http_router *r, const struct http_request *req, char **
 		api_indexes(r, req, seg + 1, nseg - 1, resp);
 		return;
 	}
+	if (nseg >= 1 && strcmp(seg[0], "templates") == 0) {
+		api_templates(r, req, seg + 1, nseg - 1, resp);
+		return;
+	}
 	if (nseg >= 1 && strcmp(seg[0], "_elastic") == 0) {
 		api_es(r, req, seg + 1, nseg - 1, resp);
 		return;
@@ -305,6 +315,12 @@ static void route(struct http_router *r, const struct http_request *req, char **
 		if (!is_method(req, "GET") && !is_method(req, "POST"))
 			goto bad_method;
 		api_search(r, req, seg[0], resp);
+		return;
+	}
+	if (nseg == 2 && strcmp(seg[1], "delete-tasks") == 0) {
+		if (!is_method(req, "GET") && !is_method(req, "POST"))
+			goto bad_method;
+		api_delete_tasks(r, req, seg[0], resp);
 		return;
 	}
 	if (nseg == 2 && strcmp(seg[1], "ingest") == 0) {

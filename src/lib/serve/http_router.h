@@ -7,7 +7,8 @@
  * api_internal.h): /health/livez, /health/readyz, /api/v1/indexes (create
  * from a JSON or YAML body, list, describe, delete, clear),
  * /api/v1/<index>/search (GET query parameters or POST JSON body, as
- * qw-search's options), /api/v1/<index>/ingest, and the Elasticsearch-
+ * qw-search's options), /api/v1/<index>/ingest, /api/v1/<index>/delete-tasks
+ * (GET lists, POST creates), and the Elasticsearch-
  * compatible subset under /api/v1/_elastic (api_es.c).
  *
  * Errors are shaped as Quickwit's: a status code and {"message": "..."}

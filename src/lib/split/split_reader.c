@@ -70,6 +70,7 @@ struct split_reader {
 	char *path;
 	int fd;
 	struct split_remote *remote;  /* an s3:// split read by ranges, or NULL */
+	struct split_io *io;          /* reads so far: mutable under a const reader */
 	uint64_t size;
 	uint8_t *footer;
 	size_t footer_len;
@@ -108,6 +109,8 @@ static int corrupt(const struct split_reader *r, struct qw_err *err, int sec, ui
 static int rread(const struct split_reader *r, void *buf, size_t len, uint64_t off,
 		 struct qw_err *err)
 {
+	r->io->requests++;
+	r->io->bytes += len;
 	if (r->remote)
 		return split_remote_pread(r->remote, buf, len, off, err);
 	if (fsutil_pread_full(r->fd, buf, len, (off_t)off) < 0)
@@ -385,45 +388,129 @@ void split_reader_close(struct split_reader *r)
 	ZSTD_freeDCtx(r->zd);
 	json_decref(r->meta);
 	free(r->footer);
+	free(r->io);
 	free(r->path);
 	free(r);
 }
 
-void split_reader_io(const struct split_reader *r, uint64_t *requests, uint64_t *bytes)
+void split_reader_io(const struct split_reader *r, struct split_io *out)
 {
-	*requests = 0;
-	*bytes = 0;
+	*out = *r->io;
 	if (r->remote)
-		split_remote_io(r->remote, requests, bytes);
+		/* HTTP requests (a HEAD, retries) and response bytes, not units */
+		split_remote_io(r->remote, &out->requests, &out->bytes);
+}
+
+struct trailer {
+	uint64_t footer_len;
+	uint32_t hot_len, meta_len, table_len, fcrc;
+};
+
+/* The trailer at tr, the last SPLIT_TRAILER_LEN bytes of the file. */
+static int parse_trailer(const struct split_reader *r, const uint8_t *tr, struct trailer *t,
+			 struct qw_err *err)
+{
+	uint32_t version, tcrc;
+	struct cur c;
+
+	if (memcmp(tr + 32, SPLIT_MAGIC, 8) != 0)
+		return corrupt(r, err, -1, r->size - 8, "bad magic (not a split file)");
+	cur_init(&c, tr, 32);
+	t->footer_len = cur_u64le(&c);
+	t->hot_len = cur_u32le(&c);
+	t->meta_len = cur_u32le(&c);
+	t->table_len = cur_u32le(&c);
+	t->fcrc = cur_u32le(&c);
+	version = cur_u32le(&c);
+	tcrc = cur_u32le(&c);
+	if (!crc_ok(checksum_crc32c(0, tr, 28), tcrc))
+		return corrupt(r, err, -1, r->size - SPLIT_TRAILER_LEN, "trailer checksum mismatch");
+	if (version != SPLIT_VERSION)
+		return err_set(err, EX_DATAERR, "split '%s': unsupported format version %u", r->path,
+			       version);
+	if (t->footer_len > r->size || t->footer_len < SPLIT_TRAILER_LEN ||
+	    (uint64_t)t->hot_len + t->meta_len + t->table_len + SPLIT_TRAILER_LEN != t->footer_len)
+		return corrupt(r, err, -1, r->size - SPLIT_TRAILER_LEN, "bad footer length");
+	return 0;
+}
+
+/* The footer (hotcache, metadata, section table, trailer) from the file:
+ * one read of its tail, a second one only when the footer is longer. */
+static int read_footer(struct split_reader *r, struct trailer *t, struct qw_err *err)
+{
+	uint64_t tail = r->size < SPLIT_TAIL_READ ? r->size : SPLIT_TAIL_READ;
+
+	r->footer = xmalloc(tail);
+	if (rread(r, r->footer, tail, r->size - tail, err) < 0 ||
+	    parse_trailer(r, r->footer + tail - SPLIT_TRAILER_LEN, t, err) < 0)
+		return -1;
+	if (t->footer_len > tail) {
+		free(r->footer);
+		r->footer = xmalloc(t->footer_len);
+		if (rread(r, r->footer, t->footer_len, r->size - t->footer_len, err) < 0)
+			return -1;
+	} else {
+		memmove(r->footer, r->footer + (tail - t->footer_len), t->footer_len);
+	}
+	r->footer_len = t->footer_len;
+	if (!crc_ok(checksum_crc32c(0, r->footer, t->footer_len - SPLIT_TRAILER_LEN), t->fcrc))
+		return corrupt(r, err, -1, r->size - t->footer_len, "footer checksum mismatch");
+	return 0;
+}
+
+/* The footer of an s3:// split from the local cache (split_cache.h): 1 on
+ * a hit, 0 on a miss (a bad copy is removed and is a miss), -1 on error. */
+static int cached_footer(struct split_reader *r, struct trailer *t, struct qw_err *err)
+{
+	struct qw_err ignore = QW_ERR_INIT;
+	uint8_t *data;
+	size_t len;
+	int got = split_cache_footer_get(r->path, r->size, &data, &len, err);
+
+	if (got <= 0)
+		return got;
+	if (len >= SPLIT_TRAILER_LEN &&
+	    parse_trailer(r, data + len - SPLIT_TRAILER_LEN, t, &ignore) == 0 &&
+	    t->footer_len == len &&
+	    crc_ok(checksum_crc32c(0, data, len - SPLIT_TRAILER_LEN), t->fcrc)) {
+		r->footer = data;
+		r->footer_len = len;
+		r->io->footer_cached = true;
+		return 1;
+	}
+	free(data);
+	split_cache_footer_drop(r->path, r->size);
+	return 0;
 }
 
 struct split_reader *split_reader_open(const char *path, struct qw_err *err)
 {
+	return split_reader_open_opts(path, NULL, err);
+}
+
+struct split_reader *split_reader_open_opts(const char *path, const struct split_open_opts *o,
+					    struct qw_err *err)
+{
 	struct split_reader *r = xcalloc(1, sizeof(*r));
 	struct stat st;
-	uint64_t tail, footer_len, start;
-	uint32_t hot_len, meta_len, table_len, fcrc, version, tcrc;
+	struct trailer t;
+	uint64_t start;
 	struct cur c;
 	json_error_t jerr;
-	const uint8_t *tr;
+	int cached = 0;
 
 	r->path = xstrdup(path);
+	r->io = xcalloc(1, sizeof(*r->io));
 	r->ds_cached = -1;
 	r->fd = -1;
-	if (split_cache_is_remote(path) && !split_cache_enabled()) {
+	if (split_cache_is_remote(path)) {
 		/* an s3:// split read by range GETs (split_cache.h) */
-		r->remote = split_remote_open(path, &r->size, err);
+		r->io->remote = true;
+		r->remote = split_remote_open(path, o ? o->s3 : NULL, o ? o->size : 0, &r->size, err);
 		if (!r->remote)
 			goto fail;
 	} else {
-		if (split_cache_is_remote(path)) {
-			/* an s3:// split: read from a whole local copy */
-			r->fd = split_cache_open(path, err);
-			if (r->fd < 0)
-				goto fail;
-		} else {
-			r->fd = open(path, O_RDONLY | O_CLOEXEC);
-		}
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (r->fd < 0) {
 			err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
 				  "cannot open split '%s'", path);
@@ -439,56 +526,26 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err)
 		corrupt(r, err, -1, 0, "file too short for a split");
 		goto fail;
 	}
-	tail = r->size < SPLIT_TAIL_READ ? r->size : SPLIT_TAIL_READ;
-	r->footer = xmalloc(tail);
-	if (rread(r, r->footer, tail, r->size - tail, err) < 0)
+	if (r->remote && (cached = cached_footer(r, &t, err)) < 0)
 		goto fail;
-	tr = r->footer + tail - SPLIT_TRAILER_LEN;
-	if (memcmp(tr + 32, SPLIT_MAGIC, 8) != 0) {
-		corrupt(r, err, -1, r->size - 8, "bad magic (not a split file)");
-		goto fail;
-	}
-	cur_init(&c, tr, 32);
-	footer_len = cur_u64le(&c);
-	hot_len = cur_u32le(&c);
-	meta_len = cur_u32le(&c);
-	table_len = cur_u32le(&c);
-	fcrc = cur_u32le(&c);
-	version = cur_u32le(&c);
-	tcrc = cur_u32le(&c);
-	if (!crc_ok(checksum_crc32c(0, tr, 28), tcrc)) {
-		corrupt(r, err, -1, r->size - SPLIT_TRAILER_LEN, "trailer checksum mismatch");
-		goto fail;
-	}
-	if (version != SPLIT_VERSION) {
-		err_set(err, EX_DATAERR, "split '%s': unsupported format version %u", path, version);
-		goto fail;
-	}
-	if (footer_len > r->size || footer_len < SPLIT_TRAILER_LEN ||
-	    (uint64_t)hot_len + meta_len + table_len + SPLIT_TRAILER_LEN != footer_len) {
-		corrupt(r, err, -1, r->size - SPLIT_TRAILER_LEN, "bad footer length");
-		goto fail;
-	}
-	start = r->size - footer_len;
-	if (footer_len > tail) {
-		free(r->footer);
-		r->footer = xmalloc(footer_len);
-		if (rread(r, r->footer, footer_len, start, err) < 0)
+	if (!cached) {
+		if (read_footer(r, &t, err) < 0)
 			goto fail;
-	} else {
-		memmove(r->footer, r->footer + (tail - footer_len), footer_len);
+		if (r->remote) {
+			struct qw_err ignore = QW_ERR_INIT;
+
+			/* the cache only saves requests: a full disk must not fail a search */
+			if (split_cache_footer_put(path, r->size, r->footer, r->footer_len, &ignore) < 0)
+				errno = 0;
+		}
 	}
-	r->footer_len = footer_len;
-	if (!crc_ok(checksum_crc32c(0, r->footer, footer_len - SPLIT_TRAILER_LEN), fcrc)) {
-		corrupt(r, err, -1, start, "footer checksum mismatch");
-		goto fail;
-	}
+	start = r->size - t.footer_len;
 	r->hot_off = start;
-	r->hot_len = hot_len;
+	r->hot_len = t.hot_len;
 	/* section table */
-	cur_init(&c, r->footer + hot_len + meta_len, table_len);
+	cur_init(&c, r->footer + t.hot_len + t.meta_len, t.table_len);
 	if (cur_u32le(&c) != SEC_COUNT) {
-		corrupt(r, err, -1, start + hot_len + meta_len, "bad section table");
+		corrupt(r, err, -1, start + t.hot_len + t.meta_len, "bad section table");
 		goto fail;
 	}
 	for (int i = 0; i < SEC_COUNT; i++) {
@@ -501,16 +558,16 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err)
 		if (c.bad || nl != strlen(split_section_names[i]) ||
 		    memcmp(name, split_section_names[i], nl) != 0 || r->sec_off[i] > start ||
 		    r->sec_len[i] > start - r->sec_off[i]) {
-			corrupt(r, err, -1, start + hot_len + meta_len, "bad section table");
+			corrupt(r, err, -1, start + t.hot_len + t.meta_len, "bad section table");
 			goto fail;
 		}
 	}
-	r->meta = json_loadb((const char *)r->footer + hot_len, meta_len, 0, &jerr);
+	r->meta = json_loadb((const char *)r->footer + t.hot_len, t.meta_len, 0, &jerr);
 	if (!json_is_object(r->meta)) {
-		corrupt(r, err, -1, start + hot_len, "bad metadata JSON");
+		corrupt(r, err, -1, start + t.hot_len, "bad metadata JSON");
 		goto fail;
 	}
-	if (parse_hotcache(r, r->footer, hot_len, err) < 0)
+	if (parse_hotcache(r, r->footer, t.hot_len, err) < 0)
 		goto fail;
 	return r;
 fail:
@@ -1743,7 +1800,7 @@ void split_column_doc_range(const struct split_column *c, uint32_t doc, uint64_t
 		*start = *end;
 }
 
-uint64_t split_column_value(const struct split_column *c, uint64_t idx)
+static inline uint64_t column_value(const struct split_column *c, uint64_t idx)
 {
 	uint64_t v;
 
@@ -1768,6 +1825,42 @@ uint64_t split_column_value(const struct split_column *c, uint64_t idx)
 	if (v > c->max || v < c->min)
 		v = c->max;
 	return v;
+}
+
+uint64_t split_column_value(const struct split_column *c, uint64_t idx)
+{
+	return column_value(c, idx);
+}
+
+uint64_t split_column_num_blocks(const struct split_column *c)
+{
+	return (c->nv + COL_VAL_BLOCK - 1) / COL_VAL_BLOCK;
+}
+
+void split_column_block(const struct split_column *c, uint64_t b, uint64_t *first, uint64_t *end,
+			uint64_t *vmin, uint64_t *vmax)
+{
+	*first = b * COL_VAL_BLOCK;
+	*end = *first + COL_VAL_BLOCK < c->nv ? *first + COL_VAL_BLOCK : c->nv;
+	*vmin = c->min;
+	*vmax = c->max;
+	if (c->vcodec == COL_VALS_BLOCKS && b < c->nblk && c->gcd) {
+		/* values are min + gcd * (base + x), x < 2^width; out-of-range
+		 * ones read as max (column_value), so max stays a bound */
+		uint64_t span = c->blk_w[b] >= 64 ? UINT64_MAX : (1ULL << c->blk_w[b]) - 1;
+		uint64_t lo = c->blk_base[b], hi = lo + span < lo ? UINT64_MAX : lo + span;
+		uint64_t steps = (c->max - c->min) / c->gcd;
+
+		*vmin = lo <= steps ? c->min + c->gcd * lo : c->max;
+		if (hi <= steps)
+			*vmax = c->min + c->gcd * hi;
+	}
+}
+
+void split_column_values(const struct split_column *c, uint64_t start, size_t n, uint64_t *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = column_value(c, start + i);
 }
 
 bool split_column_first(const struct split_column *c, uint32_t doc, uint64_t *v)

@@ -3,8 +3,10 @@
  *
  * split_reader_open() reads only the end of the file (trailer, footer:
  * metadata JSON, section table, hotcache with the field table and the
- * doc store block index) with one pread, checks its checksum, and keeps
- * the fd open. Everything else is read on demand by offset with pread
+ * doc store block index) with one pread (two when the footer is longer
+ * than SPLIT_TAIL_READ), checks its checksum, and keeps the fd open. An
+ * s3:// split is read the same way by range GETs (store/split_cache.h),
+ * its footer from QW_SPLIT_CACHE_DIR when cached there. Everything else is read on demand by offset with pread
  * into buffers owned by the object that asked (a postings iterator, a
  * term iterator, a column), and every unit read is bounds-checked and
  * checksummed (term dictionary blocks and index, postings and positions
@@ -40,6 +42,7 @@
 #include "mapping/config.h"
 #include "mapping/docmap.h"
 #include "base/err.h"
+#include "store/s3.h"
 
 #define SPLIT_DOC_END UINT32_MAX
 
@@ -73,11 +76,24 @@ struct split_term_info {
 };
 
 struct split_reader *split_reader_open(const char *path, struct qw_err *err);
+
+/* How to open an s3:// split (split_cache.h); ignored for a local file. */
+struct split_open_opts {
+	struct s3_client *s3;    /* shared by the readers of a search; NULL: its own */
+	uint64_t size;           /* the file's size when known (no HEAD); 0: unknown */
+};
+struct split_reader *split_reader_open_opts(const char *path, const struct split_open_opts *o,
+					    struct qw_err *err);
 void split_reader_close(struct split_reader *r);
 
-/* An s3:// split read by ranges (split_cache.h): the requests sent and
- * bytes received for it so far; 0 and 0 for a local file or copy. */
-void split_reader_io(const struct split_reader *r, uint64_t *requests, uint64_t *bytes);
+/* What reading a split has cost so far. */
+struct split_io {
+	bool remote;             /* an s3:// split */
+	bool footer_cached;      /* its footer came from QW_SPLIT_CACHE_DIR */
+	uint64_t requests;       /* s3: HTTP requests, retries included; local: reads */
+	uint64_t bytes;          /* s3: response bytes; local: bytes read */
+};
+void split_reader_io(const struct split_reader *r, struct split_io *out);
 /*
  * Whether the footer's split_id is id (the metastore's name for this
  * file): 0, or -1 with an EX_DATAERR naming both ids.
@@ -151,6 +167,18 @@ bool split_column_single_valued(const struct split_column *c); /* exactly one va
 void split_column_doc_range(const struct split_column *c, uint32_t doc, uint64_t *start,
 			    uint64_t *end);
 uint64_t split_column_value(const struct split_column *c, uint64_t idx);
+/*
+ * Scans that can skip: the values are in split_column_num_blocks() blocks of
+ * COL_VAL_BLOCK values; block b covers the value indexes [*first, *end), and
+ * every value in it lies in [*vmin, *vmax] (a bound from the block's base and
+ * bit width; the whole column's min and max when its codec has no blocks).
+ * split_column_values() decodes n values from start into out, each equal to
+ * split_column_value() of its index.
+ */
+uint64_t split_column_num_blocks(const struct split_column *c);
+void split_column_block(const struct split_column *c, uint64_t b, uint64_t *first, uint64_t *end,
+			uint64_t *vmin, uint64_t *vmax);
+void split_column_values(const struct split_column *c, uint64_t start, size_t n, uint64_t *out);
 /* First value of doc; false when the doc has none. */
 bool split_column_first(const struct split_column *c, uint32_t doc, uint64_t *v);
 /* Min and max key/ordinal over all values; false when the column is empty. */

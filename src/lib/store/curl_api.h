@@ -9,6 +9,8 @@
  * The header still comes from libcurl's -dev package (configure checks
  * it); at run time libcurl.so.4 (Debian's libcurl4) must be there for
  * s3:// only, and its absence is said then (EX_UNAVAILABLE).
+ * Built with -DQW_CURL_LINKED (qw-lambda's static bootstrap, make lambda),
+ * the table points at a libcurl linked into the program instead.
  *
  * A table is owned by its loader (the S3 client) and closed with it; it
  * may be shared by threads once loaded.

@@ -227,7 +227,17 @@ int metastore_check_doc(json_t *doc, const char *path, struct qw_err *err)
 	return 0;
 }
 
-static json_t *file_load(const char *path, const char *index_id, struct qw_err *err)
+/* One wording for a missing index: which data dir was looked in, and how
+ * to see what it holds. */
+int metastore_no_index(const struct metastore *ms, const char *index_id, struct qw_err *err)
+{
+	return err_set(err, EX_NOINPUT,
+		       "index '%s' does not exist in data dir '%s' (qw index list shows its indexes; "
+		       "--data-dir or QW_DATA_DIR chooses another)", index_id, ms->data_dir);
+}
+
+static json_t *file_load(const struct metastore *ms, const char *path, const char *index_id,
+			 struct qw_err *err)
 {
 	struct buf b = BUF_INIT;
 	json_error_t jerr;
@@ -235,7 +245,7 @@ static json_t *file_load(const char *path, const char *index_id, struct qw_err *
 
 	if (fsutil_read_all(path, &b, err) < 0) {
 		if (err && err->code == EX_NOINPUT)
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+			metastore_no_index(ms, index_id, err);
 		goto out;
 	}
 	doc = json_loadb(buf_str(&b), b.len, JSON_REJECT_DUPLICATES, &jerr);
@@ -291,7 +301,7 @@ static int file_lock(struct metastore *ms, const char *index_id, bool create, st
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+			metastore_no_index(ms, index_id, err);
 		else
 			err_errno(err, create ? EX_CANTCREAT : EX_IOERR, "cannot open '%s'", path);
 		goto out;
@@ -313,7 +323,7 @@ out:
 static json_t *file_read(struct metastore *ms, const char *index_id, struct qw_err *err)
 {
 	char *path = index_file(ms, index_id, METASTORE_FILE);
-	json_t *doc = file_load(path, index_id, err);
+	json_t *doc = file_load(ms, path, index_id, err);
 
 	free(path);
 	return doc;
@@ -348,7 +358,7 @@ static int file_create(struct metastore *ms, const char *index_id, json_t *doc, 
 				"index '%s' already exists (use --overwrite to replace it)", index_id);
 			goto out;
 		}
-		old = file_load(path, index_id, err);
+		old = file_load(ms, path, index_id, err);
 		if (!old)
 			goto out;
 		ret = metastore_remove_external_splits(ms, index_id, old, err);
@@ -389,12 +399,12 @@ static int file_remove(struct metastore *ms, const char *index_id, struct qw_err
 	if (fd < 0)
 		goto out;
 	if (!file_exists(ms, index_id)) {
-		err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+		metastore_no_index(ms, index_id, err);
 		goto out;
 	}
 	/* A broken metadata file does not keep the index: its split files
 	 * outside the index dir (index_uri) are then left where they are. */
-	doc = file_load(path, index_id, NULL);
+	doc = file_load(ms, path, index_id, NULL);
 	/* The index is gone once its metadata is; the rest is cleanup. */
 	if (unlink(path) < 0) {
 		err_errno(err, EX_IOERR, "cannot remove '%s'", path);
@@ -427,7 +437,7 @@ static int file_update(struct metastore *ms, const char *index_id, metastore_tx_
 	fd = file_lock(ms, index_id, false, err);
 	if (fd < 0)
 		goto out;
-	doc = file_load(path, index_id, err);
+	doc = file_load(ms, path, index_id, err);
 	if (!doc)
 		goto out;
 	if (fn(doc, ctx, err) < 0)
@@ -1160,7 +1170,13 @@ static int publish_tx(json_t *doc, void *vctx, struct qw_err *err)
 	/* Apply. */
 	for (size_t i = 0; i < c->n; i++) {
 		json_t *rec = json_object_get(splits, c->split_ids[i]);
+		json_t *meta = json_object_get(rec, "metadata");
 
+		/* the delete tasks before this publish do not concern its documents */
+		if (json_is_object(meta) &&
+		    json_object_set_new(meta, "delete_opstamp",
+					json_integer((json_int_t)metastore_last_delete_opstamp(doc))) < 0)
+			return err_set(err, EX_SOFTWARE, "cannot update split '%s'", c->split_ids[i]);
 		if (json_object_set_new(rec, "split_state", json_string(SPLIT_PUBLISHED)) < 0 ||
 		    json_object_set_new(rec, "update_timestamp", json_integer(now)) < 0 ||
 		    json_object_set_new(rec, "publish_timestamp", json_integer(now)) < 0)

@@ -105,6 +105,9 @@ int metastore_clear_index(struct metastore *ms, const char *index_id, struct qw_
 int metastore_list_indexes(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err);
 void metastore_free_list(char **ids, size_t n);
 bool metastore_index_exists(struct metastore *ms, const char *index_id);
+/* Sets err to EX_NOINPUT "index 'ID' does not exist in data dir 'DIR' (...)",
+ * the one wording for a missing index; returns -1. */
+int metastore_no_index(const struct metastore *ms, const char *index_id, struct qw_err *err);
 
 /* A consistent snapshot of the index metadata. */
 json_t *metastore_read(struct metastore *ms, const char *index_id, struct qw_err *err);
@@ -227,6 +230,7 @@ struct split_record {
 	size_t n_tags;
 	bool has_create_timestamp, has_update_timestamp, has_publish_timestamp;
 	int64_t create_timestamp, update_timestamp, publish_timestamp;   /* wall s */
+	uint64_t delete_opstamp;        /* see "delete tasks" below; 0 when absent */
 };
 
 /*
@@ -275,5 +279,54 @@ char *metastore_scratch_dir(const struct metastore *ms, const char *pipeline_id)
  */
 int metastore_lock_scratch(struct metastore *ms, const char *owner_id, char **dir,
 			   struct qw_err *err);
+
+/* ------------------------------------------------------------ delete tasks */
+
+/*
+ * Delete tasks, as Quickwit's. The index document holds
+ *   "delete_tasks": [ {"create_timestamp": <s>, "opstamp": <n>,
+ *        "delete_query": {"index_uid", "query": "<query string>",
+ *             "search_fields": [default search fields when created],
+ *             "start_timestamp": <s or null>, "end_timestamp": <s or null>}} ]
+ *        (opstamp order; opstamps 1, 2, ... never reused)
+ *   "last_delete_opstamp": <n>   (0, or absent, when none was ever created)
+ * and every split's metadata a "delete_opstamp": the tasks up to it are
+ * applied to its documents (or do not concern them). The rule, one place:
+ * metastore_publish_splits() sets delete_opstamp to last_delete_opstamp in
+ * the publish transaction, so a task concerns exactly the documents
+ * published before it; a split whose delete_opstamp is below a task's
+ * opstamp still holds documents the task hides (search) until a merge or
+ * a delete pass rewrites it (qw-merge) with the new delete_opstamp.
+ * start_timestamp is inclusive, end_timestamp exclusive, as in search.
+ * A backend stores the same records; the calls below are its contract.
+ */
+struct delete_query {
+	const char *query;                 /* checked by the caller (search.h) */
+	const char *const *search_fields;  /* for unfielded terms */
+	size_t n_search_fields;
+	bool has_start, has_end;
+	int64_t start_timestamp, end_timestamp;   /* seconds */
+};
+
+/* Append a task with the next opstamp, in one transaction; *task (may be
+ * NULL) gets it (new reference). */
+int metastore_create_delete_task(struct metastore *ms, const char *index_id,
+				 const struct delete_query *q, json_t **task, struct qw_err *err);
+/* The tasks of an index in opstamp order (new reference: an array). */
+json_t *metastore_list_delete_tasks(struct metastore *ms, const char *index_id,
+				    struct qw_err *err);
+/* The same from a snapshot (borrowed; an empty array is returned as NULL). */
+json_t *metastore_delete_tasks_doc(json_t *index_meta);
+/* last_delete_opstamp of a snapshot (0 when none). */
+uint64_t metastore_last_delete_opstamp(json_t *index_meta);
+/* delete_opstamp of a split's metadata object (0 when absent). */
+uint64_t metastore_split_delete_opstamp(json_t *split_metadata);
+/*
+ * Raise the delete_opstamp of a Published split to opstamp (never lowers
+ * it), for a delete pass that found none of the split's documents
+ * concerned. EX_TEMPFAIL, no change, when the split is not Published.
+ */
+int metastore_raise_delete_opstamp(struct metastore *ms, const char *index_id,
+				   const char *split_id, uint64_t opstamp, struct qw_err *err);
 
 #endif

@@ -94,6 +94,7 @@ static void decode_split(json_t *doc, const char *id, json_t *rec, enum split_st
 	r->has_create_timestamp = get_int(meta, "create_timestamp", &r->create_timestamp);
 	r->has_update_timestamp = get_int(rec, "update_timestamp", &r->update_timestamp);
 	r->has_publish_timestamp = get_int(rec, "publish_timestamp", &r->publish_timestamp);
+	r->delete_opstamp = metastore_split_delete_opstamp(meta);
 }
 
 static int cmp_record(const void *a, const void *b)

@@ -31,6 +31,7 @@ struct s3_client {
 	bool path_style;
 	char *sigv4;             /* "aws:amz:<region>:s3" */
 	char *access_key, *secret_key, *session_token;
+	char *ca_bundle;         /* $CURL_CA_BUNDLE, or NULL: libcurl's built-in path */
 	int max_attempts;
 	int64_t max_retry_ms;
 	uint64_t multipart_threshold, part_size;
@@ -197,6 +198,9 @@ struct s3_client *s3_client_new(struct qw_err *err)
 		c->endpoint = buf_detach(&b, NULL);
 	}
 	c->path_style = env_true("QW_S3_FORCE_PATH_STYLE_ACCESS");
+	/* libcurl's built-in CA path is Debian's; a static qw-lambda runs elsewhere */
+	if (env("CURL_CA_BUNDLE"))
+		c->ca_bundle = xstrdup(env("CURL_CA_BUNDLE"));
 	buf_addf(&b, "aws:amz:%s:s3", region);
 	c->sigv4 = buf_detach(&b, NULL);
 	if (env_u64("QW_S3_MAX_ATTEMPTS", 6, 1, &attempts, err) < 0 ||
@@ -225,6 +229,7 @@ void s3_client_free(struct s3_client *c)
 	pthread_mutex_destroy(&c->lock);
 	curl_api_close(&c->curl);
 	free(c->session_token);
+	free(c->ca_bundle);
 	free(c->secret_key);
 	free(c->access_key);
 	free(c->sigv4);
@@ -375,6 +380,7 @@ struct req {
 	const struct curl_api *curl; /* for the callbacks */
 	bool io_failed;              /* a local read/write failed */
 	int io_errno;
+	struct s3_stats *acc;        /* the caller's counters of this call, or NULL */
 };
 
 static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud)
@@ -539,7 +545,11 @@ static CURLcode attempt(struct s3_client *c, CURL *h, struct req *r, const char 
 	r->curl = &c->curl;
 
 	c->curl.easy_setopt(h, CURLOPT_URL, url);
+	/* S3 is HTTP(S) only; qw-lambda's static libcurl has no other protocol */
+	c->curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	c->curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (c->ca_bundle)
+		c->curl.easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
 	c->curl.easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);
 	c->curl.easy_setopt(h, CURLOPT_USERNAME, c->access_key);
 	c->curl.easy_setopt(h, CURLOPT_PASSWORD, c->secret_key);
@@ -584,6 +594,11 @@ static CURLcode attempt(struct s3_client *c, CURL *h, struct req *r, const char 
 	stat_add(&c->stats.requests, 1);
 	stat_add(&c->stats.bytes_out, r->body_pos);
 	stat_add(&c->stats.bytes_in, r->out_written + r->errbody.len);
+	if (r->acc) {
+		r->acc->requests++;
+		r->acc->bytes_out += r->body_pos;
+		r->acc->bytes_in += r->out_written + r->errbody.len;
+	}
 	return rc;
 }
 
@@ -697,6 +712,8 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 			waited += delay;
 		}
 		stat_add(&c->stats.retries, 1);
+		if (r->acc)
+			r->acc->retries++;
 		if (rewind_req(r, err) < 0)
 			goto out;
 	}
@@ -801,6 +818,22 @@ static int post_xml(struct s3_client *c, const char *bucket, const char *key,
 	return ret;
 }
 
+/*
+ * A CompleteMultipartUpload whose answer was lost did complete: its retry
+ * then finds no such upload (or a server's error for it) until the
+ * attempts run out. The object being there with the size uploaded says
+ * it did; the callers' keys name immutable content (a split file), so an
+ * object of that key and size holds these bytes.
+ */
+static bool completed_anyway(struct s3_client *c, const char *bucket, const char *key,
+			     uint64_t size)
+{
+	struct qw_err ignore = QW_ERR_INIT;
+	uint64_t got = 0;
+
+	return s3_head(c, bucket, key, &got, &ignore) == 1 && got == size;
+}
+
 static int multipart(struct s3_client *c, const char *bucket, const char *key, int fd,
 		     uint64_t size, struct qw_err *err)
 {
@@ -852,8 +885,14 @@ static int multipart(struct s3_client *c, const char *bucket, const char *key, i
 	buf_adds(&q, "uploadId=");
 	add_encoded(&q, upload_id, false);
 	buf_reset(&ans);
-	if (post_xml(c, bucket, key, buf_str(&q), buf_str(&done), &ans, err) < 0)
+	if (post_xml(c, bucket, key, buf_str(&q), buf_str(&done), &ans, err) < 0) {
+		if (completed_anyway(c, bucket, key, size)) {
+			err_clear(err);
+			ret = 0;
+			goto out;
+		}
 		goto abort;
+	}
 	/* CompleteMultipartUpload may fail inside a 200 answer */
 	if (ans.len && memmem(ans.data, ans.len, "<Error>", 7)) {
 		char *code = NULL, *message = NULL;
@@ -915,10 +954,17 @@ out:
 int s3_get(struct s3_client *c, const char *bucket, const char *key, uint64_t off,
 	   uint64_t len, struct buf *out, struct qw_err *err)
 {
+	return s3_get_acc(c, bucket, key, off, len, out, NULL, err);
+}
+
+int s3_get_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t off,
+	       uint64_t len, struct buf *out, struct s3_stats *acc, struct qw_err *err)
+{
 	struct req r;
 	int ret;
 
 	req_init(&r, "GET", bucket, key);
+	r.acc = acc;
 	r.out = out;
 	r.out_base = out->len;
 	r.ranged = off > 0 || len > 0;
@@ -990,10 +1036,17 @@ int s3_get_fd(struct s3_client *c, const char *bucket, const char *key, int fd,
 int s3_head(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
 	    struct qw_err *err)
 {
+	return s3_head_acc(c, bucket, key, size, NULL, err);
+}
+
+int s3_head_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
+		struct s3_stats *acc, struct qw_err *err)
+{
 	struct req r;
 	int ret;
 
 	req_init(&r, "HEAD", bucket, key);
+	r.acc = acc;
 	ret = perform(c, &r, err);
 	if (ret == 0) {
 		if (size)

@@ -7,7 +7,9 @@
  * CREDENTIALS_FILE, section AWS_PROFILE or "default"), AWS_REGION or
  * AWS_DEFAULT_REGION (default us-east-1), QW_S3_ENDPOINT (default
  * https://s3.<region>.amazonaws.com) and QW_S3_FORCE_PATH_STYLE_ACCESS
- * (true: http://endpoint/bucket/key; otherwise bucket.endpoint/key).
+ * (true: http://endpoint/bucket/key; otherwise bucket.endpoint/key);
+ * CURL_CA_BUNDLE, when set, is the CA certificates file for https (as for
+ * the curl tool; qw-lambda's static libcurl would look for Debian's).
  * Requests are signed by curl (CURLOPT_AWS_SIGV4) with an
  * x-amz-content-sha256 header (UNSIGNED-PAYLOAD).
  *
@@ -24,6 +26,9 @@
  * 64 MiB) use multipart upload with parts of QW_S3_PART_SIZE (default
  * 16 MiB, at least 5 MiB); a failed multipart upload is aborted, so S3
  * never shows a half object: an object is visible whole or not at all.
+ * When the completion's answer is lost, its retry finds the upload gone:
+ * the object is then looked up (HEAD) and, there with the size uploaded,
+ * taken as done (keys are meant to name immutable content: split files).
  *
  * Threads: a client may be shared by threads; it keeps a pool of curl
  * handles (guarded by a mutex) so that connections are reused. Counters
@@ -72,6 +77,13 @@ int s3_put_file(struct s3_client *c, const char *bucket, const char *key, const 
  */
 int s3_get(struct s3_client *c, const char *bucket, const char *key, uint64_t off,
 	   uint64_t len, struct buf *out, struct qw_err *err);
+/* s3_get and s3_head that also add this call's requests (retries
+ * included) and bytes to *acc: counters of one caller (one thread), so
+ * that users of a shared client can tell their own costs apart. */
+int s3_get_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t off,
+	       uint64_t len, struct buf *out, struct s3_stats *acc, struct qw_err *err);
+int s3_head_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
+		struct s3_stats *acc, struct qw_err *err);
 /* Download an object to a local path, atomically (atomicfile.h). */
 int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
 		struct qw_err *err);

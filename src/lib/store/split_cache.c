@@ -1,10 +1,12 @@
 /*
- * split_cache: local copies of s3:// splits (see split_cache.h).
+ * split_cache: range reads of s3:// splits and their cached footers
+ * (see split_cache.h).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +25,46 @@ int split_cache_is_remote(const char *path)
 	return path && !strncmp(path, "s3://", 5);
 }
 
-/* "<fnv1a-64 of the uri>-<last path component>", a flat, safe file name. */
-static char *cache_name(const char *uri)
+/* "<split_id>-<size>.footer": the id is the URI's last component without
+ * ".split", any byte but [0-9A-Za-z_-] replaced by '_' (a flat, safe name). */
+static char *footer_name(const char *uri, uint64_t size)
 {
 	const char *base = strrchr(uri, '/');
-	uint64_t h = 1469598103934665603ull;
 	struct buf b = BUF_INIT;
+	size_t n;
 
-	for (const char *p = uri; *p; p++) {
-		h ^= (unsigned char)*p;
-		h *= 1099511628211ull;
+	base = base ? base + 1 : uri;
+	n = strlen(base);
+	if (n > 6 && !strcmp(base + n - 6, ".split"))
+		n -= 6;
+	for (size_t i = 0; i < n; i++) {
+		char ch = base[i];
+
+		buf_addc(&b, (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+				     (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-' ? ch : '_');
 	}
-	buf_addf(&b, "%016" PRIx64 "-", h);
-	for (const char *p = base ? base + 1 : uri; *p; p++)
-		buf_addc(&b, (*p == '.' && p == (base ? base + 1 : uri)) || *p == '/' ? '_' : *p);
+	buf_addf(&b, "-%" PRIu64 ".footer", size);
 	return buf_detach(&b, NULL);
+}
+
+/* The cache directory and its bound; *dir NULL when there is none. */
+static int cache_config(const char **dir, uint64_t *max, struct qw_err *err)
+{
+	const char *d = getenv("QW_SPLIT_CACHE_DIR");
+	const char *m = getenv("QW_SPLIT_CACHE_MAX_BYTES");
+
+	*dir = d && *d ? d : NULL;
+	*max = 1ull << 30;
+	if (*dir && m && *m) {
+		char *end;
+
+		errno = 0;
+		*max = strtoull(m, &end, 10);
+		if (errno || *end || m[0] == '-')
+			return err_set(err, EX_USAGE,
+				       "QW_SPLIT_CACHE_MAX_BYTES: '%s' is not a byte count", m);
+	}
+	return 0;
 }
 
 struct entry {
@@ -67,10 +94,13 @@ static void evict(const char *dir, const char *keep, uint64_t max)
 	if (!d)
 		return;
 	while ((de = readdir(d)) != NULL) {
+		size_t nl = strlen(de->d_name);
 		struct stat st;
 		char *p;
 
-		if (de->d_name[0] == '.' || strstr(de->d_name, ATOMICFILE_INFIX))
+		/* only our copies: a directory given by mistake keeps its files */
+		if (de->d_name[0] == '.' || strstr(de->d_name, ATOMICFILE_INFIX) || nl < 7 ||
+		    strcmp(de->d_name + nl - 7, ".footer") != 0)
 			continue;
 		p = fsutil_join(dir, de->d_name);
 		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -102,110 +132,108 @@ static void evict(const char *dir, const char *keep, uint64_t max)
 	free(v);
 }
 
-/* Into dst atomically (dst != NULL) or into fd. */
-static int download(const char *uri, const char *dst, int fd, struct qw_err *err)
+int split_cache_check_config(struct qw_err *err)
 {
-	char *bucket = NULL, *key = NULL;
-	struct s3_client *c = NULL;
-	int ret = -1;
+	const char *dir;
+	uint64_t max;
 
-	if (s3_parse_uri(uri, &bucket, &key, err) < 0)
+	return cache_config(&dir, &max, err);
+}
+
+int split_cache_footer_get(const char *uri, uint64_t size, uint8_t **data, size_t *len,
+			   struct qw_err *err)
+{
+	const char *dir;
+	char *name = NULL, *path = NULL;
+	struct buf b = BUF_INIT;
+	uint64_t max;
+	int fd = -1, ret = -1;
+
+	*data = NULL;
+	*len = 0;
+	if (cache_config(&dir, &max, err) < 0)
+		return -1;
+	if (!dir)
+		return 0;
+	name = footer_name(uri, size);
+	path = fsutil_join(dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = 0;   /* a miss, whatever the reason: the split is read remotely */
 		goto out;
-	c = s3_client_new(err);
-	if (!c)
+	}
+	if (fsutil_read_fd(fd, path, &b, err) < 0 || b.len == 0) {
+		err_clear(err);
+		ret = 0;
 		goto out;
-	ret = dst ? s3_get_file(c, bucket, key, dst, err) : s3_get_fd(c, bucket, key, fd, err);
+	}
+	/* a hit: mark it recently used for eviction; a read-only cache is
+	 * still a valid copy, so a failure here is not one */
+	if (futimens(fd, NULL) < 0)
+		errno = 0;
+	*len = b.len;
+	*data = (uint8_t *)buf_detach(&b, NULL);
+	ret = 1;
 out:
-	s3_client_free(c);
-	free(key);
-	free(bucket);
+	if (fd >= 0)
+		close(fd);
+	buf_free(&b);
+	free(path);
+	free(name);
 	return ret;
 }
 
-int split_cache_open(const char *uri, struct qw_err *err)
+int split_cache_footer_put(const char *uri, uint64_t size, const void *data, size_t len,
+			   struct qw_err *err)
 {
-	const char *dir = getenv("QW_SPLIT_CACHE_DIR");
+	const char *dir;
 	char *name = NULL, *path = NULL;
-	uint64_t max = 10ull << 30;
-	int fd = -1;
+	uint64_t max;
+	int ret = -1;
 
-	if (dir && *dir) {
-		const char *m = getenv("QW_SPLIT_CACHE_MAX_BYTES");
-
-		if (m && *m) {
-			char *end;
-
-			errno = 0;
-			max = strtoull(m, &end, 10);
-			if (errno || *end || m[0] == '-') {
-				err_set(err, EX_USAGE, "QW_SPLIT_CACHE_MAX_BYTES: '%s' is not a byte count",
-					m);
-				goto out;
-			}
-		}
-		if (fsutil_mkdir_p(dir, 0755, err) < 0)
-			goto out;
-		name = cache_name(uri);
-		path = fsutil_join(dir, name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			/* a hit: mark it recently used for eviction */
-			if (futimens(fd, NULL) < 0) {
-				/* read-only cache: still a valid copy */
-			}
-			goto out;
-		}
-		if (download(uri, path, -1, err) < 0)
-			goto out;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			err_errno(err, EX_IOERR, "cannot open cached split '%s'", path);
-			goto out;
-		}
-		evict(dir, path, max);
-	} else {
-		struct buf b = BUF_INIT;
-		const char *tmp = getenv("TMPDIR");
-
-		/* an unlinked temp: the fd is its only name, nothing is left behind */
-		buf_addf(&b, "%s/qw-split-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		path = buf_detach(&b, NULL);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd < 0) {
-			err_errno(err, EX_CANTCREAT, "cannot create '%s'", path);
-			goto out;
-		}
-		if (unlink(path) < 0) {
-			err_errno(err, EX_IOERR, "cannot remove '%s'", path);
-			close(fd);
-			fd = -1;
-			goto out;
-		}
-		if (download(uri, NULL, fd, err) < 0) {
-			close(fd);
-			fd = -1;
-		}
-	}
+	if (cache_config(&dir, &max, err) < 0)
+		return -1;
+	if (!dir)
+		return 0;
+	if (fsutil_mkdir_p(dir, 0755, err) < 0)
+		goto out;
+	name = footer_name(uri, size);
+	path = fsutil_join(dir, name);
+	if (fsutil_write_atomic(path, data, len, err) < 0)
+		goto out;
+	evict(dir, path, max);
+	ret = 0;
 out:
 	free(path);
 	free(name);
-	return fd;
+	return ret;
 }
 
-int split_cache_enabled(void)
+void split_cache_footer_drop(const char *uri, uint64_t size)
 {
 	const char *dir = getenv("QW_SPLIT_CACHE_DIR");
+	char *name, *path;
 
-	return dir && *dir;
+	if (!dir || !*dir)
+		return;
+	name = footer_name(uri, size);
+	path = fsutil_join(dir, name);
+	if (unlink(path) < 0)
+		errno = 0;   /* best effort: another process may have removed it */
+	free(path);
+	free(name);
 }
 
 struct split_remote {
 	struct s3_client *client;
+	bool own_client;
 	char *bucket, *key;
 	struct buf chunk;
+	struct s3_stats io;      /* this reader's requests and bytes */
 };
 
-struct split_remote *split_remote_open(const char *uri, uint64_t *size, struct qw_err *err)
+struct split_remote *split_remote_open(const char *uri, struct s3_client *client, uint64_t size,
+				       uint64_t *size_out, struct qw_err *err)
 {
 	struct split_remote *s = xcalloc(1, sizeof(*s));
 	int r;
@@ -213,10 +241,18 @@ struct split_remote *split_remote_open(const char *uri, uint64_t *size, struct q
 	s->chunk = (struct buf)BUF_INIT;
 	if (s3_parse_uri(uri, &s->bucket, &s->key, err) < 0)
 		goto fail;
-	s->client = s3_client_new(err);
-	if (!s->client)
-		goto fail;
-	r = s3_head(s->client, s->bucket, s->key, size, err);
+	s->client = client;
+	if (!s->client) {
+		s->client = s3_client_new(err);
+		if (!s->client)
+			goto fail;
+		s->own_client = true;
+	}
+	if (size) {
+		*size_out = size;
+		return s;
+	}
+	r = s3_head_acc(s->client, s->bucket, s->key, size_out, &s->io, err);
 	if (r < 0)
 		goto fail;
 	if (r == 0) {
@@ -235,7 +271,7 @@ int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t o
 	if (len == 0)
 		return 0;
 	buf_reset(&s->chunk);
-	if (s3_get(s->client, s->bucket, s->key, off, len, &s->chunk, err) < 0)
+	if (s3_get_acc(s->client, s->bucket, s->key, off, len, &s->chunk, &s->io, err) < 0)
 		return -1;
 	memcpy(buf, s->chunk.data, len);   /* s3_get checked the length */
 	/* a big unit must not pin its memory for the reader's life */
@@ -246,11 +282,8 @@ int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t o
 
 void split_remote_io(const struct split_remote *s, uint64_t *requests, uint64_t *bytes)
 {
-	struct s3_stats st;
-
-	s3_client_stats(s->client, &st);
-	*requests = st.requests;
-	*bytes = st.bytes_in;
+	*requests = s->io.requests;
+	*bytes = s->io.bytes_in;
 }
 
 void split_remote_close(struct split_remote *s)
@@ -258,7 +291,8 @@ void split_remote_close(struct split_remote *s)
 	if (!s)
 		return;
 	buf_free(&s->chunk);
-	s3_client_free(s->client);
+	if (s->own_client)
+		s3_client_free(s->client);
 	free(s->key);
 	free(s->bucket);
 	free(s);

@@ -1,23 +1,27 @@
 /*
- * split_cache: local copies of splits that live on object storage.
+ * split_cache: reading splits that live on object storage.
  *
- * split_reader reads a split by offset. An s3:// split is read one of two
- * ways:
+ * An s3:// split is read by range GETs (split_remote_*): one GET per unit
+ * split_reader reads (the end of the file with the footer and hotcache,
+ * then the term blocks, postings, columns and doc-store blocks a query
+ * needs), so a query costs bytes close to what it reads. The size comes
+ * from the metastore's split record when known (no HEAD), else from a
+ * HEAD. A struct s3_client may be shared by the readers of one search, so
+ * that their connections are reused (s3.h keeps a pool of them).
  *
- * - without QW_SPLIT_CACHE_DIR, by range GETs (split_remote_*): a HEAD
- *   for the size, then one GET per unit the reader reads (its footer,
- *   then the term blocks, postings, columns and doc-store blocks a query
- *   needs), so a query costs bytes close to what it reads;
- * - with QW_SPLIT_CACHE_DIR set, split_cache_open() downloads the whole
- *   object once (one GET) and keeps it there under a name derived from
- *   the URI (splits are immutable, so a cached copy stays valid), reused
- *   by the next process; after each download the least recently used
- *   copies are removed until the directory holds at most
- *   QW_SPLIT_CACHE_MAX_BYTES (default 10 GiB). Footers and hotcaches
- *   alone are not cached yet: it is the whole split or nothing.
- *
- * Downloads are atomic (atomicfile.h), so concurrent processes sharing a
- * cache see whole copies. Thread-safe (no shared state).
+ * With QW_SPLIT_CACHE_DIR set, the footer and hotcache of each split read
+ * (the bytes split_reader_open() needs before any query) are kept there
+ * as "<split_id>-<size>.footer", and the next process opens the split
+ * without a request. Splits are immutable, so id and size name a footer
+ * for good; the reader still checks its checksum, and a bad copy is
+ * removed and read again. After each store, the least recently used
+ * copies (each hit refreshes its mtime) are removed until the copies
+ * total at most QW_SPLIT_CACHE_MAX_BYTES (default 1 GiB); other files in
+ * the directory are left alone. Copies are
+ * written atomically (atomicfile.h) and eviction only unlinks, so
+ * processes sharing the directory see whole copies or none. Without
+ * QW_SPLIT_CACHE_DIR nothing is cached (Quickwit's default). Thread-safe
+ * (no shared state).
  */
 #ifndef QW_SPLIT_CACHE_H
 #define QW_SPLIT_CACHE_H
@@ -26,22 +30,40 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "store/s3.h"
 
-/* True for a path split_cache_open() must serve (an s3:// URI). */
+/* True for a path split_remote_open() must serve (an s3:// URI). */
 int split_cache_is_remote(const char *path);
-/* Whether QW_SPLIT_CACHE_DIR is set (whole-split local copies). */
-int split_cache_enabled(void);
-/* A read-only fd (O_CLOEXEC) on a local copy of uri, or -1 with err. */
-int split_cache_open(const char *uri, struct qw_err *err);
+
+/* EX_USAGE for a bad QW_SPLIT_CACHE_MAX_BYTES: checked once by a search
+ * before its splits are opened, so that it is an error, not per split. */
+int split_cache_check_config(struct qw_err *err);
+/*
+ * The cached footer of the split at uri of size bytes: 1 and *data
+ * (malloc'ed, *len bytes) on a hit, 0 on a miss or without a cache
+ * directory, -1 with err for a bad QW_SPLIT_CACHE_MAX_BYTES.
+ */
+int split_cache_footer_get(const char *uri, uint64_t size, uint8_t **data, size_t *len,
+			   struct qw_err *err);
+/* Keep a footer (atomically), then evict down to the bound. */
+int split_cache_footer_put(const char *uri, uint64_t size, const void *data, size_t len,
+			   struct qw_err *err);
+/* Remove a copy found bad (best effort). */
+void split_cache_footer_drop(const char *uri, uint64_t size);
 
 /* An s3:// object read by ranges; used by one thread at a time. */
 struct split_remote;
-/* One HEAD: the object's size in *size. EX_NOINPUT when it is missing. */
-struct split_remote *split_remote_open(const char *uri, uint64_t *size, struct qw_err *err);
+/*
+ * client: borrowed and shared (NULL: the reader makes its own). size: the
+ * object's size when known (0: one HEAD finds it); *size_out receives it.
+ * EX_NOINPUT when the object is missing.
+ */
+struct split_remote *split_remote_open(const char *uri, struct s3_client *client, uint64_t size,
+				       uint64_t *size_out, struct qw_err *err);
 /* Exactly len bytes at off into buf (one range GET), or -1 with err. */
 int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t off,
 		       struct qw_err *err);
-/* Requests sent (retries included) and response bytes received so far. */
+/* The requests this reader sent (retries included) and bytes received. */
 void split_remote_io(const struct split_remote *s, uint64_t *requests, uint64_t *bytes);
 void split_remote_close(struct split_remote *s);
 

@@ -1,0 +1,181 @@
+/*
+ * qw-lambda: qw-serve's API as an AWS Lambda function (the zip's bootstrap).
+ *
+ * A loop over the Lambda Runtime API (lambda_runtime.h): take the next
+ * invocation, turn its event into a router request (lambda_event.h), let
+ * http_router_handle() answer it as it answers qw-serve's requests, post
+ * the payload back. The process lives across warm invocations, and with it
+ * the router and the split cache under $TMPDIR (/tmp on Lambda). An
+ * unusable configuration is reported to .../init/error before exiting; a
+ * malformed event to that invocation's .../error, and the loop goes on.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app/prog.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "serve/http_router.h"
+#include "serve/lambda_event.h"
+#include "serve/lambda_runtime.h"
+
+static const char *prog = "qw-lambda";
+
+#define DEBIAN_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#define AL2023_CA_BUNDLE "/etc/pki/tls/certs/ca-bundle.crt"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTION]...\n"
+		"Answer AWS Lambda invocations (API Gateway, function URL or direct search\n"
+		"requests) with qw-serve's API, through the Lambda Runtime API.\n"
+		"\n"
+		"Options:\n"
+		"  -r, --runtime-api HOST:PORT  the Runtime API (default $AWS_LAMBDA_RUNTIME_API)\n"
+		"  -d, --data-dir DIR           data directory (default $QW_DATA_DIR or ./qwdata)\n"
+		"  -i, --index ID               index of direct invocations without an index_id\n"
+		"                               (default $QW_LAMBDA_INDEX_ID)\n"
+		"  -j, --search-threads N       splits searched in parallel per request\n"
+		"                               (default: number of cores)\n"
+		"      --max-invocations N      exit after N invocations (default: never)\n"
+		"  -h, --help                   show this help and exit\n"
+		"  -V, --version                show the version and exit\n",
+		prog);
+}
+
+enum {
+	OPT_MAX_INVOCATIONS = 256,
+};
+
+/* Answer one event; a failure to talk to the Runtime API is the only error. */
+static int invoke(struct lambda_runtime *rt, struct http_router *router, const char *index,
+		  const char *id, const struct buf *event, struct qw_err *err)
+{
+	struct lambda_event ev;
+	struct http_response resp = { 0, NULL, BUF_INIT };
+	struct qw_err perr = QW_ERR_INIT;
+	struct buf out = BUF_INIT;
+	int rc;
+
+	if (lambda_event_parse(event->data ? event->data : "", event->len, index, &ev, &perr) < 0) {
+		err_warn(prog, "invocation %s: %s", id, perr.msg);
+		lambda_error_doc("InvalidEvent", perr.msg, &out);
+		rc = lambda_runtime_error(rt, id, "InvalidEvent", buf_str(&out), err);
+		goto out;
+	}
+	http_router_handle(router, &ev.req, &resp);
+	if (lambda_response_encode(&ev, &resp, &out) == 1)
+		rc = lambda_runtime_error(rt, id, "SearchError", buf_str(&out), err);
+	else
+		rc = lambda_runtime_respond(rt, id, out.data, out.len, err);
+	http_response_free(&resp);
+	lambda_event_free(&ev);
+out:
+	buf_free(&out);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "runtime-api", required_argument, NULL, 'r' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "index", required_argument, NULL, 'i' },
+		{ "search-threads", required_argument, NULL, 'j' },
+		{ "max-invocations", required_argument, NULL, OPT_MAX_INVOCATIONS },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct qw_err err = QW_ERR_INIT, ierr = QW_ERR_INIT;
+	struct http_router_config rcfg = { NULL, NULL, 0, 0 };
+	const char *api = getenv("AWS_LAMBDA_RUNTIME_API"), *index = getenv("QW_LAMBDA_INDEX_ID");
+	struct lambda_runtime *rt = NULL;
+	struct http_router *router = NULL;
+	struct buf event = BUF_INIT, doc = BUF_INIT;
+	uint64_t max_inv = 0, u, n;
+	const char *dir;
+	struct stat st;
+	char *id = NULL;
+	int code = 0, c;
+
+	while ((c = getopt_long(argc, argv, "r:d:i:j:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			api = optarg;
+			break;
+		case 'd':
+			rcfg.data_dir = optarg;
+			break;
+		case 'i':
+			index = optarg;
+			break;
+		case 'j':
+			if (prog_parse_u64("--search-threads", optarg, 1, 256, &u, &err) < 0)
+				goto fail;
+			rcfg.search_threads = (unsigned)u;
+			break;
+		case OPT_MAX_INVOCATIONS:
+			if (prog_parse_u64("--max-invocations", optarg, 1, UINT64_MAX, &max_inv, &err) < 0)
+				goto fail;
+			break;
+		default: /* -h, -V or a usage error: nothing to free yet */
+			return prog_getopt_tail(prog, c, usage);
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		code = EX_USAGE;
+		goto out;
+	}
+	if (!api || !*api) {
+		err_set(&err, EX_USAGE, "no Runtime API: set AWS_LAMBDA_RUNTIME_API or --runtime-api");
+		goto fail;
+	}
+	/* the static bootstrap's libcurl knows Debian's CA path; Amazon Linux's is this */
+	if (!getenv("CURL_CA_BUNDLE") && access(DEBIAN_CA_BUNDLE, R_OK) != 0 &&
+	    access(AL2023_CA_BUNDLE, R_OK) == 0)
+		setenv("CURL_CA_BUNDLE", AL2023_CA_BUNDLE, 1);
+	rt = lambda_runtime_new(api, &err);
+	if (!rt)
+		goto fail;
+	/* from here on a configuration error is also Lambda's init error */
+	dir = prog_data_dir(rcfg.data_dir);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		err_errno(&ierr, EX_NOINPUT, "data directory '%s'", dir);
+	} else {
+		rcfg.data_dir = dir;
+		router = http_router_new(&rcfg, &ierr);
+	}
+	if (!router) {
+		err = ierr;
+		lambda_error_doc("Runtime.InitError", ierr.msg, &doc);
+		if (lambda_runtime_error(rt, NULL, "Runtime.InitError", buf_str(&doc), &ierr) < 0)
+			err_warn(prog, "%s", ierr.msg);
+		goto fail;
+	}
+	for (n = 0; !max_inv || n < max_inv; n++) {
+		if (lambda_runtime_next(rt, &event, &id, &err) < 0 ||
+		    invoke(rt, router, index, id, &event, &err) < 0)
+			goto fail;
+		free(id);
+		id = NULL;
+	}
+	goto out;
+fail:
+	err_print(prog, &err);
+	code = err.code ? err.code : EX_SOFTWARE;
+out:
+	free(id);
+	buf_free(&doc);
+	buf_free(&event);
+	http_router_free(router);
+	lambda_runtime_free(rt);
+	return prog_finish(prog, code);
+}

@@ -1,0 +1,288 @@
+#!/usr/bin/env bats
+# qw-lambda against a Lambda Runtime API emulator on loopback
+# (tests/lambda-runtime-emulator.py) and, for s3:// splits, s3rver.
+# Oracles: jq, awk and python over the documents sent and the events
+# written here; never qw's own output. $QW_LAMBDA (default qw-lambda) is
+# the program under test: `QW_LAMBDA=$PWD/lambda-build/bootstrap` runs the
+# same tests on the static bootstrap of `make lambda`.
+load helpers
+
+LAMBDA=${QW_LAMBDA:-qw-lambda}
+
+setup() {
+	setup_datadir
+	T=$BATS_TEST_TMPDIR
+	mkdir -p "$T/events" "$T/out" "$QW_DATA_DIR"
+	export TMPDIR=$T QW_LAMBDA_INDEX_ID=
+}
+
+teardown() {
+	if [ -n "${EMU_PID:-}" ]; then
+		kill "$EMU_PID" 2>/dev/null || true
+		wait "$EMU_PID" 2>/dev/null || true
+	fi
+	if [ -n "${S3RVER_PID:-}" ]; then
+		stop_s3rver
+	fi
+}
+
+# start_emulator: serve $T/events; sets AWS_LAMBDA_RUNTIME_API.
+start_emulator() {
+	local i
+	python3 "$QW_SRCDIR/tests/lambda-runtime-emulator.py" "$T/events" "$T/out" "$T/port" \
+		2>"$T/emu.log" 3>&- &
+	EMU_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$T/port" ] && break
+		kill -0 "$EMU_PID" 2>/dev/null || { cat "$T/emu.log"; return 1; }
+		sleep 0.05
+	done
+	[ -s "$T/port" ] || { echo "the emulator did not start"; return 1; }
+	export AWS_LAMBDA_RUNTIME_API=127.0.0.1:$(cat "$T/port")
+}
+
+# event NAME JSON: an invocation, handed out in NAME order.
+event() {
+	printf '%s' "$2" >"$T/events/$1.json"
+}
+
+# docs N: N documents {"n": i, "w": "word<i>", "pad": 300 x's}, independent of qw.
+docs() {
+	awk -v n="$1" 'BEGIN { p = sprintf("%300s", ""); gsub(/ /, "x", p);
+		for (i = 1; i <= n; i++) printf "{\"n\":%d,\"w\":\"word%d\",\"pad\":\"%s\"}\n", i, i, p }'
+}
+
+# make_index ID [URI]: a dynamic index holding docs 300.
+make_index() {
+	local uri=""
+	[ -z "${2:-}" ] || uri="index_uri: $2"$'\n'
+	printf 'version: 0.8\nindex_id: %s\n%sdoc_mapping:\n  mode: dynamic\n' "$1" "$uri" >"$T/$1.yaml"
+	qw index create --index-config "$T/$1.yaml" >/dev/null
+	docs 300 >"$T/docs.ndjson"
+	qw-pipeline --index "$1" --once --quiet "$T/docs.ndjson"
+}
+
+# body ID: the decoded body of proxy response ID (gunzipped when gzip).
+body() {
+	python3 - "$T/out/req-$1.response" <<'PY'
+import base64, gzip, json, sys
+r = json.load(open(sys.argv[1]))
+b = r["body"]
+if r.get("isBase64Encoded"):
+    b = base64.b64decode(b)
+    if r.get("headers", {}).get("content-encoding") == "gzip":
+        b = gzip.decompress(b)
+    b = b.decode()
+sys.stdout.write(b)
+PY
+}
+
+@test "every event kind is answered by one warm process: API Gateway v1, v2, function URL, direct" {
+	make_index lam
+	event 01 '{"resource":"/{proxy+}","path":"/api/v1/lam/search","httpMethod":"GET",
+		"headers":{"Accept":"*/*"},"multiValueHeaders":{},"queryStringParameters":{"query":"w:word7"},
+		"multiValueQueryStringParameters":{"query":["w:word7"],"max_hits":["3"]},
+		"requestContext":{"stage":"prod","path":"/prod/api/v1/lam/search"},"body":null,"isBase64Encoded":false}'
+	event 02 '{"version":"2.0","routeKey":"$default","rawPath":"/prod/api/v1/lam/search","rawQueryString":"",
+		"headers":{"content-type":"application/json"},
+		"requestContext":{"stage":"prod","domainName":"x.execute-api.us-east-1.amazonaws.com",
+		"http":{"method":"POST","path":"/prod/api/v1/lam/search"}},
+		"body":"{\"query\":\"n:>250\",\"max_hits\":0}","isBase64Encoded":false}'
+	b64=$(printf '{"query":{"term":{"w":"word5"}}}' | base64 -w0)
+	event 03 '{"version":"2.0","routeKey":"$default","rawPath":"/api/v1/_elastic/lam/_search",
+		"rawQueryString":"","headers":{"content-type":"application/json"},
+		"requestContext":{"stage":"$default","domainName":"abc.lambda-url.us-east-1.on.aws",
+		"http":{"method":"POST","path":"/api/v1/_elastic/lam/_search"}},"body":"'"$b64"'","isBase64Encoded":true}'
+	event 04 '{"version":"2.0","rawPath":"/api/v1/lam/search","rawQueryString":"query=w%3Aword9&max_hits=1",
+		"headers":{"accept-encoding":"gzip"},"requestContext":{"stage":"$default",
+		"domainName":"abc.lambda-url.us-east-1.on.aws","http":{"method":"GET"}}}'
+	event 05 '{"index_id":"lam","query":"w:word3","max_hits":5}'
+	event 06 '{"query":"n:<=10","max_hits":0}'
+	start_emulator
+	run --separate-stderr "$LAMBDA" --index lam --max-invocations 6
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	# one process answered all six: six next, six responses, in order
+	[ "$(grep -c 'GET .*/invocation/next' "$T/out/log")" = 6 ]
+	[ "$(grep -c 'POST .*/response' "$T/out/log")" = 6 ]
+	! grep -q REFUSED "$T/out/log"
+	for i in 01 02 03 04 05 06; do [ -f "$T/out/req-$i.response" ]; done
+	# v1: the hit is the document whose w is word7 (awk), statusCode 200
+	jq -e '.statusCode == 200 and .isBase64Encoded == false' "$T/out/req-01.response"
+	[ "$(body 01 | jq -c '[.num_hits, [.hits[].n]]')" = \
+	  "[1,[$(awk -F'[:,]' '$4 == "\"word7\"" { print $2 }' "$T/docs.ndjson")]]" ]
+	# v2 with a named stage: the count of n > 250 as awk counts it
+	[ "$(body 02 | jq .num_hits)" = "$(awk -F'[:,]' '$2 > 250' "$T/docs.ndjson" | wc -l)" ]
+	# function URL, base64 body, Elasticsearch route
+	[ "$(body 03 | jq '.hits.total.value')" = 1 ]
+	[ "$(body 03 | jq '.hits.hits[0]._source.n')" = 5 ]
+	# small answers are not gzipped even when gzip is accepted
+	jq -e '.isBase64Encoded == false and (.headers | has("content-encoding") | not)' "$T/out/req-04.response"
+	[ "$(body 04 | jq -c '[.hits[].n]')" = "[9]" ]
+	# direct invocations: the search response itself
+	[ "$(jq -c '[.num_hits, [.hits[].n]]' "$T/out/req-05.response")" = "[1,[3]]" ]
+	[ "$(jq .num_hits "$T/out/req-06.response")" = 10 ]
+}
+
+@test "a large answer is gzipped and base64-encoded when accepted, plain otherwise" {
+	make_index lam
+	for enc in gzip identity; do
+		event "1-$enc" '{"version":"2.0","rawPath":"/api/v1/lam/search",
+			"rawQueryString":"query=*&max_hits=300","headers":{"Accept-Encoding":"br, '"$enc"'"},
+			"requestContext":{"http":{"method":"GET"}}}'
+	done
+	start_emulator
+	run --separate-stderr "$LAMBDA" --max-invocations 2
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	jq -e '.statusCode == 200 and .isBase64Encoded and .headers["content-encoding"] == "gzip"' \
+		"$T/out/req-1-gzip.response"
+	jq -e '.isBase64Encoded == false' "$T/out/req-1-identity.response"
+	# the same 300 documents, as sent
+	for enc in gzip identity; do
+		[ "$(body "1-$enc" | jq -c '[.num_hits, ([.hits[].n] | sort == [range(1; 301)])]')" = "[300,true]" ]
+	done
+	# and the gzipped payload is the smaller one
+	[ "$(wc -c <"$T/out/req-1-gzip.response")" -lt "$(wc -c <"$T/out/req-1-identity.response")" ]
+}
+
+@test "bad requests get 4xx proxy responses; malformed events go to the error route and the next is served" {
+	make_index lam
+	event 01 '{"httpMethod":"GET","path":"/api/v1/nosuch/search","queryStringParameters":{"query":"x"}}'
+	event 02 'this is not JSON'
+	event 03 '{"version":"2.0","rawPath":"/api/v1/lam/search","rawQueryString":"query=w:(",
+		"requestContext":{"http":{"method":"GET"}}}'
+	event 04 '[1, 2]'
+	event 05 '{"httpMethod":"GET"}'
+	event 06 '{"version":"2.0","rawPath":"/api/v1/lam/search","isBase64Encoded":true,"body":"@@@",
+		"requestContext":{"http":{"method":"POST"}}}'
+	event 07 '{"query":"w:word1"}'
+	event 08 '{"index_id":"nosuch","query":"w:word1"}'
+	event 09 '{"httpMethod":"DELETE","path":"/health/livez"}'
+	event 10 '{"index_id":"lam","query":"w:word2"}'
+	event 11 '{"version":"2.0","rawPath":"/prod","requestContext":{"stage":"prod","http":{"method":"GET"}}}'
+	event 12 '{"version":"2.0","rawPath":"/api/v1/%6Cam/search","rawQueryString":"query=w:word4",
+		"requestContext":{"http":{"method":"GET"}}}'
+	event 13 '{"version":"2.0","rawPath":"/api/%zz","requestContext":{"http":{"method":"GET"}}}'
+	start_emulator
+	run --separate-stderr "$LAMBDA" --max-invocations 13
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	jq -e '.statusCode == 404 and (.body | fromjson | .message | test("nosuch"))' "$T/out/req-01.response"
+	jq -e '.statusCode == 400 and (.body | fromjson | .message | type == "string")' "$T/out/req-03.response"
+	jq -e '.statusCode == 405' "$T/out/req-09.response"
+	# the stage alone is the root; a path is percent-decoded as a URL's
+	jq -e '.statusCode == 404' "$T/out/req-11.response"
+	[ "$(body 12 | jq -c '[.hits[].n]')" = "[4]" ]
+	for i in 02 04 05 06 07 13; do
+		[ "$(cat "$T/out/req-$i.error-type")" = InvalidEvent ]
+		jq -e '.errorType == "InvalidEvent" and (.errorMessage | startswith("event: "))' "$T/out/req-$i.error"
+		[[ "$stderr" == *"qw-lambda: invocation req-$i: event: "* ]]
+	done
+	jq -e '.errorMessage | test("index_id")' "$T/out/req-07.error"
+	# a direct search that fails is the invocation's error
+	[ "$(cat "$T/out/req-08.error-type")" = SearchError ]
+	jq -e '.errorType == "SearchError.404" and (.errorMessage | test("nosuch"))' "$T/out/req-08.error"
+	# and the last one is still served, by the same process
+	[ "$(jq -c '[.hits[].n]' "$T/out/req-10.response")" = "[2]" ]
+	[ "$(grep -c 'GET .*/invocation/next' "$T/out/log")" = 13 ]
+}
+
+@test "an unusable configuration is posted to init/error and no invocation is taken" {
+	event 01 '{"query":"*"}'
+	start_emulator
+	run --separate-stderr "$LAMBDA" --data-dir "$T/no/such/dir"
+	[ "$status" -eq 66 ]
+	[[ "$stderr" == "qw-lambda: data directory '$T/no/such/dir': "* ]]
+	[ "$(cat "$T/out/init.error-type")" = Runtime.InitError ]
+	jq -e '.errorType == "Runtime.InitError" and (.errorMessage | test("no/such/dir"))' "$T/out/init.error"
+	! grep -q 'invocation/next' "$T/out/log"
+}
+
+@test "qw-lambda without a reachable Runtime API exits 69 (and 64 without one at all)" {
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	run --separate-stderr env AWS_LAMBDA_RUNTIME_API=127.0.0.1:$port "$LAMBDA"
+	[ "$status" -eq 69 ]
+	[[ "$stderr" == "qw-lambda: lambda runtime: "*"/invocation/next: "* ]]
+	run --separate-stderr env -u AWS_LAMBDA_RUNTIME_API "$LAMBDA"
+	[ "$status" -eq 64 ]
+	[[ "$stderr" == "qw-lambda: no Runtime API"* ]]
+	# the emulator's 410 (no event left) ends the loop the same way
+	start_emulator
+	run --separate-stderr "$LAMBDA"
+	[ "$status" -eq 69 ]
+	[[ "$stderr" == *"HTTP 410"* ]]
+}
+
+@test "s3:// splits: searched through the function, the split cache in TMPDIR reused warm" {
+	load s3-helpers
+	start_s3rver
+	export AWS_SESSION_TOKEN=lambda-session-token
+	make_index lss "s3://$S3_BUCKET/idx/lss/"
+	[ -z "$(find "$QW_DATA_DIR" -name '*.split')" ]
+	event 01 '{"index_id":"lss","query":"w:word42","max_hits":1}'
+	event 02 '{"version":"2.0","rawPath":"/api/v1/lss/search","rawQueryString":"query=n:%3C=100&max_hits=0",
+		"requestContext":{"http":{"method":"GET"}}}'
+	event 03 '{"index_id":"lss","query":"*","max_hits":0}'
+	export QW_SPLIT_CACHE_DIR=$T/cache
+	start_emulator
+	run --separate-stderr "$LAMBDA" --max-invocations 3
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.hits[].n]' "$T/out/req-01.response")" = "[42]" ]
+	[ "$(body 02 | jq .num_hits)" = "$(awk -F'[:,]' '$2 <= 100' "$T/docs.ndjson" | wc -l)" ]
+	[ "$(jq .num_hits "$T/out/req-03.response")" = 300 ]
+	# what was fetched stays in the cache for the next (warm) invocations
+	[ -n "$(ls "$QW_SPLIT_CACHE_DIR")" ]
+}
+
+@test "the SAM template parses with CloudFormation's tags and names the documented resources" {
+	tpl=$QW_SRCDIR/deploy/qw-lambda.yaml
+	# YAML with the short-form intrinsics (!Ref, !Sub, !GetAtt) as tags
+	python3 - "$tpl" <<'PY'
+import sys, yaml
+class L(yaml.SafeLoader): pass
+L.add_multi_constructor("!", lambda loader, suffix, node: {suffix: loader.construct_scalar(node)
+    if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node)
+    if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node)})
+t = yaml.load(open(sys.argv[1]), Loader=L)
+assert t["Transform"] == "AWS::Serverless-2016-10-31"
+r = t["Resources"]
+f = r["QwLambdaFunction"]["Properties"]
+assert r["QwLambdaFunction"]["Type"] == "AWS::Serverless::Function"
+assert r["QwLambdaRole"]["Type"] == "AWS::IAM::Role"
+assert (f["Runtime"], f["Handler"], f["Architectures"]) == ("provided.al2023", "bootstrap", ["x86_64"])
+assert f["FunctionUrlConfig"]["AuthType"] in ("NONE", "AWS_IAM")
+assert f["Events"]["Search"]["Type"] == "HttpApi"
+actions = sorted(s["Action"] for p in r["QwLambdaRole"]["Properties"]["Policies"]
+                 for s in p["PolicyDocument"]["Statement"])
+assert actions == ["s3:GetObject", "s3:ListBucket"], actions
+PY
+	# cfn-lint checks every resource type and property against
+	# CloudFormation's and SAM's specifications, when it is installed
+	if ! command -v cfn-lint >/dev/null; then
+		skip "cfn-lint not installed: the template was only parsed"
+	fi
+	run cfn-lint "$tpl"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# and it would see a misspelt property
+	sed 's/MemorySize: !Ref MemorySize/MemorySise: !Ref MemorySize/' "$tpl" >"$T/bad.yaml"
+	run cfn-lint "$T/bad.yaml"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *MemorySise* ]]
+}
+
+@test "make lambda's zip holds one static bootstrap at its root" {
+	zip=$QW_BUILDDIR/qw-lambda.zip
+	[ -f "$zip" ] || skip "qw-lambda.zip not built (make lambda)"
+	[ "$(unzip -Z1 "$zip")" = bootstrap ]
+	unzip -q -d "$T/z" "$zip"
+	[ -x "$T/z/bootstrap" ]
+	readelf -h "$T/z/bootstrap" | grep -q 'Machine: *Advanced Micro Devices X86-64'
+	# no interpreter, no needed library: nothing for Amazon Linux's glibc to resolve
+	! readelf -d "$T/z/bootstrap" 2>/dev/null | grep -q NEEDED
+	! readelf -l "$T/z/bootstrap" | grep -q INTERP
+	run "$T/z/bootstrap" --version
+	[[ "$output" == "qw-lambda (qw) "* ]]
+}
