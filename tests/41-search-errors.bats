@@ -201,3 +201,14 @@ oracle() {
 	run -0 --separate-stderr qw-search --index small --format ndjson --max-hits 1000 --query '*'
 	[ "$(wc -l <<<"$output")" = "$total" ] && [ -z "$stderr" ]
 }
+
+@test "qw-search --sort-by -_doc is refused (it once sorted as _doc, silently) and _doc sorts by document order" {
+	run -64 --separate-stderr qw-search --index small --sort-by -_doc
+	[[ $stderr == "qw-search: --sort-by: -_doc (documents in reverse order) is not supported"* ]]
+	[ -z "$output" ]
+	# _doc: the hits of one split come in the order they were indexed
+	run -0 --separate-stderr qw-search --index small --sort-by _doc --max-hits 1000 --format ndjson
+	local n
+	n=$(oracle 'true')
+	[ "$(printf '%s\n' "$output" | grep -c .)" -eq "$n" ]
+}

@@ -2719,9 +2719,16 @@ static int parse_sort(struct run *run, const char *sort_by, const struct index_c
 			run->sort[run->n_sort++].desc = tok[0] != '-';
 			continue;
 		}
-		if (strcmp(tok, "_doc") == 0 || strcmp(tok, "-_doc") == 0) {
+		if (strcmp(tok, "_doc") == 0) {
 			run->sort[run->n_sort++].by_doc = true;
 			continue;
+		}
+		if (strcmp(tok, "-_doc") == 0) {
+			/* it used to sort as _doc does: a silent wrong order */
+			err_set(err, EX_USAGE,
+				"--sort-by: -_doc (documents in reverse order) is not supported; "
+				"_doc sorts by split, then document, ascending");
+			goto out;
 		}
 		run->sort[run->n_sort].desc = tok[0] != '-';
 		if (tok[0] == '-' || tok[0] == '+')
