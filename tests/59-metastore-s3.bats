@@ -61,3 +61,10 @@ EOF2
 	run -22 curl -sf "$QW_S3_ENDPOINT/$S3_BUCKET/meta/s3idx/metastore.json"
 	run -66 qw index describe --index s3idx
 }
+
+@test "an index missing from an s3:// metastore is named with the metastore, not the data dir" {
+	run -66 --separate-stderr qw-search --metastore-uri "s3://$S3_BUCKET/none" --index nosuch --query '*'
+	[[ $stderr == "qw-search: index 'nosuch' does not exist in metastore 's3://$S3_BUCKET/none'"* ]]
+	[[ $stderr == *"--metastore-uri or QW_METASTORE_URI chooses another"* ]]
+	[[ $stderr != *"data dir"* ]]
+}

@@ -229,18 +229,42 @@ int metastore_check_doc(json_t *doc, const char *path, struct qw_err *err)
 
 /* One wording for a missing index: which data dir was looked in, and how
  * to see what it holds. */
+static const struct metastore_ops file_ops;
+
 int metastore_no_index(const struct metastore *ms, const char *index_id, struct qw_err *err)
 {
+	if (ms->ops != &file_ops)
+		return err_set(err, EX_NOINPUT,
+			       "index '%s' does not exist in metastore '%s' (qw index list shows its "
+			       "indexes; --metastore-uri or QW_METASTORE_URI chooses another)",
+			       index_id, ms->uri);
 	return err_set(err, EX_NOINPUT,
 		       "index '%s' does not exist in data dir '%s' (qw index list shows its indexes; "
 		       "--data-dir or QW_DATA_DIR chooses another)", index_id, ms->data_dir);
+}
+
+json_t *metastore_parse_doc(const char *text, size_t len, const char *where, struct qw_err *err)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!doc) {
+		err_set(err, EX_DATAERR,
+			"'%s': corrupt metastore file (not valid JSON, line %d column %d: %s); "
+			"left unchanged", where, jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (metastore_check_doc(doc, where, err) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 static json_t *file_load(const struct metastore *ms, const char *path, const char *index_id,
 			 struct qw_err *err)
 {
 	struct buf b = BUF_INIT;
-	json_error_t jerr;
 	json_t *doc = NULL;
 
 	if (fsutil_read_all(path, &b, err) < 0) {
@@ -248,17 +272,7 @@ static json_t *file_load(const struct metastore *ms, const char *path, const cha
 			metastore_no_index(ms, index_id, err);
 		goto out;
 	}
-	doc = json_loadb(buf_str(&b), b.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!doc) {
-		err_set(err, EX_DATAERR,
-			"'%s': corrupt metastore file (not valid JSON, line %d column %d: %s); "
-			"left unchanged", path, jerr.line, jerr.column, jerr.text);
-		goto out;
-	}
-	if (metastore_check_doc(doc, path, err) < 0) {
-		json_decref(doc);
-		doc = NULL;
-	}
+	doc = metastore_parse_doc(buf_str(&b), b.len, path, err);
 out:
 	buf_free(&b);
 	return doc;

@@ -55,6 +55,9 @@ int metastore_s3_open(struct metastore *ms, const char *uri, struct qw_err *err)
 /* Shared with the backends (metastore.c). */
 /* Check the shape of an index document; EX_DATAERR naming where. */
 int metastore_check_doc(json_t *doc, const char *where, struct qw_err *err);
+/* An index document from its stored JSON text, checked (metastore_check_doc);
+ * NULL with EX_DATAERR naming where when it is not one. */
+json_t *metastore_parse_doc(const char *text, size_t len, const char *where, struct qw_err *err);
 /* Remove the split files that doc's records name, where doc's index_uri
  * says, for an index_uri outside the index dir (the default one goes with
  * the dir, removed by the caller). */

@@ -119,6 +119,7 @@ static const char read_since_sql[] =
 	" FROM qw_indexes i WHERE index_id = $1";
 
 struct pg {
+	const struct metastore *ms;   /* for messages (metastore_no_index) */
 	struct pq_api api;
 	PGconn *conn;
 	char *conninfo;
@@ -344,7 +345,7 @@ static json_t *load_doc_since(struct pg *pg, const char *index_id, int64_t since
 		return NULL;
 	if (pg->api.ntuples(res) != 1) {
 		pg->retry = false;
-		err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+		metastore_no_index(pg->ms, index_id, err);
 		goto out;
 	}
 	doc = parse(pg->api.getvalue(res, 0, 5), "rest", index_id, err);
@@ -705,7 +706,7 @@ static int remove_body(struct metastore *ms, struct pg *pg, void *vctx, struct q
 	if (found <= 0) {
 		if (found == 0) {
 			pg->retry = false;
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", c->index_id);
+			metastore_no_index(pg->ms, c->index_id, err);
 		}
 		return -1;
 	}
@@ -756,7 +757,7 @@ static int update_body(struct metastore *ms, struct pg *pg, void *vctx, struct q
 	if (found <= 0) {
 		if (found == 0) {
 			pg->retry = false;
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", c->index_id);
+			metastore_no_index(pg->ms, c->index_id, err);
 		}
 		goto out;
 	}
@@ -902,6 +903,7 @@ int metastore_pg_open(struct metastore *ms, const char *uri, struct qw_err *err)
 	pg->retry_ms = (int64_t)secs * 1000;
 	/* retries in real time: a restarting server takes what it takes */
 	pg->clk.scale = 1.0;
+	pg->ms = ms;
 	ms->be = pg;
 	ms->ops = &pg_ops;
 	/* connect now, so that a wrong URI or a server down is said at open */

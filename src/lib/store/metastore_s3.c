@@ -60,30 +60,20 @@ static char *where(const struct ms3 *m, const char *key)
 	return buf_detach(&b, NULL);
 }
 
-static json_t *s3_load(struct ms3 *m, const char *index_id, struct qw_err *err)
+static json_t *s3_load(struct metastore *ms, const char *index_id, struct qw_err *err)
 {
+	struct ms3 *m = ms3_of(ms);
 	char *key = object_key(m, index_id);
 	char *loc = where(m, key);
 	struct buf b = BUF_INIT;
-	json_error_t jerr;
 	json_t *doc = NULL;
 
 	if (s3_get(m->client, m->bucket, key, 0, 0, &b, err) < 0) {
 		if (err && err->code == EX_NOINPUT)
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+			metastore_no_index(ms, index_id, err);
 		goto out;
 	}
-	doc = json_loadb(buf_str(&b), b.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!doc) {
-		err_set(err, EX_DATAERR,
-			"'%s': corrupt metastore file (not valid JSON, line %d column %d: %s); "
-			"left unchanged", loc, jerr.line, jerr.column, jerr.text);
-		goto out;
-	}
-	if (metastore_check_doc(doc, loc, err) < 0) {
-		json_decref(doc);
-		doc = NULL;
-	}
+	doc = metastore_parse_doc(buf_str(&b), b.len, loc, err);
 out:
 	buf_free(&b);
 	free(loc);
@@ -138,7 +128,7 @@ out:
 
 static json_t *ms3_read(struct metastore *ms, const char *index_id, struct qw_err *err)
 {
-	return s3_load(ms3_of(ms), index_id, err);
+	return s3_load(ms, index_id, err);
 }
 
 static bool ms3_exists(struct metastore *ms, const char *index_id)
@@ -171,7 +161,7 @@ static int ms3_create(struct metastore *ms, const char *index_id, json_t *doc, b
 				"index '%s' already exists (use --overwrite to replace it)", index_id);
 			goto out;
 		}
-		old = s3_load(m, index_id, err);
+		old = s3_load(ms, index_id, err);
 		if (!old)
 			goto out;
 	}
@@ -204,10 +194,10 @@ static int ms3_remove(struct metastore *ms, const char *index_id, struct qw_err 
 	present = s3_head(m->client, m->bucket, key, NULL, err);
 	if (present <= 0) {
 		if (present == 0)
-			err_set(err, EX_NOINPUT, "index '%s' does not exist", index_id);
+			metastore_no_index(ms, index_id, err);
 		goto out;
 	}
-	doc = s3_load(m, index_id, NULL);     /* a broken one does not keep the index */
+	doc = s3_load(ms, index_id, NULL);     /* a broken one does not keep the index */
 	if (s3_delete(m->client, m->bucket, key, err) < 0)
 		goto out;
 	if (doc && metastore_remove_external_splits(ms, index_id, doc, err) < 0)
@@ -236,7 +226,7 @@ static int ms3_update(struct metastore *ms, const char *index_id, metastore_tx_f
 
 	/* an unknown index must not leave a lock dir behind */
 	if (!ms3_exists(ms, index_id)) {
-		doc = s3_load(m, index_id, err);     /* says why: missing or unreachable */
+		doc = s3_load(ms, index_id, err);     /* says why: missing or unreachable */
 		if (doc)
 			json_decref(doc);
 		doc = NULL;
@@ -245,7 +235,7 @@ static int ms3_update(struct metastore *ms, const char *index_id, metastore_tx_f
 	fd = local_lock(ms, index_id, err);
 	if (fd < 0)
 		goto out;
-	doc = s3_load(m, index_id, err);
+	doc = s3_load(ms, index_id, err);
 	if (!doc)
 		goto out;
 	if (fn(doc, ctx, err) < 0)
