@@ -202,13 +202,22 @@ oracle() {
 	[ "$(wc -l <<<"$output")" = "$total" ] && [ -z "$stderr" ]
 }
 
-@test "qw-search --sort-by -_doc is refused (it once sorted as _doc, silently) and _doc sorts by document order" {
-	run -64 --separate-stderr qw-search --index small --sort-by -_doc
-	[[ $stderr == "qw-search: --sort-by: -_doc (documents in reverse order) is not supported"* ]]
-	[ -z "$output" ]
-	# _doc: the hits of one split come in the order they were indexed
-	run -0 --separate-stderr qw-search --index small --sort-by _doc --max-hits 1000 --format ndjson
-	local n
-	n=$(oracle 'true')
-	[ "$(printf '%s\n' "$output" | grep -c .)" -eq "$n" ]
+@test "qw-search --sort-by _doc is indexing order (split, then document), -_doc its reverse, and search_after follows both" {
+	# oracle: the splits were published a then b (ULIDs in that order), each
+	# in its file's line order
+	cat "$DATA/small-a.ndjson" "$DATA/small-b.ndjson" | jq -r .ts >"$BATS_TEST_TMPDIR/want"
+	run -0 --separate-stderr qw-search --index small --sort-by _doc --max-hits 100 --format ndjson
+	diff <(printf '%s\n' "$output" | jq -r .ts) "$BATS_TEST_TMPDIR/want"
+	run -0 --separate-stderr qw-search --index small --sort-by -_doc --max-hits 100 --format ndjson
+	diff <(printf '%s\n' "$output" | jq -r .ts) <(tac "$BATS_TEST_TMPDIR/want")
+	# page by page with search_after: the same order, nothing twice
+	local after="" got="" page
+	for _ in 1 2 3 4; do
+		page=$(qw-search --index small --sort-by -_doc --max-hits 1 ${after:+--search-after "$after"})
+		[ "$(jq '.hits | length' <<<"$page")" -eq 1 ] || break
+		got+="$(jq -r '.hits[0].ts' <<<"$page")"$'\n'
+		after=$(jq -c '.search_after' <<<"$page")
+	done
+	echo "pages: $got"
+	diff <(printf '%s' "$got") <(tac "$BATS_TEST_TMPDIR/want")
 }

@@ -249,6 +249,7 @@ struct run {
 	struct hit after;            /* its sort values (task and doc unused) */
 	char *after_split;           /* its tie breaker, NULL: ties are not after */
 	uint32_t after_doc;
+	bool doc_desc;               /* -_doc: split then doc order, reversed */
 };
 
 /* Per split evaluation state (one thread). */
@@ -2105,11 +2106,11 @@ static int hit_cmp(const struct run *run, const struct hit *a, const struct hit 
 		return c;
 	if (a->task != b->task) {
 		c = strcmp(run->tasks[a->task].split_id, run->tasks[b->task].split_id);
-		if (c)
-			return c < 0 ? -1 : 1;
-		return a->task < b->task ? -1 : 1;
+		c = c ? (c < 0 ? -1 : 1) : (a->task < b->task ? -1 : 1);
+	} else {
+		c = a->doc < b->doc ? -1 : a->doc > b->doc;
 	}
-	return a->doc < b->doc ? -1 : a->doc > b->doc;
+	return run->doc_desc ? -c : c;
 }
 
 /* The sort keys of a against those of b alone: <0, 0, >0 as hit_cmp. */
@@ -2140,8 +2141,8 @@ static bool after_point(const struct run *run, const struct hit *h)
 		return false;
 	c = strcmp(run->tasks[h->task].split_id, run->after_split);
 	if (c)
-		return c > 0;
-	return h->doc > run->after_doc;
+		return run->doc_desc ? c < 0 : c > 0;
+	return run->doc_desc ? h->doc < run->after_doc : h->doc > run->after_doc;
 }
 
 /*
@@ -2579,7 +2580,7 @@ static int search_split(struct run *run, struct task *t)
 		 * the last doc the heap fills with the best early and most docs
 		 * are skipped on their first key.
 		 */
-		bool rev = !by_doc && run->sort[0].desc;
+		bool rev = by_doc ? run->doc_desc : run->sort[0].desc;
 
 		for (doc = rev ? bs_prev(&bits, UINT32_MAX) : bs_next(&bits, 0); doc != UINT32_MAX;
 		     doc = rev ? (doc ? bs_prev(&bits, doc - 1) : UINT32_MAX) : bs_next(&bits, doc + 1)) {
@@ -2719,16 +2720,12 @@ static int parse_sort(struct run *run, const char *sort_by, const struct index_c
 			run->sort[run->n_sort++].desc = tok[0] != '-';
 			continue;
 		}
-		if (strcmp(tok, "_doc") == 0) {
+		if (strcmp(tok, "_doc") == 0 || strcmp(tok, "-_doc") == 0) {
+			/* split then doc order; -_doc the reverse (it breaks the
+			 * ties of the keys before it, and ends the list) */
+			run->doc_desc = tok[0] == '-';
 			run->sort[run->n_sort++].by_doc = true;
-			continue;
-		}
-		if (strcmp(tok, "-_doc") == 0) {
-			/* it used to sort as _doc does: a silent wrong order */
-			err_set(err, EX_USAGE,
-				"--sort-by: -_doc (documents in reverse order) is not supported; "
-				"_doc sorts by split, then document, ascending");
-			goto out;
+			break;
 		}
 		run->sort[run->n_sort].desc = tok[0] != '-';
 		if (tok[0] == '-' || tok[0] == '+')

@@ -66,10 +66,12 @@ static int add_sort(struct buf *b, const char *field, const char *order, struct 
 		desc = false;
 	else
 		return err_set(err, EX_USAGE, "sort: order must be asc or desc, got `%s`", order);
-	/* _doc: split then doc order, which qw keeps ascending only */
-	if (strcmp(field, "_doc") == 0 && desc)
-		return err_set(err, EX_USAGE, "sort: `_doc` in descending order is not supported");
-	buf_addf(b, "%s%s%s", b->len ? "," : "", desc ? "" : "-", field);
+	/* _doc: split then doc order, "_doc" ascending and "-_doc" reversed
+	 * (the other way round from fields, whose plain name is descending) */
+	if (strcmp(field, "_doc") == 0)
+		buf_addf(b, "%s%s_doc", b->len ? "," : "", desc ? "-" : "");
+	else
+		buf_addf(b, "%s%s%s", b->len ? "," : "", desc ? "" : "-", field);
 	return 0;
 }
 
