@@ -96,6 +96,9 @@ int main(void)
 	same("{\"regexp\": {\"a\": {\"value\": \"x/y\", \"case_insensitive\": true}}}", "a:/(?i)x\\/y/");
 	same("{\"match_phrase_prefix\": {\"msg\": \"zone of ex\"}}", "msg:\"zone of ex\"*");
 	same("{\"multi_match\": {\"query\": \"x\", \"fields\": \"a\"}}", "a:x");
+	/* a field name starting with '-' is a name, not a negation (found by
+	 * the http_request fuzz target) */
+	same("{\"match\": {\"-a-b\": \"x\"}}", "\\-a-b:x");
 	same("{\"term\": {\"type\": {\"value\": \"a:b (c)\"}}}", "type:IN [a\\:b\\ \\(c\\)]");
 	same("{\"terms\": {\"n\": [1, 2, 3]}}", "n:IN [1 2 3]");
 	same("{\"match\": {\"msg\": \"hello world\"}}", "msg:hello OR msg:world");

@@ -45,7 +45,9 @@ static void add_field(struct buf *out, const char *field)
 	if (!field)
 		return;
 	for (s = field; *s; s++) {
-		if (is_special((unsigned char)*s) && *s != '.' && *s != '-' && *s != '@')
+		/* '-' and '+' only read as operators where a clause starts */
+		if (is_special((unsigned char)*s) && *s != '.' && *s != '@' &&
+		    (*s != '-' || s == field))
 			buf_addc(out, '\\');
 		buf_addc(out, *s);
 	}
