@@ -230,6 +230,8 @@ int metastore_check_doc(json_t *doc, const char *path, struct qw_err *err)
 /* One wording for a missing index: which data dir was looked in, and how
  * to see what it holds. */
 static const struct metastore_ops file_ops;
+static int checked_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
+			  struct qw_err *err);
 
 int metastore_no_index(const struct metastore *ms, const char *index_id, struct qw_err *err)
 {
@@ -456,10 +458,6 @@ static int file_update(struct metastore *ms, const char *index_id, metastore_tx_
 		goto out;
 	if (fn(doc, ctx, err) < 0)
 		goto out;
-	if (metastore_check_doc(doc, path, err) < 0) {
-		err_prefix(err, "refusing to write a broken metastore");
-		goto out;
-	}
 	if (file_save(path, doc, err) < 0)
 		goto out;
 	ret = 0;
@@ -720,7 +718,7 @@ int metastore_clear_index(struct metastore *ms, const char *index_id, struct qw_
 
 	if (ids_check_index(index_id, err) < 0)
 		goto out;
-	if (ms->ops->update(ms, index_id, clear_tx, &c, err) < 0)
+	if (checked_update(ms, index_id, clear_tx, &c, err) < 0)
 		goto out;
 	if (remove_split_files(c.dir, (const char *const *)c.ids, c.n, err) < 0)
 		goto out;
@@ -774,12 +772,42 @@ struct index_config *metastore_index_config(struct metastore *ms, const char *in
 	return cfg;
 }
 
+/* The caller's change, then the shape check every backend's write needs. */
+struct checked_tx {
+	const struct metastore *ms;
+	const char *index_id;
+	metastore_tx_fn fn;
+	void *ctx;
+};
+
+static int checked_tx_fn(json_t *doc, void *vctx, struct qw_err *err)
+{
+	struct checked_tx *c = vctx;
+	char where[512];
+
+	if (c->fn(doc, c->ctx, err) < 0)
+		return -1;
+	snprintf(where, sizeof(where), "index '%s' of metastore '%s'", c->index_id, c->ms->uri);
+	if (metastore_check_doc(doc, where, err) < 0)
+		return err_prefix(err, "refusing to write a broken metastore");
+	return 0;
+}
+
+/* Every transaction goes to its backend through here. */
+static int checked_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
+			  struct qw_err *err)
+{
+	struct checked_tx c = { ms, index_id, fn, ctx };
+
+	return ms->ops->update(ms, index_id, checked_tx_fn, &c, err);
+}
+
 int metastore_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
 		     struct qw_err *err)
 {
 	if (ids_check_index(index_id, err) < 0)
 		return -1;
-	return ms->ops->update(ms, index_id, fn, ctx, err);
+	return checked_update(ms, index_id, fn, ctx, err);
 }
 
 /* ------------------------------------------------------------ tokens */
@@ -957,7 +985,7 @@ char *metastore_take_publish_token(struct metastore *ms, const char *index_id,
 	}
 	if (ids_ulid_new(ulid, err) < 0)
 		return NULL;
-	if (ms->ops->update(ms, index_id, take_tx, &c, err) < 0) {
+	if (checked_update(ms, index_id, take_tx, &c, err) < 0) {
 		free(c.fenced);
 		return NULL;
 	}
@@ -1029,7 +1057,7 @@ int metastore_renew_owner(struct metastore *ms, const char *index_id, const char
 
 	if (ids_check_index(index_id, err) < 0 || ids_check_source(source_id, err) < 0)
 		return -1;
-	return ms->ops->update(ms, index_id, renew_tx, &c, err);
+	return checked_update(ms, index_id, renew_tx, &c, err);
 }
 
 /* ------------------------------------------------------------ splits */
@@ -1087,7 +1115,7 @@ int metastore_stage_splits(struct metastore *ms, const char *index_id, const cha
 		if (check_split_id(id, err) < 0)
 			return -1;
 	}
-	return ms->ops->update(ms, index_id, stage_tx, &c, err);
+	return checked_update(ms, index_id, stage_tx, &c, err);
 }
 
 struct publish_ctx {
@@ -1228,7 +1256,7 @@ int metastore_publish_splits(struct metastore *ms, const char *index_id, const c
 			return -1;
 	if (checkpoint_delta && !json_is_object(checkpoint_delta))
 		return err_set(err, EX_TEMPFAIL, "publish refused: the checkpoint delta is not an object");
-	return ms->ops->update(ms, index_id, publish_tx, &c, err);
+	return checked_update(ms, index_id, publish_tx, &c, err);
 }
 
 struct mark_ctx {
@@ -1288,7 +1316,7 @@ static int mark_or_delete(struct metastore *ms, const char *index_id, const char
 	for (size_t i = 0; i < n; i++)
 		if (check_split_id(split_ids[i], err) < 0)
 			goto out;
-	if (ms->ops->update(ms, index_id, mark_tx, &c, err) < 0)
+	if (checked_update(ms, index_id, mark_tx, &c, err) < 0)
 		goto out;
 	if (remove && remove_split_files(c.dir, split_ids, n, err) < 0)
 		goto out;

@@ -7,9 +7,10 @@
  * metastore.c check ids and build the transactions (publish, stage, mark,
  * tokens, checkpoints) as functions over the document; a backend only
  * reads, creates, removes and updates documents, so a rule lives in one
- * place whatever the backend. update() runs fn in one transaction: it
- * sees the latest committed document and its change is committed whole
- * or not at all; two writers never lose an update. A backend may run fn
+ * place whatever the backend (the fn a backend's update() gets already
+ * checks the changed document's shape: metastore.c wraps every one).
+ * update() runs fn in one transaction: it sees the latest committed
+ * document and its change is committed whole or not at all; two writers never lose an update. A backend may run fn
  * again after a retryable failure (a lost connection before the commit, a
  * serialization failure): fn must start from its ctx's inputs each time.
  *

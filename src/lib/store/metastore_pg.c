@@ -745,7 +745,6 @@ static int update_body(struct metastore *ms, struct pg *pg, void *vctx, struct q
 {
 	struct update_ctx *c = vctx;
 	json_t *old = NULL, *doc = NULL;
-	char where[128];
 	int64_t seq = 0;
 	bool changed = false;
 	int found, ret = -1;
@@ -771,11 +770,6 @@ static int update_body(struct metastore *ms, struct pg *pg, void *vctx, struct q
 	}
 	if (c->fn(doc, c->ctx, err) < 0) {
 		pg->retry = false;      /* refused by the caller's rules: final */
-		goto out;
-	}
-	snprintf(where, sizeof(where), "postgresql metastore index '%s'", c->index_id);
-	if (metastore_check_doc(doc, where, err) < 0) {
-		err_prefix(err, "refusing to write a broken metastore");
 		goto out;
 	}
 	if (write_changes(pg, c->index_id, old, doc, seq + 1, &changed, err) < 0 ||
