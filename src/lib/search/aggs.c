@@ -1482,6 +1482,29 @@ static bool source_key(const struct agg_src_def *d, const struct agg_source *src
 	return k->s != NULL || k->len == 0;
 }
 
+/* The source's handle of field in binding slot id, bound on first use
+ * (-1: no doc of the split has it). */
+static int bind_slot(struct agg_result *r, size_t id, const char *field)
+{
+	int *handle = &r->bind->handles[id];
+
+	if (*handle == -2)
+		*handle = r->bind->src->bind(r->bind->src->ctx, field);
+	return *handle;
+}
+
+static int bind_src(struct agg_result *r, const struct agg_src_def *d)
+{
+	return bind_slot(r, d->id, d->field);
+}
+
+static int node_handle(struct agg_result *r, size_t node)
+{
+	const struct agg_node *n = &r->req->nodes[node];
+
+	return bind_slot(r, n->id, n->field);
+}
+
 /* multi_terms, composite: one bucket per combination of the values of the doc's fields. */
 static void collect_tuple(struct agg_result *r, size_t node, uint32_t doc)
 {
@@ -1495,12 +1518,10 @@ static void collect_tuple(struct agg_result *r, size_t node, uint32_t doc)
 	size_t i, j, nv, combos = 0;
 
 	for (j = 0; j < n->n_srcs; j++) {
-		int *handle = &r->bind->handles[n->srcs[j].id];
+		int handle = bind_src(r, &n->srcs[j]);
 		size_t *o = off + j * (AGG_MAX_VALUES + 1);
 
-		if (*handle == -2)
-			*handle = src->bind(src->ctx, n->srcs[j].field);
-		nv = *handle < 0 ? 0 : src->values(src->ctx, *handle, doc, vals, AGG_MAX_VALUES);
+		nv = handle < 0 ? 0 : src->values(src->ctx, handle, doc, vals, AGG_MAX_VALUES);
 		if (nv > AGG_MAX_VALUES)
 			nv = AGG_MAX_VALUES;
 		for (i = 0; i < nv; i++) {
@@ -1634,14 +1655,6 @@ static json_t *value_json(const struct agg_source *src, const struct agg_value *
 	return json_null();
 }
 
-static int bind_src(struct agg_result *r, const struct agg_src_def *d)
-{
-	int *handle = &r->bind->handles[d->id];
-
-	if (*handle == -2)
-		*handle = r->bind->src->bind(r->bind->src->ctx, d->field);
-	return *handle;
-}
 
 static void collect_top(struct agg_result *r, size_t node, uint32_t doc)
 {
@@ -1692,12 +1705,14 @@ static void collect_top(struct agg_result *r, size_t node, uint32_t doc)
 	top_insert(s, n, &e, pos);
 }
 
+
+
 static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 {
 	const struct agg_node *n = &r->req->nodes[node];
 	const struct agg_source *src = r->bind->src;
 	struct agg_value vals[AGG_MAX_VALUES];
-	int *handle = &r->bind->handles[n->id];
+	int handle;
 	size_t nv;
 
 	if (n->type == AG_MULTI_TERMS || n->type == AG_COMPOSITE) {
@@ -1708,11 +1723,10 @@ static void collect_node(struct agg_result *r, size_t node, uint32_t doc)
 		collect_top(r, node, doc);
 		return;
 	}
-	if (*handle == -2)
-		*handle = src->bind(src->ctx, n->field);
-	if (*handle < 0 && n->type != AG_RANGE && !n->has_missing)
+	handle = node_handle(r, node);
+	if (handle < 0 && n->type != AG_RANGE && !n->has_missing)
 		return;
-	nv = *handle < 0 ? 0 : src->values(src->ctx, *handle, doc, vals, AGG_MAX_VALUES);
+	nv = handle < 0 ? 0 : src->values(src->ctx, handle, doc, vals, AGG_MAX_VALUES);
 	if (nv > AGG_MAX_VALUES)
 		nv = AGG_MAX_VALUES;
 	if (nv == 0 && n->has_missing) {
@@ -1855,15 +1869,14 @@ void aggs_collect_docs(struct agg_result *res, const uint32_t *docs, size_t n)
 	}
 	for (i = 0; i < res->req->n; i++) {
 		const struct agg_node *nd = &res->req->nodes[i];
-		int *handle = &res->bind->handles[nd->id];
 		bool batch = false;
+		int handle;
 
 		/* one value per doc, read for the whole batch at once */
 		if (src->values_one && nd->type != AG_MULTI_TERMS && nd->type != AG_COMPOSITE &&
 		    nd->type != AG_TOP_HITS) {
-			if (*handle == -2)
-				*handle = src->bind(src->ctx, nd->field);
-			batch = *handle >= 0 && src->values_one(src->ctx, *handle, docs, n, vals);
+			handle = node_handle(res, i);
+			batch = handle >= 0 && src->values_one(src->ctx, handle, docs, n, vals);
 		}
 		for (j = 0; j < n; j++) {
 			if (batch)

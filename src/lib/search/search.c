@@ -1300,7 +1300,7 @@ static int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64
 		/* value i is doc i: whole blocks in or out of the range by their
 		 * bounds (logs arrive nearly in time order, so a timestamp range
 		 * decodes only the blocks at its edges) */
-		uint64_t nb = split_column_num_blocks(c), b, vmin, vmax, vals[COL_VAL_BLOCK];
+		uint64_t nb = split_column_num_blocks(c), b, i, vmin, vmax, vals[COL_VAL_BLOCK];
 
 		for (b = 0; b < nb; b++) {
 			split_column_block(c, b, &s, &e, &vmin, &vmax);
@@ -1311,20 +1311,19 @@ static int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64
 				continue;
 			}
 			split_column_values(c, s, (size_t)(e - s), vals);
-			for (v = 0; v < e - s; v++)
-				if (vals[v] >= lo && vals[v] <= hi)
-					bs_set(out, (uint32_t)(s + v));
+			for (i = 0; i < e - s; i++)
+				if (vals[i] >= lo && vals[i] <= hi)
+					bs_set(out, (uint32_t)(s + i));
 		}
-		split_column_free(c);
-		return 0;
-	}
-	for (doc = 0; doc < nd; doc++) {
-		split_column_doc_range(c, doc, &s, &e);
-		for (; s < e; s++) {
-			v = split_column_value(c, s);
-			if (v >= lo && v <= hi) {
-				bs_set(out, doc);
-				break;
+	} else {
+		for (doc = 0; doc < nd; doc++) {
+			split_column_doc_range(c, doc, &s, &e);
+			for (; s < e; s++) {
+				v = split_column_value(c, s);
+				if (v >= lo && v <= hi) {
+					bs_set(out, doc);
+					break;
+				}
 			}
 		}
 	}
