@@ -16,13 +16,14 @@
 #include "base/checksum.h"
 #include "mapping/datetime.h"
 #include "base/fsutil.h"
+#include "split/split_encode.h"
 #include "split/split_format.h"
+#include "split/split_tags.h"
 #include "split/termkey.h"
 #include "mapping/tokenizer.h"
 #include "base/xalloc.h"
 
 #define NO_DOC UINT32_MAX
-#define MAX_TAG_VALUES 1000
 
 /* ------------------------------------------------------------ strtab */
 
@@ -1018,162 +1019,33 @@ int segment_add_values(struct segment *seg, const struct docmap_values *dv, cons
 
 /* ------------------------------------------------------------ tags */
 
-static int cmp_json_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void term_to_string(enum value_kind kind, const uint8_t *t, size_t len, struct buf *out)
-{
-	buf_reset(out);
-	switch (kind) {
-	case VK_TEXT:
-		buf_add(out, t, len);
-		return;
-	case VK_I64:
-	case VK_DATETIME:
-		if (len == 8)
-			buf_addf(out, "%lld", (long long)termkey_to_i64(termkey_get(t)));
-		return;
-	case VK_U64:
-		if (len == 8)
-			buf_addf(out, "%llu", (unsigned long long)termkey_get(t));
-		return;
-	case VK_F64:
-		if (len == 8)
-			buf_addf(out, "%.17g", termkey_to_f64(termkey_get(t)));
-		return;
-	case VK_BOOL:
-		buf_adds(out, len == 1 && t[0] ? "true" : "false");
-		return;
-	default:
-		for (size_t i = 0; i < len; i++)
-			buf_addf(out, "%02x", t[i]);
-		return;
-	}
-}
-
 json_t *segment_tags(const struct segment *seg)
 {
-	json_t *arr = json_array();
-	struct buf s = BUF_INIT, tag = BUF_INIT;
-	char **list = NULL;
-	size_t nlist = 0, cap = 0;
+	struct split_tags *t = split_tags_new(seg->cfg);
+	json_t *arr;
 
-	for (size_t i = 0; i < seg->cfg->n_tag_fields; i++) {
-		const char *name = seg->cfg->tag_fields[i];
-		size_t distinct = 0, start = nlist;
+	for (size_t j = 0; j < seg->nfields; j++) {
+		const struct sfield *f = &seg->fields[j];
 
-		buf_reset(&tag);
-		buf_addf(&tag, "%s!", name);
-		XGROW(list, nlist + 1, cap);
-		list[nlist++] = xstrdup(buf_str(&tag));
-		for (size_t j = 0; j < seg->nfields; j++) {
-			const struct sfield *f = &seg->fields[j];
+		for (uint32_t id = 0; id < f->terms.n; id++) {
+			size_t len;
+			const uint8_t *term = strtab_get(&f->terms, id, &len);
 
-			if (strcmp(f->path, name) != 0)
-				continue;
-			for (uint32_t id = 0; id < f->terms.n; id++) {
-				size_t len;
-				const uint8_t *t = strtab_get(&f->terms, id, &len);
-
-				term_to_string(f->kind, t, len, &s);
-				buf_reset(&tag);
-				buf_addf(&tag, "%s:%s", name, buf_str(&s));
-				XGROW(list, nlist + 1, cap);
-				list[nlist++] = xstrdup(buf_str(&tag));
-				distinct++;
-			}
-		}
-		if (distinct > MAX_TAG_VALUES) {
-			for (size_t k = start + 1; k < nlist; k++)
-				free(list[k]);
-			nlist = start + 1;
+			split_tags_add_term(t, f->path, f->kind, term, len);
 		}
 	}
-	if (nlist)
-		qsort(list, nlist, sizeof(*list), cmp_json_str);
-	for (size_t i = 0; i < nlist; i++) {
-		if (i == 0 || strcmp(list[i], list[i - 1]) != 0)
-			json_array_append_new(arr, json_string(list[i]));
-	}
-	for (size_t i = 0; i < nlist; i++)
-		free(list[i]);
-	free(list);
-	buf_free(&s);
-	buf_free(&tag);
+	arr = split_tags_json(t);
+	split_tags_free(t);
 	return arr;
 }
 
 /* ------------------------------------------------------------ serialize */
 
-/* A buffered section file. */
-struct sfile {
-	int fd;
-	const char *name;
-	uint64_t off;            /* bytes written so far (flushed + buffered) */
-	struct buf b;
-};
-
-static int sfile_open(struct sfile *sf, const char *dir, const char *name, struct qw_err *err)
-{
-	char *p = fsutil_join(dir, name);
-
-	memset(sf, 0, sizeof(*sf));
-	sf->name = name;
-	sf->fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (sf->fd < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot create '%s'", p);
-		free(p);
-		return -1;
-	}
-	free(p);
-	return 0;
-}
-
-static int sfile_flush(struct sfile *sf, struct qw_err *err)
-{
-	if (sf->b.len && fsutil_write_full(sf->fd, sf->b.data, sf->b.len) < 0)
-		return err_errno(err, EX_IOERR, "cannot write section '%s'", sf->name);
-	buf_reset(&sf->b);
-	return 0;
-}
-
-static int sfile_add(struct sfile *sf, const void *p, size_t n, struct qw_err *err)
-{
-	buf_add(&sf->b, p, n);
-	sf->off += n;
-	if (sf->b.len >= (1u << 20))
-		return sfile_flush(sf, err);
-	return 0;
-}
-
-static int sfile_close(struct sfile *sf, struct qw_err *err)
-{
-	int ret = 0;
-
-	if (sf->fd >= 0) {
-		/* no fsync: scratch files are made durable by split_bundle's fsync of the
-		 * .split file; after a crash the pipeline re-indexes from the checkpoint */
-		if (sfile_flush(sf, err) < 0)
-			ret = -1;
-		if (close(sf->fd) < 0 && ret == 0)
-			ret = err_errno(err, EX_IOERR, "cannot close section '%s'", sf->name);
-		sf->fd = -1;
-	}
-	buf_free(&sf->b);
-	return ret;
-}
-
+/* Scratch of serialize: one term's postings decoded. */
 struct ser {
-	struct sfile sec[SEC_COUNT];
-	struct buf hot;          /* hotcache */
-	struct buf tmp, blk, idx, prev, pk, z;
-	ZSTD_CCtx *zc;
+	struct split_enc *enc;
 	uint32_t *docs, *tfs;
 	size_t docs_cap;
-	uint64_t *u64s;
-	size_t u64s_cap;
 };
 
 static int cmp_field(const void *a, const void *b)
@@ -1233,499 +1105,31 @@ static void decode_post(struct ser *s, const struct sfield *f, const struct ster
 	}
 }
 
-/* Postings blob of one term with df > 1 into s->tmp (see qw-split(5)). */
-static void encode_postings(struct ser *s, const struct sfield *f, const struct sterm *t)
+static int serialize_terms(struct ser *s, struct sfield *f, struct qw_err *err)
 {
-	uint32_t n = t->df, nfull = n / SPLIT_BLOCK;
-	bool freqs = f->rec >= RECORD_FREQ, positions = f->rec == RECORD_POSITION;
-	uint32_t deltas[SPLIT_BLOCK], fr[SPLIT_BLOCK];
-	int64_t prev = -1;
-	struct cur pc;
-
-	buf_reset(&s->tmp);
-	buf_reset(&s->pk);
-	cur_init(&pc, t->pos.p, t->pos.len);
-	for (uint32_t b = 0; b < nfull; b++) {
-		uint32_t maxd = 0, maxf = 0;
-		unsigned wd, wf = 0;
-		int64_t first_prev = prev;
-
-		for (uint32_t i = 0; i < SPLIT_BLOCK; i++) {
-			uint32_t d = s->docs[b * SPLIT_BLOCK + i];
-
-			deltas[i] = (uint32_t)((int64_t)d - prev - 1);
-			prev = d;
-			if (deltas[i] > maxd)
-				maxd = deltas[i];
-			fr[i] = s->tfs[b * SPLIT_BLOCK + i] - 1;
-			if (fr[i] > maxf)
-				maxf = fr[i];
-		}
-		wd = bitpack_width(maxd);
-		/* skip entry: last doc delta, widths, positions bytes of the block */
-		buf_add_varint(&s->tmp, (uint64_t)(prev - first_prev));
-		buf_add_u8(&s->tmp, (uint8_t)wd);
-		if (freqs) {
-			wf = bitpack_width(maxf);
-			buf_add_u8(&s->tmp, (uint8_t)wf);
-		}
-		if (positions) {
-			const uint8_t *start = pc.p;
-			uint64_t np = 0;
-
-			for (uint32_t i = 0; i < SPLIT_BLOCK; i++)
-				np += s->tfs[b * SPLIT_BLOCK + i];
-			for (uint64_t k = 0; k < np; k++)
-				(void)cur_varint(&pc);
-			buf_add_varint(&s->tmp, (uint64_t)(pc.p - start));
-		}
-		bitpack_pack32(&s->pk, deltas, SPLIT_BLOCK, wd);
-		if (freqs)
-			bitpack_pack32(&s->pk, fr, SPLIT_BLOCK, wf);
-	}
-	buf_add(&s->tmp, s->pk.data, s->pk.len);
-	for (uint32_t i = nfull * SPLIT_BLOCK; i < n; i++) {
-		buf_add_varint(&s->tmp, (uint64_t)((int64_t)s->docs[i] - prev - 1));
-		prev = s->docs[i];
-		if (freqs)
-			buf_add_varint(&s->tmp, s->tfs[i] - 1);
-	}
-	buf_add_u32le(&s->tmp, checksum_crc32c(0, s->tmp.data, s->tmp.len));
-}
-
-/*
- * Compress p[0..n) into s->z when that saves at least a tenth (zstd level
- * 3); returns the bytes to store and sets *raw_len to n, or to 0 when the
- * bytes are stored as they are.
- */
-static const void *maybe_compress(struct ser *s, const void *p, size_t n, size_t *out_len,
-				  uint64_t *raw_len)
-{
-	size_t bound, k;
-
-	*raw_len = 0;
-	*out_len = n;
-	if (n < 128)
-		return p;
-	bound = ZSTD_compressBound(n);
-	buf_reset(&s->z);
-	buf_grow(&s->z, bound + 1);
-	k = ZSTD_compressCCtx(s->zc, s->z.data, bound, p, n, 3);
-	if (ZSTD_isError(k) || k > n - n / 10)
-		return p;
-	s->z.len = k;
-	*raw_len = n;
-	*out_len = k;
-	return s->z.data;
-}
-
-static size_t shared_prefix(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	size_t n = al < bl ? al : bl, i = 0;
-
-	while (i < n && a[i] == b[i])
-		i++;
-	return i;
-}
-
-static int write_dict_block(struct ser *s, uint32_t nterms, uint64_t post_off,
-			    uint64_t pos_off, const uint8_t *first, size_t first_len,
-			    struct qw_err *err)
-{
-	struct sfile *tf = &s->sec[SEC_TERMS];
-	uint64_t raw;
-	size_t blen;
-	const void *bp = maybe_compress(s, s->blk.data, s->blk.len, &blen, &raw);
-
-	buf_add_varint(&s->idx, first_len);
-	buf_add(&s->idx, first, first_len);
-	buf_add_varint(&s->idx, blen);
-	buf_add_varint(&s->idx, raw);
-	buf_add_u32le(&s->idx, checksum_crc32c(0, bp, blen));
-	buf_add_varint(&s->idx, post_off);
-	buf_add_varint(&s->idx, pos_off);
-	buf_add_varint(&s->idx, nterms);
-	if (sfile_add(tf, bp, blen, err) < 0)
-		return -1;
-	buf_reset(&s->blk);
-	return 0;
-}
-
-/* The stored postings lists of a field so far, to store identical ones once. */
-struct plist {
-	uint64_t off, len, raw, arena_off;
-	uint32_t hash;
-};
-
-struct plists {
-	struct plist *v;
-	size_t n, cap;
-	uint32_t *slots;         /* index + 1, open addressing */
-	size_t nslots;
-	struct buf arena;        /* the stored bytes, to compare */
-};
-
-static uint32_t plist_hash(const void *p, size_t len, uint64_t raw)
-{
-	return hash_bytes(p, len) ^ (uint32_t)(raw * 0x9e3779b97f4a7c15ULL >> 32);
-}
-
-/* Index of an earlier list with these stored bytes and raw length, or -1. */
-static int64_t plist_find(const struct plists *pl, const void *p, size_t len, uint64_t raw)
-{
-	uint32_t h;
-
-	if (!pl->nslots)
-		return -1;
-	h = plist_hash(p, len, raw);
-	for (size_t j = h & (pl->nslots - 1); pl->slots[j]; j = (j + 1) & (pl->nslots - 1)) {
-		const struct plist *e = &pl->v[pl->slots[j] - 1];
-
-		if (e->hash == h && e->len == len && e->raw == raw &&
-		    memcmp(pl->arena.data + e->arena_off, p, len) == 0)
-			return (int64_t)(pl->slots[j] - 1);
-	}
-	return -1;
-}
-
-static void plist_add(struct plists *pl, const void *p, size_t len, uint64_t raw, uint64_t off)
-{
-	struct plist *e;
-
-	if ((pl->n + 1) * 2 > pl->nslots) {
-		size_t nn = pl->nslots ? pl->nslots * 2 : 64;
-		uint32_t *ns = xcalloc(nn, sizeof(*ns));
-
-		for (size_t i = 0; i < pl->n; i++) {
-			size_t j = pl->v[i].hash & (nn - 1);
-
-			while (ns[j])
-				j = (j + 1) & (nn - 1);
-			ns[j] = (uint32_t)i + 1;
-		}
-		free(pl->slots);
-		pl->slots = ns;
-		pl->nslots = nn;
-	}
-	XGROW(pl->v, pl->n + 1, pl->cap);
-	e = &pl->v[pl->n];
-	e->off = off;
-	e->len = len;
-	e->raw = raw;
-	e->arena_off = pl->arena.len;
-	e->hash = plist_hash(p, len, raw);
-	buf_add(&pl->arena, p, len);
-	{
-		size_t j = e->hash & (pl->nslots - 1);
-
-		while (pl->slots[j])
-			j = (j + 1) & (pl->nslots - 1);
-		pl->slots[j] = (uint32_t)pl->n + 1;
-	}
-	pl->n++;
-}
-
-static void plists_free(struct plists *pl)
-{
-	free(pl->v);
-	free(pl->slots);
-	buf_free(&pl->arena);
-}
-
-static int serialize_terms(struct segment *seg, struct ser *s, struct sfield *f, struct qw_err *err)
-{
-	struct sfile *tf = &s->sec[SEC_TERMS], *pf = &s->sec[SEC_POSTINGS], *xf = &s->sec[SEC_POSITIONS];
 	uint32_t *ids = sorted_ids(&f->terms);
-	uint64_t dict_off = tf->off, post_base = pf->off, pos_base = xf->off;
-	uint64_t blk_post = 0, blk_pos = 0, nblocks = 0, prev_key = 0;
-	uint32_t in_blk = 0, prev_first = 0;
-	bool numkey = f->kind == VK_I64 || f->kind == VK_U64 || f->kind == VK_F64 ||
-		      f->kind == VK_DATETIME;
-	struct buf first = BUF_INIT;
-	struct plists pl;
 	int ret = -1;
 
-	memset(&pl, 0, sizeof(pl));
-	buf_reset(&s->idx);
-	buf_reset(&s->prev);
-	buf_reset(&s->blk);
+	split_enc_terms_begin(s->enc);
 	for (uint64_t k = 0; k < f->terms.n; k++) {
 		struct sterm *t = &f->tinfo[ids[k]];
-		size_t len, sh;
+		size_t len;
 		const uint8_t *term = strtab_get(&f->terms, ids[k], &len);
 
-		if (in_blk == 0) {
-			blk_post = pf->off - post_base;
-			blk_pos = xf->off - pos_base;
-			buf_reset(&first);
-			buf_add(&first, term, len);
-			buf_reset(&s->prev);
-			prev_key = 0;
-			prev_first = 0;
-		}
-		if (numkey) {
-			/* 8-byte keys: the difference from the previous key of the block */
-			uint64_t key = termkey_get(term);
-
-			buf_add_varint(&s->blk, key - prev_key);
-			prev_key = key;
-		} else {
-			sh = shared_prefix((const uint8_t *)s->prev.data, s->prev.len, term, len);
-			buf_add_varint(&s->blk, sh);
-			buf_add_varint(&s->blk, len - sh);
-			buf_add(&s->blk, term + sh, len - sh);
-		}
-		buf_add_varint(&s->blk, t->df);
-		if (f->rec >= RECORD_FREQ)
-			buf_add_varint(&s->blk, t->total_tf - t->df);
 		decode_post(s, f, t);
-		if (t->df < SPLIT_BLOCK) {
-			/* few docs: postings (and positions) inline, in the block's frame */
-			int64_t prev = -1, d0 = (int64_t)s->docs[0] - (int64_t)prev_first;
-
-			buf_reset(&s->tmp);
-			/* the first doc from the previous inline term's first doc, zigzag */
-			buf_add_varint(&s->tmp, d0 >= 0 ? (uint64_t)d0 << 1 : ((uint64_t)-d0 << 1) - 1);
-			prev_first = s->docs[0];
-			for (uint32_t i = 0; i < t->df; i++) {
-				if (i > 0)
-					buf_add_varint(&s->tmp, (uint64_t)((int64_t)s->docs[i] - prev - 1));
-				prev = s->docs[i];
-				if (f->rec >= RECORD_FREQ)
-					buf_add_varint(&s->tmp, s->tfs[i] - 1);
-			}
-			buf_add_varint(&s->blk, s->tmp.len);
-			buf_add(&s->blk, s->tmp.data, s->tmp.len);
-			if (f->rec == RECORD_POSITION) {
-				buf_add_varint(&s->blk, t->pos.len);
-				buf_add(&s->blk, t->pos.p ? (const char *)t->pos.p : "", t->pos.len);
-			}
-		} else {
-			uint64_t raw;
-			size_t plen;
-			const void *pp;
-
-			int64_t same;
-
-			encode_postings(s, f, t);
-			pp = maybe_compress(s, s->tmp.data, s->tmp.len, &plen, &raw);
-			same = plist_find(&pl, pp, plen, raw);
-			if (same >= 0) {
-				/* the same list as an earlier term of the field: refer to it */
-				buf_add_varint(&s->blk, 0);
-				buf_add_varint(&s->blk, pl.v[same].off);
-				buf_add_varint(&s->blk, plen);
-				buf_add_varint(&s->blk, raw);
-			} else {
-				plist_add(&pl, pp, plen, raw, pf->off - post_base);
-				buf_add_varint(&s->blk, plen);
-				buf_add_varint(&s->blk, raw);
-				if (sfile_add(pf, pp, plen, err) < 0)
-					goto out;
-			}
-		}
-		if (f->rec == RECORD_POSITION && t->df >= SPLIT_BLOCK) {
-			uint64_t raw;
-			size_t plen;
-			const void *pp = maybe_compress(s, t->pos.p, t->pos.len, &plen, &raw);
-			uint32_t crc = checksum_crc32c(0, pp, plen);
-			uint8_t c4[4] = { (uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
-					  (uint8_t)(crc >> 24) };
-
-			buf_add_varint(&s->blk, (uint64_t)plen + 4);
-			buf_add_varint(&s->blk, raw);
-			if (sfile_add(xf, pp, plen, err) < 0 || sfile_add(xf, c4, 4, err) < 0)
-				goto out;
-		}
+		if (split_enc_term(s->enc, term, len, t->df, t->total_tf, s->docs, s->tfs,
+				   t->pos.p, t->pos.len, err) < 0)
+			goto out;
 		/* the segment is only freed after serialize: release memory early */
 		free(t->post.p);
 		free(t->pos.p);
 		t->post.p = t->pos.p = NULL;
 		t->post.len = t->pos.len = 0;
-		buf_reset(&s->prev);
-		buf_add(&s->prev, term, len);
-		if (++in_blk == SPLIT_DICT_BLOCK_TERMS || s->blk.len >= SPLIT_DICT_BLOCK_BYTES) {
-			if (write_dict_block(s, in_blk, blk_post, blk_pos, (const uint8_t *)first.data,
-					     first.len, err) < 0)
-				goto out;
-			nblocks++;
-			in_blk = 0;
-		}
 	}
-	if (in_blk) {
-		if (write_dict_block(s, in_blk, blk_post, blk_pos, (const uint8_t *)first.data,
-				     first.len, err) < 0)
-			goto out;
-		nblocks++;
-	}
-	/* hotcache entry: dict blocks, block index, bases */
-	buf_add_varint(&s->hot, dict_off);
-	buf_add_varint(&s->hot, tf->off - dict_off);
-	buf_add_varint(&s->hot, tf->off);
-	buf_add_varint(&s->hot, s->idx.len);
-	buf_add_u32le(&s->hot, checksum_crc32c(0, s->idx.data, s->idx.len));
-	buf_add_varint(&s->hot, nblocks);
-	buf_add_varint(&s->hot, post_base);
-	buf_add_varint(&s->hot, pf->off - post_base);
-	buf_add_varint(&s->hot, pos_base);
-	buf_add_varint(&s->hot, xf->off - pos_base);
-	if (sfile_add(tf, s->idx.data, s->idx.len, err) < 0)
-		goto out;
-	ret = 0;
+	ret = split_enc_terms_end(s->enc, err);
 out:
-	plists_free(&pl);
-	buf_free(&first);
 	free(ids);
 	return ret;
-}
-
-static unsigned varint_len(uint64_t v)
-{
-	unsigned n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The sorted distinct values of v[0..n) into a new array (*nt of them), or
- * NULL when there are too many for a table to pay (indexes would not be at
- * least 2 bits narrower than the values): one pass with a hash set.
- */
-static uint64_t *distinct_values(const uint64_t *v, size_t n, unsigned bits, uint64_t *nt)
-{
-	size_t limit = (size_t)1 << (bits - 2 < 20 ? bits - 2 : 20), nslots = 64, cnt = 0;
-	uint64_t *slots, *out = NULL;
-	bool *used;
-
-	if (limit > n)
-		limit = n;
-	while (nslots < 2 * limit)
-		nslots *= 2;
-	slots = xcalloc(nslots, sizeof(*slots));
-	used = xcalloc(nslots, sizeof(*used));
-	for (size_t i = 0; i < n; i++) {
-		size_t j = (size_t)((v[i] * 0x9e3779b97f4a7c15ULL) >> 32) & (nslots - 1);
-
-		while (used[j] && slots[j] != v[i])
-			j = (j + 1) & (nslots - 1);
-		if (used[j])
-			continue;
-		if (++cnt > limit)
-			goto out;
-		used[j] = true;
-		slots[j] = v[i];
-	}
-	out = xreallocarray(NULL, cnt ? cnt : 1, sizeof(*out));
-	cnt = 0;
-	for (size_t j = 0; j < nslots; j++)
-		if (used[j])
-			out[cnt++] = slots[j];
-	qsort(out, cnt, sizeof(*out), cmp_u64);
-	*nt = cnt;
-out:
-	free(slots);
-	free(used);
-	return out;
-}
-
-/*
- * The values of a column, already (value - min) / gcd, all <= vmax, with
- * the smallest of three codecs (qw-split(5)): one bit width for all,
- * a table of the distinct values plus bit-packed indexes, or blocks of
- * COL_VAL_BLOCK values each with its own base and width.
- */
-static void write_values(struct ser *s, uint64_t *v, size_t n, uint64_t vmax)
-{
-	unsigned bits = bitpack_width(vmax);
-	uint64_t packed_sz = bitpack_bytes(n, bits), blocks_sz = varint_len(n / COL_VAL_BLOCK + 1);
-	uint64_t table_sz = UINT64_MAX, nt = 0;
-	uint64_t *tab = NULL;
-
-	for (size_t b = 0; b < n; b += COL_VAL_BLOCK) {
-		size_t e = n - b < COL_VAL_BLOCK ? n : b + COL_VAL_BLOCK;
-		uint64_t lo = UINT64_MAX, hi = 0;
-
-		for (size_t i = b; i < e; i++) {
-			if (v[i] < lo)
-				lo = v[i];
-			if (v[i] > hi)
-				hi = v[i];
-		}
-		blocks_sz += varint_len(lo) + 1 + bitpack_bytes(e - b, bitpack_width(hi - lo));
-	}
-	if (n > 0 && bits > 1)
-		tab = distinct_values(v, n, bits, &nt);
-	if (tab)
-		table_sz = varint_len(nt) + 1 + bitpack_bytes(nt, bits) + BITPACK_PAD +
-			   bitpack_bytes(n, bitpack_width(nt - 1));
-	if (table_sz < packed_sz && table_sz < blocks_sz) {
-		unsigned ib = bitpack_width(nt - 1);
-
-		buf_add_u8(&s->tmp, COL_VALS_TABLE);
-		buf_add_varint(&s->tmp, nt);
-		buf_add_u8(&s->tmp, (uint8_t)bits);
-		bitpack_write(&s->tmp, tab, nt, bits);
-		for (size_t i = 0; i < n; i++) {
-			size_t lo = 0, hi = nt;
-
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-
-				if (tab[mid] < v[i])
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			v[i] = lo;
-		}
-		buf_add_u8(&s->tmp, (uint8_t)ib);
-		bitpack_write(&s->tmp, v, n, ib);
-	} else if (blocks_sz < packed_sz) {
-		struct buf *d = &s->pk;
-
-		buf_reset(d);
-		buf_add_u8(&s->tmp, COL_VALS_BLOCKS);
-		buf_add_varint(&s->tmp, (n + COL_VAL_BLOCK - 1) / COL_VAL_BLOCK);
-		for (size_t b = 0; b < n; b += COL_VAL_BLOCK) {
-			size_t e = n - b < COL_VAL_BLOCK ? n : b + COL_VAL_BLOCK;
-			uint64_t lo = UINT64_MAX, hi = 0;
-			unsigned w;
-
-			for (size_t i = b; i < e; i++) {
-				if (v[i] < lo)
-					lo = v[i];
-				if (v[i] > hi)
-					hi = v[i];
-			}
-			w = bitpack_width(hi - lo);
-			buf_add_varint(&s->tmp, lo);
-			buf_add_u8(&s->tmp, (uint8_t)w);
-			for (size_t i = b; i < e; i++)
-				v[i] -= lo;
-			/* bitpack_write pads: drop the padding between blocks */
-			bitpack_write(d, v + b, e - b, w);
-			d->len -= BITPACK_PAD;
-		}
-		buf_add(&s->tmp, d->data ? d->data : "", d->len);
-		for (int i = 0; i < BITPACK_PAD; i++)
-			buf_add_u8(&s->tmp, 0);
-	} else {
-		buf_add_u8(&s->tmp, COL_VALS_PACKED);
-		buf_add_u8(&s->tmp, (uint8_t)bits);
-		bitpack_write(&s->tmp, v, n, bits);
-	}
-	free(tab);
 }
 
 /* Whether the string is in the table (no insertion). */
@@ -1761,27 +1165,16 @@ static bool same_dict(const struct sfield *f)
 	return true;
 }
 
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-	while (b) {
-		uint64_t t = a % b;
-
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 static int serialize_column(struct segment *seg, struct ser *s, struct sfield *f, struct qw_err *err)
 {
-	struct sfile *ff = &s->sec[SEC_FAST];
 	bool dict = f->kind == VK_TEXT || f->kind == VK_IP || f->kind == VK_BYTES;
-	uint32_t nd = seg->num_docs;
-	uint64_t off = ff->off, min = UINT64_MAX, max = 0, g = 0;
 	uint32_t *ids = NULL, *rank = NULL;
-	unsigned bits;
+	const uint8_t **terms = NULL;
+	size_t *lens = NULL;
+	struct split_enc_column c;
+	int ret;
 
-	buf_reset(&s->tmp);
+	memset(&c, 0, sizeof(c));
 	if (dict) {
 		/* ordinals: the rank of each value in sorted order */
 		ids = sorted_ids(&f->fdict);
@@ -1790,177 +1183,47 @@ static int serialize_column(struct segment *seg, struct ser *s, struct sfield *f
 			rank[ids[i]] = i;
 		for (size_t i = 0; i < f->fn; i++)
 			f->fvals[i] = rank[f->fvals[i]];
-	}
-	buf_add_u8(&s->tmp, dict ? COL_DICT : COL_KEYS);
-	buf_add_varint(&s->tmp, nd);
-	buf_add_varint(&s->tmp, f->fn);
-	{
-		/* presence: which docs have values; then where each present doc's values start */
-		uint64_t npres = 0;
-		bool multi = false;
-		unsigned dbits = bitpack_width(nd);
-
-		if (s->u64s_cap < f->fn + 2) {
-			s->u64s_cap = f->fn + 2;
-			s->u64s = xreallocarray(s->u64s, s->u64s_cap, sizeof(*s->u64s));
-		}
-		for (size_t i = 0; i < f->fn; i++) {
-			if (i == 0 || f->fdocs[i] != f->fdocs[i - 1])
-				s->u64s[npres++] = f->fdocs[i];
-			else
-				multi = true;
-		}
-		buf_add_varint(&s->tmp, npres);
-		if (npres == nd) {
-			buf_add_u8(&s->tmp, COL_PRES_FULL);
-		} else if (npres * dbits < nd + nd / 8) {
-			buf_add_u8(&s->tmp, COL_PRES_SPARSE);
-			buf_add_u8(&s->tmp, (uint8_t)dbits);
-			bitpack_write(&s->tmp, s->u64s, npres, dbits);
-		} else {
-			uint64_t nwords = ((uint64_t)nd + 63) / 64, cnt = 0;
-			uint64_t *words = xcalloc(nwords ? nwords : 1, sizeof(*words));
-
-			for (uint64_t i = 0; i < npres; i++)
-				words[s->u64s[i] >> 6] |= 1ULL << (s->u64s[i] & 63);
-			buf_add_u8(&s->tmp, COL_PRES_DENSE);
-			for (uint64_t w = 0; w < nwords; w++)
-				buf_add_u64le(&s->tmp, words[w]);
-			for (uint64_t w = 0; w < nwords; w++) {
-				if (w % 8 == 0)
-					buf_add_u32le(&s->tmp, (uint32_t)cnt);
-				cnt += (uint64_t)__builtin_popcountll(words[w]);
-			}
-			free(words);
-		}
-		buf_add_u8(&s->tmp, multi ? 1 : 0);
-		if (multi) {
-			/* start of each present doc's values, npres + 1 entries */
-			uint64_t k = 0;
-
-			for (size_t i = 0; i < f->fn; i++)
-				if (i == 0 || f->fdocs[i] != f->fdocs[i - 1])
-					s->u64s[k++] = i;
-			s->u64s[k] = f->fn;
-			bits = bitpack_width(f->fn);
-			buf_add_u8(&s->tmp, (uint8_t)bits);
-			bitpack_write(&s->tmp, s->u64s, npres + 1, bits);
+		c.dict_is_terms = same_dict(f);
+		if (!c.dict_is_terms) {
+			terms = xreallocarray(NULL, f->fdict.n ? f->fdict.n : 1, sizeof(*terms));
+			lens = xreallocarray(NULL, f->fdict.n ? f->fdict.n : 1, sizeof(*lens));
+			for (uint32_t i = 0; i < f->fdict.n; i++)
+				terms[i] = strtab_get(&f->fdict, ids[i], &lens[i]);
 		}
 	}
-	for (size_t i = 0; i < f->fn; i++) {
-		if (f->fvals[i] < min)
-			min = f->fvals[i];
-		if (f->fvals[i] > max)
-			max = f->fvals[i];
-	}
-	if (f->fn == 0)
-		min = max = 0;
-	for (size_t i = 0; i < f->fn && g != 1; i++)
-		g = gcd64(g, f->fvals[i] - min);
-	if (g == 0)
-		g = 1;
-	for (size_t i = 0; i < f->fn; i++)
-		f->fvals[i] = (f->fvals[i] - min) / g;
-	buf_add_varint(&s->tmp, min);
-	buf_add_varint(&s->tmp, max);
-	buf_add_varint(&s->tmp, g);
-	write_values(s, f->fvals, f->fn, (max - min) / g);
-	if (dict && same_dict(f)) {
-		/* the ordinals are those of the field's term dictionary: no copy */
-		buf_add_u8(&s->tmp, COL_DICT_TERMS);
-		buf_add_varint(&s->tmp, f->fdict.n);
-	} else if (dict) {
-		uint64_t total = 0;
-
-		buf_add_u8(&s->tmp, COL_DICT_OWN);
-		if (s->u64s_cap < f->fdict.n + 1) {
-			s->u64s_cap = f->fdict.n + 1;
-			s->u64s = xreallocarray(s->u64s, s->u64s_cap, sizeof(*s->u64s));
-		}
-		for (uint32_t i = 0; i < f->fdict.n; i++) {
-			s->u64s[i] = total;
-			total += f->fdict.ents[ids[i]].len;
-		}
-		s->u64s[f->fdict.n] = total;
-		buf_add_varint(&s->tmp, f->fdict.n);
-		bits = bitpack_width(total);
-		buf_add_u8(&s->tmp, (uint8_t)bits);
-		bitpack_write(&s->tmp, s->u64s, f->fdict.n + 1, bits);
-		buf_add_varint(&s->tmp, total);
-		for (uint32_t i = 0; i < f->fdict.n; i++) {
-			size_t len;
-			const uint8_t *t = strtab_get(&f->fdict, ids[i], &len);
-
-			buf_add(&s->tmp, t, len);
-		}
-	}
+	c.num_docs = seg->num_docs;
+	c.docs = f->fdocs;
+	c.vals = f->fvals;
+	c.n = f->fn;
+	c.is_dict = dict;
+	c.dict = terms;
+	c.dict_len = lens;
+	c.ndict = dict ? f->fdict.n : 0;
+	c.raw = seg->cfg->timestamp_field && f->kind == VK_DATETIME &&
+		strcmp(seg->cfg->timestamp_field, f->path) == 0;
+	ret = split_enc_column(s->enc, &c, err);
+	free(terms);
+	free(lens);
 	free(ids);
 	free(rank);
-	{
-		uint64_t raw;
-		size_t clen;
-		/* the timestamp column stays raw: sorting by it reads it on most searches,
-		 * decompressing would cost more than it saves; others compress when it pays */
-		bool ts = seg->cfg->timestamp_field && f->kind == VK_DATETIME &&
-			  strcmp(seg->cfg->timestamp_field, f->path) == 0;
-		const void *cp = !ts ? maybe_compress(s, s->tmp.data, s->tmp.len, &clen, &raw)
-				     : s->tmp.data;
-
-		if (ts) {
-			clen = s->tmp.len;
-			raw = 0;
-		}
-
-		buf_add_varint(&s->hot, off);
-		buf_add_varint(&s->hot, clen);
-		buf_add_varint(&s->hot, raw);
-		buf_add_u32le(&s->hot, checksum_crc32c(0, cp, clen));
-		return sfile_add(ff, cp, clen, err);
-	}
+	return ret;
 }
 
 /* Hotcache: total tokens, then the field norms unit when kept (qw-split(5)). */
 static int serialize_norms(struct segment *seg, struct ser *s, struct sfield *f,
 			   struct qw_err *err)
 {
-	struct sfile *nf = &s->sec[SEC_FIELDNORMS];
-	uint64_t off = nf->off, raw;
-	size_t clen;
-	const void *cp;
+	uint8_t *ids = NULL;
+	int ret;
 
-	buf_add_varint(&s->hot, f->total_tokens);
-	buf_add_u8(&s->hot, f->norms ? 1 : 0);
-	if (!f->norms)
-		return 0;
-	buf_reset(&s->tmp);
-	buf_grow(&s->tmp, (size_t)seg->num_docs + 1);
-	memset(s->tmp.data, 0, (size_t)seg->num_docs);
-	s->tmp.len = seg->num_docs;
-	for (size_t i = 0; i < f->norm_n; i++)
-		if (f->norm_docs[i] < seg->num_docs)
-			s->tmp.data[f->norm_docs[i]] = (char)fieldnorm_encode(f->norm_cnt[i]);
-	cp = maybe_compress(s, s->tmp.data, s->tmp.len, &clen, &raw);
-	buf_add_varint(&s->hot, off);
-	buf_add_varint(&s->hot, clen);
-	buf_add_varint(&s->hot, raw);
-	buf_add_u32le(&s->hot, checksum_crc32c(0, cp, clen));
-	return sfile_add(nf, cp, clen, err);
-}
-
-static int write_json_file(const char *dir, const char *name, json_t *j, struct qw_err *err)
-{
-	char *p = fsutil_join(dir, name);
-	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	int ret = -1;
-
-	if (!text) {
-		err_set(err, EX_SOFTWARE, "cannot serialize '%s'", p);
-		goto out;
+	if (f->norms) {
+		ids = xcalloc((size_t)seg->num_docs + 1, 1);
+		for (size_t i = 0; i < f->norm_n; i++)
+			if (f->norm_docs[i] < seg->num_docs)
+				ids[f->norm_docs[i]] = fieldnorm_encode(f->norm_cnt[i]);
 	}
-	ret = fsutil_write_atomic(p, text, strlen(text), err);
-out:
-	free(text);
-	free(p);
+	ret = split_enc_norms(s->enc, f->total_tokens, ids, seg->num_docs, err);
+	free(ids);
 	return ret;
 }
 
@@ -1969,18 +1232,13 @@ int segment_serialize(struct segment *seg, const char *dir, struct qw_err *err)
 	struct ser s;
 	json_t *meta = NULL;
 	int ret = -1;
-	size_t opened = 0;
-	char *hp = NULL;
 
 	memset(&s, 0, sizeof(s));
-	for (int i = 0; i < SEC_COUNT; i++)
-		s.sec[i].fd = -1;
-	s.zc = seg->zc;
 	if (ds_flush(seg, err) < 0)
 		goto out;
-	for (int i = 0; i < SEC_COUNT; i++, opened++)
-		if (sfile_open(&s.sec[i], dir, split_section_names[i], err) < 0)
-			goto out;
+	s.enc = split_enc_open(dir, seg->cfg, seg->zc, err);
+	if (!s.enc)
+		goto out;
 	/* tags need the term ids before serialization frees postings; compute now */
 	meta = json_object();
 	json_object_set_new(meta, "tags", segment_tags(seg));
@@ -1989,99 +1247,37 @@ int segment_serialize(struct segment *seg, const char *dir, struct qw_err *err)
 	seg->fslots = NULL;
 	seg->nfslots = 0;
 
-	buf_add_varint(&s.hot, seg->num_docs);
-	buf_add_varint(&s.hot, seg->nfields);
 	for (size_t i = 0; i < seg->nfields; i++) {
 		struct sfield *f = &seg->fields[i];
 		bool indexed = f->indexed && f->terms.n > 0, fast = f->fast && f->fn > 0;
+		struct split_enc_field ef = { f->path, f->path_len, f->kind, f->stored, f->tok,
+					      f->rec, f->fnorm };
 
-		buf_add_varint(&s.hot, f->path_len);
-		buf_add(&s.hot, f->path, f->path_len);
-		buf_add_u8(&s.hot, (uint8_t)f->kind);
-		buf_add_u8(&s.hot, (uint8_t)((indexed ? SF_INDEXED : 0) | (fast ? SF_FAST : 0) |
-					     (f->stored ? SF_STORED : 0)));
-		buf_add_u8(&s.hot, (uint8_t)f->tok.kind);
-		buf_add_u8(&s.hot, (uint8_t)f->rec);
-		buf_add_u8(&s.hot, (uint8_t)f->fnorm);
-		if (f->tok.kind == TOK_CUSTOM) {
-			/* the definition itself: the searcher tokenizes queries with it */
-			json_t *def = config_custom_tokenizer_json(f->tok.custom);
-			char *js = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
-
-			json_decref(def);
-			if (!js)
-				xalloc_die();
-			buf_add_varint(&s.hot, strlen(js));
-			buf_adds(&s.hot, js);
-			free(js);
-		}
-		buf_add_varint(&s.hot, indexed ? f->terms.n : 0);
-		buf_add_varint(&s.hot, f->docs_with_value);
-		if (indexed && serialize_terms(seg, &s, f, err) < 0)
+		split_enc_field_begin(s.enc, &ef);
+		if (indexed && serialize_terms(&s, f, err) < 0)
 			goto out;
 		if (indexed && f->kind == VK_TEXT && serialize_norms(seg, &s, f, err) < 0)
 			goto out;
 		if (fast && serialize_column(seg, &s, f, err) < 0)
 			goto out;
+		split_enc_field_end(s.enc, indexed ? f->terms.n : 0, f->docs_with_value);
 	}
-	/* doc store: block index in the hotcache, blocks in the section */
-	buf_add_varint(&s.hot, seg->ds_nblocks);
-	for (size_t i = 0; i < seg->ds_nblocks; i++) {
-		buf_add_varint(&s.hot, seg->ds_blocks[i].num_docs);
-		buf_add_varint(&s.hot, seg->ds_blocks[i].raw_len);
-		buf_add_varint(&s.hot, seg->ds_blocks[i].comp_len);
-		buf_add_u32le(&s.hot, seg->ds_blocks[i].crc);
-	}
-	if (sfile_add(&s.sec[SEC_DOCSTORE], seg->ds_comp.data, seg->ds_comp.len, err) < 0)
-		goto out;
-	for (int i = 0; i < SEC_COUNT; i++)
-		if (sfile_close(&s.sec[i], err) < 0)
-			goto out;
-	hp = fsutil_join(dir, "hotcache");
-	if (fsutil_write_atomic(hp, s.hot.data ? s.hot.data : "", s.hot.len, err) < 0)
-		goto out;
-	json_object_set_new(meta, "num_docs", json_integer(seg->num_docs));
-	json_object_set_new(meta, "uncompressed_docs_size_in_bytes",
-			    json_integer((json_int_t)seg->uncompressed));
-	if (seg->has_time) {
-		json_t *tr = json_object();
+	/* doc store: the blocks as compressed */
+	for (size_t i = 0, off = 0; i < seg->ds_nblocks; i++) {
+		const struct dsblock *b = &seg->ds_blocks[i];
 
-		json_object_set_new(tr, "start", json_integer(seg->tmin));
-		json_object_set_new(tr, "end", json_integer(seg->tmax));
-		json_object_set_new(meta, "time_range_us", tr);
-		tr = json_object();
-		/* Quickwit's time_range is in seconds */
-		json_object_set_new(tr, "start", json_integer(seg->tmin >= 0 ? seg->tmin / 1000000 :
-							      -((-seg->tmin + 999999) / 1000000)));
-		json_object_set_new(tr, "end", json_integer(seg->tmax >= 0 ? seg->tmax / 1000000 :
-							    -((-seg->tmax + 999999) / 1000000)));
-		json_object_set_new(meta, "time_range", tr);
-	} else {
-		json_object_set_new(meta, "time_range", json_null());
+		if (split_enc_ds_block(s.enc, b->num_docs, b->raw_len, seg->ds_comp.data + off,
+				       b->comp_len, b->crc, err) < 0)
+			goto out;
+		off += b->comp_len;
 	}
-	json_object_set_new(meta, "num_fields", json_integer((json_int_t)seg->nfields));
-	if (write_json_file(dir, "segment.json", meta, err) < 0)
-		goto out;
-	ret = 0;
+	split_enc_meta(meta, seg->num_docs, seg->uncompressed, seg->has_time, seg->tmin,
+		       seg->tmax);
+	ret = split_enc_finish(s.enc, seg->num_docs, seg->nfields, meta, err);
 out:
-	for (size_t i = 0; i < opened && i < SEC_COUNT; i++)
-		if (s.sec[i].fd >= 0) {
-			close(s.sec[i].fd);
-			s.sec[i].fd = -1;
-		}
-	for (int i = 0; i < SEC_COUNT; i++)
-		buf_free(&s.sec[i].b);
-	free(hp);
+	split_enc_free(s.enc);
 	json_decref(meta);
-	buf_free(&s.hot);
-	buf_free(&s.tmp);
-	buf_free(&s.blk);
-	buf_free(&s.pk);
-	buf_free(&s.z);
-	buf_free(&s.idx);
-	buf_free(&s.prev);
 	free(s.docs);
 	free(s.tfs);
-	free(s.u64s);
 	return ret;
 }

@@ -2057,6 +2057,44 @@ int split_reader_doc(struct split_reader *r, uint32_t doc, const char **json, si
 	return 0;
 }
 
+int split_reader_ds_blocks(struct split_reader *r, size_t *n, struct qw_err *err)
+{
+	if (load_ds_index(r, err) < 0)
+		return -1;
+	*n = r->nds;
+	return 0;
+}
+
+int split_reader_ds_block(struct split_reader *r, size_t i, struct split_ds_block *out,
+			  uint8_t **comp, struct qw_err *err)
+{
+	const struct dsb *b;
+
+	if (comp)
+		*comp = NULL;
+	if (load_ds_index(r, err) < 0)
+		return -1;
+	if (i >= r->nds)
+		return err_set(err, EX_SOFTWARE, "split '%s': no doc store block %zu", r->path, i);
+	b = &r->ds[i];
+	out->first_doc = b->first_doc;
+	out->num_docs = b->num_docs;
+	out->raw_len = b->raw_len;
+	out->len = b->len;
+	out->crc = b->crc;
+	if (!comp)
+		return 0;
+	*comp = rd_crc(r, SEC_DOCSTORE, b->off, b->len, b->crc, err);
+	if (!*comp)
+		return -1;
+	if (b->raw_len / 4096 > b->len || ZSTD_getFrameContentSize(*comp, b->len) != b->raw_len) {
+		free(*comp);
+		*comp = NULL;
+		return corrupt(r, err, SEC_DOCSTORE, b->off, "bad doc store block");
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ describe */
 
 static const char *const kind_names[] = {

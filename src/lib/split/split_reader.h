@@ -210,6 +210,21 @@ int split_reader_field_norms(struct split_reader *r, int field, const uint8_t **
 int split_reader_doc(struct split_reader *r, uint32_t doc, const char **json, size_t *len,
 		     struct qw_err *err);
 
+/*
+ * The doc store's blocks as stored, for a merge that copies them whole
+ * (split_encode.h): *n blocks; block i's docs, raw length and crc, and its
+ * stored bytes in *comp (malloc'ed, checksum and frame header checked;
+ * comp NULL: the block's description only).
+ */
+struct split_ds_block {
+	uint32_t first_doc, num_docs;
+	uint64_t raw_len, len;
+	uint32_t crc;
+};
+int split_reader_ds_blocks(struct split_reader *r, size_t *n, struct qw_err *err);
+int split_reader_ds_block(struct split_reader *r, size_t i, struct split_ds_block *out,
+			  uint8_t **comp, struct qw_err *err);
+
 /* ---- describe (qw split describe) */
 
 /* {"path", "file_size", "metadata": {...}, "sections": [{"name","offset","size"}...],
