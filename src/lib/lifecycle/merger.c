@@ -14,6 +14,7 @@
 #include "lifecycle/merge_policy.h"
 #include "lifecycle/merger.h"
 #include "mapping/partition.h"
+#include "split/split_merge.h"
 #include "split/split_reader.h"
 #include "split/split_writer.h"
 #include "base/xalloc.h"
@@ -229,6 +230,152 @@ static void test_hold_before_publish(void)
 }
 
 /*
+ * The merged segment of op's sources, section by section (split_merge.h),
+ * into *seg_dir under the scratch dir; *in counts the sources' documents,
+ * *dropped those delete tasks drop, *docs those written. Returns 1 (err
+ * says why, *seg_dir NULL) when the sources cannot be merged this way.
+ */
+static int stream_sources(const struct merger_opts *o, json_t *doc, const struct index_config *cfg,
+			  const struct merge_split *splits, const struct merge_op *op,
+			  const char *new_id, char **seg_dir, uint64_t *docs, uint64_t *in,
+			  uint64_t *dropped, uint64_t *bytes, uint64_t *unc, struct qw_err *err)
+{
+	struct split_merge_src *src = xcalloc(op->n, sizeof(*src));
+	uint8_t **del = xcalloc(op->n, sizeof(*del));
+	struct split_merge_stats ms;
+	const char *failed = NULL;
+	int ret = -1, rc;
+
+	for (size_t k = 0; k < op->n; k++) {
+		const struct merge_split *s = &splits[op->splits[k]];
+		json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
+							    s->split_id), "metadata");
+		char *path = metastore_split_path_doc(o->ms, o->index_id, doc, s->split_id);
+		uint64_t n_deleted = 0;
+		struct stat stt;
+
+		failed = s->split_id;
+		src[k].r = split_reader_open(path, err);
+		if (src[k].r && stat(path, &stt) == 0)
+			*bytes += (uint64_t)stt.st_size;
+		free(path);
+		if (!src[k].r || split_reader_check_id(src[k].r, s->split_id, err) < 0 ||
+		    search_deleted_docs(doc, o->index_id, cfg, src[k].r,
+					metastore_split_delete_opstamp(m), &del[k], &n_deleted,
+					err) < 0)
+			goto out;
+		src[k].deleted = del[k];
+		*in += split_reader_num_docs(src[k].r);
+		*dropped += n_deleted;
+	}
+	failed = NULL;
+	if (*in == *dropped) {
+		*docs = 0;
+		ret = 0;
+		goto out;
+	}
+	{
+		char name[ULID_LEN + 7];
+
+		snprintf(name, sizeof(name), "merge-%s", new_id);
+		*seg_dir = fsutil_join(o->scratch_dir, name);
+	}
+	if (fsutil_mkdir_p(*seg_dir, 0755, err) < 0)
+		goto out;
+	rc = split_merge(cfg, src, op->n, *seg_dir, &ms, err);
+	if (rc != 0) {
+		if (rc == 1) {
+			fsutil_rm_rf(*seg_dir, NULL);
+			free(*seg_dir);
+			*seg_dir = NULL;
+			ret = 1;
+		}
+		goto out;
+	}
+	if (ms.num_docs != *in - *dropped) {
+		err_set(err, EX_SOFTWARE, "merge refused: merged segment has %u documents, not %llu",
+			ms.num_docs, (unsigned long long)(*in - *dropped));
+		goto out;
+	}
+	*docs = ms.num_docs;
+	*unc = ms.uncompressed;
+	ret = 0;
+out:
+	if (ret < 0 && failed)
+		err_prefix(err, "cannot read split '%s'", failed);
+	for (size_t k = op->n; k-- > 0;) {
+		split_reader_close(src[k].r);
+		free(del[k]);
+	}
+	free(del);
+	free(src);
+	return ret;
+}
+
+/*
+ * The fallback: the sources' stored documents indexed again into one
+ * segment (*seg_dir, in *ix's scratch space; *rec its cut record).
+ */
+static int reindex_sources(const struct merger_opts *o, json_t *doc, const struct index_config *cfg,
+			   const struct merge_split *splits, const struct merge_op *op,
+			   struct indexer **ix, json_t **rec, char **seg_dir, uint64_t *docs,
+			   uint64_t *in, uint64_t *dropped, uint64_t *bytes, uint64_t *unc,
+			   struct qw_err *err)
+{
+	struct indexer_opts io = { .cfg = cfg, .index_id = o->index_id,
+				   .scratch_dir = o->scratch_dir };
+	struct indexer_stats is;
+	json_t *entry;
+
+	if (!stores_everything(cfg))
+		return err_set(err, EX_DATAERR,
+			       "cannot merge index '%s' that way: a field is not stored (stored: "
+			       "false), and the doc store cannot give its documents back whole",
+			       o->index_id);
+	*ix = indexer_new(&io, err);
+	if (!*ix)
+		return -1;
+	for (size_t k = 0; k < op->n; k++) {
+		const struct merge_split *s = &splits[op->splits[k]];
+		json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
+							    s->split_id), "metadata");
+		char *path = metastore_split_path_doc(o->ms, o->index_id, doc, s->split_id);
+		struct feed_src fs = { doc, o->index_id, cfg, path, s->split_id,
+				       metastore_split_delete_opstamp(m) };
+		int r = feed_split(*ix, &fs, docs, in, dropped, bytes, err);
+
+		free(path);
+		if (r < 0)
+			return -1;
+	}
+	indexer_get_stats(*ix, &is);
+	if (is.docs_valid != *docs || is.docs_invalid != 0)
+		return err_set(err, EX_DATAERR,
+			       "merge refused: %llu documents in the sources (%llu of them deleted), "
+			       "%llu indexed again and %llu rejected: it would lose data",
+			       (unsigned long long)*in, (unsigned long long)*dropped,
+			       (unsigned long long)is.docs_valid,
+			       (unsigned long long)is.docs_invalid);
+	if (*docs == 0)
+		return 0;
+	if (indexer_cut(*ix, TRIGGER_FORCE, rec, err) < 0)
+		return -1;
+	if (!*rec || json_array_size(json_object_get(*rec, "splits")) != 1)
+		return err_set(err, EX_SOFTWARE,
+			       "merge refused: the documents of one partition made %zu splits",
+			       *rec ? json_array_size(json_object_get(*rec, "splits")) : 0);
+	entry = json_array_get(json_object_get(*rec, "splits"), 0);
+	*seg_dir = xstrdup(json_string_value(json_object_get(entry, "dir")));
+	if ((uint64_t)json_int_or(entry, "num_docs", -1) != *docs)
+		return err_set(err, EX_SOFTWARE,
+			       "merge refused: merged segment has %lld documents, not %llu",
+			       (long long)json_int_or(entry, "num_docs", -1),
+			       (unsigned long long)*docs);
+	*unc = (uint64_t)json_int_or(entry, "uncompressed_bytes", 0);
+	return 0;
+}
+
+/*
  * Run one operation: a merge of op's sources, or (delete_pass, one source)
  * the rewrite of a split without the documents delete tasks drop, which
  * keeps its num_merge_ops and create_timestamp (its maturity).
@@ -237,27 +384,21 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		   const struct merge_split *splits, const struct merge_op *op, bool delete_pass,
 		   struct merger_stats *st, json_t *report, struct qw_err *err)
 {
-	struct indexer_opts io = { .cfg = cfg, .index_id = o->index_id,
-				   .scratch_dir = o->scratch_dir };
-	struct indexer_stats is;
 	struct indexer *ix = NULL;
 	const char **ids = xcalloc(op->n, sizeof(*ids));
 	char new_id[ULID_LEN + 1];
 	char *dst = NULL, *sdir = NULL, *seg_dir = NULL;
-	json_t *rec = NULL, *extra = NULL, *meta = NULL, *from = json_array(), *entry;
+	json_t *rec = NULL, *extra = NULL, *meta = NULL, *from = json_array();
 	struct merge_split merged = splits[op->splits[0]];
-	uint64_t docs = 0, in = 0, dropped = 0, bytes = 0, max_ops = 0;
+	uint64_t docs = 0, in = 0, dropped = 0, bytes = 0, max_ops = 0, unc = 0;
 	uint64_t last_opstamp = metastore_last_delete_opstamp(doc);
 	int64_t now = clock_wall_s();
 	bool written = false;
-	int ret = -1;
+	int ret = -1, rc;
 
 	for (size_t k = 0; k < op->n; k++) {
 		const struct merge_split *s = &splits[op->splits[k]];
-		json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
-							    s->split_id), "metadata");
 
-		(void)m;
 		ids[k] = s->split_id;
 		if (s->num_merge_ops > max_ops)
 			max_ops = s->num_merge_ops;
@@ -275,30 +416,25 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 	}
 	if (ids_ulid_new(new_id, err) < 0)
 		goto out;
-	ix = indexer_new(&io, err);
-	if (!ix)
+	rc = stream_sources(o, doc, cfg, splits, op, new_id, &seg_dir, &docs, &in, &dropped, &bytes,
+			    &unc, err);
+	if (rc < 0)
 		goto out;
-	for (size_t k = 0; k < op->n; k++) {
-		const struct merge_split *s = &splits[op->splits[k]];
-		json_t *m = json_object_get(json_object_get(json_object_get(doc, "splits"),
-							    s->split_id), "metadata");
-		char *path = metastore_split_path_doc(o->ms, o->index_id, doc, s->split_id);
-		struct feed_src fs = { doc, o->index_id, cfg, path, s->split_id,
-				       metastore_split_delete_opstamp(m) };
-		int r = feed_split(ix, &fs, &docs, &in, &dropped, &bytes, err);
-
-		free(path);
-		if (r < 0)
+	if (rc == 1) {
+		/* said, not hidden: this merge indexes the stored documents again */
+		fprintf(stderr, "%s: %s; merging split %s by indexing its stored documents again\n",
+			o->prog ? o->prog : "qw-merge", err->msg, ids[0]);
+		err_clear(err);
+		docs = in = dropped = bytes = 0;
+		if (reindex_sources(o, doc, cfg, splits, op, &ix, &rec, &seg_dir, &docs, &in,
+				    &dropped, &bytes, &unc, err) < 0)
 			goto out;
+		st->reindexed++;
 	}
-	indexer_get_stats(ix, &is);
-	if (is.docs_valid != docs || is.docs_invalid != 0 || in != op->num_docs) {
+	if (in != op->num_docs) {
 		err_set(err, EX_DATAERR,
-			"merge refused: %llu documents in the sources (%llu recorded, %llu of them "
-			"deleted), %llu indexed again and %llu rejected: it would lose data",
-			(unsigned long long)in, (unsigned long long)op->num_docs,
-			(unsigned long long)dropped, (unsigned long long)is.docs_valid,
-			(unsigned long long)is.docs_invalid);
+			"merge refused: %llu documents in the sources, %llu recorded: it would lose "
+			"data", (unsigned long long)in, (unsigned long long)op->num_docs);
 		goto out;
 	}
 	if (docs == 0) {
@@ -316,20 +452,6 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		}
 		new_id[0] = '\0';
 		goto published;
-	}
-	if (indexer_cut(ix, TRIGGER_FORCE, &rec, err) < 0)
-		goto out;
-	if (!rec || json_array_size(json_object_get(rec, "splits")) != 1) {
-		err_set(err, EX_SOFTWARE, "merge refused: the documents of one partition made %zu splits",
-			rec ? json_array_size(json_object_get(rec, "splits")) : 0);
-		goto out;
-	}
-	entry = json_array_get(json_object_get(rec, "splits"), 0);
-	seg_dir = xstrdup(json_string_value(json_object_get(entry, "dir")));
-	if ((uint64_t)json_int_or(entry, "num_docs", -1) != docs) {
-		err_set(err, EX_SOFTWARE, "merge refused: merged segment has %lld documents, not %llu",
-			(long long)json_int_or(entry, "num_docs", -1), (unsigned long long)docs);
-		goto out;
 	}
 	merged.num_docs = docs;
 	merged.num_merge_ops = (uint32_t)max_ops + (delete_pass ? 0 : 1);
@@ -352,9 +474,7 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		err_set(err, EX_SOFTWARE, "cannot build the merged split's metadata");
 		goto out;
 	}
-	if (json_is_integer(json_object_get(entry, "uncompressed_bytes")))
-		json_object_set(extra, "uncompressed_docs_size_in_bytes",
-				json_object_get(entry, "uncompressed_bytes"));
+	json_object_set_new(extra, "uncompressed_docs_size_in_bytes", json_integer((json_int_t)unc));
 	if (merged.doc_mapping_uid)
 		json_object_set_new(extra, "doc_mapping_uid", json_string(merged.doc_mapping_uid));
 	sdir = metastore_splits_dir(o->ms, o->index_id, doc);
@@ -497,14 +617,6 @@ static int delete_pass(const struct merger_opts *o, json_t *doc, const struct in
 			size_t one = i;
 			struct merge_op op = { &one, 1, s->num_docs };
 
-			if (!stores_everything(cfg)) {
-				err_set(err, EX_DATAERR,
-					"cannot apply delete tasks to split '%s' of index '%s': a "
-					"field is not stored (stored: false), and qw-merge rebuilds "
-					"splits from the doc store (searches still hide the "
-					"documents)", s->split_id, o->index_id);
-				goto out;
-			}
 			if (fsutil_mkdir_p(o->scratch_dir, 0755, err) < 0 ||
 			    execute(o, doc, cfg, splits, &op, true, st, report, err) < 0)
 				goto out;
@@ -539,12 +651,6 @@ static int pass(const struct merger_opts *o, struct merger_stats *st, json_t *re
 	splits = candidates(doc, cfg, &n);
 	merge_policy_plan(&cfg->merge_policy, cfg->split_num_docs_target, splits, n, clock_wall_s(),
 			  &plan);
-	if (plan.n > 0 && !stores_everything(cfg)) {
-		err_set(err, EX_DATAERR,
-			"cannot merge index '%s': a field is not stored (stored: false), and qw-merge "
-			"rebuilds merged splits from the doc store", o->index_id);
-		goto out;
-	}
 	if (plan.n > 0 && fsutil_mkdir_p(o->scratch_dir, 0755, err) < 0)
 		goto out;
 	for (size_t i = 0; i < plan.n; i++)

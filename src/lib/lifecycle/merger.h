@@ -75,6 +75,7 @@ struct merger_stats {
 	uint64_t refused;          /* publishes refused (a source was taken meanwhile) */
 	uint64_t delete_rewrites;  /* splits rewritten by the delete pass */
 	uint64_t docs_deleted;     /* documents dropped by delete tasks */
+	uint64_t reindexed;        /* operations that fell back to indexing the stored docs again */
 };
 
 /*
