@@ -19,8 +19,10 @@
 #include "mapping/config.h"
 #include "mapping/docmap.h"
 #include "base/fsutil.h"
+#include "base/xalloc.h"
 #include "split/segment.h"
 #include "split/split_format.h"
+#include "split/split_merge.h"
 #include "split/split_reader.h"
 #include "split/split_writer.h"
 #include "tap.h"
@@ -320,6 +322,189 @@ static int digest(const char *path, uint32_t *out, struct qw_err *err)
 out:
 	split_reader_close(r);
 	return ret;
+}
+
+/* ---------------------------------------------------------------- merge */
+
+/*
+ * The split of the docs i in [lo, hi) with !(drop && drop(i)), generated
+ * as build_split() does (the same documents), into out.
+ */
+static bool dropped_doc(int i)
+{
+	return i % 5 == 0 || i % 7 == 3;
+}
+
+static int build_part(struct index_config *cfg, int lo, int hi, bool drop, const char *dir,
+		      const char *out, struct qw_err *err)
+{
+	struct docmap *dm = docmap_new(cfg);
+	struct segment *seg = segment_new(cfg);
+	struct buf line = BUF_INIT;
+	int ret = -1;
+
+	rng = 0x1234567887654321ULL;
+	for (int i = 0; i < hi; i++) {
+		json_t *canon = NULL;
+		enum docmap_reason reason;
+		struct mdoc d;
+		char *text;
+		int rc;
+
+		memset(&d, 0, sizeof(d));
+		gen_doc(&d, i, &line);
+		if (i < lo || (drop && dropped_doc(i)))
+			continue;
+		if (docmap_map_line(dm, line.data, line.len, &canon, &reason, err) < 0)
+			goto out;
+		text = json_dumps(canon, JSON_COMPACT);
+		rc = segment_add_doc(seg, dm, canon, text, strlen(text), err);
+		free(text);
+		json_decref(canon);
+		if (rc < 0)
+			goto out;
+	}
+	if (fsutil_rm_rf(dir, err) < 0 || fsutil_mkdir_p(dir, 0755, err) < 0 ||
+	    segment_serialize(seg, dir, err) < 0 || split_bundle(dir, out, NULL, NULL, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_free(&line);
+	segment_free(seg);
+	docmap_free(dm);
+	return ret;
+}
+
+/* Footer facts a merge must keep: fields and their counts, tags, time range, size. */
+static char *facts(const char *path, bool with_size)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct split_reader *r = split_reader_open(path, &err);
+	struct buf b = BUF_INIT;
+	json_t *m;
+	char *tags;
+	int64_t lo = 0, hi = 0;
+
+	if (!r)
+		return xstrdup(err.msg);
+	for (size_t i = 0; i < split_reader_num_fields(r); i++) {
+		const struct split_field_info *fi = split_reader_field(r, i);
+
+		buf_addf(&b, "%s/%d i%d f%d s%d t%llu d%llu;", fi->path, (int)fi->kind, fi->indexed,
+			 fi->fast, fi->stored, (unsigned long long)fi->num_terms,
+			 (unsigned long long)fi->num_docs_with_value);
+	}
+	m = split_reader_metadata(r);
+	tags = json_dumps(json_object_get(m, "tags"), JSON_COMPACT);
+	split_reader_time_range(r, &lo, &hi);
+	buf_addf(&b, "tags %s time %lld %lld", tags ? tags : "?", (long long)lo, (long long)hi);
+	if (with_size)
+		buf_addf(&b, " size %lld", (long long)json_integer_value(
+				 json_object_get(m, "uncompressed_docs_size_in_bytes")));
+	free(tags);
+	split_reader_close(r);
+	{
+		size_t len;
+
+		return buf_detach(&b, &len);
+	}
+}
+
+/* Merge parts (with their drop flags) into out. */
+static int merge_parts(struct index_config *cfg, char **parts, const int *lo, size_t n, bool drop,
+		       const char *dir, const char *out, struct qw_err *err)
+{
+	struct split_merge_src src[4];
+	uint8_t *del[4] = { NULL, NULL, NULL, NULL };
+	struct split_merge_stats st;
+	int ret = -1;
+
+	memset(src, 0, sizeof(src));
+	for (size_t k = 0; k < n; k++) {
+		src[k].r = split_reader_open(parts[k], err);
+		if (!src[k].r)
+			goto out;
+		if (drop) {
+			uint32_t nd = split_reader_num_docs(src[k].r);
+
+			del[k] = xcalloc(nd, 1);
+			for (uint32_t d = 0; d < nd; d++)
+				del[k][d] = dropped_doc(lo[k] + (int)d);
+			src[k].deleted = del[k];
+		}
+	}
+	if (fsutil_rm_rf(dir, err) < 0 || fsutil_mkdir_p(dir, 0755, err) < 0 ||
+	    split_merge(cfg, src, n, dir, &st, err) != 0 ||
+	    split_bundle(dir, out, NULL, NULL, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	for (size_t k = 0; k < n; k++) {
+		split_reader_close(src[k].r);
+		free(del[k]);
+	}
+	return ret;
+}
+
+/*
+ * The oracle of a merge: the split built in one go from the same
+ * documents (without the dropped ones). Everything readable (digest) and
+ * the footer facts must be equal.
+ */
+static void check_merge(struct index_config *cfg, const char *tmpd)
+{
+	struct qw_err err = QW_ERR_INIT;
+	const int lo[3] = { 0, 250, 251 }, hi[3] = { 250, 251, NDOCS };
+	char *parts[3], dir[300], one[300], merged[300];
+
+	snprintf(dir, sizeof(dir), "%s/qw-merge-test-%ld", tmpd, (long)getpid());
+	snprintf(one, sizeof(one), "%s/qw-merge-test-one-%ld.split", tmpd, (long)getpid());
+	snprintf(merged, sizeof(merged), "%s/qw-merge-test-merged-%ld.split", tmpd, (long)getpid());
+	for (int k = 0; k < 3; k++) {
+		parts[k] = xmalloc(320);
+		snprintf(parts[k], 320, "%s/qw-merge-test-part%d-%ld.split", tmpd, k, (long)getpid());
+	}
+	for (int drop = 0; drop <= 1; drop++) {
+		uint32_t h1 = 0, h2 = 1;
+		char *f1, *f2;
+		bool built = true;
+
+		for (int k = 0; k < 3 && built; k++)
+			built = build_part(cfg, lo[k], hi[k], false, dir, parts[k], &err) == 0;
+		ok(built && build_part(cfg, 0, NDOCS, drop, dir, one, &err) == 0,
+		   "merge%s: build 3 parts and the one split: %s", drop ? " with deletes" : "",
+		   err.msg);
+		ok(merge_parts(cfg, parts, lo, 3, drop, dir, merged, &err) == 0,
+		   "merge%s: split_merge of the 3 parts: %s", drop ? " with deletes" : "", err.msg);
+		if (digest(one, &h1, &err) < 0 || digest(merged, &h2, &err) < 0)
+			h2 = ~h1;
+		ok(h1 == h2, "merge%s: every term, posting, position, norm, column value and doc as "
+		   "the one split's (%08x %08x) %s", drop ? " with deletes" : "", h1, h2, err.msg);
+		/* with deletes the size is the sources' minus the deleted docs' stored
+		 * length: more than the canonical lines when a field is not stored */
+		f1 = facts(one, !drop);
+		f2 = facts(merged, !drop);
+		ok(strcmp(f1, f2) == 0, "merge%s: fields, counts, tags, time range%s:\n# %s\n# %s",
+		   drop ? " with deletes" : "", drop ? "" : ", size", f1, f2);
+		free(f1);
+		free(f2);
+		err_clear(&err);
+	}
+	/* a merge of one part is a copy: the same digest */
+	{
+		uint32_t h1 = 0, h2 = 1;
+
+		ok(merge_parts(cfg, parts, lo, 1, false, dir, merged, &err) == 0 &&
+		   digest(parts[0], &h1, &err) == 0 && digest(merged, &h2, &err) == 0 && h1 == h2,
+		   "a merge of one split reads the same: %s", err.msg);
+	}
+	for (int k = 0; k < 3; k++) {
+		unlink(parts[k]);
+		free(parts[k]);
+	}
+	unlink(one);
+	unlink(merged);
+	fsutil_rm_rf(dir, &err);
 }
 
 /* ---------------------------------------------------------------- checks */
@@ -1059,6 +1244,7 @@ int main(int argc, char **argv)
 	other_version(small);
 	verify_lazy(small);
 
+	check_merge(cfg, tmpd);
 	fsutil_rm_rf(dir, &err);
 	unlink(out);
 	unlink(small);
