@@ -4,10 +4,13 @@
  *
  * merger_pass() reads the index metadata, plans with merge_policy.h on the
  * Published splits and executes every operation of the plan:
- *   1. the sources' documents are read from their doc stores, in source
- *      order (doc ids remapped by concatenation: source k's doc d becomes
- *      sum(num_docs of sources < k) + d), and built into one new segment
- *      under scratch_dir;
+ *   1. the sources are merged section by section into one new segment
+ *      under scratch_dir (split_merge.h: dictionaries merged in order,
+ *      postings, positions, columns and norms concatenated with doc ids
+ *      remapped by concatenation, source k's doc d becoming sum(alive docs
+ *      of sources < k) + (alive docs of k before d); doc store blocks
+ *      copied as stored unless a doc is dropped), with bounded memory
+ *      (split_merge.h says the bound), whatever the fields' stored option;
  *   2. the segment is bundled straight into the index's split storage as
  *      <new split id>.split (atomicfile: whole or absent);
  *   3. one metastore transaction publishes it: refused (EX_TEMPFAIL, the
@@ -19,15 +22,12 @@
  * Search keeps reading sources that were marked until gc deletes them
  * after the deletion grace period.
  *
- * LIMITATION (said, not hidden): step 1 indexes the stored documents again
- * (the same canonical lines qw-index indexed) instead of merging the
- * postings, positions, columns and norms section by section; memory is the
- * merged segment's (bounded by split_num_docs_target and heap_size, as for
- * qw-index). When the index mapping does not store every field (a field or
- * the dynamic mapping with stored: false) the doc store cannot give the
- * documents back whole and the merge is refused (EX_DATAERR) rather than
- * losing indexed data. The merged split's num_docs is checked against the
- * sum of its sources before anything is published.
+ * Fallback (said on stderr, counted in reindexed): when the sources give
+ * the same field different options (tokenizer, record, fast normalizer,
+ * stored), step 1 indexes their stored documents again instead, which
+ * needs every field stored (else the merge is refused, EX_DATAERR). The
+ * merged split's num_docs is checked against the sum of its sources
+ * before anything is published.
  *
  * Delete tasks (metastore.h): each source's documents that the tasks above
  * its delete_opstamp drop (search_deleted_docs()) are left out, and the
@@ -42,7 +42,7 @@
  *
  * Merged split metadata: num_merge_ops = 1 + the max of the sources',
  * delete_opstamp as above, time range and tags of the merged documents
- * (their union, tags recomputed exactly), create_timestamp now, maturity
+ * (their union, tags recomputed from the merged dictionaries), create_timestamp now, maturity
  * from the policy, "merged_from" the sorted source split ids.
  *
  * Not thread-safe; one merger per process is the intended use.

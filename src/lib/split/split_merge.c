@@ -74,7 +74,7 @@ struct mctx {
 	/* one term */
 	uint32_t *docs, *tfs;
 	size_t docs_cap;
-	struct buf pos;
+	struct buf pos, term;
 };
 
 static void mark_seen(struct mctx *m, size_t k, uint32_t doc)
@@ -125,33 +125,29 @@ static int cmp_bytes(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
  */
 static int merge_dicts(struct mctx *m, uint64_t **ords, struct qw_err *err)
 {
-	uint64_t *at = xcalloc(m->n, sizeof(*at)), cap = 0;
+	uint64_t *at = xcalloc(m->n, sizeof(*at)), *sz = xcalloc(m->n, sizeof(*sz)), cap = 0;
+	const uint8_t **cur = xcalloc(m->n, sizeof(*cur));
+	size_t *clen = xcalloc(m->n, sizeof(*clen));
 	int ret = -1;
 
-	for (size_t k = 0; k < m->n; k++)
-		if (m->cols[k]) {
-			uint64_t sz = split_column_dict_size(m->cols[k]);
-
-			ords[k] = xreallocarray(NULL, sz ? sz : 1, sizeof(**ords));
-
-		}
 	m->ndict = 0;
+	for (size_t k = 0; k < m->n; k++) {
+		if (!m->cols[k])
+			continue;
+		sz[k] = split_column_dict_size(m->cols[k]);
+		ords[k] = xreallocarray(NULL, sz[k] ? sz[k] : 1, sizeof(**ords));
+		if (sz[k] && split_column_dict_term(m->cols[k], 0, &cur[k], &clen[k]) < 0)
+			goto bad;
+	}
 	for (;;) {
-		const uint8_t *best = NULL, *t;
-		size_t blen = 0, len;
+		const uint8_t *best = NULL;
+		size_t blen = 0;
 
-		for (size_t k = 0; k < m->n; k++) {
-			if (!m->cols[k] || at[k] >= split_column_dict_size(m->cols[k]))
-				continue;
-			if (split_column_dict_term(m->cols[k], at[k], &t, &len) < 0) {
-				err_set(err, EX_DATAERR, "bad column dictionary of field '%s'", m->f->path);
-				goto out;
+		for (size_t k = 0; k < m->n; k++)
+			if (at[k] < sz[k] && (!best || cmp_bytes(cur[k], clen[k], best, blen) < 0)) {
+				best = cur[k];
+				blen = clen[k];
 			}
-			if (!best || cmp_bytes(t, len, best, blen) < 0) {
-				best = t;
-				blen = len;
-			}
-		}
 		if (!best)
 			break;
 		if (m->ndict + 1 > cap) {
@@ -161,17 +157,24 @@ static int merge_dicts(struct mctx *m, uint64_t **ords, struct qw_err *err)
 		m->dict[m->ndict] = best;
 		m->dict_len[m->ndict] = blen;
 		for (size_t k = 0; k < m->n; k++) {
-			if (!m->cols[k] || at[k] >= split_column_dict_size(m->cols[k]))
+			/* best points into one of the columns, which stay open: it stays valid */
+			if (at[k] >= sz[k] || clen[k] != blen || memcmp(cur[k], best, blen) != 0)
 				continue;
-			if (split_column_dict_term(m->cols[k], at[k], &t, &len) < 0)
-				continue;
-			if (cmp_bytes(t, len, best, blen) == 0)
-				ords[k][at[k]++] = m->ndict;
+			ords[k][at[k]++] = m->ndict;
+			if (at[k] < sz[k] &&
+			    split_column_dict_term(m->cols[k], at[k], &cur[k], &clen[k]) < 0)
+				goto bad;
 		}
 		m->ndict++;
 	}
 	ret = 0;
+	goto out;
+bad:
+	err_set(err, EX_DATAERR, "bad column dictionary of field '%s'", m->f->path);
 out:
+	free(clen);
+	free(cur);
+	free(sz);
 	free(at);
 	return ret;
 }
@@ -384,7 +387,7 @@ static int merge_terms(struct mctx *m, uint64_t *nterms, struct qw_err *err)
 		size_t blen = 0;
 		uint32_t df = 0;
 		uint64_t total_tf = 0;
-		struct buf term = BUF_INIT;
+		struct buf *term = &m->term;
 
 		for (size_t k = 0; k < m->n; k++)
 			if (live[k] && (!best || cmp_bytes(cur[k], clen[k], best, blen) < 0)) {
@@ -394,24 +397,21 @@ static int merge_terms(struct mctx *m, uint64_t *nterms, struct qw_err *err)
 		if (!best)
 			break;
 		/* the term's bytes stay valid only until its iterator moves */
-		buf_add(&term, best, blen);
+		buf_reset(term);
+		buf_add(term, best, blen);
 		buf_reset(&m->pos);
 		for (size_t k = 0; k < m->n; k++) {
-			if (!live[k] || cmp_bytes(cur[k], clen[k], (const uint8_t *)term.data, blen) != 0)
+			if (!live[k] || clen[k] != blen || memcmp(cur[k], term->data, blen) != 0)
 				continue;
-			if (add_postings(m, k, &ti[k], &df, &total_tf, err) < 0) {
-				buf_free(&term);
+			if (add_postings(m, k, &ti[k], &df, &total_tf, err) < 0)
 				goto out;
-			}
 			rc = split_terms_next(it[k], &cur[k], &clen[k], &ti[k], err);
-			if (rc < 0) {
-				buf_free(&term);
+			if (rc < 0)
 				goto out;
-			}
 			live[k] = rc == 1;
 		}
 		if (df > 0) {
-			const uint8_t *tb = (const uint8_t *)(term.data ? term.data : "");
+			const uint8_t *tb = (const uint8_t *)(term->data ? term->data : "");
 
 			if (m->is_dict && m->dict_same) {
 				if (m->dict_match < m->ndict &&
@@ -424,13 +424,10 @@ static int merge_terms(struct mctx *m, uint64_t *nterms, struct qw_err *err)
 			split_tags_add_term(m->tags, m->f->path, m->f->kind, tb, blen);
 			rc = split_enc_term(m->enc, tb, blen, df, total_tf, m->docs, m->tfs,
 					    (const uint8_t *)m->pos.data, m->pos.len, err);
-			if (rc < 0) {
-				buf_free(&term);
+			if (rc < 0)
 				goto out;
-			}
 			(*nterms)++;
 		}
-		buf_free(&term);
 	}
 	ret = split_enc_terms_end(m->enc, err);
 out:
@@ -756,6 +753,7 @@ out:
 	free(m.docs);
 	free(m.tfs);
 	buf_free(&m.pos);
+	buf_free(&m.term);
 	free(m.dict);
 	free(m.dict_len);
 	free(m.cdocs);
