@@ -683,54 +683,19 @@ static int ds_compress(struct segment *seg, ZSTD_CCtx *zc, struct buf *tmp, cons
 		       const uint32_t *lens, size_t nlens, uint32_t first_doc, struct qw_err *err)
 {
 	struct dsblock *b;
-	size_t bound, total, rem;
-	ZSTD_inBuffer in;
-	ZSTD_outBuffer out;
+	uint64_t total;
+	size_t start = seg->ds_comp.len;
 
-	/* block = header (count, lengths) + the docs, compressed as one frame
-	 * without copying the docs next to their header */
-	buf_reset(tmp);
-	buf_add_varint(tmp, nlens);
-	for (size_t i = 0; i < nlens; i++)
-		buf_add_varint(tmp, lens[i]);
-	total = tmp->len + raw->len;
-	bound = ZSTD_compressBound(total);
-	buf_grow(&seg->ds_comp, bound + 1);
-	out.dst = seg->ds_comp.data + seg->ds_comp.len;
-	out.size = bound;
-	out.pos = 0;
-	rem = ZSTD_CCtx_reset(zc, ZSTD_reset_session_only);
-	if (!ZSTD_isError(rem))
-		rem = ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel,
-					     seg->cfg->docstore_compression_level);
-	if (!ZSTD_isError(rem))
-		rem = ZSTD_CCtx_setPledgedSrcSize(zc, total);
-	in.src = tmp->data;
-	in.size = tmp->len;
-	in.pos = 0;
-	while (!ZSTD_isError(rem) && in.pos < in.size && out.pos < out.size)
-		rem = ZSTD_compressStream2(zc, &out, &in, ZSTD_e_continue);
-	in.src = raw->data ? raw->data : "";
-	in.size = raw->len;
-	in.pos = 0;
-	if (!ZSTD_isError(rem)) {
-		do
-			rem = ZSTD_compressStream2(zc, &out, &in, ZSTD_e_end);
-		while (!ZSTD_isError(rem) && rem != 0 && out.pos < out.size);
-	}
-	if (ZSTD_isError(rem))
-		return err_set(err, EX_SOFTWARE, "doc store: zstd compression failed: %s",
-			       ZSTD_getErrorName(rem));
-	if (rem != 0)
-		return err_set(err, EX_SOFTWARE, "doc store: zstd output overflow");
+	if (split_enc_ds_compress(zc, seg->cfg->docstore_compression_level, tmp, raw, lens, nlens,
+				  &seg->ds_comp, &total, err) < 0)
+		return -1;
 	XGROW(seg->ds_blocks, seg->ds_nblocks + 1, seg->ds_blocks_cap);
 	b = &seg->ds_blocks[seg->ds_nblocks++];
 	b->first_doc = first_doc;
 	b->num_docs = (uint32_t)nlens;
 	b->raw_len = total;
-	b->comp_len = out.pos;
-	b->crc = checksum_crc32c(0, seg->ds_comp.data + seg->ds_comp.len, out.pos);
-	seg->ds_comp.len += out.pos;
+	b->comp_len = seg->ds_comp.len - start;
+	b->crc = checksum_crc32c(0, seg->ds_comp.data + start, b->comp_len);
 	return 0;
 }
 

@@ -891,28 +891,71 @@ static int ds_add_block(struct split_enc *e, uint32_t num_docs, uint64_t raw_len
 	return sfile_add(&e->sec[SEC_DOCSTORE], comp, comp_len, err);
 }
 
-/* Compress the current block (count, lengths, docs: one zstd frame) and add it. */
+/*
+ * One doc store block (qw-split(5)): varint count, varint length of each
+ * doc, the docs, compressed as one zstd frame without copying the docs
+ * next to their header (tmp: scratch), appended to out; *raw_len the
+ * frame's content size.
+ */
+int split_enc_ds_compress(void *vzc, int level, struct buf *tmp, const struct buf *raw,
+			  const uint32_t *lens, size_t nlens, struct buf *out_buf,
+			  uint64_t *raw_len, struct qw_err *err)
+{
+	ZSTD_CCtx *zc = vzc;
+	size_t bound, total, rem;
+	ZSTD_inBuffer in;
+	ZSTD_outBuffer out;
+
+	buf_reset(tmp);
+	buf_add_varint(tmp, nlens);
+	for (size_t i = 0; i < nlens; i++)
+		buf_add_varint(tmp, lens[i]);
+	total = tmp->len + raw->len;
+	bound = ZSTD_compressBound(total);
+	buf_grow(out_buf, bound + 1);
+	out.dst = out_buf->data + out_buf->len;
+	out.size = bound;
+	out.pos = 0;
+	rem = ZSTD_CCtx_reset(zc, ZSTD_reset_session_only);
+	if (!ZSTD_isError(rem))
+		rem = ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(rem))
+		rem = ZSTD_CCtx_setPledgedSrcSize(zc, total);
+	in.src = tmp->data;
+	in.size = tmp->len;
+	in.pos = 0;
+	while (!ZSTD_isError(rem) && in.pos < in.size && out.pos < out.size)
+		rem = ZSTD_compressStream2(zc, &out, &in, ZSTD_e_continue);
+	in.src = raw->data ? raw->data : "";
+	in.size = raw->len;
+	in.pos = 0;
+	if (!ZSTD_isError(rem)) {
+		do
+			rem = ZSTD_compressStream2(zc, &out, &in, ZSTD_e_end);
+		while (!ZSTD_isError(rem) && rem != 0 && out.pos < out.size);
+	}
+	if (ZSTD_isError(rem))
+		return err_set(err, EX_SOFTWARE, "doc store: zstd compression failed: %s",
+			       ZSTD_getErrorName(rem));
+	if (rem != 0)
+		return err_set(err, EX_SOFTWARE, "doc store: zstd output overflow");
+	out_buf->len += out.pos;
+	*raw_len = total;
+	return 0;
+}
+
+/* Compress the current block and add it. */
 static int ds_flush(struct split_enc *e, struct qw_err *err)
 {
-	size_t bound, k;
+	uint64_t raw_len;
 
 	if (e->ds_nlens == 0)
 		return 0;
-	buf_reset(&e->tmp);
-	buf_add_varint(&e->tmp, e->ds_nlens);
-	for (size_t i = 0; i < e->ds_nlens; i++)
-		buf_add_varint(&e->tmp, e->ds_lens[i]);
-	buf_add(&e->tmp, e->ds_raw.data ? e->ds_raw.data : "", e->ds_raw.len);
-	bound = ZSTD_compressBound(e->tmp.len);
 	buf_reset(&e->z);
-	buf_grow(&e->z, bound + 1);
-	k = ZSTD_compressCCtx(e->zc, e->z.data, bound, e->tmp.data, e->tmp.len,
-			      e->cfg->docstore_compression_level);
-	if (ZSTD_isError(k))
-		return err_set(err, EX_SOFTWARE, "doc store: zstd compression failed: %s",
-			       ZSTD_getErrorName(k));
-	if (ds_add_block(e, (uint32_t)e->ds_nlens, e->tmp.len, e->z.data, k,
-			 checksum_crc32c(0, e->z.data, k), err) < 0)
+	if (split_enc_ds_compress(e->zc, e->cfg->docstore_compression_level, &e->tmp, &e->ds_raw,
+				  e->ds_lens, e->ds_nlens, &e->z, &raw_len, err) < 0 ||
+	    ds_add_block(e, (uint32_t)e->ds_nlens, raw_len, e->z.data, e->z.len,
+			 checksum_crc32c(0, e->z.data, e->z.len), err) < 0)
 		return -1;
 	e->ds_nlens = 0;
 	buf_reset(&e->ds_raw);

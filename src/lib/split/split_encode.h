@@ -39,6 +39,7 @@
 
 #include <jansson.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "mapping/config.h"
 #include "mapping/docmap.h"
@@ -105,6 +106,16 @@ int split_enc_ds_block(struct split_enc *e, uint32_t num_docs, uint64_t raw_len,
 		       const void *comp, size_t comp_len, uint32_t crc, struct qw_err *err);
 /* One document's stored text, into the current block (cut and compressed when full). */
 int split_enc_ds_doc(struct split_enc *e, const void *doc, size_t len, struct qw_err *err);
+
+/*
+ * One doc store block of nlens docs (raw: their texts one after the other,
+ * lens their lengths) compressed as the format says, appended to out;
+ * *raw_len its uncompressed length. zc: a ZSTD_CCtx; tmp: scratch. Used
+ * by segment.c's background compression too (reentrant).
+ */
+int split_enc_ds_compress(void *zc, int level, struct buf *tmp, const struct buf *raw,
+			  const uint32_t *lens, size_t nlens, struct buf *out, uint64_t *raw_len,
+			  struct qw_err *err);
 
 /*
  * segment.json's num_docs, uncompressed_docs_size_in_bytes and time range
