@@ -498,6 +498,39 @@ static void check_merge(struct index_config *cfg, const char *tmpd)
 		   digest(parts[0], &h1, &err) == 0 && digest(merged, &h2, &err) == 0 && h1 == h2,
 		   "a merge of one split reads the same: %s", err.msg);
 	}
+	/* sources that give a field other options cannot be merged this way: said, 1 */
+	{
+		char *text = xstrdup(cfg_text), *p = strstr(text, "\"record\":\"position\"");
+		json_t *root;
+		struct index_config *other = NULL;
+
+		if (p)
+			memcpy(p, "\"record\":\"freq\"    ", 19);
+		root = json_loads(text, 0, NULL);
+		if (root)
+			other = config_from_json(root, &err);
+		json_decref(root);
+		free(text);
+		ok(other && build_part(other, 250, 251, false, dir, parts[1], &err) == 0,
+		   "a part whose body records freqs only: %s", err.msg);
+		if (other) {
+			struct split_merge_src src[2];
+			struct split_merge_stats st;
+
+			src[0].r = split_reader_open(parts[0], &err);
+			src[1].r = split_reader_open(parts[1], &err);
+			src[0].deleted = src[1].deleted = NULL;
+			ok(src[0].r && src[1].r && fsutil_rm_rf(dir, &err) == 0 &&
+			   fsutil_mkdir_p(dir, 0755, &err) == 0 &&
+			   split_merge(cfg, src, 2, dir, &st, &err) == 1 &&
+			   strstr(err.msg, "'body'") != NULL,
+			   "a merge of splits that disagree on a field's options says so: %s", err.msg);
+			split_reader_close(src[1].r);
+			split_reader_close(src[0].r);
+			config_free(other);
+		}
+		err_clear(&err);
+	}
 	for (int k = 0; k < 3; k++) {
 		unlink(parts[k]);
 		free(parts[k]);
