@@ -5,7 +5,10 @@
  * invocation, turn its event into a router request (lambda_event.h), let
  * http_router_handle() answer it as it answers qw-serve's requests, post
  * the payload back. The process lives across warm invocations, and with it
- * the router and the split cache under $TMPDIR (/tmp on Lambda). An
+ * the router and the split cache: QW_SPLIT_CACHE_DIR, by default
+ * $TMPDIR/qw-split-cache (/tmp on Lambda), where the footers and every
+ * range read are kept, so that a warm search reads only what no earlier
+ * one did (split_cache.h). An
  * unusable configuration is reported to .../init/error before exiting; a
  * malformed event to that invocation's .../error, and the loop goes on.
  */
@@ -137,6 +140,14 @@ int main(int argc, char **argv)
 	if (!api || !*api) {
 		err_set(&err, EX_USAGE, "no Runtime API: set AWS_LAMBDA_RUNTIME_API or --runtime-api");
 		goto fail;
+	}
+	/* a warm function keeps what it read in /tmp unless told otherwise ("": none) */
+	if (!getenv("QW_SPLIT_CACHE_DIR")) {
+		const char *tmp = getenv("TMPDIR");
+
+		buf_addf(&doc, "%s/qw-split-cache", tmp && *tmp ? tmp : "/tmp");
+		setenv("QW_SPLIT_CACHE_DIR", buf_str(&doc), 1);
+		buf_reset(&doc);
 	}
 	/* the static bootstrap's libcurl knows Debian's CA path; Amazon Linux's is this */
 	if (!getenv("CURL_CA_BUNDLE") && access(DEBIAN_CA_BUNDLE, R_OK) != 0 &&

@@ -98,7 +98,7 @@ footer_len() {
 	[ "$(qw-search --index s3c --format count 'w:word5')" = 1 ]
 	cold=$(jq .requests "$FAULT_STATS")
 	# the copy is named by split id and size and holds the object's footer
-	[ "$(ls "$QW_SPLIT_CACHE_DIR")" = "$id-$size.footer" ]
+	[ "$(ls "$QW_SPLIT_CACHE_DIR" | grep '\.footer$')" = "$id-$size.footer" ]
 	cmp "$QW_SPLIT_CACHE_DIR/$id-$size.footer" <(tail -c "$(footer_len "$obj")" "$obj")
 	# the next process asks the server for the postings only
 	[ "$(qw-search --index s3c --format count 'w:word6')" = 1 ]
@@ -110,6 +110,26 @@ footer_len() {
 	before=$(jq .requests "$FAULT_STATS")
 	[ "$(qw-search --index s3c --format count)" = 3000 ]
 	[ "$(jq .requests "$FAULT_STATS")" = "$before" ]
+	# the ranges read are kept too ("<id>-<size>-<off>-<len>.range": the
+	# object's bytes there, then 4 bytes of CRC32C): the same query again
+	# asks the server nothing
+	ranges=$(ls "$QW_SPLIT_CACHE_DIR" | grep '\.range$')
+	[ -n "$ranges" ]
+	for r in $ranges; do
+		IFS=- read -r _ rsize off len <<<"${r%.range}"
+		[ "$rsize" = "$size" ]
+		[ "$(stat -c %s "$QW_SPLIT_CACHE_DIR/$r")" = $((len + 4)) ]
+		cmp <(head -c "$len" "$QW_SPLIT_CACHE_DIR/$r") <(tail -c +$((off + 1)) "$obj" | head -c "$len")
+	done
+	before=$(jq .requests "$FAULT_STATS")
+	[ "$(qw-search --index s3c --format count 'w:word6')" = 1 ]
+	[ "$(jq .requests "$FAULT_STATS")" = "$before" ]
+	# a damaged range copy is not trusted either: read again, right answer
+	for r in $ranges; do
+		printf 'garbage' | dd of="$QW_SPLIT_CACHE_DIR/$r" conv=notrunc status=none
+	done
+	[ "$(qw-search --index s3c --format count 'w:word6')" = 1 ]
+	[ "$(jq .requests "$FAULT_STATS")" -gt "$before" ]
 	# a damaged copy is not trusted: read again, right answer, copy repaired
 	printf 'garbage' >"$QW_SPLIT_CACHE_DIR/$id-$size.footer"
 	[ "$(qw-search --index s3c --format count 'w:word7')" = 1 ]
@@ -147,7 +167,8 @@ footer_len() {
 	done
 	for p in "${pids[@]}"; do wait "$p"; done
 	for i in 1 2 3 4; do [ "$(cat "$BATS_TEST_TMPDIR/out.$i")" = 2 ]; done
-	[ "$(ls "$QW_SPLIT_CACHE_DIR" | wc -l)" = 2 ]
+	[ "$(ls "$QW_SPLIT_CACHE_DIR" | grep -c '\.footer$')" = 2 ]
+	[ "$(ls "$QW_SPLIT_CACHE_DIR" | grep -c -v '\.footer$\|\.range$')" = 0 ]
 	for id in $(published s3e); do
 		obj="$S3RVER_DIR/$S3_BUCKET/idx/s3e/$id.split._S3rver_object"
 		cmp "$QW_SPLIT_CACHE_DIR/$id-$(stat -c %s "$obj").footer" \

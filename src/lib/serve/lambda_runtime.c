@@ -113,6 +113,7 @@ static int exchange(struct lambda_runtime *rt, const char *path, const char *bod
 	c->easy_setopt(rt->h, CURLOPT_URL, buf_str(&url));
 	c->easy_setopt(rt->h, CURLOPT_PROTOCOLS_STR, "http");
 	c->easy_setopt(rt->h, CURLOPT_NOSIGNAL, 1L);
+	c->easy_setopt(rt->h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	c->easy_setopt(rt->h, CURLOPT_WRITEFUNCTION, body_cb);
 	c->easy_setopt(rt->h, CURLOPT_WRITEDATA, x);
 	c->easy_setopt(rt->h, CURLOPT_HEADERFUNCTION, header_cb);

@@ -63,7 +63,10 @@
 struct metastore;
 
 /* Called inside a transaction with the current index metadata; modify it in
- * place and return 0 to commit, -1 (with err set) to abort with no change. */
+ * place and return 0 to commit, -1 (with err set) to abort with no change.
+ * Change a value by replacing it in its object or array (json_object_set_new,
+ * json_array_append...), never a scalar in place (json_integer_set & co): a
+ * backend may share scalars with the copy it compares against (PostgreSQL). */
 typedef int (*metastore_tx_fn)(json_t *index_meta, void *ctx, struct qw_err *err);
 
 /*

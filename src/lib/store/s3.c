@@ -548,6 +548,8 @@ static CURLcode attempt(struct s3_client *c, CURL *h, struct req *r, const char 
 	/* S3 is HTTP(S) only; qw-lambda's static libcurl has no other protocol */
 	c->curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	c->curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/* HTTP/1.1, never h2 by ALPN: qw-lambda's static libcurl has no nghttp2 */
+	c->curl.easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	if (c->ca_bundle)
 		c->curl.easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
 	c->curl.easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);

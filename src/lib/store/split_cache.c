@@ -15,6 +15,7 @@
 
 #include "base/atomicfile.h"
 #include "base/buf.h"
+#include "base/checksum.h"
 #include "base/fsutil.h"
 #include "store/s3.h"
 #include "store/split_cache.h"
@@ -26,8 +27,10 @@ int split_cache_is_remote(const char *path)
 }
 
 /* "<split_id>-<size>.footer": the id is the URI's last component without
- * ".split", any byte but [0-9A-Za-z_-] replaced by '_' (a flat, safe name). */
-static char *footer_name(const char *uri, uint64_t size)
+ * ".split", any byte but [0-9A-Za-z_-] replaced by '_' (a flat, safe name);
+ * a range's copy is "<split_id>-<size>-<off>-<len>.range". */
+static char *copy_name(const char *uri, uint64_t size, uint64_t off, uint64_t len,
+		       const char *suffix)
 {
 	const char *base = strrchr(uri, '/');
 	struct buf b = BUF_INIT;
@@ -43,8 +46,24 @@ static char *footer_name(const char *uri, uint64_t size)
 		buf_addc(&b, (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
 				     (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-' ? ch : '_');
 	}
-	buf_addf(&b, "-%" PRIu64 ".footer", size);
+	buf_addf(&b, "-%" PRIu64, size);
+	if (!strcmp(suffix, ".range"))
+		buf_addf(&b, "-%" PRIu64 "-%" PRIu64, off, len);
+	buf_addf(&b, "%s", suffix);
 	return buf_detach(&b, NULL);
+}
+
+static char *footer_name(const char *uri, uint64_t size)
+{
+	return copy_name(uri, size, 0, 0, ".footer");
+}
+
+static bool is_copy(const char *name)
+{
+	size_t nl = strlen(name);
+
+	return (nl > 7 && !strcmp(name + nl - 7, ".footer")) ||
+	       (nl > 6 && !strcmp(name + nl - 6, ".range"));
 }
 
 /* The cache directory and its bound; *dir NULL when there is none. */
@@ -94,13 +113,11 @@ static void evict(const char *dir, const char *keep, uint64_t max)
 	if (!d)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		size_t nl = strlen(de->d_name);
 		struct stat st;
 		char *p;
 
 		/* only our copies: a directory given by mistake keeps its files */
-		if (de->d_name[0] == '.' || strstr(de->d_name, ATOMICFILE_INFIX) || nl < 7 ||
-		    strcmp(de->d_name + nl - 7, ".footer") != 0)
+		if (de->d_name[0] == '.' || strstr(de->d_name, ATOMICFILE_INFIX) || !is_copy(de->d_name))
 			continue;
 		p = fsutil_join(dir, de->d_name);
 		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -130,6 +147,38 @@ static void evict(const char *dir, const char *keep, uint64_t max)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].path);
 	free(v);
+}
+
+/*
+ * Write a copy: a temp file renamed over path, without fsync. A copy is
+ * only a cache: every one is checked when read (a footer by the reader's
+ * checksum, a range by its own CRC32C trailer), so the copy a crash tore
+ * is a miss, never data; and an fsync per copy cost a cold query on
+ * Lambda's /tmp more than the GETs it saved.
+ */
+static int write_copy(const char *path, const void *data, size_t len, const void *trailer,
+		      size_t tlen, struct qw_err *err)
+{
+	struct atomicfile af = ATOMICFILE_INIT;
+	int ret = -1;
+
+	if (atomicfile_open(&af, path, 0644, err) < 0)
+		goto out;
+	if (fsutil_write_full(af.fd, data, len) < 0 ||
+	    (tlen && fsutil_write_full(af.fd, trailer, tlen) < 0)) {
+		err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
+		goto out;
+	}
+	if (rename(af.tmp, path) < 0) {
+		err_errno(err, EX_IOERR, "cannot rename '%s' to '%s'", af.tmp, path);
+		goto out;
+	}
+	free(af.tmp);   /* renamed: nothing for the rollback to remove */
+	af.tmp = NULL;
+	ret = 0;
+out:
+	atomicfile_rollback(&af);
+	return ret;
 }
 
 int split_cache_check_config(struct qw_err *err)
@@ -199,7 +248,7 @@ int split_cache_footer_put(const char *uri, uint64_t size, const void *data, siz
 		goto out;
 	name = footer_name(uri, size);
 	path = fsutil_join(dir, name);
-	if (fsutil_write_atomic(path, data, len, err) < 0)
+	if (write_copy(path, data, len, NULL, 0, err) < 0)
 		goto out;
 	evict(dir, path, max);
 	ret = 0;
@@ -227,6 +276,8 @@ void split_cache_footer_drop(const char *uri, uint64_t size)
 struct split_remote {
 	struct s3_client *client;
 	bool own_client;
+	char *uri;
+	uint64_t size;
 	char *bucket, *key;
 	struct buf chunk;
 	struct s3_stats io;      /* this reader's requests and bytes */
@@ -239,6 +290,7 @@ struct split_remote *split_remote_open(const char *uri, struct s3_client *client
 	int r;
 
 	s->chunk = (struct buf)BUF_INIT;
+	s->uri = xstrdup(uri);
 	if (s3_parse_uri(uri, &s->bucket, &s->key, err) < 0)
 		goto fail;
 	s->client = client;
@@ -249,10 +301,11 @@ struct split_remote *split_remote_open(const char *uri, struct s3_client *client
 		s->own_client = true;
 	}
 	if (size) {
-		*size_out = size;
+		*size_out = s->size = size;
 		return s;
 	}
 	r = s3_head_acc(s->client, s->bucket, s->key, size_out, &s->io, err);
+	s->size = *size_out;
 	if (r < 0)
 		goto fail;
 	if (r == 0) {
@@ -265,15 +318,81 @@ fail:
 	return NULL;
 }
 
+/* A range's copy in the cache: 1 (len bytes into buf) on a hit, 0 else;
+ * a copy whose CRC32C trailer does not match is removed (a miss). */
+static int range_get(const char *dir, const struct split_remote *s, void *buf, size_t len,
+		     uint64_t off)
+{
+	char *name = copy_name(s->uri, s->size, off, len, ".range");
+	char *path = fsutil_join(dir, name);
+	uint8_t t[4];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		goto out;
+	if ((uint64_t)st.st_size != (uint64_t)len + 4 || fsutil_pread_full(fd, buf, len, 0) < 0 ||
+	    fsutil_pread_full(fd, t, 4, (off_t)len) < 0 ||
+	    checksum_crc32c(0, buf, len) !=
+		    ((uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24)) {
+		if (unlink(path) < 0)
+			errno = 0;   /* best effort: another process may have removed it */
+		goto out;
+	}
+	if (futimens(fd, NULL) < 0)   /* recently used; a read-only cache still hits */
+		errno = 0;
+	ret = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	errno = 0;
+	free(path);
+	free(name);
+	return ret;
+}
+
+/* Keep a range read remotely, with its CRC32C (little-endian) after it.
+ * Best effort (a full /tmp only costs a GET next time); the directory is
+ * scanned for eviction at about one put in RANGE_EVICT_EVERY (chosen by
+ * the name's hash, no state kept), since ranges are many and small. */
+#define RANGE_EVICT_EVERY 16
+static void range_put(const char *dir, uint64_t max, const struct split_remote *s,
+		      const void *data, size_t len, uint64_t off)
+{
+	struct qw_err ignore = QW_ERR_INIT;
+	char *name = copy_name(s->uri, s->size, off, len, ".range");
+	char *path = fsutil_join(dir, name);
+	uint32_t h = 2166136261u, crc = checksum_crc32c(0, data, len);
+	uint8_t t[4] = { (uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16), (uint8_t)(crc >> 24) };
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	if (fsutil_mkdir_p(dir, 0755, &ignore) == 0 &&
+	    write_copy(path, data, len, t, sizeof(t), &ignore) == 0 && h % RANGE_EVICT_EVERY == 0)
+		evict(dir, path, max);
+	err_clear(&ignore);
+	free(path);
+	free(name);
+}
+
 int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t off,
 		       struct qw_err *err)
 {
+	const char *dir;
+	uint64_t max;
+
 	if (len == 0)
+		return 0;
+	if (cache_config(&dir, &max, err) < 0)
+		return -1;
+	if (dir && range_get(dir, s, buf, len, off))
 		return 0;
 	buf_reset(&s->chunk);
 	if (s3_get_acc(s->client, s->bucket, s->key, off, len, &s->chunk, &s->io, err) < 0)
 		return -1;
 	memcpy(buf, s->chunk.data, len);   /* s3_get checked the length */
+	if (dir)
+		range_put(dir, max, s, buf, len, off);
 	/* a big unit must not pin its memory for the reader's life */
 	if (s->chunk.cap > (4u << 20))
 		buf_free(&s->chunk);
@@ -295,5 +414,6 @@ void split_remote_close(struct split_remote *s)
 		s3_client_free(s->client);
 	free(s->key);
 	free(s->bucket);
+	free(s->uri);
 	free(s);
 }

@@ -12,12 +12,17 @@
  * With QW_SPLIT_CACHE_DIR set, the footer and hotcache of each split read
  * (the bytes split_reader_open() needs before any query) are kept there
  * as "<split_id>-<size>.footer", and the next process opens the split
- * without a request. Splits are immutable, so id and size name a footer
+ * without a request; so is every range a query read, as
+ * "<split_id>-<size>-<off>-<len>.range", so that the same query again (a
+ * warm Lambda function, a dashboard's refresh) reads no byte remotely and
+ * another reads only the units it does not share with earlier ones. Splits are immutable, so id and size name a footer
  * for good; the reader still checks its checksum, and a bad copy is
  * removed and read again. After each store, the least recently used
  * copies (each hit refreshes its mtime) are removed until the copies
  * total at most QW_SPLIT_CACHE_MAX_BYTES (default 1 GiB); other files in
- * the directory are left alone. Copies are
+ * the directory are left alone (the range copies, many and small, start
+ * an eviction scan at about one store in 16, so the bound may be passed by
+ * a few of them until the next scan). Copies are
  * written atomically (atomicfile.h) and eviction only unlinks, so
  * processes sharing the directory see whole copies or none. Without
  * QW_SPLIT_CACHE_DIR nothing is cached (Quickwit's default). Thread-safe
@@ -60,7 +65,8 @@ struct split_remote;
  */
 struct split_remote *split_remote_open(const char *uri, struct s3_client *client, uint64_t size,
 				       uint64_t *size_out, struct qw_err *err);
-/* Exactly len bytes at off into buf (one range GET), or -1 with err. */
+/* Exactly len bytes at off into buf (one range GET, or the range's copy
+ * in QW_SPLIT_CACHE_DIR), or -1 with err. */
 int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t off,
 		       struct qw_err *err);
 /* The requests this reader sent (retries included) and bytes received. */
