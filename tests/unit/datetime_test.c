@@ -210,6 +210,31 @@ int main(void)
 	formats_json(1591757456 * S + 537000, "unix_timestamp_nanos", "1591757456537000000");
 	formats_json(1133671664 * S, "%Y-%m-%d %H:%M:%S", "\"2005-12-04 04:47:44\"");
 	formats_json(1133671664 * S, "%a %b %e", "\"Sun Dec  4\"");
+	/* nanoseconds below the microsecond kept from an RFC 3339 string (the doc store's) */
+	ok(datetime_rfc3339_sub_us("2015-01-10T14:00:00.000000001Z", 30) == 1, "sub-us nanos of .000000001");
+	ok(datetime_rfc3339_sub_us("2015-01-10T14:00:00.1234567Z", 28) == 700, "sub-us nanos of 7 digits");
+	ok(datetime_rfc3339_sub_us("2015-01-10T14:00:00.123456Z", 27) == 0, "no sub-us nanos in micros");
+	ok(datetime_rfc3339_sub_us("2015-01-10T14:00:00Z", 20) == 0, "no sub-us nanos without fraction");
+	{
+		struct buf b = BUF_INIT;
+
+		datetime_format_rfc3339_ns(1420898400 * S, 1, &b);
+		ok(strcmp(b.data, "2015-01-10T14:00:00.000000001Z") == 0, "rfc3339 with nanos");
+		buf_reset(&b);
+		datetime_format_rfc3339_ns(1420898400 * S + 123456, 780, &b);
+		ok(strcmp(b.data, "2015-01-10T14:00:00.12345678Z") == 0, "rfc3339 nanos, trailing zeros cut");
+		buf_reset(&b);
+		datetime_format_json_ns(1420898400 * S + 5, 7, "unix_timestamp_nanos", &b);
+		ok(strcmp(b.data, "1420898400000005007") == 0, "unix_timestamp_nanos with nanos");
+		buf_reset(&b);
+		datetime_format_json_ns(-1, 5, "unix_timestamp_nanos", &b);
+		ok(strcmp(b.data, "-995") == 0, "unix_timestamp_nanos before the epoch");
+		buf_reset(&b);
+		/* below INT64_MIN nanos (year 1677): written without overflow */
+		datetime_format_json_ns(-62135596800 * S, 5, "unix_timestamp_nanos", &b);
+		ok(strcmp(b.data, "-62135596799999999995") == 0, "unix_timestamp_nanos of year 1");
+		buf_free(&b);
+	}
 	ok(datetime_days_from_civil(1970, 1, 1) == 0 && datetime_days_from_civil(2000, 3, 1) == 11017,
 	   "days from civil");
 	return tap_done();

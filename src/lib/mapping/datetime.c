@@ -850,7 +850,7 @@ static void to_civil(int64_t us, struct civil *c)
 	c->second = (unsigned)(sod % 60);
 }
 
-void datetime_format_rfc3339(int64_t us, struct buf *out)
+void datetime_format_rfc3339_ns(int64_t us, unsigned ns, struct buf *out)
 {
 	struct civil c;
 
@@ -860,17 +860,41 @@ void datetime_format_rfc3339(int64_t us, struct buf *out)
 	else
 		buf_addf(out, "%+05lld", (long long)c.year);
 	buf_addf(out, "-%02u-%02uT%02u:%02u:%02u", c.month, c.day, c.hour, c.minute, c.second);
-	if (c.micros) {
-		char frac[8];
-		int n = 6;
+	if (ns > 999)
+		ns = 999;
+	if (c.micros || ns) {
+		char frac[16];
+		int n = 9;
 
-		snprintf(frac, sizeof(frac), "%06lld", (long long)c.micros);
+		snprintf(frac, sizeof(frac), "%06lld%03u", (long long)c.micros, ns);
 		while (n > 1 && frac[n - 1] == '0')
 			n--;
 		buf_addc(out, '.');
 		buf_add(out, frac, (size_t)n);
 	}
 	buf_addc(out, 'Z');
+}
+
+void datetime_format_rfc3339(int64_t us, struct buf *out)
+{
+	datetime_format_rfc3339_ns(us, 0, out);
+}
+
+unsigned datetime_rfc3339_sub_us(const char *s, size_t len)
+{
+	unsigned ns = 0, scale = 100;
+	size_t i;
+
+	/* YYYY-MM-DDTHH:MM:SS.f...: the fraction's digits 7 to 9 */
+	if (len < 21 || s[19] != '.')
+		return 0;
+	for (i = 20; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (i >= 26 && i < 29) {
+			ns += (unsigned)(s[i] - '0') * scale;
+			scale /= 10;
+		}
+	}
+	return ns;
 }
 
 static const char *const month_abbr[12] = {
@@ -970,10 +994,17 @@ static void add_json_string(struct buf *out, const char *s, size_t n)
 
 void datetime_format_json(int64_t us, const char *output_format, struct buf *out)
 {
+	datetime_format_json_ns(us, 0, output_format, out);
+}
+
+void datetime_format_json_ns(int64_t us, unsigned ns, const char *output_format, struct buf *out)
+{
 	struct buf tmp = BUF_INIT;
 
+	if (ns > 999)
+		ns = 999;
 	if (!output_format || strcmp(output_format, "rfc3339") == 0) {
-		datetime_format_rfc3339(us, &tmp);
+		datetime_format_rfc3339_ns(us, ns, &tmp);
 		add_json_string(out, tmp.data, tmp.len);
 	} else if (strcmp(output_format, "unix_timestamp_secs") == 0) {
 		buf_addf(out, "%lld", (long long)floor_div(us, 1000000));
@@ -982,12 +1013,15 @@ void datetime_format_json(int64_t us, const char *output_format, struct buf *out
 	} else if (strcmp(output_format, "unix_timestamp_micros") == 0) {
 		buf_addf(out, "%lld", (long long)us);
 	} else if (strcmp(output_format, "unix_timestamp_nanos") == 0) {
-		if (us > INT64_MAX / 1000 || us < INT64_MIN / 1000)
-			buf_addf(out, "%lld000", (long long)us);
+		/* us is the floor of the instant in microseconds: nanos = us * 1000 + ns */
+		if (us > INT64_MAX / 1000 || (us < INT64_MIN / 1000 && ns == 0))
+			buf_addf(out, "%lld%03u", (long long)us, ns);
+		else if (us < INT64_MIN / 1000) /* (us + 1) * 1000 - (1000 - ns), us + 1 < 0 */
+			buf_addf(out, "%lld%03u", (long long)(us + 1), 1000 - ns);
 		else
-			buf_addf(out, "%lld", (long long)(us * 1000));
+			buf_addf(out, "%lld", (long long)(us * 1000 + (int64_t)ns));
 	} else if (strcmp(output_format, "iso8601") == 0) {
-		datetime_format_rfc3339(us, &tmp);
+		datetime_format_rfc3339_ns(us, ns, &tmp);
 		add_json_string(out, tmp.data, tmp.len);
 	} else {
 		format_strftime(us, output_format, &tmp);

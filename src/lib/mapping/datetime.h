@@ -43,9 +43,18 @@ bool datetime_from_number(double v, int64_t *us);
 bool datetime_from_i64(int64_t v, int64_t *us);
 /* Format as RFC 3339 UTC with as many sub-second digits as needed. */
 void datetime_format_rfc3339(int64_t us, struct buf *out);
+/* Nanoseconds: values are microseconds, but an RFC 3339 source value with
+ * more than 6 fraction digits keeps its nanoseconds below the microsecond
+ * (ns, 0..999) in the doc store, as Quickwit's doc store does: they are
+ * read back from the stored string (datetime_rfc3339_sub_us: digits 7-9 of
+ * the fraction of YYYY-MM-DDTHH:MM:SS.f..., 0 when none) and written by the
+ * _ns formatters. Columns, sort values and ranges stay in microseconds. */
+void datetime_format_rfc3339_ns(int64_t us, unsigned ns, struct buf *out);
+unsigned datetime_rfc3339_sub_us(const char *s, size_t len);
 /* Format in an output_format: rfc3339, unix_timestamp_secs/millis/micros/nanos,
  * or a strptime pattern. Appends a JSON value (a string or a number) to out. */
 void datetime_format_json(int64_t us, const char *output_format, struct buf *out);
+void datetime_format_json_ns(int64_t us, unsigned ns, const char *output_format, struct buf *out);
 /* Days since the epoch for a civil date, and back (proleptic Gregorian). */
 int64_t datetime_days_from_civil(int64_t y, unsigned m, unsigned d);
 

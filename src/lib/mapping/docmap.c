@@ -229,6 +229,18 @@ static bool datetime_value(const struct field_mapping *f, const json_t *v, int64
 	return false;
 }
 
+/* The nanoseconds below the microsecond of a datetime source string that
+ * is RFC 3339 for the instant us (0 otherwise): the doc store keeps them
+ * (datetime.h), the columns do not. */
+static unsigned datetime_sub_us(const char *s, size_t n, int64_t us)
+{
+	int64_t again;
+
+	if (!datetime_parse("rfc3339", s, n, &again) || again != us)
+		return 0;
+	return datetime_rfc3339_sub_us(s, n);
+}
+
 static int b64_val(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -447,7 +459,8 @@ static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v,
 				       buf_str(&dm->path), what);
 		}
 		buf_reset(&dm->scratch);
-		datetime_format_rfc3339(us, &dm->scratch);
+		datetime_format_rfc3339_ns(us, json_is_string(v) ? datetime_sub_us(json_string_value(v),
+				json_string_length(v), us) : 0, &dm->scratch);
 		if (json_is_string(v) && strcmp(json_string_value(v), dm->scratch.data) == 0)
 			return 0;
 		*nv = json_stringn(dm->scratch.data, dm->scratch.len);
@@ -1517,6 +1530,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 static bool fx_datetime(struct fast *fx, const struct field_mapping *f)
 {
 	int64_t us = 0;
+	unsigned ns = 0;
 	bool ok = false;
 
 	if (*fx->p == '"') {
@@ -1532,6 +1546,8 @@ static bool fx_datetime(struct fast *fx, const struct field_mapping *f)
 			memcpy(tmp, s + 1, n - 2);
 			tmp[n - 2] = '\0';
 			ok = datetime_text(f, tmp, n - 2, &us);
+			if (ok)
+				ns = datetime_sub_us(tmp, n - 2, us);
 		}
 	} else {
 		const char *s;
@@ -1555,7 +1571,7 @@ static bool fx_datetime(struct fast *fx, const struct field_mapping *f)
 	if (!ok)
 		return false;
 	buf_addc(fx->out, '"');
-	datetime_format_rfc3339(us, fx->out);
+	datetime_format_rfc3339_ns(us, ns, fx->out);
 	buf_addc(fx->out, '"');
 	return true;
 }

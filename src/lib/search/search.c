@@ -3147,7 +3147,8 @@ static json_t *reformat_dt(json_t *v, const char *fmt)
 	if (!json_is_string(v) ||
 	    !datetime_parse("rfc3339", json_string_value(v), json_string_length(v), &us))
 		return json_incref(v);
-	datetime_format_json(us, fmt, &b);
+	datetime_format_json_ns(us, datetime_rfc3339_sub_us(json_string_value(v), json_string_length(v)),
+				fmt, &b);
 	out = json_loadb(b.data ? b.data : "", b.len, JSON_DECODE_ANY, NULL);
 	buf_free(&b);
 	return out ? out : json_incref(v);
