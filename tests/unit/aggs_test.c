@@ -199,7 +199,7 @@ static void check_parse_error(const char *aggs_json, const char *want)
  * doc by doc and in batches against counts made here.
  */
 struct varr {
-	struct agg_value v[64];
+	struct agg_value v[2048];
 	size_t n;
 };
 
@@ -345,6 +345,22 @@ static void test_dense_keys(void)
 		   json_array_size(p));
 		json_decref(o);
 	}
+	/* a run of keys rising, then keys falling below it one at a time (the
+	 * map grows down under keys already in it), then all of them again */
+	memset(&a, 0, sizeof(a));
+	for (k = 0; k < 2; k++) {
+		size_t j;
+
+		for (j = 0; j < 100; j++)
+			va_add(&a, AV_U64, 0, 1000 + j, 0);
+		for (j = 0; j < 900; j++)
+			va_add(&a, AV_I64, 999 - (int64_t)j, 0, 0);
+	}
+	for (k = 0; k < 2; k++) {
+		o = va_run("{\"a\": {\"terms\": {\"field\": \"x\", \"size\": 2000}}}", &a, k == 1);
+		check_va(k ? "terms of keys growing down, batch" : "terms of keys growing down", o, &a, 0);
+		json_decref(o);
+	}
 	/* histogram: bucket numbers far apart and on both sides of 0 */
 	memset(&a, 0, sizeof(a));
 	for (k = 0; k < 4; k++) {
@@ -360,6 +376,39 @@ static void test_dense_keys(void)
 	for (k = 0; k < 2; k++) {
 		o = va_run(histo, &a, k == 1);
 		check_va(k ? "histogram of far keys, batch" : "histogram of far keys", o, &a, 10);
+		json_decref(o);
+	}
+	/* values on, just below and just above the bucket bounds of an inexact
+	 * interval, rising (as logs come): each in the bucket of the rule
+	 * floor((v - offset) / interval) computed here in double */
+	memset(&a, 0, sizeof(a));
+	for (k = 0; k < 20; k++) {
+		double edge = (double)k * 0.1 + 0.05;
+
+		va_add(&a, AV_F64, 0, 0, nextafter(edge, -INFINITY));
+		va_add(&a, AV_F64, 0, 0, edge);
+		va_add(&a, AV_F64, 0, 0, nextafter(edge, INFINITY));
+	}
+	for (k = 0; k < 2; k++) {
+		json_t *e;
+		size_t i, j, total = 0;
+		bool good = true;
+
+		o = va_run("{\"a\": {\"histogram\": {\"field\": \"x\", \"interval\": 0.1, \"offset\": 0.05,"
+			   " \"min_doc_count\": 1}}}", &a, k == 1);
+		p = json_object_get(json_object_get(o, "a"), "buckets");
+		json_array_foreach(p, i, e) {
+			double key = json_number_value(json_object_get(e, "key"));
+			json_int_t want = 0;
+
+			for (j = 0; j < a.n; j++)
+				if (floor((a.v[j].v.f - 0.05) / 0.1) * 0.1 + 0.05 == key)
+					want++;
+			good = good && json_integer_value(json_object_get(e, "doc_count")) == want;
+			total += (size_t)json_integer_value(json_object_get(e, "doc_count"));
+		}
+		ok(good && total == a.n, "histogram%s: values at bucket bounds counted by the rule (%zu of %zu)",
+		   k ? ", batch" : "", total, a.n);
 		json_decref(o);
 	}
 }

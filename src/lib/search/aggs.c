@@ -1088,9 +1088,10 @@ struct node_state {
 	size_t n_om;
 	struct densemap dense;
 	uint64_t err_bound, total;
-	/* histograms: the last bucket hit (consecutive docs are often in it) */
+	/* histograms: the last bucket hit (consecutive docs are often in it)
+	 * and the values [last_lo, last_hi) that fall in it (NaN: unknown) */
 	bool has_last;
-	double last_key;
+	double last_key, last_lo, last_hi;
 	size_t last_bi;
 };
 
@@ -1512,16 +1513,48 @@ static size_t term_bucket(struct agg_result *r, size_t node, const struct agg_va
 	return bi;
 }
 
+/* The bucket number of value d: the one rule of histogram keys (key = q * interval + offset). */
+static double histogram_q(const struct agg_node *n, double d)
+{
+	return floor((d - n->offset) / n->interval);
+}
+
+/*
+ * The least value whose bucket number is q or more, NaN when not found
+ * near q * interval + offset. histogram_q() is monotonic in d (each
+ * rounded operation is, the interval is positive), so the values of
+ * bucket q are exactly [lower(q), lower(q + 1)): a value in there needs no
+ * division, and gets the very bucket histogram_q() would give it.
+ */
+static double histogram_lower(const struct agg_node *n, double q)
+{
+	double c = q * n->interval + n->offset;
+	int i;
+
+	if (!isfinite(c))
+		return NAN;
+	for (i = 0; i < 64 && histogram_q(n, c) >= q; i++)
+		c = nextafter(c, -INFINITY);
+	if (histogram_q(n, c) >= q)
+		return NAN;
+	for (i = 0; i < 64 && histogram_q(n, c) < q; i++)
+		c = nextafter(c, INFINITY);
+	return histogram_q(n, c) >= q ? c : NAN;
+}
+
 /* The histogram bucket of value d (within the hard bounds). */
 static size_t histogram_bucket(struct agg_result *r, size_t node, double d)
 {
 	const struct agg_node *n = &r->req->nodes[node];
 	struct node_state *s = &r->st[node];
-	double q = floor((d - n->offset) / n->interval);
+	double q;
 	uint32_t *slot = NULL;
 	struct akey key;
 	size_t bi;
 
+	if (s->has_last && d >= s->last_lo && d < s->last_hi)
+		return s->last_bi;
+	q = histogram_q(n, d);
 	memset(&key, 0, sizeof(key));
 	key.kind = AV_F64;
 	key.v.f = q * n->interval + n->offset;
@@ -1542,6 +1575,11 @@ out:
 	s->has_last = true;
 	s->last_key = key.v.f;
 	s->last_bi = bi;
+	s->last_lo = s->last_hi = NAN;
+	if (fabs(q) < 9.0e15) {
+		s->last_lo = histogram_lower(n, q);
+		s->last_hi = histogram_lower(n, q + 1);
+	}
 	return bi;
 }
 
