@@ -192,11 +192,233 @@ static void check_parse_error(const char *aggs_json, const char *want)
 	json_decref(aggs);
 }
 
+/*
+ * Integer keys far apart and of mixed kinds, in an order that makes the
+ * collector's dense key maps grow down, grow up and give up (keys more
+ * than 2^18 apart), with u64, i64 and f64 of one value (one key), counted
+ * doc by doc and in batches against counts made here.
+ */
+struct varr {
+	struct agg_value v[2048];
+	size_t n;
+};
+
+static int va_bind(void *ctx, const char *path)
+{
+	return 0;
+}
+
+static size_t va_values(void *ctx, int handle, uint32_t doc, struct agg_value *out, size_t max)
+{
+	struct varr *a = ctx;
+
+	if (max)
+		out[0] = a->v[doc];
+	return 1;
+}
+
+static bool va_values_one(void *ctx, int handle, const uint32_t *docs, size_t n, struct agg_value *out)
+{
+	struct varr *a = ctx;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = a->v[docs[i]];
+	return true;
+}
+
+static void va_add(struct varr *a, enum agg_value_kind kind, int64_t i, uint64_t u, double f)
+{
+	struct agg_value *v = &a->v[a->n++];
+
+	memset(v, 0, sizeof(*v));
+	v->kind = kind;
+	v->dict = -1;
+	if (kind == AV_I64)
+		v->v.i = i;
+	else if (kind == AV_U64)
+		v->v.u = u;
+	else
+		v->v.f = f;
+}
+
+/* The value of v as a number, for the oracle and for matching keys. */
+static long double va_num(const struct agg_value *v)
+{
+	return v->kind == AV_I64 ? (long double)v->v.i
+	       : v->kind == AV_U64 ? (long double)v->v.u : (long double)v->v.f;
+}
+
+static json_t *va_run(const char *aggs_json, struct varr *a, bool batch)
+{
+	json_t *aggs = json_loads(aggs_json, 0, NULL), *out;
+	struct qw_err err = QW_ERR_INIT;
+	struct agg_req *req = aggs_parse(aggs, &err);
+	struct agg_source src = { .ctx = a, .bind = va_bind, .values = va_values,
+				  .values_one = batch ? va_values_one : NULL };
+	struct agg_result *r;
+	uint32_t docs[AGGS_BATCH];
+	size_t i, j;
+
+	json_decref(aggs);
+	if (!req)
+		return json_object();
+	r = aggs_collect_begin(req, &src);
+	for (i = 0; i < a->n; i += AGGS_BATCH) {
+		size_t n = a->n - i < AGGS_BATCH ? a->n - i : AGGS_BATCH;
+
+		for (j = 0; j < n; j++)
+			docs[j] = (uint32_t)(i + j);
+		if (batch)
+			aggs_collect_docs(r, docs, n);
+		else
+			for (j = 0; j < n; j++)
+				aggs_collect_doc(r, docs[j]);
+	}
+	aggs_collect_end(r);
+	out = aggs_to_json(req, r);
+	aggs_result_free(r);
+	aggs_req_free(req);
+	return out;
+}
+
+/* Every bucket's count is the number of values whose key (value, or its
+ * histogram bucket of width interval when > 0) is the bucket's key, and
+ * the buckets hold every value. */
+static void check_va(const char *what, json_t *o, const struct varr *a, double interval)
+{
+	json_t *b = json_object_get(json_object_get(o, "a"), "buckets"), *e;
+	size_t i, j, total = 0;
+	bool good = json_array_size(b) > 0;
+
+	json_array_foreach(b, i, e) {
+		json_t *k = json_object_get(e, "key");
+		long double key = json_is_integer(k) ? (long double)json_integer_value(k)
+						      : (long double)json_real_value(k);
+		json_int_t want = 0;
+
+		for (j = 0; j < a->n; j++) {
+			long double x = va_num(&a->v[j]);
+
+			if (interval > 0)
+				x = floorl(x / interval) * interval;
+			if (x == key || (json_is_real(k) && fabsl(x - key) <= fabsl(key) * 1e-15L))
+				want++;
+		}
+		if (json_integer_value(json_object_get(e, "doc_count")) != want) {
+			tap_diag("%s: key %Lg: %lld docs, want %lld", what, key,
+				 (long long)json_integer_value(json_object_get(e, "doc_count")), (long long)want);
+			good = false;
+		}
+		total += (size_t)json_integer_value(json_object_get(e, "doc_count"));
+	}
+	ok(good && total == a->n, "%s: every bucket counts its values (%zu of %zu docs)", what, total, a->n);
+}
+
+static void test_dense_keys(void)
+{
+	struct varr a;
+	const char *terms = "{\"a\": {\"terms\": {\"field\": \"x\", \"size\": 100}}}";
+	const char *histo = "{\"a\": {\"histogram\": {\"field\": \"x\", \"interval\": 10, \"min_doc_count\": 1}}}";
+	json_t *o, *p;
+	size_t k;
+
+	memset(&a, 0, sizeof(a));
+	for (k = 0; k < 3; k++) {
+		va_add(&a, AV_U64, 0, 200, 0);
+		va_add(&a, AV_U64, 0, 100000, 0);          /* grows up */
+		va_add(&a, AV_I64, -5, 0, 0);              /* grows down */
+		va_add(&a, AV_I64, 200, 0, 0);             /* the u64 200's key */
+		va_add(&a, AV_U64, 0, 10000000, 0);        /* too far: hashed */
+		va_add(&a, AV_F64, 0, 0, 200.0);           /* 200 again */
+		va_add(&a, AV_U64, 0, UINT64_MAX, 0);      /* above int64 */
+		va_add(&a, AV_I64, INT64_MIN, 0, 0);
+		va_add(&a, AV_I64, -200000, 0, 0);         /* more than 2^18 below 100000: hashed */
+		va_add(&a, AV_U64, 0, 17, 0);
+		va_add(&a, AV_U64, 0, 3, 0);
+		va_add(&a, AV_I64, -262000, 0, 0);
+	}
+	for (k = 0; k < 2; k++) {
+		o = va_run(terms, &a, k == 1);
+		check_va(k ? "terms of far integer keys, batch" : "terms of far integer keys", o, &a, 0);
+		p = json_object_get(json_object_get(o, "a"), "buckets");
+		ok(json_array_size(p) == 10, "terms: 10 keys (u64, i64 and f64 200 are one), got %zu",
+		   json_array_size(p));
+		json_decref(o);
+	}
+	/* a run of keys rising, then keys falling below it one at a time (the
+	 * map grows down under keys already in it), then all of them again */
+	memset(&a, 0, sizeof(a));
+	for (k = 0; k < 2; k++) {
+		size_t j;
+
+		for (j = 0; j < 100; j++)
+			va_add(&a, AV_U64, 0, 1000 + j, 0);
+		for (j = 0; j < 900; j++)
+			va_add(&a, AV_I64, 999 - (int64_t)j, 0, 0);
+	}
+	for (k = 0; k < 2; k++) {
+		o = va_run("{\"a\": {\"terms\": {\"field\": \"x\", \"size\": 2000}}}", &a, k == 1);
+		check_va(k ? "terms of keys growing down, batch" : "terms of keys growing down", o, &a, 0);
+		json_decref(o);
+	}
+	/* histogram: bucket numbers far apart and on both sides of 0 */
+	memset(&a, 0, sizeof(a));
+	for (k = 0; k < 4; k++) {
+		va_add(&a, AV_U64, 0, 5, 0);
+		va_add(&a, AV_U64, 0, 15 + 10 * k, 0);
+		va_add(&a, AV_U64, 0, 3000000, 0);         /* bucket 300000: beyond 2^18 of bucket 0 */
+		va_add(&a, AV_I64, -25, 0, 0);
+		va_add(&a, AV_F64, 0, 0, 7.5);
+		va_add(&a, AV_I64, -2000000, 0, 0);
+		va_add(&a, AV_U64, 0, 1000, 0);
+		va_add(&a, AV_F64, 0, 0, -0.5);
+	}
+	for (k = 0; k < 2; k++) {
+		o = va_run(histo, &a, k == 1);
+		check_va(k ? "histogram of far keys, batch" : "histogram of far keys", o, &a, 10);
+		json_decref(o);
+	}
+	/* values on, just below and just above the bucket bounds of an inexact
+	 * interval, rising (as logs come): each in the bucket of the rule
+	 * floor((v - offset) / interval) computed here in double */
+	memset(&a, 0, sizeof(a));
+	for (k = 0; k < 20; k++) {
+		double edge = (double)k * 0.1 + 0.05;
+
+		va_add(&a, AV_F64, 0, 0, nextafter(edge, -INFINITY));
+		va_add(&a, AV_F64, 0, 0, edge);
+		va_add(&a, AV_F64, 0, 0, nextafter(edge, INFINITY));
+	}
+	for (k = 0; k < 2; k++) {
+		json_t *e;
+		size_t i, j, total = 0;
+		bool good = true;
+
+		o = va_run("{\"a\": {\"histogram\": {\"field\": \"x\", \"interval\": 0.1, \"offset\": 0.05,"
+			   " \"min_doc_count\": 1}}}", &a, k == 1);
+		p = json_object_get(json_object_get(o, "a"), "buckets");
+		json_array_foreach(p, i, e) {
+			double key = json_number_value(json_object_get(e, "key"));
+			json_int_t want = 0;
+
+			for (j = 0; j < a.n; j++)
+				if (floor((a.v[j].v.f - 0.05) / 0.1) * 0.1 + 0.05 == key)
+					want++;
+			good = good && json_integer_value(json_object_get(e, "doc_count")) == want;
+			total += (size_t)json_integer_value(json_object_get(e, "doc_count"));
+		}
+		ok(good && total == a.n, "histogram%s: values at bucket bounds counted by the rule (%zu of %zu)",
+		   k ? ", batch" : "", total, a.n);
+		json_decref(o);
+	}
+}
+
 int main(void)
 {
 	json_t *o, *b;
 	char *dump;
 
+	test_dense_keys();
 	/* date_histogram with offset, and stats sub-aggregation */
 	o = run("{\"date_histo\": {\"date_histogram\": {\"field\": \"date\", \"fixed_interval\": \"30d\","
 		" \"offset\": \"-4d\"}, \"aggs\": {\"response\": {\"stats\": {\"field\": \"response\"}}}}}");

@@ -1043,6 +1043,22 @@ struct ordmap {
 	size_t cap;
 };
 
+/*
+ * Integer keys of one split's collection -> bucket index + 1 (0: none),
+ * for q in [base, base + cap): the integer terms (status codes, small
+ * u64/i64 ranges) and the bucket numbers of a histogram, which cover the
+ * split's (narrow) value range. A key outside AGG_DENSE_MAX of the others
+ * goes through the hash table instead. Dropped with the ordmaps at the end
+ * of collection, before buckets move.
+ */
+#define AGG_DENSE_MAX (1u << 18)
+
+struct densemap {
+	int64_t base;
+	uint32_t *idx;
+	size_t cap;
+};
+
 /* One hit of top_hits: its sort values and docvalue_fields (read when it enters the top). */
 struct top_entry {
 	double k[AGG_MAX_SORT];
@@ -1070,10 +1086,12 @@ struct node_state {
 	size_t ht_cap;
 	struct ordmap *om;
 	size_t n_om;
+	struct densemap dense;
 	uint64_t err_bound, total;
-	/* histograms: the last bucket hit (consecutive docs are often in it) */
+	/* histograms: the last bucket hit (consecutive docs are often in it)
+	 * and the values [last_lo, last_hi) that fall in it (NaN: unknown) */
 	bool has_last;
-	double last_key;
+	double last_key, last_lo, last_hi;
 	size_t last_bi;
 };
 
@@ -1108,6 +1126,48 @@ static void state_free_om(struct node_state *s)
 	free(s->om);
 	s->om = NULL;
 	s->n_om = 0;
+	free(s->dense.idx);
+	memset(&s->dense, 0, sizeof(s->dense));
+}
+
+/* The slot of q in m, grown to hold it; NULL when q is too far from the keys already there. */
+static uint32_t *dense_slot(struct densemap *m, int64_t q)
+{
+	int64_t lo, hi;
+	uint64_t span;
+	size_t cap;
+	uint32_t *idx;
+
+	if (m->cap && q >= m->base && (uint64_t)q - (uint64_t)m->base < m->cap)
+		return &m->idx[(uint64_t)q - (uint64_t)m->base];
+	if (q < INT64_MIN / 4 || q > INT64_MAX / 4)
+		return NULL;
+	if (!m->cap) {
+		lo = q;
+		hi = q + 1;
+	} else {
+		lo = q < m->base ? q : m->base;
+		hi = q >= m->base + (int64_t)m->cap ? q + 1 : m->base + (int64_t)m->cap;
+	}
+	span = (uint64_t)(hi - lo);
+	if (span > AGG_DENSE_MAX)
+		return NULL;
+	cap = m->cap ? m->cap * 2 : 64;
+	while (cap < span)
+		cap *= 2;
+	if (cap > AGG_DENSE_MAX)
+		cap = AGG_DENSE_MAX;
+	idx = xcalloc(cap, sizeof(*idx));
+	/* room on the side q went past: keys grow and shrink from where they start */
+	if (m->cap && q < m->base)
+		lo = hi - (int64_t)cap;
+	if (m->cap)
+		memcpy(idx + (m->base - lo), m->idx, m->cap * sizeof(*idx));
+	free(m->idx);
+	m->idx = idx;
+	m->cap = cap;
+	m->base = lo;
+	return &m->idx[q - m->base];
 }
 
 void aggs_result_free(struct agg_result *r)
@@ -1395,6 +1455,7 @@ static size_t term_bucket(struct agg_result *r, size_t node, const struct agg_va
 	const struct agg_source *src = r->bind->src;
 	struct akey key;
 	struct ordmap *om = NULL;
+	uint32_t *slot = NULL;
 	size_t i, bi;
 
 	if (v->kind == AV_STR && v->dict >= 0) {
@@ -1409,6 +1470,11 @@ static size_t term_bucket(struct agg_result *r, size_t node, const struct agg_va
 		}
 		if (v->ord < om->cap && om->idx[v->ord])
 			return om->idx[v->ord] - 1;
+	} else if ((v->kind == AV_U64 && v->v.u <= (uint64_t)INT64_MAX) || v->kind == AV_I64) {
+		/* u64 and i64 of one value are one key (key_eq): one slot */
+		slot = dense_slot(&s->dense, v->kind == AV_U64 ? (int64_t)v->v.u : v->v.i);
+		if (slot && *slot)
+			return *slot - 1;
 	}
 	memset(&key, 0, sizeof(key));
 	key.kind = v->kind;
@@ -1430,6 +1496,8 @@ static size_t term_bucket(struct agg_result *r, size_t node, const struct agg_va
 			key.v.f = v->v.f;
 	}
 	bi = bucket_get(r, node, &key);
+	if (slot)
+		*slot = (uint32_t)(bi + 1);
 	if (om) {
 		if (v->ord >= om->cap) {
 			size_t nc = om->cap ? om->cap : 64;
@@ -1441,6 +1509,76 @@ static size_t term_bucket(struct agg_result *r, size_t node, const struct agg_va
 			om->cap = nc;
 		}
 		om->idx[v->ord] = (uint32_t)(bi + 1);
+	}
+	return bi;
+}
+
+/* The bucket number of value d: the one rule of histogram keys (key = q * interval + offset). */
+static double histogram_q(const struct agg_node *n, double d)
+{
+	return floor((d - n->offset) / n->interval);
+}
+
+/*
+ * The least value whose bucket number is q or more, NaN when not found
+ * near q * interval + offset. histogram_q() is monotonic in d (each
+ * rounded operation is, the interval is positive), so the values of
+ * bucket q are exactly [lower(q), lower(q + 1)): a value in there needs no
+ * division, and gets the very bucket histogram_q() would give it.
+ */
+static double histogram_lower(const struct agg_node *n, double q)
+{
+	double c = q * n->interval + n->offset;
+	int i;
+
+	if (!isfinite(c))
+		return NAN;
+	for (i = 0; i < 64 && histogram_q(n, c) >= q; i++)
+		c = nextafter(c, -INFINITY);
+	if (histogram_q(n, c) >= q)
+		return NAN;
+	for (i = 0; i < 64 && histogram_q(n, c) < q; i++)
+		c = nextafter(c, INFINITY);
+	return histogram_q(n, c) >= q ? c : NAN;
+}
+
+/* The histogram bucket of value d (within the hard bounds). */
+static size_t histogram_bucket(struct agg_result *r, size_t node, double d)
+{
+	const struct agg_node *n = &r->req->nodes[node];
+	struct node_state *s = &r->st[node];
+	double q;
+	uint32_t *slot = NULL;
+	struct akey key;
+	size_t bi;
+
+	if (s->has_last && d >= s->last_lo && d < s->last_hi)
+		return s->last_bi;
+	q = histogram_q(n, d);
+	memset(&key, 0, sizeof(key));
+	key.kind = AV_F64;
+	key.v.f = q * n->interval + n->offset;
+	if (s->has_last && s->last_key == key.v.f)
+		return s->last_bi;
+	/* the bucket number q names the key: a dense slot for it */
+	if (fabs(q) < 9.0e15) {
+		slot = dense_slot(&s->dense, (int64_t)q);
+		if (slot && *slot) {
+			bi = *slot - 1;
+			goto out;
+		}
+	}
+	bi = bucket_get(r, node, &key);
+	if (slot)
+		*slot = (uint32_t)(bi + 1);
+out:
+	s->has_last = true;
+	s->last_key = key.v.f;
+	s->last_bi = bi;
+	s->last_lo = s->last_hi = NAN;
+	if (fabs(q) < 9.0e15) {
+		s->last_lo = histogram_lower(n, q);
+		s->last_hi = histogram_lower(n, q + 1);
 	}
 	return bi;
 }
@@ -1761,24 +1899,13 @@ static void add_values(struct agg_result *r, size_t node, uint32_t doc, const st
 	case AG_HISTOGRAM:
 	case AG_DATE_HISTOGRAM:
 		for (i = 0; i < nv; i++) {
-			struct akey key;
 			size_t bi;
 
 			if (!value_num(&vals[i], &d))
 				continue;
 			if (n->has_hard && (d < n->hard_min || d > n->hard_max))
 				continue;
-			memset(&key, 0, sizeof(key));
-			key.kind = AV_F64;
-			key.v.f = floor((d - n->offset) / n->interval) * n->interval + n->offset;
-			if (s->has_last && s->last_key == key.v.f) {
-				bi = s->last_bi;
-			} else {
-				bi = bucket_get(r, node, &key);
-				s->has_last = true;
-				s->last_key = key.v.f;
-				s->last_bi = bi;
-			}
+			bi = histogram_bucket(r, node, d);
 			s->b[bi].count++;
 			if (s->b[bi].sub)
 				collect_sub(s->b[bi].sub, doc);
@@ -1851,6 +1978,48 @@ static void add_values(struct agg_result *r, size_t node, uint32_t doc, const st
 	}
 }
 
+/* aggs_collect_docs()'s count of one value per doc: add_values() of each,
+ * with the loop inside the terms and histograms without sub-aggregations. */
+static void add_batch(struct agg_result *r, size_t node, const uint32_t *docs,
+		      const struct agg_value *vals, size_t n)
+{
+	const struct agg_node *nd = &r->req->nodes[node];
+	struct node_state *s = &r->st[node];
+	size_t j, bi;
+	double d;
+
+	if (nd->sub || (nd->type != AG_TERMS && nd->type != AG_HISTOGRAM &&
+			nd->type != AG_DATE_HISTOGRAM)) {
+		for (j = 0; j < n; j++)
+			add_values(r, node, docs[j], &vals[j], 1);
+		return;
+	}
+	if (nd->type == AG_TERMS) {
+		for (j = 0; j < n; j++) {
+			const struct agg_value *v = &vals[j];
+			uint64_t off = v->v.u - (uint64_t)s->dense.base;
+
+			/* term_bucket()'s dense slot, looked up here for a key seen before */
+			if (v->kind == AV_U64 && v->v.u <= (uint64_t)INT64_MAX && s->dense.cap &&
+			    (int64_t)v->v.u >= s->dense.base && off < s->dense.cap && s->dense.idx[off])
+				bi = s->dense.idx[off] - 1;
+			else
+				bi = term_bucket(r, node, v);
+			s->b[bi].count++;
+			s->total++;
+		}
+		return;
+	}
+	for (j = 0; j < n; j++) {
+		if (!value_num(&vals[j], &d))
+			continue;
+		if (nd->has_hard && (d < nd->hard_min || d > nd->hard_max))
+			continue;
+		bi = histogram_bucket(r, node, d);
+		s->b[bi].count++;
+	}
+}
+
 void aggs_collect_doc(struct agg_result *res, uint32_t doc)
 {
 	collect_sub(res, doc);
@@ -1878,12 +2047,11 @@ void aggs_collect_docs(struct agg_result *res, const uint32_t *docs, size_t n)
 			handle = node_handle(res, i);
 			batch = handle >= 0 && src->values_one(src->ctx, handle, docs, n, vals);
 		}
-		for (j = 0; j < n; j++) {
-			if (batch)
-				add_values(res, i, docs[j], &vals[j], 1);
-			else
+		if (batch)
+			add_batch(res, i, docs, vals, n);
+		else
+			for (j = 0; j < n; j++)
 				collect_node(res, i, docs[j]);
-		}
 	}
 }
 
