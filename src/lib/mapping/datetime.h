@@ -43,6 +43,9 @@ bool datetime_from_number(double v, int64_t *us);
 bool datetime_from_i64(int64_t v, int64_t *us);
 /* Format as RFC 3339 UTC with as many sub-second digits as needed. */
 void datetime_format_rfc3339(int64_t us, struct buf *out);
+/* The same characters into t (no NUL), their count returned. */
+#define DATETIME_RFC3339_MAX 48
+size_t datetime_rfc3339_chars(int64_t us, char t[DATETIME_RFC3339_MAX]);
 /* Format in an output_format: rfc3339, unix_timestamp_secs/millis/micros/nanos,
  * or a strptime pattern. Appends a JSON value (a string or a number) to out. */
 void datetime_format_json(int64_t us, const char *output_format, struct buf *out);

@@ -1170,6 +1170,19 @@ json_str_run(const unsigned char *p, const unsigned char *end, uint32_t *h)
 	for (;;) {
 		size_t k;
 
+		/* without a hash: 8 bytes at a time while none of them stops the run */
+		while (!h && end - p >= 8) {
+			const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+			uint64_t v, q, b;
+
+			memcpy(&v, p, 8);
+			q = v ^ (ones * '"');
+			b = v ^ (ones * '\\');
+			if (((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) &
+			     highs) != 0)
+				break;
+			p += 8;
+		}
 		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
 			if (h)
 				x = (x ^ *p) * 16777619u;
@@ -1295,6 +1308,29 @@ static inline bool json_escape_canonical(const unsigned char *p, size_t k, unsig
 }
 
 /* ---------------------------------------------------------------- one-pass mapping */
+
+/* buf_addc/buf_add without a call while the buffer has room (the fast
+ * path writes every token through them). */
+static inline void out_c(struct buf *b, char c)
+{
+	if (b->cap - b->len < 2) {
+		buf_addc(b, c);
+		return;
+	}
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+static inline void out_n(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len <= n) {
+		buf_add(b, p, n);
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
 
 /*
  * The fast path of docmap_canonical_line(): a JSON scanner that writes the
@@ -1505,7 +1541,7 @@ static bool fx_lit(struct fast *fx, const char *lit, size_t n)
 {
 	if (!json_lit(fx->p, fx->end, lit, n))
 		return false;
-	buf_add(fx->out, lit, n);
+	out_n(fx->out, lit, n);
 	fx->p += n;
 	return true;
 }
@@ -1554,9 +1590,9 @@ static bool fx_datetime(struct fast *fx, const struct field_mapping *f)
 	}
 	if (!ok)
 		return false;
-	buf_addc(fx->out, '"');
+	out_c(fx->out, '"');
 	datetime_format_rfc3339(us, fx->out);
-	buf_addc(fx->out, '"');
+	out_c(fx->out, '"');
 	return true;
 }
 
@@ -1610,7 +1646,7 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 	case FT_TEXT:
 		if (c != '"' || !fx_string(fx, &s, &n, &b))
 			return false;
-		buf_add(fx->out, s, n);
+		out_n(fx->out, s, n);
 		return true;
 	case FT_I64:
 	case FT_U64:
@@ -1618,12 +1654,12 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 			return f->coerce && fx_coerce_int(fx, f->type == FT_U64);
 		if (!fx_number(fx, &s, &n, &is_int) || !is_int || (f->type == FT_U64 && *s == '-'))
 			return false;
-		buf_add(fx->out, s, n);
+		out_n(fx->out, s, n);
 		return true;
 	case FT_F64:
 		if (!fx_number(fx, &s, &n, &is_int))
 			return false;
-		buf_add(fx->out, s, n);
+		out_n(fx->out, s, n);
 		return true;
 	case FT_BOOL:
 		return fx_lit(fx, "true", 4) || fx_lit(fx, "false", 5);
@@ -1639,7 +1675,7 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 		tmp[n - 2] = '\0';
 		if (!value_parse_ip(tmp, ip))
 			return false;
-		buf_add(fx->out, s, n);
+		out_n(fx->out, s, n);
 		return true;
 	}
 	case FT_JSON:
@@ -1671,11 +1707,11 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			if (!f->is_array || f->type == FT_JSON)
 				return false;
 			fx->p++;
-			buf_addc(fx->out, '[');
+			out_c(fx->out, '[');
 			fx_ws(fx);
 			if (fx->p < fx->end && *fx->p == ']') {
 				fx->p++;
-				buf_addc(fx->out, ']');
+				out_c(fx->out, ']');
 				return true;
 			}
 			for (;;) {
@@ -1683,7 +1719,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 				if (fx->p >= fx->end || *fx->p == '[')
 					return false;
 				if (count++)
-					buf_addc(fx->out, ',');
+					out_c(fx->out, ',');
 				if (!fx_leaf_scalar(fx, f, depth + 1))
 					return false;
 				fx_ws(fx);
@@ -1696,7 +1732,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 				if (*fx->p != ']')
 					return false;
 				fx->p++;
-				buf_addc(fx->out, ']');
+				out_c(fx->out, ']');
 				return true;
 			}
 		}
@@ -1709,11 +1745,11 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 		size_t nk = 0, written = 0;
 
 		fx->p++;
-		buf_addc(fx->out, '{');
+		out_c(fx->out, '{');
 		fx_ws(fx);
 		if (fx->p < fx->end && *fx->p == '}') {
 			fx->p++;
-			buf_addc(fx->out, '}');
+			out_c(fx->out, '}');
 			return true;
 		}
 		for (;;) {
@@ -1735,9 +1771,9 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 				return false;
 			fx->p++;
 			if (written)
-				buf_addc(fx->out, ',');
-			buf_add(fx->out, s, n);
-			buf_addc(fx->out, ':');
+				out_c(fx->out, ',');
+			out_n(fx->out, s, n);
+			out_c(fx->out, ':');
 			if (ctx == FX_OBJ)
 				m = config_child(fx->dm->cfg, fields, nf, s + 1, n - 2);
 			if (m && m->type == FT_OBJECT) {
@@ -1749,8 +1785,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 					     fx_value(fx, FX_OBJ, NULL, m->fields, m->n_fields, depth + 1, false);
 			} else if (m) {
 				ok = fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false);
-				if (ok && top && fx->dm->cfg->timestamp_field &&
-				    strcmp(m->name, fx->dm->cfg->timestamp_field) == 0)
+				if (ok && top && m == fx->dm->ts_field)
 					fx->ts_seen = memcmp(fx->out->data + fx->out->len - 4, "null", 4) != 0;
 			} else if (ctx == FX_OBJ && mode == MODE_STRICT) {
 				return false;
@@ -1774,7 +1809,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			if (*fx->p != '}')
 				return false;
 			fx->p++;
-			buf_addc(fx->out, '}');
+			out_c(fx->out, '}');
 			return true;
 		}
 	}
@@ -1782,16 +1817,16 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 		size_t count = 0;
 
 		fx->p++;
-		buf_addc(fx->out, '[');
+		out_c(fx->out, '[');
 		fx_ws(fx);
 		if (fx->p < fx->end && *fx->p == ']') {
 			fx->p++;
-			buf_addc(fx->out, ']');
+			out_c(fx->out, ']');
 			return true;
 		}
 		for (;;) {
 			if (count++)
-				buf_addc(fx->out, ',');
+				out_c(fx->out, ',');
 			if (!fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false))
 				return false;
 			fx_ws(fx);
@@ -1804,14 +1839,14 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			if (*fx->p != ']')
 				return false;
 			fx->p++;
-			buf_addc(fx->out, ']');
+			out_c(fx->out, ']');
 			return true;
 		}
 	}
 	case '"':
 		if (!fx_string(fx, &s, &n, &b))
 			return false;
-		buf_add(fx->out, s, n);
+		out_n(fx->out, s, n);
 		return true;
 	case 't':
 		return fx_lit(fx, "true", 4);
@@ -1824,7 +1859,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 
 		if (!fx_number(fx, &s, &n, &is_int))
 			return false;
-		buf_add(fx->out, s, n);
+		out_n(fx->out, s, n);
 		return true;
 	}
 	}
