@@ -12,12 +12,22 @@
 #include "base/xalloc.h"
 
 #define DOCMAP_MAX_DEPTH 100
+#define KEY_HINTS 128
+#define KEY_HINT_LEN 40
 
 struct docmap {
 	const struct index_config *cfg;
 	struct buf path;         /* dotted path of the value being mapped or walked */
 	struct buf scratch;      /* formatted datetimes, decoded bytes */
 	const struct field_mapping *ts_field;
+	/* the mapping of the key met at each place of an object in the last
+	 * line (logs repeat their keys in the same order): see child_hinted() */
+	struct key_hint {
+		const struct field_mapping *fields;   /* the siblings looked in */
+		const struct field_mapping *m;        /* what config_child() said */
+		size_t ord, n;
+		char key[KEY_HINT_LEN];
+	} hints[KEY_HINTS];
 };
 
 static const char *const reason_names[DOC_REASON_COUNT] = {
@@ -163,6 +173,33 @@ static const struct field_mapping *find_mapping(const struct docmap *dm,
 						const char *key)
 {
 	return config_child(dm->cfg, fields, n, key, strlen(key));
+}
+
+/*
+ * config_child() for the key s (n bytes) at place ord of an object whose
+ * mappings are fields: when the same place of the same object held the
+ * same key in the last line, the answer then, without hashing (sibling
+ * names are unique, so the answer is the same).
+ */
+static const struct field_mapping *child_hinted(struct docmap *dm,
+						const struct field_mapping *fields, size_t nf,
+						const char *s, size_t n, size_t ord)
+{
+	size_t slot = (ord + ((uintptr_t)fields >> 4) * 31) % KEY_HINTS;
+	struct key_hint *h = &dm->hints[slot];
+	const struct field_mapping *m;
+
+	if (h->fields == fields && h->ord == ord && h->n == n && memcmp(h->key, s, n) == 0)
+		return h->m;
+	m = config_child(dm->cfg, fields, nf, s, n);
+	if (n <= KEY_HINT_LEN) {
+		h->fields = fields;
+		h->ord = ord;
+		h->n = n;
+		h->m = m;
+		memcpy(h->key, s, n);
+	}
+	return m;
 }
 
 /* Nesting depth check for subtrees kept as they are (json fields, dynamic). */
@@ -1743,6 +1780,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 		const char *keys[FAST_MAX_KEYS];
 		size_t klen[FAST_MAX_KEYS];
 		size_t nk = 0, written = 0;
+		uint64_t seen = 0, kbit;
 
 		fx->p++;
 		out_c(fx->out, '{');
@@ -1761,9 +1799,13 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b ||
 			    nk >= FAST_MAX_KEYS)
 				return false;
-			for (size_t i = 0; i < nk; i++)
+			/* duplicate key: the tree decides (a key's length and last
+			 * byte pick a bit of seen: only keys sharing it are compared) */
+			kbit = UINT64_C(1) << ((n * 7 + (unsigned char)s[n - 2]) & 63);
+			for (size_t i = 0; (seen & kbit) && i < nk; i++)
 				if (klen[i] == n && memcmp(keys[i], s, n) == 0)
-					return false;     /* duplicate key: the tree decides */
+					return false;
+			seen |= kbit;
 			keys[nk] = s;
 			klen[nk++] = n;
 			fx_ws(fx);
@@ -1775,7 +1817,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			out_n(fx->out, s, n);
 			out_c(fx->out, ':');
 			if (ctx == FX_OBJ)
-				m = config_child(fx->dm->cfg, fields, nf, s + 1, n - 2);
+				m = child_hinted(fx->dm, fields, nf, s + 1, n - 2, nk - 1);
 			if (m && m->type == FT_OBJECT) {
 				fx_ws(fx);
 				if (fx->p < fx->end && *fx->p == 'n')
@@ -2407,7 +2449,8 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		sc_ws(sc);
 		if (sc->p >= sc->end)
 			return false;
-		m = config_child(cfg, fields, nf, s, n); /* keys hold no NUL (sc_key) */
+		/* keys hold no NUL (sc_key) */
+		m = child_hinted(sc->dm, fields, nf, s, n, sc->dv->nkeys - base - 1);
 		old = path_push(&sc->dm->path, s, n);
 		if (tsf && strlen(tsf) == n && memcmp(tsf, s, n) == 0)
 			is_ts = true;
