@@ -32,6 +32,12 @@
  * visited with the type inferred from JSON (string -> text, integer -> i64
  * or u64, real -> f64, bool -> bool; Quickwit infers the same way).
  *
+ * The type rules (what each field type keeps, rewrites or rejects, and the
+ * value it indexes) are written once, in docmap.c's leaf_rule(): the tree
+ * path (docmap_map, docmap_walk), the one-pass canonical writer
+ * (docmap_canonical_line) and the one-pass scan (docmap_scan_line) only
+ * read tokens and ask it; tests/fuzz/docmap_fuzz checks that they agree.
+ *
  * A struct docmap is read-only after docmap_new() except for its scratch
  * buffers: use one per thread.
  */
