@@ -171,6 +171,14 @@ struct sfield {
 	uint64_t total_tokens;
 	uint32_t *norm_docs, *norm_cnt;
 	size_t norm_n, norm_cap;
+	/* the last text value and what it gave (logs repeat a field's value
+	 * from one document to the next: agents, referrers, methods): its
+	 * tokens' term ids and positions, its position count, its fast id */
+	struct buf last_text;
+	bool last_valid, last_fast_valid, recording;
+	uint32_t *last_ids, *last_pos;
+	size_t last_n, last_cap;
+	uint32_t last_npos, last_fast_id;
 };
 
 struct dsblock {
@@ -282,6 +290,9 @@ static void sfield_free(struct sfield *f)
 	free(f->norm_docs);
 	free(f->norm_cnt);
 	strtab_free(&f->fdict);
+	buf_free(&f->last_text);
+	free(f->last_ids);
+	free(f->last_pos);
 	free(f->path);
 }
 
@@ -448,21 +459,12 @@ static struct sfield *field_get(struct segment *seg, const struct field_value *f
 	return f;
 }
 
-static void add_term(struct segment *seg, struct sfield *f, const void *term, size_t len,
-		     uint32_t pos)
+/* One more occurrence, at pos in the current doc, of the field's term id. */
+static void add_term_id(struct segment *seg, struct sfield *f, uint32_t id, uint32_t pos)
 {
-	bool is_new;
-	uint32_t id = seg_intern(seg, &f->terms, term, len, &is_new);
 	uint32_t doc = seg->cur_doc;
-	struct sterm *t;
+	struct sterm *t = &f->tinfo[id];
 
-	if (is_new) {
-		seg->mem -= f->tinfo_cap * sizeof(struct sterm);
-		XGROW(f->tinfo, f->terms.n, f->tinfo_cap);
-		seg->mem += f->tinfo_cap * sizeof(struct sterm);
-		memset(&f->tinfo[id], 0, sizeof(f->tinfo[id]));
-	}
-	t = &f->tinfo[id];
 	if (t->df == 0 || t->last_doc != doc) {
 		if (t->df > 0 && f->rec >= RECORD_FREQ)
 			bvec_varint(seg, &t->post, t->cur_tf);
@@ -478,6 +480,23 @@ static void add_term(struct segment *seg, struct sfield *f, const void *term, si
 		bvec_varint(seg, &t->pos, pos - t->last_pos);
 		t->last_pos = pos;
 	}
+}
+
+/* Intern a term of the field and add an occurrence at pos; its id. */
+static uint32_t add_term(struct segment *seg, struct sfield *f, const void *term, size_t len,
+			 uint32_t pos)
+{
+	bool is_new;
+	uint32_t id = seg_intern(seg, &f->terms, term, len, &is_new);
+
+	if (is_new) {
+		seg->mem -= f->tinfo_cap * sizeof(struct sterm);
+		XGROW(f->tinfo, f->terms.n, f->tinfo_cap);
+		seg->mem += f->tinfo_cap * sizeof(struct sterm);
+		memset(&f->tinfo[id], 0, sizeof(f->tinfo[id]));
+	}
+	add_term_id(seg, f, id, pos);
+	return id;
 }
 
 static void add_fast(struct segment *seg, struct sfield *f, uint64_t v)
@@ -499,8 +518,46 @@ static void emit_token(void *ctx, const char *tok, size_t len, uint32_t pos)
 	struct segment *seg = ctx;
 	struct sfield *f = seg->cur_field;
 
+	uint32_t id = add_term(seg, f, tok, len, f->pos_base + pos);
+
 	f->ntok++;
-	add_term(seg, f, tok, len, f->pos_base + pos);
+	if (f->recording) {
+		if (f->last_n + 1 > f->last_cap) {
+			XGROW(f->last_ids, f->last_n + 1, f->last_cap);
+			f->last_pos = xreallocarray(f->last_pos, f->last_cap, sizeof(*f->last_pos));
+		}
+		f->last_ids[f->last_n] = id;
+		f->last_pos[f->last_n++] = pos;
+	}
+}
+
+/*
+ * Tokenize and index a text value; the same text as the field's last value
+ * replays that value's term ids (the same tokens, so the same terms at the
+ * same positions) without tokenizing or hashing again. Returns its
+ * position count.
+ */
+static uint32_t index_text(struct segment *seg, struct sfield *f, const char *s, size_t n)
+{
+	uint32_t npos;
+
+	if (f->last_valid && f->last_text.len == n && memcmp(f->last_text.data, s, n) == 0) {
+		for (size_t i = 0; i < f->last_n; i++)
+			add_term_id(seg, f, f->last_ids[i], f->pos_base + f->last_pos[i]);
+		f->ntok = (uint32_t)f->last_n;
+		return f->last_npos;
+	}
+	f->last_valid = f->last_fast_valid = false;
+	f->last_n = 0;
+	f->recording = true;
+	seg->cur_field = f;
+	npos = tokenize(&seg->ts, f->tok, s, n, emit_token, seg);
+	f->recording = false;
+	buf_reset(&f->last_text);
+	buf_add(&f->last_text, s, n);
+	f->last_npos = npos;
+	f->last_valid = true;
+	return npos;
 }
 
 /* Count ntok more tokens of the field in the current doc (field norms). */
@@ -540,9 +597,8 @@ static int index_value(struct segment *seg, const struct field_value *fv)
 		if (f->indexed) {
 			uint32_t npos;
 
-			seg->cur_field = f;
 			f->ntok = 0;
-			npos = tokenize(&seg->ts, f->tok, fv->v.text.s, fv->v.text.len, emit_token, seg);
+			npos = index_text(seg, f, fv->v.text.s, fv->v.text.len);
 			f->pos_base += npos + 1;
 			f->total_tokens += f->ntok;
 			if (f->norms)
@@ -557,7 +613,13 @@ static int index_value(struct segment *seg, const struct field_value *fv)
 				p = seg->ts.scratch.data ? seg->ts.scratch.data : "";
 				n = seg->ts.scratch.len;
 			}
-			add_fast(seg, f, seg_intern(seg, &f->fdict, p, n, &is_new));
+			/* index_text() just saw this text: the same as the last one
+			 * when last_fast_valid survived it */
+			if (!f->indexed || !f->last_fast_valid) {
+				f->last_fast_id = seg_intern(seg, &f->fdict, p, n, &is_new);
+				f->last_fast_valid = f->indexed;
+			}
+			add_fast(seg, f, f->last_fast_id);
 		}
 		return 0;
 	case VK_I64: k = termkey_from_i64(fv->v.i64); break;
