@@ -158,7 +158,8 @@ static int build_split(struct index_config *cfg, int n, const char *dir, const c
 {
 	struct docmap *dm = docmap_new(cfg);
 	struct segment *seg = segment_new(cfg);
-	struct buf line = BUF_INIT;
+	struct buf line = BUF_INIT, stored = BUF_INIT;
+	struct docmap_values dv = { 0 };
 	int ret = -1;
 
 	rng = 0x1234567887654321ULL;
@@ -172,7 +173,11 @@ static int build_split(struct index_config *cfg, int n, const char *dir, const c
 			goto out;
 		free(d->canon);
 		d->canon = json_dumps(canon, JSON_COMPACT);
-		if (segment_add_doc(seg, dm, canon, d->canon, strlen(d->canon), err) < 0) {
+		docmap_collect(dm, canon, &dv);
+		if (docmap_stored_text(dm, canon, &stored)
+			    ? segment_add_values(seg, &dv, stored.data, stored.len, strlen(d->canon), err) < 0
+			    : segment_add_values(seg, &dv, d->canon, strlen(d->canon), strlen(d->canon),
+						 err) < 0) {
 			json_decref(canon);
 			goto out;
 		}
@@ -210,6 +215,8 @@ static int build_split(struct index_config *cfg, int n, const char *dir, const c
 	ret = 0;
 out:
 	buf_free(&line);
+	buf_free(&stored);
+	docmap_values_free(&dv);
 	segment_free(seg);
 	docmap_free(dm);
 	return ret;

@@ -22,6 +22,8 @@ struct docmap {
 	struct buf cstr;         /* long string tokens as C strings (tok_cstr) */
 	struct buf tokbuf;       /* decoded strings of the canonical fast path */
 	const struct field_mapping *ts_field;
+	const char **unstored;   /* paths of the fields with stored: false */
+	size_t n_unstored;
 	/* the mapping of the key met at each place of an object in the last
 	 * line (logs repeat their keys in the same order): see child_hinted() */
 	struct key_hint {
@@ -59,6 +61,13 @@ struct docmap *docmap_new(const struct index_config *cfg)
 	dm->cfg = cfg;
 	if (cfg && cfg->timestamp_field)
 		dm->ts_field = config_find_field(cfg, cfg->timestamp_field);
+	for (size_t i = 0; cfg && i < cfg->n_leaves; i++) {
+		if (!cfg->leaves[i]->stored) {
+			dm->unstored = xreallocarray(dm->unstored, dm->n_unstored + 1,
+						     sizeof(*dm->unstored));
+			dm->unstored[dm->n_unstored++] = cfg->leaves[i]->path;
+		}
+	}
 	return dm;
 }
 
@@ -70,6 +79,7 @@ void docmap_free(struct docmap *dm)
 	buf_free(&dm->scratch);
 	buf_free(&dm->cstr);
 	buf_free(&dm->tokbuf);
+	free(dm->unstored);
 	free(dm);
 }
 
@@ -1553,7 +1563,7 @@ static inline void out_n(struct buf *b, const void *p, size_t n)
  * The fast path of docmap_canonical_line(): a JSON scanner that writes the
  * canonical form while it reads, for documents where that is easy: strings
  * already in canonical escaping, integers that fit, reals already in their
- * shortest form, datetimes and coerced numbers rewritten in place, unknown
+ * shortest form, the rewrites leaf_rule() names written in place, unknown
  * fields dropped in lenient mode. Anything else (errors included) makes it
  * give up, and the tree-based path decides: so it never accepts what that
  * path would reject, nor writes anything else than what it would write.
@@ -2284,21 +2294,41 @@ static bool sc_token(struct scan *sc, struct tok *t, size_t *off)
 	}
 }
 
-/* Append a value with the current path; text_off: its string in dv->text, or SIZE_MAX. */
-static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
+/* Append a value with its path; text_off: its string (or bytes) in dv->text, or SIZE_MAX. */
+static void dv_push(struct docmap_values *dv, const char *path, size_t path_len,
+		    const struct field_value *fv, size_t text_off)
 {
-	struct docmap_values *dv = sc->dv;
-	struct buf *path = &sc->dm->path;
-
 	if (dv->n + 1 > dv->cap) {
 		XGROW(dv->v, dv->n + 1, dv->cap);
 		dv->fix = xreallocarray(dv->fix, dv->cap, sizeof(*dv->fix));
 	}
-	fv->path_len = path->len;
 	dv->fix[dv->n].path_off = dv->paths.len;
 	dv->fix[dv->n].text_off = text_off;
-	buf_add(&dv->paths, path->data ? path->data : "", path->len);
-	dv->v[dv->n++] = *fv;
+	buf_add(&dv->paths, path, path_len);
+	dv->v[dv->n] = *fv;
+	dv->v[dv->n++].path_len = path_len;
+}
+
+/* The values' pointers into dv's buffers, once these stop moving. */
+static void dv_finish(struct docmap_values *dv)
+{
+	for (size_t i = 0; i < dv->n; i++) {
+		size_t off = dv->fix[i].text_off;
+
+		dv->v[i].path = dv->paths.data ? dv->paths.data + dv->fix[i].path_off : "";
+		if (off != SIZE_MAX && dv->v[i].kind == VK_BYTES)
+			dv->v[i].v.bytes.p = (const uint8_t *)dv->text.data + off;
+		else if (off != SIZE_MAX)
+			dv->v[i].v.text.s = dv->text.data + off;
+	}
+}
+
+/* Append a value with the current path (see dv_push). */
+static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
+{
+	struct buf *path = &sc->dm->path;
+
+	dv_push(sc->dv, path->data ? path->data : "", path->len, fv, text_off);
 }
 
 /* One scalar string/number/bool/null value under a json field or unmapped (visit_inferred). */
@@ -2662,10 +2692,85 @@ bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct do
 	sc_ws(&sc);
 	if (sc.p != sc.end || (cfg->timestamp_field && !sc.ts_seen))
 		return false;
-	for (size_t i = 0; i < dv->n; i++) {
-		dv->v[i].path = dv->paths.data ? dv->paths.data + dv->fix[i].path_off : "";
-		if (dv->fix[i].text_off != SIZE_MAX)
-			dv->v[i].v.text.s = dv->text.data + dv->fix[i].text_off;
+	dv_finish(dv);
+	return true;
+}
+
+/* ---------------------------------------------------------------- collecting */
+
+static int collect_visit(void *ctx, const struct field_value *fv)
+{
+	struct docmap_values *dv = ctx;
+	size_t off = SIZE_MAX;
+
+	if (fv->kind == VK_BYTES) {      /* decoded in dm->scratch: copied */
+		off = dv->text.len;
+		buf_add(&dv->text, fv->v.bytes.p, fv->v.bytes.len);
 	}
+	dv_push(dv, fv->path, fv->path_len, fv, off);
+	return 0;
+}
+
+void docmap_collect(struct docmap *dm, json_t *canonical, struct docmap_values *dv)
+{
+	dv->n = 0;
+	dv->has_ts = false;
+	dv->ts_us = 0;
+	buf_reset(&dv->paths);
+	buf_reset(&dv->text);
+	docmap_walk(dm, canonical, collect_visit, dv);
+	dv->has_ts = docmap_timestamp(dm, canonical, &dv->ts_us);
+	dv_finish(dv);
+}
+
+bool docmap_stores_all(const struct docmap *dm)
+{
+	return dm->n_unstored == 0;
+}
+
+/* Remove a dotted path from an object (only object nesting). */
+static void remove_path(json_t *obj, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	json_t *child;
+
+	if (!json_is_object(obj))
+		return;
+	if (!dot) {
+		json_object_del(obj, path);
+		return;
+	}
+	{
+		char *head = xstrndup(path, (size_t)(dot - path));
+
+		child = json_object_get(obj, head);
+		free(head);
+	}
+	if (json_is_array(child)) {
+		size_t i;
+		json_t *el;
+
+		json_array_foreach(child, i, el)
+			remove_path(el, dot + 1);
+	} else {
+		remove_path(child, dot + 1);
+	}
+}
+
+bool docmap_stored_text(struct docmap *dm, json_t *canonical, struct buf *out)
+{
+	json_t *copy;
+
+	if (!dm->n_unstored)
+		return false;
+	copy = json_deep_copy(canonical);
+	if (!copy)
+		xalloc_die();
+	for (size_t i = 0; i < dm->n_unstored; i++)
+		remove_path(copy, dm->unstored[i]);
+	buf_reset(out);
+	/* docmap_serialize: integers over int64 are held as docmap_map_line() reads them */
+	docmap_serialize(copy, out);
+	json_decref(copy);
 	return true;
 }

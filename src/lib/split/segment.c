@@ -235,8 +235,6 @@ struct segment {
 	ZSTD_CCtx *zc;
 	struct dsworker *bg;     /* NULL: blocks are compressed inline */
 	/* fields to remove from stored docs */
-	const char **unstored;
-	size_t n_unstored;
 	/* current add_doc */
 	uint32_t cur_doc;
 	struct sfield *cur_field;
@@ -266,13 +264,6 @@ struct segment *segment_new(const struct index_config *cfg)
 	if (!seg->zc) {
 		free(seg);
 		return NULL;
-	}
-	for (size_t i = 0; i < cfg->n_leaves; i++) {
-		if (!cfg->leaves[i]->stored) {
-			seg->unstored = xreallocarray(seg->unstored, seg->n_unstored + 1,
-						      sizeof(*seg->unstored));
-			seg->unstored[seg->n_unstored++] = cfg->leaves[i]->path;
-		}
 	}
 	return seg;
 }
@@ -313,7 +304,6 @@ void segment_free(struct segment *seg)
 	buf_free(&seg->ds_tmp);
 	buf_free(&seg->concat_text);
 	ZSTD_freeCCtx(seg->zc);
-	free(seg->unstored);
 	free(seg);
 }
 
@@ -949,35 +939,6 @@ static int ds_block_full(struct segment *seg, struct qw_err *err)
 	return 0;
 }
 
-/* Remove a dotted path from an object (only object nesting). */
-static void remove_path(json_t *obj, const char *path)
-{
-	const char *dot = strchr(path, '.');
-	json_t *child;
-
-	if (!json_is_object(obj))
-		return;
-	if (!dot) {
-		json_object_del(obj, path);
-		return;
-	}
-	{
-		char *head = xstrndup(path, (size_t)(dot - path));
-
-		child = json_object_get(obj, head);
-		free(head);
-	}
-	if (json_is_array(child)) {
-		size_t i;
-		json_t *el;
-
-		json_array_foreach(child, i, el)
-			remove_path(el, dot + 1);
-	} else {
-		remove_path(child, dot + 1);
-	}
-}
-
 static void note_time(struct segment *seg, int64_t ts)
 {
 	if (!seg->has_time || ts < seg->tmin)
@@ -1016,66 +977,17 @@ static int store_doc(struct segment *seg, const char *line, size_t len, size_t d
 	return 0;
 }
 
-int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
-		    const char *line, size_t len, struct qw_err *err)
-{
-	struct buf stripped = BUF_INIT;
-	size_t doc_len = len;
-	int64_t ts;
-	int ret = -1;
-
-	if (seg->num_docs == NO_DOC - 1) {
-		err_set(err, EX_SOFTWARE, "segment is full (%u docs)", seg->num_docs);
-		goto out;
-	}
-	seg->cur_doc = seg->num_docs;
-	if (docmap_walk(dm, canonical, visit, seg) != 0) {
-		err_set(err, EX_SOFTWARE, "cannot index document %u", seg->cur_doc);
-		goto out;
-	}
-	if (seg->cfg->timestamp_field && docmap_timestamp(dm, canonical, &ts))
-		note_time(seg, ts);
-	if (seg->n_unstored) {
-		json_t *copy = json_deep_copy(canonical);
-
-		if (!copy) {
-			err_set(err, EX_SOFTWARE, "cannot copy document %u", seg->cur_doc);
-			goto out;
-		}
-		for (size_t i = 0; i < seg->n_unstored; i++)
-			remove_path(copy, seg->unstored[i]);
-		/* docmap_serialize: integers over int64 are held as docmap_map_line() reads them */
-		docmap_serialize(copy, &stripped);
-		json_decref(copy);
-		line = buf_str(&stripped);
-		len = stripped.len;
-	}
-	if (store_doc(seg, line, len, doc_len, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	buf_free(&stripped);
-	return ret;
-}
-
-bool segment_stores_lines(const struct segment *seg)
-{
-	return seg->n_unstored == 0;
-}
-
-int segment_add_values(struct segment *seg, const struct docmap_values *dv, const char *line,
-		       size_t len, struct qw_err *err)
+int segment_add_values(struct segment *seg, const struct docmap_values *dv, const char *stored,
+		       size_t stored_len, size_t doc_len, struct qw_err *err)
 {
 	if (seg->num_docs == NO_DOC - 1)
 		return err_set(err, EX_SOFTWARE, "segment is full (%u docs)", seg->num_docs);
-	if (seg->n_unstored)
-		return err_set(err, EX_SOFTWARE, "segment_add_values: fields are not stored");
 	seg->cur_doc = seg->num_docs;
 	for (size_t i = 0; i < dv->n; i++)
 		visit(seg, &dv->v[i]);
 	if (seg->cfg->timestamp_field && dv->has_ts)
 		note_time(seg, dv->ts_us);
-	return store_doc(seg, line, len, len, err);
+	return store_doc(seg, stored, stored_len, doc_len, err);
 }
 
 /* ------------------------------------------------------------ tags */
