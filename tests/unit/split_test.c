@@ -155,6 +155,26 @@ static void lower(const char *s, char *out)
 }
 
 /* Build, serialize and bundle the split of docs[0..n). */
+/* One mapped document into seg, as qw-index adds it: its values, and its
+ * stored form without the stored: false fields. */
+static int add_canon(struct segment *seg, struct docmap *dm, json_t *canon, const char *text,
+		     struct qw_err *err)
+{
+	struct docmap_values dv = { 0 };
+	struct buf stored = BUF_INIT;
+	size_t len = strlen(text);
+	int rc;
+
+	docmap_collect(dm, canon, &dv);
+	if (docmap_stored_text(dm, canon, &stored))
+		rc = segment_add_values(seg, &dv, stored.data, stored.len, len, err);
+	else
+		rc = segment_add_values(seg, &dv, text, len, len, err);
+	buf_free(&stored);
+	docmap_values_free(&dv);
+	return rc;
+}
+
 static int build_split(struct index_config *cfg, int n, const char *dir, const char *out,
 		       struct qw_err *err)
 {
@@ -174,7 +194,7 @@ static int build_split(struct index_config *cfg, int n, const char *dir, const c
 			goto out;
 		free(d->canon);
 		d->canon = json_dumps(canon, JSON_COMPACT);
-		if (segment_add_doc(seg, dm, canon, d->canon, strlen(d->canon), err) < 0) {
+		if (add_canon(seg, dm, canon, d->canon, err) < 0) {
 			json_decref(canon);
 			goto out;
 		}
@@ -358,7 +378,7 @@ static int build_part(struct index_config *cfg, int lo, int hi, bool drop, const
 		if (docmap_map_line(dm, line.data, line.len, &canon, &reason, err) < 0)
 			goto out;
 		text = json_dumps(canon, JSON_COMPACT);
-		rc = segment_add_doc(seg, dm, canon, text, strlen(text), err);
+		rc = add_canon(seg, dm, canon, text, err);
 		free(text);
 		json_decref(canon);
 		if (rc < 0)

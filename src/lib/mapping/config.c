@@ -1014,7 +1014,8 @@ const struct field_mapping *config_child(const struct index_config *cfg,
 
 	if (nf <= CHILD_LINEAR || !cfg || !cfg->by_name_cap) {
 		for (size_t i = 0; i < nf; i++)
-			if (!strncmp(fields[i].name, name, n) && fields[i].name[n] == '\0')
+			if ((!n || fields[i].name[0] == name[0]) && !strncmp(fields[i].name, name, n) &&
+			    fields[i].name[n] == '\0')
 				return &fields[i];
 		return NULL;
 	}

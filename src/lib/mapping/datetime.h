@@ -51,6 +51,9 @@ void datetime_format_rfc3339(int64_t us, struct buf *out);
  * _ns formatters. Columns, sort values and ranges stay in microseconds. */
 void datetime_format_rfc3339_ns(int64_t us, unsigned ns, struct buf *out);
 unsigned datetime_rfc3339_sub_us(const char *s, size_t len);
+/* The same characters into t (no NUL), their count returned. */
+#define DATETIME_RFC3339_MAX 48
+size_t datetime_rfc3339_chars(int64_t us, char t[DATETIME_RFC3339_MAX]);
 /* Format in an output_format: rfc3339, unix_timestamp_secs/millis/micros/nanos,
  * or a strptime pattern. Appends a JSON value (a string or a number) to out. */
 void datetime_format_json(int64_t us, const char *output_format, struct buf *out);

@@ -12,12 +12,26 @@
 #include "base/xalloc.h"
 
 #define DOCMAP_MAX_DEPTH 100
+#define KEY_HINTS 128
+#define KEY_HINT_LEN 40
 
 struct docmap {
 	const struct index_config *cfg;
 	struct buf path;         /* dotted path of the value being mapped or walked */
-	struct buf scratch;      /* formatted datetimes, decoded bytes */
+	struct buf scratch;      /* rewritten strings, decoded bytes (leaf_rule) */
+	struct buf cstr;         /* long string tokens as C strings (tok_cstr) */
+	struct buf tokbuf;       /* decoded strings of the canonical fast path */
 	const struct field_mapping *ts_field;
+	const char **unstored;   /* paths of the fields with stored: false */
+	size_t n_unstored;
+	/* the mapping of the key met at each place of an object in the last
+	 * line (logs repeat their keys in the same order): see child_hinted() */
+	struct key_hint {
+		const struct field_mapping *fields;   /* the siblings looked in */
+		const struct field_mapping *m;        /* what config_child() said */
+		size_t ord, n;
+		char key[KEY_HINT_LEN];
+	} hints[KEY_HINTS];
 };
 
 static const char *const reason_names[DOC_REASON_COUNT] = {
@@ -47,6 +61,13 @@ struct docmap *docmap_new(const struct index_config *cfg)
 	dm->cfg = cfg;
 	if (cfg && cfg->timestamp_field)
 		dm->ts_field = config_find_field(cfg, cfg->timestamp_field);
+	for (size_t i = 0; cfg && i < cfg->n_leaves; i++) {
+		if (!cfg->leaves[i]->stored) {
+			dm->unstored = xreallocarray(dm->unstored, dm->n_unstored + 1,
+						     sizeof(*dm->unstored));
+			dm->unstored[dm->n_unstored++] = cfg->leaves[i]->path;
+		}
+	}
 	return dm;
 }
 
@@ -56,6 +77,9 @@ void docmap_free(struct docmap *dm)
 		return;
 	buf_free(&dm->path);
 	buf_free(&dm->scratch);
+	buf_free(&dm->cstr);
+	buf_free(&dm->tokbuf);
+	free(dm->unstored);
 	free(dm);
 }
 
@@ -165,6 +189,33 @@ static const struct field_mapping *find_mapping(const struct docmap *dm,
 	return config_child(dm->cfg, fields, n, key, strlen(key));
 }
 
+/*
+ * config_child() for the key s (n bytes) at place ord of an object whose
+ * mappings are fields: when the same place of the same object held the
+ * same key in the last line, the answer then, without hashing (sibling
+ * names are unique, so the answer is the same).
+ */
+static const struct field_mapping *child_hinted(struct docmap *dm,
+						const struct field_mapping *fields, size_t nf,
+						const char *s, size_t n, size_t ord)
+{
+	size_t slot = (ord + ((uintptr_t)fields >> 4) * 31) % KEY_HINTS;
+	struct key_hint *h = &dm->hints[slot];
+	const struct field_mapping *m;
+
+	if (h->fields == fields && h->ord == ord && h->n == n && memcmp(h->key, s, n) == 0)
+		return h->m;
+	m = config_child(dm->cfg, fields, nf, s, n);
+	if (n <= KEY_HINT_LEN) {
+		h->fields = fields;
+		h->ord = ord;
+		h->n = n;
+		h->m = m;
+		memcpy(h->key, s, n);
+	}
+	return m;
+}
+
 /* Nesting depth check for subtrees kept as they are (json fields, dynamic). */
 static bool too_deep(const json_t *v, int depth)
 {
@@ -184,61 +235,6 @@ static bool too_deep(const json_t *v, int depth)
 				return true;
 	}
 	return false;
-}
-
-static bool has_format(const struct field_mapping *f, const char *name)
-{
-	for (size_t i = 0; i < f->n_input_formats; i++)
-		if (strcmp(f->input_formats[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* A datetime string as microseconds: the one rule of value.h */
-static bool datetime_text(const struct field_mapping *f, const char *s, size_t len, int64_t *us)
-{
-	return value_parse_datetime(f->input_formats, f->n_input_formats, s, len, us);
-}
-
-/* A string value as a C string, NULL when it holds a NUL (a "\u0000"):
- * then it is no number, address or date. */
-static const char *cstr(const json_t *v)
-{
-	const char *s = json_string_value(v);
-
-	return s && strlen(s) == json_string_length(v) ? s : NULL;
-}
-
-/* A datetime value as microseconds: a string (datetime_text), or a number
- * when unix_timestamp is allowed. */
-static bool datetime_value(const struct field_mapping *f, const json_t *v, int64_t *us)
-{
-	if (json_is_string(v))
-		return !memchr(json_string_value(v), '\0', json_string_length(v)) &&
-		       datetime_text(f, json_string_value(v), json_string_length(v), us);
-	if (json_is_integer(v)) {
-		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
-			return false;
-		return datetime_from_i64(json_integer_value(v), us);
-	}
-	if (json_is_real(v)) {
-		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
-			return false;
-		return datetime_from_number(json_real_value(v), us);
-	}
-	return false;
-}
-
-/* The nanoseconds below the microsecond of a datetime source string that
- * is RFC 3339 for the instant us (0 otherwise): the doc store keeps them
- * (datetime.h), the columns do not. */
-static unsigned datetime_sub_us(const char *s, size_t n, int64_t us)
-{
-	int64_t again;
-
-	if (!datetime_parse("rfc3339", s, n, &again) || again != us)
-		return 0;
-	return datetime_rfc3339_sub_us(s, n);
 }
 
 static int b64_val(unsigned char c)
@@ -333,159 +329,477 @@ void docmap_bytes_encode(bool hex, const uint8_t *p, size_t len, struct buf *out
 	}
 }
 
+/* ---------------------------------------------------------------- type rules */
+
+/*
+ * The type rules of the mapping, once, for every path: the tree path
+ * (map_leaf and visit_leaf over jansson values) and the one-pass line
+ * paths (the canonical writer fx_* and the scan sc_*) each turn the scalar
+ * they read into a struct tok and ask leaf_rule() what the field's type
+ * makes of it: kept as it is, rewritten (the token that replaces it), or
+ * rejected (the reason). The typed value a kept token indexes comes with
+ * the verdict. Containers (objects, arrays, json fields' subtrees) are the
+ * walkers' business; a rule only ever sees a scalar.
+ */
+enum tok_kind { TK_NULL, TK_STR, TK_INT, TK_BIG, TK_REAL, TK_BOOL };
+
+struct tok {
+	enum tok_kind kind;
+	const char *s;           /* TK_STR: the decoded bytes (may hold a NUL) */
+	size_t n;
+	int64_t i;               /* TK_INT */
+	uint64_t u;              /* TK_BIG: an integer above INT64_MAX */
+	double d;                /* TK_REAL */
+	bool b;                  /* TK_BOOL */
+};
+
+enum rule_verdict { RULE_KEEP, RULE_REWRITE, RULE_REJECT };
+
+struct rule_out {
+	struct tok nt;               /* RULE_REWRITE: the token written instead */
+	enum docmap_reason reason;   /* RULE_REJECT */
+	/* the value indexed (docmap_walk), with fv.mapping/kind/v set: every
+	 * kept token but null, and the rewrites the tree walk has always read
+	 * (a big integer as an f64, any datetime the field parses) */
+	bool has_value;
+	struct field_value fv;
+};
+
+/* A string token as a C string (in tmp or dm->cstr), NULL when it holds a
+ * NUL (a "\u0000"): then it is no number, address or date. */
+static const char *tok_cstr(struct docmap *dm, const struct tok *t, char tmp[64])
+{
+	if (memchr(t->s, '\0', t->n))
+		return NULL;
+	if (t->n < 64) {
+		memcpy(tmp, t->s, t->n);
+		tmp[t->n] = '\0';
+		return tmp;
+	}
+	buf_reset(&dm->cstr);
+	buf_add(&dm->cstr, t->s, t->n);
+	return buf_str(&dm->cstr);
+}
+
+static enum rule_verdict keep(struct rule_out *o, enum value_kind kind)
+{
+	o->has_value = true;
+	o->fv.kind = kind;
+	return RULE_KEEP;
+}
+
+static enum rule_verdict reject(struct rule_out *o, enum docmap_reason reason)
+{
+	o->reason = reason;
+	return RULE_REJECT;
+}
+
+static enum rule_verdict rewrite_int(struct rule_out *o, int64_t i)
+{
+	o->nt.kind = TK_INT;
+	o->nt.i = i;
+	return RULE_REWRITE;
+}
+
+static enum rule_verdict rewrite_real(struct rule_out *o, double d)
+{
+	o->nt.kind = TK_REAL;
+	o->nt.d = d;
+	return RULE_REWRITE;
+}
+
+/* A rewritten string: the bytes of dm->scratch. */
+static enum rule_verdict rewrite_scratch(struct docmap *dm, struct rule_out *o)
+{
+	o->nt.kind = TK_STR;
+	o->nt.s = buf_str(&dm->scratch);
+	o->nt.n = dm->scratch.len;
+	return RULE_REWRITE;
+}
+
+/* Whether f's rule looks at a string's bytes: text keeps any string as it
+ * is (the canonical writer need not decode its escapes for it). */
+static bool rule_reads_string(const struct field_mapping *f)
+{
+	return f->type != FT_TEXT;
+}
+
+/* text: strings; numbers and bools become their JSON text (reals as
+ * jansson prints them with 17 digits) */
+static enum rule_verdict rule_text(struct docmap *dm, const struct tok *t, struct rule_out *o)
+{
+	char *s;
+	json_t *r;
+
+	buf_reset(&dm->scratch);
+	switch (t->kind) {
+	case TK_STR:
+		o->fv.v.text.s = t->s;
+		o->fv.v.text.len = t->n;
+		return keep(o, VK_TEXT);
+	case TK_INT:
+		buf_addf(&dm->scratch, "%lld", (long long)t->i);
+		return rewrite_scratch(dm, o);
+	case TK_BIG:
+		buf_addf(&dm->scratch, "%llu", (unsigned long long)t->u);
+		return rewrite_scratch(dm, o);
+	case TK_BOOL:
+		buf_adds(&dm->scratch, t->b ? "true" : "false");
+		return rewrite_scratch(dm, o);
+	case TK_REAL:
+		r = json_real(t->d);
+		s = r ? json_dumps(r, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) : NULL;
+		json_decref(r);
+		if (!s)
+			return reject(o, DOC_WRONG_TYPE);
+		buf_adds(&dm->scratch, s);
+		free(s);
+		return rewrite_scratch(dm, o);
+	case TK_NULL:
+		break;
+	}
+	return reject(o, DOC_WRONG_TYPE);
+}
+
+/* i64 and u64: integers in range; integral reals and (coerce) numeric
+ * strings become integers */
+static enum rule_verdict rule_int(struct docmap *dm, const struct field_mapping *f,
+				  const struct tok *t, struct rule_out *o)
+{
+	bool is_u = f->type == FT_U64;
+	const char *c;
+	char tmp[64];
+	int64_t i;
+	uint64_t u;
+
+	switch (t->kind) {
+	case TK_INT:
+		if (is_u && t->i < 0)
+			break;
+		if (is_u)
+			o->fv.v.u64 = (uint64_t)t->i;
+		else
+			o->fv.v.i64 = t->i;
+		return keep(o, is_u ? VK_U64 : VK_I64);
+	case TK_BIG:
+		if (!is_u)
+			break;
+		o->fv.v.u64 = t->u;
+		return keep(o, VK_U64);
+	case TK_REAL:
+		if (t->d == floor(t->d) && t->d >= (is_u ? 0 : -9.2e18) && t->d <= 9.2e18)
+			return rewrite_int(o, (int64_t)t->d);
+		break;
+	case TK_STR:
+		if (!f->coerce || !(c = tok_cstr(dm, t, tmp)))
+			break;
+		if (!is_u && value_parse_i64(c, &i))
+			return rewrite_int(o, i);
+		if (is_u && value_parse_u64(c, &u)) {
+			if (u <= INT64_MAX)
+				return rewrite_int(o, (int64_t)u);
+			o->nt.kind = TK_BIG;
+			o->nt.u = u;
+			return RULE_REWRITE;
+		}
+		break;
+	case TK_BOOL:
+	case TK_NULL:
+		break;
+	}
+	return reject(o, DOC_WRONG_TYPE);
+}
+
+/* f64: numbers; a big integer and (coerce) a numeric string become reals */
+static enum rule_verdict rule_f64(struct docmap *dm, const struct field_mapping *f,
+				  const struct tok *t, struct rule_out *o)
+{
+	const char *c;
+	char tmp[64];
+	double d;
+
+	switch (t->kind) {
+	case TK_INT:
+		o->fv.v.f64 = (double)t->i;
+		return keep(o, VK_F64);
+	case TK_REAL:
+		o->fv.v.f64 = t->d;
+		return keep(o, VK_F64);
+	case TK_BIG:
+		o->has_value = true;
+		o->fv.kind = VK_F64;
+		o->fv.v.f64 = (double)t->u;
+		return rewrite_real(o, (double)t->u);
+	case TK_STR:
+		if (f->coerce && (c = tok_cstr(dm, t, tmp)) && value_parse_f64(c, &d))
+			return rewrite_real(o, d);
+		break;
+	case TK_BOOL:
+	case TK_NULL:
+		break;
+	}
+	return reject(o, DOC_WRONG_TYPE);
+}
+
+static bool has_format(const struct field_mapping *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_input_formats; i++)
+		if (strcmp(f->input_formats[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The nanoseconds below the microsecond of a datetime source string that
+ * is RFC 3339 for the instant us (0 otherwise): the doc store keeps them
+ * (datetime.h), the columns do not. The digit scan comes first: it is
+ * cheap, and most datetimes have no 7th fraction digit. */
+static unsigned datetime_sub_us(const char *s, size_t n, int64_t us)
+{
+	unsigned ns = datetime_rfc3339_sub_us(s, n);
+	int64_t again;
+
+	if (!ns || !datetime_parse("rfc3339", s, n, &again) || again != us)
+		return 0;
+	return ns;
+}
+
+/* datetime: a string in the field's input formats, or a number when
+ * unix_timestamp is allowed, always written as its canonical RFC 3339
+ * string (kept when it is that already) */
+static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_mapping *f,
+				       const struct tok *t, struct rule_out *o)
+{
+	char tmp[64], canon[DATETIME_RFC3339_MAX];
+	const char *c = NULL;
+	int64_t us;
+	unsigned ns;
+	bool ok = false;
+	size_t n;
+
+	switch (t->kind) {
+	case TK_STR:
+		ok = (c = tok_cstr(dm, t, tmp)) && value_parse_datetime(f->input_formats,
+									f->n_input_formats, c, t->n, &us);
+		break;
+	case TK_INT:
+	case TK_REAL:
+		ok = (!f->n_input_formats || has_format(f, "unix_timestamp")) &&
+		     (t->kind == TK_INT ? datetime_from_i64(t->i, &us) : datetime_from_number(t->d, &us));
+		break;
+	case TK_BIG:
+		break;
+	case TK_BOOL:
+	case TK_NULL:
+		return reject(o, DOC_WRONG_TYPE);
+	}
+	if (!ok)
+		return reject(o, DOC_BAD_TIMESTAMP);
+	o->has_value = true;
+	o->fv.kind = VK_DATETIME;
+	o->fv.v.dt_us = us;
+	if (t->kind == TK_STR && (ns = datetime_sub_us(c, t->n, us)) != 0) {
+		buf_reset(&dm->scratch);
+		datetime_format_rfc3339_ns(us, ns, &dm->scratch);
+		if (t->n == dm->scratch.len && memcmp(t->s, dm->scratch.data, t->n) == 0)
+			return RULE_KEEP;
+		return rewrite_scratch(dm, o);
+	}
+	n = datetime_rfc3339_chars(us, canon);
+	if (t->kind == TK_STR && t->n == n && memcmp(t->s, canon, n) == 0)
+		return RULE_KEEP;
+	buf_reset(&dm->scratch);
+	buf_add(&dm->scratch, canon, n);
+	return rewrite_scratch(dm, o);
+}
+
+/* ip: a string holding an IPv4 or IPv6 address */
+static enum rule_verdict rule_ip(struct docmap *dm, const struct tok *t, struct rule_out *o)
+{
+	const char *c;
+	char tmp[64];
+
+	if (t->kind == TK_STR && (c = tok_cstr(dm, t, tmp)) && value_parse_ip(c, o->fv.v.ip))
+		return keep(o, VK_IP);
+	return reject(o, DOC_WRONG_TYPE);
+}
+
+/* bytes: a string in the field's input_format (base64 or hex); the
+ * decoded bytes are in dm->scratch */
+static enum rule_verdict rule_bytes(struct docmap *dm, const struct field_mapping *f,
+				    const struct tok *t, struct rule_out *o)
+{
+	if (t->kind != TK_STR || !docmap_bytes_decode(f, t->s, t->n, &dm->scratch))
+		return reject(o, DOC_WRONG_TYPE);
+	o->fv.v.bytes.p = (const uint8_t *)buf_str(&dm->scratch);
+	o->fv.v.bytes.len = dm->scratch.len;
+	return keep(o, VK_BYTES);
+}
+
+/* What field f's type makes of the scalar t (null is kept by every type). */
+static enum rule_verdict leaf_rule(struct docmap *dm, const struct field_mapping *f,
+				   const struct tok *t, struct rule_out *o)
+{
+	o->has_value = false;
+	o->fv.path = NULL;
+	o->fv.path_len = 0;
+	o->fv.mapping = f;
+	o->fv.array_index = 0;
+	if (t->kind == TK_NULL)
+		return RULE_KEEP;
+	switch (f->type) {
+	case FT_TEXT:
+		return rule_text(dm, t, o);
+	case FT_I64:
+	case FT_U64:
+		return rule_int(dm, f, t, o);
+	case FT_F64:
+		return rule_f64(dm, f, t, o);
+	case FT_BOOL:
+		if (t->kind != TK_BOOL)
+			break;
+		o->fv.v.b = t->b;
+		return keep(o, VK_BOOL);
+	case FT_DATETIME:
+		return rule_datetime(dm, f, t, o);
+	case FT_IP:
+		return rule_ip(dm, t, o);
+	case FT_BYTES:
+		return rule_bytes(dm, f, t, o);
+	case FT_JSON:                   /* objects only: the walkers' */
+	case FT_OBJECT:
+		break;
+	}
+	return reject(o, DOC_WRONG_TYPE);
+}
+
+/*
+ * The type a value under a json field or unmapped in dynamic mode gets
+ * from its JSON token (string -> text, integer -> i64 or u64, real -> f64,
+ * bool -> bool, as Quickwit infers): false for null, which gives none.
+ */
+static bool infer_value(const struct tok *t, struct field_value *fv)
+{
+	switch (t->kind) {
+	case TK_STR:
+		fv->kind = VK_TEXT;
+		fv->v.text.s = t->s;
+		fv->v.text.len = t->n;
+		return true;
+	case TK_INT:
+		fv->kind = VK_I64;
+		fv->v.i64 = t->i;
+		return true;
+	case TK_BIG:
+		fv->kind = VK_U64;
+		fv->v.u64 = t->u;
+		return true;
+	case TK_REAL:
+		fv->kind = VK_F64;
+		fv->v.f64 = t->d;
+		return true;
+	case TK_BOOL:
+		fv->kind = VK_BOOL;
+		fv->v.b = t->b;
+		return true;
+	case TK_NULL:
+		break;
+	}
+	return false;
+}
+
+/* A jansson scalar as a token; false for an object or an array. */
+static bool tok_of_json(const json_t *v, struct tok *t)
+{
+	memset(t, 0, sizeof(*t));
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		if (big_u64(v, &t->u)) {
+			t->kind = TK_BIG;
+			return true;
+		}
+		t->kind = TK_STR;
+		t->s = json_string_value(v);
+		t->n = json_string_length(v);
+		return true;
+	case JSON_INTEGER:
+		t->kind = TK_INT;
+		t->i = json_integer_value(v);
+		return true;
+	case JSON_REAL:
+		t->kind = TK_REAL;
+		t->d = json_real_value(v);
+		return true;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		t->kind = TK_BOOL;
+		t->b = json_is_true(v);
+		return true;
+	case JSON_NULL:
+		t->kind = TK_NULL;
+		return true;
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		break;
+	}
+	return false;
+}
+
+/* The jansson value of a rewritten token (a new reference). */
+static json_t *json_of_tok(const struct tok *t)
+{
+	switch (t->kind) {
+	case TK_STR:
+		return json_stringn(t->s, t->n);
+	case TK_INT:
+		return json_integer((json_int_t)t->i);
+	case TK_BIG:
+		return big_u64_new(t->u);
+	case TK_REAL:
+		return json_real(t->d);
+	case TK_BOOL:
+		return json_boolean(t->b);
+	case TK_NULL:
+		break;
+	}
+	return json_null();
+}
+
 /* ---------------------------------------------------------------- mapping */
 
 /*
- * Map one leaf value (not an array element list). Returns 0 with *nv set to a
- * replacement (new reference) or NULL when the value stays as it is.
+ * Map one leaf value (not an array element list): leaf_rule() on its token.
+ * Returns 0 with *nv set to a replacement (new reference) or NULL when the
+ * value stays as it is.
  */
 static int map_leaf(struct docmap *dm, const struct field_mapping *f, json_t *v, json_t **nv,
 		    enum docmap_reason *reason, struct qw_err *err)
 {
-	uint64_t big;
+	struct tok t;
+	struct rule_out o;
+	char what[96];
 
 	*nv = NULL;
-	if (json_is_null(v))
+	if (f->type == FT_JSON && json_is_object(v))
 		return 0;
-	if (big_u64(v, &big)) {
-		char tmp[24];
-
-		switch (f->type) {
-		case FT_U64:
-			return 0;
-		case FT_F64:
-			*nv = json_real((double)big);
-			return 0;
-		case FT_TEXT:
-			snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)big);
-			*nv = json_string(tmp);
-			return 0;
-		case FT_DATETIME:         /* as datetime_value() on an integer out of range */
-			*reason = DOC_BAD_TIMESTAMP;
-			return err_set(err, EX_DATAERR,
-				       "field '%s': cannot parse datetime from integer %llu",
-				       buf_str(&dm->path), (unsigned long long)big);
-		default:
-			break;
-		}
+	if (!tok_of_json(v, &t))
 		return wrong_type(dm, f, v, DOC_WRONG_TYPE, reason, err);
-	}
-	switch (f->type) {
-	case FT_TEXT:
-		if (json_is_string(v))
-			return 0;
-		if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
-			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
-
-			if (!s)
-				break;
-			*nv = json_string(s);
-			free(s);
-			return 0;
-		}
-		break;
-	case FT_I64:
-		if (json_is_integer(v))
-			return 0;
-		if (json_is_real(v)) {
-			double d = json_real_value(v);
-
-			if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18) {
-				*nv = json_integer((json_int_t)d);
-				return 0;
-			}
-			break;
-		}
-		if (json_is_string(v) && f->coerce) {
-			int64_t i;
-
-			if (value_parse_i64(cstr(v), &i)) {
-				*nv = json_integer(i);
-				return 0;
-			}
-		}
-		break;
-	case FT_U64:
-		if (json_is_integer(v)) {
-			if (json_integer_value(v) >= 0)
-				return 0;
-			break;
-		}
-		if (json_is_real(v)) {
-			double d = json_real_value(v);
-
-			if (d == floor(d) && d >= 0 && d <= 9.2e18) {
-				*nv = json_integer((json_int_t)d);
-				return 0;
-			}
-			break;
-		}
-		if (json_is_string(v) && f->coerce) {
-			uint64_t u;
-
-			if (value_parse_u64(cstr(v), &u)) {
-				*nv = u <= INT64_MAX ? json_integer((json_int_t)u) : big_u64_new(u);
-				return 0;
-			}
-		}
-		break;
-	case FT_F64:
-		if (json_is_real(v) || json_is_integer(v))
-			return 0;
-		if (json_is_string(v) && f->coerce) {
-			double d;
-
-			if (value_parse_f64(cstr(v), &d)) {
-				*nv = json_real(d);
-				return 0;
-			}
-		}
-		break;
-	case FT_BOOL:
-		if (json_is_boolean(v))
-			return 0;
-		break;
-	case FT_DATETIME: {
-		int64_t us;
-
-		if (!json_is_string(v) && !json_is_number(v))
-			break;
-		if (!datetime_value(f, v, &us)) {
-			char what[96];
-
-			describe(v, what, sizeof(what));
-			*reason = DOC_BAD_TIMESTAMP;
-			return err_set(err, EX_DATAERR, "field '%s': cannot parse datetime from %s",
-				       buf_str(&dm->path), what);
-		}
-		buf_reset(&dm->scratch);
-		datetime_format_rfc3339_ns(us, json_is_string(v) ? datetime_sub_us(json_string_value(v),
-				json_string_length(v), us) : 0, &dm->scratch);
-		if (json_is_string(v) && strcmp(json_string_value(v), dm->scratch.data) == 0)
-			return 0;
-		*nv = json_stringn(dm->scratch.data, dm->scratch.len);
+	switch (leaf_rule(dm, f, &t, &o)) {
+	case RULE_KEEP:
 		return 0;
-	}
-	case FT_IP: {
-		uint8_t ip[16];
-
-		if (json_is_string(v) && cstr(v) && value_parse_ip(cstr(v), ip))
-			return 0;
+	case RULE_REWRITE:
+		*nv = json_of_tok(&o.nt);
+		if (!*nv)
+			return err_set(err, EX_SOFTWARE, "cannot update field '%s'", buf_str(&dm->path));
+		return 0;
+	case RULE_REJECT:
 		break;
 	}
-	case FT_BYTES:
-		if (json_is_string(v) &&
-		    docmap_bytes_decode(f, json_string_value(v), json_string_length(v), &dm->scratch))
-			return 0;
-		break;
-	case FT_JSON:
-		if (json_is_object(v))
-			return 0;
-		break;
-	case FT_OBJECT:
-		break;
-	}
-	return wrong_type(dm, f, v, DOC_WRONG_TYPE, reason, err);
+	if (o.reason != DOC_BAD_TIMESTAMP)
+		return wrong_type(dm, f, v, o.reason, reason, err);
+	describe(v, what, sizeof(what));
+	*reason = DOC_BAD_TIMESTAMP;
+	return err_set(err, EX_DATAERR, "field '%s': cannot parse datetime from %s",
+		       buf_str(&dm->path), what);
 }
 
 static int map_object(struct docmap *dm, const struct field_mapping *fields, size_t n, json_t *obj,
@@ -795,6 +1109,7 @@ static int visit_inferred(struct walker *w, const struct field_mapping *gov, jso
 			  uint32_t idx, int depth)
 {
 	struct field_value fv;
+	struct tok t;
 	const char *key;
 	json_t *child;
 	size_t i;
@@ -823,111 +1138,28 @@ static int visit_inferred(struct walker *w, const struct field_mapping *gov, jso
 				return r;
 		}
 		return 0;
-	case JSON_STRING:
-		if (big_u64(v, &fv.v.u64)) {
-			fv.kind = VK_U64;
-			break;
-		}
-		fv.kind = VK_TEXT;
-		fv.v.text.s = json_string_value(v);
-		fv.v.text.len = json_string_length(v);
+	default:
 		break;
-	case JSON_INTEGER:
-		fv.kind = VK_I64;
-		fv.v.i64 = json_integer_value(v);
-		break;
-	case JSON_REAL:
-		fv.kind = VK_F64;
-		fv.v.f64 = json_real_value(v);
-		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		fv.kind = VK_BOOL;
-		fv.v.b = json_is_true(v);
-		break;
-	case JSON_NULL:
-		return 0;
 	}
+	if (!tok_of_json(v, &t) || !infer_value(&t, &fv))
+		return 0;
 	return emit(w, &fv);
 }
 
-/* One typed leaf value of a mapped field; values that do not convert are skipped. */
+/* One typed leaf value of a mapped field: what leaf_rule() reads from it
+ * (values that do not convert are skipped). */
 static int visit_leaf(struct walker *w, const struct field_mapping *f, json_t *v, uint32_t idx,
 		      int depth)
 {
-	struct field_value fv;
+	struct tok t;
+	struct rule_out o;
 
-	if (json_is_null(v))
-		return 0;
 	if (f->type == FT_JSON)
-		return visit_inferred(w, f, v, idx, depth);
-	memset(&fv, 0, sizeof(fv));
-	fv.mapping = f;
-	fv.array_index = idx;
-	switch (f->type) {
-	case FT_TEXT:
-		if (!json_is_string(v) || big_u64(v, &fv.v.u64))
-			return 0;
-		fv.kind = VK_TEXT;
-		fv.v.text.s = json_string_value(v);
-		fv.v.text.len = json_string_length(v);
-		break;
-	case FT_I64:
-		if (!json_is_integer(v))
-			return 0;
-		fv.kind = VK_I64;
-		fv.v.i64 = json_integer_value(v);
-		break;
-	case FT_U64:
-		if (big_u64(v, &fv.v.u64)) {
-			fv.kind = VK_U64;
-			break;
-		}
-		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return 0;
-		fv.kind = VK_U64;
-		fv.v.u64 = (uint64_t)json_integer_value(v);
-		break;
-	case FT_F64:
-		if (big_u64(v, &fv.v.u64)) {
-			fv.kind = VK_F64;
-			fv.v.f64 = (double)fv.v.u64;
-			break;
-		}
-		if (!json_is_number(v))
-			return 0;
-		fv.kind = VK_F64;
-		fv.v.f64 = json_number_value(v);
-		break;
-	case FT_BOOL:
-		if (!json_is_boolean(v))
-			return 0;
-		fv.kind = VK_BOOL;
-		fv.v.b = json_is_true(v);
-		break;
-	case FT_DATETIME:
-		if (!datetime_value(f, v, &fv.v.dt_us))
-			return 0;
-		fv.kind = VK_DATETIME;
-		break;
-	case FT_IP:
-		if (!json_is_string(v) || !cstr(v) || !value_parse_ip(cstr(v), fv.v.ip))
-			return 0;
-		fv.kind = VK_IP;
-		break;
-	case FT_BYTES:
-		if (!json_is_string(v) ||
-		    !docmap_bytes_decode(f, json_string_value(v), json_string_length(v), &w->dm->scratch))
-			return 0;
-		fv.kind = VK_BYTES;
-		fv.v.bytes.p = (const uint8_t *)buf_str(&w->dm->scratch);
-		fv.v.bytes.len = w->dm->scratch.len;
-		break;
-	case FT_JSON:
-	case FT_OBJECT:
+		return json_is_null(v) ? 0 : visit_inferred(w, f, v, idx, depth);
+	if (!tok_of_json(v, &t) || leaf_rule(w->dm, f, &t, &o) == RULE_REJECT || !o.has_value)
 		return 0;
-	}
-	return emit(w, &fv);
+	o.fv.array_index = idx;
+	return emit(w, &o.fv);
 }
 
 static int walk_object(struct walker *w, const struct field_mapping *fields, size_t n, json_t *obj,
@@ -991,14 +1223,18 @@ int docmap_walk(struct docmap *dm, json_t *canonical, docmap_visit_fn visit, voi
 
 bool docmap_timestamp(struct docmap *dm, json_t *canonical, int64_t *us)
 {
+	struct rule_out o;
+	struct tok t;
 	json_t *v;
 
 	if (!dm->cfg || !dm->cfg->timestamp_field || !dm->ts_field)
 		return false;
 	v = lookup_path(canonical, dm->cfg->timestamp_field);
-	if (!v || json_is_null(v))
+	if (!v || json_is_null(v) || !tok_of_json(v, &t) ||
+	    rule_datetime(dm, dm->ts_field, &t, &o) == RULE_REJECT)
 		return false;
-	return datetime_value(dm->ts_field, v, us);
+	*us = o.fv.v.dt_us;
+	return true;
 }
 
 /* ---------------------------------------------------------------- serializing */
@@ -1183,6 +1419,19 @@ json_str_run(const unsigned char *p, const unsigned char *end, uint32_t *h)
 	for (;;) {
 		size_t k;
 
+		/* without a hash: 8 bytes at a time while none of them stops the run */
+		while (!h && end - p >= 8) {
+			const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+			uint64_t v, q, b;
+
+			memcpy(&v, p, 8);
+			q = v ^ (ones * '"');
+			b = v ^ (ones * '\\');
+			if (((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) &
+			     highs) != 0)
+				break;
+			p += 8;
+		}
 		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
 			if (h)
 				x = (x ^ *p) * 16777619u;
@@ -1309,11 +1558,34 @@ static inline bool json_escape_canonical(const unsigned char *p, size_t k, unsig
 
 /* ---------------------------------------------------------------- one-pass mapping */
 
+/* buf_addc/buf_add without a call while the buffer has room (the fast
+ * path writes every token through them). */
+static inline void out_c(struct buf *b, char c)
+{
+	if (b->cap - b->len < 2) {
+		buf_addc(b, c);
+		return;
+	}
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+static inline void out_n(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len <= n) {
+		buf_add(b, p, n);
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 /*
  * The fast path of docmap_canonical_line(): a JSON scanner that writes the
  * canonical form while it reads, for documents where that is easy: strings
  * already in canonical escaping, integers that fit, reals already in their
- * shortest form, datetimes and coerced numbers rewritten in place, unknown
+ * shortest form, the rewrites leaf_rule() names written in place, unknown
  * fields dropped in lenient mode. Anything else (errors included) makes it
  * give up, and the tree-based path decides: so it never accepts what that
  * path would reject, nor writes anything else than what it would write.
@@ -1477,40 +1749,135 @@ static bool big_rewrite(const char *line, size_t len, struct buf *out)
 	return true;
 }
 
-/* A number token: its span; *is_int when it has no fraction or exponent and fits in int64. */
-static bool fx_number(struct fast *fx, const char **s, size_t *n, bool *is_int)
+/*
+ * A number token at fx->p as leaf_rule() reads it. *verbatim when its text
+ * is what the tree path writes for its value: an integer but "-0", a real
+ * already in its shortest round-trip form. Gives up on integers beyond
+ * int64 and on reals out of range (the tree path decides those).
+ */
+static bool fx_num_tok(struct fast *fx, struct tok *t, bool *verbatim)
 {
 	const char *start = fx->p;
 	struct json_num num;
+	char tmp[64];
+	struct buf b = BUF_INIT;
+	size_t n;
 
 	if (!lex_number(fx->p, fx->end, &num))
 		return false;
-	*is_int = num.is_int;
-	*s = start;
-	*n = (size_t)(num.end - start);
 	fx->p = num.end;
-	if (*is_int)
-		/* must fit in int64 and not be "-0" (which becomes "0") */
-		return !(num.neg && num.digits == 1 && num.mag == 0) && json_num_fits_i64(&num);
-	{
-		/* a real: keep it only when it is already in its shortest form */
-		char tmp[64];
-		struct buf b = BUF_INIT;
-		bool same;
-		double d;
+	n = (size_t)(num.end - start);
+	if (num.is_int) {
+		if (!json_num_fits_i64(&num))
+			return false;
+		t->kind = TK_INT;
+		t->i = !num.neg ? (int64_t)num.mag
+		       : num.mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)num.mag;
+		*verbatim = !(num.neg && num.mag == 0);
+		return true;
+	}
+	if (n >= sizeof(tmp))
+		return false;
+	memcpy(tmp, start, n);
+	tmp[n] = '\0';
+	errno = 0;
+	t->kind = TK_REAL;
+	t->d = strtod(tmp, NULL);
+	if (errno || !isfinite(t->d))
+		return false;
+	add_real(&b, t->d);
+	*verbatim = b.len == n && memcmp(b.data, start, n) == 0;
+	buf_free(&b);
+	return true;
+}
 
-		if (*n >= sizeof(tmp))
+/* The decoded bytes of a string token whose escapes fx_string() checked. */
+static void fx_decode(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	buf_reset(out);
+	while (p < end) {
+		const unsigned char *run = json_str_run(p, end, NULL);
+		unsigned cp = 0;
+		size_t k;
+
+		buf_add(out, p, (size_t)(run - p));
+		if (run >= end)
+			break;
+		k = json_escape(run, end, &cp);
+		if (!k)
+			break;          /* not reached: fx_string() checked them */
+		json_utf8_put(out, cp);
+		p = run + k;
+	}
+}
+
+/* A scalar token at fx->p (after whitespace): see fx_num_tok() for
+ * *verbatim. A string with escapes is decoded when decode says so (else
+ * t->s is its JSON text between the quotes). */
+static bool fx_token(struct fast *fx, struct tok *t, bool *verbatim, bool decode)
+{
+	const char *s;
+	size_t n;
+	bool plain;
+
+	memset(t, 0, sizeof(*t));
+	*verbatim = true;
+	switch (*fx->p) {
+	case '"':
+		if (!fx_string(fx, &s, &n, &plain))
 			return false;
-		memcpy(tmp, start, *n);
-		tmp[*n] = '\0';
-		errno = 0;
-		d = strtod(tmp, NULL);
-		if (errno || !isfinite(d))
+		t->kind = TK_STR;
+		if (plain || !decode) {
+			t->s = s + 1;
+			t->n = n - 2;
+		} else {
+			fx_decode(&fx->dm->tokbuf, s + 1, n - 2);
+			t->s = buf_str(&fx->dm->tokbuf);
+			t->n = fx->dm->tokbuf.len;
+		}
+		return true;
+	case 't':
+	case 'f':
+	case 'n':
+		t->kind = *fx->p == 'n' ? TK_NULL : TK_BOOL;
+		t->b = *fx->p == 't';
+		n = *fx->p == 'f' ? 5 : 4;
+		if (!json_lit(fx->p, fx->end, *fx->p == 't' ? "true" : *fx->p == 'f' ? "false" : "null", n))
 			return false;
-		add_real(&b, d);
-		same = b.len == *n && memcmp(b.data, start, *n) == 0;
-		buf_free(&b);
-		return same;
+		fx->p += n;
+		return true;
+	case '{':
+	case '[':
+		return false;
+	default:
+		return fx_num_tok(fx, t, verbatim);
+	}
+}
+
+/* A rewritten token as docmap_serialize() writes its jansson value (json_of_tok). */
+static void fx_put(struct buf *out, const struct tok *t)
+{
+	switch (t->kind) {
+	case TK_STR:
+		docmap_json_string(out, t->s, t->n);
+		break;
+	case TK_INT:
+		buf_addf(out, "%lld", (long long)t->i);
+		break;
+	case TK_BIG:
+		buf_addf(out, "%llu", (unsigned long long)t->u);
+		break;
+	case TK_REAL:
+		add_real(out, t->d);
+		break;
+	case TK_BOOL:
+		out_n(out, t->b ? "true" : "false", t->b ? 4 : 5);
+		break;
+	case TK_NULL:
+		out_n(out, "null", 4);
+		break;
 	}
 }
 
@@ -1518,7 +1885,7 @@ static bool fx_lit(struct fast *fx, const char *lit, size_t n)
 {
 	if (!json_lit(fx->p, fx->end, lit, n))
 		return false;
-	buf_add(fx->out, lit, n);
+	out_n(fx->out, lit, n);
 	fx->p += n;
 	return true;
 }
@@ -1526,143 +1893,31 @@ static bool fx_lit(struct fast *fx, const char *lit, size_t n)
 static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapping *f,
 		     const struct field_mapping *fields, size_t nf, int depth, bool top);
 
-/* A datetime value at fx->p (string or number) written as an RFC 3339 string. */
-static bool fx_datetime(struct fast *fx, const struct field_mapping *f)
-{
-	int64_t us = 0;
-	unsigned ns = 0;
-	bool ok = false;
-
-	if (*fx->p == '"') {
-		const char *s;
-		size_t n;
-		bool plain;
-
-		if (!fx_string(fx, &s, &n, &plain) || !plain || n - 2 > 200)
-			return false;
-		{
-			char tmp[256];
-
-			memcpy(tmp, s + 1, n - 2);
-			tmp[n - 2] = '\0';
-			ok = datetime_text(f, tmp, n - 2, &us);
-			if (ok)
-				ns = datetime_sub_us(tmp, n - 2, us);
-		}
-	} else {
-		const char *s;
-		size_t n;
-		bool is_int;
-		char tmp[64];
-
-		if (f->n_input_formats && !has_format(f, "unix_timestamp"))
-			return false;
-		if (!fx_number(fx, &s, &n, &is_int) || n >= sizeof(tmp))
-			return false;
-		memcpy(tmp, s, n);
-		tmp[n] = '\0';
-		if (is_int) {
-			errno = 0;
-			ok = datetime_from_i64(strtoll(tmp, NULL, 10), &us) && errno == 0;
-		} else {
-			ok = datetime_from_number(strtod(tmp, NULL), &us);
-		}
-	}
-	if (!ok)
-		return false;
-	buf_addc(fx->out, '"');
-	datetime_format_rfc3339_ns(us, ns, fx->out);
-	buf_addc(fx->out, '"');
-	return true;
-}
-
-/* A coerced number given as a string: digits only, rewritten as a JSON integer. */
-static bool fx_coerce_int(struct fast *fx, bool is_unsigned)
-{
-	const char *s;
-	size_t n;
-	bool plain;
-	char tmp[32];
-	size_t i = 0;
-
-	if (!fx_string(fx, &s, &n, &plain) || !plain || n - 2 == 0 || n - 2 >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s + 1, n - 2);
-	tmp[n - 2] = '\0';
-	if (tmp[0] == '-' && !is_unsigned)
-		i = 1;
-	if (!tmp[i])
-		return false;
-	for (size_t k = i; tmp[k]; k++)
-		if (tmp[k] < '0' || tmp[k] > '9')
-			return false;
-	errno = 0;
-	if (is_unsigned) {
-		unsigned long long u = strtoull(tmp, NULL, 10);
-
-		if (errno || u > INT64_MAX)
-			return false;
-		buf_addf(fx->out, "%llu", u);
-	} else {
-		long long v = strtoll(tmp, NULL, 10);
-
-		if (errno)
-			return false;
-		buf_addf(fx->out, "%lld", v);
-	}
-	return true;
-}
-
+/* A scalar of a mapped field (or a json field's object): leaf_rule() says
+ * what the tree path would write; the token's own text when it keeps it. */
 static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int depth)
 {
-	const char *s;
-	size_t n;
-	bool b, is_int;
-	char c = *fx->p;
+	const char *start = fx->p;
+	struct rule_out o;
+	struct tok t;
+	bool verbatim;
 
-	if (c == 'n')
-		return fx_lit(fx, "null", 4);
-	switch (f->type) {
-	case FT_TEXT:
-		if (c != '"' || !fx_string(fx, &s, &n, &b))
-			return false;
-		buf_add(fx->out, s, n);
-		return true;
-	case FT_I64:
-	case FT_U64:
-		if (c == '"')
-			return f->coerce && fx_coerce_int(fx, f->type == FT_U64);
-		if (!fx_number(fx, &s, &n, &is_int) || !is_int || (f->type == FT_U64 && *s == '-'))
-			return false;
-		buf_add(fx->out, s, n);
-		return true;
-	case FT_F64:
-		if (!fx_number(fx, &s, &n, &is_int))
-			return false;
-		buf_add(fx->out, s, n);
-		return true;
-	case FT_BOOL:
-		return fx_lit(fx, "true", 4) || fx_lit(fx, "false", 5);
-	case FT_DATETIME:
-		return fx_datetime(fx, f);
-	case FT_IP: {
-		char tmp[64];
-		uint8_t ip[16];
-
-		if (c != '"' || !fx_string(fx, &s, &n, &b) || !b || n - 2 >= sizeof(tmp))
-			return false;
-		memcpy(tmp, s + 1, n - 2);
-		tmp[n - 2] = '\0';
-		if (!value_parse_ip(tmp, ip))
-			return false;
-		buf_add(fx->out, s, n);
-		return true;
-	}
-	case FT_JSON:
-		return c == '{' && fx_value(fx, FX_DYN, NULL, NULL, 0, depth, false);
-	case FT_BYTES:
-	case FT_OBJECT:
+	if (f->type == FT_JSON)
+		return *fx->p == 'n' ? fx_lit(fx, "null", 4)
+		       : *fx->p == '{' && fx_value(fx, FX_DYN, NULL, NULL, 0, depth, false);
+	if (!fx_token(fx, &t, &verbatim, rule_reads_string(f)))
 		return false;
+	switch (leaf_rule(fx->dm, f, &t, &o)) {
+	case RULE_KEEP:
+		if (!verbatim)
+			return false;
+		out_n(fx->out, start, (size_t)(fx->p - start));
+		return true;
+	case RULE_REWRITE:
+		fx_put(fx->out, &o.nt);
+		return true;
+	case RULE_REJECT:
+		break;
 	}
 	return false;
 }
@@ -1687,11 +1942,11 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			if (!f->is_array || f->type == FT_JSON)
 				return false;
 			fx->p++;
-			buf_addc(fx->out, '[');
+			out_c(fx->out, '[');
 			fx_ws(fx);
 			if (fx->p < fx->end && *fx->p == ']') {
 				fx->p++;
-				buf_addc(fx->out, ']');
+				out_c(fx->out, ']');
 				return true;
 			}
 			for (;;) {
@@ -1699,7 +1954,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 				if (fx->p >= fx->end || *fx->p == '[')
 					return false;
 				if (count++)
-					buf_addc(fx->out, ',');
+					out_c(fx->out, ',');
 				if (!fx_leaf_scalar(fx, f, depth + 1))
 					return false;
 				fx_ws(fx);
@@ -1712,7 +1967,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 				if (*fx->p != ']')
 					return false;
 				fx->p++;
-				buf_addc(fx->out, ']');
+				out_c(fx->out, ']');
 				return true;
 			}
 		}
@@ -1723,13 +1978,14 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 		const char *keys[FAST_MAX_KEYS];
 		size_t klen[FAST_MAX_KEYS];
 		size_t nk = 0, written = 0;
+		uint64_t seen = 0, kbit;
 
 		fx->p++;
-		buf_addc(fx->out, '{');
+		out_c(fx->out, '{');
 		fx_ws(fx);
 		if (fx->p < fx->end && *fx->p == '}') {
 			fx->p++;
-			buf_addc(fx->out, '}');
+			out_c(fx->out, '}');
 			return true;
 		}
 		for (;;) {
@@ -1741,9 +1997,13 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b ||
 			    nk >= FAST_MAX_KEYS)
 				return false;
-			for (size_t i = 0; i < nk; i++)
+			/* duplicate key: the tree decides (a key's length and last
+			 * byte pick a bit of seen: only keys sharing it are compared) */
+			kbit = UINT64_C(1) << ((n * 7 + (unsigned char)s[n - 2]) & 63);
+			for (size_t i = 0; (seen & kbit) && i < nk; i++)
 				if (klen[i] == n && memcmp(keys[i], s, n) == 0)
-					return false;     /* duplicate key: the tree decides */
+					return false;
+			seen |= kbit;
 			keys[nk] = s;
 			klen[nk++] = n;
 			fx_ws(fx);
@@ -1751,11 +2011,11 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 				return false;
 			fx->p++;
 			if (written)
-				buf_addc(fx->out, ',');
-			buf_add(fx->out, s, n);
-			buf_addc(fx->out, ':');
+				out_c(fx->out, ',');
+			out_n(fx->out, s, n);
+			out_c(fx->out, ':');
 			if (ctx == FX_OBJ)
-				m = config_child(fx->dm->cfg, fields, nf, s + 1, n - 2);
+				m = child_hinted(fx->dm, fields, nf, s + 1, n - 2, nk - 1);
 			if (m && m->type == FT_OBJECT) {
 				fx_ws(fx);
 				if (fx->p < fx->end && *fx->p == 'n')
@@ -1765,8 +2025,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 					     fx_value(fx, FX_OBJ, NULL, m->fields, m->n_fields, depth + 1, false);
 			} else if (m) {
 				ok = fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false);
-				if (ok && top && fx->dm->cfg->timestamp_field &&
-				    strcmp(m->name, fx->dm->cfg->timestamp_field) == 0)
+				if (ok && top && m == fx->dm->ts_field)
 					fx->ts_seen = memcmp(fx->out->data + fx->out->len - 4, "null", 4) != 0;
 			} else if (ctx == FX_OBJ && mode == MODE_STRICT) {
 				return false;
@@ -1790,7 +2049,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			if (*fx->p != '}')
 				return false;
 			fx->p++;
-			buf_addc(fx->out, '}');
+			out_c(fx->out, '}');
 			return true;
 		}
 	}
@@ -1798,16 +2057,16 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 		size_t count = 0;
 
 		fx->p++;
-		buf_addc(fx->out, '[');
+		out_c(fx->out, '[');
 		fx_ws(fx);
 		if (fx->p < fx->end && *fx->p == ']') {
 			fx->p++;
-			buf_addc(fx->out, ']');
+			out_c(fx->out, ']');
 			return true;
 		}
 		for (;;) {
 			if (count++)
-				buf_addc(fx->out, ',');
+				out_c(fx->out, ',');
 			if (!fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false))
 				return false;
 			fx_ws(fx);
@@ -1820,14 +2079,14 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 			if (*fx->p != ']')
 				return false;
 			fx->p++;
-			buf_addc(fx->out, ']');
+			out_c(fx->out, ']');
 			return true;
 		}
 	}
 	case '"':
 		if (!fx_string(fx, &s, &n, &b))
 			return false;
-		buf_add(fx->out, s, n);
+		out_n(fx->out, s, n);
 		return true;
 	case 't':
 		return fx_lit(fx, "true", 4);
@@ -1836,11 +2095,13 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 	case 'n':
 		return fx_lit(fx, "null", 4);
 	default: {
-		bool is_int;
+		const char *start = fx->p;
+		struct tok t;
+		bool verbatim;
 
-		if (!fx_number(fx, &s, &n, &is_int))
+		if (!fx_num_tok(fx, &t, &verbatim) || !verbatim)
 			return false;
-		buf_add(fx->out, s, n);
+		out_n(fx->out, start, (size_t)(fx->p - start));
 		return true;
 	}
 	}
@@ -2020,21 +2281,76 @@ static bool sc_lit(struct scan *sc, const char *lit, size_t n)
 	return true;
 }
 
-/* Append a value with the current path; text_off: its string in dv->text, or SIZE_MAX. */
-static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
+/* A scalar token at sc->p (after whitespace) as leaf_rule() reads it;
+ * *off as sc_string() sets it (SIZE_MAX but for a decoded string). */
+static bool sc_token(struct scan *sc, struct tok *t, size_t *off)
 {
-	struct docmap_values *dv = sc->dv;
-	struct buf *path = &sc->dm->path;
+	bool is_int;
 
+	memset(t, 0, sizeof(*t));
+	*off = SIZE_MAX;
+	switch (*sc->p) {
+	case '"':
+		if (!sc_string(sc, &t->s, &t->n, off))
+			return false;
+		if (*off != SIZE_MAX)
+			t->s = sc->dv->text.data + *off;
+		t->kind = TK_STR;
+		return true;
+	case 't':
+	case 'f':
+		t->kind = TK_BOOL;
+		t->b = *sc->p == 't';
+		return t->b ? sc_lit(sc, "true", 4) : sc_lit(sc, "false", 5);
+	case 'n':
+		t->kind = TK_NULL;
+		return sc_lit(sc, "null", 4);
+	case '{':
+	case '[':
+		return false;
+	default:
+		if (!sc_number(sc, &is_int, &t->i, &t->d))
+			return false;
+		t->kind = is_int ? TK_INT : TK_REAL;
+		return true;
+	}
+}
+
+/* Append a value with its path; text_off: its string (or bytes) in dv->text, or SIZE_MAX. */
+static void dv_push(struct docmap_values *dv, const char *path, size_t path_len,
+		    const struct field_value *fv, size_t text_off)
+{
 	if (dv->n + 1 > dv->cap) {
 		XGROW(dv->v, dv->n + 1, dv->cap);
 		dv->fix = xreallocarray(dv->fix, dv->cap, sizeof(*dv->fix));
 	}
-	fv->path_len = path->len;
 	dv->fix[dv->n].path_off = dv->paths.len;
 	dv->fix[dv->n].text_off = text_off;
-	buf_add(&dv->paths, path->data ? path->data : "", path->len);
-	dv->v[dv->n++] = *fv;
+	buf_add(&dv->paths, path, path_len);
+	dv->v[dv->n] = *fv;
+	dv->v[dv->n++].path_len = path_len;
+}
+
+/* The values' pointers into dv's buffers, once these stop moving. */
+static void dv_finish(struct docmap_values *dv)
+{
+	for (size_t i = 0; i < dv->n; i++) {
+		size_t off = dv->fix[i].text_off;
+
+		dv->v[i].path = dv->paths.data ? dv->paths.data + dv->fix[i].path_off : "";
+		if (off != SIZE_MAX && dv->v[i].kind == VK_BYTES)
+			dv->v[i].v.bytes.p = (const uint8_t *)dv->text.data + off;
+		else if (off != SIZE_MAX)
+			dv->v[i].v.text.s = dv->text.data + off;
+	}
+}
+
+/* Append a value with the current path (see dv_push). */
+static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
+{
+	struct buf *path = &sc->dm->path;
+
+	dv_push(sc->dv, path->data ? path->data : "", path->len, fv, text_off);
 }
 
 /* One scalar string/number/bool/null value under a json field or unmapped (visit_inferred). */
@@ -2151,6 +2467,7 @@ static bool sc_key_new(struct scan *sc, size_t base, uint64_t mask[4], const cha
 static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth)
 {
 	struct field_value fv;
+	struct tok t;
 	const char *s;
 	size_t n, off;
 
@@ -2219,135 +2536,42 @@ static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32
 			return true;
 		}
 	}
-	case '"':
-		if (!sc_string(sc, &s, &n, &off))
+	default:
+		if (!sc_token(sc, &t, &off))
 			return false;
-		fv.kind = VK_TEXT;
-		fv.v.text.s = s;
-		fv.v.text.len = n;
-		sc_push(sc, &fv, off);
+		if (infer_value(&t, &fv))
+			sc_push(sc, &fv, fv.kind == VK_TEXT ? off : SIZE_MAX);
 		return true;
-	case 't':
-	case 'f':
-		fv.kind = VK_BOOL;
-		fv.v.b = *sc->p == 't';
-		if (!(fv.v.b ? sc_lit(sc, "true", 4) : sc_lit(sc, "false", 5)))
-			return false;
-		sc_push(sc, &fv, SIZE_MAX);
-		return true;
-	case 'n':
-		return sc_lit(sc, "null", 4);
-	default: {
-		bool is_int;
-
-		if (!sc_number(sc, &is_int, &fv.v.i64, &fv.v.f64))
-			return false;
-		fv.kind = is_int ? VK_I64 : VK_F64;
-		sc_push(sc, &fv, SIZE_MAX);
-		return true;
-	}
 	}
 }
 
-/* One leaf value of a mapped field (not an array), mapped unchanged (map_leaf) and visited (visit_leaf). */
+/* One leaf value of a mapped field (not an array): what leaf_rule() keeps
+ * (map_leaf) and reads (visit_leaf); a rewrite or a rejection gives up. */
 static bool sc_leaf(struct scan *sc, const struct field_mapping *f, uint32_t idx, int depth,
 		    int64_t *dt)
 {
-	struct field_value fv;
-	const char *s;
-	size_t n, off;
-	bool is_int;
-	double d;
+	struct rule_out o;
+	struct tok t;
+	size_t off;
 
 	sc_ws(sc);
 	if (sc->p >= sc->end)
 		return false;
-	if (*sc->p == 'n')
-		return sc_lit(sc, "null", 4);
-	memset(&fv, 0, sizeof(fv));
-	fv.mapping = f;
-	fv.array_index = idx;
-	switch (f->type) {
-	case FT_TEXT:
-		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off))
-			return false;
-		fv.kind = VK_TEXT;
-		fv.v.text.s = s;
-		fv.v.text.len = n;
-		sc_push(sc, &fv, off);
-		return true;
-	case FT_I64:
-	case FT_U64:
-		if (*sc->p == '"' || !sc_number(sc, &is_int, &fv.v.i64, &d) || !is_int)
-			return false;
-		if (f->type == FT_U64) {
-			if (fv.v.i64 < 0)
-				return false;
-			fv.kind = VK_U64;
-			fv.v.u64 = (uint64_t)fv.v.i64;
-		} else {
-			fv.kind = VK_I64;
-		}
-		sc_push(sc, &fv, SIZE_MAX);
-		return true;
-	case FT_F64: {
-		int64_t i;
-
-		if (*sc->p == '"' || !sc_number(sc, &is_int, &i, &d))
-			return false;
-		fv.kind = VK_F64;
-		fv.v.f64 = is_int ? (double)i : d;
-		sc_push(sc, &fv, SIZE_MAX);
-		return true;
-	}
-	case FT_BOOL:
-		fv.kind = VK_BOOL;
-		fv.v.b = *sc->p == 't';
-		if (!(fv.v.b ? sc_lit(sc, "true", 4) : sc_lit(sc, "false", 5)))
-			return false;
-		sc_push(sc, &fv, SIZE_MAX);
-		return true;
-	case FT_DATETIME: {
-		struct buf *b = &sc->dm->scratch;
-
-		/* only the canonical form (map_leaf would rewrite any other) */
-		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off) || off != SIZE_MAX)
-			return false;
-		if (n < 20 || n >= 40 || s[n - 1] != 'Z' || !datetime_parse("rfc3339", s, n, &fv.v.dt_us))
-			return false;
-		buf_reset(b);
-		datetime_format_rfc3339(fv.v.dt_us, b);
-		if (b->len != n || memcmp(b->data, s, n) != 0)
-			return false;
-		fv.kind = VK_DATETIME;
-		if (dt)
-			*dt = fv.v.dt_us;
-		sc_push(sc, &fv, SIZE_MAX);
-		return true;
-	}
-	case FT_IP: {
-		char tmp[64];
-
-		if (*sc->p != '"' || !sc_string(sc, &s, &n, &off) || off != SIZE_MAX ||
-		    n >= sizeof(tmp))
-			return false;
-		memcpy(tmp, s, n);
-		tmp[n] = '\0';
-		if (!value_parse_ip(tmp, fv.v.ip))
-			return false;
-		fv.kind = VK_IP;
-		sc_push(sc, &fv, SIZE_MAX);
-		return true;
-	}
-	case FT_JSON:
-		return *sc->p == '{' && sc_inferred(sc, f, idx, depth);
-	case FT_BYTES:
-	case FT_OBJECT:
+	if (f->type == FT_JSON)
+		return *sc->p == 'n' ? sc_lit(sc, "null", 4)
+		       : *sc->p == '{' && sc_inferred(sc, f, idx, depth);
+	if (!sc_token(sc, &t, &off) || leaf_rule(sc->dm, f, &t, &o) != RULE_KEEP)
 		return false;
-	}
-	return false;
+	if (!o.has_value)
+		return true;                 /* null */
+	if (o.fv.kind == VK_BYTES)
+		return false;                /* decoded in dm->scratch: left to the tree path */
+	o.fv.array_index = idx;
+	if (dt && o.fv.kind == VK_DATETIME)
+		*dt = o.fv.v.dt_us;
+	sc_push(sc, &o.fv, o.fv.kind == VK_TEXT ? off : SIZE_MAX);
+	return true;
 }
-
 
 /* An object of mapped fields (map_object + walk_object). */
 static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_t nf, int depth,
@@ -2388,7 +2612,8 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		sc_ws(sc);
 		if (sc->p >= sc->end)
 			return false;
-		m = config_child(cfg, fields, nf, s, n); /* keys hold no NUL (sc_key) */
+		/* keys hold no NUL (sc_key) */
+		m = child_hinted(sc->dm, fields, nf, s, n, sc->dv->nkeys - base - 1);
 		old = path_push(&sc->dm->path, s, n);
 		if (tsf && strlen(tsf) == n && memcmp(tsf, s, n) == 0)
 			is_ts = true;
@@ -2489,10 +2714,85 @@ bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct do
 	sc_ws(&sc);
 	if (sc.p != sc.end || (cfg->timestamp_field && !sc.ts_seen))
 		return false;
-	for (size_t i = 0; i < dv->n; i++) {
-		dv->v[i].path = dv->paths.data ? dv->paths.data + dv->fix[i].path_off : "";
-		if (dv->fix[i].text_off != SIZE_MAX)
-			dv->v[i].v.text.s = dv->text.data + dv->fix[i].text_off;
+	dv_finish(dv);
+	return true;
+}
+
+/* ---------------------------------------------------------------- collecting */
+
+static int collect_visit(void *ctx, const struct field_value *fv)
+{
+	struct docmap_values *dv = ctx;
+	size_t off = SIZE_MAX;
+
+	if (fv->kind == VK_BYTES) {      /* decoded in dm->scratch: copied */
+		off = dv->text.len;
+		buf_add(&dv->text, fv->v.bytes.p, fv->v.bytes.len);
 	}
+	dv_push(dv, fv->path, fv->path_len, fv, off);
+	return 0;
+}
+
+void docmap_collect(struct docmap *dm, json_t *canonical, struct docmap_values *dv)
+{
+	dv->n = 0;
+	dv->has_ts = false;
+	dv->ts_us = 0;
+	buf_reset(&dv->paths);
+	buf_reset(&dv->text);
+	docmap_walk(dm, canonical, collect_visit, dv);
+	dv->has_ts = docmap_timestamp(dm, canonical, &dv->ts_us);
+	dv_finish(dv);
+}
+
+bool docmap_stores_all(const struct docmap *dm)
+{
+	return dm->n_unstored == 0;
+}
+
+/* Remove a dotted path from an object (only object nesting). */
+static void remove_path(json_t *obj, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	json_t *child;
+
+	if (!json_is_object(obj))
+		return;
+	if (!dot) {
+		json_object_del(obj, path);
+		return;
+	}
+	{
+		char *head = xstrndup(path, (size_t)(dot - path));
+
+		child = json_object_get(obj, head);
+		free(head);
+	}
+	if (json_is_array(child)) {
+		size_t i;
+		json_t *el;
+
+		json_array_foreach(child, i, el)
+			remove_path(el, dot + 1);
+	} else {
+		remove_path(child, dot + 1);
+	}
+}
+
+bool docmap_stored_text(struct docmap *dm, json_t *canonical, struct buf *out)
+{
+	json_t *copy;
+
+	if (!dm->n_unstored)
+		return false;
+	copy = json_deep_copy(canonical);
+	if (!copy)
+		xalloc_die();
+	for (size_t i = 0; i < dm->n_unstored; i++)
+		remove_path(copy, dm->unstored[i]);
+	buf_reset(out);
+	/* docmap_serialize: integers over int64 are held as docmap_map_line() reads them */
+	docmap_serialize(copy, out);
+	json_decref(copy);
 	return true;
 }

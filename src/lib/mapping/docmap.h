@@ -32,6 +32,12 @@
  * visited with the type inferred from JSON (string -> text, integer -> i64
  * or u64, real -> f64, bool -> bool; Quickwit infers the same way).
  *
+ * The type rules (what each field type keeps, rewrites or rejects, and the
+ * value it indexes) are written once, in docmap.c's leaf_rule(): the tree
+ * path (docmap_map, docmap_walk), the one-pass canonical writer
+ * (docmap_canonical_line) and the one-pass scan (docmap_scan_line) only
+ * read tokens and ask it; tests/fuzz/docmap_fuzz checks that they agree.
+ *
  * A struct docmap is read-only after docmap_new() except for its scratch
  * buffers: use one per thread.
  */
@@ -159,6 +165,20 @@ void docmap_values_free(struct docmap_values *dv);
  * caller) is captured in dv->captured (for partition_expr_eval()).
  */
 bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct docmap_values *dv);
+/*
+ * docmap_walk() and docmap_timestamp() of a canonical tree into dv (what
+ * docmap_scan_line() gives from its line): the values point into canonical
+ * and into dv, valid while both are (until dv's next use).
+ */
+void docmap_collect(struct docmap *dm, json_t *canonical, struct docmap_values *dv);
+/* Whether every field is stored (a canonical line is then stored as it is). */
+bool docmap_stores_all(const struct docmap *dm);
+/*
+ * The stored form of a canonical document, the fields with stored: false
+ * removed, serialized into out (reset first); false, out untouched, when
+ * every field is stored (store the canonical text itself).
+ */
+bool docmap_stored_text(struct docmap *dm, json_t *canonical, struct buf *out);
 /* json_loadb() that also takes integers above INT64_MAX (held as in
  * docmap_map_line()'s trees): for stored documents read back. */
 json_t *docmap_load(const char *text, size_t len, size_t flags, json_error_t *jerr);

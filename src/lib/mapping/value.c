@@ -139,13 +139,9 @@ bool value_parse_datetime(char *const *formats, size_t n_formats, const char *s,
 			  int64_t *us)
 {
 	if (len >= 20 && len < 40 && s[len - 1] == 'Z' && datetime_parse("rfc3339", s, len, us)) {
-		struct buf out = BUF_INIT;
-		bool same;
+		char t[DATETIME_RFC3339_MAX];
 
-		datetime_format_rfc3339(*us, &out);
-		same = out.len == len && memcmp(out.data, s, len) == 0;
-		buf_free(&out);
-		if (same)
+		if (datetime_rfc3339_chars(*us, t) == len && memcmp(t, s, len) == 0)
 			return true;
 	}
 	for (size_t i = 0; i < n_formats; i++)

@@ -51,7 +51,8 @@ struct indexer {
 	uint64_t invalid_since_cut;
 	int64_t first_ms;               /* first doc or checkpoint of the workbench; -1 */
 	struct buf dump;
-	struct docmap_values dv;        /* docmap_scan_line()'s values and partition keys */
+	struct buf stored;              /* docmap_stored_text() */
+	struct docmap_values dv;        /* the document's values (scan or collect), partition keys */
 	size_t cap_keys_cap;
 	bool scan_ok;                   /* the one-pass path may apply */
 	struct indexer_stats st;
@@ -144,6 +145,7 @@ void indexer_free(struct indexer *ix)
 	drop_segments(ix);
 	free(ix->slots);
 	buf_free(&ix->dump);
+	buf_free(&ix->stored);
 	for (size_t i = 0; i < ix->dv.n_cap; i++)
 		free(ix->dv.cap_keys[i]);
 	free(ix->dv.cap_keys);
@@ -288,8 +290,8 @@ int indexer_add_line(struct indexer *ix, const char *line, size_t len,
 		if (docmap_scan_line(ix->dm, text, text_len, &ix->dv) &&
 		    scanned_partition(ix, &pid) == 0) {
 			s = find_slot(ix, pid);
-			if (segment_stores_lines(s->seg)) {
-				if (segment_add_values(s->seg, &ix->dv, text, text_len, err) < 0)
+			if (docmap_stores_all(ix->dm)) {
+				if (segment_add_values(s->seg, &ix->dv, text, text_len, text_len, err) < 0)
 					goto out;
 				added(ix, s, fired);
 				ret = 0;
@@ -308,8 +310,14 @@ int indexer_add_line(struct indexer *ix, const char *line, size_t len,
 		text = ix->dump.data;
 		text_len = ix->dump.len;
 	}
-	if (segment_add_doc(s->seg, ix->dm, canon, text, text_len, err) < 0)
+	docmap_collect(ix->dm, canon, &ix->dv);
+	if (docmap_stored_text(ix->dm, canon, &ix->stored)) {
+		if (segment_add_values(s->seg, &ix->dv, buf_str(&ix->stored), ix->stored.len, text_len,
+				       err) < 0)
+			goto out;
+	} else if (segment_add_values(s->seg, &ix->dv, text, text_len, text_len, err) < 0) {
 		goto out;
+	}
 	added(ix, s, fired);
 	ret = 0;
 out:

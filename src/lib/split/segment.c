@@ -172,6 +172,14 @@ struct sfield {
 	uint64_t total_tokens;
 	uint32_t *norm_docs, *norm_cnt;
 	size_t norm_n, norm_cap;
+	/* the last text value and what it gave (logs repeat a field's value
+	 * from one document to the next: agents, referrers, methods): its
+	 * tokens' term ids and positions, its position count, its fast id */
+	struct buf last_text;
+	bool last_valid, last_fast_valid, recording;
+	uint32_t *last_ids, *last_pos;
+	size_t last_n, last_cap;
+	uint32_t last_npos, last_fast_id;
 };
 
 struct dsblock {
@@ -228,8 +236,6 @@ struct segment {
 	ZSTD_CCtx *zc;
 	struct dsworker *bg;     /* NULL: blocks are compressed inline */
 	/* fields to remove from stored docs */
-	const char **unstored;
-	size_t n_unstored;
 	/* current add_doc */
 	uint32_t cur_doc;
 	struct sfield *cur_field;
@@ -260,13 +266,6 @@ struct segment *segment_new(const struct index_config *cfg)
 		free(seg);
 		return NULL;
 	}
-	for (size_t i = 0; i < cfg->n_leaves; i++) {
-		if (!cfg->leaves[i]->stored) {
-			seg->unstored = xreallocarray(seg->unstored, seg->n_unstored + 1,
-						      sizeof(*seg->unstored));
-			seg->unstored[seg->n_unstored++] = cfg->leaves[i]->path;
-		}
-	}
 	return seg;
 }
 
@@ -283,6 +282,9 @@ static void sfield_free(struct sfield *f)
 	free(f->norm_docs);
 	free(f->norm_cnt);
 	strtab_free(&f->fdict);
+	buf_free(&f->last_text);
+	free(f->last_ids);
+	free(f->last_pos);
 	free(f->path);
 }
 
@@ -303,7 +305,6 @@ void segment_free(struct segment *seg)
 	buf_free(&seg->ds_tmp);
 	buf_free(&seg->concat_text);
 	ZSTD_freeCCtx(seg->zc);
-	free(seg->unstored);
 	free(seg);
 }
 
@@ -449,21 +450,12 @@ static struct sfield *field_get(struct segment *seg, const struct field_value *f
 	return f;
 }
 
-static void add_term(struct segment *seg, struct sfield *f, const void *term, size_t len,
-		     uint32_t pos)
+/* One more occurrence, at pos in the current doc, of the field's term id. */
+static void add_term_id(struct segment *seg, struct sfield *f, uint32_t id, uint32_t pos)
 {
-	bool is_new;
-	uint32_t id = seg_intern(seg, &f->terms, term, len, &is_new);
 	uint32_t doc = seg->cur_doc;
-	struct sterm *t;
+	struct sterm *t = &f->tinfo[id];
 
-	if (is_new) {
-		seg->mem -= f->tinfo_cap * sizeof(struct sterm);
-		XGROW(f->tinfo, f->terms.n, f->tinfo_cap);
-		seg->mem += f->tinfo_cap * sizeof(struct sterm);
-		memset(&f->tinfo[id], 0, sizeof(f->tinfo[id]));
-	}
-	t = &f->tinfo[id];
 	if (t->df == 0 || t->last_doc != doc) {
 		if (t->df > 0 && f->rec >= RECORD_FREQ)
 			bvec_varint(seg, &t->post, t->cur_tf);
@@ -479,6 +471,23 @@ static void add_term(struct segment *seg, struct sfield *f, const void *term, si
 		bvec_varint(seg, &t->pos, pos - t->last_pos);
 		t->last_pos = pos;
 	}
+}
+
+/* Intern a term of the field and add an occurrence at pos; its id. */
+static uint32_t add_term(struct segment *seg, struct sfield *f, const void *term, size_t len,
+			 uint32_t pos)
+{
+	bool is_new;
+	uint32_t id = seg_intern(seg, &f->terms, term, len, &is_new);
+
+	if (is_new) {
+		seg->mem -= f->tinfo_cap * sizeof(struct sterm);
+		XGROW(f->tinfo, f->terms.n, f->tinfo_cap);
+		seg->mem += f->tinfo_cap * sizeof(struct sterm);
+		memset(&f->tinfo[id], 0, sizeof(f->tinfo[id]));
+	}
+	add_term_id(seg, f, id, pos);
+	return id;
 }
 
 static void add_fast(struct segment *seg, struct sfield *f, uint64_t v)
@@ -500,8 +509,46 @@ static void emit_token(void *ctx, const char *tok, size_t len, uint32_t pos)
 	struct segment *seg = ctx;
 	struct sfield *f = seg->cur_field;
 
+	uint32_t id = add_term(seg, f, tok, len, f->pos_base + pos);
+
 	f->ntok++;
-	add_term(seg, f, tok, len, f->pos_base + pos);
+	if (f->recording) {
+		if (f->last_n + 1 > f->last_cap) {
+			XGROW(f->last_ids, f->last_n + 1, f->last_cap);
+			f->last_pos = xreallocarray(f->last_pos, f->last_cap, sizeof(*f->last_pos));
+		}
+		f->last_ids[f->last_n] = id;
+		f->last_pos[f->last_n++] = pos;
+	}
+}
+
+/*
+ * Tokenize and index a text value; the same text as the field's last value
+ * replays that value's term ids (the same tokens, so the same terms at the
+ * same positions) without tokenizing or hashing again. Returns its
+ * position count.
+ */
+static uint32_t index_text(struct segment *seg, struct sfield *f, const char *s, size_t n)
+{
+	uint32_t npos;
+
+	if (f->last_valid && f->last_text.len == n && memcmp(f->last_text.data, s, n) == 0) {
+		for (size_t i = 0; i < f->last_n; i++)
+			add_term_id(seg, f, f->last_ids[i], f->pos_base + f->last_pos[i]);
+		f->ntok = (uint32_t)f->last_n;
+		return f->last_npos;
+	}
+	f->last_valid = f->last_fast_valid = false;
+	f->last_n = 0;
+	f->recording = true;
+	seg->cur_field = f;
+	npos = tokenize(&seg->ts, f->tok, s, n, emit_token, seg);
+	f->recording = false;
+	buf_reset(&f->last_text);
+	buf_add(&f->last_text, s, n);
+	f->last_npos = npos;
+	f->last_valid = true;
+	return npos;
 }
 
 /* Count ntok more tokens of the field in the current doc (field norms). */
@@ -541,9 +588,8 @@ static int index_value(struct segment *seg, const struct field_value *fv)
 		if (f->indexed) {
 			uint32_t npos;
 
-			seg->cur_field = f;
 			f->ntok = 0;
-			npos = tokenize(&seg->ts, f->tok, fv->v.text.s, fv->v.text.len, emit_token, seg);
+			npos = index_text(seg, f, fv->v.text.s, fv->v.text.len);
 			f->pos_base += npos + 1;
 			f->total_tokens += f->ntok;
 			if (f->norms)
@@ -558,7 +604,13 @@ static int index_value(struct segment *seg, const struct field_value *fv)
 				p = seg->ts.scratch.data ? seg->ts.scratch.data : "";
 				n = seg->ts.scratch.len;
 			}
-			add_fast(seg, f, seg_intern(seg, &f->fdict, p, n, &is_new));
+			/* index_text() just saw this text: the same as the last one
+			 * when last_fast_valid survived it */
+			if (!f->indexed || !f->last_fast_valid) {
+				f->last_fast_id = seg_intern(seg, &f->fdict, p, n, &is_new);
+				f->last_fast_valid = f->indexed;
+			}
+			add_fast(seg, f, f->last_fast_id);
 		}
 		return 0;
 	case VK_I64: k = termkey_from_i64(fv->v.i64); break;
@@ -853,35 +905,6 @@ static int ds_block_full(struct segment *seg, struct qw_err *err)
 	return 0;
 }
 
-/* Remove a dotted path from an object (only object nesting). */
-static void remove_path(json_t *obj, const char *path)
-{
-	const char *dot = strchr(path, '.');
-	json_t *child;
-
-	if (!json_is_object(obj))
-		return;
-	if (!dot) {
-		json_object_del(obj, path);
-		return;
-	}
-	{
-		char *head = xstrndup(path, (size_t)(dot - path));
-
-		child = json_object_get(obj, head);
-		free(head);
-	}
-	if (json_is_array(child)) {
-		size_t i;
-		json_t *el;
-
-		json_array_foreach(child, i, el)
-			remove_path(el, dot + 1);
-	} else {
-		remove_path(child, dot + 1);
-	}
-}
-
 static void note_time(struct segment *seg, int64_t ts)
 {
 	if (!seg->has_time || ts < seg->tmin)
@@ -920,66 +943,17 @@ static int store_doc(struct segment *seg, const char *line, size_t len, size_t d
 	return 0;
 }
 
-int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
-		    const char *line, size_t len, struct qw_err *err)
-{
-	struct buf stripped = BUF_INIT;
-	size_t doc_len = len;
-	int64_t ts;
-	int ret = -1;
-
-	if (seg->num_docs == NO_DOC - 1) {
-		err_set(err, EX_SOFTWARE, "segment is full (%u docs)", seg->num_docs);
-		goto out;
-	}
-	seg->cur_doc = seg->num_docs;
-	if (docmap_walk(dm, canonical, visit, seg) != 0) {
-		err_set(err, EX_SOFTWARE, "cannot index document %u", seg->cur_doc);
-		goto out;
-	}
-	if (seg->cfg->timestamp_field && docmap_timestamp(dm, canonical, &ts))
-		note_time(seg, ts);
-	if (seg->n_unstored) {
-		json_t *copy = json_deep_copy(canonical);
-
-		if (!copy) {
-			err_set(err, EX_SOFTWARE, "cannot copy document %u", seg->cur_doc);
-			goto out;
-		}
-		for (size_t i = 0; i < seg->n_unstored; i++)
-			remove_path(copy, seg->unstored[i]);
-		/* docmap_serialize: integers over int64 are held as docmap_map_line() reads them */
-		docmap_serialize(copy, &stripped);
-		json_decref(copy);
-		line = buf_str(&stripped);
-		len = stripped.len;
-	}
-	if (store_doc(seg, line, len, doc_len, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	buf_free(&stripped);
-	return ret;
-}
-
-bool segment_stores_lines(const struct segment *seg)
-{
-	return seg->n_unstored == 0;
-}
-
-int segment_add_values(struct segment *seg, const struct docmap_values *dv, const char *line,
-		       size_t len, struct qw_err *err)
+int segment_add_values(struct segment *seg, const struct docmap_values *dv, const char *stored,
+		       size_t stored_len, size_t doc_len, struct qw_err *err)
 {
 	if (seg->num_docs == NO_DOC - 1)
 		return err_set(err, EX_SOFTWARE, "segment is full (%u docs)", seg->num_docs);
-	if (seg->n_unstored)
-		return err_set(err, EX_SOFTWARE, "segment_add_values: fields are not stored");
 	seg->cur_doc = seg->num_docs;
 	for (size_t i = 0; i < dv->n; i++)
 		visit(seg, &dv->v[i]);
 	if (seg->cfg->timestamp_field && dv->has_ts)
 		note_time(seg, dv->ts_us);
-	return store_doc(seg, line, len, len, err);
+	return store_doc(seg, stored, stored_len, doc_len, err);
 }
 
 /* ------------------------------------------------------------ tags */

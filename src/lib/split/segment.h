@@ -1,11 +1,10 @@
 /*
  * segment: the in-memory index of one split being built (qw-index).
  *
- * segment_add_doc() indexes one canonical document (see docmap.h): every
- * value docmap_walk() visits goes to the field's term dictionary and
- * postings (when indexed), its fast-field column (when fast) and the
- * document is appended to the doc store (when anything is stored; stored
- * bytes are the canonical JSON line, minus fields with stored: false).
+ * segment_add_values() indexes one document from its values (see
+ * docmap.h): each goes to the field's term dictionary and postings (when
+ * indexed), its fast-field column (when fast) and the document's stored
+ * text is appended to the doc store.
  * Doc ids are assigned 0, 1, 2... in the order of addition.
  *
  * segment_mem_bytes() is the memory the segment holds, checked against the
@@ -34,17 +33,15 @@ struct segment;
 
 struct segment *segment_new(const struct index_config *cfg);
 void segment_free(struct segment *seg);
-/* line/len: the canonical document's compact JSON text (what gets stored). */
-int segment_add_doc(struct segment *seg, struct docmap *dm, json_t *canonical,
-		    const char *line, size_t len, struct qw_err *err);
 /*
- * The same as segment_add_doc() with the values docmap_scan_line() collected
- * from line (the canonical document, stored as it is): only when
- * segment_stores_lines() (no field has stored: false).
+ * Add one document: its values as docmap_scan_line() or docmap_collect()
+ * give them (the segment never reads a document itself), the text to store
+ * (the canonical line, or docmap_stored_text() when some fields are not
+ * stored) and doc_len, the canonical line's length (the split's
+ * uncompressed size and _doc_length count it).
  */
-int segment_add_values(struct segment *seg, const struct docmap_values *dv, const char *line,
-		       size_t len, struct qw_err *err);
-bool segment_stores_lines(const struct segment *seg);
+int segment_add_values(struct segment *seg, const struct docmap_values *dv, const char *stored,
+		       size_t stored_len, size_t doc_len, struct qw_err *err);
 /*
  * Compress the doc store's blocks in a worker thread of the segment (started
  * at the first full block, one block in flight, the same bytes as inline
