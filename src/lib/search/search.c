@@ -35,7 +35,7 @@ static void io_json_add(json_t *o, const struct split_io *io)
 }
 
 /* The response's "stats" (search.h): what each split searched has cost. */
-static json_t *stats_json(const struct run *run)
+static json_t *stats_json(const struct query_run *run)
 {
 	json_t *st = json_object(), *per = json_array(), *local = json_object(),
 	       *s3 = json_object(), *total = json_object();
@@ -82,54 +82,26 @@ static long online_cpus(void)
 	return n > 0 ? n : 1;
 }
 
-/* One search on one snapshot of the metastore; *gone: a split file of the
- * snapshot was missing (a merge published and gc removed it meanwhile). */
-static int search_run_once(const char *data_dir, const struct search_request *req,
-			   json_t **response, bool *partial, bool *gone, struct qw_err *err)
+/*
+ * The indexes of the request, each with its metastore snapshot, config and
+ * search fields, into *ixs (*n_ix of them, freed by run_free() even on
+ * error).
+ */
+static int open_indexes(struct metastore *ms, const struct search_request *req,
+			struct index_ctx **ixs, size_t *n_ix, struct qw_err *err)
 {
-	struct run run;
-	struct metastore *ms = NULL;
-	struct index_ctx *ixs = NULL;
 	char **ids = NULL;
-	size_t n_ids = 0;
-	struct hit *all = NULL;
-	size_t n_all = 0, cap_all = 0, i, j, n_ix = 0;
-	uint64_t num_hits = 0, start_us = mono_us();
-	json_t *out = NULL, *hits = NULL, *errors = NULL, *snippets = NULL, *last_json = NULL;
-	json_t *hit_ix = NULL;
-	struct agg_result *agg_total = NULL;
-	pthread_t *th = NULL;
-	size_t n_threads = 0;
-	bool remote = false;
+	size_t n_ids = 0, i;
 	int rc = -1;
 
-	memset(&run, 0, sizeof(run));
-	*response = NULL;
-	*partial = false;
-	run.req = req;
-	if (req->n_indexes == 0) {
-		err_set(err, EX_USAGE, "no index given (--index)");
-		goto out;
-	}
-	run.q = query_parse(req->query && *req->query ? req->query : "*", err);
-	if (!run.q)
-		goto out;
-	if (req->aggs && !json_is_null(req->aggs)) {
-		run.aggs = aggs_parse(req->aggs, err);
-		if (!run.aggs)
-			goto out;
-	}
-	ms = metastore_open(data_dir, err);
-	if (!ms)
-		goto out;
 	if (resolve_indexes(ms, req, &ids, &n_ids, err) < 0)
 		goto out;
-	ixs = xcalloc(n_ids ? n_ids : 1, sizeof(*ixs));
+	*ixs = xcalloc(n_ids ? n_ids : 1, sizeof(**ixs));
 	for (i = 0; i < n_ids; i++) {
-		struct index_ctx *ix = &ixs[n_ix];
+		struct index_ctx *ix = &(*ixs)[*n_ix];
 
 		ix->index_id = xstrdup(ids[i]);
-		n_ix++;
+		(*n_ix)++;
 		ix->meta = metastore_read(ms, ix->index_id, err);
 		if (!ix->meta)
 			goto out;
@@ -149,47 +121,71 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		if (check_snippet_fields(req, ix, err) < 0)
 			goto out;
 	}
-	for (i = 0; i < n_ix; i++)
-		if (check_query(&ixs[i], ixs, n_ix, run.q, err) < 0)
-			goto out;
-	if (parse_sort(&run, req->sort_by, ixs, n_ix, err) < 0 ||
-	    (run.aggs && check_agg_fields(run.aggs, ixs, n_ix, err) < 0))
-		goto out;
-	if (req->search_after && !json_is_null(req->search_after) &&
-	    parse_after(&run, req->search_after, err) < 0)
-		goto out;
-	if (req->max_hits > 100000000 || req->start_offset > 100000000) {
-		err_set(err, EX_USAGE, "--max-hits and --start-offset must be at most 100000000");
-		goto out;
-	}
-	run.k = (size_t)(req->start_offset + req->max_hits);
-	if (req->max_hits == 0)
-		run.k = 0;
-	for (i = 0; i < n_ix; i++)
-		if (plan_index(&run, ms, &ixs[i], err) < 0)
-			goto out;
+	rc = 0;
+out:
+	metastore_free_list(ids, n_ids);
+	return rc;
+}
 
-	for (i = 0; i < run.n_tasks && !remote; i++)
-		remote = split_cache_is_remote(run.tasks[i].path);
+/*
+ * The plan: the query, sort, aggregations and search_after checked against
+ * every index, k set, and one task per split left after pruning.
+ */
+static int plan_run(struct query_run *run, struct metastore *ms, struct index_ctx *ixs, size_t n_ix,
+		    struct qw_err *err)
+{
+	const struct search_request *req = run->req;
+	size_t i;
+
+	for (i = 0; i < n_ix; i++)
+		if (check_query(&ixs[i], ixs, n_ix, run->q, err) < 0)
+			return -1;
+	if (parse_sort(run, req->sort_by, ixs, n_ix, err) < 0 ||
+	    (run->aggs && check_agg_fields(run->aggs, ixs, n_ix, err) < 0))
+		return -1;
+	if (req->search_after && !json_is_null(req->search_after) &&
+	    parse_after(run, req->search_after, err) < 0)
+		return -1;
+	if (req->max_hits > 100000000 || req->start_offset > 100000000)
+		return err_set(err, EX_USAGE, "--max-hits and --start-offset must be at most 100000000");
+	run->k = (size_t)(req->start_offset + req->max_hits);
+	if (req->max_hits == 0)
+		run->k = 0;
+	for (i = 0; i < n_ix; i++)
+		if (plan_index(run, ms, &ixs[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Search every task of the run, on worker threads when it pays. */
+static int run_tasks(struct query_run *run, struct qw_err *err)
+{
+	const struct search_request *req = run->req;
+	pthread_t *th = NULL;
+	size_t n_threads, i;
+	bool remote = false;
+
+	for (i = 0; i < run->n_tasks && !remote; i++)
+		remote = split_cache_is_remote(run->tasks[i].path);
 	if (remote) {
 		if (split_cache_check_config(err) < 0)
-			goto out;
-		run.s3 = s3_client_new(err);
-		if (!run.s3)
-			goto out;
+			return -1;
+		run->s3 = s3_client_new(err);
+		if (!run->s3)
+			return -1;
 	}
 
 	/* few enough readers (a file descriptor and ~100 KB each) stay open for fetch_docs */
-	run.keep_readers = run.k > 0 && run.n_tasks <= 64;
-	n_threads = req->threads ? req->threads : run.n_tasks > 1 ? (size_t)online_cpus() : 1;
+	run->keep_readers = run->k > 0 && run->n_tasks <= 64;
+	n_threads = req->threads ? req->threads : run->n_tasks > 1 ? (size_t)online_cpus() : 1;
 	/*
 	 * s3:// splits wait on the network, not on a core: more of them are
 	 * read at once (each thread takes a pooled connection, s3.h).
 	 */
 	if (remote && !req->threads && n_threads < SEARCH_S3_PARALLEL)
 		n_threads = SEARCH_S3_PARALLEL;
-	if (n_threads > run.n_tasks)
-		n_threads = run.n_tasks;
+	if (n_threads > run->n_tasks)
+		n_threads = run->n_tasks;
 	if (n_threads > 64)
 		n_threads = 64;
 	/*
@@ -197,136 +193,199 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 	 * up: unless asked for, one or two splits with nothing but counting to
 	 * do get one thread, which answers sooner.
 	 */
-	if (!req->threads && run.n_tasks <= 2 && run.k == 0 && !run.aggs && !remote)
+	if (!req->threads && run->n_tasks <= 2 && run->k == 0 && !run->aggs && !remote)
 		n_threads = 1;
 	if (n_threads <= 1) {
-		worker(&run);
+		worker(run);
 	} else {
 		size_t started = 0;
 
 		/* this thread is one of the workers */
 		th = xcalloc(n_threads - 1, sizeof(*th));
 		for (i = 0; i + 1 < n_threads; i++)
-			if (pthread_create(&th[i], NULL, worker, &run) == 0)
+			if (pthread_create(&th[i], NULL, worker, run) == 0)
 				started++;
 			else
 				break;
-		worker(&run);
+		worker(run);
 		for (i = 0; i < started; i++)
 			pthread_join(th[i], NULL);
 	}
+	free(th);
+	return 0;
+}
 
-	errors = json_array();
-	for (i = 0; i < run.n_tasks; i++) {
-		struct task *t = &run.tasks[i];
+/* What the splits found, merged: hits in rank order, counts, aggregations. */
+struct merged {
+	struct hit *all;
+	size_t n_all, cap_all;
+	uint64_t num_hits;
+	struct agg_result *aggs;
+	json_t *errors;
+};
+
+/*
+ * The tasks' results into m: a failed split is named in m->errors and
+ * makes the answer partial (*gone when its file was missing).
+ */
+static void merge_tasks(struct query_run *run, struct merged *m, bool *partial, bool *gone)
+{
+	size_t i, j;
+
+	m->errors = json_array();
+	for (i = 0; i < run->n_tasks; i++) {
+		struct task *t = &run->tasks[i];
 
 		if (t->failed) {
-			json_array_append_new(errors, json_sprintf("split %s of index %s: %s", t->split_id,
-								   t->ix->index_id, t->err.msg));
+			json_array_append_new(m->errors, json_sprintf("split %s of index %s: %s",
+								      t->split_id, t->ix->index_id,
+								      t->err.msg));
 			*partial = true;
 			if (t->err.code == EX_NOINPUT)
 				*gone = true;
 			continue;
 		}
-		num_hits += t->num_hits;
+		m->num_hits += t->num_hits;
 		for (j = 0; j < t->n_hits; j++) {
-			XGROW(all, n_all + 1, cap_all);
-			all[n_all++] = t->hits[j];
+			XGROW(m->all, m->n_all + 1, m->cap_all);
+			m->all[m->n_all++] = t->hits[j];
 		}
 		if (t->aggs) {
-			if (!agg_total)
-				agg_total = t->aggs;
+			if (!m->aggs)
+				m->aggs = t->aggs;
 			else
-				aggs_merge(agg_total, t->aggs);
+				aggs_merge(m->aggs, t->aggs);
 			t->aggs = NULL;
 		}
 	}
-	if (n_all > 1)
-		qsort_r(all, n_all, sizeof(*all), cmp_hits, &run);
-	hits = json_array();
+	if (m->n_all > 1)
+		qsort_r(m->all, m->n_all, sizeof(*m->all), cmp_hits, run);
+}
+
+/* The response (search.h) of a run whose results are merged in m. */
+static json_t *respond(struct query_run *run, struct merged *m, uint64_t start_us, bool *partial)
+{
+	const struct search_request *req = run->req;
+	json_t *out, *hits = json_array(), *snippets = NULL, *last_json = NULL, *hit_ix = NULL;
+	size_t i, j;
+
 	if (req->n_snippet_fields > 0)
 		snippets = json_array();
-	if (req->start_offset < n_all) {
+	if (req->start_offset < m->n_all) {
 		size_t from = (size_t)req->start_offset;
-		size_t cnt = n_all - from;
+		size_t cnt = m->n_all - from;
 
 		if (cnt > req->max_hits)
 			cnt = (size_t)req->max_hits;
 		if (req->on_hit)
-			stream_docs(&run, all + from, cnt, errors, partial);
+			stream_docs(run, m->all + from, cnt, m->errors, partial);
 		else
-			fetch_docs(&run, all + from, cnt, hits, snippets, errors, partial);
+			fetch_docs(run, m->all + from, cnt, hits, snippets, m->errors, partial);
 		if (cnt > 0)
-			last_json = after_json(&run, &all[from + cnt - 1]);
+			last_json = after_json(run, &m->all[from + cnt - 1]);
 		if (req->hit_indexes && !req->on_hit && !*partial) {
 			hit_ix = json_array();
 			for (j = 0; j < cnt; j++)
 				json_array_append_new(
-					hit_ix, json_string(run.tasks[all[from + j].task].ix->index_id));
+					hit_ix, json_string(run->tasks[m->all[from + j].task].ix->index_id));
 		}
 	}
 	out = json_object();
 	if (hit_ix)
 		json_object_set_new(out, "hit_indexes", hit_ix);
-	hit_ix = NULL;
-	json_object_set_new(out, "num_hits", json_integer((json_int_t)num_hits));
+	json_object_set_new(out, "num_hits", json_integer((json_int_t)m->num_hits));
 	json_object_set_new(out, "hits", hits);
-	hits = NULL;
 	if (snippets)
 		json_object_set_new(out, "snippets", snippets);
-	snippets = NULL;
 	json_object_set_new(out, "elapsed_time_micros",
 			    json_integer((json_int_t)(mono_us() - start_us)));
-	json_object_set_new(out, "errors", errors);
-	errors = NULL;
-	if (run.aggs)
-		json_object_set_new(out, "aggregations", aggs_to_json(run.aggs, agg_total));
-	if (last_json) {
+	json_object_set_new(out, "errors", m->errors);
+	m->errors = NULL;
+	if (run->aggs)
+		json_object_set_new(out, "aggregations", aggs_to_json(run->aggs, m->aggs));
+	if (last_json)
 		json_object_set_new(out, "search_after", last_json);
-		last_json = NULL;
-	}
 	if (req->stats) {
-		for (i = 0; i < run.n_tasks; i++) {
+		for (i = 0; i < run->n_tasks; i++) {
 			/* kept readers are closed below: count them now, once */
-			task_io_add(&run.tasks[i], run.tasks[i].r);
-			split_reader_close(run.tasks[i].r);
-			run.tasks[i].r = NULL;
+			task_io_add(&run->tasks[i], run->tasks[i].r);
+			split_reader_close(run->tasks[i].r);
+			run->tasks[i].r = NULL;
 		}
-		json_object_set_new(out, "stats", stats_json(&run));
+		json_object_set_new(out, "stats", stats_json(run));
 	}
-	*response = out;
-	rc = 0;
-out:
-	json_decref(hit_ix);
-	json_decref(last_json);
-	free(run.after_split);
-	json_decref(hits);
-	json_decref(snippets);
-	json_decref(errors);
-	aggs_result_free(agg_total);
-	free(th);
-	free(all);
-	for (i = 0; i < run.n_tasks; i++) {
-		split_reader_close(run.tasks[i].r);
-		free(run.tasks[i].split_id);
-		free(run.tasks[i].path);
-		free(run.tasks[i].hits);
-		aggs_result_free(run.tasks[i].aggs);
+	return out;
+}
+
+static void run_free(struct query_run *run, struct index_ctx *ixs, size_t n_ix)
+{
+	size_t i;
+
+	free(run->after_split);
+	for (i = 0; i < run->n_tasks; i++) {
+		split_reader_close(run->tasks[i].r);
+		free(run->tasks[i].split_id);
+		free(run->tasks[i].path);
+		free(run->tasks[i].hits);
+		aggs_result_free(run->tasks[i].aggs);
 	}
-	free(run.tasks);
-	s3_client_free(run.s3);
-	for (i = 0; i < run.n_sort; i++)
-		free(run.sort[i].field);
+	free(run->tasks);
+	s3_client_free(run->s3);
+	for (i = 0; i < run->n_sort; i++)
+		free(run->sort[i].field);
 	for (i = 0; i < n_ix; i++) {
 		free(ixs[i].index_id);
 		config_free(ixs[i].cfg);
 		json_decref(ixs[i].meta);
 	}
 	free(ixs);
-	metastore_free_list(ids, n_ids);
+	aggs_req_free(run->aggs);
+	query_free(run->q);
+}
+
+/* One search on one snapshot of the metastore; *gone: a split file of the
+ * snapshot was missing (a merge published and gc removed it meanwhile). */
+static int search_run_once(const char *data_dir, const struct search_request *req,
+			   json_t **response, bool *partial, bool *gone, struct qw_err *err)
+{
+	struct query_run run;
+	struct merged m;
+	struct metastore *ms = NULL;
+	struct index_ctx *ixs = NULL;
+	size_t n_ix = 0;
+	uint64_t start_us = mono_us();
+	int rc = -1;
+
+	memset(&run, 0, sizeof(run));
+	memset(&m, 0, sizeof(m));
+	*response = NULL;
+	*partial = false;
+	run.req = req;
+	if (req->n_indexes == 0) {
+		err_set(err, EX_USAGE, "no index given (--index)");
+		goto out;
+	}
+	run.q = query_parse(req->query && *req->query ? req->query : "*", err);
+	if (!run.q)
+		goto out;
+	if (req->aggs && !json_is_null(req->aggs)) {
+		run.aggs = aggs_parse(req->aggs, err);
+		if (!run.aggs)
+			goto out;
+	}
+	ms = metastore_open(data_dir, err);
+	if (!ms || open_indexes(ms, req, &ixs, &n_ix, err) < 0 ||
+	    plan_run(&run, ms, ixs, n_ix, err) < 0 || run_tasks(&run, err) < 0)
+		goto out;
+	merge_tasks(&run, &m, partial, gone);
+	*response = respond(&run, &m, start_us, partial);
+	rc = 0;
+out:
+	json_decref(m.errors);
+	aggs_result_free(m.aggs);
+	free(m.all);
+	run_free(&run, ixs, n_ix);
 	metastore_close(ms);
-	aggs_req_free(run.aggs);
-	query_free(run.q);
 	return rc;
 }
 

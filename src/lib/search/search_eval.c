@@ -340,6 +340,97 @@ static int slot_any_exact(struct phrase_slot *s, const struct toks *tk, const ui
 }
 
 /*
+ * Open in s the postings of the n terms (those the doc index has), each on
+ * its first doc, ranked by doc freq and ordered by first doc.
+ */
+static int slot_open(struct split_ctx *sc, int field, struct phrase_slot *s,
+		     char *const *terms, const size_t *lens, size_t n)
+{
+	struct split_term_info ti;
+	size_t j, k;
+	int found;
+
+	s->ps = xcalloc(n, sizeof(*s->ps));
+	s->cur = xcalloc(n, sizeof(*s->cur));
+	s->rank = xcalloc(n, sizeof(*s->rank));
+	s->df_of = xcalloc(n, sizeof(*s->df_of));
+	for (k = 0; k < n; k++) {
+		const char *t = terms[k];
+		size_t tl = lens[k];
+
+		found = split_reader_term_lookup(sc->r, field, t, tl, &ti, sc->err);
+		if (found < 0)
+			return -1;
+		if (found == 0)
+			continue;
+		s->ps[s->n] = split_postings_open(sc->r, &ti, true, sc->err);
+		if (!s->ps[s->n])
+			return -1;
+		/* on its first doc, which is where the slot's order starts */
+		if (split_postings_next(s->ps[s->n], &s->cur[s->n], sc->err) < 0) {
+			s->n++;
+			return -1;
+		}
+		/* rank by doc freq: the lists before it that are rarer move down */
+		s->rank[s->n] = 0;
+		for (j = 0; j < s->n; j++) {
+			if (s->df_of[j] >= ti.doc_freq)
+				s->rank[s->n]++;
+			else
+				s->rank[j]++;
+		}
+		s->df_of[s->n] = ti.doc_freq;
+		s->n++;
+		s->df += ti.doc_freq;
+	}
+	/* insertion sort by first doc */
+	for (k = 1; k < s->n; k++) {
+		struct split_postings *p = s->ps[k];
+		uint32_t d = s->cur[k], r = s->rank[k];
+
+		for (j = k; j > 0 && s->cur[j - 1] > d; j--) {
+			s->ps[j] = s->ps[j - 1];
+			s->cur[j] = s->cur[j - 1];
+			s->rank[j] = s->rank[j - 1];
+		}
+		s->ps[j] = p;
+		s->cur[j] = d;
+		s->rank[j] = r;
+	}
+	return 0;
+}
+
+/* Some position of the first token has each other token within slop of its place. */
+static bool sloppy_phrase_at(const struct toks *tk, const uint32_t *const *pos,
+			     const uint32_t *npos, uint32_t slop)
+{
+	size_t a, b, j;
+
+	for (a = 0; a < npos[0]; a++) {
+		bool all = true;
+
+		for (j = 1; j < tk->n && all; j++) {
+			int64_t want = (int64_t)pos[0][a] + (int64_t)tk->pos[j] - (int64_t)tk->pos[0];
+			bool hit = false;
+
+			for (b = 0; b < npos[j]; b++) {
+				int64_t delta = (int64_t)pos[j][b] - want;
+
+				if (delta >= -(int64_t)slop && delta <= (int64_t)slop &&
+				    (slop > 0 || delta == 0)) {
+					hit = true;
+					break;
+				}
+			}
+			all = hit;
+		}
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Docs where the tokens appear in order (positions relative, within slop).
  * With n_alts > 0 the last token is any of the terms alts (a phrase
  * prefix's expansions): the union of the phrases, each doc tested once.
@@ -353,62 +444,16 @@ static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks 
 	const uint32_t **pos = xcalloc(tk->n, sizeof(*pos));
 	uint32_t *npos = xcalloc(tk->n, sizeof(*npos));
 	size_t *at = xcalloc(tk->n, sizeof(*at));
-	struct split_term_info ti;
 	uint32_t doc = 0;
-	size_t i, j, k, a, b;
-	int rc = -1, found;
+	size_t i, j, k;
+	int rc = -1;
 
 	for (i = 0; i < tk->n; i++) {
 		bool multi = n_alts > 0 && i == tk->n - 1;
-		size_t n = multi ? n_alts : 1;
 
-		sl[i].ps = xcalloc(n, sizeof(*sl[i].ps));
-		sl[i].cur = xcalloc(n, sizeof(*sl[i].cur));
-		sl[i].rank = xcalloc(n, sizeof(*sl[i].rank));
-		sl[i].df_of = xcalloc(n, sizeof(*sl[i].df_of));
-		for (k = 0; k < n; k++) {
-			const char *t = multi ? alts[k] : tk->t[i];
-			size_t tl = multi ? alt_len[k] : tk->tl[i];
-
-			found = split_reader_term_lookup(sc->r, field, t, tl, &ti, sc->err);
-			if (found < 0)
-				goto out;
-			if (found == 0)
-				continue;
-			sl[i].ps[sl[i].n] = split_postings_open(sc->r, &ti, true, sc->err);
-			if (!sl[i].ps[sl[i].n])
-				goto out;
-			/* on its first doc, which is where the slot's order starts */
-			if (split_postings_next(sl[i].ps[sl[i].n], &sl[i].cur[sl[i].n], sc->err) < 0) {
-				sl[i].n++;
-				goto out;
-			}
-			/* rank by doc freq: the lists before it that are rarer move down */
-			sl[i].rank[sl[i].n] = 0;
-			for (j = 0; j < sl[i].n; j++) {
-				if (sl[i].df_of[j] >= ti.doc_freq)
-					sl[i].rank[sl[i].n]++;
-				else
-					sl[i].rank[j]++;
-			}
-			sl[i].df_of[sl[i].n] = ti.doc_freq;
-			sl[i].n++;
-			sl[i].df += ti.doc_freq;
-		}
-		/* insertion sort by first doc */
-		for (k = 1; k < sl[i].n; k++) {
-			struct split_postings *p = sl[i].ps[k];
-			uint32_t d = sl[i].cur[k], r = sl[i].rank[k];
-
-			for (j = k; j > 0 && sl[i].cur[j - 1] > d; j--) {
-				sl[i].ps[j] = sl[i].ps[j - 1];
-				sl[i].cur[j] = sl[i].cur[j - 1];
-				sl[i].rank[j] = sl[i].rank[j - 1];
-			}
-			sl[i].ps[j] = p;
-			sl[i].cur[j] = d;
-			sl[i].rank[j] = r;
-		}
+		if (slot_open(sc, field, &sl[i], multi ? alts : &tk->t[i],
+			      multi ? alt_len : &tk->tl[i], multi ? n_alts : 1) < 0)
+			goto out;
 		if (sl[i].n == 0) {
 			rc = 0;
 			goto out;
@@ -462,29 +507,8 @@ static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks 
 				bs_set(out, doc);
 			goto next;
 		}
-		for (a = 0; a < npos[0]; a++) {
-			bool all = true;
-
-			for (j = 1; j < tk->n && all; j++) {
-				int64_t want = (int64_t)pos[0][a] + (int64_t)tk->pos[j] - (int64_t)tk->pos[0];
-				bool hit = false;
-
-				for (b = 0; b < npos[j]; b++) {
-					int64_t delta = (int64_t)pos[j][b] - want;
-
-					if (delta >= -(int64_t)slop && delta <= (int64_t)slop &&
-					    (slop > 0 || delta == 0)) {
-						hit = true;
-						break;
-					}
-				}
-				all = hit;
-			}
-			if (all) {
-				bs_set(out, doc);
-				break;
-			}
-		}
+		if (sloppy_phrase_at(tk, pos, npos, slop))
+			bs_set(out, doc);
 next:
 		doc++;
 		if (doc == 0 || doc >= sc->num_docs) {

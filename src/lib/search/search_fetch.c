@@ -169,7 +169,7 @@ static void snippet_query_terms(const struct query_node *n, const struct index_c
 }
 
 /* {field: [snippet of each value where a query term occurs]} of one doc of split r. */
-static json_t *doc_snippets(struct run *run, const struct task *t, struct split_reader *r,
+static json_t *doc_snippets(struct query_run *run, const struct task *t, struct split_reader *r,
 			    json_t *doc)
 {
 	const struct search_request *req = run->req;
@@ -243,7 +243,7 @@ static json_t *load_doc(const struct task *t, struct split_reader *r, uint32_t d
 }
 
 /* A reader for the fetch phase of a split whose search did not keep one. */
-static struct split_reader *fetch_reader(const struct run *run, struct task *t,
+static struct split_reader *fetch_reader(const struct query_run *run, struct task *t,
 					 struct qw_err *err)
 {
 	struct split_reader *r = task_open(run, t, err);
@@ -262,7 +262,7 @@ static struct split_reader *fetch_reader(const struct run *run, struct task *t,
  * document is read. Readers the search did not keep are opened once each and
  * closed at the end. Stops when on_hit says the output is gone.
  */
-void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t *errors,
+void stream_docs(struct query_run *run, const struct hit *sel, size_t n, json_t *errors,
 			bool *partial)
 {
 	size_t n_tasks = run->n_tasks ? run->n_tasks : 1, i;
@@ -305,7 +305,7 @@ void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t *error
 	free(opened);
 }
 
-int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *hits,
+int fetch_docs(struct query_run *run, const struct hit *sel, size_t n, json_t *hits,
 		      json_t *snippets, json_t *errors, bool *partial)
 {
 	struct hit_ref *refs = xcalloc(n ? n : 1, sizeof(*refs));

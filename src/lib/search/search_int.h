@@ -86,7 +86,7 @@ struct task {
 	struct qw_err err;
 };
 
-struct run {
+struct query_run {
 	const struct search_request *req;
 	struct query_node *q;
 	struct agg_req *aggs;
@@ -107,7 +107,7 @@ struct run {
 
 /* Per split evaluation state (one thread). */
 struct split_ctx {
-	struct run *run;
+	struct query_run *run;
 	struct task *t;
 	struct split_reader *r;
 	const struct index_config *cfg;
@@ -127,17 +127,18 @@ struct toks {
 /* search_plan.c */
 int check_query(const struct index_ctx *ix, const struct index_ctx *all, size_t n_all,
 		const struct query_node *n, struct qw_err *err);
-int parse_sort(struct run *run, const char *sort_by, const struct index_ctx *ixs, size_t n_ix,
+int parse_sort(struct query_run *run, const char *sort_by, const struct index_ctx *ixs, size_t n_ix,
 	       struct qw_err *err);
 int check_agg_fields(const struct agg_req *aggs, const struct index_ctx *ixs, size_t n_ix,
 		     struct qw_err *err);
 int check_snippet_fields(const struct search_request *req, const struct index_ctx *ix,
 			 struct qw_err *err);
-int parse_after(struct run *run, json_t *sa, struct qw_err *err);
-json_t *after_json(const struct run *run, const struct hit *h);
+int parse_after(struct query_run *run, json_t *sa, struct qw_err *err);
+json_t *after_json(const struct query_run *run, const struct hit *h);
 int resolve_indexes(struct metastore *ms, const struct search_request *req, char ***ids,
 		    size_t *n_ids, struct qw_err *err);
-int plan_index(struct run *run, struct metastore *ms, struct index_ctx *ix, struct qw_err *err);
+int plan_index(struct query_run *run, struct metastore *ms, struct index_ctx *ix,
+	       struct qw_err *err);
 
 /* search_eval.c */
 bool parse_datetime(const struct index_config *cfg, const char *path, const char *s, int64_t *us);
@@ -155,7 +156,7 @@ int eval(struct split_ctx *sc, const struct query_node *n, struct bitset *out);
 int score_node(struct split_ctx *sc, const struct query_node *n, float *scores);
 
 /* search_topk.c */
-int hit_cmp(const struct run *run, const struct hit *a, const struct hit *b);
+int hit_cmp(const struct query_run *run, const struct hit *a, const struct hit *b);
 int cmp_hits(const void *a, const void *b, void *run);
 int top_k_collect(struct split_ctx *sc, const struct bitset *bits);
 
@@ -165,7 +166,8 @@ int aggs_collect_split(struct split_ctx *sc, const struct bitset *bits);
 /* search_split.c */
 int time_range_filter(struct split_ctx *sc, bool has_start, int64_t start, bool has_end,
 		      int64_t end, struct bitset *bits);
-struct split_reader *task_open(const struct run *run, const struct task *t, struct qw_err *err);
+struct split_reader *task_open(const struct query_run *run, const struct task *t,
+			       struct qw_err *err);
 void task_io_add(struct task *t, const struct split_reader *r);
 void *worker(void *arg);
 
@@ -173,8 +175,9 @@ void *worker(void *arg);
 int delete_filter(struct split_ctx *sc, struct bitset *bits);
 
 /* search_fetch.c */
-void stream_docs(struct run *run, const struct hit *sel, size_t n, json_t *errors, bool *partial);
-int fetch_docs(struct run *run, const struct hit *sel, size_t n, json_t *hits, json_t *snippets,
-	       json_t *errors, bool *partial);
+void stream_docs(struct query_run *run, const struct hit *sel, size_t n, json_t *errors,
+		 bool *partial);
+int fetch_docs(struct query_run *run, const struct hit *sel, size_t n, json_t *hits,
+	       json_t *snippets, json_t *errors, bool *partial);
 
 #endif

@@ -234,7 +234,7 @@ int check_query(const struct index_ctx *ix, const struct index_ctx *all, size_t 
 
 /* ------------------------------------------------------------------ planning */
 
-int parse_sort(struct run *run, const char *sort_by, const struct index_ctx *ixs,
+int parse_sort(struct query_run *run, const char *sort_by, const struct index_ctx *ixs,
 		      size_t n_ix, struct qw_err *err)
 {
 	char *copy, *p, *tok;
@@ -458,7 +458,7 @@ static json_t *sort_value_json(bool has, double k)
 }
 
 /* The search_after array of hit h (see search.h). */
-json_t *after_json(const struct run *run, const struct hit *h)
+json_t *after_json(const struct query_run *run, const struct hit *h)
 {
 	json_t *a = json_array();
 
@@ -469,7 +469,7 @@ json_t *after_json(const struct run *run, const struct hit *h)
 	return a;
 }
 
-int parse_after(struct run *run, json_t *sa, struct qw_err *err)
+int parse_after(struct query_run *run, json_t *sa, struct qw_err *err)
 {
 	size_t n_keys = 0, i, k = 0, n;
 	json_t *v;
@@ -631,7 +631,7 @@ out:
 }
 
 /* Add the published splits of one index that survive pruning as tasks. */
-int plan_index(struct run *run, struct metastore *ms, struct index_ctx *ix,
+int plan_index(struct query_run *run, struct metastore *ms, struct index_ctx *ix,
 		      struct qw_err *err)
 {
 	const struct search_request *req = run->req;

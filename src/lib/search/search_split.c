@@ -45,7 +45,7 @@ static int time_filter(struct split_ctx *sc, struct bitset *bits)
 }
 
 /* A reader of t's split, sharing the run's S3 client (its connections). */
-struct split_reader *task_open(const struct run *run, const struct task *t,
+struct split_reader *task_open(const struct query_run *run, const struct task *t,
 				      struct qw_err *err)
 {
 	struct split_open_opts o = { run->s3, t->size };
@@ -67,7 +67,7 @@ void task_io_add(struct task *t, const struct split_reader *r)
 	t->io.bytes += io.bytes;
 }
 
-static int search_split(struct run *run, struct task *t)
+static int search_split(struct query_run *run, struct task *t)
 {
 	struct split_ctx sc;
 	struct bitset bits = { NULL, 0, 0 };
@@ -114,7 +114,7 @@ out:
 
 void *worker(void *arg)
 {
-	struct run *run = arg;
+	struct query_run *run = arg;
 
 	for (;;) {
 		size_t i = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);

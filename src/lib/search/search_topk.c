@@ -74,10 +74,10 @@ static bool sort_value(const struct sort_col *s, uint32_t doc, double *v)
 	return false;
 }
 
-static int keys_cmp(const struct run *run, const struct hit *a, const struct hit *b);
+static int keys_cmp(const struct query_run *run, const struct hit *a, const struct hit *b);
 
 /* <0 when a ranks before b: by the sort keys, then split id, then doc. */
-int hit_cmp(const struct run *run, const struct hit *a, const struct hit *b)
+int hit_cmp(const struct query_run *run, const struct hit *a, const struct hit *b)
 {
 	int c = keys_cmp(run, a, b);
 
@@ -93,7 +93,7 @@ int hit_cmp(const struct run *run, const struct hit *a, const struct hit *b)
 }
 
 /* The sort keys of a against those of b alone: <0, 0, >0 as hit_cmp. */
-static int keys_cmp(const struct run *run, const struct hit *a, const struct hit *b)
+static int keys_cmp(const struct query_run *run, const struct hit *a, const struct hit *b)
 {
 	for (size_t i = 0; i < run->n_sort; i++) {
 		if (run->sort[i].by_doc)
@@ -110,7 +110,7 @@ static int keys_cmp(const struct run *run, const struct hit *a, const struct hit
 }
 
 /* search_after: h ranks strictly after the request's hit. */
-static bool after_point(const struct run *run, const struct hit *h)
+static bool after_point(const struct query_run *run, const struct hit *h)
 {
 	int c = keys_cmp(run, h, &run->after);
 
@@ -129,7 +129,8 @@ static bool after_point(const struct run *run, const struct hit *h)
  * ranks after b whatever the other keys): the top-K loop skips such docs
  * without reading their other keys or touching the heap.
  */
-static inline bool worse_first_key(const struct run *run, const struct hit *a, const struct hit *b)
+static inline bool worse_first_key(const struct query_run *run, const struct hit *a,
+				   const struct hit *b)
 {
 	if (run->n_sort == 0 || run->sort[0].by_doc)
 		return false;
@@ -141,7 +142,7 @@ static inline bool worse_first_key(const struct run *run, const struct hit *a, c
 }
 
 /* Bounded max-heap (worst hit at the root) of the k best hits. */
-static void heap_push(const struct run *run, struct task *t, const struct hit *h)
+static void heap_push(const struct query_run *run, struct task *t, const struct hit *h)
 {
 	size_t i, parent, child;
 	struct hit tmp;
@@ -196,7 +197,7 @@ int cmp_hits(const void *a, const void *b, void *run)
  */
 int top_k_collect(struct split_ctx *sc, const struct bitset *bits)
 {
-	struct run *run = sc->run;
+	struct query_run *run = sc->run;
 	struct task *t = sc->t;
 	struct sort_col cols[MAX_SORT];
 	float *scores = NULL;
