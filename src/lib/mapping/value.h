@@ -2,7 +2,7 @@
  * value: the kinds of field values and the one rule for reading a literal
  * of each kind from text, shared by the document mapper (docmap.c: a
  * string coerced to a number, an address, a date) and the query engine
- * (search.c: a term, a range bound, a set value).
+ * (search_eval.c: a term, a range bound, a set value).
  *
  * Every parser reads the WHOLE string (no leading or trailing blanks, no
  * '+', nothing after the value) and returns false when it is not a value

@@ -12,7 +12,7 @@
  * ("aggs.h.terms: unsupported option 'include'"), never ignored.
  *
  * Collection does not know about splits: the caller hands an agg_source
- * that binds field paths and returns the values of a doc (search.c does it
+ * that binds field paths and returns the values of a doc (search_aggsrc.c does it
  * over fast-field columns; tests over arrays). One struct agg_result per
  * split (aggs_collect_*), merged into one (aggs_merge), then rendered once
  * (aggs_to_json). Terms buckets are cut to split_size/shard_size per split

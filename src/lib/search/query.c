@@ -148,6 +148,28 @@ static int read_quoted(struct parser *p, struct buf *out)
 	}
 }
 
+/*
+ * A value: a quoted string or a word ending at one of stops, as a new
+ * string; NULL (failed with msg) when there is none.
+ */
+static char *read_value(struct parser *p, const char *stops, const char *msg)
+{
+	struct buf b = BUF_INIT;
+	char *v = NULL;
+
+	if (p->s[p->pos] == '"') {
+		if (read_quoted(p, &b) < 0)
+			goto out;
+	} else if (!read_word(p, stops, &b, NULL)) {
+		fail(p, p->pos, msg);
+		goto out;
+	}
+	v = xstrdup(buf_str(&b));
+out:
+	buf_free(&b);
+	return v;
+}
+
 /* A range bound: a quoted string or a word; "*" means unbounded (NULL). */
 static int read_bound(struct parser *p, char **bound)
 {
@@ -218,7 +240,6 @@ fail:
 static struct query_node *parse_compare(struct parser *p, char *field, size_t col)
 {
 	struct query_node *n = node_new(QN_RANGE, col);
-	struct buf b = BUF_INIT;
 	bool greater = p->s[p->pos] == '>';
 	bool incl = false;
 	char *v;
@@ -230,14 +251,9 @@ static struct query_node *parse_compare(struct parser *p, char *field, size_t co
 		p->pos++;
 	}
 	n->lower_col = n->upper_col = (unsigned)p->pos + 1;
-	if (p->s[p->pos] == '"') {
-		if (read_quoted(p, &b) < 0)
-			goto fail;
-	} else if (!read_word(p, NULL, &b, NULL)) {
-		fail(p, p->pos, "expected a value after the comparison");
+	v = read_value(p, NULL, "expected a value after the comparison");
+	if (!v)
 		goto fail;
-	}
-	v = xstrdup(buf_str(&b));
 	if (greater) {
 		n->lower = v;
 		n->lower_incl = incl;
@@ -245,10 +261,8 @@ static struct query_node *parse_compare(struct parser *p, char *field, size_t co
 		n->upper = v;
 		n->upper_incl = incl;
 	}
-	buf_free(&b);
 	return n;
 fail:
-	buf_free(&b);
 	query_free(n);
 	return NULL;
 }
@@ -256,7 +270,7 @@ fail:
 static struct query_node *parse_set(struct parser *p, char *field, size_t col)
 {
 	struct query_node *n = node_new(QN_SET, col);
-	struct buf b = BUF_INIT;
+	char *v;
 
 	n->field = field;
 	p->pos++; /* '[' */
@@ -272,20 +286,14 @@ static struct query_node *parse_set(struct parser *p, char *field, size_t col)
 		}
 		n->value_cols = xreallocarray(n->value_cols, n->n_values + 1, sizeof(*n->value_cols));
 		n->value_cols[n->n_values] = (unsigned)p->pos + 1;
-		if (p->s[p->pos] == '"') {
-			if (read_quoted(p, &b) < 0)
-				goto fail;
-		} else if (!read_word(p, "[]", &b, NULL)) {
-			fail(p, p->pos, "expected a value or ']'");
+		v = read_value(p, "[]", "expected a value or ']'");
+		if (!v)
 			goto fail;
-		}
 		n->values = xreallocarray(n->values, n->n_values + 1, sizeof(*n->values));
-		n->values[n->n_values++] = xstrdup(buf_str(&b));
+		n->values[n->n_values++] = v;
 	}
-	buf_free(&b);
 	return n;
 fail:
-	buf_free(&b);
 	query_free(n);
 	return NULL;
 }

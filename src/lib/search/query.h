@@ -3,7 +3,8 @@
  *
  * query_parse() turns a query string into a tree of struct query_node. It
  * knows nothing of the index: field names and values stay strings, and
- * search.c resolves them against the config (types, tokenizers). Grammar
+ * search_plan.c and search_eval.c resolve them against the config (types,
+ * tokenizers). Grammar
  * (see qw-search(1)), lowest precedence first; the implicit operator
  * between two clauses is AND, as in Quickwit:
  *

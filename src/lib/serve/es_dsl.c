@@ -57,7 +57,7 @@ static void add_field(struct buf *out, const char *field)
 /*
  * A term as Elasticsearch's term query means it: the value exactly as
  * given, never tokenized nor lowercased. The grammar's term set
- * (field:IN [v]) is that raw term (search.c's match_set_value).
+ * (field:IN [v]) is that raw term (search_eval.c's match_set_value).
  */
 static void add_raw_term(struct buf *out, const char *field, const char *value)
 {

@@ -1,0 +1,127 @@
+/*
+ * search_split: the search of one split (search_int.h): open its reader,
+ * evaluate the query, filter by time range and delete tasks, then its
+ * top-K and aggregations; worker() takes splits until none is left.
+ */
+#include <string.h>
+
+#include "search/search_int.h"
+#include "split/termkey.h"
+
+/* ------------------------------------------------------------------ one split */
+
+/* Keep in bits the docs in [start, end) seconds (either side optional). */
+int time_range_filter(struct split_ctx *sc, bool has_start, int64_t start, bool has_end,
+			     int64_t end, struct bitset *bits)
+{
+	const char *tsf = sc->cfg->timestamp_field;
+	int64_t lo = has_start ? start * 1000000 : INT64_MIN;
+	int64_t hi = has_end ? end * 1000000 - 1 : INT64_MAX;
+	int64_t smin, smax;
+	struct bitset keep;
+	int field, rc;
+
+	if (!tsf || (!has_start && !has_end))
+		return 0;
+	if (split_reader_time_range(sc->r, &smin, &smax) && smin >= lo && smax <= hi)
+		return 0;
+	field = split_reader_find_field(sc->r, tsf, VK_DATETIME);
+	if (field < 0) {
+		bs_clear(bits);
+		return 0;
+	}
+	bs_init(&keep, sc->num_docs);
+	rc = scan_column_keys(sc, field, termkey_from_i64(lo), termkey_from_i64(hi), &keep);
+	bs_and(bits, &keep);
+	bs_free(&keep);
+	return rc;
+}
+
+static int time_filter(struct split_ctx *sc, struct bitset *bits)
+{
+	const struct search_request *req = sc->run->req;
+
+	return time_range_filter(sc, req->has_start, req->start_ts, req->has_end, req->end_ts, bits);
+}
+
+/* A reader of t's split, sharing the run's S3 client (its connections). */
+struct split_reader *task_open(const struct query_run *run, const struct task *t,
+				      struct qw_err *err)
+{
+	struct split_open_opts o = { run->s3, t->size };
+
+	return split_reader_open_opts(t->path, &o, err);
+}
+
+/* Add what reader r of t has read to t's count (once per reader). */
+void task_io_add(struct task *t, const struct split_reader *r)
+{
+	struct split_io io;
+
+	if (!r)
+		return;
+	split_reader_io(r, &io);
+	t->io.remote |= io.remote;
+	t->io.footer_cached |= io.footer_cached;
+	t->io.requests += io.requests;
+	t->io.bytes += io.bytes;
+}
+
+static int search_split(struct query_run *run, struct task *t)
+{
+	struct split_ctx sc;
+	struct bitset bits = { NULL, 0, 0 };
+	int rc = -1;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.run = run;
+	sc.t = t;
+	sc.cfg = t->ix->cfg;
+	sc.err = &t->err;
+	tokenizer_init(&sc.ts);
+	sc.r = task_open(run, t, &t->err);
+	if (!sc.r || split_reader_check_id(sc.r, t->split_id, &t->err) < 0)
+		goto out;
+	sc.num_docs = split_reader_num_docs(sc.r);
+	bs_init(&bits, sc.num_docs);
+	if (eval(&sc, run->q, &bits) < 0 || time_filter(&sc, &bits) < 0 ||
+	    delete_filter(&sc, &bits) < 0)
+		goto out;
+	t->num_hits = bs_count(&bits);
+	if (run->k > 0 && t->num_hits > 0 && top_k_collect(&sc, &bits) < 0)
+		goto out;
+	if (run->aggs && aggs_collect_split(&sc, &bits) < 0)
+		goto out;
+	rc = 0;
+out:
+	bs_free(&bits);
+	tokenizer_free(&sc.ts);
+	if (rc == 0 && run->keep_readers && t->n_hits > 0)
+		t->r = sc.r;                 /* fetch_docs reads the returned docs from it */
+	else {
+		task_io_add(t, sc.r);
+		split_reader_close(sc.r);
+	}
+	if (rc < 0) {
+		t->failed = true;
+		t->num_hits = 0;
+		t->n_hits = 0;
+		aggs_result_free(t->aggs);
+		t->aggs = NULL;
+	}
+	return rc;
+}
+
+void *worker(void *arg)
+{
+	struct query_run *run = arg;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);
+
+		if (i >= run->n_tasks)
+			break;
+		search_split(run, &run->tasks[i]);
+	}
+	return NULL;
+}
