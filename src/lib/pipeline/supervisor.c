@@ -24,6 +24,7 @@
 #include "base/fsutil.h"
 #include "pipeline/protocol.h"
 #include "pipeline/spool.h"
+#include "pipeline/stage_stats.h"
 #include "pipeline/supervisor.h"
 #include "base/xalloc.h"
 
@@ -44,6 +45,9 @@ struct child {
 	char line[1024];    /* partial stderr line */
 	size_t line_len;
 	char first[256];    /* first stderr line: the stage's first error */
+	json_t *stats;      /* the stage's last stats record (stage_stats.h), NULL */
+	int64_t started_ms; /* unscaled ms: when it was started */
+	int64_t stats_ms;   /* unscaled ms: when its last stats record came */
 };
 
 struct sup {
@@ -79,6 +83,8 @@ struct sup {
 	/* figures */
 	int64_t t0;
 	uint64_t docs, bytes, splits, invalid;
+	json_t *stages;            /* the last stages' figures (status file), NULL */
+	char *bottleneck;          /* ... and the busiest of them, NULL */
 	/* the failing event's detail */
 	char detail[512];
 	int detail_signal;
@@ -131,6 +137,51 @@ static void close_fd(int *fd)
 	}
 }
 
+/* Keep the figures of the generation's stages (their last stats records)
+ * and the bottleneck: the stage busy (neither waiting for input nor blocked
+ * on output) for the largest share of its time, up to its last report. */
+static void snapshot_stages(struct sup *s)
+{
+	json_t *arr = json_array();
+	const char *bottleneck = NULL;
+	double worst = -1;
+
+	for (size_t i = 0; arr && s->kids && i < s->gen.n; i++) {
+		struct child *k = &s->kids[i];
+		json_t *o;
+		double el, busy;
+
+		if (!k->stats)
+			continue;
+		o = json_deep_copy(k->stats);
+		if (!o)
+			continue;
+		json_object_del(o, "type");
+		/* busy: neither waiting for input nor blocked on output,
+		 * over the time up to its last report */
+		el = (double)(k->stats_ms - k->started_ms) * 1000.0;
+		busy = el - (double)json_integer_value(json_object_get(o, "wait_input_us")) -
+		       (double)json_integer_value(json_object_get(o, "blocked_output_us"));
+		if (el <= 0 || busy < 0)
+			busy = 0;
+		json_object_set_new(o, "busy_ratio", json_real(el > 0 ? busy / el : 0));
+		if (el > 0 && busy / el > worst) {
+			worst = busy / el;
+			bottleneck = s->gen.stages[i].name;
+		}
+		json_array_append_new(arr, o);
+	}
+	/* between generations: the figures of the last one */
+	if (arr && json_array_size(arr) > 0) {
+		json_decref(s->stages);
+		s->stages = arr;
+		free(s->bottleneck);
+		s->bottleneck = bottleneck ? xstrdup(bottleneck) : NULL;
+	} else {
+		json_decref(arr);
+	}
+}
+
 static void write_status(struct sup *s)
 {
 	json_t *st;
@@ -151,6 +202,11 @@ static void write_status(struct sup *s)
 		       "updated_at", (json_int_t)clock_wall_s());
 	if (!st)
 		return;
+	snapshot_stages(s);
+	if (s->stages)
+		json_object_set(st, "stages", s->stages);
+	if (s->bottleneck)
+		json_object_set_new(st, "bottleneck", json_string(s->bottleneck));
 	txt = json_dumps(st, JSON_COMPACT);
 	if (txt) {
 		struct buf b = BUF_INIT;
@@ -269,6 +325,20 @@ static void err_line(struct child *k, bool add_nl, bool clear)
 
 	if (n == 0)
 		return;
+	if (k->line[0] == PROTOCOL_RS) {
+		/* the stage's counters, not a message */
+		json_t *rec = protocol_parse_control(k->line + 1, n - 1, NULL);
+
+		if (rec && !strcmp(protocol_type(rec), "stats")) {
+			json_decref(k->stats);
+			k->stats = rec;
+			k->stats_ms = (int64_t)(stage_stats_now_us() / 1000);
+		} else {
+			json_decref(rec);
+		}
+		k->line_len = 0;
+		return;
+	}
 	if (add_nl && n < sizeof(k->line))
 		k->line[n++] = '\n';
 	if ((clear && write(STDERR_FILENO, clr, sizeof(clr) - 1) < 0) ||
@@ -336,6 +406,7 @@ static void end_generation(struct sup *s)
 	read_output(s, true);
 	for (size_t i = 0; s->kids && i < s->gen.n; i++)
 		drain_stderr(s, &s->kids[i]);
+	snapshot_stages(s);
 	if (s->out_r_live || s->out_fd >= 0) {
 		protocol_reader_free(&s->out_r);
 		s->out_r_live = false;
@@ -349,6 +420,8 @@ static void end_generation(struct sup *s)
 	free(s->peek_fds);
 	s->peek_fds = NULL;
 	s->npeek = 0;
+	for (size_t i = 0; s->kids && i < s->gen.n; i++)
+		json_decref(s->kids[i].stats);
 	free(s->kids);
 	s->kids = NULL;
 	supervisor_stages_free(&s->gen);
@@ -360,7 +433,7 @@ static void end_generation(struct sup *s)
 /* ------------------------------------------------------------- spawning */
 
 static void child_exec(const struct supervisor_stage *st, int in, int out, int errfd,
-		       pid_t pgid, pid_t parent)
+		       pid_t pgid, pid_t parent, const char *stats_ms)
 {
 	sigset_t none;
 	static const char m1[] = ": cannot execute '";
@@ -382,6 +455,9 @@ static void child_exec(const struct supervisor_stage *st, int in, int out, int e
 		_exit(127);
 	if (errfd >= 0 && errfd != STDERR_FILENO && dup2(errfd, STDERR_FILENO) < 0)
 		_exit(127);
+	/* its counters on stderr every second (the supervisor's tick) */
+	if (setenv(STAGE_STATS_ENV, stats_ms, 1) < 0)
+		_exit(127);
 	close_range(3, ~0U, 0);
 	if (strchr(st->path, '/'))
 		execv(st->path, st->argv);
@@ -402,7 +478,10 @@ static int start_chain(struct sup *s, struct qw_err *err)
 	int prev_read = -1;       /* read end feeding the next stage */
 	int null_fd = -1;
 	int ret = -1;
+	char stats_ms[32];
+	int64_t every = (int64_t)(1000 / s->clock.scale);
 
+	snprintf(stats_ms, sizeof(stats_ms), "%lld", (long long)(every > 0 ? every : 1));
 	s->kids = xcalloc(n, sizeof(*s->kids));
 	s->peek_fds = xcalloc(n, sizeof(*s->peek_fds));
 	for (size_t i = 0; i < n; i++) {
@@ -457,7 +536,8 @@ static int start_chain(struct sup *s, struct qw_err *err)
 			goto out;
 		}
 		if (pid == 0)
-			child_exec(&s->gen.stages[i], prev_read, p[1], e[1], s->pgid, getppid());
+			child_exec(&s->gen.stages[i], prev_read, p[1], e[1], s->pgid, getppid(),
+				   stats_ms);
 		close(e[1]);
 		s->kids[i].err_fd = e[0];
 		{
@@ -470,6 +550,8 @@ static int start_chain(struct sup *s, struct qw_err *err)
 			s->pgid = pid;
 		setpgid(pid, s->pgid); /* both sides, no race */
 		s->kids[i].pid = pid;
+		s->kids[i].started_ms = (int64_t)(stage_stats_now_us() / 1000);
+		s->kids[i].stats_ms = s->kids[i].started_ms;
 		s->kids[i].idle_since = clock_ms(&s->clock);
 		s->running++;
 		/* Keep a write end of the stage's stdout until it is reaped:
@@ -1078,6 +1160,8 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 		end_generation(&s);
 	write_status(&s);
 	print_progress(&s, true);
+	json_decref(s.stages);
+	free(s.bottleneck);
 	close_fd(&s.sigfd);
 	spool_close(s.spool);
 	sigprocmask(SIG_SETMASK, &old, NULL);
