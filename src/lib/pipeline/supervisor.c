@@ -182,12 +182,113 @@ static void snapshot_stages(struct sup *s)
 	}
 }
 
+/* A label value in the text exposition format: \\, \" and \n escaped. */
+static void label_value(struct buf *b, const char *v)
+{
+	for (; v && *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_addc(b, '\\');
+		if (*v == '\n')
+			buf_adds(b, "\\n");
+		else
+			buf_addc(b, *v);
+	}
+}
+
+static void metric_labels(struct buf *b, const struct sup *s, const char *stage)
+{
+	buf_adds(b, "{index=\"");
+	label_value(b, s->o->metrics_index);
+	buf_adds(b, "\",source=\"");
+	label_value(b, s->o->metrics_source);
+	if (stage) {
+		buf_adds(b, "\",stage=\"");
+		label_value(b, stage);
+	}
+	buf_adds(b, "\"}");
+}
+
+/* The Prometheus text file (node_exporter's textfile collector). */
+static void write_metrics(struct sup *s)
+{
+	static const struct {
+		const char *name, *key, *help;
+		double div;
+	} per_stage[] = {
+		{ "qw_stage_docs_in_total", "docs_in", "Documents a stage read.", 1 },
+		{ "qw_stage_docs_out_total", "docs_out", "Documents a stage wrote.", 1 },
+		{ "qw_stage_bytes_in_total", "bytes_in", "Bytes a stage read.", 1 },
+		{ "qw_stage_bytes_out_total", "bytes_out", "Bytes a stage wrote.", 1 },
+		{ "qw_stage_input_wait_seconds_total", "wait_input_us",
+		  "Time a stage waited for input.", 1e6 },
+		{ "qw_stage_output_blocked_seconds_total", "blocked_output_us",
+		  "Time a stage was blocked writing its output (backpressure).", 1e6 },
+		{ "qw_stage_busy_ratio", "busy_ratio",
+		  "Share of a stage's time neither waiting for input nor blocked on output.", 1 },
+	};
+	const struct {
+		const char *name, *help;
+		uint64_t v;
+	} totals[] = {
+		{ "qw_pipeline_docs_published_total", "Documents published.", s->docs },
+		{ "qw_pipeline_bytes_published_total", "Input bytes published.", s->bytes },
+		{ "qw_pipeline_splits_published_total", "Splits published.", s->splits },
+		{ "qw_pipeline_invalid_docs_total", "Invalid documents dropped.", s->invalid },
+		{ "qw_pipeline_restarts_total", "Generations restarted.", s->restarts },
+	};
+	struct buf b = BUF_INIT;
+	struct qw_err e = QW_ERR_INIT;
+	char num[64];
+
+	if (!s->o->metrics_file)
+		return;
+	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+		buf_adds(&b, "# HELP ");
+		buf_adds(&b, totals[i].name);
+		buf_addc(&b, ' ');
+		buf_adds(&b, totals[i].help);
+		buf_adds(&b, "\n# TYPE ");
+		buf_adds(&b, totals[i].name);
+		buf_adds(&b, " counter\n");
+		buf_adds(&b, totals[i].name);
+		metric_labels(&b, s, NULL);
+		snprintf(num, sizeof(num), " %" PRIu64 "\n", totals[i].v);
+		buf_adds(&b, num);
+	}
+	for (size_t i = 0; s->stages && i < sizeof(per_stage) / sizeof(per_stage[0]); i++) {
+		size_t j;
+		json_t *o;
+
+		buf_adds(&b, "# HELP ");
+		buf_adds(&b, per_stage[i].name);
+		buf_addc(&b, ' ');
+		buf_adds(&b, per_stage[i].help);
+		buf_adds(&b, "\n# TYPE ");
+		buf_adds(&b, per_stage[i].name);
+		buf_adds(&b, i + 1 == sizeof(per_stage) / sizeof(per_stage[0]) ? " gauge\n" :
+			  " counter\n");
+		json_array_foreach(s->stages, j, o) {
+			json_t *v = json_object_get(o, per_stage[i].key);
+
+			buf_adds(&b, per_stage[i].name);
+			metric_labels(&b, s, json_string_value(json_object_get(o, "stage")));
+			snprintf(num, sizeof(num), " %.17g\n", json_number_value(v) / per_stage[i].div);
+			buf_adds(&b, num);
+		}
+	}
+	if (fsutil_write_atomic(s->o->metrics_file, b.data, b.len, &e) < 0)
+		err_warn(s->o->prog, "%s", e.msg);
+	buf_free(&b);
+}
+
 static void write_status(struct sup *s)
 {
 	json_t *st;
 	char *txt;
 	struct qw_err e = QW_ERR_INIT;
 
+	snapshot_stages(s);
+	write_metrics(s);
 	if (!s->o->status_file)
 		return;
 	st = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
