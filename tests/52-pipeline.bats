@@ -542,3 +542,27 @@ print(n)' "$T/in.ndjson")
 	b=$(jq -r .bottleneck "$T/status.json")
 	[[ " qw-parse qw-index qw-package qw-upload qw-publish " == *" $b "* ]]
 }
+
+@test "qw-pipeline --metrics-file writes a valid Prometheus text file whose counters match the input" {
+	make_index prom 1000
+	awk 'BEGIN { for (i = 1; i <= 2500; i++) printf "{\"n\":%d}\n", i }' >"$T/in.ndjson"
+	echo 'not json' >>"$T/in.ndjson"
+	run -0 --separate-stderr qw-pipeline --index prom --once --quiet --metrics-file "$T/m.prom" "$T/in.ndjson"
+	[ -z "$output" ] && [ -z "$stderr" ]
+	python3 "$BATS_TEST_DIRNAME/prom-check.py" "$T/m.prom" >"$T/samples"
+	val() { jq -r --arg n "$1" --arg s "${2:-}" \
+		'select(.name == $n and (.labels.stage // "") == $s and .labels.index == "prom" and .labels.source == "files") | .value' "$T/samples"; }
+	[ "$(val qw_pipeline_docs_published_total)" = 2500 ]
+	[ "$(val qw_pipeline_invalid_docs_total)" = 1 ]
+	[ "$(val qw_pipeline_bytes_published_total)" = "$(stat -c %s "$T/in.ndjson")" ]
+	[ "$(val qw_stage_docs_in_total qw-parse)" = "$(wc -l <"$T/in.ndjson")" ]
+	[ "$(val qw_stage_bytes_in_total qw-parse)" = "$(stat -c %s "$T/in.ndjson")" ]
+	[ "$(val qw_stage_docs_out_total qw-publish)" = 2500 ]
+	for s in qw-parse qw-index qw-package qw-upload qw-publish; do
+		[ -n "$(val qw_stage_output_blocked_seconds_total $s)" ]
+		[ -n "$(val qw_stage_input_wait_seconds_total $s)" ]
+	done
+	# the checker can fail: a sample without its TYPE line
+	grep -v '^# TYPE qw_pipeline_restarts_total' "$T/m.prom" >"$T/bad.prom"
+	run ! python3 "$BATS_TEST_DIRNAME/prom-check.py" "$T/bad.prom"
+}
