@@ -38,6 +38,7 @@ static void usage(FILE *out)
 		"                   [--format FORMAT] [--dead-letter FILE] [--max-restarts N]\n"
 		"                   [--stall-timeout SECS] [--backoff-initial SECS] [--backoff-max SECS]\n"
 		"                   [--progress|--quiet] [--status-file PATH]\n"
+		"                   [--metrics-file PATH]\n"
 		"                   [--max-concurrent-uploads N] [--checkpoint-every N] [--drain-ms N]\n"
 		"                   [--no-resume] [--takeover] [--no-merge]\n"
 		"                   FILE|GLOB|DIR|-...\n"
@@ -63,6 +64,8 @@ static void usage(FILE *out)
 		"  -q, --quiet                     errors only: no progress, no records on\n"
 		"                                  stdout, no summaries (for cron)\n"
 		"      --status-file PATH          JSON status, rewritten atomically every second\n"
+		"      --metrics-file PATH         the same figures per stage as a Prometheus text\n"
+		"                                  file (node_exporter textfile), rewritten atomically\n"
 		"  -j, --max-concurrent-uploads N  uploads in flight (default 4)\n"
 		"      --checkpoint-every N        qw-parse's checkpoint period in documents\n"
 		"                                  (splits are cut only at checkpoints)\n"
@@ -405,7 +408,7 @@ static int parse_secs(const char *opt, const char *s, int64_t *ms, struct qw_err
 
 enum {
 	OPT_ONCE = 256, OPT_FOLLOW, OPT_DEAD, OPT_MAXR, OPT_STALL, OPT_BINIT, OPT_BMAX,
-	OPT_PROGRESS, OPT_STATUS, OPT_CKPT, OPT_DRAIN, OPT_NO_RESUME,
+	OPT_PROGRESS, OPT_STATUS, OPT_METRICS, OPT_CKPT, OPT_DRAIN, OPT_NO_RESUME,
 	OPT_TAKEOVER, OPT_NO_MERGE,
 };
 
@@ -523,6 +526,7 @@ int main(int argc, char **argv)
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "status-file", required_argument, NULL, OPT_STATUS },
+		{ "metrics-file", required_argument, NULL, OPT_METRICS },
 		{ "max-concurrent-uploads", required_argument, NULL, 'j' },
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT },
 		{ "drain-ms", required_argument, NULL, OPT_DRAIN },
@@ -604,6 +608,9 @@ int main(int argc, char **argv)
 		case OPT_STATUS:
 			so.status_file = optarg;
 			break;
+		case OPT_METRICS:
+			so.metrics_file = optarg;
+			break;
 		case 'j':
 			if (prog_parse_u64("--max-concurrent-uploads", optarg, 1, 256, &v, &err) < 0)
 				goto usage_err;
@@ -653,6 +660,8 @@ int main(int argc, char **argv)
 	p.follow = follow;
 	so.once = once;
 	so.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
+	so.metrics_index = p.index_id;
+	so.metrics_source = p.source_id;
 	p.inputs = argv + optind;
 	p.ninputs = (size_t)(argc - optind);
 	for (size_t i = 0; i < p.ninputs; i++)

@@ -513,3 +513,56 @@ start_pipeline() {
 	[ "$(published_docs died)" = 0 ]
 	[ "$(count_state died Staged)" = 0 ]
 }
+
+@test "qw-pipeline's status file has each stage's counters, checked against the input" {
+	make_index stg 1000
+	awk 'BEGIN { for (i = 1; i <= 3000; i++) printf "{\"n\":%d,\"s\":\"x%d\"}\n", i, i }' >"$T/in.ndjson"
+	{ echo 'not json'; echo '[1,2]'; } >>"$T/in.ndjson"
+	run -0 --separate-stderr qw-pipeline --index stg --once --quiet --status-file "$T/status.json" "$T/in.ndjson"
+	[ -z "$output" ] && [ -z "$stderr" ]
+	lines=$(wc -l <"$T/in.ndjson")
+	valid=$(python3 -c 'import json,sys
+n=0
+for l in open(sys.argv[1]):
+    try:
+        n += isinstance(json.loads(l), dict)
+    except ValueError:
+        pass
+print(n)' "$T/in.ndjson")
+	st() { jq -r --arg s "$1" ".stages[] | select(.stage == \$s) | .$2" "$T/status.json"; }
+	[ "$(st qw-parse docs_in)" = "$lines" ]
+	[ "$(st qw-parse bytes_in)" = "$(stat -c %s "$T/in.ndjson")" ]
+	[ "$(st qw-parse docs_out)" = "$valid" ]
+	[ "$(st qw-index docs_in)" = "$valid" ]
+	[ "$(st qw-index bytes_in)" = "$(st qw-parse bytes_out)" ]
+	[ "$(st qw-package bytes_in)" = "$(st qw-index bytes_out)" ]
+	[ "$(st qw-publish docs_out)" = "$(published_docs stg)" ]
+	[ "$(published_docs stg)" = "$valid" ]
+	jq -e '[.stages[] | .wait_input_us >= 0 and .blocked_output_us >= 0 and .busy_ratio >= 0 and .busy_ratio <= 1] | all' "$T/status.json"
+	b=$(jq -r .bottleneck "$T/status.json")
+	[[ " qw-parse qw-index qw-package qw-upload qw-publish " == *" $b "* ]]
+}
+
+@test "qw-pipeline --metrics-file writes a valid Prometheus text file whose counters match the input" {
+	make_index prom 1000
+	awk 'BEGIN { for (i = 1; i <= 2500; i++) printf "{\"n\":%d}\n", i }' >"$T/in.ndjson"
+	echo 'not json' >>"$T/in.ndjson"
+	run -0 --separate-stderr qw-pipeline --index prom --once --quiet --metrics-file "$T/m.prom" "$T/in.ndjson"
+	[ -z "$output" ] && [ -z "$stderr" ]
+	python3 "$BATS_TEST_DIRNAME/prom-check.py" "$T/m.prom" >"$T/samples"
+	val() { jq -r --arg n "$1" --arg s "${2:-}" \
+		'select(.name == $n and (.labels.stage // "") == $s and .labels.index == "prom" and .labels.source == "files") | .value' "$T/samples"; }
+	[ "$(val qw_pipeline_docs_published_total)" = 2500 ]
+	[ "$(val qw_pipeline_invalid_docs_total)" = 1 ]
+	[ "$(val qw_pipeline_bytes_published_total)" = "$(stat -c %s "$T/in.ndjson")" ]
+	[ "$(val qw_stage_docs_in_total qw-parse)" = "$(wc -l <"$T/in.ndjson")" ]
+	[ "$(val qw_stage_bytes_in_total qw-parse)" = "$(stat -c %s "$T/in.ndjson")" ]
+	[ "$(val qw_stage_docs_out_total qw-publish)" = 2500 ]
+	for s in qw-parse qw-index qw-package qw-upload qw-publish; do
+		[ -n "$(val qw_stage_output_blocked_seconds_total $s)" ]
+		[ -n "$(val qw_stage_input_wait_seconds_total $s)" ]
+	done
+	# the checker can fail: a sample without its TYPE line
+	grep -v '^# TYPE qw_pipeline_restarts_total' "$T/m.prom" >"$T/bad.prom"
+	run ! python3 "$BATS_TEST_DIRNAME/prom-check.py" "$T/bad.prom"
+}

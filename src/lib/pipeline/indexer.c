@@ -648,6 +648,7 @@ int indexer_run(struct indexer *ix, int in_fd, int out_fd, volatile sig_atomic_t
 		struct qw_err *err)
 {
 	struct protocol_reader r;
+	struct stage_stats stats;
 	struct loop l;
 	int flags = fcntl(in_fd, F_GETFL);
 	int64_t idle_since = -1;
@@ -668,6 +669,9 @@ int indexer_run(struct indexer *ix, int in_fd, int out_fd, volatile sig_atomic_t
 	}
 	protocol_reader_init(&r, in_fd, "standard input", ix->max_line);
 	protocol_writer_init(&l.w, out_fd, "standard output");
+	stage_stats_init(&stats, "qw-index");
+	r.stats = &stats;
+	l.w.stats = &stats;
 	for (;;) {
 		enum indexer_trigger fired = TRIGGER_NONE;
 		const char *line;
@@ -710,7 +714,12 @@ int indexer_run(struct indexer *ix, int in_fd, int out_fd, volatile sig_atomic_t
 				goto out;
 			if (idle_since < 0)
 				idle_since = clock_ms(&ix->clock);
-			rc = wait_input(&l, in_fd, idle_since, err);
+			{
+				uint64_t t0 = stage_stats_now_us();
+
+				rc = wait_input(&l, in_fd, idle_since, err);
+				stats.wait_input_us += stage_stats_now_us() - t0;
+			}
 			break;
 		case LINE_ERROR:
 			goto out;
@@ -721,6 +730,8 @@ int indexer_run(struct indexer *ix, int in_fd, int out_fd, volatile sig_atomic_t
 out:
 	if (ret == 0 && protocol_writer_flush(&l.w, err) < 0)
 		ret = -1;
+	if (ret == 0)
+		stage_stats_final(&stats);
 	protocol_writer_free(&l.w);
 	protocol_reader_free(&r);
 	if (force)

@@ -268,6 +268,7 @@ int packager_run(const struct packager_opts *o, int in_fd, int out_fd, packager_
 		 void *ctx, struct qw_err *err)
 {
 	struct protocol_reader r;
+	struct stage_stats stats;
 	struct protocol_writer w;
 	struct buf msg = BUF_INIT;
 	uint64_t lineno = 0;
@@ -277,6 +278,9 @@ int packager_run(const struct packager_opts *o, int in_fd, int out_fd, packager_
 		return -1;
 	protocol_reader_init(&r, in_fd, "standard input", PROTOCOL_MAX_CONTROL);
 	protocol_writer_init(&w, out_fd, "standard output");
+	stage_stats_init(&stats, "qw-package");
+	r.stats = &stats;
+	w.stats = &stats;
 	for (;;) {
 		const char *line;
 		size_t len;
@@ -308,6 +312,8 @@ int packager_run(const struct packager_opts *o, int in_fd, int out_fd, packager_
 			goto out;
 	}
 	ret = protocol_writer_flush(&w, err);
+	if (ret == 0)
+		stage_stats_final(&stats);
 out:
 	buf_free(&msg);
 	protocol_writer_free(&w);

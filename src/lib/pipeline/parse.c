@@ -27,6 +27,7 @@ struct run {
 	struct parse_stats *st;
 	struct docmap *dm;
 	struct protocol_writer w;
+	struct stage_stats stats;   /* counters for the supervisor */
 	struct buf doc;             /* serialized document */
 	struct buf dl;              /* pending dead-letter lines */
 	struct buf fixed;           /* a plain line as JSON text */
@@ -274,6 +275,8 @@ static int handle_line(struct run *r, const struct source_part *p, bool plain, c
 	int rc;
 
 	r->st->docs_read++;
+	r->stats.docs_in = r->st->docs_read;
+	r->stats.bytes_in += len + 1;
 	buf_reset(&r->doc);
 	if (plain) {
 		rc = map_plain(r, line, len, &r->doc, &reason, &derr);
@@ -530,6 +533,8 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 	if (o->cfg && o->cfg->timestamp_field)
 		r.ts_field = config_find_field(o->cfg, o->cfg->timestamp_field);
 	protocol_writer_init(&r.w, o->out_fd, "stdout");
+	stage_stats_init(&r.stats, "qw-parse");
+	r.w.stats = &r.stats;
 	{
 		const char *pat = o->pattern ? o->pattern : o->cfg ? o->cfg->plain_pattern : NULL;
 		const char *ml = o->multiline_start ? o->multiline_start :
@@ -615,6 +620,8 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 	}
 	if (emit_eof(&r, err) || protocol_writer_flush(&r.w, err) || flush_dead_letters(&r, err))
 		goto out;
+	r.stats.docs_in = st->docs_read;
+	stage_stats_final(&r.stats);
 	rc = 0;
 	if (r.worst) {
 		*err = r.last;

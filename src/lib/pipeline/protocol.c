@@ -55,14 +55,15 @@ static enum line_kind classify(const char *p, size_t n, const char **line, size_
 	return LINE_DOC;
 }
 
-enum line_kind protocol_read_line(struct protocol_reader *r, const char **line, size_t *len,
-				  struct qw_err *err)
+static enum line_kind read_line(struct protocol_reader *r, const char **line, size_t *len,
+				struct qw_err *err)
 {
 	for (;;) {
 		char *p = r->in.data ? r->in.data + r->start : NULL;
 		size_t avail = r->in.len - r->start;
 		char *nl = avail ? memchr(p, '\n', avail) : NULL;
 		ssize_t got;
+		uint64_t t0;
 
 		if (nl) {
 			size_t n = (size_t)(nl - p);
@@ -103,7 +104,14 @@ enum line_kind protocol_read_line(struct protocol_reader *r, const char **line, 
 		}
 		compact(r);
 		buf_grow(&r->in, READ_CHUNK);
+		t0 = r->stats ? stage_stats_now_us() : 0;
 		got = read(r->fd, r->in.data + r->in.len, r->in.cap - r->in.len - 1);
+		if (r->stats) {
+			r->stats->wait_input_us += stage_stats_now_us() - t0;
+			if (got > 0)
+				r->stats->bytes_in += (uint64_t)got;
+			stage_stats_tick(r->stats);
+		}
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -121,6 +129,16 @@ enum line_kind protocol_read_line(struct protocol_reader *r, const char **line, 
 	}
 }
 
+enum line_kind protocol_read_line(struct protocol_reader *r, const char **line, size_t *len,
+				  struct qw_err *err)
+{
+	enum line_kind k = read_line(r, line, len, err);
+
+	if (r->stats && k == LINE_DOC && *len > 0)
+		r->stats->docs_in++;
+	return k;
+}
+
 json_t *protocol_parse_control(const char *line, size_t len, struct qw_err *err)
 {
 	json_error_t je;
@@ -136,6 +154,15 @@ json_t *protocol_parse_control(const char *line, size_t len, struct qw_err *err)
 		return NULL;
 	}
 	return rec;
+}
+
+/* The documents a control record carries (its "num_docs"): what the stages
+ * after qw-index count as documents in and out. */
+static uint64_t record_docs(json_t *rec)
+{
+	json_int_t n = json_integer_value(json_object_get(rec, "num_docs"));
+
+	return n > 0 ? (uint64_t)n : 0;
 }
 
 enum line_kind protocol_read_control(struct protocol_reader *r, uint64_t *lineno, const char **line,
@@ -166,6 +193,8 @@ enum line_kind protocol_read_control(struct protocol_reader *r, uint64_t *lineno
 			err_prefix(err, "line %" PRIu64, *lineno);
 			return LINE_ERROR;
 		}
+		if (r->stats)
+			r->stats->docs_in += record_docs(*rec);
 		return LINE_CONTROL;
 	}
 }
@@ -219,9 +248,20 @@ void protocol_writer_init(struct protocol_writer *w, int fd, const char *name)
 
 int protocol_writer_flush(struct protocol_writer *w, struct qw_err *err)
 {
+	uint64_t t0;
+	int rc;
+
 	if (w->out.len == 0)
 		return 0;
-	if (fsutil_write_full(w->fd, w->out.data, w->out.len) < 0)
+	t0 = w->stats ? stage_stats_now_us() : 0;
+	rc = fsutil_write_full(w->fd, w->out.data, w->out.len);
+	if (w->stats) {
+		w->stats->blocked_output_us += stage_stats_now_us() - t0;
+		if (rc == 0)
+			w->stats->bytes_out += w->out.len;
+		stage_stats_tick(w->stats);
+	}
+	if (rc < 0)
 		return err_errno(err, errno == EPIPE ? EX_IOERR : EX_IOERR, "cannot write to '%s'",
 				 w->name ? w->name : "output");
 	buf_reset(&w->out);
@@ -235,6 +275,8 @@ static int maybe_flush(struct protocol_writer *w, struct qw_err *err)
 
 int protocol_writer_doc(struct protocol_writer *w, const char *line, size_t len, struct qw_err *err)
 {
+	if (w->stats)
+		w->stats->docs_out++;
 	buf_add(&w->out, line, len);
 	buf_addc(&w->out, '\n');
 	return maybe_flush(w, err);
@@ -244,6 +286,8 @@ int protocol_writer_control(struct protocol_writer *w, json_t *rec, struct qw_er
 {
 	if (dump_control(rec, &w->out, err) < 0)
 		return -1;
+	if (w->stats)
+		w->stats->docs_out += record_docs(rec);
 	return maybe_flush(w, err);
 }
 

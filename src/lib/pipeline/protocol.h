@@ -24,6 +24,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "pipeline/stage_stats.h"
 
 #define PROTOCOL_RS '\x1e'
 
@@ -54,6 +55,7 @@ struct protocol_reader {
 	bool eof;
 	bool skipping;           /* inside a line longer than max_line */
 	uint64_t bytes_consumed; /* bytes of whole lines returned so far */
+	struct stage_stats *stats; /* NULL: not counted (stage_stats.h) */
 };
 
 void protocol_reader_init(struct protocol_reader *r, int fd, const char *name, size_t max_line);
@@ -105,6 +107,7 @@ struct protocol_writer {
 	int fd;
 	const char *name;
 	struct buf out;
+	struct stage_stats *stats; /* NULL: not counted (stage_stats.h) */
 };
 
 void protocol_writer_init(struct protocol_writer *w, int fd, const char *name);

@@ -102,6 +102,7 @@ out:
 int publisher_run(const struct publisher_opts *o, int in_fd, int out_fd, struct qw_err *err)
 {
 	struct protocol_reader r;
+	struct stage_stats stats;
 	struct protocol_writer w;
 	struct metastore *ms = NULL;
 	uint64_t lineno = 0;
@@ -110,6 +111,9 @@ int publisher_run(const struct publisher_opts *o, int in_fd, int out_fd, struct 
 
 	protocol_reader_init(&r, in_fd, "standard input", PROTOCOL_MAX_CONTROL);
 	protocol_writer_init(&w, out_fd, "standard output");
+	stage_stats_init(&stats, "qw-publish");
+	r.stats = &stats;
+	w.stats = &stats;
 	ms = metastore_open(o->data_dir, err);
 	if (!ms)
 		goto out;
@@ -149,6 +153,8 @@ int publisher_run(const struct publisher_opts *o, int in_fd, int out_fd, struct 
 		rec = NULL;
 	}
 	ret = protocol_writer_flush(&w, err);
+	if (ret == 0)
+		stage_stats_final(&stats);
 out:
 	json_decref(rec);
 	if (ms)

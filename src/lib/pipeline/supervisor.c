@@ -24,6 +24,7 @@
 #include "base/fsutil.h"
 #include "pipeline/protocol.h"
 #include "pipeline/spool.h"
+#include "pipeline/stage_stats.h"
 #include "pipeline/supervisor.h"
 #include "base/xalloc.h"
 
@@ -44,6 +45,9 @@ struct child {
 	char line[1024];    /* partial stderr line */
 	size_t line_len;
 	char first[256];    /* first stderr line: the stage's first error */
+	json_t *stats;      /* the stage's last stats record (stage_stats.h), NULL */
+	int64_t started_ms; /* unscaled ms: when it was started */
+	int64_t stats_ms;   /* unscaled ms: when its last stats record came */
 };
 
 struct sup {
@@ -79,6 +83,8 @@ struct sup {
 	/* figures */
 	int64_t t0;
 	uint64_t docs, bytes, splits, invalid;
+	json_t *stages;            /* the last stages' figures (status file), NULL */
+	char *bottleneck;          /* ... and the busiest of them, NULL */
 	/* the failing event's detail */
 	char detail[512];
 	int detail_signal;
@@ -131,12 +137,158 @@ static void close_fd(int *fd)
 	}
 }
 
+/* Keep the figures of the generation's stages (their last stats records)
+ * and the bottleneck: the stage busy (neither waiting for input nor blocked
+ * on output) for the largest share of its time, up to its last report. */
+static void snapshot_stages(struct sup *s)
+{
+	json_t *arr = json_array();
+	const char *bottleneck = NULL;
+	double worst = -1;
+
+	for (size_t i = 0; arr && s->kids && i < s->gen.n; i++) {
+		struct child *k = &s->kids[i];
+		json_t *o;
+		double el, busy;
+
+		if (!k->stats)
+			continue;
+		o = json_deep_copy(k->stats);
+		if (!o)
+			continue;
+		json_object_del(o, "type");
+		/* busy: neither waiting for input nor blocked on output,
+		 * over the time up to its last report */
+		el = (double)(k->stats_ms - k->started_ms) * 1000.0;
+		busy = el - (double)json_integer_value(json_object_get(o, "wait_input_us")) -
+		       (double)json_integer_value(json_object_get(o, "blocked_output_us"));
+		if (el <= 0 || busy < 0)
+			busy = 0;
+		json_object_set_new(o, "busy_ratio", json_real(el > 0 ? busy / el : 0));
+		if (el > 0 && busy / el > worst) {
+			worst = busy / el;
+			bottleneck = s->gen.stages[i].name;
+		}
+		json_array_append_new(arr, o);
+	}
+	/* between generations: the figures of the last one */
+	if (arr && json_array_size(arr) > 0) {
+		json_decref(s->stages);
+		s->stages = arr;
+		free(s->bottleneck);
+		s->bottleneck = bottleneck ? xstrdup(bottleneck) : NULL;
+	} else {
+		json_decref(arr);
+	}
+}
+
+/* A label value in the text exposition format: \\, \" and \n escaped. */
+static void label_value(struct buf *b, const char *v)
+{
+	for (; v && *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_addc(b, '\\');
+		if (*v == '\n')
+			buf_adds(b, "\\n");
+		else
+			buf_addc(b, *v);
+	}
+}
+
+static void metric_labels(struct buf *b, const struct sup *s, const char *stage)
+{
+	buf_adds(b, "{index=\"");
+	label_value(b, s->o->metrics_index);
+	buf_adds(b, "\",source=\"");
+	label_value(b, s->o->metrics_source);
+	if (stage) {
+		buf_adds(b, "\",stage=\"");
+		label_value(b, stage);
+	}
+	buf_adds(b, "\"}");
+}
+
+/* The Prometheus text file (node_exporter's textfile collector). */
+static void write_metrics(struct sup *s)
+{
+	static const struct {
+		const char *name, *key, *help;
+		double div;
+	} per_stage[] = {
+		{ "qw_stage_docs_in_total", "docs_in", "Documents a stage read.", 1 },
+		{ "qw_stage_docs_out_total", "docs_out", "Documents a stage wrote.", 1 },
+		{ "qw_stage_bytes_in_total", "bytes_in", "Bytes a stage read.", 1 },
+		{ "qw_stage_bytes_out_total", "bytes_out", "Bytes a stage wrote.", 1 },
+		{ "qw_stage_input_wait_seconds_total", "wait_input_us",
+		  "Time a stage waited for input.", 1e6 },
+		{ "qw_stage_output_blocked_seconds_total", "blocked_output_us",
+		  "Time a stage was blocked writing its output (backpressure).", 1e6 },
+		{ "qw_stage_busy_ratio", "busy_ratio",
+		  "Share of a stage's time neither waiting for input nor blocked on output.", 1 },
+	};
+	const struct {
+		const char *name, *help;
+		uint64_t v;
+	} totals[] = {
+		{ "qw_pipeline_docs_published_total", "Documents published.", s->docs },
+		{ "qw_pipeline_bytes_published_total", "Input bytes published.", s->bytes },
+		{ "qw_pipeline_splits_published_total", "Splits published.", s->splits },
+		{ "qw_pipeline_invalid_docs_total", "Invalid documents dropped.", s->invalid },
+		{ "qw_pipeline_restarts_total", "Generations restarted.", s->restarts },
+	};
+	struct buf b = BUF_INIT;
+	struct qw_err e = QW_ERR_INIT;
+	char num[64];
+
+	if (!s->o->metrics_file)
+		return;
+	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+		buf_adds(&b, "# HELP ");
+		buf_adds(&b, totals[i].name);
+		buf_addc(&b, ' ');
+		buf_adds(&b, totals[i].help);
+		buf_adds(&b, "\n# TYPE ");
+		buf_adds(&b, totals[i].name);
+		buf_adds(&b, " counter\n");
+		buf_adds(&b, totals[i].name);
+		metric_labels(&b, s, NULL);
+		snprintf(num, sizeof(num), " %" PRIu64 "\n", totals[i].v);
+		buf_adds(&b, num);
+	}
+	for (size_t i = 0; s->stages && i < sizeof(per_stage) / sizeof(per_stage[0]); i++) {
+		size_t j;
+		json_t *o;
+
+		buf_adds(&b, "# HELP ");
+		buf_adds(&b, per_stage[i].name);
+		buf_addc(&b, ' ');
+		buf_adds(&b, per_stage[i].help);
+		buf_adds(&b, "\n# TYPE ");
+		buf_adds(&b, per_stage[i].name);
+		buf_adds(&b, i + 1 == sizeof(per_stage) / sizeof(per_stage[0]) ? " gauge\n" :
+			  " counter\n");
+		json_array_foreach(s->stages, j, o) {
+			json_t *v = json_object_get(o, per_stage[i].key);
+
+			buf_adds(&b, per_stage[i].name);
+			metric_labels(&b, s, json_string_value(json_object_get(o, "stage")));
+			snprintf(num, sizeof(num), " %.17g\n", json_number_value(v) / per_stage[i].div);
+			buf_adds(&b, num);
+		}
+	}
+	if (fsutil_write_atomic(s->o->metrics_file, b.data, b.len, &e) < 0)
+		err_warn(s->o->prog, "%s", e.msg);
+	buf_free(&b);
+}
+
 static void write_status(struct sup *s)
 {
 	json_t *st;
 	char *txt;
 	struct qw_err e = QW_ERR_INIT;
 
+	snapshot_stages(s);
+	write_metrics(s);
 	if (!s->o->status_file)
 		return;
 	st = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -151,6 +303,11 @@ static void write_status(struct sup *s)
 		       "updated_at", (json_int_t)clock_wall_s());
 	if (!st)
 		return;
+	snapshot_stages(s);
+	if (s->stages)
+		json_object_set(st, "stages", s->stages);
+	if (s->bottleneck)
+		json_object_set_new(st, "bottleneck", json_string(s->bottleneck));
 	txt = json_dumps(st, JSON_COMPACT);
 	if (txt) {
 		struct buf b = BUF_INIT;
@@ -269,6 +426,20 @@ static void err_line(struct child *k, bool add_nl, bool clear)
 
 	if (n == 0)
 		return;
+	if (k->line[0] == PROTOCOL_RS) {
+		/* the stage's counters, not a message */
+		json_t *rec = protocol_parse_control(k->line + 1, n - 1, NULL);
+
+		if (rec && !strcmp(protocol_type(rec), "stats")) {
+			json_decref(k->stats);
+			k->stats = rec;
+			k->stats_ms = (int64_t)(stage_stats_now_us() / 1000);
+		} else {
+			json_decref(rec);
+		}
+		k->line_len = 0;
+		return;
+	}
 	if (add_nl && n < sizeof(k->line))
 		k->line[n++] = '\n';
 	if ((clear && write(STDERR_FILENO, clr, sizeof(clr) - 1) < 0) ||
@@ -336,6 +507,7 @@ static void end_generation(struct sup *s)
 	read_output(s, true);
 	for (size_t i = 0; s->kids && i < s->gen.n; i++)
 		drain_stderr(s, &s->kids[i]);
+	snapshot_stages(s);
 	if (s->out_r_live || s->out_fd >= 0) {
 		protocol_reader_free(&s->out_r);
 		s->out_r_live = false;
@@ -349,6 +521,8 @@ static void end_generation(struct sup *s)
 	free(s->peek_fds);
 	s->peek_fds = NULL;
 	s->npeek = 0;
+	for (size_t i = 0; s->kids && i < s->gen.n; i++)
+		json_decref(s->kids[i].stats);
 	free(s->kids);
 	s->kids = NULL;
 	supervisor_stages_free(&s->gen);
@@ -360,7 +534,7 @@ static void end_generation(struct sup *s)
 /* ------------------------------------------------------------- spawning */
 
 static void child_exec(const struct supervisor_stage *st, int in, int out, int errfd,
-		       pid_t pgid, pid_t parent)
+		       pid_t pgid, pid_t parent, const char *stats_ms)
 {
 	sigset_t none;
 	static const char m1[] = ": cannot execute '";
@@ -382,6 +556,9 @@ static void child_exec(const struct supervisor_stage *st, int in, int out, int e
 		_exit(127);
 	if (errfd >= 0 && errfd != STDERR_FILENO && dup2(errfd, STDERR_FILENO) < 0)
 		_exit(127);
+	/* its counters on stderr every second (the supervisor's tick) */
+	if (setenv(STAGE_STATS_ENV, stats_ms, 1) < 0)
+		_exit(127);
 	close_range(3, ~0U, 0);
 	if (strchr(st->path, '/'))
 		execv(st->path, st->argv);
@@ -402,7 +579,10 @@ static int start_chain(struct sup *s, struct qw_err *err)
 	int prev_read = -1;       /* read end feeding the next stage */
 	int null_fd = -1;
 	int ret = -1;
+	char stats_ms[32];
+	int64_t every = (int64_t)(1000 / s->clock.scale);
 
+	snprintf(stats_ms, sizeof(stats_ms), "%lld", (long long)(every > 0 ? every : 1));
 	s->kids = xcalloc(n, sizeof(*s->kids));
 	s->peek_fds = xcalloc(n, sizeof(*s->peek_fds));
 	for (size_t i = 0; i < n; i++) {
@@ -457,7 +637,8 @@ static int start_chain(struct sup *s, struct qw_err *err)
 			goto out;
 		}
 		if (pid == 0)
-			child_exec(&s->gen.stages[i], prev_read, p[1], e[1], s->pgid, getppid());
+			child_exec(&s->gen.stages[i], prev_read, p[1], e[1], s->pgid, getppid(),
+				   stats_ms);
 		close(e[1]);
 		s->kids[i].err_fd = e[0];
 		{
@@ -470,6 +651,8 @@ static int start_chain(struct sup *s, struct qw_err *err)
 			s->pgid = pid;
 		setpgid(pid, s->pgid); /* both sides, no race */
 		s->kids[i].pid = pid;
+		s->kids[i].started_ms = (int64_t)(stage_stats_now_us() / 1000);
+		s->kids[i].stats_ms = s->kids[i].started_ms;
 		s->kids[i].idle_since = clock_ms(&s->clock);
 		s->running++;
 		/* Keep a write end of the stage's stdout until it is reaped:
@@ -1078,6 +1261,8 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 		end_generation(&s);
 	write_status(&s);
 	print_progress(&s, true);
+	json_decref(s.stages);
+	free(s.bottleneck);
 	close_fd(&s.sigfd);
 	spool_close(s.spool);
 	sigprocmask(SIG_SETMASK, &old, NULL);

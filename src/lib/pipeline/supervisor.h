@@ -94,6 +94,12 @@ struct supervisor_opts {
 	int64_t backoff_initial_ms;  /* scaled ms */
 	int64_t backoff_max_ms;      /* scaled ms */
 	const char *status_file;     /* NULL: none */
+	/* Prometheus text file of the same figures (node_exporter's textfile
+	 * collector), rewritten atomically with the status; NULL: none.
+	 * Its series carry the labels index and source given here. */
+	const char *metrics_file;
+	const char *metrics_index;
+	const char *metrics_source;
 	bool progress;               /* progress on stderr */
 	int input_fd;                /* first stage's stdin; -1: /dev/null */
 	/* With input_fd: spool the input to this file (see spool.h) and feed

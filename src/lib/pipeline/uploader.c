@@ -379,6 +379,7 @@ int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw
 {
 	struct up u;
 	struct protocol_reader r;
+	struct stage_stats stats;
 	bool in_eof = false;
 	uint64_t lineno = 0;
 	int ret = -1;
@@ -388,6 +389,9 @@ int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw
 	u.done_pipe[0] = u.done_pipe[1] = -1;
 	protocol_reader_init(&r, in_fd, "standard input", PROTOCOL_MAX_CONTROL);
 	protocol_writer_init(&u.w, out_fd, "standard output");
+	stage_stats_init(&stats, "qw-upload");
+	r.stats = &stats;
+	u.w.stats = &stats;
 	if (o->max_concurrent < 1) {
 		err_set(err, EX_USAGE, "max concurrent uploads must be at least 1");
 		goto out;
@@ -473,6 +477,7 @@ int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw
 			} while (has_buffered_line(&r) && u.whead == u.nwait);
 		}
 	}
+	stage_stats_final(&stats);
 	ret = 0;
 	goto out;
 drain:
