@@ -144,6 +144,37 @@ create_gharchive() {
 	[ "$status_code" = 400 ]
 }
 
+@test "hits come back with the numbers as sent: a u64 above INT64_MAX as digits, reals in their shortest form" {
+	# the oracle is the document's own text: python3 checks the values and
+	# that each number token of the input appears as it was written
+	printf '%s\n' '{"n": 18446744073709551615, "f": 18.048, "g": 0.1, "m": "bignum"}' >"$T/docs.ndjson"
+	printf 'version: 0.8\nindex_id: numbers\ndoc_mapping:\n  mode: dynamic\n' >"$T/numbers.yaml"
+	qw index create --index-config "$T/numbers.yaml"
+	qw-pipeline --index numbers --once --quiet "$T/docs.ndjson"
+	check() { # FILE JQ_PATH_TO_THE_DOC
+		python3 - "$1" "$2" "$T/docs.ndjson" <<'PY'
+import json, re, sys
+body = open(sys.argv[1]).read()
+doc = json.loads(body)
+for k in sys.argv[2].split("."):
+    doc = doc[int(k)] if k.isdigit() else doc[k]
+want = json.loads(open(sys.argv[3]).readline())
+assert doc == want, (doc, want)
+for tok in ("18446744073709551615", "18.048", "0.1"):
+    assert re.search(r"[:\[,]" + re.escape(tok) + r"[,}\]]", body), (tok, body)
+PY
+	}
+	qw-search -i numbers 'm:bignum' >"$T/cli.json"
+	check "$T/cli.json" hits.0
+	start_server
+	req GET '/api/v1/numbers/search?query=m:bignum'
+	[ "$status_code" = 200 ]
+	check "$T/body" hits.0
+	req POST /api/v1/_elastic/numbers/_search -H 'Content-Type: application/json' -d '{"query": {"match_all": {}}}'
+	[ "$status_code" = 200 ]
+	check "$T/body" hits.hits.0._source
+}
+
 @test "ingest: every acknowledged document is indexed exactly once, also under concurrent ingests" {
 	start_server --threads 8
 	req POST /api/v1/indexes -d '{"version":"0.8","index_id":"seq","doc_mapping":{"field_mappings":[{"name":"n","type":"u64","fast":true},{"name":"w","type":"text","tokenizer":"raw"}]}}'

@@ -1024,37 +1024,13 @@ json_t *docmap_load(const char *text, size_t len, size_t flags, json_error_t *je
 
 int docmap_dumpf(const json_t *v, FILE *f)
 {
-	static const char mark[] = "\"\\u0000";
-	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	const char *p, *q, *scan;
-	int ret = -1;
+	struct buf text = BUF_INIT;
+	int ret = 0;
 
-	if (!text)
-		return -1;
-	/* The big integers of big_rewrite() are whole strings "\u0000DIGITS";
-	 * a document's own strings never have that shape (docmap_load()), but
-	 * may hold a \u0000 elsewhere, also after an escaped quote. */
-	for (p = scan = text; (q = strstr(scan, mark)) != NULL;) {
-		const char *d = q + sizeof(mark) - 1, *e = d, *b = q;
-
-		while (*e >= '0' && *e <= '9')
-			e++;
-		while (b > text && b[-1] == '\\')
-			b--;
-		if (e == d || *e != '"' || (q - b) % 2) {
-			scan = d;       /* not a marker: written as it is */
-			continue;
-		}
-		if (fwrite(p, 1, (size_t)(q - p), f) != (size_t)(q - p) ||
-		    fwrite(d, 1, (size_t)(e - d), f) != (size_t)(e - d))
-			goto out;
-		p = scan = e + 1;
-	}
-	if (fputs(p, f) == EOF)
-		goto out;
-	ret = 0;
-out:
-	free(text);
+	docmap_serialize((json_t *)v, &text);
+	if (text.len && fwrite(text.data, 1, text.len, f) != text.len)
+		ret = -1;
+	buf_free(&text);
 	return ret;
 }
 

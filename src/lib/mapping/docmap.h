@@ -182,12 +182,15 @@ bool docmap_stored_text(struct docmap *dm, json_t *canonical, struct buf *out);
 /* json_loadb() that also takes integers above INT64_MAX (held as in
  * docmap_map_line()'s trees): for stored documents read back. */
 json_t *docmap_load(const char *text, size_t len, size_t flags, json_error_t *jerr);
-/* json_dumpf(v, f, JSON_COMPACT), with big integers from docmap_load()
- * printed as their digits. 0, or -1 on a write error. */
-int docmap_dumpf(const json_t *v, FILE *f);
 /* Append the compact canonical JSON of v to out (object keys in document
- * order, reals in their shortest round-trip form, UTF-8 kept, no '\n'). */
+ * order, reals in their shortest round-trip form, UTF-8 kept, no '\n').
+ * The one writer of JSON that users read (qw-search, qw-serve, qw-lambda,
+ * the text formats): big integers from docmap_load() are printed as their
+ * digits, where json_dumps() would print the "\u0000DIGITS" string that
+ * holds them, and 18.048 stays 18.048 (json_dumps() writes 17 digits). */
 void docmap_serialize(json_t *v, struct buf *out);
+/* docmap_serialize() of v written to f. 0, or -1 on a write error. */
+int docmap_dumpf(const json_t *v, FILE *f);
 /*
  * A bytes field's value: decode s in the mapping's input_format (base64,
  * padding optional, or hex) into out; false when it does not decode. The

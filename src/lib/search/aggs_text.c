@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mapping/docmap.h"
+
 #define BAR_WIDTH 40
 
 /* The type of aggregation name in the request ("terms", ...), or "". */
@@ -21,12 +23,7 @@ static const char *agg_type(json_t *request, const char *name)
 
 static void add_json(struct buf *out, json_t *v)
 {
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	if (s) {
-		buf_adds(out, s);
-		free(s);
-	}
+	docmap_serialize(v, out);
 }
 
 /* A bucket's key as shown. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mapping/docmap.h"
+
 
 /* The value at a dotted path, or NULL. A key with dots in it ("a.b" as one
  * key) is tried first, as the doc mapping allows both. */
@@ -55,7 +57,7 @@ static void add_clean(struct buf *out, const char *s, size_t n)
 
 static void add_value(struct buf *out, json_t *v)
 {
-	char *s;
+	struct buf text = BUF_INIT;
 
 	if (!v) {
 		buf_addc(out, '-');
@@ -65,13 +67,9 @@ static void add_value(struct buf *out, json_t *v)
 		add_clean(out, json_string_value(v), json_string_length(v));
 		return;
 	}
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (s) {
-		add_clean(out, s, strlen(s));
-		free(s);
-	} else {
-		buf_addc(out, '?');
-	}
+	docmap_serialize(v, &text);
+	add_clean(out, text.data ? text.data : "", text.len);
+	buf_free(&text);
 }
 
 void hit_text_line(const struct hit_text *t, json_t *hit, struct buf *out)

@@ -81,18 +81,13 @@ void http_response_free(struct http_response *resp)
 
 void api_json(struct http_response *resp, int status, json_t *json)
 {
-	char *s = json ? json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-
 	buf_reset(&resp->body);
-	if (json && !s) {
-		status = 500;
-		buf_adds(&resp->body, "{\"message\":\"cannot encode the response\"}");
-	} else {
-		buf_adds(&resp->body, s ? s : "{}");
-	}
+	if (json)
+		docmap_serialize(json, &resp->body);
+	else
+		buf_adds(&resp->body, "{}");
 	resp->status = status;
 	resp->content_type = "application/json";
-	free(s);
 	json_decref(json);
 }
 
