@@ -53,6 +53,8 @@ enum {
 	OPT_QUERY,
 	OPT_START_TS,
 	OPT_END_TS,
+	OPT_STATUS_FILE,
+	OPT_JSON,
 };
 
 #define A_INDEX_CONFIG (1u << 0)
@@ -64,6 +66,8 @@ enum {
 #define A_DEFAULT_ROOT (1u << 6)
 #define A_QUERY (1u << 7)
 #define A_TIME_RANGE (1u << 8)
+#define A_STATUS_FILE (1u << 9)
+#define A_JSON (1u << 10)
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -80,6 +84,8 @@ static const struct option long_opts[] = {
 	{ "query", required_argument, NULL, OPT_QUERY },
 	{ "start-timestamp", required_argument, NULL, OPT_START_TS },
 	{ "end-timestamp", required_argument, NULL, OPT_END_TS },
+	{ "status-file", required_argument, NULL, OPT_STATUS_FILE },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -102,6 +108,8 @@ static const struct {
 		   "                       unfielded terms on the default search fields)" },
 	{ A_TIME_RANGE, "      --start-timestamp S  only documents at or after S (unix seconds)\n"
 			"      --end-timestamp E    only documents before E (unix seconds)" },
+	{ A_STATUS_FILE, "      --status-file PATH  the file given to qw-pipeline --status-file" },
+	{ A_JSON, "      --json           print the status file as it is (as --format json)" },
 };
 
 struct ctx;
@@ -130,6 +138,7 @@ struct ctx {
 	const char *state;
 	bool verify;
 	const char *query;
+	const char *status_file;
 	bool has_start, has_end;
 	int64_t start_ts, end_ts;
 	char **pos;
@@ -149,6 +158,7 @@ static int cmd_split_describe(struct ctx *c, struct qw_err *err);
 static int cmd_split_mark(struct ctx *c, struct qw_err *err);
 static int cmd_delete_task_create(struct ctx *c, struct qw_err *err);
 static int cmd_delete_task_list(struct ctx *c, struct qw_err *err);
+static int cmd_pipeline_status(struct ctx *c, struct qw_err *err);
 
 static const struct subcmd subcmds[] = {
 	{ "index", "create", "--index-config FILE [--overwrite] [--default-index-root-uri URI]",
@@ -178,6 +188,10 @@ static const struct subcmd subcmds[] = {
 	  cmd_delete_task_create },
 	{ "delete-task", "list", "--index ID", "List the delete tasks of an index.", A_INDEX, 0, 0,
 	  cmd_delete_task_list },
+	{ "pipeline", "status", "--status-file PATH [--json]",
+	  "Show a qw-pipeline run from its status file: per stage, documents and megabytes in\n"
+	  "and out, time waiting for input, blocked on output and busy; the bottleneck.",
+	  A_STATUS_FILE | A_INDEX | A_JSON, 0, 0, cmd_pipeline_status },
 };
 
 #define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
@@ -886,6 +900,98 @@ static int cmd_delete_task_list(struct ctx *c, struct qw_err *err)
 	return 0;
 }
 
+/* ------------------------------------------------------------ pipeline status */
+
+/* 100 * num / den with one decimal, or "-" when den is not known. */
+static void table_pct(struct table *t, double num, double den)
+{
+	if (den > 0)
+		table_addf(t, "%.1f", 100.0 * num / den);
+	else
+		table_add(t, "-");
+}
+
+static int cmd_pipeline_status(struct ctx *c, struct qw_err *err)
+{
+	struct table t = { 9, NULL, 0, 0 };
+	json_t *st = NULL, *stages, *o;
+	const char *bottleneck;
+	char *raw = NULL;
+	char when[32];
+	size_t i;
+	int ret = -1;
+
+	if (!c->status_file) {
+		c->show_usage = USAGE_SUBCMD;
+		err_set(err, EX_USAGE, "pipeline status: %s; pass --status-file PATH, the file given to "
+			"qw-pipeline --status-file",
+			c->index ? "qw-pipeline has no default status file for an index"
+				 : "missing --status-file");
+		goto out;
+	}
+	st = admin_pipeline_status(c->status_file, &raw, err);
+	if (!st)
+		goto out;
+	if (c->json) {
+		fputs(raw, stdout);
+		ret = 0;
+		goto out;
+	}
+	stages = json_object_get(st, "stages");
+	bottleneck = json_string_value(json_object_get(st, "bottleneck"));
+	if (json_array_size(stages) == 0) {
+		printf("no stage has reported yet\n");
+	} else {
+		table_add(&t, "STAGE");
+		table_add(&t, "DOCS IN");
+		table_add(&t, "DOCS OUT");
+		table_add(&t, "MB IN");
+		table_add(&t, "MB OUT");
+		table_add(&t, "WAIT INPUT %");
+		table_add(&t, "BLOCKED OUTPUT %");
+		table_add(&t, "BUSY %");
+		table_add(&t, "BOTTLENECK");
+	}
+	json_array_foreach(stages, i, o) {
+		const char *name = json_string_value(json_object_get(o, "stage"));
+		json_t *el = json_object_get(o, "elapsed_us"), *busy = json_object_get(o, "busy_ratio");
+		double den = json_is_integer(el) ? (double)json_integer_value(el) : 0;
+
+		table_add(&t, name);
+		table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(o, "docs_in")));
+		table_addf(&t, "%lld", (long long)json_integer_value(json_object_get(o, "docs_out")));
+		table_addf(&t, "%.1f",
+			   (double)json_integer_value(json_object_get(o, "bytes_in")) / 1e6);
+		table_addf(&t, "%.1f",
+			   (double)json_integer_value(json_object_get(o, "bytes_out")) / 1e6);
+		table_pct(&t, (double)json_integer_value(json_object_get(o, "wait_input_us")), den);
+		table_pct(&t, (double)json_integer_value(json_object_get(o, "blocked_output_us")),
+			  den);
+		table_pct(&t, json_number_value(busy), json_is_number(busy) ? 1 : 0);
+		table_add(&t, bottleneck && !strcmp(bottleneck, name) ? "yes" : "");
+	}
+	table_print(&t);
+	fmt_time(when, sizeof(when), json_object_get(st, "updated_at"));
+	printf("\nstate %s, generation %lld, pid %lld, updated %s\n",
+	       json_string_value(json_object_get(st, "state")),
+	       (long long)json_integer_value(json_object_get(st, "generation")),
+	       (long long)json_integer_value(json_object_get(st, "pid")), when);
+	printf("published: %lld docs, %.1f MB, %lld splits; %lld invalid docs, %lld restarts\n",
+	       (long long)json_integer_value(json_object_get(st, "docs")),
+	       (double)json_integer_value(json_object_get(st, "bytes")) / 1e6,
+	       (long long)json_integer_value(json_object_get(st, "splits_published")),
+	       (long long)json_integer_value(json_object_get(st, "invalid_docs")),
+	       (long long)json_integer_value(json_object_get(st, "restarts")));
+	if (bottleneck)
+		printf("bottleneck: %s (the busiest stage)\n", bottleneck);
+	ret = 0;
+out:
+	table_free(&t);
+	free(raw);
+	json_decref(st);
+	return ret;
+}
+
 static const struct subcmd *find_subcmd(const char *group, const char *name)
 {
 	for (size_t i = 0; i < N_SUBCMDS; i++)
@@ -958,6 +1064,14 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sub, int argc, char **
 			need = A_QUERY;
 			c->query = optarg;
 			break;
+		case OPT_STATUS_FILE:
+			need = A_STATUS_FILE;
+			c->status_file = optarg;
+			break;
+		case OPT_JSON:
+			need = A_JSON;
+			c->json = true;
+			break;
 		case OPT_START_TS:
 		case OPT_END_TS:
 			need = A_TIME_RANGE;
@@ -991,9 +1105,12 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sub, int argc, char **
 		return err_set(err, EX_USAGE, "%s %s: %s", sub->group, sub->name,
 			       c->npos < sub->min_pos ? "missing argument" : "too many arguments");
 	}
-	c->ms = metastore_open(c->data_dir, err);
-	if (!c->ms)
-		return -1;
+	/* pipeline status reads a file, not the metastore */
+	if (strcmp(sub->group, "pipeline") != 0) {
+		c->ms = metastore_open(c->data_dir, err);
+		if (!c->ms)
+			return -1;
+	}
 	return sub->run(c, err);
 }
 
@@ -1063,6 +1180,10 @@ static int run_help(struct ctx *c, int argc, char **argv, struct qw_err *err)
 		sub_usage(sub, stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "pipeline") && argc >= 3 && !strcmp(argv[2], "status")) {
+		sub_usage(find_subcmd("pipeline", "status"), stdout);
+		return 0;
+	}
 	if (!strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;
@@ -1081,6 +1202,11 @@ static int dispatch(struct ctx *c, int argc, char **argv, struct qw_err *err)
 
 	if (!strcmp(cmd, "help"))
 		return run_help(c, argc, argv, err);
+	/* "pipeline status" is ours; any other "pipeline ..." runs qw-pipeline */
+	if (!strcmp(cmd, "pipeline") && argc >= 2 && !strcmp(argv[1], "status")) {
+		c->group = cmd;
+		return run_subcmd(c, find_subcmd(cmd, "status"), argc - 1, argv + 1, err);
+	}
 	if (!is_group(cmd))
 		return run_external(c, argc, argv, err);
 	c->group = cmd;

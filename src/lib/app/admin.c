@@ -6,9 +6,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 
 #include "app/admin.h"
 #include "base/buf.h"
+#include "base/fsutil.h"
 #include "base/ids.h"
 #include "split/split_reader.h"
 #include "base/xalloc.h"
@@ -270,4 +272,67 @@ out:
 	free(path);
 	json_decref(doc);
 	return d;
+}
+
+json_t *admin_pipeline_status(const char *path, char **raw, struct qw_err *err)
+{
+	static const char *const counters[] = { "docs_in", "docs_out", "bytes_in", "bytes_out",
+						 "wait_input_us", "blocked_output_us" };
+	struct buf b = BUF_INIT;
+	struct qw_err re = QW_ERR_INIT;
+	json_error_t je;
+	json_t *st = NULL, *stages, *o;
+	size_t i;
+	bool ok = false;
+
+	if (fsutil_read_all(path, &b, &re) < 0) {
+		err_set(err, re.code, "%s (give the path passed to qw-pipeline --status-file; it "
+			"is written once the pipeline has started)", re.msg);
+		goto out;
+	}
+	st = json_loadb(b.data ? b.data : "", b.len, 0, &je);
+	if (!st) {
+		err_set(err, EX_DATAERR,
+			"'%s' is not a qw-pipeline status file: line %d: %s (give the path passed "
+			"to qw-pipeline --status-file)", path, je.line, je.text);
+		goto out;
+	}
+	if (!json_is_object(st) || !json_is_string(json_object_get(st, "state"))) {
+		err_set(err, EX_DATAERR,
+			"'%s' is not a qw-pipeline status file: no \"state\" (give the path passed "
+			"to qw-pipeline --status-file)", path);
+		goto out;
+	}
+	stages = json_object_get(st, "stages");
+	if (stages && !json_is_array(stages)) {
+		err_set(err, EX_DATAERR, "'%s': \"stages\" is not an array", path);
+		goto out;
+	}
+	json_array_foreach(stages, i, o) {
+		if (!json_is_object(o) || !json_is_string(json_object_get(o, "stage"))) {
+			err_set(err, EX_DATAERR, "'%s': stage %zu has no name", path, i + 1);
+			goto out;
+		}
+		for (size_t j = 0; j < sizeof(counters) / sizeof(counters[0]); j++)
+			if (!json_is_integer(json_object_get(o, counters[j])) ||
+			    json_integer_value(json_object_get(o, counters[j])) < 0) {
+				err_set(err, EX_DATAERR, "'%s': stage '%s': \"%s\" is not a count",
+					path, json_string_value(json_object_get(o, "stage")),
+					counters[j]);
+				goto out;
+			}
+	}
+	if (raw) {
+		*raw = xmalloc(b.len + 1);
+		memcpy(*raw, b.data ? b.data : "", b.len);
+		(*raw)[b.len] = '\0';
+	}
+	ok = true;
+out:
+	if (!ok) {
+		json_decref(st);
+		st = NULL;
+	}
+	buf_free(&b);
+	return st;
 }

@@ -48,4 +48,15 @@ json_t *admin_split_list(struct metastore *ms, const char *index_id, unsigned st
 json_t *admin_split_describe(struct metastore *ms, const char *index_id, const char *arg,
 			     bool verify, struct qw_err *err);
 
+/*
+ * A qw-pipeline status file (man/qw-pipeline.1, "Status"): read from path
+ * and checked to be an object whose "stages", when present, is an array of
+ * objects, each with a string "stage" and the integer counters docs_in,
+ * docs_out, bytes_in, bytes_out, wait_input_us, blocked_output_us.
+ * *raw (when not NULL) gets the file's bytes as they are (free()). Errors:
+ * EX_NOINPUT when the file cannot be opened, EX_DATAERR when it is not
+ * such JSON, EX_IOERR on a read error.
+ */
+json_t *admin_pipeline_status(const char *path, char **raw, struct qw_err *err);
+
 #endif

@@ -164,6 +164,7 @@ static void snapshot_stages(struct sup *s)
 		       (double)json_integer_value(json_object_get(o, "blocked_output_us"));
 		if (el <= 0 || busy < 0)
 			busy = 0;
+		json_object_set_new(o, "elapsed_us", json_integer((json_int_t)(el > 0 ? el : 0)));
 		json_object_set_new(o, "busy_ratio", json_real(el > 0 ? busy / el : 0));
 		if (el > 0 && busy / el > worst) {
 			worst = busy / el;
