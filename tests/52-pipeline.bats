@@ -566,3 +566,67 @@ print(n)' "$T/in.ndjson")
 	grep -v '^# TYPE qw_pipeline_restarts_total' "$T/m.prom" >"$T/bad.prom"
 	run ! python3 "$BATS_TEST_DIRNAME/prom-check.py" "$T/bad.prom"
 }
+
+@test "qw pipeline status: the status file as a table, each figure checked against its JSON" {
+	make_index pst 1000
+	awk 'BEGIN { for (i = 1; i <= 4000; i++) printf "{\"n\":%d,\"s\":\"x%d\"}\n", i, i }' >"$T/in.ndjson"
+	echo 'not json' >>"$T/in.ndjson"
+	run -0 --separate-stderr qw-pipeline --index pst --once --quiet --status-file "$T/status.json" "$T/in.ndjson"
+	run -0 --separate-stderr qw pipeline status --status-file "$T/status.json"
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" >"$T/table"
+	# the oracle: the file's numbers formatted by awk's printf, per stage
+	jq -r --arg b "$(jq -r .bottleneck "$T/status.json")" '.stages[] | [.stage, .docs_in, .docs_out,
+		.bytes_in, .bytes_out, .wait_input_us, .blocked_output_us, .elapsed_us, .busy_ratio,
+		(if .stage == $b then "yes" else "" end)] | @tsv' "$T/status.json" |
+		awk -F'\t' '{ printf "%s %d %d %.1f %.1f %.1f %.1f %.1f %s\n", $1, $2, $3, $4 / 1e6, $5 / 1e6,
+			100 * $6 / $8, 100 * $7 / $8, 100 * $9, $10 }' | sed 's/ *$//' >"$T/expected"
+	[ "$(wc -l <"$T/expected")" -eq 5 ]
+	# the table's rows: between the header and the blank line, spaces squeezed
+	awk 'NR == 1 { next } /^$/ { exit } { $1 = $1; print }' "$T/table" >"$T/rows"
+	diff "$T/expected" "$T/rows"
+	[ "$(head -1 "$T/table" | tr -s ' ')" = "STAGE DOCS IN DOCS OUT MB IN MB OUT WAIT INPUT % BLOCKED OUTPUT % BUSY % BOTTLENECK" ]
+	# exactly one stage is marked, the file's bottleneck
+	[ "$(grep -c ' yes *$' "$T/rows")" -eq 1 ]
+	grep -qx "bottleneck: $(jq -r .bottleneck "$T/status.json") (the busiest stage)" "$T/table"
+	# the totals
+	expected=$(jq -r '"state \(.state), generation \(.generation), pid \(.pid), updated \(.updated_at | todate)"' "$T/status.json")
+	grep -qxF "$expected" "$T/table"
+	expected=$(jq -r '[.docs, .bytes, .splits_published, .invalid_docs, .restarts] | @tsv' "$T/status.json" |
+		awk -F'\t' '{ printf "published: %d docs, %.1f MB, %d splits; %d invalid docs, %d restarts\n", $1, $2 / 1e6, $3, $4, $5 }')
+	grep -qxF "$expected" "$T/table"
+	[ "$(jq -r .invalid_docs "$T/status.json")" -eq 1 ]
+	# --json and --format json: the file as it is
+	run -0 qw pipeline status --json --status-file "$T/status.json"
+	[ "$output" = "$(cat "$T/status.json")" ]
+	run -0 qw --format json pipeline status --status-file "$T/status.json"
+	[ "$output" = "$(cat "$T/status.json")" ]
+}
+
+@test "qw pipeline status: a missing or bad file says so (66, 65); no --status-file is a usage error" {
+	run -66 --separate-stderr qw pipeline status --status-file "$T/nosuch.json"
+	[ -z "$output" ]
+	[[ $stderr == *"cannot open '$T/nosuch.json'"*"--status-file"* ]]
+	echo '{"state":' >"$T/bad.json"
+	run -65 --separate-stderr qw pipeline status --status-file "$T/bad.json"
+	[ -z "$output" ]
+	[[ $stderr == *"'$T/bad.json' is not a qw-pipeline status file"* ]]
+	echo '[1,2]' >"$T/arr.json"
+	run -65 qw pipeline status --status-file "$T/arr.json"
+	echo '{"state":"running","stages":[{"stage":"qw-parse","docs_in":"x"}]}' >"$T/st.json"
+	run -65 --separate-stderr qw pipeline status --status-file "$T/st.json"
+	[[ $stderr == *"stage 'qw-parse'"*"docs_in"* ]]
+	# no stage reported yet: said, not an empty table
+	echo '{"state":"running","docs":0,"bytes":0,"splits_published":0,"invalid_docs":0,"restarts":0,"generation":1,"pid":1,"updated_at":0}' >"$T/early.json"
+	run -0 qw pipeline status --status-file "$T/early.json"
+	[ "${lines[0]}" = "no stage has reported yet" ]
+	run -64 --separate-stderr qw pipeline status --index logs
+	[[ $stderr == *"no default status file"*"--status-file PATH"* ]]
+	run -64 --separate-stderr qw pipeline status
+	[[ $stderr == *"missing --status-file"* ]]
+	# other pipeline commands still run qw-pipeline
+	run -0 qw pipeline --help
+	[[ ${lines[0]} == "Usage: qw-pipeline "* ]]
+	run -0 qw help pipeline status
+	[[ ${lines[0]} == "Usage: qw pipeline status "* ]]
+}
