@@ -81,6 +81,18 @@ complete_line() {
 	[ "$(complete_line qw --format "")" = "$(printf '%s\n' json table)" ]
 }
 
+@test "completion: qw pipeline status is qw's own, other qw pipeline words are qw-pipeline's" {
+	# shellcheck source=/dev/null
+	source "$QW_SRCDIR/completions/qw-pipeline"
+	[ "$(complete_line qw pipeline sta)" = status ]
+	[ "$(complete_line qw pipeline status --)" = "$(printf '%s\n' --data-dir --format --help --json --metastore-uri --status-file)" ]
+	touch "$T/st.json"
+	[ "$(complete_line qw pipeline status --status-file "$T/st")" = "$T/st.json" ]
+	# the options of qw-pipeline (from its usage) still complete after qw pipeline
+	[[ "$(complete_line qw pipeline --stat)" == --status-file ]]
+	[[ "$(complete_line qw pipeline --once)" == --once ]]
+}
+
 @test "completion: qw NAME completes as qw-NAME" {
 	# shellcheck source=/dev/null
 	source "$QW_SRCDIR/completions/qw-search"
