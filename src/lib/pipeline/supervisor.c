@@ -323,6 +323,18 @@ static void write_status(struct sup *s)
 	json_decref(st);
 }
 
+/* A counter of a stage in the last snapshot (this generation's, 0 before it reported). */
+static int64_t stage_count(const struct sup *s, const char *stage, const char *key)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(s->stages, i, o)
+		if (!strcmp(json_string_value(json_object_get(o, "stage")), stage))
+			return (int64_t)json_integer_value(json_object_get(o, key));
+	return 0;
+}
+
 static void print_progress(struct sup *s, bool final)
 {
 	double secs = (double)(clock_ms(&s->clock) - s->t0) / 1000.0 / s->clock.scale;
@@ -335,9 +347,13 @@ static void print_progress(struct sup *s, bool final)
 		return;
 	if (secs <= 0)
 		secs = 0.001;
-	fprintf(stderr, "%s%s: %" PRIu64 " docs (%.0f docs/s), %.1f MB (%.1f MB/s), %" PRIu64
+	snapshot_stages(s);
+	fprintf(stderr, "%s%s: read %" PRId64 ", parsed %" PRId64 ", indexed %" PRId64
+		", published %" PRIu64 " docs (%.0f docs/s), %.1f MB (%.1f MB/s), %" PRIu64
 		" splits published, %" PRIu64 " invalid, %u restarts%s",
-		tty ? "\r" : "", s->o->prog, s->docs, (double)s->docs / secs,
+		tty ? "\r" : "", s->o->prog, stage_count(s, "qw-parse", "docs_in"),
+		stage_count(s, "qw-parse", "docs_out"), stage_count(s, "qw-index", "docs_in"),
+		s->docs, (double)s->docs / secs,
 		(double)s->bytes / 1e6, (double)s->bytes / 1e6 / secs, s->splits, s->invalid,
 		s->restarts, tty && !final ? "\033[K" : "\n");
 	fflush(stderr);
