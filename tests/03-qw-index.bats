@@ -69,7 +69,7 @@ inject_splits() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == "Usage: qw "* ]]
 	for c in "index create" "index list" "index describe" "index delete" "index clear" \
-		"split list" "split describe"; do
+		"split list" "split describe" "pipeline status"; do
 		run --separate-stderr qw $c --help
 		[ "$status" -eq 0 ]
 		[[ "$output" == "Usage: qw $c"* ]]
@@ -375,14 +375,14 @@ inject_splits() {
 @test "the options of every command's --help are in the man page and the completion" {
 	for c in "" "index create" "index list" "index describe" "index delete" "index clear" \
 		"split list" "split describe" "split mark-for-deletion" "delete-task create" \
-		"delete-task list"; do
+		"delete-task list" "pipeline status"; do
 		for o in $(qw $c --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 			grep -q -- "Fl -${o#--}" "$QW_SRCDIR/man/qw.1" || { echo "man: $c $o"; false; }
 			grep -q -- "$o" "$QW_SRCDIR/completions/qw" || { echo "completion: $c $o"; false; }
 		done
 	done
 	# and the command synopses of the usage are in the man page
-	qw --help | sed -n 's/^  \(index\|split\|delete-task\) \([a-z-]*\).*/\1 \2/p' | while read -r g s; do
+	qw --help | sed -n 's/^  \(index\|split\|delete-task\|pipeline\) \([a-z-]*\).*/\1 \2/p' | while read -r g s; do
 		grep -q "^\.Cm $g $s" "$QW_SRCDIR/man/qw.1" || { echo "man: $g $s"; false; }
 	done
 }
