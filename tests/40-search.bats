@@ -250,3 +250,14 @@ Q
 	[[ "$stderr" == *QW_SEARCH_PAGE_HITS* ]]
 	run -64 --separate-stderr qw-search --index otrf --max-hits alll --format ndjson
 }
+
+@test "qw-search --max-hits all sorted by a key with many ties: every document once (the tie breaker across pages)" {
+	QW_SEARCH_PAGE_HITS=13 run -0 --separate-stderr qw-search --index otrf --sort-by=-EventID --max-hits all --format ndjson
+	[ -z "$stderr" ]
+	echo "$output" | jq -cS . | sort >"$BATS_TEST_TMPDIR/got"
+	jq -cS . "$SAMPLE" | sort >"$BATS_TEST_TMPDIR/want"
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	got=$(echo "$output" | jq -sc '[.[].EventID]')
+	want=$(jq -sc 'sort_by([(.EventID == null), .EventID]) | [.[].EventID]' "$SAMPLE")
+	[ "$got" = "$want" ]
+}
