@@ -41,7 +41,8 @@ static void usage(FILE *out)
 		"                             a date or RFC 3339)\n"
 		"      --end-timestamp T      only docs with timestamp < T (unix seconds,\n"
 		"                             a date or RFC 3339)\n"
-		"  -n, --max-hits N           number of hits to return (default 20)\n"
+		"  -n, --max-hits N           number of hits to return (default 20); 'all': every\n"
+		"                             hit, streamed (ndjson, text or count)\n"
 		"      --start-offset N       skip the first N hits (default 0)\n"
 		"      --search-after JSON    only hits after these sort values (the response's\n"
 		"                             \"search_after\" of the previous page)\n"
@@ -196,6 +197,69 @@ static const char *dash_query_operand(int argc, char **argv, const struct option
 	return NULL;
 }
 
+/* Hits per internal page of --max-hits all, unless QW_SEARCH_PAGE_HITS says
+ * otherwise (a test knob: small pages make paging visible on small indexes). */
+#define PAGE_HITS_DEFAULT 10000
+
+static int page_hits(uint64_t *out, struct qw_err *err)
+{
+	const char *s = getenv("QW_SEARCH_PAGE_HITS");
+
+	*out = PAGE_HITS_DEFAULT;
+	if (!s)
+		return 0;
+	return prog_parse_u64("QW_SEARCH_PAGE_HITS", s, 1, 100000000, out, err);
+}
+
+/*
+ * --max-hits all: search_run() page after page of n hits, each page asking
+ * for the hits after the previous page's "search_after" (its last hit's sort
+ * values and "SPLIT_ID:DOC": a total order, search.h), so every hit is
+ * streamed to req->on_hit once, in the sort order, with the memory of one
+ * page. The first page skips req->start_offset and computes num_hits and the
+ * aggregations: *resp is its response, with the "errors" of a later page
+ * that failed (*partial: the hits stop there). Stops after a page of fewer
+ * than n hits or when the output is gone.
+ */
+static int search_all(const char *data_dir, struct search_request *req, uint64_t n,
+		      struct hit_out *hits, json_t **resp, bool *partial, struct qw_err *err)
+{
+	json_t *page = NULL, *after = NULL;
+	uint64_t before;
+	int rc = -1;
+
+	*resp = NULL;
+	req->max_hits = n;
+	for (;;) {
+		before = hits->n;
+		if (search_run(data_dir, req, &page, partial, err) < 0)
+			goto out;
+		if (!*resp) {
+			*resp = page;
+			req->aggs = NULL;       /* the first page's count for all */
+			req->start_offset = 0;  /* search_after goes on from there */
+		} else if (*partial) {
+			json_object_set(*resp, "errors", json_object_get(page, "errors"));
+		}
+		if (*partial || hits->write_failed || hits->n - before < n ||
+		    !json_object_get(page, "search_after"))
+			break;
+		json_decref(after);
+		after = json_incref(json_object_get(page, "search_after"));
+		req->search_after = after;
+		if (page != *resp)
+			json_decref(page);
+		page = NULL;
+	}
+	rc = 0;
+out:
+	if (page != *resp)
+		json_decref(page);
+	req->search_after = NULL;
+	json_decref(after);
+	return rc;
+}
+
 static int print_response(json_t *resp, const char *format, json_t *aggs, uint64_t n_hits)
 {
 	json_t *stats = json_object_get(resp, "stats");
@@ -267,8 +331,8 @@ int main(int argc, char **argv)
 	const char *optstring = "i:q:n:s:a:f:d:j:hV", *dash_query;
 	json_t *aggs = NULL, *after = NULL, *resp = NULL;
 	json_error_t jerr;
-	uint64_t u;
-	bool partial = false, write_failed = false;
+	uint64_t u, page_n = 0, offset;
+	bool partial = false, write_failed = false, all = false;
 	struct hit_out hits = { false, 0, &text, BUF_INIT };
 	int code = 0;
 	int c;
@@ -310,6 +374,11 @@ int main(int argc, char **argv)
 			req.has_end = true;
 			break;
 		case 'n':
+			if (strcmp(optarg, "all") == 0) {
+				all = true;
+				break;
+			}
+			all = false;
 			if (prog_parse_u64("--max-hits", optarg, 0, 100000000, &req.max_hits, &err) < 0)
 				goto fail;
 			break;
@@ -412,8 +481,22 @@ int main(int argc, char **argv)
 		req.n_search_fields = fields.n;
 	}
 	req.aggs = aggs;
-	if (strcmp(format, "count") == 0)
+	if (all && strcmp(format, "json") == 0) {
+		err_set(&err, EX_USAGE, "--max-hits all streams the hits: use --format ndjson "
+			"(one hit per line) or text, or page with --search-after");
+		goto fail;
+	}
+	if (all && req.stats && strcmp(format, "count") != 0) {
+		err_set(&err, EX_USAGE, "--stats reports one search: --max-hits all runs one per "
+			"page of hits");
+		goto fail;
+	}
+	if (all && strcmp(format, "count") != 0 && page_hits(&page_n, &err) < 0)
+		goto fail;
+	if (strcmp(format, "count") == 0) {
 		req.max_hits = 0; /* no document to load */
+		all = false;
+	}
 	if (strcmp(format, "ndjson") == 0) {
 		req.on_hit = print_hit_line;
 		req.on_hit_ctx = &hits;
@@ -430,7 +513,9 @@ int main(int argc, char **argv)
 		req.on_hit = print_hit_text;
 		req.on_hit_ctx = &hits;
 	}
-	if (search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err) < 0) {
+	offset = req.start_offset; /* search_all pages from there */
+	if ((all ? search_all(prog_data_dir(data_dir), &req, page_n, &hits, &resp, &partial, &err)
+		 : search_run(prog_data_dir(data_dir), &req, &resp, &partial, &err)) < 0) {
 		write_failed = hits.write_failed;
 		goto fail;
 	}
@@ -455,11 +540,11 @@ int main(int argc, char **argv)
 
 		/* ndjson has no num_hits to read: it says when hits were left out */
 		if ((strcmp(format, "ndjson") == 0 || strcmp(format, "text") == 0) && total > 0 &&
-		    (uint64_t)total > req.start_offset + hits.n)
+		    (uint64_t)total > offset + hits.n)
 			fprintf(stderr, "%s: %llu of %lld hits written (from offset %llu): "
 				"--max-hits and --start-offset give others\n", prog,
 				(unsigned long long)hits.n, (long long)total,
-				(unsigned long long)req.start_offset);
+				(unsigned long long)offset);
 		/* as grep: nothing found is exit 1 (json keeps Quickwit's 0) */
 		if (total == 0 && strcmp(format, "json") != 0)
 			code = 1;

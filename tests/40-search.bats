@@ -199,3 +199,65 @@ Q
 	[ -n "$first_write" ] && [ -n "$last_read" ]
 	[ "$first_write" -lt "$last_read" ]
 }
+
+# --max-hits all pages internally with search_after: small pages
+# (QW_SEARCH_PAGE_HITS) make many page boundaries over the sample, some
+# between hits with equal sort values (the split id and doc tie breaker).
+@test "qw-search --max-hits all --format ndjson: exactly the documents jq selects, newest first, over many pages" {
+	want_n=$(oracle_count 'has_tok(.Message; "logon")')
+	[ "$want_n" -gt 60 ]
+	QW_SEARCH_PAGE_HITS=7 run -0 --separate-stderr qw-search --index otrf --query logon --max-hits all --format ndjson
+	[ -z "$stderr" ]
+	# multiset equal: every selected document once, nothing else
+	echo "$output" | jq -cS . | sort >"$BATS_TEST_TMPDIR/got"
+	jq -cS "$JQ_PRELUDE"' select(has_tok(.Message; "logon"))' "$SAMPLE" | sort >"$BATS_TEST_TMPDIR/want"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/want")" -eq "$want_n" ]
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	# in the default order: the timestamp field, descending
+	got=$(echo "$output" | jq -sc "$JQ_TSN"' [.[]."@timestamp" | tsn]')
+	want=$(jq -sc "$JQ_PRELUDE $JQ_TSN"' [.[] | select(has_tok(.Message; "logon"))."@timestamp" | tsn] | sort | reverse' "$SAMPLE")
+	[ "$got" = "$want" ]
+}
+
+@test "qw-search --max-hits all over every document with two sort keys and --start-offset, in pages of 13" {
+	# documents without an EventID come last
+	want=$(jq -sc "$JQ_TSN"' sort_by([(.EventID == null), .EventID, (."@timestamp" | tsn | explode | map(-.))]) | [.[5:][] | [.EventID, (."@timestamp" | tsn)]]' "$SAMPLE")
+	QW_SEARCH_PAGE_HITS=13 run -0 --separate-stderr qw-search --index otrf --sort-by=-EventID,@timestamp --start-offset 5 --max-hits all --format ndjson
+	[ -z "$stderr" ]
+	got=$(echo "$output" | jq -sc "$JQ_TSN"' [.[] | [.EventID, (."@timestamp" | tsn)]]')
+	[ "$got" = "$want" ]
+	[ "$(echo "$output" | wc -l)" -eq $(($(wc -l <"$SAMPLE") - 5)) ]
+}
+
+@test "qw-search --max-hits all --format text: a line per hit; count; zero hits exit 1" {
+	QW_SEARCH_PAGE_HITS=10 run -0 --separate-stderr qw-search --index otrf --query Channel:Security --max-hits all --format text
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | wc -l)" -eq "$(oracle_count '.Channel == "Security"')" ]
+	run -0 qw-search --index otrf --query Channel:Security --max-hits all --format count
+	[ "$output" -eq "$(oracle_count '.Channel == "Security"')" ]
+	QW_SEARCH_PAGE_HITS=10 run -1 --separate-stderr qw-search --index otrf --query Message:zzzznotthere --max-hits all --format ndjson
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+}
+
+@test "qw-search --max-hits all refuses --format json, --stats and a bad QW_SEARCH_PAGE_HITS (64)" {
+	run -64 --separate-stderr qw-search --index otrf --max-hits all
+	[ -z "$output" ]
+	[[ "$stderr" == *"--max-hits all"*"--format ndjson"* ]]
+	run -64 --separate-stderr qw-search --index otrf --max-hits all --format ndjson --stats
+	[[ "$stderr" == *--stats* ]]
+	QW_SEARCH_PAGE_HITS=0 run -64 --separate-stderr qw-search --index otrf --max-hits all --format ndjson
+	[[ "$stderr" == *QW_SEARCH_PAGE_HITS* ]]
+	run -64 --separate-stderr qw-search --index otrf --max-hits alll --format ndjson
+}
+
+@test "qw-search --max-hits all sorted by a key with many ties: every document once (the tie breaker across pages)" {
+	QW_SEARCH_PAGE_HITS=13 run -0 --separate-stderr qw-search --index otrf --sort-by=-EventID --max-hits all --format ndjson
+	[ -z "$stderr" ]
+	echo "$output" | jq -cS . | sort >"$BATS_TEST_TMPDIR/got"
+	jq -cS . "$SAMPLE" | sort >"$BATS_TEST_TMPDIR/want"
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	got=$(echo "$output" | jq -sc '[.[].EventID]')
+	want=$(jq -sc 'sort_by([(.EventID == null), .EventID]) | [.[].EventID]' "$SAMPLE")
+	[ "$got" = "$want" ]
+}
