@@ -633,3 +633,38 @@ print(n)' "$T/in.ndjson")
 	run -0 qw help pipeline status
 	[[ ${lines[0]} == "Usage: qw pipeline status "* ]]
 }
+
+@test "on a terminal (tmux): the progress line counts read, parsed, indexed, published as python3 counts, and no stdout record is glued to it" {
+	command -v tmux >/dev/null || { [ "${CI:-}" != true ] || false; skip "tmux not installed"; }
+	make_index term 700
+	python3 -c '
+import json
+for i in range(3000):
+    print(json.dumps({"ts": 1700000000 + i, "n": i, "msg": "event %d" % i}))
+    if i % 500 == 7:
+        print("{not json")' >"$T/in.ndjson"
+	read -r lines valid < <(python3 -c '
+import json, sys
+n = v = 0
+for l in open(sys.argv[1]):
+    n += 1
+    try:
+        json.loads(l); v += 1
+    except ValueError:
+        pass
+print(n, v)' "$T/in.ndjson")
+	sock=$T/tmux.sock
+	# the pane is the terminal of both stdout and stderr; wait-for says when it is done
+	tmux -S "$sock" new-session -d -x 400 -y 60 \
+		"cd '$T' && qw-pipeline --index term --once in.ndjson; echo EXIT=\$?; tmux -S '$sock' wait-for -S piped; sleep 60" 3>&-
+	timeout 60 tmux -S "$sock" wait-for piped
+	tmux -S "$sock" capture-pane -p -J -S -200 -t 0 >"$T/screen"
+	tmux -S "$sock" kill-server
+	grep -qx 'EXIT=0' "$T/screen"
+	# every stdout record starts a line of its own: none is glued to progress text
+	! grep -E '.\{"type":' "$T/screen"
+	[ "$(grep -c '^{"type":"published"' "$T/screen")" -ge 4 ]
+	# the last progress line: read = every line, parsed = indexed = published = the valid ones
+	last=$(grep -o 'qw-pipeline: read [0-9]*, parsed [0-9]*, indexed [0-9]*, published [0-9]* docs' "$T/screen" | tail -1)
+	[ "$last" = "qw-pipeline: read $lines, parsed $valid, indexed $valid, published $valid docs" ]
+}
