@@ -542,6 +542,8 @@ print(n)' "$T/in.ndjson")
 	[ "$(st qw-publish docs_out)" = "$(published_docs stg)" ]
 	[ "$(published_docs stg)" = "$valid" ]
 	jq -e '[.stages[] | .wait_input_us >= 0 and .blocked_output_us >= 0 and .busy_ratio >= 0 and .busy_ratio <= 1] | all' "$T/status.json"
+	# qw-upload idles until qw-package hands it the first split: that is input wait
+	[ "$(st qw-upload wait_input_us)" -gt 0 ]
 	b=$(jq -r .bottleneck "$T/status.json")
 	[[ " qw-parse qw-index qw-package qw-upload qw-publish " == *" $b "* ]]
 }

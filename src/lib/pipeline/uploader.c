@@ -418,6 +418,7 @@ int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw
 		struct pollfd pfd[2];
 		nfds_t nfd = 0;
 		int in_slot = -1, done_slot = -1;
+		uint64_t wait_t0;
 		bool in_ready;
 
 		if (start_jobs(&u, err) < 0)
@@ -444,12 +445,18 @@ int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw
 			err_set(err, EX_SOFTWARE, "uploader: nothing to wait for");
 			goto drain;
 		}
+		/* With no upload in flight a wait in poll is a wait for input
+		 * (the stage is idle); with uploads in flight it is the
+		 * uploads' time, counted as busy. */
+		wait_t0 = in_slot >= 0 && done_slot < 0 ? stage_stats_now_us() : 0;
 		if (poll(pfd, nfd, in_ready ? 0 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err_errno(err, EX_OSERR, "poll");
 			goto drain;
 		}
+		if (wait_t0)
+			stats.wait_input_us += stage_stats_now_us() - wait_t0;
 		if (done_slot >= 0 && (pfd[done_slot].revents & (POLLIN | POLLHUP))) {
 			if (reap_jobs(&u, err) < 0)
 				goto drain;
