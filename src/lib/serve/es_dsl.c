@@ -139,6 +139,9 @@ static int one_field(json_t *body, const char *kind, const char **field, json_t 
 		*field = k;
 		*params = v;
 	}
+	/* an empty name would write ":value", which is no query */
+	if (!**field)
+		return err_set(err, EX_USAGE, "%s query: the field name is empty", kind);
 	return 0;
 }
 
@@ -639,7 +642,7 @@ static int to_query(json_t *q, struct buf *out, json_t **fields, int depth, stru
 		return range_query(body, out, err);
 	} else if (strcmp(kind, "exists") == 0) {
 		v = json_object_get(body, "field");
-		if (!json_is_string(v))
+		if (!json_is_string(v) || !*json_string_value(v))
 			return err_set(err, EX_USAGE, "exists query: expected {\"field\": NAME}");
 		add_field(out, json_string_value(v));
 		buf_addc(out, '*');
