@@ -148,6 +148,13 @@ int main(void)
 	refused("{\"bool\": {\"should\": [], \"minimum_should_match\": 2}}", "minimum_should_match");
 	refused("{\"query_string\": {\"query\": \"a b\", \"default_operator\": \"OR\"}}", "default_operator");
 	refused("{\"term\": {\"a\": 1, \"b\": 2}}", "one field");
+	/* an empty field name anywhere a query names one: never ":value" */
+	refused("{\"term\": {\"\": 1}}", "empty");
+	refused("{\"terms\": {\"\": [\"a\"]}}", "empty");
+	refused("{\"match_phrase\": {\"\": \"a b\"}}", "empty");
+	refused("{\"multi_match\": {\"query\": \"a\", \"fields\": [\"xy\", \"\"], \"type\": \"phrase\"}}",
+		"empty");
+	refused("{\"exists\": {\"field\": \"\"}}", "field");
 
 	{
 		json_t *l = json_loads("{\"bool\": {\"must\": [{\"query_string\": {\"query\": \"x\", "

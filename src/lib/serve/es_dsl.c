@@ -127,6 +127,15 @@ static int scalar_text(json_t *v, char *tmp, size_t n, const char **out)
 }
 
 /* The single "field": params pair of a leaf query; -1 unless exactly one. */
+/* An empty name would write ":value", which is no query: every query
+ * kind that names a field checks it here. */
+static int field_named(const char *kind, const char *field, struct qw_err *err)
+{
+	if (!*field)
+		return err_set(err, EX_USAGE, "%s query: the field name is empty", kind);
+	return 0;
+}
+
 static int one_field(json_t *body, const char *kind, const char **field, json_t **params,
 		     struct qw_err *err)
 {
@@ -139,10 +148,7 @@ static int one_field(json_t *body, const char *kind, const char **field, json_t 
 		*field = k;
 		*params = v;
 	}
-	/* an empty name would write ":value", which is no query */
-	if (!**field)
-		return err_set(err, EX_USAGE, "%s query: the field name is empty", kind);
-	return 0;
+	return field_named(kind, *field, err);
 }
 
 /* params of term/prefix/wildcard: a scalar, or {"value": scalar, ...}. */
@@ -256,6 +262,8 @@ static int match_kind(const char *kind, const char *field, json_t *params, struc
 	bool zero_all = false;
 	char tmp[64];
 
+	if (field_named(kind, field, err) < 0)
+		return -1;
 	if (!qv || scalar_text(qv, tmp, sizeof(tmp), &text) < 0)
 		return err_set(err, EX_USAGE, "%s query: expected a query text", kind);
 	if (json_is_object(params)) {
@@ -680,6 +688,8 @@ static int to_query(json_t *q, struct buf *out, json_t **fields, int depth, stru
 		}
 		if (!json_is_array(vals))
 			return err_set(err, EX_USAGE, "terms query: expected {\"FIELD\": [values]}");
+		if (field_named("terms", field, err) < 0)
+			return -1;
 		add_field(out, field);
 		buf_adds(out, "IN [");
 		json_array_foreach(vals, i, v) {
