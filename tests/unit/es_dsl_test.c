@@ -154,7 +154,8 @@ int main(void)
 	refused("{\"match_phrase\": {\"\": \"a b\"}}", "empty");
 	refused("{\"multi_match\": {\"query\": \"a\", \"fields\": [\"xy\", \"\"], \"type\": \"phrase\"}}",
 		"empty");
-	refused("{\"exists\": {\"field\": \"\"}}", "field");
+	refused("{\"exists\": {\"field\": \"\"}}", "empty");
+	refused("{\"exists\": {\"field\": 1}}", "NAME");
 
 	{
 		json_t *l = json_loads("{\"bool\": {\"must\": [{\"query_string\": {\"query\": \"x\", "

@@ -126,7 +126,6 @@ static int scalar_text(json_t *v, char *tmp, size_t n, const char **out)
 	return 0;
 }
 
-/* The single "field": params pair of a leaf query; -1 unless exactly one. */
 /* An empty name would write ":value", which is no query: every query
  * kind that names a field checks it here. */
 static int field_named(const char *kind, const char *field, struct qw_err *err)
@@ -136,6 +135,7 @@ static int field_named(const char *kind, const char *field, struct qw_err *err)
 	return 0;
 }
 
+/* The single "field": params pair of a leaf query; -1 unless exactly one. */
 static int one_field(json_t *body, const char *kind, const char **field, json_t **params,
 		     struct qw_err *err)
 {
@@ -650,8 +650,10 @@ static int to_query(json_t *q, struct buf *out, json_t **fields, int depth, stru
 		return range_query(body, out, err);
 	} else if (strcmp(kind, "exists") == 0) {
 		v = json_object_get(body, "field");
-		if (!json_is_string(v) || !*json_string_value(v))
+		if (!json_is_string(v))
 			return err_set(err, EX_USAGE, "exists query: expected {\"field\": NAME}");
+		if (field_named(kind, json_string_value(v), err) < 0)
+			return -1;
 		add_field(out, json_string_value(v));
 		buf_addc(out, '*');
 	} else if (strcmp(kind, "term") == 0 || strcmp(kind, "prefix") == 0 ||
