@@ -548,7 +548,7 @@ int main(int argc, char **argv)
 	const char *data_dir = NULL;
 	int lock_fd = -1;
 	int once = 0, follow = 0, progress = -1, no_resume = 0;
-	char *spool_path = NULL;
+	char *spool_path = NULL, *default_status = NULL;
 	uint64_t v;
 	int code = 0;
 	int c;
@@ -678,6 +678,18 @@ int main(int argc, char **argv)
 		metastore_no_index(p.ms, p.index_id, &err);
 		goto fail;
 	}
+	if (!so.status_file) {
+		/* where `qw pipeline status --index ID` looks */
+		char *dir = prog_status_dir(p.data_dir, p.index_id);
+
+		if (fsutil_mkdir_p(dir, 0755, &err) < 0) {
+			free(dir);
+			goto fail;
+		}
+		free(dir);
+		default_status = prog_status_file(p.data_dir, p.index_id, p.source_id);
+		so.status_file = default_status;
+	}
 	if (ids_ulid_new(p.pipeline_id, &err) < 0)
 		goto fail;
 	if (gethostname(p.host, sizeof(p.host) - 1) < 0) {
@@ -749,6 +761,7 @@ out:
 	free(p.scratch);
 	free(p.no_resume_from);
 	free(spool_path);
+	free(default_status);
 	free(p.token);
 	free(p.exe_dir);
 	return prog_finish(prog, code);

@@ -55,6 +55,7 @@ enum {
 	OPT_END_TS,
 	OPT_STATUS_FILE,
 	OPT_JSON,
+	OPT_SOURCE,
 };
 
 #define A_INDEX_CONFIG (1u << 0)
@@ -68,6 +69,7 @@ enum {
 #define A_TIME_RANGE (1u << 8)
 #define A_STATUS_FILE (1u << 9)
 #define A_JSON (1u << 10)
+#define A_SOURCE (1u << 11)
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -86,6 +88,7 @@ static const struct option long_opts[] = {
 	{ "end-timestamp", required_argument, NULL, OPT_END_TS },
 	{ "status-file", required_argument, NULL, OPT_STATUS_FILE },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "source", required_argument, NULL, OPT_SOURCE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -108,7 +111,10 @@ static const struct {
 		   "                       unfielded terms on the default search fields)" },
 	{ A_TIME_RANGE, "      --start-timestamp S  only documents at or after S (unix seconds)\n"
 			"      --end-timestamp E    only documents before E (unix seconds)" },
-	{ A_STATUS_FILE, "      --status-file PATH  the file given to qw-pipeline --status-file" },
+	{ A_SOURCE, "      --source ID      the pipeline's source (qw-pipeline --source), when the index\n"
+		    "                       has run pipelines for several" },
+	{ A_STATUS_FILE, "      --status-file PATH  the file given to qw-pipeline --status-file, instead of\n"
+			 "                       the one it writes in the data dir by default" },
 	{ A_JSON, "      --json           print the status file as it is (as --format json)" },
 };
 
@@ -139,6 +145,7 @@ struct ctx {
 	bool verify;
 	const char *query;
 	const char *status_file;
+	const char *source;
 	bool has_start, has_end;
 	int64_t start_ts, end_ts;
 	char **pos;
@@ -188,10 +195,10 @@ static const struct subcmd subcmds[] = {
 	  cmd_delete_task_create },
 	{ "delete-task", "list", "--index ID", "List the delete tasks of an index.", A_INDEX, 0, 0,
 	  cmd_delete_task_list },
-	{ "pipeline", "status", "--status-file PATH [--json]",
+	{ "pipeline", "status", "--index ID [--source ID] | --status-file PATH [--json]",
 	  "Show a qw-pipeline run from its status file: per stage, documents and megabytes in\n"
 	  "and out, time waiting for input, blocked on output and busy; the bottleneck.",
-	  A_STATUS_FILE | A_INDEX | A_JSON, 0, 0, cmd_pipeline_status },
+	  A_STATUS_FILE | A_INDEX | A_SOURCE | A_JSON, 0, 0, cmd_pipeline_status },
 };
 
 #define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
@@ -648,6 +655,15 @@ static int cmd_index_delete_or_clear(struct ctx *c, bool clear, struct qw_err *e
 	nsplits = json_object_size(json_object_get(doc, "splits"));
 	if (clear ? metastore_clear_index(c->ms, id, err) : metastore_delete_index(c->ms, id, err))
 		goto out;
+	if (!clear) {
+		/* this machine's pipeline status files of the index go with it */
+		char *dir = prog_status_dir(metastore_data_dir(c->ms), id);
+		struct qw_err e2 = QW_ERR_INIT;
+
+		if (fsutil_rm_rf(dir, &e2) < 0)
+			err_warn("qw", "%s", e2.msg);
+		free(dir);
+	}
 	if (c->json) {
 		out = json_pack("{s:s, s:b, s:I}", "index_id", id, clear ? "cleared" : "deleted", 1,
 				"num_splits_removed", (json_int_t)nsplits);
@@ -916,20 +932,30 @@ static int cmd_pipeline_status(struct ctx *c, struct qw_err *err)
 	struct table t = { 9, NULL, 0, 0 };
 	json_t *st = NULL, *stages, *o;
 	const char *bottleneck;
-	char *raw = NULL;
+	char *raw = NULL, *path = NULL;
 	char when[32];
 	size_t i;
 	int ret = -1;
 
-	if (!c->status_file) {
+	if (c->status_file && (c->index || c->source)) {
 		c->show_usage = USAGE_SUBCMD;
-		err_set(err, EX_USAGE, "pipeline status: %s; pass --status-file PATH, the file given to "
-			"qw-pipeline --status-file",
-			c->index ? "qw-pipeline has no default status file for an index"
-				 : "missing --status-file");
+		err_set(err, EX_USAGE, "pipeline status: give either --index (and --source) or "
+			"--status-file, not both");
 		goto out;
 	}
-	st = admin_pipeline_status(c->status_file, &raw, err);
+	if (!c->status_file && !c->index) {
+		c->show_usage = USAGE_SUBCMD;
+		err_set(err, EX_USAGE, "pipeline status: missing --index ID (or --status-file PATH)");
+		goto out;
+	}
+	if (c->index) {
+		if (ids_check_index(c->index, err) < 0 ||
+		    (c->source && ids_check_source(c->source, err) < 0) ||
+		    admin_find_status_file(prog_data_dir(c->data_dir), c->index, c->source, &path,
+					   err) < 0)
+			goto out;
+	}
+	st = admin_pipeline_status(path ? path : c->status_file, &raw, err);
 	if (!st)
 		goto out;
 	if (c->json) {
@@ -987,6 +1013,7 @@ static int cmd_pipeline_status(struct ctx *c, struct qw_err *err)
 	ret = 0;
 out:
 	table_free(&t);
+	free(path);
 	free(raw);
 	json_decref(st);
 	return ret;
@@ -1071,6 +1098,10 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sub, int argc, char **
 		case OPT_JSON:
 			need = A_JSON;
 			c->json = true;
+			break;
+		case OPT_SOURCE:
+			need = A_SOURCE;
+			c->source = optarg;
 			break;
 		case OPT_START_TS:
 		case OPT_END_TS:

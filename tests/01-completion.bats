@@ -85,9 +85,14 @@ complete_line() {
 	# shellcheck source=/dev/null
 	source "$QW_SRCDIR/completions/qw-pipeline"
 	[ "$(complete_line qw pipeline sta)" = status ]
-	[ "$(complete_line qw pipeline status --)" = "$(printf '%s\n' --data-dir --format --help --json --metastore-uri --status-file)" ]
+	[ "$(complete_line qw pipeline status --)" = "$(printf '%s\n' --data-dir --format --help --index --json --metastore-uri --source --status-file)" ]
 	touch "$T/st.json"
 	[ "$(complete_line qw pipeline status --status-file "$T/st")" = "$T/st.json" ]
+	# --source: the sources whose status file is in the data dir for --index
+	mkdir -p "$T/dd/pipelines/web"
+	touch "$T/dd/pipelines/web/files.status.json" "$T/dd/pipelines/web/kafka.status.json"
+	[ "$(complete_line qw --data-dir "$T/dd" pipeline status --index web --source "")" = "$(printf '%s\n' files kafka)" ]
+	[ -z "$(complete_line qw --data-dir "$T/dd" pipeline status --index other --source "")" ]
 	# the options of qw-pipeline (from its usage) still complete after qw pipeline
 	[[ "$(complete_line qw pipeline --stat)" == --status-file ]]
 	[[ "$(complete_line qw pipeline --once)" == --once ]]

@@ -608,7 +608,45 @@ print(n)' "$T/in.ndjson")
 	[ "$output" = "$(cat "$T/status.json")" ]
 }
 
-@test "qw pipeline status: a missing or bad file says so (66, 65); no --status-file is a usage error" {
+@test "qw pipeline status --index: qw-pipeline's default status file in the data dir, one per source" {
+	make_index pdef 1000
+	awk 'BEGIN { for (i = 1; i <= 3000; i++) printf "{\"n\":%d}\n", i }' >"$T/a.ndjson"
+	awk 'BEGIN { for (i = 1; i <= 700; i++) printf "{\"n\":%d}\n", i }' >"$T/b.ndjson"
+	# before any run: said, with the data dir and what to do
+	run -66 --separate-stderr qw pipeline status --index pdef
+	[ -z "$output" ]
+	[[ $stderr == *"no pipeline of index 'pdef' has run with data dir '$QW_DATA_DIR'"*"qw-pipeline --index pdef"* ]]
+	run -0 --separate-stderr qw-pipeline --index pdef --once --quiet "$T/a.ndjson"
+	st="$QW_DATA_DIR/pipelines/pdef/files.status.json"
+	[ "$(jq -r '.state, .docs' "$st")" = "$(printf 'done\n3000')" ]
+	# the only source: found without --source; the same view as --status-file
+	run -0 --separate-stderr qw pipeline status --index pdef
+	[ -z "$stderr" ]
+	[ "$output" = "$(qw pipeline status --status-file "$st")" ]
+	run -0 qw pipeline status --index pdef --json
+	[ "$output" = "$(cat "$st")" ]
+	# a second source: each its own file, and --source picks one
+	run -0 --separate-stderr qw-pipeline --index pdef --source backfill --once --quiet "$T/b.ndjson"
+	[ "$(jq -r .docs "$QW_DATA_DIR/pipelines/pdef/backfill.status.json")" = "$(wc -l <"$T/b.ndjson")" ]
+	[ "$(jq -r .docs "$st")" = 3000 ]
+	run -64 --separate-stderr qw pipeline status --index pdef
+	[[ $stderr == *"index 'pdef' has run pipelines for 2 sources (backfill, files): give --source ID"* ]]
+	run -0 qw pipeline status --index pdef --source backfill --json
+	[ "$(jq -r .docs <<<"$output")" = 700 ]
+	run -66 --separate-stderr qw pipeline status --index pdef --source nosuch
+	[[ $stderr == *"no pipeline of index 'pdef' for source 'nosuch'"* ]]
+	# --status-file writes there instead, and the two ways are exclusive
+	run -0 --separate-stderr qw-pipeline --index pdef --source other --once --quiet --status-file "$T/o.json" "$T/b.ndjson"
+	[ -f "$T/o.json" ] && [ ! -e "$QW_DATA_DIR/pipelines/pdef/other.status.json" ]
+	run -64 --separate-stderr qw pipeline status --index pdef --status-file "$T/o.json"
+	[[ $stderr == *"not both"* ]]
+	run -64 qw pipeline status --index 'bad/id'
+	# deleting the index takes its status files along
+	run -0 qw index delete pdef --yes
+	[ ! -e "$QW_DATA_DIR/pipelines/pdef" ]
+}
+
+@test "qw pipeline status: a missing or bad file says so (66, 65); neither --index nor --status-file is a usage error" {
 	run -66 --separate-stderr qw pipeline status --status-file "$T/nosuch.json"
 	[ -z "$output" ]
 	[[ $stderr == *"cannot open '$T/nosuch.json'"*"--status-file"* ]]
@@ -625,10 +663,8 @@ print(n)' "$T/in.ndjson")
 	echo '{"state":"running","docs":0,"bytes":0,"splits_published":0,"invalid_docs":0,"restarts":0,"generation":1,"pid":1,"updated_at":0}' >"$T/early.json"
 	run -0 qw pipeline status --status-file "$T/early.json"
 	[ "${lines[0]}" = "no stage has reported yet" ]
-	run -64 --separate-stderr qw pipeline status --index logs
-	[[ $stderr == *"no default status file"*"--status-file PATH"* ]]
 	run -64 --separate-stderr qw pipeline status
-	[[ $stderr == *"missing --status-file"* ]]
+	[[ $stderr == *"missing --index ID (or --status-file PATH)"* ]]
 	# other pipeline commands still run qw-pipeline
 	run -0 qw pipeline --help
 	[[ ${lines[0]} == "Usage: qw-pipeline "* ]]

@@ -1,17 +1,22 @@
 /*
  * admin: index and split reports for the front end (see admin.h).
  */
+#include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "app/admin.h"
+#include "app/prog.h"
 #include "base/buf.h"
 #include "base/fsutil.h"
 #include "base/ids.h"
+#include "base/strlist.h"
 #include "split/split_reader.h"
 #include "base/xalloc.h"
 
@@ -335,4 +340,89 @@ out:
 	}
 	buf_free(&b);
 	return st;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sources of the status files in dir (sorted): names ending in
+ * PROG_STATUS_SUFFIX, not hidden (an atomic write's temporary file is). */
+static int status_sources(const char *dir, struct strlist *sources, struct qw_err *err)
+{
+	size_t suffix = strlen(PROG_STATUS_SUFFIX);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return err_errno(err, EX_IOERR, "cannot read '%s'", dir);
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		struct buf b = BUF_INIT;
+
+		if (de->d_name[0] == '.' || n <= suffix ||
+		    strcmp(de->d_name + n - suffix, PROG_STATUS_SUFFIX) != 0)
+			continue;
+		buf_add(&b, de->d_name, n - suffix);
+		sources->v = xrealloc(sources->v, (sources->n + 1) * sizeof(*sources->v));
+		sources->v[sources->n++] = buf_detach(&b, NULL);
+	}
+	closedir(d);
+	if (sources->n > 1)
+		qsort(sources->v, sources->n, sizeof(*sources->v), cmp_str);
+	return 0;
+}
+
+int admin_find_status_file(const char *data_dir, const char *index_id, const char *source_id,
+			   char **path, struct qw_err *err)
+{
+	struct strlist sources = STRLIST_INIT;
+	char *dir = prog_status_dir(data_dir, index_id);
+	struct buf names = BUF_INIT;
+	int ret = -1;
+
+	*path = NULL;
+	if (source_id) {
+		*path = prog_status_file(data_dir, index_id, source_id);
+		if (access(*path, F_OK) < 0 && errno == ENOENT) {
+			err_set(err, EX_NOINPUT,
+				"no pipeline of index '%s' for source '%s' has run with data dir "
+				"'%s' (no '%s'); run qw-pipeline --index %s --source %s there, or "
+				"give --status-file PATH", index_id, source_id, data_dir, *path,
+				index_id, source_id);
+			free(*path);
+			*path = NULL;
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	if (status_sources(dir, &sources, err) < 0)
+		goto out;
+	if (sources.n == 0) {
+		err_set(err, EX_NOINPUT,
+			"no pipeline of index '%s' has run with data dir '%s' (no status file in "
+			"'%s'); run qw-pipeline --index %s there, or give --status-file PATH",
+			index_id, data_dir, dir, index_id);
+		goto out;
+	}
+	if (sources.n > 1) {
+		for (size_t i = 0; i < sources.n; i++)
+			buf_addf(&names, "%s%s", i ? ", " : "", sources.v[i]);
+		err_set(err, EX_USAGE,
+			"index '%s' has run pipelines for %zu sources (%s): give --source ID",
+			index_id, sources.n, names.data);
+		goto out;
+	}
+	*path = prog_status_file(data_dir, index_id, sources.v[0]);
+	ret = 0;
+out:
+	buf_free(&names);
+	strlist_free(&sources);
+	free(dir);
+	return ret;
 }

@@ -58,5 +58,15 @@ json_t *admin_split_describe(struct metastore *ms, const char *index_id, const c
  * such JSON, EX_IOERR on a read error.
  */
 json_t *admin_pipeline_status(const char *path, char **raw, struct qw_err *err);
+/*
+ * The status file of index_id's pipeline for source_id on this machine
+ * (prog_status_file()), or, with source_id NULL, of its only one: *path
+ * gets it (free()). Errors: EX_USAGE when the index has run pipelines for
+ * several sources (the message names them: give --source), EX_NOINPUT
+ * when none has run here (no such file), EX_IOERR when the folder cannot
+ * be read.
+ */
+int admin_find_status_file(const char *data_dir, const char *index_id, const char *source_id,
+			   char **path, struct qw_err *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "store/metastore.h"
 #include "app/prog.h"
 
@@ -82,4 +83,25 @@ int prog_getopt_tail(const char *prog, int opt, void (*usage)(FILE *out))
 		usage(stderr);
 		return EX_USAGE;
 	}
+}
+
+char *prog_status_dir(const char *data_dir, const char *index_id)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, data_dir);
+	if (b.len && b.data[b.len - 1] != '/')
+		buf_addc(&b, '/');
+	buf_addf(&b, "pipelines/%s", index_id);
+	return buf_detach(&b, NULL);
+}
+
+char *prog_status_file(const char *data_dir, const char *index_id, const char *source_id)
+{
+	char *dir = prog_status_dir(data_dir, index_id);
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s/%s" PROG_STATUS_SUFFIX, dir, source_id);
+	free(dir);
+	return buf_detach(&b, NULL);
 }

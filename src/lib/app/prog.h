@@ -29,6 +29,17 @@ int prog_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int
 		   struct qw_err *err);
 /* The data dir: the option when given, else $QW_DATA_DIR, else "./qwdata". */
 const char *prog_data_dir(const char *opt);
+/*
+ * Where qw-pipeline writes its status when not given --status-file, and
+ * where `qw pipeline status --index ID` reads it: the status files of an
+ * index's pipelines are DATA_DIR/pipelines/INDEX_ID/SOURCE_ID.status.json
+ * (the data dir is each machine's own, so these are this machine's runs).
+ * prog_status_dir() is the folder, prog_status_file() one source's file.
+ * The ids must have passed ids_check_index()/ids_check_source(). Owned.
+ */
+#define PROG_STATUS_SUFFIX ".status.json"
+char *prog_status_dir(const char *data_dir, const char *index_id);
+char *prog_status_file(const char *data_dir, const char *index_id, const char *source_id);
 
 /*
  * --metastore-uri URI, the same in every program that opens a metastore:
