@@ -216,7 +216,10 @@ static int page_hits(uint64_t *out, struct qw_err *err)
  * for the hits after the previous page's "search_after" (its last hit's sort
  * values and "SPLIT_ID:DOC": a total order, search.h), so every hit is
  * streamed to req->on_hit once, in the sort order, with the memory of one
- * page. The first page skips req->start_offset and computes num_hits and the
+ * page. Every page searches the first one's snapshot of the indexes (its
+ * splits and delete tasks: search_request.snapshot), so a merge, a new
+ * split or a delete task published meanwhile neither repeats nor drops a
+ * hit: the stream is the answer of one moment. The first page skips req->start_offset and computes num_hits and the
  * aggregations: *resp is its response, with the "errors" of a later page
  * that failed (*partial: the hits stop there). Stops after a page of fewer
  * than n hits or when the output is gone.
@@ -224,12 +227,13 @@ static int page_hits(uint64_t *out, struct qw_err *err)
 static int search_all(const char *data_dir, struct search_request *req, uint64_t n,
 		      struct hit_out *hits, json_t **resp, bool *partial, struct qw_err *err)
 {
-	json_t *page = NULL, *after = NULL;
+	json_t *page = NULL, *after = NULL, *snapshot = NULL;
 	uint64_t before;
 	int rc = -1;
 
 	*resp = NULL;
 	req->max_hits = n;
+	req->keep_snapshot = &snapshot;
 	for (;;) {
 		before = hits->n;
 		if (search_run(data_dir, req, &page, partial, err) < 0)
@@ -238,6 +242,7 @@ static int search_all(const char *data_dir, struct search_request *req, uint64_t
 			*resp = page;
 			req->aggs = NULL;       /* the first page's count for all */
 			req->start_offset = 0;  /* search_after goes on from there */
+			req->snapshot = snapshot; /* every page: the first one's splits */
 		} else if (*partial) {
 			json_object_set(*resp, "errors", json_object_get(page, "errors"));
 		}
@@ -256,6 +261,9 @@ out:
 	if (page != *resp)
 		json_decref(page);
 	req->search_after = NULL;
+	req->snapshot = NULL;
+	req->keep_snapshot = NULL;
+	json_decref(snapshot);
 	json_decref(after);
 	return rc;
 }

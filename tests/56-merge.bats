@@ -420,3 +420,39 @@ EOF2
 	[ "$(wc -l <"$T/merge.out")" -eq 2 ]
 	diff <(dump_docs live) <(jq -cS . "$T/in.ndjson" | sort)
 }
+
+@test "qw-search --max-hits all streams one snapshot: a merge between two pages neither repeats nor drops a hit" {
+	make_index snap "    type: stable_log
+    merge_factor: 2
+    max_merge_factor: 2"
+	# two splits of 15 documents of 16 kB each: a page of 10 hits is more
+	# than a pipe holds, so qw-search is still in its first page while the
+	# merge runs
+	for k in 1 2; do
+		awk -v k="$k" 'BEGIN {
+			pad = "x"; while (length(pad) < 16000) pad = pad pad
+			for (j = 1; j <= 15; j++)
+				print "{\"ts\":\"2024-01-01T00:00:" (j < 10 ? "0" : "") j "Z\",\"msg\":\"m\",\"level\":\"INFO\",\"n\":" \
+				      ((k - 1) * 15 + j) ",\"pad\":\"" pad "\"}"
+		}' >>"$T/in.ndjson"
+		qw-pipeline --index snap --once --no-merge --quiet "$T/in.ndjson" >/dev/null 2>&1
+	done
+	[ "$(published_count snap)" -eq 2 ]
+	mkfifo "$T/hits"
+	# _doc order (split id, then doc): the merged split's new id sorts after
+	# both sources, so a second page over it would repeat every hit
+	QW_SEARCH_PAGE_HITS=10 qw-search --index snap --sort-by _doc --max-hits all --format ndjson '*' \
+		>"$T/hits" 2>"$T/search.err" 3>&- &
+	pid=$!
+	exec 4<"$T/hits"
+	IFS= read -r first <&4
+	run -0 qw-merge --index snap --once
+	[ "$(published_count snap)" -eq 1 ]
+	{ printf '%s\n' "$first"; cat <&4; } | jq -r .n >"$T/got"
+	exec 4<&-
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$T/search.err"; false; }
+	# every document exactly once, in indexing order (the first split's, then the second's)
+	diff "$T/got" <(seq 30)
+}

@@ -94,17 +94,32 @@ static int open_indexes(struct metastore *ms, const struct search_request *req,
 	size_t n_ids = 0, i;
 	int rc = -1;
 
-	if (resolve_indexes(ms, req, &ids, &n_ids, err) < 0)
+	if (req->snapshot) {
+		n_ids = json_array_size(req->snapshot);
+		ids = xcalloc(n_ids + 1, sizeof(*ids));
+		for (i = 0; i < n_ids; i++)
+			ids[i] = xstrdup(json_string_value(
+				json_object_get(json_array_get(req->snapshot, i), "index_id")));
+	} else if (resolve_indexes(ms, req, &ids, &n_ids, err) < 0) {
 		goto out;
+	}
 	*ixs = xcalloc(n_ids ? n_ids : 1, sizeof(**ixs));
 	for (i = 0; i < n_ids; i++) {
 		struct index_ctx *ix = &(*ixs)[*n_ix];
 
 		ix->index_id = xstrdup(ids[i]);
 		(*n_ix)++;
-		ix->meta = metastore_read(ms, ix->index_id, err);
-		if (!ix->meta)
+		if (req->snapshot)
+			ix->meta = json_incref(json_object_get(json_array_get(req->snapshot, i),
+							       "metastore"));
+		else
+			ix->meta = metastore_read(ms, ix->index_id, err);
+		if (!ix->meta) {
+			if (req->snapshot)
+				err_set(err, EX_SOFTWARE, "index '%s': not in the snapshot",
+					ix->index_id);
 			goto out;
+		}
 		ix->cfg = config_from_json(json_object_get(ix->meta, "index_config"), err);
 		if (!ix->cfg) {
 			err_prefix(err, "index '%s': stored config", ix->index_id);
@@ -343,6 +358,17 @@ static void run_free(struct query_run *run, struct index_ctx *ixs, size_t n_ix)
 	query_free(run->q);
 }
 
+/* The view of the indexes this run searched (search_request.snapshot). */
+static json_t *snapshot_of(const struct index_ctx *ixs, size_t n_ix)
+{
+	json_t *snap = json_array();
+
+	for (size_t i = 0; i < n_ix; i++)
+		json_array_append_new(snap, json_pack("{s:s, s:O}", "index_id", ixs[i].index_id,
+						      "metastore", ixs[i].meta));
+	return snap;
+}
+
 /* One search on one snapshot of the metastore; *gone: a split file of the
  * snapshot was missing (a merge published and gc removed it meanwhile). */
 static int search_run_once(const char *data_dir, const struct search_request *req,
@@ -379,6 +405,8 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		goto out;
 	merge_tasks(&run, &m, partial, gone);
 	*response = respond(&run, &m, start_us, partial);
+	if (req->keep_snapshot && !req->snapshot)
+		*req->keep_snapshot = snapshot_of(ixs, n_ix);
 	rc = 0;
 out:
 	json_decref(m.errors);
@@ -403,7 +431,8 @@ int search_run(const char *data_dir, const struct search_request *req, json_t **
 		bool gone = false;
 		int rc = search_run_once(data_dir, req, response, partial, &gone, err);
 
-		if (rc < 0 || !gone || attempt == 4)
+		/* a given snapshot is searched as it is: its answer says what is gone */
+		if (rc < 0 || !gone || attempt == 4 || req->snapshot)
 			return rc;
 		json_decref(*response);
 		*response = NULL;

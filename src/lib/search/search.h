@@ -83,6 +83,19 @@ struct search_request {
 	 * nothing instead of being an error.
 	 */
 	bool lenient;
+	/*
+	 * One view of the indexes for a search made of several calls (pages
+	 * that follow each other by search_after): with keep_snapshot, the
+	 * call sets *keep_snapshot (new reference) to the indexes it searched
+	 * with their metastore documents, their splits and delete tasks; a
+	 * later call given it as snapshot (borrowed) searches those again,
+	 * whatever was published, merged or deleted meanwhile, so that no hit
+	 * is streamed twice or missed. A split of the snapshot whose file gc
+	 * has removed since (after the deletion grace period) fails that
+	 * call's answer as partial, naming it.
+	 */
+	json_t *snapshot;
+	json_t **keep_snapshot;
 };
 
 /*
