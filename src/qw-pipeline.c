@@ -35,7 +35,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s --index ID [--data-dir DIR] [--source ID] (--once|--follow)\n"
-		"                   [--format FORMAT] [--dead-letter FILE] [--max-restarts N]\n"
+		"                   [--format FORMAT] [--pattern RE] [--multiline-start RE]\n"
+		"                   [--dead-letter FILE] [--max-restarts N]\n"
 		"                   [--stall-timeout SECS] [--backoff-initial SECS] [--backoff-max SECS]\n"
 		"                   [--progress|--quiet] [--status-file PATH]\n"
 		"                   [--metrics-file PATH]\n"
@@ -52,7 +53,13 @@ static void usage(FILE *out)
 		"  -s, --source ID                 source id of the checkpoint (default \"" DEFAULT_SOURCE "\")\n"
 		"      --once                      index to the end of the inputs and exit\n"
 		"      --follow                    keep tailing the inputs\n"
-		"  -f, --format FORMAT             input format for qw-parse (ndjson, plain, auto)\n"
+		"  -f, --format FORMAT             input format for qw-parse (ndjson, plain, regex,\n"
+		"                                  auto)\n"
+		"  -p, --pattern RE                qw-parse --pattern: the fields of a plain line\n"
+		"                                  (named groups, or apache_combined, nginx_combined,\n"
+		"                                  syslog_rfc3164, syslog_rfc5424)\n"
+		"      --multiline-start RE        qw-parse --multiline-start: a line RE does not\n"
+		"                                  match joins the event before it\n"
 		"      --dead-letter FILE          where qw-parse writes invalid documents\n"
 		"      --max-restarts N            give up after N failed generations in a row\n"
 		"                                  without progress (default 10)\n"
@@ -93,6 +100,8 @@ struct pipeline {
 	const char *index_id;
 	const char *source_id;
 	const char *format;
+	const char *pattern;         /* qw-parse --pattern */
+	const char *multiline_start; /* qw-parse --multiline-start */
 	const char *dead_letter;
 	const char *checkpoint_every;
 	const char *drain_ms;
@@ -213,6 +222,14 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	if (p->format) {
 		arg(&a, "--format");
 		arg(&a, p->format);
+	}
+	if (p->pattern) {
+		arg(&a, "--pattern");
+		arg(&a, p->pattern);
+	}
+	if (p->multiline_start) {
+		arg(&a, "--multiline-start");
+		arg(&a, p->multiline_start);
 	}
 	if (p->dead_letter) {
 		arg(&a, "--dead-letter");
@@ -409,7 +426,7 @@ static int parse_secs(const char *opt, const char *s, int64_t *ms, struct qw_err
 enum {
 	OPT_ONCE = 256, OPT_FOLLOW, OPT_DEAD, OPT_MAXR, OPT_STALL, OPT_BINIT, OPT_BMAX,
 	OPT_PROGRESS, OPT_STATUS, OPT_METRICS, OPT_CKPT, OPT_DRAIN, OPT_NO_RESUME,
-	OPT_TAKEOVER, OPT_NO_MERGE,
+	OPT_TAKEOVER, OPT_NO_MERGE, OPT_MULTILINE,
 };
 
 static void merge_exited(void *ctx, pid_t pid, int status)
@@ -518,6 +535,8 @@ int main(int argc, char **argv)
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "format", required_argument, NULL, 'f' },
+		{ "pattern", required_argument, NULL, 'p' },
+		{ "multiline-start", required_argument, NULL, OPT_MULTILINE },
 		{ "dead-letter", required_argument, NULL, OPT_DEAD },
 		{ "max-restarts", required_argument, NULL, OPT_MAXR },
 		{ "stall-timeout", required_argument, NULL, OPT_STALL },
@@ -553,7 +572,7 @@ int main(int argc, char **argv)
 	int code = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:d:s:f:qj:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:d:s:f:p:qj:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			p.index_id = optarg;
@@ -576,6 +595,12 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			p.format = optarg;
+			break;
+		case 'p':
+			p.pattern = optarg;
+			break;
+		case OPT_MULTILINE:
+			p.multiline_start = optarg;
 			break;
 		case OPT_DEAD:
 			p.dead_letter = optarg;

@@ -546,9 +546,10 @@ int main(int argc, char **argv)
 	{
 		json_int_t total = json_integer_value(json_object_get(resp, "num_hits"));
 
-		/* ndjson has no num_hits to read: it says when hits were left out */
+		/* ndjson has no num_hits to read: it says when hits were left out
+		 * (not when none were asked for: -n 0 with aggregations) */
 		if ((strcmp(format, "ndjson") == 0 || strcmp(format, "text") == 0) && total > 0 &&
-		    (uint64_t)total > offset + hits.n)
+		    (uint64_t)total > offset + hits.n && (all || req.max_hits > 0))
 			fprintf(stderr, "%s: %llu of %lld hits written (from offset %llu): "
 				"--max-hits and --start-offset give others\n", prog,
 				(unsigned long long)hits.n, (long long)total,

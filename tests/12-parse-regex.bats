@@ -250,3 +250,31 @@ java_log() {
 ["2015-10-18T18:01:49.5Z","WARN",1]
 ["2015-10-18T18:01:50Z","ERROR",2]' ]
 }
+
+@test "qw-pipeline --pattern and --multiline-start reach qw-parse: counts per status as awk gives, a stack trace one event" {
+	require_shared_data
+	export QW_DATA_DIR=$T/qwdata
+	web_config
+	qw index create --index-config "$T/web.yaml" >/dev/null
+	run -0 --separate-stderr qw-pipeline --index web --once --quiet --format regex --pattern apache_combined "$EX/apache_logs"
+	[ -z "$output" ] && [ -z "$stderr" ]
+	run -0 qw-search --index web --max-hits 0 --aggs '{"s":{"terms":{"field":"status","size":100}}}'
+	jq -r '.aggregations.s.buckets[] | "\(.key) \(.doc_count)"' <<<"$output" | sort >"$T/got"
+	awk '{ n[$9]++ } END { for (s in n) print s, n[s] }' "$EX/apache_logs" | sort >"$T/want"
+	diff "$T/want" "$T/got"
+	# a stack trace: its lines join the event they follow
+	cat >"$T/java.yaml" <<-'YAML'
+	version: 0.8
+	index_id: java
+	doc_mapping:
+	  field_mappings:
+	    - {name: body, type: text}
+	YAML
+	qw index create --index-config "$T/java.yaml" >/dev/null
+	java_log >"$T/java.log"
+	run -0 --separate-stderr qw-pipeline --index java --once --quiet --format plain --multiline-start '^\d{4}-' "$T/java.log"
+	run -0 qw-search --index java --format count '*'
+	[ "$output" -eq "$(grep -c '^[0-9]\{4\}-' "$T/java.log")" ]
+	run -0 qw-search --index java --format count 'body:IOException'
+	[ "$output" -eq 1 ]
+}
