@@ -14,7 +14,6 @@
 
 #include <jansson.h>
 
-#include "mapping/datetime.h"
 #include "mapping/docmap.h"
 #include "base/err.h"
 #include "app/prog.h"
@@ -73,23 +72,6 @@ enum {
 	OPT_STATS,
 	OPT_FIELDS,
 };
-
-static int parse_ts(const char *opt, const char *s, int64_t *out, struct qw_err *err)
-{
-	int64_t us;
-
-	struct qw_err e = QW_ERR_INIT;
-
-	/* RFC 3339, or ISO 8601 for a date alone (2026-03-27: its midnight UTC) */
-	if (datetime_parse("rfc3339", s, strlen(s), &us) || datetime_parse("iso8601", s, strlen(s), &us)) {
-		*out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-		return 0;
-	}
-	if (prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, &e) == 0)
-		return 0;
-	return err_set(err, EX_USAGE, "%s '%s': expected unix seconds, a date (2026-03-27) or an "
-		       "RFC 3339 datetime (2026-03-27T13:00:00Z)", opt, s);
-}
 
 /* What --format ndjson or text wrote: how many hits, whether stdout
  * failed; text: how to write a hit. */
@@ -372,12 +354,12 @@ int main(int argc, char **argv)
 			req.query = optarg;
 			break;
 		case OPT_START:
-			if (parse_ts("--start-timestamp", optarg, &req.start_ts, &err) < 0)
+			if (prog_parse_timestamp("--start-timestamp", optarg, &req.start_ts, &err) < 0)
 				goto fail;
 			req.has_start = true;
 			break;
 		case OPT_END:
-			if (parse_ts("--end-timestamp", optarg, &req.end_ts, &err) < 0)
+			if (prog_parse_timestamp("--end-timestamp", optarg, &req.end_ts, &err) < 0)
 				goto fail;
 			req.has_end = true;
 			break;

@@ -109,8 +109,10 @@ static const struct {
 			  "                       $QW_DEFAULT_INDEX_ROOT_URI, else the data dir)" },
 	{ A_QUERY, "      --query Q        the documents to delete (qw-search(1)'s query language;\n"
 		   "                       unfielded terms on the default search fields)" },
-	{ A_TIME_RANGE, "      --start-timestamp S  only documents at or after S (unix seconds)\n"
-			"      --end-timestamp E    only documents before E (unix seconds)" },
+	{ A_TIME_RANGE, "      --start-timestamp S  only documents at or after S (unix seconds, a\n"
+			"                       date or RFC 3339)\n"
+			"      --end-timestamp E    only documents before E (unix seconds, a date\n"
+			"                       or RFC 3339)" },
 	{ A_SOURCE, "      --source ID      the pipeline's source (qw-pipeline --source), when the index\n"
 		    "                       has run pipelines for several" },
 	{ A_STATUS_FILE, "      --status-file PATH  the file given to qw-pipeline --status-file, instead of\n"
@@ -1106,9 +1108,10 @@ static int run_subcmd(struct ctx *c, const struct subcmd *sub, int argc, char **
 		case OPT_START_TS:
 		case OPT_END_TS:
 			need = A_TIME_RANGE;
-			if (prog_parse_i64(opt == OPT_START_TS ? "--start-timestamp" : "--end-timestamp",
-					   optarg, INT64_MIN / 1000000, INT64_MAX / 1000000,
-					   opt == OPT_START_TS ? &c->start_ts : &c->end_ts, err) < 0) {
+			if (prog_parse_timestamp(opt == OPT_START_TS ? "--start-timestamp"
+								     : "--end-timestamp", optarg,
+						 opt == OPT_START_TS ? &c->start_ts : &c->end_ts,
+						 err) < 0) {
 				c->show_usage = USAGE_SUBCMD;
 				return -1;
 			}

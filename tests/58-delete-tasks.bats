@@ -99,6 +99,13 @@ DEL_W3_BATCH2='((.msg | test(" w3$")) and .ts >= 1700002000 and .ts < 1700003000
 	jq -e '.last_delete_opstamp == 2 and (.delete_tasks | length) == 2' "$(meta dt1)"
 	run -0 qw delete-task --help
 	[[ $output == *"delete-task create"* ]]
+	# times as qw-search takes them: a date is its midnight UTC, RFC 3339 as it says
+	run -0 qw --format json delete-task create --index dt1 --query w3 --start-timestamp 2023-11-14 \
+		--end-timestamp 2023-11-14T22:30:00+01:00
+	jq -e --argjson s "$(date -u -d 2023-11-14 +%s)" --argjson e "$(date -u -d 2023-11-14T21:30:00Z +%s)" \
+		'.delete_query.start_timestamp == $s and .delete_query.end_timestamp == $e' <<<"$output"
+	run -64 --separate-stderr qw delete-task create --index dt1 --query x --start-timestamp 2026-13-01
+	[[ $stderr == *"--start-timestamp '2026-13-01': expected unix seconds, a date (2026-03-27) or an RFC 3339 datetime"* ]]
 }
 
 @test "a search hides the documents a task matches at once: counts, hits, aggregations" {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "mapping/datetime.h"
 #include "store/metastore.h"
 #include "app/prog.h"
 
@@ -83,6 +84,22 @@ int prog_getopt_tail(const char *prog, int opt, void (*usage)(FILE *out))
 		usage(stderr);
 		return EX_USAGE;
 	}
+}
+
+int prog_parse_timestamp(const char *opt, const char *s, int64_t *out, struct qw_err *err)
+{
+	struct qw_err e = QW_ERR_INIT;
+	int64_t us;
+
+	if (datetime_parse("rfc3339", s, strlen(s), &us) ||
+	    datetime_parse("iso8601", s, strlen(s), &us)) {
+		*out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+		return 0;
+	}
+	if (prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, &e) == 0)
+		return 0;
+	return err_set(err, EX_USAGE, "%s '%s': expected unix seconds, a date (2026-03-27) or an "
+		       "RFC 3339 datetime (2026-03-27T13:00:00Z)", opt, s);
 }
 
 char *prog_status_dir(const char *data_dir, const char *index_id)

@@ -27,6 +27,13 @@ int prog_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, u
 		   struct qw_err *err);
 int prog_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out,
 		   struct qw_err *err);
+/*
+ * A time option (--start-timestamp, --end-timestamp) in unix seconds: given
+ * as unix seconds, an RFC 3339 datetime (2026-03-27T13:00:00Z; a fraction
+ * rounds down) or an ISO 8601 date (2026-03-27: its midnight UTC).
+ * EX_USAGE naming the three forms otherwise.
+ */
+int prog_parse_timestamp(const char *opt, const char *s, int64_t *out, struct qw_err *err);
 /* The data dir: the option when given, else $QW_DATA_DIR, else "./qwdata". */
 const char *prog_data_dir(const char *opt);
 /*
