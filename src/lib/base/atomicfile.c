@@ -139,3 +139,18 @@ void atomicfile_rollback(struct atomicfile *af)
 	free(af->path);
 	af->path = NULL;
 }
+
+int atomicfile_fill(const char *path, mode_t mode, atomicfile_fill_fn fill, void *ctx,
+		    struct qw_err *err)
+{
+	struct atomicfile af = ATOMICFILE_INIT;
+	int ret = -1;
+
+	if (atomicfile_open(&af, path, mode, err) < 0 || fill(af.fd, af.tmp, ctx, err) < 0 ||
+	    atomicfile_commit(&af, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	atomicfile_rollback(&af);
+	return ret;
+}

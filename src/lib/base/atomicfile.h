@@ -51,4 +51,13 @@ int atomicfile_commit(struct atomicfile *af, struct qw_err *err);
 int atomicfile_commit_keep(struct atomicfile *af, struct qw_err *err);
 void atomicfile_rollback(struct atomicfile *af);
 
+/*
+ * The whole sequence for a caller that only writes: open a temp for path,
+ * fill(fd, tmp name, ctx, err) writes it (0, or -1 with err set), then
+ * commit, or roll back when anything failed.
+ */
+typedef int (*atomicfile_fill_fn)(int fd, const char *tmp, void *ctx, struct qw_err *err);
+int atomicfile_fill(const char *path, mode_t mode, atomicfile_fill_fn fill, void *ctx,
+		    struct qw_err *err);
+
 #endif

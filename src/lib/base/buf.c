@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 void buf_grow(struct buf *b, size_t extra)
@@ -136,4 +137,11 @@ char *buf_detach(struct buf *b, size_t *len)
 const char *buf_str(const struct buf *b)
 {
 	return b->data ? b->data : "";
+}
+
+void buf_add_utf8(struct buf *b, uint32_t cp)
+{
+	char t[4];
+
+	buf_add(b, t, utf8_encode(cp, t));
 }

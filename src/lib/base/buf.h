@@ -22,6 +22,8 @@ struct buf {
 void buf_grow(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *p, size_t n);
 void buf_addc(struct buf *b, char c);
+/* Append code point cp (at most U+10FFFF) in UTF-8 (utf8.h). */
+void buf_add_utf8(struct buf *b, uint32_t cp);
 void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -5,33 +5,39 @@
 
 #include "base/err.h"
 
-int err_set(struct qw_err *e, int code, const char *fmt, ...)
+/* e's code and message from fmt, then ": suffix" when suffix is not NULL. */
+static int set_v(struct qw_err *e, int code, const char *suffix, const char *fmt, va_list ap)
 {
-	va_list ap;
+	size_t n;
 
 	if (!e)
 		return -1;
 	e->code = code;
-	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	n = strlen(e->msg);
+	if (suffix)
+		snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", suffix);
+	return -1;
+}
+
+int err_set(struct qw_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_v(e, code, NULL, fmt, ap);
 	va_end(ap);
 	return -1;
 }
 
 int err_errno(struct qw_err *e, int code, const char *fmt, ...)
 {
-	int saved = errno;
-	size_t n;
+	const char *reason = strerror(errno);
 	va_list ap;
 
-	if (!e)
-		return -1;
-	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	set_v(e, code, reason, fmt, ap);
 	va_end(ap);
-	n = strlen(e->msg);
-	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(saved));
 	return -1;
 }
 

@@ -78,24 +78,26 @@ int fsutil_fsync_dir(const char *dir, struct qw_err *err)
 	return ret;
 }
 
+struct bytes {
+	const void *data;
+	size_t len;
+};
+
+static int write_bytes(int fd, const char *tmp, void *ctx, struct qw_err *err)
+{
+	const struct bytes *b = ctx;
+
+	if (fsutil_write_full(fd, b->data, b->len) < 0)
+		return err_errno(err, EX_IOERR, "cannot write '%s'", tmp);
+	return 0;
+}
+
 int fsutil_write_atomic(const char *path, const void *data, size_t len,
 			struct qw_err *err)
 {
-	struct atomicfile af = ATOMICFILE_INIT;
-	int ret = -1;
+	struct bytes b = { data, len };
 
-	if (atomicfile_open(&af, path, 0644, err) < 0)
-		goto out;
-	if (fsutil_write_full(af.fd, data, len) < 0) {
-		err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
-		goto out;
-	}
-	if (atomicfile_commit(&af, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	atomicfile_rollback(&af);
-	return ret;
+	return atomicfile_fill(path, 0644, write_bytes, &b, err);
 }
 
 int fsutil_read_fd(int fd, const char *name, struct buf *out, struct qw_err *err)
@@ -194,42 +196,41 @@ int fsutil_rm_rf(const char *path, struct qw_err *err)
 	return ret;
 }
 
-int fsutil_copy_atomic(const char *src, const char *dst, struct qw_err *err)
-{
-	struct atomicfile af = ATOMICFILE_INIT;
-	char block[1 << 16];
-	int in = -1;
-	int ret = -1;
+struct copy_src {
+	int fd;
+	const char *name;
+};
 
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s'", src);
-		goto out;
-	}
-	if (atomicfile_open(&af, dst, 0644, err) < 0)
-		goto out;
+/* Copy what is left of src->fd into fd. */
+static int copy_rest(int fd, const char *tmp, void *ctx, struct qw_err *err)
+{
+	const struct copy_src *src = ctx;
+	char block[1 << 16];
+
 	for (;;) {
-		ssize_t n = read(in, block, sizeof(block));
+		ssize_t n = read(src->fd, block, sizeof(block));
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			err_errno(err, EX_IOERR, "cannot read '%s'", src);
-			goto out;
+			return err_errno(err, EX_IOERR, "cannot read '%s'", src->name);
 		}
 		if (n == 0)
-			break;
-		if (fsutil_write_full(af.fd, block, (size_t)n) < 0) {
-			err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
-			goto out;
-		}
+			return 0;
+		if (fsutil_write_full(fd, block, (size_t)n) < 0)
+			return err_errno(err, EX_IOERR, "cannot write '%s'", tmp);
 	}
-	if (atomicfile_commit(&af, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	atomicfile_rollback(&af);
-	if (in >= 0)
-		close(in);
+}
+
+int fsutil_copy_atomic(const char *src, const char *dst, struct qw_err *err)
+{
+	struct copy_src in = { open(src, O_RDONLY | O_CLOEXEC), src };
+	int ret;
+
+	if (in.fd < 0)
+		return err_errno(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s'",
+				 src);
+	ret = atomicfile_fill(dst, 0644, copy_rest, &in, err);
+	close(in.fd);
 	return ret;
 }

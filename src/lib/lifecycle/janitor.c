@@ -8,8 +8,7 @@
 int janitor_pass(struct janitor *j, int64_t now_s, json_t *report, struct qw_err *err)
 {
 	struct index_config *cfg = metastore_index_config(j->ms, j->index_id, err);
-	json_t *gc = NULL, *f;
-	size_t i;
+	json_t *gc = NULL;
 	int ret = -1;
 
 	if (!cfg)
@@ -33,8 +32,7 @@ int janitor_pass(struct janitor *j, int64_t now_s, json_t *report, struct qw_err
 	j->started = true;
 	if (gc_run(j->ms, j->index_id, &j->gc, &gc, err) < 0)
 		goto out;
-	json_array_foreach(gc, i, f)
-		json_array_append(report, f);
+	json_array_extend(report, gc);
 	ret = 0;
 out:
 	json_decref(gc);

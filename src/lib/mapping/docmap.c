@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "mapping/datetime.h"
 #include "base/xalloc.h"
 
@@ -1215,30 +1216,6 @@ bool docmap_timestamp(struct docmap *dm, json_t *canonical, int64_t *us)
 
 /* ---------------------------------------------------------------- serializing */
 
-static size_t utf8_valid_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-
-	if (c >= 0xc2 && c <= 0xdf)
-		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-		    (p[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 void docmap_json_string(struct buf *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -1272,7 +1249,8 @@ void docmap_json_string(struct buf *out, const char *s, size_t len)
 			continue;
 		}
 		{
-			size_t n = utf8_valid_len(p + i, len - i);
+			uint32_t cp;
+			size_t n = utf8_decode(p + i, len - i, &cp);
 
 			if (n) {
 				buf_add(out, s + i, n);
@@ -1393,6 +1371,7 @@ json_str_run(const unsigned char *p, const unsigned char *end, uint32_t *h)
 	uint32_t x = h ? *h : 0;
 
 	for (;;) {
+		uint32_t cp;
 		size_t k;
 
 		/* without a hash: 8 bytes at a time while none of them stops the run */
@@ -1415,7 +1394,7 @@ json_str_run(const unsigned char *p, const unsigned char *end, uint32_t *h)
 		}
 		if (p >= end || *p < 0x80)
 			break;
-		k = utf8_valid_len(p, (size_t)(end - p));
+		k = utf8_decode(p, (size_t)(end - p), &cp);
 		if (!k)
 			break;
 		if (h)
@@ -1446,33 +1425,6 @@ static int json_hex4(const unsigned char *p)
 		v = v * 16 + d;
 	}
 	return v;
-}
-
-static void json_utf8_put(struct buf *b, unsigned cp)
-{
-	char t[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xc0 | (cp >> 6));
-		t[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		t[0] = (char)(0xe0 | (cp >> 12));
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		t[0] = (char)(0xf0 | (cp >> 18));
-		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_add(b, t, n);
 }
 
 /*
@@ -1784,7 +1736,7 @@ static void fx_decode(struct buf *out, const char *s, size_t n)
 		k = json_escape(run, end, &cp);
 		if (!k)
 			break;          /* not reached: fx_string() checked them */
-		json_utf8_put(out, cp);
+		buf_add_utf8(out, cp);
 		p = run + k;
 	}
 }
@@ -2195,7 +2147,7 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 		k = json_escape(p, end, &cp);
 		if (!k)
 			return false;
-		json_utf8_put(t, cp);
+		buf_add_utf8(t, cp);
 		p += k;
 		start = p;
 	}

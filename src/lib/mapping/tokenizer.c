@@ -10,6 +10,7 @@
 
 #include "mapping/unicode_code.h"
 #include "mapping/unicode_data.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 /* Byte classes for the ASCII fast path. */
@@ -32,73 +33,6 @@ static const uint8_t ascii_class[256] = {
 	['Z'] = C_UPPER,
 	[0x80 ... 0xff] = C_HIGH,
 };
-
-/*
- * Decode one UTF-8 code point at p (n > 0 bytes available). Returns its
- * length and sets *cp, or returns 0 for an invalid sequence (then the first
- * byte is to be treated on its own).
- */
-static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	uint32_t v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		if (n < 2 || (p[1] & 0xc0) != 0x80)
-			return 0;
-		*cp = ((uint32_t)(c & 0x1f) << 6) | (p[1] & 0x3f);
-		return 2;
-	}
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		v = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
-		if (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))
-			return 0;
-		*cp = v;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-		    (p[3] & 0xc0) != 0x80)
-			return 0;
-		v = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
-		    ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
-		if (v < 0x10000 || v > 0x10ffff)
-			return 0;
-		*cp = v;
-		return 4;
-	}
-	return 0;
-}
-
-static size_t utf8_encode(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
 
 static bool is_word_cp(uint32_t cp)
 {
@@ -617,27 +551,6 @@ static void custom_span(struct tokenizer_state *ts, size_t from, size_t to, uint
 	ts->tok_from = from;
 	ts->tok_to = to;
 	custom_emit(ts, ts->text + from, to - from, pos);
-}
-
-static bool utf8_valid(const char *text, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	size_t i = 0;
-
-	while (i < len) {
-		uint32_t cp;
-		size_t n;
-
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		n = utf8_decode(p + i, len - i, &cp);
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 /*

@@ -71,16 +71,25 @@ bool value_parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-bool value_parse_f64(const char *s, double *out)
+/* strtod over all of s, a literal; *overflow: it was out of range (ERANGE). */
+static bool strtod_whole(const char *s, double *v, bool *overflow)
 {
 	char *end;
-	double v;
 
 	if (!literal_start(s))
 		return false;
 	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v))
+	*v = strtod(s, &end);
+	*overflow = errno == ERANGE;
+	return !*end && !isnan(*v);
+}
+
+bool value_parse_f64(const char *s, double *out)
+{
+	bool overflow;
+	double v;
+
+	if (!strtod_whole(s, &v, &overflow) || overflow || !isfinite(v))
 		return false;
 	*out = v;
 	return true;
@@ -88,17 +97,11 @@ bool value_parse_f64(const char *s, double *out)
 
 bool value_parse_f64_saturating(const char *s, double *out)
 {
-	char *end;
+	bool overflow;
 	double v;
 
-	if (!literal_start(s))
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end || isnan(v))
-		return false;
 	/* "inf" and "infinity" are words, not literals: only an overflow saturates */
-	if (isinf(v) && errno != ERANGE)
+	if (!strtod_whole(s, &v, &overflow) || (isinf(v) && !overflow))
 		return false;
 	*out = v;
 	return true;

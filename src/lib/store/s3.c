@@ -1000,25 +1000,30 @@ int s3_get_acc(struct s3_client *c, const char *bucket, const char *key, uint64_
 	return ret;
 }
 
+struct get_into {
+	struct s3_client *c;
+	struct req r;
+};
+
+/* Perform a GET into fd (the temp of s3_get_file's atomic write). */
+static int perform_into(int fd, const char *tmp, void *ctx, struct qw_err *err)
+{
+	struct get_into *g = ctx;
+
+	(void)tmp;
+	g->r.out_fd = fd;
+	return perform(g->c, &g->r, err);
+}
+
 int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
 		struct qw_err *err)
 {
-	struct atomicfile af = ATOMICFILE_INIT;
-	struct req r;
-	int ret = -1;
+	struct get_into g = { .c = c };
+	int ret;
 
-	req_init(&r, "GET", bucket, key);
-	if (atomicfile_open(&af, path, 0644, err) < 0)
-		goto out;
-	r.out_fd = af.fd;
-	if (perform(c, &r, err) < 0)
-		goto out;
-	if (atomicfile_commit(&af, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	atomicfile_rollback(&af);
-	req_free(&r);
+	req_init(&g.r, "GET", bucket, key);
+	ret = atomicfile_fill(path, 0644, perform_into, &g, err);
+	req_free(&g.r);
 	return ret;
 }
 
