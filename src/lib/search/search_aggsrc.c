@@ -20,7 +20,7 @@ struct agg_bind {
 };
 
 struct agg_src_ctx {
-	struct split_ctx *sc;
+	struct split_ctx *split;
 	struct agg_bind *binds;
 	size_t n_binds;
 	struct split_column **dicts;   /* dict id -> column */
@@ -34,7 +34,7 @@ static int asrc_bind(void *ctx, const char *path)
 {
 	struct agg_src_ctx *a = ctx;
 	int ids[MAX_KINDS];
-	size_t n = split_reader_find_path(a->sc->r, path, ids, MAX_KINDS), i;
+	size_t n = split_reader_find_path(a->split->r, path, ids, MAX_KINDS), i;
 	struct agg_bind *b;
 
 	if (n > MAX_KINDS)
@@ -43,12 +43,12 @@ static int asrc_bind(void *ctx, const char *path)
 	b = &a->binds[a->n_binds];
 	memset(b, 0, sizeof(*b));
 	for (i = 0; i < n; i++) {
-		const struct split_field_info *fi = split_reader_field(a->sc->r, (size_t)ids[i]);
+		const struct split_field_info *fi = split_reader_field(a->split->r, (size_t)ids[i]);
 		struct split_column *c;
 
 		if (!fi->fast)
 			continue;
-		c = split_column_open(a->sc->r, ids[i], a->sc->err);
+		c = split_column_open(a->split->r, ids[i], a->split->err);
 		if (!c) {
 			a->failed = true;
 			continue;
@@ -181,10 +181,10 @@ static void asrc_free(struct agg_src_ctx *a)
 	free(a->dict_kind);
 }
 
-/* Collect into sc->t->aggs the run's aggregations over the docs in bits. */
-int aggs_collect_split(struct split_ctx *sc, const struct bitset *bits)
+/* Collect into split->t->aggs the run's aggregations over the docs in bits. */
+int aggs_collect_split(struct split_ctx *split, const struct bitset *bits)
 {
-	struct task *t = sc->t;
+	struct task *t = split->t;
 	struct agg_src_ctx actx;
 	struct agg_source asrc;
 	uint32_t batch[AGGS_BATCH];
@@ -193,13 +193,13 @@ int aggs_collect_split(struct split_ctx *sc, const struct bitset *bits)
 	int rc;
 
 	memset(&actx, 0, sizeof(actx));
-	actx.sc = sc;
+	actx.split = split;
 	asrc.ctx = &actx;
 	asrc.bind = asrc_bind;
 	asrc.values = asrc_values;
 	asrc.values_one = asrc_values_one;
 	asrc.dict_term = asrc_dict_term;
-	t->aggs = aggs_collect_begin(sc->run->aggs, &asrc);
+	t->aggs = aggs_collect_begin(split->run->aggs, &asrc);
 	for (doc = bs_next(bits, 0); doc != UINT32_MAX; doc = bs_next(bits, doc + 1)) {
 		batch[nb++] = doc;
 		if (nb == AGGS_BATCH) {

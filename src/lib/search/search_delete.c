@@ -24,16 +24,16 @@ static bool task_ts(json_t *dq, const char *key, int64_t *v)
  * query, with its own search fields, within its time range. The one
  * place where deletes meet search: search_split() and search_deleted_docs().
  */
-static int deleted_docs(struct split_ctx *sc, const char *index_id, json_t *tasks,
+static int deleted_docs(struct split_ctx *split, const char *index_id, json_t *tasks,
 			uint64_t after, struct bitset *del)
 {
-	struct task *saved = sc->t;
+	struct task *saved = split->t;
 	struct bitset one;
 	size_t i;
 	json_t *t;
 	int rc = 0;
 
-	bs_init(&one, sc->num_docs);
+	bs_init(&one, split->num_docs);
 	json_array_foreach(tasks, i, t) {
 		json_t *dq = json_object_get(t, "delete_query"), *jf = json_object_get(dq, "search_fields");
 		json_int_t opstamp = json_integer_value(json_object_get(t, "opstamp"));
@@ -49,38 +49,38 @@ static int deleted_docs(struct split_ctx *sc, const char *index_id, json_t *task
 		if (opstamp <= 0 || (uint64_t)opstamp <= after)
 			continue;
 		if (!qs) {
-			rc = err_set(sc->err, EX_DATAERR, "delete task %lld has no query",
+			rc = err_set(split->err, EX_DATAERR, "delete task %lld has no query",
 				     (long long)opstamp);
 			break;
 		}
-		q = query_parse(qs, sc->err);
+		q = query_parse(qs, split->err);
 		if (!q) {
-			err_prefix(sc->err, "delete task %lld", (long long)opstamp);
+			err_prefix(split->err, "delete task %lld", (long long)opstamp);
 			rc = -1;
 			break;
 		}
 		memset(&dix, 0, sizeof(dix));
 		memset(&dt, 0, sizeof(dt));
 		dix.index_id = (char *)index_id;
-		dix.cfg = (struct index_config *)sc->cfg;
+		dix.cfg = (struct index_config *)split->cfg;
 		dix.search_fields = xcalloc(json_array_size(jf) + 1, sizeof(*dix.search_fields));
 		for (j = 0; j < json_array_size(jf); j++)
 			if (json_is_string(json_array_get(jf, j)))
 				dix.search_fields[dix.n_search_fields++] =
 					(char *)json_string_value(json_array_get(jf, j));
 		dt.ix = &dix;
-		sc->t = &dt;
+		split->t = &dt;
 		bs_clear(&one);
-		rc = check_query(&dix, &dix, 1, q, sc->err);
+		rc = check_query(&dix, &dix, 1, q, split->err);
 		if (rc == 0)
-			rc = eval(sc, q, &one);
+			rc = eval(split, q, &one);
 		if (rc == 0)
-			rc = time_range_filter(sc, has_start, start, has_end, end, &one);
-		sc->t = saved;
+			rc = time_range_filter(split, has_start, start, has_end, end, &one);
+		split->t = saved;
 		free(dix.search_fields);
 		query_free(q);
 		if (rc < 0) {
-			err_prefix(sc->err, "delete task %lld", (long long)opstamp);
+			err_prefix(split->err, "delete task %lld", (long long)opstamp);
 			break;
 		}
 		bs_or(del, &one);
@@ -90,16 +90,16 @@ static int deleted_docs(struct split_ctx *sc, const char *index_id, json_t *task
 }
 
 /* Take from bits the docs hidden by delete tasks not yet applied to the split. */
-int delete_filter(struct split_ctx *sc, struct bitset *bits)
+int delete_filter(struct split_ctx *split, struct bitset *bits)
 {
-	json_t *tasks = metastore_delete_tasks_doc(sc->t->ix->meta);
+	json_t *tasks = metastore_delete_tasks_doc(split->t->ix->meta);
 	struct bitset del;
 	int rc;
 
-	if (!tasks || sc->t->delete_opstamp >= metastore_last_delete_opstamp(sc->t->ix->meta))
+	if (!tasks || split->t->delete_opstamp >= metastore_last_delete_opstamp(split->t->ix->meta))
 		return 0;
-	bs_init(&del, sc->num_docs);
-	rc = deleted_docs(sc, sc->t->ix->index_id, tasks, sc->t->delete_opstamp, &del);
+	bs_init(&del, split->num_docs);
+	rc = deleted_docs(split, split->t->ix->index_id, tasks, split->t->delete_opstamp, &del);
 	bs_andnot(bits, &del);
 	bs_free(&del);
 	return rc;
@@ -138,7 +138,7 @@ int search_deleted_docs(json_t *index_meta, const char *index_id,
 			uint64_t after_opstamp, uint8_t **deleted, uint64_t *n_deleted,
 			struct qw_err *err)
 {
-	struct split_ctx sc;
+	struct split_ctx split;
 	struct bitset del;
 	json_t *tasks = metastore_delete_tasks_doc(index_meta);
 	uint32_t doc;
@@ -148,21 +148,21 @@ int search_deleted_docs(json_t *index_meta, const char *index_id,
 	*n_deleted = 0;
 	if (!tasks || after_opstamp >= metastore_last_delete_opstamp(index_meta))
 		return 0;
-	memset(&sc, 0, sizeof(sc));
-	sc.r = r;
-	sc.cfg = cfg;
-	sc.err = err;
-	sc.num_docs = split_reader_num_docs(r);
-	tokenizer_init(&sc.ts);
-	bs_init(&del, sc.num_docs);
-	rc = deleted_docs(&sc, index_id, tasks, after_opstamp, &del);
+	memset(&split, 0, sizeof(split));
+	split.r = r;
+	split.cfg = cfg;
+	split.err = err;
+	split.num_docs = split_reader_num_docs(r);
+	tokenizer_init(&split.ts);
+	bs_init(&del, split.num_docs);
+	rc = deleted_docs(&split, index_id, tasks, after_opstamp, &del);
 	if (rc == 0 && bs_count(&del) > 0) {
-		*deleted = xcalloc(sc.num_docs, 1);
+		*deleted = xcalloc(split.num_docs, 1);
 		for (doc = bs_next(&del, 0); doc != UINT32_MAX; doc = bs_next(&del, doc + 1))
 			(*deleted)[doc] = 1;
 		*n_deleted = bs_count(&del);
 	}
 	bs_free(&del);
-	tokenizer_free(&sc.ts);
+	tokenizer_free(&split.ts);
 	return rc;
 }

@@ -37,8 +37,8 @@ bool parse_datetime(const struct index_config *cfg, const char *path, const char
  * The 8-byte key of a numeric-like value of kind for a term query: false
  * when s is not a value of that kind.
  */
-static bool encode_key(struct split_ctx *sc, const char *path, enum value_kind kind, const char *s,
-		       uint64_t *key)
+static bool encode_key(struct split_ctx *split, const char *path, enum value_kind kind,
+		       const char *s, uint64_t *key)
 {
 	int64_t i;
 	uint64_t u;
@@ -71,7 +71,7 @@ static bool encode_key(struct split_ctx *sc, const char *path, enum value_kind k
 		*key = termkey_from_f64(d);
 		return true;
 	case VK_DATETIME:
-		if (!parse_datetime(sc->cfg, path, s, &i))
+		if (!parse_datetime(split->cfg, path, s, &i))
 			return false;
 		*key = termkey_from_i64(i);
 		return true;
@@ -110,15 +110,16 @@ static bool ip_step(uint8_t a[16], int dir)
 /* ------------------------------------------------------------------ leaves */
 
 /* Set the docs of one term's postings. 0 ok, -1 error. */
-static int add_postings(struct split_ctx *sc, const struct split_term_info *ti, struct bitset *out)
+static int add_postings(struct split_ctx *split, const struct split_term_info *ti,
+			struct bitset *out)
 {
-	struct split_postings *p = split_postings_open(sc->r, ti, false, sc->err);
+	struct split_postings *p = split_postings_open(split->r, ti, false, split->err);
 	uint32_t doc;
 
 	if (!p)
 		return -1;
 	for (;;) {
-		if (split_postings_next(p, &doc, sc->err) < 0) {
+		if (split_postings_next(p, &doc, split->err) < 0) {
 			split_postings_free(p);
 			return -1;
 		}
@@ -130,15 +131,15 @@ static int add_postings(struct split_ctx *sc, const struct split_term_info *ti, 
 	return 0;
 }
 
-static int add_term(struct split_ctx *sc, int field, const void *term, size_t len,
+static int add_term(struct split_ctx *split, int field, const void *term, size_t len,
 		    struct bitset *out)
 {
 	struct split_term_info ti;
-	int rc = split_reader_term_lookup(sc->r, field, term, len, &ti, sc->err);
+	int rc = split_reader_term_lookup(split->r, field, term, len, &ti, split->err);
 
 	if (rc <= 0)
 		return rc;
-	return add_postings(sc, &ti, out);
+	return add_postings(split, &ti, out);
 }
 
 void tok_emit(void *ctx, const char *tok, size_t len, uint32_t pos)
@@ -343,7 +344,7 @@ static int slot_any_exact(struct phrase_slot *s, const struct toks *tk, const ui
  * Open in s the postings of the n terms (those the doc index has), each on
  * its first doc, ranked by doc freq and ordered by first doc.
  */
-static int slot_open(struct split_ctx *sc, int field, struct phrase_slot *s,
+static int slot_open(struct split_ctx *split, int field, struct phrase_slot *s,
 		     char *const *terms, const size_t *lens, size_t n)
 {
 	struct split_term_info ti;
@@ -358,16 +359,16 @@ static int slot_open(struct split_ctx *sc, int field, struct phrase_slot *s,
 		const char *t = terms[k];
 		size_t tl = lens[k];
 
-		found = split_reader_term_lookup(sc->r, field, t, tl, &ti, sc->err);
+		found = split_reader_term_lookup(split->r, field, t, tl, &ti, split->err);
 		if (found < 0)
 			return -1;
 		if (found == 0)
 			continue;
-		s->ps[s->n] = split_postings_open(sc->r, &ti, true, sc->err);
+		s->ps[s->n] = split_postings_open(split->r, &ti, true, split->err);
 		if (!s->ps[s->n])
 			return -1;
 		/* on its first doc, which is where the slot's order starts */
-		if (split_postings_next(s->ps[s->n], &s->cur[s->n], sc->err) < 0) {
+		if (split_postings_next(s->ps[s->n], &s->cur[s->n], split->err) < 0) {
 			s->n++;
 			return -1;
 		}
@@ -435,7 +436,7 @@ static bool sloppy_phrase_at(const struct toks *tk, const uint32_t *const *pos,
  * With n_alts > 0 the last token is any of the terms alts (a phrase
  * prefix's expansions): the union of the phrases, each doc tested once.
  */
-static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks *tk,
+static int match_phrase_alts(struct split_ctx *split, int field, const struct toks *tk,
 			     uint32_t slop, char *const *alts, const size_t *alt_len,
 			     size_t n_alts, struct bitset *out)
 {
@@ -451,7 +452,7 @@ static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks 
 	for (i = 0; i < tk->n; i++) {
 		bool multi = n_alts > 0 && i == tk->n - 1;
 
-		if (slot_open(sc, field, &sl[i], multi ? alts : &tk->t[i],
+		if (slot_open(split, field, &sl[i], multi ? alts : &tk->t[i],
 			      multi ? alt_len : &tk->tl[i], multi ? n_alts : 1) < 0)
 			goto out;
 		if (sl[i].n == 0) {
@@ -470,7 +471,7 @@ static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks 
 		for (k = 0; k < tk->n; k++) {
 			struct phrase_slot *s = &sl[order[k]];
 
-			if (slot_advance(s, doc, sc->err) < 0)
+			if (slot_advance(s, doc, split->err) < 0)
 				goto out;
 			if (s->cur[0] == SPLIT_DOC_END) {
 				rc = 0;
@@ -490,9 +491,9 @@ static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks 
 			int hit;
 
 			for (i = 0; i + 1 < tk->n; i++)
-				if (slot_positions(&sl[i], &pos[i], &npos[i], sc->err) < 0)
+				if (slot_positions(&sl[i], &pos[i], &npos[i], split->err) < 0)
 					goto out;
-			hit = slot_any_exact(s, tk, pos, npos, at, sc->err);
+			hit = slot_any_exact(s, tk, pos, npos, at, split->err);
 			if (hit < 0)
 				goto out;
 			if (hit)
@@ -500,7 +501,7 @@ static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks 
 			goto next;
 		}
 		for (i = 0; i < tk->n; i++)
-			if (slot_positions(&sl[i], &pos[i], &npos[i], sc->err) < 0)
+			if (slot_positions(&sl[i], &pos[i], &npos[i], split->err) < 0)
 				goto out;
 		if (slop == 0) {
 			if (exact_phrase_at(tk, pos, npos, at))
@@ -511,7 +512,7 @@ static int match_phrase_alts(struct split_ctx *sc, int field, const struct toks 
 			bs_set(out, doc);
 next:
 		doc++;
-		if (doc == 0 || doc >= sc->num_docs) {
+		if (doc == 0 || doc >= split->num_docs) {
 			rc = 0;
 			goto out;
 		}
@@ -534,38 +535,38 @@ out:
 	return rc;
 }
 
-static int match_phrase(struct split_ctx *sc, int field, const struct toks *tk, uint32_t slop,
+static int match_phrase(struct split_ctx *split, int field, const struct toks *tk, uint32_t slop,
 			struct bitset *out)
 {
-	return match_phrase_alts(sc, field, tk, slop, NULL, NULL, 0, out);
+	return match_phrase_alts(split, field, tk, slop, NULL, NULL, 0, out);
 }
 
 /* A text value on a text field: tokenized; several tokens make a phrase. */
-int match_text(struct split_ctx *sc, int field, const char *text, bool phrase,
+int match_text(struct split_ctx *split, int field, const char *text, bool phrase,
 		      uint32_t slop, struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 	struct toks tk;
 	struct bitset tmp;
 	size_t i;
 	int rc = 0;
 
 	memset(&tk, 0, sizeof(tk));
-	tokenize(&sc->ts, fi->tokenizer, text, strlen(text), tok_emit, &tk);
+	tokenize(&split->ts, fi->tokenizer, text, strlen(text), tok_emit, &tk);
 	if (tk.n == 1) {
-		rc = add_term(sc, field, tk.t[0], tk.tl[0], out);
+		rc = add_term(split, field, tk.t[0], tk.tl[0], out);
 	} else if (tk.n > 1 && fi->record == RECORD_POSITION) {
-		rc = match_phrase(sc, field, &tk, phrase ? slop : 0, out);
+		rc = match_phrase(split, field, &tk, phrase ? slop : 0, out);
 	} else if (tk.n > 1) {
 		/* no positions: every token must be there */
-		bs_init(&tmp, sc->num_docs);
+		bs_init(&tmp, split->num_docs);
 		struct bitset acc;
 
-		bs_init(&acc, sc->num_docs);
+		bs_init(&acc, split->num_docs);
 		bs_fill(&acc);
 		for (i = 0; i < tk.n && rc == 0; i++) {
 			bs_clear(&tmp);
-			rc = add_term(sc, field, tk.t[i], tk.tl[i], &tmp);
+			rc = add_term(split, field, tk.t[i], tk.tl[i], &tmp);
 			bs_and(&acc, &tmp);
 		}
 		if (rc == 0)
@@ -614,11 +615,11 @@ static uint64_t dict_lower_bound(struct split_column *c, const void *t, size_t l
  * fast field without a term dictionary: ordinals of the column's dictionary,
  * then a column scan.
  */
-static int fast_text_range(struct split_ctx *sc, int field, const char *lower, bool lower_incl,
+static int fast_text_range(struct split_ctx *split, int field, const char *lower, bool lower_incl,
 			   const char *upper, bool upper_incl, struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
-	struct split_column *c = split_column_open(sc->r, field, sc->err);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
+	struct split_column *c = split_column_open(split->r, field, split->err);
 	struct buf lo = BUF_INIT, hi = BUF_INIT;
 	uint64_t olo, ohi;
 	int rc = -1;
@@ -643,17 +644,17 @@ static int fast_text_range(struct split_ctx *sc, int field, const char *lower, b
 	c = NULL;
 	rc = 0;
 	if (olo < ohi)
-		rc = scan_column_keys(sc, field, olo, ohi - 1, out);
+		rc = scan_column_keys(split, field, olo, ohi - 1, out);
 	buf_free(&lo);
 	buf_free(&hi);
 	return rc;
 }
 
 /* A term value on one split field of any kind. */
-int match_value(struct split_ctx *sc, int field, const char *path, const char *text,
+int match_value(struct split_ctx *split, int field, const char *path, const char *text,
 		       bool phrase, uint32_t slop, struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 	uint8_t key[16];
 	uint64_t k;
 
@@ -662,54 +663,54 @@ int match_value(struct split_ctx *sc, int field, const char *path, const char *t
 		if (!fi->fast)
 			return 0;
 		if (fi->kind == VK_TEXT)
-			return fast_text_range(sc, field, text, true, text, true, out);
+			return fast_text_range(split, field, text, true, text, true, out);
 		if (fi->kind == VK_IP || fi->kind == VK_BYTES ||
-		    !encode_key(sc, path, fi->kind, text, &k))
+		    !encode_key(split, path, fi->kind, text, &k))
 			return 0;
-		return scan_column_keys(sc, field, k, k, out);
+		return scan_column_keys(split, field, k, k, out);
 	}
 	switch (fi->kind) {
 	case VK_TEXT:
-		return match_text(sc, field, text, phrase, slop, out);
+		return match_text(split, field, text, phrase, slop, out);
 	case VK_BOOL:
-		if (!encode_key(sc, path, fi->kind, text, &k))
+		if (!encode_key(split, path, fi->kind, text, &k))
 			return 0;
 		key[0] = (uint8_t)k;
-		return add_term(sc, field, key, 1, out) < 0 ? -1 : 0;
+		return add_term(split, field, key, 1, out) < 0 ? -1 : 0;
 	case VK_IP:
 		if (!value_parse_ip(text, key))
 			return 0;
-		return add_term(sc, field, key, 16, out) < 0 ? -1 : 0;
+		return add_term(split, field, key, 16, out) < 0 ? -1 : 0;
 	case VK_BYTES: {
 		/* the value in the field's input_format, as the indexer read it */
-		const struct field_mapping *m = config_find_field(sc->cfg, path);
+		const struct field_mapping *m = config_find_field(split->cfg, path);
 		struct buf b = BUF_INIT;
 		int rc;
 
 		if (!docmap_bytes_decode(m, text, strlen(text), &b)) {
 			buf_free(&b);
-			return err_set(sc->err, EX_DATAERR,
+			return err_set(split->err, EX_DATAERR,
 				       "field '%s': cannot parse '%s' as bytes (%s)", path, text,
 				       m && m->bytes_input_hex ? "hex" : "base64");
 		}
-		rc = add_term(sc, field, b.data ? b.data : "", b.len, out) < 0 ? -1 : 0;
+		rc = add_term(split, field, b.data ? b.data : "", b.len, out) < 0 ? -1 : 0;
 		buf_free(&b);
 		return rc;
 	}
 	default:
-		if (!encode_key(sc, path, fi->kind, text, &k))
+		if (!encode_key(split, path, fi->kind, text, &k))
 			return 0;
 		termkey_put(k, key);
-		return add_term(sc, field, key, 8, out) < 0 ? -1 : 0;
+		return add_term(split, field, key, 8, out) < 0 ? -1 : 0;
 	}
 }
 
 /* Walk a dictionary from lower while keep(term) says so; union postings. */
-static int walk_terms(struct split_ctx *sc, int field, const void *lower, size_t lower_len,
+static int walk_terms(struct split_ctx *split, int field, const void *lower, size_t lower_len,
 		      const void *upper, size_t upper_len, bool upper_incl, bool prefix,
 		      struct bitset *out)
 {
-	struct split_terms *it = split_terms_open(sc->r, field, lower, lower_len, sc->err);
+	struct split_terms *it = split_terms_open(split->r, field, lower, lower_len, split->err);
 	struct split_term_info ti;
 	const uint8_t *t;
 	size_t len;
@@ -718,7 +719,7 @@ static int walk_terms(struct split_ctx *sc, int field, const void *lower, size_t
 	if (!it)
 		return -1;
 	for (;;) {
-		rc = split_terms_next(it, &t, &len, &ti, sc->err);
+		rc = split_terms_next(it, &t, &len, &ti, split->err);
 		if (rc <= 0)
 			break;
 		if (prefix) {
@@ -733,7 +734,7 @@ static int walk_terms(struct split_ctx *sc, int field, const void *lower, size_t
 			if (c > 0 || (c == 0 && !upper_incl))
 				break;
 		}
-		rc = add_postings(sc, &ti, out);
+		rc = add_postings(split, &ti, out);
 		if (rc < 0)
 			break;
 	}
@@ -796,7 +797,7 @@ static bool clamp_bound(enum value_kind kind, double d, bool lower, bool incl, u
 }
 
 /* Numeric range bounds as inclusive keys [lo, hi]; false when empty. */
-static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind kind,
+static bool range_keys(struct split_ctx *split, const char *path, enum value_kind kind,
 		       const struct query_node *n, uint64_t *lo, uint64_t *hi, bool *bad)
 {
 	int64_t us;
@@ -806,7 +807,7 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 	*hi = UINT64_MAX;
 	*bad = false;
 	if (n->lower) {
-		if (!encode_key(sc, path, kind, n->lower, lo)) {
+		if (!encode_key(split, path, kind, n->lower, lo)) {
 			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
 			    !value_parse_f64_saturating(n->lower, &d) ||
 			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
@@ -822,7 +823,7 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 		}
 	}
 	if (n->upper) {
-		if (!encode_key(sc, path, kind, n->upper, hi)) {
+		if (!encode_key(split, path, kind, n->upper, hi)) {
 			if ((kind != VK_I64 && kind != VK_U64 && kind != VK_DATETIME) ||
 			    !value_parse_f64_saturating(n->upper, &d) ||
 			    (kind == VK_DATETIME && datetime_from_number(d, &us))) {
@@ -840,10 +841,10 @@ static bool range_keys(struct split_ctx *sc, const char *path, enum value_kind k
 	return *lo <= *hi;
 }
 
-int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64_t hi,
+int scan_column_keys(struct split_ctx *split, int field, uint64_t lo, uint64_t hi,
 			    struct bitset *out)
 {
-	struct split_column *c = split_column_open(sc->r, field, sc->err);
+	struct split_column *c = split_column_open(split->r, field, split->err);
 	uint64_t s, e, v;
 	uint32_t doc, nd;
 
@@ -885,10 +886,10 @@ int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
-static int match_range(struct split_ctx *sc, int field, const char *path,
+static int match_range(struct split_ctx *split, int field, const char *path,
 		       const struct query_node *n, struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 	uint8_t lk[16], hk[16];
 	uint64_t lo, hi;
 	bool bad;
@@ -899,7 +900,7 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 		/* as Quickwit: a text range reads the fast column (normalized values) */
 		if (!fi->indexed || (fi->fast && fi->kind == VK_TEXT))
 			return fi->fast && fi->kind == VK_TEXT
-				? fast_text_range(sc, field, n->lower, n->lower_incl, n->upper,
+				? fast_text_range(split, field, n->lower, n->lower_incl, n->upper,
 						  n->upper_incl, out)
 				: 0;
 		if (n->lower && !n->lower_incl) {
@@ -908,12 +909,12 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 			int rc;
 
 			buf_add(&b, n->lower, strlen(n->lower) + 1);
-			rc = walk_terms(sc, field, b.data, b.len, n->upper,
+			rc = walk_terms(split, field, b.data, b.len, n->upper,
 					n->upper ? strlen(n->upper) : 0, n->upper_incl, false, out);
 			buf_free(&b);
 			return rc;
 		}
-		return walk_terms(sc, field, n->lower, n->lower ? strlen(n->lower) : 0, n->upper,
+		return walk_terms(split, field, n->lower, n->lower ? strlen(n->lower) : 0, n->upper,
 				  n->upper ? strlen(n->upper) : 0, n->upper_incl, false, out);
 	case VK_IP: {
 		uint8_t l16[16], h16[16];
@@ -929,14 +930,14 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 			return 0;
 		if (memcmp(l16, h16, 16) > 0)
 			return 0;
-		return walk_terms(sc, field, l16, 16, h16, 16, true, false, out);
+		return walk_terms(split, field, l16, 16, h16, 16, true, false, out);
 	}
 	default:
-		if (!range_keys(sc, path, fi->kind, n, &lo, &hi, &bad))
+		if (!range_keys(split, path, fi->kind, n, &lo, &hi, &bad))
 			return 0;
 		if (fi->fast && fi->kind == VK_DATETIME) {
 			/* columns hold datetimes truncated to fast_precision: so do the bounds */
-			const struct field_mapping *m = config_find_field(sc->cfg, path);
+			const struct field_mapping *m = config_find_field(split->cfg, path);
 			int64_t unit = !m ? 1 : m->fast_precision == DT_SECONDS ? 1000000 :
 				m->fast_precision == DT_MILLISECONDS ? 1000 : 1;
 			int64_t l = termkey_to_i64(lo), h = termkey_to_i64(hi);
@@ -966,23 +967,23 @@ static int match_range(struct split_ctx *sc, int field, const char *path,
 			}
 		}
 		if (fi->fast)
-			return scan_column_keys(sc, field, lo, hi, out);
+			return scan_column_keys(split, field, lo, hi, out);
 		if (!fi->indexed)
 			return 0;
 		if (fi->kind == VK_BOOL) {
 			lk[0] = (uint8_t)(lo > 1 ? 1 : lo);
 			hk[0] = (uint8_t)(hi > 1 ? 1 : hi);
-			return walk_terms(sc, field, lk, 1, hk, 1, true, false, out);
+			return walk_terms(split, field, lk, 1, hk, 1, true, false, out);
 		}
 		termkey_put(lo, lk);
 		termkey_put(hi, hk);
-		return walk_terms(sc, field, lk, 8, hk, 8, true, false, out);
+		return walk_terms(split, field, lk, 8, hk, 8, true, false, out);
 	}
 }
 
-static int match_prefix(struct split_ctx *sc, int field, const char *text, struct bitset *out)
+static int match_prefix(struct split_ctx *split, int field, const char *text, struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 	struct buf low = BUF_INIT;
 	int rc;
 
@@ -991,10 +992,10 @@ static int match_prefix(struct split_ctx *sc, int field, const char *text, struc
 	tokenizer_normalize_pattern(fi->tokenizer, text, strlen(text), &low);
 	if (low.len == 0) {
 		buf_free(&low);
-		return split_reader_field(sc->r, (size_t)field)->num_docs_with_value
-			? walk_terms(sc, field, NULL, 0, NULL, 0, true, false, out) : 0;
+		return split_reader_field(split->r, (size_t)field)->num_docs_with_value
+			? walk_terms(split, field, NULL, 0, NULL, 0, true, false, out) : 0;
 	}
-	rc = walk_terms(sc, field, low.data, low.len, NULL, 0, true, true, out);
+	rc = walk_terms(split, field, low.data, low.len, NULL, 0, true, true, out);
 	buf_free(&low);
 	return rc;
 }
@@ -1042,9 +1043,9 @@ static bool glob_match(const char *pat, const uint8_t *t, size_t len)
 	return pi == plen;
 }
 
-static int match_wildcard(struct split_ctx *sc, int field, const char *text, struct bitset *out)
+static int match_wildcard(struct split_ctx *split, int field, const char *text, struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 	struct buf pat = BUF_INIT, pre = BUF_INIT;
 	struct split_terms *it;
 	struct split_term_info ti;
@@ -1065,18 +1066,18 @@ static int match_wildcard(struct split_ctx *sc, int field, const char *text, str
 			c = pat.data[++i];
 		buf_addc(&pre, c);
 	}
-	it = split_terms_open(sc->r, field, pre.data, pre.len, sc->err);
+	it = split_terms_open(split->r, field, pre.data, pre.len, split->err);
 	if (!it) {
 		rc = -1;
 		goto out;
 	}
 	for (;;) {
-		rc = split_terms_next(it, &t, &len, &ti, sc->err);
+		rc = split_terms_next(it, &t, &len, &ti, split->err);
 		if (rc <= 0)
 			break;
 		if (len < pre.len || memcmp(t, pre.data ? pre.data : "", pre.len) != 0)
 			break;
-		if (glob_match(buf_str(&pat), t, len) && add_postings(sc, &ti, out) < 0) {
+		if (glob_match(buf_str(&pat), t, len) && add_postings(split, &ti, out) < 0) {
 			rc = -1;
 			break;
 		}
@@ -1108,9 +1109,9 @@ static size_t regex_literal_prefix(const char *re)
 }
 
 /* field:/re/: the docs of every dictionary term the regex matches whole. */
-static int match_regex(struct split_ctx *sc, int field, const char *text, struct bitset *out)
+static int match_regex(struct split_ctx *split, int field, const char *text, struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 	pcre2_code *re = NULL;
 	pcre2_match_data *md = NULL;
 	struct split_terms *it = NULL;
@@ -1124,22 +1125,22 @@ static int match_regex(struct split_ctx *sc, int field, const char *text, struct
 		return 0;
 	re = pcre2_compile((PCRE2_SPTR)text, strlen(text), REGEX_OPTIONS, &code, &off, NULL);
 	if (!re) {
-		rc = err_set(sc->err, EX_DATAERR, "query: invalid regex '%s'", text);
+		rc = err_set(split->err, EX_DATAERR, "query: invalid regex '%s'", text);
 		goto out;
 	}
 	md = pcre2_match_data_create_from_pattern(re, NULL);
 	plen = regex_literal_prefix(text);
-	it = split_terms_open(sc->r, field, text, plen, sc->err);
+	it = split_terms_open(split->r, field, text, plen, split->err);
 	if (!md || !it) {
-		rc = md ? -1 : err_set(sc->err, EX_SOFTWARE, "query: out of memory for a regex");
+		rc = md ? -1 : err_set(split->err, EX_SOFTWARE, "query: out of memory for a regex");
 		goto out;
 	}
 	for (;;) {
-		rc = split_terms_next(it, &t, &len, &ti, sc->err);
+		rc = split_terms_next(it, &t, &len, &ti, split->err);
 		if (rc <= 0 || len < plen || memcmp(t, text, plen) != 0)
 			break;
 		if (pcre2_match(re, (PCRE2_SPTR)t, len, 0, 0, md, NULL) >= 0 &&
-		    add_postings(sc, &ti, out) < 0) {
+		    add_postings(split, &ti, out) < 0) {
 			rc = -1;
 			break;
 		}
@@ -1156,10 +1157,10 @@ out:
  * (dictionary order) that start with c, as tantivy's PhrasePrefixQuery.
  * One token only: every term with the prefix (tantivy: a prefix range).
  */
-static int match_phrase_prefix(struct split_ctx *sc, int field, const char *text,
+static int match_phrase_prefix(struct split_ctx *split, int field, const char *text,
 			       struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 	struct split_terms *it = NULL;
 	struct split_term_info ti;
 	struct toks tk;
@@ -1171,24 +1172,24 @@ static int match_phrase_prefix(struct split_ctx *sc, int field, const char *text
 	memset(&tk, 0, sizeof(tk));
 	if (fi->kind != VK_TEXT || !fi->indexed)
 		return 0;
-	tokenize(&sc->ts, fi->tokenizer, text, strlen(text), tok_emit, &tk);
+	tokenize(&split->ts, fi->tokenizer, text, strlen(text), tok_emit, &tk);
 	if (tk.n == 0)
 		goto out;
 	if (tk.n == 1) {
-		rc = walk_terms(sc, field, tk.t[0], tk.tl[0], NULL, 0, true, true, out);
+		rc = walk_terms(split, field, tk.t[0], tk.tl[0], NULL, 0, true, true, out);
 		goto out;
 	}
 	if (fi->record != RECORD_POSITION)
 		goto out; /* refused by check_field: no positions, no phrase */
 	prefix = tk.t[tk.n - 1];
 	plen = tk.tl[tk.n - 1];
-	it = split_terms_open(sc->r, field, prefix, plen, sc->err);
+	it = split_terms_open(split->r, field, prefix, plen, split->err);
 	if (!it) {
 		rc = -1;
 		goto out;
 	}
 	while (n_exp < PHRASE_PREFIX_MAX_EXPANSIONS) {
-		rc = split_terms_next(it, &t, &len, &ti, sc->err);
+		rc = split_terms_next(it, &t, &len, &ti, split->err);
 		if (rc <= 0 || len < plen || memcmp(t, prefix, plen) != 0)
 			break;
 		exp[n_exp] = xmemdup(t, len + 1);
@@ -1199,7 +1200,7 @@ static int match_phrase_prefix(struct split_ctx *sc, int field, const char *text
 		goto out;
 	rc = 0;
 	if (n_exp > 0)
-		rc = match_phrase_alts(sc, field, &tk, 0, exp, exp_len, n_exp, out);
+		rc = match_phrase_alts(split, field, &tk, 0, exp, exp_len, n_exp, out);
 out:
 	for (i = 0; i < n_exp; i++)
 		free(exp[i]);
@@ -1208,22 +1209,22 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-static int match_exists(struct split_ctx *sc, int field, bool exact, struct bitset *out)
+static int match_exists(struct split_ctx *split, int field, bool exact, struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 	struct split_column *c;
 	uint64_t s, e;
 	uint32_t doc, nd;
 
-	if (fi->num_docs_with_value >= sc->num_docs) {
+	if (fi->num_docs_with_value >= split->num_docs) {
 		bs_fill(out);
 		return 0;
 	}
 	/* text: present when it has a token (as Quickwit's field presence: "" is absent) */
 	if (exact && fi->kind == VK_TEXT && fi->indexed)
-		return walk_terms(sc, field, NULL, 0, NULL, 0, true, false, out);
+		return walk_terms(split, field, NULL, 0, NULL, 0, true, false, out);
 	if (fi->fast) {
-		c = split_column_open(sc->r, field, sc->err);
+		c = split_column_open(split->r, field, split->err);
 		if (!c)
 			return -1;
 		nd = split_column_num_docs(c);
@@ -1236,7 +1237,7 @@ static int match_exists(struct split_ctx *sc, int field, bool exact, struct bits
 		return 0;
 	}
 	if (fi->indexed)
-		return walk_terms(sc, field, NULL, 0, NULL, 0, true, false, out);
+		return walk_terms(split, field, NULL, 0, NULL, 0, true, false, out);
 	return 0;
 }
 
@@ -1246,20 +1247,20 @@ static int match_exists(struct split_ctx *sc, int field, bool exact, struct bits
  * object of nulls do not). Every field is looked at: an object may have
  * hundreds of sub-paths.
  */
-static int match_exists_path(struct split_ctx *sc, const char *path, struct bitset *out)
+static int match_exists_path(struct split_ctx *split, const char *path, struct bitset *out)
 {
 	size_t plen = strlen(path), i;
 	int rc = 0;
 
-	for (i = 0; i < split_reader_num_fields(sc->r) && rc == 0; i++) {
-		const struct split_field_info *fi = split_reader_field(sc->r, i);
+	for (i = 0; i < split_reader_num_fields(split->r) && rc == 0; i++) {
+		const struct split_field_info *fi = split_reader_field(split->r, i);
 		bool exact = strcmp(fi->path, path) == 0;
 
 		if (!exact && (strncmp(fi->path, path, plen) != 0 || fi->path[plen] != '.'))
 			continue;
 		if (fi->num_docs_with_value == 0)
 			continue;
-		rc = match_exists(sc, (int)i, exact, out);
+		rc = match_exists(split, (int)i, exact, out);
 	}
 	return rc;
 }
@@ -1269,17 +1270,17 @@ static int match_exists_path(struct split_ctx *sc, const char *path, struct bits
  * given, never tokenized nor lowercased (Quickwit's term set query:
  * `IN [HELLO]` does not match "hello"); any other kind as a term query.
  */
-static int match_set_value(struct split_ctx *sc, int field, const char *path, const char *value,
+static int match_set_value(struct split_ctx *split, int field, const char *path, const char *value,
 			   struct bitset *out)
 {
-	const struct split_field_info *fi = split_reader_field(sc->r, (size_t)field);
+	const struct split_field_info *fi = split_reader_field(split->r, (size_t)field);
 
 	if (fi->kind == VK_TEXT && fi->indexed)
-		return add_term(sc, field, value, strlen(value), out) < 0 ? -1 : 0;
-	return match_value(sc, field, path, value, false, 0, out);
+		return add_term(split, field, value, strlen(value), out) < 0 ? -1 : 0;
+	return match_value(split, field, path, value, false, 0, out);
 }
 
-static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, const char *path,
+static int eval_leaf_path(struct split_ctx *split, const struct query_node *n, const char *path,
 			  struct bitset *out)
 {
 	int ids[64];
@@ -1287,37 +1288,37 @@ static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, cons
 	int rc = 0;
 
 	if (n->kind == QN_EXISTS)
-		return match_exists_path(sc, path, out);
-	nf = split_reader_find_path(sc->r, path, ids, 64);
+		return match_exists_path(split, path, out);
+	nf = split_reader_find_path(split->r, path, ids, 64);
 	if (nf > 64)
 		nf = 64;
 
 	for (i = 0; i < nf && rc == 0; i++) {
 		switch (n->kind) {
 		case QN_TERM:
-			rc = match_value(sc, ids[i], path, n->text, false, 0, out);
+			rc = match_value(split, ids[i], path, n->text, false, 0, out);
 			break;
 		case QN_PHRASE:
-			rc = match_value(sc, ids[i], path, n->text, true, n->slop, out);
+			rc = match_value(split, ids[i], path, n->text, true, n->slop, out);
 			break;
 		case QN_PREFIX:
-			rc = match_prefix(sc, ids[i], n->text, out);
+			rc = match_prefix(split, ids[i], n->text, out);
 			break;
 		case QN_WILDCARD:
-			rc = match_wildcard(sc, ids[i], n->text, out);
+			rc = match_wildcard(split, ids[i], n->text, out);
 			break;
 		case QN_REGEX:
-			rc = match_regex(sc, ids[i], n->text, out);
+			rc = match_regex(split, ids[i], n->text, out);
 			break;
 		case QN_PHRASE_PREFIX:
-			rc = match_phrase_prefix(sc, ids[i], n->text, out);
+			rc = match_phrase_prefix(split, ids[i], n->text, out);
 			break;
 		case QN_RANGE:
-			rc = match_range(sc, ids[i], path, n, out);
+			rc = match_range(split, ids[i], path, n, out);
 			break;
 		case QN_SET:
 			for (j = 0; j < n->n_values && rc == 0; j++)
-				rc = match_set_value(sc, ids[i], path, n->values[j], out);
+				rc = match_set_value(split, ids[i], path, n->values[j], out);
 			break;
 		default:
 			break;
@@ -1326,7 +1327,7 @@ static int eval_leaf_path(struct split_ctx *sc, const struct query_node *n, cons
 	return rc;
 }
 
-int eval(struct split_ctx *sc, const struct query_node *n, struct bitset *out)
+int eval(struct split_ctx *split, const struct query_node *n, struct bitset *out)
 {
 	struct bitset tmp;
 	size_t i;
@@ -1338,18 +1339,18 @@ int eval(struct split_ctx *sc, const struct query_node *n, struct bitset *out)
 		bs_fill(out);
 		return 0;
 	case QN_AND:
-		bs_init(&tmp, sc->num_docs);
+		bs_init(&tmp, split->num_docs);
 		for (i = 0; i < n->n_kids && rc == 0; i++) {
 			const struct query_node *k = n->kids[i];
 
 			if (k->kind == QN_NOT)
 				continue;
 			if (first) {
-				rc = eval(sc, k, out);
+				rc = eval(split, k, out);
 				first = false;
 			} else {
 				bs_clear(&tmp);
-				rc = eval(sc, k, &tmp);
+				rc = eval(split, k, &tmp);
 				bs_and(out, &tmp);
 			}
 		}
@@ -1359,30 +1360,30 @@ int eval(struct split_ctx *sc, const struct query_node *n, struct bitset *out)
 			if (n->kids[i]->kind != QN_NOT)
 				continue;
 			bs_clear(&tmp);
-			rc = eval(sc, n->kids[i]->kids[0], &tmp);
+			rc = eval(split, n->kids[i]->kids[0], &tmp);
 			bs_andnot(out, &tmp);
 		}
 		bs_free(&tmp);
 		return rc;
 	case QN_OR:
-		bs_init(&tmp, sc->num_docs);
+		bs_init(&tmp, split->num_docs);
 		for (i = 0; i < n->n_kids && rc == 0; i++) {
 			bs_clear(&tmp);
-			rc = eval(sc, n->kids[i], &tmp);
+			rc = eval(split, n->kids[i], &tmp);
 			bs_or(out, &tmp);
 		}
 		bs_free(&tmp);
 		return rc;
 	case QN_NOT:
-		rc = eval(sc, n->kids[0], out);
+		rc = eval(split, n->kids[0], out);
 		bs_not(out);
 		return rc;
 	default:
 		break;
 	}
 	if (n->field)
-		return eval_leaf_path(sc, n, n->field, out);
-	for (i = 0; i < sc->t->ix->n_search_fields && rc == 0; i++)
-		rc = eval_leaf_path(sc, n, sc->t->ix->search_fields[i], out);
+		return eval_leaf_path(split, n, n->field, out);
+	for (i = 0; i < split->t->ix->n_search_fields && rc == 0; i++)
+		rc = eval_leaf_path(split, n, split->t->ix->search_fields[i], out);
 	return rc;
 }

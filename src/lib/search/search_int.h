@@ -144,27 +144,27 @@ int plan_index(struct query_run *run, struct metastore *ms, struct index_ctx *ix
 bool parse_datetime(const struct index_config *cfg, const char *path, const char *s, int64_t *us);
 void tok_emit(void *ctx, const char *tok, size_t len, uint32_t pos);
 void toks_free(struct toks *tk);
-int match_text(struct split_ctx *sc, int field, const char *text, bool phrase, uint32_t slop,
+int match_text(struct split_ctx *split, int field, const char *text, bool phrase, uint32_t slop,
 	       struct bitset *out);
-int match_value(struct split_ctx *sc, int field, const char *path, const char *text, bool phrase,
+int match_value(struct split_ctx *split, int field, const char *path, const char *text, bool phrase,
 		uint32_t slop, struct bitset *out);
-int scan_column_keys(struct split_ctx *sc, int field, uint64_t lo, uint64_t hi,
+int scan_column_keys(struct split_ctx *split, int field, uint64_t lo, uint64_t hi,
 		     struct bitset *out);
-int eval(struct split_ctx *sc, const struct query_node *n, struct bitset *out);
+int eval(struct split_ctx *split, const struct query_node *n, struct bitset *out);
 
 /* search_score.c */
-int score_node(struct split_ctx *sc, const struct query_node *n, float *scores);
+int score_node(struct split_ctx *split, const struct query_node *n, float *scores);
 
 /* search_topk.c */
 int hit_cmp(const struct query_run *run, const struct hit *a, const struct hit *b);
 int cmp_hits(const void *a, const void *b, void *run);
-int top_k_collect(struct split_ctx *sc, const struct bitset *bits);
+int top_k_collect(struct split_ctx *split, const struct bitset *bits);
 
 /* search_aggsrc.c */
-int aggs_collect_split(struct split_ctx *sc, const struct bitset *bits);
+int aggs_collect_split(struct split_ctx *split, const struct bitset *bits);
 
 /* search_split.c */
-int time_range_filter(struct split_ctx *sc, bool has_start, int64_t start, bool has_end,
+int time_range_filter(struct split_ctx *split, bool has_start, int64_t start, bool has_end,
 		      int64_t end, struct bitset *bits);
 struct split_reader *task_open(const struct query_run *run, const struct task *t,
 			       struct qw_err *err);
@@ -172,7 +172,7 @@ void task_io_add(struct task *t, const struct split_reader *r);
 void *worker(void *arg);
 
 /* search_delete.c */
-int delete_filter(struct split_ctx *sc, struct bitset *bits);
+int delete_filter(struct split_ctx *split, struct bitset *bits);
 
 /* search_fetch.c */
 void stream_docs(struct query_run *run, const struct hit *sel, size_t n, json_t *errors,

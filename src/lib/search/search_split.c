@@ -11,10 +11,10 @@
 /* ------------------------------------------------------------------ one split */
 
 /* Keep in bits the docs in [start, end) seconds (either side optional). */
-int time_range_filter(struct split_ctx *sc, bool has_start, int64_t start, bool has_end,
+int time_range_filter(struct split_ctx *split, bool has_start, int64_t start, bool has_end,
 			     int64_t end, struct bitset *bits)
 {
-	const char *tsf = sc->cfg->timestamp_field;
+	const char *tsf = split->cfg->timestamp_field;
 	int64_t lo = has_start ? start * 1000000 : INT64_MIN;
 	int64_t hi = has_end ? end * 1000000 - 1 : INT64_MAX;
 	int64_t smin, smax;
@@ -23,25 +23,25 @@ int time_range_filter(struct split_ctx *sc, bool has_start, int64_t start, bool 
 
 	if (!tsf || (!has_start && !has_end))
 		return 0;
-	if (split_reader_time_range(sc->r, &smin, &smax) && smin >= lo && smax <= hi)
+	if (split_reader_time_range(split->r, &smin, &smax) && smin >= lo && smax <= hi)
 		return 0;
-	field = split_reader_find_field(sc->r, tsf, VK_DATETIME);
+	field = split_reader_find_field(split->r, tsf, VK_DATETIME);
 	if (field < 0) {
 		bs_clear(bits);
 		return 0;
 	}
-	bs_init(&keep, sc->num_docs);
-	rc = scan_column_keys(sc, field, termkey_from_i64(lo), termkey_from_i64(hi), &keep);
+	bs_init(&keep, split->num_docs);
+	rc = scan_column_keys(split, field, termkey_from_i64(lo), termkey_from_i64(hi), &keep);
 	bs_and(bits, &keep);
 	bs_free(&keep);
 	return rc;
 }
 
-static int time_filter(struct split_ctx *sc, struct bitset *bits)
+static int time_filter(struct split_ctx *split, struct bitset *bits)
 {
-	const struct search_request *req = sc->run->req;
+	const struct search_request *req = split->run->req;
 
-	return time_range_filter(sc, req->has_start, req->start_ts, req->has_end, req->end_ts, bits);
+	return time_range_filter(split, req->has_start, req->start_ts, req->has_end, req->end_ts, bits);
 }
 
 /* A reader of t's split, sharing the run's S3 client (its connections). */
@@ -69,38 +69,38 @@ void task_io_add(struct task *t, const struct split_reader *r)
 
 static int search_split(struct query_run *run, struct task *t)
 {
-	struct split_ctx sc;
+	struct split_ctx split;
 	struct bitset bits = { NULL, 0, 0 };
 	int rc = -1;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.run = run;
-	sc.t = t;
-	sc.cfg = t->ix->cfg;
-	sc.err = &t->err;
-	tokenizer_init(&sc.ts);
-	sc.r = task_open(run, t, &t->err);
-	if (!sc.r || split_reader_check_id(sc.r, t->split_id, &t->err) < 0)
+	memset(&split, 0, sizeof(split));
+	split.run = run;
+	split.t = t;
+	split.cfg = t->ix->cfg;
+	split.err = &t->err;
+	tokenizer_init(&split.ts);
+	split.r = task_open(run, t, &t->err);
+	if (!split.r || split_reader_check_id(split.r, t->split_id, &t->err) < 0)
 		goto out;
-	sc.num_docs = split_reader_num_docs(sc.r);
-	bs_init(&bits, sc.num_docs);
-	if (eval(&sc, run->q, &bits) < 0 || time_filter(&sc, &bits) < 0 ||
-	    delete_filter(&sc, &bits) < 0)
+	split.num_docs = split_reader_num_docs(split.r);
+	bs_init(&bits, split.num_docs);
+	if (eval(&split, run->q, &bits) < 0 || time_filter(&split, &bits) < 0 ||
+	    delete_filter(&split, &bits) < 0)
 		goto out;
 	t->num_hits = bs_count(&bits);
-	if (run->k > 0 && t->num_hits > 0 && top_k_collect(&sc, &bits) < 0)
+	if (run->k > 0 && t->num_hits > 0 && top_k_collect(&split, &bits) < 0)
 		goto out;
-	if (run->aggs && aggs_collect_split(&sc, &bits) < 0)
+	if (run->aggs && aggs_collect_split(&split, &bits) < 0)
 		goto out;
 	rc = 0;
 out:
 	bs_free(&bits);
-	tokenizer_free(&sc.ts);
+	tokenizer_free(&split.ts);
 	if (rc == 0 && run->keep_readers && t->n_hits > 0)
-		t->r = sc.r;                 /* fetch_docs reads the returned docs from it */
+		t->r = split.r;                 /* fetch_docs reads the returned docs from it */
 	else {
-		task_io_add(t, sc.r);
-		split_reader_close(sc.r);
+		task_io_add(t, split.r);
+		split_reader_close(split.r);
 	}
 	if (rc < 0) {
 		t->failed = true;

@@ -18,20 +18,20 @@ struct sort_col {
 	size_t n;
 };
 
-static int sort_col_open(struct split_ctx *sc, const char *path, struct sort_col *sc_out)
+static int sort_col_open(struct split_ctx *split, const char *path, struct sort_col *sc_out)
 {
 	int ids[MAX_KINDS];
-	size_t n = split_reader_find_path(sc->r, path, ids, MAX_KINDS), i;
+	size_t n = split_reader_find_path(split->r, path, ids, MAX_KINDS), i;
 
 	memset(sc_out, 0, sizeof(*sc_out));
 	if (n > MAX_KINDS)
 		n = MAX_KINDS;
 	for (i = 0; i < n; i++) {
-		const struct split_field_info *fi = split_reader_field(sc->r, (size_t)ids[i]);
+		const struct split_field_info *fi = split_reader_field(split->r, (size_t)ids[i]);
 
 		if (!fi->fast || fi->kind == VK_TEXT || fi->kind == VK_IP || fi->kind == VK_BYTES)
 			continue;
-		sc_out->c[sc_out->n] = split_column_open(sc->r, ids[i], sc->err);
+		sc_out->c[sc_out->n] = split_column_open(split->r, ids[i], split->err);
 		if (!sc_out->c[sc_out->n])
 			return -1;
 		sc_out->kind[sc_out->n++] = fi->kind;
@@ -192,13 +192,13 @@ int cmp_hits(const void *a, const void *b, void *run)
 }
 
 /*
- * Put in sc->t's heap the best run->k of the docs in bits, by the run's
+ * Put in split->t's heap the best run->k of the docs in bits, by the run's
  * sort: scores computed and sort columns opened once for the split.
  */
-int top_k_collect(struct split_ctx *sc, const struct bitset *bits)
+int top_k_collect(struct split_ctx *split, const struct bitset *bits)
 {
-	struct query_run *run = sc->run;
-	struct task *t = sc->t;
+	struct query_run *run = split->run;
+	struct task *t = split->t;
 	struct sort_col cols[MAX_SORT];
 	float *scores = NULL;
 	bool by_doc = run->n_sort == 0 || run->sort[0].by_doc;
@@ -209,12 +209,12 @@ int top_k_collect(struct split_ctx *sc, const struct bitset *bits)
 	memset(cols, 0, sizeof(cols));
 	for (i = 0; i < run->n_sort && !by_doc; i++) {
 		if (run->sort[i].by_score && !scores) {
-			scores = xcalloc(sc->num_docs ? sc->num_docs : 1, sizeof(*scores));
-			if (score_node(sc, run->q, scores) < 0)
+			scores = xcalloc(split->num_docs ? split->num_docs : 1, sizeof(*scores));
+			if (score_node(split, run->q, scores) < 0)
 				goto out;
 		}
 		if (!run->sort[i].by_doc && !run->sort[i].by_score &&
-		    sort_col_open(sc, run->sort[i].field, &cols[i]) < 0)
+		    sort_col_open(split, run->sort[i].field, &cols[i]) < 0)
 			goto out;
 	}
 	/*
