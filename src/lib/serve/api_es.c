@@ -25,6 +25,7 @@
 #include "serve/es_dsl.h"
 #include "serve/es_scroll.h"
 #include "base/ids.h"
+#include "base/strlist.h"
 #include "mapping/config.h"
 #include "mapping/docmap.h"
 #include "store/metastore.h"
@@ -237,196 +238,161 @@ static int u64_of(json_t *v, const char *param, const char *name, uint64_t *out,
 	return 0;
 }
 
-/*
- * One Elasticsearch search over index_expr ("a,b", patterns; NULL: every
- * index): *out is the ES response. count_only: {"count": N}.
- */
-static json_t *params_json(const struct http_params *p);
-
-static int es_search(struct http_router *r, const char *index_expr, json_t *body,
-		     const struct http_params *params, bool count_only, json_t **out,
-		     uint64_t *next_from, struct qw_err *err)
+/* A search body's fields are these; any other is an error. */
+static int es_check_body_fields(json_t *body, struct qw_err *err)
 {
 	static const char *const known[] = {
 		"query", "from", "size", "sort", "search_after", "_source", "track_total_hits",
 		"aggs", "aggregations", "stored_fields", "docvalue_fields", "timeout",
 		"track_scores", "version", "seq_no_primary_term", "highlight", NULL,
 	};
-	struct search_request sreq;
-	struct buf q = BUF_INIT, sort = BUF_INIT;
-	json_t *fields = NULL, *resp = NULL, *inc = NULL, *exc = NULL, *hits, *h, *v, *tth;
-	char **idx = NULL;
-	const char *const *sf = NULL;
-	size_t nidx = 0, i;
-	const char *k, *qparam = params ? http_params_get(params, "q") : NULL;
-	bool partial = false, no_source;
-	uint64_t from = 0, size = 10;
-	json_int_t total;
-	const char *scroll = params && !count_only ? http_params_get(params, "scroll") : NULL;
-	unsigned ttl = 0;
-	int ret = -1;
+	const char *k;
+	json_t *v;
 
-	memset(&sreq, 0, sizeof(sreq));
-	if (scroll) {
-		const char *aps = http_params_get(params, "allow_partial_search_results");
-
-		if (aps && strcmp(aps, "false") == 0) {
-			err_set(err, EX_USAGE, "Invalid argument: Quickwit only supports scroll API "
-				"with allow_partial_search_results set to true");
-			goto out;
-		}
-		if (es_scroll_ttl(scroll, &ttl, err) < 0)
-			goto out;
-	}
 	json_object_foreach(body, k, v) {
 		size_t j;
 
 		for (j = 0; known[j] && strcmp(known[j], k) != 0; j++)
 			;
-		if (!known[j]) {
-			err_set(err, EX_USAGE, "unknown field `%s` in the search request", k);
-			goto out;
-		}
+		if (!known[j])
+			return err_set(err, EX_USAGE, "unknown field `%s` in the search request", k);
 	}
-	{
-		const char *p = index_expr ? index_expr : "*";
+	return 0;
+}
 
-		while (*p) {
-			const char *c = strchr(p, ',');
-			size_t len = c ? (size_t)(c - p) : strlen(p);
+/*
+ * The keep-alive of scroll=KEEPALIVE in *ttl; Quickwit serves scrolls
+ * only with partial results allowed, and says so.
+ */
+static int es_scroll_keepalive(const struct http_params *params, const char *scroll,
+			       unsigned *ttl, struct qw_err *err)
+{
+	const char *aps = http_params_get(params, "allow_partial_search_results");
 
-			if (len) {
-				idx = xreallocarray(idx, nidx + 1, sizeof(*idx));
-				idx[nidx++] = xstrndup(p, len);
-			}
-			if (!c)
-				break;
-			p = c + 1;
-		}
-	}
-	for (i = 0; i < nidx; i++) {
-		const char *id = idx[i][0] == '-' ? idx[i] + 1 : idx[i];
+	if (aps && strcmp(aps, "false") == 0)
+		return err_set(err, EX_USAGE, "Invalid argument: Quickwit only supports scroll API "
+			       "with allow_partial_search_results set to true");
+	return es_scroll_ttl(scroll, ttl, err);
+}
+
+/*
+ * The names and patterns of index_expr (NULL: "*") into indexes; a plain
+ * name (no '*' once a leading '-' is dropped) must be a valid index id.
+ */
+static int es_index_list(const char *index_expr, struct strlist *indexes, struct qw_err *err)
+{
+	size_t i;
+
+	strlist_add_csv(indexes, index_expr ? index_expr : "*");
+	for (i = 0; i < indexes->n; i++) {
+		const char *id = indexes->v[i][0] == '-' ? indexes->v[i] + 1 : indexes->v[i];
 
 		if (!strchr(id, '*') && ids_check_index(id, err) < 0)
-			goto out;
+			return -1;
 	}
-	if (params && http_params_get(params, "ignore_unavailable") &&
-	    strcmp(http_params_get(params, "ignore_unavailable"), "true") == 0) {
-		/* names that do not exist are dropped, as Elasticsearch does */
-		struct metastore *ms = metastore_open(api_data_dir(r), err);
-		size_t kept = 0;
+	return 0;
+}
 
-		if (!ms)
-			goto out;
-		for (i = 0; i < nidx; i++) {
-			if (idx[i][0] == '-' || strchr(idx[i], '*') || metastore_index_exists(ms, idx[i]))
-				idx[kept++] = idx[i];
-			else
-				free(idx[i]);
-		}
-		nidx = kept;
-		metastore_close(ms);
-		if (nidx == 0) {
-			*out = count_only ? json_pack("{s:i, s:o}", "count", 0, "_shards", shards())
-				: json_pack("{s:i, s:b, s:o, s:{s:n, s:[], s:{s:i, s:s}}}", "took", 0,
-					    "timed_out", 0, "_shards", shards(), "hits", "max_score",
-					    "hits", "total", "value", 0, "relation", "eq");
-			if (count_only) {
-				ret = 0;
-				goto out;
-			}
-			goto done; /* a scroll over nothing is still a scroll */
-		}
+/* ignore_unavailable=true: names that do not exist are dropped, as Elasticsearch does. */
+static int es_drop_unavailable(struct http_router *r, struct strlist *indexes, struct qw_err *err)
+{
+	struct metastore *ms = metastore_open(api_data_dir(r), err);
+	size_t kept = 0, i;
+
+	if (!ms)
+		return -1;
+	for (i = 0; i < indexes->n; i++) {
+		if (indexes->v[i][0] == '-' || strchr(indexes->v[i], '*') ||
+		    metastore_index_exists(ms, indexes->v[i]))
+			indexes->v[kept++] = indexes->v[i];
+		else
+			free(indexes->v[i]);
 	}
+	indexes->n = kept;
+	metastore_close(ms);
+	return 0;
+}
+
+/* The answer of a search over no index at all: no hits, or a count of 0. */
+static json_t *es_empty_response(bool count_only)
+{
+	if (count_only)
+		return json_pack("{s:i, s:o}", "count", 0, "_shards", shards());
+	return json_pack("{s:i, s:b, s:o, s:{s:n, s:[], s:{s:i, s:s}}}", "took", 0, "timed_out", 0,
+			 "_shards", shards(), "hits", "max_score", "hits", "total", "value", 0,
+			 "relation", "eq");
+}
+
+/*
+ * The query string of a search in q: the q URL parameter, else the body's
+ * query DSL (*fields: the default fields it asks for), and Quickwit's
+ * extra_filters (comma-separated query strings), each ANDed to it.
+ */
+static int es_query_of(json_t *body, const struct http_params *params, struct buf *q,
+		       json_t **fields, struct qw_err *err)
+{
+	const char *qparam = params ? http_params_get(params, "q") : NULL;
+	const char *extra = params ? http_params_get(params, "extra_filters") : NULL;
+	struct strlist filters = STRLIST_INIT;
+	struct buf all = BUF_INIT;
+	size_t i;
+
 	if (qparam)
-		buf_adds(&q, qparam);
-	else if (es_dsl_to_query(json_object_get(body, "query"), &q, &fields, err) < 0)
-		goto out;
-	if (params && http_params_get(params, "extra_filters")) {
-		/* Quickwit's extra_filters: comma-separated query strings, each ANDed */
-		char *copy = xstrdup(http_params_get(params, "extra_filters")), *c, *next;
-		struct buf all = BUF_INIT;
+		buf_adds(q, qparam);
+	else if (es_dsl_to_query(json_object_get(body, "query"), q, fields, err) < 0)
+		return -1;
+	if (!extra)
+		return 0;
+	strlist_add_csv(&filters, extra);
+	buf_addf(&all, "(%s)", buf_str(q));
+	for (i = 0; i < filters.n; i++)
+		buf_addf(&all, " AND (%s)", filters.v[i]);
+	strlist_free(&filters);
+	buf_free(q);
+	*q = all;
+	return 0;
+}
 
-		buf_addf(&all, "(%s)", buf_str(&q));
-		for (c = copy; c; c = next) {
-			next = strchr(c, ',');
-			if (next)
-				*next++ = '\0';
-			if (*c)
-				buf_addf(&all, " AND (%s)", c);
-		}
-		free(copy);
-		buf_free(&q);
-		q = all;
-	}
-	if (u64_of(json_object_get(body, "from"), params ? http_params_get(params, "from") : NULL,
-		   "from", &from, err) < 0 ||
-	    u64_of(json_object_get(body, "size"), params ? http_params_get(params, "size") : NULL,
-		   "size", &size, err) < 0)
-		goto out;
-	if (sort_of(json_object_get(body, "sort"), params ? http_params_get(params, "sort") : NULL,
-		    &sort, err) < 0)
-		goto out;
-	if (source_spec(json_object_get(body, "_source"), &inc, &exc, &no_source, err) < 0)
-		goto out;
+/*
+ * The _source filtering of the hits: the body's _source, then the URL's
+ * _source, _source_includes and _source_excludes (repeated or
+ * comma-separated lists); *none when the hits carry no _source.
+ */
+static int es_source_of(json_t *body, const struct http_params *params, json_t **inc,
+			json_t **exc, bool *none, struct qw_err *err)
+{
+	size_t i;
+
+	if (source_spec(json_object_get(body, "_source"), inc, exc, none, err) < 0)
+		return -1;
 	for (i = 0; params && i < params->n; i++) {
-		/* URL parameters: repeated or comma-separated lists */
-		const char *name = params->names[i];
-		json_t *dst = strcmp(name, "_source_includes") == 0 || strcmp(name, "_source") == 0 ? inc
-			: strcmp(name, "_source_excludes") == 0 ? exc : NULL;
-		char *copy, *c, *next;
+		const char *name = params->names[i], *value = params->values[i];
+		json_t *dst = strcmp(name, "_source_includes") == 0 || strcmp(name, "_source") == 0 ? *inc
+			: strcmp(name, "_source_excludes") == 0 ? *exc : NULL;
+		struct strlist patterns = STRLIST_INIT;
+		size_t j;
 
 		if (!dst)
 			continue;
-		if (strcmp(name, "_source") == 0 && (strcmp(params->values[i], "true") == 0 ||
-						     strcmp(params->values[i], "false") == 0)) {
-			no_source = strcmp(params->values[i], "false") == 0;
+		if (strcmp(name, "_source") == 0 &&
+		    (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)) {
+			*none = strcmp(value, "false") == 0;
 			continue;
 		}
-		copy = xstrdup(params->values[i]);
-		for (c = copy; c; c = next) {
-			next = strchr(c, ',');
-			if (next)
-				*next++ = '\0';
-			if (*c)
-				json_array_append_new(dst, json_string(c));
-		}
-		free(copy);
+		strlist_add_csv(&patterns, value);
+		for (j = 0; j < patterns.n; j++)
+			json_array_append_new(dst, json_string(patterns.v[j]));
+		strlist_free(&patterns);
 	}
-	if (fields && json_array_size(fields)) {
-		const char **v2 = xcalloc(json_array_size(fields), sizeof(*v2));
+	return 0;
+}
 
-		json_array_foreach(fields, i, v)
-			v2[i] = json_string_value(v);
-		sf = v2;
-		sreq.search_fields = sf;
-		sreq.n_search_fields = json_array_size(fields);
-	}
-	sreq.indexes = (const char *const *)idx;
-	sreq.n_indexes = nidx;
-	sreq.query = buf_str(&q);
-	sreq.max_hits = count_only ? 0 : size;
-	sreq.start_offset = from;
-	sreq.sort_by = sort.len ? buf_str(&sort) : NULL;
-	sreq.aggs = count_only ? NULL : (json_object_get(body, "aggs") ?: json_object_get(body, "aggregations"));
-	sreq.search_after = json_object_get(body, "search_after");
-	sreq.threads = r->search_threads;
-	sreq.hit_indexes = true;
-	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
-	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)
-		goto out;
-	if (partial) {
-		err_set(err, EX_IOERR, "some splits could not be searched: %s",
-			json_string_value(json_array_get(json_object_get(resp, "errors"), 0)) ?: "?");
-		goto out;
-	}
-	total = json_integer_value(json_object_get(resp, "num_hits"));
-	if (count_only) {
-		*out = json_pack("{s:I, s:o}", "count", total, "_shards", shards());
-		ret = 0;
-		goto out;
-	}
-	hits = json_array();
+/* The hits of search_run's answer resp as Elasticsearch's, their _source filtered. */
+static json_t *es_hits_of(json_t *resp, json_t *inc, json_t *exc, bool no_source)
+{
+	json_t *hits = json_array(), *h;
+	size_t i;
+
 	json_array_foreach(json_object_get(resp, "hits"), i, h) {
 		json_t *hit = json_object();
 
@@ -442,62 +408,116 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	if (json_array_size(hits) && json_object_get(resp, "search_after"))
 		json_object_set(json_array_get(hits, json_array_size(hits) - 1), "sort",
 				json_object_get(resp, "search_after"));
-	*out = json_pack("{s:I, s:b, s:o, s:{s:n, s:o}}", "took",
-			 (json_int_t)(json_integer_value(json_object_get(resp, "elapsed_time_micros")) / 1000),
-			 "timed_out", 0, "_shards", shards(), "hits", "max_score", "hits", hits);
-	tth = json_object_get(body, "track_total_hits");
-	if (params && http_params_get(params, "track_total_hits"))
+	return hits;
+}
+
+/*
+ * hits.total of total hits as track_total_hits asks; NULL when it is
+ * false. Without it, capped at Elasticsearch's default of 10000.
+ */
+static json_t *es_total_of(json_t *body, const struct http_params *params, json_int_t total)
+{
+	const char *param = params ? http_params_get(params, "track_total_hits") : NULL;
+	json_t *tth = json_object_get(body, "track_total_hits");
+	json_int_t cap;
+
+	if (param)
 		tth = NULL; /* the body wins, as in Elasticsearch; a bare param means true */
-	if (!json_is_false(tth)) {
-		json_int_t cap = json_is_integer(tth) ? json_integer_value(tth) : -1;
+	if (json_is_false(tth))
+		return NULL;
+	cap = json_is_integer(tth) ? json_integer_value(tth) : -1;
+	if (cap < 0 && !tth && !param)
+		cap = 10000; /* Elasticsearch's default */
+	return cap >= 0 && total > cap ? json_pack("{s:I, s:s}", "value", cap, "relation", "gte")
+		: json_pack("{s:I, s:s}", "value", total, "relation", "eq");
+}
 
-		if (cap < 0 && !tth && !(params && http_params_get(params, "track_total_hits")))
-			cap = 10000; /* Elasticsearch's default */
-		json_object_set_new(json_object_get(*out, "hits"), "total",
-				    cap >= 0 && total > cap
-					    ? json_pack("{s:I, s:s}", "value", cap, "relation", "gte")
-					    : json_pack("{s:I, s:s}", "value", total, "relation", "eq"));
-	}
+/* The Elasticsearch answer of a search from search_run's answer resp. */
+static json_t *es_search_response(json_t *resp, json_t *body, const struct http_params *params,
+				  json_t *inc, json_t *exc, bool no_source)
+{
+	json_int_t total = json_integer_value(json_object_get(resp, "num_hits"));
+	json_t *hits = es_hits_of(resp, inc, exc, no_source), *out, *tracked;
+
+	out = json_pack("{s:I, s:b, s:o, s:{s:n, s:o}}", "took",
+			(json_int_t)(json_integer_value(json_object_get(resp, "elapsed_time_micros")) / 1000),
+			"timed_out", 0, "_shards", shards(), "hits", "max_score", "hits", hits);
+	tracked = es_total_of(body, params, total);
+	if (tracked)
+		json_object_set_new(json_object_get(out, "hits"), "total", tracked);
 	if (json_object_get(resp, "aggregations"))
-		json_object_set(*out, "aggregations", json_object_get(resp, "aggregations"));
-done:
-	if (next_from)
-		*next_from = from + size;
-	if (scroll) {
-		/* the search to resume: the next pages are the same request from further on */
-		json_t *again = json_deep_copy(body), *state;
-		char id[ES_SCROLL_ID_LEN + 1];
+		json_object_set(out, "aggregations", json_object_get(resp, "aggregations"));
+	return out;
+}
 
-		json_object_del(again, "from");
-		json_object_del(again, "aggs");
-		json_object_del(again, "aggregations");
-		state = json_pack("{s:o?, s:o, s:o, s:I, s:I}", "index",
-				  index_expr ? json_string(index_expr) : NULL, "body", again, "params",
-				  params_json(params), "from", (json_int_t)(from + size), "ttl",
-				  (json_int_t)ttl);
-		if (!state || es_scroll_put(r->scrolls, state, ttl, id, err) < 0) {
-			if (!state)
-				err_set(err, EX_SOFTWARE, "out of memory for a scroll");
-			json_decref(state);
-			json_decref(*out);
-			*out = NULL;
-			goto out;
-		}
-		json_decref(state);
-		json_object_set_new(*out, "_scroll_id", json_string(id));
+/*
+ * Run the search of body and params over indexes: *out is the ES
+ * response; *from and *size the page it asked for (left alone if not).
+ */
+static int es_search_indexes(struct http_router *r, const struct strlist *indexes, json_t *body,
+			     const struct http_params *params, bool count_only, uint64_t *from,
+			     uint64_t *size, json_t **out, struct qw_err *err)
+{
+	struct search_request sreq;
+	struct buf q = BUF_INIT, sort = BUF_INIT;
+	json_t *fields = NULL, *resp = NULL, *inc = NULL, *exc = NULL, *v;
+	const char **search_fields = NULL;
+	bool partial = false, no_source = false;
+	size_t i;
+	int ret = -1;
+
+	memset(&sreq, 0, sizeof(sreq));
+	if (es_query_of(body, params, &q, &fields, err) < 0)
+		goto out;
+	if (u64_of(json_object_get(body, "from"), params ? http_params_get(params, "from") : NULL,
+		   "from", from, err) < 0 ||
+	    u64_of(json_object_get(body, "size"), params ? http_params_get(params, "size") : NULL,
+		   "size", size, err) < 0)
+		goto out;
+	if (sort_of(json_object_get(body, "sort"), params ? http_params_get(params, "sort") : NULL,
+		    &sort, err) < 0)
+		goto out;
+	if (es_source_of(body, params, &inc, &exc, &no_source, err) < 0)
+		goto out;
+	if (fields && json_array_size(fields)) {
+		search_fields = xcalloc(json_array_size(fields), sizeof(*search_fields));
+		json_array_foreach(fields, i, v)
+			search_fields[i] = json_string_value(v);
+		sreq.search_fields = search_fields;
+		sreq.n_search_fields = json_array_size(fields);
 	}
+	sreq.indexes = (const char *const *)indexes->v;
+	sreq.n_indexes = indexes->n;
+	sreq.query = buf_str(&q);
+	sreq.max_hits = count_only ? 0 : *size;
+	sreq.start_offset = *from;
+	sreq.sort_by = sort.len ? buf_str(&sort) : NULL;
+	sreq.aggs = count_only ? NULL : (json_object_get(body, "aggs") ?: json_object_get(body, "aggregations"));
+	sreq.search_after = json_object_get(body, "search_after");
+	sreq.threads = r->search_threads;
+	sreq.hit_indexes = true;
+	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
+	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)
+		goto out;
+	if (partial) {
+		err_set(err, EX_IOERR, "some splits could not be searched: %s",
+			json_string_value(json_array_get(json_object_get(resp, "errors"), 0)) ?: "?");
+		goto out;
+	}
+	if (count_only)
+		*out = json_pack("{s:I, s:o}", "count",
+				 json_integer_value(json_object_get(resp, "num_hits")), "_shards", shards());
+	else
+		*out = es_search_response(resp, body, params, inc, exc, no_source);
 	ret = 0;
 out:
-	free((void *)sf);
+	free(search_fields);
 	json_decref(inc);
 	json_decref(exc);
 	json_decref(resp);
 	json_decref(fields);
 	buf_free(&sort);
 	buf_free(&q);
-	for (i = 0; i < nidx; i++)
-		free(idx[i]);
-	free(idx);
 	return ret;
 }
 
@@ -511,6 +531,82 @@ static json_t *params_json(const struct http_params *p)
 		if (strcmp(p->names[i], "from") != 0 && strcmp(p->names[i], "scroll") != 0)
 			json_array_append_new(a, json_pack("[s, s]", p->names[i], p->values[i]));
 	return a;
+}
+
+/*
+ * Keep the search of a scroll=KEEPALIVE request for ttl seconds, for
+ * _search/scroll: its next pages are the same request from next_from on.
+ * out gets the scroll's "_scroll_id".
+ */
+static int es_scroll_open(struct http_router *r, const char *index_expr, json_t *body,
+			  const struct http_params *params, uint64_t next_from, unsigned ttl,
+			  json_t *out, struct qw_err *err)
+{
+	json_t *again = json_deep_copy(body), *state;
+	char id[ES_SCROLL_ID_LEN + 1];
+	int ret = -1;
+
+	json_object_del(again, "from");
+	json_object_del(again, "aggs");
+	json_object_del(again, "aggregations");
+	state = json_pack("{s:o?, s:o, s:o, s:I, s:I}", "index",
+			  index_expr ? json_string(index_expr) : NULL, "body", again, "params",
+			  params_json(params), "from", (json_int_t)next_from, "ttl", (json_int_t)ttl);
+	if (!state) {
+		err_set(err, EX_SOFTWARE, "out of memory for a scroll");
+		goto out;
+	}
+	if (es_scroll_put(r->scrolls, state, ttl, id, err) < 0)
+		goto out;
+	json_object_set_new(out, "_scroll_id", json_string(id));
+	ret = 0;
+out:
+	json_decref(state);
+	return ret;
+}
+
+/*
+ * One Elasticsearch search over index_expr ("a,b", patterns; NULL: every
+ * index): *out is the ES response. count_only: {"count": N}. With
+ * scroll=KEEPALIVE the search is kept for _search/scroll and *out names
+ * it; *next_from (may be NULL) is where the next page starts.
+ */
+static int es_search(struct http_router *r, const char *index_expr, json_t *body,
+		     const struct http_params *params, bool count_only, json_t **out,
+		     uint64_t *next_from, struct qw_err *err)
+{
+	struct strlist indexes = STRLIST_INIT;
+	const char *scroll = params && !count_only ? http_params_get(params, "scroll") : NULL;
+	const char *ignore = params ? http_params_get(params, "ignore_unavailable") : NULL;
+	bool none_left = false;
+	uint64_t from = 0, size = 10;
+	unsigned ttl = 0;
+	int ret = -1;
+
+	if (scroll && es_scroll_keepalive(params, scroll, &ttl, err) < 0)
+		goto out;
+	if (es_check_body_fields(body, err) < 0 || es_index_list(index_expr, &indexes, err) < 0)
+		goto out;
+	if (ignore && strcmp(ignore, "true") == 0) {
+		if (es_drop_unavailable(r, &indexes, err) < 0)
+			goto out;
+		none_left = indexes.n == 0;
+	}
+	if (none_left)
+		*out = es_empty_response(count_only); /* a scroll over nothing is still a scroll */
+	else if (es_search_indexes(r, &indexes, body, params, count_only, &from, &size, out, err) < 0)
+		goto out;
+	if (!count_only && next_from)
+		*next_from = from + size;
+	if (scroll && es_scroll_open(r, index_expr, body, params, from + size, ttl, *out, err) < 0) {
+		json_decref(*out);
+		*out = NULL;
+		goto out;
+	}
+	ret = 0;
+out:
+	strlist_free(&indexes);
+	return ret;
 }
 
 /*
