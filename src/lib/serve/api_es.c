@@ -246,17 +246,10 @@ static int es_check_body_fields(json_t *body, struct qw_err *err)
 		"aggs", "aggregations", "stored_fields", "docvalue_fields", "timeout",
 		"track_scores", "version", "seq_no_primary_term", "highlight", NULL,
 	};
-	const char *k;
-	json_t *v;
+	const char *unknown = api_unknown_key(body, known);
 
-	json_object_foreach(body, k, v) {
-		size_t j;
-
-		for (j = 0; known[j] && strcmp(known[j], k) != 0; j++)
-			;
-		if (!known[j])
-			return err_set(err, EX_USAGE, "unknown field `%s` in the search request", k);
-	}
+	if (unknown)
+		return err_set(err, EX_USAGE, "unknown field `%s` in the search request", unknown);
 	return 0;
 }
 
@@ -275,22 +268,11 @@ static int es_scroll_keepalive(const struct http_params *params, const char *scr
 	return es_scroll_ttl(scroll, ttl, err);
 }
 
-/*
- * The names and patterns of index_expr (NULL: "*") into indexes; a plain
- * name (no '*' once a leading '-' is dropped) must be a valid index id.
- */
+/* The names and patterns of index_expr (NULL: "*") into indexes, checked. */
 static int es_index_list(const char *index_expr, struct strlist *indexes, struct qw_err *err)
 {
-	size_t i;
-
 	strlist_add_csv(indexes, index_expr ? index_expr : "*");
-	for (i = 0; i < indexes->n; i++) {
-		const char *id = indexes->v[i][0] == '-' ? indexes->v[i] + 1 : indexes->v[i];
-
-		if (!strchr(id, '*') && ids_check_index(id, err) < 0)
-			return -1;
-	}
-	return 0;
+	return api_check_index_patterns(indexes, err);
 }
 
 /* ignore_unavailable=true: names that do not exist are dropped, as Elasticsearch does. */
@@ -761,6 +743,14 @@ struct bulk_index {
 	int status;    /* 0 until known: 201, or an error status */
 };
 
+/* A _bulk request: its documents by index, and the items of its answer. */
+struct bulk_request {
+	struct bulk_index *indexes;
+	size_t n_indexes;
+	json_t *items; /* one an action, in the order of the request */
+	bool errors;   /* some item has an error */
+};
+
 /*
  * The documents of one index of a bulk checked against its doc mapping,
  * as Quickwit does before it acknowledges them: a document the index
@@ -803,40 +793,91 @@ static int bulk_check_docs(struct metastore *ms, struct bulk_index *b, bool *bad
 	return 0;
 }
 
-static void es_bulk(struct http_router *r, const struct http_request *req, const char *def_index,
-		    struct http_response *resp)
+/* The action of an action line: "index" or "create" and its metadata object; false if none. */
+static bool bulk_action_of(json_t *action, const char **op, json_t **meta)
+{
+	const char *k;
+	json_t *v;
+
+	*op = NULL;
+	*meta = NULL;
+	if (json_is_object(action) && json_object_size(action) == 1) {
+		json_object_foreach(action, k, v) {
+			*op = k;
+			*meta = v;
+		}
+	}
+	return *op && json_is_object(*meta) &&
+	       (strcmp(*op, "index") == 0 || strcmp(*op, "create") == 0);
+}
+
+/* The documents of index id in the bulk, added on first use. */
+static struct bulk_index *bulk_index_of(struct bulk_request *bulk, const char *id)
+{
+	size_t j;
+
+	for (j = 0; j < bulk->n_indexes && strcmp(bulk->indexes[j].id, id) != 0; j++)
+		;
+	if (j == bulk->n_indexes) {
+		bulk->indexes = xreallocarray(bulk->indexes, j + 1, sizeof(*bulk->indexes));
+		memset(&bulk->indexes[j], 0, sizeof(*bulk->indexes));
+		bulk->indexes[j].id = xstrdup(id);
+		bulk->indexes[j].items = json_array();
+		bulk->n_indexes++;
+	}
+	return &bulk->indexes[j];
+}
+
+/*
+ * One action op (metadata meta) on index ix and its document line into
+ * bulk: a new item, and the document among its index's, unless ix is not
+ * a valid index id (the item fails at once).
+ */
+static void bulk_add(struct bulk_request *bulk, const char *op, json_t *meta, const char *ix,
+		     const char *doc, size_t n)
 {
 	struct qw_err err = QW_ERR_INIT;
-	struct metastore *ms = NULL;
-	struct bulk_index *bi = NULL;
-	size_t nbi = 0, pos = 0, n, i;
-	json_t *items = json_array();
-	const char *line;
-	bool errors = false;
-	size_t line_no = 1; /* of the action line being read, 1-based */
+	json_t *item = json_object();
+	struct bulk_index *bi;
 
-	ms = metastore_open(api_data_dir(r), &err);
-	if (!ms) {
-		es_error(resp, 500, "internal_error", "%s", err.msg);
-		goto out;
+	json_object_set_new(item, "_index", json_string(ix));
+	if (json_object_get(meta, "_id"))
+		json_object_set(item, "_id", json_object_get(meta, "_id"));
+	json_array_append_new(bulk->items, json_pack("{s:o}", op, item));
+	if (ids_check_index(ix, &err) < 0) {
+		json_object_set_new(item, "status", json_integer(400));
+		json_object_set_new(item, "error", json_pack("{s:s, s:s}", "type",
+			"invalid_index_name_exception", "reason",
+			err.msg));
+		bulk->errors = true;
+		return;
 	}
+	bi = bulk_index_of(bulk, ix);
+	buf_add(&bi->docs, doc, n);
+	buf_addc(&bi->docs, '\n');
+	json_array_append(bi->items, item);
+}
+
+/*
+ * The action and document lines of a _bulk body into bulk (def_index:
+ * the index of actions that name none); -1 with resp answered when a line
+ * is malformed or an action has no index.
+ */
+static int bulk_read(const struct http_request *req, const char *def_index,
+		     struct bulk_request *bulk, struct http_response *resp)
+{
+	size_t pos = 0, n, dn;
+	size_t line_no = 1; /* of the action line being read, 1-based */
+	const char *line, *dl;
+	json_t *action = NULL;
+	int ret = -1;
+
 	while (next_line(req->body, req->body_len, &pos, &line, &n)) {
-		json_t *action = json_loadb(line, n, 0, NULL), *meta = NULL, *item;
-		const char *op = NULL, *ix, *dl;
-		size_t dn, j;
+		const char *op, *ix;
+		json_t *meta;
 
-		if (json_is_object(action) && json_object_size(action) == 1) {
-			const char *k;
-			json_t *v;
-
-			json_object_foreach(action, k, v) {
-				op = k;
-				meta = v;
-			}
-		}
-		if (!op || !json_is_object(meta) ||
-		    (strcmp(op, "index") != 0 && strcmp(op, "create") != 0)) {
-			json_decref(action);
+		action = json_loadb(line, n, 0, NULL);
+		if (!bulk_action_of(action, &op, &meta)) {
 			/* Elasticsearch's wording, which clients match on */
 			es_error(resp, 400, "illegal_argument_exception",
 				 "Malformed action/metadata line [%zu], expected an index or create "
@@ -845,7 +886,6 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 			goto out;
 		}
 		if (!next_line(req->body, req->body_len, &pos, &dl, &dn)) {
-			json_decref(action);
 			es_error(resp, 400, "illegal_argument_exception",
 				 "_bulk: the action line has no document line after it");
 			goto out;
@@ -855,88 +895,93 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 		if (!ix)
 			ix = def_index;
 		if (!ix) {
-			json_decref(action);
 			api_json(resp, 400, json_pack("{s:{s:s, s:s}, s:i}", "error", "type",
 				"action_request_validation_exception", "reason",
 				"Validation Failed: 1: index is missing;", "status", 400));
 			goto out;
 		}
-		item = json_object();
-		json_object_set_new(item, "_index", json_string(ix ? ix : ""));
-		if (json_object_get(meta, "_id"))
-			json_object_set(item, "_id", json_object_get(meta, "_id"));
-		json_array_append_new(items, json_pack("{s:o}", op, item));
-		if (ids_check_index(ix, &err) < 0) {
-			json_object_set_new(item, "status", json_integer(400));
-			json_object_set_new(item, "error", json_pack("{s:s, s:s}", "type",
-				"invalid_index_name_exception", "reason",
-				err.msg));
-			errors = true;
-			err_clear(&err);
-			json_decref(action);
-			continue;
-		}
-		for (j = 0; j < nbi && strcmp(bi[j].id, ix) != 0; j++)
-			;
-		if (j == nbi) {
-			bi = xreallocarray(bi, nbi + 1, sizeof(*bi));
-			memset(&bi[nbi], 0, sizeof(*bi));
-			bi[nbi].id = xstrdup(ix);
-			bi[nbi].items = json_array();
-			nbi++;
-		}
-		buf_add(&bi[j].docs, dl, dn);
-		buf_addc(&bi[j].docs, '\n');
-		json_array_append(bi[j].items, item);
+		bulk_add(bulk, op, meta, ix, dl, dn);
 		json_decref(action);
+		action = NULL;
 	}
-	for (i = 0; i < nbi; i++) {
-		json_t *item;
-		size_t j;
-		int status = 201;
-		const char *type = NULL;
-		struct buf good = BUF_INIT;
-		bool *bad = xcalloc(json_array_size(bi[i].items) + 1, sizeof(*bad));
-
-		err_clear(&err);
-		if (!metastore_index_exists(ms, bi[i].id) &&
-		    api_template_create_index(r, ms, bi[i].id, &err) < 0) {
-			status = api_status_of(err.code);
-			type = "internal_error";
-		} else if (!metastore_index_exists(ms, bi[i].id)) {
-			status = 404;
-			type = "index_not_found_exception";
-			err_set(&err, EX_NOINPUT, "no such index [%s]", bi[i].id);
-		} else if (bulk_check_docs(ms, &bi[i], bad, &good, &errors, &err) < 0) {
-			status = api_status_of(err.code);
-			type = "internal_error";
-		} else if (good.len &&
-			   api_ingest_body(r, bi[i].id, good.data, good.len, &err) < 0) {
-			status = api_ingest_status(&err);
-			type = "internal_error";
-		}
-		json_array_foreach(bi[i].items, j, item) {
-			if (bad[j])
-				continue; /* its own error, set by bulk_check_docs */
-			json_object_set_new(item, "status", json_integer(status));
-			if (type) {
-				json_object_set_new(item, "error", json_pack("{s:s, s:s, s:s}", "type", type,
-					"reason", err.msg, "index", bi[i].id));
-				errors = true;
-			}
-		}
-		free(bad);
-		buf_free(&good);
-	}
-	api_json(resp, 200, json_pack("{s:i, s:b, s:O}", "took", 0, "errors", errors, "items", items));
+	ret = 0;
 out:
-	for (i = 0; i < nbi; i++) {
-		free(bi[i].id);
-		buf_free(&bi[i].docs);
-		json_decref(bi[i].items);
+	json_decref(action);
+	return ret;
+}
+
+/*
+ * Index the documents of one index of a bulk (created from a template
+ * when missing) and give its items their status: 201, or the error they
+ * share; a document its mapping rejects has its own (bulk_check_docs).
+ */
+static void bulk_ingest_index(struct http_router *r, struct metastore *ms, struct bulk_index *bi,
+			      bool *errors)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct buf good = BUF_INIT;
+	bool *bad = xcalloc(json_array_size(bi->items) + 1, sizeof(*bad));
+	const char *type = NULL;
+	int status = 201;
+	json_t *item;
+	size_t j;
+
+	if (!metastore_index_exists(ms, bi->id) &&
+	    api_template_create_index(r, ms, bi->id, &err) < 0) {
+		status = api_status_of(err.code);
+		type = "internal_error";
+	} else if (!metastore_index_exists(ms, bi->id)) {
+		status = 404;
+		type = "index_not_found_exception";
+		err_set(&err, EX_NOINPUT, "no such index [%s]", bi->id);
+	} else if (bulk_check_docs(ms, bi, bad, &good, errors, &err) < 0) {
+		status = api_status_of(err.code);
+		type = "internal_error";
+	} else if (good.len && api_ingest_body(r, bi->id, good.data, good.len, &err) < 0) {
+		status = api_ingest_status(&err);
+		type = "internal_error";
 	}
-	free(bi);
-	json_decref(items);
+	json_array_foreach(bi->items, j, item) {
+		if (bad[j])
+			continue; /* its own error, set by bulk_check_docs */
+		json_object_set_new(item, "status", json_integer(status));
+		if (type) {
+			json_object_set_new(item, "error", json_pack("{s:s, s:s, s:s}", "type", type,
+				"reason", err.msg, "index", bi->id));
+			*errors = true;
+		}
+	}
+	free(bad);
+	buf_free(&good);
+}
+
+static void es_bulk(struct http_router *r, const struct http_request *req, const char *def_index,
+		    struct http_response *resp)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct bulk_request bulk = { NULL, 0, json_array(), false };
+	struct metastore *ms = NULL;
+	size_t i;
+
+	ms = metastore_open(api_data_dir(r), &err);
+	if (!ms) {
+		es_error(resp, 500, "internal_error", "%s", err.msg);
+		goto out;
+	}
+	if (bulk_read(req, def_index, &bulk, resp) < 0)
+		goto out;
+	for (i = 0; i < bulk.n_indexes; i++)
+		bulk_ingest_index(r, ms, &bulk.indexes[i], &bulk.errors);
+	api_json(resp, 200, json_pack("{s:i, s:b, s:O}", "took", 0, "errors", bulk.errors, "items",
+				      bulk.items));
+out:
+	for (i = 0; i < bulk.n_indexes; i++) {
+		free(bulk.indexes[i].id);
+		buf_free(&bulk.indexes[i].docs);
+		json_decref(bulk.indexes[i].items);
+	}
+	free(bulk.indexes);
+	json_decref(bulk.items);
 	metastore_close(ms);
 }
 
