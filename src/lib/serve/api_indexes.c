@@ -436,7 +436,7 @@ static int search_query_of(json_t *body, struct search_request *sreq, struct qw_
 	return 0;
 }
 
-/* sort_by (or its old name sort_by_field), a string or a list, as one sort_by string. */
+/* sort_by (or sort_by_field, Quickwit's other name for it), a string or a list, as one string. */
 static int search_sort_of(json_t *body, struct search_request *sreq, struct search_strings *own,
 			  struct qw_err *err)
 {
