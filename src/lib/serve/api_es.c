@@ -25,6 +25,7 @@
 #include "serve/es_dsl.h"
 #include "serve/es_scroll.h"
 #include "base/ids.h"
+#include "base/strlist.h"
 #include "mapping/config.h"
 #include "mapping/docmap.h"
 #include "store/metastore.h"
@@ -237,196 +238,143 @@ static int u64_of(json_t *v, const char *param, const char *name, uint64_t *out,
 	return 0;
 }
 
-/*
- * One Elasticsearch search over index_expr ("a,b", patterns; NULL: every
- * index): *out is the ES response. count_only: {"count": N}.
- */
-static json_t *params_json(const struct http_params *p);
-
-static int es_search(struct http_router *r, const char *index_expr, json_t *body,
-		     const struct http_params *params, bool count_only, json_t **out,
-		     uint64_t *next_from, struct qw_err *err)
+/* A search body's fields are these; any other is an error. */
+static int es_check_body_fields(json_t *body, struct qw_err *err)
 {
 	static const char *const known[] = {
 		"query", "from", "size", "sort", "search_after", "_source", "track_total_hits",
 		"aggs", "aggregations", "stored_fields", "docvalue_fields", "timeout",
 		"track_scores", "version", "seq_no_primary_term", "highlight", NULL,
 	};
-	struct search_request sreq;
-	struct buf q = BUF_INIT, sort = BUF_INIT;
-	json_t *fields = NULL, *resp = NULL, *inc = NULL, *exc = NULL, *hits, *h, *v, *tth;
-	char **idx = NULL;
-	const char *const *sf = NULL;
-	size_t nidx = 0, i;
-	const char *k, *qparam = params ? http_params_get(params, "q") : NULL;
-	bool partial = false, no_source;
-	uint64_t from = 0, size = 10;
-	json_int_t total;
-	const char *scroll = params && !count_only ? http_params_get(params, "scroll") : NULL;
-	unsigned ttl = 0;
-	int ret = -1;
+	const char *unknown = api_unknown_key(body, known);
 
-	memset(&sreq, 0, sizeof(sreq));
-	if (scroll) {
-		const char *aps = http_params_get(params, "allow_partial_search_results");
+	if (unknown)
+		return err_set(err, EX_USAGE, "unknown field `%s` in the search request", unknown);
+	return 0;
+}
 
-		if (aps && strcmp(aps, "false") == 0) {
-			err_set(err, EX_USAGE, "Invalid argument: Quickwit only supports scroll API "
-				"with allow_partial_search_results set to true");
-			goto out;
-		}
-		if (es_scroll_ttl(scroll, &ttl, err) < 0)
-			goto out;
+/*
+ * The keep-alive of scroll=KEEPALIVE in *ttl; Quickwit serves scrolls
+ * only with partial results allowed, and says so.
+ */
+static int es_scroll_keepalive(const struct http_params *params, const char *scroll,
+			       unsigned *ttl, struct qw_err *err)
+{
+	const char *aps = http_params_get(params, "allow_partial_search_results");
+
+	if (aps && strcmp(aps, "false") == 0)
+		return err_set(err, EX_USAGE, "Invalid argument: Quickwit only supports scroll API "
+			       "with allow_partial_search_results set to true");
+	return es_scroll_ttl(scroll, ttl, err);
+}
+
+/* The names and patterns of index_expr (NULL: "*") into indexes, checked. */
+static int es_index_list(const char *index_expr, struct strlist *indexes, struct qw_err *err)
+{
+	strlist_add_csv(indexes, index_expr ? index_expr : "*");
+	return api_check_index_patterns(indexes, err);
+}
+
+/* ignore_unavailable=true: names that do not exist are dropped, as Elasticsearch does. */
+static int es_drop_unavailable(struct http_router *r, struct strlist *indexes, struct qw_err *err)
+{
+	struct metastore *ms = metastore_open(api_data_dir(r), err);
+	size_t kept = 0, i;
+
+	if (!ms)
+		return -1;
+	for (i = 0; i < indexes->n; i++) {
+		if (indexes->v[i][0] == '-' || strchr(indexes->v[i], '*') ||
+		    metastore_index_exists(ms, indexes->v[i]))
+			indexes->v[kept++] = indexes->v[i];
+		else
+			free(indexes->v[i]);
 	}
-	json_object_foreach(body, k, v) {
-		size_t j;
+	indexes->n = kept;
+	metastore_close(ms);
+	return 0;
+}
 
-		for (j = 0; known[j] && strcmp(known[j], k) != 0; j++)
-			;
-		if (!known[j]) {
-			err_set(err, EX_USAGE, "unknown field `%s` in the search request", k);
-			goto out;
-		}
-	}
-	{
-		const char *p = index_expr ? index_expr : "*";
+/* The answer of a search over no index at all: no hits, or a count of 0. */
+static json_t *es_empty_response(bool count_only)
+{
+	if (count_only)
+		return json_pack("{s:i, s:o}", "count", 0, "_shards", shards());
+	return json_pack("{s:i, s:b, s:o, s:{s:n, s:[], s:{s:i, s:s}}}", "took", 0, "timed_out", 0,
+			 "_shards", shards(), "hits", "max_score", "hits", "total", "value", 0,
+			 "relation", "eq");
+}
 
-		while (*p) {
-			const char *c = strchr(p, ',');
-			size_t len = c ? (size_t)(c - p) : strlen(p);
+/*
+ * The query string of a search in q: the q URL parameter, else the body's
+ * query DSL (*fields: the default fields it asks for), and Quickwit's
+ * extra_filters (comma-separated query strings), each ANDed to it.
+ */
+static int es_query_of(json_t *body, const struct http_params *params, struct buf *q,
+		       json_t **fields, struct qw_err *err)
+{
+	const char *qparam = params ? http_params_get(params, "q") : NULL;
+	const char *extra = params ? http_params_get(params, "extra_filters") : NULL;
+	struct strlist filters = STRLIST_INIT;
+	struct buf all = BUF_INIT;
+	size_t i;
 
-			if (len) {
-				idx = xreallocarray(idx, nidx + 1, sizeof(*idx));
-				idx[nidx++] = xstrndup(p, len);
-			}
-			if (!c)
-				break;
-			p = c + 1;
-		}
-	}
-	for (i = 0; i < nidx; i++) {
-		const char *id = idx[i][0] == '-' ? idx[i] + 1 : idx[i];
-
-		if (!strchr(id, '*') && ids_check_index(id, err) < 0)
-			goto out;
-	}
-	if (params && http_params_get(params, "ignore_unavailable") &&
-	    strcmp(http_params_get(params, "ignore_unavailable"), "true") == 0) {
-		/* names that do not exist are dropped, as Elasticsearch does */
-		struct metastore *ms = metastore_open(api_data_dir(r), err);
-		size_t kept = 0;
-
-		if (!ms)
-			goto out;
-		for (i = 0; i < nidx; i++) {
-			if (idx[i][0] == '-' || strchr(idx[i], '*') || metastore_index_exists(ms, idx[i]))
-				idx[kept++] = idx[i];
-			else
-				free(idx[i]);
-		}
-		nidx = kept;
-		metastore_close(ms);
-		if (nidx == 0) {
-			*out = count_only ? json_pack("{s:i, s:o}", "count", 0, "_shards", shards())
-				: json_pack("{s:i, s:b, s:o, s:{s:n, s:[], s:{s:i, s:s}}}", "took", 0,
-					    "timed_out", 0, "_shards", shards(), "hits", "max_score",
-					    "hits", "total", "value", 0, "relation", "eq");
-			if (count_only) {
-				ret = 0;
-				goto out;
-			}
-			goto done; /* a scroll over nothing is still a scroll */
-		}
-	}
 	if (qparam)
-		buf_adds(&q, qparam);
-	else if (es_dsl_to_query(json_object_get(body, "query"), &q, &fields, err) < 0)
-		goto out;
-	if (params && http_params_get(params, "extra_filters")) {
-		/* Quickwit's extra_filters: comma-separated query strings, each ANDed */
-		char *copy = xstrdup(http_params_get(params, "extra_filters")), *c, *next;
-		struct buf all = BUF_INIT;
+		buf_adds(q, qparam);
+	else if (es_dsl_to_query(json_object_get(body, "query"), q, fields, err) < 0)
+		return -1;
+	if (!extra)
+		return 0;
+	strlist_add_csv(&filters, extra);
+	buf_addf(&all, "(%s)", buf_str(q));
+	for (i = 0; i < filters.n; i++)
+		buf_addf(&all, " AND (%s)", filters.v[i]);
+	strlist_free(&filters);
+	buf_free(q);
+	*q = all;
+	return 0;
+}
 
-		buf_addf(&all, "(%s)", buf_str(&q));
-		for (c = copy; c; c = next) {
-			next = strchr(c, ',');
-			if (next)
-				*next++ = '\0';
-			if (*c)
-				buf_addf(&all, " AND (%s)", c);
-		}
-		free(copy);
-		buf_free(&q);
-		q = all;
-	}
-	if (u64_of(json_object_get(body, "from"), params ? http_params_get(params, "from") : NULL,
-		   "from", &from, err) < 0 ||
-	    u64_of(json_object_get(body, "size"), params ? http_params_get(params, "size") : NULL,
-		   "size", &size, err) < 0)
-		goto out;
-	if (sort_of(json_object_get(body, "sort"), params ? http_params_get(params, "sort") : NULL,
-		    &sort, err) < 0)
-		goto out;
-	if (source_spec(json_object_get(body, "_source"), &inc, &exc, &no_source, err) < 0)
-		goto out;
+/*
+ * The _source filtering of the hits: the body's _source, then the URL's
+ * _source, _source_includes and _source_excludes (repeated or
+ * comma-separated lists); *none when the hits carry no _source.
+ */
+static int es_source_of(json_t *body, const struct http_params *params, json_t **inc,
+			json_t **exc, bool *none, struct qw_err *err)
+{
+	size_t i;
+
+	if (source_spec(json_object_get(body, "_source"), inc, exc, none, err) < 0)
+		return -1;
 	for (i = 0; params && i < params->n; i++) {
-		/* URL parameters: repeated or comma-separated lists */
-		const char *name = params->names[i];
-		json_t *dst = strcmp(name, "_source_includes") == 0 || strcmp(name, "_source") == 0 ? inc
-			: strcmp(name, "_source_excludes") == 0 ? exc : NULL;
-		char *copy, *c, *next;
+		const char *name = params->names[i], *value = params->values[i];
+		json_t *dst = strcmp(name, "_source_includes") == 0 || strcmp(name, "_source") == 0 ? *inc
+			: strcmp(name, "_source_excludes") == 0 ? *exc : NULL;
+		struct strlist patterns = STRLIST_INIT;
+		size_t j;
 
 		if (!dst)
 			continue;
-		if (strcmp(name, "_source") == 0 && (strcmp(params->values[i], "true") == 0 ||
-						     strcmp(params->values[i], "false") == 0)) {
-			no_source = strcmp(params->values[i], "false") == 0;
+		if (strcmp(name, "_source") == 0 &&
+		    (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)) {
+			*none = strcmp(value, "false") == 0;
 			continue;
 		}
-		copy = xstrdup(params->values[i]);
-		for (c = copy; c; c = next) {
-			next = strchr(c, ',');
-			if (next)
-				*next++ = '\0';
-			if (*c)
-				json_array_append_new(dst, json_string(c));
-		}
-		free(copy);
+		strlist_add_csv(&patterns, value);
+		for (j = 0; j < patterns.n; j++)
+			json_array_append_new(dst, json_string(patterns.v[j]));
+		strlist_free(&patterns);
 	}
-	if (fields && json_array_size(fields)) {
-		const char **v2 = xcalloc(json_array_size(fields), sizeof(*v2));
+	return 0;
+}
 
-		json_array_foreach(fields, i, v)
-			v2[i] = json_string_value(v);
-		sf = v2;
-		sreq.search_fields = sf;
-		sreq.n_search_fields = json_array_size(fields);
-	}
-	sreq.indexes = (const char *const *)idx;
-	sreq.n_indexes = nidx;
-	sreq.query = buf_str(&q);
-	sreq.max_hits = count_only ? 0 : size;
-	sreq.start_offset = from;
-	sreq.sort_by = sort.len ? buf_str(&sort) : NULL;
-	sreq.aggs = count_only ? NULL : (json_object_get(body, "aggs") ?: json_object_get(body, "aggregations"));
-	sreq.search_after = json_object_get(body, "search_after");
-	sreq.threads = r->search_threads;
-	sreq.hit_indexes = true;
-	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
-	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)
-		goto out;
-	if (partial) {
-		err_set(err, EX_IOERR, "some splits could not be searched: %s",
-			json_string_value(json_array_get(json_object_get(resp, "errors"), 0)) ?: "?");
-		goto out;
-	}
-	total = json_integer_value(json_object_get(resp, "num_hits"));
-	if (count_only) {
-		*out = json_pack("{s:I, s:o}", "count", total, "_shards", shards());
-		ret = 0;
-		goto out;
-	}
-	hits = json_array();
+/* The hits of search_run's answer resp as Elasticsearch's, their _source filtered. */
+static json_t *es_hits_of(json_t *resp, json_t *inc, json_t *exc, bool no_source)
+{
+	json_t *hits = json_array(), *h;
+	size_t i;
+
 	json_array_foreach(json_object_get(resp, "hits"), i, h) {
 		json_t *hit = json_object();
 
@@ -442,62 +390,116 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	if (json_array_size(hits) && json_object_get(resp, "search_after"))
 		json_object_set(json_array_get(hits, json_array_size(hits) - 1), "sort",
 				json_object_get(resp, "search_after"));
-	*out = json_pack("{s:I, s:b, s:o, s:{s:n, s:o}}", "took",
-			 (json_int_t)(json_integer_value(json_object_get(resp, "elapsed_time_micros")) / 1000),
-			 "timed_out", 0, "_shards", shards(), "hits", "max_score", "hits", hits);
-	tth = json_object_get(body, "track_total_hits");
-	if (params && http_params_get(params, "track_total_hits"))
+	return hits;
+}
+
+/*
+ * hits.total of total hits as track_total_hits asks; NULL when it is
+ * false. Without it, capped at Elasticsearch's default of 10000.
+ */
+static json_t *es_total_of(json_t *body, const struct http_params *params, json_int_t total)
+{
+	const char *param = params ? http_params_get(params, "track_total_hits") : NULL;
+	json_t *tth = json_object_get(body, "track_total_hits");
+	json_int_t cap;
+
+	if (param)
 		tth = NULL; /* the body wins, as in Elasticsearch; a bare param means true */
-	if (!json_is_false(tth)) {
-		json_int_t cap = json_is_integer(tth) ? json_integer_value(tth) : -1;
+	if (json_is_false(tth))
+		return NULL;
+	cap = json_is_integer(tth) ? json_integer_value(tth) : -1;
+	if (cap < 0 && !tth && !param)
+		cap = 10000; /* Elasticsearch's default */
+	return cap >= 0 && total > cap ? json_pack("{s:I, s:s}", "value", cap, "relation", "gte")
+		: json_pack("{s:I, s:s}", "value", total, "relation", "eq");
+}
 
-		if (cap < 0 && !tth && !(params && http_params_get(params, "track_total_hits")))
-			cap = 10000; /* Elasticsearch's default */
-		json_object_set_new(json_object_get(*out, "hits"), "total",
-				    cap >= 0 && total > cap
-					    ? json_pack("{s:I, s:s}", "value", cap, "relation", "gte")
-					    : json_pack("{s:I, s:s}", "value", total, "relation", "eq"));
-	}
+/* The Elasticsearch answer of a search from search_run's answer resp. */
+static json_t *es_search_response(json_t *resp, json_t *body, const struct http_params *params,
+				  json_t *inc, json_t *exc, bool no_source)
+{
+	json_int_t total = json_integer_value(json_object_get(resp, "num_hits"));
+	json_t *hits = es_hits_of(resp, inc, exc, no_source), *out, *tracked;
+
+	out = json_pack("{s:I, s:b, s:o, s:{s:n, s:o}}", "took",
+			(json_int_t)(json_integer_value(json_object_get(resp, "elapsed_time_micros")) / 1000),
+			"timed_out", 0, "_shards", shards(), "hits", "max_score", "hits", hits);
+	tracked = es_total_of(body, params, total);
+	if (tracked)
+		json_object_set_new(json_object_get(out, "hits"), "total", tracked);
 	if (json_object_get(resp, "aggregations"))
-		json_object_set(*out, "aggregations", json_object_get(resp, "aggregations"));
-done:
-	if (next_from)
-		*next_from = from + size;
-	if (scroll) {
-		/* the search to resume: the next pages are the same request from further on */
-		json_t *again = json_deep_copy(body), *state;
-		char id[ES_SCROLL_ID_LEN + 1];
+		json_object_set(out, "aggregations", json_object_get(resp, "aggregations"));
+	return out;
+}
 
-		json_object_del(again, "from");
-		json_object_del(again, "aggs");
-		json_object_del(again, "aggregations");
-		state = json_pack("{s:o?, s:o, s:o, s:I, s:I}", "index",
-				  index_expr ? json_string(index_expr) : NULL, "body", again, "params",
-				  params_json(params), "from", (json_int_t)(from + size), "ttl",
-				  (json_int_t)ttl);
-		if (!state || es_scroll_put(r->scrolls, state, ttl, id, err) < 0) {
-			if (!state)
-				err_set(err, EX_SOFTWARE, "out of memory for a scroll");
-			json_decref(state);
-			json_decref(*out);
-			*out = NULL;
-			goto out;
-		}
-		json_decref(state);
-		json_object_set_new(*out, "_scroll_id", json_string(id));
+/*
+ * Run the search of body and params over indexes: *out is the ES
+ * response; *from and *size the page it asked for (left alone if not).
+ */
+static int es_search_indexes(struct http_router *r, const struct strlist *indexes, json_t *body,
+			     const struct http_params *params, bool count_only, uint64_t *from,
+			     uint64_t *size, json_t **out, struct qw_err *err)
+{
+	struct search_request sreq;
+	struct buf q = BUF_INIT, sort = BUF_INIT;
+	json_t *fields = NULL, *resp = NULL, *inc = NULL, *exc = NULL, *v;
+	const char **search_fields = NULL;
+	bool partial = false, no_source = false;
+	size_t i;
+	int ret = -1;
+
+	memset(&sreq, 0, sizeof(sreq));
+	if (es_query_of(body, params, &q, &fields, err) < 0)
+		goto out;
+	if (u64_of(json_object_get(body, "from"), params ? http_params_get(params, "from") : NULL,
+		   "from", from, err) < 0 ||
+	    u64_of(json_object_get(body, "size"), params ? http_params_get(params, "size") : NULL,
+		   "size", size, err) < 0)
+		goto out;
+	if (sort_of(json_object_get(body, "sort"), params ? http_params_get(params, "sort") : NULL,
+		    &sort, err) < 0)
+		goto out;
+	if (es_source_of(body, params, &inc, &exc, &no_source, err) < 0)
+		goto out;
+	if (fields && json_array_size(fields)) {
+		search_fields = xcalloc(json_array_size(fields), sizeof(*search_fields));
+		json_array_foreach(fields, i, v)
+			search_fields[i] = json_string_value(v);
+		sreq.search_fields = search_fields;
+		sreq.n_search_fields = json_array_size(fields);
 	}
+	sreq.indexes = (const char *const *)indexes->v;
+	sreq.n_indexes = indexes->n;
+	sreq.query = buf_str(&q);
+	sreq.max_hits = count_only ? 0 : *size;
+	sreq.start_offset = *from;
+	sreq.sort_by = sort.len ? buf_str(&sort) : NULL;
+	sreq.aggs = count_only ? NULL : (json_object_get(body, "aggs") ?: json_object_get(body, "aggregations"));
+	sreq.search_after = json_object_get(body, "search_after");
+	sreq.threads = r->search_threads;
+	sreq.hit_indexes = true;
+	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
+	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)
+		goto out;
+	if (partial) {
+		err_set(err, EX_IOERR, "some splits could not be searched: %s",
+			json_string_value(json_array_get(json_object_get(resp, "errors"), 0)) ?: "?");
+		goto out;
+	}
+	if (count_only)
+		*out = json_pack("{s:I, s:o}", "count",
+				 json_integer_value(json_object_get(resp, "num_hits")), "_shards", shards());
+	else
+		*out = es_search_response(resp, body, params, inc, exc, no_source);
 	ret = 0;
 out:
-	free((void *)sf);
+	free(search_fields);
 	json_decref(inc);
 	json_decref(exc);
 	json_decref(resp);
 	json_decref(fields);
 	buf_free(&sort);
 	buf_free(&q);
-	for (i = 0; i < nidx; i++)
-		free(idx[i]);
-	free(idx);
 	return ret;
 }
 
@@ -511,6 +513,82 @@ static json_t *params_json(const struct http_params *p)
 		if (strcmp(p->names[i], "from") != 0 && strcmp(p->names[i], "scroll") != 0)
 			json_array_append_new(a, json_pack("[s, s]", p->names[i], p->values[i]));
 	return a;
+}
+
+/*
+ * Keep the search of a scroll=KEEPALIVE request for ttl seconds, for
+ * _search/scroll: its next pages are the same request from next_from on.
+ * out gets the scroll's "_scroll_id".
+ */
+static int es_scroll_open(struct http_router *r, const char *index_expr, json_t *body,
+			  const struct http_params *params, uint64_t next_from, unsigned ttl,
+			  json_t *out, struct qw_err *err)
+{
+	json_t *again = json_deep_copy(body), *state;
+	char id[ES_SCROLL_ID_LEN + 1];
+	int ret = -1;
+
+	json_object_del(again, "from");
+	json_object_del(again, "aggs");
+	json_object_del(again, "aggregations");
+	state = json_pack("{s:o?, s:o, s:o, s:I, s:I}", "index",
+			  index_expr ? json_string(index_expr) : NULL, "body", again, "params",
+			  params_json(params), "from", (json_int_t)next_from, "ttl", (json_int_t)ttl);
+	if (!state) {
+		err_set(err, EX_SOFTWARE, "out of memory for a scroll");
+		goto out;
+	}
+	if (es_scroll_put(r->scrolls, state, ttl, id, err) < 0)
+		goto out;
+	json_object_set_new(out, "_scroll_id", json_string(id));
+	ret = 0;
+out:
+	json_decref(state);
+	return ret;
+}
+
+/*
+ * One Elasticsearch search over index_expr ("a,b", patterns; NULL: every
+ * index): *out is the ES response. count_only: {"count": N}. With
+ * scroll=KEEPALIVE the search is kept for _search/scroll and *out names
+ * it; *next_from (may be NULL) is where the next page starts.
+ */
+static int es_search(struct http_router *r, const char *index_expr, json_t *body,
+		     const struct http_params *params, bool count_only, json_t **out,
+		     uint64_t *next_from, struct qw_err *err)
+{
+	struct strlist indexes = STRLIST_INIT;
+	const char *scroll = params && !count_only ? http_params_get(params, "scroll") : NULL;
+	const char *ignore = params ? http_params_get(params, "ignore_unavailable") : NULL;
+	bool none_left = false;
+	uint64_t from = 0, size = 10;
+	unsigned ttl = 0;
+	int ret = -1;
+
+	if (scroll && es_scroll_keepalive(params, scroll, &ttl, err) < 0)
+		goto out;
+	if (es_check_body_fields(body, err) < 0 || es_index_list(index_expr, &indexes, err) < 0)
+		goto out;
+	if (ignore && strcmp(ignore, "true") == 0) {
+		if (es_drop_unavailable(r, &indexes, err) < 0)
+			goto out;
+		none_left = indexes.n == 0;
+	}
+	if (none_left)
+		*out = es_empty_response(count_only); /* a scroll over nothing is still a scroll */
+	else if (es_search_indexes(r, &indexes, body, params, count_only, &from, &size, out, err) < 0)
+		goto out;
+	if (!count_only && next_from)
+		*next_from = from + size;
+	if (scroll && es_scroll_open(r, index_expr, body, params, from + size, ttl, *out, err) < 0) {
+		json_decref(*out);
+		*out = NULL;
+		goto out;
+	}
+	ret = 0;
+out:
+	strlist_free(&indexes);
+	return ret;
 }
 
 /*
@@ -665,6 +743,14 @@ struct bulk_index {
 	int status;    /* 0 until known: 201, or an error status */
 };
 
+/* A _bulk request: its documents by index, and the items of its answer. */
+struct bulk_request {
+	struct bulk_index *indexes;
+	size_t n_indexes;
+	json_t *items; /* one an action, in the order of the request */
+	bool errors;   /* some item has an error */
+};
+
 /*
  * The documents of one index of a bulk checked against its doc mapping,
  * as Quickwit does before it acknowledges them: a document the index
@@ -707,40 +793,91 @@ static int bulk_check_docs(struct metastore *ms, struct bulk_index *b, bool *bad
 	return 0;
 }
 
-static void es_bulk(struct http_router *r, const struct http_request *req, const char *def_index,
-		    struct http_response *resp)
+/* The action of an action line: "index" or "create" and its metadata object; false if none. */
+static bool bulk_action_of(json_t *action, const char **op, json_t **meta)
+{
+	const char *k;
+	json_t *v;
+
+	*op = NULL;
+	*meta = NULL;
+	if (json_is_object(action) && json_object_size(action) == 1) {
+		json_object_foreach(action, k, v) {
+			*op = k;
+			*meta = v;
+		}
+	}
+	return *op && json_is_object(*meta) &&
+	       (strcmp(*op, "index") == 0 || strcmp(*op, "create") == 0);
+}
+
+/* The documents of index id in the bulk, added on first use. */
+static struct bulk_index *bulk_index_of(struct bulk_request *bulk, const char *id)
+{
+	size_t j;
+
+	for (j = 0; j < bulk->n_indexes && strcmp(bulk->indexes[j].id, id) != 0; j++)
+		;
+	if (j == bulk->n_indexes) {
+		bulk->indexes = xreallocarray(bulk->indexes, j + 1, sizeof(*bulk->indexes));
+		memset(&bulk->indexes[j], 0, sizeof(*bulk->indexes));
+		bulk->indexes[j].id = xstrdup(id);
+		bulk->indexes[j].items = json_array();
+		bulk->n_indexes++;
+	}
+	return &bulk->indexes[j];
+}
+
+/*
+ * One action op (metadata meta) on index ix and its document line into
+ * bulk: a new item, and the document among its index's, unless ix is not
+ * a valid index id (the item fails at once).
+ */
+static void bulk_add(struct bulk_request *bulk, const char *op, json_t *meta, const char *ix,
+		     const char *doc, size_t n)
 {
 	struct qw_err err = QW_ERR_INIT;
-	struct metastore *ms = NULL;
-	struct bulk_index *bi = NULL;
-	size_t nbi = 0, pos = 0, n, i;
-	json_t *items = json_array();
-	const char *line;
-	bool errors = false;
-	size_t line_no = 1; /* of the action line being read, 1-based */
+	json_t *item = json_object();
+	struct bulk_index *bi;
 
-	ms = metastore_open(api_data_dir(r), &err);
-	if (!ms) {
-		es_error(resp, 500, "internal_error", "%s", err.msg);
-		goto out;
+	json_object_set_new(item, "_index", json_string(ix));
+	if (json_object_get(meta, "_id"))
+		json_object_set(item, "_id", json_object_get(meta, "_id"));
+	json_array_append_new(bulk->items, json_pack("{s:o}", op, item));
+	if (ids_check_index(ix, &err) < 0) {
+		json_object_set_new(item, "status", json_integer(400));
+		json_object_set_new(item, "error", json_pack("{s:s, s:s}", "type",
+			"invalid_index_name_exception", "reason",
+			err.msg));
+		bulk->errors = true;
+		return;
 	}
+	bi = bulk_index_of(bulk, ix);
+	buf_add(&bi->docs, doc, n);
+	buf_addc(&bi->docs, '\n');
+	json_array_append(bi->items, item);
+}
+
+/*
+ * The action and document lines of a _bulk body into bulk (def_index:
+ * the index of actions that name none); -1 with resp answered when a line
+ * is malformed or an action has no index.
+ */
+static int bulk_read(const struct http_request *req, const char *def_index,
+		     struct bulk_request *bulk, struct http_response *resp)
+{
+	size_t pos = 0, n, dn;
+	size_t line_no = 1; /* of the action line being read, 1-based */
+	const char *line, *dl;
+	json_t *action = NULL;
+	int ret = -1;
+
 	while (next_line(req->body, req->body_len, &pos, &line, &n)) {
-		json_t *action = json_loadb(line, n, 0, NULL), *meta = NULL, *item;
-		const char *op = NULL, *ix, *dl;
-		size_t dn, j;
+		const char *op, *ix;
+		json_t *meta;
 
-		if (json_is_object(action) && json_object_size(action) == 1) {
-			const char *k;
-			json_t *v;
-
-			json_object_foreach(action, k, v) {
-				op = k;
-				meta = v;
-			}
-		}
-		if (!op || !json_is_object(meta) ||
-		    (strcmp(op, "index") != 0 && strcmp(op, "create") != 0)) {
-			json_decref(action);
+		action = json_loadb(line, n, 0, NULL);
+		if (!bulk_action_of(action, &op, &meta)) {
 			/* Elasticsearch's wording, which clients match on */
 			es_error(resp, 400, "illegal_argument_exception",
 				 "Malformed action/metadata line [%zu], expected an index or create "
@@ -749,7 +886,6 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 			goto out;
 		}
 		if (!next_line(req->body, req->body_len, &pos, &dl, &dn)) {
-			json_decref(action);
 			es_error(resp, 400, "illegal_argument_exception",
 				 "_bulk: the action line has no document line after it");
 			goto out;
@@ -759,88 +895,93 @@ static void es_bulk(struct http_router *r, const struct http_request *req, const
 		if (!ix)
 			ix = def_index;
 		if (!ix) {
-			json_decref(action);
 			api_json(resp, 400, json_pack("{s:{s:s, s:s}, s:i}", "error", "type",
 				"action_request_validation_exception", "reason",
 				"Validation Failed: 1: index is missing;", "status", 400));
 			goto out;
 		}
-		item = json_object();
-		json_object_set_new(item, "_index", json_string(ix ? ix : ""));
-		if (json_object_get(meta, "_id"))
-			json_object_set(item, "_id", json_object_get(meta, "_id"));
-		json_array_append_new(items, json_pack("{s:o}", op, item));
-		if (ids_check_index(ix, &err) < 0) {
-			json_object_set_new(item, "status", json_integer(400));
-			json_object_set_new(item, "error", json_pack("{s:s, s:s}", "type",
-				"invalid_index_name_exception", "reason",
-				err.msg));
-			errors = true;
-			err_clear(&err);
-			json_decref(action);
-			continue;
-		}
-		for (j = 0; j < nbi && strcmp(bi[j].id, ix) != 0; j++)
-			;
-		if (j == nbi) {
-			bi = xreallocarray(bi, nbi + 1, sizeof(*bi));
-			memset(&bi[nbi], 0, sizeof(*bi));
-			bi[nbi].id = xstrdup(ix);
-			bi[nbi].items = json_array();
-			nbi++;
-		}
-		buf_add(&bi[j].docs, dl, dn);
-		buf_addc(&bi[j].docs, '\n');
-		json_array_append(bi[j].items, item);
+		bulk_add(bulk, op, meta, ix, dl, dn);
 		json_decref(action);
+		action = NULL;
 	}
-	for (i = 0; i < nbi; i++) {
-		json_t *item;
-		size_t j;
-		int status = 201;
-		const char *type = NULL;
-		struct buf good = BUF_INIT;
-		bool *bad = xcalloc(json_array_size(bi[i].items) + 1, sizeof(*bad));
-
-		err_clear(&err);
-		if (!metastore_index_exists(ms, bi[i].id) &&
-		    api_template_create_index(r, ms, bi[i].id, &err) < 0) {
-			status = api_status_of(err.code);
-			type = "internal_error";
-		} else if (!metastore_index_exists(ms, bi[i].id)) {
-			status = 404;
-			type = "index_not_found_exception";
-			err_set(&err, EX_NOINPUT, "no such index [%s]", bi[i].id);
-		} else if (bulk_check_docs(ms, &bi[i], bad, &good, &errors, &err) < 0) {
-			status = api_status_of(err.code);
-			type = "internal_error";
-		} else if (good.len &&
-			   api_ingest_body(r, bi[i].id, good.data, good.len, &err) < 0) {
-			status = api_ingest_status(&err);
-			type = "internal_error";
-		}
-		json_array_foreach(bi[i].items, j, item) {
-			if (bad[j])
-				continue; /* its own error, set by bulk_check_docs */
-			json_object_set_new(item, "status", json_integer(status));
-			if (type) {
-				json_object_set_new(item, "error", json_pack("{s:s, s:s, s:s}", "type", type,
-					"reason", err.msg, "index", bi[i].id));
-				errors = true;
-			}
-		}
-		free(bad);
-		buf_free(&good);
-	}
-	api_json(resp, 200, json_pack("{s:i, s:b, s:O}", "took", 0, "errors", errors, "items", items));
+	ret = 0;
 out:
-	for (i = 0; i < nbi; i++) {
-		free(bi[i].id);
-		buf_free(&bi[i].docs);
-		json_decref(bi[i].items);
+	json_decref(action);
+	return ret;
+}
+
+/*
+ * Index the documents of one index of a bulk (created from a template
+ * when missing) and give its items their status: 201, or the error they
+ * share; a document its mapping rejects has its own (bulk_check_docs).
+ */
+static void bulk_ingest_index(struct http_router *r, struct metastore *ms, struct bulk_index *bi,
+			      bool *errors)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct buf good = BUF_INIT;
+	bool *bad = xcalloc(json_array_size(bi->items) + 1, sizeof(*bad));
+	const char *type = NULL;
+	int status = 201;
+	json_t *item;
+	size_t j;
+
+	if (!metastore_index_exists(ms, bi->id) &&
+	    api_template_create_index(r, ms, bi->id, &err) < 0) {
+		status = api_status_of(err.code);
+		type = "internal_error";
+	} else if (!metastore_index_exists(ms, bi->id)) {
+		status = 404;
+		type = "index_not_found_exception";
+		err_set(&err, EX_NOINPUT, "no such index [%s]", bi->id);
+	} else if (bulk_check_docs(ms, bi, bad, &good, errors, &err) < 0) {
+		status = api_status_of(err.code);
+		type = "internal_error";
+	} else if (good.len && api_ingest_body(r, bi->id, good.data, good.len, &err) < 0) {
+		status = api_ingest_status(&err);
+		type = "internal_error";
 	}
-	free(bi);
-	json_decref(items);
+	json_array_foreach(bi->items, j, item) {
+		if (bad[j])
+			continue; /* its own error, set by bulk_check_docs */
+		json_object_set_new(item, "status", json_integer(status));
+		if (type) {
+			json_object_set_new(item, "error", json_pack("{s:s, s:s, s:s}", "type", type,
+				"reason", err.msg, "index", bi->id));
+			*errors = true;
+		}
+	}
+	free(bad);
+	buf_free(&good);
+}
+
+static void es_bulk(struct http_router *r, const struct http_request *req, const char *def_index,
+		    struct http_response *resp)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct bulk_request bulk = { NULL, 0, json_array(), false };
+	struct metastore *ms = NULL;
+	size_t i;
+
+	ms = metastore_open(api_data_dir(r), &err);
+	if (!ms) {
+		es_error(resp, 500, "internal_error", "%s", err.msg);
+		goto out;
+	}
+	if (bulk_read(req, def_index, &bulk, resp) < 0)
+		goto out;
+	for (i = 0; i < bulk.n_indexes; i++)
+		bulk_ingest_index(r, ms, &bulk.indexes[i], &bulk.errors);
+	api_json(resp, 200, json_pack("{s:i, s:b, s:O}", "took", 0, "errors", bulk.errors, "items",
+				      bulk.items));
+out:
+	for (i = 0; i < bulk.n_indexes; i++) {
+		free(bulk.indexes[i].id);
+		buf_free(&bulk.indexes[i].docs);
+		json_decref(bulk.indexes[i].items);
+	}
+	free(bulk.indexes);
+	json_decref(bulk.items);
 	metastore_close(ms);
 }
 

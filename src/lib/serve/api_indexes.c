@@ -396,6 +396,113 @@ static json_t *params_to_body(const struct http_params *p, struct qw_err *err)
 	return body;
 }
 
+/* The strings a search_request made by search_request_of points to, and their owner. */
+struct search_strings {
+	struct strlist fields;
+	struct strlist snippet;
+	struct strlist sort;
+	char *sort_by;
+};
+
+/*
+ * The query of a search into sreq: its string, its page of hits
+ * (max_hits, start_offset) and its time range.
+ */
+static int search_query_of(json_t *body, struct search_request *sreq, struct qw_err *err)
+{
+	json_t *v;
+
+	if ((v = json_object_get(body, "query"))) {
+		if (!json_is_string(v))
+			return err_set(err, EX_USAGE, "query: expected a string");
+		sreq->query = json_string_value(v);
+	}
+	if ((v = json_object_get(body, "max_hits")) &&
+	    parse_u64_value(v, "max_hits", 100000000, &sreq->max_hits, err) < 0)
+		return -1;
+	if ((v = json_object_get(body, "start_offset")) &&
+	    parse_u64_value(v, "start_offset", 100000000, &sreq->start_offset, err) < 0)
+		return -1;
+	if ((v = json_object_get(body, "start_timestamp"))) {
+		if (parse_ts_value(v, "start_timestamp", &sreq->start_ts, err) < 0)
+			return -1;
+		sreq->has_start = true;
+	}
+	if ((v = json_object_get(body, "end_timestamp"))) {
+		if (parse_ts_value(v, "end_timestamp", &sreq->end_ts, err) < 0)
+			return -1;
+		sreq->has_end = true;
+	}
+	return 0;
+}
+
+/* sort_by (or sort_by_field, Quickwit's other name for it), a string or a list, as one string. */
+static int search_sort_of(json_t *body, struct search_request *sreq, struct search_strings *own,
+			  struct qw_err *err)
+{
+	json_t *v = json_object_get(body, "sort_by");
+	struct buf b = BUF_INIT;
+
+	if (!v)
+		v = json_object_get(body, "sort_by_field");
+	if (!v)
+		return 0;
+	if (strlist_add_json(&own->sort, v) < 0)
+		return err_set(err, EX_USAGE, "sort_by: expected a string or a list of strings");
+	for (size_t i = 0; i < own->sort.n; i++)
+		buf_addf(&b, "%s%s", i ? "," : "", own->sort.v[i]);
+	own->sort_by = buf_detach(&b, NULL);
+	if (own->sort_by && *own->sort_by)
+		sreq->sort_by = own->sort_by;
+	return 0;
+}
+
+/* stats: true in a POST body, "true" as a GET parameter (qw-search --stats). */
+static int search_stats_of(json_t *v, bool *stats, struct qw_err *err)
+{
+	const char *sv = json_string_value(v);
+
+	if (json_is_boolean(v))
+		*stats = json_is_true(v);
+	else if (sv && (!strcmp(sv, "true") || !strcmp(sv, "false")))
+		*stats = !strcmp(sv, "true");
+	else
+		return err_set(err, EX_USAGE, "stats: expected true or false");
+	return 0;
+}
+
+/*
+ * The search that body (a POST's, or the GET parameters as one) asks for
+ * into sreq, all but its indexes: sreq points into body and own.
+ */
+static int search_request_of(json_t *body, struct search_request *sreq,
+			     struct search_strings *own, struct qw_err *err)
+{
+	json_t *v;
+
+	if (search_query_of(body, sreq, err) < 0 || search_sort_of(body, sreq, own, err) < 0)
+		return -1;
+	if ((v = json_object_get(body, "search_field")) && strlist_add_json(&own->fields, v) < 0)
+		return err_set(err, EX_USAGE, "search_field: expected a string or a list of strings");
+	if ((v = json_object_get(body, "snippet_fields")) && strlist_add_json(&own->snippet, v) < 0)
+		return err_set(err, EX_USAGE, "snippet_fields: expected a string or a list of strings");
+	if ((v = json_object_get(body, "format")) &&
+	    (!json_is_string(v) || (strcmp(json_string_value(v), "json") != 0 &&
+				    strcmp(json_string_value(v), "pretty_json") != 0)))
+		return err_set(err, EX_USAGE, "format: expected json or pretty_json");
+	if ((v = json_object_get(body, "stats")) && search_stats_of(v, &sreq->stats, err) < 0)
+		return -1;
+	sreq->aggs = json_object_get(body, "aggs");
+	sreq->search_after = json_object_get(body, "search_after");
+	if (own->fields.n) {
+		sreq->search_fields = (const char *const *)own->fields.v;
+		sreq->n_search_fields = own->fields.n;
+	}
+	sreq->snippet_fields = (const char *const *)own->snippet.v;
+	sreq->n_snippet_fields = own->snippet.n;
+	return 0;
+}
+
 void api_search(struct http_router *r, const struct http_request *req, const char *index_expr,
 		struct http_response *resp)
 {
@@ -405,12 +512,11 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 		"count_all", "stats", NULL,
 	};
 	struct qw_err err = QW_ERR_INIT;
-	struct strlist indexes = { NULL, 0 }, fields = { NULL, 0 }, snippet = { NULL, 0 },
-		       sort = { NULL, 0 };
+	struct strlist indexes = { NULL, 0 };
+	struct search_strings own = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 }, NULL };
 	struct search_request sreq;
-	json_t *body = NULL, *out = NULL, *v;
-	const char *key;
-	char *sort_by = NULL;
+	json_t *body = NULL, *out = NULL;
+	const char *unknown;
 	bool partial = false;
 
 	memset(&sreq, 0, sizeof(sreq));
@@ -424,100 +530,16 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 		if (!body)
 			goto fail;
 	}
-	json_object_foreach(body, key, v) {
-		size_t i;
-
-		for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
-			;
-		if (!known[i]) {
-			err_set(&err, EX_USAGE, "unknown search parameter `%s`", key);
-			goto fail;
-		}
+	if ((unknown = api_unknown_key(body, known))) {
+		err_set(&err, EX_USAGE, "unknown search parameter `%s`", unknown);
+		goto fail;
 	}
 	strlist_add_csv(&indexes, index_expr);
-	for (size_t i = 0; i < indexes.n; i++) {
-		/* patterns may have '*' and a leading '-': check what is left */
-		const char *id = indexes.v[i][0] == '-' ? indexes.v[i] + 1 : indexes.v[i];
-
-		if (!strchr(id, '*') && ids_check_index(id, &err) < 0)
-			goto fail;
-	}
-	if ((v = json_object_get(body, "query"))) {
-		if (!json_is_string(v)) {
-			err_set(&err, EX_USAGE, "query: expected a string");
-			goto fail;
-		}
-		sreq.query = json_string_value(v);
-	}
-	if ((v = json_object_get(body, "max_hits")) &&
-	    parse_u64_value(v, "max_hits", 100000000, &sreq.max_hits, &err) < 0)
+	if (api_check_index_patterns(&indexes, &err) < 0 ||
+	    search_request_of(body, &sreq, &own, &err) < 0)
 		goto fail;
-	if ((v = json_object_get(body, "start_offset")) &&
-	    parse_u64_value(v, "start_offset", 100000000, &sreq.start_offset, &err) < 0)
-		goto fail;
-	if ((v = json_object_get(body, "start_timestamp"))) {
-		if (parse_ts_value(v, "start_timestamp", &sreq.start_ts, &err) < 0)
-			goto fail;
-		sreq.has_start = true;
-	}
-	if ((v = json_object_get(body, "end_timestamp"))) {
-		if (parse_ts_value(v, "end_timestamp", &sreq.end_ts, &err) < 0)
-			goto fail;
-		sreq.has_end = true;
-	}
-	v = json_object_get(body, "sort_by");
-	if (!v)
-		v = json_object_get(body, "sort_by_field");
-	if (v) {
-		struct buf b = BUF_INIT;
-
-		if (strlist_add_json(&sort, v) < 0) {
-			err_set(&err, EX_USAGE, "sort_by: expected a string or a list of strings");
-			goto fail;
-		}
-		for (size_t i = 0; i < sort.n; i++)
-			buf_addf(&b, "%s%s", i ? "," : "", sort.v[i]);
-		sort_by = buf_detach(&b, NULL);
-		if (sort_by && *sort_by)
-			sreq.sort_by = sort_by;
-	}
-	if ((v = json_object_get(body, "search_field")) && strlist_add_json(&fields, v) < 0) {
-		err_set(&err, EX_USAGE, "search_field: expected a string or a list of strings");
-		goto fail;
-	}
-	if ((v = json_object_get(body, "snippet_fields")) && strlist_add_json(&snippet, v) < 0) {
-		err_set(&err, EX_USAGE, "snippet_fields: expected a string or a list of strings");
-		goto fail;
-	}
-	if ((v = json_object_get(body, "format")) &&
-	    (!json_is_string(v) || (strcmp(json_string_value(v), "json") != 0 &&
-				    strcmp(json_string_value(v), "pretty_json") != 0))) {
-		err_set(&err, EX_USAGE, "format: expected json or pretty_json");
-		goto fail;
-	}
-	if ((v = json_object_get(body, "stats"))) {
-		/* true in a POST body, "true" as a GET parameter (qw-search --stats) */
-		const char *sv = json_string_value(v);
-
-		if (json_is_boolean(v))
-			sreq.stats = json_is_true(v);
-		else if (sv && (!strcmp(sv, "true") || !strcmp(sv, "false")))
-			sreq.stats = !strcmp(sv, "true");
-		else {
-			err_set(&err, EX_USAGE, "stats: expected true or false");
-			goto fail;
-		}
-	}
-	sreq.aggs = json_object_get(body, "aggs");
-	sreq.search_after = json_object_get(body, "search_after");
 	sreq.indexes = (const char *const *)indexes.v;
 	sreq.n_indexes = indexes.n;
-	if (fields.n) {
-		sreq.search_fields = (const char *const *)fields.v;
-		sreq.n_search_fields = fields.n;
-	}
-	sreq.snippet_fields = (const char *const *)snippet.v;
-	sreq.n_snippet_fields = snippet.n;
 	sreq.threads = r->search_threads;
 	if (search_run(api_data_dir(r), &sreq, &out, &partial, &err) < 0)
 		goto fail;
@@ -529,10 +551,10 @@ fail:
 	api_error_from(resp, &err);
 out:
 	json_decref(out);
-	free(sort_by);
-	strlist_free(&sort);
-	strlist_free(&snippet);
-	strlist_free(&fields);
+	free(own.sort_by);
+	strlist_free(&own.sort);
+	strlist_free(&own.snippet);
+	strlist_free(&own.fields);
 	strlist_free(&indexes);
 	json_decref(body);
 }

@@ -57,6 +57,11 @@ int api_status_of(int code);
 void api_error_from(struct http_response *resp, const struct qw_err *err);
 /* The request body as JSON (object expected); NULL with resp filled (400). */
 json_t *api_body_json(const struct http_request *req, struct http_response *resp);
+/* The first key of obj that is not in known (NULL-terminated), NULL if none: a parameter not served. */
+const char *api_unknown_key(json_t *obj, const char *const *known);
+struct strlist;
+/* Each plain index id of indexes (not a '*' pattern; a leading '-' excludes) must be valid. */
+int api_check_index_patterns(const struct strlist *indexes, struct qw_err *err);
 
 /* /api/v1/indexes[/ID[/clear|/describe|/splits]] : seg[0..nseg) after "indexes". */
 void api_indexes(struct http_router *r, const struct http_request *req, char **seg, size_t nseg,

@@ -14,6 +14,8 @@
 #include "mapping/config.h"
 #include "mapping/docmap.h"
 #include "app/prog.h"
+#include "base/ids.h"
+#include "base/strlist.h"
 #include "base/xalloc.h"
 
 /* No path this API serves has more segments than this. */
@@ -143,6 +145,34 @@ json_t *api_body_json(const struct http_request *req, struct http_response *resp
 		return NULL;
 	}
 	return root;
+}
+
+const char *api_unknown_key(json_t *obj, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		size_t i;
+
+		for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
+			;
+		if (!known[i])
+			return key;
+	}
+	return NULL;
+}
+
+int api_check_index_patterns(const struct strlist *indexes, struct qw_err *err)
+{
+	for (size_t i = 0; i < indexes->n; i++) {
+		/* patterns may have '*' and a leading '-': check what is left */
+		const char *id = indexes->v[i][0] == '-' ? indexes->v[i] + 1 : indexes->v[i];
+
+		if (!strchr(id, '*') && ids_check_index(id, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- params */
