@@ -304,6 +304,17 @@ static bool flag(volatile sig_atomic_t *f)
 	return f && *f;
 }
 
+/* Count a line or event over --max-line as read and invalid and
+ * dead-letter it with msg. */
+static int reject_too_long(struct run *r, const struct source_part *p, const char *msg,
+			   const char *line, size_t len, struct qw_err *err)
+{
+	r->st->docs_read++;
+	r->st->docs_invalid++;
+	r->st->by_reason[DOC_TOO_LONG]++;
+	return dead_letter(r, p, DOC_TOO_LONG, msg, line, len, err);
+}
+
 /* The pending multi-line event as one document. */
 static int flush_event(struct run *r, const struct source_part *p, struct qw_err *err)
 {
@@ -316,12 +327,9 @@ static int flush_event(struct run *r, const struct source_part *p, struct qw_err
 	if (r->ev.len > r->o->max_line) {
 		char msg[128];
 
-		r->st->docs_read++;
-		r->st->docs_invalid++;
-		r->st->by_reason[DOC_TOO_LONG]++;
 		snprintf(msg, sizeof(msg), "event of %zu bytes is longer than %zu bytes", r->ev.len,
 			 r->o->max_line);
-		rc = dead_letter(r, p, DOC_TOO_LONG, msg, r->ev.data, r->ev.len, err);
+		rc = reject_too_long(r, p, msg, r->ev.data, r->ev.len, err);
 	} else {
 		rc = handle_line(r, p, true, r->ev.data, r->ev.len, err);
 	}
@@ -358,13 +366,13 @@ static uint64_t checkpoint_to(const struct run *r, const struct source_part *p)
 	return r->ev_pending ? r->ev_start : p->pos;
 }
 
-/* Read one partition to its end (or to what is there, following). */
-static int run_partition(struct run *r, struct source *src, struct source_part *p,
-			 struct qw_err *err)
+/* Where reading p starts: a stream goes on from its stored position
+ * (r->base), a file on first open from the checkpoint. False when the file
+ * cannot be resumed (the failure is noted, the partition is left alone). */
+static bool start_partition(struct run *r, struct source *src, struct source_part *p,
+			    uint64_t *from)
 {
 	const struct parse_opts *o = r->o;
-	enum parse_format fmt = o->format;
-	uint64_t from = p->pos, since = 0, valid_before;
 	struct qw_err e = QW_ERR_INIT;
 
 	r->base = 0;
@@ -385,13 +393,83 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 		if (resume_partition(&rc, p, &plan, &e) == RESUME_FAILED) {
 			resume_plan_free(&plan);
 			note_failure(r, &e);
-			return 0;
+			return false;
 		}
 		if (resume_notice(&plan, p, &notice))
 			warn(r, &notice);
-		from = plan.pos;
+		*from = plan.pos;
 		resume_plan_free(&plan);
 	}
+	return true;
+}
+
+/* A checkpoint record from *from to where one may end now (when that is
+ * further on); *from moves there. */
+static int checkpoint_now(struct run *r, const struct source_part *p, uint64_t *from,
+			  struct qw_err *err)
+{
+	uint64_t to = checkpoint_to(r, p);
+
+	if (to > *from && emit_checkpoint(r, p, *from, to, err))
+		return -1;
+	*from = to;
+	return 0;
+}
+
+/* One line of text that fits: strip CR and a leading BOM, settle the format
+ * on the first line when it is auto, then map it or add it to the pending
+ * event. 1 for a blank line (nothing mapped, nothing counted). */
+static int map_text_line(struct run *r, const struct source_part *p, enum parse_format *fmt,
+			 const char *line, size_t len, struct qw_err *err)
+{
+	if (len && line[len - 1] == '\r')
+		len--;
+	/* a UTF-8 byte order mark at the start of a file is not text */
+	if (p->line_start == 0 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+		line += 3;
+		len -= 3;
+	}
+	if (is_blank(line, len))
+		return 1;
+	if (*fmt == PARSE_AUTO) {
+		size_t i = 0;
+
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		*fmt = (i < len && line[i] == '{') ? PARSE_NDJSON : PARSE_PLAIN;
+	}
+	r->line_pos = p->line_start;
+	if (*fmt != PARSE_NDJSON && r->ml_start)
+		return multiline(r, p, line, len, err) < 0 ? -1 : 0;
+	return handle_line(r, p, *fmt != PARSE_NDJSON, line, len, err) ? -1 : 0;
+}
+
+/* The end of what p holds: its last event, its last checkpoint record and,
+ * for a stream, the position the next run goes on from. */
+static int finish_partition(struct run *r, struct source_part *p, uint64_t from, struct qw_err *err)
+{
+	/* the end of what the partition holds ends its last event */
+	if (flush_event(r, p, err))
+		return -1;
+	if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
+		return -1;
+	if (p->stream &&
+	    json_object_set_new(r->stream_pos, p->id, json_integer((json_int_t)(r->base + p->pos))) < 0)
+		return err_set(err, EX_SOFTWARE, "cannot record partition '%s'", p->name);
+	return 0;
+}
+
+/* Read one partition to its end (or to what is there, following). */
+static int run_partition(struct run *r, struct source *src, struct source_part *p,
+			 struct qw_err *err)
+{
+	const struct parse_opts *o = r->o;
+	enum parse_format fmt = o->format;
+	uint64_t from = p->pos, since = 0;
+	struct qw_err e = QW_ERR_INIT;
+
+	if (!start_partition(r, src, p, &from))
+		return 0;
 	if (json_object_set_new(r->claimed, p->id, json_true()) < 0)
 		return err_set(err, EX_SOFTWARE, "cannot record partition '%s'", p->name);
 	for (;;) {
@@ -400,12 +478,9 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 		enum source_line k;
 
 		if (flag(o->commit_flag)) {
-			uint64_t to = checkpoint_to(r, p);
-
 			*o->commit_flag = 0;
-			if (to > from && emit_checkpoint(r, p, from, to, err))
+			if (checkpoint_now(r, p, &from, err))
 				return -1;
-			from = to;
 			since = 0;
 			if (emit_simple(r, REC_COMMIT, err))
 				return -1;
@@ -426,42 +501,22 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 			break;
 		}
 		r->st->bytes += p->line_len + 1;
-		valid_before = r->st->docs_valid;
 		if (k == SRC_TOO_LONG) {
 			char msg[128];
 
-			r->st->docs_read++;
-			r->st->docs_invalid++;
-			r->st->by_reason[DOC_TOO_LONG]++;
 			r->line_pos = p->line_start;
 			snprintf(msg, sizeof(msg), "line of %llu bytes is longer than %zu bytes",
 				 (unsigned long long)p->line_len, o->max_line);
-			if (dead_letter(r, p, DOC_TOO_LONG, msg, line, len, err))
+			if (reject_too_long(r, p, msg, line, len, err))
 				return -1;
 		} else {
-			if (len && line[len - 1] == '\r')
-				len--;
-			/* a UTF-8 byte order mark at the start of a file is not text */
-			if (p->line_start == 0 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
-				line += 3;
-				len -= 3;
-			}
-			if (is_blank(line, len))
-				continue;
-			if (fmt == PARSE_AUTO) {
-				size_t i = 0;
+			uint64_t valid_before = r->st->docs_valid;
+			int m = map_text_line(r, p, &fmt, line, len, err);
 
-				while (i < len && (line[i] == ' ' || line[i] == '\t'))
-					i++;
-				fmt = (i < len && line[i] == '{') ? PARSE_NDJSON : PARSE_PLAIN;
-			}
-			r->line_pos = p->line_start;
-			if (fmt != PARSE_NDJSON && r->ml_start) {
-				if (multiline(r, p, line, len, err) < 0)
-					return -1;
-			} else if (handle_line(r, p, fmt != PARSE_NDJSON, line, len, err)) {
+			if (m < 0)
 				return -1;
-			}
+			if (m > 0)
+				continue;
 			/* a checkpoint record after every split_num_docs_target-th
 			 * valid document (counted over the whole run): qw-index cuts
 			 * a num_docs split there, not at the next --checkpoint-every */
@@ -471,23 +526,12 @@ static int run_partition(struct run *r, struct source *src, struct source_part *
 				since = o->checkpoint_every - 1;
 		}
 		if (++since >= o->checkpoint_every && checkpoint_to(r, p) > from) {
-			uint64_t to = checkpoint_to(r, p);
-
-			if (emit_checkpoint(r, p, from, to, err))
+			if (checkpoint_now(r, p, &from, err))
 				return -1;
-			from = to;
 			since = 0;
 		}
 	}
-	/* the end of what the partition holds ends its last event */
-	if (flush_event(r, p, err))
-		return -1;
-	if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
-		return -1;
-	if (p->stream &&
-	    json_object_set_new(r->stream_pos, p->id, json_integer((json_int_t)(r->base + p->pos))) < 0)
-		return err_set(err, EX_SOFTWARE, "cannot record partition '%s'", p->name);
-	return 0;
+	return finish_partition(r, p, from, err);
 }
 
 /* *out: a new reference to obj without the keys of drop (obj itself when
@@ -515,6 +559,61 @@ static int without_keys(json_t *obj, json_t *drop, json_t **out)
 	return 0;
 }
 
+/* Compile the pattern and the multi-line start (options first, then the
+ * index config's), unless the input is NDJSON; --format regex needs one. */
+static int compile_patterns(struct run *r, struct qw_err *err)
+{
+	const struct parse_opts *o = r->o;
+	const char *pat = o->pattern ? o->pattern : o->cfg ? o->cfg->plain_pattern : NULL;
+	const char *ml = o->multiline_start ? o->multiline_start :
+			 o->cfg ? o->cfg->multiline_start : NULL;
+	struct qw_err e = QW_ERR_INIT;
+
+	if (o->format == PARSE_REGEX && !pat)
+		return err_set(err, EX_USAGE, "--format regex needs --pattern (or the index config's "
+			       "indexing_settings.plain_text.pattern)");
+	if (pat && o->format != PARSE_NDJSON) {
+		r->fields = extract_new(pat, &e);
+		if (!r->fields)
+			return err_set(err, o->pattern ? EX_USAGE : EX_DATAERR, "%s '%s': %s",
+				       o->pattern ? "--pattern" : "indexing_settings.plain_text.pattern",
+				       pat, e.msg);
+		r->pattern_ts = o->cfg && o->cfg->timestamp_field &&
+				extract_has_field(r->fields, o->cfg->timestamp_field);
+		r->pattern_body = extract_has_field(r->fields, r->body_field);
+	}
+	if (ml && o->format != PARSE_NDJSON) {
+		r->ml_start = extract_new_plain(ml, &e);
+		if (!r->ml_start)
+			return err_set(err, o->multiline_start ? EX_USAGE : EX_DATAERR, "%s '%s': %s",
+				       o->multiline_start ? "--multiline-start" :
+				       "indexing_settings.plain_text.multiline_start", ml, e.msg);
+	}
+	return 0;
+}
+
+/* Following, with every partition read: flush what was written, then wait
+ * for new data or a new partition, answering a commit request meanwhile. */
+static int wait_for_input(struct run *r, struct source *src, struct qw_err *err)
+{
+	const struct parse_opts *o = r->o;
+	struct qw_err e = QW_ERR_INIT;
+
+	if (protocol_writer_flush(&r->w, err) || flush_dead_letters(r, err))
+		return -1;
+	while (!flag(o->stop_flag)) {
+		if (flag(o->commit_flag)) {
+			*o->commit_flag = 0;
+			if (emit_simple(r, REC_COMMIT, err) || protocol_writer_flush(&r->w, err))
+				return -1;
+		}
+		if (source_poll(src, &e) > 0)
+			break;
+		sleep_ms(POLL_INTERVAL_MS);
+	}
+	return 0;
+}
+
 int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err *err)
 {
 	struct source_opts so = { o->max_line, o->follow, before_wait, NULL, o->stop_flag };
@@ -535,39 +634,8 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 	protocol_writer_init(&r.w, o->out_fd, "stdout");
 	stage_stats_init(&r.stats, "qw-parse");
 	r.w.stats = &r.stats;
-	{
-		const char *pat = o->pattern ? o->pattern : o->cfg ? o->cfg->plain_pattern : NULL;
-		const char *ml = o->multiline_start ? o->multiline_start :
-				 o->cfg ? o->cfg->multiline_start : NULL;
-		struct qw_err e = QW_ERR_INIT;
-
-		if (o->format == PARSE_REGEX && !pat) {
-			err_set(err, EX_USAGE, "--format regex needs --pattern (or the index config's "
-				"indexing_settings.plain_text.pattern)");
-			goto out;
-		}
-		if (pat && o->format != PARSE_NDJSON) {
-			r.fields = extract_new(pat, &e);
-			if (!r.fields) {
-				err_set(err, o->pattern ? EX_USAGE : EX_DATAERR, "%s '%s': %s",
-					o->pattern ? "--pattern" : "indexing_settings.plain_text.pattern",
-					pat, e.msg);
-				goto out;
-			}
-			r.pattern_ts = o->cfg && o->cfg->timestamp_field &&
-				       extract_has_field(r.fields, o->cfg->timestamp_field);
-			r.pattern_body = extract_has_field(r.fields, r.body_field);
-		}
-		if (ml && o->format != PARSE_NDJSON) {
-			r.ml_start = extract_new_plain(ml, &e);
-			if (!r.ml_start) {
-				err_set(err, o->multiline_start ? EX_USAGE : EX_DATAERR, "%s '%s': %s",
-					o->multiline_start ? "--multiline-start" :
-					"indexing_settings.plain_text.multiline_start", ml, e.msg);
-				goto out;
-			}
-		}
-	}
+	if (compile_patterns(&r, err) < 0)
+		goto out;
 	if (o->dead_letter) {
 		r.dl_fd = open(o->dead_letter, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (r.dl_fd < 0) {
@@ -600,19 +668,8 @@ int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err 
 		if (n == 0) {
 			if (!o->follow)
 				break;
-			if (protocol_writer_flush(&r.w, err) || flush_dead_letters(&r, err))
+			if (wait_for_input(&r, src, err))
 				goto out;
-			while (!flag(o->stop_flag)) {
-				if (flag(o->commit_flag)) {
-					*o->commit_flag = 0;
-					if (emit_simple(&r, REC_COMMIT, err) ||
-					    protocol_writer_flush(&r.w, err))
-						goto out;
-				}
-				if (source_poll(src, &e) > 0)
-					break;
-				sleep_ms(POLL_INTERVAL_MS);
-			}
 			continue;
 		}
 		if (run_partition(&r, src, p, err))

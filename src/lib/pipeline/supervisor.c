@@ -1152,6 +1152,103 @@ static void handle_signals(struct sup *s)
 		reap(s);
 }
 
+/* The descriptors one turn of the event loop waits on; an index of 0 means
+ * "not polled" (slot 0 is always the signalfd). */
+struct poll_set {
+	struct pollfd pfd[4 + MAX_STAGES];
+	size_t err_kid[MAX_STAGES];     /* child of each stderr slot, the last nerr */
+	nfds_t nfd, nerr, out_i, in_i, feed_i;
+};
+
+/* The once-a-second work: the caller's tick hook, releasing the spool, the
+ * stall check, the status file and the progress line. */
+static void run_tick(struct sup *s, int64_t now)
+{
+	const struct supervisor_opts *o = s->o;
+	struct qw_err te = QW_ERR_INIT;
+
+	if (o->tick && o->tick(o->ctx, &te) < 0) {
+		fatal(s, &te);
+		write_status(s);
+		if (s->state == S_DONE)
+			return;
+	}
+	release_spool(s, now);
+	check_stall(s, now);
+	write_status(s);
+	print_progress(s, false);
+	s->next_tick = now + 1000;
+}
+
+/* Fill ps with the signalfd, the chain's output, the spool's two ends as
+ * they want and every child's stderr, in that order. */
+static void fill_poll_set(const struct sup *s, struct poll_set *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->pfd[ps->nfd].fd = s->sigfd;
+	ps->pfd[ps->nfd++].events = POLLIN;
+	if (s->out_r_live) {
+		ps->out_i = ps->nfd;
+		ps->pfd[ps->nfd].fd = s->out_fd;
+		ps->pfd[ps->nfd++].events = POLLIN;
+	}
+	if (s->spool && spool_wants_input(s->spool)) {
+		ps->in_i = ps->nfd;
+		ps->pfd[ps->nfd].fd = spool_input_fd(s->spool);
+		ps->pfd[ps->nfd++].events = POLLIN;
+	}
+	if (s->spool && spool_wants_output(s->spool)) {
+		ps->feed_i = ps->nfd;
+		ps->pfd[ps->nfd].fd = spool_feed_fd(s->spool);
+		ps->pfd[ps->nfd++].events = POLLOUT;
+	}
+	for (size_t i = 0; s->kids && i < s->gen.n && ps->nerr < MAX_STAGES; i++) {
+		if (s->kids[i].err_fd < 0)
+			continue;
+		ps->err_kid[ps->nerr++] = i;
+		ps->pfd[ps->nfd].fd = s->kids[i].err_fd;
+		ps->pfd[ps->nfd++].events = POLLIN;
+	}
+}
+
+/* Act on what poll reported: children's stderr, the spool, the chain's
+ * output, then signals. Returns -1 when the spool failed (error in s->err). */
+static int handle_poll_events(struct sup *s, const struct poll_set *ps)
+{
+	const struct pollfd *pfd = ps->pfd;
+
+	for (nfds_t j = 0; j < ps->nerr; j++)
+		if (pfd[ps->nfd - ps->nerr + j].revents)
+			read_stderr(s, &s->kids[ps->err_kid[j]]);
+	if (ps->in_i && pfd[ps->in_i].revents && spool_read_input(s->spool, s->err) < 0)
+		return -1;
+	/* also right after a read: the new bytes go on at once */
+	if ((ps->feed_i && pfd[ps->feed_i].revents) || (ps->in_i && spool_wants_output(s->spool))) {
+		if (spool_write_output(s->spool, s->err) < 0)
+			return -1;
+	}
+	if (ps->out_i && pfd[ps->out_i].revents)
+		read_output(s, false);
+	if (pfd[0].revents)
+		handle_signals(s);
+	return 0;
+}
+
+/* Reap anything left after a fatal error (the group is already killed). */
+static void reap_leftovers(struct sup *s)
+{
+	while (s->running > 0) {
+		int st;
+		pid_t pid = waitpid(-s->pgid, &st, 0);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		s->running--;
+	}
+}
+
 int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 {
 	struct sup s;
@@ -1182,59 +1279,22 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 	while (s.state != S_DONE) {
 		int64_t now = clock_ms(&s.clock);
 		int64_t wait;
-		struct pollfd pfd[4 + MAX_STAGES];
-		size_t err_kid[MAX_STAGES];
-		nfds_t nfd = 0, nerr = 0, out_i = 0, in_i = 0, feed_i = 0;
+		struct poll_set ps;
 
 		if (s.state == S_DOWN && now >= s.next_start) {
 			dispatch(&s, E_TIMER);
 			continue;
 		}
 		if (now >= s.next_tick) {
-			struct qw_err te = QW_ERR_INIT;
-
-			if (o->tick && o->tick(o->ctx, &te) < 0) {
-				fatal(&s, &te);
-				write_status(&s);
-				if (s.state == S_DONE)
-					break;
-			}
-			release_spool(&s, now);
-			check_stall(&s, now);
-			write_status(&s);
-			print_progress(&s, false);
-			s.next_tick = now + 1000;
+			run_tick(&s, now);
 			if (s.state == S_DONE)
 				break;
 		}
 		wait = s.next_tick - now;
 		if (s.state == S_DOWN && s.next_start - now < wait)
 			wait = s.next_start - now;
-		pfd[nfd].fd = s.sigfd;
-		pfd[nfd++].events = POLLIN;
-		if (s.out_r_live) {
-			out_i = nfd;
-			pfd[nfd].fd = s.out_fd;
-			pfd[nfd++].events = POLLIN;
-		}
-		if (s.spool && spool_wants_input(s.spool)) {
-			in_i = nfd;
-			pfd[nfd].fd = spool_input_fd(s.spool);
-			pfd[nfd++].events = POLLIN;
-		}
-		if (s.spool && spool_wants_output(s.spool)) {
-			feed_i = nfd;
-			pfd[nfd].fd = spool_feed_fd(s.spool);
-			pfd[nfd++].events = POLLOUT;
-		}
-		for (size_t i = 0; s.kids && i < s.gen.n && nerr < MAX_STAGES; i++) {
-			if (s.kids[i].err_fd < 0)
-				continue;
-			err_kid[nerr++] = i;
-			pfd[nfd].fd = s.kids[i].err_fd;
-			pfd[nfd++].events = POLLIN;
-		}
-		if (poll(pfd, nfd, clock_wait_ms(&s.clock, wait)) < 0) {
+		fill_poll_set(&s, &ps);
+		if (poll(ps.pfd, ps.nfd, clock_wait_ms(&s.clock, wait)) < 0) {
 			if (errno == EINTR)
 				continue;
 			err_errno(s.err, EX_OSERR, "poll");
@@ -1242,38 +1302,13 @@ int supervisor_run(const struct supervisor_opts *o, struct qw_err *err)
 			kill_group(&s);
 			break;
 		}
-		for (nfds_t j = 0; j < nerr; j++)
-			if (pfd[nfd - nerr + j].revents)
-				read_stderr(&s, &s.kids[err_kid[j]]);
-		if (in_i && pfd[in_i].revents && spool_read_input(s.spool, s.err) < 0) {
+		if (handle_poll_events(&s, &ps) < 0) {
 			s.have_error = true;
 			kill_group(&s);
 			break;
 		}
-		/* also right after a read: the new bytes go on at once */
-		if ((feed_i && pfd[feed_i].revents) || (in_i && spool_wants_output(s.spool))) {
-			if (spool_write_output(s.spool, s.err) < 0) {
-				s.have_error = true;
-				kill_group(&s);
-				break;
-			}
-		}
-		if (out_i && pfd[out_i].revents)
-			read_output(&s, false);
-		if (pfd[0].revents)
-			handle_signals(&s);
 	}
-	/* Reap anything left after a fatal error (the group is already killed). */
-	while (s.running > 0) {
-		int st;
-		pid_t pid = waitpid(-s.pgid, &st, 0);
-
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			break;
-		s.running--;
-	}
+	reap_leftovers(&s);
 	if (s.kids)
 		end_generation(&s);
 	write_status(&s);

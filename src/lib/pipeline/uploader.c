@@ -375,6 +375,94 @@ static bool has_buffered_line(const struct protocol_reader *r)
 	return avail > 0 && memchr(r->in.data + r->start, '\n', avail) != NULL;
 }
 
+/* Check the options, then open the completion pipe and the metastore and
+ * check --index; u is initialised, so up_free can undo a partial open. */
+static int up_open(struct up *u, struct qw_err *err)
+{
+	const struct uploader_opts *o = u->o;
+
+	if (o->max_concurrent < 1)
+		return err_set(err, EX_USAGE, "max concurrent uploads must be at least 1");
+	if (pipe2(u->done_pipe, O_CLOEXEC) < 0)
+		return err_errno(err, EX_OSERR, "cannot create a pipe");
+	u->ms = metastore_open(o->data_dir, err);
+	if (!u->ms)
+		return -1;
+	/* checked before any input: an empty one must not hide a wrong --index */
+	if (o->index_id) {
+		if (ids_check_index(o->index_id, err) < 0) {
+			err->code = EX_USAGE;
+			return -1;
+		}
+		if (!metastore_index_exists(u->ms, o->index_id)) {
+			metastore_no_index(u->ms, o->index_id, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Handle the control lines at hand while every upload could start; sets
+ * *in_eof at the end of the input. */
+static int read_control_lines(struct up *u, struct protocol_reader *r, uint64_t *lineno, bool *in_eof,
+			      struct qw_err *err)
+{
+	do {
+		const char *line;
+		size_t len;
+		json_t *rec;
+		enum line_kind k = protocol_read_control(r, lineno, &line, &len, &rec, err);
+		int rc;
+
+		if (k == LINE_EOF) {
+			*in_eof = true;
+			return 0;
+		}
+		if (k == LINE_ERROR)
+			return -1;
+		if (k == LINE_AGAIN)
+			return 0;
+		rc = handle_record(u, rec, line, len, *lineno, err);
+		json_decref(rec);
+		if (rc < 0)
+			return -1;
+	} while (has_buffered_line(r) && u->whead == u->nwait);
+	return 0;
+}
+
+/* Wait for the uploads in flight after a failure; their errors are secondary. */
+static void drain_jobs(struct up *u)
+{
+	while (u->inflight > 0) {
+		struct qw_err e2 = QW_ERR_INIT;
+
+		reap_jobs(u, &e2);
+	}
+}
+
+/* Free the jobs not started, the entries not emitted, the storage, the
+ * metastore, the completion pipe and the writer. */
+static void up_free(struct up *u)
+{
+	for (size_t i = u->whead; i < u->nwait; i++)
+		job_free(u->waiting[i]);
+	free(u->waiting);
+	for (size_t i = 0; i < u->qlen; i++) {
+		json_decref(u->q[i].rec);
+		free(u->q[i].line);
+	}
+	free(u->q);
+	storage_close(u->st);
+	free(u->st_index);
+	if (u->ms)
+		metastore_close(u->ms);
+	if (u->done_pipe[0] >= 0)
+		close(u->done_pipe[0]);
+	if (u->done_pipe[1] >= 0)
+		close(u->done_pipe[1]);
+	protocol_writer_free(&u->w);
+}
+
 int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw_err *err)
 {
 	struct up u;
@@ -392,28 +480,8 @@ int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw
 	stage_stats_init(&stats, "qw-upload");
 	r.stats = &stats;
 	u.w.stats = &stats;
-	if (o->max_concurrent < 1) {
-		err_set(err, EX_USAGE, "max concurrent uploads must be at least 1");
+	if (up_open(&u, err) < 0)
 		goto out;
-	}
-	if (pipe2(u.done_pipe, O_CLOEXEC) < 0) {
-		err_errno(err, EX_OSERR, "cannot create a pipe");
-		goto out;
-	}
-	u.ms = metastore_open(o->data_dir, err);
-	if (!u.ms)
-		goto out;
-	/* checked before any input: an empty one must not hide a wrong --index */
-	if (o->index_id) {
-		if (ids_check_index(o->index_id, err) < 0) {
-			err->code = EX_USAGE;
-			goto out;
-		}
-		if (!metastore_index_exists(u.ms, o->index_id)) {
-			metastore_no_index(u.ms, o->index_id, err);
-			goto out;
-		}
-	}
 	for (;;) {
 		struct pollfd pfd[2];
 		nfds_t nfd = 0;
@@ -462,56 +530,17 @@ int uploader_run(const struct uploader_opts *o, int in_fd, int out_fd, struct qw
 				goto drain;
 		}
 		if (in_ready || (in_slot >= 0 && (pfd[in_slot].revents & (POLLIN | POLLHUP | POLLERR)))) {
-			do {
-				const char *line;
-				size_t len;
-				json_t *rec;
-				enum line_kind k = protocol_read_control(&r, &lineno, &line, &len, &rec, err);
-				int rc;
-
-				if (k == LINE_EOF) {
-					in_eof = true;
-					break;
-				}
-				if (k == LINE_ERROR)
-					goto drain;
-				if (k == LINE_AGAIN)
-					break;
-				rc = handle_record(&u, rec, line, len, lineno, err);
-				json_decref(rec);
-				if (rc < 0)
-					goto drain;
-			} while (has_buffered_line(&r) && u.whead == u.nwait);
+			if (read_control_lines(&u, &r, &lineno, &in_eof, err) < 0)
+				goto drain;
 		}
 	}
 	stage_stats_final(&stats);
 	ret = 0;
 	goto out;
 drain:
-	/* Wait for the uploads in flight; their errors are secondary. */
-	while (u.inflight > 0) {
-		struct qw_err e2 = QW_ERR_INIT;
-
-		reap_jobs(&u, &e2);
-	}
+	drain_jobs(&u);
 out:
-	for (size_t i = u.whead; i < u.nwait; i++)
-		job_free(u.waiting[i]);
-	free(u.waiting);
-	for (size_t i = 0; i < u.qlen; i++) {
-		json_decref(u.q[i].rec);
-		free(u.q[i].line);
-	}
-	free(u.q);
-	storage_close(u.st);
-	free(u.st_index);
-	if (u.ms)
-		metastore_close(u.ms);
-	if (u.done_pipe[0] >= 0)
-		close(u.done_pipe[0]);
-	if (u.done_pipe[1] >= 0)
-		close(u.done_pipe[1]);
-	protocol_writer_free(&u.w);
+	up_free(&u);
 	protocol_reader_free(&r);
 	return ret;
 }
