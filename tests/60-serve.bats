@@ -345,6 +345,18 @@ es_count() {
 		"{\"size\": 3, \"sort\": [{\"actor.id\": \"asc\"}], \"search_after\": $after, \"query\": {\"term\": {\"type\": \"PushEvent\"}}}"
 	[ "$(jq -c '[.hits.hits[]._source.id]' "$T/body")" = \
 		"$(jq -sc '[.[] | select(.type == "PushEvent")] | sort_by(.actor.id) | [.[6:9][].id]' "$GH")" ]
+	# track_total_hits in the URL wins over the body's: false, a cap, true
+	n=$(jq -s '[.[] | select(.type == "PushEvent")] | length' "$GH")
+	req POST '/api/v1/_elastic/gharchive/_search?track_total_hits=false' -d \
+		'{"size": 0, "track_total_hits": true, "query": {"term": {"type": "PushEvent"}}}'
+	jq -e '.hits | has("total") | not' "$T/body"
+	req POST '/api/v1/_elastic/gharchive/_search?track_total_hits=3' -d \
+		'{"size": 0, "track_total_hits": false, "query": {"term": {"type": "PushEvent"}}}'
+	[ "$n" -gt 3 ]
+	jq -e '.hits.total == {"value": 3, "relation": "gte"}' "$T/body"
+	req POST '/api/v1/_elastic/gharchive/_search?track_total_hits=true' -d \
+		'{"size": 0, "track_total_hits": false, "query": {"term": {"type": "PushEvent"}}}'
+	jq -e --argjson n "$n" '.hits.total == {"value": $n, "relation": "eq"}' "$T/body"
 	req GET '/api/v1/_elastic/gharchive/_count' -d '{"query": {"term": {"type": "ForkEvent"}}}'
 	[ "$(jq .count "$T/body")" = "$(jq -s '[.[] | select(.type == "ForkEvent")] | length' "$GH")" ]
 	printf '{"index": "gharchive"}\n{"size": 0, "track_total_hits": true, "query": {"term": {"type": "WatchEvent"}}}\n{"index": "nope"}\n{"query": {"match_all": {}}}\n' >"$T/ms"

@@ -14,6 +14,7 @@
  * Hits carry their "_index" and no "_id" (qw has no document ids); the
  * last hit's "sort" is the search_after value of the next page.
  */
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,9 +167,13 @@ static json_t *source_filter(json_t *doc, const char *prefix, json_t *inc, json_
 
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", k);
 		if (source_keeps(path, inc, exc, &descend)) {
-			if (json_is_object(v) && json_array_size(exc))
-				json_object_set_new(out, k, source_filter(v, path, json_array(), exc));
-			else
+			if (json_is_object(v) && json_array_size(exc)) {
+				/* kept whole but for the excludes: no include below */
+				json_t *none = json_array();
+
+				json_object_set_new(out, k, source_filter(v, path, none, exc));
+				json_decref(none);
+			} else
 				json_object_set(out, k, v);
 		} else if (descend && json_is_object(v)) {
 			json_t *sub = source_filter(v, path, inc, exc);
@@ -402,14 +407,23 @@ static json_t *es_total_of(json_t *body, const struct http_params *params, json_
 	const char *param = params ? http_params_get(params, "track_total_hits") : NULL;
 	json_t *tth = json_object_get(body, "track_total_hits");
 	json_int_t cap;
+	char *end;
 
-	if (param)
-		tth = NULL; /* the body wins, as in Elasticsearch; a bare param means true */
-	if (json_is_false(tth))
-		return NULL;
-	cap = json_is_integer(tth) ? json_integer_value(tth) : -1;
-	if (cap < 0 && !tth && !param)
-		cap = 10000; /* Elasticsearch's default */
+	if (param) {
+		/* the URL's value wins over the body's: true (or bare), false or a cap */
+		if (strcmp(param, "false") == 0)
+			return NULL;
+		errno = 0;
+		cap = strtoll(param, &end, 10);
+		if (!*param || *end || errno)
+			cap = -1; /* true: exact */
+	} else {
+		if (json_is_false(tth))
+			return NULL;
+		cap = json_is_integer(tth) ? json_integer_value(tth) : -1;
+		if (!tth)
+			cap = 10000; /* Elasticsearch's default */
+	}
 	return cap >= 0 && total > cap ? json_pack("{s:I, s:s}", "value", cap, "relation", "gte")
 		: json_pack("{s:I, s:s}", "value", total, "relation", "eq");
 }
