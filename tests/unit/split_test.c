@@ -24,7 +24,7 @@
 #include "split/split_format.h"
 #include "split/split_merge.h"
 #include "split/split_reader.h"
-#include "split/split_writer.h"
+#include "split/split_bundle.h"
 #include "tap.h"
 #include "split/termkey.h"
 
