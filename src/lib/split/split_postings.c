@@ -334,14 +334,140 @@ static int pcorrupt(struct split_postings *p, struct qw_err *err, const char *wh
 	return split_corrupt(p->r, err, SEC_POSTINGS, p->list_off, what);
 }
 
+/* The inline postings of a rare term: copied from its dictionary block as a
+ * tail list, the first doc (from -1) then the stored rest. */
+static int postings_open_inline(struct split_postings *p, const struct rfield *f,
+				const struct split_term_info *ti, struct qw_err *err)
+{
+	const uint8_t *blk = NULL;
+	uint64_t blen = 0, k = 0;
+	uint32_t v = ti->inline_first;
+
+	if (split_dict_block_raw(p->r, f, ti->inline_blk, &blk, &blen, err) < 0)
+		return -1;
+	if (ti->inline_off > blen || ti->inline_len > blen - ti->inline_off ||
+	    (p->want_pos && (ti->inline_pos_off > blen ||
+			     ti->inline_pos_len > blen - ti->inline_pos_off)))
+		return pcorrupt(p, err, "bad inline postings");
+	p->buf = xmalloc(ti->inline_len + 10 + BITPACK_PAD + 1);
+	while (v >= 0x80) {
+		p->buf[k++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p->buf[k++] = (uint8_t)v;
+	memcpy(p->buf + k, blk + ti->inline_off, ti->inline_len);
+	p->len = k + ti->inline_len;
+	if (p->want_pos) {
+		p->pbuf = xmalloc(ti->inline_pos_len + BITPACK_PAD + 1);
+		memcpy(p->pbuf, blk + ti->inline_pos_off, ti->inline_pos_len);
+		p->plen = ti->inline_pos_len;
+	}
+	return 0;
+}
+
+/* A postings list from its section into p->buf, inflated, its CRC checked
+ * (p->len excludes the CRC). */
+static int postings_read_list(struct split_postings *p, const struct split_term_info *ti,
+			      struct qw_err *err)
+{
+	struct cur c;
+
+	if (ti->postings_len < 4)
+		return pcorrupt(p, err, "postings list too short");
+	p->buf = split_rd(p->r, SEC_POSTINGS, ti->postings_off, ti->postings_len, err);
+	if (!p->buf)
+		return -1;
+	p->len = ti->postings_len - 4;
+	if (ti->postings_raw) {
+		if (split_inflate_unit(p->r, SEC_POSTINGS, ti->postings_off, &p->buf,
+				       ti->postings_len, ti->postings_raw, err) < 0)
+			return -1;
+		p->len = ti->postings_raw - 4;
+	}
+	cur_init(&c, p->buf + p->len, 4);
+	if (!crc_ok(checksum_crc32c(0, p->buf, p->len), cur_u32le(&c)))
+		return pcorrupt(p, err, "checksum mismatch");
+	return 0;
+}
+
+/* The skip entries of a list's full blocks (last doc, bit widths, positions
+ * bytes) into p->blks, and where the packed blocks and the tail start. */
+static int postings_read_skips(struct split_postings *p, bool positions, struct qw_err *err)
+{
+	uint32_t num_docs = p->r->num_docs;
+	uint64_t data = 0, pos = 0;
+	int64_t prev = -1;
+	struct cur c;
+
+	p->nfull = p->df / SPLIT_BLOCK;
+	p->blks = xcalloc(p->nfull ? p->nfull : 1, sizeof(*p->blks));
+	cur_init(&c, p->buf, p->len);
+	for (uint32_t b = 0; b < p->nfull; b++) {
+		uint64_t d = cur_varint(&c);
+
+		if (d < SPLIT_BLOCK || d > (uint64_t)num_docs)
+			return pcorrupt(p, err, "bad skip entry");
+		prev += (int64_t)d;
+		if (prev >= (int64_t)num_docs)
+			return pcorrupt(p, err, "bad skip entry");
+		p->blks[b].last_doc = (uint32_t)prev;
+		p->blks[b].wd = cur_u8(&c);
+		if (p->freqs)
+			p->blks[b].wf = cur_u8(&c);
+		if (positions) {
+			p->blks[b].pos_off = pos;
+			pos += cur_varint(&c);
+		}
+		if (p->blks[b].wd > 32 || p->blks[b].wf > 32)
+			return pcorrupt(p, err, "bad bit width");
+		p->blks[b].data_off = data;
+		data += 16u * p->blks[b].wd + 16u * p->blks[b].wf;
+	}
+	if (c.bad || data > cur_left(&c))
+		return pcorrupt(p, err, "bad skip list");
+	for (uint32_t b = 0; b < p->nfull; b++)
+		p->blks[b].data_off += (uint64_t)(c.p - p->buf);
+	p->tail_off = (uint64_t)(c.p - p->buf) + data;
+	p->tail_pos_off = pos;
+	return 0;
+}
+
+/* The positions list of a frequent term from its section into p->pbuf,
+ * CRC checked then inflated. */
+static int postings_read_positions(struct split_postings *p, const struct split_term_info *ti,
+				   struct qw_err *err)
+{
+	struct split_reader *r = p->r;
+	struct cur c;
+
+	p->pbuf = split_rd(r, SEC_POSITIONS, ti->positions_off, ti->positions_len, err);
+	if (!p->pbuf)
+		return -1;
+	if (ti->positions_len < 4)
+		return split_corrupt(r, err, SEC_POSITIONS, ti->positions_off,
+				     "positions list too short");
+	p->plen = ti->positions_len - 4;
+	cur_init(&c, p->pbuf + p->plen, 4);
+	if (!crc_ok(checksum_crc32c(0, p->pbuf, p->plen), cur_u32le(&c)))
+		return split_corrupt(r, err, SEC_POSITIONS, ti->positions_off, "checksum mismatch");
+	if (ti->positions_raw) {
+		if (split_inflate_unit(r, SEC_POSITIONS, ti->positions_off, &p->pbuf, p->plen,
+				       ti->positions_raw, err) < 0)
+			return -1;
+		p->plen = ti->positions_raw;
+	}
+	if (p->tail_pos_off > p->plen)
+		return split_corrupt(r, err, SEC_POSITIONS, ti->positions_off,
+				     "bad positions length");
+	return 0;
+}
+
 struct split_postings *split_postings_open(struct split_reader *r, const struct split_term_info *ti,
 					   bool want_positions, struct qw_err *err)
 {
 	struct split_postings *p;
 	const struct rfield *f;
-	struct cur c;
-	uint64_t data = 0, pos = 0;
-	int64_t prev = -1;
+	int rc;
 
 	if (ti->field >= r->nfields) {
 		err_set(err, EX_SOFTWARE, "split '%s': bad term info", r->path);
@@ -361,130 +487,20 @@ struct split_postings *split_postings_open(struct split_reader *r, const struct 
 	p->doc = SPLIT_DOC_END;
 	p->posv_for = -1;
 	p->list_off = ti->postings_off;
-	if (p->df == 0 || p->df > r->num_docs) {
-		pcorrupt(p, err, "bad doc frequency");
-		goto fail;
-	}
-	if (p->df < SPLIT_BLOCK) {
+	if (p->df == 0 || p->df > r->num_docs)
+		rc = pcorrupt(p, err, "bad doc frequency");
+	else if (p->df < SPLIT_BLOCK)
 		/* inline in a dictionary block: a tail only */
-		const uint8_t *blk = NULL;
-		uint64_t blen = 0;
-
-		if (split_dict_block_raw(r, f, ti->inline_blk, &blk, &blen, err) < 0)
-			goto fail;
-		if (ti->inline_off > blen || ti->inline_len > blen - ti->inline_off ||
-		    (want_positions && (ti->inline_pos_off > blen ||
-					ti->inline_pos_len > blen - ti->inline_pos_off))) {
-			pcorrupt(p, err, "bad inline postings");
-			goto fail;
-		}
-		/* a tail list: the first doc (from -1), then the stored rest */
-		p->buf = xmalloc(ti->inline_len + 10 + BITPACK_PAD + 1);
-		{
-			uint32_t v = ti->inline_first;
-			uint64_t k = 0;
-
-			while (v >= 0x80) {
-				p->buf[k++] = (uint8_t)(v | 0x80);
-				v >>= 7;
-			}
-			p->buf[k++] = (uint8_t)v;
-			memcpy(p->buf + k, blk + ti->inline_off, ti->inline_len);
-			p->len = k + ti->inline_len;
-		}
-		if (want_positions) {
-			p->pbuf = xmalloc(ti->inline_pos_len + BITPACK_PAD + 1);
-			memcpy(p->pbuf, blk + ti->inline_pos_off, ti->inline_pos_len);
-			p->plen = ti->inline_pos_len;
-		}
-	} else {
-		if (ti->postings_len < 4) {
-			pcorrupt(p, err, "postings list too short");
-			goto fail;
-		}
-		p->buf = split_rd(r, SEC_POSTINGS, ti->postings_off, ti->postings_len, err);
-		if (!p->buf)
-			goto fail;
-		p->len = ti->postings_len - 4;
-		if (ti->postings_raw) {
-			if (split_inflate_unit(r, SEC_POSTINGS, ti->postings_off, &p->buf, ti->postings_len,
-					 ti->postings_raw, err) < 0)
-				goto fail;
-			p->len = ti->postings_raw - 4;
-		}
-		cur_init(&c, p->buf + p->len, 4);
-		if (!crc_ok(checksum_crc32c(0, p->buf, p->len), cur_u32le(&c))) {
-			pcorrupt(p, err, "checksum mismatch");
-			goto fail;
-		}
-		p->nfull = p->df / SPLIT_BLOCK;
-		p->blks = xcalloc(p->nfull ? p->nfull : 1, sizeof(*p->blks));
-		cur_init(&c, p->buf, p->len);
-		for (uint32_t b = 0; b < p->nfull; b++) {
-			uint64_t d = cur_varint(&c);
-
-			if (d < SPLIT_BLOCK || d > (uint64_t)r->num_docs) {
-				pcorrupt(p, err, "bad skip entry");
-				goto fail;
-			}
-			prev += (int64_t)d;
-			if (prev >= (int64_t)r->num_docs) {
-				pcorrupt(p, err, "bad skip entry");
-				goto fail;
-			}
-			p->blks[b].last_doc = (uint32_t)prev;
-			p->blks[b].wd = cur_u8(&c);
-			if (p->freqs)
-				p->blks[b].wf = cur_u8(&c);
-			if (f->info.record == RECORD_POSITION) {
-				p->blks[b].pos_off = pos;
-				pos += cur_varint(&c);
-			}
-			if (p->blks[b].wd > 32 || p->blks[b].wf > 32) {
-				pcorrupt(p, err, "bad bit width");
-				goto fail;
-			}
-			p->blks[b].data_off = data;
-			data += 16u * p->blks[b].wd + 16u * p->blks[b].wf;
-		}
-		if (c.bad || data > cur_left(&c)) {
-			pcorrupt(p, err, "bad skip list");
-			goto fail;
-		}
-		for (uint32_t b = 0; b < p->nfull; b++)
-			p->blks[b].data_off += (uint64_t)(c.p - p->buf);
-		p->tail_off = (uint64_t)(c.p - p->buf) + data;
-		p->tail_pos_off = pos;
-	}
-	if (want_positions && p->df >= SPLIT_BLOCK) {
-		p->pbuf = split_rd(r, SEC_POSITIONS, ti->positions_off, ti->positions_len, err);
-		if (!p->pbuf)
-			goto fail;
-		if (ti->positions_len < 4) {
-			split_corrupt(r, err, SEC_POSITIONS, ti->positions_off, "positions list too short");
-			goto fail;
-		}
-		p->plen = ti->positions_len - 4;
-		cur_init(&c, p->pbuf + p->plen, 4);
-		if (!crc_ok(checksum_crc32c(0, p->pbuf, p->plen), cur_u32le(&c))) {
-			split_corrupt(r, err, SEC_POSITIONS, ti->positions_off, "checksum mismatch");
-			goto fail;
-		}
-		if (ti->positions_raw) {
-			if (split_inflate_unit(r, SEC_POSITIONS, ti->positions_off, &p->pbuf, p->plen,
-					 ti->positions_raw, err) < 0)
-				goto fail;
-			p->plen = ti->positions_raw;
-		}
-		if (p->tail_pos_off > p->plen) {
-			split_corrupt(r, err, SEC_POSITIONS, ti->positions_off, "bad positions length");
-			goto fail;
-		}
+		rc = postings_open_inline(p, f, ti, err);
+	else if ((rc = postings_read_list(p, ti, err)) == 0 &&
+		 (rc = postings_read_skips(p, f->info.record == RECORD_POSITION, err)) == 0 &&
+		 want_positions)
+		rc = postings_read_positions(p, ti, err);
+	if (rc < 0) {
+		split_postings_free(p);
+		return NULL;
 	}
 	return p;
-fail:
-	split_postings_free(p);
-	return NULL;
 }
 
 /* Decode block b (nfull = the tail) into docs/tfs. */
