@@ -289,21 +289,9 @@ dump_docs() {
 }
 
 @test "qw gc applies retention: splits older than the period are marked, then removed; recent ones stay" {
-	cat >"$T/ret.yaml" <<EOF2
-version: 0.8
-index_id: ret
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-  timestamp_field: ts
-retention:
+	make_ts_index ret "  timestamp_field: ts" "retention:
   period: 30 days
-  schedule: daily
-EOF2
-	qw index create --index-config "$T/ret.yaml" >/dev/null
+  schedule: daily"
 	now=$(date +%s)
 	# old batches (60 and 40 days ago), one at the edge (29 days), recent ones
 	for age in 5184000 3456000 2505600 3600 60; do
