@@ -164,7 +164,6 @@ static void write_values(struct split_enc *s, uint64_t *v, size_t n, uint64_t vm
 	free(tab);
 }
 
-
 static uint64_t gcd64(uint64_t a, uint64_t b)
 {
 	while (b) {

@@ -24,7 +24,6 @@ static size_t shared_prefix(const uint8_t *a, size_t al, const uint8_t *b, size_
 	return i;
 }
 
-
 static int write_dict_block(struct split_enc *s, uint32_t nterms, uint64_t post_off,
 			    uint64_t pos_off, const uint8_t *first, size_t first_len,
 			    struct qw_err *err)

@@ -134,7 +134,6 @@ static int cached_footer(struct split_reader *r, struct split_trailer *t, struct
 	return 0;
 }
 
-
 int split_footer_load(struct split_reader *r, struct split_trailer *t, struct qw_err *err)
 {
 	int cached = 0;
