@@ -6,6 +6,7 @@
 # too; delete tasks drop documents in the merge; doc store blocks are
 # copied as stored.
 load helpers
+load merge-helpers
 
 setup() {
 	setup_datadir
@@ -13,16 +14,7 @@ setup() {
 }
 
 make_index() {
-	cat >"$T/$1.yaml" <<EOF
-version: 0.8
-index_id: $1
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-      output_format: unix_timestamp_secs
+	make_ts_index "$1" "      output_format: unix_timestamp_secs
     - name: msg
       type: text
       record: position
@@ -38,18 +30,11 @@ doc_mapping:
       type: text
       stored: false
   timestamp_field: ts
-  tag_fields: [level]
-indexing_settings:
+  tag_fields: [level]" "indexing_settings:
   merge_policy:
     type: stable_log
     merge_factor: 3
-    max_merge_factor: 10
-EOF
-	qw index create --index-config "$T/$1.yaml" >/dev/null
-}
-
-meta() {
-	echo "$QW_DATA_DIR/indexes/$1/metastore.json"
+    max_merge_factor: 10"
 }
 
 # runs INDEX RUNS N: RUNS cron-style runs of N new lines each (batch k, line j).

@@ -4,6 +4,7 @@
 # over the input lines for documents and counts, the raw metastore file for
 # states.
 load helpers
+load merge-helpers
 
 setup() {
 	setup_datadir
@@ -12,16 +13,7 @@ setup() {
 
 # make_index ID [merge policy YAML lines (indented 4)] [extra doc_mapping lines]
 make_index() {
-	cat >"$T/$1.yaml" <<EOF
-version: 0.8
-index_id: $1
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-      output_format: rfc3339
+	make_ts_index "$1" "      output_format: rfc3339
     - name: msg
       type: text
       record: position
@@ -31,18 +23,9 @@ doc_mapping:
       fast: true
 ${3:-}
   timestamp_field: ts
-  tag_fields: [level]
-indexing_settings:
+  tag_fields: [level]" "indexing_settings:
   merge_policy:
-${2:-    type: stable_log
-    merge_factor: 3
-    max_merge_factor: 5}
-EOF
-	qw index create --index-config "$T/$1.yaml" >/dev/null
-}
-
-meta() {
-	echo "$QW_DATA_DIR/indexes/$1/metastore.json"
+${2:-$DEFAULT_MERGE_POLICY}"
 }
 
 # append_batch FILE K N: N lines of batch K (RFC 3339 timestamps, so that
@@ -306,21 +289,9 @@ dump_docs() {
 }
 
 @test "qw gc applies retention: splits older than the period are marked, then removed; recent ones stay" {
-	cat >"$T/ret.yaml" <<EOF2
-version: 0.8
-index_id: ret
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-  timestamp_field: ts
-retention:
+	make_ts_index ret "  timestamp_field: ts" "retention:
   period: 30 days
-  schedule: daily
-EOF2
-	qw index create --index-config "$T/ret.yaml" >/dev/null
+  schedule: daily"
 	now=$(date +%s)
 	# old batches (60 and 40 days ago), one at the edge (29 days), recent ones
 	for age in 5184000 3456000 2505600 3600 60; do

@@ -5,6 +5,7 @@
 # here as a jq filter, independently of qw's query engine) and the raw
 # metastore file.
 load helpers
+load merge-helpers
 
 setup() {
 	setup_datadir
@@ -13,36 +14,18 @@ setup() {
 
 # make_index ID [merge policy YAML lines, indented 4]
 make_index() {
-	cat >"$T/$1.yaml" <<EOF
-version: 0.8
-index_id: $1
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-      output_format: unix_timestamp_secs
+	make_ts_index "$1" "      output_format: unix_timestamp_secs
     - name: msg
       type: text
     - name: level
       type: text
       tokenizer: raw
       fast: true
-  timestamp_field: ts
-search_settings:
+  timestamp_field: ts" "search_settings:
   default_search_fields: [msg]
 indexing_settings:
   merge_policy:
-${2:-    type: stable_log
-    merge_factor: 3
-    max_merge_factor: 5}
-EOF
-	qw index create --index-config "$T/$1.yaml" >/dev/null
-}
-
-meta() {
-	echo "$QW_DATA_DIR/indexes/$1/metastore.json"
+${2:-$DEFAULT_MERGE_POLICY}"
 }
 
 # batch K N: N lines of batch K, timestamps 1700000000 + K*1000 + j.

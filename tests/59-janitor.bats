@@ -4,33 +4,18 @@
 # deletion grace period, each pass says what it did. Oracles: the raw
 # metastore file and jq over the input lines.
 load helpers
+load merge-helpers
 
 setup() {
 	setup_datadir
 	T=$BATS_TEST_TMPDIR
 }
 
-meta() {
-	echo "$QW_DATA_DIR/indexes/$1/metastore.json"
-}
-
 # make_index ID SCHEDULE
 make_index() {
-	cat >"$T/$1.yaml" <<EOF
-version: 0.8
-index_id: $1
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-  timestamp_field: ts
-retention:
+	make_ts_index "$1" "  timestamp_field: ts" "retention:
   period: 30 days
-  schedule: "$2"
-EOF
-	qw index create --index-config "$T/$1.yaml" >/dev/null
+  schedule: \"$2\""
 }
 
 # add_split INDEX AGE_SECS: one split of 10 documents that old

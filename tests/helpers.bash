@@ -25,3 +25,8 @@ require_shared_data() {
 setup_datadir() {
 	export QW_DATA_DIR="$BATS_TEST_TMPDIR/qwdata"
 }
+
+# The metastore file of index ID (the file backend's).
+meta() {
+	echo "$QW_DATA_DIR/indexes/$1/metastore.json"
+}

@@ -16,10 +16,6 @@ EOF2
 	qw index create --index-config "$BATS_TEST_TMPDIR/$1.yaml" >/dev/null
 }
 
-meta() {
-	echo "$QW_DATA_DIR/indexes/$1/metastore.json"
-}
-
 # The control records of a file as compact JSON, without the separator.
 records() {
 	tr -d '\036' <"$1" | grep '^{' | jq -c .

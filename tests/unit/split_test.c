@@ -24,7 +24,7 @@
 #include "split/split_format.h"
 #include "split/split_merge.h"
 #include "split/split_reader.h"
-#include "split/split_writer.h"
+#include "split/split_bundle.h"
 #include "tap.h"
 #include "split/termkey.h"
 
@@ -154,7 +154,6 @@ static void lower(const char *s, char *out)
 	out[i] = '\0';
 }
 
-/* Build, serialize and bundle the split of docs[0..n). */
 /* One mapped document into seg, as qw-index adds it: its values, and its
  * stored form without the stored: false fields. */
 static int add_canon(struct segment *seg, struct docmap *dm, json_t *canon, const char *text,
@@ -175,31 +174,76 @@ static int add_canon(struct segment *seg, struct docmap *dm, json_t *canon, cons
 	return rc;
 }
 
+/* The docs that a merge with deletions drops. */
+static bool dropped_doc(int i)
+{
+	return i % 5 == 0 || i % 7 == 3;
+}
+
+/*
+ * Generate docs 0..hi-1 (the same ones on every call: the generator
+ * restarts) and index into seg those in [lo, hi) that are not dropped
+ * (drop: dropped_doc()). With model, each is generated into docs[i] and
+ * keeps its canonical text there, for the checks against the model.
+ */
+static int index_docs(struct segment *seg, struct docmap *dm, int lo, int hi, bool drop,
+		      bool model, struct qw_err *err)
+{
+	struct buf line = BUF_INIT;
+	int ret = -1;
+
+	rng = 0x1234567887654321ULL;
+	for (int i = 0; i < hi; i++) {
+		json_t *canon = NULL;
+		enum docmap_reason reason;
+		struct mdoc scratch, *d = model ? &docs[i] : &scratch;
+		char *text;
+		int rc;
+
+		if (!model)
+			memset(&scratch, 0, sizeof(scratch));
+		gen_doc(d, i, &line);
+		if (i < lo || (drop && dropped_doc(i)))
+			continue;
+		if (docmap_map_line(dm, line.data, line.len, &canon, &reason, err) < 0)
+			goto out;
+		text = json_dumps(canon, JSON_COMPACT);
+		rc = add_canon(seg, dm, canon, text, err);
+		json_decref(canon);
+		if (model) {
+			free(d->canon);
+			d->canon = text;
+		} else {
+			free(text);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&line);
+	return ret;
+}
+
+/* Serialize seg into the fresh scratch directory dir and bundle it into out. */
+static int write_split(struct segment *seg, const char *dir, const char *out, struct qw_err *err)
+{
+	if (fsutil_rm_rf(dir, err) < 0 || fsutil_mkdir_p(dir, 0755, err) < 0 ||
+	    segment_serialize(seg, dir, err) < 0 || split_bundle(dir, out, NULL, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Build, serialize and bundle the split of docs[0..n). */
 static int build_split(struct index_config *cfg, int n, const char *dir, const char *out,
 		       struct qw_err *err)
 {
 	struct docmap *dm = docmap_new(cfg);
 	struct segment *seg = segment_new(cfg);
-	struct buf line = BUF_INIT;
 	int ret = -1;
 
-	rng = 0x1234567887654321ULL;
-	for (int i = 0; i < n; i++) {
-		json_t *canon = NULL;
-		enum docmap_reason reason;
-		struct mdoc *d = &docs[i];
-
-		gen_doc(d, i, &line);
-		if (docmap_map_line(dm, line.data, line.len, &canon, &reason, err) < 0)
-			goto out;
-		free(d->canon);
-		d->canon = json_dumps(canon, JSON_COMPACT);
-		if (add_canon(seg, dm, canon, d->canon, err) < 0) {
-			json_decref(canon);
-			goto out;
-		}
-		json_decref(canon);
-	}
+	if (index_docs(seg, dm, 0, n, false, true, err) < 0)
+		goto out;
 	{
 		uint64_t want = 0;
 		int64_t a, b;
@@ -223,15 +267,10 @@ static int build_split(struct index_config *cfg, int n, const char *dir, const c
 		free(ts);
 		json_decref(tags);
 	}
-	if (fsutil_rm_rf(dir, err) < 0 || fsutil_mkdir_p(dir, 0755, err) < 0)
-		goto out;
-	if (segment_serialize(seg, dir, err) < 0)
-		goto out;
-	if (split_bundle(dir, out, NULL, NULL, err) < 0)
+	if (write_split(seg, dir, out, err) < 0)
 		goto out;
 	ret = 0;
 out:
-	buf_free(&line);
 	segment_free(seg);
 	docmap_free(dm);
 	return ret;
@@ -347,49 +386,21 @@ out:
 /* ---------------------------------------------------------------- merge */
 
 /*
- * The split of the docs i in [lo, hi) with !(drop && drop(i)), generated
- * as build_split() does (the same documents), into out.
+ * The split of the docs i in [lo, hi) with !(drop && dropped_doc(i)),
+ * generated as build_split() does (the same documents), into out.
  */
-static bool dropped_doc(int i)
-{
-	return i % 5 == 0 || i % 7 == 3;
-}
-
 static int build_part(struct index_config *cfg, int lo, int hi, bool drop, const char *dir,
 		      const char *out, struct qw_err *err)
 {
 	struct docmap *dm = docmap_new(cfg);
 	struct segment *seg = segment_new(cfg);
-	struct buf line = BUF_INIT;
 	int ret = -1;
 
-	rng = 0x1234567887654321ULL;
-	for (int i = 0; i < hi; i++) {
-		json_t *canon = NULL;
-		enum docmap_reason reason;
-		struct mdoc d;
-		char *text;
-		int rc;
-
-		memset(&d, 0, sizeof(d));
-		gen_doc(&d, i, &line);
-		if (i < lo || (drop && dropped_doc(i)))
-			continue;
-		if (docmap_map_line(dm, line.data, line.len, &canon, &reason, err) < 0)
-			goto out;
-		text = json_dumps(canon, JSON_COMPACT);
-		rc = add_canon(seg, dm, canon, text, err);
-		free(text);
-		json_decref(canon);
-		if (rc < 0)
-			goto out;
-	}
-	if (fsutil_rm_rf(dir, err) < 0 || fsutil_mkdir_p(dir, 0755, err) < 0 ||
-	    segment_serialize(seg, dir, err) < 0 || split_bundle(dir, out, NULL, NULL, err) < 0)
+	if (index_docs(seg, dm, lo, hi, drop, false, err) < 0 ||
+	    write_split(seg, dir, out, err) < 0)
 		goto out;
 	ret = 0;
 out:
-	buf_free(&line);
 	segment_free(seg);
 	docmap_free(dm);
 	return ret;

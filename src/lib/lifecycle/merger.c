@@ -16,7 +16,7 @@
 #include "mapping/partition.h"
 #include "split/split_merge.h"
 #include "split/split_reader.h"
-#include "split/split_writer.h"
+#include "split/split_bundle.h"
 #include "base/xalloc.h"
 
 /* Can the doc store give every document back whole? */

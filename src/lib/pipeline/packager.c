@@ -8,7 +8,7 @@
 #include "base/ids.h"
 #include "pipeline/packager.h"
 #include "pipeline/protocol.h"
-#include "split/split_writer.h"
+#include "split/split_bundle.h"
 #include "base/xalloc.h"
 
 /* The segment directory of a split entry, checked: its last component must

@@ -16,6 +16,7 @@
 #include "base/checksum.h"
 #include "mapping/datetime.h"
 #include "base/fsutil.h"
+#include "base/hashslots.h"
 #include "split/split_encode.h"
 #include "split/split_format.h"
 #include "split/split_tags.h"
@@ -72,21 +73,17 @@ static size_t strtab_mem(const struct strtab *t)
 	return t->nslots * sizeof(uint32_t) + t->cap * sizeof(struct strent) + t->arena.cap;
 }
 
+/* The hash of entry i, kept with it (hashslots_grow). */
+static uint32_t strtab_hash_of(const void *ctx, size_t i)
+{
+	const struct strtab *t = ctx;
+
+	return t->ents[i].hash;
+}
+
 static void strtab_rehash(struct strtab *t)
 {
-	size_t nn = t->nslots ? t->nslots * 2 : 64;
-	uint32_t *s = xcalloc(nn, sizeof(*s));
-
-	for (size_t i = 0; i < t->n; i++) {
-		size_t j = t->ents[i].hash & (nn - 1);
-
-		while (s[j])
-			j = (j + 1) & (nn - 1);
-		s[j] = (uint32_t)i + 1;
-	}
-	free(t->slots);
-	t->slots = s;
-	t->nslots = nn;
+	hashslots_grow(&t->slots, &t->nslots, t->n, strtab_hash_of, t);
 }
 
 static const uint8_t *strtab_get(const struct strtab *t, uint32_t id, size_t *len)
@@ -399,22 +396,18 @@ static uint32_t field_hash(const char *path, size_t len, enum value_kind kind)
 	return hash_bytes(path, len) ^ ((uint32_t)kind * 0x9e3779b9u);
 }
 
+/* The hash of field i, from its path and kind (hashslots_grow). */
+static uint32_t field_hash_of(const void *ctx, size_t i)
+{
+	const struct segment *seg = ctx;
+	const struct sfield *f = &seg->fields[i];
+
+	return field_hash(f->path, f->path_len, f->kind);
+}
+
 static void fields_rehash(struct segment *seg)
 {
-	size_t nn = seg->nfslots ? seg->nfslots * 2 : 64;
-	uint32_t *s = xcalloc(nn, sizeof(*s));
-
-	for (size_t i = 0; i < seg->nfields; i++) {
-		struct sfield *f = &seg->fields[i];
-		size_t j = field_hash(f->path, f->path_len, f->kind) & (nn - 1);
-
-		while (s[j])
-			j = (j + 1) & (nn - 1);
-		s[j] = (uint32_t)i + 1;
-	}
-	free(seg->fslots);
-	seg->fslots = s;
-	seg->nfslots = nn;
+	hashslots_grow(&seg->fslots, &seg->nfslots, seg->nfields, field_hash_of, seg);
 }
 
 static struct sfield *field_get(struct segment *seg, const struct field_value *fv)

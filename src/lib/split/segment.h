@@ -12,7 +12,7 @@
  *
  * segment_serialize() writes the segment's sections into an empty scratch
  * directory (one file per section plus "segment.json" describing them);
- * split_bundle() (split_writer.h) then turns that directory into one
+ * split_bundle() (split_bundle.h) then turns that directory into one
  * .split file. After serialize the segment may only be freed.
  * Not thread-safe: one segment per thread.
  */

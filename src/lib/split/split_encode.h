@@ -1,6 +1,7 @@
 /*
- * split_encode: the encoders of a split's sections (man/qw-split.5), the
- * writing side of split_reader.c. Two writers drive them: segment.c (from
+ * split_encode: the encoders of a split's sections (man/qw-split.5); each
+ * section's encoder sits beside its decoder in the section's own file
+ * (split_internal.h lists them), this file drives them. Two writers drive them: segment.c (from
  * its in-memory index, qw-index) and split_merge.c (from N split readers,
  * qw-merge), so that the bytes of a dictionary, a postings list, a column,
  * field norms or the doc store are encoded in one place.

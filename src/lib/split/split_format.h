@@ -1,7 +1,8 @@
 /*
  * split_format: the constants of the .split layout (man/qw-split.5) and a
- * bounds-checked cursor to decode it. Shared by segment.c (which writes the
- * sections), split_writer.c (footer) and split_reader.c. A cursor never
+ * bounds-checked cursor to decode it. Shared by segment.c, the section
+ * files (split_internal.h: each encodes and decodes one section) and
+ * split_reader.c. A cursor never
  * reads outside [p, end): any overrun sets bad and returns zeros, so a
  * decoder checks cur.bad once after a run of reads. Header-only.
  */

@@ -1,5 +1,5 @@
-/* split_writer: see split_writer.h; layout in qw-split(5). */
-#include "split/split_writer.h"
+/* split_bundle: see split_bundle.h; layout in qw-split(5). */
+#include "split/split_bundle.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,8 @@
 #include "base/buf.h"
 #include "base/checksum.h"
 #include "base/fsutil.h"
-#include "split/split_format.h"
 #include "base/xalloc.h"
+#include "split/split_internal.h"
 
 #define COPY_CHUNK (1u << 20)
 
@@ -57,23 +57,17 @@ out:
 	return ret;
 }
 
-static void put_u32le(struct buf *b, uint32_t v)
-{
-	buf_add_u32le(b, v);
-}
-
 int split_bundle(const char *segment_dir, const char *out_path, json_t *extra,
 		 json_t **meta_out, struct qw_err *err)
 {
-	struct buf segjson = BUF_INIT, hot = BUF_INIT, footer = BUF_INIT, trailer = BUF_INIT;
+	struct buf segjson = BUF_INIT, hot = BUF_INIT, footer = BUF_INIT;
 	json_t *meta = NULL;
 	json_error_t jerr;
 	struct atomicfile af = ATOMICFILE_INIT;
 	char *chunk = NULL, *sj = NULL, *hp = NULL, *mtext = NULL;
 	int fd, ret = -1;
-	uint64_t off[SEC_COUNT], len[SEC_COUNT], pos = 0, footer_len;
+	uint64_t off[SEC_COUNT], len[SEC_COUNT], pos = 0;
 	uint32_t crc[SEC_COUNT];
-	size_t mlen, tstart;
 
 	if (meta_out)
 		*meta_out = NULL;
@@ -112,34 +106,8 @@ int split_bundle(const char *segment_dir, const char *out_path, json_t *extra,
 		err_set(err, EX_SOFTWARE, "cannot serialize split metadata");
 		goto out;
 	}
-	mlen = strlen(mtext);
-	buf_add(&footer, hot.data ? hot.data : "", hot.len);
-	buf_add(&footer, mtext, mlen);
-	tstart = footer.len;
-	put_u32le(&footer, SEC_COUNT);
-	for (int i = 0; i < SEC_COUNT; i++) {
-		size_t nl = strlen(split_section_names[i]);
-
-		buf_add_u8(&footer, (uint8_t)nl);
-		buf_add(&footer, split_section_names[i], nl);
-		buf_add_u64le(&footer, off[i]);
-		buf_add_u64le(&footer, len[i]);
-		put_u32le(&footer, crc[i]);
-	}
-	footer_len = footer.len + SPLIT_TRAILER_LEN;
-	if (hot.len > UINT32_MAX || mlen > UINT32_MAX) {
-		err_set(err, EX_SOFTWARE, "split footer too large");
+	if (split_footer_encode(&footer, &hot, mtext, off, len, crc, err) < 0)
 		goto out;
-	}
-	buf_add_u64le(&trailer, footer_len);
-	put_u32le(&trailer, (uint32_t)hot.len);
-	put_u32le(&trailer, (uint32_t)mlen);
-	put_u32le(&trailer, (uint32_t)(footer.len - tstart));
-	put_u32le(&trailer, checksum_crc32c(0, footer.data, footer.len));
-	put_u32le(&trailer, SPLIT_VERSION);
-	put_u32le(&trailer, checksum_crc32c(0, trailer.data, trailer.len));
-	buf_add(&trailer, SPLIT_MAGIC, 8);
-	buf_add(&footer, trailer.data, trailer.len);
 	if (fsutil_write_full(fd, footer.data, footer.len) < 0) {
 		err_errno(err, EX_IOERR, "cannot write '%s'", af.tmp);
 		goto out;
@@ -150,9 +118,9 @@ int split_bundle(const char *segment_dir, const char *out_path, json_t *extra,
 		json_t *fo = json_object();
 
 		json_object_set_new(fo, "start", json_integer((json_int_t)pos));
-		json_object_set_new(fo, "end", json_integer((json_int_t)(pos + footer_len)));
+		json_object_set_new(fo, "end", json_integer((json_int_t)(pos + footer.len)));
 		json_object_set_new(meta, "footer_offsets", fo);
-		json_object_set_new(meta, "split_size_bytes", json_integer((json_int_t)(pos + footer_len)));
+		json_object_set_new(meta, "split_size_bytes", json_integer((json_int_t)(pos + footer.len)));
 		*meta_out = json_incref(meta);
 	}
 	ret = 0;
@@ -163,7 +131,6 @@ out:
 	free(hp);
 	free(sj);
 	json_decref(meta);
-	buf_free(&trailer);
 	buf_free(&footer);
 	buf_free(&hot);
 	buf_free(&segjson);

@@ -1,13 +1,13 @@
 /*
- * split_writer: bundle a serialized segment directory into one .split file
+ * split_bundle: bundle a serialized segment directory into one .split file
  * (format: man/qw-split.5).
  *
  * segment_serialize() (segment.h) leaves in a scratch directory one file
  * per section ("terms", "postings", "positions", "fast", "docstore"), the
  * binary "hotcache" and "segment.json" (num_docs, uncompressed size, time
  * range, tags, fields). split_bundle() concatenates the sections, appends
- * the footer (hotcache, metadata JSON, section table with a CRC32C per
- * section, trailer with length, version and magic) and writes the result
+ * the footer (split_footer.c: hotcache, metadata JSON, section table
+ * with a CRC32C per section, trailer with length, version and magic) and writes the result
  * to out_path atomically (temp file, fsync, rename, fsync of the
  * directory); on failure out_path is untouched and the temp is removed.
  *
@@ -18,8 +18,8 @@
  * {"start", "end"} and "split_size_bytes" (these two are not stored in
  * the file). Reentrant.
  */
-#ifndef QW_SPLIT_WRITER_H
-#define QW_SPLIT_WRITER_H
+#ifndef QW_SPLIT_BUNDLE_H
+#define QW_SPLIT_BUNDLE_H
 
 #include <jansson.h>
 
