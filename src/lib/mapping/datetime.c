@@ -584,9 +584,13 @@ static bool parse_unix(const char *s, size_t len, int64_t *us, size_t *consumed)
 	return false;
 }
 
-/* The directives parse_strptime() reads (scan_directive()'s switch below,
+/* The directives parse_strptime() reads: scan_date_directive()'s,
+ * scan_time_directive()'s and scan_directive()'s own (their switches below,
  * kept in step). */
-static const char strptime_directives[] = "YyCmdejHIklMSfpPbBhaAzZsTRFDnt%";
+#define STRPTIME_DATE_DIRECTIVES "YyCmdejbBhaAFD"
+#define STRPTIME_TIME_DIRECTIVES "HIklMSfpPTR"
+static const char strptime_directives[] =
+	STRPTIME_DATE_DIRECTIVES STRPTIME_TIME_DIRECTIVES "zZsnt%";
 
 bool datetime_check_strptime(const char *fmt, char *bad)
 {
@@ -726,34 +730,11 @@ static bool scan_directive(struct scan *sc, char d, int width, struct dt_parts *
 {
 	bool neg;
 
-	switch (d) {
-	case 'Y':
-	case 'y':
-	case 'C':
-	case 'm':
-	case 'd':
-	case 'e':
-	case 'j':
-	case 'b':
-	case 'B':
-	case 'h':
-	case 'a':
-	case 'A':
-	case 'F':
-	case 'D':
+	if (d && strchr(STRPTIME_DATE_DIRECTIVES, d))
 		return scan_date_directive(sc, d, p);
-	case 'H':
-	case 'I':
-	case 'k':
-	case 'l':
-	case 'M':
-	case 'S':
-	case 'f':
-	case 'p':
-	case 'P':
-	case 'T':
-	case 'R':
+	if (d && strchr(STRPTIME_TIME_DIRECTIVES, d))
 		return scan_time_directive(sc, d, width, p);
+	switch (d) {
 	case 'z':
 		return sc_offset(sc, true, &p->offset_s);
 	case 'Z':
