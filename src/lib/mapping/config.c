@@ -695,8 +695,8 @@ static int parse_concat(const struct index_config *cfg, json_t *o, const char *p
 	return 0;
 }
 
-static int parse_field(const struct index_config *cfg, json_t *o, const char *path,
-		       const char *parent_path, int depth, struct field_mapping *f, struct qw_err *err)
+/* The keys a field mapping of this type may have. */
+static const char *const *field_keys(enum field_type type)
 {
 	static const char *const k_text[] = { "name", "type", "description", "stored", "indexed",
 		"fast", "tokenizer", "record", "fieldnorms", NULL };
@@ -714,13 +714,36 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 	 * such setting) and so does qw; each field keeps its own fast setting */
 	static const char *const k_object[] = { "name", "type", "description", "field_mappings",
 		"fast", NULL };
-	const char *name = NULL, *type = NULL, *desc = NULL, *base;
-	char inner[32];
-	size_t tlen;
-	int t;
 
-	if (want_object(o, path, NULL, err))
-		return -1;
+	switch (type) {
+	case FT_TEXT:
+		return k_text;
+	case FT_I64:
+	case FT_U64:
+	case FT_F64:
+		return k_num;
+	case FT_BOOL:
+	case FT_IP:
+		return k_plain;
+	case FT_DATETIME:
+		return k_date;
+	case FT_BYTES:
+		return k_bytes;
+	case FT_JSON:
+		return k_json;
+	case FT_OBJECT:
+		return k_object;
+	}
+	return k_plain;
+}
+
+/* name and path (parent_path.name) of a field mapping, and the defaults of
+ * every option. */
+static int parse_field_name(json_t *o, const char *path, const char *parent_path,
+			    struct field_mapping *f, struct qw_err *err)
+{
+	const char *name = NULL;
+
 	if (opt_str(o, path, "name", &name, err))
 		return -1;
 	if (!name)
@@ -736,7 +759,6 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 	} else {
 		f->path = xstrdup(name);
 	}
-	/* defaults */
 	f->stored = true;
 	f->indexed = true;
 	f->fast = false;
@@ -746,17 +768,20 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 	f->coerce = true;
 	f->fast_precision = DT_SECONDS;
 	f->expand_dots = true;
+	return 0;
+}
 
-	if (opt_str(o, path, "type", &type, err))
-		return -1;
-	if (!type)
-		return config_fail(err, path, "type", "missing field type");
-	if (!strcmp(type, "concatenate"))
-		return parse_concat(cfg, o, path, depth, f, err);
-	base = type;
-	tlen = strlen(type);
+/* f->type and f->is_array from a type name: T or array<T>, T not object
+ * (concatenate is handled before). */
+static int parse_field_type(const char *type, const char *path, struct field_mapping *f,
+			    struct qw_err *err)
+{
+	const char *base = type;
+	char inner[32];
+	size_t tlen = strlen(type);
+	int t;
+
 	if (!strncmp(type, "array<", 6) && tlen > 7 && type[tlen - 1] == '>') {
-
 		if (tlen - 7 >= sizeof(inner))
 			return config_fail(err, path, "type", "unknown field type \"%.64s\"", type);
 		memcpy(inner, type + 6, tlen - 7);
@@ -766,71 +791,132 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 			return config_fail(err, path, "type", "array<object> is not supported");
 		f->is_array = true;
 		base = inner;
-		if (t < 0)
-			goto unknown_type;
 	} else {
 		t = config_find_name(field_type_names, type);
-		if (t < 0)
-			goto unknown_type;
+	}
+	if (t < 0) {
+		if (!strcmp(base, "concatenate"))
+			return config_fail(err, path, "type", "array<concatenate> is not a field type");
+		return config_fail(err, path, "type",
+			    "unknown field type \"%.64s\" (expected text, i64, u64, f64, bool, datetime, ip, bytes, json, object or array<...>)",
+			    type);
 	}
 	f->type = (enum field_type)t;
-	if (opt_str(o, path, "description", &desc, err))
+	return 0;
+}
+
+/* An object field: its field_mappings, parsed one level deeper. */
+static int parse_object_field(const struct index_config *cfg, json_t *o, const char *path,
+			      int depth, struct field_mapping *f, struct qw_err *err)
+{
+	json_t *sub = json_object_get(o, "field_mappings");
+	char subpath[PATH_MAX_LEN];
+
+	if (check_keys(o, path, field_keys(FT_OBJECT), err))
 		return -1;
-	if (desc)
-		f->description = xstrdup(desc);
+	pathf(subpath, sizeof(subpath), "%s.field_mappings", path);
+	if (!sub)
+		return config_fail(err, path, "field_mappings", "an object field needs field_mappings");
+	if (depth >= MAX_OBJECT_DEPTH)
+		return config_fail(err, path, "field_mappings", "objects nested more than %d deep",
+			    MAX_OBJECT_DEPTH);
+	if (parse_fields(cfg, sub, subpath, f->path, depth + 1, &f->fields, &f->n_fields, err))
+		return -1;
+	if (f->n_fields == 0)
+		return config_fail(err, path, "field_mappings",
+			    "an object field needs at least one field mapping");
+	return 0;
+}
 
-	switch (f->type) {
-	case FT_OBJECT: {
-		json_t *sub = json_object_get(o, "field_mappings");
-		char subpath[PATH_MAX_LEN];
+/* fast, coerce and output_format of an i64, u64 or f64 field. */
+static int parse_numeric_opts(json_t *o, const char *path, struct field_mapping *f,
+			      struct qw_err *err)
+{
+	int of = 0;
 
-		if (check_keys(o, path, k_object, err))
-			return -1;
-		pathf(subpath, sizeof(subpath), "%s.field_mappings", path);
-		if (!sub)
-			return config_fail(err, path, "field_mappings", "an object field needs field_mappings");
-		if (depth >= MAX_OBJECT_DEPTH)
-			return config_fail(err, path, "field_mappings", "objects nested more than %d deep",
-				    MAX_OBJECT_DEPTH);
-		if (parse_fields(cfg, sub, subpath, f->path, depth + 1, &f->fields, &f->n_fields, err))
-			return -1;
-		if (f->n_fields == 0)
-			return config_fail(err, path, "field_mappings",
-				    "an object field needs at least one field mapping");
+	if (opt_bool(o, path, "fast", &f->fast, err) ||
+	    opt_bool(o, path, "coerce", &f->coerce, err) ||
+	    opt_enum(o, path, "output_format", num_output_names, &of, err))
+		return -1;
+	f->output_format_string = of == 1;
+	return 0;
+}
+
+/* fast, input_format and output_format (base64 or hex) of a bytes field. */
+static int parse_bytes_opts(json_t *o, const char *path, struct field_mapping *f,
+			    struct qw_err *err)
+{
+	int inf = 0, outf = 0;
+
+	if (opt_bool(o, path, "fast", &f->fast, err) ||
+	    opt_enum(o, path, "input_format", bytes_format_names, &inf, err) ||
+	    opt_enum(o, path, "output_format", bytes_format_names, &outf, err))
+		return -1;
+	f->bytes_input_hex = inf == 1;
+	f->bytes_output_hex = outf == 1;
+	if (f->fast && f->is_array)
+		return config_fail(err, path, "fast", "fast is not allowed on array<bytes>");
+	return 0;
+}
+
+/* A datetime field's input_formats checked one by one, or, if it gave none,
+ * the default pair rfc3339 and unix_timestamp. */
+static int check_input_formats(const char *path, struct field_mapping *f, struct qw_err *err)
+{
+	if (!f->input_formats) {
+		f->input_formats = xcalloc(2, sizeof(char *));
+		f->input_formats[0] = xstrdup("rfc3339");
+		f->input_formats[1] = xstrdup("unix_timestamp");
+		f->n_input_formats = 2;
 		return 0;
 	}
-	case FT_TEXT:
-		if (check_keys(o, path, k_text, err))
-			return -1;
-		break;
-	case FT_I64:
-	case FT_U64:
-	case FT_F64:
-		if (check_keys(o, path, k_num, err))
-			return -1;
-		break;
-	case FT_BOOL:
-	case FT_IP:
-		if (check_keys(o, path, k_plain, err))
-			return -1;
-		break;
-	case FT_DATETIME:
-		if (check_keys(o, path, k_date, err))
-			return -1;
-		break;
-	case FT_BYTES:
-		if (check_keys(o, path, k_bytes, err))
-			return -1;
-		break;
-	case FT_JSON:
-		if (check_keys(o, path, k_json, err))
-			return -1;
-		break;
-	}
-	if (opt_bool(o, path, "stored", &f->stored, err) ||
-	    opt_bool(o, path, "indexed", &f->indexed, err))
-		return -1;
+	if (f->n_input_formats == 0)
+		return config_fail(err, path, "input_formats", "must not be empty");
+	for (size_t i = 0; i < f->n_input_formats; i++) {
+		char k[64];
 
+		pathf(k, sizeof(k), "input_formats[%zu]", i);
+		if (!valid_date_format(f->input_formats[i], false))
+			return config_fail(err, path, k,
+				    "unknown date format \"%.64s\" (expected rfc3339, rfc2822, iso8601, unix_timestamp or a strptime pattern)",
+				    f->input_formats[i]);
+		if (check_input_directives(f->input_formats[i], path, k, err))
+			return -1;
+	}
+	return 0;
+}
+
+/* fast, input_formats, output_format and fast_precision of a datetime field. */
+static int parse_datetime_opts(json_t *o, const char *path, struct field_mapping *f,
+			       struct qw_err *err)
+{
+	const char *of = NULL;
+	int prec = DT_SECONDS;
+
+	if (json_object_get(o, "fast_precision") && json_object_get(o, "precision"))
+		return config_fail(err, path, "precision",
+			    "give fast_precision or its old name precision, not both");
+	if (opt_bool(o, path, "fast", &f->fast, err) ||
+	    opt_strv(o, path, "input_formats", &f->input_formats, &f->n_input_formats, err) ||
+	    opt_str(o, path, "output_format", &of, err) ||
+	    opt_enum(o, path, "fast_precision", precision_names, &prec, err) ||
+	    opt_enum(o, path, "precision", precision_names, &prec, err))
+		return -1;
+	f->fast_precision = (enum dt_precision)prec;
+	if (check_input_formats(path, f, err))
+		return -1;
+	if (of && !valid_date_format(of, true))
+		return config_fail(err, path, "output_format",
+			    "unknown date format \"%.64s\" (expected rfc3339, rfc2822, iso8601, unix_timestamp_secs, unix_timestamp_millis, unix_timestamp_micros, unix_timestamp_nanos or a strptime pattern)",
+			    of);
+	f->output_format = xstrdup(of ? of : "rfc3339");
+	return 0;
+}
+
+/* The options that depend on a (non-object) field's type. */
+static int parse_type_opts(const struct index_config *cfg, json_t *o, const char *path,
+			   struct field_mapping *f, struct qw_err *err)
+{
 	switch (f->type) {
 	case FT_TEXT:
 		return parse_text_opts(cfg, o, path, f, err);
@@ -845,89 +931,46 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 		return 0;
 	case FT_I64:
 	case FT_U64:
-	case FT_F64: {
-		int of = 0;
-
-		if (opt_bool(o, path, "fast", &f->fast, err) ||
-		    opt_bool(o, path, "coerce", &f->coerce, err) ||
-		    opt_enum(o, path, "output_format", num_output_names, &of, err))
-			return -1;
-		f->output_format_string = of == 1;
-		return 0;
-	}
+	case FT_F64:
+		return parse_numeric_opts(o, path, f, err);
 	case FT_BOOL:
 	case FT_IP:
 		return opt_bool(o, path, "fast", &f->fast, err);
-	case FT_BYTES: {
-		int inf = 0, outf = 0;
-
-		if (opt_bool(o, path, "fast", &f->fast, err) ||
-		    opt_enum(o, path, "input_format", bytes_format_names, &inf, err) ||
-		    opt_enum(o, path, "output_format", bytes_format_names, &outf, err))
-			return -1;
-		f->bytes_input_hex = inf == 1;
-		f->bytes_output_hex = outf == 1;
-		if (f->fast && f->is_array)
-			return config_fail(err, path, "fast", "fast is not allowed on array<bytes>");
-		return 0;
-	}
-	case FT_DATETIME: {
-		const char *of = NULL;
-		int prec = DT_SECONDS;
-
-		if (json_object_get(o, "fast_precision") && json_object_get(o, "precision"))
-			return config_fail(err, path, "precision",
-				    "give fast_precision or its old name precision, not both");
-		if (opt_bool(o, path, "fast", &f->fast, err) ||
-		    opt_strv(o, path, "input_formats", &f->input_formats, &f->n_input_formats, err) ||
-		    opt_str(o, path, "output_format", &of, err) ||
-		    opt_enum(o, path, "fast_precision", precision_names, &prec, err) ||
-		    opt_enum(o, path, "precision", precision_names, &prec, err))
-			return -1;
-		f->fast_precision = (enum dt_precision)prec;
-		if (f->input_formats) {
-			if (f->n_input_formats == 0)
-				return config_fail(err, path, "input_formats", "must not be empty");
-			for (size_t i = 0; i < f->n_input_formats; i++) {
-				if (!valid_date_format(f->input_formats[i], false)) {
-					char k[64];
-
-					pathf(k, sizeof(k), "input_formats[%zu]", i);
-					return config_fail(err, path, k,
-						    "unknown date format \"%.64s\" (expected rfc3339, rfc2822, iso8601, unix_timestamp or a strptime pattern)",
-						    f->input_formats[i]);
-				}
-				{
-					char k[64];
-
-					pathf(k, sizeof(k), "input_formats[%zu]", i);
-					if (check_input_directives(f->input_formats[i], path, k, err))
-						return -1;
-				}
-			}
-		} else {
-			f->input_formats = xcalloc(2, sizeof(char *));
-			f->input_formats[0] = xstrdup("rfc3339");
-			f->input_formats[1] = xstrdup("unix_timestamp");
-			f->n_input_formats = 2;
-		}
-		if (of && !valid_date_format(of, true))
-			return config_fail(err, path, "output_format",
-				    "unknown date format \"%.64s\" (expected rfc3339, rfc2822, iso8601, unix_timestamp_secs, unix_timestamp_millis, unix_timestamp_micros, unix_timestamp_nanos or a strptime pattern)",
-				    of);
-		f->output_format = xstrdup(of ? of : "rfc3339");
-		return 0;
-	}
+	case FT_BYTES:
+		return parse_bytes_opts(o, path, f, err);
+	case FT_DATETIME:
+		return parse_datetime_opts(o, path, f, err);
 	case FT_OBJECT:
 		break;
 	}
 	return 0;
-unknown_type:
-	if (!strcmp(base, "concatenate"))
-		return config_fail(err, path, "type", "array<concatenate> is not a field type");
-	return config_fail(err, path, "type",
-		    "unknown field type \"%.64s\" (expected text, i64, u64, f64, bool, datetime, ip, bytes, json, object or array<...>)",
-		    type);
+}
+
+static int parse_field(const struct index_config *cfg, json_t *o, const char *path,
+		       const char *parent_path, int depth, struct field_mapping *f, struct qw_err *err)
+{
+	const char *type = NULL, *desc = NULL;
+
+	if (want_object(o, path, NULL, err) ||
+	    parse_field_name(o, path, parent_path, f, err) ||
+	    opt_str(o, path, "type", &type, err))
+		return -1;
+	if (!type)
+		return config_fail(err, path, "type", "missing field type");
+	if (!strcmp(type, "concatenate"))
+		return parse_concat(cfg, o, path, depth, f, err);
+	if (parse_field_type(type, path, f, err) ||
+	    opt_str(o, path, "description", &desc, err))
+		return -1;
+	if (desc)
+		f->description = xstrdup(desc);
+	if (f->type == FT_OBJECT)
+		return parse_object_field(cfg, o, path, depth, f, err);
+	if (check_keys(o, path, field_keys(f->type), err) ||
+	    opt_bool(o, path, "stored", &f->stored, err) ||
+	    opt_bool(o, path, "indexed", &f->indexed, err))
+		return -1;
+	return parse_type_opts(cfg, o, path, f, err);
 }
 
 /* ------------------------------------------------------- name hashes */

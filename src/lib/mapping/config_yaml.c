@@ -204,150 +204,167 @@ static int attach(struct frame *top, json_t *v, const yaml_mark_t *m, const char
 	return 0;
 }
 
+/* The tree being built: the root and the collections still open above the
+ * next event. */
+struct builder {
+	const char *name;                   /* for messages */
+	json_t *root;                       /* owned; NULL until the first node */
+	struct frame stack[YAML_MAX_DEPTH]; /* nodes borrowed: owned by their parent or root */
+	size_t depth;
+	bool have_doc;
+};
+
+/* libyaml's reason for refusing the text, with where it was and, if it
+ * says, where the construct it was in started. */
+static int parse_error(const yaml_parser_t *parser, const char *name, struct qw_err *err)
+{
+	const char *problem = parser->problem ? parser->problem : "invalid YAML";
+
+	if (parser->context)
+		return err_set(err, EX_DATAERR,
+			       "%s: line %zu, column %zu: %s %s started at line %zu, column %zu",
+			       name, (size_t)parser->problem_mark.line + 1,
+			       (size_t)parser->problem_mark.column + 1, problem, parser->context,
+			       (size_t)parser->context_mark.line + 1,
+			       (size_t)parser->context_mark.column + 1);
+	return err_set(err, EX_DATAERR, "%s: line %zu, column %zu: %s", name,
+		       (size_t)parser->problem_mark.line + 1,
+		       (size_t)parser->problem_mark.column + 1, problem);
+}
+
+/* Attach v (stolen) to the innermost open node; a plain scalar key such as
+ * 123 or true is attached as its text. */
+static int attach_to_parent(struct builder *b, const yaml_event_t *ev, json_t *v,
+			    struct qw_err *err)
+{
+	struct frame *top = &b->stack[b->depth - 1];
+	const yaml_mark_t *mark = &ev->start_mark;
+	json_t *k;
+	int rc;
+
+	rc = attach(top, v, mark, b->name, err);
+	if (rc != 1)
+		return rc;
+	k = json_stringn((const char *)ev->data.scalar.value, ev->data.scalar.length);
+	if (!k)
+		return at(err, b->name, mark, "%s", "invalid key");
+	return attach(top, k, mark, b->name, err);
+}
+
+/* A scalar, sequence or mapping starts: the root, or attached to the open
+ * node above; a sequence or mapping is then open itself. */
+static int add_node(struct builder *b, const yaml_event_t *ev, struct qw_err *err)
+{
+	const yaml_mark_t *mark = &ev->start_mark;
+	bool scalar = ev->type == YAML_SCALAR_EVENT;
+	const unsigned char *anchor = scalar ? ev->data.scalar.anchor :
+		ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor :
+		ev->data.mapping_start.anchor;
+	json_t *v;
+
+	if (anchor)
+		return at(err, b->name, mark, "%s", "YAML anchors are not supported");
+	if (scalar)
+		v = scalar_to_json(ev);
+	else if (ev->type == YAML_SEQUENCE_START_EVENT)
+		v = json_array();
+	else
+		v = json_object();
+	if (!v)
+		return at(err, b->name, mark, "%s", "invalid scalar (not UTF-8?)");
+	if (b->depth == 0) {
+		b->root = v;
+	} else if (attach_to_parent(b, ev, scalar ? v : json_incref(v), err)) {
+		/* a collection's own reference, taken for its frame */
+		if (!scalar)
+			json_decref(v);
+		return -1;
+	}
+	if (scalar)
+		return 0;
+	if (b->depth == YAML_MAX_DEPTH) {
+		if (b->root != v)
+			json_decref(v);
+		return at(err, b->name, mark, "%s", "nested too deeply");
+	}
+	b->stack[b->depth].node = v;
+	b->stack[b->depth].key = NULL;
+	if (b->root != v)
+		json_decref(v);
+	b->depth++;
+	return 0;
+}
+
+/* One parser event into the tree; *done at the end of the stream. */
+static int take_event(struct builder *b, const yaml_event_t *ev, bool *done, struct qw_err *err)
+{
+	switch (ev->type) {
+	case YAML_STREAM_START_EVENT:
+	case YAML_DOCUMENT_END_EVENT:
+		return 0;
+	case YAML_STREAM_END_EVENT:
+		*done = true;
+		return 0;
+	case YAML_DOCUMENT_START_EVENT:
+		if (b->have_doc)
+			return at(err, b->name, &ev->start_mark, "%s", "only one YAML document is allowed");
+		b->have_doc = true;
+		return 0;
+	case YAML_ALIAS_EVENT:
+		return at(err, b->name, &ev->start_mark, "%s", "YAML aliases are not supported");
+	case YAML_SCALAR_EVENT:
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		return add_node(b, ev, err);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (b->depth > 0) {
+			b->depth--;
+			free(b->stack[b->depth].key);
+			b->stack[b->depth].key = NULL;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 json_t *config_yaml_to_json(const char *text, size_t len, const char *name, struct qw_err *err)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
-	struct frame stack[YAML_MAX_DEPTH];
-	size_t depth = 0;
-	json_t *root = NULL;
-	bool done = false, have_doc = false, ok = false;
+	struct builder b = { .name = name ? name : "<yaml>" };
+	bool done = false, ok = false;
 
-	if (!name)
-		name = "<yaml>";
 	if (!yaml_parser_initialize(&parser)) {
-		err_set(err, EX_SOFTWARE, "%s: cannot initialize the YAML parser", name);
+		err_set(err, EX_SOFTWARE, "%s: cannot initialize the YAML parser", b.name);
 		return NULL;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (!done) {
-		json_t *v = NULL;
-		yaml_mark_t mark;
+		int rc;
 
 		if (!yaml_parser_parse(&parser, &ev)) {
-			if (parser.context)
-				err_set(err, EX_DATAERR,
-					"%s: line %zu, column %zu: %s %s started at line %zu, column %zu",
-					name, (size_t)parser.problem_mark.line + 1,
-					(size_t)parser.problem_mark.column + 1,
-					parser.problem ? parser.problem : "invalid YAML", parser.context,
-					(size_t)parser.context_mark.line + 1,
-					(size_t)parser.context_mark.column + 1);
-			else
-				err_set(err, EX_DATAERR, "%s: line %zu, column %zu: %s", name,
-					(size_t)parser.problem_mark.line + 1,
-					(size_t)parser.problem_mark.column + 1,
-					parser.problem ? parser.problem : "invalid YAML");
+			parse_error(&parser, b.name, err);
 			goto out;
 		}
-		mark = ev.start_mark;
-		switch (ev.type) {
-		case YAML_STREAM_START_EVENT:
-		case YAML_DOCUMENT_END_EVENT:
-			break;
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (have_doc) {
-				at(err, name, &mark, "%s", "only one YAML document is allowed");
-				goto out_ev;
-			}
-			have_doc = true;
-			break;
-		case YAML_ALIAS_EVENT:
-			at(err, name, &mark, "%s", "YAML aliases are not supported");
-			goto out_ev;
-		case YAML_SCALAR_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT: {
-			const unsigned char *anchor = ev.type == YAML_SCALAR_EVENT ?
-				ev.data.scalar.anchor : ev.type == YAML_SEQUENCE_START_EVENT ?
-				ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
-			int rc;
-
-			if (anchor) {
-				at(err, name, &mark, "%s", "YAML anchors are not supported");
-				goto out_ev;
-			}
-			if (ev.type == YAML_SCALAR_EVENT)
-				v = scalar_to_json(&ev);
-			else if (ev.type == YAML_SEQUENCE_START_EVENT)
-				v = json_array();
-			else
-				v = json_object();
-			if (!v) {
-				at(err, name, &mark, "%s", "invalid scalar (not UTF-8?)");
-				goto out_ev;
-			}
-			if (depth == 0) {
-				root = v;
-			} else {
-				if (ev.type != YAML_SCALAR_EVENT)
-					json_incref(v);
-				rc = attach(&stack[depth - 1], v, &mark, name, err);
-				if (rc == 1) {
-					/* a plain key like 123 or true: its text is the key */
-					json_t *k = json_stringn((const char *)ev.data.scalar.value,
-								 ev.data.scalar.length);
-
-					if (!k) {
-						at(err, name, &mark, "%s", "invalid key");
-						goto out_ev;
-					}
-					rc = attach(&stack[depth - 1], k, &mark, name, err);
-				}
-				if (rc) {
-					if (ev.type != YAML_SCALAR_EVENT)
-						json_decref(v);
-					goto out_ev;
-				}
-				if (ev.type == YAML_SCALAR_EVENT)
-					v = NULL;
-			}
-			if (ev.type != YAML_SCALAR_EVENT) {
-				if (depth == YAML_MAX_DEPTH) {
-					if (root != v)
-						json_decref(v);
-					at(err, name, &mark, "%s", "nested too deeply");
-					goto out_ev;
-				}
-				stack[depth].node = v; /* borrowed while open; owned by parent or root */
-				stack[depth].key = NULL;
-				if (root != v)
-					json_decref(v);
-				depth++;
-			}
-			break;
-		}
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			if (depth > 0) {
-				depth--;
-				free(stack[depth].key);
-				stack[depth].key = NULL;
-			}
-			break;
-		default:
-			break;
-		}
+		rc = take_event(&b, &ev, &done, err);
 		yaml_event_delete(&ev);
+		if (rc)
+			goto out;
 	}
-	if (!root)
-		root = json_null();
+	if (!b.root)
+		b.root = json_null();
 	ok = true;
-	goto out;
-out_ev:
-	yaml_event_delete(&ev);
 out:
-	while (depth > 0) {
-		depth--;
-		free(stack[depth].key);
+	while (b.depth > 0) {
+		b.depth--;
+		free(b.stack[b.depth].key);
 	}
 	yaml_parser_delete(&parser);
 	if (!ok) {
-		json_decref(root);
-		root = NULL;
+		json_decref(b.root);
+		b.root = NULL;
 	}
-	return root;
+	return b.root;
 }

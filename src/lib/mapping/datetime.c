@@ -584,8 +584,13 @@ static bool parse_unix(const char *s, size_t len, int64_t *us, size_t *consumed)
 	return false;
 }
 
-/* The directives parse_strptime() reads (its switch below, kept in step). */
-static const char strptime_directives[] = "YyCmdejHIklMSfpPbBhaAzZsTRFDnt%";
+/* The directives parse_strptime() reads: scan_date_directive()'s,
+ * scan_time_directive()'s and scan_directive()'s own (their switches below,
+ * kept in step). */
+#define STRPTIME_DATE_DIRECTIVES "YyCmdejbBhaAFD"
+#define STRPTIME_TIME_DIRECTIVES "HIklMSfpPTR"
+static const char strptime_directives[] =
+	STRPTIME_DATE_DIRECTIVES STRPTIME_TIME_DIRECTIVES "zZsnt%";
 
 bool datetime_check_strptime(const char *fmt, char *bad)
 {
@@ -605,13 +610,159 @@ bool datetime_check_strptime(const char *fmt, char *bad)
 	return true;
 }
 
+/* The year of a two-digit %y: 69 and below are 20xx, as POSIX says. */
+static int year_of_yy(int yy)
+{
+	return yy < 70 ? 2000 + yy : 1900 + yy;
+}
+
+/* A date directive: %Y %y %C %m %d %e %j, the names %b %B %h %a %A, or
+ * the composites %F (%Y-%m-%d) and %D (%m/%d/%y). */
+static bool scan_date_directive(struct scan *sc, char d, struct dt_parts *p)
+{
+	int n, idx;
+
+	switch (d) {
+	case 'Y':
+		if (sc_char(sc, '-')) {
+			if (!sc_num(sc, 1, 5, &p->year))
+				return false;
+			p->year = -p->year;
+		} else if (!sc_num(sc, 4, 4, &p->year)) {
+			return false;
+		}
+		p->has_year = true;
+		return true;
+	case 'y':
+		if (!sc_int(sc, 2, 2, &n))
+			return false;
+		p->year = year_of_yy(n);
+		p->has_year = true;
+		return true;
+	case 'C':
+		if (!sc_int(sc, 2, 2, &n))
+			return false;
+		p->year = n * 100 + p->year % 100;
+		p->has_year = true;
+		return true;
+	case 'm':
+		return sc_int(sc, 1, 2, &p->month);
+	case 'e':
+		sc_spaces(sc);
+		return sc_int(sc, 1, 2, &p->day);
+	case 'd':
+		return sc_int(sc, 1, 2, &p->day);
+	case 'j':
+		return sc_int(sc, 1, 3, &p->yday) && p->yday >= 1;
+	case 'b':
+	case 'B':
+	case 'h':
+		if (!sc_name(sc, month_names, 12, &idx))
+			return false;
+		p->month = idx + 1;
+		return true;
+	case 'a':
+	case 'A':
+		return sc_name(sc, day_names, 7, &idx);
+	case 'F':
+		if (!sc_num(sc, 4, 4, &p->year) || !sc_char(sc, '-') ||
+		    !sc_int(sc, 1, 2, &p->month) || !sc_char(sc, '-') ||
+		    !sc_int(sc, 1, 2, &p->day))
+			return false;
+		p->has_year = true;
+		return true;
+	case 'D':
+		if (!sc_int(sc, 1, 2, &p->month) || !sc_char(sc, '/') ||
+		    !sc_int(sc, 1, 2, &p->day) || !sc_char(sc, '/') || !sc_int(sc, 2, 2, &n))
+			return false;
+		p->year = year_of_yy(n);
+		p->has_year = true;
+		return true;
+	}
+	return false;
+}
+
+/* A time-of-day directive: %H %I %k %l %M %S, the fraction %f (%3f %6f
+ * %9f: exactly width digits), %p %P, or the composites %T and %R. */
+static bool scan_time_directive(struct scan *sc, char d, int width, struct dt_parts *p)
+{
+	size_t frac_start;
+
+	switch (d) {
+	case 'H':
+	case 'I':
+	case 'k':
+	case 'l':
+		sc_spaces(sc);
+		return sc_int(sc, 1, 2, &p->hour);
+	case 'M':
+		return sc_int(sc, 1, 2, &p->minute);
+	case 'S':
+		return sc_int(sc, 1, 2, &p->second);
+	case 'f':
+		frac_start = sc->i;
+		if (!sc_frac(sc, &p->nanos))
+			return false;
+		return !width || sc->i - frac_start == (size_t)width;
+	case 'p':
+	case 'P':
+		if (sc_word(sc, "am"))
+			p->pm = 0;
+		else if (sc_word(sc, "pm"))
+			p->pm = 1;
+		else
+			return false;
+		return true;
+	case 'T':
+		return sc_int(sc, 1, 2, &p->hour) && sc_char(sc, ':') &&
+		       sc_int(sc, 1, 2, &p->minute) && sc_char(sc, ':') &&
+		       sc_int(sc, 1, 2, &p->second);
+	case 'R':
+		return sc_int(sc, 1, 2, &p->hour) && sc_char(sc, ':') &&
+		       sc_int(sc, 1, 2, &p->minute);
+	}
+	return false;
+}
+
+/* One % directive d (width 0 if none given); false if the text does not
+ * match it or d is unknown. */
+static bool scan_directive(struct scan *sc, char d, int width, struct dt_parts *p)
+{
+	bool neg;
+
+	if (d && strchr(STRPTIME_DATE_DIRECTIVES, d))
+		return scan_date_directive(sc, d, p);
+	if (d && strchr(STRPTIME_TIME_DIRECTIVES, d))
+		return scan_time_directive(sc, d, width, p);
+	switch (d) {
+	case 'z':
+		return sc_offset(sc, true, &p->offset_s);
+	case 'Z':
+		return sc_zone_name(sc, &p->offset_s) || sc_offset(sc, true, &p->offset_s);
+	case 's':
+		neg = sc_char(sc, '-');
+		if (!sc_num(sc, 1, 18, &p->epoch_s))
+			return false;
+		if (neg)
+			p->epoch_s = -p->epoch_s;
+		p->has_epoch = true;
+		return true;
+	case 'n':
+	case 't':
+		sc_spaces(sc);
+		return true;
+	case '%':
+		return sc_char(sc, '%');
+	}
+	return false;   /* unknown or truncated directive */
+}
+
 /* strptime-style patterns, as in Quickwit's docs. */
 static bool parse_strptime(const char *fmt, const char *s, size_t len, int64_t *us,
 			   size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
-	int idx;
 
 	parts_init(&p);
 	for (const char *f = fmt; *f; f++) {
@@ -631,156 +782,8 @@ static bool parse_strptime(const char *fmt, const char *s, size_t len, int64_t *
 			width = width * 10 + (*f++ - '0');
 		if (*f == '-' || *f == '_')    /* padding modifiers: accept anything */
 			f++;
-		switch (*f) {
-		case 'Y':
-			if (sc_char(&sc, '-')) {
-				if (!sc_num(&sc, 1, 5, &p.year))
-					return false;
-				p.year = -p.year;
-			} else if (!sc_num(&sc, 4, 4, &p.year)) {
-				return false;
-			}
-			p.has_year = true;
-			break;
-		case 'y': {
-			int yy;
-
-			if (!sc_int(&sc, 2, 2, &yy))
-				return false;
-			p.year = yy < 70 ? 2000 + yy : 1900 + yy;
-			p.has_year = true;
-			break;
-		}
-		case 'C': {
-			int cc;
-
-			if (!sc_int(&sc, 2, 2, &cc))
-				return false;
-			p.year = cc * 100 + p.year % 100;
-			p.has_year = true;
-			break;
-		}
-		case 'm':
-			if (!sc_int(&sc, 1, 2, &p.month))
-				return false;
-			break;
-		case 'd':
-			if (!sc_int(&sc, 1, 2, &p.day))
-				return false;
-			break;
-		case 'e':
-			sc_spaces(&sc);
-			if (!sc_int(&sc, 1, 2, &p.day))
-				return false;
-			break;
-		case 'j':
-			if (!sc_int(&sc, 1, 3, &p.yday) || p.yday < 1)
-				return false;
-			break;
-		case 'H':
-		case 'I':
-		case 'k':
-		case 'l':
-			sc_spaces(&sc);
-			if (!sc_int(&sc, 1, 2, &p.hour))
-				return false;
-			break;
-		case 'M':
-			if (!sc_int(&sc, 1, 2, &p.minute))
-				return false;
-			break;
-		case 'S':
-			if (!sc_int(&sc, 1, 2, &p.second))
-				return false;
-			break;
-		case 'f': {
-			/* %f: fraction digits (any count), %3f %6f %9f: exactly that many */
-			size_t save = sc.i;
-
-			if (!sc_frac(&sc, &p.nanos))
-				return false;
-			if (width && sc.i - save != (size_t)width)
-				return false;
-			break;
-		}
-		case 'p':
-		case 'P':
-			if (sc_word(&sc, "am"))
-				p.pm = 0;
-			else if (sc_word(&sc, "pm"))
-				p.pm = 1;
-			else
-				return false;
-			break;
-		case 'b':
-		case 'B':
-		case 'h':
-			if (!sc_name(&sc, month_names, 12, &idx))
-				return false;
-			p.month = idx + 1;
-			break;
-		case 'a':
-		case 'A':
-			if (!sc_name(&sc, day_names, 7, &idx))
-				return false;
-			break;
-		case 'z':
-			if (!sc_offset(&sc, true, &p.offset_s))
-				return false;
-			break;
-		case 'Z':
-			if (!sc_zone_name(&sc, &p.offset_s) && !sc_offset(&sc, true, &p.offset_s))
-				return false;
-			break;
-		case 's': {
-			bool neg = sc_char(&sc, '-');
-
-			if (!sc_num(&sc, 1, 18, &p.epoch_s))
-				return false;
-			if (neg)
-				p.epoch_s = -p.epoch_s;
-			p.has_epoch = true;
-			break;
-		}
-		case 'T':
-			if (!sc_int(&sc, 1, 2, &p.hour) || !sc_char(&sc, ':') ||
-			    !sc_int(&sc, 1, 2, &p.minute) || !sc_char(&sc, ':') ||
-			    !sc_int(&sc, 1, 2, &p.second))
-				return false;
-			break;
-		case 'R':
-			if (!sc_int(&sc, 1, 2, &p.hour) || !sc_char(&sc, ':') ||
-			    !sc_int(&sc, 1, 2, &p.minute))
-				return false;
-			break;
-		case 'F':
-			if (!sc_num(&sc, 4, 4, &p.year) || !sc_char(&sc, '-') ||
-			    !sc_int(&sc, 1, 2, &p.month) || !sc_char(&sc, '-') ||
-			    !sc_int(&sc, 1, 2, &p.day))
-				return false;
-			p.has_year = true;
-			break;
-		case 'D': {
-			int yy;
-
-			if (!sc_int(&sc, 1, 2, &p.month) || !sc_char(&sc, '/') ||
-			    !sc_int(&sc, 1, 2, &p.day) || !sc_char(&sc, '/') || !sc_int(&sc, 2, 2, &yy))
-				return false;
-			p.year = yy < 70 ? 2000 + yy : 1900 + yy;
-			p.has_year = true;
-			break;
-		}
-		case 'n':
-		case 't':
-			sc_spaces(&sc);
-			break;
-		case '%':
-			if (!sc_char(&sc, '%'))
-				return false;
-			break;
-		default:
-			return false;   /* unknown or truncated directive */
-		}
+		if (!scan_directive(&sc, *f, width, &p))
+			return false;
 	}
 	if (!sc_done(&sc, consumed))
 		return false;

@@ -1850,10 +1850,199 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 	return false;
 }
 
+/* Past the opening byte of an object or array (copied to out); true when
+ * the closing byte follows at once (copied too). */
+static inline bool fx_open_empty(struct fast *fx, char open, char close)
+{
+	fx->p++;
+	out_c(fx->out, open);
+	fx_ws(fx);
+	if (fx->p < fx->end && *fx->p == close) {
+		fx->p++;
+		out_c(fx->out, close);
+		return true;
+	}
+	return false;
+}
+
+/* After an element or member: a ',' (*more) or the closing byte (copied);
+ * anything else is false. */
+static inline bool fx_after_item(struct fast *fx, char close, bool *more)
+{
+	fx_ws(fx);
+	if (fx->p >= fx->end)
+		return false;
+	*more = *fx->p == ',';
+	if (!*more && *fx->p != close)
+		return false;
+	fx->p++;
+	if (!*more)
+		out_c(fx->out, close);
+	return true;
+}
+
+/* The array of an array<T> field: leaf scalars, no nested arrays. */
+static inline bool fx_leaf_array(struct fast *fx, const struct field_mapping *f, int depth)
+{
+	bool more = true;
+
+	if (!f->is_array || f->type == FT_JSON)
+		return false;
+	if (fx_open_empty(fx, '[', ']'))
+		return true;
+	for (size_t count = 0; more; count++) {
+		fx_ws(fx);
+		if (fx->p >= fx->end || *fx->p == '[')
+			return false;
+		if (count)
+			out_c(fx->out, ',');
+		if (!fx_leaf_scalar(fx, f, depth + 1) || !fx_after_item(fx, ']', &more))
+			return false;
+	}
+	return true;
+}
+
+/* An array outside mapped fields: any values, copied. */
+static inline bool fx_dyn_array(struct fast *fx, int depth)
+{
+	bool more = true;
+
+	if (fx_open_empty(fx, '[', ']'))
+		return true;
+	for (size_t count = 0; more; count++) {
+		if (count)
+			out_c(fx->out, ',');
+		if (!fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false) ||
+		    !fx_after_item(fx, ']', &more))
+			return false;
+	}
+	return true;
+}
+
+/* The keys of one object so far. */
+struct fx_keys {
+	const char *s[FAST_MAX_KEYS];
+	size_t n[FAST_MAX_KEYS];
+	size_t count;
+	uint64_t seen;   /* bits picked by the keys' length and last byte */
+};
+
+/* Records a key (quotes included); false for a duplicate (the tree decides
+ * which wins) or one key too many for the fast path. */
+static inline bool fx_key_new(struct fx_keys *k, const char *s, size_t n)
+{
+	uint64_t bit;
+
+	if (k->count >= FAST_MAX_KEYS)
+		return false;
+	/* only keys sharing a bit of seen are compared */
+	bit = UINT64_C(1) << ((n * 7 + (unsigned char)s[n - 2]) & 63);
+	for (size_t i = 0; (k->seen & bit) && i < k->count; i++)
+		if (k->n[i] == n && memcmp(k->s[i], s, n) == 0)
+			return false;
+	k->seen |= bit;
+	k->s[k->count] = s;
+	k->n[k->count++] = n;
+	return true;
+}
+
+/* The value of one member whose "key": is written (from mark on, with its
+ * comma): an object field's object, a mapped field's value, or an unmapped
+ * value as the mode says (strict: refused, lenient: read and dropped, then
+ * *kept is false). */
+static inline bool fx_member_value(struct fast *fx, enum fast_ctx ctx,
+				   const struct field_mapping *m, int depth, bool top, size_t mark,
+				   bool *kept)
+{
+	enum mapping_mode mode = fx->dm->cfg ? fx->dm->cfg->mode : MODE_DYNAMIC;
+	bool ok;
+
+	*kept = true;
+	if (m && m->type == FT_OBJECT) {
+		fx_ws(fx);
+		if (fx->p < fx->end && *fx->p == 'n')
+			return fx_lit(fx, "null", 4);
+		return fx->p < fx->end && *fx->p == '{' &&
+		       fx_value(fx, FX_OBJ, NULL, m->fields, m->n_fields, depth + 1, false);
+	}
+	if (m) {
+		if (!fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false))
+			return false;
+		if (top && m == fx->dm->ts_field)
+			fx->ts_seen = memcmp(fx->out->data + fx->out->len - 4, "null", 4) != 0;
+		return true;
+	}
+	if (ctx == FX_OBJ && mode == MODE_STRICT)
+		return false;
+	ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
+	if (ctx == FX_OBJ && mode == MODE_LENIENT) {
+		buf_truncate(fx->out, mark);
+		*kept = false;
+	}
+	return ok;
+}
+
+/* An object: each member's key copied and its value by its field mapping
+ * (ctx FX_OBJ: fields) or copied (FX_DYN). */
+static inline bool fx_object(struct fast *fx, enum fast_ctx ctx, const struct field_mapping *fields,
+			     size_t nf, int depth, bool top)
+{
+	struct fx_keys keys;
+	size_t written = 0;
+	bool more = true;
+
+	keys.count = 0;
+	keys.seen = 0;
+	if (fx_open_empty(fx, '{', '}'))
+		return true;
+	while (more) {
+		const struct field_mapping *m = NULL;
+		size_t mark = fx->out->len;
+		const char *s;
+		size_t n;
+		bool b, kept;
+
+		fx_ws(fx);
+		if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b ||
+		    !fx_key_new(&keys, s, n))
+			return false;
+		fx_ws(fx);
+		if (fx->p >= fx->end || *fx->p != ':')
+			return false;
+		fx->p++;
+		if (written)
+			out_c(fx->out, ',');
+		out_n(fx->out, s, n);
+		out_c(fx->out, ':');
+		if (ctx == FX_OBJ)
+			m = child_hinted(fx->dm, fields, nf, s + 1, n - 2, keys.count - 1);
+		if (!fx_member_value(fx, ctx, m, depth, top, mark, &kept) ||
+		    !fx_after_item(fx, '}', &more))
+			return false;
+		written += kept;
+	}
+	return true;
+}
+
+/* A number outside mapped fields: copied when its text is canonical. */
+static inline bool fx_dyn_number(struct fast *fx)
+{
+	const char *start = fx->p;
+	struct tok t;
+	bool verbatim;
+
+	if (!fx_num_tok(fx, &t, &verbatim) || !verbatim)
+		return false;
+	out_n(fx->out, start, (size_t)(fx->p - start));
+	return true;
+}
+
+/* One JSON value copied to out as the tree path would write it: ctx
+ * FX_LEAF for mapped field f, FX_OBJ for an object of the given fields,
+ * FX_DYN for anything unmapped; false when only the tree path can tell. */
 static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapping *f,
 		     const struct field_mapping *fields, size_t nf, int depth, bool top)
 {
-	enum mapping_mode mode = fx->dm->cfg ? fx->dm->cfg->mode : MODE_DYNAMIC;
 	const char *s;
 	size_t n;
 	bool b;
@@ -1863,154 +2052,13 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 	fx_ws(fx);
 	if (fx->p >= fx->end)
 		return false;
-	if (ctx == FX_LEAF) {
-		if (*fx->p == '[') {
-			size_t count = 0;
-
-			if (!f->is_array || f->type == FT_JSON)
-				return false;
-			fx->p++;
-			out_c(fx->out, '[');
-			fx_ws(fx);
-			if (fx->p < fx->end && *fx->p == ']') {
-				fx->p++;
-				out_c(fx->out, ']');
-				return true;
-			}
-			for (;;) {
-				fx_ws(fx);
-				if (fx->p >= fx->end || *fx->p == '[')
-					return false;
-				if (count++)
-					out_c(fx->out, ',');
-				if (!fx_leaf_scalar(fx, f, depth + 1))
-					return false;
-				fx_ws(fx);
-				if (fx->p >= fx->end)
-					return false;
-				if (*fx->p == ',') {
-					fx->p++;
-					continue;
-				}
-				if (*fx->p != ']')
-					return false;
-				fx->p++;
-				out_c(fx->out, ']');
-				return true;
-			}
-		}
-		return fx_leaf_scalar(fx, f, depth);
-	}
+	if (ctx == FX_LEAF)
+		return *fx->p == '[' ? fx_leaf_array(fx, f, depth) : fx_leaf_scalar(fx, f, depth);
 	switch (*fx->p) {
-	case '{': {
-		const char *keys[FAST_MAX_KEYS];
-		size_t klen[FAST_MAX_KEYS];
-		size_t nk = 0, written = 0;
-		uint64_t seen = 0, kbit;
-
-		fx->p++;
-		out_c(fx->out, '{');
-		fx_ws(fx);
-		if (fx->p < fx->end && *fx->p == '}') {
-			fx->p++;
-			out_c(fx->out, '}');
-			return true;
-		}
-		for (;;) {
-			const struct field_mapping *m = NULL;
-			size_t mark = fx->out->len;
-			bool ok;
-
-			fx_ws(fx);
-			if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b ||
-			    nk >= FAST_MAX_KEYS)
-				return false;
-			/* duplicate key: the tree decides (a key's length and last
-			 * byte pick a bit of seen: only keys sharing it are compared) */
-			kbit = UINT64_C(1) << ((n * 7 + (unsigned char)s[n - 2]) & 63);
-			for (size_t i = 0; (seen & kbit) && i < nk; i++)
-				if (klen[i] == n && memcmp(keys[i], s, n) == 0)
-					return false;
-			seen |= kbit;
-			keys[nk] = s;
-			klen[nk++] = n;
-			fx_ws(fx);
-			if (fx->p >= fx->end || *fx->p != ':')
-				return false;
-			fx->p++;
-			if (written)
-				out_c(fx->out, ',');
-			out_n(fx->out, s, n);
-			out_c(fx->out, ':');
-			if (ctx == FX_OBJ)
-				m = child_hinted(fx->dm, fields, nf, s + 1, n - 2, nk - 1);
-			if (m && m->type == FT_OBJECT) {
-				fx_ws(fx);
-				if (fx->p < fx->end && *fx->p == 'n')
-					ok = fx_lit(fx, "null", 4);
-				else
-					ok = fx->p < fx->end && *fx->p == '{' &&
-					     fx_value(fx, FX_OBJ, NULL, m->fields, m->n_fields, depth + 1, false);
-			} else if (m) {
-				ok = fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false);
-				if (ok && top && m == fx->dm->ts_field)
-					fx->ts_seen = memcmp(fx->out->data + fx->out->len - 4, "null", 4) != 0;
-			} else if (ctx == FX_OBJ && mode == MODE_STRICT) {
-				return false;
-			} else if (ctx == FX_OBJ && mode == MODE_LENIENT) {
-				ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
-				buf_truncate(fx->out, mark);    /* dropped */
-				written--;
-			} else {
-				ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
-			}
-			if (!ok)
-				return false;
-			written++;
-			fx_ws(fx);
-			if (fx->p >= fx->end)
-				return false;
-			if (*fx->p == ',') {
-				fx->p++;
-				continue;
-			}
-			if (*fx->p != '}')
-				return false;
-			fx->p++;
-			out_c(fx->out, '}');
-			return true;
-		}
-	}
-	case '[': {
-		size_t count = 0;
-
-		fx->p++;
-		out_c(fx->out, '[');
-		fx_ws(fx);
-		if (fx->p < fx->end && *fx->p == ']') {
-			fx->p++;
-			out_c(fx->out, ']');
-			return true;
-		}
-		for (;;) {
-			if (count++)
-				out_c(fx->out, ',');
-			if (!fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false))
-				return false;
-			fx_ws(fx);
-			if (fx->p >= fx->end)
-				return false;
-			if (*fx->p == ',') {
-				fx->p++;
-				continue;
-			}
-			if (*fx->p != ']')
-				return false;
-			fx->p++;
-			out_c(fx->out, ']');
-			return true;
-		}
-	}
+	case '{':
+		return fx_object(fx, ctx, fields, nf, depth, top);
+	case '[':
+		return fx_dyn_array(fx, depth);
 	case '"':
 		if (!fx_string(fx, &s, &n, &b))
 			return false;
@@ -2022,16 +2070,8 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 		return fx_lit(fx, "false", 5);
 	case 'n':
 		return fx_lit(fx, "null", 4);
-	default: {
-		const char *start = fx->p;
-		struct tok t;
-		bool verbatim;
-
-		if (!fx_num_tok(fx, &t, &verbatim) || !verbatim)
-			return false;
-		out_n(fx->out, start, (size_t)(fx->p - start));
-		return true;
-	}
+	default:
+		return fx_dyn_number(fx);
 	}
 }
 
