@@ -934,37 +934,32 @@ static int parse_percentiles(struct agg_node *n, json_t *body, const char *path,
 	return 0;
 }
 
+/* The parser of the options of a single-field kind beyond the shared ones (NULL: none). */
+typedef int (*field_kind_parser)(struct agg_node *n, json_t *body, const char *path,
+				 struct qw_err *err);
+
+static const field_kind_parser field_kind_parsers[AG_TOP_HITS + 1] = {
+	[AG_TERMS] = parse_sizes,
+	[AG_HISTOGRAM] = parse_histogram,
+	[AG_DATE_HISTOGRAM] = parse_histogram,
+	[AG_RANGE] = parse_range,
+	[AG_EXT_STATS] = parse_ext_stats,
+	[AG_PERCENTILES] = parse_percentiles,
+};
+
 /* The options of n's aggregation kind, from body (its keys already checked). */
 static int parse_body(struct agg_node *n, json_t *body, const char *path, size_t *next_id,
 		      struct qw_err *err)
 {
-	switch (n->type) {
-	case AG_MULTI_TERMS:
+	if (n->type == AG_MULTI_TERMS)
 		return parse_multi_terms(n, body, path, next_id, err);
-	case AG_COMPOSITE:
+	if (n->type == AG_COMPOSITE)
 		return parse_composite(n, body, path, next_id, err);
-	case AG_TOP_HITS:
+	if (n->type == AG_TOP_HITS)
 		return parse_top_hits(n, body, path, next_id, err);
-	default:
-		break;
-	}
 	if (parse_field_options(n, body, path, err) < 0)
 		return -1;
-	switch (n->type) {
-	case AG_TERMS:
-		return parse_sizes(n, body, path, err);
-	case AG_EXT_STATS:
-		return parse_ext_stats(n, body, path, err);
-	case AG_HISTOGRAM:
-	case AG_DATE_HISTOGRAM:
-		return parse_histogram(n, body, path, err);
-	case AG_RANGE:
-		return parse_range(n, body, path, err);
-	case AG_PERCENTILES:
-		return parse_percentiles(n, body, path, err);
-	default:
-		return 0;
-	}
+	return field_kind_parsers[n->type] ? field_kind_parsers[n->type](n, body, path, err) : 0;
 }
 
 /*
