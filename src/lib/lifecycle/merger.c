@@ -375,6 +375,176 @@ static int reindex_sources(const struct merger_opts *o, json_t *doc, const struc
 	return 0;
 }
 
+/* What building one merged segment counted (stream_sources, reindex_sources). */
+struct merge_counts {
+	uint64_t docs;    /* written to the merged segment */
+	uint64_t in;      /* in the sources */
+	uint64_t dropped; /* left out: delete tasks drop them */
+	uint64_t bytes;   /* the sources' bytes read */
+	uint64_t unc;     /* the merged documents' uncompressed size */
+};
+
+/* The ids of op's sources, sorted (borrowed from splits); *max_ops the most merge ops among them. */
+static const char **sorted_source_ids(const struct merge_split *splits, const struct merge_op *op,
+				      uint64_t *max_ops)
+{
+	const char **ids = xcalloc(op->n, sizeof(*ids));
+
+	*max_ops = 0;
+	for (size_t k = 0; k < op->n; k++) {
+		const struct merge_split *s = &splits[op->splits[k]];
+
+		ids[k] = s->split_id;
+		if (s->num_merge_ops > *max_ops)
+			*max_ops = s->num_merge_ops;
+	}
+	qsort(ids, op->n, sizeof(*ids), cmp_strp);
+	return ids;
+}
+
+/*
+ * The merged segment of op's sources (*seg_dir), streamed section by
+ * section or, when the sources cannot be merged that way, by indexing
+ * their stored documents again (*ix, *rec: that indexer and its cut).
+ * Refused when the sources hold another number of documents than op records.
+ */
+static int build_merged_segment(const struct merger_opts *o, json_t *doc,
+				const struct index_config *cfg, const struct merge_split *splits,
+				const struct merge_op *op, const char *new_id, const char *first_id,
+				struct indexer **ix, json_t **rec, char **seg_dir,
+				struct merge_counts *c, struct merger_stats *st, struct qw_err *err)
+{
+	int rc = stream_sources(o, doc, cfg, splits, op, new_id, seg_dir, &c->docs, &c->in,
+				&c->dropped, &c->bytes, &c->unc, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		/* said, not hidden: this merge indexes the stored documents again */
+		fprintf(stderr, "%s: %s; merging split %s by indexing its stored documents again\n",
+			o->prog ? o->prog : "qw-merge", err->msg, first_id);
+		err_clear(err);
+		c->docs = c->in = c->dropped = c->bytes = 0;
+		if (reindex_sources(o, doc, cfg, splits, op, ix, rec, seg_dir, &c->docs, &c->in,
+				    &c->dropped, &c->bytes, &c->unc, err) < 0)
+			return -1;
+		st->reindexed++;
+	}
+	if (c->in != op->num_docs)
+		return err_set(err, EX_DATAERR,
+			       "merge refused: %llu documents in the sources, %llu recorded: it would "
+			       "lose data", (unsigned long long)c->in,
+			       (unsigned long long)op->num_docs);
+	return 0;
+}
+
+/*
+ * The metadata of merged, the split that new_id will be (NULL on error):
+ * c->unc its documents' size, from the sources it replaces.
+ */
+static json_t *merged_split_metadata(const struct merger_opts *o, json_t *doc,
+				     const struct index_config *cfg,
+				     const struct merge_split *merged, const char *new_id,
+				     uint64_t last_opstamp, int64_t now, const struct merge_counts *c,
+				     json_t *from, struct qw_err *err)
+{
+	json_t *extra = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:I,s:o,s:I,s:I,s:O}",
+				  "split_id", new_id,
+				  "index_uid", json_string_value(json_object_get(doc, "index_uid")),
+				  "index_id", o->index_id,
+				  "source_id", merged->source_id,
+				  "partition_id", (json_int_t)merged->partition_id,
+				  "num_docs", (json_int_t)c->docs,
+				  "create_timestamp", (json_int_t)merged->create_timestamp,
+				  "maturity", maturity_of(cfg, merged, now),
+				  "num_merge_ops", (json_int_t)merged->num_merge_ops,
+				  /* every task of the snapshot is applied: later ones are not */
+				  "delete_opstamp", (json_int_t)last_opstamp,
+				  "merged_from", from);
+
+	if (!extra) {
+		err_set(err, EX_SOFTWARE, "cannot build the merged split's metadata");
+		return NULL;
+	}
+	json_object_set_new(extra, "uncompressed_docs_size_in_bytes", json_integer((json_int_t)c->unc));
+	if (merged->doc_mapping_uid)
+		json_object_set_new(extra, "doc_mapping_uid", json_string(merged->doc_mapping_uid));
+	return extra;
+}
+
+/*
+ * Bundle seg_dir and extra into the split file new_id (*dst its path,
+ * set once known, for the caller to free; *meta the split's metadata).
+ */
+static int write_merged_split(const struct merger_opts *o, json_t *doc, const char *seg_dir,
+			      const char *new_id, json_t *extra, char **dst, json_t **meta,
+			      struct qw_err *err)
+{
+	char *sdir = metastore_splits_dir(o->ms, o->index_id, doc);
+	int ret = -1;
+
+	if (fsutil_mkdir_p(sdir, 0755, err) < 0)
+		goto out;
+	*dst = metastore_split_path_doc(o->ms, o->index_id, doc, new_id);
+	if (split_bundle(seg_dir, *dst, extra, meta, err) < 0) {
+		err_prefix(err, "cannot write merged split '%s'", new_id);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(sdir);
+	return ret;
+}
+
+/*
+ * Publish the merge of the sources ids into new_id (NULL, meta NULL: no
+ * split comes): 0 done, 1 refused because another merge (or qw split
+ * mark-for-deletion) took a source (said and counted: the next pass plans
+ * again), -1 on any other error.
+ */
+static int publish_merge(const struct merger_opts *o, const char *new_id, json_t *meta,
+			 const char *const *ids, size_t n, struct merger_stats *st,
+			 struct qw_err *err)
+{
+	struct publish_merge_ctx c = { o->index_id, new_id, meta, ids, n };
+
+	if (metastore_update(o->ms, o->index_id, publish_merge_tx, &c, err) >= 0)
+		return 0;
+	if (err->code != EX_TEMPFAIL)
+		return -1;
+	err_print(o->prog ? o->prog : "qw-merge", err);
+	err_clear(err);
+	st->refused++;
+	return 1;
+}
+
+/* A published operation: counted in *st, listed in report, said when verbose (new_id "": no split). */
+static void account_published(const struct merger_opts *o, const struct merge_op *op,
+			      bool delete_pass, const char *new_id, json_t *from,
+			      const struct merge_counts *c, struct merger_stats *st, json_t *report)
+{
+	if (delete_pass)
+		st->delete_rewrites++;
+	else
+		st->merges++;
+	st->splits_in += op->n;
+	st->docs += c->docs;
+	st->docs_deleted += c->dropped;
+	st->bytes_in += c->bytes;
+	if (report)
+		json_array_append_new(report, json_pack("{s:s?,s:O,s:I,s:I,s:b}", "split_id",
+							new_id[0] ? new_id : NULL,
+							"merged_from", from, "num_docs",
+							(json_int_t)c->docs, "deleted_docs",
+							(json_int_t)c->dropped, "delete_pass",
+							delete_pass));
+	if (o->verbose)
+		fprintf(stderr, "%s: %s %zu split%s (%llu documents, %llu deleted) into %s\n",
+			o->prog ? o->prog : "qw-merge", delete_pass ? "rewrote" : "merged", op->n,
+			op->n == 1 ? "" : "s", (unsigned long long)c->docs,
+			(unsigned long long)c->dropped, new_id[0] ? new_id : "nothing");
+}
+
 /*
  * Run one operation: a merge of op's sources, or (delete_pass, one source)
  * the rewrite of a split without the documents delete tasks drop, which
@@ -385,25 +555,18 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		   struct merger_stats *st, json_t *report, struct qw_err *err)
 {
 	struct indexer *ix = NULL;
-	const char **ids = xcalloc(op->n, sizeof(*ids));
+	uint64_t max_ops;
+	const char **ids = sorted_source_ids(splits, op, &max_ops);
 	char new_id[ULID_LEN + 1];
-	char *dst = NULL, *sdir = NULL, *seg_dir = NULL;
+	char *dst = NULL, *seg_dir = NULL;
 	json_t *rec = NULL, *extra = NULL, *meta = NULL, *from = json_array();
 	struct merge_split merged = splits[op->splits[0]];
-	uint64_t docs = 0, in = 0, dropped = 0, bytes = 0, max_ops = 0, unc = 0;
+	struct merge_counts c = { 0, 0, 0, 0, 0 };
 	uint64_t last_opstamp = metastore_last_delete_opstamp(doc);
 	int64_t now = clock_wall_s();
 	bool written = false;
 	int ret = -1, rc;
 
-	for (size_t k = 0; k < op->n; k++) {
-		const struct merge_split *s = &splits[op->splits[k]];
-
-		ids[k] = s->split_id;
-		if (s->num_merge_ops > max_ops)
-			max_ops = s->num_merge_ops;
-	}
-	qsort(ids, op->n, sizeof(*ids), cmp_strp);
 	for (size_t k = 0; k < op->n; k++)
 		json_array_append_new(from, json_string(ids[k]));
 	if (o->dry_run) {
@@ -414,121 +577,40 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 		ret = 0;
 		goto out;
 	}
-	if (ids_ulid_new(new_id, err) < 0)
+	if (ids_ulid_new(new_id, err) < 0 ||
+	    build_merged_segment(o, doc, cfg, splits, op, new_id, ids[0], &ix, &rec, &seg_dir, &c,
+				 st, err) < 0)
 		goto out;
-	rc = stream_sources(o, doc, cfg, splits, op, new_id, &seg_dir, &docs, &in, &dropped, &bytes,
-			    &unc, err);
-	if (rc < 0)
-		goto out;
-	if (rc == 1) {
-		/* said, not hidden: this merge indexes the stored documents again */
-		fprintf(stderr, "%s: %s; merging split %s by indexing its stored documents again\n",
-			o->prog ? o->prog : "qw-merge", err->msg, ids[0]);
-		err_clear(err);
-		docs = in = dropped = bytes = 0;
-		if (reindex_sources(o, doc, cfg, splits, op, &ix, &rec, &seg_dir, &docs, &in,
-				    &dropped, &bytes, &unc, err) < 0)
-			goto out;
-		st->reindexed++;
-	}
-	if (in != op->num_docs) {
-		err_set(err, EX_DATAERR,
-			"merge refused: %llu documents in the sources, %llu recorded: it would lose "
-			"data", (unsigned long long)in, (unsigned long long)op->num_docs);
-		goto out;
-	}
-	if (docs == 0) {
+	if (c.docs == 0) {
 		/* every document was deleted: the sources go, no split comes */
-		struct publish_merge_ctx c = { o->index_id, NULL, NULL, ids, op->n };
-
-		if (metastore_update(o->ms, o->index_id, publish_merge_tx, &c, err) < 0) {
-			if (err->code != EX_TEMPFAIL)
-				goto out;
-			err_print(o->prog ? o->prog : "qw-merge", err);
-			err_clear(err);
-			st->refused++;
-			ret = 0;
-			goto out;
-		}
 		new_id[0] = '\0';
-		goto published;
-	}
-	merged.num_docs = docs;
-	merged.num_merge_ops = (uint32_t)max_ops + (delete_pass ? 0 : 1);
-	if (!delete_pass)
-		merged.create_timestamp = now;
-	extra = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:I,s:o,s:I,s:I,s:O}",
-			  "split_id", new_id,
-			  "index_uid", json_string_value(json_object_get(doc, "index_uid")),
-			  "index_id", o->index_id,
-			  "source_id", merged.source_id,
-			  "partition_id", (json_int_t)merged.partition_id,
-			  "num_docs", (json_int_t)docs,
-			  "create_timestamp", (json_int_t)merged.create_timestamp,
-			  "maturity", maturity_of(cfg, &merged, now),
-			  "num_merge_ops", (json_int_t)merged.num_merge_ops,
-			  /* every task of the snapshot is applied: later ones are not */
-			  "delete_opstamp", (json_int_t)last_opstamp,
-			  "merged_from", from);
-	if (!extra) {
-		err_set(err, EX_SOFTWARE, "cannot build the merged split's metadata");
-		goto out;
-	}
-	json_object_set_new(extra, "uncompressed_docs_size_in_bytes", json_integer((json_int_t)unc));
-	if (merged.doc_mapping_uid)
-		json_object_set_new(extra, "doc_mapping_uid", json_string(merged.doc_mapping_uid));
-	sdir = metastore_splits_dir(o->ms, o->index_id, doc);
-	if (fsutil_mkdir_p(sdir, 0755, err) < 0)
-		goto out;
-	dst = metastore_split_path_doc(o->ms, o->index_id, doc, new_id);
-	if (split_bundle(seg_dir, dst, extra, &meta, err) < 0) {
-		err_prefix(err, "cannot write merged split '%s'", new_id);
-		goto out;
-	}
-	written = true;
-	test_hold_before_publish();
-	{
-		struct publish_merge_ctx c = { o->index_id, new_id, meta, ids, op->n };
-
-		if (metastore_update(o->ms, o->index_id, publish_merge_tx, &c, err) < 0) {
-			if (err->code != EX_TEMPFAIL) {
-				/* the transaction may have happened (an error after
-				 * the rename): keep the file; if no record names it,
-				 * qw gc removes it as an orphan */
-				written = false;
-				goto out;
-			}
-			/* another merge (or qw split mark-for-deletion) took a
-			 * source: said, counted, and the next pass plans again */
-			err_print(o->prog ? o->prog : "qw-merge", err);
-			err_clear(err);
-			st->refused++;
-			ret = 0;
+	} else {
+		merged.num_docs = c.docs;
+		merged.num_merge_ops = (uint32_t)max_ops + (delete_pass ? 0 : 1);
+		if (!delete_pass)
+			merged.create_timestamp = now;
+		extra = merged_split_metadata(o, doc, cfg, &merged, new_id, last_opstamp, now, &c,
+					      from, err);
+		if (!extra || write_merged_split(o, doc, seg_dir, new_id, extra, &dst, &meta, err) < 0)
 			goto out;
-		}
+		written = true;
+		test_hold_before_publish();
+	}
+	rc = publish_merge(o, new_id[0] ? new_id : NULL, meta, ids, op->n, st, err);
+	if (rc < 0) {
+		/* the transaction may have happened (an error after the
+		 * rename): keep the file; if no record names it, qw gc
+		 * removes it as an orphan */
+		written = false;
+		goto out;
+	}
+	if (rc == 1) {
+		/* refused: the file goes, nothing names it */
+		ret = 0;
+		goto out;
 	}
 	written = false;
-published:
-	if (delete_pass)
-		st->delete_rewrites++;
-	else
-		st->merges++;
-	st->splits_in += op->n;
-	st->docs += docs;
-	st->docs_deleted += dropped;
-	st->bytes_in += bytes;
-	if (report)
-		json_array_append_new(report, json_pack("{s:s?,s:O,s:I,s:I,s:b}", "split_id",
-							new_id[0] ? new_id : NULL,
-							"merged_from", from, "num_docs",
-							(json_int_t)docs, "deleted_docs",
-							(json_int_t)dropped, "delete_pass",
-							delete_pass));
-	if (o->verbose)
-		fprintf(stderr, "%s: %s %zu split%s (%llu documents, %llu deleted) into %s\n",
-			o->prog ? o->prog : "qw-merge", delete_pass ? "rewrote" : "merged", op->n,
-			op->n == 1 ? "" : "s", (unsigned long long)docs,
-			(unsigned long long)dropped, new_id[0] ? new_id : "nothing");
+	account_published(o, op, delete_pass, new_id, from, &c, st, report);
 	ret = 0;
 out:
 	if (written)
@@ -541,7 +623,6 @@ out:
 	json_decref(from);
 	indexer_free(ix);
 	free(dst);
-	free(sdir);
 	free(seg_dir);
 	free(ids);
 	return ret;

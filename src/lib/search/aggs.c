@@ -750,22 +750,21 @@ static int parse_top_hits(struct agg_node *n, json_t *body, const char *path, si
 	return 0;
 }
 
-static int parse_node(struct agg_node *n, const char *name, json_t *def, const char *path,
-		      unsigned depth, size_t *next_id, struct qw_err *err)
+/*
+ * The one aggregation type key of def (an object): n->type, *body its
+ * options; *subs its sub-aggregations ("aggs" or "aggregations"), if any.
+ */
+static int parse_type(struct agg_node *n, json_t *def, const char *path, json_t **body,
+		      json_t **subs, struct qw_err *err)
 {
 	const char *key;
-	json_t *val, *body = NULL, *subs = NULL;
-	char sub_path[512];
+	json_t *val;
 	size_t t;
 	bool found = false;
 
-	n->name = xstrdup(name);
-	n->id = (*next_id)++;
-	if (!json_is_object(def))
-		return err_set(err, EX_DATAERR, "%s: expected an object", path);
 	json_object_foreach(def, key, val) {
 		if (strcmp(key, "aggs") == 0 || strcmp(key, "aggregations") == 0) {
-			subs = val;
+			*subs = val;
 			continue;
 		}
 		if (strcmp(key, "meta") == 0)
@@ -779,164 +778,199 @@ static int parse_node(struct agg_node *n, const char *name, json_t *def, const c
 		if (t == sizeof(agg_type_names) / sizeof(agg_type_names[0]))
 			return err_set(err, EX_DATAERR, "%s: unknown aggregation type '%s'", path, key);
 		n->type = (enum agg_type)t;
-		body = val;
+		*body = val;
 		found = true;
 	}
 	if (!found)
 		return err_set(err, EX_DATAERR, "%s: missing the aggregation type", path);
-	path_join(sub_path, sizeof(sub_path), path, agg_type_names[n->type]);
-	if (!json_is_object(body))
-		return err_set(err, EX_DATAERR, "%s: expected an object", sub_path);
-	if (check_keys(body, sub_path, agg_type_keys[n->type], err) < 0)
-		return -1;
-	if (n->type == AG_MULTI_TERMS) {
-		if (parse_multi_terms(n, body, sub_path, next_id, err) < 0)
-			return -1;
-		goto subs;
-	}
-	if (n->type == AG_COMPOSITE) {
-		if (parse_composite(n, body, sub_path, next_id, err) < 0)
-			return -1;
-		goto subs;
-	}
-	if (n->type == AG_TOP_HITS) {
-		if (parse_top_hits(n, body, sub_path, next_id, err) < 0)
-			return -1;
-		goto subs;
-	}
-	val = json_object_get(body, "field");
+	return 0;
+}
+
+/* The options every single-field aggregation shares: field, missing, keyed. */
+static int parse_field_options(struct agg_node *n, json_t *body, const char *path,
+			       struct qw_err *err)
+{
+	json_t *val = json_object_get(body, "field");
+
 	if (!json_is_string(val))
-		return err_set(err, EX_DATAERR, "%s.field: expected a field name", sub_path);
+		return err_set(err, EX_DATAERR, "%s.field: expected a field name", path);
 	n->field = xstrdup(json_string_value(val));
-	if (parse_missing(n, body, sub_path, err) < 0)
+	if (parse_missing(n, body, path, err) < 0)
 		return -1;
 	val = json_object_get(body, "keyed");
+	/* percentiles are keyed unless told otherwise: parse_percentiles decides */
 	if (val && n->type != AG_PERCENTILES) {
 		if (!json_is_boolean(val))
-			return err_set(err, EX_DATAERR, "%s.keyed: expected a boolean", sub_path);
+			return err_set(err, EX_DATAERR, "%s.keyed: expected a boolean", path);
 		n->keyed = json_is_true(val);
 	}
+	return 0;
+}
 
-	switch (n->type) {
-	case AG_TERMS:
-		if (parse_sizes(n, body, sub_path, err) < 0)
-			return -1;
-		break;
-	case AG_EXT_STATS:
-		n->sigma = 2;
-		val = json_object_get(body, "sigma");
-		if (val && (!json_to_double(val, &n->sigma) || n->sigma < 0))
-			return err_set(err, EX_DATAERR, "%s.sigma: expected a non-negative number",
-				       sub_path);
-		break;
-	case AG_HISTOGRAM:
-	case AG_DATE_HISTOGRAM: {
-		bool date = n->type == AG_DATE_HISTOGRAM;
-		json_t *iv = json_object_get(body, date ? "fixed_interval" : "interval");
-		json_t *off = json_object_get(body, "offset");
+/* extended_stats' sigma, the width of its std_deviation_bounds (2 unless given). */
+static int parse_ext_stats(struct agg_node *n, json_t *body, const char *path, struct qw_err *err)
+{
+	json_t *val = json_object_get(body, "sigma");
 
-		if (date) {
-			if (!json_is_string(iv) || !parse_interval_ms(json_string_value(iv), &n->interval))
-				return err_set(err, EX_DATAERR,
-					       "%s.fixed_interval: expected a duration like \"30d\", \"1h\", \"10m\"",
-					       sub_path);
-			if (off && (!json_is_string(off) ||
-				    !parse_interval_ms(json_string_value(off), &n->offset)))
-				return err_set(err, EX_DATAERR, "%s.offset: expected a duration like \"-4d\"",
-					       sub_path);
-		} else {
-			if (!iv || !json_to_double(iv, &n->interval))
-				return err_set(err, EX_DATAERR, "%s.interval: expected a number", sub_path);
-			if (off && !json_to_double(off, &n->offset))
-				return err_set(err, EX_DATAERR, "%s.offset: expected a number", sub_path);
-		}
-		if (!(n->interval > 0))
-			return err_set(err, EX_DATAERR, "%s: the interval must be positive", sub_path);
-		n->min_doc_count = 0;
-		if (get_u64(body, "min_doc_count", sub_path, &n->min_doc_count, err) < 0 ||
-		    parse_bounds(body, "extended_bounds", sub_path, date, &n->has_ext, &n->ext_min,
-				 &n->ext_max, err) < 0 ||
-		    parse_bounds(body, "hard_bounds", sub_path, date, &n->has_hard, &n->hard_min,
-				 &n->hard_max, err) < 0)
-			return -1;
-		break;
+	n->sigma = 2;
+	if (val && (!json_to_double(val, &n->sigma) || n->sigma < 0))
+		return err_set(err, EX_DATAERR, "%s.sigma: expected a non-negative number", path);
+	return 0;
+}
+
+/*
+ * histogram's and date_histogram's options: the interval (a number, or a
+ * duration in ms for dates) and offset, min_doc_count, the bounds.
+ */
+static int parse_histogram(struct agg_node *n, json_t *body, const char *path, struct qw_err *err)
+{
+	bool date = n->type == AG_DATE_HISTOGRAM;
+	json_t *iv = json_object_get(body, date ? "fixed_interval" : "interval");
+	json_t *off = json_object_get(body, "offset");
+
+	if (date) {
+		if (!json_is_string(iv) || !parse_interval_ms(json_string_value(iv), &n->interval))
+			return err_set(err, EX_DATAERR,
+				       "%s.fixed_interval: expected a duration like \"30d\", \"1h\", \"10m\"",
+				       path);
+		if (off && (!json_is_string(off) ||
+			    !parse_interval_ms(json_string_value(off), &n->offset)))
+			return err_set(err, EX_DATAERR, "%s.offset: expected a duration like \"-4d\"",
+				       path);
+	} else {
+		if (!iv || !json_to_double(iv, &n->interval))
+			return err_set(err, EX_DATAERR, "%s.interval: expected a number", path);
+		if (off && !json_to_double(off, &n->offset))
+			return err_set(err, EX_DATAERR, "%s.offset: expected a number", path);
 	}
-	case AG_RANGE: {
-		json_t *ranges = json_object_get(body, "ranges");
-		size_t i;
+	if (!(n->interval > 0))
+		return err_set(err, EX_DATAERR, "%s: the interval must be positive", path);
+	n->min_doc_count = 0;
+	if (get_u64(body, "min_doc_count", path, &n->min_doc_count, err) < 0 ||
+	    parse_bounds(body, "extended_bounds", path, date, &n->has_ext, &n->ext_min,
+			 &n->ext_max, err) < 0 ||
+	    parse_bounds(body, "hard_bounds", path, date, &n->has_hard, &n->hard_min,
+			 &n->hard_max, err) < 0)
+		return -1;
+	return 0;
+}
 
-		if (!json_is_array(ranges))
-			return err_set(err, EX_DATAERR, "%s.ranges: expected an array", sub_path);
-		n->n_ranges = json_array_size(ranges);
-		n->ranges = xcalloc(n->n_ranges ? n->n_ranges : 1, sizeof(*n->ranges));
-		for (i = 0; i < n->n_ranges; i++) {
-			json_t *r = json_array_get(ranges, i), *f, *to, *k;
-			struct agg_range *ar = &n->ranges[i];
+/* The key of a range that names none: "from-to", "*" for an open end. */
+static char *range_default_key(const struct agg_range *ar)
+{
+	struct buf b = BUF_INIT;
 
-			f = json_object_get(r, "from");
-			to = json_object_get(r, "to");
-			k = json_object_get(r, "key");
-			if (!json_is_object(r) || (f && !json_is_null(f) && !json_to_double(f, &ar->from)) ||
-			    (to && !json_is_null(to) && !json_to_double(to, &ar->to)) ||
-			    (k && !json_is_string(k)))
-				return err_set(err, EX_DATAERR,
-					       "%s.ranges[%zu]: expected {\"from\": n, \"to\": n, \"key\": s}",
-					       sub_path, i);
-			ar->has_from = f && !json_is_null(f);
-			ar->has_to = to && !json_is_null(to);
-			if (k) {
-				ar->key = xstrdup(json_string_value(k));
-			} else {
-				struct buf b = BUF_INIT;
+	if (ar->has_from)
+		buf_addf(&b, "%.1f", ar->from);
+	else
+		buf_addc(&b, '*');
+	buf_addc(&b, '-');
+	if (ar->has_to)
+		buf_addf(&b, "%.1f", ar->to);
+	else
+		buf_addc(&b, '*');
+	return buf_detach(&b, NULL);
+}
 
-				if (ar->has_from)
-					buf_addf(&b, "%.1f", ar->from);
-				else
-					buf_addc(&b, '*');
-				buf_addc(&b, '-');
-				if (ar->has_to)
-					buf_addf(&b, "%.1f", ar->to);
-				else
-					buf_addc(&b, '*');
-				ar->key = buf_detach(&b, NULL);
-			}
-		}
-		break;
+/* range's ranges, each {"from": n, "to": n, "key": s}, every member optional. */
+static int parse_range(struct agg_node *n, json_t *body, const char *path, struct qw_err *err)
+{
+	json_t *ranges = json_object_get(body, "ranges");
+	size_t i;
+
+	if (!json_is_array(ranges))
+		return err_set(err, EX_DATAERR, "%s.ranges: expected an array", path);
+	n->n_ranges = json_array_size(ranges);
+	n->ranges = xcalloc(n->n_ranges ? n->n_ranges : 1, sizeof(*n->ranges));
+	for (i = 0; i < n->n_ranges; i++) {
+		json_t *r = json_array_get(ranges, i), *f, *to, *k;
+		struct agg_range *ar = &n->ranges[i];
+
+		f = json_object_get(r, "from");
+		to = json_object_get(r, "to");
+		k = json_object_get(r, "key");
+		if (!json_is_object(r) || (f && !json_is_null(f) && !json_to_double(f, &ar->from)) ||
+		    (to && !json_is_null(to) && !json_to_double(to, &ar->to)) ||
+		    (k && !json_is_string(k)))
+			return err_set(err, EX_DATAERR,
+				       "%s.ranges[%zu]: expected {\"from\": n, \"to\": n, \"key\": s}",
+				       path, i);
+		ar->has_from = f && !json_is_null(f);
+		ar->has_to = to && !json_is_null(to);
+		ar->key = k ? xstrdup(json_string_value(k)) : range_default_key(ar);
 	}
-	case AG_PERCENTILES: {
-		static const double defaults[] = { 1, 5, 25, 50, 75, 95, 99 };
-		json_t *p = json_object_get(body, "percents");
-		json_t *k = json_object_get(body, "keyed");
-		size_t i;
+	return 0;
+}
 
-		n->keyed = !k || json_is_true(k);
-		if (k && !json_is_boolean(k))
-			return err_set(err, EX_DATAERR, "%s.keyed: expected a boolean", sub_path);
-		if (p) {
-			if (!json_is_array(p) || json_array_size(p) == 0)
-				return err_set(err, EX_DATAERR, "%s.percents: expected an array of numbers",
-					       sub_path);
-			n->n_percents = json_array_size(p);
-			n->percents = xcalloc(n->n_percents, sizeof(double));
-			for (i = 0; i < n->n_percents; i++) {
-				if (!json_is_number(json_array_get(p, i)) ||
-				    json_number_value(json_array_get(p, i)) < 0 ||
-				    json_number_value(json_array_get(p, i)) > 100)
-					return err_set(err, EX_DATAERR,
-						       "%s.percents[%zu]: expected a number in [0, 100]",
-						       sub_path, i);
-				n->percents[i] = json_number_value(json_array_get(p, i));
-			}
-		} else {
-			n->n_percents = sizeof(defaults) / sizeof(defaults[0]);
-			n->percents = xmemdup(defaults, sizeof(defaults));
-		}
-		break;
+/* percentiles' options: keyed (true unless given), the percents (Elasticsearch's defaults). */
+static int parse_percentiles(struct agg_node *n, json_t *body, const char *path,
+			     struct qw_err *err)
+{
+	static const double defaults[] = { 1, 5, 25, 50, 75, 95, 99 };
+	json_t *p = json_object_get(body, "percents");
+	json_t *k = json_object_get(body, "keyed");
+	size_t i;
+
+	n->keyed = !k || json_is_true(k);
+	if (k && !json_is_boolean(k))
+		return err_set(err, EX_DATAERR, "%s.keyed: expected a boolean", path);
+	if (!p) {
+		n->n_percents = sizeof(defaults) / sizeof(defaults[0]);
+		n->percents = xmemdup(defaults, sizeof(defaults));
+		return 0;
 	}
-	default:
-		break;
+	if (!json_is_array(p) || json_array_size(p) == 0)
+		return err_set(err, EX_DATAERR, "%s.percents: expected an array of numbers", path);
+	n->n_percents = json_array_size(p);
+	n->percents = xcalloc(n->n_percents, sizeof(double));
+	for (i = 0; i < n->n_percents; i++) {
+		if (!json_is_number(json_array_get(p, i)) ||
+		    json_number_value(json_array_get(p, i)) < 0 ||
+		    json_number_value(json_array_get(p, i)) > 100)
+			return err_set(err, EX_DATAERR, "%s.percents[%zu]: expected a number in [0, 100]",
+				       path, i);
+		n->percents[i] = json_number_value(json_array_get(p, i));
 	}
-subs:
+	return 0;
+}
+
+/* The parser of the options of a single-field kind beyond the shared ones (NULL: none). */
+typedef int (*field_kind_parser)(struct agg_node *n, json_t *body, const char *path,
+				 struct qw_err *err);
+
+static const field_kind_parser field_kind_parsers[AG_TOP_HITS + 1] = {
+	[AG_TERMS] = parse_sizes,
+	[AG_HISTOGRAM] = parse_histogram,
+	[AG_DATE_HISTOGRAM] = parse_histogram,
+	[AG_RANGE] = parse_range,
+	[AG_EXT_STATS] = parse_ext_stats,
+	[AG_PERCENTILES] = parse_percentiles,
+};
+
+/* The options of n's aggregation kind, from body (its keys already checked). */
+static int parse_body(struct agg_node *n, json_t *body, const char *path, size_t *next_id,
+		      struct qw_err *err)
+{
+	if (n->type == AG_MULTI_TERMS)
+		return parse_multi_terms(n, body, path, next_id, err);
+	if (n->type == AG_COMPOSITE)
+		return parse_composite(n, body, path, next_id, err);
+	if (n->type == AG_TOP_HITS)
+		return parse_top_hits(n, body, path, next_id, err);
+	if (parse_field_options(n, body, path, err) < 0)
+		return -1;
+	return field_kind_parsers[n->type] ? field_kind_parsers[n->type](n, body, path, err) : 0;
+}
+
+/*
+ * n's sub-aggregations (subs, may be NULL; only bucket aggregations have
+ * them), then its order by one of them, which needs them parsed.
+ */
+static int parse_subs(struct agg_node *n, json_t *subs, const char *path, unsigned depth,
+		      size_t *next_id, struct qw_err *err)
+{
+	char sub_path[512];
+
 	if (subs) {
 		if (n->type != AG_TERMS && n->type != AG_HISTOGRAM && n->type != AG_DATE_HISTOGRAM &&
 		    n->type != AG_RANGE && n->type != AG_MULTI_TERMS && n->type != AG_COMPOSITE)
@@ -952,6 +986,27 @@ subs:
 			return -1;
 	}
 	return 0;
+}
+
+static int parse_node(struct agg_node *n, const char *name, json_t *def, const char *path,
+		      unsigned depth, size_t *next_id, struct qw_err *err)
+{
+	json_t *body = NULL, *subs = NULL;
+	char sub_path[512];
+
+	n->name = xstrdup(name);
+	n->id = (*next_id)++;
+	if (!json_is_object(def))
+		return err_set(err, EX_DATAERR, "%s: expected an object", path);
+	if (parse_type(n, def, path, &body, &subs, err) < 0)
+		return -1;
+	path_join(sub_path, sizeof(sub_path), path, agg_type_names[n->type]);
+	if (!json_is_object(body))
+		return err_set(err, EX_DATAERR, "%s: expected an object", sub_path);
+	if (check_keys(body, sub_path, agg_type_keys[n->type], err) < 0 ||
+	    parse_body(n, body, sub_path, next_id, err) < 0)
+		return -1;
+	return parse_subs(n, subs, path, depth, next_id, err);
 }
 
 static int parse_level(json_t *obj, const char *path, unsigned depth, size_t *next_id,
@@ -2254,12 +2309,21 @@ static json_t *key_json(const struct akey *k)
 static json_t *result_json(const struct agg_req *req, struct agg_result *r);
 static void num_key(double v, char *out, size_t n);
 
+/* Copy the results of a bucket's sub-aggregations (sub_res NULL: empty ones) into bucket. */
+static void add_sub_results(json_t *bucket, const struct agg_req *sub, struct agg_result *sub_res)
+{
+	json_t *subs = result_json(sub, sub_res);
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(subs, k, v)
+		json_object_set(bucket, k, v);
+	json_decref(subs);
+}
+
 static json_t *bucket_json(const struct agg_node *n, struct bucket *b)
 {
 	json_t *o = json_object();
-	json_t *subs;
-	const char *k;
-	json_t *v;
 
 	if (b->key.kind == AK_TUPLE) {
 		json_t *key = n->type == AG_COMPOSITE ? json_object() : json_array();
@@ -2317,12 +2381,8 @@ static json_t *bucket_json(const struct agg_node *n, struct bucket *b)
 		buf_free(&s);
 	}
 	json_object_set_new(o, "doc_count", json_integer((json_int_t)b->count));
-	if (n->sub) {
-		subs = result_json(n->sub, b->sub);
-		json_object_foreach(subs, k, v)
-			json_object_set(o, k, v);
-		json_decref(subs);
-	}
+	if (n->sub)
+		add_sub_results(o, n->sub, b->sub);
 	return o;
 }
 
@@ -2608,183 +2668,199 @@ static json_t *histogram_json(const struct agg_node *n, struct agg_result *r, si
 	return o;
 }
 
+/* A terms or multi_terms result with no documents: no bucket, no error. */
+static json_t *empty_terms_json(void)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "doc_count_error_upper_bound", json_integer(0));
+	json_object_set_new(o, "sum_other_doc_count", json_integer(0));
+	json_object_set_new(o, "buckets", json_array());
+	return o;
+}
+
+/* range's buckets, one per range requested, in their order, empty ones too. */
+static json_t *range_json(const struct agg_node *n, const struct node_state *s)
+{
+	json_t *o = json_object(), *arr = n->keyed ? json_object() : json_array();
+	size_t j;
+
+	for (j = 0; j < n->n_ranges; j++) {
+		const struct agg_range *ar = &n->ranges[j];
+		bool filled = s && j < s->nb;
+		json_t *b = json_object();
+
+		json_object_set_new(b, "key", json_string(ar->key));
+		if (ar->has_from)
+			json_object_set_new(b, "from", json_real(ar->from));
+		if (ar->has_to)
+			json_object_set_new(b, "to", json_real(ar->to));
+		json_object_set_new(b, "doc_count",
+				    json_integer(filled ? (json_int_t)s->b[j].count : 0));
+		if (n->sub)
+			add_sub_results(b, n->sub, filled ? s->b[j].sub : NULL);
+		add_bucket(arr, n->keyed, b);
+	}
+	json_object_set_new(o, "buckets", arr);
+	return o;
+}
+
+/* A single-value metric's result: {"value": v}. */
+static json_t *single_value_json(json_t *v)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "value", v);
+	return o;
+}
+
+/* What extended_stats adds to stats: squares, variances, deviations and their bounds. */
+static void add_ext_stats(json_t *o, const struct agg_node *n, const struct node_state *s)
+{
+	bool has = s && s->count > 0;
+	struct ext_stats e = ext_of(s);
+	double sd = sqrt(e.var_pop), ss = sqrt(e.var_samp);
+	json_t *bounds = json_object();
+
+	json_object_set_new(o, "sum_of_squares", num_or_null(has ? s->sumsq : 0, has));
+	json_object_set_new(o, "variance", num_or_null(e.var_pop, has));
+	json_object_set_new(o, "variance_population", num_or_null(e.var_pop, has));
+	json_object_set_new(o, "variance_sampling", num_or_null(e.var_samp, e.has_sampling));
+	json_object_set_new(o, "std_deviation", num_or_null(sd, has));
+	json_object_set_new(o, "std_deviation_population", num_or_null(sd, has));
+	json_object_set_new(o, "std_deviation_sampling", num_or_null(ss, e.has_sampling));
+	json_object_set_new(bounds, "upper", num_or_null(e.avg + n->sigma * sd, has));
+	json_object_set_new(bounds, "lower", num_or_null(e.avg - n->sigma * sd, has));
+	json_object_set_new(bounds, "upper_population", num_or_null(e.avg + n->sigma * sd, has));
+	json_object_set_new(bounds, "lower_population", num_or_null(e.avg - n->sigma * sd, has));
+	json_object_set_new(bounds, "upper_sampling",
+			    num_or_null(e.avg + n->sigma * ss, e.has_sampling));
+	json_object_set_new(bounds, "lower_sampling",
+			    num_or_null(e.avg - n->sigma * ss, e.has_sampling));
+	json_object_set_new(o, "std_deviation_bounds", bounds);
+}
+
+/* stats' result, and extended_stats' (stats and more). */
+static json_t *stats_json(const struct agg_node *n, const struct node_state *s)
+{
+	bool has = s && s->count > 0;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "count", json_integer(s ? (json_int_t)s->count : 0));
+	json_object_set_new(o, "min", num_or_null(has ? s->min : 0, has));
+	json_object_set_new(o, "max", num_or_null(has ? s->max : 0, has));
+	json_object_set_new(o, "avg", num_or_null(has ? s->sum / (double)s->count : 0, has));
+	json_object_set_new(o, "sum", json_real(s ? s->sum : 0));
+	if (n->type == AG_EXT_STATS)
+		add_ext_stats(o, n, s);
+	return o;
+}
+
+/* top_hits' hits from n->from on: each its sort values and its docvalue_fields. */
+static json_t *top_hits_json(const struct agg_node *n, const struct node_state *s)
+{
+	json_t *o = json_object(), *hits = json_array();
+	size_t j;
+
+	for (j = n->from; s && j < s->n_top; j++) {
+		json_t *h = json_object(), *sv = json_array();
+		size_t k;
+
+		for (k = 0; k < n->n_srcs; k++) {
+			double d = s->top[j].k[k];
+
+			if (!s->top[j].has[k])
+				json_array_append_new(sv, json_null());
+			else if (d == trunc(d) && fabs(d) < 9e15)
+				json_array_append_new(sv, json_integer((json_int_t)d));
+			else
+				json_array_append_new(sv, json_real(d));
+		}
+		json_object_set_new(h, "sort", sv);
+		json_object_set(h, "docvalue_fields", s->top[j].dv);
+		json_array_append_new(hits, h);
+	}
+	json_object_set_new(o, "hits", hits);
+	return o;
+}
+
+/* percentiles' values, keyed by "%.1f" of the percent or as {key, value} pairs (sorts s->vals). */
+static json_t *percentiles_json(const struct agg_node *n, struct node_state *s)
+{
+	json_t *o = json_object(), *vals = n->keyed ? json_object() : json_array();
+	size_t j;
+
+	if (s && s->n_vals)
+		qsort(s->vals, s->n_vals, sizeof(double), cmp_double);
+	for (j = 0; j < n->n_percents; j++) {
+		double q = n->percents[j] / 100.0;
+		json_t *v = json_null();
+
+		if (s && s->n_vals) {
+			size_t rank = (size_t)(q * (double)(s->n_vals - 1));
+
+			json_decref(v);
+			v = json_real(ddsketch_value(s->vals[rank]));
+		}
+		if (n->keyed) {
+			char kbuf[64];
+
+			snprintf(kbuf, sizeof(kbuf), "%.1f", n->percents[j]);
+			json_object_set_new(vals, kbuf, v);
+		} else {
+			json_t *e = json_object();
+
+			json_object_set_new(e, "key", json_real(n->percents[j]));
+			json_object_set_new(e, "value", v);
+			json_array_append_new(vals, e);
+		}
+	}
+	json_object_set_new(o, "values", vals);
+	return o;
+}
+
 static json_t *node_json(const struct agg_node *n, struct agg_result *r, size_t i)
 {
 	struct node_state *s = r ? &r->st[i] : NULL;
 	bool has = s && s->count > 0;
-	json_t *o = json_object();
-	size_t j;
+	json_t *o;
 
 	switch (n->type) {
 	case AG_COMPOSITE:
-		json_decref(o);
 		return composite_json(n, r, i);
 	case AG_MULTI_TERMS:
 	case AG_TERMS:
-		json_decref(o);
-		if (!r) {
-			o = json_object();
-			json_object_set_new(o, "doc_count_error_upper_bound", json_integer(0));
-			json_object_set_new(o, "sum_other_doc_count", json_integer(0));
-			json_object_set_new(o, "buckets", json_array());
-			return o;
-		}
-		return terms_json(n, r, i);
+		return r ? terms_json(n, r, i) : empty_terms_json();
 	case AG_HISTOGRAM:
 	case AG_DATE_HISTOGRAM:
-		if (!r) {
-			json_object_set_new(o, "buckets", n->keyed ? json_object() : json_array());
-			return o;
-		}
-		json_decref(o);
-		return histogram_json(n, r, i);
-	case AG_RANGE: {
-		json_t *arr = n->keyed ? json_object() : json_array();
-
-		for (j = 0; j < n->n_ranges; j++) {
-			const struct agg_range *ar = &n->ranges[j];
-			json_t *b = json_object();
-
-			json_object_set_new(b, "key", json_string(ar->key));
-			if (ar->has_from)
-				json_object_set_new(b, "from", json_real(ar->from));
-			if (ar->has_to)
-				json_object_set_new(b, "to", json_real(ar->to));
-			if (s && j < s->nb) {
-				json_object_set_new(b, "doc_count", json_integer((json_int_t)s->b[j].count));
-				if (n->sub) {
-					json_t *subs = result_json(n->sub, s->b[j].sub);
-					const char *k;
-					json_t *v;
-
-					json_object_foreach(subs, k, v)
-						json_object_set(b, k, v);
-					json_decref(subs);
-				}
-			} else {
-				json_object_set_new(b, "doc_count", json_integer(0));
-				if (n->sub) {
-					json_t *subs = result_json(n->sub, NULL);
-					const char *k;
-					json_t *v;
-
-					json_object_foreach(subs, k, v)
-						json_object_set(b, k, v);
-					json_decref(subs);
-				}
-			}
-			add_bucket(arr, n->keyed, b);
-		}
-		json_object_set_new(o, "buckets", arr);
+		if (r)
+			return histogram_json(n, r, i);
+		o = json_object();
+		json_object_set_new(o, "buckets", n->keyed ? json_object() : json_array());
 		return o;
-	}
+	case AG_RANGE:
+		return range_json(n, s);
 	case AG_MIN:
-		json_object_set_new(o, "value", num_or_null(has ? s->min : 0, has));
-		return o;
+		return single_value_json(num_or_null(has ? s->min : 0, has));
 	case AG_MAX:
-		json_object_set_new(o, "value", num_or_null(has ? s->max : 0, has));
-		return o;
+		return single_value_json(num_or_null(has ? s->max : 0, has));
 	case AG_AVG:
-		json_object_set_new(o, "value", num_or_null(has ? s->sum / (double)s->count : 0, has));
-		return o;
+		return single_value_json(num_or_null(has ? s->sum / (double)s->count : 0, has));
 	case AG_SUM:
-		json_object_set_new(o, "value", json_real(s ? s->sum : 0));
-		return o;
+		return single_value_json(json_real(s ? s->sum : 0));
 	case AG_VALUE_COUNT:
-		json_object_set_new(o, "value", json_real(s ? (double)s->count : 0));
-		return o;
+		return single_value_json(json_real(s ? (double)s->count : 0));
 	case AG_CARDINALITY:
-		json_object_set_new(o, "value", json_real(s ? (double)s->hs_n : 0));
-		return o;
+		return single_value_json(json_real(s ? (double)s->hs_n : 0));
 	case AG_STATS:
 	case AG_EXT_STATS:
-		json_object_set_new(o, "count", json_integer(s ? (json_int_t)s->count : 0));
-		json_object_set_new(o, "min", num_or_null(has ? s->min : 0, has));
-		json_object_set_new(o, "max", num_or_null(has ? s->max : 0, has));
-		json_object_set_new(o, "avg", num_or_null(has ? s->sum / (double)s->count : 0, has));
-		json_object_set_new(o, "sum", json_real(s ? s->sum : 0));
-		if (n->type == AG_EXT_STATS) {
-			struct ext_stats e = ext_of(s);
-			double sd = sqrt(e.var_pop), ss = sqrt(e.var_samp);
-			json_t *bounds = json_object();
-
-			json_object_set_new(o, "sum_of_squares", num_or_null(has ? s->sumsq : 0, has));
-			json_object_set_new(o, "variance", num_or_null(e.var_pop, has));
-			json_object_set_new(o, "variance_population", num_or_null(e.var_pop, has));
-			json_object_set_new(o, "variance_sampling", num_or_null(e.var_samp, e.has_sampling));
-			json_object_set_new(o, "std_deviation", num_or_null(sd, has));
-			json_object_set_new(o, "std_deviation_population", num_or_null(sd, has));
-			json_object_set_new(o, "std_deviation_sampling", num_or_null(ss, e.has_sampling));
-			json_object_set_new(bounds, "upper", num_or_null(e.avg + n->sigma * sd, has));
-			json_object_set_new(bounds, "lower", num_or_null(e.avg - n->sigma * sd, has));
-			json_object_set_new(bounds, "upper_population",
-					    num_or_null(e.avg + n->sigma * sd, has));
-			json_object_set_new(bounds, "lower_population",
-					    num_or_null(e.avg - n->sigma * sd, has));
-			json_object_set_new(bounds, "upper_sampling",
-					    num_or_null(e.avg + n->sigma * ss, e.has_sampling));
-			json_object_set_new(bounds, "lower_sampling",
-					    num_or_null(e.avg - n->sigma * ss, e.has_sampling));
-			json_object_set_new(o, "std_deviation_bounds", bounds);
-		}
-		return o;
-	case AG_TOP_HITS: {
-		json_t *hits = json_array();
-
-		for (j = n->from; s && j < s->n_top; j++) {
-			json_t *h = json_object(), *sv = json_array();
-			size_t k;
-
-			for (k = 0; k < n->n_srcs; k++) {
-				double d = s->top[j].k[k];
-
-				if (!s->top[j].has[k])
-					json_array_append_new(sv, json_null());
-				else if (d == trunc(d) && fabs(d) < 9e15)
-					json_array_append_new(sv, json_integer((json_int_t)d));
-				else
-					json_array_append_new(sv, json_real(d));
-			}
-			json_object_set_new(h, "sort", sv);
-			json_object_set(h, "docvalue_fields", s->top[j].dv);
-			json_array_append_new(hits, h);
-		}
-		json_object_set_new(o, "hits", hits);
-		return o;
+		return stats_json(n, s);
+	case AG_TOP_HITS:
+		return top_hits_json(n, s);
+	case AG_PERCENTILES:
+		return percentiles_json(n, s);
 	}
-	case AG_PERCENTILES: {
-		json_t *vals = n->keyed ? json_object() : json_array();
-
-		if (s && s->n_vals)
-			qsort(s->vals, s->n_vals, sizeof(double), cmp_double);
-		for (j = 0; j < n->n_percents; j++) {
-			double q = n->percents[j] / 100.0;
-			json_t *v = json_null();
-
-			if (s && s->n_vals) {
-				size_t rank = (size_t)(q * (double)(s->n_vals - 1));
-
-				json_decref(v);
-				v = json_real(ddsketch_value(s->vals[rank]));
-			}
-			if (n->keyed) {
-				char kbuf[64];
-
-				snprintf(kbuf, sizeof(kbuf), "%.1f", n->percents[j]);
-				json_object_set_new(vals, kbuf, v);
-			} else {
-				json_t *e = json_object();
-
-				json_object_set_new(e, "key", json_real(n->percents[j]));
-				json_object_set_new(e, "value", v);
-				json_array_append_new(vals, e);
-			}
-		}
-		json_object_set_new(o, "values", vals);
-		return o;
-	}
-	}
-	return o;
+	return json_object();
 }
 
 static json_t *result_json(const struct agg_req *req, struct agg_result *r)
