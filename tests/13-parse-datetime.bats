@@ -90,3 +90,46 @@ config() { # config FORMAT [PATTERN]
 	run -0 --separate-stderr qw-parse -c "$T/c.yaml" <(echo '2026-03-27 13:00:00 no zone')
 	[ "$(docs <(printf '%s\n' "$output") | jq -r .timestamp)" = 2026-03-27T13:00:00Z ]
 }
+
+@test "an integer in nanoseconds keeps its nanoseconds: stored as RFC 3339 to the nanosecond, shown back as given" {
+	cat >"$T/ns.yaml" <<-YAML
+	version: 0.8
+	index_id: nanos
+	doc_mapping:
+	  field_mappings:
+	    - {name: t, type: datetime, input_formats: [unix_timestamp], output_format: unix_timestamp_nanos, fast: true}
+	    - {name: n, type: u64}
+	  timestamp_field: t
+	YAML
+	# after and before 1970, a microsecond's worth and less
+	printf '%s\n' '{"t":1420898400000000001,"n":1}' '{"t":-1420898400000000001,"n":2}' \
+		'{"t":1420898400123456789,"n":3}' '{"t":1420898400123456,"n":4}' >"$T/in.ndjson"
+	run -0 --separate-stderr qw-parse -c "$T/ns.yaml" "$T/in.ndjson"
+	docs <(printf '%s\n' "$output") | jq -r .t >"$T/got"
+	python3 - "$T/in.ndjson" >"$T/want" <<-'PY'
+	import datetime, json, sys
+	for line in open(sys.argv[1]):
+	    v = json.loads(line)["t"]
+	    ns = v if abs(v) >= 10**17 else v * 1000  # nanoseconds, else microseconds
+	    s, frac = divmod(ns, 10**9)
+	    t = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=s)
+	    digits = ("%09d" % frac).rstrip("0")
+	    print(t.strftime("%Y-%m-%dT%H:%M:%S") + ("." + digits if digits else "") + "Z")
+	PY
+	diff "$T/want" "$T/got"
+	# end to end: a hit shows the integer as it was sent
+	export QW_DATA_DIR=$T/qwdata
+	qw index create --index-config "$T/ns.yaml" >/dev/null
+	qw-pipeline --index nanos --once --quiet "$T/in.ndjson"
+	run -0 qw-search --index nanos --format ndjson --max-hits 10 '*'
+	# (python: jq's numbers are doubles) the instant in nanoseconds, as sent or from microseconds
+	python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    print(d["n"], d["t"] if abs(d["t"]) >= 10**17 else d["t"] * 1000)' "$T/in.ndjson" | sort >"$T/want"
+	printf '%s\n' "$output" | python3 -c 'import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    print(d["n"], d["t"])' | sort >"$T/got"
+	diff "$T/want" "$T/got"
+}

@@ -290,8 +290,8 @@ int main(void)
 		  "{\"ts\":\"2020-06-10T02:50:56Z\",\"status\":200}", 0, "unix seconds become RFC 3339");
 	check_map(dm, "{\"ts\":1591757456537}", "{\"ts\":\"2020-06-10T02:50:56.537Z\"}", 0,
 		  "unix millis are inferred");
-	check_map(dm, "{\"ts\":1591757456537123456}", "{\"ts\":\"2020-06-10T02:50:56.537123Z\"}", 0,
-		  "unix nanos are inferred, truncated to micros");
+	check_map(dm, "{\"ts\":1591757456537123456}", "{\"ts\":\"2020-06-10T02:50:56.537123456Z\"}", 0,
+		  "unix nanos are inferred, the nanoseconds kept in the stored string");
 	check_map(dm, "{\"ts\":\"2020-06-10 04:50:56\"}", "{\"ts\":\"2020-06-10T04:50:56Z\"}", 0,
 		  "a strptime input format is used");
 	check_map(dm, "{\"ts\":\"2020-06-10T04:50:56+02:00\"}", "{\"ts\":\"2020-06-10T02:50:56Z\"}", 0,

@@ -16,6 +16,15 @@
 #define DT_MIN_US (-62167219200LL * 1000000)        /* 0000-01-01T00:00:00Z */
 #define DT_MAX_US (253402300800LL * 1000000 - 1)    /* 9999-12-31T23:59:59.999999Z */
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
 static bool in_range(int64_t us)
 {
 	return us >= DT_MIN_US && us <= DT_MAX_US;
@@ -492,22 +501,32 @@ static bool parse_rfc2822(const char *s, size_t len, int64_t *us, size_t *consum
 	return parts_to_us(&p, us);
 }
 
-bool datetime_from_i64(int64_t v, int64_t *us)
+bool datetime_from_i64_ns(int64_t v, int64_t *us, unsigned *ns)
 {
 	int64_t a;
 
+	*ns = 0;
 	if (v == INT64_MIN)
 		return false;
 	a = v < 0 ? -v : v;
-	if (a < TS_MAX_SECONDS)
+	if (a < TS_MAX_SECONDS) {
 		*us = v * 1000000;
-	else if (a < TS_MAX_SECONDS * 1000)
+	} else if (a < TS_MAX_SECONDS * 1000) {
 		*us = v * 1000;
-	else if (a < TS_MAX_SECONDS * 1000000)
+	} else if (a < TS_MAX_SECONDS * 1000000) {
 		*us = v;
-	else
-		*us = v / 1000;
+	} else {
+		*us = floor_div(v, 1000); /* the floor: ns counts up from it */
+		*ns = (unsigned)(v - *us * 1000);
+	}
 	return in_range(*us);
+}
+
+bool datetime_from_i64(int64_t v, int64_t *us)
+{
+	unsigned ns;
+
+	return datetime_from_i64_ns(v, us, &ns);
 }
 
 bool datetime_from_number(double v, int64_t *us)
@@ -1008,15 +1027,6 @@ static void format_strftime(int64_t us, const char *fmt, struct buf *out)
 		default: buf_addc(out, '%'); buf_addc(out, *f); break;
 		}
 	}
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if ((a % b != 0) && ((a < 0) != (b < 0)))
-		q--;
-	return q;
 }
 
 static void add_json_string(struct buf *out, const char *s, size_t n)

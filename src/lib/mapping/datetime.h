@@ -39,8 +39,12 @@ size_t datetime_parse_prefix(const char *format, const char *s, size_t len, int6
 bool datetime_check_strptime(const char *fmt, char *bad);
 /* A JSON number as unix_timestamp (precision inferred from magnitude). */
 bool datetime_from_number(double v, int64_t *us);
-/* A JSON integer as unix_timestamp, exactly (no double rounding of nanos). */
+/* A JSON integer as unix_timestamp, exactly (no double rounding of nanos):
+ * *us the floor of the instant in microseconds; datetime_from_i64_ns also
+ * gives *ns, the nanoseconds below it (0..999; 0 unless v is in
+ * nanoseconds), which the doc store keeps (below). */
 bool datetime_from_i64(int64_t v, int64_t *us);
+bool datetime_from_i64_ns(int64_t v, int64_t *us, unsigned *ns);
 /* Format as RFC 3339 UTC with as many sub-second digits as needed. */
 void datetime_format_rfc3339(int64_t us, struct buf *out);
 /* Nanoseconds: values are microseconds, but an RFC 3339 source value with

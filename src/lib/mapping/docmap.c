@@ -573,7 +573,7 @@ static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_map
 	char tmp[64], canon[DATETIME_RFC3339_MAX];
 	const char *c = NULL;
 	int64_t us;
-	unsigned ns;
+	unsigned ns = 0;  /* below the microsecond, kept in the stored string */
 	bool ok = false;
 	size_t n;
 
@@ -585,7 +585,8 @@ static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_map
 	case TK_INT:
 	case TK_REAL:
 		ok = (!f->n_input_formats || has_format(f, "unix_timestamp")) &&
-		     (t->kind == TK_INT ? datetime_from_i64(t->i, &us) : datetime_from_number(t->d, &us));
+		     (t->kind == TK_INT ? datetime_from_i64_ns(t->i, &us, &ns)
+					: datetime_from_number(t->d, &us));
 		break;
 	case TK_BIG:
 		break;
@@ -598,7 +599,9 @@ static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_map
 	o->has_value = true;
 	o->fv.kind = VK_DATETIME;
 	o->fv.v.dt_us = us;
-	if (t->kind == TK_STR && (ns = datetime_sub_us(c, t->n, us)) != 0) {
+	if (t->kind == TK_STR)
+		ns = datetime_sub_us(c, t->n, us);
+	if (ns) {
 		buf_reset(&dm->scratch);
 		datetime_format_rfc3339_ns(us, ns, &dm->scratch);
 		if (t->n == dm->scratch.len && memcmp(t->s, dm->scratch.data, t->n) == 0)
