@@ -407,6 +407,23 @@ es_count() {
 	# past the end: empty pages; together: every document exactly once
 	[ "$(tail -1 "$T/scrolled")" = "[]" ]
 	[ "$(jq -sc 'add | sort' "$T/scrolled")" = "$(jq -sc '[.[].id] | sort' "$GH")" ]
+	# the pages of a scroll are those of its first page's splits: a document
+	# published meanwhile that ranks first neither shifts the next pages
+	# (which would repeat a hit) nor appears
+	req POST '/api/v1/_elastic/gharchive/_search?scroll=1m' -d "$q"
+	sid=$(jq -r ._scroll_id "$T/body")
+	jq -c '[.hits.hits[]._source.id]' "$T/body" >"$T/scrolled"
+	head -1 "$GH" | jq -c '.id = "late" | .actor.id = 2000000000' >"$T/late.ndjson"
+	req POST '/api/v1/gharchive/ingest?commit=force' --data-binary @"$T/late.ndjson"
+	[ "$status_code" = 200 ]
+	req POST /api/v1/_elastic/gharchive/_search -d "$q"
+	[ "$(jq -r '.hits.hits[0]._source.id' "$T/body")" = late ]
+	for ((page = 1; page * 7 < n + 7; page++)); do
+		req POST /api/v1/_elastic/_search/scroll -d "{\"scroll_id\": \"$sid\"}"
+		[ "$status_code" = 200 ]
+		jq -c '[.hits.hits[]._source.id]' "$T/body" >>"$T/scrolled"
+	done
+	[ "$(jq -sc 'add | sort' "$T/scrolled")" = "$(jq -sc '[.[].id] | sort' "$GH")" ]
 	req POST '/api/v1/_elastic/gharchive/_search?scroll=31m' -d "$q"
 	[ "$status_code" = 400 ]
 	jq -e '.error.reason | test("1800")' "$T/body"

@@ -358,14 +358,29 @@ static void run_free(struct query_run *run, struct index_ctx *ixs, size_t n_ix)
 	query_free(run->q);
 }
 
+/* An index's metastore document with only its Published splits: what a
+ * search plans from (the rest would only make a kept snapshot bigger). */
+static json_t *published_view(json_t *meta)
+{
+	json_t *view = json_copy(meta), *splits = json_object(), *rec;
+	const char *id;
+
+	json_object_foreach(json_object_get(meta, "splits"), id, rec)
+		if (split_state_parse(json_string_value(json_object_get(rec, "split_state"))) ==
+		    SPLIT_STATE_PUBLISHED)
+			json_object_set(splits, id, rec);
+	json_object_set_new(view, "splits", splits);
+	return view;
+}
+
 /* The view of the indexes this run searched (search_request.snapshot). */
 static json_t *snapshot_of(const struct index_ctx *ixs, size_t n_ix)
 {
 	json_t *snap = json_array();
 
 	for (size_t i = 0; i < n_ix; i++)
-		json_array_append_new(snap, json_pack("{s:s, s:O}", "index_id", ixs[i].index_id,
-						      "metastore", ixs[i].meta));
+		json_array_append_new(snap, json_pack("{s:s, s:o}", "index_id", ixs[i].index_id,
+						      "metastore", published_view(ixs[i].meta)));
 	return snap;
 }
 

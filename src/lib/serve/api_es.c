@@ -449,10 +449,13 @@ static json_t *es_search_response(json_t *resp, json_t *body, const struct http_
 /*
  * Run the search of body and params over indexes: *out is the ES
  * response; *from and *size the page it asked for (left alone if not).
+ * snapshot (borrowed, may be NULL) and *keep: search_request's snapshot
+ * and keep_snapshot (search.h), for the pages of a scroll.
  */
 static int es_search_indexes(struct http_router *r, const struct strlist *indexes, json_t *body,
-			     const struct http_params *params, bool count_only, uint64_t *from,
-			     uint64_t *size, json_t **out, struct qw_err *err)
+			     const struct http_params *params, bool count_only, json_t *snapshot,
+			     json_t **keep, uint64_t *from, uint64_t *size, json_t **out,
+			     struct qw_err *err)
 {
 	struct search_request sreq;
 	struct buf q = BUF_INIT, sort = BUF_INIT;
@@ -493,6 +496,8 @@ static int es_search_indexes(struct http_router *r, const struct strlist *indexe
 	sreq.threads = r->search_threads;
 	sreq.hit_indexes = true;
 	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
+	sreq.snapshot = snapshot;
+	sreq.keep_snapshot = keep;
 	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)
 		goto out;
 	if (partial) {
@@ -531,12 +536,15 @@ static json_t *params_json(const struct http_params *p)
 
 /*
  * Keep the search of a scroll=KEEPALIVE request for ttl seconds, for
- * _search/scroll: its next pages are the same request from next_from on.
- * out gets the scroll's "_scroll_id".
+ * _search/scroll: its next pages are the same request from next_from on,
+ * over snapshot (the first page's view of the indexes, as Quickwit's
+ * scroll context keeps its splits: a page never repeats or skips a hit
+ * because a merge or a publish came in between; NULL when no index was
+ * searched). out gets the scroll's "_scroll_id".
  */
 static int es_scroll_open(struct http_router *r, const char *index_expr, json_t *body,
 			  const struct http_params *params, uint64_t next_from, unsigned ttl,
-			  json_t *out, struct qw_err *err)
+			  json_t *snapshot, json_t *out, struct qw_err *err)
 {
 	json_t *again = json_deep_copy(body), *state;
 	char id[ES_SCROLL_ID_LEN + 1];
@@ -545,9 +553,10 @@ static int es_scroll_open(struct http_router *r, const char *index_expr, json_t 
 	json_object_del(again, "from");
 	json_object_del(again, "aggs");
 	json_object_del(again, "aggregations");
-	state = json_pack("{s:o?, s:o, s:o, s:I, s:I}", "index",
+	state = json_pack("{s:o?, s:o, s:o, s:I, s:I, s:O?}", "index",
 			  index_expr ? json_string(index_expr) : NULL, "body", again, "params",
-			  params_json(params), "from", (json_int_t)next_from, "ttl", (json_int_t)ttl);
+			  params_json(params), "from", (json_int_t)next_from, "ttl", (json_int_t)ttl,
+			  "snapshot", snapshot);
 	if (!state) {
 		err_set(err, EX_SOFTWARE, "out of memory for a scroll");
 		goto out;
@@ -565,17 +574,19 @@ out:
  * One Elasticsearch search over index_expr ("a,b", patterns; NULL: every
  * index): *out is the ES response. count_only: {"count": N}. With
  * scroll=KEEPALIVE the search is kept for _search/scroll and *out names
- * it; *next_from (may be NULL) is where the next page starts.
+ * it; *next_from (may be NULL) is where the next page starts. snapshot:
+ * NULL, or a scroll's view of the indexes to search again (borrowed).
  */
 static int es_search(struct http_router *r, const char *index_expr, json_t *body,
-		     const struct http_params *params, bool count_only, json_t **out,
-		     uint64_t *next_from, struct qw_err *err)
+		     const struct http_params *params, bool count_only, json_t *snapshot,
+		     json_t **out, uint64_t *next_from, struct qw_err *err)
 {
 	struct strlist indexes = STRLIST_INIT;
 	const char *scroll = params && !count_only ? http_params_get(params, "scroll") : NULL;
 	const char *ignore = params ? http_params_get(params, "ignore_unavailable") : NULL;
 	bool none_left = false;
 	uint64_t from = 0, size = 10;
+	json_t *kept = NULL;
 	unsigned ttl = 0;
 	int ret = -1;
 
@@ -590,17 +601,20 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	}
 	if (none_left)
 		*out = es_empty_response(count_only); /* a scroll over nothing is still a scroll */
-	else if (es_search_indexes(r, &indexes, body, params, count_only, &from, &size, out, err) < 0)
+	else if (es_search_indexes(r, &indexes, body, params, count_only, snapshot,
+				   scroll && !snapshot ? &kept : NULL, &from, &size, out, err) < 0)
 		goto out;
 	if (!count_only && next_from)
 		*next_from = from + size;
-	if (scroll && es_scroll_open(r, index_expr, body, params, from + size, ttl, *out, err) < 0) {
+	if (scroll &&
+	    es_scroll_open(r, index_expr, body, params, from + size, ttl, kept, *out, err) < 0) {
 		json_decref(*out);
 		*out = NULL;
 		goto out;
 	}
 	ret = 0;
 out:
+	json_decref(kept);
 	strlist_free(&indexes);
 	return ret;
 }
@@ -639,7 +653,7 @@ static int es_scroll_next(struct http_router *r, const struct http_request *req,
 	sbody = json_object_get(state, "body");
 	json_object_set(sbody, "from", json_object_get(state, "from"));
 	if (es_search(r, json_string_value(json_object_get(state, "index")), sbody, &params, false,
-		      out, &next, err) < 0)
+		      json_object_get(state, "snapshot"), out, &next, err) < 0)
 		goto out;
 	json_object_set_new(state, "from", json_integer((json_int_t)next));
 	json_object_set_new(state, "ttl", json_integer((json_int_t)ttl));
@@ -738,7 +752,7 @@ static void es_msearch(struct http_router *r, const struct http_request *req, co
 		ix = json_string_value(json_object_get(head, "index"));
 		if (!ix && json_is_array(json_object_get(head, "index")))
 			ix = json_string_value(json_array_get(json_object_get(head, "index"), 0));
-		if (es_search(r, ix ? ix : index, body, NULL, false, &out, NULL, &err) < 0)
+		if (es_search(r, ix ? ix : index, body, NULL, false, NULL, &out, NULL, &err) < 0)
 			out = es_error_json(&err);
 		else
 			json_object_set_new(out, "status", json_integer(200));
@@ -1236,8 +1250,8 @@ void api_es(struct http_router *r, const struct http_request *req, char **seg, s
 		struct qw_err err = QW_ERR_INIT;
 		json_t *body = body_or_empty(req, &err), *out = NULL;
 
-		if (!body || es_search(r, index, body, &req->params, strcmp(last, "_count") == 0, &out, NULL,
-				       &err) < 0)
+		if (!body || es_search(r, index, body, &req->params, strcmp(last, "_count") == 0,
+				       NULL, &out, NULL, &err) < 0)
 			api_json(resp, es_status_of(err.code), es_error_json(&err));
 		else
 			api_json(resp, 200, out);
