@@ -278,3 +278,20 @@ java_log() {
 	run -0 qw-search --index java --format count 'body:IOException'
 	[ "$output" -eq 1 ]
 }
+
+@test "a pattern whose time group is not named as the timestamp field: one hint on the first line without a timestamp" {
+	require_shared_data
+	web_config
+	sed -i 's/name: timestamp,/name: ts,/; s/timestamp_field: timestamp/timestamp_field: ts/' "$T/web.yaml"
+	run -0 --separate-stderr qw-parse -c "$T/web.yaml" -f regex -p apache_combined "$EX/apache_logs"
+	[ "$(grep -c 'pattern has no group named .ts.' <<<"$stderr")" -eq 1 ]
+	[[ "$stderr" == *"name the time group (?<ts>...)"* ]]
+	[[ "$stderr" == *"0 valid, $(wc -l <"$EX/apache_logs") invalid (missing_timestamp: "* ]]
+	# named as the field: no hint; --quiet: none either
+	web_config
+	run -0 --separate-stderr qw-parse -c "$T/web.yaml" -f regex -p apache_combined "$EX/apache_logs"
+	[[ "$stderr" != *"no group named"* ]]
+	sed -i 's/name: timestamp,/name: ts,/; s/timestamp_field: timestamp/timestamp_field: ts/' "$T/web.yaml"
+	run -0 --separate-stderr qw-parse -q -c "$T/web.yaml" -f regex -p apache_combined "$EX/apache_logs"
+	[ -z "$stderr" ]
+}

@@ -267,6 +267,21 @@ static bool is_blank(const char *s, size_t n)
 	return true;
 }
 
+/* The first plain line without a timestamp when the pattern captures
+ * none: most likely the time group is not named as the timestamp field
+ * (the line's start, where the timestamp is then looked for, rarely has
+ * one when a pattern is needed at all), so say it once. */
+static void hint_timestamp_group(struct run *r)
+{
+	const char *ts = r->o->cfg->timestamp_field;
+	struct qw_err e = QW_ERR_INIT;
+
+	err_set(&e, 0, "a line has no timestamp: the pattern has no group named '%s' (the "
+		"index's timestamp_field), so it is looked for at the start of each line; "
+		"name the time group (?<%s>...) to take it from there", ts, ts);
+	warn(r, &e);
+}
+
 static int handle_line(struct run *r, const struct source_part *p, bool plain, const char *line,
 		       size_t len, struct qw_err *err)
 {
@@ -286,6 +301,9 @@ static int handle_line(struct run *r, const struct source_part *p, bool plain, c
 	if (rc) {
 		r->st->docs_invalid++;
 		r->st->by_reason[reason]++;
+		if (plain && reason == DOC_NO_TIMESTAMP && r->fields && !r->pattern_ts &&
+		    r->st->by_reason[reason] == 1)
+			hint_timestamp_group(r);
 		return dead_letter(r, p, reason, derr.msg, line, len, err);
 	}
 	r->st->docs_valid++;
