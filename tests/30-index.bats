@@ -9,29 +9,12 @@ setup() {
 
 # write_cfg FILE [split_num_docs_target] [commit_timeout_secs] [extra doc_mapping lines] [heap]
 write_cfg() {
-	cat >"$1" <<EOF
-version: 0.8
-index_id: test-idx
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-      input_formats: [unix_timestamp]
-    - name: tenant
-      type: text
-      tokenizer: raw
-    - name: msg
-      type: text
-  timestamp_field: ts
-${4:-}
-indexing_settings:
+	ts_config "$1" test-idx "$TENANT_FIELDS
+${4:-}" "indexing_settings:
   commit_timeout_secs: ${3:-60}
   split_num_docs_target: ${2:-10000000}
   resources:
-    heap_size: ${5:-100MB}
-EOF
+    heap_size: ${5:-100MB}"
 }
 
 # gen_docs N [number of tenants] [first]: valid documents, one per line

@@ -5,27 +5,10 @@ load helpers
 setup() {
 	T=$BATS_TEST_TMPDIR
 	S=$T/scratch
-	cat >"$T/cfg.yaml" <<'EOF'
-version: 0.8
-index_id: pkg-idx
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-      input_formats: [unix_timestamp]
-    - name: tenant
-      type: text
-      tokenizer: raw
-    - name: msg
-      type: text
-  timestamp_field: ts
+	ts_config "$T/cfg.yaml" pkg-idx "$TENANT_FIELDS
   tag_fields: [tenant]
-  partition_key: tenant
-indexing_settings:
-  split_num_docs_target: 40
-EOF
+  partition_key: tenant" "indexing_settings:
+  split_num_docs_target: 40"
 }
 
 gen_docs() {

@@ -26,6 +26,35 @@ setup_datadir() {
 	export QW_DATA_DIR="$BATS_TEST_TMPDIR/qwdata"
 }
 
+# ts_config FILE ID FIELDS [MORE]: an index config in FILE with a dynamic
+# doc mapping whose first field is a fast datetime ts, then FIELDS (the rest
+# of the ts entry, more field_mappings entries and doc_mapping keys, indented
+# as in the file) and MORE (top-level sections).
+ts_config() {
+	cat >"$1" <<EOF
+version: 0.8
+index_id: $2
+doc_mapping:
+  mode: dynamic
+  field_mappings:
+    - name: ts
+      type: datetime
+      fast: true
+$3
+${4:-}
+EOF
+}
+
+# FIELDS for ts_config: ts in unix seconds (its timestamp field), a raw
+# tenant and a text msg, the documents of the indexer and packager tests.
+TENANT_FIELDS='      input_formats: [unix_timestamp]
+    - name: tenant
+      type: text
+      tokenizer: raw
+    - name: msg
+      type: text
+  timestamp_field: ts'
+
 # The metastore file of index ID (the file backend's).
 meta() {
 	echo "$QW_DATA_DIR/indexes/$1/metastore.json"

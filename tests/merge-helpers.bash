@@ -12,17 +12,6 @@ DEFAULT_MERGE_POLICY='    type: stable_log
 # field_mappings entries and doc_mapping keys, indented as in the file)
 # and MORE (top-level sections).
 make_ts_index() {
-	cat >"$BATS_TEST_TMPDIR/$1.yaml" <<EOF
-version: 0.8
-index_id: $1
-doc_mapping:
-  mode: dynamic
-  field_mappings:
-    - name: ts
-      type: datetime
-      fast: true
-$2
-${3:-}
-EOF
+	ts_config "$BATS_TEST_TMPDIR/$1.yaml" "$1" "$2" "${3:-}"
 	qw index create --index-config "$BATS_TEST_TMPDIR/$1.yaml" >/dev/null
 }
