@@ -185,9 +185,12 @@ static int run_tasks(struct query_run *run, struct qw_err *err)
 	if (remote) {
 		if (split_cache_check_config(err) < 0)
 			return -1;
-		run->s3 = s3_client_new(err);
-		if (!run->s3)
-			return -1;
+		run->s3 = req->s3;
+		if (!run->s3) {
+			run->s3 = run->own_s3 = s3_client_new(err);
+			if (!run->s3)
+				return -1;
+		}
 	}
 
 	/* few enough readers (a file descriptor and ~100 KB each) stay open for fetch_docs */
@@ -345,7 +348,7 @@ static void run_free(struct query_run *run, struct index_ctx *ixs, size_t n_ix)
 		aggs_result_free(run->tasks[i].aggs);
 	}
 	free(run->tasks);
-	s3_client_free(run->s3);
+	s3_client_free(run->own_s3);
 	for (i = 0; i < run->n_sort; i++)
 		free(run->sort[i].field);
 	for (i = 0; i < n_ix; i++) {
