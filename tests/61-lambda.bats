@@ -236,6 +236,42 @@ PY
 	[ -n "$(ls "$QW_SPLIT_CACHE_DIR")" ]
 }
 
+# publish_between ID: two warm invocations counting index ID's docs, with
+# 50 more docs published between them (the emulator holds the second
+# back until then); the second must count them.
+publish_between() {
+	local pid i
+	event 01 "{\"index_id\":\"$1\",\"query\":\"*\",\"max_hits\":0}"
+	event 02 "{\"index_id\":\"$1\",\"query\":\"*\",\"max_hits\":0}"
+	touch "$T/events/.02.gate"
+	start_emulator
+	"$LAMBDA" --max-invocations 2 >"$T/lambda.log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$T/out/req-01.response" ] && break
+		sleep 0.05
+	done
+	[ "$(jq .num_hits "$T/out/req-01.response")" = 300 ]
+	docs 50 >"$T/more.ndjson"
+	qw-pipeline --index "$1" --once --quiet "$T/more.ndjson"
+	rm "$T/events/.02.gate"
+	wait "$pid" || { cat "$T/lambda.log"; return 1; }
+	[ "$(jq .num_hits "$T/out/req-02.response")" = 350 ]
+}
+
+@test "a warm invocation sees the splits published since the last one (file metastore)" {
+	make_index lmf
+	publish_between lmf
+}
+
+@test "a warm invocation sees the splits published since the last one (s3:// metastore and splits)" {
+	load s3-helpers
+	start_s3rver
+	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR=$T/cache
+	make_index lmw "s3://$S3_BUCKET/idx/lmw/"
+	publish_between lmw
+}
+
 @test "the SAM template parses with CloudFormation's tags and names the documented resources" {
 	tpl=$QW_SRCDIR/deploy/qw-lambda.yaml
 	# YAML with the short-form intrinsics (!Ref, !Sub, !GetAtt) as tags
