@@ -402,7 +402,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		if (!run.aggs)
 			goto out;
 	}
-	ms = metastore_open(data_dir, err);
+	ms = metastore_open_s3(data_dir, req->s3, err);
 	if (!ms || open_indexes(ms, req, &ixs, &n_ix, err) < 0 ||
 	    plan_run(&run, ms, ixs, n_ix, err) < 0 || run_tasks(&run, err) < 0)
 		goto out;
