@@ -315,6 +315,20 @@ requests_between() {
 	[ "$REQUESTS" = 1 ]
 }
 
+@test "a warm invocation opens no new S3 connection: the metastore's and the splits' requests ride the first one's" {
+	load s3-helpers
+	start_s3rver
+	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR=
+	make_index lwk "s3://$S3_BUCKET/idx/lwk/"
+	count_first() { jq .connections "$FAULT_STATS" >"$T/connections-1"; }
+	start_fault_proxy 1 0
+	warm_pair '{"index_id":"lwk","query":"w:word42","max_hits":1}' count_first
+	[ "$(jq -c '[.hits[].n]' "$T/out/req-02.response")" = "[42]" ]
+	# the second invocation read the split again (no cache) on the same connection
+	[ "$(jq .requests "$FAULT_STATS")" -gt 2 ]
+	[ "$(jq .connections "$FAULT_STATS")" = "$(cat "$T/connections-1")" ]
+}
+
 @test "the SAM template parses with CloudFormation's tags and names the documented resources" {
 	tpl=$QW_SRCDIR/deploy/qw-lambda.yaml
 	# YAML with the short-form intrinsics (!Ref, !Sub, !GetAtt) as tags

@@ -411,6 +411,7 @@ static int es_search(struct http_router *r, const char *index_expr, json_t *body
 	sreq.aggs = count_only ? NULL : (json_object_get(body, "aggs") ?: json_object_get(body, "aggregations"));
 	sreq.search_after = json_object_get(body, "search_after");
 	sreq.threads = r->search_threads;
+	sreq.s3 = r->s3;
 	sreq.hit_indexes = true;
 	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
 	if (search_run(api_data_dir(r), &sreq, &resp, &partial, err) < 0)

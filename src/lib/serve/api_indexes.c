@@ -519,6 +519,7 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 	sreq.snippet_fields = (const char *const *)snippet.v;
 	sreq.n_snippet_fields = snippet.n;
 	sreq.threads = r->search_threads;
+	sreq.s3 = r->s3;
 	if (search_run(api_data_dir(r), &sreq, &out, &partial, &err) < 0)
 		goto fail;
 	/* a partial answer says so in "errors", as Quickwit's; the status stays 200 */
