@@ -329,6 +329,20 @@ requests_between() {
 	[ "$(jq .connections "$FAULT_STATS")" = "$(cat "$T/connections-1")" ]
 }
 
+@test "a kept S3 connection the server closed between two warm invocations is replaced" {
+	load s3-helpers
+	start_s3rver
+	export QW_SPLIT_CACHE_DIR=
+	make_index lwr "s3://$S3_BUCKET/idx/lwr/"
+	restart_s3rver() {
+		[ "$(jq -c '[.hits[].n]' "$T/out/req-01.response")" = "[42]" ]
+		stop_s3rver
+		start_s3rver "$S3_BUCKET" "$S3RVER_PORT"
+	}
+	warm_pair '{"index_id":"lwr","query":"w:word42","max_hits":1}' restart_s3rver
+	[ "$(jq -c '[.hits[].n]' "$T/out/req-02.response")" = "[42]" ]
+}
+
 @test "the SAM template parses with CloudFormation's tags and names the documented resources" {
 	tpl=$QW_SRCDIR/deploy/qw-lambda.yaml
 	# YAML with the short-form intrinsics (!Ref, !Sub, !GetAtt) as tags
