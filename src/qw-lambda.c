@@ -8,7 +8,9 @@
  * the router and the split cache: QW_SPLIT_CACHE_DIR, by default
  * $TMPDIR/qw-split-cache (/tmp on Lambda), where the footers and every
  * range read are kept, so that a warm search reads only what no earlier
- * one did (split_cache.h). An
+ * one did (split_cache.h); and so does one S3 client, made at the first
+ * invocation and lent to the router, whose pooled connections serve the
+ * next invocations without a new connect or TLS handshake. An
  * unusable configuration is reported to .../init/error before exiting; a
  * malformed event to that invocation's .../error, and the loop goes on.
  */
@@ -26,6 +28,7 @@
 #include "serve/http_router.h"
 #include "serve/lambda_event.h"
 #include "serve/lambda_runtime.h"
+#include "store/s3.h"
 
 static const char *prog = "qw-lambda";
 
@@ -55,6 +58,21 @@ static void usage(FILE *out)
 enum {
 	OPT_MAX_INVOCATIONS = 256,
 };
+
+/*
+ * The S3 client the warm process keeps for its searches, or NULL when the
+ * environment configures none (no credentials, no libcurl, a bad
+ * setting): each search then makes its own and reports why it cannot, as
+ * it would have anyway.
+ */
+static struct s3_client *warm_s3_client(void)
+{
+	struct qw_err ignore = QW_ERR_INIT;
+	struct s3_client *c = s3_client_new(&ignore);
+
+	err_clear(&ignore);
+	return c;
+}
 
 /* Answer one event; a failure to talk to the Runtime API is the only error. */
 static int invoke(struct lambda_runtime *rt, struct http_router *router, const char *index,
@@ -101,6 +119,7 @@ int main(int argc, char **argv)
 	const char *api = getenv("AWS_LAMBDA_RUNTIME_API"), *index = getenv("QW_LAMBDA_INDEX_ID");
 	struct lambda_runtime *rt = NULL;
 	struct http_router *router = NULL;
+	struct s3_client *s3 = NULL;   /* made at the first invocation, not in init's time */
 	struct buf event = BUF_INIT, doc = BUF_INIT;
 	uint64_t max_inv = 0, u, n;
 	const char *dir;
@@ -172,8 +191,13 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	for (n = 0; !max_inv || n < max_inv; n++) {
-		if (lambda_runtime_next(rt, &event, &id, &err) < 0 ||
-		    invoke(rt, router, index, id, &event, &err) < 0)
+		if (lambda_runtime_next(rt, &event, &id, &err) < 0)
+			goto fail;
+		if (n == 0) {
+			s3 = warm_s3_client();
+			http_router_set_s3(router, s3);
+		}
+		if (invoke(rt, router, index, id, &event, &err) < 0)
 			goto fail;
 		free(id);
 		id = NULL;
@@ -187,6 +211,7 @@ out:
 	buf_free(&doc);
 	buf_free(&event);
 	http_router_free(router);
+	s3_client_free(s3);
 	lambda_runtime_free(rt);
 	return prog_finish(prog, code);
 }

@@ -21,6 +21,9 @@ teardown() {
 		kill "$EMU_PID" 2>/dev/null || true
 		wait "$EMU_PID" 2>/dev/null || true
 	fi
+	if [ -n "${PROXY_PID:-}" ]; then
+		stop_fault_proxy
+	fi
 	if [ -n "${S3RVER_PID:-}" ]; then
 		stop_s3rver
 	fi
@@ -234,6 +237,110 @@ PY
 	[ "$(jq .num_hits "$T/out/req-03.response")" = 300 ]
 	# what was fetched stays in the cache for the next (warm) invocations
 	[ -n "$(ls "$QW_SPLIT_CACHE_DIR")" ]
+}
+
+# warm_pair EVENT BETWEEN: two invocations of EVENT by one process, the
+# second held back by the emulator until the command BETWEEN has run.
+warm_pair() {
+	local pid i
+	event 01 "$1"
+	event 02 "$1"
+	touch "$T/events/.02.gate"
+	start_emulator
+	"$LAMBDA" --max-invocations 2 >"$T/lambda.log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$T/out/req-01.response" ] && break
+		sleep 0.05
+	done
+	$2
+	rm "$T/events/.02.gate"
+	wait "$pid" || { cat "$T/lambda.log"; return 1; }
+}
+
+# publish_between ID: two warm invocations counting index ID's docs, with
+# 50 more docs published between them; the second must count them.
+publish_between() {
+	publish_more() {
+		[ "$(jq .num_hits "$T/out/req-01.response")" = 300 ]
+		docs 50 >"$T/more.ndjson"
+		qw-pipeline --index "$IX" --once --quiet "$T/more.ndjson"
+	}
+	IX=$1 warm_pair "{\"index_id\":\"$1\",\"query\":\"*\",\"max_hits\":0}" publish_more
+	[ "$(jq .num_hits "$T/out/req-02.response")" = 350 ]
+}
+
+# requests_between ID: $REQUESTS, the S3 requests the second of two
+# identical warm invocations made, as the fault proxy counted them (rate 0:
+# no fault).
+requests_between() {
+	count_first() {
+		jq .requests "$FAULT_STATS" >"$T/requests-1"
+		[ "$(cat "$T/requests-1")" -gt 0 ]   # the first went through the proxy
+	}
+	start_fault_proxy 1 0
+	warm_pair "{\"index_id\":\"$1\",\"query\":\"w:word42\",\"max_hits\":1}" count_first
+	[ "$(jq -c '[.hits[].n]' "$T/out/req-02.response")" = "[42]" ]
+	REQUESTS=$(($(jq .requests "$FAULT_STATS") - $(cat "$T/requests-1")))
+}
+
+@test "a warm invocation sees the splits published since the last one (file metastore)" {
+	make_index lmf
+	publish_between lmf
+}
+
+@test "a warm invocation sees the splits published since the last one (s3:// metastore and splits)" {
+	load s3-helpers
+	start_s3rver
+	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR=$T/cache
+	make_index lmw "s3://$S3_BUCKET/idx/lmw/"
+	publish_between lmw
+}
+
+@test "a warm invocation re-reads nothing it has cached: no S3 request with a file metastore" {
+	load s3-helpers
+	start_s3rver
+	export QW_SPLIT_CACHE_DIR=$T/cache
+	make_index lwf "s3://$S3_BUCKET/idx/lwf/"
+	requests_between lwf
+	[ "$REQUESTS" = 0 ]
+}
+
+@test "a warm invocation with an s3:// metastore makes exactly one S3 request: the metastore's" {
+	load s3-helpers
+	start_s3rver
+	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR=$T/cache
+	make_index lwm "s3://$S3_BUCKET/idx/lwm/"
+	requests_between lwm
+	[ "$REQUESTS" = 1 ]
+}
+
+@test "a warm invocation opens no new S3 connection: the metastore's and the splits' requests ride the first one's" {
+	load s3-helpers
+	start_s3rver
+	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR=
+	make_index lwk "s3://$S3_BUCKET/idx/lwk/"
+	count_first() { jq .connections "$FAULT_STATS" >"$T/connections-1"; }
+	start_fault_proxy 1 0
+	warm_pair '{"index_id":"lwk","query":"w:word42","max_hits":1}' count_first
+	[ "$(jq -c '[.hits[].n]' "$T/out/req-02.response")" = "[42]" ]
+	# the second invocation read the split again (no cache) on the same connection
+	[ "$(jq .requests "$FAULT_STATS")" -gt 2 ]
+	[ "$(jq .connections "$FAULT_STATS")" = "$(cat "$T/connections-1")" ]
+}
+
+@test "a kept S3 connection the server closed between two warm invocations is replaced" {
+	load s3-helpers
+	start_s3rver
+	export QW_SPLIT_CACHE_DIR=
+	make_index lwr "s3://$S3_BUCKET/idx/lwr/"
+	restart_s3rver() {
+		[ "$(jq -c '[.hits[].n]' "$T/out/req-01.response")" = "[42]" ]
+		stop_s3rver
+		start_s3rver "$S3_BUCKET" "$S3RVER_PORT"
+	}
+	warm_pair '{"index_id":"lwr","query":"w:word42","max_hits":1}' restart_s3rver
+	[ "$(jq -c '[.hits[].n]' "$T/out/req-02.response")" = "[42]" ]
 }
 
 @test "the SAM template parses with CloudFormation's tags and names the documented resources" {

@@ -17,7 +17,9 @@ function posts is written to OUT_DIR:
                                  client's start time is measured against)
 An unknown request id, a second answer to one invocation or an answer
 while none is in flight is refused with 400 (and logged as such), as
-Lambda refuses them. With no event left, .../next answers 410 Gone so the
+Lambda refuses them. An event NAME.json is held back while a file
+.NAME.gate is in EVENTS_DIR (a test changes the data between two warm
+invocations, then removes the gate). With no event left, .../next answers 410 Gone so the
 function exits (a real Lambda would block). The port is written to
 PORT_FILE once listening (atomically).
 """
@@ -73,6 +75,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             name = st.events.pop(0)
             rid = "req-" + (name[:-5] if name.endswith(".json") else name)
             st.in_flight = rid
+        gate = os.path.join(st.events_dir, "." + name[:-5] + ".gate")
+        while os.path.exists(gate):
+            time.sleep(0.01)
         with open(os.path.join(st.events_dir, name), "rb") as f:
             body = f.read()
         deadline = int(time.time() * 1000) + 30000

@@ -35,15 +35,16 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Start s3rver with bucket $1 (default qw-test) on a free loopback port and
-# point the S3 client at it. Waits (bounded, 20 s) until it answers.
+# Start s3rver with bucket $1 (default qw-test) on loopback port $2 (default
+# a free one) and point the S3 client at it. Waits (bounded, 20 s) until it
+# answers.
 start_s3rver() {
 	local bucket=${1:-qw-test} i
 	require_s3rver
 	S3_BUCKET=$bucket
 	S3RVER_DIR="$BATS_TEST_TMPDIR/s3rver"
 	mkdir -p "$S3RVER_DIR"
-	S3RVER_PORT=$(free_port)
+	S3RVER_PORT=${2:-$(free_port)}
 	node "$S3RVER_BIN" -d "$S3RVER_DIR" -a 127.0.0.1 -p "$S3RVER_PORT" -s \
 		--configure-bucket "$bucket" >"$BATS_TEST_TMPDIR/s3rver.log" 2>&1 3>&- &
 	S3RVER_PID=$!

@@ -185,9 +185,12 @@ static int run_tasks(struct query_run *run, struct qw_err *err)
 	if (remote) {
 		if (split_cache_check_config(err) < 0)
 			return -1;
-		run->s3 = s3_client_new(err);
-		if (!run->s3)
-			return -1;
+		run->s3 = req->s3;
+		if (!run->s3) {
+			run->s3 = run->own_s3 = s3_client_new(err);
+			if (!run->s3)
+				return -1;
+		}
 	}
 
 	/* few enough readers (a file descriptor and ~100 KB each) stay open for fetch_docs */
@@ -345,7 +348,7 @@ static void run_free(struct query_run *run, struct index_ctx *ixs, size_t n_ix)
 		aggs_result_free(run->tasks[i].aggs);
 	}
 	free(run->tasks);
-	s3_client_free(run->s3);
+	s3_client_free(run->own_s3);
 	for (i = 0; i < run->n_sort; i++)
 		free(run->sort[i].field);
 	for (i = 0; i < n_ix; i++) {
@@ -414,7 +417,7 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		if (!run.aggs)
 			goto out;
 	}
-	ms = metastore_open(data_dir, err);
+	ms = metastore_open_s3(data_dir, req->s3, err);
 	if (!ms || open_indexes(ms, req, &ixs, &n_ix, err) < 0 ||
 	    plan_run(&run, ms, ixs, n_ix, err) < 0 || run_tasks(&run, err) < 0)
 		goto out;

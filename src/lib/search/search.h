@@ -48,6 +48,8 @@
 
 #include "base/err.h"
 
+struct s3_client;
+
 struct search_request {
 	const char *const *indexes;         /* index ids */
 	size_t n_indexes;
@@ -66,6 +68,13 @@ struct search_request {
 	unsigned threads;                   /* 0: the number of online cores (at least
 					     * 8 for s3:// splits, which wait on the network) */
 	bool stats;                         /* add "stats" to the response */
+	/*
+	 * Borrowed: an S3 client kept across searches (qw-lambda's warm
+	 * process), whose pooled connections then serve the next search
+	 * instead of a new connect (and TLS handshake). NULL: a search of
+	 * s3:// splits makes its own client and frees it.
+	 */
+	struct s3_client *s3;
 	/*
 	 * NULL: the hits are the response's "hits". Else each hit is handed to
 	 * on_hit in rank order as soon as it is fetched (borrowed for the call)

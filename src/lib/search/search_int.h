@@ -96,6 +96,7 @@ struct query_run {
 	struct task *tasks;
 	size_t n_tasks;
 	struct s3_client *s3;        /* shared by the readers of s3:// splits, or NULL */
+	struct s3_client *own_s3;    /* s3 when this run made it (else req->s3, borrowed) */
 	size_t next_task;            /* atomically incremented by workers */
 	bool keep_readers;           /* tasks with hits keep their reader for fetch_docs */
 	bool has_after;              /* search_after: only hits ranking after this one */

@@ -42,6 +42,7 @@ struct http_router {
 	size_t max_body;
 	struct api_ingest_slot ingest[API_INGEST_SLOTS];
 	struct es_scroll *scrolls; /* the live Elasticsearch scrolls (api_es.c) */
+	struct s3_client *s3;      /* borrowed, for searches (http_router_set_s3); NULL: their own */
 };
 
 /* The data dir to open: the configured one or the default. */

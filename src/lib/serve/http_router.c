@@ -69,6 +69,11 @@ void http_router_free(struct http_router *r)
 	free(r);
 }
 
+void http_router_set_s3(struct http_router *r, struct s3_client *s3)
+{
+	r->s3 = s3;
+}
+
 const char *api_data_dir(const struct http_router *r)
 {
 	return prog_data_dir(r->data_dir);

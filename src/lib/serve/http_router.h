@@ -65,6 +65,14 @@ struct http_router;
 /* The router copies cfg's strings. NULL with err set on failure. */
 struct http_router *http_router_new(const struct http_router_config *cfg, struct qw_err *err);
 void http_router_free(struct http_router *r);
+struct s3_client;
+/*
+ * Lend the router an S3 client for its searches of s3:// splits (NULL:
+ * each search makes its own), so that the client's pooled connections
+ * outlive a request: qw-lambda's warm invocations reuse them. The caller
+ * keeps it and frees it after the router.
+ */
+void http_router_set_s3(struct http_router *r, struct s3_client *s3);
 /* Fill resp (zero it first, or reuse a freed one) for req. Never fails: an
  * error is an error response. */
 void http_router_handle(struct http_router *r, const struct http_request *req,

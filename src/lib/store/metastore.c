@@ -563,8 +563,9 @@ static bool has_scheme(const char *uri, const char *scheme)
 }
 
 /* The metastore uri names, with data_dir for what stays local (scratch
- * dirs, default split dirs). */
-static struct metastore *open_at(const char *uri, const char *data_dir, struct qw_err *err)
+ * dirs, default split dirs); an s3:// one borrows s3 when not NULL. */
+static struct metastore *open_at(const char *uri, const char *data_dir, struct s3_client *s3,
+				 struct qw_err *err)
 {
 	struct metastore *ms;
 	int ret;
@@ -590,7 +591,7 @@ static struct metastore *open_at(const char *uri, const char *data_dir, struct q
 	free(ms->uri);
 	ms->uri = xstrdup(uri);
 	ms->ops = NULL;
-	ret = has_scheme(uri, "s3://") ? metastore_s3_open(ms, uri, err)
+	ret = has_scheme(uri, "s3://") ? metastore_s3_open(ms, uri, s3, err)
 				       : metastore_pg_open(ms, uri, err);
 	if (ret < 0) {
 		metastore_close(ms);      /* the backend's close, when it got that far */
@@ -601,17 +602,23 @@ static struct metastore *open_at(const char *uri, const char *data_dir, struct q
 
 struct metastore *metastore_open(const char *data_dir, struct qw_err *err)
 {
+	return metastore_open_s3(data_dir, NULL, err);
+}
+
+struct metastore *metastore_open_s3(const char *data_dir, struct s3_client *s3,
+				    struct qw_err *err)
+{
 	const char *dir = metastore_resolve_data_dir(data_dir);
 	const char *uri = getenv("QW_METASTORE_URI");
 
 	if (uri && *uri)
-		return open_at(uri, dir, err);
+		return open_at(uri, dir, s3, err);
 	return file_open(dir, "data directory", err);
 }
 
 struct metastore *metastore_open_uri(const char *uri, struct qw_err *err)
 {
-	return open_at(uri, metastore_resolve_data_dir(NULL), err);
+	return open_at(uri, metastore_resolve_data_dir(NULL), NULL, err);
 }
 
 void metastore_close(struct metastore *ms)

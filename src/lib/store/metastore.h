@@ -79,6 +79,11 @@ typedef int (*metastore_tx_fn)(json_t *index_meta, void *ctx, struct qw_err *err
  * anything until a write.
  */
 struct metastore *metastore_open(const char *data_dir, struct qw_err *err);
+struct s3_client;
+/* metastore_open() whose s3:// backend borrows s3 (NULL: makes its own),
+ * so that a warm process's searches reuse that client's connections. */
+struct metastore *metastore_open_s3(const char *data_dir, struct s3_client *s3,
+				    struct qw_err *err);
 /* The data dir: data_dir when given (non-empty), else $QW_DATA_DIR, else
  * "./qwdata" (the rule of prog_data_dir(), which calls this). */
 const char *metastore_resolve_data_dir(const char *data_dir);

@@ -51,7 +51,9 @@ struct metastore {
 /* The backends other than the data dir's files; each returns 0 and sets
  * ms->ops and ms->be, or -1 with err set. */
 int metastore_pg_open(struct metastore *ms, const char *uri, struct qw_err *err);
-int metastore_s3_open(struct metastore *ms, const char *uri, struct qw_err *err);
+/* client: borrowed (NULL: the backend makes its own and frees it) */
+int metastore_s3_open(struct metastore *ms, const char *uri, struct s3_client *client,
+		      struct qw_err *err);
 
 /* Shared with the backends (metastore.c). */
 /* Check the shape of an index document; EX_DATAERR naming where. */

@@ -33,6 +33,7 @@
 
 struct ms3 {
 	struct s3_client *client;
+	struct s3_client *own_client; /* client when this backend made it, else NULL (borrowed) */
 	char *bucket;
 	char *prefix;       /* without leading or trailing '/', maybe "" */
 };
@@ -311,7 +312,7 @@ static void ms3_close(struct metastore *ms)
 
 	if (!m)
 		return;
-	s3_client_free(m->client);
+	s3_client_free(m->own_client);
 	free(m->prefix);
 	free(m->bucket);
 	free(m);
@@ -328,15 +329,19 @@ static const struct metastore_ops s3_ops = {
 	.close = ms3_close,
 };
 
-int metastore_s3_open(struct metastore *ms, const char *uri, struct qw_err *err)
+int metastore_s3_open(struct metastore *ms, const char *uri, struct s3_client *client,
+		      struct qw_err *err)
 {
 	struct ms3 *m = xcalloc(1, sizeof(*m));
 
 	if (s3_parse_uri(uri, &m->bucket, &m->prefix, err) < 0)
 		goto fail;
-	m->client = s3_client_new(err);
-	if (!m->client)
-		goto fail;
+	m->client = client;
+	if (!m->client) {
+		m->client = m->own_client = s3_client_new(err);
+		if (!m->client)
+			goto fail;
+	}
 	ms->be = m;
 	ms->ops = &s3_ops;
 	return 0;
