@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
+#include "base/fsutil.h"
 #include "mapping/datetime.h"
 #include "store/metastore.h"
 #include "app/prog.h"
@@ -104,21 +104,10 @@ int prog_parse_timestamp(const char *opt, const char *s, int64_t *out, struct qw
 
 char *prog_status_dir(const char *data_dir, const char *index_id)
 {
-	struct buf b = BUF_INIT;
-
-	buf_adds(&b, data_dir);
-	if (b.len && b.data[b.len - 1] != '/')
-		buf_addc(&b, '/');
-	buf_addf(&b, "pipelines/%s", index_id);
-	return buf_detach(&b, NULL);
+	return fsutil_joinf(data_dir, "pipelines/%s", index_id);
 }
 
 char *prog_status_file(const char *data_dir, const char *index_id, const char *source_id)
 {
-	char *dir = prog_status_dir(data_dir, index_id);
-	struct buf b = BUF_INIT;
-
-	buf_addf(&b, "%s/%s" PROG_STATUS_SUFFIX, dir, source_id);
-	free(dir);
-	return buf_detach(&b, NULL);
+	return fsutil_joinf(data_dir, "pipelines/%s/%s" PROG_STATUS_SUFFIX, index_id, source_id);
 }

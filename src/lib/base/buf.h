@@ -8,6 +8,7 @@
 #ifndef QW_BUF_H
 #define QW_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@ void buf_add_utf8(struct buf *b, uint32_t cp);
 void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Little-endian fixed-width and LEB128 variable-length integers. */
 void buf_add_u8(struct buf *b, uint8_t v);
 void buf_add_u32le(struct buf *b, uint32_t v);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,16 +54,24 @@ int fsutil_pread_full(int fd, void *data, size_t len, off_t off)
 	return 0;
 }
 
-char *fsutil_join(const char *dir, const char *name)
+char *fsutil_joinf(const char *dir, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	size_t n = strlen(dir);
+	va_list ap;
 
 	buf_adds(&b, dir);
 	if (n && dir[n - 1] != '/')
 		buf_addc(&b, '/');
-	buf_adds(&b, name);
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
 	return buf_detach(&b, NULL);
+}
+
+char *fsutil_join(const char *dir, const char *name)
+{
+	return fsutil_joinf(dir, "%s", name);
 }
 
 int fsutil_fsync_dir(const char *dir, struct qw_err *err)

@@ -35,5 +35,7 @@ int fsutil_write_full(int fd, const void *data, size_t len);
 int fsutil_pread_full(int fd, void *data, size_t len, off_t off);
 /* Join dir and name into a malloc'ed path. */
 char *fsutil_join(const char *dir, const char *name);
+/* fsutil_join() with the name formatted as by printf. */
+char *fsutil_joinf(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -39,13 +39,7 @@
 
 char *metastore_index_dir(const struct metastore *ms, const char *index_id)
 {
-	struct buf b = BUF_INIT;
-
-	buf_adds(&b, ms->data_dir);
-	if (b.len && b.data[b.len - 1] != '/')
-		buf_addc(&b, '/');
-	buf_addf(&b, "indexes/%s", index_id);
-	return buf_detach(&b, NULL);
+	return fsutil_joinf(ms->data_dir, "indexes/%s", index_id);
 }
 
 char *metastore_splits_dir(const struct metastore *ms, const char *index_id, json_t *doc)
@@ -90,13 +84,7 @@ char *metastore_split_path(struct metastore *ms, const char *index_id, const cha
 
 char *metastore_scratch_dir(const struct metastore *ms, const char *pipeline_id)
 {
-	struct buf b = BUF_INIT;
-
-	buf_adds(&b, ms->data_dir);
-	if (b.len && b.data[b.len - 1] != '/')
-		buf_addc(&b, '/');
-	buf_addf(&b, "scratch/%s", pipeline_id);
-	return buf_detach(&b, NULL);
+	return fsutil_joinf(ms->data_dir, "scratch/%s", pipeline_id);
 }
 
 static char *index_file(const struct metastore *ms, const char *index_id, const char *name)
@@ -306,7 +294,8 @@ static int file_save(const char *path, json_t *doc, struct qw_err *err)
  * Returns the locked fd, or -1 (EX_NOINPUT when the index directory is
  * missing and !create).
  */
-static int file_lock(struct metastore *ms, const char *index_id, bool create, struct qw_err *err)
+int metastore_lock_index(struct metastore *ms, const char *index_id, bool create,
+			 struct qw_err *err)
 {
 	char *dir = metastore_index_dir(ms, index_id);
 	char *path = fsutil_join(dir, METASTORE_LOCK);
@@ -363,7 +352,7 @@ static int file_create(struct metastore *ms, const char *index_id, json_t *doc, 
 	int fd = -1;
 	int ret = -1;
 
-	fd = file_lock(ms, index_id, true, err);
+	fd = metastore_lock_index(ms, index_id, true, err);
 	if (fd < 0)
 		goto out;
 	if (file_exists(ms, index_id)) {
@@ -411,7 +400,7 @@ static int file_remove(struct metastore *ms, const char *index_id, struct qw_err
 	int fd = -1;
 	int ret = -1;
 
-	fd = file_lock(ms, index_id, false, err);
+	fd = metastore_lock_index(ms, index_id, false, err);
 	if (fd < 0)
 		goto out;
 	if (!file_exists(ms, index_id)) {
@@ -442,31 +431,43 @@ out:
 	return ret;
 }
 
-static int file_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
-		       struct qw_err *err)
+int metastore_update_locked(struct metastore *ms, const struct metastore_doc_io *io,
+			    const char *index_id, metastore_tx_fn fn, void *ctx,
+			    struct qw_err *err)
 {
-	char *path = index_file(ms, index_id, METASTORE_FILE);
+	int fd = metastore_lock_index(ms, index_id, io->lock_create, err);
 	json_t *doc = NULL;
-	int fd = -1;
 	int ret = -1;
 
-	fd = file_lock(ms, index_id, false, err);
 	if (fd < 0)
 		goto out;
-	doc = file_load(ms, path, index_id, err);
-	if (!doc)
-		goto out;
-	if (fn(doc, ctx, err) < 0)
-		goto out;
-	if (file_save(path, doc, err) < 0)
+	doc = io->load(ms, index_id, err);
+	if (!doc || fn(doc, ctx, err) < 0 || io->save(ms, index_id, doc, err) < 0)
 		goto out;
 	ret = 0;
 out:
 	json_decref(doc);
 	if (fd >= 0)
 		close(fd);
+	return ret;
+}
+
+static int file_save_index(struct metastore *ms, const char *index_id, json_t *doc,
+			   struct qw_err *err)
+{
+	char *path = index_file(ms, index_id, METASTORE_FILE);
+	int ret = file_save(path, doc, err);
+
 	free(path);
 	return ret;
+}
+
+static int file_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
+		       struct qw_err *err)
+{
+	static const struct metastore_doc_io io = { false, file_read, file_save_index };
+
+	return metastore_update_locked(ms, &io, index_id, fn, ctx, err);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -70,6 +70,29 @@ int metastore_remove_external_splits(const struct metastore *ms, const char *ind
  * (the local leftovers of the file layout; missing is fine). */
 int metastore_remove_local_dir(const struct metastore *ms, const char *index_id,
 			       struct qw_err *err);
+/*
+ * The write lock of index_id in the data dir (DIR/indexes/ID/metastore.lock,
+ * flock()ed), which the backends that keep an index's document as one
+ * object (file, s3:// file) hold around every change. create: make the
+ * index directory first. The locked fd (close() releases it), or -1
+ * (EX_NOINPUT, metastore_no_index(), when the directory is missing and
+ * !create).
+ */
+int metastore_lock_index(struct metastore *ms, const char *index_id, bool create,
+			 struct qw_err *err);
+/*
+ * The update of those backends: under the lock (created with the index
+ * directory when lock_create), load the document, run fn over it, save it.
+ * load says why it fails (metastore_no_index() for a missing index).
+ */
+struct metastore_doc_io {
+	bool lock_create;
+	json_t *(*load)(struct metastore *ms, const char *index_id, struct qw_err *err);
+	int (*save)(struct metastore *ms, const char *index_id, json_t *doc, struct qw_err *err);
+};
+int metastore_update_locked(struct metastore *ms, const struct metastore_doc_io *io,
+			    const char *index_id, metastore_tx_fn fn, void *ctx,
+			    struct qw_err *err);
 /* Make the split dirs doc needs (the default one and a file:// index_uri). */
 int metastore_make_split_dirs(const struct metastore *ms, const char *index_id, json_t *doc,
 			      struct qw_err *err);

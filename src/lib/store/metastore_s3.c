@@ -99,34 +99,6 @@ static int s3_save(struct ms3 *m, const char *index_id, json_t *doc, struct qw_e
 	return ret;
 }
 
-/* The local lock of the index (see above); the fd, or -1 with err. */
-static int local_lock(struct metastore *ms, const char *index_id, struct qw_err *err)
-{
-	char *dir = metastore_index_dir(ms, index_id);
-	char *path = fsutil_join(dir, "metastore.lock");
-	int fd = -1;
-
-	if (fsutil_mkdir_p(dir, 0755, err) < 0)
-		goto out;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_errno(err, EX_CANTCREAT, "cannot open '%s'", path);
-		goto out;
-	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno == EINTR)
-			continue;
-		err_errno(err, EX_IOERR, "cannot lock '%s'", path);
-		close(fd);
-		fd = -1;
-		break;
-	}
-out:
-	free(path);
-	free(dir);
-	return fd;
-}
-
 static json_t *ms3_read(struct metastore *ms, const char *index_id, struct qw_err *err)
 {
 	return s3_load(ms, index_id, err);
@@ -150,7 +122,7 @@ static int ms3_create(struct metastore *ms, const char *index_id, json_t *doc, b
 	json_t *old = NULL;
 	int fd, present, ret = -1;
 
-	fd = local_lock(ms, index_id, err);
+	fd = metastore_lock_index(ms, index_id, true, err);
 	if (fd < 0)
 		goto out;
 	present = s3_head(m->client, m->bucket, key, NULL, err);
@@ -189,7 +161,7 @@ static int ms3_remove(struct metastore *ms, const char *index_id, struct qw_err 
 	json_t *doc = NULL;
 	int fd, present, ret = -1;
 
-	fd = local_lock(ms, index_id, err);
+	fd = metastore_lock_index(ms, index_id, true, err);
 	if (fd < 0)
 		goto out;
 	present = s3_head(m->client, m->bucket, key, NULL, err);
@@ -216,39 +188,23 @@ out:
 	return ret;
 }
 
+static int s3_save_index(struct metastore *ms, const char *index_id, json_t *doc,
+			 struct qw_err *err)
+{
+	return s3_save(ms3_of(ms), index_id, doc, err);
+}
+
 static int ms3_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
 		      struct qw_err *err)
 {
-	struct ms3 *m = ms3_of(ms);
-	json_t *doc = NULL;
-	char *key = object_key(m, index_id);
-	int fd = -1, ret = -1;
+	static const struct metastore_doc_io io = { true, s3_load, s3_save_index };
 
 	/* an unknown index must not leave a lock dir behind */
 	if (!ms3_exists(ms, index_id)) {
-		doc = s3_load(ms, index_id, err);     /* says why: missing or unreachable */
-		if (doc)
-			json_decref(doc);
-		doc = NULL;
-		goto out;
+		json_decref(s3_load(ms, index_id, err));     /* says why: missing or unreachable */
+		return -1;
 	}
-	fd = local_lock(ms, index_id, err);
-	if (fd < 0)
-		goto out;
-	doc = s3_load(ms, index_id, err);
-	if (!doc)
-		goto out;
-	if (fn(doc, ctx, err) < 0)
-		goto out;
-	if (s3_save(m, index_id, doc, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	json_decref(doc);
-	if (fd >= 0)
-		close(fd);
-	free(key);
-	return ret;
+	return metastore_update_locked(ms, &io, index_id, fn, ctx, err);
 }
 
 struct list_ctx {
