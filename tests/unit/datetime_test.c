@@ -1,4 +1,5 @@
 /* datetime: expected values computed with `date -u -d ... +%s` (GNU date). */
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -94,6 +95,18 @@ int main(void)
 	ok(datetime_from_number(253402300799.0 * 1e9, &us) && us / S == 253402300799LL,
 	   "number: 9999-12-31T23:59:59 in nanos is in range");
 	ok(!datetime_from_number(253402300800.0 * 1e9, &us), "number: 10000-01-01 in nanos is out of range");
+	{
+		unsigned ns;
+
+		ok(datetime_from_i64_ns(1420898400000000001LL, &us, &ns) && us == 1420898400 * S &&
+		   ns == 1, "i64 nanos: the nanosecond below the microsecond kept");
+		ok(datetime_from_i64_ns(-1420898400000000001LL, &us, &ns) &&
+		   us == -1420898400 * S - 1 && ns == 999, "i64 nanos before 1970: floored");
+		ok(datetime_from_i64_ns(INT64_MIN + 2, &us, &ns) && us == INT64_MIN / 1000 - 1 &&
+		   ns == 194, "i64 nanos near INT64_MIN: no overflow");
+		ok(datetime_from_i64_ns(1420898400123456LL, &us, &ns) && ns == 0,
+		   "i64 micros: no nanoseconds");
+	}
 	ok(!datetime_from_number(-62167219201.0 * 1e9, &us), "number: before 0000-01-01 is out of range");
 	parses("rfc3339", "0000-01-01T00:00:00Z", -62167219200LL * S, "rfc3339 year 0");
 	rejects("rfc3339", "9999-12-31T23:00:00-05:00", "rfc3339 that is year 10000 in UTC");

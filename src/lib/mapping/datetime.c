@@ -516,8 +516,10 @@ bool datetime_from_i64_ns(int64_t v, int64_t *us, unsigned *ns)
 	} else if (a < TS_MAX_SECONDS * 1000000) {
 		*us = v;
 	} else {
-		*us = floor_div(v, 1000); /* the floor: ns counts up from it */
-		*ns = (unsigned)(v - *us * 1000);
+		/* the floor: ns counts up from it (v % 1000, made non-negative,
+		 * not v - us * 1000, which overflows near INT64_MIN) */
+		*us = floor_div(v, 1000);
+		*ns = (unsigned)((v % 1000 + 1000) % 1000);
 	}
 	return in_range(*us);
 }
