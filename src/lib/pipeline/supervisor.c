@@ -196,6 +196,20 @@ static void label_value(struct buf *b, const char *v)
 	}
 }
 
+/* A metric's "# HELP" and "# TYPE" lines in the Prometheus text format. */
+static void metric_header(struct buf *b, const char *name, const char *help, const char *type)
+{
+	buf_adds(b, "# HELP ");
+	buf_adds(b, name);
+	buf_addc(b, ' ');
+	buf_adds(b, help);
+	buf_adds(b, "\n# TYPE ");
+	buf_adds(b, name);
+	buf_addc(b, ' ');
+	buf_adds(b, type);
+	buf_addc(b, '\n');
+}
+
 static void metric_labels(struct buf *b, const struct sup *s, const char *stage)
 {
 	buf_adds(b, "{index=\"");
@@ -244,13 +258,7 @@ static void write_metrics(struct sup *s)
 	if (!s->o->metrics_file)
 		return;
 	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
-		buf_adds(&b, "# HELP ");
-		buf_adds(&b, totals[i].name);
-		buf_addc(&b, ' ');
-		buf_adds(&b, totals[i].help);
-		buf_adds(&b, "\n# TYPE ");
-		buf_adds(&b, totals[i].name);
-		buf_adds(&b, " counter\n");
+		metric_header(&b, totals[i].name, totals[i].help, "counter");
 		buf_adds(&b, totals[i].name);
 		metric_labels(&b, s, NULL);
 		snprintf(num, sizeof(num), " %" PRIu64 "\n", totals[i].v);
@@ -260,14 +268,8 @@ static void write_metrics(struct sup *s)
 		size_t j;
 		json_t *o;
 
-		buf_adds(&b, "# HELP ");
-		buf_adds(&b, per_stage[i].name);
-		buf_addc(&b, ' ');
-		buf_adds(&b, per_stage[i].help);
-		buf_adds(&b, "\n# TYPE ");
-		buf_adds(&b, per_stage[i].name);
-		buf_adds(&b, i + 1 == sizeof(per_stage) / sizeof(per_stage[0]) ? " gauge\n" :
-			  " counter\n");
+		metric_header(&b, per_stage[i].name, per_stage[i].help,
+			      i + 1 == sizeof(per_stage) / sizeof(per_stage[0]) ? "gauge" : "counter");
 		json_array_foreach(s->stages, j, o) {
 			json_t *v = json_object_get(o, per_stage[i].key);
 
