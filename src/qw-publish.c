@@ -45,14 +45,14 @@ static int new_token(const struct publisher_opts *o, struct qw_err *err)
 	char *token = NULL;
 	int ret = -1;
 
-	if (!o->index_id || !o->source_id) {
+	if (!o->target.index_id || !o->target.source_id) {
 		err_set(err, EX_USAGE, "--new-token needs --index and --source");
 		goto out;
 	}
-	ms = metastore_open(o->data_dir, err);
+	ms = metastore_open(o->target.data_dir, err);
 	if (!ms)
 		goto out;
-	token = metastore_new_publish_token(ms, o->index_id, o->source_id, err);
+	token = metastore_new_publish_token(ms, o->target.index_id, o->target.source_id, err);
 	if (!token)
 		goto out;
 	printf("%s\n", token);
@@ -94,13 +94,13 @@ int main(int argc, char **argv)
 				return EX_OSERR;
 			break;
 		case 'i':
-			o.index_id = optarg;
+			o.target.index_id = optarg;
 			break;
 		case 's':
-			o.source_id = optarg;
+			o.target.source_id = optarg;
 			break;
 		case 't':
-			o.publish_token = optarg;
+			o.target.publish_token = optarg;
 			break;
 		case OPT_NEW_TOKEN:
 			want_token = true;
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	o.data_dir = prog_data_dir(data_dir);
+	o.target.data_dir = prog_data_dir(data_dir);
 	if (want_token) {
 		if (new_token(&o, &err) < 0)
 			code = err.code ? err.code : EX_SOFTWARE;

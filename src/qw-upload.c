@@ -65,13 +65,13 @@ int main(int argc, char **argv)
 				return EX_OSERR;
 			break;
 		case 'i':
-			o.index_id = optarg;
+			o.target.index_id = optarg;
 			break;
 		case 's':
-			o.source_id = optarg;
+			o.target.source_id = optarg;
 			break;
 		case 't':
-			o.publish_token = optarg;
+			o.target.publish_token = optarg;
 			break;
 		case 'j':
 			if (prog_parse_u64("--max-concurrent-uploads", optarg, 1, 256, &v, &err) < 0) {
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	o.data_dir = prog_data_dir(data_dir);
+	o.target.data_dir = prog_data_dir(data_dir);
 	if (uploader_run(&o, STDIN_FILENO, STDOUT_FILENO, &err) < 0)
 		code = err.code ? err.code : EX_SOFTWARE;
 	if (code)

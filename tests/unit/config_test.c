@@ -144,22 +144,22 @@ static void test_hdfs_logs(void)
 	   "hdfs-logs: version 0.7, index id, no index uri");
 	ok(cfg->n_fields == 5 && cfg->n_leaves == 5, "hdfs-logs: 5 field mappings, 5 leaves");
 	f = config_find_field(cfg, "timestamp");
-	ok(f && f->type == FT_DATETIME && f->fast && !f->is_array && f->stored && f->indexed,
+	ok(f && f->type == FT_DATETIME && f->opts.fast && !f->is_array && f->opts.stored && f->opts.indexed,
 	   "hdfs-logs: timestamp is a fast datetime");
 	ok(f && strv_is(f->input_formats, f->n_input_formats, "unix_timestamp", NULL) &&
 	   !strcmp(f->output_format, "unix_timestamp_secs") && f->fast_precision == DT_SECONDS,
 	   "hdfs-logs: timestamp formats and precision");
 	f = config_find_field(cfg, "tenant_id");
-	ok(f && f->type == FT_U64 && !f->fast && f->coerce && !f->output_format_string,
+	ok(f && f->type == FT_U64 && !f->opts.fast && f->coerce && !f->output_format_string,
 	   "hdfs-logs: tenant_id is u64 with defaults");
 	f = config_find_field(cfg, "severity_text");
-	ok(f && f->type == FT_TEXT && f->tokenizer.kind == TOK_RAW && f->record == RECORD_BASIC &&
-	   !f->fieldnorms && !f->fast, "hdfs-logs: severity_text is raw text");
+	ok(f && f->type == FT_TEXT && f->opts.tokenizer.kind == TOK_RAW && f->opts.record == RECORD_BASIC &&
+	   !f->opts.fieldnorms && !f->opts.fast, "hdfs-logs: severity_text is raw text");
 	f = config_find_field(cfg, "body");
-	ok(f && f->tokenizer.kind == TOK_DEFAULT && f->record == RECORD_POSITION,
+	ok(f && f->opts.tokenizer.kind == TOK_DEFAULT && f->opts.record == RECORD_POSITION,
 	   "hdfs-logs: body records positions");
 	f = config_find_field(cfg, "resource");
-	ok(f && f->type == FT_JSON && f->tokenizer.kind == TOK_RAW && f->expand_dots && !f->fast,
+	ok(f && f->type == FT_JSON && f->opts.tokenizer.kind == TOK_RAW && f->expand_dots && !f->opts.fast,
 	   "hdfs-logs: resource is a raw json field");
 	f = config_find_field(cfg, "resource");
 	ok(cfg->timestamp_field && !strcmp(cfg->timestamp_field, "timestamp"),
@@ -169,9 +169,9 @@ static void test_hdfs_logs(void)
 	   "hdfs-logs: default_search_fields");
 	/* Quickwit's defaults */
 	ok(cfg->mode == MODE_DYNAMIC, "default mode is dynamic");
-	ok(cfg->dynamic.stored && cfg->dynamic.indexed && cfg->dynamic.fast &&
-	   cfg->dynamic.tokenizer.kind == TOK_RAW && cfg->dynamic.record == RECORD_BASIC &&
-	   cfg->dynamic.expand_dots && cfg->dynamic.fast_normalizer == FAST_NORM_RAW,
+	ok(cfg->dynamic.opts.stored && cfg->dynamic.opts.indexed && cfg->dynamic.opts.fast &&
+	   cfg->dynamic.opts.tokenizer.kind == TOK_RAW && cfg->dynamic.opts.record == RECORD_BASIC &&
+	   cfg->dynamic.expand_dots && cfg->dynamic.opts.fast_normalizer == FAST_NORM_RAW,
 	   "default dynamic mapping: stored, indexed, fast, raw, basic, expand_dots");
 	ok(cfg->commit_timeout_secs == 60, "default commit_timeout_secs is 60");
 	ok(cfg->split_num_docs_target == 10000000, "default split_num_docs_target is 10000000");
@@ -239,12 +239,12 @@ static void test_docs_example(void)
 	ok(cfg->mode == MODE_LENIENT, "docs: lenient mode");
 	ok(cfg->n_fields == 4 && cfg->n_leaves == 4, "docs: 4 top-level mappings, 4 leaves");
 	f = config_find_field(cfg, "resource.service");
-	ok(f && f->type == FT_TEXT && !strcmp(f->name, "service") && f->tokenizer.kind == TOK_RAW,
+	ok(f && f->type == FT_TEXT && !strcmp(f->name, "service") && f->opts.tokenizer.kind == TOK_RAW,
 	   "docs: nested resource.service leaf with its full path");
 	ok(config_find_field(cfg, "resource") == NULL, "docs: an object is not a leaf");
 	ok(cfg->leaves[3] == f, "docs: leaves are depth-first in config order");
 	f = config_find_field(cfg, "severity_text");
-	ok(f && f->fast && f->fast_normalizer == FAST_NORM_LOWERCASE,
+	ok(f && f->opts.fast && f->opts.fast_normalizer == FAST_NORM_LOWERCASE,
 	   "docs: severity_text fast with the lowercase normalizer");
 	ok(strv_is(cfg->tag_fields, cfg->n_tag_fields, "resource.service", NULL),
 	   "docs: tag field inside an object");
@@ -289,11 +289,11 @@ static void test_other_tutorials(void)
 		if (i == 3) {
 			const struct field_mapping *f = config_find_field(cfg, "tags");
 
-			ok(f && f->is_array && f->type == FT_TEXT && f->fast && f->tokenizer.kind == TOK_RAW &&
+			ok(f && f->is_array && f->type == FT_TEXT && f->opts.fast && f->opts.tokenizer.kind == TOK_RAW &&
 			   cfg->n_leaves == 9, "stackoverflow: fast array<text> tags, 9 fields");
 		}
 		if (i == 4)
-			ok(cfg->mode == MODE_DYNAMIC && cfg->dynamic.fast && cfg->n_fields == 1,
+			ok(cfg->mode == MODE_DYNAMIC && cfg->dynamic.opts.fast && cfg->n_fields == 1,
 			   "fluentbit: dynamic mode with the default dynamic mapping");
 		if (i == 5) {
 			const struct field_mapping *f = config_find_field(cfg, "events");
@@ -301,7 +301,7 @@ static void test_other_tutorials(void)
 			const struct field_mapping *b = config_find_field(cfg, "trace_id");
 
 			ok(cfg->n_leaves == 20 && f && f->type == FT_JSON && f->is_array &&
-			   g && !g->indexed && b && b->type == FT_BYTES && !b->bytes_input_hex &&
+			   g && !g->opts.indexed && b && b->type == FT_BYTES && !b->bytes_input_hex &&
 			   cfg->n_default_search_fields == 0 && cfg->max_num_partitions == 100 &&
 			   !strcmp(cfg->partition_key, "service_name"),
 			   "otel-traces: bytes, array<json>, non-indexed json, partitions");
@@ -547,11 +547,11 @@ static void test_fields(void)
 		f = config_find_field(cfg, "obj.inner");
 		ok(f && f->type == FT_U64 && !strcmp(f->path, "obj.inner"), "obj.inner is a u64 leaf");
 		f = config_find_field(cfg, "attrs");
-		ok(f && f->type == FT_JSON && f->tokenizer.kind == TOK_RAW && f->record == RECORD_BASIC &&
-		   f->indexed && f->stored && !f->fast && f->expand_dots,
+		ok(f && f->type == FT_JSON && f->opts.tokenizer.kind == TOK_RAW && f->opts.record == RECORD_BASIC &&
+		   f->opts.indexed && f->opts.stored && !f->opts.fast && f->expand_dots,
 		   "a json field defaults to the raw tokenizer (as Quickwit)");
 		f = config_find_field(cfg, "msg");
-		ok(f && f->tokenizer.kind == TOK_DEFAULT && !f->fast && f->stored && f->indexed,
+		ok(f && f->opts.tokenizer.kind == TOK_DEFAULT && !f->opts.fast && f->opts.stored && f->opts.indexed,
 		   "a text field defaults to the default tokenizer");
 		f = config_find_field(cfg, "tags");
 		ok(f && f->is_array && f->type == FT_TEXT, "array<text> is an array of text");
@@ -671,7 +671,7 @@ static void test_fields(void)
 		       "a concatenate field is kept apart from the fields and leaves")) {
 			const struct field_mapping *m = config_find_field(c, "all");
 
-			ok(m && m->is_concat && m->type == FT_TEXT && m->tokenizer.kind == TOK_RAW &&
+			ok(m && m->is_concat && m->type == FT_TEXT && m->opts.tokenizer.kind == TOK_RAW &&
 			   m->concat_dynamic && m->n_concat_of == 1 && m->concat_of[0] == c->leaves[0],
 			   "a concatenate field is found by name with its resolved fields");
 			test_round_trip(c, "concatenate");
@@ -690,11 +690,11 @@ static void test_fields(void)
 
 		if (ok(c != NULL, "bytes, ip, json, numeric and non-indexed text options load")) {
 			ok(c->fields[0].bytes_input_hex && !c->fields[0].bytes_output_hex, "bytes input hex");
-			ok(c->fields[1].type == FT_IP && c->fields[1].fast, "ip fast");
-			ok(c->fields[2].expand_dots && c->fields[2].fast &&
-			   c->fields[2].fast_normalizer == FAST_NORM_LOWERCASE, "json expand_dots, fast lowercase");
+			ok(c->fields[1].type == FT_IP && c->fields[1].opts.fast, "ip fast");
+			ok(c->fields[2].expand_dots && c->fields[2].opts.fast &&
+			   c->fields[2].opts.fast_normalizer == FAST_NORM_LOWERCASE, "json expand_dots, fast lowercase");
 			ok(!c->fields[3].coerce && c->fields[3].output_format_string, "i64 coerce, output_format");
-			ok(!c->fields[4].indexed && !c->fields[4].stored, "text not indexed, not stored");
+			ok(!c->fields[4].opts.indexed && !c->fields[4].opts.stored, "text not indexed, not stored");
 			test_round_trip(c, "options");
 		} else {
 			tap_diag("%s", e.msg);
@@ -801,15 +801,15 @@ static void test_doc_mapping_rules(void)
 		"doc_mapping.dynamic_mapping.tokenizer: unknown tokenizer \"foo\"", "a bad dynamic tokenizer");
 	cfg = from_yaml(cfg_text("  dynamic_mapping:\n    tokenizer: default\n    fast: false\n"
 				 "    record: position\n    expand_dots: true\n    stored: false\n", NULL), &e);
-	ok(cfg && cfg->dynamic.tokenizer.kind == TOK_DEFAULT && !cfg->dynamic.fast &&
-	   cfg->dynamic.indexed &&
-	   cfg->dynamic.record == RECORD_POSITION && cfg->dynamic.expand_dots && !cfg->dynamic.stored,
+	ok(cfg && cfg->dynamic.opts.tokenizer.kind == TOK_DEFAULT && !cfg->dynamic.opts.fast &&
+	   cfg->dynamic.opts.indexed &&
+	   cfg->dynamic.opts.record == RECORD_POSITION && cfg->dynamic.expand_dots && !cfg->dynamic.opts.stored,
 	   "dynamic_mapping options are read");
 	if (cfg)
 		test_round_trip(cfg, "dynamic mapping");
 	config_free(cfg);
 	cfg = from_yaml(cfg_text("  dynamic_mapping:\n    stored: false\n", NULL), &e);
-	ok(cfg && !cfg->dynamic.fast && cfg->dynamic.tokenizer.kind == TOK_RAW && cfg->dynamic.indexed,
+	ok(cfg && !cfg->dynamic.opts.fast && cfg->dynamic.opts.tokenizer.kind == TOK_RAW && cfg->dynamic.opts.indexed,
 	   "a given dynamic_mapping has fast false unless it says so (Quickwit's json defaults)");
 	config_free(cfg);
 	/* other doc_mapping keys */
@@ -867,23 +867,23 @@ static void test_custom_tokenizers(void)
 	if (!ok(cfg && cfg->n_tokenizers == 4, "four custom tokenizers"))
 		tap_diag("%s", e.msg);
 	f = cfg ? config_find_field(cfg, "a") : NULL;
-	ok(f && f->tokenizer.kind == TOK_CUSTOM && f->tokenizer.custom == &cfg->tokenizers[1] &&
-	   f->tokenizer.custom->type == CTOK_NGRAM && f->tokenizer.custom->min_gram == 2 &&
-	   f->tokenizer.custom->max_gram == 4 && f->tokenizer.custom->prefix_only,
+	ok(f && f->opts.tokenizer.kind == TOK_CUSTOM && f->opts.tokenizer.custom == &cfg->tokenizers[1] &&
+	   f->opts.tokenizer.custom->type == CTOK_NGRAM && f->opts.tokenizer.custom->min_gram == 2 &&
+	   f->opts.tokenizer.custom->max_gram == 4 && f->opts.tokenizer.custom->prefix_only,
 	   "a text field's tokenizer names a custom ngram tokenizer");
 	f = cfg ? config_find_field(cfg, "b") : NULL;
-	ok(f && f->tokenizer.kind == TOK_CUSTOM && !strcmp(f->tokenizer.custom->pattern, "[a-z]+") &&
-	   f->tokenizer.custom->n_filters == 2 && f->tokenizer.custom->filters[0] == TF_REMOVE_LONG &&
-	   f->tokenizer.custom->filters[1] == TF_LOWER_CASER,
+	ok(f && f->opts.tokenizer.kind == TOK_CUSTOM && !strcmp(f->opts.tokenizer.custom->pattern, "[a-z]+") &&
+	   f->opts.tokenizer.custom->n_filters == 2 && f->opts.tokenizer.custom->filters[0] == TF_REMOVE_LONG &&
+	   f->opts.tokenizer.custom->filters[1] == TF_LOWER_CASER,
 	   "regex pattern and filters in order");
 	ok(cfg && cfg->tokenizers[3].type == CTOK_SOURCE_CODE && cfg->tokenizers[2].type == CTOK_SIMPLE &&
 	   cfg->tokenizers[2].filters[0] == TF_ASCII_FOLDING, "simple and source_code types");
 	j = cfg ? config_to_json(cfg) : NULL;
 	back = j ? config_from_json(j, &e) : NULL;
 	f = back ? config_find_field(back, "b") : NULL;
-	ok(back && back->n_tokenizers == 4 && f && f->tokenizer.kind == TOK_CUSTOM &&
-	   !strcmp(f->tokenizer.custom->name, "my_regex") && back->tokenizers[1].prefix_only &&
-	   !strcmp(config_tokenizer_ref_name(f->tokenizer), "my_regex"),
+	ok(back && back->n_tokenizers == 4 && f && f->opts.tokenizer.kind == TOK_CUSTOM &&
+	   !strcmp(f->opts.tokenizer.custom->name, "my_regex") && back->tokenizers[1].prefix_only &&
+	   !strcmp(config_tokenizer_ref_name(f->opts.tokenizer), "my_regex"),
 	   "custom tokenizers survive config_to_json and back");
 	json_decref(j);
 	config_free(back);

@@ -22,10 +22,10 @@
 /* Can the doc store give every document back whole? */
 static bool stores_everything(const struct index_config *cfg)
 {
-	if (cfg->mode == MODE_DYNAMIC && !cfg->dynamic.stored)
+	if (cfg->mode == MODE_DYNAMIC && !cfg->dynamic.opts.stored)
 		return false;
 	for (size_t i = 0; i < cfg->n_leaves; i++)
-		if (!cfg->leaves[i]->stored)
+		if (!cfg->leaves[i]->opts.stored)
 			return false;
 	return true;
 }

@@ -642,18 +642,18 @@ static int parse_text_opts(const struct index_config *cfg, json_t *o, const char
 	int rec = RECORD_BASIC;
 
 	if (f->type == FT_JSON)
-		f->tokenizer = TOKENIZER(TOK_RAW); /* Quickwit's default for json fields */
-	if (parse_tokenizer(cfg, o, path, &f->tokenizer, err) ||
+		f->opts.tokenizer = TOKENIZER(TOK_RAW); /* Quickwit's default for json fields */
+	if (parse_tokenizer(cfg, o, path, &f->opts.tokenizer, err) ||
 	    opt_enum(o, path, "record", record_names, &rec, err) ||
-	    opt_bool(o, path, "fieldnorms", &f->fieldnorms, err) ||
-	    parse_fast(o, path, true, &f->fast, &f->fast_normalizer, err))
+	    opt_bool(o, path, "fieldnorms", &f->opts.fieldnorms, err) ||
+	    parse_fast(o, path, true, &f->opts.fast, &f->opts.fast_normalizer, err))
 		return -1;
-	if (!f->indexed && (json_object_get(o, "tokenizer") || json_object_get(o, "record") ||
-			    f->fieldnorms))
+	if (!f->opts.indexed && (json_object_get(o, "tokenizer") || json_object_get(o, "record") ||
+			    f->opts.fieldnorms))
 		return config_fail(err, path, NULL, f->type == FT_JSON ?
 			    "`record` and `tokenizer` are only allowed when indexed is true" :
 			    "`record`, `tokenizer` and `fieldnorms` are only allowed when indexed is true");
-	f->record = (enum record_option)rec;
+	f->opts.record = (enum record_option)rec;
 	return 0;
 }
 
@@ -680,18 +680,18 @@ static int parse_concat(const struct index_config *cfg, json_t *o, const char *p
 			    "a concatenate field must be a top-level field mapping");
 	f->type = FT_TEXT;
 	f->is_concat = true;
-	f->stored = false;
+	f->opts.stored = false;
 	if (opt_str(o, path, "description", &desc, err))
 		return -1;
 	if (desc)
 		f->description = xstrdup(desc);
-	if (parse_tokenizer(cfg, o, path, &f->tokenizer, err) ||
+	if (parse_tokenizer(cfg, o, path, &f->opts.tokenizer, err) ||
 	    opt_enum(o, path, "record", record_names, &rec, err) ||
-	    opt_bool(o, path, "fieldnorms", &f->fieldnorms, err) ||
+	    opt_bool(o, path, "fieldnorms", &f->opts.fieldnorms, err) ||
 	    opt_bool(o, path, "include_dynamic_fields", &f->concat_dynamic, err) ||
 	    opt_strv(o, path, "concatenate_fields", &f->concat_names, &f->n_concat_names, err))
 		return -1;
-	f->record = (enum record_option)rec;
+	f->opts.record = (enum record_option)rec;
 	return 0;
 }
 
@@ -759,12 +759,12 @@ static int parse_field_name(json_t *o, const char *path, const char *parent_path
 	} else {
 		f->path = xstrdup(name);
 	}
-	f->stored = true;
-	f->indexed = true;
-	f->fast = false;
-	f->tokenizer = TOKENIZER(TOK_DEFAULT);
-	f->record = RECORD_BASIC;
-	f->fast_normalizer = FAST_NORM_RAW;
+	f->opts.stored = true;
+	f->opts.indexed = true;
+	f->opts.fast = false;
+	f->opts.tokenizer = TOKENIZER(TOK_DEFAULT);
+	f->opts.record = RECORD_BASIC;
+	f->opts.fast_normalizer = FAST_NORM_RAW;
 	f->coerce = true;
 	f->fast_precision = DT_SECONDS;
 	f->expand_dots = true;
@@ -834,7 +834,7 @@ static int parse_numeric_opts(json_t *o, const char *path, struct field_mapping 
 {
 	int of = 0;
 
-	if (opt_bool(o, path, "fast", &f->fast, err) ||
+	if (opt_bool(o, path, "fast", &f->opts.fast, err) ||
 	    opt_bool(o, path, "coerce", &f->coerce, err) ||
 	    opt_enum(o, path, "output_format", num_output_names, &of, err))
 		return -1;
@@ -848,13 +848,13 @@ static int parse_bytes_opts(json_t *o, const char *path, struct field_mapping *f
 {
 	int inf = 0, outf = 0;
 
-	if (opt_bool(o, path, "fast", &f->fast, err) ||
+	if (opt_bool(o, path, "fast", &f->opts.fast, err) ||
 	    opt_enum(o, path, "input_format", bytes_format_names, &inf, err) ||
 	    opt_enum(o, path, "output_format", bytes_format_names, &outf, err))
 		return -1;
 	f->bytes_input_hex = inf == 1;
 	f->bytes_output_hex = outf == 1;
-	if (f->fast && f->is_array)
+	if (f->opts.fast && f->is_array)
 		return config_fail(err, path, "fast", "fast is not allowed on array<bytes>");
 	return 0;
 }
@@ -896,7 +896,7 @@ static int parse_datetime_opts(json_t *o, const char *path, struct field_mapping
 	if (json_object_get(o, "fast_precision") && json_object_get(o, "precision"))
 		return config_fail(err, path, "precision",
 			    "give fast_precision or its old name precision, not both");
-	if (opt_bool(o, path, "fast", &f->fast, err) ||
+	if (opt_bool(o, path, "fast", &f->opts.fast, err) ||
 	    opt_strv(o, path, "input_formats", &f->input_formats, &f->n_input_formats, err) ||
 	    opt_str(o, path, "output_format", &of, err) ||
 	    opt_enum(o, path, "fast_precision", precision_names, &prec, err) ||
@@ -935,7 +935,7 @@ static int parse_type_opts(const struct index_config *cfg, json_t *o, const char
 		return parse_numeric_opts(o, path, f, err);
 	case FT_BOOL:
 	case FT_IP:
-		return opt_bool(o, path, "fast", &f->fast, err);
+		return opt_bool(o, path, "fast", &f->opts.fast, err);
 	case FT_BYTES:
 		return parse_bytes_opts(o, path, f, err);
 	case FT_DATETIME:
@@ -967,8 +967,8 @@ static int parse_field(const struct index_config *cfg, json_t *o, const char *pa
 	if (f->type == FT_OBJECT)
 		return parse_object_field(cfg, o, path, depth, f, err);
 	if (check_keys(o, path, field_keys(f->type), err) ||
-	    opt_bool(o, path, "stored", &f->stored, err) ||
-	    opt_bool(o, path, "indexed", &f->indexed, err))
+	    opt_bool(o, path, "stored", &f->opts.stored, err) ||
+	    opt_bool(o, path, "indexed", &f->opts.indexed, err))
 		return -1;
 	return parse_type_opts(cfg, o, path, f, err);
 }
@@ -1271,7 +1271,7 @@ static const struct field_mapping doc_length_field = {
 	.name = (char *)"_doc_length",
 	.path = (char *)"_doc_length",
 	.type = FT_U64,
-	.fast = true,
+	.opts.fast = true,
 	.coerce = true,
 };
 
@@ -1342,22 +1342,22 @@ static int parse_dynamic(const struct index_config *cfg, json_t *o, struct dynam
 		return -1;
 	/* given options replace Quickwit's dynamic defaults, except fast which a
 	 * json field has false by default */
-	d->fast = false;
-	if (opt_bool(o, path, "stored", &d->stored, err) ||
-	    opt_bool(o, path, "indexed", &d->indexed, err))
+	d->opts.fast = false;
+	if (opt_bool(o, path, "stored", &d->opts.stored, err) ||
+	    opt_bool(o, path, "indexed", &d->opts.indexed, err))
 		return -1;
-	if (!d->indexed && (json_object_get(o, "tokenizer") || json_object_get(o, "record")))
+	if (!d->opts.indexed && (json_object_get(o, "tokenizer") || json_object_get(o, "record")))
 		return config_fail(err, path, NULL,
 			    "`record` and `tokenizer` are only allowed when indexed is true");
-	if (parse_tokenizer(cfg, o, path, &d->tokenizer, err) ||
+	if (parse_tokenizer(cfg, o, path, &d->opts.tokenizer, err) ||
 	    opt_enum(o, path, "record", record_names, &rec, err) ||
-	    parse_fast(o, path, true, &d->fast, &d->fast_normalizer, err) ||
+	    parse_fast(o, path, true, &d->opts.fast, &d->opts.fast_normalizer, err) ||
 	    opt_bool(o, path, "expand_dots", &d->expand_dots, err))
 		return -1;
 	if (!d->expand_dots)
 		return config_fail(err, path, "expand_dots",
 			    "expand_dots: false is not supported (keys with dots are always expanded)");
-	d->record = (enum record_option)rec;
+	d->opts.record = (enum record_option)rec;
 	return 0;
 }
 
@@ -1380,7 +1380,7 @@ static int check_timestamp_field(const struct index_config *cfg, struct qw_err *
 		return config_fail(err, "doc_mapping", "timestamp_field",
 			    "timestamp field \"%s\" must be single-valued, not array<datetime>",
 			    cfg->timestamp_field);
-	if (!f->fast)
+	if (!f->opts.fast)
 		return config_fail(err, "doc_mapping", "timestamp_field",
 			    "timestamp field \"%s\" must be a fast field (fast: true)",
 			    cfg->timestamp_field);
@@ -1413,14 +1413,14 @@ static int check_tag_fields(struct index_config *cfg, struct qw_err *err)
 				    f->is_concat ? "concatenate fields" : "_doc_length");
 		switch (f->type) {
 		case FT_TEXT:
-			if (!f->indexed || f->tokenizer.kind != TOK_RAW)
+			if (!f->opts.indexed || f->opts.tokenizer.kind != TOK_RAW)
 				return config_fail(err, "doc_mapping", key,
 					    "tag field \"%s\": tags are only allowed on text fields with the raw tokenizer",
 					    name);
 			break;
 		case FT_I64:
 		case FT_U64:
-			if (!f->indexed)
+			if (!f->opts.indexed)
 				return config_fail(err, "doc_mapping", key,
 					    "tag field \"%s\" must be indexed", name);
 			break;
@@ -1463,7 +1463,7 @@ static int check_default_search_fields(const struct index_config *cfg, struct qw
 			for (size_t k = 0; name[k]; k++)
 				if (name[k] == '.' && find_leaf(cfg, name, k))
 					under_leaf = true;
-			if (cfg->mode == MODE_DYNAMIC && cfg->dynamic.indexed && !under_leaf &&
+			if (cfg->mode == MODE_DYNAMIC && cfg->dynamic.opts.indexed && !under_leaf &&
 			    *name)
 				continue;
 			/* Quickwit's wording (clients and its tests match on it) */
@@ -1473,7 +1473,7 @@ static int check_default_search_fields(const struct index_config *cfg, struct qw
 			return config_fail(err, "search_settings", key, "unknown default search field `%s`",
 				    name);
 		}
-		if (!f->indexed)
+		if (!f->opts.indexed)
 			return config_fail(err, "search_settings", key,
 				    "default search field `%s` is not indexed", name);
 	}
@@ -1797,13 +1797,13 @@ static int parse_doc_mapping(json_t *o, struct index_config *cfg, json_t *search
 static void set_defaults(struct index_config *cfg)
 {
 	cfg->mode = MODE_DYNAMIC;
-	cfg->dynamic.stored = true;
-	cfg->dynamic.indexed = true;
-	cfg->dynamic.fast = true;
-	cfg->dynamic.fast_normalizer = FAST_NORM_RAW;
-	cfg->dynamic.tokenizer = TOKENIZER(TOK_RAW);
-	cfg->dynamic.record = RECORD_BASIC;
-	cfg->dynamic.fieldnorms = false;
+	cfg->dynamic.opts.stored = true;
+	cfg->dynamic.opts.indexed = true;
+	cfg->dynamic.opts.fast = true;
+	cfg->dynamic.opts.fast_normalizer = FAST_NORM_RAW;
+	cfg->dynamic.opts.tokenizer = TOKENIZER(TOK_RAW);
+	cfg->dynamic.opts.record = RECORD_BASIC;
+	cfg->dynamic.opts.fieldnorms = false;
 	cfg->dynamic.expand_dots = true;
 	cfg->max_num_partitions = 200;
 	cfg->commit_timeout_secs = 60;
@@ -2055,9 +2055,9 @@ static json_t *field_json(const struct field_mapping *f)
 		json_object_set_new(o, "concatenate_fields",
 				    strv_json(f->concat_names, f->n_concat_names));
 		json_object_set_new(o, "include_dynamic_fields", json_boolean(f->concat_dynamic));
-		json_object_set_new(o, "tokenizer", json_string(config_tokenizer_ref_name(f->tokenizer)));
-		json_object_set_new(o, "record", json_string(record_names[f->record]));
-		json_object_set_new(o, "fieldnorms", json_boolean(f->fieldnorms));
+		json_object_set_new(o, "tokenizer", json_string(config_tokenizer_ref_name(f->opts.tokenizer)));
+		json_object_set_new(o, "record", json_string(record_names[f->opts.record]));
+		json_object_set_new(o, "fieldnorms", json_boolean(f->opts.fieldnorms));
 		return o;
 	}
 	snprintf(type, sizeof(type), f->is_array ? "array<%s>" : "%s",
@@ -2073,37 +2073,37 @@ static json_t *field_json(const struct field_mapping *f)
 		json_object_set_new(o, "field_mappings", a);
 		return o;
 	}
-	json_object_set_new(o, "stored", json_boolean(f->stored));
-	json_object_set_new(o, "indexed", json_boolean(f->indexed));
+	json_object_set_new(o, "stored", json_boolean(f->opts.stored));
+	json_object_set_new(o, "indexed", json_boolean(f->opts.indexed));
 	switch (f->type) {
 	case FT_TEXT:
 	case FT_JSON:
-		if (f->indexed) {
-			json_object_set_new(o, "tokenizer", json_string(config_tokenizer_ref_name(f->tokenizer)));
-			json_object_set_new(o, "record", json_string(record_names[f->record]));
+		if (f->opts.indexed) {
+			json_object_set_new(o, "tokenizer", json_string(config_tokenizer_ref_name(f->opts.tokenizer)));
+			json_object_set_new(o, "record", json_string(record_names[f->opts.record]));
 			if (f->type == FT_TEXT)
-				json_object_set_new(o, "fieldnorms", json_boolean(f->fieldnorms));
+				json_object_set_new(o, "fieldnorms", json_boolean(f->opts.fieldnorms));
 		}
-		json_object_set_new(o, "fast", fast_json(f->fast, f->fast_normalizer));
+		json_object_set_new(o, "fast", fast_json(f->opts.fast, f->opts.fast_normalizer));
 		if (f->type == FT_JSON)
 			json_object_set_new(o, "expand_dots", json_boolean(f->expand_dots));
 		break;
 	case FT_I64:
 	case FT_U64:
 	case FT_F64:
-		json_object_set_new(o, "fast", json_boolean(f->fast));
+		json_object_set_new(o, "fast", json_boolean(f->opts.fast));
 		json_object_set_new(o, "coerce", json_boolean(f->coerce));
 		json_object_set_new(o, "output_format",
 				    json_string(f->output_format_string ? "string" : "number"));
 		break;
 	case FT_DATETIME:
-		json_object_set_new(o, "fast", json_boolean(f->fast));
+		json_object_set_new(o, "fast", json_boolean(f->opts.fast));
 		json_object_set_new(o, "input_formats", strv_json(f->input_formats, f->n_input_formats));
 		json_object_set_new(o, "output_format", json_string(f->output_format));
 		json_object_set_new(o, "fast_precision", json_string(precision_names[f->fast_precision]));
 		break;
 	case FT_BYTES:
-		json_object_set_new(o, "fast", json_boolean(f->fast));
+		json_object_set_new(o, "fast", json_boolean(f->opts.fast));
 		json_object_set_new(o, "input_format", json_string(f->bytes_input_hex ? "hex" : "base64"));
 		json_object_set_new(o, "output_format",
 				    json_string(f->bytes_output_hex ? "hex" : "base64"));
@@ -2111,7 +2111,7 @@ static json_t *field_json(const struct field_mapping *f)
 	case FT_BOOL:
 	case FT_IP:
 	case FT_OBJECT:
-		json_object_set_new(o, "fast", json_boolean(f->fast));
+		json_object_set_new(o, "fast", json_boolean(f->opts.fast));
 		break;
 	}
 	return o;
@@ -2168,13 +2168,13 @@ json_t *config_to_json(const struct index_config *cfg)
 		const struct dynamic_mapping *d = &cfg->dynamic;
 
 		dyn = json_object();
-		json_object_set_new(dyn, "stored", json_boolean(d->stored));
-		json_object_set_new(dyn, "indexed", json_boolean(d->indexed));
-		if (d->indexed) {
-			json_object_set_new(dyn, "tokenizer", json_string(config_tokenizer_ref_name(d->tokenizer)));
-			json_object_set_new(dyn, "record", json_string(record_names[d->record]));
+		json_object_set_new(dyn, "stored", json_boolean(d->opts.stored));
+		json_object_set_new(dyn, "indexed", json_boolean(d->opts.indexed));
+		if (d->opts.indexed) {
+			json_object_set_new(dyn, "tokenizer", json_string(config_tokenizer_ref_name(d->opts.tokenizer)));
+			json_object_set_new(dyn, "record", json_string(record_names[d->opts.record]));
 		}
-		json_object_set_new(dyn, "fast", fast_json(d->fast, d->fast_normalizer));
+		json_object_set_new(dyn, "fast", fast_json(d->opts.fast, d->opts.fast_normalizer));
 		json_object_set_new(dyn, "expand_dots", json_boolean(d->expand_dots));
 		json_object_set_new(dm, "dynamic_mapping", dyn);
 	}

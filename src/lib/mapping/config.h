@@ -132,20 +132,33 @@ enum mapping_mode {
 	MODE_STRICT,
 };
 
+/*
+ * How a field's values are kept: what a mapped field says for itself and
+ * what the dynamic mapping says for every unmapped field, in one struct so
+ * that the indexer takes either the same way.
+ */
+struct field_options {
+	bool stored;
+	bool indexed;
+	bool fast;
+	/* text and json */
+	struct tokenizer_ref tokenizer;
+	enum record_option record;
+	bool fieldnorms;
+	enum fast_normalizer fast_normalizer; /* when fast */
+};
+
 struct field_mapping {
 	char *name;              /* the name as written in the config */
 	char *path;              /* full dotted path from the document root */
 	enum field_type type;
 	bool is_array;           /* array<type> */
 	char *description;       /* may be NULL */
-	bool stored;             /* default true */
-	bool indexed;            /* default true */
-	bool fast;               /* default false (true for the timestamp field is required) */
-	/* text and json */
-	struct tokenizer_ref tokenizer;  /* default TOK_DEFAULT */
-	enum record_option record;       /* default RECORD_BASIC */
-	bool fieldnorms;                 /* default false */
-	enum fast_normalizer fast_normalizer; /* when fast on text/json */
+	/* stored, indexed default true; fast default false (true for the
+	 * timestamp field is required); text and json: tokenizer default
+	 * TOK_DEFAULT, record RECORD_BASIC, fieldnorms false, fast_normalizer
+	 * when fast */
+	struct field_options opts;
 	/* i64, u64, f64 */
 	bool coerce;                     /* default true */
 	bool output_format_string;       /* numeric output_format: "number" (false) or "string" */
@@ -178,13 +191,9 @@ struct field_mapping {
 
 /* Options of the implicit json field that holds unmapped fields in dynamic mode. */
 struct dynamic_mapping {
-	bool stored;             /* default true */
-	bool indexed;            /* default true */
-	bool fast;               /* default true */
-	enum fast_normalizer fast_normalizer; /* default raw */
-	struct tokenizer_ref tokenizer;/* default TOK_RAW */
-	enum record_option record;/* default RECORD_BASIC */
-	bool fieldnorms;
+	/* stored, indexed, fast default true; tokenizer TOK_RAW, record
+	 * RECORD_BASIC, fast_normalizer raw, fieldnorms false */
+	struct field_options opts;
 	bool expand_dots;        /* default true */
 };
 

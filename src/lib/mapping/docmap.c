@@ -63,7 +63,7 @@ struct docmap *docmap_new(const struct index_config *cfg)
 	if (cfg && cfg->timestamp_field)
 		dm->ts_field = config_find_field(cfg, cfg->timestamp_field);
 	for (size_t i = 0; cfg && i < cfg->n_leaves; i++) {
-		if (!cfg->leaves[i]->stored) {
+		if (!cfg->leaves[i]->opts.stored) {
 			dm->unstored = xreallocarray(dm->unstored, dm->n_unstored + 1,
 						     sizeof(*dm->unstored));
 			dm->unstored[dm->n_unstored++] = cfg->leaves[i]->path;

@@ -173,66 +173,98 @@ static void emit_token(struct tokenizer_state *ts, const char *tok, size_t len, 
 	}
 }
 
-static uint32_t tokenize_default(struct tokenizer_state *ts, const char *text, size_t len,
-				 token_emit_fn emit, void *ctx)
+/* A word found by a word-splitting tokenizer's scan: its bytes, and whether
+ * it has a letter to lowercase. */
+struct word {
+	size_t start, end;
+	bool lower;
+};
+
+/* A word-splitting tokenizer's scan: the next word from *at on, with *at
+ * moved past it; false (*at left as it is) when only separators are left. */
+typedef bool next_word_fn(const unsigned char *p, size_t len, size_t *at, struct word *w);
+
+/* The loop every word-splitting tokenizer shares: each word found by
+ * next_word is one token at the next position. Inlined with a constant
+ * next_word, so that each tokenizer keeps its own loop. */
+static inline uint32_t tokenize_words(struct tokenizer_state *ts, const char *text, size_t len,
+				      next_word_fn *next_word, token_emit_fn emit, void *ctx)
 {
 	const unsigned char *p = (const unsigned char *)text;
+	struct word w;
 	uint32_t pos = 0;
-	size_t i = 0;
+	size_t at = 0;
 
-	while (i < len) {
-		size_t start;
-		bool lower = false;
-
-		/* skip separators */
-		for (;;) {
-			uint32_t cp;
-			size_t n;
-			uint8_t cl;
-
-			if (i >= len)
-				return pos;
-			cl = ascii_class[p[i]];
-			if (cl == C_LOWER || cl == C_UPPER)
-				break;
-			if (cl == C_SEP) {
-				i++;
-				continue;
-			}
-			n = utf8_decode(p + i, len - i, &cp);
-			if (n && is_word_cp(cp))
-				break;
-			i += n ? n : 1;
-		}
-		/* a word */
-		start = i;
-		while (i < len) {
-			uint8_t cl = ascii_class[p[i]];
-			uint32_t cp;
-			size_t n;
-
-			if (cl == C_LOWER) {
-				i++;
-				continue;
-			}
-			if (cl == C_UPPER) {
-				lower = true;
-				i++;
-				continue;
-			}
-			if (cl == C_SEP)
-				break;
-			n = utf8_decode(p + i, len - i, &cp);
-			if (!n || !is_word_cp(cp))
-				break;
-			if (lower_cp(cp) != cp)
-				lower = true;
-			i += n;
-		}
-		emit_token(ts, text + start, i - start, lower, pos, emit, ctx);
+	while (next_word(p, len, &at, &w)) {
+		emit_token(ts, text + w.start, w.end - w.start, w.lower, pos, emit, ctx);
 		pos++;
 	}
 	return pos;
+}
+
+/* default: words are runs of letters and digits (ASCII by table, others by
+ * is_word_cp); everything else separates them. */
+static inline bool next_default_word(const unsigned char *p, size_t len, size_t *at,
+				     struct word *w)
+{
+	size_t i = *at;
+	bool lower = false;
+
+	/* skip separators */
+	for (;;) {
+		uint32_t cp;
+		size_t n;
+		uint8_t cl;
+
+		if (i >= len)
+			return false;
+		cl = ascii_class[p[i]];
+		if (cl == C_LOWER || cl == C_UPPER)
+			break;
+		if (cl == C_SEP) {
+			i++;
+			continue;
+		}
+		n = utf8_decode(p + i, len - i, &cp);
+		if (n && is_word_cp(cp))
+			break;
+		i += n ? n : 1;
+	}
+	/* a word */
+	w->start = i;
+	while (i < len) {
+		uint8_t cl = ascii_class[p[i]];
+		uint32_t cp;
+		size_t n;
+
+		if (cl == C_LOWER) {
+			i++;
+			continue;
+		}
+		if (cl == C_UPPER) {
+			lower = true;
+			i++;
+			continue;
+		}
+		if (cl == C_SEP)
+			break;
+		n = utf8_decode(p + i, len - i, &cp);
+		if (!n || !is_word_cp(cp))
+			break;
+		if (lower_cp(cp) != cp)
+			lower = true;
+		i += n;
+	}
+	w->end = i;
+	w->lower = lower;
+	*at = i;
+	return true;
+}
+
+static uint32_t tokenize_default(struct tokenizer_state *ts, const char *text, size_t len,
+				 token_emit_fn emit, void *ctx)
+{
+	return tokenize_words(ts, text, len, next_default_word, emit, ctx);
 }
 
 /* The stemmer of a language, made at its first use. */
@@ -286,12 +318,12 @@ static bool is_cjk(uint32_t cp)
 	       (cp >= 0x2a700 && cp <= 0x2ceaf) || (cp >= 0x2f800 && cp <= 0x2fa1f);
 }
 
-static uint32_t tokenize_chinese(struct tokenizer_state *ts, const char *text, size_t len,
-				 token_emit_fn emit, void *ctx)
+/* chinese_compatible: each CJK character is a word of its own; other words
+ * are runs of word characters, all lowercased. */
+static inline bool next_chinese_word(const unsigned char *p, size_t len, size_t *at,
+				     struct word *w)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	uint32_t pos = 0;
-	size_t i = 0;
+	size_t i = *at;
 
 	while (i < len) {
 		uint32_t cp = 0;
@@ -310,10 +342,13 @@ static uint32_t tokenize_chinese(struct tokenizer_state *ts, const char *text, s
 				i += n;
 			}
 		}
-		emit_token(ts, text + start, i - start, true, pos, emit, ctx);
-		pos++;
+		w->start = start;
+		w->end = i;
+		w->lower = true;
+		*at = i;
+		return true;
 	}
-	return pos;
+	return false;
 }
 
 /* ---------------------------------------------------- source_code_default */
@@ -690,27 +725,24 @@ static bool is_ascii_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-static uint32_t tokenize_whitespace(struct tokenizer_state *ts, const char *text, size_t len,
-				    token_emit_fn emit, void *ctx)
+/* whitespace: words are runs of bytes other than ASCII white space, kept
+ * as they are. */
+static inline bool next_whitespace_word(const unsigned char *p, size_t len, size_t *at,
+					struct word *w)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	uint32_t pos = 0;
-	size_t i = 0;
+	size_t i = *at;
 
-	while (i < len) {
-		size_t start;
-
-		while (i < len && is_ascii_space(p[i]))
-			i++;
-		if (i >= len)
-			break;
-		start = i;
-		while (i < len && !is_ascii_space(p[i]))
-			i++;
-		emit_token(ts, text + start, i - start, false, pos, emit, ctx);
-		pos++;
-	}
-	return pos;
+	while (i < len && is_ascii_space(p[i]))
+		i++;
+	if (i >= len)
+		return false;
+	w->start = i;
+	while (i < len && !is_ascii_space(p[i]))
+		i++;
+	w->end = i;
+	w->lower = false;
+	*at = i;
+	return true;
 }
 
 uint32_t tokenize(struct tokenizer_state *ts, struct tokenizer_ref ref, const char *text,
@@ -724,11 +756,11 @@ uint32_t tokenize(struct tokenizer_state *ts, struct tokenizer_ref ref, const ch
 	case TOK_DEFAULT:
 		return tokenize_default(ts, text, len, emit, ctx);
 	case TOK_WHITESPACE:
-		return tokenize_whitespace(ts, text, len, emit, ctx);
+		return tokenize_words(ts, text, len, next_whitespace_word, emit, ctx);
 	case TOK_EN_STEM:
 		return tokenize_en_stem(ts, text, len, emit, ctx);
 	case TOK_CHINESE_COMPATIBLE:
-		return tokenize_chinese(ts, text, len, emit, ctx);
+		return tokenize_words(ts, text, len, next_chinese_word, emit, ctx);
 	case TOK_SOURCE_CODE_DEFAULT:
 		return tokenize_source_code(ts, text, len, emit, ctx);
 	case TOK_RAW_LOWERCASE:

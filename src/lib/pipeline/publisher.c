@@ -25,9 +25,9 @@ static const char *rec_str(json_t *rec, const char *key, const char *dflt)
 static int publish_one(struct metastore *ms, const struct publisher_opts *o, json_t *rec,
 		       struct protocol_writer *w, struct qw_err *err)
 {
-	const char *index_id = rec_str(rec, "index", o->index_id);
-	const char *source_id = rec_str(rec, "source", o->source_id);
-	const char *token = rec_str(rec, "publish_token", o->publish_token);
+	const char *index_id = rec_str(rec, "index", o->target.index_id);
+	const char *source_id = rec_str(rec, "source", o->target.source_id);
+	const char *token = rec_str(rec, "publish_token", o->target.publish_token);
 	json_t *splits = json_object_get(rec, "splits");
 	json_t *delta = json_object_get(rec, "checkpoint_delta");
 	const char **ids = NULL;
@@ -114,20 +114,9 @@ int publisher_run(const struct publisher_opts *o, int in_fd, int out_fd, struct 
 	stage_stats_init(&stats, "qw-publish");
 	r.stats = &stats;
 	w.stats = &stats;
-	ms = metastore_open(o->data_dir, err);
+	ms = stage_target_open(&o->target, err);
 	if (!ms)
 		goto out;
-	/* checked before any input: an empty one must not hide a wrong --index */
-	if (o->index_id) {
-		if (ids_check_index(o->index_id, err) < 0) {
-			err->code = EX_USAGE;
-			goto out;
-		}
-		if (!metastore_index_exists(ms, o->index_id)) {
-			metastore_no_index(ms, o->index_id, err);
-			goto out;
-		}
-	}
 	for (;;) {
 		const char *line;
 		size_t len;

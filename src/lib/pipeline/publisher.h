@@ -18,12 +18,10 @@
 #define QW_PUBLISHER_H
 
 #include "base/err.h"
+#include "pipeline/stage_target.h"
 
 struct publisher_opts {
-	const char *data_dir;       /* NULL: $QW_DATA_DIR or ./qwdata */
-	const char *index_id;       /* used when a record carries no "index" */
-	const char *source_id;      /* used when a record carries no "source" */
-	const char *publish_token;  /* used when a record carries no "publish_token" */
+	struct stage_target target; /* what a record that does not say acts on */
 };
 
 int publisher_run(const struct publisher_opts *o, int in_fd, int out_fd, struct qw_err *err);

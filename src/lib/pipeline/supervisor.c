@@ -196,6 +196,20 @@ static void label_value(struct buf *b, const char *v)
 	}
 }
 
+/* A metric's "# HELP" and "# TYPE" lines in the Prometheus text format. */
+static void metric_header(struct buf *b, const char *name, const char *help, const char *type)
+{
+	buf_adds(b, "# HELP ");
+	buf_adds(b, name);
+	buf_addc(b, ' ');
+	buf_adds(b, help);
+	buf_adds(b, "\n# TYPE ");
+	buf_adds(b, name);
+	buf_addc(b, ' ');
+	buf_adds(b, type);
+	buf_addc(b, '\n');
+}
+
 static void metric_labels(struct buf *b, const struct sup *s, const char *stage)
 {
 	buf_adds(b, "{index=\"");
@@ -244,13 +258,7 @@ static void write_metrics(struct sup *s)
 	if (!s->o->metrics_file)
 		return;
 	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
-		buf_adds(&b, "# HELP ");
-		buf_adds(&b, totals[i].name);
-		buf_addc(&b, ' ');
-		buf_adds(&b, totals[i].help);
-		buf_adds(&b, "\n# TYPE ");
-		buf_adds(&b, totals[i].name);
-		buf_adds(&b, " counter\n");
+		metric_header(&b, totals[i].name, totals[i].help, "counter");
 		buf_adds(&b, totals[i].name);
 		metric_labels(&b, s, NULL);
 		snprintf(num, sizeof(num), " %" PRIu64 "\n", totals[i].v);
@@ -260,14 +268,8 @@ static void write_metrics(struct sup *s)
 		size_t j;
 		json_t *o;
 
-		buf_adds(&b, "# HELP ");
-		buf_adds(&b, per_stage[i].name);
-		buf_addc(&b, ' ');
-		buf_adds(&b, per_stage[i].help);
-		buf_adds(&b, "\n# TYPE ");
-		buf_adds(&b, per_stage[i].name);
-		buf_adds(&b, i + 1 == sizeof(per_stage) / sizeof(per_stage[0]) ? " gauge\n" :
-			  " counter\n");
+		metric_header(&b, per_stage[i].name, per_stage[i].help,
+			      i + 1 == sizeof(per_stage) / sizeof(per_stage[0]) ? "gauge" : "counter");
 		json_array_foreach(s->stages, j, o) {
 			json_t *v = json_object_get(o, per_stage[i].key);
 
@@ -957,53 +959,72 @@ static void reap(struct sup *s)
 	}
 }
 
-static uint64_t proc_field_sum(pid_t pid)
+/* Read /proc/PID/NAME into data as a string; false when it cannot be read
+ * (the process is gone, or /proc is not mounted). */
+static bool read_proc_file(pid_t pid, const char *name, char *data, size_t size)
 {
-	char path[64], data[2048];
-	uint64_t sum = 0;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/io", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, data, sizeof(data) - 1);
-		close(fd);
-		if (n > 0) {
-			char *p;
+	if (fd < 0)
+		return false;
+	n = read(fd, data, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	data[n] = '\0';
+	return true;
+}
 
-			data[n] = '\0';
-			if ((p = strstr(data, "rchar: ")))
-				sum += strtoull(p + 7, NULL, 10);
-			if ((p = strstr(data, "wchar: ")))
-				sum += strtoull(p + 7, NULL, 10);
-		}
+/* The bytes a process read and wrote, from its /proc/PID/io text. */
+static uint64_t io_chars(const char *io)
+{
+	uint64_t sum = 0;
+	const char *p;
+
+	if ((p = strstr(io, "rchar: ")))
+		sum += strtoull(p + 7, NULL, 10);
+	if ((p = strstr(io, "wchar: ")))
+		sum += strtoull(p + 7, NULL, 10);
+	return sum;
+}
+
+/* The CPU ticks a process used (utime + stime), from its /proc/PID/stat text. */
+static uint64_t cpu_ticks(const char *stat)
+{
+	const char *p = strrchr(stat, ')');
+	uint64_t sum = 0;
+	int field = 2;
+
+	/* fields after comm: 3 state ... 14 utime 15 stime */
+	while (p && *p && field < 14) {
+		p = strchr(p + 1, ' ');
+		if (p)
+			field++;
 	}
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, data, sizeof(data) - 1);
-		close(fd);
-		if (n > 0) {
-			char *p;
-			int field = 2;
+	if (p) {
+		char *end;
 
-			data[n] = '\0';
-			p = strrchr(data, ')');
-			/* fields after comm: 3 state ... 14 utime 15 stime */
-			while (p && *p && field < 14) {
-				p = strchr(p + 1, ' ');
-				if (p)
-					field++;
-			}
-			if (p) {
-				char *end;
-
-				sum += strtoull(p + 1, &end, 10);
-				sum += strtoull(end, NULL, 10);
-			}
-		}
+		sum += strtoull(p + 1, &end, 10);
+		sum += strtoull(end, NULL, 10);
 	}
+	return sum;
+}
+
+/* A number that grows while a process does anything: its I/O bytes plus its
+ * CPU ticks (0 for what cannot be read). */
+static uint64_t proc_field_sum(pid_t pid)
+{
+	char data[2048];
+	uint64_t sum = 0;
+
+	if (read_proc_file(pid, "io", data, sizeof(data)))
+		sum += io_chars(data);
+	if (read_proc_file(pid, "stat", data, sizeof(data)))
+		sum += cpu_ticks(data);
 	return sum;
 }
 

@@ -168,8 +168,8 @@ static const char *rec_str(json_t *rec, const char *key, const char *dflt)
 
 static int handle_packaged(struct up *u, json_t *rec, struct qw_err *err)
 {
-	const char *index_id = rec_str(rec, "index", u->o->index_id);
-	const char *token = rec_str(rec, "publish_token", u->o->publish_token);
+	const char *index_id = rec_str(rec, "index", u->o->target.index_id);
+	const char *token = rec_str(rec, "publish_token", u->o->target.publish_token);
 	json_t *splits = json_object_get(rec, "splits");
 	json_t *metas = NULL, *out = NULL, *osplits;
 	struct storage *st;
@@ -385,20 +385,9 @@ static int up_open(struct up *u, struct qw_err *err)
 		return err_set(err, EX_USAGE, "max concurrent uploads must be at least 1");
 	if (pipe2(u->done_pipe, O_CLOEXEC) < 0)
 		return err_errno(err, EX_OSERR, "cannot create a pipe");
-	u->ms = metastore_open(o->data_dir, err);
+	u->ms = stage_target_open(&o->target, err);
 	if (!u->ms)
 		return -1;
-	/* checked before any input: an empty one must not hide a wrong --index */
-	if (o->index_id) {
-		if (ids_check_index(o->index_id, err) < 0) {
-			err->code = EX_USAGE;
-			return -1;
-		}
-		if (!metastore_index_exists(u->ms, o->index_id)) {
-			metastore_no_index(u->ms, o->index_id, err);
-			return -1;
-		}
-	}
 	return 0;
 }
 

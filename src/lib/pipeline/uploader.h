@@ -33,12 +33,10 @@
 #include <stdbool.h>
 
 #include "base/err.h"
+#include "pipeline/stage_target.h"
 
 struct uploader_opts {
-	const char *data_dir;       /* NULL: $QW_DATA_DIR or ./qwdata */
-	const char *index_id;       /* used when a record carries no "index" */
-	const char *source_id;      /* used when a record carries no "source" */
-	const char *publish_token;  /* used when a record carries no "publish_token" */
+	struct stage_target target; /* what a record that does not say acts on */
 	unsigned max_concurrent;    /* uploads in flight, >= 1 */
 	bool verbose;
 	const char *prog;           /* prefix of verbose lines */

@@ -191,7 +191,7 @@ static json_t *doc_snippets(struct query_run *run, const struct task *t, struct 
 
 		memset(&tk, 0, sizeof(tk));
 		if (m)
-			snippet_query_terms(run->q, t->ix, path, m->tokenizer, &ts, &tk);
+			snippet_query_terms(run->q, t->ix, path, m->opts.tokenizer, &ts, &tk);
 		st = xcalloc(tk.n ? tk.n : 1, sizeof(*st));
 		for (j = 0; j < tk.n && field >= 0; j++) {
 			struct split_term_info ti;
@@ -210,7 +210,7 @@ static json_t *doc_snippets(struct query_run *run, const struct task *t, struct 
 			json_t *s = json_is_array(v) ? json_array_get(v, k) : v;
 
 			if (json_is_string(s) &&
-			    snippet_html(&ts, m->tokenizer, json_string_value(s), json_string_length(s), st,
+			    snippet_html(&ts, m->opts.tokenizer, json_string_value(s), json_string_length(s), st,
 					 nst, SNIPPET_MAX_CHARS, &html))
 				json_array_append_new(arr, json_stringn(html.data, html.len));
 		}

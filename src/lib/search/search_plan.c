@@ -175,20 +175,20 @@ static int check_field(const struct index_ctx *ix, const struct index_ctx *all, 
 			       "query: col %u: regex on field '%s' which is a %s field (regexes match text terms)",
 			       n->col, path, config_field_type_name(m->type));
 	if ((n->kind == QN_PHRASE || n->kind == QN_PHRASE_PREFIX) && m->type == FT_TEXT &&
-	    m->record != RECORD_POSITION) {
+	    m->opts.record != RECORD_POSITION) {
 		struct tokenizer_state ts;
 		uint32_t npos;
 
 		/* a phrase of one token is a term: fine without positions */
 		tokenizer_init(&ts);
-		npos = tokenize(&ts, m->tokenizer, n->text, strlen(n->text), NULL, NULL);
+		npos = tokenize(&ts, m->opts.tokenizer, n->text, strlen(n->text), NULL, NULL);
 		tokenizer_free(&ts);
 		if (npos > 1)
 			return err_set(err, EX_DATAERR,
 				       "query: col %u: phrase query on field '%s' which is not indexed with positions (record: position)",
 				       n->col, path);
 	}
-	if (!m->indexed && !m->fast && n->kind != QN_EXISTS)
+	if (!m->opts.indexed && !m->opts.fast && n->kind != QN_EXISTS)
 		return err_set(err, EX_DATAERR, "query: col %u: field '%s' is neither indexed nor fast",
 			       n->col, path);
 	if (m->type == FT_BYTES && (n->kind == QN_TERM || n->kind == QN_PHRASE)) {
@@ -294,7 +294,7 @@ int parse_sort(struct query_run *run, const char *sort_by, const struct index_ct
 		for (size_t i = 0; i < n_ix; i++) {
 			const struct field_mapping *m = config_find_field(ixs[i].cfg, tok);
 
-			if (m && !m->fast) {
+			if (m && !m->opts.fast) {
 				err_set(err, EX_DATAERR,
 					"--sort-by: field '%s' of index '%s' is not a fast field", tok,
 					ixs[i].index_id);
@@ -337,7 +337,7 @@ int check_agg_fields(const struct agg_req *aggs, const struct index_ctx *ixs, si
 		for (j = 0; j < n_ix; j++) {
 			const struct field_mapping *m = config_resolve_field(ixs[j].cfg, fields[i], NULL);
 
-			if (m && !m->fast) {
+			if (m && !m->opts.fast) {
 				err_set(err, EX_DATAERR, "aggs: field '%s' of index '%s' is not a fast field",
 					fields[i], ixs[j].index_id);
 				goto out;
@@ -369,7 +369,7 @@ int check_snippet_fields(const struct search_request *req, const struct index_ct
 			return err_set(err, EX_DATAERR,
 				       "snippet_fields: field '%s' of index '%s' is not a text field",
 				       req->snippet_fields[i], ix->index_id);
-		if (!m->stored || !m->indexed)
+		if (!m->opts.stored || !m->opts.indexed)
 			return err_set(err, EX_DATAERR,
 				       "snippet_fields: field '%s' of index '%s' is not stored and indexed",
 				       req->snippet_fields[i], ix->index_id);
@@ -416,7 +416,7 @@ static bool tag_excludes(const struct index_ctx *ix, const struct query_node *n,
 
 		memset(&tk, 0, sizeof(tk));
 		if (m->type == FT_TEXT) {
-			tokenize(&ts, m->tokenizer, val, strlen(val), tok_emit, &tk);
+			tokenize(&ts, m->opts.tokenizer, val, strlen(val), tok_emit, &tk);
 			if (tk.n != 1) {
 				found = true; /* cannot tell: keep the split */
 				toks_free(&tk);

@@ -358,25 +358,16 @@ static void bvec_varint(struct segment *seg, struct bvec *v, uint64_t x)
 static void field_options(const struct segment *seg, const struct field_mapping *m,
 			  enum value_kind kind, struct sfield *f)
 {
-	if (m) {
-		f->indexed = m->indexed;
-		f->fast = m->fast;
-		f->stored = m->stored;
-		f->tok = m->tokenizer;
-		f->rec = m->record;
-		f->fnorm = m->fast_normalizer;
-		f->norms = m->fieldnorms;
-	} else {
-		const struct dynamic_mapping *d = &seg->cfg->dynamic;
+	/* an unmapped field takes the dynamic mapping's options */
+	const struct field_options *o = m ? &m->opts : &seg->cfg->dynamic.opts;
 
-		f->indexed = d->indexed;
-		f->fast = d->fast;
-		f->stored = d->stored;
-		f->tok = d->tokenizer;
-		f->rec = d->record;
-		f->fnorm = d->fast_normalizer;
-		f->norms = d->fieldnorms;
-	}
+	f->indexed = o->indexed;
+	f->fast = o->fast;
+	f->stored = o->stored;
+	f->tok = o->tokenizer;
+	f->rec = o->record;
+	f->fnorm = o->fast_normalizer;
+	f->norms = o->fieldnorms;
 	if (seg->cfg->timestamp_field && kind == VK_DATETIME &&
 	    strcmp(seg->cfg->timestamp_field, f->path) == 0)
 		f->fast = true;
