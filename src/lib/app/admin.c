@@ -342,11 +342,6 @@ out:
 	return st;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The sources of the status files in dir (sorted): names ending in
  * PROG_STATUS_SUFFIX, not hidden (an atomic write's temporary file is). */
 static int status_sources(const char *dir, struct strlist *sources, struct qw_err *err)
@@ -362,18 +357,15 @@ static int status_sources(const char *dir, struct strlist *sources, struct qw_er
 	}
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		struct buf b = BUF_INIT;
 
 		if (de->d_name[0] == '.' || n <= suffix ||
 		    strcmp(de->d_name + n - suffix, PROG_STATUS_SUFFIX) != 0)
 			continue;
-		buf_add(&b, de->d_name, n - suffix);
-		sources->v = xrealloc(sources->v, (sources->n + 1) * sizeof(*sources->v));
-		sources->v[sources->n++] = buf_detach(&b, NULL);
+		strlist_add(sources, de->d_name, n - suffix);
 	}
 	closedir(d);
 	if (sources->n > 1)
-		qsort(sources->v, sources->n, sizeof(*sources->v), cmp_str);
+		qsort(sources->v, sources->n, sizeof(*sources->v), strlist_cmp);
 	return 0;
 }
 

@@ -6,6 +6,17 @@
 
 #include "base/xalloc.h"
 
+void strlist_add(struct strlist *l, const char *s, size_t len)
+{
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = xstrndup(s, len);
+}
+
+int strlist_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 void strlist_add_csv(struct strlist *l, const char *s)
 {
 	const char *p = s;
@@ -14,10 +25,8 @@ void strlist_add_csv(struct strlist *l, const char *s)
 		const char *c = strchr(p, ',');
 		size_t len = c ? (size_t)(c - p) : strlen(p);
 
-		if (len) {
-			l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-			l->v[l->n++] = xstrndup(p, len);
-		}
+		if (len)
+			strlist_add(l, p, len);
 		if (!c)
 			break;
 		p = c + 1;

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/strlist.h"
 #include "base/clock.h"
 #include "mapping/config.h"
 #include "base/fsutil.h"
@@ -135,11 +136,6 @@ static json_t *maturity_of(const struct index_config *cfg, const struct merge_sp
 		return json_pack("{s:s}", "type", "mature");
 	return json_pack("{s:s,s:I}", "type", "immature", "maturation_period_millis",
 			 (json_int_t)mp->maturation_period_s * 1000);
-}
-
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* The source being fed: where it is, and the delete tasks it has seen. */
@@ -398,7 +394,7 @@ static const char **sorted_source_ids(const struct merge_split *splits, const st
 		if (s->num_merge_ops > *max_ops)
 			*max_ops = s->num_merge_ops;
 	}
-	qsort(ids, op->n, sizeof(*ids), cmp_strp);
+	qsort(ids, op->n, sizeof(*ids), strlist_cmp);
 	return ids;
 }
 

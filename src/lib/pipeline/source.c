@@ -17,6 +17,7 @@
 
 #include <zstd.h>
 
+#include "base/strlist.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
 
@@ -131,11 +132,6 @@ static char *abs_path(const char *p)
 	return buf_detach(&b, NULL);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 struct strv {
 	char **v;
 	size_t n, cap;
@@ -202,7 +198,7 @@ static int walk_dir(struct walk *w, const char *dir, const struct stat *dst, str
 	}
 	closedir(d);
 	if (names.n)
-		qsort(names.v, names.n, sizeof(char *), cmp_str);
+		qsort(names.v, names.n, sizeof(char *), strlist_cmp);
 	devino_add(&w->path, dst);
 	for (size_t i = 0; i < names.n && !(w->stop && *w->stop); i++) {
 		struct buf p = BUF_INIT;

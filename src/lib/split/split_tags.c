@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strlist.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "split/termkey.h"
@@ -91,11 +92,6 @@ void split_tags_add_term(struct split_tags *t, const char *path, enum value_kind
 	}
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 json_t *split_tags_json(const struct split_tags *t)
 {
 	json_t *arr = json_array();
@@ -123,7 +119,7 @@ json_t *split_tags_json(const struct split_tags *t)
 			list[n++] = xstrdup(t->list[k]);
 	}
 	if (n)
-		qsort(list, n, sizeof(*list), cmp_str);
+		qsort(list, n, sizeof(*list), strlist_cmp);
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || strcmp(list[i], list[i - 1]) != 0)
 			json_array_append_new(arr, json_string(list[i]));

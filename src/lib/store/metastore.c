@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/strlist.h"
 #include "base/atomicfile.h"
 #include "base/clock.h"
 #include "base/fsutil.h"
@@ -470,11 +471,6 @@ static int file_update(struct metastore *ms, const char *index_id, metastore_tx_
 	return metastore_update_locked(ms, &io, index_id, fn, ctx, err);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int file_list(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err)
 {
 	char *dir = fsutil_join(ms->data_dir, "indexes");
@@ -507,7 +503,7 @@ static int file_list(struct metastore *ms, char ***ids, size_t *n, struct qw_err
 		goto out;
 	}
 	if (len)
-		qsort(v, len, sizeof(*v), cmp_str);
+		qsort(v, len, sizeof(*v), strlist_cmp);
 	*ids = v;
 	*n = len;
 	ret = 0;

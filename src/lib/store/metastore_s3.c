@@ -22,6 +22,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "base/strlist.h"
 #include "base/buf.h"
 #include "base/fsutil.h"
 #include "base/ids.h"
@@ -232,11 +233,6 @@ static int list_one(void *vctx, const char *key, uint64_t size, int64_t mtime)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int ms3_list(struct metastore *ms, char ***ids, size_t *n, struct qw_err *err)
 {
 	struct ms3 *m = ms3_of(ms);
@@ -256,7 +252,7 @@ static int ms3_list(struct metastore *ms, char ***ids, size_t *n, struct qw_err 
 		return -1;
 	}
 	if (c.n > 1)
-		qsort(c.ids, c.n, sizeof(*c.ids), cmp_str);
+		qsort(c.ids, c.n, sizeof(*c.ids), strlist_cmp);
 	*ids = c.ids;
 	*n = c.n;
 	return 0;
