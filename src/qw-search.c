@@ -201,8 +201,9 @@ static int page_hits(uint64_t *out, struct qw_err *err)
  * page. Every page searches the first one's snapshot of the indexes (its
  * splits and delete tasks: search_request.snapshot), so a merge, a new
  * split or a delete task published meanwhile neither repeats nor drops a
- * hit: the stream is the answer of one moment. The first page skips req->start_offset and computes num_hits and the
- * aggregations: *resp is its response, with the "errors" of a later page
+ * hit: the stream is the answer of one moment. The first page skips
+ * req->start_offset and computes num_hits and the aggregations: *resp is
+ * its response, with the "errors" of a later page
  * that failed (*partial: the hits stop there). Stops after a page of fewer
  * than n hits or when the output is gone.
  */
