@@ -323,6 +323,16 @@ es_count() {
 	req POST /api/v1/_elastic/gharchive/_search -d \
 		'{"query": {"query_string": {"query": "PushEvent", "fields": ["type", "public.nope"]}}}'
 	[ "$status_code" = 400 ]
+	# a field name that is no name is refused, not dropped (dropping it
+	# would search other fields than asked)
+	req POST /api/v1/_elastic/gharchive/_search -d \
+		'{"query": {"query_string": {"query": "PushEvent", "fields": ["type", 7]}}}'
+	[ "$status_code" = 400 ]
+	jq -e '.error.reason | test("fields\\[1\\]")' "$T/body"
+	req POST /api/v1/_elastic/gharchive/_search -d \
+		'{"query": {"query_string": {"query": "PushEvent", "default_field": ""}}}'
+	[ "$status_code" = 400 ]
+	jq -e '.error.reason | test("empty field name")' "$T/body"
 	# what has no exact translation is refused, not approximated
 	req POST /api/v1/_elastic/gharchive/_search -d '{"query": {"fuzzy": {"type": "Pu"}}}'
 	[ "$status_code" = 400 ]

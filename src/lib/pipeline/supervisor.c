@@ -306,7 +306,6 @@ static void write_status(struct sup *s)
 		       "updated_at", (json_int_t)clock_wall_s());
 	if (!st)
 		return;
-	snapshot_stages(s);
 	if (s->stages)
 		json_object_set(st, "stages", s->stages);
 	if (s->bottleneck)

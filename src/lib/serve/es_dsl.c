@@ -523,20 +523,33 @@ static int bool_query(json_t *body, struct buf *out, json_t **fields, int depth,
 	return 0;
 }
 
-static void add_search_fields(json_t **fields, json_t *v)
+/*
+ * Append the field names of a query_string's default_field (a string) or
+ * fields (a list of strings) to *fields. A name that is not a non-empty
+ * string is refused: dropping it would search other fields than asked.
+ */
+static int add_search_fields(json_t **fields, json_t *v, const char *what, struct qw_err *err)
 {
 	size_t i;
 	json_t *e;
 
-	if (!*fields)
-		*fields = json_array();
+	if (!*fields && !(*fields = json_array()))
+		return err_set(err, EX_SOFTWARE, "query_string query: out of memory");
 	if (json_is_string(v)) {
-		json_array_append(*fields, v);
-		return;
+		if (!json_string_length(v))
+			return err_set(err, EX_USAGE, "query_string query: %s is an empty field name", what);
+		return json_array_append(*fields, v) < 0
+			       ? err_set(err, EX_SOFTWARE, "query_string query: out of memory")
+			       : 0;
 	}
-	json_array_foreach(v, i, e)
-		if (json_is_string(e))
-			json_array_append(*fields, e);
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || !json_string_length(e))
+			return err_set(err, EX_USAGE,
+				       "query_string query: %s[%zu] must be a non-empty field name", what, i);
+		if (json_array_append(*fields, e) < 0)
+			return err_set(err, EX_SOFTWARE, "query_string query: out of memory");
+	}
+	return 0;
 }
 
 static int query_string(json_t *body, struct buf *out, json_t **fields, struct qw_err *err)
@@ -553,13 +566,12 @@ static int query_string(json_t *body, struct buf *out, json_t **fields, struct q
 		return err_set(err, EX_USAGE, "query_string query: default_field must be a string");
 	if (fs && !json_is_array(fs))
 		return err_set(err, EX_USAGE, "query_string query: fields must be a list");
-	if (df)
-		add_search_fields(fields, df);
-	if (fs)
-		add_search_fields(fields, fs);
 	if (df && fs && json_array_size(fs))
 		return err_set(err, EX_USAGE,
 			       "query_string query: default_field and fields are mutually exclusive");
+	if ((df && add_search_fields(fields, df, "default_field", err) < 0) ||
+	    (fs && add_search_fields(fields, fs, "fields", err) < 0))
+		return -1;
 	/* the space: "a OR" ends with an operator, an error, not the word OR */
 	buf_addf(out, "(%s )", json_string_value(q));
 	return 0;
