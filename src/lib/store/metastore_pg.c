@@ -465,34 +465,61 @@ static char *dump_member(json_t *doc, const char *key)
 	return json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-/* Write the index row of doc (insert when fresh, else update). */
-static int write_index(struct pg *pg, const char *index_id, json_t *doc, bool fresh,
+/* Whether doc and old agree on the members that change only when an index
+ * is made anew (its uid, creation time and config). */
+static bool same_identity(json_t *doc, json_t *old)
+{
+	static const char *const keys[] = { "index_uid", "create_timestamp", "index_config" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *a = json_object_get(doc, keys[i]), *b = json_object_get(old, keys[i]);
+
+		if (!(a == b || (a && b && json_equal(a, b))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Write the index row of doc: inserted when old is NULL, else updated. A
+ * publish changes the checkpoints, tokens and commit count, not the config:
+ * then only those columns are sent, so the server does not parse the config
+ * again on every commit.
+ */
+static int write_index(struct pg *pg, const char *index_id, json_t *doc, json_t *old,
 		       const char *seq, struct qw_err *err)
 {
+	bool light = old && same_identity(doc, old);
 	char ts[32] = "";
-	char *cfg = dump_member(doc, "index_config");
+	char *cfg = light ? NULL : dump_member(doc, "index_config");
 	char *cps = dump_member(doc, "checkpoints");
 	char *toks = dump_member(doc, "publish_tokens");
 	char *rest = rest_of(doc);
 	json_t *jts = json_object_get(doc, "create_timestamp");
 	const char *params[] = { index_id, json_string_value(json_object_get(doc, "index_uid")),
 				 json_is_integer(jts) ? ts : NULL, cfg, cps, toks, rest, seq };
+	const char *light_params[] = { index_id, cps, toks, rest, seq };
 	int ret;
 
 	if (json_is_integer(jts))
 		snprintf(ts, sizeof(ts), "%lld", (long long)json_integer_value(jts));
-	if (!cfg || !cps || !toks || !rest) {
+	if ((!light && !cfg) || !cps || !toks || !rest) {
 		ret = err_set(err, EX_SOFTWARE, "postgresql metastore: cannot serialize index '%s'",
 			      index_id);
 		goto out;
 	}
-	ret = run(pg, fresh ?
-		  "INSERT INTO qw_indexes (index_id, index_uid, create_timestamp, index_config,"
-		  " checkpoints, publish_tokens, rest, seq) VALUES ($1, $2, $3::bigint, $4::jsonb,"
-		  " $5::jsonb, $6::jsonb, $7::jsonb, $8::bigint)" :
-		  "UPDATE qw_indexes SET index_uid = $2, create_timestamp = $3::bigint,"
-		  " index_config = $4::jsonb, checkpoints = $5::jsonb, publish_tokens = $6::jsonb,"
-		  " rest = $7::jsonb, seq = $8::bigint WHERE index_id = $1", 8, params, err);
+	if (light)
+		ret = run(pg, "UPDATE qw_indexes SET checkpoints = $2::jsonb, publish_tokens = $3::jsonb,"
+			  " rest = $4::jsonb, seq = $5::bigint WHERE index_id = $1", 5, light_params,
+			  err);
+	else
+		ret = run(pg, !old ?
+			  "INSERT INTO qw_indexes (index_id, index_uid, create_timestamp, index_config,"
+			  " checkpoints, publish_tokens, rest, seq) VALUES ($1, $2, $3::bigint, $4::jsonb,"
+			  " $5::jsonb, $6::jsonb, $7::jsonb, $8::bigint)" :
+			  "UPDATE qw_indexes SET index_uid = $2, create_timestamp = $3::bigint,"
+			  " index_config = $4::jsonb, checkpoints = $5::jsonb, publish_tokens = $6::jsonb,"
+			  " rest = $7::jsonb, seq = $8::bigint WHERE index_id = $1", 8, params, err);
 out:
 	free(rest);
 	free(toks);
@@ -530,7 +557,7 @@ static int write_changes(struct pg *pg, const char *index_id, json_t *old, json_
 
 	snprintf(sbuf, sizeof(sbuf), "%lld", (long long)seq);
 	/* a new index first: its splits' rows reference it */
-	if (!old && write_index(pg, index_id, doc, true, sbuf, err) < 0)
+	if (!old && write_index(pg, index_id, doc, NULL, sbuf, err) < 0)
 		return -1;
 	if (!any) {
 		/* the head: every member but the splits */
@@ -562,7 +589,7 @@ static int write_changes(struct pg *pg, const char *index_id, json_t *old, json_
 	}
 	*changed = any;
 	/* the index row carries the commit count: written whenever anything was */
-	return any && old ? write_index(pg, index_id, doc, false, sbuf, err) : 0;
+	return any && old ? write_index(pg, index_id, doc, old, sbuf, err) : 0;
 }
 
 /* Lock the index row; 1 when it exists, 0 when not, -1 on error. */
