@@ -247,7 +247,7 @@ static json_t *load_doc(const struct task *t, struct split_reader *r, uint32_t d
 static struct split_reader *fetch_reader(const struct query_run *run, struct task *t,
 					 struct qw_err *err)
 {
-	struct split_reader *r = task_open(run, t, err);
+	struct split_reader *r = task_open(run, t, NULL, err);
 
 	if (r && split_reader_check_id(r, t->split_id, err) < 0) {
 		task_io_add(t, r);

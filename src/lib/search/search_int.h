@@ -167,8 +167,9 @@ int aggs_collect_split(struct split_ctx *split, const struct bitset *bits);
 /* search_split.c */
 int time_range_filter(struct split_ctx *split, bool has_start, int64_t start, bool has_end,
 		      int64_t end, struct bitset *bits);
+/* zd: a zstd context the reader borrows (the calling worker's), or NULL */
 struct split_reader *task_open(const struct query_run *run, const struct task *t,
-			       struct qw_err *err);
+			       struct ZSTD_DCtx_s *zd, struct qw_err *err);
 void task_io_add(struct task *t, const struct split_reader *r);
 void *worker(void *arg);
 

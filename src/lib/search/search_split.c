@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <zstd.h>
+
 #include "search/search_int.h"
 #include "split/termkey.h"
 
@@ -45,10 +47,10 @@ static int time_filter(struct split_ctx *split, struct bitset *bits)
 }
 
 /* A reader of t's split, sharing the run's S3 client (its connections). */
-struct split_reader *task_open(const struct query_run *run, const struct task *t,
-				      struct qw_err *err)
+struct split_reader *task_open(const struct query_run *run, const struct task *t, ZSTD_DCtx *zd,
+			       struct qw_err *err)
 {
-	struct split_open_opts o = { run->s3, t->size };
+	struct split_open_opts o = { run->s3, t->size, zd };
 
 	return split_reader_open_opts(t->path, &o, err);
 }
@@ -67,7 +69,8 @@ void task_io_add(struct task *t, const struct split_reader *r)
 	t->io.bytes += io.bytes;
 }
 
-static int search_split(struct query_run *run, struct task *t)
+/* Search t's split; zd is the worker's zstd context, lent to its reader. */
+static int search_split(struct query_run *run, struct task *t, ZSTD_DCtx *zd)
 {
 	struct split_ctx split;
 	struct bitset bits = { NULL, 0, 0 };
@@ -79,7 +82,7 @@ static int search_split(struct query_run *run, struct task *t)
 	split.cfg = t->ix->cfg;
 	split.err = &t->err;
 	tokenizer_init(&split.ts);
-	split.r = task_open(run, t, &t->err);
+	split.r = task_open(run, t, zd, &t->err);
 	if (!split.r || split_reader_check_id(split.r, t->split_id, &t->err) < 0)
 		goto out;
 	split.num_docs = split_reader_num_docs(split.r);
@@ -96,9 +99,11 @@ static int search_split(struct query_run *run, struct task *t)
 out:
 	bs_free(&bits);
 	tokenizer_free(&split.ts);
-	if (rc == 0 && run->keep_readers && t->n_hits > 0)
-		t->r = split.r;                 /* fetch_docs reads the returned docs from it */
-	else {
+	if (rc == 0 && run->keep_readers && t->n_hits > 0) {
+		/* fetch_docs reads the returned docs from it, after this worker */
+		split_reader_own_zstd(split.r);
+		t->r = split.r;
+	} else {
 		task_io_add(t, split.r);
 		split_reader_close(split.r);
 	}
@@ -115,13 +120,17 @@ out:
 void *worker(void *arg)
 {
 	struct query_run *run = arg;
+	/* one decompression context for every split this worker reads (NULL
+	 * when none can be made: each reader then tries to make its own) */
+	ZSTD_DCtx *zd = ZSTD_createDCtx();
 
 	for (;;) {
 		size_t i = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);
 
 		if (i >= run->n_tasks)
 			break;
-		search_split(run, &run->tasks[i]);
+		search_split(run, &run->tasks[i], zd);
 	}
+	ZSTD_freeDCtx(zd);
 	return NULL;
 }

@@ -162,6 +162,7 @@ bad:
 static int load_ds_block(struct split_reader *r, size_t bi, struct qw_err *err)
 {
 	const struct dsb *b = &r->ds[bi];
+	ZSTD_DCtx *zd;
 	uint8_t *comp;
 	size_t n;
 	struct cur c;
@@ -175,17 +176,16 @@ static int load_ds_block(struct split_reader *r, size_t bi, struct qw_err *err)
 		free(comp);
 		return split_corrupt(r, err, SEC_DOCSTORE, b->off, "bad doc store block");
 	}
-	if (!r->zd)
-		r->zd = ZSTD_createDCtx();
 	/* reuse the block buffer: fresh large allocations fault in every page */
 	if (b->raw_len + 1 > r->ds_raw_cap) {
 		free(r->ds_raw);
 		r->ds_raw = xmalloc(b->raw_len + 1);
 		r->ds_raw_cap = b->raw_len + 1;
 	}
-	n = r->zd ? ZSTD_decompressDCtx(r->zd, r->ds_raw, b->raw_len, comp, b->len) : 0;
+	zd = split_rd_zstd(r);
+	n = zd ? ZSTD_decompressDCtx(zd, r->ds_raw, b->raw_len, comp, b->len) : 0;
 	free(comp);
-	if (!r->zd || ZSTD_isError(n) || n != b->raw_len)
+	if (!zd || ZSTD_isError(n) || n != b->raw_len)
 		return split_corrupt(r, err, SEC_DOCSTORE, b->off, "cannot decompress doc store block");
 	cur_init(&c, r->ds_raw, b->raw_len);
 	if (cur_varint(&c) != b->num_docs)

@@ -190,7 +190,8 @@ struct split_reader {
 	uint8_t *ds_raw;
 	uint64_t ds_raw_cap;
 	uint64_t *ds_offs;       /* num_docs + 1 offsets into ds_raw */
-	ZSTD_DCtx *zd;
+	ZSTD_DCtx *zd;           /* through split_rd_zstd(); borrowed when zd_borrowed */
+	bool zd_borrowed;
 	/* last dictionary block read for inline postings */
 	const struct rfield *dc_field;
 	uint64_t dc_bi, dc_len;
@@ -210,6 +211,9 @@ uint8_t *split_rd(const struct split_reader *r, int sec, uint64_t off, uint64_t 
 uint8_t *split_rd_crc(const struct split_reader *r, int sec, uint64_t off, uint64_t len,
 		      uint32_t crc, struct qw_err *err);
 /* Replace *p (len bytes of zstd) by its raw_len decompressed bytes (+ padding). */
+/* The reader's zstd decompression context (the borrowed one, else its own,
+ * made on first use); NULL when one cannot be made. */
+ZSTD_DCtx *split_rd_zstd(struct split_reader *r);
 int split_inflate_unit(struct split_reader *r, int sec, uint64_t off, uint8_t **p,
 		       uint64_t len, uint64_t raw_len, struct qw_err *err);
 /* Field number field of the reader, or NULL (EX_SOFTWARE) when there is none. */

@@ -74,6 +74,24 @@ uint8_t *split_rd_crc(const struct split_reader *r, int sec, uint64_t off, uint6
 	return p;
 }
 
+ZSTD_DCtx *split_rd_zstd(struct split_reader *r)
+{
+	/* one context per reader at most: creating one per unit costs page faults */
+	if (!r->zd) {
+		r->zd = ZSTD_createDCtx();
+		r->zd_borrowed = false;
+	}
+	return r->zd;
+}
+
+void split_reader_own_zstd(struct split_reader *r)
+{
+	if (r && r->zd_borrowed) {
+		r->zd = NULL;
+		r->zd_borrowed = false;
+	}
+}
+
 /* Replace *p (len bytes of zstd) by its raw_len decompressed bytes (+ padding). */
 int split_inflate_unit(struct split_reader *r, int sec, uint64_t off, uint8_t **p,
 			uint64_t len, uint64_t raw_len, struct qw_err *err)
@@ -81,10 +99,7 @@ int split_inflate_unit(struct split_reader *r, int sec, uint64_t off, uint8_t **
 	uint8_t *out;
 	size_t n;
 
-	/* one decompression context per reader: creating one per unit costs page faults */
-	if (!r->zd)
-		r->zd = ZSTD_createDCtx();
-	if (!r->zd)
+	if (!split_rd_zstd(r))
 		return err_set(err, EX_OSERR, "cannot create a zstd context");
 
 	/* never allocate what the frame does not claim itself */
@@ -222,7 +237,8 @@ void split_reader_close(struct split_reader *r)
 	free(r->ds_raw);
 	free(r->ds_offs);
 	free(r->dc_data);
-	ZSTD_freeDCtx(r->zd);
+	if (!r->zd_borrowed)
+		ZSTD_freeDCtx(r->zd);
 	json_decref(r->meta);
 	free(r->footer);
 	free(r->io);
@@ -256,6 +272,10 @@ struct split_reader *split_reader_open_opts(const char *path, const struct split
 	r->io = xcalloc(1, sizeof(*r->io));
 	r->ds_cached = -1;
 	r->fd = -1;
+	if (o && o->zstd) {
+		r->zd = o->zstd;
+		r->zd_borrowed = true;
+	}
 	if (split_cache_is_remote(path)) {
 		/* an s3:// split read by range GETs (split_cache.h) */
 		r->io->remote = true;

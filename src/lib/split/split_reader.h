@@ -81,10 +81,19 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err);
 struct split_open_opts {
 	struct s3_client *s3;    /* shared by the readers of a search; NULL: its own */
 	uint64_t size;           /* the file's size when known (no HEAD); 0: unknown */
+	/* a zstd decompression context the reader borrows (the caller's, used
+	 * on one thread at a time, outliving the reader unless it is given up
+	 * with split_reader_own_zstd()); NULL: the reader makes its own when it
+	 * first needs one. Making one faults in ~100 KB of fresh memory, which
+	 * over many small splits costs more than reading them. */
+	struct ZSTD_DCtx_s *zstd;
 };
 struct split_reader *split_reader_open_opts(const char *path, const struct split_open_opts *o,
 					    struct qw_err *err);
 void split_reader_close(struct split_reader *r);
+/* Stop using a borrowed zstd context (before the reader moves to another
+ * thread or outlives the lender): it makes its own when next needed. */
+void split_reader_own_zstd(struct split_reader *r);
 
 /* What reading a split has cost so far. */
 struct split_io {
