@@ -112,6 +112,8 @@ static int open_indexes(struct metastore *ms, const struct search_request *req,
 		if (req->snapshot)
 			ix->meta = json_incref(json_object_get(json_array_get(req->snapshot, i),
 							       "metastore"));
+		else if (req->warm)
+			ix->meta = warm_index_meta(req->warm, ix->index_id, err);
 		else
 			ix->meta = metastore_read(ms, ix->index_id, err);
 		if (!ix->meta) {
@@ -417,7 +419,9 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		if (!run.aggs)
 			goto out;
 	}
-	ms = metastore_open_s3(data_dir, req->s3, err);
+	/* a warm process keeps its metastore open (search.h, struct search_warm) */
+	ms = req->warm ? warm_metastore(req->warm, data_dir, req->s3, err) :
+			 metastore_open_s3(data_dir, req->s3, err);
 	if (!ms || open_indexes(ms, req, &ixs, &n_ix, err) < 0 ||
 	    plan_run(&run, ms, ixs, n_ix, err) < 0 || run_tasks(&run, err) < 0)
 		goto out;
@@ -431,7 +435,8 @@ out:
 	aggs_result_free(m.aggs);
 	free(m.all);
 	run_free(&run, ixs, n_ix);
-	metastore_close(ms);
+	if (!req->warm)
+		metastore_close(ms);
 	return rc;
 }
 

@@ -172,6 +172,16 @@ struct split_reader *task_open(const struct query_run *run, const struct task *t
 void task_io_add(struct task *t, const struct split_reader *r);
 void *worker(void *arg);
 
+/* search_warm.c: the warm state's parts a search uses (search.h). */
+struct split_memcache *warm_splits(const struct search_warm *w);
+/* The metastore of data_dir, kept open (reopened when data_dir or s3 is
+ * not what it was opened on); owned by w, NULL with err. */
+struct metastore *warm_metastore(struct search_warm *w, const char *data_dir,
+				 struct s3_client *s3, struct qw_err *err);
+/* The document of index_id (new reference), revalidated against the
+ * metastore warm_metastore() opened; NULL with err (EX_NOINPUT: gone). */
+json_t *warm_index_meta(struct search_warm *w, const char *index_id, struct qw_err *err);
+
 /* search_delete.c */
 int delete_filter(struct split_ctx *split, struct bitset *bits);
 

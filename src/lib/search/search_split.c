@@ -48,7 +48,7 @@ static int time_filter(struct split_ctx *split, struct bitset *bits)
 struct split_reader *task_open(const struct query_run *run, const struct task *t,
 				      struct qw_err *err)
 {
-	struct split_open_opts o = { run->s3, t->size };
+	struct split_open_opts o = { run->s3, t->size, warm_splits(run->req->warm) };
 
 	return split_reader_open_opts(t->path, &o, err);
 }

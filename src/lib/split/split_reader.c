@@ -262,6 +262,7 @@ struct split_reader *split_reader_open_opts(const char *path, const struct split
 		r->remote = split_remote_open(path, o ? o->s3 : NULL, o ? o->size : 0, &r->size, err);
 		if (!r->remote)
 			goto fail;
+		split_remote_set_memcache(r->remote, o ? o->mem : NULL);
 	} else {
 		r->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (r->fd < 0) {

@@ -81,6 +81,9 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err);
 struct split_open_opts {
 	struct s3_client *s3;    /* shared by the readers of a search; NULL: its own */
 	uint64_t size;           /* the file's size when known (no HEAD); 0: unknown */
+	/* a warm process's copies of footers and ranges, shared by its
+	 * searches (store/split_memcache.h); NULL: none */
+	struct split_memcache *mem;
 };
 struct split_reader *split_reader_open_opts(const char *path, const struct split_open_opts *o,
 					    struct qw_err *err);
