@@ -633,6 +633,24 @@ static void sleep_ms(int64_t ms)
  * Perform with retries. Returns 0 for a 2xx answer, else -1 with err (a
  * 404 is EX_NOINPUT so that callers can tell absence from failure).
  */
+/* headers with "name: value" appended; NULL (all freed) when out of
+ * memory, or when headers already was NULL. */
+static struct curl_slist *header_add(struct s3_client *c, struct curl_slist *headers,
+				     const char *name, const char *value)
+{
+	struct buf b = BUF_INIT;
+	struct curl_slist *more;
+
+	if (!headers)
+		return NULL;
+	buf_addf(&b, "%s: %s", name, value);
+	more = c->curl.slist_append(headers, buf_str(&b));
+	buf_free(&b);
+	if (!more)
+		c->curl.slist_free_all(headers);
+	return more;
+}
+
 static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 {
 	struct curl_slist *headers = NULL, *tmp;
@@ -658,22 +676,10 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 		if (headers && (tmp = c->curl.slist_append(headers, rangeh)))
 			headers = tmp;
 	}
-	if (r->if_none_match && headers) {
-		struct buf b = BUF_INIT;
-
-		buf_addf(&b, "If-None-Match: %s", r->if_none_match);
-		if ((tmp = c->curl.slist_append(headers, buf_str(&b))))
-			headers = tmp;
-		buf_free(&b);
-	}
-	if (c->session_token && headers) {
-		struct buf b = BUF_INIT;
-
-		buf_addf(&b, "x-amz-security-token: %s", c->session_token);
-		if ((tmp = c->curl.slist_append(headers, buf_str(&b))))
-			headers = tmp;
-		buf_free(&b);
-	}
+	if (r->if_none_match)
+		headers = header_add(c, headers, "If-None-Match", r->if_none_match);
+	if (c->session_token)
+		headers = header_add(c, headers, "x-amz-security-token", c->session_token);
 	if (!headers) {
 		err_set(err, EX_OSERR, "s3: out of memory");
 		goto out;

@@ -142,18 +142,24 @@ static struct mc_entry *lookup(struct split_memcache *c, const char *key)
 	return e;
 }
 
-int split_memcache_get(struct split_memcache *c, const char *key, uint8_t **data, size_t *len)
+/*
+ * A hit of key copied out under the lock: into buf when it holds exactly
+ * want bytes (buf non-NULL), else into a new *data of *len bytes.
+ */
+static int fetch(struct split_memcache *c, const char *key, void *buf, size_t want,
+		 uint8_t **data, size_t *len)
 {
 	struct mc_entry *e;
 	int hit = 0;
 
-	*data = NULL;
-	*len = 0;
 	if (!c)
 		return 0;
 	pthread_mutex_lock(&c->lock);
 	e = lookup(c, key);
-	if (e) {
+	if (e && buf && e->len == want) {
+		memcpy(buf, e->data, want);
+		hit = 1;
+	} else if (e && !buf) {
 		*data = xmalloc(e->len ? e->len : 1);
 		memcpy(*data, e->data, e->len);
 		*len = e->len;
@@ -163,21 +169,16 @@ int split_memcache_get(struct split_memcache *c, const char *key, uint8_t **data
 	return hit;
 }
 
+int split_memcache_get(struct split_memcache *c, const char *key, uint8_t **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	return fetch(c, key, NULL, 0, data, len);
+}
+
 int split_memcache_read(struct split_memcache *c, const char *key, void *buf, size_t len)
 {
-	struct mc_entry *e;
-	int hit = 0;
-
-	if (!c)
-		return 0;
-	pthread_mutex_lock(&c->lock);
-	e = lookup(c, key);
-	if (e && e->len == len) {
-		memcpy(buf, e->data, len);
-		hit = 1;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return hit;
+	return fetch(c, key, buf, len, NULL, NULL);
 }
 
 void split_memcache_put(struct split_memcache *c, const char *key, const void *data, size_t len)
