@@ -328,8 +328,7 @@ static json_t *respond(struct query_run *run, struct merged *m, uint64_t start_u
 	if (req->stats) {
 		for (i = 0; i < run->n_tasks; i++) {
 			/* kept readers are closed below: count them now, once */
-			task_io_add(&run->tasks[i], run->tasks[i].r);
-			split_reader_close(run->tasks[i].r);
+			task_close(run, &run->tasks[i], run->tasks[i].r, true);
 			run->tasks[i].r = NULL;
 		}
 		json_object_set_new(out, "stats", stats_json(run));
@@ -343,7 +342,7 @@ static void run_free(struct query_run *run, struct index_ctx *ixs, size_t n_ix)
 
 	free(run->after_split);
 	for (i = 0; i < run->n_tasks; i++) {
-		split_reader_close(run->tasks[i].r);
+		task_close(run, &run->tasks[i], run->tasks[i].r, true);
 		free(run->tasks[i].split_id);
 		free(run->tasks[i].path);
 		free(run->tasks[i].hits);

@@ -167,6 +167,11 @@ int aggs_collect_split(struct split_ctx *split, const struct bitset *bits);
 /* search_split.c */
 int time_range_filter(struct split_ctx *split, bool has_start, int64_t start, bool has_end,
 		      int64_t end, struct bitset *bits);
+/* Done with reader r of t: its reads added to t's count, then kept for
+ * the next search (a warm one's s3:// split, reusable: no error seen) or
+ * closed. NULL: nothing. */
+void task_close(const struct query_run *run, struct task *t, struct split_reader *r,
+		bool reusable);
 struct split_reader *task_open(const struct query_run *run, const struct task *t,
 			       struct qw_err *err);
 void task_io_add(struct task *t, const struct split_reader *r);
@@ -181,6 +186,13 @@ struct metastore *warm_metastore(struct search_warm *w, const char *data_dir,
 /* The document of index_id (new reference), revalidated against the
  * metastore warm_metastore() opened; NULL with err (EX_NOINPUT: gone). */
 json_t *warm_index_meta(struct search_warm *w, const char *index_id, struct qw_err *err);
+/* A reader of the split at path (requests through s3) kept by an earlier
+ * search, now the caller's; NULL when none is kept. Thread-safe. */
+struct split_reader *warm_reader_take(struct search_warm *w, const char *path,
+				      struct s3_client *s3);
+/* Keep r (its io counters reset) for the next search; thread-safe. */
+void warm_reader_give(struct search_warm *w, const char *path, struct s3_client *s3,
+		      struct split_reader *r);
 
 /* search_delete.c */
 int delete_filter(struct split_ctx *split, struct bitset *bits);

@@ -92,11 +92,14 @@ void split_reader_close(struct split_reader *r);
 /* What reading a split has cost so far. */
 struct split_io {
 	bool remote;             /* an s3:// split */
-	bool footer_cached;      /* its footer came from QW_SPLIT_CACHE_DIR */
+	bool footer_cached;      /* its footer came from QW_SPLIT_CACHE_DIR or memory */
 	uint64_t requests;       /* s3: HTTP requests, retries included; local: reads */
 	uint64_t bytes;          /* s3: response bytes; local: bytes read */
 };
 void split_reader_io(const struct split_reader *r, struct split_io *out);
+/* Start counting anew, for a reader kept open for the next search (a warm
+ * process's): its footer then counts as cached (nothing read for it). */
+void split_reader_io_reset(struct split_reader *r);
 /*
  * Whether the footer's split_id is id (the metastore's name for this
  * file): 0, or -1 with an EX_DATAERR naming both ids.

@@ -477,6 +477,11 @@ void split_remote_io(const struct split_remote *s, uint64_t *requests, uint64_t 
 	*bytes = s->io.bytes_in;
 }
 
+void split_remote_io_reset(struct split_remote *s)
+{
+	memset(&s->io, 0, sizeof(s->io));
+}
+
 void split_remote_close(struct split_remote *s)
 {
 	if (!s)

@@ -85,6 +85,8 @@ int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t o
 		       struct qw_err *err);
 /* The requests this reader sent (retries included) and bytes received. */
 void split_remote_io(const struct split_remote *s, uint64_t *requests, uint64_t *bytes);
+/* Count anew from zero (a reader kept for the next search). */
+void split_remote_io_reset(struct split_remote *s);
 void split_remote_close(struct split_remote *s);
 
 #endif
