@@ -57,21 +57,16 @@ struct s3_client;
  * (metastore_read_changed(): one fstat for the file metastore, one
  * conditional GET for an s3:// one, a query for PostgreSQL), so that a
  * split published, merged or deleted meanwhile is seen by the next
- * search; and the footers, hotcaches and ranges read from s3:// splits,
- * in memory up to cache_bytes with LRU eviction (store/split_memcache.h:
+ * search; the footers, hotcaches and ranges read from s3:// splits, in
+ * memory up to cache_bytes with LRU eviction (store/split_memcache.h:
  * keyed by the split's URI, size and range, so a split merged away is
- * simply never asked for again). Used by one search at a time; the
- * splits' memory is shared by that search's threads.
+ * never asked for again); and the readers of the last s3:// splits
+ * searched (a few dozen), open, with their parsed hotcaches. Used by one
+ * search at a time; that search's threads share it.
  */
 struct search_warm;
 struct search_warm *search_warm_new(uint64_t cache_bytes);
 void search_warm_free(struct search_warm *w);
-/* What the warm state holds now: indexes, and the memory cache's
- * entries, bytes, hits and misses (for logs and tests). */
-struct search_warm_stats {
-	uint64_t indexes, entries, bytes, hits, misses;
-};
-void search_warm_stats(const struct search_warm *w, struct search_warm_stats *out);
 
 struct search_request {
 	const char *const *indexes;         /* index ids */

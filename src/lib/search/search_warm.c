@@ -140,21 +140,6 @@ void search_warm_free(struct search_warm *w)
 	free(w);
 }
 
-void search_warm_stats(const struct search_warm *w, struct search_warm_stats *out)
-{
-	struct split_memcache_stats mc;
-
-	memset(out, 0, sizeof(*out));
-	if (!w)
-		return;
-	split_memcache_stats(w->splits, &mc);
-	out->indexes = w->n_ix;
-	out->entries = mc.entries;
-	out->bytes = mc.bytes;
-	out->hits = mc.hits;
-	out->misses = mc.misses;
-}
-
 struct split_memcache *warm_splits(const struct search_warm *w)
 {
 	return w ? w->splits : NULL;
