@@ -10,7 +10,12 @@
  * range read are kept, so that a warm search reads only what no earlier
  * one did (split_cache.h); and so does one S3 client, made at the first
  * invocation and lent to the router, whose pooled connections serve the
- * next invocations without a new connect or TLS handshake. An
+ * next invocations without a new connect or TLS handshake; and so does
+ * the search state (search.h, struct search_warm): the metastore kept
+ * open, each index document revalidated by one stat or one conditional
+ * GET instead of read again, and the footers, hotcaches and ranges of
+ * s3:// splits in memory (QW_WARM_CACHE_MAX_BYTES, default 64 MiB, 0:
+ * none), so that a warm search opens its splits without a file read. An
  * unusable configuration is reported to .../init/error before exiting; a
  * malformed event to that invocation's .../error, and the loop goes on.
  */
@@ -28,6 +33,7 @@
 #include "serve/http_router.h"
 #include "serve/lambda_event.h"
 #include "serve/lambda_runtime.h"
+#include "search/search.h"
 #include "store/s3.h"
 
 static const char *prog = "qw-lambda";
@@ -72,6 +78,22 @@ static struct s3_client *warm_s3_client(void)
 
 	err_clear(&ignore);
 	return c;
+}
+
+#define WARM_CACHE_DEFAULT (64ull << 20)
+
+/*
+ * The bound of the warm search state's split memory: QW_WARM_CACHE_MAX_BYTES,
+ * else 64 MiB (a small share of the smallest sensible function's memory).
+ */
+static int warm_cache_bytes(uint64_t *out, struct qw_err *err)
+{
+	const char *v = getenv("QW_WARM_CACHE_MAX_BYTES");
+
+	*out = WARM_CACHE_DEFAULT;
+	if (!v || !*v)
+		return 0;
+	return prog_parse_u64("QW_WARM_CACHE_MAX_BYTES", v, 0, UINT64_MAX, out, err);
 }
 
 /* Answer one event; a failure to talk to the Runtime API is the only error. */
@@ -120,8 +142,9 @@ int main(int argc, char **argv)
 	struct lambda_runtime *rt = NULL;
 	struct http_router *router = NULL;
 	struct s3_client *s3 = NULL;   /* made at the first invocation, not in init's time */
+	struct search_warm *warm = NULL;  /* likewise; freed before s3, which its metastore borrows */
 	struct buf event = BUF_INIT, doc = BUF_INIT;
-	uint64_t max_inv = 0, u, n;
+	uint64_t max_inv = 0, u, n, warm_bytes;
 	const char *dir;
 	struct stat st;
 	char *id = NULL;
@@ -177,7 +200,9 @@ int main(int argc, char **argv)
 		goto fail;
 	/* from here on a configuration error is also Lambda's init error */
 	dir = prog_data_dir(rcfg.data_dir);
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (warm_cache_bytes(&warm_bytes, &ierr) < 0) {
+		router = NULL;   /* ierr says why */
+	} else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		err_errno(&ierr, EX_NOINPUT, "data directory '%s'", dir);
 	} else {
 		rcfg.data_dir = dir;
@@ -196,6 +221,8 @@ int main(int argc, char **argv)
 		if (n == 0) {
 			s3 = warm_s3_client();
 			http_router_set_s3(router, s3);
+			warm = search_warm_new(warm_bytes);
+			http_router_set_warm(router, warm);   /* NULL (no memory): searches as cold */
 		}
 		if (invoke(rt, router, index, id, &event, &err) < 0)
 			goto fail;
@@ -211,6 +238,7 @@ out:
 	buf_free(&doc);
 	buf_free(&event);
 	http_router_free(router);
+	search_warm_free(warm);
 	s3_client_free(s3);
 	lambda_runtime_free(rt);
 	return prog_finish(prog, code);

@@ -276,12 +276,14 @@ publish_between() {
 requests_between() {
 	count_first() {
 		jq .requests "$FAULT_STATS" >"$T/requests-1"
+		jq .get_bytes "$FAULT_STATS" >"$T/get-bytes-1"
 		[ "$(cat "$T/requests-1")" -gt 0 ]   # the first went through the proxy
 	}
 	start_fault_proxy 1 0
 	warm_pair "{\"index_id\":\"$1\",\"query\":\"w:word42\",\"max_hits\":1}" count_first
 	[ "$(jq -c '[.hits[].n]' "$T/out/req-02.response")" = "[42]" ]
 	REQUESTS=$(($(jq .requests "$FAULT_STATS") - $(cat "$T/requests-1")))
+	GET_BYTES=$(($(jq .get_bytes "$FAULT_STATS") - $(cat "$T/get-bytes-1")))
 }
 
 @test "a warm invocation sees the splits published since the last one (file metastore)" {
@@ -306,19 +308,135 @@ requests_between() {
 	[ "$REQUESTS" = 0 ]
 }
 
-@test "a warm invocation with an s3:// metastore makes exactly one S3 request: the metastore's" {
+@test "a warm invocation with an s3:// metastore makes exactly one S3 request: the metastore's, answered 304 without a body" {
 	load s3-helpers
 	start_s3rver
 	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR=$T/cache
 	make_index lwm "s3://$S3_BUCKET/idx/lwm/"
 	requests_between lwm
 	[ "$REQUESTS" = 1 ]
+	# the conditional GET (If-None-Match) of an unchanged document moves no byte
+	[ "$GET_BYTES" = 0 ]
+}
+
+@test "a warm invocation without a split cache directory reads nothing again: the footer and ranges are in its memory" {
+	load s3-helpers
+	start_s3rver
+	export QW_SPLIT_CACHE_DIR=
+	make_index lwn "s3://$S3_BUCKET/idx/lwn/"
+	requests_between lwn
+	[ "$REQUESTS" = 0 ]
+	[ -z "$(find "$T" -name '*.footer' -o -name '*.range')" ]
+}
+
+# two_split_index ID [URI]: index ID holding docs 300 and docs 50 in two
+# splits, with a merge policy that merges those two.
+two_split_index() {
+	local uri=""
+	[ -z "${2:-}" ] || uri="index_uri: $2"$'\n'
+	printf 'version: 0.8\nindex_id: %s\n%sdoc_mapping:\n  mode: dynamic\n%s\n' \
+		"$1" "$uri" 'indexing_settings:
+  merge_policy:
+    type: stable_log
+    merge_factor: 2
+    max_merge_factor: 2' >"$T/$1.yaml"
+	qw index create --index-config "$T/$1.yaml" >/dev/null
+	docs 300 >"$T/docs.ndjson"
+	docs 50 >"$T/more.ndjson"
+	qw-pipeline --index "$1" --once --quiet --no-merge "$T/docs.ndjson"
+	qw-pipeline --index "$1" --once --quiet --no-merge "$T/more.ndjson"
+}
+
+# split_ids_in ID: the split ids of index ID's objects in the bucket.
+split_ids_in() {
+	s3rver_keys "idx/$1/" | sed -e 's|.*/||' -e 's|\.split$||' | LC_ALL=C sort | paste -sd' '
+}
+
+# searched_ids N: the split ids response N says it searched.
+searched_ids() {
+	jq -r '.stats.per_split[].split_id' "$T/out/req-$1.response" | LC_ALL=C sort | paste -sd' '
+}
+
+@test "a warm invocation searches the split merged since the last one, not the two merged away and removed (file metastore)" {
+	two_split_index lwg
+	local_ids() {
+		ls "$QW_DATA_DIR/indexes/lwg/splits" | sed 's|\.split$||' | LC_ALL=C sort | paste -sd' '
+	}
+	before=$(local_ids)
+	[ "$(wc -w <<<"$before")" = 2 ]
+	merge_and_remove() {
+		[ "$(searched_ids 01)" = "$before" ]
+		qw-merge --index lwg --once >/dev/null
+		qw-gc --index lwg --deletion-grace-period 0 >/dev/null
+		[ "$(wc -w <<<"$(local_ids)")" = 1 ]
+	}
+	warm_pair '{"index_id":"lwg","query":"*","max_hits":0,"stats":true}' merge_and_remove
+	[ "$(jq .num_hits "$T/out/req-01.response")" = 350 ]
+	[ "$(jq .num_hits "$T/out/req-02.response")" = 350 ]
+	[ "$(jq -c .errors "$T/out/req-02.response")" = "[]" ]
+	[ "$(searched_ids 02)" = "$(local_ids)" ]
+}
+
+@test "a warm invocation does not search a split marked and removed since the last one, though its footer is in memory (s3:// metastore and splits)" {
+	load s3-helpers
+	start_s3rver
+	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR=$T/cache
+	two_split_index lwr "s3://$S3_BUCKET/idx/lwr/"
+	before=$(split_ids_in lwr)
+	[ "$(wc -w <<<"$before")" = 2 ]
+	mark_and_remove() {
+		[ "$(searched_ids 01)" = "$before" ]
+		qw split mark-for-deletion --index lwr "${before%% *}" >/dev/null
+		qw-gc --index lwr --deletion-grace-period 0 >/dev/null
+		[ "$(split_ids_in lwr)" = "${before#* }" ]
+	}
+	warm_pair '{"index_id":"lwr","query":"*","max_hits":0,"stats":true}' mark_and_remove
+	[ "$(jq .num_hits "$T/out/req-01.response")" = 350 ]
+	[ "$(jq -c .errors "$T/out/req-02.response")" = "[]" ]
+	[ "$(searched_ids 02)" = "${before#* }" ]
+	# the documents of the split left, as the stored metastore document records them
+	[ "$(jq .num_hits "$T/out/req-02.response")" = "$(jq -r --arg id "${before#* }" \
+		'.splits[$id].metadata.num_docs' "$S3RVER_DIR/$S3_BUCKET/meta/lwr/metastore.json._S3rver_object")" ]
+}
+
+@test "a warm invocation does not search a split marked for deletion since the last one (file metastore)" {
+	load s3-helpers
+	start_s3rver
+	export QW_SPLIT_CACHE_DIR=
+	two_split_index lwd "s3://$S3_BUCKET/idx/lwd/"
+	mark_one() {
+		[ "$(jq .num_hits "$T/out/req-01.response")" = 350 ]
+		# the split of 50 documents, as the metastore document records it
+		qw split mark-for-deletion --index lwd "$(jq -r '.splits | to_entries[] |
+			select(.value.metadata.num_docs == 50) | .key' "$QW_DATA_DIR/indexes/lwd/metastore.json")" >/dev/null
+	}
+	warm_pair '{"index_id":"lwd","query":"*","max_hits":0,"stats":true}' mark_one
+	[ "$(jq .num_hits "$T/out/req-02.response")" = 300 ]
+	[ "$(jq '.stats.per_split | length' "$T/out/req-02.response")" = 1 ]
+}
+
+@test "a warm invocation does not answer from the kept footers of an index deleted and created again at the same URI" {
+	load s3-helpers
+	start_s3rver
+	export QW_SPLIT_CACHE_DIR=$T/cache
+	make_index lwx "s3://$S3_BUCKET/idx/lwx/"
+	recreate() {
+		[ "$(jq .num_hits "$T/out/req-01.response")" = 300 ]
+		qw index delete lwx --yes >/dev/null
+		qw index create --index-config "$T/lwx.yaml" >/dev/null
+		docs 120 >"$T/docs.ndjson"
+		qw-pipeline --index lwx --once --quiet "$T/docs.ndjson"
+	}
+	warm_pair '{"index_id":"lwx","query":"*","max_hits":0,"stats":true}' recreate
+	[ "$(jq .num_hits "$T/out/req-02.response")" = 120 ]
+	[ "$(searched_ids 02)" = "$(split_ids_in lwx)" ]
 }
 
 @test "a warm invocation opens no new S3 connection: the metastore's and the splits' requests ride the first one's" {
 	load s3-helpers
 	start_s3rver
-	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR=
+	# no copy kept, in /tmp or in memory: the second invocation reads the split again
+	export QW_METASTORE_URI="s3://$S3_BUCKET/meta" QW_SPLIT_CACHE_DIR= QW_WARM_CACHE_MAX_BYTES=0
 	make_index lwk "s3://$S3_BUCKET/idx/lwk/"
 	count_first() { jq .connections "$FAULT_STATS" >"$T/connections-1"; }
 	start_fault_proxy 1 0

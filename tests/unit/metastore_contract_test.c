@@ -329,6 +329,46 @@ static void test_delete_tasks(struct metastore *ms, const char *index_id)
 	json_decref(metas);
 }
 
+/*
+ * metastore_read_changed: the document as metastore_read gives it; 0 (the
+ * copy untouched) or an equal copy while nothing changed; the new one once
+ * a change is committed; EX_NOINPUT for an index that is not there.
+ */
+static void test_read_changed(struct metastore *ms, const char *index_id)
+{
+	struct qw_err err = QW_ERR_INIT;
+	json_t *doc = NULL, *kept, *now;
+	char *tag = NULL, *tok;
+	int rc;
+
+	rc = metastore_read_changed(ms, index_id, &tag, &doc, &err);
+	now = metastore_read(ms, index_id, &err);
+	ok(rc == 1 && doc && json_equal(doc, now), "read_changed without a copy reads: %s", err.msg);
+	json_decref(now);
+	kept = doc;
+	rc = metastore_read_changed(ms, index_id, &tag, &doc, &err);
+	now = metastore_read(ms, index_id, &err);
+	/* a backend without validators (PostgreSQL) reads again: an equal copy */
+	ok((rc == 0 && doc == kept) || (rc == 1 && json_equal(doc, now)),
+	   "unchanged: the copy kept (%d, tag %s)", rc, tag ? tag : "none");
+	json_decref(now);
+	tok = metastore_new_publish_token(ms, index_id, "changed", &err);
+	ok(tok != NULL, "a change committed: %s", err.msg);
+	free(tok);
+	kept = json_deep_copy(doc);
+	rc = metastore_read_changed(ms, index_id, &tag, &doc, &err);
+	now = metastore_read(ms, index_id, &err);
+	ok(rc == 1 && json_equal(doc, now) && !json_equal(doc, kept),
+	   "changed: the new document (%d)", rc);
+	json_decref(now);
+	json_decref(kept);
+	err_clear(&err);
+	rc = metastore_read_changed(ms, "no-such-index", &tag, &doc, &err);
+	ok(rc < 0 && err.code == EX_NOINPUT, "an unknown index: EX_NOINPUT (%d)", err.code);
+	json_decref(doc);
+	free(tag);
+}
+
 int main(int argc, char **argv)
 {
 	struct qw_err err = QW_ERR_INIT;
@@ -367,6 +407,7 @@ int main(int argc, char **argv)
 		return tap_done();
 	test_indexes(ms, a, b);
 	test_splits(ms, a);
+	test_read_changed(ms, a);
 	test_delete_tasks(ms, b);
 	ok(metastore_delete_index(ms, a, &err) == 0 && metastore_delete_index(ms, b, &err) == 0,
 	   "delete the indexes: %s", err.msg);

@@ -112,6 +112,8 @@ static int open_indexes(struct metastore *ms, const struct search_request *req,
 		if (req->snapshot)
 			ix->meta = json_incref(json_object_get(json_array_get(req->snapshot, i),
 							       "metastore"));
+		else if (req->warm)
+			ix->meta = warm_index_meta(req->warm, ix->index_id, err);
 		else
 			ix->meta = metastore_read(ms, ix->index_id, err);
 		if (!ix->meta) {
@@ -326,8 +328,7 @@ static json_t *respond(struct query_run *run, struct merged *m, uint64_t start_u
 	if (req->stats) {
 		for (i = 0; i < run->n_tasks; i++) {
 			/* kept readers are closed below: count them now, once */
-			task_io_add(&run->tasks[i], run->tasks[i].r);
-			split_reader_close(run->tasks[i].r);
+			task_close(run, &run->tasks[i], run->tasks[i].r, true);
 			run->tasks[i].r = NULL;
 		}
 		json_object_set_new(out, "stats", stats_json(run));
@@ -341,7 +342,7 @@ static void run_free(struct query_run *run, struct index_ctx *ixs, size_t n_ix)
 
 	free(run->after_split);
 	for (i = 0; i < run->n_tasks; i++) {
-		split_reader_close(run->tasks[i].r);
+		task_close(run, &run->tasks[i], run->tasks[i].r, true);
 		free(run->tasks[i].split_id);
 		free(run->tasks[i].path);
 		free(run->tasks[i].hits);
@@ -417,7 +418,9 @@ static int search_run_once(const char *data_dir, const struct search_request *re
 		if (!run.aggs)
 			goto out;
 	}
-	ms = metastore_open_s3(data_dir, req->s3, err);
+	/* a warm process keeps its metastore open (search.h, struct search_warm) */
+	ms = req->warm ? warm_metastore(req->warm, data_dir, req->s3, err) :
+			 metastore_open_s3(data_dir, req->s3, err);
 	if (!ms || open_indexes(ms, req, &ixs, &n_ix, err) < 0 ||
 	    plan_run(&run, ms, ixs, n_ix, err) < 0 || run_tasks(&run, err) < 0)
 		goto out;
@@ -431,7 +434,8 @@ out:
 	aggs_result_free(m.aggs);
 	free(m.all);
 	run_free(&run, ixs, n_ix);
-	metastore_close(ms);
+	if (!req->warm)
+		metastore_close(ms);
 	return rc;
 }
 

@@ -50,6 +50,24 @@
 
 struct s3_client;
 
+/*
+ * What a process that answers search after search keeps between them
+ * (qw-lambda's warm function): the metastore, opened once; each index's
+ * document with its validator, revalidated by every search
+ * (metastore_read_changed(): one fstat for the file metastore, one
+ * conditional GET for an s3:// one, a query for PostgreSQL), so that a
+ * split published, merged or deleted meanwhile is seen by the next
+ * search; the footers, hotcaches and ranges read from s3:// splits, in
+ * memory up to cache_bytes with LRU eviction (store/split_memcache.h:
+ * keyed by the split's URI, size and range, so a split merged away is
+ * never asked for again); and the readers of the last s3:// splits
+ * searched (a few dozen), open, with their parsed hotcaches. Used by one
+ * search at a time; that search's threads share it.
+ */
+struct search_warm;
+struct search_warm *search_warm_new(uint64_t cache_bytes);
+void search_warm_free(struct search_warm *w);
+
 struct search_request {
 	const char *const *indexes;         /* index ids */
 	size_t n_indexes;
@@ -75,6 +93,10 @@ struct search_request {
 	 * s3:// splits makes its own client and frees it.
 	 */
 	struct s3_client *s3;
+	/* Borrowed: the state kept across searches (above); NULL: none, the
+	 * search opens the metastore and reads every split anew. Its metastore
+	 * borrows s3, which must outlive it. */
+	struct search_warm *warm;
 	/*
 	 * NULL: the hits are the response's "hits". Else each hit is handed to
 	 * on_hit in rank order as soon as it is fetched (borrowed for the call)

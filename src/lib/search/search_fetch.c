@@ -250,8 +250,7 @@ static struct split_reader *fetch_reader(const struct query_run *run, struct tas
 	struct split_reader *r = task_open(run, t, NULL, err);
 
 	if (r && split_reader_check_id(r, t->split_id, err) < 0) {
-		task_io_add(t, r);
-		split_reader_close(r);
+		task_close(run, t, r, false);
 		r = NULL;
 	}
 	return r;
@@ -298,10 +297,7 @@ void stream_docs(struct query_run *run, const struct hit *sel, size_t n, json_t 
 			break;
 	}
 	for (i = 0; i < n_tasks; i++)
-		if (opened[i]) {
-			task_io_add(&run->tasks[i], opened[i]);
-			split_reader_close(opened[i]);
-		}
+		task_close(run, &run->tasks[i], opened[i], true);
 	free(failed);
 	free(opened);
 }
@@ -326,10 +322,8 @@ int fetch_docs(struct query_run *run, const struct hit *sel, size_t n, json_t *h
 		struct task *t = &run->tasks[refs[i].h.task];
 
 		if (refs[i].h.task != cur_task) {
-			if (cur_task != UINT32_MAX && !run->tasks[cur_task].r) {
-				task_io_add(&run->tasks[cur_task], r);
-				split_reader_close(r);
-			}
+			if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
+				task_close(run, &run->tasks[cur_task], r, true);
 			cur_task = refs[i].h.task;
 			err_clear(&e);
 			r = t->r ? t->r : fetch_reader(run, t, &e);
@@ -347,10 +341,8 @@ int fetch_docs(struct query_run *run, const struct hit *sel, size_t n, json_t *h
 			apply_output_formats(t->ix->cfg, docs[refs[i].out_idx]);
 		}
 	}
-	if (cur_task != UINT32_MAX && !run->tasks[cur_task].r) {
-		task_io_add(&run->tasks[cur_task], r);
-		split_reader_close(r);
-	}
+	if (cur_task != UINT32_MAX && !run->tasks[cur_task].r)
+		task_close(run, &run->tasks[cur_task], r, true);
 	for (i = 0; i < n; i++)
 		if (docs[i]) {
 			json_array_append_new(hits, docs[i]);

@@ -167,11 +167,33 @@ int aggs_collect_split(struct split_ctx *split, const struct bitset *bits);
 /* search_split.c */
 int time_range_filter(struct split_ctx *split, bool has_start, int64_t start, bool has_end,
 		      int64_t end, struct bitset *bits);
-/* zd: a zstd context the reader borrows (the calling worker's), or NULL */
+/* Done with reader r of t: its reads added to t's count, then kept for
+ * the next search (a warm one's s3:// split, reusable: no error seen) or
+ * closed. NULL: nothing. */
+void task_close(const struct query_run *run, struct task *t, struct split_reader *r,
+		bool reusable);
+/* zd: a zstd context a new reader borrows (the calling worker's), or NULL */
 struct split_reader *task_open(const struct query_run *run, const struct task *t,
 			       struct ZSTD_DCtx_s *zd, struct qw_err *err);
 void task_io_add(struct task *t, const struct split_reader *r);
 void *worker(void *arg);
+
+/* search_warm.c: the warm state's parts a search uses (search.h). */
+struct split_memcache *warm_splits(const struct search_warm *w);
+/* The metastore of data_dir, kept open (reopened when data_dir or s3 is
+ * not what it was opened on); owned by w, NULL with err. */
+struct metastore *warm_metastore(struct search_warm *w, const char *data_dir,
+				 struct s3_client *s3, struct qw_err *err);
+/* The document of index_id (new reference), revalidated against the
+ * metastore warm_metastore() opened; NULL with err (EX_NOINPUT: gone). */
+json_t *warm_index_meta(struct search_warm *w, const char *index_id, struct qw_err *err);
+/* A reader of the split at path (requests through s3) kept by an earlier
+ * search, now the caller's; NULL when none is kept. Thread-safe. */
+struct split_reader *warm_reader_take(struct search_warm *w, const char *path,
+				      struct s3_client *s3);
+/* Keep r (its io counters reset) for the next search; thread-safe. */
+void warm_reader_give(struct search_warm *w, const char *path, struct s3_client *s3,
+		      struct split_reader *r);
 
 /* search_delete.c */
 int delete_filter(struct split_ctx *split, struct bitset *bits);

@@ -9,6 +9,7 @@
 
 #include "search/search_int.h"
 #include "split/termkey.h"
+#include "store/split_cache.h"
 
 /* ------------------------------------------------------------------ one split */
 
@@ -46,13 +47,41 @@ static int time_filter(struct split_ctx *split, struct bitset *bits)
 	return time_range_filter(split, req->has_start, req->start_ts, req->has_end, req->end_ts, bits);
 }
 
-/* A reader of t's split, sharing the run's S3 client (its connections). */
+/*
+ * Whether t's readers outlive the run: a warm process's s3:// split read
+ * through the S3 client it keeps (not one this run made and frees).
+ */
+static bool task_keeps_reader(const struct query_run *run, const struct task *t)
+{
+	return run->req->warm && run->s3 && !run->own_s3 && split_cache_is_remote(t->path);
+}
+
+/* A reader of t's split, sharing the run's S3 client (its connections):
+ * the one a warm process kept, else a new one borrowing zd. */
 struct split_reader *task_open(const struct query_run *run, const struct task *t, ZSTD_DCtx *zd,
 			       struct qw_err *err)
 {
-	struct split_open_opts o = { run->s3, t->size, zd };
+	struct split_open_opts o = { run->s3, t->size, warm_splits(run->req->warm), zd };
+	struct split_reader *r = NULL;
 
-	return split_reader_open_opts(t->path, &o, err);
+	if (task_keeps_reader(run, t))
+		r = warm_reader_take(run->req->warm, t->path, run->s3);
+	return r ? r : split_reader_open_opts(t->path, &o, err);
+}
+
+void task_close(const struct query_run *run, struct task *t, struct split_reader *r,
+		bool reusable)
+{
+	if (!r)
+		return;
+	task_io_add(t, r);
+	if (reusable && task_keeps_reader(run, t)) {
+		split_reader_own_zstd(r);       /* it outlives the worker lending one */
+		split_reader_io_reset(r);
+		warm_reader_give(run->req->warm, t->path, run->s3, r);
+	} else {
+		split_reader_close(r);
+	}
 }
 
 /* Add what reader r of t has read to t's count (once per reader). */
@@ -104,8 +133,7 @@ out:
 		split_reader_own_zstd(split.r);
 		t->r = split.r;
 	} else {
-		task_io_add(t, split.r);
-		split_reader_close(split.r);
+		task_close(run, t, split.r, rc == 0);
 	}
 	if (rc < 0) {
 		t->failed = true;

@@ -495,6 +495,7 @@ static int es_search_indexes(struct http_router *r, const struct strlist *indexe
 	sreq.search_after = json_object_get(body, "search_after");
 	sreq.threads = r->search_threads;
 	sreq.s3 = r->s3;
+	sreq.warm = r->warm;
 	sreq.hit_indexes = true;
 	sreq.lenient = es_dsl_lenient(json_object_get(body, "query"));
 	sreq.snapshot = snapshot;

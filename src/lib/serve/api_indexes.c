@@ -542,6 +542,7 @@ void api_search(struct http_router *r, const struct http_request *req, const cha
 	sreq.n_indexes = indexes.n;
 	sreq.threads = r->search_threads;
 	sreq.s3 = r->s3;
+	sreq.warm = r->warm;
 	if (search_run(api_data_dir(r), &sreq, &out, &partial, &err) < 0)
 		goto fail;
 	/* a partial answer says so in "errors", as Quickwit's; the status stays 200 */

@@ -43,6 +43,7 @@ struct http_router {
 	struct api_ingest_slot ingest[API_INGEST_SLOTS];
 	struct es_scroll *scrolls; /* the live Elasticsearch scrolls (api_es.c) */
 	struct s3_client *s3;      /* borrowed, for searches (http_router_set_s3); NULL: their own */
+	struct search_warm *warm;  /* borrowed, for searches (http_router_set_warm); NULL: none */
 };
 
 /* The data dir to open: the configured one or the default. */

@@ -74,6 +74,11 @@ void http_router_set_s3(struct http_router *r, struct s3_client *s3)
 	r->s3 = s3;
 }
 
+void http_router_set_warm(struct http_router *r, struct search_warm *warm)
+{
+	r->warm = warm;
+}
+
 const char *api_data_dir(const struct http_router *r)
 {
 	return prog_data_dir(r->data_dir);

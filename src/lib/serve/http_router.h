@@ -73,6 +73,14 @@ struct s3_client;
  * keeps it and frees it after the router.
  */
 void http_router_set_s3(struct http_router *r, struct s3_client *s3);
+struct search_warm;
+/*
+ * Lend the router the state its searches keep across requests (search.h,
+ * struct search_warm: the open metastore, index documents, split bytes in
+ * memory). Only for a router that answers one request at a time
+ * (qw-lambda); the caller frees it after the router, before the S3 client.
+ */
+void http_router_set_warm(struct http_router *r, struct search_warm *warm);
 /* Fill resp (zero it first, or reuse a freed one) for req. Never fails: an
  * error is an error response. */
 void http_router_handle(struct http_router *r, const struct http_request *req,

@@ -116,7 +116,7 @@ static int cached_footer(struct split_reader *r, struct split_trailer *t, struct
 	struct qw_err ignore = QW_ERR_INIT;
 	uint8_t *data;
 	size_t len;
-	int got = split_cache_footer_get(r->path, r->size, &data, &len, err);
+	int got = split_remote_footer_get(r->remote, &data, &len, err);
 
 	if (got <= 0)
 		return got;
@@ -130,7 +130,7 @@ static int cached_footer(struct split_reader *r, struct split_trailer *t, struct
 		return 1;
 	}
 	free(data);
-	split_cache_footer_drop(r->path, r->size);
+	split_remote_footer_drop(r->remote);
 	return 0;
 }
 
@@ -148,7 +148,7 @@ int split_footer_load(struct split_reader *r, struct split_trailer *t, struct qw
 		struct qw_err ignore = QW_ERR_INIT;
 
 		/* the cache only saves requests: a full disk must not fail a search */
-		if (split_cache_footer_put(r->path, r->size, r->footer, r->footer_len, &ignore) < 0)
+		if (split_remote_footer_put(r->remote, r->footer, r->footer_len, &ignore) < 0)
 			errno = 0;
 	}
 	return 0;

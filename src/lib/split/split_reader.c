@@ -254,6 +254,15 @@ void split_reader_io(const struct split_reader *r, struct split_io *out)
 		split_remote_io(r->remote, &out->requests, &out->bytes);
 }
 
+void split_reader_io_reset(struct split_reader *r)
+{
+	memset(r->io, 0, sizeof(*r->io));
+	r->io->remote = r->remote != NULL;
+	r->io->footer_cached = true;
+	if (r->remote)
+		split_remote_io_reset(r->remote);
+}
+
 struct split_reader *split_reader_open(const char *path, struct qw_err *err)
 {
 	return split_reader_open_opts(path, NULL, err);
@@ -282,6 +291,7 @@ struct split_reader *split_reader_open_opts(const char *path, const struct split
 		r->remote = split_remote_open(path, o ? o->s3 : NULL, o ? o->size : 0, &r->size, err);
 		if (!r->remote)
 			goto fail;
+		split_remote_set_memcache(r->remote, o ? o->mem : NULL);
 	} else {
 		r->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (r->fd < 0) {

@@ -81,6 +81,9 @@ struct split_reader *split_reader_open(const char *path, struct qw_err *err);
 struct split_open_opts {
 	struct s3_client *s3;    /* shared by the readers of a search; NULL: its own */
 	uint64_t size;           /* the file's size when known (no HEAD); 0: unknown */
+	/* a warm process's copies of footers and ranges, shared by its
+	 * searches (store/split_memcache.h); NULL: none */
+	struct split_memcache *mem;
 	/* a zstd decompression context the reader borrows (the caller's, used
 	 * on one thread at a time, outliving the reader unless it is given up
 	 * with split_reader_own_zstd()); NULL: the reader makes its own when it
@@ -98,11 +101,14 @@ void split_reader_own_zstd(struct split_reader *r);
 /* What reading a split has cost so far. */
 struct split_io {
 	bool remote;             /* an s3:// split */
-	bool footer_cached;      /* its footer came from QW_SPLIT_CACHE_DIR */
+	bool footer_cached;      /* its footer came from QW_SPLIT_CACHE_DIR or memory */
 	uint64_t requests;       /* s3: HTTP requests, retries included; local: reads */
 	uint64_t bytes;          /* s3: response bytes; local: bytes read */
 };
 void split_reader_io(const struct split_reader *r, struct split_io *out);
+/* Start counting anew, for a reader kept open for the next search (a warm
+ * process's): its footer then counts as cached (nothing read for it). */
+void split_reader_io_reset(struct split_reader *r);
 /*
  * Whether the footer's split_id is id (the metastore's name for this
  * file): 0, or -1 with an EX_DATAERR naming both ids.

@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +336,59 @@ static json_t *file_read(struct metastore *ms, const char *index_id, struct qw_e
 	return doc;
 }
 
+/* The file's identity and version: a writer renames a new file in, so a
+ * change gives another inode, and mtime and size tell a rewrite in place. */
+static char *file_tag(const struct stat *st)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%ju:%ju:%jd:%jd.%09ld", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
+		 (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
+	return buf_detach(&b, NULL);
+}
+
+static int file_read_changed(struct metastore *ms, const char *index_id, char **tag,
+			     json_t **doc, struct qw_err *err)
+{
+	char *path = index_file(ms, index_id, METASTORE_FILE), *now = NULL;
+	struct buf b = BUF_INIT;
+	struct stat st;
+	json_t *fresh;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (errno == ENOENT)
+			metastore_no_index(ms, index_id, err);
+		else
+			err_errno(err, EX_IOERR, "cannot read '%s'", path);
+		goto out;
+	}
+	now = file_tag(&st);
+	if (*tag && !strcmp(*tag, now)) {
+		ret = 0;
+		goto out;
+	}
+	/* the document of the file just stat'ed: the tag names what was read */
+	if (fsutil_read_fd(fd, path, &b, err) < 0)
+		goto out;
+	fresh = metastore_parse_doc(buf_str(&b), b.len, path, err);
+	if (!fresh)
+		goto out;
+	json_decref(*doc);   /* the copy the caller held */
+	*doc = fresh;
+	free(*tag);
+	*tag = now;
+	now = NULL;
+	ret = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_free(&b);
+	free(now);
+	free(path);
+	return ret;
+}
+
 static bool file_exists(struct metastore *ms, const char *index_id)
 {
 	char *path = index_file(ms, index_id, METASTORE_FILE);
@@ -516,6 +570,7 @@ out:
 
 static const struct metastore_ops file_ops = {
 	.read = file_read,
+	.read_changed = file_read_changed,
 	.create = file_create,
 	.remove = file_remove,
 	.update = file_update,
@@ -759,6 +814,25 @@ json_t *metastore_read(struct metastore *ms, const char *index_id, struct qw_err
 	if (ids_check_index(index_id, err) < 0)
 		return NULL;
 	return ms->ops->read(ms, index_id, err);
+}
+
+int metastore_read_changed(struct metastore *ms, const char *index_id, char **tag, json_t **doc,
+			   struct qw_err *err)
+{
+	json_t *fresh;
+
+	if (ids_check_index(index_id, err) < 0)
+		return -1;
+	if (ms->ops->read_changed)
+		return ms->ops->read_changed(ms, index_id, tag, doc, err);
+	fresh = ms->ops->read(ms, index_id, err);
+	if (!fresh)
+		return -1;
+	json_decref(*doc);   /* the copy the caller held */
+	*doc = fresh;
+	free(*tag);
+	*tag = NULL;
+	return 1;
 }
 
 struct index_config *metastore_index_config(struct metastore *ms, const char *index_id,

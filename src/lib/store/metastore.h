@@ -117,6 +117,18 @@ bool metastore_index_exists(struct metastore *ms, const char *index_id);
  * the one wording for a missing index; returns -1. */
 int metastore_no_index(const struct metastore *ms, const char *index_id, struct qw_err *err);
 
+/*
+ * metastore_read() for a process that keeps the document across calls (a
+ * warm qw-lambda): *tag names the copy the caller holds (malloc'ed by an
+ * earlier call; NULL: none). 1 with *doc (new reference, checked as
+ * metastore_read's) and *tag replaced when the stored document is not
+ * that copy (the old *doc released); 0 when it is (*doc untouched): for the file backend one
+ * fstat (its writers rename a new file in), for s3:// one conditional
+ * GET (If-None-Match: its ETag; 304 without a body); PostgreSQL reads.
+ * -1 with err as metastore_read (EX_NOINPUT when the index is gone).
+ */
+int metastore_read_changed(struct metastore *ms, const char *index_id, char **tag, json_t **doc,
+			   struct qw_err *err);
 /* A consistent snapshot of the index metadata. */
 json_t *metastore_read(struct metastore *ms, const char *index_id, struct qw_err *err);
 /* The index config, parsed. */

@@ -26,6 +26,15 @@
 struct metastore_ops {
 	/* The index document, checked for shape. */
 	json_t *(*read)(struct metastore *ms, const char *index_id, struct qw_err *err);
+	/*
+	 * The document only when it changed since the copy *tag names (a
+	 * validator this op made, malloc'ed; NULL: none): 1 with *doc (new
+	 * reference, the old one released) and a new *tag, 0 when unchanged (*doc untouched), -1.
+	 * It must cost less than read() when unchanged (one stat, one
+	 * conditional request). NULL: metastore_read_changed() reads.
+	 */
+	int (*read_changed)(struct metastore *ms, const char *index_id, char **tag, json_t **doc,
+			    struct qw_err *err);
 	/* Create (or replace when overwrite) the index with doc. */
 	int (*create)(struct metastore *ms, const char *index_id, json_t *doc, bool overwrite,
 		      struct qw_err *err);

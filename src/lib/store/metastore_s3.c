@@ -105,6 +105,38 @@ static json_t *ms3_read(struct metastore *ms, const char *index_id, struct qw_er
 	return s3_load(ms, index_id, err);
 }
 
+/* The document again only when its ETag is not *tag (one conditional GET). */
+static int ms3_read_changed(struct metastore *ms, const char *index_id, char **tag, json_t **doc,
+			    struct qw_err *err)
+{
+	struct ms3 *m = ms3_of(ms);
+	char *key = object_key(m, index_id), *loc = where(m, key), *etag = NULL;
+	struct buf b = BUF_INIT;
+	json_t *fresh;
+	int ret = s3_get_changed(m->client, m->bucket, key, *tag, &b, &etag, err);
+
+	if (ret < 0 && err && err->code == EX_NOINPUT)
+		metastore_no_index(ms, index_id, err);
+	if (ret <= 0)
+		goto out;
+	fresh = metastore_parse_doc(buf_str(&b), b.len, loc, err);
+	if (!fresh) {
+		ret = -1;
+		goto out;
+	}
+	json_decref(*doc);   /* the copy the caller held */
+	*doc = fresh;
+	free(*tag);
+	*tag = etag;   /* NULL without an ETag: the next call reads again */
+	etag = NULL;
+out:
+	free(etag);
+	buf_free(&b);
+	free(loc);
+	free(key);
+	return ret;
+}
+
 static bool ms3_exists(struct metastore *ms, const char *index_id)
 {
 	struct ms3 *m = ms3_of(ms);
@@ -273,6 +305,7 @@ static void ms3_close(struct metastore *ms)
 
 static const struct metastore_ops s3_ops = {
 	.read = ms3_read,
+	.read_changed = ms3_read_changed,
 	.create = ms3_create,
 	.remove = ms3_remove,
 	.update = ms3_update,

@@ -375,6 +375,7 @@ struct req {
 	struct buf errbody;          /* body of an error answer */
 	char *etag;                  /* ETag response header, when asked */
 	bool want_etag;
+	const char *if_none_match;   /* a conditional GET's ETag, or NULL */
 	uint64_t content_length;
 	CURL *handle;                /* of the running attempt */
 	const struct curl_api *curl; /* for the callbacks */
@@ -632,6 +633,24 @@ static void sleep_ms(int64_t ms)
  * Perform with retries. Returns 0 for a 2xx answer, else -1 with err (a
  * 404 is EX_NOINPUT so that callers can tell absence from failure).
  */
+/* headers with "name: value" appended; NULL (all freed) when out of
+ * memory, or when headers already was NULL. */
+static struct curl_slist *header_add(struct s3_client *c, struct curl_slist *headers,
+				     const char *name, const char *value)
+{
+	struct buf b = BUF_INIT;
+	struct curl_slist *more;
+
+	if (!headers)
+		return NULL;
+	buf_addf(&b, "%s: %s", name, value);
+	more = c->curl.slist_append(headers, buf_str(&b));
+	buf_free(&b);
+	if (!more)
+		c->curl.slist_free_all(headers);
+	return more;
+}
+
 static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 {
 	struct curl_slist *headers = NULL, *tmp;
@@ -657,14 +676,10 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 		if (headers && (tmp = c->curl.slist_append(headers, rangeh)))
 			headers = tmp;
 	}
-	if (c->session_token && headers) {
-		struct buf b = BUF_INIT;
-
-		buf_addf(&b, "x-amz-security-token: %s", c->session_token);
-		if ((tmp = c->curl.slist_append(headers, buf_str(&b))))
-			headers = tmp;
-		buf_free(&b);
-	}
+	if (r->if_none_match)
+		headers = header_add(c, headers, "If-None-Match", r->if_none_match);
+	if (c->session_token)
+		headers = header_add(c, headers, "x-amz-security-token", c->session_token);
 	if (!headers) {
 		err_set(err, EX_OSERR, "s3: out of memory");
 		goto out;
@@ -688,7 +703,9 @@ static int perform(struct s3_client *c, struct req *r, struct qw_err *err)
 				  r->bucket, r->key ? r->key : "");
 			goto out;
 		}
-		if (rc == CURLE_OK && r->status >= 200 && r->status < 300) {
+		/* 304: the conditional GET's object is unchanged (s3_get_changed) */
+		if (rc == CURLE_OK && ((r->status >= 200 && r->status < 300) ||
+				       (r->status == 304 && r->if_none_match))) {
 			ret = 0;
 			goto out;
 		}
@@ -996,6 +1013,32 @@ int s3_get_acc(struct s3_client *c, const char *bucket, const char *key, uint64_
 	}
 	if (ret < 0)
 		buf_truncate(out, r.out_base);
+	req_free(&r);
+	return ret;
+}
+
+int s3_get_changed(struct s3_client *c, const char *bucket, const char *key, const char *etag,
+		   struct buf *out, char **etag_out, struct qw_err *err)
+{
+	struct req r;
+	int ret;
+
+	*etag_out = NULL;
+	req_init(&r, "GET", bucket, key);
+	r.out = out;
+	r.out_base = out->len;
+	r.want_etag = true;
+	r.if_none_match = etag;
+	ret = perform(c, &r, err);
+	if (ret == 0 && r.status == 304) {
+		buf_truncate(out, r.out_base);
+	} else if (ret == 0) {
+		*etag_out = r.etag;
+		r.etag = NULL;
+		ret = 1;
+	} else {
+		buf_truncate(out, r.out_base);
+	}
 	req_free(&r);
 	return ret;
 }

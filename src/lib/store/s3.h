@@ -84,6 +84,15 @@ int s3_get_acc(struct s3_client *c, const char *bucket, const char *key, uint64_
 	       uint64_t len, struct buf *out, struct s3_stats *acc, struct qw_err *err);
 int s3_head_acc(struct s3_client *c, const char *bucket, const char *key, uint64_t *size,
 		struct s3_stats *acc, struct qw_err *err);
+/*
+ * A conditional GET of a whole object: with etag (an ETag this call gave
+ * before; NULL: none), 0 when the object still has it (HTTP 304, one
+ * request, no body); else 1, the object appended to out and *etag_out
+ * its ETag (malloc'ed; NULL when the server sent none). -1 with err
+ * (EX_NOINPUT when missing).
+ */
+int s3_get_changed(struct s3_client *c, const char *bucket, const char *key, const char *etag,
+		   struct buf *out, char **etag_out, struct qw_err *err);
 /* Download an object to a local path, atomically (atomicfile.h). */
 int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
 		struct qw_err *err);

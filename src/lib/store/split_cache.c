@@ -19,6 +19,7 @@
 #include "base/fsutil.h"
 #include "store/s3.h"
 #include "store/split_cache.h"
+#include "store/split_memcache.h"
 #include "base/xalloc.h"
 
 int split_cache_is_remote(const char *path)
@@ -281,6 +282,7 @@ struct split_remote {
 	char *bucket, *key;
 	struct buf chunk;
 	struct s3_stats io;      /* this reader's requests and bytes */
+	struct split_memcache *mem;  /* borrowed: a warm process's copies, or NULL */
 };
 
 struct split_remote *split_remote_open(const char *uri, struct s3_client *client, uint64_t size,
@@ -316,6 +318,59 @@ struct split_remote *split_remote_open(const char *uri, struct s3_client *client
 fail:
 	split_remote_close(s);
 	return NULL;
+}
+
+void split_remote_set_memcache(struct split_remote *s, struct split_memcache *mem)
+{
+	s->mem = mem;
+}
+
+/* The memory cache's key of bytes [off, off + len) of s ("footer": len 0,
+ * off UINT64_MAX): the whole URI, since the memory is one process's and
+ * its names need not be file names. */
+static char *mem_key(const struct split_remote *s, uint64_t off, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	if (off == UINT64_MAX)
+		buf_addf(&b, "%s\n%" PRIu64 "\nfooter", s->uri, s->size);
+	else
+		buf_addf(&b, "%s\n%" PRIu64 "\n%" PRIu64 "\n%zu", s->uri, s->size, off, len);
+	return buf_detach(&b, NULL);
+}
+
+int split_remote_footer_get(struct split_remote *s, uint8_t **data, size_t *len,
+			    struct qw_err *err)
+{
+	char *key = mem_key(s, UINT64_MAX, 0);
+	int got = split_memcache_get(s->mem, key, data, len);
+
+	if (!got) {
+		got = split_cache_footer_get(s->uri, s->size, data, len, err);
+		if (got > 0)
+			split_memcache_put(s->mem, key, *data, *len);
+	}
+	free(key);
+	return got;
+}
+
+int split_remote_footer_put(struct split_remote *s, const void *data, size_t len,
+			    struct qw_err *err)
+{
+	char *key = mem_key(s, UINT64_MAX, 0);
+
+	split_memcache_put(s->mem, key, data, len);
+	free(key);
+	return split_cache_footer_put(s->uri, s->size, data, len, err);
+}
+
+void split_remote_footer_drop(struct split_remote *s)
+{
+	char *key = mem_key(s, UINT64_MAX, 0);
+
+	split_memcache_drop(s->mem, key);
+	free(key);
+	split_cache_footer_drop(s->uri, s->size);
 }
 
 /* A range's copy in the cache: 1 (len bytes into buf) on a hit, 0 else;
@@ -381,28 +436,50 @@ int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t o
 	const char *dir;
 	uint64_t max;
 
+	char *key = NULL;
+	int ret = -1;
+
 	if (len == 0)
 		return 0;
 	if (cache_config(&dir, &max, err) < 0)
 		return -1;
-	if (dir && range_get(dir, s, buf, len, off))
-		return 0;
+	if (s->mem) {
+		key = mem_key(s, off, len);
+		if (split_memcache_read(s->mem, key, buf, len)) {
+			ret = 0;
+			goto out;
+		}
+	}
+	if (dir && range_get(dir, s, buf, len, off)) {
+		split_memcache_put(s->mem, key, buf, len);
+		ret = 0;
+		goto out;
+	}
 	buf_reset(&s->chunk);
 	if (s3_get_acc(s->client, s->bucket, s->key, off, len, &s->chunk, &s->io, err) < 0)
-		return -1;
+		goto out;
 	memcpy(buf, s->chunk.data, len);   /* s3_get checked the length */
 	if (dir)
 		range_put(dir, max, s, buf, len, off);
+	split_memcache_put(s->mem, key, buf, len);
 	/* a big unit must not pin its memory for the reader's life */
 	if (s->chunk.cap > (4u << 20))
 		buf_free(&s->chunk);
-	return 0;
+	ret = 0;
+out:
+	free(key);
+	return ret;
 }
 
 void split_remote_io(const struct split_remote *s, uint64_t *requests, uint64_t *bytes)
 {
 	*requests = s->io.requests;
 	*bytes = s->io.bytes_in;
+}
+
+void split_remote_io_reset(struct split_remote *s)
+{
+	memset(&s->io, 0, sizeof(s->io));
 }
 
 void split_remote_close(struct split_remote *s)

@@ -65,12 +65,28 @@ struct split_remote;
  */
 struct split_remote *split_remote_open(const char *uri, struct s3_client *client, uint64_t size,
 				       uint64_t *size_out, struct qw_err *err);
-/* Exactly len bytes at off into buf (one range GET, or the range's copy
- * in QW_SPLIT_CACHE_DIR), or -1 with err. */
+/*
+ * Keep and find this reader's footer and ranges in mem too (borrowed,
+ * outliving the reader; NULL: none), a warm process's memory copies
+ * (split_memcache.h), looked up before QW_SPLIT_CACHE_DIR and S3.
+ */
+struct split_memcache;
+void split_remote_set_memcache(struct split_remote *s, struct split_memcache *mem);
+/* split_cache_footer_get/put/drop of this reader's split, from and into
+ * its memory cache first (a hit of the directory is kept in memory). */
+int split_remote_footer_get(struct split_remote *s, uint8_t **data, size_t *len,
+			    struct qw_err *err);
+int split_remote_footer_put(struct split_remote *s, const void *data, size_t len,
+			    struct qw_err *err);
+void split_remote_footer_drop(struct split_remote *s);
+/* Exactly len bytes at off into buf (its copy in the memory cache or in
+ * QW_SPLIT_CACHE_DIR, else one range GET), or -1 with err. */
 int split_remote_pread(struct split_remote *s, void *buf, size_t len, uint64_t off,
 		       struct qw_err *err);
 /* The requests this reader sent (retries included) and bytes received. */
 void split_remote_io(const struct split_remote *s, uint64_t *requests, uint64_t *bytes);
+/* Count anew from zero (a reader kept for the next search). */
+void split_remote_io_reset(struct split_remote *s);
 void split_remote_close(struct split_remote *s);
 
 #endif
