@@ -265,6 +265,43 @@ footer_len() {
 	[ "$(jq .connections "$FAULT_STATS")" -lt "$(jq .requests "$FAULT_STATS")" ]
 }
 
+@test "qw-merge on an s3:// index uploads the merged split to the bucket; gc then leaves only it" {
+	setup_datadir
+	cat >"$BATS_TEST_TMPDIR/s3m.yaml" <<EOF
+version: 0.8
+index_id: s3m
+index_uri: s3://$S3_BUCKET/idx/s3m/
+doc_mapping:
+  mode: dynamic
+indexing_settings:
+  merge_policy:
+    type: stable_log
+    merge_factor: 2
+    max_merge_factor: 10
+EOF
+	qw index create --index-config "$BATS_TEST_TMPDIR/s3m.yaml"
+	# three cron-style runs over a growing file: three splits
+	: >"$BATS_TEST_TMPDIR/in.ndjson"
+	for k in 0 1 2; do
+		ndjson 40 | sed "s/word/w${k}x/" >>"$BATS_TEST_TMPDIR/in.ndjson"
+		qw-pipeline --index s3m --once --no-merge --quiet "$BATS_TEST_TMPDIR/in.ndjson"
+	done
+	[ "$(published s3m | wc -l)" -eq 3 ]
+	cd "$BATS_TEST_TMPDIR"
+	run -0 qw-merge --index s3m --once
+	[ -n "$output" ]
+	# nothing written to a local path named after the URI, no local split
+	[ -z "$(find "$BATS_TEST_TMPDIR" "$QW_DATA_DIR" -name 's3:*')" ]
+	[ -z "$(find "$BATS_TEST_TMPDIR" "$QW_DATA_DIR" -name '*.split')" ]
+	[ "$(published s3m | wc -l)" -eq 1 ]
+	run -0 qw-gc --index s3m --deletion-grace-period 0
+	diff <(bucket_splits s3m) <(published s3m)
+	# every document once, read from the merged object (oracle: the input)
+	[ "$(qw-search --index s3m --format count)" = "$(wc -l <"$BATS_TEST_TMPDIR/in.ndjson")" ]
+	[ "$(qw-search --index s3m --format count 'w:w1x7')" = \
+	  "$(grep -c '"w1x7"' "$BATS_TEST_TMPDIR/in.ndjson")" ]
+}
+
 @test "qw-gc deletes the objects of removed splits from the bucket" {
 	setup_datadir
 	s3_index s3g

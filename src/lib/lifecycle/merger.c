@@ -18,6 +18,8 @@
 #include "split/split_merge.h"
 #include "split/split_reader.h"
 #include "split/split_bundle.h"
+#include "store/split_cache.h"
+#include "store/storage.h"
 #include "base/xalloc.h"
 
 /* Can the doc store give every document back whole? */
@@ -471,25 +473,67 @@ static json_t *merged_split_metadata(const struct merger_opts *o, json_t *doc,
 /*
  * Bundle seg_dir and extra into the split file new_id (*dst its path,
  * set once known, for the caller to free; *meta the split's metadata).
+ * An index on object storage (s3://) gets the split bundled in the
+ * scratch dir, then uploaded: only a local directory can be written.
  */
 static int write_merged_split(const struct merger_opts *o, json_t *doc, const char *seg_dir,
 			      const char *new_id, json_t *extra, char **dst, json_t **meta,
 			      struct qw_err *err)
 {
 	char *sdir = metastore_splits_dir(o->ms, o->index_id, doc);
+	char name[40], *local = NULL;
+	struct storage *st = NULL;
 	int ret = -1;
 
-	if (fsutil_mkdir_p(sdir, 0755, err) < 0)
-		goto out;
 	*dst = metastore_split_path_doc(o->ms, o->index_id, doc, new_id);
-	if (split_bundle(seg_dir, *dst, extra, meta, err) < 0) {
+	if (!split_cache_is_remote(sdir)) {
+		if (fsutil_mkdir_p(sdir, 0755, err) < 0)
+			goto out;
+		if (split_bundle(seg_dir, *dst, extra, meta, err) < 0) {
+			err_prefix(err, "cannot write merged split '%s'", new_id);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	storage_split_name(new_id, name);
+	local = fsutil_join(o->scratch_dir, name);
+	if (split_bundle(seg_dir, local, extra, meta, err) < 0) {
 		err_prefix(err, "cannot write merged split '%s'", new_id);
+		goto out;
+	}
+	st = storage_open_index(o->ms, o->index_id, err);
+	if (!st || storage_put_file(st, name, local, true, err) < 0) {
+		err_prefix(err, "cannot upload merged split '%s'", new_id);
 		goto out;
 	}
 	ret = 0;
 out:
+	if (local && ret < 0)
+		unlink(local);
+	storage_close(st);
+	free(local);
 	free(sdir);
 	return ret;
+}
+
+/* Remove the merged split new_id written at dst that no record names. */
+static void remove_merged_split(const struct merger_opts *o, const char *new_id, const char *dst)
+{
+	struct qw_err err = QW_ERR_INIT;
+	struct storage *st;
+	char name[40];
+
+	if (!split_cache_is_remote(dst)) {
+		unlink(dst);
+		return;
+	}
+	/* an upload nothing names: when this fails, qw gc removes the orphan */
+	storage_split_name(new_id, name);
+	st = storage_open_index(o->ms, o->index_id, &err);
+	if (!st || storage_delete(st, name, &err) < 0)
+		err_clear(&err);
+	storage_close(st);
 }
 
 /*
@@ -610,7 +654,7 @@ static int execute(const struct merger_opts *o, json_t *doc, const struct index_
 	ret = 0;
 out:
 	if (written)
-		unlink(dst);
+		remove_merged_split(o, new_id, dst);
 	if (seg_dir)
 		fsutil_rm_rf(seg_dir, NULL);
 	json_decref(meta);
