@@ -174,7 +174,14 @@ struct split_reader {
 	uint64_t size;
 	uint8_t *footer;
 	size_t footer_len;
-	json_t *meta;
+	/* the footer's metadata JSON, parsed on first use (split_rd_meta):
+	 * a search needs only its split_id, which split_reader_check_id reads
+	 * from the text; over many small splits parsing it cost more than
+	 * their postings. The footer checksum covers it. */
+	const char *meta_text;
+	size_t meta_len;
+	json_t **meta;                /* *meta: NULL until parsed; mutable under a const reader */
+	uint64_t meta_off;            /* where the text is in the file, for messages */
 	uint64_t sec_off[SEC_COUNT], sec_len[SEC_COUNT];
 	uint32_t sec_crc[SEC_COUNT];
 	uint64_t hot_off, hot_len;  /* absolute */
@@ -199,6 +206,8 @@ struct split_reader {
 };
 
 /* An EX_DATAERR naming the split, the section (-1: the footer) and the offset; returns -1. */
+/* The footer metadata, parsed on first use; NULL when it is no JSON object. */
+json_t *split_rd_meta(const struct split_reader *r);
 int split_corrupt(const struct split_reader *r, struct qw_err *err, int sec, uint64_t off,
 		  const char *what);
 /* len bytes at the absolute offset off: from the fd or by a range GET. */

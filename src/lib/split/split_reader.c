@@ -239,7 +239,9 @@ void split_reader_close(struct split_reader *r)
 	free(r->dc_data);
 	if (!r->zd_borrowed)
 		ZSTD_freeDCtx(r->zd);
-	json_decref(r->meta);
+	if (r->meta)
+		json_decref(*r->meta);
+	free(r->meta);
 	free(r->footer);
 	free(r->io);
 	free(r->path);
@@ -275,10 +277,10 @@ struct split_reader *split_reader_open_opts(const char *path, const struct split
 	struct stat st;
 	struct split_trailer t;
 	uint64_t start;
-	json_error_t jerr;
 
 	r->path = xstrdup(path);
 	r->io = xcalloc(1, sizeof(*r->io));
+	r->meta = xcalloc(1, sizeof(*r->meta));
 	r->ds_cached = -1;
 	r->fd = -1;
 	if (o && o->zstd) {
@@ -314,9 +316,11 @@ struct split_reader *split_reader_open_opts(const char *path, const struct split
 	start = r->size - t.footer_len;
 	r->hot_off = start;
 	r->hot_len = t.hot_len;
-	r->meta = json_loadb((const char *)r->footer + t.hot_len, t.meta_len, 0, &jerr);
-	if (!json_is_object(r->meta)) {
-		split_corrupt(r, err, -1, start + t.hot_len, "bad metadata JSON");
+	r->meta_text = (const char *)r->footer + t.hot_len;
+	r->meta_len = t.meta_len;
+	r->meta_off = start + t.hot_len;
+	if (r->meta_len < 2 || r->meta_text[0] != '{') {
+		split_corrupt(r, err, -1, r->meta_off, "bad metadata JSON");
 		goto fail;
 	}
 	if (parse_hotcache(r, r->footer, t.hot_len, err) < 0)
@@ -327,10 +331,85 @@ fail:
 	return NULL;
 }
 
+/*
+ * The value of the last member key of the top-level object of JSON text
+ * s when it is a string without escapes (what the split writer gives):
+ * true with *v, *vn pointing into s; false otherwise (not found, escaped,
+ * not a string: the caller parses the text instead).
+ */
+static bool top_level_string(const char *s, size_t n, const char *key, const char **v,
+			     size_t *vn)
+{
+	size_t klen = strlen(key), i = 0;
+	bool found = false;
+	int depth = 0;
+
+	while (i < n) {
+		size_t start, end, j;
+
+		if (s[i] == '{' || s[i] == '[')
+			depth++;
+		else if (s[i] == '}' || s[i] == ']')
+			depth--;
+		if (s[i] != '"') {
+			i++;
+			continue;
+		}
+		start = ++i;
+		while (i < n && s[i] != '"')
+			i += s[i] == '\\' ? 2 : 1;
+		if (i >= n)
+			return false;
+		end = i++;
+		if (depth != 1)
+			continue;
+		for (j = i; j < n && (s[j] == ' ' || s[j] == '\n' || s[j] == '\t' || s[j] == '\r'); j++)
+			;
+		if (j >= n || s[j] != ':' || end - start != klen || memcmp(s + start, key, klen) != 0)
+			continue;
+		/* the member's value: a string without escapes, or give up */
+		for (j++; j < n && (s[j] == ' ' || s[j] == '\n' || s[j] == '\t' || s[j] == '\r'); j++)
+			;
+		if (j >= n || s[j] != '"')
+			return false;
+		*v = s + ++j;
+		while (j < n && s[j] != '"' && s[j] != '\\')
+			j++;
+		if (j >= n || s[j] != '"')
+			return false;
+		*vn = (size_t)(s + j - *v);
+		found = true;       /* and on: a later duplicate wins, as when parsed */
+		i = j + 1;
+	}
+	return found;
+}
+
+json_t *split_rd_meta(const struct split_reader *r)
+{
+	json_t *m;
+
+	if (*r->meta)
+		return *r->meta;
+	m = json_loadb(r->meta_text, r->meta_len, 0, NULL);
+	if (!json_is_object(m)) {
+		json_decref(m);
+		return NULL;
+	}
+	*r->meta = m;
+	return m;
+}
+
 int split_reader_check_id(const struct split_reader *r, const char *id, struct qw_err *err)
 {
-	const char *got = json_string_value(json_object_get(r->meta, "split_id"));
+	const char *got;
+	size_t n;
 
+	if (!*r->meta && top_level_string(r->meta_text, r->meta_len, "split_id", &got, &n) &&
+	    n == strlen(id) && memcmp(got, id, n) == 0)
+		return 0;
+	if (!split_rd_meta(r))
+		return split_corrupt(r, err, -1, r->meta_off, "bad metadata JSON");
+	got = json_string_value(json_object_get(*r->meta, "split_id"));
 	if (got && strcmp(got, id) == 0)
 		return 0;
 	return err_set(err, EX_DATAERR, "split '%s': file holds split '%.64s', not '%s'", r->path,
@@ -339,7 +418,7 @@ int split_reader_check_id(const struct split_reader *r, const char *id, struct q
 
 json_t *split_reader_metadata(const struct split_reader *r)
 {
-	return r->meta;
+	return split_rd_meta(r);
 }
 
 uint32_t split_reader_num_docs(const struct split_reader *r)
@@ -349,7 +428,7 @@ uint32_t split_reader_num_docs(const struct split_reader *r)
 
 bool split_reader_time_range(const struct split_reader *r, int64_t *min_us, int64_t *max_us)
 {
-	json_t *tr = json_object_get(r->meta, "time_range_us");
+	json_t *tr = json_object_get(split_rd_meta(r), "time_range_us");
 	json_t *s = json_object_get(tr, "start"), *e = json_object_get(tr, "end");
 
 	if (!json_is_integer(s) || !json_is_integer(e))
@@ -491,7 +570,7 @@ json_t *split_reader_describe(const char *path, bool verify, const char *id, str
 	out = json_object();
 	json_object_set_new(out, "path", json_string(path));
 	json_object_set_new(out, "file_size", json_integer((json_int_t)r->size));
-	json_object_set_new(out, "metadata", json_deep_copy(r->meta));
+	json_object_set_new(out, "metadata", json_deep_copy(split_rd_meta(r)));
 	secs = json_array();
 	for (int i = 0; i < SEC_COUNT; i++) {
 		json_t *s = json_object();
