@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "base/buf.h"
 #include "base/utf8.h"
@@ -577,6 +580,13 @@ static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_map
 	bool ok = false;
 	size_t n;
 
+	if (t->kind == TK_STR && datetime_parse_canonical(t->s, t->n, &us)) {
+		/* what value_parse_datetime() reads first, kept as it is */
+		o->has_value = true;
+		o->fv.kind = VK_DATETIME;
+		o->fv.v.dt_us = us;
+		return RULE_KEEP;
+	}
 	switch (t->kind) {
 	case TK_STR:
 		ok = (c = tok_cstr(dm, t, tmp)) && value_parse_datetime(f->input_formats,
@@ -616,12 +626,46 @@ static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_map
 	return rewrite_scratch(dm, o);
 }
 
+/*
+ * An IPv4 address in its plainest dotted form (four parts of 1 to 3 digits,
+ * no leading zero, each at most 255) as value_parse_ip() stores it (mapped
+ * into IPv6): every such string is one inet_pton() reads the same way, so
+ * this is its fast path; false leaves the string to value_parse_ip().
+ */
+static bool ipv4_plain(const char *s, size_t n, uint8_t out[16])
+{
+	const char *end = s + n;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0;
+		int digits = 0;
+
+		if (part && (s >= end || *s++ != '.'))
+			return false;
+		while (s < end && *s >= '0' && *s <= '9' && digits < 3) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (!digits || v > 255 || (digits > 1 && s[-digits] == '0'))
+			return false;
+		out[12 + part] = (uint8_t)v;
+	}
+	if (s != end)
+		return false;
+	memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	return true;
+}
+
 /* ip: a string holding an IPv4 or IPv6 address */
 static enum rule_verdict rule_ip(struct docmap *dm, const struct tok *t, struct rule_out *o)
 {
 	const char *c;
 	char tmp[64];
 
+	if (t->kind == TK_STR && ipv4_plain(t->s, t->n, o->fv.v.ip))
+		return keep(o, VK_IP);
 	if (t->kind == TK_STR && (c = tok_cstr(dm, t, tmp)) && value_parse_ip(c, o->fv.v.ip))
 		return keep(o, VK_IP);
 	return reject(o, DOC_WRONG_TYPE);
@@ -1350,6 +1394,9 @@ void docmap_serialize(json_t *v, struct buf *out)
 
 static inline const char *json_ws(const char *p, const char *end)
 {
+	/* most tokens follow one another with no whitespace between them */
+	if (p < end && (unsigned char)*p > ' ')
+		return p;
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
@@ -1362,52 +1409,100 @@ static inline bool json_lit(const char *p, const char *end, const char *lit, siz
 }
 
 /*
+ * The bytes of v (8 bytes of a string body) that stop an unescaped run: the
+ * high bit of each byte that is '"', '\\', a control character or not ASCII.
+ * Above the lowest flagged byte, a borrow may flag bytes that do not stop
+ * the run: only the lowest flag is exact.
+ */
+static inline uint64_t json_run_stops(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+
+	return (v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/*
  * The unescaped run of a string body from p: printable ASCII other than '"'
  * and '\\', and well-formed UTF-8 sequences. Returns where it stops: end, a
  * '"', a '\\', or a byte no JSON string holds raw (a control character or a
- * byte of invalid UTF-8). With h, folds the run's bytes into the FNV-1a hash
- * *h (inlined, so the test is resolved at compile time).
+ * byte of invalid UTF-8). Sixteen bytes at a time with SSE2, then eight: on
+ * a little-endian machine the lowest stop flag says which byte stopped it,
+ * elsewhere the bytes of the word that stopped it are looked at one by one.
  */
 static inline __attribute__((always_inline)) const unsigned char *
-json_str_run(const unsigned char *p, const unsigned char *end, uint32_t *h)
+json_str_run(const unsigned char *p, const unsigned char *end)
 {
-	uint32_t x = h ? *h : 0;
-
 	for (;;) {
 		uint32_t cp;
 		size_t k;
 
-		/* without a hash: 8 bytes at a time while none of them stops the run */
-		while (!h && end - p >= 8) {
-			const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-			uint64_t v, q, b;
+#if defined(__SSE2__)
+		/* sixteen at a time: as signed bytes, controls and non-ASCII are below ' ' */
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i stop = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(' ')),
+						    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+								 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+			unsigned bits = (unsigned)_mm_movemask_epi8(stop);
+
+			if (bits) {
+				p += __builtin_ctz(bits);
+				goto stopped;
+			}
+			p += 16;
+		}
+#endif
+		while (end - p >= 8) {
+			uint64_t v, stops;
 
 			memcpy(&v, p, 8);
-			q = v ^ (ones * '"');
-			b = v ^ (ones * '\\');
-			if (((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) &
-			     highs) != 0)
+			stops = json_run_stops(v);
+			if (stops) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				p += (unsigned)__builtin_ctzll(stops) >> 3;
+				goto stopped;
+#else
 				break;
+#endif
+			}
 			p += 8;
 		}
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
-			if (h)
-				x = (x ^ *p) * 16777619u;
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 			p++;
-		}
+#if defined(__SSE2__) || (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+	stopped:
+#endif
 		if (p >= end || *p < 0x80)
 			break;
 		k = utf8_decode(p, (size_t)(end - p), &cp);
 		if (!k)
 			break;
-		if (h)
-			for (size_t i = 0; i < k; i++)
-				x = (x ^ p[i]) * 16777619u;
 		p += k;
 	}
-	if (h)
-		*h = x;
 	return p;
+}
+
+/*
+ * The hash of a key (n bytes at s) that the one-pass scan's duplicate check
+ * files it under: a word at a time; its top byte picks the filter's bit.
+ */
+static inline uint32_t json_key_hash(const unsigned char *s, size_t n)
+{
+	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15u, w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+	}
+	h ^= h >> 29;
+	return (uint32_t)((h * 0xc4ceb9fe1a85ec53u) >> 32);
 }
 
 static int json_hex4(const unsigned char *p)
@@ -1549,7 +1644,7 @@ static bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
 		unsigned cp;
 		size_t k;
 
-		p = json_str_run(p, end, NULL);
+		p = json_str_run(p, end);
 		if (p >= end || *p != '\\')
 			break;
 		*plain = false;
@@ -1729,7 +1824,7 @@ static void fx_decode(struct buf *out, const char *s, size_t n)
 
 	buf_reset(out);
 	while (p < end) {
-		const unsigned char *run = json_str_run(p, end, NULL);
+		const unsigned char *run = json_str_run(p, end);
 		unsigned cp = 0;
 		size_t k;
 
@@ -2166,7 +2261,7 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 		unsigned cp;
 		size_t k;
 
-		p = json_str_run(p, end, NULL);
+		p = json_str_run(p, end);
 		if (p >= end)
 			return false;
 		if (*p == '"') {
@@ -2203,10 +2298,10 @@ static bool sc_key(struct scan *sc, const char **s, size_t *n, uint32_t *h)
 	const unsigned char *end = (const unsigned char *)sc->end;
 	const unsigned char *p;
 
-	*h = 2166136261u;
-	p = json_str_run(start, end, h);
+	p = json_str_run(start, end);
 	if (p >= end || *p != '"')
 		return false;
+	*h = json_key_hash(start, (size_t)(p - start));
 	*s = (const char *)start;
 	*n = (size_t)(p - start);
 	sc->p = (const char *)p + 1;
