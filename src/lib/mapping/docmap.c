@@ -176,13 +176,25 @@ static int wrong_type(struct docmap *dm, const struct field_mapping *f, const js
 		       f->is_array ? "array<" : "", type_label(f), f->is_array ? ">" : "", what);
 }
 
+/* buf_add without a call while the buffer has room. */
+static inline void out_n(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len <= n) {
+		buf_add(b, p, n);
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 static size_t path_push(struct buf *p, const char *key, size_t klen)
 {
 	size_t old = p->len;
 
 	if (old)
-		buf_addc(p, '.');
-	buf_add(p, key, klen);
+		out_n(p, ".", 1);
+	out_n(p, key, klen);
 	return old;
 }
 
@@ -193,23 +205,46 @@ static const struct field_mapping *find_mapping(const struct docmap *dm,
 	return config_child(dm->cfg, fields, n, key, strlen(key));
 }
 
+/* memcmp(a, b, n) == 0 without a call, for short keys: a word at a time,
+ * never reading past either end. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /*
  * config_child() for the key s (n bytes) at place ord of an object whose
  * mappings are fields: when the same place of the same object held the
  * same key in the last line, the answer then, without hashing (sibling
  * names are unique, so the answer is the same).
  */
-static const struct field_mapping *child_hinted(struct docmap *dm,
-						const struct field_mapping *fields, size_t nf,
-						const char *s, size_t n, size_t ord)
+static const struct field_mapping *child_unhinted(struct docmap *dm, struct key_hint *h,
+						  const struct field_mapping *fields, size_t nf,
+						  const char *s, size_t n, size_t ord)
 {
-	size_t slot = (ord + ((uintptr_t)fields >> 4) * 31) % KEY_HINTS;
-	struct key_hint *h = &dm->hints[slot];
-	const struct field_mapping *m;
+	const struct field_mapping *m = config_child(dm->cfg, fields, nf, s, n);
 
-	if (h->fields == fields && h->ord == ord && h->n == n && memcmp(h->key, s, n) == 0)
-		return h->m;
-	m = config_child(dm->cfg, fields, nf, s, n);
 	if (n <= KEY_HINT_LEN) {
 		h->fields = fields;
 		h->ord = ord;
@@ -218,6 +253,40 @@ static const struct field_mapping *child_hinted(struct docmap *dm,
 		memcpy(h->key, s, n);
 	}
 	return m;
+}
+
+/* Inlined, the miss (child_unhinted) not: a hit costs no call. */
+static inline const struct field_mapping *child_hinted(struct docmap *dm,
+						       const struct field_mapping *fields, size_t nf,
+						       const char *s, size_t n, size_t ord)
+{
+	size_t slot = (ord + ((uintptr_t)fields >> 4) * 31) % KEY_HINTS;
+	struct key_hint *h = &dm->hints[slot];
+
+	if (h->fields == fields && h->ord == ord && h->n == n && same_bytes(h->key, s, n))
+		return h->m;
+	return child_unhinted(dm, h, fields, nf, s, n, ord);
+}
+
+/*
+ * The duplicate check of the one-pass paths for a key that maps to m among
+ * fields: names of sibling fields are unique, so the keys of the first 64
+ * fields are told apart by their field, a bit each in *mapped. 1 when m's
+ * key was seen in this object, 0 when not (now it is), -1 when the key must
+ * be compared with the others (unmapped, or a later field).
+ */
+static inline int mapped_key_seen(uint64_t *mapped, const struct field_mapping *fields,
+				  const struct field_mapping *m)
+{
+	uint64_t bit;
+
+	if (!m || (size_t)(m - fields) >= 64)
+		return -1;
+	bit = UINT64_C(1) << (m - fields);
+	if (*mapped & bit)
+		return 1;
+	*mapped |= bit;
+	return 0;
 }
 
 /* Nesting depth check for subtrees kept as they are (json fields, dynamic). */
@@ -435,12 +504,15 @@ static enum rule_verdict rule_text(struct docmap *dm, const struct tok *t, struc
 	char *s;
 	json_t *r;
 
-	buf_reset(&dm->scratch);
-	switch (t->kind) {
-	case TK_STR:
+	if (t->kind == TK_STR) {
 		o->fv.v.text.s = t->s;
 		o->fv.v.text.len = t->n;
 		return keep(o, VK_TEXT);
+	}
+	buf_reset(&dm->scratch);
+	switch (t->kind) {
+	case TK_STR:
+		break;
 	case TK_INT:
 		buf_addf(&dm->scratch, "%lld", (long long)t->i);
 		return rewrite_scratch(dm, o);
@@ -1496,9 +1568,14 @@ static inline uint32_t json_key_hash(const unsigned char *s, size_t n)
 		h = (h ^ w) * 0xff51afd7ed558ccdu;
 		h ^= h >> 32;
 	}
-	if (n) {
-		w = 0;
-		memcpy(&w, s, n);
+	if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		h = (h ^ (a | (uint64_t)b << 32)) * 0xff51afd7ed558ccdu;
+	} else if (n) {
+		w = s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
 		h = (h ^ w) * 0xff51afd7ed558ccdu;
 	}
 	h ^= h >> 29;
@@ -1584,29 +1661,6 @@ static inline bool json_escape_canonical(const unsigned char *p, size_t k, unsig
 
 /* ---------------------------------------------------------------- one-pass mapping */
 
-/* buf_addc/buf_add without a call while the buffer has room (the fast
- * path writes every token through them). */
-static inline void out_c(struct buf *b, char c)
-{
-	if (b->cap - b->len < 2) {
-		buf_addc(b, c);
-		return;
-	}
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
-}
-
-static inline void out_n(struct buf *b, const void *p, size_t n)
-{
-	if (b->cap - b->len <= n) {
-		buf_add(b, p, n);
-		return;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 /*
  * The fast path of docmap_canonical_line(): a JSON scanner that writes the
  * canonical form while it reads, for documents where that is easy: strings
@@ -1621,6 +1675,18 @@ struct fast {
 	const char *p, *end;
 	struct buf *out;
 	bool ts_seen;
+	/* What it writes is mostly the line's own bytes, in order: the output
+	 * is out followed by the line's [copy_from, copy_to), which grows while
+	 * the bytes written are the next ones of the line (a canonical line is
+	 * copied once, at the end). */
+	const char *copy_from, *copy_to;
+	const char *comma;   /* the last ',' read between items */
+};
+
+/* Where the output stands, to go back to (a member dropped in lenient mode). */
+struct fx_mark {
+	size_t len;
+	const char *copy_from, *copy_to;
 };
 
 #define FAST_MAX_DEPTH 64
@@ -1633,8 +1699,57 @@ static inline void fx_ws(struct fast *fx)
 	fx->p = json_ws(fx->p, fx->end);
 }
 
-/* A string token at fx->p in canonical escaping: its span (quotes included). */
-static bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
+/* The pending bytes of the line written to out. */
+static inline void fx_flush(struct fast *fx)
+{
+	if (fx->copy_to != fx->copy_from)
+		out_n(fx->out, fx->copy_from, (size_t)(fx->copy_to - fx->copy_from));
+	fx->copy_from = fx->copy_to = NULL;
+}
+
+/* Output the line's bytes [s, s + n). */
+static inline void fx_copy(struct fast *fx, const char *s, size_t n)
+{
+	if (s != fx->copy_to) {
+		fx_flush(fx);
+		fx->copy_from = s;
+	}
+	fx->copy_to = s + n;
+}
+
+static inline struct fx_mark fx_mark(const struct fast *fx)
+{
+	return (struct fx_mark){ fx->out->len, fx->copy_from, fx->copy_to };
+}
+
+/* Forget what was output since m (out only grew since then). */
+static inline void fx_back_to(struct fast *fx, struct fx_mark m)
+{
+	buf_truncate(fx->out, m.len);
+	fx->copy_from = m.copy_from;
+	fx->copy_to = m.copy_to;
+}
+
+/* Whether the output so far ends with null. */
+static bool fx_wrote_null(const struct fast *fx)
+{
+	size_t pend = (size_t)(fx->copy_to - fx->copy_from), old;
+	char tail[4];
+
+	if (pend >= 4)
+		return memcmp(fx->copy_to - 4, "null", 4) == 0;
+	old = 4 - pend;
+	if (fx->out->len < old)
+		return false;
+	memcpy(tail, fx->out->data + fx->out->len - old, old);
+	if (pend)
+		memcpy(tail + old, fx->copy_from, pend);
+	return memcmp(tail, "null", 4) == 0;
+}
+
+/* A string token at fx->p in canonical escaping: its span (quotes included).
+ * Inlined: it runs for every key and string of every line. */
+static inline __attribute__((always_inline)) bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
 {
 	const unsigned char *p = (const unsigned char *)fx->p + 1;
 	const unsigned char *end = (const unsigned char *)fx->end;
@@ -1911,7 +2026,7 @@ static bool fx_lit(struct fast *fx, const char *lit, size_t n)
 {
 	if (!json_lit(fx->p, fx->end, lit, n))
 		return false;
-	out_n(fx->out, lit, n);
+	fx_copy(fx, fx->p, n);
 	fx->p += n;
 	return true;
 }
@@ -1937,9 +2052,10 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 	case RULE_KEEP:
 		if (!verbatim)
 			return false;
-		out_n(fx->out, start, (size_t)(fx->p - start));
+		fx_copy(fx, start, (size_t)(fx->p - start));
 		return true;
 	case RULE_REWRITE:
+		fx_flush(fx);
 		fx_put(fx->out, &o.nt);
 		return true;
 	case RULE_REJECT:
@@ -1950,21 +2066,19 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 
 /* Past the opening byte of an object or array (copied to out); true when
  * the closing byte follows at once (copied too). */
-static inline bool fx_open_empty(struct fast *fx, char open, char close)
+static inline bool fx_open_empty(struct fast *fx, char close)
 {
-	fx->p++;
-	out_c(fx->out, open);
+	fx_copy(fx, fx->p++, 1);
 	fx_ws(fx);
 	if (fx->p < fx->end && *fx->p == close) {
-		fx->p++;
-		out_c(fx->out, close);
+		fx_copy(fx, fx->p++, 1);
 		return true;
 	}
 	return false;
 }
 
-/* After an element or member: a ',' (*more) or the closing byte (copied);
- * anything else is false. */
+/* After an element or member: a ',' (*more, fx->comma), or the closing byte
+ * (copied); anything else is false. */
 static inline bool fx_after_item(struct fast *fx, char close, bool *more)
 {
 	fx_ws(fx);
@@ -1973,9 +2087,11 @@ static inline bool fx_after_item(struct fast *fx, char close, bool *more)
 	*more = *fx->p == ',';
 	if (!*more && *fx->p != close)
 		return false;
+	if (*more)
+		fx->comma = fx->p;
+	else
+		fx_copy(fx, fx->p, 1);
 	fx->p++;
-	if (!*more)
-		out_c(fx->out, close);
 	return true;
 }
 
@@ -1986,14 +2102,14 @@ static inline bool fx_leaf_array(struct fast *fx, const struct field_mapping *f,
 
 	if (!f->is_array || f->type == FT_JSON)
 		return false;
-	if (fx_open_empty(fx, '[', ']'))
+	if (fx_open_empty(fx, ']'))
 		return true;
 	for (size_t count = 0; more; count++) {
 		fx_ws(fx);
 		if (fx->p >= fx->end || *fx->p == '[')
 			return false;
 		if (count)
-			out_c(fx->out, ',');
+			fx_copy(fx, fx->comma, 1);
 		if (!fx_leaf_scalar(fx, f, depth + 1) || !fx_after_item(fx, ']', &more))
 			return false;
 	}
@@ -2005,11 +2121,11 @@ static inline bool fx_dyn_array(struct fast *fx, int depth)
 {
 	bool more = true;
 
-	if (fx_open_empty(fx, '[', ']'))
+	if (fx_open_empty(fx, ']'))
 		return true;
 	for (size_t count = 0; more; count++) {
 		if (count)
-			out_c(fx->out, ',');
+			fx_copy(fx, fx->comma, 1);
 		if (!fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false) ||
 		    !fx_after_item(fx, ']', &more))
 			return false;
@@ -2044,12 +2160,23 @@ static inline bool fx_key_new(struct fx_keys *k, const char *s, size_t n)
 	return true;
 }
 
+/* Records the key s (n bytes, quotes included) that maps to m (NULL:
+ * unmapped) in an object of the given fields; false for a duplicate. */
+static inline bool fx_key_unique(struct fx_keys *k, uint64_t *mapped,
+				 const struct field_mapping *fields, const struct field_mapping *m,
+				 const char *s, size_t n)
+{
+	int seen = mapped_key_seen(mapped, fields, m);
+
+	return seen < 0 ? fx_key_new(k, s, n) : !seen;
+}
+
 /* The value of one member whose "key": is written (from mark on, with its
  * comma): an object field's object, a mapped field's value, or an unmapped
  * value as the mode says (strict: refused, lenient: read and dropped, then
  * *kept is false). */
 static inline bool fx_member_value(struct fast *fx, enum fast_ctx ctx,
-				   const struct field_mapping *m, int depth, bool top, size_t mark,
+				   const struct field_mapping *m, int depth, bool top, struct fx_mark mark,
 				   bool *kept)
 {
 	enum mapping_mode mode = fx->dm->cfg ? fx->dm->cfg->mode : MODE_DYNAMIC;
@@ -2067,14 +2194,14 @@ static inline bool fx_member_value(struct fast *fx, enum fast_ctx ctx,
 		if (!fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false))
 			return false;
 		if (top && m == fx->dm->ts_field)
-			fx->ts_seen = memcmp(fx->out->data + fx->out->len - 4, "null", 4) != 0;
+			fx->ts_seen = !fx_wrote_null(fx);
 		return true;
 	}
 	if (ctx == FX_OBJ && mode == MODE_STRICT)
 		return false;
 	ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
 	if (ctx == FX_OBJ && mode == MODE_LENIENT) {
-		buf_truncate(fx->out, mark);
+		fx_back_to(fx, mark);
 		*kept = false;
 	}
 	return ok;
@@ -2086,34 +2213,37 @@ static inline bool fx_object(struct fast *fx, enum fast_ctx ctx, const struct fi
 			     size_t nf, int depth, bool top)
 {
 	struct fx_keys keys;
-	size_t written = 0;
+	size_t written = 0, ord = 0;
+	uint64_t mapped = 0;
 	bool more = true;
 
 	keys.count = 0;
 	keys.seen = 0;
-	if (fx_open_empty(fx, '{', '}'))
+	if (fx_open_empty(fx, '}'))
 		return true;
 	while (more) {
 		const struct field_mapping *m = NULL;
-		size_t mark = fx->out->len;
-		const char *s;
+		struct fx_mark mark = fx_mark(fx);
+		const char *s, *colon;
 		size_t n;
 		bool b, kept;
 
 		fx_ws(fx);
-		if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b ||
-		    !fx_key_new(&keys, s, n))
+		if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b)
+			return false;
+		if (ctx == FX_OBJ)
+			m = child_hinted(fx->dm, fields, nf, s + 1, n - 2, ord);
+		ord++;
+		if (!fx_key_unique(&keys, &mapped, fields, m, s, n))
 			return false;
 		fx_ws(fx);
 		if (fx->p >= fx->end || *fx->p != ':')
 			return false;
-		fx->p++;
+		colon = fx->p++;
 		if (written)
-			out_c(fx->out, ',');
-		out_n(fx->out, s, n);
-		out_c(fx->out, ':');
-		if (ctx == FX_OBJ)
-			m = child_hinted(fx->dm, fields, nf, s + 1, n - 2, keys.count - 1);
+			fx_copy(fx, fx->comma, 1);
+		fx_copy(fx, s, n);
+		fx_copy(fx, colon, 1);
 		if (!fx_member_value(fx, ctx, m, depth, top, mark, &kept) ||
 		    !fx_after_item(fx, '}', &more))
 			return false;
@@ -2131,7 +2261,7 @@ static inline bool fx_dyn_number(struct fast *fx)
 
 	if (!fx_num_tok(fx, &t, &verbatim) || !verbatim)
 		return false;
-	out_n(fx->out, start, (size_t)(fx->p - start));
+	fx_copy(fx, start, (size_t)(fx->p - start));
 	return true;
 }
 
@@ -2160,7 +2290,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 	case '"':
 		if (!fx_string(fx, &s, &n, &b))
 			return false;
-		out_n(fx->out, s, n);
+		fx_copy(fx, s, n);
 		return true;
 	case 't':
 		return fx_lit(fx, "true", 4);
@@ -2182,7 +2312,7 @@ int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struc
 
 	*reason = DOC_OK;
 	if (!cfg || !cfg->timestamp_field || !strchr(cfg->timestamp_field, '.')) {
-		struct fast fx = { dm, line, line + len, out, false };
+		struct fast fx = { dm, line, line + len, out, false, NULL, NULL, NULL };
 		bool ok;
 
 		fx_ws(&fx);
@@ -2193,8 +2323,10 @@ int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struc
 			fx_ws(&fx);
 			ok = fx.p == fx.end && (!cfg || !cfg->timestamp_field || fx.ts_seen);
 		}
-		if (ok)
+		if (ok) {
+			fx_flush(&fx);
 			return 0;
+		}
 		buf_truncate(out, mark);
 	}
 	if (docmap_map_line(dm, line, len, &doc, reason, err))
@@ -2291,8 +2423,8 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 	}
 }
 
-/* An object key at sc->p: plain (no escape), with its hash. */
-static bool sc_key(struct scan *sc, const char **s, size_t *n, uint32_t *h)
+/* An object key at sc->p: plain (no escape). */
+static bool sc_key(struct scan *sc, const char **s, size_t *n)
 {
 	const unsigned char *start = (const unsigned char *)sc->p + 1;
 	const unsigned char *end = (const unsigned char *)sc->end;
@@ -2301,7 +2433,6 @@ static bool sc_key(struct scan *sc, const char **s, size_t *n, uint32_t *h)
 	p = json_str_run(start, end);
 	if (p >= end || *p != '"')
 		return false;
-	*h = json_key_hash(start, (size_t)(p - start));
 	*s = (const char *)start;
 	*n = (size_t)(p - start);
 	sc->p = (const char *)p + 1;
@@ -2392,7 +2523,7 @@ static void dv_push(struct docmap_values *dv, const char *path, size_t path_len,
 	}
 	dv->fix[dv->n].path_off = dv->paths.len;
 	dv->fix[dv->n].text_off = text_off;
-	buf_add(&dv->paths, path, path_len);
+	out_n(&dv->paths, path, path_len);
 	dv->v[dv->n] = *fv;
 	dv->v[dv->n++].path_len = path_len;
 }
@@ -2530,6 +2661,17 @@ static bool sc_key_new(struct scan *sc, size_t base, uint64_t mask[4], const cha
 	return true;
 }
 
+/* sc_key_new() for a key of an object of mapped fields (m: its field, or NULL). */
+static inline bool sc_key_unique(struct scan *sc, size_t base, uint64_t mask[4], uint64_t *mapped,
+				 const struct field_mapping *fields,
+				 const struct field_mapping *m, const char *s, size_t n)
+{
+	int seen = mapped_key_seen(mapped, fields, m);
+
+	return seen < 0 ? sc_key_new(sc, base, mask, s, n, json_key_hash((const unsigned char *)s, n))
+			: !seen;
+}
+
 static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth)
 {
 	struct field_value fv;
@@ -2549,7 +2691,6 @@ static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32
 	case '{': {
 		size_t base = sc->dv->nkeys;
 		uint64_t mask[4] = { 0, 0, 0, 0 };
-		uint32_t h;
 		int more;
 
 		sc->p++;
@@ -2563,8 +2704,9 @@ static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32
 			bool ok;
 
 			sc_ws(sc);
-			if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n, &h) ||
-			    !sc_key_new(sc, base, mask, s, n, h))
+			if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n) ||
+			    !sc_key_new(sc, base, mask, s, n,
+					json_key_hash((const unsigned char *)s, n)))
 				return false;
 			sc_ws(sc);
 			if (sc->p >= sc->end || *sc->p != ':')
@@ -2645,11 +2787,10 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 {
 	const struct index_config *cfg = sc->dm->cfg;
 	const char *tsf = top ? cfg->timestamp_field : NULL;
-	size_t base = sc->dv->nkeys;
-	uint64_t mask[4] = { 0, 0, 0, 0 };
+	size_t base = sc->dv->nkeys, tsf_len = tsf ? strlen(tsf) : 0, ord = 0;
+	uint64_t mask[4] = { 0, 0, 0, 0 }, mapped = 0;
 	const char *s;
 	size_t n;
-	uint32_t h;
 	int more;
 
 	if (depth > SCAN_MAX_DEPTH)
@@ -2668,8 +2809,11 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		size_t old, before;
 
 		sc_ws(sc);
-		if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n, &h) ||
-		    !sc_key_new(sc, base, mask, s, n, h))
+		if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n))
+			return false;
+		/* keys hold no NUL (sc_key) */
+		m = child_hinted(sc->dm, fields, nf, s, n, ord++);
+		if (!sc_key_unique(sc, base, mask, &mapped, fields, m, s, n))
 			return false;
 		sc_ws(sc);
 		if (sc->p >= sc->end || *sc->p != ':')
@@ -2678,10 +2822,8 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		sc_ws(sc);
 		if (sc->p >= sc->end)
 			return false;
-		/* keys hold no NUL (sc_key) */
-		m = child_hinted(sc->dm, fields, nf, s, n, sc->dv->nkeys - base - 1);
 		old = path_push(&sc->dm->path, s, n);
-		if (tsf && strlen(tsf) == n && memcmp(tsf, s, n) == 0)
+		if (tsf && tsf_len == n && memcmp(tsf, s, n) == 0)
 			is_ts = true;
 		vstart = sc->p;
 		before = sc->dv->n;
