@@ -92,7 +92,8 @@ static void canonical_agrees(void)
 	   !datetime_parse_canonical("2020-06-10T02:50:56.Z", 21, &scratch_us) &&
 	   !datetime_parse_canonical("2020-06-10T02:50:56.1234567Z", 28, &scratch_us) &&
 	   !datetime_parse_canonical("2020-06-10t02:50:56Z", 20, &scratch_us),
-	   "canonical rfc3339 fast path refuses trailing zeros, second 60, 29 February 2023, an empty or 7-digit fraction, a lower-case t");
+	   "canonical rfc3339 fast path refuses trailing zeros, second 60, 29 February 2023, "
+	   "an empty or 7-digit fraction, a lower-case t");
 }
 
 int main(void)

@@ -26,6 +26,7 @@ struct docmap {
 	struct buf cstr;         /* long string tokens as C strings (tok_cstr) */
 	struct buf tokbuf;       /* decoded strings of the canonical fast path */
 	const struct field_mapping *ts_field;
+	bool ts_top;      /* ts_field is one of cfg->fields (a top-level key names it) */
 	const char **unstored;   /* paths of the fields with stored: false */
 	size_t n_unstored;
 	/* the mapping of the key met at each place of an object in the last
@@ -65,6 +66,8 @@ struct docmap *docmap_new(const struct index_config *cfg)
 	dm->cfg = cfg;
 	if (cfg && cfg->timestamp_field)
 		dm->ts_field = config_find_field(cfg, cfg->timestamp_field);
+	for (size_t i = 0; dm->ts_field && i < cfg->n_fields; i++)
+		dm->ts_top |= dm->ts_field == &cfg->fields[i];
 	for (size_t i = 0; cfg && i < cfg->n_leaves; i++) {
 		if (!cfg->leaves[i]->opts.stored) {
 			dm->unstored = xreallocarray(dm->unstored, dm->n_unstored + 1,
@@ -256,9 +259,9 @@ static const struct field_mapping *child_unhinted(struct docmap *dm, struct key_
 }
 
 /* Inlined, the miss (child_unhinted) not: a hit costs no call. */
-static inline const struct field_mapping *child_hinted(struct docmap *dm,
-						       const struct field_mapping *fields, size_t nf,
-						       const char *s, size_t n, size_t ord)
+static inline const struct field_mapping *
+child_hinted(struct docmap *dm, const struct field_mapping *fields, size_t nf, const char *s,
+	     size_t n, size_t ord)
 {
 	size_t slot = (ord + ((uintptr_t)fields >> 4) * 31) % KEY_HINTS;
 	struct key_hint *h = &dm->hints[slot];
@@ -497,18 +500,14 @@ static bool rule_reads_string(const struct field_mapping *f)
 	return f->type != FT_TEXT;
 }
 
-/* text: strings; numbers and bools become their JSON text (reals as
- * jansson prints them with 17 digits) */
-static enum rule_verdict rule_text(struct docmap *dm, const struct tok *t, struct rule_out *o)
+/* text, what is not a string: numbers and bools become their JSON text
+ * (reals as jansson prints them with 17 digits) */
+static __attribute__((noinline)) enum rule_verdict
+rule_text_other(struct docmap *dm, const struct tok *t, struct rule_out *o)
 {
 	char *s;
 	json_t *r;
 
-	if (t->kind == TK_STR) {
-		o->fv.v.text.s = t->s;
-		o->fv.v.text.len = t->n;
-		return keep(o, VK_TEXT);
-	}
 	buf_reset(&dm->scratch);
 	switch (t->kind) {
 	case TK_STR:
@@ -537,10 +536,21 @@ static enum rule_verdict rule_text(struct docmap *dm, const struct tok *t, struc
 	return reject(o, DOC_WRONG_TYPE);
 }
 
+/* text: strings, kept (the commonest rule of all: inlined) */
+static inline enum rule_verdict rule_text(struct docmap *dm, const struct tok *t,
+					  struct rule_out *o)
+{
+	if (t->kind != TK_STR)
+		return rule_text_other(dm, t, o);
+	o->fv.v.text.s = t->s;
+	o->fv.v.text.len = t->n;
+	return keep(o, VK_TEXT);
+}
+
 /* i64 and u64: integers in range; integral reals and (coerce) numeric
  * strings become integers */
-static enum rule_verdict rule_int(struct docmap *dm, const struct field_mapping *f,
-				  const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_int(struct docmap *dm, const struct field_mapping *f, const struct tok *t, struct rule_out *o)
 {
 	bool is_u = f->type == FT_U64;
 	const char *c;
@@ -587,8 +597,8 @@ static enum rule_verdict rule_int(struct docmap *dm, const struct field_mapping 
 }
 
 /* f64: numbers; a big integer and (coerce) a numeric string become reals */
-static enum rule_verdict rule_f64(struct docmap *dm, const struct field_mapping *f,
-				  const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_f64(struct docmap *dm, const struct field_mapping *f, const struct tok *t, struct rule_out *o)
 {
 	const char *c;
 	char tmp[64];
@@ -642,8 +652,9 @@ static unsigned datetime_sub_us(const char *s, size_t n, int64_t us)
 /* datetime: a string in the field's input formats, or a number when
  * unix_timestamp is allowed, always written as its canonical RFC 3339
  * string (kept when it is that already) */
-static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_mapping *f,
-				       const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_datetime(struct docmap *dm, const struct field_mapping *f, const struct tok *t,
+	      struct rule_out *o)
 {
 	char tmp[64], canon[DATETIME_RFC3339_MAX];
 	const char *c = NULL;
@@ -706,23 +717,32 @@ static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_map
  */
 static bool ipv4_plain(const char *s, size_t n, uint8_t out[16])
 {
-	const char *end = s + n;
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 
 	for (int part = 0; part < 4; part++) {
-		unsigned v = 0;
-		int digits = 0;
+		unsigned v, d;
 
-		if (part && (s >= end || *s++ != '.'))
+		if (part && (p >= end || *p++ != '.'))
 			return false;
-		while (s < end && *s >= '0' && *s <= '9' && digits < 3) {
-			v = v * 10 + (unsigned)(*s++ - '0');
-			digits++;
+		if (p >= end || (v = (unsigned)*p - '0') > 9)
+			return false;
+		p++;
+		/* a second and a third digit, none after a leading zero */
+		if (p < end && (d = (unsigned)*p - '0') <= 9) {
+			if (!v)
+				return false;
+			v = v * 10 + d;
+			p++;
+			if (p < end && (d = (unsigned)*p - '0') <= 9) {
+				v = v * 10 + d;
+				p++;
+				if (v > 255)
+					return false;
+			}
 		}
-		if (!digits || v > 255 || (digits > 1 && s[-digits] == '0'))
-			return false;
 		out[12 + part] = (uint8_t)v;
 	}
-	if (s != end)
+	if (p != end)
 		return false;
 	memset(out, 0, 10);
 	out[10] = 0xff;
@@ -731,7 +751,8 @@ static bool ipv4_plain(const char *s, size_t n, uint8_t out[16])
 }
 
 /* ip: a string holding an IPv4 or IPv6 address */
-static enum rule_verdict rule_ip(struct docmap *dm, const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_ip(struct docmap *dm, const struct tok *t, struct rule_out *o)
 {
 	const char *c;
 	char tmp[64];
@@ -745,8 +766,9 @@ static enum rule_verdict rule_ip(struct docmap *dm, const struct tok *t, struct 
 
 /* bytes: a string in the field's input_format (base64 or hex); the
  * decoded bytes are in dm->scratch */
-static enum rule_verdict rule_bytes(struct docmap *dm, const struct field_mapping *f,
-				    const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_bytes(struct docmap *dm, const struct field_mapping *f, const struct tok *t,
+	   struct rule_out *o)
 {
 	if (t->kind != TK_STR || !docmap_bytes_decode(f, t->s, t->n, &dm->scratch))
 		return reject(o, DOC_WRONG_TYPE);
@@ -755,9 +777,10 @@ static enum rule_verdict rule_bytes(struct docmap *dm, const struct field_mappin
 	return keep(o, VK_BYTES);
 }
 
-/* What field f's type makes of the scalar t (null is kept by every type). */
-static enum rule_verdict leaf_rule(struct docmap *dm, const struct field_mapping *f,
-				   const struct tok *t, struct rule_out *o)
+/* What field f's type makes of the scalar t (null is kept by every type).
+ * Inlined into each path (the rules of the rarer types are calls). */
+static inline __attribute__((always_inline)) enum rule_verdict
+leaf_rule(struct docmap *dm, const struct field_mapping *f, const struct tok *t, struct rule_out *o)
 {
 	o->has_value = false;
 	o->fv.path = NULL;
@@ -1034,6 +1057,14 @@ static json_t *lookup_path(json_t *doc, const char *path)
 }
 
 /* Map doc in place (doc is owned by the caller and may be modified). */
+/* The verdict on a document whose timestamp field is missing or null. */
+static int no_timestamp(const struct index_config *cfg, enum docmap_reason *reason,
+			struct qw_err *err)
+{
+	*reason = DOC_NO_TIMESTAMP;
+	return err_set(err, EX_DATAERR, "timestamp field '%s' is missing", cfg->timestamp_field);
+}
+
 static int map_inplace(struct docmap *dm, json_t *doc, enum docmap_reason *reason,
 		       struct qw_err *err)
 {
@@ -1050,11 +1081,8 @@ static int map_inplace(struct docmap *dm, json_t *doc, enum docmap_reason *reaso
 	if (cfg && cfg->timestamp_field) {
 		json_t *ts = lookup_path(doc, cfg->timestamp_field);
 
-		if (!ts || json_is_null(ts)) {
-			*reason = DOC_NO_TIMESTAMP;
-			return err_set(err, EX_DATAERR, "timestamp field '%s' is missing",
-				       cfg->timestamp_field);
-		}
+		if (!ts || json_is_null(ts))
+			return no_timestamp(cfg, reason, err);
 	}
 	return 0;
 }
@@ -1513,10 +1541,11 @@ json_str_run(const unsigned char *p, const unsigned char *end)
 		/* sixteen at a time: as signed bytes, controls and non-ASCII are below ' ' */
 		while (end - p >= 16) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-			__m128i stop = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(' ')),
-						    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-								 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-			unsigned bits = (unsigned)_mm_movemask_epi8(stop);
+			__m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+			__m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+			__m128i low = _mm_cmplt_epi8(v, _mm_set1_epi8(' '));
+			unsigned bits = (unsigned)_mm_movemask_epi8(
+				_mm_or_si128(low, _mm_or_si128(quote, backslash)));
 
 			if (bits) {
 				p += __builtin_ctz(bits);
@@ -1749,7 +1778,8 @@ static bool fx_wrote_null(const struct fast *fx)
 
 /* A string token at fx->p in canonical escaping: its span (quotes included).
  * Inlined: it runs for every key and string of every line. */
-static inline __attribute__((always_inline)) bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
+static inline __attribute__((always_inline)) bool fx_string(struct fast *fx, const char **s,
+							    size_t *n, bool *plain)
 {
 	const unsigned char *p = (const unsigned char *)fx->p + 1;
 	const unsigned char *end = (const unsigned char *)fx->end;
@@ -2133,6 +2163,17 @@ static inline bool fx_dyn_array(struct fast *fx, int depth)
 	return true;
 }
 
+/* The value of mapped field f (fx_value() with FX_LEAF, without its call). */
+static inline bool fx_leaf_value(struct fast *fx, const struct field_mapping *f, int depth)
+{
+	if (depth > FAST_MAX_DEPTH)
+		return false;
+	fx_ws(fx);
+	if (fx->p >= fx->end)
+		return false;
+	return *fx->p == '[' ? fx_leaf_array(fx, f, depth) : fx_leaf_scalar(fx, f, depth);
+}
+
 /* The keys of one object so far. */
 struct fx_keys {
 	const char *s[FAST_MAX_KEYS];
@@ -2176,8 +2217,8 @@ static inline bool fx_key_unique(struct fx_keys *k, uint64_t *mapped,
  * value as the mode says (strict: refused, lenient: read and dropped, then
  * *kept is false). */
 static inline bool fx_member_value(struct fast *fx, enum fast_ctx ctx,
-				   const struct field_mapping *m, int depth, bool top, struct fx_mark mark,
-				   bool *kept)
+				   const struct field_mapping *m, int depth, bool top,
+				   struct fx_mark mark, bool *kept)
 {
 	enum mapping_mode mode = fx->dm->cfg ? fx->dm->cfg->mode : MODE_DYNAMIC;
 	bool ok;
@@ -2191,7 +2232,7 @@ static inline bool fx_member_value(struct fast *fx, enum fast_ctx ctx,
 		       fx_value(fx, FX_OBJ, NULL, m->fields, m->n_fields, depth + 1, false);
 	}
 	if (m) {
-		if (!fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false))
+		if (!fx_leaf_value(fx, m, depth + 1))
 			return false;
 		if (top && m == fx->dm->ts_field)
 			fx->ts_seen = !fx_wrote_null(fx);
@@ -2281,7 +2322,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 	if (fx->p >= fx->end)
 		return false;
 	if (ctx == FX_LEAF)
-		return *fx->p == '[' ? fx_leaf_array(fx, f, depth) : fx_leaf_scalar(fx, f, depth);
+		return fx_leaf_value(fx, f, depth);
 	switch (*fx->p) {
 	case '{':
 		return fx_object(fx, ctx, fields, nf, depth, top);
@@ -2321,9 +2362,16 @@ int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struc
 			      cfg ? cfg->n_fields : 0, 1, true);
 		if (ok) {
 			fx_ws(&fx);
-			ok = fx.p == fx.end && (!cfg || !cfg->timestamp_field || fx.ts_seen);
+			ok = fx.p == fx.end;
 		}
-		if (ok) {
+		if (ok && cfg && cfg->timestamp_field && !fx.ts_seen && dm->ts_top) {
+			/* read to its end, all its fields kept: only map_inplace()'s
+			 * timestamp check is left, and the mapped top-level field
+			 * is absent or null */
+			buf_truncate(out, mark);
+			return no_timestamp(cfg, reason, err);
+		}
+		if (ok && (!cfg || !cfg->timestamp_field || fx.ts_seen)) {
 			fx_flush(&fx);
 			return 0;
 		}
@@ -2352,6 +2400,10 @@ struct scan {
 	const char *p, *end;
 	struct docmap_values *dv;
 	bool ts_seen;
+	/* the path of a top-level leaf's values, its key in the line (NULL:
+	 * dm->path), so that the commonest path is not copied twice */
+	const char *key;
+	size_t key_len;
 };
 
 #define SCAN_MAX_DEPTH 32
@@ -2381,7 +2433,8 @@ static inline void sc_ws(struct scan *sc)
  * Gives up on what jansson rejects (control characters, invalid UTF-8,
  * \u0000, lone surrogates, bad escapes).
  */
-static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
+static inline __attribute__((always_inline)) bool sc_string(struct scan *sc, const char **s,
+							    size_t *n, size_t *off)
 {
 	const unsigned char *p = (const unsigned char *)sc->p + 1;
 	const unsigned char *end = (const unsigned char *)sc->end;
@@ -2423,8 +2476,9 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 	}
 }
 
-/* An object key at sc->p: plain (no escape). */
-static bool sc_key(struct scan *sc, const char **s, size_t *n)
+/* An object key at sc->p: plain (no escape). Inlined, as sc_string(): they
+ * run for every key and string of every line. */
+static inline __attribute__((always_inline)) bool sc_key(struct scan *sc, const char **s, size_t *n)
 {
 	const unsigned char *start = (const unsigned char *)sc->p + 1;
 	const unsigned char *end = (const unsigned char *)sc->end;
@@ -2547,7 +2601,10 @@ static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
 {
 	struct buf *path = &sc->dm->path;
 
-	dv_push(sc->dv, path->data ? path->data : "", path->len, fv, text_off);
+	if (sc->key)
+		dv_push(sc->dv, sc->key, sc->key_len, fv, text_off);
+	else
+		dv_push(sc->dv, path->data ? path->data : "", path->len, fv, text_off);
 }
 
 /* One scalar string/number/bool/null value under a json field or unmapped (visit_inferred). */
@@ -2668,8 +2725,9 @@ static inline bool sc_key_unique(struct scan *sc, size_t base, uint64_t mask[4],
 {
 	int seen = mapped_key_seen(mapped, fields, m);
 
-	return seen < 0 ? sc_key_new(sc, base, mask, s, n, json_key_hash((const unsigned char *)s, n))
-			: !seen;
+	if (seen >= 0)
+		return !seen;
+	return sc_key_new(sc, base, mask, s, n, json_key_hash((const unsigned char *)s, n));
 }
 
 static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth)
@@ -2822,7 +2880,13 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		sc_ws(sc);
 		if (sc->p >= sc->end)
 			return false;
-		old = path_push(&sc->dm->path, s, n);
+		if (top && m && m->type != FT_OBJECT && m->type != FT_JSON) {
+			sc->key = s;
+			sc->key_len = n;
+			old = 0;
+		} else {
+			old = path_push(&sc->dm->path, s, n);
+		}
 		if (tsf && tsf_len == n && memcmp(tsf, s, n) == 0)
 			is_ts = true;
 		vstart = sc->p;
@@ -2870,7 +2934,10 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		} else {
 			ok = sc_leaf(sc, m, 0, depth, &dt);
 		}
-		buf_truncate(&sc->dm->path, old);
+		if (sc->key)
+			sc->key = NULL;
+		else
+			buf_truncate(&sc->dm->path, old);
 		if (!ok)
 			return false;
 		for (size_t i = 0; top && i < sc->dv->n_cap; i++) {
@@ -2895,7 +2962,7 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct docmap_values *dv)
 {
 	const struct index_config *cfg = dm->cfg;
-	struct scan sc = { dm, line, line + len, dv, false };
+	struct scan sc = { dm, line, line + len, dv, false, NULL, 0 };
 
 	dv->n = 0;
 	dv->nkeys = 0;
