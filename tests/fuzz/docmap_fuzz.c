@@ -149,8 +149,9 @@ static void check(struct docmap *dm, const uint8_t *data, size_t size)
 	if (docmap_map_line(dm, (const char *)data, size, &out, &reason, &e)) {
 		if (reason == DOC_OK || reason >= DOC_REASON_COUNT || e.msg[0] == '\0' || out)
 			abort();
-		if (fr == 0 || fast_reason != reason)
-			abort();         /* the one-pass path must reject the same way */
+		/* the one-pass path must reject the same way, its output untouched */
+		if (fr == 0 || fast_reason != reason || strcmp(fe.msg, e.msg) != 0 || fast.len != 0)
+			abort();
 		buf_free(&fast);
 		return;
 	}

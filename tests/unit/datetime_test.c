@@ -43,6 +43,59 @@ static void formats_json(int64_t us, const char *fmt, const char *want)
 	buf_free(&b);
 }
 
+/*
+ * datetime_parse_canonical() against its oracle, the formatter: every
+ * instant's canonical string reads back as that instant, and a string it
+ * accepts (canonical strings with one byte changed, most of them not) is
+ * one the formatter writes and the rfc3339 parser reads the same way.
+ */
+static void canonical_agrees(void)
+{
+	int64_t scratch_us;
+	const char alphabet[] = "0123456789-T:.Zz +";
+	uint64_t x = 88172645463325252u;
+	int wrong = 0, accepted = 0, mutants = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		char t[DATETIME_RFC3339_MAX], m[DATETIME_RFC3339_MAX], again[DATETIME_RFC3339_MAX];
+		int64_t us, got = 0, parsed = 0;
+		size_t n;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* years 0000 to 9999; every third with a whole second, every third in millis */
+		us = (int64_t)(x % 315537897600000000u) - 62167219200000000;
+		if (i % 3 == 0)
+			us -= us % 1000000 + (us % 1000000 < 0 ? 1000000 : 0);
+		else if (i % 3 == 1)
+			us -= us % 1000 + (us % 1000 < 0 ? 1000 : 0);
+		n = datetime_rfc3339_chars(us, t);
+		if (!datetime_parse_canonical(t, n, &got) || got != us)
+			wrong++;
+		memcpy(m, t, n);
+		m[x % n] = alphabet[(x >> 20) % (sizeof(alphabet) - 1)];
+		if (memcmp(m, t, n) == 0)
+			continue;
+		mutants++;
+		if (!datetime_parse_canonical(m, n, &got))
+			continue;
+		accepted++;
+		if (datetime_rfc3339_chars(got, again) != n || memcmp(again, m, n) != 0 ||
+		    !datetime_parse("rfc3339", m, n, &parsed) || parsed != got)
+			wrong++;
+	}
+	ok(wrong == 0 && accepted > 0 && accepted < mutants,
+	   "canonical rfc3339 fast path agrees with the formatter (%d of %d changed strings taken)",
+	   accepted, mutants);
+	ok(!datetime_parse_canonical("2020-06-10T02:50:56.500Z", 24, &scratch_us) &&
+	   !datetime_parse_canonical("2020-06-10T02:50:60Z", 20, &scratch_us) &&
+	   !datetime_parse_canonical("2023-02-29T12:00:00Z", 20, &scratch_us) &&
+	   !datetime_parse_canonical("2020-06-10T02:50:56.Z", 21, &scratch_us) &&
+	   !datetime_parse_canonical("2020-06-10T02:50:56.1234567Z", 28, &scratch_us) &&
+	   !datetime_parse_canonical("2020-06-10t02:50:56Z", 20, &scratch_us),
+	   "canonical rfc3339 fast path refuses trailing zeros, second 60, 29 February 2023, "
+	   "an empty or 7-digit fraction, a lower-case t");
+}
+
 int main(void)
 {
 	int64_t us;
@@ -250,5 +303,6 @@ int main(void)
 	}
 	ok(datetime_days_from_civil(1970, 1, 1) == 0 && datetime_days_from_civil(2000, 3, 1) == 11017,
 	   "days from civil");
+	canonical_agrees();
 	return tap_done();
 }

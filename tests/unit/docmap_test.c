@@ -85,14 +85,17 @@ static void check_map(struct docmap *dm, const char *line, const char *want,
 		/* the one-pass path agrees, byte for byte */
 		struct buf fast = BUF_INIT, slow = BUF_INIT;
 		enum docmap_reason fr = DOC_OK;
-		int f = docmap_canonical_line(dm, line, strlen(line), &fast, &fr, &err);
+		struct qw_err ferr = QW_ERR_INIT;
+		int f = docmap_canonical_line(dm, line, strlen(line), &fast, &fr, &ferr);
 
 		if (out)
 			docmap_serialize(out, &slow);
 		if (!ok(want ? (f == 0 && fast.len == slow.len && memcmp(fast.data, slow.data, slow.len) == 0)
-			     : (f == -1 && fr == want_reason && fast.len == 0),
+			     : (f == -1 && fr == want_reason && fast.len == 0 &&
+				strcmp(ferr.msg, err.msg) == 0),
 			"%s: docmap_canonical_line agrees", what))
-			tap_diag("fast r=%d reason=%s out=%s", f, docmap_reason_name(fr), buf_str(&fast));
+			tap_diag("fast r=%d reason=%s err='%s' out=%s", f, docmap_reason_name(fr),
+				 ferr.msg, buf_str(&fast));
 		/* the no-tree walk agrees on the line and on its canonical form */
 		check_scan(dm, line, strlen(line), what);
 		if (out)

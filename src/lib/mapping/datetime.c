@@ -963,6 +963,57 @@ unsigned datetime_rfc3339_sub_us(const char *s, size_t len)
 	return ns;
 }
 
+/* The n digits at s as a number, or -1 when one of them is no digit. */
+static int canonical_digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return -1;
+		v = v * 10 + (int)d;
+	}
+	return v;
+}
+
+/*
+ * Reads only the one shape rfc3339_chars_ns(us, 0) writes, so that a true
+ * answer means the characters are canonical without formatting them again:
+ * four-digit year, a valid date and time of day (no leap second), and a
+ * fraction of 1 to 6 digits without trailing zeros.
+ */
+bool datetime_parse_canonical(const char *s, size_t len, int64_t *us)
+{
+	int year, month, day, hour, minute, second, micros = 0;
+	size_t frac = 0;
+
+	if (len < 20 || len > 27 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+	    s[16] != ':' || s[len - 1] != 'Z')
+		return false;
+	if (len > 20) {
+		frac = len - 21;
+		if (s[19] != '.' || frac == 0 || s[len - 2] == '0' ||
+		    (micros = canonical_digits(s + 20, (int)frac)) < 0)
+			return false;
+		for (size_t i = frac; i < 6; i++)
+			micros *= 10;
+	}
+	year = canonical_digits(s, 4);
+	month = canonical_digits(s + 5, 2);
+	day = canonical_digits(s + 8, 2);
+	hour = canonical_digits(s + 11, 2);
+	minute = canonical_digits(s + 14, 2);
+	second = canonical_digits(s + 17, 2);
+	if (year < 0 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
+	    hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59)
+		return false;
+	*us = ((datetime_days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 +
+		hour * 3600 + minute * 60 + second) * 1000000) + micros;
+	return true;
+}
+
 static const char *const month_abbr[12] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };

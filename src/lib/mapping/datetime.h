@@ -58,6 +58,10 @@ unsigned datetime_rfc3339_sub_us(const char *s, size_t len);
 /* The same characters into t (no NUL), their count returned. */
 #define DATETIME_RFC3339_MAX 48
 size_t datetime_rfc3339_chars(int64_t us, char t[DATETIME_RFC3339_MAX]);
+/* Whether s (len bytes) is exactly what datetime_rfc3339_chars() writes
+ * for some instant, with it in *us: the fast path for values already
+ * canonical (a false answer says nothing: parse them the usual way). */
+bool datetime_parse_canonical(const char *s, size_t len, int64_t *us);
 /* Format in an output_format: rfc3339, unix_timestamp_secs/millis/micros/nanos,
  * or a strptime pattern. Appends a JSON value (a string or a number) to out. */
 void datetime_format_json(int64_t us, const char *output_format, struct buf *out);

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "base/buf.h"
 #include "base/utf8.h"
@@ -23,6 +26,7 @@ struct docmap {
 	struct buf cstr;         /* long string tokens as C strings (tok_cstr) */
 	struct buf tokbuf;       /* decoded strings of the canonical fast path */
 	const struct field_mapping *ts_field;
+	bool ts_top;      /* ts_field is one of cfg->fields (a top-level key names it) */
 	const char **unstored;   /* paths of the fields with stored: false */
 	size_t n_unstored;
 	/* the mapping of the key met at each place of an object in the last
@@ -62,6 +66,8 @@ struct docmap *docmap_new(const struct index_config *cfg)
 	dm->cfg = cfg;
 	if (cfg && cfg->timestamp_field)
 		dm->ts_field = config_find_field(cfg, cfg->timestamp_field);
+	for (size_t i = 0; dm->ts_field && i < cfg->n_fields; i++)
+		dm->ts_top |= dm->ts_field == &cfg->fields[i];
 	for (size_t i = 0; cfg && i < cfg->n_leaves; i++) {
 		if (!cfg->leaves[i]->opts.stored) {
 			dm->unstored = xreallocarray(dm->unstored, dm->n_unstored + 1,
@@ -173,13 +179,25 @@ static int wrong_type(struct docmap *dm, const struct field_mapping *f, const js
 		       f->is_array ? "array<" : "", type_label(f), f->is_array ? ">" : "", what);
 }
 
+/* buf_add without a call while the buffer has room. */
+static inline void out_n(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len <= n) {
+		buf_add(b, p, n);
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 static size_t path_push(struct buf *p, const char *key, size_t klen)
 {
 	size_t old = p->len;
 
 	if (old)
-		buf_addc(p, '.');
-	buf_add(p, key, klen);
+		out_n(p, ".", 1);
+	out_n(p, key, klen);
 	return old;
 }
 
@@ -190,23 +208,46 @@ static const struct field_mapping *find_mapping(const struct docmap *dm,
 	return config_child(dm->cfg, fields, n, key, strlen(key));
 }
 
+/* memcmp(a, b, n) == 0 without a call, for short keys: a word at a time,
+ * never reading past either end. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /*
  * config_child() for the key s (n bytes) at place ord of an object whose
  * mappings are fields: when the same place of the same object held the
  * same key in the last line, the answer then, without hashing (sibling
  * names are unique, so the answer is the same).
  */
-static const struct field_mapping *child_hinted(struct docmap *dm,
-						const struct field_mapping *fields, size_t nf,
-						const char *s, size_t n, size_t ord)
+static const struct field_mapping *child_unhinted(struct docmap *dm, struct key_hint *h,
+						  const struct field_mapping *fields, size_t nf,
+						  const char *s, size_t n, size_t ord)
 {
-	size_t slot = (ord + ((uintptr_t)fields >> 4) * 31) % KEY_HINTS;
-	struct key_hint *h = &dm->hints[slot];
-	const struct field_mapping *m;
+	const struct field_mapping *m = config_child(dm->cfg, fields, nf, s, n);
 
-	if (h->fields == fields && h->ord == ord && h->n == n && memcmp(h->key, s, n) == 0)
-		return h->m;
-	m = config_child(dm->cfg, fields, nf, s, n);
 	if (n <= KEY_HINT_LEN) {
 		h->fields = fields;
 		h->ord = ord;
@@ -215,6 +256,40 @@ static const struct field_mapping *child_hinted(struct docmap *dm,
 		memcpy(h->key, s, n);
 	}
 	return m;
+}
+
+/* Inlined, the miss (child_unhinted) not: a hit costs no call. */
+static inline const struct field_mapping *
+child_hinted(struct docmap *dm, const struct field_mapping *fields, size_t nf, const char *s,
+	     size_t n, size_t ord)
+{
+	size_t slot = (ord + ((uintptr_t)fields >> 4) * 31) % KEY_HINTS;
+	struct key_hint *h = &dm->hints[slot];
+
+	if (h->fields == fields && h->ord == ord && h->n == n && same_bytes(h->key, s, n))
+		return h->m;
+	return child_unhinted(dm, h, fields, nf, s, n, ord);
+}
+
+/*
+ * The duplicate check of the one-pass paths for a key that maps to m among
+ * fields: names of sibling fields are unique, so the keys of the first 64
+ * fields are told apart by their field, a bit each in *mapped. 1 when m's
+ * key was seen in this object, 0 when not (now it is), -1 when the key must
+ * be compared with the others (unmapped, or a later field).
+ */
+static inline int mapped_key_seen(uint64_t *mapped, const struct field_mapping *fields,
+				  const struct field_mapping *m)
+{
+	uint64_t bit;
+
+	if (!m || (size_t)(m - fields) >= 64)
+		return -1;
+	bit = UINT64_C(1) << (m - fields);
+	if (*mapped & bit)
+		return 1;
+	*mapped |= bit;
+	return 0;
 }
 
 /* Nesting depth check for subtrees kept as they are (json fields, dynamic). */
@@ -425,9 +500,10 @@ static bool rule_reads_string(const struct field_mapping *f)
 	return f->type != FT_TEXT;
 }
 
-/* text: strings; numbers and bools become their JSON text (reals as
- * jansson prints them with 17 digits) */
-static enum rule_verdict rule_text(struct docmap *dm, const struct tok *t, struct rule_out *o)
+/* text, what is not a string: numbers and bools become their JSON text
+ * (reals as jansson prints them with 17 digits) */
+static __attribute__((noinline)) enum rule_verdict
+rule_text_other(struct docmap *dm, const struct tok *t, struct rule_out *o)
 {
 	char *s;
 	json_t *r;
@@ -435,9 +511,7 @@ static enum rule_verdict rule_text(struct docmap *dm, const struct tok *t, struc
 	buf_reset(&dm->scratch);
 	switch (t->kind) {
 	case TK_STR:
-		o->fv.v.text.s = t->s;
-		o->fv.v.text.len = t->n;
-		return keep(o, VK_TEXT);
+		break;
 	case TK_INT:
 		buf_addf(&dm->scratch, "%lld", (long long)t->i);
 		return rewrite_scratch(dm, o);
@@ -462,10 +536,21 @@ static enum rule_verdict rule_text(struct docmap *dm, const struct tok *t, struc
 	return reject(o, DOC_WRONG_TYPE);
 }
 
+/* text: strings, kept (the commonest rule of all: inlined) */
+static inline enum rule_verdict rule_text(struct docmap *dm, const struct tok *t,
+					  struct rule_out *o)
+{
+	if (t->kind != TK_STR)
+		return rule_text_other(dm, t, o);
+	o->fv.v.text.s = t->s;
+	o->fv.v.text.len = t->n;
+	return keep(o, VK_TEXT);
+}
+
 /* i64 and u64: integers in range; integral reals and (coerce) numeric
  * strings become integers */
-static enum rule_verdict rule_int(struct docmap *dm, const struct field_mapping *f,
-				  const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_int(struct docmap *dm, const struct field_mapping *f, const struct tok *t, struct rule_out *o)
 {
 	bool is_u = f->type == FT_U64;
 	const char *c;
@@ -512,8 +597,8 @@ static enum rule_verdict rule_int(struct docmap *dm, const struct field_mapping 
 }
 
 /* f64: numbers; a big integer and (coerce) a numeric string become reals */
-static enum rule_verdict rule_f64(struct docmap *dm, const struct field_mapping *f,
-				  const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_f64(struct docmap *dm, const struct field_mapping *f, const struct tok *t, struct rule_out *o)
 {
 	const char *c;
 	char tmp[64];
@@ -567,8 +652,9 @@ static unsigned datetime_sub_us(const char *s, size_t n, int64_t us)
 /* datetime: a string in the field's input formats, or a number when
  * unix_timestamp is allowed, always written as its canonical RFC 3339
  * string (kept when it is that already) */
-static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_mapping *f,
-				       const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_datetime(struct docmap *dm, const struct field_mapping *f, const struct tok *t,
+	      struct rule_out *o)
 {
 	char tmp[64], canon[DATETIME_RFC3339_MAX];
 	const char *c = NULL;
@@ -577,6 +663,13 @@ static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_map
 	bool ok = false;
 	size_t n;
 
+	if (t->kind == TK_STR && datetime_parse_canonical(t->s, t->n, &us)) {
+		/* what value_parse_datetime() reads first, kept as it is */
+		o->has_value = true;
+		o->fv.kind = VK_DATETIME;
+		o->fv.v.dt_us = us;
+		return RULE_KEEP;
+	}
 	switch (t->kind) {
 	case TK_STR:
 		ok = (c = tok_cstr(dm, t, tmp)) && value_parse_datetime(f->input_formats,
@@ -616,12 +709,56 @@ static enum rule_verdict rule_datetime(struct docmap *dm, const struct field_map
 	return rewrite_scratch(dm, o);
 }
 
+/*
+ * An IPv4 address in its plainest dotted form (four parts of 1 to 3 digits,
+ * no leading zero, each at most 255) as value_parse_ip() stores it (mapped
+ * into IPv6): every such string is one inet_pton() reads the same way, so
+ * this is its fast path; false leaves the string to value_parse_ip().
+ */
+static bool ipv4_plain(const char *s, size_t n, uint8_t out[16])
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned v, d;
+
+		if (part && (p >= end || *p++ != '.'))
+			return false;
+		if (p >= end || (v = (unsigned)*p - '0') > 9)
+			return false;
+		p++;
+		/* a second and a third digit, none after a leading zero */
+		if (p < end && (d = (unsigned)*p - '0') <= 9) {
+			if (!v)
+				return false;
+			v = v * 10 + d;
+			p++;
+			if (p < end && (d = (unsigned)*p - '0') <= 9) {
+				v = v * 10 + d;
+				p++;
+				if (v > 255)
+					return false;
+			}
+		}
+		out[12 + part] = (uint8_t)v;
+	}
+	if (p != end)
+		return false;
+	memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	return true;
+}
+
 /* ip: a string holding an IPv4 or IPv6 address */
-static enum rule_verdict rule_ip(struct docmap *dm, const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_ip(struct docmap *dm, const struct tok *t, struct rule_out *o)
 {
 	const char *c;
 	char tmp[64];
 
+	if (t->kind == TK_STR && ipv4_plain(t->s, t->n, o->fv.v.ip))
+		return keep(o, VK_IP);
 	if (t->kind == TK_STR && (c = tok_cstr(dm, t, tmp)) && value_parse_ip(c, o->fv.v.ip))
 		return keep(o, VK_IP);
 	return reject(o, DOC_WRONG_TYPE);
@@ -629,8 +766,9 @@ static enum rule_verdict rule_ip(struct docmap *dm, const struct tok *t, struct 
 
 /* bytes: a string in the field's input_format (base64 or hex); the
  * decoded bytes are in dm->scratch */
-static enum rule_verdict rule_bytes(struct docmap *dm, const struct field_mapping *f,
-				    const struct tok *t, struct rule_out *o)
+static __attribute__((noinline)) enum rule_verdict
+rule_bytes(struct docmap *dm, const struct field_mapping *f, const struct tok *t,
+	   struct rule_out *o)
 {
 	if (t->kind != TK_STR || !docmap_bytes_decode(f, t->s, t->n, &dm->scratch))
 		return reject(o, DOC_WRONG_TYPE);
@@ -639,9 +777,10 @@ static enum rule_verdict rule_bytes(struct docmap *dm, const struct field_mappin
 	return keep(o, VK_BYTES);
 }
 
-/* What field f's type makes of the scalar t (null is kept by every type). */
-static enum rule_verdict leaf_rule(struct docmap *dm, const struct field_mapping *f,
-				   const struct tok *t, struct rule_out *o)
+/* What field f's type makes of the scalar t (null is kept by every type).
+ * Inlined into each path (the rules of the rarer types are calls). */
+static inline __attribute__((always_inline)) enum rule_verdict
+leaf_rule(struct docmap *dm, const struct field_mapping *f, const struct tok *t, struct rule_out *o)
 {
 	o->has_value = false;
 	o->fv.path = NULL;
@@ -918,6 +1057,14 @@ static json_t *lookup_path(json_t *doc, const char *path)
 }
 
 /* Map doc in place (doc is owned by the caller and may be modified). */
+/* The verdict on a document whose timestamp field is missing or null. */
+static int no_timestamp(const struct index_config *cfg, enum docmap_reason *reason,
+			struct qw_err *err)
+{
+	*reason = DOC_NO_TIMESTAMP;
+	return err_set(err, EX_DATAERR, "timestamp field '%s' is missing", cfg->timestamp_field);
+}
+
 static int map_inplace(struct docmap *dm, json_t *doc, enum docmap_reason *reason,
 		       struct qw_err *err)
 {
@@ -934,11 +1081,8 @@ static int map_inplace(struct docmap *dm, json_t *doc, enum docmap_reason *reaso
 	if (cfg && cfg->timestamp_field) {
 		json_t *ts = lookup_path(doc, cfg->timestamp_field);
 
-		if (!ts || json_is_null(ts)) {
-			*reason = DOC_NO_TIMESTAMP;
-			return err_set(err, EX_DATAERR, "timestamp field '%s' is missing",
-				       cfg->timestamp_field);
-		}
+		if (!ts || json_is_null(ts))
+			return no_timestamp(cfg, reason, err);
 	}
 	return 0;
 }
@@ -1350,6 +1494,9 @@ void docmap_serialize(json_t *v, struct buf *out)
 
 static inline const char *json_ws(const char *p, const char *end)
 {
+	/* most tokens follow one another with no whitespace between them */
+	if (p < end && (unsigned char)*p > ' ')
+		return p;
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
@@ -1362,52 +1509,106 @@ static inline bool json_lit(const char *p, const char *end, const char *lit, siz
 }
 
 /*
+ * The bytes of v (8 bytes of a string body) that stop an unescaped run: the
+ * high bit of each byte that is '"', '\\', a control character or not ASCII.
+ * Above the lowest flagged byte, a borrow may flag bytes that do not stop
+ * the run: only the lowest flag is exact.
+ */
+static inline uint64_t json_run_stops(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+
+	return (v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/*
  * The unescaped run of a string body from p: printable ASCII other than '"'
  * and '\\', and well-formed UTF-8 sequences. Returns where it stops: end, a
  * '"', a '\\', or a byte no JSON string holds raw (a control character or a
- * byte of invalid UTF-8). With h, folds the run's bytes into the FNV-1a hash
- * *h (inlined, so the test is resolved at compile time).
+ * byte of invalid UTF-8). Sixteen bytes at a time with SSE2, then eight: on
+ * a little-endian machine the lowest stop flag says which byte stopped it,
+ * elsewhere the bytes of the word that stopped it are looked at one by one.
  */
 static inline __attribute__((always_inline)) const unsigned char *
-json_str_run(const unsigned char *p, const unsigned char *end, uint32_t *h)
+json_str_run(const unsigned char *p, const unsigned char *end)
 {
-	uint32_t x = h ? *h : 0;
-
 	for (;;) {
 		uint32_t cp;
 		size_t k;
 
-		/* without a hash: 8 bytes at a time while none of them stops the run */
-		while (!h && end - p >= 8) {
-			const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-			uint64_t v, q, b;
+#if defined(__SSE2__)
+		/* sixteen at a time: as signed bytes, controls and non-ASCII are below ' ' */
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+			__m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+			__m128i low = _mm_cmplt_epi8(v, _mm_set1_epi8(' '));
+			unsigned bits = (unsigned)_mm_movemask_epi8(
+				_mm_or_si128(low, _mm_or_si128(quote, backslash)));
+
+			if (bits) {
+				p += __builtin_ctz(bits);
+				goto stopped;
+			}
+			p += 16;
+		}
+#endif
+		while (end - p >= 8) {
+			uint64_t v, stops;
 
 			memcpy(&v, p, 8);
-			q = v ^ (ones * '"');
-			b = v ^ (ones * '\\');
-			if (((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) &
-			     highs) != 0)
+			stops = json_run_stops(v);
+			if (stops) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				p += (unsigned)__builtin_ctzll(stops) >> 3;
+				goto stopped;
+#else
 				break;
+#endif
+			}
 			p += 8;
 		}
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
-			if (h)
-				x = (x ^ *p) * 16777619u;
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 			p++;
-		}
+#if defined(__SSE2__) || (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+	stopped:
+#endif
 		if (p >= end || *p < 0x80)
 			break;
 		k = utf8_decode(p, (size_t)(end - p), &cp);
 		if (!k)
 			break;
-		if (h)
-			for (size_t i = 0; i < k; i++)
-				x = (x ^ p[i]) * 16777619u;
 		p += k;
 	}
-	if (h)
-		*h = x;
 	return p;
+}
+
+/*
+ * The hash of a key (n bytes at s) that the one-pass scan's duplicate check
+ * files it under: a word at a time; its top byte picks the filter's bit.
+ */
+static inline uint32_t json_key_hash(const unsigned char *s, size_t n)
+{
+	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15u, w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
+	}
+	if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		h = (h ^ (a | (uint64_t)b << 32)) * 0xff51afd7ed558ccdu;
+	} else if (n) {
+		w = s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+	}
+	h ^= h >> 29;
+	return (uint32_t)((h * 0xc4ceb9fe1a85ec53u) >> 32);
 }
 
 static int json_hex4(const unsigned char *p)
@@ -1489,29 +1690,6 @@ static inline bool json_escape_canonical(const unsigned char *p, size_t k, unsig
 
 /* ---------------------------------------------------------------- one-pass mapping */
 
-/* buf_addc/buf_add without a call while the buffer has room (the fast
- * path writes every token through them). */
-static inline void out_c(struct buf *b, char c)
-{
-	if (b->cap - b->len < 2) {
-		buf_addc(b, c);
-		return;
-	}
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
-}
-
-static inline void out_n(struct buf *b, const void *p, size_t n)
-{
-	if (b->cap - b->len <= n) {
-		buf_add(b, p, n);
-		return;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 /*
  * The fast path of docmap_canonical_line(): a JSON scanner that writes the
  * canonical form while it reads, for documents where that is easy: strings
@@ -1526,6 +1704,18 @@ struct fast {
 	const char *p, *end;
 	struct buf *out;
 	bool ts_seen;
+	/* What it writes is mostly the line's own bytes, in order: the output
+	 * is out followed by the line's [copy_from, copy_to), which grows while
+	 * the bytes written are the next ones of the line (a canonical line is
+	 * copied once, at the end). */
+	const char *copy_from, *copy_to;
+	const char *comma;   /* the last ',' read between items */
+};
+
+/* Where the output stands, to go back to (a member dropped in lenient mode). */
+struct fx_mark {
+	size_t len;
+	const char *copy_from, *copy_to;
 };
 
 #define FAST_MAX_DEPTH 64
@@ -1538,8 +1728,58 @@ static inline void fx_ws(struct fast *fx)
 	fx->p = json_ws(fx->p, fx->end);
 }
 
-/* A string token at fx->p in canonical escaping: its span (quotes included). */
-static bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
+/* The pending bytes of the line written to out. */
+static inline void fx_flush(struct fast *fx)
+{
+	if (fx->copy_to != fx->copy_from)
+		out_n(fx->out, fx->copy_from, (size_t)(fx->copy_to - fx->copy_from));
+	fx->copy_from = fx->copy_to = NULL;
+}
+
+/* Output the line's bytes [s, s + n). */
+static inline void fx_copy(struct fast *fx, const char *s, size_t n)
+{
+	if (s != fx->copy_to) {
+		fx_flush(fx);
+		fx->copy_from = s;
+	}
+	fx->copy_to = s + n;
+}
+
+static inline struct fx_mark fx_mark(const struct fast *fx)
+{
+	return (struct fx_mark){ fx->out->len, fx->copy_from, fx->copy_to };
+}
+
+/* Forget what was output since m (out only grew since then). */
+static inline void fx_back_to(struct fast *fx, struct fx_mark m)
+{
+	buf_truncate(fx->out, m.len);
+	fx->copy_from = m.copy_from;
+	fx->copy_to = m.copy_to;
+}
+
+/* Whether the output so far ends with null. */
+static bool fx_wrote_null(const struct fast *fx)
+{
+	size_t pend = (size_t)(fx->copy_to - fx->copy_from), old;
+	char tail[4];
+
+	if (pend >= 4)
+		return memcmp(fx->copy_to - 4, "null", 4) == 0;
+	old = 4 - pend;
+	if (fx->out->len < old)
+		return false;
+	memcpy(tail, fx->out->data + fx->out->len - old, old);
+	if (pend)
+		memcpy(tail + old, fx->copy_from, pend);
+	return memcmp(tail, "null", 4) == 0;
+}
+
+/* A string token at fx->p in canonical escaping: its span (quotes included).
+ * Inlined: it runs for every key and string of every line. */
+static inline __attribute__((always_inline)) bool fx_string(struct fast *fx, const char **s,
+							    size_t *n, bool *plain)
 {
 	const unsigned char *p = (const unsigned char *)fx->p + 1;
 	const unsigned char *end = (const unsigned char *)fx->end;
@@ -1549,7 +1789,7 @@ static bool fx_string(struct fast *fx, const char **s, size_t *n, bool *plain)
 		unsigned cp;
 		size_t k;
 
-		p = json_str_run(p, end, NULL);
+		p = json_str_run(p, end);
 		if (p >= end || *p != '\\')
 			break;
 		*plain = false;
@@ -1729,7 +1969,7 @@ static void fx_decode(struct buf *out, const char *s, size_t n)
 
 	buf_reset(out);
 	while (p < end) {
-		const unsigned char *run = json_str_run(p, end, NULL);
+		const unsigned char *run = json_str_run(p, end);
 		unsigned cp = 0;
 		size_t k;
 
@@ -1816,7 +2056,7 @@ static bool fx_lit(struct fast *fx, const char *lit, size_t n)
 {
 	if (!json_lit(fx->p, fx->end, lit, n))
 		return false;
-	out_n(fx->out, lit, n);
+	fx_copy(fx, fx->p, n);
 	fx->p += n;
 	return true;
 }
@@ -1842,9 +2082,10 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 	case RULE_KEEP:
 		if (!verbatim)
 			return false;
-		out_n(fx->out, start, (size_t)(fx->p - start));
+		fx_copy(fx, start, (size_t)(fx->p - start));
 		return true;
 	case RULE_REWRITE:
+		fx_flush(fx);
 		fx_put(fx->out, &o.nt);
 		return true;
 	case RULE_REJECT:
@@ -1855,21 +2096,19 @@ static bool fx_leaf_scalar(struct fast *fx, const struct field_mapping *f, int d
 
 /* Past the opening byte of an object or array (copied to out); true when
  * the closing byte follows at once (copied too). */
-static inline bool fx_open_empty(struct fast *fx, char open, char close)
+static inline bool fx_open_empty(struct fast *fx, char close)
 {
-	fx->p++;
-	out_c(fx->out, open);
+	fx_copy(fx, fx->p++, 1);
 	fx_ws(fx);
 	if (fx->p < fx->end && *fx->p == close) {
-		fx->p++;
-		out_c(fx->out, close);
+		fx_copy(fx, fx->p++, 1);
 		return true;
 	}
 	return false;
 }
 
-/* After an element or member: a ',' (*more) or the closing byte (copied);
- * anything else is false. */
+/* After an element or member: a ',' (*more, fx->comma), or the closing byte
+ * (copied); anything else is false. */
 static inline bool fx_after_item(struct fast *fx, char close, bool *more)
 {
 	fx_ws(fx);
@@ -1878,9 +2117,11 @@ static inline bool fx_after_item(struct fast *fx, char close, bool *more)
 	*more = *fx->p == ',';
 	if (!*more && *fx->p != close)
 		return false;
+	if (*more)
+		fx->comma = fx->p;
+	else
+		fx_copy(fx, fx->p, 1);
 	fx->p++;
-	if (!*more)
-		out_c(fx->out, close);
 	return true;
 }
 
@@ -1891,14 +2132,14 @@ static inline bool fx_leaf_array(struct fast *fx, const struct field_mapping *f,
 
 	if (!f->is_array || f->type == FT_JSON)
 		return false;
-	if (fx_open_empty(fx, '[', ']'))
+	if (fx_open_empty(fx, ']'))
 		return true;
 	for (size_t count = 0; more; count++) {
 		fx_ws(fx);
 		if (fx->p >= fx->end || *fx->p == '[')
 			return false;
 		if (count)
-			out_c(fx->out, ',');
+			fx_copy(fx, fx->comma, 1);
 		if (!fx_leaf_scalar(fx, f, depth + 1) || !fx_after_item(fx, ']', &more))
 			return false;
 	}
@@ -1910,16 +2151,27 @@ static inline bool fx_dyn_array(struct fast *fx, int depth)
 {
 	bool more = true;
 
-	if (fx_open_empty(fx, '[', ']'))
+	if (fx_open_empty(fx, ']'))
 		return true;
 	for (size_t count = 0; more; count++) {
 		if (count)
-			out_c(fx->out, ',');
+			fx_copy(fx, fx->comma, 1);
 		if (!fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false) ||
 		    !fx_after_item(fx, ']', &more))
 			return false;
 	}
 	return true;
+}
+
+/* The value of mapped field f (fx_value() with FX_LEAF, without its call). */
+static inline bool fx_leaf_value(struct fast *fx, const struct field_mapping *f, int depth)
+{
+	if (depth > FAST_MAX_DEPTH)
+		return false;
+	fx_ws(fx);
+	if (fx->p >= fx->end)
+		return false;
+	return *fx->p == '[' ? fx_leaf_array(fx, f, depth) : fx_leaf_scalar(fx, f, depth);
 }
 
 /* The keys of one object so far. */
@@ -1949,13 +2201,24 @@ static inline bool fx_key_new(struct fx_keys *k, const char *s, size_t n)
 	return true;
 }
 
+/* Records the key s (n bytes, quotes included) that maps to m (NULL:
+ * unmapped) in an object of the given fields; false for a duplicate. */
+static inline bool fx_key_unique(struct fx_keys *k, uint64_t *mapped,
+				 const struct field_mapping *fields, const struct field_mapping *m,
+				 const char *s, size_t n)
+{
+	int seen = mapped_key_seen(mapped, fields, m);
+
+	return seen < 0 ? fx_key_new(k, s, n) : !seen;
+}
+
 /* The value of one member whose "key": is written (from mark on, with its
  * comma): an object field's object, a mapped field's value, or an unmapped
  * value as the mode says (strict: refused, lenient: read and dropped, then
  * *kept is false). */
 static inline bool fx_member_value(struct fast *fx, enum fast_ctx ctx,
-				   const struct field_mapping *m, int depth, bool top, size_t mark,
-				   bool *kept)
+				   const struct field_mapping *m, int depth, bool top,
+				   struct fx_mark mark, bool *kept)
 {
 	enum mapping_mode mode = fx->dm->cfg ? fx->dm->cfg->mode : MODE_DYNAMIC;
 	bool ok;
@@ -1969,17 +2232,17 @@ static inline bool fx_member_value(struct fast *fx, enum fast_ctx ctx,
 		       fx_value(fx, FX_OBJ, NULL, m->fields, m->n_fields, depth + 1, false);
 	}
 	if (m) {
-		if (!fx_value(fx, FX_LEAF, m, NULL, 0, depth + 1, false))
+		if (!fx_leaf_value(fx, m, depth + 1))
 			return false;
 		if (top && m == fx->dm->ts_field)
-			fx->ts_seen = memcmp(fx->out->data + fx->out->len - 4, "null", 4) != 0;
+			fx->ts_seen = !fx_wrote_null(fx);
 		return true;
 	}
 	if (ctx == FX_OBJ && mode == MODE_STRICT)
 		return false;
 	ok = fx_value(fx, FX_DYN, NULL, NULL, 0, depth + 1, false);
 	if (ctx == FX_OBJ && mode == MODE_LENIENT) {
-		buf_truncate(fx->out, mark);
+		fx_back_to(fx, mark);
 		*kept = false;
 	}
 	return ok;
@@ -1991,34 +2254,37 @@ static inline bool fx_object(struct fast *fx, enum fast_ctx ctx, const struct fi
 			     size_t nf, int depth, bool top)
 {
 	struct fx_keys keys;
-	size_t written = 0;
+	size_t written = 0, ord = 0;
+	uint64_t mapped = 0;
 	bool more = true;
 
 	keys.count = 0;
 	keys.seen = 0;
-	if (fx_open_empty(fx, '{', '}'))
+	if (fx_open_empty(fx, '}'))
 		return true;
 	while (more) {
 		const struct field_mapping *m = NULL;
-		size_t mark = fx->out->len;
-		const char *s;
+		struct fx_mark mark = fx_mark(fx);
+		const char *s, *colon;
 		size_t n;
 		bool b, kept;
 
 		fx_ws(fx);
-		if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b ||
-		    !fx_key_new(&keys, s, n))
+		if (fx->p >= fx->end || *fx->p != '"' || !fx_string(fx, &s, &n, &b) || !b)
+			return false;
+		if (ctx == FX_OBJ)
+			m = child_hinted(fx->dm, fields, nf, s + 1, n - 2, ord);
+		ord++;
+		if (!fx_key_unique(&keys, &mapped, fields, m, s, n))
 			return false;
 		fx_ws(fx);
 		if (fx->p >= fx->end || *fx->p != ':')
 			return false;
-		fx->p++;
+		colon = fx->p++;
 		if (written)
-			out_c(fx->out, ',');
-		out_n(fx->out, s, n);
-		out_c(fx->out, ':');
-		if (ctx == FX_OBJ)
-			m = child_hinted(fx->dm, fields, nf, s + 1, n - 2, keys.count - 1);
+			fx_copy(fx, fx->comma, 1);
+		fx_copy(fx, s, n);
+		fx_copy(fx, colon, 1);
 		if (!fx_member_value(fx, ctx, m, depth, top, mark, &kept) ||
 		    !fx_after_item(fx, '}', &more))
 			return false;
@@ -2036,7 +2302,7 @@ static inline bool fx_dyn_number(struct fast *fx)
 
 	if (!fx_num_tok(fx, &t, &verbatim) || !verbatim)
 		return false;
-	out_n(fx->out, start, (size_t)(fx->p - start));
+	fx_copy(fx, start, (size_t)(fx->p - start));
 	return true;
 }
 
@@ -2056,7 +2322,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 	if (fx->p >= fx->end)
 		return false;
 	if (ctx == FX_LEAF)
-		return *fx->p == '[' ? fx_leaf_array(fx, f, depth) : fx_leaf_scalar(fx, f, depth);
+		return fx_leaf_value(fx, f, depth);
 	switch (*fx->p) {
 	case '{':
 		return fx_object(fx, ctx, fields, nf, depth, top);
@@ -2065,7 +2331,7 @@ static bool fx_value(struct fast *fx, enum fast_ctx ctx, const struct field_mapp
 	case '"':
 		if (!fx_string(fx, &s, &n, &b))
 			return false;
-		out_n(fx->out, s, n);
+		fx_copy(fx, s, n);
 		return true;
 	case 't':
 		return fx_lit(fx, "true", 4);
@@ -2087,7 +2353,7 @@ int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struc
 
 	*reason = DOC_OK;
 	if (!cfg || !cfg->timestamp_field || !strchr(cfg->timestamp_field, '.')) {
-		struct fast fx = { dm, line, line + len, out, false };
+		struct fast fx = { dm, line, line + len, out, false, NULL, NULL, NULL };
 		bool ok;
 
 		fx_ws(&fx);
@@ -2096,10 +2362,19 @@ int docmap_canonical_line(struct docmap *dm, const char *line, size_t len, struc
 			      cfg ? cfg->n_fields : 0, 1, true);
 		if (ok) {
 			fx_ws(&fx);
-			ok = fx.p == fx.end && (!cfg || !cfg->timestamp_field || fx.ts_seen);
+			ok = fx.p == fx.end;
 		}
-		if (ok)
+		if (ok && cfg && cfg->timestamp_field && !fx.ts_seen && dm->ts_top) {
+			/* read to its end, all its fields kept: only map_inplace()'s
+			 * timestamp check is left, and the mapped top-level field
+			 * is absent or null */
+			buf_truncate(out, mark);
+			return no_timestamp(cfg, reason, err);
+		}
+		if (ok && (!cfg || !cfg->timestamp_field || fx.ts_seen)) {
+			fx_flush(&fx);
 			return 0;
+		}
 		buf_truncate(out, mark);
 	}
 	if (docmap_map_line(dm, line, len, &doc, reason, err))
@@ -2125,6 +2400,10 @@ struct scan {
 	const char *p, *end;
 	struct docmap_values *dv;
 	bool ts_seen;
+	/* the path of a top-level leaf's values, its key in the line (NULL:
+	 * dm->path), so that the commonest path is not copied twice */
+	const char *key;
+	size_t key_len;
 };
 
 #define SCAN_MAX_DEPTH 32
@@ -2154,7 +2433,8 @@ static inline void sc_ws(struct scan *sc)
  * Gives up on what jansson rejects (control characters, invalid UTF-8,
  * \u0000, lone surrogates, bad escapes).
  */
-static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
+static inline __attribute__((always_inline)) bool sc_string(struct scan *sc, const char **s,
+							    size_t *n, size_t *off)
 {
 	const unsigned char *p = (const unsigned char *)sc->p + 1;
 	const unsigned char *end = (const unsigned char *)sc->end;
@@ -2166,7 +2446,7 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 		unsigned cp;
 		size_t k;
 
-		p = json_str_run(p, end, NULL);
+		p = json_str_run(p, end);
 		if (p >= end)
 			return false;
 		if (*p == '"') {
@@ -2196,15 +2476,15 @@ static bool sc_string(struct scan *sc, const char **s, size_t *n, size_t *off)
 	}
 }
 
-/* An object key at sc->p: plain (no escape), with its hash. */
-static bool sc_key(struct scan *sc, const char **s, size_t *n, uint32_t *h)
+/* An object key at sc->p: plain (no escape). Inlined, as sc_string(): they
+ * run for every key and string of every line. */
+static inline __attribute__((always_inline)) bool sc_key(struct scan *sc, const char **s, size_t *n)
 {
 	const unsigned char *start = (const unsigned char *)sc->p + 1;
 	const unsigned char *end = (const unsigned char *)sc->end;
 	const unsigned char *p;
 
-	*h = 2166136261u;
-	p = json_str_run(start, end, h);
+	p = json_str_run(start, end);
 	if (p >= end || *p != '"')
 		return false;
 	*s = (const char *)start;
@@ -2297,7 +2577,7 @@ static void dv_push(struct docmap_values *dv, const char *path, size_t path_len,
 	}
 	dv->fix[dv->n].path_off = dv->paths.len;
 	dv->fix[dv->n].text_off = text_off;
-	buf_add(&dv->paths, path, path_len);
+	out_n(&dv->paths, path, path_len);
 	dv->v[dv->n] = *fv;
 	dv->v[dv->n++].path_len = path_len;
 }
@@ -2321,7 +2601,10 @@ static void sc_push(struct scan *sc, struct field_value *fv, size_t text_off)
 {
 	struct buf *path = &sc->dm->path;
 
-	dv_push(sc->dv, path->data ? path->data : "", path->len, fv, text_off);
+	if (sc->key)
+		dv_push(sc->dv, sc->key, sc->key_len, fv, text_off);
+	else
+		dv_push(sc->dv, path->data ? path->data : "", path->len, fv, text_off);
 }
 
 /* One scalar string/number/bool/null value under a json field or unmapped (visit_inferred). */
@@ -2435,6 +2718,18 @@ static bool sc_key_new(struct scan *sc, size_t base, uint64_t mask[4], const cha
 	return true;
 }
 
+/* sc_key_new() for a key of an object of mapped fields (m: its field, or NULL). */
+static inline bool sc_key_unique(struct scan *sc, size_t base, uint64_t mask[4], uint64_t *mapped,
+				 const struct field_mapping *fields,
+				 const struct field_mapping *m, const char *s, size_t n)
+{
+	int seen = mapped_key_seen(mapped, fields, m);
+
+	if (seen >= 0)
+		return !seen;
+	return sc_key_new(sc, base, mask, s, n, json_key_hash((const unsigned char *)s, n));
+}
+
 static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32_t idx, int depth)
 {
 	struct field_value fv;
@@ -2454,7 +2749,6 @@ static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32
 	case '{': {
 		size_t base = sc->dv->nkeys;
 		uint64_t mask[4] = { 0, 0, 0, 0 };
-		uint32_t h;
 		int more;
 
 		sc->p++;
@@ -2468,8 +2762,9 @@ static bool sc_inferred(struct scan *sc, const struct field_mapping *gov, uint32
 			bool ok;
 
 			sc_ws(sc);
-			if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n, &h) ||
-			    !sc_key_new(sc, base, mask, s, n, h))
+			if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n) ||
+			    !sc_key_new(sc, base, mask, s, n,
+					json_key_hash((const unsigned char *)s, n)))
 				return false;
 			sc_ws(sc);
 			if (sc->p >= sc->end || *sc->p != ':')
@@ -2550,11 +2845,10 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 {
 	const struct index_config *cfg = sc->dm->cfg;
 	const char *tsf = top ? cfg->timestamp_field : NULL;
-	size_t base = sc->dv->nkeys;
-	uint64_t mask[4] = { 0, 0, 0, 0 };
+	size_t base = sc->dv->nkeys, tsf_len = tsf ? strlen(tsf) : 0, ord = 0;
+	uint64_t mask[4] = { 0, 0, 0, 0 }, mapped = 0;
 	const char *s;
 	size_t n;
-	uint32_t h;
 	int more;
 
 	if (depth > SCAN_MAX_DEPTH)
@@ -2573,8 +2867,11 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		size_t old, before;
 
 		sc_ws(sc);
-		if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n, &h) ||
-		    !sc_key_new(sc, base, mask, s, n, h))
+		if (sc->p >= sc->end || *sc->p != '"' || !sc_key(sc, &s, &n))
+			return false;
+		/* keys hold no NUL (sc_key) */
+		m = child_hinted(sc->dm, fields, nf, s, n, ord++);
+		if (!sc_key_unique(sc, base, mask, &mapped, fields, m, s, n))
 			return false;
 		sc_ws(sc);
 		if (sc->p >= sc->end || *sc->p != ':')
@@ -2583,10 +2880,14 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		sc_ws(sc);
 		if (sc->p >= sc->end)
 			return false;
-		/* keys hold no NUL (sc_key) */
-		m = child_hinted(sc->dm, fields, nf, s, n, sc->dv->nkeys - base - 1);
-		old = path_push(&sc->dm->path, s, n);
-		if (tsf && strlen(tsf) == n && memcmp(tsf, s, n) == 0)
+		if (top && m && m->type != FT_OBJECT && m->type != FT_JSON) {
+			sc->key = s;
+			sc->key_len = n;
+			old = 0;
+		} else {
+			old = path_push(&sc->dm->path, s, n);
+		}
+		if (tsf && tsf_len == n && memcmp(tsf, s, n) == 0)
 			is_ts = true;
 		vstart = sc->p;
 		before = sc->dv->n;
@@ -2633,7 +2934,10 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 		} else {
 			ok = sc_leaf(sc, m, 0, depth, &dt);
 		}
-		buf_truncate(&sc->dm->path, old);
+		if (sc->key)
+			sc->key = NULL;
+		else
+			buf_truncate(&sc->dm->path, old);
 		if (!ok)
 			return false;
 		for (size_t i = 0; top && i < sc->dv->n_cap; i++) {
@@ -2658,7 +2962,7 @@ static bool sc_object(struct scan *sc, const struct field_mapping *fields, size_
 bool docmap_scan_line(struct docmap *dm, const char *line, size_t len, struct docmap_values *dv)
 {
 	const struct index_config *cfg = dm->cfg;
-	struct scan sc = { dm, line, line + len, dv, false };
+	struct scan sc = { dm, line, line + len, dv, false, NULL, 0 };
 
 	dv->n = 0;
 	dv->nkeys = 0;

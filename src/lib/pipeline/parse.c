@@ -285,9 +285,13 @@ static void hint_timestamp_group(struct run *r)
 static int handle_line(struct run *r, const struct source_part *p, bool plain, const char *line,
 		       size_t len, struct qw_err *err)
 {
-	struct qw_err derr = QW_ERR_INIT;
+	struct qw_err derr;
 	enum docmap_reason reason = DOC_OK;
 	int rc;
+
+	/* QW_ERR_INIT's worth without zeroing the whole message for every line */
+	derr.code = 0;
+	derr.msg[0] = '\0';
 
 	r->st->docs_read++;
 	r->stats.docs_in = r->st->docs_read;
