@@ -1183,8 +1183,9 @@ static void verify_lazy(const char *path)
 	buf_free(&b);
 }
 
-/* A split of another format version is refused as a data error. */
-static void other_version(const char *path)
+/* A split of a format version outside [SPLIT_VERSION_MIN, SPLIT_VERSION] is
+ * refused as a data error. */
+static void other_version(const char *path, uint32_t version)
 {
 	struct qw_err err = QW_ERR_INIT;
 	struct buf b = BUF_INIT;
@@ -1195,7 +1196,7 @@ static void other_version(const char *path)
 		uint8_t *tr = (uint8_t *)b.data + b.len - SPLIT_TRAILER_LEN;
 		uint32_t crc;
 
-		tr[24] = SPLIT_VERSION - 1;  /* the version, then a valid trailer crc */
+		tr[24] = (uint8_t)version;  /* the version, then a valid trailer crc */
 		crc = checksum_crc32c(0, tr, 28);
 		for (int i = 0; i < 4; i++)
 			tr[28 + i] = (uint8_t)(crc >> (8 * i));
@@ -1203,11 +1204,42 @@ static void other_version(const char *path)
 			r = split_reader_open(tmp, &err);
 	}
 	ok(!r && err.code == EX_DATAERR && strstr(err.msg, "unsupported format version"),
-	   "a split of format version %d is refused: %s", SPLIT_VERSION - 1, err.msg);
+	   "a split of format version %u is refused: %s", version, err.msg);
 	split_reader_close(r);
 	unlink(tmp);
 	free(tmp);
 	buf_free(&b);
+}
+
+/*
+ * A split of format version 2 (tests/data/splits/v2-300docs.split, made by
+ * `split_test --build 300` at version 2: docs after a header of varint
+ * lengths) is still read, and merging it rewrites its doc store blocks in
+ * the current layout instead of copying them.
+ */
+static void read_version_2(struct index_config *cfg, const char *dir, const char *out)
+{
+	struct qw_err err = QW_ERR_INIT;
+	const char *src = getenv("QW_SRCDIR");
+	char path[512], *parts[1] = { path };
+	int lo[1] = { 0 };
+	struct split_reader *r;
+
+	snprintf(path, sizeof(path), "%s/tests/data/splits/v2-300docs.split", src ? src : ".");
+	r = split_reader_open(path, &err);
+	ok(r && split_reader_format_version(r) == 2 && split_reader_num_docs(r) == 300,
+	   "a split of format version 2 opens: %s", err.msg);
+	if (r)
+		check_docs(r, 300);
+	split_reader_close(r);
+	ok(merge_parts(cfg, parts, lo, 1, false, dir, out, &err) == 0, "merge the version 2 split: %s",
+	   err.msg);
+	r = split_reader_open(out, &err);
+	ok(r && split_reader_format_version(r) == SPLIT_VERSION && split_reader_num_docs(r) == 300,
+	   "the merged split is of version %d: %s", SPLIT_VERSION, err.msg);
+	if (r)
+		check_docs(r, 300);
+	split_reader_close(r);
 }
 
 int main(int argc, char **argv)
@@ -1305,7 +1337,9 @@ int main(int argc, char **argv)
 	err_clear(&err);
 	ok(build_split(cfg, 150, dir, small, &err) == 0, "build a small split: %s", err.msg);
 	corruption(small);
-	other_version(small);
+	read_version_2(cfg, dir, out);
+	other_version(small, SPLIT_VERSION_MIN - 1);
+	other_version(small, SPLIT_VERSION + 1);
 	verify_lazy(small);
 
 	check_merge(cfg, tmpd);

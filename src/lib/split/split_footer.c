@@ -76,9 +76,10 @@ static int parse_trailer(const struct split_reader *r, const uint8_t *tr, struct
 	tcrc = cur_u32le(&c);
 	if (!crc_ok(checksum_crc32c(0, tr, 28), tcrc))
 		return split_corrupt(r, err, -1, r->size - SPLIT_TRAILER_LEN, "trailer checksum mismatch");
-	if (version != SPLIT_VERSION)
+	if (version < SPLIT_VERSION_MIN || version > SPLIT_VERSION)
 		return err_set(err, EX_DATAERR, "split '%s': unsupported format version %u", r->path,
 			       version);
+	t->version = version;
 	if (t->footer_len > r->size || t->footer_len < SPLIT_TRAILER_LEN ||
 	    (uint64_t)t->hot_len + t->meta_len + t->table_len + SPLIT_TRAILER_LEN != t->footer_len)
 		return split_corrupt(r, err, -1, r->size - SPLIT_TRAILER_LEN, "bad footer length");
@@ -140,10 +141,11 @@ int split_footer_load(struct split_reader *r, struct split_trailer *t, struct qw
 
 	if (r->remote && (cached = cached_footer(r, t, err)) < 0)
 		return -1;
+	if (!cached && read_footer(r, t, err) < 0)
+		return -1;
+	r->version = t->version;
 	if (cached)
 		return 0;
-	if (read_footer(r, t, err) < 0)
-		return -1;
 	if (r->remote) {
 		struct qw_err ignore = QW_ERR_INIT;
 

@@ -172,6 +172,7 @@ struct split_reader {
 	struct split_remote *remote;  /* an s3:// split read by ranges, or NULL */
 	struct split_io *io;          /* reads so far: mutable under a const reader */
 	uint64_t size;
+	uint32_t version;        /* format version of the file (SPLIT_VERSION_MIN..SPLIT_VERSION) */
 	uint8_t *footer;
 	size_t footer_len;
 	/* the footer's metadata JSON, parsed on first use (split_rd_meta):
@@ -272,6 +273,7 @@ int split_docstore_load_index(struct split_reader *r, struct qw_err *err);
 struct split_trailer {
 	uint64_t footer_len;
 	uint32_t hot_len, meta_len, table_len, fcrc;
+	uint32_t version;        /* SPLIT_VERSION_MIN..SPLIT_VERSION */
 };
 /* split_footer.c: the footer into r->footer, from the file or (s3://) the local cache. */
 int split_footer_load(struct split_reader *r, struct split_trailer *t, struct qw_err *err);

@@ -558,13 +558,15 @@ static int merge_docstore(struct mctx *m, struct split_merge_stats *st, struct q
 {
 	for (size_t k = 0; k < m->n; k++) {
 		const struct msrc *s = &m->src[k];
+		/* an older format's blocks hold docs in another layout */
+		bool old_format = split_reader_format_version(s->r) != SPLIT_VERSION;
 		size_t nb;
 
 		if (split_reader_ds_blocks(s->r, &nb, err) < 0)
 			return -1;
 		for (size_t b = 0; b < nb; b++) {
 			struct split_ds_block blk;
-			bool drop = false;
+			bool drop = old_format;
 			uint8_t *comp = NULL;
 			int rc;
 
@@ -573,7 +575,7 @@ static int merge_docstore(struct mctx *m, struct split_merge_stats *st, struct q
 			for (uint32_t d = blk.first_doc; s->deleted && d < blk.first_doc + blk.num_docs; d++)
 				drop = drop || s->deleted[d];
 			if (!drop) {
-				/* no doc dropped: the block as it is stored */
+				/* no doc dropped, same format: the block as it is stored */
 				if (split_reader_ds_block(s->r, b, &blk, &comp, err) < 0)
 					return -1;
 				rc = split_enc_ds_block(m->enc, blk.num_docs, blk.raw_len, comp, blk.len,
@@ -590,7 +592,7 @@ static int merge_docstore(struct mctx *m, struct split_merge_stats *st, struct q
 
 				if (split_reader_doc(s->r, d, &json, &len, err) < 0)
 					return -1;
-				if (s->deleted[d]) {
+				if (s->deleted && s->deleted[d]) {
 					st->uncompressed -= st->uncompressed >= len ? len : st->uncompressed;
 					continue;
 				}

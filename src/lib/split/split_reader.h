@@ -237,6 +237,9 @@ struct split_ds_block {
 	uint32_t crc;
 };
 int split_reader_ds_blocks(struct split_reader *r, size_t *n, struct qw_err *err);
+/* The file's format version: a block of an older version than SPLIT_VERSION
+ * must be rewritten doc by doc, never copied into a new split. */
+uint32_t split_reader_format_version(const struct split_reader *r);
 int split_reader_ds_block(struct split_reader *r, size_t i, struct split_ds_block *out,
 			  uint8_t **comp, struct qw_err *err);
 
