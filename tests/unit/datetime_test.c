@@ -276,6 +276,21 @@ int main(void)
 	formats_json(1591757456 * S + 537000, "unix_timestamp_nanos", "1591757456537000000");
 	formats_json(1133671664 * S, "%Y-%m-%d %H:%M:%S", "\"2005-12-04 04:47:44\"");
 	formats_json(1133671664 * S, "%a %b %e", "\"Sun Dec  4\"");
+	/* the nanoseconds below the microsecond of what the text gives */
+	{
+		unsigned ns = 99;
+
+		ok(datetime_parse_ns("%Y-%m-%d %H:%M:%S.%f", "2015-01-10 14:00:00.123456789", 29, &us, &ns) &&
+		   us == 1420898400 * S + 123456 && ns == 789, "strptime %%f of 9 digits keeps the nanoseconds");
+		ok(datetime_parse_ns("iso8601", "2015-01-10T14:00:00,000000001", 29, &us, &ns) &&
+		   us == 1420898400 * S && ns == 1, "iso8601 comma fraction of 9 digits");
+		ok(datetime_parse_ns("unix_timestamp", "1420898400000000001", 19, &us, &ns) &&
+		   us == 1420898400 * S && ns == 1, "a unix nanos string");
+		ok(datetime_parse_ns("rfc3339", "2015-01-10T14:00:00.5Z", 22, &us, &ns) &&
+		   us == 1420898400 * S + 500000 && ns == 0, "no nanoseconds below a tenth");
+		ok(datetime_parse("%Y-%m-%d %H:%M:%S.%f", "2015-01-10 14:00:00.123456789", 29, &us) &&
+		   us == 1420898400 * S + 123456, "datetime_parse: the microsecond floor");
+	}
 	/* nanoseconds below the microsecond kept from an RFC 3339 string (the doc store's) */
 	ok(datetime_rfc3339_sub_us("2015-01-10T14:00:00.000000001Z", 30) == 1, "sub-us nanos of .000000001");
 	ok(datetime_rfc3339_sub_us("2015-01-10T14:00:00.1234567Z", 28) == 700, "sub-us nanos of 7 digits");

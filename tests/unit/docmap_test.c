@@ -297,6 +297,11 @@ int main(void)
 		  "unix nanos are inferred, the nanoseconds kept in the stored string");
 	check_map(dm, "{\"ts\":\"2020-06-10 04:50:56\"}", "{\"ts\":\"2020-06-10T04:50:56Z\"}", 0,
 		  "a strptime input format is used");
+	check_map(dm, "{\"ts\":\"1591757456537123456\"}", "{\"ts\":\"2020-06-10T02:50:56.537123456Z\"}", 0,
+		  "a unix nanos string keeps its nanoseconds in the stored string");
+	check_map(dm, "{\"ts\":\"2020-06-10T04:50:56.000000007+02:00\"}",
+		  "{\"ts\":\"2020-06-10T02:50:56.000000007Z\"}", 0,
+		  "an RFC 3339 time with an offset keeps its nanoseconds");
 	check_map(dm, "{\"ts\":\"2020-06-10T04:50:56+02:00\"}", "{\"ts\":\"2020-06-10T02:50:56Z\"}", 0,
 		  "offsets are converted to UTC");
 	check_map(dm, "{\"ts\":1,\"status\":\"404\",\"size\":\"12\",\"ratio\":\"0.5\"}",

@@ -113,10 +113,14 @@ static bool parts_to_us_year(struct dt_parts *p, int64_t *us);
  */
 #define YEARLESS_FUTURE_SLACK_US (86400LL * 1000000)
 
-static bool parts_to_us(struct dt_parts *p, int64_t *us)
+/* *us, and *ns (when not NULL) the nanoseconds below it of the fraction */
+static bool parts_to_us(struct dt_parts *p, int64_t *us, unsigned *ns)
 {
 	struct dt_parts again;
 	int64_t now_us;
+
+	if (ns)
+		*ns = (unsigned)(p->nanos % 1000);
 
 	if (p->has_year || p->has_epoch)
 		return parts_to_us_year(p, us);
@@ -378,7 +382,8 @@ static bool sc_zone_name(struct scan *sc, int64_t *off)
 /* ---------------------------------------------------------------- formats */
 
 /* YYYY-MM-DD[Tt ]HH:MM:SS[.frac](Z|+HH:MM) */
-static bool parse_rfc3339(const char *s, size_t len, int64_t *us, size_t *consumed)
+static bool parse_rfc3339(const char *s, size_t len, int64_t *us, unsigned *ns,
+                          size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
@@ -400,12 +405,13 @@ static bool parse_rfc3339(const char *s, size_t len, int64_t *us, size_t *consum
 		return false;
 	if (!sc_offset(&sc, true, &p.offset_s) || !sc_done(&sc, consumed))
 		return false;
-	return parts_to_us(&p, us);
+	return parts_to_us(&p, us, ns);
 }
 
 /* ISO 8601: date, optional time (with optional seconds and fraction), optional offset
  * (UTC when missing); extended (2020-01-02T03:04:05) or basic (20200102T030405) form. */
-static bool parse_iso8601(const char *s, size_t len, int64_t *us, size_t *consumed)
+static bool parse_iso8601(const char *s, size_t len, int64_t *us, unsigned *ns,
+                          size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
@@ -429,7 +435,7 @@ static bool parse_iso8601(const char *s, size_t len, int64_t *us, size_t *consum
 	if (sc_end(&sc) || (consumed && c != 'T' && c != 't' &&
 			    !(c == ' ' && sc.i + 3 <= len && is_digit(s[sc.i + 1]) &&
 			      is_digit(s[sc.i + 2]) && (basic || (sc.i + 3 < len && s[sc.i + 3] == ':')))))
-		return sc_done(&sc, consumed) && parts_to_us(&p, us);
+		return sc_done(&sc, consumed) && parts_to_us(&p, us, ns);
 	if (c != 'T' && c != 't' && c != ' ')
 		return false;
 	sc.i++;
@@ -456,11 +462,12 @@ static bool parse_iso8601(const char *s, size_t len, int64_t *us, size_t *consum
 	}
 	if (!sc_done(&sc, consumed))
 		return false;
-	return parts_to_us(&p, us);
+	return parts_to_us(&p, us, ns);
 }
 
 /* [Day, ]DD Mon YYYY HH:MM[:SS] (+HHMM|GMT|UT|Z|EST...) */
-static bool parse_rfc2822(const char *s, size_t len, int64_t *us, size_t *consumed)
+static bool parse_rfc2822(const char *s, size_t len, int64_t *us, unsigned *ns,
+                          size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
@@ -498,7 +505,7 @@ static bool parse_rfc2822(const char *s, size_t len, int64_t *us, size_t *consum
 		sc_spaces(&sc);
 	if (!sc_done(&sc, consumed))
 		return false;
-	return parts_to_us(&p, us);
+	return parts_to_us(&p, us, ns);
 }
 
 bool datetime_from_i64_ns(int64_t v, int64_t *us, unsigned *ns)
@@ -553,7 +560,8 @@ bool datetime_from_number(double v, int64_t *us)
 }
 
 /* A string unix timestamp: [-]digits[.digits]. */
-static bool parse_unix(const char *s, size_t len, int64_t *us, size_t *consumed)
+static bool parse_unix(const char *s, size_t len, int64_t *us, unsigned *ns,
+                       size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	bool neg;
@@ -584,8 +592,15 @@ static bool parse_unix(const char *s, size_t len, int64_t *us, size_t *consumed)
 	}
 	if (sc.i == start)
 		return false;
-	if (sc_end(&sc))
-		return datetime_from_i64(neg ? -v : v, us);
+	if (sc_end(&sc)) {
+		unsigned sub;
+
+		if (!datetime_from_i64_ns(neg ? -v : v, us, &sub))
+			return false;
+		if (ns)
+			*ns = sub;
+		return true;
+	}
 	if (sc_char(&sc, '.')) {
 		char tmp[64];
 		char *end;
@@ -780,7 +795,7 @@ static bool scan_directive(struct scan *sc, char d, int width, struct dt_parts *
 
 /* strptime-style patterns, as in Quickwit's docs. */
 static bool parse_strptime(const char *fmt, const char *s, size_t len, int64_t *us,
-			   size_t *consumed)
+			   unsigned *ns, size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
@@ -808,41 +823,50 @@ static bool parse_strptime(const char *fmt, const char *s, size_t len, int64_t *
 	}
 	if (!sc_done(&sc, consumed))
 		return false;
-	return parts_to_us(&p, us);
+	return parts_to_us(&p, us, ns);
 }
 
+/* One format; *ns (NULL: not wanted) the nanoseconds below *us. */
 static bool parse_format(const char *format, const char *s, size_t len, int64_t *us,
-			 size_t *consumed)
+			 unsigned *ns, size_t *consumed)
 {
+	if (ns)
+		*ns = 0;
 	if (strcmp(format, "rfc3339") == 0)
-		return parse_rfc3339(s, len, us, consumed);
+		return parse_rfc3339(s, len, us, ns, consumed);
 	if (strcmp(format, "iso8601") == 0)
-		return parse_iso8601(s, len, us, consumed);
+		return parse_iso8601(s, len, us, ns, consumed);
 	if (strcmp(format, "rfc2822") == 0)
-		return parse_rfc2822(s, len, us, consumed);
+		return parse_rfc2822(s, len, us, ns, consumed);
 	if (strcmp(format, "unix_timestamp") == 0)
-		return parse_unix(s, len, us, consumed);
-	return parse_strptime(format, s, len, us, consumed);
+		return parse_unix(s, len, us, ns, consumed);
+	return parse_strptime(format, s, len, us, ns, consumed);
 }
 
 static bool parse_any(const char *format, const char *s, size_t len, int64_t *us,
-		      size_t *consumed)
+		      unsigned *ns, size_t *consumed)
 {
-	return parse_format(format, s, len, us, consumed) && in_range(*us);
+	return parse_format(format, s, len, us, ns, consumed) && in_range(*us);
 }
 
 size_t datetime_parse_prefix(const char *format, const char *s, size_t len, int64_t *us)
 {
 	size_t consumed = 0;
 
-	if (!parse_any(format, s, len, us, &consumed))
+	if (!parse_any(format, s, len, us, NULL, &consumed))
 		return 0;
 	return consumed;
 }
 
 bool datetime_parse(const char *format, const char *s, size_t len, int64_t *us)
 {
-	return parse_any(format, s, len, us, NULL);
+	return parse_any(format, s, len, us, NULL, NULL);
+}
+
+bool datetime_parse_ns(const char *format, const char *s, size_t len, int64_t *us,
+		       unsigned *ns)
+{
+	return parse_any(format, s, len, us, ns, NULL);
 }
 
 /* ---------------------------------------------------------------- formatting */

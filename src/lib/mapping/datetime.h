@@ -29,6 +29,11 @@
 /* Parse a string with one named format ("rfc3339", "iso8601", "rfc2822",
  * "unix_timestamp" or a strptime pattern). Returns false when it does not match. */
 bool datetime_parse(const char *format, const char *s, size_t len, int64_t *us);
+/* The same, with *ns the nanoseconds below *us (0..999) that the text
+ * gives (a fraction of more than 6 digits, a unix timestamp in nanoseconds),
+ * which the doc store keeps (datetime_format_rfc3339_ns below). */
+bool datetime_parse_ns(const char *format, const char *s, size_t len, int64_t *us,
+		       unsigned *ns);
 /* Parse a leading datetime of s (a log line) with one format; returns the
  * number of bytes it spans, 0 when s does not start with one. unix_timestamp
  * needs 9 to 19 digits here, not followed by a word character. */

@@ -635,20 +635,6 @@ static bool has_format(const struct field_mapping *f, const char *name)
 	return false;
 }
 
-/* The nanoseconds below the microsecond of a datetime source string that
- * is RFC 3339 for the instant us (0 otherwise): the doc store keeps them
- * (datetime.h), the columns do not. The digit scan comes first: it is
- * cheap, and most datetimes have no 7th fraction digit. */
-static unsigned datetime_sub_us(const char *s, size_t n, int64_t us)
-{
-	unsigned ns = datetime_rfc3339_sub_us(s, n);
-	int64_t again;
-
-	if (!ns || !datetime_parse("rfc3339", s, n, &again) || again != us)
-		return 0;
-	return ns;
-}
-
 /* datetime: a string in the field's input formats, or a number when
  * unix_timestamp is allowed, always written as its canonical RFC 3339
  * string (kept when it is that already) */
@@ -672,8 +658,8 @@ rule_datetime(struct docmap *dm, const struct field_mapping *f, const struct tok
 	}
 	switch (t->kind) {
 	case TK_STR:
-		ok = (c = tok_cstr(dm, t, tmp)) && value_parse_datetime(f->input_formats,
-									f->n_input_formats, c, t->n, &us);
+		ok = (c = tok_cstr(dm, t, tmp)) &&
+		     value_parse_datetime_ns(f->input_formats, f->n_input_formats, c, t->n, &us, &ns);
 		break;
 	case TK_INT:
 	case TK_REAL:
@@ -692,8 +678,6 @@ rule_datetime(struct docmap *dm, const struct field_mapping *f, const struct tok
 	o->has_value = true;
 	o->fv.kind = VK_DATETIME;
 	o->fv.v.dt_us = us;
-	if (t->kind == TK_STR)
-		ns = datetime_sub_us(c, t->n, us);
 	if (ns) {
 		buf_reset(&dm->scratch);
 		datetime_format_rfc3339_ns(us, ns, &dm->scratch);

@@ -138,9 +138,10 @@ bool value_parse_ip(const char *s, uint8_t out[16])
 	return true;
 }
 
-bool value_parse_datetime(char *const *formats, size_t n_formats, const char *s, size_t len,
-			  int64_t *us)
+bool value_parse_datetime_ns(char *const *formats, size_t n_formats, const char *s, size_t len,
+			     int64_t *us, unsigned *ns)
 {
+	*ns = 0;
 	if (len >= 20 && len < 40 && s[len - 1] == 'Z' && datetime_parse("rfc3339", s, len, us)) {
 		char t[DATETIME_RFC3339_MAX];
 
@@ -148,9 +149,17 @@ bool value_parse_datetime(char *const *formats, size_t n_formats, const char *s,
 			return true;
 	}
 	for (size_t i = 0; i < n_formats; i++)
-		if (datetime_parse(formats[i], s, len, us))
+		if (datetime_parse_ns(formats[i], s, len, us, ns))
 			return true;
-	return datetime_parse("rfc3339", s, len, us);
+	return datetime_parse_ns("rfc3339", s, len, us, ns);
+}
+
+bool value_parse_datetime(char *const *formats, size_t n_formats, const char *s, size_t len,
+			  int64_t *us)
+{
+	unsigned ns;
+
+	return value_parse_datetime_ns(formats, n_formats, s, len, us, &ns);
 }
 
 bool value_parse_datetime_literal(char *const *formats, size_t n_formats, const char *s,

@@ -50,6 +50,9 @@ bool value_parse_ip(const char *s, uint8_t out[16]);
  */
 bool value_parse_datetime(char *const *formats, size_t n_formats, const char *s, size_t len,
 			  int64_t *us);
+/* The same, with *ns the nanoseconds below *us the text gives (datetime_parse_ns). */
+bool value_parse_datetime_ns(char *const *formats, size_t n_formats, const char *s, size_t len,
+			     int64_t *us, unsigned *ns);
 /*
  * A datetime literal of a query (NUL-terminated): value_parse_datetime,
  * then a unix timestamp (seconds, millis, micros or nanos, as inferred for
