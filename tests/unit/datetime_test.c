@@ -316,6 +316,9 @@ int main(void)
 		ok(strcmp(b.data, "-62135596799999999995") == 0, "unix_timestamp_nanos of year 1");
 		buf_free(&b);
 	}
+	ok(datetime_us_to_s(0) == 0 && datetime_us_to_s(999999) == 0 && datetime_us_to_s(-1) == -1 &&
+	   datetime_us_to_s(-1000000) == -1 && datetime_us_to_s(-1000001) == -2 &&
+	   datetime_us_to_s(INT64_MIN) == -9223372036855LL, "microseconds to the floor second");
 	ok(datetime_days_from_civil(1970, 1, 1) == 0 && datetime_days_from_civil(2000, 3, 1) == 11017,
 	   "days from civil");
 	canonical_agrees();

@@ -93,7 +93,7 @@ int prog_parse_timestamp(const char *opt, const char *s, int64_t *out, struct qw
 
 	if (datetime_parse("rfc3339", s, strlen(s), &us) ||
 	    datetime_parse("iso8601", s, strlen(s), &us)) {
-		*out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+		*out = datetime_us_to_s(us);
 		return 0;
 	}
 	if (prog_parse_i64(opt, s, INT64_MIN / 1000000, INT64_MAX / 1000000, out, &e) == 0)

@@ -25,6 +25,11 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return q;
 }
 
+int64_t datetime_us_to_s(int64_t us)
+{
+	return floor_div(us, 1000000);
+}
+
 static bool in_range(int64_t us)
 {
 	return us >= DT_MIN_US && us <= DT_MAX_US;
@@ -1139,7 +1144,7 @@ void datetime_format_json_ns(int64_t us, unsigned ns, const char *output_format,
 		datetime_format_rfc3339_ns(us, ns, &tmp);
 		add_json_string(out, tmp.data, tmp.len);
 	} else if (strcmp(output_format, "unix_timestamp_secs") == 0) {
-		buf_addf(out, "%lld", (long long)floor_div(us, 1000000));
+		buf_addf(out, "%lld", (long long)datetime_us_to_s(us));
 	} else if (strcmp(output_format, "unix_timestamp_millis") == 0) {
 		buf_addf(out, "%lld", (long long)floor_div(us, 1000));
 	} else if (strcmp(output_format, "unix_timestamp_micros") == 0) {

@@ -71,6 +71,9 @@ bool datetime_parse_canonical(const char *s, size_t len, int64_t *us);
  * or a strptime pattern. Appends a JSON value (a string or a number) to out. */
 void datetime_format_json(int64_t us, const char *output_format, struct buf *out);
 void datetime_format_json_ns(int64_t us, unsigned ns, const char *output_format, struct buf *out);
+/* The unix second an instant in microseconds falls in: the floor, before
+ * the epoch too (-1 us is second -1), without overflow at INT64_MIN. */
+int64_t datetime_us_to_s(int64_t us);
 /* Days since the epoch for a civil date, and back (proleptic Gregorian). */
 int64_t datetime_days_from_civil(int64_t y, unsigned m, unsigned d);
 

@@ -349,7 +349,7 @@ static int parse_ts_value(json_t *v, const char *name, int64_t *out, struct qw_e
 		long long x;
 
 		if (datetime_parse("rfc3339", s, strlen(s), &us)) {
-			*out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+			*out = datetime_us_to_s(us);
 			return 0;
 		}
 		errno = 0;

@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "base/fsutil.h"
 #include "base/xalloc.h"
+#include "mapping/datetime.h"
 #include "split/split_internal.h"
 
 static int sfile_open(struct sfile *sf, const char *dir, const char *name, struct qw_err *err)
@@ -226,10 +227,8 @@ void split_enc_meta(json_t *meta, uint32_t num_docs, uint64_t uncompressed, bool
 	json_object_set_new(meta, "time_range_us", tr);
 	tr = json_object();
 	/* Quickwit's time_range is in seconds */
-	json_object_set_new(tr, "start", json_integer(tmin >= 0 ? tmin / 1000000 :
-						      -((-tmin + 999999) / 1000000)));
-	json_object_set_new(tr, "end", json_integer(tmax >= 0 ? tmax / 1000000 :
-						    -((-tmax + 999999) / 1000000)));
+	json_object_set_new(tr, "start", json_integer(datetime_us_to_s(tmin)));
+	json_object_set_new(tr, "end", json_integer(datetime_us_to_s(tmax)));
 	json_object_set_new(meta, "time_range", tr);
 }
 
