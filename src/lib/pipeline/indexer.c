@@ -257,7 +257,7 @@ static void added(struct indexer *ix, struct slot *s, enum indexer_trigger *fire
 int indexer_add_line(struct indexer *ix, const char *line, size_t len,
 		     enum indexer_trigger *fired, struct qw_err *err)
 {
-	struct qw_err derr = QW_ERR_INIT;
+	struct qw_err derr;
 	enum docmap_reason reason = DOC_OK;
 	json_t *canon = NULL;
 	struct slot *s;
@@ -270,6 +270,8 @@ int indexer_add_line(struct indexer *ix, const char *line, size_t len,
 	*fired = TRIGGER_NONE;
 	if (blank(line, len))
 		return 0;
+	/* QW_ERR_INIT's worth without zeroing the whole message for every line */
+	err_clear(&derr);
 	/* Checkpointed input comes from qw-parse, whose lines are canonical by
 	 * contract: store them as they are. Anything else is stored in its
 	 * canonical form. */

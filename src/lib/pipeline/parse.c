@@ -290,8 +290,7 @@ static int handle_line(struct run *r, const struct source_part *p, bool plain, c
 	int rc;
 
 	/* QW_ERR_INIT's worth without zeroing the whole message for every line */
-	derr.code = 0;
-	derr.msg[0] = '\0';
+	err_clear(&derr);
 
 	r->st->docs_read++;
 	r->stats.docs_in = r->st->docs_read;
