@@ -286,6 +286,10 @@ int main(void)
 		   us == 1420898400 * S && ns == 1, "iso8601 comma fraction of 9 digits");
 		ok(datetime_parse_ns("unix_timestamp", "1420898400000000001", 19, &us, &ns) &&
 		   us == 1420898400 * S && ns == 1, "a unix nanos string");
+		ok(datetime_parse_ns("unix_timestamp", "1420898400.123456789", 20, &us, &ns) &&
+		   us == 1420898400 * S + 123456 && ns == 789, "unix seconds with 9 fraction digits, exactly");
+		ok(datetime_parse_ns("unix_timestamp", "-1.000000001", 12, &us, &ns) && us == -1000001 &&
+		   ns == 999, "before the epoch: the floor and the nanoseconds up from it");
 		ok(datetime_parse_ns("rfc3339", "2015-01-10T14:00:00.5Z", 22, &us, &ns) &&
 		   us == 1420898400 * S + 500000 && ns == 0, "no nanoseconds below a tenth");
 		ok(datetime_parse("%Y-%m-%d %H:%M:%S.%f", "2015-01-10 14:00:00.123456789", 29, &us) &&

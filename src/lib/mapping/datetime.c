@@ -610,7 +610,22 @@ static bool parse_unix(const char *s, size_t len, int64_t *us, unsigned *ns,
 		char tmp[64];
 		char *end;
 		double d;
+		int64_t nanos;
+		size_t frac = sc.i;
 
+		/* seconds with a fraction: exact, to the nanosecond (a double
+		 * would round the microsecond and lose what is below it) */
+		if (v < TS_MAX_SECONDS && sc_frac(&sc, &nanos) && sc_end(&sc)) {
+			int64_t at = v * 1000000 + nanos / 1000;
+			unsigned sub = (unsigned)(nanos % 1000);
+
+			/* before the epoch: the floor, the nanoseconds counting up from it */
+			*us = !neg ? at : sub ? -at - 1 : -at;
+			if (ns)
+				*ns = !neg || !sub ? sub : 1000 - sub;
+			return in_range(*us);
+		}
+		sc.i = frac;
 		while (!sc_end(&sc) && is_digit(sc_peek(&sc)))
 			sc.i++;
 		if (!sc_end(&sc) || len >= sizeof(tmp))

@@ -228,7 +228,7 @@ static json_t *doc_snippets(struct query_run *run, const struct task *t, struct 
  * Document doc of t's split as JSON (new reference); NULL when it cannot be
  * read (named in errors, *partial set) or does not load.
  */
-static json_t *load_doc(const struct task *t, struct split_reader *r, uint32_t doc, json_t *errors,
+static json_t *load_doc(struct task *t, struct split_reader *r, uint32_t doc, json_t *errors,
 			bool *partial)
 {
 	struct qw_err e = QW_ERR_INIT;
@@ -238,6 +238,7 @@ static json_t *load_doc(const struct task *t, struct split_reader *r, uint32_t d
 	if (split_reader_doc(r, doc, &json, &len, &e) < 0) {
 		json_array_append_new(errors, json_sprintf("split %s: %s", t->split_id, e.msg));
 		*partial = true;
+		t->read_failed = true;          /* its reader is closed, not kept */
 		return NULL;
 	}
 	return docmap_load(json, len, 0, NULL);

@@ -77,6 +77,7 @@ struct task {
 	uint64_t size;               /* the split's bytes from its record, 0: unknown */
 	struct split_reader *r;      /* kept open for fetch_docs when it has hits */
 	struct split_io io;          /* what the readers closed so far have read */
+	bool read_failed;            /* a fetch read failed: its reader is not kept */
 	/* results */
 	uint64_t num_hits;
 	struct hit *hits;

@@ -75,7 +75,7 @@ void task_close(const struct query_run *run, struct task *t, struct split_reader
 	if (!r)
 		return;
 	task_io_add(t, r);
-	if (reusable && task_keeps_reader(run, t)) {
+	if (reusable && !t->read_failed && task_keeps_reader(run, t)) {
 		split_reader_own_zstd(r);       /* it outlives the worker lending one */
 		split_reader_io_reset(r);
 		warm_reader_give(run->req->warm, t->path, run->s3, r);

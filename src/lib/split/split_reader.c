@@ -331,11 +331,17 @@ fail:
 	return NULL;
 }
 
+static bool json_space(char c)
+{
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
 /*
  * The value of the last member key of the top-level object of JSON text
  * s when it is a string without escapes (what the split writer gives):
- * true with *v, *vn pointing into s; false otherwise (not found, escaped,
- * not a string: the caller parses the text instead).
+ * true with *v, *vn pointing into s; false otherwise (not found, a key or
+ * the value escaped, not a string, text after the object: the caller
+ * parses the text instead, which says what is wrong).
  */
 static bool top_level_string(const char *s, size_t n, const char *key, const char **v,
 			     size_t *vn)
@@ -346,29 +352,45 @@ static bool top_level_string(const char *s, size_t n, const char *key, const cha
 
 	while (i < n) {
 		size_t start, end, j;
+		bool escaped = false;
 
-		if (s[i] == '{' || s[i] == '[')
+		if (s[i] == '{' || s[i] == '[') {
 			depth++;
-		else if (s[i] == '}' || s[i] == ']')
-			depth--;
+		} else if (s[i] == '}' || s[i] == ']') {
+			if (--depth < 0)
+				return false;
+			if (depth == 0) {
+				/* the end of the object: only spaces may follow, as a parse wants */
+				for (j = i + 1; j < n && json_space(s[j]); j++)
+					;
+				return j == n && found;
+			}
+		}
 		if (s[i] != '"') {
 			i++;
 			continue;
 		}
 		start = ++i;
-		while (i < n && s[i] != '"')
+		while (i < n && s[i] != '"') {
+			escaped |= s[i] == '\\';
 			i += s[i] == '\\' ? 2 : 1;
+		}
 		if (i >= n)
 			return false;
 		end = i++;
 		if (depth != 1)
 			continue;
-		for (j = i; j < n && (s[j] == ' ' || s[j] == '\n' || s[j] == '\t' || s[j] == '\r'); j++)
+		for (j = i; j < n && json_space(s[j]); j++)
 			;
-		if (j >= n || s[j] != ':' || end - start != klen || memcmp(s + start, key, klen) != 0)
+		if (j >= n || s[j] != ':')
+			continue;
+		/* a member's key: escaped, it could spell the key another way */
+		if (escaped)
+			return false;
+		if (end - start != klen || memcmp(s + start, key, klen) != 0)
 			continue;
 		/* the member's value: a string without escapes, or give up */
-		for (j++; j < n && (s[j] == ' ' || s[j] == '\n' || s[j] == '\t' || s[j] == '\r'); j++)
+		for (j++; j < n && json_space(s[j]); j++)
 			;
 		if (j >= n || s[j] != '"')
 			return false;
@@ -381,7 +403,7 @@ static bool top_level_string(const char *s, size_t n, const char *key, const cha
 		found = true;       /* and on: a later duplicate wins, as when parsed */
 		i = j + 1;
 	}
-	return found;
+	return false;           /* the object does not end */
 }
 
 json_t *split_rd_meta(const struct split_reader *r)
