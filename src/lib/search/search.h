@@ -54,7 +54,7 @@ struct s3_client;
  * What a process that answers search after search keeps between them
  * (qw-lambda's warm function): the metastore, opened once; each index's
  * document with its validator, revalidated by every search
- * (metastore_read_changed(): one fstat for the file metastore, one
+ * (metastore_read_changed(): a read and compare for the file metastore, one
  * conditional GET for an s3:// one, a query for PostgreSQL), so that a
  * split published, merged or deleted meanwhile is seen by the next
  * search; the footers, hotcaches and ranges read from s3:// splits, in

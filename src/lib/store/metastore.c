@@ -336,55 +336,42 @@ static json_t *file_read(struct metastore *ms, const char *index_id, struct qw_e
 	return doc;
 }
 
-/* The file's identity and version: a writer renames a new file in, so a
- * change gives another inode, and mtime and size tell a rewrite in place. */
-static char *file_tag(const struct stat *st)
-{
-	struct buf b = BUF_INIT;
-
-	buf_addf(&b, "%ju:%ju:%jd:%jd.%09ld", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
-		 (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
-	return buf_detach(&b, NULL);
-}
-
+/* The tag is the file's text: a read and a compare cost little next to a
+ * parse, and unlike (inode, size, mtime) they cannot take a new document
+ * for the old one (inodes are reused, mtime moves by clock ticks). */
 static int file_read_changed(struct metastore *ms, const char *index_id, char **tag,
 			     json_t **doc, struct qw_err *err)
 {
-	char *path = index_file(ms, index_id, METASTORE_FILE), *now = NULL;
+	char *path = index_file(ms, index_id, METASTORE_FILE);
 	struct buf b = BUF_INIT;
-	struct stat st;
 	json_t *fresh;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	if (fd < 0) {
 		if (errno == ENOENT)
 			metastore_no_index(ms, index_id, err);
 		else
 			err_errno(err, EX_IOERR, "cannot read '%s'", path);
 		goto out;
 	}
-	now = file_tag(&st);
-	if (*tag && !strcmp(*tag, now)) {
+	if (fsutil_read_fd(fd, path, &b, err) < 0)
+		goto out;
+	if (*tag && strlen(*tag) == b.len && memcmp(*tag, buf_str(&b), b.len) == 0) {
 		ret = 0;
 		goto out;
 	}
-	/* the document of the file just stat'ed: the tag names what was read */
-	if (fsutil_read_fd(fd, path, &b, err) < 0)
-		goto out;
 	fresh = metastore_parse_doc(buf_str(&b), b.len, path, err);
 	if (!fresh)
 		goto out;
 	json_decref(*doc);   /* the copy the caller held */
 	*doc = fresh;
 	free(*tag);
-	*tag = now;
-	now = NULL;
+	*tag = buf_detach(&b, NULL);
 	ret = 1;
 out:
 	if (fd >= 0)
 		close(fd);
 	buf_free(&b);
-	free(now);
 	free(path);
 	return ret;
 }

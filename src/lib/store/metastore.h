@@ -122,8 +122,9 @@ int metastore_no_index(const struct metastore *ms, const char *index_id, struct 
  * warm qw-lambda): *tag names the copy the caller holds (malloc'ed by an
  * earlier call; NULL: none). 1 with *doc (new reference, checked as
  * metastore_read's) and *tag replaced when the stored document is not
- * that copy (the old *doc released); 0 when it is (*doc untouched): for the file backend one
- * fstat (its writers rename a new file in), for s3:// one conditional
+ * that copy (the old *doc released); 0 when it is (*doc untouched): for the file backend a
+ * read of the file compared with the text of the copy (no parse; inode,
+ * size and mtime could all come back the same), for s3:// one conditional
  * GET (If-None-Match: its ETag; 304 without a body); PostgreSQL reads.
  * -1 with err as metastore_read (EX_NOINPUT when the index is gone).
  */
