@@ -423,8 +423,8 @@ json_t *split_rd_meta(const struct split_reader *r)
 
 int split_reader_check_id(const struct split_reader *r, const char *id, struct qw_err *err)
 {
-	const char *got;
-	size_t n;
+	const char *got = NULL;
+	size_t n = 0;
 
 	if (!*r->meta && top_level_string(r->meta_text, r->meta_len, "split_id", &got, &n) &&
 	    n == strlen(id) && memcmp(got, id, n) == 0)
