@@ -8,6 +8,7 @@
 
 #include "base/xalloc.h"
 #include "search/search_int.h"
+#include "split/split_format.h"
 #include "split/termkey.h"
 
 /* ------------------------------------------------------------------ sort keys */
@@ -185,6 +186,44 @@ static void heap_push(const struct query_run *run, struct task *t, const struct 
 	}
 }
 
+/*
+ * The column whose blocks' bounds may skip docs by the first sort key: one
+ * column of one value per doc (value i is doc i), in blocks; NULL when the
+ * first key is another (score, doc, a path of several kinds).
+ */
+static const struct split_column *prune_column(const struct query_run *run,
+					       const struct sort_col *first)
+{
+	const struct split_column *c = first->n == 1 ? first->c[0] : NULL;
+
+	if (run->n_sort == 0 || run->sort[0].by_doc || run->sort[0].by_score || !c ||
+	    !split_column_single_valued(c) || split_column_num_blocks(c) < 2)
+		return NULL;
+	return c;
+}
+
+/*
+ * Whether every doc of doc's column block ranks after the heap's worst hit
+ * on the first key (the heap full): then none of them can enter, and *s,
+ * *e are the block's docs [s, e) to skip.
+ */
+static bool block_ranks_after(const struct query_run *run, const struct task *t,
+			      const struct split_column *c, enum value_kind kind, uint32_t doc,
+			      uint64_t *s, uint64_t *e)
+{
+	const struct hit *worst = &t->hits[0];
+	uint64_t b = doc / COL_VAL_BLOCK, vmin, vmax;
+
+	if (t->n_hits != run->k || !worst->has[0] || b >= split_column_num_blocks(c))
+		return false;
+	split_column_block(c, b, s, e, &vmin, &vmax);
+	if (doc < *s || doc >= *e)
+		return false;
+	/* strictly: a tie on the first key is decided by the next keys */
+	return run->sort[0].desc ? key_to_double(kind, vmax) < worst->k[0]
+				 : key_to_double(kind, vmin) > worst->k[0];
+}
+
 /* The merge order of all the splits' hits (qsort_r over struct hit). */
 int cmp_hits(const void *a, const void *b, void *run)
 {
@@ -224,10 +263,19 @@ int top_k_collect(struct split_ctx *split, const struct bitset *bits)
 	 * are skipped on their first key.
 	 */
 	bool rev = by_doc ? run->doc_desc : run->sort[0].desc;
+	/* and whole blocks of 128 docs are skipped by the column's bounds */
+	const struct split_column *prune = by_doc ? NULL : prune_column(run, &cols[0]);
 
 	for (doc = rev ? bs_prev(bits, UINT32_MAX) : bs_next(bits, 0); doc != UINT32_MAX;
 	     doc = rev ? (doc ? bs_prev(bits, doc - 1) : UINT32_MAX) : bs_next(bits, doc + 1)) {
 		struct hit h;
+		uint64_t bs, be;
+
+		if (prune && block_ranks_after(run, t, prune, cols[0].kind[0], doc, &bs, &be)) {
+			/* on to the doc before the block (or after it) */
+			doc = rev ? (uint32_t)bs : (uint32_t)(be - 1);
+			continue;
+		}
 
 		memset(&h, 0, sizeof(h));
 		h.task = (uint32_t)(t - run->tasks);
