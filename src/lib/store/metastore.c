@@ -13,7 +13,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,19 +252,26 @@ json_t *metastore_parse_doc(const char *text, size_t len, const char *where, str
 	return doc;
 }
 
+/* The text of index_id's metastore file at path into b (a missing file: the
+ * index does not exist). */
+static int file_text(const struct metastore *ms, const char *path, const char *index_id,
+		     struct buf *b, struct qw_err *err)
+{
+	if (fsutil_read_all(path, b, err) == 0)
+		return 0;
+	if (err && err->code == EX_NOINPUT)
+		metastore_no_index(ms, index_id, err);
+	return -1;
+}
+
 static json_t *file_load(const struct metastore *ms, const char *path, const char *index_id,
 			 struct qw_err *err)
 {
 	struct buf b = BUF_INIT;
 	json_t *doc = NULL;
 
-	if (fsutil_read_all(path, &b, err) < 0) {
-		if (err && err->code == EX_NOINPUT)
-			metastore_no_index(ms, index_id, err);
-		goto out;
-	}
-	doc = metastore_parse_doc(buf_str(&b), b.len, path, err);
-out:
+	if (file_text(ms, path, index_id, &b, err) == 0)
+		doc = metastore_parse_doc(buf_str(&b), b.len, path, err);
 	buf_free(&b);
 	return doc;
 }
@@ -345,32 +351,18 @@ static int file_read_changed(struct metastore *ms, const char *index_id, char **
 	char *path = index_file(ms, index_id, METASTORE_FILE);
 	struct buf b = BUF_INIT;
 	json_t *fresh;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
+	int ret = -1;
 
-	if (fd < 0) {
-		if (errno == ENOENT)
-			metastore_no_index(ms, index_id, err);
-		else
-			err_errno(err, EX_IOERR, "cannot read '%s'", path);
-		goto out;
-	}
-	if (fsutil_read_fd(fd, path, &b, err) < 0)
+	if (file_text(ms, path, index_id, &b, err) < 0)
 		goto out;
 	if (*tag && strlen(*tag) == b.len && memcmp(*tag, buf_str(&b), b.len) == 0) {
 		ret = 0;
 		goto out;
 	}
 	fresh = metastore_parse_doc(buf_str(&b), b.len, path, err);
-	if (!fresh)
-		goto out;
-	json_decref(*doc);   /* the copy the caller held */
-	*doc = fresh;
-	free(*tag);
-	*tag = buf_detach(&b, NULL);
-	ret = 1;
+	if (fresh)
+		ret = metastore_replace_copy(doc, fresh, tag, buf_detach(&b, NULL));
 out:
-	if (fd >= 0)
-		close(fd);
 	buf_free(&b);
 	free(path);
 	return ret;
@@ -815,10 +807,15 @@ int metastore_read_changed(struct metastore *ms, const char *index_id, char **ta
 	fresh = ms->ops->read(ms, index_id, err);
 	if (!fresh)
 		return -1;
+	return metastore_replace_copy(doc, fresh, tag, NULL);   /* no tag: read again next time */
+}
+
+int metastore_replace_copy(json_t **doc, json_t *fresh, char **tag, char *new_tag)
+{
 	json_decref(*doc);   /* the copy the caller held */
 	*doc = fresh;
 	free(*tag);
-	*tag = NULL;
+	*tag = new_tag;
 	return 1;
 }
 

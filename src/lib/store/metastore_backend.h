@@ -30,8 +30,8 @@ struct metastore_ops {
 	 * The document only when it changed since the copy *tag names (a
 	 * validator this op made, malloc'ed; NULL: none): 1 with *doc (new
 	 * reference, the old one released) and a new *tag, 0 when unchanged (*doc untouched), -1.
-	 * It must cost less than read() when unchanged (one stat, one
-	 * conditional request). NULL: metastore_read_changed() reads.
+	 * It must cost less than read() when unchanged (no parse: a compare of
+	 * the text, one conditional request). NULL: metastore_read_changed() reads.
 	 */
 	int (*read_changed)(struct metastore *ms, const char *index_id, char **tag, json_t **doc,
 			    struct qw_err *err);
@@ -70,6 +70,9 @@ int metastore_check_doc(json_t *doc, const char *where, struct qw_err *err);
 /* An index document from its stored JSON text, checked (metastore_check_doc);
  * NULL with EX_DATAERR naming where when it is not one. */
 json_t *metastore_parse_doc(const char *text, size_t len, const char *where, struct qw_err *err);
+/* A read_changed op's new copy: *doc released and replaced by fresh, *tag
+ * freed and replaced by new_tag (taken; NULL: none). Returns 1. */
+int metastore_replace_copy(json_t **doc, json_t *fresh, char **tag, char *new_tag);
 /* Remove the split files that doc's records name, where doc's index_uri
  * says, for an index_uri outside the index dir (the default one goes with
  * the dir, removed by the caller). */

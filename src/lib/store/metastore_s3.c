@@ -124,10 +124,8 @@ static int ms3_read_changed(struct metastore *ms, const char *index_id, char **t
 		ret = -1;
 		goto out;
 	}
-	json_decref(*doc);   /* the copy the caller held */
-	*doc = fresh;
-	free(*tag);
-	*tag = etag;   /* NULL without an ETag: the next call reads again */
+	/* no ETag (NULL): the next call reads again */
+	ret = metastore_replace_copy(doc, fresh, tag, etag);
 	etag = NULL;
 out:
 	free(etag);
