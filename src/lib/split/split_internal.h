@@ -182,7 +182,6 @@ struct split_reader {
 	const char *meta_text;
 	size_t meta_len;
 	json_t **meta;                /* *meta: NULL until parsed; mutable under a const reader */
-	uint64_t meta_off;            /* where the text is in the file, for messages */
 	uint64_t sec_off[SEC_COUNT], sec_len[SEC_COUNT];
 	uint32_t sec_crc[SEC_COUNT];
 	uint64_t hot_off, hot_len;  /* absolute */
@@ -206,9 +205,9 @@ struct split_reader {
 	uint8_t *dc_data;
 };
 
-/* An EX_DATAERR naming the split, the section (-1: the footer) and the offset; returns -1. */
 /* The footer metadata, parsed on first use; NULL when it is no JSON object. */
 json_t *split_rd_meta(const struct split_reader *r);
+/* An EX_DATAERR naming the split, the section (-1: the footer) and the offset; returns -1. */
 int split_corrupt(const struct split_reader *r, struct qw_err *err, int sec, uint64_t off,
 		  const char *what);
 /* len bytes at the absolute offset off: from the fd or by a range GET. */
@@ -220,10 +219,10 @@ uint8_t *split_rd(const struct split_reader *r, int sec, uint64_t off, uint64_t 
 /* split_rd() plus a CRC32C check against crc. */
 uint8_t *split_rd_crc(const struct split_reader *r, int sec, uint64_t off, uint64_t len,
 		      uint32_t crc, struct qw_err *err);
-/* Replace *p (len bytes of zstd) by its raw_len decompressed bytes (+ padding). */
 /* The reader's zstd decompression context (the borrowed one, else its own,
  * made on first use); NULL when one cannot be made. */
 ZSTD_DCtx *split_rd_zstd(struct split_reader *r);
+/* Replace *p (len bytes of zstd) by its raw_len decompressed bytes (+ padding). */
 int split_inflate_unit(struct split_reader *r, int sec, uint64_t off, uint8_t **p,
 		       uint64_t len, uint64_t raw_len, struct qw_err *err);
 /* Field number field of the reader, or NULL (EX_SOFTWARE) when there is none. */

@@ -318,9 +318,8 @@ struct split_reader *split_reader_open_opts(const char *path, const struct split
 	r->hot_len = t.hot_len;
 	r->meta_text = (const char *)r->footer + t.hot_len;
 	r->meta_len = t.meta_len;
-	r->meta_off = start + t.hot_len;
 	if (r->meta_len < 2 || r->meta_text[0] != '{') {
-		split_corrupt(r, err, -1, r->meta_off, "bad metadata JSON");
+		split_corrupt(r, err, -1, r->hot_off + r->hot_len, "bad metadata JSON");
 		goto fail;
 	}
 	if (parse_hotcache(r, r->footer, t.hot_len, err) < 0)
@@ -430,7 +429,7 @@ int split_reader_check_id(const struct split_reader *r, const char *id, struct q
 	    n == strlen(id) && memcmp(got, id, n) == 0)
 		return 0;
 	if (!split_rd_meta(r))
-		return split_corrupt(r, err, -1, r->meta_off, "bad metadata JSON");
+		return split_corrupt(r, err, -1, r->hot_off + r->hot_len, "bad metadata JSON");
 	got = json_string_value(json_object_get(*r->meta, "split_id"));
 	if (got && strcmp(got, id) == 0)
 		return 0;

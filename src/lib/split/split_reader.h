@@ -114,7 +114,8 @@ void split_reader_io_reset(struct split_reader *r);
  * file): 0, or -1 with an EX_DATAERR naming both ids.
  */
 int split_reader_check_id(const struct split_reader *r, const char *id, struct qw_err *err);
-/* The footer metadata (num_docs, time_range, tags, split_id, ...); borrowed. */
+/* The footer metadata (num_docs, time_range, tags, split_id, ...), parsed on
+ * first use; borrowed; NULL when the footer holds no JSON object. */
 json_t *split_reader_metadata(const struct split_reader *r);
 uint32_t split_reader_num_docs(const struct split_reader *r);
 /* Timestamp field range (microseconds); false when none. */
