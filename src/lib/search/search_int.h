@@ -176,7 +176,6 @@ void task_close(const struct query_run *run, struct task *t, struct split_reader
 /* zd: a zstd context a new reader borrows (the calling worker's), or NULL */
 struct split_reader *task_open(const struct query_run *run, const struct task *t,
 			       struct ZSTD_DCtx_s *zd, struct qw_err *err);
-void task_io_add(struct task *t, const struct split_reader *r);
 void *worker(void *arg);
 
 /* search_warm.c: the warm state's parts a search uses (search.h). */

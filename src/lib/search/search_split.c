@@ -69,6 +69,18 @@ struct split_reader *task_open(const struct query_run *run, const struct task *t
 	return r ? r : split_reader_open_opts(t->path, &o, err);
 }
 
+/* Add what reader r of t has read to t's count (once per reader). */
+static void task_io_add(struct task *t, const struct split_reader *r)
+{
+	struct split_io io;
+
+	split_reader_io(r, &io);
+	t->io.remote |= io.remote;
+	t->io.footer_cached |= io.footer_cached;
+	t->io.requests += io.requests;
+	t->io.bytes += io.bytes;
+}
+
 void task_close(const struct query_run *run, struct task *t, struct split_reader *r,
 		bool reusable)
 {
@@ -82,20 +94,6 @@ void task_close(const struct query_run *run, struct task *t, struct split_reader
 	} else {
 		split_reader_close(r);
 	}
-}
-
-/* Add what reader r of t has read to t's count (once per reader). */
-void task_io_add(struct task *t, const struct split_reader *r)
-{
-	struct split_io io;
-
-	if (!r)
-		return;
-	split_reader_io(r, &io);
-	t->io.remote |= io.remote;
-	t->io.footer_cached |= io.footer_cached;
-	t->io.requests += io.requests;
-	t->io.bytes += io.bytes;
 }
 
 /* Search t's split; zd is the worker's zstd context, lent to its reader. */
