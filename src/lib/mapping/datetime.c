@@ -388,7 +388,7 @@ static bool sc_zone_name(struct scan *sc, int64_t *off)
 
 /* YYYY-MM-DD[Tt ]HH:MM:SS[.frac](Z|+HH:MM) */
 static bool parse_rfc3339(const char *s, size_t len, int64_t *us, unsigned *ns,
-                          size_t *consumed)
+			  size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
@@ -416,7 +416,7 @@ static bool parse_rfc3339(const char *s, size_t len, int64_t *us, unsigned *ns,
 /* ISO 8601: date, optional time (with optional seconds and fraction), optional offset
  * (UTC when missing); extended (2020-01-02T03:04:05) or basic (20200102T030405) form. */
 static bool parse_iso8601(const char *s, size_t len, int64_t *us, unsigned *ns,
-                          size_t *consumed)
+			  size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
@@ -472,7 +472,7 @@ static bool parse_iso8601(const char *s, size_t len, int64_t *us, unsigned *ns,
 
 /* [Day, ]DD Mon YYYY HH:MM[:SS] (+HHMM|GMT|UT|Z|EST...) */
 static bool parse_rfc2822(const char *s, size_t len, int64_t *us, unsigned *ns,
-                          size_t *consumed)
+			  size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	struct dt_parts p;
@@ -566,7 +566,7 @@ bool datetime_from_number(double v, int64_t *us)
 
 /* A string unix timestamp: [-]digits[.digits]. */
 static bool parse_unix(const char *s, size_t len, int64_t *us, unsigned *ns,
-                       size_t *consumed)
+		       size_t *consumed)
 {
 	struct scan sc = { s, len, 0 };
 	bool neg;

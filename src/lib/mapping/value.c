@@ -142,12 +142,8 @@ bool value_parse_datetime_ns(char *const *formats, size_t n_formats, const char 
 			     int64_t *us, unsigned *ns)
 {
 	*ns = 0;
-	if (len >= 20 && len < 40 && s[len - 1] == 'Z' && datetime_parse("rfc3339", s, len, us)) {
-		char t[DATETIME_RFC3339_MAX];
-
-		if (datetime_rfc3339_chars(*us, t) == len && memcmp(t, s, len) == 0)
-			return true;
-	}
+	if (datetime_parse_canonical(s, len, us))
+		return true;
 	for (size_t i = 0; i < n_formats; i++)
 		if (datetime_parse_ns(formats[i], s, len, us, ns))
 			return true;
