@@ -241,9 +241,42 @@ out:
 	return ret;
 }
 
+/*
+ * Whether the schema is already current, in one round trip that also
+ * quiets the "already exists, skipping" notices: 1 yes, 0 no (or no
+ * qw_schema yet: then migrate() says), -1 on a failure to retry.
+ * Why: every process of a pipeline connects, and migrate()'s advisory lock
+ * serialised them all behind each other's transactions (five statements
+ * and a lock wait per connection) although the schema is current but once.
+ */
+static int schema_current(struct pg *pg, struct qw_err *err)
+{
+	PGresult *res = pg->api.exec(pg->conn,
+				     "SELECT set_config('client_min_messages', 'warning', false),"
+				     " (SELECT coalesce(max(version), 0) FROM qw_schema)");
+	int current;
+
+	if (res && pg->api.result_status(res) == PGRES_TUPLES_OK) {
+		current = pg->api.ntuples(res) == 1 &&
+			  atoi(pg->api.getvalue(res, 0, 1)) == SCHEMA_VERSION;
+		pg->api.clear(res);
+		return current;
+	}
+	if (res)
+		pg->api.clear(res);
+	/* no qw_schema (a new database) fails the statement: not an error */
+	if (pg->api.status(pg->conn) == CONNECTION_OK)
+		return 0;
+	pg->retry = true;
+	set_pg_err(pg, err, EX_TEMPFAIL, "query failed", pg->api.error_message(pg->conn));
+	return -1;
+}
+
 /* A live connection with the schema migrated; -1 with err and pg->retry. */
 static int ensure_conn(struct pg *pg, struct qw_err *err)
 {
+	int current;
+
 	if (pg->conn && pg->api.status(pg->conn) == CONNECTION_OK)
 		return 0;
 	if (pg->conn)
@@ -255,6 +288,9 @@ static int ensure_conn(struct pg *pg, struct qw_err *err)
 			   pg->conn ? pg->api.error_message(pg->conn) : "out of memory");
 		return -1;
 	}
+	current = schema_current(pg, err);
+	if (current != 0)
+		return current < 0 ? -1 : 0;
 	/* no "already exists, skipping" notices on stderr */
 	if (run(pg, "SET client_min_messages = warning", 0, NULL, err) < 0)
 		return -1;
