@@ -309,8 +309,11 @@ static json_t *lean_integer(struct lean *l, bool build)
 	const char *d = l->p + neg, *q = d;
 	json_int_t v = 0;
 
-	while (q < l->end && *q >= '0' && *q <= '9')
-		v = v * 10 + (*q++ - '0');
+	while (q < l->end && *q >= '0' && *q <= '9') {
+		if (q - d < 18) /* more digits fail below, before v is used */
+			v = v * 10 + (*q - '0');
+		q++;
+	}
 	if (q == d || q - d > 18 || (*d == '0' && (q - d > 1 || neg)) ||
 	    (q < l->end && (*q == '.' || *q == 'e' || *q == 'E'))) {
 		l->fail = true;
