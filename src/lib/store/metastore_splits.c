@@ -362,16 +362,24 @@ static bool lean_next(struct lean *l, char close)
 	return true;
 }
 
+/* Past the opening bracket: true when close follows (an empty one). */
+static bool lean_open(struct lean *l, char close)
+{
+	l->p++;
+	lean_ws(l);
+	if (l->p < l->end && *l->p == close) {
+		l->p++;
+		return true;
+	}
+	return false;
+}
+
 static json_t *lean_array(struct lean *l, bool build)
 {
 	json_t *arr = build ? json_array() : NULL;
 
-	l->p++;
-	lean_ws(l);
-	if (l->p < l->end && *l->p == ']') {
-		l->p++;
+	if (lean_open(l, ']'))
 		return arr;
-	}
 	do {
 		json_t *v = lean_value(l, LEAN_ALL, build);
 
@@ -441,12 +449,8 @@ static json_t *lean_object(struct lean *l, enum lean_ctx ctx, bool build)
 	size_t seen_len[LEAN_MAX_SKIPPED_KEYS], n_seen = 0;
 	json_t *obj = build ? json_object() : NULL;
 
-	l->p++;
-	lean_ws(l);
-	if (l->p < l->end && *l->p == '}') {
-		l->p++;
+	if (lean_open(l, '}'))
 		return obj;
-	}
 	do
 		lean_member(l, ctx, obj, seen, seen_len, &n_seen);
 	while (!l->fail && !lean_next(l, '}'));
