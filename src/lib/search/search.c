@@ -115,7 +115,7 @@ static int open_indexes(struct metastore *ms, const struct search_request *req,
 		else if (req->warm)
 			ix->meta = warm_index_meta(req->warm, ix->index_id, err);
 		else
-			ix->meta = metastore_read(ms, ix->index_id, err);
+			ix->meta = metastore_read_splits_view(ms, ix->index_id, err);
 		if (!ix->meta) {
 			if (req->snapshot)
 				err_set(err, EX_SOFTWARE, "index '%s': not in the snapshot",

@@ -795,6 +795,25 @@ json_t *metastore_read(struct metastore *ms, const char *index_id, struct qw_err
 	return ms->ops->read(ms, index_id, err);
 }
 
+json_t *metastore_read_splits_view(struct metastore *ms, const char *index_id,
+				   struct qw_err *err)
+{
+	struct buf b = BUF_INIT;
+	json_t *doc = NULL;
+	char *path;
+
+	if (ids_check_index(index_id, err) < 0)
+		return NULL;
+	if (ms->ops != &file_ops)
+		return ms->ops->read(ms, index_id, err);
+	path = index_file(ms, index_id, METASTORE_FILE);
+	if (file_text(ms, path, index_id, &b, err) == 0)
+		doc = metastore_parse_splits_view(buf_str(&b), b.len, path, err);
+	buf_free(&b);
+	free(path);
+	return doc;
+}
+
 int metastore_read_changed(struct metastore *ms, const char *index_id, char **tag, json_t **doc,
 			   struct qw_err *err)
 {

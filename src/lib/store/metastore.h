@@ -132,6 +132,19 @@ int metastore_read_changed(struct metastore *ms, const char *index_id, char **ta
 			   struct qw_err *err);
 /* A consistent snapshot of the index metadata. */
 json_t *metastore_read(struct metastore *ms, const char *index_id, struct qw_err *err);
+/*
+ * metastore_read() for a reader that wants the splits only as
+ * metastore_split_records() gives them (a search): the same document and
+ * the same errors, but each split record keeps only split_state,
+ * publish_token, update_timestamp, publish_timestamp and of its metadata
+ * num_docs, uncompressed_docs_size_in_bytes, split_size_bytes, time_range,
+ * tags, create_timestamp and delete_opstamp. For the file backend it skips
+ * the tree of everything else (the bulk of a document of many splits: a
+ * third of the instructions of a search over 100 splits); the other
+ * backends read the whole document. Never write such a document back.
+ */
+json_t *metastore_read_splits_view(struct metastore *ms, const char *index_id,
+				   struct qw_err *err);
 /* The index config, parsed. */
 struct index_config *metastore_index_config(struct metastore *ms, const char *index_id,
 					    struct qw_err *err);

@@ -70,6 +70,12 @@ int metastore_check_doc(json_t *doc, const char *where, struct qw_err *err);
 /* An index document from its stored JSON text, checked (metastore_check_doc);
  * NULL with EX_DATAERR naming where when it is not one. */
 json_t *metastore_parse_doc(const char *text, size_t len, const char *where, struct qw_err *err);
+/* The same document with its split records cut to what
+ * metastore_split_records() reads (metastore_read_splits_view()); the same
+ * errors, since any text its fast reader does not take goes to
+ * metastore_parse_doc() (metastore_splits.c). */
+json_t *metastore_parse_splits_view(const char *text, size_t len, const char *where,
+				    struct qw_err *err);
 /* A read_changed op's new copy: *doc released and replaced by fresh, *tag
  * freed and replaced by new_tag (taken; NULL: none). Returns 1. */
 int metastore_replace_copy(json_t **doc, json_t *fresh, char **tag, char *new_tag);

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/ids.h"
 #include "store/metastore.h"
+#include "store/metastore_backend.h"
 #include "base/xalloc.h"
 
 const char *split_state_name(enum split_state state)
@@ -207,4 +208,317 @@ int metastore_mark_unpublished_for_deletion(struct metastore *ms, const char *in
 	ret = 0;
 out:
 	return ret;
+}
+
+/* ------------------------------------------------- the search's lean read */
+
+/*
+ * A fast reader of the plain JSON qw writes (metastore_parse_splits_view()
+ * in metastore_backend.h): strings of printable ASCII without escapes,
+ * integers of at most 18 digits, true/false/null, objects whose keys repeat
+ * nowhere. Anything else sets fail, and the caller parses the text with
+ * jansson instead, so every document is taken or refused by jansson's rule;
+ * this reader only ever takes a text that jansson takes, and builds the
+ * same values for the members it keeps.
+ */
+struct lean {
+	const char *p, *end;
+	int depth;
+	bool fail;
+};
+
+/* What an object's members become: the index document's own members are
+ * all kept but "splits"; of a split record (and its metadata) only what
+ * decode_split() reads. */
+enum lean_ctx { LEAN_ALL, LEAN_TOP, LEAN_SPLITS, LEAN_RECORD, LEAN_META };
+
+#define LEAN_MAX_DEPTH 64
+#define LEAN_MAX_KEY 128     /* longer keys: jansson's parse */
+#define LEAN_MAX_SKIPPED_KEYS 64
+
+static bool in_list(const char *key, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(key, *list))
+			return true;
+	return false;
+}
+
+/* The context of a member's value; LEAN_ALL keeps it whole, and NULL
+ * *keep drops it. */
+static enum lean_ctx member_ctx(enum lean_ctx ctx, const char *key, bool *keep)
+{
+	static const char *const record_keys[] = { "split_state", "publish_token",
+						   "update_timestamp", "publish_timestamp", NULL };
+	static const char *const meta_keys[] = { "num_docs", "uncompressed_docs_size_in_bytes",
+						 "split_size_bytes", "time_range", "tags",
+						 "create_timestamp", "delete_opstamp", NULL };
+
+	*keep = true;
+	switch (ctx) {
+	case LEAN_TOP:
+		return strcmp(key, "splits") ? LEAN_ALL : LEAN_SPLITS;
+	case LEAN_SPLITS:
+		return LEAN_RECORD;
+	case LEAN_RECORD:
+		if (!strcmp(key, "metadata"))
+			return LEAN_META;
+		*keep = in_list(key, record_keys);
+		return LEAN_ALL;
+	case LEAN_META:
+		*keep = in_list(key, meta_keys);
+		return LEAN_ALL;
+	case LEAN_ALL:
+		break;
+	}
+	return LEAN_ALL;
+}
+
+static void lean_ws(struct lean *l)
+{
+	while (l->p < l->end && (*l->p == ' ' || *l->p == '\n' || *l->p == '\t' || *l->p == '\r'))
+		l->p++;
+}
+
+/* Past a string of printable ASCII without escapes; its bytes in *s, *n. */
+static void lean_string(struct lean *l, const char **s, size_t *n)
+{
+	const char *q = ++l->p;
+
+	while (q < l->end && *q != '"') {
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e || *q == '\\') {
+			l->fail = true;
+			return;
+		}
+		q++;
+	}
+	if (q == l->end) {
+		l->fail = true;
+		return;
+	}
+	*s = l->p;
+	*n = (size_t)(q - l->p);
+	l->p = q + 1;
+}
+
+/* An integer as jansson reads it: no leading zero, no fraction or exponent
+ * (a real: jansson's parse), no "-0", at most 18 digits. */
+static json_t *lean_integer(struct lean *l, bool build)
+{
+	bool neg = *l->p == '-';
+	const char *d = l->p + neg, *q = d;
+	json_int_t v = 0;
+
+	while (q < l->end && *q >= '0' && *q <= '9') {
+		if (q - d < 18) /* more digits fail below, before v is used */
+			v = v * 10 + (*q - '0');
+		q++;
+	}
+	if (q == d || q - d > 18 || (*d == '0' && (q - d > 1 || neg)) ||
+	    (q < l->end && (*q == '.' || *q == 'e' || *q == 'E'))) {
+		l->fail = true;
+		return NULL;
+	}
+	l->p = q;
+	return build ? json_integer(neg ? -v : v) : NULL;
+}
+
+static json_t *lean_literal(struct lean *l, bool build)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+	} lits[] = { { "true", 4 }, { "false", 5 }, { "null", 4 } };
+
+	for (size_t i = 0; i < 3; i++)
+		if ((size_t)(l->end - l->p) >= lits[i].len &&
+		    !memcmp(l->p, lits[i].text, lits[i].len)) {
+			l->p += lits[i].len;
+			if (!build)
+				return NULL;
+			return i == 0 ? json_true() : i == 1 ? json_false() : json_null();
+		}
+	l->fail = true;
+	return NULL;
+}
+
+static json_t *lean_value(struct lean *l, enum lean_ctx ctx, bool build);
+
+/* After a member or element: true at the closing c, false at a comma
+ * (fail set at anything else). */
+static bool lean_next(struct lean *l, char close)
+{
+	lean_ws(l);
+	if (l->p < l->end && *l->p == close) {
+		l->p++;
+		return true;
+	}
+	if (l->p < l->end && *l->p == ',') {
+		l->p++;
+		lean_ws(l);
+		return false;
+	}
+	l->fail = true;
+	return true;
+}
+
+/* Past the opening bracket: true when close follows (an empty one). */
+static bool lean_open(struct lean *l, char close)
+{
+	l->p++;
+	lean_ws(l);
+	if (l->p < l->end && *l->p == close) {
+		l->p++;
+		return true;
+	}
+	return false;
+}
+
+static json_t *lean_array(struct lean *l, bool build)
+{
+	json_t *arr = build ? json_array() : NULL;
+
+	if (lean_open(l, ']'))
+		return arr;
+	do {
+		json_t *v = lean_value(l, LEAN_ALL, build);
+
+		if (l->fail)
+			break;
+		if (build && json_array_append_new(arr, v) < 0)
+			l->fail = true;
+	} while (!l->fail && !lean_next(l, ']'));
+	return arr;
+}
+
+/*
+ * One member "key": value of an object into obj (when building), the keys
+ * of the members not built in seen[] for the duplicate check.
+ */
+static void lean_member(struct lean *l, enum lean_ctx ctx, json_t *obj, const char **seen,
+			size_t *seen_len, size_t *n_seen)
+{
+	char key[LEAN_MAX_KEY];
+	const char *s = NULL;
+	size_t n = 0;
+	bool keep;
+	enum lean_ctx child;
+	json_t *v;
+
+	if (l->p == l->end || *l->p != '"') {
+		l->fail = true;
+		return;
+	}
+	lean_string(l, &s, &n);
+	if (l->fail || n >= sizeof(key)) {
+		l->fail = true;
+		return;
+	}
+	memcpy(key, s, n);
+	key[n] = '\0';
+	child = member_ctx(ctx, key, &keep);
+	keep = keep && obj;
+	/* jansson refuses a repeated key (JSON_REJECT_DUPLICATES): so does
+	 * this reader, kept members by obj, the others by seen[] */
+	if (obj && json_object_get(obj, key))
+		l->fail = true;
+	for (size_t i = 0; i < *n_seen && !l->fail; i++)
+		if (seen_len[i] == n && !memcmp(seen[i], s, n))
+			l->fail = true;
+	if (!keep && *n_seen == LEAN_MAX_SKIPPED_KEYS)
+		l->fail = true;
+	lean_ws(l);
+	if (l->fail || l->p == l->end || *l->p != ':') {
+		l->fail = true;
+		return;
+	}
+	l->p++;
+	lean_ws(l);
+	v = lean_value(l, child, keep);
+	if (!keep && !l->fail) {
+		seen[*n_seen] = s;
+		seen_len[(*n_seen)++] = n;
+	}
+	if (keep && !l->fail && json_object_set_new_nocheck(obj, key, v) < 0)
+		l->fail = true;
+}
+
+static json_t *lean_object(struct lean *l, enum lean_ctx ctx, bool build)
+{
+	const char *seen[LEAN_MAX_SKIPPED_KEYS];
+	size_t seen_len[LEAN_MAX_SKIPPED_KEYS], n_seen = 0;
+	json_t *obj = build ? json_object() : NULL;
+
+	if (lean_open(l, '}'))
+		return obj;
+	do
+		lean_member(l, ctx, obj, seen, seen_len, &n_seen);
+	while (!l->fail && !lean_next(l, '}'));
+	return obj;
+}
+
+/* A value at l->p (whitespace skipped); NULL when !build or on failure. */
+static json_t *lean_value(struct lean *l, enum lean_ctx ctx, bool build)
+{
+	json_t *v = NULL;
+
+	if (l->p == l->end || ++l->depth > LEAN_MAX_DEPTH) {
+		l->fail = true;
+		return NULL;
+	}
+	switch (*l->p) {
+	case '{':
+		v = lean_object(l, ctx, build);
+		break;
+	case '[':
+		v = lean_array(l, build);
+		break;
+	case '"': {
+		const char *s = NULL;
+		size_t n = 0;
+
+		lean_string(l, &s, &n);
+		if (!l->fail && build)
+			v = json_stringn_nocheck(s, n);
+		break;
+	}
+	case 't':
+	case 'f':
+	case 'n':
+		v = lean_literal(l, build);
+		break;
+	default:
+		if (*l->p == '-' || (*l->p >= '0' && *l->p <= '9'))
+			v = lean_integer(l, build);
+		else
+			l->fail = true;
+	}
+	l->depth--;
+	if (l->fail) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+json_t *metastore_parse_splits_view(const char *text, size_t len, const char *where,
+				    struct qw_err *err)
+{
+	struct lean l = { text, text + len, 0, false };
+	json_t *doc = NULL;
+
+	lean_ws(&l);
+	if (l.p < l.end && *l.p == '{')
+		doc = lean_value(&l, LEAN_TOP, true);
+	lean_ws(&l);
+	if (!doc || l.fail || l.p != l.end) {
+		/* not the plain JSON qw writes: jansson's parse decides, and says why */
+		json_decref(doc);
+		return metastore_parse_doc(text, len, where, err);
+	}
+	if (metastore_check_doc(doc, where, err) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
