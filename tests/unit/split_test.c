@@ -1135,10 +1135,11 @@ static void verify_lazy(const char *path)
 		if (what == 0) {
 			/*
 			 * The hotcache ends with the last doc store block: varint
-			 * docs, raw length, stored length, u32 crc. One more stored
-			 * byte runs past the doc store section.
+			 * docs, raw length, stored length, u32 crc, varint seek
+			 * points (0 in a block this small, one byte). One more
+			 * stored byte runs past the doc store section.
 			 */
-			uint8_t *last = u + start + hot_len - 5;
+			uint8_t *last = u + start + hot_len - 6;
 
 			if (*last < 0x7f) {
 				(*last)++;

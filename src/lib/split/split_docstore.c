@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ZSTD_d_stableOutBuffer: decode a block in place, not through zstd's window */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "base/buf.h"
@@ -16,25 +18,132 @@
 
 /* ------------------------------------------------------------ encoding */
 
+/*
+ * Version 4 blocks carry their seek table (where the compressed prefixes
+ * that hold whole docs end) from the compressor to the block index in a
+ * zstd skippable frame after the block's frame, as zstd's seekable format
+ * does: segment.c and merges hand blocks over as opaque bytes, and the
+ * table travels with them. It never reaches the docstore section.
+ */
+#define DS_SEEK_MAGIC 0x184D2A5Bu        /* ZSTD_MAGIC_SKIPPABLE_START + 11 */
+
+/*
+ * A flush point is cut after the doc that brings the raw bytes since the
+ * last one to this: small enough that fetching the newest docs of a block
+ * decodes a few KB, large enough that the flushes (a zstd block each) and
+ * the table cost under 1% of the split.
+ */
+#define DS_FLUSH_BYTES 131072
+
+/* The block index entry of one block: its frame's description, then the
+ * seek points between the frame's start and its end. */
 static int ds_add_block(struct split_enc *e, uint32_t num_docs, uint64_t raw_len,
-			const void *comp, size_t comp_len, uint32_t crc, struct qw_err *err)
+			const void *comp, size_t comp_len, struct qw_err *err)
 {
+	size_t frame_len = ZSTD_findFrameCompressedSize(comp, comp_len);
+	const uint8_t *seek = (const uint8_t *)comp + frame_len;
+	struct cur c;
+	uint32_t magic, seek_len;
+	uint64_t npts, docs = 0, at = 0;
+
+	if (ZSTD_isError(frame_len) || comp_len - frame_len < 8)
+		goto bad;
+	cur_init(&c, seek, comp_len - frame_len);
+	magic = cur_u32le(&c);
+	seek_len = cur_u32le(&c);
+	if (magic != DS_SEEK_MAGIC || seek_len != cur_left(&c))
+		goto bad;
 	buf_add_varint(&e->ds_idx, num_docs);
 	buf_add_varint(&e->ds_idx, raw_len);
-	buf_add_varint(&e->ds_idx, comp_len);
-	buf_add_u32le(&e->ds_idx, crc);
+	buf_add_varint(&e->ds_idx, frame_len);
+	buf_add_u32le(&e->ds_idx, checksum_crc32c(0, comp, frame_len));
+	npts = cur_varint(&c);
+	buf_add_varint(&e->ds_idx, npts);
+	for (uint64_t i = 0; i < npts && !c.bad; i++) {
+		uint64_t d = cur_varint(&c), o = cur_varint(&c);
+		uint32_t crc = cur_u32le(&c);
+
+		docs += d;
+		at += o;
+		if (d == 0 || o == 0 || docs >= num_docs || at >= frame_len)
+			goto bad;
+		buf_add_varint(&e->ds_idx, d);
+		buf_add_varint(&e->ds_idx, o);
+		buf_add_u32le(&e->ds_idx, crc);
+	}
+	if (c.bad || cur_left(&c) != 0)
+		goto bad;
 	e->ds_nblocks++;
-	return split_sfile_add(&e->sec[SEC_DOCSTORE], comp, comp_len, err);
+	return split_sfile_add(&e->sec[SEC_DOCSTORE], comp, frame_len, err);
+bad:
+	return err_set(err, EX_SOFTWARE, "doc store: block without a valid seek table");
+}
+
+/* Compress in[0, len) into out with end_op, growing out as zstd asks. */
+static int ds_stream(ZSTD_CCtx *zc, const char *in, size_t len, ZSTD_EndDirective end_op,
+		     struct buf *out, struct qw_err *err)
+{
+	ZSTD_inBuffer ib = { in, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer ob;
+
+		buf_grow(out, ZSTD_compressBound(len - ib.pos) + 64);
+		ob = (ZSTD_outBuffer){ out->data + out->len, out->cap - out->len, 0 };
+		left = ZSTD_compressStream2(zc, &ob, &ib, end_op);
+		if (ZSTD_isError(left))
+			return err_set(err, EX_SOFTWARE, "doc store: zstd compression failed: %s",
+				       ZSTD_getErrorName(left));
+		out->len += ob.pos;
+	} while (left != 0 || ib.pos < len);
+	return 0;
 }
 
 /*
- * One doc store block (qw-split(5), version 3): every doc followed by a
- * newline, compressed as one zstd frame, appended to out; *raw_len the
- * frame's content size. The newlines replace version 2's header of varint
- * lengths: zstd predicts a newline after "}" almost for free, where the
- * lengths cost about 1.7 bytes a doc compressed (9% of the doc store of
- * small access-log docs). A doc holding a newline (no canonical JSON text
- * does) is refused. tmp: scratch for the framed docs.
+ * Compress the framed docs of tmp (nlens docs, the last of lens first)
+ * into out from out->len, flushing every DS_FLUSH_BYTES at a doc's end;
+ * each flush point's docs since the last one, its compressed bytes since
+ * the last one and the crc of the compressed prefix go to pts, their
+ * number to *npts.
+ */
+static int ds_compress_points(ZSTD_CCtx *zc, const struct buf *tmp, const uint32_t *lens,
+			      size_t nlens, struct buf *out, struct buf *pts, uint64_t *npts,
+			      struct qw_err *err)
+{
+	size_t start = out->len, cut = 0, end = 0, last_docs = 0, last_at = start;
+	uint32_t crc = 0;
+
+	for (size_t i = 0; i < nlens; i++) {
+		end += (size_t)lens[nlens - 1 - i] + 1;
+		if (end - cut < DS_FLUSH_BYTES || i + 1 == nlens)
+			continue;
+		if (ds_stream(zc, tmp->data + cut, end - cut, ZSTD_e_flush, out, err) < 0)
+			return -1;
+		crc = checksum_crc32c(crc, out->data + last_at, out->len - last_at);
+		buf_add_varint(pts, i + 1 - last_docs);
+		buf_add_varint(pts, out->len - last_at);
+		buf_add_u32le(pts, crc);
+		(*npts)++;
+		cut = end;
+		last_docs = i + 1;
+		last_at = out->len;
+	}
+	return ds_stream(zc, tmp->data + cut, tmp->len - cut, ZSTD_e_end, out, err);
+}
+
+/*
+ * One doc store block (qw-split(5), version 4): every doc followed by a
+ * newline, the last doc first, compressed as one zstd frame with a flush
+ * every DS_FLUSH_BYTES, appended to out with its seek table; *raw_len the
+ * frame's content size. Newest first because logs arrive in time order
+ * and a search returns the newest hits by default: its docs are at the
+ * start of the stream, and a reader decodes (and over S3 fetches) only
+ * the prefix up to the flush point after them. The flushes keep the
+ * window, so the ratio barely moves. The newlines replace version 2's
+ * varint lengths (9% of the doc store of small access-log docs). A doc
+ * holding a newline (no canonical JSON text does) is refused. tmp:
+ * scratch for the framed docs.
  */
 int split_enc_ds_compress(void *vzc, int level, struct buf *tmp, const struct buf *raw,
 			  const uint32_t *lens, size_t nlens, struct buf *out_buf,
@@ -42,28 +151,48 @@ int split_enc_ds_compress(void *vzc, int level, struct buf *tmp, const struct bu
 {
 	ZSTD_CCtx *zc = vzc;
 	const char *src = raw->data ? raw->data : "";
-	size_t bound, k, at = 0;
+	struct buf pts = BUF_INIT, head = BUF_INIT;
+	size_t at = raw->len;
+	uint64_t npts = 0;
+	int ret = -1;
 
 	buf_reset(tmp);
 	buf_grow(tmp, raw->len + nlens);
-	for (size_t i = 0; i < nlens; i++) {
-		if (lens[i] > raw->len - at || memchr(src + at, '\n', lens[i]))
-			return err_set(err, EX_SOFTWARE, "doc store: document %zu of the block %s", i,
-				       lens[i] > raw->len - at ? "overruns it" : "holds a newline");
+	for (size_t i = nlens; i-- > 0;) {
+		if (lens[i] > at || memchr(src + at - lens[i], '\n', lens[i])) {
+			err_set(err, EX_SOFTWARE, "doc store: document %zu of the block %s", i,
+				lens[i] > at ? "overruns it" : "holds a newline");
+			goto out;
+		}
+		at -= lens[i];
 		memcpy(tmp->data + tmp->len, src + at, lens[i]);
 		tmp->len += lens[i];
 		tmp->data[tmp->len++] = '\n';
-		at += lens[i];
 	}
-	bound = ZSTD_compressBound(tmp->len);
-	buf_grow(out_buf, bound + 1);
-	k = ZSTD_compressCCtx(zc, out_buf->data + out_buf->len, bound, tmp->data, tmp->len, level);
-	if (ZSTD_isError(k))
-		return err_set(err, EX_SOFTWARE, "doc store: zstd compression failed: %s",
-			       ZSTD_getErrorName(k));
-	out_buf->len += k;
+	if (at != 0) {
+		err_set(err, EX_SOFTWARE, "doc store: the block's lengths do not add up");
+		goto out;
+	}
+	if (ZSTD_isError(ZSTD_CCtx_reset(zc, ZSTD_reset_session_and_parameters)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(zc, tmp->len))) {
+		err_set(err, EX_SOFTWARE, "doc store: cannot set up zstd");
+		goto out;
+	}
+	if (ds_compress_points(zc, tmp, lens, nlens, out_buf, &pts, &npts, err) < 0)
+		goto out;
+	buf_add_varint(&head, npts);
+	buf_add_u32le(out_buf, DS_SEEK_MAGIC);
+	buf_add_u32le(out_buf, (uint32_t)(head.len + pts.len));
+	buf_add(out_buf, head.data, head.len);
+	if (pts.len)
+		buf_add(out_buf, pts.data, pts.len);
 	*raw_len = tmp->len;
-	return 0;
+	ret = 0;
+out:
+	buf_free(&head);
+	buf_free(&pts);
+	return ret;
 }
 
 int split_docstore_flush(struct split_enc *e, struct qw_err *err)
@@ -75,8 +204,7 @@ int split_docstore_flush(struct split_enc *e, struct qw_err *err)
 	buf_reset(&e->z);
 	if (split_enc_ds_compress(e->zc, e->cfg->docstore_compression_level, &e->tmp, &e->ds_raw,
 				  e->ds_lens, e->ds_nlens, &e->z, &raw_len, err) < 0 ||
-	    ds_add_block(e, (uint32_t)e->ds_nlens, raw_len, e->z.data, e->z.len,
-			 checksum_crc32c(0, e->z.data, e->z.len), err) < 0)
+	    ds_add_block(e, (uint32_t)e->ds_nlens, raw_len, e->z.data, e->z.len, err) < 0)
 		return -1;
 	e->ds_nlens = 0;
 	buf_reset(&e->ds_raw);
@@ -89,7 +217,11 @@ int split_enc_ds_block(struct split_enc *e, uint32_t num_docs, uint64_t raw_len,
 	/* the documents before it first: doc ids stay in order */
 	if (split_docstore_flush(e, err) < 0)
 		return -1;
-	return ds_add_block(e, num_docs, raw_len, comp, comp_len, crc, err);
+	/* the crc of what segment.c or a merge hands over: checked here, since
+	 * the index keeps the crc of the frame alone */
+	if (checksum_crc32c(0, comp, comp_len) != crc)
+		return err_set(err, EX_SOFTWARE, "doc store: block checksum mismatch");
+	return ds_add_block(e, num_docs, raw_len, comp, comp_len, err);
 }
 
 int split_enc_ds_doc(struct split_enc *e, const void *doc, size_t len, struct qw_err *err)
@@ -104,11 +236,42 @@ int split_enc_ds_doc(struct split_enc *e, const void *doc, size_t len, struct qw
 
 /* ------------------------------------------------------------ decoding */
 
+/*
+ * Block bi's seek points (version 4): npts of them in the index after its
+ * entry, the frame's end added as the last. Version 2 and 3 blocks have
+ * the end only.
+ */
+static bool ds_load_points(struct split_reader *r, struct cur *c, struct dsb *b, size_t *cap)
+{
+	uint64_t npts = r->version >= 4 ? cur_varint(c) : 0, docs = 0, len = 0;
+
+	if (c->bad || npts >= b->num_docs)
+		return false;
+	b->pt0 = r->ds_npts;
+	b->npts = (uint32_t)npts + 1;
+	XGROW(r->ds_pts, r->ds_npts + b->npts, *cap);
+	for (uint64_t i = 0; i <= npts; i++) {
+		struct dspt *pt = &r->ds_pts[r->ds_npts++];
+		uint64_t d = i < npts ? cur_varint(c) : b->num_docs - docs;
+		uint64_t o = i < npts ? cur_varint(c) : b->len - len;
+
+		pt->crc = i < npts ? cur_u32le(c) : b->crc;
+		docs += d;
+		len += o;
+		if (c->bad || d == 0 || o == 0 || docs > b->num_docs || len > b->len)
+			return false;
+		pt->docs = (uint32_t)docs;
+		pt->len = len;
+	}
+	return true;
+}
+
 /* The doc store block index, the end of the hotcache (r->footer). */
 int split_docstore_load_index(struct split_reader *r, struct qw_err *err)
 {
 	struct cur c;
 	uint64_t n, ds_off = 0, doc = 0;
+	size_t pts_cap = 0;
 
 	if (r->ds_at == SIZE_MAX)
 		return 0;
@@ -118,6 +281,7 @@ int split_docstore_load_index(struct split_reader *r, struct qw_err *err)
 		goto bad;
 	r->ds = xcalloc(n ? n : 1, sizeof(*r->ds));
 	r->nds = n;
+	r->ds_npts = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct dsb *b = &r->ds[i];
 
@@ -130,7 +294,8 @@ int split_docstore_load_index(struct split_reader *r, struct qw_err *err)
 		doc += b->num_docs;
 		ds_off += b->len;
 		if (c.bad || b->num_docs == 0 || doc > r->num_docs || b->len > r->sec_len[SEC_DOCSTORE] ||
-		    ds_off > r->sec_len[SEC_DOCSTORE] || b->raw_len > MAX_UNIT)
+		    ds_off > r->sec_len[SEC_DOCSTORE] || b->raw_len > MAX_UNIT ||
+		    !ds_load_points(r, &c, b, &pts_cap))
 			goto bad;
 	}
 	if (doc != r->num_docs || cur_left(&c) != 0)
@@ -141,6 +306,9 @@ bad:
 	free(r->ds);
 	r->ds = NULL;
 	r->nds = 0;
+	free(r->ds_pts);
+	r->ds_pts = NULL;
+	r->ds_npts = 0;
 	return split_corrupt(r, err, -1, r->hot_off + r->ds_at + (uint64_t)(c.p - (r->footer + r->ds_at)),
 		       "bad hotcache");
 }
@@ -187,18 +355,56 @@ static int ds_offsets_v3(const uint8_t *raw, uint64_t len, uint32_t n, uint64_t 
 	return 0;
 }
 
-static int load_ds_block(struct split_reader *r, size_t bi, struct qw_err *err)
+/*
+ * Decode the compressed prefix comp[0, len) into r->ds_raw (room for
+ * cap bytes): *n the bytes it gave. A prefix that ends at a flush point
+ * gives all its docs; the frame's end must give exactly cap bytes. The
+ * output is written in place (ZSTD_d_stableOutBuffer), not through
+ * zstd's window buffer.
+ */
+static int ds_decode_prefix(struct split_reader *r, const uint8_t *comp, size_t len, bool whole,
+			    uint64_t cap, size_t *n)
+{
+	ZSTD_DCtx *zd = split_rd_zstd(r);
+	ZSTD_inBuffer ib = { comp, len, 0 };
+	ZSTD_outBuffer ob = { r->ds_raw, cap, 0 };
+	size_t left;
+
+	if (!zd || ZSTD_isError(ZSTD_DCtx_reset(zd, ZSTD_reset_session_and_parameters)) ||
+	    ZSTD_isError(ZSTD_DCtx_setParameter(zd, ZSTD_d_stableOutBuffer, 1)))
+		return -1;
+	left = ZSTD_decompressStream(zd, &ob, &ib);
+	/* the context is shared: leave it as the other units expect it */
+	ZSTD_DCtx_reset(zd, ZSTD_reset_session_and_parameters);
+	if (ZSTD_isError(left) || ib.pos != len || (whole && (left != 0 || ob.pos != cap)))
+		return -1;
+	*n = ob.pos;
+	return 0;
+}
+
+/*
+ * Decode block bi's stream far enough to hold its first want docs: the
+ * compressed prefix up to the first seek point past them, read, checked
+ * against the point's crc and decoded. A version 4 stream holds the
+ * block's docs last first.
+ */
+static int load_ds_block(struct split_reader *r, size_t bi, uint32_t want, struct qw_err *err)
 {
 	const struct dsb *b = &r->ds[bi];
-	ZSTD_DCtx *zd;
+	const struct dspt *pt = &r->ds_pts[b->pt0];
+	bool whole;
 	uint8_t *comp;
 	size_t n;
+	int rc;
 
 	r->ds_cached = -1;
-	comp = split_rd_crc(r, SEC_DOCSTORE, b->off, b->len, b->crc, err);
+	while (pt->docs < want)
+		pt++;
+	whole = pt == &r->ds_pts[b->pt0 + b->npts - 1];
+	comp = split_rd_crc(r, SEC_DOCSTORE, b->off, pt->len, pt->crc, err);
 	if (!comp)
 		return -1;
-	if (b->raw_len / 4096 > b->len || ZSTD_getFrameContentSize(comp, b->len) != b->raw_len) {
+	if (b->raw_len / 4096 > b->len || ZSTD_getFrameContentSize(comp, pt->len) != b->raw_len) {
 		free(comp);
 		return split_corrupt(r, err, SEC_DOCSTORE, b->off, "bad doc store block");
 	}
@@ -208,17 +414,16 @@ static int load_ds_block(struct split_reader *r, size_t bi, struct qw_err *err)
 		r->ds_raw = xmalloc(b->raw_len + 1);
 		r->ds_raw_cap = b->raw_len + 1;
 	}
-	zd = split_rd_zstd(r);
-	n = zd ? ZSTD_decompressDCtx(zd, r->ds_raw, b->raw_len, comp, b->len) : 0;
+	rc = ds_decode_prefix(r, comp, pt->len, whole, b->raw_len, &n);
 	free(comp);
-	if (!zd || ZSTD_isError(n) || n != b->raw_len)
+	if (rc < 0)
 		return split_corrupt(r, err, SEC_DOCSTORE, b->off, "cannot decompress doc store block");
 	free(r->ds_offs);
-	r->ds_offs = xreallocarray(NULL, (size_t)b->num_docs + 1, sizeof(*r->ds_offs));
-	if ((r->version >= 3 ? ds_offsets_v3 : ds_offsets_v2)(r->ds_raw, b->raw_len, b->num_docs,
-							       r->ds_offs) < 0)
+	r->ds_offs = xreallocarray(NULL, (size_t)pt->docs + 1, sizeof(*r->ds_offs));
+	if ((r->version >= 3 ? ds_offsets_v3 : ds_offsets_v2)(r->ds_raw, n, pt->docs, r->ds_offs) < 0)
 		return split_corrupt(r, err, SEC_DOCSTORE, b->off, "bad doc store block");
 	r->ds_cached = (int64_t)bi;
+	r->ds_ndec = pt->docs;
 	return 0;
 }
 
@@ -227,6 +432,7 @@ int split_reader_doc(struct split_reader *r, uint32_t doc, const char **json, si
 {
 	size_t lo = 0, hi;
 	const struct dsb *b;
+	uint32_t at;
 
 	if (doc >= r->num_docs)
 		return err_set(err, EX_SOFTWARE, "split '%s': no doc %u", r->path, doc);
@@ -244,11 +450,20 @@ int split_reader_doc(struct split_reader *r, uint32_t doc, const char **json, si
 	if (lo == 0)
 		return split_corrupt(r, err, SEC_DOCSTORE, 0, "doc not in the block index");
 	b = &r->ds[lo - 1];
-	if (r->ds_cached != (int64_t)(lo - 1) && load_ds_block(r, lo - 1, err) < 0)
-		return -1;
-	*json = (const char *)r->ds_raw + r->ds_offs[doc - b->first_doc];
-	*len = r->ds_offs[doc - b->first_doc + 1] - r->ds_offs[doc - b->first_doc] -
-	       (r->version >= 3 ? 1 : 0);
+	/* where doc is in the block's stream: version 4 holds the last doc first */
+	at = r->version >= 4 ? b->first_doc + b->num_docs - 1 - doc : doc - b->first_doc;
+	if (r->ds_cached != (int64_t)(lo - 1) || r->ds_ndec <= at) {
+		/* a block asked again for older docs decodes at least twice as
+		 * far: docs fetched newest first cost at most twice the prefix */
+		uint32_t want = at + 1;
+
+		if (r->ds_cached == (int64_t)(lo - 1) && want < 2 * (uint64_t)r->ds_ndec)
+			want = 2 * r->ds_ndec < b->num_docs ? 2 * r->ds_ndec : b->num_docs;
+		if (load_ds_block(r, lo - 1, want, err) < 0)
+			return -1;
+	}
+	*json = (const char *)r->ds_raw + r->ds_offs[at];
+	*len = r->ds_offs[at + 1] - r->ds_offs[at] - (r->version >= 3 ? 1 : 0);
 	return 0;
 }
 
@@ -265,10 +480,31 @@ uint32_t split_reader_format_version(const struct split_reader *r)
 	return r->version;
 }
 
+/* Block b's seek table as split_enc_ds_compress writes it after the frame,
+ * appended to out (its interior points: the frame's end is implied). */
+static void ds_seek_table(const struct split_reader *r, const struct dsb *b, struct buf *out)
+{
+	struct buf body = BUF_INIT;
+	const struct dspt *pt = &r->ds_pts[b->pt0];
+
+	buf_add_varint(&body, b->npts - 1);
+	for (uint32_t i = 0; i + 1 < b->npts; i++) {
+		buf_add_varint(&body, pt[i].docs - (i ? pt[i - 1].docs : 0));
+		buf_add_varint(&body, pt[i].len - (i ? pt[i - 1].len : 0));
+		buf_add_u32le(&body, pt[i].crc);
+	}
+	buf_add_u32le(out, DS_SEEK_MAGIC);
+	buf_add_u32le(out, (uint32_t)body.len);
+	buf_add(out, body.data, body.len);
+	buf_free(&body);
+}
+
 int split_reader_ds_block(struct split_reader *r, size_t i, struct split_ds_block *out,
 			  uint8_t **comp, struct qw_err *err)
 {
 	const struct dsb *b;
+	struct buf blk = BUF_INIT;
+	uint8_t *frame;
 
 	if (comp)
 		*comp = NULL;
@@ -284,14 +520,19 @@ int split_reader_ds_block(struct split_reader *r, size_t i, struct split_ds_bloc
 	out->crc = b->crc;
 	if (!comp)
 		return 0;
-	*comp = split_rd_crc(r, SEC_DOCSTORE, b->off, b->len, b->crc, err);
-	if (!*comp)
+	frame = split_rd_crc(r, SEC_DOCSTORE, b->off, b->len, b->crc, err);
+	if (!frame)
 		return -1;
-	if (b->raw_len / 4096 > b->len || ZSTD_getFrameContentSize(*comp, b->len) != b->raw_len) {
-		free(*comp);
-		*comp = NULL;
+	if (b->raw_len / 4096 > b->len || ZSTD_getFrameContentSize(frame, b->len) != b->raw_len) {
+		free(frame);
 		return split_corrupt(r, err, SEC_DOCSTORE, b->off, "bad doc store block");
 	}
+	/* the frame and its seek table, as split_enc_ds_block takes a block */
+	buf_add(&blk, frame, b->len);
+	free(frame);
+	ds_seek_table(r, b, &blk);
+	out->len = blk.len;
+	out->crc = checksum_crc32c(0, blk.data, blk.len);
+	*comp = (uint8_t *)blk.data;
 	return 0;
 }
-

@@ -15,7 +15,8 @@
 #include <string.h>
 
 #define SPLIT_MAGIC "QWSPLIT1"           /* 8 bytes, last in the file */
-#define SPLIT_VERSION 3              /* written; 3: doc store blocks of newline-ended docs */
+#define SPLIT_VERSION 4              /* written; 4: doc store blocks newest doc first, with
+				      * seek points; 3: newline-ended docs */
 #define SPLIT_VERSION_MIN 2          /* the oldest still read (2: varint doc lengths) */
 #define SPLIT_TRAILER_LEN 40
 #define SPLIT_TAIL_READ 65536            /* first read of split_reader_open */

@@ -159,10 +159,24 @@ struct rfield {
 	struct dblk *blocks;
 };
 
-/* A doc store block, as the block index describes it. */
+/*
+ * A doc store block, as the block index describes it. Its seek points
+ * are ds_pts[pt0 .. pt0 + npts): the last is the frame's end (every doc);
+ * a version 2 or 3 block has only that one.
+ */
 struct dsb {
 	uint32_t first_doc, num_docs;
 	uint64_t raw_len, off, len;
+	uint32_t crc;
+	uint32_t npts;
+	size_t pt0;
+};
+
+/* A seek point: the compressed prefix of len bytes, whose crc is crc,
+ * decodes to the block's first docs docs of its stream. */
+struct dspt {
+	uint32_t docs;
+	uint64_t len;
 	uint32_t crc;
 };
 
@@ -194,6 +208,9 @@ struct split_reader {
 	size_t ds_at;            /* where it starts in the hotcache; SIZE_MAX once parsed */
 	/* doc store cache */
 	int64_t ds_cached;
+	uint32_t ds_ndec;        /* docs of block ds_cached decoded (its stream's first) */
+	struct dspt *ds_pts;     /* every block's seek points (struct dsb) */
+	size_t ds_npts;
 	uint8_t *ds_raw;
 	uint64_t ds_raw_cap;
 	uint64_t *ds_offs;       /* num_docs + 1 offsets into ds_raw */

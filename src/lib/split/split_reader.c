@@ -236,6 +236,7 @@ void split_reader_close(struct split_reader *r)
 	free(r->ds);
 	free(r->ds_raw);
 	free(r->ds_offs);
+	free(r->ds_pts);
 	free(r->dc_data);
 	if (!r->zd_borrowed)
 		ZSTD_freeDCtx(r->zd);

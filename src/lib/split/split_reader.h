@@ -230,7 +230,10 @@ int split_reader_doc(struct split_reader *r, uint32_t doc, const char **json, si
  * The doc store's blocks as stored, for a merge that copies them whole
  * (split_encode.h): *n blocks; block i's docs, raw length and crc, and its
  * stored bytes in *comp (malloc'ed, checksum and frame header checked;
- * comp NULL: the block's description only).
+ * comp NULL: the block's description only). With comp, *comp is the
+ * block as split_enc_ds_block takes it (version 4: the zstd frame, then
+ * its seek table in a skippable frame) and len and crc describe those
+ * bytes; without, the frame as stored.
  */
 struct split_ds_block {
 	uint32_t first_doc, num_docs;
