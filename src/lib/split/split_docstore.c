@@ -27,6 +27,30 @@
  */
 #define DS_SEEK_MAGIC 0x184D2A5Bu        /* ZSTD_MAGIC_SKIPPABLE_START + 11 */
 
+/* One seek point of a seek table: docs and compressed bytes since the
+ * previous point, then the crc of the compressed prefix up to it. */
+static void ds_put_point(struct buf *pts, uint64_t docs, uint64_t len, uint32_t crc)
+{
+	buf_add_varint(pts, docs);
+	buf_add_varint(pts, len);
+	buf_add_u32le(pts, crc);
+}
+
+/* The skippable frame after a block's zstd frame: magic, length, the
+ * number of points, then npts points as ds_put_point wrote them. */
+static void ds_put_seek_frame(struct buf *out, uint64_t npts, const struct buf *pts)
+{
+	struct buf head = BUF_INIT;
+
+	buf_add_varint(&head, npts);
+	buf_add_u32le(out, DS_SEEK_MAGIC);
+	buf_add_u32le(out, (uint32_t)(head.len + pts->len));
+	buf_add(out, head.data, head.len);
+	if (pts->len)
+		buf_add(out, pts->data, pts->len);
+	buf_free(&head);
+}
+
 /*
  * A flush point is cut after the doc that brings the raw bytes since the
  * last one to this: small enough that fetching the newest docs of a block
@@ -121,9 +145,7 @@ static int ds_compress_points(ZSTD_CCtx *zc, const struct buf *tmp, const uint32
 		if (ds_stream(zc, tmp->data + cut, end - cut, ZSTD_e_flush, out, err) < 0)
 			return -1;
 		crc = checksum_crc32c(crc, out->data + last_at, out->len - last_at);
-		buf_add_varint(pts, i + 1 - last_docs);
-		buf_add_varint(pts, out->len - last_at);
-		buf_add_u32le(pts, crc);
+		ds_put_point(pts, i + 1 - last_docs, out->len - last_at, crc);
 		(*npts)++;
 		cut = end;
 		last_docs = i + 1;
@@ -151,7 +173,7 @@ int split_enc_ds_compress(void *vzc, int level, struct buf *tmp, const struct bu
 {
 	ZSTD_CCtx *zc = vzc;
 	const char *src = raw->data ? raw->data : "";
-	struct buf pts = BUF_INIT, head = BUF_INIT;
+	struct buf pts = BUF_INIT;
 	size_t at = raw->len;
 	uint64_t npts = 0;
 	int ret = -1;
@@ -181,16 +203,10 @@ int split_enc_ds_compress(void *vzc, int level, struct buf *tmp, const struct bu
 	}
 	if (ds_compress_points(zc, tmp, lens, nlens, out_buf, &pts, &npts, err) < 0)
 		goto out;
-	buf_add_varint(&head, npts);
-	buf_add_u32le(out_buf, DS_SEEK_MAGIC);
-	buf_add_u32le(out_buf, (uint32_t)(head.len + pts.len));
-	buf_add(out_buf, head.data, head.len);
-	if (pts.len)
-		buf_add(out_buf, pts.data, pts.len);
+	ds_put_seek_frame(out_buf, npts, &pts);
 	*raw_len = tmp->len;
 	ret = 0;
 out:
-	buf_free(&head);
 	buf_free(&pts);
 	return ret;
 }
@@ -484,19 +500,14 @@ uint32_t split_reader_format_version(const struct split_reader *r)
  * appended to out (its interior points: the frame's end is implied). */
 static void ds_seek_table(const struct split_reader *r, const struct dsb *b, struct buf *out)
 {
-	struct buf body = BUF_INIT;
+	struct buf pts = BUF_INIT;
 	const struct dspt *pt = &r->ds_pts[b->pt0];
 
-	buf_add_varint(&body, b->npts - 1);
-	for (uint32_t i = 0; i + 1 < b->npts; i++) {
-		buf_add_varint(&body, pt[i].docs - (i ? pt[i - 1].docs : 0));
-		buf_add_varint(&body, pt[i].len - (i ? pt[i - 1].len : 0));
-		buf_add_u32le(&body, pt[i].crc);
-	}
-	buf_add_u32le(out, DS_SEEK_MAGIC);
-	buf_add_u32le(out, (uint32_t)body.len);
-	buf_add(out, body.data, body.len);
-	buf_free(&body);
+	for (uint32_t i = 0; i + 1 < b->npts; i++)
+		ds_put_point(&pts, pt[i].docs - (i ? pt[i - 1].docs : 0),
+			     pt[i].len - (i ? pt[i - 1].len : 0), pt[i].crc);
+	ds_put_seek_frame(out, b->npts - 1, &pts);
+	buf_free(&pts);
 }
 
 int split_reader_ds_block(struct split_reader *r, size_t i, struct split_ds_block *out,
