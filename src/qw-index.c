@@ -16,7 +16,6 @@
 #include "mapping/config.h"
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "base/ids.h"
 #include "pipeline/indexer.h"
 #include "store/metastore.h"
 #include "app/prog.h"
@@ -35,14 +34,17 @@ static void on_usr1(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s (--index ID [--data-dir DIR] | --index-config FILE) [--scratch-dir DIR]\n"
-		"          [--source ID] [--publish-token TOKEN] [--drain-ms N] [--max-line-bytes N]\n"
+		"Usage: %s (--index ID [--data-dir DIR] [--index-snapshot FILE] | --index-config FILE)\n"
+		"          [--scratch-dir DIR] [--source ID] [--publish-token TOKEN] [--drain-ms N]\n"
+		"          [--max-line-bytes N]\n"
 		"Index documents from stdin into splits; write split records on stdout.\n"
 		"\n"
 		"Options:\n"
 		"  -i, --index ID             index whose config is read from the metastore\n"
 		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata)\n"
 		"      --metastore-uri URI    metastore (default $QW_METASTORE_URI, else the data dir's)\n"
+		"      --index-snapshot FILE  with --index: read it from FILE, an index snapshot\n"
+		"                             qw-pipeline wrote, not from the metastore\n"
 		"  -c, --index-config FILE    read the index config from FILE instead\n"
 		"  -s, --scratch-dir DIR      where serialized splits go\n"
 		"                             (default DATA-DIR/scratch/INDEX-PID)\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv)
 		{ "index", required_argument, NULL, 'i' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		PROG_METASTORE_URI_OPTION,
+		PROG_INDEX_SNAPSHOT_OPTION,
 		{ "index-config", required_argument, NULL, 'c' },
 		{ "scratch-dir", required_argument, NULL, 's' },
 		{ "source", required_argument, NULL, OPT_SOURCE },
@@ -78,7 +81,8 @@ int main(int argc, char **argv)
 	const char *scratch_opt = NULL;
 	struct indexer_opts io;
 	struct index_config *cfg = NULL;
-	struct metastore *ms = NULL;
+	const char *snapshot = NULL;
+	json_t *index_meta = NULL;
 	struct indexer *ix = NULL;
 	struct sigaction sa;
 	char *scratch = NULL;
@@ -108,6 +112,9 @@ int main(int argc, char **argv)
 			if (prog_metastore_uri(prog, optarg) < 0)
 				return EX_OSERR;
 			break;
+		case PROG_OPT_INDEX_SNAPSHOT:
+			snapshot = optarg;
+			break;
 		case 'c':
 			config_file = optarg;
 			break;
@@ -134,6 +141,10 @@ int main(int argc, char **argv)
 			return prog_getopt_tail(prog, c, usage);
 		}
 	}
+	if (snapshot && !index) {
+		err_set(&err, EX_USAGE, "--index-snapshot needs --index");
+		goto usage_err;
+	}
 	if (optind < argc || (!index == !config_file)) {
 		err_set(&err, EX_USAGE, optind < argc ? "unexpected argument '%s'"
 			: "give one of --index or --index-config%s", optind < argc ? argv[optind] : "");
@@ -141,12 +152,10 @@ int main(int argc, char **argv)
 	}
 
 	if (index) {
-		if (ids_check_index(index, &err) < 0)
+		index_meta = prog_index_meta(data_dir_opt, index, snapshot, &err);
+		if (!index_meta)
 			goto out;
-		ms = metastore_open(prog_data_dir(data_dir_opt), &err);
-		if (!ms)
-			goto out;
-		cfg = metastore_index_config(ms, index, &err);
+		cfg = metastore_doc_config(index_meta, index, &err);
 	} else {
 		cfg = config_load_file(config_file, &err);
 	}
@@ -190,7 +199,6 @@ out:
 	free(scratch);
 	if (cfg)
 		config_free(cfg);
-	if (ms)
-		metastore_close(ms);
+	json_decref(index_meta);
 	return prog_finish(prog, code);
 }

@@ -25,7 +25,8 @@ static const char *prog = "qw-package";
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [--index ID] [--data-dir DIR] [--index-config FILE] [--scratch-dir DIR]\n"
+		"Usage: %s [--index ID] [--data-dir DIR] [--index-snapshot FILE] [--index-config FILE]\n"
+		"          [--scratch-dir DIR]\n"
 		"Bundle the splits of split records from stdin into .split files;\n"
 		"write packaged records on stdout.\n"
 		"\n"
@@ -35,6 +36,8 @@ static void usage(FILE *out)
 		"  -d, --data-dir DIR         data directory (default $QW_DATA_DIR or ./qwdata);\n"
 		"      --metastore-uri URI    metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"                             giving it turns fencing on\n"
+		"      --index-snapshot FILE  with --index: read them from FILE, an index snapshot\n"
+		"                             qw-pipeline wrote, not from the metastore\n"
 		"  -c, --index-config FILE    read the index config from FILE\n"
 		"  -s, --scratch-dir DIR      where .split files go (default: beside each\n"
 		"                             serialized split)\n"
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
 		{ "index", required_argument, NULL, 'i' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		PROG_METASTORE_URI_OPTION,
+		PROG_INDEX_SNAPSHOT_OPTION,
 		{ "index-config", required_argument, NULL, 'c' },
 		{ "scratch-dir", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -62,10 +66,11 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qw_err err = QW_ERR_INIT;
-	const char *index = NULL, *data_dir_opt = NULL, *config_file = NULL;
+	const char *index = NULL, *data_dir_opt = NULL, *config_file = NULL, *snapshot = NULL;
 	struct packager_opts po;
 	struct index_config *cfg = NULL;
 	struct metastore *ms = NULL;
+	json_t *index_meta = NULL;
 	int code = 0;
 	int c;
 
@@ -81,6 +86,9 @@ int main(int argc, char **argv)
 		case PROG_OPT_METASTORE_URI:
 			if (prog_metastore_uri(prog, optarg) < 0)
 				return EX_OSERR;
+			break;
+		case PROG_OPT_INDEX_SNAPSHOT:
+			snapshot = optarg;
 			break;
 		case 'c':
 			config_file = optarg;
@@ -98,21 +106,33 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 
+	if (snapshot && !index) {
+		err_warn(prog, "--index-snapshot needs --index");
+		usage(stderr);
+		return EX_USAGE;
+	}
 	if (index && ids_check_index(index, &err) < 0)
 		goto out;
-	if (index || data_dir_opt) {
+	if (snapshot) {
+		index_meta = prog_index_meta(data_dir_opt, index, snapshot, &err);
+		if (!index_meta)
+			goto out;
+	} else if (index || data_dir_opt) {
 		ms = metastore_open(prog_data_dir(data_dir_opt), &err);
 		if (!ms)
 			goto out;
 	}
 	if (config_file)
 		cfg = config_load_file(config_file, &err);
+	else if (index_meta)
+		cfg = metastore_doc_config(index_meta, index, &err);
 	else if (index)
 		cfg = metastore_index_config(ms, index, &err);
 	if ((config_file || index) && !cfg)
 		goto out;
 	po.cfg = cfg;
 	po.ms = ms;
+	po.index_meta = index_meta;
 	po.index_id = index;
 	packager_run(&po, STDIN_FILENO, STDOUT_FILENO, notice, NULL, &err);
 out:
@@ -124,5 +144,6 @@ out:
 		config_free(cfg);
 	if (ms)
 		metastore_close(ms);
+	json_decref(index_meta);
 	return prog_finish(prog, code);
 }

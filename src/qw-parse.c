@@ -14,7 +14,6 @@
 #include "mapping/config.h"
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "base/ids.h"
 #include "store/metastore.h"
 #include "pipeline/parse.h"
 #include "app/prog.h"
@@ -46,6 +45,8 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -i, --index ID            use the config and checkpoint of index ID\n"
+		"      --index-snapshot FILE with --index: take them from FILE, an index\n"
+		"                            snapshot qw-pipeline wrote, not the metastore\n"
 		"  -c, --index-config FILE   use the index config in FILE (no resume)\n"
 		"  -d, --data-dir DIR        data directory (default $QW_DATA_DIR or ./qwdata)\n"
 		"      --metastore-uri URI   metastore (default $QW_METASTORE_URI, else the data dir's)\n"
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, 'i' },
+		PROG_INDEX_SNAPSHOT_OPTION,
 		{ "index-config", required_argument, NULL, 'c' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		PROG_METASTORE_URI_OPTION,
@@ -147,8 +149,9 @@ int main(int argc, char **argv)
 	struct parse_opts po;
 	struct parse_stats st;
 	struct index_config *cfg = NULL;
-	struct metastore *ms = NULL;
+	json_t *index_meta = NULL;
 	const char *index_id = NULL, *config_file = NULL, *data_dir = NULL, *no_resume_from = NULL;
+	const char *snapshot = NULL;
 	bool no_resume = false, quiet = false;
 	uint64_t u;
 	int code = 0;
@@ -163,6 +166,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'i':
 			index_id = optarg;
+			break;
+		case PROG_OPT_INDEX_SNAPSHOT:
+			snapshot = optarg;
 			break;
 		case 'c':
 			config_file = optarg;
@@ -238,19 +244,22 @@ int main(int argc, char **argv)
 		err_set(&err, EX_USAGE, "--index and --index-config cannot be used together");
 		goto out;
 	}
+	if (snapshot && !index_id) {
+		err_set(&err, EX_USAGE, "--index-snapshot needs --index");
+		goto out;
+	}
 	if (index_id) {
-		if (ids_check_index(index_id, &err))
+		/* config and checkpoint from one read: a consistent pair */
+		index_meta = prog_index_meta(data_dir, index_id, snapshot, &err);
+		if (!index_meta)
 			goto out;
-		ms = metastore_open(prog_data_dir(data_dir), &err);
-		if (!ms)
-			goto out;
-		cfg = metastore_index_config(ms, index_id, &err);
+		cfg = metastore_doc_config(index_meta, index_id, &err);
 		if (!cfg)
 			goto out;
 		/* also with --no-resume: a stream's offsets go on from its stored position */
-		po.checkpoint = metastore_checkpoint_with_heads(ms, index_id,
-								po.source_id ? po.source_id : "files",
-								&po.checkpoint_heads, &err);
+		po.checkpoint = metastore_doc_checkpoint(index_meta,
+							 po.source_id ? po.source_id : "files",
+							 &po.checkpoint_heads, &err);
 		if (!po.checkpoint)
 			goto out;
 		if (no_resume_from) {
@@ -295,6 +304,6 @@ done:
 	json_decref(po.checkpoint_heads);
 	json_decref(po.no_resume);
 	config_free(cfg);
-	metastore_close(ms);
+	json_decref(index_meta);
 	return prog_finish(prog, code);
 }

@@ -175,7 +175,7 @@ static void add_stage(struct supervisor_gen *g, const struct pipeline *p, const 
 static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct qw_err *err)
 {
 	struct pipeline *p = ctx;
-	char *token = NULL, *base = NULL;
+	char *token = NULL, *base = NULL, *snapshot = NULL;
 	struct args a = { 0 };
 	struct buf b = BUF_INIT;
 	int ret = -1;
@@ -217,8 +217,14 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	p->scratch = buf_detach(&b, NULL);
 	if (fsutil_mkdir_p(p->scratch, 0755, err) < 0)
 		goto out;
+	/* after the token: the checkpoint this generation resumes from */
+	snapshot = fsutil_join(p->scratch, "index-snapshot.json");
+	if (metastore_write_snapshot(p->ms, p->index_id, snapshot, err) < 0)
+		goto out;
 
 	common_args(&a, "qw-parse", p);
+	arg(&a, "--index-snapshot");
+	arg(&a, snapshot);
 	if (p->format) {
 		arg(&a, "--format");
 		arg(&a, p->format);
@@ -255,6 +261,8 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	add_stage(g, p, "qw-parse", &a);
 
 	common_args(&a, "qw-index", p);
+	arg(&a, "--index-snapshot");
+	arg(&a, snapshot);
 	arg(&a, "--publish-token");
 	arg(&a, token);
 	arg(&a, "--scratch-dir");
@@ -271,6 +279,8 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	arg(&a, p->data_dir);
 	arg(&a, "--index");
 	arg(&a, p->index_id);
+	arg(&a, "--index-snapshot");
+	arg(&a, snapshot);
 	arg(&a, "--scratch-dir");
 	arg(&a, p->scratch);
 	add_stage(g, p, "qw-package", &a);
@@ -293,6 +303,7 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	add_stage(g, p, "qw-publish", &a);
 	ret = 0;
 out:
+	free(snapshot);
 	free(base);
 	free(token);
 	return ret;

@@ -132,6 +132,44 @@ $T/q.log 0 3" ]
 	[[ "$stderr" == *"'$T/none.json'"* ]]
 }
 
+@test "--index-snapshot: qw-parse, qw-index and qw-package take the index from the file, never opening the metastore" {
+	make_index res
+	printf 'r1\nr2\nr3\n' >"$T/r.log"
+	set_checkpoint res "{\"$T/r.log\": 3}"
+	m=$QW_DATA_DIR/indexes/res/metastore.json
+	# a snapshot whose checkpoint is further on than the metastore's
+	jq --arg f "$T/r.log" '.splits = {} | .checkpoints.files = {($f): 6} |
+		.index_uid = "res:01SNAPSH0T000000000000000"' "$m" >"$T/snap.json"
+	# a metastore URI no backend takes: opening it would fail
+	QW_METASTORE_URI=nowhere://x qw-parse --index res --index-snapshot "$T/snap.json" \
+		--format plain "$T/r.log" >"$T/out"
+	[ "$(docs "$T/out" | jq -r .body | tr '\n' ' ')" = "$(tail -c +7 "$T/r.log" | tr '\n' ' ')" ]
+	[ "$(ckpts "$T/out")" = "$T/r.log 6 9" ]
+	QW_METASTORE_URI=nowhere://x qw-index --index res --index-snapshot "$T/snap.json" \
+		--scratch-dir "$T/s" --source files <"$T/out" |
+		QW_METASTORE_URI=nowhere://x qw-package --index res --index-snapshot "$T/snap.json" \
+		--scratch-dir "$T/s" >"$T/pk"
+	# the packaged split carries the index_uid of the snapshot
+	[ "$(controls "$T/pk" | jq -r 'select(.type == "packaged") | .splits[].metadata.index_uid')" = \
+	  "res:01SNAPSH0T000000000000000" ]
+	[ "$(controls "$T/pk" | jq -s '[.[] | select(.type == "packaged") | .splits[].metadata.num_docs] | add')" = 1 ]
+	# a snapshot of another index, a missing one, one without --index
+	jq '.index_config.index_id = "other"' "$T/snap.json" >"$T/other.json"
+	for p in qw-parse qw-index qw-package; do
+		in=()
+		[ "$p" != qw-parse ] || in=("$T/r.log")   # qw-parse's inputs are arguments
+		run -65 --separate-stderr "$p" --index res --index-snapshot "$T/other.json" "${in[@]}" </dev/null
+		[[ "$stderr" == *"$p: '$T/other.json': a snapshot of index 'other', not of 'res'"* ]]
+		run -66 --separate-stderr "$p" --index res --index-snapshot "$T/none.json" "${in[@]}" </dev/null
+		[[ "$stderr" == *"$p: "*"'$T/none.json'"* ]]
+		run -64 --separate-stderr "$p" --index-snapshot "$T/snap.json" "${in[@]}" </dev/null
+		[[ "$stderr" == *"--index-snapshot needs --index"* ]]
+	done
+	printf '{"index_config": {}}' >"$T/bad.json"
+	run -65 --separate-stderr qw-parse --index res --index-snapshot "$T/bad.json" "$T/r.log"
+	[[ "$stderr" == *"'$T/bad.json': not a qw metastore file"* ]]
+}
+
 @test "qw-pipeline --no-resume indexes the files again, and a later run resumes after that" {
 	require_shared_data
 	make_index nor

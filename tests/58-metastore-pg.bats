@@ -82,6 +82,25 @@ EOF
 	run -66 qw index describe --index pgcli
 }
 
+@test "a pipeline's read-only stages take the index from its snapshot: no PostgreSQL connection of their own" {
+	make_pg_index pgconn
+	# every new connection from now on is logged with its application_name
+	psql_q "ALTER SYSTEM SET log_connections = on" >/dev/null
+	psql_q "SELECT pg_reload_conf()" >/dev/null
+	seq 1 300 | awk '{printf "{\"n\":%d}\n", $1}' >"$T/in.ndjson"
+	qw-pipeline --index pgconn --once --quiet --no-merge --backoff-initial 0.1 "$T/in.ndjson"
+	diff <(qw-search --index pgconn --format ndjson --max-hits 1000 '*' | jq -r .n | sort -n) \
+		<(seq 1 300)
+	grep -o 'application_name=[a-z-]*' "$PG_DIR/log" | sort | uniq -c >"$T/apps"
+	cat "$T/apps"
+	# the stages that write connect, named by their program ...
+	grep -q ' application_name=qw-pipeline$' "$T/apps"
+	grep -q ' application_name=qw-upload$' "$T/apps"
+	grep -q ' application_name=qw-publish$' "$T/apps"
+	# ... those that only read did not
+	! grep -Eq 'application_name=qw-(parse|index|package)$' "$T/apps"
+}
+
 @test "database down: bounded retries, then exit 75 with the server's message" {
 	make_pg_index pgdown
 	pg_as_owner "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null

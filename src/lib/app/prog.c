@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/fsutil.h"
+#include "base/ids.h"
 #include "mapping/datetime.h"
 #include "store/metastore.h"
 #include "app/prog.h"
@@ -110,4 +111,24 @@ char *prog_status_dir(const char *data_dir, const char *index_id)
 char *prog_status_file(const char *data_dir, const char *index_id, const char *source_id)
 {
 	return fsutil_joinf(data_dir, "pipelines/%s/%s" PROG_STATUS_SUFFIX, index_id, source_id);
+}
+
+json_t *prog_index_meta(const char *data_dir_opt, const char *index_id, const char *snapshot,
+			struct qw_err *err)
+{
+	struct metastore *ms = NULL;
+	json_t *doc = NULL;
+
+	if (ids_check_index(index_id, err) < 0)
+		goto out;
+	if (snapshot) {
+		doc = metastore_load_snapshot(snapshot, index_id, err);
+		goto out;
+	}
+	ms = metastore_open(prog_data_dir(data_dir_opt), err);
+	if (ms)
+		doc = metastore_read(ms, index_id, err);
+out:
+	metastore_close(ms);
+	return doc;
 }

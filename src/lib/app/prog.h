@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "base/err.h"
 
 void prog_version(const char *prog);
@@ -58,5 +60,19 @@ char *prog_status_file(const char *data_dir, const char *index_id, const char *s
 #define PROG_METASTORE_URI_OPTION { "metastore-uri", required_argument, NULL, PROG_OPT_METASTORE_URI }
 /* -1 (message printed) when the environment cannot be set. */
 int prog_metastore_uri(const char *prog, const char *uri);
+
+/*
+ * The metadata of index index_id (checked with ids_check_index()) for a
+ * stage that only reads it: from the snapshot file when one is given
+ * (--index-snapshot FILE, metastore_write_snapshot(): no metastore is
+ * opened), else read from the metastore of data_dir_opt, opened and
+ * closed here. NULL with err set (metastore_read()'s or
+ * metastore_load_snapshot()'s errors).
+ */
+#define PROG_OPT_INDEX_SNAPSHOT 0x4953
+#define PROG_INDEX_SNAPSHOT_OPTION { "index-snapshot", required_argument, NULL, \
+				     PROG_OPT_INDEX_SNAPSHOT }
+json_t *prog_index_meta(const char *data_dir_opt, const char *index_id, const char *snapshot,
+			struct qw_err *err);
 
 #endif

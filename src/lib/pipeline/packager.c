@@ -48,9 +48,9 @@ static int check_fence(const struct packager_opts *o, const char *index, const c
 
 	*dead = false;
 	*index_uid = index;
-	if (!o->ms)
+	if (!o->ms && !o->index_meta)
 		return 0;
-	*meta = metastore_read(o->ms, index, err);
+	*meta = o->ms ? metastore_read(o->ms, index, err) : json_incref(o->index_meta);
 	if (!*meta)
 		return -1;
 	if (json_is_string(json_object_get(*meta, "index_uid")))

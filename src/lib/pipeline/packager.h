@@ -34,6 +34,11 @@ struct packager_opts {
 	const struct index_config *cfg; /* may be NULL: the metastore's, else no doc_mapping_uid
 	                                 * and maturity "mature" */
 	struct metastore *ms;           /* may be NULL: no fencing, index_uid = index id */
+	json_t *index_meta;             /* with ms NULL, may be set: the index document (a
+	                                 * snapshot, metastore_write_snapshot()) read in place of
+	                                 * the metastore's: index_uid, and fencing against the
+	                                 * tokens it holds (a generation's own snapshot fences
+	                                 * nothing: qw-publish refuses a fenced generation) */
 	const char *index_id;           /* may be NULL: else records of another index are refused */
 	const char *scratch_dir;        /* may be NULL: beside each segment directory */
 };

@@ -846,11 +846,69 @@ struct index_config *metastore_index_config(struct metastore *ms, const char *in
 
 	if (!doc)
 		return NULL;
-	cfg = config_from_json(json_object_get(doc, "index_config"), err);
-	if (!cfg)
-		err_prefix(err, "index '%s': stored config", index_id);
+	cfg = metastore_doc_config(doc, index_id, err);
 	json_decref(doc);
 	return cfg;
+}
+
+struct index_config *metastore_doc_config(json_t *index_meta, const char *index_id,
+					  struct qw_err *err)
+{
+	struct index_config *cfg = config_from_json(json_object_get(index_meta, "index_config"),
+						    err);
+
+	if (!cfg)
+		err_prefix(err, "index '%s': stored config", index_id);
+	return cfg;
+}
+
+int metastore_write_snapshot(struct metastore *ms, const char *index_id, const char *path,
+			     struct qw_err *err)
+{
+	json_t *doc = metastore_read(ms, index_id, err);
+	char *text = NULL;
+	int ret = -1;
+
+	if (!doc)
+		goto out;
+	/* the stages never read split records; an old index has thousands */
+	if (json_object_set_new(doc, "splits", json_object()) < 0) {
+		err_set(err, EX_SOFTWARE, "index '%s': cannot make its snapshot", index_id);
+		goto out;
+	}
+	text = json_dumps(doc, JSON_COMPACT);
+	if (!text) {
+		err_set(err, EX_SOFTWARE, "index '%s': cannot serialise its snapshot", index_id);
+		goto out;
+	}
+	ret = fsutil_write_atomic(path, text, strlen(text), err);
+out:
+	free(text);
+	json_decref(doc);
+	return ret;
+}
+
+json_t *metastore_load_snapshot(const char *path, const char *index_id, struct qw_err *err)
+{
+	struct buf b = BUF_INIT;
+	json_t *doc = NULL;
+	const char *id;
+
+	if (fsutil_read_all(path, &b, err) < 0)
+		goto out;
+	doc = metastore_parse_doc(b.data ? b.data : "", b.len, path, err);
+	if (!doc)
+		goto out;
+	id = json_string_value(json_object_get(json_object_get(doc, "index_config"), "index_id"));
+	if (!id || strcmp(id, index_id) != 0) {
+		err_set(err, EX_DATAERR, "'%s': a snapshot of index '%s', not of '%s'", path,
+			id ? id : "(none)", index_id);
+		json_decref(doc);
+		doc = NULL;
+	}
+out:
+	buf_free(&b);
+	return doc;
 }
 
 /* The caller's change, then the shape check every backend's write needs. */
@@ -1434,22 +1492,33 @@ static json_t *source_object(json_t *doc, const char *key, const char *source_id
 json_t *metastore_checkpoint_with_heads(struct metastore *ms, const char *index_id,
 					const char *source_id, json_t **heads, struct qw_err *err)
 {
-	json_t *doc, *cp = NULL, *h = NULL;
+	json_t *doc, *cp;
 
 	if (ids_check_source(source_id, err) < 0)
 		return NULL;
 	doc = metastore_read(ms, index_id, err);      /* one snapshot for both */
 	if (!doc)
 		return NULL;
-	cp = source_object(doc, "checkpoints", source_id, err);
+	cp = metastore_doc_checkpoint(doc, source_id, heads, err);
+	json_decref(doc);
+	return cp;
+}
+
+json_t *metastore_doc_checkpoint(json_t *index_meta, const char *source_id, json_t **heads,
+				 struct qw_err *err)
+{
+	json_t *cp, *h = NULL;
+
+	if (ids_check_source(source_id, err) < 0)
+		return NULL;
+	cp = source_object(index_meta, "checkpoints", source_id, err);
 	if (cp && heads) {
-		h = source_object(doc, "checkpoint_heads", source_id, err);
+		h = source_object(index_meta, "checkpoint_heads", source_id, err);
 		if (!h) {
 			json_decref(cp);
 			cp = NULL;
 		}
 	}
-	json_decref(doc);
 	if (heads)
 		*heads = h;
 	return cp;

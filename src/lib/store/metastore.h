@@ -148,6 +148,27 @@ json_t *metastore_read_splits_view(struct metastore *ms, const char *index_id,
 /* The index config, parsed. */
 struct index_config *metastore_index_config(struct metastore *ms, const char *index_id,
 					    struct qw_err *err);
+/* The same from an index document (metastore_read() or a snapshot). */
+struct index_config *metastore_doc_config(json_t *index_meta, const char *index_id,
+					  struct qw_err *err);
+
+/*
+ * An index snapshot: index_id's document as it stands, without its split
+ * records, written atomically to path. qw-pipeline writes one for each
+ * generation right after it takes the source's publish token, and gives it
+ * to the stages that only read the index (qw-parse, qw-index, qw-package,
+ * option --index-snapshot): they take their config, index_uid and
+ * checkpoint from it instead of each opening the metastore, which for
+ * PostgreSQL is a connection (a process start and 5-8 ms of the server's
+ * CPU) per stage and generation. Taken after the token, the snapshot's
+ * checkpoint is the one the generation must resume from: only a holder of
+ * that token can move it.
+ */
+int metastore_write_snapshot(struct metastore *ms, const char *index_id, const char *path,
+			     struct qw_err *err);
+/* A snapshot read back: NULL with EX_NOINPUT when path is missing, EX_DATAERR
+ * when it is not an index document (metastore_check_doc()) or not index_id's. */
+json_t *metastore_load_snapshot(const char *path, const char *index_id, struct qw_err *err);
 int metastore_update(struct metastore *ms, const char *index_id, metastore_tx_fn fn, void *ctx,
 		     struct qw_err *err);
 
@@ -291,6 +312,9 @@ json_t *metastore_checkpoint_heads(struct metastore *ms, const char *index_id,
  * from either side of a publish): returns the positions and sets *heads. */
 json_t *metastore_checkpoint_with_heads(struct metastore *ms, const char *index_id,
 					const char *source_id, json_t **heads, struct qw_err *err);
+/* The same from an index document (metastore_read() or a snapshot). */
+json_t *metastore_doc_checkpoint(json_t *index_meta, const char *source_id, json_t **heads,
+				 struct qw_err *err);
 
 /* Paths (malloc'ed); index_id must have passed ids_check_index(). */
 char *metastore_index_dir(const struct metastore *ms, const char *index_id);

@@ -32,6 +32,7 @@
  * the caller sees as a refused publish and recovers from by reading the
  * checkpoint, as after any fencing.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,7 +282,14 @@ static int ensure_conn(struct pg *pg, struct qw_err *err)
 		return 0;
 	if (pg->conn)
 		pg->api.finish(pg->conn);
-	pg->conn = pg->api.connectdb(pg->conninfo);
+	{
+		/* the program's name, unless the URI names one: pg_stat_activity
+		 * and the server's log then say which stage holds a connection */
+		const char *const keys[] = { "dbname", "fallback_application_name", NULL };
+		const char *const values[] = { pg->conninfo, program_invocation_short_name, NULL };
+
+		pg->conn = pg->api.connectdb_params(keys, values, 1);
+	}
 	if (!pg->conn || pg->api.status(pg->conn) != CONNECTION_OK) {
 		pg->retry = true;
 		set_pg_err(pg, err, EX_TEMPFAIL, "cannot connect",

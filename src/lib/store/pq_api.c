@@ -25,7 +25,7 @@ int pq_api_load(struct pq_api *api, struct qw_err *err)
 	if (!api->lib)
 		return err_set(err, EX_UNAVAILABLE,
 			       "postgresql: cannot load libpq (install Debian's libpq5): %s", dlerror());
-	LOAD(connectdb, "PQconnectdb");
+	LOAD(connectdb_params, "PQconnectdbParams");
 	LOAD(status, "PQstatus");
 	LOAD(error_message, "PQerrorMessage");
 	LOAD(finish, "PQfinish");

@@ -20,7 +20,8 @@
 
 struct pq_api {
 	void *lib;      /* the dlopen handle */
-	PGconn *(*connectdb)(const char *conninfo);
+	PGconn *(*connectdb_params)(const char *const *keywords, const char *const *values,
+				    int expand_dbname);
 	ConnStatusType (*status)(const PGconn *conn);
 	char *(*error_message)(const PGconn *conn);
 	void (*finish)(PGconn *conn);
