@@ -92,6 +92,36 @@ static const uint8_t *strtab_get(const struct strtab *t, uint32_t id, size_t *le
 	return (const uint8_t *)t->arena.data + t->ents[id].off;
 }
 
+/* Whether n bytes at a and b are equal: terms are mostly short (numbers'
+ * 8-byte keys, ips' 16, words), where a call to memcmp costs more than the
+ * comparison; two overlapping loads cover every length from 4 to 16. */
+static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x, y, u, v;
+	uint32_t x4, y4, u4, v4;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + n - 8, 8);
+		memcpy(&v, b + n - 8, 8);
+		return ((x ^ y) | (u ^ v)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&x4, a, 4);
+		memcpy(&y4, b, 4);
+		memcpy(&u4, a + n - 4, 4);
+		memcpy(&v4, b + n - 4, 4);
+		return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* The id of the string, adding it when new (*is_new). */
 static uint32_t strtab_intern(struct strtab *t, const void *p, size_t len, bool *is_new)
 {
@@ -105,7 +135,7 @@ static uint32_t strtab_intern(struct strtab *t, const void *p, size_t len, bool 
 		const struct strent *e = &t->ents[t->slots[j] - 1];
 
 		if (e->hash == h && e->len == len &&
-		    memcmp(t->arena.data + e->off, p, len) == 0) {
+		    bytes_equal((const uint8_t *)t->arena.data + e->off, p, len)) {
 			*is_new = false;
 			return t->slots[j] - 1;
 		}
@@ -177,6 +207,12 @@ struct sfield {
 	uint32_t *last_ids, *last_pos;
 	size_t last_n, last_cap;
 	uint32_t last_npos, last_fast_id;
+	/* the same for the last scalar value (number, date, ip, bool): its
+	 * term key and the ids it got (statuses, client ips and methods repeat
+	 * from one line to the next) */
+	uint8_t last_key[16];
+	uint8_t last_klen;       /* 0: none yet */
+	uint32_t last_key_term, last_key_fast;
 };
 
 struct dsblock {
@@ -337,17 +373,22 @@ bool segment_time_range(const struct segment *seg, int64_t *min_us, int64_t *max
 	return true;
 }
 
-static void bvec_varint(struct segment *seg, struct bvec *v, uint64_t x)
+/* Room for one more varint in v: out of line, the rare path of bvec_varint. */
+static void __attribute__((noinline)) bvec_grow(struct segment *seg, struct bvec *v)
 {
-	if (v->len + 10 > v->cap) {
-		uint32_t nc = v->cap ? v->cap * 2 : 8;
+	uint32_t nc = v->cap ? v->cap * 2 : 8;
 
-		while (nc < v->len + 10)
-			nc *= 2;
-		v->p = xrealloc(v->p, nc);
-		seg->mem += nc - v->cap + (v->cap ? 0 : 16);  /* + malloc's own header */
-		v->cap = nc;
-	}
+	while (nc < v->len + 10)
+		nc *= 2;
+	v->p = xrealloc(v->p, nc);
+	seg->mem += nc - v->cap + (v->cap ? 0 : 16);  /* + malloc's own header */
+	v->cap = nc;
+}
+
+static inline void bvec_varint(struct segment *seg, struct bvec *v, uint64_t x)
+{
+	if (v->len + 10 > v->cap)
+		bvec_grow(seg, v);
 	while (x >= 0x80) {
 		v->p[v->len++] = (uint8_t)(x | 0x80);
 		x >>= 7;
@@ -552,6 +593,36 @@ static void add_norm(struct segment *seg, struct sfield *f, uint32_t ntok)
 	f->norm_cnt[f->norm_n - 1] += ntok;
 }
 
+/*
+ * Index a scalar value by its term key (klen bytes, at most 16) and, for
+ * its fast column, by its dictionary id (dict) or its number k. The same
+ * key as the field's last scalar value takes that value's ids again
+ * without hashing it.
+ */
+static void index_scalar(struct segment *seg, struct sfield *f, const uint8_t *key, size_t klen,
+			 bool dict, uint64_t k)
+{
+	bool is_new;
+
+	if (f->last_klen == klen && bytes_equal(f->last_key, key, klen)) {
+		if (f->indexed)
+			add_term_id(seg, f, f->last_key_term, f->pos_base);
+		if (f->fast)
+			add_fast(seg, f, dict ? f->last_key_fast : k);
+		f->pos_base++;
+		return;
+	}
+	if (f->indexed)
+		f->last_key_term = add_term(seg, f, key, klen, f->pos_base);
+	if (f->fast && dict)
+		f->last_key_fast = seg_intern(seg, &f->fdict, key, klen, &is_new);
+	if (f->fast)
+		add_fast(seg, f, dict ? f->last_key_fast : k);
+	memcpy(f->last_key, key, klen);
+	f->last_klen = (uint8_t)klen;
+	f->pos_base++;
+}
+
 static int index_value(struct segment *seg, const struct field_value *fv)
 {
 	struct sfield *f = field_get(seg, fv);
@@ -623,11 +694,7 @@ static int index_value(struct segment *seg, const struct field_value *fv)
 			termkey_put(k, key);
 		}
 	}
-	if (f->indexed)
-		add_term(seg, f, key, klen, f->pos_base);
-	if (f->fast)
-		add_fast(seg, f, dict ? seg_intern(seg, &f->fdict, key, klen, &is_new) : k);
-	f->pos_base++;
+	index_scalar(seg, f, key, klen, dict, k);
 	return 0;
 }
 
