@@ -65,13 +65,33 @@ static bool get_int(json_t *obj, const char *key, int64_t *out)
 	return true;
 }
 
+/*
+ * The members of a split record, and of its "metadata", that
+ * metastore_split_records() reads: one list, read by decode_split() and
+ * kept by the lean reader (member_ctx()), so that the two cannot differ.
+ */
+static const char rec_metadata[] = "metadata";  /* an object: meta_keys below */
+enum { REC_STATE, REC_TOKEN, REC_UPDATE_TS, REC_PUBLISH_TS, REC_NKEYS };
+static const char *const record_keys[REC_NKEYS + 1] = {
+	[REC_STATE] = "split_state", [REC_TOKEN] = "publish_token",
+	[REC_UPDATE_TS] = "update_timestamp", [REC_PUBLISH_TS] = "publish_timestamp",
+};
+enum { META_DOCS, META_DOCS_SIZE, META_SIZE, META_TIME_RANGE, META_TAGS, META_CREATE_TS,
+       META_DELETE_OPSTAMP, META_NKEYS };
+static const char *const meta_keys[META_NKEYS + 1] = {
+	[META_DOCS] = "num_docs", [META_DOCS_SIZE] = "uncompressed_docs_size_in_bytes",
+	[META_SIZE] = "split_size_bytes", [META_TIME_RANGE] = "time_range", [META_TAGS] = "tags",
+	[META_CREATE_TS] = "create_timestamp",
+	[META_DELETE_OPSTAMP] = "delete_opstamp",       /* metastore_split_delete_opstamp() */
+};
+
 static void decode_split(json_t *doc, const char *id, json_t *rec, enum split_state state,
 			 struct split_record *r)
 {
-	json_t *meta = json_object_get(rec, "metadata");
-	json_t *range = json_object_get(meta, "time_range");
-	json_t *tags = json_object_get(meta, "tags");
-	const char *token = json_string_value(json_object_get(rec, "publish_token"));
+	json_t *meta = json_object_get(rec, rec_metadata);
+	json_t *range = json_object_get(meta, meta_keys[META_TIME_RANGE]);
+	json_t *tags = json_object_get(meta, meta_keys[META_TAGS]);
+	const char *token = json_string_value(json_object_get(rec, record_keys[REC_TOKEN]));
 	size_t i;
 	json_t *t;
 
@@ -81,9 +101,9 @@ static void decode_split(json_t *doc, const char *id, json_t *rec, enum split_st
 	r->publish_token = token ? xstrdup(token) : NULL;
 	r->token_is_current = is_current_token(doc, token);
 	/* Absent counts are 0, as the summaries have always counted them. */
-	get_int(meta, "num_docs", &r->num_docs);
-	get_int(meta, "uncompressed_docs_size_in_bytes", &r->uncompressed_docs_size_in_bytes);
-	r->has_size = get_int(meta, "split_size_bytes", &r->size_bytes);
+	get_int(meta, meta_keys[META_DOCS], &r->num_docs);
+	get_int(meta, meta_keys[META_DOCS_SIZE], &r->uncompressed_docs_size_in_bytes);
+	r->has_size = get_int(meta, meta_keys[META_SIZE], &r->size_bytes);
 	r->has_time_range = json_is_object(range) && get_int(range, "start", &r->time_start) &&
 			    get_int(range, "end", &r->time_end);
 	if (json_is_array(tags)) {
@@ -92,9 +112,10 @@ static void decode_split(json_t *doc, const char *id, json_t *rec, enum split_st
 			if (json_is_string(t))
 				r->tags[r->n_tags++] = xstrdup(json_string_value(t));
 	}
-	r->has_create_timestamp = get_int(meta, "create_timestamp", &r->create_timestamp);
-	r->has_update_timestamp = get_int(rec, "update_timestamp", &r->update_timestamp);
-	r->has_publish_timestamp = get_int(rec, "publish_timestamp", &r->publish_timestamp);
+	r->has_create_timestamp = get_int(meta, meta_keys[META_CREATE_TS], &r->create_timestamp);
+	r->has_update_timestamp = get_int(rec, record_keys[REC_UPDATE_TS], &r->update_timestamp);
+	r->has_publish_timestamp = get_int(rec, record_keys[REC_PUBLISH_TS],
+					    &r->publish_timestamp);
 	r->delete_opstamp = metastore_split_delete_opstamp(meta);
 }
 
@@ -116,8 +137,8 @@ void metastore_split_records(json_t *index_meta, unsigned states, struct split_r
 	if (json_object_size(splits) > 0)
 		out = xcalloc(json_object_size(splits), sizeof(*out));
 	json_object_foreach(splits, id, rec) {
-		enum split_state state =
-			split_state_parse(json_string_value(json_object_get(rec, "split_state")));
+		enum split_state state = split_state_parse(
+			json_string_value(json_object_get(rec, record_keys[REC_STATE])));
 
 		if (!(state & states))
 			continue;
@@ -169,8 +190,8 @@ static int mark_unpublished_tx(json_t *doc, void *vctx, struct qw_err *err)
 
 	for (size_t i = 0; i < c->n; i++) {
 		json_t *rec = json_object_get(splits, c->split_ids[i]);
-		enum split_state state =
-			split_state_parse(json_string_value(json_object_get(rec, "split_state")));
+		enum split_state state = split_state_parse(
+			json_string_value(json_object_get(rec, record_keys[REC_STATE])));
 
 		c->marked[i] = state == SPLIT_STATE_MARKED;
 		if (state != SPLIT_STATE_STAGED)
@@ -248,12 +269,6 @@ static bool in_list(const char *key, const char *const *list)
  * *keep drops it. */
 static enum lean_ctx member_ctx(enum lean_ctx ctx, const char *key, bool *keep)
 {
-	static const char *const record_keys[] = { "split_state", "publish_token",
-						   "update_timestamp", "publish_timestamp", NULL };
-	static const char *const meta_keys[] = { "num_docs", "uncompressed_docs_size_in_bytes",
-						 "split_size_bytes", "time_range", "tags",
-						 "create_timestamp", "delete_opstamp", NULL };
-
 	*keep = true;
 	switch (ctx) {
 	case LEAN_TOP:
@@ -261,7 +276,7 @@ static enum lean_ctx member_ctx(enum lean_ctx ctx, const char *key, bool *keep)
 	case LEAN_SPLITS:
 		return LEAN_RECORD;
 	case LEAN_RECORD:
-		if (!strcmp(key, "metadata"))
+		if (!strcmp(key, rec_metadata))
 			return LEAN_META;
 		*keep = in_list(key, record_keys);
 		return LEAN_ALL;
