@@ -1,10 +1,11 @@
-/* Unit tests for the small core modules: err, ids, fsutil, clock, protocol. */
+/* Unit tests for the small core modules: err, ids, fsutil, clock, protocol, bitpack. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/bitpack.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -143,6 +144,56 @@ static void test_protocol(void)
 	ok(protocol_parse_control("[1]", 3, &e) == NULL && e.code == EX_DATAERR, "a control record must be an object with a type");
 }
 
+/* Every width 0..32 and counts around the 8-byte loads' end: the values
+ * come back, read from a copy of exactly bitpack_bytes() bytes (ASan sees
+ * a read past them), and agree with the packed bits read one at a time. */
+static void test_bitpack(void)
+{
+	static const size_t counts[] = { 0, 1, 2, 7, 8, 9, 15, 16, 17, 63, 127, 128, 129, 300 };
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	int bad = 0, cases = 0;
+
+	for (unsigned bits = 0; bits <= 32; bits++) {
+		for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+			size_t n = counts[c], nbytes = (size_t)bitpack_bytes(n, bits);
+			uint32_t *v = xcalloc(n + 1, sizeof(*v)), *got = xcalloc(n + 1, sizeof(*got));
+			struct buf b = BUF_INIT;
+			uint8_t *exact;
+
+			for (size_t i = 0; i < n; i++) {
+				seed ^= seed << 13;
+				seed ^= seed >> 7;
+				seed ^= seed << 17;
+				v[i] = bits == 32 ? (uint32_t)seed : (uint32_t)(seed & ((1ULL << bits) - 1));
+				if (i % 5 == 0 && bits)   /* the widest value too */
+					v[i] = (uint32_t)(bits == 32 ? 0xffffffffULL : (1ULL << bits) - 1);
+			}
+			bitpack_pack32(&b, v, n, bits);
+			bad += b.len != nbytes;
+			exact = xmalloc(nbytes ? nbytes : 1);
+			memcpy(exact, b.data ? b.data : "", nbytes);
+			bitpack_unpack32(exact, bits, got, n);
+			for (size_t i = 0; i < n; i++) {
+				uint32_t one_by_one = 0;
+
+				for (unsigned j = 0; j < bits; j++) {
+					uint64_t at = (uint64_t)i * bits + j;
+
+					one_by_one |= (uint32_t)((exact[at >> 3] >> (at & 7)) & 1u) << j;
+				}
+				bad += got[i] != v[i] || one_by_one != v[i];
+			}
+			cases++;
+			free(exact);
+			buf_free(&b);
+			free(got);
+			free(v);
+		}
+	}
+	ok(bad == 0, "bitpack_unpack32 gives back what bitpack_pack32 packed (%d cases, %d wrong)",
+	   cases, bad);
+}
+
 int main(void)
 {
 	test_err();
@@ -150,5 +201,6 @@ int main(void)
 	test_fsutil();
 	test_clock();
 	test_protocol();
+	test_bitpack();
 	return tap_done();
 }

@@ -50,14 +50,33 @@ void bitpack_pack32(struct buf *out, const uint32_t *v, size_t n, unsigned bits)
 
 void bitpack_unpack32(const uint8_t *p, unsigned bits, uint32_t *out, size_t n)
 {
-	uint64_t acc = 0, mask = bits == 32 ? 0xffffffffULL : ((1ULL << bits) - 1);
-	unsigned have = 0;
+	const uint64_t mask = bits == 32 ? 0xffffffffULL : ((1ULL << bits) - 1);
+	const uint64_t nbytes = bitpack_bytes(n, bits);
+	uint64_t acc, off;
+	unsigned have;
+	size_t i = 0;
 
 	if (bits == 0) {
 		memset(out, 0, n * sizeof(*out));
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
+	/* One 8-byte load a value (it starts at most 7 bits into its first
+	 * byte and is at most 32 bits long) while the load stays inside the n
+	 * values' bytes: a postings block's 128 doc deltas were a third of a
+	 * common term's search when read a byte at a time. */
+	for (off = 0; i < n && (off >> 3) + 8 <= nbytes; i++, off += bits) {
+		uint64_t w;
+
+		memcpy(&w, p + (off >> 3), 8);   /* little-endian, as bitpack_get() */
+		out[i] = (uint32_t)((w >> (off & 7)) & mask);
+	}
+	if (i == n)
+		return;
+	/* the last few: a byte at a time, never past the last byte */
+	p += off >> 3;
+	acc = (uint64_t)*p++ >> (off & 7);
+	have = 8 - (unsigned)(off & 7);
+	for (; i < n; i++) {
 		while (have < bits) {
 			acc |= (uint64_t)*p++ << have;
 			have += 8;
