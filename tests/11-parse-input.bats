@@ -168,6 +168,9 @@ $T/q.log 0 3" ]
 	printf '{"index_config": {}}' >"$T/bad.json"
 	run -65 --separate-stderr qw-parse --index res --index-snapshot "$T/bad.json" "$T/r.log"
 	[[ "$stderr" == *"'$T/bad.json': not a qw metastore file"* ]]
+	printf '{"index_config": ' >"$T/cut.json"
+	run -65 --separate-stderr qw-parse --index res --index-snapshot "$T/cut.json" "$T/r.log"
+	[[ "$stderr" == *"'$T/cut.json': not an index snapshot (not valid JSON"* ]]
 }
 
 @test "qw-pipeline --no-resume indexes the files again, and a later run resumes after that" {

@@ -207,6 +207,22 @@ static void test_splits(struct metastore *ms, const char *index_id)
 	ok(metastore_list_splits(ms, index_id, SPLIT_STATE_STAGED, &recs, &n, &err) == 0 &&
 	   n == 2 && !recs[0].token_is_current, "a split staged by a fenced token says so");
 	metastore_free_splits(recs, n);
+	{
+		/* a fenced generation cannot stage: nothing is stored for it */
+		char late[ULID_LEN + 1];
+		json_t *one = json_array();
+
+		ids_ulid_new(late, NULL);
+		json_array_append_new(one, split_meta(late, 1, 0, 1));
+		json_object_set_new(json_array_get(one, 0), "source_id", json_string("src"));
+		ok(metastore_stage_splits(ms, index_id, tok, one, &err) < 0 &&
+		   err.code == EX_TEMPFAIL && strstr(err.msg, "fenced by"),
+		   "a fenced token cannot stage a split of its source: %s", err.msg);
+		err_clear(&err);
+		expect_listing(ms, index_id, SPLIT_STATES_ALL, ids, states, N_SPLITS,
+			       "and nothing was staged");
+		json_decref(one);
+	}
 
 	/* mark the unpublished: 1 is published and stays, 2 is staged and is marked */
 	ok(metastore_mark_unpublished_for_deletion(ms, index_id, idp + 1, 2, marked, &err) == 0,

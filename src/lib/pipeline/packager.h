@@ -38,7 +38,8 @@ struct packager_opts {
 	                                 * snapshot, metastore_write_snapshot()) read in place of
 	                                 * the metastore's: index_uid, and fencing against the
 	                                 * tokens it holds (a generation's own snapshot fences
-	                                 * nothing: qw-publish refuses a fenced generation) */
+	                                 * nothing: staging refuses a fenced generation,
+	                                 * metastore_stage_splits()) */
 	const char *index_id;           /* may be NULL: else records of another index are refused */
 	const char *scratch_dir;        /* may be NULL: beside each segment directory */
 };

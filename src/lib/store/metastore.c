@@ -891,14 +891,23 @@ out:
 json_t *metastore_load_snapshot(const char *path, const char *index_id, struct qw_err *err)
 {
 	struct buf b = BUF_INIT;
+	json_error_t jerr;
 	json_t *doc = NULL;
 	const char *id;
 
 	if (fsutil_read_all(path, &b, err) < 0)
 		goto out;
-	doc = metastore_parse_doc(b.data ? b.data : "", b.len, path, err);
-	if (!doc)
+	doc = json_loadb(b.data ? b.data : "", b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc) {
+		err_set(err, EX_DATAERR, "'%s': not an index snapshot (not valid JSON, line %d "
+			"column %d: %s)", path, jerr.line, jerr.column, jerr.text);
 		goto out;
+	}
+	if (metastore_check_doc(doc, path, err) < 0) {
+		json_decref(doc);
+		doc = NULL;
+		goto out;
+	}
 	id = json_string_value(json_object_get(json_object_get(doc, "index_config"), "index_id"));
 	if (!id || strcmp(id, index_id) != 0) {
 		err_set(err, EX_DATAERR, "'%s': a snapshot of index '%s', not of '%s'", path,
@@ -1202,6 +1211,7 @@ int metastore_renew_owner(struct metastore *ms, const char *index_id, const char
 /* ------------------------------------------------------------ splits */
 
 struct stage_ctx {
+	const char *index_id;
 	const char *token;
 	json_t *metas;
 };
@@ -1218,8 +1228,14 @@ static int stage_tx(json_t *doc, void *vctx, struct qw_err *err)
 		const char *id = json_string_value(json_object_get(meta, "split_id"));
 		json_t *old = json_object_get(splits, id ? id : "");
 		const char *state = json_string_value(json_object_get(old, "split_state"));
+		const char *source = json_string_value(json_object_get(meta, "source_id"));
 		json_t *rec;
 
+		/* a fenced generation stores nothing: refused before the upload */
+		if (c->token && source && !token_current(doc, source, c->token)) {
+			fenced_err(doc, c->index_id, source, err);
+			return err_prefix(err, "cannot stage split '%s'", id ? id : "");
+		}
 		if (old && (!state || strcmp(state, SPLIT_STAGED) != 0))
 			return err_set(err, EX_DATAERR, "cannot stage split '%s': it is already %s",
 				       id, state ? state : "recorded");
@@ -1238,7 +1254,7 @@ static int stage_tx(json_t *doc, void *vctx, struct qw_err *err)
 int metastore_stage_splits(struct metastore *ms, const char *index_id, const char *token,
 			   json_t *split_metas, struct qw_err *err)
 {
-	struct stage_ctx c = { token, split_metas };
+	struct stage_ctx c = { index_id, token, split_metas };
 	size_t i;
 	json_t *meta;
 

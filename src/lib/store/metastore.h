@@ -217,7 +217,10 @@ int metastore_renew_owner(struct metastore *ms, const char *index_id, const char
  * source in an index document, or "no pipeline (a token taken by hand)"
  * when the current token has no owner record; appended to b. */
 void metastore_describe_owner(json_t *index_meta, const char *source_id, struct buf *b);
-/* Record splits as Staged (metadata objects with "split_id"), with token. */
+/* Record splits as Staged (metadata objects with "split_id"), with token.
+ * A split whose metadata names its "source_id" is refused (EX_TEMPFAIL,
+ * "fenced by ...", nothing changed) when token is not that source's current
+ * token: a fenced generation stores nothing, before its upload. */
 int metastore_stage_splits(struct metastore *ms, const char *index_id, const char *token,
 			   json_t *split_metas, struct qw_err *err);
 /*

@@ -285,8 +285,8 @@ static int ensure_conn(struct pg *pg, struct qw_err *err)
 	{
 		/* the program's name, unless the URI names one: pg_stat_activity
 		 * and the server's log then say which stage holds a connection */
-		const char *const keys[] = { "dbname", "fallback_application_name", NULL };
-		const char *const values[] = { pg->conninfo, program_invocation_short_name, NULL };
+		const char *const keys[] = { "fallback_application_name", "dbname", NULL };
+		const char *const values[] = { program_invocation_short_name, pg->conninfo, NULL };
 
 		pg->conn = pg->api.connectdb_params(keys, values, 1);
 	}
