@@ -278,6 +278,55 @@ out:
 
 /* ---------------------------------------------------------------- digest */
 
+/* split_postings_next_docs(), after a few split_postings_next(), gives the
+ * docs split_postings_next() gives; -1 with err set when not. */
+static int check_next_docs(struct split_reader *r, const struct split_term_info *ti,
+			   struct qw_err *err)
+{
+	struct split_postings *p = split_postings_open(r, ti, false, err);
+	struct split_postings *q = NULL;
+	uint32_t *want = NULL, n_want = 0, cap = 0, doc, got = 0, n, start = 0;
+	const uint32_t *block;
+	int ret = -1;
+
+	if (!p)
+		goto out;
+	while (split_postings_next(p, &doc, err) == 0 && doc != SPLIT_DOC_END) {
+		XGROW(want, n_want + 1, cap);
+		want[n_want++] = doc;
+	}
+	if (err->code)
+		goto out;
+	q = split_postings_open(r, ti, false, err);
+	if (!q)
+		goto out;
+	for (; start < n_want % 4 && start < 3; start++)  /* a block begun by next() */
+		if (split_postings_next(q, &doc, err) < 0 || doc != want[start])
+			goto differ;
+	got = start;
+	for (;;) {
+		if (split_postings_next_docs(q, &block, &n, err) < 0)
+			goto out;
+		if (n == 0)
+			break;
+		for (uint32_t i = 0; i < n; i++, got++)
+			if (got >= n_want || block[i] != want[got])
+				goto differ;
+	}
+	if (got == n_want) {
+		ret = 0;
+		goto out;
+	}
+differ:
+	err_set(err, EX_SOFTWARE, "split_postings_next_docs() after %u next(): not the %u docs of "
+		"next() (%u)", start, n_want, got);
+out:
+	split_postings_free(q);
+	split_postings_free(p);
+	free(want);
+	return ret;
+}
+
 /* Everything readable in a split, hashed; -1 on a read error. */
 static int digest(const char *path, uint32_t *out, struct qw_err *err)
 {
@@ -317,6 +366,8 @@ static int digest(const char *path, uint32_t *out, struct qw_err *err)
 				bool pos = fi->record == RECORD_POSITION;
 
 				h = checksum_crc32c(h, t, tl);
+				if (!pos && check_next_docs(r, &ti, err) < 0)
+					break;
 				p = split_postings_open(r, &ti, pos, err);
 				if (!p)
 					break;

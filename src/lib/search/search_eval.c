@@ -114,18 +114,20 @@ static int add_postings(struct split_ctx *split, const struct split_term_info *t
 			struct bitset *out)
 {
 	struct split_postings *p = split_postings_open(split->r, ti, false, split->err);
-	uint32_t doc;
+	const uint32_t *docs;
+	uint32_t n;
 
 	if (!p)
 		return -1;
 	for (;;) {
-		if (split_postings_next(p, &doc, split->err) < 0) {
+		if (split_postings_next_docs(p, &docs, &n, split->err) < 0) {
 			split_postings_free(p);
 			return -1;
 		}
-		if (doc == SPLIT_DOC_END)
+		if (n == 0)
 			break;
-		bs_set(out, doc);
+		for (uint32_t i = 0; i < n; i++)
+			bs_set(out, docs[i]);
 	}
 	split_postings_free(p);
 	return 0;

@@ -298,6 +298,7 @@ struct split_postings {
 	struct split_reader *r;
 	uint32_t df;
 	bool freqs, want_pos;
+	bool docs_only;          /* split_postings_next_docs() was used: no tfs decoded */
 	uint8_t *buf;            /* postings list without its CRC */
 	uint64_t len;
 	uint64_t list_off;       /* in the postings section, for messages */
@@ -521,7 +522,9 @@ static int load_block(struct split_postings *p, int64_t b, struct qw_err *err)
 		}
 		if (prev != k->last_doc)
 			return pcorrupt(p, err, "block does not match its skip entry");
-		if (p->freqs) {
+		if (p->docs_only) {
+			/* the doc set only: the frequencies are never read */
+		} else if (p->freqs) {
 			bitpack_unpack32(d + 16u * k->wd, k->wf, p->tfs, SPLIT_BLOCK);
 			for (int i = 0; i < SPLIT_BLOCK; i++) {
 				if (p->tfs[i] == UINT32_MAX)
@@ -641,9 +644,37 @@ uint32_t split_postings_doc(const struct split_postings *p)
 
 uint32_t split_postings_freq(const struct split_postings *p)
 {
-	if (p->cur_block < 0 || p->doc == SPLIT_DOC_END)
+	if (p->cur_block < 0 || p->doc == SPLIT_DOC_END || p->docs_only)
 		return 0;
 	return p->tfs[p->idx];
+}
+
+int split_postings_next_docs(struct split_postings *p, const uint32_t **docs, uint32_t *n,
+			     struct qw_err *err)
+{
+	uint32_t doc;
+
+	*docs = p->docs;
+	*n = 0;
+	if (p->want_pos)
+		return err_set(err, EX_SOFTWARE, "doc blocks of postings opened with positions");
+	p->docs_only = true;
+	if (p->cur_block >= 0 && p->idx + 1 < p->n_in_buf) {
+		/* the rest of the block a split_postings_next() started */
+		*docs = p->docs + p->idx + 1;
+		*n = p->n_in_buf - p->idx - 1;
+	} else {
+		if (p->cur_block > p->nfull)
+			return 0;
+		if (next_block(p, p->cur_block + 1, &doc, err) < 0)
+			return -1;
+		if (doc == SPLIT_DOC_END)
+			return 0;
+		*n = p->n_in_buf;
+	}
+	p->idx = p->n_in_buf - 1;
+	p->doc = p->docs[p->idx];
+	return 0;
 }
 
 int split_postings_positions(struct split_postings *p, const uint32_t **pos, uint32_t *n,

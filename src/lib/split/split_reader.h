@@ -155,9 +155,20 @@ int split_postings_next(struct split_postings *p, uint32_t *doc, struct qw_err *
 /* Move to the first doc >= target (never backwards). 0 ok, -1 error. */
 int split_postings_advance(struct split_postings *p, uint32_t target, uint32_t *doc,
 			   struct qw_err *err);
+/*
+ * For a reader that wants only the doc set (a bitset): the rest of the
+ * current block's docs, then each next block's, *n ascending doc ids in
+ * *docs (borrowed until the next call on p), *n == 0 at the end. Term
+ * frequencies are not decoded (a third of a common term's reading): once
+ * it is called, split_postings_freq() gives 0. Not for postings opened with
+ * positions (EX_SOFTWARE). 0 ok, -1 error.
+ */
+int split_postings_next_docs(struct split_postings *p, const uint32_t **docs, uint32_t *n,
+			     struct qw_err *err);
 /* Current doc (SPLIT_DOC_END before the first next() and at the end). */
 uint32_t split_postings_doc(const struct split_postings *p);
-/* Term frequency in the current doc (1 when freqs are not recorded). */
+/* Term frequency in the current doc (1 when freqs are not recorded; 0 after
+ * split_postings_next_docs()). */
 uint32_t split_postings_freq(const struct split_postings *p);
 /* Positions of the term in the current doc (ascending); *pos valid until the next move. */
 int split_postings_positions(struct split_postings *p, const uint32_t **pos, uint32_t *n,
