@@ -6,7 +6,10 @@ load helpers
 
 @test "qw-pipeline publishes every document exactly once through 20 random kills, of itself and rivals too" {
 	require_shared_data
-	run --separate-stderr "$QW_SRCDIR/tests/chaos.sh" --kills 20 --seed 7 --mb 12 --split-docs 50 \
+	# a hang fails the test in bounded time: timeout kills chaos.sh and
+	# every pipeline of its process group, which would otherwise hold the
+	# output `run` reads
+	run --separate-stderr timeout -k 10 480 "$QW_SRCDIR/tests/chaos.sh" --kills 20 --seed 7 --mb 12 --split-docs 50 \
 		--kill-pipeline --two --dir "$BATS_TEST_TMPDIR/chaos"
 	# chaos.sh's diagnostics, whatever the outcome
 	echo "$stderr" >&2

@@ -148,8 +148,11 @@ while [ "$kills" -lt "$kills_wanted" ]; do
 	# then a random moment later, a random victim
 	sleep "$(printf '0.%02d' $((RANDOM % 50)))"
 	last_published=$(published)
+	# its stages only: under the sanitizers a child may also be LSan's
+	# tracer, which holds the pipeline ptrace-stopped while it checks for
+	# leaks at exit; killed then, it leaves the pipeline stopped for good
 	victims=()
-	for c in $(pgrep -P "$pipe_pid" || true); do
+	for c in $(pgrep -x -P "$pipe_pid" 'qw-(parse|index|package|upload|publish|merge)' || true); do
 		victims+=("$c")
 	done
 	# (one of them surely by half of the kills, one takeover by a third)
