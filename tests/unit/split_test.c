@@ -278,31 +278,31 @@ out:
 
 /* ---------------------------------------------------------------- digest */
 
-/* split_postings_next_docs(), after a few split_postings_next(), gives the
- * docs split_postings_next() gives; -1 with err set when not. */
-static int check_next_docs(struct split_reader *r, const struct split_term_info *ti,
-			   struct qw_err *err)
+/*
+ * split_postings_next_docs() from doc start on, reached by start next()
+ * calls (by_advance: one split_postings_advance() to want[start]), gives
+ * the docs want[start..] that next() gave; then the cursor stays at the
+ * end. -1 with err set when not.
+ */
+static int next_docs_from(struct split_reader *r, const struct split_term_info *ti,
+			  const uint32_t *want, uint32_t n_want, uint32_t start, bool by_advance,
+			  struct qw_err *err)
 {
-	struct split_postings *p = split_postings_open(r, ti, false, err);
-	struct split_postings *q = NULL;
-	uint32_t *want = NULL, n_want = 0, cap = 0, doc, got = 0, n, start = 0;
+	struct split_postings *q = split_postings_open(r, ti, false, err);
 	const uint32_t *block;
+	uint32_t doc, got, n;
 	int ret = -1;
 
-	if (!p)
-		goto out;
-	while (split_postings_next(p, &doc, err) == 0 && doc != SPLIT_DOC_END) {
-		XGROW(want, n_want + 1, cap);
-		want[n_want++] = doc;
-	}
-	if (err->code)
-		goto out;
-	q = split_postings_open(r, ti, false, err);
 	if (!q)
-		goto out;
-	for (; start < n_want % 4 && start < 3; start++)  /* a block begun by next() */
-		if (split_postings_next(q, &doc, err) < 0 || doc != want[start])
+		return -1;
+	if (by_advance && start > 0) {
+		if (split_postings_advance(q, want[start - 1], &doc, err) < 0 || doc != want[start - 1])
 			goto differ;
+	} else {
+		for (uint32_t i = 0; i < start; i++)  /* a block begun by next() */
+			if (split_postings_next(q, &doc, err) < 0 || doc != want[i])
+				goto differ;
+	}
 	got = start;
 	for (;;) {
 		if (split_postings_next_docs(q, &block, &n, err) < 0)
@@ -313,15 +313,54 @@ static int check_next_docs(struct split_reader *r, const struct split_term_info 
 			if (got >= n_want || block[i] != want[got])
 				goto differ;
 	}
-	if (got == n_want) {
-		ret = 0;
-		goto out;
-	}
+	if (got != n_want || split_postings_next(q, &doc, err) < 0 || doc != SPLIT_DOC_END)
+		goto differ;
+	ret = 0;
+	goto out;
 differ:
-	err_set(err, EX_SOFTWARE, "split_postings_next_docs() after %u next(): not the %u docs of "
-		"next() (%u)", start, n_want, got);
+	if (!err->code)
+		err_set(err, EX_SOFTWARE, "split_postings_next_docs() after %u %s: not the %u docs "
+			"of next()", start, by_advance ? "docs skipped by advance()" : "next()", n_want);
 out:
 	split_postings_free(q);
+	return ret;
+}
+
+/* split_postings_next_docs() against split_postings_next() on one term,
+ * from the start, inside the first block and at block boundaries, reached
+ * by next() and by advance(); -1 with err set when they differ. */
+static int check_next_docs(struct split_reader *r, const struct split_term_info *ti,
+			   struct qw_err *err)
+{
+	struct split_postings *p = split_postings_open(r, ti, false, err);
+	uint32_t *want = NULL, n_want = 0, cap = 0, doc;
+	int ret = -1;
+
+	if (!p)
+		goto out;
+	while (split_postings_next(p, &doc, err) == 0 && doc != SPLIT_DOC_END) {
+		XGROW(want, n_want + 1, cap);
+		want[n_want++] = doc;
+	}
+	if (err->code)
+		goto out;
+	{
+		/* starts past want[] are skipped; the block ones only for block lists */
+		const uint32_t starts[] = { 0, 1, n_want % 4, 127, 128, 129, 255, 256, n_want - 1, n_want };
+		size_t nstarts = n_want >= 128 ? sizeof(starts) / sizeof(starts[0]) : 3;
+
+		for (size_t i = 0; i < nstarts; i++) {
+			uint32_t st = starts[i];
+
+			if (st > n_want || (n_want == 0 && i > 0))
+				continue;
+			if (next_docs_from(r, ti, want, n_want, st, false, err) < 0 ||
+			    (n_want >= 128 && next_docs_from(r, ti, want, n_want, st, true, err) < 0))
+				goto out;
+		}
+	}
+	ret = 0;
+out:
 	split_postings_free(p);
 	free(want);
 	return ret;
@@ -366,7 +405,7 @@ static int digest(const char *path, uint32_t *out, struct qw_err *err)
 				bool pos = fi->record == RECORD_POSITION;
 
 				h = checksum_crc32c(h, t, tl);
-				if (!pos && check_next_docs(r, &ti, err) < 0)
+				if (check_next_docs(r, &ti, err) < 0)
 					break;
 				p = split_postings_open(r, &ti, pos, err);
 				if (!p)
@@ -1356,6 +1395,17 @@ int main(int argc, char **argv)
 	   json_array_size(json_object_get(desc, "sections")) == SEC_COUNT + 1,
 	   "describe --verify checks every checksum: %s", err.msg);
 	json_decref(desc);
+
+	/* 512 docs: three lists of this split end on a block boundary, with no
+	 * tail (df 128, 256 or 384); digest() checks next_docs() on every term */
+	{
+		uint32_t h512;
+
+		ok(build_split(cfg, 512, dir, small, &err) == 0 && digest(small, &h512, &err) == 0,
+		   "a split of 512 docs reads back, lists ending on a block boundary: %s", err.msg);
+		unlink(small);
+		err_clear(&err);
+	}
 
 	/* a split of one document: every list is inline, every column has one value */
 	ok(build_split(cfg, 1, dir, small, &err) == 0, "build a one-doc split: %s", err.msg);

@@ -1231,7 +1231,8 @@ static int stage_tx(json_t *doc, void *vctx, struct qw_err *err)
 		const char *source = json_string_value(json_object_get(meta, "source_id"));
 		json_t *rec;
 
-		/* a fenced generation stores nothing: refused before the upload */
+		/* a generation already fenced stores nothing: refused before its
+		 * upload (fenced later, its publish is refused) */
 		if (c->token && source && !token_current(doc, source, c->token)) {
 			fenced_err(doc, c->index_id, source, err);
 			return err_prefix(err, "cannot stage split '%s'", id ? id : "");

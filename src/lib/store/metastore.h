@@ -220,7 +220,9 @@ void metastore_describe_owner(json_t *index_meta, const char *source_id, struct 
 /* Record splits as Staged (metadata objects with "split_id"), with token.
  * A split whose metadata names its "source_id" is refused (EX_TEMPFAIL,
  * "fenced by ...", nothing changed) when token is not that source's current
- * token: a fenced generation stores nothing, before its upload. */
+ * token: a generation fenced before it stages stores nothing. One fenced
+ * after (while its upload runs) has its publish refused, and qw-gc
+ * removes the staged splits it leaves. */
 int metastore_stage_splits(struct metastore *ms, const char *index_id, const char *token,
 			   json_t *split_metas, struct qw_err *err);
 /*
