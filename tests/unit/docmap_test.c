@@ -5,6 +5,7 @@
 #include "base/buf.h"
 #include "mapping/config.h"
 #include "mapping/docmap.h"
+#include "mapping/json_load.h"
 #include "tap.h"
 
 static const char *strict_cfg =
@@ -272,6 +273,85 @@ static char *nested(int depth, const char *leaf_key)
 	return buf_detach(&b, NULL);
 }
 
+/*
+ * json_load_fast() against jansson, the oracle: where it gives a tree it is
+ * jansson's, byte for byte once serialized; fast says whether it must give
+ * one (the common shapes) or leave the text to jansson (NULL).
+ */
+static void check_fast_load(const char *text, size_t len, size_t flags, bool fast, const char *what)
+{
+	json_error_t jerr;
+	json_t *got = json_load_fast(text, len, flags), *want = json_loadb(text, len, flags, &jerr);
+	char *a = got ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+	char *b = want ? json_dumps(want, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+
+	ok((got != NULL) == fast && (!got || (want && a && b && strcmp(a, b) == 0)),
+	   "json_load_fast: %s", what);
+	if (got && want && a && b && strcmp(a, b) != 0)
+		tap_diag("got  '%s'\nwant '%s'", a, b);
+	free(a);
+	free(b);
+	json_decref(got);
+	json_decref(want);
+}
+
+static void test_json_load_fast(void)
+{
+	static const struct {
+		const char *text;
+		size_t flags;
+		bool fast;
+		const char *what;
+	} cases[] = {
+		{ "{\"a\":1,\"b\":\"x\",\"c\":[true,false,null],\"d\":{\"e\":-2.5e3}}", 0, true, "a document" },
+		{ " \t\r\n{ \"a\" : [ 1 , 2 ] , \"b\" : { } , \"c\" : [ ] } \n", 0, true, "whitespace everywhere" },
+		{ "{\"k\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\te\\u00e9\\u20ac\\ud83d\\ude00\"}", 0, true, "escapes" },
+		{ "{\"caf\\u00e9\":1,\"\xc3\xa9t\xc3\xa9\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}", 0, true,
+		  "escaped and raw UTF-8 keys" },
+		{ "{\"a\":1,\"b\":2,\"a\":3}", 0, true, "a duplicate key: the last value in the first place" },
+		{ "{\"i\":9223372036854775807,\"j\":-9223372036854775808,\"z\":-0}", 0, true, "int64 bounds" },
+		{ "{\"r\":0.1,\"s\":1e-320,\"t\":-0.0,\"u\":1E+2,\"v\":123456789012345678901234.5}", 0, true,
+		  "reals, a denormal, a negative zero" },
+		{ "{\"\":\"\"}", 0, true, "empty key and value" },
+		{ "\"str\"", JSON_DECODE_ANY, true, "a scalar with JSON_DECODE_ANY" },
+		{ "42", JSON_DECODE_ANY, true, "a number with JSON_DECODE_ANY" },
+		{ "\"str\"", 0, false, "a scalar without JSON_DECODE_ANY: jansson refuses it" },
+		{ "{\"a\":\"\\u0000\"}", 0, false, "\\u0000 is jansson's (JSON_ALLOW_NUL)" },
+		{ "{\"a\":9223372036854775808}", 0, false, "an integer beyond int64 is jansson's" },
+		{ "{\"a\":1e400}", 0, false, "a real that overflows" },
+		{ "{\"a\":01}", 0, false, "a leading zero" },
+		{ "{\"a\":1.}", 0, false, "no digit after the point" },
+		{ "{\"a\":-}", 0, false, "a lone minus" },
+		{ "{\"a\":1,}", 0, false, "a trailing comma in an object" },
+		{ "[1,]", 0, false, "a trailing comma in an array" },
+		{ "{\"a\" 1}", 0, false, "no colon" },
+		{ "{\"a\":\"\\ud800\"}", 0, false, "a lone high surrogate" },
+		{ "{\"a\":\"\\udc00\"}", 0, false, "a lone low surrogate" },
+		{ "{\"a\":\"\\x\"}", 0, false, "an unknown escape" },
+		{ "{\"a\":\"tab\there\"}", 0, false, "a raw control character" },
+		{ "{\"a\":\"\xc3\x28\"}", 0, false, "invalid UTF-8" },
+		{ "{\"a\":\"\xed\xa0\x80\"}", 0, false, "an encoded surrogate" },
+		{ "{\"a\":truex}", 0, false, "a literal run on" },
+		{ "{\"a\":1} x", 0, false, "text after the value" },
+		{ "{\"a\":\"unterminated}", 0, false, "an unterminated string" },
+		{ "", 0, false, "empty text" },
+		{ "   ", JSON_DECODE_ANY, false, "only whitespace" },
+		{ "{\"a\":1}", JSON_REJECT_DUPLICATES, false, "other flags are jansson's" },
+	};
+	char *deep;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_fast_load(cases[i].text, strlen(cases[i].text), cases[i].flags, cases[i].fast,
+				cases[i].what);
+	check_fast_load("{\"a\":1}\0", 8, 0, false, "a NUL byte after the value");
+	deep = nested(JSON_LOAD_FAST_DEPTH - 2, "d");
+	check_fast_load(deep, strlen(deep), 0, true, "nesting just under the fast limit");
+	free(deep);
+	deep = nested(JSON_LOAD_FAST_DEPTH, "d");
+	check_fast_load(deep, strlen(deep), 0, false, "deeper nesting is jansson's");
+	free(deep);
+}
+
 int main(void)
 {
 	struct index_config *strict = load_cfg(strict_cfg, NULL);
@@ -286,6 +366,7 @@ int main(void)
 	dl = docmap_new(lenient);
 	dd = docmap_new(dynamic);
 	dnone = docmap_new(NULL);
+	test_json_load_fast();
 
 	check_map(dm, "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"msg\":\"hello\"}",
 		  "{\"ts\":\"2020-06-10T02:50:56.537Z\",\"msg\":\"hello\"}", 0, "a valid document is kept");
