@@ -366,6 +366,37 @@ out:
 	return ret;
 }
 
+/*
+ * split_column_values() in bulk against split_column_value() one by one,
+ * on runs that start anywhere (unaligned, at and around block and byte
+ * boundaries), cross blocks and run past the last value; -1 with err set
+ * when one differs.
+ */
+static int check_values_bulk(const struct split_column *c, const char *name, struct qw_err *err)
+{
+	uint64_t nb = split_column_num_blocks(c), nv = 0, first, lo, hi, vals[700];
+
+	/* the values' count: the end of the last block */
+	if (nb > 0)
+		split_column_block(c, nb - 1, &first, &nv, &lo, &hi);
+	{
+		const uint64_t starts[] = { 0, 1, 3, 7, 8, 9, 127, 128, 129, 200, nv / 2,
+					    nv > 5 ? nv - 5 : 0, nv > 0 ? nv - 1 : 0, nv };
+		const size_t lens[] = { 1, 5, 8, 130, 300, 690 };
+
+		for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+			for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+				split_column_values(c, starts[i], lens[j], vals);
+				for (size_t k = 0; k < lens[j]; k++)
+					if (vals[k] != split_column_value(c, starts[i] + k))
+						return err_set(err, EX_SOFTWARE, "column %s: split_column_values() "
+							       "from %llu: value %zu differs", name,
+							       (unsigned long long)starts[i], k);
+			}
+	}
+	return 0;
+}
+
 /* Everything readable in a split, hashed; -1 on a read error. */
 static int digest(const char *path, uint32_t *out, struct qw_err *err)
 {
@@ -441,6 +472,10 @@ static int digest(const char *path, uint32_t *out, struct qw_err *err)
 
 			if (!c)
 				goto out;
+			if (check_values_bulk(c, fi->path, err) < 0) {
+				split_column_free(c);
+				goto out;
+			}
 			for (uint32_t d = 0; d < split_reader_num_docs(r); d++) {
 				uint64_t s, e;
 

@@ -675,9 +675,72 @@ void split_column_block(const struct split_column *c, uint64_t b, uint64_t *firs
 	}
 }
 
+#define UNPACK_RUN 256
+
+/*
+ * The packed values [start, start + n) of the region p (bits each, as
+ * bitpack_get() reads them), into out: a run at a time through
+ * bitpack_unpack32() from the multiple of 8 at or below start, where the
+ * bits are byte aligned; bitpack_get() one by one above 32 bits.
+ */
+static void unpack_values(const uint8_t *p, unsigned bits, uint64_t start, size_t n, uint64_t *out)
+{
+	uint32_t tmp[UNPACK_RUN + 8];
+
+	if (bits > 32) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = bitpack_get(p, bits, start + i);
+		return;
+	}
+	while (n > 0) {
+		uint64_t at = start & ~(uint64_t)7;
+		size_t skip = (size_t)(start - at), m = n < UNPACK_RUN ? n : UNPACK_RUN;
+
+		bitpack_unpack32(p + at / 8 * bits, bits, tmp, skip + m);
+		for (size_t i = 0; i < m; i++)
+			out[i] = tmp[skip + i];
+		start += m;
+		n -= m;
+		out += m;
+	}
+}
+
+/*
+ * column_value() of [start, start + n) in bulk, each codec's loop apart:
+ * the aggregations read a batch of docs' values at once.
+ */
 void split_column_values(const struct split_column *c, uint64_t start, size_t n, uint64_t *out)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t m = start < c->nv ? (n < c->nv - start ? n : (size_t)(c->nv - start)) : 0, i;
+
+	switch (c->vcodec) {
+	case COL_VALS_TABLE:
+		unpack_values(c->vals, c->bits, start, m, out);
+		for (i = 0; i < m; i++)
+			out[i] = bitpack_get(c->tab, c->tab_bits, out[i] < c->ntab ? out[i] : c->ntab - 1);
+		break;
+	case COL_VALS_BLOCKS:
+		for (i = 0; i < m;) {
+			uint64_t idx = start + i, b = idx / COL_VAL_BLOCK, in = idx % COL_VAL_BLOCK;
+			size_t k = COL_VAL_BLOCK - in < m - i ? (size_t)(COL_VAL_BLOCK - in) : m - i;
+
+			unpack_values(c->vals + c->blk_off[b], c->blk_w[b], in, k, out + i);
+			for (size_t j = i; j < i + k; j++)
+				out[j] += c->blk_base[b];
+			i += k;
+		}
+		break;
+	default:
+		unpack_values(c->vals, c->bits, start, m, out);
+		break;
+	}
+	for (i = 0; i < m; i++) {
+		uint64_t v = c->min + c->gcd * out[i];
+
+		out[i] = v > c->max || v < c->min ? c->max : v;
+	}
+	/* past the values: what column_value() gives there */
+	for (i = m; i < n; i++)
 		out[i] = column_value(c, start + i);
 }
 
