@@ -20,7 +20,7 @@
 
 static const char *prog = "qw-parse";
 
-enum { OPT_NO_RESUME_FROM = 256, OPT_MULTILINE_START };
+enum { OPT_NO_RESUME_FROM = 256, OPT_MULTILINE_START, OPT_GROWING };
 
 static volatile sig_atomic_t commit_flag;
 static volatile sig_atomic_t stop_flag;
@@ -62,6 +62,9 @@ static void usage(FILE *out)
 		"  -m, --max-line-bytes N    longer lines are invalid (default 10485760)\n"
 		"  -n, --checkpoint-every N  checkpoint record every N lines (default 10000)\n"
 		"  -F, --follow              keep reading files as they grow\n"
+		"      --growing             read to the end once, but the files are still\n"
+		"                            written to: a last line without its newline is\n"
+		"                            left for the next run\n"
 		"  -R, --no-resume           read files from the start, ignoring their stored\n"
 		"                            positions (may index documents again)\n"
 		"      --no-resume-from FILE as --no-resume, ignoring the positions in FILE\n"
@@ -138,6 +141,7 @@ int main(int argc, char **argv)
 		{ "max-line-bytes", required_argument, NULL, 'm' },
 		{ "checkpoint-every", required_argument, NULL, 'n' },
 		{ "follow", no_argument, NULL, 'F' },
+		{ "growing", no_argument, NULL, OPT_GROWING },
 		{ "no-resume", no_argument, NULL, 'R' },
 		{ "no-resume-from", required_argument, NULL, OPT_NO_RESUME_FROM },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -223,6 +227,9 @@ int main(int argc, char **argv)
 		case 'F':
 			po.follow = true;
 			break;
+		case OPT_GROWING:
+			po.growing = true;
+			break;
 		case 'R':
 			no_resume = true;
 			break;
@@ -242,6 +249,10 @@ int main(int argc, char **argv)
 	}
 	if (index_id && config_file) {
 		err_set(&err, EX_USAGE, "--index and --index-config cannot be used together");
+		goto out;
+	}
+	if (po.growing && po.follow) {
+		err_set(&err, EX_USAGE, "--growing and --follow cannot be used together");
 		goto out;
 	}
 	if (snapshot && !index_id) {

@@ -34,7 +34,7 @@ static const char *prog = "qw-pipeline";
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s --index ID [--data-dir DIR] [--source ID] (--once|--follow)\n"
+		"Usage: %s --index ID [--data-dir DIR] [--source ID] (--once [--growing]|--follow)\n"
 		"                   [--format FORMAT] [--pattern RE] [--multiline-start RE]\n"
 		"                   [--dead-letter FILE] [--max-restarts N]\n"
 		"                   [--stall-timeout SECS] [--backoff-initial SECS] [--backoff-max SECS]\n"
@@ -52,6 +52,9 @@ static void usage(FILE *out)
 		"      --metastore-uri URI         metastore (default $QW_METASTORE_URI, else the data dir's)\n"
 		"  -s, --source ID                 source id of the checkpoint (default \"" DEFAULT_SOURCE "\")\n"
 		"      --once                      index to the end of the inputs and exit\n"
+		"      --growing                   with --once, the inputs are still written to:\n"
+		"                                  a last line without its newline waits for the\n"
+		"                                  next run\n"
 		"      --follow                    keep tailing the inputs\n"
 		"  -f, --format FORMAT             input format for qw-parse (ndjson, plain, regex,\n"
 		"                                  auto)\n"
@@ -106,6 +109,7 @@ struct pipeline {
 	const char *checkpoint_every;
 	const char *drain_ms;
 	bool follow;
+	bool growing;                /* qw-parse --growing */
 	unsigned max_uploads;
 	char **inputs;
 	size_t ninputs;
@@ -247,6 +251,8 @@ static int start_gen(void *ctx, unsigned gen, struct supervisor_gen *g, struct q
 	}
 	if (p->follow)
 		arg(&a, "--follow");
+	if (p->growing)
+		arg(&a, "--growing");
 	if (p->quiet)
 		arg(&a, "--quiet");
 	if (p->no_resume_from) {
@@ -437,7 +443,7 @@ static int parse_secs(const char *opt, const char *s, int64_t *ms, struct qw_err
 enum {
 	OPT_ONCE = 256, OPT_FOLLOW, OPT_DEAD, OPT_MAXR, OPT_STALL, OPT_BINIT, OPT_BMAX,
 	OPT_PROGRESS, OPT_STATUS, OPT_METRICS, OPT_CKPT, OPT_DRAIN, OPT_NO_RESUME,
-	OPT_TAKEOVER, OPT_NO_MERGE, OPT_MULTILINE,
+	OPT_TAKEOVER, OPT_NO_MERGE, OPT_MULTILINE, OPT_GROWING,
 };
 
 static void merge_exited(void *ctx, pid_t pid, int status)
@@ -545,6 +551,7 @@ int main(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "growing", no_argument, NULL, OPT_GROWING },
 		{ "format", required_argument, NULL, 'f' },
 		{ "pattern", required_argument, NULL, 'p' },
 		{ "multiline-start", required_argument, NULL, OPT_MULTILINE },
@@ -668,6 +675,9 @@ int main(int argc, char **argv)
 		case OPT_TAKEOVER:
 			p.takeover = true;
 			break;
+		case OPT_GROWING:
+			p.growing = true;
+			break;
 		case OPT_NO_MERGE:
 			p.no_merge = true;
 			break;
@@ -681,6 +691,10 @@ int main(int argc, char **argv)
 	}
 	if (once + follow != 1) {
 		err_set(&err, EX_USAGE, "exactly one of --once and --follow is required");
+		goto usage_err;
+	}
+	if (p.growing && follow) {
+		err_set(&err, EX_USAGE, "--growing goes with --once (--follow waits for newlines anyway)");
 		goto usage_err;
 	}
 	if (optind >= argc) {

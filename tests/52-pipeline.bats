@@ -82,6 +82,23 @@ start_pipeline() {
 	[ "$(checkpoint again files "$T/in.ndjson")" = "$(stat -c %s "$T/in.ndjson")" ]
 }
 
+@test "qw-pipeline --once --growing leaves a last line without its newline to the next run, which reads it whole" {
+	make_index grow
+	printf '{"n": 1, "msg": "one"}\n{"n": 2, "msg": "two"}\n{"n": 3, "msg": "thr' >"$T/live.ndjson"
+	whole=$(awk '{ n += length($0) + 1 } END { print n - length($0) - 1 }' "$T/live.ndjson")
+	run -0 qw-pipeline --index grow --once --growing --quiet "$T/live.ndjson"
+	[ "$(published_docs grow)" = 2 ]
+	[ "$(checkpoint grow files "$(realpath "$T/live.ndjson")")" = "$whole" ]
+	printf 'ee"}\n' >>"$T/live.ndjson"
+	run -0 qw-pipeline --index grow --once --growing --quiet "$T/live.ndjson"
+	[ "$(published_docs grow)" = 3 ]
+	[ "$(checkpoint grow files "$(realpath "$T/live.ndjson")")" = "$(stat -c %s "$T/live.ndjson")" ]
+	diff <(qw-search --index grow --format ndjson --max-hits 10 '*' | jq -cS . | sort) \
+		<(jq -cS . "$T/live.ndjson" | sort)
+	# with --follow it means nothing: refused
+	run -64 qw-pipeline --index grow --follow --growing "$T/live.ndjson"
+}
+
 @test "qw-pipeline --quiet says nothing on success, and only the error on a failure (for cron)" {
 	make_index cron
 	printf '{"n":1}\n{"n":2}\n' >"$T/in.ndjson"

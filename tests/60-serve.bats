@@ -214,6 +214,22 @@ PY
 	[ "$(jq .num_hits "$T/body")" -eq 1 ] || { cat "$T/body" "$T/serve.log"; false; }
 }
 
+@test "ingest is NDJSON only: a line that is not JSON is an invalid document, the JSON lines keep their fields" {
+	start_server
+	req POST /api/v1/indexes -d '{"version":"0.8","index_id":"ndjson","doc_mapping":{"mode":"dynamic"}}'
+	[ "$status_code" = 200 ]
+	{
+		echo 'not json at all'
+		awk 'BEGIN { for (i = 0; i < 20; i++) printf "{\"uid\": \"u%d\", \"n\": %d}\n", i, i }'
+	} >"$T/mixed"
+	req POST '/api/v1/ndjson/ingest?commit=force' --data-binary @"$T/mixed"
+	[ "$status_code" = 200 ] || { cat "$T/body"; false; }
+	req GET '/api/v1/ndjson/search?query=*&max_hits=100'
+	# every hit is one of the JSON lines, with its fields (not a text body)
+	[ "$(jq -cS '[.hits[]] | sort_by(.n)' "$T/body")" = \
+		"$(grep '^{' "$T/mixed" | jq -scS 'sort_by(.n)')" ]
+}
+
 @test "ingest refuses an unknown index (404), a bad commit mode (400), a body over the limit (413)" {
 	start_server --max-body-size 1000
 	req POST '/api/v1/nope/ingest' --data-binary '{"a":1}'

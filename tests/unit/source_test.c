@@ -1,6 +1,7 @@
 /*
  * source_test: the input partitions of qw-parse (src/lib/pipeline/source.h): lines
- * and positions of a plain file, CRLF and a last line without '\n', sorted
+ * and positions of a plain file, CRLF and a last line without '\n' (also in
+ * a file still growing), sorted
  * directory walks, a missing input reported once, over-long lines, resume
  * by skip, heads, renamed partitions and a gzip file. The oracle is the
  * bytes this test wrote (and gzip(1) for the compressed one).
@@ -199,6 +200,54 @@ static void test_walk(const char *dir)
 	free(root);
 }
 
+/* Growing files: a last line without '\n' is left for the next reader. */
+static void test_growing(const char *dir)
+{
+	char *path = fsutil_join(dir, "growing.log");
+	struct source_opts o = { 0 };
+	const char *in[1] = { path };
+	struct qw_err err = QW_ERR_INIT;
+	struct source_part *p;
+	struct buf text = BUF_INIT;
+	struct source *s;
+	const char *line;
+	uint64_t pos[8];
+	size_t n, len;
+	char *got;
+
+	o.growing = true;
+	write_file(path, "alpha\nbeta\npart", 16);
+	s = source_new(in, 1, &o);
+	got = read_all(s, pos, 8, &n);
+	ok(!strcmp(got, "alpha|beta") && n == 2 && pos[1] == 11,
+	   "a growing file ends at its last newline (%s)", got);
+	free(got);
+	source_free(s);
+
+	write_file(path, "alpha\nbeta\npartial\n", 19);
+	s = source_new(in, 1, &o);
+	ok(source_next(s, &p, &err) == 1 && source_skip(s, 11, &err) == 0 &&
+	   source_read_line(s, &line, &len, &err) == SRC_LINE && len == 7 &&
+	   !memcmp(line, "partial", 7) && p->pos == 19,
+	   "the next reader, from that position, gets the line whole");
+	source_free(s);
+
+	/* an unterminated line already over max_line: its start is kept too */
+	buf_adds(&text, "short\n");
+	for (size_t i = 0; i < 3 * SOURCE_TOO_LONG_KEEP; i++)
+		buf_addc(&text, 'x');
+	write_file(path, text.data, text.len);
+	o.max_line = 100;
+	s = source_new(in, 1, &o);
+	ok(source_next(s, &p, &err) == 1 &&
+	   source_read_line(s, &line, &len, &err) == SRC_LINE && len == 5 &&
+	   source_read_line(s, &line, &len, &err) == SRC_END && p->pos == 6,
+	   "an unterminated long line is left whole, the position at its start");
+	source_free(s);
+	buf_free(&text);
+	free(path);
+}
+
 static void test_gzip(const char *dir)
 {
 	char *path = fsutil_join(dir, "z.log"), *gz = fsutil_join(dir, "z.log.gz");
@@ -238,6 +287,7 @@ int main(void)
 	test_plain(dir);
 	test_too_long(dir);
 	test_walk(dir);
+	test_growing(dir);
 	test_gzip(dir);
 	fsutil_rm_rf(dir, &err);
 	return tap_done();

@@ -637,7 +637,10 @@ static int wait_for_input(struct run *r, struct source *src, struct qw_err *err)
 
 int parse_run(const struct parse_opts *o, struct parse_stats *st, struct qw_err *err)
 {
-	struct source_opts so = { o->max_line, o->follow, before_wait, NULL, o->stop_flag };
+	struct source_opts so = {
+		.max_line = o->max_line, .follow = o->follow, .growing = o->growing,
+		.wait_cb = before_wait, .stop_flag = o->stop_flag,
+	};
 	struct run r;
 	struct source *src = NULL;
 	int rc = -1;

@@ -86,6 +86,7 @@ struct parse_opts {
 	size_t max_line;                    /* default 10 MB */
 	uint64_t checkpoint_every;          /* default 10000 */
 	bool follow;
+	bool growing;                       /* source_opts.growing */
 	const char *const *inputs;
 	size_t n_inputs;
 	int out_fd;

@@ -442,6 +442,13 @@ static bool zstd_plain(struct file *f)
 	return plain;
 }
 
+/* A plain regular file: not compressed, not an archive, not stdin or a
+ * pipe. Only such a file can grow under its reader, be followed or seeked. */
+static bool plain_file(const struct file *f)
+{
+	return f && !f->ar && !f->zstd && !f->is_stdin && f->regular;
+}
+
 static int file_open(const char *path, const struct source_opts *opts, struct file **out,
 		     struct qw_err *err)
 {
@@ -746,7 +753,7 @@ static void watch_file(struct source *s)
 	struct watch *w;
 	struct file *f = s->file;
 
-	if (!s->opts.follow || !f || f->ar || f->zstd || f->is_stdin || !f->regular)
+	if (!s->opts.follow || !plain_file(f))
 		return;
 	w = xcalloc(1, sizeof(*w));
 	w->path = xstrdup(f->path);
@@ -963,12 +970,12 @@ int source_next(struct source *s, struct source_part **part, struct qw_err *err)
 	}
 }
 
-/* A plain regular file (not compressed, not stdin): read with pread/lseek. */
+/* The descriptor of a plain file (or the watched one), for pread/lseek. */
 static int seekable_fd(struct source *s)
 {
 	if (s->cur_watch)
 		return s->cur_watch->fd;
-	if (s->file && !s->file->ar && !s->file->zstd && !s->file->is_stdin && s->file->regular)
+	if (plain_file(s->file))
 		return s->file->fd;
 	return -1;
 }
@@ -1032,7 +1039,7 @@ int source_head(struct source *s, size_t n, const char **head, size_t *len, stru
 
 int source_path_head(const char *path, struct buf *out, struct qw_err *err)
 {
-	struct source_opts so = { 0, false, NULL, NULL, NULL };
+	struct source_opts so = { 0 };
 	struct source *s;
 	struct source_part *p;
 	struct stat st;
@@ -1150,6 +1157,55 @@ int source_skip(struct source *s, uint64_t pos, struct qw_err *err)
 	return 0;
 }
 
+/*
+ * At the end of the input: wait (following), leave an unterminated last
+ * line to the next reader (growing), or return it.
+ */
+static enum source_line read_last_line(struct source *s, const char **line, size_t *len)
+{
+	size_t max = s->opts.max_line;
+
+	if (s->opts.follow && plain_file(s->file))
+		return SRC_AGAIN;
+	if (s->cur_watch && !s->cur_watch->final)
+		return SRC_AGAIN;
+	if (s->opts.growing && plain_file(s->file) && (s->start < s->in.len || s->skipping)) {
+		/* maybe a write in progress: the next run reads it whole */
+		s->part.pos -= s->skipping ? s->skip_len : 0;
+		s->skipping = false;
+		s->skip_len = 0;
+		s->start = s->scan = s->in.len;
+		return SRC_END;
+	}
+	if (s->start < s->in.len || s->skipping) {
+		size_t n = s->in.len - s->start;
+
+		s->part.line_start = s->part.pos - (s->skipping ? s->skip_len : 0);
+		s->part.pos += n;
+		s->start = s->scan = s->in.len;
+		if (s->skipping) {
+			s->part.line_len = s->skip_len + n;
+			s->skipping = false;
+			*line = s->keep.data;
+			*len = s->keep.len;
+			return SRC_TOO_LONG;
+		}
+		s->part.line_len = n;
+		if (max && n > max) {
+			buf_reset(&s->keep);
+			buf_add(&s->keep, s->in.data + s->in.len - n,
+				n < SOURCE_TOO_LONG_KEEP ? n : SOURCE_TOO_LONG_KEEP);
+			*line = s->keep.data;
+			*len = s->keep.len;
+			return SRC_TOO_LONG;
+		}
+		*line = s->in.data + s->in.len - n;
+		*len = n;
+		return SRC_LINE;
+	}
+	return SRC_END;
+}
+
 enum source_line source_read_line(struct source *s, const char **line, size_t *len,
 				  struct qw_err *err)
 {
@@ -1229,39 +1285,7 @@ enum source_line source_read_line(struct source *s, const char **line, size_t *l
 				s->eof = true;
 			continue;
 		}
-		/* end of input */
-		if (s->opts.follow && s->file && !s->file->ar && !s->file->zstd && !s->file->is_stdin &&
-		    s->file->regular)
-			return SRC_AGAIN;
-		if (s->cur_watch && !s->cur_watch->final)
-			return SRC_AGAIN;
-		if (s->start < s->in.len || s->skipping) {
-			size_t n = s->in.len - s->start;
-
-			s->part.line_start = s->part.pos - (s->skipping ? s->skip_len : 0);
-			s->part.pos += n;
-			s->start = s->scan = s->in.len;
-			if (s->skipping) {
-				s->part.line_len = s->skip_len + n;
-				s->skipping = false;
-				*line = s->keep.data;
-				*len = s->keep.len;
-				return SRC_TOO_LONG;
-			}
-			s->part.line_len = n;
-			if (max && n > max) {
-				buf_reset(&s->keep);
-				buf_add(&s->keep, s->in.data + s->in.len - n,
-					n < SOURCE_TOO_LONG_KEEP ? n : SOURCE_TOO_LONG_KEEP);
-				*line = s->keep.data;
-				*len = s->keep.len;
-				return SRC_TOO_LONG;
-			}
-			*line = s->in.data + s->in.len - n;
-			*len = n;
-			return SRC_LINE;
-		}
-		return SRC_END;
+		return read_last_line(s, line, len);
 	}
 }
 

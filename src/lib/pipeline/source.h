@@ -12,7 +12,8 @@
  * lines (without '\n' or a final '\r' kept: the caller decides). A position
  * is the uncompressed byte offset just after the last whole line returned;
  * a final line without '\n' is returned at end of input (and counts in the
- * position) unless the source follows files, where it waits for its newline.
+ * position) unless the source follows files, where it waits for its newline,
+ * or is told the files are growing, where it leaves it for the next reader.
  * Lines longer than max_line are reported as SRC_TOO_LONG with their first
  * bytes (bounded memory). Directories are walked without following a
  * symlink back to a directory on the current path (a loop), and a file
@@ -47,6 +48,10 @@
 struct source_opts {
 	size_t max_line;            /* 0 = unlimited */
 	bool follow;                /* tail regular files, wait for newlines, pick up new files */
+	/* read once, but the plain files are still written to: a final line
+	 * without its '\n' may be a write in progress, so it is not returned
+	 * (SRC_END before it; the position stays at its start) */
+	bool growing;
 	/* called before a read of a pipe (stdin, FIFO) that has nothing to read
 	 * yet, i.e. before blocking: the place to flush output; may be NULL */
 	void (*wait_cb)(void *ctx);

@@ -628,7 +628,12 @@ static int run_pipeline(struct http_router *r, const char *index_id, const char 
 	char *const argv[] = {
 		r->pipeline_prog, "--index", (char *)index_id, "--data-dir", (char *)data_dir,
 		"--source", "ingest-api", "--once", "--quiet", "--drain-ms", "0",
-		(char *)path, NULL,
+		/* NDJSON only, as Quickwit's: a line that is not JSON is an invalid
+		 * document, never a reason to read the rest as plain text. Growing:
+		 * appends go on while the run reads, and a body caught half-written
+		 * (a reader can see a write() cut at a page boundary) is left for
+		 * the next run, not indexed as two broken halves. */
+		"--growing", "--format", "ndjson", (char *)path, NULL,
 	};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -702,7 +707,7 @@ int api_ingest_body(struct http_router *r, const char *index_id, const char *bod
 	struct api_ingest_slot *slot = ingest_slot(r, index_id);
 	char *path = wal_path(r, index_id);
 	struct stat mine, before;
-	int ret = -1;
+	int ret = -1, rc;
 
 	if (count_docs(body ? body : "", len) == 0) {
 		ret = 0;
@@ -725,8 +730,15 @@ int api_ingest_body(struct http_router *r, const char *index_id, const char *bod
 		ret = 0; /* a run that started after our append published it */
 		goto unlock;
 	}
-	/* what the run covers: at least every byte appended so far */
-	if (stat(path, &before) < 0 || before.st_ino != mine.st_ino || before.st_dev != mine.st_dev) {
+	/*
+	 * What the run covers: every body appended so far, whole (the size is
+	 * taken between appends). Later appends may go on beside the run: it
+	 * reads what of them is whole and leaves the rest to the next run.
+	 */
+	pthread_mutex_lock(&slot->append_lock);
+	rc = stat(path, &before);
+	pthread_mutex_unlock(&slot->append_lock);
+	if (rc < 0 || before.st_ino != mine.st_ino || before.st_dev != mine.st_dev) {
 		err_set(err, EX_TEMPFAIL, "index '%s' was cleared or deleted during the ingest",
 			index_id);
 		goto unlock;

@@ -18,7 +18,8 @@
 
 /*
  * The ingest state of the indexes whose id hashes to one slot. Bodies are
- * appended under append_lock; qw-pipeline runs under run_lock, and a run
+ * appended under append_lock; qw-pipeline runs under run_lock (with
+ * --growing: a body it sees half-written is left for the next run), and a run
  * covers every body appended before it started: an ingest whose bytes a
  * run already covered (same file, covered >= its end) answers without a
  * run of its own (group commit). The covered fields are read and written
