@@ -27,6 +27,9 @@ teardown() {
 	if [ -n "${S3RVER_PID:-}" ]; then
 		stop_s3rver
 	fi
+	if [ -n "${PG_DIR:-}" ]; then
+		stop_pg
+	fi
 }
 
 # start_emulator: serve $T/events; sets AWS_LAMBDA_RUNTIME_API.
@@ -482,6 +485,16 @@ assert f["Events"]["Search"]["Type"] == "HttpApi"
 actions = sorted(s["Action"] for p in r["QwLambdaRole"]["Properties"]["Policies"]
                  for s in p["PolicyDocument"]["Statement"])
 assert actions == ["s3:GetObject", "s3:ListBucket"], actions
+# a postgresql:// metastore: its URI passed on, the VPC to reach it optional
+env = f["Environment"]["Variables"]
+assert env["QW_METASTORE_URI"] == {"If": ["HasMetastoreUri", {"Ref": "MetastoreUri"},
+                                          {"Ref": "AWS::NoValue"}]}, env
+assert f["VpcConfig"]["If"][0] == "InVpc" and set(f["VpcConfig"]["If"][1]) == \
+    {"SubnetIds", "SecurityGroupIds"}
+for c in ("InVpc", "HasMetastoreUri"):
+    assert c in t["Conditions"], c
+for p in ("MetastoreUri", "SubnetIds", "SecurityGroupIds"):
+    assert p in t["Parameters"], p
 PY
 	# cfn-lint checks every resource type and property against
 	# CloudFormation's and SAM's specifications, when it is installed
@@ -498,36 +511,23 @@ PY
 	[[ "$output" == *MemorySise* ]]
 }
 
-@test "make lambda's zip holds one static bootstrap at its root" {
-	zip=$QW_BUILDDIR/qw-lambda.zip
-	[ -f "$zip" ] || skip "qw-lambda.zip not built (make lambda)"
-	[ "$(unzip -Z1 "$zip")" = bootstrap ]
-	unzip -q -d "$T/z" "$zip"
-	[ -x "$T/z/bootstrap" ]
-	readelf -h "$T/z/bootstrap" | grep -q 'Machine: *Advanced Micro Devices X86-64'
-	# no interpreter, no needed library: nothing for Amazon Linux's glibc to resolve
-	! readelf -d "$T/z/bootstrap" 2>/dev/null | grep -q NEEDED
-	! readelf -l "$T/z/bootstrap" | grep -q INTERP
-	run "$T/z/bootstrap" --version
-	[[ "$output" == "qw-lambda (qw) "* ]]
-}
-
-# tls_certs DIR: a CA and a certificate for 127.0.0.1 and localhost it
-# signed (DIR/ca.pem, DIR/server.pem, DIR/server.key), and a second CA
-# that signed nothing here (DIR/other-ca.pem).
-tls_certs() {
-	local d=$1
-	mkdir -p "$d"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj /CN=qw-test-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj /CN=qw-other-ca -keyout "$d/other-ca.key" -out "$d/other-ca.pem" 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
-		-keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/ext"
-	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-		-days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
-	[ -s "$d/server.pem" ]
+@test "make lambda's and make lambda-pg's zips each hold one static bootstrap at their root" {
+	local n=0 zip
+	for zip in "$QW_BUILDDIR/qw-lambda.zip" "$QW_BUILDDIR/qw-lambda-pg.zip"; do
+		[ -f "$zip" ] || continue
+		n=$((n + 1))
+		[ "$(unzip -Z1 "$zip")" = bootstrap ]
+		rm -rf "$T/z"
+		unzip -q -d "$T/z" "$zip"
+		[ -x "$T/z/bootstrap" ]
+		readelf -h "$T/z/bootstrap" | grep -q 'Machine: *Advanced Micro Devices X86-64'
+		# no interpreter, no needed library: nothing for Amazon Linux's glibc to resolve
+		! readelf -d "$T/z/bootstrap" 2>/dev/null | grep -q NEEDED
+		! readelf -l "$T/z/bootstrap" | grep -q INTERP
+		run "$T/z/bootstrap" --version
+		[[ "$output" == "qw-lambda (qw) "* ]]
+	done
+	[ "$n" -gt 0 ] || skip "neither zip built (make lambda lambda-pg)"
 }
 
 @test "s3:// over HTTPS: the certificate is checked against CURL_CA_BUNDLE, another CA is refused" {
@@ -578,11 +578,26 @@ tls_certs() {
 @test "an s3:// metastore (QW_METASTORE_URI) with s3:// splits: a function with an empty data dir finds and searches the index" {
 	load s3-helpers
 	start_s3rver
-	export QW_METASTORE_URI="s3://$S3_BUCKET/meta"
-	make_index lms "s3://$S3_BUCKET/idx/lms/"
-	# nothing of the index on local disk: the metastore is the bucket's
-	[ -z "$(find "$QW_DATA_DIR" -name '*.split' -o -name metastore.json)" ]
+	shared_metastore_search "s3://$S3_BUCKET/meta" "$LAMBDA"
 	[ -n "$(s3rver_keys meta/lms/)" ]
+	# a missing index names the s3:// metastore it was looked up in
+	jq -e '.errorMessage | test("s3://")' "$T/out/req-03.error"
+	# the function wrote nothing of the index to its own data dir
+	[ -z "$(find "$T/lambda-data" -name metastore.json)" ]
+}
+
+# The bootstrap with libpq: qw-lambda-pg.zip's when $QW_LAMBDA_PG names it
+# (CI), else the program under test.
+LAMBDA_PG=${QW_LAMBDA_PG:-$LAMBDA}
+
+# shared_metastore_search URI PROGRAM: index "lms" (s3:// splits, metastore
+# URI; s3rver started) made by qw, then searched by PROGRAM as a function
+# with an empty data dir; the answers are checked against awk over the
+# documents.
+shared_metastore_search() {
+	QW_METASTORE_URI=$1 make_index lms "s3://$S3_BUCKET/idx/lms/"
+	# nothing of the index on local disk: the metastore is the URI's
+	[ -z "$(find "$QW_DATA_DIR" -name '*.split' -o -name metastore.json)" ]
 	mkdir -p "$T/lambda-data"
 	event 01 '{"index_id":"lms","query":"w:word123","max_hits":1}'
 	event 02 '{"version":"2.0","rawPath":"/api/v1/lms/search","rawQueryString":"query=n:%3E=150&max_hits=0",
@@ -590,15 +605,54 @@ tls_certs() {
 	event 03 '{"index_id":"nosuch","query":"*"}'
 	event 04 '{"index_id":"lms","query":"*","max_hits":0}'
 	start_emulator
-	QW_DATA_DIR=$T/lambda-data run --separate-stderr "$LAMBDA" --max-invocations 4
+	QW_METASTORE_URI=$1 QW_DATA_DIR=$T/lambda-data run --separate-stderr "$2" --max-invocations 4
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.hits[].n]' "$T/out/req-01.response")" = "[123]" ]
 	[ "$(body 02 | jq .num_hits)" = "$(awk -F'[:,]' '$2 >= 150' "$T/docs.ndjson" | wc -l)" ]
-	# a missing index names the s3:// metastore it was looked up in
 	[ "$(cat "$T/out/req-03.error-type")" = SearchError ]
-	jq -e '.errorMessage | test("nosuch") and test("s3://")' "$T/out/req-03.error"
+	jq -e '.errorMessage | test("nosuch")' "$T/out/req-03.error"
 	[ "$(jq .num_hits "$T/out/req-04.response")" = "$(wc -l <"$T/docs.ndjson")" ]
-	# the function wrote nothing of the index to its own data dir
-	[ -z "$(find "$T/lambda-data" -name metastore.json)" ]
+}
+
+@test "a postgresql:// metastore with s3:// splits: a function with an empty data dir finds and searches the index" {
+	load pg-helpers
+	load s3-helpers
+	start_pg
+	start_s3rver
+	shared_metastore_search "$QW_TEST_PG_URI" "$LAMBDA_PG"
+}
+
+@test "a postgresql:// metastore over TLS: verify-full against the server's CA works, another CA is refused" {
+	load pg-helpers
+	load s3-helpers
+	start_pg_tls
+	start_s3rver
+	shared_metastore_search "$QW_TEST_PG_TLS_URI" "$LAMBDA_PG"
+	# the server takes no connection without TLS: the answers above came over it
+	run -75 --separate-stderr env \
+		QW_METASTORE_URI="postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
+		qw index list
+	[[ "$stderr" == *"no encryption"* ]]
+	# a CA that did not sign the server's certificate: refused, said so
+	kill "$EMU_PID"
+	wait "$EMU_PID" || true
+	rm -f "$T/out"/* "$T/events"/* "$T/port"
+	event 05 '{"index_id":"lms","query":"*","max_hits":0}'
+	start_emulator
+	QW_METASTORE_URI="${QW_TEST_PG_TLS_URI%sslrootcert=*}sslrootcert=$PG_OTHER_CA" \
+		QW_DATA_DIR=$T/lambda-data run --separate-stderr "$LAMBDA_PG" --max-invocations 1
+	[ "$status" -eq 0 ]
+	jq -e '.errorMessage | test("certificate verify failed")' "$T/out/req-05.error"
+}
+
+@test "qw-lambda.zip's bootstrap, without libpq, says which zip has it for a postgresql:// metastore" {
+	[ -n "${QW_LAMBDA_PG:-}" ] && [ "$QW_LAMBDA_PG" != "$LAMBDA" ] ||
+		skip "QW_LAMBDA and QW_LAMBDA_PG name one program (make lambda lambda-pg for both)"
+	event 01 '{"index_id":"lpg","query":"*"}'
+	start_emulator
+	QW_METASTORE_URI="postgresql://postgres@127.0.0.1:1/postgres" run --separate-stderr "$LAMBDA" \
+		--max-invocations 1
+	[ "$status" -eq 0 ]
+	jq -e '.errorMessage | test("qw-lambda-pg.zip")' "$T/out/req-01.error"
 }

@@ -59,3 +59,21 @@ TENANT_FIELDS='      input_formats: [unix_timestamp]
 meta() {
 	echo "$QW_DATA_DIR/indexes/$1/metastore.json"
 }
+
+# tls_certs DIR: a CA and a certificate for 127.0.0.1 and localhost it
+# signed (DIR/ca.pem, DIR/server.pem, DIR/server.key), and a second CA
+# that signed nothing here (DIR/other-ca.pem).
+tls_certs() {
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=qw-test-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=qw-other-ca -keyout "$d/other-ca.key" -out "$d/other-ca.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+		-keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
+	[ -s "$d/server.pem" ]
+}

@@ -47,7 +47,7 @@ pg_free_port() {
 
 pg_ctl_start() {
 	pg_as_owner "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 \
-		-o "-k $PG_DIR -p $PG_PORT -c listen_addresses= -c fsync=off -c max_connections=60" \
+		-o "-k $PG_DIR -p $PG_PORT -c listen_addresses=${PG_LISTEN:-} -c fsync=off -c max_connections=60 ${PG_TLS_OPTS:-}" \
 		start >/dev/null 3>&-
 }
 
@@ -60,8 +60,34 @@ start_pg() {
 	pg_as_owner "$PG_BINDIR/initdb" -D "$PG_DIR/data" -U postgres --auth=trust \
 		-E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
 	[ -n "${BATS_VERSION:-}" ] || trap stop_pg EXIT
+	if [ -n "${PG_HBA_FIRST:-}" ]; then
+		{ echo "$PG_HBA_FIRST"; cat "$PG_DIR/data/pg_hba.conf"; } >"$PG_DIR/hba.tmp" &&
+			pg_as_owner cp "$PG_DIR/hba.tmp" "$PG_DIR/data/pg_hba.conf"
+	fi
 	pg_ctl_start || { cat "$PG_DIR/log" >&2; return 1; }
 	export QW_TEST_PG_URI="postgresql://postgres@/postgres?host=$PG_DIR&port=$PG_PORT"
+}
+
+# start_pg_tls: start_pg, also listening on 127.0.0.1 with TLS only (a
+# connection without it is rejected), its certificate for IP 127.0.0.1
+# signed by a CA made here (tls_certs, helpers.bash). Exports PG_CA (that CA's certificate),
+# PG_OTHER_CA (a CA that signed nothing of it) and QW_TEST_PG_TLS_URI
+# (sslmode=verify-full against PG_CA).
+start_pg_tls() {
+	require_pg
+	local d
+	d=$(mktemp -d /tmp/qw-pg-tls.XXXXXX)
+	tls_certs "$d" || { echo "openssl could not make the test certificates" >&2; return 1; }
+	chmod 600 "$d/server.key"
+	[ "$(id -u)" != 0 ] || chown postgres "$d/server.key" "$d/server.pem"
+	chmod 755 "$d"
+	PG_LISTEN=127.0.0.1
+	PG_TLS_OPTS="-c ssl=on -c ssl_cert_file=$d/server.pem -c ssl_key_file=$d/server.key"
+	PG_TLS_DIR=$d
+	PG_HBA_FIRST="hostnossl all all all reject"
+	start_pg || return 1
+	export PG_CA=$d/ca.pem PG_OTHER_CA=$d/other-ca.pem
+	export QW_TEST_PG_TLS_URI="postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=verify-full&sslrootcert=$PG_CA"
 }
 
 # Stop (fast: connections are cut) and start again, keeping the data.
@@ -76,4 +102,6 @@ stop_pg() {
 		>/dev/null 2>&1 || true
 	rm -rf "$PG_DIR"
 	PG_DIR=
+	[ -z "${PG_TLS_DIR:-}" ] || rm -rf "$PG_TLS_DIR"
+	PG_TLS_DIR=
 }

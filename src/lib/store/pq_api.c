@@ -4,14 +4,53 @@
 #include <dlfcn.h>
 #include <string.h>
 
-#define LOAD(field, name) do { \
-		*(void **)&api->field = dlsym(api->lib, name); \
-		if (!api->field) { \
-			err_set(err, EX_UNAVAILABLE, "postgresql: libpq has no '%s': %s", name, \
-				dlerror()); \
-			goto fail; \
-		} \
-	} while (0)
+/* The entry points, once: the table's field and libpq's name. */
+#define PQ_API_ENTRIES(X) \
+	X(connectdb_params, PQconnectdbParams) \
+	X(status, PQstatus) \
+	X(error_message, PQerrorMessage) \
+	X(finish, PQfinish) \
+	X(exec, PQexec) \
+	X(exec_params, PQexecParams) \
+	X(result_status, PQresultStatus) \
+	X(result_error_field, PQresultErrorField) \
+	X(result_error_message, PQresultErrorMessage) \
+	X(clear, PQclear) \
+	X(ntuples, PQntuples) \
+	X(getvalue, PQgetvalue) \
+	X(getisnull, PQgetisnull) \
+	X(transaction_status, PQtransactionStatus)
+
+#if defined(QW_PQ_NONE)
+/* qw-lambda.zip's static bootstrap (make lambda) has no libpq: its static
+ * glibc cannot dlopen one, and linked in with OpenSSL it would double the
+ * zip. make lambda-pg builds the one that has it. */
+int pq_api_load(struct pq_api *api, struct qw_err *err)
+{
+	memset(api, 0, sizeof(*api));
+	return err_set(err, EX_UNAVAILABLE,
+		       "postgresql: this build has no libpq: deploy qw-lambda-pg.zip (make lambda-pg) "
+		       "for a postgresql:// metastore");
+}
+#elif defined(QW_PQ_LINKED)
+/* qw-lambda-pg.zip's static bootstrap (make lambda-pg) links libpq in: a
+ * static glibc program cannot dlopen reliably. */
+#define LINK(field, name) api->field = name;
+
+int pq_api_load(struct pq_api *api, struct qw_err *err)
+{
+	(void)err;
+	memset(api, 0, sizeof(*api));
+	PQ_API_ENTRIES(LINK)
+	return 0;
+}
+#else
+#define LOAD(field, name) \
+	*(void **)&api->field = dlsym(api->lib, #name); \
+	if (!api->field) { \
+		err_set(err, EX_UNAVAILABLE, "postgresql: libpq has no '%s': %s", #name, dlerror()); \
+		goto fail; \
+	}
 
 int pq_api_load(struct pq_api *api, struct qw_err *err)
 {
@@ -25,29 +64,19 @@ int pq_api_load(struct pq_api *api, struct qw_err *err)
 	if (!api->lib)
 		return err_set(err, EX_UNAVAILABLE,
 			       "postgresql: cannot load libpq (install Debian's libpq5): %s", dlerror());
-	LOAD(connectdb_params, "PQconnectdbParams");
-	LOAD(status, "PQstatus");
-	LOAD(error_message, "PQerrorMessage");
-	LOAD(finish, "PQfinish");
-	LOAD(exec, "PQexec");
-	LOAD(exec_params, "PQexecParams");
-	LOAD(result_status, "PQresultStatus");
-	LOAD(result_error_field, "PQresultErrorField");
-	LOAD(result_error_message, "PQresultErrorMessage");
-	LOAD(clear, "PQclear");
-	LOAD(ntuples, "PQntuples");
-	LOAD(getvalue, "PQgetvalue");
-	LOAD(getisnull, "PQgetisnull");
-	LOAD(transaction_status, "PQtransactionStatus");
+	PQ_API_ENTRIES(LOAD)
 	return 0;
 fail:
 	pq_api_close(api);
 	return -1;
 }
+#endif
 
 void pq_api_close(struct pq_api *api)
 {
+#if !defined(QW_PQ_LINKED) && !defined(QW_PQ_NONE)
 	if (api->lib)
 		dlclose(api->lib);
+#endif
 	memset(api, 0, sizeof(*api));
 }

@@ -9,6 +9,11 @@
  * libpq.so.5 (Debian's libpq5) must be there for postgresql:// only, and
  * its absence is said then (EX_UNAVAILABLE).
  *
+ * Built with -DQW_PQ_LINKED (qw-lambda-pg.zip's static bootstrap, make
+ * lambda-pg), libpq is linked in instead: one built by
+ * src/lambda/build-libpq. With -DQW_PQ_NONE (qw-lambda.zip's) there is
+ * none, and loading says which zip has it (EX_UNAVAILABLE).
+ *
  * A table is owned by its loader (the metastore) and closed with it.
  */
 #ifndef QW_PQ_API_H
