@@ -230,6 +230,25 @@ PY
 		"$(grep '^{' "$T/mixed" | jq -scS 'sort_by(.n)')" ]
 }
 
+@test "ingest after a crash that cut a body: the torn end stays one invalid line, the next body is indexed whole" {
+	start_server
+	req POST /api/v1/indexes -d '{"version":"0.8","index_id":"torn","doc_mapping":{"mode":"dynamic"}}'
+	[ "$status_code" = 200 ]
+	printf '{"uid": "a1", "n": 1}\n' >"$T/first"
+	req POST '/api/v1/torn/ingest?commit=force' --data-binary @"$T/first"
+	[ "$status_code" = 200 ]
+	kill -TERM "$SERVE_PID"
+	wait "$SERVE_PID"
+	# what a crash in the middle of a write() leaves: a body without its end
+	printf '{"uid": "lost", "n": 2, "w": "cut he' >>"$QW_DATA_DIR/ingest/torn.ndjson"
+	start_server
+	awk 'BEGIN { for (i = 3; i < 13; i++) printf "{\"uid\": \"b%d\", \"n\": %d}\n", i, i }' >"$T/next"
+	req POST '/api/v1/torn/ingest?commit=force' --data-binary @"$T/next"
+	[ "$status_code" = 200 ]
+	req GET '/api/v1/torn/search?query=*&max_hits=100'
+	[ "$(jq -cS '[.hits[]] | sort_by(.n)' "$T/body")" = "$(cat "$T/first" "$T/next" | jq -scS 'sort_by(.n)')" ]
+}
+
 @test "ingest refuses an unknown index (404), a bad commit mode (400), a body over the limit (413)" {
 	start_server --max-body-size 1000
 	req POST '/api/v1/nope/ingest' --data-binary '{"a":1}'

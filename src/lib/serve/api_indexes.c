@@ -582,14 +582,37 @@ static struct api_ingest_slot *ingest_slot(struct http_router *r, const char *in
 }
 
 /*
+ * Does the file end without a newline? A body cut by a crash (never
+ * acknowledged) does: the next one must not be glued to it.
+ */
+static int wal_torn_end(int fd, bool *torn)
+{
+	struct stat st;
+	char last;
+
+	*torn = false;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_size == 0)
+		return 0;
+	if (pread(fd, &last, 1, st.st_size - 1) != 1)
+		return -1;
+	*torn = last != '\n';
+	return 0;
+}
+
+/*
  * Append body (plus a final newline when missing) to path and fsync; *st
- * gets the file (its size: the end of this body).
+ * gets the file (its size: the end of this body). A torn end left by a
+ * crash is closed with a newline first: it becomes one invalid line, and
+ * the body stays whole.
  */
 static int wal_append(const char *path, const char *body, size_t len, struct stat *st,
 		      struct qw_err *err)
 {
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	int fd = -1, ret = -1;
+	bool torn;
 
 	*slash = '\0';
 	if (fsutil_mkdir_p(dir, 0777, err) < 0)
@@ -600,13 +623,14 @@ static int wal_append(const char *path, const char *body, size_t len, struct sta
 		if (fsutil_fsync_dir(dir, err) < 0)
 			goto out;
 	} else if (errno == EEXIST) {
-		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	}
 	if (fd < 0) {
 		err_errno(err, EX_CANTCREAT, "cannot open '%s'", path);
 		goto out;
 	}
-	if (fsutil_write_full(fd, body, len) < 0 ||
+	if (wal_torn_end(fd, &torn) < 0 || (torn && fsutil_write_full(fd, "\n", 1) < 0) ||
+	    fsutil_write_full(fd, body, len) < 0 ||
 	    (len && body[len - 1] != '\n' && fsutil_write_full(fd, "\n", 1) < 0) || fsync(fd) < 0 ||
 	    fstat(fd, st) < 0) {
 		err_errno(err, EX_IOERR, "cannot write '%s'", path);
