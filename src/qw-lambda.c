@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 	/* libpq looks for ~/.pgpass and ~/.postgresql/ under $HOME, else in
 	 * the passwd entry, which a static glibc reads through NSS modules of
 	 * another glibc (Amazon Linux's): without a HOME, the temp dir */
-	if (!getenv("HOME")) {
+	if (!getenv("HOME") || !*getenv("HOME")) {
 		const char *tmp = getenv("TMPDIR");
 
 		setenv("HOME", tmp && *tmp ? tmp : "/tmp", 1);

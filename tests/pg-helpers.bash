@@ -5,7 +5,8 @@
 # /usr/lib/postgresql/*/bin, else PATH. The cluster lives in a temp dir,
 # owned by the postgres user when run as root (the server refuses to run as
 # root: runuser -u postgres), listens only on a unix socket in that dir
-# (port: a free one, which names the socket), trusts local connections.
+# (port: a free one, which names the socket; start_pg_tls adds 127.0.0.1
+# with TLS), trusts local connections.
 # Absent, the tests skip, except in CI (CI=true) where that is a failure.
 # Exports QW_TEST_PG_URI, a libpq URI of the cluster's "postgres" database.
 
@@ -77,13 +78,13 @@ start_pg_tls() {
 	require_pg
 	local d
 	d=$(mktemp -d /tmp/qw-pg-tls.XXXXXX)
+	PG_TLS_DIR=$d
 	tls_certs "$d" || { echo "openssl could not make the test certificates" >&2; return 1; }
 	chmod 600 "$d/server.key"
 	[ "$(id -u)" != 0 ] || chown postgres "$d/server.key" "$d/server.pem"
 	chmod 755 "$d"
 	PG_LISTEN=127.0.0.1
 	PG_TLS_OPTS="-c ssl=on -c ssl_cert_file=$d/server.pem -c ssl_key_file=$d/server.key"
-	PG_TLS_DIR=$d
 	PG_HBA_FIRST="hostnossl all all all reject"
 	start_pg || return 1
 	export PG_CA=$d/ca.pem PG_OTHER_CA=$d/other-ca.pem

@@ -216,12 +216,21 @@ static void test_growing(const char *dir)
 	char *got;
 
 	o.growing = true;
-	write_file(path, "alpha\nbeta\npart", 16);
+	write_file(path, "alpha\nbeta\npart", 15);
 	s = source_new(in, 1, &o);
 	got = read_all(s, pos, 8, &n);
 	ok(!strcmp(got, "alpha|beta") && n == 2 && pos[1] == 11,
 	   "a growing file ends at its last newline (%s)", got);
 	free(got);
+	ok(source_next(s, &p, &err) == 0, "and that is its only partition");
+	source_free(s);
+	s = source_new(in, 1, &o);
+	ok(source_next(s, &p, &err) == 1 &&
+	   source_read_line(s, &line, &len, &err) == SRC_LINE &&
+	   source_read_line(s, &line, &len, &err) == SRC_LINE &&
+	   source_read_line(s, &line, &len, &err) == SRC_END && p->pos == 11 &&
+	   source_read_line(s, &line, &len, &err) == SRC_END && p->pos == 11,
+	   "at its end the position stays after the last whole line, also asked again");
 	source_free(s);
 
 	write_file(path, "alpha\nbeta\npartial\n", 19);
@@ -269,6 +278,25 @@ static void test_gzip(const char *dir)
 	   "a gzip file is read decompressed, positions in uncompressed bytes (%s)", got);
 	free(got);
 	source_free(s);
+	/* a compressed file is whole once it has its name: growing or not,
+	 * its unterminated last line is read */
+	write_file(path, "one\ntw", 6);
+	if (system(buf_str(&cmd)) != 0) {
+		ok(0, "gzip failed");
+		goto out;
+	}
+	{
+		struct source_opts o = { 0 };
+		const char *in[1] = { gz };
+
+		o.growing = true;
+		s = source_new(in, 1, &o);
+		got = read_all(s, pos, 4, &n);
+		ok(!strcmp(got, "one|tw") && n == 2 && pos[1] == 6,
+		   "growing leaves no last line of a gzip file (%s)", got);
+		free(got);
+		source_free(s);
+	}
 out:
 	buf_free(&cmd);
 	free(gz);

@@ -595,8 +595,10 @@ static int wal_torn_end(int fd, bool *torn)
 		return -1;
 	if (st.st_size == 0)
 		return 0;
-	if (pread(fd, &last, 1, st.st_size - 1) != 1)
+	if (pread(fd, &last, 1, st.st_size - 1) != 1) {
+		errno = errno ? errno : EIO;
 		return -1;
+	}
 	*torn = last != '\n';
 	return 0;
 }
@@ -617,7 +619,7 @@ static int wal_append(const char *path, const char *body, size_t len, struct sta
 	*slash = '\0';
 	if (fsutil_mkdir_p(dir, 0777, err) < 0)
 		goto out;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd >= 0) {
 		/* a new file: its directory entry must survive a crash too */
 		if (fsutil_fsync_dir(dir, err) < 0)

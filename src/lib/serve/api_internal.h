@@ -23,7 +23,9 @@
  * covers every body appended before it started: an ingest whose bytes a
  * run already covered (same file, covered >= its end) answers without a
  * run of its own (group commit). The covered fields are read and written
- * under run_lock; covered may lag behind the checkpoint, never pass it.
+ * under run_lock; every body that ends before covered was read whole by a
+ * published run (covered may lag behind the checkpoint; it may pass it
+ * only by the torn end of an append that failed, which no one waits for).
  */
 #define API_INGEST_SLOTS 64
 
