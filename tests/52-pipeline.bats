@@ -99,6 +99,26 @@ start_pipeline() {
 	run -64 qw-pipeline --index grow --follow --growing "$T/live.ndjson"
 }
 
+@test "qw-pipeline --once --growing --multiline-start holds the last event until the line after it starts another" {
+	make_index growml
+	printf '2024-01-01 one\n  at a\n2024-01-02 two\n  at b\n' >"$T/live.log"
+	ml='^\d{4}-\d\d-\d\d '
+	run -0 qw-pipeline --index growml --once --growing --quiet --multiline-start "$ml" "$T/live.log"
+	[ "$(published_docs growml)" = 1 ]
+	# the position stays at the start of the open event (awk's offset)
+	[ "$(checkpoint growml files "$(realpath "$T/live.log")")" = \
+		"$(awk '/^2024-01-02 / { print off } { off += length($0) + 1 }' "$T/live.log")" ]
+	# the open event goes on, then another starts: it is indexed whole
+	printf '  at c\n2024-01-03 three\n' >>"$T/live.log"
+	run -0 qw-pipeline --index growml --once --growing --quiet --multiline-start "$ml" "$T/live.log"
+	[ "$(published_docs growml)" = 2 ]
+	# each body whole, as one JSON string: the events but the last (Python)
+	diff <(qw-search --index growml --format ndjson --max-hits 10 '*' | jq -c .body | sort) \
+		<(python3 -c 'import json, re, sys
+ev = re.split(r"\n(?=\d{4}-\d\d-\d\d )", open(sys.argv[1]).read().rstrip("\n"))
+print("\n".join(json.dumps(e) for e in ev[:-1]))' "$T/live.log" | sort)
+}
+
 @test "qw-pipeline --quiet says nothing on success, and only the error on a failure (for cron)" {
 	make_index cron
 	printf '{"n":1}\n{"n":2}\n' >"$T/in.ndjson"

@@ -469,10 +469,19 @@ static int map_text_line(struct run *r, const struct source_part *p, enum parse_
  * for a stream, the position the next run goes on from. */
 static int finish_partition(struct run *r, struct source_part *p, uint64_t from, struct qw_err *err)
 {
-	/* the end of what the partition holds ends its last event */
-	if (flush_event(r, p, err))
+	/* a file still written to (growing) may go on with the last event's
+	 * next lines: the next run reads it again from its start; elsewhere
+	 * the end of what the partition holds ends its last event */
+	bool hold = r->o->growing && r->ev_pending && !p->compressed && !p->stream;
+	uint64_t to = hold ? r->ev_start : p->pos;
+
+	if (hold) {
+		r->ev_pending = false;
+		buf_reset(&r->ev);
+	} else if (flush_event(r, p, err)) {
 		return -1;
-	if (p->pos > from && emit_checkpoint(r, p, from, p->pos, err))
+	}
+	if (to > from && emit_checkpoint(r, p, from, to, err))
 		return -1;
 	if (p->stream &&
 	    json_object_set_new(r->stream_pos, p->id, json_integer((json_int_t)(r->base + p->pos))) < 0)

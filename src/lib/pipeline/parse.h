@@ -86,7 +86,9 @@ struct parse_opts {
 	size_t max_line;                    /* default 10 MB */
 	uint64_t checkpoint_every;          /* default 10000 */
 	bool follow;
-	bool growing;                       /* source_opts.growing */
+	/* source_opts.growing; and a multi-line event open at the end of a
+	 * plain file is left to the next run, which reads it again whole */
+	bool growing;
 	const char *const *inputs;
 	size_t n_inputs;
 	int out_fd;
