@@ -118,6 +118,30 @@ EOF
 	awk 'NR > 1 { print $1 }' "$T/out" | grep -qx pgdown
 }
 
+@test "a connection refused for good is not retried: a wrong or missing password 77, an unknown database 78, at once" {
+	psql_q "CREATE ROLE pwuser LOGIN SUPERUSER PASSWORD 'right'"
+	# pwuser logs in with a password, the others as before (trust)
+	{ echo "local all pwuser scram-sha-256"; cat "$PG_DIR/data/pg_hba.conf"; } >"$T/hba"
+	pg_as_owner tee "$PG_DIR/data/pg_hba.conf" <"$T/hba" >/dev/null
+	psql_q "SELECT pg_reload_conf()" >/dev/null
+	base="postgresql://pwuser@/postgres?host=$PG_DIR&port=$PG_PORT"
+	# the right password works (the oracle that the role can log in at all)
+	PGPASSWORD=right QW_METASTORE_URI=$base run -0 --separate-stderr qw index list
+	echo "$stderr"
+	export QW_METASTORE_RETRY_SECS=60
+	SECONDS=0
+	PGPASSWORD=wrong QW_METASTORE_URI=$base run -77 --separate-stderr qw index list
+	[[ $stderr == *"cannot connect: "*"password authentication failed"* ]]
+	QW_METASTORE_URI=$base run -77 --separate-stderr env -u PGPASSWORD qw index list
+	[[ $stderr == *"cannot connect: "* ]]
+	QW_METASTORE_URI="postgresql://postgres@/nosuchdb?host=$PG_DIR&port=$PG_PORT" \
+		run -78 --separate-stderr qw index list
+	[[ $stderr == *'"nosuchdb" does not exist'* ]]
+	# none of them waited for the 60 s of retries
+	[ "$SECONDS" -lt 30 ]
+	[[ $stderr != *"gave up after"* ]]
+}
+
 @test "a schema newer than this qw is refused (65), not written over" {
 	make_pg_index pgschema
 	psql_q 'UPDATE qw_schema SET version = 99'

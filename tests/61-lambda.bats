@@ -634,8 +634,8 @@ shared_metastore_search() {
 	start_s3rver
 	shared_metastore_search "$QW_TEST_PG_TLS_URI" "$LAMBDA_PG"
 	# the server takes no connection without TLS: the answers above came over it
-	# (no retries: a refused connection is retried for QW_METASTORE_RETRY_SECS)
-	run -75 --separate-stderr env QW_METASTORE_RETRY_SECS=0 \
+	# (refused for good: 77, not retried)
+	run -77 --separate-stderr env QW_METASTORE_RETRY_SECS=0 \
 		QW_METASTORE_URI="postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
 		qw index list
 	[[ "$stderr" == *"no encryption"* ]]

@@ -26,7 +26,10 @@
  * serialization failure or deadlock, or a lack of resources are retried
  * with backoff (100 ms doubling to 2 s) for QW_METASTORE_RETRY_SECS
  * seconds (default 30), reconnecting; then EX_TEMPFAIL with the server's
- * message. A transaction runs again from its start, so nothing is ever
+ * message. A connection the server refused for good is not retried (a
+ * wrong password or pg_hba.conf entry: EX_NOPERM; a database or role that
+ * does not exist, a TLS certificate refused: EX_CONFIG), so that a cron job
+ * or a supervisor is not told to try again what will fail again. A transaction runs again from its start, so nothing is ever
  * half applied; a commit whose answer was lost may have been applied, and
  * its rerun is then refused (a publish finds its splits Published), which
  * the caller sees as a refused publish and recovers from by reading the
@@ -155,6 +158,41 @@ static bool retryable_state(const char *st)
 	       !strncmp(st, "57P", 3) ||       /* shutdown, crash, cannot connect now */
 	       !strcmp(st, "23505");   /* a row inserted meanwhile (two creates): the
 					* rerun sees it and answers as it should */
+}
+
+/*
+ * How a failed connection fails: EX_TEMPFAIL (try again: the server down,
+ * starting, restarting, full) unless libpq or the server said it is for
+ * good. libpq gives a refused connection no SQLSTATE, so the server's and
+ * OpenSSL's messages are read: in another language they are not
+ * recognised, and the failure is retried as before.
+ */
+static int connect_failure_code(struct pg *pg)
+{
+	static const struct {
+		const char *text;
+		int code;
+	} refusals[] = {
+		{ "password authentication failed", EX_NOPERM },   /* 28P01 */
+		{ "no pg_hba.conf entry", EX_NOPERM },             /* 28000 */
+		{ "pg_hba.conf rejects connection", EX_NOPERM },   /* 28000 */
+		{ "no password supplied", EX_NOPERM },
+		{ "does not exist", EX_CONFIG },                   /* 3D000, 28000: database, role */
+		{ "certificate verify failed", EX_CONFIG },
+		{ "does not match host name", EX_CONFIG },
+		{ "server does not support SSL", EX_CONFIG },
+	};
+	const char *msg;
+
+	if (!pg->conn)
+		return EX_TEMPFAIL;     /* out of memory */
+	if (pg->api.connection_needs_password(pg->conn))
+		return EX_NOPERM;
+	msg = pg->api.error_message(pg->conn);
+	for (size_t i = 0; msg && i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (strstr(msg, refusals[i].text))
+			return refusals[i].code;
+	return EX_TEMPFAIL;
 }
 
 /* The first line of a libpq message (they end with a newline). */
@@ -291,8 +329,10 @@ static int ensure_conn(struct pg *pg, struct qw_err *err)
 		pg->conn = pg->api.connectdb_params(keys, values, 1);
 	}
 	if (!pg->conn || pg->api.status(pg->conn) != CONNECTION_OK) {
-		pg->retry = true;
-		set_pg_err(pg, err, EX_TEMPFAIL, "cannot connect",
+		int code = connect_failure_code(pg);
+
+		pg->retry = code == EX_TEMPFAIL;
+		set_pg_err(pg, err, code, "cannot connect",
 			   pg->conn ? pg->api.error_message(pg->conn) : "out of memory");
 		return -1;
 	}

@@ -19,7 +19,8 @@
 	X(ntuples, PQntuples) \
 	X(getvalue, PQgetvalue) \
 	X(getisnull, PQgetisnull) \
-	X(transaction_status, PQtransactionStatus)
+	X(transaction_status, PQtransactionStatus) \
+	X(connection_needs_password, PQconnectionNeedsPassword)
 
 #if defined(QW_PQ_NONE)
 /* qw-lambda.zip's static bootstrap (make lambda) has no libpq: its static

@@ -43,6 +43,7 @@ struct pq_api {
 	char *(*getvalue)(const PGresult *res, int tup, int field);
 	int (*getisnull)(const PGresult *res, int tup, int field);
 	PGTransactionStatusType (*transaction_status)(const PGconn *conn);
+	int (*connection_needs_password)(const PGconn *conn);
 };
 
 /* Load libpq into api; -1 with err set. */
