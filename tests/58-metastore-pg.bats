@@ -173,27 +173,35 @@ search_loop() {
 	total=12000
 	search_loop 3>&- &
 	spid=$!
+	# the victim follows its input: alive (every stage waiting for more)
+	# until told to stop, so the kill below always finds its stages, however
+	# fast the others end
+	victim=$((RANDOM % 3 + 1))
 	for k in 1 2 3; do
-		QW_DATA_DIR="$T/data$k" qw-pipeline --index shared --source "src$k" --once --quiet \
+		mode=--once
+		[ "$k" != "$victim" ] || mode=--follow
+		QW_DATA_DIR="$T/data$k" qw-pipeline --index shared --source "src$k" "$mode" --quiet \
 			--checkpoint-every 100 --drain-ms 200 --backoff-initial 0.1 \
 			--status-file "$T/status$k.json" "$T/in$k.ndjson" \
 			>"$T/out$k" 2>"$T/err$k" 3>&- &
 		eval "pid$k=$!"
 	done
-	# once something is published: kill -9 one stage of one pipeline, at random
+	count() {
+		local c
+		c=$(qw-search --index shared --format count '*' 2>/dev/null) || true
+		echo "${c:-0}"
+	}
+	# once something is published: kill -9 one stage of the victim, at random
 	for ((i = 0; i < 600; i++)); do
-		c=$(qw-search --index shared --format count '*' 2>/dev/null || echo 0)
-		[ "$c" -gt 0 ] && break
+		[ "$(count)" -gt 0 ] && break
 		sleep 0.1
 	done
-	victim=$((RANDOM % 3 + 1))
 	vpid=$(eval echo "\$pid$victim")
 	stages=(qw-parse qw-index qw-package qw-upload qw-publish)
 	killed=
 	for ((i = 0; i < 200; i++)); do
 		s=${stages[RANDOM % 5]}
-		if c=$(stage_pid "$vpid" "$s"); then
-			kill -KILL "$c"
+		if c=$(stage_pid "$vpid" "$s") && kill -KILL "$c" 2>/dev/null; then
 			killed=$s
 			break
 		fi
@@ -201,18 +209,25 @@ search_loop() {
 	done
 	[ -n "$killed" ]
 	restart_pg
-	alive=0
+	echo "# killed $killed of pipeline $victim (--follow), then restarted the database" >&3
 	for k in 1 2 3; do
-		kill -0 "$(eval echo "\$pid$k")" 2>/dev/null && alive=$((alive + 1))
-	done
-	echo "# killed $killed of pipeline $victim; $alive pipelines still running after the restart" >&3
-	for k in 1 2 3; do
+		[ "$k" != "$victim" ] || continue
 		p=$(eval echo "\$pid$k")
 		st=0
 		wait "$p" || st=$?
 		cat "$T/err$k" >&2
 		[ "$st" -eq 0 ]
 	done
+	# the victim publishes the rest of its input, then stops on SIGTERM with 0
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(count)" -ge "$total" ] && break
+		sleep 0.1
+	done
+	kill -TERM "$vpid"
+	st=0
+	wait "$vpid" || st=$?
+	cat "$T/err$victim" >&2
+	[ "$st" -eq 0 ]
 	touch "$T/stop"
 	wait "$spid"
 	# every document exactly once
