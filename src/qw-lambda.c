@@ -194,10 +194,11 @@ int main(int argc, char **argv)
 	/* libpq looks for ~/.pgpass and ~/.postgresql/ under $HOME, else in
 	 * the passwd entry, which a static glibc reads through NSS modules of
 	 * another glibc (Amazon Linux's): without a HOME, the temp dir */
-	if (!getenv("HOME") || !*getenv("HOME")) {
-		const char *tmp = getenv("TMPDIR");
+	{
+		const char *home = getenv("HOME"), *tmp = getenv("TMPDIR");
 
-		setenv("HOME", tmp && *tmp ? tmp : "/tmp", 1);
+		if (!home || !*home)
+			setenv("HOME", tmp && *tmp ? tmp : "/tmp", 1);
 	}
 	/* the static bootstrap's libcurl knows Debian's CA path; Amazon Linux's is this */
 	if (!getenv("CURL_CA_BUNDLE") && access(DEBIAN_CA_BUNDLE, R_OK) != 0 &&

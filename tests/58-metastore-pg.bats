@@ -121,8 +121,7 @@ EOF
 @test "a connection refused for good is not retried: a wrong or missing password 77, an unknown database 78, at once" {
 	psql_q "CREATE ROLE pwuser LOGIN SUPERUSER PASSWORD 'right'"
 	# pwuser logs in with a password, the others as before (trust)
-	{ echo "local all pwuser scram-sha-256"; cat "$PG_DIR/data/pg_hba.conf"; } >"$T/hba"
-	pg_as_owner tee "$PG_DIR/data/pg_hba.conf" <"$T/hba" >/dev/null
+	pg_hba_prepend "local all pwuser scram-sha-256"
 	psql_q "SELECT pg_reload_conf()" >/dev/null
 	base="postgresql://pwuser@/postgres?host=$PG_DIR&port=$PG_PORT"
 	# the right password works (the oracle that the role can log in at all)

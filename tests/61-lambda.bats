@@ -47,6 +47,13 @@ start_emulator() {
 	export AWS_LAMBDA_RUNTIME_API=127.0.0.1:$(cat "$T/port")
 }
 
+# stop_emulator: stop it, its answers and port file gone (for a new start_emulator).
+stop_emulator() {
+	kill "$EMU_PID" 2>/dev/null || true
+	wait "$EMU_PID" 2>/dev/null || true
+	rm -rf "$T/out" "$T/port" && mkdir -p "$T/out"
+}
+
 # event NAME JSON: an invocation, handed out in NAME order.
 event() {
 	printf '%s' "$2" >"$T/events/$1.json"
@@ -565,11 +572,10 @@ PY
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.hits[].n]' "$T/out/req-01.response")" = "[77]" ]
 	[ "$(jq .num_hits "$T/out/req-02.response")" = "$(awk -F'[:,]' '$2 > 200' "$T/docs.ndjson" | wc -l)" ]
-	kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null || true
+	stop_emulator
 	# a server whose certificate another CA signed: the search fails, loudly
 	# (without the split cache, which would answer from what it kept)
 	export QW_SPLIT_CACHE_DIR=
-	rm -rf "$T/out" "$T/port" && mkdir -p "$T/out"
 	CURL_CA_BUNDLE=$T/tls/other-ca.pem start_emulator
 	CURL_CA_BUNDLE=$T/tls/other-ca.pem run --separate-stderr "$LAMBDA" --max-invocations 1
 	echo "$stderr"
@@ -640,9 +646,8 @@ shared_metastore_search() {
 		qw index list
 	[[ "$stderr" == *"no encryption"* ]]
 	# a CA that did not sign the server's certificate: refused, said so
-	kill "$EMU_PID"
-	wait "$EMU_PID" || true
-	rm -f "$T/out"/* "$T/events"/* "$T/port"
+	stop_emulator
+	rm -f "$T/events"/*
 	event 05 '{"index_id":"lms","query":"*","max_hits":0}'
 	start_emulator
 	QW_METASTORE_RETRY_SECS=0 QW_METASTORE_URI="${QW_TEST_PG_TLS_URI%sslrootcert=*}sslrootcert=$PG_OTHER_CA" \

@@ -61,12 +61,16 @@ start_pg() {
 	pg_as_owner "$PG_BINDIR/initdb" -D "$PG_DIR/data" -U postgres --auth=trust \
 		-E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
 	[ -n "${BATS_VERSION:-}" ] || trap stop_pg EXIT
-	if [ -n "${PG_HBA_FIRST:-}" ]; then
-		{ echo "$PG_HBA_FIRST"; cat "$PG_DIR/data/pg_hba.conf"; } >"$PG_DIR/hba.tmp" &&
-			pg_as_owner cp "$PG_DIR/hba.tmp" "$PG_DIR/data/pg_hba.conf"
-	fi
+	[ -z "${PG_HBA_FIRST:-}" ] || pg_hba_prepend "$PG_HBA_FIRST"
 	pg_ctl_start || { cat "$PG_DIR/log" >&2; return 1; }
 	export QW_TEST_PG_URI="postgresql://postgres@/postgres?host=$PG_DIR&port=$PG_PORT"
+}
+
+# pg_hba_prepend LINE: LINE becomes the first rule of the cluster's
+# pg_hba.conf (read at its next start, or at SELECT pg_reload_conf()).
+pg_hba_prepend() {
+	{ echo "$1"; cat "$PG_DIR/data/pg_hba.conf"; } >"$PG_DIR/hba.tmp" &&
+		pg_as_owner cp "$PG_DIR/hba.tmp" "$PG_DIR/data/pg_hba.conf"
 }
 
 # start_pg_tls: start_pg, also listening on 127.0.0.1 with TLS only (a

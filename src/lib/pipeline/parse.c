@@ -472,7 +472,7 @@ static int finish_partition(struct run *r, struct source_part *p, uint64_t from,
 	/* a file still written to (growing) may go on with the last event's
 	 * next lines: the next run reads it again from its start; elsewhere
 	 * the end of what the partition holds ends its last event */
-	bool hold = r->o->growing && r->ev_pending && !p->compressed && !p->stream;
+	bool hold = p->growing && r->ev_pending;
 	uint64_t to = hold ? r->ev_start : p->pos;
 
 	if (hold) {

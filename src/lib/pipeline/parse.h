@@ -87,7 +87,7 @@ struct parse_opts {
 	uint64_t checkpoint_every;          /* default 10000 */
 	bool follow;
 	/* source_opts.growing; and a multi-line event open at the end of a
-	 * plain file is left to the next run, which reads it again whole */
+	 * growing partition is left to the next run, which reads it again whole */
 	bool growing;
 	const char *const *inputs;
 	size_t n_inputs;

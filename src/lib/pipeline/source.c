@@ -575,6 +575,7 @@ static void set_part(struct source *s, const char *id, const char *name, uint64_
 	s->part.compressed = s->file && (s->file->ar || s->file->zstd);
 	s->part.pipe = s->file && !s->file->regular;
 	s->part.stream = s->file && (s->file->is_stdin || !s->file->regular);
+	s->part.growing = s->opts.growing && plain_file(s->file);
 	s->part.ino = s->file && s->file->regular && !s->file->is_stdin ? (uint64_t)s->file->ino : 0;
 	s->part_open = true;
 	part_reset_buffer(s);
@@ -1099,6 +1100,7 @@ static int reopen_part(struct source *s, uint64_t pos, struct qw_err *err)
 	buf_reset(&s->head);
 	s->part.pos = s->part.line_start = 0;
 	s->part.compressed = nf->ar || nf->zstd;
+	s->part.growing = s->opts.growing && plain_file(nf);
 	s->part.ino = nf->regular ? (uint64_t)nf->ino : 0;
 	return 1;
 }
@@ -1157,6 +1159,15 @@ int source_skip(struct source *s, uint64_t pos, struct qw_err *err)
 	return 0;
 }
 
+/* The long line being skipped is not returned after all: the position goes
+ * back to its start, where the next reader reads it again. */
+static void unskip_line(struct source *s)
+{
+	s->part.pos -= s->skip_len;
+	s->skipping = false;
+	s->skip_len = 0;
+}
+
 /*
  * At the end of the input: wait (following), leave an unterminated last
  * line to the next reader (growing), or return it.
@@ -1169,11 +1180,10 @@ static enum source_line read_last_line(struct source *s, const char **line, size
 		return SRC_AGAIN;
 	if (s->cur_watch && !s->cur_watch->final)
 		return SRC_AGAIN;
-	if (s->opts.growing && plain_file(s->file) && (s->start < s->in.len || s->skipping)) {
+	if (s->part.growing && (s->start < s->in.len || s->skipping)) {
 		/* maybe a write in progress: the next run reads it whole */
-		s->part.pos -= s->skipping ? s->skip_len : 0;
-		s->skipping = false;
-		s->skip_len = 0;
+		if (s->skipping)
+			unskip_line(s);
 		s->start = s->scan = s->in.len;
 		return SRC_END;
 	}
@@ -1264,10 +1274,8 @@ enum source_line source_read_line(struct source *s, const char **line, size_t *l
 			s->start = s->scan = s->in.len;
 			if (s->opts.stop_flag && *s->opts.stop_flag) {
 				/* asked to stop in the middle of a long line (/dev/zero
-				 * has no end): the position goes back to its start */
-				s->part.pos -= s->skip_len;
-				s->skipping = false;
-				s->skip_len = 0;
+				 * has no end) */
+				unskip_line(s);
 				s->part_open = false;
 				return SRC_INTR;
 			}

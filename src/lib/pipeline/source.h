@@ -81,6 +81,8 @@ struct source_part {
 	bool pipe;                  /* stdin or a FIFO: a read may block */
 	bool stream;                /* stdin, a FIFO or a device: its bytes cannot be read
 				     * again, so it has no position to resume from */
+	bool growing;               /* opts.growing and a plain file: an unterminated last
+				     * line is left to the next reader */
 	uint64_t ino;               /* inode of a regular file, 0 for stdin, pipes and archive entries */
 };
 

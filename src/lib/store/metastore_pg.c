@@ -29,9 +29,10 @@
  * message. A connection the server refused for good is not retried (a
  * wrong password or pg_hba.conf entry: EX_NOPERM; a database or role that
  * does not exist, a TLS certificate refused: EX_CONFIG), so that a cron job
- * or a supervisor is not told to try again what will fail again. A transaction runs again from its start, so nothing is ever
- * half applied; a commit whose answer was lost may have been applied, and
- * its rerun is then refused (a publish finds its splits Published), which
+ * or a supervisor is not told to try again what will fail again. A
+ * transaction runs again from its start, so nothing is ever half applied;
+ * a commit whose answer was lost may have been applied, and its rerun is
+ * then refused (a publish finds its splits Published), which
  * the caller sees as a refused publish and recovers from by reading the
  * checkpoint, as after any fencing.
  */
